@@ -1,0 +1,200 @@
+"""Typed, frozen configuration sections validated when they are built.
+
+A section is a frozen dataclass that subclasses :class:`Section`. Each field
+is declared with :func:`param`, which records the allowed range or choices
+and a one-line description. Building a section checks every value and raises
+:class:`~vidclear.errors.ConfigError` naming the key and what is allowed::
+
+    @dataclass(frozen=True)
+    class DehazeConfig(Section):
+        omega: float = param(0.95, lo=0.0, hi=1.0, doc="haze kept: 1 - omega")
+        method: str = param("dcp", choices=("dcp", "quadtree"), doc="airlight search")
+
+    DehazeConfig(omega=2.0)  # ConfigError: dehaze.omega = 2.0 is out of range [0, 1]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
+
+from vidclear.errors import ConfigError
+
+__all__ = ["Section", "param"]
+
+_MISSING = dataclasses.MISSING
+
+
+def param(
+    default: Any,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    choices: tuple[Any, ...] | None = None,
+    doc: str = "",
+) -> Any:
+    """Declare a config field with its default, allowed values and description.
+
+    Parameters
+    ----------
+    default : object
+        Default value. Lists are stored as tuples so sections stay hashable.
+    lo, hi : float, optional
+        Inclusive numeric bounds (exclusive with ``lo_open``/``hi_open``).
+    choices : tuple, optional
+        The only allowed values.
+    doc : str
+        One line shown in error messages and ``vidclear config``.
+    """
+    if isinstance(default, list):
+        default = tuple(default)
+    meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open,
+            "choices": choices, "doc": doc}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def _describe_type(tp: Any) -> str:
+    if isinstance(tp, type):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
+
+
+def _allowed(meta: Mapping[str, Any], tp: Any) -> str:
+    if meta.get("choices") is not None:
+        return "one of " + ", ".join(repr(c) for c in meta["choices"])
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if lo is not None or hi is not None:
+        left = "(" if meta.get("lo_open") else "["
+        right = ")" if meta.get("hi_open") else "]"
+        lo_s = "-inf" if lo is None else f"{lo:g}"
+        hi_s = "inf" if hi is None else f"{hi:g}"
+        return f"a {_describe_type(tp)} in {left}{lo_s}, {hi_s}{right}"
+    return f"a {_describe_type(tp)}"
+
+
+def _coerce(value: Any, tp: Any, key: str, meta: Mapping[str, Any]) -> Any:
+    """Check ``value`` against the annotation ``tp``; return the stored form."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key, meta)
+            except ConfigError as exc:
+                errors.append(exc)
+        raise ConfigError(f"{key} = {value!r} is not allowed: expected {_allowed(meta, tp)}")
+    if origin is tuple:
+        (item_tp, *_rest) = typing.get_args(tp) or (Any,)
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key} = {value!r} is not allowed: expected a list")
+        return tuple(_coerce(v, item_tp, key, {}) for v in value)
+    if tp is Any:
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} = {value!r} is not allowed: expected true or false")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key} = {value!r} is not allowed: expected {_allowed(meta, int)}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key} = {value!r} is not allowed: expected {_allowed(meta, float)}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{key} = {value!r} is not allowed: expected a finite number")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} = {value!r} is not allowed: expected a string")
+        return value
+    raise TypeError(f"unsupported config annotation {tp!r} for {key}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    """Base class of all configuration sections.
+
+    Subclasses are frozen dataclasses whose fields come from :func:`param`.
+    ``section`` names the TOML table the class is read from.
+    """
+
+    section: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            key = f"{self.section}.{f.name}" if self.section else f.name
+            raw = getattr(self, f.name)
+            value = _coerce(raw, hints[f.name], key, f.metadata)
+            meta = f.metadata
+            choices = meta.get("choices")
+            if choices is not None and value not in choices and value is not None:
+                raise ConfigError(
+                    f"{key} = {value!r} is not allowed: expected {_allowed(meta, hints[f.name])}"
+                )
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                lo, hi = meta.get("lo"), meta.get("hi")
+                bad = (
+                    (lo is not None and (value < lo or (meta.get("lo_open") and value == lo)))
+                    or (hi is not None and (value > hi or (meta.get("hi_open") and value == hi)))
+                )
+                if bad:
+                    raise ConfigError(
+                        f"{key} = {value!r} is out of range: expected "
+                        f"{_allowed(meta, hints[f.name])}"
+                    )
+            if value is not raw:
+                object.__setattr__(self, f.name, value)
+        self.validate()
+
+    def validate(self) -> None:
+        """Cross-field checks; override and raise ConfigError."""
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Self:
+        """Build from a mapping, refusing unknown keys by name."""
+        known = set(cls.keys())
+        for k in values:
+            if k not in known:
+                prefix = f"{cls.section}." if cls.section else ""
+                raise ConfigError(
+                    f"unknown key {prefix}{k}: allowed keys are {', '.join(sorted(known))}"
+                )
+        return cls(**dict(values))
+
+    @classmethod
+    def coerce_params(cls, config: Self | None, params: Mapping[str, Any]) -> Self:
+        """The config for a processor built as ``Cls(config=...)`` or ``Cls(**params)``."""
+        if config is not None:
+            if not isinstance(config, cls):
+                raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
+            return dataclasses.replace(config, **params) if params else config
+        return cls.from_mapping(params)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
+                for f in dataclasses.fields(self)}
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, Any, str, str]]:
+        """(key, default, allowed, doc) for every field, for help output."""
+        hints = typing.get_type_hints(cls)
+        return [(f.name, f.default, _allowed(f.metadata, hints[f.name]), f.metadata.get("doc", ""))
+                for f in dataclasses.fields(cls)]

@@ -1,0 +1,103 @@
+"""The unit that flows through vidclear: one image with its timing."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Frame"]
+
+
+class Frame:
+    """One video frame: an RGB image, its timestamp and metadata.
+
+    Parameters
+    ----------
+    image : ndarray, optional
+        RGB image, H×W×3, ``uint8`` (0..255) or ``uint16`` (0..65535 for
+        high-bit-depth sources). Frames are RGB everywhere in vidclear's public
+        API, never BGR. May be omitted when ``av_frame`` is given; the array is
+        then produced from the decoded frame on first access.
+    pts : int, optional
+        Presentation timestamp in units of ``time_base``, exactly as the
+        source stamped it (variable frame rate is preserved).
+    time_base : Fraction, optional
+        Seconds per ``pts`` tick.
+    meta : dict, optional
+        Free-form metadata: ``exposure`` (relative exposure), ``capture_time``
+        (``time.monotonic()`` when the frame entered vidclear), ``index``
+        (decode order), ``duration`` (ticks), ...
+    av_frame : av.VideoFrame, optional
+        The decoded frame this image came from. Sinks may re-encode it
+        directly when no processor replaced the image, skipping two colour
+        conversions.
+    original : Frame, optional
+        The frame as the source produced it; set by :meth:`replace` so views
+        such as ``side_by_side`` can show before and after.
+
+    Notes
+    -----
+    Processors must not modify ``frame.image`` in place: build a new array and
+    return ``frame.replace(new_image)``.
+    """
+
+    __slots__ = ("_av", "_image", "meta", "original", "pts", "time_base")
+
+    def __init__(
+        self,
+        image: np.ndarray | None = None,
+        *,
+        pts: int | None = None,
+        time_base: Fraction | None = None,
+        meta: dict[str, Any] | None = None,
+        av_frame: Any = None,
+        original: Frame | None = None,
+    ) -> None:
+        if image is None and av_frame is None:
+            raise ValueError("Frame needs an image or an av_frame")
+        self._image = image
+        self._av = av_frame
+        self.pts = pts
+        self.time_base = time_base
+        self.meta = {} if meta is None else meta
+        self.original = original
+
+    @property
+    def image(self) -> np.ndarray:
+        """The RGB image, H×W×3 uint8 or uint16 (converted lazily)."""
+        if self._image is None:
+            fmt = self._av.format
+            deep = any(c.bits > 8 for c in fmt.components)
+            self._image = self._av.to_ndarray(format="rgb48le" if deep else "rgb24")
+        return self._image
+
+    @property
+    def av_frame(self) -> Any:
+        """The decoded ``av.VideoFrame`` behind an untouched image, or None."""
+        return self._av
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(height, width) without forcing a conversion."""
+        if self._image is not None:
+            return self._image.shape[:2]
+        return (self._av.height, self._av.width)
+
+    @property
+    def time(self) -> float | None:
+        """Presentation time in seconds, or None when unknown."""
+        if self.pts is None or self.time_base is None:
+            return None
+        return float(self.pts * self.time_base)
+
+    def replace(self, image: np.ndarray, **meta: Any) -> Frame:
+        """A new frame with ``image`` and the same timing; ``meta`` is merged in."""
+        merged = {**self.meta, **meta} if meta else dict(self.meta)
+        return Frame(image, pts=self.pts, time_base=self.time_base, meta=merged,
+                     original=self.original or self)
+
+    def __repr__(self) -> str:
+        h, w = self.shape
+        return f"Frame({w}x{h}, pts={self.pts}, time_base={self.time_base}, time={self.time})"

@@ -1,0 +1,57 @@
+"""Processors looked up by name, e.g. ``processors = ["dehaze"]`` in a preset.
+
+Built-in processors are listed as ``"module:Class"`` strings and imported on
+first use, so ``import vidclear`` does not compile every Numba kernel.
+Third-party code adds its own with :func:`register`.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from vidclear.errors import ConfigError
+from vidclear.pipeline.processor import Processor
+
+__all__ = ["available", "get", "register"]
+
+_BUILTIN: dict[str, str] = {
+    "copy": "vidclear.processors.basic:Copy",
+    "side_by_side": "vidclear.processors.basic:SideBySide",
+    "dehaze": "vidclear.dehaze.processor:DehazeProcessor",
+    "dehaze_debug": "vidclear.dehaze.processor:DehazeDebug",
+    "ace": "vidclear.enhance.processors:ACE",
+    "histeq": "vidclear.enhance.processors:HistEq",
+    "clahe": "vidclear.enhance.processors:CLAHE",
+    "msrcr": "vidclear.enhance.processors:MSRCR",
+    "synth_haze": "vidclear.enhance.processors:SynthHaze",
+    "hdr_bracket": "vidclear.hdr.processors:HDRBracket",
+    "synth_bracket": "vidclear.hdr.processors:SynthBracket",
+}
+_LOADED: dict[str, type[Processor]] = {}
+
+
+def register(cls: type[Processor]) -> type[Processor]:
+    """Class decorator adding a processor under ``cls.name``."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    _LOADED[cls.name] = cls
+    return cls
+
+
+def available() -> list[str]:
+    """Names of every known processor."""
+    return sorted(set(_BUILTIN) | set(_LOADED))
+
+
+def get(name: str) -> type[Processor]:
+    """The processor class registered as ``name``."""
+    if name in _LOADED:
+        return _LOADED[name]
+    if name not in _BUILTIN:
+        raise ConfigError(
+            f"unknown processor {name!r}: available processors are {', '.join(available())}"
+        )
+    module, _, attr = _BUILTIN[name].partition(":")
+    cls = getattr(importlib.import_module(module), attr)
+    _LOADED[name] = cls
+    return cls
