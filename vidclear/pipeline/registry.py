@@ -23,7 +23,7 @@ _BUILTIN: dict[str, str] = {
     "histeq": "vidclear.enhance.processors:HistEq",
     "clahe": "vidclear.enhance.processors:CLAHE",
     "msrcr": "vidclear.enhance.processors:MSRCR",
-    "synth_haze": "vidclear.enhance.processors:SynthHaze",
+    "synth_haze": "vidclear.dehaze.synth:SynthHaze",
     "hdr_bracket": "vidclear.hdr.processors:HDRBracket",
     "synth_bracket": "vidclear.hdr.processors:SynthBracket",
 }
