@@ -1,0 +1,39 @@
+"""vidclear: clean up video in real time.
+
+Frames are RGB (never BGR) everywhere in this API: ``H×W×3`` ``uint8``
+arrays, ``uint16`` for high-bit-depth video.
+
+>>> import vidclear
+>>> out = vidclear.dehaze_image(rgb)                 # one image
+>>> stats = vidclear.transcode("in.mp4", "out.mp4",  # one video
+...                            config=vidclear.load_config(preset="dashcam"))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vidclear._version import __version__
+from vidclear.config import Config, load_config
+from vidclear.errors import ConfigError, InputError, OutputError, VidclearError
+from vidclear.io import open_sink, open_source
+from vidclear.job import Job, transcode
+from vidclear.pipeline import Frame, Pipeline, Processor
+from vidclear.pipeline.registry import register as register_processor
+
+__all__ = [
+    "Config", "ConfigError", "Dehazer", "Frame", "InputError", "Job", "OutputError", "Pipeline",
+    "Processor", "VidclearError", "__version__", "dehaze_image", "load_config", "open_sink",
+    "open_source", "register_processor", "transcode",
+]
+
+# Imported on first use so `import vidclear` does not load the Numba kernels.
+_LAZY = {"dehaze_image": "vidclear.dehaze", "Dehazer": "vidclear.dehaze"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'vidclear' has no attribute {name!r}")

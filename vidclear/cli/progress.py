@@ -1,0 +1,52 @@
+"""Progress bar and end-of-run summary for long commands."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from tqdm import tqdm
+
+from vidclear.pipeline.stats import PipelineStats
+
+__all__ = ["Progress", "summary_line"]
+
+
+class Progress:
+    """A tqdm bar fed from :class:`PipelineStats`: frames, fps, speed, ETA."""
+
+    def __init__(self, *, total: int | None, enabled: bool | None, desc: str = "vidclear") -> None:
+        # enabled=None lets tqdm decide: on for a terminal, off for pipes and logs.
+        self.bar = tqdm(total=total, unit="f", desc=desc, disable=None if enabled is None
+                        else not enabled, dynamic_ncols=True, file=sys.stderr, leave=True)
+
+    def __call__(self, stats: PipelineStats) -> None:
+        done = stats.frames_out
+        if done > self.bar.n:
+            self.bar.update(done - self.bar.n)
+        post: dict[str, Any] = {"fps": f"{stats.frames_out / max(stats.wall_s, 1e-9):.1f}",
+                                "speed": f"{stats.speed:.2f}x"}
+        if stats.dropped:
+            post["dropped"] = stats.dropped
+        self.bar.set_postfix(post, refresh=False)
+
+    def close(self, stats: PipelineStats | None = None) -> None:
+        if stats is not None:
+            self(stats)
+        self.bar.close()
+
+
+def summary_line(stats: PipelineStats, output: str) -> str:
+    snap = stats.snapshot()
+    lat = snap["latency_ms"]
+    parts = [
+        f"{snap['frames_out']} frames to {output}",
+        f"{snap['wall_s']:.1f} s",
+        f"{snap['fps']:.1f} fps",
+        f"{snap['speed']:.2f}x real time",
+        f"dropped {snap['dropped']}",
+    ]
+    if lat:
+        parts.append(f"latency p50 {lat['p50']:.0f} ms")
+    prefix = "interrupted: wrote " if snap["interrupted"] else "wrote "
+    return prefix + ", ".join(parts)

@@ -1,0 +1,100 @@
+"""``vidclear run INPUT -o OUTPUT``: process one file, stream or lavfi graph."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from vidclear.cli.progress import Progress, summary_line
+from vidclear.config.loader import Config, load_config
+from vidclear.errors import OutputError
+from vidclear.job import Job, graceful_signals
+from vidclear.pipeline.stats import PipelineStats
+
+__all__ = ["add_config_args", "add_parser", "config_from_args", "execute", "run"]
+
+EXIT_INTERRUPTED = 130
+
+
+def add_config_args(p: argparse.ArgumentParser) -> None:
+    """The options every processing command shares."""
+    p.add_argument("--preset", metavar="NAME", help="a preset from configs/ (dashcam, webcam, ...)")
+    p.add_argument("--config", metavar="FILE.toml", help="TOML file overriding the preset")
+    p.add_argument("--set", dest="overrides", metavar="SECTION.KEY=VALUE", action="append",
+                   default=[], help="override one key; repeatable (value read as TOML)")
+    p.add_argument("-y", "--overwrite", action="store_true",
+                   help="overwrite an existing output (never an input)")
+    p.add_argument("--stats", metavar="FILE.json", help="write the final per-stage stats as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--progress", action="store_true",
+                   help="show the progress bar even when stderr is not a terminal")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "run", help="process a video file, stream or lavfi graph into a new file",
+        description="Process INPUT through the configured processors and encode it to OUTPUT. "
+                    "INPUT is a file, a URL (rtsp://, udp://, http://, srt://) or "
+                    "lavfi:<graph> such as lavfi:testsrc2=size=1280x720:rate=30:duration=5.",
+    )
+    p.add_argument("input", metavar="INPUT")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
+                   help="file to write; its extension picks the container")
+    add_config_args(p)
+    p.set_defaults(func=run)
+
+
+def config_from_args(args: argparse.Namespace, base: dict | None = None) -> Config:
+    return load_config(preset=args.preset, config_file=args.config,
+                       overrides=args.overrides, base=base)
+
+
+def _write_stats(path: str | None, stats: PipelineStats, extra: dict) -> None:
+    if not path:
+        return
+    data = {**extra, **stats.snapshot()}
+    try:
+        Path(path).write_text(json.dumps(data, indent=2) + "\n")
+    except OSError as exc:
+        raise OutputError(f"cannot write stats to {path}: {exc.strerror or exc}") from None
+
+
+def execute(job: Job, args: argparse.Namespace, *, label: str) -> int:
+    """Run an opened job with progress, signals, summary and ``--stats``."""
+    quiet = getattr(args, "quiet", False)
+    enabled = False if quiet else (True if getattr(args, "progress", False) else None)
+    total = job.source.frame_count if job.pipeline.mode == "file" else None
+    bar = Progress(total=total, enabled=enabled, desc=label)
+
+    def on_signal(signum: int) -> None:
+        bar.bar.write(f"vidclear: signal {signum}: finishing {job.output} with the frames so far",
+                      file=sys.stderr)
+
+    try:
+        with graceful_signals(job, on_signal):
+            stats = job.run(on_progress=bar)
+    finally:
+        bar.close()
+    extra = {"input": job.source.spec, "output": str(job.output),
+             "processors": list(job.config.pipeline.processors),
+             "packets_copied": job.sink.packets_copied,
+             "skipped_streams": job.sink.skipped_streams,
+             "decode_errors": job.source.decode_errors}
+    _write_stats(getattr(args, "stats", None), stats, extra)
+    if not quiet:
+        print(summary_line(stats, str(job.output)), file=sys.stderr)
+        for label_ in job.sink.skipped_streams:
+            print(f"vidclear: note: stream {label_} was not copied (container cannot hold it)",
+                  file=sys.stderr)
+        if job.source.decode_errors:
+            print(f"vidclear: warning: {job.source.decode_errors} damaged packets were skipped",
+                  file=sys.stderr)
+    return EXIT_INTERRUPTED if stats.interrupted else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    job = Job(args.input, args.output, config=config, overwrite=args.overwrite)
+    return execute(job, args, label=Path(args.input).name or args.input)

@@ -1,0 +1,164 @@
+"""Loading a run's configuration: preset, TOML file and ``--set`` overrides.
+
+Later sources win: built-in defaults < ``--preset NAME`` < ``--config FILE``
+< each ``--set section.key=value`` in order. Every table and key is checked;
+an unknown one is refused with the list of allowed names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from vidclear.config.schema import Section
+from vidclear.config.sections import InputConfig, OutputConfig, PipelineConfig
+from vidclear.errors import ConfigError
+from vidclear.pipeline import registry
+
+__all__ = ["Config", "available_presets", "load_config", "parse_override", "preset_path"]
+
+_CORE: dict[str, type[Section]] = {
+    "pipeline": PipelineConfig,
+    "input": InputConfig,
+    "output": OutputConfig,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """A whole run's settings: the core sections plus one per processor.
+
+    ``processors`` maps processor names to their config sections; a processor
+    without an entry runs with its defaults.
+    """
+
+    pipeline: PipelineConfig = dataclasses.field(default_factory=PipelineConfig)
+    input: InputConfig = dataclasses.field(default_factory=InputConfig)
+    output: OutputConfig = dataclasses.field(default_factory=OutputConfig)
+    processors: Mapping[str, Section] = dataclasses.field(default_factory=dict)
+
+    def processor_config(self, name: str) -> Section:
+        """The settings for processor ``name`` (its defaults if none were given)."""
+        if name in self.processors:
+            return self.processors[name]
+        return registry.get(name).Config()
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        out = {name: getattr(self, name).to_dict() for name in _CORE}
+        out.update({name: sec.to_dict() for name, sec in self.processors.items()})
+        return out
+
+
+def _preset_dirs() -> list[Path]:
+    here = Path(__file__).resolve().parent.parent
+    return [here / "presets", here.parent / "configs"]
+
+
+def available_presets() -> list[str]:
+    """Names of the presets shipped with vidclear."""
+    names = set()
+    for d in _preset_dirs():
+        if d.is_dir():
+            names.update(p.stem for p in d.glob("*.toml"))
+    return sorted(names)
+
+
+def preset_path(name: str) -> Path:
+    """The TOML file of preset ``name``."""
+    for d in _preset_dirs():
+        candidate = d / f"{name}.toml"
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"unknown preset {name!r}: available presets are {', '.join(available_presets())}"
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file is a directory: {path}") from None
+    except PermissionError:
+        raise ConfigError(f"config file cannot be read (permission denied): {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def parse_override(text: str) -> tuple[str, str, Any]:
+    """Split ``section.key=value``; the value is read as TOML, else as a string.
+
+    >>> parse_override("dehaze.omega=0.9")
+    ('dehaze', 'omega', 0.9)
+    >>> parse_override("output.codec=libx265")
+    ('output', 'codec', 'libx265')
+    """
+    key, sep, raw = text.partition("=")
+    section, dot, name = key.strip().partition(".")
+    if not sep or not dot or not section or not name:
+        raise ConfigError(f"--set {text!r} is not allowed: expected section.key=value")
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return section, name, value
+
+
+def _merge(into: dict[str, dict[str, Any]], data: Mapping[str, Any], origin: str) -> None:
+    for table, values in data.items():
+        if not isinstance(values, Mapping):
+            raise ConfigError(
+                f"{origin}: top-level key {table!r} must be a [table] such as [pipeline]"
+            )
+        into.setdefault(table, {}).update(values)
+
+
+def load_config(
+    *,
+    preset: str | None = None,
+    config_file: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    base: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Config:
+    """Build a validated :class:`Config`.
+
+    Parameters
+    ----------
+    preset : str, optional
+        Name of a preset in ``configs/`` (``dashcam``, ``webcam``, ...).
+    config_file : path, optional
+        A TOML file whose tables override the preset.
+    overrides : iterable of str
+        ``section.key=value`` strings applied last, in order.
+    base : mapping, optional
+        Tables applied before the preset (used by commands such as ``demo``).
+    """
+    tables: dict[str, dict[str, Any]] = {}
+    if base:
+        _merge(tables, base, "defaults")
+    if preset:
+        path = preset_path(preset)
+        _merge(tables, _read_toml(path), f"preset {preset}")
+    if config_file is not None:
+        _merge(tables, _read_toml(Path(config_file)), str(config_file))
+    for text in overrides:
+        section, key, value = parse_override(text)
+        tables.setdefault(section, {})[key] = value
+
+    core = {name: cls.from_mapping(tables.pop(name, {})) for name, cls in _CORE.items()}
+    processors: dict[str, Section] = {}
+    for name, values in tables.items():
+        if name not in registry.available():
+            allowed = ", ".join([*_CORE, *registry.available()])
+            raise ConfigError(f"unknown section [{name}]: allowed sections are {allowed}")
+        processors[name] = registry.get(name).Config.from_mapping(values)
+    for name in core["pipeline"].processors:
+        registry.get(name)  # refuses unknown names with the list of known ones
+    return Config(**core, processors=processors)

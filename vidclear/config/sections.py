@@ -1,0 +1,81 @@
+"""The sections every run has: pipeline, input and output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from vidclear.config.schema import Section, param
+from vidclear.errors import ConfigError
+
+__all__ = ["InputConfig", "OutputConfig", "PipelineConfig"]
+
+
+@dataclass(frozen=True)
+class PipelineConfig(Section):
+    """How frames flow from the source through the processors to the sink."""
+
+    section: ClassVar[str] = "pipeline"
+
+    processors: tuple[str, ...] = param(("copy",), doc="processor names, applied in order")
+    mode: str = param(
+        "auto", choices=("auto", "file", "live"),
+        doc="file: never drop, use backpressure; live: drop oldest, bounded latency; "
+            "auto: live for URLs and devices, file otherwise",
+    )
+    queue_size: int = param(4, lo=1, hi=256, doc="frames buffered between stages")
+
+
+@dataclass(frozen=True)
+class InputConfig(Section):
+    """Decoding options."""
+
+    section: ClassVar[str] = "input"
+
+    threads: int = param(0, lo=0, hi=64, doc="decoder threads, 0 = FFmpeg's choice")
+    autorotate: bool = param(True, doc="apply the stream's rotation metadata")
+    allow_truncated: bool = param(
+        False, doc="keep what decodes from a file that ends early instead of failing"
+    )
+    format: str = param("", doc="force an FFmpeg demuxer (e.g. 'mpegts'); empty = probe")
+    rtsp_transport: str = param("tcp", choices=("tcp", "udp"), doc="RTSP transport")
+    timeout: float = param(10.0, lo=0.1, hi=3600.0, doc="seconds to wait on a network read")
+
+
+@dataclass(frozen=True)
+class OutputConfig(Section):
+    """Encoding and muxing options, named as in FFmpeg."""
+
+    section: ClassVar[str] = "output"
+
+    codec: str = param("libx264", doc="video encoder, e.g. libx264, libx265, libvpx-vp9, mpeg4")
+    crf: int = param(20, lo=0, hi=63, doc="constant rate factor (x264/x265/vpx/aom/svt-av1)")
+    bitrate: str = param("", doc="target bitrate like '8M'; when set it replaces crf")
+    preset: str = param("veryfast", doc="encoder speed preset (x264/x265 names)")
+    pix_fmt: str = param("yuv420p", doc="output pixel format; yuv420p plays everywhere")
+    threads: int = param(0, lo=0, hi=64, doc="encoder threads, 0 = FFmpeg's choice")
+    copy_streams: bool = param(True, doc="copy audio, subtitle and data streams packet for packet")
+    crash_safe: str = param(
+        "auto", choices=("auto", "on", "off"),
+        doc="write a container that survives a hard kill (fragmented MP4 / MKV); "
+            "auto = on for live inputs",
+    )
+
+    def validate(self) -> None:
+        if self.bitrate and parse_bitrate(self.bitrate) is None:
+            raise ConfigError(
+                f"output.bitrate = {self.bitrate!r} is not allowed: expected a number of "
+                "bits per second with an optional k/M/G suffix, like '8M'"
+            )
+
+
+def parse_bitrate(text: str) -> int | None:
+    """'8M' -> 8000000; None when the text is not a bitrate."""
+    text = text.strip()
+    scale = {"k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6, "g": 1e9, "G": 1e9}.get(text[-1:], 1.0)
+    number = text[:-1] if text[-1:] in "kKmMgG" else text
+    try:
+        value = float(number) * scale
+    except ValueError:
+        return None
+    return int(value) if value > 0 else None

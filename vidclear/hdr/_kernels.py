@@ -1,0 +1,217 @@
+"""Numba kernels for exposure merging, calibration, alignment and filtering.
+
+Private: the public functions in :mod:`vidclear.hdr` validate their inputs,
+allocate outputs and call these. Kernels take contiguous ``uint8`` or
+``float32`` arrays, do no I/O and read no configuration. Each has a slow NumPy
+reference in ``tests/hdr/_reference.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# ---------------------------------------------------------------- merging
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def merge_debevec_k(stack, logresp, w, logt, out):  # pragma: no cover - compiled
+    """Log-domain weighted mean of ``logresp[z] - log t``; one weight per pixel.
+
+    The weight of an exposure at a pixel is the mean of ``w`` over its three
+    channels. Where every weight is zero the pixel is taken from the shortest
+    exposure when bright, the longest when dark.
+    """
+    k_n, h, wd = stack.shape[0], stack.shape[1], stack.shape[2]
+    kmin = 0
+    kmax = 0
+    for k in range(k_n):
+        if logt[k] < logt[kmin]:
+            kmin = k
+        if logt[k] > logt[kmax]:
+            kmax = k
+    for y in prange(h):
+        for x in range(wd):
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            ws = 0.0
+            zsum = 0
+            for k in range(k_n):
+                z0 = stack[k, y, x, 0]
+                z1 = stack[k, y, x, 1]
+                z2 = stack[k, y, x, 2]
+                zsum += np.int64(z0) + z1 + z2
+                wk = (w[z0] + w[z1] + w[z2]) / 3.0
+                s0 += wk * (logresp[z0, 0] - logt[k])
+                s1 += wk * (logresp[z1, 1] - logt[k])
+                s2 += wk * (logresp[z2, 2] - logt[k])
+                ws += wk
+            if ws > 1e-12:
+                out[y, x, 0] = np.exp(s0 / ws)
+                out[y, x, 1] = np.exp(s1 / ws)
+                out[y, x, 2] = np.exp(s2 / ws)
+            else:
+                k = kmin if zsum > 3 * 127 * k_n else kmax
+                for c in range(3):
+                    out[y, x, c] = np.exp(logresp[stack[k, y, x, c], c] - logt[k])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def merge_robertson_k(stack, resp, w, t, out):  # pragma: no cover - compiled
+    """Robertson's maximum-likelihood estimate ``Σ w t f(z) / Σ w t²`` per channel.
+
+    Where a channel's weights are all zero the value comes from the shortest
+    exposure when bright, the longest when dark.
+    """
+    k_n, h, wd = stack.shape[0], stack.shape[1], stack.shape[2]
+    kmin = 0
+    kmax = 0
+    for k in range(k_n):
+        if t[k] < t[kmin]:
+            kmin = k
+        if t[k] > t[kmax]:
+            kmax = k
+    for y in prange(h):
+        for x in range(wd):
+            for c in range(3):
+                num = 0.0
+                den = 0.0
+                zs = 0
+                for k in range(k_n):
+                    z = stack[k, y, x, c]
+                    zs += z
+                    wk = w[z] * t[k]
+                    num += wk * resp[z, c]
+                    den += wk * t[k]
+                if den > 1e-20:
+                    out[y, x, c] = num / den
+                else:
+                    k = kmin if zs > 127 * k_n else kmax
+                    out[y, x, c] = resp[stack[k, y, x, c], c] / t[k]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def robertson_accum_k(stack, rad, t, acc, cnt):  # pragma: no cover - compiled
+    """Per value and channel: sum of ``t_k * radiance`` and count of pixels.
+
+    ``acc`` and ``cnt`` are (chunks, 256, 3) float64; chunk ``i`` owns row
+    block ``i``, so threads never share a buffer.
+    """
+    k_n, h, wd = stack.shape[0], stack.shape[1], stack.shape[2]
+    n_chunks = acc.shape[0]
+    step = (h + n_chunks - 1) // n_chunks
+    for i in prange(n_chunks):
+        for y in range(i * step, min(h, (i + 1) * step)):
+            for k in range(k_n):
+                for x in range(wd):
+                    for c in range(3):
+                        z = stack[k, y, x, c]
+                        acc[i, z, c] += t[k] * rad[y, x, c]
+                        cnt[i, z, c] += 1.0
+
+
+# ---------------------------------------------------------------- alignment
+
+
+@njit(cache=True, nogil=True)
+def half_k(gray, out):  # pragma: no cover - compiled
+    """Halve a uint8 image by averaging 2×2 blocks (odd edge dropped)."""
+    h, w = out.shape
+    for y in range(h):
+        for x in range(w):
+            s = (np.int32(gray[2 * y, 2 * x]) + gray[2 * y, 2 * x + 1]
+                 + gray[2 * y + 1, 2 * x] + gray[2 * y + 1, 2 * x + 1])
+            out[y, x] = (s + 2) // 4
+
+
+@njit(cache=True, nogil=True)
+def mtb_k(gray, thr, excl, tb, eb):  # pragma: no cover - compiled
+    """Threshold bitmap (gray > thr) and exclusion bitmap (|gray - thr| > excl)."""
+    h, w = gray.shape
+    for y in range(h):
+        for x in range(w):
+            g = np.int32(gray[y, x])
+            tb[y, x] = 1 if g > thr else 0
+            eb[y, x] = 1 if abs(g - thr) > excl else 0
+
+
+@njit(cache=True, nogil=True)
+def xor_count_k(tb1, eb1, tb2, eb2, dy, dx):  # pragma: no cover - compiled
+    """Count of differing, non-excluded bits between image 1 and image 2 shifted by (dy, dx).
+
+    Image 2 shifted by (dy, dx) means its pixel (y - dy, x - dx) lands at
+    (y, x); pixels shifted in from outside are not counted.
+    """
+    h, w = tb1.shape
+    y0 = max(0, dy)
+    y1 = min(h, h + dy)
+    x0 = max(0, dx)
+    x1 = min(w, w + dx)
+    n = 0
+    for y in range(y0, y1):
+        for x in range(x0, x1):
+            n += (tb1[y, x] ^ tb2[y - dy, x - dx]) & eb1[y, x] & eb2[y - dy, x - dx]
+    return n
+
+
+# ---------------------------------------------------------------- filtering
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def box_mean_k(src, r, tmp, out):  # pragma: no cover - compiled
+    """Mean over the (2r+1)² window clipped to the image, float32 2-D."""
+    h, w = src.shape
+    for y in prange(h):
+        acc = 0.0
+        for x in range(min(r, w - 1) + 1):
+            acc += src[y, x]
+        for x in range(w):
+            lo = x - r
+            hi = x + r
+            n = min(hi, w - 1) - max(lo, 0) + 1
+            tmp[y, x] = acc / n
+            if hi + 1 < w:
+                acc += src[y, hi + 1]
+            if lo >= 0:
+                acc -= src[y, lo]
+    for x in prange(w):
+        acc = 0.0
+        for y in range(min(r, h - 1) + 1):
+            acc += tmp[y, x]
+        for y in range(h):
+            lo = y - r
+            hi = y + r
+            n = min(hi, h - 1) - max(lo, 0) + 1
+            out[y, x] = acc / n
+            if hi + 1 < h:
+                acc += tmp[hi + 1, x]
+            if lo >= 0:
+                acc -= tmp[lo, x]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def mertens_weights_k(img, lap, wc, ws, we, sigma, out):  # pragma: no cover - compiled
+    """Mertens weights: |Laplacian|^wc · saturation^ws · well-exposedness^we + 1e-12.
+
+    ``img`` is H×W×3 float32 in 0..1, ``lap`` the Laplacian of its gray level.
+    """
+    h, w = lap.shape
+    inv = -0.5 / (sigma * sigma)
+    for y in prange(h):
+        for x in range(w):
+            r = img[y, x, 0]
+            g = img[y, x, 1]
+            b = img[y, x, 2]
+            m = (r + g + b) / 3.0
+            sat = np.sqrt(((r - m) ** 2 + (g - m) ** 2 + (b - m) ** 2) / 3.0)
+            wexp = np.exp(inv * ((r - 0.5) ** 2 + (g - 0.5) ** 2 + (b - 0.5) ** 2))
+            c = abs(lap[y, x])
+            v = 1.0
+            if wc != 0.0:
+                v *= c ** wc
+            if ws != 0.0:
+                v *= sat ** ws
+            if we != 0.0:
+                v *= wexp ** we
+            out[y, x] = v + 1e-12

@@ -1,0 +1,114 @@
+"""Input checks shared by the HDR functions: exposure stacks and times."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from vidclear.errors import InputError
+
+__all__ = ["HDRInputError", "as_radiance", "as_stack", "as_times", "as_weights"]
+
+
+class HDRInputError(InputError, ValueError):
+    """Images, exposure times or radiance maps that the HDR code cannot use."""
+
+
+def _as_rgb8(img: np.ndarray, index: int) -> np.ndarray:
+    arr = np.asarray(img)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise HDRInputError(
+            f"image {index} has shape {arr.shape}: expected H×W×3 RGB or H×W grayscale"
+        )
+    if arr.dtype == np.uint16:
+        arr = (arr >> 8).astype(np.uint8)
+    elif arr.dtype != np.uint8:
+        raise HDRInputError(
+            f"image {index} has dtype {arr.dtype}: expected uint8 (or uint16, reduced to 8 bits)"
+        )
+    if arr.shape[0] < 2 or arr.shape[1] < 2:
+        raise HDRInputError(f"image {index} is {arr.shape[1]}×{arr.shape[0]}: need at least 2×2")
+    return arr
+
+
+def as_stack(images: Sequence[np.ndarray] | np.ndarray, *, min_count: int = 1) -> np.ndarray:
+    """Stack exposures into one contiguous K×H×W×3 ``uint8`` array.
+
+    Grayscale images (H×W or H×W×1) are repeated into three channels and
+    ``uint16`` images are reduced to their high byte.
+    """
+    if isinstance(images, np.ndarray) and images.ndim == 4:
+        images = list(images)
+    if not isinstance(images, Sequence) or isinstance(images, str | bytes):
+        raise HDRInputError("images must be a sequence of arrays")
+    if len(images) < min_count:
+        raise HDRInputError(
+            f"got {len(images)} exposure(s): this needs at least {min_count} differently "
+            "exposed images"
+        )
+    arrs = [_as_rgb8(im, i) for i, im in enumerate(images)]
+    shape = arrs[0].shape
+    for i, a in enumerate(arrs):
+        if a.shape != shape:
+            raise HDRInputError(
+                f"image {i} is {a.shape[1]}×{a.shape[0]} but image 0 is {shape[1]}×{shape[0]}: "
+                "all exposures must have the same size"
+            )
+    return np.ascontiguousarray(np.stack(arrs))
+
+
+def as_times(times: Sequence[float] | np.ndarray | None, count: int, *,
+             distinct: int = 1) -> np.ndarray:
+    """Exposure times as a float32 vector of ``count`` finite positive values.
+
+    ``distinct`` is the least number of different values required.
+    """
+    if times is None:
+        raise HDRInputError("exposure times are missing: give one time per image")
+    t = np.asarray(times, dtype=np.float64).ravel()
+    if t.size != count:
+        raise HDRInputError(f"got {t.size} exposure time(s) for {count} image(s): give one each")
+    if not np.all(np.isfinite(t)) or np.any(t <= 0):
+        raise HDRInputError(f"exposure times must be finite and > 0, got {t.tolist()}")
+    if np.unique(t).size < distinct:
+        raise HDRInputError(
+            f"exposure times {t.tolist()} have fewer than {distinct} distinct values: "
+            "calibration needs differently exposed images"
+        )
+    return t.astype(np.float32)
+
+
+def as_weights(weights: str | np.ndarray) -> np.ndarray:
+    """A 256-entry float32 weighting table by name or array (see ``weight_table``)."""
+    from vidclear.hdr.response import weight_table
+
+    if isinstance(weights, str):
+        return weight_table(weights)
+    w = np.asarray(weights, dtype=np.float32).ravel()
+    if w.size != 256 or not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise HDRInputError("weights must be 256 finite values >= 0")
+    return np.ascontiguousarray(w)
+
+
+def as_radiance(radiance: np.ndarray) -> np.ndarray:
+    """A finite, non-negative H×W×3 float32 radiance map (grayscale repeated)."""
+    r = np.asarray(radiance)
+    if r.ndim == 3 and r.shape[2] == 1:
+        r = r[:, :, 0]
+    if r.ndim == 2:
+        r = np.repeat(r[:, :, None], 3, axis=2)
+    if r.ndim != 3 or r.shape[2] != 3:
+        raise HDRInputError(f"radiance has shape {r.shape}: expected H×W×3 or H×W")
+    if not np.issubdtype(r.dtype, np.floating) and not np.issubdtype(r.dtype, np.integer):
+        raise HDRInputError(f"radiance has dtype {r.dtype}: expected a real number type")
+    r = np.ascontiguousarray(r, dtype=np.float32)
+    if not np.all(np.isfinite(r)):
+        raise HDRInputError("radiance contains NaN or Inf")
+    if np.any(r < 0):
+        raise HDRInputError("radiance must be >= 0")
+    return r

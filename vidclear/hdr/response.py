@@ -1,0 +1,501 @@
+"""Camera response curves: calibration, standard curves, weights, save and load.
+
+A response is a 256×3 ``float32`` table, ``response[z, c]``: the relative
+exposure (radiance × exposure time, arbitrary units) that makes channel ``c``
+(R, G, B) read the 8-bit value ``z``. Tables are positive, finite and
+normalised so that ``response[128] == 1``, the convention OpenCV's
+``CalibrateDebevec`` / ``CalibrateRobertson`` use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from vidclear.hdr import _kernels as K
+from vidclear.hdr._validate import HDRInputError, as_stack, as_times, as_weights
+
+__all__ = [
+    "CalibrateDebevec",
+    "CalibrateRobertson",
+    "apply_response",
+    "as_response",
+    "debevec1997",
+    "gamma_response",
+    "linear_response",
+    "load_response",
+    "robertson2003",
+    "sample_points",
+    "save_response",
+    "srgb_response",
+    "weight_table",
+]
+
+LEVELS = 256
+MID = LEVELS // 2
+
+
+def weight_table(name: str = "hat") -> np.ndarray:
+    """A 256-entry float32 weighting of pixel values.
+
+    Parameters
+    ----------
+    name : {"hat", "triangle", "gaussian", "uniform"}
+        ``"hat"``: Debevec and Malik's ``min(z, 255 - z)``, zero at both ends.
+        ``"triangle"``: the same plus one, never zero (OpenCV's
+        ``triangleWeights``). ``"gaussian"``: Robertson et al.'s bell,
+        ``exp(-4 (z - 127.5)² / 127.5²)`` shifted and scaled to be 0 at the
+        ends and 1 in the middle. ``"uniform"``: all ones.
+
+    Returns
+    -------
+    ndarray
+        Shape (256,), float32, values >= 0.
+    """
+    z = np.arange(LEVELS, dtype=np.float64)
+    if name == "hat":
+        w = np.minimum(z, 255.0 - z)
+    elif name == "triangle":
+        w = np.where(z < MID, z + 1.0, 256.0 - z)
+    elif name == "gaussian":
+        q = (LEVELS - 1) / 4.0
+        e4 = np.exp(4.0)
+        v = z / q - 2.0
+        w = e4 / (e4 - 1.0) * np.exp(-v * v) + 1.0 / (1.0 - e4)
+        w = np.maximum(w, 0.0)
+    elif name == "uniform":
+        w = np.ones(LEVELS)
+    else:
+        raise HDRInputError(
+            f"unknown weights {name!r}: expected 'hat', 'triangle', 'gaussian' or 'uniform'"
+        )
+    return w.astype(np.float32)
+
+
+def _normalise(resp: np.ndarray) -> np.ndarray:
+    return (resp / resp[MID][None, :]).astype(np.float32)
+
+
+def as_response(response: np.ndarray | str | os.PathLike[str] | None) -> np.ndarray:
+    """Validate a response table (or load one, or give sRGB for ``None``).
+
+    Accepts 256, 256×1 or 256×3 positive values; a single column is used for
+    all three channels. Zero entries (a value never seen, or OpenCV's curves)
+    are replaced by the nearest positive entry below them, or half the first
+    positive entry. The result is normalised to ``response[128] == 1``.
+
+    Returns
+    -------
+    ndarray
+        Shape (256, 3), float32, positive and finite.
+    """
+    if response is None:
+        return srgb_response()
+    if isinstance(response, str | os.PathLike):
+        return load_response(response)
+    r = np.asarray(response, dtype=np.float64)
+    if r.ndim == 1:
+        r = r[:, None]
+    if r.ndim != 2 or r.shape[0] != LEVELS or r.shape[1] not in (1, 3):
+        raise HDRInputError(f"response has shape {r.shape}: expected (256,), (256, 1) or (256, 3)")
+    if r.shape[1] == 1:
+        r = np.repeat(r, 3, axis=1)
+    if not np.all(np.isfinite(r)) or np.any(r < 0):
+        raise HDRInputError("response must be finite and >= 0")
+    r = r.copy()
+    for c in range(3):
+        col = r[:, c]
+        pos = np.flatnonzero(col > 0)
+        if pos.size == 0:
+            raise HDRInputError(f"response channel {c} is all zero")
+        first = col[pos[0]]
+        last = first * 0.5
+        for z in range(LEVELS):
+            if col[z] > 0:
+                last = col[z]
+            else:
+                col[z] = last
+    if np.any(r[MID] <= 0):
+        raise HDRInputError("response must be positive at value 128")
+    return np.ascontiguousarray(_normalise(r))
+
+
+def linear_response() -> np.ndarray:
+    """Linear camera: ``response[z] = z / 128`` (value 0 set to half of value 1)."""
+    z = np.arange(LEVELS, dtype=np.float64)
+    z[0] = 0.5
+    return _normalise(np.repeat(z[:, None], 3, axis=1))
+
+
+def gamma_response(gamma: float = 2.2) -> np.ndarray:
+    """Pure power-law camera: ``response[z] = (z / 255) ** gamma`` (normalised)."""
+    if not np.isfinite(gamma) or gamma <= 0:
+        raise HDRInputError(f"gamma must be > 0, got {gamma}")
+    z = np.arange(LEVELS, dtype=np.float64) / 255.0
+    z[0] = 0.5 / 255.0
+    return _normalise(np.repeat((z ** gamma)[:, None], 3, axis=1))
+
+
+def srgb_response() -> np.ndarray:
+    """The sRGB decoding curve (IEC 61966-2-1) as a response table.
+
+    Value 0 is set to half the exposure of value 1 so that logs stay finite.
+    """
+    v = np.arange(LEVELS, dtype=np.float64) / 255.0
+    lin = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+    lin[0] = lin[1] * 0.5
+    return _normalise(np.repeat(lin[:, None], 3, axis=1))
+
+
+def apply_response(exposure: np.ndarray, response: np.ndarray) -> np.ndarray:
+    """Pixel values a camera with ``response`` records for relative ``exposure``.
+
+    The inverse of a response table: each value ``z`` covers the exposures
+    between the geometric midpoints of its neighbours; exposures beyond the
+    last midpoint saturate at 255.
+
+    Parameters
+    ----------
+    exposure : ndarray
+        H×W×3 (or H×W, used for all channels) relative exposure, >= 0, in the
+        units of ``response`` (value 128 reads at exposure 1).
+    response : ndarray
+        256×3 response table (see :func:`as_response`).
+
+    Returns
+    -------
+    ndarray
+        H×W×3 uint8.
+    """
+    resp = as_response(response).astype(np.float64)
+    x = np.asarray(exposure, dtype=np.float64)
+    if x.ndim == 2:
+        x = np.repeat(x[:, :, None], 3, axis=2)
+    if x.ndim != 3 or x.shape[2] != 3:
+        raise HDRInputError(f"exposure has shape {x.shape}: expected H×W×3 or H×W")
+    if not np.all(np.isfinite(x)) or np.any(x < 0):
+        raise HDRInputError("exposure must be finite and >= 0")
+    out = np.empty(x.shape, dtype=np.uint8)
+    for c in range(3):
+        mono = np.maximum.accumulate(resp[:, c])
+        mids = np.sqrt(mono[:-1] * mono[1:])
+        out[..., c] = np.searchsorted(mids, x[..., c], side="right").astype(np.uint8)
+    return out
+
+
+# ------------------------------------------------------------ sample points
+
+
+def sample_points(stack: np.ndarray, times: np.ndarray, samples: int, *,
+                  method: str = "stratified", seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel positions for Debevec calibration.
+
+    Parameters
+    ----------
+    stack : ndarray
+        K×H×W×3 uint8 exposure stack.
+    times : ndarray
+        K exposure times.
+    samples : int
+        Number of positions wanted.
+    method : {"stratified", "grid"}
+        ``"grid"``: OpenCV's convention, a regular grid of about ``samples``
+        points. ``"stratified"``: pixels whose value in the middle exposure
+        spans 0..255 evenly, taken from smooth neighbourhoods so that small
+        misalignments do not matter, as Debevec and Malik recommend.
+    seed : int
+        Seed of the random choice among equally good pixels.
+
+    Returns
+    -------
+    ys, xs : ndarray
+        int64 row and column indices.
+    """
+    _, h, w, _ = stack.shape
+    if method == "grid":
+        x_pts = max(1, int(np.sqrt(samples * w / h)))
+        y_pts = max(1, samples // x_pts)
+        sx, sy = max(1, w // x_pts), max(1, h // y_pts)
+        xs = sx // 2 + sx * np.arange(x_pts)
+        ys = sy // 2 + sy * np.arange(y_pts)
+        yy, xx = np.meshgrid(ys, xs, indexing="ij")
+        return yy.ravel().astype(np.int64), xx.ravel().astype(np.int64)
+    if method != "stratified":
+        raise HDRInputError(f"unknown sample method {method!r}: expected 'stratified' or 'grid'")
+    order = np.argsort(times)
+    mid = stack[order[len(order) // 2]].astype(np.float32).mean(axis=2)
+    # local variation: max abs difference to the 4-neighbours, per pixel
+    pad = np.pad(mid, 1, mode="edge")
+    var = np.maximum.reduce([np.abs(pad[1:-1, 1:-1] - pad[:-2, 1:-1]),
+                             np.abs(pad[1:-1, 1:-1] - pad[2:, 1:-1]),
+                             np.abs(pad[1:-1, 1:-1] - pad[1:-1, :-2]),
+                             np.abs(pad[1:-1, 1:-1] - pad[1:-1, 2:])])
+    rng = np.random.default_rng(seed)
+    levels = np.linspace(0, 255, samples)
+    flat_mid = mid.ravel()
+    flat_var = var.ravel()
+    chosen: list[int] = []
+    for lv in levels:
+        near = np.flatnonzero(np.abs(flat_mid - lv) <= 255.0 / samples + 1.0)
+        if near.size == 0:
+            continue
+        # prefer the smoother half of the candidates
+        cut = np.quantile(flat_var[near], 0.5)
+        smooth = near[flat_var[near] <= cut]
+        chosen.append(int(rng.choice(smooth)))
+    if len(chosen) < 2:
+        return sample_points(stack, times, samples, method="grid")
+    idx = np.unique(np.asarray(chosen, dtype=np.int64))
+    return idx // w, idx % w
+
+
+# ------------------------------------------------------------ calibration
+
+
+def debevec1997(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
+                *, samples: int | None = None, smoothness: float = 10.0,
+                sampling: str = "stratified", weights: str | np.ndarray = "triangle",
+                seed: int = 0) -> np.ndarray:
+    """Recover a camera response by Debevec and Malik's least-squares method.
+
+    Solves, per channel, for ``g(z) = log response[z]`` and the log radiance of
+    each sample pixel from ``g(Z_ij) = log E_i + log t_j``, weighting each
+    equation by the pixel value's weight, with a second-difference smoothness
+    term scaled by ``smoothness`` and ``g(128) = 0`` fixing the scale.
+
+    Parameters
+    ----------
+    images : sequence of ndarray
+        K >= 2 aligned exposures, H×W×3 uint8 RGB (grayscale is repeated).
+    times : sequence of float
+        Exposure times in seconds, K finite positive values, at least two
+        distinct.
+    samples : int, optional
+        Sample pixels. Default: enough that samples × (K - 1) > 3 × 256, and
+        at least 70.
+    smoothness : float
+        Weight of the smoothness term (the paper's lambda), >= 0.
+    sampling : {"stratified", "grid"}
+        See :func:`sample_points`; ``"grid"`` with 70 samples is OpenCV's
+        ``CalibrateDebevec`` default.
+    weights : str or ndarray
+        Weighting of pixel values, see :func:`weight_table`.
+    seed : int
+        Seed for the stratified sampler.
+
+    Returns
+    -------
+    ndarray
+        Response table, 256×3 float32, positive, ``response[128] == 1``.
+
+    References
+    ----------
+    .. [1] P. E. Debevec and J. Malik, "Recovering high dynamic range radiance
+       maps from photographs", SIGGRAPH 1997.
+    """
+    stack = as_stack(images, min_count=2)
+    t = as_times(times, stack.shape[0], distinct=2)
+    if not np.isfinite(smoothness) or smoothness < 0:
+        raise HDRInputError(f"smoothness must be >= 0, got {smoothness}")
+    k_n = stack.shape[0]
+    if samples is None:
+        samples = max(70, int(np.ceil(3 * LEVELS / (k_n - 1))))
+    if samples < 2:
+        raise HDRInputError(f"samples must be >= 2, got {samples}")
+    w = as_weights(weights).astype(np.float64)
+    ys, xs = sample_points(stack, t, samples, method=sampling, seed=seed)
+    logt = np.log(t.astype(np.float64))
+    n = ys.size
+    out = np.empty((LEVELS, 3), dtype=np.float64)
+    rows = n * k_n + 1 + (LEVELS - 2)
+    for c in range(3):
+        z = stack[:, ys, xs, c].T.astype(np.int64)  # n × K
+        a = np.zeros((rows, LEVELS + n))
+        b = np.zeros(rows)
+        r = np.arange(n * k_n)
+        zz = z.ravel()
+        wz = w[zz]
+        a[r, zz] = wz
+        a[r, LEVELS + np.repeat(np.arange(n), k_n)] = -wz
+        b[r] = wz * np.tile(logt, n)
+        a[n * k_n, MID] = 1.0
+        i = np.arange(LEVELS - 2)
+        rr = n * k_n + 1 + i
+        a[rr, i] = smoothness * w[i + 1]
+        a[rr, i + 1] = -2.0 * smoothness * w[i + 1]
+        a[rr, i + 2] = smoothness * w[i + 1]
+        sol = np.linalg.lstsq(a, b, rcond=None)[0]
+        out[:, c] = sol[:LEVELS]
+    resp = np.exp(out - out[MID][None, :])
+    return as_response(resp)
+
+
+def _fill_missing(resp: np.ndarray, cnt: np.ndarray) -> np.ndarray:
+    """Interpolate (in log) rows of values that never occur; ends copy the nearest."""
+    out = resp.copy()
+    z = np.arange(LEVELS)
+    for c in range(3):
+        ok = (cnt[:, c] > 0) & (resp[:, c] > 0)
+        if not ok.any():
+            out[:, c] = linear_response()[:, c]
+            continue
+        out[:, c] = np.exp(np.interp(z, z[ok], np.log(resp[ok, c])))
+    return out
+
+
+def robertson2003(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
+                  *, max_iter: int = 30, threshold: float = 0.01,
+                  weights: str | np.ndarray = "gaussian") -> np.ndarray:
+    """Recover a camera response by Robertson, Borman and Stevenson's iteration.
+
+    Alternates the maximum-likelihood radiance estimate (:func:`merge_robertson`)
+    with the response update ``f(z) = mean over pixels reading z of t · E``,
+    renormalised to ``f(128) = 1``, until the mean absolute change per channel
+    falls below ``threshold``. Values that never occur are interpolated from
+    their neighbours, so no row is NaN (OpenCV leaves NaN or zero rows there).
+
+    Parameters
+    ----------
+    images : sequence of ndarray
+        K >= 2 aligned exposures, H×W×3 uint8 RGB; every pixel is used.
+    times : sequence of float
+        Exposure times in seconds, at least two distinct.
+    max_iter : int
+        Most iterations, >= 1.
+    threshold : float
+        Stop when the summed absolute change of the curve, averaged over the
+        channels, is below this.
+    weights : str or ndarray
+        Weighting of pixel values (default Robertson's Gaussian).
+
+    Returns
+    -------
+    ndarray
+        Response table, 256×3 float32, positive, ``response[128] == 1``.
+
+    References
+    ----------
+    .. [1] M. A. Robertson, S. Borman and R. L. Stevenson, "Estimation-theoretic
+       approach to dynamic range enhancement using multiple exposures",
+       Journal of Electronic Imaging 12(2), 2003.
+    """
+    stack = as_stack(images, min_count=2)
+    t = as_times(times, stack.shape[0], distinct=2)
+    if max_iter < 1:
+        raise HDRInputError(f"max_iter must be >= 1, got {max_iter}")
+    w = as_weights(weights)
+    resp = np.repeat(np.arange(LEVELS, dtype=np.float64)[:, None], 3, axis=1) / MID
+    h = stack.shape[1]
+    chunks = max(1, min(h, 16))
+    rad = np.empty(stack.shape[1:], dtype=np.float32)
+    cnt_total = None
+    for _ in range(max_iter):
+        K.merge_robertson_k(stack, resp.astype(np.float32), w, t, rad)
+        acc = np.zeros((chunks, LEVELS, 3))
+        cnt = np.zeros((chunks, LEVELS, 3))
+        K.robertson_accum_k(stack, rad, t, acc, cnt)
+        cnt_total = cnt.sum(axis=0)
+        new = acc.sum(axis=0) / np.maximum(cnt_total, 1.0)
+        new = _fill_missing(new, cnt_total)
+        new = new / new[MID][None, :]
+        diff = np.abs(new - resp).sum() / 3.0
+        resp = new
+        if diff < threshold:
+            break
+    return as_response(resp)
+
+
+@dataclass
+class CalibrateDebevec:
+    """Settings for :func:`debevec1997`; call with ``(images, times)``."""
+
+    samples: int | None = None
+    smoothness: float = 10.0
+    sampling: str = "stratified"
+    weights: str = "triangle"
+    seed: int = 0
+
+    def __call__(self, images: Sequence[np.ndarray], times: Sequence[float]) -> np.ndarray:
+        return debevec1997(images, times, samples=self.samples, smoothness=self.smoothness,
+                           sampling=self.sampling, weights=self.weights, seed=self.seed)
+
+
+@dataclass
+class CalibrateRobertson:
+    """Settings for :func:`robertson2003`; call with ``(images, times)``."""
+
+    max_iter: int = 30
+    threshold: float = 0.01
+    weights: str = field(default="gaussian")
+
+    def __call__(self, images: Sequence[np.ndarray], times: Sequence[float]) -> np.ndarray:
+        return robertson2003(images, times, max_iter=self.max_iter, threshold=self.threshold,
+                             weights=self.weights)
+
+
+# ------------------------------------------------------------ save / load
+
+
+def save_response(path: str | os.PathLike[str], response: np.ndarray) -> None:
+    """Write a response table as CSV (256 rows ``R,G,B``) or ``.npy``.
+
+    The CSV starts with a ``#`` comment line naming the columns. The file is
+    written to a temporary name and renamed, so readers never see half a file.
+    """
+    resp = as_response(response)
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.tmp")
+    try:
+        if p.suffix.lower() == ".npy":
+            with open(tmp, "wb") as fh:
+                np.save(fh, resp)
+        else:
+            with open(tmp, "w", encoding="ascii") as fh:
+                fh.write("# vidclear camera response: relative exposure per 8-bit value; R,G,B\n")
+                for row in resp:
+                    fh.write(",".join(f"{v:.9g}" for v in row) + "\n")
+        os.replace(tmp, p)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def load_response(path: str | os.PathLike[str], *, order: str = "rgb") -> np.ndarray:
+    """Read a response table from CSV (``,`` or ``;`` separated) or ``.npy``.
+
+    Parameters
+    ----------
+    path : path-like
+        The file. CSV lines starting with ``#`` are skipped; OpenCV's curves
+        (``;`` separated, trailing separators) load as they are.
+    order : {"rgb", "bgr"}
+        Column order in the file; OpenCV writes B, G, R.
+
+    Returns
+    -------
+    ndarray
+        256×3 float32 RGB response, validated by :func:`as_response`.
+    """
+    p = Path(path)
+    if order not in ("rgb", "bgr"):
+        raise HDRInputError(f"order must be 'rgb' or 'bgr', got {order!r}")
+    try:
+        if p.suffix.lower() == ".npy":
+            arr = np.load(p, allow_pickle=False)
+        else:
+            rows = []
+            for line in p.read_text(encoding="ascii").splitlines():
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                parts = [s for s in line.replace(";", ",").split(",") if s.strip()]
+                rows.append([float(s) for s in parts])
+            arr = np.asarray(rows, dtype=np.float64)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise HDRInputError(f"cannot read response curve {p}: {exc}") from None
+    resp = as_response(arr)
+    return np.ascontiguousarray(resp[:, ::-1]) if order == "bgr" else resp

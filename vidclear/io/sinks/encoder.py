@@ -1,0 +1,359 @@
+"""Encode frames to a file with PyAV, copying audio and subtitles unchanged.
+
+The file is written under a temporary name beside the requested one and
+renamed when :meth:`EncoderSink.close` has written the trailer, so a failed
+run never leaves a broken file under the name the user asked for. A crash-safe
+container (fragmented MP4, Matroska, MPEG-TS) is playable up to the last
+fragment even after a hard kill; it then remains under the temporary name,
+which is printed when the sink opens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from vidclear.config.sections import OutputConfig, parse_bitrate
+from vidclear.errors import ConfigError, OutputError
+from vidclear.pipeline.frame import Frame
+
+__all__ = ["EncoderSink", "check_output_path", "partial_path"]
+
+_CRF_ENCODERS = ("libx264", "libx265", "libvpx", "libvpx-vp9", "libaom-av1", "libsvtav1")
+_STREAMING_FORMATS = {"matroska", "webm", "mpegts"}
+_MP4_FORMATS = {"mp4", "mov", "ipod", "ismv"}
+
+
+def partial_path(path: Path) -> Path:
+    """The temporary name a recording is written under until it is complete."""
+    return path.with_name(f"{path.stem}.partial-{os.getpid()}{path.suffix}")
+
+
+def check_output_path(path: Path, *, inputs: list[str], overwrite: bool) -> None:
+    """Refuse outputs that would destroy an input, or an existing file without ``-y``."""
+    for spec in inputs:
+        src = Path(spec)
+        if src.exists() and path.exists() and os.path.samefile(src, path):
+            raise OutputError(f"output {path} is the input file; refusing to overwrite an input")
+        if src.exists() and src.resolve() == path.resolve():
+            raise OutputError(f"output {path} is the input file; refusing to overwrite an input")
+    if path.is_dir():
+        raise OutputError(f"output {path} is a directory; give a file name such as out.mp4")
+    if path.exists() and not overwrite:
+        raise OutputError(f"output {path} already exists (use -y to overwrite)")
+    parent = path.parent
+    if not parent.is_dir():
+        raise OutputError(f"output folder does not exist: {parent}")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"output folder is not writable: {parent}")
+
+
+def _check_encoder(cfg: OutputConfig) -> Any:
+    try:
+        codec = av.codec.Codec(cfg.codec, "w")
+    except (av.codec.codec.UnknownCodecError, ValueError):
+        raise ConfigError(
+            f"output.codec = {cfg.codec!r} is not an encoder this FFmpeg has: "
+            "try libx264, libx265, libvpx-vp9, mpeg4 or ffv1"
+        ) from None
+    if codec.type != "video":
+        raise ConfigError(f"output.codec = {cfg.codec!r} is not a video encoder")
+    formats = [f.name for f in (codec.video_formats or ())]
+    if formats and cfg.pix_fmt not in formats:
+        raise ConfigError(
+            f"output.pix_fmt = {cfg.pix_fmt!r} is not supported by {cfg.codec}: "
+            f"allowed are {', '.join(formats)}"
+        )
+    return codec
+
+
+class EncoderSink:
+    """Write frames to ``path`` with the encoder settings of ``config``.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to create. Its extension picks the container.
+    config : OutputConfig
+        Codec, crf or bitrate, preset, pixel format, crash safety.
+    source : AVSource, optional
+        Where timing, frame rate, metadata and the streams to copy come from.
+    crash_safe : bool
+        Write a container that survives a hard kill (fragmented MP4 for
+        .mp4/.mov; Matroska and MPEG-TS are crash-safe by nature).
+
+    Notes
+    -----
+    Frame timestamps are written as given, in the source's time base, so
+    variable frame rate survives. Copied packets keep their own timestamps,
+    so audio does not drift.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        config: OutputConfig | None = None,
+        source: Any = None,
+        crash_safe: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.config = config or OutputConfig()
+        self.codec = _check_encoder(self.config)
+        self.source = source
+        self.crash_safe = crash_safe
+        self.tmp_path = partial_path(self.path)
+        self.frames_written = 0
+        self.packets_copied = 0
+        self.skipped_streams: list[str] = []
+        self._stream: Any = None
+        self._copy_map: dict[int, Any] = {}
+        self._last_time = float("-inf")
+        self._size: tuple[int, int] = (0, 0)
+        self._frame_shape: tuple[int, int] = (0, 0)
+        self._closed = False
+        self._container = self._open()
+
+    # -- setup -----------------------------------------------------------
+    def _open(self) -> Any:
+        options: dict[str, str] = {}
+        try:
+            fmt_name = av.format.ContainerFormat(self._guess_format(), "w").name
+        except ValueError:
+            fmt_name = ""
+        names = set(fmt_name.split(","))
+        if names & _MP4_FORMATS:
+            options["movflags"] = (
+                "frag_keyframe+empty_moov+default_base_moof" if self.crash_safe else "+faststart"
+            )
+        elif self.crash_safe and not names & _STREAMING_FORMATS:
+            raise ConfigError(
+                f"output.crash_safe: the {self.path.suffix or 'given'} container cannot "
+                "survive a hard kill; use .mp4, .mov, .mkv or .ts"
+            )
+        try:
+            return av.open(str(self.tmp_path), "w", options=options)
+        except (av.FFmpegError, ValueError) as exc:
+            with contextlib.suppress(OSError):
+                self.tmp_path.unlink()
+            raise OutputError(f"cannot create output {self.path}: {exc}") from None
+        except OSError as exc:
+            raise OutputError(f"cannot create output {self.path}: {exc.strerror or exc}") from None
+
+    def _guess_format(self) -> str:
+        suffix = self.path.suffix.lower().lstrip(".")
+        if not suffix:
+            raise OutputError(f"output {self.path} has no extension to choose a container by")
+        aliases = {"mkv": "matroska", "ts": "mpegts", "m2ts": "mpegts", "m4v": "mp4"}
+        name = aliases.get(suffix, suffix)
+        try:
+            av.format.ContainerFormat(name, "w")
+        except ValueError:
+            raise OutputError(
+                f"output {self.path}: no container for extension .{suffix}; "
+                "use .mp4, .mkv, .mov, .ts or .webm"
+            ) from None
+        return name
+
+    def _subsampling(self) -> tuple[int, int]:
+        fmt = av.VideoFormat(self.config.pix_fmt, 2, 2)
+        chroma = [c for c in fmt.components if c.is_chroma]
+        if not chroma:
+            return 1, 1
+        return (2 if chroma[0].width == 1 else 1, 2 if chroma[0].height == 1 else 1)
+
+    def _start(self, frame: Frame) -> None:
+        h, w = frame.shape
+        self._frame_shape = (h, w)
+        sx, sy = self._subsampling()
+        self._size = (w + (-w) % sx, h + (-h) % sy)
+        src = self.source
+        rate = (src.rate if src is not None else None) or 30
+        time_base = frame.time_base or (src.time_base if src is not None else None)
+        cfg = self.config
+        try:
+            stream = self._container.add_stream(cfg.codec, rate=rate)
+        except (av.FFmpegError, ValueError) as exc:
+            raise OutputError(
+                f"output {self.path}: the container cannot hold {cfg.codec} video: {exc}"
+            ) from None
+        stream.width, stream.height = self._size
+        stream.pix_fmt = cfg.pix_fmt
+        if time_base is not None:
+            stream.time_base = time_base
+            stream.codec_context.time_base = time_base
+        if cfg.threads:
+            stream.codec_context.thread_count = cfg.threads
+        stream.thread_type = "AUTO"
+        options: dict[str, str] = {}
+        if cfg.bitrate:
+            stream.bit_rate = parse_bitrate(cfg.bitrate)
+        elif cfg.codec in _CRF_ENCODERS:
+            options["crf"] = str(cfg.crf)
+            if cfg.codec.startswith("libvpx"):
+                stream.bit_rate = 0
+        if cfg.codec in ("libx264", "libx265") and cfg.preset:
+            options["preset"] = cfg.preset
+        stream.codec_context.options = options
+        self._stream = stream
+        if src is not None:
+            self._container.metadata.update(
+                {k: v for k, v in src.metadata.items() if k.lower() != "encoder"}
+            )
+            self._add_copy_streams(src)
+
+    def _add_copy_streams(self, src: Any) -> None:
+        supported = self._container.supported_codecs
+        for ist in src.copy_streams:
+            name = ist.codec_context.name if ist.codec_context else None
+            label = f"#{ist.index} {ist.type} ({name or 'unknown codec'})"
+            if name not in supported:
+                if ist.type == "data":
+                    self.skipped_streams.append(label)
+                    continue
+                raise OutputError(
+                    f"output {self.path}: the {self.path.suffix} container cannot hold input "
+                    f"stream {label}; use .mkv or --set output.copy_streams=false"
+                )
+            try:
+                ost = self._container.add_stream_from_template(ist)
+            except (av.FFmpegError, ValueError) as exc:
+                if ist.type == "data":
+                    self.skipped_streams.append(label)
+                    continue
+                raise OutputError(f"output {self.path}: cannot copy stream {label}: {exc}") from None
+            ost.metadata.update(ist.metadata)
+            self._copy_map[ist.index] = ost
+
+    # -- writing ---------------------------------------------------------
+    def write(self, frame: Frame) -> None:
+        """Encode one frame (RGB image or untouched decoded frame)."""
+        if self._closed:
+            raise OutputError("write() on a closed sink")
+        if self._stream is None:
+            self._start(frame)
+        av_frame = self._to_av(frame)
+        av_frame.pts = frame.pts
+        av_frame.time_base = self._stream.codec_context.time_base
+        av_frame.pict_type = av.video.frame.PictureType.NONE
+        try:
+            for packet in self._stream.encode(av_frame):
+                self._container.mux(packet)
+        except (av.FFmpegError, ValueError) as exc:
+            raise OutputError(f"writing {self.path} failed: {exc}") from None
+        self.frames_written += 1
+        t = frame.time
+        if t is not None:
+            self._last_time = t
+        self._mux_side(self._last_time)
+
+    def _to_av(self, frame: Frame) -> Any:
+        w, h = self._size
+        if frame.shape != self._frame_shape:
+            h0, w0 = self._frame_shape
+            raise OutputError(
+                f"frame size changed mid-stream from {w0}x{h0} to {frame.shape[1]}x"
+                f"{frame.shape[0]}; processors must keep one output size"
+            )
+        fh, fw = frame.shape
+        av_frame = frame.av_frame
+        if av_frame is not None and frame.original is None and (fw, fh) == (w, h):
+            return av_frame  # untouched: the encoder converts YUV directly
+        image = frame.image
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise OutputError(f"processor output must be H×W×3 RGB, got shape {image.shape}")
+        if (fw, fh) != (w, h):
+            # Chroma-subsampled formats need even sizes: repeat the last row/column.
+            image = np.pad(image, ((0, h - fh), (0, w - fw), (0, 0)), mode="edge")
+        fmt = "rgb48le" if image.dtype == np.uint16 else "rgb24"
+        if image.dtype not in (np.uint8, np.uint16):
+            raise OutputError(f"processor output must be uint8 or uint16, got {image.dtype}")
+        return av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=fmt)
+
+    def _mux_side(self, until: float, *, everything: bool = False) -> None:
+        src = self.source
+        if src is None or not self._copy_map:
+            return
+        queue = src.side_packets
+        while queue:
+            packet = queue[0]
+            ts = packet.dts if packet.dts is not None else packet.pts
+            if not everything and ts is not None and float(ts * packet.time_base) > until:
+                break
+            queue.popleft()
+            ost = self._copy_map.get(packet.stream.index)
+            if ost is None:
+                continue
+            packet.stream = ost
+            try:
+                self._container.mux(packet)
+            except (av.FFmpegError, ValueError) as exc:
+                raise OutputError(f"copying {ost.type} packets to {self.path} failed: {exc}") from None
+            self.packets_copied += 1
+
+    # -- finishing -------------------------------------------------------
+    def close(self, *, complete: bool = True) -> None:
+        """Flush the encoder, write the trailer and move the file into place.
+
+        Parameters
+        ----------
+        complete : bool
+            False after an interruption: copied streams are cut at the last
+            video frame instead of running on to their end.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._stream is None:
+                raise OutputError(f"no frames were written; {self.path} not created")
+            for packet in self._stream.encode(None):
+                self._container.mux(packet)
+            frame_end = self._last_time + self._frame_seconds()
+            self._mux_side(frame_end, everything=complete)
+            self._container.close()
+        except BaseException as exc:
+            self._discard()
+            if isinstance(exc, av.FFmpegError):
+                raise OutputError(f"finishing {self.path} failed: {exc}") from None
+            raise
+        try:
+            os.replace(self.tmp_path, self.path)
+        except OSError as exc:
+            raise OutputError(f"cannot move {self.tmp_path} to {self.path}: {exc}") from None
+
+    def _frame_seconds(self) -> float:
+        rate = self.source.rate if self.source is not None else None
+        return 1.0 / float(rate) if rate else 0.0
+
+    def abort(self) -> None:
+        """Give up: close the container and delete the temporary file."""
+        if self._closed:
+            return
+        self._closed = True
+        self._discard()
+
+    def _discard(self) -> None:
+        with contextlib.suppress(Exception):
+            self._container.close()
+        with contextlib.suppress(OSError):
+            self.tmp_path.unlink()
+
+    def __enter__(self) -> EncoderSink:
+        return self
+
+    def __exit__(self, exc_type: Any, *rest: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def __repr__(self) -> str:
+        cfg = self.config
+        return (f"EncoderSink({str(self.path)!r}, codec={cfg.codec}, pix_fmt={cfg.pix_fmt}, "
+                f"crash_safe={self.crash_safe}, frames={self.frames_written})")

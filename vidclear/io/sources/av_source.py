@@ -1,0 +1,260 @@
+"""Frames from anything FFmpeg demuxes: files, network URLs and lavfi graphs."""
+
+from __future__ import annotations
+
+import collections
+import os
+import threading
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from vidclear.config.sections import InputConfig
+from vidclear.errors import InputError
+from vidclear.pipeline.frame import Frame
+
+__all__ = ["AVSource", "classify_input"]
+
+_NETWORK_SCHEMES = ("rtsp", "rtsps", "rtmp", "udp", "tcp", "http", "https", "srt", "rtp")
+
+
+def classify_input(spec: str) -> str:
+    """'file', 'url' or 'lavfi' for an INPUT given on the command line."""
+    if spec.startswith("lavfi:"):
+        return "lavfi"
+    scheme, sep, _ = spec.partition("://")
+    if sep and scheme.lower() in _NETWORK_SCHEMES:
+        return "url"
+    return "file"
+
+
+def _fail_open(spec: str, exc: Exception) -> InputError:
+    text = str(getattr(exc, "strerror", None) or exc).strip() or type(exc).__name__
+    return InputError(f"cannot open input {spec}: {text}")
+
+
+class AVSource:
+    """Decode the video stream of a file, URL or lavfi graph with PyAV.
+
+    Iterating yields :class:`~vidclear.pipeline.frame.Frame` objects in
+    presentation order with the exact ``pts`` of the stream (variable frame
+    rate is kept). Audio, subtitle and data packets of the streams in
+    ``copy_streams`` are collected in :attr:`side_packets` for the sink to
+    mux unchanged.
+
+    Parameters
+    ----------
+    spec : str
+        A path, a URL (rtsp, udp, http, srt, ...) or ``lavfi:<graph>``.
+    config : InputConfig, optional
+        Decoder threads, rotation, tolerance for truncated files.
+    copy_streams : bool
+        Collect packets of audio, subtitle and data streams.
+
+    Raises
+    ------
+    InputError
+        The input does not exist, cannot be opened, has no video stream or
+        its video codec cannot be decoded.
+    """
+
+    def __init__(
+        self, spec: str, *, config: InputConfig | None = None, copy_streams: bool = True
+    ) -> None:
+        self.spec = spec
+        self.config = config or InputConfig()
+        self.kind = classify_input(spec)
+        self.is_live = self.kind == "url"
+        self.side_packets: collections.deque[Any] = collections.deque()
+        self.frames_decoded = 0
+        self.decode_errors = 0
+        self._stop = threading.Event()
+        self._container = self._open()
+        try:
+            self._setup(copy_streams)
+        except BaseException:
+            self._container.close()
+            raise
+
+    # -- opening ---------------------------------------------------------
+    def _open(self) -> Any:
+        cfg = self.config
+        options: dict[str, str] = {}
+        fmt = cfg.format or None
+        target = self.spec
+        if self.kind == "lavfi":
+            target, fmt = self.spec[len("lavfi:"):], "lavfi"
+            if not target:
+                raise InputError("lavfi: input needs a filter graph, e.g. lavfi:testsrc2=rate=30")
+        elif self.kind == "url":
+            if self.spec.lower().startswith("rtsp"):
+                options["rtsp_transport"] = cfg.rtsp_transport
+        else:
+            path = Path(self.spec)
+            if not path.exists():
+                raise InputError(f"input not found: {self.spec}")
+            if path.is_dir():
+                raise InputError(f"input is a directory, not a video file: {self.spec}")
+            if not os.access(path, os.R_OK):
+                raise InputError(f"input cannot be read (permission denied): {self.spec}")
+            if path.stat().st_size == 0:
+                raise InputError(f"input is empty (0 bytes): {self.spec}")
+        timeout = cfg.timeout if self.kind == "url" else None
+        try:
+            return av.open(target, "r", format=fmt, options=options, timeout=timeout)
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            raise _fail_open(self.spec, exc) from None
+
+    def _setup(self, copy_streams: bool) -> None:
+        c = self._container
+        if not c.streams.video:
+            raise InputError(f"input has no video stream: {self.spec}")
+        vs = c.streams.video[0]
+        ctx = vs.codec_context
+        if ctx is None or ctx.codec is None or not getattr(ctx.codec, "is_decoder", True):
+            raise InputError(f"input {self.spec}: no decoder for its video codec")
+        if vs.codec_context.width <= 0 or vs.codec_context.height <= 0:
+            raise InputError(f"input {self.spec}: video stream has no frame size (corrupt?)")
+        vs.thread_type = "AUTO"
+        if self.config.threads:
+            ctx.thread_count = self.config.threads
+        self.video_stream = vs
+        self.copy_streams = [
+            s for s in c.streams
+            if copy_streams and s.index != vs.index and s.type in ("audio", "subtitle", "data")
+        ]
+        self.time_base: Fraction = vs.time_base or Fraction(1, 90000)
+        self.rate: Fraction | None = vs.average_rate or vs.guessed_rate or None
+        self.start_time = None if vs.start_time is None else float(vs.start_time * self.time_base)
+        self.rotation = 0
+
+    # -- properties ------------------------------------------------------
+    @property
+    def width(self) -> int:
+        return int(self.video_stream.codec_context.width)
+
+    @property
+    def height(self) -> int:
+        return int(self.video_stream.codec_context.height)
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """Container-level tags (title, creation_time, ...)."""
+        return dict(self._container.metadata)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds of video, when the container declares it."""
+        vs = self.video_stream
+        if vs.duration:
+            return float(vs.duration * self.time_base)
+        if self._container.duration:
+            return self._container.duration / av.time_base
+        return None
+
+    @property
+    def declared_frames(self) -> int:
+        """The frame count the container's index declares (0 when unknown)."""
+        return int(self.video_stream.frames or 0)
+
+    @property
+    def frame_count(self) -> int | None:
+        """Best estimate of the number of frames, for progress bars."""
+        if self.declared_frames:
+            return self.declared_frames
+        if self.duration and self.rate:
+            return max(1, round(self.duration * float(self.rate)))
+        return None
+
+    # -- iteration -------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the iterator to end after the current packet (thread-safe)."""
+        self._stop.set()
+
+    def __iter__(self) -> Iterator[Frame]:
+        vs = self.video_stream
+        streams = [vs, *self.copy_streams]
+        copied = {s.index for s in self.copy_streams}
+        last_pts: int | None = None
+        step = self._pts_step()
+        try:
+            for packet in self._container.demux(streams):
+                if self._stop.is_set():
+                    break
+                if packet.stream.index in copied:
+                    if packet.size:
+                        self.side_packets.append(packet)
+                    continue
+                for av_frame in self._decode(packet):
+                    pts = av_frame.pts
+                    if pts is None:
+                        pts = 0 if last_pts is None else last_pts + step
+                    last_pts = pts
+                    yield self._make_frame(av_frame, pts)
+        except av.FFmpegError as exc:
+            if not (self.config.allow_truncated or self.is_live):
+                raise InputError(f"input {self.spec} is damaged: {exc}") from None
+            self.decode_errors += 1
+        self._check_complete()
+
+    def _decode(self, packet: Any) -> list[Any]:
+        try:
+            return packet.decode()
+        except av.FFmpegError as exc:
+            # Broken packets are expected on live streams; in files they mean damage.
+            if not (self.config.allow_truncated or self.is_live) or isinstance(exc, av.EOFError):
+                raise
+            self.decode_errors += 1
+            return []
+
+    def _pts_step(self) -> int:
+        if self.rate:
+            return max(1, round(1 / (self.rate * self.time_base)))
+        return 1
+
+    def _make_frame(self, av_frame: Any, pts: int) -> Frame:
+        meta = {"index": self.frames_decoded, "capture_time": time.monotonic()}
+        self.frames_decoded += 1
+        rotation = int(av_frame.rotation or 0) % 360 if self.config.autorotate else 0
+        if rotation:
+            self.rotation = rotation
+            image = av_frame.to_ndarray(
+                format="rgb48le" if any(c.bits > 8 for c in av_frame.format.components)
+                else "rgb24"
+            )
+            # FFmpeg's display rotation is counter-clockwise in degrees.
+            image = np.ascontiguousarray(np.rot90(image, k=rotation // 90))
+            return Frame(image, pts=pts, time_base=self.time_base, meta=meta)
+        return Frame(pts=pts, time_base=self.time_base, meta=meta, av_frame=av_frame)
+
+    def _check_complete(self) -> None:
+        """Refuse a file that ended before the frames its index promises."""
+        if self._stop.is_set() or self.kind != "file" or self.config.allow_truncated:
+            return
+        declared = self.declared_frames
+        if declared and self.frames_decoded < declared:
+            raise InputError(
+                f"input {self.spec} is truncated: decoded {self.frames_decoded} of "
+                f"{declared} frames (use --set input.allow_truncated=true to keep them)"
+            )
+        if self.frames_decoded == 0:
+            raise InputError(f"input {self.spec} holds no decodable video frames")
+
+    # -- context manager -------------------------------------------------
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> AVSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"AVSource({self.spec!r}, {self.width}x{self.height}, rate={self.rate}, "
+                f"copy_streams={[s.type for s in self.copy_streams]})")

@@ -1,0 +1,227 @@
+"""The threaded runner: decode, process and encode overlap on three threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+from vidclear.pipeline.channel import Cancelled, Channel
+from vidclear.pipeline.frame import Frame
+from vidclear.pipeline.processor import Processor
+from vidclear.pipeline.stats import PipelineStats
+
+__all__ = ["Pipeline", "Sink"]
+
+
+class Sink(Protocol):
+    """Consumes frames; finalizes on ``close`` and discards on ``abort``."""
+
+    def write(self, frame: Frame) -> None: ...
+
+    def close(self, *, complete: bool = True) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+class Pipeline:
+    """Run frames from ``source`` through ``processors`` into ``sink``.
+
+    Decoding, processing and encoding run on their own threads, joined by
+    bounded :class:`~vidclear.pipeline.channel.Channel` objects. In ``"file"``
+    mode a full channel blocks its producer (backpressure, no frame is ever
+    dropped). In ``"live"`` mode a full channel drops its oldest frame, so the
+    output never falls behind; every drop is counted in the stats.
+
+    Parameters
+    ----------
+    source : iterable of Frame
+        Usually an :class:`~vidclear.io.sources.AVSource`. If it has a
+        ``stop()`` method, :meth:`stop` calls it.
+    processors : sequence of Processor
+        Applied in order to every frame.
+    sink : Sink
+        Receives the processed frames; :meth:`run` closes it.
+    mode : {"file", "live"}
+        Flow policy.
+    queue_size : int
+        Frames each channel holds.
+
+    Notes
+    -----
+    Numba kernels release the GIL, so processing overlaps with FFmpeg's
+    decoding and encoding (which release it too).
+    """
+
+    def __init__(
+        self,
+        source: Iterable[Frame],
+        processors: Sequence[Processor],
+        sink: Sink,
+        *,
+        mode: str = "file",
+        queue_size: int = 4,
+    ) -> None:
+        if mode not in ("file", "live"):
+            raise ValueError(f"mode must be 'file' or 'live', got {mode!r}")
+        self.source = source
+        self.processors = list(processors)
+        self.sink = sink
+        self.mode = mode
+        live = mode == "live"
+        self._decoded: Channel[Frame] = Channel(queue_size, drop_oldest=live)
+        self._processed: Channel[Frame] = Channel(queue_size, drop_oldest=live)
+        self.stats = PipelineStats(mode=mode)
+        for name in ("decode", "process", "encode"):
+            self.stats.stage(name)
+        self._errors: list[BaseException] = []
+        self._stopping = threading.Event()
+        self._proc_busy = [0.0] * len(self.processors)
+
+    # -- control ---------------------------------------------------------
+    def stop(self) -> None:
+        """Graceful stop: read no more input, finish what is queued, finalize."""
+        self._stopping.set()
+        stop = getattr(self.source, "stop", None)
+        if stop is not None:
+            stop()
+
+    def abort(self) -> None:
+        """Immediate stop: drop what is queued; frames written so far are kept."""
+        self.stop()
+        self._decoded.cancel()
+        self._processed.cancel()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    # -- threads ---------------------------------------------------------
+    def _guard(self, fn: Callable[[], None], out: Channel[Frame] | None) -> Callable[[], None]:
+        def body() -> None:
+            try:
+                fn()
+            except Cancelled:
+                pass
+            except BaseException as exc:
+                self._errors.append(exc)
+                self._decoded.cancel()
+                self._processed.cancel()
+            finally:
+                if out is not None:
+                    out.close()
+
+        return body
+
+    def _read(self) -> None:
+        st = self.stats.stage("decode")
+        it = iter(self.source)
+        while not self._stopping.is_set():
+            t0 = time.perf_counter()
+            try:
+                frame = next(it)
+            except StopIteration:
+                return
+            st.add(time.perf_counter() - t0)
+            self._decoded.put(frame)
+            st.queue_depth, st.queue_max = self._decoded.depth, self._decoded.max_depth
+            st.drops = self._decoded.drops
+
+    def _apply(self, frames: list[Frame], start: int) -> list[Frame]:
+        for i in range(start, len(self.processors)):
+            proc = self.processors[i]
+            t0 = time.perf_counter()
+            frames = [g for f in frames if (g := proc(f)) is not None]
+            self._proc_busy[i] += time.perf_counter() - t0
+            if not frames:
+                break
+        return frames
+
+    def _process(self) -> None:
+        st = self.stats.stage("process")
+        for frame in self._decoded:
+            t0 = time.perf_counter()
+            outs = self._apply([frame], 0)
+            st.add(time.perf_counter() - t0)
+            for out in outs:
+                self._processed.put(out)
+            st.queue_depth, st.queue_max = self._processed.depth, self._processed.max_depth
+            st.drops = self._processed.drops
+        # End of stream: drain every processor in order, feeding what each
+        # releases through the ones after it.
+        for i, proc in enumerate(self.processors):
+            for out in self._apply(proc.flush(), i + 1):
+                self._processed.put(out)
+
+    def _write(self) -> None:
+        st = self.stats.stage("encode")
+        for frame in self._processed:
+            t0 = time.perf_counter()
+            self.sink.write(frame)
+            now = time.perf_counter()
+            st.add(now - t0)
+            captured = frame.meta.get("capture_time")
+            if captured is not None:
+                self.stats.add_latency(time.monotonic() - captured)
+            self.stats.add_media_time(frame.time)
+
+    # -- running ---------------------------------------------------------
+    def run(
+        self,
+        *,
+        on_progress: Callable[[PipelineStats], Any] | None = None,
+        interval: float = 0.25,
+    ) -> PipelineStats:
+        """Run to the end of the source (or :meth:`stop`) and close the sink.
+
+        Returns
+        -------
+        PipelineStats
+            Final counters. ``stats.interrupted`` is True after :meth:`stop`.
+
+        Raises
+        ------
+        Exception
+            The first error any stage raised; the sink is then aborted.
+        """
+        threads = [
+            threading.Thread(target=self._guard(self._read, self._decoded), name="vc-decode"),
+            threading.Thread(target=self._guard(self._process, self._processed), name="vc-process"),
+            threading.Thread(target=self._guard(self._write, None), name="vc-encode"),
+        ]
+        self.stats.started_s = time.perf_counter()
+        for t in threads:
+            t.daemon = True
+            t.start()
+        try:
+            while any(t.is_alive() for t in threads):
+                threads[-1].join(interval)
+                if on_progress is not None:
+                    self._update_processor_stats()
+                    on_progress(self.stats)
+        except BaseException:
+            self.abort()
+            for t in threads:
+                t.join()
+            self.sink.abort()
+            raise
+        self.stats.ended_s = time.perf_counter()
+        self.stats.interrupted = self._stopping.is_set()
+        self._update_processor_stats()
+        if self._errors:
+            self.sink.abort()
+            raise self._errors[0]
+        self.sink.close(complete=not self.stats.interrupted)
+        return self.stats
+
+    def _update_processor_stats(self) -> None:
+        n = max(1, self.stats.stage("process").frames)
+        self.stats.processors_ms = {
+            repr_name(p, i): 1000 * busy / n
+            for i, (p, busy) in enumerate(zip(self.processors, self._proc_busy, strict=True))
+        }
+
+
+def repr_name(proc: Processor, index: int) -> str:
+    return f"{index}:{getattr(proc, 'name', '') or type(proc).__name__}"
