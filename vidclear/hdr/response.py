@@ -258,7 +258,7 @@ def sample_points(stack: np.ndarray, times: np.ndarray, samples: int, *,
 
 def debevec1997(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
                 *, samples: int | None = None, smoothness: float = 10.0,
-                sampling: str = "stratified", weights: str | np.ndarray = "triangle",
+                sampling: str = "stratified", weights: str | np.ndarray = "hat",
                 seed: int = 0) -> np.ndarray:
     """Recover a camera response by Debevec and Malik's least-squares method.
 
@@ -283,7 +283,9 @@ def debevec1997(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float
         See :func:`sample_points`; ``"grid"`` with 70 samples is OpenCV's
         ``CalibrateDebevec`` default.
     weights : str or ndarray
-        Weighting of pixel values, see :func:`weight_table`.
+        Weighting of pixel values, see :func:`weight_table`. ``"hat"`` with
+        ``sampling="grid"`` and 70 samples reproduces OpenCV 5's
+        ``CalibrateDebevec``.
     seed : int
         Seed for the stratified sampler.
 
@@ -416,7 +418,7 @@ class CalibrateDebevec:
     samples: int | None = None
     smoothness: float = 10.0
     sampling: str = "stratified"
-    weights: str = "triangle"
+    weights: str = "hat"
     seed: int = 0
 
     def __call__(self, images: Sequence[np.ndarray], times: Sequence[float]) -> np.ndarray:

@@ -1,0 +1,225 @@
+"""Merging exposure brackets: radiance maps (Debevec, Robertson) and exposure fusion (Mertens)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vidclear.hdr import _kernels as K
+from vidclear.hdr._validate import HDRInputError, as_stack, as_times, as_weights
+from vidclear.hdr.response import as_response, linear_response
+
+__all__ = ["MergeDebevec", "MergeMertens", "MergeRobertson", "merge_debevec", "merge_robertson",
+           "mertens2007"]
+
+
+def merge_debevec(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
+                  *, response: np.ndarray | None = None,
+                  weights: str | np.ndarray = "hat") -> np.ndarray:
+    """Merge exposures into a radiance map by Debevec and Malik's weighted log average.
+
+    ``log E = Σ w(Z) (log f(Z) - log t) / Σ w(Z)``, with one weight per pixel
+    and exposure: the mean of the three channels' weights. Where every
+    exposure is clipped (all weights zero) the pixel is read from the shortest
+    exposure if bright, the longest if dark, so the result is always finite.
+
+    Parameters
+    ----------
+    images : sequence of ndarray
+        K >= 1 aligned exposures, H×W×3 uint8 RGB (grayscale is repeated).
+    times : sequence of float
+        Exposure times in seconds, K finite positive values.
+    response : ndarray, optional
+        256×3 response table (see :mod:`vidclear.hdr.response`); default a
+        linear camera.
+    weights : str or ndarray
+        Weighting of pixel values (see :func:`~vidclear.hdr.response.weight_table`).
+
+    Returns
+    -------
+    ndarray
+        H×W×3 float32 radiance, positive and finite, in the units of the
+        response divided by seconds.
+
+    References
+    ----------
+    .. [1] P. E. Debevec and J. Malik, "Recovering high dynamic range radiance
+       maps from photographs", SIGGRAPH 1997.
+    """
+    stack = as_stack(images)
+    t = as_times(times, stack.shape[0])
+    resp = linear_response() if response is None else as_response(response)
+    out = np.empty(stack.shape[1:], dtype=np.float32)
+    K.merge_debevec_k(stack, np.log(resp).astype(np.float32), as_weights(weights),
+                      np.log(t).astype(np.float32), out)
+    return out
+
+
+def merge_robertson(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
+                    *, response: np.ndarray | None = None,
+                    weights: str | np.ndarray = "gaussian") -> np.ndarray:
+    """Merge exposures by Robertson et al.'s maximum-likelihood estimate.
+
+    ``E = Σ w(Z) t f(Z) / Σ w(Z) t²`` per channel, which weights longer (less
+    noisy) exposures more. Fully clipped pixels fall back as in
+    :func:`merge_debevec`.
+
+    Parameters
+    ----------
+    images : sequence of ndarray
+        K >= 1 aligned exposures, H×W×3 uint8 RGB.
+    times : sequence of float
+        Exposure times in seconds.
+    response : ndarray, optional
+        256×3 response table; default a linear camera.
+    weights : str or ndarray
+        Weighting of pixel values; default Robertson's Gaussian.
+
+    Returns
+    -------
+    ndarray
+        H×W×3 float32 radiance, non-negative and finite.
+
+    References
+    ----------
+    .. [1] M. A. Robertson, S. Borman and R. L. Stevenson, "Estimation-theoretic
+       approach to dynamic range enhancement using multiple exposures",
+       Journal of Electronic Imaging 12(2), 2003.
+    """
+    stack = as_stack(images)
+    t = as_times(times, stack.shape[0])
+    resp = linear_response() if response is None else as_response(response)
+    out = np.empty(stack.shape[1:], dtype=np.float32)
+    K.merge_robertson_k(stack, resp, as_weights(weights), t, out)
+    return out
+
+
+def _levels(h: int, w: int) -> int:
+    return max(0, int(np.log(min(h, w)) / np.log(2.0)))
+
+
+def mertens2007(images: Sequence[np.ndarray] | np.ndarray, *, contrast: float = 1.0,
+                saturation: float = 1.0, exposure: float = 1.0, sigma: float = 0.2,
+                clip: bool = True) -> np.ndarray:
+    """Fuse exposures directly into a displayable image (exposure fusion).
+
+    Each pixel of each exposure is weighted by contrast (absolute Laplacian
+    of its gray level), saturation (standard deviation of R, G, B) and
+    well-exposedness (Gaussian closeness of each channel to 0.5), each raised
+    to its exponent; the weights are normalised over the exposures and the
+    images blended in a Laplacian pyramid with Gaussian-pyramid weights.
+
+    Parameters
+    ----------
+    images : sequence of ndarray
+        K >= 1 aligned exposures, H×W×3 uint8 RGB; exposure times are not
+        needed.
+    contrast, saturation, exposure : float
+        Exponents of the three weights, >= 0. ``exposure`` defaults to 1 as
+        in the paper (OpenCV's ``MergeMertens`` defaults it to 0).
+    sigma : float
+        Width of the well-exposedness Gaussian, > 0 (paper: 0.2).
+    clip : bool
+        Clip the result to 0..1. Pyramid blending overshoots slightly near
+        strong edges; OpenCV returns those values unclipped.
+
+    Returns
+    -------
+    ndarray
+        H×W×3 float32 display-referred RGB in 0..1 (when ``clip``).
+
+    References
+    ----------
+    .. [1] T. Mertens, J. Kautz and F. Van Reeth, "Exposure fusion", Pacific
+       Graphics 2007.
+    """
+    stack = as_stack(images)
+    for name, v in (("contrast", contrast), ("saturation", saturation), ("exposure", exposure)):
+        if not np.isfinite(v) or v < 0:
+            raise HDRInputError(f"{name} exponent must be >= 0, got {v}")
+    if not np.isfinite(sigma) or sigma <= 0:
+        raise HDRInputError(f"sigma must be > 0, got {sigma}")
+    k_n, h, w, _ = stack.shape
+    imgs = [np.ascontiguousarray(stack[k], dtype=np.float32) * np.float32(1.0 / 255.0)
+            for k in range(k_n)]
+    weights = np.empty((k_n, h, w), dtype=np.float32)
+    for k, img in enumerate(imgs):
+        gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+        lap = cv2.Laplacian(gray, cv2.CV_32F)
+        K.mertens_weights_k(img, lap, np.float32(contrast), np.float32(saturation),
+                            np.float32(exposure), np.float32(sigma), weights[k])
+    weights /= weights.sum(axis=0, keepdims=True)
+    levels = _levels(h, w)
+    result: list[np.ndarray] = []
+    for k in range(k_n):
+        gp = [imgs[k]]
+        wp = [weights[k]]
+        for _ in range(levels):
+            gp.append(cv2.pyrDown(gp[-1]))
+            wp.append(cv2.pyrDown(wp[-1]))
+        for lv in range(levels + 1):
+            if lv < levels:
+                size = (gp[lv].shape[1], gp[lv].shape[0])
+                band = gp[lv] - cv2.pyrUp(gp[lv + 1], dstsize=size)
+            else:
+                band = gp[lv]
+            contrib = band * wp[lv][:, :, None]
+            if k == 0:
+                result.append(contrib)
+            else:
+                result[lv] += contrib
+    for lv in range(levels, 0, -1):
+        size = (result[lv - 1].shape[1], result[lv - 1].shape[0])
+        result[lv - 1] += cv2.pyrUp(result[lv], dstsize=size)
+    out = result[0]
+    if clip:
+        np.clip(out, 0.0, 1.0, out=out)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+@dataclass
+class MergeDebevec:
+    """Settings for :func:`merge_debevec`; call with ``(images, times)``."""
+
+    response: np.ndarray | None = None
+    weights: str = "hat"
+
+    def __call__(self, images: Sequence[np.ndarray], times: Sequence[float]) -> np.ndarray:
+        return merge_debevec(images, times, response=self.response, weights=self.weights)
+
+    def __repr__(self) -> str:
+        resp = "linear" if self.response is None else "table"
+        return f"MergeDebevec(response={resp}, weights={self.weights!r})"
+
+
+@dataclass
+class MergeRobertson:
+    """Settings for :func:`merge_robertson`; call with ``(images, times)``."""
+
+    response: np.ndarray | None = None
+    weights: str = "gaussian"
+
+    def __call__(self, images: Sequence[np.ndarray], times: Sequence[float]) -> np.ndarray:
+        return merge_robertson(images, times, response=self.response, weights=self.weights)
+
+    def __repr__(self) -> str:
+        resp = "linear" if self.response is None else "table"
+        return f"MergeRobertson(response={resp}, weights={self.weights!r})"
+
+
+@dataclass
+class MergeMertens:
+    """Settings for :func:`mertens2007`; call with ``(images)``."""
+
+    contrast: float = 1.0
+    saturation: float = 1.0
+    exposure: float = 1.0
+    sigma: float = 0.2
+    clip: bool = True
+
+    def __call__(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        return mertens2007(images, contrast=self.contrast, saturation=self.saturation,
+                           exposure=self.exposure, sigma=self.sigma, clip=self.clip)
