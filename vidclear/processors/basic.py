@@ -59,11 +59,15 @@ def draw_label(image: np.ndarray, text: str) -> None:
     thick = max(1, round(scale * 2))
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
     pad = max(2, round(6 * scale))
-    white = 65535 if image.dtype == np.uint16 else 255
     x1, y1 = min(image.shape[1], tw + 2 * pad), min(h, th + base + 2 * pad)
-    image[:y1, :x1] = (image[:y1, :x1] // 3).astype(image.dtype)
-    cv2.putText(image, text, (pad, pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                (white, white, white), thick, cv2.LINE_AA)
+    # Render into an 8-bit mask (putText is 8-bit only), then blend in any depth.
+    mask = np.zeros((th + base + 2 * pad, tw + 2 * pad), np.uint8)
+    cv2.putText(mask, text, (pad, pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale, 255, thick,
+                cv2.LINE_AA)
+    white = 65535 if image.dtype == np.uint16 else 255
+    alpha = mask[:y1, :x1, None].astype(np.float32) / 255
+    box = image[:y1, :x1].astype(np.float32) / 3
+    image[:y1, :x1] = (box * (1 - alpha) + white * alpha).astype(image.dtype)
 
 
 def side_by_side(

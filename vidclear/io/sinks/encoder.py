@@ -27,6 +27,7 @@ __all__ = ["EncoderSink", "check_output_path", "partial_path"]
 _CRF_ENCODERS = ("libx264", "libx265", "libvpx", "libvpx-vp9", "libaom-av1", "libsvtav1")
 _STREAMING_FORMATS = {"matroska", "webm", "mpegts"}
 _MP4_FORMATS = {"mp4", "mov", "ipod", "ismv"}
+_LISTED_FORMATS = _MP4_FORMATS | {"matroska", "webm"}
 
 
 def partial_path(path: Path) -> Path:
@@ -208,11 +209,14 @@ class EncoderSink:
             self._add_copy_streams(src)
 
     def _add_copy_streams(self, src: Any) -> None:
-        supported = self._container.supported_codecs
+        # FFmpeg's codec lists are only complete for muxers with codec tag tables;
+        # elsewhere (MPEG-TS, ...) the muxer itself refuses at the first packet.
+        formats = set(self._container.format.name.split(","))
+        supported = self._container.supported_codecs if formats & _LISTED_FORMATS else None
         for ist in src.copy_streams:
             name = ist.codec_context.name if ist.codec_context else None
             label = f"#{ist.index} {ist.type} ({name or 'unknown codec'})"
-            if name not in supported:
+            if supported is not None and name not in supported:
                 if ist.type == "data":
                     self.skipped_streams.append(label)
                     continue
@@ -226,7 +230,9 @@ class EncoderSink:
                 if ist.type == "data":
                     self.skipped_streams.append(label)
                     continue
-                raise OutputError(f"output {self.path}: cannot copy stream {label}: {exc}") from None
+                raise OutputError(
+                    f"output {self.path}: cannot copy stream {label}: {exc}"
+                ) from None
             ost.metadata.update(ist.metadata)
             self._copy_map[ist.index] = ost
 
@@ -293,7 +299,9 @@ class EncoderSink:
             try:
                 self._container.mux(packet)
             except (av.FFmpegError, ValueError) as exc:
-                raise OutputError(f"copying {ost.type} packets to {self.path} failed: {exc}") from None
+                raise OutputError(
+                    f"copying {ost.type} packets to {self.path} failed: {exc}"
+                ) from None
             self.packets_copied += 1
 
     # -- finishing -------------------------------------------------------

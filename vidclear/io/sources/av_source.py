@@ -73,6 +73,7 @@ class AVSource:
         self.side_packets: collections.deque[Any] = collections.deque()
         self.frames_decoded = 0
         self.decode_errors = 0
+        self._last_time: float | None = None
         self._stop = threading.Event()
         self._container = self._open()
         try:
@@ -195,6 +196,7 @@ class AVSource:
                     if pts is None:
                         pts = 0 if last_pts is None else last_pts + step
                     last_pts = pts
+                    self._last_time = float(pts * self.time_base)
                     yield self._make_frame(av_frame, pts)
         except av.FFmpegError as exc:
             if not (self.config.allow_truncated or self.is_live):
@@ -236,14 +238,38 @@ class AVSource:
         """Refuse a file that ended before the frames its index promises."""
         if self._stop.is_set() or self.kind != "file" or self.config.allow_truncated:
             return
+        if self.frames_decoded == 0:
+            raise InputError(f"input {self.spec} holds no decodable video frames")
+        hint = "(use --set input.allow_truncated=true to keep what decodes)"
         declared = self.declared_frames
         if declared and self.frames_decoded < declared:
             raise InputError(
                 f"input {self.spec} is truncated: decoded {self.frames_decoded} of "
-                f"{declared} frames (use --set input.allow_truncated=true to keep them)"
+                f"{declared} frames {hint}"
             )
-        if self.frames_decoded == 0:
-            raise InputError(f"input {self.spec} holds no decodable video frames")
+        end = self._declared_video_end()
+        if end is not None and self._last_time is not None:
+            step = 1.0 / float(self.rate) if self.rate else 0.04
+            if self._last_time + step < end - max(0.25, 3 * step):
+                raise InputError(
+                    f"input {self.spec} is truncated: video stops at {self._last_time:.2f} s "
+                    f"of {end:.2f} s {hint}"
+                )
+
+    def _declared_video_end(self) -> float | None:
+        """Where the container says the video stream ends (seconds), if it says."""
+        vs = self.video_stream
+        if vs.duration:
+            start = vs.start_time or 0
+            return float((start + vs.duration) * self.time_base)
+        tag = vs.metadata.get("DURATION")  # Matroska writes it per stream
+        if tag:
+            try:
+                h, m, sec = tag.split(":")
+                return int(h) * 3600 + int(m) * 60 + float(sec)
+            except ValueError:
+                return None
+        return None
 
     # -- context manager -------------------------------------------------
     def close(self) -> None:

@@ -1,0 +1,204 @@
+"""The command line as a user meets it: exit codes, one-line errors, no debris."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.media import ffprobe_streams, make_clip
+
+PY = [sys.executable, "-m", "vidclear"]
+
+
+def vidclear(*args: str, cwd: Path | None = None, timeout: float = 120):
+    return subprocess.run([*PY, *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout)
+
+
+def assert_clean_failure(res, match: str, outdir: Path, code: int | None = None) -> None:
+    assert res.returncode != 0
+    if code is not None:
+        assert res.returncode == code
+    assert "Traceback" not in res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("vidclear: error:"), lines[0]
+    assert match in lines[0], lines[0]
+    assert not list(outdir.glob("out*")), list(outdir.iterdir())
+
+
+def test_version():
+    res = vidclear("--version")
+    assert res.returncode == 0 and res.stdout.startswith("vidclear ")
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("media") / "clip.mp4", n=20)
+
+
+def test_run_writes_stats_json(clip, tmp_path):
+    out, stats = tmp_path / "out.mp4", tmp_path / "stats.json"
+    res = vidclear("run", str(clip), "-o", str(out), "--stats", str(stats))
+    assert res.returncode == 0, res.stderr
+    data = json.loads(stats.read_text())
+    assert data["frames_out"] == 20
+    assert set(data["stages"]) == {"decode", "process", "encode"}
+    for stage in data["stages"].values():
+        assert stage["frames"] == 20 and stage["drops"] == 0
+    assert data["packets_copied"] > 0
+    assert "wrote 20 frames" in res.stderr
+
+
+def test_lavfi_input(tmp_path):
+    out = tmp_path / "out.mkv"
+    res = vidclear("run", "lavfi:testsrc2=size=128x96:rate=25:duration=1", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    v = ffprobe_streams(out)["streams"][0]
+    assert int(v["nb_read_frames"]) == 25 and v["width"] == 128
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda d: d / "missing.mp4", "input not found"),
+        (lambda d: _write(d / "notes.mp4", b"this is not a video\n" * 50), "cannot open input"),
+        (lambda d: _write(d / "empty.mp4", b""), "empty"),
+        (lambda d: d, "directory"),
+    ],
+    ids=["missing", "not-video", "zero-length", "directory"],
+)
+def test_bad_inputs(tmp_path, make, match):
+    src = make(tmp_path)
+    res = vidclear("run", str(src), "-o", str(tmp_path / "out.mp4"))
+    assert_clean_failure(res, match, tmp_path, code=1)
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_truncated_input(clip, tmp_path):
+    # Write a faststart MP4 (index first), then cut it in half.
+    full = tmp_path / "full.mp4"
+    assert vidclear("run", str(clip), "-o", str(full)).returncode == 0
+    data = full.read_bytes()
+    cut = _write(tmp_path / "cut.mp4", data[: len(data) // 2])
+    res = vidclear("run", str(cut), "-o", str(tmp_path / "out.mp4"))
+    assert_clean_failure(res, "truncated", tmp_path, code=1)
+
+
+def test_unknown_codec(tmp_path):
+    src = make_clip(tmp_path / "x.mkv", n=5, audio=False)
+    data = src.read_bytes()
+    assert data.count(b"V_MPEG4/ISO/AVC") == 1
+    bad = _write(tmp_path / "unknown.mkv", data.replace(b"V_MPEG4/ISO/AVC", b"V_VIDCLEAR/NOPE"))
+    res = vidclear("run", str(bad), "-o", str(tmp_path / "out.mp4"))
+    assert_clean_failure(res, "decoder", tmp_path, code=1)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--set", "output.crf=99"], "output.crf"),
+        (["--set", "output.nope=1"], "unknown key output.nope"),
+        (["--set", "pipeline.processors=[\"warp\"]"], "unknown processor 'warp'"),
+        (["--set", "pipeline.mode=fast"], "pipeline.mode"),
+        (["--set", "output.codec=nonexistent264"], "output.codec"),
+        (["--set", "output.pix_fmt=rgb0"], "output.pix_fmt"),
+        (["--set", "nonsense"], "section.key=value"),
+        (["--preset", "nope"], "unknown preset 'nope'"),
+    ],
+)
+def test_bad_config(clip, tmp_path, args, match):
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "out.mp4"), *args)
+    assert_clean_failure(res, match, tmp_path, code=2)
+
+
+def test_bad_config_file(clip, tmp_path):
+    cfg = _write(tmp_path / "bad.toml", b"[output]\ncrf = 'high'\n")
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "out.mp4"), "--config", str(cfg))
+    assert_clean_failure(res, "output.crf", tmp_path, code=2)
+    broken = _write(tmp_path / "broken.toml", b"[output\n")
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "out.mp4"), "--config", str(broken))
+    assert_clean_failure(res, "not valid TOML", tmp_path, code=2)
+
+
+def test_refuses_to_overwrite(clip, tmp_path):
+    out = _write(tmp_path / "out.mp4", b"precious")
+    res = vidclear("run", str(clip), "-o", str(out))
+    assert res.returncode == 1 and "already exists" in res.stderr and "-y" in res.stderr
+    assert out.read_bytes() == b"precious"
+    res = vidclear("run", str(clip), "-o", str(out), "-y")
+    assert res.returncode == 0, res.stderr
+    assert out.stat().st_size > 1000
+
+
+def test_never_overwrites_the_input_even_with_y(clip, tmp_path):
+    src = tmp_path / "in.mp4"
+    src.write_bytes(clip.read_bytes())
+    before = src.read_bytes()
+    res = vidclear("run", str(src), "-o", str(tmp_path / "." / "in.mp4"), "-y")
+    assert res.returncode == 1 and "input" in res.stderr
+    assert src.read_bytes() == before
+
+
+def test_unwritable_output_folder(clip, tmp_path):
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "no" / "such" / "out.mp4"))
+    assert res.returncode == 1 and "does not exist" in res.stderr
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "out.xyz"))
+    assert res.returncode == 1 and ".xyz" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_mid_run_leaves_a_playable_file(tmp_path, sig):
+    out = tmp_path / "live.mp4"
+    # An endless lavfi source: only the signal ends this run.
+    proc = subprocess.Popen(
+        [*PY, "run", "lavfi:testsrc2=size=320x240:rate=30", "-o", str(out),
+         "--set", "output.preset=ultrafast"],
+        stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        partial = list(tmp_path.glob("live.partial-*.mp4"))
+        if partial and partial[0].stat().st_size > 20000:
+            break
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted: wrote" in err
+    assert out.exists() and not list(tmp_path.glob("*.partial-*"))
+    info = ffprobe_streams(out)
+    frames = int(info["streams"][0]["nb_read_frames"])
+    assert frames > 10
+    assert f"interrupted: wrote {frames} frames" in err
+
+
+def test_hard_kill_leaves_a_playable_crash_safe_recording(tmp_path):
+    out = tmp_path / "rec.mp4"
+    proc = subprocess.Popen(
+        [*PY, "run", "lavfi:testsrc2=size=320x240:rate=30", "-o", str(out),
+         "--set", "output.crash_safe=on", "--set", "output.preset=ultrafast"],
+        stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    partial: list[Path] = []
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        partial = list(tmp_path.glob("rec.partial-*.mp4"))
+        if partial and partial[0].stat().st_size > 200000:
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert not out.exists()  # never a broken file under the requested name
+    assert len(partial) == 1
+    frames = int(ffprobe_streams(partial[0])["streams"][0]["nb_read_frames"])
+    assert frames > 10

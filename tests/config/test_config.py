@@ -1,0 +1,79 @@
+"""Typed, frozen config: presets, overrides and the errors users see."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from vidclear.config import OutputConfig, PipelineConfig, available_presets, load_config
+from vidclear.config.loader import parse_override
+from vidclear.errors import ConfigError
+from vidclear.processors.basic import SideBySide
+
+
+@pytest.mark.parametrize("name", ["dashcam", "webcam", "transcode"])
+def test_presets_load(name):
+    assert name in available_presets()
+    cfg = load_config(preset=name)
+    assert cfg.pipeline.processors
+    assert cfg.output.codec == "libx264"
+
+
+def test_sections_are_frozen_and_typed():
+    cfg = load_config()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.output.crf = 3  # type: ignore[misc]
+    assert isinstance(cfg.pipeline.processors, tuple)
+
+
+def test_override_order_and_value_parsing(tmp_path):
+    f = tmp_path / "c.toml"
+    f.write_text('[output]\ncrf = 30\npreset = "slow"\n')
+    cfg = load_config(preset="transcode", config_file=f,
+                      overrides=["output.crf=12", "side_by_side.label_after=dehazed"])
+    assert cfg.output.crf == 12 and cfg.output.preset == "slow"
+    assert cfg.processor_config("side_by_side").label_after == "dehazed"
+    assert parse_override('pipeline.processors=["copy", "side_by_side"]') == (
+        "pipeline", "processors", ["copy", "side_by_side"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"crf": 70}, "output.crf = 70 is out of range: expected a int in [0, 63]"),
+        ({"crf": 1.5}, "output.crf = 1.5 is not allowed"),
+        ({"copy_streams": "yes"}, "output.copy_streams = 'yes' is not allowed: expected true"),
+        ({"crash_safe": "maybe"}, "expected one of 'auto', 'on', 'off'"),
+        ({"bitrate": "fast"}, "output.bitrate = 'fast'"),
+    ],
+)
+def test_bad_values_name_the_key_and_what_is_allowed(kwargs, message):
+    with pytest.raises(ConfigError) as err:
+        OutputConfig(**kwargs)
+    assert message in str(err.value)
+
+
+def test_unknown_keys_and_sections_list_the_allowed_ones():
+    with pytest.raises(ConfigError, match="unknown key pipeline.speed: allowed keys are mode"):
+        load_config(overrides=["pipeline.speed=2"])
+    with pytest.raises(ConfigError, match=r"unknown section \[video\]: allowed sections"):
+        load_config(overrides=["video.codec=x"])
+
+
+def test_config_objects_are_the_processor_parameters():
+    p = SideBySide(layout="vertical", scale=0.5)
+    assert p.config.layout == "vertical"
+    assert "scale=0.5" in repr(p)
+    with pytest.raises(ConfigError, match="side_by_side.layout"):
+        SideBySide(layout="diagonal")
+    with pytest.raises(ConfigError, match="unknown key side_by_side.size"):
+        SideBySide(size=3)
+    cfg = load_config(overrides=["side_by_side.scale=0.25"]).processor_config("side_by_side")
+    assert SideBySide(cfg).config.scale == 0.25
+
+
+def test_pipeline_config_defaults():
+    assert PipelineConfig().processors == ("copy",)
+    with pytest.raises(ConfigError, match=r"pipeline.queue_size = 0 is out of range"):
+        PipelineConfig(queue_size=0)

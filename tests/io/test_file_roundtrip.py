@@ -1,0 +1,131 @@
+"""File in, file out: frame counts, timestamps and copied streams, read by ffprobe."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from tests.media import ffprobe_frame_times, ffprobe_packets, ffprobe_streams, make_clip
+from vidclear import load_config, open_source, transcode
+from vidclear.errors import InputError
+
+
+def _video(info: dict) -> dict:
+    return next(s for s in info["streams"] if s["codec_type"] == "video")
+
+
+def test_copy_keeps_frame_count_pts_and_duration(tmp_path):
+    src = make_clip(tmp_path / "in.mp4", n=45, size=(160, 120))
+    out = tmp_path / "out.mp4"
+    stats = transcode(str(src), out)
+    assert stats.frames_out == 45
+    vin, vout = _video(ffprobe_streams(src)), _video(ffprobe_streams(out))
+    assert int(vout["nb_read_frames"]) == int(vin["nb_read_frames"]) == 45
+    assert ffprobe_frame_times(out) == pytest.approx(ffprobe_frame_times(src), abs=1e-4)
+    assert float(vout["duration"]) == pytest.approx(float(vin["duration"]), abs=0.04)
+    assert (vout["codec_name"], vout["pix_fmt"]) == ("h264", "yuv420p")
+
+
+@pytest.mark.parametrize("ext", ["mp4", "mkv", "mov"])
+def test_audio_packets_are_byte_identical_and_in_sync(tmp_path, ext):
+    src = make_clip(tmp_path / "in.mp4", n=60)
+    out = tmp_path / f"out.{ext}"
+    transcode(str(src), out)
+    pin, pout = ffprobe_packets(src, "a:0"), ffprobe_packets(out, "a:0")
+    assert len(pin) > 50
+    assert [p["data_hash"] for p in pout] == [p["data_hash"] for p in pin]
+    # Containers that cannot store negative times (Matroska, MPEG-TS) shift every
+    # stream by the same amount; what must hold is the audio/video offset.
+    a_in = np.array([float(p["pts_time"]) for p in pin])
+    a_out = np.array([float(p["pts_time"]) for p in pout])
+    shift = ffprobe_frame_times(out)[0] - ffprobe_frame_times(src)[0]
+    np.testing.assert_allclose(a_out - shift, a_in, atol=2e-3)
+    if ext == "mp4":
+        assert shift == pytest.approx(0, abs=1e-6)
+
+
+def test_variable_frame_rate_pts_survive(tmp_path):
+    tb = Fraction(1, 1000)
+    gaps = [33, 33, 50, 17, 100, 33, 66, 33, 20, 40] * 3
+    pts = list(np.cumsum([0, *gaps[:-1]]))
+    src = make_clip(tmp_path / "vfr.mkv", n=len(pts), pts=[int(p) for p in pts], time_base=tb,
+                    audio=False)
+    out = tmp_path / "vfr_out.mp4"
+    transcode(str(src), out)
+    t_in, t_out = ffprobe_frame_times(src), ffprobe_frame_times(out)
+    assert len(t_out) == len(t_in) == len(pts)
+    assert t_out == pytest.approx(t_in, abs=1e-3)
+    assert np.ptp(np.diff(t_out)) > 0.05  # still variable
+
+
+def test_ten_bit_input_decodes_to_uint16_and_encodes(tmp_path):
+    src = make_clip(tmp_path / "deep.mkv", n=6, pix_fmt="yuv420p10le", audio=False)
+    with open_source(str(src)) as s:
+        frames = list(s)
+    assert len(frames) == 6
+    img = frames[0].image
+    assert img.dtype == np.uint16 and img.shape == (120, 160, 3)
+    assert img.max() > 255  # real 10-bit range, not 8-bit values in a wide type
+    out = tmp_path / "deep_out.mkv"
+    transcode(str(src), out, config=load_config(overrides=["output.pix_fmt=yuv420p10le"]))
+    assert _video(ffprobe_streams(out))["pix_fmt"] == "yuv420p10le"
+
+
+def test_odd_frame_size_is_padded_to_even_for_yuv420(tmp_path):
+    src = make_clip(tmp_path / "odd.mkv", n=5, size=(161, 121), codec="ffv1", pix_fmt="yuv444p",
+                    audio=False)
+    with open_source(str(src)) as s:
+        assert next(iter(s)).image.shape == (121, 161, 3)
+    out = tmp_path / "odd_out.mp4"
+    transcode(str(src), out, config=load_config(overrides=['pipeline.processors=["side_by_side"]']))
+    v = _video(ffprobe_streams(out))
+    assert (v["width"], v["height"]) == (322, 122)
+    assert int(v["nb_read_frames"]) == 5
+
+
+def test_rotation_metadata_is_applied(tmp_path):
+    src = make_clip(tmp_path / "rot.mp4", n=3, size=(160, 96), rotation=90, audio=False)
+    with open_source(str(src)) as s:
+        frame = next(iter(s))
+    assert frame.image.shape == (160, 96, 3)
+    with open_source(str(src), config=load_config(
+            overrides=["input.autorotate=false"]).input) as s:
+        raw = next(iter(s)).image
+    assert raw.shape == (96, 160, 3)
+    # FFmpeg's display rotation of +90 is counter-clockwise: the top row of the
+    # stored picture becomes the left column of the displayed one.
+    np.testing.assert_allclose(frame.image[:, 0].astype(int), raw[0, ::-1].astype(int), atol=6)
+
+
+def test_decoder_is_flushed_so_the_last_frames_arrive(tmp_path):
+    # B-frames and lookahead keep frames in the decoder until it is flushed.
+    src = make_clip(tmp_path / "b.mp4", n=37, audio=False)
+    with open_source(str(src)) as s:
+        frames = list(s)
+    assert [f.meta["index"] for f in frames] == list(range(37))
+    assert frames[-1].time == pytest.approx(36 / 30)
+
+
+@pytest.mark.parametrize("ext", ["mp4", "mkv"])
+def test_truncated_file_is_refused(tmp_path, ext):
+    full = make_clip(tmp_path / f"full.{ext}", n=60, size=(320, 240), audio=False)
+    if ext == "mp4":
+        # vidclear writes +faststart MP4s: the index comes first, so a cut
+        # file still opens but promises samples it no longer holds.
+        fs = tmp_path / "faststart.mp4"
+        transcode(str(full), fs)
+        full = fs
+    data = full.read_bytes()
+    cut = tmp_path / f"cut.{ext}"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="truncated"):
+        transcode(str(cut), tmp_path / "never.mp4")
+    assert not (tmp_path / "never.mp4").exists()
+    assert not list(tmp_path.glob("never.partial-*"))
+    # The user can still ask for what survives.
+    kept = tmp_path / "kept.mp4"
+    stats = transcode(str(cut), kept, config=load_config(overrides=["input.allow_truncated=true"]))
+    assert 0 < stats.frames_out < 60
+    assert int(_video(ffprobe_streams(kept))["nb_read_frames"]) == stats.frames_out

@@ -1,0 +1,127 @@
+"""Test media the tests make themselves, and an independent reader (ffprobe)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+__all__ = ["ffprobe_packets", "ffprobe_streams", "make_clip", "moving_frame", "need_ffprobe"]
+
+
+def need_ffprobe() -> str:
+    """ffprobe's path; the test command installs it, so its absence is a failure."""
+    path = shutil.which("ffprobe")
+    if path is None:
+        raise RuntimeError("ffprobe is not installed; run the README's test command (.ci/run)")
+    return path
+
+
+def moving_frame(i: int, w: int, h: int, *, deep: bool = False) -> np.ndarray:
+    """A textured RGB frame that changes with ``i`` (so encoders do real work)."""
+    y, x = np.mgrid[0:h, 0:w]
+    r = (x * 255 // max(w - 1, 1) + 4 * i) % 256
+    g = (y * 255 // max(h - 1, 1) + 2 * i) % 256
+    b = ((x // 8 + y // 8 + i) % 2) * 200 + 20
+    img = np.stack([r, g, b], axis=-1)
+    if deep:
+        return (img * 257).astype(np.uint16)
+    return img.astype(np.uint8)
+
+
+def make_clip(
+    path: Path,
+    *,
+    n: int = 30,
+    size: tuple[int, int] = (160, 120),
+    rate: int = 30,
+    audio: bool = True,
+    codec: str = "libx264",
+    pix_fmt: str = "yuv420p",
+    pts: list[int] | None = None,
+    time_base: Fraction | None = None,
+    rotation: int = 0,
+    subtitle: bool = False,
+) -> Path:
+    """Encode a clip with PyAV: video from :func:`moving_frame`, AAC sine audio.
+
+    ``pts`` (in ``time_base``) gives variable frame rate timing.
+    """
+    w, h = size
+    deep = "10" in pix_fmt or "16" in pix_fmt
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream(codec, rate=rate)
+        vs.width, vs.height, vs.pix_fmt = w, h, pix_fmt
+        tb = time_base or Fraction(1, rate)
+        vs.time_base = tb
+        vs.codec_context.time_base = tb
+        if codec == "libx264":
+            vs.codec_context.options = {"preset": "ultrafast"}
+        if rotation:
+            vs.set_display_rotation(rotation)
+        as_ = None
+        if audio:
+            as_ = out.add_stream("aac", rate=48000)
+            as_.layout = "mono"
+        if subtitle:
+            ss = out.add_stream("mov_text")
+            del ss
+        for i in range(n):
+            fr = av.VideoFrame.from_ndarray(
+                moving_frame(i, w, h, deep=deep), format="rgb48le" if deep else "rgb24")
+            fr.pts = pts[i] if pts is not None else i
+            fr.time_base = tb
+            for p in vs.encode(fr):
+                out.mux(p)
+        for p in vs.encode(None):
+            out.mux(p)
+        if as_ is not None:
+            seconds = n / rate if pts is None else float((pts[-1] + 1) * tb)
+            total = int(48000 * seconds)
+            t = np.arange(total) / 48000
+            tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+            for k, start in enumerate(range(0, total, 1024)):
+                chunk = tone[start:start + 1024]
+                af = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
+                af.sample_rate = 48000
+                af.pts = k * 1024
+                af.time_base = Fraction(1, 48000)
+                for p in as_.encode(af):
+                    out.mux(p)
+            for p in as_.encode(None):
+                out.mux(p)
+    return path
+
+
+def ffprobe_streams(path: Path) -> dict:
+    """ffprobe's view of the streams (with counted frames) and the format."""
+    cmd = [need_ffprobe(), "-v", "error", "-count_frames", "-show_streams", "-show_format",
+           "-of", "json", str(path)]
+    return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+
+
+def ffprobe_packets(path: Path, selector: str) -> list[dict]:
+    """Packets of one stream (e.g. ``"a:0"``), each with an MD5 of its data."""
+    cmd = [need_ffprobe(), "-v", "error", "-select_streams", selector, "-show_packets",
+           "-show_data_hash", "MD5", "-of", "json", str(path)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out).get("packets", [])
+
+
+def ffprobe_frame_times(path: Path) -> list[float]:
+    """Presentation times (s) of every decoded video frame, by ffprobe."""
+    cmd = [need_ffprobe(), "-v", "error", "-select_streams", "v:0", "-show_entries",
+           "frame=pts_time,best_effort_timestamp_time", "-of", "json", str(path)]
+    frames = json.loads(subprocess.run(cmd, capture_output=True, text=True,
+                                       check=True).stdout)["frames"]
+    return [float(f.get("pts_time", f.get("best_effort_timestamp_time"))) for f in frames]
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()

@@ -1,0 +1,143 @@
+"""The threaded runner: ordering, backpressure, drops, flush and errors."""
+
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from vidclear.io import NullSink
+from vidclear.pipeline import Channel, Frame, Pipeline, Processor
+from vidclear.pipeline.channel import Cancelled
+
+
+def frames(n: int, *, delay: float = 0.0):
+    for i in range(n):
+        if delay:
+            time.sleep(delay)
+        img = np.full((4, 4, 3), i % 256, np.uint8)
+        yield Frame(img, pts=i, time_base=Fraction(1, 30),
+                    meta={"index": i, "capture_time": time.monotonic()})
+
+
+class Slow(Processor):
+    name = "slow_test"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def __call__(self, frame: Frame) -> Frame:
+        time.sleep(self.seconds)
+        return frame
+
+
+class HoldThree(Processor):
+    """Emits nothing until it has three frames, then the oldest; drains on flush."""
+
+    name = "hold_test"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: list[Frame] = []
+
+    def __call__(self, frame: Frame) -> Frame | None:
+        self.held.append(frame)
+        return self.held.pop(0) if len(self.held) > 3 else None
+
+    def flush(self) -> list[Frame]:
+        out, self.held = self.held, []
+        return out
+
+
+class AddOne(Processor):
+    name = "add_test"
+
+    def __call__(self, frame: Frame) -> Frame:
+        return frame.replace(frame.image + 1)
+
+
+class Boom(Processor):
+    name = "boom_test"
+
+    def __call__(self, frame: Frame) -> Frame:
+        if frame.meta["index"] == 5:
+            raise RuntimeError("kernel exploded")
+        return frame
+
+
+def test_file_mode_keeps_every_frame_in_order_under_backpressure():
+    sink = NullSink(keep=True)
+    stats = Pipeline(frames(60), [Slow(0.002)], sink, mode="file", queue_size=2).run()
+    assert [f.meta["index"] for f in sink.kept] == list(range(60))
+    assert stats.dropped == 0 and sink.complete is True
+    snap = stats.snapshot()
+    assert snap["stages"]["process"]["ms_per_frame"] >= 2.0
+    assert snap["stages"]["decode"]["queue_max"] <= 2
+
+
+def test_live_mode_drops_oldest_counts_every_drop_and_bounds_latency():
+    sink = NullSink(keep=True)
+    n = 120
+    # Source at ~500 fps, processor at ~50 fps: most frames must be dropped.
+    stats = Pipeline(frames(n, delay=0.002), [Slow(0.02)], sink, mode="live",
+                     queue_size=1).run()
+    got = [f.meta["index"] for f in sink.kept]
+    assert got == sorted(got)
+    assert stats.dropped > 0
+    assert len(got) + stats.dropped == n  # every frame is either written or counted
+    snap = stats.snapshot()
+    # With one slot per queue the worst case is ~3 frames in flight at 20 ms each.
+    assert snap["latency_ms"]["p95"] < 150
+    assert got[-1] == n - 1  # the newest frame is never the one dropped
+
+
+def test_processors_that_hold_frames_are_flushed_through_the_rest_of_the_chain():
+    sink = NullSink(keep=True)
+    Pipeline(frames(10), [HoldThree(), AddOne(), HoldThree()], sink).run()
+    assert [f.meta["index"] for f in sink.kept] == list(range(10))
+    assert all(int(f.image[0, 0, 0]) == i + 1 for i, f in enumerate(sink.kept))
+    assert all(f.original is not None for f in sink.kept)
+
+
+def test_a_failing_stage_stops_everything_and_aborts_the_sink():
+    sink = NullSink(keep=True)
+    with pytest.raises(RuntimeError, match="kernel exploded"):
+        Pipeline(frames(1000), [Boom()], sink, queue_size=2).run()
+    assert sink.closed and sink.complete is False
+    assert len(sink.kept) <= 5
+
+
+def test_stop_finishes_queued_frames_and_marks_interrupted():
+    sink = NullSink(keep=True)
+    pipe = Pipeline(frames(10_000, delay=0.001), [], sink)
+    ticks = []
+
+    def progress(stats):
+        ticks.append(stats.frames_out)
+        if len(ticks) == 3:
+            pipe.stop()
+
+    stats = pipe.run(on_progress=progress, interval=0.05)
+    assert stats.interrupted and sink.complete is False
+    assert 0 < len(sink.kept) < 10_000
+    assert [f.meta["index"] for f in sink.kept] == list(range(len(sink.kept)))
+
+
+def test_channel_rejects_bad_size_and_cancel_wakes_consumers():
+    with pytest.raises(ValueError, match="at least 1"):
+        Channel(0)
+    ch: Channel[int] = Channel(1)
+    ch.put(1)
+    ch.cancel()
+    with pytest.raises(Cancelled):
+        list(ch)
+    with pytest.raises(Cancelled):
+        ch.put(2)
+
+
+def test_pipeline_rejects_unknown_mode():
+    with pytest.raises(ValueError, match="'file' or 'live'"):
+        Pipeline(frames(1), [], NullSink(), mode="fast")
