@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 from pathlib import Path
@@ -66,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
     base = {"pipeline": {"processors": ["dehaze", "side_by_side"]},
             "side_by_side": {"label_before": "hazy input", "label_after": "vidclear"}}
     config = config_from_args(args, base=base)
+    if "side_by_side" not in config.pipeline.processors:  # a preset replaced the chain
+        chain = (*config.pipeline.processors, "side_by_side")
+        config = dataclasses.replace(
+            config, pipeline=dataclasses.replace(config.pipeline, processors=chain))
     with tempfile.TemporaryDirectory(prefix="vidclear-demo-") as tmp:
         hazy = Path(args.keep_input) if args.keep_input else Path(tmp) / "hazy.mp4"
         check_output_path(hazy, inputs=[], overwrite=args.overwrite)

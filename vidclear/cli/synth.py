@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 from pathlib import Path
 
 from vidclear.cli.run import add_config_args, config_from_args, execute
@@ -53,11 +55,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def run(args: argparse.Namespace) -> int:
     section = "synth_haze" if args.kind == "haze" else "synth_bracket"
     flags = _HAZE_FLAGS if args.kind == "haze" else _BRACKET_FLAGS
-    base: dict[str, dict] = {"pipeline": {"processors": [section]}, section: {}}
+    # The flags win over presets and --set; the processor chain is always just this one.
     for key in flags:
         value = getattr(args, key, None)
         if value is not None:
-            base[section][key] = list(value) if isinstance(value, list) else value
-    config = config_from_args(args, base=base)
+            args.overrides.append(f"{section}.{key}={json.dumps(value)}")
+    config = config_from_args(args)
+    config = dataclasses.replace(
+        config, pipeline=dataclasses.replace(config.pipeline, processors=(section,)))
     job = Job(args.input, args.output, config=config, overwrite=args.overwrite)
     return execute(job, args, label=Path(args.input).name or args.input)
