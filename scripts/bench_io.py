@@ -1,0 +1,131 @@
+"""Throughput of vidclear's ``copy`` pipeline against a plain PyAV loop.
+
+Both decode the same H.264 clip and encode it with identical libx264
+settings; the plain loop does nothing else, vidclear runs its threaded
+pipeline (decode, process, encode threads, stats, atomic output). Runs are
+interleaved and the median of ``--runs`` is reported with the ratio.
+
+    python scripts/bench_io.py            # 720p and 1080p, 3 runs each
+    python scripts/bench_io.py --json     # machine-readable
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+
+from vidclear import load_config, transcode
+from vidclear._version import __version__
+
+SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
+
+
+def make_input(path: Path, width: int, height: int, frames: int) -> Path:
+    """An H.264 test clip made from FFmpeg's testsrc2 (moving, textured)."""
+    graph = f"testsrc2=size={width}x{height}:rate=30:duration={frames / 30}"
+    with av.open(graph, format="lavfi") as src, av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=30)
+        vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+        vs.codec_context.options = {"preset": "ultrafast", "crf": "18"}
+        for frame in src.decode(video=0):
+            for p in vs.encode(frame):
+                out.mux(p)
+        for p in vs.encode(None):
+            out.mux(p)
+    return path
+
+
+def plain_loop(src: Path, dst: Path, *, preset: str, crf: int) -> int:
+    """The peer: decode and re-encode with PyAV, no pipeline."""
+    n = 0
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        ivs = inp.streams.video[0]
+        ivs.thread_type = "AUTO"
+        ovs = out.add_stream("libx264", rate=ivs.average_rate)
+        ovs.width, ovs.height, ovs.pix_fmt = ivs.width, ivs.height, "yuv420p"
+        ovs.time_base = ivs.time_base
+        ovs.codec_context.time_base = ivs.time_base
+        ovs.thread_type = "AUTO"
+        ovs.codec_context.options = {"preset": preset, "crf": str(crf)}
+        for frame in inp.decode(ivs):
+            frame.pict_type = av.video.frame.PictureType.NONE
+            for p in ovs.encode(frame):
+                out.mux(p)
+            n += 1
+        for p in ovs.encode(None):
+            out.mux(p)
+    return n
+
+
+def vidclear_copy(src: Path, dst: Path, *, preset: str, crf: int) -> int:
+    cfg = load_config(overrides=[f"output.preset={preset}", f"output.crf={crf}",
+                                 "output.pix_fmt=yuv420p", 'pipeline.processors=["copy"]'])
+    return transcode(str(src), dst, config=cfg, overwrite=True).frames_out
+
+
+def machine() -> dict:
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "cpus": os.cpu_count(), "pyav": av.__version__,
+            "ffmpeg": ".".join(map(str, av.library_versions["libavcodec"])),
+            "vidclear": __version__}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    ap.add_argument("--frames", type=int, default=150, help="frames per clip (default 150)")
+    ap.add_argument("--runs", type=int, default=3, help="timed runs per variant (default 3)")
+    ap.add_argument("--preset", default="veryfast")
+    ap.add_argument("--crf", type=int, default=20)
+    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = ap.parse_args()
+
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.sizes:
+            w, h = SIZES[name]
+            src = make_input(Path(tmp) / f"{name}.mp4", w, h, args.frames)
+            times: dict[str, list[float]] = {"plain": [], "vidclear": []}
+            runners = {"plain": plain_loop, "vidclear": vidclear_copy}
+            for run in range(args.runs + 1):  # run 0 warms caches and is not counted
+                for label, fn in runners.items():
+                    t0 = time.perf_counter()
+                    n = fn(src, Path(tmp) / f"out_{label}.mp4", preset=args.preset, crf=args.crf)
+                    dt = time.perf_counter() - t0
+                    if n != args.frames:
+                        raise SystemExit(f"{label} wrote {n} frames, expected {args.frames}")
+                    if run:
+                        times[label].append(dt)
+            fps = {k: args.frames / statistics.median(v) for k, v in times.items()}
+            spread = {k: (args.frames / max(v), args.frames / min(v)) for k, v in times.items()}
+            results.append({"size": name, "frames": args.frames, "runs": args.runs,
+                            "plain_fps": round(fps["plain"], 1),
+                            "vidclear_fps": round(fps["vidclear"], 1),
+                            "plain_fps_range": [round(x, 1) for x in spread["plain"]],
+                            "vidclear_fps_range": [round(x, 1) for x in spread["vidclear"]],
+                            "ratio": round(fps["vidclear"] / fps["plain"], 3)})
+    report = {"benchmark": "copy pipeline vs plain PyAV decode+encode",
+              "encoder": f"libx264 preset={args.preset} crf={args.crf} yuv420p",
+              "machine": machine(), "results": results}
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{report['benchmark']} ({report['encoder']})")
+    print(f"machine: {report['machine']}")
+    print(f"{'size':<7}{'plain fps':>12}{'vidclear fps':>15}{'ratio':>8}   (median of {args.runs})")
+    for r in results:
+        print(f"{r['size']:<7}{r['plain_fps']:>12.1f}{r['vidclear_fps']:>15.1f}{r['ratio']:>8.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
