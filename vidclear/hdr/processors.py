@@ -1,0 +1,207 @@
+"""Pipeline processors: rolling-bracket HDR video and synthetic brackets."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from vidclear.config.schema import Section, param
+from vidclear.errors import ConfigError
+from vidclear.hdr._validate import HDRInputError
+from vidclear.hdr.response import (
+    gamma_response,
+    linear_response,
+    load_response,
+    srgb_response,
+)
+from vidclear.hdr.rolling import RollingBracket
+from vidclear.hdr.synth import bracket_tables
+from vidclear.pipeline.frame import Frame
+from vidclear.pipeline.processor import Processor
+
+__all__ = ["HDRBracket", "HDRBracketConfig", "SynthBracket", "SynthBracketConfig"]
+
+
+def _pattern(values: tuple[float, ...], unit: str, key: str) -> list[float]:
+    if len(values) < 2:
+        raise ConfigError(f"{key} = {list(values)} is not allowed: expected at least 2 exposures")
+    if unit == "ev":
+        vals = [2.0 ** v for v in values]
+    else:
+        if any(v <= 0 for v in values):
+            raise ConfigError(f"{key} = {list(values)} is not allowed: relative exposures "
+                              "must be > 0 (or set unit = \"ev\")")
+        vals = list(values)
+    if any(not math.isfinite(v) for v in vals):
+        raise ConfigError(f"{key} = {list(values)} is not allowed: exposures must be finite")
+    return vals
+
+
+def _response(kind: str, path: str | None, section: str) -> np.ndarray | str | None:
+    if kind == "srgb":
+        return srgb_response()
+    if kind == "linear":
+        return linear_response()
+    if kind == "gamma":
+        return gamma_response(2.2)
+    if kind == "calibrate":
+        return "calibrate"
+    if path is None:
+        raise ConfigError(f"{section}.response = \"file\" needs {section}.response_path")
+    try:
+        return load_response(path)
+    except HDRInputError as exc:
+        raise ConfigError(f"{section}.response_path: {exc}") from None
+
+
+@dataclass(frozen=True)
+class HDRBracketConfig(Section):
+    """Settings of the ``hdr_bracket`` processor."""
+
+    section: ClassVar[str] = "hdr_bracket"
+    exposures: tuple[float, ...] = param((1.0, 4.0, 16.0),
+                                         doc="repeating exposure pattern, in capture order")
+    unit: str = param("relative", choices=("relative", "ev"),
+                      doc="exposures are relative times or EV (stops)")
+    window: int = param(0, lo=0, hi=16, doc="frames merged per output; 0 = pattern length")
+    response: str = param("srgb", choices=("srgb", "linear", "gamma", "calibrate", "file"),
+                          doc="camera response: assumed, calibrated from the first bracket, "
+                              "or read from response_path")
+    response_path: str | None = param(None, doc="CSV or .npy response table (response = file)")
+    align: bool = param(True, doc="align the window to the newest frame (MTB)")
+    align_scale: int = param(2, choices=(1, 2, 4, 8), doc="alignment image reduction")
+    align_levels: int = param(4, lo=0, hi=8, doc="MTB pyramid levels at the reduced scale")
+    deghost: float = param(0.7, lo=0.0, hi=10.0,
+                           doc="de-ghosting fall-off in log radiance; 0 disables")
+    tonemap: str = param("reinhard", choices=("reinhard", "durand"),
+                         doc="global (Reinhard 2002) or local (guided base/detail)")
+    key: float = param(0.18, lo=0.0, hi=1.0, lo_open=True, doc="middle grey of the output")
+    white_percentile: float = param(99.5, lo=50.0, hi=100.0, doc="percentile mapped to white")
+    contrast: float = param(50.0, lo=1.0, hi=1e6, lo_open=True,
+                            doc="base-layer contrast of the local operator")
+    time_constant: float = param(0.5, lo=0.0, hi=60.0,
+                                 doc="seconds over which tone-mapping statistics are smoothed")
+    scene_low: float = param(1.0, lo=0.0, hi=20.0, lo_open=True,
+                             doc="stops of change that start a faster adaptation")
+    scene_high: float = param(3.0, lo=0.0, hi=40.0, lo_open=True,
+                              doc="stops of change taken as a scene cut")
+    gamma: float = param(2.2, lo=0.1, hi=10.0, doc="display gamma of the output")
+
+    def validate(self) -> None:
+        _pattern(self.exposures, self.unit, f"{self.section}.exposures")
+        if self.window == 1:
+            raise ConfigError(f"{self.section}.window = 1 is not allowed: expected 0 or >= 2")
+        if self.scene_low >= self.scene_high:
+            raise ConfigError(f"{self.section}.scene_low = {self.scene_low} must be below "
+                              f"scene_high = {self.scene_high}")
+        if self.response == "file" and not self.response_path:
+            raise ConfigError(f"{self.section}.response = \"file\" needs "
+                              f"{self.section}.response_path")
+
+
+class HDRBracket(Processor):
+    """Rolling-bracket HDR: every input frame yields one merged, tone-mapped frame.
+
+    The latest ``window`` frames (default one full pattern) are aligned to the
+    newest one, merged to radiance with de-ghosting against it, and
+    tone-mapped with statistics smoothed over time. Returns None until the
+    window first fills; ``flush()`` has nothing held back. A frame's
+    ``meta["exposure"]`` is used when present, otherwise its place in the
+    pattern is found from its brightness. Output frames carry
+    ``meta["hdr_phase"]`` and ``meta["hdr_shifts"]``.
+
+    References
+    ----------
+    .. [1] S. B. Kang, M. Uyttendaele, S. Winder and R. Szeliski, "High
+       dynamic range video", SIGGRAPH 2003.
+    """
+
+    name: ClassVar[str] = "hdr_bracket"
+    Config: ClassVar[type[Section]] = HDRBracketConfig
+
+    def __init__(self, config: HDRBracketConfig | None = None, **params: object) -> None:
+        super().__init__(config, **params)
+        c: HDRBracketConfig = self.config  # type: ignore[assignment]
+        self.engine = RollingBracket(
+            _pattern(c.exposures, c.unit, f"{c.section}.exposures"),
+            window=c.window or None,
+            response=_response(c.response, c.response_path, c.section),
+            align=c.align, align_scale=c.align_scale, align_levels=c.align_levels,
+            deghost=c.deghost, tonemap=c.tonemap, key=c.key,
+            white_percentile=c.white_percentile, contrast=c.contrast, tau=c.time_constant,
+            scene_low=c.scene_low, scene_high=c.scene_high, gamma=c.gamma)
+
+    def __call__(self, frame: Frame) -> Frame | None:
+        exposure = frame.meta.get("exposure")
+        ex = float(exposure) if isinstance(exposure, int | float) else None
+        out = self.engine.push(frame.image, time=frame.time, exposure=ex)
+        if out is None:
+            return None
+        return frame.replace(out, hdr_phase=self.engine.last_phase,
+                             hdr_shifts=list(self.engine.last_shifts))
+
+    def reset(self) -> None:
+        self.engine.reset()
+
+
+@dataclass(frozen=True)
+class SynthBracketConfig(Section):
+    """Settings of the ``synth_bracket`` processor."""
+
+    section: ClassVar[str] = "synth_bracket"
+    exposures: tuple[float, ...] = param((0.25, 1.0, 4.0), doc="exposure pattern, repeating")
+    unit: str = param("relative", choices=("relative", "ev"), doc="relative times or EV")
+    response: str = param("srgb", choices=("srgb", "linear", "gamma", "file"),
+                          doc="camera response the bracket is recorded with")
+    response_path: str | None = param(None, doc="CSV or .npy table for response = file")
+    expand: float = param(1.5, lo=0.1, hi=4.0,
+                          doc="exponent widening the source's range around mid grey")
+    offset: int = param(0, lo=0, hi=64, doc="pattern index of the first frame")
+
+    def validate(self) -> None:
+        _pattern(self.exposures, self.unit, f"{self.section}.exposures")
+        if self.response == "file" and not self.response_path:
+            raise ConfigError(f"{self.section}.response = \"file\" needs "
+                              f"{self.section}.response_path")
+
+
+class SynthBracket(Processor):
+    """Turn a clip into an alternating-exposure clip with a known response.
+
+    Frame ``i`` is re-exposed with ``exposures[(i + offset) % N]`` and sets
+    ``meta["exposure"]`` to it, so :class:`HDRBracket` (or a test) can merge
+    it back. uint16 frames are reduced to 8 bits first.
+    """
+
+    name: ClassVar[str] = "synth_bracket"
+    Config: ClassVar[type[Section]] = SynthBracketConfig
+
+    def __init__(self, config: SynthBracketConfig | None = None, **params: object) -> None:
+        super().__init__(config, **params)
+        c: SynthBracketConfig = self.config  # type: ignore[assignment]
+        self.pattern = _pattern(c.exposures, c.unit, f"{c.section}.exposures")
+        resp = _response(c.response, c.response_path, c.section)
+        self.response = resp if isinstance(resp, np.ndarray) else srgb_response()
+        self.tables = bracket_tables(self.pattern, response=self.response, expand=c.expand)
+        self._i = 0
+
+    def __call__(self, frame: Frame) -> Frame:
+        img = frame.image
+        if img.dtype == np.uint16:
+            img = (img >> 8).astype(np.uint8)
+        if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+            raise HDRInputError(f"synth_bracket needs H×W×3 uint8 frames, got {img.shape} "
+                                f"{img.dtype}")
+        k = (self._i + self.config.offset) % len(self.pattern)  # type: ignore[attr-defined]
+        self._i += 1
+        t = self.tables[k]
+        out = np.empty_like(img)
+        for c in range(3):
+            out[..., c] = t[img[..., c], c]
+        return frame.replace(out, exposure=self.pattern[k], bracket_index=k)
+
+    def reset(self) -> None:
+        self._i = 0
