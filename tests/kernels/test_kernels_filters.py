@@ -5,14 +5,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from kernel_refs import (
+
+from tests.kernels.kernel_refs import (
     box_filter_ref,
     downsample_ref,
     guided_filter_ref,
     min_filter_ref,
     upsample_ref,
 )
-
 from vidclear.kernels import (
     GuidedFilter,
     box_filter,

@@ -1,0 +1,144 @@
+"""The dehazer's Numba kernels against slow NumPy references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.dehaze.dehaze_refs import LUMA, bilinear_ref, dark_channel_ref, quadtree_ref, recover_ref
+from vidclear.dehaze import _kernels as _k
+from vidclear.dehaze import dark_channel, estimate_airlight
+from vidclear.kernels._filters import guided_coeffs
+
+
+def _rgb(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).random((*shape, 3)).astype(np.float32)
+
+
+@pytest.mark.parametrize("patch", [1, 3, 15])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (40, 52)])
+def test_dark_channel_matches_reference(patch: int, shape: tuple[int, int]) -> None:
+    img = _rgb(shape)
+    np.testing.assert_allclose(dark_channel(img, patch=patch), dark_channel_ref(img, patch),
+                               atol=1e-6)
+    a = np.array([0.9, 0.8, 0.7])
+    np.testing.assert_allclose(dark_channel(img, patch=patch, airlight=a),
+                               dark_channel_ref(img, patch, a), rtol=1e-5)
+
+
+def test_dark_channel_uint8_and_non_contiguous() -> None:
+    img = (_rgb((30, 40), 1) * 255).astype(np.uint8)
+    view = img[:, ::-1]
+    np.testing.assert_allclose(dark_channel(view, patch=5),
+                               dark_channel_ref(view / 255.0, 5), atol=1e-6)
+
+
+def test_grey_minc_matches_numpy() -> None:
+    img = _rgb((20, 30), 2)
+    inv = np.array([1.2, 1.0, 1.5], np.float32)
+    grey = np.empty((20, 30), np.float32)
+    minc = np.empty((20, 30), np.float32)
+    _k.grey_minc(img, LUMA.astype(np.float32), inv, grey, minc)
+    np.testing.assert_allclose(grey, img @ LUMA, atol=1e-6)
+    np.testing.assert_allclose(minc, (img * inv).min(axis=2), atol=1e-6)
+
+
+@pytest.mark.parametrize("frac", [0.001, 0.01, 0.2])
+def test_top_threshold_selects_the_brightest_fraction(frac: float) -> None:
+    x = np.random.default_rng(3).random((60, 80)).astype(np.float32)
+    thr = _k.top_threshold(x, frac)
+    need = int(np.ceil(frac * x.size))
+    kth = np.sort(x.ravel())[::-1][need - 1]
+    binw = (x.max() - x.min()) / 1023
+    assert (x >= thr).sum() >= need
+    assert kth - binw - 1e-6 <= thr <= kth + 1e-6
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (9, 13), (64, 48)])
+def test_quadtree_matches_reference(shape: tuple[int, int]) -> None:
+    grey = np.random.default_rng(4).random(shape).astype(np.float32)
+    grey[: shape[0] // 2, shape[1] // 2:] += 0.5  # a bright, smooth-ish quadrant
+    assert _k.quadtree_region(grey, 4) == quadtree_ref(grey, 4)
+
+
+def test_quadtree_prefers_smooth_bright_region_over_textured_white() -> None:
+    rng = np.random.default_rng(5)
+    img = np.full((64, 64, 3), 0.3, np.float32)
+    img[:32, :32] = 0.8  # flat haze/sky
+    img[32:, 32:] = rng.choice([0.0, 1.0], (32, 32, 1))  # textured black/white object
+    a = estimate_airlight(img, method="quadtree")
+    np.testing.assert_allclose(a, 0.8, atol=1e-5)
+
+
+def test_raw_transmission_matches_numpy() -> None:
+    rng = np.random.default_rng(6)
+    dark = rng.random((30, 40)).astype(np.float32)
+    grey = rng.random((30, 40)).astype(np.float32)
+    mean = rng.random((30, 40)).astype(np.float32)
+    sq = mean**2 + rng.random((30, 40)).astype(np.float32) * 0.002
+    stats = np.stack([mean, sq])
+    out = np.empty_like(dark)
+    _k.raw_transmission(dark, 0.9, grey, stats, np.array([0.4, 0.8]), out)
+
+    def smooth(x: np.ndarray) -> np.ndarray:
+        x = np.clip(x, 0, 1)
+        return x * x * (3 - 2 * x)
+
+    bright = smooth((grey / 0.8 - 0.7) * 5)
+    flat = smooth(1 - np.clip((np.sqrt(np.maximum(sq - mean**2, 0)) - 0.01) / 0.03, 0, 1))
+    ref = np.maximum(1 - 0.9 * dark, 0.4 * bright * flat)
+    np.testing.assert_allclose(out, ref, atol=1e-5)
+
+
+def test_recovery_stats_matches_numpy() -> None:
+    low = _rgb((24, 32), 7)
+    grey = (low @ LUMA).astype(np.float32)
+    coeffs = np.stack([np.full((24, 32), 0.3), np.full((24, 32), 0.4)]).astype(np.float32)
+    air = np.array([0.8, 0.85, 0.9], np.float32)
+    tlow = np.empty((24, 32), np.float32)
+    hist = np.empty((8, _k.NBINS), np.int64)
+    _k.recovery_stats(low, grey, coeffs, air, 0.1, LUMA.astype(np.float32), tlow, hist)
+    t = np.clip(0.3 * grey + 0.4, 0.1, 1.0)
+    np.testing.assert_allclose(tlow, t, atol=1e-6)
+    j = np.clip((low - air) / t[..., None] + air, 0, 1)
+
+    def h(v: np.ndarray) -> np.ndarray:
+        return np.bincount(np.rint(v.ravel() * 255).astype(int), minlength=256)
+
+    ref = [h(low[..., c]) for c in range(3)] + [h(grey)]
+    ref += [h(j[..., c]) for c in range(3)] + [h(j @ LUMA)]
+    # allow a few pixels to land in a neighbouring bin from float32 rounding
+    assert np.abs(hist - np.stack(ref)).sum() <= 8
+    assert (hist.sum(axis=1) == 24 * 32).all()
+
+
+@pytest.mark.parametrize(("dtype", "s", "shape"), [(np.uint8, 4, (48, 64)),
+                                                   (np.uint8, 3, (50, 61)),
+                                                   (np.uint16, 2, (20, 30)),
+                                                   (np.uint8, 1, (2, 2))])
+def test_recover_matches_reference(dtype: type, s: int, shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(8)
+    full = np.iinfo(dtype).max
+    src = (rng.random((*shape, 3)) * full).astype(dtype)
+    h, w = -(-shape[0] // s), -(-shape[1] // s)
+    low = (rng.random((h, w)) * 0.5).astype(np.float32)
+    coeffs = guided_coeffs(low, (0.3 + low).astype(np.float32), 1, 1e-2)
+    air = np.array([0.85, 0.8, 0.9])
+    gains = np.array([1.05, 1.0, 0.95])
+    gamma, t0 = 0.8, 0.1
+    size = 4096 if dtype == np.uint8 else 65536
+    lut = np.rint(full * np.linspace(0, 1, size) ** gamma).astype(dtype)
+    prm = np.concatenate([gains * (size - 1) / full, air * gains * (size - 1),
+                          LUMA / full, [t0]]).astype(np.float32)
+    out = np.empty_like(src)
+    _k.recover(src, coeffs, s, prm, lut, out)
+    ref = recover_ref(src, coeffs, s, air, gains, t0, gamma)
+    # the kernel quantises J on a LUT grid before the tone curve: <= ~1 % of full scale
+    tol = 3 if dtype == np.uint8 else 40
+    assert np.abs(out.astype(float) - ref).max() <= tol
+    assert np.abs(out.astype(float) - ref).mean() < tol / 4
+
+
+def test_bilinear_ref_is_identity_at_factor_one() -> None:
+    x = np.random.default_rng(9).random((5, 6))
+    np.testing.assert_allclose(bilinear_ref(x, 1, (5, 6)), x)

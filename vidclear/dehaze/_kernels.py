@@ -1,0 +1,226 @@
+"""Numba kernels of the dark-channel-prior dehazer.
+
+Private: no validation, no configuration. Working-resolution planes are
+C-contiguous float32 in [0, 1]; the full-resolution image is uint8 or uint16.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from vidclear.kernels._filters import bilinear_taps
+
+NBINS = 256  # histogram bins of the statistics kernels
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def grey_minc(low: np.ndarray, wts: np.ndarray, inv_a: np.ndarray,
+              grey: np.ndarray, minc: np.ndarray) -> None:
+    """Luma-weighted grey plane and min over channels of ``low * inv_a``."""
+    h, w = grey.shape
+    w0, w1, w2 = wts[0], wts[1], wts[2]
+    a0, a1, a2 = inv_a[0], inv_a[1], inv_a[2]
+    for y in prange(h):
+        for x in range(w):
+            r = low[y, x, 0]
+            g = low[y, x, 1]
+            b = low[y, x, 2]
+            grey[y, x] = w0 * r + w1 * g + w2 * b
+            m = r * a0
+            v = g * a1
+            if v < m:
+                m = v
+            v = b * a2
+            if v < m:
+                m = v
+            minc[y, x] = m
+
+
+@njit(cache=True, nogil=True)
+def top_threshold(dark: np.ndarray, frac: float) -> float:
+    """Smallest value v such that at least ``frac`` of ``dark`` is >= v (1024 bins)."""
+    nb = 1024
+    hist = np.zeros(nb, np.int64)
+    lo = np.inf
+    hi = -np.inf
+    for v in dark.flat:
+        lo = min(lo, v)
+        hi = max(hi, v)
+    if hi <= lo:
+        return lo
+    scale = (nb - 1) / (hi - lo)
+    for v in dark.flat:
+        hist[int((v - lo) * scale)] += 1
+    need = max(1, int(np.ceil(frac * dark.size)))
+    acc = 0
+    for b in range(nb - 1, -1, -1):
+        acc += hist[b]
+        if acc >= need:
+            return lo + b / scale
+    return lo
+
+
+@njit(cache=True, nogil=True)
+def quadtree_region(grey: np.ndarray, min_side: int) -> tuple[int, int, int, int]:
+    """Kim et al.'s hierarchical search: keep the quadrant with the largest mean - std.
+
+    Returns (y0, y1, x0, x1) of the final region, at most ``min_side`` on its
+    longer side (or a single pixel).
+    """
+    y0, y1, x0, x1 = 0, grey.shape[0], 0, grey.shape[1]
+    while max(y1 - y0, x1 - x0) > min_side and (y1 - y0) * (x1 - x0) > 1:
+        ym = (y0 + y1 + 1) // 2
+        xm = (x0 + x1 + 1) // 2
+        best = -np.inf
+        by0, by1, bx0, bx1 = y0, y1, x0, x1
+        for q in range(4):
+            qy0 = y0 if q < 2 else ym
+            qy1 = ym if q < 2 else y1
+            qx0 = x0 if q % 2 == 0 else xm
+            qx1 = xm if q % 2 == 0 else x1
+            n = (qy1 - qy0) * (qx1 - qx0)
+            if n <= 0:
+                continue
+            s = 0.0
+            s2 = 0.0
+            for y in range(qy0, qy1):
+                for x in range(qx0, qx1):
+                    v = grey[y, x]
+                    s += v
+                    s2 += v * v
+            mean = s / n
+            var = max(s2 / n - mean * mean, 0.0)
+            score = mean - np.sqrt(var)
+            if score > best:
+                best = score
+                by0, by1, bx0, bx1 = qy0, qy1, qx0, qx1
+        y0, y1, x0, x1 = by0, by1, bx0, bx1
+    return y0, y1, x0, x1
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def raw_transmission(dark: np.ndarray, k: float, grey: np.ndarray, stats: np.ndarray,
+                     sky: np.ndarray, out: np.ndarray) -> None:
+    """t = 1 - k * dark, floored at ``sky[0]`` where the scene is bright and smooth.
+
+    ``stats`` holds the local mean and mean square of ``grey`` (2, h, w).
+    ``sky`` = [floor, airlight grey level]. Brightness ramps from 0.7 to 0.9 of
+    the airlight's grey level; smoothness ramps down as the local standard
+    deviation rises from 0.01 to 0.04.
+    """
+    h, w = dark.shape
+    floor = sky[0]
+    inv_ag = 1.0 / max(sky[1], 1e-3)
+    for y in prange(h):
+        for x in range(w):
+            t = 1.0 - k * dark[y, x]
+            if floor > 0.0:
+                b = (grey[y, x] * inv_ag - 0.7) * 5.0
+                b = min(max(b, 0.0), 1.0)
+                m = stats[0, y, x]
+                sd = np.sqrt(max(stats[1, y, x] - m * m, 0.0))
+                sm = 1.0 - min(max((sd - 0.01) * (1.0 / 0.03), 0.0), 1.0)
+                # smoothstep both ramps
+                wgt = b * b * (3.0 - 2.0 * b) * sm * sm * (3.0 - 2.0 * sm)
+                f = floor * wgt
+                if t < f:
+                    t = f
+            out[y, x] = t
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def recovery_stats(low: np.ndarray, grey: np.ndarray, coeffs: np.ndarray, airlight: np.ndarray,
+                   t0: float, wts: np.ndarray, tlow: np.ndarray, hist: np.ndarray) -> None:
+    """Refined working-size transmission and histograms of input and recovered image.
+
+    ``hist`` is (8, NBINS): rows 0-2 input channels, 3 input grey, 4-6
+    recovered channels, 7 recovered grey (values clipped to [0, 1]).
+    """
+    h, w = grey.shape
+    nchunks = min(h, 16)
+    part = np.zeros((nchunks, 8, NBINS), np.int64)
+    top = NBINS - 1
+    for ci in prange(nchunks):
+        ph = part[ci]
+        for y in range(ci * h // nchunks, (ci + 1) * h // nchunks):
+            for x in range(w):
+                t = coeffs[0, y, x] * grey[y, x] + coeffs[1, y, x]
+                t = min(max(t, t0), 1.0)
+                tlow[y, x] = t
+                it = 1.0 / t
+                gj = 0.0
+                for c in range(3):
+                    v = low[y, x, c]
+                    ph[c, min(max(int(v * top + 0.5), 0), top)] += 1
+                    j = (v - airlight[c]) * it + airlight[c]
+                    j = min(max(j, 0.0), 1.0)
+                    gj += wts[c] * j
+                    ph[4 + c, int(j * top + 0.5)] += 1
+                gi = grey[y, x]
+                ph[3, min(max(int(gi * top + 0.5), 0), top)] += 1
+                ph[7, min(max(int(gj * top + 0.5), 0), top)] += 1
+    hist[:] = 0
+    for ci in range(nchunks):
+        hist += part[ci]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def recover(src: np.ndarray, coeffs: np.ndarray, s: int, prm: np.ndarray,
+            lut: np.ndarray, out: np.ndarray) -> None:
+    """Full-resolution recovery J = (I - A) / max(t, t0) + A, then gain and tone LUT.
+
+    The transmission comes from the fast guided filter: its working-size
+    coefficients (2, h, w) are upsampled bilinearly and applied to the
+    full-resolution grey. ``prm`` = [m0, m1, m2, n0, n1, n2, g0, g1, g2, t0]
+    with ``q_c = src_c * m_c / t + n_c * (1 - 1 / t)`` the LUT index and
+    ``g`` the grey weights already divided by the input's full scale.
+    """
+    rows, cols = src.shape[0], src.shape[1]
+    h, w = coeffs.shape[1], coeffs.shape[2]
+    yi0, yi1, fy = bilinear_taps(rows, h, s)
+    xi0, xi1, fx = bilinear_taps(cols, w, s)
+    m0, m1, m2 = prm[0], prm[1], prm[2]
+    n0, n1, n2 = prm[3], prm[4], prm[5]
+    g0, g1, g2 = prm[6], prm[7], prm[8]
+    t0 = prm[9]
+    top = lut.shape[0] - 1
+    ftop = np.float32(top)
+    nchunks = min(rows, 32)
+    for ci in prange(nchunks):
+        la = np.empty(w, np.float32)
+        lb = np.empty(w, np.float32)
+        for y in range(ci * rows // nchunks, (ci + 1) * rows // nchunks):
+            r0 = yi0[y]
+            r1 = yi1[y]
+            wy = fy[y]
+            for j in range(w):
+                a0 = coeffs[0, r0, j]
+                b0 = coeffs[1, r0, j]
+                la[j] = a0 + wy * (coeffs[0, r1, j] - a0)
+                lb[j] = b0 + wy * (coeffs[1, r1, j] - b0)
+            for x in range(cols):
+                j0 = xi0[x]
+                j1 = xi1[x]
+                wx = fx[x]
+                a = la[j0] + wx * (la[j1] - la[j0])
+                b = lb[j0] + wx * (lb[j1] - lb[j0])
+                p0 = np.float32(src[y, x, 0])
+                p1 = np.float32(src[y, x, 1])
+                p2 = np.float32(src[y, x, 2])
+                t = a * (g0 * p0 + g1 * p1 + g2 * p2) + b
+                if not t >= t0:  # also catches NaN
+                    t = t0
+                if t > 1.0:
+                    t = np.float32(1.0)
+                it = np.float32(1.0) / t
+                rest = np.float32(1.0) - it
+                q = p0 * m0 * it + n0 * rest + np.float32(0.5)
+                q = min(max(q, np.float32(0.0)), ftop)
+                out[y, x, 0] = lut[int(q)]
+                q = p1 * m1 * it + n1 * rest + np.float32(0.5)
+                q = min(max(q, np.float32(0.0)), ftop)
+                out[y, x, 1] = lut[int(q)]
+                q = p2 * m2 * it + n2 * rest + np.float32(0.5)
+                q = min(max(q, np.float32(0.0)), ftop)
+                out[y, x, 2] = lut[int(q)]

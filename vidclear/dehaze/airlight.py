@@ -1,0 +1,147 @@
+"""Atmospheric light (airlight) estimation for a single frame.
+
+Two estimators, both run on a working-size RGB float32 image in [0, 1]:
+
+* ``"dcp"``: He et al.'s rule. Take the pixels whose dark channel is in the
+  top ``fraction`` (0.1 %), then average the colour of the brightest tenth of
+  them. Averaging instead of taking the single brightest pixel keeps one
+  specular highlight or noisy pixel from setting A.
+* ``"quadtree"``: Kim et al.'s hierarchical search. Split the image into
+  quadrants, keep the one with the largest mean minus standard deviation of
+  grey, repeat until the region is small, and within it average the tenth of
+  the pixels closest to white. Bright but textured objects (cars, lamps)
+  score low because of their standard deviation.
+
+Temporal smoothing of A lives in :mod:`vidclear.dehaze.temporal`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vidclear.dehaze import _kernels as _k
+from vidclear.kernels import _filters as _kf
+
+__all__ = ["LUMA", "airlight_dcp", "airlight_quadtree", "estimate_airlight"]
+
+#: Rec. 601 luma weights used for every grey plane in the dehazer.
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def _work_image(img: np.ndarray) -> np.ndarray:
+    arr = np.asarray(img)
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.size == 0:
+        raise ValueError(f"img must be a non-empty H×W×3 RGB array, got shape {arr.shape}")
+    if arr.dtype == np.uint8:
+        return np.ascontiguousarray(arr, dtype=np.float32) / np.float32(255)
+    if arr.dtype == np.uint16:
+        return np.ascontiguousarray(arr, dtype=np.float32) / np.float32(65535)
+    if arr.dtype.kind == "f":
+        out = np.ascontiguousarray(arr, dtype=np.float32)
+        if not np.isfinite(out).all() or out.min() < 0 or out.max() > 1:
+            raise ValueError("float img must be finite and in [0, 1]")
+        return out
+    raise ValueError(f"img dtype must be uint8, uint16 or float in [0, 1], got {arr.dtype}")
+
+
+def _brightest_mean(colours: np.ndarray, key: np.ndarray, share: float = 0.1) -> np.ndarray:
+    n = max(1, int(np.ceil(share * len(key))))
+    idx = np.argpartition(key, len(key) - n)[len(key) - n:]
+    return colours[idx].mean(axis=0).astype(np.float32)
+
+
+def airlight_dcp(img: np.ndarray, *, dark: np.ndarray, fraction: float = 0.001) -> np.ndarray:
+    """Airlight from the brightest ``fraction`` of the dark channel.
+
+    Parameters
+    ----------
+    img : ndarray
+        Working RGB image, H×W×3 float32 in [0, 1].
+    dark : ndarray
+        Its dark channel (not normalised by A), H×W float32.
+    fraction : float
+        Share of pixels taken as haze-opaque candidates, in (0, 1].
+
+    Returns
+    -------
+    ndarray
+        A, float32 (3,) in [0, 1], RGB.
+
+    References
+    ----------
+    .. [1] K. He, J. Sun and X. Tang, "Single image haze removal using dark
+       channel prior", CVPR 2009, section 4.4.
+    """
+    thr = _k.top_threshold(np.ascontiguousarray(dark, dtype=np.float32), float(fraction))
+    mask = dark >= thr
+    cand = img[mask]
+    return _brightest_mean(cand, cand @ LUMA)
+
+
+def airlight_quadtree(img: np.ndarray, *, grey: np.ndarray, min_side: int = 16) -> np.ndarray:
+    """Airlight by Kim et al.'s quad-tree search.
+
+    Parameters
+    ----------
+    img : ndarray
+        Working RGB image, H×W×3 float32 in [0, 1].
+    grey : ndarray
+        Its grey plane, H×W float32.
+    min_side : int
+        The search stops once the region's longer side is at most this.
+
+    Returns
+    -------
+    ndarray
+        A, float32 (3,) in [0, 1], RGB.
+
+    References
+    ----------
+    .. [1] J.-H. Kim, W.-D. Jang, J.-Y. Sim and C.-S. Kim, "Optimized contrast
+       enhancement for real-time image and video dehazing", J. Visual
+       Communication and Image Representation 24(3), 2013, section 3.1.
+    """
+    y0, y1, x0, x1 = _k.quadtree_region(np.ascontiguousarray(grey, dtype=np.float32),
+                                        int(min_side))
+    region = img[y0:y1, x0:x1].reshape(-1, 3)
+    dist = ((1.0 - region) ** 2).sum(axis=1)
+    return _brightest_mean(region, -dist)
+
+
+def estimate_airlight(
+    img: np.ndarray, *, method: str = "dcp", patch: int = 15, fraction: float = 0.001
+) -> np.ndarray:
+    """Airlight of one RGB image at its own resolution.
+
+    Parameters
+    ----------
+    img : ndarray
+        RGB image, H×W×3: uint8, uint16, or float in [0, 1].
+    method : {"dcp", "quadtree"}
+        Estimator, see the module docstring.
+    patch : int
+        Dark-channel window for ``"dcp"``, odd, >= 1.
+    fraction : float
+        Candidate share for ``"dcp"``, in (0, 1].
+
+    Returns
+    -------
+    ndarray
+        A, float32 (3,) in [0, 1], RGB.
+    """
+    work = _work_image(img)
+    if method not in ("dcp", "quadtree"):
+        raise ValueError(f"method = {method!r} is not allowed: expected 'dcp' or 'quadtree'")
+    if isinstance(patch, bool) or not isinstance(patch, int) or patch < 1 or patch % 2 == 0:
+        raise ValueError(f"patch must be an odd integer >= 1, got {patch!r}")
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+    h, w = work.shape[:2]
+    grey = np.empty((h, w), np.float32)
+    minc = np.empty((h, w), np.float32)
+    _k.grey_minc(work, LUMA, np.ones(3, np.float32), grey, minc)
+    if method == "quadtree":
+        return airlight_quadtree(work, grey=grey)
+    dark = np.empty_like(minc)
+    _kf.min_filter2d(minc, patch // 2, dark)
+    return airlight_dcp(work, dark=dark, fraction=fraction)

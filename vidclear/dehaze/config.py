@@ -1,0 +1,81 @@
+"""The ``[dehaze]`` settings shared by :func:`dehaze_image`, :class:`Dehazer` and the processors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from vidclear.config.schema import Section, param
+from vidclear.errors import ConfigError
+
+__all__ = ["DehazeConfig"]
+
+
+@dataclass(frozen=True)
+class DehazeConfig(Section):
+    """Dark-channel-prior dehazing settings, tuned for dashcam footage.
+
+    Sizes (``patch``, ``radius``) are in pixels of the *working image*, the
+    input block-averaged by ``subsample``; with the default automatic
+    subsampling the working image is about ``work_size`` pixels on its short
+    side whatever the input resolution, so the same settings behave the same
+    on 480p and 4K.
+    """
+
+    section: ClassVar[str] = "dehaze"
+
+    strength: float = param(1.0, lo=0.0, hi=1.0,
+                            doc="amount of haze removed (scales omega); 0 passes frames through")
+    omega: float = param(0.95, lo=0.0, hi=1.0,
+                         doc="fraction of the estimated haze removed at full strength")
+    t0: float = param(0.1, lo=0.01, hi=1.0, doc="lower bound on the transmission")
+    patch: int = param(15, lo=1, hi=255, doc="dark-channel window, odd, working pixels")
+    subsample: int = param(0, lo=0, hi=64,
+                           doc="working-image block factor; 0 = automatic from work_size")
+    work_size: int = param(270, lo=16, hi=8640,
+                           doc="short side of the working image when subsample = 0")
+    radius: int = param(20, lo=1, hi=1000, doc="guided-filter radius, working pixels")
+    eps: float = param(1e-3, lo=0.0, hi=1.0, lo_open=True,
+                       doc="guided-filter regularisation (squared intensity)")
+    airlight: str = param("dcp", choices=("dcp", "quadtree"),
+                          doc="airlight estimator: brightest dark channel (He) or quad-tree (Kim)")
+    airlight_fraction: float = param(0.001, lo=0.0, hi=0.2, lo_open=True,
+                                     doc="share of dark-channel pixels searched by 'dcp'")
+    airlight_neutral: float = param(0.25, lo=0.0, hi=1.0,
+                                    doc="pull the airlight colour towards grey (cast control)")
+    airlight_tau: float = param(2.0, lo=0.0, hi=600.0,
+                                doc="time constant of airlight smoothing, seconds; 0 = none")
+    airlight_window: float = param(1.0, lo=0.0, hi=60.0,
+                                   doc="median of the estimates of the last N seconds")
+    airlight_rate: float = param(0.05, lo=0.0, hi=100.0, lo_open=True,
+                                 doc="largest airlight change per second (0..1 units)")
+    scene_cut: float = param(0.5, lo=0.0, hi=1.0,
+                             doc="histogram distance that resets temporal state; 0 = never")
+    t_tau: float = param(0.0, lo=0.0, hi=10.0,
+                         doc="time constant of transmission smoothing, seconds; 0 = none")
+    auto_strength: bool = param(True, doc="scale strength by the measured haze density")
+    auto_low: float = param(0.1, lo=0.0, hi=1.0,
+                            doc="haze density (median dark channel) below which nothing is done")
+    auto_high: float = param(0.25, lo=0.0, hi=1.0,
+                             doc="haze density at and above which full strength is used")
+    auto_tau: float = param(0.5, lo=0.0, hi=60.0,
+                            doc="time constant of the density tracker, seconds")
+    auto_hysteresis: float = param(0.02, lo=0.0, hi=0.5,
+                                   doc="density changes smaller than this are ignored")
+    sky_t: float = param(0.3, lo=0.0, hi=1.0,
+                         doc="transmission floor in bright, smooth regions (sky); 0 = off")
+    brightness: float = param(0.6, lo=0.0, hi=1.0,
+                              doc="keep median luminance at least this share of the input's")
+    color_guard: float = param(1.0, lo=0.0, hi=1.0,
+                               doc="1 = output colour cast never exceeds the input's; 0 = off")
+
+    def validate(self) -> None:
+        if self.patch % 2 == 0:
+            raise ConfigError(
+                f"dehaze.patch = {self.patch} is not allowed: expected an odd integer in [1, 255]"
+            )
+        if self.auto_low >= self.auto_high:
+            raise ConfigError(
+                f"dehaze.auto_low = {self.auto_low:g} must be below dehaze.auto_high = "
+                f"{self.auto_high:g}"
+            )

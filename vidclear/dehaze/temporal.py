@@ -1,0 +1,180 @@
+"""Temporal state of the video dehazer: smoothing, outlier rejection, scene cuts.
+
+All time constants are in seconds and every update takes the time step, so
+variable-frame-rate video is handled exactly: an exponential moving average
+with time constant ``tau`` uses ``alpha = 1 - exp(-dt / tau)`` for a step of
+``dt`` seconds, whatever the frame rate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+
+__all__ = ["AirlightTracker", "DensityTracker", "SceneCutDetector", "ema_alpha"]
+
+
+def ema_alpha(dt: float, tau: float) -> float:
+    """Weight of a new sample after ``dt`` seconds for time constant ``tau`` (0 = no memory)."""
+    if tau <= 0.0 or dt <= 0.0:
+        return 1.0 if tau <= 0.0 else 0.0
+    return 1.0 - math.exp(-dt / tau)
+
+
+class AirlightTracker:
+    """Robust, rate-limited smoothing of the per-frame airlight estimate.
+
+    Each update (1) takes the per-channel median of the estimates of the last
+    ``window`` seconds, so an object that fills the estimator for less than
+    half the window has no effect; (2) moves towards it with an exponential
+    moving average of time constant ``tau``; (3) limits the move to ``rate``
+    per second. Slow changes (dawn, fog rolling in) are followed; a bright
+    car crossing the frame barely moves A.
+
+    Parameters
+    ----------
+    tau : float
+        EMA time constant, seconds; 0 disables smoothing.
+    window : float
+        Median window, seconds; 0 uses the latest estimate only.
+    rate : float
+        Largest change per second in [0, 1] intensity units, > 0.
+    """
+
+    def __init__(self, *, tau: float = 2.0, window: float = 1.0, rate: float = 0.05) -> None:
+        if tau < 0 or window < 0 or not rate > 0:
+            raise ValueError("tau and window must be >= 0 and rate > 0 "
+                             f"(got tau={tau}, window={window}, rate={rate})")
+        self.tau = float(tau)
+        self.window = float(window)
+        self.rate = float(rate)
+        self._hist: deque[tuple[float, np.ndarray]] = deque()
+        self.value: np.ndarray | None = None
+
+    def reset(self) -> None:
+        """Forget every estimate."""
+        self._hist.clear()
+        self.value = None
+
+    def update(self, estimate: np.ndarray, time: float, dt: float) -> np.ndarray:
+        """Feed this frame's estimate (3,) at ``time`` seconds, ``dt`` after the last one."""
+        est = np.asarray(estimate, np.float64)
+        self._hist.append((time, est))
+        while self._hist and self._hist[0][0] < time - self.window:
+            self._hist.popleft()
+        robust = np.median(np.stack([e for _, e in self._hist]), axis=0)
+        if self.value is None:
+            self.value = robust
+            return self.value.astype(np.float32)
+        step = ema_alpha(dt, self.tau) * (robust - self.value)
+        limit = self.rate * dt
+        self.value = self.value + np.clip(step, -limit, limit)
+        return self.value.astype(np.float32)
+
+    def __repr__(self) -> str:
+        v = None if self.value is None else np.round(self.value, 4).tolist()
+        return (f"AirlightTracker(tau={self.tau:g}, window={self.window:g}, "
+                f"rate={self.rate:g}, value={v})")
+
+
+class DensityTracker:
+    """Haze density with backlash hysteresis and smoothing, mapped to a strength factor.
+
+    The tracked density only moves when the measurement leaves a band of
+    ``±hysteresis`` around it, then follows with time constant ``tau``. The
+    factor ramps linearly from 0 at ``low`` to 1 at ``high``, so clear
+    footage (low dark channel) passes unchanged and fog is removed once it
+    thickens.
+
+    Parameters
+    ----------
+    low, high : float
+        Density ramp ends, 0 <= low < high <= 1.
+    tau : float
+        Time constant, seconds.
+    hysteresis : float
+        Half-width of the dead band, >= 0.
+    """
+
+    def __init__(self, *, low: float = 0.1, high: float = 0.25, tau: float = 0.5,
+                 hysteresis: float = 0.02) -> None:
+        if not 0 <= low < high <= 1 or tau < 0 or hysteresis < 0:
+            raise ValueError("need 0 <= low < high <= 1, tau >= 0 and hysteresis >= 0")
+        self.low = float(low)
+        self.high = float(high)
+        self.tau = float(tau)
+        self.hysteresis = float(hysteresis)
+        self.density: float | None = None
+
+    def reset(self) -> None:
+        """Forget the tracked density."""
+        self.density = None
+
+    def factor(self, density: float) -> float:
+        """The strength factor in [0, 1] for a density."""
+        return min(max((density - self.low) / (self.high - self.low), 0.0), 1.0)
+
+    def update(self, measured: float, dt: float) -> float:
+        """Feed this frame's density; return the strength factor in [0, 1]."""
+        if self.density is None:
+            self.density = float(measured)
+        else:
+            target = min(max(self.density, measured - self.hysteresis),
+                         measured + self.hysteresis)
+            self.density += ema_alpha(dt, self.tau) * (target - self.density)
+        return self.factor(self.density)
+
+    def __repr__(self) -> str:
+        return (f"DensityTracker(low={self.low:g}, high={self.high:g}, tau={self.tau:g}, "
+                f"hysteresis={self.hysteresis:g}, density={self.density})")
+
+
+class SceneCutDetector:
+    """Scene cuts from the distance between consecutive colour histograms.
+
+    The distance is half the L1 difference of the normalised 32-bin
+    histograms of each channel, averaged over channels: 0 for identical
+    frames, 1 for frames with no colour in common. Histograms ignore where
+    things are, so camera motion does not trigger cuts.
+
+    Parameters
+    ----------
+    threshold : float
+        Distance above which a frame is a cut, in (0, 1]; 0 never cuts.
+    """
+
+    BINS = 32
+
+    def __init__(self, *, threshold: float = 0.5) -> None:
+        if not 0 <= threshold <= 1:
+            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+        self.threshold = float(threshold)
+        self._prev: np.ndarray | None = None
+        self.distance = 0.0
+
+    def reset(self) -> None:
+        """Forget the previous frame."""
+        self._prev = None
+        self.distance = 0.0
+
+    def histogram(self, img: np.ndarray) -> np.ndarray:
+        """Normalised (3, BINS) histogram of a working RGB image in [0, 1]."""
+        sub = img[::2, ::2].reshape(-1, 3)
+        idx = np.minimum((sub * self.BINS).astype(np.intp), self.BINS - 1)
+        hist = np.stack([np.bincount(idx[:, c], minlength=self.BINS) for c in range(3)])
+        return hist / max(len(sub), 1)
+
+    def update(self, img: np.ndarray) -> bool:
+        """True when ``img`` starts a new scene (the first frame included)."""
+        hist = self.histogram(img)
+        prev, self._prev = self._prev, hist
+        if prev is None:
+            self.distance = 1.0
+            return True
+        self.distance = float(0.5 * np.abs(hist - prev).sum() / 3.0)
+        return self.threshold > 0 and self.distance > self.threshold
+
+    def __repr__(self) -> str:
+        return f"SceneCutDetector(threshold={self.threshold:g}, distance={self.distance:.3f})"
