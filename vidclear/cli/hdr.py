@@ -1,0 +1,106 @@
+"""``vidclear hdr``: merge an exposure bracket of stills into a radiance map."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from vidclear.errors import ConfigError, InputError, OutputError
+
+__all__ = ["add_parser", "run"]
+
+TONEMAPS = ("linear", "gamma", "reinhard", "reinhard_local", "reinhard2005", "drago", "mantiuk",
+            "durand")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``hdr`` subcommand to an argparse subparsers object."""
+    p = subparsers.add_parser(
+        "hdr", help="merge an exposure bracket into a Radiance .hdr and tone-mapped images",
+        description="Align, calibrate, merge and tone-map a bracket of differently exposed "
+                    "photos. Exposure times come from --times or from each JPEG's EXIF.")
+    p.add_argument("images", nargs="+", metavar="IMG", help="the exposures (any order)")
+    p.add_argument("--times", nargs="+", type=float, metavar="T",
+                   help="exposure times in seconds, one per image (default: EXIF)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.hdr",
+                   help="Radiance .hdr to write; tone-mapped images go beside it")
+    p.add_argument("--tonemap", default="reinhard",
+                   help="comma-separated operators: " + ", ".join(TONEMAPS) + " (or 'none')")
+    p.add_argument("--response-plot", metavar="PNG", help="also plot the response curves")
+    p.add_argument("--align", dest="align", action="store_true", default=True,
+                   help="align with median threshold bitmaps (default)")
+    p.add_argument("--no-align", dest="align", action="store_false", help="skip alignment")
+    p.add_argument("--calibrate", choices=("debevec", "robertson"), default="debevec",
+                   help="response calibration method")
+    p.add_argument("-y", "--overwrite", action="store_true", help="replace existing outputs")
+    p.set_defaults(func=run)
+
+
+def _outputs(out: Path, ops: list[str], plot: str | None) -> list[Path]:
+    paths = [out]
+    if out.suffix.lower() != ".hdr":
+        raise ConfigError(f"output {out} must end in .hdr")
+    paths += [out.with_name(f"{out.stem}_{op}.png") for op in ops]
+    if plot:
+        paths.append(Path(plot))
+    return paths
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``vidclear hdr``; raises VidclearError subclasses on user errors."""
+    from vidclear.hdr._validate import HDRInputError
+    from vidclear.hdr.align import align_mtb
+    from vidclear.hdr.io import exif_exposure_time, plot_response, read_image, write_image_atomic
+    from vidclear.hdr.merge import merge_debevec, merge_robertson
+    from vidclear.hdr.response import debevec1997, robertson2003
+    from vidclear.hdr.tonemap import OPERATORS, to_uint8
+
+    images = [Path(p) for p in args.images]
+    if len(images) < 2:
+        raise InputError("hdr needs at least 2 exposures")
+    ops = [] if args.tonemap.strip() == "none" else \
+        [s.strip() for s in args.tonemap.split(",") if s.strip()]
+    for op in ops:
+        if op not in OPERATORS:
+            raise ConfigError(f"--tonemap {op!r} is not allowed: expected one of "
+                              + ", ".join(TONEMAPS))
+    outs = _outputs(Path(args.output), ops, getattr(args, "response_plot", None))
+    ins = {p.resolve() for p in images}
+    for o in outs:
+        if o.resolve() in ins:
+            raise OutputError(f"output {o} is one of the inputs: refusing to overwrite it")
+        if o.exists() and not getattr(args, "overwrite", False):
+            raise OutputError(f"{o} exists: pass -y to overwrite")
+        if not o.parent.exists():
+            raise OutputError(f"directory {o.parent} does not exist")
+    if args.times is not None:
+        times = list(args.times)
+        if len(times) != len(images):
+            raise InputError(f"got {len(times)} --times for {len(images)} images")
+    else:
+        times = []
+        for p in images:
+            t = exif_exposure_time(p)
+            if t is None:
+                raise InputError(f"{p} has no EXIF ExposureTime: give --times")
+            times.append(t)
+    pix = [read_image(p) for p in images]
+    try:
+        if args.align:
+            pix, _ = align_mtb(pix)
+        calib = debevec1997 if args.calibrate == "debevec" else robertson2003
+        merge = merge_debevec if args.calibrate == "debevec" else merge_robertson
+        response = calib(pix, times)
+        radiance = merge(pix, times, response=response)
+    except HDRInputError as exc:
+        raise InputError(str(exc)) from None
+    write_image_atomic(outs[0], radiance)
+    for op, path in zip(ops, outs[1:], strict=False):
+        write_image_atomic(path, to_uint8(OPERATORS[op](radiance)))
+    if getattr(args, "response_plot", None):
+        write_image_atomic(outs[-1], plot_response(response, title=f"{args.calibrate} response"))
+    print(f"wrote {', '.join(str(o) for o in outs)} "
+          f"(radiance {float(np.min(radiance)):.3g}..{float(np.max(radiance)):.3g})")
+    return 0
