@@ -1,0 +1,38 @@
+"""Input checks shared by the enhancers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["as_planar_unit", "check_image", "max_value"]
+
+
+def check_image(img: object, name: str = "image") -> np.ndarray:
+    """Return ``img`` as a C-contiguous uint8/uint16 H×W or H×W×3 array.
+
+    Raises
+    ------
+    ValueError
+        For anything else, saying what is allowed.
+    """
+    if not isinstance(img, np.ndarray):
+        raise ValueError(f"{name} must be a NumPy array, got {type(img).__name__}")
+    if img.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"{name} must be uint8 or uint16, got {img.dtype}")
+    if not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)):
+        raise ValueError(f"{name} must be H×W (grey) or H×W×3 (RGB), got shape {img.shape}")
+    if img.shape[0] < 1 or img.shape[1] < 1:
+        raise ValueError(f"{name} is empty: shape {img.shape}")
+    return np.ascontiguousarray(img)
+
+
+def max_value(dtype: np.dtype) -> int:
+    """The full-scale value of an integer image dtype (255 or 65535)."""
+    return int(np.iinfo(dtype).max)
+
+
+def as_planar_unit(img: np.ndarray) -> np.ndarray:
+    """C×H×W float32 planes scaled to [0, 1] (C is 1 for a grey image)."""
+    scale = np.float32(1.0 / max_value(img.dtype))
+    planes = img[None] if img.ndim == 2 else np.moveaxis(img, -1, 0)
+    return np.ascontiguousarray(planes, dtype=np.float32) * scale

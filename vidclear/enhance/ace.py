@@ -1,0 +1,192 @@
+"""Automatic Color Enhancement (ACE) with a fast level-interpolation scheme."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import cv2
+import numpy as np
+
+from vidclear.enhance import _kernels as K
+from vidclear.enhance._common import as_planar_unit, check_image, max_value
+
+__all__ = ["ACE_METHODS", "ace", "ace_contrast"]
+
+ACE_METHODS = ("interp", "direct")
+#: Largest image (in pixels) that ``method="direct"`` accepts: it is O(N²).
+DIRECT_MAX_PIXELS = 128 * 128
+
+
+def _check_params(alpha: float, method: str, levels: int, grid: int) -> None:
+    if not (isinstance(alpha, int | float) and math.isfinite(alpha) and alpha > 0):
+        raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
+    if method not in ACE_METHODS:
+        raise ValueError(f"method must be one of {', '.join(ACE_METHODS)}, got {method!r}")
+    if isinstance(levels, bool) or not isinstance(levels, int) or not 2 <= levels <= 256:
+        raise ValueError(f"levels must be an integer in [2, 256], got {levels!r}")
+    if isinstance(grid, bool) or not isinstance(grid, int) or grid < 0:
+        raise ValueError(f"grid must be an integer >= 0 (0 = full resolution), got {grid!r}")
+
+
+def block_factor(shape: tuple[int, int], grid: int) -> int:
+    """The power-of-two block size that brings the longer side within ``grid`` cells."""
+    f = 1
+    if grid > 0:
+        while math.ceil(max(shape) / f) > grid:
+            f *= 2
+    return f
+
+
+def _self_weight(f: int) -> float:
+    """Mean of ``f / |p - q|`` over pairs of distinct pixels in one f×f block.
+
+    The weight a block gives itself, in units where neighbouring block
+    centres (f pixels apart) weigh 1.
+    """
+    if f == 1:
+        return 0.0
+    d = np.arange(-(f - 1), f, dtype=np.float64)
+    dy, dx = np.meshgrid(d, d, indexing="ij")
+    count = (f - np.abs(dy)) * (f - np.abs(dx))
+    dist = np.hypot(dy, dx)
+    dist[f - 1, f - 1] = np.inf
+    return float((count * f / dist).sum() / (f * f * (f * f - 1)))
+
+
+@functools.lru_cache(maxsize=16)
+def _kernel_spectrum(hb: int, wb: int, f: int) -> tuple[np.ndarray, int, int]:
+    """rfft2 of the 1/distance weights on a zero-padded (linear) convolution grid."""
+    p = cv2.getOptimalDFTSize(2 * hb - 1)
+    q = cv2.getOptimalDFTSize(2 * wb - 1)
+    dy = np.arange(-(hb - 1), hb)
+    dx = np.arange(-(wb - 1), wb)
+    dist = np.hypot(dy[:, None].astype(np.float64), dx[None, :])
+    with np.errstate(divide="ignore"):
+        wgt = np.where(dist > 0, 1.0 / dist, _self_weight(f))
+    ker = np.zeros((p, q), np.float32)
+    ker[np.ix_(dy % p, dx % q)] = wgt
+    return np.fft.rfft2(ker), p, q
+
+
+def _contrast_interp(planes: np.ndarray, alpha: float, levels: int, grid: int) -> np.ndarray:
+    nc, h, w = planes.shape
+    f = block_factor((h, w), grid)
+    hb, wb = -(-h // f), -(-w // f)
+    lv = np.linspace(0.0, 1.0, levels)
+    sums = np.empty((nc * levels + 1, hb, wb), np.float32)
+    for c in range(nc):
+        K.ace_block_sums(planes[c], f, lv, float(alpha), sums[c * levels:(c + 1) * levels])
+    rows = np.minimum(f, h - np.arange(hb) * f)
+    cols = np.minimum(f, w - np.arange(wb) * f)
+    sums[-1] = np.outer(rows, cols)
+    spec, p, q = _kernel_spectrum(hb, wb, f)
+    conv = np.fft.irfft2(np.fft.rfft2(sums, s=(p, q)) * spec, s=(p, q))[:, :hb, :wb]
+    den = conv[-1]
+    safe = np.where(den > 1e-6 * max(float(den.max()), 1e-30), den, np.inf)
+    rlev = np.ascontiguousarray(conv[:-1] / safe, dtype=np.float32)
+    out = np.empty((nc, h, w), np.float32)
+    for c in range(nc):
+        K.ace_interp(planes[c], rlev[c * levels:(c + 1) * levels], f, out[c])
+    return out
+
+
+def ace_contrast(
+    img: np.ndarray,
+    *,
+    alpha: float = 5.0,
+    method: str = "interp",
+    levels: int = 8,
+    grid: int = 128,
+) -> np.ndarray:
+    """The ACE contrast term R of each channel, before the final stretch.
+
+    Parameters and method as for :func:`ace`.
+
+    Returns
+    -------
+    ndarray
+        float32, C×H×W (C = 3 for RGB, 1 for grey), values in [-1, 1].
+    """
+    img = check_image(img)
+    _check_params(alpha, method, levels, grid)
+    planes = as_planar_unit(img)
+    if method == "direct":
+        if img.shape[0] * img.shape[1] > DIRECT_MAX_PIXELS:
+            raise ValueError(
+                f"method='direct' is O(N²) and limited to {DIRECT_MAX_PIXELS} pixels, got "
+                f"{img.shape[1]}x{img.shape[0]}: use method='interp'"
+            )
+        return np.stack([K.ace_direct(p, float(alpha)) for p in planes])
+    return _contrast_interp(planes, float(alpha), levels, grid)
+
+
+def ace(
+    img: np.ndarray,
+    *,
+    alpha: float = 5.0,
+    method: str = "interp",
+    levels: int = 8,
+    grid: int = 128,
+) -> np.ndarray:
+    """Automatic Color Enhancement (Rizzi, Gatta & Marini 2003).
+
+    Each channel is compared with every other pixel of the image: a pixel is
+    raised when it is lighter than its surroundings, weighted by inverse
+    distance, and lowered when darker. This adapts to the scene like the eye
+    does (grey-world and white-patch behaviour at once), lifting shadows and
+    restoring washed-out colour in haze.
+
+    Parameters
+    ----------
+    img : ndarray
+        RGB image H×W×3 or grey image H×W, ``uint8`` or ``uint16``; any
+        memory layout.
+    alpha : float
+        Slope of the saturating comparison ``clip(alpha (I(x) - I(y)), -1, 1)``
+        on values scaled to [0, 1]; larger gives stronger local contrast
+        (1 is a plain linear comparison, 5 to 8 is typical). Must be > 0.
+    method : {'interp', 'direct'}
+        ``'interp'``: the fast scheme below. ``'direct'``: the exact O(N²)
+        sum, for images of at most 16384 pixels (tests and references).
+    levels : int
+        Number of intensity levels the comparison is evaluated at before
+        interpolating (2..256); 8 is accurate to about 1 % of full scale.
+    grid : int
+        The inverse-distance sums run on a grid of f×f blocks, f the smallest
+        power of two that makes the longer side at most ``grid`` cells; 0
+        uses full resolution.
+
+    Returns
+    -------
+    ndarray
+        Same shape and dtype as ``img``: each channel's contrast term stretched
+        linearly from its minimum to its maximum over the full range. A
+        constant channel becomes mid-grey.
+
+    Notes
+    -----
+    ``method='interp'`` follows Getreuer's level interpolation [2]_: the
+    contrast ``R_j(x) = sum_y w(x, y) s(L_j - I(y)) / sum_y w(x, y)`` is
+    computed for uniformly spaced levels ``L_j`` as convolutions with the
+    inverse-distance weights (FFT, zero padded, so there is no wrap-around),
+    and each pixel interpolates linearly between the two levels around its
+    own value. The convolutions run on block sums of an f×f block grid and
+    are interpolated bilinearly back to pixels; a block's weight on itself
+    is the mean inverse distance between its pixels. Cost: one pass over
+    the pixels for the block sums, ``levels × channels`` FFTs on the grid
+    and a second pass to interpolate, about 30 ms for 1280×720 on two cores.
+
+    References
+    ----------
+    .. [1] A. Rizzi, C. Gatta, D. Marini, "A new algorithm for unsupervised
+       global and local color correction", Pattern Recognition Letters
+       24(11), 1663-1677, 2003.
+    .. [2] P. Getreuer, "Automatic Color Enhancement (ACE) and its Fast
+       Implementation", Image Processing On Line 2, 266-277, 2012.
+    """
+    img = check_image(img)
+    r = ace_contrast(img, alpha=alpha, method=method, levels=levels, grid=grid)
+    out = np.empty((*img.shape[:2], r.shape[0]), img.dtype)
+    K.minmax_stretch(r, float(max_value(img.dtype)), out)
+    return out.reshape(img.shape)

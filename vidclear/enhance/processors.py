@@ -1,0 +1,182 @@
+"""Pipeline processors for the classic enhancers: ACE, HistEq, CLAHE, MSRCR.
+
+Each wraps the function of the same algorithm with a frozen config section
+named like the processor (``[ace]``, ``[histeq]``, ``[clahe]``, ``[msrcr]``
+in a preset). Frames pass through one at a time; none is held back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from vidclear.config.schema import Section, param
+from vidclear.enhance.ace import ACE_METHODS, ace
+from vidclear.enhance.histogram import (
+    apply_table,
+    clahe,
+    equalization_lut,
+    equalize_hist,
+    luma_histogram,
+)
+from vidclear.enhance.retinex import BALANCE_MODES, MAX_SCALES, msrcr
+from vidclear.errors import ConfigError
+from vidclear.pipeline.frame import Frame
+from vidclear.pipeline.processor import Processor
+
+__all__ = [
+    "ACE",
+    "CLAHE",
+    "MSRCR",
+    "ACEConfig",
+    "CLAHEConfig",
+    "HistEq",
+    "HistEqConfig",
+    "MSRCRConfig",
+]
+
+
+@dataclass(frozen=True)
+class ACEConfig(Section):
+    """Settings of :class:`ACE` (see :func:`vidclear.enhance.ace`)."""
+
+    section: ClassVar[str] = "ace"
+    alpha: float = param(5.0, lo=0.0, lo_open=True, hi=1000.0,
+                         doc="slope of the saturating comparison; higher = more local contrast")
+    method: str = param("interp", choices=ACE_METHODS,
+                        doc="interp = fast level interpolation; direct = exact O(N²), tiny images")
+    levels: int = param(8, lo=2, hi=256, doc="intensity levels interpolated between")
+    grid: int = param(128, lo=0, hi=65536,
+                      doc="longest side of the block grid for the distance sums; 0 = full res")
+
+
+@dataclass(frozen=True)
+class HistEqConfig(Section):
+    """Settings of :class:`HistEq`."""
+
+    section: ClassVar[str] = "histeq"
+    strength: float = param(1.0, lo=0.0, hi=1.0,
+                            doc="blend of input (0) and equalized (1) luma")
+    smoothing: float = param(0.0, lo=0.0, hi=1.0, hi_open=True,
+                             doc="weight of the previous frames' table (0 = per frame)")
+
+
+@dataclass(frozen=True)
+class CLAHEConfig(Section):
+    """Settings of :class:`CLAHE` (see :func:`vidclear.enhance.clahe`)."""
+
+    section: ClassVar[str] = "clahe"
+    clip_limit: float = param(2.0, lo=0.0, hi=1000.0,
+                              doc="histogram clip, times the mean bin count; 0 = no clip")
+    tile_grid: tuple[int, ...] = param((8, 8), doc="tile rows and columns, each 1..256")
+    strength: float = param(1.0, lo=0.0, hi=1.0,
+                            doc="blend of input (0) and equalized (1) luma")
+
+    def validate(self) -> None:
+        grid = self.tile_grid
+        if len(grid) != 2 or not all(1 <= t <= 256 for t in grid):
+            raise ConfigError(
+                f"clahe.tile_grid = {list(grid)!r} is not allowed: expected two integers "
+                "[rows, cols], each in [1, 256]"
+            )
+
+
+@dataclass(frozen=True)
+class MSRCRConfig(Section):
+    """Settings of :class:`MSRCR` (see :func:`vidclear.enhance.msrcr`)."""
+
+    section: ClassVar[str] = "msrcr"
+    sigmas: tuple[float, ...] = param((15.0, 80.0, 250.0),
+                                      doc="surround standard deviations in pixels")
+    alpha: float = param(125.0, lo=0.0, lo_open=True, hi=1e6,
+                         doc="colour-restoration nonlinearity")
+    beta: float = param(46.0, lo=0.0, lo_open=True, hi=1e6, doc="colour-restoration gain")
+    low_clip: float = param(0.01, lo=0.0, hi=0.5, hi_open=True,
+                            doc="fraction of samples clipped to black")
+    high_clip: float = param(0.01, lo=0.0, hi=0.5, hi_open=True,
+                             doc="fraction of samples clipped to white")
+    balance: str = param("channel", choices=BALANCE_MODES,
+                         doc="stretch channels separately or jointly")
+
+    def validate(self) -> None:
+        s = self.sigmas
+        if not 1 <= len(s) <= MAX_SCALES or not all(0 < v <= 1e4 for v in s):
+            raise ConfigError(
+                f"msrcr.sigmas = {list(s)!r} is not allowed: expected 1 to {MAX_SCALES} "
+                "numbers in (0, 10000]"
+            )
+
+
+class ACE(Processor):
+    """Automatic Color Enhancement of every frame (:func:`vidclear.enhance.ace`)."""
+
+    name: ClassVar[str] = "ace"
+    Config: ClassVar[type[Section]] = ACEConfig
+    config: ACEConfig
+
+    def __call__(self, frame: Frame) -> Frame:
+        c = self.config
+        out = ace(frame.image, alpha=c.alpha, method=c.method, levels=c.levels, grid=c.grid)
+        return frame.replace(out)
+
+
+class HistEq(Processor):
+    """Histogram equalization of the luma, optionally smoothed over time.
+
+    With ``smoothing = s > 0`` the table applied to frame t is
+    ``s T(t-1) + (1 - s) E(t)``, E(t) the frame's own equalization table, so a
+    passing bright object does not make the whole picture pump. ``reset()``
+    (a scene cut) starts afresh from the next frame's own table.
+    """
+
+    name: ClassVar[str] = "histeq"
+    Config: ClassVar[type[Section]] = HistEqConfig
+    config: HistEqConfig
+
+    def __init__(self, config: Section | None = None, **params: Any) -> None:
+        super().__init__(config, **params)
+        self._lut: np.ndarray | None = None
+
+    def __call__(self, frame: Frame) -> Frame:
+        c = self.config
+        img = frame.image
+        if c.smoothing == 0.0:
+            return frame.replace(equalize_hist(img, strength=c.strength))
+        lut = equalization_lut(luma_histogram(img))
+        if self._lut is not None and self._lut.shape == lut.shape:
+            lut = c.smoothing * self._lut + (1.0 - c.smoothing) * lut
+        self._lut = lut
+        return frame.replace(apply_table(img, lut, strength=c.strength))
+
+    def reset(self) -> None:
+        self._lut = None
+
+
+class CLAHE(Processor):
+    """Contrast-limited adaptive histogram equalization of every frame's luma."""
+
+    name: ClassVar[str] = "clahe"
+    Config: ClassVar[type[Section]] = CLAHEConfig
+    config: CLAHEConfig
+
+    def __call__(self, frame: Frame) -> Frame:
+        c = self.config
+        out = clahe(frame.image, clip_limit=c.clip_limit, tile_grid=c.tile_grid,
+                    strength=c.strength)
+        return frame.replace(out)
+
+
+class MSRCR(Processor):
+    """Multi-scale Retinex with colour restoration of every frame."""
+
+    name: ClassVar[str] = "msrcr"
+    Config: ClassVar[type[Section]] = MSRCRConfig
+    config: MSRCRConfig
+
+    def __call__(self, frame: Frame) -> Frame:
+        c = self.config
+        out = msrcr(frame.image, sigmas=c.sigmas, alpha=c.alpha, beta=c.beta,
+                    low_clip=c.low_clip, high_clip=c.high_clip, balance=c.balance)
+        return frame.replace(out)

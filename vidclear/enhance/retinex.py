@@ -1,0 +1,162 @@
+"""Multi-scale Retinex with colour restoration (MSRCR)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from vidclear.enhance import _kernels as K
+from vidclear.enhance._common import check_image, max_value
+
+__all__ = ["BALANCE_MODES", "gaussian_surround", "msrcr"]
+
+BALANCE_MODES = ("channel", "joint")
+#: Surrounds are blurred on an image reduced by a power of two chosen so the
+#: blur there keeps at least this standard deviation (in reduced pixels).
+MIN_COARSE_SIGMA = 3.0
+#: At most this many scales (their surrounds are multiplied in float32).
+MAX_SCALES = 8
+#: Bins of the histogram that locates the clipping percentiles.
+STRETCH_BINS = 4096
+
+
+def gaussian_surround(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur for Retinex surrounds, fast for large ``sigma``.
+
+    Parameters
+    ----------
+    img : ndarray
+        H×W or H×W×C float32.
+    sigma : float
+        Standard deviation in pixels, > 0.
+
+    Returns
+    -------
+    ndarray
+        float32, same shape.
+
+    Notes
+    -----
+    Blurs with ``cv2.GaussianBlur`` (reflected borders, kernel 8σ+1 wide) on
+    a copy reduced by area averaging by the largest power of two f that keeps
+    ``sigma / f >= 3`` (and the reduced image at least 4 pixels across), then
+    enlarges bilinearly. The reduced blur uses ``sqrt((sigma/f)² - 1/4)``
+    to make up for the box and tent filters of the resampling. At σ = 250 on
+    1920×1080 this blurs a 30×17 image instead of running a 2001-tap filter.
+    """
+    h, w = img.shape[:2]
+    f = 1
+    while sigma / (2 * f) >= MIN_COARSE_SIGMA and min(h, w) // (2 * f) >= 4:
+        f *= 2
+    if f == 1:
+        return cv2.GaussianBlur(img, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
+    small = cv2.resize(img, (-(-w // f), -(-h // f)), interpolation=cv2.INTER_AREA)
+    s = math.sqrt(max((sigma / f) ** 2 - 0.25, 0.25))
+    small = cv2.GaussianBlur(small, (0, 0), s, borderType=cv2.BORDER_REFLECT_101)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _check(sigmas: Sequence[float], alpha: float, beta: float, low_clip: float,
+           high_clip: float, balance: str) -> tuple[float, ...]:
+    try:
+        sig = tuple(float(s) for s in sigmas)
+    except (TypeError, ValueError):
+        raise ValueError(f"sigmas must be a list of numbers > 0, got {sigmas!r}") from None
+    if not 1 <= len(sig) <= MAX_SCALES or not all(math.isfinite(s) and s > 0 for s in sig):
+        raise ValueError(f"sigmas must be 1 to {MAX_SCALES} finite numbers > 0, got {sigmas!r}")
+    for name, v in (("alpha", alpha), ("beta", beta)):
+        if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+    for name, v in (("low_clip", low_clip), ("high_clip", high_clip)):
+        if not (isinstance(v, int | float) and 0.0 <= v < 0.5):
+            raise ValueError(f"{name} must be a fraction in [0, 0.5), got {v!r}")
+    if balance not in BALANCE_MODES:
+        raise ValueError(f"balance must be one of {', '.join(BALANCE_MODES)}, got {balance!r}")
+    return sig
+
+
+def msrcr(
+    img: np.ndarray,
+    *,
+    sigmas: Sequence[float] = (15.0, 80.0, 250.0),
+    alpha: float = 125.0,
+    beta: float = 46.0,
+    low_clip: float = 0.01,
+    high_clip: float = 0.01,
+    balance: str = "channel",
+) -> np.ndarray:
+    """Multi-scale Retinex with colour restoration (Jobson, Rahman & Woodell 1997).
+
+    Parameters
+    ----------
+    img : ndarray
+        RGB H×W×3 or grey H×W, ``uint8`` or ``uint16``; any memory layout.
+    sigmas : sequence of float
+        Standard deviations, in pixels, of the Gaussian surrounds, equally
+        weighted: small ones give local contrast, large ones tonal rendition.
+    alpha : float
+        Colour-restoration nonlinearity strength (the paper's 125).
+    beta : float
+        Colour-restoration gain (the paper's 46).
+    low_clip, high_clip : float
+        Fractions of samples clipped to black and to white by the final
+        stretch ("simplest colour balance"), each in [0, 0.5).
+    balance : {'channel', 'joint'}
+        Stretch each channel on its own (removes colour casts) or all three
+        with one range (keeps the restored colour balance).
+
+    Returns
+    -------
+    ndarray
+        Same shape and dtype as ``img``.
+
+    Notes
+    -----
+    For each channel, the single-scale Retinex ``log I - log(G_σ * I)`` is
+    averaged over the scales; colour images then multiply it by the colour
+    restoration ``beta (log(alpha I_c) - log sum_c I_c)``. Intensities are
+    taken on the 8-bit scale plus one (``I = 255 v / max + 1``) so black
+    has a finite logarithm. The paper's final gain and offset are replaced by
+    a percentile stretch, as in Petro, Sbert & Morel [2]_; the percentiles are
+    located on a 4096-bin histogram. Surrounds use :func:`gaussian_surround`.
+
+    References
+    ----------
+    .. [1] D. J. Jobson, Z. Rahman, G. A. Woodell, "A multiscale retinex for
+       bridging the gap between color images and the human observation of
+       scenes", IEEE Trans. Image Processing 6(7), 965-976, 1997.
+    .. [2] A. B. Petro, C. Sbert, J.-M. Morel, "Multiscale Retinex", Image
+       Processing On Line 4, 71-88, 2014.
+    """
+    img = check_image(img)
+    sig = _check(sigmas, alpha, beta, low_clip, high_clip, balance)
+    maxval = max_value(img.dtype)
+    v = img.reshape(img.shape[0], img.shape[1], -1).astype(np.float32)
+    v *= np.float32(255.0 / maxval)
+    v += np.float32(1.0)
+    acc = None
+    for s in sig:
+        surround = gaussian_surround(v, s).reshape(v.shape)
+        if acc is None:
+            acc = surround
+        else:
+            acc *= surround
+    np.maximum(acc, np.float32(1e-30), out=acc)
+    np.log(acc, out=acc)
+    if v.shape[2] == 3:
+        logsum = np.log(v[:, :, 0] + v[:, :, 1] + v[:, :, 2])
+    else:
+        logsum = np.zeros((0, 0), np.float32)
+    K.msr_combine(np.log(v), acc, logsum, len(sig), float(alpha), float(beta))
+    out = np.empty(v.shape, img.dtype)
+    groups = [(0, 1, 2)] if balance == "joint" and v.shape[2] == 3 else [
+        (c,) for c in range(v.shape[2])]
+    for group in groups:
+        chans = np.array(group, np.int64)
+        lo, hi = K.clip_bounds(acc, chans, float(low_clip), float(high_clip), STRETCH_BINS)
+        for c in group:
+            K.linear_stretch(acc, c, lo, hi, float(maxval), out)
+    return out.reshape(img.shape)
