@@ -74,11 +74,17 @@ def textured_scene(h: int, w: int, seed: int) -> np.ndarray:
     return np.clip(base * tex, 0.0, 1.0)
 
 
-def add_haze(scene: np.ndarray, airlight: np.ndarray, beta: float) -> tuple[np.ndarray, np.ndarray]:
-    """I = J t + A (1 - t) with depth rising linearly towards the top; returns (I, t)."""
+def add_haze(scene: np.ndarray, airlight: np.ndarray, beta: float,
+             sky: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+    """I = J t + A (1 - t) with depth rising linearly towards the top; returns (I, t).
+
+    The top ``sky`` share of the rows is very far away (t = 0.01), like the
+    sky or the horizon in fog, so the true airlight is visible somewhere.
+    """
     h, w = scene.shape[:2]
     depth = np.linspace(1.0, 0.1, h)[:, None] * np.ones((1, w))
     t = np.exp(-beta * depth)
+    t[: int(sky * h)] = 0.01
     return scene * t[..., None] + airlight * (1.0 - t[..., None]), t
 
 

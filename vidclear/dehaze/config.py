@@ -49,6 +49,10 @@ class DehazeConfig(Section):
                                    doc="median of the estimates of the last N seconds")
     airlight_rate: float = param(0.05, lo=0.0, hi=100.0, lo_open=True,
                                  doc="largest airlight change per second (0..1 units)")
+    airlight_gate: float = param(0.05, lo=0.0, hi=1.0, lo_open=True,
+                                 doc="airlight jumps larger than this are outliers (1 = off)")
+    airlight_hold: float = param(3.0, lo=0.0, hi=600.0,
+                                 doc="seconds an airlight outlier must last to be believed")
     scene_cut: float = param(0.5, lo=0.0, hi=1.0,
                              doc="histogram distance that resets temporal state; 0 = never")
     t_tau: float = param(0.0, lo=0.0, hi=10.0,

@@ -61,6 +61,9 @@ class DehazeResult:
     transmission : ndarray
         Refined transmission at working resolution, float32 h×w in [t0, 1]
         (h = ceil(H / subsample), w = ceil(W / subsample)).
+    raw_transmission : ndarray
+        Transmission before the guided filter (after the sky floor and the
+        temporal smoothing), float32 h×w.
     dark_channel : ndarray
         Dark channel of ``I / A`` at working resolution, float32 h×w, >= 0.
     airlight : ndarray
@@ -81,6 +84,7 @@ class DehazeResult:
 
     image: np.ndarray
     transmission: np.ndarray
+    raw_transmission: np.ndarray
     dark_channel: np.ndarray
     airlight: np.ndarray
     strength: float
@@ -164,7 +168,8 @@ class Dehazer:
         self.config = DehazeConfig.coerce_params(config, params)
         cfg = self.config
         self._air = AirlightTracker(tau=cfg.airlight_tau, window=cfg.airlight_window,
-                                    rate=cfg.airlight_rate)
+                                    rate=cfg.airlight_rate, gate=cfg.airlight_gate,
+                                    hold=cfg.airlight_hold)
         self._density = DensityTracker(low=cfg.auto_low, high=cfg.auto_high, tau=cfg.auto_tau,
                                        hysteresis=cfg.auto_hysteresis)
         self._cuts = SceneCutDetector(threshold=cfg.scene_cut)
@@ -321,7 +326,8 @@ class Dehazer:
         _k.recover(rgb, coeffs, s, prm, lut, out)
 
         self.last = DehazeResult(
-            image=restore(out), transmission=tlow, dark_channel=dark, airlight=air,
+            image=restore(out), transmission=tlow, raw_transmission=traw, dark_channel=dark,
+            airlight=air,
             strength=float(strength), density=density, subsample=s, scene_cut=bool(cut),
             gains=np.asarray(gains, np.float32), gamma=float(gamma),
         )

@@ -24,14 +24,18 @@ def ema_alpha(dt: float, tau: float) -> float:
 
 
 class AirlightTracker:
-    """Robust, rate-limited smoothing of the per-frame airlight estimate.
+    """Robust, gated, rate-limited smoothing of the per-frame airlight estimate.
 
     Each update (1) takes the per-channel median of the estimates of the last
     ``window`` seconds, so an object that fills the estimator for less than
-    half the window has no effect; (2) moves towards it with an exponential
-    moving average of time constant ``tau``; (3) limits the move to ``rate``
-    per second. Slow changes (dawn, fog rolling in) are followed; a bright
-    car crossing the frame barely moves A.
+    half the window has no effect; (2) gates it: a median further than
+    ``gate`` from the current value (in any channel) is an outlier and is
+    ignored until outliers have persisted for ``hold`` seconds, so a bright
+    car or truck crossing the view does not move A at all; (3) moves towards
+    it with an exponential moving average of time constant ``tau``; (4)
+    limits the move to ``rate`` per second. Slow changes (dusk, fog rolling
+    in) pass the gate and are followed; a lasting jump is adopted after
+    ``hold`` seconds; scene cuts reset the tracker.
 
     Parameters
     ----------
@@ -41,21 +45,31 @@ class AirlightTracker:
         Median window, seconds; 0 uses the latest estimate only.
     rate : float
         Largest change per second in [0, 1] intensity units, > 0.
+    gate : float
+        Largest deviation accepted at once, > 0 (1 disables the gate).
+    hold : float
+        Seconds an outlier must persist before it is believed, >= 0.
     """
 
-    def __init__(self, *, tau: float = 2.0, window: float = 1.0, rate: float = 0.05) -> None:
-        if tau < 0 or window < 0 or not rate > 0:
-            raise ValueError("tau and window must be >= 0 and rate > 0 "
-                             f"(got tau={tau}, window={window}, rate={rate})")
+    def __init__(self, *, tau: float = 2.0, window: float = 1.0, rate: float = 0.05,
+                 gate: float = 0.05, hold: float = 3.0) -> None:
+        if tau < 0 or window < 0 or hold < 0 or not rate > 0 or not gate > 0:
+            raise ValueError("tau, window and hold must be >= 0, rate and gate > 0 "
+                             f"(got tau={tau}, window={window}, hold={hold}, rate={rate}, "
+                             f"gate={gate})")
         self.tau = float(tau)
         self.window = float(window)
         self.rate = float(rate)
+        self.gate = float(gate)
+        self.hold = float(hold)
         self._hist: deque[tuple[float, np.ndarray]] = deque()
+        self._outlier_time = 0.0
         self.value: np.ndarray | None = None
 
     def reset(self) -> None:
         """Forget every estimate."""
         self._hist.clear()
+        self._outlier_time = 0.0
         self.value = None
 
     def update(self, estimate: np.ndarray, time: float, dt: float) -> np.ndarray:
@@ -68,6 +82,12 @@ class AirlightTracker:
         if self.value is None:
             self.value = robust
             return self.value.astype(np.float32)
+        if np.abs(robust - self.value).max() > self.gate:
+            self._outlier_time += dt
+            if self._outlier_time < self.hold:
+                return self.value.astype(np.float32)
+        else:
+            self._outlier_time = 0.0
         step = ema_alpha(dt, self.tau) * (robust - self.value)
         limit = self.rate * dt
         self.value = self.value + np.clip(step, -limit, limit)
@@ -76,7 +96,7 @@ class AirlightTracker:
     def __repr__(self) -> str:
         v = None if self.value is None else np.round(self.value, 4).tolist()
         return (f"AirlightTracker(tau={self.tau:g}, window={self.window:g}, "
-                f"rate={self.rate:g}, value={v})")
+                f"rate={self.rate:g}, gate={self.gate:g}, hold={self.hold:g}, value={v})")
 
 
 class DensityTracker:

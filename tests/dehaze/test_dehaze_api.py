@@ -1,0 +1,174 @@
+"""dehaze_image / Dehazer: smoke, shapes and dtypes, layouts, errors, edge cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.dehaze.dehaze_refs import add_haze, textured_scene, to_u8
+from vidclear.dehaze import DehazeConfig, Dehazer, DehazeResult, dehaze_image
+from vidclear.errors import ConfigError
+
+
+def _hazy(h: int = 96, w: int = 128, seed: int = 0) -> np.ndarray:
+    img, _ = add_haze(textured_scene(h, w, seed), np.array([0.85, 0.85, 0.85]), 2.0)
+    return to_u8(img)
+
+
+def test_smoke_and_details() -> None:
+    img = _hazy()
+    res = dehaze_image(img, return_details=True)
+    assert isinstance(res, DehazeResult)
+    assert res.image.shape == img.shape and res.image.dtype == np.uint8
+    h, w = -(-96 // res.subsample), -(-128 // res.subsample)
+    assert res.transmission.shape == (h, w) and res.dark_channel.shape == (h, w)
+    assert res.transmission.dtype == np.float32
+    assert res.transmission.min() >= 0.1 - 1e-6 and res.transmission.max() <= 1.0
+    assert res.airlight.shape == (3,) and ((res.airlight > 0) & (res.airlight <= 1)).all()
+    assert 0 <= res.strength <= 1 and 0 < res.gamma <= 1
+    assert not np.array_equal(res.image, img)
+    assert np.array_equal(dehaze_image(img), res.image)  # stateless: same every time
+
+
+def test_input_is_not_modified() -> None:
+    img = _hazy()
+    before = img.copy()
+    dehaze_image(img)
+    np.testing.assert_array_equal(img, before)
+
+
+def test_non_contiguous_input() -> None:
+    img = _hazy()
+    view = img[:, ::-1]
+    np.testing.assert_array_equal(dehaze_image(view), dehaze_image(np.ascontiguousarray(view)))
+    big = np.zeros((96, 128, 6), np.uint8)
+    big[:, :, ::2] = img
+    np.testing.assert_array_equal(dehaze_image(big[:, :, ::2]), dehaze_image(img))
+
+
+def test_grey_layouts_stay_grey() -> None:
+    grey = _hazy()[:, :, 1]
+    out2 = dehaze_image(grey)
+    out1 = dehaze_image(grey[:, :, None])
+    assert out2.shape == grey.shape and out1.shape == (*grey.shape, 1)
+    np.testing.assert_array_equal(out1[:, :, 0], out2)
+    rgb = dehaze_image(np.repeat(grey[:, :, None], 3, axis=2))
+    np.testing.assert_array_equal(rgb[:, :, 0], out2)
+    assert (rgb[:, :, 0] == rgb[:, :, 2]).all()
+
+
+def test_rgba_keeps_alpha() -> None:
+    img = _hazy()
+    alpha = np.random.default_rng(1).integers(0, 256, img.shape[:2], dtype=np.uint8)
+    rgba = np.concatenate([img, alpha[:, :, None]], axis=2)
+    out = dehaze_image(rgba)
+    assert out.shape == rgba.shape
+    np.testing.assert_array_equal(out[:, :, 3], alpha)
+    np.testing.assert_array_equal(out[:, :, :3], dehaze_image(img))
+
+
+def test_uint16_and_float_match_uint8() -> None:
+    img = _hazy()
+    out8 = dehaze_image(img).astype(float)
+    out16 = dehaze_image(img.astype(np.uint16) * 257)
+    assert out16.dtype == np.uint16
+    assert np.abs(out16 / 257.0 - out8).mean() < 0.5
+    outf = dehaze_image(img.astype(np.float32) / 255)
+    assert outf.dtype == np.float32 and 0 <= outf.min() and outf.max() <= 1
+    assert np.abs(outf * 255 - out8).mean() < 0.5
+    assert dehaze_image(img.astype(np.float64) / 255).dtype == np.float64
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (2, 2, 3), (1, 7, 3), (5, 1, 3), (3, 3)])
+def test_tiny_frames(shape: tuple[int, ...]) -> None:
+    img = np.random.default_rng(2).integers(0, 256, shape, dtype=np.uint8)
+    res = dehaze_image(img, return_details=True, auto_strength=False)
+    assert res.image.shape == img.shape and res.image.dtype == np.uint8
+    assert np.isfinite(res.transmission).all() and np.isfinite(res.airlight).all()
+
+
+@pytest.mark.parametrize("value", [0, 255])
+def test_flat_frames_give_finite_output(value: int) -> None:
+    img = np.full((40, 60, 3), value, np.uint8)
+    res = dehaze_image(img, return_details=True, auto_strength=False)
+    assert np.isfinite(res.transmission).all() and np.isfinite(res.airlight).all()
+    assert np.isfinite(res.gains).all() and np.isfinite(res.gamma)
+    if value == 0:  # A would be 0; it is floored so black stays black
+        assert (res.image == 0).all()
+    f = dehaze_image(img.astype(np.float32) / 255, auto_strength=False)
+    assert np.isfinite(f).all()
+
+
+def test_huge_frame_uses_a_small_working_image() -> None:
+    img = np.repeat(np.repeat(_hazy(90, 160), 24, axis=0), 24, axis=1)
+    res = dehaze_image(img, return_details=True)
+    assert res.subsample == 8 and res.transmission.shape == (270, 480)
+    assert res.image.shape == img.shape
+
+
+def test_explicit_subsample_and_quadtree() -> None:
+    img = _hazy()
+    res = dehaze_image(img, return_details=True, subsample=2, airlight="quadtree")
+    assert res.subsample == 2 and res.transmission.shape == (48, 64)
+
+
+def test_strength_zero_passes_through() -> None:
+    img = _hazy()
+    np.testing.assert_array_equal(dehaze_image(img, strength=0.0), img)
+    img16 = img.astype(np.uint16) * 257 + 3
+    np.testing.assert_array_equal(dehaze_image(img16, strength=0.0), img16)
+
+
+def test_dehazer_attributes_and_repr() -> None:
+    d = Dehazer(strength=0.8)
+    assert d.transmission is None and d.airlight is None
+    out = d(_hazy(), timestamp=0.0)
+    assert out.shape == (96, 128, 3)
+    assert d.transmission is not None and d.airlight is not None and d.dark_channel is not None
+    assert d.strength is not None and d.strength <= 0.8 and d.density is not None
+    text = repr(d)
+    assert "strength=0.8" in text and "airlight=" in text
+    cfg = DehazeConfig(omega=0.9)
+    assert Dehazer(cfg, t0=0.2).config == DehazeConfig(omega=0.9, t0=0.2)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"omega": 1.5}, r"dehaze.omega = 1.5 is out of range: expected a float in \[0, 1\]"),
+        ({"patch": 4}, "dehaze.patch = 4 is not allowed: expected an odd integer"),
+        ({"patch": 0}, "dehaze.patch"),
+        ({"airlight": "max"}, "dehaze.airlight = 'max' is not allowed: expected one of 'dcp'"),
+        ({"eps": 0.0}, "dehaze.eps"),
+        ({"t0": 0.0}, "dehaze.t0"),
+        ({"auto_low": 0.3, "auto_high": 0.2}, "auto_low"),
+        ({"strength": float("nan")}, "finite"),
+        ({"radius": 2.5}, "dehaze.radius"),
+        ({"omgea": 0.9}, "unknown key dehaze.omgea"),
+    ],
+)
+def test_bad_params(params: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        dehaze_image(_hazy(8, 8), **params)
+
+
+@pytest.mark.parametrize(
+    ("img", "match"),
+    [
+        (np.zeros((4, 4, 2), np.uint8), "RGB"),
+        (np.zeros((4,), np.uint8), "RGB"),
+        (np.zeros((0, 4, 3), np.uint8), "empty"),
+        (np.zeros((4, 4, 3), np.int32), "dtype"),
+        (np.zeros((4, 4, 3), bool), "dtype"),
+        (np.full((4, 4, 3), np.nan, np.float32), "NaN"),
+        (np.full((4, 4, 3), 2.0), r"\[0, 1\]"),
+    ],
+)
+def test_bad_images(img: np.ndarray, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        dehaze_image(img)
+
+
+def test_bad_timestamp() -> None:
+    with pytest.raises(ValueError, match="timestamp"):
+        Dehazer()(_hazy(8, 8), timestamp=float("inf"))

@@ -1,0 +1,111 @@
+"""The dehaze and dehaze_debug pipeline processors."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.dehaze.dehaze_refs import add_haze, textured_scene, to_u8
+from vidclear.dehaze import DehazeConfig, Dehazer
+from vidclear.dehaze.processor import DehazeDebug, DehazeProcessor
+from vidclear.errors import ConfigError
+from vidclear.pipeline import registry
+from vidclear.pipeline.frame import Frame
+
+
+def _frames(n: int, tb: Fraction = Fraction(1, 90000)) -> list[Frame]:
+    img = to_u8(add_haze(textured_scene(72, 96, 0), np.array([0.85, 0.85, 0.85]), 2.0)[0])
+    pts = np.cumsum([0, 3000, 3003, 2997, 6000, 3000, 3000, 3000][:n])  # VFR
+    return [Frame(img, pts=int(p), time_base=tb) for p in pts]
+
+
+def test_registry_names_resolve() -> None:
+    assert registry.get("dehaze") is DehazeProcessor
+    assert registry.get("dehaze_debug") is DehazeDebug
+    assert DehazeProcessor.Config is DehazeConfig
+
+
+def test_processor_matches_dehazer_with_frame_times() -> None:
+    frames = _frames(6)
+    proc = DehazeProcessor(strength=0.9)
+    ref = Dehazer(strength=0.9)
+    for f in frames:
+        out = proc(f)
+        expect = ref(f.image, timestamp=f.time)
+        assert out is not None
+        np.testing.assert_array_equal(out.image, expect)
+        assert out.pts == f.pts and out.time_base == f.time_base
+        assert out.original is f
+        meta = out.meta["dehaze"]
+        assert len(meta["airlight"]) == 3 and 0 <= meta["strength"] <= 0.9
+    assert proc.flush() == []
+    assert "strength=0.9" in repr(proc)
+
+
+def test_processor_does_not_modify_frame_and_accepts_views() -> None:
+    f = _frames(1)[0]
+    before = f.image.copy()
+    out = DehazeProcessor()(Frame(f.image[:, ::-1], pts=0, time_base=Fraction(1, 30)))
+    np.testing.assert_array_equal(f.image, before)
+    assert out is not None and out.image.shape == before.shape
+
+
+def test_processor_reset() -> None:
+    frames = _frames(4)
+    proc = DehazeProcessor()
+    first = proc(frames[0])
+    proc(frames[1])
+    proc.reset()
+    again = proc(frames[2])
+    assert again is not None and first is not None
+    assert again.meta["dehaze"]["scene_cut"]
+    np.testing.assert_array_equal(again.image, first.image)
+
+
+def test_processor_config_errors() -> None:
+    with pytest.raises(ConfigError, match="dehaze.omega"):
+        DehazeProcessor(omega=3)
+    with pytest.raises(ConfigError, match="unknown key dehaze.nope"):
+        DehazeProcessor(nope=1)
+    proc = DehazeProcessor(DehazeConfig(radius=10), eps=0.01)
+    assert proc.config.radius == 10 and proc.config.eps == 0.01
+
+
+@pytest.mark.parametrize("shape", [(72, 96), (73, 97), (1, 1), (2, 3)])
+def test_debug_mosaic_shape_and_content(shape: tuple[int, int]) -> None:
+    img = to_u8(add_haze(textured_scene(*shape, 1), np.array([0.8, 0.8, 0.8]), 2.0)[0])
+    out = DehazeDebug()(Frame(img, pts=0, time_base=Fraction(1, 25)))
+    assert out is not None
+    assert out.image.shape == img.shape and out.image.dtype == np.uint8
+    assert "dehaze" in out.meta
+
+
+def test_debug_mosaic_layout_and_labels() -> None:
+    img = to_u8(add_haze(textured_scene(240, 320, 2), np.array([0.8, 0.8, 0.8]), 2.0)[0])
+    frame = Frame(img, pts=0, time_base=Fraction(1, 25))
+    out = DehazeDebug()(frame).image
+    plain = DehazeProcessor()(frame).image
+    # bottom-right quadrant: the dark channel, shown in grey (equal channels)
+    br = out[150:, 200:].astype(int)
+    assert (br[..., 0] == br[..., 1]).all() and (br[..., 1] == br[..., 2]).all()
+    # top-right: the dehazed image at half size, away from the label
+    half = cv2.resize(plain, (160, 120), interpolation=cv2.INTER_AREA)
+    assert np.abs(out[40:120, 160:].astype(int) - half[40:, :]).max() <= 1
+    # labels: text drawn over the first rows of the input tile, not below them
+    tile = cv2.resize(img, (160, 120), interpolation=cv2.INTER_AREA).astype(int)
+    assert (np.abs(out[:25, :80].astype(int) - tile[:25, :80]).max(axis=2) > 40).sum() > 20
+    np.testing.assert_array_equal(out[60:120, :160], tile[60:120])
+
+
+def test_debug_uint16_frames() -> None:
+    img = to_u8(add_haze(textured_scene(48, 64, 3), np.array([0.8, 0.8, 0.8]), 2.0)[0])
+    out = DehazeDebug()(Frame(img.astype(np.uint16) * 257, pts=0, time_base=Fraction(1, 25)))
+    assert out is not None and out.image.dtype == np.uint16 and out.image.shape == (48, 64, 3)
+
+
+def test_debug_refuses_non_rgb() -> None:
+    with pytest.raises(ValueError, match="RGB"):
+        DehazeDebug()(Frame(np.zeros((8, 8), np.uint8), pts=0, time_base=Fraction(1, 25)))

@@ -1,0 +1,215 @@
+"""Temporal behaviour of Dehazer: stability, VFR, scene cuts, fog changes, auto strength."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from tests.dehaze.dehaze_refs import add_haze, textured_scene, to_u8
+from vidclear.dehaze import AirlightTracker, Dehazer, DensityTracker, dehaze_image
+from vidclear.dehaze.temporal import SceneCutDetector, ema_alpha
+
+H, W = 120, 160
+A_FOG = np.array([0.85, 0.85, 0.85])
+
+
+def _static(beta: float = 2.0, seed: int = 0, a: np.ndarray = A_FOG) -> np.ndarray:
+    return add_haze(textured_scene(H, W, seed), a, beta)[0]
+
+
+def test_bright_object_crossing_does_not_change_static_part() -> None:
+    base = _static()
+    d = Dehazer()
+    outs = []
+    fps = 30
+    for k in range(4 * fps):  # 4 s; a white car crosses the lower part from 1 s to 3 s
+        frame = base.copy()
+        if fps <= k < 3 * fps:
+            x = int((k - fps) / (2 * fps) * (W + 50)) - 50
+            frame[80:115, max(x, 0):max(x + 50, 0)] = 0.97
+        outs.append(d(to_u8(frame), timestamp=k / fps).astype(float))
+    static = np.s_[:40, :]  # rows well away from the car's path (car rows 80..115)
+    ref = outs[fps - 1][static]
+    change = [np.abs(o[static] - ref).mean() for o in outs[fps:]]
+    assert max(change) < 1.0, max(change)  # under one grey level on average
+    assert d.last is not None and not d.last.scene_cut
+
+
+def test_fog_thickening_is_followed() -> None:
+    scene = textured_scene(H, W, 1)
+    d = Dehazer()
+    fps = 30
+    betas = np.concatenate([np.full(fps, 0.05), np.linspace(0.05, 2.5, 3 * fps), np.full(fps, 2.5)])
+    strengths = []
+    for k, beta in enumerate(betas):
+        img = to_u8(add_haze(scene, A_FOG, beta)[0])
+        out = d(img, timestamp=k / fps)
+        strengths.append(d.strength)
+    assert strengths[fps - 1] < 0.2  # light haze at the start: little is done
+    assert strengths[-1] > 0.95  # thick fog at the end: full strength
+    fresh = dehaze_image(img).astype(float)
+    assert np.abs(out.astype(float) - fresh).mean() < 2.0  # caught up with the fog
+
+
+def test_scene_cut_resets_airlight() -> None:
+    a_day = np.array([0.85, 0.85, 0.85])
+    a_dusk = np.array([0.45, 0.40, 0.55])
+    first = to_u8(_static(seed=2, a=a_day))
+    second = to_u8(_static(seed=3, a=a_dusk) * 0.9)
+    d = Dehazer()
+    for k in range(30):
+        d(first, timestamp=k / 30)
+    res = d.process(second, timestamp=1.0)
+    assert res.scene_cut
+    np.testing.assert_allclose(res.airlight, dehaze_image(second, return_details=True).airlight,
+                               atol=1e-6)
+    # without cut detection the airlight is rate limited and lags far behind
+    slow = Dehazer(scene_cut=0.0)
+    for k in range(30):
+        slow(first, timestamp=k / 30)
+    lag = slow.process(second, timestamp=1.0)
+    assert not lag.scene_cut
+    assert np.abs(lag.airlight - res.airlight).max() > 0.2
+
+
+def test_seek_backwards_resets() -> None:
+    d = Dehazer()
+    img = to_u8(_static())
+    d(img, timestamp=5.0)
+    d(img, timestamp=5.033)
+    assert d.process(img, timestamp=1.0).scene_cut
+
+
+def test_missing_timestamps_mean_30_fps() -> None:
+    frames = [to_u8(_static(beta=b)) for b in np.linspace(1.0, 2.0, 8)]
+    a, b = Dehazer(), Dehazer()
+    for k, f in enumerate(frames):
+        out_a = a.process(f)
+        out_b = b.process(f, timestamp=10.0 + k / 30)
+    np.testing.assert_array_equal(out_a.image, out_b.image)
+    np.testing.assert_allclose(out_a.airlight, out_b.airlight)
+
+
+def test_variable_frame_rate_follows_wall_time() -> None:
+    # the same 2 s of fog thickening, at 60 fps and at jittery ~12 fps
+    scene = textured_scene(H, W, 4)
+
+    def run(times: np.ndarray) -> Dehazer:
+        d = Dehazer()
+        for t in times:
+            d(to_u8(add_haze(scene, A_FOG, 0.5 + t)[0]), timestamp=t)
+        return d
+
+    rng = np.random.default_rng(0)
+    fast = run(np.linspace(0.0, 2.0, 121))
+    jitter = np.sort(np.concatenate([[0.0, 2.0], rng.uniform(0.0, 2.0, 22)]))
+    slow = run(jitter)
+    assert fast.strength is not None and slow.strength is not None
+    assert abs(fast.strength - slow.strength) < 0.05
+    assert np.abs(fast.airlight - slow.airlight).max() < 0.01
+
+
+def test_auto_strength_passes_clear_images_nearly_unchanged() -> None:
+    clear = to_u8(textured_scene(H, W, 5))
+    res = dehaze_image(clear, return_details=True)
+    assert res.strength < 0.05
+    assert np.abs(res.image.astype(float) - clear).mean() < 0.5
+    d = Dehazer()
+    for k in range(20):
+        out = d(clear, timestamp=k / 30)
+    assert np.abs(out.astype(float) - clear).mean() < 0.5
+    # with auto strength off the same image is processed
+    forced = dehaze_image(clear, auto_strength=False)
+    assert np.abs(forced.astype(float) - clear).mean() > 1.0
+
+
+def test_transmission_smoothing_reduces_flicker() -> None:
+    rng = np.random.default_rng(6)
+    base = _static(seed=6)
+
+    def flicker(t_tau: float) -> float:
+        d = Dehazer(t_tau=t_tau)
+        maps = []
+        for k in range(15):
+            noisy = np.clip(base + rng.normal(0, 0.03, base.shape), 0, 1)
+            d(to_u8(noisy), timestamp=k / 30)
+            assert d.last is not None
+            maps.append((d.last.raw_transmission.copy(), d.last.transmission.copy()))
+        pairs = list(itertools.pairwise(maps[5:]))
+        raw = np.mean([np.abs(b[0] - a[0]).mean() for a, b in pairs])
+        refined = np.mean([np.abs(b[1] - a[1]).mean() for a, b in pairs])
+        return float(raw), float(refined)
+
+    raw_on, refined_on = flicker(0.3)
+    raw_off, refined_off = flicker(0.0)
+    assert raw_on < 0.5 * raw_off
+    assert refined_on <= refined_off
+
+
+def test_reset_forgets_state() -> None:
+    d = Dehazer()
+    img = to_u8(_static())
+    first = d.process(img, timestamp=0.0)
+    d(to_u8(_static(seed=7)), timestamp=0.033)
+    d.reset()
+    again = d.process(img, timestamp=0.066)
+    assert again.scene_cut
+    np.testing.assert_array_equal(again.image, first.image)
+
+
+def test_ema_alpha() -> None:
+    assert ema_alpha(0.1, 0.0) == 1.0
+    assert ema_alpha(0.0, 1.0) == 0.0
+    # two half steps equal one full step
+    a = ema_alpha(0.5, 2.0)
+    assert abs((1 - a) ** 2 - (1 - ema_alpha(1.0, 2.0))) < 1e-12
+
+
+def test_airlight_tracker_rejects_short_outliers_and_limits_rate() -> None:
+    tr = AirlightTracker(tau=1.0, window=1.0, rate=0.05, gate=1.0)
+    base = np.array([0.8, 0.8, 0.8])
+    for k in range(30):
+        tr.update(base, k / 30, 1 / 30)
+    for k in range(30, 42):  # a 0.4 s burst of white
+        v = tr.update(np.ones(3), k / 30, 1 / 30)
+    np.testing.assert_allclose(v, base, atol=1e-9)  # the median ignored it
+    for k in range(42, 42 + 60):  # a lasting change: followed at <= 0.05 per second
+        v = tr.update(np.full(3, 0.5), k / 30, 1 / 30)
+    assert 0.8 - 0.05 * 2.0 - 1e-9 <= v[0] < 0.8 - 0.05
+    assert "AirlightTracker(tau=1" in repr(tr)
+
+
+def test_airlight_tracker_gate_holds_then_adopts() -> None:
+    tr = AirlightTracker(tau=0.5, window=0.5, rate=1.0, gate=0.05, hold=2.0)
+    for k in range(30):
+        tr.update(np.full(3, 0.8), k / 30, 1 / 30)
+    for k in range(30, 30 + 45):  # 1.5 s of a bright outlier: ignored entirely
+        v = tr.update(np.full(3, 0.95), k / 30, 1 / 30)
+    np.testing.assert_allclose(v, 0.8)
+    for k in range(75, 75 + 90):  # it lasts: adopted after the hold time
+        v = tr.update(np.full(3, 0.95), k / 30, 1 / 30)
+    assert v[0] > 0.9
+    for k in range(165, 165 + 60):  # small drifts pass the gate at once
+        v = tr.update(np.full(3, 0.93), k / 30, 1 / 30)
+    assert abs(v[0] - 0.93) < 0.005
+
+
+def test_density_tracker_hysteresis() -> None:
+    tr = DensityTracker(low=0.1, high=0.3, tau=0.0, hysteresis=0.02)
+    assert tr.update(0.2, 1 / 30) == pytest.approx(0.5)
+    assert tr.update(0.215, 1 / 30) == pytest.approx(0.5)  # inside the dead band
+    assert tr.update(0.25, 1 / 30) == pytest.approx(0.65)  # moves to 0.25 - 0.02
+    assert tr.update(0.24, 1 / 30) == pytest.approx(0.65)
+
+
+def test_scene_cut_detector_distance() -> None:
+    det = SceneCutDetector(threshold=0.5)
+    a = np.full((20, 20, 3), 0.2, np.float32)
+    b = np.full((20, 20, 3), 0.9, np.float32)
+    assert det.update(a)  # first frame
+    assert not det.update(a) and det.distance == 0.0
+    assert det.update(b) and det.distance == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="threshold"):
+        SceneCutDetector(threshold=2.0)
