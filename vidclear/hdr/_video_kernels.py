@@ -39,8 +39,9 @@ def _merge_px(ring, slots, dys, dxs, lin, logg, w, y, x, h, wd, sigma, tol):  # 
         wk = min(w[zmax], w[zl])
         lg = logg[j, z1]
         # interval of plausible log radiance: clipped readings are only bounds
-        lo = lg - tol
-        hi = lg + tol
+        q8 = tol + 2.0 / (1.0 + z1)  # quantisation of dark readings
+        lo = lg - q8
+        hi = lg + q8
         if zmax >= 250:
             hi = 1e30
         if zmax <= 4:

@@ -45,7 +45,7 @@ class MTBPyramid:
         the comparison (Ward's exclusion bitmap), >= 0.
     """
 
-    __slots__ = ("levels", "tb", "eb")
+    __slots__ = ("eb", "levels", "tb")
 
     def __init__(self, gray: np.ndarray, *, levels: int = 5, exclude: int = 4) -> None:
         if levels < 0:
@@ -86,12 +86,12 @@ def mtb_shift(reference: MTBPyramid, moving: MTBPyramid) -> tuple[int, int]:
         dy *= 2
         dx *= 2
         best = (-1, 0, 0)
-        for ddy in (-1, 0, 1):
-            for ddx in (-1, 0, 1):
-                n = K.xor_count_k(reference.tb[lv], reference.eb[lv], moving.tb[lv],
-                                  moving.eb[lv], dy + ddy, dx + ddx)
-                if best[0] < 0 or n < best[0]:
-                    best = (n, dy + ddy, dx + ddx)
+        for ddy, ddx in ((0, 0), (-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0),
+                         (1, 1)):  # no move first, so ties keep it
+            n = K.xor_count_k(reference.tb[lv], reference.eb[lv], moving.tb[lv],
+                              moving.eb[lv], dy + ddy, dx + ddx)
+            if best[0] < 0 or n < best[0]:
+                best = (n, dy + ddy, dx + ddx)
         dy, dx = best[1], best[2]
     return dy, dx
 
@@ -110,7 +110,8 @@ def shift_image(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
 
 
 def align_mtb(images: Sequence[np.ndarray] | np.ndarray, *, reference: int | None = None,
-              max_bits: int = 6, exclude: int = 4) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
+              max_bits: int = 6, exclude: int = 4
+              ) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
     """Align exposures by translation with Ward's median threshold bitmaps.
 
     Parameters

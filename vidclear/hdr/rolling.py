@@ -74,7 +74,8 @@ class TemporalSmoother:
         self.value = None
 
     def __repr__(self) -> str:
-        return f"TemporalSmoother(tau={self.tau}, low={self.low}, high={self.high}, value={self.value})"
+        return (f"TemporalSmoother(tau={self.tau}, low={self.low}, high={self.high}, "
+                f"value={self.value})")
 
 
 class PhaseTracker:
@@ -359,7 +360,7 @@ class RollingBracket:
             if self.smooth_a.value is None:  # first frame: measure before mapping
                 VK.merge_reinhard_k(ring, slots, dys, dxs, lin, logg, self.wlut, sigma, tol,
                                     np.float32(1.0), np.float32(0.0), self.enc, out, stats)
-                self._update_stats(stats, dt, log10=False)
+                self._update_stats(stats, dt)
                 stats[:] = 0.0
             lavg = 2.0 ** self.smooth_a.value
             white = 2.0 ** self.smooth_b.value
@@ -367,7 +368,7 @@ class RollingBracket:
             inv_w2 = 1.0 / max(white * scale, 1e-6) ** 2
             VK.merge_reinhard_k(ring, slots, dys, dxs, lin, logg, self.wlut, sigma, tol,
                                 np.float32(scale), np.float32(inv_w2), self.enc, out, stats)
-            self._update_stats(stats, dt, log10=False)
+            self._update_stats(stats, dt)
             return out
         rgb = np.empty((h, w, 3), dtype=np.float32)
         loglum = np.empty((h, w), dtype=np.float32)
@@ -423,7 +424,7 @@ class RollingBracket:
             self.smooth_b.reset()  # scene cut: take both at once
         self.smooth_b.update(b, dt)
 
-    def _update_stats(self, stats: np.ndarray, dt: float, *, log10: bool) -> None:
+    def _update_stats(self, stats: np.ndarray, dt: float) -> None:
         cnt = stats[:, 1].sum()
         if cnt <= 0:
             return

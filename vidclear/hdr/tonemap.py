@@ -17,9 +17,22 @@ import numpy as np
 from vidclear.hdr import _kernels as K
 from vidclear.hdr._validate import HDRInputError, as_radiance
 
-__all__ = ["OPERATORS", "ToneMapper", "box_mean", "drago2003", "durand_style", "guided_filter",
-           "linear", "luminance", "mantiuk2006", "reinhard2002", "reinhard2002_local",
-           "reinhard2005", "tonemap_gamma", "to_uint8"]
+__all__ = [
+    "OPERATORS",
+    "ToneMapper",
+    "box_mean",
+    "drago2003",
+    "durand_style",
+    "guided_filter",
+    "linear",
+    "luminance",
+    "mantiuk2006",
+    "reinhard2002",
+    "reinhard2002_local",
+    "reinhard2005",
+    "to_uint8",
+    "tonemap_gamma",
+]
 
 LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 _TINY = np.float32(1e-9)
@@ -469,7 +482,7 @@ def guided_filter(image: np.ndarray, *, radius: int = 8, eps: float = 0.01,
         small = cv2.resize(i_full, (max(1, w // s), max(1, h // s)), interpolation=cv2.INTER_AREA)
     else:
         small = i_full
-    r = max(1, int(round(radius / s)))
+    r = max(1, round(radius / s))
     mean_i = box_mean(small, r)
     var_i = box_mean(small * small, r) - mean_i * mean_i
     a = var_i / (var_i + np.float32(eps))

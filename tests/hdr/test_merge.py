@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.hdr._reference import merge_debevec_ref, merge_robertson_ref
+from tests.hdr.conftest import scene
+from vidclear.hdr._validate import HDRInputError
+from vidclear.hdr.merge import MergeMertens, merge_debevec, merge_robertson, mertens2007
+from vidclear.hdr.response import load_response, srgb_response, weight_table
+from vidclear.hdr.synth import synthesize_bracket
+
+TIMES = np.array([0.25, 1.0, 4.0], np.float32)
+
+
+def _bracket(seed=0):
+    return synthesize_bracket(scene(seed=seed), TIMES, response=srgb_response())
+
+
+def test_debevec_kernel_matches_reference():
+    imgs = _bracket()
+    resp = srgb_response()
+    out = merge_debevec(imgs, TIMES, response=resp, weights="triangle")
+    ref = merge_debevec_ref(np.stack(imgs), resp.astype(np.float64),
+                            weight_table("triangle").astype(np.float64), TIMES.astype(np.float64))
+    np.testing.assert_allclose(out, ref, rtol=1e-4)
+
+
+def test_robertson_kernel_matches_reference():
+    imgs = _bracket(1)
+    resp = srgb_response()
+    out = merge_robertson(imgs, TIMES, response=resp, weights="triangle")
+    ref = merge_robertson_ref(np.stack(imgs), resp.astype(np.float64),
+                              weight_table("triangle").astype(np.float64),
+                              TIMES.astype(np.float64))
+    np.testing.assert_allclose(out, ref, rtol=1e-4)
+
+
+@pytest.mark.parametrize("merge", [merge_debevec, merge_robertson])
+def test_known_response_recovers_radiance(merge):
+    rad = scene(seed=3, span=7.0)
+    imgs = synthesize_bracket(rad, [1 / 16, 1 / 4, 1.0, 4.0, 16.0], response=srgb_response())
+    out = merge(imgs, [1 / 16, 1 / 4, 1.0, 4.0, 16.0], response=srgb_response())
+    rel = np.abs(out - rad) / rad
+    assert np.median(rel) < 0.02
+    assert np.percentile(rel, 99) < 0.06
+
+
+def test_matches_opencv_merges(memorial, refdir):
+    imgs, times = memorial
+    resp = load_response(refdir / "debevec.csv", order="bgr")
+    bgr = [np.ascontiguousarray(i[:, :, ::-1]) for i in imgs]
+    cv_resp = np.ascontiguousarray(resp[:, ::-1][:, None, :])
+    ours = merge_debevec(imgs, times, response=resp)
+    theirs = cv2.createMergeDebevec().process(bgr, times, cv_resp)[:, :, ::-1]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-3)
+    ours = merge_robertson(imgs, times, response=resp)
+    theirs = cv2.createMergeRobertson().process(bgr, times, cv_resp)[:, :, ::-1]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-6)
+
+
+def test_mertens_matches_opencv_and_is_normalised(memorial):
+    imgs = memorial[0][4:10]
+    ours = mertens2007(imgs, exposure=0.0, clip=False)
+    theirs = cv2.createMergeMertens().process(imgs)  # RGB in, RGB out
+    np.testing.assert_allclose(ours, theirs, atol=1e-4)
+    assert theirs.min() < 0 or theirs.max() > 1  # OpenCV overshoots here
+    fused = MergeMertens()(imgs)
+    assert fused.dtype == np.float32 and fused.min() >= 0 and fused.max() <= 1
+
+
+def test_mertens_exposure_weight_prefers_mid_grey():
+    dark = np.full((32, 32, 3), 10, np.uint8)
+    mid = np.full((32, 32, 3), 128, np.uint8)
+    bright = np.full((32, 32, 3), 250, np.uint8)
+    out = mertens2007([dark, mid, bright], contrast=0, saturation=0, exposure=1)
+    assert abs(float(out.mean()) - 128 / 255) < 0.02
+    flat = mertens2007([dark, mid, bright], contrast=0, saturation=0, exposure=0)
+    assert abs(float(flat.mean()) - (10 + 128 + 250) / 3 / 255) < 0.02
+
+
+def test_clipped_pixels_are_finite_and_ordered():
+    black = np.zeros((8, 8, 3), np.uint8)
+    white = np.full((8, 8, 3), 255, np.uint8)
+    for merge in (merge_debevec, merge_robertson):
+        lo = merge([black, black], [1.0, 2.0], response=srgb_response())
+        hi = merge([white, white], [1.0, 2.0], response=srgb_response())
+        assert np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))
+        assert hi.min() > lo.max()
+
+
+def test_grayscale_and_single_exposure_are_well_defined():
+    g = np.tile(np.arange(0, 256, 4, dtype=np.uint8), (8, 1))
+    out = merge_debevec([g], [0.5], response=srgb_response())
+    assert out.shape == (8, 64, 3) and np.all(np.isfinite(out))
+    np.testing.assert_allclose(out[..., 0], out[..., 1])
+
+
+def test_non_contiguous_input():
+    imgs = _bracket(2)
+    views = [np.asfortranarray(i)[:, ::1] for i in imgs]
+    np.testing.assert_allclose(merge_debevec(views, TIMES), merge_debevec(imgs, TIMES))
+
+
+@pytest.mark.parametrize("images,times,match", [
+    ([np.zeros((8, 8, 3), np.uint8), np.zeros((9, 8, 3), np.uint8)], [1, 2], "same size"),
+    ([np.zeros((8, 8, 3), np.uint8)] * 2, [1], "one each"),
+    ([np.zeros((8, 8, 3), np.uint8)] * 2, [1, -2], "> 0"),
+    ([np.zeros((8, 8, 3), np.uint8)] * 2, [1, float("nan")], "finite"),
+    ([np.zeros((8, 8, 3), np.uint8)] * 2, None, "missing"),
+    ([np.zeros((8, 8, 3), np.float64)] * 2, [1, 2], "dtype"),
+    ([np.zeros((8, 8, 4), np.uint8)] * 2, [1, 2], "shape"),
+    ([], [], "at least 1"),
+])
+def test_bad_input(images, times, match):
+    with pytest.raises(HDRInputError, match=match):
+        merge_debevec(images, times)

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.hdr.conftest import scene
+from vidclear.hdr._validate import HDRInputError
+from vidclear.hdr.response import (
+    CalibrateDebevec,
+    apply_response,
+    as_response,
+    debevec1997,
+    gamma_response,
+    load_response,
+    robertson2003,
+    save_response,
+    srgb_response,
+)
+from vidclear.hdr.synth import synthesize_bracket
+
+
+def _bgr(imgs):
+    return [np.ascontiguousarray(i[:, :, ::-1]) for i in imgs]
+
+
+def test_debevec_matches_opencv_same_inputs(memorial):
+    imgs, times = memorial
+    ours = debevec1997(imgs, times, sampling="grid", samples=70, smoothness=10.0)
+    theirs = cv2.createCalibrateDebevec(70, 10.0, False).process(_bgr(imgs), times)[:, 0, ::-1]
+    theirs = theirs / theirs[128]  # OpenCV's g(128) = 0 is a soft constraint
+    rel = np.abs(ours - theirs) / ours
+    assert rel.max() < 0.25  # OpenCV's own test tolerance (README)
+    assert np.all(np.isfinite(ours)) and np.all(ours > 0)
+
+
+def test_robertson_matches_opencv_and_has_no_nan_rows(memorial_full, refdir):
+    imgs, times = memorial_full
+    ours = robertson2003(imgs, times)
+    theirs = cv2.createCalibrateRobertson().process(_bgr(imgs), times)[:, 0, ::-1]
+    ok = np.all(np.isfinite(theirs), axis=1)
+    assert not ok.all()  # OpenCV leaves NaN rows for values never seen
+    assert np.all(np.isfinite(ours)) and np.all(ours > 0)
+    assert np.abs(ours[ok] - theirs[ok]).max() < 0.1  # OpenCV's tolerance
+    csv = np.loadtxt(refdir / "robertson.csv", delimiter=";", usecols=(0, 1, 2))[:, ::-1]
+    # The shipped CSV came from other copies of the images; it agrees where data is dense.
+    assert np.abs(ours[16:224] - csv[16:224]).max() < 0.1
+
+
+@pytest.mark.parametrize("method", ["debevec", "robertson"])
+def test_recovers_known_response(method):
+    true = gamma_response(1.8)
+    rad = scene(h=96, w=128, seed=5, span=8.0)
+    times = [1 / 16, 1 / 4, 1.0, 4.0, 16.0]
+    imgs = synthesize_bracket(rad, times, response=true)
+    if method == "debevec":
+        est = debevec1997(imgs, times, samples=120, smoothness=2.0)
+    else:
+        est = robertson2003(imgs, times, weights="hat", max_iter=300, threshold=1e-4)
+    sl = slice(20, 236)
+    d = np.log(est[sl]) - np.log(true[sl])
+    rel = np.abs(d - np.median(d, axis=0))  # a response is defined up to scale
+    # Robertson's iteration from a linear start stops short of a gamma-1.8 curve
+    # (its fixed point is not unique); Debevec's least squares recovers it.
+    assert rel.max() < (0.1 if method == "debevec" else 0.35), rel.max()
+
+
+def test_save_load_roundtrip(tmp_path):
+    r = gamma_response(2.0)
+    for name in ("r.csv", "r.npy"):
+        save_response(tmp_path / name, r)
+        np.testing.assert_allclose(load_response(tmp_path / name), r, rtol=1e-6)
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_load_opencv_csv_and_errors(refdir, tmp_path):
+    r = load_response(refdir / "robertson.csv", order="bgr")
+    assert r.shape == (256, 3) and np.all(r > 0) and np.all(np.isfinite(r))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1,2\n3,4\n")
+    with pytest.raises(HDRInputError, match="shape"):
+        load_response(bad)
+    with pytest.raises(HDRInputError, match="cannot read"):
+        load_response(tmp_path / "missing.csv")
+
+
+def test_apply_response_inverts_table():
+    r = srgb_response()
+    z = np.arange(256, dtype=np.uint8)
+    exposure = r[z, :][None]
+    np.testing.assert_array_equal(apply_response(exposure, r)[0], np.repeat(z[:, None], 3, 1))
+
+
+def test_calibration_bad_input():
+    img = np.zeros((8, 8, 3), np.uint8)
+    with pytest.raises(HDRInputError, match="at least 2"):
+        debevec1997([img], [1.0])
+    with pytest.raises(HDRInputError, match="distinct"):
+        robertson2003([img, img], [1.0, 1.0])
+    with pytest.raises(HDRInputError, match="smoothness"):
+        debevec1997([img, img], [1.0, 2.0], smoothness=-1)
+    with pytest.raises(HDRInputError):
+        as_response(np.full(256, np.nan))
+
+
+def test_saturated_and_black_brackets_give_finite_curves():
+    black = np.zeros((16, 16, 3), np.uint8)
+    white = np.full((16, 16, 3), 255, np.uint8)
+    for imgs in ([black, black, black], [white, white, white]):
+        r = CalibrateDebevec(samples=20)(imgs, [1.0, 2.0, 4.0])
+        assert np.all(np.isfinite(r)) and np.all(r > 0)
+        r = robertson2003(imgs, [1.0, 2.0, 4.0], max_iter=3)
+        assert np.all(np.isfinite(r)) and np.all(r > 0)

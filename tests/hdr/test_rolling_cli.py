@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import argparse
+from fractions import Fraction
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.hdr.conftest import scene
+from vidclear.errors import ConfigError, InputError, OutputError
+from vidclear.hdr.processors import HDRBracket, SynthBracket
+from vidclear.hdr.response import srgb_response
+from vidclear.hdr.synth import synthesize_bracket
+from vidclear.pipeline.frame import Frame
+
+EXPOSURES = (0.25, 1.0, 4.0)
+
+
+def _clip(n=15, h=64, w=96, moving=False, seed=0):
+    rad = scene(h=h, w=w + 40, seed=seed, span=8.0)
+    frames = []
+    for i in range(n):
+        r = rad[:, 20:20 + w].copy()
+        if moving:  # a bright block crossing the scene
+            x = (i * 5) % (w - 12)
+            r[20:36, x:x + 12] = 40.0
+        img = synthesize_bracket(r, [EXPOSURES[i % 3]], response=srgb_response())[0]
+        frames.append(Frame(img, pts=i, time_base=Fraction(1, 30), meta={}))
+    return frames
+
+
+def test_fills_then_one_output_per_input_and_finds_phase():
+    p = HDRBracket(exposures=EXPOSURES)
+    outs = [p(f) for f in _clip()]
+    assert outs[0] is None and outs[1] is None
+    assert all(o is not None for o in outs[2:])
+    assert [o.meta["hdr_phase"] for o in outs[2:8]] == [2, 0, 1, 2, 0, 1]
+    assert all(o.image.dtype == np.uint8 and o.image.shape == (64, 96, 3) for o in outs[2:])
+    assert p.flush() == []
+    assert "hdr_bracket" in repr(HDRBracket.Config()) or "HDRBracket" in repr(p)
+
+
+def test_relocks_after_dropped_frame():
+    frames = _clip(n=16)
+    del frames[7]
+    p = HDRBracket(exposures=EXPOSURES)
+    phases = [o.meta["hdr_phase"] for o in (p(f) for f in frames) if o is not None]
+    expect = [i % 3 for i in range(16) if i != 7][2:]
+    assert phases[-5:] == expect[-5:]
+
+
+def test_no_pulsing_at_bracket_period():
+    p = HDRBracket(exposures=EXPOSURES, time_constant=0.3)
+    means = np.array([o.image.astype(np.float64).mean() for o in
+                      (p(f) for f in _clip(n=30)) if o is not None])[6:]
+    spec = np.abs(np.fft.rfft(means - means.mean()))
+    k = round(len(means) / 3)  # bin of the bracket frequency
+    assert spec[k] / len(means) < 0.5  # under half a code value of 8-bit brightness
+    assert means.std() < 1.5
+
+
+def test_deghost_reduces_doubling():
+    errs = []
+    for sigma in (0.0, 0.7):
+        p = HDRBracket(exposures=EXPOSURES, deghost=sigma, align=False, time_constant=0.0)
+        outs = [p(f) for f in _clip(n=9, moving=True)]
+        o = outs[-1].image.astype(np.float64)
+        # the block's old positions must not leave a bright trail
+        i = 8
+        x_old = ((i - 1) * 5) % (96 - 12)
+        x_new = (i * 5) % (96 - 12)
+        trail = o[22:34, x_old:x_new].mean() if x_new > x_old else 0.0
+        errs.append(trail)
+    assert errs[1] < errs[0]
+
+
+def test_meta_exposure_used_and_synth_roundtrip():
+    img = (np.random.default_rng(0).random((32, 48, 3)) * 255).astype(np.uint8)
+    sb = SynthBracket(exposures=EXPOSURES)
+    frames = [sb(Frame(img, pts=i, time_base=Fraction(1, 25))) for i in range(6)]
+    assert [f.meta["exposure"] for f in frames] == list(EXPOSURES) * 2
+    assert frames[2].image.mean() > frames[1].image.mean() > frames[0].image.mean()
+    p = HDRBracket(exposures=EXPOSURES)
+    outs = [p(f) for f in frames]
+    assert outs[-1].meta["hdr_phase"] == 2
+
+
+def test_local_tonemap_and_stream_edge_cases():
+    p = HDRBracket(exposures=EXPOSURES, tonemap="durand")
+    frames = _clip(n=6)
+    black = Frame(np.zeros((64, 96, 3), np.uint8), pts=99, time_base=Fraction(1, 30))
+    outs = [p(f) for f in [*frames, black, black, black]]
+    assert all(np.isfinite(o.image).all() for o in outs[2:])
+    p.reset()
+    assert p(frames[0]) is None
+
+
+@pytest.mark.parametrize("params,match", [
+    ({"exposures": (1.0,)}, "at least 2"),
+    ({"exposures": (1.0, -2.0)}, "> 0"),
+    ({"window": 1}, "window"),
+    ({"response": "file"}, "response_path"),
+    ({"scene_low": 4.0}, "scene_high"),
+    ({"tonemap": "drago"}, "tonemap"),
+])
+def test_config_errors(params, match):
+    with pytest.raises(ConfigError, match=match):
+        HDRBracket(**params)
+
+
+def _cli(tmp_path, images, *extra):
+    from vidclear.cli.hdr import add_parser
+
+    ap = argparse.ArgumentParser()
+    add_parser(ap.add_subparsers())
+    args = ap.parse_args(["hdr", *map(str, images), *extra])
+    return args.func(args)
+
+
+def test_cli_reads_exif_and_writes_outputs(tmp_path, frobisher):
+    imgs = []
+    for i in range(3):  # keep EXIF, shrink nothing: write copies is unnecessary
+        imgs.append(frobisher / f"IMG_260{i}.jpg")
+    out = tmp_path / "f.hdr"
+    assert _cli(tmp_path, imgs, "-o", str(out), "--tonemap", "reinhard,drago",
+                "--response-plot", str(tmp_path / "c.png")) == 0
+    rad = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert rad.dtype == np.float32 and np.isfinite(rad).all() and rad.max() > rad.min()
+    assert (tmp_path / "f_drago.png").exists() and (tmp_path / "c.png").exists()
+    with pytest.raises(OutputError, match="exists"):
+        _cli(tmp_path, imgs, "-o", str(out), "--tonemap", "none")
+    with pytest.raises(InputError, match="--times"):
+        _cli(tmp_path, imgs, "--times", "1", "2", "-o", str(tmp_path / "g.hdr"))
+    with pytest.raises(ConfigError, match="tonemap"):
+        _cli(tmp_path, imgs, "-o", str(tmp_path / "g.hdr"), "--tonemap", "bogus")
+
+
+def test_cli_without_exif_needs_times(tmp_path):
+    a = tmp_path / "a.png"
+    cv2.imwrite(str(a), np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(InputError, match="EXIF"):
+        _cli(tmp_path, [a, a], "-o", str(tmp_path / "o.hdr"))

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.hdr._reference import box_mean_ref, xor_count_ref
+from tests.hdr.conftest import scene
+from vidclear.hdr import _kernels as K
+from vidclear.hdr import tonemap as T
+from vidclear.hdr._validate import HDRInputError
+from vidclear.hdr.align import MTBPyramid, align_mtb, mtb_gray, shift_image
+from vidclear.hdr.merge import merge_debevec
+from vidclear.hdr.response import load_response
+
+
+@pytest.fixture(scope="module")
+def radiance(memorial, refdir):
+    imgs, times = memorial
+    return merge_debevec(imgs, times, response=load_response(refdir / "debevec.csv", order="bgr"))
+
+
+@pytest.mark.parametrize("name,ours,theirs,tol", [
+    ("gamma", lambda r: T.tonemap_gamma(r, gamma=2.2), cv2.createTonemap(2.2), 1e-5),
+    ("reinhard2005", lambda r: T.reinhard2005(r), cv2.createTonemapReinhard(), 0.02),
+    ("drago", lambda r: T._minmax(T.drago2003(r, gamma=1.0)), cv2.createTonemapDrago(1.0), 0.01),
+    ("mantiuk", lambda r: T.mantiuk2006(r, gamma=1.0), cv2.createTonemapMantiuk(1.0), 0.005),
+])
+def test_matches_opencv(radiance, name, ours, theirs, tol):
+    a = ours(radiance)
+    b = np.nan_to_num(theirs.process(radiance.copy()))
+    assert np.abs(a - b).mean() < tol, name
+    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.99
+
+
+@pytest.mark.parametrize("name", sorted(T.OPERATORS))
+def test_operators_finite_in_range(name, radiance):
+    out = T.ToneMapper(name)(radiance)
+    assert out.shape == radiance.shape and out.dtype == np.float32
+    assert np.all(np.isfinite(out)) and out.min() >= 0 and out.max() <= 1
+    if name not in ("linear", "gamma"):  # plain scaling leaves Memorial dark
+        assert 0.05 < out.mean() < 0.9
+    flat = T.OPERATORS[name](np.zeros((8, 8, 3), np.float32))  # all black: defined
+    assert np.all(np.isfinite(flat))
+
+
+def test_reinhard2002_global_formula():
+    rad = scene(seed=2)
+    out = T.reinhard2002(rad, key=0.18, white=1e9, gamma=1.0)
+    lum = T.luminance(rad)
+    lav = np.exp(np.mean(np.log(lum.astype(np.float64) + 1e-6)))
+    ls = lum * 0.18 / lav
+    inside = out.max(axis=2) < 0.999  # colours not clipped at white
+    np.testing.assert_allclose(T.luminance(out)[inside], (ls / (1 + ls))[inside], rtol=2e-3,
+                               atol=1e-5)
+
+
+def test_durand_style_compresses_base_keeps_detail():
+    rad = scene(h=64, w=96, seed=4, span=12.0)
+    out = T.durand_style(rad, contrast=20.0, gamma=1.0)
+    lum = T.luminance(out)
+    assert np.log10(np.percentile(lum, 99) / np.percentile(lum, 1)) < 2.5
+
+
+def test_box_mean_matches_reference():
+    rng = np.random.default_rng(0)
+    img = rng.random((23, 31)).astype(np.float32)
+    for r in (0, 1, 4, 40):
+        np.testing.assert_allclose(T.box_mean(img, r), box_mean_ref(img, r), rtol=1e-4, atol=1e-5)
+
+
+def test_xor_count_matches_reference():
+    rng = np.random.default_rng(1)
+    g1 = rng.integers(0, 255, (20, 24), dtype=np.uint8)
+    g2 = rng.integers(0, 255, (20, 24), dtype=np.uint8)
+    p1, p2 = MTBPyramid(g1, levels=0), MTBPyramid(g2, levels=0)
+    for dy, dx in [(0, 0), (2, -3), (-5, 1)]:
+        assert K.xor_count_k(p1.tb[0], p1.eb[0], p2.tb[0], p2.eb[0], dy, dx) == \
+            xor_count_ref(p1.tb[0], p1.eb[0], p2.tb[0], p2.eb[0], dy, dx)
+
+
+def test_align_recovers_shifts_like_opencv(memorial):
+    base = memorial[0][3]
+    imgs = [np.clip(base.astype(np.float32) * g, 0, 255).astype(np.uint8)
+            for g in (0.5, 0.8, 1.0, 1.6)]  # one view, four "exposures"
+    moved = [imgs[0], shift_image(imgs[1], 3, -5), imgs[2], shift_image(imgs[3], -7, 2)]
+    _, shifts = align_mtb(moved)
+    assert shifts == [(0, 0), (-3, 5), (0, 0), (7, -2)]
+    mtb = cv2.createAlignMTB()
+    ref = cv2.cvtColor(moved[2], cv2.COLOR_RGB2GRAY)
+    for img, (dy, dx) in zip(moved, shifts, strict=True):
+        cx, cy = mtb.calculateShift(ref, cv2.cvtColor(img, cv2.COLOR_RGB2GRAY))
+        assert (cy, cx) == (dy, dx)
+
+
+def test_align_errors_and_gray():
+    g = np.zeros((16, 16), np.uint8)
+    assert mtb_gray(np.zeros((4, 4, 3), np.uint8)).shape == (4, 4)
+    out, shifts = align_mtb([g, g])
+    assert out[0].shape == (16, 16, 3) and shifts == [(0, 0), (0, 0)]
+    with pytest.raises(HDRInputError, match="reference"):
+        align_mtb([g, g], reference=5)
+
+
+def test_tonemap_bad_input():
+    with pytest.raises(HDRInputError, match="NaN"):
+        T.reinhard2002(np.full((4, 4, 3), np.nan, np.float32))
+    with pytest.raises(HDRInputError, match=">= 0"):
+        T.drago2003(np.full((4, 4, 3), -1.0, np.float32))
+    with pytest.raises(HDRInputError, match="gamma"):
+        T.tonemap_gamma(np.ones((4, 4, 3), np.float32), gamma=0)
+    with pytest.raises(HDRInputError, match="unknown tone mapper"):
+        T.ToneMapper("durand2002")
