@@ -1,0 +1,113 @@
+"""Benchmark rolling-bracket HDR video against OpenCV's photo module, same run.
+
+Cases: a 3-exposure rolling bracket at 1920×1080 (alignment, merge, global
+Reinhard) and at 1280×720 (local guided base/detail operator). The OpenCV
+peer does the same work per output frame: AlignMTB, MergeDebevec and
+TonemapReinhard (global) or TonemapMantiuk (local). Medians of several runs
+after JIT warm-up; seeds fixed.
+
+    NUMBA_NUM_THREADS=2 python scripts/bench_hdr.py [--frames 30] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from fractions import Fraction
+
+import cv2
+import numpy as np
+
+from vidclear.hdr.processors import HDRBracket, SynthBracket
+from vidclear.hdr.response import srgb_response
+from vidclear.pipeline.frame import Frame
+
+EXPOSURES = (0.25, 1.0, 4.0)
+
+
+def clip(w: int, h: int, n: int, seed: int = 0) -> list[Frame]:
+    rng = np.random.default_rng(seed)
+    small = rng.random((h // 16 + 4, w // 16 + 4, 3)).astype(np.float32)
+    big = cv2.resize(small, (w + 64, h + 64), interpolation=cv2.INTER_CUBIC)
+    base = np.clip(big * 255, 0, 255).astype(np.uint8)
+    sb = SynthBracket(exposures=EXPOSURES)
+    return [sb(Frame(np.ascontiguousarray(base[i % 8:i % 8 + h, 2 * (i % 8):2 * (i % 8) + w]),
+                     pts=i, time_base=Fraction(1, 30))) for i in range(n)]
+
+
+def ours(frames: list[Frame], tonemap: str) -> list[float]:
+    p = HDRBracket(exposures=EXPOSURES, tonemap=tonemap)
+    for f in frames[:6]:  # JIT warm-up and window fill
+        p(f)
+    times = []
+    for f in frames[6:]:
+        t0 = time.perf_counter()
+        p(f)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def opencv(frames: list[Frame], tonemap: str, runs: int) -> list[float]:
+    align = cv2.createAlignMTB()
+    merge = cv2.createMergeDebevec()
+    tm = cv2.createTonemapReinhard() if tonemap == "reinhard" else cv2.createTonemapMantiuk()
+    times_s = np.array([EXPOSURES[int(f.pts) % 3] for f in frames], np.float32)
+    resp = np.ascontiguousarray(srgb_response()[:, None, :])
+    out = []
+    for i in range(3, 3 + runs):
+        win = [frames[j].image for j in range(i - 2, i + 1)]
+        t0 = time.perf_counter()
+        aligned = list(win)
+        align.process(win, aligned)
+        rad = merge.process(aligned, times_s[i - 2:i + 1], resp)
+        ldr = tm.process(rad)
+        np.clip(ldr * 255, 0, 255).astype(np.uint8)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def summary(ts: list[float]) -> dict[str, float]:
+    med = statistics.median(ts)
+    return {"median_ms": med * 1e3, "fps": 1.0 / med,
+            "p10_ms": float(np.percentile(ts, 10)) * 1e3,
+            "p90_ms": float(np.percentile(ts, 90)) * 1e3}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--frames", type=int, default=30, help="timed frames per case")
+    ap.add_argument("--opencv-runs", type=int, default=6, help="timed OpenCV frames per case")
+    ap.add_argument("--json", action="store_true", help="print JSON")
+    args = ap.parse_args()
+    cv2.setNumThreads(int(os.environ.get("NUMBA_NUM_THREADS", os.cpu_count() or 1)))
+    result = {"machine": {"platform": platform.platform(), "cpu": platform.processor(),
+                          "cores": os.cpu_count(),
+                          "numba_threads": os.environ.get("NUMBA_NUM_THREADS"),
+                          "opencv": cv2.__version__}, "cases": []}
+    for w, h, tonemap, peer in ((1920, 1080, "reinhard", "TonemapReinhard"),
+                                (1280, 720, "durand", "TonemapMantiuk")):
+        frames = clip(w, h, args.frames + 6)
+        a = summary(ours(frames, tonemap))
+        b = summary(opencv(frames, tonemap, args.opencv_runs))
+        result["cases"].append({
+            "case": f"rolling 3-exposure {w}x{h} align+merge+{tonemap}",
+            "vidclear": a, "opencv": b, "opencv_peer": f"AlignMTB+MergeDebevec+{peer}",
+            "speedup": b["median_ms"] / a["median_ms"]})
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    m = result["machine"]
+    print(f"# {m['platform']} | {m['cores']} cores | numba threads {m['numba_threads']} | "
+          f"OpenCV {m['opencv']}")
+    for c in result["cases"]:
+        print(f"{c['case']:<48} vidclear {c['vidclear']['median_ms']:7.1f} ms "
+              f"({c['vidclear']['fps']:5.1f} fps)   OpenCV {c['opencv']['median_ms']:7.1f} ms "
+              f"({c['opencv']['fps']:5.1f} fps)   x{c['speedup']:.1f}")
+
+
+if __name__ == "__main__":
+    main()
