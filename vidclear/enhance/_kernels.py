@@ -271,10 +271,11 @@ def ace_interp(chan, rlev, f, out):  # pragma: no cover - compiled
 
 # --------------------------------------------------------- stretches (shared)
 @nb.njit(cache=True, nogil=True, parallel=True)
-def minmax_stretch(r, maxval, out):  # pragma: no cover - compiled
+def minmax_stretch(r, maxval, flat, out):  # pragma: no cover - compiled
     """Stretch each plane of ``r`` (C×H×W) to [0, maxval] into ``out`` (H×W×C).
 
-    A flat plane maps to mid-grey. Output is rounded to ``out``'s dtype.
+    A plane whose values span no more than ``flat`` maps to mid-grey. Output
+    is rounded to ``out``'s dtype.
     """
     nc, h, w = r.shape
     for c in range(nc):
@@ -286,7 +287,7 @@ def minmax_stretch(r, maxval, out):  # pragma: no cover - compiled
                 lo = min(lo, v)
                 hi = max(hi, v)
         span = hi - lo
-        if span > 1e-12:
+        if span > flat:
             scale = maxval / span
             for i in prange(h):
                 for j in range(w):

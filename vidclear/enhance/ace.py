@@ -16,6 +16,9 @@ __all__ = ["ACE_METHODS", "ace", "ace_contrast"]
 ACE_METHODS = ("interp", "direct")
 #: Largest image (in pixels) that ``method="direct"`` accepts: it is O(N²).
 DIRECT_MAX_PIXELS = 128 * 128
+#: A channel whose contrast term spans less than this is flat (single-precision
+#: FFT noise is about 1e-6) and becomes mid-grey instead of amplified noise.
+FLAT_SPAN = 1e-4
 
 
 def _check_params(alpha: float, method: str, levels: int, grid: int) -> None:
@@ -162,7 +165,8 @@ def ace(
     ndarray
         Same shape and dtype as ``img``: each channel's contrast term stretched
         linearly from its minimum to its maximum over the full range. A
-        constant channel becomes mid-grey.
+        constant channel (contrast term spanning less than 1e-4) becomes
+        mid-grey.
 
     Notes
     -----
@@ -188,5 +192,5 @@ def ace(
     img = check_image(img)
     r = ace_contrast(img, alpha=alpha, method=method, levels=levels, grid=grid)
     out = np.empty((*img.shape[:2], r.shape[0]), img.dtype)
-    K.minmax_stretch(r, float(max_value(img.dtype)), out)
+    K.minmax_stretch(r, float(max_value(img.dtype)), FLAT_SPAN, out)
     return out.reshape(img.shape)

@@ -19,6 +19,9 @@ BALANCE_MODES = ("channel", "joint")
 MIN_COARSE_SIGMA = 3.0
 #: At most this many scales (their surrounds are multiplied in float32).
 MAX_SCALES = 8
+#: A stretch range narrower than this (in Retinex output units, where one
+#: 8-bit level of contrast gives about 0.1 to 1) is treated as a flat image.
+FLAT_SPAN = 1e-2
 #: Bins of the histogram that locates the clipping percentiles.
 STRETCH_BINS = 4096
 
@@ -121,7 +124,9 @@ def msrcr(
     taken on the 8-bit scale plus one (``I = 255 v / max + 1``) so black
     has a finite logarithm. The paper's final gain and offset are replaced by
     a percentile stretch, as in Petro, Sbert & Morel [2]_; the percentiles are
-    located on a 4096-bin histogram. Surrounds use :func:`gaussian_surround`.
+    located on a 4096-bin histogram. A channel (or image) whose output range
+    between the percentiles is below ``FLAT_SPAN`` is flat and becomes
+    mid-grey. Surrounds use :func:`gaussian_surround`.
 
     References
     ----------
@@ -157,6 +162,8 @@ def msrcr(
     for group in groups:
         chans = np.array(group, np.int64)
         lo, hi = K.clip_bounds(acc, chans, float(low_clip), float(high_clip), STRETCH_BINS)
+        if not hi - lo > FLAT_SPAN:
+            hi = lo  # flat: single-precision noise, not detail; becomes mid-grey
         for c in group:
             K.linear_stretch(acc, c, lo, hi, float(maxval), out)
     return out.reshape(img.shape)

@@ -1,0 +1,106 @@
+"""MSRCR against the full-resolution NumPy formulas, surrounds, shapes, errors."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.enhance.enhance_refs import gaussian_reference, msrcr_reference, scene
+from vidclear.enhance import gaussian_surround, msrcr
+
+IMG = scene(48, 64, seed=4)
+
+
+def test_small_scales_match_reference() -> None:
+    # Scales below the reduction threshold: full-resolution blurs, so the
+    # only difference is locating the percentiles on a 4096-bin histogram.
+    sig = (1.5, 3.0, 5.0)
+    diff = np.abs(msrcr(IMG, sigmas=sig).astype(int) - msrcr_reference(IMG, sig))
+    assert diff.max() <= 1
+    assert diff.mean() < 0.1
+
+
+@pytest.mark.parametrize("joint", [False, True])
+def test_large_scales_match_reference(joint: bool) -> None:
+    # σ = 8 and 20 are blurred on images reduced 2× and 4×.
+    sig = (2.0, 8.0, 20.0)
+    got = msrcr(IMG, sigmas=sig, balance="joint" if joint else "channel")
+    diff = np.abs(got.astype(int) - msrcr_reference(IMG, sig, joint=joint))
+    assert diff.mean() < 2.0
+    assert diff.max() <= 6
+
+
+def test_grey_has_no_colour_restoration() -> None:
+    grey = np.ascontiguousarray(IMG[..., 0])
+    sig = (1.5, 4.0)
+    diff = np.abs(msrcr(grey, sigmas=sig).astype(int) - msrcr_reference(grey, sig))
+    assert grey.ndim == 2 and diff.max() <= 1
+
+
+@pytest.mark.parametrize("sigma", [2.0, 7.0, 30.0])
+def test_surround_close_to_full_resolution_blur(sigma: float) -> None:
+    v = IMG.astype(np.float32) + 1
+    ref = gaussian_reference(v, sigma)
+    got = gaussian_surround(v, sigma)
+    assert got.shape == v.shape and got.dtype == np.float32
+    rel = np.abs(got - ref) / ref
+    # Reduced blurs reflect about the edge of a coarse pixel, so where the
+    # blur is as wide as this small image they differ by a few percent.
+    assert rel.max() < (1e-5 if sigma < 6 else 0.05)
+    assert rel.mean() < (1e-6 if sigma < 6 else 0.02)
+    if sigma < 6:  # unreduced: our reference is OpenCV's own operator
+        np.testing.assert_allclose(got, cv2.GaussianBlur(v, (0, 0), sigma), rtol=1e-5)
+
+
+def test_clip_fractions() -> None:
+    out = msrcr(IMG, sigmas=(3.0, 10.0), low_clip=0.05, high_clip=0.02)
+    n = out[..., 0].size
+    for c in range(3):
+        black = (out[..., c] == 0).sum() / n
+        white = (out[..., c] == 255).sum() / n
+        assert 0.03 < black < 0.07 and 0.01 < white < 0.04
+    none = msrcr(IMG, sigmas=(3.0,), low_clip=0.0, high_clip=0.0)
+    assert ((none == 0).sum(axis=(0, 1)) <= 2).all()
+
+
+def test_brightens_dark_scene_without_nan() -> None:
+    dark = (IMG.astype(np.float64) * 0.15).astype(np.uint8)
+    out = msrcr(dark, sigmas=(5.0, 20.0, 60.0))
+    assert out.mean() > 3 * dark.mean()
+    black = msrcr(np.zeros((9, 9, 3), np.uint8))
+    np.testing.assert_array_equal(black, 128)  # flat: nothing to stretch
+
+
+def test_shapes_dtypes_layout() -> None:
+    view = IMG[::-1, 1::2]
+    np.testing.assert_array_equal(msrcr(view), msrcr(view.copy()))
+    i16 = IMG.astype(np.uint16) * 257
+    out16 = msrcr(i16, sigmas=(1.5, 3.0))
+    assert out16.dtype == np.uint16
+    assert np.abs(out16 / 257.0 - msrcr(IMG, sigmas=(1.5, 3.0))).max() <= 1.5
+    for tiny in (IMG[:1, :1], IMG[:2, :2], IMG[:3, :1, 0]):
+        out = msrcr(tiny)
+        assert out.shape == tiny.shape and out.dtype == np.uint8
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"sigmas": ()}, "sigmas"),
+    ({"sigmas": (10.0, -1.0)}, "sigmas"),
+    ({"sigmas": tuple(range(1, 11))}, "sigmas"),
+    ({"sigmas": "abc"}, "sigmas"),
+    ({"alpha": 0}, "alpha"),
+    ({"beta": float("nan")}, "beta"),
+    ({"low_clip": 0.5}, "low_clip"),
+    ({"balance": "rgb"}, "balance"),
+])
+def test_bad_parameters(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        msrcr(IMG, **kwargs)
+
+
+def test_bad_images() -> None:
+    with pytest.raises(ValueError, match="uint8 or uint16"):
+        msrcr(IMG.astype(np.float64))
+    with pytest.raises(ValueError, match="NumPy array"):
+        msrcr([[1, 2], [3, 4]])

@@ -1,0 +1,113 @@
+"""The ace / histeq / clahe / msrcr processors: registry, config, frames, state."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from tests.enhance.enhance_refs import scene
+from vidclear.enhance import ace, clahe, equalize_hist, msrcr
+from vidclear.enhance.processors import (
+    ACE,
+    CLAHE,
+    MSRCR,
+    ACEConfig,
+    CLAHEConfig,
+    HistEq,
+    MSRCRConfig,
+)
+from vidclear.errors import ConfigError
+from vidclear.metrics import flicker
+from vidclear.pipeline import Frame, registry
+
+IMG = scene(36, 52, seed=9)
+
+
+def _frame(img: np.ndarray = IMG, index: int = 0) -> Frame:
+    return Frame(img, pts=index * 512, time_base=Fraction(1, 12800), meta={"index": index})
+
+
+@pytest.mark.parametrize(("name", "cls"), [("ace", ACE), ("histeq", HistEq), ("clahe", CLAHE),
+                                            ("msrcr", MSRCR)])
+def test_registered_under_their_names(name: str, cls: type) -> None:
+    assert registry.get(name) is cls
+    assert cls.name == name and cls.Config.section == name
+
+
+@pytest.mark.parametrize(("proc", "fn"), [
+    (ACE(alpha=4.0, levels=12), lambda im: ace(im, alpha=4.0, levels=12)),
+    (HistEq(strength=0.7), lambda im: equalize_hist(im, strength=0.7)),
+    (CLAHE(clip_limit=3.0, tile_grid=[4, 6]),
+     lambda im: clahe(im, clip_limit=3.0, tile_grid=(4, 6))),
+    (MSRCR(sigmas=[5, 20], balance="joint"),
+     lambda im: msrcr(im, sigmas=(5, 20), balance="joint")),
+])
+def test_processor_equals_function_and_keeps_timing(proc, fn) -> None:
+    src = _frame(IMG.copy(), index=3)
+    out = proc(src)
+    np.testing.assert_array_equal(out.image, fn(IMG))
+    np.testing.assert_array_equal(src.image, IMG)  # input untouched
+    assert out.pts == src.pts and out.time_base == src.time_base
+    assert out.meta["index"] == 3 and out.original is src
+    assert proc.flush() == []
+    for dtype in (np.uint16,):
+        img16 = IMG.astype(dtype) * 257
+        assert proc(_frame(img16)).image.dtype == dtype
+
+
+def test_repr_shows_settings() -> None:
+    r = repr(CLAHE(clip_limit=3.0))
+    assert r.startswith("CLAHE(") and "clip_limit=3.0" in r and "tile_grid=[8, 8]" in r
+    assert "sigmas=[15.0, 80.0, 250.0]" in repr(MSRCR())
+    assert "method='interp'" in repr(ACE())
+
+
+@pytest.mark.parametrize(("cls", "kwargs", "match"), [
+    (ACEConfig, {"alpha": 0}, "ace.alpha"),
+    (ACEConfig, {"method": "poly"}, "ace.method"),
+    (ACEConfig, {"levels": 1}, "ace.levels"),
+    (CLAHEConfig, {"tile_grid": [8]}, "clahe.tile_grid"),
+    (CLAHEConfig, {"tile_grid": [0, 4]}, "clahe.tile_grid"),
+    (CLAHEConfig, {"clip_limit": -2}, "clahe.clip_limit"),
+    (MSRCRConfig, {"sigmas": []}, "msrcr.sigmas"),
+    (MSRCRConfig, {"sigmas": [10, -5]}, "msrcr.sigmas"),
+    (MSRCRConfig, {"low_clip": 0.7}, "msrcr.low_clip"),
+    (MSRCRConfig, {"balance": "lab"}, "msrcr.balance"),
+])
+def test_bad_config_names_the_key(cls, kwargs: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        cls(**kwargs)
+
+
+def test_unknown_key_is_refused() -> None:
+    with pytest.raises(ConfigError, match="unknown key histeq.gamma"):
+        HistEq(gamma=2.0)
+    cfg = MSRCRConfig.from_mapping({"sigmas": [10, 40], "high_clip": 0.0})
+    assert MSRCR(cfg).config.sigmas == (10.0, 40.0)
+
+
+def test_bad_frames_raise_value_error() -> None:
+    with pytest.raises(ValueError, match="uint8 or uint16"):
+        ACE()(_frame(IMG.astype(np.float32)))
+
+
+def test_histeq_smoothing_reduces_flicker_and_resets() -> None:
+    # A bright object comes and goes: per-frame equalization pumps the
+    # brightness of the whole picture; the smoothed table does much less.
+    dark = (IMG.astype(np.float64) * 0.4).astype(np.uint8)
+    flash = dark.copy()
+    flash[:, :20] = 250
+    seq = [dark, flash] * 4
+    plain = HistEq()
+    smooth = HistEq(smoothing=0.8)
+    out_plain = [plain(_frame(f, i)).image for i, f in enumerate(seq)]
+    out_smooth = [smooth(_frame(f, i)).image for i, f in enumerate(seq)]
+    mask = np.zeros(IMG.shape[:2], bool)
+    mask[:, 20:] = True  # measure the part of the picture that did not change
+    assert flicker(out_smooth, mask=mask) < 0.5 * flicker(out_plain, mask=mask)
+    # The first frame has no history: it is the plain equalization.
+    np.testing.assert_array_equal(out_smooth[0], out_plain[0])
+    smooth.reset()
+    np.testing.assert_array_equal(smooth(_frame(flash)).image, equalize_hist(flash))
