@@ -10,7 +10,6 @@ from pathlib import Path
 
 from vidclear.cli.run import add_config_args, config_from_args, execute
 from vidclear.config.sections import OutputConfig
-from vidclear.dehaze.synth import SynthHaze
 from vidclear.errors import ConfigError
 from vidclear.io.sinks.encoder import EncoderSink, check_output_path
 from vidclear.io.sources.synthetic import RoadScene
@@ -48,6 +47,8 @@ def _free_name(name: str) -> Path:
 
 def make_hazy_clip(path: Path, *, width: int, height: int, seconds: float) -> Path:
     """Render the synthetic road, add ground-plane haze and encode it to ``path``."""
+    from vidclear.dehaze.synth import SynthHaze  # loads Numba kernels: only when used
+
     scene = RoadScene(width=width, height=height, seconds=seconds)
     haze = SynthHaze(model="scattering", depth_model="ground_plane", horizon=scene.horizon)
     sink = EncoderSink(path, config=OutputConfig(crf=16, preset="veryfast"), source=None)

@@ -46,6 +46,9 @@ def summary_line(stats: PipelineStats, output: str) -> str:
         f"{snap['speed']:.2f}x real time",
         f"dropped {snap['dropped']}",
     ]
+    if snap["frames_absorbed"]:
+        parts.append(f"{snap['frames_absorbed']} of {snap['frames_in']} input frames absorbed "
+                     "by processors")
     if lat:
         parts.append(f"latency p50 {lat['p50']:.0f} ms")
     prefix = "interrupted: wrote " if snap["interrupted"] else "wrote "

@@ -17,7 +17,7 @@ _HAZE_FLAGS = {
     "model": str, "beta": float, "airlight": float, "depth_map": str, "depth_model": str,
     "horizon": float, "density": float, "noise": float, "seed": int,
 }
-_BRACKET_FLAGS = {"ev": float, "seed": int}
+_BRACKET_FLAGS = {"ev": float}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -43,8 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     bracket = kinds.add_parser(
         "bracket", help="alternate exposures frame by frame with a known response",
         description="Every option is also settable as --set synth_bracket.KEY=VALUE.")
-    bracket.add_argument("--ev", type=float, nargs="+", help="exposure pattern in EV stops")
-    bracket.add_argument("--seed", type=int)
+    bracket.add_argument("--ev", type=float, nargs="+",
+                         help="exposure pattern in EV stops, e.g. --ev -2 0 2")
     for k in (haze, bracket):
         k.add_argument("input", metavar="IN")
         k.add_argument("output", metavar="OUT")
@@ -58,7 +58,11 @@ def run(args: argparse.Namespace) -> int:
     # The flags win over presets and --set; the processor chain is always just this one.
     for key in flags:
         value = getattr(args, key, None)
-        if value is not None:
+        if value is None:
+            continue
+        if key == "ev":  # --ev is the EV form of synth_bracket.exposures
+            args.overrides += [f"{section}.exposures={json.dumps(value)}", f"{section}.unit=\"ev\""]
+        else:
             args.overrides.append(f"{section}.{key}={json.dumps(value)}")
     config = config_from_args(args)
     config = dataclasses.replace(

@@ -105,10 +105,14 @@ class PipelineStats:
             if lat.size else {}
         )
         out_fps = self.frames_out / self.wall_s if self.wall_s > 0 else 0.0
+        frames_in = self.stages["decode"].frames if "decode" in self.stages else 0
         return {
             "mode": self.mode,
             "wall_s": round(self.wall_s, 3),
+            "frames_in": frames_in,
             "frames_out": self.frames_out,
+            # Frames a processor consumed without emitting (an HDR window filling up).
+            "frames_absorbed": max(0, frames_in - self.frames_out - self.dropped),
             "fps": round(out_fps, 2),
             "speed": round(self.speed, 3),
             "dropped": self.dropped,
