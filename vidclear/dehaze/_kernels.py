@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from vidclear.kernels._filters import bilinear_taps
+from vidclear.kernels._filters import _LOWRES_PARALLEL, bilinear_taps
 
 NBINS = 256  # histogram bins of the statistics kernels
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
 def grey_minc(low: np.ndarray, wts: np.ndarray, inv_a: np.ndarray,
               grey: np.ndarray, minc: np.ndarray) -> None:
     """Luma-weighted grey plane and min over channels of ``low * inv_a``."""
@@ -99,7 +99,7 @@ def quadtree_region(grey: np.ndarray, min_side: int) -> tuple[int, int, int, int
     return y0, y1, x0, x1
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
 def raw_transmission(dark: np.ndarray, k: float, grey: np.ndarray, stats: np.ndarray,
                      sky: np.ndarray, out: np.ndarray) -> None:
     """t = 1 - k * dark, floored at ``sky[0]`` where the scene is bright and smooth.
@@ -129,7 +129,7 @@ def raw_transmission(dark: np.ndarray, k: float, grey: np.ndarray, stats: np.nda
             out[y, x] = t
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
 def recovery_stats(low: np.ndarray, grey: np.ndarray, coeffs: np.ndarray, airlight: np.ndarray,
                    t0: float, wts: np.ndarray, tlow: np.ndarray, hist: np.ndarray) -> None:
     """Refined working-size transmission and histograms of input and recovered image.
@@ -165,31 +165,53 @@ def recovery_stats(low: np.ndarray, grey: np.ndarray, coeffs: np.ndarray, airlig
         hist += part[ci]
 
 
-@njit(cache=True, nogil=True, parallel=True)
+_FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}  # no nnan/ninf: inputs are finite
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_FAST)
 def recover(src: np.ndarray, coeffs: np.ndarray, s: int, prm: np.ndarray,
             lut: np.ndarray, out: np.ndarray) -> None:
-    """Full-resolution recovery J = (I - A) / max(t, t0) + A, then gain and tone LUT.
+    """Full-resolution recovery J = (I - A) / max(t, t0) + A, then gains and tone curve.
 
     The transmission comes from the fast guided filter: its working-size
     coefficients (2, h, w) are upsampled bilinearly and applied to the
-    full-resolution grey. ``prm`` = [m0, m1, m2, n0, n1, n2, g0, g1, g2, t0]
-    with ``q_c = src_c * m_c / t + n_c * (1 - 1 / t)`` the LUT index and
-    ``g`` the grey weights already divided by the input's full scale.
+    full-resolution grey. ``prm`` = [m0, m1, m2, n0, n1, n2, g0, g1, g2, t0,
+    top] with ``q_c = src_c * m_c / t + n_c * (1 - 1 / t)`` clipped to
+    [0, top]; ``g`` are the grey weights divided by the input's full scale.
+    With an empty ``lut``, q is the output value (top = full scale);
+    otherwise the output is ``lut[round(q)]`` (top = len(lut) - 1).
+
+    Each row is done in three vectorisable passes: interpolate the
+    coefficients, compute 1/t per pixel, then a flat pass over the
+    interleaved channels.
     """
     rows, cols = src.shape[0], src.shape[1]
     h, w = coeffs.shape[1], coeffs.shape[2]
     yi0, yi1, fy = bilinear_taps(rows, h, s)
     xi0, xi1, fx = bilinear_taps(cols, w, s)
-    m0, m1, m2 = prm[0], prm[1], prm[2]
-    n0, n1, n2 = prm[3], prm[4], prm[5]
     g0, g1, g2 = prm[6], prm[7], prm[8]
     t0 = prm[9]
-    top = lut.shape[0] - 1
-    ftop = np.float32(top)
+    top = prm[10]
+    n3 = 3 * cols
+    mm = np.empty(n3, np.float32)
+    nn = np.empty(n3, np.float32)
+    for x in range(cols):
+        for c in range(3):
+            mm[3 * x + c] = prm[c]
+            nn[3 * x + c] = prm[3 + c]
+    flat_src = src.reshape(rows, n3)
+    flat_out = out.reshape(rows, n3)
+    use_lut = lut.shape[0] > 0
+    one = np.float32(1.0)
+    half = np.float32(0.5)
+    zero = np.float32(0.0)
     nchunks = min(rows, 32)
     for ci in prange(nchunks):
         la = np.empty(w, np.float32)
         lb = np.empty(w, np.float32)
+        fa = np.empty(cols, np.float32)
+        fb = np.empty(cols, np.float32)
+        it3 = np.empty(n3, np.float32)
         for y in range(ci * rows // nchunks, (ci + 1) * rows // nchunks):
             r0 = yi0[y]
             r1 = yi1[y]
@@ -203,24 +225,26 @@ def recover(src: np.ndarray, coeffs: np.ndarray, s: int, prm: np.ndarray,
                 j0 = xi0[x]
                 j1 = xi1[x]
                 wx = fx[x]
-                a = la[j0] + wx * (la[j1] - la[j0])
-                b = lb[j0] + wx * (lb[j1] - lb[j0])
-                p0 = np.float32(src[y, x, 0])
-                p1 = np.float32(src[y, x, 1])
-                p2 = np.float32(src[y, x, 2])
-                t = a * (g0 * p0 + g1 * p1 + g2 * p2) + b
-                if not t >= t0:  # also catches NaN
-                    t = t0
-                if t > 1.0:
-                    t = np.float32(1.0)
-                it = np.float32(1.0) / t
-                rest = np.float32(1.0) - it
-                q = p0 * m0 * it + n0 * rest + np.float32(0.5)
-                q = min(max(q, np.float32(0.0)), ftop)
-                out[y, x, 0] = lut[int(q)]
-                q = p1 * m1 * it + n1 * rest + np.float32(0.5)
-                q = min(max(q, np.float32(0.0)), ftop)
-                out[y, x, 1] = lut[int(q)]
-                q = p2 * m2 * it + n2 * rest + np.float32(0.5)
-                q = min(max(q, np.float32(0.0)), ftop)
-                out[y, x, 2] = lut[int(q)]
+                fa[x] = la[j0] + wx * (la[j1] - la[j0])
+                fb[x] = lb[j0] + wx * (lb[j1] - lb[j0])
+            row = flat_src[y]
+            for x in range(cols):
+                grey = (g0 * np.float32(row[3 * x]) + g1 * np.float32(row[3 * x + 1])
+                        + g2 * np.float32(row[3 * x + 2]))
+                t = fa[x] * grey + fb[x]
+                t = min(max(t, t0), one)
+                v = one / t
+                it3[3 * x] = v
+                it3[3 * x + 1] = v
+                it3[3 * x + 2] = v
+            orow = flat_out[y]
+            if use_lut:
+                for i in range(n3):
+                    v = it3[i]
+                    q = np.float32(row[i]) * mm[i] * v + nn[i] * (one - v) + half
+                    orow[i] = lut[np.int32(min(max(q, zero), top))]
+            else:
+                for i in range(n3):
+                    v = it3[i]
+                    q = np.float32(row[i]) * mm[i] * v + nn[i] * (one - v) + half
+                    orow[i] = min(max(q, zero), top)

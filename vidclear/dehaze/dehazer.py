@@ -317,11 +317,15 @@ class Dehazer:
         self._comp = (gains, gamma)
 
         # full-resolution recovery
-        size = 4096 if rgb.dtype == np.uint8 else 65536
-        lut = np.rint(full * np.linspace(0.0, 1.0, size) ** gamma).astype(rgb.dtype)
-        top = size - 1
+        if gamma < 0.999:  # tone curve through a LUT indexed on a fine grid
+            size = 4096 if rgb.dtype == np.uint8 else 65536
+            lut = np.rint(full * np.linspace(0.0, 1.0, size) ** gamma).astype(rgb.dtype)
+            top = size - 1.0
+        else:  # identity tone curve: write the quantised value directly
+            lut = np.empty(0, rgb.dtype)
+            top = full
         prm = np.concatenate([gains * top / full, air * gains * top, LUMA / full,
-                              [cfg.t0]]).astype(np.float32)
+                              [cfg.t0, top]]).astype(np.float32)
         out = np.empty_like(rgb)
         _k.recover(rgb, coeffs, s, prm, lut, out)
 

@@ -11,6 +11,12 @@ import numpy as np
 from numba import njit, prange
 
 _INF = np.float32(np.inf)
+# Working-resolution planes (about 270×480 for the dehazer) are too small for
+# fork/join to pay on a few cores: measured at 1080p on 2 cores, serial
+# low-resolution kernels were faster, and far steadier when other processes
+# (decoder, encoder) compete for the cores. Full-resolution kernels
+# (downsample_area, upsample_bilinear, the dehazer's recover) stay parallel.
+_LOWRES_PARALLEL = False
 _CHUNK = 64  # columns per thread in vertical passes
 
 
@@ -46,7 +52,7 @@ def _vhgw_line(src: np.ndarray, r: int, g: np.ndarray, h: np.ndarray, out: np.nd
         out[i] = a if a < b else b
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
 def min_rows(src: np.ndarray, r: int, out: np.ndarray) -> None:
     """Running minimum along axis 1 of a 2-D float32 array, window 2r+1."""
     rows, n = src.shape
@@ -60,7 +66,7 @@ def min_rows(src: np.ndarray, r: int, out: np.ndarray) -> None:
             _vhgw_line(src[y], r, g, h, out[y])
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
 def min_cols(src: np.ndarray, r: int, out: np.ndarray) -> None:
     """Running minimum along axis 0 of a 2-D float32 array, window 2r+1.
 
@@ -117,7 +123,7 @@ def min_filter2d(src: np.ndarray, r: int, out: np.ndarray) -> None:
 
 
 # ---------------------------------------------------------------- box filter
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
 def box_rows(src: np.ndarray, r: int, out: np.ndarray) -> None:
     """Mean over a clipped window 2r+1 along the last axis of a (P, H, W) array."""
     planes, rows, n = src.shape
@@ -141,7 +147,7 @@ def box_rows(src: np.ndarray, r: int, out: np.ndarray) -> None:
                 s -= line[lo]
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
 def box_cols(src: np.ndarray, r: int, out: np.ndarray) -> None:
     """Mean over a clipped window 2r+1 along axis 1 of a (P, H, W) array."""
     planes, n, cols = src.shape
@@ -178,7 +184,7 @@ def box_planes(src: np.ndarray, r: int, out: np.ndarray) -> None:
 
 
 # ---------------------------------------------------------------- guided filter
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
 def _gf_stats(guide: np.ndarray, src: np.ndarray, stack: np.ndarray) -> None:
     rows, cols = guide.shape
     for y in prange(rows):
@@ -191,7 +197,7 @@ def _gf_stats(guide: np.ndarray, src: np.ndarray, stack: np.ndarray) -> None:
             stack[3, y, x] = i * p
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
 def _gf_ab(means: np.ndarray, eps: float, ab: np.ndarray) -> None:
     rows, cols = means.shape[1], means.shape[2]
     for y in prange(rows):
@@ -221,7 +227,7 @@ def guided_coeffs(guide: np.ndarray, src: np.ndarray, r: int, eps: float) -> np.
     return out
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
 def apply_coeffs(coeffs: np.ndarray, guide: np.ndarray, out: np.ndarray) -> None:
     """out = mean_a * guide + mean_b at the guide's own resolution."""
     rows, cols = guide.shape
@@ -235,27 +241,31 @@ def apply_coeffs(coeffs: np.ndarray, guide: np.ndarray, out: np.ndarray) -> None
 def downsample_area(src: np.ndarray, s: int, scale: float, out: np.ndarray) -> None:
     """Block mean of s×s pixels (partial blocks at the right/bottom), times scale.
 
-    ``src`` is (H, W, C) of any numeric dtype, ``out`` is float32
-    (ceil(H/s), ceil(W/s), C).
+    ``src`` is a C-contiguous (H, W, C) array of any numeric dtype, ``out`` is
+    float32 (ceil(H/s), ceil(W/s), C). The s rows of a block are summed first
+    as flat contiguous lines (vectorised), then the columns of each block.
     """
     rows, cols, nc = src.shape
     h, w = out.shape[0], out.shape[1]
+    n = cols * nc
+    flat = src.reshape(rows, n)
     for by in prange(h):
         y0 = by * s
         y1 = min(rows, y0 + s)
-        acc = np.zeros((w, nc), np.float32)
+        acc = np.zeros(n, np.float32)
         for y in range(y0, y1):
-            for bx in range(w):
-                x0 = bx * s
-                x1 = min(cols, x0 + s)
-                for x in range(x0, x1):
-                    for c in range(nc):
-                        acc[bx, c] += src[y, x, c]
+            line = flat[y]
+            for i in range(n):
+                acc[i] += line[i]
         for bx in range(w):
-            cnt = (y1 - y0) * (min(cols, bx * s + s) - bx * s)
-            f = scale / cnt
+            x0 = bx * s
+            x1 = min(cols, x0 + s)
+            f = scale / ((y1 - y0) * (x1 - x0))
             for c in range(nc):
-                out[by, bx, c] = acc[bx, c] * f
+                v = np.float32(0.0)
+                for x in range(x0, x1):
+                    v += acc[x * nc + c]
+                out[by, bx, c] = v * f
 
 
 @njit(cache=True, nogil=True)
