@@ -136,7 +136,7 @@ def test_processor_registry_and_config() -> None:
                      ({"colour": 1}, "synth_haze.colour")):
         with pytest.raises(ConfigError, match=key):
             SynthHaze(**bad)
-    assert "beta=4.0" in repr(SynthHaze())
+    assert "beta=2.5" in repr(SynthHaze())
 
 
 def test_processor_matches_functions() -> None:

@@ -288,7 +288,7 @@ def salt_and_pepper(img: np.ndarray, *, amount: float,
 def synthesize_haze(
     img: np.ndarray,
     *,
-    beta: float = 4.0,
+    beta: float = 2.5,
     airlight: Airlight = 0.85,
     depth: np.ndarray | None = None,
     depth_model: str = "ground_plane",
@@ -345,12 +345,18 @@ def synthesize_haze(
 # --------------------------------------------------------------- processor
 @dataclass(frozen=True)
 class SynthHazeConfig(Section):
-    """Settings of :class:`SynthHaze` (``[synth_haze]`` in a preset)."""
+    """Settings of :class:`SynthHaze` (``[synth_haze]`` in a preset).
+
+    With the ground-plane model everything at or above the horizon row is at
+    the far limit, so ``exp(-beta)`` of it is left: 8 % at the default 2.5.
+    Tall objects standing on the ground (trees, cars) get the depth of the
+    row they cover, not of their base: pass a ``depth_map`` when that matters.
+    """
 
     section: ClassVar[str] = "synth_haze"
     model: str = param("scattering", choices=HAZE_MODELS,
                        doc="scattering = I = J t + A (1 - t) with depth; uniform = fog overlay")
-    beta: float = param(4.0, lo=0.0, hi=100.0, doc="scattering coefficient per depth unit")
+    beta: float = param(2.5, lo=0.0, hi=100.0, doc="scattering coefficient per depth unit")
     airlight: float | tuple[float, ...] = param(
         0.85, lo=0.0, hi=1.0, doc="atmospheric light: grey level 0..1 or [R, G, B]")
     depth_map: str = param("", doc="grey depth image (bright = far); empty = depth_model")
