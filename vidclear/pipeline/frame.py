@@ -68,9 +68,9 @@ class Frame:
     def image(self) -> np.ndarray:
         """The RGB image, H×W×3 uint8 or uint16 (converted lazily)."""
         if self._image is None:
-            fmt = self._av.format
-            deep = any(c.bits > 8 for c in fmt.components)
-            self._image = self._av.to_ndarray(format="rgb48le" if deep else "rgb24")
+            from vidclear.io.convert import av_to_rgb
+
+            self._image = av_to_rgb(self._av)
         return self._image
 
     @property

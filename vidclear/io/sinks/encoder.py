@@ -20,6 +20,7 @@ import numpy as np
 
 from vidclear.config.sections import OutputConfig, parse_bitrate
 from vidclear.errors import ConfigError, OutputError
+from vidclear.io.convert import BT601, rgb_to_av
 from vidclear.pipeline.frame import Frame
 
 __all__ = ["EncoderSink", "check_output_path", "partial_path"]
@@ -201,6 +202,13 @@ class EncoderSink:
         if cfg.codec in ("libx264", "libx265") and cfg.preset:
             options["preset"] = cfg.preset
         stream.codec_context.options = options
+        ctx = stream.codec_context
+        first = frame.av_frame if frame.original is None else None
+        if first is not None:  # passed through: keep the source's colour tags
+            ctx.colorspace, ctx.color_range = first.colorspace, first.color_range
+            ctx.color_primaries, ctx.color_trc = first.color_primaries, first.color_trc
+        else:  # converted from RGB here or by swscale: BT.601, limited range
+            ctx.colorspace, ctx.color_range = BT601, 1
         self._stream = stream
         if src is not None:
             self._container.metadata.update(
@@ -276,10 +284,9 @@ class EncoderSink:
         if (fw, fh) != (w, h):
             # Chroma-subsampled formats need even sizes: repeat the last row/column.
             image = np.pad(image, ((0, h - fh), (0, w - fw), (0, 0)), mode="edge")
-        fmt = "rgb48le" if image.dtype == np.uint16 else "rgb24"
         if image.dtype not in (np.uint8, np.uint16):
             raise OutputError(f"processor output must be uint8 or uint16, got {image.dtype}")
-        return av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=fmt)
+        return rgb_to_av(image, self.config.pix_fmt)
 
     def _mux_side(self, until: float, *, everything: bool = False) -> None:
         src = self.source

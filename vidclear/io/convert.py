@@ -1,0 +1,56 @@
+"""Fast, consistent conversions between decoded YUV frames and RGB arrays.
+
+FFmpeg's swscale is exact but slow for 8-bit 4:2:0 ↔ RGB at 1080p (about
+10 ms one way and 30 ms back on a laptop core). OpenCV's SIMD conversions use
+the same BT.601 limited-range matrix as swscale's default and take 1–8 ms,
+so vidclear uses them for untagged or BT.601-tagged 8-bit 4:2:0 video with
+even sizes and falls back to swscale for everything else (10-bit, 4:2:2,
+4:4:4, odd sizes, BT.709/BT.2020 tags).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+
+__all__ = ["BT601", "av_to_rgb", "rgb_to_av"]
+
+# AVColorSpace values: unspecified, BT.470BG and SMPTE 170M are all BT.601.
+_BT601_SPACES = {2, 5, 6}
+# AVColorRange values: unspecified and MPEG (limited).
+_LIMITED = {0, 1}
+BT601 = 6  # AVCOL_SPC_SMPTE170M, the matrix of the fast paths
+
+
+def _fast_420(av_frame: Any) -> bool:
+    return (av_frame.format.name == "yuv420p" and av_frame.width % 2 == 0
+            and av_frame.height % 2 == 0 and av_frame.colorspace in _BT601_SPACES
+            and av_frame.color_range in _LIMITED)
+
+
+def av_to_rgb(av_frame: Any) -> np.ndarray:
+    """A decoded frame as RGB: H×W×3 uint8, or uint16 for more than 8 bits."""
+    if _fast_420(av_frame):
+        return cv2.cvtColor(av_frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
+    deep = any(c.bits > 8 for c in av_frame.format.components)
+    return av_frame.to_ndarray(format="rgb48le" if deep else "rgb24")
+
+
+def rgb_to_av(image: np.ndarray, pix_fmt: str) -> Any:
+    """An RGB array as a frame ready for an encoder of ``pix_fmt``.
+
+    8-bit images bound for ``yuv420p`` are converted here (BT.601, limited
+    range); anything else is left to the encoder's swscale conversion.
+    """
+    h, w = image.shape[:2]
+    if image.dtype == np.uint8 and pix_fmt == "yuv420p" and h % 2 == 0 and w % 2 == 0:
+        i420 = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2YUV_I420)
+        frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
+        frame.colorspace = BT601
+        frame.color_range = 1
+        return frame
+    fmt = "rgb48le" if image.dtype == np.uint16 else "rgb24"
+    return av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=fmt)
