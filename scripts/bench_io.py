@@ -1,17 +1,20 @@
-"""Throughput of vidclear's ``copy`` pipeline against a plain PyAV loop.
+"""Throughput of a vidclear pipeline against a plain PyAV decode-and-encode loop.
 
 Both decode the same H.264 clip and encode it with identical libx264
 settings; the plain loop does nothing else, vidclear runs its threaded
-pipeline (decode, process, encode threads, stats, atomic output). Runs are
-interleaved and the median of ``--runs`` is reported with the ratio.
+pipeline (decode, process, encode threads, stats, atomic output) with the
+given processors. Runs are interleaved and the median of ``--runs`` is
+reported with the ratio. The first run warms caches (and the Numba JIT).
 
-    python scripts/bench_io.py            # 720p and 1080p, 3 runs each
-    python scripts/bench_io.py --json     # machine-readable
+    python scripts/bench_io.py                                 # copy, 720p and 1080p
+    python scripts/bench_io.py --processors dehaze --sizes 1080p   # end-to-end dehazing
+    python scripts/bench_io.py --json                          # machine-readable
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -66,9 +69,11 @@ def plain_loop(src: Path, dst: Path, *, preset: str, crf: int) -> int:
     return n
 
 
-def vidclear_copy(src: Path, dst: Path, *, preset: str, crf: int) -> int:
+def vidclear_run(src: Path, dst: Path, *, preset: str, crf: int,
+                 processors: list[str]) -> int:
     cfg = load_config(overrides=[f"output.preset={preset}", f"output.crf={crf}",
-                                 "output.pix_fmt=yuv420p", 'pipeline.processors=["copy"]'])
+                                 "output.pix_fmt=yuv420p",
+                                 f"pipeline.processors={json.dumps(processors)}"])
     return transcode(str(src), dst, config=cfg, overwrite=True).frames_out
 
 
@@ -86,6 +91,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3, help="timed runs per variant (default 3)")
     ap.add_argument("--preset", default="veryfast")
     ap.add_argument("--crf", type=int, default=20)
+    ap.add_argument("--processors", nargs="+", default=["copy"],
+                    help="vidclear processors to run (default: copy)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = ap.parse_args()
 
@@ -95,7 +102,8 @@ def main() -> int:
             w, h = SIZES[name]
             src = make_input(Path(tmp) / f"{name}.mp4", w, h, args.frames)
             times: dict[str, list[float]] = {"plain": [], "vidclear": []}
-            runners = {"plain": plain_loop, "vidclear": vidclear_copy}
+            runners = {"plain": plain_loop,
+                       "vidclear": functools.partial(vidclear_run, processors=args.processors)}
             for run in range(args.runs + 1):  # run 0 warms caches and is not counted
                 for label, fn in runners.items():
                     t0 = time.perf_counter()
@@ -113,7 +121,7 @@ def main() -> int:
                             "plain_fps_range": [round(x, 1) for x in spread["plain"]],
                             "vidclear_fps_range": [round(x, 1) for x in spread["vidclear"]],
                             "ratio": round(fps["vidclear"] / fps["plain"], 3)})
-    report = {"benchmark": "copy pipeline vs plain PyAV decode+encode",
+    report = {"benchmark": f"vidclear {'+'.join(args.processors)} vs plain PyAV decode+encode",
               "encoder": f"libx264 preset={args.preset} crf={args.crf} yuv420p",
               "machine": machine(), "results": results}
     if args.json:
@@ -121,7 +129,8 @@ def main() -> int:
         return 0
     print(f"{report['benchmark']} ({report['encoder']})")
     print(f"machine: {report['machine']}")
-    print(f"{'size':<7}{'plain fps':>12}{'vidclear fps':>15}{'ratio':>8}   (median of {args.runs})")
+    print(f"{'size':<7}{'plain fps':>12}{'vidclear fps':>15}{'ratio':>8}"
+          f"   (median of {args.runs})")
     for r in results:
         print(f"{r['size']:<7}{r['plain_fps']:>12.1f}{r['vidclear_fps']:>15.1f}{r['ratio']:>8.3f}")
     return 0
