@@ -104,3 +104,25 @@ def test_bad_images() -> None:
         msrcr(IMG.astype(np.float64))
     with pytest.raises(ValueError, match="NumPy array"):
         msrcr([[1, 2], [3, 4]])
+
+
+def test_stretch_kernels_against_numpy() -> None:
+    from vidclear.enhance import _kernels as K
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 3, (17, 23, 3)).astype(np.float32)
+    lo, hi = K.plane_ranges(x)
+    np.testing.assert_array_equal(lo, x.min(axis=(0, 1)))
+    np.testing.assert_array_equal(hi, x.max(axis=(0, 1)))
+    hist = K.plane_histograms(x, lo, hi, 64, 5)
+    for c in range(3):
+        edges = np.linspace(lo[c], hi[c], 65)
+        expect, _ = np.histogram(x[..., c].astype(np.float64), bins=edges)
+        # Samples that fall exactly on an inner edge may land either side.
+        assert np.abs(hist[c] - expect).sum() <= 2 and hist[c].sum() == x[..., c].size
+    out = np.empty(x.shape, np.uint8)
+    lo2, hi2 = np.array([-1.0, 0.0, 2.0]), np.array([1.0, 3.0, 2.0])  # last: flat
+    K.stretch_planes(x, lo2, hi2, 255.0, out)
+    ref = np.clip((x[..., :2] - lo2[:2]) / (hi2[:2] - lo2[:2]), 0, 1) * 255
+    assert np.abs(out[..., :2] - ref).max() <= 0.5 + 1e-3
+    assert (out[..., 2] == 128).all()

@@ -218,36 +218,43 @@ def ace_direct(chan, alpha):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
-def ace_block_sums(chan, f, levels, alpha, out):  # pragma: no cover - compiled
+def ace_block_sums(planes, f, levels, alpha, out):  # pragma: no cover - compiled
     """Per f×f block, the sums of ``s(L_j - I(y))`` for every level ``L_j``.
 
-    ``chan`` is H×W float32 in [0, 1]; ``out`` is float32 (J, ceil(H/f), ceil(W/f)).
+    ``planes`` is C×H×W float32 in [0, 1]; ``out`` is float32
+    (C·J, ceil(H/f), ceil(W/f)), channel-major. One parallel region for all
+    channels.
     """
-    h, w = chan.shape
-    nl, hb, wb = out.shape
-    for bi in prange(hb):
+    nc, h, w = planes.shape
+    nl = levels.size
+    hb, wb = out.shape[1], out.shape[2]
+    for p in prange(nc * hb):
+        c = p // hb
+        bi = p % hb
         acc = np.zeros((nl, wb), np.float64)
         for i in range(bi * f, min((bi + 1) * f, h)):
             for j in range(w):
-                v = chan[i, j]
+                v = planes[c, i, j]
                 bj = j // f
                 for n in range(nl):
                     acc[n, bj] += _slope(levels[n] - v, alpha)
         for n in range(nl):
             for bj in range(wb):
-                out[n, bi, bj] = acc[n, bj]
+                out[c * nl + n, bi, bj] = acc[n, bj]
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
-def ace_interp(chan, rlev, f, out):  # pragma: no cover - compiled
+def ace_interp(planes, rlev, f, out):  # pragma: no cover - compiled
     """ACE term by interpolating the per-level fields at each pixel's value.
 
-    ``rlev`` (J, hb, wb) holds the normalized contrast of the uniformly spaced
-    levels ``j / (J - 1)`` at block centres. Each pixel samples it bilinearly
-    in space and linearly in level at its own value: float32 ``out`` (H×W).
+    ``rlev`` (C·J, hb, wb) holds the normalized contrast of the uniformly
+    spaced levels ``j / (J - 1)`` at block centres, channel-major. Each pixel
+    samples it bilinearly in space and linearly in level at its own value:
+    float32 ``out`` (H×W×C).
     """
-    h, w = chan.shape
-    nl, hb, wb = rlev.shape
+    nc, h, w = planes.shape
+    nl = rlev.shape[0] // nc
+    hb, wb = rlev.shape[1], rlev.shape[2]
     inv_f = 1.0 / f
     for i in prange(h):
         by = min(max((i + 0.5) * inv_f - 0.5, 0.0), hb - 1.0)
@@ -259,43 +266,62 @@ def ace_interp(chan, rlev, f, out):  # pragma: no cover - compiled
             x0 = min(int(bx), wb - 1)
             x1 = min(x0 + 1, wb - 1)
             fx = bx - x0
-            t = min(max(chan[i, j], 0.0), 1.0) * (nl - 1)
-            n0 = min(int(t), nl - 2)
-            ft = t - n0
-            r0 = ((rlev[n0, y0, x0] * (1 - fx) + rlev[n0, y0, x1] * fx) * (1 - fy)
-                  + (rlev[n0, y1, x0] * (1 - fx) + rlev[n0, y1, x1] * fx) * fy)
-            r1 = ((rlev[n0 + 1, y0, x0] * (1 - fx) + rlev[n0 + 1, y0, x1] * fx) * (1 - fy)
-                  + (rlev[n0 + 1, y1, x0] * (1 - fx) + rlev[n0 + 1, y1, x1] * fx) * fy)
-            out[i, j] = r0 * (1 - ft) + r1 * ft
+            w00 = (1 - fx) * (1 - fy)
+            w01 = fx * (1 - fy)
+            w10 = (1 - fx) * fy
+            w11 = fx * fy
+            for c in range(nc):
+                t = min(max(planes[c, i, j], 0.0), 1.0) * (nl - 1)
+                n0 = min(int(t), nl - 2)
+                ft = t - n0
+                a = c * nl + n0
+                r0 = (rlev[a, y0, x0] * w00 + rlev[a, y0, x1] * w01
+                      + rlev[a, y1, x0] * w10 + rlev[a, y1, x1] * w11)
+                r1 = (rlev[a + 1, y0, x0] * w00 + rlev[a + 1, y0, x1] * w01
+                      + rlev[a + 1, y1, x0] * w10 + rlev[a + 1, y1, x1] * w11)
+                out[i, j, c] = r0 * (1 - ft) + r1 * ft
 
 
 # --------------------------------------------------------- stretches (shared)
 @nb.njit(cache=True, nogil=True, parallel=True)
-def minmax_stretch(r, maxval, flat, out):  # pragma: no cover - compiled
-    """Stretch each plane of ``r`` (C×H×W) to [0, maxval] into ``out`` (H×W×C).
-
-    A plane whose values span no more than ``flat`` maps to mid-grey. Output
-    is rounded to ``out``'s dtype.
-    """
-    nc, h, w = r.shape
+def plane_ranges(x):  # pragma: no cover - compiled
+    """Minimum and maximum of each channel of ``x`` (H×W×C): two float64 arrays."""
+    h, w, nc = x.shape
+    los = np.full((h, nc), np.inf)
+    his = np.full((h, nc), -np.inf)
+    for i in prange(h):
+        for j in range(w):
+            for c in range(nc):
+                v = x[i, j, c]
+                los[i, c] = min(los[i, c], v)
+                his[i, c] = max(his[i, c], v)
+    lo_c = np.empty(nc)
+    hi_c = np.empty(nc)
     for c in range(nc):
-        lo = np.inf
-        hi = -np.inf
-        for i in range(h):
-            for j in range(w):
-                v = r[c, i, j]
-                lo = min(lo, v)
-                hi = max(hi, v)
-        span = hi - lo
-        if span > flat:
-            scale = maxval / span
-            for i in prange(h):
-                for j in range(w):
-                    out[i, j, c] = np.floor((r[c, i, j] - lo) * scale + 0.5)
-        else:
-            mid = np.floor(maxval / 2.0 + 0.5)
-            for i in prange(h):
-                for j in range(w):
+        lo_c[c] = los[:, c].min()
+        hi_c[c] = his[:, c].max()
+    return lo_c, hi_c
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def stretch_planes(x, lo, hi, maxval, out):  # pragma: no cover - compiled
+    """Map channel c of ``x`` (H×W×C) from [lo[c], hi[c]] to [0, maxval], clipped.
+
+    Writes ``out`` (H×W×C, integer dtype), rounded; a channel with
+    ``hi[c] <= lo[c]`` becomes mid-grey.
+    """
+    h, w, nc = x.shape
+    scale = np.empty(nc)
+    for c in range(nc):
+        scale[c] = maxval / (hi[c] - lo[c]) if hi[c] > lo[c] else 0.0
+    mid = np.floor(maxval / 2.0 + 0.5)
+    for i in prange(h):
+        for j in range(w):
+            for c in range(nc):
+                if scale[c] > 0.0:
+                    v = (x[i, j, c] - lo[c]) * scale[c]
+                    out[i, j, c] = np.floor(min(max(v, 0.0), maxval) + 0.5)
+                else:
                     out[i, j, c] = mid
 
 
@@ -327,75 +353,23 @@ def msr_combine(logv, logprod, logsum, nscales, alpha, beta):  # pragma: no cove
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
-def _plane_range(x, c):  # pragma: no cover - compiled
-    h, w, _ = x.shape
-    los = np.full(h, np.inf)
-    his = np.full(h, -np.inf)
-    for i in prange(h):
-        for j in range(w):
-            v = x[i, j, c]
-            los[i] = min(los[i], v)
-            his[i] = max(his[i], v)
-    return los.min(), his.max()
+def plane_histograms(x, lo, hi, nbins, nchunks):  # pragma: no cover - compiled
+    """Histogram of each channel of ``x`` (H×W×C) on ``nbins`` bins over [lo[c], hi[c]].
 
-
-@nb.njit(cache=True, nogil=True)
-def clip_bounds(x, channels, low, high, nbins):  # pragma: no cover - compiled
-    """Values below which fractions ``low`` and above which ``high`` of the samples lie.
-
-    Pools the listed channels of ``x`` (H×W×C float32) and locates the two
-    percentiles on an ``nbins`` histogram between the extremes, so each bound
-    is exact to within 1/nbins of the data range.
+    int64 (C, nbins); rows are split into ``nchunks`` bands, each counted into
+    its own buffer.
     """
-    h, w, _ = x.shape
-    lo = np.inf
-    hi = -np.inf
-    for c in channels:
-        a, b = _plane_range(x, c)
-        lo = min(lo, a)
-        hi = max(hi, b)
-    if not hi > lo:
-        return lo, hi
-    hist = np.zeros(nbins, np.int64)
-    scale = nbins / (hi - lo)
-    for c in channels:
-        for i in range(h):
+    h, w, nc = x.shape
+    nchunks = max(min(h, nchunks), 1)
+    scale = np.empty(nc)
+    for c in range(nc):
+        span = hi[c] - lo[c]
+        scale[c] = nbins / span if span > 0 else 0.0
+    parts = np.zeros((nchunks, nc, nbins), np.int64)
+    for k in prange(nchunks):
+        for i in range(k * h // nchunks, (k + 1) * h // nchunks):
             for j in range(w):
-                k = int((x[i, j, c] - lo) * scale)
-                hist[min(max(k, 0), nbins - 1)] += 1
-    n = h * w * len(channels)
-    below = low * n
-    above = high * n
-    acc = 0
-    b0 = 0
-    for k in range(nbins):
-        acc += hist[k]
-        if acc > below:
-            b0 = k
-            break
-    acc = 0
-    b1 = nbins - 1
-    for k in range(nbins - 1, -1, -1):
-        acc += hist[k]
-        if acc > above:
-            b1 = k
-            break
-    width = (hi - lo) / nbins
-    return lo + b0 * width, lo + (b1 + 1) * width
-
-
-@nb.njit(cache=True, nogil=True, parallel=True)
-def linear_stretch(x, c, lo, hi, maxval, out):  # pragma: no cover - compiled
-    """Map channel ``c`` of ``x`` from [lo, hi] to [0, maxval], clipping, rounded."""
-    h, w, _ = x.shape
-    if hi > lo:
-        scale = maxval / (hi - lo)
-        for i in prange(h):
-            for j in range(w):
-                v = (x[i, j, c] - lo) * scale
-                out[i, j, c] = np.floor(min(max(v, 0.0), maxval) + 0.5)
-    else:
-        mid = np.floor(maxval / 2.0 + 0.5)
-        for i in prange(h):
-            for j in range(w):
-                out[i, j, c] = mid
+                for c in range(nc):
+                    b = int((x[i, j, c] - lo[c]) * scale[c])
+                    parts[k, c, min(max(b, 0), nbins - 1)] += 1
+    return parts.sum(axis=0)

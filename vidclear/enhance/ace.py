@@ -73,13 +73,13 @@ def _kernel_spectrum(hb: int, wb: int, f: int) -> tuple[np.ndarray, int, int]:
 
 
 def _contrast_interp(planes: np.ndarray, alpha: float, levels: int, grid: int) -> np.ndarray:
+    """H×W×C float32 contrast term by level interpolation."""
     nc, h, w = planes.shape
     f = block_factor((h, w), grid)
     hb, wb = -(-h // f), -(-w // f)
     lv = np.linspace(0.0, 1.0, levels)
     sums = np.empty((nc * levels + 1, hb, wb), np.float32)
-    for c in range(nc):
-        K.ace_block_sums(planes[c], f, lv, float(alpha), sums[c * levels:(c + 1) * levels])
+    K.ace_block_sums(planes, f, lv, float(alpha), sums[:-1])
     rows = np.minimum(f, h - np.arange(hb) * f)
     cols = np.minimum(f, w - np.arange(wb) * f)
     sums[-1] = np.outer(rows, cols)
@@ -88,10 +88,23 @@ def _contrast_interp(planes: np.ndarray, alpha: float, levels: int, grid: int) -
     den = conv[-1]
     safe = np.where(den > 1e-6 * max(float(den.max()), 1e-30), den, np.inf)
     rlev = np.ascontiguousarray(conv[:-1] / safe, dtype=np.float32)
-    out = np.empty((nc, h, w), np.float32)
-    for c in range(nc):
-        K.ace_interp(planes[c], rlev[c * levels:(c + 1) * levels], f, out[c])
+    out = np.empty((h, w, nc), np.float32)
+    K.ace_interp(planes, rlev, f, out)
     return out
+
+
+def _contrast(img: np.ndarray, alpha: float, method: str, levels: int, grid: int) -> np.ndarray:
+    """H×W×C float32 contrast term of a checked image."""
+    _check_params(alpha, method, levels, grid)
+    planes = as_planar_unit(img)
+    if method == "direct":
+        if img.shape[0] * img.shape[1] > DIRECT_MAX_PIXELS:
+            raise ValueError(
+                f"method='direct' is O(N²) and limited to {DIRECT_MAX_PIXELS} pixels, got "
+                f"{img.shape[1]}x{img.shape[0]}: use method='interp'"
+            )
+        return np.stack([K.ace_direct(p, float(alpha)) for p in planes], axis=-1)
+    return _contrast_interp(planes, float(alpha), levels, grid)
 
 
 def ace_contrast(
@@ -109,19 +122,11 @@ def ace_contrast(
     Returns
     -------
     ndarray
-        float32, C×H×W (C = 3 for RGB, 1 for grey), values in [-1, 1].
+        float32, C×H×W (C = 3 for RGB, 1 for grey; a view of an H×W×C
+        array), values in [-1, 1].
     """
     img = check_image(img)
-    _check_params(alpha, method, levels, grid)
-    planes = as_planar_unit(img)
-    if method == "direct":
-        if img.shape[0] * img.shape[1] > DIRECT_MAX_PIXELS:
-            raise ValueError(
-                f"method='direct' is O(N²) and limited to {DIRECT_MAX_PIXELS} pixels, got "
-                f"{img.shape[1]}x{img.shape[0]}: use method='interp'"
-            )
-        return np.stack([K.ace_direct(p, float(alpha)) for p in planes])
-    return _contrast_interp(planes, float(alpha), levels, grid)
+    return np.moveaxis(_contrast(img, alpha, method, levels, grid), -1, 0)
 
 
 def ace(
@@ -190,7 +195,9 @@ def ace(
        Implementation", Image Processing On Line 2, 266-277, 2012.
     """
     img = check_image(img)
-    r = ace_contrast(img, alpha=alpha, method=method, levels=levels, grid=grid)
-    out = np.empty((*img.shape[:2], r.shape[0]), img.dtype)
-    K.minmax_stretch(r, float(max_value(img.dtype)), FLAT_SPAN, out)
+    r = _contrast(img, alpha, method, levels, grid)
+    lo, hi = K.plane_ranges(r)
+    hi = np.where(hi - lo > FLAT_SPAN, hi, lo)  # flat: float noise, not contrast
+    out = np.empty(r.shape, img.dtype)
+    K.stretch_planes(r, lo, hi, float(max_value(img.dtype)), out)
     return out.reshape(img.shape)

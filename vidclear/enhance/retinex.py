@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 import cv2
+import numba
 import numpy as np
 
 from vidclear.enhance import _kernels as K
@@ -60,6 +61,24 @@ def gaussian_surround(img: np.ndarray, sigma: float) -> np.ndarray:
     s = math.sqrt(max((sigma / f) ** 2 - 0.25, 0.25))
     small = cv2.GaussianBlur(small, (0, 0), s, borderType=cv2.BORDER_REFLECT_101)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _clip_bounds(hist: np.ndarray, lo: float, hi: float, low: float,
+                 high: float) -> tuple[float, float]:
+    """Values below which ``low`` and above which ``high`` of the samples lie.
+
+    Located on a histogram over [lo, hi] (exact to one bin); a range narrower
+    than ``FLAT_SPAN`` comes back empty (hi = lo): the image is flat.
+    """
+    if not hi - lo > 0:
+        return lo, lo
+    n = hist.sum()
+    cum = np.cumsum(hist)
+    width = (hi - lo) / hist.size
+    b0 = int(np.searchsorted(cum, low * n, side="right"))
+    b1 = int(np.searchsorted(cum, n - high * n, side="left"))
+    a, b = lo + b0 * width, lo + (min(b1, hist.size - 1) + 1) * width
+    return (a, b) if b - a > FLAT_SPAN else (a, a)
 
 
 def _check(sigmas: Sequence[float], alpha: float, beta: float, low_clip: float,
@@ -156,14 +175,15 @@ def msrcr(
     else:
         logsum = np.zeros((0, 0), np.float32)
     K.msr_combine(np.log(v), acc, logsum, len(sig), float(alpha), float(beta))
+    nc = v.shape[2]
+    lo, hi = K.plane_ranges(acc)
+    groups = [list(range(nc))] if balance == "joint" else [[c] for c in range(nc)]
+    for g in groups:  # a joint stretch histograms every channel on one range
+        lo[g], hi[g] = lo[g].min(), hi[g].max()
+    hist = K.plane_histograms(acc, lo, hi, STRETCH_BINS, 4 * numba.get_num_threads())
+    for g in groups:
+        lo[g], hi[g] = _clip_bounds(hist[g].sum(axis=0), lo[g[0]], hi[g[0]],
+                                    low_clip, high_clip)
     out = np.empty(v.shape, img.dtype)
-    groups = [(0, 1, 2)] if balance == "joint" and v.shape[2] == 3 else [
-        (c,) for c in range(v.shape[2])]
-    for group in groups:
-        chans = np.array(group, np.int64)
-        lo, hi = K.clip_bounds(acc, chans, float(low_clip), float(high_clip), STRETCH_BINS)
-        if not hi - lo > FLAT_SPAN:
-            hi = lo  # flat: single-precision noise, not detail; becomes mid-grey
-        for c in group:
-            K.linear_stretch(acc, c, lo, hi, float(maxval), out)
+    K.stretch_planes(acc, lo, hi, float(maxval), out)
     return out.reshape(img.shape)
