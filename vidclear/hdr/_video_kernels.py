@@ -2,8 +2,12 @@
 
 Private; see :mod:`vidclear.hdr.rolling`. Frames live in a ring buffer
 (N×H×W×3 uint8). Per-slot look-up tables turn 8-bit values into linear
-radiance (response divided by exposure) and log radiance, so the inner loop
-does no ``exp`` and one ``log`` per sampled pixel only.
+radiance (response divided by exposure), hat weights and de-ghosting
+intervals, so the inner merge loop does no ``log``, ``exp`` or division.
+Rows are processed in blocks of :data:`ROWS` by one thread each, with
+per-block row buffers, so the transcendental parts (log2 / exp2 by bit
+manipulation and polynomials) run as simple loops the compiler vectorises.
+Each kernel has a slow NumPy reference in ``tests/hdr/_reference.py``.
 """
 
 from __future__ import annotations
@@ -11,129 +15,266 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+# fast maths that keeps IEEE inf / nan semantics (no "nnan" / "ninf")
+_FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
+ROWS = 8  # rows per parallel block; a multiple of the 4-row statistics grid
+BIG = np.float32(1e30)
+
 
 @njit(cache=True, nogil=True, inline="always")
 def _clampi(v, lo, hi):  # pragma: no cover - compiled
     return lo if v < lo else (hi if v > hi else v)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _merge_px(ring, slots, dys, dxs, lin, logg, w, y, x, h, wd, sigma, tol):  # pragma: no cover
-    """Merged linear RGB at (y, x); the first slot is the de-ghosting reference."""
+@njit(cache=True, nogil=True, fastmath=_FM)
+def log2_row(src, ibuf, dst):  # pragma: no cover - compiled
+    """``dst = log2(src)`` for positive normal float32 values (|error| < 1e-6).
+
+    Exponent from the float's bits, mantissa folded into [0.707, 1.414) and a
+    series in ``t = (m - 1) / (m + 1)``. ``ibuf`` is int32 scratch.
+    """
+    n = src.shape[0]
+    sb = src.view(np.int32)
+    mf = ibuf.view(np.float32)
+    for x in range(n):
+        b = sb[x]
+        ibuf[x] = (b & 0x7FFFFF) | 0x3F800000
+        dst[x] = np.float32(((b >> 23) & 0xFF) - 127)
+    for x in range(n):
+        m = mf[x]
+        e = dst[x]
+        if m > np.float32(1.4142135):
+            m = m * np.float32(0.5)
+            e = e + np.float32(1.0)
+        t = (m - np.float32(1.0)) / (m + np.float32(1.0))
+        t2 = t * t
+        dst[x] = e + t * (np.float32(2.8853900817779268) + t2 * (
+            np.float32(0.9617966939259756) + t2 * (np.float32(0.5770780163555854)
+                                                   + t2 * np.float32(0.41219858311113246))))
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def exp2_row(src, ibuf, dst):  # pragma: no cover - compiled
+    """``dst = 2 ** src`` for float32, ``src`` clamped to ±126 (relative error < 1e-6).
+
+    Integer part through the float exponent bits, fraction by a degree-6
+    Taylor series of ``exp`` about one half. ``ibuf`` is int32 scratch.
+    """
+    n = src.shape[0]
+    fb = ibuf.view(np.float32)
+    for x in range(n):
+        v = min(max(src[x], np.float32(-126.0)), np.float32(126.0))
+        fl = np.floor(v)
+        ibuf[x] = (np.int32(fl) + 127) << 23
+        u = (v - fl - np.float32(0.5)) * np.float32(0.6931471805599453)
+        p = np.float32(1.0) + u * (np.float32(1.0) + u * (np.float32(0.5) + u * (
+            np.float32(1.0 / 6.0) + u * (np.float32(1.0 / 24.0) + u * (
+                np.float32(1.0 / 120.0) + u * np.float32(1.0 / 720.0))))))
+        dst[x] = p * np.float32(1.4142135623730951)
+    for x in range(n):
+        dst[x] = dst[x] * fb[x]
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _merge_row(ring, slots, yys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, bb,
+               ws, rlo, rhi):  # pragma: no cover - compiled
+    """Merged linear RGB of one output row into ``rr, gg, bb``; slot 0 is the reference.
+
+    ``yys[j]`` is the source row of exposure ``j`` and ``dxs[j]`` its column
+    shift (edges repeated). Per exposure the weight is ``min(wt[max
+    channel], wt[luma])``; the green reading gives an interval ``[glo, ghi]``
+    of plausible log radiance (open above when it is 250 or more, below when
+    it is 4 or less). An exposure whose interval misses the reference's by
+    ``d`` is down-weighted by ``dgl[min(int(d * dgk), 255)]`` (a table of
+    ``exp(-d² / sigma²)``). Where every weight is zero the pixel comes from
+    the shortest exposure (``fb[0]``) when the reference is bright, else the
+    longest (``fb[1]``), unless that exposure's interval misses the
+    reference's (motion, and de-ghosting is on), when the reference itself is
+    used. Exposures are visited one at a
+    time over the whole row so the loops stay simple; ``ws, rlo, rhi`` are
+    row scratch.
+    """
     n = slots.shape[0]
-    r = 0.0
-    g = 0.0
-    b = 0.0
-    ws = 0.0
-    ref_lo = 0.0
-    ref_hi = 0.0
+    wd = ring.shape[2]
     for j in range(n):
-        s = slots[j]
-        yy = _clampi(y - dys[j], 0, h - 1)
-        xx = _clampi(x - dxs[j], 0, wd - 1)
-        z0 = ring[s, yy, xx, 0]
-        z1 = ring[s, yy, xx, 1]
-        z2 = ring[s, yy, xx, 2]
-        zmax = max(z0, max(z1, z2))
-        zl = (np.int32(z0) + 2 * np.int32(z1) + z2) >> 2
-        wk = min(w[zmax], w[zl])
-        lg = logg[j, z1]
-        # interval of plausible log radiance: clipped readings are only bounds
-        q8 = tol + 2.0 / (1.0 + z1)  # quantisation of dark readings
-        lo = lg - q8
-        hi = lg + q8
-        if zmax >= 250:
-            hi = 1e30
-        if zmax <= 4:
-            lo = -1e30
-        if j == 0:
-            ref_lo = lo
-            ref_hi = hi
-            wk = wk + 1e-4
-        elif sigma > 0.0:
-            d = max(0.0, max(lo - ref_hi, ref_lo - hi))
-            if d > 0.0:
-                q = d / sigma
-                wk = wk * np.exp(-q * q)
-        r += wk * lin[j, z0, 0]
-        g += wk * lin[j, z1, 1]
-        b += wk * lin[j, z2, 2]
-        ws += wk
-    inv = 1.0 / ws
-    return r * inv, g * inv, b * inv
+        src = ring[slots[j], yys[j]]
+        dx = dxs[j]
+        lj = lin[j]
+        gl = glo[j]
+        gh = ghi[j]
+        for x in range(wd):
+            xx = min(max(x - dx, 0), wd - 1)
+            c0 = src[xx, 0]
+            c1 = src[xx, 1]
+            c2 = src[xx, 2]
+            cmax = max(c0, max(c1, c2))
+            cl = (np.int32(c0) + 2 * np.int32(c1) + np.int32(c2)) >> 2
+            wj = min(wt[cmax], wt[cl])
+            lo = gl[c1] if c1 > 4 else -BIG
+            hi = gh[c1] if c1 < 250 else BIG
+            if j == 0:
+                rlo[x] = lo
+                rhi[x] = hi
+                rr[x] = wj * lj[c0, 0]
+                gg[x] = wj * lj[c1, 1]
+                bb[x] = wj * lj[c2, 2]
+                ws[x] = wj
+            else:
+                d = max(np.float32(0.0), max(lo - rhi[x], rlo[x] - hi))
+                wj = wj * dgl[np.int32(min(d * dgk, np.float32(255.0)))]
+                rr[x] += wj * lj[c0, 0]
+                gg[x] += wj * lj[c1, 1]
+                bb[x] += wj * lj[c2, 2]
+                ws[x] += wj
+    ref = ring[slots[0], yys[0]]
+    for x in range(wd):
+        wsum = ws[x]
+        if wsum > np.float32(1e-6):
+            inv = np.float32(1.0) / wsum
+            rr[x] *= inv
+            gg[x] *= inv
+            bb[x] *= inv
+        else:
+            zmax = max(ref[x, 0], max(ref[x, 1], ref[x, 2]))
+            jf = fb[0] if zmax >= 128 else fb[1]
+            src = ring[slots[jf], yys[jf]]
+            xx = min(max(x - dxs[jf], 0), wd - 1)
+            c1 = src[xx, 1]
+            lo = glo[jf, c1] if c1 > 4 else -BIG
+            hi = ghi[jf, c1] if c1 < 250 else BIG
+            if dgk > 0.0 and (lo > rhi[x] or rlo[x] > hi):  # moved: keep to the reference
+                jf = 0
+                src = ring[slots[0], yys[0]]
+                xx = x
+            rr[x] = lin[jf, src[xx, 0], 0]
+            gg[x] = lin[jf, src[xx, 1], 1]
+            bb[x] = lin[jf, src[xx, 2], 2]
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def merge_reinhard_k(ring, slots, dys, dxs, lin, logg, w, sigma, tol,
+@njit(cache=True, nogil=True, inline="always")
+def _row_sources(h, y, dys, yys):  # pragma: no cover - compiled
+    for j in range(dys.shape[0]):
+        yys[j] = _clampi(y - dys[j], 0, h - 1)
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_FM)
+def merge_reinhard_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
                      scale, inv_white2, enc, out, stats):  # pragma: no cover - compiled
     """Merge the window and apply Reinhard's global curve in one pass.
 
     ``scale`` is key / log-average, ``inv_white2`` 1 / Lwhite², ``enc`` a
     display-encoding table over 0..1 (uint8, any length). ``stats`` is
-    (H // 4 + 1, 2 + bins): per sampled row the sum of log luminance, the
-    sample count and a histogram of log2 luminance in quarter stops from -32.
+    (H // 4 + 1, 2 + bins) float64: per sampled row (every 4th row and
+    column) the sum of natural-log luminance, the sample count and a
+    histogram of log2 luminance in quarter stops from -32.
     """
     h, wd = out.shape[0], out.shape[1]
     ne = enc.shape[0] - 1
     nb = stats.shape[1] - 2
-    for y in prange(h):
-        sample_row = (y & 3) == 0
-        for x in range(wd):
-            r, g, b = _merge_px(ring, slots, dys, dxs, lin, logg, w, y, x, h, wd, sigma, tol)
-            lw = 0.2126 * r + 0.7152 * g + 0.0722 * b
-            if lw > 1e-12:
-                lsc = lw * scale
-                ratio = scale * (1.0 + lsc * inv_white2) / (1.0 + lsc)
-            else:
-                ratio = 0.0
-            out[y, x, 0] = enc[_clampi(np.int64(r * ratio * ne + 0.5), 0, ne)]
-            out[y, x, 1] = enc[_clampi(np.int64(g * ratio * ne + 0.5), 0, ne)]
-            out[y, x, 2] = enc[_clampi(np.int64(b * ratio * ne + 0.5), 0, ne)]
-            if sample_row and (x & 3) == 0:
-                ll = np.log(lw + 1e-9)
+    fne = np.float32(ne)
+    nblk = (h + ROWS - 1) // ROWS
+    for bi in prange(nblk):
+        rr = np.empty(wd, np.float32)
+        gg = np.empty(wd, np.float32)
+        bb = np.empty(wd, np.float32)
+        lw = np.empty(wd, np.float32)
+        ws = np.empty(wd, np.float32)
+        rlo = np.empty(wd, np.float32)
+        rhi = np.empty(wd, np.float32)
+        yys = np.empty(dys.shape[0], np.int64)
+        for y in range(bi * ROWS, min(h, (bi + 1) * ROWS)):
+            _row_sources(h, y, dys, yys)
+            _merge_row(ring, slots, yys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, bb,
+                       ws, rlo, rhi)
+            for x in range(wd):
+                lx = (np.float32(0.2126) * rr[x] + np.float32(0.7152) * gg[x]
+                      + np.float32(0.0722) * bb[x])
+                lw[x] = lx
+                lsc = lx * scale
+                ratio = scale * (np.float32(1.0) + lsc * inv_white2) / (np.float32(1.0) + lsc)
+                k = ratio * fne
+                out[y, x, 0] = enc[np.int32(min(rr[x] * k, fne) + np.float32(0.5))]
+                out[y, x, 1] = enc[np.int32(min(gg[x] * k, fne) + np.float32(0.5))]
+                out[y, x, 2] = enc[np.int32(min(bb[x] * k, fne) + np.float32(0.5))]
+            if (y & 3) == 0:
                 row = y >> 2
-                stats[row, 0] += ll
-                stats[row, 1] += 1.0
-                bi = np.int64((ll * 1.4426950408889634 + 32.0) * 4.0)
-                stats[row, 2 + _clampi(bi, 0, nb - 1)] += 1.0
+                for x in range(0, wd, 4):
+                    ll = np.log(np.float64(lw[x]) + 1e-9)
+                    stats[row, 0] += ll
+                    stats[row, 1] += 1.0
+                    bi2 = np.int64((ll * 1.4426950408889634 + 32.0) * 4.0)
+                    stats[row, 2 + _clampi(bi2, 0, nb - 1)] += 1.0
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def merge_luma_k(ring, slots, dys, dxs, lin, logg, w, sigma, tol, rgb, loglum):  # pragma: no cover
-    """Merge the window to linear RGB (H×W×3 float32) and log10 luminance (H×W)."""
+@njit(cache=True, nogil=True, parallel=True, fastmath=_FM)
+def merge_luma_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
+                 rgb, loglum):  # pragma: no cover - compiled
+    """Merge the window to linear RGB (H×W×3 float32) and log2 luminance (H×W).
+
+    Luminance is Rec. 709 and floored at 1e-12 before the logarithm.
+    """
     h, wd = loglum.shape
-    for y in prange(h):
-        for x in range(wd):
-            r, g, b = _merge_px(ring, slots, dys, dxs, lin, logg, w, y, x, h, wd, sigma, tol)
-            rgb[y, x, 0] = r
-            rgb[y, x, 1] = g
-            rgb[y, x, 2] = b
-            loglum[y, x] = np.log10(max(0.2126 * r + 0.7152 * g + 0.0722 * b, 1e-12))
+    nblk = (h + ROWS - 1) // ROWS
+    for bi in prange(nblk):
+        rr = np.empty(wd, np.float32)
+        gg = np.empty(wd, np.float32)
+        bb = np.empty(wd, np.float32)
+        lw = np.empty(wd, np.float32)
+        ws = np.empty(wd, np.float32)
+        rlo = np.empty(wd, np.float32)
+        rhi = np.empty(wd, np.float32)
+        ib = np.empty(wd, np.int32)
+        yys = np.empty(dys.shape[0], np.int64)
+        for y in range(bi * ROWS, min(h, (bi + 1) * ROWS)):
+            _row_sources(h, y, dys, yys)
+            _merge_row(ring, slots, yys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, bb,
+                       ws, rlo, rhi)
+            for x in range(wd):
+                rgb[y, x, 0] = rr[x]
+                rgb[y, x, 1] = gg[x]
+                rgb[y, x, 2] = bb[x]
+                lw[x] = max(np.float32(0.2126) * rr[x] + np.float32(0.7152) * gg[x]
+                            + np.float32(0.0722) * bb[x], np.float32(1e-12))
+            log2_row(lw, ib, loglum[y])
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def base_detail_k(rgb, loglum, a, b, offset, factor, detail, enc, out, stats):  # pragma: no cover
+@njit(cache=True, nogil=True, parallel=True, fastmath=_FM)
+def base_detail_k(rgb, loglum, a, b, offset, factor, detail, enc, out,
+                  stats):  # pragma: no cover - compiled
     """Compress the guided-filter base ``a * loglum + b`` and add back the detail.
 
-    Output log10 luminance is ``(base - offset) * factor + detail * (loglum - base)``.
-    ``stats`` as in :func:`merge_reinhard_k` but holding log10 base values.
+    All in log2 luminance: the output is ``(base - offset) * factor +
+    detail * (loglum - base)``, applied to ``rgb`` as a ratio and encoded
+    with ``enc``. ``stats`` as in :func:`merge_reinhard_k` but holding log2
+    base values (the sum column holds log2 too).
     """
     h, wd = loglum.shape
     ne = enc.shape[0] - 1
+    fne = np.float32(ne)
     nb = stats.shape[1] - 2
-    for y in prange(h):
-        sample_row = (y & 3) == 0
-        for x in range(wd):
-            ll = loglum[y, x]
-            base = a[y, x] * ll + b[y, x]
-            lo = (base - offset) * factor + detail * (ll - base)
-            ratio = 10.0 ** (lo - ll)
-            out[y, x, 0] = enc[_clampi(np.int64(rgb[y, x, 0] * ratio * ne + 0.5), 0, ne)]
-            out[y, x, 1] = enc[_clampi(np.int64(rgb[y, x, 1] * ratio * ne + 0.5), 0, ne)]
-            out[y, x, 2] = enc[_clampi(np.int64(rgb[y, x, 2] * ratio * ne + 0.5), 0, ne)]
-            if sample_row and (x & 3) == 0:
+    nblk = (h + ROWS - 1) // ROWS
+    for bi in prange(nblk):
+        t = np.empty(wd, np.float32)
+        base = np.empty(wd, np.float32)
+        ratio = np.empty(wd, np.float32)
+        ib = np.empty(wd, np.int32)
+        for y in range(bi * ROWS, min(h, (bi + 1) * ROWS)):
+            for x in range(wd):
+                ll = loglum[y, x]
+                bs = a[y, x] * ll + b[y, x]
+                base[x] = bs
+                t[x] = (bs - offset) * factor + detail * (ll - bs) - ll
+            exp2_row(t, ib, ratio)
+            for x in range(wd):
+                k = ratio[x] * fne
+                out[y, x, 0] = enc[np.int32(min(rgb[y, x, 0] * k, fne) + np.float32(0.5))]
+                out[y, x, 1] = enc[np.int32(min(rgb[y, x, 1] * k, fne) + np.float32(0.5))]
+                out[y, x, 2] = enc[np.int32(min(rgb[y, x, 2] * k, fne) + np.float32(0.5))]
+            if (y & 3) == 0:
                 row = y >> 2
-                stats[row, 0] += base
-                stats[row, 1] += 1.0
-                bi = np.int64((base * 3.321928094887362 + 32.0) * 4.0)
-                stats[row, 2 + _clampi(bi, 0, nb - 1)] += 1.0
+                for x in range(0, wd, 4):
+                    v = np.float64(base[x])
+                    stats[row, 0] += v
+                    stats[row, 1] += 1.0
+                    bi2 = np.int64((v + 32.0) * 4.0)
+                    stats[row, 2 + _clampi(bi2, 0, nb - 1)] += 1.0

@@ -23,6 +23,59 @@ from vidclear.hdr.response import as_response, debevec1997, srgb_response
 __all__ = ["PhaseTracker", "RollingBracket", "TemporalSmoother", "display_table"]
 
 _HIST_BINS = 256  # quarter stops from 2**-32 to 2**32
+_TRACK_PIXELS = 16384  # phase tracking looks at about this many pixels
+_DEGHOST_TOL = 0.25  # log-radiance slack of a reading before de-ghosting starts
+_BASE_SUB = 4  # the local operator's base layer is filtered at 1/4 resolution
+_BASE_EPS = 0.1 * math.log2(10.0) ** 2  # guided-filter eps: 0.1 in log10 units, in log2
+
+
+def deghost_table(sigma: float, size: int = 256) -> tuple[np.ndarray, np.float32]:
+    """Table of the de-ghosting factor ``exp(-d² / sigma²)`` and its index scale.
+
+    Entry ``i`` holds the factor at ``d = i * sigma / 32`` (so the table
+    spans 8 sigma and its last entry is 0); a disagreement ``d`` (natural-log
+    radiance) reads entry ``min(int(d * scale), size - 1)``. ``sigma`` = 0
+    disables de-ghosting: all ones, scale 0.
+    """
+    if sigma <= 0:
+        return np.ones(size, dtype=np.float32), np.float32(0.0)
+    i = np.arange(size, dtype=np.float64)
+    lut = np.exp(-(i / 32.0) ** 2)
+    lut[-1] = 0.0
+    return lut.astype(np.float32), np.float32(32.0 / sigma)
+
+
+def guided_base(loglum: np.ndarray, *, radius: int, eps: float, sub: int,
+                a_out: np.ndarray, b_out: np.ndarray) -> None:
+    """Guided-filter coefficients of a log-luminance image, computed at 1/``sub`` size.
+
+    The self-guided filter (He et al. 2013) of ``loglum`` is ``a * loglum +
+    b``; ``a`` and ``b`` are found on an area-averaged copy reduced ``sub``
+    times (window radius ``radius`` there) and enlarged bilinearly into
+    ``a_out`` and ``b_out`` (H×W float32), as in the fast guided filter.
+
+    References
+    ----------
+    .. [1] K. He, J. Sun and X. Tang, "Guided image filtering", IEEE TPAMI
+       35(6), 2013; K. He and J. Sun, "Fast guided filter", arXiv:1505.00996.
+    """
+    h, w = loglum.shape
+    small = cv2.resize(loglum, (max(1, w // sub), max(1, h // sub)),
+                       interpolation=cv2.INTER_AREA)
+    tmp = np.empty_like(small)
+    mean_i = np.empty_like(small)
+    K.box_mean_k(small, radius, tmp, mean_i)
+    corr = np.empty_like(small)
+    K.box_mean_k(np.ascontiguousarray(small * small), radius, tmp, corr)
+    var = np.maximum(corr - mean_i * mean_i, 0.0)
+    a = (var / (var + np.float32(eps))).astype(np.float32)
+    b = (mean_i - a * mean_i).astype(np.float32)
+    ma = np.empty_like(a)
+    mb = np.empty_like(b)
+    K.box_mean_k(a, radius, tmp, ma)
+    K.box_mean_k(b, radius, tmp, mb)
+    cv2.resize(ma, (w, h), dst=a_out, interpolation=cv2.INTER_LINEAR)
+    cv2.resize(mb, (w, h), dst=b_out, interpolation=cv2.INTER_LINEAR)
 
 
 def display_table(gamma: float, size: int = 1 << 16) -> np.ndarray:
@@ -222,7 +275,11 @@ class RollingBracket:
         self.gamma, self.fps = float(gamma), float(fps)
         self.enc = display_table(self.gamma)
         z = np.arange(256, dtype=np.float32)
-        self.wlut = (np.minimum(z, 255.0 - z) / 127.5).astype(np.float32)
+        # hat weights; readings at 250 and above are near clipping: unreliable
+        self.wlut = np.where(z < 250, np.minimum(z, 255.0 - z) / 127.5, 0.0).astype(np.float32)
+        self._deghost_lut = deghost_table(self.deghost)
+        self._table_cache: dict[tuple[float, ...], tuple[np.ndarray, ...]] = {}
+        self._buffers: dict[str, np.ndarray] = {}
         self.smooth_a = TemporalSmoother(tau=tau, low=scene_low, high=scene_high)
         self.smooth_b = TemporalSmoother(tau=tau, low=scene_low, high=scene_high)
         self.tracker = PhaseTracker(ex)
@@ -253,6 +310,7 @@ class RollingBracket:
     # -------------------------------------------------------------- per frame
 
     def _small(self, image: np.ndarray) -> np.ndarray:
+        """Gray level reduced ``align_scale`` times by area averaging (uint8)."""
         h, w = image.shape[:2]
         s = self.align_scale
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
@@ -292,9 +350,10 @@ class RollingBracket:
         slot = self._count % self.window
         self._count += 1
         self._ring[slot] = img
-        small = self._small(img)
+        small = self._small(self._ring[slot])
         logg = np.log(self.response[:, 1]).astype(np.float64)
-        phase = self.tracker.update(small, logg)
+        step = max(1, int(math.sqrt(small.size / _TRACK_PIXELS)))
+        phase = self.tracker.update(small[::step, ::step], logg)
         if exposure is not None and math.isfinite(exposure) and exposure > 0:
             ex = float(exposure)
             phase = int(np.argmin(np.abs(np.log(ex) - self.tracker.le)))
@@ -330,7 +389,33 @@ class RollingBracket:
             self.response = debevec1997(small, exps)
         except HDRInputError:
             return
+        self._table_cache.clear()
         self.calibrate = False
+
+    def _tables(self, exps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-slot linear radiance (n×256×3) and de-ghosting bounds (n×256), cached."""
+        key = tuple(np.round(exps, 9).tolist())
+        hit = self._table_cache.get(key)
+        if hit is not None:
+            return hit
+        resp = self.response.astype(np.float64)
+        lin = np.ascontiguousarray(resp[None, :, :] / exps[:, None, None], dtype=np.float32)
+        lg = np.log(resp[None, :, 1] / exps[:, None])
+        z = np.arange(256, dtype=np.float64)
+        q = _DEGHOST_TOL + 2.0 / (1.0 + z)  # quantisation of dark readings, in log units
+        glo = np.ascontiguousarray(lg - q, dtype=np.float32)
+        ghi = np.ascontiguousarray(lg + q, dtype=np.float32)
+        if len(self._table_cache) > 64:
+            self._table_cache.clear()
+        self._table_cache[key] = (lin, glo, ghi)
+        return lin, glo, ghi
+
+    def _scratch(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape != shape:
+            buf = np.empty(shape, dtype=np.float32)
+            self._buffers[name] = buf
+        return buf
 
     def _render(self, dt: float) -> np.ndarray:
         ring = self._ring
@@ -348,64 +433,47 @@ class RollingBracket:
             shifts.append((int(dys[j]), int(dxs[j])))
         self.last_shifts = shifts
         exps = np.asarray([self._slot_exp[int(s)] for s in slots], dtype=np.float64)
-        resp = self.response.astype(np.float64)
-        lin = np.ascontiguousarray((resp[None, :, :] / exps[:, None, None]), dtype=np.float32)
-        logg = np.ascontiguousarray(np.log(resp[None, :, 1] / exps[:, None]), dtype=np.float32)
-        tol = np.float32(0.25)
-        sigma = np.float32(self.deghost)
+        lin, glo, ghi = self._tables(exps)
+        fb = np.array([int(np.argmin(exps)), int(np.argmax(exps))], dtype=np.int64)
+        dgl, dgk = self._deghost_lut
         h, w = ring.shape[1:3]
         out = np.empty((h, w, 3), dtype=np.uint8)
         stats = np.zeros((h // 4 + 1, 2 + _HIST_BINS), dtype=np.float64)
+        merge_args = (ring, slots, dys, dxs, lin, glo, ghi, self.wlut, dgl, dgk, fb)
         if self.tonemap == "reinhard":
             if self.smooth_a.value is None:  # first frame: measure before mapping
-                VK.merge_reinhard_k(ring, slots, dys, dxs, lin, logg, self.wlut, sigma, tol,
-                                    np.float32(1.0), np.float32(0.0), self.enc, out, stats)
+                VK.merge_reinhard_k(*merge_args, np.float32(1.0), np.float32(0.0), self.enc,
+                                    out, stats)
                 self._update_stats(stats, dt)
                 stats[:] = 0.0
             lavg = 2.0 ** self.smooth_a.value
             white = 2.0 ** self.smooth_b.value
             scale = self.key / lavg
             inv_w2 = 1.0 / max(white * scale, 1e-6) ** 2
-            VK.merge_reinhard_k(ring, slots, dys, dxs, lin, logg, self.wlut, sigma, tol,
-                                np.float32(scale), np.float32(inv_w2), self.enc, out, stats)
+            VK.merge_reinhard_k(*merge_args, np.float32(scale), np.float32(inv_w2), self.enc,
+                                out, stats)
             self._update_stats(stats, dt)
             return out
-        rgb = np.empty((h, w, 3), dtype=np.float32)
-        loglum = np.empty((h, w), dtype=np.float32)
-        VK.merge_luma_k(ring, slots, dys, dxs, lin, logg, self.wlut, sigma, tol, rgb, loglum)
-        sub = 4
-        smallll = cv2.resize(loglum, (max(1, w // sub), max(1, h // sub)),
-                             interpolation=cv2.INTER_AREA)
-        r = max(2, int(0.02 * math.hypot(h, w)) // sub)
-        eps = np.float32(0.1)
-        tmp = np.empty_like(smallll)
-        mean_i = np.empty_like(smallll)
-        K.box_mean_k(smallll, r, tmp, mean_i)
-        corr = np.empty_like(smallll)
-        K.box_mean_k(np.ascontiguousarray(smallll * smallll), r, tmp, corr)
-        var = corr - mean_i * mean_i
-        a = var / (var + eps)
-        b = mean_i - a * mean_i
-        ma = np.empty_like(a)
-        mb = np.empty_like(b)
-        K.box_mean_k(np.ascontiguousarray(a), r, tmp, ma)
-        K.box_mean_k(np.ascontiguousarray(b), r, tmp, mb)
-        a_full = cv2.resize(ma, (w, h), interpolation=cv2.INTER_LINEAR)
-        b_full = cv2.resize(mb, (w, h), interpolation=cv2.INTER_LINEAR)
+        rgb = self._scratch("rgb", (h, w, 3))
+        loglum = self._scratch("loglum", (h, w))
+        VK.merge_luma_k(*merge_args, rgb, loglum)
+        a_full = self._scratch("a", (h, w))
+        b_full = self._scratch("b", (h, w))
+        guided_base(loglum, radius=max(2, int(0.02 * math.hypot(h, w)) // _BASE_SUB),
+                    eps=_BASE_EPS, sub=_BASE_SUB, a_out=a_full, b_out=b_full)
         if self.smooth_a.value is None:
             base = a_full[::4, ::4] * loglum[::4, ::4] + b_full[::4, ::4]
-            self._feed(float(np.percentile(base, self.white_percentile)) * math.log2(10),
-                       float(np.percentile(base, 100 - self.white_percentile)) * math.log2(10), dt)
-        top = self.smooth_a.value / math.log2(10)
-        bottom = self.smooth_b.value / math.log2(10)
-        factor = min(1.0, math.log10(self.contrast) / max(top - bottom, 1e-6))
+            self._feed(float(np.percentile(base, self.white_percentile)),
+                       float(np.percentile(base, 100 - self.white_percentile)), dt)
+        top = self.smooth_a.value
+        bottom = self.smooth_b.value
+        factor = min(1.0, math.log2(self.contrast) / max(top - bottom, 1e-6))
         VK.base_detail_k(rgb, loglum, a_full, b_full, np.float32(top), np.float32(factor),
                          np.float32(1.0), self.enc, out, stats)
         hist = stats[:, 2:].sum(axis=0)
         top_n, bot_n = self._percentiles(hist, (self.white_percentile,
                                                 100 - self.white_percentile))
-        # histogram holds log2 of base (log10 * log2(10)) in quarter stops
-        self._feed(top_n, bot_n, dt)
+        self._feed(top_n, bot_n, dt)  # histogram holds log2 of base in quarter stops
         return out
 
     @staticmethod

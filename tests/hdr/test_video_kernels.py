@@ -1,0 +1,115 @@
+"""Rolling-bracket kernels against their slow NumPy references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.hdr._reference import base_detail_ref, merge_window_ref, reinhard_ref
+from tests.hdr.conftest import scene
+from vidclear.hdr import _video_kernels as VK
+from vidclear.hdr.response import srgb_response
+from vidclear.hdr.rolling import deghost_table, display_table
+from vidclear.hdr.synth import synthesize_bracket
+
+EXPOSURES = np.array([4.0, 1.0, 0.25])  # newest first, as the engine orders them
+
+
+def _window(h=40, w=56, seed=0, moving=True):
+    rad = scene(h=h, w=w, seed=seed, span=9.0)
+    frames = []
+    for k, t in enumerate(EXPOSURES):
+        r = rad.copy()
+        if moving and k > 0:  # an object only in the older frames
+            r[10:20, 8 * k:8 * k + 10] = 30.0
+        frames.append(synthesize_bracket(r, [t], response=srgb_response())[0])
+    ring = np.ascontiguousarray(np.stack(frames[::-1]))  # slot 0 oldest
+    slots = np.array([2, 1, 0], dtype=np.int64)
+    return ring, slots
+
+
+def _tables(sigma):
+    resp = srgb_response().astype(np.float64)
+    lin = np.ascontiguousarray(resp[None] / EXPOSURES[:, None, None], dtype=np.float32)
+    lg = np.log(resp[None, :, 1] / EXPOSURES[:, None])
+    q = 0.25 + 2.0 / (1.0 + np.arange(256))
+    z = np.arange(256, dtype=np.float32)
+    wt = np.where(z < 250, np.minimum(z, 255 - z) / 127.5, 0).astype(np.float32)
+    dgl, dgk = deghost_table(sigma)
+    fb = np.array([2, 0], dtype=np.int64)
+    return (lin, (lg - q).astype(np.float32), (lg + q).astype(np.float32), wt, dgl, dgk, fb)
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.7])
+@pytest.mark.parametrize("shift", [(0, 0), (2, -3)])
+def test_merge_matches_reference(sigma, shift):
+    ring, slots = _window()
+    dys = np.array([0, shift[0], -shift[0]], dtype=np.int64)
+    dxs = np.array([0, shift[1], 1], dtype=np.int64)
+    tabs = _tables(sigma)
+    h, w = ring.shape[1:3]
+    rgb = np.empty((h, w, 3), np.float32)
+    ll = np.empty((h, w), np.float32)
+    VK.merge_luma_k(ring, slots, dys, dxs, *tabs, rgb, ll)
+    ref = merge_window_ref(ring, slots, dys, dxs, *tabs)
+    assert np.all(np.isfinite(rgb))
+    np.testing.assert_allclose(rgb, ref, rtol=2e-5, atol=1e-7)
+    lum = np.maximum(ref @ np.array([0.2126, 0.7152, 0.0722]), 1e-12)
+    np.testing.assert_allclose(ll, np.log2(lum), atol=2e-5)
+
+    enc = display_table(2.2, 4096)
+    out = np.empty((h, w, 3), np.uint8)
+    stats = np.zeros((h // 4 + 1, 2 + 256))
+    VK.merge_reinhard_k(ring, slots, dys, dxs, *tabs, np.float32(0.3), np.float32(0.01), enc,
+                        out, stats)
+    exp_out, lw = reinhard_ref(ref, 0.3, 0.01, enc)
+    assert np.abs(out.astype(int) - exp_out).max() <= 1  # float32 rounding at code edges
+    assert (out != exp_out).mean() < 0.01
+    samp = lw[::4, ::4]
+    assert stats[:, 1].sum() == samp.size
+    np.testing.assert_allclose(stats[:, 0].sum(), np.log(samp + 1e-9).sum(), rtol=1e-4)
+    bins = np.clip(((np.log2(samp + 1e-9) + 32) * 4).astype(int), 0, 255)
+    np.testing.assert_array_equal(stats[:, 2:].sum(axis=0),
+                                  np.bincount(bins.ravel(), minlength=256))
+
+
+def test_deghost_table_follows_gaussian():
+    lut, k = deghost_table(0.5)
+    d = np.linspace(0, 3, 200)
+    approx = lut[np.minimum(d * k, 255).astype(int)]
+    assert np.abs(approx - np.exp(-(d / 0.5) ** 2)).max() < 0.04
+    ones, k0 = deghost_table(0.0)
+    assert k0 == 0 and np.all(ones == 1)
+
+
+def test_log2_exp2_rows_match_numpy():
+    rng = np.random.default_rng(1)
+    x = np.exp(rng.uniform(-60, 60, 1001)).astype(np.float32)
+    out = np.empty_like(x)
+    VK.log2_row(x, np.empty(x.size, np.int32), out)
+    np.testing.assert_allclose(out, np.log2(x.astype(np.float64)), atol=2e-6 * 90)
+    y = rng.uniform(-130, 130, 1001).astype(np.float32)
+    VK.exp2_row(y, np.empty(y.size, np.int32), out)
+    np.testing.assert_allclose(out, np.exp2(np.clip(y, -126, 126).astype(np.float64)), rtol=2e-6)
+
+
+def test_base_detail_matches_reference():
+    ring, slots = _window(moving=False)
+    tabs = _tables(0.7)
+    h, w = ring.shape[1:3]
+    z = np.zeros(3, dtype=np.int64)
+    rgb = np.empty((h, w, 3), np.float32)
+    ll = np.empty((h, w), np.float32)
+    VK.merge_luma_k(ring, slots, z, z, *tabs, rgb, ll)
+    rng = np.random.default_rng(2)
+    a = rng.uniform(0.2, 0.9, (h, w)).astype(np.float32)
+    b = rng.uniform(-1, 1, (h, w)).astype(np.float32)
+    enc = display_table(2.2, 4096)
+    out = np.empty((h, w, 3), np.uint8)
+    stats = np.zeros((h // 4 + 1, 258))
+    VK.base_detail_k(rgb, ll, a, b, np.float32(3.0), np.float32(0.6), np.float32(1.0), enc,
+                     out, stats)
+    exp_out, base = base_detail_ref(rgb.astype(np.float64), ll.astype(np.float64), a, b, 3.0,
+                                    0.6, 1.0, enc)
+    assert np.abs(out.astype(int) - exp_out).max() <= 1
+    np.testing.assert_allclose(stats[:, 0].sum(), base[::4, ::4].sum(), rtol=1e-4, atol=1e-3)
