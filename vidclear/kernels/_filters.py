@@ -22,93 +22,72 @@ _CHUNK = 64  # columns per thread in vertical passes
 
 # ---------------------------------------------------------------- min filter
 @njit(cache=True, nogil=True)
-def _vhgw_line(src: np.ndarray, r: int, g: np.ndarray, h: np.ndarray, out: np.ndarray) -> None:
-    """van Herk / Gil-Werman running minimum of one line, window clipped at the ends."""
-    n = src.shape[0]
-    k = 2 * r + 1
-    m = n + 2 * r
-    nb = (m + k - 1) // k
-    for blk in range(nb):
-        j0 = blk * k
-        # forward prefix minimum inside the block
-        for j in range(j0, j0 + k):
-            i = j - r
-            v = src[i] if 0 <= i < n else _INF
-            if j == j0 or v < g[j - 1]:
-                g[j] = v
-            else:
-                g[j] = g[j - 1]
-        # backward suffix minimum inside the block
-        for j in range(j0 + k - 1, j0 - 1, -1):
-            i = j - r
-            v = src[i] if 0 <= i < n else _INF
-            if j == j0 + k - 1 or v < h[j + 1]:
-                h[j] = v
-            else:
-                h[j] = h[j + 1]
-    for i in range(n):
-        a = h[i]
-        b = g[i + k - 1]
-        out[i] = a if a < b else b
+def _min_pad_rows(src: np.ndarray, r: int, out: np.ndarray) -> None:
+    """Running minimum along axis 1 (window 2r+1, clipped) by doubling.
 
-
-@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
-def min_rows(src: np.ndarray, r: int, out: np.ndarray) -> None:
-    """Running minimum along axis 1 of a 2-D float32 array, window 2r+1."""
+    Each row is copied into a buffer padded with +inf, then m_2w[j] =
+    min(m_w[j], m_w[j + w]) is formed for w = 1, 2, 4, ... up to the largest
+    power of two p <= 2r+1, and the window minimum is min(m_p[x], m_p[x+k-p]).
+    Every step is a contiguous, branch-free (vectorisable) loop.
+    """
     rows, n = src.shape
     k = 2 * r + 1
-    size = ((n + 2 * r + k - 1) // k) * k
-    nchunks = min(rows, 64)
-    for ci in prange(nchunks):
-        g = np.empty(size, np.float32)
-        h = np.empty(size, np.float32)
-        for y in range(ci * rows // nchunks, (ci + 1) * rows // nchunks):
-            _vhgw_line(src[y], r, g, h, out[y])
+    m = n + 2 * r
+    a = np.empty(m, np.float32)
+    b = np.empty(m, np.float32)
+    for y in range(rows):
+        line = src[y]
+        for j in range(r):
+            a[j] = _INF
+            a[n + r + j] = _INF
+        for i in range(n):
+            a[r + i] = line[i]
+        p = 1
+        while 2 * p <= k:
+            for j in range(m - p):
+                u = a[j]
+                v = a[j + p]
+                b[j] = u if u < v else v
+            a, b = b, a
+            p *= 2
+        d = k - p
+        dst = out[y]
+        for x in range(n):
+            u = a[x]
+            v = a[x + d]
+            dst[x] = u if u < v else v
 
 
-@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
-def min_cols(src: np.ndarray, r: int, out: np.ndarray) -> None:
-    """Running minimum along axis 0 of a 2-D float32 array, window 2r+1.
-
-    The van Herk / Gil-Werman recursions run on whole row segments so the
-    inner loop is contiguous; threads own disjoint column ranges.
-    """
+@njit(cache=True, nogil=True)
+def _min_pad_cols(src: np.ndarray, r: int, out: np.ndarray) -> None:
+    """Running minimum along axis 0 (window 2r+1, clipped) by doubling whole rows."""
     n, cols = src.shape
     k = 2 * r + 1
-    size = ((n + 2 * r + k - 1) // k) * k
-    g = np.empty((size, cols), np.float32)
-    h = np.empty((size, cols), np.float32)
-    nchunks = (cols + _CHUNK - 1) // _CHUNK
-    for ci in prange(nchunks):
-        c0 = ci * _CHUNK
-        c1 = min(cols, c0 + _CHUNK)
-        for j in range(size):
-            i = j - r
-            first = j % k == 0
-            inside = 0 <= i < n
-            for x in range(c0, c1):
-                v = src[i, x] if inside else _INF
-                if first:
-                    g[j, x] = v
-                else:
-                    p = g[j - 1, x]
-                    g[j, x] = v if v < p else p
-        for j in range(size - 1, -1, -1):
-            i = j - r
-            last = j % k == k - 1
-            inside = 0 <= i < n
-            for x in range(c0, c1):
-                v = src[i, x] if inside else _INF
-                if last:
-                    h[j, x] = v
-                else:
-                    p = h[j + 1, x]
-                    h[j, x] = v if v < p else p
-        for i in range(n):
-            for x in range(c0, c1):
-                a = h[i, x]
-                b = g[i + k - 1, x]
-                out[i, x] = a if a < b else b
+    m = n + 2 * r
+    a = np.empty((m, cols), np.float32)
+    b = np.empty((m, cols), np.float32)
+    for j in range(r):
+        for x in range(cols):
+            a[j, x] = _INF
+            a[n + r + j, x] = _INF
+    for i in range(n):
+        for x in range(cols):
+            a[r + i, x] = src[i, x]
+    p = 1
+    while 2 * p <= k:
+        for j in range(m - p):
+            for x in range(cols):
+                u = a[j, x]
+                v = a[j + p, x]
+                b[j, x] = u if u < v else v
+        a, b = b, a
+        p *= 2
+    d = k - p
+    for i in range(n):
+        for x in range(cols):
+            u = a[i, x]
+            v = a[i + d, x]
+            out[i, x] = u if u < v else v
 
 
 @njit(cache=True, nogil=True)
@@ -118,69 +97,78 @@ def min_filter2d(src: np.ndarray, r: int, out: np.ndarray) -> None:
         out[:] = src
         return
     tmp = np.empty_like(src)
-    min_rows(src, r, tmp)
-    min_cols(tmp, r, out)
+    _min_pad_rows(src, r, tmp)
+    _min_pad_cols(tmp, r, out)
 
 
 # ---------------------------------------------------------------- box filter
-@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
-def box_rows(src: np.ndarray, r: int, out: np.ndarray) -> None:
-    """Mean over a clipped window 2r+1 along the last axis of a (P, H, W) array."""
-    planes, rows, n = src.shape
-    total = planes * rows
-    for idx in prange(total):
-        p = idx // rows
-        y = idx - p * rows
-        line = src[p, y]
-        dst = out[p, y]
-        s = 0.0
-        for x in range(min(r, n - 1) + 1):
-            s += line[x]
+_RB = 8  # rows advanced together in the horizontal box pass (independent sums)
+
+
+@njit(cache=True, nogil=True)
+def _box_rows_plane(src: np.ndarray, r: int, inv: np.ndarray, out: np.ndarray) -> None:
+    """Clipped-window mean along axis 1 of one plane; ``inv[x]`` = 1 / window length.
+
+    ``_RB`` rows run together so their running sums are independent chains.
+    """
+    rows, n = src.shape
+    acc = np.zeros(_RB, np.float64)
+    top = min(r, n - 1)
+    for y0 in range(0, rows, _RB):
+        nb = min(_RB, rows - y0)
+        for i in range(nb):
+            s = 0.0
+            for x in range(top + 1):
+                s += src[y0 + i, x]
+            acc[i] = s
         for x in range(n):
+            f = inv[x]
+            for i in range(nb):
+                out[y0 + i, x] = acc[i] * f
+            hi = x + r + 1
             lo = x - r
-            hi = x + r
-            cnt = min(hi, n - 1) - max(lo, 0) + 1
-            dst[x] = s / cnt
-            if hi + 1 < n:
-                s += line[hi + 1]
+            if hi < n:
+                for i in range(nb):
+                    acc[i] += src[y0 + i, hi]
             if lo >= 0:
-                s -= line[lo]
+                for i in range(nb):
+                    acc[i] -= src[y0 + i, lo]
 
 
-@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
-def box_cols(src: np.ndarray, r: int, out: np.ndarray) -> None:
-    """Mean over a clipped window 2r+1 along axis 1 of a (P, H, W) array."""
-    planes, n, cols = src.shape
-    nchunks = (cols + _CHUNK - 1) // _CHUNK
-    for idx in prange(planes * nchunks):
-        p = idx // nchunks
-        ci = idx - p * nchunks
-        c0 = ci * _CHUNK
-        c1 = min(cols, c0 + _CHUNK)
-        acc = np.zeros(c1 - c0, np.float64)
-        for i in range(min(r, n - 1) + 1):
-            for x in range(c0, c1):
-                acc[x - c0] += src[p, i, x]
-        for y in range(n):
-            lo = y - r
-            hi = y + r
-            inv = 1.0 / (min(hi, n - 1) - max(lo, 0) + 1)
-            for x in range(c0, c1):
-                out[p, y, x] = acc[x - c0] * inv
-            if hi + 1 < n:
-                for x in range(c0, c1):
-                    acc[x - c0] += src[p, hi + 1, x]
-            if lo >= 0:
-                for x in range(c0, c1):
-                    acc[x - c0] -= src[p, lo, x]
+@njit(cache=True, nogil=True)
+def _box_cols_plane(src: np.ndarray, r: int, acc: np.ndarray, out: np.ndarray) -> None:
+    """Clipped-window mean along axis 0 of one plane, whole rows at a time."""
+    n, cols = src.shape
+    acc[:] = 0.0
+    for i in range(min(r, n - 1) + 1):
+        for x in range(cols):
+            acc[x] += src[i, x]
+    for y in range(n):
+        lo = y - r
+        hi = y + r
+        f = 1.0 / (min(hi, n - 1) - max(lo, 0) + 1)
+        for x in range(cols):
+            out[y, x] = acc[x] * f
+        if hi + 1 < n:
+            for x in range(cols):
+                acc[x] += src[hi + 1, x]
+        if lo >= 0:
+            for x in range(cols):
+                acc[x] -= src[lo, x]
 
 
 @njit(cache=True, nogil=True)
 def box_planes(src: np.ndarray, r: int, out: np.ndarray) -> None:
     """Square (2r+1)² clipped-window mean of every plane of a (P, H, W) array."""
-    tmp = np.empty_like(src)
-    box_rows(src, r, tmp)
-    box_cols(tmp, r, out)
+    planes, rows, cols = src.shape
+    inv = np.empty(cols, np.float64)
+    for x in range(cols):
+        inv[x] = 1.0 / (min(x + r, cols - 1) - max(x - r, 0) + 1)
+    tmp = np.empty((rows, cols), np.float32)
+    acc = np.empty(cols, np.float64)
+    for p in range(planes):
+        _box_rows_plane(src[p], r, inv, tmp)
+        _box_cols_plane(tmp, r, acc, out[p])
 
 
 # ---------------------------------------------------------------- guided filter
