@@ -107,8 +107,10 @@ class HDRBracket(Processor):
 
     The latest ``window`` frames (default one full pattern) are aligned to the
     newest one, merged to radiance with de-ghosting against it, and
-    tone-mapped with statistics smoothed over time. Returns None until the
-    window first fills; ``flush()`` has nothing held back. A frame's
+    tone-mapped with statistics smoothed over time. Every input frame gives
+    an output, so frame count and rate are kept: while the window first
+    fills, the frames it holds so far are merged (the very first frame alone
+    is linearised and tone-mapped). ``flush()`` has nothing held back. A frame's
     ``meta["exposure"]`` is used when present, otherwise its place in the
     pattern is found from its brightness. Output frames carry
     ``meta["hdr_phase"]`` and ``meta["hdr_shifts"]``.
@@ -134,12 +136,10 @@ class HDRBracket(Processor):
             white_percentile=c.white_percentile, contrast=c.contrast, tau=c.time_constant,
             scene_low=c.scene_low, scene_high=c.scene_high, gamma=c.gamma)
 
-    def __call__(self, frame: Frame) -> Frame | None:
+    def __call__(self, frame: Frame) -> Frame:
         exposure = frame.meta.get("exposure")
         ex = float(exposure) if isinstance(exposure, int | float) else None
         out = self.engine.push(frame.image, time=frame.time, exposure=ex)
-        if out is None:
-            return None
         return frame.replace(out, hdr_phase=self.engine.last_phase,
                              hdr_shifts=list(self.engine.last_shifts))
 

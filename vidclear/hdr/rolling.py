@@ -319,8 +319,13 @@ class RollingBracket:
         return cv2.resize(gray, (max(1, w // s), max(1, h // s)), interpolation=cv2.INTER_AREA)
 
     def push(self, image: np.ndarray, *, time: float | None = None,
-             exposure: float | None = None) -> np.ndarray | None:
-        """Add a frame; return the tone-mapped H×W×3 uint8 output or None while filling.
+             exposure: float | None = None) -> np.ndarray:
+        """Add a frame; return its tone-mapped H×W×3 uint8 output.
+
+        Every frame gets an output, so frame count and rate are kept: until
+        the window first fills, the frames it holds so far are merged (the
+        first frame alone goes through the inverse response and the tone
+        mapper).
 
         Parameters
         ----------
@@ -373,9 +378,7 @@ class RollingBracket:
             dt = time - self._last_time
         if time is not None:
             self._last_time = time
-        if not self.ready:
-            return None
-        if self.calibrate:
+        if self.calibrate and self.ready:
             self._calibrate_now()
         return self._render(dt)
 
