@@ -37,7 +37,8 @@ class RoadScene:
     Notes
     -----
     A source like any other: iterate it for :class:`Frame` objects (RGB
-    uint8), use it as a context manager.
+    uint8, with the true depth in ``frame.meta["depth"]``), use it as a
+    context manager.
     """
 
     def __init__(self, *, width: int = 640, height: int = 360, seconds: float = 4.0,
@@ -69,6 +70,10 @@ class RoadScene:
 
     def render(self, t: float) -> np.ndarray:
         """The clear frame at time ``t`` seconds, H×W×3 uint8 RGB."""
+        return self.render_with_depth(t)[0]
+
+    def render_with_depth(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """The clear frame at ``t`` and its depth in metres (H×W float32, sky 1000 m)."""
         h, w = self.height, self.width
         hz = self.horizon * h
         focal, cam_h, speed = 0.9 * w, 1.4, 14.0
@@ -92,6 +97,7 @@ class RoadScene:
         asphalt[dash | edge] = 0.85
         ground_rgb = np.where(road[..., None], asphalt, field)
         img = np.where(ground[..., None], ground_rgb, img)
+        depth = self.depth()
         # Trees on both sides, recycled as the car passes them.
         depths = (self._trees - speed * t) % 120 + 4
         for k in np.argsort(-depths):  # far to near, so near trees cover far ones
@@ -103,6 +109,7 @@ class RoadScene:
             y0, y1 = int(max(base - tall, 0)), int(min(base, h))
             if x1 > x0 and y1 > y0:
                 img[y0:y1, x0:x1] = np.array([0.08, 0.22, 0.07]) * shade
+                depth[y0:y1, x0:x1] = zt
                 tx0, tx1 = int(max(cx - half_w / 5, 0)), int(min(cx + half_w / 5, w))
                 ty0 = int(max(base - tall / 4, 0))
                 if tx1 > tx0:
@@ -116,13 +123,15 @@ class RoadScene:
         y0, y1 = int(max(base - ch, 0)), int(min(base, h))
         if x1 > x0 and y1 > y0:
             img[y0:y1, x0:x1] = (0.65, 0.06, 0.05)
+            depth[y0:y1, x0:x1] = zc
             img[y0:y0 + max(1, (y1 - y0) // 3), x0:x1] = (0.1, 0.12, 0.15)  # rear window
-        return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
+        return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8), depth
 
     def __iter__(self) -> Iterator[Frame]:
         for i in range(self.frames):
-            yield Frame(self.render(i / self.rate), pts=i, time_base=self.time_base,
-                        meta={"index": i, "capture_time": time.monotonic()})
+            image, depth = self.render_with_depth(i / self.rate)
+            yield Frame(image, pts=i, time_base=self.time_base,
+                        meta={"index": i, "capture_time": time.monotonic(), "depth": depth})
 
     def __len__(self) -> int:
         return self.frames
