@@ -248,3 +248,119 @@ def recover(src: np.ndarray, coeffs: np.ndarray, s: int, prm: np.ndarray,
                     v = it3[i]
                     q = np.float32(row[i]) * mm[i] * v + nn[i] * (one - v) + half
                     orow[i] = min(max(q, zero), top)
+
+
+@njit(cache=True, nogil=True)
+def shrink_pair(a: np.ndarray, b: np.ndarray, f: int, out: np.ndarray) -> None:
+    """f×f block means of two (h, w) planes into ``out`` (2, ceil(h/f), ceil(w/f)).
+
+    Partial blocks at the bottom/right average the pixels they have.
+    """
+    h, w = a.shape
+    h2, w2 = out.shape[1], out.shape[2]
+    for by in range(h2):
+        y0 = f * by
+        y1 = min(h, y0 + f)
+        for bx in range(w2):
+            x0 = f * bx
+            x1 = min(w, x0 + f)
+            sa = np.float32(0.0)
+            sb = np.float32(0.0)
+            for y in range(y0, y1):
+                for x in range(x0, x1):
+                    sa += a[y, x]
+                    sb += b[y, x]
+            inv = np.float32(1.0) / np.float32((y1 - y0) * (x1 - x0))
+            out[0, by, bx] = sa * inv
+            out[1, by, bx] = sb * inv
+
+
+@njit(cache=True, nogil=True)
+def upsample_planes(src: np.ndarray, s: int, out: np.ndarray) -> None:
+    """Bilinear upsampling of every plane of (P, h, w) by block factor s into (P, H, W)."""
+    planes, h, w = src.shape
+    rows, cols = out.shape[1], out.shape[2]
+    yi0, yi1, fy = bilinear_taps(rows, h, s)
+    xi0, xi1, fx = bilinear_taps(cols, w, s)
+    line = np.empty(w, np.float32)
+    for p in range(planes):
+        for y in range(rows):
+            a0 = src[p, yi0[y]]
+            a1 = src[p, yi1[y]]
+            wy = fy[y]
+            for j in range(w):
+                line[j] = a0[j] + wy * (a1[j] - a0[j])
+            dst = out[p, y]
+            for x in range(cols):
+                v0 = line[xi0[x]]
+                dst[x] = v0 + fx[x] * (line[xi1[x]] - v0)
+
+
+@njit(cache=True, nogil=True)
+def airlight_top(img: np.ndarray, dark: np.ndarray, frac: float, share: float,
+                 wts: np.ndarray) -> np.ndarray:
+    """Mean colour of the ``share`` brightest (grey) pixels among the top ``frac`` of ``dark``."""
+    thr = top_threshold(dark, frac)
+    h, w = dark.shape
+    n = 0
+    for y in range(h):
+        for x in range(w):
+            if dark[y, x] >= thr:
+                n += 1
+    key = np.empty(n, np.float32)
+    idx = np.empty(n, np.int64)
+    k = 0
+    for y in range(h):
+        for x in range(w):
+            if dark[y, x] >= thr:
+                key[k] = wts[0] * img[y, x, 0] + wts[1] * img[y, x, 1] + wts[2] * img[y, x, 2]
+                idx[k] = y * w + x
+                k += 1
+    take = max(1, int(np.ceil(share * n)))
+    order = np.argsort(key)
+    out = np.zeros(3, np.float64)
+    for i in range(n - take, n):
+        j = idx[order[i]]
+        for c in range(3):
+            out[c] += img[j // w, j % w, c]
+    return (out / take).astype(np.float32)
+
+
+@njit(cache=True, nogil=True)
+def sky_stack(grey: np.ndarray, out: np.ndarray) -> None:
+    """out[0] = grey, out[1] = grey², for the local mean and variance."""
+    h, w = grey.shape
+    for y in range(h):
+        for x in range(w):
+            v = grey[y, x]
+            out[0, y, x] = v
+            out[1, y, x] = v * v
+
+
+@njit(cache=True, nogil=True)
+def colour_histogram(img: np.ndarray, bins: int, step: int) -> np.ndarray:
+    """Per-channel histogram (3, bins) of every ``step``-th row and column of an RGB [0, 1] image."""
+    hist = np.zeros((3, bins), np.int64)
+    h, w = img.shape[0], img.shape[1]
+    top = bins - 1
+    for y in range(0, h, step):
+        for x in range(0, w, step):
+            for c in range(3):
+                i = int(img[y, x, c] * bins)
+                hist[c, min(max(i, 0), top)] += 1
+    return hist
+
+
+@njit(cache=True, nogil=True)
+def strided_median(x: np.ndarray, step: int) -> float:
+    """Median of ``x[::step, ::step]`` (mean of the two middle values for even counts)."""
+    h, w = x.shape
+    hs = (h + step - 1) // step
+    ws = (w + step - 1) // step
+    buf = np.empty(hs * ws, np.float32)
+    k = 0
+    for y in range(0, h, step):
+        for xx in range(0, w, step):
+            buf[k] = x[y, xx]
+            k += 1
+    return float(np.median(buf))

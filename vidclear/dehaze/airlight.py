@@ -72,10 +72,9 @@ def airlight_dcp(img: np.ndarray, *, dark: np.ndarray, fraction: float = 0.001) 
     .. [1] K. He, J. Sun and X. Tang, "Single image haze removal using dark
        channel prior", CVPR 2009, section 4.4.
     """
-    thr = _k.top_threshold(np.ascontiguousarray(dark, dtype=np.float32), float(fraction))
-    mask = dark >= thr
-    cand = img[mask]
-    return _brightest_mean(cand, cand @ LUMA)
+    return _k.airlight_top(np.ascontiguousarray(img, dtype=np.float32),
+                           np.ascontiguousarray(dark, dtype=np.float32), float(fraction), 0.1,
+                           LUMA)
 
 
 def airlight_quadtree(img: np.ndarray, *, grey: np.ndarray, min_side: int = 16) -> np.ndarray:

@@ -35,6 +35,9 @@ class DehazeConfig(Section):
     work_size: int = param(270, lo=16, hi=8640,
                            doc="short side of the working image when subsample = 0")
     radius: int = param(20, lo=1, hi=1000, doc="guided-filter radius, working pixels")
+    guide_subsample: int = param(2, lo=1, hi=8,
+                                 doc="guided-filter coefficients at working size / this "
+                                     "(fast guided filter); radius scales with it")
     eps: float = param(1e-3, lo=1e-6, hi=1.0,
                        doc="guided-filter regularisation (squared intensity)")
     airlight: str = param("dcp", choices=("dcp", "quadtree"),

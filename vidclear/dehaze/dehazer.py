@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from vidclear.dehaze import _kernels as _k
-from vidclear.dehaze.airlight import LUMA, airlight_dcp, airlight_quadtree
+from vidclear.dehaze.airlight import LUMA, airlight_quadtree
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dcp import as_rgb
 from vidclear.dehaze.temporal import AirlightTracker, DensityTracker, SceneCutDetector, ema_alpha
@@ -110,17 +110,30 @@ def _hist_medians(hist: np.ndarray) -> np.ndarray:
     return out
 
 
+_CAST_TOLERANCE = 0.08  # chromaticity deviation (of the mean) allowed beyond the input's
+
+
 def _compensation(hist: np.ndarray, cfg: DehazeConfig) -> tuple[np.ndarray, float]:
     """Colour-cast gains and tone exponent from input/recovered histograms."""
     med = _hist_medians(hist)
-    med_i, lum_i, med_j, lum_j = med[0:3], med[3], med[4:7], med[7]
+    med_j = med[4:7]
+    lum_i, lum_j = med[3], med[7]
+    # Casts are judged on mean colours: medians of dark frames (a grey road)
+    # turn tiny absolute differences into huge ratios.
+    top = hist.shape[1] - 1
+    centres = np.arange(hist.shape[1]) / top
+    means = (hist @ centres) / np.maximum(hist.sum(axis=1), 1)
+    mean_i, mean_j = means[0:3], means[4:7]
     gains = np.ones(3)
-    if cfg.color_guard > 0 and med_i.mean() > 0.02 and med_j.mean() > 0.02:
-        c_i = med_i / med_i.mean()
-        c_j = np.maximum(med_j / med_j.mean(), 1e-3)
-        target = np.clip(c_j, np.minimum(1.0, c_i), np.maximum(1.0, c_i))
+    if cfg.color_guard > 0 and mean_i.mean() > 0.02 and mean_j.mean() > 0.02:
+        c_i = mean_i / mean_i.mean()
+        c_j = np.maximum(mean_j / mean_j.mean(), 1e-3)
+        # Dehazing restores saturation, so some colour shift is expected; only
+        # the part beyond the input's own cast plus a tolerance is removed.
+        tol = _CAST_TOLERANCE
+        target = np.clip(c_j, np.minimum(1.0, c_i) - tol, np.maximum(1.0, c_i) + tol)
         g = target / c_j
-        g *= float(LUMA @ med_j) / max(float(LUMA @ (g * med_j)), 1e-6)
+        g *= float(LUMA @ mean_j) / max(float(LUMA @ (g * mean_j)), 1e-6)
         gains = np.clip(1.0 + cfg.color_guard * (g - 1.0), 0.5, 2.0)
         lum_j = float(LUMA @ np.minimum(gains * med_j, 1.0))
     gamma = 1.0
@@ -128,6 +141,31 @@ def _compensation(hist: np.ndarray, cfg: DehazeConfig) -> tuple[np.ndarray, floa
     if 0.005 < lum_j < want < 1.0:
         gamma = min(max(math.log(want) / math.log(lum_j), 0.5), 1.0)
     return gains, gamma
+
+
+class _Workspace:
+    """Scratch planes reused from frame to frame while the frame size stays the same.
+
+    Arrays that leave :meth:`Dehazer.process` (in the result or the temporal
+    state) are allocated per frame, never taken from here.
+    """
+
+    def __init__(self, rows: int, cols: int, s: int, guide_subsample: int) -> None:
+        self.key = (rows, cols, s)
+        self.h = h = -(-rows // s)
+        self.w = w = -(-cols // s)
+        self.gs = gs = guide_subsample if min(h, w) >= 2 * guide_subsample else 1
+        f32 = np.float32
+        self.low = np.empty((h, w, 3), f32)
+        self.grey = np.empty((h, w), f32)
+        self.minc = np.empty((h, w), f32)
+        self.stack = np.empty((2, h, w), f32)
+        self.stats = np.empty((2, h, w), f32)
+        self.nostats = np.zeros((2, 1, 1), f32)
+        self.small = np.empty((2, -(-h // gs), -(-w // gs)), f32)
+        self.coeffs_up = np.empty((2, h, w), f32)
+        self.hist = np.empty((8, _k.NBINS), np.int64)
+        self.ones = np.ones(3, f32)
 
 
 class Dehazer:
@@ -177,6 +215,7 @@ class Dehazer:
         self._t_prev: np.ndarray | None = None
         self._comp: tuple[np.ndarray, float] | None = None
         self.last: DehazeResult | None = None
+        self._ws: _Workspace | None = None
 
     # -- state ------------------------------------------------------------
     def reset(self) -> None:
@@ -229,6 +268,12 @@ class Dehazer:
         """Haze density of the last frame."""
         return None if self.last is None else self.last.density
 
+    def _workspace(self, rows: int, cols: int, s: int) -> _Workspace:
+        ws = self._ws
+        if ws is None or ws.key != (rows, cols, s):
+            ws = self._ws = _Workspace(rows, cols, s, self.config.guide_subsample)
+        return ws
+
     # -- processing -------------------------------------------------------
     def __call__(self, image: np.ndarray, timestamp: float | None = None) -> np.ndarray:
         """Dehaze one frame; see :meth:`process` for the accepted layouts."""
@@ -257,8 +302,9 @@ class Dehazer:
         rows, cols = rgb.shape[:2]
         full = 255.0 if rgb.dtype == np.uint8 else 65535.0
         s = cfg.subsample or max(1, round(min(rows, cols) / cfg.work_size))
-        h, w = -(-rows // s), -(-cols // s)
-        low = np.empty((h, w, 3), np.float32)
+        ws = self._workspace(rows, cols, s)
+        h, w, gs = ws.h, ws.w, ws.gs
+        low, grey, minc = ws.low, ws.grey, ws.minc
         _kf.downsample_area(rgb, s, 1.0 / full, low)
 
         cut = self._cuts.update(low) or seek
@@ -269,15 +315,14 @@ class Dehazer:
             self._comp = None
 
         # airlight
-        grey = np.empty((h, w), np.float32)
-        minc = np.empty((h, w), np.float32)
         dark = np.empty((h, w), np.float32)
-        _k.grey_minc(low, LUMA, np.ones(3, np.float32), grey, minc)
         r = cfg.patch // 2
         if cfg.airlight == "dcp":
+            _k.grey_minc(low, LUMA, ws.ones, grey, minc)
             _kf.min_filter2d(minc, r, dark)
-            measured = airlight_dcp(low, dark=dark, fraction=cfg.airlight_fraction)
+            measured = _k.airlight_top(low, dark, cfg.airlight_fraction, 0.1, LUMA)
         else:
+            _k.grey_minc(low, LUMA, ws.ones, grey, minc)
             measured = airlight_quadtree(low, grey=grey)
         measured = measured + cfg.airlight_neutral * (measured.mean() - measured)
         measured = np.clip(measured, _MIN_AIRLIGHT, 1.0)
@@ -286,30 +331,37 @@ class Dehazer:
         # haze: dark channel of I / A, density and strength
         _k.grey_minc(low, LUMA, (1.0 / air).astype(np.float32), grey, minc)
         _kf.min_filter2d(minc, r, dark)
-        density = float(np.median(dark[::2, ::2]))
+        density = _k.strided_median(dark, 2)
         factor = self._density.update(density, dt) if cfg.auto_strength else 1.0
         strength = cfg.strength * factor
 
         # raw transmission with sky protection, optional temporal smoothing
         traw = np.empty((h, w), np.float32)
         if cfg.sky_t > 0:
-            stack = np.stack([grey, grey * grey])
-            stats = np.empty_like(stack)
-            _kf.box_planes(stack, r, stats)
+            _k.sky_stack(grey, ws.stack)
+            _kf.box_planes(ws.stack, r, ws.stats)
+            stats = ws.stats
         else:
-            stats = np.zeros((2, 1, 1), np.float32)
+            stats = ws.nostats
         sky = np.array([cfg.sky_t, float(LUMA @ air)], np.float64)
         _k.raw_transmission(dark, cfg.omega * strength, grey, stats, sky, traw)
         if cfg.t_tau > 0 and self._t_prev is not None and self._t_prev.shape == traw.shape:
             traw = self._t_prev + np.float32(ema_alpha(dt, cfg.t_tau)) * (traw - self._t_prev)
         self._t_prev = traw
 
-        # guided filter coefficients, statistics for the compensations
-        coeffs = _kf.guided_coeffs(grey, traw, cfg.radius, cfg.eps)
+        # guided-filter coefficients on the guide subsampled by gs (fast guided
+        # filter), then upsampled to the working size for the statistics
+        if gs > 1:
+            _k.shrink_pair(grey, traw, gs, ws.small)
+            coeffs = _kf.guided_coeffs(ws.small[0], ws.small[1],
+                                       max(1, round(cfg.radius / gs)), cfg.eps)
+            _k.upsample_planes(coeffs, gs, ws.coeffs_up)
+            coeffs_w = ws.coeffs_up
+        else:
+            coeffs = coeffs_w = _kf.guided_coeffs(grey, traw, cfg.radius, cfg.eps)
         tlow = np.empty((h, w), np.float32)
-        hist = np.empty((8, _k.NBINS), np.int64)
-        _k.recovery_stats(low, grey, coeffs, air, cfg.t0, LUMA, tlow, hist)
-        gains, gamma = _compensation(hist, cfg)
+        _k.recovery_stats(low, grey, coeffs_w, air, cfg.t0, LUMA, tlow, ws.hist)
+        gains, gamma = _compensation(ws.hist, cfg)
         if self._comp is not None:
             a = ema_alpha(dt, cfg.airlight_tau)
             gains = self._comp[0] + a * (gains - self._comp[0])
@@ -327,7 +379,7 @@ class Dehazer:
         prm = np.concatenate([gains * top / full, air * gains * top, LUMA / full,
                               [cfg.t0, top]]).astype(np.float32)
         out = np.empty_like(rgb)
-        _k.recover(rgb, coeffs, s, prm, lut, out)
+        _k.recover(rgb, coeffs, s * gs, prm, lut, out)
 
         self.last = DehazeResult(
             image=restore(out), transmission=tlow, raw_transmission=traw, dark_channel=dark,

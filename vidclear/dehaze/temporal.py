@@ -13,6 +13,8 @@ from collections import deque
 
 import numpy as np
 
+from vidclear.dehaze._kernels import colour_histogram
+
 __all__ = ["AirlightTracker", "DensityTracker", "SceneCutDetector", "ema_alpha"]
 
 
@@ -181,10 +183,9 @@ class SceneCutDetector:
 
     def histogram(self, img: np.ndarray) -> np.ndarray:
         """Normalised (3, BINS) histogram of a working RGB image in [0, 1]."""
-        sub = img[::2, ::2].reshape(-1, 3)
-        idx = np.minimum((sub * self.BINS).astype(np.intp), self.BINS - 1)
-        hist = np.stack([np.bincount(idx[:, c], minlength=self.BINS) for c in range(3)])
-        return hist / max(len(sub), 1)
+        arr = np.ascontiguousarray(img, dtype=np.float32)
+        hist = colour_histogram(arr, self.BINS, 2)
+        return hist / max(int(hist[0].sum()), 1)
 
     def update(self, img: np.ndarray) -> bool:
         """True when ``img`` starts a new scene (the first frame included)."""
