@@ -5,12 +5,21 @@ from __future__ import annotations
 import numpy as np
 
 
-def merge_debevec_ref(stack, resp, w, t):
+def merge_debevec_ref(stack, resp, w, t, clip=256):
     z = stack.astype(np.int64)
-    wk = w[z].mean(axis=3)  # K×H×W
-    logr = np.log(resp)[z, np.arange(3)]  # K×H×W×3
-    num = (wk[..., None] * (logr - np.log(t)[:, None, None, None])).sum(axis=0)
-    return np.exp(num / wk.sum(axis=0)[..., None])
+    wk = np.where(z.max(axis=3) >= clip, 0.0, w[z].mean(axis=3))  # K×H×W
+    logr = np.log(resp)[z, np.arange(3)] - np.log(t)[:, None, None, None]  # K×H×W×3
+    den = wk.sum(axis=0)
+    out = np.exp((wk[..., None] * logr).sum(axis=0) / np.maximum(den, 1e-300)[..., None])
+    # all clipped: shortest exposure when bright (clipped channels raised to the
+    # brightest channel), longest when dark
+    zero = den <= 1e-12
+    bright = z.sum(axis=(0, 3)) > 3 * 127 * len(t)
+    kmin, kmax = int(np.argmin(t)), int(np.argmax(t))
+    hi = np.where(z[kmin] >= clip, logr[kmin].max(axis=2, keepdims=True), logr[kmin])
+    out[zero & bright] = np.exp(hi[zero & bright])
+    out[zero & ~bright] = np.exp(logr[kmax][zero & ~bright])
+    return out
 
 
 def merge_robertson_ref(stack, resp, w, t):

@@ -8,7 +8,7 @@ from tests.hdr._reference import merge_debevec_ref, merge_robertson_ref
 from tests.hdr.conftest import scene
 from vidclear.hdr._validate import HDRInputError
 from vidclear.hdr.merge import MergeMertens, merge_debevec, merge_robertson, mertens2007
-from vidclear.hdr.response import load_response, srgb_response, weight_table
+from vidclear.hdr.response import debevec1997, load_response, srgb_response, weight_table
 from vidclear.hdr.synth import synthesize_bracket
 
 TIMES = np.array([0.25, 1.0, 4.0], np.float32)
@@ -18,13 +18,69 @@ def _bracket(seed=0):
     return synthesize_bracket(scene(seed=seed), TIMES, response=srgb_response())
 
 
-def test_debevec_kernel_matches_reference():
+@pytest.mark.parametrize("clip,weights", [(256, "triangle"), (250, "hat"), (200, "hat")])
+def test_debevec_kernel_matches_reference(clip, weights):
     imgs = _bracket()
     resp = srgb_response()
-    out = merge_debevec(imgs, TIMES, response=resp, weights="triangle")
+    out = merge_debevec(imgs, TIMES, response=resp, weights=weights, clip=clip)
     ref = merge_debevec_ref(np.stack(imgs), resp.astype(np.float64),
-                            weight_table("triangle").astype(np.float64), TIMES.astype(np.float64))
+                            weight_table(weights).astype(np.float64), TIMES.astype(np.float64),
+                            clip=clip)
     np.testing.assert_allclose(out, ref, rtol=1e-4)
+
+
+def _highlight_bracket(response):
+    """A warm highlight ramp (R > G > B, constant hue) clipped in all but the shortest shot."""
+    w = 160
+    ramp = np.exp2(np.linspace(-1.0, 8.0, w))[None, :, None]
+    rad = np.broadcast_to(ramp * np.array([1.0, 0.8, 0.55]), (8, w, 3)).astype(np.float32)
+    times = [1 / 16, 1.0, 8.0]
+    return rad, synthesize_bracket(rad, times, response=response), times
+
+
+def _chroma(img):
+    return img[..., :2] / img.sum(axis=2, keepdims=True)
+
+
+def test_highlights_keep_hue_without_bands():
+    """Colour bands appear where near-clipped channels of the shortest shot are trusted."""
+    resp = srgb_response()
+    rad, imgs, times = _highlight_bracket(resp)
+    out = merge_debevec(imgs, times, response=resp).astype(np.float64)
+    assert np.all(np.isfinite(out)) and np.all(out > 0)
+    ch = _chroma(out)[4]
+    true = _chroma(rad.astype(np.float64))[4]
+    lum = out[4].mean(axis=1)
+    assert np.all(np.diff(lum) >= -1e-6 * lum[1:])  # brightness never steps back
+    # where the shortest shot still reads every channel below clipping: the true hue
+    ok = imgs[0][4].max(axis=1) < 250
+    assert ok.sum() > 20 and (~ok).sum() > 10
+    assert np.abs(ch[ok] - true[ok]).max() < 0.01
+    # beyond: clipped channels only ever desaturate towards white, one-way,
+    # never swing to another hue (the yellow/pink bands)
+    r, g = ch[~ok, 0], ch[~ok, 1]
+    assert np.all(np.abs(r - 1 / 3) <= np.abs(true[~ok, 0] - 1 / 3) + 1e-3)
+    assert np.all(np.diff(r) <= 1e-4) and np.all(np.abs(np.diff(g)) < 0.02)
+    # a calibrated curve whose blue curls up near 255 (as Debevec's solve gives on
+    # real brackets) must not put steps in the hue; trusting every value does
+    curl = resp.copy()
+    curl[245:, 2] *= np.linspace(1.0, 2.5, 11).astype(np.float32)
+    steps = []
+    for clip in (250, 256):
+        o = merge_debevec(imgs, times, response=curl, clip=clip).astype(np.float64)
+        steps.append(np.abs(np.diff(_chroma(o)[4, :, 1])).max())
+    assert steps[0] < 0.02 < 0.03 < steps[1]
+
+
+def test_debevec_top_end_is_monotonic_and_shared(memorial):
+    imgs, times = memorial
+    raw = np.log(debevec1997(imgs[::3], times[::3], samples=80, knee=None).astype(np.float64))
+    reg = np.log(debevec1997(imgs[::3], times[::3], samples=80).astype(np.float64))
+    assert np.all(np.diff(reg, axis=0) >= 0)
+    top = np.diff(reg[240:], axis=0)
+    np.testing.assert_allclose(top, top[:, :1].repeat(3, axis=1), rtol=1e-5)
+    mono = np.maximum.accumulate(raw, axis=0)
+    np.testing.assert_allclose(reg[:241], mono[:241] - mono[128] + reg[128], atol=1e-5)
 
 
 def test_robertson_kernel_matches_reference():
@@ -52,7 +108,7 @@ def test_matches_opencv_merges(memorial, refdir):
     resp = load_response(refdir / "debevec.csv", order="bgr")
     bgr = [np.ascontiguousarray(i[:, :, ::-1]) for i in imgs]
     cv_resp = np.ascontiguousarray(resp[:, ::-1][:, None, :])
-    ours = merge_debevec(imgs, times, response=resp)
+    ours = merge_debevec(imgs, times, response=resp, clip=256)  # OpenCV trusts all values
     theirs = cv2.createMergeDebevec().process(bgr, times, cv_resp)[:, :, ::-1]
     np.testing.assert_allclose(ours, theirs, rtol=1e-3)
     ours = merge_robertson(imgs, times, response=resp)

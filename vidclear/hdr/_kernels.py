@@ -15,12 +15,16 @@ from numba import njit, prange
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def merge_debevec_k(stack, logresp, w, logt, out):  # pragma: no cover - compiled
+def merge_debevec_k(stack, logresp, w, logt, clip, out):  # pragma: no cover - compiled
     """Log-domain weighted mean of ``logresp[z] - log t``; one weight per pixel.
 
     The weight of an exposure at a pixel is the mean of ``w`` over its three
-    channels. Where every weight is zero the pixel is taken from the shortest
-    exposure when bright, the longest when dark.
+    channels, or 0 when any channel reads ``clip`` or more (a clipped channel
+    is only a lower bound and would pull that channel, and so the hue, down).
+    Where every weight is zero the pixel is taken from the shortest exposure
+    when bright, the longest when dark; in the shortest exposure a channel at
+    ``clip`` or more is raised to the brightest channel's estimate, so clipped
+    highlights turn white instead of taking a false hue.
     """
     k_n, h, wd = stack.shape[0], stack.shape[1], stack.shape[2]
     kmin = 0
@@ -42,6 +46,8 @@ def merge_debevec_k(stack, logresp, w, logt, out):  # pragma: no cover - compile
                 z1 = stack[k, y, x, 1]
                 z2 = stack[k, y, x, 2]
                 zsum += np.int64(z0) + z1 + z2
+                if max(z0, max(z1, z2)) >= clip:
+                    continue
                 wk = (w[z0] + w[z1] + w[z2]) / 3.0
                 s0 += wk * (logresp[z0, 0] - logt[k])
                 s1 += wk * (logresp[z1, 1] - logt[k])
@@ -53,8 +59,13 @@ def merge_debevec_k(stack, logresp, w, logt, out):  # pragma: no cover - compile
                 out[y, x, 2] = np.exp(s2 / ws)
             else:
                 k = kmin if zsum > 3 * 127 * k_n else kmax
+                top = -1e30
                 for c in range(3):
-                    out[y, x, c] = np.exp(logresp[stack[k, y, x, c], c] - logt[k])
+                    top = max(top, logresp[stack[k, y, x, c], c] - logt[k])
+                for c in range(3):
+                    z = stack[k, y, x, c]
+                    v = logresp[z, c] - logt[k]
+                    out[y, x, c] = np.exp(top if (k == kmin and z >= clip) else v)
 
 
 @njit(cache=True, nogil=True, parallel=True)

@@ -18,13 +18,17 @@ __all__ = ["MergeDebevec", "MergeMertens", "MergeRobertson", "merge_debevec", "m
 
 def merge_debevec(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
                   *, response: np.ndarray | None = None,
-                  weights: str | np.ndarray = "hat") -> np.ndarray:
+                  weights: str | np.ndarray = "hat", clip: int = 250) -> np.ndarray:
     """Merge exposures into a radiance map by Debevec and Malik's weighted log average.
 
     ``log E = Σ w(Z) (log f(Z) - log t) / Σ w(Z)``, with one weight per pixel
-    and exposure: the mean of the three channels' weights. Where every
-    exposure is clipped (all weights zero) the pixel is read from the shortest
-    exposure if bright, the longest if dark, so the result is always finite.
+    and exposure: the mean of the three channels' weights, or zero when any
+    channel reads ``clip`` or more (near-saturated readings are unreliable,
+    and a clipped channel averaged in shifts the hue). Where every exposure
+    is clipped the pixel is read from the shortest exposure if bright, with
+    its clipped channels raised to its brightest channel's estimate (so
+    highlights go white, not false-coloured), or from the longest if dark;
+    the result is always finite.
 
     Parameters
     ----------
@@ -37,6 +41,9 @@ def merge_debevec(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[flo
         linear camera.
     weights : str or ndarray
         Weighting of pixel values (see :func:`~vidclear.hdr.response.weight_table`).
+    clip : int
+        Readings at or above this value count as clipped, 1..256 (256 trusts
+        every value, as OpenCV does).
 
     Returns
     -------
@@ -52,9 +59,11 @@ def merge_debevec(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[flo
     stack = as_stack(images)
     t = as_times(times, stack.shape[0])
     resp = linear_response() if response is None else as_response(response)
+    if not 1 <= int(clip) <= 256:
+        raise HDRInputError(f"clip must be in 1..256, got {clip}")
     out = np.empty(stack.shape[1:], dtype=np.float32)
     K.merge_debevec_k(stack, np.log(resp).astype(np.float32), as_weights(weights),
-                      np.log(t).astype(np.float32), out)
+                      np.log(t).astype(np.float32), int(clip), out)
     return out
 
 

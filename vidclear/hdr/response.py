@@ -28,6 +28,7 @@ __all__ = [
     "gamma_response",
     "linear_response",
     "load_response",
+    "regularise_top",
     "robertson2003",
     "sample_points",
     "save_response",
@@ -259,7 +260,7 @@ def sample_points(stack: np.ndarray, times: np.ndarray, samples: int, *,
 def debevec1997(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
                 *, samples: int | None = None, smoothness: float = 10.0,
                 sampling: str = "stratified", weights: str | np.ndarray = "hat",
-                seed: int = 0) -> np.ndarray:
+                seed: int = 0, knee: int | None = 240) -> np.ndarray:
     """Recover a camera response by Debevec and Malik's least-squares method.
 
     Solves, per channel, for ``g(z) = log response[z]`` and the log radiance of
@@ -288,6 +289,10 @@ def debevec1997(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float
         ``CalibrateDebevec``.
     seed : int
         Seed for the stratified sampler.
+    knee : int or None
+        Above this value the curve is extended straight with a slope shared
+        by the channels and made monotonic (see :func:`regularise_top`);
+        None keeps the raw least-squares curve (OpenCV's behaviour).
 
     Returns
     -------
@@ -332,8 +337,46 @@ def debevec1997(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float
         a[rr, i + 2] = smoothness * w[i + 1]
         sol = np.linalg.lstsq(a, b, rcond=None)[0]
         out[:, c] = sol[:LEVELS]
+    if knee is not None:
+        out = regularise_top(out, knee=knee)
     resp = np.exp(out - out[MID][None, :])
     return as_response(resp)
+
+
+def regularise_top(logresp: np.ndarray, *, knee: int = 240, span: int = 32) -> np.ndarray:
+    """Make a log response monotonic with one shared, straight top end.
+
+    Values near clipping are rare in calibration samples and carry almost no
+    weight, so the least-squares curve is poorly pinned there and channels
+    curl apart (a blue curve bending up near 255 paints near-white highlights
+    blue or pink in bands). Above ``knee`` each channel is continued as a
+    straight line in log exposure with the median over channels of their
+    slopes over ``[knee - span, knee]``, so all channels extend alike, after
+    the curve below is made non-decreasing (a running maximum).
+
+    Parameters
+    ----------
+    logresp : ndarray
+        256×3 float log response.
+    knee : int
+        First value replaced by the extrapolation, 128 < knee < 255.
+    span : int
+        Values below the knee the slope is measured over, 1 <= span < knee - 128.
+
+    Returns
+    -------
+    ndarray
+        256×3 float64 log response.
+    """
+    if not 128 < knee < 255 or not 1 <= span < knee - 128:
+        raise HDRInputError(f"need 128 < knee < 255 and 1 <= span < knee - 128, got "
+                            f"knee={knee}, span={span}")
+    g = np.maximum.accumulate(np.array(logresp, dtype=np.float64), axis=0)
+    slopes = (g[knee] - g[knee - span]) / span
+    slope = max(float(np.median(slopes)), 1e-6)
+    steps = np.arange(1, LEVELS - knee, dtype=np.float64)[:, None]
+    g[knee + 1:] = g[knee][None, :] + slope * steps
+    return g
 
 
 def _fill_missing(resp: np.ndarray, cnt: np.ndarray) -> np.ndarray:
