@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from vidclear.hdr import _kernels as K
 from vidclear.hdr import _video_kernels as VK
 from vidclear.hdr._validate import HDRInputError
 from vidclear.hdr.align import MTBPyramid, mtb_shift
@@ -45,6 +44,21 @@ def deghost_table(sigma: float, size: int = 256) -> tuple[np.ndarray, np.float32
     return lut.astype(np.float32), np.float32(32.0 / sigma)
 
 
+def box_mean(img: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over the (2r+1)² window clipped to the image (H×W float32).
+
+    Same result as :func:`vidclear.hdr._kernels.box_mean_k`, through OpenCV's
+    running-sum box filter: one call, no thread hand-offs, which matters on
+    the small base-layer images where a parallel region costs more than the
+    work.
+    """
+    k = (2 * radius + 1, 2 * radius + 1)
+    s = cv2.boxFilter(img, cv2.CV_32F, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    n = cv2.boxFilter(np.ones_like(img, dtype=np.float32), cv2.CV_32F, k, normalize=False,
+                      borderType=cv2.BORDER_CONSTANT)
+    return s / n
+
+
 def guided_base(loglum: np.ndarray, *, radius: int, eps: float, sub: int,
                 a_out: np.ndarray, b_out: np.ndarray) -> None:
     """Guided-filter coefficients of a log-luminance image, computed at 1/``sub`` size.
@@ -62,18 +76,13 @@ def guided_base(loglum: np.ndarray, *, radius: int, eps: float, sub: int,
     h, w = loglum.shape
     small = cv2.resize(loglum, (max(1, w // sub), max(1, h // sub)),
                        interpolation=cv2.INTER_AREA)
-    tmp = np.empty_like(small)
-    mean_i = np.empty_like(small)
-    K.box_mean_k(small, radius, tmp, mean_i)
-    corr = np.empty_like(small)
-    K.box_mean_k(np.ascontiguousarray(small * small), radius, tmp, corr)
+    mean_i = box_mean(small, radius)
+    corr = box_mean(small * small, radius)
     var = np.maximum(corr - mean_i * mean_i, 0.0)
     a = (var / (var + np.float32(eps))).astype(np.float32)
     b = (mean_i - a * mean_i).astype(np.float32)
-    ma = np.empty_like(a)
-    mb = np.empty_like(b)
-    K.box_mean_k(a, radius, tmp, ma)
-    K.box_mean_k(b, radius, tmp, mb)
+    ma = box_mean(a, radius)
+    mb = box_mean(b, radius)
     cv2.resize(ma, (w, h), dst=a_out, interpolation=cv2.INTER_LINEAR)
     cv2.resize(mb, (w, h), dst=b_out, interpolation=cv2.INTER_LINEAR)
 
