@@ -97,7 +97,7 @@ def test_recovery_stats_matches_numpy() -> None:
     air = np.array([0.8, 0.85, 0.9], np.float32)
     tlow = np.empty((24, 32), np.float32)
     hist = np.empty((8, _k.NBINS), np.int64)
-    _k.recovery_stats(low, grey, coeffs, air, 0.1, LUMA.astype(np.float32), tlow, hist)
+    _k.recovery_stats(low, grey, coeffs, 1, 1, air, 0.1, LUMA.astype(np.float32), tlow, hist)
     t = np.clip(0.3 * grey + 0.4, 0.1, 1.0)
     np.testing.assert_allclose(tlow, t, atol=1e-6)
     j = np.clip((low - air) / t[..., None] + air, 0, 1)
@@ -110,6 +110,33 @@ def test_recovery_stats_matches_numpy() -> None:
     # allow a few pixels to land in a neighbouring bin from float32 rounding
     assert np.abs(hist - np.stack(ref)).sum() <= 8
     assert (hist.sum(axis=1) == 24 * 32).all()
+
+
+@pytest.mark.parametrize(("gs", "step", "shape"), [(2, 2, (24, 32)), (3, 2, (25, 31))])
+def test_recovery_stats_subsampled_coefficients_and_histograms(
+        gs: int, step: int, shape: tuple[int, int]) -> None:
+    low = _rgb(shape, 11)
+    grey = (low @ LUMA).astype(np.float32)
+    h2, w2 = -(-shape[0] // gs), -(-shape[1] // gs)
+    rng = np.random.default_rng(12)
+    coeffs = np.stack([rng.uniform(-0.5, 0.5, (h2, w2)),
+                       rng.uniform(0.3, 0.8, (h2, w2))]).astype(np.float32)
+    air = np.array([0.8, 0.85, 0.9], np.float32)
+    tlow = np.empty(shape, np.float32)
+    hist = np.empty((8, _k.NBINS), np.int64)
+    _k.recovery_stats(low, grey, coeffs, gs, step, air, 0.1, LUMA.astype(np.float32), tlow,
+                      hist)
+    a = bilinear_ref(coeffs[0], gs, shape)
+    b = bilinear_ref(coeffs[1], gs, shape)
+    t = np.clip(a * grey + b, 0.1, 1.0)
+    np.testing.assert_allclose(tlow, t, atol=1e-5)
+    sub = low[::step, ::step]
+
+    def h(v: np.ndarray) -> np.ndarray:
+        return np.bincount(np.rint(v.ravel() * 255).astype(int), minlength=256)
+
+    assert np.abs(hist[:3] - np.stack([h(sub[..., c]) for c in range(3)])).sum() <= 3
+    assert (hist.sum(axis=1) == sub.shape[0] * sub.shape[1]).all()
 
 
 @pytest.mark.parametrize("gamma", [0.8, 1.0])

@@ -129,40 +129,61 @@ def raw_transmission(dark: np.ndarray, k: float, grey: np.ndarray, stats: np.nda
             out[y, x] = t
 
 
-@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
-def recovery_stats(low: np.ndarray, grey: np.ndarray, coeffs: np.ndarray, airlight: np.ndarray,
-                   t0: float, wts: np.ndarray, tlow: np.ndarray, hist: np.ndarray) -> None:
+@njit(cache=True, nogil=True)
+def recovery_stats(low: np.ndarray, grey: np.ndarray, coeffs: np.ndarray, gs: int, step: int,
+                   airlight: np.ndarray, t0: float, wts: np.ndarray, tlow: np.ndarray,
+                   hist: np.ndarray) -> None:
     """Refined working-size transmission and histograms of input and recovered image.
 
+    ``coeffs`` (2, ceil(h/gs), ceil(w/gs)) are the guided-filter coefficients
+    on the guide subsampled by ``gs``; they are upsampled bilinearly (block
+    centres, as in :func:`recover`) and applied to ``grey`` to give ``tlow``
+    at every pixel. The histograms sample every ``step``-th row and column.
     ``hist`` is (8, NBINS): rows 0-2 input channels, 3 input grey, 4-6
     recovered channels, 7 recovered grey (values clipped to [0, 1]).
     """
     h, w = grey.shape
-    nchunks = min(h, 16)
-    part = np.zeros((nchunks, 8, NBINS), np.int64)
+    h2, w2 = coeffs.shape[1], coeffs.shape[2]
+    yi0, yi1, fy = bilinear_taps(h, h2, gs)
+    xi0, xi1, fx = bilinear_taps(w, w2, gs)
+    la = np.empty(w2, np.float32)
+    lb = np.empty(w2, np.float32)
     top = NBINS - 1
-    for ci in prange(nchunks):
-        ph = part[ci]
-        for y in range(ci * h // nchunks, (ci + 1) * h // nchunks):
-            for x in range(w):
-                t = coeffs[0, y, x] * grey[y, x] + coeffs[1, y, x]
-                t = min(max(t, t0), 1.0)
-                tlow[y, x] = t
-                it = 1.0 / t
-                gj = 0.0
-                for c in range(3):
-                    v = low[y, x, c]
-                    ph[c, min(max(int(v * top + 0.5), 0), top)] += 1
-                    j = (v - airlight[c]) * it + airlight[c]
-                    j = min(max(j, 0.0), 1.0)
-                    gj += wts[c] * j
-                    ph[4 + c, int(j * top + 0.5)] += 1
-                gi = grey[y, x]
-                ph[3, min(max(int(gi * top + 0.5), 0), top)] += 1
-                ph[7, min(max(int(gj * top + 0.5), 0), top)] += 1
     hist[:] = 0
-    for ci in range(nchunks):
-        hist += part[ci]
+    for y in range(h):
+        r0 = yi0[y]
+        r1 = yi1[y]
+        wy = fy[y]
+        for j in range(w2):
+            a0 = coeffs[0, r0, j]
+            b0 = coeffs[1, r0, j]
+            la[j] = a0 + wy * (coeffs[0, r1, j] - a0)
+            lb[j] = b0 + wy * (coeffs[1, r1, j] - b0)
+        trow = tlow[y]
+        grow = grey[y]
+        for x in range(w):
+            j0 = xi0[x]
+            j1 = xi1[x]
+            wx = fx[x]
+            ca = la[j0] + wx * (la[j1] - la[j0])
+            cb = lb[j0] + wx * (lb[j1] - lb[j0])
+            t = ca * grow[x] + cb
+            trow[x] = min(max(t, t0), 1.0)
+        if y % step != 0:
+            continue
+        for x in range(0, w, step):
+            it = 1.0 / trow[x]
+            gj = 0.0
+            for c in range(3):
+                v = low[y, x, c]
+                hist[c, min(max(int(v * top + 0.5), 0), top)] += 1
+                j = (v - airlight[c]) * it + airlight[c]
+                j = min(max(j, 0.0), 1.0)
+                gj += wts[c] * j
+                hist[4 + c, int(j * top + 0.5)] += 1
+            gi = grow[x]
+            hist[3, min(max(int(gi * top + 0.5), 0), top)] += 1
+            hist[7, min(max(int(gj * top + 0.5), 0), top)] += 1
 
 
 _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}  # no nnan/ninf: inputs are finite
@@ -181,24 +202,22 @@ def recover(src: np.ndarray, coeffs: np.ndarray, s: int, prm: np.ndarray,
     With an empty ``lut``, q is the output value (top = full scale);
     otherwise the output is ``lut[round(q)]`` (top = len(lut) - 1).
 
-    Each row is done in three vectorisable passes: interpolate the
-    coefficients, compute 1/t per pixel, then a flat pass over the
-    interleaved channels.
+    Each thread keeps the coefficients of the two working rows in use
+    interpolated along x (recomputed only when the working rows change,
+    every s output rows), so a full-resolution row costs one vertical lerp
+    per pixel and a single pass that reads RGB, computes grey, t and 1/t and
+    writes the three outputs.
     """
     rows, cols = src.shape[0], src.shape[1]
     h, w = coeffs.shape[1], coeffs.shape[2]
     yi0, yi1, fy = bilinear_taps(rows, h, s)
     xi0, xi1, fx = bilinear_taps(cols, w, s)
+    m0, m1, m2 = prm[0], prm[1], prm[2]
+    n0, n1, n2 = prm[3], prm[4], prm[5]
     g0, g1, g2 = prm[6], prm[7], prm[8]
     t0 = prm[9]
     top = prm[10]
     n3 = 3 * cols
-    mm = np.empty(n3, np.float32)
-    nn = np.empty(n3, np.float32)
-    for x in range(cols):
-        for c in range(3):
-            mm[3 * x + c] = prm[c]
-            nn[3 * x + c] = prm[3 + c]
     flat_src = src.reshape(rows, n3)
     flat_out = out.reshape(rows, n3)
     use_lut = lut.shape[0] > 0
@@ -207,47 +226,68 @@ def recover(src: np.ndarray, coeffs: np.ndarray, s: int, prm: np.ndarray,
     zero = np.float32(0.0)
     nchunks = min(rows, 32)
     for ci in prange(nchunks):
-        la = np.empty(w, np.float32)
-        lb = np.empty(w, np.float32)
-        fa = np.empty(cols, np.float32)
-        fb = np.empty(cols, np.float32)
-        it3 = np.empty(n3, np.float32)
+        # coefficient rows interpolated along x, for the two working rows in use
+        ha = np.empty((2, cols), np.float32)
+        hb = np.empty((2, cols), np.float32)
+        have = np.full(2, -1, np.int64)
         for y in range(ci * rows // nchunks, (ci + 1) * rows // nchunks):
             r0 = yi0[y]
             r1 = yi1[y]
             wy = fy[y]
-            for j in range(w):
-                a0 = coeffs[0, r0, j]
-                b0 = coeffs[1, r0, j]
-                la[j] = a0 + wy * (coeffs[0, r1, j] - a0)
-                lb[j] = b0 + wy * (coeffs[1, r1, j] - b0)
-            for x in range(cols):
-                j0 = xi0[x]
-                j1 = xi1[x]
-                wx = fx[x]
-                fa[x] = la[j0] + wx * (la[j1] - la[j0])
-                fb[x] = lb[j0] + wx * (lb[j1] - lb[j0])
+            for k in range(2):
+                rr = r0 if k == 0 else r1
+                if have[k] == rr:
+                    continue
+                if have[1 - k] == rr:  # already interpolated in the other slot
+                    ha[k] = ha[1 - k]
+                    hb[k] = hb[1 - k]
+                else:
+                    ca = coeffs[0, rr]
+                    cb = coeffs[1, rr]
+                    hak = ha[k]
+                    hbk = hb[k]
+                    for x in range(cols):
+                        j0 = xi0[x]
+                        j1 = xi1[x]
+                        wx = fx[x]
+                        hak[x] = ca[j0] + wx * (ca[j1] - ca[j0])
+                        hbk[x] = cb[j0] + wx * (cb[j1] - cb[j0])
+                have[k] = rr
+            a0 = ha[0]
+            a1 = ha[1]
+            b0 = hb[0]
+            b1 = hb[1]
             row = flat_src[y]
-            for x in range(cols):
-                grey = (g0 * np.float32(row[3 * x]) + g1 * np.float32(row[3 * x + 1])
-                        + g2 * np.float32(row[3 * x + 2]))
-                t = fa[x] * grey + fb[x]
-                t = min(max(t, t0), one)
-                v = one / t
-                it3[3 * x] = v
-                it3[3 * x + 1] = v
-                it3[3 * x + 2] = v
             orow = flat_out[y]
             if use_lut:
-                for i in range(n3):
-                    v = it3[i]
-                    q = np.float32(row[i]) * mm[i] * v + nn[i] * (one - v) + half
-                    orow[i] = lut[np.int32(min(max(q, zero), top))]
+                for x in range(cols):
+                    s0 = np.float32(row[3 * x])
+                    s1 = np.float32(row[3 * x + 1])
+                    s2 = np.float32(row[3 * x + 2])
+                    grey = g0 * s0 + g1 * s1 + g2 * s2
+                    t = (a0[x] + wy * (a1[x] - a0[x])) * grey + b0[x] + wy * (b1[x] - b0[x])
+                    t = min(max(t, t0), one)
+                    v = one / t
+                    u = one - v
+                    q = s0 * m0 * v + n0 * u + half
+                    orow[3 * x] = lut[np.int32(min(max(q, zero), top))]
+                    q = s1 * m1 * v + n1 * u + half
+                    orow[3 * x + 1] = lut[np.int32(min(max(q, zero), top))]
+                    q = s2 * m2 * v + n2 * u + half
+                    orow[3 * x + 2] = lut[np.int32(min(max(q, zero), top))]
             else:
-                for i in range(n3):
-                    v = it3[i]
-                    q = np.float32(row[i]) * mm[i] * v + nn[i] * (one - v) + half
-                    orow[i] = min(max(q, zero), top)
+                for x in range(cols):
+                    s0 = np.float32(row[3 * x])
+                    s1 = np.float32(row[3 * x + 1])
+                    s2 = np.float32(row[3 * x + 2])
+                    grey = g0 * s0 + g1 * s1 + g2 * s2
+                    t = (a0[x] + wy * (a1[x] - a0[x])) * grey + b0[x] + wy * (b1[x] - b0[x])
+                    t = min(max(t, t0), one)
+                    v = one / t
+                    u = one - v
+                    orow[3 * x] = min(max(s0 * m0 * v + n0 * u + half, zero), top)
+                    orow[3 * x + 1] = min(max(s1 * m1 * v + n1 * u + half, zero), top)
+                    orow[3 * x + 2] = min(max(s2 * m2 * v + n2 * u + half, zero), top)
 
 
 @njit(cache=True, nogil=True)
@@ -339,7 +379,7 @@ def sky_stack(grey: np.ndarray, out: np.ndarray) -> None:
 
 @njit(cache=True, nogil=True)
 def colour_histogram(img: np.ndarray, bins: int, step: int) -> np.ndarray:
-    """Per-channel histogram (3, bins) of every ``step``-th row and column of an RGB [0, 1] image."""
+    """Per-channel histogram (3, bins) of every ``step``-th row and column of RGB in [0, 1]."""
     hist = np.zeros((3, bins), np.int64)
     h, w = img.shape[0], img.shape[1]
     top = bins - 1

@@ -163,7 +163,6 @@ class _Workspace:
         self.stats = np.empty((2, h, w), f32)
         self.nostats = np.zeros((2, 1, 1), f32)
         self.small = np.empty((2, -(-h // gs), -(-w // gs)), f32)
-        self.coeffs_up = np.empty((2, h, w), f32)
         self.hist = np.empty((8, _k.NBINS), np.int64)
         self.ones = np.ones(3, f32)
 
@@ -355,12 +354,11 @@ class Dehazer:
             _k.shrink_pair(grey, traw, gs, ws.small)
             coeffs = _kf.guided_coeffs(ws.small[0], ws.small[1],
                                        max(1, round(cfg.radius / gs)), cfg.eps)
-            _k.upsample_planes(coeffs, gs, ws.coeffs_up)
-            coeffs_w = ws.coeffs_up
         else:
-            coeffs = coeffs_w = _kf.guided_coeffs(grey, traw, cfg.radius, cfg.eps)
+            coeffs = _kf.guided_coeffs(grey, traw, cfg.radius, cfg.eps)
         tlow = np.empty((h, w), np.float32)
-        _k.recovery_stats(low, grey, coeffs_w, air, cfg.t0, LUMA, tlow, ws.hist)
+        step = 2 if h * w >= 4096 else 1  # histograms need only a sample of the pixels
+        _k.recovery_stats(low, grey, coeffs, gs, step, air, cfg.t0, LUMA, tlow, ws.hist)
         gains, gamma = _compensation(ws.hist, cfg)
         if self._comp is not None:
             a = ema_alpha(dt, cfg.airlight_tau)

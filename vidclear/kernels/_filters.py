@@ -231,29 +231,54 @@ def downsample_area(src: np.ndarray, s: int, scale: float, out: np.ndarray) -> N
 
     ``src`` is a C-contiguous (H, W, C) array of any numeric dtype, ``out`` is
     float32 (ceil(H/s), ceil(W/s), C). The s rows of a block are summed first
-    as flat contiguous lines (vectorised), then the columns of each block.
+    as flat contiguous lines (vectorised). For s <= 8 the block sums along
+    the row are then formed by adding s - 1 shifted copies of that line
+    (also vectorised) and read off every s pixels; larger blocks are summed
+    directly.
     """
     rows, cols, nc = src.shape
     h, w = out.shape[0], out.shape[1]
     n = cols * nc
     flat = src.reshape(rows, n)
-    for by in prange(h):
-        y0 = by * s
-        y1 = min(rows, y0 + s)
-        acc = np.zeros(n, np.float32)
-        for y in range(y0, y1):
-            line = flat[y]
+    full_w = cols // s  # blocks with all s columns
+    nchunks = min(h, 32)
+    for ci in prange(nchunks):
+        acc = np.empty(n + s * nc, np.float32)
+        hs = np.empty(n, np.float32)
+        for by in range(ci * h // nchunks, (ci + 1) * h // nchunks):
+            y0 = by * s
+            y1 = min(rows, y0 + s)
+            line = flat[y0]
             for i in range(n):
-                acc[i] += line[i]
-        for bx in range(w):
-            x0 = bx * s
-            x1 = min(cols, x0 + s)
-            f = scale / ((y1 - y0) * (x1 - x0))
-            for c in range(nc):
-                v = np.float32(0.0)
-                for x in range(x0, x1):
-                    v += acc[x * nc + c]
-                out[by, bx, c] = v * f
+                acc[i] = line[i]
+            for y in range(y0 + 1, y1):
+                line = flat[y]
+                for i in range(n):
+                    acc[i] += line[i]
+            fy = scale / (y1 - y0)
+            bx0 = 0
+            if s <= 8:
+                for i in range(n):
+                    hs[i] = acc[i]
+                for k in range(1, s):
+                    off = k * nc
+                    for i in range(n - off):
+                        hs[i] += acc[i + off]
+                f = np.float32(fy / s)
+                for bx in range(full_w):
+                    base = bx * s * nc
+                    for c in range(nc):
+                        out[by, bx, c] = hs[base + c] * f
+                bx0 = full_w
+            for bx in range(bx0, w):
+                x0 = bx * s
+                x1 = min(cols, x0 + s)
+                f = np.float32(fy / (x1 - x0))
+                for c in range(nc):
+                    v = np.float32(0.0)
+                    for x in range(x0, x1):
+                        v += acc[x * nc + c]
+                    out[by, bx, c] = v * f
 
 
 @njit(cache=True, nogil=True)
