@@ -190,3 +190,21 @@ def test_shapes_dtypes_layout_and_errors() -> None:
         ground_plane_depth(10, 10, horizon=1.5)
     with pytest.raises(ValueError, match="transmission"):
         scatter(IMG, np.full(IMG.shape[:2], 1.5), 0.5)
+
+
+def test_frame_depth_model_uses_the_depth_the_source_attaches():
+    from vidclear.errors import InputError
+    from vidclear.io.sources.synthetic import RoadScene
+    from vidclear.pipeline import Frame
+
+    scene = RoadScene(width=96, height=64)
+    frame = next(iter(scene))
+    depth = frame.meta["depth"]
+    assert depth.shape == (64, 96) and 0 < depth.min() and depth.max() == 1.0
+    hazy = SynthHaze(depth_model="frame", beta=2.0, airlight=1.0)(frame).image.astype(float)
+    clear = frame.image.astype(float)
+    # I = J t + A (1 - t) with the frame's own depth, pixel by pixel.
+    t = np.exp(-2.0 * depth)[..., None]
+    np.testing.assert_allclose(hazy, clear * t + 255 * (1 - t), atol=1.0)
+    with pytest.raises(InputError, match="meta\\['depth'\\]"):
+        SynthHaze(depth_model="frame")(Frame(np.zeros((4, 4, 3), np.uint8)))

@@ -50,7 +50,7 @@ def make_hazy_clip(path: Path, *, width: int, height: int, seconds: float) -> Pa
     from vidclear.dehaze.synth import SynthHaze  # loads Numba kernels: only when used
 
     scene = RoadScene(width=width, height=height, seconds=seconds)
-    haze = SynthHaze(model="scattering", depth_model="ground_plane", horizon=scene.horizon)
+    haze = SynthHaze(model="scattering", depth_model="frame", beta=2.0)
     sink = EncoderSink(path, config=OutputConfig(crf=16, preset="veryfast"), source=None)
     Pipeline(scene, [haze], sink).run()
     return path

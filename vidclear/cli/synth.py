@@ -35,7 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     haze.add_argument("--airlight", type=float, help="atmospheric light, grey level 0..1")
     haze.add_argument("--depth-map", dest="depth_map", metavar="IMAGE",
                       help="grey depth image (bright = far); default: the depth model")
-    haze.add_argument("--depth-model", dest="depth_model", choices=("ground_plane", "constant"))
+    haze.add_argument("--depth-model", dest="depth_model",
+                      choices=("ground_plane", "constant", "frame"),
+                      help="frame: depth attached by the source (the synthetic RoadScene)")
     haze.add_argument("--horizon", type=float, help="horizon row as a fraction of the height")
     haze.add_argument("--density", type=float, help="fog density for --model uniform")
     haze.add_argument("--noise", type=float, help="salt-and-pepper fraction of pixels")

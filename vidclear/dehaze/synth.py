@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from vidclear.config.schema import Section, param
-from vidclear.errors import ConfigError
+from vidclear.errors import ConfigError, InputError
 from vidclear.pipeline.frame import Frame
 from vidclear.pipeline.processor import Processor
 
@@ -46,7 +46,7 @@ __all__ = [
     "transmission",
 ]
 
-DEPTH_MODELS = ("ground_plane", "constant")
+DEPTH_MODELS = ("ground_plane", "constant", "frame")
 HAZE_MODELS = ("scattering", "uniform")
 
 Airlight = float | Sequence[float]
@@ -133,12 +133,15 @@ def depth_model_map(height: int, width: int, model: str, *, horizon: float = 0.4
     """Relative depth (float32 H×W in (0, 1]) of a named depth model.
 
     ``'ground_plane'``: :func:`ground_plane_depth`. ``'constant'``: 1
-    everywhere, so ``t = exp(-beta)`` is uniform.
+    everywhere, so ``t = exp(-beta)`` is uniform. (``'frame'``, for the
+    processor, reads ``frame.meta["depth"]`` instead of a model.)
     """
     if model == "ground_plane":
         return ground_plane_depth(height, width, horizon=horizon, near=near)
     if model == "constant":
         return np.ones((height, width), np.float32)
+    if model == "frame":
+        raise ValueError("depth_model 'frame' takes the depth each frame carries; pass depth=")
     raise ValueError(f"depth_model must be one of {', '.join(DEPTH_MODELS)}, got {model!r}")
 
 
@@ -418,6 +421,17 @@ class SynthHaze(Processor):
             self._t = {key: t}  # one size at a time: keep memory flat
         return self._t[key]
 
+    def _frame_transmission(self, frame: Frame) -> np.ndarray:
+        """Transmission from the depth the source attached (``frame.meta["depth"]``)."""
+        depth = frame.meta.get("depth")
+        h, w = frame.shape
+        if not isinstance(depth, np.ndarray) or depth.shape != (h, w):
+            raise InputError(
+                "synth_haze.depth_model = 'frame' needs a source that attaches "
+                "frame.meta['depth'] (H×W, 0..1 of the far limit), such as RoadScene"
+            )
+        return transmission(np.clip(depth, 0.0, 1.0).astype(np.float32), beta=self.config.beta)
+
     def __call__(self, frame: Frame) -> Frame:
         c = self.config
         img = frame.image
@@ -426,7 +440,11 @@ class SynthHaze(Processor):
             index = self._count
         self._count += 1
         _check_image(img)
-        hazy = scatter(img, self.transmission_for(*img.shape[:2]), c.airlight)
+        if c.model == "scattering" and c.depth_model == "frame" and not c.depth_map:
+            t = self._frame_transmission(frame)
+        else:
+            t = self.transmission_for(*img.shape[:2])
+        hazy = scatter(img, t, c.airlight)
         if c.noise > 0:
             hazy = salt_and_pepper(hazy, amount=c.noise,
                                    rng=np.random.default_rng([c.seed, index]))

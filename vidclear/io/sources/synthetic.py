@@ -33,16 +33,20 @@ class RoadScene:
         Horizon row as a fraction of the height.
     seed : int
         Seed of the fixed textures.
+    far : float
+        Metres at which ``meta["depth"]`` reaches 1 (the far limit that
+        ``synth_haze`` with ``depth_model = "frame"`` expects).
 
     Notes
     -----
     A source like any other: iterate it for :class:`Frame` objects (RGB
-    uint8, with the true depth in ``frame.meta["depth"]``), use it as a
+    uint8, with the true depth relative to ``far`` in ``frame.meta["depth"]``), use it as a
     context manager.
     """
 
     def __init__(self, *, width: int = 640, height: int = 360, seconds: float = 4.0,
-                 rate: int = 30, horizon: float = 0.42, seed: int = 7) -> None:
+                 rate: int = 30, horizon: float = 0.42, seed: int = 7,
+                 far: float = 150.0) -> None:
         if width < 16 or height < 16:
             raise ValueError(f"RoadScene needs at least 16x16 pixels, got {width}x{height}")
         if seconds <= 0 or rate <= 0:
@@ -50,6 +54,7 @@ class RoadScene:
         self.width, self.height, self.rate = width, height, rate
         self.frames = max(1, round(seconds * rate))
         self.horizon = horizon
+        self.far = far
         self.time_base = Fraction(1, rate)
         rng = np.random.default_rng(seed)
         self._grass = rng.normal(0.0, 1.0, (height, width)).astype(np.float32)
@@ -58,9 +63,13 @@ class RoadScene:
         self._shade = rng.uniform(0.6, 1.0, 24)
         self.is_live = False
         self.frame_count = self.frames
+        self._ground_depth = self._make_ground_depth()
 
     def depth(self) -> np.ndarray:
         """Ground-plane depth in metres per pixel (sky: 1000 m), H×W float32."""
+        return self._ground_depth.copy()
+
+    def _make_ground_depth(self) -> np.ndarray:
         h, w = self.height, self.width
         rows = np.arange(h, dtype=np.float32)
         hz = self.horizon * h
@@ -97,7 +106,7 @@ class RoadScene:
         asphalt[dash | edge] = 0.85
         ground_rgb = np.where(road[..., None], asphalt, field)
         img = np.where(ground[..., None], ground_rgb, img)
-        depth = self.depth()
+        depth = self._ground_depth.copy()
         # Trees on both sides, recycled as the car passes them.
         depths = (self._trees - speed * t) % 120 + 4
         for k in np.argsort(-depths):  # far to near, so near trees cover far ones
@@ -130,8 +139,9 @@ class RoadScene:
     def __iter__(self) -> Iterator[Frame]:
         for i in range(self.frames):
             image, depth = self.render_with_depth(i / self.rate)
+            relative = np.minimum(depth / self.far, 1.0)
             yield Frame(image, pts=i, time_base=self.time_base,
-                        meta={"index": i, "capture_time": time.monotonic(), "depth": depth})
+                        meta={"index": i, "capture_time": time.monotonic(), "depth": relative})
 
     def __len__(self) -> int:
         return self.frames
