@@ -22,13 +22,14 @@ from vidclear.pipeline import Frame, Pipeline, Processor
 from vidclear.pipeline.registry import register as register_processor
 
 __all__ = [
-    "Config", "ConfigError", "Dehazer", "Frame", "InputError", "Job", "OutputError", "Pipeline",
+    "Config", "ConfigError", "DehazeConfig", "Dehazer", "Frame", "InputError", "Job", "OutputError", "Pipeline",
     "Processor", "VidclearError", "__version__", "dehaze_image", "load_config", "open_sink",
     "open_source", "register_processor", "transcode",
 ]
 
 # Imported on first use so `import vidclear` does not load the Numba kernels.
-_LAZY = {"dehaze_image": "vidclear.dehaze", "Dehazer": "vidclear.dehaze"}
+_LAZY = {"dehaze_image": "vidclear.dehaze", "Dehazer": "vidclear.dehaze",
+         "DehazeConfig": "vidclear.dehaze"}
 
 
 def __getattr__(name: str) -> Any:
