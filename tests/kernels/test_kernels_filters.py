@@ -106,6 +106,17 @@ def test_downsample_area_matches_reference(shape: tuple[int, int], s: int) -> No
                                downsample_ref(x16[:, :, 0].astype(float), s), rtol=1e-5)
 
 
+@pytest.mark.parametrize("s", [16, 17])
+def test_downsample_area_large_blocks_do_not_overflow(s: int) -> None:
+    # 16×16 blocks of 255 are the largest sums the uint8 kernel's 16-bit lanes hold
+    x = np.full((40, 37, 3), 255, np.uint8)
+    x[::3, ::5, 1] = 0
+    got = downsample_area(x, factor=s, scale=1 / 255)
+    np.testing.assert_allclose(got, downsample_ref(x / 255.0, s), atol=1e-5)
+    np.testing.assert_allclose(downsample_area(x.astype(np.float32), factor=s, scale=1 / 255),
+                               got, atol=1e-6)
+
+
 def test_downsample_area_matches_cv2_inter_area() -> None:
     x = _rand((48, 64, 3), seed=7)
     ref = cv2.resize(x, (16, 12), interpolation=cv2.INTER_AREA)

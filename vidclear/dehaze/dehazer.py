@@ -304,7 +304,10 @@ class Dehazer:
         ws = self._workspace(rows, cols, s)
         h, w, gs = ws.h, ws.w, ws.gs
         low, grey, minc = ws.low, ws.grey, ws.minc
-        _kf.downsample_area(rgb, s, 1.0 / full, low)
+        if rgb.dtype == np.uint8 and s <= 16:
+            _kf.downsample_area_u8(rgb, s, 1.0 / full, low)
+        else:
+            _kf.downsample_area(rgb, s, 1.0 / full, low)
 
         cut = self._cuts.update(low) or seek
         if cut:

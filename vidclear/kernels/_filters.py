@@ -225,25 +225,82 @@ def apply_coeffs(coeffs: np.ndarray, guide: np.ndarray, out: np.ndarray) -> None
 
 
 # ---------------------------------------------------------------- resampling
+@njit(cache=True, nogil=True)
+def _shift_sum(acc: np.ndarray, s: int, nc: int, hs: np.ndarray) -> None:
+    """hs[i] = sum of acc[i + k * nc] for k < s (the last (s-1)·nc entries are partial).
+
+    Shifted copies are taken as views so that the index is the bare loop
+    variable: Numba then drops its negative-index check and the loop
+    vectorises (with ``acc[i + off]`` it stayed scalar, 10× slower).
+    """
+    n = acc.shape[0]
+    for i in range(n):
+        hs[i] = acc[i]
+    for k in range(1, s):
+        off = k * nc
+        sh = acc[off:]
+        for i in range(n - off):
+            hs[i] += sh[i]
+
+
+@njit(cache=True, nogil=True)
+def _block_row(acc: np.ndarray, hs: np.ndarray, s: int, cols: int, nc: int, fy: float,
+               orow: np.ndarray) -> None:
+    """Block means of one row of column sums ``acc`` (cols·nc) into ``orow`` (w·nc)."""
+    full_w = cols // s
+    w = orow.shape[0] // nc
+    bx0 = 0
+    if s <= 8:
+        _shift_sum(acc, s, nc, hs)
+        f = np.float32(fy / s)
+        step = np.uint64(s * nc)
+        if nc == 3:
+            one = np.uint64(1)
+            two = np.uint64(2)
+            for bx in range(full_w):
+                b = np.uint64(bx) * step
+                o = np.uint64(bx) * np.uint64(3)
+                orow[o] = np.float32(hs[b]) * f
+                orow[o + one] = np.float32(hs[b + one]) * f
+                orow[o + two] = np.float32(hs[b + two]) * f
+        else:
+            for bx in range(full_w):
+                b = np.uint64(bx) * step
+                o = np.uint64(bx * nc)
+                for c in range(nc):
+                    uc = np.uint64(c)
+                    orow[o + uc] = np.float32(hs[b + uc]) * f
+        bx0 = full_w
+    for bx in range(bx0, w):
+        x0 = bx * s
+        x1 = min(cols, x0 + s)
+        f = np.float32(fy / (x1 - x0))
+        for c in range(nc):
+            v = np.float32(0.0)
+            for x in range(x0, x1):
+                v += np.float32(acc[x * nc + c])
+            orow[bx * nc + c] = v * f
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def downsample_area(src: np.ndarray, s: int, scale: float, out: np.ndarray) -> None:
     """Block mean of s×s pixels (partial blocks at the right/bottom), times scale.
 
     ``src`` is a C-contiguous (H, W, C) array of any numeric dtype, ``out`` is
-    float32 (ceil(H/s), ceil(W/s), C). The s rows of a block are summed first
-    as flat contiguous lines (vectorised). For s <= 8 the block sums along
-    the row are then formed by adding s - 1 shifted copies of that line
-    (also vectorised) and read off every s pixels; larger blocks are summed
-    directly.
+    C-contiguous float32 (ceil(H/s), ceil(W/s), C). The s rows of a block
+    are summed first as flat contiguous lines (vectorised). For s <= 8 the
+    block sums along the row are then formed by adding s - 1 shifted copies
+    of that line (also vectorised) and read off every s pixels; larger
+    blocks are summed directly.
     """
     rows, cols, nc = src.shape
-    h, w = out.shape[0], out.shape[1]
+    h = out.shape[0]
     n = cols * nc
     flat = src.reshape(rows, n)
-    full_w = cols // s  # blocks with all s columns
+    oflat = out.reshape(h, -1)
     nchunks = min(h, 32)
     for ci in prange(nchunks):
-        acc = np.empty(n + s * nc, np.float32)
+        acc = np.empty(n, np.float32)
         hs = np.empty(n, np.float32)
         for by in range(ci * h // nchunks, (ci + 1) * h // nchunks):
             y0 = by * s
@@ -255,30 +312,37 @@ def downsample_area(src: np.ndarray, s: int, scale: float, out: np.ndarray) -> N
                 line = flat[y]
                 for i in range(n):
                     acc[i] += line[i]
-            fy = scale / (y1 - y0)
-            bx0 = 0
-            if s <= 8:
+            _block_row(acc, hs, s, cols, nc, scale / (y1 - y0), oflat[by])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def downsample_area_u8(src: np.ndarray, s: int, scale: float, out: np.ndarray) -> None:
+    """:func:`downsample_area` for uint8 images and s <= 16, with exact uint16 sums.
+
+    An s×s block of uint8 sums to at most 16 * 16 * 255 < 2**16, so the row
+    sums and the shifted-copy block sums run on 16-bit lanes (twice as many
+    per vector as float32, no conversions until the block means).
+    """
+    rows, cols, nc = src.shape
+    h = out.shape[0]
+    n = cols * nc
+    flat = src.reshape(rows, n)
+    oflat = out.reshape(h, -1)
+    nchunks = min(h, 32)
+    for ci in prange(nchunks):
+        acc = np.empty(n, np.uint16)
+        hs = np.empty(n, np.uint16)
+        for by in range(ci * h // nchunks, (ci + 1) * h // nchunks):
+            y0 = by * s
+            y1 = min(rows, y0 + s)
+            line = flat[y0]
+            for i in range(n):
+                acc[i] = line[i]
+            for y in range(y0 + 1, y1):
+                line = flat[y]
                 for i in range(n):
-                    hs[i] = acc[i]
-                for k in range(1, s):
-                    off = k * nc
-                    for i in range(n - off):
-                        hs[i] += acc[i + off]
-                f = np.float32(fy / s)
-                for bx in range(full_w):
-                    base = bx * s * nc
-                    for c in range(nc):
-                        out[by, bx, c] = hs[base + c] * f
-                bx0 = full_w
-            for bx in range(bx0, w):
-                x0 = bx * s
-                x1 = min(cols, x0 + s)
-                f = np.float32(fy / (x1 - x0))
-                for c in range(nc):
-                    v = np.float32(0.0)
-                    for x in range(x0, x1):
-                        v += acc[x * nc + c]
-                    out[by, bx, c] = v * f
+                    acc[i] = np.uint16(acc[i] + line[i])
+            _block_row(acc, hs, s, cols, nc, scale / (y1 - y0), oflat[by])
 
 
 @njit(cache=True, nogil=True)

@@ -200,7 +200,10 @@ def downsample_area(img: np.ndarray, *, factor: int, scale: float = 1.0) -> np.n
     h = -(-src.shape[0] // f)
     w = -(-src.shape[1] // f)
     dst = np.empty((h, w, src.shape[2]), np.float32)
-    _k.downsample_area(src, f, float(scale), dst)
+    if src.dtype == np.uint8 and f <= 16:  # exact 16-bit sums
+        _k.downsample_area_u8(src, f, float(scale), dst)
+    else:
+        _k.downsample_area(src, f, float(scale), dst)
     return dst if arr.ndim == 3 else dst[:, :, 0]
 
 
