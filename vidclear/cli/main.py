@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -36,7 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 1 runtime error, 2 usage/config)."""
+    """Entry point; returns the exit status.
+
+    0 ok, 1 bad input or output, 2 bad usage or configuration, 3 internal
+    error, 130 interrupted (the output is still finalized).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -55,6 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except Exception as exc:  # a bug, not bad input: still one line, unless debugging
+        if os.environ.get("VIDCLEAR_DEBUG"):
+            raise
+        print(f"vidclear: error: internal error ({type(exc).__name__}: {exc}); "
+              "set VIDCLEAR_DEBUG=1 for the traceback and please report it", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":
