@@ -1,0 +1,210 @@
+"""Turn the INPUTS of ``vidclear batch`` into one work item per file.
+
+INPUTS may be files, directories (searched recursively for video files),
+glob patterns (``clips/**/*.mp4``) and manifests. A manifest is a CSV file
+(``.csv``) or a JSON-lines file (``.jsonl``/``.ndjson``) with one row per
+input:
+
+* ``input`` (required): the file, relative to the manifest's folder unless absolute;
+* ``output`` (optional): the output path relative to OUTDIR;
+* any other ``section.key`` column/field (or a ``set`` object in JSON lines)
+  overrides the config for that file only, exactly like ``--set``. Empty CSV
+  cells are ignored.
+
+Output names mirror the input tree: every input is placed relative to the
+common folder of all the roots it was found from (a directory input is its
+own root; a file or glob is rooted at its folder), under OUTDIR.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vidclear.errors import ConfigError, InputError
+
+__all__ = ["VIDEO_SUFFIXES", "BatchItem", "collect_inputs", "read_manifest"]
+
+VIDEO_SUFFIXES = frozenset({
+    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".m2ts", ".mts", ".mpg",
+    ".mpeg", ".flv", ".wmv", ".3gp", ".mxf", ".nut",
+})
+MANIFEST_SUFFIXES = frozenset({".csv", ".jsonl", ".ndjson"})
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One input file and where its output goes.
+
+    Attributes
+    ----------
+    input : Path
+        Absolute path of the input file.
+    output : Path
+        Absolute path of the output file (inside OUTDIR).
+    overrides : tuple of str
+        ``section.key=value`` overrides for this file only (from a manifest).
+    """
+
+    input: Path
+    output: Path
+    overrides: tuple[str, ...] = field(default=())
+
+    @property
+    def key(self) -> str:
+        """The state-file key: the output path (one output per job)."""
+        return str(self.output)
+
+
+@dataclass
+class _Found:
+    path: Path
+    root: Path
+    output: str | None = None
+    overrides: tuple[str, ...] = ()
+
+
+def _override_text(key: str, value: Any) -> str:
+    if isinstance(value, str):
+        return f"{key}={json.dumps(value)}"
+    if isinstance(value, bool):
+        return f"{key}={'true' if value else 'false'}"
+    if isinstance(value, (list, tuple)):
+        return f"{key}={json.dumps(list(value))}"
+    return f"{key}={value}"
+
+
+def read_manifest(path: Path) -> list[tuple[Path, str | None, tuple[str, ...]]]:
+    """Rows of a CSV or JSON-lines manifest as ``(input, output, overrides)``."""
+    base = path.parent
+    rows: list[dict[str, Any]] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read manifest {path}: {exc.strerror or exc}") from None
+    if path.suffix.lower() == ".csv":
+        rows = list(csv.DictReader(text.splitlines()))
+    else:
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"manifest {path} line {n} is not JSON: {exc.msg}") from None
+            if not isinstance(row, dict):
+                raise ConfigError(f"manifest {path} line {n}: expected a JSON object")
+            rows.append(row)
+    out = []
+    for n, row in enumerate(rows, 1):
+        src = row.get("input")
+        if not src:
+            raise ConfigError(f"manifest {path} row {n} has no 'input' (allowed: input, "
+                              "output, section.key overrides, set)")
+        overrides: list[str] = []
+        settings = dict(row.get("set") or {})
+        for k, v in row.items():
+            if k in ("input", "output", "set"):
+                continue
+            if k is None or "." not in k:
+                raise ConfigError(f"manifest {path}: unknown column {k!r}; allowed are input, "
+                                  "output and section.key overrides such as dehaze.strength")
+            settings[k] = v
+        for k, v in settings.items():
+            if v is None or v == "":
+                continue
+            overrides.append(f"{k}={v}" if isinstance(v, str) and path.suffix == ".csv"
+                             else _override_text(k, v))
+        p = Path(src)
+        out.append(((p if p.is_absolute() else base / p).resolve(),
+                    row.get("output") or None, tuple(overrides)))
+    return out
+
+
+def _glob_root(pattern: str) -> Path:
+    parts = Path(pattern).parts
+    fixed = []
+    for part in parts:
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    return Path(*fixed).resolve() if fixed else Path.cwd()
+
+
+def _find(spec: str) -> list[_Found]:
+    p = Path(spec)
+    if p.suffix.lower() in MANIFEST_SUFFIXES and p.is_file():
+        return [_Found(path, path.parent, out, ov) for path, out, ov in read_manifest(p)]
+    if p.is_dir():
+        root = p.resolve()
+        files = sorted(f for f in root.rglob("*")
+                       if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES
+                       and ".partial-" not in f.name)
+        return [_Found(f, root) for f in files]
+    if glob.has_magic(spec):
+        root = _glob_root(spec)
+        files = sorted(Path(f).resolve() for f in glob.glob(spec, recursive=True)
+                       if Path(f).is_file())
+        if not files:
+            raise InputError(f"no files match {spec!r}")
+        return [_Found(f, root) for f in files]
+    # A plain file; a missing or corrupt one becomes a failed job, not a batch error.
+    path = p.resolve()
+    return [_Found(path, path.parent)]
+
+
+def collect_inputs(specs: list[str], outdir: Path, *, suffix: str | None = None) -> list[BatchItem]:
+    """Expand INPUTS into :class:`BatchItem` objects, in a stable order.
+
+    Parameters
+    ----------
+    specs : list of str
+        Files, directories, glob patterns and manifests.
+    outdir : Path
+        The output folder; outputs mirror the input tree below it.
+    suffix : str, optional
+        Output extension (e.g. ``".mp4"``); by default each output keeps its
+        input's extension.
+
+    Raises
+    ------
+    InputError
+        Nothing was found, a glob matched nothing, or two inputs map to one output.
+    """
+    if not specs:
+        raise InputError("batch needs at least one input (file, folder, glob or manifest)")
+    found: list[_Found] = []
+    for spec in specs:
+        found.extend(_find(spec))
+    if not found:
+        raise InputError(f"no video files found in {' '.join(specs)}")
+    outdir = outdir.resolve()
+    roots = {str(f.root) for f in found if f.output is None}
+    common = Path(os.path.commonpath(sorted(roots))) if roots else outdir
+    items: list[BatchItem] = []
+    seen: dict[Path, Path] = {}
+    for f in found:
+        if f.output is not None:
+            out = (outdir / f.output).resolve()
+        else:
+            rel = f.path.relative_to(common) if f.path.is_relative_to(common) else Path(
+                f.path.name)
+            out = outdir / rel
+        if suffix:
+            out = out.with_suffix(suffix if suffix.startswith(".") else f".{suffix}")
+        if not out.is_relative_to(outdir):
+            raise InputError(f"output {out} for {f.path} is outside {outdir}")
+        if out in seen:
+            if seen[out] == f.path:
+                continue  # the same file named twice
+            raise InputError(f"inputs {seen[out]} and {f.path} would both write {out}")
+        if out == f.path:
+            raise InputError(f"output {out} would overwrite its input; choose another OUTDIR")
+        seen[out] = f.path
+        items.append(BatchItem(f.path, out, f.overrides))
+    return items

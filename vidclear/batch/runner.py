@@ -1,0 +1,435 @@
+"""Run a batch: expand the inputs, skip what is done, farm out jobs, record each result.
+
+>>> from vidclear.batch import BatchOptions, run_batch
+>>> report = run_batch(["footage/"], BatchOptions(outdir=Path("clear"), preset="dashcam"))
+
+Every finished job is recorded in the state file at once (see
+:mod:`vidclear.batch.state`), so a killed batch loses at most the jobs that
+were running. Long files are split into segments (see
+:mod:`vidclear.batch.segments`) whose results are joined here, in the
+driver, as soon as the last segment of a file is done.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vidclear.batch.inputs import BatchItem, collect_inputs
+from vidclear.batch.segments import estimate_frames, join_segments, plan_segments
+from vidclear.batch.state import BatchState, config_hash, input_identity
+from vidclear.config.loader import load_config
+from vidclear.errors import ConfigError, OutputError, VidclearError
+
+__all__ = ["BatchOptions", "run_batch"]
+
+SEGMENT_DIR = ".vidclear-segments"
+REPORT_NAME = "batch-report.json"
+
+
+@dataclass
+class BatchOptions:
+    """Settings of one ``vidclear batch`` run (see ``vidclear batch --help``)."""
+
+    outdir: Path
+    preset: str | None = None
+    config_file: str | None = None
+    overrides: list[str] = field(default_factory=list)
+    jobs: int | None = None
+    engine: str = "local"
+    address: str | None = None
+    cpus_per_job: float = 1.0
+    overwrite: bool = False
+    retries: int = 2
+    segment_seconds: float = 300.0
+    overlap: float = 6.0
+    suffix: str | None = None
+    report: Path | None = None
+    progress: bool | None = None
+
+    def validate(self) -> None:
+        if self.jobs is not None and self.jobs < 1:
+            raise ConfigError(f"--jobs {self.jobs} is not allowed: give 1 or more")
+        if self.retries < 0:
+            raise ConfigError(f"--retries {self.retries} is not allowed: give 0 or more")
+        if self.segment_seconds < 0 or self.overlap < 0:
+            raise ConfigError("--segment-seconds and --overlap must be 0 or more")
+        if self.cpus_per_job <= 0:
+            raise ConfigError("--cpus-per-job must be more than 0")
+
+
+@dataclass
+class _File:
+    item: BatchItem
+    tables: dict[str, Any] = field(default_factory=dict)
+    chash: str = ""
+    identity: dict[str, Any] = field(default_factory=dict)
+    status: str = "pending"  # pending | running | done | skipped | failed
+    error: str = ""
+    frames_total: int = 0
+    frames_done: int = 0
+    segments: list[Any] | None = None
+    seg_dir: Path | None = None
+    seg_results: dict[int, dict[str, Any]] = field(default_factory=dict)
+    attempts: collections.Counter[str] = field(default_factory=collections.Counter)
+    result: dict[str, Any] = field(default_factory=dict)
+    started: float = 0.0
+    wall_s: float = 0.0
+
+
+def _remove_partials(path: Path) -> None:
+    """Delete temporary files a killed earlier run left for ``path``."""
+    with contextlib.suppress(OSError):
+        for p in path.parent.glob(f"{path.stem}.partial-*{path.suffix}"):
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, default=str)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+class _Bar:
+    """The overall progress bar: frames with fps and ETA, files done/failed."""
+
+    def __init__(self, total: int, files: int, enabled: bool | None) -> None:
+        from tqdm import tqdm
+
+        self.files = files
+        self.bar = tqdm(total=total or None, unit="f", desc="batch", file=sys.stderr,
+                        dynamic_ncols=True, disable=None if enabled is None else not enabled)
+
+    def update(self, frames: int, done: int, failed: int) -> None:
+        if frames > self.bar.n:
+            self.bar.update(frames - self.bar.n)
+        post = {"files": f"{done}/{self.files}"}
+        if failed:
+            post["failed"] = str(failed)
+        self.bar.set_postfix(post, refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _prepare(items: list[BatchItem], opts: BatchOptions, state: BatchState) -> list[_File]:
+    files = []
+    extra = {"segment_seconds": opts.segment_seconds, "overlap": opts.overlap}
+    for item in items:
+        f = _File(item)
+        files.append(f)
+        try:
+            config = load_config(preset=opts.preset, config_file=opts.config_file,
+                                 overrides=[*opts.overrides, *item.overrides])
+        except ConfigError as exc:
+            f.status, f.error = "failed", f"ConfigError: {exc}"
+            continue
+        f.tables = config.to_dict()
+        f.chash = config_hash(f.tables, extra)
+        try:
+            f.identity = input_identity(item.input)
+        except OSError as exc:
+            f.status, f.error = "failed", f"InputError: cannot read input {item.input}: " \
+                                          f"{exc.strerror or exc}"
+            continue
+        if state.is_done(item.key, f.identity, f.chash, item.output):
+            f.status = "skipped"
+            f.result = dict(state.jobs[item.key])
+            continue
+        if item.output.exists() and not opts.overwrite and not state.owns(item.key):
+            f.status, f.error = "failed", (f"OutputError: output {item.output} already exists "
+                                           "and was not written by this batch (use -y)")
+    return files
+
+
+def run_batch(
+    inputs: list[str],
+    opts: BatchOptions,
+    *,
+    on_file: Callable[[dict[str, Any]], Any] | None = None,
+) -> dict[str, Any]:
+    """Process every input; returns the report (also written as JSON).
+
+    Parameters
+    ----------
+    inputs : list of str
+        Files, directories, globs and manifests (see :mod:`vidclear.batch.inputs`).
+    opts : BatchOptions
+        Output folder, config, engine and resume settings.
+    on_file : callable, optional
+        Called with each file's report entry as soon as it is finished.
+
+    Returns
+    -------
+    dict
+        ``{"files": [...], "totals": {...}, "interrupted": bool, ...}``; a
+        file's ``status`` is ``done``, ``skipped`` (finished by an earlier
+        run), ``failed`` (with ``error``) or ``pending`` (not reached).
+
+    Raises
+    ------
+    ConfigError
+        The shared config or an option is invalid (nothing is started).
+    """
+    opts.validate()
+    outdir = Path(opts.outdir).resolve()
+    # Validate the shared config before touching anything.
+    base = load_config(preset=opts.preset, config_file=opts.config_file,
+                       overrides=opts.overrides)
+    items = collect_inputs(inputs, outdir, suffix=opts.suffix)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {outdir}: {exc.strerror or exc}") from None
+    state = BatchState(outdir)
+    files = _prepare(items, opts, state)
+    t0 = time.perf_counter()
+    run = _Run(files, opts, outdir, state, base.to_dict(), on_file)
+    interrupted = run.execute()
+    report = _report(files, opts, outdir, run, time.perf_counter() - t0, interrupted)
+    _write_json_atomic(opts.report or outdir / REPORT_NAME, report)
+    return report
+
+
+class _Run:
+    def __init__(self, files: list[_File], opts: BatchOptions, outdir: Path,
+                 state: BatchState, base_tables: dict[str, Any],
+                 on_file: Callable[[dict[str, Any]], Any] | None) -> None:
+        self.files = files
+        self.opts = opts
+        self.outdir = outdir
+        self.state = state
+        self.base_tables = base_tables
+        self.on_file = on_file
+        self.tasks: dict[str, tuple[_File, dict[str, Any]]] = {}
+        self.pending: collections.deque[str] = collections.deque()
+        self.running: dict[str, int] = {}
+        self.engine: Any = None
+        self.workers = 0
+        self.nodes: set[str] = set()
+
+    # -- planning ----------------------------------------------------------
+    def _plan(self, f: _File) -> None:
+        item = f.item
+        f.frames_total, _ = estimate_frames(item.input)
+        try:
+            f.segments = plan_segments(item.input, segment_seconds=self.opts.segment_seconds,
+                                       overlap=self.opts.overlap)
+        except VidclearError as exc:
+            self._fail(f, f"{type(exc).__name__}: {exc}")
+            return
+        item.output.parent.mkdir(parents=True, exist_ok=True)
+        _remove_partials(item.output)
+        if f.segments is None:
+            self._add_task(f, f"{item.key}", {"kind": "file", "input": str(item.input),
+                                              "output": str(item.output),
+                                              "tables": f.tables})
+            return
+        tag = hashlib.sha256(f"{item.key}|{f.identity['sha256_sample']}|{f.chash}".encode())
+        f.seg_dir = self.outdir / SEGMENT_DIR / tag.hexdigest()[:20]
+        f.seg_dir.mkdir(parents=True, exist_ok=True)
+        for seg in f.segments:
+            part = f.seg_dir / f"part-{seg.index:05d}{item.output.suffix}"
+            _remove_partials(part)
+            if part.exists():  # finished by an earlier, interrupted run
+                f.seg_results[seg.index] = {"ok": True, "frames": seg.frames, "reused": True}
+                f.frames_done += seg.frames
+                continue
+            self._add_task(f, f"{item.key}#{seg.index}", {
+                "kind": "segment", "input": str(item.input), "output": str(part),
+                "tables": f.tables, "segment": seg.to_dict()})
+        if len(f.seg_results) == len(f.segments):
+            self._join(f)
+
+    def _add_task(self, f: _File, task_id: str, task: dict[str, Any]) -> None:
+        self.tasks[task_id] = (f, task)
+        self.pending.append(task_id)
+
+    # -- events ------------------------------------------------------------
+    def _fail(self, f: _File, error: str, *, record: bool = True) -> None:
+        f.status, f.error = "failed", error
+        for tid in [t for t in self.pending if self.tasks[t][0] is f]:
+            self.pending.remove(tid)
+        if record:  # never for outputs this batch did not write (see BatchState.owns)
+            self.state.record(f.item.key, {"status": "failed", "input": str(f.item.input),
+                                       "identity": f.identity, "config_hash": f.chash,
+                                       "error": error})
+        self._emit(f)
+
+    def _done(self, f: _File, result: dict[str, Any]) -> None:
+        f.status = "done"
+        f.wall_s = time.perf_counter() - f.started if f.started else 0.0
+        f.result = {"status": "done", "input": str(f.item.input),
+                    "output": str(f.item.output), "identity": f.identity,
+                    "config_hash": f.chash, "output_size": f.item.output.stat().st_size,
+                    **result}
+        self.state.record(f.item.key, f.result)
+        self._emit(f)
+
+    def _emit(self, f: _File) -> None:
+        if self.on_file is not None:
+            self.on_file(_entry(f))
+
+    def _join(self, f: _File) -> None:
+        if f.segments is None or f.seg_dir is None:
+            raise RuntimeError("_join called for a file that was not segmented")
+        parts = [f.seg_dir / f"part-{s.index:05d}{f.item.output.suffix}" for s in f.segments]
+        config = load_config(base=f.tables)
+        tmp = f.item.output.with_name(
+            f"{f.item.output.stem}.partial-{os.getpid()}{f.item.output.suffix}")
+        try:
+            counts = join_segments(f.item.input, parts, f.item.output, config=config.output,
+                                   tmp=tmp)
+        except (VidclearError, OSError) as exc:
+            self._fail(f, f"{type(exc).__name__}: {exc}")
+            return
+        results = [f.seg_results[s.index] for s in f.segments]
+        frames = sum(int(r.get("frames", 0)) for r in results)
+        busy = sum(float(r.get("seconds", 0.0)) for r in results)
+        shutil.rmtree(f.seg_dir, ignore_errors=True)
+        self._done(f, {"frames": frames, "segments": len(parts), "worker_seconds": busy,
+                       "warm_frames": sum(int(r.get("warm_frames", 0)) for r in results),
+                       "packets_copied": counts["packets_copied"]})
+
+    def _handle(self, task_id: str, result: dict[str, Any]) -> None:
+        f, task = self.tasks[task_id]
+        self.running.pop(task_id, None)
+        if result.get("node"):
+            self.nodes.add(str(result["node"]))
+        if f.status == "failed":
+            return
+        if not result.get("ok"):
+            f.attempts[task_id] += 1
+            if result.get("transient") and f.attempts[task_id] <= self.opts.retries:
+                self.pending.appendleft(task_id)
+                return
+            self._fail(f, f"{result.get('error_type', 'Error')}: {result.get('error')}")
+            return
+        if task["kind"] == "file":
+            f.frames_done = int(result.get("frames", 0))
+            self._done(f, {k: result[k] for k in ("frames", "stats", "packets_copied",
+                                                  "decode_errors", "seconds", "host")
+                           if k in result})
+            return
+        index = task["segment"]["index"]
+        f.seg_results[index] = result
+        f.frames_done = sum(int(r.get("frames", 0)) for r in f.seg_results.values())
+        if f.segments is not None and len(f.seg_results) == len(f.segments):
+            self._join(f)
+
+    # -- main loop ---------------------------------------------------------
+    def execute(self) -> bool:
+        todo = [f for f in self.files if f.status == "pending"]
+        for f in self.files:
+            if f.status == "failed":
+                self._fail(f, f.error, record=False)
+            elif f.status == "skipped":
+                self._emit(f)
+        for f in todo:
+            self._plan(f)
+        if not self.pending:
+            return False
+        from vidclear.batch.engines import make_engine
+
+        total = sum(f.frames_total for f in todo)
+        bar = _Bar(total, len(self.files), self.opts.progress)
+        interrupted = False
+        old_term = None
+        if threading.current_thread() is threading.main_thread():
+            old_term = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            self.engine = make_engine(self.opts.engine, jobs=self.opts.jobs,
+                                      address=self.opts.address,
+                                      cpus_per_job=self.opts.cpus_per_job,
+                                      warm_tables=self.base_tables)
+            self.workers = self.engine.workers
+            inflight: dict[str, int] = {}
+            while self.pending or self.engine.busy:
+                while self.pending and self.engine.busy < self.engine.workers:
+                    tid = self.pending.popleft()
+                    f = self.tasks[tid][0]
+                    if not f.started:
+                        f.started, f.status = time.perf_counter(), "running"
+                    self.engine.submit(tid, self.tasks[tid][1])
+                    self.running[tid] = 0
+                for tid, result in self.engine.results(0.25):
+                    inflight.pop(tid, None)
+                    self._handle(tid, result)
+                for tid, n in self.engine.progress():
+                    if tid in self.running:
+                        inflight[tid] = n
+                frames = sum(f.frames_done for f in self.files) + sum(inflight.values())
+                done = sum(1 for f in self.files if f.status in ("done", "skipped"))
+                failed = sum(1 for f in self.files if f.status == "failed")
+                bar.update(frames, done, failed)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            if self.engine is not None:
+                self.engine.shutdown(cancel=interrupted)
+            bar.close()
+            if old_term is not None:
+                signal.signal(signal.SIGTERM, old_term)
+        return interrupted
+
+
+def _raise_interrupt(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _entry(f: _File) -> dict[str, Any]:
+    r = f.result
+    frames = int(r.get("frames", f.frames_done) or 0)
+    wall = f.wall_s or float(r.get("seconds", 0.0) or 0.0)
+    entry: dict[str, Any] = {"input": str(f.item.input), "output": str(f.item.output),
+                             "status": f.status, "frames": frames,
+                             "wall_s": round(wall, 3),
+                             "fps": round(frames / wall, 2) if wall > 0 else 0.0}
+    if f.error:
+        entry["error"] = f.error
+    if f.attempts:
+        entry["attempts"] = 1 + sum(f.attempts.values())
+    for k in ("segments", "warm_frames", "packets_copied", "decode_errors", "stats",
+              "worker_seconds", "host"):
+        if k in r:
+            entry[k] = r[k]
+    return entry
+
+
+def _report(files: list[_File], opts: BatchOptions, outdir: Path, run: _Run, wall: float,
+            interrupted: bool) -> dict[str, Any]:
+    entries = [_entry(f) for f in files]
+    counts = collections.Counter(e["status"] for e in entries)
+    frames = sum(e["frames"] for e in entries if e["status"] == "done")
+    return {
+        "outdir": str(outdir), "engine": opts.engine, "workers": run.workers,
+        "nodes": len(run.nodes) or None, "interrupted": interrupted,
+        "wall_s": round(wall, 3),
+        "totals": {"files": len(entries), "done": counts["done"], "skipped": counts["skipped"],
+                   "failed": counts["failed"], "pending": counts["pending"] + counts["running"],
+                   "frames": frames, "fps": round(frames / wall, 2) if wall > 0 else 0.0},
+        "files": entries,
+    }

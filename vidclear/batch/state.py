@@ -1,0 +1,143 @@
+"""The resumable state of a batch: one record per finished job, written atomically.
+
+The state lives in ``OUTDIR/.vidclear-batch.json``. After every finished job
+the whole file is rewritten to a temporary file, flushed with ``fsync`` and
+moved over the old one with :func:`os.replace` (then the folder is synced),
+so a kill at any moment leaves either the old or the new state, never a torn
+one. A rerun skips a job when its record says ``done``, the input's identity
+and the config hash are unchanged and the output file is still there with
+the recorded size.
+
+Input identity is ``(size, mtime_ns, sample hash)``. The hash is a SHA-256 of
+the size and the first and last MiB of the file (the whole file when it is
+under 2 MiB): bounded work per file, yet it catches a file replaced by
+another of the same size and time stamp in nearly every real case (container
+headers and trailers differ). A change confined to the middle of a large
+file that keeps its size and mtime is not detected; touch the file to force
+a redo.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from vidclear.errors import OutputError
+
+__all__ = ["STATE_NAME", "BatchState", "config_hash", "input_identity"]
+
+STATE_NAME = ".vidclear-batch.json"
+_SAMPLE = 1 << 20  # bytes hashed at each end of a file
+_VERSION = 1
+
+
+def input_identity(path: Path) -> dict[str, Any]:
+    """Size, mtime (ns) and a bounded content hash of ``path``.
+
+    Raises
+    ------
+    OSError
+        The file cannot be read.
+    """
+    st = path.stat()
+    h = hashlib.sha256(str(st.st_size).encode())
+    with open(path, "rb") as fh:
+        if st.st_size <= 2 * _SAMPLE:
+            h.update(fh.read())
+        else:
+            h.update(fh.read(_SAMPLE))
+            fh.seek(st.st_size - _SAMPLE)
+            h.update(fh.read(_SAMPLE))
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256_sample": h.hexdigest()}
+
+
+def config_hash(tables: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> str:
+    """SHA-256 of a job's config tables (and any settings that change its output)."""
+    blob = json.dumps({"config": tables, "extra": dict(extra or {})}, sort_keys=True,
+                      default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class BatchState:
+    """The records of a batch, keyed by output path.
+
+    Parameters
+    ----------
+    outdir : Path
+        The batch's output folder; the state file lives directly in it.
+    """
+
+    def __init__(self, outdir: Path) -> None:
+        self.path = Path(outdir) / STATE_NAME
+        self.jobs: dict[str, dict[str, Any]] = {}
+        if self.path.exists():
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                self.jobs = dict(data.get("jobs", {}))
+            except (OSError, ValueError, AttributeError):
+                # An unreadable state only costs a redo; keep a copy for inspection.
+                with contextlib.suppress(OSError):
+                    os.replace(self.path, self.path.with_suffix(".json.bad"))
+                self.jobs = {}
+
+    def is_done(self, key: str, identity: Mapping[str, Any], chash: str, output: Path) -> bool:
+        """True when ``key`` finished with this input identity and config, output intact."""
+        rec = self.jobs.get(key)
+        if not rec or rec.get("status") != "done":
+            return False
+        if rec.get("identity") != dict(identity) or rec.get("config_hash") != chash:
+            return False
+        try:
+            return output.stat().st_size == rec.get("output_size")
+        except OSError:
+            return False
+
+    def owns(self, key: str) -> bool:
+        """True when an earlier run of this batch wrote (or tried to write) ``key``."""
+        return key in self.jobs
+
+    def record(self, key: str, record: Mapping[str, Any]) -> None:
+        """Store one job's record and save the state atomically."""
+        self.jobs[key] = {**record, "recorded_at": time.time()}
+        self.save()
+
+    def save(self) -> None:
+        """Write the state: temp file, fsync, os.replace, fsync the folder."""
+        data = {"version": _VERSION, "jobs": self.jobs}
+        folder = self.path.parent
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".vidclear-batch.", suffix=".tmp", dir=folder)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(data, fh, indent=1, sort_keys=True)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            raise OutputError(f"cannot write batch state {self.path}: "
+                              f"{exc.strerror or exc}") from None
+        _fsync_dir(folder)
+
+    def __repr__(self) -> str:
+        done = sum(1 for r in self.jobs.values() if r.get("status") == "done")
+        return f"BatchState({str(self.path)!r}, jobs={len(self.jobs)}, done={done})"

@@ -1,0 +1,134 @@
+"""What a batch worker runs: one whole file, or one segment of a long file.
+
+Both engines call :func:`run_task` with plain dicts (picklable, JSON-able),
+so a worker process or Ray actor needs nothing but the shared filesystem.
+Every error is caught and returned as a result, tagged transient or not, so
+one bad file never takes the batch down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import socket
+import time
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+__all__ = ["is_transient", "run_task", "warm_up"]
+
+# OS errors worth a second try: the file system or the machine was busy.
+_TRANSIENT_ERRNO = {errno.EAGAIN, errno.EINTR, errno.EBUSY, errno.ETIMEDOUT, errno.EIO,
+                    errno.ESTALE, errno.ENOMEM, errno.ECONNRESET}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures a retry may cure (busy resources), False for bad inputs/configs."""
+    from vidclear.errors import VidclearError
+
+    if isinstance(exc, VidclearError):
+        return False
+    if isinstance(exc, (MemoryError, TimeoutError)):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNO
+
+
+def _reporter(task_id: str, progress: Any) -> Callable[[Any], None] | None:
+    if progress is None:
+        return None
+    last = [0.0]
+
+    def report(stats: Any) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.5:
+            last[0] = now
+            with contextlib.suppress(Exception):
+                progress.put_nowait((task_id, int(stats.frames_out)))
+
+    return report
+
+
+def _config(task: dict[str, Any]) -> Any:
+    from vidclear.config.loader import load_config
+
+    return load_config(base=task["tables"])
+
+
+def _run_file(task_id: str, task: dict[str, Any], progress: Any) -> dict[str, Any]:
+    from vidclear.job import Job
+
+    config = _config(task)
+    job = Job(task["input"], task["output"], config=config, overwrite=True)
+    stats = job.run(on_progress=_reporter(task_id, progress))
+    return {"frames": stats.frames_out, "stats": stats.snapshot(),
+            "packets_copied": job.sink.packets_copied,
+            "decode_errors": job.source.decode_errors}
+
+
+def _run_segment(task_id: str, task: dict[str, Any], progress: Any) -> dict[str, Any]:
+    from vidclear.batch.segments import Segment, SegmentSource, TrimSink, segment_sink_source
+    from vidclear.io.sinks.encoder import EncoderSink
+    from vidclear.job import build_processors
+    from vidclear.pipeline.runner import Pipeline
+
+    config = _config(task)
+    seg = Segment.from_dict(task["segment"])
+    out = Path(task["output"])
+    processors = build_processors(config)
+    source = SegmentSource(task["input"], seg, threads=config.input.threads)
+    try:
+        sink = EncoderSink(out, config=config.output, source=segment_sink_source(source))
+        trim = TrimSink(sink, seg.start)
+        pipeline = Pipeline(source, processors, trim, mode="file",
+                            queue_size=config.pipeline.queue_size)
+        stats = pipeline.run(on_progress=_reporter(task_id, progress))
+    finally:
+        source.close()
+    return {"frames": sink.frames_written, "warm_frames": trim.dropped,
+            "stats": stats.snapshot()}
+
+
+def run_task(task_id: str, task: dict[str, Any], progress: Any = None) -> dict[str, Any]:
+    """Run one task; never raises (errors come back as ``{"ok": False, ...}``)."""
+    t0 = time.perf_counter()
+    where = {"host": socket.gethostname(), "pid": os.getpid()}
+    with contextlib.suppress(Exception):
+        import ray  # only present with the ray extra
+
+        if ray.is_initialized():
+            where["node"] = ray.get_runtime_context().get_node_id()
+    try:
+        body = _run_segment if task["kind"] == "segment" else _run_file
+        result = body(task_id, task, progress)
+        return {"ok": True, "seconds": time.perf_counter() - t0, **where, **result}
+    except Exception as exc:
+        return {"ok": False, "error": str(exc) or type(exc).__name__,
+                "error_type": type(exc).__name__, "transient": is_transient(exc),
+                "seconds": time.perf_counter() - t0, **where}
+
+
+def warm_up(tables: dict[str, Any] | None) -> None:
+    """Compile the Numba kernels of the configured processors on a tiny frame.
+
+    Called once when a worker starts, so the first real job does not pay the
+    compile time (kernels are also cached on disk by ``cache=True``).
+    """
+    if not tables:
+        return
+    with contextlib.suppress(Exception):
+        import numpy as np
+
+        from vidclear.job import build_processors
+        from vidclear.pipeline.frame import Frame
+
+        config = _config({"tables": tables})
+        rng = np.random.default_rng(0)
+        processors = build_processors(config)
+        for i in range(2):
+            frame: Any = Frame(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8), pts=i,
+                               time_base=Fraction(1, 30), meta={"index": i})
+            for proc in processors:
+                frame = proc(frame) if frame is not None else None

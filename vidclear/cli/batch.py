@@ -1,0 +1,105 @@
+"""``vidclear batch INPUTS... -o OUTDIR``: many files, resumable, local pool or Ray."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_parser", "format_table", "run"]
+
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "batch", help="process many files into a folder; resumable, in parallel (local or Ray)",
+        description="Process every INPUT into OUTDIR, mirroring the input tree. INPUTS are "
+                    "files, folders, globs or manifests (.csv / .jsonl with an 'input' column, "
+                    "an optional 'output' and per-file section.key overrides). Finished jobs "
+                    "are recorded in OUTDIR/.vidclear-batch.json: running the same command "
+                    "again skips them and redoes only what changed or failed.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT")
+    p.add_argument("-o", "--outdir", required=True, metavar="OUTDIR", help="output folder")
+    p.add_argument("--preset", metavar="NAME", help="a preset from configs/ (dashcam, ...)")
+    p.add_argument("--config", metavar="FILE.toml", help="TOML file overriding the preset")
+    p.add_argument("--set", dest="overrides", metavar="SECTION.KEY=VALUE", action="append",
+                   default=[], help="override one key for every file; repeatable")
+    p.add_argument("-j", "--jobs", type=int, metavar="N",
+                   help="parallel jobs (default: CPU count; on Ray: cluster CPUs / "
+                        "--cpus-per-job)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: process pool on this machine; ray: Ray actors (vidclear[ray])")
+    p.add_argument("--address", metavar="ADDR",
+                   help="join this Ray cluster (e.g. ray://head:10001 or auto); default: "
+                        "start a local Ray runtime")
+    p.add_argument("--cpus-per-job", type=float, default=1.0, metavar="N",
+                   help="CPUs each Ray job asks for (default 1)")
+    p.add_argument("--segment-seconds", type=float, default=300.0, metavar="S",
+                   help="split files longer than 1.5×S at keyframes into segments of about "
+                        "S seconds processed in parallel (0 = never split; default 300)")
+    p.add_argument("--overlap", type=float, default=6.0, metavar="S",
+                   help="seconds each segment decodes and processes before its first frame "
+                        "to warm temporal state (default 6 = 3× the airlight time constant)")
+    p.add_argument("--retries", type=int, default=2, metavar="N",
+                   help="retries of a job after a transient failure (default 2)")
+    p.add_argument("--ext", metavar="EXT", help="output extension (default: the input's)")
+    p.add_argument("--report", metavar="FILE.json",
+                   help="where to write the JSON report (default OUTDIR/batch-report.json)")
+    p.add_argument("-y", "--overwrite", action="store_true",
+                   help="overwrite outputs this batch did not write itself")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--progress", action="store_true",
+                   help="show the progress bar even when stderr is not a terminal")
+    p.set_defaults(func=run)
+
+
+def _fmt_row(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(c.ljust(w) if i == 0 or i == len(cells) - 1 else c.rjust(w)
+                     for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """The end-of-batch summary: one row per file, then the totals."""
+    head = ["file", "status", "frames", "fps", "seconds", "note"]
+    rows = []
+    for e in report["files"]:
+        note = e.get("error", "")
+        if not note and e.get("segments"):
+            note = f"{e['segments']} segments"
+        rows.append([Path(e["output"]).name, e["status"], str(e["frames"]),
+                     f"{e['fps']:.1f}", f"{e['wall_s']:.1f}", note[:100]])
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    lines = [_fmt_row(head, widths)] + [_fmt_row(r, widths) for r in rows]
+    t = report["totals"]
+    lines.append(f"{t['done']} done, {t['skipped']} skipped (already done), {t['failed']} "
+                 f"failed, {t['pending']} not run; {t['frames']} frames in "
+                 f"{report['wall_s']:.1f} s ({t['fps']:.1f} fps) on {report['workers']} "
+                 f"{report['engine']} workers")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vidclear.batch import BatchOptions, run_batch
+
+    opts = BatchOptions(
+        outdir=Path(args.outdir), preset=args.preset, config_file=args.config,
+        overrides=list(args.overrides), jobs=args.jobs, engine=args.engine,
+        address=args.address, cpus_per_job=args.cpus_per_job, overwrite=args.overwrite,
+        retries=args.retries, segment_seconds=args.segment_seconds, overlap=args.overlap,
+        suffix=args.ext, report=Path(args.report) if args.report else None,
+        progress=False if args.quiet else (True if args.progress else None),
+    )
+    report = run_batch(args.inputs, opts)
+    if not args.quiet:
+        print(format_table(report), file=sys.stderr)
+        print(f"report: {opts.report or Path(report['outdir']) / 'batch-report.json'}",
+              file=sys.stderr)
+    if report["interrupted"]:
+        print("vidclear: batch interrupted; run the same command again to resume",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if report["totals"]["failed"] else 0
