@@ -44,17 +44,18 @@ def _min_pad_rows(src: np.ndarray, r: int, out: np.ndarray) -> None:
             a[r + i] = line[i]
         p = 1
         while 2 * p <= k:
+            sh = a[p:]  # shifted view: bare loop index, so the loop vectorises
             for j in range(m - p):
                 u = a[j]
-                v = a[j + p]
+                v = sh[j]
                 b[j] = u if u < v else v
             a, b = b, a
             p *= 2
-        d = k - p
+        sh = a[k - p:]
         dst = out[y]
         for x in range(n):
             u = a[x]
-            v = a[x + d]
+            v = sh[x]
             dst[x] = u if u < v else v
 
 
@@ -76,18 +77,20 @@ def _min_pad_cols(src: np.ndarray, r: int, out: np.ndarray) -> None:
     p = 1
     while 2 * p <= k:
         for j in range(m - p):
+            u = a[j]
+            v = a[j + p]
+            bj = b[j]
             for x in range(cols):
-                u = a[j, x]
-                v = a[j + p, x]
-                b[j, x] = u if u < v else v
+                bj[x] = u[x] if u[x] < v[x] else v[x]
         a, b = b, a
         p *= 2
     d = k - p
     for i in range(n):
+        u = a[i]
+        v = a[i + d]
+        oi = out[i]
         for x in range(cols):
-            u = a[i, x]
-            v = a[i + d, x]
-            out[i, x] = u if u < v else v
+            oi[x] = u[x] if u[x] < v[x] else v[x]
 
 
 @njit(cache=True, nogil=True)
@@ -109,30 +112,48 @@ _RB = 8  # rows advanced together in the horizontal box pass (independent sums)
 def _box_rows_plane(src: np.ndarray, r: int, inv: np.ndarray, out: np.ndarray) -> None:
     """Clipped-window mean along axis 1 of one plane; ``inv[x]`` = 1 / window length.
 
-    ``_RB`` rows run together so their running sums are independent chains.
+    Each row is zero-padded by r on both sides; the window sum of length
+    k = 2r+1 is assembled from pair sums S_2p[j] = S_p[j] + S_p[j + p]
+    (one piece per set bit of k), O(log k) contiguous passes per row that
+    vectorise (shifted reads are views so the index is the bare loop
+    variable). Sums are float64.
     """
     rows, n = src.shape
-    acc = np.zeros(_RB, np.float64)
-    top = min(r, n - 1)
-    for y0 in range(0, rows, _RB):
-        nb = min(_RB, rows - y0)
-        for i in range(nb):
-            s = 0.0
-            for x in range(top + 1):
-                s += src[y0 + i, x]
-            acc[i] = s
-        for x in range(n):
-            f = inv[x]
-            for i in range(nb):
-                out[y0 + i, x] = acc[i] * f
-            hi = x + r + 1
-            lo = x - r
-            if hi < n:
-                for i in range(nb):
-                    acc[i] += src[y0 + i, hi]
-            if lo >= 0:
-                for i in range(nb):
-                    acc[i] -= src[y0 + i, lo]
+    k = 2 * r + 1
+    m = n + 2 * r
+    a = np.zeros(m, np.float64)
+    b = np.empty(m, np.float64)
+    res = np.empty(n, np.float64)
+    for y in range(rows):
+        line = src[y]
+        for j in range(r):  # the pair sums overwrite ``a``: pad it again
+            a[j] = 0.0
+            a[m - 1 - j] = 0.0
+        pad = a[r:]
+        for i in range(n):
+            pad[i] = line[i]
+        for i in range(n):
+            res[i] = 0.0
+        p = 1
+        off = 0
+        cur = a
+        other = b
+        while True:
+            if k & p:
+                sh = cur[off:]
+                for i in range(n):
+                    res[i] += sh[i]
+                off += p
+            if 2 * p > k:
+                break
+            sh = cur[p:]
+            for j in range(m - p):
+                other[j] = cur[j] + sh[j]
+            cur, other = other, cur
+            p *= 2
+        dst = out[y]
+        for i in range(n):
+            dst[i] = res[i] * inv[i]
 
 
 @njit(cache=True, nogil=True)
