@@ -106,6 +106,7 @@ def _write_json_atomic(path: Path, data: Any) -> None:
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -310,6 +311,8 @@ class _Run:
         frames = sum(int(r.get("frames", 0)) for r in results)
         busy = sum(float(r.get("seconds", 0.0)) for r in results)
         shutil.rmtree(f.seg_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            f.seg_dir.parent.rmdir()  # only when no other file's segments are left
         self._done(f, {"frames": frames, "segments": len(parts), "worker_seconds": busy,
                        "warm_frames": sum(int(r.get("warm_frames", 0)) for r in results),
                        "packets_copied": counts["packets_copied"]})

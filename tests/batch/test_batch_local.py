@@ -1,0 +1,154 @@
+"""vidclear batch on the local engine: tree mirroring, corrupt files, resume, manifests."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+
+from vidclear.batch import BatchOptions, BatchState, collect_inputs, input_identity, run_batch
+from vidclear.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = ["output.threads=1", "output.preset=ultrafast"]
+
+
+def sets(values: list[str]) -> list[str]:
+    return [arg for v in values for arg in ("--set", v)]
+
+
+def frames(path: Path) -> int:
+    with av.open(str(path)) as c:
+        return sum(1 for _ in c.decode(video=0))
+
+
+def test_collect_inputs_mirrors_tree(clips: Path, tmp_path: Path) -> None:
+    items = collect_inputs([str(clips / "in")], tmp_path)
+    rel = sorted(str(i.output.relative_to(tmp_path)) for i in items)
+    assert rel == ["a.mp4", "c.mp4", "sub/b.mp4"]
+    items = collect_inputs([str(clips / "in" / "*.mp4"), str(clips / "in" / "sub" / "b.mp4")],
+                           tmp_path, suffix=".mkv")
+    assert sorted(str(i.output.relative_to(tmp_path)) for i in items) == [
+        "a.mkv", "c.mkv", "sub/b.mkv"]
+
+
+def test_identity_hash_is_bounded_and_content_sensitive(tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"\0" * (3 << 20))
+    a = input_identity(big)
+    with open(big, "r+b") as fh:  # a change in the last MiB is seen...
+        fh.seek((3 << 20) - 10)
+        fh.write(b"x")
+    b = input_identity(big)
+    assert a["sha256_sample"] != b["sha256_sample"]
+    with open(big, "r+b") as fh:  # ...one in the unsampled middle is not (documented)
+        fh.seek(3 << 19)
+        fh.write(b"y")
+    os.utime(big, ns=(b["mtime_ns"], b["mtime_ns"]))
+    assert input_identity(big) == b
+
+
+def test_batch_with_corrupt_file_and_resume(clips: Path, tmp_path: Path) -> None:
+    inp = tmp_path / "in"
+    shutil.copytree(clips / "in", inp)
+    (inp / "broken.mp4").write_bytes(b"\0\0\0\x18ftypmp42" + os.urandom(2000))
+    out = tmp_path / "out"
+    rc = main(["batch", str(inp), "-o", str(out), "-j", "2", "-q", *sets(FAST)])
+    assert rc == 1  # one file failed
+    report = json.loads((out / "batch-report.json").read_text())
+    status = {Path(e["input"]).name: e for e in report["files"]}
+    assert status["broken.mp4"]["status"] == "failed"
+    assert "broken.mp4" in status["broken.mp4"]["error"]
+    assert [status[n]["status"] for n in ("a.mp4", "b.mp4", "c.mp4")] == ["done"] * 3
+    assert frames(out / "a.mp4") == frames(out / "sub" / "b.mp4") == 12
+    assert not list(out.rglob("*.partial-*"))
+    state = BatchState(out)
+    rec = state.jobs[str(out / "a.mp4")]
+    assert rec["status"] == "done" and rec["identity"]["size"] == (inp / "a.mp4").stat().st_size
+    assert rec["frames"] == 12 and rec["stats"]["frames_out"] == 12
+
+    # Rerun: done files are skipped; change one input and it alone is redone.
+    mtime = (out / "a.mp4").stat().st_mtime_ns
+    shutil.copy(clips / "in" / "c.mp4", inp / "sub" / "b.mp4")
+    again = run_batch([str(inp)], BatchOptions(outdir=out, overrides=FAST, jobs=2,
+                                               progress=False))
+    st = {Path(e["input"]).name: e["status"] for e in again["files"]}
+    assert st == {"a.mp4": "skipped", "b.mp4": "done", "c.mp4": "skipped",
+                  "broken.mp4": "failed"}
+    assert (out / "a.mp4").stat().st_mtime_ns == mtime
+    # A config change redoes everything that succeeded.
+    third = run_batch([str(inp)], BatchOptions(outdir=out, overrides=[*FAST, "output.crf=30"],
+                                               jobs=2, progress=False))
+    assert third["totals"]["done"] == 3 and third["totals"]["skipped"] == 0
+
+
+def test_existing_output_needs_overwrite(clips: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.mp4").write_bytes(b"mine")
+    rep = run_batch([str(clips / "in" / "a.mp4")], BatchOptions(outdir=out, overrides=FAST,
+                                                                progress=False))
+    assert rep["files"][0]["status"] == "failed" and "-y" in rep["files"][0]["error"]
+    assert (out / "a.mp4").read_bytes() == b"mine"
+    rep = run_batch([str(clips / "in" / "a.mp4")], BatchOptions(outdir=out, overrides=FAST,
+                                                                overwrite=True, progress=False))
+    assert rep["files"][0]["status"] == "done" and frames(out / "a.mp4") == 12
+
+
+def test_manifest_overrides_per_file(clips: Path, tmp_path: Path) -> None:
+    man = tmp_path / "jobs.csv"
+    man.write_text(f"input,output,output.crf\n{clips / 'in' / 'a.mp4'},low.mp4,40\n"
+                   f"{clips / 'in' / 'c.mp4'},high.mp4,\n")
+    rep = run_batch([str(man)], BatchOptions(outdir=tmp_path / "o", overrides=FAST,
+                                             progress=False))
+    assert rep["totals"]["done"] == 2
+    state = BatchState(tmp_path / "o")
+    hashes = {Path(k).name: r["config_hash"] for k, r in state.jobs.items()}
+    assert hashes["low.mp4"] != hashes["high.mp4"]
+    jl = tmp_path / "jobs.jsonl"
+    jl.write_text(json.dumps({"input": str(clips / "in" / "a.mp4"),
+                              "set": {"output.codec": "nope"}}) + "\n")
+    rep = run_batch([str(jl)], BatchOptions(outdir=tmp_path / "o2", progress=False))
+    assert rep["files"][0]["status"] == "failed" and "output.codec" in rep["files"][0]["error"]
+
+
+def test_sigkill_mid_batch_then_resume(clips: Path, tmp_path: Path) -> None:
+    """Kill the whole batch with SIGKILL once some files are recorded; rerun finishes the rest."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    for i in range(6):
+        shutil.copy(clips / "in" / "a.mp4", inp / f"f{i}.mp4")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "vidclear", "batch", str(inp), "-o", str(out), "-j", "1",
+           "-q", *sets([*FAST, 'pipeline.processors=["dehaze"]'])]
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    state_file = out / ".vidclear-batch.json"
+    deadline = time.monotonic() + 120
+    done_before: set[str] = set()
+    while time.monotonic() < deadline and proc.poll() is None:
+        if state_file.exists():
+            jobs = json.loads(state_file.read_text())["jobs"]
+            done_before = {k for k, r in jobs.items() if r["status"] == "done"}
+            if len(done_before) >= 2:
+                break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers, no cleanup at all
+    proc.wait()
+    jobs = json.loads(state_file.read_text())["jobs"]
+    done_before = {k for k, r in jobs.items() if r["status"] == "done"}
+    assert 2 <= len(done_before) < 6, "the batch should have been killed mid-way"
+    rep = run_batch([str(inp)], BatchOptions(outdir=out, overrides=[
+        *FAST, 'pipeline.processors=["dehaze"]'], jobs=2, progress=False))
+    status = {e["output"]: e["status"] for e in rep["files"]}
+    assert {k for k, s in status.items() if s == "skipped"} == done_before
+    assert {k for k, s in status.items() if s == "done"} == set(status) - done_before
+    assert all(frames(out / f"f{i}.mp4") == 12 for i in range(6))
+    assert not list(out.rglob("*.partial-*"))

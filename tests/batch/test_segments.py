@@ -1,0 +1,111 @@
+"""A long file in keyframe segments matches one sequential pass.
+
+Both runs encode losslessly (x264 crf 0, one thread) so that only the
+processing can differ, and the dehaze state's memory (airlight median window,
+smoothing, outlier hold) is shorter than the 1.5 s overlap, with the density
+hysteresis off (hysteresis is path-dependent: no finite warm-up reproduces it
+exactly). Tolerances: mean absolute difference <= 0.5 levels per frame; the
+mean luminance of the frames around each seam within 0.3 levels of the
+one-pass output, and the luminance change across a seam no larger than the
+largest frame-to-frame change of the one-pass output plus 0.3 (no step).
+With lossy encoding, expect about 3-4 levels of encoder noise on top (the
+encoder restarts its GOP and rate control at each cut).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from media import ffprobe_frame_times, ffprobe_packets
+
+from vidclear.batch import BatchOptions, run_batch
+from vidclear.batch.segments import plan_segments
+
+SETTINGS = ['pipeline.processors=["dehaze"]', "dehaze.airlight_tau=0.3",
+            "dehaze.airlight_hold=0.3", "dehaze.airlight_window=0.3", "dehaze.airlight_rate=1.0",
+            "dehaze.auto_hysteresis=0", "output.threads=1", "output.crf=0"]
+
+
+def decode(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+def luma(img: np.ndarray) -> float:
+    return float((img.astype(np.float64) @ [0.299, 0.587, 0.114]).mean())
+
+
+@pytest.fixture(scope="module")
+def segmented_and_sequential(clips: Path, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("seg")
+    src = clips / "long.mp4"
+    seg = run_batch([str(src)], BatchOptions(outdir=out / "seg", overrides=SETTINGS, jobs=2,
+                                             segment_seconds=1.0, overlap=1.5,
+                                             progress=False))
+    seq = run_batch([str(src)], BatchOptions(outdir=out / "seq", overrides=SETTINGS, jobs=1,
+                                             segment_seconds=0, progress=False))
+    return src, seg, seq, out / "seg" / "long.mp4", out / "seq" / "long.mp4"
+
+
+def test_plan_cuts_at_keyframes(clips: Path) -> None:
+    segs = plan_segments(clips / "long.mp4", segment_seconds=1.0, overlap=1.0)
+    assert segs is not None and len(segs) == 4
+    tb = segs[0].time_base
+    starts = [float(s.start * tb) for s in segs]
+    np.testing.assert_allclose(starts, [0.0, 1.0, 2.0, 3.0], atol=1e-6)  # GOP = 25 frames
+    assert sum(s.frames for s in segs) == 100
+    assert segs[0].warm is None and all(s.warm is not None for s in segs[1:])
+    assert plan_segments(clips / "long.mp4", segment_seconds=3.0, overlap=1.0) is None
+
+
+def test_segments_match_one_pass(segmented_and_sequential) -> None:
+    src, seg, seq, seg_out, seq_out = segmented_and_sequential
+    assert seg["files"][0]["status"] == "done" and seg["files"][0]["segments"] == 4
+    assert seg["files"][0]["warm_frames"] > 0
+    assert seq["files"][0]["status"] == "done" and "segments" not in seq["files"][0]
+    a, b = decode(seg_out), decode(seq_out)
+    assert len(a) == len(b) == 100
+    diffs = [np.abs(x.astype(np.int16) - y).mean() for x, y in zip(a, b, strict=True)]
+    assert max(diffs) <= 0.5, max(diffs)
+    # Dehazing really changed the picture (so the comparison is not trivial).
+    assert abs(luma(decode(src)[50]) - luma(b[50])) > 5
+
+
+def test_timestamps_continuous_and_audio_identical(segmented_and_sequential) -> None:
+    src, _, _, seg_out, seq_out = segmented_and_sequential
+    t_seg, t_seq = ffprobe_frame_times(seg_out), ffprobe_frame_times(seq_out)
+    np.testing.assert_allclose(t_seg, t_seq, atol=1e-6)
+    steps = np.diff(t_seg)
+    np.testing.assert_allclose(steps, 1 / 25, atol=1e-6)
+    audio = [(p["pts"], p["size"], p["data_hash"]) for p in ffprobe_packets(seg_out, "a:0")]
+    assert audio == [(p["pts"], p["size"], p["data_hash"])
+                     for p in ffprobe_packets(seq_out, "a:0")]
+    assert audio == [(p["pts"], p["size"], p["data_hash"]) for p in ffprobe_packets(src, "a:0")]
+
+
+def test_no_brightness_step_at_seams(segmented_and_sequential) -> None:
+    _, _, _, seg_out, seq_out = segmented_and_sequential
+    ya = np.array([luma(f) for f in decode(seg_out)])
+    yb = np.array([luma(f) for f in decode(seq_out)])
+    typical = np.abs(np.diff(yb)).max()
+    for seam in (25, 50, 75):
+        window = slice(seam - 3, seam + 3)
+        assert np.abs(ya[window] - yb[window]).max() < 0.3
+        assert abs(ya[seam] - ya[seam - 1]) <= typical + 0.3
+
+
+def test_cold_segments_would_step(clips: Path, tmp_path: Path) -> None:
+    """Control: with no overlap the seams do show up, so the test above can fail."""
+    src = clips / "long.mp4"
+    cold = run_batch([str(src)], BatchOptions(outdir=tmp_path / "cold", overrides=SETTINGS,
+                                              jobs=2, segment_seconds=1.0, overlap=0.0,
+                                              progress=False))
+    warm = run_batch([str(src)], BatchOptions(outdir=tmp_path / "warm", overrides=SETTINGS,
+                                              jobs=1, segment_seconds=0, progress=False))
+    assert cold["files"][0]["segments"] == 4 and warm["files"][0]["status"] == "done"
+    ya = np.array([luma(f) for f in decode(tmp_path / "cold" / "long.mp4")])
+    yb = np.array([luma(f) for f in decode(tmp_path / "warm" / "long.mp4")])
+    assert max(abs(ya[s] - yb[s]) for s in (25, 50, 75)) > 0.3
