@@ -1,4 +1,8 @@
-"""``vidclear run INPUT -o OUTPUT``: process one file, stream or lavfi graph."""
+"""``vidclear run INPUT -o OUTPUT``: process one file, stream, camera or lavfi graph.
+
+``--preview window|http`` shows the run live (``-o`` is then optional);
+URLs and cameras always run live (drop oldest, reconnect).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from pathlib import Path
 
 from vidclear.cli.progress import Progress, summary_line
 from vidclear.config.loader import Config, load_config
-from vidclear.errors import OutputError
+from vidclear.errors import ConfigError, OutputError
+from vidclear.io.sources.av_source import classify_input
 from vidclear.job import Job, graceful_signals
 from vidclear.pipeline.stats import PipelineStats
 
@@ -39,9 +44,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                     "INPUT is a file, a URL (rtsp://, udp://, http://, srt://) or "
                     "lavfi:<graph> such as lavfi:testsrc2=size=1280x720:rate=30:duration=5.",
     )
-    p.add_argument("input", metavar="INPUT")
-    p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
-                   help="file to write; its extension picks the container")
+    p.add_argument("input", metavar="INPUT",
+                   help="file, URL, camera:N or /dev/videoN, or lavfi:<graph>")
+    p.add_argument("-o", "--output", metavar="OUTPUT",
+                   help="file to write; its extension picks the container "
+                        "(optional with --preview)")
+    p.add_argument("--preview", choices=("window", "http"),
+                   help="watch the run live: an OpenCV window, or a browser page with an "
+                        "MJPEG stream and live stats")
+    p.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8080",
+                   help="address of the browser preview (default 127.0.0.1:8080; a "
+                        "non-loopback address requires --token)")
+    p.add_argument("--token", metavar="SECRET",
+                   help="access token for the browser preview ('auto' makes one)")
     add_config_args(p)
     p.set_defaults(func=run)
 
@@ -82,6 +97,9 @@ def execute(job: Job, args: argparse.Namespace, *, label: str) -> int:
              "packets_copied": job.sink.packets_copied,
              "skipped_streams": job.sink.skipped_streams,
              "decode_errors": job.source.decode_errors}
+    stats_extra = getattr(job, "stats_extra", None)
+    if stats_extra is not None:
+        extra.update(stats_extra())
     _write_stats(getattr(args, "stats", None), stats, extra)
     if not quiet:
         print(summary_line(stats, str(job.output)), file=sys.stderr)
@@ -94,7 +112,27 @@ def execute(job: Job, args: argparse.Namespace, *, label: str) -> int:
     return EXIT_INTERRUPTED if stats.interrupted else 0
 
 
+def _is_live(args: argparse.Namespace, config: Config) -> bool:
+    return bool(args.preview) or config.pipeline.mode == "live" \
+        or classify_input(args.input) in ("url", "camera")
+
+
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    job = Job(args.input, args.output, config=config, overwrite=args.overwrite)
-    return execute(job, args, label=Path(args.input).name or args.input)
+    label = Path(args.input).name or args.input
+    if not _is_live(args, config):
+        if not args.output:
+            raise ConfigError("-o OUTPUT is required (or watch live with --preview window|http)")
+        job = Job(args.input, args.output, config=config, overwrite=args.overwrite)
+        return execute(job, args, label=label)
+    from tqdm import tqdm
+
+    from vidclear.live import LiveJob
+
+    def event(text: str) -> None:
+        if not args.quiet or text.startswith("browser preview at"):
+            tqdm.write(f"vidclear: {text}", file=sys.stderr)
+
+    live = LiveJob(args.input, args.output, config=config, overwrite=args.overwrite,
+                   preview=args.preview, listen=args.listen, token=args.token, on_event=event)
+    return execute(live, args, label=label)  # type: ignore[arg-type]

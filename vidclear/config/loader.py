@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from vidclear.config.schema import Section
-from vidclear.config.sections import InputConfig, OutputConfig, PipelineConfig
+from vidclear.config.sections import InputConfig, OutputConfig, PipelineConfig, PreviewConfig
 from vidclear.errors import ConfigError
 from vidclear.pipeline import registry
 
@@ -24,6 +24,7 @@ _CORE: dict[str, type[Section]] = {
     "pipeline": PipelineConfig,
     "input": InputConfig,
     "output": OutputConfig,
+    "preview": PreviewConfig,
 }
 
 
@@ -38,6 +39,7 @@ class Config:
     pipeline: PipelineConfig = dataclasses.field(default_factory=PipelineConfig)
     input: InputConfig = dataclasses.field(default_factory=InputConfig)
     output: OutputConfig = dataclasses.field(default_factory=OutputConfig)
+    preview: PreviewConfig = dataclasses.field(default_factory=PreviewConfig)
     processors: Mapping[str, Section] = dataclasses.field(default_factory=dict)
 
     def processor_config(self, name: str) -> Section:

@@ -8,7 +8,7 @@ from typing import ClassVar
 from vidclear.config.schema import Section, param
 from vidclear.errors import ConfigError
 
-__all__ = ["InputConfig", "OutputConfig", "PipelineConfig"]
+__all__ = ["InputConfig", "OutputConfig", "PipelineConfig", "PreviewConfig"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,56 @@ class InputConfig(Section):
     format: str = param("", doc="force an FFmpeg demuxer (e.g. 'mpegts'); empty = probe")
     rtsp_transport: str = param("tcp", choices=("tcp", "udp"), doc="RTSP transport")
     timeout: float = param(10.0, lo=0.1, hi=3600.0, doc="seconds to wait on a network read")
+    # Live inputs (cameras, streams, paced virtual sources).
+    realtime: str = param(
+        "auto", choices=("auto", "on", "off"),
+        doc="pace lavfi graphs and files at their frame rate, like a camera; "
+            "auto = on for lavfi inputs in live mode",
+    )
+    video_size: str = param("", doc="camera capture size WIDTHxHEIGHT, e.g. '1280x720'; "
+                                    "empty = the camera's default")
+    framerate: float = param(0.0, lo=0.0, hi=1000.0, doc="camera frame rate, 0 = its default")
+    pixel_format: str = param("", choices=("", "mjpeg", "yuyv"),
+                              doc="camera input format; empty = the camera's default")
+    camera_backend: str = param("auto", choices=("auto", "pyav", "opencv"),
+                                doc="camera reader: PyAV's v4l2, OpenCV VideoCapture, or "
+                                    "PyAV falling back to OpenCV")
+    reconnect: bool = param(True, doc="reopen a network stream that stops or fails")
+    reconnect_delay: float = param(0.5, lo=0.0, hi=60.0,
+                                   doc="seconds before the first reconnect attempt (doubles "
+                                       "up to reconnect_max_delay)")
+    reconnect_max_delay: float = param(5.0, lo=0.0, hi=600.0,
+                                       doc="longest wait between reconnect attempts")
+    reconnect_timeout: float = param(0.0, lo=0.0, hi=86400.0,
+                                     doc="give up after the stream was down this long; 0 = never")
+
+    def validate(self) -> None:
+        if self.video_size and parse_size(self.video_size) is None:
+            raise ConfigError(
+                f"input.video_size = {self.video_size!r} is not allowed: expected "
+                "WIDTHxHEIGHT with positive integers, like '1280x720'"
+            )
+
+
+@dataclass(frozen=True)
+class PreviewConfig(Section):
+    """The live preview: an OpenCV window or the browser page (``--preview``)."""
+
+    section: ClassVar[str] = "preview"
+
+    view: str = param("split", choices=("after", "split", "side_by_side", "before"),
+                      doc="what the preview shows first: the result, a before|after wipe, "
+                          "both side by side, or the input")
+    jpeg_quality: int = param(80, lo=10, hi=100, doc="JPEG quality of the browser stream")
+    max_width: int = param(1280, lo=0, hi=8192,
+                           doc="shrink wider preview images to this width; 0 = full size")
+    max_viewers: int = param(8, lo=1, hi=256, doc="concurrent browser streams; more get 503")
+    send_timeout: float = param(2.0, lo=0.1, hi=60.0,
+                                doc="seconds a viewer may stall before it is disconnected")
+    request_timeout: float = param(5.0, lo=0.1, hi=60.0,
+                                   doc="seconds a client has to send its request head")
+    strength_step: float = param(0.1, lo=0.01, hi=1.0, doc="strength change per key press")
+    snapshot_dir: str = param("", doc="folder for window snapshots; empty = current folder")
 
 
 @dataclass(frozen=True)
@@ -79,3 +129,11 @@ def parse_bitrate(text: str) -> int | None:
     except ValueError:
         return None
     return int(value) if value > 0 else None
+
+
+def parse_size(text: str) -> tuple[int, int] | None:
+    """'1280x720' -> (1280, 720); None when the text is not a size."""
+    w, sep, h = text.strip().lower().partition("x")
+    if not sep or not w.isdigit() or not h.isdigit() or int(w) <= 0 or int(h) <= 0:
+        return None
+    return int(w), int(h)

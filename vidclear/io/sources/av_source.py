@@ -6,7 +6,7 @@ import collections
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -18,19 +18,38 @@ from vidclear.config.sections import InputConfig
 from vidclear.errors import InputError
 from vidclear.pipeline.frame import Frame
 
-__all__ = ["AVSource", "classify_input"]
+__all__ = ["AVSource", "camera_device", "classify_input"]
 
 _NETWORK_SCHEMES = ("rtsp", "rtsps", "rtmp", "udp", "tcp", "http", "https", "srt", "rtp")
 
 
 def classify_input(spec: str) -> str:
-    """'file', 'url' or 'lavfi' for an INPUT given on the command line."""
+    """'file', 'url', 'lavfi' or 'camera' for an INPUT given on the command line."""
     if spec.startswith("lavfi:"):
         return "lavfi"
+    if spec.startswith("camera:") or spec.startswith("/dev/video"):
+        return "camera"
     scheme, sep, _ = spec.partition("://")
     if sep and scheme.lower() in _NETWORK_SCHEMES:
         return "url"
     return "file"
+
+
+def camera_device(spec: str) -> str:
+    """The V4L2 device path of ``camera:N`` or ``/dev/videoN``.
+
+    Raises
+    ------
+    InputError
+        ``camera:`` is not followed by a device number.
+    """
+    if spec.startswith("camera:"):
+        number = spec[len("camera:"):]
+        if not number.isdigit():
+            raise InputError(f"camera input {spec!r}: expected camera:N with a device number, "
+                             "like camera:0, or a device path like /dev/video0")
+        return f"/dev/video{int(number)}"
+    return spec
 
 
 def _fail_open(spec: str, exc: Exception) -> InputError:
@@ -55,6 +74,9 @@ class AVSource:
         Decoder threads, rotation, tolerance for truncated files.
     copy_streams : bool
         Collect packets of audio, subtitle and data streams.
+    options : mapping, optional
+        Extra FFmpeg demuxer/protocol options (e.g. V4L2's ``video_size``,
+        low-latency ``fflags=nobuffer`` for streams).
 
     Raises
     ------
@@ -64,12 +86,18 @@ class AVSource:
     """
 
     def __init__(
-        self, spec: str, *, config: InputConfig | None = None, copy_streams: bool = True
+        self,
+        spec: str,
+        *,
+        config: InputConfig | None = None,
+        copy_streams: bool = True,
+        options: Mapping[str, str] | None = None,
     ) -> None:
         self.spec = spec
         self.config = config or InputConfig()
         self.kind = classify_input(spec)
-        self.is_live = self.kind == "url"
+        self.is_live = self.kind in ("url", "camera")
+        self._extra_options = dict(options or {})
         self.side_packets: collections.deque[Any] = collections.deque()
         self.frames_decoded = 0
         self.decode_errors = 0
@@ -95,6 +123,10 @@ class AVSource:
         elif self.kind == "url":
             if self.spec.lower().startswith("rtsp"):
                 options["rtsp_transport"] = cfg.rtsp_transport
+        elif self.kind == "camera":
+            target, fmt = camera_device(self.spec), fmt or "v4l2"
+            if not os.path.exists(target):
+                raise InputError(f"no camera at {target}")
         else:
             path = Path(self.spec)
             if not path.exists():
@@ -105,7 +137,8 @@ class AVSource:
                 raise InputError(f"input cannot be read (permission denied): {self.spec}")
             if path.stat().st_size == 0:
                 raise InputError(f"input is empty (0 bytes): {self.spec}")
-        timeout = cfg.timeout if self.kind == "url" else None
+        options.update(self._extra_options)
+        timeout = cfg.timeout if self.is_live else None
         try:
             return av.open(target, "r", format=fmt, options=options, timeout=timeout)
         except (av.FFmpegError, OSError, ValueError) as exc:

@@ -1,0 +1,207 @@
+"""Preview in an OpenCV HighGUI window, with keys to steer the live run.
+
+Keys (also shown with ``h``):
+
+==========  ==============================================
+``b``       toggle the before | after split
+``v``       cycle the views: after, split, side by side, before
+space, p    pause / resume the picture (processing goes on)
+``+`` ``-`` strength up / down (also ``]`` ``[``)
+``s``       save a snapshot PNG of what the window shows
+``q``, Esc  quit (the recording is finalized)
+``h``       show / hide this help
+==========  ==============================================
+
+All HighGUI calls run on one thread owned by the sink; the pipeline only
+drops the newest frame into a slot, so a slow screen never slows it down.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vidclear.errors import OutputError
+from vidclear.io.sinks.views import compose_view
+from vidclear.pipeline.frame import Frame
+
+__all__ = ["KEYS", "WindowSink", "gui_problem"]
+
+KEYS = {
+    ord("q"): "quit", 27: "quit",
+    ord("b"): "split", ord("v"): "view",
+    ord(" "): "pause", ord("p"): "pause",
+    ord("+"): "stronger", ord("="): "stronger", ord("]"): "stronger",
+    ord("-"): "weaker", ord("_"): "weaker", ord("["): "weaker",
+    ord("s"): "snapshot", ord("h"): "help",
+}
+_HELP = ("b split   v view   space pause   +/- strength   s snapshot   q quit",)
+
+
+def gui_problem() -> str | None:
+    """Why a HighGUI window cannot open here, or None when it can."""
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return "no display to open a window on (DISPLAY is not set); use --preview http"
+    framework = getattr(cv2, "currentUIFramework", lambda: "")()
+    if not framework:
+        return ("this OpenCV build has no GUI (a -headless wheel); install "
+                "opencv-contrib-python, or use --preview http")
+    return None
+
+
+def _hud(image: np.ndarray, lines: list[str]) -> None:
+    """Draw text lines at the bottom-left of a BGR uint8 image, in place."""
+    h = image.shape[0]
+    scale = max(0.4, h / 900)
+    thick = max(1, round(scale * 1.5))
+    step = round(22 * scale) + 4
+    for i, text in enumerate(reversed(lines)):
+        y = h - 8 - i * step
+        cv2.putText(image, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0),
+                    thick + 2, cv2.LINE_AA)
+        cv2.putText(image, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255),
+                    thick, cv2.LINE_AA)
+
+
+class WindowSink:
+    """Show processed frames in a window; keys act on ``controls``.
+
+    Parameters
+    ----------
+    controls : LiveControls
+        Holds the view, pause state and strength, saves snapshots and stops
+        the run (see :class:`vidclear.live.LiveControls`).
+    title : str
+        Window title.
+    max_width : int
+        Shrink wider images to this width; 0 = full size.
+
+    Raises
+    ------
+    OutputError
+        No display, an OpenCV build without GUI, or the window did not open.
+    """
+
+    def __init__(self, controls: Any, *, title: str = "vidclear", max_width: int = 1280) -> None:
+        problem = gui_problem()
+        if problem:
+            raise OutputError(f"--preview window: {problem}")
+        self.controls = controls
+        self.title = title
+        self.max_width = max_width
+        self.frames_written = 0
+        self.frames_shown = 0
+        self.show_help = False
+        self.last_action: str | None = None
+        self.shown: np.ndarray | None = None
+        self._cond = threading.Condition()
+        self._frame: Frame | None = None
+        self._seq = 0
+        self._closing = threading.Event()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="vc-window", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10.0) or self._error is not None:
+            self._closing.set()
+            raise OutputError(f"--preview window: the window did not open: {self._error}")
+
+    # -- pipeline side -----------------------------------------------------
+    def write(self, frame: Frame) -> None:
+        with self._cond:
+            self._frame = frame
+            self._seq += 1
+            self._cond.notify_all()
+        self.frames_written += 1
+
+    def close(self, *, complete: bool = True) -> None:
+        self._closing.set()
+        with self._cond:
+            self._cond.notify_all()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(5.0)
+
+    def abort(self) -> None:
+        self.close(complete=False)
+
+    # -- keys ----------------------------------------------------------------
+    def handle_key(self, key: int) -> str | None:
+        """Apply a key code from ``cv2.waitKeyEx``; returns the action taken."""
+        action = KEYS.get(key)
+        if action is None and 0 <= key < 0x80 and chr(key).isalpha():
+            action = KEYS.get(ord(chr(key).lower()))
+        c = self.controls
+        if action == "quit":
+            c.quit()
+        elif action == "split":
+            c.toggle_split()
+        elif action == "view":
+            c.cycle_view()
+        elif action == "pause":
+            c.paused = not c.paused
+        elif action == "stronger":
+            c.adjust_strength(+1)
+        elif action == "weaker":
+            c.adjust_strength(-1)
+        elif action == "snapshot":
+            if self.shown is not None:
+                c.snapshot(cv2.cvtColor(self.shown, cv2.COLOR_BGR2RGB))
+        elif action == "help":
+            self.show_help = not self.show_help
+        self.last_action = action or self.last_action
+        return action
+
+    # -- GUI thread ----------------------------------------------------------
+    def _render(self, frame: Frame) -> np.ndarray:
+        rgb = compose_view(frame, self.controls.view, max_width=self.max_width)
+        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        lines = [self.controls.status_line()]
+        if self.controls.paused:
+            lines.append("PAUSED")
+        if self.show_help:
+            lines.extend(_HELP)
+        self.shown = bgr.copy()  # snapshots are taken without the text
+        _hud(bgr, lines)
+        return bgr
+
+    def _loop(self) -> None:
+        try:
+            cv2.namedWindow(self.title, cv2.WINDOW_AUTOSIZE)
+        except cv2.error as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        seen = 0
+        shown_once = False
+        try:
+            while not self._closing.is_set():
+                with self._cond:
+                    frame, seq = self._frame, self._seq
+                if frame is not None and seq != seen and not self.controls.paused:
+                    seen = seq
+                    cv2.imshow(self.title, self._render(frame))
+                    self.frames_shown += 1
+                    shown_once = True
+                key = cv2.waitKeyEx(15)
+                if key != -1:
+                    self.handle_key(key)
+                if shown_once and cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
+                    self.controls.quit()  # the user closed the window
+                    break
+        finally:
+            try:
+                cv2.destroyWindow(self.title)
+                cv2.waitKey(1)
+            except cv2.error:
+                pass
+
+    def __repr__(self) -> str:
+        return f"WindowSink({self.title!r}, shown={self.frames_shown})"

@@ -1,0 +1,248 @@
+"""Network streams that reconnect by themselves: RTSP, UDP MPEG-TS, HTTP, SRT.
+
+A live stream can stop at any time (a camera reboots, Wi-Fi drops, the
+sender restarts). :class:`NetworkSource` notices (a read times out after
+``input.timeout`` seconds, or the demuxer reports an error or the end),
+reports that the stream is down, and reopens it with exponential backoff
+until it is back, it is stopped, or ``input.reconnect_timeout`` passes.
+Timestamps continue across the gap, so a recording stays playable: the
+gap appears as a gap in time, never as timestamps going backwards.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+from typing import Any
+
+import av
+
+from vidclear.config.sections import InputConfig
+from vidclear.errors import InputError
+from vidclear.io.sources.av_source import AVSource
+from vidclear.pipeline.frame import Frame
+
+__all__ = ["NetworkSource", "stream_options"]
+
+
+def stream_options(url: str) -> dict[str, str]:
+    """Low-latency FFmpeg options for a live ``url``.
+
+    Small probe sizes so the first picture arrives within a fraction of a
+    second, no demuxer buffering, and a UDP receive buffer that survives a
+    short stall without aborting the read.
+    """
+    opts = {"fflags": "nobuffer", "probesize": "500000", "analyzeduration": "1000000"}
+    if url.lower().startswith("udp"):
+        opts.update({"overrun_nonfatal": "1", "fifo_size": "50000"})
+    return opts
+
+
+class NetworkSource:
+    """Frames from a network stream, reopened whenever it is lost.
+
+    Parameters
+    ----------
+    url : str
+        ``rtsp://``, ``udp://``, ``http(s)://``, ``srt://``, ``rtmp://`` ...
+    config : InputConfig, optional
+        ``timeout`` (seconds of silence that count as a loss), ``reconnect``,
+        ``reconnect_delay``, ``reconnect_max_delay``, ``reconnect_timeout``,
+        ``rtsp_transport``.
+    on_event : callable, optional
+        Called with a one-line message when the stream is lost, on each
+        failed attempt, and when it is back.
+
+    Attributes
+    ----------
+    reconnects : int
+        How many times the stream came back.
+    down : bool
+        True while the stream is lost.
+
+    Raises
+    ------
+    InputError
+        The first open fails (a wrong address should fail at once, not
+        retry forever).
+    """
+
+    kind = "url"
+    is_live = True
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        config: InputConfig | None = None,
+        on_event: Callable[[str], Any] | None = None,
+    ) -> None:
+        self.spec = url
+        self.config = config or InputConfig()
+        self.on_event = on_event
+        self.reconnects = 0
+        self.attempts = 0
+        self.last_error = ""
+        self.frames_decoded = 0
+        self._downtime = 0.0
+        self._down_since: float | None = None
+        self._decode_errors_closed = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._src: AVSource | None = self._open()
+        first = self._src
+        # Timing, size and rate of the first connection define the output.
+        self.time_base: Fraction = first.time_base
+        self.rate: Fraction | None = first.rate
+        self.width, self.height = first.width, first.height
+        self.metadata: dict[str, str] = first.metadata
+        # Audio is not carried across reconnects: its timestamps would jump.
+        self.copy_streams: list[Any] = []
+        self.side_packets: Any = []
+        self.frame_count = None
+        self.duration = None
+
+    def _open(self) -> AVSource:
+        return AVSource(self.spec, config=self.config, copy_streams=False,
+                        options=stream_options(self.spec))
+
+    # -- status ----------------------------------------------------------
+    @property
+    def down(self) -> bool:
+        return self._down_since is not None
+
+    @property
+    def downtime_s(self) -> float:
+        """Seconds the stream has been lost in total (including now)."""
+        with self._lock:
+            now_down = time.monotonic() - self._down_since if self._down_since else 0.0
+            return self._downtime + now_down
+
+    @property
+    def decode_errors(self) -> int:
+        src = self._src
+        return self._decode_errors_closed + (src.decode_errors if src is not None else 0)
+
+    def status(self) -> dict[str, Any]:
+        """Connection state for live stats."""
+        since = self._down_since
+        return {
+            "state": "down" if since is not None else "up",
+            "down_for_s": round(time.monotonic() - since, 2) if since is not None else 0.0,
+            "reconnects": self.reconnects,
+            "reconnect_attempts": self.attempts,
+            "downtime_s": round(self.downtime_s, 3),
+            "last_error": self.last_error,
+        }
+
+    def _event(self, text: str) -> None:
+        if self.on_event is not None:
+            self.on_event(f"input {self.spec}: {text}")
+
+    # -- iteration -------------------------------------------------------
+    def stop(self) -> None:
+        """End iteration: after the current packet, or at once while reconnecting."""
+        self._stop.set()
+        src = self._src
+        if src is not None:
+            src.stop()
+
+    def __iter__(self) -> Iterator[Frame]:
+        tb = self.time_base
+        offset = 0  # output ticks where the current connection's first frame goes
+        last_out: int | None = None
+        step = max(1, round(1 / (self.rate * tb))) if self.rate else 1
+        while not self._stop.is_set():
+            src = self._src
+            if src is None:
+                return
+            seg_first: int | None = None
+            try:
+                for frame in src:
+                    pts = frame.pts or 0
+                    if seg_first is None:
+                        seg_first = pts
+                    rel = (pts - seg_first) * frame.time_base
+                    out = offset + round(rel / tb)
+                    if last_out is not None and out <= last_out:
+                        out = last_out + 1
+                    last_out = out
+                    self.frames_decoded += 1
+                    image = frame.image if frame.av_frame is None else None
+                    yield Frame(image, pts=out, time_base=tb, meta=frame.meta,
+                                av_frame=frame.av_frame)
+                reason = "the stream ended or went silent"
+                if src.decode_errors:
+                    reason = f"no data for {self.config.timeout:g} s or a read error"
+            except (InputError, av.FFmpegError, OSError) as exc:
+                reason = str(exc) or type(exc).__name__
+            finally:
+                self._decode_errors_closed += src.decode_errors
+                src.close()
+                self._src = None
+            if self._stop.is_set() or not self.config.reconnect:
+                return
+            lost_at = time.monotonic()
+            with self._lock:
+                self._down_since = lost_at
+            self.last_error = reason
+            self._event(f"stream lost ({reason}); reconnecting")
+            if not self._reconnect():
+                return
+            gap = time.monotonic() - lost_at
+            base = last_out if last_out is not None else -step
+            offset = base + max(step, round(gap / tb))
+
+    def _reconnect(self) -> bool:
+        cfg = self.config
+        delay = cfg.reconnect_delay
+        lost_at = self._down_since or time.monotonic()
+        while not self._stop.wait(delay):
+            self.attempts += 1
+            try:
+                src = self._open()
+            except InputError as exc:
+                self.last_error = str(exc)
+                waited = time.monotonic() - lost_at
+                if cfg.reconnect_timeout and waited >= cfg.reconnect_timeout:
+                    self._event(f"still down after {waited:.1f} s; giving up")
+                    self._end_down()
+                    return False
+                self._event(f"still down after {waited:.1f} s (attempt {self.attempts})")
+                delay = min(max(cfg.reconnect_max_delay, 0.05), max(0.05, delay * 2))
+                continue
+            if self._stop.is_set():
+                src.close()
+                break
+            self._src = src
+            self.reconnects += 1
+            gap = self._end_down()
+            self._event(f"stream back after {gap:.1f} s (reconnect {self.reconnects})")
+            return True
+        self._end_down()
+        return False
+
+    def _end_down(self) -> float:
+        with self._lock:
+            gap = time.monotonic() - self._down_since if self._down_since else 0.0
+            self._downtime += gap
+            self._down_since = None
+        return gap
+
+    # -- context manager -------------------------------------------------
+    def close(self) -> None:
+        src = self._src
+        if src is not None:
+            src.close()
+
+    def __enter__(self) -> NetworkSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"NetworkSource({self.spec!r}, {self.width}x{self.height}, rate={self.rate}, "
+                f"reconnects={self.reconnects}, down={self.down})")

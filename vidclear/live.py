@@ -1,0 +1,349 @@
+"""Live runs: a camera, stream or paced graph, processed and previewed as it happens.
+
+>>> job = LiveJob("lavfi:testsrc2=size=640x360:rate=30", preview="http")  # doctest: +SKIP
+>>> job.run()                                                             # doctest: +SKIP
+
+A live run uses the pipeline's ``"live"`` flow: every channel keeps only the
+newest frames and drops (and counts) the oldest, so the picture never falls
+behind the input. With ``pipeline.queue_size = 1`` the processor always
+takes the newest captured frame, and the added latency is at most one frame
+interval (the wait for the next capture) plus the processing and output
+time.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vidclear.config.loader import Config
+from vidclear.config.sections import PreviewConfig
+from vidclear.errors import ConfigError, OutputError
+from vidclear.io.sinks.encoder import EncoderSink, check_output_path
+from vidclear.io.sinks.http_preview import (
+    HttpPreviewSink,
+    PreviewServer,
+    check_listen,
+    parse_listen,
+)
+from vidclear.io.sinks.tee import TeeSink
+from vidclear.io.sinks.views import VIEWS
+from vidclear.io.sources.live import open_live_source
+from vidclear.job import build_processors
+from vidclear.pipeline.processor import Processor
+from vidclear.pipeline.runner import Pipeline
+from vidclear.pipeline.stats import PipelineStats
+
+__all__ = ["LiveControls", "LiveJob", "LiveStatus", "set_strength"]
+
+PREVIEWS = ("window", "http")
+
+
+def set_strength(processors: Sequence[Processor], value: float) -> float | None:
+    """Set ``strength`` on every processor whose config has one (clipped to 0..1).
+
+    The processor's frozen config is replaced, and so is the config of any
+    helper object it holds that shared the old one (a ``Dehazer``), so the
+    next frame uses the new value. Returns the value set, or None when no
+    processor has a strength.
+    """
+    value = float(np.clip(value, 0.0, 1.0))
+    done = None
+    for proc in processors:
+        old = getattr(proc, "config", None)
+        if old is None or not hasattr(old, "strength"):
+            continue
+        new = dataclasses.replace(old, strength=value)
+        for attr in vars(proc).values():
+            if getattr(attr, "config", None) is old:
+                attr.config = new
+        proc.config = new
+        done = value
+    return done
+
+
+class LiveControls:
+    """What a preview's keys change: view, pause, strength, snapshots, quit.
+
+    Parameters
+    ----------
+    processors : sequence of Processor
+        The chain; ``strength`` is changed on those that have one.
+    config : PreviewConfig, optional
+        First view, strength step and snapshot folder.
+    """
+
+    def __init__(self, processors: Sequence[Processor], *,
+                 config: PreviewConfig | None = None) -> None:
+        self.processors = list(processors)
+        self.config = config or PreviewConfig()
+        self.view = self.config.view
+        self.paused = False
+        self.quit_requested = False
+        self.pipeline: Pipeline | None = None
+        self.snapshots: list[Path] = []
+        self.status_line: Callable[[], str] = lambda: ""
+        self._last_view = "split" if self.view == "after" else self.view
+
+    @property
+    def strength(self) -> float | None:
+        for proc in self.processors:
+            value = getattr(getattr(proc, "config", None), "strength", None)
+            if value is not None:
+                return float(value)
+        return None
+
+    def adjust_strength(self, steps: int) -> float | None:
+        """Move strength by ``steps`` × ``preview.strength_step``."""
+        current = self.strength
+        if current is None:
+            return None
+        return set_strength(self.processors, round(current + steps * self.config.strength_step, 4))
+
+    def toggle_split(self) -> str:
+        """Switch between the result alone and the last before/after view."""
+        if self.view == "after":
+            self.view = self._last_view
+        else:
+            self._last_view, self.view = self.view, "after"
+        return self.view
+
+    def cycle_view(self) -> str:
+        self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+        return self.view
+
+    def snapshot(self, rgb: np.ndarray) -> Path:
+        """Save an RGB uint8 image as a numbered PNG in the snapshot folder."""
+        folder = Path(self.config.snapshot_dir or ".")
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = folder / f"vidclear-snapshot-{stamp}-{len(self.snapshots) + 1:03d}.png"
+        if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+            raise OutputError(f"cannot write snapshot {path}")
+        self.snapshots.append(path)
+        return path
+
+    def quit(self) -> None:
+        """Stop the run gracefully (the recording is finalized)."""
+        self.quit_requested = True
+        if self.pipeline is not None:
+            self.pipeline.stop()
+
+    def __repr__(self) -> str:
+        return (f"LiveControls(view={self.view!r}, paused={self.paused}, "
+                f"strength={self.strength}, snapshots={len(self.snapshots)})")
+
+
+class LiveStatus:
+    """Live stats over the last second or so, for the previews and the page.
+
+    ``fps_in``/``fps_out`` and ``process_ms`` are measured over a sliding
+    window of about ``window`` seconds; latency is over the last frames the
+    sink received.
+    """
+
+    def __init__(self, pipeline: Pipeline, source: Any, sink: TeeSink,
+                 controls: LiveControls | None = None, *, window: float = 1.0) -> None:
+        self.pipeline = pipeline
+        self.source = source
+        self.sink = sink
+        self.controls = controls
+        self.window = window
+        self._samples: collections.deque[tuple[float, int, int, int, float]] = \
+            collections.deque(maxlen=256)
+        self._lock = threading.Lock()
+
+    def _sample(self) -> tuple[float, int, int, int, float]:
+        st = self.pipeline.stats
+        proc = st.stage("process")
+        return (time.monotonic(), st.stage("decode").frames, st.frames_out,
+                proc.frames, proc.busy_s)
+
+    def snapshot(self) -> dict[str, Any]:
+        now = self._sample()
+        with self._lock:
+            self._samples.append(now)
+            while len(self._samples) > 2 and now[0] - self._samples[1][0] >= self.window:
+                self._samples.popleft()
+            old = self._samples[0]
+        dt = now[0] - old[0]
+        fps_in = (now[1] - old[1]) / dt if dt > 0.2 else None
+        fps_out = (now[2] - old[2]) / dt if dt > 0.2 else None
+        frames = now[3] - old[3]
+        process_ms = 1000 * (now[4] - old[4]) / frames if frames else None
+        st = self.pipeline.stats
+        latency = self.sink.recent_latency_ms()
+        status = getattr(self.source, "status", None)
+        data: dict[str, Any] = {
+            "mode": st.mode,
+            "wall_s": round(st.wall_s, 2),
+            "fps_in": None if fps_in is None else round(fps_in, 2),
+            "fps_out": None if fps_out is None else round(fps_out, 2),
+            "process_ms": None if process_ms is None else round(process_ms, 2),
+            "latency_ms": latency.get("p50"),
+            "latency_p95_ms": latency.get("p95"),
+            "frames_in": now[1],
+            "frames_out": now[2],
+            "dropped": st.dropped,
+            "drops": {name: s.drops for name, s in st.stages.items()},
+            "input": status() if status is not None else {"state": "up"},
+        }
+        if self.controls is not None:
+            data.update(view=self.controls.view, paused=self.controls.paused,
+                        strength=self.controls.strength)
+        return data
+
+    def line(self) -> str:
+        """One line for the window's overlay."""
+        s = self.snapshot()
+        parts = [f"fps {s['fps_out'] or 0:.1f}/{s['fps_in'] or 0:.1f}"]
+        if s["latency_ms"] is not None:
+            parts.append(f"latency {s['latency_ms']:.0f} ms")
+        if s["process_ms"] is not None:
+            parts.append(f"proc {s['process_ms']:.0f} ms")
+        parts.append(f"drops {s['dropped']}")
+        if s.get("strength") is not None:
+            parts.append(f"strength {s['strength']:.2f}")
+        if s["input"].get("state") == "down":
+            parts.append(f"INPUT DOWN {s['input'].get('down_for_s', 0):.0f} s")
+        return "  ".join(parts)
+
+
+class LiveJob:
+    """A live source, the processor chain, and a recorder and/or a preview.
+
+    Parameters
+    ----------
+    input : str
+        ``camera:N``, ``/dev/videoN``, a stream URL, ``lavfi:<graph>`` or a file.
+    output : path-like, optional
+        Record here (a crash-safe container in live mode). Optional when
+        previewing.
+    config : Config, optional
+        ``pipeline.mode = "auto"`` means live here.
+    preview : {"window", "http"}, optional
+        Show the run in an OpenCV window or serve it to browsers.
+    listen : str
+        ``HOST:PORT`` for ``preview="http"``; 127.0.0.1:8080 by default.
+    token : str, optional
+        Access token for the browser preview; required for a non-loopback
+        ``listen`` ("auto" makes one).
+    on_event : callable, optional
+        Receives one-line reports (stream lost / back, preview address).
+
+    Raises
+    ------
+    ConfigError
+        Neither output nor preview, a bad preview name or listen address,
+        or a non-loopback address without a token.
+    InputError, OutputError
+        The input cannot be opened, the output or the port is unusable.
+    """
+
+    def __init__(
+        self,
+        input: str,
+        output: str | os.PathLike[str] | None = None,
+        *,
+        config: Config | None = None,
+        overwrite: bool = False,
+        preview: str | None = None,
+        listen: str = "127.0.0.1:8080",
+        token: str | None = None,
+        on_event: Callable[[str], Any] | None = None,
+    ) -> None:
+        self.config = cfg = config or Config()
+        if preview is not None and preview not in PREVIEWS:
+            raise ConfigError(f"--preview {preview!r} is not allowed: use window or http")
+        if output is None and preview is None:
+            raise ConfigError("a live run needs -o OUTPUT, --preview window|http, or both")
+        host, port = parse_listen(listen)
+        self.token = check_listen(host, token) if preview == "http" else None
+        if preview == "window":
+            from vidclear.io.sinks.window import gui_problem
+
+            problem = gui_problem()
+            if problem:
+                raise OutputError(f"--preview window: {problem}")
+        self.output: Path | str = Path(output) if output is not None else f"{preview} preview"
+        if output is not None:
+            check_output_path(Path(output), inputs=[input], overwrite=overwrite)
+        self.mode = "live" if cfg.pipeline.mode == "auto" else cfg.pipeline.mode
+        self.processors = build_processors(cfg)
+        self.on_event = on_event
+        self.source = open_live_source(input, config=cfg.input, live=self.mode == "live",
+                                       on_event=on_event)
+        self.server: PreviewServer | None = None
+        self.recorder: EncoderSink | None = None
+        self.controls = LiveControls(self.processors, config=cfg.preview)
+        sinks: list[Any] = []
+        try:
+            if output is not None:
+                crash = cfg.output.crash_safe
+                self.recorder = EncoderSink(
+                    Path(output), config=cfg.output, source=self.source,
+                    crash_safe=crash == "on" or (crash == "auto" and self.mode == "live"))
+                sinks.append(self.recorder)
+            if preview == "http":
+                self.server = PreviewServer(host, port, token=self.token, config=cfg.preview,
+                                            stats=self._stats)
+                sinks.append(HttpPreviewSink(self.server))
+            elif preview == "window":
+                from vidclear.io.sinks.window import WindowSink
+
+                sinks.append(WindowSink(self.controls, max_width=cfg.preview.max_width))
+        except BaseException:
+            for s in sinks:
+                s.abort()
+            self.source.close()
+            raise
+        self.sink = TeeSink(sinks)
+        self.pipeline = Pipeline(self.source, self.processors, self.sink, mode=self.mode,
+                                 queue_size=cfg.pipeline.queue_size)
+        self.controls.pipeline = self.pipeline
+        self.status = LiveStatus(self.pipeline, self.source, self.sink, self.controls)
+        self.controls.status_line = self.status.line
+        if self.server is not None and on_event is not None:
+            on_event(f"browser preview at {self.server.url}")
+
+    def _stats(self) -> dict[str, Any]:
+        return self.status.snapshot()
+
+    def run(self, *, on_progress: Callable[[PipelineStats], Any] | None = None) -> PipelineStats:
+        """Run until the input ends, :meth:`stop`, or quit from the window."""
+        try:
+            stats = self.pipeline.run(on_progress=on_progress)
+        finally:
+            self.source.close()
+            if self.server is not None:
+                self.server.close()
+        if self.controls.quit_requested:
+            stats.interrupted = False  # quitting the preview is a normal end
+        return stats
+
+    def stop(self) -> None:
+        self.pipeline.stop()
+
+    def stats_extra(self) -> dict[str, Any]:
+        """Live facts for ``--stats``: input state, reconnects, preview."""
+        status = getattr(self.source, "status", None)
+        extra: dict[str, Any] = {"live": {
+            "input": status() if status is not None else {},
+            "recent_latency_ms": self.sink.recent_latency_ms(),
+            "snapshots": [str(p) for p in self.controls.snapshots],
+        }}
+        if self.server is not None:
+            extra["live"]["preview"] = self.server.status()
+        return extra
+
+    def __repr__(self) -> str:
+        return (f"LiveJob({self.source!r}, mode={self.mode}, output={str(self.output)!r}, "
+                f"sinks={self.sink.sinks!r})")
