@@ -238,6 +238,8 @@ class LiveJob:
         ``listen`` ("auto" makes one).
     on_event : callable, optional
         Receives one-line reports (stream lost / back, preview address).
+    processors : sequence of Processor, optional
+        Use these instead of building ``config.pipeline.processors``.
 
     Raises
     ------
@@ -259,6 +261,7 @@ class LiveJob:
         listen: str = "127.0.0.1:8080",
         token: str | None = None,
         on_event: Callable[[str], Any] | None = None,
+        processors: Sequence[Processor] | None = None,
     ) -> None:
         self.config = cfg = config or Config()
         if preview is not None and preview not in PREVIEWS:
@@ -277,7 +280,7 @@ class LiveJob:
         if output is not None:
             check_output_path(Path(output), inputs=[input], overwrite=overwrite)
         self.mode = "live" if cfg.pipeline.mode == "auto" else cfg.pipeline.mode
-        self.processors = build_processors(cfg)
+        self.processors = list(processors) if processors is not None else build_processors(cfg)
         self.on_event = on_event
         self.source = open_live_source(input, config=cfg.input, live=self.mode == "live",
                                        on_event=on_event)

@@ -153,6 +153,7 @@ class NetworkSource:
         tb = self.time_base
         offset = 0  # output ticks where the current connection's first frame goes
         last_out: int | None = None
+        last_capture: float | None = None
         step = max(1, round(1 / (self.rate * tb))) if self.rate else 1
         while not self._stop.is_set():
             src = self._src
@@ -162,8 +163,13 @@ class NetworkSource:
             try:
                 for frame in src:
                     pts = frame.pts or 0
+                    captured = frame.meta.get("capture_time", time.monotonic())
                     if seg_first is None:
                         seg_first = pts
+                        if last_out is not None and last_capture is not None:
+                            # Continue after the real gap, measured between captures.
+                            offset = last_out + max(step, round((captured - last_capture) / tb))
+                    last_capture = captured
                     rel = (pts - seg_first) * frame.time_base
                     out = offset + round(rel / tb)
                     if last_out is not None and out <= last_out:
@@ -184,16 +190,12 @@ class NetworkSource:
                 self._src = None
             if self._stop.is_set() or not self.config.reconnect:
                 return
-            lost_at = time.monotonic()
             with self._lock:
-                self._down_since = lost_at
+                self._down_since = time.monotonic()
             self.last_error = reason
             self._event(f"stream lost ({reason}); reconnecting")
             if not self._reconnect():
                 return
-            gap = time.monotonic() - lost_at
-            base = last_out if last_out is not None else -step
-            offset = base + max(step, round(gap / tb))
 
     def _reconnect(self) -> bool:
         cfg = self.config

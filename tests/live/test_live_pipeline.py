@@ -1,0 +1,148 @@
+"""Live runs end to end: bounded latency with a slow processor, drops counted,
+recording while the stream is cut and comes back."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from tests.live.helpers import Slow, UDPSender, free_port
+from tests.media import ffprobe_frame_times, ffprobe_streams
+from vidclear.config.loader import load_config
+from vidclear.errors import ConfigError, InputError
+from vidclear.io.sinks.null import NullSink
+from vidclear.io.sources.live import open_live_source
+from vidclear.live import LiveJob
+from vidclear.pipeline.runner import Pipeline
+
+SLOW = 0.08  # seconds per frame: slower than the 30 fps input, so frames must drop
+
+
+def _run_for(job: LiveJob, seconds: float) -> dict:
+    timer = threading.Timer(seconds, job.stop)
+    timer.start()
+    try:
+        stats = job.run()
+    finally:
+        timer.cancel()
+    return stats.snapshot()
+
+
+def _check_bounded(snap: dict, job: LiveJob, interval: float) -> None:
+    lat = snap["latency_ms"]
+    # Target: one frame interval (waiting for the newest capture) plus the
+    # processing time, plus a little for the recorder and a busy 2-core box.
+    bound = 1000 * (interval + SLOW) + 60
+    assert lat["p50"] < bound, lat
+    assert lat["p95"] < bound + 60, lat
+    assert snap["frames_in"] > 20
+    # Every frame that came in was either written or dropped, and drops happened.
+    assert snap["dropped"] > 0
+    assert snap["frames_in"] == snap["frames_out"] + snap["dropped"]
+    assert snap["stages"]["decode"]["drops"] + snap["stages"]["process"]["drops"] \
+        == snap["dropped"]
+    # The slow stage caps output near 1/SLOW frames per second.
+    assert snap["frames_out"] <= snap["wall_s"] / SLOW + 2
+    assert job.sink.recent_latency_ms()["p50"] < bound
+
+
+def test_lavfi_live_with_a_slow_processor_keeps_latency_bounded(tmp_path):
+    cfg = load_config(preset="webcam", overrides=["output.preset=ultrafast"])
+    assert cfg.pipeline.queue_size == 1 and cfg.pipeline.mode == "live"
+    out = tmp_path / "rec.mp4"
+    job = LiveJob("lavfi:testsrc2=size=160x120:rate=30", out, config=cfg,
+                  processors=[Slow(delay=SLOW)])
+    snap = _run_for(job, 2.0)
+    _check_bounded(snap, job, 1 / 30)
+    # The paced source produced about 30 frames per second of wall time.
+    assert abs(snap["frames_in"] / snap["wall_s"] - 30) < 4
+    # The recording is complete and holds exactly the frames written.
+    info = ffprobe_streams(out)["streams"][0]
+    assert int(info["nb_read_frames"]) == snap["frames_out"]
+
+
+def test_file_mode_with_the_same_slow_processor_falls_behind():
+    """The peer: backpressure instead of drops lets latency grow with time."""
+    cfg = load_config(overrides=["input.realtime=on"])
+    src = open_live_source("lavfi:testsrc2=size=160x120:rate=30", config=cfg.input, live=False)
+    pipe = Pipeline(src, [Slow(delay=SLOW)], NullSink(), mode="file", queue_size=4)
+    timer = threading.Timer(1.5, pipe.stop)
+    timer.start()
+    snap = pipe.run().snapshot()
+    assert snap["dropped"] == 0
+    assert snap["latency_ms"]["max"] > 1000 * (1 / 30 + SLOW) + 150
+
+
+def test_udp_stream_live_with_a_slow_processor(tmp_path):
+    port = free_port(socket.SOCK_DGRAM)
+    sender = UDPSender(port).start(3.0)
+    time.sleep(0.05)
+    cfg = load_config(overrides=["pipeline.queue_size=1", "input.timeout=1.0",
+                                 "output.preset=ultrafast"])
+    out = tmp_path / "udp.mkv"
+    job = LiveJob(sender.url, out, config=cfg, processors=[Slow(delay=SLOW)])
+    assert job.mode == "live" and job.recorder is not None and job.recorder.crash_safe
+    snap = _run_for(job, 2.0)
+    sender.stop()
+    _check_bounded(snap, job, 1 / 30)
+    assert ffprobe_streams(out)["streams"][0]["codec_name"] == "h264"
+
+
+def test_stream_cut_mid_run_reconnects_and_the_recording_spans_it(tmp_path):
+    port = free_port(socket.SOCK_DGRAM)
+    sender = UDPSender(port).start(1.0)
+    time.sleep(0.05)
+    events: list[str] = []
+    cfg = load_config(overrides=[
+        "pipeline.queue_size=1", "input.timeout=0.5", "input.reconnect_delay=0.1",
+        "input.reconnect_max_delay=0.2", "input.reconnect_timeout=1.2",
+        "output.preset=ultrafast"])
+    out = tmp_path / "cut.mp4"
+    job = LiveJob(sender.url, out, config=cfg, on_event=events.append)
+    seen_down = []
+
+    def cut_and_resume() -> None:
+        sender.join()
+        for _ in range(20):  # watch the live status report the loss
+            time.sleep(0.05)
+            state = job.status.snapshot()["input"]
+            if state["state"] == "down":
+                seen_down.append(state)
+                break
+        time.sleep(0.5)
+        sender.start(1.0)
+
+    threading.Thread(target=cut_and_resume, daemon=True).start()
+    stats = job.run()  # ends by itself: the second cut outlasts reconnect_timeout
+    sender.join()
+    snap = stats.snapshot()
+    extra = job.stats_extra()["live"]["input"]
+    assert extra["reconnects"] == 1, events
+    assert extra["downtime_s"] > 0.3
+    assert seen_down and seen_down[0]["down_for_s"] >= 0
+    assert [e for e in events if "stream lost" in e] and [e for e in events if "back" in e]
+    assert not stats.interrupted and snap["frames_out"] > 30
+    # The recording holds both parts, in order, with the outage as a time gap.
+    times = np.array(ffprobe_frame_times(out))
+    assert len(times) == snap["frames_out"]
+    steps = np.diff(times)
+    assert np.all(steps > 0)
+    assert steps.max() > 0.25 and np.median(steps) == pytest.approx(1 / 30, abs=0.005)
+
+
+def test_live_job_argument_errors(tmp_path):
+    with pytest.raises(ConfigError, match="needs -o OUTPUT, --preview"):
+        LiveJob("lavfi:testsrc2")
+    with pytest.raises(ConfigError, match="--preview 'tv'"):
+        LiveJob("lavfi:testsrc2", preview="tv")
+    with pytest.raises(ConfigError, match="requires an access token"):
+        LiveJob("lavfi:testsrc2", preview="http", listen="0.0.0.0:0")
+    with pytest.raises(ConfigError, match="HOST:PORT"):
+        LiveJob("lavfi:testsrc2", preview="http", listen="8080")
+    with pytest.raises(InputError, match="no camera at /dev/video63"):
+        LiveJob("camera:63", tmp_path / "x.mp4")
+    assert not list(tmp_path.iterdir())

@@ -1,0 +1,144 @@
+"""Live sources: camera argument handling, the OpenCV reader, pacing, UDP reconnect."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.live.helpers import UDPSender, free_port
+from tests.media import make_clip
+from vidclear.config.sections import InputConfig
+from vidclear.errors import ConfigError, InputError
+from vidclear.io.sources.av_source import AVSource, camera_device, classify_input
+from vidclear.io.sources.camera import OpenCVSource, open_camera, v4l2_options
+from vidclear.io.sources.live import RealtimeSource, open_live_source
+from vidclear.io.sources.network import NetworkSource
+
+
+def test_camera_specs_are_classified_and_resolved():
+    assert classify_input("camera:0") == "camera"
+    assert classify_input("/dev/video3") == "camera"
+    assert classify_input("udp://127.0.0.1:1234") == "url"
+    assert camera_device("camera:2") == "/dev/video2"
+    assert camera_device("/dev/video7") == "/dev/video7"
+    with pytest.raises(InputError, match="camera:N"):
+        camera_device("camera:front")
+
+
+@pytest.mark.parametrize("spec", ["camera:57", "/dev/video57"])
+@pytest.mark.parametrize("backend", ["auto", "pyav", "opencv"])
+def test_missing_camera_is_a_clear_error(spec, backend):
+    cfg = InputConfig(camera_backend=backend)
+    with pytest.raises(InputError, match="^no camera at /dev/video57$"):
+        open_live_source(spec, config=cfg)
+
+
+def test_v4l2_options_and_their_validation():
+    cfg = InputConfig(video_size="1280x720", framerate=30, pixel_format="yuyv")
+    assert v4l2_options(cfg) == {"video_size": "1280x720", "framerate": "30",
+                                 "input_format": "yuyv422"}
+    assert v4l2_options(InputConfig()) == {}
+    with pytest.raises(ConfigError, match="input.video_size"):
+        InputConfig(video_size="1280*720")
+    with pytest.raises(ConfigError, match="input.pixel_format"):
+        InputConfig(pixel_format="h264")
+
+
+def test_opencv_reader_on_a_video_file(tmp_path):
+    """The OpenCV fallback path, exercised on something it can open here."""
+    clip = make_clip(tmp_path / "c.mp4", n=12, size=(96, 64), rate=25, audio=False)
+    with OpenCVSource(str(clip), api=cv2.CAP_FFMPEG) as src:
+        assert (src.width, src.height) == (96, 64)
+        frames = list(src)
+    assert len(frames) == 12
+    with AVSource(str(clip)) as ref:
+        expected = [f.image for f in ref]
+    for got, want in zip(frames, expected, strict=True):
+        assert got.image.shape == (64, 96, 3) and got.image.dtype == np.uint8
+        # Both decode the same H.264 stream; only the YUV->RGB rounding differs.
+        assert np.abs(got.image.astype(int) - want.astype(int)).mean() < 3
+    pts = [f.pts for f in frames]
+    assert bool(np.all(np.diff(pts) > 0))
+    caps = [f.meta["capture_time"] for f in frames]
+    assert caps == sorted(caps)
+
+
+def test_opencv_reader_refuses_what_it_cannot_open(tmp_path):
+    with pytest.raises(InputError, match="OpenCV cannot open"):
+        OpenCVSource(str(tmp_path / "none.mp4"), api=cv2.CAP_FFMPEG)
+    with pytest.raises(InputError, match="no camera at"):
+        open_camera("camera:99", config=InputConfig(camera_backend="opencv"))
+
+
+def test_lavfi_is_paced_in_real_time_and_stamped():
+    src = open_live_source("lavfi:testsrc2=size=64x48:rate=20:duration=0.6", live=True)
+    assert isinstance(src, RealtimeSource)
+    t0 = time.monotonic()
+    frames = list(src)
+    took = time.monotonic() - t0
+    assert len(frames) == 12
+    assert 0.5 <= took < 1.5  # 12 frames at 20 fps: 0.55 s from the first
+    caps = np.array([f.meta["capture_time"] for f in frames])
+    gaps = np.diff(caps)
+    assert abs(np.median(gaps) - 0.05) < 0.01
+    assert caps[0] >= t0
+    # Not paced in file mode, or when realtime is off.
+    assert not isinstance(open_live_source("lavfi:testsrc2=size=64x48:rate=20:duration=0.2",
+                                           live=False), RealtimeSource)
+
+
+def test_udp_stream_is_read_and_reconnected_after_a_cut():
+    port = free_port(socket.SOCK_DGRAM)
+    sender = UDPSender(port).start(1.2)
+    time.sleep(0.05)
+    events: list[str] = []
+    cfg = InputConfig(timeout=0.6, reconnect_delay=0.1, reconnect_max_delay=0.3,
+                      reconnect_timeout=1.5)
+    src = NetworkSource(sender.url, config=cfg, on_event=events.append)
+    frames = []
+    restarted = False
+    t0 = time.monotonic()
+    for f in src:
+        frames.append((time.monotonic(), f))
+        if not restarted and time.monotonic() - t0 > 0.5:
+            restarted = True
+            # Cut the stream after its 1.2 s, then bring it back after a pause.
+            def again() -> None:
+                sender.join()
+                time.sleep(0.8)
+                sender.start(1.0)
+            threading.Thread(target=again, daemon=True).start()
+    sender.join()
+    status = src.status()
+    assert status["reconnects"] == 1, events
+    assert status["state"] == "up"  # it gave up after reconnect_timeout: not down any more
+    assert status["downtime_s"] > 0.2
+    assert any("stream lost" in e for e in events)
+    assert any("stream back" in e for e in events)
+    assert any("giving up" in e for e in events)
+    # Frames from both connections, timestamps strictly increasing across the cut,
+    # with the gap visible in media time.
+    times = [f.time for _, f in frames]
+    assert len(frames) > 40
+    assert bool(np.all(np.diff(times) > 0))
+    # The gap in media time is the gap between the captures around the cut.
+    gaps = np.diff(times)
+    cut = int(np.argmax(gaps))
+    assert gaps[cut] > 0.25
+    captured = [f.meta["capture_time"] for _, f in frames]
+    assert abs(gaps[cut] - (captured[cut + 1] - captured[cut])) < 0.04
+    for arrived, f in frames:
+        assert f.meta["capture_time"] <= arrived
+
+
+def test_first_open_of_a_dead_stream_fails_fast():
+    port = free_port(socket.SOCK_DGRAM)
+    t0 = time.monotonic()
+    with pytest.raises(InputError, match="cannot open input udp"):
+        NetworkSource(f"udp://127.0.0.1:{port}", config=InputConfig(timeout=0.5))
+    assert time.monotonic() - t0 < 5
