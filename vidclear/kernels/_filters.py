@@ -116,14 +116,15 @@ def _box_rows_plane(src: np.ndarray, r: int, inv: np.ndarray, out: np.ndarray) -
     k = 2r+1 is assembled from pair sums S_2p[j] = S_p[j] + S_p[j + p]
     (one piece per set bit of k), O(log k) contiguous passes per row that
     vectorise (shifted reads are views so the index is the bare loop
-    variable). Sums are float64.
+    variable). Sums are float32: at most log2(k) + 1 roundings per output,
+    far below the float64 running sums' error budget of the column pass.
     """
     rows, n = src.shape
     k = 2 * r + 1
     m = n + 2 * r
-    a = np.zeros(m, np.float64)
-    b = np.empty(m, np.float64)
-    res = np.empty(n, np.float64)
+    a = np.zeros(m, np.float32)
+    b = np.empty(m, np.float32)
+    res = np.empty(n, np.float32)
     for y in range(rows):
         line = src[y]
         for j in range(r):  # the pair sums overwrite ``a``: pad it again
@@ -182,7 +183,7 @@ def _box_cols_plane(src: np.ndarray, r: int, acc: np.ndarray, out: np.ndarray) -
 def box_planes(src: np.ndarray, r: int, out: np.ndarray) -> None:
     """Square (2r+1)² clipped-window mean of every plane of a (P, H, W) array."""
     planes, rows, cols = src.shape
-    inv = np.empty(cols, np.float64)
+    inv = np.empty(cols, np.float32)
     for x in range(cols):
         inv[x] = 1.0 / (min(x + r, cols - 1) - max(x - r, 0) + 1)
     tmp = np.empty((rows, cols), np.float32)
