@@ -25,36 +25,46 @@ _CHUNK = 64  # columns per thread in vertical passes
 def _min_pad_rows(src: np.ndarray, r: int, out: np.ndarray) -> None:
     """Running minimum along axis 1 (window 2r+1, clipped) by doubling.
 
-    Each row is copied into a buffer padded with +inf, then m_2w[j] =
-    min(m_w[j], m_w[j + w]) is formed for w = 1, 2, 4, ... up to the largest
-    power of two p <= 2r+1, and the window minimum is min(m_p[x], m_p[x+k-p]).
-    Every step is a contiguous, branch-free (vectorisable) loop.
+    The rows are laid end to end in one buffer, each padded with r values of
+    +inf on both sides; then m_2w[j] = min(m_w[j], m_w[j + w]) is formed
+    over the whole buffer for w = 1, 2, 4, ... up to the largest power of
+    two p <= k = 2r+1, and the window minimum is min(m_p[x], m_p[x+k-p]).
+    Every window lies inside its own row's padded segment, so the values
+    that straddle two rows are never read. The passes are long, contiguous
+    and branch-free (shifted reads are views, so the index is the bare loop
+    variable and Numba's negative-index check does not block vectorisation).
     """
     rows, n = src.shape
     k = 2 * r + 1
     m = n + 2 * r
-    a = np.empty(m, np.float32)
-    b = np.empty(m, np.float32)
+    total = rows * m
+    a = np.empty(total, np.float32)
+    b = np.empty(total, np.float32)
     for y in range(rows):
+        seg = a[y * m:(y + 1) * m]
         line = src[y]
         for j in range(r):
-            a[j] = _INF
-            a[n + r + j] = _INF
+            seg[j] = _INF
+            seg[n + r + j] = _INF
+        mid = seg[r:]
         for i in range(n):
-            a[r + i] = line[i]
-        p = 1
-        while 2 * p <= k:
-            sh = a[p:]  # shifted view: bare loop index, so the loop vectorises
-            for j in range(m - p):
-                u = a[j]
-                v = sh[j]
-                b[j] = u if u < v else v
-            a, b = b, a
-            p *= 2
-        sh = a[k - p:]
+            mid[i] = line[i]
+    p = 1
+    while 2 * p <= k:
+        sh = a[p:]
+        for j in range(total - p):
+            u = a[j]
+            v = sh[j]
+            b[j] = u if u < v else v
+        a, b = b, a
+        p *= 2
+    d = k - p
+    for y in range(rows):
+        seg = a[y * m:]
+        sh = seg[d:]
         dst = out[y]
         for x in range(n):
-            u = a[x]
+            u = seg[x]
             v = sh[x]
             dst[x] = u if u < v else v
 
