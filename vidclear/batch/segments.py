@@ -32,6 +32,7 @@ import av
 
 from vidclear.config.sections import OutputConfig
 from vidclear.errors import InputError, OutputError
+from vidclear.io.sources.av_source import open_error
 from vidclear.pipeline.frame import Frame
 
 __all__ = ["Segment", "SegmentSource", "TrimSink", "estimate_frames", "join_segments",
@@ -100,7 +101,7 @@ def plan_segments(
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise InputError(f"cannot open input {path}: {exc}") from None
+        raise open_error(str(path), exc) from None
     try:
         if not container.streams.video:
             raise InputError(f"input has no video stream: {path}")
@@ -173,7 +174,7 @@ class SegmentSource:
         try:
             self._container = av.open(path)
         except (av.FFmpegError, OSError, ValueError) as exc:
-            raise InputError(f"cannot open input {path}: {exc}") from None
+            raise open_error(str(path), exc) from None
         vs = self._container.streams.video[0]
         vs.thread_type = "AUTO"
         if threads:

@@ -52,7 +52,7 @@ def camera_device(spec: str) -> str:
     return spec
 
 
-def _fail_open(spec: str, exc: Exception) -> InputError:
+def open_error(spec: str, exc: Exception) -> InputError:
     text = str(getattr(exc, "strerror", None) or exc).strip() or type(exc).__name__
     return InputError(f"cannot open input {spec}: {text}")
 
@@ -142,7 +142,7 @@ class AVSource:
         try:
             return av.open(target, "r", format=fmt, options=options, timeout=timeout)
         except (av.FFmpegError, OSError, ValueError) as exc:
-            raise _fail_open(self.spec, exc) from None
+            raise open_error(self.spec, exc) from None
 
     def _setup(self, copy_streams: bool) -> None:
         c = self._container
