@@ -225,3 +225,23 @@ def test_sky_stack_strided_median_and_colour_histogram() -> None:
     ref = [np.bincount(np.minimum((sub[:, c] * 32).astype(int), 31), minlength=32)
            for c in range(3)]
     np.testing.assert_array_equal(hist, np.stack(ref))
+
+
+def test_hist_summary_matches_numpy() -> None:
+    rng = np.random.default_rng(16)
+    hist = rng.integers(0, 50, (8, _k.NBINS)).astype(np.int64)
+    hist[2] = 0
+    hist[2, 7] = 5  # a single occupied bin
+    hist[5] = 0  # empty row
+    out = np.empty((2, 8))
+    _k.hist_summary(hist, out)
+    top = _k.NBINS - 1
+    for i in range(8):
+        total = hist[i].sum()
+        cum = np.cumsum(hist[i])
+        b = int(np.searchsorted(cum, total / 2.0))
+        before = cum[b - 1] if b > 0 else 0
+        med = np.clip((b - 0.5 + (total / 2.0 - before) / max(hist[i, b], 1)) / top, 0, 1)
+        mean = (hist[i] @ (np.arange(_k.NBINS) / top)) / max(total, 1)
+        assert out[0, i] == pytest.approx(med, abs=1e-12)
+        assert out[1, i] == pytest.approx(mean, abs=1e-12)

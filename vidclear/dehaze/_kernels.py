@@ -411,3 +411,30 @@ def strided_median(x: np.ndarray, step: int) -> float:
             buf[k] = x[y, xx]
             k += 1
     return float(np.median(buf))
+
+
+@njit(cache=True, nogil=True)
+def hist_summary(hist: np.ndarray, out: np.ndarray) -> None:
+    """Interpolated median and mean, in [0, 1], of each row of an (R, B) histogram.
+
+    Bin b stands for the value b / (B - 1). The median interpolates inside
+    its bin (``(b - 0.5 + frac) / (B - 1)``, clipped to [0, 1]). ``out`` is
+    (2, R) float64: medians, then means (0 for an empty row).
+    """
+    rows, nb = hist.shape
+    top = nb - 1
+    for i in range(rows):
+        total = 0
+        wsum = 0.0
+        for b in range(nb):
+            total += hist[i, b]
+            wsum += hist[i, b] * b
+        half = total / 2.0
+        cum = 0
+        b = 0
+        while b < top and cum + hist[i, b] < half:
+            cum += hist[i, b]
+            b += 1
+        frac = (half - cum) / max(hist[i, b], 1)
+        out[0, i] = min(max((b - 0.5 + frac) / top, 0.0), 1.0)
+        out[1, i] = wsum / top / max(total, 1)

@@ -98,34 +98,18 @@ class DehazeResult:
     gamma: float
 
 
-def _hist_medians(hist: np.ndarray) -> np.ndarray:
-    """Interpolated medians of each histogram row, in [0, 1]."""
-    top = hist.shape[1] - 1
-    total = hist.sum(axis=1)
-    cum = np.cumsum(hist, axis=1)
-    out = np.empty(hist.shape[0])
-    for i in range(hist.shape[0]):
-        half = total[i] / 2.0
-        b = int(np.searchsorted(cum[i], half))
-        before = cum[i, b - 1] if b > 0 else 0
-        frac = (half - before) / max(hist[i, b], 1)
-        out[i] = min(max((b - 0.5 + frac) / top, 0.0), 1.0)
-    return out
-
-
 _CAST_TOLERANCE = 0.08  # chromaticity deviation (of the mean) allowed beyond the input's
 
 
 def _compensation(hist: np.ndarray, cfg: DehazeConfig) -> tuple[np.ndarray, float]:
     """Colour-cast gains and tone exponent from input/recovered histograms."""
-    med = _hist_medians(hist)
+    summary = np.empty((2, hist.shape[0]))
+    _k.hist_summary(hist, summary)
+    med, means = summary
     med_j = med[4:7]
-    lum_i, lum_j = med[3], med[7]
+    lum_i, lum_j = float(med[3]), float(med[7])
     # Casts are judged on mean colours: medians of dark frames (a grey road)
     # turn tiny absolute differences into huge ratios.
-    top = hist.shape[1] - 1
-    centres = np.arange(hist.shape[1]) / top
-    means = (hist @ centres) / np.maximum(hist.sum(axis=1), 1)
     mean_i, mean_j = means[0:3], means[4:7]
     gains = np.ones(3)
     if cfg.color_guard > 0 and mean_i.mean() > 0.02 and mean_j.mean() > 0.02:
@@ -215,6 +199,9 @@ class _Workspace:
         self.small = np.empty((2, -(-h // gs), -(-w // gs)), f32)
         self.hist = np.empty((8, _k.NBINS), np.int64)
         self.ones = np.ones(3, f32)
+        # medians and histograms need only a sample: every step-th row and
+        # column, about 8000 pixels or more (every 3rd at 1080p)
+        self.step = max(1, math.isqrt(h * w // 8192))
 
 
 class Dehazer:
@@ -383,7 +370,7 @@ class Dehazer:
         # haze: dark channel of I / A, density and strength
         _k.grey_minc(low, LUMA, (1.0 / air).astype(np.float32), grey, minc)
         _kf.min_filter2d(minc, r, dark)
-        density = _k.strided_median(dark, 2)
+        density = _k.strided_median(dark, ws.step)
         factor = self._density.update(density, dt) if cfg.auto_strength else 1.0
         strength = cfg.strength * factor
 
@@ -410,7 +397,7 @@ class Dehazer:
         else:
             coeffs = _kf.guided_coeffs(grey, traw, cfg.radius, cfg.eps)
         tlow = np.empty((h, w), np.float32)
-        step = 2 if h * w >= 4096 else 1  # histograms need only a sample of the pixels
+        step = ws.step
         _k.recovery_stats(low, grey, coeffs, gs, step, air, cfg.t0, LUMA, tlow, ws.hist)
         gains, gamma = _compensation(ws.hist, cfg)
         if self._comp is not None:
