@@ -172,3 +172,28 @@ def test_bad_images(img: np.ndarray, match: str) -> None:
 def test_bad_timestamp() -> None:
     with pytest.raises(ValueError, match="timestamp"):
         Dehazer()(_hazy(8, 8), timestamp=float("inf"))
+
+
+def test_thread_policy_follows_measured_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidclear.dehaze import dehazer as dz
+
+    monkeypatch.setattr(dz.numba, "get_num_threads", lambda: 2)
+    pol = dz._ThreadPolicy(probe=4)
+    seen: list[int] = []  # both settings are measured first
+    for _ in range(4):
+        n = pol.choose()
+        seen.append(n)
+        pol.record(n, 0.001 if n == 1 else 0.008)  # a loaded machine: 2 threads stall
+    assert sorted(set(seen)) == [1, 2]
+    picks = []
+    for _ in range(8):
+        n = pol.choose()
+        picks.append(n)
+        pol.record(n, 0.001 if n == 1 else 0.008)
+    assert picks.count(1) >= 6 and 2 in picks  # mostly 1 thread, 2 re-probed now and then
+    for _ in range(12):  # the machine goes idle: 2 threads become faster
+        n = pol.choose()
+        pol.record(n, 0.0015 if n == 1 else 0.0008)
+    assert [pol.choose() for _ in range(3)] == [2, 2, 2]  # frames 25-27: no probe due
+    monkeypatch.setattr(dz.numba, "get_num_threads", lambda: 1)
+    assert pol.choose() == 1

@@ -11,7 +11,10 @@ One frame goes through these steps:
 4. Raw transmission ``t = 1 - omega * strength * dark``, floored at ``sky_t``
    where the scene is bright and smooth (sky, far fog) so those regions are
    not stretched into noise and banding.
-5. Guided-filter coefficients of ``t`` with the grey working image as guide.
+5. Guided-filter coefficients of ``t`` with the grey working image as guide,
+   computed on guide and ``t`` block-averaged by ``guide_subsample`` (2:
+   He and Sun's fast guided filter, radius scaled to match) and upsampled
+   bilinearly wherever they are applied.
 6. At full resolution: upsample the coefficients bilinearly, apply them to
    the full-resolution grey (He and Sun's fast guided filter), recover
    ``J = (I - A) / max(t, t0) + A``, apply colour-cast gains and a tone
@@ -148,6 +151,11 @@ class _ThreadPolicy:
         self._times: dict[int, deque[float]] = {}
         self._keep = keep
         self._count = 0
+        self.last = 0  # threads used for the last frame (0 before the first)
+
+    def __repr__(self) -> str:
+        ms = {n: round(1e3 * float(np.median(t)), 3) for n, t in sorted(self._times.items())}
+        return f"_ThreadPolicy(last={self.last}, median_ms={ms})"
 
     def choose(self) -> int:
         top = numba.get_num_threads()
@@ -163,6 +171,7 @@ class _ThreadPolicy:
         return best
 
     def record(self, threads: int, seconds: float) -> None:
+        self.last = threads
         self._times.setdefault(threads, deque(maxlen=self._keep)).append(seconds)
 
     def run(self, threads: int, kernel: Any, *args: Any) -> float:
