@@ -49,8 +49,15 @@ def gui_problem() -> str | None:
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     ):
         return "no display to open a window on (DISPLAY is not set); use --preview http"
-    framework = getattr(cv2, "currentUIFramework", lambda: "")()
-    if not framework:
+    # Read the build information rather than asking HighGUI: with the Qt
+    # backend, the first HighGUI call creates the application object on the
+    # calling thread, and every later call must come from that thread.
+    gui = ""
+    for line in cv2.getBuildInformation().splitlines():
+        if line.strip().startswith("GUI:"):
+            gui = line.split(":", 1)[1].strip()
+            break
+    if not gui or gui.upper() == "NONE":
         return ("this OpenCV build has no GUI (a -headless wheel); install "
                 "opencv-contrib-python, or use --preview http")
     return None

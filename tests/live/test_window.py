@@ -1,0 +1,123 @@
+"""The HighGUI window preview under Xvfb, driven by real key presses (xdotool)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+
+from tests.live.helpers import need, need_program
+from tests.media import ffprobe_streams
+from vidclear.dehaze.processor import DehazeProcessor
+from vidclear.live import LiveControls, set_strength
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _gui_build() -> bool:
+    info = cv2.getBuildInformation()
+    line = next((x for x in info.splitlines() if x.strip().startswith("GUI:")), "GUI: NONE")
+    return line.split(":", 1)[1].strip().upper() not in ("", "NONE")
+
+
+@pytest.fixture
+def xvfb():
+    binary = need_program("Xvfb")
+    r, w = os.pipe()
+    proc = subprocess.Popen([binary, "-displayfd", str(w), "-screen", "0", "800x600x24",
+                             "-nolisten", "tcp"], pass_fds=(w,), stderr=subprocess.DEVNULL)
+    os.close(w)
+    with os.fdopen(r) as fh:
+        number = fh.readline().strip()
+    try:
+        yield f":{number}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _xdotool(display: str, *args: str, timeout: float = 15) -> str:
+    res = subprocess.run(["xdotool", *args], env={**os.environ, "DISPLAY": display},
+                         capture_output=True, text=True, timeout=timeout)
+    return res.stdout.strip()
+
+
+def test_window_keys_snapshot_view_and_quit(tmp_path, xvfb):
+    need(_gui_build(), "this OpenCV build has no GUI (install opencv-contrib-python)")
+    need_program("xdotool")
+    out, stats = tmp_path / "rec.mp4", tmp_path / "stats.json"
+    env = {**os.environ, "DISPLAY": xvfb, "QT_LOGGING_RULES": "*=false"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vidclear", "run", "lavfi:testsrc2=size=160x120:rate=15",
+         "--preview", "window", "-o", str(out), "--stats", str(stats), "-q",
+         "--set", f"preview.snapshot_dir={tmp_path}", "--set", "output.preset=ultrafast"],
+        cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        wid = _xdotool(xvfb, "search", "--sync", "--name", "^vidclear$").splitlines()[0]
+        _xdotool(xvfb, "windowfocus", "--sync", wid)
+        time.sleep(0.5)
+        _xdotool(xvfb, "key", "s")            # snapshot of the split view
+        time.sleep(0.4)
+        _xdotool(xvfb, "key", "v")            # next view: side by side
+        time.sleep(0.4)
+        _xdotool(xvfb, "key", "space")        # pause ...
+        time.sleep(0.2)
+        _xdotool(xvfb, "key", "s")            # ... and snapshot what is shown
+        time.sleep(0.4)
+        _xdotool(xvfb, "key", "q")            # quit: the recording is finalized
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    snaps = sorted(tmp_path.glob("vidclear-snapshot-*.png"))
+    assert len(snaps) == 2, err
+    first, second = (cv2.imread(str(p)) for p in snaps)
+    assert first.shape == (120, 160, 3)       # split: one frame wide
+    assert second.shape == (120, 320, 3)      # side by side: two frames wide
+    report = json.loads(stats.read_text())
+    assert report["live"]["snapshots"] == [str(p) for p in snaps]
+    assert not report["interrupted"]
+    frames = int(ffprobe_streams(out)["streams"][0]["nb_read_frames"])
+    assert frames == report["frames_out"] > 5
+    assert _xdotool(xvfb, "search", "--name", "^vidclear$", timeout=5) == ""
+
+
+def test_window_refuses_without_a_display(tmp_path, monkeypatch):
+    from vidclear.errors import OutputError
+    from vidclear.live import LiveJob
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    with pytest.raises(OutputError, match="--preview window: no display"):
+        LiveJob("lavfi:testsrc2", preview="window")
+
+
+def test_controls_change_strength_view_pause_and_save_snapshots(tmp_path):
+    import numpy as np
+
+    from vidclear.config.sections import PreviewConfig
+
+    proc = DehazeProcessor(strength=0.8)
+    c = LiveControls([proc], config=PreviewConfig(view="split", strength_step=0.25,
+                                                  snapshot_dir=str(tmp_path)))
+    assert c.strength == 0.8
+    assert c.adjust_strength(-1) == pytest.approx(0.55)
+    assert proc.config.strength == pytest.approx(0.55)
+    assert proc.dehazer.config is proc.config  # the dehazer sees the new value
+    assert c.adjust_strength(+3) == 1.0        # clipped to the allowed range
+    assert set_strength([proc], -2) == 0.0
+    assert set_strength([], 0.5) is None
+    assert c.toggle_split() == "after" and c.toggle_split() == "split"
+    assert [c.cycle_view() for _ in range(4)] == ["side_by_side", "before", "after", "split"]
+    img = np.zeros((12, 16, 3), np.uint8)
+    img[..., 0] = 200
+    path = c.snapshot(img)
+    assert path.parent == tmp_path and cv2.imread(str(path))[0, 0].tolist() == [0, 0, 200]
