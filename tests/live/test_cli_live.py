@@ -1,0 +1,68 @@
+"""``vidclear run`` with live inputs and previews, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.live.helpers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = [sys.executable, "-m", "vidclear"]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PY, *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_argument_errors_are_clear():
+    cases = [
+        (("lavfi:testsrc2", "--preview", "http", "--listen", "0.0.0.0:0"), 2,
+         "requires an access token"),
+        (("lavfi:testsrc2", "--preview", "http", "--token", "short"), 2,
+         "--token must be at least 16"),
+        (("camera:57", "--preview", "http"), 1, "no camera at /dev/video57"),
+        (("lavfi:testsrc2",), 2, "-o OUTPUT is required"),
+    ]
+    for args, code, text in cases:
+        res = _run("run", *args)
+        assert res.returncode == code and text in res.stderr, res.stderr
+        assert "Traceback" not in res.stderr
+
+
+def test_http_preview_without_output_until_interrupted(tmp_path):
+    port = free_port()
+    stats = tmp_path / "stats.json"
+    proc = subprocess.Popen(
+        [*PY, "run", "lavfi:testsrc2=size=128x96:rate=20", "--preview", "http",
+         "--listen", f"127.0.0.1:{port}", "--stats", str(stats)],
+        cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        page = b""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert b"vidclear live" in page
+        time.sleep(1.0)
+        live = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/stats.json",
+                                                 timeout=2).read())
+        assert live["mode"] == "live" and live["frames_out"] > 5
+        assert live["input"]["state"] == "up"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert f"browser preview at http://127.0.0.1:{port}/" in err
+    assert "interrupted: wrote" in err and "Traceback" not in err
+    report = json.loads(stats.read_text())
+    assert report["output"] == "http preview" and report["frames_out"] > 5
+    assert report["live"]["preview"]["requests"] >= 2
