@@ -146,27 +146,29 @@ def recovery_stats(low: np.ndarray, grey: np.ndarray, coeffs: np.ndarray, gs: in
     h2, w2 = coeffs.shape[1], coeffs.shape[2]
     yi0, yi1, fy = bilinear_taps(h, h2, gs)
     xi0, xi1, fx = bilinear_taps(w, w2, gs)
-    la = np.empty(w2, np.float32)
-    lb = np.empty(w2, np.float32)
+    # every coefficient row interpolated along x once, then rows lerp vertically
+    hx = np.empty((2, h2, w), np.float32)
+    for p in range(2):
+        for r in range(h2):
+            src = coeffs[p, r]
+            dst = hx[p, r]
+            for x in range(w):
+                j0 = xi0[x]
+                v0 = src[j0]
+                dst[x] = v0 + fx[x] * (src[xi1[x]] - v0)
     top = NBINS - 1
     hist[:] = 0
     for y in range(h):
-        r0 = yi0[y]
-        r1 = yi1[y]
         wy = fy[y]
-        for j in range(w2):
-            a0 = coeffs[0, r0, j]
-            b0 = coeffs[1, r0, j]
-            la[j] = a0 + wy * (coeffs[0, r1, j] - a0)
-            lb[j] = b0 + wy * (coeffs[1, r1, j] - b0)
+        a0 = hx[0, yi0[y]]
+        a1 = hx[0, yi1[y]]
+        b0 = hx[1, yi0[y]]
+        b1 = hx[1, yi1[y]]
         trow = tlow[y]
         grow = grey[y]
         for x in range(w):
-            j0 = xi0[x]
-            j1 = xi1[x]
-            wx = fx[x]
-            ca = la[j0] + wx * (la[j1] - la[j0])
-            cb = lb[j0] + wx * (lb[j1] - lb[j0])
+            ca = a0[x] + wy * (a1[x] - a0[x])
+            cb = b0[x] + wy * (b1[x] - b0[x])
             t = ca * grow[x] + cb
             trow[x] = min(max(t, t0), 1.0)
         if y % step != 0:

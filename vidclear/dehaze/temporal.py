@@ -184,7 +184,9 @@ class SceneCutDetector:
     def histogram(self, img: np.ndarray) -> np.ndarray:
         """Normalised (3, BINS) histogram of a working RGB image in [0, 1]."""
         arr = np.ascontiguousarray(img, dtype=np.float32)
-        hist = colour_histogram(arr, self.BINS, 2)
+        # every step-th row and column: about 8000 pixels or more
+        step = max(1, math.isqrt(arr.shape[0] * arr.shape[1] // 8192))
+        hist = colour_histogram(arr, self.BINS, step)
         return hist / max(int(hist[0].sum()), 1)
 
     def update(self, img: np.ndarray) -> bool:
