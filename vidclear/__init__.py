@@ -22,9 +22,9 @@ from vidclear.pipeline import Frame, Pipeline, Processor
 from vidclear.pipeline.registry import register as register_processor
 
 __all__ = [
-    "Config", "ConfigError", "DehazeConfig", "Dehazer", "Frame", "InputError", "Job", "OutputError", "Pipeline",
-    "Processor", "VidclearError", "__version__", "dehaze_image", "load_config", "open_sink",
-    "open_source", "register_processor", "transcode",
+    "Config", "ConfigError", "DehazeConfig", "Dehazer", "Frame", "InputError", "Job",
+    "OutputError", "Pipeline", "Processor", "VidclearError", "__version__", "dehaze_image",
+    "load_config", "open_sink", "open_source", "register_processor", "transcode",
 ]
 
 # Imported on first use so `import vidclear` does not load the Numba kernels.
