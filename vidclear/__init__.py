@@ -13,6 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# OpenCV before PyAV: with PyAV's bundled libraries loaded first, OpenCV's Qt
+# window (the live preview) hangs on open.
+import cv2  # noqa: F401  (import order only)
+
 from vidclear._version import __version__
 from vidclear.config import Config, load_config
 from vidclear.errors import ConfigError, InputError, OutputError, VidclearError
