@@ -76,8 +76,91 @@ def exp2_row(src, ibuf, dst):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
+def _span_first(s, lj, gl, gh, wt, rr, gg, bb, ws, rlo, rhi):  # pragma: no cover - compiled
+    """Reference exposure over a span: ``s`` is n×3 uint8, the rest length-n views."""
+    for i in range(s.shape[0]):
+        c0 = s[i, 0]
+        c1 = s[i, 1]
+        c2 = s[i, 2]
+        cmax = max(c0, max(c1, c2))
+        cl = (np.uint32(c0) + np.uint32(c1) + np.uint32(c1) + np.uint32(c2)) >> np.uint32(2)
+        wj = min(wt[cmax], wt[cl])
+        rlo[i] = gl[c1] if c1 > 4 else -BIG
+        rhi[i] = gh[c1] if c1 < 250 else BIG
+        rr[i] = wj * lj[c0, 0]
+        gg[i] = wj * lj[c1, 1]
+        bb[i] = wj * lj[c2, 2]
+        ws[i] = wj
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _span_more(s, lj, gl, gh, wt, dgl, dgk, rr, gg, bb, ws, rlo,
+               rhi):  # pragma: no cover - compiled
+    """Add one more exposure over a span, down-weighted where it misses the reference."""
+    for i in range(s.shape[0]):
+        c0 = s[i, 0]
+        c1 = s[i, 1]
+        c2 = s[i, 2]
+        cmax = max(c0, max(c1, c2))
+        cl = (np.uint32(c0) + np.uint32(c1) + np.uint32(c1) + np.uint32(c2)) >> np.uint32(2)
+        wj = min(wt[cmax], wt[cl])
+        lo = gl[c1] if c1 > 4 else -BIG
+        hi = gh[c1] if c1 < 250 else BIG
+        d = max(np.float32(0.0), max(lo - rhi[i], rlo[i] - hi))
+        wj = wj * dgl[np.uint32(min(d * dgk, np.float32(255.0)))]
+        rr[i] += wj * lj[c0, 0]
+        gg[i] += wj * lj[c1, 1]
+        bb[i] += wj * lj[c2, 2]
+        ws[i] += wj
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _span(j, s, a, b, lin, glo, ghi, wt, dgl, dgk, rr, gg, bb, ws, rlo,
+          rhi):  # pragma: no cover - compiled
+    """Exposure ``j`` from pixels ``s`` into output columns ``a:b``."""
+    if b <= a:
+        return
+    if j == 0:
+        _span_first(s, lin[0], glo[0], ghi[0], wt, rr[a:b], gg[a:b], bb[a:b], ws[a:b],
+                    rlo[a:b], rhi[a:b])
+    else:
+        _span_more(s, lin[j], glo[j], ghi[j], wt, dgl, dgk, rr[a:b], gg[a:b], bb[a:b],
+                   ws[a:b], rlo[a:b], rhi[a:b])
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _normalise(rr, gg, bb, ws):  # pragma: no cover - compiled
+    """Divide the weighted sums by the weights (branch-free, so it vectorises)."""
+    for x in range(rr.shape[0]):
+        inv = np.float32(1.0) / max(ws[x], np.float32(1e-30))
+        rr[x] *= inv
+        gg[x] *= inv
+        bb[x] *= inv
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _encode_row(rr, gg, bb, k, fne, enc, orow):  # pragma: no cover - compiled
+    """``orow[:, c] = enc[round(min(channel * k, fne))]`` (k per pixel)."""
+    for x in range(orow.shape[0]):
+        kx = k[x]
+        orow[x, 0] = enc[np.uint32(min(rr[x] * kx, fne) + np.float32(0.5))]
+        orow[x, 1] = enc[np.uint32(min(gg[x] * kx, fne) + np.float32(0.5))]
+        orow[x, 2] = enc[np.uint32(min(bb[x] * kx, fne) + np.float32(0.5))]
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _reinhard_ratio(rr, gg, bb, scale, inv_white2, fne, lw, k):  # pragma: no cover - compiled
+    """Rec. 709 luminance into ``lw`` and the Reinhard scale factor times ``fne`` into ``k``."""
+    for x in range(rr.shape[0]):
+        lx = np.float32(0.2126) * rr[x] + np.float32(0.7152) * gg[x] + np.float32(0.0722) * bb[x]
+        lw[x] = lx
+        lsc = lx * scale
+        k[x] = scale * (np.float32(1.0) + lsc * inv_white2) / (np.float32(1.0) + lsc) * fne
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
 def _merge_row(ring, slots, yys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, bb,
-               ws, rlo, rhi):  # pragma: no cover - compiled
+               ws, rlo, rhi, edge):  # pragma: no cover - compiled
     """Merged linear RGB of one output row into ``rr, gg, bb``; slot 0 is the reference.
 
     ``yys[j]`` is the source row of exposure ``j`` and ``dxs[j]`` its column
@@ -90,51 +173,33 @@ def _merge_row(ring, slots, yys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, b
     the shortest exposure (``fb[0]``) when the reference is bright, else the
     longest (``fb[1]``), unless that exposure's interval misses the
     reference's (motion, and de-ghosting is on), when the reference itself is
-    used. Exposures are visited one at a
-    time over the whole row so the loops stay simple; ``ws, rlo, rhi`` are
-    row scratch.
+    used. Each exposure is visited over the whole row through a shifted view
+    of its source row (no per-pixel index clamping), the repeated edge
+    columns through ``edge`` (W×3 uint8 scratch); ``ws, rlo, rhi`` are row
+    scratch.
     """
     n = slots.shape[0]
     wd = ring.shape[2]
     for j in range(n):
         src = ring[slots[j], yys[j]]
         dx = dxs[j]
-        lj = lin[j]
-        gl = glo[j]
-        gh = ghi[j]
-        for x in range(wd):
-            xx = min(max(x - dx, 0), wd - 1)
-            c0 = src[xx, 0]
-            c1 = src[xx, 1]
-            c2 = src[xx, 2]
-            cmax = max(c0, max(c1, c2))
-            cl = (np.int32(c0) + 2 * np.int32(c1) + np.int32(c2)) >> 2
-            wj = min(wt[cmax], wt[cl])
-            lo = gl[c1] if c1 > 4 else -BIG
-            hi = gh[c1] if c1 < 250 else BIG
-            if j == 0:
-                rlo[x] = lo
-                rhi[x] = hi
-                rr[x] = wj * lj[c0, 0]
-                gg[x] = wj * lj[c1, 1]
-                bb[x] = wj * lj[c2, 2]
-                ws[x] = wj
-            else:
-                d = max(np.float32(0.0), max(lo - rhi[x], rlo[x] - hi))
-                wj = wj * dgl[np.int32(min(d * dgk, np.float32(255.0)))]
-                rr[x] += wj * lj[c0, 0]
-                gg[x] += wj * lj[c1, 1]
-                bb[x] += wj * lj[c2, 2]
-                ws[x] += wj
+        x0 = min(max(dx, 0), wd)  # columns x0:x1 read source column x - dx
+        x1 = max(min(wd + dx, wd), x0)
+        if x0 > 0:
+            for i in range(x0):
+                edge[i] = src[0]
+            _span(j, edge[:x0], 0, x0, lin, glo, ghi, wt, dgl, dgk, rr, gg, bb, ws, rlo, rhi)
+        _span(j, src[x0 - dx:x1 - dx], x0, x1, lin, glo, ghi, wt, dgl, dgk, rr, gg, bb, ws,
+              rlo, rhi)
+        if x1 < wd:
+            for i in range(wd - x1):
+                edge[i] = src[wd - 1]
+            _span(j, edge[:wd - x1], x1, wd, lin, glo, ghi, wt, dgl, dgk, rr, gg, bb, ws, rlo,
+                  rhi)
+    _normalise(rr, gg, bb, ws)
     ref = ring[slots[0], yys[0]]
     for x in range(wd):
-        wsum = ws[x]
-        if wsum > np.float32(1e-6):
-            inv = np.float32(1.0) / wsum
-            rr[x] *= inv
-            gg[x] *= inv
-            bb[x] *= inv
-        else:
+        if ws[x] <= np.float32(1e-6):  # rare: every weight zero
             zmax = max(ref[x, 0], max(ref[x, 1], ref[x, 2]))
             jf = fb[0] if zmax >= 128 else fb[1]
             src = ring[slots[jf], yys[jf]]
@@ -178,24 +243,18 @@ def merge_reinhard_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
         gg = np.empty(wd, np.float32)
         bb = np.empty(wd, np.float32)
         lw = np.empty(wd, np.float32)
+        kk = np.empty(wd, np.float32)
         ws = np.empty(wd, np.float32)
         rlo = np.empty(wd, np.float32)
         rhi = np.empty(wd, np.float32)
+        edge = np.empty((wd, 3), np.uint8)
         yys = np.empty(dys.shape[0], np.int64)
         for y in range(bi * ROWS, min(h, (bi + 1) * ROWS)):
             _row_sources(h, y, dys, yys)
             _merge_row(ring, slots, yys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, bb,
-                       ws, rlo, rhi)
-            for x in range(wd):
-                lx = (np.float32(0.2126) * rr[x] + np.float32(0.7152) * gg[x]
-                      + np.float32(0.0722) * bb[x])
-                lw[x] = lx
-                lsc = lx * scale
-                ratio = scale * (np.float32(1.0) + lsc * inv_white2) / (np.float32(1.0) + lsc)
-                k = ratio * fne
-                out[y, x, 0] = enc[np.int32(min(rr[x] * k, fne) + np.float32(0.5))]
-                out[y, x, 1] = enc[np.int32(min(gg[x] * k, fne) + np.float32(0.5))]
-                out[y, x, 2] = enc[np.int32(min(bb[x] * k, fne) + np.float32(0.5))]
+                       ws, rlo, rhi, edge)
+            _reinhard_ratio(rr, gg, bb, scale, inv_white2, fne, lw, kk)
+            _encode_row(rr, gg, bb, kk, fne, enc, out[y])
             if (y & 3) == 0:
                 row = y >> 2
                 for x in range(0, wd, 4):
@@ -223,12 +282,13 @@ def merge_luma_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
         ws = np.empty(wd, np.float32)
         rlo = np.empty(wd, np.float32)
         rhi = np.empty(wd, np.float32)
+        edge = np.empty((wd, 3), np.uint8)
         ib = np.empty(wd, np.int32)
         yys = np.empty(dys.shape[0], np.int64)
         for y in range(bi * ROWS, min(h, (bi + 1) * ROWS)):
             _row_sources(h, y, dys, yys)
             _merge_row(ring, slots, yys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, bb,
-                       ws, rlo, rhi)
+                       ws, rlo, rhi, edge)
             for x in range(wd):
                 rgb[y, x, 0] = rr[x]
                 rgb[y, x, 1] = gg[x]
