@@ -122,3 +122,34 @@ def test_box_mean_matches_reference(r):
 
     img = np.random.default_rng(r).random((23, 31)).astype(np.float32) * 10 - 3
     np.testing.assert_allclose(box_mean(img, r), box_mean_ref(img, r), rtol=1e-5, atol=1e-5)
+
+
+def test_thread_choice_picks_faster_and_probes(monkeypatch):
+    import numba
+
+    from vidclear.hdr.rolling import ThreadChoice
+
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    tc = ThreadChoice(probe=8, keep=3)
+    seen = []
+    for _ in range(40):
+        n = tc.choose()
+        seen.append(n)
+        tc.record(n, 0.010 if n == 1 else 0.020)  # one thread is faster here
+    assert seen[:4] == [2, 2, 1, 1]  # both measured first
+    later = seen[4:]
+    assert later.count(1) > 30 and 2 in later  # mostly the faster, the other re-probed
+    assert "median_ms={1: 10.0, 2: 20.0}" in repr(tc)
+
+
+def test_thread_choice_output_identical_across_threads():
+    from vidclear.hdr.rolling import RollingBracket
+
+    ring, _ = _window(moving=True)
+    outs = []
+    for forced in (1, 2):
+        rb = RollingBracket([0.25, 1.0, 4.0], align=False)
+        rb.threads.choose = lambda f=forced: min(f, __import__("numba").get_num_threads())
+        outs.append([rb.push(ring[k % 3], exposure=[0.25, 1.0, 4.0][k % 3]) for k in range(5)])
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -9,9 +9,12 @@ arrays; :class:`vidclear.hdr.processors.HDRBracket` wraps it for pipelines.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
 
 import cv2
+import numba
 import numpy as np
 
 from vidclear.hdr import _video_kernels as VK
@@ -19,7 +22,8 @@ from vidclear.hdr._validate import HDRInputError
 from vidclear.hdr.align import MTBPyramid, mtb_shift
 from vidclear.hdr.response import as_response, debevec1997, srgb_response
 
-__all__ = ["PhaseTracker", "RollingBracket", "TemporalSmoother", "display_table"]
+__all__ = ["PhaseTracker", "RollingBracket", "TemporalSmoother", "ThreadChoice",
+           "display_table"]
 
 _HIST_BINS = 256  # quarter stops from 2**-32 to 2**32
 _TRACK_PIXELS = 16384  # phase tracking looks at about this many pixels
@@ -91,6 +95,44 @@ def display_table(gamma: float, size: int = 1 << 16) -> np.ndarray:
     """uint8 encoding of linear display values 0..1 sampled at ``size`` points."""
     v = np.linspace(0.0, 1.0, size, dtype=np.float64)
     return np.clip(np.power(v, 1.0 / gamma) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+class ThreadChoice:
+    """Run the full-frame kernels on 1 thread or all, whichever is faster now.
+
+    When other processes keep the cores busy, a parallel region can wait a
+    whole scheduler slice for a descheduled worker, so one thread is then
+    faster than two. The kernel time per frame is kept for both settings
+    (median of the last ``keep``); the faster is used and the other is
+    measured again every ``probe`` frames. Both give identical output.
+    """
+
+    def __init__(self, *, probe: int = 32, keep: int = 5) -> None:
+        self.probe, self.keep = probe, keep
+        self._times: dict[int, deque[float]] = {}
+        self._count = 0
+        self.last = 0  # threads used for the last frame (0 before the first)
+
+    def choose(self) -> int:
+        top = numba.get_num_threads()
+        if top <= 1:
+            return top
+        self._count += 1
+        for n in (top, 1):
+            if len(self._times.get(n, ())) < 2:
+                return n
+        best = min((top, 1), key=lambda n: float(np.median(self._times[n])))
+        if self._count % self.probe == 0:
+            return 1 if best == top else top
+        return best
+
+    def record(self, threads: int, seconds: float) -> None:
+        self.last = threads
+        self._times.setdefault(threads, deque(maxlen=self.keep)).append(seconds)
+
+    def __repr__(self) -> str:
+        ms = {n: round(1e3 * float(np.median(t)), 2) for n, t in sorted(self._times.items())}
+        return f"ThreadChoice(last={self.last}, median_ms={ms})"
 
 
 class TemporalSmoother:
@@ -289,6 +331,8 @@ class RollingBracket:
         self._deghost_lut = deghost_table(self.deghost)
         self._table_cache: dict[tuple[float, ...], tuple[np.ndarray, ...]] = {}
         self._buffers: dict[str, np.ndarray] = {}
+        self.threads = ThreadChoice()
+        self._kernel_s = 0.0  # kernel seconds of the frame being rendered
         self.smooth_a = TemporalSmoother(tau=tau, low=scene_low, high=scene_high)
         self.smooth_b = TemporalSmoother(tau=tau, low=scene_low, high=scene_high)
         self.tracker = PhaseTracker(ex)
@@ -430,6 +474,22 @@ class RollingBracket:
         return buf
 
     def _render(self, dt: float) -> np.ndarray:
+        threads = self.threads.choose()
+        prev = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        self._kernel_s = 0.0
+        try:
+            return self._render_with(dt)
+        finally:
+            numba.set_num_threads(prev)
+            self.threads.record(threads, self._kernel_s)
+
+    def _timed(self, kernel: Callable[..., object], *args: object) -> None:
+        t = time.perf_counter()
+        kernel(*args)
+        self._kernel_s += time.perf_counter() - t
+
+    def _render_with(self, dt: float) -> np.ndarray:
         ring = self._ring
         slots = np.asarray(self._order[::-1], dtype=np.int64)  # newest first
         n = slots.size
@@ -454,21 +514,21 @@ class RollingBracket:
         merge_args = (ring, slots, dys, dxs, lin, glo, ghi, self.wlut, dgl, dgk, fb)
         if self.tonemap == "reinhard":
             if self.smooth_a.value is None:  # first frame: measure before mapping
-                VK.merge_reinhard_k(*merge_args, np.float32(1.0), np.float32(0.0), self.enc,
-                                    out, stats)
+                self._timed(VK.merge_reinhard_k, *merge_args, np.float32(1.0),
+                            np.float32(0.0), self.enc, out, stats)
                 self._update_stats(stats, dt)
                 stats[:] = 0.0
             lavg = 2.0 ** self.smooth_a.value
             white = 2.0 ** self.smooth_b.value
             scale = self.key / lavg
             inv_w2 = 1.0 / max(white * scale, 1e-6) ** 2
-            VK.merge_reinhard_k(*merge_args, np.float32(scale), np.float32(inv_w2), self.enc,
-                                out, stats)
+            self._timed(VK.merge_reinhard_k, *merge_args, np.float32(scale),
+                        np.float32(inv_w2), self.enc, out, stats)
             self._update_stats(stats, dt)
             return out
         rgb = self._scratch("rgb", (h, w, 3))
         loglum = self._scratch("loglum", (h, w))
-        VK.merge_luma_k(*merge_args, rgb, loglum)
+        self._timed(VK.merge_luma_k, *merge_args, rgb, loglum)
         a_full = self._scratch("a", (h, w))
         b_full = self._scratch("b", (h, w))
         guided_base(loglum, radius=max(2, int(0.02 * math.hypot(h, w)) // _BASE_SUB),
@@ -480,8 +540,8 @@ class RollingBracket:
         top = self.smooth_a.value
         bottom = self.smooth_b.value
         factor = min(1.0, math.log2(self.contrast) / max(top - bottom, 1e-6))
-        VK.base_detail_k(rgb, loglum, a_full, b_full, np.float32(top), np.float32(factor),
-                         np.float32(1.0), self.enc, out, stats)
+        self._timed(VK.base_detail_k, rgb, loglum, a_full, b_full, np.float32(top),
+                    np.float32(factor), np.float32(1.0), self.enc, out, stats)
         hist = stats[:, 2:].sum(axis=0)
         top_n, bot_n = self._percentiles(hist, (self.white_percentile,
                                                 100 - self.white_percentile))
@@ -515,4 +575,5 @@ class RollingBracket:
     def __repr__(self) -> str:
         return (f"RollingBracket(exposures={self.exposures.tolist()}, window={self.window}, "
                 f"tonemap={self.tonemap!r}, align={self.align}, deghost={self.deghost}, "
-                f"tau={self.smooth_a.tau}, phase={self.tracker.phase}, frames={self._count})")
+                f"tau={self.smooth_a.tau}, phase={self.tracker.phase}, frames={self._count}, "
+                f"threads={self.threads!r})")
