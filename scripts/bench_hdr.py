@@ -3,10 +3,12 @@
 Cases: a 3-exposure rolling bracket at 1920×1080 (alignment, merge, global
 Reinhard) and at 1280×720 (local guided base/detail operator). The OpenCV
 peer does the same work per output frame: AlignMTB, MergeDebevec and
-TonemapReinhard (global) or TonemapMantiuk (local). Medians of several runs
-after JIT warm-up; seeds fixed.
+TonemapReinhard (global) or TonemapMantiuk (local). Timings are per output
+frame after JIT warm-up and window fill (``--warmup`` frames, untimed):
+median, p10/p90 and min/max, with the machine, its load average and the
+thread setting our engine settled on. Seeds fixed.
 
-    NUMBA_NUM_THREADS=2 python scripts/bench_hdr.py [--frames 30] [--json]
+    NUMBA_NUM_THREADS=2 python scripts/bench_hdr.py [--frames 60] [--json]
 """
 
 from __future__ import annotations
@@ -39,16 +41,18 @@ def clip(w: int, h: int, n: int, seed: int = 0) -> list[Frame]:
                      pts=i, time_base=Fraction(1, 30))) for i in range(n)]
 
 
-def ours(frames: list[Frame], tonemap: str) -> list[float]:
+def ours(frames: list[Frame], tonemap: str, warmup: int) -> tuple[list[float], str]:
     p = HDRBracket(exposures=EXPOSURES, tonemap=tonemap)
-    for f in frames[:6]:  # JIT warm-up and window fill
+    for f in frames[:warmup]:  # JIT warm-up, window fill, thread probe
         p(f)
     times = []
-    for f in frames[6:]:
+    for f in frames[warmup:]:
         t0 = time.perf_counter()
-        p(f)
+        out = p(f)
         times.append(time.perf_counter() - t0)
-    return times
+        if out is None or not np.all(np.isfinite(out.image)):
+            raise SystemExit("no output or non-finite output")
+    return times, repr(p.engine.threads)
 
 
 def opencv(frames: list[Frame], tonemap: str, runs: int) -> list[float]:
@@ -72,41 +76,66 @@ def opencv(frames: list[Frame], tonemap: str, runs: int) -> list[float]:
 
 def summary(ts: list[float]) -> dict[str, float]:
     med = statistics.median(ts)
-    return {"median_ms": med * 1e3, "fps": 1.0 / med,
+    return {"n": len(ts), "median_ms": med * 1e3, "fps": 1.0 / med,
             "p10_ms": float(np.percentile(ts, 10)) * 1e3,
-            "p90_ms": float(np.percentile(ts, 90)) * 1e3}
+            "p90_ms": float(np.percentile(ts, 90)) * 1e3,
+            "min_ms": min(ts) * 1e3, "max_ms": max(ts) * 1e3,
+            "fps_at_p90": 1e3 / (float(np.percentile(ts, 90)) * 1e3)}
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--frames", type=int, default=30, help="timed frames per case")
+    ap.add_argument("--frames", type=int, default=60, help="timed frames per case")
+    ap.add_argument("--warmup", type=int, default=12, help="untimed frames first (>= 6)")
     ap.add_argument("--opencv-runs", type=int, default=6, help="timed OpenCV frames per case")
     ap.add_argument("--json", action="store_true", help="print JSON")
     args = ap.parse_args()
     cv2.setNumThreads(int(os.environ.get("NUMBA_NUM_THREADS", os.cpu_count() or 1)))
-    result = {"machine": {"platform": platform.platform(), "cpu": platform.processor(),
-                          "cores": os.cpu_count(),
+    warmup = max(6, args.warmup)
+    result = {"machine": {"platform": platform.platform(), "cpu": cpu_name(),
+                          "cores": os.cpu_count(), "loadavg_start": os.getloadavg(),
                           "numba_threads": os.environ.get("NUMBA_NUM_THREADS"),
                           "opencv": cv2.__version__}, "cases": []}
     for w, h, tonemap, peer in ((1920, 1080, "reinhard", "TonemapReinhard"),
                                 (1280, 720, "durand", "TonemapMantiuk")):
-        frames = clip(w, h, args.frames + 6)
-        a = summary(ours(frames, tonemap))
+        frames = clip(w, h, args.frames + warmup)
+        ts, threads = ours(frames, tonemap, warmup)
+        a = summary(ts)
         b = summary(opencv(frames, tonemap, args.opencv_runs))
         result["cases"].append({
             "case": f"rolling 3-exposure {w}x{h} align+merge+{tonemap}",
             "vidclear": a, "opencv": b, "opencv_peer": f"AlignMTB+MergeDebevec+{peer}",
-            "speedup": b["median_ms"] / a["median_ms"]})
+            "threads": threads, "speedup": b["median_ms"] / a["median_ms"]})
+    result["machine"]["loadavg_end"] = os.getloadavg()
     if args.json:
         print(json.dumps(result, indent=2))
         return
     m = result["machine"]
-    print(f"# {m['platform']} | {m['cores']} cores | numba threads {m['numba_threads']} | "
-          f"OpenCV {m['opencv']}")
+    print(f"# {m['cpu']} | {m['platform']} | {m['cores']} cores | numba threads "
+          f"{m['numba_threads']} | OpenCV {m['opencv']} | load avg "
+          f"{m['loadavg_start'][0]:.2f} -> {m['loadavg_end'][0]:.2f}")
+    print("# per output frame after warm-up: median [p10..p90] (min..max), n timed")
     for c in result["cases"]:
-        print(f"{c['case']:<48} vidclear {c['vidclear']['median_ms']:7.1f} ms "
-              f"({c['vidclear']['fps']:5.1f} fps)   OpenCV {c['opencv']['median_ms']:7.1f} ms "
-              f"({c['opencv']['fps']:5.1f} fps)   x{c['speedup']:.1f}")
+        v, o = c["vidclear"], c["opencv"]
+        print(f"{c['case']}")
+        print(f"  vidclear {v['median_ms']:6.1f} ms = {v['fps']:5.1f} fps  "
+              f"[{v['p10_ms']:.1f}..{v['p90_ms']:.1f}] ({v['min_ms']:.1f}..{v['max_ms']:.1f}) "
+              f"n={v['n']}  {c['threads']}")
+        print(f"  OpenCV   {o['median_ms']:6.1f} ms = {o['fps']:5.1f} fps  "
+              f"[{o['p10_ms']:.1f}..{o['p90_ms']:.1f}] ({o['min_ms']:.1f}..{o['max_ms']:.1f}) "
+              f"n={o['n']}  {c['opencv_peer']}")
+        print(f"  speed ratio vs OpenCV (median): x{c['speedup']:.1f}")
 
 
 if __name__ == "__main__":
