@@ -45,6 +45,30 @@ def bilinear_ref(x: np.ndarray, s: int, shape: tuple[int, int]) -> np.ndarray:
                     axis=1)
 
 
+def luma_floor_ref(low: np.ndarray, airlight: np.ndarray, k: float, t: np.ndarray) -> np.ndarray:
+    """max(t, smallest t' with L(J) + C(J) >= k L(I)) found by bisection, in units of A.
+
+    J = 1 + (I / A - 1) / t' is the recovery with a white airlight; L is the
+    luma and C = max - min over channels. The condition holds at t' = 1 and
+    its left side grows with t', so bisection on [0, 1] finds the bound.
+    """
+    u = low.astype(np.float64) / np.asarray(airlight, np.float64)
+    lum = u @ LUMA
+
+    def ok(tt: np.ndarray) -> np.ndarray:
+        j = 1.0 + (u - 1.0) / tt[..., None]
+        return j @ LUMA + j.max(axis=2) - j.min(axis=2) >= k * lum
+
+    lo = np.zeros(lum.shape)
+    hi = np.ones(lum.shape)
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        good = ok(np.maximum(mid, 1e-12))
+        hi = np.where(good, mid, hi)
+        lo = np.where(good, lo, mid)
+    return np.maximum(t, hi)
+
+
 def recover_ref(src: np.ndarray, coeffs: np.ndarray, s: int, airlight: np.ndarray,
                 gains: np.ndarray, t0: float, gamma: float) -> np.ndarray:
     """J = (I - A) / max(t, t0) + A, times gains, tone curve J**gamma, rounded."""

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.dehaze.dehaze_refs import LUMA, bilinear_ref, dark_channel_ref, quadtree_ref, recover_ref
+from tests.dehaze.dehaze_refs import (
+    LUMA,
+    bilinear_ref,
+    dark_channel_ref,
+    luma_floor_ref,
+    quadtree_ref,
+    recover_ref,
+)
 from vidclear.dehaze import _kernels as _k
 from vidclear.dehaze import dark_channel, estimate_airlight
 from vidclear.kernels._filters import guided_coeffs
@@ -88,6 +95,33 @@ def test_raw_transmission_matches_numpy() -> None:
     flat = smooth(1 - np.clip((np.sqrt(np.maximum(sq - mean**2, 0)) - 0.01) / 0.03, 0, 1))
     ref = np.maximum(1 - 0.9 * dark, 0.4 * bright * flat)
     np.testing.assert_allclose(out, ref, atol=1e-5)
+
+
+@pytest.mark.parametrize("k", [0.0, 0.5, 0.75, 0.95])
+def test_luma_floor_matches_bisection(k: float) -> None:
+    rng = np.random.default_rng(13)
+    low = _rgb((30, 40), 14)
+    low[:10] = low[:10].mean(axis=2, keepdims=True)  # grey pixels: the case it is for
+    air = np.array([0.8, 0.85, 0.9], np.float32)
+    t = rng.uniform(0.05, 1.0, (30, 40)).astype(np.float32)
+    out = t.copy()
+    _k.luma_floor(low, (1.0 / air).astype(np.float32), LUMA.astype(np.float32), k, out)
+    np.testing.assert_allclose(out, luma_floor_ref(low, air, k, t), atol=1e-5)
+    assert (out >= t).all() and (out <= 1).all()
+
+
+def test_luma_floor_keeps_grey_luminance_and_lets_colour_darken() -> None:
+    air = np.full(3, 0.8, np.float32)
+    # a grey pixel and a hazy green one with the same luma
+    low = np.array([[[0.4, 0.4, 0.4], [0.3, 0.47, 0.3]]], np.float32)
+    t = np.full((1, 2), 0.05, np.float32)
+    _k.luma_floor(low, (1.0 / air).astype(np.float32), LUMA.astype(np.float32), 0.75, t)
+    j = (low - air) / t[..., None] + air
+    # the grey pixel recovers to exactly 0.75 of its luminance ...
+    np.testing.assert_allclose(j[0, 0] @ LUMA, 0.75 * 0.4, rtol=1e-4)
+    # ... the coloured one may go darker in luma, paid for by chroma
+    assert t[0, 1] < t[0, 0]
+    assert j[0, 1] @ LUMA < 0.75 * (low[0, 1] @ LUMA)
 
 
 def test_recovery_stats_matches_numpy() -> None:

@@ -129,6 +129,36 @@ def raw_transmission(dark: np.ndarray, k: float, grey: np.ndarray, stats: np.nda
             out[y, x] = t
 
 
+@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
+def luma_floor(low: np.ndarray, inv_a: np.ndarray, wts: np.ndarray, k: float,
+               t: np.ndarray) -> None:
+    """Raise ``t`` in place so recovered luminance plus chroma keeps ``k`` of the input luminance.
+
+    In units of the airlight (``u_c = I_c / A_c``, so A is white) the
+    recovery ``u' = 1 + (u - 1) / t`` scales chroma ``C = max u - min u`` by
+    ``1 / t`` and moves luminance ``L = wts . u`` to ``1 + (L - 1) / t``, so
+    ``L' + C' >= k L`` exactly when ``t >= (1 - L - C) / (1 - k L)``.
+    ``low`` is (h, w, 3) in [0, 1], ``inv_a`` = 1 / A (3,), ``t`` (h, w).
+    A boundary constraint on J (Meng et al., ICCV 2013) whose boundary
+    credits restored chroma, so grey surfaces are not pushed to black.
+    """
+    h, w = t.shape
+    w0, w1, w2 = wts[0], wts[1], wts[2]
+    a0, a1, a2 = inv_a[0], inv_a[1], inv_a[2]
+    for y in prange(h):
+        for x in range(w):
+            u0 = low[y, x, 0] * a0
+            u1 = low[y, x, 1] * a1
+            u2 = low[y, x, 2] * a2
+            lum = w0 * u0 + w1 * u1 + w2 * u2
+            c = max(u0, u1, u2) - min(u0, u1, u2)
+            num = 1.0 - lum - c
+            if num > 0.0:
+                b = num / (1.0 - k * lum)  # 1 - k*lum >= 1 - lum > num > 0, so b in (0, 1)
+                if t[y, x] < b:
+                    t[y, x] = b
+
+
 @njit(cache=True, nogil=True)
 def recovery_stats(low: np.ndarray, grey: np.ndarray, coeffs: np.ndarray, gs: int, step: int,
                    airlight: np.ndarray, t0: float, wts: np.ndarray, tlow: np.ndarray,

@@ -71,6 +71,10 @@ class DehazeConfig(Section):
                                    doc="density changes smaller than this are ignored")
     sky_t: float = param(0.3, lo=0.0, hi=1.0,
                          doc="transmission floor in bright, smooth regions (sky); 0 = off")
+    luma_floor: float = param(0.75, lo=0.0, hi=1.0, hi_open=True,
+                              doc="recovered luminance plus chroma keeps at least this share "
+                                  "of the input luminance (grey surfaces are not pushed to "
+                                  "black); 0 = off")
     brightness: float = param(0.6, lo=0.0, hi=1.0,
                               doc="keep median luminance at least this share of the input's")
     color_guard: float = param(1.0, lo=0.0, hi=1.0,

@@ -10,7 +10,8 @@ One frame goes through these steps:
    automatic strength (with hysteresis for video).
 4. Raw transmission ``t = 1 - omega * strength * dark``, floored at ``sky_t``
    where the scene is bright and smooth (sky, far fog) so those regions are
-   not stretched into noise and banding.
+   not stretched into noise and banding, and raised per pixel to the
+   ``luma_floor`` bound (below).
 5. Guided-filter coefficients of ``t`` with the grey working image as guide,
    computed on guide and ``t`` block-averaged by ``guide_subsample`` (2:
    He and Sun's fast guided filter, radius scaled to match) and upsampled
@@ -21,6 +22,19 @@ One frame goes through these steps:
    curve that keeps the median luminance at least ``brightness`` times the
    input's, and quantise, all in one pass.
 
+The luma floor is a boundary constraint on J in the sense of Meng et al.
+[5]_: where the recovered colour would be darker than plausible, t is
+raised to the value at which it reaches the boundary. The dark channel
+prior reads any surface whose own dark channel is high (grey asphalt,
+concrete, white walls) as haze and drives it towards black; He et al. [1]_
+note this failure for objects similar to the airlight. Haze removal
+legitimately darkens a pixel while restoring its colour, so the bound
+credits chroma one for one: in units of A, recovery ``u' = 1 + (u - 1) / t``
+scales chroma ``C = max - min`` by ``1 / t``, and requiring ``L' + C' >=
+luma_floor * L`` (L the luma) gives ``t >= (1 - L - C) / (1 - luma_floor *
+L)``. A grey surface keeps at least ``luma_floor`` of its luminance; a
+coloured one may darken as far as its restored saturation pays for.
+
 References
 ----------
 .. [1] K. He, J. Sun and X. Tang, "Single image haze removal using dark channel
@@ -29,6 +43,9 @@ References
 .. [3] K. He and J. Sun, "Fast guided filter", arXiv:1505.00996, 2015.
 .. [4] J.-H. Kim, W.-D. Jang, J.-Y. Sim and C.-S. Kim, "Optimized contrast
    enhancement for real-time image and video dehazing", JVCIR 24(3), 2013.
+.. [5] G. Meng, Y. Wang, J. Duan, S. Xiang and C. Pan, "Efficient image
+   dehazing with boundary constraint and contextual regularization",
+   ICCV 2013.
 """
 
 from __future__ import annotations
@@ -393,6 +410,8 @@ class Dehazer:
             stats = ws.nostats
         sky = np.array([cfg.sky_t, float(LUMA @ air)], np.float64)
         _k.raw_transmission(dark, cfg.omega * strength, grey, stats, sky, traw)
+        if cfg.luma_floor > 0:
+            _k.luma_floor(low, (1.0 / air).astype(np.float32), LUMA, cfg.luma_floor, traw)
         if cfg.t_tau > 0 and self._t_prev is not None and self._t_prev.shape == traw.shape:
             traw = self._t_prev + np.float32(ema_alpha(dt, cfg.t_tau)) * (traw - self._t_prev)
         self._t_prev = traw
