@@ -231,7 +231,8 @@ def merge_reinhard_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
     display-encoding table over 0..1 (uint8, any length). ``stats`` is
     (H // 4 + 1, 2 + bins) float64: per sampled row (every 4th row and
     column) the sum of natural-log luminance, the sample count and a
-    histogram of log2 luminance in quarter stops from -32.
+    histogram of log2 luminance in quarter stops from -32 (logarithms by
+    :func:`log2_row`, |error| < 1e-6, of luminance + 1e-9).
     """
     h, wd = out.shape[0], out.shape[1]
     ne = enc.shape[0] - 1
@@ -244,6 +245,10 @@ def merge_reinhard_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
         bb = np.empty(wd, np.float32)
         lw = np.empty(wd, np.float32)
         kk = np.empty(wd, np.float32)
+        ns = (wd + 3) // 4  # statistics sample every 4th column
+        samp = np.empty(ns, np.float32)
+        l2 = np.empty(ns, np.float32)
+        ib = np.empty(ns, np.int32)
         ws = np.empty(wd, np.float32)
         rlo = np.empty(wd, np.float32)
         rhi = np.empty(wd, np.float32)
@@ -256,13 +261,18 @@ def merge_reinhard_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
             _reinhard_ratio(rr, gg, bb, scale, inv_white2, fne, lw, kk)
             _encode_row(rr, gg, bb, kk, fne, enc, out[y])
             if (y & 3) == 0:
+                for i in range(ns):
+                    samp[i] = lw[4 * i] + np.float32(1e-9)
+                log2_row(samp, ib, l2)
                 row = y >> 2
-                for x in range(0, wd, 4):
-                    ll = np.log(np.float64(lw[x]) + 1e-9)
-                    stats[row, 0] += ll
-                    stats[row, 1] += 1.0
-                    bi2 = np.int64((ll * 1.4426950408889634 + 32.0) * 4.0)
+                acc = 0.0
+                for i in range(ns):
+                    v = l2[i]
+                    acc += v
+                    bi2 = np.int32((v + np.float32(32.0)) * np.float32(4.0))
                     stats[row, 2 + _clampi(bi2, 0, nb - 1)] += 1.0
+                stats[row, 0] += acc * 0.6931471805599453
+                stats[row, 1] += ns
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_FM)
