@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,10 @@ _CRF_ENCODERS = ("libx264", "libx265", "libvpx", "libvpx-vp9", "libaom-av1", "li
 _STREAMING_FORMATS = {"matroska", "webm", "mpegts"}
 _MP4_FORMATS = {"mp4", "mov", "ipod", "ismv"}
 _LISTED_FORMATS = _MP4_FORMATS | {"matroska", "webm"}
+# Single-image outputs (FFmpeg's image2 muxer with -update 1): codec, pixel format.
+_IMAGE_CODECS = {"png": ("png", "rgb24"), "jpg": ("mjpeg", "yuvj444p"),
+                 "jpeg": ("mjpeg", "yuvj444p"), "bmp": ("bmp", "bgr24"),
+                 "tif": ("tiff", "rgb24"), "tiff": ("tiff", "rgb24")}
 
 
 def partial_path(path: Path) -> Path:
@@ -106,7 +111,12 @@ class EncoderSink:
     ) -> None:
         self.path = Path(path)
         self.config = config or OutputConfig()
-        self.codec = _check_encoder(self.config)
+        self.image = _IMAGE_CODECS.get(self.path.suffix.lower().lstrip("."))
+        if self.image is None:
+            _check_encoder(self.config)
+        elif "%" in self.path.name:
+            raise OutputError(f"output {self.path}: image sequences are not supported; "
+                              "write a video (.mkv with ffv1 for lossless) instead")
         self.source = source
         self.crash_safe = crash_safe
         self.tmp_path = partial_path(self.path)
@@ -129,7 +139,9 @@ class EncoderSink:
         except ValueError:
             fmt_name = ""
         names = set(fmt_name.split(","))
-        if names & _MP4_FORMATS:
+        if self.image is not None:
+            options["update"] = "1"  # one picture: the last frame written
+        elif names & _MP4_FORMATS:
             options["movflags"] = (
                 "frag_keyframe+empty_moov+default_base_moof" if self.crash_safe else "+faststart"
             )
@@ -149,6 +161,8 @@ class EncoderSink:
 
     def _guess_format(self) -> str:
         suffix = self.path.suffix.lower().lstrip(".")
+        if suffix in _IMAGE_CODECS:
+            return "image2"
         if not suffix:
             raise OutputError(f"output {self.path} has no extension to choose a container by")
         aliases = {"mkv": "matroska", "ts": "mpegts", "m2ts": "mpegts", "m4v": "mp4"}
@@ -172,12 +186,15 @@ class EncoderSink:
     def _start(self, frame: Frame) -> None:
         h, w = frame.shape
         self._frame_shape = (h, w)
-        sx, sy = self._subsampling()
+        sx, sy = self._subsampling() if self.image is None else (1, 1)
         self._size = (w + (-w) % sx, h + (-h) % sy)
         src = self.source
         rate = (src.rate if src is not None else None) or 30
         time_base = frame.time_base or (src.time_base if src is not None else None)
         cfg = self.config
+        if self.image is not None:
+            self._start_image(frame, rate)
+            return
         try:
             stream = self._container.add_stream(cfg.codec, rate=rate)
         except (av.FFmpegError, ValueError) as exc:
@@ -215,6 +232,21 @@ class EncoderSink:
                 {k: v for k, v in src.metadata.items() if k.lower() != "encoder"}
             )
             self._add_copy_streams(src)
+
+    def _start_image(self, frame: Frame, rate: Any) -> None:
+        codec, pix_fmt = self.image
+        deep = frame.image.dtype == np.uint16
+        if deep and codec in ("png", "tiff"):
+            pix_fmt = "rgb48be" if codec == "png" else "rgb48le"
+        stream = self._container.add_stream(codec, rate=rate)
+        h, w = frame.shape
+        self._size = (w, h)
+        stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
+        time_base = frame.time_base or Fraction(1, 25)
+        stream.time_base = stream.codec_context.time_base = time_base
+        if codec == "mjpeg":  # FFmpeg's -q:v 2, near-lossless JPEG
+            stream.codec_context.qmin = stream.codec_context.qmax = 2
+        self._stream = stream
 
     def _add_copy_streams(self, src: Any) -> None:
         # FFmpeg's codec lists are only complete for muxers with codec tag tables;
@@ -286,7 +318,7 @@ class EncoderSink:
             image = np.pad(image, ((0, h - fh), (0, w - fw), (0, 0)), mode="edge")
         if image.dtype not in (np.uint8, np.uint16):
             raise OutputError(f"processor output must be uint8 or uint16, got {image.dtype}")
-        return rgb_to_av(image, self.config.pix_fmt)
+        return rgb_to_av(image, self._stream.codec_context.pix_fmt)
 
     def _mux_side(self, until: float, *, everything: bool = False) -> None:
         src = self.source

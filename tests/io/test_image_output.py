@@ -1,0 +1,45 @@
+"""Single pictures in and out: FFmpeg's image2 demuxer and muxer."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.media import moving_frame
+from vidclear import load_config, transcode
+from vidclear.errors import OutputError
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_png_round_trip_is_lossless(tmp_path, deep):
+    rgb = moving_frame(2, 97, 61, deep=deep)  # odd size on purpose
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "out.png"
+    stats = transcode(str(src), out)
+    assert stats.frames_out == 1
+    back = cv2.cvtColor(cv2.imread(str(out), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGR2RGB)
+    assert back.dtype == rgb.dtype
+    np.testing.assert_array_equal(back, rgb)
+
+
+def test_processed_picture_keeps_its_size(tmp_path):
+    rgb = moving_frame(4, 120, 80)
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "out.jpg"
+    transcode(str(src), out, config=load_config(
+        overrides=['pipeline.processors=["side_by_side"]', "side_by_side.label_before=''",
+                   "side_by_side.label_after=''"]))
+    back = cv2.cvtColor(cv2.imread(str(out)), cv2.COLOR_BGR2RGB).astype(int)
+    assert back.shape == (80, 240, 3)
+    # near-lossless JPEG (q 2): both halves close to the input
+    assert np.abs(back[:, :120] - rgb).mean() < 3 and np.abs(back[:, 120:] - rgb).mean() < 3
+
+
+def test_image_sequences_are_refused(tmp_path):
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(OutputError, match="image sequences"):
+        transcode(str(src), tmp_path / "out_%04d.png")
