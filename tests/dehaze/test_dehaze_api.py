@@ -144,6 +144,8 @@ def test_dehazer_attributes_and_repr() -> None:
         ({"auto_low": 0.3, "auto_high": 0.2}, "auto_low"),
         ({"strength": float("nan")}, "finite"),
         ({"radius": 2.5}, "dehaze.radius"),
+        ({"luma_floor": 1.0}, "dehaze.luma_floor"),
+        ({"luma_floor": -0.1}, "dehaze.luma_floor"),
         ({"omgea": 0.9}, "unknown key dehaze.omgea"),
     ],
 )
