@@ -177,10 +177,10 @@ def test_bad_timestamp() -> None:
 
 
 def test_thread_policy_follows_measured_times(monkeypatch: pytest.MonkeyPatch) -> None:
-    from vidclear.dehaze import dehazer as dz
+    from vidclear.kernels import threads as th
 
-    monkeypatch.setattr(dz.numba, "get_num_threads", lambda: 2)
-    pol = dz._ThreadPolicy(probe=4)
+    monkeypatch.setattr(th.numba, "get_num_threads", lambda: 2)
+    pol = th.ThreadChoice(probe=4)
     seen: list[int] = []  # both settings are measured first
     for _ in range(4):
         n = pol.choose()
@@ -197,7 +197,7 @@ def test_thread_policy_follows_measured_times(monkeypatch: pytest.MonkeyPatch) -
         n = pol.choose()
         pol.record(n, 0.0015 if n == 1 else 0.0008)
     assert [pol.choose() for _ in range(3)] == [2, 2, 2]  # frames 25-27: no probe due
-    monkeypatch.setattr(dz.numba, "get_num_threads", lambda: 1)
+    monkeypatch.setattr(th.numba, "get_num_threads", lambda: 1)
     assert pol.choose() == 1
 
 

@@ -127,7 +127,7 @@ def test_box_mean_matches_reference(r):
 def test_thread_choice_picks_faster_and_probes(monkeypatch):
     import numba
 
-    from vidclear.hdr.rolling import ThreadChoice
+    from vidclear.kernels.threads import ThreadChoice
 
     monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
     tc = ThreadChoice(probe=8, keep=3)

@@ -51,12 +51,9 @@ References
 from __future__ import annotations
 
 import math
-import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-import numba
 import numpy as np
 
 from vidclear.dehaze import _kernels as _k
@@ -65,6 +62,7 @@ from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dcp import as_rgb
 from vidclear.dehaze.temporal import AirlightTracker, DensityTracker, SceneCutDetector, ema_alpha
 from vidclear.kernels import _filters as _kf
+from vidclear.kernels.threads import ThreadChoice
 
 __all__ = ["DehazeResult", "Dehazer", "dehaze_image"]
 
@@ -150,59 +148,6 @@ def _compensation(hist: np.ndarray, cfg: DehazeConfig) -> tuple[np.ndarray, floa
     return gains, gamma
 
 
-class _ThreadPolicy:
-    """Runs the full-resolution kernels on one thread or on all Numba threads, whichever is faster.
-
-    On an idle machine two threads roughly halve the full-resolution passes,
-    but when other processes (the decoder, the encoder, other jobs) keep the
-    cores busy, a parallel region waits for a descheduled worker and one
-    frame can cost a whole scheduler time slice (measured: ~8 ms instead of
-    ~1 ms at 1080p). Each setting's recent times per frame are kept (median
-    of the last few); the faster one is used and the other is re-measured
-    every ``probe`` frames, so the choice follows the machine's load. Both
-    settings give bit-identical output.
-    """
-
-    def __init__(self, probe: int = 32, keep: int = 5) -> None:
-        self.probe = probe
-        self._times: dict[int, deque[float]] = {}
-        self._keep = keep
-        self._count = 0
-        self.last = 0  # threads used for the last frame (0 before the first)
-
-    def __repr__(self) -> str:
-        ms = {n: round(1e3 * float(np.median(t)), 3) for n, t in sorted(self._times.items())}
-        return f"_ThreadPolicy(last={self.last}, median_ms={ms})"
-
-    def choose(self) -> int:
-        top = numba.get_num_threads()
-        if top <= 1:
-            return top
-        self._count += 1
-        for n in (top, 1):
-            if len(self._times.get(n, ())) < 2:
-                return n
-        best = min((top, 1), key=lambda n: float(np.median(self._times[n])))
-        if self._count % self.probe == 0:
-            return 1 if best == top else top
-        return best
-
-    def record(self, threads: int, seconds: float) -> None:
-        self.last = threads
-        self._times.setdefault(threads, deque(maxlen=self._keep)).append(seconds)
-
-    def run(self, threads: int, kernel: Any, *args: Any) -> float:
-        """Call ``kernel(*args)`` with ``threads`` Numba threads; return the seconds taken."""
-        prev = numba.get_num_threads()
-        numba.set_num_threads(threads)
-        try:
-            t = time.perf_counter()
-            kernel(*args)
-            return time.perf_counter() - t
-        finally:
-            numba.set_num_threads(prev)
-
-
 class _Workspace:
     """Scratch planes reused from frame to frame while the frame size stays the same.
 
@@ -278,7 +223,7 @@ class Dehazer:
         self._comp: tuple[np.ndarray, float] | None = None
         self.last: DehazeResult | None = None
         self._ws: _Workspace | None = None
-        self._threads = _ThreadPolicy()
+        self._threads = ThreadChoice()
 
     # -- state ------------------------------------------------------------
     def reset(self) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 
 import cv2
@@ -21,6 +20,7 @@ from vidclear.hdr import _video_kernels as VK
 from vidclear.hdr._validate import HDRInputError
 from vidclear.hdr.align import MTBPyramid, mtb_shift
 from vidclear.hdr.response import as_response, debevec1997, srgb_response
+from vidclear.kernels.threads import ThreadChoice
 
 __all__ = ["PhaseTracker", "RollingBracket", "TemporalSmoother", "ThreadChoice",
            "display_table"]
@@ -95,44 +95,6 @@ def display_table(gamma: float, size: int = 1 << 16) -> np.ndarray:
     """uint8 encoding of linear display values 0..1 sampled at ``size`` points."""
     v = np.linspace(0.0, 1.0, size, dtype=np.float64)
     return np.clip(np.power(v, 1.0 / gamma) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
-class ThreadChoice:
-    """Run the full-frame kernels on 1 thread or all, whichever is faster now.
-
-    When other processes keep the cores busy, a parallel region can wait a
-    whole scheduler slice for a descheduled worker, so one thread is then
-    faster than two. The kernel time per frame is kept for both settings
-    (median of the last ``keep``); the faster is used and the other is
-    measured again every ``probe`` frames. Both give identical output.
-    """
-
-    def __init__(self, *, probe: int = 32, keep: int = 5) -> None:
-        self.probe, self.keep = probe, keep
-        self._times: dict[int, deque[float]] = {}
-        self._count = 0
-        self.last = 0  # threads used for the last frame (0 before the first)
-
-    def choose(self) -> int:
-        top = numba.get_num_threads()
-        if top <= 1:
-            return top
-        self._count += 1
-        for n in (top, 1):
-            if len(self._times.get(n, ())) < 2:
-                return n
-        best = min((top, 1), key=lambda n: float(np.median(self._times[n])))
-        if self._count % self.probe == 0:
-            return 1 if best == top else top
-        return best
-
-    def record(self, threads: int, seconds: float) -> None:
-        self.last = threads
-        self._times.setdefault(threads, deque(maxlen=self.keep)).append(seconds)
-
-    def __repr__(self) -> str:
-        ms = {n: round(1e3 * float(np.median(t)), 2) for n, t in sorted(self._times.items())}
-        return f"ThreadChoice(last={self.last}, median_ms={ms})"
 
 
 class TemporalSmoother:
