@@ -16,7 +16,7 @@ import av
 import cv2
 import numpy as np
 
-__all__ = ["BT601", "av_to_rgb", "rgb_to_av"]
+__all__ = ["BT601", "av_to_rgb", "rgb_to_av", "yuv420_to_av"]
 
 # AVColorSpace values: unspecified, BT.470BG and SMPTE 170M are all BT.601.
 _BT601_SPACES = {2, 5, 6}
@@ -54,3 +54,20 @@ def rgb_to_av(image: np.ndarray, pix_fmt: str) -> Any:
         return frame
     fmt = "rgb48le" if image.dtype == np.uint16 else "rgb24"
     return av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=fmt)
+
+
+def yuv420_to_av(y: np.ndarray, u: np.ndarray, v: np.ndarray, *, like: Any = None) -> Any:
+    """A ``yuv420p`` frame from planes (H×W and H/2×W/2 uint8, even sizes).
+
+    ``like`` (a decoded frame) lends its colour tags, so processing planes
+    keeps the source's colorimetry.
+    """
+    h, w = y.shape
+    if h % 2 or w % 2 or u.shape != (h // 2, w // 2) or v.shape != u.shape:
+        raise ValueError(f"yuv420 planes need even sizes and half-size chroma, got "
+                         f"{y.shape}, {u.shape}, {v.shape}")
+    packed = np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)])
+    frame = av.VideoFrame.from_ndarray(packed.reshape(h * 3 // 2, w), format="yuv420p")
+    if like is not None:
+        frame.colorspace, frame.color_range = like.colorspace, like.color_range
+    return frame

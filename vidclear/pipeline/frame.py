@@ -98,6 +98,35 @@ class Frame:
         return Frame(image, pts=self.pts, time_base=self.time_base, meta=merged,
                      original=self.original or self)
 
+    def replace_av(self, av_frame: Any, **meta: Any) -> Frame:
+        """A new frame holding a decoded-format picture (e.g. processed YUV planes).
+
+        For processors that work on the decoder's planes directly: the sink
+        encodes ``av_frame`` without an RGB round trip, and ``.image`` still
+        converts on demand. ``av_frame`` must have the same size as this frame.
+        """
+        merged = {**self.meta, **meta} if meta else dict(self.meta)
+        return Frame(pts=self.pts, time_base=self.time_base, meta=merged, av_frame=av_frame,
+                     original=self.original or self)
+
+    def yuv420(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The Y, U and V planes of an 8-bit 4:2:0 decoded frame, or None.
+
+        Returns contiguous uint8 copies (H×W, H/2×W/2, H/2×W/2, sizes
+        rounded up) when the frame still holds a ``yuv420p`` decoded picture,
+        so processors can skip the RGB conversion; None otherwise.
+        """
+        av_frame = self._av
+        if av_frame is None or av_frame.format.name != "yuv420p":
+            return None
+        h, w = av_frame.height, av_frame.width
+        ch, cw = (h + 1) // 2, (w + 1) // 2
+        planes = []
+        for plane, (ph, pw) in zip(av_frame.planes, ((h, w), (ch, cw), (ch, cw)), strict=True):
+            buf = np.frombuffer(plane, np.uint8).reshape(ph, plane.line_size)
+            planes.append(np.ascontiguousarray(buf[:, :pw]))
+        return planes[0], planes[1], planes[2]
+
     def __repr__(self) -> str:
         h, w = self.shape
         return f"Frame({w}x{h}, pts={self.pts}, time_base={self.time_base}, time={self.time})"

@@ -220,8 +220,8 @@ class EncoderSink:
             options["preset"] = cfg.preset
         stream.codec_context.options = options
         ctx = stream.codec_context
-        first = frame.av_frame if frame.original is None else None
-        if first is not None:  # passed through: keep the source's colour tags
+        first = frame.av_frame
+        if first is not None:  # no RGB conversion here: keep the source's colour tags
             ctx.colorspace, ctx.color_range = first.colorspace, first.color_range
             ctx.color_primaries, ctx.color_trc = first.color_primaries, first.color_trc
         else:  # converted from RGB here or by swscale: BT.601, limited range
@@ -308,8 +308,8 @@ class EncoderSink:
             )
         fh, fw = frame.shape
         av_frame = frame.av_frame
-        if av_frame is not None and frame.original is None and (fw, fh) == (w, h):
-            return av_frame  # untouched: the encoder converts YUV directly
+        if av_frame is not None and (fw, fh) == (w, h):
+            return av_frame  # decoded format (untouched or processed as planes): no RGB trip
         image = frame.image
         if image.ndim != 3 or image.shape[2] != 3:
             raise OutputError(f"processor output must be H×W×3 RGB, got shape {image.shape}")
