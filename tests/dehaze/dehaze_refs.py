@@ -119,3 +119,32 @@ def to_u8(x: np.ndarray) -> np.ndarray:
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """PSNR in dB of two images in [0, 1]."""
     return float(10 * np.log10(1.0 / np.mean((np.asarray(a, float) - b) ** 2)))
+
+
+def yuv_planes_ref(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """BT.601 limited-range 4:2:0 planes of an even-sized RGB uint8 image (2×2 chroma means)."""
+    x = rgb.astype(np.float64)
+    y = 16 + x @ (np.array([0.299, 0.587, 0.114]) * 219 / 255)
+    pb = (x[..., 2] - (x @ np.array([0.299, 0.587, 0.114]))) * 112 / 0.886 / 255
+    pr = (x[..., 0] - (x @ np.array([0.299, 0.587, 0.114]))) * 112 / 0.701 / 255
+    h, w = y.shape
+
+    def half(p: np.ndarray) -> np.ndarray:
+        return p.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+
+    return tuple(np.clip(np.rint(p), 0, 255).astype(np.uint8)  # type: ignore[return-value]
+                 for p in (y, 128 + half(pb), 128 + half(pr)))
+
+
+def recover_yuv_linear_ref(y: np.ndarray, u: np.ndarray, v: np.ndarray, coeffs: np.ndarray,
+                           s: int, air_yuv: np.ndarray, t0: float) -> tuple[np.ndarray, ...]:
+    """J = (I - A) / t + A per plane; chroma uses the mean of 1 / t over its 2×2 block."""
+    g = (y.astype(np.float64) - 16) / 219
+    a = bilinear_ref(coeffs[0], s, y.shape)
+    b = bilinear_ref(coeffs[1], s, y.shape)
+    inv = 1.0 / np.clip(a * g + b, t0, 1.0)
+    h, w = y.shape
+    inv_c = inv.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+    out = [(y - air_yuv[0]) * inv + air_yuv[0], (u - air_yuv[1]) * inv_c + air_yuv[1],
+           (v - air_yuv[2]) * inv_c + air_yuv[2]]
+    return tuple(np.clip(np.rint(p), 0, 255) for p in out)

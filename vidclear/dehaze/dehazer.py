@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 
 from vidclear.dehaze import _kernels as _k
+from vidclear.dehaze import _yuv_kernels as _ky
 from vidclear.dehaze.airlight import LUMA, airlight_quadtree
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dcp import as_rgb
@@ -69,6 +70,8 @@ __all__ = ["DehazeResult", "Dehazer", "dehaze_image"]
 _FRAME_DT = 1.0 / 30.0  # assumed frame interval without timestamps
 _MAX_GAP = 5.0  # a larger jump in timestamps (or a backwards one) is a seek
 _MIN_AIRLIGHT = 0.05
+_YUV2RGB32 = _ky.YUV2RGB.astype(np.float32)
+_MATS32 = np.stack([_ky.YUV2RGB, _ky.RGB2YUV]).astype(np.float32)
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,8 +80,9 @@ class DehazeResult:
 
     Attributes
     ----------
-    image : ndarray
-        The dehazed image, same shape, layout and dtype as the input.
+    image : ndarray or None
+        The dehazed image, same shape, layout and dtype as the input (None
+        from :meth:`Dehazer.process_yuv420`, which returns ``planes``).
     transmission : ndarray
         Refined transmission at working resolution, float32 h×w in [t0, 1]
         (h = ceil(H / subsample), w = ceil(W / subsample)).
@@ -101,9 +105,12 @@ class DehazeResult:
         Colour-cast gains applied, float32 (3,).
     gamma : float
         Exponent of the brightness tone curve, in (0, 1].
+    planes : tuple of ndarray or None
+        Dehazed (Y, U, V) uint8 planes from :meth:`Dehazer.process_yuv420`,
+        else None.
     """
 
-    image: np.ndarray
+    image: np.ndarray | None
     transmission: np.ndarray
     raw_transmission: np.ndarray
     dark_channel: np.ndarray
@@ -114,6 +121,31 @@ class DehazeResult:
     scene_cut: bool
     gains: np.ndarray
     gamma: float
+    planes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class _Analysis:
+    """Working-resolution outcome of one frame, shared by the RGB and YUV paths."""
+
+    air: np.ndarray
+    dark: np.ndarray
+    traw: np.ndarray
+    coeffs: np.ndarray
+    tlow: np.ndarray
+    gains: np.ndarray
+    gamma: float
+    density: float
+    strength: float
+    cut: bool
+
+    def result(self, image: np.ndarray | None, s: int,
+               planes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> DehazeResult:
+        return DehazeResult(
+            image=image, transmission=self.tlow, raw_transmission=self.traw,
+            dark_channel=self.dark, airlight=self.air, strength=self.strength,
+            density=self.density, subsample=s, scene_cut=self.cut,
+            gains=self.gains.astype(np.float32), gamma=self.gamma, planes=planes)
 
 
 _CAST_TOLERANCE = 0.08  # chromaticity deviation (of the mean) allowed beyond the input's
@@ -173,6 +205,13 @@ class _Workspace:
         # medians and histograms need only a sample: every step-th row and
         # column, about 8000 pixels or more (every 3rd at 1080p)
         self.step = max(1, math.isqrt(h * w // 8192))
+        self._yuvlow: np.ndarray | None = None
+
+    def yuvlow(self) -> np.ndarray:
+        """Block means of Y, U, V (3, h, w) float32, byte-valued (YUV path only)."""
+        if self._yuvlow is None:
+            self._yuvlow = np.empty((3, self.h, self.w), np.float32)
+        return self._yuvlow
 
 
 class Dehazer:
@@ -309,14 +348,123 @@ class Dehazer:
         now, dt, seek = self._clock(timestamp)
         rows, cols = rgb.shape[:2]
         full = 255.0 if rgb.dtype == np.uint8 else 65535.0
-        s = cfg.subsample or max(1, round(min(rows, cols) / cfg.work_size))
+        s = self._factor(rows, cols)
         ws = self._workspace(rows, cols, s)
-        h, w, gs = ws.h, ws.w, ws.gs
-        low, grey, minc = ws.low, ws.grey, ws.minc
         threads = self._threads.choose()
         down = _kf.downsample_area_u8 if rgb.dtype == np.uint8 and s <= 16 else _kf.downsample_area
-        spent = self._threads.run(threads, down, rgb, s, 1.0 / full, low)
+        spent = self._threads.run(threads, down, rgb, s, 1.0 / full, ws.low)
+        an = self._analyse(ws, now, dt, seek, None)
 
+        # full-resolution recovery
+        if an.gamma < 0.999:  # tone curve through a LUT indexed on a fine grid
+            size = 4096 if rgb.dtype == np.uint8 else 65536
+            lut = np.rint(full * np.linspace(0.0, 1.0, size) ** an.gamma).astype(rgb.dtype)
+            top = size - 1.0
+        else:  # identity tone curve: write the quantised value directly
+            lut = np.empty(0, rgb.dtype)
+            top = full
+        prm = np.concatenate([an.gains * top / full, an.air * an.gains * top, LUMA / full,
+                              [cfg.t0, top]]).astype(np.float32)
+        out = np.empty_like(rgb)
+        spent += self._threads.run(threads, _k.recover, rgb, an.coeffs, s * ws.gs, prm, lut, out)
+        self._threads.record(threads, spent)
+        self.last = an.result(restore(out), s)
+        return self.last
+
+    def process_yuv420(self, y: np.ndarray, u: np.ndarray, v: np.ndarray,
+                       timestamp: float | None = None) -> DehazeResult:
+        """Dehaze one frame given as 8-bit YUV 4:2:0 planes (BT.601, limited range).
+
+        The same algorithm and temporal state as :meth:`process`, on the
+        decoder's planes: the working image is built by block-averaging Y
+        (and chroma over the same blocks) and converting that small image to
+        RGB, so airlight, dark channel, trackers and guided-filter
+        coefficients are computed exactly as for RGB input; the full
+        resolution guide is the luma ``(Y - 16) / 219`` (the RGB path's grey
+        before clipping). The recovery ``J = (I - A) / t + A`` is affine, so
+        it is applied to Y with the airlight's Y and to U, V with its chroma
+        and the mean of ``1 / t`` over each 2×2 block. When colour-cast gains
+        or the brightness tone curve are active (they do not commute with the
+        matrix), every pixel goes through RGB inside one fused kernel
+        instead, with the RGB path's arithmetic.
+
+        Parameters
+        ----------
+        y : ndarray
+            Luma, uint8 H×W, H and W even.
+        u, v : ndarray
+            Chroma, uint8 H/2×W/2 each.
+        timestamp : float, optional
+            Presentation time in seconds.
+
+        Returns
+        -------
+        DehazeResult
+            ``image`` is None; ``planes`` holds the dehazed (Y, U, V), new
+            C-contiguous uint8 arrays of the input shapes.
+        """
+        y, u, v = (np.asarray(p) for p in (y, u, v))
+        if any(p.dtype != np.uint8 or p.ndim != 2 for p in (y, u, v)):
+            raise ValueError("yuv420 planes must be 2-D uint8 arrays")
+        rows, cols = y.shape
+        if rows == 0 or cols == 0 or rows % 2 or cols % 2:
+            raise ValueError(f"yuv420 planes need even, non-zero sizes, got {y.shape}")
+        if u.shape != (rows // 2, cols // 2) or v.shape != u.shape:
+            raise ValueError(f"chroma planes must be {(rows // 2, cols // 2)}, "
+                             f"got {u.shape} and {v.shape}")
+        y, u, v = (np.ascontiguousarray(p) for p in (y, u, v))
+        cfg = self.config
+        now, dt, seek = self._clock(timestamp)
+        s = self._factor(rows, cols)
+        ws = self._workspace(rows, cols, s)
+        threads = self._threads.choose()
+        h, w = ws.h, ws.w
+        yuvlow = ws.yuvlow()
+        spent = self._threads.run(threads, _kf.downsample_area_u8 if s <= 16
+                                  else _kf.downsample_area, y[:, :, None], s, 1.0,
+                                  yuvlow[0].reshape(h, w, 1))
+        _ky.chroma_area(u, s, rows, cols, yuvlow[1])
+        _ky.chroma_area(v, s, rows, cols, yuvlow[2])
+        guide = np.empty((h, w), np.float32)
+        _ky.yuv_to_low(yuvlow[0], yuvlow[1], yuvlow[2], _YUV2RGB32, ws.low, guide)
+        an = self._analyse(ws, now, dt, seek, guide)
+
+        yo, uo, vo = np.empty_like(y), np.empty_like(u), np.empty_like(v)
+        if an.gamma >= 0.999 and np.abs(an.gains - 1.0).max() < 1e-4:
+            air = (_ky.RGB2YUV @ (255.0 * an.air.astype(np.float64)) + _ky.YUV_OFFSET)
+            spent += self._threads.run(threads, _ky.recover_yuv_linear, y, u, v, an.coeffs,
+                                       s * ws.gs, air.astype(np.float32), np.float32(cfg.t0),
+                                       yo, uo, vo)
+        else:
+            if an.gamma < 0.999:
+                lut = np.rint(255.0 * np.linspace(0.0, 1.0, 4096) ** an.gamma).astype(np.uint8)
+                top = 4095.0
+            else:
+                lut = np.empty(0, np.uint8)
+                top = 255.0
+            prm = np.concatenate([an.gains * top / 255.0, an.air * an.gains * top,
+                                  [cfg.t0, top]]).astype(np.float32)
+            spent += self._threads.run(threads, _ky.recover_yuv_rgb, y, u, v, an.coeffs,
+                                       s * ws.gs, prm, lut, _MATS32, yo, uo, vo)
+        self._threads.record(threads, spent)
+        self.last = an.result(None, s, (yo, uo, vo))
+        return self.last
+
+    def _factor(self, rows: int, cols: int) -> int:
+        cfg = self.config
+        return cfg.subsample or max(1, round(min(rows, cols) / cfg.work_size))
+
+    def _analyse(self, ws: _Workspace, now: float, dt: float, seek: bool,
+                 guide: np.ndarray | None) -> _Analysis:
+        """Everything at working resolution, from ``ws.low`` to the guided-filter coefficients.
+
+        ``guide`` (h×w float32), when given, replaces the luma-weighted grey
+        of ``ws.low`` as the guided filter's guide (and in the sky test and
+        the statistics), so it matches the full-resolution guide.
+        """
+        cfg = self.config
+        h, w, gs = ws.h, ws.w, ws.gs
+        low, grey, minc = ws.low, ws.grey, ws.minc
         cut = self._cuts.update(low) or seek
         if cut:
             self._air.reset()
@@ -341,6 +489,8 @@ class Dehazer:
         # haze: dark channel of I / A, density and strength
         _k.grey_minc(low, LUMA, (1.0 / air).astype(np.float32), grey, minc)
         _kf.min_filter2d(minc, r, dark)
+        if guide is not None:
+            grey[...] = guide
         density = _k.strided_median(dark, ws.step)
         factor = self._density.update(density, dt) if cfg.auto_strength else 1.0
         strength = cfg.strength * factor
@@ -379,27 +529,8 @@ class Dehazer:
             gamma = self._comp[1] + a * (gamma - self._comp[1])
         self._comp = (gains, gamma)
 
-        # full-resolution recovery
-        if gamma < 0.999:  # tone curve through a LUT indexed on a fine grid
-            size = 4096 if rgb.dtype == np.uint8 else 65536
-            lut = np.rint(full * np.linspace(0.0, 1.0, size) ** gamma).astype(rgb.dtype)
-            top = size - 1.0
-        else:  # identity tone curve: write the quantised value directly
-            lut = np.empty(0, rgb.dtype)
-            top = full
-        prm = np.concatenate([gains * top / full, air * gains * top, LUMA / full,
-                              [cfg.t0, top]]).astype(np.float32)
-        out = np.empty_like(rgb)
-        spent += self._threads.run(threads, _k.recover, rgb, coeffs, s * gs, prm, lut, out)
-        self._threads.record(threads, spent)
-
-        self.last = DehazeResult(
-            image=restore(out), transmission=tlow, raw_transmission=traw, dark_channel=dark,
-            airlight=air,
-            strength=float(strength), density=density, subsample=s, scene_cut=bool(cut),
-            gains=np.asarray(gains, np.float32), gamma=float(gamma),
-        )
-        return self.last
+        return _Analysis(air, dark, traw, coeffs, tlow, np.asarray(gains, np.float64),
+                         float(gamma), float(density), float(strength), bool(cut))
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.config.to_dict().items()

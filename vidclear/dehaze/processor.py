@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import cv2
 import numpy as np
 
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dehazer import Dehazer, DehazeResult
+from vidclear.io.convert import _fast_420, yuv420_to_av
 from vidclear.pipeline.frame import Frame
 from vidclear.pipeline.processor import Processor
 
@@ -22,6 +23,14 @@ class DehazeProcessor(Processor):
     temporal smoothing follows the real (possibly variable) frame rate.
     The output frame carries ``meta["dehaze"]`` = {"airlight": [r, g, b],
     "strength": float, "density": float, "scene_cut": bool}.
+
+    Frames that still hold a decoded 8-bit 4:2:0 picture with even sizes and
+    BT.601 limited-range tags (the ones the pipeline converts to RGB with
+    that matrix) are dehazed on their planes with
+    :meth:`~vidclear.dehaze.Dehazer.process_yuv420` and handed to the encoder
+    without any RGB conversion; everything else (RGB frames, 10-bit, odd
+    sizes, other matrices) goes through the RGB path. Both paths share the
+    temporal state, so a stream may mix them.
 
     Parameters
     ----------
@@ -42,8 +51,14 @@ class DehazeProcessor(Processor):
         return self.dehazer.process(frame.image, timestamp=frame.time)
 
     def __call__(self, frame: Frame) -> Frame:
-        res = self._run(frame)
-        return frame.replace(res.image, dehaze=_meta(res))
+        av_frame = frame.av_frame
+        planes = frame.yuv420() if av_frame is not None and _fast_420(av_frame) else None
+        if planes is None:
+            res = self._run(frame)
+            return frame.replace(res.image, dehaze=_meta(res))
+        res = self.dehazer.process_yuv420(*planes, timestamp=frame.time)
+        out = cast(tuple[np.ndarray, np.ndarray, np.ndarray], res.planes)  # always set here
+        return frame.replace_av(yuv420_to_av(*out, like=av_frame), dehaze=_meta(res))
 
     def reset(self) -> None:
         """Forget the smoothed airlight, density and scene state."""
