@@ -20,7 +20,7 @@ class InvertLuma(Processor):
         planes = frame.yuv420()
         assert planes is not None
         y, u, v = planes
-        return frame.replace_av(yuv420_to_av(255 - y, u, v, like=frame.av_frame))
+        return frame.replace_yuv420(255 - y, u, v)
 
 
 def _luma(path):

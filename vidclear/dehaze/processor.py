@@ -9,7 +9,6 @@ import numpy as np
 
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dehazer import Dehazer, DehazeResult
-from vidclear.io.convert import _fast_420, yuv420_to_av
 from vidclear.pipeline.frame import Frame
 from vidclear.pipeline.processor import Processor
 
@@ -51,14 +50,13 @@ class DehazeProcessor(Processor):
         return self.dehazer.process(frame.image, timestamp=frame.time)
 
     def __call__(self, frame: Frame) -> Frame:
-        av_frame = frame.av_frame
-        planes = frame.yuv420() if av_frame is not None and _fast_420(av_frame) else None
+        planes = frame.yuv420()  # the decoder's planes skip two colour conversions
         if planes is None:
             res = self._run(frame)
             return frame.replace(res.image, dehaze=_meta(res))
         res = self.dehazer.process_yuv420(*planes, timestamp=frame.time)
         out = cast(tuple[np.ndarray, np.ndarray, np.ndarray], res.planes)  # always set here
-        return frame.replace_av(yuv420_to_av(*out, like=av_frame), dehaze=_meta(res))
+        return frame.replace_yuv420(*out, dehaze=_meta(res))
 
     def reset(self) -> None:
         """Forget the smoothed airlight, density and scene state."""

@@ -16,7 +16,7 @@ import av
 import cv2
 import numpy as np
 
-__all__ = ["BT601", "av_to_rgb", "rgb_to_av", "yuv420_to_av"]
+__all__ = ["BT601", "av_to_rgb", "is_bt601_420", "rgb_to_av", "yuv420_to_av"]
 
 # AVColorSpace values: unspecified, BT.470BG and SMPTE 170M are all BT.601.
 _BT601_SPACES = {2, 5, 6}
@@ -25,7 +25,8 @@ _LIMITED = {0, 1}
 BT601 = 6  # AVCOL_SPC_SMPTE170M, the matrix of the fast paths
 
 
-def _fast_420(av_frame: Any) -> bool:
+def is_bt601_420(av_frame: Any) -> bool:
+    """True for an 8-bit 4:2:0, BT.601 limited-range frame of even size (the fast paths)."""
     return (av_frame.format.name == "yuv420p" and av_frame.width % 2 == 0
             and av_frame.height % 2 == 0 and av_frame.colorspace in _BT601_SPACES
             and av_frame.color_range in _LIMITED)
@@ -33,7 +34,7 @@ def _fast_420(av_frame: Any) -> bool:
 
 def av_to_rgb(av_frame: Any) -> np.ndarray:
     """A decoded frame as RGB: H×W×3 uint8, or uint16 for more than 8 bits."""
-    if _fast_420(av_frame):
+    if is_bt601_420(av_frame):
         return cv2.cvtColor(av_frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
     deep = any(c.bits > 8 for c in av_frame.format.components)
     return av_frame.to_ndarray(format="rgb48le" if deep else "rgb24")

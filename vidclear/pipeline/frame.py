@@ -110,22 +110,36 @@ class Frame:
                      original=self.original or self)
 
     def yuv420(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """The Y, U and V planes of an 8-bit 4:2:0 decoded frame, or None.
+        """The Y, U and V planes of the decoded picture, or None.
 
-        Returns contiguous uint8 copies (H×W, H/2×W/2, H/2×W/2, sizes
-        rounded up) when the frame still holds a ``yuv420p`` decoded picture,
-        so processors can skip the RGB conversion; None otherwise.
+        Available when the frame still holds an 8-bit 4:2:0 BT.601
+        limited-range decoded picture of even size: the same frames the fast
+        RGB conversion handles, so a processor working on planes and one
+        working on ``.image`` see the same colours. Returns contiguous uint8
+        copies: Y H×W, U and V H/2×W/2.
         """
+        from vidclear.io.convert import is_bt601_420
+
         av_frame = self._av
-        if av_frame is None or av_frame.format.name != "yuv420p":
+        if av_frame is None or not is_bt601_420(av_frame):
             return None
         h, w = av_frame.height, av_frame.width
-        ch, cw = (h + 1) // 2, (w + 1) // 2
         planes = []
-        for plane, (ph, pw) in zip(av_frame.planes, ((h, w), (ch, cw), (ch, cw)), strict=True):
+        for plane, (ph, pw) in zip(av_frame.planes, ((h, w), (h // 2, w // 2), (h // 2, w // 2)),
+                                   strict=True):
             buf = np.frombuffer(plane, np.uint8).reshape(ph, plane.line_size)
             planes.append(np.ascontiguousarray(buf[:, :pw]))
         return planes[0], planes[1], planes[2]
+
+    def replace_yuv420(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, **meta: Any) -> Frame:
+        """A new frame from processed planes (as :meth:`yuv420` returns them).
+
+        The sink encodes them without an RGB round trip; the source's colour
+        tags are kept.
+        """
+        from vidclear.io.convert import yuv420_to_av
+
+        return self.replace_av(yuv420_to_av(y, u, v, like=self._av), **meta)
 
     def __repr__(self) -> str:
         h, w = self.shape
