@@ -67,8 +67,11 @@ def yuv420_to_av(y: np.ndarray, u: np.ndarray, v: np.ndarray, *, like: Any = Non
     if h % 2 or w % 2 or u.shape != (h // 2, w // 2) or v.shape != u.shape:
         raise ValueError(f"yuv420 planes need even sizes and half-size chroma, got "
                          f"{y.shape}, {u.shape}, {v.shape}")
-    packed = np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)])
-    frame = av.VideoFrame.from_ndarray(packed.reshape(h * 3 // 2, w), format="yuv420p")
+    frame = av.VideoFrame(w, h, "yuv420p")
+    for plane, src in zip(frame.planes, (y, u, v), strict=True):
+        rows, cols = src.shape
+        dst = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        dst[:rows, :cols] = src  # one copy straight into FFmpeg's buffer
     if like is not None:
         frame.colorspace, frame.color_range = like.colorspace, like.color_range
     return frame

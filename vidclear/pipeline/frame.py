@@ -115,8 +115,8 @@ class Frame:
         Available when the frame still holds an 8-bit 4:2:0 BT.601
         limited-range decoded picture of even size: the same frames the fast
         RGB conversion handles, so a processor working on planes and one
-        working on ``.image`` see the same colours. Returns contiguous uint8
-        copies: Y H×W, U and V H/2×W/2.
+        working on ``.image`` see the same colours. Returns read-only uint8
+        views of the decoder's buffers (no copy): Y H×W, U and V H/2×W/2.
         """
         from vidclear.io.convert import is_bt601_420
 
@@ -127,8 +127,9 @@ class Frame:
         planes = []
         for plane, (ph, pw) in zip(av_frame.planes, ((h, w), (h // 2, w // 2), (h // 2, w // 2)),
                                    strict=True):
-            buf = np.frombuffer(plane, np.uint8).reshape(ph, plane.line_size)
-            planes.append(np.ascontiguousarray(buf[:, :pw]))
+            view = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:ph, :pw]
+            view.flags.writeable = False  # processors build new planes, never edit these
+            planes.append(view)
         return planes[0], planes[1], planes[2]
 
     def replace_yuv420(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, **meta: Any) -> Frame:
