@@ -64,7 +64,8 @@ class Job:
             self.source.close()
             raise
         self.pipeline = Pipeline(self.source, self.processors, self.sink,
-                                 mode=mode, queue_size=self.config.pipeline.queue_size)
+                                 mode=mode, queue_size=self.config.pipeline.queue_size,
+                                 processing_threads=self.config.pipeline.processing_threads)
 
     def run(self, *, on_progress: Callable[[PipelineStats], Any] | None = None) -> PipelineStats:
         try:

@@ -310,7 +310,8 @@ class LiveJob:
             raise
         self.sink = TeeSink(sinks)
         self.pipeline = Pipeline(self.source, self.processors, self.sink, mode=self.mode,
-                                 queue_size=cfg.pipeline.queue_size)
+                                 queue_size=cfg.pipeline.queue_size,
+                                 processing_threads=cfg.pipeline.processing_threads)
         self.controls.pipeline = self.pipeline
         self.status = LiveStatus(self.pipeline, self.source, self.sink, self.controls)
         self.controls.status_line = self.status.line

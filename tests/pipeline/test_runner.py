@@ -141,3 +141,30 @@ def test_channel_rejects_bad_size_and_cancel_wakes_consumers():
 def test_pipeline_rejects_unknown_mode():
     with pytest.raises(ValueError, match="'file' or 'live'"):
         Pipeline(frames(1), [], NullSink(), mode="fast")
+
+
+class SeesThreads(Processor):
+    name = "threads_test"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+
+    def __call__(self, frame: Frame) -> Frame:
+        import numba
+
+        self.seen.append(numba.get_num_threads())
+        return frame
+
+
+@pytest.mark.parametrize(("mode", "threads"), [("file", 1), ("file", 0), ("live", 0)])
+def test_processing_thread_count(mode, threads):
+    import os
+
+    import numba
+
+    probe = SeesThreads()
+    Pipeline(frames(3), [probe], NullSink(), mode=mode, processing_threads=threads).run()
+    cores, top = os.cpu_count() or 1, numba.config.NUMBA_NUM_THREADS
+    want = threads or (cores if mode == "live" else max(1, cores // 2))
+    assert probe.seen == [min(want, top)] * 3

@@ -24,6 +24,10 @@ class PipelineConfig(Section):
             "auto: live for URLs and devices, file otherwise",
     )
     queue_size: int = param(4, lo=1, hi=256, doc="frames buffered between stages")
+    processing_threads: int = param(
+        0, lo=0, hi=256,
+        doc="Numba threads of the processing stage; 0 = auto: half the cores in file mode "
+            "(the decoder and encoder use the rest), all of them in live mode")
 
 
 @dataclass(frozen=True)

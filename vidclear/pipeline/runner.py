@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -47,6 +48,9 @@ class Pipeline:
         Flow policy.
     queue_size : int
         Frames each channel holds.
+    processing_threads : int
+        Numba threads of the processing stage; 0 picks half the cores in
+        file mode (the codec threads use the rest) and all in live mode.
 
     Notes
     -----
@@ -62,11 +66,13 @@ class Pipeline:
         *,
         mode: str = "file",
         queue_size: int = 4,
+        processing_threads: int = 0,
     ) -> None:
         if mode not in ("file", "live"):
             raise ValueError(f"mode must be 'file' or 'live', got {mode!r}")
         self.source = source
         self.processors = list(processors)
+        self.processing_threads = processing_threads
         self.sink = sink
         self.mode = mode
         live = mode == "live"
@@ -138,7 +144,19 @@ class Pipeline:
                 break
         return frames
 
+    def _threads_for_processing(self) -> int:
+        """Numba threads for the processing thread (see ``pipeline.processing_threads``)."""
+        if self.processing_threads:
+            return self.processing_threads
+        cores = os.cpu_count() or 1
+        # In file mode the decoder and the encoder keep the other cores busy, so a
+        # processor that spreads over every core only competes with them.
+        return cores if self.mode == "live" else max(1, cores // 2)
+
     def _process(self) -> None:
+        import numba  # the processors' kernels; the setting is per thread
+
+        numba.set_num_threads(min(self._threads_for_processing(), numba.config.NUMBA_NUM_THREADS))
         st = self.stats.stage("process")
         for frame in self._decoded:
             t0 = time.perf_counter()
