@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -76,9 +77,25 @@ def _write_stats(path: str | None, stats: PipelineStats, extra: dict) -> None:
         raise OutputError(f"cannot write stats to {path}: {exc.strerror or exc}") from None
 
 
+def _first_compile(job: Job) -> bool:
+    """True when a processor's Numba kernels have no on-disk cache yet."""
+    if os.environ.get("NUMBA_CACHE_DIR") or os.environ.get("NUMBA_DISABLE_JIT"):
+        return False  # the cache lives elsewhere (or there is none): don't guess
+    for proc in getattr(job, "processors", ()):
+        module = sys.modules.get(type(proc).__module__)
+        folder = Path(getattr(module, "__file__", "") or ".").parent
+        if folder.name in ("dehaze", "hdr", "enhance") and \
+                not any((folder / "__pycache__").glob("*.nbi")):
+            return True
+    return False
+
+
 def execute(job: Job, args: argparse.Namespace, *, label: str) -> int:
     """Run an opened job with progress, signals, summary and ``--stats``."""
     quiet = getattr(args, "quiet", False)
+    if not quiet and _first_compile(job):
+        print("vidclear: first run: compiling the Numba kernels (about 20 s, once; "
+              "cached afterwards)", file=sys.stderr)
     enabled = False if quiet else (True if getattr(args, "progress", False) else None)
     total = job.source.frame_count if job.pipeline.mode == "file" else None
     bar = Progress(total=total, enabled=enabled, desc=label)
