@@ -7,7 +7,7 @@ import tomllib
 
 from vidclear.cli.run import add_config_args, config_from_args
 from vidclear.config.loader import available_presets, preset_path
-from vidclear.pipeline import registry
+from vidclear.core import registry
 
 __all__ = ["add_parser", "run"]
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from vidclear.cli.run import add_config_args, config_from_args, execute
-from vidclear.job import Job
+from vidclear.session import Session
 
 __all__ = ["add_parser", "run"]
 
@@ -69,5 +69,5 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     config = dataclasses.replace(
         config, pipeline=dataclasses.replace(config.pipeline, processors=(section,)))
-    job = Job(args.input, args.output, config=config, overwrite=args.overwrite)
-    return execute(job, args, label=Path(args.input).name or args.input)
+    session = Session.open(args.input, args.output, config=config, overwrite=args.overwrite)
+    return execute(session, args, label=Path(args.input).name or args.input)

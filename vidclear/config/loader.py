@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from vidclear.config.schema import Section
 from vidclear.config.sections import InputConfig, OutputConfig, PipelineConfig, PreviewConfig
+from vidclear.core import registry
+from vidclear.core.schema import Section
 from vidclear.errors import ConfigError
-from vidclear.pipeline import registry
 
 __all__ = ["Config", "available_presets", "load_config", "parse_override", "preset_path"]
 

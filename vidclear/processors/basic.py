@@ -8,9 +8,9 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from vidclear.config.schema import Section, param
-from vidclear.pipeline.frame import Frame
-from vidclear.pipeline.processor import Processor
+from vidclear.core.frame import Frame
+from vidclear.core.processor import Processor
+from vidclear.core.schema import Section, param
 
 __all__ = ["Copy", "CopyConfig", "SideBySide", "SideBySideConfig", "draw_label", "side_by_side"]
 

@@ -8,7 +8,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from vidclear.config.schema import Section, param
+from vidclear.core.frame import Frame
+from vidclear.core.processor import Processor
+from vidclear.core.schema import Section, param
 from vidclear.errors import ConfigError
 from vidclear.hdr._validate import HDRInputError
 from vidclear.hdr.response import (
@@ -19,8 +21,6 @@ from vidclear.hdr.response import (
 )
 from vidclear.hdr.rolling import RollingBracket
 from vidclear.hdr.synth import bracket_tables
-from vidclear.pipeline.frame import Frame
-from vidclear.pipeline.processor import Processor
 
 __all__ = ["HDRBracket", "HDRBracketConfig", "SynthBracket", "SynthBracketConfig"]
 

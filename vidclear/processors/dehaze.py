@@ -7,15 +7,15 @@ from typing import Any, ClassVar, cast
 import cv2
 import numpy as np
 
+from vidclear.core.frame import Frame
+from vidclear.core.processor import Processor
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dehazer import Dehazer, DehazeResult
-from vidclear.pipeline.frame import Frame
-from vidclear.pipeline.processor import Processor
 
 __all__ = ["DehazeDebug", "DehazeProcessor", "debug_mosaic"]
 
 
-class DehazeProcessor(Processor):
+class DehazeProcessor(Processor[DehazeConfig]):
     """Dark-channel-prior dehazing of every frame (``processors = ["dehaze"]``).
 
     Wraps a :class:`~vidclear.dehaze.Dehazer` fed with ``frame.time`` so the
@@ -45,6 +45,9 @@ class DehazeProcessor(Processor):
     def __init__(self, config: DehazeConfig | None = None, **params: Any) -> None:
         super().__init__(config, **params)
         self.dehazer = Dehazer(self.config)
+
+    def _configured(self, config: DehazeConfig) -> None:
+        self.dehazer.config = config  # temporal state kept; next frame uses the new settings
 
     def _run(self, frame: Frame) -> DehazeResult:
         return self.dehazer.process(frame.image, timestamp=frame.time)

@@ -12,7 +12,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from vidclear.config.schema import Section, param
+from vidclear.core.frame import Frame
+from vidclear.core.processor import Processor
+from vidclear.core.schema import Section, param
 from vidclear.enhance.ace import ACE_METHODS, ace
 from vidclear.enhance.histogram import (
     apply_table,
@@ -23,8 +25,6 @@ from vidclear.enhance.histogram import (
 )
 from vidclear.enhance.retinex import BALANCE_MODES, MAX_SCALES, msrcr
 from vidclear.errors import ConfigError
-from vidclear.pipeline.frame import Frame
-from vidclear.pipeline.processor import Processor
 
 __all__ = [
     "ACE",
