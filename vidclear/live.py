@@ -28,6 +28,7 @@ from vidclear.config.loader import Config
 from vidclear.config.sections import PreviewConfig
 from vidclear.core.processor import Processor
 from vidclear.core.sink import Sink
+from vidclear.core.source import Source
 from vidclear.errors import ConfigError, OutputError
 from vidclear.io.sinks.encoder import EncoderSink, check_output_path
 from vidclear.io.sinks.http_preview import (
@@ -275,25 +276,32 @@ class LiveJob:
         self.controls = LiveControls(procs, config=cfg.preview)
         self.server: PreviewServer | None = None
         previews: list[Sink] = []
-        if preview == "http":
-            self.server = PreviewServer(host, port, token=self.token, config=cfg.preview,
-                                        stats=self._stats)
-            previews.append(HttpPreviewSink(self.server))
-        elif preview == "window":
-            from vidclear.io.sinks.window import WindowSink
 
-            previews.append(WindowSink(self.controls, max_width=cfg.preview.max_width))
+        def make_previews(_source: Source) -> list[Sink]:
+            # Made once the input is open, so the page is not served before there is a picture.
+            if preview == "http":
+                self.server = PreviewServer(host, port, token=self.token, config=cfg.preview,
+                                            stats=self._stats)
+                previews.append(HttpPreviewSink(self.server))
+            elif preview == "window":
+                from vidclear.io.sinks.window import WindowSink
+
+                previews.append(WindowSink(self.controls, max_width=cfg.preview.max_width))
+            return previews
+
+        def close_server() -> None:
+            if self.server is not None:
+                self.server.close()
+
         try:
             self.session = Session.open(
                 input, output, config=cfg, overwrite=overwrite,
-                live=cfg.pipeline.mode != "file", sinks=previews, processors=procs,
-                on_event=on_event,
-                on_close=[self.server.close] if self.server is not None else [])
+                live=cfg.pipeline.mode != "file", sinks=make_previews, processors=procs,
+                on_event=on_event, on_close=[close_server], label=f"{preview} preview")
         except BaseException:
             for sink in previews:
                 sink.abort()
-            if self.server is not None:
-                self.server.close()
+            close_server()
             raise
         self.controls.session = self.session
         self.status = LiveStatus(self.session, self.controls)

@@ -107,6 +107,9 @@ class Session:
         Frames with ``pts`` below this are processed but not written.
     on_close : sequence of callables
         Called after the run, once the source is closed (a preview server).
+    label : str, optional
+        What the summary calls the destination when there is no output file
+        (``"http preview"``).
 
     Raises
     ------
@@ -130,6 +133,7 @@ class Session:
         overwrite: bool = False,
         warmup_until: int | None = None,
         on_close: Sequence[Callable[[], Any]] = (),
+        label: str | None = None,
     ) -> None:
         cfg = config or Config()
         self.config = cfg
@@ -150,6 +154,7 @@ class Session:
         self._reporters: list[Callable[[], dict[str, Any]]] = []
         self._on_close = list(on_close)
         self._quit = False
+        self._label = label
         try:
             info = source.info
             for i, path in enumerate(self.outputs):
@@ -179,10 +184,11 @@ class Session:
         config: Config | None = None,
         overwrite: bool = False,
         live: bool | None = None,
-        sinks: Sequence[Sink] = (),
+        sinks: Sequence[Sink] | Callable[[Source], Sequence[Sink]] = (),
         processors: Sequence[Processor[Any]] | None = None,
         on_event: Callable[[str], Any] | None = None,
         on_close: Sequence[Callable[[], Any]] = (),
+        label: str | None = None,
     ) -> Session:
         """Open ``input`` and assemble a session writing ``output``.
 
@@ -199,6 +205,9 @@ class Session:
         live : bool, optional
             Run live (drop oldest, reconnect, pace graphs). Default: by
             ``pipeline.mode``, else live for URLs and cameras.
+        sinks : sequence of Sink, or callable
+            Further sinks (previews), or a function that makes them once the
+            source is open (so a preview is not served before there is input).
         processors : sequence of Processor, optional
             Use these instead of building ``config.pipeline.processors``.
         on_event : callable, optional
@@ -216,8 +225,9 @@ class Session:
         source = open_source(input, config=cfg.input, live=live,
                              copy_streams=cfg.output.copy_streams, on_event=on_event)
         try:
-            return cls(source, procs, outputs=outputs, sinks=sinks, config=cfg, mode=mode,
-                       overwrite=overwrite, on_close=on_close)
+            extra = sinks(source) if callable(sinks) else sinks
+            return cls(source, procs, outputs=outputs, sinks=extra, config=cfg, mode=mode,
+                       overwrite=overwrite, on_close=on_close, label=label)
         except BaseException:
             source.close()
             raise
@@ -297,7 +307,7 @@ class Session:
         """The first output's path, or what the session shows instead."""
         if self.outputs:
             return str(self.outputs[0])
-        return ", ".join(type(s).__name__ for s in self.tee.sinks) or "nothing"
+        return self._label or ", ".join(type(s).__name__ for s in self.tee.sinks)
 
     @property
     def packets_copied(self) -> int:

@@ -47,7 +47,7 @@ def _check_bounded(snap: dict, job: LiveJob, interval: float) -> None:
         == snap["dropped"]
     # The slow stage caps output near 1/SLOW frames per second.
     assert snap["frames_out"] <= snap["wall_s"] / SLOW + 2
-    assert job.sink.recent_latency_ms()["p50"] < bound
+    assert job.session.tee.recent_latency_ms()["p50"] < bound
 
 
 def test_lavfi_live_with_a_slow_processor_keeps_latency_bounded(tmp_path):
@@ -85,7 +85,7 @@ def test_udp_stream_live_with_a_slow_processor(tmp_path):
                                  "output.preset=ultrafast"])
     out = tmp_path / "udp.mkv"
     job = LiveJob(sender.url, out, config=cfg, processors=[Slow(delay=SLOW)])
-    assert job.mode == "live" and job.recorder is not None and job.recorder.crash_safe
+    assert job.session.mode == "live" and job.recorder is not None and job.recorder.crash_safe
     snap = _run_for(job, 2.0)
     sender.stop()
     _check_bounded(snap, job, 1 / 30)
