@@ -177,7 +177,7 @@ class SegmentSource(Source):
         if threads:
             vs.codec_context.thread_count = threads
         self.video_stream = vs
-        self.time_base = vs.time_base
+        self.time_base: Fraction = vs.time_base or Fraction(1, 90000)
         self.rate = vs.average_rate or vs.guessed_rate or None
         self.metadata = dict(self._container.metadata)
 
@@ -204,7 +204,7 @@ class SegmentSource(Source):
                         continue
                     if seg.end is not None and pts >= seg.end:
                         return
-                    self.frames_decoded += 1
+                    self._frames_decoded += 1
                     index = round(pts * float(self.time_base) * rate) if rate else 0
                     yield Frame(pts=pts, time_base=self.time_base, av_frame=av_frame,
                                 meta={"index": index, "capture_time": time.monotonic()})

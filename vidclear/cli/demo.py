@@ -21,7 +21,7 @@ __all__ = ["add_parser", "make_hazy_clip", "run"]
 DEFAULT_NAME = "vidclear-demo.mp4"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo", help="dehaze a built-in hazy clip into a before/after video",
         description="Render a synthetic foggy road clip (nothing is downloaded), dehaze it and "

@@ -38,7 +38,7 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
                    help="show the progress bar even when stderr is not a terminal")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run", help="process a video file, stream or lavfi graph into a new file",
         description="Process INPUT through the configured processors and encode it to OUTPUT. "

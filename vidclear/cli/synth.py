@@ -20,7 +20,7 @@ _HAZE_FLAGS = {
 _BRACKET_FLAGS = {"ev": float}
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="synthesize hazy or exposure-bracketed test footage",
                        description="Turn a clear clip (file or lavfi:) into test footage.")
     kinds = p.add_subparsers(dest="kind", metavar="KIND")

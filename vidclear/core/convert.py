@@ -48,13 +48,14 @@ def rgb_to_av(image: np.ndarray, pix_fmt: str) -> Any:
     """
     h, w = image.shape[:2]
     if image.dtype == np.uint8 and pix_fmt == "yuv420p" and h % 2 == 0 and w % 2 == 0:
-        i420 = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2YUV_I420)
+        i420: Any = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2YUV_I420)
         frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
         frame.colorspace = BT601
         frame.color_range = 1
         return frame
     fmt = "rgb48le" if image.dtype == np.uint16 else "rgb24"
-    return av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=fmt)
+    contiguous: np.ndarray[Any, Any] = np.ascontiguousarray(image)
+    return av.VideoFrame.from_ndarray(contiguous, format=fmt)
 
 
 def yuv420_to_av(y: np.ndarray, u: np.ndarray, v: np.ndarray, *, like: Any = None) -> Any:
@@ -70,7 +71,7 @@ def yuv420_to_av(y: np.ndarray, u: np.ndarray, v: np.ndarray, *, like: Any = Non
     frame = av.VideoFrame(w, h, "yuv420p")
     for plane, src in zip(frame.planes, (y, u, v), strict=True):
         rows, cols = src.shape
-        dst = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        dst = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
         dst[:rows, :cols] = src  # one copy straight into FFmpeg's buffer
     if like is not None:
         frame.colorspace, frame.color_range = like.colorspace, like.color_range

@@ -118,12 +118,12 @@ class Source:
     """
 
     spec: str = ""
-    decode_errors: int = 0
-    frames_decoded: int = 0
 
     def __init__(self, spec: str) -> None:
         self.spec = spec
         self.side_packets = SidePackets()
+        self._decode_errors = 0
+        self._frames_decoded = 0
         self._stop_event = threading.Event()
         self._closed = False
 
@@ -140,6 +140,14 @@ class Source:
         """Release resources; called once by :meth:`close`."""
 
     # -- shared behaviour ------------------------------------------------
+    @property
+    def decode_errors(self) -> int:
+        return self._decode_errors
+
+    @property
+    def frames_decoded(self) -> int:
+        return self._frames_decoded
+
     @property
     def is_live(self) -> bool:
         return self.info.is_live

@@ -147,7 +147,8 @@ class Pipeline:
     def _process(self) -> None:
         import numba  # the processors' kernels; the setting is per thread
 
-        numba.set_num_threads(min(self._threads_for_processing(), numba.config.NUMBA_NUM_THREADS))
+        most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+        numba.set_num_threads(min(self._threads_for_processing(), most))
         st = self.stats.stage("process")
         for frame in self._decoded:
             t0 = time.perf_counter()

@@ -22,7 +22,7 @@ class CopyConfig(Section):
     section: ClassVar[str] = "copy"
 
 
-class Copy(Processor):
+class Copy(Processor[CopyConfig]):
     """Pass frames through untouched (the decoded frame is re-encoded as is)."""
 
     name = "copy"
@@ -113,7 +113,7 @@ def side_by_side(
     return np.concatenate(halves, axis=axis)
 
 
-class SideBySide(Processor):
+class SideBySide(Processor[SideBySideConfig]):
     """Show the source frame beside the processed one, labelled.
 
     Put it last in the chain: it pairs each frame with ``frame.original``,

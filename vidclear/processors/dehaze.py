@@ -56,7 +56,7 @@ class DehazeProcessor(Processor[DehazeConfig]):
         planes = frame.yuv420()  # the decoder's planes skip two colour conversions
         if planes is None:
             res = self._run(frame)
-            return frame.replace(res.image, dehaze=_meta(res))
+            return frame.replace(cast(np.ndarray, res.image), dehaze=_meta(res))
         res = self.dehazer.process_yuv420(*planes, timestamp=frame.time)
         out = cast(tuple[np.ndarray, np.ndarray, np.ndarray], res.planes)  # always set here
         return frame.replace_yuv420(*out, dehaze=_meta(res))
@@ -114,7 +114,7 @@ def debug_mosaic(image: np.ndarray, res: DehazeResult) -> np.ndarray:
     def as8(img: np.ndarray) -> np.ndarray:
         return img if dtype == np.uint8 else (img // 257).astype(np.uint8)
 
-    tiles = [as8(tile(image)), as8(tile(res.image)), plane(res.transmission),
+    tiles = [as8(tile(image)), as8(tile(cast(np.ndarray, res.image))), plane(res.transmission),
              plane(res.dark_channel)]
     air = ", ".join(f"{v:.2f}" for v in res.airlight)
     labels = ["input", f"dehazed  strength {res.strength:.2f}", "transmission",

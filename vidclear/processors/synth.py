@@ -59,7 +59,7 @@ class SynthHazeConfig(Section):
                               "grey level in [0, 1] or three of them [R, G, B]")
 
 
-class SynthHaze(Processor):
+class SynthHaze(Processor[SynthHazeConfig]):
     """Add synthetic haze (and noise) to every frame.
 
     The noise of a frame is drawn from a generator seeded with
@@ -72,9 +72,8 @@ class SynthHaze(Processor):
 
     name: ClassVar[str] = "synth_haze"
     Config: ClassVar[type[Section]] = SynthHazeConfig
-    config: SynthHazeConfig
 
-    def __init__(self, config: Section | None = None, **params: Any) -> None:
+    def __init__(self, config: SynthHazeConfig | None = None, **params: Any) -> None:
         super().__init__(config, **params)
         c = self.config
         self._depth_file = load_depth_map(c.depth_map) if c.depth_map else None

@@ -241,6 +241,7 @@ class EncoderSink:
             self._add_copy_streams(src)
 
     def _start_image(self, frame: Frame, rate: Any) -> None:
+        assert self.image is not None  # only called for picture outputs
         codec, pix_fmt = self.image
         deep = frame.image.dtype == np.uint16
         if deep and codec in ("png", "tiff"):

@@ -237,7 +237,7 @@ class AVSource(Source):
         except av.FFmpegError as exc:
             if not (self.config.allow_truncated or self.is_live):
                 raise InputError(f"input {self.spec} is damaged: {exc}") from None
-            self.decode_errors += 1
+            self._decode_errors += 1
         self._check_complete()
 
     def _decode(self, packet: Any) -> list[Any]:
@@ -247,7 +247,7 @@ class AVSource(Source):
             # Broken packets are expected on live streams; in files they mean damage.
             if not (self.config.allow_truncated or self.is_live) or isinstance(exc, av.EOFError):
                 raise
-            self.decode_errors += 1
+            self._decode_errors += 1
             return []
 
     def _pts_step(self) -> int:
@@ -257,7 +257,7 @@ class AVSource(Source):
 
     def _make_frame(self, av_frame: Any, pts: int) -> Frame:
         meta = {"index": self.frames_decoded, "capture_time": time.monotonic()}
-        self.frames_decoded += 1
+        self._frames_decoded += 1
         rotation = int(av_frame.rotation or 0) % 360 if self.config.autorotate else 0
         if rotation:
             self.rotation = rotation

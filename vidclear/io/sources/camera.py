@@ -153,7 +153,7 @@ class OpenCVSource(Source):
                 rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             pts = last = max(last + 1, round((captured - t0) * 1_000_000))
             meta = {"index": self.frames_decoded, "capture_time": captured}
-            self.frames_decoded += 1
+            self._frames_decoded += 1
             yield Frame(rgb, pts=pts, time_base=self.time_base, meta=meta)
 
     def _close(self) -> None:

@@ -171,12 +171,12 @@ class NetworkSource(Source):
                             # Continue after the real gap, measured between captures.
                             offset = last_out + max(step, round((captured - last_capture) / tb))
                     last_capture = captured
-                    rel = (pts - seg_first) * frame.time_base
+                    rel = (pts - seg_first) * (frame.time_base or tb)
                     out = offset + round(rel / tb)
                     if last_out is not None and out <= last_out:
                         out = last_out + 1
                     last_out = out
-                    self.frames_decoded += 1
+                    self._frames_decoded += 1
                     image = frame.image if frame.av_frame is None else None
                     yield Frame(image, pts=out, time_base=tb, meta=frame.meta,
                                 av_frame=frame.av_frame)

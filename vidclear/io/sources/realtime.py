@@ -47,11 +47,11 @@ class RealtimeSource(Source):
         return dataclasses.replace(self.source.info, is_live=True, frame_count=None)
 
     @property
-    def decode_errors(self) -> int:  # type: ignore[override]
+    def decode_errors(self) -> int:
         return self.source.decode_errors
 
     @property
-    def frames_decoded(self) -> int:  # type: ignore[override]
+    def frames_decoded(self) -> int:
         return self.source.frames_decoded
 
     def stop(self) -> None:
