@@ -11,6 +11,7 @@ import numpy as np
 from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
 from vidclear.core.schema import Section, param
+from vidclear.errors import ArrayError
 
 __all__ = ["Copy", "CopyConfig", "SideBySide", "SideBySideConfig", "draw_label", "side_by_side"]
 
@@ -96,7 +97,7 @@ def side_by_side(
         H×2W×3 (or 2H×W×3) for ``scale=1``, same dtype as the inputs.
     """
     if before.shape != after.shape:
-        raise ValueError(f"before {before.shape} and after {after.shape} differ in shape")
+        raise ArrayError(f"before {before.shape} and after {after.shape} differ in shape")
     if after.dtype != before.dtype:
         after = after.astype(before.dtype)
     halves = []

@@ -11,6 +11,7 @@ from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dehazer import Dehazer, DehazeResult
+from vidclear.errors import ArrayError
 
 __all__ = ["DehazeDebug", "DehazeProcessor", "debug_mosaic"]
 
@@ -142,5 +143,5 @@ class DehazeDebug(DehazeProcessor):
         res = self._run(frame)
         image = frame.image
         if image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f"dehaze_debug needs RGB H×W×3 frames, got shape {image.shape}")
+            raise ArrayError(f"dehaze_debug needs RGB H×W×3 frames, got shape {image.shape}")
         return frame.replace(debug_mosaic(image, res), dehaze=_meta(res))
