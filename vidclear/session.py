@@ -158,7 +158,7 @@ class Session:
         try:
             info = source.info
             for i, path in enumerate(self.outputs):
-                check_output_path(path, inputs=[source.spec], overwrite=overwrite)
+                check_output_path(path, inputs=source.inputs, overwrite=overwrite)
                 self.recorders.append(EncoderSink(
                     path, config=cfg.output, info=info,
                     side_packets=source.side_packets if i == 0 else None,
@@ -178,7 +178,7 @@ class Session:
     @classmethod
     def open(
         cls,
-        input: str,
+        input: str | Sequence[str],
         output: str | os.PathLike[str] | None = None,
         *,
         config: Config | None = None,
@@ -198,8 +198,10 @@ class Session:
 
         Parameters
         ----------
-        input : str
-            A file, URL, ``camera:N`` / ``/dev/videoN`` or ``lavfi:<graph>``.
+        input : str or sequence of str
+            A file, URL, ``camera:N`` / ``/dev/videoN`` or ``lavfi:<graph>``;
+            several files, a folder or a glob make one trip (see
+            :func:`vidclear.open_source`).
         output : path-like, optional
             The file to write; optional when ``sinks`` (a preview) are given.
         live : bool, optional
@@ -215,12 +217,13 @@ class Session:
         """
         cfg = config or Config()
         outputs = [Path(output)] if output is not None else []
+        specs = [input] if isinstance(input, str) else list(input)
         for path in outputs:
-            check_output_path(path, inputs=[input], overwrite=overwrite)
+            check_output_path(path, inputs=specs, overwrite=overwrite)
         procs = list(processors) if processors is not None else build_processors(cfg)
         if live is None:
             live = cfg.pipeline.mode == "live" or (
-                cfg.pipeline.mode == "auto" and classify_input(input) in ("url", "camera"))
+                cfg.pipeline.mode == "auto" and classify_input(specs[0]) in ("url", "camera"))
         mode = "live" if live and cfg.pipeline.mode == "auto" else None
         source = open_source(input, config=cfg.input, live=live,
                              copy_streams=cfg.output.copy_streams, on_event=on_event)
@@ -331,6 +334,7 @@ class Session:
             "skipped_streams": self.skipped_streams,
             "decode_errors": self.source.decode_errors,
         }
+        data.update(self.source.report())
         if self.warmup is not None:
             data["warm_frames"] = self.warmup.dropped
         for fn in self._reporters:

@@ -45,8 +45,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "INPUT is a file, a URL (rtsp://, udp://, http://, srt://) or "
                     "lavfi:<graph> such as lavfi:testsrc2=size=1280x720:rate=30:duration=5.",
     )
-    p.add_argument("input", metavar="INPUT",
-                   help="file, URL, camera:N or /dev/videoN, or lavfi:<graph>")
+    p.add_argument("input", metavar="INPUT", nargs="+",
+                   help="file, URL, camera:N or /dev/videoN, or lavfi:<graph>; several files, "
+                        "a folder or a glob pattern run as one trip (continuous time, audio "
+                        "kept, smoothed state carried across the joins)")
     p.add_argument("-o", "--output", metavar="OUTPUT",
                    help="file to write; its extension picks the container "
                         "(optional with --preview)")
@@ -58,8 +60,37 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "non-loopback address requires --token)")
     p.add_argument("--token", metavar="SECRET",
                    help="access token for the browser preview ('auto' makes one)")
+    add_trim_args(p)
     add_config_args(p)
     p.set_defaults(func=run)
+
+
+def add_trim_args(p: argparse.ArgumentParser) -> None:
+    """FFmpeg's input-side ``-ss``, ``-t`` and ``-to`` (seconds or [HH:]MM:SS[.m])."""
+    p.add_argument("-ss", dest="trim_start", metavar="POSITION",
+                   help="start this far into the input (seeks to the keyframe before, then "
+                        "trims exactly; the output starts at 0); = --set input.start=")
+    p.add_argument("-t", dest="trim_duration", metavar="DURATION",
+                   help="process this much from the start; = --set input.duration=")
+    p.add_argument("-to", dest="trim_end", metavar="POSITION",
+                   help="stop at this position of the input (-t wins when both are given); "
+                        "= --set input.end=")
+
+
+def trim_overrides(args: argparse.Namespace) -> list[str]:
+    """``--set`` overrides for the -ss / -t / -to given on the command line."""
+    from vidclear.io.sources.trim import parse_time
+
+    out = []
+    for flag, attr, key in (("-ss", "trim_start", "start"), ("-t", "trim_duration", "duration"),
+                            ("-to", "trim_end", "end")):
+        text = getattr(args, attr, None)
+        if text is not None:
+            seconds = parse_time(text, option=flag)
+            if seconds < 0:
+                raise ConfigError(f"{flag} {text!r} is not allowed: expected a time >= 0")
+            out.append(f"input.{key}={seconds!r}")
+    return out
 
 
 def config_from_args(args: argparse.Namespace, base: dict | None = None) -> Config:
@@ -117,6 +148,10 @@ def execute(session: Session, args: argparse.Namespace, *, label: str) -> int:
         for label_ in session.skipped_streams:
             print(f"vidclear: note: stream {label_} was not copied (container cannot hold it)",
                   file=sys.stderr)
+        joins = session.report().get("packets_dropped_at_joins", 0)
+        if joins:
+            print(f"vidclear: note: {joins} audio/subtitle packets that overlapped the previous "
+                  "file at a join were left out", file=sys.stderr)
         if session.source.decode_errors:
             print(f"vidclear: warning: {session.source.decode_errors} damaged packets were "
                   "skipped", file=sys.stderr)
@@ -125,12 +160,19 @@ def execute(session: Session, args: argparse.Namespace, *, label: str) -> int:
 
 def _is_live(args: argparse.Namespace, config: Config) -> bool:
     return bool(args.preview) or config.pipeline.mode == "live" \
-        or classify_input(args.input) in ("url", "camera")
+        or classify_input(args.input[0]) in ("url", "camera")
 
 
 def run(args: argparse.Namespace) -> int:
+    args.overrides = [*trim_overrides(args), *args.overrides]
     config = config_from_args(args)
-    label = Path(args.input).name or args.input
+    first = args.input[0]
+    label = Path(first).name or first
+    if len(args.input) > 1:
+        label += f" (+{len(args.input) - 1})"
+    if _is_live(args, config) and len(args.input) > 1:
+        raise ConfigError("live runs and previews take one input; several files run as a trip "
+                          "to an output file")
     if not _is_live(args, config):
         if not args.output:
             raise ConfigError("-o OUTPUT is required (or watch live with --preview window|http)")
@@ -145,6 +187,6 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet or text.startswith("browser preview at"):
             tqdm.write(f"vidclear: {text}", file=sys.stderr)
 
-    live = LiveJob(args.input, args.output, config=config, overwrite=args.overwrite,
+    live = LiveJob(first, args.output, config=config, overwrite=args.overwrite,
                    preview=args.preview, listen=args.listen, token=args.token, on_event=event)
     return execute(live.session, args, label=label)

@@ -66,8 +66,30 @@ class InputConfig(Section):
                                        doc="longest wait between reconnect attempts")
     reconnect_timeout: float = param(0.0, lo=0.0, hi=86400.0,
                                      doc="give up after the stream was down this long; 0 = never")
+    order: str = param("name", choices=("name", "time"),
+                       doc="order of a folder's or pattern's files in a trip: file name, or "
+                           "creation time")
+    # Part of a file, as FFmpeg's input -ss / -t / -to (seconds from its first timestamp).
+    start: float = param(0.0, lo=0.0, hi=1e7, doc="seconds to skip (-ss); the output starts at 0")
+    duration: float = param(0.0, lo=0.0, hi=1e7,
+                            doc="seconds to process from start (-t); 0 = to the end")
+    end: float = param(0.0, lo=0.0, hi=1e7,
+                       doc="where to stop, in the input's clock (-to); 0 = the end; "
+                           "duration wins when both are set")
+
+    @property
+    def trim(self) -> tuple[float, float | None] | None:
+        """(start, end) seconds when part of the input is asked for, else None."""
+        if not (self.start or self.duration or self.end):
+            return None
+        end = self.start + self.duration if self.duration else (self.end or None)
+        return self.start, end
 
     def validate(self) -> None:
+        if self.end and not self.duration and self.end <= self.start:
+            raise ConfigError(
+                f"input.end = {self.end:g} is not allowed: it must be after input.start = "
+                f"{self.start:g} (or use input.duration)")
         if self.video_size and parse_size(self.video_size) is None:
             raise ConfigError(
                 f"input.video_size = {self.video_size!r} is not allowed: expected "

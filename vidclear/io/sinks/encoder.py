@@ -331,8 +331,8 @@ class EncoderSink:
     def _mux_side(self, until: float, *, everything: bool = False) -> None:
         if self.side_packets is None or not self._copy_map:
             return
-        for packet in self.side_packets.take_until(None if everything else until):
-            ost = self._copy_map.get(packet.stream.index)
+        for index, packet in self.side_packets.take_until(None if everything else until):
+            ost = self._copy_map.get(index)
             if ost is None:
                 continue
             packet.stream = ost

@@ -98,6 +98,7 @@ class AVSource(Source):
         self._live = self.kind in ("url", "camera")
         self._extra_options = dict(options or {})
         self._last_time: float | None = None
+        self._seeked = False
         self._container = self._open()
         try:
             self._setup(copy_streams)
@@ -212,6 +213,32 @@ class AVSource(Source):
             return max(1, round(self.duration * float(self.rate)))
         return None
 
+    @property
+    def first_time(self) -> float | None:
+        """Seconds of the input's first timestamp (the origin of ``-ss``), if known."""
+        if self.start_time is not None:
+            return self.start_time
+        start = self._container.start_time
+        return None if start is None else start / av.time_base
+
+    def seek(self, seconds: float) -> None:
+        """Position every stream at the keyframe at or before ``seconds`` (before iterating).
+
+        The frames from there on are decoded (a trim drops those before its
+        start), and the completeness check is off: the file is read in part.
+
+        Raises
+        ------
+        InputError
+            The input cannot seek (a pipe or a live stream).
+        """
+        self._seeked = True
+        try:
+            self._container.seek(max(0, int(seconds * av.time_base)), backward=True,
+                                 any_frame=False)
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            raise InputError(f"input {self.spec} cannot seek to {seconds:g} s: {exc}") from None
+
     # -- iteration -------------------------------------------------------
     def _frames(self) -> Iterator[Frame]:
         vs = self.video_stream
@@ -272,7 +299,7 @@ class AVSource(Source):
 
     def _check_complete(self) -> None:
         """Refuse a file that ended before the frames its index promises."""
-        if self.stopped or self.kind != "file" or self.config.allow_truncated:
+        if self.stopped or self._seeked or self.kind != "file" or self.config.allow_truncated:
             return
         if self.frames_decoded == 0:
             raise InputError(f"input {self.spec} holds no decodable video frames")
