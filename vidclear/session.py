@@ -38,6 +38,7 @@ from vidclear.core.sink import Sink
 from vidclear.core.source import Source
 from vidclear.errors import ConfigError
 from vidclear.io.sinks.encoder import EncoderSink, check_output_path
+from vidclear.io.sinks.stream import StreamSink, classify_output
 from vidclear.io.sinks.tee import TeeSink
 from vidclear.io.sources import classify_input, open_source
 from vidclear.pipeline.runner import Pipeline
@@ -90,10 +91,12 @@ class Session:
         session closes it when the run ends.
     processors : sequence of Processor
         Applied in order to every frame.
-    outputs : sequence of path-like
+    outputs : sequence of path-like or str
         Files to encode to (an :class:`~vidclear.io.sinks.EncoderSink` each,
-        written atomically). The first also receives the source's
-        passed-through audio, subtitle and data packets.
+        written atomically), or ``"-"`` (standard output) and network URLs
+        (``udp://``, ``srt://``, ``rtmp://``, ``rtsp://``, ``tcp://``; a
+        :class:`~vidclear.io.sinks.stream.StreamSink` each). The first also
+        receives the source's passed-through audio, subtitle and data packets.
     sinks : sequence of Sink
         Further sinks written after the outputs (previews).
     config : Config, optional
@@ -149,7 +152,9 @@ class Session:
         self.crash_safe = crash == "on" or (crash == "auto" and mode == "live")
         if not outputs and not sinks:
             raise ConfigError("a run needs an output file or a preview")
-        self.outputs = [Path(p) for p in outputs]
+        self.outputs: list[str | Path] = [
+            o if isinstance(o, str) and classify_output(o) != "file" else Path(o)
+            for o in outputs]
         self.recorders: list[EncoderSink] = []
         self._reporters: list[Callable[[], dict[str, Any]]] = []
         self._on_close = list(on_close)
@@ -157,12 +162,16 @@ class Session:
         self._label = label
         try:
             info = source.info
-            for i, path in enumerate(self.outputs):
-                check_output_path(path, inputs=source.inputs, overwrite=overwrite)
-                self.recorders.append(EncoderSink(
-                    path, config=cfg.output, info=info,
-                    side_packets=source.side_packets if i == 0 else None,
-                    crash_safe=self.crash_safe))
+            for i, out in enumerate(self.outputs):
+                side = source.side_packets if i == 0 else None
+                if isinstance(out, str):
+                    self.recorders.append(StreamSink(out, config=cfg.output, info=info,
+                                                     side_packets=side))
+                    continue
+                check_output_path(out, inputs=source.inputs, overwrite=overwrite)
+                self.recorders.append(EncoderSink(out, config=cfg.output, info=info,
+                                                  side_packets=side,
+                                                  crash_safe=self.crash_safe))
         except BaseException:
             for rec in self.recorders:
                 rec.abort()
@@ -216,16 +225,22 @@ class Session:
             One-line reports from a reconnecting stream.
         """
         cfg = config or Config()
-        outputs = [Path(output)] if output is not None else []
         specs = [input] if isinstance(input, str) else list(input)
-        for path in outputs:
-            check_output_path(path, inputs=specs, overwrite=overwrite)
+        outputs: list[str | Path] = []
+        if output is not None:
+            kind = classify_output(output) if isinstance(output, str) else "file"
+            outputs.append(output if kind != "file" else Path(output))
+            if kind == "file":
+                check_output_path(Path(output), inputs=specs, overwrite=overwrite)
+        # Sending a file over the network: release its frames at their own rate.
+        pace = True if any(isinstance(o, str) and classify_output(o) == "url"
+                           for o in outputs) and cfg.input.realtime == "auto" else None
         procs = list(processors) if processors is not None else build_processors(cfg)
         if live is None:
             live = cfg.pipeline.mode == "live" or (
                 cfg.pipeline.mode == "auto" and classify_input(specs[0]) in ("url", "camera"))
         mode = "live" if live and cfg.pipeline.mode == "auto" else None
-        source = open_source(input, config=cfg.input, live=live,
+        source = open_source(input, config=cfg.input, live=live, pace=pace,
                              copy_streams=cfg.output.copy_streams, on_event=on_event)
         try:
             extra = sinks(source) if callable(sinks) else sinks
@@ -337,6 +352,8 @@ class Session:
         data.update(self.source.report())
         if self.warmup is not None:
             data["warm_frames"] = self.warmup.dropped
+        for rec in self.recorders:
+            data.update(rec.report())
         for fn in self._reporters:
             data.update(fn())
         return data

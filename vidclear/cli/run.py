@@ -75,6 +75,9 @@ def add_trim_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-to", dest="trim_end", metavar="POSITION",
                    help="stop at this position of the input (-t wins when both are given); "
                         "= --set input.end=")
+    p.add_argument("-f", dest="format", metavar="FORMAT",
+                   help="output container (FFmpeg muxer name: matroska, mpegts, nut, mp4, flv); "
+                        "needed for -o - (standard output); = --set output.format=")
 
 
 def trim_overrides(args: argparse.Namespace) -> list[str]:
@@ -90,6 +93,8 @@ def trim_overrides(args: argparse.Namespace) -> list[str]:
             if seconds < 0:
                 raise ConfigError(f"{flag} {text!r} is not allowed: expected a time >= 0")
             out.append(f"input.{key}={seconds!r}")
+    if getattr(args, "format", None):
+        out.append(f"output.format={json.dumps(args.format)}")
     return out
 
 

@@ -125,12 +125,19 @@ class OutputConfig(Section):
     section: ClassVar[str] = "output"
 
     codec: str = param("libx264", doc="video encoder, e.g. libx264, libx265, libvpx-vp9, mpeg4")
+    format: str = param("", doc="container (FFmpeg muxer name, -f): matroska, mpegts, nut, mp4, "
+                                "flv, ...; empty = by the output's extension or URL scheme")
     crf: int = param(20, lo=0, hi=63, doc="constant rate factor (x264/x265/vpx/aom/svt-av1)")
     bitrate: str = param("", doc="target bitrate like '8M'; when set it replaces crf")
     preset: str = param("veryfast", doc="encoder speed preset (x264/x265 names)")
     pix_fmt: str = param("yuv420p", doc="output pixel format; yuv420p plays everywhere")
     threads: int = param(0, lo=0, hi=64, doc="encoder threads, 0 = FFmpeg's choice")
     copy_streams: bool = param(True, doc="copy audio, subtitle and data streams packet for packet")
+    reconnect: bool = param(True, doc="network outputs (rtmp, srt, tcp, rtsp): reconnect with "
+                                      "growing waits when the receiver goes away")
+    reconnect_timeout: float = param(60.0, lo=0.0, hi=86400.0,
+                                     doc="give up on a lost network output after this many "
+                                         "seconds; 0 = never")
     crash_safe: str = param(
         "auto", choices=("auto", "on", "off"),
         doc="write a container that survives a hard kill (fragmented MP4 / MKV); "

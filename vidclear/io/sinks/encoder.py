@@ -150,7 +150,8 @@ class EncoderSink:
             options["update"] = "1"  # one picture: the last frame written
         elif names & _MP4_FORMATS:
             options["movflags"] = (
-                "frag_keyframe+empty_moov+default_base_moof" if self.crash_safe else "+faststart"
+                "frag_keyframe+empty_moov+default_base_moof"
+                if self.crash_safe or not self.seekable else "+faststart"
             )
         elif self.crash_safe and not names & _STREAMING_FORMATS:
             raise ConfigError(
@@ -158,7 +159,7 @@ class EncoderSink:
                 "survive a hard kill; use .mp4, .mov, .mkv or .ts"
             )
         try:
-            return av.open(str(self.tmp_path), "w", options=options)
+            return self._open_target(options)
         except (av.FFmpegError, ValueError) as exc:
             with contextlib.suppress(OSError):
                 self.tmp_path.unlink()
@@ -166,7 +167,31 @@ class EncoderSink:
         except OSError as exc:
             raise OutputError(f"cannot create output {self.path}: {exc.strerror or exc}") from None
 
+    # Where the bytes go: a file here; a pipe or a network URL in StreamSink.
+    seekable = True
+
+    def _open_target(self, options: dict[str, str]) -> Any:
+        return av.open(str(self.tmp_path), "w", format=self.config.format or None,
+                       options=options)
+
+    def _publish(self) -> None:
+        """Move the finished file to the name asked for."""
+        try:
+            os.replace(self.tmp_path, self.path)
+        except OSError as exc:
+            raise OutputError(f"cannot move {self.tmp_path} to {self.path}: {exc}") from None
+
+    def report(self) -> dict[str, Any]:
+        """Facts for ``--stats`` beyond frames and packets (none for files)."""
+        return {}
+
+    def _prepare_packet(self, index: int, packet: Any) -> Any:
+        """Hook: a copied packet of input stream ``index``, about to be muxed."""
+        return packet
+
     def _guess_format(self) -> str:
+        if self.config.format:
+            return self.config.format
         suffix = self.path.suffix.lower().lstrip(".")
         if suffix in _IMAGE_CODECS:
             return "image2"
@@ -335,6 +360,7 @@ class EncoderSink:
             ost = self._copy_map.get(index)
             if ost is None:
                 continue
+            packet = self._prepare_packet(index, packet)
             packet.stream = ost
             try:
                 self._container.mux(packet)
@@ -370,10 +396,7 @@ class EncoderSink:
             if isinstance(exc, av.FFmpegError):
                 raise OutputError(f"finishing {self.path} failed: {exc}") from None
             raise
-        try:
-            os.replace(self.tmp_path, self.path)
-        except OSError as exc:
-            raise OutputError(f"cannot move {self.tmp_path} to {self.path}: {exc}") from None
+        self._publish()
 
     def _frame_seconds(self) -> float:
         rate = self.info.rate if self.info is not None else None

@@ -32,6 +32,7 @@ def open_source(
     copy_streams: bool = True,
     on_event: Callable[[str], Any] | None = None,
     options: Mapping[str, str] | None = None,
+    pace: bool | None = None,
 ) -> Source:
     """Open a file, URL, camera or ``lavfi:<graph>`` as a frame source.
 
@@ -58,6 +59,9 @@ def open_source(
         Receives one-line reports from reconnecting streams.
     options : mapping, optional
         Extra FFmpeg demuxer/protocol options.
+    pace : bool, optional
+        Release frames at their own rate (:class:`RealtimeSource`); default:
+        ``input.realtime``, where "auto" paces lavfi graphs in live runs.
 
     Returns
     -------
@@ -108,5 +112,6 @@ def open_source(
         except BaseException:
             decoded.close()
             raise
-    pace = cfg.realtime == "on" or (cfg.realtime == "auto" and live and kind == "lavfi")
+    if pace is None:
+        pace = cfg.realtime == "on" or (cfg.realtime == "auto" and live and kind == "lavfi")
     return RealtimeSource(source) if pace else source

@@ -23,7 +23,9 @@ _NETWORK_SCHEMES = ("rtsp", "rtsps", "rtmp", "udp", "tcp", "http", "https", "srt
 
 
 def classify_input(spec: str) -> str:
-    """'file', 'url', 'lavfi' or 'camera' for an INPUT given on the command line."""
+    """'file', 'url', 'lavfi', 'camera' or 'pipe' for an INPUT given on the command line."""
+    if spec in ("-", "pipe:") or spec.startswith("pipe:"):
+        return "pipe"
     if spec.startswith("lavfi:"):
         return "lavfi"
     if spec.startswith("camera:") or spec.startswith("/dev/video"):
@@ -119,6 +121,10 @@ class AVSource(Source):
         elif self.kind == "url":
             if self.spec.lower().startswith("rtsp"):
                 options["rtsp_transport"] = cfg.rtsp_transport
+        elif self.kind == "pipe":
+            # Standard input (or pipe:N): FFmpeg probes MPEG-TS, Matroska and NUT as they
+            # stream; input.format names the demuxer when probing cannot tell.
+            target = "pipe:0" if self.spec in ("-", "pipe:") else self.spec
         elif self.kind == "camera":
             target, fmt = camera_device(self.spec), fmt or "v4l2"
             if not os.path.exists(target):
