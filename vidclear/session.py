@@ -240,6 +240,8 @@ class Session:
             live = cfg.pipeline.mode == "live" or (
                 cfg.pipeline.mode == "auto" and classify_input(specs[0]) in ("url", "camera"))
         mode = "live" if live and cfg.pipeline.mode == "auto" else None
+        if pace and not live and cfg.pipeline.mode == "auto":
+            mode = "file"  # a file sent in real time: paced, but every frame goes out
         source = open_source(input, config=cfg.input, live=live, pace=pace,
                              copy_streams=cfg.output.copy_streams, on_event=on_event)
         try:

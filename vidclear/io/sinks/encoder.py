@@ -116,12 +116,13 @@ class EncoderSink:
         crash_safe: bool = False,
     ) -> None:
         self.path = Path(path)
+        self.name = str(path)  # what messages call the output
         self.config = config or OutputConfig()
         self.image = _IMAGE_CODECS.get(self.path.suffix.lower().lstrip("."))
         if self.image is None:
             _check_encoder(self.config)
         elif "%" in self.path.name:
-            raise OutputError(f"output {self.path}: image sequences are not supported; "
+            raise OutputError(f"output {self.name}: image sequences are not supported; "
                               "write a video (.mkv with ffv1 for lossless) instead")
         self.info = info
         self.side_packets = side_packets
@@ -163,9 +164,9 @@ class EncoderSink:
         except (av.FFmpegError, ValueError) as exc:
             with contextlib.suppress(OSError):
                 self.tmp_path.unlink()
-            raise OutputError(f"cannot create output {self.path}: {exc}") from None
+            raise OutputError(f"cannot create output {self.name}: {exc}") from None
         except OSError as exc:
-            raise OutputError(f"cannot create output {self.path}: {exc.strerror or exc}") from None
+            raise OutputError(f"cannot create output {self.name}: {exc.strerror or exc}") from None
 
     # Where the bytes go: a file here; a pipe or a network URL in StreamSink.
     seekable = True
@@ -179,7 +180,7 @@ class EncoderSink:
         try:
             os.replace(self.tmp_path, self.path)
         except OSError as exc:
-            raise OutputError(f"cannot move {self.tmp_path} to {self.path}: {exc}") from None
+            raise OutputError(f"cannot move {self.tmp_path} to {self.name}: {exc}") from None
 
     def report(self) -> dict[str, Any]:
         """Facts for ``--stats`` beyond frames and packets (none for files)."""
@@ -196,14 +197,14 @@ class EncoderSink:
         if suffix in _IMAGE_CODECS:
             return "image2"
         if not suffix:
-            raise OutputError(f"output {self.path} has no extension to choose a container by")
+            raise OutputError(f"output {self.name} has no extension to choose a container by")
         aliases = {"mkv": "matroska", "ts": "mpegts", "m2ts": "mpegts", "m4v": "mp4"}
         name = aliases.get(suffix, suffix)
         try:
             av.format.ContainerFormat(name, "w")
         except ValueError:
             raise OutputError(
-                f"output {self.path}: no container for extension .{suffix}; "
+                f"output {self.name}: no container for extension .{suffix}; "
                 "use .mp4, .mkv, .mov, .ts or .webm"
             ) from None
         return name
@@ -231,7 +232,7 @@ class EncoderSink:
             stream = self._container.add_stream(cfg.codec, rate=rate)
         except (av.FFmpegError, ValueError) as exc:
             raise OutputError(
-                f"output {self.path}: the container cannot hold {cfg.codec} video: {exc}"
+                f"output {self.name}: the container cannot hold {cfg.codec} video: {exc}"
             ) from None
         stream.width, stream.height = self._size
         stream.pix_fmt = cfg.pix_fmt
@@ -294,7 +295,7 @@ class EncoderSink:
                     self.skipped_streams.append(label)
                     continue
                 raise OutputError(
-                    f"output {self.path}: the {self.path.suffix} container cannot hold input "
+                    f"output {self.name}: the {self.path.suffix} container cannot hold input "
                     f"stream {label}; use .mkv or --set output.copy_streams=false"
                 )
             try:
@@ -304,7 +305,7 @@ class EncoderSink:
                     self.skipped_streams.append(label)
                     continue
                 raise OutputError(
-                    f"output {self.path}: cannot copy stream {label}: {exc}"
+                    f"output {self.name}: cannot copy stream {label}: {exc}"
                 ) from None
             ost.metadata.update(ist.metadata)
             self._copy_map[ist.index] = ost
@@ -324,7 +325,7 @@ class EncoderSink:
             for packet in self._stream.encode(av_frame):
                 self._container.mux(packet)
         except (av.FFmpegError, ValueError) as exc:
-            raise OutputError(f"writing {self.path} failed: {exc}") from None
+            raise OutputError(f"writing {self.name} failed: {exc}") from None
         self.frames_written += 1
         t = frame.time
         if t is not None:
@@ -366,7 +367,7 @@ class EncoderSink:
                 self._container.mux(packet)
             except (av.FFmpegError, ValueError) as exc:
                 raise OutputError(
-                    f"copying {ost.type} packets to {self.path} failed: {exc}"
+                    f"copying {ost.type} packets to {self.name} failed: {exc}"
                 ) from None
             self.packets_copied += 1
 
@@ -385,7 +386,7 @@ class EncoderSink:
         self._closed = True
         try:
             if self._stream is None:
-                raise OutputError(f"no frames were written; {self.path} not created")
+                raise OutputError(f"no frames were written; {self.name} not created")
             for packet in self._stream.encode(None):
                 self._container.mux(packet)
             frame_end = self._last_time + self._frame_seconds()
@@ -394,7 +395,7 @@ class EncoderSink:
         except BaseException as exc:
             self._discard()
             if isinstance(exc, av.FFmpegError):
-                raise OutputError(f"finishing {self.path} failed: {exc}") from None
+                raise OutputError(f"finishing {self.name} failed: {exc}") from None
             raise
         self._publish()
 

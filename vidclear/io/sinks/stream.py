@@ -106,9 +106,13 @@ class StreamSink(EncoderSink):
         self.reconnects = 0
         self._adts: set[int] = set()  # input streams whose ADTS headers are stripped
         self._reconnecting = cfg.reconnect and self.scheme in _RECONNECTING
+        self.name = self.target
+        self._lost: float | None = None  # when the receiver went away (None: connected)
+        self._delay = 0.5
+        self._ok_writes = 0
         super().__init__(Path(target.replace("://", "_")), config=cfg, info=info,
                          side_packets=side_packets, crash_safe=crash_safe)
-        self.path = Path(self.target)  # for messages: the URL or pipe, never a file
+        self.name = self.target  # messages name the URL or pipe, never a file
 
     def _guess_format(self) -> str:
         return self.config.format or DEFAULT_FORMATS.get(self.scheme, "mpegts")
@@ -165,35 +169,46 @@ class StreamSink(EncoderSink):
     def write(self, frame: Frame) -> None:
         try:
             super().write(frame)
-        except OutputError:
+        except OutputError as exc:
+            if "Protocol not found" in str(exc):
+                raise OutputError(f"output {self.target}: the FFmpeg inside PyAV was built "
+                                  f"without the {self.scheme}:// protocol") from None
             if not self._reconnecting:
                 raise
             self._reconnect(frame)
+            return
+        if self._lost is not None:
+            # Muxers buffer: a connection counts as back after 25 frames went through it.
+            self._ok_writes += 1
+            if self._ok_writes >= 25:
+                self.reconnects += 1
+                print(f"vidclear: output {self.target}: reconnected after "
+                      f"{time.monotonic() - self._lost:.1f} s", file=sys.stderr)
+                self._lost, self._delay = None, 0.5
 
     def _reconnect(self, frame: Frame) -> None:
         """Reopen the destination with growing waits, then write ``frame`` to it."""
         self._discard()
-        lost = time.monotonic()
-        delay = 0.5
+        if self._lost is None:
+            self._lost = time.monotonic()
+            print(f"vidclear: output {self.target}: receiver lost; reconnecting",
+                  file=sys.stderr)
         limit = self.config.reconnect_timeout
         while True:
-            time.sleep(delay)
+            time.sleep(self._delay)
+            self._delay = min(5.0, self._delay * 2)
+            self._ok_writes = 0
             try:
                 self._container = self._open()
                 self._stream = None  # a new encoder: the new connection starts on a keyframe
                 self._copy_map = {}
                 super().write(frame)
+                return
             except OutputError as exc:
-                waited = time.monotonic() - lost
+                waited = time.monotonic() - self._lost
                 if limit and waited >= limit:
                     raise OutputError(f"{self.target}: gave up after {waited:.0f} s without a "
                                       f"receiver: {exc}") from None
-                delay = min(5.0, delay * 2)
-                continue
-            self.reconnects += 1
-            print(f"vidclear: output {self.target}: reconnected after "
-                  f"{time.monotonic() - lost:.1f} s", file=sys.stderr)
-            return
 
     def __repr__(self) -> str:
         return (f"StreamSink({self.target!r}, format={self._guess_format()}, "
