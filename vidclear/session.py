@@ -38,9 +38,10 @@ from vidclear.core.sink import Sink
 from vidclear.core.source import Source
 from vidclear.errors import ConfigError
 from vidclear.io.sinks.encoder import EncoderSink, check_output_path
+from vidclear.io.sinks.split import SplitSink
 from vidclear.io.sinks.stream import StreamSink, classify_output
 from vidclear.io.sinks.tee import TeeSink
-from vidclear.io.sources import classify_input, open_source
+from vidclear.io.sources import TripSource, classify_input, expand_inputs, open_source
 from vidclear.pipeline.runner import Pipeline
 from vidclear.pipeline.stats import PipelineStats
 
@@ -198,6 +199,7 @@ class Session:
         on_event: Callable[[str], Any] | None = None,
         on_close: Sequence[Callable[[], Any]] = (),
         label: str | None = None,
+        split: bool = False,
     ) -> Session:
         """Open ``input`` and assemble a session writing ``output``.
 
@@ -219,6 +221,9 @@ class Session:
         sinks : sequence of Sink, or callable
             Further sinks (previews), or a function that makes them once the
             source is open (so a preview is not served before there is input).
+        split : bool
+            Several input files run as one trip (state carried), written to
+            one file each in the folder ``output``, named like the inputs.
         processors : sequence of Processor, optional
             Use these instead of building ``config.pipeline.processors``.
         on_event : callable, optional
@@ -226,6 +231,9 @@ class Session:
         """
         cfg = config or Config()
         specs = [input] if isinstance(input, str) else list(input)
+        if split:
+            return cls._open_split(specs, output, config=cfg, overwrite=overwrite,
+                                   processors=processors)
         outputs: list[str | Path] = []
         if output is not None:
             kind = classify_output(output) if isinstance(output, str) else "file"
@@ -251,6 +259,32 @@ class Session:
         except BaseException:
             source.close()
             raise
+
+    @classmethod
+    def _open_split(cls, specs: list[str], folder: str | os.PathLike[str] | None, *,
+                    config: Config, overwrite: bool,
+                    processors: Sequence[Processor[Any]] | None) -> Session:
+        files = expand_inputs(specs, order=config.input.order)
+        if folder is None or not Path(folder).is_dir():
+            raise ConfigError(f"--split writes one file per input into a folder: -o {folder} "
+                              "is not an existing folder")
+        outputs = [Path(folder) / Path(f).name for f in files]
+        if len(set(outputs)) != len(outputs):
+            raise ConfigError("--split: two inputs have the same file name")
+        for out in outputs:
+            check_output_path(out, inputs=files, overwrite=overwrite)
+        procs = list(processors) if processors is not None else build_processors(config)
+        trip = TripSource(files, config=config.input, copy_streams=config.output.copy_streams,
+                          split=True)
+        try:
+            crash = config.output.crash_safe == "on"
+            splitter = SplitSink(trip, outputs, config=config.output, crash_safe=crash)
+            session = cls(trip, procs, sinks=[splitter], config=config, mode="file",
+                          overwrite=overwrite, label=f"{len(outputs)} files in {folder}")
+        except BaseException:
+            trip.close()
+            raise
+        return session
 
     # -- running -------------------------------------------------------
     def run(

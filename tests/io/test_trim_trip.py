@@ -12,6 +12,7 @@ import pytest
 
 from tests.media import ffprobe_frame_times, ffprobe_packets, ffprobe_streams, make_clip
 from vidclear import Frame, Processor, Session, load_config, open_source
+from vidclear import errors as vidclear_errors
 from vidclear.errors import ConfigError, InputError
 from vidclear.io.sources.trim import parse_time
 from vidclear.io.sources.trip import expand_inputs
@@ -155,3 +156,22 @@ def test_trips_refuse_files_that_do_not_fit(chunks, tmp_path):
     res = _run("run", str(chunks[0]), str(chunks[1]), "-o", str(tmp_path / "x.mp4"),
                "-ss", "1")
     assert res.returncode == 2 and "not to a trip" in res.stderr
+
+
+def test_split_writes_one_file_per_input_with_state_carried(chunks, tmp_path):
+    out_dir = tmp_path / "split"
+    out_dir.mkdir()
+    log = TimeLog()
+    session = Session.open([str(c) for c in chunks], out_dir, split=True, processors=[log])
+    session.run(signals=False)
+    assert np.allclose(np.diff(log.times), 1 / 30, atol=1e-6)  # one clock through the joins
+    for chunk in chunks:
+        out = out_dir / chunk.name
+        times = ffprobe_frame_times(out)
+        assert len(times) == 30 and times[0] == pytest.approx(0.0, abs=1e-3)
+        assert len(ffprobe_packets(out, "a:0")) == len(ffprobe_packets(chunk, "a:0"))
+        assert _match(_decode(out), _decode(chunk)) == list(range(30))
+    with pytest.raises(ConfigError, match="not an existing folder"):
+        Session.open([str(c) for c in chunks], tmp_path / "nope", split=True)
+    with pytest.raises(vidclear_errors.OutputError, match="already exists"):
+        Session.open([str(c) for c in chunks], out_dir, split=True)

@@ -75,6 +75,9 @@ def add_trim_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-to", dest="trim_end", metavar="POSITION",
                    help="stop at this position of the input (-t wins when both are given); "
                         "= --set input.end=")
+    p.add_argument("--split", action="store_true",
+                   help="with several inputs: one output per input in the folder -o DIR "
+                        "(named like the inputs), the smoothed state still carried across")
     p.add_argument("-f", dest="format", metavar="FORMAT",
                    help="output container (FFmpeg muxer name: matroska, mpegts, nut, mp4, flv); "
                         "needed for -o - (standard output); = --set output.format=")
@@ -182,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.output:
             raise ConfigError("-o OUTPUT is required (or watch live with --preview window|http)")
         session = Session.open(args.input, args.output, config=config,
-                               overwrite=args.overwrite)
+                               overwrite=args.overwrite, split=args.split)
         return execute(session, args, label=label)
     from tqdm import tqdm
 

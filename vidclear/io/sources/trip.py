@@ -126,6 +126,11 @@ class TripSource(Source):
         Decoder settings, applied to every file.
     copy_streams : bool
         Pass the files' audio, subtitle and data packets through.
+    split : bool
+        Keep each file's passed-through packets on its own channel
+        (:meth:`packets_for`) with their own timestamps, for one output per
+        file (``--split``); frames still carry the trip's clock, and their
+        own in ``meta["trip_pts"]``.
 
     Raises
     ------
@@ -135,15 +140,20 @@ class TripSource(Source):
     """
 
     def __init__(self, specs: Sequence[str], *, config: InputConfig | None = None,
-                 copy_streams: bool = True) -> None:
+                 copy_streams: bool = True, split: bool = False) -> None:
         if len(specs) < 1:
             raise InputError("a trip needs at least one file")
         super().__init__(str(specs[0]) if len(specs) == 1 else f"{specs[0]} (+{len(specs) - 1})")
         self.specs = [str(s) for s in specs]
         self.config = config or InputConfig()
         self.copy_streams = copy_streams
+        self.split = split
         self._packets = _ShiftedPackets()
         self.side_packets = self._packets
+        self._file_packets = [SidePackets() for _ in specs]
+        # Open (not decoding) sources whose streams are the templates of copied ones: a
+        # template must outlive every packet muxed from it, so it is not the decoding one.
+        self._holders: dict[int, AVSource] = {}
         self.file_infos: list[StreamInfo] = []
         first_layout: list[tuple[str, str | None]] | None = None
         for spec in self.specs:  # check every chunk before the first frame is written
@@ -168,8 +178,7 @@ class TripSource(Source):
                 self.file_infos.append(info)
         self._current: AVSource | None = None
         self.file_index = -1
-        # The first file stays open: its streams are the templates of the copied ones.
-        self._templates = self._open(0).info.side_streams
+        self._templates = self.stream_info(0).side_streams
 
     @property
     def info(self) -> StreamInfo:
@@ -183,6 +192,23 @@ class TripSource(Source):
     @property
     def inputs(self) -> list[str]:
         return list(self.specs)
+
+    def stream_info(self, k: int) -> StreamInfo:
+        """File ``k``'s own StreamInfo; its side streams stay valid until :meth:`release`."""
+        if k not in self._holders:
+            self._holders[k] = AVSource(self.specs[k], config=self.config,
+                                        copy_streams=self.copy_streams)
+        return self._holders[k].info
+
+    def packets_for(self, k: int) -> SidePackets:
+        """File ``k``'s passed-through packets, unshifted (``split=True`` only)."""
+        return self._file_packets[k]
+
+    def release(self, k: int) -> None:
+        """Close the template holder of file ``k`` once its output is finished."""
+        holder = self._holders.pop(k, None)
+        if holder is not None:
+            holder.close()
 
     @property
     def decode_errors(self) -> int:
@@ -198,7 +224,7 @@ class TripSource(Source):
 
     def _open(self, k: int) -> AVSource:
         src = AVSource(self.specs[k], config=self.config, copy_streams=self.copy_streams)
-        src.side_packets = self._packets
+        src.side_packets = self._file_packets[k] if self.split else self._packets
         self._current, self.file_index = src, k
         return src
 
@@ -213,8 +239,7 @@ class TripSource(Source):
         count = 0
         k = 0
         while k < len(self.specs) and not self.stopped:
-            src = self._current if self._current is not None and self.file_index == k \
-                else self._open(k)
+            src = self._open(k)
             first_t = src.first_time or 0.0
             self._packets.shift_s = float(offset * tb) - first_t
             step = round(1 / (src.rate * tb)) if src.rate else 1
@@ -240,6 +265,8 @@ class TripSource(Source):
     def _close(self) -> None:
         if self._current is not None:
             self._current.close()
+        for k in list(self._holders):
+            self.release(k)
 
     def __repr__(self) -> str:
         return f"TripSource({len(self.specs)} files, first {self.specs[0]!r})"
