@@ -236,9 +236,10 @@ class Session:
                                    processors=processors)
         outputs: list[str | Path] = []
         if output is not None:
-            kind = classify_output(output) if isinstance(output, str) else "file"
-            outputs.append(output if kind != "file" else Path(output))
-            if kind == "file":
+            if isinstance(output, str) and classify_output(output) != "file":
+                outputs.append(output)
+            else:
+                outputs.append(Path(output))
                 check_output_path(Path(output), inputs=specs, overwrite=overwrite)
         # Sending a file over the network: release its frames at their own rate.
         pace = True if any(isinstance(o, str) and classify_output(o) == "url"
