@@ -8,7 +8,8 @@ from typing import ClassVar
 from vidclear.config.schema import Section, param
 from vidclear.errors import ConfigError
 
-__all__ = ["InputConfig", "OutputConfig", "PipelineConfig", "PreviewConfig"]
+__all__ = ["BITRATE_RANGE", "X26X_PRESETS", "InputConfig", "OutputConfig", "PipelineConfig",
+           "PreviewConfig"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,11 @@ class InputConfig(Section):
                                      doc="give up after the stream was down this long; 0 = never")
 
     def validate(self) -> None:
+        if self.format and not _is_demuxer(self.format):
+            raise ConfigError(
+                f"input.format = {self.format!r} is not allowed: expected the name of an "
+                "FFmpeg demuxer this build has (see `ffmpeg -demuxers`), or empty to probe"
+            )
         if self.video_size and parse_size(self.video_size) is None:
             raise ConfigError(
                 f"input.video_size = {self.video_size!r} is not allowed: expected "
@@ -105,7 +111,8 @@ class OutputConfig(Section):
     codec: str = param("libx264", doc="video encoder, e.g. libx264, libx265, libvpx-vp9, mpeg4")
     crf: int = param(20, lo=0, hi=63, doc="constant rate factor (x264/x265/vpx/aom/svt-av1)")
     bitrate: str = param("", doc="target bitrate like '8M'; when set it replaces crf")
-    preset: str = param("veryfast", doc="encoder speed preset (x264/x265 names)")
+    preset: str = param("veryfast", doc="encoder speed preset of libx264/libx265 (ultrafast ... "
+                                           "placebo); other encoders ignore it")
     pix_fmt: str = param("yuv420p", doc="output pixel format; yuv420p plays everywhere")
     threads: int = param(0, lo=0, hi=64, doc="encoder threads, 0 = FFmpeg's choice")
     copy_streams: bool = param(True, doc="copy audio, subtitle and data streams packet for packet")
@@ -118,9 +125,42 @@ class OutputConfig(Section):
     def validate(self) -> None:
         if self.bitrate and parse_bitrate(self.bitrate) is None:
             raise ConfigError(
-                f"output.bitrate = {self.bitrate!r} is not allowed: expected a number of "
-                "bits per second with an optional k/M/G suffix, like '8M'"
+                f"output.bitrate = {_short(self.bitrate)} is not allowed: expected bits per "
+                f"second with an optional k/M/G suffix, like '8M', from {BITRATE_RANGE[0]:g} "
+                f"to {BITRATE_RANGE[1]:g}"
             )
+        if self.preset and self.preset not in X26X_PRESETS:
+            raise ConfigError(
+                f"output.preset = {_short(self.preset)} is not allowed: expected one of "
+                f"{', '.join(X26X_PRESETS)} (the x264/x265 speed presets), or empty for the "
+                "encoder's default"
+            )
+
+
+#: The speed presets libx264 and libx265 know (x264 --fullhelp, x265 --help).
+X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                "slower", "veryslow", "placebo")
+
+#: Bitrates accepted for output.bitrate, in bits per second (1 kbit/s to 10 Gbit/s).
+BITRATE_RANGE = (1e3, 1e10)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """``repr`` of a value for an error message, cut to ``limit`` characters."""
+    if len(text) <= limit:
+        return repr(text)
+    return repr(text[:limit]) + f"... ({len(text)} characters)"
+
+
+def _is_demuxer(name: str) -> bool:
+    import av
+
+    if len(name) > 64:
+        return False
+    try:
+        return bool(av.format.ContainerFormat(name, "r").is_input)
+    except ValueError:
+        return False
 
 
 def parse_bitrate(text: str) -> int | None:
@@ -132,7 +172,9 @@ def parse_bitrate(text: str) -> int | None:
         value = float(number) * scale
     except ValueError:
         return None
-    return int(value) if value > 0 else None
+    if not BITRATE_RANGE[0] <= value <= BITRATE_RANGE[1]:  # also refuses inf and nan
+        return None
+    return int(value)
 
 
 def parse_size(text: str) -> tuple[int, int] | None:

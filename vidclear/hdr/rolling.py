@@ -17,7 +17,7 @@ import numba
 import numpy as np
 
 from vidclear.hdr import _video_kernels as VK
-from vidclear.hdr._validate import HDRInputError
+from vidclear.hdr._validate import MAX_EXPOSURE_STOPS, HDRInputError, as_times
 from vidclear.hdr.align import MTBPyramid, mtb_shift
 from vidclear.hdr.response import as_response, debevec1997, srgb_response
 from vidclear.kernels.threads import ThreadChoice
@@ -269,6 +269,7 @@ class RollingBracket:
         ex = np.asarray(exposures, dtype=np.float64)
         if ex.ndim != 1 or ex.size < 2 or not np.all(np.isfinite(ex)) or np.any(ex <= 0):
             raise HDRInputError(f"exposures must be >= 2 positive values, got {list(exposures)}")
+        as_times(ex, ex.size)  # bounded span: float32 radiance tables stay finite and non-zero
         self.exposures = ex
         self.window = ex.size if window is None else int(window)
         if self.window < 2:
@@ -374,7 +375,7 @@ class RollingBracket:
         logg = np.log(self.response[:, 1]).astype(np.float64)
         step = max(1, int(math.sqrt(small.size / _TRACK_PIXELS)))
         phase = self.tracker.update(small[::step, ::step], logg)
-        if exposure is not None and math.isfinite(exposure) and exposure > 0:
+        if exposure is not None and self._usable_exposure(exposure):
             ex = float(exposure)
             phase = int(np.argmin(np.abs(np.log(ex) - self.tracker.le)))
             self.tracker.phase = phase
@@ -396,6 +397,14 @@ class RollingBracket:
         if self.calibrate and self.ready:
             self._calibrate_now()
         return self._render(dt)
+
+    def _usable_exposure(self, exposure: float) -> bool:
+        """A frame's own exposure, if it keeps the window within the allowed span."""
+        if not math.isfinite(exposure) or exposure <= 0:
+            return False
+        lo = min(exposure, float(self.exposures.min()))
+        hi = max(exposure, float(self.exposures.max()))
+        return math.log2(hi / lo) <= MAX_EXPOSURE_STOPS
 
     def _calibrate_now(self) -> None:
         exps = [self._slot_exp[s] for s in self._order]
