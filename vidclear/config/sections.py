@@ -96,8 +96,11 @@ class PreviewConfig(Section):
     max_viewers: int = param(8, lo=1, hi=256, doc="concurrent browser streams; more get 503")
     send_timeout: float = param(2.0, lo=0.1, hi=60.0,
                                 doc="seconds a viewer may stall before it is disconnected")
-    request_timeout: float = param(5.0, lo=0.1, hi=60.0,
+    request_timeout: float = param(2.0, lo=0.1, hi=60.0,
                                    doc="seconds a client has to send its request head")
+    max_per_address: int = param(16, lo=1, hi=1024,
+                                 doc="connections one client address may hold; past it the "
+                                     "one that waited longest for its request head is cut")
     strength_step: float = param(0.1, lo=0.01, hi=1.0, doc="strength change per key press")
     snapshot_dir: str = param("", doc="folder for window snapshots; empty = current folder")
 
