@@ -427,6 +427,10 @@ class RollingBracket:
             return hit
         resp = self.response.astype(np.float64)
         lin = np.ascontiguousarray(resp[None, :, :] / exps[:, None, None], dtype=np.float32)
+        # A reading of 0 in every exposure is no light: radiance 0, so black stays black
+        # however far the tone mapping lifts a dark scene (the response keeps a tiny
+        # value at 0 only so that logs stay finite; de-ghosting still uses it).
+        lin[:, 0, :] = 0.0
         lg = np.log(resp[None, :, 1] / exps[:, None])
         z = np.arange(256, dtype=np.float64)
         q = _DEGHOST_TOL + 2.0 / (1.0 + z)  # quantisation of dark readings, in log units
@@ -489,8 +493,13 @@ class RollingBracket:
                             np.float32(0.0), self.enc, out, stats)
                 self._update_stats(stats, dt)
                 stats[:] = 0.0
-            lavg = 2.0 ** self.smooth_a.value
-            white = 2.0 ** self.smooth_b.value
+            # Exposure gain is limited like a camera's: a scene whose log-average reads
+            # below code 32 in the longest exposure is not lifted to the key (near-black
+            # frames stay dark), and white sits at least a stop above the log-average
+            # (a flat frame is not pushed to white).
+            longest = float(exps.max())
+            lavg = max(2.0 ** self.smooth_a.value, float(self.response[32, 1]) / longest)
+            white = max(2.0 ** self.smooth_b.value, 2.0 * lavg)
             scale = self.key / lavg
             inv_w2 = 1.0 / max(white * scale, 1e-6) ** 2
             self._timed(VK.merge_reinhard_k, *merge_args, np.float32(scale),
@@ -508,8 +517,10 @@ class RollingBracket:
             base = a_full[::4, ::4] * loglum[::4, ::4] + b_full[::4, ::4]
             self._feed(float(np.percentile(base, self.white_percentile)),
                        float(np.percentile(base, 100 - self.white_percentile)), dt)
-        top = self.smooth_a.value
-        bottom = self.smooth_b.value
+        # White is never below what the longest exposure reads as full scale, so a
+        # near-black frame is not stretched to white (see the Reinhard branch).
+        top = max(self.smooth_a.value, math.log2(float(self.response[255, 1]) / exps.max()))
+        bottom = min(self.smooth_b.value, top)
         factor = min(1.0, math.log2(self.contrast) / max(top - bottom, 1e-6))
         self._timed(VK.base_detail_k, rgb, loglum, a_full, b_full, np.float32(top),
                     np.float32(factor), np.float32(1.0), self.enc, out, stats)
