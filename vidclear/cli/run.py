@@ -15,9 +15,9 @@ from pathlib import Path
 from vidclear.cli.progress import Progress, summary_line
 from vidclear.config.loader import Config, load_config
 from vidclear.errors import ConfigError, OutputError
-from vidclear.io.sources.av_source import classify_input
-from vidclear.job import Job, graceful_signals
+from vidclear.io.sources import classify_input
 from vidclear.pipeline.stats import PipelineStats
+from vidclear.session import Session
 
 __all__ = ["add_config_args", "add_parser", "config_from_args", "execute", "run"]
 
@@ -38,7 +38,7 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
                    help="show the progress bar even when stderr is not a terminal")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run", help="process a video file, stream or lavfi graph into a new file",
         description="Process INPUT through the configured processors and encode it to OUTPUT. "
@@ -77,55 +77,49 @@ def _write_stats(path: str | None, stats: PipelineStats, extra: dict) -> None:
         raise OutputError(f"cannot write stats to {path}: {exc.strerror or exc}") from None
 
 
-def _first_compile(job: Job) -> bool:
+def _first_compile(session: Session) -> bool:
     """True when a processor's Numba kernels have no on-disk cache yet."""
     if os.environ.get("NUMBA_CACHE_DIR") or os.environ.get("NUMBA_DISABLE_JIT"):
         return False  # the cache lives elsewhere (or there is none): don't guess
-    for proc in getattr(job, "processors", ()):
-        module = sys.modules.get(type(proc).__module__)
+    for proc in session.processors:
+        # The kernels of a processor adapter live in the domain package of its name.
+        domain = type(proc).__module__.rpartition(".")[2]
+        module = sys.modules.get(f"vidclear.{domain}")
         folder = Path(getattr(module, "__file__", "") or ".").parent
-        if folder.name in ("dehaze", "hdr", "enhance") and \
+        if domain in ("dehaze", "hdr", "enhance") and \
                 not any((folder / "__pycache__").glob("*.nbi")):
             return True
     return False
 
 
-def execute(job: Job, args: argparse.Namespace, *, label: str) -> int:
-    """Run an opened job with progress, signals, summary and ``--stats``."""
+def execute(session: Session, args: argparse.Namespace, *, label: str) -> int:
+    """Run an opened session with progress, signals, summary and ``--stats``."""
     quiet = getattr(args, "quiet", False)
-    if not quiet and _first_compile(job):
+    if not quiet and _first_compile(session):
         print("vidclear: first run: compiling the Numba kernels (about 20 s, once; "
               "cached afterwards)", file=sys.stderr)
     enabled = False if quiet else (True if getattr(args, "progress", False) else None)
-    total = job.source.frame_count if job.pipeline.mode == "file" else None
+    total = session.source.info.frame_count if session.mode == "file" else None
     bar = Progress(total=total, enabled=enabled, desc=label)
+    output = session.output_label
 
     def on_signal(signum: int) -> None:
-        bar.bar.write(f"vidclear: signal {signum}: finishing {job.output} with the frames so far",
+        bar.bar.write(f"vidclear: signal {signum}: finishing {output} with the frames so far",
                       file=sys.stderr)
 
     try:
-        with graceful_signals(job, on_signal):
-            stats = job.run(on_progress=bar)
+        stats = session.run(on_progress=bar, signals=True, on_signal=on_signal)
     finally:
         bar.close()
-    extra = {"input": job.source.spec, "output": str(job.output),
-             "processors": list(job.config.pipeline.processors),
-             "packets_copied": job.sink.packets_copied,
-             "skipped_streams": job.sink.skipped_streams,
-             "decode_errors": job.source.decode_errors}
-    stats_extra = getattr(job, "stats_extra", None)
-    if stats_extra is not None:
-        extra.update(stats_extra())
-    _write_stats(getattr(args, "stats", None), stats, extra)
+    _write_stats(getattr(args, "stats", None), stats, session.report())
     if not quiet:
-        print(summary_line(stats, str(job.output)), file=sys.stderr)
-        for label_ in job.sink.skipped_streams:
+        print(summary_line(stats, output), file=sys.stderr)
+        for label_ in session.skipped_streams:
             print(f"vidclear: note: stream {label_} was not copied (container cannot hold it)",
                   file=sys.stderr)
-        if job.source.decode_errors:
-            print(f"vidclear: warning: {job.source.decode_errors} damaged packets were skipped",
-                  file=sys.stderr)
+        if session.source.decode_errors:
+            print(f"vidclear: warning: {session.source.decode_errors} damaged packets were "
+                  "skipped", file=sys.stderr)
     return EXIT_INTERRUPTED if stats.interrupted else 0
 
 
@@ -140,8 +134,9 @@ def run(args: argparse.Namespace) -> int:
     if not _is_live(args, config):
         if not args.output:
             raise ConfigError("-o OUTPUT is required (or watch live with --preview window|http)")
-        job = Job(args.input, args.output, config=config, overwrite=args.overwrite)
-        return execute(job, args, label=label)
+        session = Session.open(args.input, args.output, config=config,
+                               overwrite=args.overwrite)
+        return execute(session, args, label=label)
     from tqdm import tqdm
 
     from vidclear.live import LiveJob
@@ -152,4 +147,4 @@ def run(args: argparse.Namespace) -> int:
 
     live = LiveJob(args.input, args.output, config=config, overwrite=args.overwrite,
                    preview=args.preview, listen=args.listen, token=args.token, on_event=event)
-    return execute(live, args, label=label)  # type: ignore[arg-type]
+    return execute(live.session, args, label=label)

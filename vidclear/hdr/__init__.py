@@ -4,7 +4,7 @@ Stills: :func:`align_mtb` (Ward 2003) → :func:`debevec1997` /
 :func:`robertson2003` → :func:`merge_debevec` / :func:`merge_robertson` (or
 :func:`mertens2007` fusion) → a tone mapper from :data:`OPERATORS`.
 Video: :class:`RollingBracket` (engine) and the ``hdr_bracket`` /
-``synth_bracket`` processors in :mod:`vidclear.hdr.processors`.
+``synth_bracket`` processors in :mod:`vidclear.processors.hdr`.
 """
 
 from vidclear.hdr._validate import HDRInputError

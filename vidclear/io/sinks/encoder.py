@@ -20,9 +20,10 @@ import av
 import numpy as np
 
 from vidclear.config.sections import OutputConfig, parse_bitrate
+from vidclear.core.convert import BT601, rgb_to_av
+from vidclear.core.frame import Frame
+from vidclear.core.source import SidePackets, StreamInfo
 from vidclear.errors import ConfigError, OutputError
-from vidclear.io.convert import BT601, rgb_to_av
-from vidclear.pipeline.frame import Frame
 
 __all__ = ["EncoderSink", "check_output_path", "partial_path"]
 
@@ -88,8 +89,12 @@ class EncoderSink:
         The file to create. Its extension picks the container.
     config : OutputConfig
         Codec, crf or bitrate, preset, pixel format, crash safety.
-    source : AVSource, optional
-        Where timing, frame rate, metadata and the streams to copy come from.
+    info : StreamInfo, optional
+        The source's stream description: frame rate, time base, container
+        tags, and the streams to copy (``side_streams``).
+    side_packets : SidePackets, optional
+        The source's channel of passed-through packets, muxed unchanged and
+        interleaved with the video.
     crash_safe : bool
         Write a container that survives a hard kill (fragmented MP4 for
         .mp4/.mov; Matroska and MPEG-TS are crash-safe by nature).
@@ -106,7 +111,8 @@ class EncoderSink:
         path: str | os.PathLike[str],
         *,
         config: OutputConfig | None = None,
-        source: Any = None,
+        info: StreamInfo | None = None,
+        side_packets: SidePackets | None = None,
         crash_safe: bool = False,
     ) -> None:
         self.path = Path(path)
@@ -117,7 +123,8 @@ class EncoderSink:
         elif "%" in self.path.name:
             raise OutputError(f"output {self.path}: image sequences are not supported; "
                               "write a video (.mkv with ffv1 for lossless) instead")
-        self.source = source
+        self.info = info
+        self.side_packets = side_packets
         self.crash_safe = crash_safe
         self.tmp_path = partial_path(self.path)
         self.frames_written = 0
@@ -188,7 +195,7 @@ class EncoderSink:
         self._frame_shape = (h, w)
         sx, sy = self._subsampling() if self.image is None else (1, 1)
         self._size = (w + (-w) % sx, h + (-h) % sy)
-        src = self.source
+        src = self.info
         rate = (src.rate if src is not None else None) or 30
         time_base = frame.time_base or (src.time_base if src is not None else None)
         cfg = self.config
@@ -234,6 +241,7 @@ class EncoderSink:
             self._add_copy_streams(src)
 
     def _start_image(self, frame: Frame, rate: Any) -> None:
+        assert self.image is not None  # only called for picture outputs
         codec, pix_fmt = self.image
         deep = frame.image.dtype == np.uint16
         if deep and codec in ("png", "tiff"):
@@ -248,12 +256,12 @@ class EncoderSink:
             stream.codec_context.qmin = stream.codec_context.qmax = 2
         self._stream = stream
 
-    def _add_copy_streams(self, src: Any) -> None:
+    def _add_copy_streams(self, src: StreamInfo) -> None:
         # FFmpeg's codec lists are only complete for muxers with codec tag tables;
         # elsewhere (MPEG-TS, ...) the muxer itself refuses at the first packet.
         formats = set(self._container.format.name.split(","))
         supported = self._container.supported_codecs if formats & _LISTED_FORMATS else None
-        for ist in src.copy_streams:
+        for ist in src.side_streams:
             name = ist.codec_context.name if ist.codec_context else None
             label = f"#{ist.index} {ist.type} ({name or 'unknown codec'})"
             if supported is not None and name not in supported:
@@ -321,16 +329,9 @@ class EncoderSink:
         return rgb_to_av(image, self._stream.codec_context.pix_fmt)
 
     def _mux_side(self, until: float, *, everything: bool = False) -> None:
-        src = self.source
-        if src is None or not self._copy_map:
+        if self.side_packets is None or not self._copy_map:
             return
-        queue = src.side_packets
-        while queue:
-            packet = queue[0]
-            ts = packet.dts if packet.dts is not None else packet.pts
-            if not everything and ts is not None and float(ts * packet.time_base) > until:
-                break
-            queue.popleft()
+        for packet in self.side_packets.take_until(None if everything else until):
             ost = self._copy_map.get(packet.stream.index)
             if ost is None:
                 continue
@@ -375,7 +376,7 @@ class EncoderSink:
             raise OutputError(f"cannot move {self.tmp_path} to {self.path}: {exc}") from None
 
     def _frame_seconds(self) -> float:
-        rate = self.source.rate if self.source is not None else None
+        rate = self.info.rate if self.info is not None else None
         return 1.0 / float(rate) if rate else 0.0
 
     def abort(self) -> None:
