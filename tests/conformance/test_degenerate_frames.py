@@ -13,8 +13,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from vidclear.pipeline import registry
-from vidclear.pipeline.frame import Frame
+from vidclear.core import registry
+from vidclear.core.frame import Frame
 
 # Processors that draw or synthesise by design, and what they are for.
 EXEMPT = {

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from vidclear.config.sections import PreviewConfig
+from vidclear.core.frame import Frame
 from vidclear.io.sinks.http_preview import PreviewServer
-from vidclear.pipeline.frame import Frame
 
 TOKEN = "slowloris-test-token-0123456789"
 ATTACKERS = 50

@@ -519,8 +519,11 @@ class RollingBracket:
                        float(np.percentile(base, 100 - self.white_percentile)), dt)
         # White is never below what the longest exposure reads as full scale, so a
         # near-black frame is not stretched to white (see the Reinhard branch).
-        top = max(self.smooth_a.value, math.log2(float(self.response[255, 1]) / exps.max()))
-        bottom = min(self.smooth_b.value, top)
+        top_s, bottom_s = self.smooth_a.value, self.smooth_b.value
+        if top_s is None or bottom_s is None:  # fed just above
+            raise RuntimeError("tone-mapping statistics missing")
+        top = max(top_s, math.log2(float(self.response[255, 1]) / float(exps.max())))
+        bottom = min(bottom_s, top)
         factor = min(1.0, math.log2(self.contrast) / max(top - bottom, 1e-6))
         self._timed(VK.base_detail_k, rgb, loglum, a_full, b_full, np.float32(top),
                     np.float32(factor), np.float32(1.0), self.enc, out, stats)
