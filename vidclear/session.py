@@ -163,6 +163,7 @@ class Session:
                     path, config=cfg.output, info=info,
                     side_packets=source.side_packets if i == 0 else None,
                     crash_safe=self.crash_safe))
+                self.recorders[-1].size_change = cfg.input.size_change
         except BaseException:
             for rec in self.recorders:
                 rec.abort()
@@ -317,6 +318,17 @@ class Session:
     def skipped_streams(self) -> list[str]:
         return self.tee.skipped_streams
 
+    @property
+    def notes(self) -> list[str]:
+        """One-line notes for the user: timestamp corrections, streams left out, padding."""
+        out = []
+        for rec in self.recorders:
+            out.extend(rec.notes)
+            line = rec.correction_line()
+            if line:
+                out.append(line)
+        return out
+
     def add_report(self, fn: Callable[[], dict[str, Any]]) -> None:
         """Merge ``fn()`` into :meth:`report` (live input state, previews, ...)."""
         self._reporters.append(fn)
@@ -330,6 +342,9 @@ class Session:
             "packets_copied": self.packets_copied,
             "skipped_streams": self.skipped_streams,
             "decode_errors": self.source.decode_errors,
+            "timestamp_corrections": {k: v for rec in self.recorders
+                                      for k, v in rec.corrections.items()},
+            "notes": self.notes,
         }
         if self.warmup is not None:
             data["warm_frames"] = self.warmup.dropped

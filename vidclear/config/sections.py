@@ -42,6 +42,10 @@ class InputConfig(Section):
     allow_truncated: bool = param(
         False, doc="keep what decodes from a file that ends early instead of failing"
     )
+    size_change: str = param(
+        "scale", choices=("scale", "error"),
+        doc="frames whose size changes mid-stream: scale them to the first size (as "
+            "FFmpeg does), or stop with an error")
     format: str = param("", doc="force an FFmpeg demuxer (e.g. 'mpegts'); empty = probe")
     rtsp_transport: str = param("tcp", choices=("tcp", "udp"), doc="RTSP transport")
     timeout: float = param(10.0, lo=0.1, hi=3600.0, doc="seconds to wait on a network read")
