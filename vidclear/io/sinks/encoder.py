@@ -35,8 +35,9 @@ _MP4_FORMATS = {"mp4", "mov", "ipod", "ismv"}
 _LISTED_FORMATS = _MP4_FORMATS | {"matroska", "webm"}
 # Single-image outputs (FFmpeg's image2 muxer with -update 1): codec, pixel format.
 # Crash-safe outputs are cut into pieces of at most this long, so a hard kill
-# loses at most about a second (fragments need no keyframe: the GOP is kept).
-CRASH_SAFE_PIECE_S = 1.0
+# loses this plus the encoder's own delay (x264 lookahead), under a second in
+# all (fragments need no keyframe: the GOP is kept).
+CRASH_SAFE_PIECE_S = 0.5
 # A jump of a copied stream's or the video's timestamps larger than this
 # (backward, or forward beyond a gap) is a discontinuity: joined recordings,
 # MPEG-TS wrap or restart. Later packets are re-based to continue smoothly.
