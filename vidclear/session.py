@@ -168,11 +168,13 @@ class Session:
                 if isinstance(out, str):
                     self.recorders.append(StreamSink(out, config=cfg.output, info=info,
                                                      side_packets=side))
+                    self.recorders[-1].size_change = cfg.input.size_change
                     continue
                 check_output_path(out, inputs=source.inputs, overwrite=overwrite)
                 self.recorders.append(EncoderSink(out, config=cfg.output, info=info,
                                                   side_packets=side,
                                                   crash_safe=self.crash_safe))
+                self.recorders[-1].size_change = cfg.input.size_change
         except BaseException:
             for rec in self.recorders:
                 rec.abort()
@@ -372,6 +374,17 @@ class Session:
     def skipped_streams(self) -> list[str]:
         return self.tee.skipped_streams
 
+    @property
+    def notes(self) -> list[str]:
+        """One-line notes for the user: timestamp corrections, streams left out, padding."""
+        out = []
+        for rec in self.recorders:
+            out.extend(rec.notes)
+            line = rec.correction_line()
+            if line:
+                out.append(line)
+        return out
+
     def add_report(self, fn: Callable[[], dict[str, Any]]) -> None:
         """Merge ``fn()`` into :meth:`report` (live input state, previews, ...)."""
         self._reporters.append(fn)
@@ -385,6 +398,9 @@ class Session:
             "packets_copied": self.packets_copied,
             "skipped_streams": self.skipped_streams,
             "decode_errors": self.source.decode_errors,
+            "timestamp_corrections": {k: v for rec in self.recorders
+                                      for k, v in rec.corrections.items()},
+            "notes": self.notes,
         }
         data.update(self.source.report())
         if self.warmup is not None:

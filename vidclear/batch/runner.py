@@ -90,12 +90,32 @@ class _File:
     wall_s: float = 0.0
 
 
-def _remove_partials(path: Path) -> None:
-    """Delete temporary files a killed earlier run left for ``path``."""
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, someone else's
+        return True
+    return True
+
+
+def _remove_partials(path: Path) -> int:
+    """Delete temporary files that killed runs left for ``path``; returns how many.
+
+    ``NAME.partial-PID.EXT`` is only removed when process PID is gone, so a
+    recording another process is still writing is left alone.
+    """
+    removed = 0
     with contextlib.suppress(OSError):
         for p in path.parent.glob(f"{path.stem}.partial-*{path.suffix}"):
+            pid = p.name[len(path.stem) + len(".partial-"):len(p.name) - len(path.suffix)]
+            if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
+                continue
             with contextlib.suppress(OSError):
                 p.unlink()
+                removed += 1
+    return removed
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
@@ -244,6 +264,11 @@ class _Run:
             return
         item.output.parent.mkdir(parents=True, exist_ok=True)
         _remove_partials(item.output)
+        if not self.state.owns(item.key) or self.state.jobs[item.key].get("status") != "done":
+            # Claimed before any worker writes: a rerun after a hard kill knows the
+            # output (complete or not) is this batch's own and finishes it.
+            self.state.record(item.key, {"status": "running", "input": str(item.input),
+                                         "output": str(item.output)})
         if f.segments is None:
             self._add_task(f, f"{item.key}", {"kind": "file", "input": str(item.input),
                                               "output": str(item.output),

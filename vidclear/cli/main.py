@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(exc: BaseException, limit: int = 2000) -> str:
+    """An error's text on one line (names and values can hold newlines), cut to ``limit``."""
+    text = " ".join(str(exc).splitlines())
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status.
 
@@ -47,10 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
-        print(f"vidclear: error: {exc}", file=sys.stderr)
+        print(f"vidclear: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except VidclearError as exc:
-        print(f"vidclear: error: {exc}", file=sys.stderr)
+        print(f"vidclear: error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except MemoryError:
         print("vidclear: error: out of memory", file=sys.stderr)
@@ -63,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug, not bad input: still one line, unless debugging
         if os.environ.get("VIDCLEAR_DEBUG"):
             raise
-        print(f"vidclear: error: internal error ({type(exc).__name__}: {exc}); "
+        print(f"vidclear: error: internal error ({type(exc).__name__}: {_one_line(exc)}); "
               "set VIDCLEAR_DEBUG=1 for the traceback and please report it", file=sys.stderr)
         return 3
 

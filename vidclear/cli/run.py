@@ -146,6 +146,8 @@ def execute(session: Session, args: argparse.Namespace, *, label: str) -> int:
         bar.bar.write(f"vidclear: signal {signum}: finishing {output} with the frames so far",
                       file=sys.stderr)
 
+    for rec in session.recorders:
+        rec.quiet = quiet
     try:
         stats = session.run(on_progress=bar, signals=True, on_signal=on_signal)
     finally:
@@ -160,6 +162,8 @@ def execute(session: Session, args: argparse.Namespace, *, label: str) -> int:
         if joins:
             print(f"vidclear: note: {joins} audio/subtitle packets that overlapped the previous "
                   "file at a join were left out", file=sys.stderr)
+        for note in session.notes:
+            print(f"vidclear: note: {note}", file=sys.stderr)
         if session.source.decode_errors:
             print(f"vidclear: warning: {session.source.decode_errors} damaged packets were "
                   "skipped", file=sys.stderr)

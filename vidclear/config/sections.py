@@ -8,7 +8,8 @@ from typing import ClassVar
 from vidclear.core.schema import Section, param
 from vidclear.errors import ConfigError
 
-__all__ = ["InputConfig", "OutputConfig", "PipelineConfig", "PreviewConfig"]
+__all__ = ["BITRATE_RANGE", "X26X_PRESETS", "InputConfig", "OutputConfig", "PipelineConfig",
+           "PreviewConfig"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,10 @@ class InputConfig(Section):
     allow_truncated: bool = param(
         False, doc="keep what decodes from a file that ends early instead of failing"
     )
+    size_change: str = param(
+        "scale", choices=("scale", "error"),
+        doc="frames whose size changes mid-stream: scale them to the first size (as "
+            "FFmpeg does), or stop with an error")
     format: str = param("", doc="force an FFmpeg demuxer (e.g. 'mpegts'); empty = probe")
     rtsp_transport: str = param("tcp", choices=("tcp", "udp"), doc="RTSP transport")
     timeout: float = param(10.0, lo=0.1, hi=3600.0, doc="seconds to wait on a network read")
@@ -90,6 +95,11 @@ class InputConfig(Section):
             raise ConfigError(
                 f"input.end = {self.end:g} is not allowed: it must be after input.start = "
                 f"{self.start:g} (or use input.duration)")
+        if self.format and not _is_demuxer(self.format):
+            raise ConfigError(
+                f"input.format = {self.format!r} is not allowed: expected the name of an "
+                "FFmpeg demuxer this build has (see `ffmpeg -demuxers`), or empty to probe"
+            )
         if self.video_size and parse_size(self.video_size) is None:
             raise ConfigError(
                 f"input.video_size = {self.video_size!r} is not allowed: expected "
@@ -112,8 +122,11 @@ class PreviewConfig(Section):
     max_viewers: int = param(8, lo=1, hi=256, doc="concurrent browser streams; more get 503")
     send_timeout: float = param(2.0, lo=0.1, hi=60.0,
                                 doc="seconds a viewer may stall before it is disconnected")
-    request_timeout: float = param(5.0, lo=0.1, hi=60.0,
+    request_timeout: float = param(2.0, lo=0.1, hi=60.0,
                                    doc="seconds a client has to send its request head")
+    max_per_address: int = param(16, lo=1, hi=1024,
+                                 doc="connections one client address may hold; past it the "
+                                     "one that waited longest for its request head is cut")
     strength_step: float = param(0.1, lo=0.01, hi=1.0, doc="strength change per key press")
     snapshot_dir: str = param("", doc="folder for window snapshots; empty = current folder")
 
@@ -129,7 +142,8 @@ class OutputConfig(Section):
                                 "flv, ...; empty = by the output's extension or URL scheme")
     crf: int = param(20, lo=0, hi=63, doc="constant rate factor (x264/x265/vpx/aom/svt-av1)")
     bitrate: str = param("", doc="target bitrate like '8M'; when set it replaces crf")
-    preset: str = param("veryfast", doc="encoder speed preset (x264/x265 names)")
+    preset: str = param("veryfast", doc="encoder speed preset of libx264/libx265 (ultrafast ... "
+                                           "placebo); other encoders ignore it")
     pix_fmt: str = param("yuv420p", doc="output pixel format; yuv420p plays everywhere")
     threads: int = param(0, lo=0, hi=64, doc="encoder threads, 0 = FFmpeg's choice")
     copy_streams: bool = param(True, doc="copy audio, subtitle and data streams packet for packet")
@@ -147,9 +161,42 @@ class OutputConfig(Section):
     def validate(self) -> None:
         if self.bitrate and parse_bitrate(self.bitrate) is None:
             raise ConfigError(
-                f"output.bitrate = {self.bitrate!r} is not allowed: expected a number of "
-                "bits per second with an optional k/M/G suffix, like '8M'"
+                f"output.bitrate = {_short(self.bitrate)} is not allowed: expected bits per "
+                f"second with an optional k/M/G suffix, like '8M', from {BITRATE_RANGE[0]:g} "
+                f"to {BITRATE_RANGE[1]:g}"
             )
+        if self.preset and self.preset not in X26X_PRESETS:
+            raise ConfigError(
+                f"output.preset = {_short(self.preset)} is not allowed: expected one of "
+                f"{', '.join(X26X_PRESETS)} (the x264/x265 speed presets), or empty for the "
+                "encoder's default"
+            )
+
+
+#: The speed presets libx264 and libx265 know (x264 --fullhelp, x265 --help).
+X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                "slower", "veryslow", "placebo")
+
+#: Bitrates accepted for output.bitrate, in bits per second (1 kbit/s to 10 Gbit/s).
+BITRATE_RANGE = (1e3, 1e10)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """``repr`` of a value for an error message, cut to ``limit`` characters."""
+    if len(text) <= limit:
+        return repr(text)
+    return repr(text[:limit]) + f"... ({len(text)} characters)"
+
+
+def _is_demuxer(name: str) -> bool:
+    import av
+
+    if len(name) > 64:
+        return False
+    try:
+        return bool(av.format.ContainerFormat(name, "r").is_input)
+    except ValueError:
+        return False
 
 
 def parse_bitrate(text: str) -> int | None:
@@ -161,7 +208,9 @@ def parse_bitrate(text: str) -> int | None:
         value = float(number) * scale
     except ValueError:
         return None
-    return int(value) if value > 0 else None
+    if not BITRATE_RANGE[0] <= value <= BITRATE_RANGE[1]:  # also refuses inf and nan
+        return None
+    return int(value)
 
 
 def parse_size(text: str) -> tuple[int, int] | None:

@@ -47,6 +47,15 @@ class StreamInfo:
         source puts on its :class:`SidePackets` channel, for stream copy.
     is_live : bool
         Frames arrive at their own pace (camera, network stream, paced graph).
+    video_stream : object or None
+        The PyAV input video stream, whose tags, dispositions and timecode an
+        encoder copies onto its own video stream; None for synthetic sources.
+    timecode : str
+        The start timecode (``HH:MM:SS:FF``) from the video stream or a
+        QuickTime ``tmcd`` track; empty when there is none.
+    attached_pictures : tuple
+        Cover-art streams (``attached_pic`` disposition) with their single
+        packet on :attr:`SidePackets`, for containers that can hold them.
     """
 
     spec: str
@@ -59,6 +68,9 @@ class StreamInfo:
     metadata: Mapping[str, str] = field(default_factory=dict)
     side_streams: tuple[Any, ...] = ()
     is_live: bool = False
+    video_stream: Any = None
+    timecode: str = ""
+    attached_pictures: tuple[Any, ...] = ()
 
 
 class SidePackets:

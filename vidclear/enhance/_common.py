@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_planar_unit", "check_image", "max_value"]
+__all__ = ["as_planar_unit", "check_image", "keep_flat_channels", "max_value"]
 
 
 def check_image(img: object, name: str = "image") -> np.ndarray:
@@ -36,3 +36,20 @@ def as_planar_unit(img: np.ndarray) -> np.ndarray:
     scale = np.float32(1.0 / max_value(img.dtype))
     planes = img[None] if img.ndim == 2 else np.moveaxis(img, -1, 0)
     return np.ascontiguousarray(planes, dtype=np.float32) * scale
+
+
+def keep_flat_channels(out: np.ndarray, img: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """``out`` (H×W×C) in ``img``'s shape, with the channels marked ``flat`` taken from ``img``.
+
+    An enhancer that finds no contrast in a channel has nothing to stretch:
+    the channel passes through, so a constant frame stays constant and
+    black stays black.
+    """
+    out = out.reshape(img.shape)
+    if not np.any(flat):
+        return out
+    if img.ndim == 2:
+        out[...] = img
+    else:
+        out[..., flat] = img[..., flat]
+    return out

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from vidclear.enhance import _kernels as K
-from vidclear.enhance._common import as_planar_unit, check_image, max_value
+from vidclear.enhance._common import as_planar_unit, check_image, keep_flat_channels, max_value
 
 __all__ = ["ACE_METHODS", "ace", "ace_contrast"]
 
@@ -17,7 +17,8 @@ ACE_METHODS = ("interp", "direct")
 #: Largest image (in pixels) that ``method="direct"`` accepts: it is O(N²).
 DIRECT_MAX_PIXELS = 128 * 128
 #: A channel whose contrast term spans less than this is flat (single-precision
-#: FFT noise is about 1e-6) and becomes mid-grey instead of amplified noise.
+#: FFT noise is about 1e-6): it is returned as it came in instead of being
+#: stretched (amplified noise) or set to mid-grey (black would turn grey).
 FLAT_SPAN = 1e-4
 
 
@@ -170,8 +171,8 @@ def ace(
     ndarray
         Same shape and dtype as ``img``: each channel's contrast term stretched
         linearly from its minimum to its maximum over the full range. A
-        constant channel (contrast term spanning less than 1e-4) becomes
-        mid-grey.
+        channel without contrast (contrast term spanning less than 1e-4, e.g.
+        a constant one) is returned unchanged, so black stays black.
 
     Notes
     -----
@@ -198,7 +199,8 @@ def ace(
     img = check_image(img)
     r = _contrast(img, alpha, method, levels, grid)
     lo, hi = K.plane_ranges(r)
-    hi = np.where(hi - lo > FLAT_SPAN, hi, lo)  # flat: float noise, not contrast
+    flat = ~(hi - lo > FLAT_SPAN)  # float noise, not contrast
+    hi = np.where(flat, lo, hi)
     out = np.empty(r.shape, img.dtype)
     K.stretch_planes(r, lo, hi, float(max_value(img.dtype)), out)
-    return out.reshape(img.shape)
+    return keep_flat_channels(out, img, flat)

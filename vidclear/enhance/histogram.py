@@ -289,7 +289,10 @@ def clahe(
     OpenCV's ``CLAHE``, so a grey ``uint8`` result matches
     ``cv2.createCLAHE(clip_limit, (cols, rows)).apply``. Colour images have
     only their BT.601 luma equalized; the new luma goes back in with
-    :func:`apply_luma`, unrounded, keeping hue.
+    :func:`apply_luma`, unrounded, keeping hue. An image whose luma has a
+    single level is returned unchanged (OpenCV's CLAHE would lift black to 8;
+    its ``equalizeHist`` keeps such images, and so does this), so a constant
+    frame stays constant and black stays black.
 
     References
     ----------
@@ -303,6 +306,8 @@ def clahe(
     if strength == 0.0:
         return img.copy()
     y = _luma_index(img)
+    if y.size and y.min() == y.max():  # one level: nothing to equalize (as cv2.equalizeHist)
+        return img.copy()
     ynew = _clahe_luma(y, _levels(img), clip_limit, tile_grid)
     return _finish(img, y, ynew, strength)
 

@@ -10,7 +10,7 @@ import numba
 import numpy as np
 
 from vidclear.enhance import _kernels as K
-from vidclear.enhance._common import check_image, max_value
+from vidclear.enhance._common import check_image, keep_flat_channels, max_value
 
 __all__ = ["BALANCE_MODES", "gaussian_surround", "msrcr"]
 
@@ -144,8 +144,9 @@ def msrcr(
     has a finite logarithm. The paper's final gain and offset are replaced by
     a percentile stretch, as in Petro, Sbert & Morel [2]_; the percentiles are
     located on a 4096-bin histogram. A channel (or image) whose output range
-    between the percentiles is below ``FLAT_SPAN`` is flat and becomes
-    mid-grey. Surrounds use :func:`gaussian_surround`.
+    between the percentiles is below ``FLAT_SPAN`` is flat: it has nothing
+    to stretch and is returned unchanged (a constant frame stays constant,
+    black stays black). Surrounds use :func:`gaussian_surround`.
 
     References
     ----------
@@ -186,4 +187,4 @@ def msrcr(
                                     low_clip, high_clip)
     out = np.empty(v.shape, img.dtype)
     K.stretch_planes(acc, lo, hi, float(maxval), out)
-    return out.reshape(img.shape)
+    return keep_flat_channels(out, img, ~(hi > lo))

@@ -8,7 +8,14 @@ import numpy as np
 
 from vidclear.errors import InputError
 
-__all__ = ["HDRInputError", "as_radiance", "as_stack", "as_times", "as_weights"]
+__all__ = ["MAX_EXPOSURE_STOPS", "HDRInputError", "as_radiance", "as_stack", "as_times",
+           "as_weights"]
+
+#: Widest exposure span accepted, in stops (a ratio of 2**32 between the
+#: longest and the shortest exposure). Far beyond real brackets (a few tens of
+#: stops at most), and small enough that radiance = response / time stays
+#: finite and non-zero in float32 (whose range is about 2**±126).
+MAX_EXPOSURE_STOPS = 32.0
 
 
 class HDRInputError(InputError, ValueError):
@@ -75,6 +82,11 @@ def as_times(times: Sequence[float] | np.ndarray | None, count: int, *,
         raise HDRInputError(f"got {t.size} exposure time(s) for {count} image(s): give one each")
     if not np.all(np.isfinite(t)) or np.any(t <= 0):
         raise HDRInputError(f"exposure times must be finite and > 0, got {t.tolist()}")
+    if np.any(t < 2.0 ** -64) or np.any(t > 2.0 ** 64) or \
+            np.log2(t.max() / t.min()) > MAX_EXPOSURE_STOPS:
+        raise HDRInputError(
+            f"exposure times {t.tolist()} are out of range: expected values in "
+            f"[2**-64, 2**64] s spanning at most {MAX_EXPOSURE_STOPS:g} stops")
     if np.unique(t).size < distinct:
         raise HDRInputError(
             f"exposure times {t.tolist()} have fewer than {distinct} distinct values: "

@@ -17,7 +17,7 @@ import numba
 import numpy as np
 
 from vidclear.hdr import _video_kernels as VK
-from vidclear.hdr._validate import HDRInputError
+from vidclear.hdr._validate import MAX_EXPOSURE_STOPS, HDRInputError, as_times
 from vidclear.hdr.align import MTBPyramid, mtb_shift
 from vidclear.hdr.response import as_response, debevec1997, srgb_response
 from vidclear.kernels.threads import ThreadChoice
@@ -269,6 +269,7 @@ class RollingBracket:
         ex = np.asarray(exposures, dtype=np.float64)
         if ex.ndim != 1 or ex.size < 2 or not np.all(np.isfinite(ex)) or np.any(ex <= 0):
             raise HDRInputError(f"exposures must be >= 2 positive values, got {list(exposures)}")
+        as_times(ex, ex.size)  # bounded span: float32 radiance tables stay finite and non-zero
         self.exposures = ex
         self.window = ex.size if window is None else int(window)
         if self.window < 2:
@@ -374,7 +375,7 @@ class RollingBracket:
         logg = np.log(self.response[:, 1]).astype(np.float64)
         step = max(1, int(math.sqrt(small.size / _TRACK_PIXELS)))
         phase = self.tracker.update(small[::step, ::step], logg)
-        if exposure is not None and math.isfinite(exposure) and exposure > 0:
+        if exposure is not None and self._usable_exposure(exposure):
             ex = float(exposure)
             phase = int(np.argmin(np.abs(np.log(ex) - self.tracker.le)))
             self.tracker.phase = phase
@@ -397,6 +398,14 @@ class RollingBracket:
             self._calibrate_now()
         return self._render(dt)
 
+    def _usable_exposure(self, exposure: float) -> bool:
+        """A frame's own exposure, if it keeps the window within the allowed span."""
+        if not math.isfinite(exposure) or exposure <= 0:
+            return False
+        lo = min(exposure, float(self.exposures.min()))
+        hi = max(exposure, float(self.exposures.max()))
+        return math.log2(hi / lo) <= MAX_EXPOSURE_STOPS
+
     def _calibrate_now(self) -> None:
         exps = [self._slot_exp[s] for s in self._order]
         if len(set(np.round(np.log(exps), 3))) < 2:
@@ -418,6 +427,10 @@ class RollingBracket:
             return hit
         resp = self.response.astype(np.float64)
         lin = np.ascontiguousarray(resp[None, :, :] / exps[:, None, None], dtype=np.float32)
+        # A reading of 0 in every exposure is no light: radiance 0, so black stays black
+        # however far the tone mapping lifts a dark scene (the response keeps a tiny
+        # value at 0 only so that logs stay finite; de-ghosting still uses it).
+        lin[:, 0, :] = 0.0
         lg = np.log(resp[None, :, 1] / exps[:, None])
         z = np.arange(256, dtype=np.float64)
         q = _DEGHOST_TOL + 2.0 / (1.0 + z)  # quantisation of dark readings, in log units
@@ -480,8 +493,13 @@ class RollingBracket:
                             np.float32(0.0), self.enc, out, stats)
                 self._update_stats(stats, dt)
                 stats[:] = 0.0
-            lavg = 2.0 ** self.smooth_a.value
-            white = 2.0 ** self.smooth_b.value
+            # Exposure gain is limited like a camera's: a scene whose log-average reads
+            # below code 32 in the longest exposure is not lifted to the key (near-black
+            # frames stay dark), and white sits at least a stop above the log-average
+            # (a flat frame is not pushed to white).
+            longest = float(exps.max())
+            lavg = max(2.0 ** self.smooth_a.value, float(self.response[32, 1]) / longest)
+            white = max(2.0 ** self.smooth_b.value, 2.0 * lavg)
             scale = self.key / lavg
             inv_w2 = 1.0 / max(white * scale, 1e-6) ** 2
             self._timed(VK.merge_reinhard_k, *merge_args, np.float32(scale),
@@ -499,8 +517,13 @@ class RollingBracket:
             base = a_full[::4, ::4] * loglum[::4, ::4] + b_full[::4, ::4]
             self._feed(float(np.percentile(base, self.white_percentile)),
                        float(np.percentile(base, 100 - self.white_percentile)), dt)
-        top = self.smooth_a.value
-        bottom = self.smooth_b.value
+        # White is never below what the longest exposure reads as full scale, so a
+        # near-black frame is not stretched to white (see the Reinhard branch).
+        top_s, bottom_s = self.smooth_a.value, self.smooth_b.value
+        if top_s is None or bottom_s is None:  # fed just above
+            raise RuntimeError("tone-mapping statistics missing")
+        top = max(top_s, math.log2(float(self.response[255, 1]) / float(exps.max())))
+        bottom = min(bottom_s, top)
         factor = min(1.0, math.log2(self.contrast) / max(top - bottom, 1e-6))
         self._timed(VK.base_detail_k, rgb, loglum, a_full, b_full, np.float32(top),
                     np.float32(factor), np.float32(1.0), self.enc, out, stats)

@@ -117,13 +117,13 @@ class StreamSink(EncoderSink):
     def _guess_format(self) -> str:
         return self.config.format or DEFAULT_FORMATS.get(self.scheme, "mpegts")
 
-    def _open_target(self, options: dict[str, str]) -> Any:
+    def _open_target(self, options: dict[str, str], container_options: dict[str, str]) -> Any:
         if self.scheme == "rtsp":
             options.setdefault("rtsp_transport", "tcp")
         if self.kind == "pipe" and self.target == "pipe:1":
             sys.stdout.flush()
         return av.open(self.target, "w", format=self._guess_format(), options=options,
-                       timeout=10.0)
+                       container_options=container_options, timeout=10.0)
 
     def _publish(self) -> None:
         """Nothing to rename: the bytes are already where they were asked to go."""
