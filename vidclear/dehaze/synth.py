@@ -28,6 +28,7 @@ import numpy as np
 
 from vidclear.config.schema import Section, param
 from vidclear.errors import ConfigError, InputError
+from vidclear.kernels.colour import KB_601, KG_601, KR_601
 from vidclear.pipeline.frame import Frame
 from vidclear.pipeline.processor import Processor
 
@@ -78,7 +79,7 @@ def _airlight_vector(airlight: Airlight, channels: int) -> np.ndarray:
     if not (np.isfinite(a).all() and (a >= 0).all() and (a <= 1).all()):
         raise ValueError(f"airlight must lie in [0, 1], got {airlight!r}")
     if channels == 1:
-        a = np.array([0.299 * a[0] + 0.587 * a[1] + 0.114 * a[2]])
+        a = np.array([KR_601 * a[0] + KG_601 * a[1] + KB_601 * a[2]])
     return a.astype(np.float32)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from vidclear.kernels.draw import draw_label
 from vidclear.pipeline.frame import Frame
-from vidclear.processors.basic import draw_label
 
 __all__ = ["VIEWS", "compose_view", "fit_width", "to_uint8"]
 
