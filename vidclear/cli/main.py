@@ -6,6 +6,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from vidclear._version import __version__
@@ -36,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    print(f"vidclear: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status.
 
@@ -45,7 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            # deprecations meant for users (FutureWarning) as one line each
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"vidclear: error: {exc}", file=sys.stderr)
         return 2
