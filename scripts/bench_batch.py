@@ -61,10 +61,10 @@ def main() -> int:
     w, h = (int(v) for v in args.size.split("x"))
 
     from media import make_clip
+    from vidclear.job import transcode
 
     from vidclear.batch import BatchOptions, run_batch
     from vidclear.config.loader import load_config
-    from vidclear.job import transcode
 
     sets = [f"pipeline.processors={json.dumps(args.processors.split(','))}",
             "output.threads=1"]

@@ -24,9 +24,9 @@ from fractions import Fraction
 import cv2
 import numpy as np
 
-from vidclear.hdr.processors import HDRBracket, SynthBracket
+from vidclear.core.frame import Frame
 from vidclear.hdr.response import srgb_response
-from vidclear.pipeline.frame import Frame
+from vidclear.processors.hdr import HDRBracket, SynthBracket
 
 EXPOSURES = (0.25, 1.0, 4.0)
 

@@ -35,13 +35,10 @@ import numpy as np
 
 from vidclear import __version__
 from vidclear.config.loader import load_config
-from vidclear.io.sinks.encoder import EncoderSink
+from vidclear.core.frame import Frame
 from vidclear.io.sinks.null import NullSink
-from vidclear.io.sinks.tee import TeeSink
-from vidclear.io.sources.live import open_live_source
-from vidclear.job import build_processors
-from vidclear.pipeline.frame import Frame
-from vidclear.pipeline.runner import Pipeline
+from vidclear.io.sources import open_source
+from vidclear.session import Session, build_processors
 
 SIZES = {"720p30": (1280, 720), "1080p30": (1920, 1080)}
 
@@ -66,7 +63,7 @@ def one_run(size: tuple[int, int], processors: list[str], seconds: float,
     cfg = load_config(preset="webcam", overrides=[
         f"pipeline.processors={json.dumps(processors)}", "pipeline.queue_size=1"])
     w, h = size
-    src = open_live_source(f"lavfi:testsrc2=size={w}x{h}:rate=30", config=cfg.input, live=True)
+    src = open_source(f"lavfi:testsrc2=size={w}x{h}:rate=30", config=cfg.input, live=True)
     procs = build_processors(cfg)
     # Warm up (Numba compile, first-call allocations) outside the timed run.
     warm = Frame(np.zeros((h, w, 3), np.uint8), pts=0)
@@ -75,18 +72,14 @@ def one_run(size: tuple[int, int], processors: list[str], seconds: float,
     for p in procs:
         p.reset()
     with tempfile.TemporaryDirectory() as tmp:
-        inner: Any = NullSink()
-        if record:
-            inner = EncoderSink(Path(tmp) / "rec.mp4", config=cfg.output, source=src,
-                                crash_safe=True)
-        sink = TeeSink([inner], window=100000)
-        pipe = Pipeline(src, procs, sink, mode="live", queue_size=1)
-        timer = threading.Timer(seconds, pipe.stop)
+        outputs = [Path(tmp) / "rec.mp4"] if record else []
+        sinks = [] if record else [NullSink()]
+        session = Session(src, procs, outputs=outputs, sinks=sinks, config=cfg, mode="live")
+        timer = threading.Timer(seconds, session.stop)
         timer.start()
-        stats = pipe.run().snapshot()
+        stats = session.run(signals=False).snapshot()
         timer.cancel()
-        src.close()
-    lat = sink.recent_latency_ms()
+    lat = stats["latency_ms"] or {}  # every frame of the run, capture to sink
     return {"fps_in": stats["frames_in"] / stats["wall_s"],
             "fps_out": stats["frames_out"] / stats["wall_s"],
             "dropped": stats["dropped"], "frames_in": stats["frames_in"],

@@ -19,16 +19,18 @@ import cv2  # noqa: F401  (import order only)
 
 from vidclear._version import __version__
 from vidclear.config import Config, load_config
-from vidclear.errors import ConfigError, InputError, OutputError, VidclearError
+from vidclear.core import Frame, Processor, Sink, Source, StreamInfo
+from vidclear.core.registry import register as register_processor
+from vidclear.errors import ArrayError, ConfigError, InputError, OutputError, VidclearError
 from vidclear.io import open_sink, open_source
-from vidclear.job import Job, transcode
-from vidclear.pipeline import Frame, Pipeline, Processor
-from vidclear.pipeline.registry import register as register_processor
+from vidclear.pipeline import Pipeline
+from vidclear.session import Session, transcode
 
 __all__ = [
-    "Config", "ConfigError", "DehazeConfig", "Dehazer", "Frame", "InputError", "Job",
-    "OutputError", "Pipeline", "Processor", "VidclearError", "__version__", "dehaze_image",
-    "load_config", "open_sink", "open_source", "register_processor", "transcode",
+    "ArrayError", "Config", "ConfigError", "DehazeConfig", "Dehazer", "Frame", "InputError",
+    "OutputError", "Pipeline", "Processor", "Session", "Sink", "Source", "StreamInfo",
+    "VidclearError", "__version__", "dehaze_image", "load_config", "open_sink", "open_source",
+    "register_processor", "transcode",
 ]
 
 # Imported on first use so `import vidclear` does not load the Numba kernels.
@@ -37,6 +39,13 @@ _LAZY = {"dehaze_image": "vidclear.dehaze", "Dehazer": "vidclear.dehaze",
 
 
 def __getattr__(name: str) -> Any:
+    if name == "Job":  # deprecated: one assembler, Session
+        import warnings
+
+        warnings.warn("vidclear.Job is deprecated; use vidclear.Session.open(input, output, "
+                      "config=...) (removed in the next release)", DeprecationWarning,
+                      stacklevel=2)
+        return Session.open
     if name in _LAZY:
         import importlib
 

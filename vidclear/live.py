@@ -14,7 +14,6 @@ time.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import os
 import threading
 import time
@@ -27,6 +26,9 @@ import numpy as np
 
 from vidclear.config.loader import Config
 from vidclear.config.sections import PreviewConfig
+from vidclear.core.processor import Processor
+from vidclear.core.sink import Sink
+from vidclear.core.source import Source
 from vidclear.errors import ConfigError, OutputError
 from vidclear.io.sinks.encoder import EncoderSink, check_output_path
 from vidclear.io.sinks.http_preview import (
@@ -35,39 +37,27 @@ from vidclear.io.sinks.http_preview import (
     check_listen,
     parse_listen,
 )
-from vidclear.io.sinks.tee import TeeSink
 from vidclear.io.sinks.views import VIEWS
-from vidclear.io.sources.live import open_live_source
-from vidclear.job import build_processors
-from vidclear.pipeline.processor import Processor
-from vidclear.pipeline.runner import Pipeline
 from vidclear.pipeline.stats import PipelineStats
+from vidclear.session import Session, build_processors
 
 __all__ = ["LiveControls", "LiveJob", "LiveStatus", "set_strength"]
 
 PREVIEWS = ("window", "http")
 
 
-def set_strength(processors: Sequence[Processor], value: float) -> float | None:
+def set_strength(processors: Sequence[Processor[Any]], value: float) -> float | None:
     """Set ``strength`` on every processor whose config has one (clipped to 0..1).
 
-    The processor's frozen config is replaced, and so is the config of any
-    helper object it holds that shared the old one (a ``Dehazer``), so the
-    next frame uses the new value. Returns the value set, or None when no
-    processor has a strength.
+    Goes through :meth:`Processor.configure`, so the next frame uses the new
+    value. Returns the value set, or None when no processor has a strength.
     """
     value = float(np.clip(value, 0.0, 1.0))
     done = None
     for proc in processors:
-        old = getattr(proc, "config", None)
-        if old is None or not hasattr(old, "strength"):
-            continue
-        new = dataclasses.replace(old, strength=value)
-        for attr in vars(proc).values():
-            if getattr(attr, "config", None) is old:
-                attr.config = new
-        proc.config = new
-        done = value
+        if hasattr(proc.config, "strength"):
+            proc.configure(strength=value)
+            done = value
     return done
 
 
@@ -82,14 +72,14 @@ class LiveControls:
         First view, strength step and snapshot folder.
     """
 
-    def __init__(self, processors: Sequence[Processor], *,
+    def __init__(self, processors: Sequence[Processor[Any]], *,
                  config: PreviewConfig | None = None) -> None:
         self.processors = list(processors)
         self.config = config or PreviewConfig()
         self.view = self.config.view
         self.paused = False
         self.quit_requested = False
-        self.pipeline: Pipeline | None = None
+        self.session: Session | None = None
         self.snapshots: list[Path] = []
         self.status_line: Callable[[], str] = lambda: ""
         self._last_view = "split" if self.view == "after" else self.view
@@ -134,8 +124,8 @@ class LiveControls:
     def quit(self) -> None:
         """Stop the run gracefully (the recording is finalized)."""
         self.quit_requested = True
-        if self.pipeline is not None:
-            self.pipeline.stop()
+        if self.session is not None:
+            self.session.stop(interrupted=False)
 
     def __repr__(self) -> str:
         return (f"LiveControls(view={self.view!r}, paused={self.paused}, "
@@ -150,11 +140,12 @@ class LiveStatus:
     sink received.
     """
 
-    def __init__(self, pipeline: Pipeline, source: Any, sink: TeeSink,
-                 controls: LiveControls | None = None, *, window: float = 1.0) -> None:
-        self.pipeline = pipeline
-        self.source = source
-        self.sink = sink
+    def __init__(self, session: Session, controls: LiveControls | None = None, *,
+                 window: float = 1.0) -> None:
+        self.session = session
+        self.pipeline = session.pipeline
+        self.source = session.source
+        self.sink = session.tee
         self.controls = controls
         self.window = window
         self._samples: collections.deque[tuple[float, int, int, int, float]] = \
@@ -181,7 +172,6 @@ class LiveStatus:
         process_ms = 1000 * (now[4] - old[4]) / frames if frames else None
         st = self.pipeline.stats
         latency = self.sink.recent_latency_ms()
-        status = getattr(self.source, "status", None)
         data: dict[str, Any] = {
             "mode": st.mode,
             "wall_s": round(st.wall_s, 2),
@@ -194,7 +184,7 @@ class LiveStatus:
             "frames_out": now[2],
             "dropped": st.dropped,
             "drops": {name: s.drops for name, s in st.stages.items()},
-            "input": status() if status is not None else {"state": "up"},
+            "input": self.source.status(),
         }
         if self.controls is not None:
             data.update(view=self.controls.view, paused=self.controls.paused,
@@ -218,7 +208,11 @@ class LiveStatus:
 
 
 class LiveJob:
-    """A live source, the processor chain, and a recorder and/or a preview.
+    """Live controls and status on a :class:`~vidclear.session.Session`.
+
+    Builds the previews (an OpenCV window or a browser page), the controls
+    their keys drive and the live status they show, and assembles them with
+    the source, the processors and an optional recording into one session.
 
     Parameters
     ----------
@@ -261,7 +255,7 @@ class LiveJob:
         listen: str = "127.0.0.1:8080",
         token: str | None = None,
         on_event: Callable[[str], Any] | None = None,
-        processors: Sequence[Processor] | None = None,
+        processors: Sequence[Processor[Any]] | None = None,
     ) -> None:
         self.config = cfg = config or Config()
         if preview is not None and preview not in PREVIEWS:
@@ -276,72 +270,66 @@ class LiveJob:
             problem = gui_problem()
             if problem:
                 raise OutputError(f"--preview window: {problem}")
-        self.output: Path | str = Path(output) if output is not None else f"{preview} preview"
         if output is not None:
             check_output_path(Path(output), inputs=[input], overwrite=overwrite)
-        self.mode = "live" if cfg.pipeline.mode == "auto" else cfg.pipeline.mode
-        self.processors = list(processors) if processors is not None else build_processors(cfg)
-        self.on_event = on_event
-        self.source = open_live_source(input, config=cfg.input, live=self.mode == "live",
-                                       on_event=on_event)
+        procs = list(processors) if processors is not None else build_processors(cfg)
+        self.controls = LiveControls(procs, config=cfg.preview)
         self.server: PreviewServer | None = None
-        self.recorder: EncoderSink | None = None
-        self.controls = LiveControls(self.processors, config=cfg.preview)
-        sinks: list[Any] = []
-        try:
-            if output is not None:
-                crash = cfg.output.crash_safe
-                self.recorder = EncoderSink(
-                    Path(output), config=cfg.output, source=self.source,
-                    crash_safe=crash == "on" or (crash == "auto" and self.mode == "live"))
-                sinks.append(self.recorder)
+        previews: list[Sink] = []
+
+        def make_previews(_source: Source) -> list[Sink]:
+            # Made once the input is open, so the page is not served before there is a picture.
             if preview == "http":
                 self.server = PreviewServer(host, port, token=self.token, config=cfg.preview,
                                             stats=self._stats)
-                sinks.append(HttpPreviewSink(self.server))
+                previews.append(HttpPreviewSink(self.server))
             elif preview == "window":
                 from vidclear.io.sinks.window import WindowSink
 
-                sinks.append(WindowSink(self.controls, max_width=cfg.preview.max_width))
+                previews.append(WindowSink(self.controls, max_width=cfg.preview.max_width))
+            return previews
+
+        def close_server() -> None:
+            if self.server is not None:
+                self.server.close()
+
+        try:
+            self.session = Session.open(
+                input, output, config=cfg, overwrite=overwrite,
+                live=cfg.pipeline.mode != "file", sinks=make_previews, processors=procs,
+                on_event=on_event, on_close=[close_server], label=f"{preview} preview")
         except BaseException:
-            for s in sinks:
-                s.abort()
-            self.source.close()
+            for sink in previews:
+                sink.abort()
+            close_server()
             raise
-        self.sink = TeeSink(sinks)
-        self.pipeline = Pipeline(self.source, self.processors, self.sink, mode=self.mode,
-                                 queue_size=cfg.pipeline.queue_size,
-                                 processing_threads=cfg.pipeline.processing_threads)
-        self.controls.pipeline = self.pipeline
-        self.status = LiveStatus(self.pipeline, self.source, self.sink, self.controls)
+        self.controls.session = self.session
+        self.status = LiveStatus(self.session, self.controls)
         self.controls.status_line = self.status.line
+        self.session.add_report(self.stats_extra)
         if self.server is not None and on_event is not None:
             on_event(f"browser preview at {self.server.url}")
+
+    @property
+    def recorder(self) -> EncoderSink | None:
+        return self.session.recorders[0] if self.session.recorders else None
 
     def _stats(self) -> dict[str, Any]:
         return self.status.snapshot()
 
-    def run(self, *, on_progress: Callable[[PipelineStats], Any] | None = None) -> PipelineStats:
+    def run(self, *, on_progress: Callable[[PipelineStats], Any] | None = None,
+            signals: bool = False) -> PipelineStats:
         """Run until the input ends, :meth:`stop`, or quit from the window."""
-        try:
-            stats = self.pipeline.run(on_progress=on_progress)
-        finally:
-            self.source.close()
-            if self.server is not None:
-                self.server.close()
-        if self.controls.quit_requested:
-            stats.interrupted = False  # quitting the preview is a normal end
-        return stats
+        return self.session.run(on_progress=on_progress, signals=signals)
 
     def stop(self) -> None:
-        self.pipeline.stop()
+        self.session.stop()
 
     def stats_extra(self) -> dict[str, Any]:
         """Live facts for ``--stats``: input state, reconnects, preview."""
-        status = getattr(self.source, "status", None)
         extra: dict[str, Any] = {"live": {
-            "input": status() if status is not None else {},
-            "recent_latency_ms": self.sink.recent_latency_ms(),
+            "input": self.session.source.status(),
+            "recent_latency_ms": self.session.tee.recent_latency_ms(),
             "snapshots": [str(p) for p in self.controls.snapshots],
         }}
         if self.server is not None:
@@ -349,5 +337,4 @@ class LiveJob:
         return extra
 
     def __repr__(self) -> str:
-        return (f"LiveJob({self.source!r}, mode={self.mode}, output={str(self.output)!r}, "
-                f"sinks={self.sink.sinks!r})")
+        return f"LiveJob({self.session!r})"

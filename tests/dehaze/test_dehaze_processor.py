@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from tests.dehaze.dehaze_refs import add_haze, textured_scene, to_u8
+from vidclear.core import registry
+from vidclear.core.frame import Frame
 from vidclear.dehaze import DehazeConfig, Dehazer
-from vidclear.dehaze.processor import DehazeDebug, DehazeProcessor
 from vidclear.errors import ConfigError
-from vidclear.pipeline import registry
-from vidclear.pipeline.frame import Frame
+from vidclear.processors.dehaze import DehazeDebug, DehazeProcessor
 
 
 def _frames(n: int, tb: Fraction = Fraction(1, 90000)) -> list[Frame]:

@@ -17,12 +17,12 @@ from tests.dehaze.dehaze_refs import (
     to_u8,
     yuv_planes_ref,
 )
+from vidclear.core.convert import av_to_rgb, rgb_to_av
+from vidclear.core.frame import Frame
 from vidclear.dehaze import Dehazer
 from vidclear.dehaze import _yuv_kernels as _ky
-from vidclear.dehaze.processor import DehazeProcessor
-from vidclear.io.convert import av_to_rgb, rgb_to_av
 from vidclear.kernels._filters import guided_coeffs
-from vidclear.pipeline.frame import Frame
+from vidclear.processors.dehaze import DehazeProcessor
 
 
 def _coeffs(rng: np.random.Generator, h: int, w: int) -> np.ndarray:

@@ -9,9 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
+from vidclear.core import Frame, registry
 from vidclear.dehaze.synth import (
-    SynthHaze,
-    SynthHazeConfig,
     depth_model_map,
     fog_overlay,
     ground_plane_depth,
@@ -22,7 +21,7 @@ from vidclear.dehaze.synth import (
     transmission,
 )
 from vidclear.errors import ConfigError
-from vidclear.pipeline import Frame, registry
+from vidclear.processors.synth import SynthHaze, SynthHazeConfig
 
 RNG = np.random.default_rng(11)
 IMG = RNG.integers(0, 256, (40, 56, 3)).astype(np.uint8)
@@ -193,9 +192,9 @@ def test_shapes_dtypes_layout_and_errors() -> None:
 
 
 def test_frame_depth_model_uses_the_depth_the_source_attaches():
+    from vidclear.core import Frame
     from vidclear.errors import InputError
     from vidclear.io.sources.synthetic import RoadScene
-    from vidclear.pipeline import Frame
 
     scene = RoadScene(width=96, height=64)
     frame = next(iter(scene))

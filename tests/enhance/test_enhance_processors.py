@@ -8,8 +8,11 @@ import numpy as np
 import pytest
 
 from tests.enhance.enhance_refs import scene
+from vidclear.core import Frame, registry
 from vidclear.enhance import ace, clahe, equalize_hist, msrcr
-from vidclear.enhance.processors import (
+from vidclear.errors import ConfigError
+from vidclear.metrics import flicker
+from vidclear.processors.enhance import (
     ACE,
     CLAHE,
     MSRCR,
@@ -18,9 +21,6 @@ from vidclear.enhance.processors import (
     HistEq,
     MSRCRConfig,
 )
-from vidclear.errors import ConfigError
-from vidclear.metrics import flicker
-from vidclear.pipeline import Frame, registry
 
 IMG = scene(36, 52, seed=9)
 

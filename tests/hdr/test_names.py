@@ -9,7 +9,7 @@ import vidclear.hdr as H
 from vidclear.config.loader import load_config
 from vidclear.errors import ConfigError
 from vidclear.hdr import align, merge, response, tonemap
-from vidclear.hdr.processors import HDRBracket, HDRBracketConfig
+from vidclear.processors.hdr import HDRBracket, HDRBracketConfig
 
 EXPOSURES = [np.full((8, 8, 3), v, np.uint8) for v in (40, 120, 220)]
 TIMES = [0.25, 1.0, 4.0]

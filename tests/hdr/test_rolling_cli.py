@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from tests.hdr.conftest import scene
+from vidclear.core.frame import Frame
 from vidclear.errors import ConfigError, InputError, OutputError
-from vidclear.hdr.processors import HDRBracket, SynthBracket
 from vidclear.hdr.response import srgb_response
 from vidclear.hdr.synth import synthesize_bracket
-from vidclear.pipeline.frame import Frame
+from vidclear.processors.hdr import HDRBracket, SynthBracket
 
 EXPOSURES = (0.25, 1.0, 4.0)
 

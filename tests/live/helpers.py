@@ -14,9 +14,9 @@ import av
 import numpy as np
 import pytest
 
-from vidclear.config.schema import Section, param
-from vidclear.pipeline.frame import Frame
-from vidclear.pipeline.processor import Processor
+from vidclear.core.frame import Frame
+from vidclear.core.processor import Processor
+from vidclear.core.schema import Section, param
 
 # scripts/test.sh sets this: there a missing browser, Xvfb or GUI build is a
 # failure, never a silent skip.

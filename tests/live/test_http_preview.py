@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from vidclear.config.sections import PreviewConfig
+from vidclear.core.frame import Frame
 from vidclear.errors import ConfigError, OutputError
 from vidclear.io.sinks.http_preview import PreviewServer, check_listen, parse_listen
 from vidclear.io.sinks.views import compose_view
-from vidclear.pipeline.frame import Frame
 
 TOKEN = "s3cret-token-0123456789"
 

@@ -15,7 +15,7 @@ from tests.media import ffprobe_frame_times, ffprobe_streams
 from vidclear.config.loader import load_config
 from vidclear.errors import ConfigError, InputError
 from vidclear.io.sinks.null import NullSink
-from vidclear.io.sources.live import open_live_source
+from vidclear.io.sources import open_source
 from vidclear.live import LiveJob
 from vidclear.pipeline.runner import Pipeline
 
@@ -47,7 +47,7 @@ def _check_bounded(snap: dict, job: LiveJob, interval: float) -> None:
         == snap["dropped"]
     # The slow stage caps output near 1/SLOW frames per second.
     assert snap["frames_out"] <= snap["wall_s"] / SLOW + 2
-    assert job.sink.recent_latency_ms()["p50"] < bound
+    assert job.session.tee.recent_latency_ms()["p50"] < bound
 
 
 def test_lavfi_live_with_a_slow_processor_keeps_latency_bounded(tmp_path):
@@ -68,7 +68,7 @@ def test_lavfi_live_with_a_slow_processor_keeps_latency_bounded(tmp_path):
 def test_file_mode_with_the_same_slow_processor_falls_behind():
     """The peer: backpressure instead of drops lets latency grow with time."""
     cfg = load_config(overrides=["input.realtime=on"])
-    src = open_live_source("lavfi:testsrc2=size=160x120:rate=30", config=cfg.input, live=False)
+    src = open_source("lavfi:testsrc2=size=160x120:rate=30", config=cfg.input, live=False)
     pipe = Pipeline(src, [Slow(delay=SLOW)], NullSink(), mode="file", queue_size=4)
     timer = threading.Timer(1.5, pipe.stop)
     timer.start()
@@ -85,7 +85,7 @@ def test_udp_stream_live_with_a_slow_processor(tmp_path):
                                  "output.preset=ultrafast"])
     out = tmp_path / "udp.mkv"
     job = LiveJob(sender.url, out, config=cfg, processors=[Slow(delay=SLOW)])
-    assert job.mode == "live" and job.recorder is not None and job.recorder.crash_safe
+    assert job.session.mode == "live" and job.recorder is not None and job.recorder.crash_safe
     snap = _run_for(job, 2.0)
     sender.stop()
     _check_bounded(snap, job, 1 / 30)

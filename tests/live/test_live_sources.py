@@ -14,9 +14,9 @@ from tests.live.helpers import UDPSender, free_port
 from tests.media import make_clip
 from vidclear.config.sections import InputConfig
 from vidclear.errors import ConfigError, InputError
+from vidclear.io.sources import RealtimeSource, open_source
 from vidclear.io.sources.av_source import AVSource, camera_device, classify_input
 from vidclear.io.sources.camera import OpenCVSource, open_camera, v4l2_options
-from vidclear.io.sources.live import RealtimeSource, open_live_source
 from vidclear.io.sources.network import NetworkSource
 
 
@@ -35,7 +35,7 @@ def test_camera_specs_are_classified_and_resolved():
 def test_missing_camera_is_a_clear_error(spec, backend):
     cfg = InputConfig(camera_backend=backend)
     with pytest.raises(InputError, match="^no camera at /dev/video57$"):
-        open_live_source(spec, config=cfg)
+        open_source(spec, config=cfg)
 
 
 def test_v4l2_options_and_their_validation():
@@ -76,7 +76,7 @@ def test_opencv_reader_refuses_what_it_cannot_open(tmp_path):
 
 
 def test_lavfi_is_paced_in_real_time_and_stamped():
-    src = open_live_source("lavfi:testsrc2=size=64x48:rate=20:duration=0.6", live=True)
+    src = open_source("lavfi:testsrc2=size=64x48:rate=20:duration=0.6", live=True)
     assert isinstance(src, RealtimeSource)
     t0 = time.monotonic()
     frames = list(src)
@@ -88,7 +88,7 @@ def test_lavfi_is_paced_in_real_time_and_stamped():
     assert abs(np.median(gaps) - 0.05) < 0.01
     assert caps[0] >= t0
     # Not paced in file mode, or when realtime is off.
-    assert not isinstance(open_live_source("lavfi:testsrc2=size=64x48:rate=20:duration=0.2",
+    assert not isinstance(open_source("lavfi:testsrc2=size=64x48:rate=20:duration=0.2",
                                            live=False), RealtimeSource)
 
 

@@ -14,8 +14,8 @@ import pytest
 
 from tests.live.helpers import need, need_program
 from tests.media import ffprobe_streams
-from vidclear.dehaze.processor import DehazeProcessor
 from vidclear.live import LiveControls, set_strength
+from vidclear.processors.dehaze import DehazeProcessor
 
 ROOT = Path(__file__).resolve().parents[2]
 

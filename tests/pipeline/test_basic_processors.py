@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vidclear.pipeline import Frame
+from vidclear.core import Frame
 from vidclear.processors.basic import Copy, SideBySide, side_by_side
 
 

@@ -8,8 +8,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from vidclear.core import Frame, Processor
 from vidclear.io import NullSink
-from vidclear.pipeline import Channel, Frame, Pipeline, Processor
+from vidclear.pipeline import Channel, Pipeline
 from vidclear.pipeline.channel import Cancelled
 
 

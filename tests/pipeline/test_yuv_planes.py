@@ -9,7 +9,7 @@ import pytest
 from tests.media import make_clip
 from vidclear import Processor, register_processor, transcode
 from vidclear.config import load_config
-from vidclear.io.convert import yuv420_to_av
+from vidclear.core.convert import yuv420_to_av
 
 
 @register_processor
@@ -38,7 +38,7 @@ def test_plane_processor_output_is_encoded_without_rgb(tmp_path):
 
 
 def test_yuv420_is_none_for_rgb_frames_and_planes_are_checked():
-    from vidclear.pipeline import Frame
+    from vidclear.core import Frame
 
     assert Frame(np.zeros((4, 4, 3), np.uint8)).yuv420() is None
     with pytest.raises(ValueError, match="even sizes"):

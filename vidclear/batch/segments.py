@@ -25,17 +25,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import av
 
 from vidclear.config.sections import OutputConfig
+from vidclear.core.frame import Frame
+from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError, OutputError
 from vidclear.io.sources.av_source import open_error
-from vidclear.pipeline.frame import Frame
 
-__all__ = ["Segment", "SegmentSource", "TrimSink", "estimate_frames", "join_segments",
+__all__ = ["Segment", "SegmentSource", "estimate_frames", "join_segments",
            "plan_segments"]
 
 _MP4 = {".mp4", ".m4v", ".mov"}
@@ -157,20 +157,17 @@ def _rotated(path: Path) -> bool:
     return False
 
 
-class SegmentSource:
+class SegmentSource(Source):
     """Decode the frames of one segment, warm-up frames first.
 
     Yields :class:`Frame` objects with ``pts < segment.end``, starting at the
-    keyframe at or before ``segment.warm``; the runner's :class:`TrimSink`
+    keyframe at or before ``segment.warm``; the session.s :class:`~vidclear.session.WarmupSink`
     drops those before ``segment.start`` after processing.
     """
 
     def __init__(self, path: str, segment: Segment, *, threads: int = 0) -> None:
-        self.spec = path
+        super().__init__(path)
         self.segment = segment
-        self.frames_decoded = 0
-        self.decode_errors = 0
-        self._stop = False
         try:
             self._container = av.open(path)
         except (av.FFmpegError, OSError, ValueError) as exc:
@@ -180,15 +177,18 @@ class SegmentSource:
         if threads:
             vs.codec_context.thread_count = threads
         self.video_stream = vs
-        self.time_base = vs.time_base
+        self.time_base: Fraction = vs.time_base or Fraction(1, 90000)
         self.rate = vs.average_rate or vs.guessed_rate or None
         self.metadata = dict(self._container.metadata)
-        self.copy_streams: list[Any] = []
 
-    def stop(self) -> None:
-        self._stop = True
+    @property
+    def info(self) -> StreamInfo:
+        """Timing of the file; no container tags and no side streams (the join adds them)."""
+        cc = self.video_stream.codec_context
+        return StreamInfo(spec=self.spec, width=cc.width, height=cc.height,
+                          time_base=self.time_base, rate=self.rate)
 
-    def __iter__(self) -> Iterator[Frame]:
+    def _frames(self) -> Iterator[Frame]:
         seg = self.segment
         vs = self.video_stream
         if seg.warm is not None:
@@ -196,7 +196,7 @@ class SegmentSource:
         rate = float(self.rate) if self.rate else 0.0
         try:
             for packet in self._container.demux(vs):
-                if self._stop:
+                if self.stopped:
                     return
                 for av_frame in packet.decode():
                     pts = av_frame.pts
@@ -204,42 +204,15 @@ class SegmentSource:
                         continue
                     if seg.end is not None and pts >= seg.end:
                         return
-                    self.frames_decoded += 1
+                    self._frames_decoded += 1
                     index = round(pts * float(self.time_base) * rate) if rate else 0
                     yield Frame(pts=pts, time_base=self.time_base, av_frame=av_frame,
                                 meta={"index": index, "capture_time": time.monotonic()})
         except av.FFmpegError as exc:
             raise InputError(f"input {self.spec} is damaged: {exc}") from None
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self._container.close()
-
-
-class TrimSink:
-    """Pass frames with ``pts >= start`` to ``sink``; drop the warm-up frames."""
-
-    def __init__(self, sink: Any, start: int) -> None:
-        self.sink = sink
-        self.start = start
-        self.dropped = 0
-
-    def write(self, frame: Frame) -> None:
-        if frame.pts is not None and frame.pts < self.start:
-            self.dropped += 1
-            return
-        self.sink.write(frame)
-
-    def close(self, *, complete: bool = True) -> None:
-        self.sink.close(complete=complete)
-
-    def abort(self) -> None:
-        self.sink.abort()
-
-
-def segment_sink_source(source: SegmentSource) -> SimpleNamespace:
-    """What :class:`EncoderSink` needs from a source for a video-only segment."""
-    return SimpleNamespace(rate=source.rate, time_base=source.time_base, metadata={},
-                           copy_streams=[], side_packets=[])
 
 
 def _packets(container: Any, streams: list[Any], order: int) -> Iterator[tuple]:

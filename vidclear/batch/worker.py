@@ -58,36 +58,33 @@ def _config(task: dict[str, Any]) -> Any:
 
 
 def _run_file(task_id: str, task: dict[str, Any], progress: Any) -> dict[str, Any]:
-    from vidclear.job import Job
+    from vidclear.session import Session
 
     config = _config(task)
-    job = Job(task["input"], task["output"], config=config, overwrite=True)
-    stats = job.run(on_progress=_reporter(task_id, progress))
+    session = Session.open(task["input"], task["output"], config=config, overwrite=True)
+    stats = session.run(on_progress=_reporter(task_id, progress), signals=False)
     return {"frames": stats.frames_out, "stats": stats.snapshot(),
-            "packets_copied": job.sink.packets_copied,
-            "decode_errors": job.source.decode_errors}
+            "packets_copied": session.packets_copied,
+            "decode_errors": session.source.decode_errors}
 
 
 def _run_segment(task_id: str, task: dict[str, Any], progress: Any) -> dict[str, Any]:
-    from vidclear.batch.segments import Segment, SegmentSource, TrimSink, segment_sink_source
-    from vidclear.io.sinks.encoder import EncoderSink
-    from vidclear.job import build_processors
-    from vidclear.pipeline.runner import Pipeline
+    from vidclear.batch.segments import Segment, SegmentSource
+    from vidclear.session import Session, build_processors
 
     config = _config(task)
     seg = Segment.from_dict(task["segment"])
-    out = Path(task["output"])
     processors = build_processors(config)
     source = SegmentSource(task["input"], seg, threads=config.input.threads)
     try:
-        sink = EncoderSink(out, config=config.output, source=segment_sink_source(source))
-        trim = TrimSink(sink, seg.start)
-        pipeline = Pipeline(source, processors, trim, mode="file",
-                            queue_size=config.pipeline.queue_size)
-        stats = pipeline.run(on_progress=_reporter(task_id, progress))
-    finally:
+        session = Session(source, processors, outputs=[Path(task["output"])], config=config,
+                          mode="file", overwrite=True, warmup_until=seg.start)
+    except BaseException:
         source.close()
-    return {"frames": sink.frames_written, "warm_frames": trim.dropped,
+        raise
+    stats = session.run(on_progress=_reporter(task_id, progress), signals=False)
+    return {"frames": session.recorders[0].frames_written,
+            "warm_frames": session.warmup.dropped if session.warmup else 0,
             "stats": stats.snapshot()}
 
 
@@ -121,8 +118,8 @@ def warm_up(tables: dict[str, Any] | None) -> None:
     with contextlib.suppress(Exception):
         import numpy as np
 
-        from vidclear.job import build_processors
-        from vidclear.pipeline.frame import Frame
+        from vidclear.core.frame import Frame
+        from vidclear.session import build_processors
 
         config = _config({"tables": tables})
         rng = np.random.default_rng(0)

@@ -13,7 +13,7 @@ EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "batch", help="process many files into a folder; resumable, in parallel (local or Ray)",
         description="Process every INPUT into OUTDIR, mirroring the input tree. INPUTS are "

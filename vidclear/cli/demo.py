@@ -9,19 +9,19 @@ import tempfile
 from pathlib import Path
 
 from vidclear.cli.run import add_config_args, config_from_args, execute
+from vidclear.config.loader import Config
 from vidclear.config.sections import OutputConfig
 from vidclear.errors import ConfigError
-from vidclear.io.sinks.encoder import EncoderSink, check_output_path
+from vidclear.io.sinks.encoder import check_output_path
 from vidclear.io.sources.synthetic import RoadScene
-from vidclear.job import Job
-from vidclear.pipeline.runner import Pipeline
+from vidclear.session import Session
 
 __all__ = ["add_parser", "make_hazy_clip", "run"]
 
 DEFAULT_NAME = "vidclear-demo.mp4"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo", help="dehaze a built-in hazy clip into a before/after video",
         description="Render a synthetic foggy road clip (nothing is downloaded), dehaze it and "
@@ -47,12 +47,12 @@ def _free_name(name: str) -> Path:
 
 def make_hazy_clip(path: Path, *, width: int, height: int, seconds: float) -> Path:
     """Render the synthetic road, add ground-plane haze and encode it to ``path``."""
-    from vidclear.dehaze.synth import SynthHaze  # loads Numba kernels: only when used
+    from vidclear.processors.synth import SynthHaze  # loads Numba kernels: only when used
 
     scene = RoadScene(width=width, height=height, seconds=seconds)
     haze = SynthHaze(model="scattering", depth_model="frame", beta=2.0)
-    sink = EncoderSink(path, config=OutputConfig(crf=16, preset="veryfast"), source=None)
-    Pipeline(scene, [haze], sink).run()
+    config = Config(output=OutputConfig(crf=16, preset="veryfast"))
+    Session(scene, [haze], outputs=[path], config=config, overwrite=True).run(signals=False)
     return path
 
 
@@ -79,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"vidclear demo: rendering a {args.seconds:g} s foggy road clip "
                   f"({width}x{height})", file=sys.stderr)
         make_hazy_clip(hazy, width=width, height=height, seconds=args.seconds)
-        job = Job(str(hazy), output, config=config, overwrite=args.overwrite)
-        code = execute(job, args, label="demo")
+        session = Session.open(str(hazy), output, config=config, overwrite=args.overwrite)
+        code = execute(session, args, label="demo")
     if not args.quiet:
         print(f"vidclear demo: before/after video: {output.resolve()}", file=sys.stderr)
     return code

@@ -15,7 +15,7 @@ TONEMAPS = ("linear", "gamma", "reinhard", "reinhard_local", "reinhard2005", "dr
             "durand")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``hdr`` subcommand to an argparse subparsers object."""
     p = subparsers.add_parser(
         "hdr", help="merge an exposure bracket into a Radiance .hdr and tone-mapped images",

@@ -7,12 +7,12 @@ import tomllib
 
 from vidclear.cli.run import add_config_args, config_from_args
 from vidclear.config.loader import available_presets, preset_path
-from vidclear.pipeline import registry
+from vidclear.core import registry
 
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("presets", help="list presets, processors and the resolved config",
                        description="Without options, list presets and processors. With "
                                    "--preset/--config/--set, print the resolved configuration "

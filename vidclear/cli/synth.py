@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from vidclear.cli.run import add_config_args, config_from_args, execute
-from vidclear.job import Job
+from vidclear.session import Session
 
 __all__ = ["add_parser", "run"]
 
@@ -20,7 +20,7 @@ _HAZE_FLAGS = {
 _BRACKET_FLAGS = {"ev": float}
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="synthesize hazy or exposure-bracketed test footage",
                        description="Turn a clear clip (file or lavfi:) into test footage.")
     kinds = p.add_subparsers(dest="kind", metavar="KIND")
@@ -69,5 +69,5 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     config = dataclasses.replace(
         config, pipeline=dataclasses.replace(config.pipeline, processors=(section,)))
-    job = Job(args.input, args.output, config=config, overwrite=args.overwrite)
-    return execute(job, args, label=Path(args.input).name or args.input)
+    session = Session.open(args.input, args.output, config=config, overwrite=args.overwrite)
+    return execute(session, args, label=Path(args.input).name or args.input)

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from vidclear.config.schema import Section
 from vidclear.config.sections import InputConfig, OutputConfig, PipelineConfig, PreviewConfig
+from vidclear.core import registry
+from vidclear.core.schema import Section
 from vidclear.errors import ConfigError
-from vidclear.pipeline import registry
 
 __all__ = ["Config", "available_presets", "load_config", "parse_override", "preset_path"]
 
@@ -61,7 +61,7 @@ def _preset_dirs() -> list[Path]:
 
 def available_presets() -> list[str]:
     """Names of the presets shipped with vidclear."""
-    names = set()
+    names: set[str] = set()
     for d in _preset_dirs():
         if d.is_dir():
             names.update(p.stem for p in d.glob("*.toml"))
@@ -154,13 +154,17 @@ def load_config(
         section, key, value = parse_override(text)
         tables.setdefault(section, {})[key] = value
 
-    core = {name: cls.from_mapping(tables.pop(name, {})) for name, cls in _CORE.items()}
+    pipeline = PipelineConfig.from_mapping(tables.pop("pipeline", {}))
+    input_ = InputConfig.from_mapping(tables.pop("input", {}))
+    output = OutputConfig.from_mapping(tables.pop("output", {}))
+    preview = PreviewConfig.from_mapping(tables.pop("preview", {}))
     processors: dict[str, Section] = {}
     for name, values in tables.items():
         if name not in registry.available():
             allowed = ", ".join([*_CORE, *registry.available()])
             raise ConfigError(f"unknown section [{name}]: allowed sections are {allowed}")
         processors[name] = registry.get(name).Config.from_mapping(values)
-    for name in core["pipeline"].processors:
+    for name in pipeline.processors:
         registry.get(name)  # refuses unknown names with the list of known ones
-    return Config(**core, processors=processors)
+    return Config(pipeline=pipeline, input=input_, output=output, preview=preview,
+                  processors=processors)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from vidclear.config.schema import Section, param
+from vidclear.core.schema import Section, param
 from vidclear.errors import ConfigError
 
 __all__ = ["InputConfig", "OutputConfig", "PipelineConfig", "PreviewConfig"]
@@ -66,8 +66,30 @@ class InputConfig(Section):
                                        doc="longest wait between reconnect attempts")
     reconnect_timeout: float = param(0.0, lo=0.0, hi=86400.0,
                                      doc="give up after the stream was down this long; 0 = never")
+    order: str = param("name", choices=("name", "time"),
+                       doc="order of a folder's or pattern's files in a trip: file name, or "
+                           "creation time")
+    # Part of a file, as FFmpeg's input -ss / -t / -to (seconds from its first timestamp).
+    start: float = param(0.0, lo=0.0, hi=1e7, doc="seconds to skip (-ss); the output starts at 0")
+    duration: float = param(0.0, lo=0.0, hi=1e7,
+                            doc="seconds to process from start (-t); 0 = to the end")
+    end: float = param(0.0, lo=0.0, hi=1e7,
+                       doc="where to stop, in the input's clock (-to); 0 = the end; "
+                           "duration wins when both are set")
+
+    @property
+    def trim(self) -> tuple[float, float | None] | None:
+        """(start, end) seconds when part of the input is asked for, else None."""
+        if not (self.start or self.duration or self.end):
+            return None
+        end = self.start + self.duration if self.duration else (self.end or None)
+        return self.start, end
 
     def validate(self) -> None:
+        if self.end and not self.duration and self.end <= self.start:
+            raise ConfigError(
+                f"input.end = {self.end:g} is not allowed: it must be after input.start = "
+                f"{self.start:g} (or use input.duration)")
         if self.video_size and parse_size(self.video_size) is None:
             raise ConfigError(
                 f"input.video_size = {self.video_size!r} is not allowed: expected "
@@ -103,12 +125,19 @@ class OutputConfig(Section):
     section: ClassVar[str] = "output"
 
     codec: str = param("libx264", doc="video encoder, e.g. libx264, libx265, libvpx-vp9, mpeg4")
+    format: str = param("", doc="container (FFmpeg muxer name, -f): matroska, mpegts, nut, mp4, "
+                                "flv, ...; empty = by the output's extension or URL scheme")
     crf: int = param(20, lo=0, hi=63, doc="constant rate factor (x264/x265/vpx/aom/svt-av1)")
     bitrate: str = param("", doc="target bitrate like '8M'; when set it replaces crf")
     preset: str = param("veryfast", doc="encoder speed preset (x264/x265 names)")
     pix_fmt: str = param("yuv420p", doc="output pixel format; yuv420p plays everywhere")
     threads: int = param(0, lo=0, hi=64, doc="encoder threads, 0 = FFmpeg's choice")
     copy_streams: bool = param(True, doc="copy audio, subtitle and data streams packet for packet")
+    reconnect: bool = param(True, doc="network outputs (rtmp, srt, tcp, rtsp): reconnect with "
+                                      "growing waits when the receiver goes away")
+    reconnect_timeout: float = param(60.0, lo=0.0, hi=86400.0,
+                                     doc="give up on a lost network output after this many "
+                                         "seconds; 0 = never")
     crash_safe: str = param(
         "auto", choices=("auto", "on", "off"),
         doc="write a container that survives a hard kill (fragmented MP4 / MKV); "

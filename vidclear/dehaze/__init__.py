@@ -4,7 +4,7 @@
 state a video needs (smoothed airlight, scene cuts, automatic strength).
 Both take RGB (never BGR) uint8, uint16 or float images and are configured by
 the fields of :class:`DehazeConfig`. The ``dehaze`` and ``dehaze_debug``
-pipeline processors live in :mod:`vidclear.dehaze.processor`.
+pipeline processors live in :mod:`vidclear.processors.dehaze`.
 """
 
 from vidclear.dehaze.airlight import airlight_dcp, airlight_quadtree, estimate_airlight

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from vidclear.config.schema import Section, param
+from vidclear.core.schema import Section, param
 from vidclear.errors import ConfigError
 
 __all__ = ["DehazeConfig"]

@@ -2,7 +2,7 @@
 
 Functions take an RGB ``H×W×3`` (or grey ``H×W``) ``uint8``/``uint16`` image
 first and return a new image of the same shape and dtype; the pipeline
-processors of the same names live in :mod:`vidclear.enhance.processors`.
+processors of the same names live in :mod:`vidclear.processors.enhance`.
 """
 
 from vidclear.enhance.ace import ace, ace_contrast

@@ -5,7 +5,7 @@ Stills: :func:`align_Ward2003` (median threshold bitmaps) →
 :func:`merge_Debevec1997` / :func:`merge_Robertson2003` (or
 :func:`exposure_fusion_Mertens2007`) → a tone mapping operator from
 :data:`OPERATORS`. Video: :class:`RollingBracket` (engine) and the
-``hdr_bracket`` / ``synth_bracket`` processors in :mod:`vidclear.hdr.processors`.
+``hdr_bracket`` / ``synth_bracket`` processors in :mod:`vidclear.processors.hdr`.
 
 Names
 -----

@@ -3,7 +3,7 @@
 Cameras that alternate exposures frame by frame (Magic Lantern's HDR video,
 Kang et al. 2003) are merged here from the latest N frames, so the output
 keeps the input frame rate. :class:`RollingBracket` is the engine on plain
-arrays; :class:`vidclear.hdr.processors.HDRBracket` wraps it for pipelines.
+arrays; :class:`vidclear.processors.hdr.HDRBracket` wraps it for pipelines.
 """
 
 from __future__ import annotations

@@ -6,24 +6,15 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
+from vidclear.core.frame import Frame
+from vidclear.core.processor import Processor
+from vidclear.core.sink import Sink
 from vidclear.pipeline.channel import Cancelled, Channel
-from vidclear.pipeline.frame import Frame
-from vidclear.pipeline.processor import Processor
 from vidclear.pipeline.stats import PipelineStats
 
-__all__ = ["Pipeline", "Sink"]
-
-
-class Sink(Protocol):
-    """Consumes frames; finalizes on ``close`` and discards on ``abort``."""
-
-    def write(self, frame: Frame) -> None: ...
-
-    def close(self, *, complete: bool = True) -> None: ...
-
-    def abort(self) -> None: ...
+__all__ = ["Pipeline"]
 
 
 class Pipeline:
@@ -156,7 +147,8 @@ class Pipeline:
     def _process(self) -> None:
         import numba  # the processors' kernels; the setting is per thread
 
-        numba.set_num_threads(min(self._threads_for_processing(), numba.config.NUMBA_NUM_THREADS))
+        most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+        numba.set_num_threads(min(self._threads_for_processing(), most))
         st = self.stats.stage("process")
         for frame in self._decoded:
             t0 = time.perf_counter()

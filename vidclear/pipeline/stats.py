@@ -34,7 +34,8 @@ class StageStats:
         self.busy_s += busy_s
 
     def snapshot(self) -> dict[str, Any]:
-        span = (self.last_s - self.first_s) if self.first_s is not None else 0.0
+        span = (self.last_s - self.first_s
+                if self.first_s is not None and self.last_s is not None else 0.0)
         return {
             "frames": self.frames,
             "fps": round(self.frames / span, 2) if span > 0 else 0.0,

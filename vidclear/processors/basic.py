@@ -8,10 +8,11 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from vidclear.config.schema import Section, param
+from vidclear.core.frame import Frame
+from vidclear.core.processor import Processor
+from vidclear.core.schema import Section, param
+from vidclear.errors import ArrayError
 from vidclear.kernels.draw import draw_label
-from vidclear.pipeline.frame import Frame
-from vidclear.pipeline.processor import Processor
 
 __all__ = ["Copy", "CopyConfig", "SideBySide", "SideBySideConfig", "draw_label", "side_by_side"]
 
@@ -23,7 +24,7 @@ class CopyConfig(Section):
     section: ClassVar[str] = "copy"
 
 
-class Copy(Processor):
+class Copy(Processor[CopyConfig]):
     """Pass frames through untouched (the decoded frame is re-encoded as is)."""
 
     name = "copy"
@@ -73,7 +74,7 @@ def side_by_side(
         H×2W×3 (or 2H×W×3) for ``scale=1``, same dtype as the inputs.
     """
     if before.shape != after.shape:
-        raise ValueError(f"before {before.shape} and after {after.shape} differ in shape")
+        raise ArrayError(f"before {before.shape} and after {after.shape} differ in shape")
     if after.dtype != before.dtype:
         after = after.astype(before.dtype)
     halves = []
@@ -90,7 +91,7 @@ def side_by_side(
     return np.concatenate(halves, axis=axis)
 
 
-class SideBySide(Processor):
+class SideBySide(Processor[SideBySideConfig]):
     """Show the source frame beside the processed one, labelled.
 
     Put it last in the chain: it pairs each frame with ``frame.original``,

@@ -20,9 +20,10 @@ import av
 import numpy as np
 
 from vidclear.config.sections import OutputConfig, parse_bitrate
+from vidclear.core.convert import BT601, rgb_to_av
+from vidclear.core.frame import Frame
+from vidclear.core.source import SidePackets, StreamInfo
 from vidclear.errors import ConfigError, OutputError
-from vidclear.io.convert import BT601, rgb_to_av
-from vidclear.pipeline.frame import Frame
 
 __all__ = ["EncoderSink", "check_output_path", "partial_path"]
 
@@ -88,8 +89,12 @@ class EncoderSink:
         The file to create. Its extension picks the container.
     config : OutputConfig
         Codec, crf or bitrate, preset, pixel format, crash safety.
-    source : AVSource, optional
-        Where timing, frame rate, metadata and the streams to copy come from.
+    info : StreamInfo, optional
+        The source's stream description: frame rate, time base, container
+        tags, and the streams to copy (``side_streams``).
+    side_packets : SidePackets, optional
+        The source's channel of passed-through packets, muxed unchanged and
+        interleaved with the video.
     crash_safe : bool
         Write a container that survives a hard kill (fragmented MP4 for
         .mp4/.mov; Matroska and MPEG-TS are crash-safe by nature).
@@ -106,18 +111,21 @@ class EncoderSink:
         path: str | os.PathLike[str],
         *,
         config: OutputConfig | None = None,
-        source: Any = None,
+        info: StreamInfo | None = None,
+        side_packets: SidePackets | None = None,
         crash_safe: bool = False,
     ) -> None:
         self.path = Path(path)
+        self.name = str(path)  # what messages call the output
         self.config = config or OutputConfig()
         self.image = _IMAGE_CODECS.get(self.path.suffix.lower().lstrip("."))
         if self.image is None:
             _check_encoder(self.config)
         elif "%" in self.path.name:
-            raise OutputError(f"output {self.path}: image sequences are not supported; "
+            raise OutputError(f"output {self.name}: image sequences are not supported; "
                               "write a video (.mkv with ffv1 for lossless) instead")
-        self.source = source
+        self.info = info
+        self.side_packets = side_packets
         self.crash_safe = crash_safe
         self.tmp_path = partial_path(self.path)
         self.frames_written = 0
@@ -143,7 +151,8 @@ class EncoderSink:
             options["update"] = "1"  # one picture: the last frame written
         elif names & _MP4_FORMATS:
             options["movflags"] = (
-                "frag_keyframe+empty_moov+default_base_moof" if self.crash_safe else "+faststart"
+                "frag_keyframe+empty_moov+default_base_moof"
+                if self.crash_safe or not self.seekable else "+faststart"
             )
         elif self.crash_safe and not names & _STREAMING_FORMATS:
             raise ConfigError(
@@ -151,27 +160,51 @@ class EncoderSink:
                 "survive a hard kill; use .mp4, .mov, .mkv or .ts"
             )
         try:
-            return av.open(str(self.tmp_path), "w", options=options)
+            return self._open_target(options)
         except (av.FFmpegError, ValueError) as exc:
             with contextlib.suppress(OSError):
                 self.tmp_path.unlink()
-            raise OutputError(f"cannot create output {self.path}: {exc}") from None
+            raise OutputError(f"cannot create output {self.name}: {exc}") from None
         except OSError as exc:
-            raise OutputError(f"cannot create output {self.path}: {exc.strerror or exc}") from None
+            raise OutputError(f"cannot create output {self.name}: {exc.strerror or exc}") from None
+
+    # Where the bytes go: a file here; a pipe or a network URL in StreamSink.
+    seekable = True
+
+    def _open_target(self, options: dict[str, str]) -> Any:
+        return av.open(str(self.tmp_path), "w", format=self.config.format or None,
+                       options=options)
+
+    def _publish(self) -> None:
+        """Move the finished file to the name asked for."""
+        try:
+            os.replace(self.tmp_path, self.path)
+        except OSError as exc:
+            raise OutputError(f"cannot move {self.tmp_path} to {self.name}: {exc}") from None
+
+    def report(self) -> dict[str, Any]:
+        """Facts for ``--stats`` beyond frames and packets (none for files)."""
+        return {}
+
+    def _prepare_packet(self, index: int, packet: Any) -> Any:
+        """Hook: a copied packet of input stream ``index``, about to be muxed."""
+        return packet
 
     def _guess_format(self) -> str:
+        if self.config.format:
+            return self.config.format
         suffix = self.path.suffix.lower().lstrip(".")
         if suffix in _IMAGE_CODECS:
             return "image2"
         if not suffix:
-            raise OutputError(f"output {self.path} has no extension to choose a container by")
+            raise OutputError(f"output {self.name} has no extension to choose a container by")
         aliases = {"mkv": "matroska", "ts": "mpegts", "m2ts": "mpegts", "m4v": "mp4"}
         name = aliases.get(suffix, suffix)
         try:
             av.format.ContainerFormat(name, "w")
         except ValueError:
             raise OutputError(
-                f"output {self.path}: no container for extension .{suffix}; "
+                f"output {self.name}: no container for extension .{suffix}; "
                 "use .mp4, .mkv, .mov, .ts or .webm"
             ) from None
         return name
@@ -188,7 +221,7 @@ class EncoderSink:
         self._frame_shape = (h, w)
         sx, sy = self._subsampling() if self.image is None else (1, 1)
         self._size = (w + (-w) % sx, h + (-h) % sy)
-        src = self.source
+        src = self.info
         rate = (src.rate if src is not None else None) or 30
         time_base = frame.time_base or (src.time_base if src is not None else None)
         cfg = self.config
@@ -199,7 +232,7 @@ class EncoderSink:
             stream = self._container.add_stream(cfg.codec, rate=rate)
         except (av.FFmpegError, ValueError) as exc:
             raise OutputError(
-                f"output {self.path}: the container cannot hold {cfg.codec} video: {exc}"
+                f"output {self.name}: the container cannot hold {cfg.codec} video: {exc}"
             ) from None
         stream.width, stream.height = self._size
         stream.pix_fmt = cfg.pix_fmt
@@ -234,6 +267,7 @@ class EncoderSink:
             self._add_copy_streams(src)
 
     def _start_image(self, frame: Frame, rate: Any) -> None:
+        assert self.image is not None  # only called for picture outputs
         codec, pix_fmt = self.image
         deep = frame.image.dtype == np.uint16
         if deep and codec in ("png", "tiff"):
@@ -248,12 +282,12 @@ class EncoderSink:
             stream.codec_context.qmin = stream.codec_context.qmax = 2
         self._stream = stream
 
-    def _add_copy_streams(self, src: Any) -> None:
+    def _add_copy_streams(self, src: StreamInfo) -> None:
         # FFmpeg's codec lists are only complete for muxers with codec tag tables;
         # elsewhere (MPEG-TS, ...) the muxer itself refuses at the first packet.
         formats = set(self._container.format.name.split(","))
         supported = self._container.supported_codecs if formats & _LISTED_FORMATS else None
-        for ist in src.copy_streams:
+        for ist in src.side_streams:
             name = ist.codec_context.name if ist.codec_context else None
             label = f"#{ist.index} {ist.type} ({name or 'unknown codec'})"
             if supported is not None and name not in supported:
@@ -261,7 +295,7 @@ class EncoderSink:
                     self.skipped_streams.append(label)
                     continue
                 raise OutputError(
-                    f"output {self.path}: the {self.path.suffix} container cannot hold input "
+                    f"output {self.name}: the {self.path.suffix} container cannot hold input "
                     f"stream {label}; use .mkv or --set output.copy_streams=false"
                 )
             try:
@@ -271,7 +305,7 @@ class EncoderSink:
                     self.skipped_streams.append(label)
                     continue
                 raise OutputError(
-                    f"output {self.path}: cannot copy stream {label}: {exc}"
+                    f"output {self.name}: cannot copy stream {label}: {exc}"
                 ) from None
             ost.metadata.update(ist.metadata)
             self._copy_map[ist.index] = ost
@@ -291,7 +325,7 @@ class EncoderSink:
             for packet in self._stream.encode(av_frame):
                 self._container.mux(packet)
         except (av.FFmpegError, ValueError) as exc:
-            raise OutputError(f"writing {self.path} failed: {exc}") from None
+            raise OutputError(f"writing {self.name} failed: {exc}") from None
         self.frames_written += 1
         t = frame.time
         if t is not None:
@@ -321,25 +355,19 @@ class EncoderSink:
         return rgb_to_av(image, self._stream.codec_context.pix_fmt)
 
     def _mux_side(self, until: float, *, everything: bool = False) -> None:
-        src = self.source
-        if src is None or not self._copy_map:
+        if self.side_packets is None or not self._copy_map:
             return
-        queue = src.side_packets
-        while queue:
-            packet = queue[0]
-            ts = packet.dts if packet.dts is not None else packet.pts
-            if not everything and ts is not None and float(ts * packet.time_base) > until:
-                break
-            queue.popleft()
-            ost = self._copy_map.get(packet.stream.index)
+        for index, packet in self.side_packets.take_until(None if everything else until):
+            ost = self._copy_map.get(index)
             if ost is None:
                 continue
+            packet = self._prepare_packet(index, packet)
             packet.stream = ost
             try:
                 self._container.mux(packet)
             except (av.FFmpegError, ValueError) as exc:
                 raise OutputError(
-                    f"copying {ost.type} packets to {self.path} failed: {exc}"
+                    f"copying {ost.type} packets to {self.name} failed: {exc}"
                 ) from None
             self.packets_copied += 1
 
@@ -358,7 +386,7 @@ class EncoderSink:
         self._closed = True
         try:
             if self._stream is None:
-                raise OutputError(f"no frames were written; {self.path} not created")
+                raise OutputError(f"no frames were written; {self.name} not created")
             for packet in self._stream.encode(None):
                 self._container.mux(packet)
             frame_end = self._last_time + self._frame_seconds()
@@ -367,15 +395,12 @@ class EncoderSink:
         except BaseException as exc:
             self._discard()
             if isinstance(exc, av.FFmpegError):
-                raise OutputError(f"finishing {self.path} failed: {exc}") from None
+                raise OutputError(f"finishing {self.name} failed: {exc}") from None
             raise
-        try:
-            os.replace(self.tmp_path, self.path)
-        except OSError as exc:
-            raise OutputError(f"cannot move {self.tmp_path} to {self.path}: {exc}") from None
+        self._publish()
 
     def _frame_seconds(self) -> float:
-        rate = self.source.rate if self.source is not None else None
+        rate = self.info.rate if self.info is not None else None
         return 1.0 / float(rate) if rate else 0.0
 
     def abort(self) -> None:

@@ -38,10 +38,10 @@ import cv2
 import numpy as np
 
 from vidclear.config.sections import PreviewConfig
+from vidclear.core.frame import Frame
 from vidclear.errors import ConfigError, OutputError
 from vidclear.io.sinks._preview_page import PAGE
 from vidclear.io.sinks.views import VIEWS, compose_view
-from vidclear.pipeline.frame import Frame
 
 __all__ = ["HttpPreviewSink", "PreviewServer", "check_listen", "parse_listen"]
 

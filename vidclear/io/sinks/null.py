@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vidclear.pipeline.frame import Frame
+from vidclear.core.frame import Frame
 
 __all__ = ["NullSink"]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from vidclear.pipeline.frame import Frame
+from vidclear.core.frame import Frame
 
 __all__ = ["TeeSink"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from vidclear.core.frame import Frame
 from vidclear.kernels.draw import draw_label
-from vidclear.pipeline.frame import Frame
 
 __all__ = ["VIEWS", "compose_view", "fit_width", "to_uint8"]
 

@@ -26,10 +26,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from vidclear.core.frame import Frame
 from vidclear.errors import OutputError
 from vidclear.io.sinks.views import compose_view
 from vidclear.kernels.draw import draw_label
-from vidclear.pipeline.frame import Frame
 
 __all__ = ["KEYS", "WindowSink", "gui_problem"]
 

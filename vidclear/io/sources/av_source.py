@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import collections
 import os
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
@@ -15,8 +13,9 @@ import av
 import numpy as np
 
 from vidclear.config.sections import InputConfig
+from vidclear.core.frame import Frame
+from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError
-from vidclear.pipeline.frame import Frame
 
 __all__ = ["AVSource", "camera_device", "classify_input"]
 
@@ -24,7 +23,9 @@ _NETWORK_SCHEMES = ("rtsp", "rtsps", "rtmp", "udp", "tcp", "http", "https", "srt
 
 
 def classify_input(spec: str) -> str:
-    """'file', 'url', 'lavfi' or 'camera' for an INPUT given on the command line."""
+    """'file', 'url', 'lavfi', 'camera' or 'pipe' for an INPUT given on the command line."""
+    if spec in ("-", "pipe:") or spec.startswith("pipe:"):
+        return "pipe"
     if spec.startswith("lavfi:"):
         return "lavfi"
     if spec.startswith("camera:") or spec.startswith("/dev/video"):
@@ -57,14 +58,14 @@ def open_error(spec: str, exc: Exception) -> InputError:
     return InputError(f"cannot open input {spec}: {text}")
 
 
-class AVSource:
+class AVSource(Source):
     """Decode the video stream of a file, URL or lavfi graph with PyAV.
 
-    Iterating yields :class:`~vidclear.pipeline.frame.Frame` objects in
+    Iterating yields :class:`~vidclear.core.frame.Frame` objects in
     presentation order with the exact ``pts`` of the stream (variable frame
     rate is kept). Audio, subtitle and data packets of the streams in
-    ``copy_streams`` are collected in :attr:`side_packets` for the sink to
-    mux unchanged.
+    ``info.side_streams`` go on the :attr:`side_packets` channel for the
+    encoder to mux unchanged.
 
     Parameters
     ----------
@@ -93,16 +94,13 @@ class AVSource:
         copy_streams: bool = True,
         options: Mapping[str, str] | None = None,
     ) -> None:
-        self.spec = spec
+        super().__init__(spec)
         self.config = config or InputConfig()
         self.kind = classify_input(spec)
-        self.is_live = self.kind in ("url", "camera")
+        self._live = self.kind in ("url", "camera")
         self._extra_options = dict(options or {})
-        self.side_packets: collections.deque[Any] = collections.deque()
-        self.frames_decoded = 0
-        self.decode_errors = 0
         self._last_time: float | None = None
-        self._stop = threading.Event()
+        self._seeked = False
         self._container = self._open()
         try:
             self._setup(copy_streams)
@@ -123,6 +121,10 @@ class AVSource:
         elif self.kind == "url":
             if self.spec.lower().startswith("rtsp"):
                 options["rtsp_transport"] = cfg.rtsp_transport
+        elif self.kind == "pipe":
+            # Standard input (or pipe:N): FFmpeg probes MPEG-TS, Matroska and NUT as they
+            # stream; input.format names the demuxer when probing cannot tell.
+            target = "pipe:0" if self.spec in ("-", "pipe:") else self.spec
         elif self.kind == "camera":
             target, fmt = camera_device(self.spec), fmt or "v4l2"
             if not os.path.exists(target):
@@ -169,6 +171,18 @@ class AVSource:
 
     # -- properties ------------------------------------------------------
     @property
+    def info(self) -> StreamInfo:
+        return StreamInfo(
+            spec=self.spec, width=self.width, height=self.height, time_base=self.time_base,
+            rate=self.rate, frame_count=None if self._live else self.frame_count,
+            duration=self.duration, metadata=self.metadata,
+            side_streams=tuple(self.copy_streams), is_live=self._live)
+
+    @property
+    def is_live(self) -> bool:
+        return self._live
+
+    @property
     def width(self) -> int:
         return int(self.video_stream.codec_context.width)
 
@@ -205,12 +219,34 @@ class AVSource:
             return max(1, round(self.duration * float(self.rate)))
         return None
 
-    # -- iteration -------------------------------------------------------
-    def stop(self) -> None:
-        """Ask the iterator to end after the current packet (thread-safe)."""
-        self._stop.set()
+    @property
+    def first_time(self) -> float | None:
+        """Seconds of the input's first timestamp (the origin of ``-ss``), if known."""
+        if self.start_time is not None:
+            return self.start_time
+        start = self._container.start_time
+        return None if start is None else start / av.time_base
 
-    def __iter__(self) -> Iterator[Frame]:
+    def seek(self, seconds: float) -> None:
+        """Position every stream at the keyframe at or before ``seconds`` (before iterating).
+
+        The frames from there on are decoded (a trim drops those before its
+        start), and the completeness check is off: the file is read in part.
+
+        Raises
+        ------
+        InputError
+            The input cannot seek (a pipe or a live stream).
+        """
+        self._seeked = True
+        try:
+            self._container.seek(max(0, int(seconds * av.time_base)), backward=True,
+                                 any_frame=False)
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            raise InputError(f"input {self.spec} cannot seek to {seconds:g} s: {exc}") from None
+
+    # -- iteration -------------------------------------------------------
+    def _frames(self) -> Iterator[Frame]:
         vs = self.video_stream
         streams = [vs, *self.copy_streams]
         copied = {s.index for s in self.copy_streams}
@@ -218,11 +254,11 @@ class AVSource:
         step = self._pts_step()
         try:
             for packet in self._container.demux(streams):
-                if self._stop.is_set():
+                if self.stopped:
                     break
                 if packet.stream.index in copied:
                     if packet.size:
-                        self.side_packets.append(packet)
+                        self.side_packets.put(packet)
                     continue
                 for av_frame in self._decode(packet):
                     pts = av_frame.pts
@@ -234,7 +270,7 @@ class AVSource:
         except av.FFmpegError as exc:
             if not (self.config.allow_truncated or self.is_live):
                 raise InputError(f"input {self.spec} is damaged: {exc}") from None
-            self.decode_errors += 1
+            self._decode_errors += 1
         self._check_complete()
 
     def _decode(self, packet: Any) -> list[Any]:
@@ -244,7 +280,7 @@ class AVSource:
             # Broken packets are expected on live streams; in files they mean damage.
             if not (self.config.allow_truncated or self.is_live) or isinstance(exc, av.EOFError):
                 raise
-            self.decode_errors += 1
+            self._decode_errors += 1
             return []
 
     def _pts_step(self) -> int:
@@ -254,7 +290,7 @@ class AVSource:
 
     def _make_frame(self, av_frame: Any, pts: int) -> Frame:
         meta = {"index": self.frames_decoded, "capture_time": time.monotonic()}
-        self.frames_decoded += 1
+        self._frames_decoded += 1
         rotation = int(av_frame.rotation or 0) % 360 if self.config.autorotate else 0
         if rotation:
             self.rotation = rotation
@@ -269,7 +305,7 @@ class AVSource:
 
     def _check_complete(self) -> None:
         """Refuse a file that ended before the frames its index promises."""
-        if self._stop.is_set() or self.kind != "file" or self.config.allow_truncated:
+        if self.stopped or self._seeked or self.kind != "file" or self.config.allow_truncated:
             return
         if self.frames_decoded == 0:
             raise InputError(f"input {self.spec} holds no decodable video frames")
@@ -304,15 +340,8 @@ class AVSource:
                 return None
         return None
 
-    # -- context manager -------------------------------------------------
-    def close(self) -> None:
+    def _close(self) -> None:
         self._container.close()
-
-    def __enter__(self) -> AVSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (f"AVSource({self.spec!r}, {self.width}x{self.height}, rate={self.rate}, "

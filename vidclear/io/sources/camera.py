@@ -9,19 +9,18 @@ the camera's own pixel format (``mjpeg`` or ``yuyv``) come from
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Iterator
 from fractions import Fraction
-from typing import Any
 
 import cv2
 import numpy as np
 
 from vidclear.config.sections import InputConfig, parse_size
+from vidclear.core.frame import Frame
+from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError
 from vidclear.io.sources.av_source import AVSource, camera_device
-from vidclear.pipeline.frame import Frame
 
 __all__ = ["OpenCVSource", "open_camera", "v4l2_options"]
 
@@ -76,7 +75,7 @@ def open_camera(spec: str, *, config: InputConfig | None = None) -> AVSource | O
             raise InputError(f"{first}; OpenCV fallback: {second}") from None
 
 
-class OpenCVSource:
+class OpenCVSource(Source):
     """Frames from OpenCV's ``VideoCapture`` (a camera, or anything it opens).
 
     Frames are stamped with their capture time: ``pts`` counts microseconds
@@ -100,22 +99,13 @@ class OpenCVSource:
     """
 
     kind = "camera"
-    is_live = True
 
     def __init__(
         self, target: str | int, *, config: InputConfig | None = None, api: int = cv2.CAP_ANY
     ) -> None:
-        self.spec = str(target)
+        super().__init__(str(target))
         self.config = config or InputConfig()
-        self.copy_streams: list[Any] = []
-        self.side_packets: Any = []
-        self.metadata: dict[str, str] = {}
-        self.frames_decoded = 0
-        self.decode_errors = 0
         self.time_base = _USEC
-        self.frame_count = None
-        self.duration = None
-        self._stop = threading.Event()
         self._cap = cv2.VideoCapture(target, api)
         if not self._cap.isOpened():
             self._cap.release()
@@ -142,13 +132,14 @@ class OpenCVSource:
         if cfg.framerate:
             cap.set(cv2.CAP_PROP_FPS, cfg.framerate)
 
-    def stop(self) -> None:
-        """End iteration after the current frame (thread-safe)."""
-        self._stop.set()
+    @property
+    def info(self) -> StreamInfo:
+        return StreamInfo(spec=self.spec, width=self.width, height=self.height,
+                          time_base=self.time_base, rate=self.rate, is_live=True)
 
-    def __iter__(self) -> Iterator[Frame]:
+    def _frames(self) -> Iterator[Frame]:
         t0, last = self._first_time, -1
-        while not self._stop.is_set():
+        while not self.stopped:
             if self._first is not None:
                 bgr, captured, self._first = self._first, self._first_time, None
             else:
@@ -162,17 +153,8 @@ class OpenCVSource:
                 rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             pts = last = max(last + 1, round((captured - t0) * 1_000_000))
             meta = {"index": self.frames_decoded, "capture_time": captured}
-            self.frames_decoded += 1
+            self._frames_decoded += 1
             yield Frame(rgb, pts=pts, time_base=self.time_base, meta=meta)
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self._cap.release()
-
-    def __enter__(self) -> OpenCVSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"OpenCVSource({self.spec!r}, {self.width}x{self.height}, rate={self.rate})"

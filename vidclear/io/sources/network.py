@@ -20,9 +20,10 @@ from typing import Any
 import av
 
 from vidclear.config.sections import InputConfig
+from vidclear.core.frame import Frame
+from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError
 from vidclear.io.sources.av_source import AVSource
-from vidclear.pipeline.frame import Frame
 
 __all__ = ["NetworkSource", "stream_options"]
 
@@ -40,7 +41,7 @@ def stream_options(url: str) -> dict[str, str]:
     return opts
 
 
-class NetworkSource:
+class NetworkSource(Source):
     """Frames from a network stream, reopened whenever it is lost.
 
     Parameters
@@ -70,7 +71,6 @@ class NetworkSource:
     """
 
     kind = "url"
-    is_live = True
 
     def __init__(
         self,
@@ -79,17 +79,15 @@ class NetworkSource:
         config: InputConfig | None = None,
         on_event: Callable[[str], Any] | None = None,
     ) -> None:
-        self.spec = url
+        super().__init__(url)
         self.config = config or InputConfig()
         self.on_event = on_event
         self.reconnects = 0
         self.attempts = 0
         self.last_error = ""
-        self.frames_decoded = 0
         self._downtime = 0.0
         self._down_since: float | None = None
         self._decode_errors_closed = 0
-        self._stop = threading.Event()
         self._lock = threading.Lock()
         self._src: AVSource | None = self._open()
         first = self._src
@@ -98,11 +96,14 @@ class NetworkSource:
         self.rate: Fraction | None = first.rate
         self.width, self.height = first.width, first.height
         self.metadata: dict[str, str] = first.metadata
-        # Audio is not carried across reconnects: its timestamps would jump.
-        self.copy_streams: list[Any] = []
-        self.side_packets: Any = []
-        self.frame_count = None
-        self.duration = None
+        # Audio is not carried across reconnects (its timestamps would jump):
+        # info.side_streams stays empty.
+
+    @property
+    def info(self) -> StreamInfo:
+        return StreamInfo(spec=self.spec, width=self.width, height=self.height,
+                          time_base=self.time_base, rate=self.rate, metadata=self.metadata,
+                          is_live=True)
 
     def _open(self) -> AVSource:
         return AVSource(self.spec, config=self.config, copy_streams=False,
@@ -144,18 +145,18 @@ class NetworkSource:
     # -- iteration -------------------------------------------------------
     def stop(self) -> None:
         """End iteration: after the current packet, or at once while reconnecting."""
-        self._stop.set()
+        super().stop()
         src = self._src
         if src is not None:
             src.stop()
 
-    def __iter__(self) -> Iterator[Frame]:
+    def _frames(self) -> Iterator[Frame]:
         tb = self.time_base
         offset = 0  # output ticks where the current connection's first frame goes
         last_out: int | None = None
         last_capture: float | None = None
         step = max(1, round(1 / (self.rate * tb))) if self.rate else 1
-        while not self._stop.is_set():
+        while not self.stopped:
             src = self._src
             if src is None:
                 return
@@ -170,12 +171,12 @@ class NetworkSource:
                             # Continue after the real gap, measured between captures.
                             offset = last_out + max(step, round((captured - last_capture) / tb))
                     last_capture = captured
-                    rel = (pts - seg_first) * frame.time_base
+                    rel = (pts - seg_first) * (frame.time_base or tb)
                     out = offset + round(rel / tb)
                     if last_out is not None and out <= last_out:
                         out = last_out + 1
                     last_out = out
-                    self.frames_decoded += 1
+                    self._frames_decoded += 1
                     image = frame.image if frame.av_frame is None else None
                     yield Frame(image, pts=out, time_base=tb, meta=frame.meta,
                                 av_frame=frame.av_frame)
@@ -188,7 +189,7 @@ class NetworkSource:
                 self._decode_errors_closed += src.decode_errors
                 src.close()
                 self._src = None
-            if self._stop.is_set() or not self.config.reconnect:
+            if self.stopped or not self.config.reconnect:
                 return
             with self._lock:
                 self._down_since = time.monotonic()
@@ -201,7 +202,7 @@ class NetworkSource:
         cfg = self.config
         delay = cfg.reconnect_delay
         lost_at = self._down_since or time.monotonic()
-        while not self._stop.wait(delay):
+        while not self.wait(delay):
             self.attempts += 1
             try:
                 src = self._open()
@@ -215,7 +216,7 @@ class NetworkSource:
                 self._event(f"still down after {waited:.1f} s (attempt {self.attempts})")
                 delay = min(max(cfg.reconnect_max_delay, 0.05), max(0.05, delay * 2))
                 continue
-            if self._stop.is_set():
+            if self.stopped:
                 src.close()
                 break
             self._src = src
@@ -233,17 +234,10 @@ class NetworkSource:
             self._down_since = None
         return gap
 
-    # -- context manager -------------------------------------------------
-    def close(self) -> None:
+    def _close(self) -> None:
         src = self._src
         if src is not None:
             src.close()
-
-    def __enter__(self) -> NetworkSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (f"NetworkSource({self.spec!r}, {self.width}x{self.height}, rate={self.rate}, "

@@ -8,12 +8,13 @@ from fractions import Fraction
 
 import numpy as np
 
-from vidclear.pipeline.frame import Frame
+from vidclear.core.frame import Frame
+from vidclear.core.source import Source, StreamInfo
 
 __all__ = ["RoadScene"]
 
 
-class RoadScene:
+class RoadScene(Source):
     """A clear road seen from a moving car: sky, fields, lane markings, trees, a car.
 
     The scene is built with a pinhole camera over a ground plane, so its depth
@@ -51,6 +52,7 @@ class RoadScene:
             raise ValueError(f"RoadScene needs at least 16x16 pixels, got {width}x{height}")
         if seconds <= 0 or rate <= 0:
             raise ValueError("seconds and rate must be positive")
+        super().__init__(f"RoadScene({width}x{height})")
         self.width, self.height, self.rate = width, height, rate
         self.frames = max(1, round(seconds * rate))
         self.horizon = horizon
@@ -61,9 +63,13 @@ class RoadScene:
         self._trees = rng.uniform(6.0, 120.0, 24)
         self._sides = rng.choice([-1.0, 1.0], 24)
         self._shade = rng.uniform(0.6, 1.0, 24)
-        self.is_live = False
-        self.frame_count = self.frames
         self._ground_depth = self._make_ground_depth()
+
+    @property
+    def info(self) -> StreamInfo:
+        return StreamInfo(spec=self.spec, width=self.width, height=self.height,
+                          time_base=self.time_base, rate=Fraction(self.rate),
+                          frame_count=self.frames, duration=self.frames / self.rate)
 
     def depth(self) -> np.ndarray:
         """Ground-plane depth in metres per pixel (sky: 1000 m), H×W float32."""
@@ -136,7 +142,7 @@ class RoadScene:
             img[y0:y0 + max(1, (y1 - y0) // 3), x0:x1] = (0.1, 0.12, 0.15)  # rear window
         return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8), depth
 
-    def __iter__(self) -> Iterator[Frame]:
+    def _frames(self) -> Iterator[Frame]:
         for i in range(self.frames):
             image, depth = self.render_with_depth(i / self.rate)
             relative = np.minimum(depth / self.far, 1.0)
@@ -145,15 +151,6 @@ class RoadScene:
 
     def __len__(self) -> int:
         return self.frames
-
-    def close(self) -> None:
-        """Nothing to release; present for the source protocol."""
-
-    def __enter__(self) -> RoadScene:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"RoadScene({self.width}x{self.height}, {self.frames} frames at {self.rate} fps)"

@@ -7,16 +7,17 @@ from typing import Any, ClassVar, cast
 import cv2
 import numpy as np
 
+from vidclear.core.frame import Frame
+from vidclear.core.processor import Processor
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dehazer import Dehazer, DehazeResult
+from vidclear.errors import ArrayError
 from vidclear.kernels.draw import draw_label
-from vidclear.pipeline.frame import Frame
-from vidclear.pipeline.processor import Processor
 
 __all__ = ["DehazeDebug", "DehazeProcessor", "debug_mosaic"]
 
 
-class DehazeProcessor(Processor):
+class DehazeProcessor(Processor[DehazeConfig]):
     """Dark-channel-prior dehazing of every frame (``processors = ["dehaze"]``).
 
     Wraps a :class:`~vidclear.dehaze.Dehazer` fed with ``frame.time`` so the
@@ -47,6 +48,9 @@ class DehazeProcessor(Processor):
         super().__init__(config, **params)
         self.dehazer = Dehazer(self.config)
 
+    def _configured(self, config: DehazeConfig) -> None:
+        self.dehazer.config = config  # temporal state kept; next frame uses the new settings
+
     def _run(self, frame: Frame) -> DehazeResult:
         return self.dehazer.process(frame.image, timestamp=frame.time)
 
@@ -54,7 +58,7 @@ class DehazeProcessor(Processor):
         planes = frame.yuv420()  # the decoder's planes skip two colour conversions
         if planes is None:
             res = self._run(frame)
-            return frame.replace(res.image, dehaze=_meta(res))
+            return frame.replace(cast(np.ndarray, res.image), dehaze=_meta(res))
         res = self.dehazer.process_yuv420(*planes, timestamp=frame.time)
         out = cast(tuple[np.ndarray, np.ndarray, np.ndarray], res.planes)  # always set here
         return frame.replace_yuv420(*out, dehaze=_meta(res))
@@ -102,7 +106,7 @@ def debug_mosaic(image: np.ndarray, res: DehazeResult) -> np.ndarray:
     def as8(img: np.ndarray) -> np.ndarray:
         return img if dtype == np.uint8 else (img // 257).astype(np.uint8)
 
-    tiles = [as8(tile(image)), as8(tile(res.image)), plane(res.transmission),
+    tiles = [as8(tile(image)), as8(tile(cast(np.ndarray, res.image))), plane(res.transmission),
              plane(res.dark_channel)]
     air = ", ".join(f"{v:.2f}" for v in res.airlight)
     labels = ["input", f"dehazed  strength {res.strength:.2f}", "transmission",
@@ -130,5 +134,5 @@ class DehazeDebug(DehazeProcessor):
         res = self._run(frame)
         image = frame.image
         if image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f"dehaze_debug needs RGB H×W×3 frames, got shape {image.shape}")
+            raise ArrayError(f"dehaze_debug needs RGB H×W×3 frames, got shape {image.shape}")
         return frame.replace(debug_mosaic(image, res), dehaze=_meta(res))

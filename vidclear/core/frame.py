@@ -68,7 +68,7 @@ class Frame:
     def image(self) -> np.ndarray:
         """The RGB image, H×W×3 uint8 or uint16 (converted lazily)."""
         if self._image is None:
-            from vidclear.io.convert import av_to_rgb
+            from vidclear.core.convert import av_to_rgb
 
             self._image = av_to_rgb(self._av)
         return self._image
@@ -118,7 +118,7 @@ class Frame:
         working on ``.image`` see the same colours. Returns read-only uint8
         views of the decoder's buffers (no copy): Y H×W, U and V H/2×W/2.
         """
-        from vidclear.io.convert import is_bt601_420
+        from vidclear.core.convert import is_bt601_420
 
         av_frame = self._av
         if av_frame is None or not is_bt601_420(av_frame):
@@ -138,7 +138,7 @@ class Frame:
         The sink encodes them without an RGB round trip; the source's colour
         tags are kept.
         """
-        from vidclear.io.convert import yuv420_to_av
+        from vidclear.core.convert import yuv420_to_av
 
         return self.replace_av(yuv420_to_av(y, u, v, like=self._av), **meta)
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.media import ffprobe_streams, make_clip, moving_frame
 from vidclear import load_config, transcode
-from vidclear.io.convert import av_to_rgb, rgb_to_av
+from vidclear.core.convert import av_to_rgb, rgb_to_av
 
 
 def _yuv(img: np.ndarray) -> av.VideoFrame:

@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import importlib
 
+from vidclear.core.processor import Processor
 from vidclear.errors import ConfigError
-from vidclear.pipeline.processor import Processor
 
 __all__ = ["available", "get", "register"]
 
 _BUILTIN: dict[str, str] = {
     "copy": "vidclear.processors.basic:Copy",
     "side_by_side": "vidclear.processors.basic:SideBySide",
-    "dehaze": "vidclear.dehaze.processor:DehazeProcessor",
-    "dehaze_debug": "vidclear.dehaze.processor:DehazeDebug",
-    "ace": "vidclear.enhance.processors:ACE",
-    "histeq": "vidclear.enhance.processors:HistEq",
-    "clahe": "vidclear.enhance.processors:CLAHE",
-    "msrcr": "vidclear.enhance.processors:MSRCR",
-    "synth_haze": "vidclear.dehaze.synth:SynthHaze",
-    "hdr_bracket": "vidclear.hdr.processors:HDRBracket",
-    "synth_bracket": "vidclear.hdr.processors:SynthBracket",
+    "dehaze": "vidclear.processors.dehaze:DehazeProcessor",
+    "dehaze_debug": "vidclear.processors.dehaze:DehazeDebug",
+    "ace": "vidclear.processors.enhance:ACE",
+    "histeq": "vidclear.processors.enhance:HistEq",
+    "clahe": "vidclear.processors.enhance:CLAHE",
+    "msrcr": "vidclear.processors.enhance:MSRCR",
+    "synth_haze": "vidclear.processors.synth:SynthHaze",
+    "hdr_bracket": "vidclear.processors.hdr:HDRBracket",
+    "synth_bracket": "vidclear.processors.hdr:SynthBracket",
 }
 _LOADED: dict[str, type[Processor]] = {}
 

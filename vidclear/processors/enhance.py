@@ -12,7 +12,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from vidclear.config.schema import Section, param
+from vidclear.core.frame import Frame
+from vidclear.core.processor import Processor
+from vidclear.core.schema import Section, param
 from vidclear.enhance.ace import ACE_METHODS, ace
 from vidclear.enhance.histogram import (
     apply_table,
@@ -23,8 +25,6 @@ from vidclear.enhance.histogram import (
 )
 from vidclear.enhance.retinex import BALANCE_MODES, MAX_SCALES, msrcr
 from vidclear.errors import ConfigError
-from vidclear.pipeline.frame import Frame
-from vidclear.pipeline.processor import Processor
 
 __all__ = [
     "ACE",
@@ -109,12 +109,11 @@ class MSRCRConfig(Section):
             )
 
 
-class ACE(Processor):
+class ACE(Processor[ACEConfig]):
     """Automatic Color Enhancement of every frame (:func:`vidclear.enhance.ace`)."""
 
     name: ClassVar[str] = "ace"
     Config: ClassVar[type[Section]] = ACEConfig
-    config: ACEConfig
 
     def __call__(self, frame: Frame) -> Frame:
         c = self.config
@@ -122,7 +121,7 @@ class ACE(Processor):
         return frame.replace(out)
 
 
-class HistEq(Processor):
+class HistEq(Processor[HistEqConfig]):
     """Histogram equalization of the luma, optionally smoothed over time.
 
     With ``smoothing = s > 0`` the table applied to frame t is
@@ -133,9 +132,8 @@ class HistEq(Processor):
 
     name: ClassVar[str] = "histeq"
     Config: ClassVar[type[Section]] = HistEqConfig
-    config: HistEqConfig
 
-    def __init__(self, config: Section | None = None, **params: Any) -> None:
+    def __init__(self, config: HistEqConfig | None = None, **params: Any) -> None:
         super().__init__(config, **params)
         self._lut: np.ndarray | None = None
 
@@ -154,12 +152,11 @@ class HistEq(Processor):
         self._lut = None
 
 
-class CLAHE(Processor):
+class CLAHE(Processor[CLAHEConfig]):
     """Contrast-limited adaptive histogram equalization of every frame's luma."""
 
     name: ClassVar[str] = "clahe"
     Config: ClassVar[type[Section]] = CLAHEConfig
-    config: CLAHEConfig
 
     def __call__(self, frame: Frame) -> Frame:
         c = self.config
@@ -168,12 +165,11 @@ class CLAHE(Processor):
         return frame.replace(out)
 
 
-class MSRCR(Processor):
+class MSRCR(Processor[MSRCRConfig]):
     """Multi-scale Retinex with colour restoration of every frame."""
 
     name: ClassVar[str] = "msrcr"
     Config: ClassVar[type[Section]] = MSRCRConfig
-    config: MSRCRConfig
 
     def __call__(self, frame: Frame) -> Frame:
         c = self.config

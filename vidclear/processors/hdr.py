@@ -8,7 +8,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from vidclear.config.schema import Section, param
+from vidclear.core.frame import Frame
+from vidclear.core.processor import Processor
+from vidclear.core.schema import Section, param
 from vidclear.errors import ConfigError
 from vidclear.hdr._validate import HDRInputError
 from vidclear.hdr.response import (
@@ -19,8 +21,6 @@ from vidclear.hdr.response import (
 )
 from vidclear.hdr.rolling import RollingBracket
 from vidclear.hdr.synth import bracket_tables
-from vidclear.pipeline.frame import Frame
-from vidclear.pipeline.processor import Processor
 
 __all__ = ["HDRBracket", "HDRBracketConfig", "SynthBracket", "SynthBracketConfig"]
 
@@ -104,7 +104,7 @@ class HDRBracketConfig(Section):
                               f"{self.section}.response_path")
 
 
-class HDRBracket(Processor):
+class HDRBracket(Processor[HDRBracketConfig]):
     """Rolling-bracket HDR: every input frame yields one merged, tone-mapped frame.
 
     The latest ``window`` frames (default one full pattern) are aligned to the
@@ -128,7 +128,7 @@ class HDRBracket(Processor):
 
     def __init__(self, config: HDRBracketConfig | None = None, **params: object) -> None:
         super().__init__(config, **params)
-        c: HDRBracketConfig = self.config  # type: ignore[assignment]
+        c = self.config
         self.engine = RollingBracket(
             _pattern(c.exposures, c.unit, f"{c.section}.exposures"),
             window=c.window or None,
@@ -170,7 +170,7 @@ class SynthBracketConfig(Section):
                               f"{self.section}.response_path")
 
 
-class SynthBracket(Processor):
+class SynthBracket(Processor[SynthBracketConfig]):
     """Turn a clip into an alternating-exposure clip with a known response.
 
     Frame ``i`` is re-exposed with ``exposures[(i + offset) % N]`` and sets
@@ -183,7 +183,7 @@ class SynthBracket(Processor):
 
     def __init__(self, config: SynthBracketConfig | None = None, **params: object) -> None:
         super().__init__(config, **params)
-        c: SynthBracketConfig = self.config  # type: ignore[assignment]
+        c = self.config
         self.pattern = _pattern(c.exposures, c.unit, f"{c.section}.exposures")
         resp = _response(c.response, c.response_path, c.section)
         self.response = resp if isinstance(resp, np.ndarray) else srgb_response()
@@ -197,7 +197,7 @@ class SynthBracket(Processor):
         if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
             raise HDRInputError(f"synth_bracket needs H×W×3 uint8 frames, got {img.shape} "
                                 f"{img.dtype}")
-        k = (self._i + self.config.offset) % len(self.pattern)  # type: ignore[attr-defined]
+        k = (self._i + self.config.offset) % len(self.pattern)
         self._i += 1
         t = self.tables[k]
         out = np.empty_like(img)

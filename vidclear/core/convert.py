@@ -16,6 +16,8 @@ import av
 import cv2
 import numpy as np
 
+from vidclear.errors import ArrayError
+
 __all__ = ["BT601", "av_to_rgb", "is_bt601_420", "rgb_to_av", "yuv420_to_av"]
 
 # AVColorSpace values: unspecified, BT.470BG and SMPTE 170M are all BT.601.
@@ -48,13 +50,14 @@ def rgb_to_av(image: np.ndarray, pix_fmt: str) -> Any:
     """
     h, w = image.shape[:2]
     if image.dtype == np.uint8 and pix_fmt == "yuv420p" and h % 2 == 0 and w % 2 == 0:
-        i420 = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2YUV_I420)
+        i420: Any = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2YUV_I420)
         frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
         frame.colorspace = BT601
         frame.color_range = 1
         return frame
     fmt = "rgb48le" if image.dtype == np.uint16 else "rgb24"
-    return av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=fmt)
+    contiguous: np.ndarray[Any, Any] = np.ascontiguousarray(image)
+    return av.VideoFrame.from_ndarray(contiguous, format=fmt)
 
 
 def yuv420_to_av(y: np.ndarray, u: np.ndarray, v: np.ndarray, *, like: Any = None) -> Any:
@@ -65,12 +68,12 @@ def yuv420_to_av(y: np.ndarray, u: np.ndarray, v: np.ndarray, *, like: Any = Non
     """
     h, w = y.shape
     if h % 2 or w % 2 or u.shape != (h // 2, w // 2) or v.shape != u.shape:
-        raise ValueError(f"yuv420 planes need even sizes and half-size chroma, got "
+        raise ArrayError(f"yuv420 planes need even sizes and half-size chroma, got "
                          f"{y.shape}, {u.shape}, {v.shape}")
     frame = av.VideoFrame(w, h, "yuv420p")
     for plane, src in zip(frame.planes, (y, u, v), strict=True):
         rows, cols = src.shape
-        dst = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        dst = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
         dst[:rows, :cols] = src  # one copy straight into FFmpeg's buffer
     if like is not None:
         frame.colorspace, frame.color_range = like.colorspace, like.color_range

@@ -1,0 +1,71 @@
+"""The processor base class: stateful callables that map frames to frames."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar, Generic, TypeVar, cast
+
+from vidclear.core.frame import Frame
+from vidclear.core.schema import Section
+
+__all__ = ["Processor"]
+
+C = TypeVar("C", bound=Section)
+
+
+class Processor(Generic[C]):
+    """Base class for processors, generic over their config section ``C``.
+
+    A processor is a stateful callable. ``__call__(frame)`` returns the
+    processed frame, or ``None`` while it holds frames back (a rolling HDR
+    window filling up). ``flush()`` returns every frame still held, in order,
+    at the end of the stream. ``reset()`` forgets temporal state at a scene cut
+    or a seek. ``configure(**changes)`` changes settings between frames (the
+    live preview's strength keys).
+
+    Subclasses set ``name`` (the registry key and the TOML table of their
+    settings) and ``Config`` (the :class:`~vidclear.core.schema.Section`
+    subclass ``C``), and accept either ``config=`` or the config's fields as
+    keyword arguments, so the config objects are the Python API's parameters::
+
+        class Invert(Processor[InvertConfig]):
+            name = "invert"
+            Config = InvertConfig
+    """
+
+    name: ClassVar[str] = ""
+    Config: ClassVar[type[Section]] = Section
+    config: C
+
+    def __init__(self, config: C | None = None, **params: Any) -> None:
+        self.config = cast(C, self.Config.coerce_params(config, params))
+
+    def __call__(self, frame: Frame) -> Frame | None:
+        raise NotImplementedError
+
+    def flush(self) -> list[Frame]:
+        """Drain frames held back; the default holds none."""
+        return []
+
+    def reset(self) -> None:
+        """Forget temporal state; the default has none."""
+
+    def configure(self, **changes: Any) -> C:
+        """Change settings from the next frame on; returns the new config.
+
+        The changed keys are validated like any config value
+        (:class:`~vidclear.errors.ConfigError` names a bad one); temporal
+        state is kept. Subclasses that hand their config to helper objects
+        override :meth:`_configured` to pass the new one on.
+        """
+        new = dataclasses.replace(self.config, **changes)
+        self.config = new
+        self._configured(new)
+        return new
+
+    def _configured(self, config: C) -> None:
+        """Hook: ``config`` replaced the old one (see :meth:`configure`)."""
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.config.to_dict().items())
+        return f"{type(self).__name__}({fields})"

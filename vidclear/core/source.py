@@ -1,0 +1,202 @@
+"""The source contract: what every frame source promises the rest of vidclear.
+
+A :class:`Source` iterates :class:`~vidclear.core.frame.Frame` objects in
+presentation order and describes its video in a :class:`StreamInfo`. Audio,
+subtitle and data packets never go through processors: a source that passes
+them through puts them, in demux order, on its :class:`SidePackets` channel,
+and the encoder takes them from there (``source.side_packets``).
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Self
+
+from vidclear.core.frame import Frame
+
+__all__ = ["SidePackets", "Source", "StreamInfo"]
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """What a source knows about its video before the first frame.
+
+    Attributes
+    ----------
+    spec : str
+        The input as the user gave it (path, URL, ``lavfi:...``, ``camera:N``).
+    width, height : int
+        Frame size in pixels as decoded (before rotation); 0 when unknown.
+    time_base : Fraction
+        Seconds per ``pts`` tick of the frames.
+    rate : Fraction or None
+        Nominal frame rate in frames per second (average rate for VFR).
+    frame_count : int or None
+        Best estimate of the number of frames (for progress bars); None for
+        live and unknown lengths.
+    duration : float or None
+        Seconds of video, when the container declares it.
+    metadata : mapping of str to str
+        Container-level tags (title, creation_time, ...), copied to outputs.
+    side_streams : tuple
+        The PyAV input streams (audio, subtitle, data) whose packets the
+        source puts on its :class:`SidePackets` channel, for stream copy.
+    is_live : bool
+        Frames arrive at their own pace (camera, network stream, paced graph).
+    """
+
+    spec: str
+    width: int = 0
+    height: int = 0
+    time_base: Fraction = Fraction(1, 90000)
+    rate: Fraction | None = None
+    frame_count: int | None = None
+    duration: float | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    side_streams: tuple[Any, ...] = ()
+    is_live: bool = False
+
+
+class SidePackets:
+    """A thread-safe FIFO of demuxed packets passed through without decoding.
+
+    The decode thread :meth:`put` s packets as it demuxes them; the encode
+    thread :meth:`take_until` s the ones due before the last written video
+    frame, so copied streams stay interleaved with the video. Each packet is
+    kept with the index of its input stream, read when it was put: the input
+    file may be closed before the packet is muxed (the chunks of a trip).
+    """
+
+    def __init__(self) -> None:
+        self._queue: collections.deque[tuple[int, Any]] = collections.deque()
+        self._lock = threading.Lock()
+
+    def put(self, packet: Any) -> None:
+        index = packet.stream.index
+        with self._lock:
+            self._queue.append((index, packet))
+
+    def take_until(self, until: float | None) -> list[tuple[int, Any]]:
+        """Remove and return ``(input stream index, packet)`` pairs due by ``until`` seconds.
+
+        ``until=None`` takes everything. A packet without timestamps goes out
+        with the packets around it.
+        """
+        out: list[tuple[int, Any]] = []
+        with self._lock:
+            while self._queue:
+                packet = self._queue[0][1]
+                ts = packet.dts if packet.dts is not None else packet.pts
+                if until is not None and ts is not None and float(ts * packet.time_base) > until:
+                    break
+                out.append(self._queue.popleft())
+        return out
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+
+class Source:
+    """Base class of frame sources: files, streams, cameras, synthetic scenes.
+
+    Subclasses implement :meth:`_frames` and :attr:`info`, and :meth:`_close`
+    when they hold resources. Iterating a source yields its frames once;
+    :meth:`stop` (thread-safe) makes the iteration end after the current
+    frame. Sources are context managers.
+
+    Attributes
+    ----------
+    spec : str
+        The input as given.
+    side_packets : SidePackets
+        Passed-through packets for stream copy (empty for most sources).
+    decode_errors : int
+        Damaged packets skipped (live streams, ``input.allow_truncated``).
+    frames_decoded : int
+        Frames produced so far.
+    """
+
+    spec: str = ""
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        self.side_packets = SidePackets()
+        self._decode_errors = 0
+        self._frames_decoded = 0
+        self._stop_event = threading.Event()
+        self._closed = False
+
+    # -- the contract ------------------------------------------------------
+    @property
+    def info(self) -> StreamInfo:
+        """The stream description (see :class:`StreamInfo`)."""
+        raise NotImplementedError
+
+    def _frames(self) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        """Release resources; called once by :meth:`close`."""
+
+    # -- shared behaviour ------------------------------------------------
+    @property
+    def decode_errors(self) -> int:
+        return self._decode_errors
+
+    @property
+    def frames_decoded(self) -> int:
+        return self._frames_decoded
+
+    @property
+    def is_live(self) -> bool:
+        return self.info.is_live
+
+    @property
+    def inputs(self) -> list[str]:
+        """Every file or URL this source reads (outputs must never overwrite one)."""
+        return [self.spec]
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop_event.is_set()
+
+    def stop(self) -> None:
+        """Ask the iteration to end after the current frame (thread-safe)."""
+        self._stop_event.set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True at once when :meth:`stop` was called."""
+        return self._stop_event.wait(seconds)
+
+    def status(self) -> dict[str, Any]:
+        """Live state for previews and stats (``{"state": "up"}`` unless overridden)."""
+        return {"state": "up"}
+
+    def report(self) -> dict[str, Any]:
+        """Facts for ``--stats`` about what the source did (packets trimmed, ...)."""
+        return {}
+
+    def __iter__(self) -> Iterator[Frame]:
+        for frame in self._frames():
+            yield frame
+            if self._stop_event.is_set():
+                return
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        i = self.info
+        return f"{type(self).__name__}({self.spec!r}, {i.width}x{i.height}, rate={i.rate})"

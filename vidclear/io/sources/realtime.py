@@ -1,0 +1,84 @@
+"""Real-time pacing: release a file's or a graph's frames at their own rate.
+
+A camera or a network stream delivers frames at its own pace. A lavfi graph
+(``lavfi:testsrc2=size=1280x720:rate=30``) or a file would be read as fast
+as the CPU allows; :class:`RealtimeSource` releases their frames at the
+stream's frame rate instead, so they behave like a camera. Every frame it
+yields carries ``meta["capture_time"]``, the ``time.monotonic()`` instant it
+was released.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from vidclear.core.frame import Frame
+from vidclear.core.source import Source, StreamInfo
+
+__all__ = ["RealtimeSource"]
+
+
+class RealtimeSource(Source):
+    """Release the frames of ``source`` no faster than their timestamps.
+
+    The first frame goes out at once; frame ``k`` goes out when
+    ``time(k) - time(0)`` seconds have passed. Its ``capture_time`` is
+    re-stamped at release, so latency is measured from the moment a camera
+    would have delivered it. A consumer that falls behind does not slow the
+    clock down: late frames go out at once.
+
+    Parameters
+    ----------
+    source : Source
+        The source to pace; its :attr:`info` (marked live) and
+        :attr:`side_packets` channel are this source's.
+    """
+
+    def __init__(self, source: Source) -> None:
+        super().__init__(source.spec)
+        self.source = source
+        self.side_packets = source.side_packets
+
+    @property
+    def info(self) -> StreamInfo:
+        return dataclasses.replace(self.source.info, is_live=True, frame_count=None)
+
+    @property
+    def decode_errors(self) -> int:
+        return self.source.decode_errors
+
+    @property
+    def frames_decoded(self) -> int:
+        return self.source.frames_decoded
+
+    def stop(self) -> None:
+        super().stop()
+        self.source.stop()
+
+    def _frames(self) -> Iterator[Frame]:
+        origin: tuple[float, float] | None = None
+        for frame in self.source:
+            t = frame.time
+            if t is not None:
+                if origin is None:
+                    origin = (t, time.monotonic())
+                else:
+                    wait = (t - origin[0]) - (time.monotonic() - origin[1])
+                    if wait > 0 and self.wait(wait):
+                        return
+            if self.stopped:
+                return
+            frame.meta["capture_time"] = time.monotonic()
+            yield frame
+
+    def _close(self) -> None:
+        self.source.close()
+
+    def status(self) -> dict[str, Any]:
+        return {"state": "up", "paced": True}
+
+    def __repr__(self) -> str:
+        return f"RealtimeSource({self.source!r})"
