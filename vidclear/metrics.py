@@ -47,7 +47,7 @@ _RGB_TO_XYZ = np.array(
 # The D65 white point as XYZ with Y = 1 (the sum of each row above).
 _D65 = _RGB_TO_XYZ.sum(axis=1)
 # Rec. 709 luma weights, used by the flicker measure.
-_LUMA = np.array([0.2126, 0.7152, 0.0722])
+_LUMA = np.array([0.2126, 0.7152, 0.0722])  # = vidclear.kernels.BT709 (a peer layer)
 
 
 def _default_range(a: np.ndarray, data_range: float | None) -> float:

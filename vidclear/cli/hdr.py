@@ -51,10 +51,10 @@ def _outputs(out: Path, ops: list[str], plot: str | None) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     """Run ``vidclear hdr``; raises VidclearError subclasses on user errors."""
     from vidclear.hdr._validate import HDRInputError
-    from vidclear.hdr.align import align_mtb
+    from vidclear.hdr.align import align_Ward2003
     from vidclear.hdr.io import exif_exposure_time, plot_response, read_image, write_image_atomic
-    from vidclear.hdr.merge import merge_debevec, merge_robertson
-    from vidclear.hdr.response import debevec1997, robertson2003
+    from vidclear.hdr.merge import merge_Debevec1997, merge_Robertson2003
+    from vidclear.hdr.response import camera_response_Debevec1997, camera_response_Robertson2003
     from vidclear.hdr.tonemap import OPERATORS, to_uint8
 
     images = [Path(p) for p in args.images]
@@ -89,9 +89,10 @@ def run(args: argparse.Namespace) -> int:
     pix = [read_image(p) for p in images]
     try:
         if args.align:
-            pix, _ = align_mtb(pix)
-        calib = debevec1997 if args.calibrate == "debevec" else robertson2003
-        merge = merge_debevec if args.calibrate == "debevec" else merge_robertson
+            pix, _ = align_Ward2003(pix)
+        calib = (camera_response_Debevec1997 if args.calibrate == "debevec"
+                 else camera_response_Robertson2003)
+        merge = merge_Debevec1997 if args.calibrate == "debevec" else merge_Robertson2003
         response = calib(pix, times)
         radiance = merge(pix, times, response=response)
     except HDRInputError as exc:

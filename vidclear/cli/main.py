@@ -6,6 +6,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from vidclear._version import __version__
@@ -42,6 +43,11 @@ def _one_line(exc: BaseException, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[:limit] + " ..."
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    print(f"vidclear: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status.
 
@@ -51,7 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            # deprecations meant for users (FutureWarning) as one line each
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"vidclear: error: {_one_line(exc)}", file=sys.stderr)
         return 2

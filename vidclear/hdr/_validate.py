@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from vidclear.errors import InputError
+from vidclear.kernels.exposure import exposure_weights
 
 __all__ = ["MAX_EXPOSURE_STOPS", "HDRInputError", "as_radiance", "as_stack", "as_times",
            "as_weights"]
@@ -96,11 +97,15 @@ def as_times(times: Sequence[float] | np.ndarray | None, count: int, *,
 
 
 def as_weights(weights: str | np.ndarray) -> np.ndarray:
-    """A 256-entry float32 weighting table by name or array (see ``weight_table``)."""
-    from vidclear.hdr.response import weight_table
+    """A 256-entry float32 weighting table by name or array.
 
+    Names are those of :func:`vidclear.kernels.exposure_weights`.
+    """
     if isinstance(weights, str):
-        return weight_table(weights)
+        try:
+            return exposure_weights(weights)
+        except ValueError as exc:
+            raise HDRInputError(str(exc)) from None
     w = np.asarray(weights, dtype=np.float32).ravel()
     if w.size != 256 or not np.all(np.isfinite(w)) or np.any(w < 0):
         raise HDRInputError("weights must be 256 finite values >= 0")

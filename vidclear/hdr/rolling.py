@@ -19,7 +19,9 @@ import numpy as np
 from vidclear.hdr import _video_kernels as VK
 from vidclear.hdr._validate import MAX_EXPOSURE_STOPS, HDRInputError, as_times
 from vidclear.hdr.align import MTBPyramid, mtb_shift
-from vidclear.hdr.response import as_response, debevec1997, srgb_response
+from vidclear.hdr.response import as_response, camera_response_Debevec1997, srgb_response
+from vidclear.kernels.exposure import exposure_weights
+from vidclear.kernels.filters import guided_coefficients
 from vidclear.kernels.threads import ThreadChoice
 
 __all__ = ["PhaseTracker", "RollingBracket", "TemporalSmoother", "ThreadChoice",
@@ -46,49 +48,6 @@ def deghost_table(sigma: float, size: int = 256) -> tuple[np.ndarray, np.float32
     lut = np.exp(-(i / 32.0) ** 2)
     lut[-1] = 0.0
     return lut.astype(np.float32), np.float32(32.0 / sigma)
-
-
-def box_mean(img: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over the (2r+1)² window clipped to the image (H×W float32).
-
-    Same result as :func:`vidclear.hdr._kernels.box_mean_k`, through OpenCV's
-    running-sum box filter: one call, no thread hand-offs, which matters on
-    the small base-layer images where a parallel region costs more than the
-    work.
-    """
-    k = (2 * radius + 1, 2 * radius + 1)
-    s = cv2.boxFilter(img, cv2.CV_32F, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
-    n = cv2.boxFilter(np.ones_like(img, dtype=np.float32), cv2.CV_32F, k, normalize=False,
-                      borderType=cv2.BORDER_CONSTANT)
-    return s / n
-
-
-def guided_base(loglum: np.ndarray, *, radius: int, eps: float, sub: int,
-                a_out: np.ndarray, b_out: np.ndarray) -> None:
-    """Guided-filter coefficients of a log-luminance image, computed at 1/``sub`` size.
-
-    The self-guided filter (He et al. 2013) of ``loglum`` is ``a * loglum +
-    b``; ``a`` and ``b`` are found on an area-averaged copy reduced ``sub``
-    times (window radius ``radius`` there) and enlarged bilinearly into
-    ``a_out`` and ``b_out`` (H×W float32), as in the fast guided filter.
-
-    References
-    ----------
-    .. [1] K. He, J. Sun and X. Tang, "Guided image filtering", IEEE TPAMI
-       35(6), 2013; K. He and J. Sun, "Fast guided filter", arXiv:1505.00996.
-    """
-    h, w = loglum.shape
-    small = cv2.resize(loglum, (max(1, w // sub), max(1, h // sub)),
-                       interpolation=cv2.INTER_AREA)
-    mean_i = box_mean(small, radius)
-    corr = box_mean(small * small, radius)
-    var = np.maximum(corr - mean_i * mean_i, 0.0)
-    a = (var / (var + np.float32(eps))).astype(np.float32)
-    b = (mean_i - a * mean_i).astype(np.float32)
-    ma = box_mean(a, radius)
-    mb = box_mean(b, radius)
-    cv2.resize(ma, (w, h), dst=a_out, interpolation=cv2.INTER_LINEAR)
-    cv2.resize(mb, (w, h), dst=b_out, interpolation=cv2.INTER_LINEAR)
 
 
 def display_table(gamma: float, size: int = 1 << 16) -> np.ndarray:
@@ -288,9 +247,9 @@ class RollingBracket:
         self.white_percentile, self.contrast = float(white_percentile), float(contrast)
         self.gamma, self.fps = float(gamma), float(fps)
         self.enc = display_table(self.gamma)
-        z = np.arange(256, dtype=np.float32)
-        # hat weights; readings at 250 and above are near clipping: unreliable
-        self.wlut = np.where(z < 250, np.minimum(z, 255.0 - z) / 127.5, 0.0).astype(np.float32)
+        # hat weights scaled to peak near 1; readings at 250 and above are near
+        # clipping: unreliable
+        self.wlut = exposure_weights("hat", clip=250) / np.float32(127.5)
         self._deghost_lut = deghost_table(self.deghost)
         self._table_cache: dict[tuple[float, ...], tuple[np.ndarray, ...]] = {}
         self._buffers: dict[str, np.ndarray] = {}
@@ -413,7 +372,7 @@ class RollingBracket:
         small = [cv2.resize(self._ring[s], None, fx=0.25, fy=0.25,
                             interpolation=cv2.INTER_AREA) for s in self._order]
         try:
-            self.response = debevec1997(small, exps)
+            self.response = camera_response_Debevec1997(small, exps)
         except HDRInputError:
             return
         self._table_cache.clear()
@@ -509,10 +468,12 @@ class RollingBracket:
         rgb = self._scratch("rgb", (h, w, 3))
         loglum = self._scratch("loglum", (h, w))
         self._timed(VK.merge_luma_k, *merge_args, rgb, loglum)
-        a_full = self._scratch("a", (h, w))
-        b_full = self._scratch("b", (h, w))
-        guided_base(loglum, radius=max(2, int(0.02 * math.hypot(h, w)) // _BASE_SUB),
-                    eps=_BASE_EPS, sub=_BASE_SUB, a_out=a_full, b_out=b_full)
+        # base layer: self-guided fast guided filter of the log luminance, as
+        # coefficients a, b (base = a * loglum + b) fused into base_detail_k
+        ab = self._scratch("ab", (2, h, w))
+        radius = max(2, int(0.02 * math.hypot(h, w)) // _BASE_SUB) * _BASE_SUB
+        guided_coefficients(loglum, radius=radius, eps=_BASE_EPS, subsample=_BASE_SUB, out=ab)
+        a_full, b_full = ab[0], ab[1]
         if self.smooth_a.value is None:
             base = a_full[::4, ::4] * loglum[::4, ::4] + b_full[::4, ::4]
             self._feed(float(np.percentile(base, self.white_percentile)),

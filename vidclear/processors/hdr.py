@@ -95,13 +95,15 @@ class HDRBracketConfig(Section):
     white_percentile: float = param(99.5, lo=50.0, hi=100.0, doc="percentile mapped to white")
     contrast: float = param(50.0, lo=1.0, hi=1e6, lo_open=True,
                             doc="base-layer contrast of the local operator")
-    time_constant: float = param(0.5, lo=0.0, hi=60.0,
-                                 doc="seconds over which tone-mapping statistics are smoothed")
+    tonemap_tau: float = param(0.5, lo=0.0, hi=60.0,
+                               doc="time constant in seconds of the tone-mapping statistics")
     scene_low: float = param(1.0, lo=0.0, hi=20.0, lo_open=True,
                              doc="stops of change that start a faster adaptation")
     scene_high: float = param(3.0, lo=0.0, hi=40.0, lo_open=True,
                               doc="stops of change taken as a scene cut")
     gamma: float = param(2.2, lo=0.1, hi=10.0, doc="display gamma of the output")
+
+    renamed: ClassVar[dict[str, str]] = {"time_constant": "tonemap_tau"}  # vidclear 0.1
 
     def validate(self) -> None:
         _pattern(self.exposures, self.unit, f"{self.section}.exposures")
@@ -146,7 +148,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
             response=_response(c.response, c.response_path, c.section),
             align=c.align, align_scale=c.align_scale, align_levels=c.align_levels,
             deghost=c.deghost, tonemap=c.tonemap, key=c.key,
-            white_percentile=c.white_percentile, contrast=c.contrast, tau=c.time_constant,
+            white_percentile=c.white_percentile, contrast=c.contrast, tau=c.tonemap_tau,
             scene_low=c.scene_low, scene_high=c.scene_high, gamma=c.gamma)
 
     def __call__(self, frame: Frame) -> Frame:

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from vidclear.core.frame import Frame
-from vidclear.processors.basic import draw_label
+from vidclear.kernels.draw import draw_label
 
 __all__ = ["VIEWS", "compose_view", "fit_width", "to_uint8"]
 
