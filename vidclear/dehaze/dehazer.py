@@ -331,7 +331,9 @@ class Dehazer:
     # -- processing -------------------------------------------------------
     def __call__(self, image: np.ndarray, timestamp: float | None = None) -> np.ndarray:
         """Dehaze one frame; see :meth:`process` for the accepted layouts."""
-        return self.process(image, timestamp=timestamp).image
+        out = self.process(image, timestamp=timestamp).image
+        assert out is not None  # the RGB path always returns an image
+        return out
 
     def process(self, image: np.ndarray, timestamp: float | None = None) -> DehazeResult:
         """Dehaze one frame and return the image with its transmission, airlight, ...
@@ -519,7 +521,7 @@ class Dehazer:
         if cfg.cap_weight > 0:
             _k.cap_depth(low, ws.minc)
             _kf.min_filter2d(ws.minc, r, ws.capd)
-            _k.blend_cap(ws.capd, np.float32(cfg.cap_weight), np.float32(strength), traw)
+            _k.blend_cap(ws.capd, float(cfg.cap_weight), float(strength), traw)
         if cfg.luma_floor > 0:
             _k.luma_floor(low, (1.0 / air).astype(np.float32), LUMA, cfg.luma_floor, traw)
         if cfg.t_tau > 0 and self._t_prev is not None and self._t_prev.shape == traw.shape:
@@ -590,4 +592,7 @@ def dehaze_image(image: np.ndarray, *, return_details: bool = False,
     >>> res.airlight, res.transmission.shape                    # doctest: +SKIP
     """
     result = Dehazer(**params).process(image)
-    return result if return_details else result.image
+    if return_details:
+        return result
+    assert result.image is not None  # the RGB path always returns an image
+    return result.image

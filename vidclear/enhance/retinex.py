@@ -169,6 +169,7 @@ def msrcr(
             acc = surround
         else:
             acc *= surround
+    assert acc is not None  # sig holds at least one scale (checked above)
     np.maximum(acc, np.float32(1e-30), out=acc)
     np.log(acc, out=acc)
     if v.shape[2] == 3:

@@ -171,7 +171,7 @@ def xor_count_k(tb1, eb1, tb2, eb2, dy, dx):  # pragma: no cover - compiled
         acc = np.uint32(0)
         for x in range(m):
             acc += np.uint32((a[x] ^ b[x]) & e[x] & f[x])
-        n += acc
+        n += int(acc)
     return n
 
 

@@ -179,8 +179,8 @@ def exposure_fusion_Mertens2007(images: Sequence[np.ndarray] | np.ndarray, *, co
     levels = _levels(h, w)
     result: list[np.ndarray] = []
     for k in range(k_n):
-        gp = [imgs[k]]
-        wp = [weights[k]]
+        gp: list[np.ndarray] = [imgs[k]]
+        wp: list[np.ndarray] = [weights[k]]
         for _ in range(levels):
             gp.append(cv2.pyrDown(gp[-1]))
             wp.append(cv2.pyrDown(wp[-1]))

@@ -119,7 +119,7 @@ class PhaseTracker:
         Relative exposures of the pattern, in capture order.
     """
 
-    def __init__(self, exposures: Sequence[float]) -> None:
+    def __init__(self, exposures: Sequence[float] | np.ndarray) -> None:
         self.le = np.log(np.asarray(exposures, dtype=np.float64))
         n = self.le.size
         diffs = np.abs(self.le[:, None] - self.le[None, :])
@@ -369,6 +369,7 @@ class RollingBracket:
         exps = [self._slot_exp[s] for s in self._order]
         if len(set(np.round(np.log(exps), 3))) < 2:
             return
+        assert self._ring is not None  # calibration runs on frames already held
         small = [cv2.resize(self._ring[s], None, fx=0.25, fy=0.25,
                             interpolation=cv2.INTER_AREA) for s in self._order]
         try:
@@ -383,7 +384,7 @@ class RollingBracket:
         key = tuple(np.round(exps, 9).tolist())
         hit = self._table_cache.get(key)
         if hit is not None:
-            return hit
+            return hit[0], hit[1], hit[2]
         resp = self.response.astype(np.float64)
         lin = np.ascontiguousarray(resp[None, :, :] / exps[:, None, None], dtype=np.float32)
         # A reading of 0 in every exposure is no light: radiance 0, so black stays black
@@ -425,6 +426,7 @@ class RollingBracket:
 
     def _render_with(self, dt: float) -> np.ndarray:
         ring = self._ring
+        assert ring is not None  # rendering follows the first frame
         slots = np.asarray(self._order[::-1], dtype=np.int64)  # newest first
         n = slots.size
         dys = np.zeros(n, dtype=np.int64)
@@ -457,8 +459,10 @@ class RollingBracket:
             # frames stay dark), and white sits at least a stop above the log-average
             # (a flat frame is not pushed to white).
             longest = float(exps.max())
-            lavg = max(2.0 ** self.smooth_a.value, float(self.response[32, 1]) / longest)
-            white = max(2.0 ** self.smooth_b.value, 2.0 * lavg)
+            a_val, b_val = self.smooth_a.value, self.smooth_b.value
+            assert a_val is not None and b_val is not None  # measured above on the first frame
+            lavg = max(2.0 ** a_val, float(self.response[32, 1]) / longest)
+            white = max(2.0 ** b_val, 2.0 * lavg)
             scale = self.key / lavg
             inv_w2 = 1.0 / max(white * scale, 1e-6) ** 2
             self._timed(VK.merge_reinhard_k, *merge_args, np.float32(scale),

@@ -417,7 +417,7 @@ def tonemapping_operator_Mantiuk2006(
     levels = _levels(h, w)
     p_r = np.float32(0.4185)
 
-    def signed_pow(v: np.ndarray, p: float) -> np.ndarray:
+    def signed_pow(v: np.ndarray, p: float | np.floating) -> np.ndarray:
         return np.sign(v) * np.power(np.abs(v), np.float32(p))
 
     con = [(signed_pow(signed_pow(gx, p_r) * np.float32(scale), 1 / p_r),
