@@ -30,6 +30,10 @@ CASES = [
     (["output.preset=" + "y" * 3000], "output.preset"),
     (["input.format=nosuch"], "input.format"),
     (["input.format=null"], "input.format"),  # a muxer, not a demuxer
+    (["output.format=nosuchmux"], "output.format"),
+    (["output.format=mpegts_demux_only" + "z" * 100], "output.format"),
+    (["input.start=5", "input.end=2"], "input.end"),
+    (["input.start=-1"], "input.start"),
     (["hdr_bracket.unit=ev", "hdr_bracket.exposures=[-1000,0,1000]"], "hdr_bracket.exposures"),
     (["hdr_bracket.unit=ev", "hdr_bracket.exposures=[0,40]"], "hdr_bracket.exposures"),
     (["hdr_bracket.exposures=[1e-300,1,1e300]"], "hdr_bracket.exposures"),
@@ -119,3 +123,14 @@ def test_widest_allowed_span_renders_finite_frames(tonemap):
     # a frame that claims an absurd exposure of its own is placed by brightness instead
     out = rb.push(np.full((32, 40, 3), 128, np.uint8), exposure=1e-300)
     assert out.dtype == np.uint8
+
+
+@pytest.mark.parametrize("name", ["out.xyz", "out"])
+def test_an_output_name_without_a_container_is_a_usage_error(tmp_path, capsys, name):
+    from tests.media import make_clip
+
+    clip = make_clip(tmp_path / "in.mp4", n=3, size=(32, 24))
+    assert main(["run", str(clip), "-o", str(tmp_path / name), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("vidclear: error: output ") and "\n" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]  # nothing written

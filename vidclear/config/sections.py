@@ -95,7 +95,7 @@ class InputConfig(Section):
             raise ConfigError(
                 f"input.end = {self.end:g} is not allowed: it must be after input.start = "
                 f"{self.start:g} (or use input.duration)")
-        if self.format and not _is_demuxer(self.format):
+        if self.format and not _is_container(self.format, "r"):
             raise ConfigError(
                 f"input.format = {self.format!r} is not allowed: expected the name of an "
                 "FFmpeg demuxer this build has (see `ffmpeg -demuxers`), or empty to probe"
@@ -171,6 +171,12 @@ class OutputConfig(Section):
                 f"{', '.join(X26X_PRESETS)} (the x264/x265 speed presets), or empty for the "
                 "encoder's default"
             )
+        if self.format and not _is_container(self.format, "w"):
+            raise ConfigError(
+                f"output.format = {_short(self.format)} is not allowed: expected the name of an "
+                "FFmpeg muxer this build has (matroska, mpegts, nut, mp4, flv; see "
+                "`ffmpeg -muxers`), or empty to choose by the output's name"
+            )
 
 
 #: The speed presets libx264 and libx265 know (x264 --fullhelp, x265 --help).
@@ -188,15 +194,17 @@ def _short(text: str, limit: int = 40) -> str:
     return repr(text[:limit]) + f"... ({len(text)} characters)"
 
 
-def _is_demuxer(name: str) -> bool:
+def _is_container(name: str, mode: str) -> bool:
+    """True when this FFmpeg has a demuxer (``mode="r"``) or muxer (``"w"``) called ``name``."""
     import av
 
     if len(name) > 64:
         return False
     try:
-        return bool(av.format.ContainerFormat(name, "r").is_input)
+        fmt = av.format.ContainerFormat(name, mode)
     except ValueError:
         return False
+    return bool(fmt.is_input if mode == "r" else fmt.is_output)
 
 
 def parse_bitrate(text: str) -> int | None:

@@ -163,8 +163,9 @@ class EncoderSink:
     # -- setup -----------------------------------------------------------
     def _open(self) -> Any:
         options: dict[str, str] = {}
+        guessed = self._guess_format()  # a ConfigError names an unusable extension
         try:
-            fmt_name = av.format.ContainerFormat(self._guess_format(), "w").name
+            fmt_name = av.format.ContainerFormat(guessed, "w").name
         except ValueError:
             fmt_name = ""
         names = set(fmt_name.split(","))
@@ -225,13 +226,14 @@ class EncoderSink:
         if suffix in _IMAGE_CODECS:
             return "image2"
         if not suffix:
-            raise OutputError(f"output {self.name} has no extension to choose a container by")
+            raise ConfigError(f"output {self.name} has no extension to choose a container by "
+                              "(add one, or name the container with -f / output.format)")
         aliases = {"mkv": "matroska", "ts": "mpegts", "m2ts": "mpegts", "m4v": "mp4"}
         name = aliases.get(suffix, suffix)
         try:
             av.format.ContainerFormat(name, "w")
         except ValueError:
-            raise OutputError(
+            raise ConfigError(
                 f"output {self.name}: no container for extension .{suffix}; "
                 "use .mp4, .mkv, .mov, .ts or .webm"
             ) from None
