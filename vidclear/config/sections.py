@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from vidclear.core.schema import Section, param
 from vidclear.errors import ConfigError
@@ -194,7 +194,7 @@ def _short(text: str, limit: int = 40) -> str:
     return repr(text[:limit]) + f"... ({len(text)} characters)"
 
 
-def _is_container(name: str, mode: str) -> bool:
+def _is_container(name: str, mode: Literal["r", "w"]) -> bool:
     """True when this FFmpeg has a demuxer (``mode="r"``) or muxer (``"w"``) called ``name``."""
     import av
 

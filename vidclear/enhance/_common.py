@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vidclear.errors import ArrayError
+
 __all__ = ["as_planar_unit", "check_image", "keep_flat_channels", "max_value"]
 
 
@@ -16,13 +18,13 @@ def check_image(img: object, name: str = "image") -> np.ndarray:
         For anything else, saying what is allowed.
     """
     if not isinstance(img, np.ndarray):
-        raise ValueError(f"{name} must be a NumPy array, got {type(img).__name__}")
+        raise ArrayError(f"{name} must be a NumPy array, got {type(img).__name__}")
     if img.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"{name} must be uint8 or uint16, got {img.dtype}")
+        raise ArrayError(f"{name} must be uint8 or uint16, got {img.dtype}")
     if not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)):
-        raise ValueError(f"{name} must be H×W (grey) or H×W×3 (RGB), got shape {img.shape}")
+        raise ArrayError(f"{name} must be H×W (grey) or H×W×3 (RGB), got shape {img.shape}")
     if img.shape[0] < 1 or img.shape[1] < 1:
-        raise ValueError(f"{name} is empty: shape {img.shape}")
+        raise ArrayError(f"{name} is empty: shape {img.shape}")
     return np.ascontiguousarray(img)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from vidclear.enhance import _kernels as K
 from vidclear.enhance._common import as_planar_unit, check_image, keep_flat_channels, max_value
+from vidclear.errors import ArrayError, ConfigError
 
 __all__ = ["ACE_METHODS", "ace", "ace_contrast"]
 
@@ -24,13 +25,13 @@ FLAT_SPAN = 1e-4
 
 def _check_params(alpha: float, method: str, levels: int, grid: int) -> None:
     if not (isinstance(alpha, int | float) and math.isfinite(alpha) and alpha > 0):
-        raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
+        raise ConfigError(f"alpha must be a finite number > 0, got {alpha!r}")
     if method not in ACE_METHODS:
-        raise ValueError(f"method must be one of {', '.join(ACE_METHODS)}, got {method!r}")
+        raise ConfigError(f"method must be one of {', '.join(ACE_METHODS)}, got {method!r}")
     if isinstance(levels, bool) or not isinstance(levels, int) or not 2 <= levels <= 256:
-        raise ValueError(f"levels must be an integer in [2, 256], got {levels!r}")
+        raise ConfigError(f"levels must be an integer in [2, 256], got {levels!r}")
     if isinstance(grid, bool) or not isinstance(grid, int) or grid < 0:
-        raise ValueError(f"grid must be an integer >= 0 (0 = full resolution), got {grid!r}")
+        raise ConfigError(f"grid must be an integer >= 0 (0 = full resolution), got {grid!r}")
 
 
 def block_factor(shape: tuple[int, int], grid: int) -> int:
@@ -100,7 +101,7 @@ def _contrast(img: np.ndarray, alpha: float, method: str, levels: int, grid: int
     planes = as_planar_unit(img)
     if method == "direct":
         if img.shape[0] * img.shape[1] > DIRECT_MAX_PIXELS:
-            raise ValueError(
+            raise ArrayError(
                 f"method='direct' is O(N²) and limited to {DIRECT_MAX_PIXELS} pixels, got "
                 f"{img.shape[1]}x{img.shape[0]}: use method='interp'"
             )

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vidclear.errors import ArrayError, ConfigError
+
 __all__ = [
     "BT601",
     "BT709",
@@ -84,8 +86,8 @@ def luma(rgb: np.ndarray, *, standard: str = "bt601") -> np.ndarray:
     """
     w = _STANDARDS.get(standard)
     if w is None:
-        raise ValueError(f"standard must be 'bt601' or 'bt709', got {standard!r}")
+        raise ConfigError(f"standard must be 'bt601' or 'bt709', got {standard!r}")
     arr = np.asarray(rgb)
     if arr.ndim < 1 or arr.shape[-1] != 3:
-        raise ValueError(f"rgb must have 3 channels in its last axis, got shape {arr.shape}")
+        raise ArrayError(f"rgb must have 3 channels in its last axis, got shape {arr.shape}")
     return np.ascontiguousarray(arr.astype(np.float32, copy=False) @ w, dtype=np.float32)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from vidclear.errors import ArrayError, ConfigError
+
 __all__ = ["draw_label"]
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -38,9 +40,9 @@ def draw_label(image: np.ndarray, text: str, *, corner: str = "top-left",
         For an unknown ``corner`` or an image that is not 2-D or 3-D.
     """
     if corner not in _CORNERS:
-        raise ValueError(f"corner must be one of {', '.join(_CORNERS)}, got {corner!r}")
+        raise ConfigError(f"corner must be one of {', '.join(_CORNERS)}, got {corner!r}")
     if image.ndim not in (2, 3):
-        raise ValueError(f"image must be H×W or H×W×C, got shape {image.shape}")
+        raise ArrayError(f"image must be H×W or H×W×C, got shape {image.shape}")
     lines = text.split("\n") if text else []
     if not lines:
         return

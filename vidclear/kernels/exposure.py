@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vidclear.errors import ConfigError
+
 __all__ = ["WEIGHTS", "exposure_weights"]
 
 WEIGHTS = ("hat", "triangle", "gaussian", "uniform")
@@ -65,11 +67,11 @@ def exposure_weights(name: str = "hat", *, clip: int | None = None) -> np.ndarra
     elif name == "uniform":
         w = np.ones(_LEVELS)
     else:
-        raise ValueError(
+        raise ConfigError(
             f"unknown weights {name!r}: expected 'hat', 'triangle', 'gaussian' or 'uniform'"
         )
     if clip is not None:
         if isinstance(clip, bool) or not 0 <= int(clip) <= _LEVELS:
-            raise ValueError(f"clip must be in 0..256, got {clip!r}")
+            raise ConfigError(f"clip must be in 0..256, got {clip!r}")
         w[int(clip):] = 0.0
     return w.astype(np.float32)

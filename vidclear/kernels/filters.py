@@ -12,6 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from vidclear.errors import ArrayError, ConfigError
 from vidclear.kernels import _filters as _k
 
 __all__ = [
@@ -29,20 +30,20 @@ __all__ = [
 def _plane(img: np.ndarray, name: str) -> np.ndarray:
     arr = np.asarray(img)
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D (H×W) array, got shape {arr.shape}")
+        raise ArrayError(f"{name} must be a 2-D (H×W) array, got shape {arr.shape}")
     if arr.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+        raise ArrayError(f"{name} must not be empty, got shape {arr.shape}")
     if arr.dtype.kind not in "uif":
-        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+        raise ArrayError(f"{name} must be numeric, got dtype {arr.dtype}")
     arr = np.ascontiguousarray(arr, dtype=np.float32)
     if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or Inf; only finite values are allowed")
+        raise ArrayError(f"{name} contains NaN or Inf; only finite values are allowed")
     return arr
 
 
 def _radius(radius: int, name: str = "radius") -> int:
     if isinstance(radius, bool) or not isinstance(radius, int | np.integer) or radius < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {radius!r}")
+        raise ConfigError(f"{name} must be an integer >= 0, got {radius!r}")
     return int(radius)
 
 
@@ -50,7 +51,7 @@ def _out(out: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
     if out is None:
         return np.empty(shape, np.float32)
     if out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
-        raise ValueError(
+        raise ArrayError(
             f"out must be a C-contiguous float32 array of shape {shape}, "
             f"got {out.dtype} {out.shape}"
         )
@@ -125,7 +126,7 @@ def box_filter(img: np.ndarray, *, radius: int, out: np.ndarray | None = None) -
 
 def _eps(eps: float) -> float:
     if isinstance(eps, bool) or not isinstance(eps, int | float) or not eps > 0 or eps == np.inf:
-        raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
+        raise ConfigError(f"eps must be a finite number > 0, got {eps!r}")
     return float(eps)
 
 
@@ -166,7 +167,7 @@ def guided_filter(
     g = _plane(guide, "guide")
     p = _plane(src, "src")
     if g.shape != p.shape:
-        raise ValueError(f"guide and src must have the same shape, got {g.shape} and {p.shape}")
+        raise ArrayError(f"guide and src must have the same shape, got {g.shape} and {p.shape}")
     coeffs = _k.guided_coeffs(g, p, _radius(radius), _eps(eps))
     dst = _out(out, g.shape)
     _k.apply_coeffs(coeffs, g, dst)
@@ -192,12 +193,12 @@ def downsample_area(img: np.ndarray, *, factor: int, scale: float = 1.0) -> np.n
     """
     arr = np.asarray(img)
     if arr.ndim not in (2, 3) or arr.size == 0:
-        raise ValueError(f"img must be a non-empty H×W or H×W×C array, got shape {arr.shape}")
+        raise ArrayError(f"img must be a non-empty H×W or H×W×C array, got shape {arr.shape}")
     if arr.dtype not in (np.uint8, np.uint16, np.float32):
-        raise ValueError(f"img dtype must be uint8, uint16 or float32, got {arr.dtype}")
+        raise ArrayError(f"img dtype must be uint8, uint16 or float32, got {arr.dtype}")
     f = _radius(factor, "factor")
     if f < 1:
-        raise ValueError(f"factor must be an integer >= 1, got {factor!r}")
+        raise ConfigError(f"factor must be an integer >= 1, got {factor!r}")
     src = np.ascontiguousarray(arr if arr.ndim == 3 else arr[:, :, None])
     h = -(-src.shape[0] // f)
     w = -(-src.shape[1] // f)
@@ -233,10 +234,10 @@ def upsample_bilinear(img: np.ndarray, *, factor: int, shape: tuple[int, int]) -
     src = _plane(img, "img")
     f = _radius(factor, "factor")
     if f < 1:
-        raise ValueError(f"factor must be an integer >= 1, got {factor!r}")
+        raise ConfigError(f"factor must be an integer >= 1, got {factor!r}")
     rows, cols = (int(v) for v in shape)
     if -(-rows // f) != src.shape[0] or -(-cols // f) != src.shape[1]:
-        raise ValueError(
+        raise ArrayError(
             f"shape {shape} does not match a {src.shape} image upsampled by {f}: "
             f"expected ceil(H/{f}) == {src.shape[0]} and ceil(W/{f}) == {src.shape[1]}"
         )
@@ -292,10 +293,10 @@ def guided_coefficients(
     g = _plane(guide, "guide")
     p = g if src is None else _plane(src, "src")
     if g.shape != p.shape:
-        raise ValueError(f"guide and src must have the same shape, got {g.shape} and {p.shape}")
+        raise ArrayError(f"guide and src must have the same shape, got {g.shape} and {p.shape}")
     s = _radius(subsample, "subsample")
     if s < 1:
-        raise ValueError(f"subsample must be an integer >= 1, got {subsample!r}")
+        raise ConfigError(f"subsample must be an integer >= 1, got {subsample!r}")
     r = _radius(radius)
     e = _eps(eps)
     dst = _out(out, (2, *g.shape))
@@ -392,7 +393,7 @@ class GuidedFilter:
         self.eps = _eps(eps)
         self.subsample = _radius(subsample, "subsample")
         if self.subsample < 1:
-            raise ValueError(f"subsample must be an integer >= 1, got {subsample!r}")
+            raise ConfigError(f"subsample must be an integer >= 1, got {subsample!r}")
 
     def __call__(self, guide: np.ndarray, src: np.ndarray) -> np.ndarray:
         return fast_guided_filter(
