@@ -167,14 +167,14 @@ class Session:
                 side = source.side_packets if i == 0 else None
                 if isinstance(out, str):
                     self.recorders.append(StreamSink(out, config=cfg.output, info=info,
-                                                     side_packets=side))
-                    self.recorders[-1].size_change = cfg.input.size_change
+                                                     side_packets=side,
+                                                     size_change=cfg.input.size_change))
                     continue
                 check_output_path(out, inputs=source.inputs, overwrite=overwrite)
                 self.recorders.append(EncoderSink(out, config=cfg.output, info=info,
                                                   side_packets=side,
-                                                  crash_safe=self.crash_safe))
-                self.recorders[-1].size_change = cfg.input.size_change
+                                                  crash_safe=self.crash_safe,
+                                                  size_change=cfg.input.size_change))
         except BaseException:
             for rec in self.recorders:
                 rec.abort()
@@ -281,7 +281,8 @@ class Session:
                           split=True)
         try:
             crash = config.output.crash_safe == "on"
-            splitter = SplitSink(trip, outputs, config=config.output, crash_safe=crash)
+            splitter = SplitSink(trip, outputs, config=config.output, crash_safe=crash,
+                                 size_change=config.input.size_change)
             session = cls(trip, procs, sinks=[splitter], config=config, mode="file",
                           overwrite=overwrite, label=f"{len(outputs)} files in {folder}")
         except BaseException:

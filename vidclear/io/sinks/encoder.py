@@ -111,6 +111,9 @@ class EncoderSink:
     crash_safe : bool
         Write a container that survives a hard kill (fragmented MP4 for
         .mp4/.mov; Matroska and MPEG-TS are crash-safe by nature).
+    size_change : {"scale", "error"}
+        A frame whose size differs from the first is scaled to it, as FFmpeg
+        does, or refused (``input.size_change``).
 
     Notes
     -----
@@ -127,6 +130,7 @@ class EncoderSink:
         info: StreamInfo | None = None,
         side_packets: SidePackets | None = None,
         crash_safe: bool = False,
+        size_change: str = "scale",
     ) -> None:
         self.path = Path(path)
         self.name = str(path)  # what messages call the output
@@ -147,7 +151,7 @@ class EncoderSink:
         self.notes: list[str] = []  # one line each, for the user
         self.corrections: Counter[str] = Counter()  # timestamp fixes, by kind
         self.quiet = False  # set before the first frame: encoders print errors only
-        self.size_change = "scale"  # or "error": frames whose size changes mid-stream
+        self.size_change = size_change
         self._side_dts: dict[int, int] = {}  # last muxed dts per output stream
         self._side_offset: dict[int, int] = {}  # re-basing offset per input stream
         self._video_offset = 0

@@ -36,13 +36,14 @@ class SplitSink:
     """
 
     def __init__(self, trip: TripSource, outputs: Sequence[Path], *, config: OutputConfig,
-                 crash_safe: bool = False) -> None:
+                 crash_safe: bool = False, size_change: str = "scale") -> None:
         if not trip.split or len(outputs) != len(trip.specs):
             raise ValueError("SplitSink needs a TripSource(split=True) and one output per file")
         self.trip = trip
         self.outputs = list(outputs)
         self.config = config
         self.crash_safe = crash_safe
+        self.size_change = size_change
         self.finished: list[EncoderSink] = []
         self._current: EncoderSink | None = None
         self._k = -1
@@ -69,7 +70,8 @@ class SplitSink:
             info = self.trip.stream_info(k)
             self._current = EncoderSink(self.outputs[k], config=self.config, info=info,
                                         side_packets=self.trip.packets_for(k),
-                                        crash_safe=self.crash_safe)
+                                        crash_safe=self.crash_safe,
+                                        size_change=self.size_change)
             self._k = k
         # Back on the file's own clock (the frame is not used after the sink).
         frame.pts = frame.meta["trip_pts"]

@@ -90,7 +90,7 @@ class StreamSink(EncoderSink):
 
     def __init__(self, target: str, *, config: OutputConfig | None = None,
                  info: StreamInfo | None = None, side_packets: SidePackets | None = None,
-                 crash_safe: bool = False) -> None:
+                 crash_safe: bool = False, size_change: str = "scale") -> None:
         cfg = config or OutputConfig()
         self.kind = classify_output(target)
         if self.kind == "file":
@@ -111,7 +111,8 @@ class StreamSink(EncoderSink):
         self._delay = 0.5
         self._ok_writes = 0
         super().__init__(Path(target.replace("://", "_")), config=cfg, info=info,
-                         side_packets=side_packets, crash_safe=crash_safe)
+                         side_packets=side_packets, crash_safe=crash_safe,
+                         size_change=size_change)
         self.name = self.target  # messages name the URL or pipe, never a file
 
     def _guess_format(self) -> str:
