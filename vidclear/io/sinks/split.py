@@ -7,6 +7,7 @@ from pathlib import Path
 
 from vidclear.config.sections import OutputConfig
 from vidclear.core.frame import Frame
+from vidclear.errors import ConfigError
 from vidclear.io.sinks.encoder import EncoderSink
 from vidclear.io.sources.trip import TripSource
 
@@ -38,7 +39,7 @@ class SplitSink:
     def __init__(self, trip: TripSource, outputs: Sequence[Path], *, config: OutputConfig,
                  crash_safe: bool = False, size_change: str = "scale") -> None:
         if not trip.split or len(outputs) != len(trip.specs):
-            raise ValueError("SplitSink needs a TripSource(split=True) and one output per file")
+            raise ConfigError("SplitSink needs a TripSource(split=True) and one output per file")
         self.trip = trip
         self.outputs = list(outputs)
         self.config = config
