@@ -18,7 +18,8 @@ import numpy as np
 
 from vidclear.hdr import _video_kernels as VK
 from vidclear.hdr._validate import MAX_EXPOSURE_STOPS, HDRInputError, as_times
-from vidclear.hdr.align import MTBPyramid, mtb_shift
+from vidclear.hdr.align import MTBPyramid, checked_shift, mtb_shift
+from vidclear.hdr.bracket import log_exposure_ratio
 from vidclear.hdr.response import as_response, camera_response_Debevec1997, srgb_response
 from vidclear.kernels.exposure import exposure_weights
 from vidclear.kernels.filters import guided_coefficients
@@ -106,8 +107,10 @@ class TemporalSmoother:
 class PhaseTracker:
     """Which element of the exposure pattern each frame has, from its brightness.
 
-    The log brightness ratio of consecutive frames (median over pixels
-    well exposed in both, after linearising with the response) is matched to
+    The log exposure ratio of consecutive frames (median over channel
+    readings well exposed in both, after linearising with the response: see
+    :func:`~vidclear.hdr.bracket.log_exposure_ratio`, which strongly
+    coloured scenes do not bias) is matched to
     the pattern's ratios. Once locked, each frame takes the pattern step that
     best explains its ratio to the previous frame, so a dropped frame
     re-locks at once; while unlocked the last N ratios are fitted to every
@@ -134,20 +137,16 @@ class PhaseTracker:
         self.chain: list[float] = []  # cumulative log brightness of recent frames
         self.drops = 0
 
-    def _ratio(self, small: np.ndarray, logg: np.ndarray) -> float:
+    def _ratio(self, small: np.ndarray, log_response: np.ndarray) -> float:
         prev = self.prev_small
-        if prev is None:
+        if prev is None or prev.shape != small.shape:
             return 0.0
-        ok = (small > 12) & (small < 243) & (prev > 12) & (prev < 243)
-        a = logg[small]
-        b = logg[prev]
-        if int(ok.sum()) >= 16:
-            return float(np.median(a[ok] - b[ok]))
-        return float(a.mean() - b.mean())
+        r, _ = log_exposure_ratio(prev, small, log_response)
+        return r if math.isfinite(r) else 0.0
 
-    def update(self, small: np.ndarray, logg: np.ndarray) -> int | None:
-        """Phase of a new frame given its small gray image and the log response."""
-        lr = self._ratio(small, logg)
+    def update(self, small: np.ndarray, log_response: np.ndarray) -> int | None:
+        """Phase of a new frame from its small H×W×3 uint8 image and the 256×3 log response."""
+        lr = self._ratio(small, log_response)
         first = self.prev_small is None
         self.prev_small = small
         self.chain = ([*self.chain, self.chain[-1] + lr] if self.chain else [0.0])[-self.n:]
@@ -285,13 +284,12 @@ class RollingBracket:
     # -------------------------------------------------------------- per frame
 
     def _small(self, image: np.ndarray) -> np.ndarray:
-        """Gray level reduced ``align_scale`` times by area averaging (uint8)."""
+        """RGB reduced ``align_scale`` times by area averaging (uint8)."""
         h, w = image.shape[:2]
         s = self.align_scale
-        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         if s == 1:
-            return gray
-        return cv2.resize(gray, (max(1, w // s), max(1, h // s)), interpolation=cv2.INTER_AREA)
+            return image
+        return cv2.resize(image, (max(1, w // s), max(1, h // s)), interpolation=cv2.INTER_AREA)
 
     def push(self, image: np.ndarray, *, time: float | None = None,
              exposure: float | None = None) -> np.ndarray:
@@ -331,9 +329,9 @@ class RollingBracket:
         self._count += 1
         self._ring[slot] = img
         small = self._small(self._ring[slot])
-        logg = np.log(self.response[:, 1]).astype(np.float64)
-        step = max(1, int(math.sqrt(small.size / _TRACK_PIXELS)))
-        phase = self.tracker.update(small[::step, ::step], logg)
+        log_response = np.log(self.response.astype(np.float64))
+        step = max(1, int(math.sqrt(small.shape[0] * small.shape[1] / _TRACK_PIXELS)))
+        phase = self.tracker.update(small[::step, ::step], log_response)
         if exposure is not None and self._usable_exposure(exposure):
             ex = float(exposure)
             phase = int(np.argmin(np.abs(np.log(ex) - self.tracker.le)))
@@ -345,7 +343,8 @@ class RollingBracket:
         self.last_phase = phase
         self._slot_exp[slot] = ex
         self._slot_small[slot] = small
-        self._slot_pyr[slot] = (MTBPyramid(small, levels=self.align_levels)
+        self._slot_pyr[slot] = (MTBPyramid(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY),
+                                           levels=self.align_levels)
                                 if self.align else None)
         self._order = [s for s in self._order if s != slot] + [slot]
         dt = 1.0 / self.fps
@@ -427,6 +426,7 @@ class RollingBracket:
     def _render_with(self, dt: float) -> np.ndarray:
         ring = self._ring
         assert ring is not None  # rendering follows the first frame
+        log_response = np.log(self.response.astype(np.float64))
         slots = np.asarray(self._order[::-1], dtype=np.int64)  # newest first
         n = slots.size
         dys = np.zeros(n, dtype=np.int64)
@@ -436,7 +436,12 @@ class RollingBracket:
         for j in range(1, n):
             pyr = self._slot_pyr[int(slots[j])]
             if ref_pyr is not None and pyr is not None:
-                dy, dx = mtb_shift(ref_pyr, pyr)
+                # Ward's proposal, kept only if it improves agreement on readings
+                # well exposed in both frames (a static scene is never moved)
+                dy, dx = checked_shift(self._slot_small[int(slots[0])],
+                                       self._slot_small[int(slots[j])],
+                                       mtb_shift(ref_pyr, pyr), log_response=log_response,
+                                       pixels=_TRACK_PIXELS)
                 dys[j], dxs[j] = dy * self.align_scale, dx * self.align_scale
             shifts.append((int(dys[j]), int(dxs[j])))
         self.last_shifts = shifts

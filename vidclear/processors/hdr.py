@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -13,6 +15,7 @@ from vidclear.core.processor import Processor
 from vidclear.core.schema import Section, param
 from vidclear.errors import ConfigError
 from vidclear.hdr._validate import MAX_EXPOSURE_STOPS, HDRInputError
+from vidclear.hdr.bracket import BracketDetector, BracketPattern
 from vidclear.hdr.response import (
     gamma_response,
     linear_response,
@@ -26,6 +29,8 @@ __all__ = ["HDRBracket", "HDRBracketConfig", "SynthBracket", "SynthBracketConfig
 
 _MAX_PATTERN = 16  # exposures in one pattern, as many as a window may merge
 _MAX_EV = 64.0  # |EV| of any one pattern step; the span is bounded separately
+#: Frames ``exposures = "auto"`` waits for a pattern before passing the video through.
+AUTO_HOLD = 24
 
 
 def _pattern(values: tuple[float, ...], unit: str, key: str) -> list[float]:
@@ -75,8 +80,9 @@ class HDRBracketConfig(Section):
     """Settings of the ``hdr_bracket`` processor."""
 
     section: ClassVar[str] = "hdr_bracket"
-    exposures: tuple[float, ...] = param((1.0, 4.0, 16.0),
-                                         doc="repeating exposure pattern, in capture order")
+    exposures: str | tuple[float, ...] = param(
+        "auto", doc="repeating exposure pattern in capture order, or \"auto\": found from "
+                    "the pixels (period 2-4 and the exposure ratios)")
     unit: str = param("relative", choices=("relative", "ev"),
                       doc="exposures are relative times or EV (stops)")
     window: int = param(0, lo=0, hi=16, doc="frames merged per output; 0 = pattern length")
@@ -106,7 +112,12 @@ class HDRBracketConfig(Section):
     renamed: ClassVar[dict[str, str]] = {"time_constant": "tonemap_tau"}  # vidclear 0.1
 
     def validate(self) -> None:
-        _pattern(self.exposures, self.unit, f"{self.section}.exposures")
+        if isinstance(self.exposures, str):
+            if self.exposures != "auto":
+                raise ConfigError(f"{self.section}.exposures = {self.exposures!r} is not "
+                                  "allowed: expected \"auto\" or a list of exposures")
+        else:
+            _pattern(self.exposures, self.unit, f"{self.section}.exposures")
         if self.window == 1:
             raise ConfigError(f"{self.section}.window = 1 is not allowed: expected 0 or >= 2")
         if self.scene_low >= self.scene_high:
@@ -125,10 +136,19 @@ class HDRBracket(Processor[HDRBracketConfig]):
     tone-mapped with statistics smoothed over time. Every input frame gives
     an output, so frame count and rate are kept: while the window first
     fills, the frames it holds so far are merged (the very first frame alone
-    is linearised and tone-mapped). ``flush()`` has nothing held back. A frame's
-    ``meta["exposure"]`` is used when present, otherwise its place in the
-    pattern is found from its brightness. Output frames carry
-    ``meta["hdr_phase"]`` and ``meta["hdr_shifts"]``.
+    is linearised and tone-mapped). A frame's ``meta["exposure"]`` is used
+    when present, otherwise its place in the pattern is found from its
+    brightness. Output frames carry ``meta["hdr_phase"]`` and
+    ``meta["hdr_shifts"]``.
+
+    With ``exposures = "auto"`` the pattern is found from the first frames
+    (:class:`~vidclear.hdr.bracket.BracketDetector`: usually a period plus
+    three frames). Those frames are held back until then and the output runs
+    that many frames behind the input from there on; ``flush()`` returns the
+    frames still held at the end. A video in which no pattern shows within
+    :data:`AUTO_HOLD` frames is passed through unchanged (and says so in
+    :meth:`report`). :meth:`report` gives the pattern for the run's stats;
+    ``on_event`` (a callable taking one line) is told it once when found.
 
     References
     ----------
@@ -142,25 +162,111 @@ class HDRBracket(Processor[HDRBracketConfig]):
     def __init__(self, config: HDRBracketConfig | None = None, **params: object) -> None:
         super().__init__(config, **params)
         c = self.config
-        self.engine = RollingBracket(
-            _pattern(c.exposures, c.unit, f"{c.section}.exposures"),
-            window=c.window or None,
-            response=_response(c.response, c.response_path, c.section),
+        self.on_event: Callable[[str], object] | None = None
+        self.notes: list[str] = []
+        self._response = _response(c.response, c.response_path, c.section)
+        self.engine: RollingBracket | None = None
+        self.pattern: BracketPattern | None = None
+        self.detector: BracketDetector | None = None
+        self._held: list[Frame] = []
+        self._out: deque[Frame] = deque()
+        self._passthrough = False
+        if isinstance(c.exposures, str):  # "auto"
+            table = self._response if isinstance(self._response, np.ndarray) else \
+                srgb_response()
+            self.detector = BracketDetector(np.log(table.astype(np.float64)))
+        else:
+            self.engine = self._engine(_pattern(c.exposures, c.unit, f"{c.section}.exposures"))
+
+    def _engine(self, exposures: list[float]) -> RollingBracket:
+        c = self.config
+        return RollingBracket(
+            exposures, window=c.window or None, response=self._response,
             align=c.align, align_scale=c.align_scale, align_levels=c.align_levels,
             deghost=c.deghost, tonemap=c.tonemap, key=c.key,
             white_percentile=c.white_percentile, contrast=c.contrast, tau=c.tonemap_tau,
             scene_low=c.scene_low, scene_high=c.scene_high, gamma=c.gamma)
 
-    def __call__(self, frame: Frame) -> Frame:
-        exposure = frame.meta.get("exposure")
-        ex = float(exposure) if isinstance(exposure, int | float) else None
-        out = self.engine.push(frame.image, time=frame.time, exposure=ex)
-        return frame.replace(out, hdr_phase=self.engine.last_phase,
-                             hdr_shifts=list(self.engine.last_shifts))
+    def _render(self, frame: Frame, exposure: float | None = None) -> Frame:
+        engine = self.engine
+        assert engine is not None  # rendering starts once the pattern is known
+        own = frame.meta.get("exposure")
+        if isinstance(own, int | float):
+            exposure = float(own)
+        out = engine.push(frame.image, time=frame.time, exposure=exposure)
+        return frame.replace(out, hdr_phase=engine.last_phase,
+                             hdr_shifts=list(engine.last_shifts))
+
+    def __call__(self, frame: Frame) -> Frame | None:
+        if self.engine is not None:
+            if not self._out:
+                return self._render(frame)
+            self._out.append(self._render(frame))
+            return self._out.popleft()
+        if self._passthrough:
+            self._out.append(frame)
+            return self._out.popleft()
+        assert self.detector is not None  # auto mode
+        self._held.append(frame)
+        found = self.detector.feed(frame.image)
+        if found is not None:
+            self._start(found)
+        elif len(self._held) >= AUTO_HOLD:
+            self._passthrough = True
+            self._out.extend(self._held)
+            self._held = []
+            self._event(f"hdr_bracket: no alternating exposures found in the first "
+                        f"{AUTO_HOLD} frames: passing the video through unchanged")
+        return self._out.popleft() if self._out else None
+
+    def _start(self, found: BracketPattern) -> None:
+        self.pattern = found
+        self.engine = self._engine(list(found.exposures))
+        held, self._held = self._held, []
+        p = found.period
+        for k, f in enumerate(held):
+            phase = (found.phase - (len(held) - 1 - k)) % p
+            self._out.append(self._render(f, found.exposures[phase]))
+        self._event(f"hdr_bracket: found {found.describe()} after {len(held)} frames; "
+                    f"output runs {len(held) - 1} frames behind")
+
+    def _event(self, text: str) -> None:
+        self.notes.append(text)
+        if self.on_event is not None:
+            self.on_event(text)
+
+    def flush(self) -> list[Frame]:
+        """Frames still held: the delay line, or every frame when no pattern was found."""
+        if self._held:  # the stream ended before a pattern showed
+            self._passthrough = True
+            self._out.extend(self._held)
+            self._held = []
+            self._event("hdr_bracket: the video ended before a bracket pattern showed: "
+                        "passed through unchanged")
+        out = list(self._out)
+        self._out.clear()
+        return out
+
+    def report(self) -> dict[str, object]:
+        """Facts for the run's stats: the pattern used and how it was found."""
+        engine = self.engine
+        data: dict[str, object] = {
+            "source": "typed" if self.detector is None else "detected",
+            "exposures": engine.exposures.tolist() if engine is not None else None,
+            "stops": ([round(math.log2(e / float(engine.exposures.min())), 3)
+                       for e in engine.exposures] if engine is not None else None),
+            "passthrough": self._passthrough,
+        }
+        if self.pattern is not None:
+            data["detected_after_frames"] = self.detector.seen if self.detector else None
+            data["fit_residual_stops"] = round(self.pattern.residual, 4)
+        if engine is not None:
+            data["phase_changes_off_pattern"] = engine.tracker.drops
+        return {"hdr_bracket": data}
 
     def reset(self) -> None:
-        self.engine.reset()
-
+        if self.engine is not None:
+            self.engine.reset()
 
 @dataclass(frozen=True)
 class SynthBracketConfig(Section):
