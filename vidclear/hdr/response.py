@@ -303,7 +303,6 @@ def camera_response_Debevec1997(
     w = as_weights(weights).astype(np.float64)
     ys, xs = sample_points(stack, t, samples, method=sampling, seed=seed)
     logt = np.log(t.astype(np.float64))
-    n = ys.size
     out = np.empty((LEVELS, 3), dtype=np.float64)
     for c in range(3):
         z = stack[:, ys, xs, c].T.astype(np.int64)  # n × K

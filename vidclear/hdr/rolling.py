@@ -216,6 +216,12 @@ class RollingBracket:
         :class:`TemporalSmoother`).
     gamma : float
         Display gamma of the 8-bit output.
+    output : {"sdr", "radiance"}
+        ``"sdr"``: :meth:`push` returns the tone-mapped uint8 frame.
+        ``"radiance"``: it returns the merged linear radiance (H×W×3
+        float32, valid until the next push) and :attr:`last_log_average`
+        holds the smoothed log-average luminance, for HDR video signals
+        (:class:`~vidclear.hdr.signal.HDRSignal`).
     """
 
     def __init__(self, exposures: Sequence[float], *, window: int | None = None,
@@ -223,7 +229,8 @@ class RollingBracket:
                  align_scale: int = 2, align_levels: int = 4, deghost: float = 0.7,
                  tonemap: str = "reinhard", key: float = 0.18, white_percentile: float = 99.5,
                  contrast: float = 50.0, tau: float = 0.5, scene_low: float = 1.0,
-                 scene_high: float = 3.0, gamma: float = 2.2, fps: float = 30.0) -> None:
+                 scene_high: float = 3.0, gamma: float = 2.2, fps: float = 30.0,
+                 output: str = "sdr") -> None:
         ex = np.asarray(exposures, dtype=np.float64)
         if ex.ndim != 1 or ex.size < 2 or not np.all(np.isfinite(ex)) or np.any(ex <= 0):
             raise HDRInputError(f"exposures must be >= 2 positive values, got {list(exposures)}")
@@ -234,6 +241,10 @@ class RollingBracket:
             raise HDRInputError(f"window must be >= 2, got {window}")
         if align_scale not in (1, 2, 4, 8):
             raise HDRInputError(f"align_scale must be 1, 2, 4 or 8, got {align_scale}")
+        if output not in ("sdr", "radiance"):
+            raise HDRInputError(f"output must be 'sdr' or 'radiance', got {output!r}")
+        self.output = output
+        self.last_log_average = 1.0
         if tonemap not in ("reinhard", "durand"):
             raise HDRInputError(f"tonemap must be 'reinhard' or 'durand', got {tonemap!r}")
         self.calibrate = isinstance(response, str) and response == "calibrate"
@@ -453,6 +464,18 @@ class RollingBracket:
         out = np.empty((h, w, 3), dtype=np.uint8)
         stats = np.zeros((h // 4 + 1, 2 + _HIST_BINS), dtype=np.float64)
         merge_args = (ring, slots, dys, dxs, lin, glo, ghi, self.wlut, dgl, dgk, fb)
+        if self.output == "radiance":
+            rgb = self._scratch("rgb", (h, w, 3))
+            loglum = self._scratch("loglum", (h, w))
+            self._timed(VK.merge_luma_k, *merge_args, rgb, loglum)
+            sub = loglum[::4, ::4]
+            self._feed(float(sub.mean()), float(np.percentile(sub, self.white_percentile)), dt)
+            a_val = self.smooth_a.value
+            assert a_val is not None  # fed just above
+            # like the SDR key: a near-black scene is not lifted to mid grey
+            self.last_log_average = max(2.0 ** a_val,
+                                        float(self.response[32, 1]) / float(exps.max()))
+            return rgb
         if self.tonemap == "reinhard":
             if self.smooth_a.value is None:  # first frame: measure before mapping
                 self._timed(VK.merge_reinhard_k, *merge_args, np.float32(1.0),

@@ -23,6 +23,7 @@ from vidclear.hdr.response import (
     srgb_response,
 )
 from vidclear.hdr.rolling import RollingBracket
+from vidclear.hdr.signal import HDRSignal
 from vidclear.hdr.synth import bracket_tables
 
 __all__ = ["HDRBracket", "HDRBracketConfig", "SynthBracket", "SynthBracketConfig"]
@@ -108,6 +109,15 @@ class HDRBracketConfig(Section):
     scene_high: float = param(3.0, lo=0.0, hi=40.0, lo_open=True,
                               doc="stops of change taken as a scene cut")
     gamma: float = param(2.2, lo=0.1, hi=10.0, doc="display gamma of the output")
+    output: str = param("sdr", choices=("sdr", "pq", "hlg"),
+                        doc="tone-mapped SDR, or HDR video: 10-bit HEVC, BT.2020, PQ (HDR10) "
+                            "or HLG")
+    peak_luminance: float = param(1000.0, lo=100.0, hi=10000.0,
+                                  doc="HDR output: mastering display peak and mapping "
+                                      "ceiling, cd/m²")
+    reference_white: float = param(203.0, lo=10.0, hi=1000.0,
+                                   doc="HDR output: diffuse white in cd/m² (BT.2408); the "
+                                       "scene's log-average sits at key × this")
 
     renamed: ClassVar[dict[str, str]] = {"time_constant": "tonemap_tau"}  # vidclear 0.1
 
@@ -126,6 +136,9 @@ class HDRBracketConfig(Section):
         if self.response == "file" and not self.response_path:
             raise ConfigError(f"{self.section}.response = \"file\" needs "
                               f"{self.section}.response_path")
+        if self.reference_white > self.peak_luminance:
+            raise ConfigError(f"{self.section}.reference_white = {self.reference_white:g} "
+                              f"must not exceed peak_luminance = {self.peak_luminance:g}")
 
 
 class HDRBracket(Processor[HDRBracketConfig]):
@@ -171,6 +184,8 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self._held: list[Frame] = []
         self._out: deque[Frame] = deque()
         self._passthrough = False
+        self.signal = None if c.output == "sdr" else HDRSignal(
+            c.output, key=c.key, reference_white=c.reference_white, peak=c.peak_luminance)
         if isinstance(c.exposures, str):  # "auto"
             table = self._response if isinstance(self._response, np.ndarray) else \
                 srgb_response()
@@ -185,7 +200,8 @@ class HDRBracket(Processor[HDRBracketConfig]):
             align=c.align, align_scale=c.align_scale, align_levels=c.align_levels,
             deghost=c.deghost, tonemap=c.tonemap, key=c.key,
             white_percentile=c.white_percentile, contrast=c.contrast, tau=c.tonemap_tau,
-            scene_low=c.scene_low, scene_high=c.scene_high, gamma=c.gamma)
+            scene_low=c.scene_low, scene_high=c.scene_high, gamma=c.gamma,
+            output="sdr" if c.output == "sdr" else "radiance")
 
     def _render(self, frame: Frame, exposure: float | None = None) -> Frame:
         engine = self.engine
@@ -194,8 +210,13 @@ class HDRBracket(Processor[HDRBracketConfig]):
         if isinstance(own, int | float):
             exposure = float(own)
         out = engine.push(frame.image, time=frame.time, exposure=exposure)
-        return frame.replace(out, hdr_phase=engine.last_phase,
-                             hdr_shifts=list(engine.last_shifts))
+        meta = {"hdr_phase": engine.last_phase, "hdr_shifts": list(engine.last_shifts)}
+        if self.signal is None:
+            return frame.replace(out, **meta)
+        rgb16, av_frame = self.signal.encode(out, engine.last_log_average)
+        return Frame(rgb16, pts=frame.pts, time_base=frame.time_base, av_frame=av_frame,
+                     meta={**frame.meta, **meta, "colour": self.signal.colour_meta()},
+                     original=frame.original or frame)
 
     def __call__(self, frame: Frame) -> Frame | None:
         if self.engine is not None:
@@ -262,6 +283,12 @@ class HDRBracket(Processor[HDRBracketConfig]):
             data["fit_residual_stops"] = round(self.pattern.residual, 4)
         if engine is not None:
             data["phase_changes_off_pattern"] = engine.tracker.drops
+        if self.signal is not None:
+            data["hdr_output"] = {
+                "transfer": self.signal.transfer, "peak_cd_m2": self.signal.peak,
+                "reference_white_cd_m2": self.signal.reference_white,
+                "max_cll_measured": round(self.signal.max_cll, 1),
+                "max_fall_measured": round(self.signal.max_fall, 1)}
         return {"hdr_bracket": data}
 
     def reset(self) -> None:
