@@ -216,6 +216,13 @@ class RollingBracket:
         :class:`TemporalSmoother`).
     gamma : float
         Display gamma of the 8-bit output.
+    flow : bool
+        Motion compensation: warp each older frame of the window onto the
+        newest with dense optical flow (OpenCV's DIS, ultrafast preset, on
+        the ``align_scale`` images after matching their exposure), as in
+        Kang et al. (2003). Where the flow fails, the de-ghosting test (the
+        warped reading misses the newest frame's radiance) falls back to the
+        newest exposure. Replaces the translation alignment.
     output : {"sdr", "radiance"}
         ``"sdr"``: :meth:`push` returns the tone-mapped uint8 frame.
         ``"radiance"``: it returns the merged linear radiance (H×W×3
@@ -230,7 +237,7 @@ class RollingBracket:
                  tonemap: str = "reinhard", key: float = 0.18, white_percentile: float = 99.5,
                  contrast: float = 50.0, tau: float = 0.5, scene_low: float = 1.0,
                  scene_high: float = 3.0, gamma: float = 2.2, fps: float = 30.0,
-                 output: str = "sdr") -> None:
+                 output: str = "sdr", flow: bool = False) -> None:
         ex = np.asarray(exposures, dtype=np.float64)
         if ex.ndim != 1 or ex.size < 2 or not np.all(np.isfinite(ex)) or np.any(ex <= 0):
             raise HDRInputError(f"exposures must be >= 2 positive values, got {list(exposures)}")
@@ -245,6 +252,8 @@ class RollingBracket:
             raise HDRInputError(f"output must be 'sdr' or 'radiance', got {output!r}")
         self.output = output
         self.last_log_average = 1.0
+        self.flow = bool(flow)
+        self._dis: cv2.DISOpticalFlow | None = None
         if tonemap not in ("reinhard", "durand"):
             raise HDRInputError(f"tonemap must be 'reinhard' or 'durand', got {tonemap!r}")
         self.calibrate = isinstance(response, str) and response == "calibrate"
@@ -411,6 +420,51 @@ class RollingBracket:
         self._table_cache[key] = (lin, glo, ghi)
         return lin, glo, ghi
 
+    def _flow_gray(self, small: np.ndarray, gain: float) -> np.ndarray:
+        """Green channel of a small frame re-exposed by ``gain`` and re-encoded (uint8)."""
+        resp = self.response[:, 1].astype(np.float64)
+        lin = np.minimum(resp * gain / resp[255], 1.0)
+        lut = np.clip(np.power(lin, 1 / 2.2) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(lut[small[..., 1]])
+
+    def _warp_window(self, ring: np.ndarray, slots: np.ndarray, exps: np.ndarray
+                     ) -> np.ndarray:
+        """The window with every older frame warped onto the newest (n×H×W×3 uint8).
+
+        Both frames of a pair are brought to the longer one's exposure (the
+        shorter one brightened, clipping where the longer clips) before DIS
+        flow is computed at the reduced scale; the flow is scaled up and the
+        older full-resolution frame remapped (edges repeated).
+        """
+        if self._dis is None:
+            self._dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        n = slots.size
+        h, w = ring.shape[1:3]
+        warped = self._buffers.get("warped")
+        if warped is None or warped.shape != (n, h, w, 3) or warped.dtype != np.uint8:
+            warped = np.empty((n, h, w, 3), dtype=np.uint8)
+            self._buffers["warped"] = warped
+        warped[0] = ring[int(slots[0])]
+        ref_small = self._slot_small[int(slots[0])]
+        sh, sw = ref_small.shape[:2]
+        s = self.align_scale
+        grid = self._buffers.get("grid")
+        if grid is None or grid.shape != (2, h, w):
+            grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32),
+                                        np.arange(h, dtype=np.float32)))
+            self._buffers["grid"] = grid
+        gx, gy = grid[0], grid[1]
+        for j in range(1, n):
+            top = max(exps[0], exps[j])
+            a = self._flow_gray(ref_small, top / exps[0])
+            b = self._flow_gray(self._slot_small[int(slots[j])], top / exps[j])
+            fl = self._dis.calc(a, b, np.zeros((sh, sw, 2), np.float32))  # a(y,x) ~ b(y+fy,x+fx)
+            if (sh, sw) != (h, w):
+                fl = cv2.resize(fl, (w, h), interpolation=cv2.INTER_LINEAR) * np.float32(s)
+            cv2.remap(ring[int(slots[j])], gx + fl[..., 0], gy + fl[..., 1],
+                      cv2.INTER_LINEAR, dst=warped[j], borderMode=cv2.BORDER_REPLICATE)
+        return warped
+
     def _scratch(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         buf = self._buffers.get(name)
         if buf is None or buf.shape != shape:
@@ -457,6 +511,12 @@ class RollingBracket:
             shifts.append((int(dys[j]), int(dxs[j])))
         self.last_shifts = shifts
         exps = np.asarray([self._slot_exp[int(s)] for s in slots], dtype=np.float64)
+        if self.flow and n > 1:
+            ring = self._warp_window(ring, slots, exps)
+            slots = np.arange(n, dtype=np.int64)
+            dys[:] = 0
+            dxs[:] = 0
+            self.last_shifts = [(0, 0)] * n
         lin, glo, ghi = self._tables(exps)
         fb = np.array([int(np.argmin(exps)), int(np.argmax(exps))], dtype=np.int64)
         dgl, dgk = self._deghost_lut

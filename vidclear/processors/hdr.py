@@ -94,6 +94,8 @@ class HDRBracketConfig(Section):
     align: bool = param(True, doc="align the window to the newest frame (MTB)")
     align_scale: int = param(2, choices=(1, 2, 4, 8), doc="alignment image reduction")
     align_levels: int = param(4, lo=0, hi=8, doc="MTB pyramid levels at the reduced scale")
+    flow: bool = param(False, doc="motion compensation: warp older frames onto the newest with "
+                                  "DIS optical flow (replaces align)")
     deghost: float = param(0.7, lo=0.0, hi=10.0,
                            doc="de-ghosting fall-off in log radiance; 0 disables")
     tonemap: str = param("reinhard", choices=("reinhard", "durand"),
@@ -201,7 +203,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
             deghost=c.deghost, tonemap=c.tonemap, key=c.key,
             white_percentile=c.white_percentile, contrast=c.contrast, tau=c.tonemap_tau,
             scene_low=c.scene_low, scene_high=c.scene_high, gamma=c.gamma,
-            output="sdr" if c.output == "sdr" else "radiance")
+            output="sdr" if c.output == "sdr" else "radiance", flow=c.flow)
 
     def _render(self, frame: Frame, exposure: float | None = None) -> Frame:
         engine = self.engine
