@@ -386,6 +386,12 @@ class Session:
                 out.append(line)
         return out
 
+    def on_processor_event(self, fn: Callable[[str], Any]) -> None:
+        """Tell ``fn`` the one-line events of processors that have them (a detected pattern)."""
+        for proc in self.processors:
+            if hasattr(proc, "on_event"):
+                proc.on_event = fn
+
     def add_report(self, fn: Callable[[], dict[str, Any]]) -> None:
         """Merge ``fn()`` into :meth:`report` (live input state, previews, ...)."""
         self._reporters.append(fn)
@@ -408,6 +414,10 @@ class Session:
             data["warm_frames"] = self.warmup.dropped
         for rec in self.recorders:
             data.update(rec.report())
+        for proc in self.processors:  # processor state (a detected exposure pattern)
+            report = getattr(proc, "report", None)
+            if callable(report):
+                data.update(report())
         for fn in self._reporters:
             data.update(fn())
         return data

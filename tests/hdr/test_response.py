@@ -113,3 +113,27 @@ def test_saturated_and_black_brackets_give_finite_curves():
         assert np.all(np.isfinite(r)) and np.all(r > 0)
         r = camera_response_Robertson2003(imgs, [1.0, 2.0, 4.0], max_iter=3)
         assert np.all(np.isfinite(r)) and np.all(r > 0)
+
+
+@pytest.mark.parametrize("true", [gamma_response(1.8), srgb_response()], ids=["gamma", "srgb"])
+def test_radiance_error_no_worse_than_opencv_on_known_response(true):
+    """Calibrate + merge against OpenCV's, same bracket (see scripts/quality_hdr_calibration.py)."""
+    from vidclear.hdr.merge import merge_Debevec1997
+
+    truth = scene(h=120, w=160, seed=21, span=9.0)
+    times = [0.25, 1.0, 4.0]
+    imgs = synthesize_bracket(truth, times, response=true, noise=0.01, seed=3)
+    recorded = ((np.stack(imgs) > 2) & (np.stack(imgs) < 253)).any(axis=0)
+
+    def err(est):
+        d = np.log(np.maximum(est, 1e-12)) - np.log(truth)
+        return np.concatenate([np.abs(d[..., c][recorded[..., c]]
+                                      - np.median(d[..., c][recorded[..., c]]))
+                               for c in range(3)])
+
+    ours = err(merge_Debevec1997(imgs, times, response=camera_response_Debevec1997(imgs, times)))
+    t = np.asarray(times, np.float32)
+    resp = cv2.createCalibrateDebevec().process(_bgr(imgs), t)
+    theirs = err(cv2.createMergeDebevec().process(_bgr(imgs), t, resp)[:, :, ::-1])
+    assert np.median(ours) <= np.median(theirs)
+    assert np.percentile(ours, 95) <= np.percentile(theirs, 95)

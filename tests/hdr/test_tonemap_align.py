@@ -85,8 +85,11 @@ def test_align_recovers_shifts_like_opencv(memorial):
     imgs = [np.clip(base.astype(np.float32) * g, 0, 255).astype(np.uint8)
             for g in (0.5, 0.8, 1.0, 1.6)]  # one view, four "exposures"
     moved = [imgs[0], shift_image(imgs[1], 3, -5), imgs[2], shift_image(imgs[3], -7, 2)]
-    _, shifts = align_Ward2003(moved)
+    _, shifts = align_Ward2003(moved, reference=2)
     assert shifts == [(0, 0), (-3, 5), (0, 0), (7, -2)]
+    # by default the reference is the middle exposure (here by brightness: gain 0.8)
+    _, by_default = align_Ward2003(moved)
+    assert by_default == [(3, -5), (0, 0), (3, -5), (10, -7)]
     mtb = cv2.createAlignMTB()
     ref = cv2.cvtColor(moved[2], cv2.COLOR_RGB2GRAY)
     for img, (dy, dx) in zip(moved, shifts, strict=True):

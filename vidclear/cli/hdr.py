@@ -30,7 +30,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="comma-separated operators: " + ", ".join(TONEMAPS) + " (or 'none')")
     p.add_argument("--response-plot", metavar="PNG", help="also plot the response curves")
     p.add_argument("--align", dest="align", action="store_true", default=True,
-                   help="align with median threshold bitmaps (default)")
+                   help="align to the middle exposure with median threshold bitmaps, keeping "
+                        "a shift only where it improves agreement (default)")
     p.add_argument("--no-align", dest="align", action="store_false", help="skip alignment")
     p.add_argument("--calibrate", choices=("debevec", "robertson"), default="debevec",
                    help="response calibration method")
@@ -86,10 +87,15 @@ def run(args: argparse.Namespace) -> int:
             if t is None:
                 raise InputError(f"{p} has no EXIF ExposureTime: give --times")
             times.append(t)
+    # Work in order of exposure time, so nothing downstream depends on the order
+    # of the arguments (alignment takes the middle exposure as its reference).
+    order = sorted(range(len(images)), key=lambda k: (times[k], str(images[k])))
+    images = [images[k] for k in order]
+    times = [times[k] for k in order]
     pix = [read_image(p) for p in images]
     try:
         if args.align:
-            pix, _ = align_Ward2003(pix)
+            pix, _ = align_Ward2003(pix, times=times)
         calib = (camera_response_Debevec1997 if args.calibrate == "debevec"
                  else camera_response_Robertson2003)
         merge = merge_Debevec1997 if args.calibrate == "debevec" else merge_Robertson2003

@@ -148,6 +148,9 @@ def execute(session: Session, args: argparse.Namespace, *, label: str) -> int:
 
     for rec in session.recorders:
         rec.quiet = quiet
+    if not quiet:
+        session.on_processor_event(lambda text: bar.bar.write(f"vidclear: {text}",
+                                                              file=sys.stderr))
     try:
         stats = session.run(on_progress=bar, signals=True, on_signal=on_signal)
     finally:

@@ -1,7 +1,17 @@
-"""Translation alignment of exposures with median threshold bitmaps (MTB)."""
+"""Translation alignment of exposures with median threshold bitmaps (MTB).
+
+Ward's search (threshold and exclusion bitmaps, coarse to fine) proposes a
+shift; :func:`shift_agreement` then checks it on the pixels themselves and a
+shift is kept only when it makes the two exposures agree better than no shift
+does, over channel readings well exposed in both. A mostly clipped exposure,
+whose bitmaps carry little but noise and clipping edges, thus never moves a
+tripod shot. The stills reference is the middle exposure by time, so the
+result does not depend on the order the images come in.
+"""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,10 +27,20 @@ __all__ = [
     "MTBPyramid",
     "align_Ward2003",
     "align_mtb",
+    "checked_shift",
     "mtb_gray",
     "mtb_shift",
+    "reference_index",
+    "shift_agreement",
     "shift_image",
 ]
+
+#: Channel readings trusted by the shift check: above noise, below clipping.
+WELL_LOW, WELL_HIGH = 12, 243
+#: A proposed shift must lower the disagreement by this fraction to be kept.
+SHIFT_GAIN = 0.05
+#: Pixels the shift check samples, about.
+CHECK_PIXELS = 65536
 
 
 def mtb_gray(image: np.ndarray) -> np.ndarray:
@@ -106,6 +126,102 @@ def mtb_shift(reference: MTBPyramid, moving: MTBPyramid) -> tuple[int, int]:
     return dy, dx
 
 
+def shift_agreement(reference: np.ndarray, moving: np.ndarray, dy: int, dx: int, *,
+                    log_response: np.ndarray | None = None,
+                    pixels: int = CHECK_PIXELS) -> tuple[float, int]:
+    """How well ``moving`` shifted by (dy, dx) agrees with ``reference``, in log radiance.
+
+    Over the overlap, every channel reading well exposed in both images
+    (values in [12, 243]) gives a log ratio ``log_response[moving] -
+    log_response[reference]``; the exposure difference is removed as the
+    median of those, and the disagreement is the mean absolute remainder.
+
+    Parameters
+    ----------
+    reference, moving : ndarray
+        H×W×3 uint8 RGB images of the same size (grayscale H×W also works).
+    dy, dx : int
+        The shift of ``moving`` (pixel (y - dy, x - dx) lands on (y, x)).
+    log_response : ndarray, optional
+        256×3 (or 256) natural log of the camera response; default sRGB.
+    pixels : int
+        About this many pixels of the overlap are sampled (a regular grid).
+
+    Returns
+    -------
+    disagreement : float
+        Mean absolute log-radiance residual (natural log); inf when fewer
+        than 64 readings are usable.
+    count : int
+        Channel readings used.
+    """
+    from vidclear.hdr.response import srgb_response
+
+    ref = np.asarray(reference)
+    mov = np.asarray(moving)
+    if ref.shape != mov.shape:
+        raise HDRInputError(f"images of shape {ref.shape} and {mov.shape}: expected one size")
+    if ref.ndim == 2:
+        ref, mov = ref[:, :, None], mov[:, :, None]
+    lr = np.log(srgb_response().astype(np.float64)) if log_response is None else \
+        np.asarray(log_response, dtype=np.float64)
+    if lr.ndim == 1:
+        lr = np.repeat(lr[:, None], 3, axis=1)
+    h, w = ref.shape[:2]
+    y0, y1 = max(0, dy), min(h, h + dy)
+    x0, x1 = max(0, dx), min(w, w + dx)
+    if y1 - y0 < 2 or x1 - x0 < 2:
+        return float("inf"), 0
+    step = max(1, int(np.sqrt((y1 - y0) * (x1 - x0) / max(pixels, 1))))
+    a = ref[y0:y1:step, x0:x1:step]
+    b = mov[y0 - dy:y1 - dy:step, x0 - dx:x1 - dx:step]
+    ok = (a >= WELL_LOW) & (a <= WELL_HIGH) & (b >= WELL_LOW) & (b <= WELL_HIGH)
+    parts = [lr[b[..., c][ok[..., c]], c] - lr[a[..., c][ok[..., c]], c]
+             for c in range(a.shape[2])]
+    d = np.concatenate(parts)
+    if d.size < 64:
+        return float("inf"), int(d.size)
+    return float(np.mean(np.abs(d - np.median(d)))), int(d.size)
+
+
+def checked_shift(reference: np.ndarray, moving: np.ndarray, shift: tuple[int, int], *,
+                  log_response: np.ndarray | None = None,
+                  pixels: int = CHECK_PIXELS) -> tuple[int, int]:
+    """``shift`` if it makes ``moving`` agree better with ``reference`` than (0, 0), else (0, 0).
+
+    "Better" means a disagreement (see :func:`shift_agreement`) lower by at
+    least :data:`SHIFT_GAIN` of the unshifted one.
+    """
+    if shift == (0, 0):
+        return shift
+    zero, _ = shift_agreement(reference, moving, 0, 0, log_response=log_response,
+                              pixels=pixels)
+    moved, _ = shift_agreement(reference, moving, *shift, log_response=log_response,
+                               pixels=pixels)
+    return shift if moved < zero * (1.0 - SHIFT_GAIN) else (0, 0)
+
+
+def reference_index(stack: np.ndarray, times: Sequence[float] | np.ndarray | None = None) -> int:
+    """Index of the middle exposure: by time when given, else by mean brightness.
+
+    With an even count the shorter of the two middle exposures is taken. Ties
+    go to the earlier index of the sorted order, which depends only on the
+    values, so the choice does not depend on the order of the images.
+    """
+    k_n = len(stack)
+    if times is not None:
+        t = np.asarray(times, dtype=np.float64)
+        if t.shape != (k_n,):
+            raise HDRInputError(f"got {t.size} times for {k_n} images")
+        key = t
+    else:
+        key = np.asarray([float(np.mean(im)) for im in stack])
+    # sort by the key, then by the image content, so equal keys still order the same way
+    order = sorted(range(k_n), key=lambda k: (key[k], float(np.mean(stack[k])),
+                                              zlib.crc32(np.ascontiguousarray(stack[k]).tobytes())))
+    return order[(k_n - 1) // 2]
+
+
 def shift_image(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
     """Translate an image by whole pixels, repeating the edge into the gap.
 
@@ -120,8 +236,9 @@ def shift_image(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
 
 
 def align_Ward2003(images: Sequence[np.ndarray] | np.ndarray, *, reference: int | None = None,
-              max_bits: int = 6, exclude: int = 4
-              ) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
+                   times: Sequence[float] | np.ndarray | None = None, max_bits: int = 6,
+                   exclude: int = 4, check: bool = True
+                   ) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
     """Align exposures by translation with Ward's median threshold bitmaps.
 
     Parameters
@@ -129,12 +246,21 @@ def align_Ward2003(images: Sequence[np.ndarray] | np.ndarray, *, reference: int 
     images : sequence of ndarray
         K >= 1 exposures, H×W×3 uint8 RGB (grayscale is repeated).
     reference : int, optional
-        Index of the image the others are aligned to; default the middle one.
+        Index of the image the others are aligned to; default the middle
+        exposure (see :func:`reference_index`), so the result does not depend
+        on the order of ``images``.
+    times : sequence of float, optional
+        Exposure times; the middle one picks the reference. Without them the
+        images are ranked by mean brightness.
     max_bits : int
         Pyramid depth: shifts up to ``2 ** max_bits - 1`` pixels are found
         (OpenCV's ``AlignMTB`` default, 6).
     exclude : int
         Exclusion range around the median, in gray levels.
+    check : bool
+        Keep a shift only when it improves agreement with the reference on
+        channel readings well exposed in both (:func:`checked_shift`), so a
+        tripod bracket stays put even when an exposure is mostly clipped.
 
     Returns
     -------
@@ -156,7 +282,7 @@ def align_Ward2003(images: Sequence[np.ndarray] | np.ndarray, *, reference: int 
     """
     stack = as_stack(images)
     k_n = stack.shape[0]
-    ref = k_n // 2 if reference is None else reference
+    ref = reference_index(stack, times) if reference is None else reference
     if not 0 <= ref < k_n:
         raise HDRInputError(f"reference must be an index in 0..{k_n - 1}, got {reference}")
     if max_bits < 1:
@@ -164,6 +290,8 @@ def align_Ward2003(images: Sequence[np.ndarray] | np.ndarray, *, reference: int 
     pyrs = [MTBPyramid(mtb_gray(stack[k]), levels=max_bits - 1, exclude=exclude)
             for k in range(k_n)]
     shifts = [(0, 0) if k == ref else mtb_shift(pyrs[ref], pyrs[k]) for k in range(k_n)]
+    if check:
+        shifts = [checked_shift(stack[ref], stack[k], shifts[k]) for k in range(k_n)]
     aligned = [stack[k].copy() if shifts[k] == (0, 0) else shift_image(stack[k], *shifts[k])
                for k in range(k_n)]
     return aligned, shifts
@@ -176,11 +304,12 @@ class AlignWard2003:
     max_bits: int = 6
     exclude: int = 4
     reference: int | None = None
+    check: bool = True
 
-    def __call__(self, images: Sequence[np.ndarray]) -> tuple[list[np.ndarray],
-                                                              list[tuple[int, int]]]:
-        return align_Ward2003(images, reference=self.reference, max_bits=self.max_bits,
-                         exclude=self.exclude)
+    def __call__(self, images: Sequence[np.ndarray], times: Sequence[float] | None = None
+                 ) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
+        return align_Ward2003(images, reference=self.reference, times=times,
+                              max_bits=self.max_bits, exclude=self.exclude, check=self.check)
 
 
 align_mtb = deprecated_alias(align_Ward2003, "align_mtb")

@@ -18,7 +18,8 @@ import numpy as np
 
 from vidclear.hdr import _video_kernels as VK
 from vidclear.hdr._validate import MAX_EXPOSURE_STOPS, HDRInputError, as_times
-from vidclear.hdr.align import MTBPyramid, mtb_shift
+from vidclear.hdr.align import MTBPyramid, checked_shift, mtb_shift
+from vidclear.hdr.bracket import log_exposure_ratio
 from vidclear.hdr.response import as_response, camera_response_Debevec1997, srgb_response
 from vidclear.kernels.exposure import exposure_weights
 from vidclear.kernels.filters import guided_coefficients
@@ -106,8 +107,10 @@ class TemporalSmoother:
 class PhaseTracker:
     """Which element of the exposure pattern each frame has, from its brightness.
 
-    The log brightness ratio of consecutive frames (median over pixels
-    well exposed in both, after linearising with the response) is matched to
+    The log exposure ratio of consecutive frames (median over channel
+    readings well exposed in both, after linearising with the response: see
+    :func:`~vidclear.hdr.bracket.log_exposure_ratio`, which strongly
+    coloured scenes do not bias) is matched to
     the pattern's ratios. Once locked, each frame takes the pattern step that
     best explains its ratio to the previous frame, so a dropped frame
     re-locks at once; while unlocked the last N ratios are fitted to every
@@ -134,20 +137,16 @@ class PhaseTracker:
         self.chain: list[float] = []  # cumulative log brightness of recent frames
         self.drops = 0
 
-    def _ratio(self, small: np.ndarray, logg: np.ndarray) -> float:
+    def _ratio(self, small: np.ndarray, log_response: np.ndarray) -> float:
         prev = self.prev_small
-        if prev is None:
+        if prev is None or prev.shape != small.shape:
             return 0.0
-        ok = (small > 12) & (small < 243) & (prev > 12) & (prev < 243)
-        a = logg[small]
-        b = logg[prev]
-        if int(ok.sum()) >= 16:
-            return float(np.median(a[ok] - b[ok]))
-        return float(a.mean() - b.mean())
+        r, _ = log_exposure_ratio(prev, small, log_response)
+        return r if math.isfinite(r) else 0.0
 
-    def update(self, small: np.ndarray, logg: np.ndarray) -> int | None:
-        """Phase of a new frame given its small gray image and the log response."""
-        lr = self._ratio(small, logg)
+    def update(self, small: np.ndarray, log_response: np.ndarray) -> int | None:
+        """Phase of a new frame from its small H×W×3 uint8 image and the 256×3 log response."""
+        lr = self._ratio(small, log_response)
         first = self.prev_small is None
         self.prev_small = small
         self.chain = ([*self.chain, self.chain[-1] + lr] if self.chain else [0.0])[-self.n:]
@@ -217,6 +216,19 @@ class RollingBracket:
         :class:`TemporalSmoother`).
     gamma : float
         Display gamma of the 8-bit output.
+    flow : bool
+        Motion compensation: warp each older frame of the window onto the
+        newest with dense optical flow (OpenCV's DIS, ultrafast preset, on
+        the ``align_scale`` images after matching their exposure), as in
+        Kang et al. (2003). Where the flow fails, the de-ghosting test (the
+        warped reading misses the newest frame's radiance) falls back to the
+        newest exposure. Replaces the translation alignment.
+    output : {"sdr", "radiance"}
+        ``"sdr"``: :meth:`push` returns the tone-mapped uint8 frame.
+        ``"radiance"``: it returns the merged linear radiance (H×W×3
+        float32, valid until the next push) and :attr:`last_log_average`
+        holds the smoothed log-average luminance, for HDR video signals
+        (:class:`~vidclear.hdr.signal.HDRSignal`).
     """
 
     def __init__(self, exposures: Sequence[float], *, window: int | None = None,
@@ -224,7 +236,8 @@ class RollingBracket:
                  align_scale: int = 2, align_levels: int = 4, deghost: float = 0.7,
                  tonemap: str = "reinhard", key: float = 0.18, white_percentile: float = 99.5,
                  contrast: float = 50.0, tau: float = 0.5, scene_low: float = 1.0,
-                 scene_high: float = 3.0, gamma: float = 2.2, fps: float = 30.0) -> None:
+                 scene_high: float = 3.0, gamma: float = 2.2, fps: float = 30.0,
+                 output: str = "sdr", flow: bool = False) -> None:
         ex = np.asarray(exposures, dtype=np.float64)
         if ex.ndim != 1 or ex.size < 2 or not np.all(np.isfinite(ex)) or np.any(ex <= 0):
             raise HDRInputError(f"exposures must be >= 2 positive values, got {list(exposures)}")
@@ -235,6 +248,12 @@ class RollingBracket:
             raise HDRInputError(f"window must be >= 2, got {window}")
         if align_scale not in (1, 2, 4, 8):
             raise HDRInputError(f"align_scale must be 1, 2, 4 or 8, got {align_scale}")
+        if output not in ("sdr", "radiance"):
+            raise HDRInputError(f"output must be 'sdr' or 'radiance', got {output!r}")
+        self.output = output
+        self.last_log_average = 1.0
+        self.flow = bool(flow)
+        self._dis: cv2.DISOpticalFlow | None = None
         if tonemap not in ("reinhard", "durand"):
             raise HDRInputError(f"tonemap must be 'reinhard' or 'durand', got {tonemap!r}")
         self.calibrate = isinstance(response, str) and response == "calibrate"
@@ -285,13 +304,12 @@ class RollingBracket:
     # -------------------------------------------------------------- per frame
 
     def _small(self, image: np.ndarray) -> np.ndarray:
-        """Gray level reduced ``align_scale`` times by area averaging (uint8)."""
+        """RGB reduced ``align_scale`` times by area averaging (uint8)."""
         h, w = image.shape[:2]
         s = self.align_scale
-        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         if s == 1:
-            return gray
-        return cv2.resize(gray, (max(1, w // s), max(1, h // s)), interpolation=cv2.INTER_AREA)
+            return image
+        return cv2.resize(image, (max(1, w // s), max(1, h // s)), interpolation=cv2.INTER_AREA)
 
     def push(self, image: np.ndarray, *, time: float | None = None,
              exposure: float | None = None) -> np.ndarray:
@@ -331,9 +349,9 @@ class RollingBracket:
         self._count += 1
         self._ring[slot] = img
         small = self._small(self._ring[slot])
-        logg = np.log(self.response[:, 1]).astype(np.float64)
-        step = max(1, int(math.sqrt(small.size / _TRACK_PIXELS)))
-        phase = self.tracker.update(small[::step, ::step], logg)
+        log_response = np.log(self.response.astype(np.float64))
+        step = max(1, int(math.sqrt(small.shape[0] * small.shape[1] / _TRACK_PIXELS)))
+        phase = self.tracker.update(small[::step, ::step], log_response)
         if exposure is not None and self._usable_exposure(exposure):
             ex = float(exposure)
             phase = int(np.argmin(np.abs(np.log(ex) - self.tracker.le)))
@@ -345,7 +363,8 @@ class RollingBracket:
         self.last_phase = phase
         self._slot_exp[slot] = ex
         self._slot_small[slot] = small
-        self._slot_pyr[slot] = (MTBPyramid(small, levels=self.align_levels)
+        self._slot_pyr[slot] = (MTBPyramid(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY),
+                                           levels=self.align_levels)
                                 if self.align else None)
         self._order = [s for s in self._order if s != slot] + [slot]
         dt = 1.0 / self.fps
@@ -401,6 +420,51 @@ class RollingBracket:
         self._table_cache[key] = (lin, glo, ghi)
         return lin, glo, ghi
 
+    def _flow_gray(self, small: np.ndarray, gain: float) -> np.ndarray:
+        """Green channel of a small frame re-exposed by ``gain`` and re-encoded (uint8)."""
+        resp = self.response[:, 1].astype(np.float64)
+        lin = np.minimum(resp * gain / resp[255], 1.0)
+        lut = np.clip(np.power(lin, 1 / 2.2) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(lut[small[..., 1]])
+
+    def _warp_window(self, ring: np.ndarray, slots: np.ndarray, exps: np.ndarray
+                     ) -> np.ndarray:
+        """The window with every older frame warped onto the newest (n×H×W×3 uint8).
+
+        Both frames of a pair are brought to the longer one's exposure (the
+        shorter one brightened, clipping where the longer clips) before DIS
+        flow is computed at the reduced scale; the flow is scaled up and the
+        older full-resolution frame remapped (edges repeated).
+        """
+        if self._dis is None:
+            self._dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        n = slots.size
+        h, w = ring.shape[1:3]
+        warped = self._buffers.get("warped")
+        if warped is None or warped.shape != (n, h, w, 3) or warped.dtype != np.uint8:
+            warped = np.empty((n, h, w, 3), dtype=np.uint8)
+            self._buffers["warped"] = warped
+        warped[0] = ring[int(slots[0])]
+        ref_small = self._slot_small[int(slots[0])]
+        sh, sw = ref_small.shape[:2]
+        s = self.align_scale
+        grid = self._buffers.get("grid")
+        if grid is None or grid.shape != (2, h, w):
+            grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32),
+                                        np.arange(h, dtype=np.float32)))
+            self._buffers["grid"] = grid
+        gx, gy = grid[0], grid[1]
+        for j in range(1, n):
+            top = max(exps[0], exps[j])
+            a = self._flow_gray(ref_small, top / exps[0])
+            b = self._flow_gray(self._slot_small[int(slots[j])], top / exps[j])
+            fl = self._dis.calc(a, b, np.zeros((sh, sw, 2), np.float32))  # a(y,x) ~ b(y+fy,x+fx)
+            if (sh, sw) != (h, w):
+                fl = cv2.resize(fl, (w, h), interpolation=cv2.INTER_LINEAR) * np.float32(s)
+            cv2.remap(ring[int(slots[j])], gx + fl[..., 0], gy + fl[..., 1],
+                      cv2.INTER_LINEAR, dst=warped[j], borderMode=cv2.BORDER_REPLICATE)
+        return warped
+
     def _scratch(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         buf = self._buffers.get(name)
         if buf is None or buf.shape != shape:
@@ -427,6 +491,7 @@ class RollingBracket:
     def _render_with(self, dt: float) -> np.ndarray:
         ring = self._ring
         assert ring is not None  # rendering follows the first frame
+        log_response = np.log(self.response.astype(np.float64))
         slots = np.asarray(self._order[::-1], dtype=np.int64)  # newest first
         n = slots.size
         dys = np.zeros(n, dtype=np.int64)
@@ -436,11 +501,22 @@ class RollingBracket:
         for j in range(1, n):
             pyr = self._slot_pyr[int(slots[j])]
             if ref_pyr is not None and pyr is not None:
-                dy, dx = mtb_shift(ref_pyr, pyr)
+                # Ward's proposal, kept only if it improves agreement on readings
+                # well exposed in both frames (a static scene is never moved)
+                dy, dx = checked_shift(self._slot_small[int(slots[0])],
+                                       self._slot_small[int(slots[j])],
+                                       mtb_shift(ref_pyr, pyr), log_response=log_response,
+                                       pixels=_TRACK_PIXELS)
                 dys[j], dxs[j] = dy * self.align_scale, dx * self.align_scale
             shifts.append((int(dys[j]), int(dxs[j])))
         self.last_shifts = shifts
         exps = np.asarray([self._slot_exp[int(s)] for s in slots], dtype=np.float64)
+        if self.flow and n > 1:
+            ring = self._warp_window(ring, slots, exps)
+            slots = np.arange(n, dtype=np.int64)
+            dys[:] = 0
+            dxs[:] = 0
+            self.last_shifts = [(0, 0)] * n
         lin, glo, ghi = self._tables(exps)
         fb = np.array([int(np.argmin(exps)), int(np.argmax(exps))], dtype=np.int64)
         dgl, dgk = self._deghost_lut
@@ -448,6 +524,18 @@ class RollingBracket:
         out = np.empty((h, w, 3), dtype=np.uint8)
         stats = np.zeros((h // 4 + 1, 2 + _HIST_BINS), dtype=np.float64)
         merge_args = (ring, slots, dys, dxs, lin, glo, ghi, self.wlut, dgl, dgk, fb)
+        if self.output == "radiance":
+            rgb = self._scratch("rgb", (h, w, 3))
+            loglum = self._scratch("loglum", (h, w))
+            self._timed(VK.merge_luma_k, *merge_args, rgb, loglum)
+            sub = loglum[::4, ::4]
+            self._feed(float(sub.mean()), float(np.percentile(sub, self.white_percentile)), dt)
+            a_val = self.smooth_a.value
+            assert a_val is not None  # fed just above
+            # like the SDR key: a near-black scene is not lifted to mid grey
+            self.last_log_average = max(2.0 ** a_val,
+                                        float(self.response[32, 1]) / float(exps.max()))
+            return rgb
         if self.tonemap == "reinhard":
             if self.smooth_a.value is None:  # first frame: measure before mapping
                 self._timed(VK.merge_reinhard_k, *merge_args, np.float32(1.0),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -13,6 +15,7 @@ from vidclear.core.processor import Processor
 from vidclear.core.schema import Section, param
 from vidclear.errors import ConfigError
 from vidclear.hdr._validate import MAX_EXPOSURE_STOPS, HDRInputError
+from vidclear.hdr.bracket import BracketDetector, BracketPattern
 from vidclear.hdr.response import (
     gamma_response,
     linear_response,
@@ -20,12 +23,15 @@ from vidclear.hdr.response import (
     srgb_response,
 )
 from vidclear.hdr.rolling import RollingBracket
+from vidclear.hdr.signal import HDRSignal
 from vidclear.hdr.synth import bracket_tables
 
 __all__ = ["HDRBracket", "HDRBracketConfig", "SynthBracket", "SynthBracketConfig"]
 
 _MAX_PATTERN = 16  # exposures in one pattern, as many as a window may merge
 _MAX_EV = 64.0  # |EV| of any one pattern step; the span is bounded separately
+#: Frames ``exposures = "auto"`` waits for a pattern before passing the video through.
+AUTO_HOLD = 24
 
 
 def _pattern(values: tuple[float, ...], unit: str, key: str) -> list[float]:
@@ -75,8 +81,9 @@ class HDRBracketConfig(Section):
     """Settings of the ``hdr_bracket`` processor."""
 
     section: ClassVar[str] = "hdr_bracket"
-    exposures: tuple[float, ...] = param((1.0, 4.0, 16.0),
-                                         doc="repeating exposure pattern, in capture order")
+    exposures: str | tuple[float, ...] = param(
+        "auto", doc="repeating exposure pattern in capture order, or \"auto\": found from "
+                    "the pixels (period 2-4 and the exposure ratios)")
     unit: str = param("relative", choices=("relative", "ev"),
                       doc="exposures are relative times or EV (stops)")
     window: int = param(0, lo=0, hi=16, doc="frames merged per output; 0 = pattern length")
@@ -87,6 +94,8 @@ class HDRBracketConfig(Section):
     align: bool = param(True, doc="align the window to the newest frame (MTB)")
     align_scale: int = param(2, choices=(1, 2, 4, 8), doc="alignment image reduction")
     align_levels: int = param(4, lo=0, hi=8, doc="MTB pyramid levels at the reduced scale")
+    flow: bool = param(False, doc="motion compensation: warp older frames onto the newest with "
+                                  "DIS optical flow (replaces align)")
     deghost: float = param(0.7, lo=0.0, hi=10.0,
                            doc="de-ghosting fall-off in log radiance; 0 disables")
     tonemap: str = param("reinhard", choices=("reinhard", "durand"),
@@ -102,11 +111,25 @@ class HDRBracketConfig(Section):
     scene_high: float = param(3.0, lo=0.0, hi=40.0, lo_open=True,
                               doc="stops of change taken as a scene cut")
     gamma: float = param(2.2, lo=0.1, hi=10.0, doc="display gamma of the output")
+    output: str = param("sdr", choices=("sdr", "pq", "hlg"),
+                        doc="tone-mapped SDR, or HDR video: 10-bit HEVC, BT.2020, PQ (HDR10) "
+                            "or HLG")
+    peak_luminance: float = param(1000.0, lo=100.0, hi=10000.0,
+                                  doc="HDR output: mastering display peak and mapping "
+                                      "ceiling, cd/m²")
+    reference_white: float = param(203.0, lo=10.0, hi=1000.0,
+                                   doc="HDR output: diffuse white in cd/m² (BT.2408); the "
+                                       "scene's log-average sits at key × this")
 
     renamed: ClassVar[dict[str, str]] = {"time_constant": "tonemap_tau"}  # vidclear 0.1
 
     def validate(self) -> None:
-        _pattern(self.exposures, self.unit, f"{self.section}.exposures")
+        if isinstance(self.exposures, str):
+            if self.exposures != "auto":
+                raise ConfigError(f"{self.section}.exposures = {self.exposures!r} is not "
+                                  "allowed: expected \"auto\" or a list of exposures")
+        else:
+            _pattern(self.exposures, self.unit, f"{self.section}.exposures")
         if self.window == 1:
             raise ConfigError(f"{self.section}.window = 1 is not allowed: expected 0 or >= 2")
         if self.scene_low >= self.scene_high:
@@ -115,6 +138,9 @@ class HDRBracketConfig(Section):
         if self.response == "file" and not self.response_path:
             raise ConfigError(f"{self.section}.response = \"file\" needs "
                               f"{self.section}.response_path")
+        if self.reference_white > self.peak_luminance:
+            raise ConfigError(f"{self.section}.reference_white = {self.reference_white:g} "
+                              f"must not exceed peak_luminance = {self.peak_luminance:g}")
 
 
 class HDRBracket(Processor[HDRBracketConfig]):
@@ -125,10 +151,19 @@ class HDRBracket(Processor[HDRBracketConfig]):
     tone-mapped with statistics smoothed over time. Every input frame gives
     an output, so frame count and rate are kept: while the window first
     fills, the frames it holds so far are merged (the very first frame alone
-    is linearised and tone-mapped). ``flush()`` has nothing held back. A frame's
-    ``meta["exposure"]`` is used when present, otherwise its place in the
-    pattern is found from its brightness. Output frames carry
-    ``meta["hdr_phase"]`` and ``meta["hdr_shifts"]``.
+    is linearised and tone-mapped). A frame's ``meta["exposure"]`` is used
+    when present, otherwise its place in the pattern is found from its
+    brightness. Output frames carry ``meta["hdr_phase"]`` and
+    ``meta["hdr_shifts"]``.
+
+    With ``exposures = "auto"`` the pattern is found from the first frames
+    (:class:`~vidclear.hdr.bracket.BracketDetector`: usually a period plus
+    three frames). Those frames are held back until then and the output runs
+    that many frames behind the input from there on; ``flush()`` returns the
+    frames still held at the end. A video in which no pattern shows within
+    :data:`AUTO_HOLD` frames is passed through unchanged (and says so in
+    :meth:`report`). :meth:`report` gives the pattern for the run's stats;
+    ``on_event`` (a callable taking one line) is told it once when found.
 
     References
     ----------
@@ -142,25 +177,125 @@ class HDRBracket(Processor[HDRBracketConfig]):
     def __init__(self, config: HDRBracketConfig | None = None, **params: object) -> None:
         super().__init__(config, **params)
         c = self.config
-        self.engine = RollingBracket(
-            _pattern(c.exposures, c.unit, f"{c.section}.exposures"),
-            window=c.window or None,
-            response=_response(c.response, c.response_path, c.section),
+        self.on_event: Callable[[str], object] | None = None
+        self.notes: list[str] = []
+        self._response = _response(c.response, c.response_path, c.section)
+        self.engine: RollingBracket | None = None
+        self.pattern: BracketPattern | None = None
+        self.detector: BracketDetector | None = None
+        self._held: list[Frame] = []
+        self._out: deque[Frame] = deque()
+        self._passthrough = False
+        self.signal = None if c.output == "sdr" else HDRSignal(
+            c.output, key=c.key, reference_white=c.reference_white, peak=c.peak_luminance)
+        if isinstance(c.exposures, str):  # "auto"
+            table = self._response if isinstance(self._response, np.ndarray) else \
+                srgb_response()
+            self.detector = BracketDetector(np.log(table.astype(np.float64)))
+        else:
+            self.engine = self._engine(_pattern(c.exposures, c.unit, f"{c.section}.exposures"))
+
+    def _engine(self, exposures: list[float]) -> RollingBracket:
+        c = self.config
+        return RollingBracket(
+            exposures, window=c.window or None, response=self._response,
             align=c.align, align_scale=c.align_scale, align_levels=c.align_levels,
             deghost=c.deghost, tonemap=c.tonemap, key=c.key,
             white_percentile=c.white_percentile, contrast=c.contrast, tau=c.tonemap_tau,
-            scene_low=c.scene_low, scene_high=c.scene_high, gamma=c.gamma)
+            scene_low=c.scene_low, scene_high=c.scene_high, gamma=c.gamma,
+            output="sdr" if c.output == "sdr" else "radiance", flow=c.flow)
 
-    def __call__(self, frame: Frame) -> Frame:
-        exposure = frame.meta.get("exposure")
-        ex = float(exposure) if isinstance(exposure, int | float) else None
-        out = self.engine.push(frame.image, time=frame.time, exposure=ex)
-        return frame.replace(out, hdr_phase=self.engine.last_phase,
-                             hdr_shifts=list(self.engine.last_shifts))
+    def _render(self, frame: Frame, exposure: float | None = None) -> Frame:
+        engine = self.engine
+        assert engine is not None  # rendering starts once the pattern is known
+        own = frame.meta.get("exposure")
+        if isinstance(own, int | float):
+            exposure = float(own)
+        out = engine.push(frame.image, time=frame.time, exposure=exposure)
+        meta = {"hdr_phase": engine.last_phase, "hdr_shifts": list(engine.last_shifts)}
+        if self.signal is None:
+            return frame.replace(out, **meta)
+        rgb16, av_frame = self.signal.encode(out, engine.last_log_average)
+        return Frame(rgb16, pts=frame.pts, time_base=frame.time_base, av_frame=av_frame,
+                     meta={**frame.meta, **meta, "colour": self.signal.colour_meta()},
+                     original=frame.original or frame)
+
+    def __call__(self, frame: Frame) -> Frame | None:
+        if self.engine is not None:
+            if not self._out:
+                return self._render(frame)
+            self._out.append(self._render(frame))
+            return self._out.popleft()
+        if self._passthrough:
+            self._out.append(frame)
+            return self._out.popleft()
+        assert self.detector is not None  # auto mode
+        self._held.append(frame)
+        found = self.detector.feed(frame.image)
+        if found is not None:
+            self._start(found)
+        elif len(self._held) >= AUTO_HOLD:
+            self._passthrough = True
+            self._out.extend(self._held)
+            self._held = []
+            self._event(f"hdr_bracket: no alternating exposures found in the first "
+                        f"{AUTO_HOLD} frames: passing the video through unchanged")
+        return self._out.popleft() if self._out else None
+
+    def _start(self, found: BracketPattern) -> None:
+        self.pattern = found
+        self.engine = self._engine(list(found.exposures))
+        held, self._held = self._held, []
+        p = found.period
+        for k, f in enumerate(held):
+            phase = (found.phase - (len(held) - 1 - k)) % p
+            self._out.append(self._render(f, found.exposures[phase]))
+        self._event(f"hdr_bracket: found {found.describe()} after {len(held)} frames; "
+                    f"output runs {len(held) - 1} frames behind")
+
+    def _event(self, text: str) -> None:
+        self.notes.append(text)
+        if self.on_event is not None:
+            self.on_event(text)
+
+    def flush(self) -> list[Frame]:
+        """Frames still held: the delay line, or every frame when no pattern was found."""
+        if self._held:  # the stream ended before a pattern showed
+            self._passthrough = True
+            self._out.extend(self._held)
+            self._held = []
+            self._event("hdr_bracket: the video ended before a bracket pattern showed: "
+                        "passed through unchanged")
+        out = list(self._out)
+        self._out.clear()
+        return out
+
+    def report(self) -> dict[str, object]:
+        """Facts for the run's stats: the pattern used and how it was found."""
+        engine = self.engine
+        data: dict[str, object] = {
+            "source": "typed" if self.detector is None else "detected",
+            "exposures": engine.exposures.tolist() if engine is not None else None,
+            "stops": ([round(math.log2(e / float(engine.exposures.min())), 3)
+                       for e in engine.exposures] if engine is not None else None),
+            "passthrough": self._passthrough,
+        }
+        if self.pattern is not None:
+            data["detected_after_frames"] = self.detector.seen if self.detector else None
+            data["fit_residual_stops"] = round(self.pattern.residual, 4)
+        if engine is not None:
+            data["phase_changes_off_pattern"] = engine.tracker.drops
+        if self.signal is not None:
+            data["hdr_output"] = {
+                "transfer": self.signal.transfer, "peak_cd_m2": self.signal.peak,
+                "reference_white_cd_m2": self.signal.reference_white,
+                "max_cll_measured": round(self.signal.max_cll, 1),
+                "max_fall_measured": round(self.signal.max_fall, 1)}
+        return {"hdr_bracket": data}
 
     def reset(self) -> None:
-        self.engine.reset()
-
+        if self.engine is not None:
+            self.engine.reset()
 
 @dataclass(frozen=True)
 class SynthBracketConfig(Section):

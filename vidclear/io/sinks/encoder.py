@@ -266,14 +266,20 @@ class EncoderSink:
         if self.image is not None:
             self._start_image(frame, rate)
             return
+        hdr = frame.meta.get("colour")  # HDR signal made upstream: its codec, format, tags
+        codec, pix_fmt = (hdr["codec"], hdr["pix_fmt"]) if hdr else (cfg.codec, cfg.pix_fmt)
+        if hdr and (codec, pix_fmt) != (cfg.codec, cfg.pix_fmt):
+            self.notes.append(f"HDR video ({hdr['transfer']}, {hdr['primaries']}) is written "
+                              f"as {codec} {pix_fmt}, not output.codec = {cfg.codec}, "
+                              f"output.pix_fmt = {cfg.pix_fmt}")
         try:
-            stream = self._container.add_stream(cfg.codec, rate=rate)
+            stream = self._container.add_stream(codec, rate=rate)
         except (av.FFmpegError, ValueError) as exc:
             raise OutputError(
                 f"output {self.name}: the container cannot hold {cfg.codec} video: {exc}"
             ) from None
         stream.width, stream.height = self._size
-        stream.pix_fmt = cfg.pix_fmt
+        stream.pix_fmt = pix_fmt
         if time_base is not None:
             stream.time_base = time_base
             stream.codec_context.time_base = time_base
@@ -283,14 +289,17 @@ class EncoderSink:
         options: dict[str, str] = {}
         if cfg.bitrate:
             stream.bit_rate = parse_bitrate(cfg.bitrate)
-        elif cfg.codec in _CRF_ENCODERS:
+        elif codec in _CRF_ENCODERS:
             options["crf"] = str(cfg.crf)
-            if cfg.codec.startswith("libvpx"):
+            if codec.startswith("libvpx"):
                 stream.bit_rate = 0
-        if cfg.codec in ("libx264", "libx265") and cfg.preset:
+        if codec in ("libx264", "libx265") and cfg.preset:
             options["preset"] = cfg.preset
-        if cfg.codec == "libx265":  # x265 prints its banner itself, past FFmpeg's logging
+        if codec == "libx265":  # x265 prints its banner itself, past FFmpeg's logging
             options["x265-params"] = "log-level=" + ("error" if self.quiet else "warning")
+            if hdr:  # mastering display and content light level SEI, VUI colour tags
+                options["x265-params"] += "".join(
+                    f":{k}={v}" for k, v in hdr.get("x265-params", {}).items())
         stream.codec_context.options = options
         ctx = stream.codec_context
         first = frame.av_frame

@@ -1,0 +1,127 @@
+"""HDR10 / HLG video out of the rolling bracket, read back with ffprobe and ffmpeg."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from vidclear.config.loader import load_config
+from vidclear.core.frame import Frame
+from vidclear.core.source import StreamInfo
+from vidclear.errors import ConfigError
+from vidclear.hdr._validate import HDRInputError
+from vidclear.hdr.response import srgb_response
+from vidclear.hdr.signal import (
+    HDRSignal,
+    hlg_inverse_oetf,
+    hlg_oetf,
+    pq_eotf,
+    pq_inverse_eotf,
+)
+from vidclear.hdr.synth import synthesize_bracket
+from vidclear.io.sinks.encoder import EncoderSink
+from vidclear.processors.hdr import HDRBracket
+
+H, W = 64, 96
+
+
+def _two_level_bracket(n=12):
+    """Left half radiance 0.25, right half 4.0 (16x): log-average 1.0."""
+    rad = np.full((H, W, 3), 0.25, np.float32)
+    rad[:, W // 2:] = 4.0
+    exps = (0.5, 4.0)
+    imgs = [synthesize_bracket(rad, [e], response=srgb_response())[0] for e in exps]
+    return [Frame(imgs[i % 2], pts=i, time_base=Fraction(1, 30)) for i in range(n)]
+
+
+def _need_ffmpeg():
+    if not shutil.which("ffprobe") or not shutil.which("ffmpeg"):
+        pytest.skip("ffmpeg/ffprobe not installed")
+
+
+def test_transfer_curves_match_their_specs():
+    # ST 2084 reference points: 100 cd/m² -> 0.5081, 1000 -> 0.7518, 10000 -> 1
+    np.testing.assert_allclose(pq_inverse_eotf(np.array([0.0, 100.0, 1000.0, 10000.0])),
+                               [7.3e-7, 0.5081, 0.7518, 1.0], atol=2e-4)
+    x = np.geomspace(1e-3, 1e4, 50)
+    np.testing.assert_allclose(pq_eotf(pq_inverse_eotf(x)), x, rtol=1e-9)
+    # BT.2100 HLG: 1/12 -> 0.5, 1 -> 1 (continuous at the joint); BT.2408 75 % point
+    np.testing.assert_allclose(hlg_oetf(np.array([1 / 12, 1.0, 0.2647])), [0.5, 1.0, 0.75],
+                               atol=1e-3)
+    e = np.linspace(0, 1, 101)
+    np.testing.assert_allclose(hlg_inverse_oetf(hlg_oetf(e)), e, atol=1e-12)
+
+
+def test_mapping_documented_levels_and_half_float_table():
+    sig = HDRSignal("pq")
+    rad = np.full((4, 4, 3), 2.0, np.float32)
+    rad[0, 0] = 1e6  # a highlight far above peak is rolled off below it
+    lin = sig.luminance(rad, log_average=2.0)
+    np.testing.assert_allclose(lin[1, 1], 0.18 * 203.0, rtol=1e-4)  # log-average -> key × white
+    assert 750.0 < lin[0, 0].max() <= 1000.0
+    rgb16, frame = sig.encode(rad, 2.0)
+    want = pq_inverse_eotf(0.18 * 203.0)
+    assert abs(rgb16[1, 1, 0] / 65535.0 - want) < 2e-4  # table error far below a 10-bit code
+    assert frame.format.name == "yuv420p10le" and frame.color_trc == 16
+    with pytest.raises(HDRInputError, match="even"):
+        sig.encode(np.ones((3, 4, 3), np.float32), 1.0)
+    with pytest.raises(HDRInputError, match="transfer"):
+        HDRSignal("dolby")
+
+
+def _y_plane(path):
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "rawvideo",
+                          "-pix_fmt", "yuv420p10le", "-"], capture_output=True, check=True).stdout
+    frames = np.frombuffer(raw, np.uint16).reshape(-1, H * W * 3 // 2)
+    return frames[:, :H * W].reshape(-1, H, W)
+
+
+@pytest.mark.parametrize("transfer", ["pq", "hlg"])
+def test_hdr_video_probed_tags_metadata_and_levels(tmp_path, transfer):
+    _need_ffmpeg()
+    out = tmp_path / f"{transfer}.mkv"
+    cfg = load_config(overrides=[f'hdr_bracket.output="{transfer}"',
+                                 "hdr_bracket.exposures=[0.5, 4.0]"])
+    frames = _two_level_bracket()
+    proc = HDRBracket(cfg.processor_config("hdr_bracket"))
+    info = StreamInfo(spec="frames", width=W, height=H, rate=Fraction(30),
+                      time_base=Fraction(1, 30), frame_count=len(frames))
+    sink = EncoderSink(out, config=cfg.output, info=info)
+    for f in frames:
+        sink.write(proc(f))
+    sink.close()
+    probe = json.loads(subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v", "-show_streams", "-show_frames",
+         "-read_intervals", "%+#1", "-of", "json", str(out)],
+        capture_output=True, check=True, text=True).stdout)
+    st = probe["streams"][0]
+    assert st["codec_name"] == "hevc" and st["pix_fmt"] == "yuv420p10le"
+    assert st["color_primaries"] == "bt2020" and st["color_space"] == "bt2020nc"
+    assert st["color_range"] == "tv"
+    assert st["color_transfer"] == ("smpte2084" if transfer == "pq" else "arib-std-b67")
+    side = {d["side_data_type"]: d for f in probe["frames"] for d in f.get("side_data_list", [])}
+    if transfer == "pq":
+        md = side["Mastering display metadata"]
+        assert md["max_luminance"] == "10000000/10000" and md["red_x"] == "35400/50000"
+        assert side["Content light level metadata"]["max_content"] == 1000
+    # levels of a known radiance: the log-average (1.0) sits at 0.18 × 203 cd/m²,
+    # so radiance 0.25 shows at 9.1 cd/m² and 4.0 at 146 cd/m²
+    y = _y_plane(out)
+    assert y.shape[0] == len(frames)
+    nits = np.array([0.25, 4.0]) * 0.18 * 203.0
+    code = (pq_inverse_eotf(nits) if transfer == "pq"
+            else hlg_oetf(nits / 203.0 * 0.2647)) * 876 + 64
+    got = [np.median(y[4:, 8:-8, 8:W // 2 - 8]), np.median(y[4:, 8:-8, W // 2 + 8:-8])]
+    np.testing.assert_allclose(got, code, atol=4)  # 4 of 876 codes: merge + x265 (crf)
+
+
+def test_hdr_config_errors():
+    with pytest.raises(ConfigError, match="output"):
+        HDRBracket(output="hdr10+")
+    with pytest.raises(ConfigError, match="reference_white"):
+        HDRBracket(output="pq", peak_luminance=150.0, reference_white=203.0)
