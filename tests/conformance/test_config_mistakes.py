@@ -15,8 +15,8 @@ import pytest
 
 from vidclear.cli.main import main
 from vidclear.config import load_config
-from vidclear.errors import ConfigError
-from vidclear.hdr._validate import HDRInputError, as_times
+from vidclear.errors import ConfigError, HDRInputError
+from vidclear.hdr._validate import as_times
 from vidclear.hdr.rolling import RollingBracket
 
 CASES = [

@@ -13,8 +13,7 @@ import pytest
 from vidclear.config.loader import load_config
 from vidclear.core.frame import Frame
 from vidclear.core.source import StreamInfo
-from vidclear.errors import ConfigError
-from vidclear.hdr._validate import HDRInputError
+from vidclear.errors import ConfigError, HDRInputError
 from vidclear.hdr.response import srgb_response
 from vidclear.hdr.signal import (
     HDRSignal,

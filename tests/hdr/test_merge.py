@@ -6,7 +6,7 @@ import pytest
 
 from tests.hdr._reference import merge_debevec_ref, merge_robertson_ref
 from tests.hdr.conftest import scene
-from vidclear.hdr._validate import HDRInputError
+from vidclear.errors import HDRInputError
 from vidclear.hdr.merge import (
     ExposureFusionMertens2007,
     exposure_fusion_Mertens2007,

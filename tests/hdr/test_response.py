@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tests.hdr.conftest import scene
-from vidclear.hdr._validate import HDRInputError
+from vidclear.errors import HDRInputError
 from vidclear.hdr.response import (
     CameraResponseDebevec1997,
     apply_response,

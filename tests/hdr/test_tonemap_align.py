@@ -6,9 +6,9 @@ import pytest
 
 from tests.hdr._reference import xor_count_ref
 from tests.hdr.conftest import scene
+from vidclear.errors import HDRInputError
 from vidclear.hdr import _kernels as K
 from vidclear.hdr import tonemap as T
-from vidclear.hdr._validate import HDRInputError
 from vidclear.hdr.align import MTBPyramid, align_Ward2003, mtb_gray, shift_image
 from vidclear.hdr.merge import merge_Debevec1997
 from vidclear.hdr.response import load_response

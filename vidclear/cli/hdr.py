@@ -51,7 +51,7 @@ def _outputs(out: Path, ops: list[str], plot: str | None) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``vidclear hdr``; raises VidclearError subclasses on user errors."""
-    from vidclear.hdr._validate import HDRInputError
+    from vidclear.errors import HDRInputError
     from vidclear.hdr.align import align_Ward2003
     from vidclear.hdr.io import exif_exposure_time, plot_response, read_image, write_image_atomic
     from vidclear.hdr.merge import merge_Debevec1997, merge_Robertson2003

@@ -27,7 +27,7 @@ The names of vidclear 0.1 (``debevec1997``, ``robertson2003``,
 release and emit a :class:`DeprecationWarning` when called.
 """
 
-from vidclear.hdr._validate import HDRInputError
+from vidclear.errors import HDRInputError
 from vidclear.hdr.align import (
     AlignWard2003,
     MTBAligner,

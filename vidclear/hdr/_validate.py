@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vidclear.errors import InputError
+from vidclear.errors import HDRInputError
 from vidclear.kernels.exposure import exposure_weights
 
-__all__ = ["MAX_EXPOSURE_STOPS", "HDRInputError", "as_radiance", "as_stack", "as_times",
+__all__ = ["MAX_EXPOSURE_STOPS", "as_radiance", "as_stack", "as_times",
            "as_weights"]
 
 #: Widest exposure span accepted, in stops (a ratio of 2**32 between the
@@ -17,10 +17,6 @@ __all__ = ["MAX_EXPOSURE_STOPS", "HDRInputError", "as_radiance", "as_stack", "as
 #: stops at most), and small enough that radiance = response / time stays
 #: finite and non-zero in float32 (whose range is about 2**±126).
 MAX_EXPOSURE_STOPS = 32.0
-
-
-class HDRInputError(InputError, ValueError):
-    """Images, exposure times or radiance maps that the HDR code cannot use."""
 
 
 def _as_rgb8(img: np.ndarray, index: int) -> np.ndarray:

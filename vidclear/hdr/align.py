@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vidclear.errors import HDRInputError
 from vidclear.hdr import _kernels as K
 from vidclear.hdr._deprecate import deprecated_alias
-from vidclear.hdr._validate import HDRInputError, as_stack
+from vidclear.hdr._validate import as_stack
 
 __all__ = [
     "AlignWard2003",

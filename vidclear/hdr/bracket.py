@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vidclear.hdr._validate import HDRInputError
+from vidclear.errors import HDRInputError
 
 __all__ = ["BracketDetector", "BracketPattern", "detect_bracket", "log_exposure_ratio",
            "small_rgb"]

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vidclear.errors import HDRInputError
 from vidclear.hdr import _kernels as K
 from vidclear.hdr._deprecate import deprecated_alias
-from vidclear.hdr._validate import HDRInputError, as_stack, as_times, as_weights
+from vidclear.hdr._validate import as_stack, as_times, as_weights
 from vidclear.hdr.response import as_response, linear_response
 
 __all__ = [

@@ -16,8 +16,9 @@ import cv2
 import numba
 import numpy as np
 
+from vidclear.errors import HDRInputError
 from vidclear.hdr import _video_kernels as VK
-from vidclear.hdr._validate import MAX_EXPOSURE_STOPS, HDRInputError, as_times
+from vidclear.hdr._validate import MAX_EXPOSURE_STOPS, as_times
 from vidclear.hdr.align import MTBPyramid, checked_shift, mtb_shift
 from vidclear.hdr.bracket import log_exposure_ratio
 from vidclear.hdr.response import as_response, camera_response_Debevec1997, srgb_response

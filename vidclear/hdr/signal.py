@@ -50,7 +50,7 @@ import av
 import cv2
 import numpy as np
 
-from vidclear.hdr._validate import HDRInputError
+from vidclear.errors import HDRInputError
 
 __all__ = [
     "BT709_TO_BT2020",

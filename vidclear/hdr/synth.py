@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vidclear.hdr._validate import HDRInputError, as_radiance
+from vidclear.errors import HDRInputError
+from vidclear.hdr._validate import as_radiance
 from vidclear.hdr.response import apply_response, as_response, srgb_response
 
 __all__ = ["bracket_tables", "synthesize_bracket"]

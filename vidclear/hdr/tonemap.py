@@ -14,8 +14,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from vidclear.errors import HDRInputError
 from vidclear.hdr._deprecate import deprecated_alias
-from vidclear.hdr._validate import HDRInputError, as_radiance
+from vidclear.hdr._validate import as_radiance
 from vidclear.kernels.colour import BT709
 from vidclear.kernels.filters import box_filter, fast_guided_filter
 

@@ -13,8 +13,8 @@ import numpy as np
 from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
 from vidclear.core.schema import Section, param
-from vidclear.errors import ConfigError
-from vidclear.hdr._validate import MAX_EXPOSURE_STOPS, HDRInputError
+from vidclear.errors import ConfigError, HDRInputError
+from vidclear.hdr._validate import MAX_EXPOSURE_STOPS
 from vidclear.hdr.bracket import BracketDetector, BracketPattern
 from vidclear.hdr.response import (
     gamma_response,
