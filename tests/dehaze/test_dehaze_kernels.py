@@ -80,21 +80,29 @@ def test_quadtree_prefers_smooth_bright_region_over_textured_white() -> None:
 def test_raw_transmission_matches_numpy() -> None:
     rng = np.random.default_rng(6)
     dark = rng.random((30, 40)).astype(np.float32)
-    grey = rng.random((30, 40)).astype(np.float32)
+    low = rng.random((30, 40, 3)).astype(np.float32)
+    grey = low[:15].mean(axis=2, keepdims=True)
+    low[:15] = grey + rng.random((15, 40, 1)).astype(np.float32) * 0.1  # near-grey pixels
+    low = np.clip(low, 0, 1)
+    air = np.array([0.8, 0.85, 0.9], np.float32)
     mean = rng.random((30, 40)).astype(np.float32)
     sq = mean**2 + rng.random((30, 40)).astype(np.float32) * 0.002
     stats = np.stack([mean, sq])
     out = np.empty_like(dark)
-    _k.raw_transmission(dark, 0.9, grey, stats, np.array([0.4, 0.8]), out)
+    _k.raw_transmission(dark, 0.9, low, (1 / air).astype(np.float32), stats,
+                        np.array([0.4, 0.8]), out)
 
     def smooth(x: np.ndarray) -> np.ndarray:
         x = np.clip(x, 0, 1)
         return x * x * (3 - 2 * x)
 
-    bright = smooth((grey / 0.8 - 0.7) * 5)
+    u = low / air
+    bright = smooth((u.max(axis=2) - 0.7) * 5)
     flat = smooth(1 - np.clip((np.sqrt(np.maximum(sq - mean**2, 0)) - 0.01) / 0.03, 0, 1))
-    ref = np.maximum(1 - 0.9 * dark, 0.4 * bright * flat)
+    coloured = smooth((u.max(axis=2) - u.min(axis=2) - 0.1) / 0.2)
+    ref = np.maximum(1 - 0.9 * dark, bright * flat * (0.4 + 0.4 * coloured))
     np.testing.assert_allclose(out, ref, atol=1e-5)
+    assert (coloured > 0.99).any() and (coloured < 0.01).any()  # both floors were exercised
 
 
 @pytest.mark.parametrize("k", [0.0, 0.5, 0.75, 0.95])

@@ -47,11 +47,9 @@ def _luma(img: np.ndarray) -> float:
 
 
 # -- real data ---------------------------------------------------------------
-# 0930 (a large clear blue sky) still comes out worse than its input: the
-# sky's dark channel reads as haze. Known and reported, not yet fixed.
-LIGHT = ["0025", "0352", "0801",
-         pytest.param("0930", marks=pytest.mark.xfail(strict=True, reason="blue sky read as haze")),
-         "1245"]
+# 0930 (a large clear blue sky) used to come out worse than its input: the
+# sky was picked as the airlight and its dark channel read as haze.
+LIGHT = ["0025", "0352", "0801", "0930", "1245"]
 
 
 @pytest.mark.parametrize("name", LIGHT)
@@ -140,3 +138,19 @@ def test_clear_night_road_is_not_darkened() -> None:
     out = dehaze_image(night)
     assert _luma(out) >= 0.95 * _luma(night)
     assert _new_crushed(out, night) <= 0.005
+
+
+def test_clear_blue_sky_is_not_taken_for_haze() -> None:
+    # a bright, smooth blue sky above a lightly hazed scene: the sky once set a
+    # blue airlight and was itself dehazed into a dark, over-saturated blue
+    scene = textured_scene(160, 240, 7)
+    hazy = add_haze(scene, np.array([0.85, 0.85, 0.85]), beta=0.5)[0]
+    ramp = np.linspace(0.0, 1.0, 64)[:, None, None]
+    hazy[:64] = np.array([0.45, 0.68, 0.95]) + ramp * np.array([0.2, 0.15, 0.03])
+    img = to_u8(hazy)
+    res = dehaze_image(img, return_details=True)
+    a = res.airlight
+    assert (a.max() - a.min()) / a.max() < 0.1  # grey, not the sky's blue
+    sky_in, sky_out = img[:60], res.image[:60]
+    assert ciede2000(sky_out, sky_in) < 5.0
+    assert _luma(sky_out) >= 0.9 * _luma(sky_in)

@@ -100,30 +100,42 @@ def quadtree_region(grey: np.ndarray, min_side: int) -> tuple[int, int, int, int
 
 
 @njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
-def raw_transmission(dark: np.ndarray, k: float, grey: np.ndarray, stats: np.ndarray,
-                     sky: np.ndarray, out: np.ndarray) -> None:
-    """t = 1 - k * dark, floored at ``sky[0]`` where the scene is bright and smooth.
+def raw_transmission(dark: np.ndarray, k: float, low: np.ndarray, inv_a: np.ndarray,
+                     stats: np.ndarray, sky: np.ndarray, out: np.ndarray) -> None:
+    """t = 1 - k * dark, floored where the scene is bright and smooth (sky).
 
-    ``stats`` holds the local mean and mean square of ``grey`` (2, h, w).
-    ``sky`` = [floor, airlight grey level]. Brightness ramps from 0.7 to 0.9 of
-    the airlight's grey level; smoothness ramps down as the local standard
-    deviation rises from 0.01 to 0.04.
+    ``low`` is the working RGB image (h, w, 3), ``inv_a`` = 1 / A (3,);
+    ``stats`` holds the local mean and mean square of the grey plane
+    (2, h, w). ``sky`` = [grey floor, chroma floor]. In units of A (``u_c =
+    I_c / A_c``): brightness ``max u`` ramps from 0.7 to 0.9, smoothness
+    ramps down as the local standard deviation of grey rises from 0.01 to
+    0.04, and the floor rises from the grey floor towards the chroma floor
+    as the chroma ``max u - min u`` goes from 0.1 to 0.3: a bright smooth
+    region coloured unlike the airlight (clear blue sky) is not haze, while
+    one the colour of A (fog, overcast sky) only needs its noise held down.
     """
     h, w = dark.shape
     floor = sky[0]
-    inv_ag = 1.0 / max(sky[1], 1e-3)
+    cfloor = sky[1]
+    a0, a1, a2 = inv_a[0], inv_a[1], inv_a[2]
     for y in prange(h):
         for x in range(w):
             t = 1.0 - k * dark[y, x]
-            if floor > 0.0:
-                b = (grey[y, x] * inv_ag - 0.7) * 5.0
+            if floor > 0.0 or cfloor > 0.0:
+                u0 = low[y, x, 0] * a0
+                u1 = low[y, x, 1] * a1
+                u2 = low[y, x, 2] * a2
+                hi = max(u0, u1, u2)
+                b = (hi - 0.7) * 5.0
                 b = min(max(b, 0.0), 1.0)
                 m = stats[0, y, x]
                 sd = np.sqrt(max(stats[1, y, x] - m * m, 0.0))
                 sm = 1.0 - min(max((sd - 0.01) * (1.0 / 0.03), 0.0), 1.0)
-                # smoothstep both ramps
+                c = min(max((hi - min(u0, u1, u2) - 0.1) * 5.0, 0.0), 1.0)
+                # smoothstep every ramp
                 wgt = b * b * (3.0 - 2.0 * b) * sm * sm * (3.0 - 2.0 * sm)
-                f = floor * wgt
+                c = c * c * (3.0 - 2.0 * c)
+                f = wgt * (floor + c * max(cfloor - floor, 0.0))
                 if t < f:
                     t = f
             out[y, x] = t

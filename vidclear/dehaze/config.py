@@ -51,7 +51,8 @@ class DehazeConfig(Section):
     airlight_fraction: float = param(0.001, lo=0.0, hi=0.2, lo_open=True,
                                      doc="share of dark-channel pixels searched by 'dcp'")
     airlight_neutral: float = param(0.5, lo=0.0, hi=1.0,
-                                    doc="pull the airlight colour towards grey (cast control)")
+                                    doc="pull the airlight colour towards grey (cast control); "
+                                        "colours too saturated for haze (sky) go all the way")
     airlight_tau: float = param(2.0, lo=0.0, hi=600.0,
                                 doc="time constant of airlight smoothing, seconds; 0 = none")
     airlight_window: float = param(1.0, lo=0.0, hi=60.0,
@@ -77,6 +78,9 @@ class DehazeConfig(Section):
                                    doc="density changes smaller than this are ignored")
     sky_t: float = param(0.3, lo=0.0, hi=1.0,
                          doc="transmission floor in bright, smooth regions (sky); 0 = off")
+    sky_chroma_t: float = param(0.8, lo=0.0, hi=1.0,
+                                doc="transmission floor in bright, smooth regions coloured "
+                                    "unlike the airlight (clear blue sky); 0 = off")
     luma_floor: float = param(0.75, lo=0.0, hi=1.0, hi_open=True,
                               doc="recovered luminance plus chroma keeps at least this share "
                                   "of the input luminance (grey surfaces are not pushed to "

@@ -5,16 +5,20 @@ One frame goes through these steps:
 1. Block-average the frame to the working size (about 270 pixels on the
    short side by default) as float32 in [0, 1].
 2. Estimate the airlight A (``"dcp"`` or ``"quadtree"``), pull it towards
-   grey by ``airlight_neutral`` and, for video, smooth it robustly over time.
+   grey by ``airlight_neutral`` (all the way when its saturation is beyond
+   what haze shows, so a clear blue sky picked as A is not taken for haze)
+   and, for video, smooth it robustly over time.
 3. Dark channel of ``I / A``; its median is the haze density that drives the
    automatic strength (with hysteresis for video).
 4. Raw transmission ``t = 1 - omega * strength * haze`` with ``haze`` the
    dark channel above ``clear_dark`` (the dark channel a haze-free scene
    keeps, rescaled to [0, 1]), blended by ``cap_weight`` with Zhu et al.'s
    colour attenuation prior [6]_ (depth linear in HSV value and saturation,
-   minimum-filtered over the patch); then floored at ``sky_t``
-   where the scene is bright and smooth (sky, far fog) so those regions are
-   not stretched into noise and banding, and raised per pixel to the
+   minimum-filtered over the patch); then floored where the scene is
+   bright and smooth: at ``sky_t`` where it has the airlight's colour (far
+   fog, overcast sky: not stretched into noise and banding) rising to
+   ``sky_chroma_t`` where it is coloured unlike A (clear blue sky, which
+   the dark channel prior reads as haze); and raised per pixel to the
    ``luma_floor`` bound (below).
 5. Guided-filter coefficients of ``t`` with the grey working image as guide,
    computed on guide and ``t`` block-averaged by ``guide_subsample`` (2:
@@ -152,6 +156,22 @@ class _Analysis:
             dark_channel=self.dark, airlight=self.air, strength=self.strength,
             density=self.density, subsample=s, scene_cut=self.cut,
             gains=self.gains.astype(np.float32), gamma=self.gamma, planes=planes)
+
+
+# Saturation (HSV) of a measured airlight colour: haze and fog, even yellow
+# smog, stay below the lower end; a bright coloured region picked as the
+# airlight (clear blue sky, a lit sign) lies above the upper end and is
+# pulled all the way to grey.
+_AIRLIGHT_SATURATION = (0.15, 0.25)
+
+
+def _neutral_pull(air: np.ndarray, neutral: float) -> float:
+    """Share of the way to grey the airlight colour ``air`` (3,) is moved, in [neutral, 1]."""
+    top = float(air.max())
+    sat = (top - float(air.min())) / top if top > 1e-6 else 0.0
+    lo, hi = _AIRLIGHT_SATURATION
+    ramp = min(max((sat - lo) / (hi - lo), 0.0), 1.0)
+    return neutral + (1.0 - neutral) * ramp
 
 
 _CAST_TOLERANCE = 0.08  # chromaticity deviation (of the mean) allowed beyond the input's
@@ -491,7 +511,8 @@ class Dehazer:
         else:
             _k.grey_minc(low, LUMA, ws.ones, grey, minc)
             measured = airlight_quadtree(low, grey=grey)
-        measured = measured + cfg.airlight_neutral * (measured.mean() - measured)
+        measured = measured + _neutral_pull(measured, cfg.airlight_neutral) * (
+            measured.mean() - measured)
         measured = np.clip(measured, _MIN_AIRLIGHT, 1.0)
         air = np.clip(self._air.update(measured, now, dt), _MIN_AIRLIGHT, 1.0).astype(np.float32)
 
@@ -506,18 +527,19 @@ class Dehazer:
 
         # raw transmission with sky protection, optional temporal smoothing
         traw = np.empty((h, w), np.float32)
-        if cfg.sky_t > 0:
+        inv_air = (1.0 / air).astype(np.float32)
+        if cfg.sky_t > 0 or cfg.sky_chroma_t > 0:
             _k.sky_stack(grey, ws.stack)
             _kf.box_planes(ws.stack, r, ws.stats)
             stats = ws.stats
         else:
             stats = ws.nostats
-        sky = np.array([cfg.sky_t, float(LUMA @ air)], np.float64)
+        sky = np.array([cfg.sky_t, cfg.sky_chroma_t], np.float64)
         haze = dark
         if cfg.clear_dark > 0:
             haze = np.maximum(dark - np.float32(cfg.clear_dark), np.float32(0))
             haze *= np.float32(1.0 / (1.0 - cfg.clear_dark))
-        _k.raw_transmission(haze, cfg.omega * strength, grey, stats, sky, traw)
+        _k.raw_transmission(haze, cfg.omega * strength, low, inv_air, stats, sky, traw)
         if cfg.cap_weight > 0:
             _k.cap_depth(low, ws.minc)
             _kf.min_filter2d(ws.minc, r, ws.capd)
