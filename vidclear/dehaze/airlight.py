@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from vidclear.dehaze import _kernels as _k
+from vidclear.errors import ArrayError, ConfigError
 from vidclear.kernels import _filters as _kf
 from vidclear.kernels.colour import BT601
 
@@ -32,7 +33,7 @@ LUMA = BT601  # BT.601 luma weights (R, G, B), float32
 def _work_image(img: np.ndarray) -> np.ndarray:
     arr = np.asarray(img)
     if arr.ndim != 3 or arr.shape[2] != 3 or arr.size == 0:
-        raise ValueError(f"img must be a non-empty H×W×3 RGB array, got shape {arr.shape}")
+        raise ArrayError(f"img must be a non-empty H×W×3 RGB array, got shape {arr.shape}")
     if arr.dtype == np.uint8:
         return np.ascontiguousarray(arr, dtype=np.float32) / np.float32(255)
     if arr.dtype == np.uint16:
@@ -40,9 +41,9 @@ def _work_image(img: np.ndarray) -> np.ndarray:
     if arr.dtype.kind == "f":
         out = np.ascontiguousarray(arr, dtype=np.float32)
         if not np.isfinite(out).all() or out.min() < 0 or out.max() > 1:
-            raise ValueError("float img must be finite and in [0, 1]")
+            raise ArrayError("float img must be finite and in [0, 1]")
         return out
-    raise ValueError(f"img dtype must be uint8, uint16 or float in [0, 1], got {arr.dtype}")
+    raise ArrayError(f"img dtype must be uint8, uint16 or float in [0, 1], got {arr.dtype}")
 
 
 def _brightest_mean(colours: np.ndarray, key: np.ndarray, share: float = 0.1) -> np.ndarray:
@@ -131,11 +132,11 @@ def estimate_airlight(
     """
     work = _work_image(img)
     if method not in ("dcp", "quadtree"):
-        raise ValueError(f"method = {method!r} is not allowed: expected 'dcp' or 'quadtree'")
+        raise ConfigError(f"method = {method!r} is not allowed: expected 'dcp' or 'quadtree'")
     if isinstance(patch, bool) or not isinstance(patch, int) or patch < 1 or patch % 2 == 0:
-        raise ValueError(f"patch must be an odd integer >= 1, got {patch!r}")
+        raise ConfigError(f"patch must be an odd integer >= 1, got {patch!r}")
     if not 0 < fraction <= 1:
-        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+        raise ConfigError(f"fraction must be in (0, 1], got {fraction!r}")
     h, w = work.shape[:2]
     grey = np.empty((h, w), np.float32)
     minc = np.empty((h, w), np.float32)

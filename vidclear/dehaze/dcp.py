@@ -20,6 +20,7 @@ import numpy as np
 
 from vidclear.dehaze import _kernels as _k
 from vidclear.dehaze.airlight import LUMA, _work_image
+from vidclear.errors import ArrayError, ConfigError
 from vidclear.kernels import _filters as _kf
 
 __all__ = ["as_rgb", "dark_channel"]
@@ -58,17 +59,17 @@ def dark_channel(
     """
     work = _work_image(img)
     if isinstance(patch, bool) or not isinstance(patch, int) or patch < 1 or patch % 2 == 0:
-        raise ValueError(f"patch must be an odd integer >= 1, got {patch!r}")
+        raise ConfigError(f"patch must be an odd integer >= 1, got {patch!r}")
     inv = np.ones(3, np.float32)
     if airlight is not None:
         a = np.asarray(airlight, np.float64).reshape(-1)
         if a.shape != (3,) or not np.isfinite(a).all() or (a <= 0).any():
-            raise ValueError("airlight must be three finite values > 0")
+            raise ArrayError("airlight must be three finite values > 0")
         inv = (1.0 / a).astype(np.float32)
     h, w = work.shape[:2]
     if out is not None and (out.shape != (h, w) or out.dtype != np.float32
                             or not out.flags.c_contiguous):
-        raise ValueError(f"out must be a C-contiguous float32 array of shape {(h, w)}")
+        raise ArrayError(f"out must be a C-contiguous float32 array of shape {(h, w)}")
     grey = np.empty((h, w), np.float32)
     minc = np.empty((h, w), np.float32)
     _k.grey_minc(work, LUMA, inv, grey, minc)
@@ -95,18 +96,18 @@ def as_rgb(image: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.nda
     """
     arr = np.asarray(image)
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
-        raise ValueError(
+        raise ArrayError(
             "image must be H×W or H×W×1 (grey), H×W×3 (RGB) or H×W×4 (RGBA), "
             f"got shape {arr.shape}"
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"image must not be empty, got shape {arr.shape}")
+        raise ArrayError(f"image must not be empty, got shape {arr.shape}")
     dtype = arr.dtype
     if dtype.kind == "f":
         if not np.isfinite(arr).all():
-            raise ValueError("float image contains NaN or Inf; values must be finite in [0, 1]")
+            raise ArrayError("float image contains NaN or Inf; values must be finite in [0, 1]")
         if arr.min() < 0 or arr.max() > 1:
-            raise ValueError(
+            raise ArrayError(
                 f"float image values must be in [0, 1], got [{arr.min():g}, {arr.max():g}]; "
                 "use uint8 or uint16 for other ranges"
             )
@@ -114,7 +115,7 @@ def as_rgb(image: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.nda
     elif dtype in (np.uint8, np.uint16):
         work = arr
     else:
-        raise ValueError(
+        raise ArrayError(
             f"image dtype must be uint8, uint16 or float in [0, 1], got {dtype}"
         )
     channels = 1 if arr.ndim == 2 else arr.shape[2]

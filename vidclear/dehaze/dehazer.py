@@ -72,6 +72,7 @@ from vidclear.dehaze.airlight import LUMA, airlight_quadtree
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dcp import as_rgb
 from vidclear.dehaze.temporal import AirlightTracker, DensityTracker, SceneCutDetector, ema_alpha
+from vidclear.errors import ArrayError, ConfigError
 from vidclear.kernels import _filters as _kf
 from vidclear.kernels.threads import ThreadChoice
 
@@ -307,7 +308,8 @@ class Dehazer:
         else:
             now = float(timestamp)
             if not math.isfinite(now):
-                raise ValueError(f"timestamp must be a finite number of seconds, got {timestamp!r}")
+                raise ConfigError(
+                    f"timestamp must be a finite number of seconds, got {timestamp!r}")
         if self._time is None:
             self._time = now
             return now, _FRAME_DT, False
@@ -434,12 +436,12 @@ class Dehazer:
         """
         y, u, v = (np.asarray(p) for p in (y, u, v))
         if any(p.dtype != np.uint8 or p.ndim != 2 for p in (y, u, v)):
-            raise ValueError("yuv420 planes must be 2-D uint8 arrays")
+            raise ArrayError("yuv420 planes must be 2-D uint8 arrays")
         rows, cols = y.shape
         if rows == 0 or cols == 0 or rows % 2 or cols % 2:
-            raise ValueError(f"yuv420 planes need even, non-zero sizes, got {y.shape}")
+            raise ArrayError(f"yuv420 planes need even, non-zero sizes, got {y.shape}")
         if u.shape != (rows // 2, cols // 2) or v.shape != u.shape:
-            raise ValueError(f"chroma planes must be {(rows // 2, cols // 2)}, "
+            raise ArrayError(f"chroma planes must be {(rows // 2, cols // 2)}, "
                              f"got {u.shape} and {v.shape}")
         y, u, v = (np.ascontiguousarray(p) for p in (y, u, v))
         cfg = self.config

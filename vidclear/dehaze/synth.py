@@ -25,7 +25,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vidclear.errors import ConfigError
+from vidclear.errors import ArrayError, ConfigError
 from vidclear.kernels.colour import KB_601, KG_601, KR_601
 
 __all__ = [
@@ -50,11 +50,11 @@ Airlight = float | Sequence[float]
 # ------------------------------------------------------------------- checks
 def _check_image(img: Any) -> np.ndarray:
     if not isinstance(img, np.ndarray):
-        raise ValueError(f"image must be a NumPy array, got {type(img).__name__}")
+        raise ArrayError(f"image must be a NumPy array, got {type(img).__name__}")
     if img.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"image must be uint8 or uint16, got {img.dtype}")
+        raise ArrayError(f"image must be uint8 or uint16, got {img.dtype}")
     if not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)) or 0 in img.shape:
-        raise ValueError(f"image must be H×W×3 (RGB) or H×W (grey), got shape {img.shape}")
+        raise ArrayError(f"image must be H×W×3 (RGB) or H×W (grey), got shape {img.shape}")
     return img
 
 
@@ -68,10 +68,10 @@ def _airlight_vector(airlight: Airlight, channels: int) -> np.ndarray:
         except (TypeError, ValueError):
             a = np.zeros(0)
         if a.size != 3:
-            raise ValueError(f"airlight must be a grey level in [0, 1] or three of them (R, G, B), "
-                             f"got {airlight!r}")
+            raise ConfigError("airlight must be a grey level in [0, 1] or three of them "
+                              f"(R, G, B), got {airlight!r}")
     if not (np.isfinite(a).all() and (a >= 0).all() and (a <= 1).all()):
-        raise ValueError(f"airlight must lie in [0, 1], got {airlight!r}")
+        raise ConfigError(f"airlight must lie in [0, 1], got {airlight!r}")
     if channels == 1:
         a = np.array([KR_601 * a[0] + KG_601 * a[1] + KB_601 * a[2]])
     return a.astype(np.float32)
@@ -79,7 +79,7 @@ def _airlight_vector(airlight: Airlight, channels: int) -> np.ndarray:
 
 def _check_fraction(name: str, value: float) -> float:
     if not (isinstance(value, int | float) and math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+        raise ConfigError(f"{name} must be a number in [0, 1], got {value!r}")
     return float(value)
 
 
@@ -108,11 +108,11 @@ def ground_plane_depth(height: int, width: int, *, horizon: float = 0.42,
         at the far limit, 1.
     """
     if height < 1 or width < 1:
-        raise ValueError(f"height and width must be at least 1, got {height}x{width}")
+        raise ConfigError(f"height and width must be at least 1, got {height}x{width}")
     if not (isinstance(horizon, int | float) and 0.0 <= horizon < 1.0):
-        raise ValueError(f"horizon must be a fraction of the height in [0, 1), got {horizon!r}")
+        raise ConfigError(f"horizon must be a fraction of the height in [0, 1), got {horizon!r}")
     if not (isinstance(near, int | float) and 0.0 < near <= 1.0):
-        raise ValueError(f"near must be in (0, 1], got {near!r}")
+        raise ConfigError(f"near must be in (0, 1], got {near!r}")
     y_h = horizon * height
     rows = np.arange(height, dtype=np.float64) + 0.5
     below = rows - y_h
@@ -136,8 +136,8 @@ def depth_model_map(height: int, width: int, model: str, *, horizon: float = 0.4
     if model == "constant":
         return np.ones((height, width), np.float32)
     if model == "frame":
-        raise ValueError("depth_model 'frame' takes the depth each frame carries; pass depth=")
-    raise ValueError(f"depth_model must be one of {', '.join(DEPTH_MODELS)}, got {model!r}")
+        raise ConfigError("depth_model 'frame' takes the depth each frame carries; pass depth=")
+    raise ConfigError(f"depth_model must be one of {', '.join(DEPTH_MODELS)}, got {model!r}")
 
 
 def load_depth_map(path: str | Path) -> np.ndarray:
@@ -191,9 +191,9 @@ def transmission(depth: np.ndarray, *, beta: float) -> np.ndarray:
     """
     d = np.asarray(depth, dtype=np.float32)
     if not np.isfinite(d).all() or (d < 0).any():
-        raise ValueError("depth must be finite and non-negative")
+        raise ArrayError("depth must be finite and non-negative")
     if not (isinstance(beta, int | float) and math.isfinite(beta) and beta >= 0):
-        raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
+        raise ConfigError(f"beta must be a finite number >= 0, got {beta!r}")
     return np.exp(-np.float32(beta) * d)
 
 
@@ -217,9 +217,9 @@ def scatter(img: np.ndarray, t: np.ndarray, airlight: Airlight) -> np.ndarray:
     img = _check_image(img)
     t = np.asarray(t, dtype=np.float32)
     if t.shape != img.shape[:2]:
-        raise ValueError(f"transmission shape {t.shape} does not match image {img.shape[:2]}")
+        raise ArrayError(f"transmission shape {t.shape} does not match image {img.shape[:2]}")
     if not (np.isfinite(t).all() and (t >= 0).all() and (t <= 1).all()):
-        raise ValueError("transmission must lie in [0, 1]")
+        raise ArrayError("transmission must lie in [0, 1]")
     chans = 1 if img.ndim == 2 else 3
     maxval = float(np.iinfo(img.dtype).max)
     a = _airlight_vector(airlight, chans) * np.float32(maxval)
@@ -333,7 +333,7 @@ def synthesize_haze(
     else:
         d = np.asarray(depth)
         if d.shape != (h, w):
-            raise ValueError(f"depth shape {d.shape} does not match image {(h, w)}")
+            raise ArrayError(f"depth shape {d.shape} does not match image {(h, w)}")
     hazy = scatter(img, transmission(d, beta=beta), airlight)
     if noise:
         hazy = salt_and_pepper(hazy, amount=noise, rng=seed)

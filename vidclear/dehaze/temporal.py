@@ -14,6 +14,7 @@ from collections import deque
 import numpy as np
 
 from vidclear.dehaze._kernels import colour_histogram
+from vidclear.errors import ConfigError
 
 __all__ = ["AirlightTracker", "DensityTracker", "SceneCutDetector", "ema_alpha"]
 
@@ -56,7 +57,7 @@ class AirlightTracker:
     def __init__(self, *, tau: float = 2.0, window: float = 1.0, rate: float = 0.05,
                  gate: float = 0.05, hold: float = 3.0) -> None:
         if tau < 0 or window < 0 or hold < 0 or not rate > 0 or not gate > 0:
-            raise ValueError("tau, window and hold must be >= 0, rate and gate > 0 "
+            raise ConfigError("tau, window and hold must be >= 0, rate and gate > 0 "
                              f"(got tau={tau}, window={window}, hold={hold}, rate={rate}, "
                              f"gate={gate})")
         self.tau = float(tau)
@@ -123,7 +124,7 @@ class DensityTracker:
     def __init__(self, *, low: float = 0.1, high: float = 0.25, tau: float = 0.5,
                  hysteresis: float = 0.02) -> None:
         if not 0 <= low < high <= 1 or tau < 0 or hysteresis < 0:
-            raise ValueError("need 0 <= low < high <= 1, tau >= 0 and hysteresis >= 0")
+            raise ConfigError("need 0 <= low < high <= 1, tau >= 0 and hysteresis >= 0")
         self.low = float(low)
         self.high = float(high)
         self.tau = float(tau)
@@ -171,7 +172,7 @@ class SceneCutDetector:
 
     def __init__(self, *, threshold: float = 0.5) -> None:
         if not 0 <= threshold <= 1:
-            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+            raise ConfigError(f"threshold must be in [0, 1], got {threshold}")
         self.threshold = float(threshold)
         self._prev: np.ndarray | None = None
         self.distance = 0.0
