@@ -46,6 +46,13 @@ _COLUMNS = ("index", "time_s", "wall_s", "latency_ms", "airlight_r", "airlight_g
             "airlight_b", "strength", "density", "scene_cut")
 
 
+def _have_matplotlib() -> bool:
+    try:
+        return importlib.util.find_spec("matplotlib") is not None
+    except (ImportError, ValueError):  # a broken or blocked install
+        return False
+
+
 def _thumb(image: np.ndarray, width: int) -> np.ndarray:
     """RGB uint8 thumbnail ``width`` pixels wide (never enlarged)."""
     img = image if image.dtype == np.uint8 else (image // 257).astype(np.uint8)
@@ -95,7 +102,7 @@ class ReportSink:
     def __init__(self, folder: str | os.PathLike[str], *, thumbnails: int = 6,
                  thumb_width: int = 320, overwrite: bool = False,
                  title: str = "vidclear run") -> None:
-        if importlib.util.find_spec("matplotlib") is None:
+        if not _have_matplotlib():
             raise ConfigError("--report needs matplotlib: pip install 'vidclear[report]'")
         if not 2 <= thumbnails <= 24:
             raise ConfigError(f"report thumbnails = {thumbnails} is not allowed: expected 2..24")
