@@ -126,3 +126,14 @@ def test_cli_refuses_report_before_writing_anything(clip, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("vidclear: error: report folder")
     assert not out.exists() and (tmp_path / "rep" / "timeline.png").read_bytes() == b"mine"
+
+
+def test_response_plot_has_a_curve_per_channel():
+    from vidclear.cli.hdr import response_plot
+
+    z = np.arange(256) + 1.0
+    img = response_plot(np.stack([z**2.2, z**2.0, z**1.8], axis=1), title="test response")
+    assert img.shape == (480, 640, 3) and img.dtype == np.uint8
+    for colour in ((214, 39, 40), (44, 160, 44), (31, 119, 180)):  # matplotlib's tab: colours
+        near = np.abs(img.astype(int) - colour).sum(axis=2) < 40
+        assert near.sum() > 300, colour  # the curve and its legend entry

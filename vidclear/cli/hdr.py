@@ -81,6 +81,8 @@ def response_plot(response: np.ndarray, *, title: str) -> np.ndarray:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     bgr = cv2.imdecode(np.frombuffer(buf.getvalue(), np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:  # matplotlib wrote something OpenCV cannot read: never expected
+        raise OutputError("cannot draw the response plot")
     return np.ascontiguousarray(bgr[:, :, ::-1])
 
 

@@ -62,7 +62,7 @@ def _clock() -> _JitClock | None:
                 return None
             clock = _JitClock()
 
-            class _Listener(event.Listener):  # type: ignore[misc]
+            class _Listener(event.Listener):
                 def on_start(self, _event: Any) -> None:
                     clock.start()
 
