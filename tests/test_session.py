@@ -83,12 +83,13 @@ def test_side_packets_channel_releases_packets_in_time_order():
     class P:
         def __init__(self, t: int) -> None:
             self.dts, self.pts, self.time_base = t, t, Fraction(1, 1000)
+            self.stream = type("S", (), {"index": 1})()
 
     ch = SidePackets()
     for t in (0, 40, 80, 120):
         ch.put(P(t))
-    assert [p.dts for p in ch.take_until(0.05)] == [0, 40]
-    assert [p.dts for p in ch.take_until(None)] == [80, 120]
+    assert [(i, p.dts) for i, p in ch.take_until(0.05)] == [(1, 0), (1, 40)]
+    assert [p.dts for _, p in ch.take_until(None)] == [80, 120]
     assert len(ch) == 0
 
 

@@ -1,13 +1,18 @@
-"""Exceptions raised by vidclear.
+"""Every exception vidclear raises on purpose.
 
 Every error a user can cause (bad input, bad configuration, an unwritable
-output) is a :class:`VidclearError`. The command-line tool prints these as a
-single line and exits non-zero; anything else is a bug.
+output, a wrong array passed to the Python API) is a :class:`VidclearError`.
+The command-line tool prints these as one line and exits non-zero (2 for a
+:class:`ConfigError`, 1 for the others); anything else is a bug.
+
+Errors about values also derive from :class:`ValueError`, as NumPy and
+OpenCV users expect: ``except ValueError`` catches a bad array or setting.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "InputError", "OutputError", "VidclearError"]
+__all__ = ["ArrayError", "ConfigError", "HDRInputError", "InputError", "OutputError",
+           "VidclearError"]
 
 
 class VidclearError(Exception):
@@ -15,11 +20,24 @@ class VidclearError(Exception):
 
 
 class ConfigError(VidclearError, ValueError):
-    """A configuration key, type or value is not allowed."""
+    """A configuration key, type or value, or a function parameter, is not allowed."""
 
 
 class InputError(VidclearError):
     """An input cannot be opened, decoded or is not what it claims to be."""
+
+
+class ArrayError(InputError, ValueError):
+    """An array given to the Python API has the wrong shape, dtype or values.
+
+    Raised for non-numeric or unsupported dtypes (``int32`` where ``uint8``,
+    ``uint16`` or ``float`` is expected), wrong layouts (not H×W or H×W×3),
+    empty arrays, NaN or Inf, and arrays that do not match each other.
+    """
+
+
+class HDRInputError(ArrayError):
+    """An exposure bracket is unusable: mismatched images, bad exposure times or response."""
 
 
 class OutputError(VidclearError):

@@ -25,6 +25,8 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
+from vidclear.errors import ArrayError, ConfigError
+
 __all__ = [
     "ciede2000",
     "delta_e_ciede2000",
@@ -45,20 +47,20 @@ _RGB_TO_XYZ = np.array(
 # The D65 white point as XYZ with Y = 1 (the sum of each row above).
 _D65 = _RGB_TO_XYZ.sum(axis=1)
 # Rec. 709 luma weights, used by the flicker measure.
-_LUMA = np.array([0.2126, 0.7152, 0.0722])
+_LUMA = np.array([0.2126, 0.7152, 0.0722])  # = vidclear.kernels.BT709 (a peer layer)
 
 
 def _default_range(a: np.ndarray, data_range: float | None) -> float:
     if data_range is not None:
         data_range = float(data_range)
         if not (math.isfinite(data_range) and data_range > 0):
-            raise ValueError(f"data_range must be a finite number > 0, got {data_range!r}")
+            raise ConfigError(f"data_range must be a finite number > 0, got {data_range!r}")
         return data_range
     if a.dtype == np.uint8:
         return 255.0
     if a.dtype == np.uint16:
         return 65535.0
-    raise ValueError(
+    raise ArrayError(
         f"cannot infer the value range of {a.dtype} images: pass data_range= "
         "(uint8 and uint16 images default to 255 and 65535)"
     )
@@ -68,17 +70,17 @@ def _check_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a = np.asarray(a)
     b = np.asarray(b)
     if a.shape != b.shape:
-        raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+        raise ArrayError(f"images differ in shape: {a.shape} vs {b.shape}")
     if a.dtype != b.dtype:
-        raise ValueError(f"images differ in dtype: {a.dtype} vs {b.dtype}")
+        raise ArrayError(f"images differ in dtype: {a.dtype} vs {b.dtype}")
     if a.ndim not in (2, 3) or a.size == 0 or (a.ndim == 3 and a.shape[2] not in (1, 3)):
-        raise ValueError(f"expected H×W or H×W×3 images, got shape {a.shape}")
+        raise ArrayError(f"expected H×W or H×W×3 images, got shape {a.shape}")
     if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
-        raise ValueError(f"expected integer or floating-point images, got {a.dtype}")
+        raise ArrayError(f"expected integer or floating-point images, got {a.dtype}")
     if np.issubdtype(a.dtype, np.floating) and not (
         np.isfinite(a).all() and np.isfinite(b).all()
     ):
-        raise ValueError("images contain NaN or Inf")
+        raise ArrayError("images contain NaN or Inf")
     return a, b
 
 
@@ -152,7 +154,7 @@ def ssim(a: np.ndarray, b: np.ndarray, *, data_range: float | None = None) -> fl
     a, b = _check_pair(a, b)
     peak = _default_range(a, data_range)
     if a.shape[0] < _SSIM_WIN or a.shape[1] < _SSIM_WIN:
-        raise ValueError(
+        raise ArrayError(
             f"ssim needs images of at least {_SSIM_WIN}×{_SSIM_WIN} pixels, got {a.shape[:2]}"
         )
     c1 = (0.01 * peak) ** 2
@@ -203,7 +205,7 @@ def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """
     rgb = np.asarray(rgb)
     if rgb.ndim < 1 or rgb.shape[-1] != 3:
-        raise ValueError(f"expected an array of RGB triplets (...×3), got shape {rgb.shape}")
+        raise ArrayError(f"expected an array of RGB triplets (...×3), got shape {rgb.shape}")
     if rgb.dtype == np.uint8:
         c = rgb / 255.0
     elif rgb.dtype == np.uint16:
@@ -211,9 +213,9 @@ def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     elif np.issubdtype(rgb.dtype, np.floating):
         c = rgb.astype(np.float64)
         if not np.isfinite(c).all():
-            raise ValueError("rgb contains NaN or Inf")
+            raise ArrayError("rgb contains NaN or Inf")
     else:
-        raise ValueError(f"expected uint8, uint16 or float RGB, got {rgb.dtype}")
+        raise ArrayError(f"expected uint8, uint16 or float RGB, got {rgb.dtype}")
     lin = np.where(c <= 0.04045, c / 12.92, ((np.maximum(c, 0.04045) + 0.055) / 1.055) ** 2.4)
     xyz = lin @ _RGB_TO_XYZ.T / _D65
     eps = 216.0 / 24389.0
@@ -255,7 +257,7 @@ def delta_e_ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     lab1 = np.asarray(lab1, dtype=np.float64)
     lab2 = np.asarray(lab2, dtype=np.float64)
     if lab1.shape != lab2.shape or lab1.shape[-1:] != (3,):
-        raise ValueError(f"expected two ...×3 arrays of the same shape, got {lab1.shape}, "
+        raise ArrayError(f"expected two ...×3 arrays of the same shape, got {lab1.shape}, "
                          f"{lab2.shape}")
     l1, a1, b1 = lab1[..., 0], lab1[..., 1], lab1[..., 2]
     l2, a2, b2 = lab2[..., 0], lab2[..., 1], lab2[..., 2]
@@ -321,7 +323,7 @@ def ciede2000(a: np.ndarray, b: np.ndarray) -> float:
     """
     a, b = _check_pair(a, b)
     if a.ndim != 3 or a.shape[2] != 3:
-        raise ValueError(f"ciede2000 needs H×W×3 RGB images, got shape {a.shape}")
+        raise ArrayError(f"ciede2000 needs H×W×3 RGB images, got shape {a.shape}")
     return float(np.mean(delta_e_ciede2000(srgb_to_lab(a), srgb_to_lab(b))))
 
 
@@ -334,20 +336,20 @@ def _frame_level(frame: np.ndarray, mask: np.ndarray | None) -> float:
     elif np.issubdtype(img.dtype, np.floating):
         scale = 1.0
     else:
-        raise ValueError(f"frames must be uint8, uint16 or float in [0, 1], got {img.dtype}")
+        raise ArrayError(f"frames must be uint8, uint16 or float in [0, 1], got {img.dtype}")
     if img.ndim == 3 and img.shape[2] == 3:
         y = img @ _LUMA
     elif img.ndim == 2:
         y = img.astype(np.float64)
     else:
-        raise ValueError(f"frames must be H×W or H×W×3, got shape {img.shape}")
+        raise ArrayError(f"frames must be H×W or H×W×3, got shape {img.shape}")
     if mask is not None:
         if mask.shape != y.shape:
-            raise ValueError(f"mask shape {mask.shape} does not match frames {y.shape}")
+            raise ArrayError(f"mask shape {mask.shape} does not match frames {y.shape}")
         y = y[mask]
     value = float(np.mean(y)) * scale
     if not math.isfinite(value):
-        raise ValueError("frames contain NaN or Inf")
+        raise ArrayError("frames contain NaN or Inf")
     return value
 
 
@@ -380,9 +382,9 @@ def flicker(frames: Iterable[np.ndarray], *, mask: np.ndarray | None = None) -> 
     if mask is not None:
         mask = np.asarray(mask)
         if mask.dtype != np.bool_ or mask.ndim != 2:
-            raise ValueError("mask must be an H×W boolean array")
+            raise ArrayError("mask must be an H×W boolean array")
         if not mask.any():
-            raise ValueError("mask selects no pixels")
+            raise ArrayError("mask selects no pixels")
     levels = []
     shape = None
     for f in frames:
@@ -390,8 +392,8 @@ def flicker(frames: Iterable[np.ndarray], *, mask: np.ndarray | None = None) -> 
         if shape is None:
             shape = f.shape
         elif f.shape != shape:
-            raise ValueError(f"frames differ in shape: {shape} vs {f.shape}")
+            raise ArrayError(f"frames differ in shape: {shape} vs {f.shape}")
         levels.append(_frame_level(f, mask))
     if len(levels) < 2:
-        raise ValueError(f"flicker needs at least 2 frames, got {len(levels)}")
+        raise ArrayError(f"flicker needs at least 2 frames, got {len(levels)}")
     return float(np.mean(np.abs(np.diff(levels))))

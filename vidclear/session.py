@@ -41,8 +41,10 @@ from vidclear.core.sink import Sink
 from vidclear.core.source import Source
 from vidclear.errors import ConfigError
 from vidclear.io.sinks.encoder import EncoderSink, check_output_path
+from vidclear.io.sinks.split import SplitSink
+from vidclear.io.sinks.stream import StreamSink, classify_output
 from vidclear.io.sinks.tee import TeeSink
-from vidclear.io.sources import classify_input, open_source
+from vidclear.io.sources import TripSource, classify_input, expand_inputs, open_source
 from vidclear.pipeline.runner import Pipeline
 from vidclear.pipeline.stats import PipelineStats
 
@@ -93,10 +95,12 @@ class Session:
         session closes it when the run ends.
     processors : sequence of Processor
         Applied in order to every frame.
-    outputs : sequence of path-like
+    outputs : sequence of path-like or str
         Files to encode to (an :class:`~vidclear.io.sinks.EncoderSink` each,
-        written atomically). The first also receives the source's
-        passed-through audio, subtitle and data packets.
+        written atomically), or ``"-"`` (standard output) and network URLs
+        (``udp://``, ``srt://``, ``rtmp://``, ``rtsp://``, ``tcp://``; a
+        :class:`~vidclear.io.sinks.stream.StreamSink` each). The first also
+        receives the source's passed-through audio, subtitle and data packets.
     sinks : sequence of Sink
         Further sinks written after the outputs (previews).
     config : Config, optional
@@ -152,7 +156,9 @@ class Session:
         self.crash_safe = crash == "on" or (crash == "auto" and mode == "live")
         if not outputs and not sinks:
             raise ConfigError("a run needs an output file or a preview")
-        self.outputs = [Path(p) for p in outputs]
+        self.outputs: list[str | Path] = [
+            o if isinstance(o, str) and classify_output(o) != "file" else Path(o)
+            for o in outputs]
         self.recorders: list[EncoderSink] = []
         self._reporters: list[Callable[[], dict[str, Any]]] = []
         self._on_close = list(on_close)
@@ -160,12 +166,18 @@ class Session:
         self._label = label
         try:
             info = source.info
-            for i, path in enumerate(self.outputs):
-                check_output_path(path, inputs=[source.spec], overwrite=overwrite)
-                self.recorders.append(EncoderSink(
-                    path, config=cfg.output, info=info,
-                    side_packets=source.side_packets if i == 0 else None,
-                    crash_safe=self.crash_safe))
+            for i, out in enumerate(self.outputs):
+                side = source.side_packets if i == 0 else None
+                if isinstance(out, str):
+                    self.recorders.append(StreamSink(out, config=cfg.output, info=info,
+                                                     side_packets=side,
+                                                     size_change=cfg.input.size_change))
+                    continue
+                check_output_path(out, inputs=source.inputs, overwrite=overwrite)
+                self.recorders.append(EncoderSink(out, config=cfg.output, info=info,
+                                                  side_packets=side,
+                                                  crash_safe=self.crash_safe,
+                                                  size_change=cfg.input.size_change))
         except BaseException:
             for rec in self.recorders:
                 rec.abort()
@@ -181,7 +193,7 @@ class Session:
     @classmethod
     def open(
         cls,
-        input: str,
+        input: str | Sequence[str],
         output: str | os.PathLike[str] | None = None,
         *,
         config: Config | None = None,
@@ -192,6 +204,7 @@ class Session:
         on_event: Callable[[str], Any] | None = None,
         on_close: Sequence[Callable[[], Any]] = (),
         label: str | None = None,
+        split: bool = False,
     ) -> Session:
         """Open ``input`` and assemble a session writing ``output``.
 
@@ -201,8 +214,10 @@ class Session:
 
         Parameters
         ----------
-        input : str
-            A file, URL, ``camera:N`` / ``/dev/videoN`` or ``lavfi:<graph>``.
+        input : str or sequence of str
+            A file, URL, ``camera:N`` / ``/dev/videoN`` or ``lavfi:<graph>``;
+            several files, a folder or a glob make one trip (see
+            :func:`vidclear.open_source`).
         output : path-like, optional
             The file to write; optional when ``sinks`` (a preview) are given.
         live : bool, optional
@@ -211,21 +226,37 @@ class Session:
         sinks : sequence of Sink, or callable
             Further sinks (previews), or a function that makes them once the
             source is open (so a preview is not served before there is input).
+        split : bool
+            Several input files run as one trip (state carried), written to
+            one file each in the folder ``output``, named like the inputs.
         processors : sequence of Processor, optional
             Use these instead of building ``config.pipeline.processors``.
         on_event : callable, optional
             One-line reports from a reconnecting stream.
         """
         cfg = config or Config()
-        outputs = [Path(output)] if output is not None else []
-        for path in outputs:
-            check_output_path(path, inputs=[input], overwrite=overwrite)
+        specs = [input] if isinstance(input, str) else list(input)
+        if split:
+            return cls._open_split(specs, output, config=cfg, overwrite=overwrite,
+                                   processors=processors)
+        outputs: list[str | Path] = []
+        if output is not None:
+            if isinstance(output, str) and classify_output(output) != "file":
+                outputs.append(output)
+            else:
+                outputs.append(Path(output))
+                check_output_path(Path(output), inputs=specs, overwrite=overwrite)
+        # Sending a file over the network: release its frames at their own rate.
+        pace = True if any(isinstance(o, str) and classify_output(o) == "url"
+                           for o in outputs) and cfg.input.realtime == "auto" else None
         procs = list(processors) if processors is not None else build_processors(cfg)
         if live is None:
             live = cfg.pipeline.mode == "live" or (
-                cfg.pipeline.mode == "auto" and classify_input(input) in ("url", "camera"))
+                cfg.pipeline.mode == "auto" and classify_input(specs[0]) in ("url", "camera"))
         mode = "live" if live and cfg.pipeline.mode == "auto" else None
-        source = open_source(input, config=cfg.input, live=live,
+        if pace and not live and cfg.pipeline.mode == "auto":
+            mode = "file"  # a file sent in real time: paced, but every frame goes out
+        source = open_source(input, config=cfg.input, live=live, pace=pace,
                              copy_streams=cfg.output.copy_streams, on_event=on_event)
         try:
             extra = sinks(source) if callable(sinks) else sinks
@@ -234,6 +265,33 @@ class Session:
         except BaseException:
             source.close()
             raise
+
+    @classmethod
+    def _open_split(cls, specs: list[str], folder: str | os.PathLike[str] | None, *,
+                    config: Config, overwrite: bool,
+                    processors: Sequence[Processor[Any]] | None) -> Session:
+        files = expand_inputs(specs, order=config.input.order)
+        if folder is None or not Path(folder).is_dir():
+            raise ConfigError(f"--split writes one file per input into a folder: -o {folder} "
+                              "is not an existing folder")
+        outputs = [Path(folder) / Path(f).name for f in files]
+        if len(set(outputs)) != len(outputs):
+            raise ConfigError("--split: two inputs have the same file name")
+        for out in outputs:
+            check_output_path(out, inputs=files, overwrite=overwrite)
+        procs = list(processors) if processors is not None else build_processors(config)
+        trip = TripSource(files, config=config.input, copy_streams=config.output.copy_streams,
+                          split=True)
+        try:
+            crash = config.output.crash_safe == "on"
+            splitter = SplitSink(trip, outputs, config=config.output, crash_safe=crash,
+                                 size_change=config.input.size_change)
+            session = cls(trip, procs, sinks=[splitter], config=config, mode="file",
+                          overwrite=overwrite, label=f"{len(outputs)} files in {folder}")
+        except BaseException:
+            trip.close()
+            raise
+        return session
 
     # -- running -------------------------------------------------------
     def run(
@@ -320,6 +378,17 @@ class Session:
     def skipped_streams(self) -> list[str]:
         return self.tee.skipped_streams
 
+    @property
+    def notes(self) -> list[str]:
+        """One-line notes for the user: timestamp corrections, streams left out, padding."""
+        out = []
+        for rec in self.recorders:
+            out.extend(rec.notes)
+            line = rec.correction_line()
+            if line:
+                out.append(line)
+        return out
+
     def add_report(self, fn: Callable[[], dict[str, Any]]) -> None:
         """Merge ``fn()`` into :meth:`report` (live input state, previews, ...)."""
         self._reporters.append(fn)
@@ -346,9 +415,15 @@ class Session:
             "packets_copied": self.packets_copied,
             "skipped_streams": self.skipped_streams,
             "decode_errors": self.source.decode_errors,
+            "timestamp_corrections": {k: v for rec in self.recorders
+                                      for k, v in rec.corrections.items()},
+            "notes": self.notes,
         }
+        data.update(self.source.report())
         if self.warmup is not None:
             data["warm_frames"] = self.warmup.dropped
+        for rec in self.recorders:
+            data.update(rec.report())
         for fn in self._reporters:
             data.update(fn())
         return data

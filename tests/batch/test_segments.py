@@ -70,8 +70,10 @@ def test_segments_match_one_pass(segmented_and_sequential) -> None:
     assert len(a) == len(b) == 100
     diffs = [np.abs(x.astype(np.int16) - y).mean() for x, y in zip(a, b, strict=True)]
     assert max(diffs) <= 0.5, max(diffs)
-    # Dehazing really changed the picture (so the comparison is not trivial).
-    assert abs(luma(decode(src)[50]) - luma(b[50])) > 5
+    # Dehazing really changed the picture (so the comparison is not trivial); it keeps
+    # the exposure close, so the change is in contrast and colour, not mean brightness.
+    change = np.abs(decode(src)[50].astype(np.int16) - b[50]).mean()
+    assert change > 5, change
 
 
 def test_timestamps_continuous_and_audio_identical(segmented_and_sequential) -> None:

@@ -120,8 +120,9 @@ def test_auto_strength_passes_clear_images_nearly_unchanged() -> None:
     for k in range(20):
         out = d(clear, timestamp=k / 30)
     assert np.abs(out.astype(float) - clear).mean() < 0.5
-    # with auto strength off the same image is processed
-    forced = dehaze_image(clear, auto_strength=False)
+    # with auto strength off and the clear-scene allowances (clear_dark,
+    # the colour attenuation prior) off, the same image is processed
+    forced = dehaze_image(clear, auto_strength=False, clear_dark=0.0, cap_weight=0.0)
     assert np.abs(forced.astype(float) - clear).mean() > 1.0
 
 

@@ -29,15 +29,6 @@ def merge_robertson_ref(stack, resp, w, t):
     return (wk * f).sum(axis=0) / (wk * t[:, None, None, None]).sum(axis=0)
 
 
-def box_mean_ref(img, r):
-    h, w = img.shape
-    out = np.empty_like(img, dtype=np.float64)
-    for y in range(h):
-        for x in range(w):
-            out[y, x] = img[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1].mean()
-    return out
-
-
 def xor_count_ref(tb1, eb1, tb2, eb2, dy, dx):
     h, w = tb1.shape
     n = 0

@@ -7,8 +7,18 @@ import pytest
 from tests.hdr._reference import merge_debevec_ref, merge_robertson_ref
 from tests.hdr.conftest import scene
 from vidclear.hdr._validate import HDRInputError
-from vidclear.hdr.merge import MergeMertens, merge_debevec, merge_robertson, mertens2007
-from vidclear.hdr.response import debevec1997, load_response, srgb_response, weight_table
+from vidclear.hdr.merge import (
+    ExposureFusionMertens2007,
+    exposure_fusion_Mertens2007,
+    merge_Debevec1997,
+    merge_Robertson2003,
+)
+from vidclear.hdr.response import (
+    camera_response_Debevec1997,
+    load_response,
+    srgb_response,
+    weight_table,
+)
 from vidclear.hdr.synth import synthesize_bracket
 
 TIMES = np.array([0.25, 1.0, 4.0], np.float32)
@@ -22,7 +32,7 @@ def _bracket(seed=0):
 def test_debevec_kernel_matches_reference(clip, weights):
     imgs = _bracket()
     resp = srgb_response()
-    out = merge_debevec(imgs, TIMES, response=resp, weights=weights, clip=clip)
+    out = merge_Debevec1997(imgs, TIMES, response=resp, weights=weights, clip=clip)
     ref = merge_debevec_ref(np.stack(imgs), resp.astype(np.float64),
                             weight_table(weights).astype(np.float64), TIMES.astype(np.float64),
                             clip=clip)
@@ -46,7 +56,7 @@ def test_highlights_keep_hue_without_bands():
     """Colour bands appear where near-clipped channels of the shortest shot are trusted."""
     resp = srgb_response()
     rad, imgs, times = _highlight_bracket(resp)
-    out = merge_debevec(imgs, times, response=resp).astype(np.float64)
+    out = merge_Debevec1997(imgs, times, response=resp).astype(np.float64)
     assert np.all(np.isfinite(out)) and np.all(out > 0)
     ch = _chroma(out)[4]
     true = _chroma(rad.astype(np.float64))[4]
@@ -67,15 +77,17 @@ def test_highlights_keep_hue_without_bands():
     curl[245:, 2] *= np.linspace(1.0, 2.5, 11).astype(np.float32)
     steps = []
     for clip in (250, 256):
-        o = merge_debevec(imgs, times, response=curl, clip=clip).astype(np.float64)
+        o = merge_Debevec1997(imgs, times, response=curl, clip=clip).astype(np.float64)
         steps.append(np.abs(np.diff(_chroma(o)[4, :, 1])).max())
     assert steps[0] < 0.02 < 0.03 < steps[1]
 
 
 def test_debevec_top_end_is_monotonic_and_shared(memorial):
     imgs, times = memorial
-    raw = np.log(debevec1997(imgs[::3], times[::3], samples=80, knee=None).astype(np.float64))
-    reg = np.log(debevec1997(imgs[::3], times[::3], samples=80).astype(np.float64))
+    raw = np.log(camera_response_Debevec1997(imgs[::3], times[::3], samples=80,
+                                             knee=None).astype(np.float64))
+    reg = np.log(camera_response_Debevec1997(imgs[::3], times[::3], samples=80)
+                 .astype(np.float64))
     assert np.all(np.diff(reg, axis=0) >= 0)
     top = np.diff(reg[240:], axis=0)
     np.testing.assert_allclose(top, top[:, :1].repeat(3, axis=1), rtol=1e-5)
@@ -86,14 +98,14 @@ def test_debevec_top_end_is_monotonic_and_shared(memorial):
 def test_robertson_kernel_matches_reference():
     imgs = _bracket(1)
     resp = srgb_response()
-    out = merge_robertson(imgs, TIMES, response=resp, weights="triangle")
+    out = merge_Robertson2003(imgs, TIMES, response=resp, weights="triangle")
     ref = merge_robertson_ref(np.stack(imgs), resp.astype(np.float64),
                               weight_table("triangle").astype(np.float64),
                               TIMES.astype(np.float64))
     np.testing.assert_allclose(out, ref, rtol=1e-4)
 
 
-@pytest.mark.parametrize("merge", [merge_debevec, merge_robertson])
+@pytest.mark.parametrize("merge", [merge_Debevec1997, merge_Robertson2003])
 def test_known_response_recovers_radiance(merge):
     rad = scene(seed=3, span=7.0)
     imgs = synthesize_bracket(rad, [1 / 16, 1 / 4, 1.0, 4.0, 16.0], response=srgb_response())
@@ -108,21 +120,21 @@ def test_matches_opencv_merges(memorial, refdir):
     resp = load_response(refdir / "debevec.csv", order="bgr")
     bgr = [np.ascontiguousarray(i[:, :, ::-1]) for i in imgs]
     cv_resp = np.ascontiguousarray(resp[:, ::-1][:, None, :])
-    ours = merge_debevec(imgs, times, response=resp, clip=256)  # OpenCV trusts all values
+    ours = merge_Debevec1997(imgs, times, response=resp, clip=256)  # OpenCV trusts all values
     theirs = cv2.createMergeDebevec().process(bgr, times, cv_resp)[:, :, ::-1]
     np.testing.assert_allclose(ours, theirs, rtol=1e-3)
-    ours = merge_robertson(imgs, times, response=resp)
+    ours = merge_Robertson2003(imgs, times, response=resp)
     theirs = cv2.createMergeRobertson().process(bgr, times, cv_resp)[:, :, ::-1]
     np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-6)
 
 
 def test_mertens_matches_opencv_and_is_normalised(memorial):
     imgs = memorial[0][4:10]
-    ours = mertens2007(imgs, exposure=0.0, clip=False)
+    ours = exposure_fusion_Mertens2007(imgs, exposure=0.0, clip=False)
     theirs = cv2.createMergeMertens().process(imgs)  # RGB in, RGB out
     np.testing.assert_allclose(ours, theirs, atol=1e-4)
     assert theirs.min() < 0 or theirs.max() > 1  # OpenCV overshoots here
-    fused = MergeMertens()(imgs)
+    fused = ExposureFusionMertens2007()(imgs)
     assert fused.dtype == np.float32 and fused.min() >= 0 and fused.max() <= 1
 
 
@@ -130,16 +142,16 @@ def test_mertens_exposure_weight_prefers_mid_grey():
     dark = np.full((32, 32, 3), 10, np.uint8)
     mid = np.full((32, 32, 3), 128, np.uint8)
     bright = np.full((32, 32, 3), 250, np.uint8)
-    out = mertens2007([dark, mid, bright], contrast=0, saturation=0, exposure=1)
+    out = exposure_fusion_Mertens2007([dark, mid, bright], contrast=0, saturation=0, exposure=1)
     assert abs(float(out.mean()) - 128 / 255) < 0.02
-    flat = mertens2007([dark, mid, bright], contrast=0, saturation=0, exposure=0)
+    flat = exposure_fusion_Mertens2007([dark, mid, bright], contrast=0, saturation=0, exposure=0)
     assert abs(float(flat.mean()) - (10 + 128 + 250) / 3 / 255) < 0.02
 
 
 def test_clipped_pixels_are_finite_and_ordered():
     black = np.zeros((8, 8, 3), np.uint8)
     white = np.full((8, 8, 3), 255, np.uint8)
-    for merge in (merge_debevec, merge_robertson):
+    for merge in (merge_Debevec1997, merge_Robertson2003):
         lo = merge([black, black], [1.0, 2.0], response=srgb_response())
         hi = merge([white, white], [1.0, 2.0], response=srgb_response())
         assert np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))
@@ -148,7 +160,7 @@ def test_clipped_pixels_are_finite_and_ordered():
 
 def test_grayscale_and_single_exposure_are_well_defined():
     g = np.tile(np.arange(0, 256, 4, dtype=np.uint8), (8, 1))
-    out = merge_debevec([g], [0.5], response=srgb_response())
+    out = merge_Debevec1997([g], [0.5], response=srgb_response())
     assert out.shape == (8, 64, 3) and np.all(np.isfinite(out))
     np.testing.assert_allclose(out[..., 0], out[..., 1])
 
@@ -156,7 +168,7 @@ def test_grayscale_and_single_exposure_are_well_defined():
 def test_non_contiguous_input():
     imgs = _bracket(2)
     views = [np.asfortranarray(i)[:, ::1] for i in imgs]
-    np.testing.assert_allclose(merge_debevec(views, TIMES), merge_debevec(imgs, TIMES))
+    np.testing.assert_allclose(merge_Debevec1997(views, TIMES), merge_Debevec1997(imgs, TIMES))
 
 
 @pytest.mark.parametrize("images,times,match", [
@@ -171,4 +183,4 @@ def test_non_contiguous_input():
 ])
 def test_bad_input(images, times, match):
     with pytest.raises(HDRInputError, match=match):
-        merge_debevec(images, times)
+        merge_Debevec1997(images, times)

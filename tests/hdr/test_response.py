@@ -7,13 +7,13 @@ import pytest
 from tests.hdr.conftest import scene
 from vidclear.hdr._validate import HDRInputError
 from vidclear.hdr.response import (
-    CalibrateDebevec,
+    CameraResponseDebevec1997,
     apply_response,
     as_response,
-    debevec1997,
+    camera_response_Debevec1997,
+    camera_response_Robertson2003,
     gamma_response,
     load_response,
-    robertson2003,
     save_response,
     srgb_response,
 )
@@ -26,7 +26,8 @@ def _bgr(imgs):
 
 def test_debevec_matches_opencv_same_inputs(memorial):
     imgs, times = memorial
-    ours = debevec1997(imgs, times, sampling="grid", samples=70, smoothness=10.0, knee=None)
+    ours = camera_response_Debevec1997(
+            imgs, times, sampling="grid", samples=70, smoothness=10.0, knee=None)
     theirs = cv2.createCalibrateDebevec(70, 10.0, False).process(_bgr(imgs), times)[:, 0, ::-1]
     theirs = theirs / theirs[128]  # OpenCV's g(128) = 0 is a soft constraint
     rel = np.abs(ours - theirs) / ours
@@ -36,7 +37,7 @@ def test_debevec_matches_opencv_same_inputs(memorial):
 
 def test_robertson_matches_opencv_and_has_no_nan_rows(memorial_full, refdir):
     imgs, times = memorial_full
-    ours = robertson2003(imgs, times)
+    ours = camera_response_Robertson2003(imgs, times)
     theirs = cv2.createCalibrateRobertson().process(_bgr(imgs), times)[:, 0, ::-1]
     ok = np.all(np.isfinite(theirs), axis=1)
     assert not ok.all()  # OpenCV leaves NaN rows for values never seen
@@ -54,9 +55,10 @@ def test_recovers_known_response(method):
     times = [1 / 16, 1 / 4, 1.0, 4.0, 16.0]
     imgs = synthesize_bracket(rad, times, response=true)
     if method == "debevec":
-        est = debevec1997(imgs, times, samples=120, smoothness=2.0)
+        est = camera_response_Debevec1997(imgs, times, samples=120, smoothness=2.0)
     else:
-        est = robertson2003(imgs, times, weights="hat", max_iter=300, threshold=1e-4)
+        est = camera_response_Robertson2003(
+                imgs, times, weights="hat", max_iter=300, threshold=1e-4)
     sl = slice(20, 236)
     d = np.log(est[sl]) - np.log(true[sl])
     rel = np.abs(d - np.median(d, axis=0))  # a response is defined up to scale
@@ -94,11 +96,11 @@ def test_apply_response_inverts_table():
 def test_calibration_bad_input():
     img = np.zeros((8, 8, 3), np.uint8)
     with pytest.raises(HDRInputError, match="at least 2"):
-        debevec1997([img], [1.0])
+        camera_response_Debevec1997([img], [1.0])
     with pytest.raises(HDRInputError, match="distinct"):
-        robertson2003([img, img], [1.0, 1.0])
+        camera_response_Robertson2003([img, img], [1.0, 1.0])
     with pytest.raises(HDRInputError, match="smoothness"):
-        debevec1997([img, img], [1.0, 2.0], smoothness=-1)
+        camera_response_Debevec1997([img, img], [1.0, 2.0], smoothness=-1)
     with pytest.raises(HDRInputError):
         as_response(np.full(256, np.nan))
 
@@ -107,7 +109,7 @@ def test_saturated_and_black_brackets_give_finite_curves():
     black = np.zeros((16, 16, 3), np.uint8)
     white = np.full((16, 16, 3), 255, np.uint8)
     for imgs in ([black, black, black], [white, white, white]):
-        r = CalibrateDebevec(samples=20)(imgs, [1.0, 2.0, 4.0])
+        r = CameraResponseDebevec1997(samples=20)(imgs, [1.0, 2.0, 4.0])
         assert np.all(np.isfinite(r)) and np.all(r > 0)
-        r = robertson2003(imgs, [1.0, 2.0, 4.0], max_iter=3)
+        r = camera_response_Robertson2003(imgs, [1.0, 2.0, 4.0], max_iter=3)
         assert np.all(np.isfinite(r)) and np.all(r > 0)

@@ -55,7 +55,7 @@ def test_relocks_after_dropped_frame():
 
 
 def test_no_pulsing_at_bracket_period():
-    p = HDRBracket(exposures=EXPOSURES, time_constant=0.3)
+    p = HDRBracket(exposures=EXPOSURES, tonemap_tau=0.3)
     outs = [p(f) for f in _clip(n=30)]
     assert len(outs) == 30 and all(o is not None for o in outs)
     means = np.array([o.image.astype(np.float64).mean() for o in outs])[8:]
@@ -68,7 +68,7 @@ def test_no_pulsing_at_bracket_period():
 def test_deghost_reduces_doubling():
     errs = []
     for sigma in (0.0, 0.7):
-        p = HDRBracket(exposures=EXPOSURES, deghost=sigma, align=False, time_constant=0.0)
+        p = HDRBracket(exposures=EXPOSURES, deghost=sigma, align=False, tonemap_tau=0.0)
         outs = [p(f) for f in _clip(n=9, moving=True)]
         o = outs[-1].image.astype(np.float64)
         # the block's old positions must not leave a bright trail

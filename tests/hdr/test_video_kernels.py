@@ -115,15 +115,6 @@ def test_base_detail_matches_reference():
     np.testing.assert_allclose(stats[:, 0].sum(), base[::4, ::4].sum(), rtol=1e-4, atol=1e-3)
 
 
-@pytest.mark.parametrize("r", [1, 3, 9])
-def test_box_mean_matches_reference(r):
-    from tests.hdr._reference import box_mean_ref
-    from vidclear.hdr.rolling import box_mean
-
-    img = np.random.default_rng(r).random((23, 31)).astype(np.float32) * 10 - 3
-    np.testing.assert_allclose(box_mean(img, r), box_mean_ref(img, r), rtol=1e-5, atol=1e-5)
-
-
 def test_thread_choice_picks_faster_and_probes(monkeypatch):
     import numba
 

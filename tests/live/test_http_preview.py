@@ -245,31 +245,48 @@ def test_many_and_slow_viewers_never_block_the_publisher(server):
             v.close()
 
 
-def test_connection_flood_is_refused_without_harm():
-    srv = PreviewServer("127.0.0.1", 0, config=PreviewConfig(max_viewers=1, request_timeout=2.0))
+def test_connection_flood_cuts_the_oldest_idle_connections():
+    srv = PreviewServer("127.0.0.1", 0, config=PreviewConfig(max_viewers=1, request_timeout=5.0))
     srv.publish(_frame())
     idle = []
     try:
         for _ in range(srv.max_connections + 10):
             idle.append(socket.create_connection(("127.0.0.1", srv.port), timeout=5))
         time.sleep(0.5)
-        refused = 0
-        for s in idle[-10:]:
+        # the oldest idle connections were cut (408) to make room for newer ones
+        cut = 0
+        for s in idle[:5]:
             s.settimeout(2)
             try:
-                refused += _status(s.recv(4096)) == 503
+                resp = s.recv(4096)
             except OSError:
-                pass
-        assert refused == 10
-        assert srv.status()["rejected"].get("503", 0) >= 10
+                resp = b""
+            cut += _status(resp) == 408
+        assert cut == 5
+        assert srv.status()["slow_clients_cut"] >= 10
+        assert srv.status()["connections"] <= srv.max_per_address
+        t0 = time.monotonic()  # a real request gets through while the flood is open
+        assert _status(_get(srv.port, "/")) == 200
+        assert time.monotonic() - t0 < 1.0
     finally:
         for s in idle:
             s.close()
-    deadline = time.monotonic() + 5  # the idle ones time out and free their slots
-    while time.monotonic() < deadline and _status(_get(srv.port, "/")) != 200:
-        time.sleep(0.2)
-    assert _status(_get(srv.port, "/")) == 200
     srv.close()
+
+
+def test_busy_connections_are_not_cut_and_newcomers_get_503():
+    cfg = PreviewConfig(max_viewers=2, max_per_address=2, send_timeout=5.0)
+    srv = PreviewServer("127.0.0.1", 0, config=cfg)
+    srv.publish(_frame())
+    streams = [_open_stream(srv.port) for _ in range(2)]
+    try:
+        time.sleep(0.3)
+        assert _status(_get(srv.port, "/")) == 503  # both slots serve real streams
+        assert srv.status()["slow_clients_cut"] == 0
+    finally:
+        for s in streams:
+            s.close()
+        srv.close()
 
 
 def test_close_ends_streams_promptly(server):

@@ -140,7 +140,7 @@ def test_channel_rejects_bad_size_and_cancel_wakes_consumers():
 
 
 def test_pipeline_rejects_unknown_mode():
-    with pytest.raises(ValueError, match="'file' or 'live'"):
+    with pytest.raises(ValueError, match="expected file or live"):
         Pipeline(frames(1), [], NullSink(), mode="fast")
 
 

@@ -49,11 +49,20 @@ class BatchItem:
         Absolute path of the output file (inside OUTDIR).
     overrides : tuple of str
         ``section.key=value`` overrides for this file only (from a manifest).
+    parts : tuple of Path
+        For a trip (``--trips``): the chunk files, in order, that run as one
+        input into ``output``; ``input`` is then their folder.
     """
 
     input: Path
     output: Path
     overrides: tuple[str, ...] = field(default=())
+    parts: tuple[Path, ...] = field(default=())
+
+    @property
+    def sources(self) -> list[Path]:
+        """The files this job reads: the trip's chunks, or the input itself."""
+        return list(self.parts) if self.parts else [self.input]
 
     @property
     def key(self) -> str:
@@ -156,6 +165,49 @@ def _find(spec: str) -> list[_Found]:
     # A plain file; a missing or corrupt one becomes a failed job, not a batch error.
     path = p.resolve()
     return [_Found(path, path.parent)]
+
+
+def collect_trips(specs: list[str], outdir: Path, *, suffix: str | None = None,
+                  order: str = "name") -> list[BatchItem]:
+    """One trip job per folder: its video files, in order, into ``OUTDIR/FOLDER.EXT``.
+
+    A dashcam writes one file every minute or so; ``vidclear batch --trips``
+    runs each folder of such chunk files as one recording (continuous time,
+    audio kept, smoothed state carried across the joins; see
+    :class:`vidclear.io.sources.TripSource`).
+
+    Parameters
+    ----------
+    specs : list of str
+        Folders; each is one trip (its files directly inside, not below).
+    order : {"name", "time"}
+        File-name order, or the containers' creation time.
+
+    Raises
+    ------
+    InputError
+        An input is not a folder, holds no video files, or two folders would
+        write one output.
+    """
+    from vidclear.io.sources.trip import expand_inputs
+
+    if not specs:
+        raise InputError("batch --trips needs at least one folder of chunk files")
+    outdir = outdir.resolve()
+    items: list[BatchItem] = []
+    seen: dict[Path, Path] = {}
+    for spec in specs:
+        folder = Path(spec).resolve()
+        if not folder.is_dir():
+            raise InputError(f"batch --trips: {spec} is not a folder of chunk files")
+        parts = tuple(Path(p) for p in expand_inputs([str(folder)], order=order))
+        ext = suffix or parts[0].suffix
+        out = outdir / (folder.name + (ext if ext.startswith(".") else f".{ext}"))
+        if out in seen:
+            raise InputError(f"trips {seen[out]} and {folder} would both write {out}")
+        seen[out] = folder
+        items.append(BatchItem(folder, out, (), parts))
+    return items
 
 
 def collect_inputs(specs: list[str], outdir: Path, *, suffix: str | None = None) -> list[BatchItem]:

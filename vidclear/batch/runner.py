@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vidclear.batch.inputs import BatchItem, collect_inputs
+from vidclear.batch.inputs import BatchItem, collect_inputs, collect_trips
 from vidclear.batch.segments import estimate_frames, join_segments, plan_segments
 from vidclear.batch.state import BatchState, config_hash, input_identity
 from vidclear.config.loader import load_config
@@ -59,6 +59,7 @@ class BatchOptions:
     suffix: str | None = None
     report: Path | None = None
     progress: bool | None = None
+    trips: bool = False
 
     def validate(self) -> None:
         if self.jobs is not None and self.jobs < 1:
@@ -90,12 +91,32 @@ class _File:
     wall_s: float = 0.0
 
 
-def _remove_partials(path: Path) -> None:
-    """Delete temporary files a killed earlier run left for ``path``."""
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, someone else's
+        return True
+    return True
+
+
+def _remove_partials(path: Path) -> int:
+    """Delete temporary files that killed runs left for ``path``; returns how many.
+
+    ``NAME.partial-PID.EXT`` is only removed when process PID is gone, so a
+    recording another process is still writing is left alone.
+    """
+    removed = 0
     with contextlib.suppress(OSError):
         for p in path.parent.glob(f"{path.stem}.partial-*{path.suffix}"):
+            pid = p.name[len(path.stem) + len(".partial-"):len(p.name) - len(path.suffix)]
+            if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
+                continue
             with contextlib.suppress(OSError):
                 p.unlink()
+                removed += 1
+    return removed
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
@@ -151,7 +172,13 @@ def _prepare(items: list[BatchItem], opts: BatchOptions, state: BatchState) -> l
         f.tables = config.to_dict()
         f.chash = config_hash(f.tables, extra)
         try:
-            f.identity = input_identity(item.input)
+            if item.parts:  # a trip: every chunk's identity, in order
+                ids = [input_identity(p) for p in item.parts]
+                joined = "|".join(i["sha256_sample"] for i in ids)
+                f.identity = {"parts": ids,
+                              "sha256_sample": hashlib.sha256(joined.encode()).hexdigest()}
+            else:
+                f.identity = input_identity(item.input)
         except OSError as exc:
             f.status, f.error = "failed", f"InputError: cannot read input {item.input}: " \
                                           f"{exc.strerror or exc}"
@@ -200,7 +227,12 @@ def run_batch(
     # Validate the shared config before touching anything.
     base = load_config(preset=opts.preset, config_file=opts.config_file,
                        overrides=opts.overrides)
-    items = collect_inputs(inputs, outdir, suffix=opts.suffix)
+    if opts.trips:
+        order = load_config(preset=opts.preset, config_file=opts.config_file,
+                            overrides=opts.overrides).input.order
+        items = collect_trips(inputs, outdir, suffix=opts.suffix, order=order)
+    else:
+        items = collect_inputs(inputs, outdir, suffix=opts.suffix)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -235,17 +267,25 @@ class _Run:
     # -- planning ----------------------------------------------------------
     def _plan(self, f: _File) -> None:
         item = f.item
-        f.frames_total, _ = estimate_frames(item.input)
+        f.frames_total = sum(estimate_frames(p)[0] for p in item.sources)
         try:
-            f.segments = plan_segments(item.input, segment_seconds=self.opts.segment_seconds,
-                                       overlap=self.opts.overlap)
+            # A trip runs whole: its state must carry across every join, not restart per segment.
+            f.segments = None if item.parts else plan_segments(
+                item.input, segment_seconds=self.opts.segment_seconds, overlap=self.opts.overlap)
         except VidclearError as exc:
             self._fail(f, f"{type(exc).__name__}: {exc}")
             return
         item.output.parent.mkdir(parents=True, exist_ok=True)
         _remove_partials(item.output)
+        if not self.state.owns(item.key) or self.state.jobs[item.key].get("status") != "done":
+            # Claimed before any worker writes: a rerun after a hard kill knows the
+            # output (complete or not) is this batch's own and finishes it.
+            self.state.record(item.key, {"status": "running", "input": str(item.input),
+                                         "output": str(item.output)})
         if f.segments is None:
-            self._add_task(f, f"{item.key}", {"kind": "file", "input": str(item.input),
+            source: str | list[str] = [str(p) for p in item.parts] if item.parts \
+                else str(item.input)
+            self._add_task(f, f"{item.key}", {"kind": "file", "input": source,
                                               "output": str(item.output),
                                               "tables": f.tables})
             return

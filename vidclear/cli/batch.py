@@ -54,6 +54,10 @@ examples:
     p.add_argument("--retries", type=int, default=2, metavar="N",
                    help="retries of a job after a transient failure (default 2)")
     p.add_argument("--ext", metavar="EXT", help="output extension (default: the input's)")
+    p.add_argument("--trips", action="store_true",
+                   help="each INPUT folder holds the chunk files of one recording: run it as "
+                        "one trip into OUTDIR/FOLDER.EXT (continuous time, audio kept, smoothed "
+                        "state carried across the joins)")
     p.add_argument("--report", metavar="FILE.json",
                    help="where to write the JSON report (default OUTDIR/batch-report.json)")
     group = p.add_mutually_exclusive_group()
@@ -103,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         retries=args.retries, segment_seconds=args.segment_seconds, overlap=args.overlap,
         suffix=args.ext, report=Path(args.report) if args.report else None,
         progress=False if args.quiet else (True if args.progress else None),
+        trips=args.trips,
     )
     report = run_batch(args.inputs, opts)
     if not args.quiet:

@@ -55,7 +55,7 @@ def response_plot(response: np.ndarray, *, title: str) -> np.ndarray:
     """The camera response per channel as an RGB uint8 image, drawn with matplotlib.
 
     ``response`` is a 256×3 (or 256) table of relative exposure per pixel
-    value, as :func:`~vidclear.hdr.response.debevec1997` returns it; the plot
+    value, as :func:`~vidclear.hdr.response.camera_response_Debevec1997` returns it; the plot
     shows log2 of it (stops) against the 8-bit value, with a legend.
     """
     import cv2
@@ -99,10 +99,10 @@ def _outputs(out: Path, ops: list[str], plot: str | None) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     """Run ``vidclear hdr``; raises VidclearError subclasses on user errors."""
     from vidclear.hdr._validate import HDRInputError
-    from vidclear.hdr.align import align_mtb
+    from vidclear.hdr.align import align_Ward2003
     from vidclear.hdr.io import exif_exposure_time, read_image, write_image_atomic
-    from vidclear.hdr.merge import merge_debevec, merge_robertson
-    from vidclear.hdr.response import debevec1997, robertson2003
+    from vidclear.hdr.merge import merge_Debevec1997, merge_Robertson2003
+    from vidclear.hdr.response import camera_response_Debevec1997, camera_response_Robertson2003
     from vidclear.hdr.tonemap import OPERATORS, to_uint8
 
     images = [Path(p) for p in args.images]
@@ -139,9 +139,10 @@ def run(args: argparse.Namespace) -> int:
     pix = [read_image(p) for p in images]
     try:
         if args.align:
-            pix, _ = align_mtb(pix)
-        calib = debevec1997 if args.calibrate == "debevec" else robertson2003
-        merge = merge_debevec if args.calibrate == "debevec" else merge_robertson
+            pix, _ = align_Ward2003(pix)
+        calib = (camera_response_Debevec1997 if args.calibrate == "debevec"
+                 else camera_response_Robertson2003)
+        merge = merge_Debevec1997 if args.calibrate == "debevec" else merge_Robertson2003
         response = calib(pix, times)
         radiance = merge(pix, times, response=response)
     except HDRInputError as exc:

@@ -6,6 +6,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from vidclear._version import __version__
@@ -55,6 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(exc: BaseException, limit: int = 2000) -> str:
+    """An error's text on one line (names and values can hold newlines), cut to ``limit``."""
+    text = " ".join(str(exc).splitlines())
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    print(f"vidclear: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status.
 
@@ -66,12 +78,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "verbose", 0) >= 2 and not getattr(args, "quiet", False):
         _ffmpeg_log(args.verbose)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            # deprecations meant for users (FutureWarning) as one line each
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except ConfigError as exc:
-        print(f"vidclear: error: {exc}", file=sys.stderr)
+        print(f"vidclear: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except VidclearError as exc:
-        print(f"vidclear: error: {exc}", file=sys.stderr)
+        print(f"vidclear: error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except MemoryError:
         print("vidclear: error: out of memory", file=sys.stderr)
@@ -84,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug, not bad input: still one line, unless debugging
         if os.environ.get("VIDCLEAR_DEBUG"):
             raise
-        print(f"vidclear: error: internal error ({type(exc).__name__}: {exc}); "
+        print(f"vidclear: error: internal error ({type(exc).__name__}: {_one_line(exc)}); "
               "set VIDCLEAR_DEBUG=1 for the traceback and please report it", file=sys.stderr)
         return 3
 

@@ -83,8 +83,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "lavfi:<graph> such as lavfi:testsrc2=size=1280x720:rate=30:duration=5.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("input", metavar="INPUT",
-                   help="file, URL, camera:N or /dev/videoN, or lavfi:<graph>")
+    p.add_argument("input", metavar="INPUT", nargs="+",
+                   help="file, URL, camera:N or /dev/videoN, or lavfi:<graph>; several files, "
+                        "a folder or a glob pattern run as one trip (continuous time, audio "
+                        "kept, smoothed state carried across the joins)")
     p.add_argument("-o", "--output", metavar="OUTPUT",
                    help="file to write; its extension picks the container "
                         "(optional with --preview)")
@@ -96,9 +98,46 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "non-loopback address requires --token)")
     p.add_argument("--token", metavar="SECRET",
                    help="access token for the browser preview ('auto' makes one)")
+    add_trim_args(p)
     add_config_args(p)
     add_report_arg(p)
     p.set_defaults(func=run)
+
+
+def add_trim_args(p: argparse.ArgumentParser) -> None:
+    """FFmpeg's input-side ``-ss``, ``-t`` and ``-to`` (seconds or [HH:]MM:SS[.m])."""
+    p.add_argument("-ss", dest="trim_start", metavar="POSITION",
+                   help="start this far into the input (seeks to the keyframe before, then "
+                        "trims exactly; the output starts at 0); = --set input.start=")
+    p.add_argument("-t", dest="trim_duration", metavar="DURATION",
+                   help="process this much from the start; = --set input.duration=")
+    p.add_argument("-to", dest="trim_end", metavar="POSITION",
+                   help="stop at this position of the input (-t wins when both are given); "
+                        "= --set input.end=")
+    p.add_argument("--split", action="store_true",
+                   help="with several inputs: one output per input in the folder -o DIR "
+                        "(named like the inputs), the smoothed state still carried across")
+    p.add_argument("-f", dest="format", metavar="FORMAT",
+                   help="output container (FFmpeg muxer name: matroska, mpegts, nut, mp4, flv); "
+                        "needed for -o - (standard output); = --set output.format=")
+
+
+def trim_overrides(args: argparse.Namespace) -> list[str]:
+    """``--set`` overrides for the -ss / -t / -to given on the command line."""
+    from vidclear.io.sources.trim import parse_time
+
+    out = []
+    for flag, attr, key in (("-ss", "trim_start", "start"), ("-t", "trim_duration", "duration"),
+                            ("-to", "trim_end", "end")):
+        text = getattr(args, attr, None)
+        if text is not None:
+            seconds = parse_time(text, option=flag)
+            if seconds < 0:
+                raise ConfigError(f"{flag} {text!r} is not allowed: expected a time >= 0")
+            out.append(f"input.{key}={seconds!r}")
+    if getattr(args, "format", None):
+        out.append(f"output.format={json.dumps(args.format)}")
+    return out
 
 
 def config_from_args(args: argparse.Namespace, base: dict | None = None) -> Config:
@@ -114,7 +153,7 @@ def open_report(args: argparse.Namespace, *, title: str = "vidclear run") -> Rep
     if getattr(args, "no_overwrite", False):
         for label, path in (("output", getattr(args, "output", None)),
                             ("--stats", getattr(args, "stats", None))):
-            if path and path != "-" and Path(path).exists():
+            if path and path != "-" and Path(path).is_file():
                 raise OutputError(f"{label} {path} exists (-n: never overwrite)")
     folder = getattr(args, "report", None)
     if not folder:
@@ -205,6 +244,8 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
         bar.bar.write(f"vidclear: signal {signum}: finishing {output} with the frames so far",
                       file=sys.stderr)
 
+    for rec in session.recorders:
+        rec.quiet = quiet
     try:
         stats = session.run(on_progress=bar, signals=True, on_signal=on_signal)
     finally:
@@ -219,6 +260,12 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
         for label_ in session.skipped_streams:
             print(f"vidclear: note: stream {label_} was not copied (container cannot hold it)",
                   file=sys.stderr)
+        joins = session.report().get("packets_dropped_at_joins", 0)
+        if joins:
+            print(f"vidclear: note: {joins} audio/subtitle packets that overlapped the previous "
+                  "file at a join were left out", file=sys.stderr)
+        for note in session.notes:
+            print(f"vidclear: note: {note}", file=sys.stderr)
         if session.source.decode_errors:
             print(f"vidclear: warning: {session.source.decode_errors} damaged packets were "
                   "skipped", file=sys.stderr)
@@ -227,18 +274,25 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
 
 def _is_live(args: argparse.Namespace, config: Config) -> bool:
     return bool(args.preview) or config.pipeline.mode == "live" \
-        or classify_input(args.input) in ("url", "camera")
+        or classify_input(args.input[0]) in ("url", "camera")
 
 
 def run(args: argparse.Namespace) -> int:
+    args.overrides = [*trim_overrides(args), *args.overrides]
     config = config_from_args(args)
-    label = Path(args.input).name or args.input
+    first = args.input[0]
+    label = Path(first).name or first
+    if len(args.input) > 1:
+        label += f" (+{len(args.input) - 1})"
+    if _is_live(args, config) and len(args.input) > 1:
+        raise ConfigError("live runs and previews take one input; several files run as a trip "
+                          "to an output file")
     report = open_report(args, title=f"vidclear run: {label}")
     if not _is_live(args, config):
         if not args.output:
             raise ConfigError("-o OUTPUT is required (or watch live with --preview window|http)")
         session = Session.open(args.input, args.output, config=config,
-                               overwrite=args.overwrite)
+                               overwrite=args.overwrite, split=args.split)
         return execute(session, args, label=label, report=report)
     from tqdm import tqdm
 
@@ -248,6 +302,6 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet or text.startswith("browser preview at"):
             tqdm.write(f"vidclear: {text}", file=sys.stderr)
 
-    live = LiveJob(args.input, args.output, config=config, overwrite=args.overwrite,
+    live = LiveJob(first, args.output, config=config, overwrite=args.overwrite,
                    preview=args.preview, listen=args.listen, token=args.token, on_event=event)
     return execute(live.session, args, label=label, report=report)

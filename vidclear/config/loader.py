@@ -79,10 +79,51 @@ def preset_path(name: str) -> Path:
     )
 
 
+#: Limits on what a configuration may hold; real configs are far inside them.
+MAX_CONFIG_BYTES = 1 << 20  # a whole TOML file
+MAX_DEPTH = 8  # tables and arrays nested in one another (real configs use 3)
+MAX_STRING = 4096  # characters in one string (PATH_MAX on Linux)
+MAX_ITEMS = 1024  # entries in one array or table
+
+
+def _check_limits(value: Any, where: str, depth: int = 0) -> None:
+    """Refuse values nested, long or large beyond any real configuration."""
+    if depth > MAX_DEPTH:
+        raise ConfigError(f"{where} nests tables or arrays more than {MAX_DEPTH} deep")
+    if isinstance(value, str) and len(value) > MAX_STRING:
+        raise ConfigError(f"{where} is a string of {len(value)} characters: at most "
+                          f"{MAX_STRING} are allowed")
+    if isinstance(value, Mapping | list | tuple) and len(value) > MAX_ITEMS:
+        raise ConfigError(f"{where} holds {len(value)} entries: at most {MAX_ITEMS} are allowed")
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _check_limits(k, f"{where} key", depth + 1)
+            _check_limits(v, f"{where}.{k}" if where else str(k), depth + 1)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _check_limits(v, where, depth + 1)
+
+
+def _parse_toml(text: str, origin: str) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(text)
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise ConfigError(f"{origin} nests tables or arrays more than {MAX_DEPTH} deep") \
+            from None
+    try:
+        _check_limits(data, "")
+    except ConfigError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
+    return data
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config file {path} is larger than {MAX_CONFIG_BYTES >> 20} MiB")
+        return _parse_toml(raw.decode("utf-8"), f"config file {path}")
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except IsADirectoryError:
@@ -107,9 +148,10 @@ def parse_override(text: str) -> tuple[str, str, Any]:
         raise ConfigError(f"--set {text!r} is not allowed: expected section.key=value")
     raw = raw.strip()
     try:
-        value = tomllib.loads(f"v = {raw}")["v"]
+        value = _parse_toml(f"v = {raw}", f"--set {key.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    _check_limits({section: {name: value}}, "")
     return section, name, value
 
 

@@ -16,6 +16,8 @@ import av
 import cv2
 import numpy as np
 
+from vidclear.errors import ArrayError
+
 __all__ = ["BT601", "av_to_rgb", "is_bt601_420", "rgb_to_av", "yuv420_to_av"]
 
 # AVColorSpace values: unspecified, BT.470BG and SMPTE 170M are all BT.601.
@@ -66,7 +68,7 @@ def yuv420_to_av(y: np.ndarray, u: np.ndarray, v: np.ndarray, *, like: Any = Non
     """
     h, w = y.shape
     if h % 2 or w % 2 or u.shape != (h // 2, w // 2) or v.shape != u.shape:
-        raise ValueError(f"yuv420 planes need even sizes and half-size chroma, got "
+        raise ArrayError(f"yuv420 planes need even sizes and half-size chroma, got "
                          f"{y.shape}, {u.shape}, {v.shape}")
     frame = av.VideoFrame(w, h, "yuv420p")
     for plane, src in zip(frame.planes, (y, u, v), strict=True):

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from vidclear.errors import ArrayError
+
 __all__ = ["Frame"]
 
 
@@ -56,7 +58,7 @@ class Frame:
         original: Frame | None = None,
     ) -> None:
         if image is None and av_frame is None:
-            raise ValueError("Frame needs an image or an av_frame")
+            raise ArrayError("Frame needs an image or an av_frame")
         self._image = image
         self._av = av_frame
         self.pts = pts

@@ -33,7 +33,7 @@ _LOADED: dict[str, type[Processor]] = {}
 def register(cls: type[Processor]) -> type[Processor]:
     """Class decorator adding a processor under ``cls.name``."""
     if not cls.name:
-        raise ValueError(f"{cls.__name__} has no name")
+        raise ConfigError(f"processor class {cls.__name__} has no name to register it by")
     _LOADED[cls.name] = cls
     return cls
 

@@ -19,6 +19,7 @@ import dataclasses
 import math
 import types
 import typing
+import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
@@ -132,6 +133,8 @@ class Section:
     """
 
     section: ClassVar[str] = ""
+    renamed: ClassVar[Mapping[str, str]] = {}
+    """Old key -> new key. An old key still loads, with a FutureWarning, for one release."""
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
@@ -168,8 +171,29 @@ class Section:
         return tuple(f.name for f in dataclasses.fields(cls))
 
     @classmethod
+    def _new_keys(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` with renamed keys under their new names, warning once for each."""
+        out = dict(values)
+        prefix = f"{cls.section}." if cls.section else ""
+        for old, new in cls.renamed.items():
+            if old not in out:
+                continue
+            if new in out:
+                raise ConfigError(f"{prefix}{old} and {prefix}{new} are the same setting: "
+                                  f"give only {prefix}{new}")
+            warnings.warn(f"{prefix}{old} is deprecated and will be removed in the next "
+                          f"release: use {prefix}{new}", FutureWarning, stacklevel=4)
+            out[new] = out.pop(old)
+        return out
+
+    @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Self:
-        """Build from a mapping, refusing unknown keys by name."""
+        """Build from a mapping, refusing unknown keys by name.
+
+        Keys listed in :attr:`renamed` are accepted under their old names
+        with a :class:`FutureWarning`.
+        """
+        values = cls._new_keys(values)
         known = set(cls.keys())
         for k in values:
             if k not in known:
@@ -185,7 +209,7 @@ class Section:
         if config is not None:
             if not isinstance(config, cls):
                 raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
-            return dataclasses.replace(config, **params) if params else config
+            return dataclasses.replace(config, **cls._new_keys(params)) if params else config
         return cls.from_mapping(params)
 
     def to_dict(self) -> dict[str, Any]:

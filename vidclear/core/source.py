@@ -47,6 +47,15 @@ class StreamInfo:
         source puts on its :class:`SidePackets` channel, for stream copy.
     is_live : bool
         Frames arrive at their own pace (camera, network stream, paced graph).
+    video_stream : object or None
+        The PyAV input video stream, whose tags, dispositions and timecode an
+        encoder copies onto its own video stream; None for synthetic sources.
+    timecode : str
+        The start timecode (``HH:MM:SS:FF``) from the video stream or a
+        QuickTime ``tmcd`` track; empty when there is none.
+    attached_pictures : tuple
+        Cover-art streams (``attached_pic`` disposition) with their single
+        packet on :attr:`SidePackets`, for containers that can hold them.
     """
 
     spec: str
@@ -59,6 +68,9 @@ class StreamInfo:
     metadata: Mapping[str, str] = field(default_factory=dict)
     side_streams: tuple[Any, ...] = ()
     is_live: bool = False
+    video_stream: Any = None
+    timecode: str = ""
+    attached_pictures: tuple[Any, ...] = ()
 
 
 class SidePackets:
@@ -66,27 +78,30 @@ class SidePackets:
 
     The decode thread :meth:`put` s packets as it demuxes them; the encode
     thread :meth:`take_until` s the ones due before the last written video
-    frame, so copied streams stay interleaved with the video.
+    frame, so copied streams stay interleaved with the video. Each packet is
+    kept with the index of its input stream, read when it was put: the input
+    file may be closed before the packet is muxed (the chunks of a trip).
     """
 
     def __init__(self) -> None:
-        self._queue: collections.deque[Any] = collections.deque()
+        self._queue: collections.deque[tuple[int, Any]] = collections.deque()
         self._lock = threading.Lock()
 
     def put(self, packet: Any) -> None:
+        index = packet.stream.index
         with self._lock:
-            self._queue.append(packet)
+            self._queue.append((index, packet))
 
-    def take_until(self, until: float | None) -> list[Any]:
-        """Remove and return the queued packets with a time at or before ``until`` seconds.
+    def take_until(self, until: float | None) -> list[tuple[int, Any]]:
+        """Remove and return ``(input stream index, packet)`` pairs due by ``until`` seconds.
 
         ``until=None`` takes everything. A packet without timestamps goes out
         with the packets around it.
         """
-        out: list[Any] = []
+        out: list[tuple[int, Any]] = []
         with self._lock:
             while self._queue:
-                packet = self._queue[0]
+                packet = self._queue[0][1]
                 ts = packet.dts if packet.dts is not None else packet.pts
                 if until is not None and ts is not None and float(ts * packet.time_base) > until:
                     break
@@ -153,6 +168,11 @@ class Source:
         return self.info.is_live
 
     @property
+    def inputs(self) -> list[str]:
+        """Every file or URL this source reads (outputs must never overwrite one)."""
+        return [self.spec]
+
+    @property
     def stopped(self) -> bool:
         return self._stop_event.is_set()
 
@@ -167,6 +187,10 @@ class Source:
     def status(self) -> dict[str, Any]:
         """Live state for previews and stats (``{"state": "up"}`` unless overridden)."""
         return {"state": "up"}
+
+    def report(self) -> dict[str, Any]:
+        """Facts for ``--stats`` about what the source did (packets trimmed, ...)."""
+        return {}
 
     def __iter__(self) -> Iterator[Frame]:
         for frame in self._frames():

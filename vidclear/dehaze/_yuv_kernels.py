@@ -15,8 +15,9 @@ import numpy as np
 from numba import njit, prange
 
 from vidclear.kernels._filters import bilinear_taps
+from vidclear.kernels.colour import KB_601, KR_601
 
-_KR, _KB = 0.299, 0.114
+_KR, _KB = KR_601, KB_601
 _KG = 1.0 - _KR - _KB
 # byte-valued YUV (minus [16, 128, 128]) from RGB in 0..255, and back
 RGB2YUV = np.array([

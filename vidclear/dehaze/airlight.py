@@ -21,11 +21,12 @@ import numpy as np
 
 from vidclear.dehaze import _kernels as _k
 from vidclear.kernels import _filters as _kf
+from vidclear.kernels.colour import BT601
 
 __all__ = ["LUMA", "airlight_dcp", "airlight_quadtree", "estimate_airlight"]
 
 #: Rec. 601 luma weights used for every grey plane in the dehazer.
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+LUMA = BT601  # BT.601 luma weights (R, G, B), float32
 
 
 def _work_image(img: np.ndarray) -> np.ndarray:

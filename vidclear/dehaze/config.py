@@ -28,6 +28,12 @@ class DehazeConfig(Section):
                             doc="amount of haze removed (scales omega); 0 passes frames through")
     omega: float = param(0.95, lo=0.0, hi=1.0,
                          doc="fraction of the estimated haze removed at full strength")
+    clear_dark: float = param(0.1, lo=0.0, hi=0.5, hi_open=True,
+                              doc="dark channel a haze-free scene keeps (in units of A); only "
+                                  "the dark channel above it is read as haze")
+    cap_weight: float = param(0.3, lo=0.0, hi=1.0,
+                              doc="weight of Zhu et al.'s colour attenuation prior in the "
+                                  "transmission (the rest is the dark channel prior)")
     t0: float = param(0.1, lo=0.01, hi=1.0, doc="lower bound on the transmission")
     patch: int = param(15, lo=1, hi=255, doc="dark-channel window, odd, working pixels")
     subsample: int = param(0, lo=0, hi=64,
@@ -44,7 +50,7 @@ class DehazeConfig(Section):
                           doc="airlight estimator: brightest dark channel (He) or quad-tree (Kim)")
     airlight_fraction: float = param(0.001, lo=0.0, hi=0.2, lo_open=True,
                                      doc="share of dark-channel pixels searched by 'dcp'")
-    airlight_neutral: float = param(0.25, lo=0.0, hi=1.0,
+    airlight_neutral: float = param(0.5, lo=0.0, hi=1.0,
                                     doc="pull the airlight colour towards grey (cast control)")
     airlight_tau: float = param(2.0, lo=0.0, hi=600.0,
                                 doc="time constant of airlight smoothing, seconds; 0 = none")

@@ -8,7 +8,11 @@ One frame goes through these steps:
    grey by ``airlight_neutral`` and, for video, smooth it robustly over time.
 3. Dark channel of ``I / A``; its median is the haze density that drives the
    automatic strength (with hysteresis for video).
-4. Raw transmission ``t = 1 - omega * strength * dark``, floored at ``sky_t``
+4. Raw transmission ``t = 1 - omega * strength * haze`` with ``haze`` the
+   dark channel above ``clear_dark`` (the dark channel a haze-free scene
+   keeps, rescaled to [0, 1]), blended by ``cap_weight`` with Zhu et al.'s
+   colour attenuation prior [6]_ (depth linear in HSV value and saturation,
+   minimum-filtered over the patch); then floored at ``sky_t``
    where the scene is bright and smooth (sky, far fog) so those regions are
    not stretched into noise and banding, and raised per pixel to the
    ``luma_floor`` bound (below).
@@ -46,6 +50,8 @@ References
 .. [5] G. Meng, Y. Wang, J. Duan, S. Xiang and C. Pan, "Efficient image
    dehazing with boundary constraint and contextual regularization",
    ICCV 2013.
+.. [6] Q. Zhu, J. Mai and L. Shao, "A fast single image haze removal
+   algorithm using color attenuation prior", IEEE TIP 24(11), 2015.
 """
 
 from __future__ import annotations
@@ -196,6 +202,7 @@ class _Workspace:
         self.low = np.empty((h, w, 3), f32)
         self.grey = np.empty((h, w), f32)
         self.minc = np.empty((h, w), f32)
+        self.capd = np.empty((h, w), f32)
         self.stack = np.empty((2, h, w), f32)
         self.stats = np.empty((2, h, w), f32)
         self.nostats = np.zeros((2, 1, 1), f32)
@@ -324,7 +331,9 @@ class Dehazer:
     # -- processing -------------------------------------------------------
     def __call__(self, image: np.ndarray, timestamp: float | None = None) -> np.ndarray:
         """Dehaze one frame; see :meth:`process` for the accepted layouts."""
-        return self.process(image, timestamp=timestamp).image
+        out = self.process(image, timestamp=timestamp).image
+        assert out is not None  # the RGB path always returns an image
+        return out
 
     def process(self, image: np.ndarray, timestamp: float | None = None) -> DehazeResult:
         """Dehaze one frame and return the image with its transmission, airlight, ...
@@ -504,7 +513,15 @@ class Dehazer:
         else:
             stats = ws.nostats
         sky = np.array([cfg.sky_t, float(LUMA @ air)], np.float64)
-        _k.raw_transmission(dark, cfg.omega * strength, grey, stats, sky, traw)
+        haze = dark
+        if cfg.clear_dark > 0:
+            haze = np.maximum(dark - np.float32(cfg.clear_dark), np.float32(0))
+            haze *= np.float32(1.0 / (1.0 - cfg.clear_dark))
+        _k.raw_transmission(haze, cfg.omega * strength, grey, stats, sky, traw)
+        if cfg.cap_weight > 0:
+            _k.cap_depth(low, ws.minc)
+            _kf.min_filter2d(ws.minc, r, ws.capd)
+            _k.blend_cap(ws.capd, float(cfg.cap_weight), float(strength), traw)
         if cfg.luma_floor > 0:
             _k.luma_floor(low, (1.0 / air).astype(np.float32), LUMA, cfg.luma_floor, traw)
         if cfg.t_tau > 0 and self._t_prev is not None and self._t_prev.shape == traw.shape:
@@ -575,4 +592,7 @@ def dehaze_image(image: np.ndarray, *, return_details: bool = False,
     >>> res.airlight, res.transmission.shape                    # doctest: +SKIP
     """
     result = Dehazer(**params).process(image)
-    return result if return_details else result.image
+    if return_details:
+        return result
+    assert result.image is not None  # the RGB path always returns an image
+    return result.image

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from vidclear.errors import ConfigError
+from vidclear.kernels.colour import KB_601, KG_601, KR_601
 
 __all__ = [
     "DEPTH_MODELS",
@@ -72,7 +73,7 @@ def _airlight_vector(airlight: Airlight, channels: int) -> np.ndarray:
     if not (np.isfinite(a).all() and (a >= 0).all() and (a <= 1).all()):
         raise ValueError(f"airlight must lie in [0, 1], got {airlight!r}")
     if channels == 1:
-        a = np.array([0.299 * a[0] + 0.587 * a[1] + 0.114 * a[2]])
+        a = np.array([KR_601 * a[0] + KG_601 * a[1] + KB_601 * a[2]])
     return a.astype(np.float32)
 
 

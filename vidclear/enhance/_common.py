@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_planar_unit", "check_image", "max_value"]
+from vidclear.errors import ArrayError
+
+__all__ = ["as_planar_unit", "check_image", "keep_flat_channels", "max_value"]
 
 
 def check_image(img: object, name: str = "image") -> np.ndarray:
@@ -16,13 +18,13 @@ def check_image(img: object, name: str = "image") -> np.ndarray:
         For anything else, saying what is allowed.
     """
     if not isinstance(img, np.ndarray):
-        raise ValueError(f"{name} must be a NumPy array, got {type(img).__name__}")
+        raise ArrayError(f"{name} must be a NumPy array, got {type(img).__name__}")
     if img.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"{name} must be uint8 or uint16, got {img.dtype}")
+        raise ArrayError(f"{name} must be uint8 or uint16, got {img.dtype}")
     if not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)):
-        raise ValueError(f"{name} must be H×W (grey) or H×W×3 (RGB), got shape {img.shape}")
+        raise ArrayError(f"{name} must be H×W (grey) or H×W×3 (RGB), got shape {img.shape}")
     if img.shape[0] < 1 or img.shape[1] < 1:
-        raise ValueError(f"{name} is empty: shape {img.shape}")
+        raise ArrayError(f"{name} is empty: shape {img.shape}")
     return np.ascontiguousarray(img)
 
 
@@ -36,3 +38,20 @@ def as_planar_unit(img: np.ndarray) -> np.ndarray:
     scale = np.float32(1.0 / max_value(img.dtype))
     planes = img[None] if img.ndim == 2 else np.moveaxis(img, -1, 0)
     return np.ascontiguousarray(planes, dtype=np.float32) * scale
+
+
+def keep_flat_channels(out: np.ndarray, img: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """``out`` (H×W×C) in ``img``'s shape, with the channels marked ``flat`` taken from ``img``.
+
+    An enhancer that finds no contrast in a channel has nothing to stretch:
+    the channel passes through, so a constant frame stays constant and
+    black stays black.
+    """
+    out = out.reshape(img.shape)
+    if not np.any(flat):
+        return out
+    if img.ndim == 2:
+        out[...] = img
+    else:
+        out[..., flat] = img[..., flat]
+    return out

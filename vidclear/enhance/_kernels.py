@@ -12,10 +12,11 @@ import numba as nb
 import numpy as np
 from numba import prange
 
-# BT.601 luma weights (as in JPEG's YCbCr and OpenCV's RGB2YCrCb).
-KR = 0.299
-KG = 0.587
-KB = 0.114
+from vidclear.kernels.colour import KB_601 as KB
+from vidclear.kernels.colour import KG_601 as KG
+from vidclear.kernels.colour import KR_601 as KR
+
+# BT.601 luma weights (as in JPEG's YCbCr and OpenCV's RGB2YCrCb): KR, KG, KB.
 
 
 # ------------------------------------------------------------- luma / chroma

@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 
 from vidclear.enhance import _kernels as K
-from vidclear.enhance._common import as_planar_unit, check_image, max_value
+from vidclear.enhance._common import as_planar_unit, check_image, keep_flat_channels, max_value
+from vidclear.errors import ArrayError, ConfigError
 
 __all__ = ["ACE_METHODS", "ace", "ace_contrast"]
 
@@ -17,19 +18,20 @@ ACE_METHODS = ("interp", "direct")
 #: Largest image (in pixels) that ``method="direct"`` accepts: it is O(N²).
 DIRECT_MAX_PIXELS = 128 * 128
 #: A channel whose contrast term spans less than this is flat (single-precision
-#: FFT noise is about 1e-6) and becomes mid-grey instead of amplified noise.
+#: FFT noise is about 1e-6): it is returned as it came in instead of being
+#: stretched (amplified noise) or set to mid-grey (black would turn grey).
 FLAT_SPAN = 1e-4
 
 
 def _check_params(alpha: float, method: str, levels: int, grid: int) -> None:
     if not (isinstance(alpha, int | float) and math.isfinite(alpha) and alpha > 0):
-        raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
+        raise ConfigError(f"alpha must be a finite number > 0, got {alpha!r}")
     if method not in ACE_METHODS:
-        raise ValueError(f"method must be one of {', '.join(ACE_METHODS)}, got {method!r}")
+        raise ConfigError(f"method must be one of {', '.join(ACE_METHODS)}, got {method!r}")
     if isinstance(levels, bool) or not isinstance(levels, int) or not 2 <= levels <= 256:
-        raise ValueError(f"levels must be an integer in [2, 256], got {levels!r}")
+        raise ConfigError(f"levels must be an integer in [2, 256], got {levels!r}")
     if isinstance(grid, bool) or not isinstance(grid, int) or grid < 0:
-        raise ValueError(f"grid must be an integer >= 0 (0 = full resolution), got {grid!r}")
+        raise ConfigError(f"grid must be an integer >= 0 (0 = full resolution), got {grid!r}")
 
 
 def block_factor(shape: tuple[int, int], grid: int) -> int:
@@ -99,7 +101,7 @@ def _contrast(img: np.ndarray, alpha: float, method: str, levels: int, grid: int
     planes = as_planar_unit(img)
     if method == "direct":
         if img.shape[0] * img.shape[1] > DIRECT_MAX_PIXELS:
-            raise ValueError(
+            raise ArrayError(
                 f"method='direct' is O(N²) and limited to {DIRECT_MAX_PIXELS} pixels, got "
                 f"{img.shape[1]}x{img.shape[0]}: use method='interp'"
             )
@@ -170,8 +172,8 @@ def ace(
     ndarray
         Same shape and dtype as ``img``: each channel's contrast term stretched
         linearly from its minimum to its maximum over the full range. A
-        constant channel (contrast term spanning less than 1e-4) becomes
-        mid-grey.
+        channel without contrast (contrast term spanning less than 1e-4, e.g.
+        a constant one) is returned unchanged, so black stays black.
 
     Notes
     -----
@@ -198,7 +200,8 @@ def ace(
     img = check_image(img)
     r = _contrast(img, alpha, method, levels, grid)
     lo, hi = K.plane_ranges(r)
-    hi = np.where(hi - lo > FLAT_SPAN, hi, lo)  # flat: float noise, not contrast
+    flat = ~(hi - lo > FLAT_SPAN)  # float noise, not contrast
+    hi = np.where(flat, lo, hi)
     out = np.empty(r.shape, img.dtype)
     K.stretch_planes(r, lo, hi, float(max_value(img.dtype)), out)
-    return out.reshape(img.shape)
+    return keep_flat_channels(out, img, flat)

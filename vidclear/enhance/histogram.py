@@ -10,6 +10,7 @@ import numpy as np
 
 from vidclear.enhance import _kernels as K
 from vidclear.enhance._common import check_image, max_value
+from vidclear.errors import ArrayError, ConfigError
 
 __all__ = [
     "apply_luma",
@@ -71,12 +72,12 @@ def apply_luma(img: np.ndarray, new_luma: np.ndarray) -> np.ndarray:
     """
     img = check_image(img)
     if img.ndim != 3:
-        raise ValueError(f"apply_luma needs an H×W×3 RGB image, got shape {img.shape}")
+        raise ArrayError(f"apply_luma needs an H×W×3 RGB image, got shape {img.shape}")
     ynew = np.ascontiguousarray(new_luma, dtype=np.float32)
     if ynew.shape != img.shape[:2]:
-        raise ValueError(f"new_luma shape {ynew.shape} does not match image {img.shape[:2]}")
+        raise ArrayError(f"new_luma shape {ynew.shape} does not match image {img.shape[:2]}")
     if not np.isfinite(ynew).all():
-        raise ValueError("new_luma contains NaN or Inf")
+        raise ArrayError("new_luma contains NaN or Inf")
     out = np.empty_like(img)
     K.apply_luma(img, ynew, _NO_LUT, np.float32(max_value(img.dtype)), out)
     return out
@@ -108,7 +109,7 @@ def equalization_lut(hist: np.ndarray) -> np.ndarray:
     n = hist.size
     nz = np.flatnonzero(hist)
     if nz.size == 0:
-        raise ValueError("histogram is empty")
+        raise ArrayError("histogram is empty")
     first = int(nz[0])
     total = int(hist.sum())
     if hist[first] == total:
@@ -193,10 +194,10 @@ def apply_table(img: np.ndarray, lut: np.ndarray, *, strength: float = 1.0) -> n
     nbins = _levels(img)
     lut = np.asarray(lut, dtype=np.float32)
     if lut.shape != (nbins,) or not np.isfinite(lut).all():
-        raise ValueError(f"lut must hold {nbins} finite values for {img.dtype} images, "
+        raise ArrayError(f"lut must hold {nbins} finite values for {img.dtype} images, "
                          f"got shape {lut.shape}")
     if not (isinstance(strength, int | float) and 0.0 <= strength <= 1.0):
-        raise ValueError(f"strength must be a number in [0, 1], got {strength!r}")
+        raise ConfigError(f"strength must be a number in [0, 1], got {strength!r}")
     if strength == 0.0:
         return img.copy()
     if strength != 1.0:
@@ -242,12 +243,12 @@ def clahe_grid(shape: tuple[int, int], tile_grid: Sequence[int]) -> tuple[int, i
 def _check_clahe(clip_limit: float, tile_grid: Sequence[int]) -> None:
     if not (isinstance(clip_limit, int | float) and math.isfinite(clip_limit)
             and clip_limit >= 0):
-        raise ValueError(f"clip_limit must be a finite number >= 0 (0 = no clipping), "
+        raise ConfigError(f"clip_limit must be a finite number >= 0 (0 = no clipping), "
                          f"got {clip_limit!r}")
     ok = (len(tile_grid) == 2 and all(isinstance(t, int | np.integer) and not isinstance(t, bool)
                                       and 1 <= t <= 256 for t in tile_grid))
     if not ok:
-        raise ValueError(f"tile_grid must be two integers (rows, cols) in [1, 256], "
+        raise ConfigError(f"tile_grid must be two integers (rows, cols) in [1, 256], "
                          f"got {tile_grid!r}")
 
 
@@ -289,7 +290,10 @@ def clahe(
     OpenCV's ``CLAHE``, so a grey ``uint8`` result matches
     ``cv2.createCLAHE(clip_limit, (cols, rows)).apply``. Colour images have
     only their BT.601 luma equalized; the new luma goes back in with
-    :func:`apply_luma`, unrounded, keeping hue.
+    :func:`apply_luma`, unrounded, keeping hue. An image whose luma has a
+    single level is returned unchanged (OpenCV's CLAHE would lift black to 8;
+    its ``equalizeHist`` keeps such images, and so does this), so a constant
+    frame stays constant and black stays black.
 
     References
     ----------
@@ -299,10 +303,12 @@ def clahe(
     img = check_image(img)
     _check_clahe(clip_limit, tile_grid)
     if not (isinstance(strength, int | float) and 0.0 <= strength <= 1.0):
-        raise ValueError(f"strength must be a number in [0, 1], got {strength!r}")
+        raise ConfigError(f"strength must be a number in [0, 1], got {strength!r}")
     if strength == 0.0:
         return img.copy()
     y = _luma_index(img)
+    if y.size and y.min() == y.max():  # one level: nothing to equalize (as cv2.equalizeHist)
+        return img.copy()
     ynew = _clahe_luma(y, _levels(img), clip_limit, tile_grid)
     return _finish(img, y, ynew, strength)
 

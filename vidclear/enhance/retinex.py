@@ -10,7 +10,8 @@ import numba
 import numpy as np
 
 from vidclear.enhance import _kernels as K
-from vidclear.enhance._common import check_image, max_value
+from vidclear.enhance._common import check_image, keep_flat_channels, max_value
+from vidclear.errors import ConfigError
 
 __all__ = ["BALANCE_MODES", "gaussian_surround", "msrcr"]
 
@@ -86,17 +87,17 @@ def _check(sigmas: Sequence[float], alpha: float, beta: float, low_clip: float,
     try:
         sig = tuple(float(s) for s in sigmas)
     except (TypeError, ValueError):
-        raise ValueError(f"sigmas must be a list of numbers > 0, got {sigmas!r}") from None
+        raise ConfigError(f"sigmas must be a list of numbers > 0, got {sigmas!r}") from None
     if not 1 <= len(sig) <= MAX_SCALES or not all(math.isfinite(s) and s > 0 for s in sig):
-        raise ValueError(f"sigmas must be 1 to {MAX_SCALES} finite numbers > 0, got {sigmas!r}")
+        raise ConfigError(f"sigmas must be 1 to {MAX_SCALES} finite numbers > 0, got {sigmas!r}")
     for name, v in (("alpha", alpha), ("beta", beta)):
         if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
-            raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+            raise ConfigError(f"{name} must be a finite number > 0, got {v!r}")
     for name, v in (("low_clip", low_clip), ("high_clip", high_clip)):
         if not (isinstance(v, int | float) and 0.0 <= v < 0.5):
-            raise ValueError(f"{name} must be a fraction in [0, 0.5), got {v!r}")
+            raise ConfigError(f"{name} must be a fraction in [0, 0.5), got {v!r}")
     if balance not in BALANCE_MODES:
-        raise ValueError(f"balance must be one of {', '.join(BALANCE_MODES)}, got {balance!r}")
+        raise ConfigError(f"balance must be one of {', '.join(BALANCE_MODES)}, got {balance!r}")
     return sig
 
 
@@ -144,8 +145,9 @@ def msrcr(
     has a finite logarithm. The paper's final gain and offset are replaced by
     a percentile stretch, as in Petro, Sbert & Morel [2]_; the percentiles are
     located on a 4096-bin histogram. A channel (or image) whose output range
-    between the percentiles is below ``FLAT_SPAN`` is flat and becomes
-    mid-grey. Surrounds use :func:`gaussian_surround`.
+    between the percentiles is below ``FLAT_SPAN`` is flat: it has nothing
+    to stretch and is returned unchanged (a constant frame stays constant,
+    black stays black). Surrounds use :func:`gaussian_surround`.
 
     References
     ----------
@@ -168,6 +170,7 @@ def msrcr(
             acc = surround
         else:
             acc *= surround
+    assert acc is not None  # sig holds at least one scale (checked above)
     np.maximum(acc, np.float32(1e-30), out=acc)
     np.log(acc, out=acc)
     if v.shape[2] == 3:
@@ -186,4 +189,4 @@ def msrcr(
                                     low_clip, high_clip)
     out = np.empty(v.shape, img.dtype)
     K.stretch_planes(acc, lo, hi, float(maxval), out)
-    return out.reshape(img.shape)
+    return keep_flat_channels(out, img, ~(hi > lo))

@@ -171,43 +171,11 @@ def xor_count_k(tb1, eb1, tb2, eb2, dy, dx):  # pragma: no cover - compiled
         acc = np.uint32(0)
         for x in range(m):
             acc += np.uint32((a[x] ^ b[x]) & e[x] & f[x])
-        n += acc
+        n += int(acc)
     return n
 
 
 # ---------------------------------------------------------------- filtering
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def box_mean_k(src, r, tmp, out):  # pragma: no cover - compiled
-    """Mean over the (2r+1)² window clipped to the image, float32 2-D."""
-    h, w = src.shape
-    for y in prange(h):
-        acc = 0.0
-        for x in range(min(r, w - 1) + 1):
-            acc += src[y, x]
-        for x in range(w):
-            lo = x - r
-            hi = x + r
-            n = min(hi, w - 1) - max(lo, 0) + 1
-            tmp[y, x] = acc / n
-            if hi + 1 < w:
-                acc += src[y, hi + 1]
-            if lo >= 0:
-                acc -= src[y, lo]
-    for x in prange(w):
-        acc = 0.0
-        for y in range(min(r, h - 1) + 1):
-            acc += tmp[y, x]
-        for y in range(h):
-            lo = y - r
-            hi = y + r
-            n = min(hi, h - 1) - max(lo, 0) + 1
-            out[y, x] = acc / n
-            if hi + 1 < h:
-                acc += tmp[hi + 1, x]
-            if lo >= 0:
-                acc -= tmp[lo, x]
 
 
 @njit(cache=True, nogil=True, parallel=True)

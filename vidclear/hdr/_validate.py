@@ -7,8 +7,16 @@ from collections.abc import Sequence
 import numpy as np
 
 from vidclear.errors import InputError
+from vidclear.kernels.exposure import exposure_weights
 
-__all__ = ["HDRInputError", "as_radiance", "as_stack", "as_times", "as_weights"]
+__all__ = ["MAX_EXPOSURE_STOPS", "HDRInputError", "as_radiance", "as_stack", "as_times",
+           "as_weights"]
+
+#: Widest exposure span accepted, in stops (a ratio of 2**32 between the
+#: longest and the shortest exposure). Far beyond real brackets (a few tens of
+#: stops at most), and small enough that radiance = response / time stays
+#: finite and non-zero in float32 (whose range is about 2**±126).
+MAX_EXPOSURE_STOPS = 32.0
 
 
 class HDRInputError(InputError, ValueError):
@@ -75,6 +83,11 @@ def as_times(times: Sequence[float] | np.ndarray | None, count: int, *,
         raise HDRInputError(f"got {t.size} exposure time(s) for {count} image(s): give one each")
     if not np.all(np.isfinite(t)) or np.any(t <= 0):
         raise HDRInputError(f"exposure times must be finite and > 0, got {t.tolist()}")
+    if np.any(t < 2.0 ** -64) or np.any(t > 2.0 ** 64) or \
+            np.log2(t.max() / t.min()) > MAX_EXPOSURE_STOPS:
+        raise HDRInputError(
+            f"exposure times {t.tolist()} are out of range: expected values in "
+            f"[2**-64, 2**64] s spanning at most {MAX_EXPOSURE_STOPS:g} stops")
     if np.unique(t).size < distinct:
         raise HDRInputError(
             f"exposure times {t.tolist()} have fewer than {distinct} distinct values: "
@@ -84,11 +97,15 @@ def as_times(times: Sequence[float] | np.ndarray | None, count: int, *,
 
 
 def as_weights(weights: str | np.ndarray) -> np.ndarray:
-    """A 256-entry float32 weighting table by name or array (see ``weight_table``)."""
-    from vidclear.hdr.response import weight_table
+    """A 256-entry float32 weighting table by name or array.
 
+    Names are those of :func:`vidclear.kernels.exposure_weights`.
+    """
     if isinstance(weights, str):
-        return weight_table(weights)
+        try:
+            return exposure_weights(weights)
+        except ValueError as exc:
+            raise HDRInputError(str(exc)) from None
     w = np.asarray(weights, dtype=np.float32).ravel()
     if w.size != 256 or not np.all(np.isfinite(w)) or np.any(w < 0):
         raise HDRInputError("weights must be 256 finite values >= 0")

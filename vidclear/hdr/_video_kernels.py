@@ -15,10 +15,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from vidclear.kernels.colour import KB_709, KG_709, KR_709
+
 # fast maths that keeps IEEE inf / nan semantics (no "nnan" / "ninf")
 _FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
 ROWS = 8  # rows per parallel block; a multiple of the 4-row statistics grid
 BIG = np.float32(1e30)
+# BT.709 luminance weights of linear RGB, as float32 compile-time constants
+_KR, _KG, _KB = np.float32(KR_709), np.float32(KG_709), np.float32(KB_709)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -152,7 +156,7 @@ def _encode_row(rr, gg, bb, k, fne, enc, orow):  # pragma: no cover - compiled
 def _reinhard_ratio(rr, gg, bb, scale, inv_white2, fne, lw, k):  # pragma: no cover - compiled
     """Rec. 709 luminance into ``lw`` and the Reinhard scale factor times ``fne`` into ``k``."""
     for x in range(rr.shape[0]):
-        lx = np.float32(0.2126) * rr[x] + np.float32(0.7152) * gg[x] + np.float32(0.0722) * bb[x]
+        lx = _KR * rr[x] + _KG * gg[x] + _KB * bb[x]
         lw[x] = lx
         lsc = lx * scale
         k[x] = scale * (np.float32(1.0) + lsc * inv_white2) / (np.float32(1.0) + lsc) * fne
@@ -303,8 +307,7 @@ def merge_luma_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
                 rgb[y, x, 0] = rr[x]
                 rgb[y, x, 1] = gg[x]
                 rgb[y, x, 2] = bb[x]
-                lw[x] = max(np.float32(0.2126) * rr[x] + np.float32(0.7152) * gg[x]
-                            + np.float32(0.0722) * bb[x], np.float32(1e-12))
+                lw[x] = max(_KR * rr[x] + _KG * gg[x] + _KB * bb[x], np.float32(1e-12))
             log2_row(lw, ib, loglum[y])
 
 

@@ -8,9 +8,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from vidclear.hdr import _kernels as K
+from vidclear.hdr._deprecate import deprecated_alias
 from vidclear.hdr._validate import HDRInputError, as_stack
 
-__all__ = ["MTBAligner", "MTBPyramid", "align_mtb", "mtb_gray", "mtb_shift", "shift_image"]
+__all__ = [
+    "AlignWard2003",
+    "MTBAligner",
+    "MTBPyramid",
+    "align_Ward2003",
+    "align_mtb",
+    "mtb_gray",
+    "mtb_shift",
+    "shift_image",
+]
 
 
 def mtb_gray(image: np.ndarray) -> np.ndarray:
@@ -109,7 +119,7 @@ def shift_image(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return np.ascontiguousarray(img[ys][:, xs])
 
 
-def align_mtb(images: Sequence[np.ndarray] | np.ndarray, *, reference: int | None = None,
+def align_Ward2003(images: Sequence[np.ndarray] | np.ndarray, *, reference: int | None = None,
               max_bits: int = 6, exclude: int = 4
               ) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
     """Align exposures by translation with Ward's median threshold bitmaps.
@@ -160,8 +170,8 @@ def align_mtb(images: Sequence[np.ndarray] | np.ndarray, *, reference: int | Non
 
 
 @dataclass
-class MTBAligner:
-    """Settings for :func:`align_mtb`; call with a list of images."""
+class AlignWard2003:
+    """Settings for :func:`align_Ward2003`; call with a list of images."""
 
     max_bits: int = 6
     exclude: int = 4
@@ -169,5 +179,9 @@ class MTBAligner:
 
     def __call__(self, images: Sequence[np.ndarray]) -> tuple[list[np.ndarray],
                                                               list[tuple[int, int]]]:
-        return align_mtb(images, reference=self.reference, max_bits=self.max_bits,
+        return align_Ward2003(images, reference=self.reference, max_bits=self.max_bits,
                          exclude=self.exclude)
+
+
+align_mtb = deprecated_alias(align_Ward2003, "align_mtb")
+MTBAligner = deprecated_alias(AlignWard2003, "MTBAligner")

@@ -9,14 +9,28 @@ import cv2
 import numpy as np
 
 from vidclear.hdr import _kernels as K
+from vidclear.hdr._deprecate import deprecated_alias
 from vidclear.hdr._validate import HDRInputError, as_stack, as_times, as_weights
 from vidclear.hdr.response import as_response, linear_response
 
-__all__ = ["MergeDebevec", "MergeMertens", "MergeRobertson", "merge_debevec", "merge_robertson",
-           "mertens2007"]
+__all__ = [
+    "ExposureFusionMertens2007",
+    "MergeDebevec",
+    "MergeDebevec1997",
+    "MergeMertens",
+    "MergeRobertson",
+    "MergeRobertson2003",
+    "exposure_fusion_Mertens2007",
+    "merge_Debevec1997",
+    "merge_Robertson2003",
+    "merge_debevec",
+    "merge_robertson",
+    "mertens2007",
+]
 
 
-def merge_debevec(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
+def merge_Debevec1997(
+        images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
                   *, response: np.ndarray | None = None,
                   weights: str | np.ndarray = "hat", clip: int = 250) -> np.ndarray:
     """Merge exposures into a radiance map by Debevec and Malik's weighted log average.
@@ -67,14 +81,15 @@ def merge_debevec(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[flo
     return out
 
 
-def merge_robertson(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
+def merge_Robertson2003(
+        images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
                     *, response: np.ndarray | None = None,
                     weights: str | np.ndarray = "gaussian") -> np.ndarray:
     """Merge exposures by Robertson et al.'s maximum-likelihood estimate.
 
     ``E = Σ w(Z) t f(Z) / Σ w(Z) t²`` per channel, which weights longer (less
     noisy) exposures more. Fully clipped pixels fall back as in
-    :func:`merge_debevec`.
+    :func:`merge_Debevec1997`.
 
     Parameters
     ----------
@@ -110,7 +125,7 @@ def _levels(h: int, w: int) -> int:
     return max(0, int(np.log(min(h, w)) / np.log(2.0)))
 
 
-def mertens2007(images: Sequence[np.ndarray] | np.ndarray, *, contrast: float = 1.0,
+def exposure_fusion_Mertens2007(images: Sequence[np.ndarray] | np.ndarray, *, contrast: float = 1.0,
                 saturation: float = 1.0, exposure: float = 1.0, sigma: float = 0.2,
                 clip: bool = True) -> np.ndarray:
     """Fuse exposures directly into a displayable image (exposure fusion).
@@ -164,8 +179,8 @@ def mertens2007(images: Sequence[np.ndarray] | np.ndarray, *, contrast: float = 
     levels = _levels(h, w)
     result: list[np.ndarray] = []
     for k in range(k_n):
-        gp = [imgs[k]]
-        wp = [weights[k]]
+        gp: list[np.ndarray] = [imgs[k]]
+        wp: list[np.ndarray] = [weights[k]]
         for _ in range(levels):
             gp.append(cv2.pyrDown(gp[-1]))
             wp.append(cv2.pyrDown(wp[-1]))
@@ -190,38 +205,38 @@ def mertens2007(images: Sequence[np.ndarray] | np.ndarray, *, contrast: float = 
 
 
 @dataclass
-class MergeDebevec:
-    """Settings for :func:`merge_debevec`; call with ``(images, times)``."""
+class MergeDebevec1997:
+    """Settings for :func:`merge_Debevec1997`; call with ``(images, times)``."""
 
     response: np.ndarray | None = None
     weights: str = "hat"
 
     def __call__(self, images: Sequence[np.ndarray], times: Sequence[float]) -> np.ndarray:
-        return merge_debevec(images, times, response=self.response, weights=self.weights)
+        return merge_Debevec1997(images, times, response=self.response, weights=self.weights)
 
     def __repr__(self) -> str:
         resp = "linear" if self.response is None else "table"
-        return f"MergeDebevec(response={resp}, weights={self.weights!r})"
+        return f"{type(self).__name__}(response={resp}, weights={self.weights!r})"
 
 
 @dataclass
-class MergeRobertson:
-    """Settings for :func:`merge_robertson`; call with ``(images, times)``."""
+class MergeRobertson2003:
+    """Settings for :func:`merge_Robertson2003`; call with ``(images, times)``."""
 
     response: np.ndarray | None = None
     weights: str = "gaussian"
 
     def __call__(self, images: Sequence[np.ndarray], times: Sequence[float]) -> np.ndarray:
-        return merge_robertson(images, times, response=self.response, weights=self.weights)
+        return merge_Robertson2003(images, times, response=self.response, weights=self.weights)
 
     def __repr__(self) -> str:
         resp = "linear" if self.response is None else "table"
-        return f"MergeRobertson(response={resp}, weights={self.weights!r})"
+        return f"{type(self).__name__}(response={resp}, weights={self.weights!r})"
 
 
 @dataclass
-class MergeMertens:
-    """Settings for :func:`mertens2007`; call with ``(images)``."""
+class ExposureFusionMertens2007:
+    """Settings for :func:`exposure_fusion_Mertens2007`; call with ``(images)``."""
 
     contrast: float = 1.0
     saturation: float = 1.0
@@ -230,5 +245,14 @@ class MergeMertens:
     clip: bool = True
 
     def __call__(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        return mertens2007(images, contrast=self.contrast, saturation=self.saturation,
+        return exposure_fusion_Mertens2007(
+                images, contrast=self.contrast, saturation=self.saturation,
                            exposure=self.exposure, sigma=self.sigma, clip=self.clip)
+
+
+merge_debevec = deprecated_alias(merge_Debevec1997, "merge_debevec")
+merge_robertson = deprecated_alias(merge_Robertson2003, "merge_robertson")
+mertens2007 = deprecated_alias(exposure_fusion_Mertens2007, "mertens2007")
+MergeDebevec = deprecated_alias(MergeDebevec1997, "MergeDebevec")
+MergeRobertson = deprecated_alias(MergeRobertson2003, "MergeRobertson")
+MergeMertens = deprecated_alias(ExposureFusionMertens2007, "MergeMertens")

@@ -17,13 +17,18 @@ from pathlib import Path
 import numpy as np
 
 from vidclear.hdr import _kernels as K
+from vidclear.hdr._deprecate import deprecated_alias
 from vidclear.hdr._validate import HDRInputError, as_stack, as_times, as_weights
 
 __all__ = [
     "CalibrateDebevec",
     "CalibrateRobertson",
+    "CameraResponseDebevec1997",
+    "CameraResponseRobertson2003",
     "apply_response",
     "as_response",
+    "camera_response_Debevec1997",
+    "camera_response_Robertson2003",
     "debevec1997",
     "gamma_response",
     "linear_response",
@@ -41,40 +46,18 @@ MID = LEVELS // 2
 
 
 def weight_table(name: str = "hat") -> np.ndarray:
-    """A 256-entry float32 weighting of pixel values.
+    """A 256-entry float32 weighting of pixel values by name.
 
-    Parameters
-    ----------
-    name : {"hat", "triangle", "gaussian", "uniform"}
-        ``"hat"``: Debevec and Malik's ``min(z, 255 - z)``, zero at both ends.
-        ``"triangle"``: the same plus one, never zero (OpenCV's
-        ``triangleWeights``). ``"gaussian"``: Robertson et al.'s bell,
-        ``exp(-4 (z - 127.5)² / 127.5²)`` shifted and scaled to be 0 at the
-        ends and 1 in the middle. ``"uniform"``: all ones.
+    ``"hat"`` (Debevec and Malik), ``"triangle"`` (OpenCV's), ``"gaussian"``
+    (Robertson et al.) or ``"uniform"``; see
+    :func:`vidclear.kernels.exposure_weights`, which defines them.
 
-    Returns
-    -------
-    ndarray
-        Shape (256,), float32, values >= 0.
+    Raises
+    ------
+    HDRInputError
+        For an unknown name.
     """
-    z = np.arange(LEVELS, dtype=np.float64)
-    if name == "hat":
-        w = np.minimum(z, 255.0 - z)
-    elif name == "triangle":
-        w = np.where(z < MID, z + 1.0, 256.0 - z)
-    elif name == "gaussian":
-        q = (LEVELS - 1) / 4.0
-        e4 = np.exp(4.0)
-        v = z / q - 2.0
-        w = e4 / (e4 - 1.0) * np.exp(-v * v) + 1.0 / (1.0 - e4)
-        w = np.maximum(w, 0.0)
-    elif name == "uniform":
-        w = np.ones(LEVELS)
-    else:
-        raise HDRInputError(
-            f"unknown weights {name!r}: expected 'hat', 'triangle', 'gaussian' or 'uniform'"
-        )
-    return w.astype(np.float32)
+    return as_weights(name)
 
 
 def _normalise(resp: np.ndarray) -> np.ndarray:
@@ -257,7 +240,8 @@ def sample_points(stack: np.ndarray, times: np.ndarray, samples: int, *,
 # ------------------------------------------------------------ calibration
 
 
-def debevec1997(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
+def camera_response_Debevec1997(
+        images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
                 *, samples: int | None = None, smoothness: float = 10.0,
                 sampling: str = "stratified", weights: str | np.ndarray = "hat",
                 seed: int = 0, knee: int | None = 240) -> np.ndarray:
@@ -392,12 +376,13 @@ def _fill_missing(resp: np.ndarray, cnt: np.ndarray) -> np.ndarray:
     return out
 
 
-def robertson2003(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
+def camera_response_Robertson2003(
+        images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
                   *, max_iter: int = 30, threshold: float = 0.01,
                   weights: str | np.ndarray = "gaussian") -> np.ndarray:
     """Recover a camera response by Robertson, Borman and Stevenson's iteration.
 
-    Alternates the maximum-likelihood radiance estimate (:func:`merge_robertson`)
+    Alternates the maximum-likelihood radiance estimate (:func:`merge_Robertson2003`)
     with the response update ``f(z) = mean over pixels reading z of t · E``,
     renormalised to ``f(128) = 1``, until the mean absolute change per channel
     falls below ``threshold``. Values that never occur are interpolated from
@@ -455,8 +440,8 @@ def robertson2003(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[flo
 
 
 @dataclass
-class CalibrateDebevec:
-    """Settings for :func:`debevec1997`; call with ``(images, times)``."""
+class CameraResponseDebevec1997:
+    """Settings for :func:`camera_response_Debevec1997`; call with ``(images, times)``."""
 
     samples: int | None = None
     smoothness: float = 10.0
@@ -465,20 +450,22 @@ class CalibrateDebevec:
     seed: int = 0
 
     def __call__(self, images: Sequence[np.ndarray], times: Sequence[float]) -> np.ndarray:
-        return debevec1997(images, times, samples=self.samples, smoothness=self.smoothness,
+        return camera_response_Debevec1997(
+                images, times, samples=self.samples, smoothness=self.smoothness,
                            sampling=self.sampling, weights=self.weights, seed=self.seed)
 
 
 @dataclass
-class CalibrateRobertson:
-    """Settings for :func:`robertson2003`; call with ``(images, times)``."""
+class CameraResponseRobertson2003:
+    """Settings for :func:`camera_response_Robertson2003`; call with ``(images, times)``."""
 
     max_iter: int = 30
     threshold: float = 0.01
     weights: str = field(default="gaussian")
 
     def __call__(self, images: Sequence[np.ndarray], times: Sequence[float]) -> np.ndarray:
-        return robertson2003(images, times, max_iter=self.max_iter, threshold=self.threshold,
+        return camera_response_Robertson2003(
+                images, times, max_iter=self.max_iter, threshold=self.threshold,
                              weights=self.weights)
 
 
@@ -544,3 +531,9 @@ def load_response(path: str | os.PathLike[str], *, order: str = "rgb") -> np.nda
         raise HDRInputError(f"cannot read response curve {p}: {exc}") from None
     resp = as_response(arr)
     return np.ascontiguousarray(resp[:, ::-1]) if order == "bgr" else resp
+
+
+debevec1997 = deprecated_alias(camera_response_Debevec1997, "debevec1997")
+robertson2003 = deprecated_alias(camera_response_Robertson2003, "robertson2003")
+CalibrateDebevec = deprecated_alias(CameraResponseDebevec1997, "CalibrateDebevec")
+CalibrateRobertson = deprecated_alias(CameraResponseRobertson2003, "CalibrateRobertson")

@@ -17,9 +17,11 @@ import numba
 import numpy as np
 
 from vidclear.hdr import _video_kernels as VK
-from vidclear.hdr._validate import HDRInputError
+from vidclear.hdr._validate import MAX_EXPOSURE_STOPS, HDRInputError, as_times
 from vidclear.hdr.align import MTBPyramid, mtb_shift
-from vidclear.hdr.response import as_response, debevec1997, srgb_response
+from vidclear.hdr.response import as_response, camera_response_Debevec1997, srgb_response
+from vidclear.kernels.exposure import exposure_weights
+from vidclear.kernels.filters import guided_coefficients
 from vidclear.kernels.threads import ThreadChoice
 
 __all__ = ["PhaseTracker", "RollingBracket", "TemporalSmoother", "ThreadChoice",
@@ -46,49 +48,6 @@ def deghost_table(sigma: float, size: int = 256) -> tuple[np.ndarray, np.float32
     lut = np.exp(-(i / 32.0) ** 2)
     lut[-1] = 0.0
     return lut.astype(np.float32), np.float32(32.0 / sigma)
-
-
-def box_mean(img: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over the (2r+1)² window clipped to the image (H×W float32).
-
-    Same result as :func:`vidclear.hdr._kernels.box_mean_k`, through OpenCV's
-    running-sum box filter: one call, no thread hand-offs, which matters on
-    the small base-layer images where a parallel region costs more than the
-    work.
-    """
-    k = (2 * radius + 1, 2 * radius + 1)
-    s = cv2.boxFilter(img, cv2.CV_32F, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
-    n = cv2.boxFilter(np.ones_like(img, dtype=np.float32), cv2.CV_32F, k, normalize=False,
-                      borderType=cv2.BORDER_CONSTANT)
-    return s / n
-
-
-def guided_base(loglum: np.ndarray, *, radius: int, eps: float, sub: int,
-                a_out: np.ndarray, b_out: np.ndarray) -> None:
-    """Guided-filter coefficients of a log-luminance image, computed at 1/``sub`` size.
-
-    The self-guided filter (He et al. 2013) of ``loglum`` is ``a * loglum +
-    b``; ``a`` and ``b`` are found on an area-averaged copy reduced ``sub``
-    times (window radius ``radius`` there) and enlarged bilinearly into
-    ``a_out`` and ``b_out`` (H×W float32), as in the fast guided filter.
-
-    References
-    ----------
-    .. [1] K. He, J. Sun and X. Tang, "Guided image filtering", IEEE TPAMI
-       35(6), 2013; K. He and J. Sun, "Fast guided filter", arXiv:1505.00996.
-    """
-    h, w = loglum.shape
-    small = cv2.resize(loglum, (max(1, w // sub), max(1, h // sub)),
-                       interpolation=cv2.INTER_AREA)
-    mean_i = box_mean(small, radius)
-    corr = box_mean(small * small, radius)
-    var = np.maximum(corr - mean_i * mean_i, 0.0)
-    a = (var / (var + np.float32(eps))).astype(np.float32)
-    b = (mean_i - a * mean_i).astype(np.float32)
-    ma = box_mean(a, radius)
-    mb = box_mean(b, radius)
-    cv2.resize(ma, (w, h), dst=a_out, interpolation=cv2.INTER_LINEAR)
-    cv2.resize(mb, (w, h), dst=b_out, interpolation=cv2.INTER_LINEAR)
 
 
 def display_table(gamma: float, size: int = 1 << 16) -> np.ndarray:
@@ -160,7 +119,7 @@ class PhaseTracker:
         Relative exposures of the pattern, in capture order.
     """
 
-    def __init__(self, exposures: Sequence[float]) -> None:
+    def __init__(self, exposures: Sequence[float] | np.ndarray) -> None:
         self.le = np.log(np.asarray(exposures, dtype=np.float64))
         n = self.le.size
         diffs = np.abs(self.le[:, None] - self.le[None, :])
@@ -269,6 +228,7 @@ class RollingBracket:
         ex = np.asarray(exposures, dtype=np.float64)
         if ex.ndim != 1 or ex.size < 2 or not np.all(np.isfinite(ex)) or np.any(ex <= 0):
             raise HDRInputError(f"exposures must be >= 2 positive values, got {list(exposures)}")
+        as_times(ex, ex.size)  # bounded span: float32 radiance tables stay finite and non-zero
         self.exposures = ex
         self.window = ex.size if window is None else int(window)
         if self.window < 2:
@@ -287,9 +247,9 @@ class RollingBracket:
         self.white_percentile, self.contrast = float(white_percentile), float(contrast)
         self.gamma, self.fps = float(gamma), float(fps)
         self.enc = display_table(self.gamma)
-        z = np.arange(256, dtype=np.float32)
-        # hat weights; readings at 250 and above are near clipping: unreliable
-        self.wlut = np.where(z < 250, np.minimum(z, 255.0 - z) / 127.5, 0.0).astype(np.float32)
+        # hat weights scaled to peak near 1; readings at 250 and above are near
+        # clipping: unreliable
+        self.wlut = exposure_weights("hat", clip=250) / np.float32(127.5)
         self._deghost_lut = deghost_table(self.deghost)
         self._table_cache: dict[tuple[float, ...], tuple[np.ndarray, ...]] = {}
         self._buffers: dict[str, np.ndarray] = {}
@@ -374,7 +334,7 @@ class RollingBracket:
         logg = np.log(self.response[:, 1]).astype(np.float64)
         step = max(1, int(math.sqrt(small.size / _TRACK_PIXELS)))
         phase = self.tracker.update(small[::step, ::step], logg)
-        if exposure is not None and math.isfinite(exposure) and exposure > 0:
+        if exposure is not None and self._usable_exposure(exposure):
             ex = float(exposure)
             phase = int(np.argmin(np.abs(np.log(ex) - self.tracker.le)))
             self.tracker.phase = phase
@@ -397,14 +357,23 @@ class RollingBracket:
             self._calibrate_now()
         return self._render(dt)
 
+    def _usable_exposure(self, exposure: float) -> bool:
+        """A frame's own exposure, if it keeps the window within the allowed span."""
+        if not math.isfinite(exposure) or exposure <= 0:
+            return False
+        lo = min(exposure, float(self.exposures.min()))
+        hi = max(exposure, float(self.exposures.max()))
+        return math.log2(hi / lo) <= MAX_EXPOSURE_STOPS
+
     def _calibrate_now(self) -> None:
         exps = [self._slot_exp[s] for s in self._order]
         if len(set(np.round(np.log(exps), 3))) < 2:
             return
+        assert self._ring is not None  # calibration runs on frames already held
         small = [cv2.resize(self._ring[s], None, fx=0.25, fy=0.25,
                             interpolation=cv2.INTER_AREA) for s in self._order]
         try:
-            self.response = debevec1997(small, exps)
+            self.response = camera_response_Debevec1997(small, exps)
         except HDRInputError:
             return
         self._table_cache.clear()
@@ -415,9 +384,13 @@ class RollingBracket:
         key = tuple(np.round(exps, 9).tolist())
         hit = self._table_cache.get(key)
         if hit is not None:
-            return hit
+            return hit[0], hit[1], hit[2]
         resp = self.response.astype(np.float64)
         lin = np.ascontiguousarray(resp[None, :, :] / exps[:, None, None], dtype=np.float32)
+        # A reading of 0 in every exposure is no light: radiance 0, so black stays black
+        # however far the tone mapping lifts a dark scene (the response keeps a tiny
+        # value at 0 only so that logs stay finite; de-ghosting still uses it).
+        lin[:, 0, :] = 0.0
         lg = np.log(resp[None, :, 1] / exps[:, None])
         z = np.arange(256, dtype=np.float64)
         q = _DEGHOST_TOL + 2.0 / (1.0 + z)  # quantisation of dark readings, in log units
@@ -453,6 +426,7 @@ class RollingBracket:
 
     def _render_with(self, dt: float) -> np.ndarray:
         ring = self._ring
+        assert ring is not None  # rendering follows the first frame
         slots = np.asarray(self._order[::-1], dtype=np.int64)  # newest first
         n = slots.size
         dys = np.zeros(n, dtype=np.int64)
@@ -480,8 +454,15 @@ class RollingBracket:
                             np.float32(0.0), self.enc, out, stats)
                 self._update_stats(stats, dt)
                 stats[:] = 0.0
-            lavg = 2.0 ** self.smooth_a.value
-            white = 2.0 ** self.smooth_b.value
+            # Exposure gain is limited like a camera's: a scene whose log-average reads
+            # below code 32 in the longest exposure is not lifted to the key (near-black
+            # frames stay dark), and white sits at least a stop above the log-average
+            # (a flat frame is not pushed to white).
+            longest = float(exps.max())
+            a_val, b_val = self.smooth_a.value, self.smooth_b.value
+            assert a_val is not None and b_val is not None  # measured above on the first frame
+            lavg = max(2.0 ** a_val, float(self.response[32, 1]) / longest)
+            white = max(2.0 ** b_val, 2.0 * lavg)
             scale = self.key / lavg
             inv_w2 = 1.0 / max(white * scale, 1e-6) ** 2
             self._timed(VK.merge_reinhard_k, *merge_args, np.float32(scale),
@@ -491,16 +472,23 @@ class RollingBracket:
         rgb = self._scratch("rgb", (h, w, 3))
         loglum = self._scratch("loglum", (h, w))
         self._timed(VK.merge_luma_k, *merge_args, rgb, loglum)
-        a_full = self._scratch("a", (h, w))
-        b_full = self._scratch("b", (h, w))
-        guided_base(loglum, radius=max(2, int(0.02 * math.hypot(h, w)) // _BASE_SUB),
-                    eps=_BASE_EPS, sub=_BASE_SUB, a_out=a_full, b_out=b_full)
+        # base layer: self-guided fast guided filter of the log luminance, as
+        # coefficients a, b (base = a * loglum + b) fused into base_detail_k
+        ab = self._scratch("ab", (2, h, w))
+        radius = max(2, int(0.02 * math.hypot(h, w)) // _BASE_SUB) * _BASE_SUB
+        guided_coefficients(loglum, radius=radius, eps=_BASE_EPS, subsample=_BASE_SUB, out=ab)
+        a_full, b_full = ab[0], ab[1]
         if self.smooth_a.value is None:
             base = a_full[::4, ::4] * loglum[::4, ::4] + b_full[::4, ::4]
             self._feed(float(np.percentile(base, self.white_percentile)),
                        float(np.percentile(base, 100 - self.white_percentile)), dt)
-        top = self.smooth_a.value
-        bottom = self.smooth_b.value
+        # White is never below what the longest exposure reads as full scale, so a
+        # near-black frame is not stretched to white (see the Reinhard branch).
+        top_s, bottom_s = self.smooth_a.value, self.smooth_b.value
+        if top_s is None or bottom_s is None:  # fed just above
+            raise RuntimeError("tone-mapping statistics missing")
+        top = max(top_s, math.log2(float(self.response[255, 1]) / float(exps.max())))
+        bottom = min(bottom_s, top)
         factor = min(1.0, math.log2(self.contrast) / max(top - bottom, 1e-6))
         self._timed(VK.base_detail_k, rgb, loglum, a_full, b_full, np.float32(top),
                     np.float32(factor), np.float32(1.0), self.enc, out, stats)

@@ -14,8 +14,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vidclear.hdr import _kernels as K
+from vidclear.hdr._deprecate import deprecated_alias
 from vidclear.hdr._validate import HDRInputError, as_radiance
+from vidclear.kernels.colour import BT709
+from vidclear.kernels.filters import box_filter, fast_guided_filter
 
 __all__ = [
     "OPERATORS",
@@ -32,9 +34,17 @@ __all__ = [
     "reinhard2005",
     "to_uint8",
     "tonemap_gamma",
+    "tonemapping_operator_Drago2003",
+    "tonemapping_operator_Durand2002",
+    "tonemapping_operator_Mantiuk2006",
+    "tonemapping_operator_Reinhard2002",
+    "tonemapping_operator_Reinhard2002_local",
+    "tonemapping_operator_Reinhard2005",
+    "tonemapping_operator_gamma",
+    "tonemapping_operator_linear",
 ]
 
-LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+LUMA = BT709  # linear-light luminance weights (R, G, B), float32
 _TINY = np.float32(1e-9)
 
 
@@ -77,7 +87,8 @@ def to_uint8(display: np.ndarray) -> np.ndarray:
     return np.clip(d * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
-def tonemap_gamma(radiance: np.ndarray, *, gamma: float = 2.2, white: float | None = None
+def tonemapping_operator_gamma(
+        radiance: np.ndarray, *, gamma: float = 2.2, white: float | None = None
                   ) -> np.ndarray:
     """Scale to 0..1 and apply a power-law gamma.
 
@@ -105,16 +116,18 @@ def tonemap_gamma(radiance: np.ndarray, *, gamma: float = 2.2, white: float | No
     return _encode(rad / np.float32(white), gamma)
 
 
-def linear(radiance: np.ndarray, *, white: float | None = None) -> np.ndarray:
-    """Linear scaling to 0..1 (:func:`tonemap_gamma` with gamma 1)."""
-    return tonemap_gamma(radiance, gamma=1.0, white=white)
+def tonemapping_operator_linear(radiance: np.ndarray, *, white: float | None = None
+                                ) -> np.ndarray:
+    """Linear scaling to 0..1 (:func:`tonemapping_operator_gamma` with gamma 1)."""
+    return tonemapping_operator_gamma(radiance, gamma=1.0, white=white)
 
 
 def _log_average(lum: np.ndarray, delta: float = 1e-6) -> float:
     return float(np.exp(np.mean(np.log(lum.astype(np.float64) + delta))))
 
 
-def reinhard2002(radiance: np.ndarray, *, key: float = 0.18, white: float | None = None,
+def tonemapping_operator_Reinhard2002(
+        radiance: np.ndarray, *, key: float = 0.18, white: float | None = None,
                  gamma: float = 2.2, log_average: float | None = None) -> np.ndarray:
     """Reinhard et al.'s global photographic operator.
 
@@ -160,7 +173,8 @@ def reinhard2002(radiance: np.ndarray, *, key: float = 0.18, white: float | None
     return _encode(_recolour(rad, lum, ld, 1.0), gamma)
 
 
-def reinhard2002_local(radiance: np.ndarray, *, key: float = 0.18, phi: float = 8.0,
+def tonemapping_operator_Reinhard2002_local(
+        radiance: np.ndarray, *, key: float = 0.18, phi: float = 8.0,
                        threshold: float = 0.05, scales: int = 8, gamma: float = 2.2
                        ) -> np.ndarray:
     """Reinhard et al.'s local photographic operator (automatic dodging and burning).
@@ -223,7 +237,8 @@ def reinhard2002_local(radiance: np.ndarray, *, key: float = 0.18, phi: float = 
     return _encode(_recolour(rad, lum, ld, 1.0), gamma)
 
 
-def reinhard2005(radiance: np.ndarray, *, intensity: float = 0.0, light_adapt: float = 1.0,
+def tonemapping_operator_Reinhard2005(
+        radiance: np.ndarray, *, intensity: float = 0.0, light_adapt: float = 1.0,
                  color_adapt: float = 0.0, gamma: float = 1.0) -> np.ndarray:
     """Reinhard and Devlin's photoreceptor operator (OpenCV's ``TonemapReinhard``).
 
@@ -274,7 +289,8 @@ def reinhard2005(radiance: np.ndarray, *, intensity: float = 0.0, light_adapt: f
     return _encode(_minmax(out), gamma)
 
 
-def drago2003(radiance: np.ndarray, *, bias: float = 0.85, saturation: float = 1.0,
+def tonemapping_operator_Drago2003(
+        radiance: np.ndarray, *, bias: float = 0.85, saturation: float = 1.0,
               gamma: float = 2.2) -> np.ndarray:
     """Drago et al.'s adaptive logarithmic mapping.
 
@@ -355,7 +371,8 @@ def _divergence_sum(con: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     return total
 
 
-def mantiuk2006(radiance: np.ndarray, *, scale: float = 0.7, saturation: float = 1.0,
+def tonemapping_operator_Mantiuk2006(
+        radiance: np.ndarray, *, scale: float = 0.7, saturation: float = 1.0,
                 gamma: float = 2.2, iterations: int = 100, tol: float = 1e-3) -> np.ndarray:
     """Mantiuk et al.'s contrast-domain operator (contrast mapping).
 
@@ -400,7 +417,7 @@ def mantiuk2006(radiance: np.ndarray, *, scale: float = 0.7, saturation: float =
     levels = _levels(h, w)
     p_r = np.float32(0.4185)
 
-    def signed_pow(v: np.ndarray, p: float) -> np.ndarray:
+    def signed_pow(v: np.ndarray, p: float | np.floating) -> np.ndarray:
         return np.sign(v) * np.power(np.abs(v), np.float32(p))
 
     con = [(signed_pow(signed_pow(gx, p_r) * np.float32(scale), 1 / p_r),
@@ -435,67 +452,8 @@ def mantiuk2006(radiance: np.ndarray, *, scale: float = 0.7, saturation: float =
 # ------------------------------------------------------------ guided base/detail
 
 
-def box_mean(image: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over a (2 radius + 1)² window clipped at the borders, H×W float32."""
-    src = np.ascontiguousarray(image, dtype=np.float32)
-    if src.ndim != 2:
-        raise HDRInputError(f"box_mean needs an H×W image, got shape {src.shape}")
-    if radius < 0:
-        raise HDRInputError(f"radius must be >= 0, got {radius}")
-    tmp = np.empty_like(src)
-    out = np.empty_like(src)
-    K.box_mean_k(src, int(radius), tmp, out)
-    return out
-
-
-def guided_filter(image: np.ndarray, *, radius: int = 8, eps: float = 0.01,
-                  subsample: int = 1) -> np.ndarray:
-    """Self-guided edge-preserving smoothing of an H×W float32 image.
-
-    Parameters
-    ----------
-    image : ndarray
-        H×W float32 (here, log luminance).
-    radius : int
-        Window radius in full-resolution pixels, >= 1.
-    eps : float
-        Regularisation: variations below about ``sqrt(eps)`` are smoothed, > 0.
-    subsample : int
-        Compute the linear coefficients at 1/subsample resolution and
-        upsample them (He and Sun's fast guided filter), >= 1.
-
-    Returns
-    -------
-    ndarray
-        H×W float32.
-
-    References
-    ----------
-    .. [1] K. He, J. Sun and X. Tang, "Guided image filtering", IEEE TPAMI
-       35(6), 2013.
-    .. [2] K. He and J. Sun, "Fast guided filter", arXiv:1505.00996, 2015.
-    """
-    i_full = np.ascontiguousarray(image, dtype=np.float32)
-    h, w = i_full.shape
-    s = max(1, int(subsample))
-    if s > 1:
-        small = cv2.resize(i_full, (max(1, w // s), max(1, h // s)), interpolation=cv2.INTER_AREA)
-    else:
-        small = i_full
-    r = max(1, round(radius / s))
-    mean_i = box_mean(small, r)
-    var_i = box_mean(small * small, r) - mean_i * mean_i
-    a = var_i / (var_i + np.float32(eps))
-    b = mean_i - a * mean_i
-    mean_a = box_mean(a, r)
-    mean_b = box_mean(b, r)
-    if s > 1:
-        mean_a = cv2.resize(mean_a, (w, h), interpolation=cv2.INTER_LINEAR)
-        mean_b = cv2.resize(mean_b, (w, h), interpolation=cv2.INTER_LINEAR)
-    return (mean_a * i_full + mean_b).astype(np.float32)
-
-
-def durand_style(radiance: np.ndarray, *, contrast: float = 50.0, detail: float = 1.0,
+def tonemapping_operator_Durand2002(
+        radiance: np.ndarray, *, contrast: float = 50.0, detail: float = 1.0,
                  radius: int | None = None, eps: float = 0.1, saturation: float = 1.0,
                  gamma: float = 2.2, subsample: int = 4) -> np.ndarray:
     """Base/detail local operator in the manner of Durand and Dorsey, with a guided-filter base.
@@ -546,7 +504,8 @@ def durand_style(radiance: np.ndarray, *, contrast: float = 50.0, detail: float 
     loglum = np.log10(np.maximum(lum, floor)).astype(np.float32)
     h, w = loglum.shape
     r = int(radius) if radius is not None else max(2, int(0.02 * np.hypot(h, w)))
-    base = guided_filter(loglum, radius=r, eps=eps, subsample=min(subsample, max(1, r // 2)))
+    sub = min(subsample, max(1, r // 2))
+    base = fast_guided_filter(loglum, radius=r, eps=eps, subsample=sub)
     det = loglum - base
     bmax = float(np.percentile(base, 99.5))
     bmin = float(base.min())
@@ -557,14 +516,14 @@ def durand_style(radiance: np.ndarray, *, contrast: float = 50.0, detail: float 
 
 
 OPERATORS: dict[str, Callable[..., np.ndarray]] = {
-    "linear": linear,
-    "gamma": tonemap_gamma,
-    "reinhard": reinhard2002,
-    "reinhard_local": reinhard2002_local,
-    "reinhard2005": reinhard2005,
-    "drago": drago2003,
-    "mantiuk": mantiuk2006,
-    "durand": durand_style,
+    "linear": tonemapping_operator_linear,
+    "gamma": tonemapping_operator_gamma,
+    "reinhard": tonemapping_operator_Reinhard2002,
+    "reinhard_local": tonemapping_operator_Reinhard2002_local,
+    "reinhard2005": tonemapping_operator_Reinhard2005,
+    "drago": tonemapping_operator_Drago2003,
+    "mantiuk": tonemapping_operator_Mantiuk2006,
+    "durand": tonemapping_operator_Durand2002,
 }
 
 
@@ -585,3 +544,31 @@ class ToneMapper:
 
     def __call__(self, radiance: np.ndarray) -> np.ndarray:
         return OPERATORS[self.operator](radiance, **self.params)
+
+
+# ------------------------------------------------------------ deprecated names
+
+drago2003 = deprecated_alias(tonemapping_operator_Drago2003, "drago2003")
+durand_style = deprecated_alias(tonemapping_operator_Durand2002, "durand_style")
+linear = deprecated_alias(tonemapping_operator_linear, "linear")
+mantiuk2006 = deprecated_alias(tonemapping_operator_Mantiuk2006, "mantiuk2006")
+reinhard2002 = deprecated_alias(tonemapping_operator_Reinhard2002, "reinhard2002")
+reinhard2002_local = deprecated_alias(tonemapping_operator_Reinhard2002_local,
+                                      "reinhard2002_local")
+reinhard2005 = deprecated_alias(tonemapping_operator_Reinhard2005, "reinhard2005")
+tonemap_gamma = deprecated_alias(tonemapping_operator_gamma, "tonemap_gamma")
+
+
+def _box_mean(image: np.ndarray, radius: int) -> np.ndarray:
+    return box_filter(image, radius=radius)
+
+
+def _guided_filter(image: np.ndarray, *, radius: int = 8, eps: float = 0.01,
+                   subsample: int = 1) -> np.ndarray:
+    return fast_guided_filter(image, radius=radius, eps=eps, subsample=subsample)
+
+
+_box_mean.__name__ = "vidclear.kernels.box_filter"
+_guided_filter.__name__ = "vidclear.kernels.fast_guided_filter"
+box_mean = deprecated_alias(_box_mean, "box_mean")
+guided_filter = deprecated_alias(_guided_filter, "guided_filter")

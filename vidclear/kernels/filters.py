@@ -9,8 +9,10 @@ inside the window.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
+from vidclear.errors import ArrayError, ConfigError
 from vidclear.kernels import _filters as _k
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "box_filter",
     "downsample_area",
     "fast_guided_filter",
+    "guided_coefficients",
     "guided_filter",
     "min_filter",
     "upsample_bilinear",
@@ -27,20 +30,20 @@ __all__ = [
 def _plane(img: np.ndarray, name: str) -> np.ndarray:
     arr = np.asarray(img)
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D (H×W) array, got shape {arr.shape}")
+        raise ArrayError(f"{name} must be a 2-D (H×W) array, got shape {arr.shape}")
     if arr.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+        raise ArrayError(f"{name} must not be empty, got shape {arr.shape}")
     if arr.dtype.kind not in "uif":
-        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+        raise ArrayError(f"{name} must be numeric, got dtype {arr.dtype}")
     arr = np.ascontiguousarray(arr, dtype=np.float32)
     if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or Inf; only finite values are allowed")
+        raise ArrayError(f"{name} contains NaN or Inf; only finite values are allowed")
     return arr
 
 
 def _radius(radius: int, name: str = "radius") -> int:
     if isinstance(radius, bool) or not isinstance(radius, int | np.integer) or radius < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {radius!r}")
+        raise ConfigError(f"{name} must be an integer >= 0, got {radius!r}")
     return int(radius)
 
 
@@ -48,7 +51,7 @@ def _out(out: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
     if out is None:
         return np.empty(shape, np.float32)
     if out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
-        raise ValueError(
+        raise ArrayError(
             f"out must be a C-contiguous float32 array of shape {shape}, "
             f"got {out.dtype} {out.shape}"
         )
@@ -123,7 +126,7 @@ def box_filter(img: np.ndarray, *, radius: int, out: np.ndarray | None = None) -
 
 def _eps(eps: float) -> float:
     if isinstance(eps, bool) or not isinstance(eps, int | float) or not eps > 0 or eps == np.inf:
-        raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
+        raise ConfigError(f"eps must be a finite number > 0, got {eps!r}")
     return float(eps)
 
 
@@ -164,7 +167,7 @@ def guided_filter(
     g = _plane(guide, "guide")
     p = _plane(src, "src")
     if g.shape != p.shape:
-        raise ValueError(f"guide and src must have the same shape, got {g.shape} and {p.shape}")
+        raise ArrayError(f"guide and src must have the same shape, got {g.shape} and {p.shape}")
     coeffs = _k.guided_coeffs(g, p, _radius(radius), _eps(eps))
     dst = _out(out, g.shape)
     _k.apply_coeffs(coeffs, g, dst)
@@ -190,12 +193,12 @@ def downsample_area(img: np.ndarray, *, factor: int, scale: float = 1.0) -> np.n
     """
     arr = np.asarray(img)
     if arr.ndim not in (2, 3) or arr.size == 0:
-        raise ValueError(f"img must be a non-empty H×W or H×W×C array, got shape {arr.shape}")
+        raise ArrayError(f"img must be a non-empty H×W or H×W×C array, got shape {arr.shape}")
     if arr.dtype not in (np.uint8, np.uint16, np.float32):
-        raise ValueError(f"img dtype must be uint8, uint16 or float32, got {arr.dtype}")
+        raise ArrayError(f"img dtype must be uint8, uint16 or float32, got {arr.dtype}")
     f = _radius(factor, "factor")
     if f < 1:
-        raise ValueError(f"factor must be an integer >= 1, got {factor!r}")
+        raise ConfigError(f"factor must be an integer >= 1, got {factor!r}")
     src = np.ascontiguousarray(arr if arr.ndim == 3 else arr[:, :, None])
     h = -(-src.shape[0] // f)
     w = -(-src.shape[1] // f)
@@ -231,10 +234,10 @@ def upsample_bilinear(img: np.ndarray, *, factor: int, shape: tuple[int, int]) -
     src = _plane(img, "img")
     f = _radius(factor, "factor")
     if f < 1:
-        raise ValueError(f"factor must be an integer >= 1, got {factor!r}")
+        raise ConfigError(f"factor must be an integer >= 1, got {factor!r}")
     rows, cols = (int(v) for v in shape)
     if -(-rows // f) != src.shape[0] or -(-cols // f) != src.shape[1]:
-        raise ValueError(
+        raise ArrayError(
             f"shape {shape} does not match a {src.shape} image upsampled by {f}: "
             f"expected ceil(H/{f}) == {src.shape[0]} and ceil(W/{f}) == {src.shape[1]}"
         )
@@ -243,9 +246,90 @@ def upsample_bilinear(img: np.ndarray, *, factor: int, shape: tuple[int, int]) -
     return dst
 
 
+def guided_coefficients(
+    guide: np.ndarray,
+    src: np.ndarray | None = None,
+    *,
+    radius: int,
+    eps: float,
+    subsample: int = 1,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """The guided filter's box-averaged linear coefficients at full resolution.
+
+    The filtered plane is ``out[0] * guide + out[1]``. Callers that apply the
+    coefficients themselves (fused into a later kernel, or to another plane)
+    call this instead of :func:`fast_guided_filter`.
+
+    Parameters
+    ----------
+    guide : ndarray
+        H×W grey guide.
+    src : ndarray, optional
+        H×W plane to filter; ``None`` filters the guide itself (self-guided
+        edge-preserving smoothing), which needs one downsampling instead of two.
+    radius : int
+        Box radius at full resolution, >= 0; at 1/``subsample`` resolution
+        the radius is ``max(1, round(radius / subsample))``.
+    eps : float
+        Regularisation, > 0, in squared guide units.
+    subsample : int
+        Block factor, >= 1; > 1 computes the coefficients on block means and
+        upsamples them bilinearly (He and Sun's fast guided filter).
+    out : ndarray, optional
+        C-contiguous float32 (2, H, W) array to write into.
+
+    Returns
+    -------
+    ndarray
+        float32 (2, H, W): the gain ``a`` and offset ``b``.
+
+    References
+    ----------
+    .. [1] K. He, J. Sun and X. Tang, "Guided image filtering", IEEE TPAMI
+       35(6), 2013.
+    .. [2] K. He and J. Sun, "Fast guided filter", arXiv:1505.00996, 2015.
+    """
+    g = _plane(guide, "guide")
+    p = g if src is None else _plane(src, "src")
+    if g.shape != p.shape:
+        raise ArrayError(f"guide and src must have the same shape, got {g.shape} and {p.shape}")
+    s = _radius(subsample, "subsample")
+    if s < 1:
+        raise ConfigError(f"subsample must be an integer >= 1, got {subsample!r}")
+    r = _radius(radius)
+    e = _eps(eps)
+    dst = _out(out, (2, *g.shape))
+    if s == 1:
+        dst[:] = _k.guided_coeffs(g, p, r, e)
+        return dst
+    rows, cols = g.shape
+    # Speed specialisation: when the size is a multiple of the block, OpenCV's
+    # SIMD INTER_AREA / INTER_LINEAR resizes compute exactly our block means
+    # and block-centre bilinear taps, and are faster than the Numba kernels
+    # (at 1280×720, s = 4, one thread: 0.6 vs 0.6 ms down, 0.5 vs 2.0 ms per
+    # plane up; the rolling-HDR base layer pays this every frame).
+    exact = rows % s == 0 and cols % s == 0
+    if src is None:
+        gl = (cv2.resize(g, (cols // s, rows // s), interpolation=cv2.INTER_AREA) if exact
+              else np.ascontiguousarray(downsample_area(g, factor=s)))
+        pl = gl
+    else:
+        lo = downsample_area(np.stack([g, p], axis=-1), factor=s)
+        gl = np.ascontiguousarray(lo[:, :, 0])
+        pl = np.ascontiguousarray(lo[:, :, 1])
+    coeffs = _k.guided_coeffs(gl, pl, max(1, round(r / s)), e)
+    for i in (0, 1):
+        if exact:
+            cv2.resize(coeffs[i], (cols, rows), dst=dst[i], interpolation=cv2.INTER_LINEAR)
+        else:
+            _k.upsample_bilinear(coeffs[i], s, dst[i])
+    return dst
+
+
 def fast_guided_filter(
     guide: np.ndarray,
-    src: np.ndarray,
+    src: np.ndarray | None = None,
     *,
     radius: int,
     eps: float,
@@ -259,8 +343,10 @@ def fast_guided_filter(
 
     Parameters
     ----------
-    guide, src : ndarray
-        H×W planes of the same shape.
+    guide : ndarray
+        H×W grey guide.
+    src : ndarray, optional
+        H×W plane to filter, same shape; ``None`` filters the guide itself.
     radius : int
         Box radius at full resolution, >= 0.
     eps : float
@@ -283,23 +369,10 @@ def fast_guided_filter(
     .. [1] K. He and J. Sun, "Fast guided filter", arXiv:1505.00996, 2015.
     """
     g = _plane(guide, "guide")
-    p = _plane(src, "src")
-    if g.shape != p.shape:
-        raise ValueError(f"guide and src must have the same shape, got {g.shape} and {p.shape}")
-    s = _radius(subsample, "subsample")
-    if s < 1:
-        raise ValueError(f"subsample must be an integer >= 1, got {subsample!r}")
-    r = _radius(radius)
-    e = _eps(eps)
-    if s == 1:
-        return guided_filter(g, p, radius=r, eps=e)
-    lo = downsample_area(np.stack([g, p], axis=-1), factor=s)
-    gl = np.ascontiguousarray(lo[:, :, 0])
-    pl = np.ascontiguousarray(lo[:, :, 1])
-    coeffs = _k.guided_coeffs(gl, pl, max(1, round(r / s)), e)
-    a = upsample_bilinear(coeffs[0], factor=s, shape=g.shape)
-    b = upsample_bilinear(coeffs[1], factor=s, shape=g.shape)
-    return a * g + b
+    if _radius(subsample, "subsample") == 1:
+        return guided_filter(g, g if src is None else src, radius=radius, eps=eps)
+    ab = guided_coefficients(g, src, radius=radius, eps=eps, subsample=subsample)
+    return ab[0] * g + ab[1]
 
 
 class GuidedFilter:
@@ -320,7 +393,7 @@ class GuidedFilter:
         self.eps = _eps(eps)
         self.subsample = _radius(subsample, "subsample")
         if self.subsample < 1:
-            raise ValueError(f"subsample must be an integer >= 1, got {subsample!r}")
+            raise ConfigError(f"subsample must be an integer >= 1, got {subsample!r}")
 
     def __call__(self, guide: np.ndarray, src: np.ndarray) -> np.ndarray:
         return fast_guided_filter(

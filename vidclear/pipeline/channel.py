@@ -7,6 +7,8 @@ import threading
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
+from vidclear.errors import ConfigError
+
 __all__ = ["Cancelled", "Channel"]
 
 T = TypeVar("T")
@@ -31,7 +33,7 @@ class Channel(Generic[T]):
 
     def __init__(self, maxsize: int, *, drop_oldest: bool = False) -> None:
         if maxsize < 1:
-            raise ValueError(f"maxsize must be at least 1, got {maxsize}")
+            raise ConfigError(f"a channel holds at least 1 frame, got maxsize={maxsize}")
         self.maxsize = maxsize
         self.drop_oldest = drop_oldest
         self.drops = 0

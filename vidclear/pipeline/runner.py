@@ -11,6 +11,7 @@ from typing import Any
 from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
 from vidclear.core.sink import Sink
+from vidclear.errors import ConfigError
 from vidclear.pipeline.channel import Cancelled, Channel
 from vidclear.pipeline.stats import PipelineStats
 
@@ -60,7 +61,7 @@ class Pipeline:
         processing_threads: int = 0,
     ) -> None:
         if mode not in ("file", "live"):
-            raise ValueError(f"mode must be 'file' or 'live', got {mode!r}")
+            raise ConfigError(f"pipeline.mode = {mode!r} is not allowed: expected file or live")
         self.source = source
         self.processors = list(processors)
         self.processing_threads = processing_threads

@@ -11,6 +11,8 @@ import numpy as np
 from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
 from vidclear.core.schema import Section, param
+from vidclear.errors import ArrayError
+from vidclear.kernels.draw import draw_label
 
 __all__ = ["Copy", "CopyConfig", "SideBySide", "SideBySideConfig", "draw_label", "side_by_side"]
 
@@ -46,30 +48,6 @@ class SideBySideConfig(Section):
     label_after: str = param("after", doc="text on the processed half; empty for none")
 
 
-def draw_label(image: np.ndarray, text: str) -> None:
-    """Draw ``text`` in the top-left corner of ``image`` (in place), on a dark box.
-
-    The font scales with the image height so labels stay readable from
-    thumbnails to 4K.
-    """
-    if not text:
-        return
-    h = image.shape[0]
-    scale = max(0.35, h / 720)
-    thick = max(1, round(scale * 2))
-    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
-    pad = max(2, round(6 * scale))
-    x1, y1 = min(image.shape[1], tw + 2 * pad), min(h, th + base + 2 * pad)
-    # Render into an 8-bit mask (putText is 8-bit only), then blend in any depth.
-    mask = np.zeros((th + base + 2 * pad, tw + 2 * pad), np.uint8)
-    cv2.putText(mask, text, (pad, pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale, 255, thick,
-                cv2.LINE_AA)
-    white = 65535 if image.dtype == np.uint16 else 255
-    alpha = mask[:y1, :x1, None].astype(np.float32) / 255
-    box = image[:y1, :x1].astype(np.float32) / 3
-    image[:y1, :x1] = (box * (1 - alpha) + white * alpha).astype(image.dtype)
-
-
 def side_by_side(
     before: np.ndarray,
     after: np.ndarray,
@@ -96,7 +74,7 @@ def side_by_side(
         H×2W×3 (or 2H×W×3) for ``scale=1``, same dtype as the inputs.
     """
     if before.shape != after.shape:
-        raise ValueError(f"before {before.shape} and after {after.shape} differ in shape")
+        raise ArrayError(f"before {before.shape} and after {after.shape} differ in shape")
     if after.dtype != before.dtype:
         after = after.astype(before.dtype)
     halves = []

@@ -11,6 +11,8 @@ from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dehazer import Dehazer, DehazeResult
+from vidclear.errors import ArrayError
+from vidclear.kernels.draw import draw_label
 
 __all__ = ["DehazeDebug", "DehazeProcessor", "debug_mosaic"]
 
@@ -72,16 +74,6 @@ def _meta(res: DehazeResult) -> dict[str, Any]:
             "scene_cut": res.scene_cut}
 
 
-def _label(tile: np.ndarray, text: str) -> None:
-    scale = max(0.35, tile.shape[0] / 500.0)
-    thick = max(1, round(scale * 2))
-    org = (max(2, tile.shape[1] // 60), max(12, int(22 * scale)))
-    cv2.putText(tile, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2,
-                cv2.LINE_AA)
-    cv2.putText(tile, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick,
-                cv2.LINE_AA)
-
-
 def debug_mosaic(image: np.ndarray, res: DehazeResult) -> np.ndarray:
     """Labelled 2×2 mosaic: input, dehazed, transmission, dark channel.
 
@@ -120,7 +112,7 @@ def debug_mosaic(image: np.ndarray, res: DehazeResult) -> np.ndarray:
     labels = ["input", f"dehazed  strength {res.strength:.2f}", "transmission",
               f"dark channel  A ({air})"]
     for t, text in zip(tiles, labels, strict=True):
-        _label(t, text)
+        draw_label(t, text)
     mosaic = np.concatenate([np.concatenate(tiles[:2], axis=1),
                              np.concatenate(tiles[2:], axis=1)], axis=0)[:rows, :cols]
     mosaic = np.ascontiguousarray(mosaic)
@@ -142,5 +134,5 @@ class DehazeDebug(DehazeProcessor):
         res = self._run(frame)
         image = frame.image
         if image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f"dehaze_debug needs RGB H×W×3 frames, got shape {image.shape}")
+            raise ArrayError(f"dehaze_debug needs RGB H×W×3 frames, got shape {image.shape}")
         return frame.replace(debug_mosaic(image, res), dehaze=_meta(res))

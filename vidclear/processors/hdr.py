@@ -12,7 +12,7 @@ from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
 from vidclear.core.schema import Section, param
 from vidclear.errors import ConfigError
-from vidclear.hdr._validate import HDRInputError
+from vidclear.hdr._validate import MAX_EXPOSURE_STOPS, HDRInputError
 from vidclear.hdr.response import (
     gamma_response,
     linear_response,
@@ -24,19 +24,32 @@ from vidclear.hdr.synth import bracket_tables
 
 __all__ = ["HDRBracket", "HDRBracketConfig", "SynthBracket", "SynthBracketConfig"]
 
+_MAX_PATTERN = 16  # exposures in one pattern, as many as a window may merge
+_MAX_EV = 64.0  # |EV| of any one pattern step; the span is bounded separately
+
 
 def _pattern(values: tuple[float, ...], unit: str, key: str) -> list[float]:
-    if len(values) < 2:
-        raise ConfigError(f"{key} = {list(values)} is not allowed: expected at least 2 exposures")
+    """Relative exposures of a bracket pattern, checked so float32 radiance stays finite."""
+    if not 2 <= len(values) <= _MAX_PATTERN:
+        raise ConfigError(f"{key} has {len(values)} exposure(s): expected at least 2 and at "
+                          f"most {_MAX_PATTERN}")
     if unit == "ev":
+        if any(abs(v) > _MAX_EV for v in values):
+            raise ConfigError(f"{key} = {list(values)} is out of range: EV values must lie in "
+                              f"[-{_MAX_EV:g}, {_MAX_EV:g}]")
         vals = [2.0 ** v for v in values]
     else:
         if any(v <= 0 for v in values):
             raise ConfigError(f"{key} = {list(values)} is not allowed: relative exposures "
                               "must be > 0 (or set unit = \"ev\")")
+        if any(not 2.0 ** -_MAX_EV <= v <= 2.0 ** _MAX_EV for v in values):
+            raise ConfigError(f"{key} = {list(values)} is out of range: relative exposures "
+                              f"must lie in [2**-{_MAX_EV:g}, 2**{_MAX_EV:g}]")
         vals = list(values)
-    if any(not math.isfinite(v) for v in vals):
-        raise ConfigError(f"{key} = {list(values)} is not allowed: exposures must be finite")
+    span = math.log2(max(vals) / min(vals))
+    if span > MAX_EXPOSURE_STOPS:
+        raise ConfigError(f"{key} = {list(values)} is out of range: the pattern spans "
+                          f"{span:.3g} stops, at most {MAX_EXPOSURE_STOPS:g} are allowed")
     return vals
 
 
@@ -82,13 +95,15 @@ class HDRBracketConfig(Section):
     white_percentile: float = param(99.5, lo=50.0, hi=100.0, doc="percentile mapped to white")
     contrast: float = param(50.0, lo=1.0, hi=1e6, lo_open=True,
                             doc="base-layer contrast of the local operator")
-    time_constant: float = param(0.5, lo=0.0, hi=60.0,
-                                 doc="seconds over which tone-mapping statistics are smoothed")
+    tonemap_tau: float = param(0.5, lo=0.0, hi=60.0,
+                               doc="time constant in seconds of the tone-mapping statistics")
     scene_low: float = param(1.0, lo=0.0, hi=20.0, lo_open=True,
                              doc="stops of change that start a faster adaptation")
     scene_high: float = param(3.0, lo=0.0, hi=40.0, lo_open=True,
                               doc="stops of change taken as a scene cut")
     gamma: float = param(2.2, lo=0.1, hi=10.0, doc="display gamma of the output")
+
+    renamed: ClassVar[dict[str, str]] = {"time_constant": "tonemap_tau"}  # vidclear 0.1
 
     def validate(self) -> None:
         _pattern(self.exposures, self.unit, f"{self.section}.exposures")
@@ -133,7 +148,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
             response=_response(c.response, c.response_path, c.section),
             align=c.align, align_scale=c.align_scale, align_levels=c.align_levels,
             deghost=c.deghost, tonemap=c.tonemap, key=c.key,
-            white_percentile=c.white_percentile, contrast=c.contrast, tau=c.time_constant,
+            white_percentile=c.white_percentile, contrast=c.contrast, tau=c.tonemap_tau,
             scene_low=c.scene_low, scene_high=c.scene_high, gamma=c.gamma)
 
     def __call__(self, frame: Frame) -> Frame:

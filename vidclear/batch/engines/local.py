@@ -13,6 +13,8 @@ import multiprocessing as mp
 import os
 import queue
 import signal
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -22,9 +24,25 @@ __all__ = ["LocalEngine"]
 _progress: Any = None
 
 
+def _die_with_parent(parent: int, period: float = 0.2) -> None:
+    """Kill this worker as soon as its driver is gone (``kill -9`` of ``vidclear batch``).
+
+    A thread polls the parent pid: it works whichever thread of the driver
+    started the worker, where Linux's parent-death signal follows the thread.
+    The half-written output stays as ``NAME.partial-PID.EXT``; the next run
+    removes it and does the job again.
+    """
+    while True:
+        time.sleep(period)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _init_worker(progress: Any, numba_threads: int, warm_tables: dict[str, Any] | None) -> None:
     global _progress
     _progress = progress
+    threading.Thread(target=_die_with_parent, args=(os.getppid(),), name="vc-parent-watch",
+                     daemon=True).start()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
     os.environ.setdefault("NUMBA_NUM_THREADS", str(numba_threads))
     from vidclear.batch.worker import warm_up

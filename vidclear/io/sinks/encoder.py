@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import av
+import cv2
 import numpy as np
 
 from vidclear.config.sections import OutputConfig, parse_bitrate
@@ -32,6 +34,17 @@ _STREAMING_FORMATS = {"matroska", "webm", "mpegts"}
 _MP4_FORMATS = {"mp4", "mov", "ipod", "ismv"}
 _LISTED_FORMATS = _MP4_FORMATS | {"matroska", "webm"}
 # Single-image outputs (FFmpeg's image2 muxer with -update 1): codec, pixel format.
+# Crash-safe outputs are cut into pieces of at most this long, so a hard kill
+# loses this plus the encoder's own delay (x264 lookahead), under a second in
+# all (fragments need no keyframe: the GOP is kept).
+CRASH_SAFE_PIECE_S = 0.5
+# A jump of a copied stream's or the video's timestamps larger than this
+# (backward, or forward beyond a gap) is a discontinuity: joined recordings,
+# MPEG-TS wrap or restart. Later packets are re-based to continue smoothly.
+_DISCONTINUITY_S = 1.0
+_FORWARD_GAP_S = 60.0
+# Tags that describe the input file's own encoding, not the content.
+_DROP_TAGS = {"encoder", "duration", "handler_name", "vendor_id"}
 _IMAGE_CODECS = {"png": ("png", "rgb24"), "jpg": ("mjpeg", "yuvj444p"),
                  "jpeg": ("mjpeg", "yuvj444p"), "bmp": ("bmp", "bgr24"),
                  "tif": ("tiff", "rgb24"), "tiff": ("tiff", "rgb24")}
@@ -98,6 +111,9 @@ class EncoderSink:
     crash_safe : bool
         Write a container that survives a hard kill (fragmented MP4 for
         .mp4/.mov; Matroska and MPEG-TS are crash-safe by nature).
+    size_change : {"scale", "error"}
+        A frame whose size differs from the first is scaled to it, as FFmpeg
+        does, or refused (``input.size_change``).
 
     Notes
     -----
@@ -114,14 +130,16 @@ class EncoderSink:
         info: StreamInfo | None = None,
         side_packets: SidePackets | None = None,
         crash_safe: bool = False,
+        size_change: str = "scale",
     ) -> None:
         self.path = Path(path)
+        self.name = str(path)  # what messages call the output
         self.config = config or OutputConfig()
         self.image = _IMAGE_CODECS.get(self.path.suffix.lower().lstrip("."))
         if self.image is None:
             _check_encoder(self.config)
         elif "%" in self.path.name:
-            raise OutputError(f"output {self.path}: image sequences are not supported; "
+            raise OutputError(f"output {self.name}: image sequences are not supported; "
                               "write a video (.mkv with ffv1 for lossless) instead")
         self.info = info
         self.side_packets = side_packets
@@ -130,6 +148,14 @@ class EncoderSink:
         self.frames_written = 0
         self.packets_copied = 0
         self.skipped_streams: list[str] = []
+        self.notes: list[str] = []  # one line each, for the user
+        self.corrections: Counter[str] = Counter()  # timestamp fixes, by kind
+        self.quiet = False  # set before the first frame: encoders print errors only
+        self.size_change = size_change
+        self._side_dts: dict[int, int] = {}  # last muxed dts per output stream
+        self._side_offset: dict[int, int] = {}  # re-basing offset per input stream
+        self._video_offset = 0
+        self._last_pts: int | None = None
         self._stream: Any = None
         self._copy_map: dict[int, Any] = {}
         self._last_time = float("-inf")
@@ -141,8 +167,9 @@ class EncoderSink:
     # -- setup -----------------------------------------------------------
     def _open(self) -> Any:
         options: dict[str, str] = {}
+        guessed = self._guess_format()  # a ConfigError names an unusable extension
         try:
-            fmt_name = av.format.ContainerFormat(self._guess_format(), "w").name
+            fmt_name = av.format.ContainerFormat(guessed, "w").name
         except ValueError:
             fmt_name = ""
         names = set(fmt_name.split(","))
@@ -150,35 +177,68 @@ class EncoderSink:
             options["update"] = "1"  # one picture: the last frame written
         elif names & _MP4_FORMATS:
             options["movflags"] = (
-                "frag_keyframe+empty_moov+default_base_moof" if self.crash_safe else "+faststart"
+                "frag_keyframe+empty_moov+default_base_moof"
+                if self.crash_safe or not self.seekable else "+faststart"
             )
+            if self.crash_safe:  # a fragment at each keyframe or each second, whichever first
+                options["frag_duration"] = str(int(CRASH_SAFE_PIECE_S * 1e6))
         elif self.crash_safe and not names & _STREAMING_FORMATS:
             raise ConfigError(
                 f"output.crash_safe: the {self.path.suffix or 'given'} container cannot "
                 "survive a hard kill; use .mp4, .mov, .mkv or .ts"
             )
+        if self.crash_safe and names & {"matroska", "webm"}:
+            options["cluster_time_limit"] = str(int(CRASH_SAFE_PIECE_S * 1000))
+        container_options: dict[str, str] = {}
+        if self.crash_safe:  # what the muxer has written reaches the file at once
+            container_options["flush_packets"] = "1"
         try:
-            return av.open(str(self.tmp_path), "w", options=options)
+            return self._open_target(options, container_options)
         except (av.FFmpegError, ValueError) as exc:
             with contextlib.suppress(OSError):
                 self.tmp_path.unlink()
-            raise OutputError(f"cannot create output {self.path}: {exc}") from None
+            raise OutputError(f"cannot create output {self.name}: {exc}") from None
         except OSError as exc:
-            raise OutputError(f"cannot create output {self.path}: {exc.strerror or exc}") from None
+            raise OutputError(f"cannot create output {self.name}: {exc.strerror or exc}") from None
+
+    # Where the bytes go: a file here; a pipe or a network URL in StreamSink.
+    seekable = True
+
+    def _open_target(self, options: dict[str, str], container_options: dict[str, str]) -> Any:
+        return av.open(str(self.tmp_path), "w", format=self.config.format or None,
+                       options=options, container_options=container_options)
+
+    def _publish(self) -> None:
+        """Move the finished file to the name asked for."""
+        try:
+            os.replace(self.tmp_path, self.path)
+        except OSError as exc:
+            raise OutputError(f"cannot move {self.tmp_path} to {self.name}: {exc}") from None
+
+    def report(self) -> dict[str, Any]:
+        """Facts for ``--stats`` beyond frames and packets (none for files)."""
+        return {}
+
+    def _prepare_packet(self, index: int, packet: Any) -> Any:
+        """Hook: a copied packet of input stream ``index``, about to be muxed."""
+        return packet
 
     def _guess_format(self) -> str:
+        if self.config.format:
+            return self.config.format
         suffix = self.path.suffix.lower().lstrip(".")
         if suffix in _IMAGE_CODECS:
             return "image2"
         if not suffix:
-            raise OutputError(f"output {self.path} has no extension to choose a container by")
+            raise ConfigError(f"output {self.name} has no extension to choose a container by "
+                              "(add one, or name the container with -f / output.format)")
         aliases = {"mkv": "matroska", "ts": "mpegts", "m2ts": "mpegts", "m4v": "mp4"}
         name = aliases.get(suffix, suffix)
         try:
             av.format.ContainerFormat(name, "w")
         except ValueError:
-            raise OutputError(
-                f"output {self.path}: no container for extension .{suffix}; "
+            raise ConfigError(
+                f"output {self.name}: no container for extension .{suffix}; "
                 "use .mp4, .mkv, .mov, .ts or .webm"
             ) from None
         return name
@@ -195,6 +255,10 @@ class EncoderSink:
         self._frame_shape = (h, w)
         sx, sy = self._subsampling() if self.image is None else (1, 1)
         self._size = (w + (-w) % sx, h + (-h) % sy)
+        if self._size != (w, h):
+            self.notes.append(
+                f"{w}x{h} frames are padded to {self._size[0]}x{self._size[1]} (the last "
+                f"column/row repeated): {self.config.pix_fmt} needs even sizes")
         src = self.info
         rate = (src.rate if src is not None else None) or 30
         time_base = frame.time_base or (src.time_base if src is not None else None)
@@ -206,7 +270,7 @@ class EncoderSink:
             stream = self._container.add_stream(cfg.codec, rate=rate)
         except (av.FFmpegError, ValueError) as exc:
             raise OutputError(
-                f"output {self.path}: the container cannot hold {cfg.codec} video: {exc}"
+                f"output {self.name}: the container cannot hold {cfg.codec} video: {exc}"
             ) from None
         stream.width, stream.height = self._size
         stream.pix_fmt = cfg.pix_fmt
@@ -225,6 +289,8 @@ class EncoderSink:
                 stream.bit_rate = 0
         if cfg.codec in ("libx264", "libx265") and cfg.preset:
             options["preset"] = cfg.preset
+        if cfg.codec == "libx265":  # x265 prints its banner itself, past FFmpeg's logging
+            options["x265-params"] = "log-level=" + ("error" if self.quiet else "warning")
         stream.codec_context.options = options
         ctx = stream.codec_context
         first = frame.av_frame
@@ -238,6 +304,7 @@ class EncoderSink:
             self._container.metadata.update(
                 {k: v for k, v in src.metadata.items() if k.lower() != "encoder"}
             )
+            self._copy_video_tags(src)
             self._add_copy_streams(src)
 
     def _start_image(self, frame: Frame, rate: Any) -> None:
@@ -256,6 +323,29 @@ class EncoderSink:
             stream.codec_context.qmin = stream.codec_context.qmax = 2
         self._stream = stream
 
+    def _copy_video_tags(self, src: StreamInfo) -> None:
+        """The input video stream's tags, dispositions and timecode onto the output's."""
+        ist, ost = src.video_stream, self._stream
+        if ist is not None:
+            ost.metadata.update({k: v for k, v in ist.metadata.items()
+                                 if k.lower() not in _DROP_TAGS})
+            with contextlib.suppress(AttributeError, ValueError, TypeError):
+                ost.disposition = ist.disposition
+        if src.timecode:
+            names = set(self._container.format.name.split(","))
+            # mov and Matroska keep a timecode (mov as a tmcd track); MP4 and TS do not
+            if names & {"mov", "matroska", "webm"} and "mp4" not in names:
+                ost.metadata["timecode"] = src.timecode
+            else:
+                self.notes.append(f"the start timecode {src.timecode} was not kept: the "
+                                  f"{self.path.suffix} container has no timecode track "
+                                  "(use .mov or .mkv)")
+
+    def _advice(self) -> str:
+        if self.path.suffix.lower() in (".mkv", ".mka"):
+            return "use --set output.copy_streams=false to leave it out"
+        return "use .mkv or --set output.copy_streams=false"
+
     def _add_copy_streams(self, src: StreamInfo) -> None:
         # FFmpeg's codec lists are only complete for muxers with codec tag tables;
         # elsewhere (MPEG-TS, ...) the muxer itself refuses at the first packet.
@@ -269,8 +359,8 @@ class EncoderSink:
                     self.skipped_streams.append(label)
                     continue
                 raise OutputError(
-                    f"output {self.path}: the {self.path.suffix} container cannot hold input "
-                    f"stream {label}; use .mkv or --set output.copy_streams=false"
+                    f"output {self.name}: the {self.path.suffix} container cannot hold input "
+                    f"stream {label}; {self._advice()}"
                 )
             try:
                 ost = self._container.add_stream_from_template(ist)
@@ -279,10 +369,31 @@ class EncoderSink:
                     self.skipped_streams.append(label)
                     continue
                 raise OutputError(
-                    f"output {self.path}: cannot copy stream {label}: {exc}"
+                    f"output {self.name}: cannot copy stream {label}: {exc}; {self._advice()}"
                 ) from None
             ost.metadata.update(ist.metadata)
+            with contextlib.suppress(AttributeError, ValueError, TypeError):
+                ost.disposition = ist.disposition
             self._copy_map[ist.index] = ost
+        self._add_pictures(src, formats)
+
+    def _add_pictures(self, src: StreamInfo, formats: set[str]) -> None:
+        """Cover art: kept by MP4/MOV and Matroska, noted as left out elsewhere."""
+        for ist in src.attached_pictures:
+            name = ist.codec_context.name if ist.codec_context else "unknown"
+            label = f"#{ist.index} cover art ({name})"
+            ok = bool(formats & (_MP4_FORMATS | {"matroska"})) and name in ("mjpeg", "png")
+            if ok:
+                try:
+                    ost = self._container.add_stream_from_template(ist)
+                    ost.metadata.update(ist.metadata)
+                    ost.disposition = ist.disposition
+                    self._copy_map[ist.index] = ost
+                    continue
+                except (av.FFmpegError, ValueError, AttributeError, TypeError):
+                    pass
+            self.notes.append(f"stream {label} was left out: the {self.path.suffix} "
+                              "container cannot hold an attached picture")
 
     # -- writing ---------------------------------------------------------
     def write(self, frame: Frame) -> None:
@@ -292,28 +403,68 @@ class EncoderSink:
         if self._stream is None:
             self._start(frame)
         av_frame = self._to_av(frame)
-        av_frame.pts = frame.pts
+        av_frame.pts = self._video_pts(frame)
         av_frame.time_base = self._stream.codec_context.time_base
         av_frame.pict_type = av.video.frame.PictureType.NONE
         try:
             for packet in self._stream.encode(av_frame):
                 self._container.mux(packet)
         except (av.FFmpegError, ValueError) as exc:
-            raise OutputError(f"writing {self.path} failed: {exc}") from None
+            raise OutputError(f"writing {self.name} failed: {exc}") from None
         self.frames_written += 1
         t = frame.time
         if t is not None:
             self._last_time = t
         self._mux_side(self._last_time)
 
+    def _video_pts(self, frame: Frame) -> int | None:
+        """The frame's pts, made strictly increasing; every change is counted.
+
+        A jump back of more than a second (or forward past a minute) is a
+        discontinuity and re-bases what follows; a smaller step back (a late
+        frame) is re-timed to just after the previous frame.
+        """
+        pts = frame.pts
+        if pts is None:
+            return None
+        tb = self._stream.codec_context.time_base or frame.time_base
+        pts += self._video_offset
+        last = self._last_pts
+        if last is not None and tb:
+            step = self._frame_ticks(tb)
+            gap = float((pts - last) * tb)
+            if gap < -_DISCONTINUITY_S or gap > _FORWARD_GAP_S:
+                self._video_offset += last + step - pts
+                pts = last + step
+                self.corrections["video discontinuities re-based"] += 1
+            elif pts <= last:
+                pts = last + 1
+                self.corrections["late video frames re-timed"] += 1
+        self._last_pts = pts
+        return pts
+
+    def _frame_ticks(self, tb: Fraction) -> int:
+        rate = self.info.rate if self.info is not None else None
+        if not rate:
+            return 1
+        return max(1, round(1 / (float(rate) * float(tb))))
+
     def _to_av(self, frame: Frame) -> Any:
         w, h = self._size
         if frame.shape != self._frame_shape:
             h0, w0 = self._frame_shape
-            raise OutputError(
-                f"frame size changed mid-stream from {w0}x{h0} to {frame.shape[1]}x"
-                f"{frame.shape[0]}; processors must keep one output size"
-            )
+            if self.size_change == "error":
+                raise OutputError(
+                    f"the input's frame size changed mid-stream from {w0}x{h0} to "
+                    f"{frame.shape[1]}x{frame.shape[0]} (input.size_change = \"error\"; "
+                    "\"scale\" scales to the first size)")
+            if not self.corrections["frames scaled to the first size"]:
+                self.notes.append(f"the frame size changed mid-stream from {w0}x{h0} to "
+                                  f"{frame.shape[1]}x{frame.shape[0]}: scaled to {w0}x{h0}")
+            self.corrections["frames scaled to the first size"] += 1
+            image = cv2.resize(np.ascontiguousarray(frame.image), (w0, h0),
+                               interpolation=cv2.INTER_AREA)
+            frame = frame.replace(image)
         fh, fw = frame.shape
         av_frame = frame.av_frame
         if av_frame is not None and (fw, fh) == (w, h):
@@ -331,18 +482,62 @@ class EncoderSink:
     def _mux_side(self, until: float, *, everything: bool = False) -> None:
         if self.side_packets is None or not self._copy_map:
             return
-        for packet in self.side_packets.take_until(None if everything else until):
-            ost = self._copy_map.get(packet.stream.index)
+        for index, packet in self.side_packets.take_until(None if everything else until):
+            ost = self._copy_map.get(index)
             if ost is None:
                 continue
+            packet = self._prepare_packet(index, packet)
+            self._fix_side_timestamps(packet, ost, index)
             packet.stream = ost
             try:
                 self._container.mux(packet)
             except (av.FFmpegError, ValueError) as exc:
                 raise OutputError(
-                    f"copying {ost.type} packets to {self.path} failed: {exc}"
+                    f"copying {ost.type} packets to {self.name} failed: {exc}"
                 ) from None
             self.packets_copied += 1
+
+    def _fix_side_timestamps(self, packet: Any, ost: Any, key: int) -> None:
+        """Monotonic DTS for a copied packet, as FFmpeg's muxing does; counted.
+
+        Discontinuities (a jump back of more than a second, or forward past
+        a minute) re-base the stream; a DTS that does not increase is nudged
+        to one tick after the previous one (and pts kept >= dts). ``key`` is
+        the packet's input stream index (its input may be closed by now).
+        """
+        tb = packet.time_base
+        if packet.dts is None:
+            if packet.pts is None:
+                return
+            packet.dts = packet.pts
+        offset = self._side_offset.get(key, 0)
+        if offset:
+            packet.dts += offset
+            if packet.pts is not None:
+                packet.pts += offset
+        last = self._side_dts.get(key)
+        if last is not None and tb:
+            gap = float((packet.dts - last) * tb)
+            if gap < -_DISCONTINUITY_S or gap > _FORWARD_GAP_S:
+                shift = last + max(1, packet.duration or 1) - packet.dts
+                self._side_offset[key] = offset + shift
+                packet.dts += shift
+                if packet.pts is not None:
+                    packet.pts += shift
+                self.corrections[f"{ost.type} discontinuities re-based"] += 1
+            elif packet.dts <= last:
+                packet.dts = last + 1
+                self.corrections[f"{ost.type} packets with a repeated DTS nudged"] += 1
+            if packet.pts is not None and packet.pts < packet.dts:
+                packet.pts = packet.dts
+        self._side_dts[key] = packet.dts
+
+    def correction_line(self) -> str:
+        """The timestamp corrections of this output on one line ('' when none)."""
+        if not self.corrections:
+            return ""
+        parts = ", ".join(f"{n} {what}" for what, n in sorted(self.corrections.items()))
+        return f"{self.name}: corrected {parts}"
 
     # -- finishing -------------------------------------------------------
     def close(self, *, complete: bool = True) -> None:
@@ -359,7 +554,7 @@ class EncoderSink:
         self._closed = True
         try:
             if self._stream is None:
-                raise OutputError(f"no frames were written; {self.path} not created")
+                raise OutputError(f"no frames were written; {self.name} not created")
             for packet in self._stream.encode(None):
                 self._container.mux(packet)
             frame_end = self._last_time + self._frame_seconds()
@@ -368,12 +563,9 @@ class EncoderSink:
         except BaseException as exc:
             self._discard()
             if isinstance(exc, av.FFmpegError):
-                raise OutputError(f"finishing {self.path} failed: {exc}") from None
+                raise OutputError(f"finishing {self.name} failed: {exc}") from None
             raise
-        try:
-            os.replace(self.tmp_path, self.path)
-        except OSError as exc:
-            raise OutputError(f"cannot move {self.tmp_path} to {self.path}: {exc}") from None
+        self._publish()
 
     def _frame_seconds(self) -> float:
         rate = self.info.rate if self.info is not None else None

@@ -6,10 +6,17 @@ The server is written for hostile networks as much as for a laptop:
   ``/stats.json``; every other path is 404 and every method but GET and
   HEAD is 405;
 * a client has ``request_timeout`` seconds in total to send a request head
-  of at most 8 KiB (slow-loris clients are cut off), requests are parsed
-  strictly and anything malformed gets 400 and a closed connection;
-* concurrent streams are capped (``max_viewers``, then 503) and so are
-  connections; a viewer that stalls for ``send_timeout`` is disconnected;
+  of at most 8 KiB, requests are parsed strictly and anything malformed gets
+  400 and a closed connection;
+* slow-loris clients cannot lock anyone out: connections are capped per
+  address (``max_per_address``) and in total, and when a cap is reached the
+  connection that has waited longest without finishing its request head is
+  cut off (408) to make room, taken from the address holding the most such
+  connections. A real browser sends its head at once, so it gets the page
+  however many slow sockets are open; only when every connection is busy
+  with a real response does a newcomer get 503;
+* concurrent streams are capped (``max_viewers``, then 503); a viewer that
+  stalls for ``send_timeout`` is disconnected;
 * binding to anything but a loopback address requires an access token,
   checked in constant time; on loopback the Host header must name a
   loopback host (no DNS rebinding).
@@ -127,6 +134,16 @@ def _host_name(host: str) -> str:
     return name if sep and port.isdigit() else host
 
 
+class _Conn:
+    """One accepted connection; ``pending`` until its request head is read."""
+
+    __slots__ = ("addr", "evicted", "pending", "sock")
+
+    def __init__(self, sock: socket.socket, addr: str) -> None:
+        self.sock, self.addr = sock, addr
+        self.pending, self.evicted = True, False
+
+
 class _Reject(Exception):
     def __init__(self, status: int, extra: str = "") -> None:
         super().__init__(status)
@@ -188,8 +205,10 @@ class PreviewServer:
         self._jpeg_cache: dict[str, tuple[int, bytes]] = {}
         self._view_locks = {v: threading.Lock() for v in VIEWS}
         self._count_lock = threading.Lock()
-        self._connections = 0
+        self._conns: dict[int, _Conn] = {}  # insertion order: oldest first
         self.max_connections = self.config.max_viewers + 32
+        self.max_per_address = self.config.max_per_address
+        self.evicted = 0
         self.viewers = 0
         self.viewers_dropped = 0
         self.requests = 0
@@ -218,7 +237,8 @@ class PreviewServer:
 
     def status(self) -> dict[str, Any]:
         return {"viewers": self.viewers, "viewers_dropped": self.viewers_dropped,
-                "connections": self._connections, "requests": self.requests,
+                "connections": len(self._conns), "requests": self.requests,
+                "slow_clients_cut": self.evicted,
                 "frames_sent": self.frames_sent,
                 "rejected": {str(k): v for k, v in sorted(self.rejected.items())}}
 
@@ -247,7 +267,7 @@ class PreviewServer:
     def _accept_loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                conn, _addr = self._sock.accept()
+                conn, addr = self._sock.accept()
             except TimeoutError:
                 continue
             except OSError:
@@ -255,10 +275,14 @@ class PreviewServer:
                     return
                 time.sleep(0.05)  # e.g. out of file descriptors: back off, keep serving
                 continue
+            rec = _Conn(conn, str(addr[0]))
             with self._count_lock:
-                full = self._connections >= self.max_connections
-                if not full:
-                    self._connections += 1
+                victim = self._admit(rec)
+            full = victim is False
+            if isinstance(victim, _Conn):
+                self.evicted += 1
+                with contextlib.suppress(OSError):  # wakes its reader, which answers 408
+                    victim.sock.shutdown(socket.SHUT_RD)
             if full:
                 self._count(503)
                 with contextlib.suppress(OSError):
@@ -268,16 +292,40 @@ class PreviewServer:
                 with contextlib.suppress(OSError):
                     conn.close()
                 continue
-            t = threading.Thread(target=self._serve, args=(conn,), name="vc-preview-conn",
+            t = threading.Thread(target=self._serve, args=(rec,), name="vc-preview-conn",
                                  daemon=True)
             self._threads.add(t)
             t.start()
 
-    def _serve(self, conn: socket.socket) -> None:
+    def _admit(self, rec: _Conn) -> _Conn | bool:
+        """Register ``rec`` (lock held); returns the connection cut to make room,
+        True when there was room anyway, False when every slot is busy."""
+        same = [c for c in self._conns.values() if c.addr == rec.addr]
+        victim: _Conn | None = None
+        if len(same) >= self.max_per_address:
+            victim = next((c for c in same if c.pending), None)
+            if victim is None:
+                return False
+        elif len(self._conns) >= self.max_connections:
+            waiting: dict[str, list[_Conn]] = {}
+            for c in self._conns.values():
+                if c.pending:
+                    waiting.setdefault(c.addr, []).append(c)
+            if not waiting:
+                return False
+            victim = max(waiting.values(), key=len)[0]  # oldest of the greediest address
+        if victim is not None:
+            victim.evicted = True
+            del self._conns[id(victim.sock)]
+        self._conns[id(rec.sock)] = rec
+        return victim if victim is not None else True
+
+    def _serve(self, rec: _Conn) -> None:
+        conn = rec.sock
         try:
             with conn:
                 try:
-                    method, path, query, headers = self._read_request(conn)
+                    method, path, query, headers = self._read_request(conn, rec)
                     self.requests += 1
                     self._route(conn, method, path, query, headers)
                 except _Reject as rej:
@@ -287,7 +335,8 @@ class PreviewServer:
                     pass
         finally:
             with self._count_lock:
-                self._connections -= 1
+                if self._conns.get(id(conn)) is rec:
+                    del self._conns[id(conn)]
             self._threads.discard(threading.current_thread())
 
     def _count(self, status: int) -> None:
@@ -295,7 +344,7 @@ class PreviewServer:
             self.rejected[status] = self.rejected.get(status, 0) + 1
 
     def _read_request(
-        self, conn: socket.socket
+        self, conn: socket.socket, rec: _Conn
     ) -> tuple[str, str, dict[str, list[str]], dict[str, str]]:
         deadline = time.monotonic() + self.config.request_timeout
         buf = b""
@@ -309,10 +358,16 @@ class PreviewServer:
             except TimeoutError:
                 continue
             if not chunk:
+                if rec.evicted:
+                    raise _Reject(408)
                 raise OSError("client closed the connection")
             buf += chunk
             if len(buf) > _MAX_HEAD and b"\r\n\r\n" not in buf[:_MAX_HEAD + 4]:
                 raise _Reject(431)
+        with self._count_lock:
+            if rec.evicted:
+                raise _Reject(408)
+            rec.pending = False
         head = buf.split(b"\r\n\r\n", 1)[0]
         try:
             text = head.decode("ascii")

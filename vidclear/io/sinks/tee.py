@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from vidclear.core.frame import Frame
+from vidclear.errors import ConfigError
 
 __all__ = ["TeeSink"]
 
@@ -33,7 +34,7 @@ class TeeSink:
 
     def __init__(self, sinks: Sequence[Any], *, window: int = 60) -> None:
         if not sinks:
-            raise ValueError("TeeSink needs at least one sink")
+            raise ConfigError("TeeSink needs at least one sink")
         self.sinks = list(sinks)
         self.frames_written = 0
         self._latency: collections.deque[float] = collections.deque(maxlen=window)

@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 
 from vidclear.core.frame import Frame
-from vidclear.processors.basic import draw_label
+from vidclear.errors import ArrayError, ConfigError
+from vidclear.kernels.draw import draw_label
 
 __all__ = ["VIEWS", "compose_view", "fit_width", "to_uint8"]
 
@@ -19,7 +20,7 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
         return image
     if image.dtype == np.uint16:
         return (image >> 8).astype(np.uint8)
-    raise ValueError(f"preview images must be uint8 or uint16, got {image.dtype}")
+    raise ArrayError(f"preview images must be uint8 or uint16, got {image.dtype}")
 
 
 def fit_width(image: np.ndarray, max_width: int) -> np.ndarray:
@@ -51,7 +52,7 @@ def compose_view(frame: Frame, view: str, *, max_width: int = 0) -> np.ndarray:
         RGB H×W×3 uint8 (C-contiguous).
     """
     if view not in VIEWS:
-        raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
+        raise ConfigError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
     after = to_uint8(frame.image)
     before = to_uint8((frame.original or frame).image)
     if before.shape != after.shape:

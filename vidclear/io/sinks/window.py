@@ -29,6 +29,7 @@ import numpy as np
 from vidclear.core.frame import Frame
 from vidclear.errors import OutputError
 from vidclear.io.sinks.views import compose_view
+from vidclear.kernels.draw import draw_label
 
 __all__ = ["KEYS", "WindowSink", "gui_problem"]
 
@@ -65,16 +66,7 @@ def gui_problem() -> str | None:
 
 def _hud(image: np.ndarray, lines: list[str]) -> None:
     """Draw text lines at the bottom-left of a BGR uint8 image, in place."""
-    h = image.shape[0]
-    scale = max(0.4, h / 900)
-    thick = max(1, round(scale * 1.5))
-    step = round(22 * scale) + 4
-    for i, text in enumerate(reversed(lines)):
-        y = h - 8 - i * step
-        cv2.putText(image, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0),
-                    thick + 2, cv2.LINE_AA)
-        cv2.putText(image, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255),
-                    thick, cv2.LINE_AA)
+    draw_label(image, "\n".join(lines), corner="bottom-left", scale=max(0.4, image.shape[0] / 900))
 
 
 class WindowSink:

@@ -7,36 +7,43 @@ and data packets through its ``side_packets`` channel.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from vidclear.config.sections import InputConfig
 from vidclear.core.source import Source
+from vidclear.errors import ConfigError
 from vidclear.io.sources.av_source import AVSource, classify_input
 from vidclear.io.sources.camera import OpenCVSource, open_camera
 from vidclear.io.sources.network import NetworkSource, stream_options
 from vidclear.io.sources.realtime import RealtimeSource
+from vidclear.io.sources.trim import TrimSource
+from vidclear.io.sources.trip import TripSource, expand_inputs
 
 __all__ = ["AVSource", "NetworkSource", "OpenCVSource", "RealtimeSource", "Source",
-           "classify_input", "open_source"]
+           "TrimSource", "TripSource", "classify_input", "expand_inputs", "open_source"]
 
 
 def open_source(
-    spec: str,
+    spec: str | Sequence[str],
     *,
     config: InputConfig | None = None,
     live: bool | None = None,
     copy_streams: bool = True,
     on_event: Callable[[str], Any] | None = None,
     options: Mapping[str, str] | None = None,
+    pace: bool | None = None,
 ) -> Source:
     """Open a file, URL, camera or ``lavfi:<graph>`` as a frame source.
 
     Parameters
     ----------
-    spec : str
+    spec : str or sequence of str
         A path, a URL (``rtsp://``, ``udp://``, ``http://``, ``srt://``, ...),
-        ``camera:N`` or ``/dev/videoN``, or ``lavfi:<graph>``.
+        ``camera:N`` or ``/dev/videoN``, or ``lavfi:<graph>``. Several files,
+        a folder or a glob pattern make a trip (:class:`TripSource`): one
+        continuous input, in file-name order (``input.order = "time"`` sorts
+        by creation time).
     config : InputConfig, optional
         Decoder threads, rotation, camera settings, ``reconnect*`` for
         streams, ``realtime`` pacing.
@@ -52,6 +59,9 @@ def open_source(
         Receives one-line reports from reconnecting streams.
     options : mapping, optional
         Extra FFmpeg demuxer/protocol options.
+    pace : bool, optional
+        Release frames at their own rate (:class:`RealtimeSource`); default:
+        ``input.realtime``, where "auto" paces lavfi graphs in live runs.
 
     Returns
     -------
@@ -69,9 +79,23 @@ def open_source(
         The input does not exist, cannot be opened or has no video stream.
     """
     cfg = config or InputConfig()
+    if not isinstance(spec, str):
+        files = expand_inputs(spec, order=cfg.order)
+        if len(files) > 1:
+            if any(classify_input(f) != "file" for f in files):
+                raise ConfigError("several inputs make a trip of files; streams, cameras and "
+                                  "lavfi graphs can only be run one at a time")
+            if cfg.trim is not None:
+                raise ConfigError("-ss / -t / -to apply to one input, not to a trip of "
+                                  f"{len(files)} files")
+            return TripSource(files, config=cfg, copy_streams=copy_streams)
+        spec = files[0]
     kind = classify_input(spec)
     if live is None:
         live = kind in ("url", "camera")
+    if cfg.trim is not None and (live or kind == "camera"):
+        raise ConfigError("input.start / duration / end (-ss, -t, -to) need a file or a "
+                          "graph, not a live stream or camera")
     if kind == "camera":
         return open_camera(spec, config=cfg)
     if kind == "url" and live:
@@ -79,6 +103,15 @@ def open_source(
             return NetworkSource(spec, config=cfg, on_event=on_event)
         return AVSource(spec, config=cfg, copy_streams=False,
                         options={**stream_options(spec), **(options or {})})
-    source = AVSource(spec, config=cfg, copy_streams=copy_streams and not live, options=options)
-    pace = cfg.realtime == "on" or (cfg.realtime == "auto" and live and kind == "lavfi")
+    decoded = AVSource(spec, config=cfg, copy_streams=copy_streams and not live, options=options)
+    source: Source = decoded
+    if cfg.trim is not None:
+        start, end = cfg.trim
+        try:
+            source = TrimSource(decoded, start=start, end=end)
+        except BaseException:
+            decoded.close()
+            raise
+    if pace is None:
+        pace = cfg.realtime == "on" or (cfg.realtime == "auto" and live and kind == "lavfi")
     return RealtimeSource(source) if pace else source

@@ -23,7 +23,9 @@ _NETWORK_SCHEMES = ("rtsp", "rtsps", "rtmp", "udp", "tcp", "http", "https", "srt
 
 
 def classify_input(spec: str) -> str:
-    """'file', 'url', 'lavfi' or 'camera' for an INPUT given on the command line."""
+    """'file', 'url', 'lavfi', 'camera' or 'pipe' for an INPUT given on the command line."""
+    if spec in ("-", "pipe:") or spec.startswith("pipe:"):
+        return "pipe"
     if spec.startswith("lavfi:"):
         return "lavfi"
     if spec.startswith("camera:") or spec.startswith("/dev/video"):
@@ -49,6 +51,16 @@ def camera_device(spec: str) -> str:
                              "like camera:0, or a device path like /dev/video0")
         return f"/dev/video{int(number)}"
     return spec
+
+
+def _is_attached_picture(stream: Any) -> bool:
+    return bool(int(stream.disposition) & int(av.stream.Disposition.attached_pic))
+
+
+def _is_timecode(stream: Any) -> bool:
+    ctx = stream.codec_context
+    return stream.type == "data" and (
+        getattr(ctx, "codec_tag", "") == "tmcd" or "timecode" in stream.metadata)
 
 
 def open_error(spec: str, exc: Exception) -> InputError:
@@ -98,6 +110,7 @@ class AVSource(Source):
         self._live = self.kind in ("url", "camera")
         self._extra_options = dict(options or {})
         self._last_time: float | None = None
+        self._seeked = False
         self._container = self._open()
         try:
             self._setup(copy_streams)
@@ -118,6 +131,10 @@ class AVSource(Source):
         elif self.kind == "url":
             if self.spec.lower().startswith("rtsp"):
                 options["rtsp_transport"] = cfg.rtsp_transport
+        elif self.kind == "pipe":
+            # Standard input (or pipe:N): FFmpeg probes MPEG-TS, Matroska and NUT as they
+            # stream; input.format names the demuxer when probing cannot tell.
+            target = "pipe:0" if self.spec in ("-", "pipe:") else self.spec
         elif self.kind == "camera":
             target, fmt = camera_device(self.spec), fmt or "v4l2"
             if not os.path.exists(target):
@@ -141,9 +158,14 @@ class AVSource(Source):
 
     def _setup(self, copy_streams: bool) -> None:
         c = self._container
-        if not c.streams.video:
-            raise InputError(f"input has no video stream: {self.spec}")
-        vs = c.streams.video[0]
+        # Cover art (an MP3's or M4A's picture) is a video stream of one still:
+        # not the video, but kept as an attached picture where the output can hold it.
+        pictures = [s for s in c.streams.video if _is_attached_picture(s)]
+        moving = [s for s in c.streams.video if not _is_attached_picture(s)]
+        if not moving:
+            extra = " (only cover art)" if pictures else ""
+            raise InputError(f"input has no video stream{extra}: {self.spec}")
+        vs = moving[0]
         ctx = vs.codec_context
         if ctx is None or ctx.codec is None or not getattr(ctx.codec, "is_decoder", True):
             raise InputError(f"input {self.spec}: no decoder for its video codec")
@@ -156,7 +178,14 @@ class AVSource(Source):
         self.copy_streams = [
             s for s in c.streams
             if copy_streams and s.index != vs.index and s.type in ("audio", "subtitle", "data")
+            and not _is_timecode(s)
         ]
+        self.attached_pictures = [s for s in pictures if copy_streams]
+        self.timecode = str(vs.metadata.get("timecode", "")) or next(
+            (str(s.metadata.get("timecode", "")) for s in c.streams if _is_timecode(s)), "")
+        self._video_packets = 0  # demuxed, with data
+        self._discarded_packets = 0  # flagged for the decoder to drop (edit lists)
+        self._packet_end: float | None = None  # latest pts + duration of a video packet
         self.time_base: Fraction = vs.time_base or Fraction(1, 90000)
         self.rate: Fraction | None = vs.average_rate or vs.guessed_rate or None
         self.start_time = None if vs.start_time is None else float(vs.start_time * self.time_base)
@@ -169,7 +198,9 @@ class AVSource(Source):
             spec=self.spec, width=self.width, height=self.height, time_base=self.time_base,
             rate=self.rate, frame_count=None if self._live else self.frame_count,
             duration=self.duration, metadata=self.metadata,
-            side_streams=tuple(self.copy_streams), is_live=self._live)
+            side_streams=tuple(self.copy_streams), is_live=self._live,
+            video_stream=self.video_stream, timecode=self.timecode,
+            attached_pictures=tuple(self.attached_pictures))
 
     @property
     def is_live(self) -> bool:
@@ -212,11 +243,37 @@ class AVSource(Source):
             return max(1, round(self.duration * float(self.rate)))
         return None
 
+    @property
+    def first_time(self) -> float | None:
+        """Seconds of the input's first timestamp (the origin of ``-ss``), if known."""
+        if self.start_time is not None:
+            return self.start_time
+        start = self._container.start_time
+        return None if start is None else start / av.time_base
+
+    def seek(self, seconds: float) -> None:
+        """Position every stream at the keyframe at or before ``seconds`` (before iterating).
+
+        The frames from there on are decoded (a trim drops those before its
+        start), and the completeness check is off: the file is read in part.
+
+        Raises
+        ------
+        InputError
+            The input cannot seek (a pipe or a live stream).
+        """
+        self._seeked = True
+        try:
+            self._container.seek(max(0, int(seconds * av.time_base)), backward=True,
+                                 any_frame=False)
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            raise InputError(f"input {self.spec} cannot seek to {seconds:g} s: {exc}") from None
+
     # -- iteration -------------------------------------------------------
     def _frames(self) -> Iterator[Frame]:
         vs = self.video_stream
-        streams = [vs, *self.copy_streams]
-        copied = {s.index for s in self.copy_streams}
+        streams = [vs, *self.copy_streams, *self.attached_pictures]
+        copied = {s.index for s in (*self.copy_streams, *self.attached_pictures)}
         last_pts: int | None = None
         step = self._pts_step()
         try:
@@ -227,6 +284,8 @@ class AVSource(Source):
                     if packet.size:
                         self.side_packets.put(packet)
                     continue
+                if packet.size:
+                    self._count_packet(packet)
                 for av_frame in self._decode(packet):
                     pts = av_frame.pts
                     if pts is None:
@@ -239,6 +298,16 @@ class AVSource(Source):
                 raise InputError(f"input {self.spec} is damaged: {exc}") from None
             self._decode_errors += 1
         self._check_complete()
+
+    def _count_packet(self, packet: Any) -> None:
+        """What the demuxer presents: the reference the completeness check uses."""
+        self._video_packets += 1
+        if getattr(packet, "is_discard", False):
+            self._discarded_packets += 1
+        if packet.pts is not None:
+            end = float((packet.pts + (packet.duration or 0)) * self.time_base)
+            if self._packet_end is None or end > self._packet_end:
+                self._packet_end = end
 
     def _decode(self, packet: Any) -> list[Any]:
         try:
@@ -271,24 +340,32 @@ class AVSource(Source):
         return Frame(pts=pts, time_base=self.time_base, meta=meta, av_frame=av_frame)
 
     def _check_complete(self) -> None:
-        """Refuse a file that ended before the frames its index promises."""
-        if self.stopped or self.kind != "file" or self.config.allow_truncated:
+        """Refuse a file whose index promises video that never arrives.
+
+        The reference is what the demuxer presents, as in FFmpeg: packets
+        after edit lists (pre-roll packets flagged for discarding are not
+        frames), each lasting its own duration (a held last frame is fine).
+        A file is truncated only when its index declares more video packets
+        than the file holds, or declares video beyond the end of the last one.
+        """
+        if self.stopped or self._seeked or self.kind != "file" or self.config.allow_truncated:
             return
         if self.frames_decoded == 0:
             raise InputError(f"input {self.spec} holds no decodable video frames")
         hint = "(use --set input.allow_truncated=true to keep what decodes)"
         declared = self.declared_frames
-        if declared and self.frames_decoded < declared:
+        if declared and self._video_packets < declared:
             raise InputError(
-                f"input {self.spec} is truncated: decoded {self.frames_decoded} of "
-                f"{declared} frames {hint}"
+                f"input {self.spec} is truncated: its index promises {declared} video "
+                f"frames, the file holds {self._video_packets} {hint}"
             )
         end = self._declared_video_end()
-        if end is not None and self._last_time is not None:
+        last = self._packet_end if self._packet_end is not None else self._last_time
+        if end is not None and last is not None:
             step = 1.0 / float(self.rate) if self.rate else 0.04
-            if self._last_time + step < end - max(0.25, 3 * step):
+            if last < end - max(0.25, 3 * step):
                 raise InputError(
-                    f"input {self.spec} is truncated: video stops at {self._last_time:.2f} s "
+                    f"input {self.spec} is truncated: video stops at {last:.2f} s "
                     f"of {end:.2f} s {hint}"
                 )
 
@@ -309,6 +386,11 @@ class AVSource(Source):
 
     def _close(self) -> None:
         self._container.close()
+
+    @property
+    def discarded_packets(self) -> int:
+        """Video packets the container flags for dropping (edit-list pre-roll)."""
+        return self._discarded_packets
 
     def __repr__(self) -> str:
         return (f"AVSource({self.spec!r}, {self.width}x{self.height}, rate={self.rate}, "

@@ -10,6 +10,7 @@ import numpy as np
 
 from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
+from vidclear.errors import ConfigError
 
 __all__ = ["RoadScene"]
 
@@ -49,9 +50,9 @@ class RoadScene(Source):
                  rate: int = 30, horizon: float = 0.42, seed: int = 7,
                  far: float = 150.0) -> None:
         if width < 16 or height < 16:
-            raise ValueError(f"RoadScene needs at least 16x16 pixels, got {width}x{height}")
+            raise ConfigError(f"RoadScene needs at least 16x16 pixels, got {width}x{height}")
         if seconds <= 0 or rate <= 0:
-            raise ValueError("seconds and rate must be positive")
+            raise ConfigError("seconds and rate must be positive")
         super().__init__(f"RoadScene({width}x{height})")
         self.width, self.height, self.rate = width, height, rate
         self.frames = max(1, round(seconds * rate))

@@ -1,0 +1,298 @@
+"""Edge-case inputs made with ffmpeg at test time, judged against ffprobe's reading.
+
+Each case builds a small input with the ``ffmpeg`` command line, runs
+``vidclear run`` on it (the ``copy`` processor, so only the I/O path is
+judged) and compares what ffprobe reads from the output with what it reads
+from the input: decoded frames, frame pts, packets of copied streams, tags
+and dispositions. Inputs FFmpeg refuses to call video are refused in one
+line. The six files of ``../shared/data/media-cases`` are judged the same way.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from vidclear.cli.main import main
+
+MEDIA_CASES = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "media-cases"
+SRC = "testsrc2=s=96x64:r=25:d=1.2"
+SINE = "sine=f=440:r=48000:d=1.2"
+X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True, timeout=60)
+
+
+def probe(path: Path) -> dict:
+    res = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-count_packets", "-show_streams",
+         "-show_format", "-of", "json", str(path)], capture_output=True, text=True, timeout=60)
+    return json.loads(res.stdout)
+
+
+def video_pts(path: Path) -> list[float]:
+    res = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "frame=pts_time", "-of", "json", str(path)],
+                         capture_output=True, text=True, timeout=60)
+    return [round(float(f["pts_time"]), 3) for f in json.loads(res.stdout)["frames"]
+            if "pts_time" in f]
+
+
+def _make(name: str, d: Path) -> Path:
+    lav = ["-f", "lavfi", "-i", SRC]
+    aud = ["-f", "lavfi", "-i", SINE]
+    out = d / name
+    if name == "plain.mp4":
+        ffmpeg(*lav, *X264, str(out))
+    elif name == "plain.mkv":
+        ffmpeg(*lav, *aud, *X264, "-c:a", "aac", str(out))
+    elif name == "plain.mov":
+        ffmpeg(*lav, *aud, *X264, "-c:a", "aac", str(out))
+    elif name == "plain.ts":
+        ffmpeg(*lav, *aud, *X264, "-c:a", "aac", str(out))
+    elif name == "bframes.mp4":
+        ffmpeg(*lav, "-c:v", "libx264", "-preset", "fast", "-bf", "3", "-pix_fmt", "yuv420p",
+               str(out))
+    elif name == "vfr.mkv":
+        ffmpeg(*lav, "-vf", "setpts='PTS+if(gte(N,5),0.3/TB,0)+if(gte(N,12),0.5/TB,0)'",
+               "-fps_mode", "passthrough", *X264, str(out))
+    elif name == "late-every-7th.mkv":  # pts of every 7th frame earlier than the one before
+        ffmpeg(*lav, "-vf", "setpts='if(eq(mod(N,7),6),PTS-1.5/FRAME_RATE/TB,PTS)'",
+               "-fps_mode", "passthrough", *X264, "-bf", "0", str(out))
+    elif name == "held-last.mp4":
+        ffmpeg(*lav, "-vf", "setpts='if(eq(N,29),PTS+2/TB,PTS)'", "-fps_mode", "passthrough",
+               *X264, str(out))
+    elif name in ("trim-copy.mp4", "trim-bframes.mp4"):
+        src = d / f"src-{name}"
+        bf = ["-bf", "3"] if "bframes" in name else []
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=3", *aud, *X264, *bf,
+               "-g", "25", "-c:a", "aac", str(src))
+        ffmpeg("-ss", "1.3", "-i", str(src), "-c", "copy", str(out))
+    elif name == "odd-size.mkv":
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=s=97x63:r=25:d=1", "-c:v", "libx264",
+               "-preset", "ultrafast", "-pix_fmt", "yuv444p", str(out))
+    elif name == "10bit.mkv":
+        ffmpeg(*lav, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le",
+               str(out))
+    elif name == "full-range.mp4":
+        ffmpeg(*lav, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuvj420p",
+               str(out))
+    elif name == "rotated.mp4":
+        ffmpeg("-i", str(_make("plain.mp4", d)), "-c", "copy", "-metadata:s:v", "rotate=90",
+               str(out))
+    elif name == "two-audio.mkv":
+        ffmpeg(*lav, *aud, "-f", "lavfi", "-i", "sine=f=660:r=44100:d=1.2", *X264,
+               "-map", "0", "-map", "1", "-map", "2", "-c:a", "aac",
+               "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fra",
+               "-metadata:s:a:1", "title=Commentary", "-disposition:a:0", "default",
+               "-disposition:a:1", "comment", str(out))
+    elif name == "subtitles.mkv":
+        srt = d / "s.srt"
+        srt.write_text("1\n00:00:00,100 --> 00:00:00,900\nhello\n")
+        ffmpeg(*lav, "-i", str(srt), *X264, "-c:s", "srt", "-metadata:s:s:0", "language=ger",
+               str(out))
+    elif name == "video-tags.mkv":
+        ffmpeg(*lav, *X264, "-metadata:s:v:0", "language=deu", "-metadata:s:v:0",
+               "title=Front camera", str(out))
+    elif name == "timecode.mov":
+        ffmpeg(*lav, *X264, "-timecode", "01:02:03:04", str(out))
+    elif name == "cover-only.mp3":
+        png = d / "cover.png"
+        ffmpeg("-f", "lavfi", "-i", "color=red:s=32x32:d=1", "-frames:v", "1", str(png))
+        ffmpeg(*aud, "-i", str(png), "-map", "0", "-map", "1", "-c:a", "libmp3lame",
+               "-c:v", "png", "-disposition:v", "attached_pic", str(out))
+    elif name == "cover-and-video.mp4":
+        png = d / "cover2.png"
+        ffmpeg("-f", "lavfi", "-i", "color=blue:s=32x32:d=1", "-frames:v", "1", str(png))
+        ffmpeg(*lav, *aud, "-i", str(png), "-map", "0", "-map", "1", "-map", "2", *X264,
+               "-c:a", "aac", "-c:v:1", "png", "-disposition:v:1", "attached_pic", str(out))
+    elif name == "concat.ts":  # two recordings joined with cat: timestamps jump back
+        a, b = d / "a.ts", d / "b.ts"
+        ffmpeg(*lav, *aud, *X264, "-c:a", "aac", str(a))
+        ffmpeg(*lav, *aud, *X264, "-c:a", "aac", str(b))
+        out.write_bytes(a.read_bytes() + b.read_bytes())
+    elif name == "size-change.ts":
+        a, b = d / "s1.ts", d / "s2.ts"
+        ffmpeg(*lav, *X264, str(a))
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=s=128x96:r=25:d=1", *X264, "-output_ts_offset",
+               "1.2", str(b))
+        out.write_bytes(a.read_bytes() + b.read_bytes())
+    elif name == "mpeg4.avi":
+        ffmpeg(*lav, "-c:v", "mpeg4", str(out))
+    elif name == "mjpeg.mkv":
+        ffmpeg(*lav, "-c:v", "mjpeg", "-pix_fmt", "yuvj422p", str(out))
+    elif name == "one-frame.mp4":
+        ffmpeg(*lav, "-frames:v", "1", *X264, str(out))
+    elif name == "120fps.mp4":
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=120:d=0.5", *X264, str(out))
+    elif name == "opus.mkv":
+        ffmpeg(*lav, *aud, *X264, "-c:a", "libopus", str(out))
+    elif name == "pcm.mov":
+        ffmpeg(*lav, *aud, *X264, "-c:a", "pcm_s16le", str(out))
+    elif name == "vp9.webm":
+        ffmpeg(*lav, "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8",
+               str(out))
+    elif name == "ffv1.mkv":
+        ffmpeg(*lav, "-c:v", "ffv1", str(out))
+    elif name == "truncated.mp4":
+        full = d / "full.mp4"
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=3", *X264, "-movflags",
+               "+faststart", str(full))
+        data = full.read_bytes()
+        out.write_bytes(data[: len(data) * 2 // 3])
+    elif name == "truncated.mkv":
+        full = d / "full.mkv"
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=3", *X264, str(full))
+        data = full.read_bytes()
+        out.write_bytes(data[: len(data) * 2 // 3])
+    elif name == "audio-only.m4a":
+        ffmpeg(*aud, "-c:a", "aac", str(out))
+    else:
+        raise AssertionError(name)
+    return out
+
+
+# name -> output extension; inputs judged frame for frame and pts for pts
+SAME = {
+    "plain.mp4": ".mp4", "plain.mkv": ".mkv", "plain.mov": ".mov", "plain.ts": ".ts",
+    "bframes.mp4": ".mp4", "vfr.mkv": ".mkv", "held-last.mp4": ".mp4",
+    "trim-copy.mp4": ".mp4", "trim-bframes.mp4": ".mp4", "odd-size.mkv": ".mkv",
+    "10bit.mkv": ".mkv", "full-range.mp4": ".mp4", "rotated.mp4": ".mp4",
+    "two-audio.mkv": ".mkv", "subtitles.mkv": ".mkv", "video-tags.mkv": ".mkv",
+    "timecode.mov": ".mov", "cover-and-video.mp4": ".mp4", "mpeg4.avi": ".mkv",
+    "mjpeg.mkv": ".mkv", "one-frame.mp4": ".mp4", "120fps.mp4": ".mp4", "opus.mkv": ".mkv",
+    "pcm.mov": ".mov", "vp9.webm": ".mkv", "ffv1.mkv": ".mkv",
+}
+# inputs whose timestamps need correcting: every frame kept, pts strictly increasing
+CORRECTED = {"late-every-7th.mkv": ".mkv", "concat.ts": ".mp4", "size-change.ts": ".mp4"}
+REFUSED = {"cover-only.mp3": "no video stream", "truncated.mp4": "truncated",
+           "truncated.mkv": "truncated", "audio-only.m4a": "no video stream"}
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    if shutil.which("ffmpeg") is None:
+        raise RuntimeError("ffmpeg is not installed; run the README's test command")
+    return tmp_path_factory.mktemp("edge")
+
+
+def _run(inp: Path, out: Path, capsys, *extra: str) -> tuple[int, str]:
+    rc = main(["run", str(inp), "-o", str(out), "-q", "-y", "--set", "output.preset=ultrafast",
+               *extra])
+    return rc, capsys.readouterr().err
+
+
+def _streams(info: dict, kind: str) -> list[dict]:
+    return [s for s in info["streams"] if s["codec_type"] == kind
+            and not s.get("disposition", {}).get("attached_pic")]
+
+
+def _judge_same(inp: Path, out: Path) -> None:
+    a, b = probe(inp), probe(out)
+    va, vb = _streams(a, "video")[0], _streams(b, "video")[0]
+    assert vb["nb_read_frames"] == va["nb_read_frames"]
+    assert video_pts(out) == video_pts(inp)
+    for kind in ("audio", "subtitle"):
+        sa, sb = _streams(a, kind), _streams(b, kind)
+        assert len(sb) == len(sa), kind
+        for x, y in zip(sa, sb, strict=True):
+            assert y["nb_read_packets"] == x["nb_read_packets"], kind
+            for tag in ("language", "title"):
+                assert y.get("tags", {}).get(tag) == x.get("tags", {}).get(tag), (kind, tag)
+            for flag in ("default", "comment", "forced"):
+                assert y["disposition"][flag] == x["disposition"][flag], (kind, flag)
+    for tag in ("language", "title", "timecode"):
+        assert vb.get("tags", {}).get(tag) == va.get("tags", {}).get(tag), tag
+
+
+@pytest.mark.parametrize("name", sorted(SAME))
+def test_edge_input_is_copied_as_ffmpeg_reads_it(media, capsys, name):
+    inp = _make(name, media)
+    out = media / f"out-{name}{SAME[name]}"
+    rc, err = _run(inp, out, capsys)
+    assert rc == 0, err
+    _judge_same(inp, out)
+    if name == "cover-and-video.mp4":  # the cover art is kept
+        assert any(s["disposition"]["attached_pic"] for s in probe(out)["streams"])
+
+
+@pytest.mark.parametrize("name", sorted(CORRECTED))
+def test_broken_timestamps_are_corrected_and_reported(media, capsys, name):
+    inp = _make(name, media)
+    out = media / f"out-{name}{CORRECTED[name]}"
+    rc, err = _run(inp, out, capsys)
+    assert rc == 0, err
+    frames_in = _streams(probe(inp), "video")[0]["nb_read_frames"]
+    assert _streams(probe(out), "video")[0]["nb_read_frames"] == frames_in
+    pts = video_pts(out)
+    assert all(b > a for a, b in itertools.pairwise(pts))
+    assert err == ""  # -q: the correction line is for the summary
+    rc, err = main(["run", str(inp), "-o", str(out), "-y", "--set", "output.preset=ultrafast"]), \
+        capsys.readouterr().err
+    notes = [ln for ln in err.splitlines() if "corrected" in ln]
+    assert rc == 0 and len(notes) == 1, err
+
+
+def test_size_change_can_be_an_error(media, capsys):
+    inp = _make("size-change.ts", media)
+    rc, err = _run(inp, media / "sc.mp4", capsys, "--set", "input.size_change=error")
+    assert rc == 1 and "size changed" in err and len(err.splitlines()) == 1
+    assert not (media / "sc.mp4").exists()
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_inputs_that_are_not_video_are_refused_in_one_line(media, capsys, name):
+    inp = _make(name, media)
+    rc, err = _run(inp, media / "refused.mkv", capsys)
+    assert rc == 1
+    lines = err.splitlines()
+    assert len(lines) == 1 and REFUSED[name] in lines[0], err
+    assert not list(media.glob("refused*"))
+
+
+def test_advice_fits_the_output(media, capsys):
+    inp = _make("subtitles.mkv", media)
+    rc, err = _run(inp, media / "advice.mp4", capsys)
+    if rc != 0:  # MP4 cannot hold SubRip: advice names .mkv
+        assert ".mkv" in err
+    rc, err = _run(_make("plain.mkv", media), media / "advice2.mkv", capsys)
+    assert rc == 0
+
+
+# -- the six files of ../shared/data/media-cases --------------------------------------
+
+
+def _case(name: str) -> Path:
+    path = MEDIA_CASES / name
+    if not path.exists():
+        pytest.skip(f"test data {path} not available")
+    return path
+
+
+@pytest.mark.parametrize(("name", "ext"), [("held-last-frame.mp4", ".mp4"),
+                                           ("stream-copy-trim.mp4", ".mp4"),
+                                           ("video-stream-tags.mkv", ".mkv"),
+                                           ("dispositions.mkv", ".mkv")])
+def test_media_case_matches_ffmpeg(tmp_path, capsys, name, ext):
+    inp = _case(name)
+    out = tmp_path / f"out{ext}"
+    rc, err = _run(inp, out, capsys)
+    assert rc == 0, err
+    _judge_same(inp, out)
+
+
+def test_media_case_duplicate_audio_dts(tmp_path, capsys):
+    inp = _case("duplicate-audio-dts.mkv")
+    out = tmp_path / "out.mp4"
+    rc = main(["run", str(inp), "-o", str(out), "-y", "--set", "output.preset=ultrafast"])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert int(_streams(probe(out), "audio")[0]["nb_read_packets"]) == 95
+    assert len([ln for ln in err.splitlines() if "DTS nudged" in ln]) == 1

@@ -1,0 +1,142 @@
+"""Do-no-harm and artefact regressions of the default dehaze, on real data and synthetic scenes.
+
+Real data comes from ``../shared/data/dehaze`` (tests skip when it is
+absent), downscaled so every test stays fast. The synthetic scenes each
+reproduce one artefact the issue-9 report found: a colour cast, a veil left
+on heavy haze, crushed shadows, clipped clouds and a darkened clear night.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.dehaze.dehaze_refs import add_haze, textured_scene, to_u8
+from vidclear.dehaze import dehaze_image
+from vidclear.io.sources.synthetic import RoadScene
+from vidclear.metrics import ciede2000, psnr, srgb_to_lab
+
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "dehaze"
+LUMA = np.array([0.2126, 0.7152, 0.0722])
+
+
+def _load(path: Path, size: int = 320) -> np.ndarray:
+    if not path.exists():
+        pytest.skip(f"{path} not found (shared dehaze data absent)")
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    h, w = bgr.shape[:2]
+    scale = size / max(h, w)
+    if scale < 1:
+        bgr = cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _new_crushed(out: np.ndarray, inp: np.ndarray) -> float:
+    return float(((out <= 3).all(axis=2) & ~(inp <= 3).all(axis=2)).mean())
+
+
+def _new_clipped(out: np.ndarray, inp: np.ndarray) -> float:
+    return float(((out >= 252).all(axis=2) & ~(inp >= 252).all(axis=2)).mean())
+
+
+def _luma(img: np.ndarray) -> float:
+    return float((img.astype(np.float64) @ LUMA).mean())
+
+
+# -- real data ---------------------------------------------------------------
+# 0930 (a large clear blue sky) still comes out worse than its input: the
+# sky's dark channel reads as haze. Known and reported, not yet fixed.
+LIGHT = ["0025", "0352", "0801",
+         pytest.param("0930", marks=pytest.mark.xfail(strict=True, reason="blue sky read as haze")),
+         "1245"]
+
+
+@pytest.mark.parametrize("name", LIGHT)
+def test_light_haze_is_never_made_worse(name: str) -> None:
+    hazy = _load(DATA / "reside-ots" / "hazy" / f"{name}_light.jpg")
+    gt = _load(DATA / "reside-ots" / "gt" / f"{name}_light.jpg")
+    out = dehaze_image(hazy)
+    assert psnr(out, gt) >= psnr(hazy, gt)
+    assert ciede2000(out, gt) <= ciede2000(hazy, gt)
+
+
+STILLS = ["he_22.jpg", "he_canon3.bmp", "he_canyon2.bmp", "he_forest1.jpg", "he_gugong.bmp",
+          "he_hongkong.bmp", "he_ny1.bmp", "he_tiananmen1.bmp", "he_train.bmp"]
+
+
+@pytest.mark.parametrize("name", STILLS)
+def test_real_stills_keep_exposure(name: str) -> None:
+    img = _load(DATA / "hazy-stills" / name, size=400)
+    out = dehaze_image(img)
+    assert _new_crushed(out, img) <= 0.005
+    assert _new_clipped(out, img) <= 0.005
+    # dehazing removes a bright veil, so some darkening is right, but no crushing
+    assert _luma(out) >= 0.6 * _luma(img)
+
+
+def test_heavy_haze_pairs_lose_their_veil() -> None:
+    # the old defaults left a veil on 0025 (and the textbook prior did better)
+    gains, ciede = [], []
+    for name in ("0025", "0352", "0801", "0930", "1245"):
+        hazy = _load(DATA / "reside-ots" / "hazy" / f"{name}_heavy.jpg")
+        gt = _load(DATA / "reside-ots" / "gt" / f"{name}_heavy.jpg")
+        out = dehaze_image(hazy)
+        gains.append(psnr(out, gt) - psnr(hazy, gt))
+        ciede.append(ciede2000(out, gt) / ciede2000(hazy, gt))
+    assert np.mean(gains) > 5.0
+    assert np.mean(ciede) < 0.6
+    assert min(gains) > 3.0
+
+
+# -- synthetic artefact regressions ------------------------------------------
+def test_warm_scene_gets_no_blue_cast() -> None:
+    scene = np.clip(textured_scene(160, 240, 3) * np.array([1.0, 0.85, 0.6]), 0, 1)
+    hazy = to_u8(add_haze(scene, np.array([0.88, 0.85, 0.8]), beta=1.5)[0])
+    out = dehaze_image(hazy)
+    b_in = srgb_to_lab(hazy)[..., 2].mean()
+    b_out = srgb_to_lab(out)[..., 2].mean()
+    b_true = srgb_to_lab(to_u8(scene))[..., 2].mean()
+    assert b_true > 10 and b_in > 0  # the scene really is warm
+    assert b_out > b_in  # the output is warmer than the hazy input, never bluer
+
+
+def test_dark_shadows_are_not_crushed() -> None:
+    scene = textured_scene(160, 240, 4)
+    scene[:, :80] *= 0.08  # deep shadow on the left third
+    hazy = to_u8(add_haze(scene, np.array([0.85, 0.85, 0.85]), beta=1.0)[0])
+    out = dehaze_image(hazy)
+    assert _new_crushed(out, hazy) <= 0.005
+    assert _luma(out[:, :80]) > 0.3 * _luma(hazy[:, :80])
+
+
+def test_bright_clouds_are_not_clipped() -> None:
+    scene = textured_scene(160, 240, 5)
+    rng = np.random.default_rng(5)
+    sky = 0.9 + 0.08 * cv2.GaussianBlur(rng.random((60, 240)), (0, 0), 6)[..., None]
+    scene[:60] = np.clip(sky / sky.max() * 0.97, 0, 1)  # bright white clouds
+    hazy, _ = add_haze(scene, np.array([0.8, 0.8, 0.82]), beta=1.0)
+    hazy[:60] = scene[:60]  # the clouds are brighter than the haze
+    img = to_u8(hazy)
+    out = dehaze_image(img)
+    assert _new_clipped(out, img) <= 0.005
+
+
+def _night_road() -> np.ndarray:
+    img = RoadScene(width=320, height=180).render(1.0).astype(np.float64) / 255.0
+    img = img ** 2.2 * 0.25  # a dark exposure, linear light
+    h, w = img.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w]
+    for cx, cy in ((0.3, 0.45), (0.7, 0.45), (0.5, 0.55)):  # street lights, a car ahead
+        glow = np.exp(-((xx - cx * w) ** 2 + (yy - cy * h) ** 2) / (2 * (0.03 * w) ** 2))
+        img += glow[..., None] * np.array([1.0, 0.9, 0.7])
+    return to_u8(np.clip(img, 0, 1) ** (1 / 2.2))
+
+
+def test_clear_night_road_is_not_darkened() -> None:
+    night = _night_road()
+    out = dehaze_image(night)
+    assert _luma(out) >= 0.95 * _luma(night)
+    assert _new_crushed(out, night) <= 0.005

@@ -1,0 +1,148 @@
+"""Pipes in and out, and network outputs on the loopback, read back by FFmpeg's own tools."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.media import ffprobe_streams, make_clip
+
+ROOT = Path(__file__).resolve().parents[2]
+VIDCLEAR = [sys.executable, "-m", "vidclear"]
+
+
+def _ffmpeg() -> str:
+    path = shutil.which("ffmpeg")
+    assert path, "ffmpeg is installed by the README's test command"
+    return path
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _counts(path: Path) -> dict[str, int]:
+    return {s["codec_type"]: int(s["nb_read_frames"]) for s in ffprobe_streams(path)["streams"]}
+
+
+@pytest.fixture(scope="module")
+def ts_clip(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("pipes")
+    mp4 = make_clip(d / "in.mp4", n=30, size=(96, 64))
+    ts = d / "in.ts"
+    subprocess.run([_ffmpeg(), "-v", "error", "-i", str(mp4), "-c", "copy", str(ts)], check=True)
+    return ts
+
+
+def test_mpegts_on_stdin_to_matroska_on_stdout(ts_clip, tmp_path):
+    """ffmpeg ... | vidclear run - -o - -f matroska | ...: a real pipe both ways, audio kept."""
+    out = tmp_path / "out.mkv"
+    with open(ts_clip, "rb") as stdin:
+        proc = subprocess.run([*VIDCLEAR, "run", "-", "-o", "-", "-f", "matroska", "-q"],
+                              stdin=stdin, capture_output=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    out.write_bytes(proc.stdout)
+    assert _counts(out) == _counts(ts_clip) == {"video": 30, "audio": _counts(ts_clip)["audio"]}
+
+
+def test_a_pipe_needs_a_container_and_never_a_terminal(ts_clip):
+    res = subprocess.run([*VIDCLEAR, "run", str(ts_clip), "-o", "-"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "needs a container: -f matroska" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_udp_output_is_paced_and_complete(tmp_path):
+    clip = make_clip(tmp_path / "in.mp4", n=30, size=(96, 64))
+    port, rx = _port(), tmp_path / "rx.ts"
+    receiver = subprocess.Popen(
+        [_ffmpeg(), "-v", "error", "-y", "-timeout", "3000000",
+         "-i", f"udp://127.0.0.1:{port}?fifo_size=100000&overrun_nonfatal=1",
+         "-c", "copy", "-f", "mpegts", str(rx)])
+    try:
+        time.sleep(0.8)
+        stats = tmp_path / "s.json"
+        t0 = time.monotonic()
+        res = subprocess.run([*VIDCLEAR, "run", str(clip), "-o", f"udp://127.0.0.1:{port}",
+                              "-q", "--stats", str(stats)], cwd=ROOT, capture_output=True,
+                             text=True, timeout=60)
+        took = time.monotonic() - t0
+        assert res.returncode == 0, res.stderr
+        report = json.loads(stats.read_text())
+        assert report["frames_out"] == 30 and report["dropped"] == 0
+        assert report["wall_s"] >= 0.9  # one second of video took a second: live pacing
+        assert took >= 0.9
+    finally:
+        receiver.wait(timeout=30)
+    assert _counts(rx)["video"] == 30
+
+
+def _flaky_receiver(port: int, first_bytes: int, got: dict) -> None:
+    with socket.socket() as srv:
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", port))
+        srv.listen(2)
+        srv.settimeout(30)
+        conn, _ = srv.accept()
+        n = 0
+        while n < first_bytes:  # take a little, then hang up like a restarting server
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            n += len(chunk)
+        conn.close()
+        conn, _ = srv.accept()
+        data = bytearray()
+        while chunk := conn.recv(65536):
+            data += chunk
+        conn.close()
+        got["second"] = bytes(data)
+
+
+def test_tcp_output_reconnects_and_counts_it(tmp_path):
+    clip = make_clip(tmp_path / "in.mp4", n=90, size=(160, 120))
+    port, got = _port(), {}
+    server = threading.Thread(target=_flaky_receiver, args=(port, 20000, got), daemon=True)
+    server.start()
+    time.sleep(0.2)
+    stats = tmp_path / "s.json"
+    res = subprocess.run([*VIDCLEAR, "run", str(clip), "-o", f"tcp://127.0.0.1:{port}",
+                          "-q", "--stats", str(stats)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=90)
+    server.join(timeout=30)
+    assert res.returncode == 0, res.stderr
+    report = json.loads(stats.read_text())
+    assert report["output_reconnects"] == 1 and report["frames_out"] == 90
+    assert "receiver lost; reconnecting" in res.stderr and "reconnected after" in res.stderr
+    rx = tmp_path / "second.ts"
+    rx.write_bytes(got["second"])
+    assert _counts(rx)["video"] > 20  # the new connection carries a decodable stream
+
+
+def test_rtmp_publish_to_a_listening_server(tmp_path):
+    clip = make_clip(tmp_path / "in.mp4", n=30, size=(96, 64))
+    port, rx = _port(), tmp_path / "rx.flv"
+    server = subprocess.Popen([_ffmpeg(), "-v", "error", "-y", "-listen", "1", "-i",
+                               f"rtmp://127.0.0.1:{port}/live/key", "-c", "copy", str(rx)])
+    try:
+        time.sleep(1.0)
+        res = subprocess.run([*VIDCLEAR, "run", str(clip), "-o",
+                              f"rtmp://127.0.0.1:{port}/live/key", "-q"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+    finally:
+        server.wait(timeout=30)
+    got, sent = _counts(rx), _counts(clip)
+    assert got["video"] == sent["video"] == 30
+    # FLV has no edit list: the AAC priming packet MP4 hides is counted there.
+    assert got["audio"] - sent["audio"] in (0, 1)

@@ -1,0 +1,177 @@
+"""Part of a clip (-ss/-t/-to) and trips of chunk files, checked frame by frame and by ffprobe."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from tests.media import ffprobe_frame_times, ffprobe_packets, ffprobe_streams, make_clip
+from vidclear import Frame, Processor, Session, load_config, open_source
+from vidclear import errors as vidclear_errors
+from vidclear.errors import ConfigError, InputError
+from vidclear.io.sources.trim import parse_time
+from vidclear.io.sources.trip import expand_inputs
+from vidclear.processors.basic import CopyConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _decode(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24").astype(np.float32) for f in c.decode(video=0)]
+
+
+def _match(frames: list[np.ndarray], refs: list[np.ndarray]) -> list[int]:
+    """For each frame, the index of the reference frame it is closest to (MSE)."""
+    return [int(np.argmin([np.mean((f - r) ** 2) for r in refs])) for f in frames]
+
+
+def _audio_span(path: Path) -> tuple[float, float]:
+    times = [float(p["pts_time"]) for p in ffprobe_packets(path, "a:0")]
+    return min(times), max(times)
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "vidclear", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("trim") / "in.mp4", n=90, size=(96, 64))
+
+
+def test_trim_keeps_exactly_the_frames_of_the_span(clip, tmp_path):
+    out = tmp_path / "part.mp4"
+    res = _run("run", str(clip), "-o", str(out), "-ss", "1", "-t", "1.5", "-q")
+    assert res.returncode == 0, res.stderr
+    frames, refs = _decode(out), _decode(clip)
+    assert len(frames) == 45
+    assert _match(frames, refs) == list(range(30, 75))  # frame by frame, no shift
+    times = ffprobe_frame_times(out)
+    assert times[0] == pytest.approx(0.0, abs=1e-3)  # the output starts at 0, as FFmpeg's
+    assert np.allclose(np.diff(times), 1 / 30, atol=1e-3)
+    a0, a1 = _audio_span(out)  # audio trimmed to the same span and shifted with it
+    assert a0 == pytest.approx(0.0, abs=0.03) and a1 == pytest.approx(1.5, abs=0.05)
+
+
+def test_to_is_a_position_and_config_keys_do_the_same(clip, tmp_path):
+    a, b = tmp_path / "a.mkv", tmp_path / "b.mkv"
+    assert _run("run", str(clip), "-o", str(a), "-ss", "00:00:00.5", "-to", "2", "-q") \
+        .returncode == 0
+    cfg = load_config(overrides=["input.start=0.5", "input.end=2.0"])
+    Session.open(str(clip), b, config=cfg).run(signals=False)
+    for out in (a, b):
+        assert _match(_decode(out), _decode(clip)) == list(range(15, 60))
+
+
+def test_duration_alone_needs_no_seek_and_counts_for_progress(clip):
+    cfg = load_config(overrides=["input.duration=0.5"])
+    with open_source(str(clip), config=cfg.input) as src:
+        assert src.info.frame_count == 15
+        assert sum(1 for _ in src) == 15
+
+
+def test_bad_times_are_one_line_config_errors(clip, tmp_path):
+    for args, text in [(("-ss", "1:75"), "-ss '1:75' is not a time"),
+                       (("-t", "abc"), "-t 'abc' is not a time"),
+                       (("-ss", "2", "-to", "1"), "input.end = 1 is not allowed")]:
+        res = _run("run", str(clip), "-o", str(tmp_path / "x.mp4"), *args)
+        assert res.returncode == 2, res.stderr
+        assert text in res.stderr and "Traceback" not in res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1
+    assert parse_time("01:02:03.5") == 3723.5 and parse_time("-2") == -2.0
+    with pytest.raises(ConfigError):
+        open_source("udp://127.0.0.1:9", config=load_config(overrides=["input.start=1"]).input)
+
+
+class TimeLog(Processor[CopyConfig]):
+    """Records the time every frame reaches the processors (one instance: carried state)."""
+
+    name = "timelog"
+    Config = CopyConfig
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+    def __call__(self, frame: Frame) -> Frame:
+        self.times.append(frame.time)
+        return frame
+
+
+@pytest.fixture(scope="module")
+def chunks(tmp_path_factory) -> list[Path]:
+    d = tmp_path_factory.mktemp("trip")
+    return [make_clip(d / f"chunk{i:02d}.mp4", n=30, size=(96, 64)) for i in range(3)]
+
+
+def test_chunk_files_run_as_one_trip(chunks, tmp_path):
+    out = tmp_path / "trip.mp4"
+    log = TimeLog()
+    session = Session.open([str(c) for c in chunks], out, processors=[log])
+    stats = session.run(signals=False)
+    assert stats.frames_out == 90
+    # The processors saw one continuous clock, so smoothed state runs on across joins.
+    assert np.allclose(np.diff(log.times), 1 / 30, atol=1e-6)
+    times = ffprobe_frame_times(out)
+    assert len(times) == 90 and np.allclose(np.diff(times), 1 / 30, atol=1e-3)
+    # Audio: every chunk's packets, shifted onto the trip's clock without a gap.
+    audio = [float(p["pts_time"]) for p in ffprobe_packets(out, "a:0")]
+    per_chunk = len(ffprobe_packets(chunks[0], "a:0"))
+    report = session.report()
+    assert len(audio) == 3 * per_chunk - report["packets_dropped_at_joins"]
+    assert report["packets_dropped_at_joins"] <= 2  # at most the overlap at each join
+    assert np.max(np.diff(audio)) < 0.03 and audio[-1] == pytest.approx(2.98, abs=0.03)
+    assert report["trip_files"] == 3
+
+
+def test_a_folder_and_a_glob_are_trips_in_name_order(chunks, tmp_path):
+    folder = chunks[0].parent
+    assert expand_inputs([str(folder)]) == [str(c) for c in chunks]
+    assert expand_inputs([str(folder / "chunk0[12].mp4")]) == [str(c) for c in chunks[1:]]
+    res = _run("run", str(folder), "-o", str(tmp_path / "t.mkv"), "-q")
+    assert res.returncode == 0, res.stderr
+    video = next(s for s in ffprobe_streams(tmp_path / "t.mkv")["streams"]
+                 if s["codec_type"] == "video")
+    assert int(video["nb_read_frames"]) == 90
+
+
+def test_trips_refuse_files_that_do_not_fit(chunks, tmp_path):
+    other = make_clip(tmp_path / "big.mp4", n=5, size=(128, 96))
+    with pytest.raises(InputError, match="must share one frame size"):
+        open_source([str(chunks[0]), str(other)])
+    silent = make_clip(tmp_path / "silent.mp4", n=5, size=(96, 64), audio=False)
+    with pytest.raises(InputError, match="other audio/subtitle streams"):
+        open_source([str(chunks[0]), str(silent)])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match="holds no video files"):
+        expand_inputs([str(empty)])
+    res = _run("run", str(chunks[0]), str(chunks[1]), "-o", str(tmp_path / "x.mp4"),
+               "-ss", "1")
+    assert res.returncode == 2 and "not to a trip" in res.stderr
+
+
+def test_split_writes_one_file_per_input_with_state_carried(chunks, tmp_path):
+    out_dir = tmp_path / "split"
+    out_dir.mkdir()
+    log = TimeLog()
+    session = Session.open([str(c) for c in chunks], out_dir, split=True, processors=[log])
+    session.run(signals=False)
+    assert np.allclose(np.diff(log.times), 1 / 30, atol=1e-6)  # one clock through the joins
+    for chunk in chunks:
+        out = out_dir / chunk.name
+        times = ffprobe_frame_times(out)
+        assert len(times) == 30 and times[0] == pytest.approx(0.0, abs=1e-3)
+        assert len(ffprobe_packets(out, "a:0")) == len(ffprobe_packets(chunk, "a:0"))
+        assert _match(_decode(out), _decode(chunk)) == list(range(30))
+    with pytest.raises(ConfigError, match="not an existing folder"):
+        Session.open([str(c) for c in chunks], tmp_path / "nope", split=True)
+    with pytest.raises(vidclear_errors.OutputError, match="already exists"):
+        Session.open([str(c) for c in chunks], out_dir, split=True)

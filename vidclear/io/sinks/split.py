@@ -1,0 +1,100 @@
+"""One output per input file of a trip (``--split``), with the processors' state carried."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from vidclear.config.sections import OutputConfig
+from vidclear.core.frame import Frame
+from vidclear.errors import ConfigError
+from vidclear.io.sinks.encoder import EncoderSink
+from vidclear.io.sources.trip import TripSource
+
+__all__ = ["SplitSink"]
+
+
+class SplitSink:
+    """Write the frames of trip file ``k`` to ``outputs[k]``, each with its own timestamps.
+
+    The trip runs as one input, so every processor sees one continuous clock
+    and keeps its smoothed state across the joins; this sink cuts the result
+    back into one file per input. Output ``k`` gets file ``k``'s timestamps
+    (``meta["trip_pts"]``), its container tags and its own audio, subtitle and
+    data packets, and is finished (trailer written, renamed into place) as
+    soon as the first frame of file ``k + 1`` arrives.
+
+    Parameters
+    ----------
+    trip : TripSource
+        Opened with ``split=True``.
+    outputs : sequence of path
+        One per trip file, in the same order.
+    config : OutputConfig
+        Encoder settings for every output.
+    crash_safe : bool
+        Write crash-safe containers.
+    """
+
+    def __init__(self, trip: TripSource, outputs: Sequence[Path], *, config: OutputConfig,
+                 crash_safe: bool = False, size_change: str = "scale") -> None:
+        if not trip.split or len(outputs) != len(trip.specs):
+            raise ConfigError("SplitSink needs a TripSource(split=True) and one output per file")
+        self.trip = trip
+        self.outputs = list(outputs)
+        self.config = config
+        self.crash_safe = crash_safe
+        self.size_change = size_change
+        self.finished: list[EncoderSink] = []
+        self._current: EncoderSink | None = None
+        self._k = -1
+
+    @property
+    def frames_written(self) -> int:
+        return sum(s.frames_written for s in self._all())
+
+    @property
+    def packets_copied(self) -> int:
+        return sum(s.packets_copied for s in self._all())
+
+    @property
+    def skipped_streams(self) -> list[str]:
+        return [x for s in self._all() for x in s.skipped_streams]
+
+    def _all(self) -> list[EncoderSink]:
+        return [*self.finished, *([self._current] if self._current is not None else [])]
+
+    def write(self, frame: Frame) -> None:
+        k = int(frame.meta["trip_file"])
+        if k != self._k:
+            self._finish(complete=True)
+            info = self.trip.stream_info(k)
+            self._current = EncoderSink(self.outputs[k], config=self.config, info=info,
+                                        side_packets=self.trip.packets_for(k),
+                                        crash_safe=self.crash_safe,
+                                        size_change=self.size_change)
+            self._k = k
+        # Back on the file's own clock (the frame is not used after the sink).
+        frame.pts = frame.meta["trip_pts"]
+        frame.time_base = self.trip.stream_info(k).time_base
+        assert self._current is not None
+        self._current.write(frame)
+
+    def _finish(self, *, complete: bool) -> None:
+        if self._current is None:
+            return
+        sink, self._current = self._current, None
+        sink.close(complete=complete)
+        self.finished.append(sink)
+        self.trip.release(self._k)
+
+    def close(self, *, complete: bool = True) -> None:
+        self._finish(complete=complete)
+
+    def abort(self) -> None:
+        if self._current is not None:
+            self._current.abort()
+            self._current = None
+
+    def __repr__(self) -> str:
+        return f"SplitSink({len(self.outputs)} outputs, {len(self.finished)} finished)"

@@ -1,0 +1,221 @@
+"""Encoded video to a pipe or over the network: ``-o -``, ``udp://``, ``srt://``, ``rtmp://``, ``rtsp://``.
+
+:class:`StreamSink` is an :class:`~vidclear.io.sinks.encoder.EncoderSink`
+whose bytes go to standard output or to a URL instead of a file, so there is
+no temporary name to rename. The container defaults to what each kind of
+destination carries: MPEG-TS for ``udp``, ``srt`` and ``tcp``, FLV for
+``rtmp``, FFmpeg's RTSP muxer (publishing to a server) for ``rtsp``;
+``output.format`` (``-f``) chooses another, and is required for a pipe.
+MP4 is written fragmented, since neither a pipe nor a socket can seek.
+
+When a connection-oriented receiver (``rtmp``, ``srt``, ``tcp``, ``rtsp``)
+goes away, the sink reconnects with growing waits (0.5 s doubling to 5 s),
+restarts the encoder (the new connection begins with a keyframe) and goes
+on; every reconnection is counted (``output_reconnects`` in ``--stats``). It
+gives up after ``output.reconnect_timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import av
+
+from vidclear.config.sections import OutputConfig
+from vidclear.core.frame import Frame
+from vidclear.core.source import SidePackets, StreamInfo
+from vidclear.errors import ConfigError, OutputError
+from vidclear.io.sinks.encoder import EncoderSink
+
+__all__ = ["DEFAULT_FORMATS", "StreamSink", "classify_output"]
+
+DEFAULT_FORMATS = {"udp": "mpegts", "srt": "mpegts", "tcp": "mpegts", "rtp": "rtp_mpegts",
+                   "rtmp": "flv", "rtmps": "flv", "rtsp": "rtsp"}
+_RECONNECTING = {"srt", "tcp", "rtmp", "rtsp"}
+# Containers that carry AAC as raw frames plus an AudioSpecificConfig in the header.
+_ASC_FORMATS = {"matroska", "webm", "mp4", "mov", "ipod", "ismv", "flv"}
+_AAC_OBJECT = {"Main": 1, "LC": 2, "SSR": 3, "LTP": 4, "HE-AAC": 2, "HE-AACv2": 2}
+_AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025,
+              8000, 7350)
+
+
+def audio_specific_config(profile: str | None, sample_rate: int, channels: int) -> bytes | None:
+    """The 2-byte MPEG-4 AudioSpecificConfig of an AAC stream (ISO/IEC 14496-3, 1.6.2.1).
+
+    None when the rate is not one of the 13 indexed rates or there are more
+    than 7 channels (those need an explicit, longer form).
+    """
+    if sample_rate not in _AAC_RATES or not 0 < channels <= 7:
+        return None
+    obj = _AAC_OBJECT.get(profile or "LC", 2)
+    word = (obj << 11) | (_AAC_RATES.index(sample_rate) << 7) | (channels << 3)
+    return word.to_bytes(2, "big")
+
+
+def classify_output(target: str) -> str:
+    """'pipe', 'url' or 'file' for an OUTPUT given on the command line."""
+    if target in ("-", "pipe:", "pipe:1") or target.startswith("pipe:"):
+        return "pipe"
+    scheme, sep, _ = target.partition("://")
+    if sep and scheme.lower() in DEFAULT_FORMATS:
+        return "url"
+    return "file"
+
+
+class StreamSink(EncoderSink):
+    """Encode to standard output (``"-"``) or to a network URL.
+
+    Parameters
+    ----------
+    target : str
+        ``-`` or ``pipe:`` (standard output), ``pipe:N`` (file descriptor N),
+        or a URL: ``udp://HOST:PORT``, ``srt://HOST:PORT``,
+        ``rtmp://HOST/app/key``, ``rtsp://HOST:PORT/path``, ``tcp://HOST:PORT``.
+    config, info, side_packets :
+        As for :class:`~vidclear.io.sinks.encoder.EncoderSink`.
+
+    Raises
+    ------
+    ConfigError
+        A pipe without ``output.format``, or a scheme vidclear cannot send to.
+    OutputError
+        The destination cannot be opened (a refused connection).
+    """
+
+    seekable = False
+
+    def __init__(self, target: str, *, config: OutputConfig | None = None,
+                 info: StreamInfo | None = None, side_packets: SidePackets | None = None,
+                 crash_safe: bool = False, size_change: str = "scale") -> None:
+        cfg = config or OutputConfig()
+        self.kind = classify_output(target)
+        if self.kind == "file":
+            raise ConfigError(f"{target!r} is a file name, not a pipe or a URL")
+        self.target = "pipe:1" if target in ("-", "pipe:") else target
+        self.scheme = self.target.partition("://")[0].lower() if self.kind == "url" else "pipe"
+        if self.kind == "pipe" and not cfg.format:
+            raise ConfigError("writing to a pipe needs a container: -f matroska, -f mpegts or "
+                              "-f nut (output.format)")
+        if self.kind == "pipe" and self.target == "pipe:1" and sys.stdout.isatty():
+            raise OutputError("refusing to write video to a terminal: redirect standard output "
+                              "(| or >) or give -o FILE")
+        self.reconnects = 0
+        self._adts: set[int] = set()  # input streams whose ADTS headers are stripped
+        self._reconnecting = cfg.reconnect and self.scheme in _RECONNECTING
+        self.name = self.target
+        self._lost: float | None = None  # when the receiver went away (None: connected)
+        self._delay = 0.5
+        self._ok_writes = 0
+        super().__init__(Path(target.replace("://", "_")), config=cfg, info=info,
+                         side_packets=side_packets, crash_safe=crash_safe,
+                         size_change=size_change)
+        self.name = self.target  # messages name the URL or pipe, never a file
+
+    def _guess_format(self) -> str:
+        return self.config.format or DEFAULT_FORMATS.get(self.scheme, "mpegts")
+
+    def _open_target(self, options: dict[str, str], container_options: dict[str, str]) -> Any:
+        if self.scheme == "rtsp":
+            options.setdefault("rtsp_transport", "tcp")
+        if self.kind == "pipe" and self.target == "pipe:1":
+            sys.stdout.flush()
+        return av.open(self.target, "w", format=self._guess_format(), options=options,
+                       container_options=container_options, timeout=10.0)
+
+    def _publish(self) -> None:
+        """Nothing to rename: the bytes are already where they were asked to go."""
+
+    def _add_copy_streams(self, src: StreamInfo) -> None:
+        # AAC from MPEG-TS comes in ADTS frames without a config record. On a seekable file
+        # the muxer fixes that at the end; a pipe or a socket needs the record up front
+        # (FFmpeg's CLI fails here too), so it is built from the stream's parameters and
+        # the ADTS headers are stripped, as FFmpeg's aac_adtstoasc filter does.
+        super()._add_copy_streams(src)
+        if not set(self._container.format.name.split(",")) & _ASC_FORMATS:
+            return
+        for ist in src.side_streams:
+            cc, ost = ist.codec_context, self._copy_map.get(ist.index)
+            if ost is None or cc is None or cc.name != "aac" or cc.extradata:
+                continue
+            asc = audio_specific_config(cc.profile, cc.sample_rate, cc.layout.nb_channels)
+            if asc is not None:
+                ost.codec_context.extradata = asc
+                self._adts.add(ist.index)
+
+    def _prepare_packet(self, index: int, packet: Any) -> Any:
+        if index not in self._adts:
+            return packet
+        data = bytes(packet)
+        if len(data) < 7 or data[0] != 0xFF or data[1] & 0xF6 != 0xF0:
+            return packet  # not an ADTS frame: leave it
+        header = 7 if data[1] & 1 else 9
+        raw = av.Packet(data[header:])
+        raw.pts, raw.dts, raw.time_base = packet.pts, packet.dts, packet.time_base
+        raw.duration = packet.duration
+        return raw
+
+    def _discard(self) -> None:
+        try:
+            self._container.close()
+        except Exception:  # the peer may already be gone
+            return
+
+    def report(self) -> dict[str, Any]:
+        return {"output_reconnects": self.reconnects}
+
+    def write(self, frame: Frame) -> None:
+        try:
+            super().write(frame)
+        except OutputError as exc:
+            if "Protocol not found" in str(exc):
+                raise OutputError(f"output {self.target}: the FFmpeg inside PyAV was built "
+                                  f"without the {self.scheme}:// protocol") from None
+            if not self._reconnecting:
+                raise
+            self._reconnect(frame)
+            return
+        if self._lost is not None:
+            # Muxers buffer: a connection counts as back after 25 frames went through it.
+            self._ok_writes += 1
+            if self._ok_writes >= 25:
+                self.reconnects += 1
+                print(f"vidclear: output {self.target}: reconnected after "
+                      f"{time.monotonic() - self._lost:.1f} s", file=sys.stderr)
+                self._lost, self._delay = None, 0.5
+
+    def _reconnect(self, frame: Frame) -> None:
+        """Reopen the destination with growing waits, then write ``frame`` to it."""
+        self._discard()
+        if self._lost is None:
+            self._lost = time.monotonic()
+            print(f"vidclear: output {self.target}: receiver lost; reconnecting",
+                  file=sys.stderr)
+        limit = self.config.reconnect_timeout
+        while True:
+            time.sleep(self._delay)
+            self._delay = min(5.0, self._delay * 2)
+            self._ok_writes = 0
+            try:
+                self._container = self._open()
+                self._stream = None  # a new encoder: the new connection starts on a keyframe
+                self._copy_map = {}
+                super().write(frame)
+                return
+            except OutputError as exc:
+                waited = time.monotonic() - self._lost
+                if limit and waited >= limit:
+                    raise OutputError(f"{self.target}: gave up after {waited:.0f} s without a "
+                                      f"receiver: {exc}") from None
+
+    def __repr__(self) -> str:
+        return (f"StreamSink({self.target!r}, format={self._guess_format()}, "
+                f"codec={self.config.codec}, reconnects={self.reconnects})")
+
+
+def is_stream_output(target: str | os.PathLike[str]) -> bool:
+    """True for ``-``, ``pipe:`` and network URLs (not files)."""
+    return isinstance(target, str) and classify_output(target) != "file"

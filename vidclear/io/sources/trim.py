@@ -1,0 +1,174 @@
+"""Part of an input: FFmpeg's ``-ss``, ``-t`` and ``-to`` on the input side.
+
+:class:`TrimSource` seeks to the keyframe at or before the start, decodes from
+there and drops the frames before the start (an exact, decode-side trim),
+stops at the end, and shifts every timestamp so the output starts at 0, as
+FFmpeg does. Passed-through audio, subtitle and data packets are trimmed to
+the same span and shifted by the same amount.
+
+Positions are seconds from the first timestamp of the input (FFmpeg adds the
+input's start time to ``-ss`` the same way), so ``-ss 10`` means ten seconds
+into the clip whatever its container's clock says.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import Any
+
+from vidclear.core.frame import Frame
+from vidclear.core.source import SidePackets, Source, StreamInfo
+from vidclear.errors import ConfigError
+from vidclear.io.sources.av_source import AVSource
+
+__all__ = ["TrimSource", "parse_time"]
+
+# Frames and packets closer than this to a bound count as on it (timestamp rounding).
+_EPS = 1e-6
+
+
+def parse_time(text: str, *, option: str = "time") -> float:
+    """Seconds from an FFmpeg time duration: ``[-][HH:]MM:SS[.m...]`` or ``[-]S[.m...]``.
+
+    >>> parse_time("01:02:03.5")
+    3723.5
+    >>> parse_time("90")
+    90.0
+
+    Raises
+    ------
+    ConfigError
+        ``text`` is not a time, or is not finite.
+    """
+    raw = text.strip()
+    sign = -1.0 if raw.startswith("-") else 1.0
+    body = raw.lstrip("+-")
+    parts = body.split(":")
+    try:
+        if not body or len(parts) > 3 or any(p == "" for p in parts):
+            raise ValueError
+        values = [float(p) for p in parts]
+        if any(v < 0 for v in values) or any(v >= 60 for v in values[1:]):
+            raise ValueError
+        seconds = 0.0
+        for v in values:
+            seconds = seconds * 60 + v
+    except ValueError:
+        raise ConfigError(f"{option} {text!r} is not a time: expected seconds (12.5) or "
+                          "[HH:]MM:SS[.m] (00:01:30)") from None
+    if not math.isfinite(seconds):
+        raise ConfigError(f"{option} {text!r} is not a finite time")
+    return sign * seconds
+
+
+class _TrimmedPackets(SidePackets):
+    """The inner source's side packets, kept in [start, end) and shifted to start at 0."""
+
+    def __init__(self, start: float, end: float | None) -> None:
+        super().__init__()
+        self.start, self.end = start, end
+        self.dropped = 0
+
+    def put(self, packet: Any) -> None:
+        ts = packet.pts if packet.pts is not None else packet.dts
+        if ts is not None:
+            t = float(ts * packet.time_base)
+            if t < self.start - _EPS or (self.end is not None and t >= self.end - _EPS):
+                self.dropped += 1
+                return
+        shift = round(self.start / packet.time_base)
+        if packet.pts is not None:
+            packet.pts -= shift
+        if packet.dts is not None:
+            packet.dts -= shift
+        super().put(packet)
+
+
+class TrimSource(Source):
+    """The frames of ``source`` from ``start`` to ``end`` seconds, starting at time 0.
+
+    Parameters
+    ----------
+    source : AVSource
+        An opened file (or stream) source, not yet iterated.
+    start : float
+        Seconds from the input's first timestamp; 0 keeps the beginning.
+    end : float, optional
+        Where to stop, in the same clock; None runs to the end.
+
+    Raises
+    ------
+    ConfigError
+        ``start`` is negative or ``end`` is not after ``start``.
+    """
+
+    def __init__(self, source: AVSource, *, start: float = 0.0,
+                 end: float | None = None) -> None:
+        if start < 0 or not math.isfinite(start):
+            raise ConfigError(f"input.start = {start!r} is not allowed: expected seconds >= 0")
+        if end is not None and not end > start:
+            raise ConfigError(f"the trim ends at {end:g} s, not after its start {start:g} s")
+        super().__init__(source.spec)
+        self.source = source
+        origin = source.first_time or 0.0
+        self.start, self.end = origin + start, (None if end is None else origin + end)
+        self.length = None if end is None else end - start
+        self._packets = _TrimmedPackets(self.start, self.end)
+        source.side_packets = self.side_packets = self._packets
+        if start > 0:
+            source.seek(self.start)
+
+    @property
+    def info(self) -> StreamInfo:
+        inner = self.source.info
+        duration = inner.duration
+        if duration is not None:
+            duration = max(0.0, duration - (self.start - (self.source.first_time or 0.0)))
+        if self.length is not None:
+            duration = self.length if duration is None else min(duration, self.length)
+        frames = None
+        if duration is not None and inner.rate:
+            frames = max(1, round(duration * float(inner.rate)))
+        return dataclasses.replace(inner, duration=duration, frame_count=frames)
+
+    @property
+    def decode_errors(self) -> int:
+        return self.source.decode_errors
+
+    @property
+    def packets_trimmed(self) -> int:
+        """Passed-through packets left out because they lie outside the span."""
+        return self._packets.dropped
+
+    def report(self) -> dict[str, Any]:
+        return {"trim_s": [self.start, self.end], "packets_trimmed": self.packets_trimmed}
+
+    def stop(self) -> None:
+        super().stop()
+        self.source.stop()
+
+    def _frames(self) -> Iterator[Frame]:
+        tb = self.source.time_base
+        shift = round(Fraction(self.start).limit_denominator(10**9) / tb)
+        for frame in self.source:
+            t = frame.time
+            if t is not None:
+                if t < self.start - _EPS:
+                    continue  # decoded from the keyframe before the start: trimmed exactly
+                if self.end is not None and t >= self.end - _EPS:
+                    self.source.stop()
+                    return
+            if frame.pts is not None:
+                frame.pts = max(0, frame.pts - shift)
+            self._frames_decoded += 1
+            yield frame
+
+    def _close(self) -> None:
+        self.source.close()
+
+    def __repr__(self) -> str:
+        end = "end" if self.end is None else f"{self.end:g}"
+        return f"TrimSource({self.source!r}, {self.start:g}..{end} s)"

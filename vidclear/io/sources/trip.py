@@ -1,0 +1,272 @@
+"""A trip: the chunk files of one recording, played back to back as one input.
+
+Dashcams and action cameras write a new file every one to five minutes.
+:class:`TripSource` opens them in order and makes one continuous input of
+them: each file's frames follow the last frame of the one before, in the
+first file's time base, and its audio (and other passed-through packets) is
+shifted by the same amount, so the output plays as one recording. Processors
+see continuous time, so their smoothed state (airlight, strength, tone-map
+key) carries across the joins instead of restarting.
+
+Where two chunks overlap by a few audio packets at a join (their clocks are
+not sample-exact), the packets that would go back in time are left out and
+counted in :attr:`TripSource.packets_dropped_at_joins`.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from vidclear.config.sections import InputConfig
+from vidclear.core.frame import Frame
+from vidclear.core.source import SidePackets, Source, StreamInfo
+from vidclear.errors import InputError
+from vidclear.io.sources.av_source import AVSource
+
+__all__ = ["TripSource", "expand_inputs"]
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".ts", ".m2ts", ".mts", ".avi", ".webm", ".m4v",
+                  ".mpg", ".mpeg", ".flv", ".3gp"}
+
+
+def _creation_time(path: str) -> tuple[str, float]:
+    """The container's creation_time tag (ISO 8601 sorts as text), else the file's mtime."""
+    import av
+
+    try:
+        with av.open(path) as c:
+            tag = c.metadata.get("creation_time", "")
+    except (av.FFmpegError, OSError, ValueError):
+        tag = ""
+    return tag, os.path.getmtime(path)
+
+
+def expand_inputs(specs: Sequence[str], *, order: str = "name") -> list[str]:
+    """Files named directly, in folders (their video files) or by glob patterns.
+
+    Parameters
+    ----------
+    specs : sequence of str
+        Paths, folders and glob patterns (``'clips/*.MP4'``); URLs, cameras
+        and lavfi graphs pass through unchanged.
+    order : {"name", "time"}
+        How the files of a folder or pattern are sorted: by file name (what
+        dashcams' numbered names give), or by the container's
+        ``creation_time`` tag, then the file's modification time. Files named
+        one by one keep the order given.
+
+    Raises
+    ------
+    InputError
+        A folder holds no video files, or a pattern matches nothing.
+    """
+    out: list[str] = []
+    for spec in specs:
+        path = Path(spec)
+        if path.is_dir():
+            found = sorted(str(p) for p in path.iterdir()
+                           if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+            if not found:
+                raise InputError(f"folder {spec} holds no video files "
+                                 f"({', '.join(sorted(VIDEO_SUFFIXES))})")
+        elif any(ch in spec for ch in "*?[") and not path.exists():
+            found = sorted(p for p in glob.glob(spec) if Path(p).is_file())
+            if not found:
+                raise InputError(f"no file matches {spec}")
+        else:
+            out.append(spec)
+            continue
+        if order == "time":
+            found.sort(key=_creation_time)
+        out.extend(found)
+    return out
+
+
+class _ShiftedPackets(SidePackets):
+    """One channel for every chunk: packets shifted onto the trip's clock, kept monotonic."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shift_s = 0.0
+        self.dropped = 0
+        self._last: dict[int, float] = {}
+
+    def put(self, packet: Any) -> None:
+        tb = packet.time_base
+        shift = round(self.shift_s / tb) if tb else 0
+        if packet.pts is not None:
+            packet.pts += shift
+        if packet.dts is not None:
+            packet.dts += shift
+        ts = packet.dts if packet.dts is not None else packet.pts
+        if ts is not None:
+            t = float(ts * tb)
+            index = packet.stream.index
+            if t <= self._last.get(index, float("-inf")):
+                self.dropped += 1  # overlaps the chunk before: would go back in time
+                return
+            self._last[index] = t
+        super().put(packet)
+
+
+class TripSource(Source):
+    """Several files of one recording as one continuous input.
+
+    Parameters
+    ----------
+    specs : sequence of str
+        The files, in playback order (see :func:`expand_inputs`).
+    config : InputConfig, optional
+        Decoder settings, applied to every file.
+    copy_streams : bool
+        Pass the files' audio, subtitle and data packets through.
+    split : bool
+        Keep each file's passed-through packets on its own channel
+        (:meth:`packets_for`) with their own timestamps, for one output per
+        file (``--split``); frames still carry the trip's clock, and their
+        own in ``meta["trip_pts"]``.
+
+    Raises
+    ------
+    InputError
+        A file cannot be opened, or the files do not fit together: another
+        frame size, or other passed-through streams than the first file's.
+    """
+
+    def __init__(self, specs: Sequence[str], *, config: InputConfig | None = None,
+                 copy_streams: bool = True, split: bool = False) -> None:
+        if len(specs) < 1:
+            raise InputError("a trip needs at least one file")
+        super().__init__(str(specs[0]) if len(specs) == 1 else f"{specs[0]} (+{len(specs) - 1})")
+        self.specs = [str(s) for s in specs]
+        self.config = config or InputConfig()
+        self.copy_streams = copy_streams
+        self.split = split
+        self._packets = _ShiftedPackets()
+        self.side_packets = self._packets
+        self._file_packets = [SidePackets() for _ in specs]
+        # Open (not decoding) sources whose streams are the templates of copied ones: a
+        # template must outlive every packet muxed from it, so it is not the decoding one.
+        self._holders: dict[int, AVSource] = {}
+        self.file_infos: list[StreamInfo] = []
+        first_layout: list[tuple[str, str | None]] | None = None
+        for spec in self.specs:  # check every chunk before the first frame is written
+            with AVSource(spec, config=self.config, copy_streams=copy_streams) as probe:
+                info = probe.info
+                layout = [(s.type, s.codec_context.name if s.codec_context else None)
+                          for s in info.side_streams]
+                if self.file_infos:
+                    first = self.file_infos[0]
+                    if (info.width, info.height) != (first.width, first.height):
+                        raise InputError(
+                            f"trip: {spec} is {info.width}x{info.height}, the first file "
+                            f"{self.specs[0]} is {first.width}x{first.height}; a trip's files "
+                            "must share one frame size")
+                    if layout != first_layout:
+                        raise InputError(
+                            f"trip: {spec} has other audio/subtitle streams "
+                            f"({layout or 'none'}) than {self.specs[0]} ({first_layout or 'none'})"
+                            "; use --set output.copy_streams=false to drop them")
+                else:
+                    first_layout = layout
+                self.file_infos.append(info)
+        self._current: AVSource | None = None
+        self.file_index = -1
+        self._templates = self.stream_info(0).side_streams
+
+    @property
+    def info(self) -> StreamInfo:
+        first = self.file_infos[0]
+        counts = [i.frame_count for i in self.file_infos]
+        durations = [i.duration for i in self.file_infos]
+        return replace(first, spec=self.spec, side_streams=self._templates,
+                       frame_count=sum(c for c in counts if c) if all(counts) else None,
+                       duration=sum(d for d in durations if d) if all(durations) else None)
+
+    @property
+    def inputs(self) -> list[str]:
+        return list(self.specs)
+
+    def stream_info(self, k: int) -> StreamInfo:
+        """File ``k``'s own StreamInfo; its side streams stay valid until :meth:`release`."""
+        if k not in self._holders:
+            self._holders[k] = AVSource(self.specs[k], config=self.config,
+                                        copy_streams=self.copy_streams)
+        return self._holders[k].info
+
+    def packets_for(self, k: int) -> SidePackets:
+        """File ``k``'s passed-through packets, unshifted (``split=True`` only)."""
+        return self._file_packets[k]
+
+    def release(self, k: int) -> None:
+        """Close the template holder of file ``k`` once its output is finished."""
+        holder = self._holders.pop(k, None)
+        if holder is not None:
+            holder.close()
+
+    @property
+    def decode_errors(self) -> int:
+        return self._decode_errors + (self._current.decode_errors if self._current else 0)
+
+    @property
+    def packets_dropped_at_joins(self) -> int:
+        return self._packets.dropped
+
+    def report(self) -> dict[str, Any]:
+        return {"trip_files": len(self.specs),
+                "packets_dropped_at_joins": self.packets_dropped_at_joins}
+
+    def _open(self, k: int) -> AVSource:
+        src = AVSource(self.specs[k], config=self.config, copy_streams=self.copy_streams)
+        src.side_packets = self._file_packets[k] if self.split else self._packets
+        self._current, self.file_index = src, k
+        return src
+
+    def stop(self) -> None:
+        super().stop()
+        if self._current is not None:
+            self._current.stop()
+
+    def _frames(self) -> Iterator[Frame]:
+        tb: Fraction = self.file_infos[0].time_base
+        offset = 0  # trip ticks where the current file's first frame goes
+        count = 0
+        k = 0
+        while k < len(self.specs) and not self.stopped:
+            src = self._open(k)
+            first_t = src.first_time or 0.0
+            self._packets.shift_s = float(offset * tb) - first_t
+            step = round(1 / (src.rate * tb)) if src.rate else 1
+            last = offset - step
+            try:
+                for frame in src:
+                    t = frame.time if frame.time is not None else first_t
+                    pts = offset + round((t - first_t) / tb)
+                    pts = max(pts, last + 1)  # strictly increasing across a join
+                    last = pts
+                    frame.meta.update(index=count, trip_file=k, trip_pts=frame.pts)
+                    count += 1
+                    self._frames_decoded += 1
+                    yield Frame(frame.image if frame.av_frame is None else None, pts=pts,
+                                time_base=tb, meta=frame.meta, av_frame=frame.av_frame)
+            finally:
+                self._decode_errors += src.decode_errors
+                src.close()
+                self._current = None
+            offset = last + step
+            k += 1
+
+    def _close(self) -> None:
+        if self._current is not None:
+            self._current.close()
+        for k in list(self._holders):
+            self.release(k)
+
+    def __repr__(self) -> str:
+        return f"TripSource({len(self.specs)} files, first {self.specs[0]!r})"
