@@ -84,3 +84,19 @@ def test_jit_seconds_counts_this_threads_compiles_only():
     assert after - before > 0.05
     kernel(np.zeros((3, 3, 3), np.uint8), 2)  # same types: no compile
     assert jit_seconds() == after
+
+
+def test_the_report_marks_the_same_frames_the_stats_leave_out(tmp_path):
+    from vidclear.io.sinks.report import ReportSink
+    from vidclear.io.sinks.tee import TeeSink
+
+    report = ReportSink(tmp_path / "rep")
+    pipe = Pipeline(frames(30), [Jitted(_fresh_kernel())], TeeSink([NullSink(), report]),
+                    queue_size=4)
+    report.describe({}, stats=pipe.stats)
+    snap = pipe.run().snapshot()
+    marked = [row[-1] for row in report.rows]
+    warm = snap["warmup"]
+    assert sum(marked) == warm["frames_waiting"] >= 2  # the compiling frame and its queue
+    assert marked[: sum(marked)] == [True] * sum(marked)  # all at the start here
+    assert (tmp_path / "rep" / "timeline.png").stat().st_size > 10_000

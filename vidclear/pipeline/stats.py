@@ -164,7 +164,6 @@ class PipelineStats:
     interrupted: bool = False
     #: perf_counter() when the last warm-up frame (one that waited for the JIT) finished.
     warm_until_s: float | None = None
-    _frames_out_at_warm: int = 0
     _warm_until_mono: float | None = None
     _latency: list[float] = field(default_factory=list)
     _warm_latency: list[float] = field(default_factory=list)
@@ -182,7 +181,12 @@ class PipelineStats:
         with self._lock:
             self.warm_until_s = now
             self._warm_until_mono = time.monotonic()
-            self._frames_out_at_warm = self.frames_out
+
+    def waited_for_jit(self, captured: float) -> bool:
+        """True for a frame that entered (``time.monotonic()`` = ``captured``) before the JIT
+        warm-up known so far ended: it was compiled for, or queued behind the compile."""
+        with self._lock:
+            return self._warm_until_mono is not None and captured < self._warm_until_mono
 
     def add_latency(self, seconds: float) -> None:
         """Add one frame's end-to-end latency, measured now.
@@ -224,11 +228,15 @@ class PipelineStats:
 
     @property
     def fps_after_warmup(self) -> float:
-        """Frames written per second once the JIT warm-up was over."""
-        end = self.ended_s if self.ended_s is not None else time.perf_counter()
-        start = self.warm_until_s if self.warm_until_s is not None else self.started_s
-        frames = self.frames_out - (self._frames_out_at_warm if self.warm_until_s else 0)
-        return frames / (end - start) if end - start > 0 else 0.0
+        """Frames written per second of wall time not spent in the JIT warm-up.
+
+        The processing stage's time in Numba's compiler is taken off the wall
+        time (while it compiles, backpressure idles the other stages): the
+        rate the run would have had with every kernel already compiled.
+        """
+        proc = self.stages.get("process")
+        wall = self.wall_s - (proc.jit_s if proc is not None else 0.0)
+        return self.frames_out / wall if wall > 0 else 0.0
 
     def warmup(self) -> dict[str, Any]:
         """The JIT warm-up, kept out of the other figures (empty when there was none)."""

@@ -69,15 +69,19 @@ def rolling_fps(wall_s: np.ndarray, *, window: float = 1.0) -> np.ndarray:
     return fps
 
 
-def timeline(cols: dict[str, np.ndarray], *, warm_until: float | None = None,
-             title: str = "") -> bytes:
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) index of each run of True in ``mask``."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True))
+
+
+def timeline(cols: dict[str, np.ndarray], *, title: str = "") -> bytes:
     """PNG of airlight, strength and haze density, fps and latency against media time.
 
     ``cols`` are the report's per-frame columns (``time_s``, ``wall_s``,
     ``latency_ms``, ``airlight_r/g/b``, ``strength``, ``density``,
-    ``scene_cut``). ``warm_until`` is when the JIT warm-up ended, in seconds
-    after the first frame arrived: frames that waited for it are shaded and
-    kept off the latency axis's scale.
+    ``scene_cut``, ``jit_warmup``): frames that waited for the JIT are shaded
+    and kept off the latency axis's scale.
     """
     fig = Figure(figsize=(11, 9.5), layout="constrained")
     fig.suptitle(f"{title}: over time" if title else "over time")
@@ -91,10 +95,7 @@ def timeline(cols: dict[str, np.ndarray], *, warm_until: float | None = None,
     if np.isnan(t).all():
         t, xlabel = cols["wall_s"], "wall time since the first frame (s)"
     wall, lat = cols["wall_s"], cols["latency_ms"]
-    warm = np.zeros(n, bool)
-    if warm_until is not None:
-        captured = np.where(np.isnan(lat), wall, wall - lat / 1000)
-        warm = captured < warm_until
+    warm = cols["jit_warmup"] > 0
 
     ax_air, ax_str, ax_fps, ax_lat = axes
     has_dehaze = not np.isnan(cols["strength"]).all()
@@ -147,12 +148,12 @@ def timeline(cols: dict[str, np.ndarray], *, warm_until: float | None = None,
     ax_lat.set_ylabel("latency (ms)")
     ax_lat.set_xlabel(xlabel)
 
+    for k, (first, last) in enumerate(_runs(warm)):
+        x0, x1 = t[first], t[min(last + 1, n - 1)]
+        for ax in axes:
+            ax.axvspan(x0, max(x1, x0 + 1e-3), color="0.85", zorder=0,
+                       label="waited for the JIT" if k == 0 and ax is ax_fps else None)
     if warm.any():
-        last = int(np.flatnonzero(warm).max())
-        x1 = t[min(last + 1, n - 1)] if last + 1 < n else t[last]
-        for i, ax in enumerate(axes):
-            ax.axvspan(t[0], x1, color="0.85", zorder=0,
-                       label="JIT warm-up" if i == 2 else None)
         ax_fps.legend(loc="lower right", fontsize=8)
     for ax in axes:
         ax.grid(True, color="0.92")

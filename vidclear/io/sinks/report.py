@@ -43,7 +43,7 @@ __all__ = ["REPORT_FILES", "ReportSink", "check_report_folder"]
 
 REPORT_FILES = ("report.html", "contact_sheet.png", "timeline.png", "frames.csv")
 _COLUMNS = ("index", "time_s", "wall_s", "latency_ms", "airlight_r", "airlight_g",
-            "airlight_b", "strength", "density", "scene_cut")
+            "airlight_b", "strength", "density", "scene_cut", "jit_warmup")
 
 
 def _have_matplotlib() -> bool:
@@ -125,7 +125,9 @@ class ReportSink:
         """Facts for the page (input, output, version, config hash, ...) and the run's stats.
 
         ``stats`` is the :class:`~vidclear.pipeline.PipelineStats` of the run;
-        its summary goes on the page and its JIT warm-up is marked on the plot.
+        its summary goes on the page, and the frames that waited for the JIT
+        (:meth:`~vidclear.pipeline.PipelineStats.waited_for_jit`) are marked
+        on the plot.
         """
         self.facts = dict(facts)
         self.stats = stats
@@ -138,11 +140,14 @@ class ReportSink:
         index = len(self.rows)
         captured = frame.meta.get("capture_time")
         latency = 1000 * (time.monotonic() - captured) if captured is not None else np.nan
+        # The same rule as the stats: compiled for, or queued behind a compile.
+        warm = captured is not None and self.stats is not None \
+            and bool(self.stats.waited_for_jit(captured))
         d = frame.meta.get("dehaze") or {}
         air = list(d.get("airlight") or (np.nan, np.nan, np.nan))[:3]
         self.rows.append((index, frame.time, now - self._t0, latency, *air,
                           d.get("strength", np.nan), d.get("density", np.nan),
-                          bool(d.get("scene_cut", False))))
+                          bool(d.get("scene_cut", False)), warm))
         if index % self._step == 0:
             before = frame.original.image if frame.original is not None else frame.image
             self._thumbs.append((index, frame.time, _thumb(before, self.thumb_width),
@@ -173,13 +178,12 @@ class ReportSink:
         from vidclear.io.sinks import _report_plots as plots
 
         sheet = plots.contact_sheet(self._chosen_thumbs(), title=self.title)
-        timeline = plots.timeline(self._columns(), warm_until=self._warm_until(),
-                                  title=self.title)
+        timeline = plots.timeline(self._columns(), title=self.title)
         pngs = {"contact_sheet.png": sheet, "timeline.png": timeline}
         for name, data in pngs.items():
             self._save(name, data)
         buf = io.StringIO()
-        writer = csv.writer(buf)
+        writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(_COLUMNS)
         for row in self.rows:
             writer.writerow(["" if v is None or (isinstance(v, float) and np.isnan(v))
@@ -213,14 +217,6 @@ class ReportSink:
                for name, col in zip(_COLUMNS, cols, strict=True)}
         return out
 
-    def _warm_until(self) -> float | None:
-        """Seconds after this sink's first frame when the JIT warm-up ended, if there was one."""
-        st = self.stats
-        end = getattr(st, "warm_until_s", None)
-        if end is None or self._t0 is None:
-            return None
-        return float(end - self._t0)
-
     def _page(self, pngs: dict[str, bytes]) -> str:
         snap = self.stats.snapshot() if self.stats is not None else {}
         facts: list[tuple[str, str]] = []
@@ -232,8 +228,8 @@ class ReportSink:
         if snap:
             lat = snap.get("latency_ms") or {}
             facts += [("wall time", f"{snap['wall_s']:.1f} s"),
-                      ("fps", f"{snap['fps']:.1f} ({snap['fps_after_warmup']:.1f} after "
-                              "JIT warm-up)"),
+                      ("fps", f"{snap['fps']:.1f} ({snap['fps_after_warmup']:.1f} without "
+                              "the JIT warm-up)"),
                       ("speed", f"{snap['speed']:.2f}× real time"),
                       ("dropped frames", str(snap["dropped"]))]
             if lat:
