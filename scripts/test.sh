@@ -3,7 +3,7 @@
 #   - ffmpeg (for ffprobe, the independent reader the tests check outputs with)
 #   - a virtual environment .venv with vidclear and its test extras
 #   - opencv-contrib's cv2.ximgproc (the guided-filter reference), in the build
-#     with a GUI (Qt HighGUI) for the window-preview test
+#     with a GUI (Qt HighGUI) for the window-preview test, as the only OpenCV wheel
 #   - Xvfb, xdotool, Chromium and ChromeDriver for the live preview tests
 # Extra arguments go to pytest, e.g. scripts/test.sh tests/io -x
 set -euo pipefail
@@ -39,11 +39,32 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".[test]"
 
-# opencv-python and opencv-contrib-python share the cv2 package; make sure the
-# contrib build with a GUI (a superset of both) is the one on disk, at the same version.
-if ! .venv/bin/python -c "import cv2, sys; gui = [l for l in cv2.getBuildInformation().splitlines() if l.strip().startswith('GUI:')]; sys.exit(0 if hasattr(cv2, 'ximgproc') and gui and 'NONE' not in gui[0] else 1)"; then
-  ver=$(.venv/bin/python -c "import importlib.metadata as m; print(m.version('opencv-python'))")
-  .venv/bin/python -m pip install -q --force-reinstall --no-deps "opencv-contrib-python==$ver"
+# OpenCV's four wheels (opencv-python, -headless, -contrib-python, -contrib-python-headless)
+# all install the same cv2 and overwrite each other (opencv/opencv-python#467), so vidclear
+# depends on none of them. The tests need exactly one: the contrib build with a GUI
+# (cv2.ximgproc is the guided-filter reference; HighGUI runs the window-preview test).
+# The [test] extra installs it; an older .venv may still hold others: start that one over.
+if ! .venv/bin/python - 2>/dev/null <<'PY'
+import importlib.metadata as m, sys
+names = ("opencv-python", "opencv-python-headless", "opencv-contrib-python",
+         "opencv-contrib-python-headless")
+have = []
+for n in names:
+    try:
+        m.version(n)
+        have.append(n)
+    except m.PackageNotFoundError:
+        pass
+import cv2
+gui = [l for l in cv2.getBuildInformation().splitlines() if l.strip().startswith("GUI:")]
+ok = have == ["opencv-contrib-python"] and hasattr(cv2, "ximgproc") and gui and "NONE" not in gui[0]
+sys.exit(0 if ok else 1)
+PY
+then
+  echo "test.sh: reinstalling OpenCV as opencv-contrib-python alone" >&2
+  .venv/bin/python -m pip uninstall -q -y opencv-python opencv-python-headless \
+    opencv-contrib-python opencv-contrib-python-headless >/dev/null 2>&1 || true
+  .venv/bin/python -m pip install -q "opencv-contrib-python>=4.8"
 fi
 
 exec .venv/bin/python -m pytest -q "$@"

@@ -14,8 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 # OpenCV before PyAV: with PyAV's bundled libraries loaded first, OpenCV's Qt
-# window (the live preview) hangs on open.
-import cv2  # noqa: F401  (import order only)
+# window (the live preview) hangs on open. vidclear depends on no particular
+# OpenCV wheel (they all overwrite one cv2): say which to install when none is.
+try:
+    import cv2  # noqa: F401  (import order only)
+except ImportError as _exc:
+    from vidclear._opencv import missing_message
+
+    raise ImportError(missing_message(_exc)) from _exc
 
 from vidclear._version import __version__
 from vidclear.config import Config, load_config

@@ -159,6 +159,13 @@ class LiveStatus:
                 proc.frames, proc.busy_s)
 
     def snapshot(self) -> dict[str, Any]:
+        """The live figures; numbers from the first call on.
+
+        Rates come from the last ``window`` seconds; until a window has
+        passed (the first answers of ``/stats.json``) they are averaged over
+        the run so far. ``process_ms`` and latency are None only before the
+        first frame has been processed.
+        """
         now = self._sample()
         with self._lock:
             self._samples.append(now)
@@ -166,17 +173,24 @@ class LiveStatus:
                 self._samples.popleft()
             old = self._samples[0]
         dt = now[0] - old[0]
-        fps_in = (now[1] - old[1]) / dt if dt > 0.2 else None
-        fps_out = (now[2] - old[2]) / dt if dt > 0.2 else None
+        if dt > 0.2:
+            fps_in = (now[1] - old[1]) / dt
+            fps_out = (now[2] - old[2]) / dt
+        else:  # too early for a window: the run so far
+            wall = self.pipeline.stats.wall_s
+            fps_in = now[1] / wall if wall > 0 else 0.0
+            fps_out = now[2] / wall if wall > 0 else 0.0
         frames = now[3] - old[3]
-        process_ms = 1000 * (now[4] - old[4]) / frames if frames else None
+        process_ms: float | None = 1000 * (now[4] - old[4]) / frames if frames else None
+        if process_ms is None and now[3]:
+            process_ms = 1000 * now[4] / now[3]
         st = self.pipeline.stats
         latency = self.sink.recent_latency_ms()
         data: dict[str, Any] = {
             "mode": st.mode,
             "wall_s": round(st.wall_s, 2),
-            "fps_in": None if fps_in is None else round(fps_in, 2),
-            "fps_out": None if fps_out is None else round(fps_out, 2),
+            "fps_in": round(fps_in, 2),
+            "fps_out": round(fps_out, 2),
             "process_ms": None if process_ms is None else round(process_ms, 2),
             "latency_ms": latency.get("p50"),
             "latency_p95_ms": latency.get("p95"),

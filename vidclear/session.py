@@ -23,6 +23,8 @@ on files, streams and cameras, the live previews, batch segments, the demo,
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import signal
 import threading
@@ -30,6 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from vidclear._version import __version__
 from vidclear.config.loader import Config
 from vidclear.core import registry
 from vidclear.core.frame import Frame
@@ -397,11 +400,24 @@ class Session:
         self._reporters.append(fn)
 
     def report(self) -> dict[str, Any]:
-        """Facts about the run besides the pipeline stats, for ``--stats``."""
+        """Facts about the run besides the pipeline stats, for ``--stats``.
+
+        ``config_sha256`` is a SHA-256 of the run's whole configuration (every
+        section, as ``config`` shows it) and the processor chain, so two stats
+        files with the same ``vidclear_version`` and hash came from the same
+        settings.
+        """
+        config = self.config.to_dict()
+        names = [getattr(p, "name", "") or type(p).__name__ for p in self.processors]
+        canonical = json.dumps({"config": config, "processors": names}, sort_keys=True,
+                               default=str, separators=(",", ":"))
         data: dict[str, Any] = {
+            "vidclear_version": __version__,
+            "config_sha256": hashlib.sha256(canonical.encode()).hexdigest(),
+            "config": json.loads(json.dumps(config, default=str)),
             "input": self.source.spec,
             "output": self.output_label,
-            "processors": [getattr(p, "name", "") or type(p).__name__ for p in self.processors],
+            "processors": names,
             "packets_copied": self.packets_copied,
             "skipped_streams": self.skipped_streams,
             "decode_errors": self.source.decode_errors,

@@ -21,6 +21,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "an optional 'output' and per-file section.key overrides). Finished jobs "
                     "are recorded in OUTDIR/.vidclear-batch.json: running the same command "
                     "again skips them and redoes only what changed or failed.",
+        epilog="""\
+examples:
+  vidclear batch trips/ -o cleared/ --preset dashcam       # a folder, mirrored into cleared/
+  vidclear batch 'trips/**/*.mp4' -o cleared/ -j 2 --ext .mkv
+  vidclear batch jobs.csv -o cleared/ --engine ray --address auto
+  vidclear batch trips/ -o cleared/                        # again: resumes, skips what is done
+""", formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT")
     p.add_argument("-o", "--outdir", required=True, metavar="OUTDIR", help="output folder")
@@ -53,8 +60,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "state carried across the joins)")
     p.add_argument("--report", metavar="FILE.json",
                    help="where to write the JSON report (default OUTDIR/batch-report.json)")
-    p.add_argument("-y", "--overwrite", action="store_true",
-                   help="overwrite outputs this batch did not write itself")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("-y", "--overwrite", action="store_true",
+                       help="overwrite outputs this batch did not write itself")
+    group.add_argument("-n", "--no-overwrite", action="store_true",
+                       help="never overwrite (the default without -y): outputs this batch did "
+                            "not write are errors")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.add_argument("--progress", action="store_true",
                    help="show the progress bar even when stderr is not a terminal")

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from vidclear.cli.run import add_config_args, config_from_args, execute
+from vidclear.cli.run import add_config_args, add_report_arg, config_from_args, execute, open_report
 from vidclear.config.loader import Config
 from vidclear.config.sections import OutputConfig
 from vidclear.errors import ConfigError
@@ -26,13 +26,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "demo", help="dehaze a built-in hazy clip into a before/after video",
         description="Render a synthetic foggy road clip (nothing is downloaded), dehaze it and "
                     "write the input and the result side by side. Without -o the video goes to "
-                    f"./{DEFAULT_NAME} (or -1, -2, ... if that name is taken).")
+                    f"./{DEFAULT_NAME} (or -1, -2, ... if that name is taken).",
+        epilog="""\
+examples:
+  vidclear demo                               # ./vidclear-demo.mp4, 4 s at 640x360
+  vidclear demo -o fog.mp4 --seconds 10 --size 1280x720 --report fog-report
+  vidclear demo --set dehaze.strength=0.6 --keep-input hazy.mp4
+""", formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-o", "--output", metavar="OUTPUT", help="before/after video to write")
     p.add_argument("--seconds", type=float, default=4.0, help="clip length (default 4)")
     p.add_argument("--size", default="640x360", help="clip size WxH (default 640x360)")
     p.add_argument("--keep-input", metavar="HAZY.mp4",
                    help="also keep the generated hazy clip under this name")
     add_config_args(p)
+    add_report_arg(p)
     p.set_defaults(func=run)
 
 
@@ -65,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if not (16 <= width <= 7680 and 16 <= height <= 4320) or not 0 < args.seconds <= 600:
         raise ConfigError("--size must be between 16x16 and 7680x4320 and --seconds in (0, 600]")
     output = Path(args.output) if args.output else _free_name(DEFAULT_NAME)
+    report = open_report(args, title="vidclear demo")
     base = {"pipeline": {"processors": ["dehaze", "side_by_side"]},
             "side_by_side": {"label_before": "hazy input", "label_after": "vidclear"}}
     config = config_from_args(args, base=base)
@@ -80,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
                   f"({width}x{height})", file=sys.stderr)
         make_hazy_clip(hazy, width=width, height=height, seconds=args.seconds)
         session = Session.open(str(hazy), output, config=config, overwrite=args.overwrite)
-        code = execute(session, args, label="demo")
+        code = execute(session, args, label="demo", report=report)
     if not args.quiet:
         print(f"vidclear demo: before/after video: {output.resolve()}", file=sys.stderr)
     return code

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import io
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "hdr", help="merge an exposure bracket into a Radiance .hdr and tone-mapped images",
         description="Align, calibrate, merge and tone-map a bracket of differently exposed "
-                    "photos. Exposure times come from --times or from each JPEG's EXIF.")
+                    "photos. Exposure times come from --times or from each JPEG's EXIF.",
+        epilog="""\
+examples:
+  vidclear hdr dark.jpg mid.jpg bright.jpg -o scene.hdr        # times from EXIF
+  vidclear hdr a.png b.png c.png --times 0.004 0.016 0.064 -o scene.hdr \\
+      --tonemap reinhard,drago --response-plot response.png
+""", formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("images", nargs="+", metavar="IMG", help="the exposures (any order)")
     p.add_argument("--times", nargs="+", type=float, metavar="T",
                    help="exposure times in seconds, one per image (default: EXIF)")
@@ -28,15 +36,55 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="Radiance .hdr to write; tone-mapped images go beside it")
     p.add_argument("--tonemap", default="reinhard",
                    help="comma-separated operators: " + ", ".join(TONEMAPS) + " (or 'none')")
-    p.add_argument("--response-plot", metavar="PNG", help="also plot the response curves")
+    p.add_argument("--response-plot", metavar="PNG",
+                   help="also plot the recovered response curves (needs vidclear[report])")
     p.add_argument("--align", dest="align", action="store_true", default=True,
                    help="align to the middle exposure with median threshold bitmaps, keeping "
                         "a shift only where it improves agreement (default)")
     p.add_argument("--no-align", dest="align", action="store_false", help="skip alignment")
     p.add_argument("--calibrate", choices=("debevec", "robertson"), default="debevec",
                    help="response calibration method")
-    p.add_argument("-y", "--overwrite", action="store_true", help="replace existing outputs")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("-y", "--overwrite", action="store_true", help="replace existing outputs")
+    group.add_argument("-n", "--no-overwrite", action="store_true",
+                       help="never overwrite (the default without -y): an existing output is "
+                            "an error")
     p.set_defaults(func=run)
+
+
+def response_plot(response: np.ndarray, *, title: str) -> np.ndarray:
+    """The camera response per channel as an RGB uint8 image, drawn with matplotlib.
+
+    ``response`` is a 256×3 (or 256) table of relative exposure per pixel
+    value, as :func:`~vidclear.hdr.response.camera_response_Debevec1997` returns it; the plot
+    shows log2 of it (stops) against the 8-bit value, with a legend.
+    """
+    import cv2
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from vidclear.hdr.response import as_response
+
+    stops = np.log2(as_response(response).astype(np.float64))
+    fig = Figure(figsize=(6.4, 4.8), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    z = np.arange(stops.shape[0])
+    for c, (name, colour) in enumerate((("red", "tab:red"), ("green", "tab:green"),
+                                        ("blue", "tab:blue"))):
+        ax.plot(z, stops[:, c], color=colour, lw=1.4, label=f"{name} channel")
+    ax.set_xlim(0, 255)
+    ax.set_xlabel("pixel value (8-bit)")
+    ax.set_ylabel("log2 relative exposure (stops; 0 at value 128)")
+    ax.set_title(title)
+    ax.grid(True, color="0.9")
+    ax.legend(loc="lower right")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    bgr = cv2.imdecode(np.frombuffer(buf.getvalue(), np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:  # matplotlib wrote something OpenCV cannot read: never expected
+        raise OutputError("cannot draw the response plot")
+    return np.ascontiguousarray(bgr[:, :, ::-1])
 
 
 def _outputs(out: Path, ops: list[str], plot: str | None) -> list[Path]:
@@ -53,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``vidclear hdr``; raises VidclearError subclasses on user errors."""
     from vidclear.errors import HDRInputError
     from vidclear.hdr.align import align_Ward2003
-    from vidclear.hdr.io import exif_exposure_time, plot_response, read_image, write_image_atomic
+    from vidclear.hdr.io import exif_exposure_time, read_image, write_image_atomic
     from vidclear.hdr.merge import merge_Debevec1997, merge_Robertson2003
     from vidclear.hdr.response import camera_response_Debevec1997, camera_response_Robertson2003
     from vidclear.hdr.tonemap import OPERATORS, to_uint8
@@ -67,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
         if op not in OPERATORS:
             raise ConfigError(f"--tonemap {op!r} is not allowed: expected one of "
                               + ", ".join(TONEMAPS))
+    if getattr(args, "response_plot", None) and importlib.util.find_spec("matplotlib") is None:
+        raise ConfigError("--response-plot needs matplotlib: pip install 'vidclear[report]'")
     outs = _outputs(Path(args.output), ops, getattr(args, "response_plot", None))
     ins = {p.resolve() for p in images}
     for o in outs:
@@ -107,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
     for op, path in zip(ops, outs[1:], strict=False):
         write_image_atomic(path, to_uint8(OPERATORS[op](radiance)))
     if getattr(args, "response_plot", None):
-        write_image_atomic(outs[-1], plot_response(response, title=f"{args.calibrate} response"))
+        title = f"camera response ({args.calibrate} calibration)"
+        write_image_atomic(outs[-1], response_plot(response, title=title))
     print(f"wrote {', '.join(str(o) for o in outs)} "
           f"(radiance {float(np.min(radiance)):.3g}..{float(np.max(radiance)):.3g})")
     return 0

@@ -17,11 +17,30 @@ __all__ = ["build_parser", "main"]
 # One module per command; each has add_parser(subparsers).
 _COMMANDS = ("run", "demo", "synth", "hdr", "batch", "presets")
 
+EXAMPLES = """\
+examples:
+  vidclear demo                                    # dehaze a built-in foggy clip
+  vidclear run drive.mp4 -o clear.mp4 --preset dashcam --report drive-report
+  vidclear run camera:0 --preview window           # live, in a window
+  vidclear batch trips/ -o cleared/ -j 2
+  vidclear presets --preset dashcam                # every setting of a preset
+  vidclear COMMAND --help                          # each command's options and examples
+"""
+
+
+def _ffmpeg_log(verbose: int) -> None:
+    """``-vv``/``-vvv``: FFmpeg's own log on stderr, as ``ffmpeg -v verbose|debug`` prints it."""
+    import av.logging
+
+    av.logging.restore_default_callback()  # FFmpeg prints itself: safe from every thread
+    av.logging.set_libav_level(av.logging.VERBOSE if verbose == 2 else av.logging.DEBUG)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vidclear",
         description="Clean up video in real time: dehazing, enhancement and HDR.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"vidclear {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -56,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "verbose", 0) >= 2 and not getattr(args, "quiet", False):
+        _ffmpeg_log(args.verbose)
     try:
         with warnings.catch_warnings():
             # deprecations meant for users (FutureWarning) as one line each

@@ -16,7 +16,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("presets", help="list presets, processors and the resolved config",
                        description="Without options, list presets and processors. With "
                                    "--preset/--config/--set, print the resolved configuration "
-                                   "as TOML.")
+                                   "as TOML.",
+                       epilog="""\
+examples:
+  vidclear presets                                   # list presets and processors
+  vidclear presets --preset dashcam                  # every key the preset sets, as TOML
+  vidclear presets --preset dashcam --set dehaze.strength=0.6 > mine.toml
+  vidclear run drive.mp4 -o clear.mp4 --config mine.toml
+""", formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_args(p)
     p.set_defaults(func=run)
 

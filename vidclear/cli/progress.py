@@ -51,5 +51,9 @@ def summary_line(stats: PipelineStats, output: str) -> str:
                      "by processors")
     if lat:
         parts.append(f"latency p50 {lat['p50']:.0f} ms")
+    warm = snap["warmup"]
+    if warm and warm["jit_s"] >= 0.5:
+        parts.append(f"{snap['fps_after_warmup']:.1f} fps without {warm['jit_s']:.1f} s of JIT "
+                     f"warm-up ({warm['frames']} frame(s), left out of the latency figures)")
     prefix = "interrupted: wrote " if snap["interrupted"] else "wrote "
     return prefix + ", ".join(parts)

@@ -1,7 +1,9 @@
 """``vidclear run INPUT -o OUTPUT``: process one file, stream, camera or lavfi graph.
 
 ``--preview window|http`` shows the run live (``-o`` is then optional);
-URLs and cameras always run live (drop oldest, reconnect).
+URLs and cameras always run live (drop oldest, reconnect). ``--report DIR``
+adds pictures of the run, ``-v`` says what is being done, ``-n`` never
+overwrites anything.
 """
 
 from __future__ import annotations
@@ -15,13 +17,25 @@ from pathlib import Path
 from vidclear.cli.progress import Progress, summary_line
 from vidclear.config.loader import Config, load_config
 from vidclear.errors import ConfigError, OutputError
+from vidclear.io.sinks.report import ReportSink
 from vidclear.io.sources import classify_input
 from vidclear.pipeline.stats import PipelineStats
 from vidclear.session import Session
 
-__all__ = ["add_config_args", "add_parser", "config_from_args", "execute", "run"]
+__all__ = ["add_config_args", "add_parser", "add_report_arg", "config_from_args", "execute",
+           "open_report", "run"]
 
 EXIT_INTERRUPTED = 130
+
+EXAMPLES = """\
+examples:
+  vidclear run drive.mp4 -o clear.mp4 --preset dashcam
+  vidclear run drive.mp4 -o clear.mp4 --set dehaze.strength=0.7 --stats stats.json
+  vidclear run drive.mp4 -o clear.mp4 --report drive-report   # pictures of the run
+  vidclear run rtsp://cam.local/stream --preview http          # watch live in a browser
+  vidclear run lavfi:testsrc2=size=1280x720:rate=30:duration=5 -o test.mp4 -n
+  vidclear run drive.mp4 -o clear.mkv -vv                      # with FFmpeg's own log
+"""
 
 
 def add_config_args(p: argparse.ArgumentParser) -> None:
@@ -30,12 +44,35 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE.toml", help="TOML file overriding the preset")
     p.add_argument("--set", dest="overrides", metavar="SECTION.KEY=VALUE", action="append",
                    default=[], help="override one key; repeatable (value read as TOML)")
-    p.add_argument("-y", "--overwrite", action="store_true",
-                   help="overwrite an existing output (never an input)")
+    add_overwrite_args(p)
     p.add_argument("--stats", metavar="FILE.json", help="write the final per-stage stats as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    add_verbose_arg(p)
     p.add_argument("--progress", action="store_true",
                    help="show the progress bar even when stderr is not a terminal")
+
+
+def add_overwrite_args(p: argparse.ArgumentParser) -> None:
+    """``-y`` and ``-n``, as in FFmpeg (without either, existing outputs are refused too)."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("-y", "--overwrite", action="store_true",
+                       help="overwrite an existing output (never an input)")
+    group.add_argument("-n", "--no-overwrite", action="store_true",
+                       help="never overwrite: stop with an error if any output exists "
+                            "(the video, and also --stats and --report files)")
+
+
+def add_verbose_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="say what is being done: -v the assembled run and per-stage stats, "
+                        "-vv also FFmpeg's log (verbose level), -vvv its debug log")
+
+
+def add_report_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--report", metavar="DIR",
+                   help="write pictures of the run to DIR: report.html, a before/after "
+                        "contact sheet, a timeline of airlight, strength, haze density, fps "
+                        "and latency, and frames.csv (needs vidclear[report])")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,6 +81,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Process INPUT through the configured processors and encode it to OUTPUT. "
                     "INPUT is a file, a URL (rtsp://, udp://, http://, srt://) or "
                     "lavfi:<graph> such as lavfi:testsrc2=size=1280x720:rate=30:duration=5.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("input", metavar="INPUT", nargs="+",
                    help="file, URL, camera:N or /dev/videoN, or lavfi:<graph>; several files, "
@@ -62,6 +100,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="access token for the browser preview ('auto' makes one)")
     add_trim_args(p)
     add_config_args(p)
+    add_report_arg(p)
     p.set_defaults(func=run)
 
 
@@ -106,6 +145,56 @@ def config_from_args(args: argparse.Namespace, base: dict | None = None) -> Conf
                        overrides=args.overrides, base=base)
 
 
+def open_report(args: argparse.Namespace, *, title: str = "vidclear run") -> ReportSink | None:
+    """Check every output besides the video under ``-n``, and open ``--report``'s sink.
+
+    Called before the session opens, so a refusal leaves nothing behind.
+    """
+    if getattr(args, "no_overwrite", False):
+        for label, path in (("output", getattr(args, "output", None)),
+                            ("--stats", getattr(args, "stats", None))):
+            if path and path != "-" and Path(path).is_file():
+                raise OutputError(f"{label} {path} exists (-n: never overwrite)")
+    folder = getattr(args, "report", None)
+    if not folder:
+        return None
+    return ReportSink(folder, overwrite=bool(getattr(args, "overwrite", False)), title=title)
+
+
+def _say_plan(session: Session, report: ReportSink | None) -> None:
+    """``-v``: the assembled run, before it starts."""
+    from vidclear._opencv import describe
+
+    info = session.source.info
+    rate = f"{float(info.rate):.3g} fps" if info.rate else "unknown rate"
+    length = f", {info.frame_count} frames" if info.frame_count else ""
+    side = ", ".join(getattr(s, "type", "?") for s in info.side_streams) or "none"
+    rep = session.report()
+    lines = [f"input: {info.spec}: {info.width}x{info.height}, {rate}{length}; copied "
+             f"streams: {side}",
+             *[f"processor {i}: {p!r}" for i, p in enumerate(session.processors)],
+             *[f"output: {r!r}" for r in session.recorders],
+             *([f"report: {report.folder}"] if report is not None else []),
+             f"mode: {session.mode}, crash-safe: {'yes' if session.crash_safe else 'no'}, "
+             f"queue size {session.config.pipeline.queue_size}",
+             f"vidclear {rep['vidclear_version']}, config sha256 {rep['config_sha256'][:16]}",
+             *describe()]
+    for line in lines:
+        print(f"vidclear: {line}", file=sys.stderr)
+
+
+def _say_stages(stats: PipelineStats) -> None:
+    """``-v``: per-stage figures after the run."""
+    snap = stats.snapshot()
+    for name, st in snap["stages"].items():
+        warm = f", {st['warmup_frames']} JIT warm-up frame(s)" if "warmup_frames" in st else ""
+        print(f"vidclear: stage {name}: {st['frames']} frames, {st['ms_per_frame']:.2f} ms per "
+              f"frame, {st['fps']:.1f} fps, queue max {st['queue_max']}, drops "
+              f"{st['drops']}{warm}", file=sys.stderr)
+    for name, ms in snap["processors_ms_per_frame"].items():
+        print(f"vidclear: processor {name}: {ms:.2f} ms per frame", file=sys.stderr)
+
+
 def _write_stats(path: str | None, stats: PipelineStats, extra: dict) -> None:
     if not path:
         return
@@ -131,9 +220,18 @@ def _first_compile(session: Session) -> bool:
     return False
 
 
-def execute(session: Session, args: argparse.Namespace, *, label: str) -> int:
-    """Run an opened session with progress, signals, summary and ``--stats``."""
+def execute(session: Session, args: argparse.Namespace, *, label: str,
+            report: ReportSink | None = None) -> int:
+    """Run an opened session with progress, signals, summary, ``--stats`` and ``--report``.
+
+    ``report`` (from :func:`open_report`) joins the session's sinks here.
+    """
     quiet = getattr(args, "quiet", False)
+    if report is not None:
+        session.tee.sinks.append(report)  # after the recorders: it never holds them up
+        report.describe(session.report(), stats=session.pipeline.stats)
+    if getattr(args, "verbose", 0) and not quiet:
+        _say_plan(session, report)
     if not quiet and _first_compile(session):
         print("vidclear: first run: compiling the Numba kernels (about 20 s, once; "
               "cached afterwards)", file=sys.stderr)
@@ -157,7 +255,11 @@ def execute(session: Session, args: argparse.Namespace, *, label: str) -> int:
         bar.close()
     _write_stats(getattr(args, "stats", None), stats, session.report())
     if not quiet:
+        if getattr(args, "verbose", 0):
+            _say_stages(stats)
         print(summary_line(stats, output), file=sys.stderr)
+        if report is not None:
+            print(f"vidclear: report: {report.folder / 'report.html'}", file=sys.stderr)
         for label_ in session.skipped_streams:
             print(f"vidclear: note: stream {label_} was not copied (container cannot hold it)",
                   file=sys.stderr)
@@ -188,12 +290,13 @@ def run(args: argparse.Namespace) -> int:
     if _is_live(args, config) and len(args.input) > 1:
         raise ConfigError("live runs and previews take one input; several files run as a trip "
                           "to an output file")
+    report = open_report(args, title=f"vidclear run: {label}")
     if not _is_live(args, config):
         if not args.output:
             raise ConfigError("-o OUTPUT is required (or watch live with --preview window|http)")
         session = Session.open(args.input, args.output, config=config,
                                overwrite=args.overwrite, split=args.split)
-        return execute(session, args, label=label)
+        return execute(session, args, label=label, report=report)
     from tqdm import tqdm
 
     from vidclear.live import LiveJob
@@ -204,4 +307,4 @@ def run(args: argparse.Namespace) -> int:
 
     live = LiveJob(first, args.output, config=config, overwrite=args.overwrite,
                    preview=args.preview, listen=args.listen, token=args.token, on_event=event)
-    return execute(live.session, args, label=label)
+    return execute(live.session, args, label=label, report=report)

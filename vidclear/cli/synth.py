@@ -7,7 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from vidclear.cli.run import add_config_args, config_from_args, execute
+from vidclear.cli.run import add_config_args, config_from_args, execute, open_report
 from vidclear.session import Session
 
 __all__ = ["add_parser", "run"]
@@ -19,14 +19,24 @@ _HAZE_FLAGS = {
 }
 _BRACKET_FLAGS = {"ev": float}
 
+EXAMPLES = """\
+examples:
+  vidclear synth haze clear.mp4 hazy.mp4 --beta 1.5 --airlight 0.9
+  vidclear synth haze lavfi:testsrc2=size=640x360:rate=30:duration=5 fog.mp4 --model uniform \\
+      --density 0.5
+  vidclear synth bracket clear.mp4 bracketed.mp4 --ev -2 0 2
+"""
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="synthesize hazy or exposure-bracketed test footage",
-                       description="Turn a clear clip (file or lavfi:) into test footage.")
+                       description="Turn a clear clip (file or lavfi:) into test footage.",
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     kinds = p.add_subparsers(dest="kind", metavar="KIND")
     kinds.required = True
     haze = kinds.add_parser(
         "haze", help="add haze by the atmospheric scattering model, fog and noise",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="I = J t + A (1 - t), t = exp(-beta d), with a depth map or a ground-plane "
                     "depth model; or a uniform fog overlay; plus optional salt-and-pepper noise. "
                     "Every option is also settable as --set synth_haze.KEY=VALUE.")
@@ -44,6 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     haze.add_argument("--seed", type=int)
     bracket = kinds.add_parser(
         "bracket", help="alternate exposures frame by frame with a known response",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Every option is also settable as --set synth_bracket.KEY=VALUE.")
     bracket.add_argument("--ev", type=float, nargs="+",
                          help="exposure pattern in EV stops, e.g. --ev -2 0 2")
@@ -69,5 +80,6 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     config = dataclasses.replace(
         config, pipeline=dataclasses.replace(config.pipeline, processors=(section,)))
+    open_report(args)  # -n: refuse an existing output or --stats file before anything opens
     session = Session.open(args.input, args.output, config=config, overwrite=args.overwrite)
     return execute(session, args, label=Path(args.input).name or args.input)

@@ -1,4 +1,14 @@
-"""Per-stage counters: fps, time per frame, queue depth, drops, latency."""
+"""Per-stage counters: fps, time per frame, queue depth, drops, latency.
+
+Numba compiles a kernel the first time it is called with new argument types
+(or loads it from its on-disk cache): on a first run that takes seconds, and
+all of it lands on the first frames. The stats keep that JIT warm-up out of
+their figures and report it apart: a frame whose processing included time in
+Numba's compiler is a warm-up frame; ``ms_per_frame`` and the latency
+percentiles leave out the warm-up frames and every frame that was waiting
+behind them, and the ``warmup`` block of :meth:`PipelineStats.snapshot` says
+how many frames and seconds that was.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +19,69 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PipelineStats", "StageStats"]
+__all__ = ["PipelineStats", "StageStats", "jit_seconds"]
+
+
+class _JitClock:
+    """Seconds each thread has spent in Numba's compiler, compiling or loading cached code.
+
+    Listens to Numba's ``numba:compiler_lock`` events (the global compiler lock
+    is held for compiling and for loading a cached overload); nested
+    acquisitions count once.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def start(self) -> None:
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            self._local.t0 = time.perf_counter()
+        self._local.depth = depth + 1
+
+    def end(self) -> None:
+        self._local.depth = max(0, getattr(self._local, "depth", 1) - 1)
+        if self._local.depth == 0 and hasattr(self._local, "t0"):
+            self._local.total = self.seconds() + time.perf_counter() - self._local.t0
+
+    def seconds(self) -> float:
+        return float(getattr(self._local, "total", 0.0))
+
+
+_CLOCK: _JitClock | None = None
+_CLOCK_LOCK = threading.Lock()
+
+
+def _clock() -> _JitClock | None:
+    global _CLOCK
+    with _CLOCK_LOCK:
+        if _CLOCK is None:
+            try:
+                from numba.core import event
+            except ImportError:  # no Numba: nothing is ever compiled
+                return None
+            clock = _JitClock()
+
+            class _Listener(event.Listener):
+                def on_start(self, _event: Any) -> None:
+                    clock.start()
+
+                def on_end(self, _event: Any) -> None:
+                    clock.end()
+
+            event.register("numba:compiler_lock", _Listener())
+            _CLOCK = clock
+        return _CLOCK
+
+
+def jit_seconds() -> float:
+    """Seconds the calling thread has spent in Numba's compiler so far.
+
+    Counts from the first call of this function (or the first
+    :class:`StageStats`) in the process; 0.0 without Numba.
+    """
+    clock = _clock()
+    return clock.seconds() if clock is not None else 0.0
 
 
 @dataclass
@@ -24,26 +96,58 @@ class StageStats:
     queue_max: int = 0
     first_s: float | None = None
     last_s: float | None = None
+    #: Frames whose work included JIT compilation, and the time they took.
+    warm_frames: int = 0
+    warm_busy_s: float = 0.0
+    jit_s: float = 0.0
+    first_frame_s: float | None = None
+    owner: PipelineStats | None = field(default=None, repr=False, compare=False)
+    _jit_seen: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, busy_s: float, frames: int = 1) -> None:
+        """Count ``frames`` that took ``busy_s`` seconds; call from the thread that did the work.
+
+        Time that thread spent in Numba's compiler since its previous call
+        (since it started, on its first) marks the frames as JIT warm-up. The
+        pipeline's stages run on threads of their own, started for the run.
+        """
         now = time.perf_counter()
         if self.first_s is None:
             self.first_s = now - busy_s
+            self.first_frame_s = busy_s
         self.last_s = now
         self.frames += frames
         self.busy_s += busy_s
+        tid = threading.get_ident()
+        jit = jit_seconds()
+        compiled = jit - self._jit_seen.get(tid, 0.0)
+        self._jit_seen[tid] = jit
+        if compiled > 0:
+            self.warm_frames += frames
+            self.warm_busy_s += busy_s
+            self.jit_s += compiled
+            if self.owner is not None:
+                self.owner._warmed(now)
 
     def snapshot(self) -> dict[str, Any]:
         span = (self.last_s - self.first_s
                 if self.first_s is not None and self.last_s is not None else 0.0)
-        return {
+        steady = self.frames - self.warm_frames
+        busy = self.busy_s - self.warm_busy_s if steady else self.busy_s
+        data = {
             "frames": self.frames,
             "fps": round(self.frames / span, 2) if span > 0 else 0.0,
-            "ms_per_frame": round(1000 * self.busy_s / self.frames, 3) if self.frames else 0.0,
+            # Without the frames that waited for the JIT (see warmup_frames).
+            "ms_per_frame": round(1000 * busy / (steady or self.frames), 3)
+            if self.frames else 0.0,
             "queue_depth": self.queue_depth,
             "queue_max": self.queue_max,
             "drops": self.drops,
         }
+        if self.warm_frames:
+            data["warmup_frames"] = self.warm_frames
+            data["warmup_ms"] = round(1000 * self.warm_busy_s, 1)
+        return data
 
 
 @dataclass
@@ -58,17 +162,42 @@ class PipelineStats:
     media_start: float | None = None
     media_end: float | None = None
     interrupted: bool = False
+    #: perf_counter() when the last warm-up frame (one that waited for the JIT) finished.
+    warm_until_s: float | None = None
+    _warm_until_mono: float | None = None
     _latency: list[float] = field(default_factory=list)
+    _warm_latency: list[float] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        _clock()  # listen to the compiler from before the first frame
 
     def stage(self, name: str) -> StageStats:
         if name not in self.stages:
-            self.stages[name] = StageStats(name)
+            self.stages[name] = StageStats(name, owner=self)
         return self.stages[name]
 
-    def add_latency(self, seconds: float) -> None:
+    def _warmed(self, now: float) -> None:
         with self._lock:
-            self._latency.append(seconds)
+            self.warm_until_s = now
+            self._warm_until_mono = time.monotonic()
+
+    def waited_for_jit(self, captured: float) -> bool:
+        """True for a frame that entered (``time.monotonic()`` = ``captured``) before the JIT
+        warm-up known so far ended: it was compiled for, or queued behind the compile."""
+        with self._lock:
+            return self._warm_until_mono is not None and captured < self._warm_until_mono
+
+    def add_latency(self, seconds: float) -> None:
+        """Add one frame's end-to-end latency, measured now.
+
+        A frame that entered before the JIT warm-up ended waited behind it:
+        its latency goes to the warm-up figures, not the percentiles.
+        """
+        captured = time.monotonic() - seconds
+        with self._lock:
+            warm = self._warm_until_mono is not None and captured < self._warm_until_mono
+            (self._warm_latency if warm else self._latency).append(seconds)
 
     def add_media_time(self, t: float | None) -> None:
         if t is None:
@@ -97,6 +226,36 @@ class PipelineStats:
             return 0.0
         return (self.media_end - self.media_start) / self.wall_s
 
+    @property
+    def fps_after_warmup(self) -> float:
+        """Frames written per second of wall time not spent in the JIT warm-up.
+
+        The processing stage's time in Numba's compiler is taken off the wall
+        time (while it compiles, backpressure idles the other stages): the
+        rate the run would have had with every kernel already compiled.
+        """
+        proc = self.stages.get("process")
+        wall = self.wall_s - (proc.jit_s if proc is not None else 0.0)
+        return self.frames_out / wall if wall > 0 else 0.0
+
+    def warmup(self) -> dict[str, Any]:
+        """The JIT warm-up, kept out of the other figures (empty when there was none)."""
+        proc = self.stages.get("process")
+        if proc is None or not proc.warm_frames:
+            return {}
+        with self._lock:
+            lat = np.asarray(self._warm_latency, dtype=np.float64) * 1000
+        out: dict[str, Any] = {
+            "frames": proc.warm_frames,
+            "jit_s": round(proc.jit_s, 3),
+            "first_frame_ms": round(1000 * (proc.first_frame_s or 0.0), 1),
+            "ended_at_s": round((self.warm_until_s or self.started_s) - self.started_s, 3),
+            "frames_waiting": int(lat.size),
+        }
+        if lat.size:
+            out["latency_max_ms"] = round(float(lat.max()), 2)
+        return out
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             lat = np.asarray(self._latency, dtype=np.float64) * 1000
@@ -115,10 +274,13 @@ class PipelineStats:
             # Frames a processor consumed without emitting (an HDR window filling up).
             "frames_absorbed": max(0, frames_in - self.frames_out - self.dropped),
             "fps": round(out_fps, 2),
+            "fps_after_warmup": round(self.fps_after_warmup, 2),
             "speed": round(self.speed, 3),
             "dropped": self.dropped,
             "interrupted": self.interrupted,
+            # Frames that waited for the JIT are left out; see "warmup".
             "latency_ms": latency,
+            "warmup": self.warmup(),
             "stages": {name: s.snapshot() for name, s in self.stages.items()},
             "processors_ms_per_frame": {k: round(v, 3) for k, v in self.processors_ms.items()},
         }

@@ -1,0 +1,113 @@
+"""FFmpeg habits: -n never overwrites, -v says what is done, examples in --help; stats carry
+the version and a config hash."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import vidclear
+from tests.media import make_clip
+
+PY = [sys.executable, "-m", "vidclear"]
+COMMANDS = ["run", "demo", "synth", "synth haze", "synth bracket", "hdr", "batch", "presets"]
+
+
+def vidclear_cli(*args: str, timeout: float = 300):
+    return subprocess.run([*PY, *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("media") / "clip.mp4", n=10)
+
+
+def one_error_line(res) -> str:
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    assert lines[0].startswith("vidclear: error:")
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_help_has_runnable_looking_examples(command):
+    res = vidclear_cli(*command.split(), "--help", timeout=60)
+    assert res.returncode == 0
+    text = res.stdout.split("examples:", 1)
+    assert len(text) == 2, res.stdout
+    examples = [ln.strip() for ln in text[1].splitlines() if ln.strip().startswith("vidclear")]
+    assert len(examples) >= 2
+    if command:  # each example of a command uses that command
+        assert all(ln.split()[1] in (command.split()[0], "run") for ln in examples), examples
+
+
+def test_n_refuses_an_existing_output_and_leaves_it(clip, tmp_path):
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"precious")
+    res = vidclear_cli("run", str(clip), "-o", str(out), "-n")
+    assert res.returncode == 1
+    assert "-n" in one_error_line(res) and str(out) in res.stderr
+    assert out.read_bytes() == b"precious"
+
+
+def test_n_refuses_an_existing_stats_file_before_writing_the_video(clip, tmp_path):
+    out, stats = tmp_path / "out.mp4", tmp_path / "stats.json"
+    stats.write_text("{}")
+    res = vidclear_cli("run", str(clip), "-o", str(out), "--stats", str(stats), "-n")
+    assert res.returncode == 1 and "--stats" in one_error_line(res)
+    assert not out.exists() and stats.read_text() == "{}"
+
+
+def test_n_and_y_together_is_a_usage_error(clip, tmp_path):
+    res = vidclear_cli("run", str(clip), "-o", str(tmp_path / "o.mp4"), "-n", "-y", timeout=60)
+    assert res.returncode == 2 and "not allowed with argument" in res.stderr
+
+
+def test_n_on_hdr_keeps_an_existing_output(tmp_path):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    for p in (a, b):
+        p.write_bytes(b"x")
+    out = tmp_path / "s.hdr"
+    out.write_bytes(b"precious")
+    res = vidclear_cli("hdr", str(a), str(b), "--times", "1", "2", "-o", str(out), "-n",
+                       timeout=60)
+    assert res.returncode == 1 and "exists" in one_error_line(res)
+    assert out.read_bytes() == b"precious"
+
+
+def test_verbose_says_what_runs_and_vv_adds_ffmpegs_log(clip, tmp_path):
+    res = vidclear_cli("run", str(clip), "-o", str(tmp_path / "a.mp4"), "-v",
+                       "--set", 'pipeline.processors=["dehaze"]')
+    assert res.returncode == 0, res.stderr
+    err = res.stderr
+    assert f"input: {clip}: 160x120, 30 fps, 10 frames" in err
+    assert "processor 0: DehazeProcessor(strength=" in err
+    assert "output: EncoderSink(" in err and "OpenCV " in err
+    assert re.search(r"config sha256 [0-9a-f]{16}", err)
+    assert re.search(r"stage process: 10 frames, [0-9.]+ ms per frame", err)
+    assert "[libx264 @" not in err  # FFmpeg's own log only from -vv
+    res = vidclear_cli("run", str(clip), "-o", str(tmp_path / "b.mp4"), "-vv")
+    assert res.returncode == 0, res.stderr
+    assert "[libx264 @" in res.stderr  # FFmpeg's encoder settings line, as ffmpeg -v verbose
+
+
+def test_stats_carry_version_and_a_config_hash(clip, tmp_path):
+    def stats(*overrides: str) -> dict:
+        path = tmp_path / f"s{len(list(tmp_path.glob('s*.json')))}.json"
+        out = tmp_path / f"{path.stem}.mp4"
+        args = [a for o in overrides for a in ("--set", o)]
+        res = vidclear_cli("run", str(clip), "-o", str(out), "--stats", str(path), "-q", *args)
+        assert res.returncode == 0, res.stderr
+        return json.loads(path.read_text())
+
+    a, b, c = stats(), stats(), stats("output.crf=30")
+    assert a["vidclear_version"] == vidclear.__version__
+    assert re.fullmatch(r"[0-9a-f]{64}", a["config_sha256"])
+    assert a["config_sha256"] == b["config_sha256"] != c["config_sha256"]
+    assert c["config"]["output"]["crf"] == 30 and a["config"]["output"]["crf"] != 30
+    assert isinstance(a["warmup"], dict) and "fps_after_warmup" in a

@@ -1,0 +1,139 @@
+"""``--report DIR``: the files a user opens after a run, checked against ffprobe and the frames."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import re
+import subprocess
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.media import ffprobe_frame_times, ffprobe_streams, make_clip
+from vidclear.cli.main import main
+from vidclear.core import Frame
+from vidclear.errors import ConfigError, OutputError
+from vidclear.io.sinks import report as report_mod
+from vidclear.io.sinks.report import REPORT_FILES, ReportSink
+
+PY = [sys.executable, "-m", "vidclear"]
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("media") / "clip.mp4", n=30)
+
+
+def test_run_report_matches_the_output(clip, tmp_path):
+    out, rep, stats = tmp_path / "out.mp4", tmp_path / "rep", tmp_path / "stats.json"
+    res = subprocess.run([*PY, "run", str(clip), "-o", str(out), "--set",
+                          'pipeline.processors=["dehaze"]', "--report", str(rep),
+                          "--stats", str(stats)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert f"report: {rep / 'report.html'}" in res.stderr
+    assert sorted(p.name for p in rep.iterdir()) == sorted(REPORT_FILES)
+
+    # One CSV row per frame written, at the times ffprobe reads from the output.
+    with open(rep / "frames.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    n = int(ffprobe_streams(out)["streams"][0]["nb_read_frames"])
+    assert len(rows) == n == 30
+    times = ffprobe_frame_times(out)
+    got = [float(r["time_s"]) for r in rows]
+    start = got[0] - times[0]  # the muxer may shift the start (edit list)
+    assert np.allclose(np.array(got) - start, times, atol=1e-3)
+    # The dehazer's figures are there, in range.
+    for key in ("airlight_r", "airlight_g", "airlight_b", "strength", "density"):
+        vals = np.array([float(r[key]) for r in rows])
+        assert np.all((vals >= 0) & (vals <= 1)), key
+    assert all(float(r["latency_ms"]) > 0 for r in rows)
+
+    # The pictures decode, and the page embeds exactly those files.
+    page = (rep / "report.html").read_text()
+    for name in ("contact_sheet.png", "timeline.png"):
+        img = cv2.imread(str(rep / name))
+        assert img is not None and img.shape[0] > 200 and img.shape[1] > 600
+        embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+        assert base64.b64decode(embedded[0 if name == "contact_sheet.png" else 1]) \
+            == (rep / name).read_bytes()
+    data = json.loads(stats.read_text())
+    assert data["config_sha256"] in page and str(clip) in page
+
+
+def _frames(n: int, *, size=(48, 64)):
+    red = np.zeros((*size, 3), np.uint8)
+    red[..., 0] = 230
+    blue = np.zeros((*size, 3), np.uint8)
+    blue[..., 2] = 230
+    for i in range(n):
+        src = Frame(red, pts=i, time_base=Fraction(1, 25), meta={"capture_time": time.monotonic()})
+        yield src.replace(blue, dehaze={"airlight": [0.8, 0.8, 0.9], "strength": 0.5,
+                                        "density": 0.2, "scene_cut": i == 40})
+
+
+def test_contact_sheet_shows_input_above_result(tmp_path):
+    sink = ReportSink(tmp_path / "rep", thumbnails=4)
+    for f in _frames(50):
+        sink.write(f)
+    sink.close()
+    img = cv2.imread(str(tmp_path / "rep" / "contact_sheet.png"))[:, :, ::-1]
+    r, g, b = (img[..., c].astype(int) for c in range(3))
+    red_rows = np.flatnonzero(((r > 180) & (g < 80) & (b < 80)).any(axis=1))
+    blue_rows = np.flatnonzero(((b > 180) & (r < 80) & (g < 80)).any(axis=1))
+    assert red_rows.size and blue_rows.size
+    assert red_rows.max() < blue_rows.min()  # input row entirely above the result row
+    # Four thumbnails side by side in each row.
+    red_cols = ((r > 180) & (g < 80) & (b < 80)).any(axis=0).astype(int)
+    assert np.count_nonzero(np.diff(red_cols) == 1) == 4
+
+
+def test_thumbnails_stay_few_and_spread_over_a_long_run(tmp_path):
+    sink = ReportSink(tmp_path / "rep", thumbnails=6, thumb_width=16)
+    for f in _frames(2000, size=(8, 8)):
+        sink.write(f)
+        assert len(sink._thumbs) <= 8 * 6
+    chosen = [t[0] for t in sink._chosen_thumbs()]
+    assert len(chosen) == 6 and chosen[0] == 0 and chosen[-1] >= 1900
+    gaps = np.diff(chosen)
+    assert gaps.max() <= 1.5 * gaps.min()
+
+
+def test_report_refusals(tmp_path, monkeypatch):
+    (tmp_path / "rep").mkdir()
+    (tmp_path / "rep" / "report.html").write_text("mine")
+    with pytest.raises(OutputError, match="-y"):
+        ReportSink(tmp_path / "rep")
+    ReportSink(tmp_path / "rep", overwrite=True)  # -y
+    with pytest.raises(OutputError, match="does not exist"):
+        ReportSink(tmp_path / "no" / "rep")
+    monkeypatch.setattr(report_mod, "_have_matplotlib", lambda: False)
+    with pytest.raises(ConfigError, match=r"vidclear\[report\]"):
+        ReportSink(tmp_path / "rep2")
+
+
+def test_cli_refuses_report_before_writing_anything(clip, tmp_path, capsys):
+    (tmp_path / "rep").mkdir()
+    (tmp_path / "rep" / "timeline.png").write_bytes(b"mine")
+    out = tmp_path / "out.mp4"
+    assert main(["run", str(clip), "-o", str(out), "--report", str(tmp_path / "rep")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("vidclear: error: report folder")
+    assert not out.exists() and (tmp_path / "rep" / "timeline.png").read_bytes() == b"mine"
+
+
+def test_response_plot_has_a_curve_per_channel():
+    from vidclear.cli.hdr import response_plot
+
+    z = np.arange(256) + 1.0
+    img = response_plot(np.stack([z**2.2, z**2.0, z**1.8], axis=1), title="test response")
+    assert img.shape == (480, 640, 3) and img.dtype == np.uint8
+    for colour in ((214, 39, 40), (44, 160, 44), (31, 119, 180)):  # matplotlib's tab: colours
+        near = np.abs(img.astype(int) - colour).sum(axis=2) < 40
+        assert near.sum() > 300, colour  # the curve and its legend entry

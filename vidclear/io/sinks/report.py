@@ -1,0 +1,291 @@
+"""Pictures of a run: a contact sheet, a timeline plot and an HTML page (``--report DIR``).
+
+:class:`ReportSink` sits beside the encoder and keeps, for every frame it is
+given, the figures the processors left in ``frame.meta`` (``meta["dehaze"]``:
+airlight, strength, haze density, scene cut), when it arrived and its
+end-to-end latency; and, for a spread of frames along the run, small
+thumbnails of the input (``frame.original``) and the result. On ``close()`` it
+writes into its folder:
+
+``contact_sheet.png``
+    Input above, result below, at evenly spaced times along the run.
+``timeline.png``
+    Airlight, strength and haze density, throughput (fps) and latency against
+    the media time, with scene cuts and the JIT warm-up marked.
+``frames.csv``
+    The per-frame figures behind the plot.
+``report.html``
+    A self-contained page (both pictures embedded) with the run's facts.
+
+Plots are drawn with matplotlib (``pip install "vidclear[report]"``), through
+its object API and Agg canvas: no pyplot state, no display needed.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import importlib.util
+import io
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vidclear.core.frame import Frame
+from vidclear.errors import ConfigError, OutputError
+
+__all__ = ["REPORT_FILES", "ReportSink", "check_report_folder"]
+
+REPORT_FILES = ("report.html", "contact_sheet.png", "timeline.png", "frames.csv")
+_COLUMNS = ("index", "time_s", "wall_s", "latency_ms", "airlight_r", "airlight_g",
+            "airlight_b", "strength", "density", "scene_cut", "jit_warmup")
+
+
+def _have_matplotlib() -> bool:
+    try:
+        return importlib.util.find_spec("matplotlib") is not None
+    except (ImportError, ValueError):  # a broken or blocked install
+        return False
+
+
+def _thumb(image: np.ndarray, width: int) -> np.ndarray:
+    """RGB uint8 thumbnail ``width`` pixels wide (never enlarged)."""
+    img = image if image.dtype == np.uint8 else (image // 257).astype(np.uint8)
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    h, w = img.shape[:2]
+    if w <= width:
+        return np.ascontiguousarray(img[:, :, :3])
+    size = (width, max(1, round(h * width / w)))
+    return cv2.resize(np.ascontiguousarray(img[:, :, :3]), size, interpolation=cv2.INTER_AREA)
+
+
+class ReportSink:
+    """Collect a run's per-frame figures and thumbnails; write the report on ``close()``.
+
+    Parameters
+    ----------
+    folder : path-like
+        Where the report goes; created on ``close()`` if missing (its parent
+        must exist).
+    thumbnails : int
+        Frames on the contact sheet (2..24).
+    thumb_width : int
+        Width of each thumbnail in pixels.
+    overwrite : bool
+        Replace report files already in ``folder``.
+    title : str
+        Heading of the page.
+
+    Raises
+    ------
+    ConfigError
+        matplotlib is missing (the ``vidclear[report]`` extra), or a bad
+        ``thumbnails``.
+    OutputError
+        ``folder`` is a file, its parent is missing, or it holds report files
+        and ``overwrite`` is False.
+
+    Notes
+    -----
+    Per frame it costs a few list appends; every ``step``-th frame (``step``
+    doubling as the run grows, so at most ``8 × thumbnails`` are held) it
+    also makes two thumbnails. Call :meth:`describe` to add the run's facts and
+    its stats (for the JIT warm-up mark) before the run.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], *, thumbnails: int = 6,
+                 thumb_width: int = 320, overwrite: bool = False,
+                 title: str = "vidclear run") -> None:
+        if not _have_matplotlib():
+            raise ConfigError("--report needs matplotlib: pip install 'vidclear[report]'")
+        if not 2 <= thumbnails <= 24:
+            raise ConfigError(f"report thumbnails = {thumbnails} is not allowed: expected 2..24")
+        self.folder = Path(folder)
+        check_report_folder(self.folder, overwrite=overwrite)
+        self.thumbnails = thumbnails
+        self.thumb_width = thumb_width
+        self.title = title
+        self.facts: dict[str, Any] = {}
+        self.stats: Any = None
+        self.rows: list[tuple[Any, ...]] = []
+        self._thumbs: list[tuple[int, float | None, np.ndarray, np.ndarray]] = []
+        self._step = 1
+        self._t0: float | None = None
+        self.closed = False
+        self.complete = False
+        self.written: list[Path] = []
+
+    def describe(self, facts: dict[str, Any], *, stats: Any = None) -> None:
+        """Facts for the page (input, output, version, config hash, ...) and the run's stats.
+
+        ``stats`` is the :class:`~vidclear.pipeline.PipelineStats` of the run;
+        its summary goes on the page, and the frames that waited for the JIT
+        (:meth:`~vidclear.pipeline.PipelineStats.waited_for_jit`) are marked
+        on the plot.
+        """
+        self.facts = dict(facts)
+        self.stats = stats
+
+    # -- the Sink protocol ---------------------------------------------
+    def write(self, frame: Frame) -> None:
+        now = time.perf_counter()
+        if self._t0 is None:
+            self._t0 = now
+        index = len(self.rows)
+        captured = frame.meta.get("capture_time")
+        latency = 1000 * (time.monotonic() - captured) if captured is not None else np.nan
+        # The same rule as the stats: compiled for, or queued behind a compile.
+        warm = captured is not None and self.stats is not None \
+            and bool(self.stats.waited_for_jit(captured))
+        d = frame.meta.get("dehaze") or {}
+        air = list(d.get("airlight") or (np.nan, np.nan, np.nan))[:3]
+        self.rows.append((index, frame.time, now - self._t0, latency, *air,
+                          d.get("strength", np.nan), d.get("density", np.nan),
+                          bool(d.get("scene_cut", False)), warm))
+        if index % self._step == 0:
+            before = frame.original.image if frame.original is not None else frame.image
+            self._thumbs.append((index, frame.time, _thumb(before, self.thumb_width),
+                                 _thumb(frame.image, self.thumb_width)))
+            if len(self._thumbs) > 8 * self.thumbnails:  # keep every other: twice the step
+                self._step *= 2
+                self._thumbs = [t for t in self._thumbs if t[0] % self._step == 0]
+
+    def close(self, *, complete: bool = True) -> None:
+        """Write the report (also after an interruption, marked as such)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.complete = complete
+        self._write_files()
+
+    def abort(self) -> None:
+        """The run failed: write nothing."""
+        self.closed = True
+
+    # -- output ------------------------------------------------------------
+    def _write_files(self) -> None:
+        try:
+            self.folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create report folder {self.folder}: "
+                              f"{exc.strerror or exc}") from None
+        from vidclear.io.sinks import _report_plots as plots
+
+        sheet = plots.contact_sheet(self._chosen_thumbs(), title=self.title)
+        timeline = plots.timeline(self._columns(), title=self.title)
+        pngs = {"contact_sheet.png": sheet, "timeline.png": timeline}
+        for name, data in pngs.items():
+            self._save(name, data)
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(_COLUMNS)
+        for row in self.rows:
+            writer.writerow(["" if v is None or (isinstance(v, float) and np.isnan(v))
+                             else (round(v, 6) if isinstance(v, float) else v) for v in row])
+        self._save("frames.csv", buf.getvalue().encode())
+        self._save("report.html", self._page(pngs).encode())
+
+    def _save(self, name: str, data: bytes) -> None:
+        path = self.folder / name
+        tmp = path.with_name(f".{name}.partial-{os.getpid()}")
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        self.written.append(path)
+
+    def _chosen_thumbs(self) -> list[tuple[int, float | None, np.ndarray, np.ndarray]]:
+        thumbs = self._thumbs
+        if len(thumbs) <= self.thumbnails:
+            return list(thumbs)
+        picks = np.linspace(0, len(thumbs) - 1, self.thumbnails).round().astype(int)
+        return [thumbs[i] for i in picks]
+
+    def _columns(self) -> dict[str, np.ndarray]:
+        if not self.rows:
+            return {name: np.zeros(0) for name in _COLUMNS}
+        cols = list(zip(*self.rows, strict=True))
+        out = {name: np.asarray([np.nan if v is None else v for v in col], dtype=np.float64)
+               for name, col in zip(_COLUMNS, cols, strict=True)}
+        return out
+
+    def _page(self, pngs: dict[str, bytes]) -> str:
+        snap = self.stats.snapshot() if self.stats is not None else {}
+        facts: list[tuple[str, str]] = []
+        for key in ("input", "output", "processors", "vidclear_version", "config_sha256"):
+            if key in self.facts:
+                value = self.facts[key]
+                facts.append((key, ", ".join(value) if isinstance(value, list) else str(value)))
+        facts.append(("frames", str(len(self.rows))))
+        if snap:
+            lat = snap.get("latency_ms") or {}
+            facts += [("wall time", f"{snap['wall_s']:.1f} s"),
+                      ("fps", f"{snap['fps']:.1f} ({snap['fps_after_warmup']:.1f} without "
+                              "the JIT warm-up)"),
+                      ("speed", f"{snap['speed']:.2f}× real time"),
+                      ("dropped frames", str(snap["dropped"]))]
+            if lat:
+                facts.append(("latency", f"p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms"))
+            warm = snap.get("warmup") or {}
+            if warm:
+                facts.append(("JIT warm-up", f"{warm['jit_s']:.2f} s over {warm['frames']} "
+                              "frame(s); left out of the latency and marked on the plot"))
+        if not self.complete:
+            facts.append(("status", "interrupted: the figures cover the frames written"))
+        rows = "\n".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+                         for k, v in facts)
+
+        def img(name: str, alt: str) -> str:
+            data = base64.b64encode(pngs[name]).decode()
+            return (f'<figure><img src="data:image/png;base64,{data}" alt="{alt}">'
+                    f'<figcaption><a href="{name}">{name}</a></figcaption></figure>')
+
+        title = html.escape(self.title)
+        return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font: 15px/1.4 system-ui, sans-serif; margin: 1.5em auto; max-width: 1400px;
+       padding: 0 1em; color: #222; }}
+table {{ border-collapse: collapse; margin-bottom: 1em; }}
+th, td {{ text-align: left; padding: 2px 12px 2px 0; vertical-align: top; }}
+th {{ color: #555; font-weight: 600; }}
+img {{ max-width: 100%; border: 1px solid #ddd; }}
+figure {{ margin: 1em 0; }}
+</style></head>
+<body>
+<h1>{title}</h1>
+<table>
+{rows}
+</table>
+<h2>Before and after</h2>
+{img("contact_sheet.png", "input and result at times along the run")}
+<h2>Over time</h2>
+{img("timeline.png", "airlight, strength, haze density, fps and latency over time")}
+<p>Per-frame figures: <a href="frames.csv">frames.csv</a></p>
+</body></html>
+"""
+
+    def __repr__(self) -> str:
+        return f"ReportSink({str(self.folder)!r}, frames={len(self.rows)})"
+
+
+def check_report_folder(folder: Path, *, overwrite: bool) -> None:
+    """Refuse a report folder that cannot be written, or one whose files would be replaced."""
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"report folder {folder} is a file")
+    if not folder.exists() and not folder.parent.exists():
+        raise OutputError(f"cannot create report folder {folder}: "
+                          f"{folder.parent} does not exist")
+    if not overwrite:
+        taken = [name for name in REPORT_FILES if (folder / name).exists()]
+        if taken:
+            raise OutputError(f"report folder {folder} already holds {', '.join(taken)}: "
+                              "pass -y to overwrite")
