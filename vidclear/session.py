@@ -163,6 +163,7 @@ class Session:
         self._reporters: list[Callable[[], dict[str, Any]]] = []
         self._on_close = list(on_close)
         self._quit = False
+        self._started = False
         self._label = label
         try:
             info = source.info
@@ -314,6 +315,7 @@ class Session:
         on_signal : callable, optional
             Told the signal number first (to print a line).
         """
+        self._started = True
         try:
             with self._signals(signals, on_signal):
                 stats = self.pipeline.run(on_progress=on_progress)
@@ -324,6 +326,12 @@ class Session:
             self.source.close()
             for fn in self._on_close:
                 fn()
+
+    def add_sink(self, sink: Sink) -> None:
+        """Write every frame to ``sink`` as well (after the outputs); call before :meth:`run`."""
+        if self._started:
+            raise ConfigError("add_sink() after the run started")
+        self.tee.sinks.append(sink)
 
     def stop(self, *, interrupted: bool = True) -> None:
         """Graceful stop: read no more input, finish what is queued, finalize.

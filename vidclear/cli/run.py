@@ -228,7 +228,7 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     """
     quiet = getattr(args, "quiet", False)
     if report is not None:
-        session.tee.sinks.append(report)  # after the recorders: it never holds them up
+        session.add_sink(report)  # after the recorders: it never holds them up
         report.describe(session.report(), stats=session.pipeline.stats)
     if getattr(args, "verbose", 0) and not quiet:
         _say_plan(session, report)
