@@ -340,10 +340,14 @@ class Session:
         """
         self._quit = not interrupted
         self.pipeline.stop()
+        for rec in self.recorders:
+            rec.cancel()  # a network output stops waiting for a lost receiver
 
     def abort(self) -> None:
         """Drop what is queued and finalize at once."""
         self.pipeline.abort()
+        for rec in self.recorders:
+            rec.cancel()
 
     @contextlib.contextmanager
     def _signals(self, enabled: bool,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -123,7 +124,7 @@ def test_tcp_output_reconnects_and_counts_it(tmp_path):
     assert res.returncode == 0, res.stderr
     report = json.loads(stats.read_text())
     assert report["output_reconnects"] == 1 and report["frames_out"] == 90
-    assert "receiver lost; reconnecting" in res.stderr and "reconnected after" in res.stderr
+    assert "receiver lost; retrying" in res.stderr and "connected after" in res.stderr
     rx = tmp_path / "second.ts"
     rx.write_bytes(got["second"])
     assert _counts(rx)["video"] > 20  # the new connection carries a decodable stream
@@ -146,3 +147,26 @@ def test_rtmp_publish_to_a_listening_server(tmp_path):
     assert got["video"] == sent["video"] == 30
     # FLV has no edit list: the AAC priming packet MP4 hides is counted there.
     assert got["audio"] - sent["audio"] in (0, 1)
+
+
+def test_no_receiver_gives_up_in_time_and_ctrl_c_does_not_wait(tmp_path):
+    clip = make_clip(tmp_path / "in.mp4", n=90, size=(96, 64))
+    port = _port()  # nobody listens there
+    t0 = time.monotonic()
+    res = subprocess.run([*VIDCLEAR, "run", str(clip), "-o", f"tcp://127.0.0.1:{port}", "-q",
+                          "--set", "output.reconnect_timeout=3"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1 and time.monotonic() - t0 < 20, res.stderr
+    assert "no receiver yet" in res.stderr and "gave up after 3 s" in res.stderr
+    stats = tmp_path / "s.json"
+    proc = subprocess.Popen([*VIDCLEAR, "run", str(clip), "-o", f"tcp://127.0.0.1:{port}",
+                             "-q", "--stats", str(stats)], cwd=ROOT, stderr=subprocess.PIPE,
+                            text=True)
+    with proc:
+        time.sleep(3)
+        proc.send_signal(signal.SIGINT)
+        t1 = time.monotonic()
+        err = proc.communicate(timeout=30)[1]
+    assert proc.returncode == 130 and time.monotonic() - t1 < 5, err
+    report = json.loads(stats.read_text())
+    assert report["output_frames_dropped"] > 0 and "were not sent" in err

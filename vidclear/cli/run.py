@@ -254,6 +254,10 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     finally:
         bar.close()
     _write_stats(getattr(args, "stats", None), stats, session.report())
+    unsent = session.report().get("output_frames_dropped", 0)
+    if unsent:  # lost data is reported even with -q
+        print(f"vidclear: warning: {unsent} frames were not sent: the network receiver was "
+              "gone when the run ended", file=sys.stderr)
     if not quiet:
         if getattr(args, "verbose", 0):
             _say_stages(stats)

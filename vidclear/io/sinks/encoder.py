@@ -219,6 +219,9 @@ class EncoderSink:
         """Facts for ``--stats`` beyond frames and packets (none for files)."""
         return {}
 
+    def cancel(self) -> None:
+        """The run is ending: stop any waiting (files never wait)."""
+
     def _prepare_packet(self, index: int, packet: Any) -> Any:
         """Hook: a copied packet of input stream ``index``, about to be muxed."""
         return packet

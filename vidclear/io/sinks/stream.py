@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,10 @@ class StreamSink(EncoderSink):
             raise OutputError("refusing to write video to a terminal: redirect standard output "
                               "(| or >) or give -o FILE")
         self.reconnects = 0
+        self.frames_dropped = 0
+        self._connected = False
+        self._offline = False
+        self._cancel = threading.Event()
         self._adts: set[int] = set()  # input streams whose ADTS headers are stripped
         self._reconnecting = cfg.reconnect and self.scheme in _RECONNECTING
         self.name = self.target
@@ -165,9 +170,17 @@ class StreamSink(EncoderSink):
             return
 
     def report(self) -> dict[str, Any]:
-        return {"output_reconnects": self.reconnects}
+        return {"output_reconnects": self.reconnects,
+                "output_frames_dropped": self.frames_dropped}
+
+    def cancel(self) -> None:
+        """Stop waiting for a lost receiver: the run is ending (Ctrl-C, end of input)."""
+        self._cancel.set()
 
     def write(self, frame: Frame) -> None:
+        if self._offline:
+            self.frames_dropped += 1  # the run is ending with no receiver: counted, not sent
+            return
         try:
             super().write(frame)
         except OutputError as exc:
@@ -183,20 +196,37 @@ class StreamSink(EncoderSink):
             self._ok_writes += 1
             if self._ok_writes >= 25:
                 self.reconnects += 1
-                print(f"vidclear: output {self.target}: reconnected after "
+                self._connected = True
+                print(f"vidclear: output {self.target}: connected after "
                       f"{time.monotonic() - self._lost:.1f} s", file=sys.stderr)
                 self._lost, self._delay = None, 0.5
+        elif not self._connected and self.frames_written >= 25:
+            self._connected = True
 
     def _reconnect(self, frame: Frame) -> None:
-        """Reopen the destination with growing waits, then write ``frame`` to it."""
+        """Reopen the destination with growing waits, then write ``frame`` to it.
+
+        Gives up with an OutputError after ``output.reconnect_timeout`` seconds
+        without a receiver, counted from the first failure; after
+        :meth:`cancel` it stops waiting and drops (and counts) what is left.
+        """
         self._discard()
         if self._lost is None:
             self._lost = time.monotonic()
-            print(f"vidclear: output {self.target}: receiver lost; reconnecting",
-                  file=sys.stderr)
+            what = "receiver lost" if self._connected else "no receiver yet"
+            print(f"vidclear: output {self.target}: {what}; retrying", file=sys.stderr)
         limit = self.config.reconnect_timeout
         while True:
-            time.sleep(self._delay)
+            waited = time.monotonic() - self._lost
+            if self._cancel.is_set():
+                self._offline = True
+                self.frames_dropped += 1
+                return
+            if limit and waited >= limit:
+                raise OutputError(f"output {self.target}: gave up after {waited:.0f} s "
+                                  "without a receiver (output.reconnect_timeout)")
+            if self._cancel.wait(min(self._delay, max(0.05, limit - waited) if limit else 5.0)):
+                continue
             self._delay = min(5.0, self._delay * 2)
             self._ok_writes = 0
             try:
@@ -205,11 +235,15 @@ class StreamSink(EncoderSink):
                 self._copy_map = {}
                 super().write(frame)
                 return
-            except OutputError as exc:
-                waited = time.monotonic() - self._lost
-                if limit and waited >= limit:
-                    raise OutputError(f"{self.target}: gave up after {waited:.0f} s without a "
-                                      f"receiver: {exc}") from None
+            except OutputError:
+                continue
+
+    def close(self, *, complete: bool = True) -> None:
+        if self._offline or self._lost is not None:
+            self._closed = True
+            self._discard()  # no receiver to finish the stream for
+            return
+        super().close(complete=complete)
 
     def __repr__(self) -> str:
         return (f"StreamSink({self.target!r}, format={self._guess_format()}, "
