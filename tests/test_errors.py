@@ -79,3 +79,46 @@ def test_the_cli_calls_a_bad_array_the_users_mistake(tmp_path, capsys):
     assert code == 1, err
     assert err.startswith("vidclear: error: ") and "int32" in err and "\n" not in err
     assert "internal error" not in err and not (tmp_path / "o.mp4").exists()
+
+
+def test_float16_images_are_dehazed_like_float32_and_non_arrays_are_named():
+    rng = np.random.default_rng(3)
+    rgb = (rng.random((48, 64, 3)) * 0.4 + 0.5).astype(np.float32)
+    half = vidclear.dehaze_image(rgb.astype(np.float16))
+    assert half.dtype == np.float16
+    assert np.abs(half.astype(np.float32) - vidclear.dehaze_image(rgb)).max() < 2e-3
+    for bad, name in ((None, "NoneType"), ("hazy.jpg", "str")):
+        with pytest.raises(ArrayError, match=f"NumPy array of numbers, got {name}"):
+            vidclear.dehaze_image(bad)
+
+
+def test_processor_contract_breaches_are_named(tmp_path):
+    from tests.media import make_clip
+    from vidclear import Session
+    from vidclear.errors import ProcessorError
+    from vidclear.processors.basic import CopyConfig
+
+    clip = make_clip(tmp_path / "in.mp4", n=3, size=(32, 24))
+    with pytest.raises(ProcessorError, match="got function"):
+        Session.open(clip, tmp_path / "a.mp4", processors=[lambda f: f])  # a Path input works
+
+    class ReturnsArray(vidclear.Processor[CopyConfig]):
+        name = "returns_array"
+        Config = CopyConfig
+
+        def __call__(self, frame):
+            return frame.image
+
+    with pytest.raises(ProcessorError, match="returned ndarray, expected a Frame"):
+        Session.open(str(clip), tmp_path / "b.mp4", processors=[ReturnsArray()]).run(
+            signals=False)
+    assert not (tmp_path / "b.mp4").exists()
+    with pytest.raises(ProcessorError, match="Processor subclass"):
+        vidclear.register_processor(lambda f: f)
+
+    class Dehaze(vidclear.Processor[CopyConfig]):
+        name = "dehaze"
+        Config = CopyConfig
+
+    with pytest.raises(ConfigError, match="built-in processor"):
+        vidclear.register_processor(Dehaze)

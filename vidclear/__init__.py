@@ -27,16 +27,23 @@ from vidclear._version import __version__
 from vidclear.config import Config, load_config
 from vidclear.core import Frame, Processor, Sink, Source, StreamInfo
 from vidclear.core.registry import register as register_processor
-from vidclear.errors import ArrayError, ConfigError, InputError, OutputError, VidclearError
+from vidclear.errors import (
+    ArrayError,
+    ConfigError,
+    InputError,
+    OutputError,
+    ProcessorError,
+    VidclearError,
+)
 from vidclear.io import open_sink, open_source
 from vidclear.pipeline import Pipeline
 from vidclear.session import Session, transcode
 
 __all__ = [
     "ArrayError", "Config", "ConfigError", "DehazeConfig", "Dehazer", "Frame", "InputError",
-    "OutputError", "Pipeline", "Processor", "Session", "Sink", "Source", "StreamInfo",
-    "VidclearError", "__version__", "dehaze_image", "load_config", "open_sink", "open_source",
-    "register_processor", "transcode",
+    "OutputError", "Pipeline", "Processor", "ProcessorError", "Session", "Sink", "Source",
+    "StreamInfo", "VidclearError", "__version__", "dehaze_image", "load_config", "open_sink",
+    "open_source", "register_processor", "transcode",
 ]
 
 # Imported on first use so `import vidclear` does not load the Numba kernels.

@@ -12,7 +12,7 @@ OpenCV users expect: ``except ValueError`` catches a bad array or setting.
 from __future__ import annotations
 
 __all__ = ["ArrayError", "ConfigError", "HDRInputError", "InputError", "OutputError",
-           "VidclearError"]
+           "ProcessorError", "VidclearError"]
 
 
 class VidclearError(Exception):
@@ -38,6 +38,11 @@ class ArrayError(InputError, ValueError):
 
 class HDRInputError(ArrayError):
     """An exposure bracket is unusable: mismatched images, bad exposure times or response."""
+
+
+class ProcessorError(VidclearError, TypeError):
+    """A processor broke its contract: not a Processor, or it returned something
+    other than a Frame (or None while it holds frames back)."""
 
 
 class OutputError(VidclearError):

@@ -39,7 +39,7 @@ from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
 from vidclear.core.sink import Sink
 from vidclear.core.source import Source
-from vidclear.errors import ConfigError
+from vidclear.errors import ConfigError, ProcessorError
 from vidclear.io.sinks.encoder import EncoderSink, check_output_path
 from vidclear.io.sinks.split import SplitSink
 from vidclear.io.sinks.stream import StreamSink, classify_output
@@ -146,6 +146,11 @@ class Session:
         self.config = cfg
         self.source = source
         self.processors = list(processors)
+        for proc in self.processors:
+            if not isinstance(proc, Processor):
+                raise ProcessorError(
+                    f"processors must be vidclear.Processor instances, got "
+                    f"{type(proc).__name__}: subclass Processor and set name and Config")
         mode = mode or cfg.pipeline.mode
         if mode == "auto":
             mode = "live" if source.is_live else "file"
@@ -194,7 +199,7 @@ class Session:
     @classmethod
     def open(
         cls,
-        input: str | Sequence[str],
+        input: str | os.PathLike[str] | Sequence[str],
         output: str | os.PathLike[str] | None = None,
         *,
         config: Config | None = None,
@@ -236,7 +241,9 @@ class Session:
             One-line reports from a reconnecting stream.
         """
         cfg = config or Config()
-        specs = [input] if isinstance(input, str) else list(input)
+        if isinstance(input, os.PathLike):
+            input = os.fspath(input)
+        specs = [input] if isinstance(input, str) else [os.fspath(s) for s in input]
         if split:
             return cls._open_split(specs, output, config=cfg, overwrite=overwrite,
                                    processors=processors)
@@ -456,7 +463,7 @@ class Session:
 
 
 def transcode(
-    input: str,
+    input: str | os.PathLike[str],
     output: str | os.PathLike[str],
     *,
     config: Config | None = None,

@@ -28,8 +28,8 @@ FRAMES = 7  # more than one bracket pattern and any warm-up
 
 
 def test_exemptions_name_real_processors():
-    assert set(EXEMPT) <= set(registry.available())
-    assert CHANGES_LEVEL <= set(registry.available())
+    assert set(EXEMPT) <= set(registry.builtin())
+    assert CHANGES_LEVEL <= set(registry.builtin())
 
 
 def _run(name: str, level: int, shape: tuple[int, int, int], dtype: type) -> list[np.ndarray]:
@@ -45,7 +45,7 @@ def _run(name: str, level: int, shape: tuple[int, int, int], dtype: type) -> lis
     return outs
 
 
-@pytest.mark.parametrize("name", [n for n in registry.available() if n not in EXEMPT])
+@pytest.mark.parametrize("name", [n for n in registry.builtin() if n not in EXEMPT])
 @pytest.mark.parametrize("level", [0, 1, 128, 255])
 def test_constant_frame_stays_constant(name, level):
     outs = _run(name, level, (36, 50, 3), np.uint8)

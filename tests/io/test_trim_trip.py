@@ -80,7 +80,8 @@ def test_duration_alone_needs_no_seek_and_counts_for_progress(clip):
 def test_bad_times_are_one_line_config_errors(clip, tmp_path):
     for args, text in [(("-ss", "1:75"), "-ss '1:75' is not a time"),
                        (("-t", "abc"), "-t 'abc' is not a time"),
-                       (("-ss", "2", "-to", "1"), "input.end = 1 is not allowed")]:
+                       (("-ss", "2", "-to", "1"), "input.end = 1 is not allowed"),
+                       (("-t", "0"), "-t '0' selects no frames")]:
         res = _run("run", str(clip), "-o", str(tmp_path / "x.mp4"), *args)
         assert res.returncode == 2, res.stderr
         assert text in res.stderr and "Traceback" not in res.stderr

@@ -134,6 +134,8 @@ def trim_overrides(args: argparse.Namespace) -> list[str]:
             seconds = parse_time(text, option=flag)
             if seconds < 0:
                 raise ConfigError(f"{flag} {text!r} is not allowed: expected a time >= 0")
+            if seconds == 0 and flag in ("-t", "-to"):
+                raise ConfigError(f"{flag} {text!r} selects no frames: give a time > 0")
             out.append(f"input.{key}={seconds!r}")
     if getattr(args, "format", None):
         out.append(f"output.format={json.dumps(args.format)}")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import importlib
 
 from vidclear.core.processor import Processor
-from vidclear.errors import ConfigError
+from vidclear.errors import ConfigError, ProcessorError
 
-__all__ = ["available", "get", "register"]
+__all__ = ["available", "builtin", "get", "register"]
 
 _BUILTIN: dict[str, str] = {
     "copy": "vidclear.processors.basic:Copy",
@@ -32,10 +32,21 @@ _LOADED: dict[str, type[Processor]] = {}
 
 def register(cls: type[Processor]) -> type[Processor]:
     """Class decorator adding a processor under ``cls.name``."""
+    if not (isinstance(cls, type) and issubclass(cls, Processor)):
+        raise ProcessorError(f"register_processor takes a vidclear.Processor subclass, got "
+                             f"{getattr(cls, '__name__', type(cls).__name__)}")
     if not cls.name:
         raise ConfigError(f"processor class {cls.__name__} has no name to register it by")
-    _LOADED[cls.name] = cls
+    if cls.name in _BUILTIN and _BUILTIN[cls.name] != f"{cls.__module__}:{cls.__qualname__}":
+        raise ConfigError(f"{cls.name!r} is a built-in processor ({_BUILTIN[cls.name]}); "
+                          "register yours under another name")
+    _LOADED[cls.name] = cls  # a name registered again by user code: the latest class wins
     return cls
+
+
+def builtin() -> list[str]:
+    """Names of the processors that ship with vidclear."""
+    return sorted(_BUILTIN)
 
 
 def available() -> list[str]:

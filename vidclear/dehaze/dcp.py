@@ -95,6 +95,9 @@ def as_rgb(image: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.nda
         layout and dtype.
     """
     arr = np.asarray(image)
+    if arr.dtype.kind not in "uif":
+        raise ArrayError(f"image must be a NumPy array of numbers, got {type(image).__name__}"
+                         + (f" of {arr.dtype}" if isinstance(image, np.ndarray) else ""))
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
         raise ArrayError(
             "image must be H×W or H×W×1 (grey), H×W×3 (RGB) or H×W×4 (RGBA), "
@@ -111,7 +114,8 @@ def as_rgb(image: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.nda
                 f"float image values must be in [0, 1], got [{arr.min():g}, {arr.max():g}]; "
                 "use uint8 or uint16 for other ranges"
             )
-        work = np.rint(arr * 65535.0).astype(np.uint16)
+        # In float64: float16 * 65535 would overflow to inf (and come back black).
+        work = np.rint(arr.astype(np.float64) * 65535.0).astype(np.uint16)
     elif dtype in (np.uint8, np.uint16):
         work = arr
     else:

@@ -11,7 +11,7 @@ from typing import Any
 from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
 from vidclear.core.sink import Sink
-from vidclear.errors import ConfigError
+from vidclear.errors import ConfigError, ProcessorError
 from vidclear.pipeline.channel import Cancelled, Channel
 from vidclear.pipeline.stats import PipelineStats
 
@@ -130,7 +130,7 @@ class Pipeline:
         for i in range(start, len(self.processors)):
             proc = self.processors[i]
             t0 = time.perf_counter()
-            frames = [g for f in frames if (g := proc(f)) is not None]
+            frames = [g for f in frames if (g := _checked(proc, proc(f))) is not None]
             self._proc_busy[i] += time.perf_counter() - t0
             if not frames:
                 break
@@ -232,6 +232,15 @@ class Pipeline:
             repr_name(p, i): 1000 * busy / n
             for i, (p, busy) in enumerate(zip(self.processors, self._proc_busy, strict=True))
         }
+
+
+def _checked(proc: Processor[Any], out: object) -> Frame | None:
+    """``out`` if it is a Frame or None; a ProcessorError naming the processor otherwise."""
+    if out is None or isinstance(out, Frame):
+        return out
+    hint = " (wrap an image with frame.replace(image))" if hasattr(out, "shape") else ""
+    raise ProcessorError(f"processor {getattr(proc, 'name', '') or type(proc).__name__} returned "
+                         f"{type(out).__name__}, expected a Frame or None{hint}")
 
 
 def repr_name(proc: Processor, index: int) -> str:

@@ -25,7 +25,7 @@ from vidclear.config.sections import OutputConfig, parse_bitrate
 from vidclear.core.convert import BT601, rgb_to_av
 from vidclear.core.frame import Frame
 from vidclear.core.source import SidePackets, StreamInfo
-from vidclear.errors import ConfigError, OutputError
+from vidclear.errors import ArrayError, ConfigError, OutputError
 
 __all__ = ["EncoderSink", "check_output_path", "partial_path"]
 
@@ -483,12 +483,12 @@ class EncoderSink:
             return av_frame  # decoded format (untouched or processed as planes): no RGB trip
         image = frame.image
         if image.ndim != 3 or image.shape[2] != 3:
-            raise OutputError(f"processor output must be H×W×3 RGB, got shape {image.shape}")
+            raise ArrayError(f"processor output must be H×W×3 RGB, got shape {image.shape}")
         if (fw, fh) != (w, h):
             # Chroma-subsampled formats need even sizes: repeat the last row/column.
             image = np.pad(image, ((0, h - fh), (0, w - fw), (0, 0)), mode="edge")
         if image.dtype not in (np.uint8, np.uint16):
-            raise OutputError(f"processor output must be uint8 or uint16, got {image.dtype}")
+            raise ArrayError(f"processor output must be uint8 or uint16, got {image.dtype}")
         return rgb_to_av(image, self._stream.codec_context.pix_fmt)
 
     def _mux_side(self, until: float, *, everything: bool = False) -> None:

@@ -7,6 +7,7 @@ and data packets through its ``side_packets`` channel.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -25,7 +26,7 @@ __all__ = ["AVSource", "NetworkSource", "OpenCVSource", "RealtimeSource", "Sourc
 
 
 def open_source(
-    spec: str | Sequence[str],
+    spec: str | os.PathLike[str] | Sequence[str],
     *,
     config: InputConfig | None = None,
     live: bool | None = None,
@@ -79,6 +80,8 @@ def open_source(
         The input does not exist, cannot be opened or has no video stream.
     """
     cfg = config or InputConfig()
+    if isinstance(spec, os.PathLike):
+        spec = os.fspath(spec)
     if not isinstance(spec, str):
         files = expand_inputs(spec, order=cfg.order)
         if len(files) > 1:
