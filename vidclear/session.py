@@ -279,9 +279,13 @@ class Session:
                     config: Config, overwrite: bool,
                     processors: Sequence[Processor[Any]] | None) -> Session:
         files = expand_inputs(specs, order=config.input.order)
-        if folder is None or not Path(folder).is_dir():
-            raise ConfigError(f"--split writes one file per input into a folder: -o {folder} "
-                              "is not an existing folder")
+        if folder is None:
+            raise ConfigError("--split writes one file per input into a folder: give -o DIR")
+        if not Path(folder).is_dir():
+            if Path(folder).exists() or not Path(folder).parent.is_dir():
+                raise ConfigError(f"--split writes one file per input into a folder: -o {folder} "
+                                  "is not a folder, nor one that can be made")
+            Path(folder).mkdir()
         outputs = [Path(folder) / Path(f).name for f in files]
         if len(set(outputs)) != len(outputs):
             raise ConfigError("--split: two inputs have the same file name")

@@ -87,6 +87,9 @@ def test_bad_times_are_one_line_config_errors(clip, tmp_path):
         assert text in res.stderr and "Traceback" not in res.stderr
         assert len(res.stderr.strip().splitlines()) == 1
     assert parse_time("01:02:03.5") == 3723.5 and parse_time("-2") == -2.0
+    res = _run("run", str(clip), "-o", str(tmp_path / "y.mp4"), "-ss", "20")
+    assert res.returncode == 1 and "starts after the last frame" in res.stderr
+    assert not (tmp_path / "y.mp4").exists()
     with pytest.raises(ConfigError):
         open_source("udp://127.0.0.1:9", config=load_config(overrides=["input.start=1"]).input)
 
@@ -172,7 +175,9 @@ def test_split_writes_one_file_per_input_with_state_carried(chunks, tmp_path):
         assert len(times) == 30 and times[0] == pytest.approx(0.0, abs=1e-3)
         assert len(ffprobe_packets(out, "a:0")) == len(ffprobe_packets(chunk, "a:0"))
         assert _match(_decode(out), _decode(chunk)) == list(range(30))
-    with pytest.raises(ConfigError, match="not an existing folder"):
-        Session.open([str(c) for c in chunks], tmp_path / "nope", split=True)
+    with pytest.raises(ConfigError, match="nor one that can be made"):
+        Session.open([str(c) for c in chunks], tmp_path / "no" / "such", split=True)
+    with pytest.raises(InputError, match="given twice"):
+        Session.open([str(chunks[0]), str(chunks[0])], tmp_path / "dup.mp4")
     with pytest.raises(vidclear_errors.OutputError, match="already exists"):
         Session.open([str(c) for c in chunks], out_dir, split=True)

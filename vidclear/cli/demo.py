@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if not (16 <= width <= 7680 and 16 <= height <= 4320) or not 0 < args.seconds <= 600:
         raise ConfigError("--size must be between 16x16 and 7680x4320 and --seconds in (0, 600]")
     output = Path(args.output) if args.output else _free_name(DEFAULT_NAME)
+    check_output_path(output, inputs=[], overwrite=args.overwrite)  # before 10 s of rendering
     report = open_report(args, title="vidclear demo")
     base = {"pipeline": {"processors": ["dehaze", "side_by_side"]},
             "side_by_side": {"label_before": "hazy input", "label_after": "vidclear"}}

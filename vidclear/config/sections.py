@@ -141,7 +141,8 @@ class OutputConfig(Section):
     format: str = param("", doc="container (FFmpeg muxer name, -f): matroska, mpegts, nut, mp4, "
                                 "flv, ...; empty = by the output's extension or URL scheme")
     crf: int = param(20, lo=0, hi=63, doc="constant rate factor (x264/x265/vpx/aom/svt-av1)")
-    bitrate: str = param("", doc="target bitrate like '8M'; when set it replaces crf")
+    bitrate: str | int = param("", doc="target bitrate like '8M' or 8000000 (bits/s); when set "
+                                       "it replaces crf")
     preset: str = param("veryfast", doc="encoder speed preset of libx264/libx265 (ultrafast ... "
                                            "placebo); other encoders ignore it")
     pix_fmt: str = param("yuv420p", doc="output pixel format; yuv420p plays everywhere")
@@ -161,7 +162,7 @@ class OutputConfig(Section):
     def validate(self) -> None:
         if self.bitrate and parse_bitrate(self.bitrate) is None:
             raise ConfigError(
-                f"output.bitrate = {_short(self.bitrate)} is not allowed: expected bits per "
+                f"output.bitrate = {_short(str(self.bitrate))} is not allowed: expected bits per "
                 f"second with an optional k/M/G suffix, like '8M', from {BITRATE_RANGE[0]:g} "
                 f"to {BITRATE_RANGE[1]:g}"
             )
@@ -207,9 +208,9 @@ def _is_container(name: str, mode: Literal["r", "w"]) -> bool:
     return bool(fmt.is_input if mode == "r" else fmt.is_output)
 
 
-def parse_bitrate(text: str) -> int | None:
-    """'8M' -> 8000000; None when the text is not a bitrate."""
-    text = text.strip()
+def parse_bitrate(text: str | int) -> int | None:
+    """'8M' (or 8000000) -> 8000000; None when the value is not a bitrate."""
+    text = str(text).strip()
     scale = {"k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6, "g": 1e9, "G": 1e9}.get(text[-1:], 1.0)
     number = text[:-1] if text[-1:] in "kKmMgG" else text
     try:

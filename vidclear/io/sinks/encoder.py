@@ -278,8 +278,10 @@ class EncoderSink:
         try:
             stream = self._container.add_stream(codec, rate=rate)
         except (av.FFmpegError, ValueError) as exc:
-            raise OutputError(
-                f"output {self.name}: the container cannot hold {cfg.codec} video: {exc}"
+            hint = {"webm": "; WebM holds VP8/VP9/AV1: --set output.codec=libvpx-vp9"}.get(
+                self.path.suffix.lower().lstrip("."), "")
+            raise ConfigError(
+                f"output {self.name}: the container cannot hold {cfg.codec} video{hint} ({exc})"
             ) from None
         stream.width, stream.height = self._size
         stream.pix_fmt = pix_fmt

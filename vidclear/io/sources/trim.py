@@ -21,7 +21,7 @@ from typing import Any
 
 from vidclear.core.frame import Frame
 from vidclear.core.source import SidePackets, Source, StreamInfo
-from vidclear.errors import ConfigError
+from vidclear.errors import ConfigError, InputError
 from vidclear.io.sources.av_source import AVSource
 
 __all__ = ["TrimSource", "parse_time"]
@@ -153,7 +153,9 @@ class TrimSource(Source):
     def _frames(self) -> Iterator[Frame]:
         tb = self.source.time_base
         shift = round(Fraction(self.start).limit_denominator(10**9) / tb)
+        last: float | None = None
         for frame in self.source:
+            last = frame.time if frame.time is not None else last
             t = frame.time
             if t is not None:
                 if t < self.start - _EPS:
@@ -165,6 +167,11 @@ class TrimSource(Source):
                 frame.pts = max(0, frame.pts - shift)
             self._frames_decoded += 1
             yield frame
+        if self._frames_decoded == 0 and not self.stopped:
+            origin = self.source.first_time or 0.0
+            end = "" if last is None else f" (its last frame is at {last - origin:.3f} s)"
+            raise InputError(f"input {self.spec}: -ss {self.start - origin:g} s starts after "
+                             f"the last frame{end}")
 
     def _close(self) -> None:
         self.source.close()

@@ -68,6 +68,8 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name") -> list[str]:
     """
     out: list[str] = []
     for spec in specs:
+        if spec in out:
+            raise InputError(f"{spec} is given twice: a trip plays each file once")
         path = Path(spec)
         if path.is_dir():
             found = sorted(str(p) for p in path.iterdir()
@@ -84,6 +86,9 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name") -> list[str]:
             continue
         if order == "time":
             found.sort(key=_creation_time)
+        twice = [f for f in found if f in out]
+        if twice:
+            raise InputError(f"{twice[0]} is given twice: a trip plays each file once")
         out.extend(found)
     return out
 
