@@ -120,10 +120,16 @@ def fresh_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv.EnvBuilder(with_pip=False, clear=True).create(env)
     try:  # the contrib build of the OpenCV this suite runs with, when pip can get it
         version = importlib.metadata.version("opencv-contrib-python")
-        contrib = f"opencv-contrib-python-headless=={version}"
+        pinned = subprocess.run(
+            [sys.executable, "-m", "pip", "--disable-pip-version-check", "--python",
+             _bin(env, "python"), "install", "-q", f"opencv-contrib-python-headless=={version}"],
+            capture_output=True, text=True, timeout=600, check=False)
+        if pinned.returncode == 0:
+            return env
     except importlib.metadata.PackageNotFoundError:
-        contrib = "opencv-contrib-python-headless"
-    _pip(env, "install", "-q", contrib)
+        pass
+    # The headless build is published separately and can lag a release: take its newest.
+    _pip(env, "install", "-q", "opencv-contrib-python-headless")
     return env
 
 

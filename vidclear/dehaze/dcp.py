@@ -95,9 +95,8 @@ def as_rgb(image: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.nda
         layout and dtype.
     """
     arr = np.asarray(image)
-    if arr.dtype.kind not in "uif":
-        raise ArrayError(f"image must be a NumPy array of numbers, got {type(image).__name__}"
-                         + (f" of {arr.dtype}" if isinstance(image, np.ndarray) else ""))
+    if not isinstance(image, np.ndarray) and arr.dtype.kind not in "uif":
+        raise ArrayError(f"image must be a NumPy array of numbers, got {type(image).__name__}")
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
         raise ArrayError(
             "image must be H×W or H×W×1 (grey), H×W×3 (RGB) or H×W×4 (RGBA), "
