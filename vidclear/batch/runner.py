@@ -92,13 +92,18 @@ class _File:
 
 
 def _pid_alive(pid: int) -> bool:
+    """True while process ``pid`` runs; a zombie (killed, not yet reaped) counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except OSError:  # EPERM: alive, someone else's
         return True
-    return True
+    try:  # Linux: a killed worker whose driver died too waits as a zombie for PID 1
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 def _remove_partials(path: Path) -> int:
@@ -242,6 +247,10 @@ def run_batch(
     t0 = time.perf_counter()
     run = _Run(files, opts, outdir, state, base.to_dict(), on_file)
     interrupted = run.execute()
+    # Workers of a killed earlier run may have been still dying when their files were
+    # planned: sweep their partial files once more now that they are surely gone.
+    for f in files:
+        _remove_partials(f.item.output)
     report = _report(files, opts, outdir, run, time.perf_counter() - t0, interrupted)
     _write_json_atomic(opts.report or outdir / REPORT_NAME, report)
     return report
