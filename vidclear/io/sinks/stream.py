@@ -17,7 +17,6 @@ gives up after ``output.reconnect_timeout`` seconds.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -248,8 +247,3 @@ class StreamSink(EncoderSink):
     def __repr__(self) -> str:
         return (f"StreamSink({self.target!r}, format={self._guess_format()}, "
                 f"codec={self.config.codec}, reconnects={self.reconnects})")
-
-
-def is_stream_output(target: str | os.PathLike[str]) -> bool:
-    """True for ``-``, ``pipe:`` and network URLs (not files)."""
-    return isinstance(target, str) and classify_output(target) != "file"

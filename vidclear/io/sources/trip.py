@@ -182,7 +182,6 @@ class TripSource(Source):
                     first_layout = layout
                 self.file_infos.append(info)
         self._current: AVSource | None = None
-        self.file_index = -1
         self._templates = self.stream_info(0).side_streams
 
     @property
@@ -230,7 +229,7 @@ class TripSource(Source):
     def _open(self, k: int) -> AVSource:
         src = AVSource(self.specs[k], config=self.config, copy_streams=self.copy_streams)
         src.side_packets = self._file_packets[k] if self.split else self._packets
-        self._current, self.file_index = src, k
+        self._current = src
         return src
 
     def stop(self) -> None:
