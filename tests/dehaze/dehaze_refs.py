@@ -45,8 +45,9 @@ def bilinear_ref(x: np.ndarray, s: int, shape: tuple[int, int]) -> np.ndarray:
                     axis=1)
 
 
-def luma_floor_ref(low: np.ndarray, airlight: np.ndarray, k: float, t: np.ndarray) -> np.ndarray:
-    """max(t, smallest t' with L(J) + C(J) >= k L(I)) found by bisection, in units of A.
+def luma_floor_ref(low: np.ndarray, airlight: np.ndarray, k: float, t: np.ndarray,
+                   cap: float = 1.0) -> np.ndarray:
+    """max(t, min(cap, smallest t' with L(J) + C(J) >= k L(I))) by bisection, in units of A.
 
     J = 1 + (I / A - 1) / t' is the recovery with a white airlight; L is the
     luma and C = max - min over channels. The condition holds at t' = 1 and
@@ -66,7 +67,7 @@ def luma_floor_ref(low: np.ndarray, airlight: np.ndarray, k: float, t: np.ndarra
         good = ok(np.maximum(mid, 1e-12))
         hi = np.where(good, mid, hi)
         lo = np.where(good, lo, mid)
-    return np.maximum(t, hi)
+    return np.maximum(t, np.minimum(hi, cap))
 
 
 def recover_ref(src: np.ndarray, coeffs: np.ndarray, s: int, airlight: np.ndarray,

@@ -105,17 +105,21 @@ def test_raw_transmission_matches_numpy() -> None:
     assert (coloured > 0.99).any() and (coloured < 0.01).any()  # both floors were exercised
 
 
-@pytest.mark.parametrize("k", [0.0, 0.5, 0.75, 0.95])
-def test_luma_floor_matches_bisection(k: float) -> None:
+@pytest.mark.parametrize(("k", "cap"), [(0.0, 1.0), (0.5, 1.0), (0.75, 1.0), (0.95, 1.0),
+                                        (0.75, 0.6)])
+def test_luma_floor_matches_bisection(k: float, cap: float) -> None:
     rng = np.random.default_rng(13)
     low = _rgb((30, 40), 14)
     low[:10] = low[:10].mean(axis=2, keepdims=True)  # grey pixels: the case it is for
     air = np.array([0.8, 0.85, 0.9], np.float32)
     t = rng.uniform(0.05, 1.0, (30, 40)).astype(np.float32)
     out = t.copy()
-    _k.luma_floor(low, (1.0 / air).astype(np.float32), LUMA.astype(np.float32), k, out)
-    np.testing.assert_allclose(out, luma_floor_ref(low, air, k, t), atol=1e-5)
+    _k.luma_floor(low, (1.0 / air).astype(np.float32), LUMA.astype(np.float32), k, cap, out)
+    np.testing.assert_allclose(out, luma_floor_ref(low, air, k, t, cap), atol=1e-5)
     assert (out >= t).all() and (out <= 1).all()
+    if cap < 1:  # the cap bound somewhere, and only raised t where t was below it
+        assert (out[t < cap] <= cap + 1e-6).all()
+        assert (luma_floor_ref(low, air, k, t) > out + 0.01).any()
 
 
 def test_luma_floor_keeps_grey_luminance_and_lets_colour_darken() -> None:
@@ -123,7 +127,7 @@ def test_luma_floor_keeps_grey_luminance_and_lets_colour_darken() -> None:
     # a grey pixel and a hazy green one with the same luma
     low = np.array([[[0.4, 0.4, 0.4], [0.3, 0.47, 0.3]]], np.float32)
     t = np.full((1, 2), 0.05, np.float32)
-    _k.luma_floor(low, (1.0 / air).astype(np.float32), LUMA.astype(np.float32), 0.75, t)
+    _k.luma_floor(low, (1.0 / air).astype(np.float32), LUMA.astype(np.float32), 0.75, 1.0, t)
     j = (low - air) / t[..., None] + air
     # the grey pixel recovers to exactly 0.75 of its luminance ...
     np.testing.assert_allclose(j[0, 0] @ LUMA, 0.75 * 0.4, rtol=1e-4)
@@ -260,6 +264,11 @@ def test_sky_stack_strided_median_and_colour_histogram() -> None:
     assert _k.strided_median(grey, 2) == pytest.approx(float(np.median(grey[::2, ::2])),
                                                        abs=1e-7)
     assert _k.strided_median(grey, 1) == pytest.approx(float(np.median(grey)), abs=1e-7)
+    for q in (0.0, 0.005, 0.3, 1.0):
+        assert _k.strided_quantile(grey, 3, q) == pytest.approx(
+            float(np.quantile(grey[::3, ::3], q)), abs=1e-6)
+    assert _k.strided_mean(grey, 2) == pytest.approx(float(grey[::2, ::2].mean(dtype=np.float64)),
+                                                     abs=1e-6)
     img = rng.random((21, 30, 3)).astype(np.float32)
     img[0, 0] = 1.0  # the top edge belongs to the last bin
     hist = _k.colour_histogram(img, 32, 2)

@@ -174,7 +174,7 @@ def blend_cap(depth: np.ndarray, wgt: float, strength: float, t: np.ndarray) -> 
 
 
 @njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
-def luma_floor(low: np.ndarray, inv_a: np.ndarray, wts: np.ndarray, k: float,
+def luma_floor(low: np.ndarray, inv_a: np.ndarray, wts: np.ndarray, k: float, cap: float,
                t: np.ndarray) -> None:
     """Raise ``t`` in place so recovered luminance plus chroma keeps ``k`` of the input luminance.
 
@@ -184,7 +184,10 @@ def luma_floor(low: np.ndarray, inv_a: np.ndarray, wts: np.ndarray, k: float,
     ``L' + C' >= k L`` exactly when ``t >= (1 - L - C) / (1 - k L)``.
     ``low`` is (h, w, 3) in [0, 1], ``inv_a`` = 1 / A (3,), ``t`` (h, w).
     A boundary constraint on J (Meng et al., ICCV 2013) whose boundary
-    credits restored chroma, so grey surfaces are not pushed to black.
+    credits restored chroma, so grey surfaces are not pushed to black. The
+    bound is never raised above ``cap`` (the transmission of the veil the
+    whole image carries), so the floor does not keep haze that even the
+    darkest pixels show.
     """
     h, w = t.shape
     w0, w1, w2 = wts[0], wts[1], wts[2]
@@ -198,7 +201,7 @@ def luma_floor(low: np.ndarray, inv_a: np.ndarray, wts: np.ndarray, k: float,
             c = max(u0, u1, u2) - min(u0, u1, u2)
             num = 1.0 - lum - c
             if num > 0.0:
-                b = num / (1.0 - k * lum)  # 1 - k*lum >= 1 - lum > num > 0, so b in (0, 1)
+                b = min(num / (1.0 - k * lum), cap)  # 1 - k*lum > num > 0: b in (0, 1)
                 if t[y, x] < b:
                     t[y, x] = b
 
@@ -475,8 +478,8 @@ def colour_histogram(img: np.ndarray, bins: int, step: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def strided_median(x: np.ndarray, step: int) -> float:
-    """Median of ``x[::step, ::step]`` (mean of the two middle values for even counts)."""
+def strided_quantile(x: np.ndarray, step: int, q: float) -> float:
+    """Quantile ``q`` in [0, 1] of ``x[::step, ::step]`` (linear interpolation, as np.quantile)."""
     h, w = x.shape
     hs = (h + step - 1) // step
     ws = (w + step - 1) // step
@@ -486,7 +489,25 @@ def strided_median(x: np.ndarray, step: int) -> float:
         for xx in range(0, w, step):
             buf[k] = x[y, xx]
             k += 1
-    return float(np.median(buf))
+    return float(np.quantile(buf, q))
+
+
+@njit(cache=True, nogil=True)
+def strided_mean(x: np.ndarray, step: int) -> float:
+    """Mean of ``x[::step, ::step]`` (float64 accumulator)."""
+    total = 0.0
+    n = 0
+    for y in range(0, x.shape[0], step):
+        for xx in range(0, x.shape[1], step):
+            total += x[y, xx]
+            n += 1
+    return total / max(n, 1)
+
+
+@njit(cache=True, nogil=True)
+def strided_median(x: np.ndarray, step: int) -> float:
+    """Median of ``x[::step, ::step]`` (mean of the two middle values for even counts)."""
+    return strided_quantile(x, step, 0.5)
 
 
 @njit(cache=True, nogil=True)

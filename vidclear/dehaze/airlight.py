@@ -24,7 +24,7 @@ from vidclear.errors import ArrayError, ConfigError
 from vidclear.kernels import _filters as _kf
 from vidclear.kernels.colour import BT601
 
-__all__ = ["LUMA", "airlight_dcp", "airlight_quadtree", "estimate_airlight"]
+__all__ = ["LUMA", "airlight_dcp", "airlight_quadtree", "estimate_airlight", "neutral_pull"]
 
 #: Rec. 601 luma weights used for every grey plane in the dehazer.
 LUMA = BT601  # BT.601 luma weights (R, G, B), float32
@@ -146,3 +146,34 @@ def estimate_airlight(
     dark = np.empty_like(minc)
     _kf.min_filter2d(minc, patch // 2, dark)
     return airlight_dcp(work, dark=dark, fraction=fraction)
+
+
+# Saturation (HSV) of a measured airlight colour: haze and fog, even yellow
+# smog, stay below the lower end; a bright coloured region picked as the
+# airlight (clear blue sky, a lit sign) lies above the upper end and is
+# pulled all the way to grey.
+_AIRLIGHT_SATURATION = (0.15, 0.25)
+
+
+def neutral_pull(air: np.ndarray, neutral: float) -> float:
+    """Share of the way to grey an airlight colour is moved (cast control).
+
+    Parameters
+    ----------
+    air : ndarray
+        Measured airlight, (3,) RGB in [0, 1].
+    neutral : float
+        The share for colours haze can have (``dehaze.airlight_neutral``).
+
+    Returns
+    -------
+    float
+        In [neutral, 1]: ``neutral`` up to an HSV saturation of 0.15, rising
+        to 1 at 0.25 and beyond (a clear blue sky or a lit sign picked as
+        the airlight goes all the way to grey).
+    """
+    top = float(air.max())
+    sat = (top - float(air.min())) / top if top > 1e-6 else 0.0
+    lo, hi = _AIRLIGHT_SATURATION
+    ramp = min(max((sat - lo) / (hi - lo), 0.0), 1.0)
+    return neutral + (1.0 - neutral) * ramp

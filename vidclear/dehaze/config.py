@@ -26,9 +26,9 @@ class DehazeConfig(Section):
 
     strength: float = param(1.0, lo=0.0, hi=1.0,
                             doc="amount of haze removed (scales omega); 0 passes frames through")
-    omega: float = param(0.95, lo=0.0, hi=1.0,
+    omega: float = param(1.0, lo=0.0, hi=1.0,
                          doc="fraction of the estimated haze removed at full strength")
-    clear_dark: float = param(0.1, lo=0.0, hi=0.5, hi_open=True,
+    clear_dark: float = param(0.05, lo=0.0, hi=0.5, hi_open=True,
                               doc="dark channel a haze-free scene keeps (in units of A); only "
                                   "the dark channel above it is read as haze")
     cap_weight: float = param(0.3, lo=0.0, hi=1.0,
@@ -44,7 +44,7 @@ class DehazeConfig(Section):
     guide_subsample: int = param(2, lo=1, hi=8,
                                  doc="guided-filter coefficients at working size / this "
                                      "(fast guided filter); radius scales with it")
-    eps: float = param(1e-3, lo=1e-6, hi=1.0,
+    eps: float = param(1e-2, lo=1e-6, hi=1.0,
                        doc="guided-filter regularisation (squared intensity)")
     airlight: str = param("dcp", choices=("dcp", "quadtree"),
                           doc="airlight estimator: brightest dark channel (He) or quad-tree (Kim)")
@@ -85,6 +85,10 @@ class DehazeConfig(Section):
                               doc="recovered luminance plus chroma keeps at least this share "
                                   "of the input luminance (grey surfaces are not pushed to "
                                   "black); 0 = off")
+    black_level: float = param(0.08, lo=0.0, hi=1.0,
+                               doc="dark channel (units of A) the darkest pixels of a haze-free "
+                                   "scene keep; the luma floor never keeps the veil that even "
+                                   "the image's darkest 0.5 % carry above it; 1 = off")
     brightness: float = param(0.6, lo=0.0, hi=1.0,
                               doc="keep median luminance at least this share of the input's")
     color_guard: float = param(1.0, lo=0.0, hi=1.0,

@@ -19,7 +19,8 @@ One frame goes through these steps:
    fog, overcast sky: not stretched into noise and banding) rising to
    ``sky_chroma_t`` where it is coloured unlike A (clear blue sky, which
    the dark channel prior reads as haze); and raised per pixel to the
-   ``luma_floor`` bound (below).
+   ``luma_floor`` bound, capped by the veil of the frame's darkest
+   pixels (below).
 5. Guided-filter coefficients of ``t`` with the grey working image as guide,
    computed on guide and ``t`` block-averaged by ``guide_subsample`` (2:
    He and Sun's fast guided filter, radius scaled to match) and upsampled
@@ -41,7 +42,20 @@ credits chroma one for one: in units of A, recovery ``u' = 1 + (u - 1) / t``
 scales chroma ``C = max - min`` by ``1 / t``, and requiring ``L' + C' >=
 luma_floor * L`` (L the luma) gives ``t >= (1 - L - C) / (1 - luma_floor *
 L)``. A grey surface keeps at least ``luma_floor`` of its luminance; a
-coloured one may darken as far as its restored saturation pays for.
+coloured one may darken as far as its restored saturation pays for. The
+floor never keeps haze the whole frame shows: the darkest 0.5 % of pixels
+(min channel of ``I / A``, smoothed with ``auto_tau`` for video) carry a
+veil ``v`` that every pixel carries too, since a haze-free scene has
+near-black pixels (He et al.'s observation, at the scale of the frame; the
+atmospheric veil of Tarel and Hautière [7]_ is bounded the same way), so
+the bound is capped at ``1 - omega * strength * max(v - black_level, 0)``.
+A pale road under thick haze loses its veil; a grey road in a frame whose
+darkest pixels are near black keeps its luminance.
+
+The colour-cast gains limit the recovered mean chromaticity to the input's
+own cast plus a tolerance; as recovery grows the scene's colour offsets by
+about ``1 / t``, the input's cast is first grown by ``1 / mean(t)``, at
+most 1.25 times (in thick haze the input's cast is mostly the haze's own).
 
 References
 ----------
@@ -56,6 +70,8 @@ References
    ICCV 2013.
 .. [6] Q. Zhu, J. Mai and L. Shao, "A fast single image haze removal
    algorithm using color attenuation prior", IEEE TIP 24(11), 2015.
+.. [7] J.-P. Tarel and N. Hautière, "Fast visibility restoration from a
+   single color or gray level image", ICCV 2009.
 """
 
 from __future__ import annotations
@@ -68,7 +84,8 @@ import numpy as np
 
 from vidclear.dehaze import _kernels as _k
 from vidclear.dehaze import _yuv_kernels as _ky
-from vidclear.dehaze.airlight import LUMA, airlight_quadtree
+from vidclear.dehaze.airlight import LUMA, airlight_quadtree, neutral_pull
+from vidclear.dehaze.compensation import compensation
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dcp import as_rgb
 from vidclear.dehaze.temporal import AirlightTracker, DensityTracker, SceneCutDetector, ema_alpha
@@ -81,6 +98,9 @@ __all__ = ["DehazeResult", "Dehazer", "dehaze_image"]
 _FRAME_DT = 1.0 / 30.0  # assumed frame interval without timestamps
 _MAX_GAP = 5.0  # a larger jump in timestamps (or a backwards one) is a seek
 _MIN_AIRLIGHT = 0.05
+# The darkest pixels of a frame: the share whose level (min channel of I / A)
+# gives the veil the whole image carries; 0.5 % ignores noise and hot pixels.
+_VEIL_QUANTILE = 0.005
 _YUV2RGB32 = _ky.YUV2RGB.astype(np.float32)
 _MATS32 = np.stack([_ky.YUV2RGB, _ky.RGB2YUV]).astype(np.float32)
 
@@ -157,54 +177,6 @@ class _Analysis:
             dark_channel=self.dark, airlight=self.air, strength=self.strength,
             density=self.density, subsample=s, scene_cut=self.cut,
             gains=self.gains.astype(np.float32), gamma=self.gamma, planes=planes)
-
-
-# Saturation (HSV) of a measured airlight colour: haze and fog, even yellow
-# smog, stay below the lower end; a bright coloured region picked as the
-# airlight (clear blue sky, a lit sign) lies above the upper end and is
-# pulled all the way to grey.
-_AIRLIGHT_SATURATION = (0.15, 0.25)
-
-
-def _neutral_pull(air: np.ndarray, neutral: float) -> float:
-    """Share of the way to grey the airlight colour ``air`` (3,) is moved, in [neutral, 1]."""
-    top = float(air.max())
-    sat = (top - float(air.min())) / top if top > 1e-6 else 0.0
-    lo, hi = _AIRLIGHT_SATURATION
-    ramp = min(max((sat - lo) / (hi - lo), 0.0), 1.0)
-    return neutral + (1.0 - neutral) * ramp
-
-
-_CAST_TOLERANCE = 0.08  # chromaticity deviation (of the mean) allowed beyond the input's
-
-
-def _compensation(hist: np.ndarray, cfg: DehazeConfig) -> tuple[np.ndarray, float]:
-    """Colour-cast gains and tone exponent from input/recovered histograms."""
-    summary = np.empty((2, hist.shape[0]))
-    _k.hist_summary(hist, summary)
-    med, means = summary
-    med_j = med[4:7]
-    lum_i, lum_j = float(med[3]), float(med[7])
-    # Casts are judged on mean colours: medians of dark frames (a grey road)
-    # turn tiny absolute differences into huge ratios.
-    mean_i, mean_j = means[0:3], means[4:7]
-    gains = np.ones(3)
-    if cfg.color_guard > 0 and mean_i.mean() > 0.02 and mean_j.mean() > 0.02:
-        c_i = mean_i / mean_i.mean()
-        c_j = np.maximum(mean_j / mean_j.mean(), 1e-3)
-        # Dehazing restores saturation, so some colour shift is expected; only
-        # the part beyond the input's own cast plus a tolerance is removed.
-        tol = _CAST_TOLERANCE
-        target = np.clip(c_j, np.minimum(1.0, c_i) - tol, np.maximum(1.0, c_i) + tol)
-        g = target / c_j
-        g *= float(LUMA @ mean_j) / max(float(LUMA @ (g * mean_j)), 1e-6)
-        gains = np.clip(1.0 + cfg.color_guard * (g - 1.0), 0.5, 2.0)
-        lum_j = float(LUMA @ np.minimum(gains * med_j, 1.0))
-    gamma = 1.0
-    want = cfg.brightness * lum_i
-    if 0.005 < lum_j < want < 1.0:
-        gamma = min(max(math.log(want) / math.log(lum_j), 0.5), 1.0)
-    return gains, gamma
 
 
 class _Workspace:
@@ -288,6 +260,7 @@ class Dehazer:
         self._time: float | None = None
         self._t_prev: np.ndarray | None = None
         self._comp: tuple[np.ndarray, float] | None = None
+        self._veil: float | None = None
         self.last: DehazeResult | None = None
         self._ws: _Workspace | None = None
         self._threads = ThreadChoice()
@@ -301,6 +274,7 @@ class Dehazer:
         self._time = None
         self._t_prev = None
         self._comp = None
+        self._veil = None
 
     def _clock(self, timestamp: float | None) -> tuple[float, float, bool]:
         if timestamp is None:
@@ -513,7 +487,7 @@ class Dehazer:
         else:
             _k.grey_minc(low, LUMA, ws.ones, grey, minc)
             measured = airlight_quadtree(low, grey=grey)
-        measured = measured + _neutral_pull(measured, cfg.airlight_neutral) * (
+        measured = measured + neutral_pull(measured, cfg.airlight_neutral) * (
             measured.mean() - measured)
         measured = np.clip(measured, _MIN_AIRLIGHT, 1.0)
         air = np.clip(self._air.update(measured, now, dt), _MIN_AIRLIGHT, 1.0).astype(np.float32)
@@ -521,6 +495,7 @@ class Dehazer:
         # haze: dark channel of I / A, density and strength
         _k.grey_minc(low, LUMA, (1.0 / air).astype(np.float32), grey, minc)
         _kf.min_filter2d(minc, r, dark)
+        veil = self._veil_level(_k.strided_quantile(minc, ws.step, _VEIL_QUANTILE), dt, cut)
         if guide is not None:
             grey[...] = guide
         density = _k.strided_median(dark, ws.step)
@@ -547,7 +522,8 @@ class Dehazer:
             _kf.min_filter2d(ws.minc, r, ws.capd)
             _k.blend_cap(ws.capd, float(cfg.cap_weight), float(strength), traw)
         if cfg.luma_floor > 0:
-            _k.luma_floor(low, (1.0 / air).astype(np.float32), LUMA, cfg.luma_floor, traw)
+            cap = 1.0 - cfg.omega * strength * max(veil - cfg.black_level, 0.0)
+            _k.luma_floor(low, inv_air, LUMA, cfg.luma_floor, cap, traw)
         if cfg.t_tau > 0 and self._t_prev is not None and self._t_prev.shape == traw.shape:
             traw = self._t_prev + np.float32(ema_alpha(dt, cfg.t_tau)) * (traw - self._t_prev)
         self._t_prev = traw
@@ -563,7 +539,7 @@ class Dehazer:
         tlow = np.empty((h, w), np.float32)
         step = ws.step
         _k.recovery_stats(low, grey, coeffs, gs, step, air, cfg.t0, LUMA, tlow, ws.hist)
-        gains, gamma = _compensation(ws.hist, cfg)
+        gains, gamma = compensation(ws.hist, cfg, _k.strided_mean(tlow, step))
         if self._comp is not None:
             a = ema_alpha(dt, cfg.airlight_tau)
             gains = self._comp[0] + a * (gains - self._comp[0])
@@ -572,6 +548,14 @@ class Dehazer:
 
         return _Analysis(air, dark, traw, coeffs, tlow, np.asarray(gains, np.float64),
                          float(gamma), float(density), float(strength), bool(cut))
+
+    def _veil_level(self, measured: float, dt: float, cut: bool) -> float:
+        """The darkest pixels' level in units of A, smoothed with ``auto_tau`` for video."""
+        if cut or self._veil is None:
+            self._veil = measured
+        else:
+            self._veil += ema_alpha(dt, self.config.auto_tau) * (measured - self._veil)
+        return self._veil
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.config.to_dict().items()
