@@ -45,7 +45,9 @@ Measures:
   growth of the mean colour offset (the length of the mean a*b* in CIE
   L*a*b*) against the input, so 0 means no cast the input lacked; on
   video also ``flicker`` (:func:`vidclear.metrics.flicker`) next to the
-  input's own.
+  input's own, split into ``gain`` times the input's frame-to-frame change
+  of mean luma (restored contrast amplifies content moving through a pan)
+  and the ``excess`` that processing adds beyond it.
 
 Contact sheets (``--sheets DIR``, default ``build/quality_dehaze``): one PNG
 per set, a row per image: input | vidclear | each peer | ground truth.
@@ -319,6 +321,7 @@ def run_video(methods: dict[str, Method], items: list[tuple[str, np.ndarray]],
             if m not in outputs:
                 outputs[m] = [fn(f) for f in frames]
         base = flicker(frames)
+        m_in = np.diff([float((f.astype(np.float64) @ LUMA).mean()) / 255 for f in frames])
         for m, outs in outputs.items():
             if m == "hazy input":
                 continue
@@ -328,11 +331,19 @@ def run_video(methods: dict[str, Method], items: list[tuple[str, np.ndarray]],
                    "crush_pct_max": max(x["crush_pct"] for x in nr),
                    "clip_pct_max": max(x["clip_pct"] for x in nr),
                    "flicker": flicker(outs), "flicker_input": base}
+            # the output's frame-to-frame change of mean luma, split into the
+            # input's own change times a gain (restored contrast amplifies the
+            # content moving through the frame) and the rest (what processing adds)
+            m_out = np.diff([float((o.astype(np.float64) @ LUMA).mean()) / 255 for o in outs])
+            k = float(m_in @ m_out / max(float(m_in @ m_in), 1e-12))
+            row["content_gain"] = k
+            row["flicker_excess"] = float(np.abs(m_out - k * m_in).mean())
             rows.append(row)
         mid = len(frames) // 2
         sheet.append((label, [(m, o[mid]) for m, o in outputs.items()]))
     means = {m: _mean([r for r in rows if r["method"] == m],
-                      (*NR_KEYS, "crush_pct_max", "clip_pct_max", "flicker", "flicker_input"))
+                      (*NR_KEYS, "crush_pct_max", "clip_pct_max", "flicker", "flicker_input",
+                       "content_gain", "flicker_excess"))
              for m in {r["method"]: 0 for r in rows}}
     if sheets is not None:
         contact_sheet(sheets / "video.png", sheet)
@@ -438,6 +449,9 @@ def main() -> int:
     if "video" in report:
         lines += _nr_table("videos (pan over he_hongkong, he_ny1; x264 CRF 28): mean over frames",
                            report["video"]["mean"], extra="flicker")
+        lines.append("  flicker = gain x the input's own change of mean luma + excess:")
+        for m, v in report["video"]["mean"].items():
+            lines.append(f"  {m:<20} gain {v['content_gain']:5.2f}  excess {v['flicker_excess']:.5f}")
     lines.append("\nmedian seconds per image: " + ", ".join(
         f"{m} {v:.3f}" for m, v in report["seconds_per_image"].items()))
     print("\n".join(lines))
