@@ -181,6 +181,15 @@ def test_heic_pixels_are_read_through_pillow_heif(tmp_path):
     # lossy HEVC with 4:2:0 chroma: compare away from the colour edge
     assert np.abs(got[:, 4:20].astype(int) - rgb[:, 4:20]).max() <= 8
     assert np.abs(got[:, 28:].astype(int) - rgb[:, 28:]).max() <= 8
+    # turned by EXIF orientation 6 (90° clockwise) once, as OpenCV turns a JPEG
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    for ext in ("heic", "jpg"):
+        Image.fromarray(rgb).save(tmp_path / f"turned.{ext}", quality=95, exif=exif.tobytes())
+    heic, jpg = read_image(tmp_path / "turned.heic"), read_image(tmp_path / "turned.jpg")
+    assert heic.shape == jpg.shape == (48, 32, 3)
+    assert np.abs(heic[4:20].astype(int) - jpg[4:20]).max() <= 10  # the red half on top
+    assert np.abs(heic[4:20].astype(int) - (200, 40, 20)).max() <= 10
 
 
 def test_missing_extras_say_what_to_install(tmp_path, monkeypatch):
@@ -189,8 +198,10 @@ def test_missing_extras_say_what_to_install(tmp_path, monkeypatch):
     small_image().save(heic)
     with monkeypatch.context() as m:
         m.setitem(sys.modules, "pillow_heif", None)  # as if pillow-heif were not installed
-        with pytest.raises(ConfigError, match=r"pillow-heif: pip install 'vidclear\[stills\]'"):
+        with pytest.raises(ConfigError, match=r"pillow-heif: pip install 'vidclear\[stills\]'") \
+                as err:
             exif_exposure_time(heic)
+        assert "--times" not in str(err.value)  # the pixels need pillow-heif as well
         with pytest.raises(ConfigError, match="pillow-heif"):
             read_image(heic)
         assert exif_exposure_time(jpg) == 0.125  # Pillow alone reads the rest

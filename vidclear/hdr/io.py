@@ -47,8 +47,9 @@ def _pillow(path: str | os.PathLike[str], *, what: str, alt: str = "") -> Module
         try:
             import pillow_heif
         except ImportError:
+            # no --times hint here: the pixels need pillow-heif too
             raise ConfigError(f"reading HEIC/HEIF ({path}) needs pillow-heif: "
-                              f"{STILLS_EXTRA}{alt}") from None
+                              f"{STILLS_EXTRA}") from None
         pillow_heif.register_heif_opener()
     return Image
 
@@ -58,7 +59,7 @@ def _seconds(value: Any) -> float | None:
 
     Pillow gives RATIONAL / SRATIONAL as ``IFDRational`` (NaN for a zero
     denominator), SHORT / LONG and the signed integer types as ``int``, BYTE
-    as one ``bytes`` per value, FLOAT / DOUBLE as ``float``, and a tuple when
+    as ``bytes``, FLOAT / DOUBLE as ``float``, and a tuple when
     the count is above one (the first value is taken).
     """
     if isinstance(value, tuple):
