@@ -20,20 +20,25 @@ TONEMAPS = ("linear", "gamma", "reinhard", "reinhard_local", "reinhard2005", "dr
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``hdr`` subcommand to an argparse subparsers object."""
     p = subparsers.add_parser(
-        "hdr", help="merge an exposure bracket into a Radiance .hdr and tone-mapped images",
+        "hdr", help="merge an exposure bracket into a radiance map (.hdr or .exr) and "
+                    "tone-mapped images",
         description="Align, calibrate, merge and tone-map a bracket of differently exposed "
-                    "photos. Exposure times come from --times or from each JPEG's EXIF.",
+                    "photos. Exposure times come from --times or from each photo's EXIF "
+                    "(JPEG, TIFF, PNG, HEIC; needs vidclear[stills]).",
         epilog="""\
 examples:
   vidclear hdr dark.jpg mid.jpg bright.jpg -o scene.hdr        # times from EXIF
+  vidclear hdr IMG_1.HEIC IMG_2.HEIC IMG_3.HEIC -o scene.exr   # OpenEXR, 32-bit float
   vidclear hdr a.png b.png c.png --times 0.004 0.016 0.064 -o scene.hdr \\
       --tonemap reinhard,drago --response-plot response.png
 """, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("images", nargs="+", metavar="IMG", help="the exposures (any order)")
     p.add_argument("--times", nargs="+", type=float, metavar="T",
                    help="exposure times in seconds, one per image (default: EXIF)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.hdr",
-                   help="Radiance .hdr to write; tone-mapped images go beside it")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.hdr|OUT.exr",
+                   help="radiance map to write: Radiance .hdr (RGBE), or OpenEXR .exr "
+                        "(32-bit float, ZIP; needs vidclear[stills]); tone-mapped images go "
+                        "beside it")
     p.add_argument("--tonemap", default="reinhard",
                    help="comma-separated operators: " + ", ".join(TONEMAPS) + " (or 'none')")
     p.add_argument("--response-plot", metavar="PNG",
@@ -89,8 +94,8 @@ def response_plot(response: np.ndarray, *, title: str) -> np.ndarray:
 
 def _outputs(out: Path, ops: list[str], plot: str | None) -> list[Path]:
     paths = [out]
-    if out.suffix.lower() != ".hdr":
-        raise ConfigError(f"output {out} must end in .hdr")
+    if out.suffix.lower() not in (".hdr", ".exr"):
+        raise ConfigError(f"output {out} must end in .hdr or .exr")
     paths += [out.with_name(f"{out.stem}_{op}.png") for op in ops]
     if plot:
         paths.append(Path(plot))
@@ -101,7 +106,12 @@ def run(args: argparse.Namespace) -> int:
     """Run ``vidclear hdr``; raises VidclearError subclasses on user errors."""
     from vidclear.errors import HDRInputError
     from vidclear.hdr.align import align_Ward2003
-    from vidclear.hdr.io import exif_exposure_time, read_image, write_image_atomic
+    from vidclear.hdr.io import (
+        exif_exposure_time,
+        read_image,
+        require_openexr,
+        write_image_atomic,
+    )
     from vidclear.hdr.merge import merge_Debevec1997, merge_Robertson2003
     from vidclear.hdr.response import camera_response_Debevec1997, camera_response_Robertson2003
     from vidclear.hdr.tonemap import OPERATORS, to_uint8
@@ -118,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "response_plot", None) and importlib.util.find_spec("matplotlib") is None:
         raise ConfigError("--response-plot needs matplotlib: pip install 'vidclear[report]'")
     outs = _outputs(Path(args.output), ops, getattr(args, "response_plot", None))
+    if outs[0].suffix.lower() == ".exr":
+        require_openexr()  # before any work
     ins = {p.resolve() for p in images}
     for o in outs:
         if o.resolve() in ins:
@@ -135,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         for p in images:
             t = exif_exposure_time(p)
             if t is None:
-                raise InputError(f"{p} has no EXIF ExposureTime: give --times")
+                raise InputError(f"{p} has no usable EXIF exposure time: give --times")
             times.append(t)
     # Work in order of exposure time, so nothing downstream depends on the order
     # of the arguments (alignment takes the middle exposure as its reference).

@@ -1,91 +1,293 @@
-"""Still-image I/O for HDR: EXIF exposure times, Radiance .hdr, response plots."""
+"""Still-image I/O for HDR: EXIF exposure times, radiance files (.hdr, .exr), response plots.
+
+EXIF is read with Pillow (and pillow-heif for HEIC) and OpenEXR files are
+written with the OpenEXR project's own Python bindings; these come with the
+``stills`` extra (``pip install 'vidclear[stills]'``) and are imported only
+when a function needs them.
+"""
 
 from __future__ import annotations
 
+import math
 import os
-import struct
-from fractions import Fraction
+import warnings
+from collections.abc import Callable
+from numbers import Real
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import cv2
 import numpy as np
 
-from vidclear.errors import InputError, OutputError
+from vidclear.errors import ConfigError, InputError, OutputError
 from vidclear.hdr.response import as_response
 
-__all__ = ["exif_exposure_time", "plot_response", "read_image", "write_image_atomic"]
+__all__ = ["HEIF_SUFFIXES", "exif_exposure_time", "plot_response", "read_image",
+           "require_openexr", "write_exr", "write_image_atomic"]
 
-_EXPOSURE_TIME = 0x829A
+STILLS_EXTRA = "pip install 'vidclear[stills]'"
+#: File name endings read as HEIF/HEIC through pillow-heif (OpenCV cannot decode them).
+HEIF_SUFFIXES = (".heic", ".heif", ".hif")
+_HALF_MAX = 65504.0  # the largest finite IEEE 754 half-precision value
+
+# EXIF 2.32 (CIPA DC-008) tags.
 _EXIF_IFD = 0x8769
+_EXPOSURE_TIME = 0x829A  # seconds, RATIONAL by the standard
+_SHUTTER_SPEED_VALUE = 0x9201  # APEX Tv = -log2(seconds), SRATIONAL by the standard
 
 
-def _ifd_entries(data: bytes, off: int, en: str) -> list[tuple[int, int, int, bytes]]:
-    (n,) = struct.unpack_from(en + "H", data, off)
-    out = []
-    for i in range(n):
-        tag, typ, cnt = struct.unpack_from(en + "HHI", data, off + 2 + 12 * i)
-        out.append((tag, typ, cnt, data[off + 2 + 12 * i + 8: off + 2 + 12 * i + 12]))
-    return out
+def _pillow(path: str | os.PathLike[str], *, what: str, alt: str = "") -> ModuleType:
+    """``PIL.Image``, with pillow-heif's opener registered when ``path`` is a HEIF file."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ConfigError(f"{what} needs Pillow: {STILLS_EXTRA}{alt}") from None
+    if Path(path).suffix.lower() in HEIF_SUFFIXES:
+        try:
+            import pillow_heif
+        except ImportError:
+            # no --times hint here: the pixels need pillow-heif too
+            raise ConfigError(f"reading HEIC/HEIF ({path}) needs pillow-heif: "
+                              f"{STILLS_EXTRA}") from None
+        pillow_heif.register_heif_opener()
+    return Image
+
+
+def _seconds(value: Any) -> float | None:
+    """A tag value of any EXIF number type as a float, or None if it is not one finite number.
+
+    Pillow gives RATIONAL / SRATIONAL as ``IFDRational`` (NaN for a zero
+    denominator), SHORT / LONG and the signed integer types as ``int``, BYTE
+    as ``bytes``, FLOAT / DOUBLE as ``float``, and a tuple when
+    the count is above one (the first value is taken).
+    """
+    if isinstance(value, tuple):
+        value = value[0] if len(value) >= 1 else None
+    if isinstance(value, bytes):
+        value = value[0] if len(value) == 1 else None
+    if isinstance(value, bool) or not isinstance(value, Real):
+        return None
+    x = float(value)
+    return x if math.isfinite(x) else None
 
 
 def exif_exposure_time(path: str | os.PathLike[str]) -> float | None:
-    """ExposureTime (seconds) from a JPEG's EXIF APP1 segment, or None if absent."""
+    """The exposure time of a photo from its EXIF metadata, in seconds.
+
+    Reads ``ExposureTime`` (tag 0x829A) from the Exif IFD, or from the first
+    IFD where TIFF/EP files keep it. Every EXIF number type is accepted, not
+    only the RATIONAL the standard prescribes: SRATIONAL, BYTE/SHORT/LONG
+    (and signed), FLOAT and DOUBLE. Without a usable ExposureTime the APEX
+    ``ShutterSpeedValue`` Tv (tag 0x9201) is used, as ``2 ** -Tv`` seconds:
+    cameras write it from the same shutter setting, though often rounded, so
+    it can be a few percent off the nominal time (Tv = 7 gives 1/128 s for a
+    1/125 s exposure).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A JPEG, TIFF, PNG (``eXIf`` chunk) or HEIC/HEIF file; WebP and the
+        other formats Pillow reads EXIF from work too.
+
+    Returns
+    -------
+    float or None
+        Exposure time in seconds, finite and positive; None when the file has
+        no EXIF, neither tag, only zero / negative / non-finite values, or
+        EXIF too corrupt to read.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read or is not an image Pillow can open.
+    ConfigError
+        Pillow (or, for HEIC/HEIF, pillow-heif) is not installed: both come
+        with ``pip install 'vidclear[stills]'``.
+
+    References
+    ----------
+    .. [1] CIPA DC-008-2019, "Exchangeable image file format for digital
+       still cameras: Exif Version 2.32", tags ExposureTime and
+       ShutterSpeedValue (APEX).
+    """
+    image_mod = _pillow(path, what="reading exposure times from EXIF",
+                        alt=", or give the times with --times")
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    if data[:2] != b"\xff\xd8":
-        return None
-    pos = 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker in (0xD9, 0xDA):
-            break
-        (size,) = struct.unpack_from(">H", data, pos + 2)
-        seg = data[pos + 4: pos + 2 + size]
-        pos += 2 + size
-        if marker != 0xE1 or not seg.startswith(b"Exif\x00\x00"):
-            continue
-        tiff = seg[6:]
-        try:
-            en = "<" if tiff[:2] == b"II" else ">"
-            (ifd0,) = struct.unpack_from(en + "I", tiff, 4)
-            for tag, _typ, _cnt, val in _ifd_entries(tiff, ifd0, en):
-                if tag != _EXIF_IFD:
-                    continue
-                (sub,) = struct.unpack_from(en + "I", val)
-                for tag2, typ2, _c2, val2 in _ifd_entries(tiff, sub, en):
-                    if tag2 == _EXPOSURE_TIME and typ2 == 5:  # RATIONAL
-                        (voff,) = struct.unpack_from(en + "I", val2)
-                        num, den = struct.unpack_from(en + "II", tiff, voff)
-                        return float(Fraction(num, den)) if den and num else None
-        except struct.error:
-            return None
+        with warnings.catch_warnings():
+            # Pillow warns about corrupt EXIF and reads what it can; what it
+            # cannot read counts as absent.
+            warnings.simplefilter("ignore")
+            with image_mod.open(path) as im:
+                exif = im.getexif()
+                tags = [dict(exif.get_ifd(_EXIF_IFD)), dict(exif)]
+    except FileNotFoundError:
+        raise InputError(f"cannot read {path}: no such file") from None
+    except OSError as exc:  # PIL.UnidentifiedImageError is an OSError too
+        raise InputError(f"cannot read EXIF from {path}: {exc}") from None
+    except (SyntaxError, ValueError, TypeError, KeyError, IndexError):
+        return None  # EXIF so broken that Pillow gave up on it
+    for ifd in tags:
+        t = _seconds(ifd.get(_EXPOSURE_TIME))
+        if t is not None and t > 0:
+            return t
+    for ifd in tags:
+        tv = _seconds(ifd.get(_SHUTTER_SPEED_VALUE))
+        if tv is not None and abs(tv) < 64:  # 2**±64 s is no camera's
+            return float(2.0 ** -tv)
     return None
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an 8-bit image as H×W×3 uint8 RGB (grayscale repeated)."""
+    """Read a photo as an H×W×3 uint8 RGB array (grayscale repeated).
+
+    OpenCV decodes it (applying the EXIF orientation; 16-bit files are
+    scaled to 8 bits). HEIC/HEIF files, which OpenCV cannot decode, go
+    through pillow-heif (``vidclear[stills]``), high bit depths reduced to 8.
+
+    Raises
+    ------
+    InputError
+        The file is missing or not an image the decoder can read.
+    ConfigError
+        A HEIC/HEIF file without pillow-heif installed.
+    """
+    if Path(path).suffix.lower() in HEIF_SUFFIXES:
+        image_mod = _pillow(path, what=f"reading {path}")
+        try:
+            from PIL import ImageOps
+
+            with image_mod.open(path) as im:
+                rgb = ImageOps.exif_transpose(im).convert("RGB")
+                return np.array(rgb, dtype=np.uint8)
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise InputError(f"cannot read image {path}: {exc}") from None
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if img is None:
         raise InputError(f"cannot read image {path}: missing or not an image OpenCV can decode")
     return np.ascontiguousarray(img[:, :, ::-1])
 
 
-def write_image_atomic(path: str | os.PathLike[str], image: np.ndarray) -> None:
-    """Write an RGB image (uint8, or float32 for .hdr) via a temporary name and rename."""
-    p = Path(path)
-    tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")
-    arr = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
+def require_openexr() -> ModuleType:
+    """The ``OpenEXR`` module, or a ConfigError saying which extra installs it."""
     try:
-        ok = cv2.imwrite(str(tmp), arr)
-    except cv2.error as exc:
-        raise OutputError(f"cannot write {p}: {exc}") from None
-    if not ok:
-        if tmp.exists():
-            tmp.unlink()
-        raise OutputError(f"cannot write {p}: OpenCV refused the file")
-    os.replace(tmp, p)
+        import OpenEXR
+    except ImportError:
+        raise ConfigError(f"writing .exr needs the OpenEXR package: {STILLS_EXTRA}") from None
+    return OpenEXR
+
+
+def write_exr(path: str | os.PathLike[str], radiance: np.ndarray, *, half: bool = False) -> None:
+    """Write a radiance map to an OpenEXR file as scanlines of R, G, B channels.
+
+    The values are written as they are: linear radiance in the merge's
+    units (the response divided by seconds), Rec. 709 / sRGB primaries
+    (what OpenEXR assumes when a file names no chromaticities), lossless ZIP
+    compression. The pixel type is 32-bit float by default, because the
+    merge computes float32 and the file should hold exactly that: 16-bit
+    half floats keep about 3 significant digits, hold nothing above 65504
+    (a bright reading in a 1/8000 s exposure can pass it) and lose precision
+    below 6.1e-5 (three shots of the desktop test bracket reach 7e-5).
+    ``half=True`` writes half floats anyway, half the size and what many
+    compositing tools expect, and refuses values above 65504.
+
+    The file is written under a temporary name beside ``path`` and renamed,
+    so ``path`` is never left holding a partial file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.exr`` file to write; an existing file is replaced.
+    radiance : ndarray
+        H×W×3 RGB (or H×W gray, written to all three channels), any real
+        dtype, finite and non-negative values (converted to float32).
+    half : bool
+        Store 16-bit half floats instead of 32-bit floats.
+
+    Raises
+    ------
+    OutputError
+        The values are not finite, negative, too large for ``half``, or the
+        file cannot be written.
+    ConfigError
+        The OpenEXR package is missing (``pip install 'vidclear[stills]'``).
+
+    References
+    ----------
+    .. [1] F. Kainz, R. Bogart, P. Stanczyk, "Technical Introduction to
+       OpenEXR", Industrial Light & Magic / Academy Software Foundation.
+    """
+    exr = require_openexr()
+    arr = np.asarray(radiance)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.size == 0 or arr.dtype.kind not in "fiu":
+        raise OutputError(f"cannot write {path}: expected an H×W×3 real array, got "
+                          f"{arr.dtype} {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    bad = int(np.count_nonzero(~np.isfinite(arr)) + np.count_nonzero(arr < 0))
+    if bad:
+        raise OutputError(f"cannot write {path}: {bad} radiance values are NaN, infinite "
+                          "or negative")
+    if half:
+        top = float(arr.max())
+        if top > _HALF_MAX:
+            raise OutputError(f"cannot write {path} as half floats: radiance reaches "
+                              f"{top:.6g}, above half's largest value {_HALF_MAX:g}")
+        arr = arr.astype(np.float16)
+    header = {"compression": exr.ZIP_COMPRESSION, "type": exr.scanlineimage}
+
+    def write(tmp: Path) -> None:
+        with exr.File(header, {"RGB": arr}) as f:
+            f.write(str(tmp))
+
+    _atomic(Path(path), write)
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` for a temporary name beside ``path``, then rename it to ``path``.
+
+    Whatever goes wrong (an exception, Ctrl-C), the temporary file is
+    removed and ``path`` is left as it was.
+    """
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OutputError:
+        tmp.unlink(missing_ok=True)
+        raise
+    except (OSError, RuntimeError, cv2.error) as exc:
+        tmp.unlink(missing_ok=True)
+        why = str(exc).replace(str(tmp), str(path))  # name the file the user asked for
+        raise OutputError(f"cannot write {path}: {why}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_image_atomic(path: str | os.PathLike[str], image: np.ndarray) -> None:
+    """Write an RGB image via a temporary name and a rename.
+
+    ``.exr`` goes through :func:`write_exr` (32-bit float); other names
+    through OpenCV: uint8 for 8-bit formats, float32 for Radiance ``.hdr``.
+
+    Raises
+    ------
+    OutputError
+        The file cannot be written; ``path`` is left as it was.
+    """
+    p = Path(path)
+    if p.suffix.lower() == ".exr":
+        write_exr(p, image)
+        return
+    arr = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
+
+    def write(tmp: Path) -> None:
+        if not cv2.imwrite(str(tmp), arr):
+            raise OutputError(f"cannot write {p}: OpenCV refused the file")
+
+    _atomic(p, write)
 
 
 def plot_response(response: np.ndarray, *, size: tuple[int, int] = (640, 480),

@@ -1,0 +1,394 @@
+"""Stills I/O: EXIF exposure times in every number type and container, OpenEXR output.
+
+The EXIF payloads are built here byte by byte (TIFF 6.0 / EXIF 2.32 layout),
+so each number type is exactly what the test says, and Pillow / pillow-heif
+write the JPEG, PNG, TIFF and HEIC files around them. OpenEXR files are read
+back with FFmpeg's own EXR decoder (libavcodec, through PyAV), which shares no
+code with the OpenEXR library vidclear writes them with.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import OpenEXR
+import pillow_heif
+import pytest
+from PIL import Image
+from PIL.TiffImagePlugin import ImageFileDirectory_v2
+
+from tests.hdr.conftest import DATA, _need
+from vidclear.cli.main import main
+from vidclear.errors import ConfigError, InputError, OutputError
+from vidclear.hdr.io import exif_exposure_time, read_image, write_exr, write_image_atomic
+from vidclear.hdr.merge import merge_Debevec1997
+from vidclear.hdr.response import camera_response_Debevec1997
+
+pillow_heif.register_heif_opener()  # lets Pillow write the HEIC test files
+
+EXPOSURE_TIME, SHUTTER_SPEED_VALUE, EXIF_IFD = 0x829A, 0x9201, 0x8769
+# EXIF/TIFF field types: code and the struct format of one value.
+TYPES = {"BYTE": (1, "B"), "SHORT": (3, "H"), "LONG": (4, "I"), "RATIONAL": (5, "II"),
+         "SSHORT": (8, "h"), "SLONG": (9, "i"), "SRATIONAL": (10, "ii"), "FLOAT": (11, "f"),
+         "DOUBLE": (12, "d")}
+
+
+def exif_blob(entries: list[tuple[int, str, tuple]], *, order: str = "<") -> bytes:
+    """An EXIF payload: ``Exif\\0\\0``, a TIFF header, IFD0 holding only the Exif IFD
+    pointer, and an Exif IFD holding ``entries`` (tag, type name, flat values)."""
+    head = (b"II" if order == "<" else b"MM") + struct.pack(order + "HI", 42, 8)
+    exif_at = 8 + 2 + 12 + 4
+    ifd0 = struct.pack(order + "HHHII", 1, EXIF_IFD, 4, 1, exif_at) + struct.pack(order + "I", 0)
+    data_at = exif_at + 2 + 12 * len(entries) + 4
+    table, data = struct.pack(order + "H", len(entries)), b""
+    for tag, name, values in sorted(entries):
+        code, fmt = TYPES[name]
+        payload = struct.pack(order + fmt * (len(values) // len(fmt)), *values)
+        count = len(values) // len(fmt)
+        if len(payload) <= 4:
+            table += struct.pack(order + "HHI", tag, code, count) + payload.ljust(4, b"\0")
+        else:
+            table += struct.pack(order + "HHII", tag, code, count, data_at + len(data))
+            data += payload + b"\0" * (len(payload) % 2)
+    return b"Exif\x00\x00" + head + ifd0 + table + struct.pack(order + "I", 0) + data
+
+
+def small_image(seed: int = 0) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
+
+
+# (type, values as stored, seconds expected)
+NUMBER_TYPES = [
+    ("RATIONAL", (1, 250), 0.004),
+    ("SRATIONAL", (1, 250), 0.004),
+    ("BYTE", (4,), 4.0),
+    ("SHORT", (2,), 2.0),
+    ("LONG", (30,), 30.0),
+    ("SSHORT", (15,), 15.0),
+    ("SLONG", (6,), 6.0),
+    ("FLOAT", (1 / 60,), float(np.float32(1 / 60))),
+    ("DOUBLE", (1 / 3,), 1 / 3),
+]
+CONTAINERS = [("JPEG", "jpg"), ("PNG", "png"), ("HEIF", "heic")]
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+@pytest.mark.parametrize("fmt,ext", CONTAINERS)
+@pytest.mark.parametrize("name,values,seconds", NUMBER_TYPES)
+def test_exposure_time_of_every_number_type_in_every_container(tmp_path, name, values, seconds,
+                                                               fmt, ext, order):
+    blob = exif_blob([(EXPOSURE_TIME, name, values)], order=order)
+    path = tmp_path / f"shot.{ext}"
+    small_image().save(path, fmt, exif=blob)
+    assert blob[6:] in path.read_bytes()  # the payload went in as built, type and all
+    assert exif_exposure_time(path) == pytest.approx(seconds, rel=1e-12)
+
+
+@pytest.mark.parametrize("name,values,seconds", NUMBER_TYPES)
+def test_exposure_time_of_every_number_type_in_a_tiff(tmp_path, name, values, seconds):
+    """TIFF/EP keeps ExposureTime in the image's own IFD: Pillow writes it with our type."""
+    code = TYPES[name][0]
+    ifd = ImageFileDirectory_v2()
+    ifd.tagtype[EXPOSURE_TIME] = code
+    ifd[EXPOSURE_TIME] = values[0] / values[1] if len(values) == 2 else values[0]
+    path = tmp_path / "shot.tif"
+    small_image().save(path, tiffinfo=ifd)
+    with Image.open(path) as im:
+        assert im.tag_v2.tagtype[EXPOSURE_TIME] == code
+    assert exif_exposure_time(path) == pytest.approx(seconds, rel=1e-6)
+
+
+def test_exposure_time_in_a_tiffs_exif_ifd(tmp_path):
+    ifd = ImageFileDirectory_v2()
+    ifd[EXIF_IFD] = {EXPOSURE_TIME: 1 / 60}  # a camera's layout: IFD0 -> Exif IFD
+    path = tmp_path / "shot.tif"
+    small_image().save(path, tiffinfo=ifd)
+    with Image.open(path) as im:
+        assert EXPOSURE_TIME not in im.tag_v2
+    assert exif_exposure_time(path) == pytest.approx(1 / 60, rel=1e-9)
+
+
+@pytest.mark.parametrize("entries,seconds", [
+    # APEX: t = 2 ** -Tv; 6.965784 is what cameras write for 1/125 s
+    ([(SHUTTER_SPEED_VALUE, "SRATIONAL", (6965784, 1000000))], 2 ** -6.965784),
+    ([(SHUTTER_SPEED_VALUE, "SRATIONAL", (-3, 1))], 8.0),  # long exposures: Tv < 0
+    ([(SHUTTER_SPEED_VALUE, "RATIONAL", (5, 1))], 1 / 32),
+    # ExposureTime wins over a (rounded) ShutterSpeedValue
+    ([(EXPOSURE_TIME, "RATIONAL", (1, 100)), (SHUTTER_SPEED_VALUE, "SRATIONAL", (7, 1))], 0.01),
+    # unusable ExposureTimes fall back to the APEX value
+    ([(EXPOSURE_TIME, "RATIONAL", (1, 0)), (SHUTTER_SPEED_VALUE, "SRATIONAL", (5, 1))], 1 / 32),
+    ([(EXPOSURE_TIME, "SRATIONAL", (-1, 50)), (SHUTTER_SPEED_VALUE, "SRATIONAL", (2, 1))], 0.25),
+    ([(EXPOSURE_TIME, "FLOAT", (float("nan"),)), (SHUTTER_SPEED_VALUE, "SRATIONAL", (0, 1))],
+     1.0),
+    # and with nothing usable there is no time
+    ([(EXPOSURE_TIME, "RATIONAL", (0, 1))], None),
+    ([(EXPOSURE_TIME, "DOUBLE", (float("inf"),))], None),
+    ([(0x829D, "RATIONAL", (8, 1))], None),  # an FNumber, no time
+])
+def test_shutter_speed_value_and_unusable_values(tmp_path, entries, seconds):
+    path = tmp_path / "shot.jpg"
+    small_image().save(path, "JPEG", exif=exif_blob(entries))
+    got = exif_exposure_time(path)
+    assert got == (None if seconds is None else pytest.approx(seconds, rel=1e-12))
+
+
+def test_files_without_or_with_broken_exif_have_no_time(tmp_path):
+    plain = tmp_path / "plain.png"
+    small_image().save(plain)
+    assert exif_exposure_time(plain) is None
+    blob = exif_blob([(EXPOSURE_TIME, "RATIONAL", (1, 250))])
+    # cut inside IFD0, and right after it (the Exif IFD pointer then points past the end)
+    for cut in (30, 32):
+        broken = tmp_path / f"broken{cut}.jpg"
+        small_image().save(broken, "JPEG", exif=blob[:cut])
+        assert exif_exposure_time(broken) is None  # no warning escapes (warnings are errors)
+
+
+def test_real_photos(frobisher):
+    """The colour-hdri Frobisher JPEGs carry RATIONAL times; the tripod brackets none."""
+    rows = [ln.split() for ln in (frobisher / "exposure_times.txt").read_text().splitlines()
+            if ln.strip() and not ln.startswith("#")]
+    assert len(rows) == 3
+    for name, seconds, *_ in rows:
+        assert exif_exposure_time(frobisher / name) == float(seconds)
+    bracket = _need(DATA / "brackets" / "desktop")
+    assert exif_exposure_time(bracket / "DSC_0104.jpg") is None
+
+
+def test_unreadable_files_are_input_errors(tmp_path):
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"not an image at all")
+    with pytest.raises(InputError, match="junk.jpg"):
+        exif_exposure_time(junk)
+    with pytest.raises(InputError, match="no such file"):
+        exif_exposure_time(tmp_path / "missing.jpg")
+
+
+def test_heic_pixels_are_read_through_pillow_heif(tmp_path):
+    rgb = np.zeros((32, 48, 3), np.uint8)
+    rgb[:, :24] = (200, 40, 20)
+    rgb[:, 24:] = (30, 90, 220)
+    path = tmp_path / "shot.heic"
+    Image.fromarray(rgb).save(path, quality=95)
+    got = read_image(path)
+    assert got.shape == rgb.shape and got.dtype == np.uint8
+    # lossy HEVC with 4:2:0 chroma: compare away from the colour edge
+    assert np.abs(got[:, 4:20].astype(int) - rgb[:, 4:20]).max() <= 8
+    assert np.abs(got[:, 28:].astype(int) - rgb[:, 28:]).max() <= 8
+    # turned by EXIF orientation 6 (90° clockwise) once, as OpenCV turns a JPEG
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    for ext in ("heic", "jpg"):
+        Image.fromarray(rgb).save(tmp_path / f"turned.{ext}", quality=95, exif=exif.tobytes())
+    heic, jpg = read_image(tmp_path / "turned.heic"), read_image(tmp_path / "turned.jpg")
+    assert heic.shape == jpg.shape == (48, 32, 3)
+    assert np.abs(heic[4:20].astype(int) - jpg[4:20]).max() <= 10  # the red half on top
+    assert np.abs(heic[4:20].astype(int) - (200, 40, 20)).max() <= 10
+
+
+def test_missing_extras_say_what_to_install(tmp_path, monkeypatch):
+    jpg, heic = tmp_path / "a.jpg", tmp_path / "a.heic"
+    small_image().save(jpg, exif=exif_blob([(EXPOSURE_TIME, "RATIONAL", (1, 8))]))
+    small_image().save(heic)
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "pillow_heif", None)  # as if pillow-heif were not installed
+        with pytest.raises(ConfigError, match=r"pillow-heif: pip install 'vidclear\[stills\]'") \
+                as err:
+            exif_exposure_time(heic)
+        assert "--times" not in str(err.value)  # the pixels need pillow-heif as well
+        with pytest.raises(ConfigError, match="pillow-heif"):
+            read_image(heic)
+        assert exif_exposure_time(jpg) == 0.125  # Pillow alone reads the rest
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "PIL", None)
+        with pytest.raises(ConfigError, match=r"Pillow: pip install 'vidclear\[stills\]'.*--times"):
+            exif_exposure_time(jpg)
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "OpenEXR", None)
+        with pytest.raises(ConfigError, match=r"OpenEXR package: pip install 'vidclear\[stills\]'"):
+            write_exr(tmp_path / "r.exr", np.ones((4, 4, 3), np.float32))
+    assert not list(tmp_path.glob("*.exr"))
+
+
+# --- OpenEXR ----------------------------------------------------------------------------
+
+def read_exr_ffmpeg(path: Path) -> np.ndarray:
+    """H×W×3 RGB float32 as FFmpeg's EXR decoder (libavcodec/exr.c) reads ``path``."""
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+    dtype = {"gbrpf32le": np.float32, "gbrpf16le": np.float16}[frame.format.name]
+    size = np.dtype(dtype).itemsize
+    g, b, r = (np.frombuffer(p, dtype).reshape(frame.height, p.line_size // size)[:, :frame.width]
+               for p in frame.planes)
+    return np.stack([r, g, b], axis=-1).astype(np.float32)
+
+
+def known_radiance() -> np.ndarray:
+    """Every power of two from 2**-30 to 2**30 (past half's range both ways), distinct
+    per channel, and random values between."""
+    rng = np.random.default_rng(11)
+    rad = np.exp2(rng.uniform(-20.0, 20.0, (17, 23, 3))).astype(np.float32)
+    k = np.arange(-30, 31, dtype=np.float32)
+    rad[0, :, 0] = np.exp2(k[:23])
+    rad[1, :, 1] = np.exp2(k[23:46])
+    rad[2, :15, 2] = np.exp2(k[46:])
+    rad[3, :3] = [[1.0, 0.0, 3.0], [70000.0, 1e-7, 0.5], [1 / 3, 2 / 3, 1.0]]
+    return rad
+
+
+def test_exr_round_trip_is_exact_in_float(tmp_path):
+    rad = known_radiance()
+    path = tmp_path / "scene.exr"
+    write_exr(path, rad)
+    np.testing.assert_array_equal(read_exr_ffmpeg(path), rad)
+    with OpenEXR.File(str(path), separate_channels=True) as f:  # the layout, by the library
+        assert f.header()["compression"] == OpenEXR.ZIP_COMPRESSION
+        channels = f.channels()
+        assert sorted(channels) == ["B", "G", "R"]
+        assert {c.type() for c in channels.values()} == {OpenEXR.FLOAT}
+        np.testing.assert_array_equal(channels["R"].pixels, rad[:, :, 0])
+    assert [p.name for p in tmp_path.iterdir()] == ["scene.exr"]  # no temporary left
+
+
+def test_exr_half_rounds_to_half_and_refuses_what_half_cannot_hold(tmp_path):
+    rad = np.minimum(known_radiance(), 65504.0)
+    path = tmp_path / "half.exr"
+    write_exr(path, rad, half=True)
+    np.testing.assert_array_equal(read_exr_ffmpeg(path), rad.astype(np.float16).astype(np.float32))
+    with pytest.raises(OutputError, match="65504"):
+        write_exr(tmp_path / "big.exr", known_radiance(), half=True)
+    assert not (tmp_path / "big.exr").exists()
+
+
+def test_exr_gray_and_non_contiguous_input(tmp_path):
+    rad = known_radiance()
+    write_exr(tmp_path / "gray.exr", rad[:, :, 1])
+    np.testing.assert_array_equal(read_exr_ffmpeg(tmp_path / "gray.exr"),
+                                  np.repeat(rad[:, :, 1:2], 3, axis=2))
+    view = rad[::2, ::-1]
+    write_image_atomic(tmp_path / "view.exr", view)  # the .exr route of the generic writer
+    np.testing.assert_array_equal(read_exr_ffmpeg(tmp_path / "view.exr"), view)
+
+
+@pytest.mark.parametrize("bad,match", [
+    (np.full((4, 4, 3), np.nan, np.float32), "NaN"),
+    (-np.ones((4, 4, 3), np.float32), "negative"),
+    (np.ones((4, 4, 4), np.float32), "H×W×3"),
+    (np.ones((4, 4, 3), complex), "H×W×3"),
+])
+def test_exr_refuses_bad_radiance_and_keeps_the_old_file(tmp_path, bad, match):
+    path = tmp_path / "scene.exr"
+    path.write_bytes(b"precious")
+    with pytest.raises(OutputError, match=match):
+        write_exr(path, bad)
+    assert path.read_bytes() == b"precious"
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("disk full"), KeyboardInterrupt()])
+def test_exr_write_interrupted_leaves_no_broken_file(tmp_path, monkeypatch, failure):
+    class FailingFile:  # writes part of the file, then fails as a full disk or Ctrl-C would
+        def __init__(self, header, channels):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def write(self, name):
+            Path(name).write_bytes(b"v/1\x01partial")
+            raise failure
+
+    path = tmp_path / "scene.exr"
+    path.write_bytes(b"precious")
+    monkeypatch.setattr(OpenEXR, "File", FailingFile)
+    with pytest.raises(OutputError if isinstance(failure, Exception) else KeyboardInterrupt) as err:
+        write_exr(path, np.ones((4, 4, 3), np.float32))
+    if isinstance(failure, Exception):
+        assert str(err.value) == f"cannot write {path}: disk full"
+    assert path.read_bytes() == b"precious"
+    assert [p.name for p in tmp_path.iterdir()] == ["scene.exr"]
+
+
+def test_exr_unwritable_place_names_the_requested_file(tmp_path):
+    target = tmp_path / "no-such-dir" / "scene.exr"
+    with pytest.raises(OutputError, match="cannot write .*no-such-dir/scene.exr") as err:
+        write_exr(target, np.ones((4, 4, 3), np.float32))
+    assert ".tmp" not in str(err.value)
+
+
+# --- vidclear hdr -------------------------------------------------------------------------
+
+def _desktop(picks: list[int], step: int = 2) -> tuple[list[np.ndarray], list[float]]:
+    d = _need(DATA / "brackets" / "desktop")
+    rows = sorted((ln.split() for ln in (d / "image_list.txt").read_text().splitlines()
+                   if ln.strip() and not ln.startswith("#")), key=lambda r: float(r[1]))
+    rows = [rows[i] for i in picks]
+    imgs = [np.ascontiguousarray(cv2.imread(str(d / r[0]))[::step, ::step, ::-1]) for r in rows]
+    return imgs, [float(r[1]) for r in rows]
+
+
+def test_cli_writes_exr_of_a_real_bracket_with_times_from_exif(tmp_path, capsys):
+    """The desktop tripod bracket (1/32 s, 1/2 s, 8 s) carries no EXIF: copies of its
+    pixels go into a PNG, a TIFF and a PNG with each time in a different number type."""
+    imgs, times = _desktop([2, 6, 10])
+    assert times == [0.03125, 0.5, 8.0]
+    tagged = [tmp_path / "short.png", tmp_path / "mid.tif", tmp_path / "long.png"]
+    Image.fromarray(imgs[0]).save(tagged[0], exif=exif_blob(
+        [(EXPOSURE_TIME, "RATIONAL", (1, 32))]))
+    ifd = ImageFileDirectory_v2()
+    ifd.tagtype[EXPOSURE_TIME] = TYPES["FLOAT"][0]
+    ifd[EXPOSURE_TIME] = 0.5
+    Image.fromarray(imgs[1]).save(tagged[1], tiffinfo=ifd)
+    Image.fromarray(imgs[2]).save(tagged[2], exif=exif_blob(
+        [(SHUTTER_SPEED_VALUE, "SRATIONAL", (-3, 1))], order=">"))
+    out = tmp_path / "scene.exr"
+    # in any order of the files
+    assert main(["hdr", *map(str, tagged[::-1]), "-o", str(out), "--tonemap", "reinhard"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert (tmp_path / "scene_reinhard.png").exists()
+    got = read_exr_ffmpeg(out)
+    # what the merge computes from the same pixels and the true times (tripod: no shift)
+    response = camera_response_Debevec1997(imgs, times)
+    np.testing.assert_array_equal(got, merge_Debevec1997(imgs, times, response=response))
+    assert got.shape == (340, 512, 3) and got.min() > 0 and got.max() / got.min() > 1e4
+    leftovers = {p.name for p in tmp_path.iterdir()} - {p.name for p in tagged}
+    assert leftovers == {"scene.exr", "scene_reinhard.png"}
+
+
+def _one_error(capsys) -> str:
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and err[0].startswith("vidclear: error: "), err
+    return err[0]
+
+
+def test_cli_bad_input_gives_one_line(tmp_path, capsys, monkeypatch):
+    good = [tmp_path / "a.png", tmp_path / "b.png"]
+    for i, p in enumerate(good):
+        Image.fromarray(np.full((16, 16, 3), 60 * (i + 1), np.uint8)).save(p)
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    out = tmp_path / "o.exr"
+    assert main(["hdr", str(junk), str(good[0]), "-o", str(out)]) == 1  # EXIF: cannot open
+    assert "junk.jpg" in _one_error(capsys)
+    assert main(["hdr", str(good[0]), str(junk), "--times", "1", "2", "-o", str(out)]) == 1
+    assert "junk.jpg" in _one_error(capsys)  # pixels: cannot decode
+    assert main(["hdr", *map(str, good), "-o", str(out)]) == 1
+    assert "no usable EXIF exposure time: give --times" in _one_error(capsys)
+    assert main(["hdr", *map(str, good), "--times", "1", "2", "-o", str(tmp_path / "o.tiff")]) == 2
+    assert ".hdr or .exr" in _one_error(capsys)
+    monkeypatch.setitem(sys.modules, "OpenEXR", None)  # as if the extra were not installed
+    assert main(["hdr", *map(str, good), "--times", "1", "2", "-o", str(out)]) == 2
+    assert "vidclear[stills]" in _one_error(capsys)
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    assert main(["hdr", *map(str, good), "-o", str(tmp_path / "o.hdr")]) == 2
+    line = _one_error(capsys)
+    assert "vidclear[stills]" in line and "--times" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png", "junk.jpg"]
