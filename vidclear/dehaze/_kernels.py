@@ -115,30 +115,38 @@ def raw_transmission(dark: np.ndarray, k: float, low: np.ndarray, inv_a: np.ndar
     one the colour of A (fog, overcast sky) only needs its noise held down.
     """
     h, w = dark.shape
-    floor = sky[0]
-    cfloor = sky[1]
-    a0, a1, a2 = inv_a[0], inv_a[1], inv_a[2]
+    # float32 constants throughout, no branches in the loop: it vectorises
+    f32 = np.float32
+    kk = f32(k)
+    floor = f32(sky[0])
+    rise = f32(max(sky[1] - sky[0], 0.0))
+    a0, a1, a2 = f32(inv_a[0]), f32(inv_a[1]), f32(inv_a[2])
+    one, two, three, zero = f32(1.0), f32(2.0), f32(3.0), f32(0.0)
+    b_lo, b_gain = f32(0.7), f32(5.0)
+    s_lo, s_gain = f32(0.01), f32(1.0 / 0.03)
+    c_lo, c_gain = f32(0.1), f32(5.0)
+    if sky[0] <= 0.0 and sky[1] <= 0.0:
+        for y in prange(h):
+            for x in range(w):
+                out[y, x] = one - kk * dark[y, x]
+        return
     for y in prange(h):
         for x in range(w):
-            t = 1.0 - k * dark[y, x]
-            if floor > 0.0 or cfloor > 0.0:
-                u0 = low[y, x, 0] * a0
-                u1 = low[y, x, 1] * a1
-                u2 = low[y, x, 2] * a2
-                hi = max(u0, u1, u2)
-                b = (hi - 0.7) * 5.0
-                b = min(max(b, 0.0), 1.0)
-                m = stats[0, y, x]
-                sd = np.sqrt(max(stats[1, y, x] - m * m, 0.0))
-                sm = 1.0 - min(max((sd - 0.01) * (1.0 / 0.03), 0.0), 1.0)
-                c = min(max((hi - min(u0, u1, u2) - 0.1) * 5.0, 0.0), 1.0)
-                # smoothstep every ramp
-                wgt = b * b * (3.0 - 2.0 * b) * sm * sm * (3.0 - 2.0 * sm)
-                c = c * c * (3.0 - 2.0 * c)
-                f = wgt * (floor + c * max(cfloor - floor, 0.0))
-                if t < f:
-                    t = f
-            out[y, x] = t
+            t = one - kk * dark[y, x]
+            u0 = low[y, x, 0] * a0
+            u1 = low[y, x, 1] * a1
+            u2 = low[y, x, 2] * a2
+            hi = max(max(u0, u1), u2)
+            lo = min(min(u0, u1), u2)
+            b = min(max((hi - b_lo) * b_gain, zero), one)
+            m = stats[0, y, x]
+            sd = np.sqrt(max(stats[1, y, x] - m * m, zero))
+            sm = one - min(max((sd - s_lo) * s_gain, zero), one)
+            c = min(max((hi - lo - c_lo) * c_gain, zero), one)
+            # smoothstep every ramp
+            wgt = b * b * (three - two * b) * sm * sm * (three - two * sm)
+            c = c * c * (three - two * c)
+            out[y, x] = max(t, wgt * (floor + c * rise))
 
 
 @njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
@@ -152,25 +160,30 @@ def cap_depth(low: np.ndarray, out: np.ndarray) -> None:
     pairs, so it is not done.)
     """
     h, w = out.shape
+    c0, c1, c2 = np.float32(0.121779), np.float32(0.959710), np.float32(0.780245)
+    eps = np.float32(1e-6)  # v <= eps: v - m <= eps too, so s stays in [0, 1]
     for y in prange(h):
         for x in range(w):
             r = low[y, x, 0]
             g = low[y, x, 1]
             b = low[y, x, 2]
-            v = max(r, g, b)
-            m = min(r, g, b)
-            s = (v - m) / v if v > 1e-6 else 0.0
-            out[y, x] = 0.121779 + 0.959710 * v - 0.780245 * s
+            v = max(max(r, g), b)
+            m = min(min(r, g), b)
+            s = (v - m) / max(v, eps)
+            out[y, x] = c0 + c1 * v - c2 * s
 
 
 @njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
 def blend_cap(depth: np.ndarray, wgt: float, strength: float, t: np.ndarray) -> None:
     """``t = (1 - wgt) t + wgt t_cap`` with ``t_cap = 1 - strength (1 - exp(-depth))``."""
     h, w = t.shape
+    one = np.float32(1.0)
+    wg = np.float32(wgt)
+    st = np.float32(strength)
     for y in prange(h):
         for x in range(w):
-            tc = 1.0 - strength * (1.0 - np.exp(-depth[y, x]))
-            t[y, x] = (1.0 - wgt) * t[y, x] + wgt * tc
+            tc = one - st * (one - np.exp(-depth[y, x]))
+            t[y, x] = (one - wg) * t[y, x] + wg * tc
 
 
 @njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
@@ -190,20 +203,26 @@ def luma_floor(low: np.ndarray, inv_a: np.ndarray, wts: np.ndarray, k: float, ca
     darkest pixels show.
     """
     h, w = t.shape
-    w0, w1, w2 = wts[0], wts[1], wts[2]
-    a0, a1, a2 = inv_a[0], inv_a[1], inv_a[2]
+    # float32 throughout and no branches: this loop vectorises
+    w0, w1, w2 = np.float32(wts[0]), np.float32(wts[1]), np.float32(wts[2])
+    a0, a1, a2 = np.float32(inv_a[0]), np.float32(inv_a[1]), np.float32(inv_a[2])
+    kk = np.float32(k)
+    cc = np.float32(cap)
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
     for y in prange(h):
         for x in range(w):
             u0 = low[y, x, 0] * a0
             u1 = low[y, x, 1] * a1
             u2 = low[y, x, 2] * a2
             lum = w0 * u0 + w1 * u1 + w2 * u2
-            c = max(u0, u1, u2) - min(u0, u1, u2)
-            num = 1.0 - lum - c
-            if num > 0.0:
-                b = min(num / (1.0 - k * lum), cap)  # 1 - k*lum > num > 0: b in (0, 1)
-                if t[y, x] < b:
-                    t[y, x] = b
+            hi = max(max(u0, u1), u2)
+            lo = min(min(u0, u1), u2)
+            num = one - lum - (hi - lo)
+            # 1 - k*lum > num where num > 0, so the bound is in (0, 1)
+            b = min(num / (one - kk * lum), cc)
+            b = b if num > zero else zero
+            t[y, x] = max(t[y, x], b)
 
 
 @njit(cache=True, nogil=True)
