@@ -451,7 +451,8 @@ def main() -> int:
                            report["video"]["mean"], extra="flicker")
         lines.append("  flicker = gain x the input's own change of mean luma + excess:")
         for m, v in report["video"]["mean"].items():
-            lines.append(f"  {m:<20} gain {v['content_gain']:5.2f}  excess {v['flicker_excess']:.5f}")
+            lines.append(f"  {m:<20} gain {v['content_gain']:5.2f}  "
+                         f"excess {v['flicker_excess']:.5f}")
     lines.append("\nmedian seconds per image: " + ", ".join(
         f"{m} {v:.3f}" for m, v in report["seconds_per_image"].items()))
     print("\n".join(lines))
