@@ -122,6 +122,19 @@ def test_luma_floor_matches_bisection(k: float, cap: float) -> None:
         assert (luma_floor_ref(low, air, k, t) > out + 0.01).any()
 
 
+def test_luma_floor_survives_pixels_brighter_than_the_airlight() -> None:
+    # lum = 1 / k exactly (a scene brightening past a stale airlight) once
+    # divided by zero and crashed the run; weights (1, 0, 0) make it exact
+    inv_a = np.full(3, 2.0, np.float32)
+    low = np.array([[[0.5, 0.5, 0.5], [0.625, 0.625, 0.625], [0.3, 0.3, 0.3]]], np.float32)
+    wts = np.array([1.0, 0.0, 0.0], np.float32)
+    t = np.full((1, 3), 0.3, np.float32)
+    _k.luma_floor(low, inv_a, wts, 1.0, 1.0, t)  # pixel 0: lum = 1, k * lum = 1
+    assert np.isfinite(t).all()
+    np.testing.assert_allclose(t[0, :2], 0.3)  # at or above the airlight: nothing to raise
+    np.testing.assert_allclose(t[0, 2], 1.0)  # k = 1: a grey pixel below A keeps all of it
+
+
 def test_luma_floor_keeps_grey_luminance_and_lets_colour_darken() -> None:
     air = np.full(3, 0.8, np.float32)
     # a grey pixel and a hazy green one with the same luma

@@ -210,6 +210,7 @@ def luma_floor(low: np.ndarray, inv_a: np.ndarray, wts: np.ndarray, k: float, ca
     cc = np.float32(cap)
     one = np.float32(1.0)
     zero = np.float32(0.0)
+    tiny = np.float32(1e-6)
     for y in prange(h):
         for x in range(w):
             u0 = low[y, x, 0] * a0
@@ -219,8 +220,9 @@ def luma_floor(low: np.ndarray, inv_a: np.ndarray, wts: np.ndarray, k: float, ca
             hi = max(max(u0, u1), u2)
             lo = min(min(u0, u1), u2)
             num = one - lum - (hi - lo)
-            # 1 - k*lum > num where num > 0, so the bound is in (0, 1)
-            b = min(num / (one - kk * lum), cc)
+            # 1 - k*lum > num where num > 0, so the bound is in (0, 1); where
+            # num <= 0 the bound is unused and the divisor may be 0 (lum = 1/k)
+            b = min(num / max(one - kk * lum, tiny), cc)
             b = b if num > zero else zero
             t[y, x] = max(t[y, x], b)
 
