@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -13,6 +14,7 @@ from vidclear.hdr.rolling import deghost_table, display_table
 from vidclear.hdr.synth import synthesize_bracket
 
 EXPOSURES = np.array([4.0, 1.0, 0.25])  # newest first, as the engine orders them
+NO_FLOW = np.zeros((0, 1, 1, 2), np.float32)
 
 
 def _window(h=40, w=56, seed=0, moving=True):
@@ -50,7 +52,7 @@ def test_merge_matches_reference(sigma, shift):
     h, w = ring.shape[1:3]
     rgb = np.empty((h, w, 3), np.float32)
     ll = np.empty((h, w), np.float32)
-    VK.merge_luma_k(ring, slots, dys, dxs, *tabs, rgb, ll)
+    VK.merge_luma_k(ring, slots, dys, dxs, NO_FLOW, *tabs, rgb, ll)
     ref = merge_window_ref(ring, slots, dys, dxs, *tabs)
     assert np.all(np.isfinite(rgb))
     np.testing.assert_allclose(rgb, ref, rtol=2e-5, atol=1e-7)
@@ -60,8 +62,8 @@ def test_merge_matches_reference(sigma, shift):
     enc = display_table(2.2, 4096)
     out = np.empty((h, w, 3), np.uint8)
     stats = np.zeros((h // 4 + 1, 2 + 256))
-    VK.merge_reinhard_k(ring, slots, dys, dxs, *tabs, np.float32(0.3), np.float32(0.01), enc,
-                        out, stats)
+    VK.merge_reinhard_k(ring, slots, dys, dxs, NO_FLOW, *tabs, np.float32(0.3),
+                        np.float32(0.01), enc, out, stats)
     exp_out, lw = reinhard_ref(ref, 0.3, 0.01, enc)
     assert np.abs(out.astype(int) - exp_out).max() <= 1  # float32 rounding at code edges
     assert (out != exp_out).mean() < 0.01
@@ -71,6 +73,47 @@ def test_merge_matches_reference(sigma, shift):
     bins = np.clip(((np.log2(samp + 1e-9) + 32) * 4).astype(int), 0, 255)
     np.testing.assert_array_equal(stats[:, 2:].sum(axis=0),
                                   np.bincount(bins.ravel(), minlength=256))
+
+
+def _smooth_flow(h, w, seed, amp):
+    rng = np.random.default_rng(seed)
+    coarse = rng.standard_normal((4, 5, 2)).astype(np.float32)
+    return np.ascontiguousarray(cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC) * amp)
+
+
+@pytest.mark.parametrize("scale", [1, 2, 3])
+def test_flow_merge_matches_opencv_warp_then_reference(scale):
+    """The fused warp equals cv2.resize + cv2.remap of each older frame, then the merge."""
+    ring, slots = _window(h=42, w=60)
+    h, w = ring.shape[1:3]
+    sh, sw = h // scale, w // scale
+    flows = np.zeros((3, sh, sw, 2), np.float32)
+    flows[1] = _smooth_flow(sh, sw, 1, 4.0)  # past the edges too: repeated
+    flows[2] = _smooth_flow(sh, sw, 2, 9.0)
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    warped = ring.copy()
+    for j in (1, 2):
+        up = cv2.resize(flows[j], (w, h), interpolation=cv2.INTER_LINEAR)
+        warped[slots[j]] = cv2.remap(ring[slots[j]], gx + up[..., 0], gy + up[..., 1],
+                                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    z = np.zeros(3, dtype=np.int64)
+    tabs = _tables(0.7)
+    rgb = np.empty((h, w, 3), np.float32)
+    ll = np.empty((h, w), np.float32)
+    VK.merge_luma_k(ring, slots, z, z, flows, *tabs, rgb, ll)
+    ref = merge_window_ref(warped, slots, z, z, *tabs)
+    close = np.isclose(rgb, ref, rtol=2e-5, atol=1e-7).all(axis=2)
+    # a warped code may differ by one where OpenCV rounds a value within float error of .5
+    assert close.mean() > 0.995, close.mean()
+    out = np.empty((h, w, 3), np.uint8)
+    out2 = np.empty((h, w, 3), np.uint8)
+    stats = np.zeros((h // 4 + 1, 258))
+    enc = display_table(2.2, 4096)
+    VK.merge_reinhard_k(ring, slots, z, z, flows, *tabs, np.float32(0.3), np.float32(0.01), enc,
+                        out, stats)
+    VK.merge_reinhard_k(warped, slots, z, z, NO_FLOW, *tabs, np.float32(0.3),
+                        np.float32(0.01), enc, out2, stats)
+    assert (np.abs(out.astype(int) - out2) > 1).mean() < 0.005
 
 
 def test_deghost_table_follows_gaussian():
@@ -100,7 +143,7 @@ def test_base_detail_matches_reference():
     z = np.zeros(3, dtype=np.int64)
     rgb = np.empty((h, w, 3), np.float32)
     ll = np.empty((h, w), np.float32)
-    VK.merge_luma_k(ring, slots, z, z, *tabs, rgb, ll)
+    VK.merge_luma_k(ring, slots, z, z, NO_FLOW, *tabs, rgb, ll)
     rng = np.random.default_rng(2)
     a = rng.uniform(0.2, 0.9, (h, w)).astype(np.float32)
     b = rng.uniform(-1, 1, (h, w)).astype(np.float32)

@@ -126,6 +126,28 @@ def robertson_accum_k(stack, rad, t, acc, cnt):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def log_ratio_readings_k(a, b, log_response, low, high, out):  # pragma: no cover - compiled
+    """``log_response[b] - log_response[a]`` of channel readings in [low, high] in both.
+
+    ``a`` and ``b`` are H×W×C uint8 (any strides), ``log_response`` 256×C
+    float64 and ``out`` float64 with room for H·W·C values. Readings are
+    written channel by channel, each in row-major order; returns their count.
+    """
+    h, w, nc = a.shape
+    k = 0
+    for c in range(nc):
+        for y in range(h):
+            for x in range(w):
+                va = a[y, x, c]
+                vb = b[y, x, c]
+                if va >= low and va <= high and vb >= low and vb <= high:
+                    out[k] = log_response[vb, c] - log_response[va, c]
+                    k += 1
+    return k
+
+
+
+@njit(cache=True, nogil=True)
 def half_k(gray, out):  # pragma: no cover - compiled
     """Halve a uint8 image by averaging 2×2 blocks (odd edge dropped)."""
     h, w = out.shape
@@ -146,6 +168,56 @@ def mtb_k(gray, thr, excl, tb, eb):  # pragma: no cover - compiled
             tb[y, x] = 1 if g > thr else 0
             eb[y, x] = 1 if abs(g - thr) > excl else 0
 
+
+@njit(cache=True, nogil=True)
+def median_u8_k(gray):  # pragma: no cover - compiled
+    """The lower median of a uint8 image: smallest value whose count reaches (size + 1) // 2."""
+    hist = np.zeros(256, np.int64)
+    h, w = gray.shape
+    for y in range(h):
+        for x in range(w):
+            hist[gray[y, x]] += 1
+    half = (h * w + 1) // 2
+    acc = 0
+    for v in range(256):
+        acc += hist[v]
+        if acc >= half:
+            return v
+    return 255
+
+
+@njit(cache=True, nogil=True)
+def xor_counts_k(tb1, eb1, tb2, eb2, dys, dxs, counts):  # pragma: no cover - compiled
+    """:func:`xor_count_k` for several shifts ``(dys[k], dxs[k])`` into ``counts[k]``.
+
+    One pass over the rows: each row of image 1 is compared with every
+    shifted row of image 2 while it is in cache.
+    """
+    h, w = tb1.shape
+    nk = dys.shape[0]
+    for k in range(nk):
+        counts[k] = 0
+    for y in range(h):
+        a = tb1[y]
+        e = eb1[y]
+        for k in range(nk):
+            dy = dys[k]
+            dx = dxs[k]
+            ys = y - dy
+            if ys < 0 or ys >= h:
+                continue
+            x0 = max(0, dx)
+            x1 = min(w, w + dx)
+            if x1 <= x0:
+                continue
+            aa = a[x0:x1]
+            ee = e[x0:x1]
+            bb = tb2[ys, x0 - dx:x1 - dx]
+            ff = eb2[ys, x0 - dx:x1 - dx]
+            acc = np.uint32(0)
+            for x in range(x1 - x0):
+                acc += np.uint32((aa[x] ^ bb[x]) & ee[x] & ff[x])
+            counts[k] += acc
 
 @njit(cache=True, nogil=True)
 def xor_count_k(tb1, eb1, tb2, eb2, dy, dx):  # pragma: no cover - compiled

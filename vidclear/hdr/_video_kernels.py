@@ -226,10 +226,144 @@ def _row_sources(h, y, dys, yys):  # pragma: no cover - compiled
         yys[j] = _clampi(y - dys[j], 0, h - 1)
 
 
+@njit(cache=True, nogil=True)
+def upsample_taps(n_out, n_in, i0, i1, frac):  # pragma: no cover - compiled
+    """Bilinear taps scaling ``n_in`` samples to ``n_out`` with pixel centres aligned.
+
+    As ``cv2.resize`` with ``INTER_LINEAR``: output ``x`` reads input
+    ``(x + 0.5) * n_in / n_out - 0.5``, clamped to the edge samples.
+    """
+    scale = np.float64(n_in) / np.float64(n_out)
+    for x in range(n_out):
+        f = np.float32((x + 0.5) * scale - 0.5)
+        s = int(np.floor(f))
+        f = f - np.float32(s)
+        if s < 0:
+            s = 0
+            f = np.float32(0.0)
+        if s >= n_in - 1:
+            s = n_in - 1
+            f = np.float32(0.0)
+        i0[x] = s
+        i1[x] = min(s + 1, n_in - 1)
+        frac[x] = f
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _warp_row(img, flow, y, taps, fxr, fyr, mx, my, dst):  # pragma: no cover - compiled
+    """Row ``y`` of ``img`` (H×W×3 uint8) warped by a reduced-scale flow into ``dst``.
+
+    ``flow`` (h×w×2 float32, in full-resolution pixels) is scaled up
+    bilinearly (``taps`` from :func:`flow_taps`); ``dst[x]`` samples ``img``
+    bilinearly at ``(x + fx, y + fy)``, rounded to nearest, edges repeated
+    (as ``cv2.remap`` with ``INTER_LINEAR`` and ``BORDER_REPLICATE``).
+    ``fxr, fyr`` (w) and ``mx, my`` (W) are float32 scratch.
+    """
+    h, wd = img.shape[0], img.shape[1]
+    sw = flow.shape[1]
+    r0 = np.int64(taps[3, y])
+    r1 = np.int64(taps[4, y])
+    b = taps[5, y]
+    a = np.float32(1.0) - b
+    for i in range(sw):  # rows first, as cv2.resize
+        fxr[i] = a * flow[r0, i, 0] + b * flow[r1, i, 0]
+        fyr[i] = a * flow[r0, i, 1] + b * flow[r1, i, 1]
+    yf = np.float32(y)
+    for x in range(wd):
+        c0 = np.int64(taps[0, x])
+        c1 = np.int64(taps[1, x])
+        u = taps[2, x]
+        v = np.float32(1.0) - u
+        mx[x] = np.float32(x) + (v * fxr[c0] + u * fxr[c1])
+        my[x] = yf + (v * fyr[c0] + u * fyr[c1])
+    one = np.float32(1.0)
+    for x in range(wd):
+        fx = np.floor(mx[x])
+        fy = np.floor(my[x])
+        ax = mx[x] - fx
+        ay = my[x] - fy
+        x0 = np.int64(fx)
+        y0 = np.int64(fy)
+        xa = _clampi(x0, 0, wd - 1)
+        xb = _clampi(x0 + 1, 0, wd - 1)
+        pa = img[_clampi(y0, 0, h - 1)]
+        pb = img[_clampi(y0 + 1, 0, h - 1)]
+        for c in range(3):
+            top = np.float32(pa[xa, c]) * (one - ax) + np.float32(pa[xb, c]) * ax
+            bot = np.float32(pb[xa, c]) * (one - ax) + np.float32(pb[xb, c]) * ax
+            dst[x, c] = np.uint8(np.rint(top * (one - ay) + bot * ay))
+
+
+@njit(cache=True, nogil=True)
+def flow_taps(h, wd, flows):  # pragma: no cover - compiled
+    """The :func:`_warp_row` taps for frames of H×W and flows of ``flows.shape[1:3]``."""
+    n = max(h, wd)
+    taps = np.zeros((6, n), np.float32)
+    if flows.shape[0] == 0:
+        return taps
+    i0 = np.empty(n, np.int64)
+    i1 = np.empty(n, np.int64)
+    fr = np.empty(n, np.float32)
+    upsample_taps(wd, flows.shape[2], i0, i1, fr)
+    for x in range(wd):
+        taps[0, x] = i0[x]
+        taps[1, x] = i1[x]
+        taps[2, x] = fr[x]
+    upsample_taps(h, flows.shape[1], i0, i1, fr)
+    for y in range(h):
+        taps[3, y] = i0[y]
+        taps[4, y] = i1[y]
+        taps[5, y] = fr[y]
+    return taps
+
+
+@njit(cache=True, nogil=True)
+def _warp_rows(ring, slots, flows, taps, y, wrows, fxr, fyr, mx,
+               my):  # pragma: no cover - compiled
+    """Row ``y`` of the window with motion compensated, into ``wrows`` (n×1×W×3 uint8).
+
+    Row 0 is the newest frame's own; row ``j`` is frame ``j`` warped onto it
+    by ``flows[j]`` (see :func:`_warp_row`).
+    """
+    wrows[0, 0] = ring[slots[0], y]
+    for j in range(1, slots.shape[0]):
+        _warp_row(ring[slots[j]], flows[j], y, taps, fxr, fyr, mx, my, wrows[j, 0])
+
+
+@njit(cache=True, nogil=True)
+def _flow_scratch(ring, slots, flows):  # pragma: no cover - compiled
+    """Per-block scratch of :func:`_window_merge` (empty when there are no flows)."""
+    n = slots.shape[0] if flows.shape[0] > 0 else 0
+    wd = ring.shape[2] if n > 0 else 0
+    return (np.empty((n, 1, wd, 3), np.uint8), np.arange(n), np.zeros(n, np.int64),
+            np.empty(flows.shape[2], np.float32), np.empty(flows.shape[2], np.float32),
+            np.empty(wd, np.float32), np.empty(wd, np.float32))
+
+
+@njit(cache=True, nogil=True)
+def _window_merge(ring, slots, dys, dxs, flows, taps, y, yys, fs, lin, glo, ghi, wt, dgl, dgk,
+                  fb, rr, gg, bb, ws, rlo, rhi, edge):  # pragma: no cover - compiled
+    """:func:`_merge_row` of output row ``y``, from shifted ring rows or warped rows."""
+    if flows.shape[0] == 0:
+        _row_sources(ring.shape[1], y, dys, yys)
+        _merge_row(ring, slots, yys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, bb,
+                   ws, rlo, rhi, edge)
+    else:
+        wrows, ar, zz, fxr, fyr, mx, my = fs
+        _warp_rows(ring, slots, flows, taps, y, wrows, fxr, fyr, mx, my)
+        _merge_row(wrows, ar, zz, zz, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, bb,
+                   ws, rlo, rhi, edge)
+
+
 @njit(cache=True, nogil=True, parallel=True, fastmath=_FM)
-def merge_reinhard_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
+def merge_reinhard_k(ring, slots, dys, dxs, flows, lin, glo, ghi, wt, dgl, dgk, fb,
                      scale, inv_white2, enc, out, stats):  # pragma: no cover - compiled
     """Merge the window and apply Reinhard's global curve in one pass.
+
+    Frame ``j`` of the window is ``ring[slots[j]]`` (slot 0 the newest),
+    shifted by ``(dys[j], dxs[j])``, or, when ``flows`` (n×h×w×2 float32,
+    full-resolution pixels on a reduced grid) is not empty, warped onto the
+    newest by ``flows[j]`` (see :func:`_warp_row`; the shifts are then 0).
 
     ``scale`` is key / log-average, ``inv_white2`` 1 / Lwhite², ``enc`` a
     display-encoding table over 0..1 (uint8, any length). ``stats`` is
@@ -242,6 +376,7 @@ def merge_reinhard_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
     ne = enc.shape[0] - 1
     nb = stats.shape[1] - 2
     fne = np.float32(ne)
+    taps = flow_taps(h, wd, flows)
     nblk = (h + ROWS - 1) // ROWS
     for bi in prange(nblk):
         rr = np.empty(wd, np.float32)
@@ -258,10 +393,10 @@ def merge_reinhard_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
         rhi = np.empty(wd, np.float32)
         edge = np.empty((wd, 3), np.uint8)
         yys = np.empty(dys.shape[0], np.int64)
+        fs = _flow_scratch(ring, slots, flows)
         for y in range(bi * ROWS, min(h, (bi + 1) * ROWS)):
-            _row_sources(h, y, dys, yys)
-            _merge_row(ring, slots, yys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, bb,
-                       ws, rlo, rhi, edge)
+            _window_merge(ring, slots, dys, dxs, flows, taps, y, yys, fs, lin, glo, ghi, wt,
+                          dgl, dgk, fb, rr, gg, bb, ws, rlo, rhi, edge)
             _reinhard_ratio(rr, gg, bb, scale, inv_white2, fne, lw, kk)
             _encode_row(rr, gg, bb, kk, fne, enc, out[y])
             if (y & 3) == 0:
@@ -280,13 +415,15 @@ def merge_reinhard_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_FM)
-def merge_luma_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
+def merge_luma_k(ring, slots, dys, dxs, flows, lin, glo, ghi, wt, dgl, dgk, fb,
                  rgb, loglum):  # pragma: no cover - compiled
     """Merge the window to linear RGB (H×W×3 float32) and log2 luminance (H×W).
 
-    Luminance is Rec. 709 and floored at 1e-12 before the logarithm.
+    The window as in :func:`merge_reinhard_k`. Luminance is Rec. 709 and
+    floored at 1e-12 before the logarithm.
     """
     h, wd = loglum.shape
+    taps = flow_taps(h, wd, flows)
     nblk = (h + ROWS - 1) // ROWS
     for bi in prange(nblk):
         rr = np.empty(wd, np.float32)
@@ -299,10 +436,10 @@ def merge_luma_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
         edge = np.empty((wd, 3), np.uint8)
         ib = np.empty(wd, np.int32)
         yys = np.empty(dys.shape[0], np.int64)
+        fs = _flow_scratch(ring, slots, flows)
         for y in range(bi * ROWS, min(h, (bi + 1) * ROWS)):
-            _row_sources(h, y, dys, yys)
-            _merge_row(ring, slots, yys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, bb,
-                       ws, rlo, rhi, edge)
+            _window_merge(ring, slots, dys, dxs, flows, taps, y, yys, fs, lin, glo, ghi, wt,
+                          dgl, dgk, fb, rr, gg, bb, ws, rlo, rhi, edge)
             for x in range(wd):
                 rgb[y, x, 0] = rr[x]
                 rgb[y, x, 1] = gg[x]

@@ -34,6 +34,7 @@ _TRACK_PIXELS = 16384  # phase tracking looks at about this many pixels
 _DEGHOST_TOL = 0.25  # log-radiance slack of a reading before de-ghosting starts
 _BASE_SUB = 4  # the local operator's base layer is filtered at 1/4 resolution
 _BASE_EPS = 0.1 * math.log2(10.0) ** 2  # guided-filter eps: 0.1 in log10 units, in log2
+_NO_FLOW = np.zeros((0, 1, 1, 2), dtype=np.float32)  # the merge kernels' "no motion field"
 
 
 def deghost_table(sigma: float, size: int = 256) -> tuple[np.ndarray, np.float32]:
@@ -273,6 +274,7 @@ class RollingBracket:
         self._deghost_lut = deghost_table(self.deghost)
         self._table_cache: dict[tuple[float, ...], tuple[np.ndarray, ...]] = {}
         self._buffers: dict[str, np.ndarray] = {}
+        self._gray_luts: dict[float, np.ndarray] = {}
         self.threads = ThreadChoice()
         self._kernel_s = 0.0  # kernel seconds of the frame being rendered
         self.smooth_a = TemporalSmoother(tau=tau, low=scene_low, high=scene_high)
@@ -290,6 +292,7 @@ class RollingBracket:
         self._slot_exp: list[float] = []
         self._slot_pyr: list[MTBPyramid | None] = []
         self._slot_small: list[np.ndarray] = []
+        self._slot_back: list[np.ndarray | None] = []  # flow to the frame before (flow mode)
         self._order: list[int] = []  # slots, oldest first
         self._last_time: float | None = None
         self.smooth_a.reset()
@@ -346,6 +349,7 @@ class RollingBracket:
             self._slot_exp = [1.0] * self.window
             self._slot_pyr = [None] * self.window
             self._slot_small = [np.zeros(1, np.uint8)] * self.window
+            self._slot_back = [None] * self.window
         slot = self._count % self.window
         self._count += 1
         self._ring[slot] = img
@@ -364,9 +368,10 @@ class RollingBracket:
         self.last_phase = phase
         self._slot_exp[slot] = ex
         self._slot_small[slot] = small
+        self._slot_back[slot] = None
         self._slot_pyr[slot] = (MTBPyramid(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY),
                                            levels=self.align_levels)
-                                if self.align else None)
+                                if self.align and not self.flow else None)  # flow replaces it
         self._order = [s for s in self._order if s != slot] + [slot]
         dt = 1.0 / self.fps
         if time is not None and self._last_time is not None and time > self._last_time:
@@ -397,6 +402,7 @@ class RollingBracket:
         except HDRInputError:
             return
         self._table_cache.clear()
+        self._gray_luts.clear()
         self.calibrate = False
 
     def _tables(self, exps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -423,48 +429,79 @@ class RollingBracket:
 
     def _flow_gray(self, small: np.ndarray, gain: float) -> np.ndarray:
         """Green channel of a small frame re-exposed by ``gain`` and re-encoded (uint8)."""
-        resp = self.response[:, 1].astype(np.float64)
-        lin = np.minimum(resp * gain / resp[255], 1.0)
-        lut = np.clip(np.power(lin, 1 / 2.2) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        key = round(gain, 9)
+        lut = self._gray_luts.get(key)
+        if lut is None:
+            resp = self.response[:, 1].astype(np.float64)
+            lin = np.minimum(resp * gain / resp[255], 1.0)
+            lut = np.clip(np.power(lin, 1 / 2.2) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            if len(self._gray_luts) > 64:
+                self._gray_luts.clear()
+            self._gray_luts[key] = lut
         return np.ascontiguousarray(lut[small[..., 1]])
 
-    def _warp_window(self, ring: np.ndarray, slots: np.ndarray, exps: np.ndarray
-                     ) -> np.ndarray:
-        """The window with every older frame warped onto the newest (n×H×W×3 uint8).
+    def _pair_flow(self, newer: int, older: int, out: np.ndarray) -> None:
+        """DIS flow from slot ``newer`` to slot ``older`` on the small images, into ``out``.
 
-        Both frames of a pair are brought to the longer one's exposure (the
-        shorter one brightened, clipping where the longer clips) before DIS
-        flow is computed at the reduced scale; the flow is scaled up and the
-        older full-resolution frame remapped (edges repeated).
+        Both frames are brought to the longer one's exposure (the shorter
+        one brightened, clipping where the longer clips) first. ``out[y, x]``
+        is the displacement, in small-image pixels, at which ``older``
+        shows what ``newer`` shows at (y, x).
         """
         if self._dis is None:
             self._dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        en, eo = self._slot_exp[newer], self._slot_exp[older]
+        top = max(en, eo)
+        a = self._flow_gray(self._slot_small[newer], top / en)
+        b = self._flow_gray(self._slot_small[older], top / eo)
+        out.fill(0.0)  # a zero initial flow, as DIS was always given
+        res = self._dis.calc(a, b, out)
+        if res is not out:
+            np.copyto(out, res)
+
+    def _window_flows(self, slots: np.ndarray) -> np.ndarray:
+        """Flow from the newest frame to every older one (n×h×w×2 float32, row 0 unused).
+
+        DIS runs once per new frame, from it to the frame before; that flow
+        is kept, and the flow to a frame further back is composed from the
+        kept ones: ``F(n→k)(p) = F(n→k+1)(p) + F(k+1→k)(p + F(n→k+1)(p))``
+        (bilinear, on the reduced grid). Consecutive frames move less and
+        differ less in exposure than the ends of the window. The result is
+        given in full-resolution pixels on the reduced grid: the merge kernel
+        scales it up and warps the older frames (``_video_kernels._warp_row``).
+        """
         n = slots.size
-        h, w = ring.shape[1:3]
-        warped = self._buffers.get("warped")
-        if warped is None or warped.shape != (n, h, w, 3) or warped.dtype != np.uint8:
-            warped = np.empty((n, h, w, 3), dtype=np.uint8)
-            self._buffers["warped"] = warped
-        warped[0] = ring[int(slots[0])]
-        ref_small = self._slot_small[int(slots[0])]
-        sh, sw = ref_small.shape[:2]
-        s = self.align_scale
-        grid = self._buffers.get("grid")
-        if grid is None or grid.shape != (2, h, w):
-            grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32),
-                                        np.arange(h, dtype=np.float32)))
-            self._buffers["grid"] = grid
-        gx, gy = grid[0], grid[1]
-        for j in range(1, n):
-            top = max(exps[0], exps[j])
-            a = self._flow_gray(ref_small, top / exps[0])
-            b = self._flow_gray(self._slot_small[int(slots[j])], top / exps[j])
-            fl = self._dis.calc(a, b, np.zeros((sh, sw, 2), np.float32))  # a(y,x) ~ b(y+fy,x+fx)
-            if (sh, sw) != (h, w):
-                fl = cv2.resize(fl, (w, h), interpolation=cv2.INTER_LINEAR) * np.float32(s)
-            cv2.remap(ring[int(slots[j])], gx + fl[..., 0], gy + fl[..., 1],
-                      cv2.INTER_LINEAR, dst=warped[j], borderMode=cv2.BORDER_REPLICATE)
-        return warped
+        sh, sw = self._slot_small[int(slots[0])].shape[:2]
+        flows = self._buffers.get("flows")
+        if flows is None or flows.shape != (n, sh, sw, 2) or flows.dtype != np.float32:
+            flows = np.zeros((n, sh, sw, 2), dtype=np.float32)
+            self._buffers["flows"] = flows
+        newest = int(slots[0])
+        back = self._slot_back[newest]
+        if back is None or back.shape != (sh, sw, 2):
+            back = np.empty((sh, sw, 2), dtype=np.float32)
+            self._pair_flow(newest, int(slots[1]), back)
+            self._slot_back[newest] = back
+        flows[1] = back
+        if n > 2:
+            grid = self._buffers.get("flow_grid")
+            if grid is None or grid.shape != (sh, sw, 2):
+                gx, gy = np.meshgrid(np.arange(sw, dtype=np.float32),
+                                     np.arange(sh, dtype=np.float32))
+                grid = np.ascontiguousarray(np.stack([gx, gy], axis=-1))
+                self._buffers["flow_grid"] = grid
+            pos = self._scratch("flow_pos", (sh, sw, 2))
+            for j in range(2, n):
+                step = self._slot_back[int(slots[j - 1])]
+                if step is None or step.shape != (sh, sw, 2):
+                    self._pair_flow(newest, int(slots[j]), flows[j])
+                    continue
+                np.add(grid, flows[j - 1], out=pos)
+                flows[j] = flows[j - 1] + cv2.remap(step, pos, None, cv2.INTER_LINEAR,
+                                                    borderMode=cv2.BORDER_REPLICATE)
+        if self.align_scale != 1:
+            flows[1:] *= np.float32(self.align_scale)
+        return flows
 
     def _scratch(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         buf = self._buffers.get(name)
@@ -512,9 +549,9 @@ class RollingBracket:
             shifts.append((int(dys[j]), int(dxs[j])))
         self.last_shifts = shifts
         exps = np.asarray([self._slot_exp[int(s)] for s in slots], dtype=np.float64)
+        flows = _NO_FLOW
         if self.flow and n > 1:
-            ring = self._warp_window(ring, slots, exps)
-            slots = np.arange(n, dtype=np.int64)
+            flows = self._window_flows(slots)
             dys[:] = 0
             dxs[:] = 0
             self.last_shifts = [(0, 0)] * n
@@ -524,7 +561,7 @@ class RollingBracket:
         h, w = ring.shape[1:3]
         out = np.empty((h, w, 3), dtype=np.uint8)
         stats = np.zeros((h // 4 + 1, 2 + _HIST_BINS), dtype=np.float64)
-        merge_args = (ring, slots, dys, dxs, lin, glo, ghi, self.wlut, dgl, dgk, fb)
+        merge_args = (ring, slots, dys, dxs, flows, lin, glo, ghi, self.wlut, dgl, dgk, fb)
         if self.output == "radiance":
             rgb = self._scratch("rgb", (h, w, 3))
             loglum = self._scratch("loglum", (h, w))
