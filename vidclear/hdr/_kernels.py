@@ -126,6 +126,57 @@ def robertson_accum_k(stack, rad, t, acc, cnt):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def median_k(d):  # pragma: no cover - compiled
+    """The median of a non-empty float64 array of finite values, equal to ``np.median``.
+
+    A 4096-bin histogram between the extremes finds the bin(s) holding the
+    middle order statistics; only the values in those bins are sorted.
+    """
+    n = d.shape[0]
+    lo = d[0]
+    hi = d[0]
+    for i in range(n):
+        lo = min(lo, d[i])
+        hi = max(hi, d[i])
+    if hi <= lo:
+        return lo
+    nb = 4096
+    scale = nb / (hi - lo)
+    counts = np.zeros(nb, np.int64)
+    for i in range(n):
+        counts[min(np.int64((d[i] - lo) * scale), nb - 1)] += 1
+    k1 = (n - 1) // 2
+    k2 = n // 2
+    b1 = -1
+    b2 = -1
+    before = 0
+    cum = 0
+    for b in range(nb):
+        if b1 < 0 and cum + counts[b] > k1:
+            b1 = b
+            before = cum
+        if cum + counts[b] > k2:
+            b2 = b
+            break
+        cum += counts[b]
+    m = 0
+    for b in range(b1, b2 + 1):
+        m += counts[b]
+    buf = np.empty(m, np.float64)
+    j = 0
+    for i in range(n):
+        b = min(np.int64((d[i] - lo) * scale), nb - 1)
+        if b1 <= b <= b2:
+            buf[j] = d[i]
+            j += 1
+    buf.sort()
+    if k1 == k2:
+        return buf[k1 - before]
+    return (buf[k1 - before] + buf[k2 - before]) / 2.0
+
+
+
+@njit(cache=True, nogil=True)
 def log_ratio_readings_k(a, b, log_response, low, high, out):  # pragma: no cover - compiled
     """``log_response[b] - log_response[a]`` of channel readings in [low, high] in both.
 
@@ -186,38 +237,46 @@ def median_u8_k(gray):  # pragma: no cover - compiled
     return 255
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def xor_counts_k(tb1, eb1, tb2, eb2, dys, dxs, counts):  # pragma: no cover - compiled
     """:func:`xor_count_k` for several shifts ``(dys[k], dxs[k])`` into ``counts[k]``.
 
     One pass over the rows: each row of image 1 is compared with every
-    shifted row of image 2 while it is in cache.
+    shifted row of image 2 while it is in cache. Blocks of rows run in
+    parallel, each with its own counts.
     """
     h, w = tb1.shape
     nk = dys.shape[0]
+    rows = 16
+    nblk = (h + rows - 1) // rows
+    part = np.zeros((nblk, nk), np.int64)
+    for bi in prange(nblk):
+        for y in range(bi * rows, min(h, (bi + 1) * rows)):
+            a = tb1[y]
+            e = eb1[y]
+            for k in range(nk):
+                dy = dys[k]
+                dx = dxs[k]
+                ys = y - dy
+                if ys < 0 or ys >= h:
+                    continue
+                x0 = max(0, dx)
+                x1 = min(w, w + dx)
+                if x1 <= x0:
+                    continue
+                aa = a[x0:x1]
+                ee = e[x0:x1]
+                bb = tb2[ys, x0 - dx:x1 - dx]
+                ff = eb2[ys, x0 - dx:x1 - dx]
+                acc = np.uint32(0)
+                for x in range(x1 - x0):
+                    acc += np.uint32((aa[x] ^ bb[x]) & ee[x] & ff[x])
+                part[bi, k] += acc
     for k in range(nk):
         counts[k] = 0
-    for y in range(h):
-        a = tb1[y]
-        e = eb1[y]
-        for k in range(nk):
-            dy = dys[k]
-            dx = dxs[k]
-            ys = y - dy
-            if ys < 0 or ys >= h:
-                continue
-            x0 = max(0, dx)
-            x1 = min(w, w + dx)
-            if x1 <= x0:
-                continue
-            aa = a[x0:x1]
-            ee = e[x0:x1]
-            bb = tb2[ys, x0 - dx:x1 - dx]
-            ff = eb2[ys, x0 - dx:x1 - dx]
-            acc = np.uint32(0)
-            for x in range(x1 - x0):
-                acc += np.uint32((aa[x] ^ bb[x]) & ee[x] & ff[x])
-            counts[k] += acc
+        for bi in range(nblk):
+            counts[k] += part[bi, k]
+
 
 @njit(cache=True, nogil=True)
 def xor_count_k(tb1, eb1, tb2, eb2, dy, dx):  # pragma: no cover - compiled

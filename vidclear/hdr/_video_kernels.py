@@ -1,7 +1,8 @@
 """Numba kernels for the rolling-bracket video path: fused merge, de-ghost and tone map.
 
 Private; see :mod:`vidclear.hdr.rolling`. Frames live in a ring buffer
-(N×H×W×3 uint8). Per-slot look-up tables turn 8-bit values into linear
+(N×H×W×C uint8, RGB first; C is 3, or 4 when a fourth byte pads each pixel for
+faster warping). Per-slot look-up tables turn 8-bit values into linear
 radiance (response divided by exposure), hat weights and de-ghosting
 intervals, so the inner merge loop does no ``log``, ``exp`` or division.
 Rows are processed in blocks of :data:`ROWS` by one thread each, with
@@ -23,6 +24,17 @@ ROWS = 8  # rows per parallel block; a multiple of the 4-row statistics grid
 BIG = np.float32(1e30)
 # BT.709 luminance weights of linear RGB, as float32 compile-time constants
 _KR, _KG, _KB = np.float32(KR_709), np.float32(KG_709), np.float32(KB_709)
+
+
+def open_bounds(glo: np.ndarray, ghi: np.ndarray) -> None:
+    """Open the de-ghosting intervals of unreliable green readings, in place.
+
+    ``glo`` and ``ghi`` are n×256 float32 bounds of plausible log radiance
+    per reading; a reading of 4 or less bounds nothing below (``-BIG``), one
+    of 250 or more nothing above (``BIG``).
+    """
+    glo[:, :5] = -BIG
+    ghi[:, 250:] = BIG
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -89,8 +101,8 @@ def _span_first(s, lj, gl, gh, wt, rr, gg, bb, ws, rlo, rhi):  # pragma: no cove
         cmax = max(c0, max(c1, c2))
         cl = (np.uint32(c0) + np.uint32(c1) + np.uint32(c1) + np.uint32(c2)) >> np.uint32(2)
         wj = min(wt[cmax], wt[cl])
-        rlo[i] = gl[c1] if c1 > 4 else -BIG
-        rhi[i] = gh[c1] if c1 < 250 else BIG
+        rlo[i] = gl[c1]
+        rhi[i] = gh[c1]
         rr[i] = wj * lj[c0, 0]
         gg[i] = wj * lj[c1, 1]
         bb[i] = wj * lj[c2, 2]
@@ -108,9 +120,7 @@ def _span_more(s, lj, gl, gh, wt, dgl, dgk, rr, gg, bb, ws, rlo,
         cmax = max(c0, max(c1, c2))
         cl = (np.uint32(c0) + np.uint32(c1) + np.uint32(c1) + np.uint32(c2)) >> np.uint32(2)
         wj = min(wt[cmax], wt[cl])
-        lo = gl[c1] if c1 > 4 else -BIG
-        hi = gh[c1] if c1 < 250 else BIG
-        d = max(np.float32(0.0), max(lo - rhi[i], rlo[i] - hi))
+        d = max(np.float32(0.0), max(gl[c1] - rhi[i], rlo[i] - gh[c1]))
         wj = wj * dgl[np.uint32(min(d * dgk, np.float32(255.0)))]
         rr[i] += wj * lj[c0, 0]
         gg[i] += wj * lj[c1, 1]
@@ -170,8 +180,9 @@ def _merge_row(ring, slots, yys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, b
     ``yys[j]`` is the source row of exposure ``j`` and ``dxs[j]`` its column
     shift (edges repeated). Per exposure the weight is ``min(wt[max
     channel], wt[luma])``; the green reading gives an interval ``[glo, ghi]``
-    of plausible log radiance (open above when it is 250 or more, below when
-    it is 4 or less). An exposure whose interval misses the reference's by
+    of plausible log radiance (the tables hold -BIG and BIG where it is open:
+    below for the darkest readings, above for near-clipped ones; see
+    :func:`open_bounds`). An exposure whose interval misses the reference's by
     ``d`` is down-weighted by ``dgl[min(int(d * dgk), 255)]`` (a table of
     ``exp(-d² / sigma²)``). Where every weight is zero the pixel comes from
     the shortest exposure (``fb[0]``) when the reference is bright, else the
@@ -209,9 +220,7 @@ def _merge_row(ring, slots, yys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, b
             src = ring[slots[jf], yys[jf]]
             xx = min(max(x - dxs[jf], 0), wd - 1)
             c1 = src[xx, 1]
-            lo = glo[jf, c1] if c1 > 4 else -BIG
-            hi = ghi[jf, c1] if c1 < 250 else BIG
-            if dgk > 0.0 and (lo > rhi[x] or rlo[x] > hi):  # moved: keep to the reference
+            if dgk > 0.0 and (glo[jf, c1] > rhi[x] or rlo[x] > ghi[jf, c1]):  # moved: keep
                 jf = 0
                 src = ring[slots[0], yys[0]]
                 xx = x
@@ -226,144 +235,10 @@ def _row_sources(h, y, dys, yys):  # pragma: no cover - compiled
         yys[j] = _clampi(y - dys[j], 0, h - 1)
 
 
-@njit(cache=True, nogil=True)
-def upsample_taps(n_out, n_in, i0, i1, frac):  # pragma: no cover - compiled
-    """Bilinear taps scaling ``n_in`` samples to ``n_out`` with pixel centres aligned.
-
-    As ``cv2.resize`` with ``INTER_LINEAR``: output ``x`` reads input
-    ``(x + 0.5) * n_in / n_out - 0.5``, clamped to the edge samples.
-    """
-    scale = np.float64(n_in) / np.float64(n_out)
-    for x in range(n_out):
-        f = np.float32((x + 0.5) * scale - 0.5)
-        s = int(np.floor(f))
-        f = f - np.float32(s)
-        if s < 0:
-            s = 0
-            f = np.float32(0.0)
-        if s >= n_in - 1:
-            s = n_in - 1
-            f = np.float32(0.0)
-        i0[x] = s
-        i1[x] = min(s + 1, n_in - 1)
-        frac[x] = f
-
-
-@njit(cache=True, nogil=True, fastmath=_FM)
-def _warp_row(img, flow, y, taps, fxr, fyr, mx, my, dst):  # pragma: no cover - compiled
-    """Row ``y`` of ``img`` (H×W×3 uint8) warped by a reduced-scale flow into ``dst``.
-
-    ``flow`` (h×w×2 float32, in full-resolution pixels) is scaled up
-    bilinearly (``taps`` from :func:`flow_taps`); ``dst[x]`` samples ``img``
-    bilinearly at ``(x + fx, y + fy)``, rounded to nearest, edges repeated
-    (as ``cv2.remap`` with ``INTER_LINEAR`` and ``BORDER_REPLICATE``).
-    ``fxr, fyr`` (w) and ``mx, my`` (W) are float32 scratch.
-    """
-    h, wd = img.shape[0], img.shape[1]
-    sw = flow.shape[1]
-    r0 = np.int64(taps[3, y])
-    r1 = np.int64(taps[4, y])
-    b = taps[5, y]
-    a = np.float32(1.0) - b
-    for i in range(sw):  # rows first, as cv2.resize
-        fxr[i] = a * flow[r0, i, 0] + b * flow[r1, i, 0]
-        fyr[i] = a * flow[r0, i, 1] + b * flow[r1, i, 1]
-    yf = np.float32(y)
-    for x in range(wd):
-        c0 = np.int64(taps[0, x])
-        c1 = np.int64(taps[1, x])
-        u = taps[2, x]
-        v = np.float32(1.0) - u
-        mx[x] = np.float32(x) + (v * fxr[c0] + u * fxr[c1])
-        my[x] = yf + (v * fyr[c0] + u * fyr[c1])
-    one = np.float32(1.0)
-    for x in range(wd):
-        fx = np.floor(mx[x])
-        fy = np.floor(my[x])
-        ax = mx[x] - fx
-        ay = my[x] - fy
-        x0 = np.int64(fx)
-        y0 = np.int64(fy)
-        xa = _clampi(x0, 0, wd - 1)
-        xb = _clampi(x0 + 1, 0, wd - 1)
-        pa = img[_clampi(y0, 0, h - 1)]
-        pb = img[_clampi(y0 + 1, 0, h - 1)]
-        for c in range(3):
-            top = np.float32(pa[xa, c]) * (one - ax) + np.float32(pa[xb, c]) * ax
-            bot = np.float32(pb[xa, c]) * (one - ax) + np.float32(pb[xb, c]) * ax
-            dst[x, c] = np.uint8(np.rint(top * (one - ay) + bot * ay))
-
-
-@njit(cache=True, nogil=True)
-def flow_taps(h, wd, flows):  # pragma: no cover - compiled
-    """The :func:`_warp_row` taps for frames of H×W and flows of ``flows.shape[1:3]``."""
-    n = max(h, wd)
-    taps = np.zeros((6, n), np.float32)
-    if flows.shape[0] == 0:
-        return taps
-    i0 = np.empty(n, np.int64)
-    i1 = np.empty(n, np.int64)
-    fr = np.empty(n, np.float32)
-    upsample_taps(wd, flows.shape[2], i0, i1, fr)
-    for x in range(wd):
-        taps[0, x] = i0[x]
-        taps[1, x] = i1[x]
-        taps[2, x] = fr[x]
-    upsample_taps(h, flows.shape[1], i0, i1, fr)
-    for y in range(h):
-        taps[3, y] = i0[y]
-        taps[4, y] = i1[y]
-        taps[5, y] = fr[y]
-    return taps
-
-
-@njit(cache=True, nogil=True)
-def _warp_rows(ring, slots, flows, taps, y, wrows, fxr, fyr, mx,
-               my):  # pragma: no cover - compiled
-    """Row ``y`` of the window with motion compensated, into ``wrows`` (n×1×W×3 uint8).
-
-    Row 0 is the newest frame's own; row ``j`` is frame ``j`` warped onto it
-    by ``flows[j]`` (see :func:`_warp_row`).
-    """
-    wrows[0, 0] = ring[slots[0], y]
-    for j in range(1, slots.shape[0]):
-        _warp_row(ring[slots[j]], flows[j], y, taps, fxr, fyr, mx, my, wrows[j, 0])
-
-
-@njit(cache=True, nogil=True)
-def _flow_scratch(ring, slots, flows):  # pragma: no cover - compiled
-    """Per-block scratch of :func:`_window_merge` (empty when there are no flows)."""
-    n = slots.shape[0] if flows.shape[0] > 0 else 0
-    wd = ring.shape[2] if n > 0 else 0
-    return (np.empty((n, 1, wd, 3), np.uint8), np.arange(n), np.zeros(n, np.int64),
-            np.empty(flows.shape[2], np.float32), np.empty(flows.shape[2], np.float32),
-            np.empty(wd, np.float32), np.empty(wd, np.float32))
-
-
-@njit(cache=True, nogil=True)
-def _window_merge(ring, slots, dys, dxs, flows, taps, y, yys, fs, lin, glo, ghi, wt, dgl, dgk,
-                  fb, rr, gg, bb, ws, rlo, rhi, edge):  # pragma: no cover - compiled
-    """:func:`_merge_row` of output row ``y``, from shifted ring rows or warped rows."""
-    if flows.shape[0] == 0:
-        _row_sources(ring.shape[1], y, dys, yys)
-        _merge_row(ring, slots, yys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, bb,
-                   ws, rlo, rhi, edge)
-    else:
-        wrows, ar, zz, fxr, fyr, mx, my = fs
-        _warp_rows(ring, slots, flows, taps, y, wrows, fxr, fyr, mx, my)
-        _merge_row(wrows, ar, zz, zz, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, bb,
-                   ws, rlo, rhi, edge)
-
-
 @njit(cache=True, nogil=True, parallel=True, fastmath=_FM)
-def merge_reinhard_k(ring, slots, dys, dxs, flows, lin, glo, ghi, wt, dgl, dgk, fb,
+def merge_reinhard_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
                      scale, inv_white2, enc, out, stats):  # pragma: no cover - compiled
     """Merge the window and apply Reinhard's global curve in one pass.
-
-    Frame ``j`` of the window is ``ring[slots[j]]`` (slot 0 the newest),
-    shifted by ``(dys[j], dxs[j])``, or, when ``flows`` (n×h×w×2 float32,
-    full-resolution pixels on a reduced grid) is not empty, warped onto the
-    newest by ``flows[j]`` (see :func:`_warp_row`; the shifts are then 0).
 
     ``scale`` is key / log-average, ``inv_white2`` 1 / Lwhite², ``enc`` a
     display-encoding table over 0..1 (uint8, any length). ``stats`` is
@@ -376,7 +251,6 @@ def merge_reinhard_k(ring, slots, dys, dxs, flows, lin, glo, ghi, wt, dgl, dgk, 
     ne = enc.shape[0] - 1
     nb = stats.shape[1] - 2
     fne = np.float32(ne)
-    taps = flow_taps(h, wd, flows)
     nblk = (h + ROWS - 1) // ROWS
     for bi in prange(nblk):
         rr = np.empty(wd, np.float32)
@@ -391,12 +265,12 @@ def merge_reinhard_k(ring, slots, dys, dxs, flows, lin, glo, ghi, wt, dgl, dgk, 
         ws = np.empty(wd, np.float32)
         rlo = np.empty(wd, np.float32)
         rhi = np.empty(wd, np.float32)
-        edge = np.empty((wd, 3), np.uint8)
+        edge = np.empty((wd, ring.shape[3]), np.uint8)
         yys = np.empty(dys.shape[0], np.int64)
-        fs = _flow_scratch(ring, slots, flows)
         for y in range(bi * ROWS, min(h, (bi + 1) * ROWS)):
-            _window_merge(ring, slots, dys, dxs, flows, taps, y, yys, fs, lin, glo, ghi, wt,
-                          dgl, dgk, fb, rr, gg, bb, ws, rlo, rhi, edge)
+            _row_sources(h, y, dys, yys)
+            _merge_row(ring, slots, yys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, bb,
+                       ws, rlo, rhi, edge)
             _reinhard_ratio(rr, gg, bb, scale, inv_white2, fne, lw, kk)
             _encode_row(rr, gg, bb, kk, fne, enc, out[y])
             if (y & 3) == 0:
@@ -415,15 +289,13 @@ def merge_reinhard_k(ring, slots, dys, dxs, flows, lin, glo, ghi, wt, dgl, dgk, 
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_FM)
-def merge_luma_k(ring, slots, dys, dxs, flows, lin, glo, ghi, wt, dgl, dgk, fb,
+def merge_luma_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
                  rgb, loglum):  # pragma: no cover - compiled
     """Merge the window to linear RGB (H×W×3 float32) and log2 luminance (H×W).
 
-    The window as in :func:`merge_reinhard_k`. Luminance is Rec. 709 and
-    floored at 1e-12 before the logarithm.
+    Luminance is Rec. 709 and floored at 1e-12 before the logarithm.
     """
     h, wd = loglum.shape
-    taps = flow_taps(h, wd, flows)
     nblk = (h + ROWS - 1) // ROWS
     for bi in prange(nblk):
         rr = np.empty(wd, np.float32)
@@ -433,13 +305,13 @@ def merge_luma_k(ring, slots, dys, dxs, flows, lin, glo, ghi, wt, dgl, dgk, fb,
         ws = np.empty(wd, np.float32)
         rlo = np.empty(wd, np.float32)
         rhi = np.empty(wd, np.float32)
-        edge = np.empty((wd, 3), np.uint8)
+        edge = np.empty((wd, ring.shape[3]), np.uint8)
         ib = np.empty(wd, np.int32)
         yys = np.empty(dys.shape[0], np.int64)
-        fs = _flow_scratch(ring, slots, flows)
         for y in range(bi * ROWS, min(h, (bi + 1) * ROWS)):
-            _window_merge(ring, slots, dys, dxs, flows, taps, y, yys, fs, lin, glo, ghi, wt,
-                          dgl, dgk, fb, rr, gg, bb, ws, rlo, rhi, edge)
+            _row_sources(h, y, dys, yys)
+            _merge_row(ring, slots, yys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, bb,
+                       ws, rlo, rhi, edge)
             for x in range(wd):
                 rgb[y, x, 0] = rr[x]
                 rgb[y, x, 1] = gg[x]
@@ -488,3 +360,35 @@ def base_detail_k(rgb, loglum, a, b, offset, factor, detail, enc, out,
                     stats[row, 1] += 1.0
                     bi2 = np.int64((v + 32.0) * 4.0)
                     stats[row, 2 + _clampi(bi2, 0, nb - 1)] += 1.0
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_FM)
+def compose_flow_k(first, then, out):  # pragma: no cover - compiled
+    """``out(p) = first(p) + then(p + first(p))``: two flows chained (h×w×2 float32 each).
+
+    ``then`` is sampled bilinearly, edges repeated. With ``first`` the flow
+    from frame A to B and ``then`` the flow from B to C, ``out`` is the flow
+    from A to C.
+    """
+    h, wd = first.shape[0], first.shape[1]
+    one = np.float32(1.0)
+    for y in prange(h):
+        for x in range(wd):
+            fx = first[y, x, 0]
+            fy = first[y, x, 1]
+            px = np.float32(x) + fx
+            py = np.float32(y) + fy
+            x0f = np.floor(px)
+            y0f = np.floor(py)
+            ax = px - x0f
+            ay = py - y0f
+            x0 = np.int64(x0f)
+            y0 = np.int64(y0f)
+            xa = _clampi(x0, 0, wd - 1)
+            xb = _clampi(x0 + 1, 0, wd - 1)
+            ya = _clampi(y0, 0, h - 1)
+            yb = _clampi(y0 + 1, 0, h - 1)
+            for c in range(2):
+                top = then[ya, xa, c] * (one - ax) + then[ya, xb, c] * ax
+                bot = then[yb, xa, c] * (one - ax) + then[yb, xb, c] * ax
+                out[y, x, c] = (fx if c == 0 else fy) + top * (one - ay) + bot * ay

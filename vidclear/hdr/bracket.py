@@ -95,7 +95,7 @@ def log_exposure_ratio(a: np.ndarray, b: np.ndarray, log_response: np.ndarray, *
     n = int(K.log_ratio_readings_k(_u8(a), _u8(b), lr, int(low), int(high), d))
     if n < min_readings:
         return math.nan, n
-    return float(np.median(d[:n])), n
+    return float(K.median_k(d[:n])), n
 
 
 def _u8(img: np.ndarray) -> np.ndarray:

@@ -34,7 +34,6 @@ _TRACK_PIXELS = 16384  # phase tracking looks at about this many pixels
 _DEGHOST_TOL = 0.25  # log-radiance slack of a reading before de-ghosting starts
 _BASE_SUB = 4  # the local operator's base layer is filtered at 1/4 resolution
 _BASE_EPS = 0.1 * math.log2(10.0) ** 2  # guided-filter eps: 0.1 in log10 units, in log2
-_NO_FLOW = np.zeros((0, 1, 1, 2), dtype=np.float32)  # the merge kernels' "no motion field"
 
 
 def deghost_table(sigma: float, size: int = 256) -> tuple[np.ndarray, np.float32]:
@@ -342,18 +341,25 @@ class RollingBracket:
             img = (img >> 8).astype(np.uint8)
         elif img.dtype != np.uint8:
             raise HDRInputError(f"frame dtype {img.dtype}: expected uint8 or uint16")
-        if self._ring is not None and self._ring.shape[1:] != img.shape:
+        if self._ring is not None and self._ring.shape[1:3] != img.shape[:2]:
             self.reset()  # resolution change: start over
         if self._ring is None:
-            self._ring = np.empty((self.window, *img.shape), dtype=np.uint8)
+            # flow mode pads pixels to 4 bytes: OpenCV warps those several times faster
+            self._ring = np.empty((self.window, *img.shape[:2], 4 if self.flow else 3),
+                                  dtype=np.uint8)
             self._slot_exp = [1.0] * self.window
             self._slot_pyr = [None] * self.window
             self._slot_small = [np.zeros(1, np.uint8)] * self.window
             self._slot_back = [None] * self.window
         slot = self._count % self.window
         self._count += 1
-        self._ring[slot] = img
-        small = self._small(self._ring[slot])
+        if self.flow:
+            img = np.ascontiguousarray(img)
+            cv2.cvtColor(img, cv2.COLOR_RGB2RGBA, dst=self._ring[slot])
+            small = self._small(img) if self.align_scale != 1 else img.copy()
+        else:
+            self._ring[slot] = img
+            small = self._small(self._ring[slot])
         log_response = np.log(self.response.astype(np.float64))
         step = max(1, int(math.sqrt(small.shape[0] * small.shape[1] / _TRACK_PIXELS)))
         phase = self.tracker.update(small[::step, ::step], log_response)
@@ -395,8 +401,9 @@ class RollingBracket:
         if len(set(np.round(np.log(exps), 3))) < 2:
             return
         assert self._ring is not None  # calibration runs on frames already held
-        small = [cv2.resize(self._ring[s], None, fx=0.25, fy=0.25,
-                            interpolation=cv2.INTER_AREA) for s in self._order]
+        small = [np.ascontiguousarray(cv2.resize(self._ring[s], None, fx=0.25, fy=0.25,
+                                                 interpolation=cv2.INTER_AREA)[..., :3])
+                 for s in self._order]
         try:
             self.response = camera_response_Debevec1997(small, exps)
         except HDRInputError:
@@ -422,6 +429,7 @@ class RollingBracket:
         q = _DEGHOST_TOL + 2.0 / (1.0 + z)  # quantisation of dark readings, in log units
         glo = np.ascontiguousarray(lg - q, dtype=np.float32)
         ghi = np.ascontiguousarray(lg + q, dtype=np.float32)
+        VK.open_bounds(glo, ghi)
         if len(self._table_cache) > 64:
             self._table_cache.clear()
         self._table_cache[key] = (lin, glo, ghi)
@@ -467,8 +475,7 @@ class RollingBracket:
         kept ones: ``F(n→k)(p) = F(n→k+1)(p) + F(k+1→k)(p + F(n→k+1)(p))``
         (bilinear, on the reduced grid). Consecutive frames move less and
         differ less in exposure than the ends of the window. The result is
-        given in full-resolution pixels on the reduced grid: the merge kernel
-        scales it up and warps the older frames (``_video_kernels._warp_row``).
+        given in full-resolution pixels on the reduced grid.
         """
         n = slots.size
         sh, sw = self._slot_small[int(slots[0])].shape[:2]
@@ -483,25 +490,46 @@ class RollingBracket:
             self._pair_flow(newest, int(slots[1]), back)
             self._slot_back[newest] = back
         flows[1] = back
-        if n > 2:
-            grid = self._buffers.get("flow_grid")
-            if grid is None or grid.shape != (sh, sw, 2):
-                gx, gy = np.meshgrid(np.arange(sw, dtype=np.float32),
-                                     np.arange(sh, dtype=np.float32))
-                grid = np.ascontiguousarray(np.stack([gx, gy], axis=-1))
-                self._buffers["flow_grid"] = grid
-            pos = self._scratch("flow_pos", (sh, sw, 2))
-            for j in range(2, n):
-                step = self._slot_back[int(slots[j - 1])]
-                if step is None or step.shape != (sh, sw, 2):
-                    self._pair_flow(newest, int(slots[j]), flows[j])
-                    continue
-                np.add(grid, flows[j - 1], out=pos)
-                flows[j] = flows[j - 1] + cv2.remap(step, pos, None, cv2.INTER_LINEAR,
-                                                    borderMode=cv2.BORDER_REPLICATE)
+        for j in range(2, n):
+            step = self._slot_back[int(slots[j - 1])]
+            if step is None or step.shape != (sh, sw, 2):  # not kept: measure it directly
+                self._pair_flow(newest, int(slots[j]), flows[j])
+            else:
+                VK.compose_flow_k(flows[j - 1], step, flows[j])
         if self.align_scale != 1:
             flows[1:] *= np.float32(self.align_scale)
         return flows
+
+    def _warp_window(self, ring: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """The window with every older frame warped onto the newest (n×H×W×4 uint8).
+
+        The flows of :meth:`_window_flows` are scaled up bilinearly and each
+        older frame is remapped (bilinear, edges repeated) by OpenCV, whose
+        four-byte-pixel path is several times faster than its RGB one.
+        """
+        flows = self._window_flows(slots)
+        n = slots.size
+        h, w, c = ring.shape[1:]
+        warped = self._buffers.get("warped")
+        if warped is None or warped.shape != (n, h, w, c) or warped.dtype != np.uint8:
+            warped = np.empty((n, h, w, c), dtype=np.uint8)
+            self._buffers["warped"] = warped
+        grid = self._buffers.get("grid")
+        if grid is None or grid.shape != (h, w, 2):
+            gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+            grid = np.ascontiguousarray(np.stack([gx, gy], axis=-1))
+            self._buffers["grid"] = grid
+        pos = self._scratch("warp_map", (h, w, 2))
+        warped[0] = ring[int(slots[0])]
+        for j in range(1, n):
+            if flows.shape[1:3] == (h, w):
+                np.add(grid, flows[j], out=pos)
+            else:
+                cv2.resize(flows[j], (w, h), dst=pos, interpolation=cv2.INTER_LINEAR)
+                np.add(pos, grid, out=pos)
+            cv2.remap(ring[int(slots[j])], pos, None, cv2.INTER_LINEAR, dst=warped[j],
+                      borderMode=cv2.BORDER_REPLICATE)
+        return warped
 
     def _scratch(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         buf = self._buffers.get(name)
@@ -549,9 +577,9 @@ class RollingBracket:
             shifts.append((int(dys[j]), int(dxs[j])))
         self.last_shifts = shifts
         exps = np.asarray([self._slot_exp[int(s)] for s in slots], dtype=np.float64)
-        flows = _NO_FLOW
         if self.flow and n > 1:
-            flows = self._window_flows(slots)
+            ring = self._warp_window(ring, slots)
+            slots = np.arange(n, dtype=np.int64)
             dys[:] = 0
             dxs[:] = 0
             self.last_shifts = [(0, 0)] * n
@@ -561,7 +589,7 @@ class RollingBracket:
         h, w = ring.shape[1:3]
         out = np.empty((h, w, 3), dtype=np.uint8)
         stats = np.zeros((h // 4 + 1, 2 + _HIST_BINS), dtype=np.float64)
-        merge_args = (ring, slots, dys, dxs, flows, lin, glo, ghi, self.wlut, dgl, dgk, fb)
+        merge_args = (ring, slots, dys, dxs, lin, glo, ghi, self.wlut, dgl, dgk, fb)
         if self.output == "radiance":
             rgb = self._scratch("rgb", (h, w, 3))
             loglum = self._scratch("loglum", (h, w))
