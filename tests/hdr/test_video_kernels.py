@@ -85,7 +85,7 @@ def _smooth_flow(h, w, seed, amp):
 def test_merge_reads_rgb_of_four_byte_pixels_like_rgb():
     """The flow mode's padded RGBA ring merges exactly like the RGB one."""
     ring, slots = _window()
-    rgba = np.concatenate([ring, np.full(ring.shape[:3] + (1,), 77, np.uint8)], axis=3)
+    rgba = np.concatenate([ring, np.full((*ring.shape[:3], 1), 77, np.uint8)], axis=3)
     dys = np.array([0, 1, -2], dtype=np.int64)
     dxs = np.array([0, -3, 2], dtype=np.int64)  # shifted edges go through the edge buffer
     tabs = _tables(0.7)

@@ -144,7 +144,7 @@ def median_k(d):  # pragma: no cover - compiled
     scale = nb / (hi - lo)
     counts = np.zeros(nb, np.int64)
     for i in range(n):
-        counts[min(np.int64((d[i] - lo) * scale), nb - 1)] += 1
+        counts[min(int((d[i] - lo) * scale), nb - 1)] += 1
     k1 = (n - 1) // 2
     k2 = n // 2
     b1 = -1
@@ -165,8 +165,8 @@ def median_k(d):  # pragma: no cover - compiled
     buf = np.empty(m, np.float64)
     j = 0
     for i in range(n):
-        b = min(np.int64((d[i] - lo) * scale), nb - 1)
-        if b1 <= b <= b2:
+        bi = min(int((d[i] - lo) * scale), nb - 1)
+        if b1 <= bi <= b2:
             buf[j] = d[i]
             j += 1
     buf.sort()
