@@ -38,9 +38,13 @@ def _tables(sigma):
     wt = np.where(z < 250, np.minimum(z, 255 - z) / 127.5, 0).astype(np.float32)
     dgl, dgk = deghost_table(sigma)
     fb = np.array([2, 0], dtype=np.int64)
-    glo, ghi = (lg - q).astype(np.float32), (lg + q).astype(np.float32)
-    VK.open_bounds(glo, ghi)
-    return (lin, glo, ghi, wt, dgl, dgk, fb)
+    return (lin, (lg - q).astype(np.float32), (lg + q).astype(np.float32), wt, dgl, dgk, fb)
+
+
+def _packed(tabs):
+    """The kernels' form of the reference's tables: one packed table per exposure."""
+    lin, glo, ghi, wt, dgl, dgk, fb = tabs
+    return VK.pack_tables(lin, glo, ghi, wt), dgl, dgk, fb
 
 
 @pytest.mark.parametrize("sigma", [0.0, 0.7])
@@ -53,7 +57,7 @@ def test_merge_matches_reference(sigma, shift):
     h, w = ring.shape[1:3]
     rgb = np.empty((h, w, 3), np.float32)
     ll = np.empty((h, w), np.float32)
-    VK.merge_luma_k(ring, slots, dys, dxs, *tabs, rgb, ll)
+    VK.merge_luma_k(ring, slots, dys, dxs, *_packed(tabs), rgb, ll)
     ref = merge_window_ref(ring, slots, dys, dxs, *tabs)
     assert np.all(np.isfinite(rgb))
     np.testing.assert_allclose(rgb, ref, rtol=2e-5, atol=1e-7)
@@ -63,7 +67,7 @@ def test_merge_matches_reference(sigma, shift):
     enc = display_table(2.2, 4096)
     out = np.empty((h, w, 3), np.uint8)
     stats = np.zeros((h // 4 + 1, 2 + 256))
-    VK.merge_reinhard_k(ring, slots, dys, dxs, *tabs, np.float32(0.3),
+    VK.merge_reinhard_k(ring, slots, dys, dxs, *_packed(tabs), np.float32(0.3),
                         np.float32(0.01), enc, out, stats)
     exp_out, lw = reinhard_ref(ref, 0.3, 0.01, enc)
     assert np.abs(out.astype(int) - exp_out).max() <= 1  # float32 rounding at code edges
@@ -94,10 +98,11 @@ def test_merge_reads_rgb_of_four_byte_pixels_like_rgb():
     for r in (ring, rgba):
         rgb = np.empty((h, w, 3), np.float32)
         ll = np.empty((h, w), np.float32)
-        VK.merge_luma_k(r, slots, dys, dxs, *tabs, rgb, ll)
+        VK.merge_luma_k(r, slots, dys, dxs, *_packed(tabs), rgb, ll)
         out = np.empty((h, w, 3), np.uint8)
         stats = np.zeros((h // 4 + 1, 258))
-        VK.merge_reinhard_k(r, slots, dys, dxs, *tabs, np.float32(0.3), np.float32(0.01),
+        VK.merge_reinhard_k(r, slots, dys, dxs, *_packed(tabs), np.float32(0.3),
+                            np.float32(0.01),
                             display_table(2.2, 4096), out, stats)
         outs.append((rgb, ll, out, stats))
     for a, b in zip(*outs, strict=True):
@@ -131,7 +136,7 @@ def test_base_detail_matches_reference():
     z = np.zeros(3, dtype=np.int64)
     rgb = np.empty((h, w, 3), np.float32)
     ll = np.empty((h, w), np.float32)
-    VK.merge_luma_k(ring, slots, z, z, *tabs, rgb, ll)
+    VK.merge_luma_k(ring, slots, z, z, *_packed(tabs), rgb, ll)
     rng = np.random.default_rng(2)
     a = rng.uniform(0.2, 0.9, (h, w)).astype(np.float32)
     b = rng.uniform(-1, 1, (h, w)).astype(np.float32)

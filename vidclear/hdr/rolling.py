@@ -271,7 +271,7 @@ class RollingBracket:
         # clipping: unreliable
         self.wlut = exposure_weights("hat", clip=250) / np.float32(127.5)
         self._deghost_lut = deghost_table(self.deghost)
-        self._table_cache: dict[tuple[float, ...], tuple[np.ndarray, ...]] = {}
+        self._table_cache: dict[tuple[float, ...], np.ndarray] = {}
         self._buffers: dict[str, np.ndarray] = {}
         self._gray_luts: dict[float, np.ndarray] = {}
         self.threads = ThreadChoice()
@@ -412,14 +412,14 @@ class RollingBracket:
         self._gray_luts.clear()
         self.calibrate = False
 
-    def _tables(self, exps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per-slot linear radiance (n×256×3) and de-ghosting bounds (n×256), cached."""
+    def _tables(self, exps: np.ndarray) -> np.ndarray:
+        """Per-slot merge tables (see ``_video_kernels.pack_tables``), cached."""
         key = tuple(np.round(exps, 9).tolist())
         hit = self._table_cache.get(key)
         if hit is not None:
-            return hit[0], hit[1], hit[2]
+            return hit
         resp = self.response.astype(np.float64)
-        lin = np.ascontiguousarray(resp[None, :, :] / exps[:, None, None], dtype=np.float32)
+        lin = resp[None, :, :] / exps[:, None, None]
         # A reading of 0 in every exposure is no light: radiance 0, so black stays black
         # however far the tone mapping lifts a dark scene (the response keeps a tiny
         # value at 0 only so that logs stay finite; de-ghosting still uses it).
@@ -427,13 +427,12 @@ class RollingBracket:
         lg = np.log(resp[None, :, 1] / exps[:, None])
         z = np.arange(256, dtype=np.float64)
         q = _DEGHOST_TOL + 2.0 / (1.0 + z)  # quantisation of dark readings, in log units
-        glo = np.ascontiguousarray(lg - q, dtype=np.float32)
-        ghi = np.ascontiguousarray(lg + q, dtype=np.float32)
-        VK.open_bounds(glo, ghi)
+        tab = VK.pack_tables(lin.astype(np.float32), (lg - q).astype(np.float32),
+                             (lg + q).astype(np.float32), self.wlut)
         if len(self._table_cache) > 64:
             self._table_cache.clear()
-        self._table_cache[key] = (lin, glo, ghi)
-        return lin, glo, ghi
+        self._table_cache[key] = tab
+        return tab
 
     def _flow_gray(self, small: np.ndarray, gain: float) -> np.ndarray:
         """Green channel of a small frame re-exposed by ``gain`` and re-encoded (uint8)."""
@@ -583,13 +582,13 @@ class RollingBracket:
             dys[:] = 0
             dxs[:] = 0
             self.last_shifts = [(0, 0)] * n
-        lin, glo, ghi = self._tables(exps)
+        tab = self._tables(exps)
         fb = np.array([int(np.argmin(exps)), int(np.argmax(exps))], dtype=np.int64)
         dgl, dgk = self._deghost_lut
         h, w = ring.shape[1:3]
         out = np.empty((h, w, 3), dtype=np.uint8)
         stats = np.zeros((h // 4 + 1, 2 + _HIST_BINS), dtype=np.float64)
-        merge_args = (ring, slots, dys, dxs, lin, glo, ghi, self.wlut, dgl, dgk, fb)
+        merge_args = (ring, slots, dys, dxs, tab, dgl, dgk, fb)
         if self.output == "radiance":
             rgb = self._scratch("rgb", (h, w, 3))
             loglum = self._scratch("loglum", (h, w))
