@@ -107,6 +107,12 @@ def test_median_of_readings_equals_numpy(n):
     assert K.median_k(d) == np.median(d)
     big = np.concatenate([d, [1e6]])  # one far outlier: the middle bins hold everything
     assert K.median_k(big) == np.median(big)
+    two = np.repeat([-1.5, 2.0], n)  # the middle pair in the first and the last bin
+    assert K.median_k(two) == np.median(two) == 0.25
+    few = rng.choice([-2.0, 0.5, 0.5 + 1e-12, 3.0], n)  # few distinct, nearly equal values
+    assert K.median_k(few) == np.median(few)
+    for k in (0, n // 3, n - 1):
+        assert K.select_k(few, k) == np.sort(few)[k]
 
 
 def test_log_ratio_readings_match_numpy_masks():

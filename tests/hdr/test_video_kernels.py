@@ -206,3 +206,22 @@ def test_compose_flow_matches_bilinear_reference_and_opencv():
     # chaining a flow with zero motion changes nothing
     VK.compose_flow_k(first, np.zeros_like(then), out)
     np.testing.assert_allclose(out, first, atol=1e-6)
+
+
+def test_flow_warp_without_relative_maps_is_identical(monkeypatch):
+    """OpenCV before 4.10 has no WARP_RELATIVE_MAP: the position-grid path gives the same frames."""
+    import vidclear.hdr.rolling as R
+
+    rad = scene(h=48, w=64, seed=5, span=6.0)
+    exps = [0.25, 1.0, 4.0]
+    frames = []
+    for k in range(6):  # a scene drifting right by 2 px per frame
+        moved = np.roll(rad, 2 * k, axis=1)
+        frames.append(synthesize_bracket(moved, [exps[k % 3]], response=srgb_response())[0])
+    outs = []
+    for rel in (R._RELATIVE_MAP, 0):
+        monkeypatch.setattr(R, "_RELATIVE_MAP", rel)
+        rb = R.RollingBracket(exps, flow=True)
+        outs.append([rb.push(f, exposure=exps[k % 3]).copy() for k, f in enumerate(frames)])
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_array_equal(a, b)

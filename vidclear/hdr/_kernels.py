@@ -126,54 +126,61 @@ def robertson_accum_k(stack, rad, t, acc, cnt):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def median_k(d):  # pragma: no cover - compiled
-    """The median of a non-empty float64 array of finite values, equal to ``np.median``.
+def select_k(d, k):  # pragma: no cover - compiled
+    """The ``k``-th smallest (from 0) of a non-empty float64 array of finite values.
 
-    A 4096-bin histogram between the extremes finds the bin(s) holding the
-    middle order statistics; only the values in those bins are sorted.
+    A 1024-bin histogram between the extremes finds the bin holding it; the
+    values in that bin are histogrammed again between their own extremes,
+    and so on until few are left (or all are equal), which are sorted. The
+    extremes fall in the first and the last bin, so every round keeps fewer
+    values; each is one pass over what is left.
     """
-    n = d.shape[0]
-    lo = d[0]
-    hi = d[0]
-    for i in range(n):
-        lo = min(lo, d[i])
-        hi = max(hi, d[i])
-    if hi <= lo:
-        return lo
-    nb = 4096
-    scale = nb / (hi - lo)
-    counts = np.zeros(nb, np.int64)
-    for i in range(n):
-        counts[min(int((d[i] - lo) * scale), nb - 1)] += 1
-    k1 = (n - 1) // 2
-    k2 = n // 2
-    b1 = -1
-    b2 = -1
-    before = 0
-    cum = 0
-    for b in range(nb):
-        if b1 < 0 and cum + counts[b] > k1:
-            b1 = b
-            before = cum
-        if cum + counts[b] > k2:
-            b2 = b
-            break
-        cum += counts[b]
-    m = 0
-    for b in range(b1, b2 + 1):
-        m += counts[b]
-    buf = np.empty(m, np.float64)
-    j = 0
-    for i in range(n):
-        bi = min(int((d[i] - lo) * scale), nb - 1)
-        if b1 <= bi <= b2:
-            buf[j] = d[i]
-            j += 1
-    buf.sort()
-    if k1 == k2:
-        return buf[k1 - before]
-    return (buf[k1 - before] + buf[k2 - before]) / 2.0
+    nb = 1024
+    counts = np.empty(nb, np.int64)
+    sub = np.empty((4, nb), np.int64)
+    cand = d
+    while True:
+        n = cand.shape[0]
+        lo = cand[0]
+        hi = cand[0]
+        for i in range(n):
+            lo = min(lo, cand[i])
+            hi = max(hi, cand[i])
+        if hi <= lo:  # all equal
+            return lo
+        if n <= 64:
+            return np.sort(cand)[k]
+        scale = nb / (hi - lo)
+        sub[:] = 0  # four interleaved histograms: runs of equal values do not serialise
+        for i in range(n):
+            sub[i & 3, min(int((cand[i] - lo) * scale), nb - 1)] += 1
+        for b in range(nb):
+            counts[b] = sub[0, b] + sub[1, b] + sub[2, b] + sub[3, b]
+        cum = 0
+        sel = nb - 1
+        for b in range(nb):
+            if cum + counts[b] > k:
+                sel = b
+                break
+            cum += counts[b]
+        buf = np.empty(n, np.float64)
+        j = 0
+        for i in range(n):  # branch-free: write every value, keep those in the bin
+            v = cand[i]
+            buf[j] = v
+            j += min(int((v - lo) * scale), nb - 1) == sel
+        k -= cum
+        cand = buf[:j]
 
+
+@njit(cache=True, nogil=True)
+def median_k(d):  # pragma: no cover - compiled
+    """The median of a non-empty float64 array of finite values, equal to ``np.median``."""
+    n = d.shape[0]
+    a = select_k(d, (n - 1) // 2)
+    if n % 2 == 1:
+        return a
+    return (a + select_k(d, n // 2)) / 2.0
 
 
 @njit(cache=True, nogil=True)
@@ -188,12 +195,11 @@ def log_ratio_readings_k(a, b, log_response, low, high, out):  # pragma: no cove
     k = 0
     for c in range(nc):
         for y in range(h):
-            for x in range(w):
+            for x in range(w):  # branch-free: write every reading, keep the usable ones
                 va = a[y, x, c]
                 vb = b[y, x, c]
-                if va >= low and va <= high and vb >= low and vb <= high:
-                    out[k] = log_response[vb, c] - log_response[va, c]
-                    k += 1
+                out[k] = log_response[vb, c] - log_response[va, c]
+                k += (va >= low) & (va <= high) & (vb >= low) & (vb <= high)
     return k
 
 

@@ -34,6 +34,8 @@ _TRACK_PIXELS = 16384  # phase tracking looks at about this many pixels
 _DEGHOST_TOL = 0.25  # log-radiance slack of a reading before de-ghosting starts
 _BASE_SUB = 4  # the local operator's base layer is filtered at 1/4 resolution
 _BASE_EPS = 0.1 * math.log2(10.0) ** 2  # guided-filter eps: 0.1 in log10 units, in log2
+#: ``cv2.WARP_RELATIVE_MAP`` (OpenCV >= 4.10): remap by offsets, no position grid; 0 if absent
+_RELATIVE_MAP = int(getattr(cv2, "WARP_RELATIVE_MAP", 0))
 
 
 def deghost_table(sigma: float, size: int = 256) -> tuple[np.ndarray, np.float32]:
@@ -274,7 +276,7 @@ class RollingBracket:
         self._table_cache: dict[tuple[float, ...], np.ndarray] = {}
         self._buffers: dict[str, np.ndarray] = {}
         self._gray_luts: dict[float, np.ndarray] = {}
-        self.threads = ThreadChoice()
+        self.threads = ThreadChoice(probe=64)  # the slower setting costs a lot per probe
         self._kernel_s = 0.0  # kernel seconds of the frame being rendered
         self.smooth_a = TemporalSmoother(tau=tau, low=scene_low, high=scene_high)
         self.smooth_b = TemporalSmoother(tau=tau, low=scene_low, high=scene_high)
@@ -293,6 +295,7 @@ class RollingBracket:
         self._slot_small: list[np.ndarray] = []
         self._slot_back: list[np.ndarray | None] = []  # flow to the frame before (flow mode)
         self._order: list[int] = []  # slots, oldest first
+        self._first_full = True  # the next full-window frame is the first (not timed)
         self._last_time: float | None = None
         self.smooth_a.reset()
         self.smooth_b.reset()
@@ -513,19 +516,24 @@ class RollingBracket:
         if warped is None or warped.shape != (n, h, w, c) or warped.dtype != np.uint8:
             warped = np.empty((n, h, w, c), dtype=np.uint8)
             self._buffers["warped"] = warped
-        grid = self._buffers.get("grid")
-        if grid is None or grid.shape != (h, w, 2):
-            gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-            grid = np.ascontiguousarray(np.stack([gx, gy], axis=-1))
-            self._buffers["grid"] = grid
         pos = self._scratch("warp_map", (h, w, 2))
         warped[0] = ring[int(slots[0])]
         for j in range(1, n):
             if flows.shape[1:3] == (h, w):
-                np.add(grid, flows[j], out=pos)
+                np.copyto(pos, flows[j])
             else:
                 cv2.resize(flows[j], (w, h), dst=pos, interpolation=cv2.INTER_LINEAR)
-                np.add(pos, grid, out=pos)
+            if _RELATIVE_MAP:  # OpenCV >= 4.10 adds the pixel position itself
+                cv2.remap(ring[int(slots[j])], pos, None, cv2.INTER_LINEAR | _RELATIVE_MAP,
+                          dst=warped[j], borderMode=cv2.BORDER_REPLICATE)
+                continue
+            grid = self._buffers.get("grid")
+            if grid is None or grid.shape != (h, w, 2):
+                gx, gy = np.meshgrid(np.arange(w, dtype=np.float32),
+                                     np.arange(h, dtype=np.float32))
+                grid = np.ascontiguousarray(np.stack([gx, gy], axis=-1))
+                self._buffers["grid"] = grid
+            np.add(pos, grid, out=pos)
             cv2.remap(ring[int(slots[j])], pos, None, cv2.INTER_LINEAR, dst=warped[j],
                       borderMode=cv2.BORDER_REPLICATE)
         return warped
@@ -546,7 +554,11 @@ class RollingBracket:
             return self._render_with(dt)
         finally:
             numba.set_num_threads(prev)
-            self.threads.record(threads, self._kernel_s)
+            # Frames before the window is full merge fewer exposures, and the first
+            # one loads the compiled kernels: timing them would mislead the choice.
+            if self.ready and not self._first_full:
+                self.threads.record(threads, self._kernel_s)
+            self._first_full = not self.ready
 
     def _timed(self, kernel: Callable[..., object], *args: object) -> None:
         t = time.perf_counter()
