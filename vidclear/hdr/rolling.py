@@ -223,8 +223,10 @@ class RollingBracket:
         Motion compensation: warp each older frame of the window onto the
         newest with dense optical flow (OpenCV's DIS, ultrafast preset, on
         the ``align_scale`` images after matching their exposure), as in
-        Kang et al. (2003). Where the flow fails, the de-ghosting test (the
-        warped reading misses the newest frame's radiance) falls back to the
+        Kang et al. (2003). Flow is measured once per new frame, to the
+        frame before it; the flow to frames further back is composed from
+        those. Where the flow fails, the de-ghosting test (the warped
+        reading misses the newest frame's radiance) falls back to the
         newest exposure. Replaces the translation alignment.
     output : {"sdr", "radiance"}
         ``"sdr"``: :meth:`push` returns the tone-mapped uint8 frame.
@@ -464,10 +466,7 @@ class RollingBracket:
         top = max(en, eo)
         a = self._flow_gray(self._slot_small[newer], top / en)
         b = self._flow_gray(self._slot_small[older], top / eo)
-        out.fill(0.0)  # a zero initial flow, as DIS was always given
-        res = self._dis.calc(a, b, out)
-        if res is not out:
-            np.copyto(out, res)
+        np.copyto(out, self._dis.calc(a, b, None))
 
     def _window_flows(self, slots: np.ndarray) -> np.ndarray:
         """Flow from the newest frame to every older one (n×h×w×2 float32, row 0 unused).
