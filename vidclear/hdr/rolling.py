@@ -34,6 +34,8 @@ _TRACK_PIXELS = 16384  # phase tracking looks at about this many pixels
 _DEGHOST_TOL = 0.25  # log-radiance slack of a reading before de-ghosting starts
 _BASE_SUB = 4  # the local operator's base layer is filtered at 1/4 resolution
 _BASE_EPS = 0.1 * math.log2(10.0) ** 2  # guided-filter eps: 0.1 in log10 units, in log2
+#: The flow image is halved once more only when its small side stays this large.
+_FLOW_MIN_HALVE = 64
 #: ``cv2.WARP_RELATIVE_MAP`` (OpenCV >= 4.10): remap by offsets, no position grid; 0 if absent
 _RELATIVE_MAP = int(getattr(cv2, "WARP_RELATIVE_MAP", 0))
 
@@ -259,6 +261,7 @@ class RollingBracket:
         self.last_log_average = 1.0
         self.flow = bool(flow)
         self._dis: cv2.DISOpticalFlow | None = None
+        self._dis_finest = 0
         if tonemap not in ("reinhard", "durand"):
             raise HDRInputError(f"tonemap must be 'reinhard' or 'durand', got {tonemap!r}")
         self.calibrate = isinstance(response, str) and response == "calibrate"
@@ -296,6 +299,7 @@ class RollingBracket:
         self._slot_pyr: list[MTBPyramid | None] = []
         self._slot_small: list[np.ndarray] = []
         self._slot_back: list[np.ndarray | None] = []  # flow to the frame before (flow mode)
+        self._slot_green: list[np.ndarray] = []  # what DIS sees of each frame (flow mode)
         self._order: list[int] = []  # slots, oldest first
         self._first_full = True  # the next full-window frame is the first (not timed)
         self._last_time: float | None = None
@@ -356,12 +360,14 @@ class RollingBracket:
             self._slot_pyr = [None] * self.window
             self._slot_small = [np.zeros(1, np.uint8)] * self.window
             self._slot_back = [None] * self.window
+            self._slot_green = [np.zeros((1, 1), np.uint8)] * self.window
         slot = self._count % self.window
         self._count += 1
         if self.flow:
             img = np.ascontiguousarray(img)
             cv2.cvtColor(img, cv2.COLOR_RGB2RGBA, dst=self._ring[slot])
             small = self._small(img) if self.align_scale != 1 else img.copy()
+            self._slot_green[slot] = self._flow_image(small)
         else:
             self._ring[slot] = img
             small = self._small(self._ring[slot])
@@ -439,8 +445,22 @@ class RollingBracket:
         self._table_cache[key] = tab
         return tab
 
-    def _flow_gray(self, small: np.ndarray, gain: float) -> np.ndarray:
-        """Green channel of a small frame re-exposed by ``gain`` and re-encoded (uint8)."""
+    def _flow_image(self, small: np.ndarray) -> np.ndarray:
+        """The green channel DIS works on: the small frame halved once more (uint8).
+
+        DIS's ultrafast preset stops two pyramid levels above its input; given
+        an image half as large, it is asked to stop one level above, so the
+        flow is found at the same resolution as before, for less work.
+        Frames too small to halve are used as they are.
+        """
+        sh, sw = small.shape[:2]
+        if min(sh, sw) < _FLOW_MIN_HALVE:
+            return np.ascontiguousarray(small[..., 1])
+        half = cv2.resize(small, (sw // 2, sh // 2), interpolation=cv2.INTER_AREA)
+        return np.ascontiguousarray(half[..., 1])
+
+    def _flow_gray(self, green: np.ndarray, gain: float) -> np.ndarray:
+        """A green channel re-exposed by ``gain`` and re-encoded (uint8)."""
         key = round(gain, 9)
         lut = self._gray_luts.get(key)
         if lut is None:
@@ -450,7 +470,7 @@ class RollingBracket:
             if len(self._gray_luts) > 64:
                 self._gray_luts.clear()
             self._gray_luts[key] = lut
-        return np.ascontiguousarray(lut[small[..., 1]])
+        return lut[green]
 
     def _pair_flow(self, newer: int, older: int, out: np.ndarray) -> None:
         """DIS flow from slot ``newer`` to slot ``older`` on the small images, into ``out``.
@@ -462,11 +482,17 @@ class RollingBracket:
         """
         if self._dis is None:
             self._dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+            self._dis_finest = self._dis.getFinestScale()
+        small_h = self._slot_small[newer].shape[0]
+        green = self._slot_green[newer]
+        # one level less when _flow_image halved the frame: the same flow resolution
+        self._dis.setFinestScale(max(0, self._dis_finest - (green.shape[0] < small_h)))
         en, eo = self._slot_exp[newer], self._slot_exp[older]
         top = max(en, eo)
-        a = self._flow_gray(self._slot_small[newer], top / en)
-        b = self._flow_gray(self._slot_small[older], top / eo)
-        np.copyto(out, self._dis.calc(a, b, None))
+        a = self._flow_gray(green, top / en)
+        b = self._flow_gray(self._slot_green[older], top / eo)
+        # the stubs require an initial flow; the binding takes None for none
+        np.copyto(out, self._dis.calc(a, b, None))  # type: ignore[call-overload]
 
     def _window_flows(self, slots: np.ndarray) -> np.ndarray:
         """Flow from the newest frame to every older one (n×h×w×2 float32, row 0 unused).
@@ -479,7 +505,7 @@ class RollingBracket:
         given in full-resolution pixels on the reduced grid.
         """
         n = slots.size
-        sh, sw = self._slot_small[int(slots[0])].shape[:2]
+        sh, sw = self._slot_green[int(slots[0])].shape[:2]
         flows = self._buffers.get("flows")
         if flows is None or flows.shape != (n, sh, sw, 2) or flows.dtype != np.float32:
             flows = np.zeros((n, sh, sw, 2), dtype=np.float32)
@@ -497,8 +523,9 @@ class RollingBracket:
                 self._pair_flow(newest, int(slots[j]), flows[j])
             else:
                 VK.compose_flow_k(flows[j - 1], step, flows[j])
-        if self.align_scale != 1:
-            flows[1:] *= np.float32(self.align_scale)
+        h, w = self._ring.shape[1:3] if self._ring is not None else (sh, sw)
+        flows[1:, :, :, 0] *= np.float32(w / sw)  # to full-resolution pixels
+        flows[1:, :, :, 1] *= np.float32(h / sh)
         return flows
 
     def _warp_window(self, ring: np.ndarray, slots: np.ndarray) -> np.ndarray:
