@@ -353,8 +353,10 @@ class RollingBracket:
         if self._ring is not None and self._ring.shape[1:3] != img.shape[:2]:
             self.reset()  # resolution change: start over
         if self._ring is None:
-            # flow mode pads pixels to 4 bytes: OpenCV warps those several times faster
-            self._ring = np.empty((self.window, *img.shape[:2], 4 if self.flow else 3),
+            # Flow mode pads pixels to 4 bytes (OpenCV warps those several times faster)
+            # and keeps window - 1 more slots for the warped older frames.
+            slots = 2 * self.window - 1 if self.flow else self.window
+            self._ring = np.empty((slots, *img.shape[:2], 4 if self.flow else 3),
                                   dtype=np.uint8)
             self._slot_exp = [1.0] * self.window
             self._slot_pyr = [None] * self.window
@@ -529,21 +531,20 @@ class RollingBracket:
         return flows
 
     def _warp_window(self, ring: np.ndarray, slots: np.ndarray) -> np.ndarray:
-        """The window with every older frame warped onto the newest (n×H×W×4 uint8).
+        """Warp every older frame of the window onto the newest; return the slots to merge.
 
         The flows of :meth:`_window_flows` are scaled up bilinearly and each
         older frame is remapped (bilinear, edges repeated) by OpenCV, whose
-        four-byte-pixel path is several times faster than its RGB one.
+        four-byte-pixel path is several times faster than its RGB one, into
+        the ring's spare slots (``window`` on). The returned slots are the
+        newest frame's own, then those.
         """
         flows = self._window_flows(slots)
         n = slots.size
-        h, w, c = ring.shape[1:]
-        warped = self._buffers.get("warped")
-        if warped is None or warped.shape != (n, h, w, c) or warped.dtype != np.uint8:
-            warped = np.empty((n, h, w, c), dtype=np.uint8)
-            self._buffers["warped"] = warped
+        h, w = ring.shape[1:3]
+        out = np.arange(self.window - 1, self.window - 1 + n, dtype=np.int64)  # spare slots
+        out[0] = slots[0]
         pos = self._scratch("warp_map", (h, w, 2))
-        warped[0] = ring[int(slots[0])]
         for j in range(1, n):
             if flows.shape[1:3] == (h, w):
                 np.copyto(pos, flows[j])
@@ -551,7 +552,7 @@ class RollingBracket:
                 cv2.resize(flows[j], (w, h), dst=pos, interpolation=cv2.INTER_LINEAR)
             if _RELATIVE_MAP:  # OpenCV >= 4.10 adds the pixel position itself
                 cv2.remap(ring[int(slots[j])], pos, None, cv2.INTER_LINEAR | _RELATIVE_MAP,
-                          dst=warped[j], borderMode=cv2.BORDER_REPLICATE)
+                          dst=ring[out[j]], borderMode=cv2.BORDER_REPLICATE)
                 continue
             grid = self._buffers.get("grid")
             if grid is None or grid.shape != (h, w, 2):
@@ -560,9 +561,9 @@ class RollingBracket:
                 grid = np.ascontiguousarray(np.stack([gx, gy], axis=-1))
                 self._buffers["grid"] = grid
             np.add(pos, grid, out=pos)
-            cv2.remap(ring[int(slots[j])], pos, None, cv2.INTER_LINEAR, dst=warped[j],
+            cv2.remap(ring[int(slots[j])], pos, None, cv2.INTER_LINEAR, dst=ring[out[j]],
                       borderMode=cv2.BORDER_REPLICATE)
-        return warped
+        return out
 
     def _scratch(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         buf = self._buffers.get(name)
@@ -615,8 +616,7 @@ class RollingBracket:
         self.last_shifts = shifts
         exps = np.asarray([self._slot_exp[int(s)] for s in slots], dtype=np.float64)
         if self.flow and n > 1:
-            ring = self._warp_window(ring, slots)
-            slots = np.arange(n, dtype=np.int64)
+            slots = self._warp_window(ring, slots)
             dys[:] = 0
             dxs[:] = 0
             self.last_shifts = [(0, 0)] * n
