@@ -21,6 +21,7 @@ from vidclear.hdr import _video_kernels as VK
 from vidclear.hdr._validate import MAX_EXPOSURE_STOPS, as_times
 from vidclear.hdr.align import MTBPyramid, checked_shift, mtb_shift
 from vidclear.hdr.bracket import log_exposure_ratio
+from vidclear.hdr.motion import WindowFlow
 from vidclear.hdr.response import as_response, camera_response_Debevec1997, srgb_response
 from vidclear.kernels.exposure import exposure_weights
 from vidclear.kernels.filters import guided_coefficients
@@ -34,10 +35,6 @@ _TRACK_PIXELS = 16384  # phase tracking looks at about this many pixels
 _DEGHOST_TOL = 0.25  # log-radiance slack of a reading before de-ghosting starts
 _BASE_SUB = 4  # the local operator's base layer is filtered at 1/4 resolution
 _BASE_EPS = 0.1 * math.log2(10.0) ** 2  # guided-filter eps: 0.1 in log10 units, in log2
-#: The flow image is halved once more only when its small side stays this large.
-_FLOW_MIN_HALVE = 64
-#: ``cv2.WARP_RELATIVE_MAP`` (OpenCV >= 4.10): remap by offsets, no position grid; 0 if absent
-_RELATIVE_MAP = int(getattr(cv2, "WARP_RELATIVE_MAP", 0))
 
 
 def deghost_table(sigma: float, size: int = 256) -> tuple[np.ndarray, np.float32]:
@@ -260,8 +257,6 @@ class RollingBracket:
         self.output = output
         self.last_log_average = 1.0
         self.flow = bool(flow)
-        self._dis: cv2.DISOpticalFlow | None = None
-        self._dis_finest = 0
         if tonemap not in ("reinhard", "durand"):
             raise HDRInputError(f"tonemap must be 'reinhard' or 'durand', got {tonemap!r}")
         self.calibrate = isinstance(response, str) and response == "calibrate"
@@ -280,12 +275,12 @@ class RollingBracket:
         self._deghost_lut = deghost_table(self.deghost)
         self._table_cache: dict[tuple[float, ...], np.ndarray] = {}
         self._buffers: dict[str, np.ndarray] = {}
-        self._gray_luts: dict[float, np.ndarray] = {}
         self.threads = ThreadChoice(probe=64)  # the slower setting costs a lot per probe
         self._kernel_s = 0.0  # kernel seconds of the frame being rendered
         self.smooth_a = TemporalSmoother(tau=tau, low=scene_low, high=scene_high)
         self.smooth_b = TemporalSmoother(tau=tau, low=scene_low, high=scene_high)
         self.tracker = PhaseTracker(ex)
+        self.motion = WindowFlow(self.window, self.response) if self.flow else None
         self._ring: np.ndarray | None = None
         self.reset()
 
@@ -298,8 +293,8 @@ class RollingBracket:
         self._slot_exp: list[float] = []
         self._slot_pyr: list[MTBPyramid | None] = []
         self._slot_small: list[np.ndarray] = []
-        self._slot_back: list[np.ndarray | None] = []  # flow to the frame before (flow mode)
-        self._slot_green: list[np.ndarray] = []  # what DIS sees of each frame (flow mode)
+        if self.motion is not None:
+            self.motion.reset()
         self._order: list[int] = []  # slots, oldest first
         self._first_full = True  # the next full-window frame is the first (not timed)
         self._last_time: float | None = None
@@ -361,15 +356,12 @@ class RollingBracket:
             self._slot_exp = [1.0] * self.window
             self._slot_pyr = [None] * self.window
             self._slot_small = [np.zeros(1, np.uint8)] * self.window
-            self._slot_back = [None] * self.window
-            self._slot_green = [np.zeros((1, 1), np.uint8)] * self.window
         slot = self._count % self.window
         self._count += 1
         if self.flow:
             img = np.ascontiguousarray(img)
             cv2.cvtColor(img, cv2.COLOR_RGB2RGBA, dst=self._ring[slot])
             small = self._small(img) if self.align_scale != 1 else img.copy()
-            self._slot_green[slot] = self._flow_image(small)
         else:
             self._ring[slot] = img
             small = self._small(self._ring[slot])
@@ -387,7 +379,8 @@ class RollingBracket:
         self.last_phase = phase
         self._slot_exp[slot] = ex
         self._slot_small[slot] = small
-        self._slot_back[slot] = None
+        if self.motion is not None:
+            self.motion.add(slot, small, ex)
         self._slot_pyr[slot] = (MTBPyramid(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY),
                                            levels=self.align_levels)
                                 if self.align and not self.flow else None)  # flow replaces it
@@ -422,7 +415,8 @@ class RollingBracket:
         except HDRInputError:
             return
         self._table_cache.clear()
-        self._gray_luts.clear()
+        if self.motion is not None:
+            self.motion.set_response(self.response)
         self.calibrate = False
 
     def _tables(self, exps: np.ndarray) -> np.ndarray:
@@ -446,124 +440,6 @@ class RollingBracket:
             self._table_cache.clear()
         self._table_cache[key] = tab
         return tab
-
-    def _flow_image(self, small: np.ndarray) -> np.ndarray:
-        """The green channel DIS works on: the small frame halved once more (uint8).
-
-        DIS's ultrafast preset stops two pyramid levels above its input; given
-        an image half as large, it is asked to stop one level above, so the
-        flow is found at the same resolution as before, for less work.
-        Frames too small to halve are used as they are.
-        """
-        sh, sw = small.shape[:2]
-        if min(sh, sw) < _FLOW_MIN_HALVE:
-            return np.ascontiguousarray(small[..., 1])
-        half = cv2.resize(small, (sw // 2, sh // 2), interpolation=cv2.INTER_AREA)
-        return np.ascontiguousarray(half[..., 1])
-
-    def _flow_gray(self, green: np.ndarray, gain: float) -> np.ndarray:
-        """A green channel re-exposed by ``gain`` and re-encoded (uint8)."""
-        key = round(gain, 9)
-        lut = self._gray_luts.get(key)
-        if lut is None:
-            resp = self.response[:, 1].astype(np.float64)
-            lin = np.minimum(resp * gain / resp[255], 1.0)
-            lut = np.clip(np.power(lin, 1 / 2.2) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-            if len(self._gray_luts) > 64:
-                self._gray_luts.clear()
-            self._gray_luts[key] = lut
-        return lut[green]
-
-    def _pair_flow(self, newer: int, older: int, out: np.ndarray) -> None:
-        """DIS flow from slot ``newer`` to slot ``older`` on the small images, into ``out``.
-
-        Both frames are brought to the longer one's exposure (the shorter
-        one brightened, clipping where the longer clips) first. ``out[y, x]``
-        is the displacement, in small-image pixels, at which ``older``
-        shows what ``newer`` shows at (y, x).
-        """
-        if self._dis is None:
-            self._dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-            self._dis_finest = self._dis.getFinestScale()
-        small_h = self._slot_small[newer].shape[0]
-        green = self._slot_green[newer]
-        # one level less when _flow_image halved the frame: the same flow resolution
-        self._dis.setFinestScale(max(0, self._dis_finest - (green.shape[0] < small_h)))
-        en, eo = self._slot_exp[newer], self._slot_exp[older]
-        top = max(en, eo)
-        a = self._flow_gray(green, top / en)
-        b = self._flow_gray(self._slot_green[older], top / eo)
-        # the stubs require an initial flow; the binding takes None for none
-        np.copyto(out, self._dis.calc(a, b, None))  # type: ignore[call-overload]
-
-    def _window_flows(self, slots: np.ndarray) -> np.ndarray:
-        """Flow from the newest frame to every older one (n×h×w×2 float32, row 0 unused).
-
-        DIS runs once per new frame, from it to the frame before; that flow
-        is kept, and the flow to a frame further back is composed from the
-        kept ones: ``F(n→k)(p) = F(n→k+1)(p) + F(k+1→k)(p + F(n→k+1)(p))``
-        (bilinear, on the reduced grid). Consecutive frames move less and
-        differ less in exposure than the ends of the window. The result is
-        given in full-resolution pixels on the reduced grid.
-        """
-        n = slots.size
-        sh, sw = self._slot_green[int(slots[0])].shape[:2]
-        flows = self._buffers.get("flows")
-        if flows is None or flows.shape != (n, sh, sw, 2) or flows.dtype != np.float32:
-            flows = np.zeros((n, sh, sw, 2), dtype=np.float32)
-            self._buffers["flows"] = flows
-        newest = int(slots[0])
-        back = self._slot_back[newest]
-        if back is None or back.shape != (sh, sw, 2):
-            back = np.empty((sh, sw, 2), dtype=np.float32)
-            self._pair_flow(newest, int(slots[1]), back)
-            self._slot_back[newest] = back
-        flows[1] = back
-        for j in range(2, n):
-            step = self._slot_back[int(slots[j - 1])]
-            if step is None or step.shape != (sh, sw, 2):  # not kept: measure it directly
-                self._pair_flow(newest, int(slots[j]), flows[j])
-            else:
-                VK.compose_flow_k(flows[j - 1], step, flows[j])
-        h, w = self._ring.shape[1:3] if self._ring is not None else (sh, sw)
-        flows[1:, :, :, 0] *= np.float32(w / sw)  # to full-resolution pixels
-        flows[1:, :, :, 1] *= np.float32(h / sh)
-        return flows
-
-    def _warp_window(self, ring: np.ndarray, slots: np.ndarray) -> np.ndarray:
-        """Warp every older frame of the window onto the newest; return the slots to merge.
-
-        The flows of :meth:`_window_flows` are scaled up bilinearly and each
-        older frame is remapped (bilinear, edges repeated) by OpenCV, whose
-        four-byte-pixel path is several times faster than its RGB one, into
-        the ring's spare slots (``window`` on). The returned slots are the
-        newest frame's own, then those.
-        """
-        flows = self._window_flows(slots)
-        n = slots.size
-        h, w = ring.shape[1:3]
-        out = np.arange(self.window - 1, self.window - 1 + n, dtype=np.int64)  # spare slots
-        out[0] = slots[0]
-        pos = self._scratch("warp_map", (h, w, 2))
-        for j in range(1, n):
-            if flows.shape[1:3] == (h, w):
-                np.copyto(pos, flows[j])
-            else:
-                cv2.resize(flows[j], (w, h), dst=pos, interpolation=cv2.INTER_LINEAR)
-            if _RELATIVE_MAP:  # OpenCV >= 4.10 adds the pixel position itself
-                cv2.remap(ring[int(slots[j])], pos, None, cv2.INTER_LINEAR | _RELATIVE_MAP,
-                          dst=ring[out[j]], borderMode=cv2.BORDER_REPLICATE)
-                continue
-            grid = self._buffers.get("grid")
-            if grid is None or grid.shape != (h, w, 2):
-                gx, gy = np.meshgrid(np.arange(w, dtype=np.float32),
-                                     np.arange(h, dtype=np.float32))
-                grid = np.ascontiguousarray(np.stack([gx, gy], axis=-1))
-                self._buffers["grid"] = grid
-            np.add(pos, grid, out=pos)
-            cv2.remap(ring[int(slots[j])], pos, None, cv2.INTER_LINEAR, dst=ring[out[j]],
-                      borderMode=cv2.BORDER_REPLICATE)
-        return out
 
     def _scratch(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         buf = self._buffers.get(name)
@@ -616,7 +492,8 @@ class RollingBracket:
         self.last_shifts = shifts
         exps = np.asarray([self._slot_exp[int(s)] for s in slots], dtype=np.float64)
         if self.flow and n > 1:
-            slots = self._warp_window(ring, slots)
+            assert self.motion is not None  # made with flow = True
+            slots = self.motion.warp(ring, slots, spare=self.window)
             dys[:] = 0
             dxs[:] = 0
             self.last_shifts = [(0, 0)] * n
