@@ -80,6 +80,54 @@ def test_xor_count_matches_reference():
             xor_count_ref(p1.tb[0], p1.eb[0], p2.tb[0], p2.eb[0], dy, dx)
 
 
+def test_xor_counts_one_pass_matches_reference():
+    rng = np.random.default_rng(2)
+    g1 = rng.integers(0, 255, (21, 26), dtype=np.uint8)
+    g2 = rng.integers(0, 255, (21, 26), dtype=np.uint8)
+    p1, p2 = MTBPyramid(g1, levels=0), MTBPyramid(g2, levels=0)
+    dys = np.array([0, -1, 1, 4, -6, 30, 0], dtype=np.int64)  # 30: no overlap at all
+    dxs = np.array([0, -1, 1, -3, 2, 0, 26], dtype=np.int64)
+    counts = np.empty(dys.size, dtype=np.int64)
+    K.xor_counts_k(p1.tb[0], p1.eb[0], p2.tb[0], p2.eb[0], dys, dxs, counts)
+    assert counts.tolist() == [xor_count_ref(p1.tb[0], p1.eb[0], p2.tb[0], p2.eb[0], dy, dx)
+                               for dy, dx in zip(dys, dxs, strict=True)]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 9), (40, 33)])
+def test_median_kernel_matches_numpy_lower_median(shape):
+    g = np.random.default_rng(3).integers(0, 256, shape, dtype=np.uint8)
+    assert K.median_u8_k(g) == int(np.sort(g.ravel())[(g.size + 1) // 2 - 1])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 1001, 40000])
+def test_median_of_readings_equals_numpy(n):
+    rng = np.random.default_rng(n)
+    d = np.log(rng.uniform(0.01, 1.0, n)) - np.log(rng.uniform(0.01, 1.0, n))
+    d[: n // 3] = d[0]  # many ties, as table differences have
+    assert K.median_k(d) == np.median(d)
+    big = np.concatenate([d, [1e6]])  # one far outlier: the middle bins hold everything
+    assert K.median_k(big) == np.median(big)
+    two = np.repeat([-1.5, 2.0], n)  # the middle pair in the first and the last bin
+    assert K.median_k(two) == np.median(two) == 0.25
+    few = rng.choice([-2.0, 0.5, 0.5 + 1e-12, 3.0], n)  # few distinct, nearly equal values
+    assert K.median_k(few) == np.median(few)
+    for k in (0, n // 3, n - 1):
+        assert K.select_k(few, k) == np.sort(few)[k]
+
+
+def test_log_ratio_readings_match_numpy_masks():
+    rng = np.random.default_rng(4)
+    a = rng.integers(0, 256, (30, 41, 3), dtype=np.uint8)[::2, 1::3]  # strided views
+    b = rng.integers(0, 256, (30, 41, 3), dtype=np.uint8)[::2, 1::3]
+    lr = np.log(np.linspace(1e-3, 1.0, 256)[:, None] * np.array([1.0, 1.1, 0.9]))
+    out = np.empty(a.size)
+    n = K.log_ratio_readings_k(a, b, lr, 12, 243, out)
+    ok = (a >= 12) & (a <= 243) & (b >= 12) & (b <= 243)
+    expected = np.concatenate([lr[b[..., c][ok[..., c]], c] - lr[a[..., c][ok[..., c]], c]
+                               for c in range(3)])
+    np.testing.assert_array_equal(out[:n], expected)
+
+
 def test_align_recovers_shifts_like_opencv(memorial):
     base = memorial[0][3]
     imgs = [np.clip(base.astype(np.float32) * g, 0, 255).astype(np.uint8)

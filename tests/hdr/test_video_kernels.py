@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -40,6 +41,12 @@ def _tables(sigma):
     return (lin, (lg - q).astype(np.float32), (lg + q).astype(np.float32), wt, dgl, dgk, fb)
 
 
+def _packed(tabs):
+    """The kernels' form of the reference's tables: one packed table per exposure."""
+    lin, glo, ghi, wt, dgl, dgk, fb = tabs
+    return VK.pack_tables(lin, glo, ghi, wt), dgl, dgk, fb
+
+
 @pytest.mark.parametrize("sigma", [0.0, 0.7])
 @pytest.mark.parametrize("shift", [(0, 0), (2, -3), (1, 70)])  # 70 > width: all edge
 def test_merge_matches_reference(sigma, shift):
@@ -50,7 +57,7 @@ def test_merge_matches_reference(sigma, shift):
     h, w = ring.shape[1:3]
     rgb = np.empty((h, w, 3), np.float32)
     ll = np.empty((h, w), np.float32)
-    VK.merge_luma_k(ring, slots, dys, dxs, *tabs, rgb, ll)
+    VK.merge_luma_k(ring, slots, dys, dxs, *_packed(tabs), rgb, ll)
     ref = merge_window_ref(ring, slots, dys, dxs, *tabs)
     assert np.all(np.isfinite(rgb))
     np.testing.assert_allclose(rgb, ref, rtol=2e-5, atol=1e-7)
@@ -60,8 +67,8 @@ def test_merge_matches_reference(sigma, shift):
     enc = display_table(2.2, 4096)
     out = np.empty((h, w, 3), np.uint8)
     stats = np.zeros((h // 4 + 1, 2 + 256))
-    VK.merge_reinhard_k(ring, slots, dys, dxs, *tabs, np.float32(0.3), np.float32(0.01), enc,
-                        out, stats)
+    VK.merge_reinhard_k(ring, slots, dys, dxs, *_packed(tabs), np.float32(0.3),
+                        np.float32(0.01), enc, out, stats)
     exp_out, lw = reinhard_ref(ref, 0.3, 0.01, enc)
     assert np.abs(out.astype(int) - exp_out).max() <= 1  # float32 rounding at code edges
     assert (out != exp_out).mean() < 0.01
@@ -71,6 +78,35 @@ def test_merge_matches_reference(sigma, shift):
     bins = np.clip(((np.log2(samp + 1e-9) + 32) * 4).astype(int), 0, 255)
     np.testing.assert_array_equal(stats[:, 2:].sum(axis=0),
                                   np.bincount(bins.ravel(), minlength=256))
+
+
+def _smooth_flow(h, w, seed, amp):
+    rng = np.random.default_rng(seed)
+    coarse = rng.standard_normal((4, 5, 2)).astype(np.float32)
+    return np.ascontiguousarray(cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC) * amp)
+
+
+def test_merge_reads_rgb_of_four_byte_pixels_like_rgb():
+    """The flow mode's padded RGBA ring merges exactly like the RGB one."""
+    ring, slots = _window()
+    rgba = np.concatenate([ring, np.full((*ring.shape[:3], 1), 77, np.uint8)], axis=3)
+    dys = np.array([0, 1, -2], dtype=np.int64)
+    dxs = np.array([0, -3, 2], dtype=np.int64)  # shifted edges go through the edge buffer
+    tabs = _tables(0.7)
+    h, w = ring.shape[1:3]
+    outs = []
+    for r in (ring, rgba):
+        rgb = np.empty((h, w, 3), np.float32)
+        ll = np.empty((h, w), np.float32)
+        VK.merge_luma_k(r, slots, dys, dxs, *_packed(tabs), rgb, ll)
+        out = np.empty((h, w, 3), np.uint8)
+        stats = np.zeros((h // 4 + 1, 258))
+        VK.merge_reinhard_k(r, slots, dys, dxs, *_packed(tabs), np.float32(0.3),
+                            np.float32(0.01),
+                            display_table(2.2, 4096), out, stats)
+        outs.append((rgb, ll, out, stats))
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_deghost_table_follows_gaussian():
@@ -100,7 +136,7 @@ def test_base_detail_matches_reference():
     z = np.zeros(3, dtype=np.int64)
     rgb = np.empty((h, w, 3), np.float32)
     ll = np.empty((h, w), np.float32)
-    VK.merge_luma_k(ring, slots, z, z, *tabs, rgb, ll)
+    VK.merge_luma_k(ring, slots, z, z, *_packed(tabs), rgb, ll)
     rng = np.random.default_rng(2)
     a = rng.uniform(0.2, 0.9, (h, w)).astype(np.float32)
     b = rng.uniform(-1, 1, (h, w)).astype(np.float32)
@@ -142,5 +178,53 @@ def test_thread_choice_output_identical_across_threads():
         rb = RollingBracket([0.25, 1.0, 4.0], align=False)
         rb.threads.choose = lambda f=forced: min(f, __import__("numba").get_num_threads())
         outs.append([rb.push(ring[k % 3], exposure=[0.25, 1.0, 4.0][k % 3]) for k in range(5)])
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_compose_flow_matches_bilinear_reference_and_opencv():
+    h, w = 37, 51
+    first = _smooth_flow(h, w, 3, 5.0)  # runs past the edges: repeated
+    then = _smooth_flow(h, w, 4, 3.0)
+    out = np.empty_like(first)
+    VK.compose_flow_k(first, then, out)
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    px, py = gx + first[..., 0], gy + first[..., 1]
+    x0, y0 = np.floor(px).astype(int), np.floor(py).astype(int)
+    ax, ay = (px - x0)[..., None], (py - y0)[..., None]
+
+    def at(yy, xx):
+        return then[np.clip(yy, 0, h - 1), np.clip(xx, 0, w - 1)].astype(np.float64)
+
+    ref = first + ((at(y0, x0) * (1 - ax) + at(y0, x0 + 1) * ax) * (1 - ay)
+                   + (at(y0 + 1, x0) * (1 - ax) + at(y0 + 1, x0 + 1) * ax) * ay)
+    np.testing.assert_allclose(out, ref, atol=2e-5)
+    # OpenCV's remap agrees up to its 1/32-pixel sampling grid
+    cvr = first + cv2.remap(then, px.astype(np.float32), py.astype(np.float32),
+                            cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    assert np.abs(out - cvr).max() < 0.05
+    # chaining a flow with zero motion changes nothing
+    VK.compose_flow_k(first, np.zeros_like(then), out)
+    np.testing.assert_allclose(out, first, atol=1e-6)
+
+
+def test_flow_warp_without_relative_maps_is_identical(monkeypatch):
+    """OpenCV before 4.10 has no WARP_RELATIVE_MAP: the position-grid path gives the same frames."""
+    import vidclear.hdr.motion as M
+    import vidclear.hdr.rolling as R
+
+    rad = scene(h=48, w=64, seed=5, span=6.0)
+    exps = [0.25, 1.0, 4.0]
+    frames = []
+    for k in range(6):  # a scene drifting right by 2 px per frame
+        moved = np.roll(rad, 2 * k, axis=1)
+        frames.append(synthesize_bracket(moved, [exps[k % 3]], response=srgb_response())[0])
+    outs = []
+    cv_version = tuple(int(v) for v in cv2.__version__.split(".")[:2])
+    assert M.RELATIVE_MAP or cv_version < (4, 10)  # the fast path is there to test
+    for rel in (M.RELATIVE_MAP, 0):
+        monkeypatch.setattr(M, "RELATIVE_MAP", rel)
+        rb = R.RollingBracket(exps, flow=True)
+        outs.append([rb.push(f, exposure=exps[k % 3]).copy() for k, f in enumerate(frames)])
     for a, b in zip(*outs, strict=True):
         np.testing.assert_array_equal(a, b)

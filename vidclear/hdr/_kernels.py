@@ -126,6 +126,85 @@ def robertson_accum_k(stack, rad, t, acc, cnt):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def select_k(d, k):  # pragma: no cover - compiled
+    """The ``k``-th smallest (from 0) of a non-empty float64 array of finite values.
+
+    A 1024-bin histogram between the extremes finds the bin holding it; the
+    values in that bin are histogrammed again between their own extremes,
+    and so on until few are left (or all are equal), which are sorted. The
+    extremes fall in the first and the last bin, so every round keeps fewer
+    values; each is one pass over what is left.
+    """
+    nb = 1024
+    counts = np.empty(nb, np.int64)
+    sub = np.empty((4, nb), np.int64)
+    cand = d
+    while True:
+        n = cand.shape[0]
+        lo = cand[0]
+        hi = cand[0]
+        for i in range(n):
+            lo = min(lo, cand[i])
+            hi = max(hi, cand[i])
+        if hi <= lo:  # all equal
+            return lo
+        if n <= 64:
+            return np.sort(cand)[k]
+        scale = nb / (hi - lo)
+        sub[:] = 0  # four interleaved histograms: runs of equal values do not serialise
+        for i in range(n):
+            sub[i & 3, min(int((cand[i] - lo) * scale), nb - 1)] += 1
+        for b in range(nb):
+            counts[b] = sub[0, b] + sub[1, b] + sub[2, b] + sub[3, b]
+        cum = 0
+        sel = nb - 1
+        for b in range(nb):
+            if cum + counts[b] > k:
+                sel = b
+                break
+            cum += counts[b]
+        buf = np.empty(n, np.float64)
+        j = 0
+        for i in range(n):  # branch-free: write every value, keep those in the bin
+            v = cand[i]
+            buf[j] = v
+            j += min(int((v - lo) * scale), nb - 1) == sel
+        k -= cum
+        cand = buf[:j]
+
+
+@njit(cache=True, nogil=True)
+def median_k(d):  # pragma: no cover - compiled
+    """The median of a non-empty float64 array of finite values, equal to ``np.median``."""
+    n = d.shape[0]
+    a = select_k(d, (n - 1) // 2)
+    if n % 2 == 1:
+        return a
+    return (a + select_k(d, n // 2)) / 2.0
+
+
+@njit(cache=True, nogil=True)
+def log_ratio_readings_k(a, b, log_response, low, high, out):  # pragma: no cover - compiled
+    """``log_response[b] - log_response[a]`` of channel readings in [low, high] in both.
+
+    ``a`` and ``b`` are H×W×C uint8 (any strides), ``log_response`` 256×C
+    float64 and ``out`` float64 with room for H·W·C values. Readings are
+    written channel by channel, each in row-major order; returns their count.
+    """
+    h, w, nc = a.shape
+    k = 0
+    for c in range(nc):
+        for y in range(h):
+            for x in range(w):  # branch-free: write every reading, keep the usable ones
+                va = a[y, x, c]
+                vb = b[y, x, c]
+                out[k] = log_response[vb, c] - log_response[va, c]
+                k += (va >= low) & (va <= high) & (vb >= low) & (vb <= high)
+    return k
+
+
+
+@njit(cache=True, nogil=True)
 def half_k(gray, out):  # pragma: no cover - compiled
     """Halve a uint8 image by averaging 2×2 blocks (odd edge dropped)."""
     h, w = out.shape
@@ -145,6 +224,64 @@ def mtb_k(gray, thr, excl, tb, eb):  # pragma: no cover - compiled
             g = np.int32(gray[y, x])
             tb[y, x] = 1 if g > thr else 0
             eb[y, x] = 1 if abs(g - thr) > excl else 0
+
+
+@njit(cache=True, nogil=True)
+def median_u8_k(gray):  # pragma: no cover - compiled
+    """The lower median of a uint8 image: smallest value whose count reaches (size + 1) // 2."""
+    hist = np.zeros(256, np.int64)
+    h, w = gray.shape
+    for y in range(h):
+        for x in range(w):
+            hist[gray[y, x]] += 1
+    half = (h * w + 1) // 2
+    acc = 0
+    for v in range(256):
+        acc += hist[v]
+        if acc >= half:
+            return v
+    return 255
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def xor_counts_k(tb1, eb1, tb2, eb2, dys, dxs, counts):  # pragma: no cover - compiled
+    """:func:`xor_count_k` for several shifts ``(dys[k], dxs[k])`` into ``counts[k]``.
+
+    One pass over the rows: each row of image 1 is compared with every
+    shifted row of image 2 while it is in cache. Blocks of rows run in
+    parallel, each with its own counts.
+    """
+    h, w = tb1.shape
+    nk = dys.shape[0]
+    rows = 16
+    nblk = (h + rows - 1) // rows
+    part = np.zeros((nblk, nk), np.int64)
+    for bi in prange(nblk):
+        for y in range(bi * rows, min(h, (bi + 1) * rows)):
+            a = tb1[y]
+            e = eb1[y]
+            for k in range(nk):
+                dy = dys[k]
+                dx = dxs[k]
+                ys = y - dy
+                if ys < 0 or ys >= h:
+                    continue
+                x0 = max(0, dx)
+                x1 = min(w, w + dx)
+                if x1 <= x0:
+                    continue
+                aa = a[x0:x1]
+                ee = e[x0:x1]
+                bb = tb2[ys, x0 - dx:x1 - dx]
+                ff = eb2[ys, x0 - dx:x1 - dx]
+                acc = np.uint32(0)
+                for x in range(x1 - x0):
+                    acc += np.uint32((aa[x] ^ bb[x]) & ee[x] & ff[x])
+                part[bi, k] += acc
+    for k in range(nk):
+        counts[k] = 0
+        for bi in range(nblk):
+            counts[k] += part[bi, k]
 
 
 @njit(cache=True, nogil=True)

@@ -1,7 +1,8 @@
 """Numba kernels for the rolling-bracket video path: fused merge, de-ghost and tone map.
 
 Private; see :mod:`vidclear.hdr.rolling`. Frames live in a ring buffer
-(N×H×W×3 uint8). Per-slot look-up tables turn 8-bit values into linear
+(N×H×W×C uint8, RGB first; C is 3, or 4 when a fourth byte pads each pixel for
+faster warping). Per-slot look-up tables turn 8-bit values into linear
 radiance (response divided by exposure), hat weights and de-ghosting
 intervals, so the inner merge loop does no ``log``, ``exp`` or division.
 Rows are processed in blocks of :data:`ROWS` by one thread each, with
@@ -21,8 +22,32 @@ from vidclear.kernels.colour import KB_709, KG_709, KR_709
 _FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
 ROWS = 8  # rows per parallel block; a multiple of the 4-row statistics grid
 BIG = np.float32(1e30)
+TAB = 8  # floats per reading in a packed table (see pack_tables)
 # BT.709 luminance weights of linear RGB, as float32 compile-time constants
 _KR, _KG, _KB = np.float32(KR_709), np.float32(KG_709), np.float32(KB_709)
+
+
+def pack_tables(lin: np.ndarray, glo: np.ndarray, ghi: np.ndarray,
+                weights: np.ndarray) -> np.ndarray:
+    """The merge kernels' per-exposure tables: n×(256·TAB) float32.
+
+    Entry ``c * TAB + k`` of row ``j`` holds, for reading ``c`` of exposure
+    ``j``: the linear radiance of channel ``k`` (k < 3, from ``lin``, n×256×3),
+    then the de-ghosting bounds ``glo`` and ``ghi`` (n×256, log radiance) of a
+    green reading, opened to ``-BIG`` for readings of 4 or less and to
+    ``BIG`` for 250 or more (they bound nothing there), and the weight of
+    the reading (``weights``, 256). One table per exposure keeps the inner
+    loop to a single base address.
+    """
+    n = lin.shape[0]
+    tab = np.zeros((n, 256, TAB), dtype=np.float32)
+    tab[:, :, :3] = lin
+    tab[:, :, 3] = glo
+    tab[:, :, 4] = ghi
+    tab[:, :5, 3] = -BIG
+    tab[:, 250:, 4] = BIG
+    tab[:, :, 5] = weights
+    return np.ascontiguousarray(tab.reshape(n, 256 * TAB))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -80,66 +105,128 @@ def exp2_row(src, ibuf, dst):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
-def _span_first(s, lj, gl, gh, wt, rr, gg, bb, ws, rlo, rhi):  # pragma: no cover - compiled
-    """Reference exposure over a span: ``s`` is n×3 uint8, the rest length-n views."""
+def _span_first(s, t, acc, rb):  # pragma: no cover - compiled
+    """Reference exposure over a span: ``s`` is n×C uint8, ``acc`` 4n and ``rb`` 2n floats."""
     for i in range(s.shape[0]):
-        c0 = s[i, 0]
-        c1 = s[i, 1]
-        c2 = s[i, 2]
+        c0 = np.uint32(s[i, 0])
+        c1 = np.uint32(s[i, 1])
+        c2 = np.uint32(s[i, 2])
         cmax = max(c0, max(c1, c2))
-        cl = (np.uint32(c0) + np.uint32(c1) + np.uint32(c1) + np.uint32(c2)) >> np.uint32(2)
-        wj = min(wt[cmax], wt[cl])
-        rlo[i] = gl[c1] if c1 > 4 else -BIG
-        rhi[i] = gh[c1] if c1 < 250 else BIG
-        rr[i] = wj * lj[c0, 0]
-        gg[i] = wj * lj[c1, 1]
-        bb[i] = wj * lj[c2, 2]
-        ws[i] = wj
+        cl = (c0 + c1 + c1 + c2) >> np.uint32(2)
+        wj = min(t[cmax * TAB + 5], t[cl * TAB + 5])
+        rb[2 * i] = t[c1 * TAB + 3]
+        rb[2 * i + 1] = t[c1 * TAB + 4]
+        acc[4 * i] = wj * t[c0 * TAB]
+        acc[4 * i + 1] = wj * t[c1 * TAB + 1]
+        acc[4 * i + 2] = wj * t[c2 * TAB + 2]
+        acc[4 * i + 3] = wj
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
-def _span_more(s, lj, gl, gh, wt, dgl, dgk, rr, gg, bb, ws, rlo,
-               rhi):  # pragma: no cover - compiled
+def _span_more(s, t, dgl, dgk, acc, rb):  # pragma: no cover - compiled
     """Add one more exposure over a span, down-weighted where it misses the reference."""
     for i in range(s.shape[0]):
-        c0 = s[i, 0]
-        c1 = s[i, 1]
-        c2 = s[i, 2]
+        c0 = np.uint32(s[i, 0])
+        c1 = np.uint32(s[i, 1])
+        c2 = np.uint32(s[i, 2])
         cmax = max(c0, max(c1, c2))
-        cl = (np.uint32(c0) + np.uint32(c1) + np.uint32(c1) + np.uint32(c2)) >> np.uint32(2)
-        wj = min(wt[cmax], wt[cl])
-        lo = gl[c1] if c1 > 4 else -BIG
-        hi = gh[c1] if c1 < 250 else BIG
-        d = max(np.float32(0.0), max(lo - rhi[i], rlo[i] - hi))
+        cl = (c0 + c1 + c1 + c2) >> np.uint32(2)
+        wj = min(t[cmax * TAB + 5], t[cl * TAB + 5])
+        d = max(np.float32(0.0), max(t[c1 * TAB + 3] - rb[2 * i + 1],
+                                     rb[2 * i] - t[c1 * TAB + 4]))
         wj = wj * dgl[np.uint32(min(d * dgk, np.float32(255.0)))]
-        rr[i] += wj * lj[c0, 0]
-        gg[i] += wj * lj[c1, 1]
-        bb[i] += wj * lj[c2, 2]
-        ws[i] += wj
+        acc[4 * i] += wj * t[c0 * TAB]
+        acc[4 * i + 1] += wj * t[c1 * TAB + 1]
+        acc[4 * i + 2] += wj * t[c2 * TAB + 2]
+        acc[4 * i + 3] += wj
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
-def _span(j, s, a, b, lin, glo, ghi, wt, dgl, dgk, rr, gg, bb, ws, rlo,
-          rhi):  # pragma: no cover - compiled
+def _span(j, s, a, b, tab, dgl, dgk, acc, rb):  # pragma: no cover - compiled
     """Exposure ``j`` from pixels ``s`` into output columns ``a:b``."""
     if b <= a:
         return
     if j == 0:
-        _span_first(s, lin[0], glo[0], ghi[0], wt, rr[a:b], gg[a:b], bb[a:b], ws[a:b],
-                    rlo[a:b], rhi[a:b])
+        _span_first(s, tab[0], acc[4 * a:4 * b], rb[2 * a:2 * b])
     else:
-        _span_more(s, lin[j], glo[j], ghi[j], wt, dgl, dgk, rr[a:b], gg[a:b], bb[a:b],
-                   ws[a:b], rlo[a:b], rhi[a:b])
+        _span_more(s, tab[j], dgl, dgk, acc[4 * a:4 * b], rb[2 * a:2 * b])
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
-def _normalise(rr, gg, bb, ws):  # pragma: no cover - compiled
-    """Divide the weighted sums by the weights (branch-free, so it vectorises)."""
-    for x in range(rr.shape[0]):
-        inv = np.float32(1.0) / max(ws[x], np.float32(1e-30))
-        rr[x] *= inv
-        gg[x] *= inv
-        bb[x] *= inv
+def _merge_row(ring, slots, yys, dxs, tab, dgl, dgk, fb, acc, rb,
+               edge):  # pragma: no cover - compiled
+    """Weighted sums of one output row into ``acc``; slot 0 is the reference.
+
+    ``acc`` (4·W float32) ends holding the weighted R, G, B and the summed
+    weight of each pixel (:func:`_finish_row` turns them into radiance); ``rb``
+    (2·W) the reference's de-ghosting interval. ``tab[j]`` is
+    exposure ``j``'s table from :func:`pack_tables`. ``yys[j]`` is the source
+    row of exposure ``j`` and ``dxs[j]`` its column shift (edges repeated).
+    Per exposure the weight is ``min(w[max channel], w[luma])`` (``w``
+    the table's weights); the
+    green reading gives an interval ``[lo, hi]`` of plausible log radiance
+    (open where the tables hold -BIG or BIG: below for the darkest readings,
+    above for near-clipped ones). An exposure whose interval misses the
+    reference's by ``d`` is down-weighted by ``dgl[min(int(d * dgk), 255)]``
+    (a table of ``exp(-d² / sigma²)``). Where every weight is zero the pixel
+    comes from the shortest exposure (``fb[0]``) when the reference is
+    bright, else the longest (``fb[1]``), unless that exposure's interval
+    misses the reference's (motion, and de-ghosting is on), when the
+    reference itself is used. Each exposure is visited over the whole row
+    through a shifted view of its source row (no per-pixel index clamping),
+    the repeated edge columns through ``edge`` (W×C uint8 scratch).
+    """
+    n = slots.shape[0]
+    wd = ring.shape[2]
+    for j in range(n):
+        src = ring[slots[j], yys[j]]
+        dx = dxs[j]
+        x0 = min(max(dx, 0), wd)  # columns x0:x1 read source column x - dx
+        x1 = max(min(wd + dx, wd), x0)
+        if x0 > 0:
+            for i in range(x0):
+                edge[i] = src[0]
+            _span(j, edge[:x0], 0, x0, tab, dgl, dgk, acc, rb)
+        _span(j, src[x0 - dx:x1 - dx], x0, x1, tab, dgl, dgk, acc, rb)
+        if x1 < wd:
+            for i in range(wd - x1):
+                edge[i] = src[wd - 1]
+            _span(j, edge[:wd - x1], x1, wd, tab, dgl, dgk, acc, rb)
+
+
+@njit(cache=True, nogil=True)
+def _fallback(ring, slots, yys, dxs, tab, dgk, fb, rb, x):  # pragma: no cover - compiled
+    """Linear RGB of a pixel whose every weight is zero (see :func:`_merge_row`)."""
+    wd = ring.shape[2]
+    ref = ring[slots[0], yys[0]]
+    zmax = max(ref[x, 0], max(ref[x, 1], ref[x, 2]))
+    jf = fb[0] if zmax >= 128 else fb[1]
+    src = ring[slots[jf], yys[jf]]
+    xx = min(max(x - dxs[jf], 0), wd - 1)
+    c1 = np.int64(src[xx, 1])
+    t = tab[jf]
+    if dgk > 0.0 and (t[c1 * TAB + 3] > rb[2 * x + 1]
+                      or rb[2 * x] > t[c1 * TAB + 4]):  # moved: keep to the reference
+        jf = 0
+        src = ref
+        xx = x
+    t = tab[jf]
+    return (t[np.int64(src[xx, 0]) * TAB], t[np.int64(src[xx, 1]) * TAB + 1],
+            t[np.int64(src[xx, 2]) * TAB + 2])
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _finish_row(ring, slots, yys, dxs, tab, dgk, fb, acc, rb, rr, gg, bb):  # pragma: no cover
+    """Radiance of a row accumulated by :func:`_merge_row` into ``rr, gg, bb``."""
+    wd = rr.shape[0]
+    for x in range(wd):  # branch-free, so it vectorises
+        inv = np.float32(1.0) / max(acc[4 * x + 3], np.float32(1e-30))
+        rr[x] = acc[4 * x] * inv
+        gg[x] = acc[4 * x + 1] * inv
+        bb[x] = acc[4 * x + 2] * inv
+    for x in range(wd):
+        if acc[4 * x + 3] <= np.float32(1e-6):  # rare: every weight zero
+            rr[x], gg[x], bb[x] = _fallback(ring, slots, yys, dxs, tab, dgk, fb, rb, x)
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
@@ -162,64 +249,6 @@ def _reinhard_ratio(rr, gg, bb, scale, inv_white2, fne, lw, k):  # pragma: no co
         k[x] = scale * (np.float32(1.0) + lsc * inv_white2) / (np.float32(1.0) + lsc) * fne
 
 
-@njit(cache=True, nogil=True, fastmath=_FM)
-def _merge_row(ring, slots, yys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, bb,
-               ws, rlo, rhi, edge):  # pragma: no cover - compiled
-    """Merged linear RGB of one output row into ``rr, gg, bb``; slot 0 is the reference.
-
-    ``yys[j]`` is the source row of exposure ``j`` and ``dxs[j]`` its column
-    shift (edges repeated). Per exposure the weight is ``min(wt[max
-    channel], wt[luma])``; the green reading gives an interval ``[glo, ghi]``
-    of plausible log radiance (open above when it is 250 or more, below when
-    it is 4 or less). An exposure whose interval misses the reference's by
-    ``d`` is down-weighted by ``dgl[min(int(d * dgk), 255)]`` (a table of
-    ``exp(-d² / sigma²)``). Where every weight is zero the pixel comes from
-    the shortest exposure (``fb[0]``) when the reference is bright, else the
-    longest (``fb[1]``), unless that exposure's interval misses the
-    reference's (motion, and de-ghosting is on), when the reference itself is
-    used. Each exposure is visited over the whole row through a shifted view
-    of its source row (no per-pixel index clamping), the repeated edge
-    columns through ``edge`` (W×3 uint8 scratch); ``ws, rlo, rhi`` are row
-    scratch.
-    """
-    n = slots.shape[0]
-    wd = ring.shape[2]
-    for j in range(n):
-        src = ring[slots[j], yys[j]]
-        dx = dxs[j]
-        x0 = min(max(dx, 0), wd)  # columns x0:x1 read source column x - dx
-        x1 = max(min(wd + dx, wd), x0)
-        if x0 > 0:
-            for i in range(x0):
-                edge[i] = src[0]
-            _span(j, edge[:x0], 0, x0, lin, glo, ghi, wt, dgl, dgk, rr, gg, bb, ws, rlo, rhi)
-        _span(j, src[x0 - dx:x1 - dx], x0, x1, lin, glo, ghi, wt, dgl, dgk, rr, gg, bb, ws,
-              rlo, rhi)
-        if x1 < wd:
-            for i in range(wd - x1):
-                edge[i] = src[wd - 1]
-            _span(j, edge[:wd - x1], x1, wd, lin, glo, ghi, wt, dgl, dgk, rr, gg, bb, ws, rlo,
-                  rhi)
-    _normalise(rr, gg, bb, ws)
-    ref = ring[slots[0], yys[0]]
-    for x in range(wd):
-        if ws[x] <= np.float32(1e-6):  # rare: every weight zero
-            zmax = max(ref[x, 0], max(ref[x, 1], ref[x, 2]))
-            jf = fb[0] if zmax >= 128 else fb[1]
-            src = ring[slots[jf], yys[jf]]
-            xx = min(max(x - dxs[jf], 0), wd - 1)
-            c1 = src[xx, 1]
-            lo = glo[jf, c1] if c1 > 4 else -BIG
-            hi = ghi[jf, c1] if c1 < 250 else BIG
-            if dgk > 0.0 and (lo > rhi[x] or rlo[x] > hi):  # moved: keep to the reference
-                jf = 0
-                src = ring[slots[0], yys[0]]
-                xx = x
-            rr[x] = lin[jf, src[xx, 0], 0]
-            gg[x] = lin[jf, src[xx, 1], 1]
-            bb[x] = lin[jf, src[xx, 2], 2]
-
-
 @njit(cache=True, nogil=True, inline="always")
 def _row_sources(h, y, dys, yys):  # pragma: no cover - compiled
     for j in range(dys.shape[0]):
@@ -227,7 +256,7 @@ def _row_sources(h, y, dys, yys):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_FM)
-def merge_reinhard_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
+def merge_reinhard_k(ring, slots, dys, dxs, tab, dgl, dgk, fb,
                      scale, inv_white2, enc, out, stats):  # pragma: no cover - compiled
     """Merge the window and apply Reinhard's global curve in one pass.
 
@@ -244,24 +273,23 @@ def merge_reinhard_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
     fne = np.float32(ne)
     nblk = (h + ROWS - 1) // ROWS
     for bi in prange(nblk):
+        acc = np.empty(4 * wd, np.float32)
+        rb = np.empty(2 * wd, np.float32)
         rr = np.empty(wd, np.float32)
         gg = np.empty(wd, np.float32)
         bb = np.empty(wd, np.float32)
-        lw = np.empty(wd, np.float32)
         kk = np.empty(wd, np.float32)
+        lw = np.empty(wd, np.float32)
         ns = (wd + 3) // 4  # statistics sample every 4th column
         samp = np.empty(ns, np.float32)
         l2 = np.empty(ns, np.float32)
         ib = np.empty(ns, np.int32)
-        ws = np.empty(wd, np.float32)
-        rlo = np.empty(wd, np.float32)
-        rhi = np.empty(wd, np.float32)
-        edge = np.empty((wd, 3), np.uint8)
+        edge = np.empty((wd, ring.shape[3]), np.uint8)
         yys = np.empty(dys.shape[0], np.int64)
         for y in range(bi * ROWS, min(h, (bi + 1) * ROWS)):
             _row_sources(h, y, dys, yys)
-            _merge_row(ring, slots, yys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, bb,
-                       ws, rlo, rhi, edge)
+            _merge_row(ring, slots, yys, dxs, tab, dgl, dgk, fb, acc, rb, edge)
+            _finish_row(ring, slots, yys, dxs, tab, dgk, fb, acc, rb, rr, gg, bb)
             _reinhard_ratio(rr, gg, bb, scale, inv_white2, fne, lw, kk)
             _encode_row(rr, gg, bb, kk, fne, enc, out[y])
             if (y & 3) == 0:
@@ -269,18 +297,18 @@ def merge_reinhard_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
                     samp[i] = lw[4 * i] + np.float32(1e-9)
                 log2_row(samp, ib, l2)
                 row = y >> 2
-                acc = 0.0
+                acc2 = 0.0
                 for i in range(ns):
                     v = l2[i]
-                    acc += v
+                    acc2 += v
                     bi2 = np.int32((v + np.float32(32.0)) * np.float32(4.0))
                     stats[row, 2 + _clampi(bi2, 0, nb - 1)] += 1.0
-                stats[row, 0] += acc * 0.6931471805599453
+                stats[row, 0] += acc2 * 0.6931471805599453
                 stats[row, 1] += ns
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_FM)
-def merge_luma_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
+def merge_luma_k(ring, slots, dys, dxs, tab, dgl, dgk, fb,
                  rgb, loglum):  # pragma: no cover - compiled
     """Merge the window to linear RGB (H×W×3 float32) and log2 luminance (H×W).
 
@@ -289,20 +317,19 @@ def merge_luma_k(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb,
     h, wd = loglum.shape
     nblk = (h + ROWS - 1) // ROWS
     for bi in prange(nblk):
+        acc = np.empty(4 * wd, np.float32)
+        rb = np.empty(2 * wd, np.float32)
         rr = np.empty(wd, np.float32)
         gg = np.empty(wd, np.float32)
         bb = np.empty(wd, np.float32)
         lw = np.empty(wd, np.float32)
-        ws = np.empty(wd, np.float32)
-        rlo = np.empty(wd, np.float32)
-        rhi = np.empty(wd, np.float32)
-        edge = np.empty((wd, 3), np.uint8)
+        edge = np.empty((wd, ring.shape[3]), np.uint8)
         ib = np.empty(wd, np.int32)
         yys = np.empty(dys.shape[0], np.int64)
         for y in range(bi * ROWS, min(h, (bi + 1) * ROWS)):
             _row_sources(h, y, dys, yys)
-            _merge_row(ring, slots, yys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, rr, gg, bb,
-                       ws, rlo, rhi, edge)
+            _merge_row(ring, slots, yys, dxs, tab, dgl, dgk, fb, acc, rb, edge)
+            _finish_row(ring, slots, yys, dxs, tab, dgk, fb, acc, rb, rr, gg, bb)
             for x in range(wd):
                 rgb[y, x, 0] = rr[x]
                 rgb[y, x, 1] = gg[x]
@@ -351,3 +378,35 @@ def base_detail_k(rgb, loglum, a, b, offset, factor, detail, enc, out,
                     stats[row, 1] += 1.0
                     bi2 = np.int64((v + 32.0) * 4.0)
                     stats[row, 2 + _clampi(bi2, 0, nb - 1)] += 1.0
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_FM)
+def compose_flow_k(first, then, out):  # pragma: no cover - compiled
+    """``out(p) = first(p) + then(p + first(p))``: two flows chained (h×w×2 float32 each).
+
+    ``then`` is sampled bilinearly, edges repeated. With ``first`` the flow
+    from frame A to B and ``then`` the flow from B to C, ``out`` is the flow
+    from A to C.
+    """
+    h, wd = first.shape[0], first.shape[1]
+    one = np.float32(1.0)
+    for y in prange(h):
+        for x in range(wd):
+            fx = first[y, x, 0]
+            fy = first[y, x, 1]
+            px = np.float32(x) + fx
+            py = np.float32(y) + fy
+            x0f = np.floor(px)
+            y0f = np.floor(py)
+            ax = px - x0f
+            ay = py - y0f
+            x0 = np.int64(x0f)
+            y0 = np.int64(y0f)
+            xa = _clampi(x0, 0, wd - 1)
+            xb = _clampi(x0 + 1, 0, wd - 1)
+            ya = _clampi(y0, 0, h - 1)
+            yb = _clampi(y0 + 1, 0, h - 1)
+            for c in range(2):
+                top = then[ya, xa, c] * (one - ax) + then[ya, xb, c] * ax
+                bot = then[yb, xa, c] * (one - ax) + then[yb, xb, c] * ax
+                out[y, x, c] = (fx if c == 0 else fy) + top * (one - ay) + bot * ay

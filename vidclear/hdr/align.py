@@ -57,8 +57,12 @@ def mtb_gray(image: np.ndarray) -> np.ndarray:
 
 
 def _median(gray: np.ndarray) -> int:
-    hist = np.bincount(gray.ravel(), minlength=256)
-    return int(np.searchsorted(np.cumsum(hist), (gray.size + 1) // 2))
+    return int(K.median_u8_k(gray))
+
+
+# Ward's 3×3 neighbourhood, no move first so ties keep it
+_NEIGHBOURS_Y = np.array([0, -1, -1, -1, 0, 0, 1, 1, 1], dtype=np.int64)
+_NEIGHBOURS_X = np.array([0, -1, 0, 1, -1, 1, -1, 0, 1], dtype=np.int64)
 
 
 class MTBPyramid:
@@ -113,17 +117,14 @@ def mtb_shift(reference: MTBPyramid, moving: MTBPyramid) -> tuple[int, int]:
         raise HDRInputError("MTB pyramids must come from images of the same size")
     levels = min(reference.levels, moving.levels)
     dy = dx = 0
+    counts = np.empty(_NEIGHBOURS_Y.size, dtype=np.int64)
     for lv in range(levels, -1, -1):
         dy *= 2
         dx *= 2
-        best = (-1, 0, 0)
-        for ddy, ddx in ((0, 0), (-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0),
-                         (1, 1)):  # no move first, so ties keep it
-            n = K.xor_count_k(reference.tb[lv], reference.eb[lv], moving.tb[lv],
-                              moving.eb[lv], dy + ddy, dx + ddx)
-            if best[0] < 0 or n < best[0]:
-                best = (n, dy + ddy, dx + ddx)
-        dy, dx = best[1], best[2]
+        K.xor_counts_k(reference.tb[lv], reference.eb[lv], moving.tb[lv], moving.eb[lv],
+                       _NEIGHBOURS_Y + dy, _NEIGHBOURS_X + dx, counts)
+        k = int(np.argmin(counts))  # the first of equal counts: no move wins ties
+        dy, dx = dy + int(_NEIGHBOURS_Y[k]), dx + int(_NEIGHBOURS_X[k])
     return dy, dx
 
 
@@ -176,13 +177,16 @@ def shift_agreement(reference: np.ndarray, moving: np.ndarray, dy: int, dx: int,
     step = max(1, int(np.sqrt((y1 - y0) * (x1 - x0) / max(pixels, 1))))
     a = ref[y0:y1:step, x0:x1:step]
     b = mov[y0 - dy:y1 - dy:step, x0 - dx:x1 - dx:step]
-    ok = (a >= WELL_LOW) & (a <= WELL_HIGH) & (b >= WELL_LOW) & (b <= WELL_HIGH)
-    parts = [lr[b[..., c][ok[..., c]], c] - lr[a[..., c][ok[..., c]], c]
-             for c in range(a.shape[2])]
-    d = np.concatenate(parts)
+    if lr.shape != (256, 3):
+        raise HDRInputError(f"log_response of shape {lr.shape}: expected 256 or 256×3")
+    if a.dtype != np.uint8 or b.dtype != np.uint8 or a.shape[2] > 3:
+        raise HDRInputError(f"images of dtype {a.dtype} with {a.shape[2]} channel(s): "
+                            "expected uint8 with 1 or 3")
+    d = np.empty(a.size, dtype=np.float64)
+    d = d[:K.log_ratio_readings_k(a, b, lr, WELL_LOW, WELL_HIGH, d)]
     if d.size < 64:
         return float("inf"), int(d.size)
-    return float(np.mean(np.abs(d - np.median(d)))), int(d.size)
+    return float(np.mean(np.abs(d - K.median_k(d)))), int(d.size)
 
 
 def checked_shift(reference: np.ndarray, moving: np.ndarray, shift: tuple[int, int], *,

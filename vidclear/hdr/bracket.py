@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 
 from vidclear.errors import HDRInputError
+from vidclear.hdr import _kernels as K
 
 __all__ = ["BracketDetector", "BracketPattern", "detect_bracket", "log_exposure_ratio",
            "small_rgb"]
@@ -89,18 +90,26 @@ def log_exposure_ratio(a: np.ndarray, b: np.ndarray, log_response: np.ndarray, *
     """
     if a.shape != b.shape or a.ndim != 3 or a.shape[2] != 3:
         raise HDRInputError(f"frames of shape {a.shape} and {b.shape}: expected two H×W×3")
-    ok = (a >= low) & (a <= high) & (b >= low) & (b <= high)
-    n = int(ok.sum())
+    lr = _log_table(log_response, 3)
+    d = np.empty(a.size, dtype=np.float64)
+    n = int(K.log_ratio_readings_k(_u8(a), _u8(b), lr, int(low), int(high), d))
     if n < min_readings:
         return math.nan, n
-    d = np.empty(n, dtype=np.float64)
-    k = 0
-    for c in range(3):
-        m = ok[..., c]
-        cnt = int(m.sum())
-        d[k:k + cnt] = log_response[b[..., c][m], c] - log_response[a[..., c][m], c]
-        k += cnt
-    return float(np.median(d)), n
+    return float(K.median_k(d[:n])), n
+
+
+def _u8(img: np.ndarray) -> np.ndarray:
+    if img.dtype != np.uint8:
+        raise HDRInputError(f"frames of dtype {img.dtype}: expected uint8")
+    return img
+
+
+def _log_table(log_response: np.ndarray, channels: int) -> np.ndarray:
+    """A 256×C float64 log response, checked (the kernel reads it unchecked)."""
+    lr = np.asarray(log_response, dtype=np.float64)
+    if lr.ndim != 2 or lr.shape[0] != 256 or lr.shape[1] < channels:
+        raise HDRInputError(f"log response of shape {lr.shape}: expected 256×{channels}")
+    return lr
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from vidclear.hdr import _video_kernels as VK
 from vidclear.hdr._validate import MAX_EXPOSURE_STOPS, as_times
 from vidclear.hdr.align import MTBPyramid, checked_shift, mtb_shift
 from vidclear.hdr.bracket import log_exposure_ratio
+from vidclear.hdr.motion import WindowFlow
 from vidclear.hdr.response import as_response, camera_response_Debevec1997, srgb_response
 from vidclear.kernels.exposure import exposure_weights
 from vidclear.kernels.filters import guided_coefficients
@@ -221,8 +222,10 @@ class RollingBracket:
         Motion compensation: warp each older frame of the window onto the
         newest with dense optical flow (OpenCV's DIS, ultrafast preset, on
         the ``align_scale`` images after matching their exposure), as in
-        Kang et al. (2003). Where the flow fails, the de-ghosting test (the
-        warped reading misses the newest frame's radiance) falls back to the
+        Kang et al. (2003). Flow is measured once per new frame, to the
+        frame before it; the flow to frames further back is composed from
+        those. Where the flow fails, the de-ghosting test (the warped
+        reading misses the newest frame's radiance) falls back to the
         newest exposure. Replaces the translation alignment.
     output : {"sdr", "radiance"}
         ``"sdr"``: :meth:`push` returns the tone-mapped uint8 frame.
@@ -254,7 +257,6 @@ class RollingBracket:
         self.output = output
         self.last_log_average = 1.0
         self.flow = bool(flow)
-        self._dis: cv2.DISOpticalFlow | None = None
         if tonemap not in ("reinhard", "durand"):
             raise HDRInputError(f"tonemap must be 'reinhard' or 'durand', got {tonemap!r}")
         self.calibrate = isinstance(response, str) and response == "calibrate"
@@ -271,13 +273,14 @@ class RollingBracket:
         # clipping: unreliable
         self.wlut = exposure_weights("hat", clip=250) / np.float32(127.5)
         self._deghost_lut = deghost_table(self.deghost)
-        self._table_cache: dict[tuple[float, ...], tuple[np.ndarray, ...]] = {}
+        self._table_cache: dict[tuple[float, ...], np.ndarray] = {}
         self._buffers: dict[str, np.ndarray] = {}
-        self.threads = ThreadChoice()
+        self.threads = ThreadChoice(probe=64)  # the slower setting costs a lot per probe
         self._kernel_s = 0.0  # kernel seconds of the frame being rendered
         self.smooth_a = TemporalSmoother(tau=tau, low=scene_low, high=scene_high)
         self.smooth_b = TemporalSmoother(tau=tau, low=scene_low, high=scene_high)
         self.tracker = PhaseTracker(ex)
+        self.motion = WindowFlow(self.window, self.response) if self.flow else None
         self._ring: np.ndarray | None = None
         self.reset()
 
@@ -290,7 +293,10 @@ class RollingBracket:
         self._slot_exp: list[float] = []
         self._slot_pyr: list[MTBPyramid | None] = []
         self._slot_small: list[np.ndarray] = []
+        if self.motion is not None:
+            self.motion.reset()
         self._order: list[int] = []  # slots, oldest first
+        self._first_full = True  # the next full-window frame is the first (not timed)
         self._last_time: float | None = None
         self.smooth_a.reset()
         self.smooth_b.reset()
@@ -339,17 +345,26 @@ class RollingBracket:
             img = (img >> 8).astype(np.uint8)
         elif img.dtype != np.uint8:
             raise HDRInputError(f"frame dtype {img.dtype}: expected uint8 or uint16")
-        if self._ring is not None and self._ring.shape[1:] != img.shape:
+        if self._ring is not None and self._ring.shape[1:3] != img.shape[:2]:
             self.reset()  # resolution change: start over
         if self._ring is None:
-            self._ring = np.empty((self.window, *img.shape), dtype=np.uint8)
+            # Flow mode pads pixels to 4 bytes (OpenCV warps those several times faster)
+            # and keeps window - 1 more slots for the warped older frames.
+            slots = 2 * self.window - 1 if self.flow else self.window
+            self._ring = np.empty((slots, *img.shape[:2], 4 if self.flow else 3),
+                                  dtype=np.uint8)
             self._slot_exp = [1.0] * self.window
             self._slot_pyr = [None] * self.window
             self._slot_small = [np.zeros(1, np.uint8)] * self.window
         slot = self._count % self.window
         self._count += 1
-        self._ring[slot] = img
-        small = self._small(self._ring[slot])
+        if self.flow:
+            img = np.ascontiguousarray(img)
+            cv2.cvtColor(img, cv2.COLOR_RGB2RGBA, dst=self._ring[slot])
+            small = self._small(img) if self.align_scale != 1 else img.copy()
+        else:
+            self._ring[slot] = img
+            small = self._small(self._ring[slot])
         log_response = np.log(self.response.astype(np.float64))
         step = max(1, int(math.sqrt(small.shape[0] * small.shape[1] / _TRACK_PIXELS)))
         phase = self.tracker.update(small[::step, ::step], log_response)
@@ -364,9 +379,11 @@ class RollingBracket:
         self.last_phase = phase
         self._slot_exp[slot] = ex
         self._slot_small[slot] = small
+        if self.motion is not None:
+            self.motion.add(slot, small, ex)
         self._slot_pyr[slot] = (MTBPyramid(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY),
                                            levels=self.align_levels)
-                                if self.align else None)
+                                if self.align and not self.flow else None)  # flow replaces it
         self._order = [s for s in self._order if s != slot] + [slot]
         dt = 1.0 / self.fps
         if time is not None and self._last_time is not None and time > self._last_time:
@@ -390,23 +407,26 @@ class RollingBracket:
         if len(set(np.round(np.log(exps), 3))) < 2:
             return
         assert self._ring is not None  # calibration runs on frames already held
-        small = [cv2.resize(self._ring[s], None, fx=0.25, fy=0.25,
-                            interpolation=cv2.INTER_AREA) for s in self._order]
+        small = [np.ascontiguousarray(cv2.resize(self._ring[s], None, fx=0.25, fy=0.25,
+                                                 interpolation=cv2.INTER_AREA)[..., :3])
+                 for s in self._order]
         try:
             self.response = camera_response_Debevec1997(small, exps)
         except HDRInputError:
             return
         self._table_cache.clear()
+        if self.motion is not None:
+            self.motion.set_response(self.response)
         self.calibrate = False
 
-    def _tables(self, exps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per-slot linear radiance (n×256×3) and de-ghosting bounds (n×256), cached."""
+    def _tables(self, exps: np.ndarray) -> np.ndarray:
+        """Per-slot merge tables (see ``_video_kernels.pack_tables``), cached."""
         key = tuple(np.round(exps, 9).tolist())
         hit = self._table_cache.get(key)
         if hit is not None:
-            return hit[0], hit[1], hit[2]
+            return hit
         resp = self.response.astype(np.float64)
-        lin = np.ascontiguousarray(resp[None, :, :] / exps[:, None, None], dtype=np.float32)
+        lin = resp[None, :, :] / exps[:, None, None]
         # A reading of 0 in every exposure is no light: radiance 0, so black stays black
         # however far the tone mapping lifts a dark scene (the response keeps a tiny
         # value at 0 only so that logs stay finite; de-ghosting still uses it).
@@ -414,57 +434,12 @@ class RollingBracket:
         lg = np.log(resp[None, :, 1] / exps[:, None])
         z = np.arange(256, dtype=np.float64)
         q = _DEGHOST_TOL + 2.0 / (1.0 + z)  # quantisation of dark readings, in log units
-        glo = np.ascontiguousarray(lg - q, dtype=np.float32)
-        ghi = np.ascontiguousarray(lg + q, dtype=np.float32)
+        tab = VK.pack_tables(lin.astype(np.float32), (lg - q).astype(np.float32),
+                             (lg + q).astype(np.float32), self.wlut)
         if len(self._table_cache) > 64:
             self._table_cache.clear()
-        self._table_cache[key] = (lin, glo, ghi)
-        return lin, glo, ghi
-
-    def _flow_gray(self, small: np.ndarray, gain: float) -> np.ndarray:
-        """Green channel of a small frame re-exposed by ``gain`` and re-encoded (uint8)."""
-        resp = self.response[:, 1].astype(np.float64)
-        lin = np.minimum(resp * gain / resp[255], 1.0)
-        lut = np.clip(np.power(lin, 1 / 2.2) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(lut[small[..., 1]])
-
-    def _warp_window(self, ring: np.ndarray, slots: np.ndarray, exps: np.ndarray
-                     ) -> np.ndarray:
-        """The window with every older frame warped onto the newest (n×H×W×3 uint8).
-
-        Both frames of a pair are brought to the longer one's exposure (the
-        shorter one brightened, clipping where the longer clips) before DIS
-        flow is computed at the reduced scale; the flow is scaled up and the
-        older full-resolution frame remapped (edges repeated).
-        """
-        if self._dis is None:
-            self._dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-        n = slots.size
-        h, w = ring.shape[1:3]
-        warped = self._buffers.get("warped")
-        if warped is None or warped.shape != (n, h, w, 3) or warped.dtype != np.uint8:
-            warped = np.empty((n, h, w, 3), dtype=np.uint8)
-            self._buffers["warped"] = warped
-        warped[0] = ring[int(slots[0])]
-        ref_small = self._slot_small[int(slots[0])]
-        sh, sw = ref_small.shape[:2]
-        s = self.align_scale
-        grid = self._buffers.get("grid")
-        if grid is None or grid.shape != (2, h, w):
-            grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32),
-                                        np.arange(h, dtype=np.float32)))
-            self._buffers["grid"] = grid
-        gx, gy = grid[0], grid[1]
-        for j in range(1, n):
-            top = max(exps[0], exps[j])
-            a = self._flow_gray(ref_small, top / exps[0])
-            b = self._flow_gray(self._slot_small[int(slots[j])], top / exps[j])
-            fl = self._dis.calc(a, b, np.zeros((sh, sw, 2), np.float32))  # a(y,x) ~ b(y+fy,x+fx)
-            if (sh, sw) != (h, w):
-                fl = cv2.resize(fl, (w, h), interpolation=cv2.INTER_LINEAR) * np.float32(s)
-            cv2.remap(ring[int(slots[j])], gx + fl[..., 0], gy + fl[..., 1],
-                      cv2.INTER_LINEAR, dst=warped[j], borderMode=cv2.BORDER_REPLICATE)
-        return warped
+        self._table_cache[key] = tab
+        return tab
 
     def _scratch(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         buf = self._buffers.get(name)
@@ -482,7 +457,11 @@ class RollingBracket:
             return self._render_with(dt)
         finally:
             numba.set_num_threads(prev)
-            self.threads.record(threads, self._kernel_s)
+            # Frames before the window is full merge fewer exposures, and the first
+            # one loads the compiled kernels: timing them would mislead the choice.
+            if self.ready and not self._first_full:
+                self.threads.record(threads, self._kernel_s)
+            self._first_full = not self.ready
 
     def _timed(self, kernel: Callable[..., object], *args: object) -> None:
         t = time.perf_counter()
@@ -513,18 +492,18 @@ class RollingBracket:
         self.last_shifts = shifts
         exps = np.asarray([self._slot_exp[int(s)] for s in slots], dtype=np.float64)
         if self.flow and n > 1:
-            ring = self._warp_window(ring, slots, exps)
-            slots = np.arange(n, dtype=np.int64)
+            assert self.motion is not None  # made with flow = True
+            slots = self.motion.warp(ring, slots, spare=self.window)
             dys[:] = 0
             dxs[:] = 0
             self.last_shifts = [(0, 0)] * n
-        lin, glo, ghi = self._tables(exps)
+        tab = self._tables(exps)
         fb = np.array([int(np.argmin(exps)), int(np.argmax(exps))], dtype=np.int64)
         dgl, dgk = self._deghost_lut
         h, w = ring.shape[1:3]
         out = np.empty((h, w, 3), dtype=np.uint8)
         stats = np.zeros((h // 4 + 1, 2 + _HIST_BINS), dtype=np.float64)
-        merge_args = (ring, slots, dys, dxs, lin, glo, ghi, self.wlut, dgl, dgk, fb)
+        merge_args = (ring, slots, dys, dxs, tab, dgl, dgk, fb)
         if self.output == "radiance":
             rgb = self._scratch("rgb", (h, w, 3))
             loglum = self._scratch("loglum", (h, w))
