@@ -214,3 +214,22 @@ def test_scene_cut_detector_distance() -> None:
     assert det.update(b) and det.distance == pytest.approx(1.0)
     with pytest.raises(ValueError, match="threshold"):
         SceneCutDetector(threshold=2.0)
+
+
+@pytest.mark.parametrize("start", [0.0, 0.5])
+def test_brightening_scene_is_not_blown_out(start: float) -> None:
+    # A fade-in from black (or a tunnel exit at half brightness) over 1 s: the
+    # airlight tracked on the dark frames is far below the scene's, and
+    # rate-limited it took 10+ s to catch up while the output sat near white
+    # (found by the new-user trial). A frame brighter than A is a reset.
+    base = _static(beta=1.0)
+    fps = 30
+    d = Dehazer()
+    means = []
+    for k in range(3 * fps):
+        gain = min(start + (1.0 - start) * k / fps, 1.0)
+        out = d(to_u8(base * gain), timestamp=k / fps)
+        means.append(out.mean())
+    steady = dehaze_image(to_u8(base)).mean()
+    assert max(means[fps + 3:]) < steady + 20  # at most a few frames after the fade
+    assert abs(means[-1] - steady) < 10  # the rest is within the gate, followed slowly

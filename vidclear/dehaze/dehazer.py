@@ -495,6 +495,23 @@ class Dehazer:
         # haze: dark channel of I / A, density and strength
         _k.grey_minc(low, LUMA, (1.0 / air).astype(np.float32), grey, minc)
         _kf.min_filter2d(minc, r, dark)
+        a_lum = float(LUMA @ air)
+        if (not cut and float(LUMA @ measured) > a_lum + cfg.airlight_gate
+                and _k.strided_median(grey, ws.step) > a_lum):
+            # Half the frame is brighter than the airlight, which a hazy
+            # scene never is, and this frame measures a brighter one: the
+            # tracked A is stale (tunnel exit, fade-in), so the temporal
+            # state starts again from this frame. (A bright truck crossing
+            # moves the measurement, not the median: the gate holds A.)
+            cut = True
+            self._air.reset()
+            self._density.reset()
+            self._t_prev = None
+            self._comp = None
+            air = np.clip(self._air.update(measured, now, dt), _MIN_AIRLIGHT,
+                          1.0).astype(np.float32)
+            _k.grey_minc(low, LUMA, (1.0 / air).astype(np.float32), grey, minc)
+            _kf.min_filter2d(minc, r, dark)
         veil = self._veil_level(_k.strided_quantile(minc, ws.step, _VEIL_QUANTILE), dt, cut)
         if guide is not None:
             grey[...] = guide
