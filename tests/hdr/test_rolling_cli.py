@@ -139,6 +139,16 @@ def test_cli_reads_exif_and_writes_outputs(tmp_path, frobisher):
         _cli(tmp_path, imgs, "--times", "1", "2", "-o", str(tmp_path / "g.hdr"))
     with pytest.raises(ConfigError, match="tonemap"):
         _cli(tmp_path, imgs, "-o", str(tmp_path / "g.hdr"), "--tonemap", "bogus")
+    # times typed as a camera shows them (the EXIF says 1/8, 1 and 8 s)
+    typed = tmp_path / "typed.hdr"
+    assert _cli(tmp_path, imgs, "--times", "1/8", "1", "8", "-o", str(typed),
+                "--tonemap", "none") == 0
+    np.testing.assert_array_equal(cv2.imread(str(typed), cv2.IMREAD_UNCHANGED), rad)
+    with pytest.raises(SystemExit):  # argparse: one line naming the bad value
+        _cli(tmp_path, imgs, "--times", "1/0", "1", "8", "-o", str(tmp_path / "h.hdr"))
+    with pytest.raises(InputError, match="no such file"):
+        _cli(tmp_path, [imgs[0], tmp_path / "missing.jpg", imgs[2]], "--times", "1", "2", "3",
+             "-o", str(tmp_path / "h.hdr"))
 
 
 def test_cli_without_exif_needs_times(tmp_path):

@@ -5,11 +5,22 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import io
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from vidclear.errors import ConfigError, InputError, OutputError
+
+
+def _seconds(text: str) -> float:
+    """An exposure time as a camera shows it: ``0.004``, ``1/250`` or ``2``."""
+    try:
+        return float(Fraction(text.strip()))
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(
+            f"invalid exposure time {text!r}: expected seconds such as 0.004 or 1/250"
+        ) from None
 
 __all__ = ["add_parser", "run"]
 
@@ -33,8 +44,9 @@ examples:
       --tonemap reinhard,drago --response-plot response.png
 """, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("images", nargs="+", metavar="IMG", help="the exposures (any order)")
-    p.add_argument("--times", nargs="+", type=float, metavar="T",
-                   help="exposure times in seconds, one per image (default: EXIF)")
+    p.add_argument("--times", nargs="+", type=_seconds, metavar="T",
+                   help="exposure times in seconds, one per image, as numbers or "
+                        "fractions (1/250) (default: EXIF)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.hdr|OUT.exr",
                    help="radiance map to write: Radiance .hdr (RGBE), or OpenEXR .exr "
                         "(32-bit float, ZIP; needs vidclear[stills]); tone-mapped images go "

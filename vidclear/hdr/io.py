@@ -152,6 +152,8 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     ConfigError
         A HEIC/HEIF file without pillow-heif installed.
     """
+    if not Path(path).is_file():  # before OpenCV, which would print its own warning
+        raise InputError(f"cannot read image {path}: no such file")
     if Path(path).suffix.lower() in HEIF_SUFFIXES:
         image_mod = _pillow(path, what=f"reading {path}")
         try:
