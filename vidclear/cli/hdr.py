@@ -12,6 +12,8 @@ import numpy as np
 
 from vidclear.errors import ConfigError, InputError, OutputError
 
+__all__ = ["add_parser", "run"]
+
 
 def _seconds(text: str) -> float:
     """An exposure time as a camera shows it: ``0.004``, ``1/250`` or ``2``."""
@@ -22,7 +24,6 @@ def _seconds(text: str) -> float:
             f"invalid exposure time {text!r}: expected seconds such as 0.004 or 1/250"
         ) from None
 
-__all__ = ["add_parser", "run"]
 
 TONEMAPS = ("linear", "gamma", "reinhard", "reinhard_local", "reinhard2005", "drago", "mantiuk",
             "durand")

@@ -268,10 +268,14 @@ class Dehazer:
     # -- state ------------------------------------------------------------
     def reset(self) -> None:
         """Forget all temporal state (the next frame starts afresh)."""
-        self._air.reset()
-        self._density.reset()
+        self._forget_scene()
         self._cuts.reset()
         self._time = None
+
+    def _forget_scene(self) -> None:
+        """Drop what was learnt about the scene (a cut, a seek, a stale airlight)."""
+        self._air.reset()
+        self._density.reset()
         self._t_prev = None
         self._comp = None
         self._veil = None
@@ -472,10 +476,7 @@ class Dehazer:
         low, grey, minc = ws.low, ws.grey, ws.minc
         cut = self._cuts.update(low) or seek
         if cut:
-            self._air.reset()
-            self._density.reset()
-            self._t_prev = None
-            self._comp = None
+            self._forget_scene()
 
         # airlight
         dark = np.empty((h, w), np.float32)
@@ -504,10 +505,7 @@ class Dehazer:
             # state starts again from this frame. (A bright truck crossing
             # moves the measurement, not the median: the gate holds A.)
             cut = True
-            self._air.reset()
-            self._density.reset()
-            self._t_prev = None
-            self._comp = None
+            self._forget_scene()
             air = np.clip(self._air.update(measured, now, dt), _MIN_AIRLIGHT,
                           1.0).astype(np.float32)
             _k.grey_minc(low, LUMA, (1.0 / air).astype(np.float32), grey, minc)
