@@ -135,6 +135,25 @@ def test_chunk_files_run_as_one_trip(chunks, tmp_path):
     assert report["trip_files"] == 3
 
 
+def test_trip_streams_for_the_encoder_belong_to_open_files(chunks):
+    """Regression: the trip handed the encoder the video stream of a probe it had closed.
+
+    Reading its disposition read freed memory; now and then it said "attached
+    picture" and the MP4 muxer refused the h264 track (the batch trip test's flake).
+    A closed PyAV container refuses ``duration``, so every stream handed out must
+    answer it.
+    """
+    with open_source([str(c) for c in chunks]) as src:
+        info = src.info
+        live = [info.video_stream, *info.side_streams]
+        assert info.video_stream is not None and info.side_streams
+        for stream in live:
+            assert stream.container.duration is not None  # raises when closed
+        assert not info.video_stream.disposition & av.stream.Disposition.attached_pic
+        for k in range(len(chunks)):
+            assert src.file_infos[k].video_stream is None  # facts only, no dead streams
+
+
 def test_a_folder_and_a_glob_are_trips_in_name_order(chunks, tmp_path):
     folder = chunks[0].parent
     assert expand_inputs([str(folder)]) == [str(c) for c in chunks]

@@ -180,16 +180,21 @@ class TripSource(Source):
                             "; use --set output.copy_streams=false to drop them")
                 else:
                     first_layout = layout
-                self.file_infos.append(info)
+                # Facts only: the probe's streams die with it (reading one after
+                # close reads freed memory), live streams come from stream_info(k).
+                self.file_infos.append(replace(info, video_stream=None, side_streams=(),
+                                               attached_pictures=()))
         self._current: AVSource | None = None
-        self._templates = self.stream_info(0).side_streams
+        self.stream_info(0)  # held open: its streams are the templates of the output's
 
     @property
     def info(self) -> StreamInfo:
-        first = self.file_infos[0]
+        """The first file's info over the whole trip; live streams while file 0 is held."""
+        holder = self._holders.get(0)
+        first = holder.info if holder is not None else self.file_infos[0]
         counts = [i.frame_count for i in self.file_infos]
         durations = [i.duration for i in self.file_infos]
-        return replace(first, spec=self.spec, side_streams=self._templates,
+        return replace(first, spec=self.spec,
                        frame_count=sum(c for c in counts if c) if all(counts) else None,
                        duration=sum(d for d in durations if d) if all(durations) else None)
 
