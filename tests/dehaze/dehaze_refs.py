@@ -46,8 +46,8 @@ def bilinear_ref(x: np.ndarray, s: int, shape: tuple[int, int]) -> np.ndarray:
 
 
 def luma_floor_ref(low: np.ndarray, airlight: np.ndarray, k: float, t: np.ndarray,
-                   cap: float = 1.0) -> np.ndarray:
-    """max(t, min(cap, smallest t' with L(J) + C(J) >= k L(I))) by bisection, in units of A.
+                   cap: float = 1.0, credit: float = 1.0) -> np.ndarray:
+    """max(t, min(cap, smallest t' with L(J) + credit C(J) >= k L(I))) by bisection, units of A.
 
     J = 1 + (I / A - 1) / t' is the recovery with a white airlight; L is the
     luma and C = max - min over channels. The condition holds at t' = 1 and
@@ -58,7 +58,7 @@ def luma_floor_ref(low: np.ndarray, airlight: np.ndarray, k: float, t: np.ndarra
 
     def ok(tt: np.ndarray) -> np.ndarray:
         j = 1.0 + (u - 1.0) / tt[..., None]
-        return j @ LUMA + j.max(axis=2) - j.min(axis=2) >= k * lum
+        return j @ LUMA + credit * (j.max(axis=2) - j.min(axis=2)) >= k * lum
 
     lo = np.zeros(lum.shape)
     hi = np.ones(lum.shape)

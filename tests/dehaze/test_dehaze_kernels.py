@@ -105,17 +105,20 @@ def test_raw_transmission_matches_numpy() -> None:
     assert (coloured > 0.99).any() and (coloured < 0.01).any()  # both floors were exercised
 
 
-@pytest.mark.parametrize(("k", "cap"), [(0.0, 1.0), (0.5, 1.0), (0.75, 1.0), (0.95, 1.0),
-                                        (0.75, 0.6)])
-def test_luma_floor_matches_bisection(k: float, cap: float) -> None:
+@pytest.mark.parametrize(("k", "cap", "credit"), [(0.0, 1.0, 1.0), (0.5, 1.0, 1.0),
+                                                  (0.75, 1.0, 1.0), (0.95, 1.0, 1.0),
+                                                  (0.75, 0.6, 1.0), (0.75, 1.0, 0.0),
+                                                  (0.75, 1.0, 0.4)])
+def test_luma_floor_matches_bisection(k: float, cap: float, credit: float) -> None:
     rng = np.random.default_rng(13)
     low = _rgb((30, 40), 14)
     low[:10] = low[:10].mean(axis=2, keepdims=True)  # grey pixels: the case it is for
     air = np.array([0.8, 0.85, 0.9], np.float32)
     t = rng.uniform(0.05, 1.0, (30, 40)).astype(np.float32)
     out = t.copy()
-    _k.luma_floor(low, (1.0 / air).astype(np.float32), LUMA.astype(np.float32), k, cap, out)
-    np.testing.assert_allclose(out, luma_floor_ref(low, air, k, t, cap), atol=1e-5)
+    _k.luma_floor(low, (1.0 / air).astype(np.float32), LUMA.astype(np.float32), k, cap, out,
+                  credit)
+    np.testing.assert_allclose(out, luma_floor_ref(low, air, k, t, cap, credit), atol=1e-5)
     assert (out >= t).all() and (out <= 1).all()
     if cap < 1:  # the cap bound somewhere, and only raised t where t was below it
         assert (out[t < cap] <= cap + 1e-6).all()
@@ -147,6 +150,12 @@ def test_luma_floor_keeps_grey_luminance_and_lets_colour_darken() -> None:
     # ... the coloured one may go darker in luma, paid for by chroma
     assert t[0, 1] < t[0, 0]
     assert j[0, 1] @ LUMA < 0.75 * (low[0, 1] @ LUMA)
+    # with no chroma credit (light haze) it keeps 0.75 of its luminance too
+    t = np.full((1, 2), 0.05, np.float32)
+    _k.luma_floor(low, (1.0 / air).astype(np.float32), LUMA.astype(np.float32), 0.75, 1.0, t,
+                  0.0)
+    j = (low - air) / t[..., None] + air
+    np.testing.assert_allclose(j[0] @ LUMA, 0.75 * (low[0] @ LUMA), rtol=1e-4)
 
 
 def test_recovery_stats_matches_numpy() -> None:

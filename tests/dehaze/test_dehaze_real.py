@@ -61,6 +61,30 @@ def test_light_haze_is_never_made_worse(name: str) -> None:
     assert ciede2000(out, gt) <= ciede2000(hazy, gt)
 
 
+def _light_haze(clear: np.ndarray, beta: float = 0.3) -> np.ndarray:
+    """Light haze on a clear photo: depth rising towards the top row, t from 0.99 to 0.74."""
+    t = np.exp(-beta * np.linspace(1.0, 0.05, clear.shape[0]))[:, None, None]
+    hazy = clear / 255.0 * t + np.array([0.88, 0.88, 0.9]) * (1 - t)
+    return to_u8(hazy)
+
+
+@pytest.mark.parametrize("name", LIGHT)
+def test_light_haze_made_here_is_never_made_worse(name: str) -> None:
+    # A second light-haze set, hazed here from RESIDE's clear photos with
+    # another airlight and depth. 0930's glass facade (bluish grey) used to
+    # darken and saturate (25.2 -> 22.7 dB): the luma floor let restored
+    # chroma pay for lost luminance at any haze level. Now it does so in
+    # proportion to the veil the darkest pixels show.
+    clear = _load(DATA / "reside-ots" / "gt" / f"{name}_light.jpg")
+    hazy = _light_haze(clear)
+    out = dehaze_image(hazy)
+    assert psnr(out, clear) >= psnr(hazy, clear)
+    assert ciede2000(out, clear) <= ciede2000(hazy, clear)
+    if name == "0930":
+        full_credit = dehaze_image(hazy, chroma_veil=0.0)  # the old rule
+        assert psnr(full_credit, clear) < psnr(hazy, clear)
+
+
 STILLS = ["he_22.jpg", "he_canon3.bmp", "he_canyon2.bmp", "he_forest1.jpg", "he_gugong.bmp",
           "he_hongkong.bmp", "he_ny1.bmp", "he_tiananmen1.bmp", "he_train.bmp"]
 

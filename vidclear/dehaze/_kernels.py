@@ -188,13 +188,14 @@ def blend_cap(depth: np.ndarray, wgt: float, strength: float, t: np.ndarray) -> 
 
 @njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
 def luma_floor(low: np.ndarray, inv_a: np.ndarray, wts: np.ndarray, k: float, cap: float,
-               t: np.ndarray) -> None:
+               t: np.ndarray, credit: float = 1.0) -> None:
     """Raise ``t`` in place so recovered luminance plus chroma keeps ``k`` of the input luminance.
 
     In units of the airlight (``u_c = I_c / A_c``, so A is white) the
     recovery ``u' = 1 + (u - 1) / t`` scales chroma ``C = max u - min u`` by
     ``1 / t`` and moves luminance ``L = wts . u`` to ``1 + (L - 1) / t``, so
-    ``L' + C' >= k L`` exactly when ``t >= (1 - L - C) / (1 - k L)``.
+    ``L' + credit C' >= k L`` exactly when ``t >= (1 - L - credit C) / (1 - k L)``
+    (``credit`` in [0, 1]: how much restored chroma may pay for lost luminance).
     ``low`` is (h, w, 3) in [0, 1], ``inv_a`` = 1 / A (3,), ``t`` (h, w).
     A boundary constraint on J (Meng et al., ICCV 2013) whose boundary
     credits restored chroma, so grey surfaces are not pushed to black. The
@@ -208,6 +209,7 @@ def luma_floor(low: np.ndarray, inv_a: np.ndarray, wts: np.ndarray, k: float, ca
     a0, a1, a2 = np.float32(inv_a[0]), np.float32(inv_a[1]), np.float32(inv_a[2])
     kk = np.float32(k)
     cc = np.float32(cap)
+    cr = np.float32(credit)
     one = np.float32(1.0)
     zero = np.float32(0.0)
     tiny = np.float32(1e-6)
@@ -219,7 +221,7 @@ def luma_floor(low: np.ndarray, inv_a: np.ndarray, wts: np.ndarray, k: float, ca
             lum = w0 * u0 + w1 * u1 + w2 * u2
             hi = max(max(u0, u1), u2)
             lo = min(min(u0, u1), u2)
-            num = one - lum - (hi - lo)
+            num = one - lum - cr * (hi - lo)
             # 1 - k*lum > num where num > 0, so the bound is in (0, 1); where
             # num <= 0 the bound is unused and the divisor may be 0 (lum = 1/k)
             b = min(num / max(one - kk * lum, tiny), cc)

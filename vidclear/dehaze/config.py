@@ -85,6 +85,11 @@ class DehazeConfig(Section):
                               doc="recovered luminance plus chroma keeps at least this share "
                                   "of the input luminance (grey surfaces are not pushed to "
                                   "black); 0 = off")
+    chroma_veil: float = param(0.35, lo=0.0, hi=1.0,
+                               doc="the luma floor credits restored chroma against lost "
+                                   "luminance in full once the darkest pixels' veil is this "
+                                   "far above black_level, in proportion below it (light "
+                                   "haze: luminance alone); 0 = always in full")
     black_level: float = param(0.08, lo=0.0, hi=1.0,
                                doc="dark channel (units of A) the darkest pixels of a haze-free "
                                    "scene keep; the luma floor never keeps the veil that even "

@@ -50,7 +50,11 @@ near-black pixels (He et al.'s observation, at the scale of the frame; the
 atmospheric veil of Tarel and Hautière [7]_ is bounded the same way), so
 the bound is capped at ``1 - omega * strength * max(v - black_level, 0)``.
 A pale road under thick haze loses its veil; a grey road in a frame whose
-darkest pixels are near black keeps its luminance.
+darkest pixels are near black keeps its luminance. The chroma credit itself
+scales with the same veil: in full once ``v`` is ``chroma_veil`` above
+``black_level``, less below, so under light haze (or none) a bluish-grey
+facade is not darkened and saturated on the strength of the colour it would
+gain; heavy haze, which really did wash the colour out, keeps the full credit.
 
 The colour-cast gains limit the recovered mean chromaticity to the input's
 own cast plus a tolerance; as recovery grows the scene's colour offsets by
@@ -537,8 +541,10 @@ class Dehazer:
             _kf.min_filter2d(ws.minc, r, ws.capd)
             _k.blend_cap(ws.capd, float(cfg.cap_weight), float(strength), traw)
         if cfg.luma_floor > 0:
-            cap = 1.0 - cfg.omega * strength * max(veil - cfg.black_level, 0.0)
-            _k.luma_floor(low, inv_air, LUMA, cfg.luma_floor, cap, traw)
+            above = max(veil - cfg.black_level, 0.0)
+            cap = 1.0 - cfg.omega * strength * above
+            credit = min(above / cfg.chroma_veil, 1.0) if cfg.chroma_veil > 0 else 1.0
+            _k.luma_floor(low, inv_air, LUMA, cfg.luma_floor, cap, traw, credit)
         if cfg.t_tau > 0 and self._t_prev is not None and self._t_prev.shape == traw.shape:
             traw = self._t_prev + np.float32(ema_alpha(dt, cfg.t_tau)) * (traw - self._t_prev)
         self._t_prev = traw
