@@ -125,6 +125,11 @@ def main() -> int:
     ap.add_argument("--skip-cold", action="store_true", help="skip the cold-start subprocesses")
     ap.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = ap.parse_args()
+    if not hasattr(cv2, "ximgproc"):  # the OpenCV peer's guided filter lives in contrib
+        print("bench_dehaze: the OpenCV peer needs cv2.ximgproc, which only the contrib build "
+              "has: pip install opencv-contrib-python-headless (or run scripts/test.sh, "
+              "whose .venv has it)", file=sys.stderr)
+        return 2
 
     from vidclear.dehaze import Dehazer
 
