@@ -495,11 +495,18 @@ class Dehazer:
         measured = measured + neutral_pull(measured, cfg.airlight_neutral) * (
             measured.mean() - measured)
         measured = np.clip(measured, _MIN_AIRLIGHT, 1.0)
-        air = np.clip(self._air.update(measured, now, dt), _MIN_AIRLIGHT, 1.0).astype(np.float32)
+
+        def track(measured: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """Tracked A and 1 / A; grey, minc and dark of ``I / A`` in the workspace."""
+            air = np.clip(self._air.update(measured, now, dt), _MIN_AIRLIGHT,
+                          1.0).astype(np.float32)
+            inv_air = (1.0 / air).astype(np.float32)
+            _k.grey_minc(low, LUMA, inv_air, grey, minc)
+            _kf.min_filter2d(minc, r, dark)
+            return air, inv_air
 
         # haze: dark channel of I / A, density and strength
-        _k.grey_minc(low, LUMA, (1.0 / air).astype(np.float32), grey, minc)
-        _kf.min_filter2d(minc, r, dark)
+        air, inv_air = track(measured)
         a_lum = float(LUMA @ air)
         if (not cut and float(LUMA @ measured) > a_lum + cfg.airlight_gate
                 and _k.strided_median(grey, ws.step) > a_lum):
@@ -510,10 +517,7 @@ class Dehazer:
             # moves the measurement, not the median: the gate holds A.)
             cut = True
             self._forget_scene()
-            air = np.clip(self._air.update(measured, now, dt), _MIN_AIRLIGHT,
-                          1.0).astype(np.float32)
-            _k.grey_minc(low, LUMA, (1.0 / air).astype(np.float32), grey, minc)
-            _kf.min_filter2d(minc, r, dark)
+            air, inv_air = track(measured)
         veil = self._veil_level(_k.strided_quantile(minc, ws.step, _VEIL_QUANTILE), dt, cut)
         if guide is not None:
             grey[...] = guide
@@ -523,7 +527,6 @@ class Dehazer:
 
         # raw transmission with sky protection, optional temporal smoothing
         traw = np.empty((h, w), np.float32)
-        inv_air = (1.0 / air).astype(np.float32)
         if cfg.sky_t > 0 or cfg.sky_chroma_t > 0:
             _k.sky_stack(grey, ws.stack)
             _kf.box_planes(ws.stack, r, ws.stats)
