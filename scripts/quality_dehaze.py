@@ -403,6 +403,16 @@ def _nr_table(title: str, means: dict[str, dict[str, float]], extra: str = "") -
     return out
 
 
+def worse_than_input(rows: list[dict], methods: dict[str, Method]) -> dict[str, list[str]]:
+    """Per method, the images it leaves worse than the input by PSNR or by CIEDE2000."""
+    by = {(r["image"], r["method"]): r for r in rows}
+    images = list(dict.fromkeys(r["image"] for r in rows))
+    return {m: [img for img in images
+                if by[img, m]["psnr"] < by[img, "hazy input"]["psnr"]
+                or by[img, m]["ciede2000"] > by[img, "hazy input"]["ciede2000"]]
+            for m in methods if m != "hazy input"}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", type=int, default=1024, help="long side after downscaling")
@@ -434,21 +444,12 @@ def main() -> int:
     if "light" in wanted:
         report["light"] = run_pairs(methods, {"RESIDE light": sets["RESIDE light"]}, sheets,
                                     timing)["RESIDE light"]
-        by = {(r["image"], r["method"]): r for r in report["light"]["rows"]}
-        report["light_worse_than_input"] = {
-            m: [img for img, _, _ in sets["RESIDE light"]
-                if by[img, m]["psnr"] < by[img, "hazy input"]["psnr"]
-                or by[img, m]["ciede2000"] > by[img, "hazy input"]["ciede2000"]]
-            for m in methods if m != "hazy input"}
+        report["light_worse_than_input"] = worse_than_input(report["light"]["rows"], methods)
         made = made_light_set(args.size)
         report["light_made"] = run_pairs(methods, {"light haze made here": made}, sheets,
                                          timing)["light haze made here"]
-        by = {(r["image"], r["method"]): r for r in report["light_made"]["rows"]}
-        report["light_made_worse_than_input"] = {
-            m: [img for img, _, _ in made
-                if by[img, m]["psnr"] < by[img, "hazy input"]["psnr"]
-                or by[img, m]["ciede2000"] > by[img, "hazy input"]["ciede2000"]]
-            for m in methods if m != "hazy input"}
+        report["light_made_worse_than_input"] = worse_than_input(report["light_made"]["rows"],
+                                                                 methods)
     if "clear" in wanted:
         report["clear"] = run_nr(methods, clear_set(args.size), "clear", sheets, timing)
     if "stills" in wanted:
