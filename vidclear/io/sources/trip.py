@@ -93,6 +93,11 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name") -> list[str]:
     return out
 
 
+def _streams(layout: list[tuple[str, str | None]] | None) -> str:
+    """Passed-through streams as words: ``aac audio, mov_text subtitle`` (or ``none``)."""
+    return ", ".join(f"{codec or 'unknown'} {kind}" for kind, codec in layout or []) or "none"
+
+
 class _ShiftedPackets(SidePackets):
     """One channel for every chunk: packets shifted onto the trip's clock, kept monotonic."""
 
@@ -176,8 +181,9 @@ class TripSource(Source):
                     if layout != first_layout:
                         raise InputError(
                             f"trip: {spec} has other audio/subtitle streams "
-                            f"({layout or 'none'}) than {self.specs[0]} ({first_layout or 'none'})"
-                            "; use --set output.copy_streams=false to drop them")
+                            f"({_streams(layout)}) than {self.specs[0]} "
+                            f"({_streams(first_layout)}); use --set output.copy_streams=false "
+                            "to drop them")
                 else:
                     first_layout = layout
                 # Facts only: the probe's streams die with it (reading one after
