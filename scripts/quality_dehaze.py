@@ -417,7 +417,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", type=int, default=1024, help="long side after downscaling")
     ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    ap.add_argument("--sheets", type=Path, default=Path("build/quality_dehaze"),
+    ap.add_argument("--sheets", default="build/quality_dehaze",
                     help="folder for the contact sheets ('' for none)")
     ap.add_argument("--sets", default="pairs,light,clear,stills,video",
                     help="comma-separated subset of pairs,light,clear,stills,video")
@@ -426,7 +426,7 @@ def main() -> int:
         print(f"dehaze data not found in {DATA}", file=sys.stderr)
         return 1
     wanted = set(args.sets.split(","))
-    sheets = args.sheets if str(args.sheets) else None
+    sheets = Path(args.sheets) if args.sheets else None  # Path("") would be "."
     peers = available_peers()
     methods: dict[str, Method] = {"hazy input": lambda x: x, "vidclear": dehaze_image, **peers}
     dehaze_image(np.zeros((64, 64, 3), np.uint8))  # JIT warm-up outside the timings
