@@ -277,6 +277,24 @@ def test_airlight_top_is_mean_of_brightest_candidates(frac: float) -> None:
     np.testing.assert_allclose(got, ref, atol=1e-6)
 
 
+def test_airlight_top_counts_ties_at_the_cut() -> None:
+    # a flat fog bank: a quarter of the frame shares the top dark-channel
+    # value and only two colours, so the cut falls inside a run of equal keys
+    rng = np.random.default_rng(16)
+    img = rng.random((40, 40, 3)).astype(np.float32) * 0.5
+    dark = rng.random((40, 40)).astype(np.float32) * 0.5
+    dark[:10] = 0.9
+    img[:10] = np.float32(0.8)
+    img[:10, ::2] = np.float32(0.85)  # 200 brighter pixels, 200 tied darker ones
+    got = _k.airlight_top(img, dark, 0.05, 0.6, LUMA.astype(np.float32))
+    cand = img[dark >= _k.top_threshold(dark, 0.05)]
+    assert len(cand) == 400
+    take = int(np.ceil(0.6 * len(cand)))  # 240: all 200 brighter and 40 of the ties
+    ref = cand[np.argsort(-(cand @ LUMA), kind="stable")[:take]].mean(axis=0)
+    np.testing.assert_allclose(got, ref, atol=1e-6)
+    np.testing.assert_allclose(got, (200 * 0.85 + 40 * 0.8) / 240, atol=1e-6)
+
+
 def test_sky_stack_strided_median_and_colour_histogram() -> None:
     rng = np.random.default_rng(15)
     grey = rng.random((21, 30)).astype(np.float32)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cv2
+import numba
 import numpy as np
 import pytest
 
@@ -23,7 +24,8 @@ from vidclear.kernels import (
     upsample_bilinear,
 )
 
-SHAPES = [(1, 1), (2, 3), (5, 1), (48, 64), (37, 29)]
+# (150, 333): the filters cut it into several row and column bands for the threads
+SHAPES = [(1, 1), (2, 3), (5, 1), (48, 64), (37, 29), (150, 333)]
 
 
 def _rand(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
@@ -35,6 +37,22 @@ def _rand(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
 def test_min_filter_matches_reference(shape: tuple[int, int], r: int) -> None:
     x = _rand(shape)
     np.testing.assert_array_equal(min_filter(x, radius=r), min_filter_ref(x, r))
+
+
+def test_filters_do_not_depend_on_the_thread_count() -> None:
+    x = _rand((181, 322), seed=9)
+    g = _rand((181, 322), seed=10)
+    prev = numba.get_num_threads()
+    outs = []
+    try:
+        for n in sorted({1, prev}):
+            numba.set_num_threads(n)
+            outs.append((min_filter(x, radius=7), box_filter(x, radius=10),
+                         guided_filter(g, x, radius=10, eps=1e-3)))
+    finally:
+        numba.set_num_threads(prev)
+    for a, b in zip(outs[0], outs[-1]):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("r", [1, 3, 7])

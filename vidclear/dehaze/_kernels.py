@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from vidclear.kernels._filters import _LOWRES_PARALLEL, bilinear_taps
+from vidclear.kernels._filters import bilinear_taps
 
 NBINS = 256  # histogram bins of the statistics kernels
 
 
-@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
+@njit(cache=True, nogil=True, parallel=True)
 def grey_minc(low: np.ndarray, wts: np.ndarray, inv_a: np.ndarray,
               grey: np.ndarray, minc: np.ndarray) -> None:
     """Luma-weighted grey plane and min over channels of ``low * inv_a``."""
@@ -99,7 +99,7 @@ def quadtree_region(grey: np.ndarray, min_side: int) -> tuple[int, int, int, int
     return y0, y1, x0, x1
 
 
-@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
+@njit(cache=True, nogil=True, parallel=True)
 def raw_transmission(dark: np.ndarray, k: float, low: np.ndarray, inv_a: np.ndarray,
                      stats: np.ndarray, sky: np.ndarray, out: np.ndarray) -> None:
     """t = 1 - k * dark, floored where the scene is bright and smooth (sky).
@@ -149,7 +149,7 @@ def raw_transmission(dark: np.ndarray, k: float, low: np.ndarray, inv_a: np.ndar
             out[y, x] = max(t, wgt * (floor + c * rise))
 
 
-@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
+@njit(cache=True, nogil=True, parallel=True)
 def cap_depth(low: np.ndarray, out: np.ndarray) -> None:
     """Scene depth of the colour attenuation prior, ``0.121779 + 0.959710 v - 0.780245 s``.
 
@@ -173,7 +173,7 @@ def cap_depth(low: np.ndarray, out: np.ndarray) -> None:
             out[y, x] = c0 + c1 * v - c2 * s
 
 
-@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
+@njit(cache=True, nogil=True, parallel=True)
 def blend_cap(depth: np.ndarray, wgt: float, strength: float, t: np.ndarray) -> None:
     """``t = (1 - wgt) t + wgt t_cap`` with ``t_cap = 1 - strength (1 - exp(-depth))``."""
     h, w = t.shape
@@ -186,7 +186,7 @@ def blend_cap(depth: np.ndarray, wgt: float, strength: float, t: np.ndarray) -> 
             t[y, x] = (one - wg) * t[y, x] + wg * tc
 
 
-@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
+@njit(cache=True, nogil=True, parallel=True)
 def luma_floor(low: np.ndarray, inv_a: np.ndarray, wts: np.ndarray, k: float, cap: float,
                t: np.ndarray, credit: float = 1.0) -> None:
     """Raise ``t`` in place so recovered luminance plus chroma keeps ``k`` of the input luminance.
@@ -229,7 +229,7 @@ def luma_floor(low: np.ndarray, inv_a: np.ndarray, wts: np.ndarray, k: float, ca
             t[y, x] = max(t[y, x], b)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def recovery_stats(low: np.ndarray, grey: np.ndarray, coeffs: np.ndarray, gs: int, step: int,
                    airlight: np.ndarray, t0: float, wts: np.ndarray, tlow: np.ndarray,
                    hist: np.ndarray) -> None:
@@ -256,9 +256,9 @@ def recovery_stats(low: np.ndarray, grey: np.ndarray, coeffs: np.ndarray, gs: in
                 j0 = xi0[x]
                 v0 = src[j0]
                 dst[x] = v0 + fx[x] * (src[xi1[x]] - v0)
-    top = NBINS - 1
-    hist[:] = 0
-    for y in range(h):
+    lo = np.float32(t0)
+    one = np.float32(1.0)
+    for y in prange(h):
         wy = fy[y]
         a0 = hx[0, yi0[y]]
         a1 = hx[0, yi1[y]]
@@ -270,22 +270,35 @@ def recovery_stats(low: np.ndarray, grey: np.ndarray, coeffs: np.ndarray, gs: in
             ca = a0[x] + wy * (a1[x] - a0[x])
             cb = b0[x] + wy * (b1[x] - b0[x])
             t = ca * grow[x] + cb
-            trow[x] = min(max(t, t0), 1.0)
-        if y % step != 0:
-            continue
-        for x in range(0, w, step):
-            it = 1.0 / trow[x]
-            gj = 0.0
-            for c in range(3):
-                v = low[y, x, c]
-                hist[c, min(max(int(v * top + 0.5), 0), top)] += 1
-                j = (v - airlight[c]) * it + airlight[c]
-                j = min(max(j, 0.0), 1.0)
-                gj += wts[c] * j
-                hist[4 + c, int(j * top + 0.5)] += 1
-            gi = grow[x]
-            hist[3, min(max(int(gi * top + 0.5), 0), top)] += 1
-            hist[7, min(max(int(gj * top + 0.5), 0), top)] += 1
+            trow[x] = min(max(t, lo), one)
+    top = NBINS - 1
+    # sampled rows in bands, one histogram per band, summed at the end
+    # (integer counts: the same whatever the number of threads)
+    ns = (h + step - 1) // step
+    nb = max(1, min(8, ns // 16))
+    part = np.zeros((nb, 8, NBINS), np.int64)
+    for bi in prange(nb):
+        hb = part[bi]
+        for k in range(bi * ns // nb, (bi + 1) * ns // nb):
+            y = k * step
+            grow = grey[y]
+            trow = tlow[y]
+            for x in range(0, w, step):
+                it = 1.0 / trow[x]
+                gj = 0.0
+                for c in range(3):
+                    v = low[y, x, c]
+                    hb[c, min(max(int(v * top + 0.5), 0), top)] += 1
+                    j = (v - airlight[c]) * it + airlight[c]
+                    j = min(max(j, 0.0), 1.0)
+                    gj += wts[c] * j
+                    hb[4 + c, int(j * top + 0.5)] += 1
+                gi = grow[x]
+                hb[3, min(max(int(gi * top + 0.5), 0), top)] += 1
+                hb[7, min(max(int(gj * top + 0.5), 0), top)] += 1
+    hist[:] = 0
+    for bi in range(nb):
+        hist += part[bi]
 
 
 _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}  # no nnan/ninf: inputs are finite
@@ -332,6 +345,7 @@ def recover(src: np.ndarray, coeffs: np.ndarray, s: int, prm: np.ndarray,
         ha = np.empty((2, cols), np.float32)
         hb = np.empty((2, cols), np.float32)
         have = np.full(2, -1, np.int64)
+        idx = np.empty(n3 if use_lut else 0, np.uint16)
         for y in range(ci * rows // nchunks, (ci + 1) * rows // nchunks):
             r0 = yi0[y]
             r1 = yi1[y]
@@ -362,6 +376,8 @@ def recover(src: np.ndarray, coeffs: np.ndarray, s: int, prm: np.ndarray,
             row = flat_src[y]
             orow = flat_out[y]
             if use_lut:
+                # LUT indices in one branch-free pass (it vectorises), then the
+                # lookups; fused, the loop ran scalar and 6× slower
                 for x in range(cols):
                     s0 = np.float32(row[3 * x])
                     s1 = np.float32(row[3 * x + 1])
@@ -371,12 +387,11 @@ def recover(src: np.ndarray, coeffs: np.ndarray, s: int, prm: np.ndarray,
                     t = min(max(t, t0), one)
                     v = one / t
                     u = one - v
-                    q = s0 * m0 * v + n0 * u + half
-                    orow[3 * x] = lut[np.int32(min(max(q, zero), top))]
-                    q = s1 * m1 * v + n1 * u + half
-                    orow[3 * x + 1] = lut[np.int32(min(max(q, zero), top))]
-                    q = s2 * m2 * v + n2 * u + half
-                    orow[3 * x + 2] = lut[np.int32(min(max(q, zero), top))]
+                    idx[3 * x] = np.uint16(min(max(s0 * m0 * v + n0 * u + half, zero), top))
+                    idx[3 * x + 1] = np.uint16(min(max(s1 * m1 * v + n1 * u + half, zero), top))
+                    idx[3 * x + 2] = np.uint16(min(max(s2 * m2 * v + n2 * u + half, zero), top))
+                for i in range(n3):
+                    orow[i] = lut[idx[i]]
             else:
                 for x in range(cols):
                     s0 = np.float32(row[3 * x])
@@ -466,12 +481,22 @@ def airlight_top(img: np.ndarray, dark: np.ndarray, frac: float, share: float,
                 idx[k] = y * w + x
                 k += 1
     take = max(1, int(np.ceil(share * n)))
-    order = np.argsort(key)
+    # the take-th brightest key by selection, not a full sort: in a flat
+    # fog bank n is a sizeable share of the frame; ties at that key are
+    # taken in raster order
+    kth = np.partition(key, n - take)[n - take]
     out = np.zeros(3, np.float64)
-    for i in range(n - take, n):
-        j = idx[order[i]]
-        for c in range(3):
-            out[c] += img[j // w, j % w, c]
+    ties = take
+    for i in range(n):
+        if key[i] > kth:
+            ties -= 1
+    for i in range(n):
+        if key[i] > kth or (key[i] == kth and ties > 0):
+            if key[i] == kth:
+                ties -= 1
+            j = idx[i]
+            for c in range(3):
+                out[c] += img[j // w, j % w, c]
     return (out / take).astype(np.float32)
 
 
@@ -506,13 +531,23 @@ def strided_quantile(x: np.ndarray, step: int, q: float) -> float:
     h, w = x.shape
     hs = (h + step - 1) // step
     ws = (w + step - 1) // step
-    buf = np.empty(hs * ws, np.float32)
+    n = hs * ws
+    buf = np.empty(n, np.float32)
     k = 0
     for y in range(0, h, step):
         for xx in range(0, w, step):
             buf[k] = x[y, xx]
             k += 1
-    return float(np.quantile(buf, q))
+    # the two order statistics around position q (n - 1), by selection
+    pos = q * (n - 1)
+    lo = min(int(np.floor(pos)), n - 1)
+    hi = min(lo + 1, n - 1)
+    part = np.partition(buf, lo)
+    a = float(part[lo])
+    if hi == lo or pos == lo:
+        return a
+    b = float(part[lo + 1:].min())
+    return a + (pos - lo) * (b - a)
 
 
 @njit(cache=True, nogil=True)

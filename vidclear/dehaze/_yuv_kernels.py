@@ -255,6 +255,7 @@ def recover_yuv_rgb(yp: np.ndarray, up: np.ndarray, vp: np.ndarray, coeffs: np.n
         acc = np.empty((3, ccol), np.float32)
         cu = np.empty((3, cols), np.float32)
         o = np.empty((3, cols), np.float32)
+        qi = np.empty((3, cols), np.uint16)
         for k in range(ci * crow // nchunks, (ci + 1) * crow // nchunks):
             ur = up[k]
             vrw = vp[k]
@@ -278,21 +279,24 @@ def recover_yuv_rgb(yp: np.ndarray, up: np.ndarray, vp: np.ndarray, coeffs: np.n
                     c0 = min(max(i00 * yy + cu[0, x], zero), full)
                     c1 = min(max(i10 * yy + cu[1, x], zero), full)
                     c2 = min(max(i20 * yy + cu[2, x], zero), full)
-                    q0 = min(max(c0 * m0 * v + n0 * u + half, zero), top)
-                    q1 = min(max(c1 * m1 * v + n1 * u + half, zero), top)
-                    q2 = min(max(c2 * m2 * v + n2 * u + half, zero), top)
+                    qi[0, x] = np.uint16(min(max(c0 * m0 * v + n0 * u + half, zero), top))
+                    qi[1, x] = np.uint16(min(max(c1 * m1 * v + n1 * u + half, zero), top))
+                    qi[2, x] = np.uint16(min(max(c2 * m2 * v + n2 * u + half, zero), top))
+                # the lookups in their own loops: fused, the pass above ran scalar
+                for c in range(3):
+                    qc = qi[c]
+                    oc = o[c]
                     if use_lut:
-                        o0 = np.float32(lut[np.int32(q0)])
-                        o1 = np.float32(lut[np.int32(q1)])
-                        o2 = np.float32(lut[np.int32(q2)])
+                        for x in range(cols):
+                            oc[x] = np.float32(lut[qc[x]])
                     else:
-                        o0 = np.float32(np.int32(q0))
-                        o1 = np.float32(np.int32(q1))
-                        o2 = np.float32(np.int32(q2))
-                    o[0, x] = o0
-                    o[1, x] = o1
-                    o[2, x] = o2
-                    q = f00 * o0 + f01 * o1 + f02 * o2 + np.float32(16.5)
+                        for x in range(cols):
+                            oc[x] = np.float32(qc[x])
+                o0 = o[0]
+                o1 = o[1]
+                o2 = o[2]
+                for x in range(cols):
+                    q = f00 * o0[x] + f01 * o1[x] + f02 * o2[x] + np.float32(16.5)
                     dst[x] = min(max(q, zero), full)
                 for c in range(3):
                     oc = o[c]

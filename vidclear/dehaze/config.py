@@ -38,7 +38,7 @@ class DehazeConfig(Section):
     patch: int = param(15, lo=1, hi=255, doc="dark-channel window, odd, working pixels")
     subsample: int = param(0, lo=0, hi=64,
                            doc="working-image block factor; 0 = automatic from work_size")
-    work_size: int = param(270, lo=16, hi=8640,
+    work_size: int = param(180, lo=16, hi=8640,
                            doc="short side of the working image when subsample = 0")
     radius: int = param(20, lo=1, hi=1000, doc="guided-filter radius, working pixels")
     guide_subsample: int = param(2, lo=1, hi=8,

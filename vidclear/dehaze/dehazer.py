@@ -2,7 +2,7 @@
 
 One frame goes through these steps:
 
-1. Block-average the frame to the working size (about 270 pixels on the
+1. Block-average the frame to the working size (about 180 pixels on the
    short side by default) as float32 in [0, 1].
 2. Estimate the airlight A (``"dcp"`` or ``"quadtree"``), pull it towards
    grey by ``airlight_neutral`` (all the way when its saturation is beyond
@@ -81,6 +81,7 @@ References
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -366,7 +367,8 @@ class Dehazer:
         threads = self._threads.choose()
         down = _kf.downsample_area_u8 if rgb.dtype == np.uint8 and s <= 16 else _kf.downsample_area
         spent = self._threads.run(threads, down, rgb, s, 1.0 / full, ws.low)
-        an = self._analyse(ws, now, dt, seek, None)
+        an, took = self._analyse_on(threads, ws, now, dt, seek, None)
+        spent += took
 
         # full-resolution recovery
         if an.gamma < 0.999:  # tone curve through a LUT indexed on a fine grid
@@ -440,7 +442,8 @@ class Dehazer:
         _ky.chroma_area(v, s, rows, cols, yuvlow[2])
         guide = np.empty((h, w), np.float32)
         _ky.yuv_to_low(yuvlow[0], yuvlow[1], yuvlow[2], _YUV2RGB32, ws.low, guide)
-        an = self._analyse(ws, now, dt, seek, guide)
+        an, took = self._analyse_on(threads, ws, now, dt, seek, guide)
+        spent += took
 
         yo, uo, vo = np.empty_like(y), np.empty_like(u), np.empty_like(v)
         if an.gamma >= 0.999 and np.abs(an.gains - 1.0).max() < 1e-4:
@@ -466,6 +469,14 @@ class Dehazer:
     def _factor(self, rows: int, cols: int) -> int:
         cfg = self.config
         return cfg.subsample or max(1, round(min(rows, cols) / cfg.work_size))
+
+    def _analyse_on(self, threads: int, ws: _Workspace, now: float, dt: float, seek: bool,
+                    guide: np.ndarray | None) -> tuple[_Analysis, float]:
+        """:meth:`_analyse` on ``threads`` Numba threads; also the seconds it took."""
+        with self._threads.limit(threads):
+            t = time.perf_counter()
+            an = self._analyse(ws, now, dt, seek, guide)
+            return an, time.perf_counter() - t
 
     def _analyse(self, ws: _Workspace, now: float, dt: float, seek: bool,
                  guide: np.ndarray | None) -> _Analysis:

@@ -11,13 +11,11 @@ import numpy as np
 from numba import njit, prange
 
 _INF = np.float32(np.inf)
-# Working-resolution planes (about 270×480 for the dehazer) are too small for
-# fork/join to pay on a few cores: measured at 1080p on 2 cores, serial
-# low-resolution kernels were faster, and far steadier when other processes
-# (decoder, encoder) compete for the cores. Full-resolution kernels
-# (downsample_area, upsample_bilinear, the dehazer's recover) stay parallel.
-_LOWRES_PARALLEL = False
-_CHUNK = 64  # columns per thread in vertical passes
+# Working-resolution kernels (about 180×320 for the dehazer at 1080p) are
+# parallel too: on 2 idle cores the fork/join pays from about 0.1 ms of work.
+# When other processes keep the cores busy one thread is faster, and the
+# callers that run per frame choose the count by measured time
+# (vidclear.kernels.threads.ThreadChoice); results never depend on it.
 
 
 # ---------------------------------------------------------------- min filter
@@ -70,9 +68,13 @@ def _min_pad_rows(src: np.ndarray, r: int, out: np.ndarray) -> None:
 
 
 @njit(cache=True, nogil=True)
-def _min_pad_cols(src: np.ndarray, r: int, out: np.ndarray) -> None:
-    """Running minimum along axis 0 (window 2r+1, clipped) by doubling whole rows."""
-    n, cols = src.shape
+def _min_pad_cols(src: np.ndarray, r: int, x0: int, x1: int, out: np.ndarray) -> None:
+    """Running minimum along axis 0 (window 2r+1, clipped) by doubling whole rows.
+
+    Only columns ``x0:x1`` are filtered (so threads can share a plane).
+    """
+    n = src.shape[0]
+    cols = x1 - x0
     k = 2 * r + 1
     m = n + 2 * r
     a = np.empty((m, cols), np.float32)
@@ -82,8 +84,9 @@ def _min_pad_cols(src: np.ndarray, r: int, out: np.ndarray) -> None:
             a[j, x] = _INF
             a[n + r + j, x] = _INF
     for i in range(n):
+        line = src[i, x0:x1]
         for x in range(cols):
-            a[r + i, x] = src[i, x]
+            a[r + i, x] = line[x]
     p = 1
     while 2 * p <= k:
         for j in range(m - p):
@@ -98,20 +101,41 @@ def _min_pad_cols(src: np.ndarray, r: int, out: np.ndarray) -> None:
     for i in range(n):
         u = a[i]
         v = a[i + d]
-        oi = out[i]
+        oi = out[i, x0:x1]
         for x in range(cols):
             oi[x] = u[x] if u[x] < v[x] else v[x]
 
 
 @njit(cache=True, nogil=True)
+def _parts(n: int) -> int:
+    """How many bands to cut n rows or columns into: up to 8, at least 64 wide.
+
+    (Numba's thread count cannot be read in cached code, so the bands do
+    not follow it; eight keep up to eight threads busy.)
+    """
+    return max(1, min(8, n // 64))
+
+
+@njit(cache=True, nogil=True, parallel=True)
 def min_filter2d(src: np.ndarray, r: int, out: np.ndarray) -> None:
-    """Square (2r+1)² minimum filter, windows clipped at the borders."""
+    """Square (2r+1)² minimum filter, windows clipped at the borders.
+
+    Row bands, then column bands, run on the Numba threads; every output
+    value is the same whatever the number of threads.
+    """
     if r == 0:
         out[:] = src
         return
+    rows, cols = src.shape
     tmp = np.empty_like(src)
-    _min_pad_rows(src, r, tmp)
-    _min_pad_cols(tmp, r, out)
+    nb = _parts(rows)
+    for i in prange(nb):
+        y0 = i * rows // nb
+        y1 = (i + 1) * rows // nb
+        _min_pad_rows(src[y0:y1], r, tmp[y0:y1])
+    nb = _parts(cols)
+    for i in prange(nb):
+        _min_pad_cols(tmp, r, i * cols // nb, (i + 1) * cols // nb, out)
 
 
 # ---------------------------------------------------------------- box filter
@@ -168,43 +192,57 @@ def _box_rows_plane(src: np.ndarray, r: int, inv: np.ndarray, out: np.ndarray) -
 
 
 @njit(cache=True, nogil=True)
-def _box_cols_plane(src: np.ndarray, r: int, acc: np.ndarray, out: np.ndarray) -> None:
-    """Clipped-window mean along axis 0 of one plane, whole rows at a time."""
-    n, cols = src.shape
-    acc[:] = 0.0
+def _box_cols_plane(src: np.ndarray, r: int, x0: int, x1: int, out: np.ndarray) -> None:
+    """Clipped-window mean along axis 0 of columns ``x0:x1`` of one plane, whole rows at a time."""
+    n = src.shape[0]
+    cols = x1 - x0
+    acc = np.zeros(cols, np.float64)
     for i in range(min(r, n - 1) + 1):
+        line = src[i, x0:x1]
         for x in range(cols):
-            acc[x] += src[i, x]
+            acc[x] += line[x]
     for y in range(n):
         lo = y - r
         hi = y + r
         f = 1.0 / (min(hi, n - 1) - max(lo, 0) + 1)
+        dst = out[y, x0:x1]
         for x in range(cols):
-            out[y, x] = acc[x] * f
+            dst[x] = acc[x] * f
         if hi + 1 < n:
+            line = src[hi + 1, x0:x1]
             for x in range(cols):
-                acc[x] += src[hi + 1, x]
+                acc[x] += line[x]
         if lo >= 0:
+            line = src[lo, x0:x1]
             for x in range(cols):
-                acc[x] -= src[lo, x]
+                acc[x] -= line[x]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def box_planes(src: np.ndarray, r: int, out: np.ndarray) -> None:
-    """Square (2r+1)² clipped-window mean of every plane of a (P, H, W) array."""
+    """Square (2r+1)² clipped-window mean of every plane of a (P, H, W) array.
+
+    Row bands, then column bands, run on the Numba threads; every output
+    value is the same whatever the number of threads.
+    """
     planes, rows, cols = src.shape
     inv = np.empty(cols, np.float32)
     for x in range(cols):
         inv[x] = 1.0 / (min(x + r, cols - 1) - max(x - r, 0) + 1)
     tmp = np.empty((rows, cols), np.float32)
-    acc = np.empty(cols, np.float64)
+    nr = _parts(rows)
+    nc = _parts(cols)
     for p in range(planes):
-        _box_rows_plane(src[p], r, inv, tmp)
-        _box_cols_plane(tmp, r, acc, out[p])
+        for i in prange(nr):
+            y0 = i * rows // nr
+            y1 = (i + 1) * rows // nr
+            _box_rows_plane(src[p, y0:y1], r, inv, tmp[y0:y1])
+        for i in prange(nc):
+            _box_cols_plane(tmp, r, i * cols // nc, (i + 1) * cols // nc, out[p])
 
 
 # ---------------------------------------------------------------- guided filter
-@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
+@njit(cache=True, nogil=True, parallel=True)
 def _gf_stats(guide: np.ndarray, src: np.ndarray, stack: np.ndarray) -> None:
     rows, cols = guide.shape
     for y in prange(rows):
@@ -217,7 +255,7 @@ def _gf_stats(guide: np.ndarray, src: np.ndarray, stack: np.ndarray) -> None:
             stack[3, y, x] = i * p
 
 
-@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
+@njit(cache=True, nogil=True, parallel=True)
 def _gf_ab(means: np.ndarray, eps: float, ab: np.ndarray) -> None:
     rows, cols = means.shape[1], means.shape[2]
     for y in prange(rows):
@@ -247,7 +285,7 @@ def guided_coeffs(guide: np.ndarray, src: np.ndarray, r: int, eps: float) -> np.
     return out
 
 
-@njit(cache=True, nogil=True, parallel=_LOWRES_PARALLEL)
+@njit(cache=True, nogil=True, parallel=True)
 def apply_coeffs(coeffs: np.ndarray, guide: np.ndarray, out: np.ndarray) -> None:
     """out = mean_a * guide + mean_b at the guide's own resolution."""
     rows, cols = guide.shape

@@ -11,9 +11,11 @@ kernel does not depend on the thread count.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numba
@@ -28,14 +30,20 @@ class ThreadChoice:
     Parameters
     ----------
     probe : int
-        Every ``probe``-th frame runs the setting not currently chosen.
+        Every ``probe``-th frame runs the setting not currently chosen, whose
+        older times are dropped first (they may date from another load).
     keep : int
         Frames of history per setting (their median is compared).
+
+    Notes
+    -----
+    The first frame (workspace allocation, thread start-up) is not recorded.
     """
 
     def __init__(self, *, probe: int = 32, keep: int = 5) -> None:
         self.probe, self.keep = probe, keep
         self._times: dict[int, deque[float]] = {}
+        self._runs: dict[int, int] = {}  # frames run per setting, recorded or not
         self._count = 0
         self.last = 0  # threads used for the last frame (0 before the first)
 
@@ -45,30 +53,46 @@ class ThreadChoice:
         if top <= 1:
             return top
         self._count += 1
-        for n in (top, 1):
-            if len(self._times.get(n, ())) < 2:
+        for n in (top, 1):  # both settings measured first, twice each
+            if self._runs.get(n, 0) < 2:
                 return n
-        best = min((top, 1), key=lambda n: float(np.median(self._times[n])))
+        best = min((top, 1), key=self._median)
         if self._count % self.probe == 0:
-            return 1 if best == top else top
+            other = 1 if best == top else top
+            self._times[other].clear()
+            return other
         return best
+
+    def _median(self, threads: int) -> float:
+        times = self._times.get(threads)
+        return float(np.median(times)) if times else math.inf
 
     def record(self, threads: int, seconds: float) -> None:
         """Note that a frame's kernels took ``seconds`` on ``threads`` threads."""
         self.last = threads
-        self._times.setdefault(threads, deque(maxlen=self.keep)).append(seconds)
+        first = not self._runs
+        self._runs[threads] = self._runs.get(threads, 0) + 1
+        times = self._times.setdefault(threads, deque(maxlen=self.keep))
+        if not first:
+            times.append(seconds)
 
     def run(self, threads: int, kernel: Callable[..., Any], *args: Any) -> float:
         """Call ``kernel(*args)`` on ``threads`` Numba threads; return the seconds taken."""
-        prev = numba.get_num_threads()
-        numba.set_num_threads(threads)
-        try:
+        with self.limit(threads):
             t = time.perf_counter()
             kernel(*args)
             return time.perf_counter() - t
+
+    @contextmanager
+    def limit(self, threads: int) -> Iterator[None]:
+        """Run the body's Numba kernels on ``threads`` threads (restored on exit)."""
+        prev = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            yield
         finally:
             numba.set_num_threads(prev)
 
     def __repr__(self) -> str:
-        ms = {n: round(1e3 * float(np.median(t)), 3) for n, t in sorted(self._times.items())}
+        ms = {n: round(1e3 * float(np.median(t)), 3) for n, t in sorted(self._times.items()) if t}
         return f"ThreadChoice(last={self.last}, median_ms={ms})"
