@@ -51,7 +51,7 @@ def test_filters_do_not_depend_on_the_thread_count() -> None:
                          guided_filter(g, x, radius=10, eps=1e-3)))
     finally:
         numba.set_num_threads(prev)
-    for a, b in zip(outs[0], outs[-1]):
+    for a, b in zip(outs[0], outs[-1], strict=True):
         np.testing.assert_array_equal(a, b)
 
 

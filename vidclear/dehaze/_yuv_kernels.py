@@ -127,7 +127,7 @@ def _coef_row(coeffs: np.ndarray, rr: int, xi0: np.ndarray, xi1: np.ndarray, fx:
 @njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
 def _inv_t_row(yrow: np.ndarray, coeffs: np.ndarray, yi: int, yi1: int, wy: float,
                xi0: np.ndarray, xi1: np.ndarray, fx: np.ndarray, cache: np.ndarray,
-               have: np.ndarray, t0: float, vrow: np.ndarray) -> None:
+               have: np.ndarray, t0: np.float32, vrow: np.ndarray) -> None:
     """1 / max(t, t0) along one luma row, t from the coefficients applied to (Y - 16) / 219.
 
     ``cache`` (2, 2, W) holds the x-interpolated coefficient rows of the two
@@ -158,7 +158,7 @@ def _inv_t_row(yrow: np.ndarray, coeffs: np.ndarray, yi: int, yi1: int, wy: floa
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_FAST)
 def recover_yuv_linear(yp: np.ndarray, up: np.ndarray, vp: np.ndarray, coeffs: np.ndarray,
-                       s: int, air: np.ndarray, t0: float, yo: np.ndarray, uo: np.ndarray,
+                       s: int, air: np.ndarray, t0: np.float32, yo: np.ndarray, uo: np.ndarray,
                        vo: np.ndarray) -> None:
     """J = (I - A) / t + A on the planes directly (no gains, no tone curve).
 

@@ -81,7 +81,6 @@ References
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -358,17 +357,21 @@ class Dehazer:
             ``image`` has the input's shape and dtype.
         """
         rgb, restore = as_rgb(image)
-        cfg = self.config
         now, dt, seek = self._clock(timestamp)
         rows, cols = rgb.shape[:2]
         full = 255.0 if rgb.dtype == np.uint8 else 65535.0
         s = self._factor(rows, cols)
         ws = self._workspace(rows, cols, s)
-        threads = self._threads.choose()
+        with self._threads.frame():
+            an, out = self._process_rgb(rgb, ws, s, full, now, dt, seek)
+        self.last = an.result(restore(out), s)
+        return self.last
+
+    def _process_rgb(self, rgb: np.ndarray, ws: _Workspace, s: int, full: float, now: float,
+                     dt: float, seek: bool) -> tuple[_Analysis, np.ndarray]:
         down = _kf.downsample_area_u8 if rgb.dtype == np.uint8 and s <= 16 else _kf.downsample_area
-        spent = self._threads.run(threads, down, rgb, s, 1.0 / full, ws.low)
-        an, took = self._analyse_on(threads, ws, now, dt, seek, None)
-        spent += took
+        down(rgb, s, 1.0 / full, ws.low)
+        an = self._analyse(ws, now, dt, seek, None)
 
         # full-resolution recovery
         if an.gamma < 0.999:  # tone curve through a LUT indexed on a fine grid
@@ -379,12 +382,10 @@ class Dehazer:
             lut = np.empty(0, rgb.dtype)
             top = full
         prm = np.concatenate([an.gains * top / full, an.air * an.gains * top, LUMA / full,
-                              [cfg.t0, top]]).astype(np.float32)
+                              [self.config.t0, top]]).astype(np.float32)
         out = np.empty_like(rgb)
-        spent += self._threads.run(threads, _k.recover, rgb, an.coeffs, s * ws.gs, prm, lut, out)
-        self._threads.record(threads, spent)
-        self.last = an.result(restore(out), s)
-        return self.last
+        _k.recover(rgb, an.coeffs, s * ws.gs, prm, lut, out)
+        return an, out
 
     def process_yuv420(self, y: np.ndarray, u: np.ndarray, v: np.ndarray,
                        timestamp: float | None = None) -> DehazeResult:
@@ -428,29 +429,34 @@ class Dehazer:
             raise ArrayError(f"chroma planes must be {(rows // 2, cols // 2)}, "
                              f"got {u.shape} and {v.shape}")
         y, u, v = (np.ascontiguousarray(p) for p in (y, u, v))
-        cfg = self.config
         now, dt, seek = self._clock(timestamp)
         s = self._factor(rows, cols)
         ws = self._workspace(rows, cols, s)
-        threads = self._threads.choose()
+        with self._threads.frame():
+            an, planes = self._process_yuv(y, u, v, ws, s, now, dt, seek)
+        self.last = an.result(None, s, planes)
+        return self.last
+
+    def _process_yuv(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, ws: _Workspace, s: int,
+                     now: float, dt: float, seek: bool
+                     ) -> tuple[_Analysis, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        rows, cols = y.shape
         h, w = ws.h, ws.w
+        t0 = self.config.t0
         yuvlow = ws.yuvlow()
-        spent = self._threads.run(threads, _kf.downsample_area_u8 if s <= 16
-                                  else _kf.downsample_area, y[:, :, None], s, 1.0,
-                                  yuvlow[0].reshape(h, w, 1))
+        (_kf.downsample_area_u8 if s <= 16 else _kf.downsample_area)(
+            y[:, :, None], s, 1.0, yuvlow[0].reshape(h, w, 1))
         _ky.chroma_area(u, s, rows, cols, yuvlow[1])
         _ky.chroma_area(v, s, rows, cols, yuvlow[2])
         guide = np.empty((h, w), np.float32)
         _ky.yuv_to_low(yuvlow[0], yuvlow[1], yuvlow[2], _YUV2RGB32, ws.low, guide)
-        an, took = self._analyse_on(threads, ws, now, dt, seek, guide)
-        spent += took
+        an = self._analyse(ws, now, dt, seek, guide)
 
         yo, uo, vo = np.empty_like(y), np.empty_like(u), np.empty_like(v)
         if an.gamma >= 0.999 and np.abs(an.gains - 1.0).max() < 1e-4:
             air = (_ky.RGB2YUV @ (255.0 * an.air.astype(np.float64)) + _ky.YUV_OFFSET)
-            spent += self._threads.run(threads, _ky.recover_yuv_linear, y, u, v, an.coeffs,
-                                       s * ws.gs, air.astype(np.float32), np.float32(cfg.t0),
-                                       yo, uo, vo)
+            _ky.recover_yuv_linear(y, u, v, an.coeffs, s * ws.gs, air.astype(np.float32),
+                                   np.float32(t0), yo, uo, vo)
         else:
             if an.gamma < 0.999:
                 lut = np.rint(255.0 * np.linspace(0.0, 1.0, 4096) ** an.gamma).astype(np.uint8)
@@ -459,24 +465,13 @@ class Dehazer:
                 lut = np.empty(0, np.uint8)
                 top = 255.0
             prm = np.concatenate([an.gains * top / 255.0, an.air * an.gains * top,
-                                  [cfg.t0, top]]).astype(np.float32)
-            spent += self._threads.run(threads, _ky.recover_yuv_rgb, y, u, v, an.coeffs,
-                                       s * ws.gs, prm, lut, _MATS32, yo, uo, vo)
-        self._threads.record(threads, spent)
-        self.last = an.result(None, s, (yo, uo, vo))
-        return self.last
+                                  [t0, top]]).astype(np.float32)
+            _ky.recover_yuv_rgb(y, u, v, an.coeffs, s * ws.gs, prm, lut, _MATS32, yo, uo, vo)
+        return an, (yo, uo, vo)
 
     def _factor(self, rows: int, cols: int) -> int:
         cfg = self.config
         return cfg.subsample or max(1, round(min(rows, cols) / cfg.work_size))
-
-    def _analyse_on(self, threads: int, ws: _Workspace, now: float, dt: float, seek: bool,
-                    guide: np.ndarray | None) -> tuple[_Analysis, float]:
-        """:meth:`_analyse` on ``threads`` Numba threads; also the seconds it took."""
-        with self._threads.limit(threads):
-            t = time.perf_counter()
-            an = self._analyse(ws, now, dt, seek, guide)
-            return an, time.perf_counter() - t
 
     def _analyse(self, ws: _Workspace, now: float, dt: float, seek: bool,
                  guide: np.ndarray | None) -> _Analysis:

@@ -14,9 +14,8 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import numba
 import numpy as np
@@ -76,12 +75,17 @@ class ThreadChoice:
         if not first:
             times.append(seconds)
 
-    def run(self, threads: int, kernel: Callable[..., Any], *args: Any) -> float:
-        """Call ``kernel(*args)`` on ``threads`` Numba threads; return the seconds taken."""
+    @contextmanager
+    def frame(self) -> Iterator[int]:
+        """Choose the count for one frame, run the body's kernels on it, record its time.
+
+        Yields the thread count. A body that raises is not recorded.
+        """
+        threads = self.choose()
         with self.limit(threads):
             t = time.perf_counter()
-            kernel(*args)
-            return time.perf_counter() - t
+            yield threads
+            self.record(threads, time.perf_counter() - t)
 
     @contextmanager
     def limit(self, threads: int) -> Iterator[None]:
