@@ -12,10 +12,11 @@ from numba import njit, prange
 
 _INF = np.float32(np.inf)
 # Working-resolution kernels (about 180×320 for the dehazer at 1080p) are
-# parallel too: on 2 idle cores the fork/join pays from about 0.1 ms of work.
-# When other processes keep the cores busy one thread is faster, and the
-# callers that run per frame choose the count by measured time
-# (vidclear.kernels.threads.ThreadChoice); results never depend on it.
+# parallel too: a fork/join costs about 5 µs on 2 idle cores (OpenMP layer),
+# against 0.1-0.5 ms of work per kernel. When other processes keep the cores
+# busy one thread is faster, and the callers that run per frame choose the
+# count by measured time (vidclear.kernels.threads.ThreadChoice); results
+# never depend on it.
 
 
 # ---------------------------------------------------------------- min filter

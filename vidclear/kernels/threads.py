@@ -30,7 +30,9 @@ class ThreadChoice:
     ----------
     probe : int
         Every ``probe``-th frame runs the setting not currently chosen, whose
-        older times are dropped first (they may date from another load).
+        older times are dropped first (they may date from another load). The
+        first probes come sooner (after 4, 8, 16, ... frames): the first
+        frames' times are the least reliable.
     keep : int
         Frames of history per setting (their median is compared).
 
@@ -44,6 +46,8 @@ class ThreadChoice:
         self._times: dict[int, deque[float]] = {}
         self._runs: dict[int, int] = {}  # frames run per setting, recorded or not
         self._count = 0
+        self._gap = min(4, probe)  # frames to the next probe, doubling up to ``probe``
+        self._next_probe = 4 + self._gap
         self.last = 0  # threads used for the last frame (0 before the first)
 
     def choose(self) -> int:
@@ -56,7 +60,9 @@ class ThreadChoice:
             if self._runs.get(n, 0) < 2:
                 return n
         best = min((top, 1), key=self._median)
-        if self._count % self.probe == 0:
+        if self._count >= self._next_probe:
+            self._gap = min(2 * self._gap, self.probe)
+            self._next_probe = self._count + self._gap
             other = 1 if best == top else top
             self._times[other].clear()
             return other
