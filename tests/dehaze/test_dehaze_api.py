@@ -239,3 +239,44 @@ def test_guide_subsample_is_a_close_approximation() -> None:
     # the two differ by far less than either differs from the hazy input
     assert np.abs(exact.image.astype(float) - img).mean() > 20.0
     assert np.abs(exact.image.astype(float) - fast.image).mean() < 1.0
+
+
+@pytest.mark.parametrize("layout", ["rgb", "yuv"])
+def test_clear_frames_skip_recovery_and_come_out_unchanged(layout: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # saturated colour blocks: a dark channel near 0, so auto-strength reads
+    # the frame as clear (strength 0) and the full-resolution pass is skipped
+    from vidclear.dehaze import dehazer as dz
+
+    rng = np.random.default_rng(31)
+    blocks = rng.integers(0, 3, (9, 16))
+    pal = np.array([[220, 30, 20], [20, 180, 40], [30, 40, 200]], np.uint8)
+    rgb = np.ascontiguousarray(np.repeat(np.repeat(pal[blocks], 40, 0), 40, 1))  # 360×640
+    rgb[:40] = 245  # a white band: the airlight is white, as in a clear daylight scene
+
+    def run() -> list[np.ndarray]:
+        d = Dehazer()
+        outs = []
+        for i in range(3):
+            if layout == "rgb":
+                res = d.process(rgb, timestamp=i / 30)
+                assert res.image is not None
+                outs.append(res.image)
+            else:
+                y = np.ascontiguousarray(rgb[..., 1])
+                u = np.ascontiguousarray(rgb[::2, ::2, 0])
+                v = np.ascontiguousarray(rgb[::2, ::2, 2])
+                res = d.process_yuv420(y, u, v, timestamp=i / 30)
+                assert res.planes is not None
+                outs.append(np.concatenate([p.ravel() for p in res.planes]))
+            assert res.strength == 0.0
+        return outs
+
+    fast = run()
+    monkeypatch.setattr(dz._Analysis, "identity", property(lambda self: False))
+    full = run()  # the same frames through the full recovery
+    for a, b in zip(fast, full, strict=True):
+        np.testing.assert_array_equal(a, b)
+    if layout == "rgb":
+        np.testing.assert_array_equal(fast[0], rgb)
+        assert fast[0] is not rgb and not np.shares_memory(fast[0], rgb)

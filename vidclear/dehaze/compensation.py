@@ -75,7 +75,13 @@ def compensation(hist: np.ndarray, cfg: DehazeConfig,
         g = target / c_j
         g *= float(LUMA @ mean_j) / max(float(LUMA @ (g * mean_j)), 1e-6)
         gains = np.clip(1.0 + cfg.color_guard * (g - 1.0), 0.5, 2.0)
-        lum_j = float(LUMA @ np.minimum(gains * med_j, 1.0))
+        # the recovered median luma, moved as the gains move the luma of the
+        # channel medians (the luma of the channel medians itself is no median
+        # luma: for saturated colours it is far lower, and read as one it
+        # brightened clear, colourful frames)
+        base = float(LUMA @ med_j)
+        if base > 1e-6:
+            lum_j *= float(LUMA @ np.minimum(gains * med_j, 1.0)) / base
     gamma = 1.0
     want = cfg.brightness * lum_i
     if 0.005 < lum_j < want < 1.0:

@@ -174,6 +174,16 @@ class _Analysis:
     strength: float
     cut: bool
 
+    @property
+    def identity(self) -> bool:
+        """Strength 0 (read as clear), no gains, no tone curve: the recovery returns the input.
+
+        With strength 0 every transmission floor and prior gives t = 1, so
+        ``J = (I - A) / t + A`` is ``I``; the full-resolution pass is skipped.
+        """
+        return (self.strength == 0.0 and self.gamma >= 0.999
+                and float(np.abs(self.gains - 1.0).max()) < 1e-4)
+
     def result(self, image: np.ndarray | None, s: int,
                planes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> DehazeResult:
         return DehazeResult(
@@ -372,6 +382,8 @@ class Dehazer:
         down = _kf.downsample_area_u8 if rgb.dtype == np.uint8 and s <= 16 else _kf.downsample_area
         down(rgb, s, 1.0 / full, ws.low)
         an = self._analyse(ws, now, dt, seek, None)
+        if an.identity:
+            return an, rgb.copy()
 
         # full-resolution recovery
         if an.gamma < 0.999:  # tone curve through a LUT indexed on a fine grid
@@ -451,6 +463,8 @@ class Dehazer:
         guide = np.empty((h, w), np.float32)
         _ky.yuv_to_low(yuvlow[0], yuvlow[1], yuvlow[2], _YUV2RGB32, ws.low, guide)
         an = self._analyse(ws, now, dt, seek, guide)
+        if an.identity:
+            return an, (y.copy(), u.copy(), v.copy())
 
         yo, uo, vo = np.empty_like(y), np.empty_like(u), np.empty_like(v)
         if an.gamma >= 0.999 and np.abs(an.gains - 1.0).max() < 1e-4:
