@@ -16,8 +16,11 @@ Measures, in one run on this machine:
 Timings are medians after a JIT warm-up, with the interquartile range;
 seeds are fixed. The input is a synthetic hazy frame (textured scene, haze
 with depth), the same in every run, or with ``--frame PATH`` a real image
-resized to 1920×1080 (e.g. a hazy still, where the brightness tone curve is
-usually active: the script prints the exponent the dehazer chose).
+resized to 1920×1080. The script prints the exponent of the brightness tone
+curve the dehazer chose: below 1 the recovery runs through its lookup table
+(on the hazy stills in ``../shared`` it stayed at 1 in video steady state).
+The OpenCV peer needs OpenCV's contrib build (``cv2.ximgproc``), which the
+test environment of ``scripts/test.sh`` has.
 
 Usage::
 
@@ -121,10 +124,22 @@ def machine() -> dict[str, object]:
             "platform": platform.platform()}
 
 
+def _positive(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", type=int, default=50, help="timed runs of the fast methods")
-    ap.add_argument("--textbook-runs", type=int, default=3, help="timed runs of textbook DCP")
+    ap.add_argument("--runs", type=_positive, default=50, help="timed runs of the fast methods")
+    ap.add_argument("--textbook-runs", type=_positive, default=3,
+                    help="timed runs of textbook DCP")
     ap.add_argument("--skip-cold", action="store_true", help="skip the cold-start subprocesses")
     ap.add_argument("--json", action="store_true", help="print JSON instead of text")
     ap.add_argument("--frame", default="", help="image to time on, resized to 1920x1080 "

@@ -30,6 +30,7 @@ import numpy as np
 
 from vidclear import load_config, transcode
 from vidclear._version import __version__
+from vidclear.errors import VidclearError
 
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 
@@ -97,11 +98,22 @@ def machine() -> dict:
             "vidclear": __version__}
 
 
+def _positive(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
-    ap.add_argument("--frames", type=int, default=150, help="frames per clip (default 150)")
-    ap.add_argument("--runs", type=int, default=3, help="timed runs per variant (default 3)")
+    ap.add_argument("--frames", type=_positive, default=150, help="frames per clip (default 150)")
+    ap.add_argument("--runs", type=_positive, default=3, help="timed runs per variant (default 3)")
     ap.add_argument("--preset", default="veryfast")
     ap.add_argument("--crf", type=int, default=20)
     ap.add_argument("--processors", nargs="+", default=["copy"],
@@ -113,6 +125,11 @@ def main() -> int:
                          "content like vidclear's)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = ap.parse_args()
+    try:  # a bad processor name: one line, before any clip is made
+        load_config(overrides=[f"pipeline.processors={json.dumps(args.processors)}"])
+    except VidclearError as exc:
+        print(f"bench_io: {exc}", file=sys.stderr)
+        return 2
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:

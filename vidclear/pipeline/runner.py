@@ -13,7 +13,7 @@ from vidclear.core.processor import Processor
 from vidclear.core.sink import Sink
 from vidclear.errors import ConfigError, ProcessorError
 from vidclear.pipeline.channel import Cancelled, Channel
-from vidclear.pipeline.stats import PipelineStats
+from vidclear.pipeline.stats import PipelineStats, jit_seconds
 
 __all__ = ["Pipeline"]
 
@@ -76,6 +76,10 @@ class Pipeline:
         self._errors: list[BaseException] = []
         self._stopping = threading.Event()
         self._proc_busy = [0.0] * len(self.processors)
+        # per processor: calls, and calls (and their time) that waited for Numba's compiler
+        self._proc_calls = [0] * len(self.processors)
+        self._proc_warm = [0] * len(self.processors)
+        self._proc_warm_s = [0.0] * len(self.processors)
 
     # -- control ---------------------------------------------------------
     def stop(self) -> None:
@@ -129,9 +133,15 @@ class Pipeline:
     def _apply(self, frames: list[Frame], start: int) -> list[Frame]:
         for i in range(start, len(self.processors)):
             proc = self.processors[i]
+            jit0 = jit_seconds()
             t0 = time.perf_counter()
             frames = [g for f in frames if (g := _checked(proc, proc(f))) is not None]
-            self._proc_busy[i] += time.perf_counter() - t0
+            dt = time.perf_counter() - t0
+            self._proc_busy[i] += dt
+            self._proc_calls[i] += 1
+            if jit_seconds() > jit0:  # compiled on this call: JIT warm-up, not steady state
+                self._proc_warm[i] += 1
+                self._proc_warm_s[i] += dt
             if not frames:
                 break
         return frames
@@ -227,11 +237,18 @@ class Pipeline:
         return self.stats
 
     def _update_processor_stats(self) -> None:
-        n = max(1, self.stats.stage("process").frames)
-        self.stats.processors_ms = {
-            repr_name(p, i): 1000 * busy / n
-            for i, (p, busy) in enumerate(zip(self.processors, self._proc_busy, strict=True))
-        }
+        """ms per call of each processor, without the calls that waited for the JIT.
+
+        (Only when every call compiled are those the figure, as for the stages.)
+        """
+        out = {}
+        for i, p in enumerate(self.processors):
+            calls, busy = self._proc_calls[i], self._proc_busy[i]
+            steady = calls - self._proc_warm[i]
+            if steady:
+                calls, busy = steady, busy - self._proc_warm_s[i]
+            out[repr_name(p, i)] = 1000 * busy / max(1, calls)
+        self.stats.processors_ms = out
 
 
 def _checked(proc: Processor[Any], out: object) -> Frame | None:
