@@ -29,10 +29,15 @@ class ThreadChoice:
     Parameters
     ----------
     probe : int
-        Every ``probe``-th frame runs the setting not currently chosen, whose
-        older times are dropped first (they may date from another load). The
-        first probes come sooner (after 4, 8, 16, ... frames): the first
-        frames' times are the least reliable.
+        Now and then a frame runs the setting not currently chosen, whose
+        older times are dropped first (they may date from another load):
+        4 frames after the first comparison, then after 8, 16, ... frames,
+        the wait doubling after every probe that loses, up to ``probe``
+        frames while the run is young (``8 * probe`` frames) and up to
+        ``16 * probe`` after that. On a busy machine a probe of all threads
+        can stall a frame for a scheduler slice or more (300 ms measured on
+        a loaded 2-core machine, with OpenMP's spinning workers), so it
+        becomes rare there. A probe that wins starts the waits again at 4.
     keep : int
         Frames of history per setting (their median is compared).
 
@@ -48,6 +53,7 @@ class ThreadChoice:
         self._count = 0
         self._gap = min(4, probe)  # frames to the next probe, doubling up to ``probe``
         self._next_probe = 4 + self._gap
+        self._best: int | None = None  # the setting chosen last, outside probes
         self.last = 0  # threads used for the last frame (0 before the first)
 
     def choose(self) -> int:
@@ -60,8 +66,13 @@ class ThreadChoice:
             if self._runs.get(n, 0) < 2:
                 return n
         best = min((top, 1), key=self._median)
+        if self._best is not None and best != self._best:  # the last probe won
+            self._gap = min(4, self.probe)
+            self._next_probe = self._count + self._gap
+        self._best = best
         if self._count >= self._next_probe:
-            self._gap = min(2 * self._gap, self.probe)
+            most = self.probe if self._count < 8 * self.probe else 16 * self.probe
+            self._gap = min(2 * self._gap, most)
             self._next_probe = self._count + self._gap
             other = 1 if best == top else top
             self._times[other].clear()
