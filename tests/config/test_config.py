@@ -41,7 +41,7 @@ def test_override_order_and_value_parsing(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"crf": 70}, "output.crf = 70 is out of range: expected a int in [0, 63]"),
+        ({"crf": 70}, "output.crf = 70 is out of range: expected an integer in [0, 63]"),
         ({"crf": 1.5}, "output.crf = 1.5 is not allowed"),
         ({"copy_streams": "yes"}, "output.copy_streams = 'yes' is not allowed: expected true"),
         ({"crash_safe": "maybe"}, "expected one of 'auto', 'on', 'off'"),

@@ -137,7 +137,7 @@ def test_dehazer_attributes_and_repr() -> None:
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"omega": 1.5}, r"dehaze.omega = 1.5 is out of range: expected a float in \[0, 1\]"),
+        ({"omega": 1.5}, r"dehaze.omega = 1.5 is out of range: expected a number in \[0, 1\]"),
         ({"patch": 4}, "dehaze.patch = 4 is not allowed: expected an odd integer"),
         ({"patch": 0}, "dehaze.patch"),
         ({"airlight": "max"}, "dehaze.airlight = 'max' is not allowed: expected one of 'dcp'"),

@@ -60,10 +60,16 @@ def param(
     return dataclasses.field(default=default, metadata=meta)
 
 
+_TYPE_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
 def _describe_type(tp: Any) -> str:
+    """The type in words, with its article: ``int`` -> "an integer"."""
+    if tp in _TYPE_WORDS:
+        return _TYPE_WORDS[tp]
     if isinstance(tp, type):
-        return tp.__name__
-    return str(tp).replace("typing.", "")
+        return f"a {tp.__name__}"
+    return f"a {str(tp).replace('typing.', '')}"
 
 
 def _allowed(meta: Mapping[str, Any], tp: Any) -> str:
@@ -75,8 +81,8 @@ def _allowed(meta: Mapping[str, Any], tp: Any) -> str:
         right = ")" if meta.get("hi_open") else "]"
         lo_s = "-inf" if lo is None else f"{lo:g}"
         hi_s = "inf" if hi is None else f"{hi:g}"
-        return f"a {_describe_type(tp)} in {left}{lo_s}, {hi_s}{right}"
-    return f"a {_describe_type(tp)}"
+        return f"{_describe_type(tp)} in {left}{lo_s}, {hi_s}{right}"
+    return _describe_type(tp)
 
 
 def _coerce(value: Any, tp: Any, key: str, meta: Mapping[str, Any]) -> Any:
