@@ -176,6 +176,8 @@ def test_bad_images(img: np.ndarray, match: str) -> None:
 def test_bad_timestamp() -> None:
     with pytest.raises(ValueError, match="timestamp"):
         Dehazer()(_hazy(8, 8), timestamp=float("inf"))
+    with pytest.raises(ConfigError, match="timestamp must be a number of seconds, got 'abc'"):
+        Dehazer()(_hazy(8, 8), timestamp="abc")  # type: ignore[arg-type]
 
 
 def test_thread_policy_follows_measured_times(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -298,7 +298,11 @@ class Dehazer:
         if timestamp is None:
             now = 0.0 if self._time is None else self._time + _FRAME_DT
         else:
-            now = float(timestamp)
+            try:
+                now = float(timestamp)
+            except (TypeError, ValueError):
+                raise ConfigError(f"timestamp must be a number of seconds, got {timestamp!r}"
+                                  ) from None
             if not math.isfinite(now):
                 raise ConfigError(
                     f"timestamp must be a finite number of seconds, got {timestamp!r}")
