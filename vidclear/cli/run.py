@@ -235,7 +235,7 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     if getattr(args, "verbose", 0) and not quiet:
         _say_plan(session, report)
     if not quiet and _first_compile(session):
-        print("vidclear: first run: compiling the Numba kernels (up to a minute, once; "
+        print("vidclear: first run: compiling the Numba kernels (a minute or two on 2 cores, once; "
               "cached afterwards)", file=sys.stderr)
     enabled = False if quiet else (True if getattr(args, "progress", False) else None)
     total = session.source.info.frame_count if session.mode == "file" else None
