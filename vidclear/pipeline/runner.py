@@ -13,7 +13,7 @@ from vidclear.core.processor import Processor
 from vidclear.core.sink import Sink
 from vidclear.errors import ConfigError, ProcessorError
 from vidclear.pipeline.channel import Cancelled, Channel
-from vidclear.pipeline.stats import PipelineStats, jit_seconds
+from vidclear.pipeline.stats import PipelineStats, StageStats, jit_seconds
 
 __all__ = ["Pipeline"]
 
@@ -75,11 +75,8 @@ class Pipeline:
             self.stats.stage(name)
         self._errors: list[BaseException] = []
         self._stopping = threading.Event()
-        self._proc_busy = [0.0] * len(self.processors)
-        # per processor: calls, and calls (and their time) that waited for Numba's compiler
-        self._proc_calls = [0] * len(self.processors)
-        self._proc_warm = [0] * len(self.processors)
-        self._proc_warm_s = [0.0] * len(self.processors)
+        # per processor: its calls, counted like a stage's frames (JIT warm-up apart)
+        self._proc_stats = [StageStats(repr_name(p, i)) for i, p in enumerate(self.processors)]
 
     # -- control ---------------------------------------------------------
     def stop(self) -> None:
@@ -136,12 +133,7 @@ class Pipeline:
             jit0 = jit_seconds()
             t0 = time.perf_counter()
             frames = [g for f in frames if (g := _checked(proc, proc(f))) is not None]
-            dt = time.perf_counter() - t0
-            self._proc_busy[i] += dt
-            self._proc_calls[i] += 1
-            if jit_seconds() > jit0:  # compiled on this call: JIT warm-up, not steady state
-                self._proc_warm[i] += 1
-                self._proc_warm_s[i] += dt
+            self._proc_stats[i].add(time.perf_counter() - t0, compiled=jit_seconds() - jit0)
             if not frames:
                 break
         return frames
@@ -237,18 +229,8 @@ class Pipeline:
         return self.stats
 
     def _update_processor_stats(self) -> None:
-        """ms per call of each processor, without the calls that waited for the JIT.
-
-        (Only when every call compiled are those the figure, as for the stages.)
-        """
-        out = {}
-        for i, p in enumerate(self.processors):
-            calls, busy = self._proc_calls[i], self._proc_busy[i]
-            steady = calls - self._proc_warm[i]
-            if steady:
-                calls, busy = steady, busy - self._proc_warm_s[i]
-            out[repr_name(p, i)] = 1000 * busy / max(1, calls)
-        self.stats.processors_ms = out
+        """ms per call of each processor, without the calls that waited for the JIT."""
+        self.stats.processors_ms = {st.name: st.ms_per_frame() for st in self._proc_stats}
 
 
 def _checked(proc: Processor[Any], out: object) -> Frame | None:

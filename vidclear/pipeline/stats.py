@@ -104,12 +104,14 @@ class StageStats:
     owner: PipelineStats | None = field(default=None, repr=False, compare=False)
     _jit_seen: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
 
-    def add(self, busy_s: float, frames: int = 1) -> None:
+    def add(self, busy_s: float, frames: int = 1, compiled: float | None = None) -> None:
         """Count ``frames`` that took ``busy_s`` seconds; call from the thread that did the work.
 
         Time that thread spent in Numba's compiler since its previous call
         (since it started, on its first) marks the frames as JIT warm-up. The
         pipeline's stages run on threads of their own, started for the run.
+        A caller that measured the compile time of exactly this work (several
+        counters on one thread) passes it as ``compiled`` instead.
         """
         now = time.perf_counter()
         if self.first_s is None:
@@ -118,10 +120,11 @@ class StageStats:
         self.last_s = now
         self.frames += frames
         self.busy_s += busy_s
-        tid = threading.get_ident()
-        jit = jit_seconds()
-        compiled = jit - self._jit_seen.get(tid, 0.0)
-        self._jit_seen[tid] = jit
+        if compiled is None:
+            tid = threading.get_ident()
+            jit = jit_seconds()
+            compiled = jit - self._jit_seen.get(tid, 0.0)
+            self._jit_seen[tid] = jit
         if compiled > 0:
             self.warm_frames += frames
             self.warm_busy_s += busy_s
@@ -129,17 +132,23 @@ class StageStats:
             if self.owner is not None:
                 self.owner._warmed(now)
 
+    def ms_per_frame(self) -> float:
+        """Milliseconds per frame without the frames that waited for the JIT.
+
+        (When every frame did, those are the figure.) 0.0 before the first.
+        """
+        steady = self.frames - self.warm_frames
+        busy = self.busy_s - self.warm_busy_s if steady else self.busy_s
+        return 1000 * busy / (steady or self.frames) if self.frames else 0.0
+
     def snapshot(self) -> dict[str, Any]:
         span = (self.last_s - self.first_s
                 if self.first_s is not None and self.last_s is not None else 0.0)
-        steady = self.frames - self.warm_frames
-        busy = self.busy_s - self.warm_busy_s if steady else self.busy_s
         data = {
             "frames": self.frames,
             "fps": round(self.frames / span, 2) if span > 0 else 0.0,
             # Without the frames that waited for the JIT (see warmup_frames).
-            "ms_per_frame": round(1000 * busy / (steady or self.frames), 3)
-            if self.frames else 0.0,
+            "ms_per_frame": round(self.ms_per_frame(), 3),
             "queue_depth": self.queue_depth,
             "queue_max": self.queue_max,
             "drops": self.drops,
