@@ -49,6 +49,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 import cv2  # noqa: E402
+from _cli import positive_int  # noqa: E402
 from baselines_dehaze import opencv_fast_dcp, textbook_dcp  # noqa: E402
 
 W, H = 1920, 1080
@@ -124,21 +125,10 @@ def machine() -> dict[str, object]:
             "platform": platform.platform()}
 
 
-def _positive(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", type=_positive, default=50, help="timed runs of the fast methods")
-    ap.add_argument("--textbook-runs", type=_positive, default=3,
+    ap.add_argument("--runs", type=positive_int, default=50, help="timed runs of the fast methods")
+    ap.add_argument("--textbook-runs", type=positive_int, default=3,
                     help="timed runs of textbook DCP")
     ap.add_argument("--skip-cold", action="store_true", help="skip the cold-start subprocesses")
     ap.add_argument("--json", action="store_true", help="print JSON instead of text")

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from _cli import positive_int  # scripts/, the folder of this script
 
 from vidclear import load_config, transcode
 from vidclear._version import __version__
@@ -98,22 +99,13 @@ def machine() -> dict:
             "vidclear": __version__}
 
 
-def _positive(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
-    ap.add_argument("--frames", type=_positive, default=150, help="frames per clip (default 150)")
-    ap.add_argument("--runs", type=_positive, default=3, help="timed runs per variant (default 3)")
+    ap.add_argument("--frames", type=positive_int, default=150,
+                    help="frames per clip (default 150)")
+    ap.add_argument("--runs", type=positive_int, default=3,
+                    help="timed runs per variant (default 3)")
     ap.add_argument("--preset", default="veryfast")
     ap.add_argument("--crf", type=int, default=20)
     ap.add_argument("--processors", nargs="+", default=["copy"],
