@@ -77,9 +77,11 @@ def test_quadtree_prefers_smooth_bright_region_over_textured_white() -> None:
     np.testing.assert_allclose(a, 0.8, atol=1e-5)
 
 
-def test_raw_transmission_matches_numpy() -> None:
+@pytest.mark.parametrize("cap_weight", [0.0, 0.3])
+def test_raw_transmission_matches_numpy(cap_weight: float) -> None:
     rng = np.random.default_rng(6)
     dark = rng.random((30, 40)).astype(np.float32)
+    capd = rng.uniform(0.0, 1.5, (30, 40)).astype(np.float32)
     low = rng.random((30, 40, 3)).astype(np.float32)
     grey = low[:15].mean(axis=2, keepdims=True)
     low[:15] = grey + rng.random((15, 40, 1)).astype(np.float32) * 0.1  # near-grey pixels
@@ -89,8 +91,8 @@ def test_raw_transmission_matches_numpy() -> None:
     sq = mean**2 + rng.random((30, 40)).astype(np.float32) * 0.002
     stats = np.stack([mean, sq])
     out = np.empty_like(dark)
-    _k.raw_transmission(dark, 0.9, low, (1 / air).astype(np.float32), stats,
-                        np.array([0.4, 0.8]), out)
+    _k.raw_transmission(dark, capd, low, (1 / air).astype(np.float32), stats,
+                        np.array([0.9, cap_weight, 0.7, 0.4, 0.8]), out)
 
     def smooth(x: np.ndarray) -> np.ndarray:
         x = np.clip(x, 0, 1)

@@ -194,3 +194,16 @@ def test_clear_blue_sky_is_not_taken_for_haze() -> None:
     sky_in, sky_out = img[:60], res.image[:60]
     assert ciede2000(sky_out, sky_in) < 5.0
     assert _luma(sky_out) >= 0.9 * _luma(sky_in)
+
+
+def test_sky_floor_holds_after_the_colour_attenuation_blend() -> None:
+    # Zhu et al.'s prior reads a bright, saturated sky as far away (low t);
+    # blended in after the sky floor, it once pulled the sky's t below
+    # sky_chroma_t (0.8 * 0.7 + 0.3 * t_cap) and the sky was dehazed anyway
+    scene = textured_scene(160, 240, 7)
+    hazy = add_haze(scene, np.array([0.85, 0.85, 0.85]), beta=1.5)[0]
+    hazy[:64] = np.array([0.45, 0.68, 0.95])  # flat, bright, blue
+    res = dehaze_image(to_u8(hazy), return_details=True)
+    assert res.strength > 0.5  # the scene below is dehazed
+    rows = res.raw_transmission.shape[0] * 50 // 160  # inside the sky, clear of the patch
+    assert res.raw_transmission[:rows].min() >= 0.8 - 1e-4

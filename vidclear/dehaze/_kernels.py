@@ -100,39 +100,43 @@ def quadtree_region(grey: np.ndarray, min_side: int) -> tuple[int, int, int, int
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def raw_transmission(dark: np.ndarray, k: float, low: np.ndarray, inv_a: np.ndarray,
-                     stats: np.ndarray, sky: np.ndarray, out: np.ndarray) -> None:
-    """t = 1 - k * dark, floored where the scene is bright and smooth (sky).
+def raw_transmission(dark: np.ndarray, capd: np.ndarray, low: np.ndarray, inv_a: np.ndarray,
+                     stats: np.ndarray, prm: np.ndarray, out: np.ndarray) -> None:
+    """Raw transmission: dark channel prior blended with the colour attenuation prior, then floored.
 
-    ``low`` is the working RGB image (h, w, 3), ``inv_a`` = 1 / A (3,);
-    ``stats`` holds the local mean and mean square of the grey plane
-    (2, h, w). ``sky`` = [grey floor, chroma floor]. In units of A (``u_c =
-    I_c / A_c``): brightness ``max u`` ramps from 0.7 to 0.9, smoothness
-    ramps down as the local standard deviation of grey rises from 0.01 to
-    0.04, and the floor rises from the grey floor towards the chroma floor
-    as the chroma ``max u - min u`` goes from 0.1 to 0.3: a bright smooth
-    region coloured unlike the airlight (clear blue sky) is not haze, while
-    one the colour of A (fog, overcast sky) only needs its noise held down.
+    ``prm`` = [k, cap weight, cap strength, grey sky floor, chroma sky floor];
+    ``dark`` (h, w) is the haze read by the dark channel prior, ``capd``
+    (h, w) the colour attenuation prior's scene depth (Zhu et al., IEEE TIP
+    2015), ``low`` the working RGB image (h, w, 3), ``inv_a`` = 1 / A (3,),
+    ``stats`` the local mean and mean square of the grey plane (2, h, w).
+    In order:
+
+    1. ``t = (1 - wc) (1 - k dark) + wc (1 - sc (1 - exp(-capd)))``.
+    2. The sky floor. In units of A (``u_c = I_c / A_c``): brightness
+       ``max u`` ramps from 0.7 to 0.9, smoothness ramps down as the local
+       standard deviation of grey rises from 0.01 to 0.04, and the floor
+       rises from the grey floor towards the chroma floor as the chroma
+       ``max u - min u`` goes from 0.1 to 0.3: a bright smooth region
+       coloured unlike the airlight (clear blue sky) is not haze, while one
+       the colour of A (fog, overcast sky) only needs its noise held down.
+       Applied after the blend, so the colour attenuation prior (which
+       reads a saturated bright sky as deep) cannot pull t below it.
     """
     h, w = dark.shape
     # float32 constants throughout, no branches in the loop: it vectorises
     f32 = np.float32
-    kk = f32(k)
-    floor = f32(sky[0])
-    rise = f32(max(sky[1] - sky[0], 0.0))
+    kk, wc, sc = f32(prm[0]), f32(prm[1]), f32(prm[2])
+    floor = f32(prm[3])
+    rise = f32(max(prm[4] - prm[3], 0.0))
     a0, a1, a2 = f32(inv_a[0]), f32(inv_a[1]), f32(inv_a[2])
     one, two, three, zero = f32(1.0), f32(2.0), f32(3.0), f32(0.0)
     b_lo, b_gain = f32(0.7), f32(5.0)
     s_lo, s_gain = f32(0.01), f32(1.0 / 0.03)
     c_lo, c_gain = f32(0.1), f32(5.0)
-    if sky[0] <= 0.0 and sky[1] <= 0.0:
-        for y in prange(h):
-            for x in range(w):
-                out[y, x] = one - kk * dark[y, x]
-        return
     for y in prange(h):
         for x in range(w):
-            t = one - kk * dark[y, x]
+            t = (one - wc) * (one - kk * dark[y, x]) + wc * (
+                one - sc * (one - np.exp(-capd[y, x])))
             u0 = low[y, x, 0] * a0
             u1 = low[y, x, 1] * a1
             u2 = low[y, x, 2] * a2

@@ -209,10 +209,10 @@ class _Workspace:
         self.low = np.empty((h, w, 3), f32)
         self.grey = np.empty((h, w), f32)
         self.minc = np.empty((h, w), f32)
-        self.capd = np.empty((h, w), f32)
+        self.capd = np.zeros((h, w), f32)  # stays 0 when cap_weight = 0
         self.stack = np.empty((2, h, w), f32)
         self.stats = np.empty((2, h, w), f32)
-        self.nostats = np.zeros((2, 1, 1), f32)
+        self.nostats = np.zeros((2, h, w), f32)  # sky floors off: read, never weighed
         self.small = np.empty((2, -(-h // gs), -(-w // gs)), f32)
         self.hist = np.empty((8, _k.NBINS), np.int64)
         self.ones = np.ones(3, f32)
@@ -557,16 +557,16 @@ class Dehazer:
             stats = ws.stats
         else:
             stats = ws.nostats
-        sky = np.array([cfg.sky_t, cfg.sky_chroma_t], np.float64)
         haze = dark
         if cfg.clear_dark > 0:
             haze = np.maximum(dark - np.float32(cfg.clear_dark), np.float32(0))
             haze *= np.float32(1.0 / (1.0 - cfg.clear_dark))
-        _k.raw_transmission(haze, cfg.omega * strength, low, inv_air, stats, sky, traw)
         if cfg.cap_weight > 0:
             _k.cap_depth(low, ws.minc)
             _kf.min_filter2d(ws.minc, r, ws.capd)
-            _k.blend_cap(ws.capd, float(cfg.cap_weight), float(strength), traw)
+        prm = np.array([cfg.omega * strength, cfg.cap_weight, strength, cfg.sky_t,
+                        cfg.sky_chroma_t], np.float64)
+        _k.raw_transmission(haze, ws.capd, low, inv_air, stats, prm, traw)
         if cfg.luma_floor > 0:
             above = max(veil - cfg.black_level, 0.0)
             cap = 1.0 - cfg.omega * strength * above
