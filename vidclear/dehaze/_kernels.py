@@ -178,19 +178,6 @@ def cap_depth(low: np.ndarray, out: np.ndarray) -> None:
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def blend_cap(depth: np.ndarray, wgt: float, strength: float, t: np.ndarray) -> None:
-    """``t = (1 - wgt) t + wgt t_cap`` with ``t_cap = 1 - strength (1 - exp(-depth))``."""
-    h, w = t.shape
-    one = np.float32(1.0)
-    wg = np.float32(wgt)
-    st = np.float32(strength)
-    for y in prange(h):
-        for x in range(w):
-            tc = one - st * (one - np.exp(-depth[y, x]))
-            t[y, x] = (one - wg) * t[y, x] + wg * tc
-
-
-@njit(cache=True, nogil=True, parallel=True)
 def luma_floor(low: np.ndarray, inv_a: np.ndarray, wts: np.ndarray, k: float, cap: float,
                t: np.ndarray, credit: float = 1.0) -> None:
     """Raise ``t`` in place so recovered luminance plus chroma keeps ``k`` of the input luminance.
@@ -465,6 +452,38 @@ def _shrink_tail(a: np.ndarray, b: np.ndarray, f: int, by: int, bx0: int,
 
 
 @njit(cache=True, nogil=True)
+def select(a: np.ndarray, k: int) -> float:
+    """The k-th smallest value of the 1-D array ``a`` (0-based); ``a`` is reordered in place.
+
+    Wirth's selection (N. Wirth, *Algorithms + Data Structures = Programs*,
+    1976, §2.3.4): on return ``a[:k] <= a[k] <= a[k + 1:]``, as after
+    ``np.partition(a, k)``, in expected linear time. Written here rather
+    than calling ``np.partition``, whose Numba implementation costs over ten
+    seconds of first-run compile time.
+    """
+    lo, hi = 0, a.shape[0] - 1
+    while lo < hi:
+        x = a[k]
+        i, j = lo, hi
+        while True:
+            while a[i] < x:
+                i += 1
+            while x < a[j]:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+            if i > j:
+                break
+        if j < k:
+            lo = i
+        if k < i:
+            hi = j
+    return a[k]
+
+
+@njit(cache=True, nogil=True)
 def airlight_top(img: np.ndarray, dark: np.ndarray, frac: float, share: float,
                  wts: np.ndarray) -> np.ndarray:
     """Mean colour of the ``share`` brightest (grey) pixels among the top ``frac`` of ``dark``."""
@@ -488,7 +507,7 @@ def airlight_top(img: np.ndarray, dark: np.ndarray, frac: float, share: float,
     # the take-th brightest key by selection, not a full sort: in a flat
     # fog bank n is a sizeable share of the frame; ties at that key are
     # taken in raster order
-    kth = np.partition(key, n - take)[n - take]
+    kth = select(key.copy(), n - take)
     out = np.zeros(3, np.float64)
     ties = take
     for i in range(n):
@@ -546,11 +565,10 @@ def strided_quantile(x: np.ndarray, step: int, q: float) -> float:
     pos = q * (n - 1)
     lo = min(int(np.floor(pos)), n - 1)
     hi = min(lo + 1, n - 1)
-    part = np.partition(buf, lo)
-    a = float(part[lo])
+    a = float(select(buf, lo))
     if hi == lo or pos == lo:
         return a
-    b = float(part[lo + 1:].min())
+    b = float(buf[lo + 1:].min())
     return a + (pos - lo) * (b - a)
 
 
