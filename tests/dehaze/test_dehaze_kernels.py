@@ -341,18 +341,3 @@ def test_hist_summary_matches_numpy() -> None:
         mean = (hist[i] @ (np.arange(_k.NBINS) / top)) / max(total, 1)
         assert out[0, i] == pytest.approx(med, abs=1e-12)
         assert out[1, i] == pytest.approx(mean, abs=1e-12)
-
-
-@pytest.mark.parametrize("kind", ["random", "ties", "sorted", "reversed", "constant", "one"])
-def test_select_partitions_like_numpy(kind: str) -> None:
-    rng = np.random.default_rng(21)
-    n = 1 if kind == "one" else 2001
-    a = {"random": rng.random(n), "ties": rng.integers(0, 5, n), "sorted": np.arange(n),
-         "reversed": np.arange(n)[::-1], "constant": np.full(n, 0.5),
-         "one": np.array([0.3])}[kind].astype(np.float32)
-    ref = np.sort(a)
-    for k in sorted({0, 1, n // 3, n // 2, n - 2, n - 1} & set(range(n))):
-        b = a.copy()
-        assert _k.select(b, k) == ref[k]
-        assert (b[:k] <= b[k]).all() and (b[k + 1:] >= b[k]).all()  # partitioned around k
-        np.testing.assert_array_equal(np.sort(b), ref)  # a permutation of the input

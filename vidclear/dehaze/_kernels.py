@@ -10,6 +10,7 @@ import numpy as np
 from numba import njit, prange
 
 from vidclear.kernels._filters import bilinear_taps
+from vidclear.kernels._order import select
 
 NBINS = 256  # histogram bins of the statistics kernels
 
@@ -452,38 +453,6 @@ def _shrink_tail(a: np.ndarray, b: np.ndarray, f: int, by: int, bx0: int,
 
 
 @njit(cache=True, nogil=True)
-def select(a: np.ndarray, k: int) -> float:
-    """The k-th smallest value of the 1-D array ``a`` (0-based); ``a`` is reordered in place.
-
-    Wirth's selection (N. Wirth, *Algorithms + Data Structures = Programs*,
-    1976, §2.3.4): on return ``a[:k] <= a[k] <= a[k + 1:]``, as after
-    ``np.partition(a, k)``, in expected linear time. Written here rather
-    than calling ``np.partition``, whose Numba implementation costs over ten
-    seconds of first-run compile time.
-    """
-    lo, hi = 0, a.shape[0] - 1
-    while lo < hi:
-        x = a[k]
-        i, j = lo, hi
-        while True:
-            while a[i] < x:
-                i += 1
-            while x < a[j]:
-                j -= 1
-            if i <= j:
-                a[i], a[j] = a[j], a[i]
-                i += 1
-                j -= 1
-            if i > j:
-                break
-        if j < k:
-            lo = i
-        if k < i:
-            hi = j
-    return a[k]
-
-
-@njit(cache=True, nogil=True)
 def airlight_top(img: np.ndarray, dark: np.ndarray, frac: float, share: float,
                  wts: np.ndarray) -> np.ndarray:
     """Mean colour of the ``share`` brightest (grey) pixels among the top ``frac`` of ``dark``."""
@@ -507,7 +476,7 @@ def airlight_top(img: np.ndarray, dark: np.ndarray, frac: float, share: float,
     # the take-th brightest key by selection, not a full sort: in a flat
     # fog bank n is a sizeable share of the frame; ties at that key are
     # taken in raster order
-    kth = select(key.copy(), n - take)
+    kth = select(key, n - take)
     out = np.zeros(3, np.float64)
     ties = take
     for i in range(n):
@@ -568,7 +537,7 @@ def strided_quantile(x: np.ndarray, step: int, q: float) -> float:
     a = float(select(buf, lo))
     if hi == lo or pos == lo:
         return a
-    b = float(buf[lo + 1:].min())
+    b = float(select(buf, hi))
     return a + (pos - lo) * (b - a)
 
 

@@ -126,64 +126,6 @@ def robertson_accum_k(stack, rad, t, acc, cnt):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def select_k(d, k):  # pragma: no cover - compiled
-    """The ``k``-th smallest (from 0) of a non-empty float64 array of finite values.
-
-    A 1024-bin histogram between the extremes finds the bin holding it; the
-    values in that bin are histogrammed again between their own extremes,
-    and so on until few are left (or all are equal), which are sorted. The
-    extremes fall in the first and the last bin, so every round keeps fewer
-    values; each is one pass over what is left.
-    """
-    nb = 1024
-    counts = np.empty(nb, np.int64)
-    sub = np.empty((4, nb), np.int64)
-    cand = d
-    while True:
-        n = cand.shape[0]
-        lo = cand[0]
-        hi = cand[0]
-        for i in range(n):
-            lo = min(lo, cand[i])
-            hi = max(hi, cand[i])
-        if hi <= lo:  # all equal
-            return lo
-        if n <= 64:
-            return np.sort(cand)[k]
-        scale = nb / (hi - lo)
-        sub[:] = 0  # four interleaved histograms: runs of equal values do not serialise
-        for i in range(n):
-            sub[i & 3, min(int((cand[i] - lo) * scale), nb - 1)] += 1
-        for b in range(nb):
-            counts[b] = sub[0, b] + sub[1, b] + sub[2, b] + sub[3, b]
-        cum = 0
-        sel = nb - 1
-        for b in range(nb):
-            if cum + counts[b] > k:
-                sel = b
-                break
-            cum += counts[b]
-        buf = np.empty(n, np.float64)
-        j = 0
-        for i in range(n):  # branch-free: write every value, keep those in the bin
-            v = cand[i]
-            buf[j] = v
-            j += min(int((v - lo) * scale), nb - 1) == sel
-        k -= cum
-        cand = buf[:j]
-
-
-@njit(cache=True, nogil=True)
-def median_k(d):  # pragma: no cover - compiled
-    """The median of a non-empty float64 array of finite values, equal to ``np.median``."""
-    n = d.shape[0]
-    a = select_k(d, (n - 1) // 2)
-    if n % 2 == 1:
-        return a
-    return (a + select_k(d, n // 2)) / 2.0
-
-
-@njit(cache=True, nogil=True)
 def log_ratio_readings_k(a, b, log_response, low, high, out):  # pragma: no cover - compiled
     """``log_response[b] - log_response[a]`` of channel readings in [low, high] in both.
 

@@ -21,6 +21,7 @@ from vidclear.errors import HDRInputError
 from vidclear.hdr import _kernels as K
 from vidclear.hdr._deprecate import deprecated_alias
 from vidclear.hdr._validate import as_stack
+from vidclear.kernels._order import median
 
 __all__ = [
     "AlignWard2003",
@@ -186,7 +187,7 @@ def shift_agreement(reference: np.ndarray, moving: np.ndarray, dy: int, dx: int,
     d = d[:K.log_ratio_readings_k(a, b, lr, WELL_LOW, WELL_HIGH, d)]
     if d.size < 64:
         return float("inf"), int(d.size)
-    return float(np.mean(np.abs(d - K.median_k(d)))), int(d.size)
+    return float(np.mean(np.abs(d - median(d)))), int(d.size)
 
 
 def checked_shift(reference: np.ndarray, moving: np.ndarray, shift: tuple[int, int], *,

@@ -36,6 +36,7 @@ import numpy as np
 
 from vidclear.errors import HDRInputError
 from vidclear.hdr import _kernels as K
+from vidclear.kernels._order import median
 
 __all__ = ["BracketDetector", "BracketPattern", "detect_bracket", "log_exposure_ratio",
            "small_rgb"]
@@ -95,7 +96,7 @@ def log_exposure_ratio(a: np.ndarray, b: np.ndarray, log_response: np.ndarray, *
     n = int(K.log_ratio_readings_k(_u8(a), _u8(b), lr, int(low), int(high), d))
     if n < min_readings:
         return math.nan, n
-    return float(K.median_k(d[:n])), n
+    return float(median(d[:n])), n
 
 
 def _u8(img: np.ndarray) -> np.ndarray:
