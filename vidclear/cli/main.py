@@ -15,7 +15,7 @@ from vidclear.errors import ConfigError, VidclearError
 __all__ = ["build_parser", "main"]
 
 # One module per command; each has add_parser(subparsers).
-_COMMANDS = ("run", "demo", "synth", "hdr", "batch", "presets")
+_COMMANDS = ("run", "demo", "synth", "hdr", "batch", "presets", "compile")
 
 EXAMPLES = """\
 examples:

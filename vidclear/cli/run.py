@@ -236,7 +236,8 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
         _say_plan(session, report)
     if not quiet and _first_compile(session):
         print("vidclear: first run: compiling the Numba kernels (a minute or two on 2 cores, once; "
-              "cached afterwards)", file=sys.stderr)
+              "cached afterwards; `vidclear compile` does it ahead on all cores)",
+              file=sys.stderr)
     enabled = False if quiet else (True if getattr(args, "progress", False) else None)
     total = session.source.info.frame_count if session.mode == "file" else None
     bar = Progress(total=total, enabled=enabled, desc=label)

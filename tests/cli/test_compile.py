@@ -1,0 +1,105 @@
+"""``vidclear compile``: every group runs, reaches the kernels it is for, and fails clearly."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from vidclear.cli.compile import GROUPS
+
+PY = [sys.executable, "-m", "vidclear"]
+
+# Kernels each group must have compiled (or loaded from the cache): the paths
+# real frames take, 8-bit and 16-bit RGB and decoded YUV 4:2:0 alike.
+REACHES = {
+    "dehaze": {"vidclear.dehaze._kernels:recover": 2,  # uint8 and uint16 recovery
+               "vidclear.dehaze._yuv_kernels:recover_yuv_linear": 1},
+    "hdr video": {"vidclear.hdr._video_kernels:merge_reinhard_k": 1},
+    "enhance": {"vidclear.enhance._kernels:ace_block_sums": 1,
+                "vidclear.enhance._kernels:clahe_interpolate": 1,
+                "vidclear.enhance._kernels:msr_combine": 1,
+                "vidclear.enhance._kernels:apply_luma": 2},
+    "hdr stills": {"vidclear.hdr._kernels:merge_debevec_k": 1,
+                   "vidclear.hdr._kernels:merge_robertson_k": 1,
+                   "vidclear.hdr._kernels:mtb_k": 1},
+}
+
+
+def test_every_group_is_checked() -> None:
+    assert set(REACHES) == set(GROUPS)
+
+
+@pytest.mark.parametrize("group", list(GROUPS))
+def test_group_compiles_its_kernels(group: str) -> None:
+    # a fresh interpreter, so only this group's run can have given the
+    # dispatchers their signatures
+    checks = REACHES[group]
+    code = f"""
+import importlib
+from vidclear.cli.compile import warm_group
+seconds = warm_group({group!r})
+for name, want in {checks!r}.items():
+    mod, fn = name.split(":")
+    got = len(getattr(importlib.import_module(mod), fn).signatures)
+    print(name, got, want)
+    assert got >= want, (name, got, want)
+print("seconds", seconds)
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "seconds" in res.stdout
+
+
+def test_command_reports_each_group_and_succeeds() -> None:
+    res = subprocess.run([*PY, "compile", "-j", "2"], capture_output=True, text=True,
+                         timeout=600)
+    assert res.returncode == 0, res.stderr
+    for group in GROUPS:
+        assert f"  {group} " in res.stderr
+    assert "done in" in res.stderr
+
+
+def test_bad_jobs_is_a_one_line_error() -> None:
+    res = subprocess.run([*PY, "compile", "-j", "-1"], capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        "vidclear: error: --jobs -1 is not allowed: expected 0 (one per CPU) or more"]
+
+
+def _processes_with(marker: str) -> list[int]:
+    """PIDs whose environment holds ``marker`` (Linux /proc)."""
+    found = []
+    for env in Path("/proc").glob("[0-9]*/environ"):
+        with contextlib.suppress(OSError):
+            if marker.encode() in env.read_bytes():
+                found.append(int(env.parent.name))
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_stops_every_child(tmp_path: Path, sig: signal.Signals) -> None:
+    cache = tmp_path / f"numba-cache-{sig.name}"  # empty: the groups are compiling
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    proc = subprocess.Popen([*PY, "compile", "-j", "2"], stderr=subprocess.PIPE, text=True,
+                            env=env, preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                      signal.SIG_DFL))
+    assert proc.stderr is not None
+    assert proc.stderr.readline().startswith("vidclear compile: 4 groups on 2 process(es)")
+    deadline = time.monotonic() + 60
+    while len(_processes_with(str(cache))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the parent and both children are up
+    assert len(_processes_with(str(cache))) == 3
+    proc.send_signal(sig)
+    rest = proc.communicate(timeout=20)[1]
+    assert proc.returncode == 130
+    assert rest.strip().splitlines() == ["vidclear: interrupted"]
+    assert _processes_with(str(cache)) == []
