@@ -170,7 +170,9 @@ def main() -> int:
         print(json.dumps(report, indent=2))
         return 0
     print(f"{report['benchmark']} ({report['encoder']})")
-    print(f"machine: {report['machine']}")
+    m = report["machine"]
+    print(f"machine: {m['cpus']} logical CPUs, {m['platform']}, Python {m['python']}, "
+          f"PyAV {m['pyav']} (libavcodec {m['ffmpeg']}), vidclear {m['vidclear']}")
     print(f"{'size':<7}{'plain fps':>12}{'vidclear fps':>15}{'ratio':>8}"
           f"   (median of {args.runs})")
     for r in results:
