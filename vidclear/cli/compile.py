@@ -21,10 +21,11 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from fractions import Fraction
-from typing import Any
+from typing import IO, Any
 
 __all__ = ["GROUPS", "add_parser", "run", "warm_group"]
 
@@ -154,12 +155,17 @@ def warm_group(name: str) -> float:
     return time.perf_counter() - t0
 
 
-def _start(group: str) -> subprocess.Popen[str]:
-    """One group in a child interpreter; it prints the seconds it took."""
+def _start(group: str) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+    """One group in a child interpreter; it prints the seconds it took.
+
+    Its output goes to a temporary file, not a pipe: a child that wrote more
+    than a pipe holds (compiler warnings) would block while nobody reads.
+    """
     code = ("import sys\nfrom vidclear.cli.compile import warm_group\n"
             "print(warm_group(sys.argv[1]))")
-    return subprocess.Popen([sys.executable, "-c", code, group], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    log = tempfile.TemporaryFile()
+    return subprocess.Popen([sys.executable, "-c", code, group], stdout=log,
+                            stderr=subprocess.STDOUT), log
 
 
 def run(args: argparse.Namespace) -> int:
@@ -174,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     say(f"vidclear compile: {len(GROUPS)} groups on {jobs} process(es); cache: {cache}")
     t0 = time.perf_counter()
     waiting = list(GROUPS)
-    running: dict[str, subprocess.Popen[str]] = {}
+    running: dict[str, tuple[subprocess.Popen[bytes], IO[bytes]]] = {}
     failed = 0
 
     def stop(signum: int, frame: object) -> None:
@@ -187,22 +193,25 @@ def run(args: argparse.Namespace) -> int:
                 group = waiting.pop(0)
                 running[group] = _start(group)
             time.sleep(0.05)
-            for group, child in list(running.items()):
+            for group, (child, log) in list(running.items()):
                 if child.poll() is None:
                     continue
                 del running[group]
-                out, err = child.communicate()
+                log.seek(0)
+                lines = log.read().decode(errors="replace").strip().splitlines()
+                log.close()
                 if child.returncode == 0:
-                    say(f"  {group:<11} {float(out.split()[-1]):6.1f} s")
+                    say(f"  {group:<11} {float(lines[-1]):6.1f} s")
                 else:  # report every group, then fail
                     failed += 1
-                    last = (err.strip().splitlines() or [f"exit status {child.returncode}"])[-1]
+                    last = (lines or [f"exit status {child.returncode}"])[-1]
                     print(f"vidclear: error: compiling {group!r} failed: {last}",
                           file=sys.stderr)
     finally:
         signal.signal(signal.SIGTERM, old)
-        for child in running.values():  # interrupted: stop the groups still compiling
+        for child, log in running.values():  # interrupted: stop the groups still compiling
             child.kill()
             child.wait()
+            log.close()
     say(f"done in {time.perf_counter() - t0:.1f} s")
     return 1 if failed else 0
