@@ -158,13 +158,16 @@ def warm_group(name: str) -> float:
 def _start(group: str) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
     """One group in a child interpreter; it prints the seconds it took.
 
+    ``-P``: the child imports the vidclear that is installed, never a source
+    tree in the current directory (its cache would be one nobody reads).
+
     Its output goes to a temporary file, not a pipe: a child that wrote more
     than a pipe holds (compiler warnings) would block while nobody reads.
     """
     code = ("import sys\nfrom vidclear.cli.compile import warm_group\n"
             "print(warm_group(sys.argv[1]))")
     log = tempfile.TemporaryFile()
-    return subprocess.Popen([sys.executable, "-c", code, group], stdout=log,
+    return subprocess.Popen([sys.executable, "-P", "-c", code, group], stdout=log,
                             stderr=subprocess.STDOUT), log
 
 
