@@ -30,13 +30,14 @@ from vidclear.core.processor import Processor
 from vidclear.core.sink import Sink
 from vidclear.core.source import Source
 from vidclear.errors import ConfigError, OutputError
-from vidclear.io.sinks.encoder import EncoderSink, check_output_path
+from vidclear.io.sinks.encoder import EncoderSink
 from vidclear.io.sinks.http_preview import (
     HttpPreviewSink,
     PreviewServer,
     check_listen,
     parse_listen,
 )
+from vidclear.io.sinks.paths import check_output_path
 from vidclear.io.sinks.views import VIEWS
 from vidclear.pipeline.stats import PipelineStats
 from vidclear.session import Session, build_processors

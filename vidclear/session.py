@@ -40,7 +40,8 @@ from vidclear.core.processor import Processor
 from vidclear.core.sink import Sink
 from vidclear.core.source import Source
 from vidclear.errors import ConfigError, ProcessorError
-from vidclear.io.sinks.encoder import EncoderSink, check_output_path
+from vidclear.io.sinks.encoder import EncoderSink
+from vidclear.io.sinks.paths import check_output_path
 from vidclear.io.sinks.split import SplitSink
 from vidclear.io.sinks.stream import StreamSink, classify_output
 from vidclear.io.sinks.tee import TeeSink

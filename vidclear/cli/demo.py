@@ -12,7 +12,7 @@ from vidclear.cli.run import add_config_args, add_report_arg, config_from_args, 
 from vidclear.config.loader import Config
 from vidclear.config.sections import OutputConfig
 from vidclear.errors import ConfigError
-from vidclear.io.sinks.encoder import check_output_path
+from vidclear.io.sinks.paths import check_output_path
 from vidclear.io.sources.synthetic import RoadScene
 from vidclear.session import Session
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from vidclear.cli.progress import Progress, summary_line
 from vidclear.config.loader import Config, load_config
 from vidclear.errors import ConfigError, OutputError
+from vidclear.io.sinks.paths import check_output_path, write_file
 from vidclear.io.sinks.report import ReportSink
 from vidclear.io.sources import classify_input
 from vidclear.pipeline.stats import PipelineStats
@@ -157,6 +158,13 @@ def open_report(args: argparse.Namespace, *, title: str = "vidclear run") -> Rep
                             ("--stats", getattr(args, "stats", None))):
             if path and path != "-" and Path(path).is_file():
                 raise OutputError(f"{label} {path} exists (-n: never overwrite)")
+    stats = getattr(args, "stats", None)
+    if stats:  # refused now, not after an hour of work
+        check_output_path(Path(stats), inputs=list(getattr(args, "input", None) or []),
+                          overwrite=True, label="--stats")
+        output = getattr(args, "output", None)
+        if output and os.path.realpath(stats) == os.path.realpath(output):
+            raise OutputError(f"--stats {stats} is also the video output")
     folder = getattr(args, "report", None)
     if not folder:
         return None
@@ -201,10 +209,7 @@ def _write_stats(path: str | None, stats: PipelineStats, extra: dict) -> None:
     if not path:
         return
     data = {**extra, **stats.snapshot()}
-    try:
-        Path(path).write_text(json.dumps(data, indent=2) + "\n")
-    except OSError as exc:
-        raise OutputError(f"cannot write stats to {path}: {exc.strerror or exc}") from None
+    write_file(path, (json.dumps(data, indent=2) + "\n").encode(), label="--stats")
 
 
 def _first_compile(session: Session) -> bool:

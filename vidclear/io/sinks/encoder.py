@@ -2,7 +2,10 @@
 
 The file is written under a temporary name beside the requested one and
 renamed when :meth:`EncoderSink.close` has written the trailer, so a failed
-run never leaves a broken file under the name the user asked for. A crash-safe
+run never leaves a broken file under the name the user asked for. A symbolic
+link is written through, as FFmpeg does: the file it points to is replaced and
+the link stays. A target that is not a regular file (``/dev/null``, a FIFO) is
+written directly, unseekably, and never renamed over. A crash-safe
 container (fragmented MP4, Matroska, MPEG-TS) is playable up to the last
 fragment even after a hard kill; it then remains under the temporary name,
 which is printed when the sink opens.
@@ -26,8 +29,9 @@ from vidclear.core.convert import BT601, rgb_to_av
 from vidclear.core.frame import Frame
 from vidclear.core.source import SidePackets, StreamInfo
 from vidclear.errors import ArrayError, ConfigError, OutputError
+from vidclear.io.sinks.paths import is_special_file, partial_path
 
-__all__ = ["EncoderSink", "check_output_path", "partial_path"]
+__all__ = ["EncoderSink"]
 
 _CRF_ENCODERS = ("libx264", "libx265", "libvpx", "libvpx-vp9", "libaom-av1", "libsvtav1")
 _STREAMING_FORMATS = {"matroska", "webm", "mpegts"}
@@ -48,30 +52,6 @@ _DROP_TAGS = {"encoder", "duration", "handler_name", "vendor_id"}
 _IMAGE_CODECS = {"png": ("png", "rgb24"), "jpg": ("mjpeg", "yuvj444p"),
                  "jpeg": ("mjpeg", "yuvj444p"), "bmp": ("bmp", "bgr24"),
                  "tif": ("tiff", "rgb24"), "tiff": ("tiff", "rgb24")}
-
-
-def partial_path(path: Path) -> Path:
-    """The temporary name a recording is written under until it is complete."""
-    return path.with_name(f"{path.stem}.partial-{os.getpid()}{path.suffix}")
-
-
-def check_output_path(path: Path, *, inputs: list[str], overwrite: bool) -> None:
-    """Refuse outputs that would destroy an input, or an existing file without ``-y``."""
-    for spec in inputs:
-        src = Path(spec)
-        if src.exists() and path.exists() and os.path.samefile(src, path):
-            raise OutputError(f"output {path} is the input file; refusing to overwrite an input")
-        if src.exists() and src.resolve() == path.resolve():
-            raise OutputError(f"output {path} is the input file; refusing to overwrite an input")
-    if path.is_dir():
-        raise OutputError(f"output {path} is a directory; give a file name such as out.mp4")
-    if path.exists() and not overwrite:
-        raise OutputError(f"output {path} already exists (use -y to overwrite)")
-    parent = path.parent
-    if not parent.is_dir():
-        raise OutputError(f"output folder does not exist: {parent}")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"output folder is not writable: {parent}")
 
 
 def _check_encoder(cfg: OutputConfig) -> Any:
@@ -144,7 +124,14 @@ class EncoderSink:
         self.info = info
         self.side_packets = side_packets
         self.crash_safe = crash_safe
-        self.tmp_path = partial_path(self.path)
+        # Where the bytes finally go: through a symbolic link, and straight into
+        # a device or FIFO (nothing is renamed over those).
+        self.direct = is_special_file(self.path)
+        self.final_path = self.path if self.direct else Path(os.path.realpath(self.path))
+        if self.direct:
+            self.seekable = False
+        self.tmp_path = self.final_path if self.direct else partial_path(self.final_path,
+                                                                     self.path.suffix)
         self.frames_written = 0
         self.packets_copied = 0
         self.skipped_streams: list[str] = []
@@ -195,8 +182,9 @@ class EncoderSink:
         try:
             return self._open_target(options, container_options)
         except (av.FFmpegError, ValueError) as exc:
-            with contextlib.suppress(OSError):
-                self.tmp_path.unlink()
+            if not self.direct:
+                with contextlib.suppress(OSError):
+                    self.tmp_path.unlink()
             raise OutputError(f"cannot create output {self.name}: {exc}") from None
         except OSError as exc:
             raise OutputError(f"cannot create output {self.name}: {exc.strerror or exc}") from None
@@ -205,13 +193,17 @@ class EncoderSink:
     seekable = True
 
     def _open_target(self, options: dict[str, str], container_options: dict[str, str]) -> Any:
-        return av.open(str(self.tmp_path), "w", format=self.config.format or None,
-                       options=options, container_options=container_options)
+        # The temporary name keeps the extension; a device has none to go by.
+        fmt = self._guess_format() if self.direct else (self.config.format or None)
+        return av.open(str(self.tmp_path), "w", format=fmt, options=options,
+                       container_options=container_options)
 
     def _publish(self) -> None:
-        """Move the finished file to the name asked for."""
+        """Move the finished file to the name asked for (through a link)."""
+        if self.direct:
+            return
         try:
-            os.replace(self.tmp_path, self.path)
+            os.replace(self.tmp_path, self.final_path)
         except OSError as exc:
             raise OutputError(f"cannot move {self.tmp_path} to {self.name}: {exc}") from None
 
@@ -580,6 +572,10 @@ class EncoderSink:
                 raise OutputError(f"finishing {self.name} failed: {exc}") from None
             raise
         self._publish()
+        if self.image is not None and self.frames_written > 1:
+            self.notes.append(f"{self.name} is one picture: it holds the last of the "
+                              f"{self.frames_written} frames (write a video, e.g. .mkv "
+                              "with ffv1, to keep them all)")
 
     def _frame_seconds(self) -> float:
         rate = self.info.rate if self.info is not None else None
@@ -595,8 +591,9 @@ class EncoderSink:
     def _discard(self) -> None:
         with contextlib.suppress(Exception):
             self._container.close()
-        with contextlib.suppress(OSError):
-            self.tmp_path.unlink()
+        if not self.direct:
+            with contextlib.suppress(OSError):
+                self.tmp_path.unlink()
 
     def __enter__(self) -> EncoderSink:
         return self

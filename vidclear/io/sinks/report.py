@@ -38,6 +38,7 @@ import numpy as np
 
 from vidclear.core.frame import Frame
 from vidclear.errors import ConfigError, OutputError
+from vidclear.io.sinks.paths import unwritable, write_file
 
 __all__ = ["REPORT_FILES", "ReportSink", "check_report_folder"]
 
@@ -193,13 +194,7 @@ class ReportSink:
 
     def _save(self, name: str, data: bytes) -> None:
         path = self.folder / name
-        tmp = path.with_name(f".{name}.partial-{os.getpid()}")
-        try:
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        write_file(path, data, label="report file")
         self.written.append(path)
 
     def _chosen_thumbs(self) -> list[tuple[int, float | None, np.ndarray, np.ndarray]]:
@@ -284,6 +279,16 @@ def check_report_folder(folder: Path, *, overwrite: bool) -> None:
     if not folder.exists() and not folder.parent.exists():
         raise OutputError(f"cannot create report folder {folder}: "
                           f"{folder.parent} does not exist")
+    where = folder if folder.exists() else folder.parent
+    reason = unwritable(where)
+    if reason is None and not folder.exists():  # /proc takes files but no folders
+        try:
+            folder.mkdir()
+            folder.rmdir()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+    if reason:
+        raise OutputError(f"cannot create report folder {folder}: {reason}")
     if not overwrite:
         taken = [name for name in REPORT_FILES if (folder / name).exists()]
         if taken:

@@ -1,0 +1,158 @@
+"""Where the bytes go: links, devices, FIFOs, and the files besides the video.
+
+The video is written under a temporary name and renamed when complete. That
+must never replace what the name stands for: a symbolic link is written
+through (the link stays), a device or FIFO is written into (never renamed
+over), and the ``--stats`` and ``--report`` paths are refused before the run,
+not after it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import av
+import pytest
+
+from tests.media import ffprobe_streams, make_clip
+from vidclear import transcode
+from vidclear.errors import OutputError
+from vidclear.io.sinks.paths import check_output_path, is_special_file, unwritable, write_file
+
+PY = [sys.executable, "-m", "vidclear"]
+
+
+def vidclear(*args: str, cwd: Path | None = None):
+    return subprocess.run([*PY, *args], capture_output=True, cwd=cwd, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("media") / "clip.mp4", n=12, audio=False)
+
+
+def _frames(path: Path) -> int:
+    video = [s for s in ffprobe_streams(path)["streams"] if s["codec_type"] == "video"]
+    return int(video[0]["nb_read_frames"])
+
+
+def test_a_link_is_written_through_and_stays_a_link(clip, tmp_path):
+    target = tmp_path / "real.mp4"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.mp4"
+    link.symlink_to("real.mp4")
+    transcode(str(clip), link, overwrite=True)
+    assert link.is_symlink() and os.readlink(link) == "real.mp4"
+    assert _frames(target) == 12
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.mp4", "real.mp4"]
+
+
+def test_a_dangling_link_creates_its_target(clip, tmp_path):
+    (tmp_path / "media").mkdir()
+    link = tmp_path / "out.mp4"
+    link.symlink_to(tmp_path / "media" / "made.mp4")
+    transcode(str(clip), link)
+    assert link.is_symlink() and _frames(tmp_path / "media" / "made.mp4") == 12
+
+
+def test_a_dangling_link_into_a_missing_folder_is_refused_up_front(clip, tmp_path):
+    link = tmp_path / "out.mp4"
+    link.symlink_to(tmp_path / "gone" / "x.mp4")
+    with pytest.raises(OutputError, match=r"folder does not exist: .*gone.*links to"):
+        transcode(str(clip), link)
+    assert link.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def test_a_fifo_is_written_into_not_replaced(clip, tmp_path):
+    fifo = tmp_path / "out.mkv"
+    os.mkfifo(fifo)
+    got = io.BytesIO()
+
+    def read() -> None:
+        with open(fifo, "rb") as f:
+            got.write(f.read())
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    transcode(str(clip), fifo, overwrite=True)
+    reader.join(timeout=30)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # still the FIFO
+    got.seek(0)
+    with av.open(got, format="matroska") as c:
+        assert sum(1 for _ in c.decode(video=0)) == 12
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mkv"]
+
+
+def test_devices_are_special_and_need_y(tmp_path):
+    assert is_special_file(Path("/dev/null")) and not is_special_file(tmp_path)
+    assert not is_special_file(tmp_path / "nothing.mp4")
+    with pytest.raises(OutputError, match="already exists"):
+        check_output_path(Path("/dev/null"), inputs=[], overwrite=False)
+    check_output_path(Path("/dev/null"), inputs=[], overwrite=True)
+
+
+def test_unwritable_is_tried_for_real(tmp_path):
+    assert unwritable(tmp_path) is None
+    assert list(tmp_path.iterdir()) == []  # the probe is gone
+    assert unwritable(Path("/proc")) is not None  # no regular files there, even for root
+    with pytest.raises(OutputError, match="not writable: /proc"):
+        check_output_path(Path("/proc/out.mp4"), inputs=[], overwrite=False)
+
+
+def test_write_file_replaces_whole_and_keeps_links(tmp_path):
+    real = tmp_path / "stats.json"
+    real.write_text("old")
+    link = tmp_path / "s.json"
+    link.symlink_to(real)
+    write_file(link, b"new")
+    assert link.is_symlink() and real.read_text() == "new"
+    with pytest.raises(OutputError, match="cannot write --stats"):
+        write_file(tmp_path / "gone" / "s.json", b"x", label="--stats")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json", "stats.json"]
+
+
+def _one_line_error(res, match: str) -> None:
+    err = res.stderr.decode()
+    assert res.returncode == 1 and "Traceback" not in err, err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("vidclear: error:") and match in lines[0], err
+
+
+@pytest.mark.parametrize("where, match", [
+    ("gone/stats.json", "--stats folder does not exist"),
+    ("clip", "is the input file"),
+    ("out.mp4", "is also the video output"),
+])
+def test_bad_stats_paths_are_refused_before_the_run(clip, tmp_path, where, match):
+    stats = str(clip) if where == "clip" else str(tmp_path / where)
+    before = clip.read_bytes()
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "out.mp4"), "--stats", stats)
+    _one_line_error(res, match)
+    assert list(tmp_path.iterdir()) == [] and clip.read_bytes() == before
+
+
+def test_stats_to_standard_output(clip, tmp_path):
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "out.mp4"), "--stats", "/dev/stdout",
+                   "-q")
+    assert res.returncode == 0, res.stderr.decode()
+    assert json.loads(res.stdout)["frames_out"] == 12
+
+
+def test_an_uncreatable_report_folder_is_refused_before_the_run(clip, tmp_path):
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "out.mp4"), "--report",
+                   "/proc/vidclear-report")
+    _one_line_error(res, "cannot create report folder /proc/vidclear-report")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_picture_output_says_it_holds_one_frame(clip, tmp_path):
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "last.png"))
+    assert res.returncode == 0, res.stderr.decode()
+    assert "last.png is one picture: it holds the last of the 12 frames" in res.stderr.decode()

@@ -1,0 +1,136 @@
+"""Output paths: the checks before a run, and writes that never leave half a file.
+
+Every file vidclear creates (the video, ``--stats``, the report's files) is
+written under a temporary name in the same folder and renamed over the name
+asked for only when complete, so an interrupted or failed write never leaves
+a broken file there. A symbolic link is written through, as FFmpeg does. A
+target that is not a regular file (``/dev/null``, ``/dev/stdout``, a FIFO) is
+written into directly: renaming over it would replace the device node.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from vidclear.errors import OutputError
+
+__all__ = ["check_output_path", "is_special_file", "partial_path", "unwritable", "write_file"]
+
+
+def partial_path(path: Path, suffix: str | None = None) -> Path:
+    """The temporary name a recording is written under until it is complete."""
+    return path.with_name(f"{path.stem}.partial-{os.getpid()}"
+                          f"{path.suffix if suffix is None else suffix}")
+
+
+def is_special_file(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` exists and is neither a regular file nor a folder.
+
+    A character device (``/dev/null``), a FIFO or a socket: something to
+    write into, never to rename a finished file over.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def check_output_path(path: Path, *, inputs: list[str], overwrite: bool,
+                      label: str = "output") -> None:
+    """Refuse outputs that would destroy an input, or an existing file without ``-y``.
+
+    Parameters
+    ----------
+    path : Path
+        The file asked for. A symbolic link is judged by where it points.
+    inputs : list of str
+        Input paths (URLs and devices are ignored unless they exist as files).
+    overwrite : bool
+        ``-y``: an existing file may be replaced.
+    label : str
+        What messages call the file (``output``, ``--stats``).
+
+    Raises
+    ------
+    OutputError
+        The output is an input, a folder, exists without ``overwrite``, or its
+        folder is missing or not writable.
+    """
+    path = Path(path)
+    if is_special_file(path):  # /dev/null, /dev/stdout (a link into /proc), a FIFO
+        if not overwrite:
+            raise OutputError(f"{label} {path} already exists (use -y to overwrite)")
+        if not os.access(path, os.W_OK):
+            raise OutputError(f"{label} {path} is not writable")
+        return  # written into directly
+    real = Path(os.path.realpath(path))  # a link is written through
+    for spec in inputs:
+        src = Path(spec)
+        same = src.exists() and ((path.exists() and os.path.samefile(src, path))
+                                 or src.resolve() == real)
+        if same and not is_special_file(real):
+            raise OutputError(f"{label} {path} is the input file; refusing to overwrite an input")
+    if real.is_dir():
+        raise OutputError(f"{label} {path} is a directory; give a file name such as out.mp4")
+    if real.exists() and not overwrite:
+        raise OutputError(f"{label} {path} already exists (use -y to overwrite)")
+    parent = real.parent
+    if not parent.is_dir():
+        where = f" ({path} links to {real})" if real != path.absolute() else ""
+        raise OutputError(f"{label} folder does not exist: {parent}{where}")
+    reason = unwritable(parent)
+    if reason:
+        raise OutputError(f"{label} folder is not writable: {parent} ({reason})")
+
+
+def unwritable(folder: Path) -> str | None:
+    """Why a new file cannot be made in ``folder`` (None: it can).
+
+    Tried for real, with a file created and removed at once: permission bits
+    do not tell for root, read-only mounts or ``/proc``.
+    """
+    probe = partial_path(folder / ".vidclear-probe")
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    os.close(fd)
+    try:
+        os.unlink(probe)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def write_file(path: str | os.PathLike[str], data: bytes, *, label: str = "file") -> None:
+    """Write ``data`` to ``path`` whole or not at all.
+
+    A regular file (or a new one) is written under a temporary name, synced
+    and renamed over ``path``; a link is written through; a device or FIFO
+    is written into directly.
+
+    Raises
+    ------
+    OutputError
+        The file cannot be written; no partial file is left.
+    """
+    try:
+        if is_special_file(path):
+            with open(path, "wb") as f:
+                f.write(data)
+            return
+        target = Path(os.path.realpath(path))
+        tmp = partial_path(target)
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write {label} {path}: {exc.strerror or exc}") from None
