@@ -129,3 +129,12 @@ def test_truncated_file_is_refused(tmp_path, ext):
     stats = transcode(str(cut), kept, config=load_config(overrides=["input.allow_truncated=true"]))
     assert 0 < stats.frames_out < 60
     assert int(_video(ffprobe_streams(kept))["nb_read_frames"]) == stats.frames_out
+    # Every frame FFmpeg decodes from a cut file arrives: the frames a
+    # frame-threaded decoder held when it met the damaged packet included.
+    for i, frac in enumerate((0.3, 0.5, 0.7)):
+        part = tmp_path / f"part{i}.{ext}"
+        part.write_bytes(data[: int(len(data) * frac)])
+        out = tmp_path / f"kept{i}.mkv"
+        got = transcode(str(part), out,
+                        config=load_config(overrides=["input.allow_truncated=true"]))
+        assert got.frames_out == int(_video(ffprobe_streams(part))["nb_read_frames"]), frac

@@ -171,7 +171,12 @@ class AVSource(Source):
             raise InputError(f"input {self.spec}: no decoder for its video codec")
         if vs.codec_context.width <= 0 or vs.codec_context.height <= 0:
             raise InputError(f"input {self.spec}: video stream has no frame size (corrupt?)")
-        vs.thread_type = "AUTO"
+        # Frame threads lose the frames they hold when a damaged packet is
+        # decoded: FFmpeg reports the error on a later send, PyAV raises there,
+        # and those frames are never drained. Keeping what decodes of a damaged
+        # file therefore decodes with slice threads only, as FFmpeg's CLI would
+        # deliver every frame.
+        vs.thread_type = "SLICE" if self.config.allow_truncated else "AUTO"
         if self.config.threads:
             ctx.thread_count = self.config.threads
         self.video_stream = vs
