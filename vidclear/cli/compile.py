@@ -22,12 +22,13 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from fractions import Fraction
 from typing import IO, Any
 
-__all__ = ["GROUPS", "add_parser", "run", "warm_group"]
+__all__ = ["GROUPS", "add_parser", "exit_with_parent", "run", "warm_group"]
 
 # Processor chains per group, each a sequence of (processor, settings), run
 # on every kind of frame. Groups share few kernels, so their processes do
@@ -164,11 +165,25 @@ def _start(group: str) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
     Its output goes to a temporary file, not a pipe: a child that wrote more
     than a pipe holds (compiler warnings) would block while nobody reads.
     """
-    code = ("import sys\nfrom vidclear.cli.compile import warm_group\n"
-            "print(warm_group(sys.argv[1]))")
+    code = ("import sys\nfrom vidclear.cli.compile import warm_group, exit_with_parent\n"
+            "exit_with_parent(int(sys.argv[2]))\nprint(warm_group(sys.argv[1]))")
     log = tempfile.TemporaryFile()
-    return subprocess.Popen([sys.executable, "-P", "-c", code, group], stdout=log,
-                            stderr=subprocess.STDOUT), log
+    return subprocess.Popen([sys.executable, "-P", "-c", code, group, str(os.getpid())],
+                            stdout=log, stderr=subprocess.STDOUT), log
+
+
+def exit_with_parent(parent: int, interval: float = 0.5) -> None:
+    """In a child: exit as soon as process ``parent`` is gone.
+
+    A parent killed outright (SIGKILL, the OOM killer) cannot stop its
+    children; without this they would compile on for a minute, orphaned.
+    """
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -187,9 +202,10 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
 
     def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # SIGTERM too: stop the children, then exit 130
+        raise KeyboardInterrupt
 
-    old = signal.signal(signal.SIGTERM, stop)
+    # SIGTERM and SIGHUP (the terminal closed) too: stop the children, then exit 130.
+    old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         while waiting or running:
             while waiting and len(running) < jobs:
@@ -211,7 +227,8 @@ def run(args: argparse.Namespace) -> int:
                     print(f"vidclear: error: compiling {group!r} failed: {last}",
                           file=sys.stderr)
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
         for child, log in running.values():  # interrupted: stop the groups still compiling
             child.kill()
             child.wait()
