@@ -154,3 +154,15 @@ def test_sigkill_mid_batch_then_resume(clips: Path, tmp_path: Path) -> None:
     assert {k for k, s in status.items() if s == "done"} == set(status) - done_before
     assert all(frames(out / f"f{i}.mp4") == 12 for i in range(6))
     assert not list(out.rglob("*.partial-*"))
+
+
+def test_a_report_given_as_a_link_is_written_through(clips: Path, tmp_path: Path) -> None:
+    real = tmp_path / "reports" / "run.json"
+    real.parent.mkdir()
+    link = tmp_path / "run.json"
+    link.symlink_to(real)
+    report = run_batch([str(clips / "in" / "a.mp4")],
+                       BatchOptions(outdir=tmp_path / "out", overrides=FAST, report=link))
+    assert report["totals"]["done"] == 1
+    assert link.is_symlink() and json.loads(real.read_text())["totals"]["done"] == 1
+    assert sorted(p.name for p in real.parent.iterdir()) == ["run.json"]

@@ -20,7 +20,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from vidclear.batch.segments import estimate_frames, join_segments, plan_segment
 from vidclear.batch.state import BatchState, config_hash, input_identity
 from vidclear.config.loader import load_config
 from vidclear.errors import ConfigError, OutputError, VidclearError
+from vidclear.io.sinks.paths import partial_path, write_file
 
 __all__ = ["BatchOptions", "run_batch"]
 
@@ -125,19 +125,8 @@ def _remove_partials(path: Path) -> int:
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, default=str)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    text = json.dumps(data, indent=2, default=str) + "\n"
+    write_file(path, text.encode("utf-8"), label="batch report")
 
 
 class _Bar:
@@ -348,8 +337,8 @@ class _Run:
             raise RuntimeError("_join called for a file that was not segmented")
         parts = [f.seg_dir / f"part-{s.index:05d}{f.item.output.suffix}" for s in f.segments]
         config = load_config(base=f.tables)
-        tmp = f.item.output.with_name(
-            f"{f.item.output.stem}.partial-{os.getpid()}{f.item.output.suffix}")
+        # beside the file a link points to, so the final rename stays on one file system
+        tmp = partial_path(Path(os.path.realpath(f.item.output)), f.item.output.suffix)
         try:
             counts = join_segments(f.item.input, parts, f.item.output, config=config.output,
                                    tmp=tmp)

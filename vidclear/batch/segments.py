@@ -322,5 +322,5 @@ def join_segments(
         for c in inputs:
             c.close()
         src.close()
-    os.replace(tmp, output)
+    os.replace(tmp, os.path.realpath(output))  # a link is written through
     return counts
