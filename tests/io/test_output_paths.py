@@ -102,7 +102,7 @@ def test_unwritable_is_tried_for_real(tmp_path):
     assert unwritable(tmp_path) is None
     assert list(tmp_path.iterdir()) == []  # the probe is gone
     assert unwritable(Path("/proc")) is not None  # no regular files there, even for root
-    with pytest.raises(OutputError, match="not writable: /proc"):
+    with pytest.raises(OutputError, match="cannot create files in /proc"):
         check_output_path(Path("/proc/out.mp4"), inputs=[], overwrite=False)
 
 
@@ -156,3 +156,82 @@ def test_a_picture_output_says_it_holds_one_frame(clip, tmp_path):
     res = vidclear("run", str(clip), "-o", str(tmp_path / "last.png"))
     assert res.returncode == 0, res.stderr.decode()
     assert "last.png is one picture: it holds the last of the 12 frames" in res.stderr.decode()
+
+
+def test_stats_and_video_cannot_share_standard_output(clip, tmp_path):
+    for stats in ("-", "/dev/stdout"):
+        res = vidclear("run", str(clip), "-o", "-", "-f", "matroska", "--stats", stats, "-y")
+        _one_line_error(res, "--stats and the video both go to standard output")
+        assert res.stdout == b""
+
+
+def test_stats_dash_is_standard_output(clip, tmp_path):
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "out.mp4"), "--stats", "-", "-q")
+    assert res.returncode == 0, res.stderr.decode()
+    assert json.loads(res.stdout)["frames_out"] == 12
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+@pytest.mark.parametrize("clash", ["output", "stats"])
+def test_a_report_folder_may_not_be_another_output(clip, tmp_path, clash):
+    target = str(tmp_path / "same")
+    args = ["run", str(clip), "-o", target if clash == "output" else str(tmp_path / "o.mp4"),
+            "-f", "mp4", "--report", target]
+    if clash == "stats":
+        args += ["--stats", target]
+    res = vidclear(*args)
+    _one_line_error(res, "is also the video output" if clash == "output" else "is also --stats")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_loop_of_links_is_refused(clip, tmp_path):
+    loop = tmp_path / "loop.mp4"
+    loop.symlink_to("loop.mp4")
+    with pytest.raises(OutputError, match="loop of symbolic links"):
+        transcode(str(clip), loop, overwrite=True)
+    assert loop.is_symlink()
+
+
+def test_a_replaced_file_keeps_its_permissions(clip, tmp_path):
+    out = tmp_path / "private.mp4"
+    out.write_bytes(b"old")
+    out.chmod(0o600)
+    transcode(str(clip), out, overwrite=True)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600 and _frames(out) == 12
+
+
+def test_a_fifo_without_reader_waits_and_ctrl_c_ends_it(clip, tmp_path):
+    import signal
+    import time
+
+    fifo = tmp_path / "out.mkv"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([*PY, "run", str(clip), "-o", str(fifo), "-y"],
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # printed once the sink finds no reader
+    assert "waiting for a reader on the FIFO" in line, line
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    rest = proc.communicate(timeout=20)[1]
+    assert proc.returncode == 130 and "Traceback" not in rest, rest
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_a_fifo_as_input(clip, tmp_path):
+    ts = tmp_path / "in.ts"
+    transcode(str(clip), ts)
+    fifo = tmp_path / "in.fifo"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as f:
+            f.write(ts.read_bytes())
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    res = vidclear("run", str(fifo), "-o", str(tmp_path / "out.mkv"), "-q")
+    writer.join(timeout=30)
+    assert res.returncode == 0, res.stderr.decode()
+    assert _frames(tmp_path / "out.mkv") == 12

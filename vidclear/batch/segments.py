@@ -33,6 +33,7 @@ from vidclear.config.sections import OutputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError, OutputError
+from vidclear.io.sinks.paths import publish
 from vidclear.io.sources.av_source import open_error
 
 __all__ = ["Segment", "SegmentSource", "estimate_frames", "join_segments",
@@ -322,5 +323,5 @@ def join_segments(
         for c in inputs:
             c.close()
         src.close()
-    os.replace(tmp, os.path.realpath(output))  # a link is written through
+    publish(tmp, Path(os.path.realpath(output)))  # a link is written through
     return counts

@@ -17,7 +17,7 @@ from pathlib import Path
 from vidclear.cli.progress import Progress, summary_line
 from vidclear.config.loader import Config, load_config
 from vidclear.errors import ConfigError, OutputError
-from vidclear.io.sinks.paths import check_output_path, write_file
+from vidclear.io.sinks.paths import check_output_path, is_stdout, write_file
 from vidclear.io.sinks.report import ReportSink
 from vidclear.io.sources import classify_input
 from vidclear.pipeline.stats import PipelineStats
@@ -46,7 +46,8 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="overrides", metavar="SECTION.KEY=VALUE", action="append",
                    default=[], help="override one key; repeatable (value read as TOML)")
     add_overwrite_args(p)
-    p.add_argument("--stats", metavar="FILE.json", help="write the final per-stage stats as JSON")
+    p.add_argument("--stats", metavar="FILE.json",
+                   help="write the final per-stage stats as JSON ('-': standard output)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     add_verbose_arg(p)
     p.add_argument("--progress", action="store_true",
@@ -158,16 +159,24 @@ def open_report(args: argparse.Namespace, *, title: str = "vidclear run") -> Rep
                             ("--stats", getattr(args, "stats", None))):
             if path and path != "-" and Path(path).is_file():
                 raise OutputError(f"{label} {path} exists (-n: never overwrite)")
+    # Refused now, not after an hour of work.
+    output = getattr(args, "output", None)
     stats = getattr(args, "stats", None)
-    if stats:  # refused now, not after an hour of work
+    if stats and is_stdout(stats):  # "-" or /dev/stdout: the JSON goes to standard output
+        if output and is_stdout(output):
+            raise OutputError("--stats and the video both go to standard output; "
+                              "give --stats a file")
+    elif stats:
         check_output_path(Path(stats), inputs=list(getattr(args, "input", None) or []),
                           overwrite=True, label="--stats")
-        output = getattr(args, "output", None)
         if output and os.path.realpath(stats) == os.path.realpath(output):
             raise OutputError(f"--stats {stats} is also the video output")
     folder = getattr(args, "report", None)
     if not folder:
         return None
+    for label, other in (("the video output", output), ("--stats", stats)):
+        if other and os.path.realpath(folder) == os.path.realpath(other):
+            raise OutputError(f"--report {folder} is also {label}")
     return ReportSink(folder, overwrite=bool(getattr(args, "overwrite", False)), title=title)
 
 
@@ -282,7 +291,8 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
         for note in session.notes:
             print(f"vidclear: note: {note}", file=sys.stderr)
         if session.source.decode_errors:
-            print(f"vidclear: warning: {session.source.decode_errors} damaged packets were "
+            n = session.source.decode_errors
+            print(f"vidclear: warning: {n} damaged packet{'s were' if n != 1 else ' was'} "
                   "skipped", file=sys.stderr)
     return EXIT_INTERRUPTED if stats.interrupted else 0
 

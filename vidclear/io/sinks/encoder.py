@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
+import sys
 from collections import Counter
 from fractions import Fraction
 from pathlib import Path
@@ -29,7 +31,7 @@ from vidclear.core.convert import BT601, rgb_to_av
 from vidclear.core.frame import Frame
 from vidclear.core.source import SidePackets, StreamInfo
 from vidclear.errors import ArrayError, ConfigError, OutputError
-from vidclear.io.sinks.paths import is_special_file, partial_path
+from vidclear.io.sinks.paths import is_special_file, partial_path, publish, wait_for_reader
 
 __all__ = ["EncoderSink"]
 
@@ -149,6 +151,7 @@ class EncoderSink:
         self._size: tuple[int, int] = (0, 0)
         self._frame_shape: tuple[int, int] = (0, 0)
         self._closed = False
+        self._fifo_hold: int | None = None  # our write end of a FIFO output, see _open_target
         self._container = self._open()
 
     # -- setup -----------------------------------------------------------
@@ -195,15 +198,36 @@ class EncoderSink:
     def _open_target(self, options: dict[str, str], container_options: dict[str, str]) -> Any:
         # The temporary name keeps the extension; a device has none to go by.
         fmt = self._guess_format() if self.direct else (self.config.format or None)
-        return av.open(str(self.tmp_path), "w", format=fmt, options=options,
-                       container_options=container_options)
+        if not (self.direct and stat.S_ISFIFO(os.stat(self.tmp_path).st_mode)):
+            return av.open(str(self.tmp_path), "w", format=fmt, options=options,
+                           container_options=container_options)
+        # A reader is there once this returns. FFmpeg opens the file only when
+        # it writes the header, so this descriptor stays open until the
+        # container is closed: the reader must not see the end before that.
+        self._fifo_hold = wait_for_reader(self.tmp_path, on_wait=self._say_waiting)
+        try:
+            return av.open(str(self.tmp_path), "w", format=fmt, options=options,
+                           container_options=container_options)
+        except BaseException:
+            self._release_fifo()
+            raise
+
+    def _release_fifo(self) -> None:
+        if self._fifo_hold is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fifo_hold)
+            self._fifo_hold = None
+
+    def _say_waiting(self) -> None:
+        print(f"vidclear: waiting for a reader on the FIFO {self.name} (Ctrl-C to give up)",
+              file=sys.stderr, flush=True)
 
     def _publish(self) -> None:
         """Move the finished file to the name asked for (through a link)."""
         if self.direct:
             return
         try:
-            os.replace(self.tmp_path, self.final_path)
+            publish(self.tmp_path, self.final_path)
         except OSError as exc:
             raise OutputError(f"cannot move {self.tmp_path} to {self.name}: {exc}") from None
 
@@ -566,6 +590,7 @@ class EncoderSink:
             frame_end = self._last_time + self._frame_seconds()
             self._mux_side(frame_end, everything=complete)
             self._container.close()
+            self._release_fifo()
         except BaseException as exc:
             self._discard()
             if isinstance(exc, av.FFmpegError):
@@ -591,6 +616,7 @@ class EncoderSink:
     def _discard(self) -> None:
         with contextlib.suppress(Exception):
             self._container.close()
+        self._release_fifo()
         if not self.direct:
             with contextlib.suppress(OSError):
                 self.tmp_path.unlink()

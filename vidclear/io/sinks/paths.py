@@ -10,13 +10,20 @@ written into directly: renaming over it would replace the device node.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from vidclear.errors import OutputError
 
-__all__ = ["check_output_path", "is_special_file", "partial_path", "unwritable", "write_file"]
+__all__ = ["check_output_path", "is_special_file", "is_stdout", "partial_path", "publish",
+           "unwritable", "wait_for_reader", "write_file"]
+
+STDOUT_NAMES = ("-", "pipe:", "pipe:1")
 
 
 def partial_path(path: Path, suffix: str | None = None) -> Path:
@@ -36,6 +43,20 @@ def is_special_file(path: str | os.PathLike[str]) -> bool:
     except OSError:
         return False
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def is_stdout(path: str | os.PathLike[str]) -> bool:
+    """True for ``-`` / ``pipe:1``, or a path that is this process's standard output.
+
+    ``/dev/stdout`` when standard output is redirected to a file is that
+    file: writing it by name would truncate what is already there.
+    """
+    if str(path) in STDOUT_NAMES:
+        return True
+    try:
+        return os.path.samestat(os.stat(path), os.fstat(1))
+    except (OSError, ValueError):
+        return False
 
 
 def check_output_path(path: Path, *, inputs: list[str], overwrite: bool,
@@ -60,6 +81,12 @@ def check_output_path(path: Path, *, inputs: list[str], overwrite: bool,
         folder is missing or not writable.
     """
     path = Path(path)
+    if path.is_symlink():
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise OutputError(f"{label} {path} is a loop of symbolic links") from None
     if is_special_file(path):  # /dev/null, /dev/stdout (a link into /proc), a FIFO
         if not overwrite:
             raise OutputError(f"{label} {path} already exists (use -y to overwrite)")
@@ -77,13 +104,65 @@ def check_output_path(path: Path, *, inputs: list[str], overwrite: bool,
         raise OutputError(f"{label} {path} is a directory; give a file name such as out.mp4")
     if real.exists() and not overwrite:
         raise OutputError(f"{label} {path} already exists (use -y to overwrite)")
+    if real.exists() and not os.access(real, os.W_OK):  # FFmpeg could not open it either
+        raise OutputError(f"{label} {path} is read-only or immutable; refusing to replace it")
     parent = real.parent
     if not parent.is_dir():
         where = f" ({path} links to {real})" if real != path.absolute() else ""
         raise OutputError(f"{label} folder does not exist: {parent}{where}")
     reason = unwritable(parent)
     if reason:
-        raise OutputError(f"{label} folder is not writable: {parent} ({reason})")
+        raise OutputError(f"{label} {path}: cannot create files in {parent} ({reason})")
+
+
+def publish(tmp: Path, target: Path) -> None:
+    """Rename the finished ``tmp`` over ``target``, keeping an old file's permissions.
+
+    A replaced file keeps its mode (a private 0600 recording stays private)
+    and, for root, its owner. Other hard links to it keep the old content:
+    the file is replaced whole, never rewritten in place.
+
+    Raises
+    ------
+    OSError
+        From the rename.
+    """
+    try:
+        old = os.stat(target)
+    except OSError:
+        old = None
+    if old is not None and stat.S_ISREG(old.st_mode):
+        os.chmod(tmp, stat.S_IMODE(old.st_mode))
+        if os.geteuid() == 0:
+            os.chown(tmp, old.st_uid, old.st_gid)
+    os.replace(tmp, target)
+
+
+def wait_for_reader(path: Path, *, on_wait: Callable[[], None] | None = None,
+                    poll: float = 0.1) -> int:
+    """Open the FIFO ``path`` for writing once a reader has it open; returns the fd.
+
+    A plain open blocks in the kernel, deaf to Ctrl-C, for as long as nobody
+    reads; this polls instead, so signals act at once. ``on_wait`` is called
+    once if a reader is not there yet. The caller closes the descriptor
+    after opening its own (it keeps the reader from seeing an early end).
+
+    Raises
+    ------
+    OSError
+        Other than "no reader yet" (ENXIO).
+    """
+    told = False
+    while True:
+        try:
+            return os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+        if not told and on_wait is not None:
+            on_wait()
+            told = True
+        time.sleep(poll)
 
 
 def unwritable(folder: Path) -> str | None:
@@ -118,6 +197,11 @@ def write_file(path: str | os.PathLike[str], data: bytes, *, label: str = "file"
         The file cannot be written; no partial file is left.
     """
     try:
+        if is_stdout(path):  # "-", or /dev/stdout: append to the stream, never truncate it
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+            return
         if is_special_file(path):
             with open(path, "wb") as f:
                 f.write(data)
@@ -129,7 +213,7 @@ def write_file(path: str | os.PathLike[str], data: bytes, *, label: str = "file"
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, target)
+            publish(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
     except OSError as exc:

@@ -147,7 +147,7 @@ class AVSource(Source):
                 raise InputError(f"input is a directory, not a video file: {self.spec}")
             if not os.access(path, os.R_OK):
                 raise InputError(f"input cannot be read (permission denied): {self.spec}")
-            if path.stat().st_size == 0:
+            if path.is_file() and path.stat().st_size == 0:  # a FIFO or /dev/stdin has no size
                 raise InputError(f"input is empty (0 bytes): {self.spec}")
         options.update(self._extra_options)
         timeout = cfg.timeout if self.is_live else None
