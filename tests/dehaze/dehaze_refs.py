@@ -70,15 +70,35 @@ def luma_floor_ref(low: np.ndarray, airlight: np.ndarray, k: float, t: np.ndarra
     return np.maximum(t, np.minimum(hi, cap))
 
 
+KNEE_LOW, KNEE_HIGH = 0.06, 0.1  # the recovery's roll-off into black and white
+
+
+def knee_ref(grey: np.ndarray, la: float, inv_t: np.ndarray) -> np.ndarray:
+    """1 / t so the recovered grey ``(grey - la) / t + la`` rolls off into 0 and 1.
+
+    Below k it becomes ``k² / (2k - j)``, above 1 - k ``1 - k² / (2k - (1 - j))``
+    (slope 1 where they join); pixels within 1e-3 of ``la`` keep their 1 / t.
+    """
+    d = np.asarray(grey, np.float64) - la
+    j = d * inv_t + la
+    lo, hi = KNEE_LOW, KNEE_HIGH
+    j = np.maximum(j, lo * lo / (2 * lo - np.minimum(j, lo)))
+    j = 1 - np.maximum(1 - j, hi * hi / (2 * hi - np.minimum(1 - j, hi)))
+    ok = np.abs(d) > 1e-3
+    eased = np.minimum(inv_t, np.maximum((j - la) / np.where(ok, d, 1.0), 1.0))
+    return np.where(ok, eased, inv_t)
+
+
 def recover_ref(src: np.ndarray, coeffs: np.ndarray, s: int, airlight: np.ndarray,
                 gains: np.ndarray, t0: float, gamma: float) -> np.ndarray:
-    """J = (I - A) / max(t, t0) + A, times gains, tone curve J**gamma, rounded."""
+    """J = (I - A) / max(t, t0) + A (1 / t eased by the knee), times gains, J**gamma, rounded."""
     full = 255.0 if src.dtype == np.uint8 else 65535.0
     i = src.astype(np.float64) / full
     a = bilinear_ref(coeffs[0], s, src.shape[:2])
     b = bilinear_ref(coeffs[1], s, src.shape[:2])
-    t = np.clip(a * (i @ LUMA) + b, t0, 1.0)[..., None]
-    j = ((i - airlight) / t + airlight) * gains
+    grey = i @ LUMA
+    inv = knee_ref(grey, float(LUMA @ airlight), 1.0 / np.clip(a * grey + b, t0, 1.0))[..., None]
+    j = ((i - airlight) * inv + airlight) * gains
     j = np.clip(j, 0.0, 1.0) ** gamma
     return np.rint(j * full)
 
@@ -139,11 +159,12 @@ def yuv_planes_ref(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 def recover_yuv_linear_ref(y: np.ndarray, u: np.ndarray, v: np.ndarray, coeffs: np.ndarray,
                            s: int, air_yuv: np.ndarray, t0: float) -> tuple[np.ndarray, ...]:
-    """J = (I - A) / t + A per plane; chroma uses the mean of 1 / t over its 2×2 block."""
+    """J = (I - A) / t + A per plane (1 / t eased by the knee on luma); chroma uses the
+    mean of 1 / t over its 2×2 block."""
     g = (y.astype(np.float64) - 16) / 219
     a = bilinear_ref(coeffs[0], s, y.shape)
     b = bilinear_ref(coeffs[1], s, y.shape)
-    inv = 1.0 / np.clip(a * g + b, t0, 1.0)
+    inv = knee_ref(g, (float(air_yuv[0]) - 16) / 219, 1.0 / np.clip(a * g + b, t0, 1.0))
     h, w = y.shape
     inv_c = inv.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
     out = [(y - air_yuv[0]) * inv + air_yuv[0], (u - air_yuv[1]) * inv_c + air_yuv[1],

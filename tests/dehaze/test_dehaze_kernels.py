@@ -239,7 +239,7 @@ def test_recover_matches_reference(dtype: type, s: int, shape: tuple[int, int],
         top = full
         tol = 1  # float32 rounding only
     prm = np.concatenate([gains * top / full, air * gains * top,
-                          LUMA / full, [t0, top]]).astype(np.float32)
+                          LUMA / full, [t0, top, LUMA @ air]]).astype(np.float32)
     out = np.empty_like(src)
     _k.recover(src, coeffs, s, prm, lut, out)
     ref = recover_ref(src, coeffs, s, air, gains, t0, gamma)
@@ -341,3 +341,32 @@ def test_hist_summary_matches_numpy() -> None:
         mean = (hist[i] @ (np.arange(_k.NBINS) / top)) / max(total, 1)
         assert out[0, i] == pytest.approx(med, abs=1e-12)
         assert out[1, i] == pytest.approx(mean, abs=1e-12)
+
+
+def test_knee_matches_reference_keeps_order_and_never_reaches_black_or_white() -> None:
+    from numba import njit
+
+    from tests.dehaze.dehaze_refs import knee_ref
+
+    @njit
+    def eased(grey: np.ndarray, la: np.float32, inv: np.ndarray) -> np.ndarray:
+        out = np.empty_like(grey)
+        for i in range(grey.size):
+            out[i] = _k.knee_inv_t(grey[i], la, inv[i])
+        return out
+
+    grey = np.linspace(0.0, 1.0, 2001).astype(np.float32)
+    for la in (0.35, 0.6, 0.9, 0.995):
+        for inv_t in (1.0, 2.5, 10.0):
+            inv = np.full_like(grey, inv_t)
+            got = eased(grey, np.float32(la), inv)
+            np.testing.assert_allclose(got, knee_ref(grey, la, inv), rtol=1e-4)
+            assert (got <= inv + 1e-6).all() and (got >= 1 - 1e-6).all()  # only ever eased
+            j = (grey.astype(np.float64) - la) * got + la
+            far = np.abs(grey - la) > 1e-3
+            inner = far & (grey > 0) & (grey < 1)  # black and white inputs stay as they are
+            assert (j[inner] > 0).all() and (j[inner] < 1).all()  # never newly black or white
+            assert (np.diff(j[far]) >= -1e-5).all()  # order kept: detail survives
+    # in the middle of the range the recovery is untouched
+    mid = np.array([0.5], np.float32)
+    assert eased(mid, np.float32(0.6), np.array([1.5], np.float32))[0] == np.float32(1.5)

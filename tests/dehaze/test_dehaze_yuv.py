@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from tests.dehaze.dehaze_refs import (
+    LUMA,
     add_haze,
     bilinear_ref,
+    knee_ref,
     recover_yuv_linear_ref,
     textured_scene,
     to_u8,
@@ -92,7 +94,8 @@ def test_recover_yuv_rgb_is_the_rgb_recovery_between_conversions(gamma: float) -
         top = 4095.0
     else:
         lut, top = np.empty(0, np.uint8), 255.0
-    prm = np.concatenate([gains * top / 255, air * gains * top, [0.1, top]]).astype(np.float32)
+    la = float(LUMA @ air)
+    prm = np.concatenate([gains * top / 255, air * gains * top, [0.1, top, la]]).astype(np.float32)
     mats = np.stack([_ky.YUV2RGB, _ky.RGB2YUV]).astype(np.float32)
     out = tuple(np.empty_like(p) for p in (y, u, v))
     _ky.recover_yuv_rgb(y, u, v, coeffs, s, prm, lut, mats, *out)
@@ -100,9 +103,11 @@ def test_recover_yuv_rgb_is_the_rgb_recovery_between_conversions(gamma: float) -
     yuv = np.stack([y, np.repeat(np.repeat(u, 2, 0), 2, 1), np.repeat(np.repeat(v, 2, 0), 2, 1)],
                    axis=-1).astype(np.float64)
     rgb = np.clip((yuv - _ky.YUV_OFFSET) @ _ky.YUV2RGB.T, 0, 255) / 255
-    t = bilinear_ref(coeffs[0], s, (rows, cols)) * (y - 16.0) / 219
-    t = np.clip(t + bilinear_ref(coeffs[1], s, (rows, cols)), 0.1, 1.0)[..., None]
-    j = np.clip(((rgb - air) / t + air) * gains, 0, 1) ** gamma
+    g = (y - 16.0) / 219
+    t = np.clip(bilinear_ref(coeffs[0], s, (rows, cols)) * g
+                + bilinear_ref(coeffs[1], s, (rows, cols)), 0.1, 1.0)
+    inv = knee_ref(g, la, 1.0 / t)[..., None]
+    j = np.clip(((rgb - air) * inv + air) * gains, 0, 1) ** gamma
     ref = yuv_planes_ref(to_u8(j))
     tol = 3 if gamma < 1 else 1  # LUT grid / float32 rounding
     for got, want in zip(out, ref, strict=True):

@@ -14,6 +14,45 @@ from vidclear.kernels._order import select
 
 NBINS = 256  # histogram bins of the statistics kernels
 
+# Recovered luminance rolls off into black and white instead of clipping:
+# below KNEE_LOW and above 1 - KNEE_HIGH (units of full scale) the recovery
+# is eased so that it approaches 0 and 1 without reaching them.
+KNEE_LOW = 0.06
+KNEE_HIGH = 0.1
+_FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}  # no nnan/ninf: inputs are finite
+
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+def knee_inv_t(grey: np.float32, la: np.float32, v: np.float32) -> np.float32:
+    """1 / t eased so the recovered luminance rolls off into black and white.
+
+    The luminance the recovery gives, ``j = (grey - la) v + la`` (``la``
+    the airlight's luminance, all in units of full scale), is mapped by a
+    soft knee at each end, ``k² / (2k - j)`` below ``k`` (slope 1 at ``k``,
+    0 at minus infinity), and the 1 / t that lands there is returned: never
+    more than ``v``, never below 1. Order is kept, so shadow and highlight
+    detail survive where plain recovery would crush or clip it. Close to
+    the airlight's luminance ``v`` is returned unchanged.
+    """
+    one = np.float32(1.0)
+    two = np.float32(2.0)
+    kl = np.float32(KNEE_LOW)
+    kh = np.float32(KNEE_HIGH)
+    d = grey - la
+    j = d * v + la
+    # the eased luminance as a ratio num / den (one division in all):
+    # k² / (2k - j) below k, 1 - k² / (2k - (1 - j)) above 1 - k, j between
+    low = j < kl
+    high = j > one - kh
+    dh = two * kh - one + j
+    den = two * kl - j if low else (dh if high else one)
+    num = kl * kl if low else (dh - kh * kh if high else j)
+    ok = abs(d) > np.float32(1e-3)
+    dd = d if ok else one
+    vn = min(v, max((num - la * den) / (den * dd), one))
+    return vn if ok else v
+
 
 @njit(cache=True, nogil=True, parallel=True)
 def grey_minc(low: np.ndarray, wts: np.ndarray, inv_a: np.ndarray,
@@ -293,7 +332,6 @@ def recovery_stats(low: np.ndarray, grey: np.ndarray, coeffs: np.ndarray, gs: in
         hist += part[bi]
 
 
-_FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}  # no nnan/ninf: inputs are finite
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_FAST)
@@ -304,8 +342,10 @@ def recover(src: np.ndarray, coeffs: np.ndarray, s: int, prm: np.ndarray,
     The transmission comes from the fast guided filter: its working-size
     coefficients (2, h, w) are upsampled bilinearly and applied to the
     full-resolution grey. ``prm`` = [m0, m1, m2, n0, n1, n2, g0, g1, g2, t0,
-    top] with ``q_c = src_c * m_c / t + n_c * (1 - 1 / t)`` clipped to
-    [0, top]; ``g`` are the grey weights divided by the input's full scale.
+    top, la] with ``q_c = src_c * m_c / t + n_c * (1 - 1 / t)`` clipped to
+    [0, top]; ``g`` are the grey weights divided by the input's full scale,
+    ``la`` the airlight's grey in [0, 1]; 1 / t is eased by
+    :func:`knee_inv_t` so the recovered grey rolls off into black and white.
     With an empty ``lut``, q is the output value (top = full scale);
     otherwise the output is ``lut[round(q)]`` (top = len(lut) - 1).
 
@@ -324,6 +364,7 @@ def recover(src: np.ndarray, coeffs: np.ndarray, s: int, prm: np.ndarray,
     g0, g1, g2 = prm[6], prm[7], prm[8]
     t0 = prm[9]
     top = prm[10]
+    la = prm[11]
     n3 = 3 * cols
     flat_src = src.reshape(rows, n3)
     flat_out = out.reshape(rows, n3)
@@ -377,7 +418,7 @@ def recover(src: np.ndarray, coeffs: np.ndarray, s: int, prm: np.ndarray,
                     grey = g0 * s0 + g1 * s1 + g2 * s2
                     t = (a0[x] + wy * (a1[x] - a0[x])) * grey + b0[x] + wy * (b1[x] - b0[x])
                     t = min(max(t, t0), one)
-                    v = one / t
+                    v = knee_inv_t(grey, la, one / t)
                     u = one - v
                     idx[3 * x] = np.uint16(min(max(s0 * m0 * v + n0 * u + half, zero), top))
                     idx[3 * x + 1] = np.uint16(min(max(s1 * m1 * v + n1 * u + half, zero), top))
@@ -392,7 +433,7 @@ def recover(src: np.ndarray, coeffs: np.ndarray, s: int, prm: np.ndarray,
                     grey = g0 * s0 + g1 * s1 + g2 * s2
                     t = (a0[x] + wy * (a1[x] - a0[x])) * grey + b0[x] + wy * (b1[x] - b0[x])
                     t = min(max(t, t0), one)
-                    v = one / t
+                    v = knee_inv_t(grey, la, one / t)
                     u = one - v
                     orow[3 * x] = min(max(s0 * m0 * v + n0 * u + half, zero), top)
                     orow[3 * x + 1] = min(max(s1 * m1 * v + n1 * u + half, zero), top)

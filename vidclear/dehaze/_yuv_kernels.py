@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from vidclear.dehaze._kernels import knee_inv_t
 from vidclear.kernels._filters import bilinear_taps
 from vidclear.kernels.colour import KB_601, KR_601
 
@@ -127,8 +128,11 @@ def _coef_row(coeffs: np.ndarray, rr: int, xi0: np.ndarray, xi1: np.ndarray, fx:
 @njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
 def _inv_t_row(yrow: np.ndarray, coeffs: np.ndarray, yi: int, yi1: int, wy: float,
                xi0: np.ndarray, xi1: np.ndarray, fx: np.ndarray, cache: np.ndarray,
-               have: np.ndarray, t0: np.float32, vrow: np.ndarray) -> None:
+               have: np.ndarray, t0: np.float32, la: np.float32, vrow: np.ndarray) -> None:
     """1 / max(t, t0) along one luma row, t from the coefficients applied to (Y - 16) / 219.
+
+    Eased by :func:`~vidclear.dehaze._kernels.knee_inv_t` around the
+    airlight's grey ``la``, so the recovered luma rolls off into black and white.
 
     ``cache`` (2, 2, W) holds the x-interpolated coefficient rows of the two
     working rows last used, ``have`` their indices (reused across calls).
@@ -153,7 +157,7 @@ def _inv_t_row(yrow: np.ndarray, coeffs: np.ndarray, yi: int, yi1: int, wy: floa
         grey = (np.float32(yrow[x]) - np.float32(16.0)) * g
         t = (a0[x] + wyf * (a1[x] - a0[x])) * grey + b0[x] + wyf * (b1[x] - b0[x])
         t = min(max(t, t0), one)
-        vrow[x] = one / t
+        vrow[x] = knee_inv_t(grey, la, one / t)
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_FAST)
@@ -175,6 +179,7 @@ def recover_yuv_linear(yp: np.ndarray, up: np.ndarray, vp: np.ndarray, coeffs: n
     ay = np.float32(air[0])
     au = np.float32(air[1])
     av = np.float32(air[2])
+    la = (ay - np.float32(16.0)) * np.float32(1.0 / 219.0)
     half = np.float32(0.5)
     zero = np.float32(0.0)
     top = np.float32(255.0)
@@ -190,7 +195,7 @@ def recover_yuv_linear(yp: np.ndarray, up: np.ndarray, vp: np.ndarray, coeffs: n
             for d in range(2):
                 y = 2 * k + d
                 _inv_t_row(yp[y], coeffs, yi0[y], yi1[y], fy[y], xi0, xi1, fx, cache, have,
-                           t0, v2[d])
+                           t0, la, v2[d])
                 src = yp[y]
                 dst = yo[y]
                 vr = v2[d]
@@ -219,7 +224,7 @@ def recover_yuv_rgb(yp: np.ndarray, up: np.ndarray, vp: np.ndarray, coeffs: np.n
 
     Each luma pixel is converted to RGB (0..255, clipped; chroma of its 2×2
     block), recovered exactly as :func:`vidclear.dehaze._kernels.recover`
-    does with ``prm`` = [m0, m1, m2, n0, n1, n2, t0, top] and ``lut``
+    does with ``prm`` = [m0, m1, m2, n0, n1, n2, t0, top, la] and ``lut``
     (empty: no tone curve, top = 255), and converted back: Y per pixel,
     U and V from the mean of the block's four output RGB values. ``mats``
     is (2, 3, 3): :data:`YUV2RGB` then :data:`RGB2YUV`. The transmission
@@ -233,6 +238,7 @@ def recover_yuv_rgb(yp: np.ndarray, up: np.ndarray, vp: np.ndarray, coeffs: np.n
     n0, n1, n2 = prm[3], prm[4], prm[5]
     t0 = prm[6]
     top = prm[7]
+    la = prm[8]
     use_lut = lut.shape[0] > 0
     i00, i01, i02 = mats[0, 0, 0], mats[0, 0, 1], mats[0, 0, 2]
     i10, i11, i12 = mats[0, 1, 0], mats[0, 1, 1], mats[0, 1, 2]
@@ -269,7 +275,7 @@ def recover_yuv_rgb(yp: np.ndarray, up: np.ndarray, vp: np.ndarray, coeffs: np.n
             for d in range(2):
                 y = 2 * k + d
                 _inv_t_row(yp[y], coeffs, yi0[y], yi1[y], fy[y], xi0, xi1, fx, cache, have,
-                           t0, vr)
+                           t0, la, vr)
                 src = yp[y]
                 dst = yo[y]
                 for x in range(cols):

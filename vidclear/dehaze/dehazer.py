@@ -398,7 +398,7 @@ class Dehazer:
             lut = np.empty(0, rgb.dtype)
             top = full
         prm = np.concatenate([an.gains * top / full, an.air * an.gains * top, LUMA / full,
-                              [self.config.t0, top]]).astype(np.float32)
+                              [self.config.t0, top, float(LUMA @ an.air)]]).astype(np.float32)
         out = np.empty_like(rgb)
         _k.recover(rgb, an.coeffs, s * ws.gs, prm, lut, out)
         return an, out
@@ -483,7 +483,7 @@ class Dehazer:
                 lut = np.empty(0, np.uint8)
                 top = 255.0
             prm = np.concatenate([an.gains * top / 255.0, an.air * an.gains * top,
-                                  [t0, top]]).astype(np.float32)
+                                  [t0, top, float(LUMA @ an.air)]]).astype(np.float32)
             _ky.recover_yuv_rgb(y, u, v, an.coeffs, s * ws.gs, prm, lut, _MATS32, yo, uo, vo)
         return an, (yo, uo, vo)
 
