@@ -70,20 +70,24 @@ def luma_floor_ref(low: np.ndarray, airlight: np.ndarray, k: float, t: np.ndarra
     return np.maximum(t, np.minimum(hi, cap))
 
 
-KNEE_LOW, KNEE_HIGH = 0.06, 0.1  # the recovery's roll-off into black and white
+KNEE_LOW, KNEE_HIGH = 0.06, 0.1  # the recovery's roll-off towards black and white
+KNEE_FLOOR, KNEE_CEILING = 4.5 / 255, 250.5 / 255
 
 
 def knee_ref(grey: np.ndarray, la: float, inv_t: np.ndarray) -> np.ndarray:
-    """1 / t so the recovered grey ``(grey - la) / t + la`` rolls off into 0 and 1.
+    """1 / t so the recovered grey ``(grey - la) / t + la`` rolls off towards floor and ceiling.
 
-    Below k it becomes ``k² / (2k - j)``, above 1 - k ``1 - k² / (2k - (1 - j))``
-    (slope 1 where they join); pixels within 1e-3 of ``la`` keep their 1 / t.
+    With x the distance from the floor (ceiling), x becomes ``k² / (2k - x)``
+    below k (slope 1 where they join); pixels within 1e-3 of ``la`` keep
+    their 1 / t, and 1 / t is never raised nor taken below 1.
     """
     d = np.asarray(grey, np.float64) - la
     j = d * inv_t + la
     lo, hi = KNEE_LOW, KNEE_HIGH
-    j = np.maximum(j, lo * lo / (2 * lo - np.minimum(j, lo)))
-    j = 1 - np.maximum(1 - j, hi * hi / (2 * hi - np.minimum(1 - j, hi)))
+    x = j - KNEE_FLOOR
+    j = KNEE_FLOOR + np.maximum(x, lo * lo / (2 * lo - np.minimum(x, lo)))
+    y = KNEE_CEILING - j
+    j = KNEE_CEILING - np.maximum(y, hi * hi / (2 * hi - np.minimum(y, hi)))
     ok = np.abs(d) > 1e-3
     eased = np.minimum(inv_t, np.maximum((j - la) / np.where(ok, d, 1.0), 1.0))
     return np.where(ok, eased, inv_t)

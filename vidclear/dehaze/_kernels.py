@@ -14,24 +14,35 @@ from vidclear.kernels._order import select
 
 NBINS = 256  # histogram bins of the statistics kernels
 
-# Recovered luminance rolls off into black and white instead of clipping:
-# below KNEE_LOW and above 1 - KNEE_HIGH (units of full scale) the recovery
-# is eased so that it approaches 0 and 1 without reaching them.
+# Recovered luminance rolls off towards black and white instead of clipping:
+# within KNEE_LOW of KNEE_FLOOR and KNEE_HIGH of KNEE_CEILING (units of full
+# scale) the recovery is eased so that it approaches them without reaching
+# them. Floor and ceiling sit inside 3 / 255 and 252 / 255, so no pixel the
+# input did not already have there becomes black or white, whatever the overshoot.
 KNEE_LOW = 0.06
 KNEE_HIGH = 0.1
+KNEE_FLOOR = 4.5 / 255
+KNEE_CEILING = 250.5 / 255
 _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}  # no nnan/ninf: inputs are finite
 
 
 
+# Inlined into _yuv_kernels too, whose Numba cache does not notice a change
+# here: after editing this function in a source checkout, delete
+# vidclear/dehaze/__pycache__/_yuv_kernels*.nb[ic] (an install or a fresh
+# clone starts with fresh caches).
 @njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
 def knee_inv_t(grey: np.float32, la: np.float32, v: np.float32) -> np.float32:
-    """1 / t eased so the recovered luminance rolls off into black and white.
+    """1 / t eased so the recovered luminance rolls off towards black and white.
 
     The luminance the recovery gives, ``j = (grey - la) v + la`` (``la``
     the airlight's luminance, all in units of full scale), is mapped by a
-    soft knee at each end, ``k² / (2k - j)`` below ``k`` (slope 1 at ``k``,
-    0 at minus infinity), and the 1 / t that lands there is returned: never
-    more than ``v``, never below 1. Order is kept, so shadow and highlight
+    soft knee at each end: with ``x = j - f`` the height above the floor
+    ``f`` (:data:`KNEE_FLOOR`), ``x`` becomes ``k² / (2k - x)`` below ``k``
+    (slope 1 at ``k``, 0 at minus infinity), and the same below the ceiling
+    (:data:`KNEE_CEILING`). The 1 / t that lands there is returned: never
+    more than ``v``, never below 1 (a pixel already past the floor or
+    ceiling is left as it is). Order is kept, so shadow and highlight
     detail survive where plain recovery would crush or clip it. Close to
     the airlight's luminance ``v`` is returned unchanged.
     """
@@ -39,15 +50,18 @@ def knee_inv_t(grey: np.float32, la: np.float32, v: np.float32) -> np.float32:
     two = np.float32(2.0)
     kl = np.float32(KNEE_LOW)
     kh = np.float32(KNEE_HIGH)
+    fl = np.float32(KNEE_FLOOR)
+    fh = np.float32(KNEE_CEILING)
     d = grey - la
     j = d * v + la
     # the eased luminance as a ratio num / den (one division in all):
-    # k² / (2k - j) below k, 1 - k² / (2k - (1 - j)) above 1 - k, j between
-    low = j < kl
-    high = j > one - kh
-    dh = two * kh - one + j
-    den = two * kl - j if low else (dh if high else one)
-    num = kl * kl if low else (dh - kh * kh if high else j)
+    # f + k² / (2k - (j - f)) near the floor, its mirror near the ceiling, j between
+    low = j < fl + kl
+    high = j > fh - kh
+    dl = two * kl - j + fl
+    dh = two * kh - fh + j
+    den = dl if low else (dh if high else one)
+    num = fl * dl + kl * kl if low else (fh * dh - kh * kh if high else j)
     ok = abs(d) > np.float32(1e-3)
     dd = d if ok else one
     vn = min(v, max((num - la * den) / (den * dd), one))
