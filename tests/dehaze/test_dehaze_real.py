@@ -258,3 +258,28 @@ def test_pans_into_new_content_crush_and_clip_nothing(name: str) -> None:
                            cv2.COLOR_YUV2RGB_I420)
         worst = max(worst, _new_crushed(out, inp), _new_clipped(out, inp))
     assert worst <= 0.005
+
+
+def test_a_fog_bank_brighter_than_a_stale_airlight_is_not_clipped() -> None:
+    # A darker hazy scene sets the airlight; then a bright fog bank slides in.
+    # The tracked airlight (gated, rate-limited) stays below the fog, so plain
+    # recovery overshoots far past white (the second new-user trial: 17 % of
+    # the fog newly white). The knee's ceiling keeps it under 252.
+    from vidclear.dehaze import Dehazer
+
+    scene = textured_scene(160, 240, 11) * 0.6
+    base = to_u8(add_haze(scene, np.array([0.45, 0.45, 0.46]), beta=1.0, sky=0.0)[0])
+    rng = np.random.default_rng(11)
+    dehazer = Dehazer()
+    worst_white = worst_black = 0.0
+    for i in range(60):
+        frame = base.copy()
+        if i >= 20:
+            width = min(60, (i - 19) * 6)
+            fog = 240 + rng.normal(0, 4, (160, width, 3)) + np.array([0, 0, 6])
+            frame[:, :width] = np.clip(fog, 0, 255).astype(np.uint8)
+        out = dehazer(frame, timestamp=i / 25)
+        worst_white = max(worst_white, _new_clipped(out, frame))
+        worst_black = max(worst_black, _new_crushed(out, frame))
+    assert float(dehazer.airlight.max()) < 0.8  # the airlight is stale: the case is exercised
+    assert worst_white == 0.0 and worst_black == 0.0
