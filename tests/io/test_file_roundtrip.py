@@ -73,6 +73,20 @@ def test_ten_bit_input_decodes_to_uint16_and_encodes(tmp_path):
     assert _video(ffprobe_streams(out))["pix_fmt"] == "yuv420p10le"
 
 
+def test_ten_bit_input_to_an_eight_bit_output_says_so(tmp_path):
+    from vidclear import Session
+
+    src = make_clip(tmp_path / "deep.mkv", n=4, pix_fmt="yuv420p10le", audio=False)
+    session = Session.open(str(src), tmp_path / "out.mp4")  # default output.pix_fmt: yuv420p
+    session.run(signals=False)
+    assert _video(ffprobe_streams(tmp_path / "out.mp4"))["pix_fmt"] == "yuv420p"
+    assert any("high-bit-depth video is written as 8-bit yuv420p" in n for n in session.notes)
+    deep = Session.open(str(src), tmp_path / "deep_out.mkv",
+                        config=load_config(overrides=["output.pix_fmt=yuv420p10le"]))
+    deep.run(signals=False)
+    assert not any("high-bit-depth" in n for n in deep.notes)
+
+
 def test_odd_frame_size_is_padded_to_even_for_yuv420(tmp_path):
     src = make_clip(tmp_path / "odd.mkv", n=5, size=(161, 121), codec="ffv1", pix_fmt="yuv444p",
                     audio=False)

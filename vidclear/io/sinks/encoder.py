@@ -75,6 +75,14 @@ def _check_encoder(cfg: OutputConfig) -> Any:
     return codec
 
 
+def _bits(frame: Frame) -> int:
+    """Bits per component of a frame, without converting it."""
+    av_frame = frame.av_frame
+    if av_frame is not None:
+        return max((c.bits for c in av_frame.format.components), default=8)
+    return 16 if frame.image.dtype == np.uint16 else 8
+
+
 class EncoderSink:
     """Write frames to ``path`` with the encoder settings of ``config``.
 
@@ -291,6 +299,10 @@ class EncoderSink:
             self.notes.append(f"HDR video ({hdr['transfer']}, {hdr['primaries']}) is written "
                               f"as {codec} {pix_fmt}, not output.codec = {cfg.codec}, "
                               f"output.pix_fmt = {cfg.pix_fmt}")
+        if not hdr and _bits(frame) > 8 and max(
+                (c.bits for c in av.VideoFormat(pix_fmt).components), default=8) <= 8:
+            self.notes.append(f"the input's high-bit-depth video is written as 8-bit {pix_fmt} "
+                              "(--set output.pix_fmt=yuv420p10le keeps 10 bits)")
         try:
             stream = self._container.add_stream(codec, rate=rate)
         except (av.FFmpegError, ValueError) as exc:
