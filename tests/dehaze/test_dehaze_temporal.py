@@ -233,3 +233,36 @@ def test_brightening_scene_is_not_blown_out(start: float) -> None:
     steady = dehaze_image(to_u8(base)).mean()
     assert max(means[fps + 3:]) < steady + 20  # at most a few frames after the fade
     assert abs(means[-1] - steady) < 10  # the rest is within the gate, followed slowly
+
+
+def test_a_fade_in_brightens_smoothly() -> None:
+    # A fade from black (or an auto-exposure ramp) scales every radiance, the
+    # airlight's too. The gated tracker used to lag, the output grew brighter
+    # than the input, and each time half the frame passed the stale airlight
+    # it reset and the output dropped by up to 24 levels while the input rose.
+    base = _static(beta=1.5, seed=4)
+    d = Dehazer()
+    fps = 30
+    lum_in, lum_out = [], []
+    for k in range(3 * fps):
+        gain = min(0.08 + k / (2 * fps), 1.0)  # 2 s from near black to full
+        frame = to_u8(base * gain)
+        out = d(frame, timestamp=k / fps)
+        lum_in.append(float(frame.mean()))
+        lum_out.append(float(out.mean()))
+    extra = np.diff(lum_out) - np.diff(lum_in)  # what the output does beyond the input
+    assert extra.min() > -3.0, (int(extra.argmin()), float(extra.min()))
+    fresh = dehaze_image(frame).astype(float)
+    assert np.abs(out.astype(float) - fresh).mean() < 2.0  # and it ends where a still would
+
+
+def test_exposure_gain_reads_multiplication_not_added_light() -> None:
+    from vidclear.dehaze.temporal import exposure_gain
+
+    prev = textured_scene(H, W, 5)[..., 1].astype(np.float32) * 0.8
+    assert exposure_gain(prev * 1.1, prev, 1) == pytest.approx(1.1, rel=1e-3)
+    assert exposure_gain(prev * 0.8, prev, 1) == pytest.approx(0.8, rel=1e-3)
+    assert exposure_gain(prev * 1.004, prev, 1) == 1.0  # below 1 %: noise, no drift
+    assert exposure_gain(prev * 0.9 + 0.1, prev, 1) == 1.0  # fog thickening adds light
+    moved = np.roll(prev, 17, axis=1)  # a pan: pixels change, the exposure does not
+    assert exposure_gain(moved, prev, 1) == 1.0

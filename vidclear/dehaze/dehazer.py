@@ -92,7 +92,13 @@ from vidclear.dehaze.airlight import LUMA, airlight_quadtree, neutral_pull
 from vidclear.dehaze.compensation import compensation
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dcp import as_rgb
-from vidclear.dehaze.temporal import AirlightTracker, DensityTracker, SceneCutDetector, ema_alpha
+from vidclear.dehaze.temporal import (
+    AirlightTracker,
+    DensityTracker,
+    SceneCutDetector,
+    ema_alpha,
+    exposure_gain,
+)
 from vidclear.errors import ArrayError, ConfigError
 from vidclear.kernels import _filters as _kf
 from vidclear.kernels.threads import ThreadChoice
@@ -275,6 +281,7 @@ class Dehazer:
         self._t_prev: np.ndarray | None = None
         self._comp: tuple[np.ndarray, float] | None = None
         self._veil: float | None = None
+        self._prev_grey: np.ndarray | None = None  # last working grey, for exposure changes
         self.last: DehazeResult | None = None
         self._ws: _Workspace | None = None
         self._threads = ThreadChoice()
@@ -293,6 +300,7 @@ class Dehazer:
         self._t_prev = None
         self._comp = None
         self._veil = None
+        self._prev_grey = None
 
     def _clock(self, timestamp: float | None) -> tuple[float, float, bool]:
         if timestamp is None:
@@ -519,6 +527,14 @@ class Dehazer:
         measured = measured + neutral_pull(measured, cfg.airlight_neutral) * (
             measured.mean() - measured)
         measured = np.clip(measured, _MIN_AIRLIGHT, 1.0)
+        # A fade or an exposure step scales every radiance, the airlight's too:
+        # the tracked A follows at once instead of lagging behind its gate
+        # (and then jumping when half the frame has passed it).
+        prev, self._prev_grey = self._prev_grey, grey.copy()
+        if not cut and prev is not None and prev.shape == grey.shape:
+            gain = exposure_gain(grey, prev, ws.step)
+            if gain != 1.0:
+                self._air.scale(gain)
 
         def track(measured: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             """Tracked A and 1 / A; grey, minc and dark of ``I / A`` in the workspace."""

@@ -16,7 +16,8 @@ import numpy as np
 from vidclear.dehaze._kernels import colour_histogram
 from vidclear.errors import ConfigError
 
-__all__ = ["AirlightTracker", "DensityTracker", "SceneCutDetector", "ema_alpha"]
+__all__ = ["AirlightTracker", "DensityTracker", "SceneCutDetector", "ema_alpha",
+           "exposure_gain"]
 
 
 def ema_alpha(dt: float, tau: float) -> float:
@@ -24,6 +25,54 @@ def ema_alpha(dt: float, tau: float) -> float:
     if tau <= 0.0 or dt <= 0.0:
         return 1.0 if tau <= 0.0 else 0.0
     return 1.0 - math.exp(-dt / tau)
+
+
+def exposure_gain(grey: np.ndarray, prev: np.ndarray, step: int, *,
+                  agree: float = 0.03, share: float = 0.6, least: float = 0.01) -> float:
+    """The exposure change between two frames, or 1 when there is none to trust.
+
+    Parameters
+    ----------
+    grey, prev : ndarray
+        (h, w) float32 grey working images of this frame and the last, in [0, 1].
+    step : int
+        Every step-th row and column is compared.
+    agree, share : float
+        The median of the per-pixel ratios ``grey / prev`` is a change of
+        exposure only when at least ``share`` of the pixels agree with it
+        within ``agree`` (relative): a fade or an auto-exposure step moves
+        every pixel alike, a pan or a passing car moves some pixels a lot
+        and most not at all. Dark and bright pixels must change by the same
+        ratio (a multiplication), unlike fog thickening, which adds light.
+    least : float
+        Relative changes smaller than this are no change (no drift from noise).
+
+    Returns
+    -------
+    float
+        The gain in [0.5, 2], or 1.
+    """
+    g = grey[::step, ::step].ravel()
+    q = prev[::step, ::step].ravel()
+    lit = (g > 0.02) & (q > 0.02)  # black pixels carry no ratio
+    if lit.sum() < 64:
+        return 1.0
+    ratio = g[lit] / q[lit]
+    gain = float(np.median(ratio))
+    if abs(gain - 1.0) < least or not 0.5 <= gain <= 2.0:
+        return 1.0
+    if float(np.mean(np.abs(ratio / gain - 1.0) < agree)) < share:
+        return 1.0
+    # Multiplied, not added to: dark and bright pixels change by the same
+    # ratio. Thickening fog (or a fade to white) adds light, which raises the
+    # dark pixels' ratio far more than the bright ones': not an exposure change.
+    qs = q[lit]
+    mid = float(np.median(qs))
+    dark, bright = ratio[qs <= mid], ratio[qs > mid]
+    if dark.size and bright.size and \
+            abs(float(np.median(dark)) - float(np.median(bright))) > 0.5 * abs(gain - 1.0):
+        return 1.0
+    return gain
 
 
 class AirlightTracker:
@@ -74,6 +123,18 @@ class AirlightTracker:
         self._hist.clear()
         self._outlier_time = 0.0
         self.value = None
+
+    def scale(self, gain: float) -> None:
+        """Follow a change of exposure: the tracked value and the window's estimates times ``gain``.
+
+        Every radiance in the frame, the airlight's included, scales with the
+        exposure, so a fade or an auto-exposure step moves A at once rather
+        than through the gate and the rate limit (clipped to at most 1).
+        """
+        if self.value is None:
+            return
+        self.value = np.minimum(self.value * gain, 1.0)
+        self._hist = deque((t, np.minimum(e * gain, 1.0)) for t, e in self._hist)
 
     def update(self, estimate: np.ndarray, time: float, dt: float) -> np.ndarray:
         """Feed this frame's estimate (3,) at ``time`` seconds, ``dt`` after the last one."""
