@@ -266,3 +266,24 @@ def test_exposure_gain_reads_multiplication_not_added_light() -> None:
     assert exposure_gain(prev * 0.9 + 0.1, prev, 1) == 1.0  # fog thickening adds light
     moved = np.roll(prev, 17, axis=1)  # a pan: pixels change, the exposure does not
     assert exposure_gain(moved, prev, 1) == 1.0
+
+
+def test_a_pan_into_a_bright_region_catches_up_without_a_jump() -> None:
+    # The left half is a darker exposure of the same hazy scene; a pan from it
+    # into the bright half leaves the tracked airlight far below the haze.
+    # When half the frame passes it, A now follows over a few frames; one
+    # jump made the output drop by 55 levels in a frame (third new-user trial).
+    scene = _static(beta=1.5, seed=6)
+    wide = np.concatenate([scene * 0.45, scene], axis=1)  # (H, 2W, 3)
+    d = Dehazer()
+    fps = 25
+    n = 4 * fps
+    lum_in, lum_out = [], []
+    for k in range(n):
+        x = round(W * min(k / (3 * fps), 1.0))
+        frame = to_u8(wide[:, x:x + W])
+        out = d(frame, timestamp=k / fps)
+        lum_in.append(float(frame.mean()))
+        lum_out.append(float(out.mean()))
+    extra = np.diff(lum_out) - np.diff(lum_in)
+    assert extra.min() > -12.0, (int(extra.argmin()), float(extra.min()))

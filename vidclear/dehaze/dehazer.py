@@ -536,14 +536,17 @@ class Dehazer:
             if gain != 1.0:
                 self._air.scale(gain)
 
-        def track(measured: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            """Tracked A and 1 / A; grey, minc and dark of ``I / A`` in the workspace."""
-            air = np.clip(self._air.update(measured, now, dt), _MIN_AIRLIGHT,
-                          1.0).astype(np.float32)
+        def use(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """A and 1 / A; grey, minc and dark of ``I / A`` in the workspace."""
+            air = np.clip(value, _MIN_AIRLIGHT, 1.0).astype(np.float32)
             inv_air = (1.0 / air).astype(np.float32)
             _k.grey_minc(low, LUMA, inv_air, grey, minc)
             _kf.min_filter2d(minc, r, dark)
             return air, inv_air
+
+        def track(measured: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """Tracked A and 1 / A; grey, minc and dark of ``I / A`` in the workspace."""
+            return use(self._air.update(measured, now, dt))
 
         # haze: dark channel of I / A, density and strength
         air, inv_air = track(measured)
@@ -552,12 +555,12 @@ class Dehazer:
                 and _k.strided_median(grey, ws.step) > a_lum):
             # Half the frame is brighter than the airlight, which a hazy
             # scene never is, and this frame measures a brighter one: the
-            # tracked A is stale (tunnel exit, fade-in), so the temporal
-            # state starts again from this frame. (A bright truck crossing
-            # moves the measurement, not the median: the gate holds A.)
-            cut = True
-            self._forget_scene()
-            air, inv_air = track(measured)
+            # tracked A is stale (tunnel exit, a pan into a bright region),
+            # so it follows the measurement fast, past its gate, over a few
+            # frames (one jump made the output drop by up to 55 levels).
+            # (A bright truck crossing moves the measurement, not the
+            # median: the gate holds A.)
+            air, inv_air = use(self._air.catch_up(measured, now, dt))
         veil = self._veil_level(_k.strided_quantile(minc, ws.step, _VEIL_QUANTILE), dt, cut)
         if guide is not None:
             grey[...] = guide

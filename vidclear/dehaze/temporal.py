@@ -136,6 +136,24 @@ class AirlightTracker:
         self.value = np.minimum(self.value * gain, 1.0)
         self._hist = deque((t, np.minimum(e * gain, 1.0)) for t, e in self._hist)
 
+    def catch_up(self, estimate: np.ndarray, time: float, dt: float,
+                 tau: float = 0.15) -> np.ndarray:
+        """The tracked value is stale (the scene brightened past it): follow fast.
+
+        Moves towards ``estimate`` with time constant ``tau`` seconds, past
+        the gate and the rate limit, and restarts the median window from it,
+        so a tunnel exit or a pan into a bright region is followed over a
+        few frames instead of by one jump.
+        """
+        est = np.asarray(estimate, np.float64)
+        self._hist = deque([(time, est)])
+        self._outlier_time = 0.0
+        if self.value is None:
+            self.value = est
+        else:
+            self.value = self.value + ema_alpha(dt, tau) * (est - self.value)
+        return self.value.astype(np.float32)
+
     def update(self, estimate: np.ndarray, time: float, dt: float) -> np.ndarray:
         """Feed this frame's estimate (3,) at ``time`` seconds, ``dt`` after the last one."""
         est = np.asarray(estimate, np.float64)
