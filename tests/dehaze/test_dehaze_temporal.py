@@ -287,3 +287,14 @@ def test_a_pan_into_a_bright_region_catches_up_without_a_jump() -> None:
         lum_out.append(float(out.mean()))
     extra = np.diff(lum_out) - np.diff(lum_in)
     assert extra.min() > -12.0, (int(extra.argmin()), float(extra.min()))
+
+
+def test_exposure_flicker_does_not_ratchet_a_bright_airlight() -> None:
+    tracker = AirlightTracker()
+    a = np.array([0.985, 0.989, 0.961])
+    tracker.update(a, 0.0, 0.04)
+    for _ in range(50):  # +15 % / -15 % exposure flicker, frame by frame
+        tracker.scale(1.15)
+        tracker.scale(1 / 1.15)
+    assert tracker.value is not None
+    np.testing.assert_allclose(tracker.value, a, rtol=1e-9)  # tint and level kept

@@ -129,12 +129,15 @@ class AirlightTracker:
 
         Every radiance in the frame, the airlight's included, scales with the
         exposure, so a fade or an auto-exposure step moves A at once rather
-        than through the gate and the rate limit (clipped to at most 1).
+        than through the gate and the rate limit. The value may pass 1 (the
+        dehazer clips what it uses), so exposure flicker up and down returns
+        to the same airlight instead of ratcheting it down at the clip; it
+        is bounded at 2.
         """
         if self.value is None:
             return
-        self.value = np.minimum(self.value * gain, 1.0)
-        self._hist = deque((t, np.minimum(e * gain, 1.0)) for t, e in self._hist)
+        self.value = np.minimum(self.value * gain, 2.0)
+        self._hist = deque((t, np.minimum(e * gain, 2.0)) for t, e in self._hist)
 
     def catch_up(self, estimate: np.ndarray, time: float, dt: float,
                  tau: float = 0.15) -> np.ndarray:
