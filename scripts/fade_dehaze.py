@@ -18,7 +18,6 @@ and run through :class:`vidclear.Dehazer` on the decoded YUV planes, as
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 from pathlib import Path
@@ -26,10 +25,14 @@ from pathlib import Path
 import av
 import numpy as np
 
-from vidclear import Dehazer
-from vidclear.io.sources.synthetic import RoadScene
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from quality_dehaze import x264_round_trip  # noqa: E402
+
+from vidclear import Dehazer  # noqa: E402
+from vidclear.io.sources.synthetic import RoadScene  # noqa: E402
+
 STILL = HERE.parent / ".." / "shared" / "data" / "dehaze" / "hazy-stills" / "he_hongkong.bmp"
 FPS = 25
 
@@ -66,24 +69,6 @@ def clips(still: np.ndarray) -> dict[str, list[np.ndarray]]:
             for k, frames in out.items()}
 
 
-def through_x264(frames: list[np.ndarray]) -> list[np.ndarray]:
-    """yuv420p planes (stacked, as PyAV gives them) after libx264 CRF 20."""
-    h, w = frames[0].shape[:2]
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="mp4") as c:
-        s = c.add_stream("libx264", rate=FPS)
-        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-        s.options = {"crf": "20", "preset": "veryfast"}
-        for fr in frames:
-            for p in s.encode(av.VideoFrame.from_ndarray(fr, format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    buf.seek(0)
-    with av.open(buf) as c:
-        return [fr.to_ndarray(format="yuv420p") for fr in c.decode(video=0)]
-
-
 def steps(planes: list[np.ndarray]) -> dict[str, float]:
     d = Dehazer()
     lum_in, lum_out = [], []
@@ -105,7 +90,8 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = ap.parse_args()
     still = _still(args.still)
-    report = {name: steps(through_x264(frames)) for name, frames in clips(still).items()}
+    report = {name: steps(x264_round_trip(frames, rate=FPS, crf=20)[0])
+              for name, frames in clips(still).items()}
     if args.json:
         print(json.dumps(report, indent=1))
         return 0

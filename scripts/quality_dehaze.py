@@ -172,24 +172,19 @@ def stills(size: int) -> list[tuple[str, np.ndarray]]:
             if p.suffix.lower() in (".jpg", ".png", ".bmp")]
 
 
-def make_video(still: np.ndarray, frames: int = 36, width: int = 384,
-               crf: int = 28) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """A slow pan over ``still``, through libx264 and back: (yuv420p planes, RGB) per frame."""
+def x264_round_trip(frames: list[np.ndarray], *, rate: int = 30, crf: int = 28
+                    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """RGB uint8 frames through libx264 (veryfast) and back: (yuv420p planes, RGB) per frame."""
     import av
 
-    h, w = still.shape[:2]
-    height = min(h, round(width * 9 / 16)) // 4 * 4
-    width = min(width, w) // 2 * 2
+    h, w = frames[0].shape[:2]
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream = out.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.options = {"crf": str(crf), "preset": "veryfast"}
-        for i in range(frames):
-            x = round((w - width) * i / max(frames - 1, 1))
-            y = round((h - height) * 0.5)
-            crop = np.ascontiguousarray(still[y:y + height, x:x + width])
-            for packet in stream.encode(av.VideoFrame.from_ndarray(crop, format="rgb24")):
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
@@ -200,6 +195,19 @@ def make_video(still: np.ndarray, frames: int = 36, width: int = 384,
             planes.append(frame.to_ndarray(format="yuv420p"))
             rgbs.append(frame.to_ndarray(format="rgb24"))
     return planes, rgbs
+
+
+def make_video(still: np.ndarray, frames: int = 36, width: int = 384,
+               crf: int = 28) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """A slow pan over ``still``, through libx264 and back: (yuv420p planes, RGB) per frame."""
+    h, w = still.shape[:2]
+    height = min(h, round(width * 9 / 16)) // 4 * 4
+    width = min(width, w) // 2 * 2
+    y = round((h - height) * 0.5)
+    crops = [np.ascontiguousarray(
+        still[y:y + height, round((w - width) * i / max(frames - 1, 1)):][:, :width])
+        for i in range(frames)]
+    return x264_round_trip(crops, rate=30, crf=crf)
 
 
 def x264_still(img: np.ndarray, crf: int = 28) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-__all__ = ["ffprobe_packets", "ffprobe_streams", "make_clip", "moving_frame", "need_ffprobe"]
+__all__ = ["ffprobe_packets", "ffprobe_streams", "make_clip", "moving_frame", "need_ffprobe",
+           "x264_yuv420"]
 
 
 def need_ffprobe() -> str:
@@ -125,3 +126,23 @@ def ffprobe_frame_times(path: Path) -> list[float]:
 
 def md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def x264_yuv420(frames: list[np.ndarray], *, rate: int = 30, crf: int = 28) -> list[np.ndarray]:
+    """RGB uint8 frames through libx264 (veryfast, in memory) and back: yuv420p planes each."""
+    import io
+
+    h, w = frames[0].shape[:2]
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"crf": str(crf), "preset": "veryfast"}
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    buf.seek(0)
+    with av.open(buf) as inp:
+        return [f.to_ndarray(format="yuv420p") for f in inp.decode(video=0)]

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from tests.dehaze.dehaze_refs import add_haze, textured_scene, to_u8
+from tests.media import x264_yuv420
 from vidclear.dehaze import dehaze_image
 from vidclear.io.sources.synthetic import RoadScene
 from vidclear.metrics import ciede2000, psnr, srgb_to_lab
@@ -211,29 +212,13 @@ def test_sky_floor_holds_after_the_colour_attenuation_blend() -> None:
 
 def _pan(still: np.ndarray, frames: int = 30, width: int = 384) -> list[np.ndarray]:
     """A slow pan across ``still`` through libx264 (CRF 28) and back: yuv420p frames."""
-    import io
-
-    import av
-
     h, w = still.shape[:2]
     height = min(h, round(width * 9 / 16)) // 4 * 4
     width = min(width, w) // 2 * 2
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": "28", "preset": "veryfast"}
-        y0 = (h - height) // 2
-        for i in range(frames):
-            x = round((w - width) * i / (frames - 1))
-            crop = np.ascontiguousarray(still[y0:y0 + height, x:x + width])
-            for packet in stream.encode(av.VideoFrame.from_ndarray(crop, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    buf.seek(0)
-    with av.open(buf) as inp:
-        return [f.to_ndarray(format="yuv420p") for f in inp.decode(video=0)]
+    y0 = (h - height) // 2
+    crops = [np.ascontiguousarray(still[y0:y0 + height, x:x + width])
+             for x in (round((w - width) * i / (frames - 1)) for i in range(frames))]
+    return x264_yuv420(crops, rate=30, crf=28)
 
 
 # Panning reveals content the smoothed state has not seen: brighter fog than

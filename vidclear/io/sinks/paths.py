@@ -98,7 +98,7 @@ def check_output_path(path: Path, *, inputs: list[str], overwrite: bool,
         src = Path(spec)
         same = src.exists() and ((path.exists() and os.path.samefile(src, path))
                                  or src.resolve() == real)
-        if same and not is_special_file(real):
+        if same:
             raise OutputError(f"{label} {path} is the input file; refusing to overwrite an input")
     if real.is_dir():
         raise OutputError(f"{label} {path} is a directory; give a file name such as out.mp4")
