@@ -144,6 +144,7 @@ def test_dehazer_attributes_and_repr() -> None:
         ({"eps": 0.0}, "dehaze.eps"),
         ({"t0": 0.0}, "dehaze.t0"),
         ({"auto_low": 0.3, "auto_high": 0.2}, "auto_low"),
+        ({"dense_low": 0.7, "dense_high": 0.7}, "dehaze.dense_low = 0.7 must be below"),
         ({"strength": float("nan")}, "finite"),
         ({"radius": 2.5}, "dehaze.radius"),
         ({"luma_floor": 1.0}, "dehaze.luma_floor"),

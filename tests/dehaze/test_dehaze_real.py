@@ -8,6 +8,7 @@ on heavy haze, crushed shadows, clipped clouds and a darkened clear night.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import cv2
@@ -17,6 +18,7 @@ import pytest
 from tests.dehaze.dehaze_refs import add_haze, textured_scene, to_u8
 from tests.media import x264_yuv420
 from vidclear.dehaze import dehaze_image
+from vidclear.dehaze.dehazer import light_haze_weight
 from vidclear.io.sources.synthetic import RoadScene
 from vidclear.metrics import ciede2000, psnr, srgb_to_lab
 
@@ -122,7 +124,8 @@ def test_grey_road_under_thick_haze_loses_its_veil() -> None:
     hazy = _load(DATA / "reside-ots" / "hazy" / "0025_heavy.jpg")
     gt = _load(DATA / "reside-ots" / "gt" / "0025_heavy.jpg")
     out = dehaze_image(hazy)
-    uncapped = dehaze_image(hazy, black_level=1.0)
+    # neither the veil cap nor the fading of the floor in dense haze
+    uncapped = dehaze_image(hazy, black_level=1.0, dense_low=0.98, dense_high=0.99)
     assert psnr(out, gt) > psnr(hazy, gt) + 8.0
     assert psnr(out, gt) > psnr(uncapped, gt) + 2.0
     assert ciede2000(out, gt) < 0.75 * ciede2000(uncapped, gt)
@@ -140,6 +143,34 @@ def test_warm_scene_gets_no_blue_cast() -> None:
     b_true = srgb_to_lab(to_u8(scene))[..., 2].mean()
     assert b_true > 10 and b_in > 0  # the scene really is warm
     assert b_out > b_in  # the output is warmer than the hazy input, never bluer
+
+
+@pytest.mark.parametrize("seed", [5, 11])
+def test_dense_haze_loses_its_veil(seed: int) -> None:
+    # Fog thick everywhere (t 0.10-0.32, no near pixel clear): every pixel
+    # looked like smooth sky, grey road or a too-dark result, so the sky
+    # floor, the luma floor, the colour attenuation blend and the brightness
+    # curve all held the veil (10.3 dB from 7.0). With the darkest pixels'
+    # veil at 0.71 of A those guards are now off.
+    scene = textured_scene(180, 320, seed)
+    t = np.exp(-2.3 * np.linspace(1.0, 0.5, 180))[:, None, None]
+    hazy = to_u8(scene * t + np.array([0.85, 0.87, 0.9]) * (1 - t))
+    gt = to_u8(scene)
+    out = dehaze_image(hazy)
+    guarded = dehaze_image(hazy, dense_low=0.98, dense_high=0.99)  # the guards always on
+    assert psnr(out, gt) > psnr(guarded, gt) + 2.0
+    assert ciede2000(out, gt) < 0.75 * ciede2000(guarded, gt)
+    assert psnr(out, gt) > psnr(hazy, gt) + 5.0
+    assert _new_crushed(out, hazy) <= 0.005 and _new_clipped(out, hazy) <= 0.005
+
+
+def test_the_light_haze_guards_fade_over_the_dense_range() -> None:
+    assert light_haze_weight(0.2, 0.4, 0.7) == 1.0
+    assert light_haze_weight(0.4, 0.4, 0.7) == 1.0
+    assert light_haze_weight(0.55, 0.4, 0.7) == pytest.approx(0.5)
+    assert light_haze_weight(0.7, 0.4, 0.7) == 0.0
+    w = [light_haze_weight(v, 0.4, 0.7) for v in np.linspace(0.3, 0.8, 51)]
+    assert all(b <= a for a, b in itertools.pairwise(w))
 
 
 def test_dark_shadows_are_not_crushed() -> None:

@@ -31,8 +31,8 @@ _CAST_TOLERANCE = 0.08  # chromaticity deviation (of the mean) allowed beyond th
 _CAST_GROWTH_T = 0.8
 
 
-def compensation(hist: np.ndarray, cfg: DehazeConfig,
-                 t_mean: float = 1.0) -> tuple[np.ndarray, float]:
+def compensation(hist: np.ndarray, cfg: DehazeConfig, t_mean: float = 1.0,
+                 brightness: float | None = None) -> tuple[np.ndarray, float]:
     """Colour-cast gains and tone exponent from input and recovered histograms.
 
     Parameters
@@ -46,6 +46,9 @@ def compensation(hist: np.ndarray, cfg: DehazeConfig,
         Mean refined transmission: recovery scales the scene's own colour
         offsets by about ``1 / t_mean``, so the input's cast grown by that
         much (at most 1.25 times) is not a cast the dehazer added.
+    brightness : float, optional
+        Share of the input's median luminance to keep, in [0, 1]; defaults
+        to ``cfg.brightness`` (the dehazer lowers it in dense haze).
 
     Returns
     -------
@@ -83,7 +86,7 @@ def compensation(hist: np.ndarray, cfg: DehazeConfig,
         if base > 1e-6:
             lum_j *= float(LUMA @ np.minimum(gains * med_j, 1.0)) / base
     gamma = 1.0
-    want = cfg.brightness * lum_i
+    want = (cfg.brightness if brightness is None else brightness) * lum_i
     if 0.005 < lum_j < want < 1.0:
         gamma = min(max(math.log(want) / math.log(lum_j), 0.5), 1.0)
     return gains, gamma

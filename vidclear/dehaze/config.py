@@ -94,6 +94,13 @@ class DehazeConfig(Section):
                                doc="dark channel (units of A) the darkest pixels of a haze-free "
                                    "scene keep; the luma floor never keeps the veil that even "
                                    "the image's darkest 0.5 % carry above it; 1 = off")
+    dense_low: float = param(0.4, lo=0.0, hi=1.0,
+                             doc="veil of the darkest pixels (units of A) at which the light-haze "
+                                 "guards (luma floor, grey sky floor, colour attenuation prior, "
+                                 "brightness) start to fade out")
+    dense_high: float = param(0.7, lo=0.0, hi=1.0,
+                              doc="veil of the darkest pixels at and above which the haze is dense "
+                                  "for sure and those guards are off")
     brightness: float = param(0.6, lo=0.0, hi=1.0,
                               doc="keep median luminance at least this share of the input's")
     color_guard: float = param(1.0, lo=0.0, hi=1.0,
@@ -103,6 +110,11 @@ class DehazeConfig(Section):
         if self.patch % 2 == 0:
             raise ConfigError(
                 f"dehaze.patch = {self.patch} is not allowed: expected an odd integer in [1, 255]"
+            )
+        if self.dense_low >= self.dense_high:
+            raise ConfigError(
+                f"dehaze.dense_low = {self.dense_low:g} must be below dehaze.dense_high = "
+                f"{self.dense_high:g}"
             )
         if self.auto_low >= self.auto_high:
             raise ConfigError(

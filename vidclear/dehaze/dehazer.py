@@ -568,9 +568,16 @@ class Dehazer:
         factor = self._density.update(density, dt) if cfg.auto_strength else 1.0
         strength = cfg.strength * factor
 
+        # The guards against over-dehazing light haze and clear scenes fade
+        # out once even the darkest pixels carry a thick veil: there the
+        # haze is dense for sure, and they would only keep it.
+        guard = light_haze_weight(veil, cfg.dense_low, cfg.dense_high)
+        cap_weight, sky_t = cfg.cap_weight * guard, cfg.sky_t * guard
+        floor_k = cfg.luma_floor * guard
+
         # raw transmission with sky protection, optional temporal smoothing
         traw = np.empty((h, w), np.float32)
-        if cfg.sky_t > 0 or cfg.sky_chroma_t > 0:
+        if sky_t > 0 or cfg.sky_chroma_t > 0:
             _k.sky_stack(grey, ws.stack)
             _kf.box_planes(ws.stack, r, ws.stats)
             stats = ws.stats
@@ -580,17 +587,17 @@ class Dehazer:
         if cfg.clear_dark > 0:
             haze = np.maximum(dark - np.float32(cfg.clear_dark), np.float32(0))
             haze *= np.float32(1.0 / (1.0 - cfg.clear_dark))
-        if cfg.cap_weight > 0:
+        if cap_weight > 0:
             _k.cap_depth(low, ws.minc)
             _kf.min_filter2d(ws.minc, r, ws.capd)
-        prm = np.array([cfg.omega * strength, cfg.cap_weight, strength, cfg.sky_t,
+        prm = np.array([cfg.omega * strength, cap_weight, strength, sky_t,
                         cfg.sky_chroma_t], np.float64)
         _k.raw_transmission(haze, ws.capd, low, inv_air, stats, prm, traw)
-        if cfg.luma_floor > 0:
+        if floor_k > 0:
             above = max(veil - cfg.black_level, 0.0)
             cap = 1.0 - cfg.omega * strength * above
             credit = min(above / cfg.chroma_veil, 1.0) if cfg.chroma_veil > 0 else 1.0
-            _k.luma_floor(low, inv_air, LUMA, cfg.luma_floor, cap, traw, credit)
+            _k.luma_floor(low, inv_air, LUMA, floor_k, cap, traw, credit)
         if cfg.t_tau > 0 and self._t_prev is not None and self._t_prev.shape == traw.shape:
             traw = self._t_prev + np.float32(ema_alpha(dt, cfg.t_tau)) * (traw - self._t_prev)
         self._t_prev = traw
@@ -606,7 +613,8 @@ class Dehazer:
         tlow = np.empty((h, w), np.float32)
         step = ws.step
         _k.recovery_stats(low, grey, coeffs, gs, step, air, cfg.t0, LUMA, tlow, ws.hist)
-        gains, gamma = compensation(ws.hist, cfg, _k.strided_mean(tlow, step))
+        gains, gamma = compensation(ws.hist, cfg, _k.strided_mean(tlow, step),
+                                    cfg.brightness * guard)
         if self._comp is not None:
             a = ema_alpha(dt, cfg.airlight_tau)
             gains = self._comp[0] + a * (gains - self._comp[0])
@@ -633,6 +641,15 @@ class Dehazer:
             f"strength={self.last.strength:.3f}, density={self.last.density:.3f}"
         )
         return f"Dehazer({fields}{state})"
+
+
+def light_haze_weight(veil: float, low: float, high: float) -> float:
+    """Weight in [0, 1] of the light-haze guards for a veil of the darkest pixels.
+
+    1 up to ``low``, 0 from ``high`` (units of A), a smoothstep between.
+    """
+    f = min(max((veil - low) / (high - low), 0.0), 1.0)
+    return 1.0 - f * f * (3.0 - 2.0 * f)
 
 
 def dehaze_image(image: np.ndarray, *, return_details: bool = False,
