@@ -10,6 +10,7 @@ import pytest
 from tests.dehaze.dehaze_refs import add_haze, textured_scene, to_u8
 from vidclear.dehaze import AirlightTracker, Dehazer, DensityTracker, dehaze_image
 from vidclear.dehaze.temporal import SceneCutDetector, ema_alpha
+from vidclear.metrics import flicker
 
 H, W = 120, 160
 A_FOG = np.array([0.85, 0.85, 0.85])
@@ -298,3 +299,50 @@ def test_exposure_flicker_does_not_ratchet_a_bright_airlight() -> None:
         tracker.scale(1 / 1.15)
     assert tracker.value is not None
     np.testing.assert_allclose(tracker.value, a, rtol=1e-9)  # tint and level kept
+
+
+# -- transmission smoothing where the scene stands still --------------------------
+def _dense_pan_planes(frames: int = 30) -> list[np.ndarray]:
+    """A slow pan (2 px per frame) over a scene in dense fog, through x264 (yuv420p planes)."""
+    from tests.media import x264_yuv420
+
+    rng = np.random.default_rng(1)
+    scene = textured_scene(H, W + 2 * frames, 5)
+    t = np.exp(-2.3 * np.linspace(1.0, 0.5, H))[:, None, None]
+    hazy = scene * t + np.array([0.85, 0.87, 0.9]) * (1 - t)
+    hazy += rng.normal(0, 1 / 255, hazy.shape)
+    return x264_yuv420([to_u8(hazy[:, 2 * i: 2 * i + W]) for i in range(frames)])
+
+
+def _luma_out(planes: list[np.ndarray], **params: float) -> list[np.ndarray]:
+    dehazer, outs = Dehazer(**params), []
+    for i, yuv in enumerate(planes):
+        y, rest = yuv[:H], yuv[H:].reshape(2, H // 2, -1)
+        outs.append(dehazer.process_yuv420(y, rest[0], rest[1], timestamp=i / 30).planes[0])
+    return outs
+
+
+def test_frame_type_ripple_in_dense_haze_is_not_amplified() -> None:
+    # P and B frames keep different texture; the dark channel read that as a
+    # little more or less haze and 1 / t (up to 10 here) turned it into a
+    # brightness ripple of the output.
+    planes = _dense_pan_planes()
+    assert flicker(_luma_out(planes)) < 0.8 * flicker(_luma_out(planes, t_tau=0.0))
+
+
+def test_transmission_smoothing_leaves_no_ghost_of_a_moving_object() -> None:
+    # A dark object sweeps across the fog: where it moves, t follows at once,
+    # so the output matches the unsmoothed one there (no trail behind it).
+    base = _static(beta=2.5, seed=4)
+    d_on, d_off = Dehazer(), Dehazer(t_tau=0.0)
+    worst = 0.0
+    for k in range(40):
+        frame = base.copy()
+        x = 4 * k
+        frame[40:80, x:x + 24] *= 0.3
+        img = to_u8(frame)
+        on = d_on(img, timestamp=k / 30).astype(float)
+        off = d_off(img, timestamp=k / 30).astype(float)
+        if k >= 5:
+            worst = max(worst, np.abs(on - off)[40:80].mean())
+    assert worst < 1.5, worst

@@ -65,8 +65,10 @@ class DehazeConfig(Section):
                                  doc="seconds an airlight outlier must last to be believed")
     scene_cut: float = param(0.5, lo=0.0, hi=1.0,
                              doc="histogram distance that resets temporal state; 0 = never")
-    t_tau: float = param(0.0, lo=0.0, hi=10.0,
-                         doc="time constant of transmission smoothing, seconds; 0 = none")
+    t_tau: float = param(0.2, lo=0.0, hi=10.0,
+                         doc="time constant of transmission smoothing, seconds, where the "
+                             "scene did not move since the last frame (moving pixels follow "
+                             "at once, so nothing ghosts); 0 = none")
     auto_strength: bool = param(True, doc="scale strength by the measured haze density")
     auto_low: float = param(0.1, lo=0.0, hi=1.0,
                             doc="haze density (median dark channel) below which nothing is done")

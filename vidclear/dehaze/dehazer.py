@@ -111,6 +111,17 @@ _MIN_AIRLIGHT = 0.05
 # The darkest pixels of a frame: the share whose level (min channel of I / A)
 # gives the veil the whole image carries; 0.5 % ignores noise and hot pixels.
 _VEIL_QUANTILE = 0.005
+# Transmission smoothing (t_tau) holds only where the working grey's local
+# mean change (a box of radius _STILL_RADIUS) stays below _STILL_CHANGE and t
+# itself moved less than _STILL_T_CHANGE, and not across an airlight step
+# larger than _T_AIR_STEP (t belongs to its A).
+_STILL_RADIUS = 2
+_STILL_CHANGE = 0.02
+_T_AIR_STEP = 0.01
+_STILL_T_CHANGE = 0.1
+# The share whose level tells dense haze (the guards fade): 2 %, so one small
+# dark object entering or leaving the frame does not switch them.
+_DENSE_QUANTILE = 0.02
 _YUV2RGB32 = _ky.YUV2RGB.astype(np.float32)
 _MATS32 = np.stack([_ky.YUV2RGB, _ky.RGB2YUV]).astype(np.float32)
 
@@ -279,8 +290,9 @@ class Dehazer:
         self._cuts = SceneCutDetector(threshold=cfg.scene_cut)
         self._time: float | None = None
         self._t_prev: np.ndarray | None = None
+        self._t_air: np.ndarray | None = None  # the airlight _t_prev was computed with
         self._comp: tuple[np.ndarray, float] | None = None
-        self._veil: float | None = None
+        self._veil: np.ndarray | None = None  # levels at _VEIL_QUANTILE, _DENSE_QUANTILE
         self._prev_grey: np.ndarray | None = None  # last working grey, for exposure changes
         self.last: DehazeResult | None = None
         self._ws: _Workspace | None = None
@@ -561,7 +573,9 @@ class Dehazer:
             # (A bright truck crossing moves the measurement, not the
             # median: the gate holds A.)
             air, inv_air = use(self._air.catch_up(measured, now, dt))
-        veil = self._veil_level(_k.strided_quantile(minc, ws.step, _VEIL_QUANTILE), dt, cut)
+        veil, dense = self._veil_level(np.array(
+            [_k.strided_quantile(minc, ws.step, q) for q in (_VEIL_QUANTILE, _DENSE_QUANTILE)]),
+            dt, cut)
         if guide is not None:
             grey[...] = guide
         density = _k.strided_median(dark, ws.step)
@@ -571,7 +585,7 @@ class Dehazer:
         # The guards against over-dehazing light haze and clear scenes fade
         # out once even the darkest pixels carry a thick veil: there the
         # haze is dense for sure, and they would only keep it.
-        guard = light_haze_weight(veil, cfg.dense_low, cfg.dense_high)
+        guard = light_haze_weight(dense, cfg.dense_low, cfg.dense_high)
         cap_weight, sky_t = cfg.cap_weight * guard, cfg.sky_t * guard
         floor_k = cfg.luma_floor * guard
 
@@ -598,9 +612,11 @@ class Dehazer:
             cap = 1.0 - cfg.omega * strength * above
             credit = min(above / cfg.chroma_veil, 1.0) if cfg.chroma_veil > 0 else 1.0
             _k.luma_floor(low, inv_air, LUMA, floor_k, cap, traw, credit)
-        if cfg.t_tau > 0 and self._t_prev is not None and self._t_prev.shape == traw.shape:
-            traw = self._t_prev + np.float32(ema_alpha(dt, cfg.t_tau)) * (traw - self._t_prev)
-        self._t_prev = traw
+        if (cfg.t_tau > 0 and self._t_prev is not None and self._t_prev.shape == traw.shape
+                and prev is not None and prev.shape == traw.shape
+                and float(np.abs(air - self._t_air).max()) < _T_AIR_STEP):
+            traw = self._smooth_transmission(traw, self._prev_grey - prev, dt)
+        self._t_prev, self._t_air = traw, air
 
         # guided-filter coefficients on the guide subsampled by gs (fast guided
         # filter), then upsampled to the working size for the statistics
@@ -624,13 +640,37 @@ class Dehazer:
         return _Analysis(air, dark, traw, coeffs, tlow, np.asarray(gains, np.float64),
                          float(gamma), float(density), float(strength), bool(cut))
 
-    def _veil_level(self, measured: float, dt: float, cut: bool) -> float:
-        """The darkest pixels' level in units of A, smoothed with ``auto_tau`` for video."""
+    def _smooth_transmission(self, traw: np.ndarray, change: np.ndarray,
+                             dt: float) -> np.ndarray:
+        """Raw transmission smoothed over time with ``t_tau`` where the scene stood still.
+
+        ``change`` (h, w) float32 is this frame's working grey minus the
+        last one's. Its local mean (a box of ``_STILL_RADIUS``) tells motion
+        from noise: a moving edge or a passing car changes a neighbourhood
+        one way, while sensor noise and the texture x264 keeps in P frames
+        and drops in B frames (which the dark channel reads as a little more
+        or less haze, and ``1 / t`` then turns into a visible brightness
+        ripple) average out. Where that mean reaches ``_STILL_CHANGE``, or
+        where t itself moves by ``_STILL_T_CHANGE`` (the dark-channel patch
+        around a moving object reaches past the pixels that changed), the
+        transmission follows at once, so nothing ghosts.
+        """
+        plane = change[None]
+        local = np.empty_like(plane)
+        _kf.box_planes(plane, _STILL_RADIUS, local)
+        still = np.clip(1.0 - np.abs(local[0]) * np.float32(1.0 / _STILL_CHANGE), 0.0, 1.0)
+        still *= np.clip(1.0 - np.abs(traw - self._t_prev) * np.float32(1.0 / _STILL_T_CHANGE),
+                         0.0, 1.0)
+        keep = np.float32(1.0 - ema_alpha(dt, self.config.t_tau)) * still
+        return (traw + keep * (self._t_prev - traw)).astype(np.float32)
+
+    def _veil_level(self, measured: np.ndarray, dt: float, cut: bool) -> tuple[float, float]:
+        """The darkest pixels' levels in units of A, smoothed with ``auto_tau`` for video."""
         if cut or self._veil is None:
             self._veil = measured
         else:
-            self._veil += ema_alpha(dt, self.config.auto_tau) * (measured - self._veil)
-        return self._veil
+            self._veil = self._veil + ema_alpha(dt, self.config.auto_tau) * (measured - self._veil)
+        return float(self._veil[0]), float(self._veil[1])
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.config.to_dict().items()
