@@ -97,12 +97,12 @@ class DehazeConfig(Section):
                                    "scene keep; the luma floor never keeps the veil that even "
                                    "the image's darkest 0.5 % carry above it; 1 = off")
     dense_low: float = param(0.4, lo=0.0, hi=1.0,
-                             doc="veil of the darkest pixels (units of A) at which the light-haze "
-                                 "guards (luma floor, grey sky floor, colour attenuation prior, "
-                                 "brightness) start to fade out")
+                             doc="veil of the darkest 2 % of pixels (units of A) at which the "
+                                 "light-haze guards start to fade (luma floor and colour "
+                                 "attenuation prior out, grey sky floor and brightness to half)")
     dense_high: float = param(0.7, lo=0.0, hi=1.0,
-                              doc="veil of the darkest pixels at and above which the haze is dense "
-                                  "for sure and those guards are off")
+                              doc="veil of the darkest 2 % of pixels at and above which the haze "
+                                  "is dense for sure and those guards are faded fully")
     brightness: float = param(0.6, lo=0.0, hi=1.0,
                               doc="keep median luminance at least this share of the input's")
     color_guard: float = param(1.0, lo=0.0, hi=1.0,

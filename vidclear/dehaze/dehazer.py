@@ -56,6 +56,20 @@ scales with the same veil: in full once ``v`` is ``chroma_veil`` above
 facade is not darkened and saturated on the strength of the colour it would
 gain; heavy haze, which really did wash the colour out, keeps the full credit.
 
+All of these guards are for light haze and clear scenes, where the prior
+over-reads haze. Once even the darkest 2 % of pixels carry a veil of
+``dense_low`` (0.4 of A) the haze is thick for sure; between ``dense_low``
+and ``dense_high`` (0.7) the luma floor and the colour attenuation blend
+fade out and the grey sky floor and the brightness guard fade to half, so
+thick fog loses its veil instead of keeping it.
+
+For video the raw transmission is smoothed over ``t_tau`` seconds where
+the scene stood still (the working grey's local mean change and t's own
+change both small, the airlight steady): x264 keeps fine texture in P
+frames and drops it in B frames, the dark channel reads that as a little
+more or less haze, and in thick haze ``1 / t`` turned it into a brightness
+ripple. Moving content follows at once, so nothing ghosts.
+
 The colour-cast gains limit the recovered mean chromaticity to the input's
 own cast plus a tolerance; as recovery grows the scene's colour offsets by
 about ``1 / t``, the input's cast is first grown by ``1 / mean(t)``, at
@@ -119,6 +133,13 @@ _STILL_RADIUS = 2
 _STILL_CHANGE = 0.02
 _T_AIR_STEP = 0.01
 _STILL_T_CHANGE = 0.1
+# In dense haze the luma floor and the colour attenuation blend go; the
+# brightness guard and the grey sky floor keep this share (a floor of 0.3 x
+# the input's median, t >= 0.15 in bright flat regions): a frame that is
+# nearly white (a fade from white, a fog bank) is otherwise stretched by up
+# to 1 / t0 = 10 and its noise and blocks with it.
+_DENSE_BRIGHTNESS = 0.5
+_DENSE_SKY = 0.5
 # The share whose level tells dense haze (the guards fade): 2 %, so one small
 # dark object entering or leaving the frame does not switch them.
 _DENSE_QUANTILE = 0.02
@@ -583,10 +604,10 @@ class Dehazer:
         strength = cfg.strength * factor
 
         # The guards against over-dehazing light haze and clear scenes fade
-        # out once even the darkest pixels carry a thick veil: there the
-        # haze is dense for sure, and they would only keep it.
+        # out once even the darkest 2 % of pixels carry a thick veil: there
+        # the haze is dense for sure, and they would only keep it.
         guard = light_haze_weight(dense, cfg.dense_low, cfg.dense_high)
-        cap_weight, sky_t = cfg.cap_weight * guard, cfg.sky_t * guard
+        cap_weight, sky_t = cfg.cap_weight * guard, cfg.sky_t * max(guard, _DENSE_SKY)
         floor_k = cfg.luma_floor * guard
 
         # raw transmission with sky protection, optional temporal smoothing
@@ -630,7 +651,7 @@ class Dehazer:
         step = ws.step
         _k.recovery_stats(low, grey, coeffs, gs, step, air, cfg.t0, LUMA, tlow, ws.hist)
         gains, gamma = compensation(ws.hist, cfg, _k.strided_mean(tlow, step),
-                                    cfg.brightness * guard)
+                                    cfg.brightness * max(guard, _DENSE_BRIGHTNESS))
         if self._comp is not None:
             a = ema_alpha(dt, cfg.airlight_tau)
             gains = self._comp[0] + a * (gains - self._comp[0])
