@@ -171,6 +171,11 @@ def test_the_light_haze_guards_fade_over_the_dense_range() -> None:
     assert light_haze_weight(0.7, 0.4, 0.7) == 0.0
     w = [light_haze_weight(v, 0.4, 0.7) for v in np.linspace(0.3, 0.8, 51)]
     assert all(b <= a for a, b in itertools.pairwise(w))
+    # a dark airlight (night, a fade from black: every pixel is near it in
+    # units of A) is no evidence of fog; the guards stay
+    assert light_haze_weight(0.9, 0.4, 0.7, air_luma=0.1) == 1.0
+    assert 0.0 < light_haze_weight(0.9, 0.4, 0.7, air_luma=0.22) < 1.0
+    assert light_haze_weight(0.9, 0.4, 0.7, air_luma=0.35) == 0.0
 
 
 def test_dark_shadows_are_not_crushed() -> None:

@@ -140,6 +140,10 @@ _STILL_T_CHANGE = 0.1
 # to 1 / t0 = 10 and its noise and blocks with it.
 _DENSE_BRIGHTNESS = 0.5
 _DENSE_SKY = 0.5
+# the dense-haze regime needs an airlight at least this bright (luma): from none
+# at _DENSE_MIN_AIR to full at _DENSE_FULL_AIR
+_DENSE_MIN_AIR = 0.15
+_DENSE_FULL_AIR = 0.3
 # The share whose level tells dense haze (the guards fade): 2 %, so one small
 # dark object entering or leaving the frame does not switch them.
 _DENSE_QUANTILE = 0.02
@@ -313,7 +317,8 @@ class Dehazer:
         self._t_prev: np.ndarray | None = None
         self._t_air: np.ndarray | None = None  # the airlight _t_prev was computed with
         self._comp: tuple[np.ndarray, float] | None = None
-        self._veil: np.ndarray | None = None  # levels at _VEIL_QUANTILE, _DENSE_QUANTILE
+        self._veil: float | None = None  # level of the darkest _VEIL_QUANTILE (units of A)
+        self._dense: float | None = None  # of the darkest _DENSE_QUANTILE, kept through cuts
         self._prev_grey: np.ndarray | None = None  # last working grey, for exposure changes
         self.last: DehazeResult | None = None
         self._ws: _Workspace | None = None
@@ -325,6 +330,7 @@ class Dehazer:
         self._forget_scene()
         self._cuts.reset()
         self._time = None
+        self._dense = None
 
     def _forget_scene(self) -> None:
         """Drop what was learnt about the scene (a cut, a seek, a stale airlight)."""
@@ -594,6 +600,17 @@ class Dehazer:
             # (A bright truck crossing moves the measurement, not the
             # median: the gate holds A.)
             air, inv_air = use(self._air.catch_up(measured, now, dt))
+            a_lum = float(LUMA @ air)
+        if (not cut and self._dense is not None and float(np.abs(measured - air).max())
+                > cfg.airlight_gate and light_haze_weight(
+                    self._dense, cfg.dense_low, cfg.dense_high, a_lum) < 0.5):
+            # In thick fog the measurement is the fog itself, not a bright
+            # car or sky, and 1 / t (up to 10) amplifies any error of A: a
+            # stale A (a fog bank rolling in under a brighter sky's A) is
+            # followed with airlight_tau, past the gate's hold and the rate
+            # limit (they held it for 3 s and more, the output 35 % too dark).
+            air, inv_air = use(self._air.catch_up(measured, now, dt, cfg.airlight_tau))
+            a_lum = float(LUMA @ air)
         veil, dense = self._veil_level(np.array(
             [_k.strided_quantile(minc, ws.step, q) for q in (_VEIL_QUANTILE, _DENSE_QUANTILE)]),
             dt, cut)
@@ -606,7 +623,7 @@ class Dehazer:
         # The guards against over-dehazing light haze and clear scenes fade
         # out once even the darkest 2 % of pixels carry a thick veil: there
         # the haze is dense for sure, and they would only keep it.
-        guard = light_haze_weight(dense, cfg.dense_low, cfg.dense_high)
+        guard = light_haze_weight(dense, cfg.dense_low, cfg.dense_high, a_lum)
         cap_weight, sky_t = cfg.cap_weight * guard, cfg.sky_t * max(guard, _DENSE_SKY)
         floor_k = cfg.luma_floor * guard
 
@@ -686,12 +703,22 @@ class Dehazer:
         return (traw + keep * (self._t_prev - traw)).astype(np.float32)
 
     def _veil_level(self, measured: np.ndarray, dt: float, cut: bool) -> tuple[float, float]:
-        """The darkest pixels' levels in units of A, smoothed with ``auto_tau`` for video."""
-        if cut or self._veil is None:
-            self._veil = measured
-        else:
-            self._veil = self._veil + ema_alpha(dt, self.config.auto_tau) * (measured - self._veil)
-        return float(self._veil[0]), float(self._veil[1])
+        """The darkest pixels' levels in units of A, smoothed with ``auto_tau`` for video.
+
+        The first (the luma floor's veil) restarts at a scene cut; the second
+        (the dense-haze level) is smoothed through cuts, because fades set
+        off the cut detector frame after frame and a reset each time
+        switched the dense-haze regime in one frame (the output of a fade
+        to white dropped by 40 levels).
+        """
+        alpha = ema_alpha(dt, self.config.auto_tau)
+        veil, dense = float(measured[0]), float(measured[1])
+        if not (cut or self._veil is None):
+            veil = self._veil + alpha * (veil - self._veil)
+        if self._dense is not None:
+            dense = self._dense + alpha * (dense - self._dense)
+        self._veil, self._dense = veil, dense
+        return veil, dense
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.config.to_dict().items()
@@ -704,12 +731,17 @@ class Dehazer:
         return f"Dehazer({fields}{state})"
 
 
-def light_haze_weight(veil: float, low: float, high: float) -> float:
+def light_haze_weight(veil: float, low: float, high: float, air_luma: float = 1.0) -> float:
     """Weight in [0, 1] of the light-haze guards for a veil of the darkest pixels.
 
-    1 up to ``low``, 0 from ``high`` (units of A), a smoothstep between.
+    1 up to ``low``, 0 from ``high`` (units of A), a smoothstep between. A
+    dark airlight (luma ``air_luma`` below 0.3, none below 0.15: a night
+    scene, a fade from black) is no evidence of thick fog: every pixel is
+    near it in units of A, so the guards stay on in proportion.
     """
     f = min(max((veil - low) / (high - low), 0.0), 1.0)
+    lit = min(max((air_luma - _DENSE_MIN_AIR) / (_DENSE_FULL_AIR - _DENSE_MIN_AIR), 0.0), 1.0)
+    f *= lit * lit * (3.0 - 2.0 * lit)
     return 1.0 - f * f * (3.0 - 2.0 * f)
 
 
