@@ -144,6 +144,12 @@ def clear_set(size: int) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+# Clear middle exposures of the HDR brackets in ../shared/data/hdr, as clear photos.
+HDR_CLEAR = (("memorial", "memorial/memorial0068.png"), ("frobisher", "frobisher/IMG_2600.jpg"),
+             ("desktop", "brackets/desktop/DSC_0110.jpg"),
+             ("street", "brackets/street/DSC_0097.jpg"))
+
+
 # Light haze made here: J t + A (1 - t) on clear photos, depth rising linearly
 # towards the top row, t from 0.99 (bottom) to 0.74 (top); a grey-blue and a
 # warm airlight in turn. RESIDE's clear photos were looked at when choosing
@@ -159,10 +165,7 @@ def made_light_set(size: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
     clear = [(f"reside {p.stem[:4]} (tuned)", p) for p in sorted(rs.glob("*_light.jpg"))]
     clear += [(f"o-haze {n}", oh / f"{n}_outdoor_GT.jpg") for n in ("27", "35")]
     clear += [(f"dense {n}", dh / f"{n}_GT.png") for n in ("01", "18", "42")]
-    clear += [("memorial", hdr / "memorial" / "memorial0068.png"),
-              ("frobisher", hdr / "frobisher" / "IMG_2600.jpg"),
-              ("desktop", hdr / "brackets" / "desktop" / "DSC_0110.jpg"),
-              ("street", hdr / "brackets" / "street" / "DSC_0097.jpg")]
+    clear += [(label, hdr / rel) for label, rel in HDR_CLEAR]
     out = []
     for i, (label, path) in enumerate(c for c in clear if c[1].exists()):
         img = load(path, size)
@@ -187,10 +190,7 @@ def made_dense_set(size: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """[(label, hazy, clear)]: dense haze made on the tuning set's clear photos."""
     rs, hdr = DATA / "reside-ots" / "gt", DATA.parent / "hdr"
     clear = [(f"reside {p.stem[:4]}", p) for p in sorted(rs.glob("*_light.jpg"))]
-    clear += [("memorial", hdr / "memorial" / "memorial0068.png"),
-              ("frobisher", hdr / "frobisher" / "IMG_2600.jpg"),
-              ("desktop", hdr / "brackets" / "desktop" / "DSC_0110.jpg"),
-              ("street", hdr / "brackets" / "street" / "DSC_0097.jpg")]
+    clear += [(label, hdr / rel) for label, rel in HDR_CLEAR]
     clear = [c for c in clear if c[1].exists()]
     rng = np.random.default_rng(7)
     out = []

@@ -621,8 +621,8 @@ class Dehazer:
         strength = cfg.strength * factor
 
         # The guards against over-dehazing light haze and clear scenes fade
-        # out once even the darkest 2 % of pixels carry a thick veil: there
-        # the haze is dense for sure, and they would only keep it.
+        # once even the darkest 2 % of pixels carry a thick veil: there the
+        # haze is dense for sure, and they would only keep it.
         guard = light_haze_weight(dense, cfg.dense_low, cfg.dense_high, a_lum)
         cap_weight, sky_t = cfg.cap_weight * guard, cfg.sky_t * max(guard, _DENSE_SKY)
         floor_k = cfg.luma_floor * guard
@@ -734,10 +734,24 @@ class Dehazer:
 def light_haze_weight(veil: float, low: float, high: float, air_luma: float = 1.0) -> float:
     """Weight in [0, 1] of the light-haze guards for a veil of the darkest pixels.
 
-    1 up to ``low``, 0 from ``high`` (units of A), a smoothstep between. A
-    dark airlight (luma ``air_luma`` below 0.3, none below 0.15: a night
-    scene, a fade from black) is no evidence of thick fog: every pixel is
-    near it in units of A, so the guards stay on in proportion.
+    Parameters
+    ----------
+    veil : float
+        Level of the darkest 2 % of pixels, min channel of ``I / A`` (units
+        of A, about 1 - t of the nearest scene).
+    low, high : float
+        ``dehaze.dense_low`` and ``dehaze.dense_high``, ``low < high``.
+    air_luma : float
+        Luma of the airlight in [0, 1]. A dark airlight (below 0.3, none
+        below 0.15: a night scene, a fade from black) is no evidence of thick
+        fog, since every pixel is near it in units of A: the weight then
+        stays nearer 1.
+
+    Returns
+    -------
+    float
+        1 up to ``low``, 0 from ``high``, a smoothstep between (the guards
+        of light haze: 1 = in full).
     """
     f = min(max((veil - low) / (high - low), 0.0), 1.0)
     lit = min(max((air_luma - _DENSE_MIN_AIR) / (_DENSE_FULL_AIR - _DENSE_MIN_AIR), 0.0), 1.0)
