@@ -251,23 +251,9 @@ def make_video(still: np.ndarray, frames: int = 36, width: int = 384,
 
 def x264_still(img: np.ndarray, crf: int = 28) -> tuple[np.ndarray, np.ndarray]:
     """(``img`` cropped to even sizes, the same after libx264 at ``crf`` and decoding)."""
-    import av
-
     h, w = img.shape[0] // 2 * 2, img.shape[1] // 2 * 2
     img = np.ascontiguousarray(img[:h, :w])
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "veryfast"}
-        for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-            out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    buf.seek(0)
-    with av.open(buf, "r") as inp:
-        decoded = next(inp.decode(video=0)).to_ndarray(format="rgb24")
-    return img, decoded
+    return img, x264_round_trip([img], crf=crf)[1][0]
 
 
 def yuv_to_rgb(yuv: np.ndarray) -> np.ndarray:
