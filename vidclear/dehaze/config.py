@@ -63,6 +63,10 @@ class DehazeConfig(Section):
                                  doc="airlight jumps larger than this are outliers (1 = off)")
     airlight_hold: float = param(3.0, lo=0.0, hi=600.0,
                                  doc="seconds an airlight outlier must last to be believed")
+    airlight_persist: float = param(0.5, lo=0.0, hi=600.0,
+                                    doc="seconds of a one-way airlight drift that halve "
+                                        "airlight_tau (fog thickening is followed faster); "
+                                        "0 = fixed tau")
     scene_cut: float = param(0.5, lo=0.0, hi=1.0,
                              doc="histogram distance that resets temporal state; 0 = never")
     t_tau: float = param(0.2, lo=0.0, hi=10.0,

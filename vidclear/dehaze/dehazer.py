@@ -309,7 +309,7 @@ class Dehazer:
         cfg = self.config
         self._air = AirlightTracker(tau=cfg.airlight_tau, window=cfg.airlight_window,
                                     rate=cfg.airlight_rate, gate=cfg.airlight_gate,
-                                    hold=cfg.airlight_hold)
+                                    hold=cfg.airlight_hold, persist=cfg.airlight_persist)
         self._density = DensityTracker(low=cfg.auto_low, high=cfg.auto_high, tau=cfg.auto_tau,
                                        hysteresis=cfg.auto_hysteresis)
         self._cuts = SceneCutDetector(threshold=cfg.scene_cut)
@@ -608,8 +608,10 @@ class Dehazer:
             # car or sky, and 1 / t (up to 10) amplifies any error of A: a
             # stale A (a fog bank rolling in under a brighter sky's A) is
             # followed with airlight_tau, past the gate's hold and the rate
-            # limit (they held it for 3 s and more, the output 35 % too dark).
-            air, inv_air = use(self._air.catch_up(measured, now, dt, cfg.airlight_tau))
+            # limit (they held it for 3 s and more, the output 35 % too dark),
+            # and faster while the drift lasts (airlight_persist).
+            air, inv_air = use(self._air.catch_up(measured, now, dt,
+                                                  cfg.airlight_tau / self._air.speedup))
             a_lum = float(LUMA @ air)
         veil, dense = self._veil_level(np.array(
             [_k.strided_quantile(minc, ws.step, q) for q in (_VEIL_QUANTILE, _DENSE_QUANTILE)]),

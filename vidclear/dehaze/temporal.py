@@ -15,6 +15,7 @@ import numpy as np
 
 from vidclear.dehaze._kernels import colour_histogram
 from vidclear.errors import ConfigError
+from vidclear.kernels.colour import BT601
 
 __all__ = ["AirlightTracker", "DensityTracker", "SceneCutDetector", "ema_alpha",
            "exposure_gain"]
@@ -75,6 +76,10 @@ def exposure_gain(grey: np.ndarray, prev: np.ndarray, step: int, *,
     return gain
 
 
+# the airlight drift (in luma) below which the median counts as on neither side
+_DRIFT_MIN = 0.005
+
+
 class AirlightTracker:
     """Robust, gated, rate-limited smoothing of the per-frame airlight estimate.
 
@@ -84,8 +89,10 @@ class AirlightTracker:
     ``gate`` from the current value (in any channel) is an outlier and is
     ignored until outliers have persisted for ``hold`` seconds, so a bright
     car or truck crossing the view does not move A at all; (3) moves towards
-    it with an exponential moving average of time constant ``tau``; (4)
-    limits the move to ``rate`` per second. Slow changes (dusk, fog rolling
+    it with an exponential moving average of time constant ``tau``, which
+    shortens to ``tau / (1 + s / persist)`` once the median has stayed on
+    the same side of the value (in luma, by more than 0.005) for ``s``
+    seconds; (4) limits the move to ``rate`` per second. Slow changes (dusk, fog rolling
     in) pass the gate and are followed; a lasting jump is adopted after
     ``hold`` seconds; scene cuts reset the tracker.
 
@@ -101,27 +108,38 @@ class AirlightTracker:
         Largest deviation accepted at once, > 0 (1 disables the gate).
     hold : float
         Seconds an outlier must persist before it is believed, >= 0.
+    persist : float
+        Seconds of a one-sided drift that halve ``tau``, >= 0 (0: ``tau``
+        stays fixed). A median that only ever lies on one side is a real
+        change (fog thickening, dusk), not noise or content crossing the
+        view, which move it both ways: after a fog bank rolled in, the
+        fixed 2 s left A too bright for seconds and, amplified by 1 / t,
+        the output up to 19 levels too dark.
     """
 
     def __init__(self, *, tau: float = 2.0, window: float = 1.0, rate: float = 0.05,
-                 gate: float = 0.05, hold: float = 3.0) -> None:
-        if tau < 0 or window < 0 or hold < 0 or not rate > 0 or not gate > 0:
-            raise ConfigError("tau, window and hold must be >= 0, rate and gate > 0 "
-                             f"(got tau={tau}, window={window}, hold={hold}, rate={rate}, "
-                             f"gate={gate})")
+                 gate: float = 0.05, hold: float = 3.0, persist: float = 0.5) -> None:
+        if tau < 0 or window < 0 or hold < 0 or persist < 0 or not rate > 0 or not gate > 0:
+            raise ConfigError("tau, window, hold and persist must be >= 0, rate and gate > 0 "
+                             f"(got tau={tau}, window={window}, hold={hold}, "
+                             f"persist={persist}, rate={rate}, gate={gate})")
         self.tau = float(tau)
         self.window = float(window)
         self.rate = float(rate)
         self.gate = float(gate)
         self.hold = float(hold)
+        self.persist = float(persist)
         self._hist: deque[tuple[float, np.ndarray]] = deque()
         self._outlier_time = 0.0
+        self._side = 0  # sign of the last median's luma offset from the value (0: within 0.005)
+        self._side_time = 0.0  # seconds it has kept that sign
         self.value: np.ndarray | None = None
 
     def reset(self) -> None:
         """Forget every estimate."""
         self._hist.clear()
         self._outlier_time = 0.0
+        self._side, self._side_time = 0, 0.0
         self.value = None
 
     def scale(self, gain: float) -> None:
@@ -167,21 +185,35 @@ class AirlightTracker:
         if self.value is None:
             self.value = robust
             return self.value.astype(np.float32)
+        self._track_drift(robust, dt)
         if np.abs(robust - self.value).max() > self.gate:
             self._outlier_time += dt
             if self._outlier_time < self.hold:
                 return self.value.astype(np.float32)
         else:
             self._outlier_time = 0.0
-        step = ema_alpha(dt, self.tau) * (robust - self.value)
+        step = ema_alpha(dt, self.tau / self.speedup) * (robust - self.value)
         limit = self.rate * dt
         self.value = self.value + np.clip(step, -limit, limit)
         return self.value.astype(np.float32)
 
+    def _track_drift(self, robust: np.ndarray, dt: float) -> None:
+        """Seconds the median has stayed on one side of the value (``persist``)."""
+        off = float(BT601 @ (robust - self.value))
+        side = 1 if off > _DRIFT_MIN else (-1 if off < -_DRIFT_MIN else 0)
+        self._side_time = self._side_time + dt if side != 0 and side == self._side else 0.0
+        self._side = side
+
+    @property
+    def speedup(self) -> float:
+        """What ``tau`` is divided by: 1, growing by 1 every ``persist`` s a one-way drift lasts."""
+        return 1.0 + self._side_time / self.persist if self.persist > 0 else 1.0
+
     def __repr__(self) -> str:
         v = None if self.value is None else np.round(self.value, 4).tolist()
         return (f"AirlightTracker(tau={self.tau:g}, window={self.window:g}, "
-                f"rate={self.rate:g}, gate={self.gate:g}, hold={self.hold:g}, value={v})")
+                f"rate={self.rate:g}, gate={self.gate:g}, hold={self.hold:g}, "
+                f"persist={self.persist:g}, value={v})")
 
 
 class DensityTracker:
