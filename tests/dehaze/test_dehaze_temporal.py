@@ -9,6 +9,7 @@ import pytest
 
 from tests.dehaze.dehaze_refs import add_haze, textured_scene, to_u8
 from vidclear.dehaze import AirlightTracker, Dehazer, DensityTracker, dehaze_image
+from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.temporal import SceneCutDetector, ema_alpha
 from vidclear.metrics import flicker
 
@@ -393,3 +394,25 @@ def test_airlight_tracker_follows_a_one_way_drift_faster_but_not_noise() -> None
     assert abs(fast.value[0] - 0.86) < 0.3 * abs(fixed.value[0] - 0.86)
     assert most["fast"] > 3.0 and fast.speedup == 1.0  # and back to tau once it has arrived
     assert most["noisy"] < 1.5
+
+
+def test_new_settings_reach_the_temporal_trackers() -> None:
+    # Processor.configure() promises new settings from the next frame on; the
+    # airlight, density and scene-cut trackers kept the ones they were built
+    # with, so configure(airlight_tau=...) changed nothing.
+    from vidclear.processors.dehaze import DehazeProcessor
+
+    proc = DehazeProcessor()
+    proc.configure(airlight_tau=7.0, airlight_persist=0.0, auto_tau=3.0, scene_cut=0.9)
+    d = proc.dehazer
+    assert (d._air.tau, d._air.persist, d._density.tau, d._cuts.threshold) == (7.0, 0.0, 3.0, 0.9)
+    # and they act: with a 7 s time constant A moves less towards a new haze
+    slow, fast = Dehazer(), Dehazer()
+    slow.config = DehazeConfig(airlight_tau=7.0, airlight_persist=0.0)
+    scene = textured_scene(H, W, 4)
+    for k in range(30):
+        air = 0.9 - 0.04 * min(k / 10, 1.0)  # inside the gate: followed with tau
+        frame = to_u8(scene * 0.5 + air * 0.5)
+        slow(frame, timestamp=k / 30)
+        fast(frame, timestamp=k / 30)
+    assert abs(float(slow.airlight.mean()) - float(fast.airlight.mean())) > 0.005

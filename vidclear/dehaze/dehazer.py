@@ -305,14 +305,11 @@ class Dehazer:
     """
 
     def __init__(self, config: DehazeConfig | None = None, **params: Any) -> None:
+        self._air = AirlightTracker()
+        self._density = DensityTracker()
+        self._cuts = SceneCutDetector()
+        self._ws: _Workspace | None = None
         self.config = DehazeConfig.coerce_params(config, params)
-        cfg = self.config
-        self._air = AirlightTracker(tau=cfg.airlight_tau, window=cfg.airlight_window,
-                                    rate=cfg.airlight_rate, gate=cfg.airlight_gate,
-                                    hold=cfg.airlight_hold, persist=cfg.airlight_persist)
-        self._density = DensityTracker(low=cfg.auto_low, high=cfg.auto_high, tau=cfg.auto_tau,
-                                       hysteresis=cfg.auto_hysteresis)
-        self._cuts = SceneCutDetector(threshold=cfg.scene_cut)
         self._time: float | None = None
         self._t_prev: np.ndarray | None = None
         self._t_air: np.ndarray | None = None  # the airlight _t_prev was computed with
@@ -321,8 +318,26 @@ class Dehazer:
         self._dense: float | None = None  # of the darkest _DENSE_QUANTILE, kept through cuts
         self._prev_grey: np.ndarray | None = None  # last working grey, for exposure changes
         self.last: DehazeResult | None = None
-        self._ws: _Workspace | None = None
         self._threads = ThreadChoice()
+
+    @property
+    def config(self) -> DehazeConfig:
+        """The settings; a new one assigned here applies from the next frame, state kept."""
+        return self._config
+
+    @config.setter
+    def config(self, config: DehazeConfig) -> None:
+        self._config = config
+        air, density = self._air, self._density
+        air.tau, air.window, air.rate = config.airlight_tau, config.airlight_window, \
+            config.airlight_rate
+        air.gate, air.hold, air.persist = config.airlight_gate, config.airlight_hold, \
+            config.airlight_persist
+        density.low, density.high = config.auto_low, config.auto_high
+        density.tau, density.hysteresis = config.auto_tau, config.auto_hysteresis
+        self._cuts.threshold = config.scene_cut
+        if self._ws is not None and self._ws.gs != config.guide_subsample:
+            self._ws = None  # rebuilt for the new guide subsampling on the next frame
 
     # -- state ------------------------------------------------------------
     def reset(self) -> None:
