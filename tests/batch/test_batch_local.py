@@ -12,9 +12,11 @@ import time
 from pathlib import Path
 
 import av
+import pytest
 
 from vidclear.batch import BatchOptions, BatchState, collect_inputs, input_identity, run_batch
 from vidclear.cli.main import main
+from vidclear.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = ["output.threads=1", "output.preset=ultrafast"]
@@ -37,6 +39,37 @@ def test_collect_inputs_mirrors_tree(clips: Path, tmp_path: Path) -> None:
                            tmp_path, suffix=".mkv")
     assert sorted(str(i.output.relative_to(tmp_path)) for i in items) == [
         "a.mkv", "c.mkv", "sub/b.mkv"]
+
+
+def test_a_manifest_cannot_write_over_another_jobs_input(clips: Path, tmp_path: Path) -> None:
+    # a.mp4 -> b.mp4 and b.mp4 -> c.mp4 in one folder: with -y the first job
+    # replaced b.mp4 before the second read it (a new-user trial).
+    work = tmp_path / "w"
+    shutil.copytree(clips / "in", work)
+    manifest = work / "jobs.csv"
+    manifest.write_text("input,output\na.mp4,c.mp4\nc.mp4,d.mp4\n")
+    before = (work / "c.mp4").read_bytes()
+    with pytest.raises(InputError, match="would overwrite an input of this batch"):
+        collect_inputs([str(manifest)], work)
+    assert main(["batch", str(manifest), "-o", str(work), "-y", "-q"]) == 1
+    assert (work / "c.mp4").read_bytes() == before
+    assert not (work / "d.mp4").exists()
+
+
+def test_outdir_inside_an_input_folder_is_not_read_back(clips: Path, tmp_path: Path) -> None:
+    # `batch in -o in/out` twice found in/out/*.mp4 the second time and wrote
+    # in/out/out/..., one level deeper on every run.
+    inp = tmp_path / "in"
+    shutil.copytree(clips / "in", inp)
+    first = collect_inputs([str(inp)], inp / "out")
+    for item in first:
+        item.output.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(item.input, item.output)
+    again = collect_inputs([str(inp)], inp / "out")
+    assert [i.input for i in again] == [i.input for i in first]
+    assert not any(i.input.is_relative_to(inp / "out") for i in again)
+    globbed = collect_inputs([str(inp / "**" / "*.mp4")], inp / "out")
+    assert not any(i.input.is_relative_to(inp / "out") for i in globbed)
 
 
 def test_identity_hash_is_bounded_and_content_sensitive(tmp_path: Path) -> None:

@@ -145,23 +145,32 @@ def _glob_root(pattern: str) -> Path:
     return Path(*fixed).resolve() if fixed else Path.cwd()
 
 
-def _find(spec: str) -> list[_Found]:
+def _outputs_below(root: Path, outdir: Path) -> Path | None:
+    """``outdir`` when it is a folder below ``root`` (its files are earlier outputs), else None."""
+    return outdir if outdir != root and outdir.is_relative_to(root) else None
+
+
+def _find(spec: str, outdir: Path) -> list[_Found]:
+    """What ``spec`` names; a folder or glob skips OUTDIR when it lies below it."""
     p = Path(spec)
     if p.suffix.lower() in MANIFEST_SUFFIXES and p.is_file():
         return [_Found(path, path.parent, out, ov) for path, out, ov in read_manifest(p)]
     if p.is_dir():
         root = p.resolve()
+        skip = _outputs_below(root, outdir)
         files = sorted(f for f in root.rglob("*")
                        if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES
-                       and ".partial-" not in f.name)
+                       and ".partial-" not in f.name
+                       and not (skip and f.is_relative_to(skip)))
         return [_Found(f, root) for f in files]
     if glob.has_magic(spec):
         root = _glob_root(spec)
+        skip = _outputs_below(root, outdir)
         files = sorted(Path(f).resolve() for f in glob.glob(spec, recursive=True)
                        if Path(f).is_file())
         if not files:
             raise InputError(f"no files match {spec!r}")
-        return [_Found(f, root) for f in files]
+        return [_Found(f, root) for f in files if not (skip and f.is_relative_to(skip))]
     # A plain file; a missing or corrupt one becomes a failed job, not a batch error.
     path = p.resolve()
     return [_Found(path, path.parent)]
@@ -226,16 +235,19 @@ def collect_inputs(specs: list[str], outdir: Path, *, suffix: str | None = None)
     Raises
     ------
     InputError
-        Nothing was found, a glob matched nothing, or two inputs map to one output.
+        Nothing was found, a glob matched nothing, two inputs map to one
+        output, or an output is one of the inputs. Files inside ``outdir``
+        found by a folder or glob are skipped (the outputs of an earlier run
+        when OUTDIR lies inside an input folder).
     """
     if not specs:
         raise InputError("batch needs at least one input (file, folder, glob or manifest)")
+    outdir = outdir.resolve()
     found: list[_Found] = []
     for spec in specs:
-        found.extend(_find(spec))
+        found.extend(_find(spec, outdir))
     if not found:
         raise InputError(f"no video files found in {' '.join(specs)}")
-    outdir = outdir.resolve()
     roots = {str(f.root) for f in found if f.output is None}
     common = Path(os.path.commonpath(sorted(roots))) if roots else outdir
     items: list[BatchItem] = []
@@ -259,4 +271,9 @@ def collect_inputs(specs: list[str], outdir: Path, *, suffix: str | None = None)
             raise InputError(f"output {out} would overwrite its input; choose another OUTDIR")
         seen[out] = f.path
         items.append(BatchItem(f.path, out, f.overrides))
+    inputs = {it.input for it in items}
+    for it in items:  # one job's output is another's input (a manifest chaining files)
+        if it.output in inputs:
+            raise InputError(f"output {it.output} would overwrite an input of this batch; "
+                             "choose other output names or another OUTDIR")
     return items
