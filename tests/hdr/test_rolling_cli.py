@@ -151,6 +151,23 @@ def test_cli_reads_exif_and_writes_outputs(tmp_path, frobisher):
              "-o", str(tmp_path / "h.hdr"))
 
 
+@pytest.mark.parametrize("extra,match", [
+    (["--response-plot", "{out}"], "must end in"),  # the plot replaced the radiance map
+    (["--tonemap", "reinhard", "--response-plot", "{stem}_reinhard.png"], "both be written"),
+    (["--tonemap", "reinhard,reinhard"], "both be written"),
+    (["--response-plot", "{stem}.jpgx"], "must end in"),  # failed after .hdr and .png were written
+    (["--tonemap", ","], "names no operator"),  # wrote no tone map and said nothing
+])
+def test_cli_refuses_clashing_or_unwritable_outputs_before_any_work(tmp_path, extra, match):
+    a = tmp_path / "a.png"
+    cv2.imwrite(str(a), np.zeros((8, 8, 3), np.uint8))
+    out = tmp_path / "same.hdr"
+    extra = [e.format(out=out, stem=tmp_path / "same") for e in extra]
+    with pytest.raises(ConfigError, match=match):
+        _cli(tmp_path, [a, a], "--times", "1", "2", "-o", str(out), *extra)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+
+
 def test_cli_without_exif_needs_times(tmp_path):
     a = tmp_path / "a.png"
     cv2.imwrite(str(a), np.zeros((8, 8, 3), np.uint8))

@@ -105,13 +105,25 @@ def response_plot(response: np.ndarray, *, title: str) -> np.ndarray:
     return np.ascontiguousarray(bgr[:, :, ::-1])
 
 
+_PLOT_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"})
+
+
 def _outputs(out: Path, ops: list[str], plot: str | None) -> list[Path]:
     paths = [out]
     if out.suffix.lower() not in (".hdr", ".exr"):
         raise ConfigError(f"output {out} must end in .hdr or .exr")
     paths += [out.with_name(f"{out.stem}_{op}.png") for op in ops]
     if plot:
+        if Path(plot).suffix.lower() not in _PLOT_SUFFIXES:
+            raise ConfigError(f"--response-plot {plot} must end in one of "
+                              + ", ".join(sorted(_PLOT_SUFFIXES)))
         paths.append(Path(plot))
+    seen: dict[Path, Path] = {}
+    for path in paths:  # checked before any work: a later write replaced an earlier one
+        if path.resolve() in seen:
+            raise ConfigError(f"two outputs would both be written to {path}: choose "
+                              "another -o or --response-plot name")
+        seen[path.resolve()] = path
     return paths
 
 
@@ -134,6 +146,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("hdr needs at least 2 exposures")
     ops = [] if args.tonemap.strip() == "none" else \
         [s.strip() for s in args.tonemap.split(",") if s.strip()]
+    if not ops and args.tonemap.strip() != "none":
+        raise ConfigError(f"--tonemap {args.tonemap!r} names no operator: expected a "
+                          "comma-separated list of " + ", ".join(TONEMAPS) + ", or none")
     for op in ops:
         if op not in OPERATORS:
             raise ConfigError(f"--tonemap {op!r} is not allowed: expected one of "
