@@ -77,3 +77,22 @@ def test_pipeline_config_defaults():
     assert PipelineConfig().processors == ("copy",)
     with pytest.raises(ConfigError, match=r"pipeline.queue_size = 0 is out of range"):
         PipelineConfig(queue_size=0)
+
+
+@pytest.mark.parametrize("name", available_presets())
+def test_presets_printout_is_a_config_file_that_reads_back_the_same(name, tmp_path, capsys):
+    # `vidclear presets --preset NAME > mine.toml` is how its help says to start
+    # a config; hdr-bracket printed `response_path = None`, which is no TOML.
+    from vidclear.cli.main import main
+
+    assert main(["presets", "--preset", name]) == 0
+    text = capsys.readouterr().out
+    path = tmp_path / "mine.toml"
+    path.write_text(text)
+    mine, preset = load_config(config_file=path), load_config(preset=name)
+    assert (mine.pipeline, mine.input, mine.output) == (preset.pipeline, preset.input,
+                                                        preset.output)
+    for proc in preset.pipeline.processors:
+        assert mine.processor_config(proc) == preset.processor_config(proc)
+    assert main(["presets", "--config", str(path)]) == 0
+    assert capsys.readouterr().out == text

@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
             else config.processor_config(name)
         print(f"[{name}]")
         for key, value in section.to_dict().items():
-            print(f"{key} = {_toml_value(value)}")
+            # TOML has no null: an unset value is shown commented out (read
+            # back, the missing key keeps its default, which is unset)
+            print(f"# {key} =   (unset)" if value is None else f"{key} = {_toml_value(value)}")
         print()
     return 0
