@@ -42,10 +42,26 @@ def test_robertson_matches_opencv_and_has_no_nan_rows(memorial_full, refdir):
     ok = np.all(np.isfinite(theirs), axis=1)
     assert not ok.all()  # OpenCV leaves NaN rows for values never seen
     assert np.all(np.isfinite(ours)) and np.all(ours > 0)
+    ok[[0, 255]] = False  # the clipped readings: OpenCV's 255 row runs away (82-112 here)
     assert np.abs(ours[ok] - theirs[ok]).max() < 0.1  # OpenCV's tolerance
     csv = np.loadtxt(refdir / "robertson.csv", delimiter=";", usecols=(0, 1, 2))[:, ::-1]
     # The shipped CSV came from other copies of the images; it agrees where data is dense.
     assert np.abs(ours[16:224] - csv[16:224]).max() < 0.1
+
+
+def test_robertson_clipped_end_does_not_run_away(frobisher):
+    # A new-user trial: on the frobisher bracket f(255) grew to 1e21-1e23 over
+    # the iterations, the merged radiance reached 1e24 and the window went
+    # green and red. The clipped readings are now extrapolated from their
+    # neighbours.
+    from vidclear.hdr.io import read_image
+    from vidclear.hdr.merge import merge_Robertson2003
+
+    imgs = [read_image(frobisher / f"IMG_260{i}.jpg") for i in range(3)]
+    resp = camera_response_Robertson2003(imgs, [1 / 8, 1.0, 8.0])
+    assert np.all(resp[255] <= 2.0 * resp[254]) and np.all(resp[0] >= 0.5 * resp[1])
+    rad = merge_Robertson2003(imgs, [1 / 8, 1.0, 8.0], response=resp)
+    assert np.isfinite(rad).all() and float(rad.max()) < 1e3 * float(np.median(rad))
 
 
 @pytest.mark.parametrize("method", ["debevec", "robertson"])

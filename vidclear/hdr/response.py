@@ -419,6 +419,21 @@ def _fill_missing(resp: np.ndarray, cnt: np.ndarray) -> np.ndarray:
     return out
 
 
+def _clip_ends(resp: np.ndarray) -> np.ndarray:
+    """The end values extrapolated (in log) from their neighbours: they are clipped readings.
+
+    A pixel reading 255 says only that its exposure reached at least
+    f(254): averaging ``t · E`` over such pixels fed the radiance of the
+    highlights back into f(255), which grew each iteration (to 1e21 on the
+    frobisher bracket, and the merged windows turned green and red). 0 is
+    the same at the dark end.
+    """
+    out = resp.copy()
+    out[-1] = out[-2] * np.clip(out[-2] / out[-3], 1.0, 2.0)
+    out[0] = out[1] / np.clip(out[2] / out[1], 1.0, 2.0)
+    return out
+
+
 def camera_response_Robertson2003(
         images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
                   *, max_iter: int = 30, threshold: float = 0.01,
@@ -429,7 +444,9 @@ def camera_response_Robertson2003(
     with the response update ``f(z) = mean over pixels reading z of t · E``,
     renormalised to ``f(128) = 1``, until the mean absolute change per channel
     falls below ``threshold``. Values that never occur are interpolated from
-    their neighbours, so no row is NaN (OpenCV leaves NaN or zero rows there).
+    their neighbours, so no row is NaN (OpenCV leaves NaN or zero rows there);
+    the clipped readings 0 and 255 are extrapolated from theirs (the update
+    diverges there).
 
     Parameters
     ----------
@@ -473,7 +490,7 @@ def camera_response_Robertson2003(
         K.robertson_accum_k(stack, rad, t, acc, cnt)
         cnt_total = cnt.sum(axis=0)
         new = acc.sum(axis=0) / np.maximum(cnt_total, 1.0)
-        new = _fill_missing(new, cnt_total)
+        new = _clip_ends(_fill_missing(new, cnt_total))
         new = new / new[MID][None, :]
         diff = np.abs(new - resp).sum() / 3.0
         resp = new
