@@ -168,6 +168,16 @@ def test_cli_refuses_clashing_or_unwritable_outputs_before_any_work(tmp_path, ex
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
 
 
+def test_cli_names_the_file_of_another_size(tmp_path):
+    # it said "image 2 is 320×235 but image 0 is 640×470": indices after the
+    # sort by exposure time, no file names
+    big, small = tmp_path / "big.png", tmp_path / "small.png"
+    cv2.imwrite(str(big), np.full((40, 60, 3), 90, np.uint8))
+    cv2.imwrite(str(small), np.full((20, 30, 3), 90, np.uint8))
+    with pytest.raises(InputError, match=r"small\.png is 30×20 but .*big\.png is 60×40"):
+        _cli(tmp_path, [small, big], "--times", "4", "1", "-o", str(tmp_path / "o.hdr"))
+
+
 def test_cli_without_exif_needs_times(tmp_path):
     a = tmp_path / "a.png"
     cv2.imwrite(str(a), np.zeros((8, 8, 3), np.uint8))

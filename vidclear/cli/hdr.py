@@ -183,6 +183,11 @@ def run(args: argparse.Namespace) -> int:
     images = [images[k] for k in order]
     times = [times[k] for k in order]
     pix = [read_image(p) for p in images]
+    for p, im in zip(images, pix, strict=True):  # named by file: the order above is by time
+        if im.shape[:2] != pix[0].shape[:2]:
+            raise InputError(f"{p} is {im.shape[1]}×{im.shape[0]} but {images[0]} is "
+                             f"{pix[0].shape[1]}×{pix[0].shape[0]}: the exposures must be "
+                             "the same size")
     try:
         if args.align:
             pix, _ = align_Ward2003(pix, times=times)
