@@ -45,6 +45,19 @@ def test_one_output_per_input_from_the_first_frame_and_finds_phase():
     assert "hdr_bracket" in repr(HDRBracket.Config()) or "HDRBracket" in repr(p)
 
 
+def test_detection_takes_deep_frames():
+    # 10-bit video decodes to uint16 frames: the pattern detector refused them
+    # ("frames of dtype uint16: expected uint8") though the merge takes them.
+    p = HDRBracket()  # exposures detected
+    deep = [Frame(f.image.astype(np.uint16) * 257, pts=f.pts, time_base=f.time_base, meta={})
+            for f in _clip(n=24)]
+    outs = [o for f in deep for o in [p(f)] if o is not None] + p.flush()
+    assert len(outs) == 24
+    assert p.report()["hdr_bracket"]["source"] == "detected"
+    found = p.report()["hdr_bracket"]["exposures"]
+    np.testing.assert_allclose(sorted(found), [1.0, 4.0, 16.0], rtol=0.1)
+
+
 def test_relocks_after_dropped_frame():
     frames = _clip(n=16)
     del frames[7]

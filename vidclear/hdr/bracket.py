@@ -100,8 +100,11 @@ def log_exposure_ratio(a: np.ndarray, b: np.ndarray, log_response: np.ndarray, *
 
 
 def _u8(img: np.ndarray) -> np.ndarray:
+    """uint8 as it is; uint16 (a 10-bit or 16-bit video, full scale 65535) reduced to 8 bits."""
+    if img.dtype == np.uint16:
+        return (img >> 8).astype(np.uint8)  # as RollingBracket.push reduces it
     if img.dtype != np.uint8:
-        raise HDRInputError(f"frames of dtype {img.dtype}: expected uint8")
+        raise HDRInputError(f"frames of dtype {img.dtype}: expected uint8 or uint16")
     return img
 
 
