@@ -189,6 +189,36 @@ def test_sigkill_mid_batch_then_resume(clips: Path, tmp_path: Path) -> None:
     assert not list(out.rglob("*.partial-*"))
 
 
+def test_ctrl_c_leaves_no_job_marked_running(clips: Path, tmp_path: Path) -> None:
+    """Jobs are claimed ("running") before they start; after Ctrl-C none may stay so."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    for i in range(6):
+        shutil.copy(clips / "in" / "a.mp4", inp / f"f{i}.mp4")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "vidclear", "batch", str(inp), "-o", str(out), "-j", "1",
+           "-q", *sets([*FAST, 'pipeline.processors=["dehaze"]'])]
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    state_file = out / ".vidclear-batch.json"
+    deadline = time.monotonic() + 400  # compiles the kernels on a fresh checkout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if state_file.exists():
+            jobs = json.loads(state_file.read_text())["jobs"]
+            if any(r["status"] == "done" for r in jobs.values()):
+                break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's process group
+    assert proc.wait(timeout=120) == 130
+    jobs = json.loads(state_file.read_text())["jobs"]
+    status = sorted(r["status"] for r in jobs.values())
+    assert "running" not in status, status
+    assert "done" in status and "pending" in status, status
+    report = json.loads((out / "batch-report.json").read_text())
+    assert report["interrupted"] and report["totals"]["done"] < 6
+    assert {e["status"] for e in report["files"]} <= {"done", "interrupted", "pending"}
+
+
 def test_a_report_given_as_a_link_is_written_through(clips: Path, tmp_path: Path) -> None:
     real = tmp_path / "reports" / "run.json"
     real.parent.mkdir()

@@ -78,7 +78,7 @@ class _File:
     tables: dict[str, Any] = field(default_factory=dict)
     chash: str = ""
     identity: dict[str, Any] = field(default_factory=dict)
-    status: str = "pending"  # pending | running | done | skipped | failed
+    status: str = "pending"  # pending | running | done | skipped | failed | interrupted
     error: str = ""
     frames_total: int = 0
     frames_done: int = 0
@@ -236,6 +236,8 @@ def run_batch(
     t0 = time.perf_counter()
     run = _Run(files, opts, outdir, state, base.to_dict(), on_file)
     interrupted = run.execute()
+    if interrupted:
+        _mark_interrupted(files, state)
     # Workers of a killed earlier run may have been still dying when their files were
     # planned: sweep their partial files once more now that they are surely gone.
     for f in files:
@@ -460,6 +462,23 @@ def _entry(f: _File) -> dict[str, Any]:
     return entry
 
 
+def _mark_interrupted(files: list[_File], state: BatchState) -> None:
+    """After Ctrl-C: a started job is ``interrupted``, one never started ``pending``.
+
+    Every job is claimed in the state file ("running") before any worker
+    writes, so that a rerun after a hard kill knows the output is its own;
+    left like that, jobs that never started read as running.
+    """
+    for f in files:
+        if f.status not in ("pending", "running"):
+            continue
+        f.status = "interrupted" if f.started else "pending"
+        if state.owns(f.item.key) and state.jobs[f.item.key].get("status") == "running":
+            state.jobs[f.item.key] = {**state.jobs[f.item.key], "status": f.status,
+                                      "recorded_at": time.time()}
+    state.save()
+
+
 def _report(files: list[_File], opts: BatchOptions, outdir: Path, run: _Run, wall: float,
             interrupted: bool) -> dict[str, Any]:
     entries = [_entry(f) for f in files]
@@ -470,7 +489,8 @@ def _report(files: list[_File], opts: BatchOptions, outdir: Path, run: _Run, wal
         "nodes": len(run.nodes) or None, "interrupted": interrupted,
         "wall_s": round(wall, 3),
         "totals": {"files": len(entries), "done": counts["done"], "skipped": counts["skipped"],
-                   "failed": counts["failed"], "pending": counts["pending"] + counts["running"],
+                   "failed": counts["failed"], "interrupted": counts["interrupted"],
+                   "pending": counts["pending"] + counts["running"],
                    "frames": frames, "fps": round(frames / wall, 2) if wall > 0 else 0.0},
         "files": entries,
     }

@@ -90,8 +90,9 @@ def format_table(report: dict[str, Any]) -> str:
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = [_fmt_row(head, widths)] + [_fmt_row(r, widths) for r in rows]
     t = report["totals"]
+    stopped = f"{t['interrupted']} interrupted, " if t.get("interrupted") else ""
     lines.append(f"{t['done']} done, {t['skipped']} skipped (already done), {t['failed']} "
-                 f"failed, {t['pending']} not run; {t['frames']} frames in "
+                 f"failed, {stopped}{t['pending']} not run; {t['frames']} frames in "
                  f"{report['wall_s']:.1f} s ({t['fps']:.1f} fps) on {report['workers']} "
                  f"{report['engine']} workers")
     return "\n".join(lines)
