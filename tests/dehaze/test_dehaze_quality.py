@@ -34,6 +34,28 @@ def test_synthetic_haze_is_removed(seed: int, true_a: np.ndarray, airlight: str)
     assert np.corrcoef(rows, t.mean(axis=1)[: len(rows)])[0, 1] > 0.9
 
 
+def test_a_white_overlay_box_does_not_become_the_airlight() -> None:
+    # A dashcam's time-stamp box: solid white, larger than the dark channel's
+    # window, 1.6 % of the frame. It pinned the airlight at white for a whole
+    # clip and the haze stayed (a new-user trial: contrast 25 against 40).
+    scene = textured_scene(180, 320, 0)
+    hazy, _ = add_haze(scene, CASES[0][1], beta=2.0)
+    img = to_u8(hazy)
+    boxed = img.copy()
+    boxed[4:34, 6:36] = 255  # 30×30 px: 1.6 % of the frame
+    for the_image in (img, boxed):
+        res = dehaze_image(the_image, return_details=True)
+        assert np.abs(res.airlight - CASES[0][1]).max() < 0.06, res.airlight
+    plain, boxed_out = dehaze_image(img), dehaze_image(boxed)
+    outside = np.ones(img.shape[:2], bool)
+    outside[:40, :42] = False
+    assert np.abs(plain.astype(float) - boxed_out)[outside].mean() < 1.0
+    # a clipped sky is no overlay: over 3 % of the frame, white is the airlight
+    sky = img.copy()
+    sky[:30] = 255
+    assert dehaze_image(sky, return_details=True).airlight.min() > 0.97
+
+
 def test_synthetic_haze_beats_plain_guided_dcp_without_guards() -> None:
     # the cast guard must not cost accuracy when the haze is coloured
     scene = textured_scene(160, 240, 1)

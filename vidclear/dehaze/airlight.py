@@ -24,7 +24,8 @@ from vidclear.errors import ArrayError, ConfigError
 from vidclear.kernels import _filters as _kf
 from vidclear.kernels.colour import BT601
 
-__all__ = ["LUMA", "airlight_dcp", "airlight_quadtree", "estimate_airlight", "neutral_pull"]
+__all__ = ["LUMA", "airlight_dcp", "airlight_quadtree", "drop_small_clipped", "estimate_airlight",
+           "neutral_pull"]
 
 #: Rec. 601 luma weights used for every grey plane in the dehazer.
 LUMA = BT601  # BT.601 luma weights (R, G, B), float32
@@ -50,6 +51,42 @@ def _brightest_mean(colours: np.ndarray, key: np.ndarray, share: float = 0.1) ->
     n = max(1, int(np.ceil(share * len(key))))
     idx = np.argpartition(key, len(key) - n)[len(key) - n:]
     return colours[idx].mean(axis=0).astype(np.float32)
+
+
+# A pixel at least this bright in every channel is clipped: its true level is
+# unknown. Clipped pixels that cover less than _CLIPPED_SHARE of the frame are
+# lights, reflections and overlays, not opaque haze (a clipped overcast sky
+# covers more).
+_CLIPPED = 0.98
+_CLIPPED_SHARE = 0.03
+
+
+def drop_small_clipped(dark: np.ndarray, minc: np.ndarray) -> np.ndarray:
+    """``dark`` with small clipped regions zeroed, so the airlight search passes them by.
+
+    A white region larger than the dark channel's window reads as opaque
+    haze to the prior. A dashcam's white time-stamp box (1.6 % of the
+    frame) pinned the airlight at white and the haze stayed on the whole
+    clip. Where clipped pixels (``minc`` >= 0.98) cover less than 3 % of the
+    frame their dark channel is set to 0; a larger clipped area (an
+    over-exposed sky, a fade from white) is kept as a candidate.
+
+    Parameters
+    ----------
+    dark, minc : ndarray
+        Dark channel and per-pixel minimum over channels of the same image,
+        H×W float32 in [0, 1] of full scale.
+
+    Returns
+    -------
+    ndarray
+        ``dark`` itself, changed in place where it had small clipped regions.
+    """
+    clipped = minc >= np.float32(_CLIPPED)
+    share = float(clipped.mean())
+    if 0.0 < share < _CLIPPED_SHARE:
+        dark[clipped] = 0.0
+    return dark
 
 
 def airlight_dcp(img: np.ndarray, *, dark: np.ndarray, fraction: float = 0.001) -> np.ndarray:
@@ -145,7 +182,7 @@ def estimate_airlight(
         return airlight_quadtree(work, grey=grey)
     dark = np.empty_like(minc)
     _kf.min_filter2d(minc, patch // 2, dark)
-    return airlight_dcp(work, dark=dark, fraction=fraction)
+    return airlight_dcp(work, dark=drop_small_clipped(dark, minc), fraction=fraction)
 
 
 # Saturation (HSV) of a measured airlight colour: haze and fog, even yellow

@@ -102,7 +102,7 @@ import numpy as np
 
 from vidclear.dehaze import _kernels as _k
 from vidclear.dehaze import _yuv_kernels as _ky
-from vidclear.dehaze.airlight import LUMA, airlight_quadtree, neutral_pull
+from vidclear.dehaze.airlight import LUMA, airlight_quadtree, drop_small_clipped, neutral_pull
 from vidclear.dehaze.compensation import compensation
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dcp import as_rgb
@@ -574,7 +574,8 @@ class Dehazer:
         if cfg.airlight == "dcp":
             _k.grey_minc(low, LUMA, ws.ones, grey, minc)
             _kf.min_filter2d(minc, r, dark)
-            measured = _k.airlight_top(low, dark, cfg.airlight_fraction, 0.1, LUMA)
+            measured = _k.airlight_top(low, drop_small_clipped(dark, minc),
+                                       cfg.airlight_fraction, 0.1, LUMA)
         else:
             _k.grey_minc(low, LUMA, ws.ones, grey, minc)
             measured = airlight_quadtree(low, grey=grey)
