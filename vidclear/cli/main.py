@@ -73,6 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     0 ok, 1 bad input or output, 2 bad usage or configuration, 3 internal
     error, 130 interrupted (the output is still finalized).
     """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the modules load or the arguments are read
+        print("vidclear: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "verbose", 0) >= 2 and not getattr(args, "quiet", False):
