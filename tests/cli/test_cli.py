@@ -123,6 +123,19 @@ def test_bad_config(clip, tmp_path, args, match):
     assert_clean_failure(res, match, tmp_path, code=2)
 
 
+def test_a_setting_for_a_processor_the_chain_does_not_run_is_pointed_out(clip, tmp_path):
+    # `run --help` showed `--set dehaze.strength=0.7` without a preset: the
+    # default chain is copy, so the run only transcoded, without a word.
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "a.mp4"),
+                   "--set", "dehaze.strength=0.7", "--set", "dehaze.omega=0.9")
+    assert res.returncode == 0
+    notes = [ln for ln in res.stderr.splitlines() if "has no effect" in ln]
+    assert len(notes) == 1 and "dehaze.strength" in notes[0] and "['copy']" in notes[0]
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "b.mp4"), "--preset", "dashcam",
+                   "--set", "dehaze.strength=0.7")
+    assert res.returncode == 0 and "has no effect" not in res.stderr
+
+
 def test_bad_config_file(clip, tmp_path):
     cfg = _write(tmp_path / "bad.toml", b"[output]\ncrf = 'high'\n")
     res = vidclear("run", str(clip), "-o", str(tmp_path / "out.mp4"), "--config", str(cfg))

@@ -31,8 +31,8 @@ EXIT_INTERRUPTED = 130
 EXAMPLES = """\
 examples:
   vidclear run drive.mp4 -o clear.mp4 --preset dashcam
-  vidclear run drive.mp4 -o clear.mp4 --set dehaze.strength=0.7 --stats stats.json
-  vidclear run drive.mp4 -o clear.mp4 --report drive-report   # pictures of the run
+  vidclear run drive.mp4 -o clear.mp4 --preset dashcam --set dehaze.strength=0.7 --stats s.json
+  vidclear run drive.mp4 -o clear.mp4 --preset dashcam --report drive-report  # pictures
   vidclear run rtsp://cam.local/stream --preview http          # watch live in a browser
   vidclear run lavfi:testsrc2=size=1280x720:rate=30:duration=5 -o test.mp4 -n
   vidclear run drive.mp4 -o clear.mkv -vv                      # with FFmpeg's own log
@@ -145,8 +145,33 @@ def trim_overrides(args: argparse.Namespace) -> list[str]:
 
 
 def config_from_args(args: argparse.Namespace, base: dict | None = None) -> Config:
-    return load_config(preset=args.preset, config_file=args.config,
-                       overrides=args.overrides, base=base)
+    config = load_config(preset=args.preset, config_file=args.config,
+                         overrides=args.overrides, base=base)
+    if not getattr(args, "quiet", False):
+        _note_idle_settings(config, args.overrides)
+    return config
+
+
+def _note_idle_settings(config: Config, overrides: list[str]) -> None:
+    """Say when a ``--set`` names a processor the chain does not run (it would do nothing).
+
+    ``vidclear run in.mp4 -o out.mp4 --set dehaze.strength=0.7`` (the default
+    chain is ``copy``) only transcoded, without a word.
+    """
+    from vidclear.core import registry
+
+    chain = list(config.pipeline.processors)
+    used = {type(config.processor_config(name)).section for name in chain}
+    known = {registry.get(name).Config.section for name in registry.available()}
+    said: set[str] = set()
+    for override in overrides:
+        key = override.split("=", 1)[0].strip()
+        section = key.split(".", 1)[0]
+        if section in known and section not in used and section not in said:
+            said.add(section)
+            print(f"vidclear: note: --set {key} has no effect: pipeline.processors is "
+                  f"{chain} (add {section!r} there, or use a preset that runs it, "
+                  "e.g. --preset dashcam)", file=sys.stderr)
 
 
 def open_report(args: argparse.Namespace, *, title: str = "vidclear run") -> ReportSink | None:
