@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import av
 import numpy as np
 import pytest
 
@@ -111,6 +112,19 @@ def test_rotation_metadata_is_applied(tmp_path):
     # FFmpeg's display rotation of +90 is counter-clockwise: the top row of the
     # stored picture becomes the left column of the displayed one.
     np.testing.assert_allclose(frame.image[:, 0].astype(int), raw[0, ::-1].astype(int), atol=6)
+
+
+def test_no_autorotate_keeps_the_rotation_as_metadata(tmp_path):
+    # `--set input.autorotate=false` wrote the stored picture with no display
+    # matrix: it played sideways. ffmpeg -noautorotate keeps the rotation tag.
+    src = make_clip(tmp_path / "rot.mp4", n=3, size=(160, 96), rotation=90, audio=False)
+    out = tmp_path / "kept.mp4"
+    transcode(str(src), out, config=load_config(overrides=["input.autorotate=false"]))
+    with av.open(str(out)) as c:
+        first = next(c.decode(video=0))
+        assert (first.width, first.height) == (160, 96)
+    with av.open(str(src)) as c:
+        assert first.rotation == next(c.decode(video=0)).rotation != 0
 
 
 def test_decoder_is_flushed_so_the_last_frames_arrive(tmp_path):

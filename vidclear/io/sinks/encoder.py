@@ -313,6 +313,8 @@ class EncoderSink:
             ) from None
         stream.width, stream.height = self._size
         stream.pix_fmt = pix_fmt
+        if frame.meta.get("display_rotation"):  # input.autorotate = false: still shown turned
+            stream.set_display_rotation(int(frame.meta["display_rotation"]))
         if time_base is not None:
             stream.time_base = time_base
             stream.codec_context.time_base = time_base

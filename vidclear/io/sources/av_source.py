@@ -332,7 +332,11 @@ class AVSource(Source):
     def _make_frame(self, av_frame: Any, pts: int) -> Frame:
         meta = {"index": self.frames_decoded, "capture_time": time.monotonic()}
         self._frames_decoded += 1
-        rotation = int(av_frame.rotation or 0) % 360 if self.config.autorotate else 0
+        rotation = int(av_frame.rotation or 0) % 360
+        if not self.config.autorotate:
+            if rotation:  # kept as the output's display rotation, as ffmpeg -noautorotate does
+                meta["display_rotation"] = rotation
+            rotation = 0
         if rotation:
             self.rotation = rotation
             image = av_frame.to_ndarray(
