@@ -406,6 +406,11 @@ class Session:
     def notes(self) -> list[str]:
         """One-line notes for the user: timestamp corrections, streams left out, padding."""
         out = []
+        uncopied = getattr(self.source, "uncopied_streams", [])
+        if uncopied and self.recorders and self.mode == "live" and self.config.output.copy_streams:
+            kinds = ", ".join(sorted(set(uncopied)))
+            out.append(f"the input's {kinds} stream(s) were not copied: a live run drops frames, "
+                       "so they would drift out of sync (pipeline.mode = \"file\" keeps them)")
         for rec in self.recorders:
             out.extend(rec.notes)
             line = rec.correction_line()

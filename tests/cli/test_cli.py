@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import av
 import pytest
 
 from tests.media import ffprobe_streams, make_clip
@@ -134,6 +135,18 @@ def test_a_setting_for_a_processor_the_chain_does_not_run_is_pointed_out(clip, t
     res = vidclear("run", str(clip), "-o", str(tmp_path / "b.mp4"), "--preset", "dashcam",
                    "--set", "dehaze.strength=0.7")
     assert res.returncode == 0 and "has no effect" not in res.stderr
+
+
+def test_a_live_run_says_it_leaves_the_audio_out(clip, tmp_path):
+    # A live run drops frames, so it copies no audio; it used to say nothing.
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "live.mp4"),
+                   "--set", "pipeline.mode=live")
+    assert res.returncode == 0, res.stderr
+    assert "audio stream(s) were not copied: a live run" in res.stderr
+    with av.open(str(tmp_path / "live.mp4")) as c:
+        assert not c.streams.audio
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "file.mp4"))
+    assert res.returncode == 0 and "not copied" not in res.stderr
 
 
 def test_bad_config_file(clip, tmp_path):

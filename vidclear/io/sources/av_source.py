@@ -180,11 +180,12 @@ class AVSource(Source):
         if self.config.threads:
             ctx.thread_count = self.config.threads
         self.video_stream = vs
-        self.copy_streams = [
-            s for s in c.streams
-            if copy_streams and s.index != vs.index and s.type in ("audio", "subtitle", "data")
-            and not _is_timecode(s)
-        ]
+        side = [s for s in c.streams if s.index != vs.index
+                and s.type in ("audio", "subtitle", "data") and not _is_timecode(s)]
+        self.copy_streams = side if copy_streams else []
+        #: kinds of the streams there were to copy when copying was off (a live run
+        #: drops frames); strings, as they outlive the container
+        self.uncopied_streams = [] if copy_streams else [str(s.type) for s in side]
         self.attached_pictures = [s for s in pictures if copy_streams]
         self.timecode = str(vs.metadata.get("timecode", "")) or next(
             (str(s.metadata.get("timecode", "")) for s in c.streams if _is_timecode(s)), "")
