@@ -184,7 +184,10 @@ class Session:
                 self.recorders.append(EncoderSink(out, config=cfg.output, info=info,
                                                   side_packets=side,
                                                   crash_safe=self.crash_safe,
-                                                  size_change=cfg.input.size_change))
+                                                  size_change=cfg.input.size_change,
+                                                  # a batch segment: joined with the
+                                                  # source's audio by source time
+                                                  keep_source_time=warmup_until is not None))
         except BaseException:
             for rec in self.recorders:
                 rec.abort()

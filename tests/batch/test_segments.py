@@ -111,3 +111,32 @@ def test_cold_segments_would_step(clips: Path, tmp_path: Path) -> None:
     ya = np.array([luma(f) for f in decode(tmp_path / "cold" / "long.mp4")])
     yb = np.array([luma(f) for f in decode(tmp_path / "warm" / "long.mp4")])
     assert max(abs(ya[s] - yb[s]) for s in (25, 50, 75)) > 0.3
+
+
+def test_a_late_starting_input_is_joined_in_step_from_0(clips: Path, tmp_path: Path) -> None:
+    # Segments keep the source's timestamps for the join; the joined file then
+    # starts at 0 as a whole run's output does, its audio shifted alike.
+    late = tmp_path / "late.mkv"
+    with av.open(str(clips / "long.mp4")) as i, av.open(str(late), "w") as o:
+        streams = {s.index: o.add_stream_from_template(s) for s in i.streams}
+        for p in i.demux():
+            if p.dts is None:
+                continue
+            shift = round(11.4 / p.time_base)
+            p.dts += shift
+            p.pts = None if p.pts is None else p.pts + shift
+            p.stream = streams[p.stream.index]
+            o.mux(p)
+    fast = ['pipeline.processors=["copy"]', "output.threads=1", "output.preset=ultrafast"]
+    run_batch([str(late)], BatchOptions(outdir=tmp_path / "seg", overrides=fast, jobs=2,
+                                        segment_seconds=1.0, overlap=1.0, progress=False))
+    run_batch([str(late)], BatchOptions(outdir=tmp_path / "one", overrides=fast, jobs=1,
+                                        segment_seconds=0, progress=False))
+    seg, one = tmp_path / "seg" / "late.mkv", tmp_path / "one" / "late.mkv"
+    t_seg, t_one = ffprobe_frame_times(seg), ffprobe_frame_times(one)
+    assert t_one[0] == pytest.approx(0.0, abs=0.05)
+    np.testing.assert_allclose(t_seg, t_one, atol=1e-3)
+    a_seg = [float(p["pts_time"]) for p in ffprobe_packets(seg, "a:0")]
+    a_one = [float(p["pts_time"]) for p in ffprobe_packets(one, "a:0")]
+    np.testing.assert_allclose(a_seg, a_one, atol=1e-3)
+    assert a_one[0] == pytest.approx(0.0, abs=0.05)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -125,6 +126,39 @@ def test_no_autorotate_keeps_the_rotation_as_metadata(tmp_path):
         assert (first.width, first.height) == (160, 96)
     with av.open(str(src)) as c:
         assert first.rotation == next(c.decode(video=0)).rotation != 0
+
+
+def _shifted(src: Path, dst: Path, seconds: float) -> Path:
+    """``src`` remuxed with every stream ``seconds`` later (a recording cut from a broadcast)."""
+    with av.open(str(src)) as i, av.open(str(dst), "w") as o:
+        streams = {s.index: o.add_stream_from_template(s) for s in i.streams}
+        for p in i.demux():
+            if p.dts is None:
+                continue
+            shift = round(seconds / p.time_base)
+            p.dts += shift
+            p.pts = None if p.pts is None else p.pts + shift
+            p.stream = streams[p.stream.index]
+            o.mux(p)
+    return dst
+
+
+def test_an_input_starting_late_gives_an_output_starting_at_0(tmp_path):
+    # An MPEG-TS starting at 11.4 s became an MP4 with an 11.4 s empty edit:
+    # players showed nothing for 11 s, duration 15.4 s for 4 s of video.
+    # FFmpeg (without -copyts) shifts every stream by the input's start.
+    late = _shifted(make_clip(tmp_path / "a.mkv", n=30), tmp_path / "late.mkv", 11.4)
+    src = ffprobe_streams(late)
+    assert float(src["format"]["start_time"]) == pytest.approx(11.4, abs=0.05)
+    out = tmp_path / "out.mp4"
+    transcode(str(late), out, config=load_config(preset="dashcam"))
+    got = ffprobe_streams(out)
+    assert float(got["format"]["start_time"]) == pytest.approx(0.0, abs=0.03)
+    assert float(got["format"]["duration"]) == pytest.approx(1.0, abs=0.1)  # 30 frames, 30 fps
+    starts = {s["codec_type"]: float(s["start_time"]) for s in got["streams"]}
+    before = {s["codec_type"]: float(s["start_time"]) for s in src["streams"]}
+    assert starts["video"] - starts["audio"] == pytest.approx(
+        before["video"] - before["audio"], abs=0.03)  # the streams stay in step
 
 
 def test_decoder_is_flushed_so_the_last_frames_arrive(tmp_path):

@@ -294,7 +294,16 @@ def join_segments(
             if side:
                 gens.append(_packets(src, [ist for ist, _ in side], 1))
             last_dts = None
+            # the segments carry the source's timestamps; the joined file starts
+            # at 0 as a whole run's does (EncoderSink), every stream shifted alike
+            start = max(float(src.start_time) / 1e6, 0.0) if src.start_time else 0.0
             for _t, order, _n, packet in heapq.merge(*gens, key=lambda x: x[:3]):
+                if start and packet.time_base:
+                    shift = round(start / packet.time_base)
+                    if packet.dts is not None:
+                        packet.dts -= shift
+                    if packet.pts is not None:
+                        packet.pts -= shift
                 if order == 0:
                     dts = packet.dts
                     if dts is not None and last_dts is not None and \

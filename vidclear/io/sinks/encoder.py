@@ -83,6 +83,18 @@ def _bits(frame: Frame) -> int:
     return 16 if frame.image.dtype == np.uint16 else 8
 
 
+def source_start(info: StreamInfo | None) -> float:
+    """Seconds the input's container starts after 0 (0 when it starts at 0 or before).
+
+    FFmpeg, without ``-copyts``, subtracts this from every stream's
+    timestamps; left in an MP4 it becomes an empty edit, and players show
+    nothing for that long.
+    """
+    stream = getattr(info, "video_stream", None)
+    start = getattr(getattr(stream, "container", None), "start_time", None)
+    return max(float(start) / 1e6, 0.0) if start else 0.0  # AV_TIME_BASE units
+
+
 class EncoderSink:
     """Write frames to ``path`` with the encoder settings of ``config``.
 
@@ -104,12 +116,17 @@ class EncoderSink:
     size_change : {"scale", "error"}
         A frame whose size differs from the first is scaled to it, as FFmpeg
         does, or refused (``input.size_change``).
+    keep_source_time : bool
+        Write the source's timestamps unchanged (batch segments, joined
+        later with the source's audio) instead of starting at 0.
 
     Notes
     -----
-    Frame timestamps are written as given, in the source's time base, so
-    variable frame rate survives. Copied packets keep their own timestamps,
-    so audio does not drift.
+    Frame timestamps are written in the source's time base, so variable
+    frame rate survives, and shifted as FFmpeg shifts them without
+    ``-copyts``: an input whose container starts later than 0 (an MPEG-TS
+    at 11.4 s) starts at 0, every stream by the same amount. Copied packets
+    keep their own timestamps otherwise, so audio does not drift.
     """
 
     def __init__(
@@ -121,6 +138,7 @@ class EncoderSink:
         side_packets: SidePackets | None = None,
         crash_safe: bool = False,
         size_change: str = "scale",
+        keep_source_time: bool = False,
     ) -> None:
         self.path = Path(path)
         self.name = str(path)  # what messages call the output
@@ -152,6 +170,8 @@ class EncoderSink:
         self._side_dts: dict[int, int] = {}  # last muxed dts per output stream
         self._side_offset: dict[int, int] = {}  # re-basing offset per input stream
         self._video_offset = 0
+        # seconds taken off every timestamp: the input's start, as FFmpeg does
+        self._t0 = 0.0 if keep_source_time else source_start(info)
         self._last_pts: int | None = None
         self._stream: Any = None
         self._copy_map: dict[int, Any] = {}
@@ -472,6 +492,8 @@ class EncoderSink:
         if pts is None:
             return None
         tb = self._stream.codec_context.time_base or frame.time_base
+        if self._last_pts is None and self._t0 and tb:
+            self._video_offset -= round(self._t0 / tb)
         pts += self._video_offset
         last = self._last_pts
         if last is not None and tb:
@@ -554,7 +576,9 @@ class EncoderSink:
             if packet.pts is None:
                 return
             packet.dts = packet.pts
-        offset = self._side_offset.get(key, 0)
+        if key not in self._side_offset:
+            self._side_offset[key] = -round(self._t0 / tb) if self._t0 and tb else 0
+        offset = self._side_offset[key]
         if offset:
             packet.dts += offset
             if packet.pts is not None:
