@@ -83,6 +83,11 @@ def _bits(frame: Frame) -> int:
     return 16 if frame.image.dtype == np.uint16 else 8
 
 
+# MPEG-TS outputs keep the source's timestamps: the format expects a start
+# offset (FFmpeg's own muxer writes one, 1.4 s), and `ffmpeg -i a.ts b.ts` keeps it
+TS_SUFFIXES = frozenset({".ts", ".m2ts", ".mts"})
+
+
 def source_start(info: StreamInfo | None) -> float:
     """Seconds the input's container starts after 0 (0 when it starts at 0 or before).
 
@@ -171,7 +176,8 @@ class EncoderSink:
         self._side_offset: dict[int, int] = {}  # re-basing offset per input stream
         self._video_offset = 0
         # seconds taken off every timestamp: the input's start, as FFmpeg does
-        self._t0 = 0.0 if keep_source_time else source_start(info)
+        self._t0 = 0.0 if keep_source_time or self.path.suffix.lower() in TS_SUFFIXES \
+            else source_start(info)
         self._last_pts: int | None = None
         self._stream: Any = None
         self._copy_map: dict[int, Any] = {}
