@@ -161,6 +161,37 @@ def test_an_input_starting_late_gives_an_output_starting_at_0(tmp_path):
         before["video"] - before["audio"], abs=0.03)  # the streams stay in step
 
 
+def test_processed_video_keeps_the_sources_primaries_and_transfer(tmp_path):
+    # Frames converted from RGB are written with the BT.601 matrix and say so,
+    # but the primaries and transfer were dropped: a BT.709 (or HLG) source
+    # came out as untagged SDR. The RGB values are still in the source's.
+    src = tmp_path / "709.mkv"
+    with av.open(str(src), "w") as out:
+        vs = out.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 96, 64, "yuv420p"
+        ctx = vs.codec_context
+        ctx.colorspace, ctx.color_primaries, ctx.color_trc, ctx.color_range = 1, 1, 1, 1
+        for i in range(5):
+            img = np.full((64, 96, 3), 40 + 30 * i, np.uint8)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(
+                format="yuv420p", dst_colorspace="itu709")
+            frame.colorspace, frame.color_primaries, frame.color_trc = 1, 1, 1
+            for packet in vs.encode(frame):
+                out.mux(packet)
+        for packet in vs.encode():
+            out.mux(packet)
+    tags = ("color_space", "color_primaries", "color_transfer")
+    before = {k: _video(ffprobe_streams(src)).get(k) for k in tags}
+    assert before == {"color_space": "bt709", "color_primaries": "bt709",
+                      "color_transfer": "bt709"}
+    out = tmp_path / "out.mkv"
+    transcode(str(src), out, config=load_config(overrides=['pipeline.processors=["dehaze"]']))
+    after = {k: _video(ffprobe_streams(out)).get(k) for k in tags}
+    # the matrix is the one the conversion used; primaries and transfer are the source's
+    assert after == {"color_space": "smpte170m", "color_primaries": "bt709",
+                     "color_transfer": "bt709"}
+
+
 def test_decoder_is_flushed_so_the_last_frames_arrive(tmp_path):
     # B-frames and lookahead keep frames in the decoder until it is flushed.
     src = make_clip(tmp_path / "b.mp4", n=37, audio=False)

@@ -369,6 +369,13 @@ class EncoderSink:
             ctx.color_primaries, ctx.color_trc = first.color_primaries, first.color_trc
         else:  # converted from RGB here or by swscale: BT.601, limited range
             ctx.colorspace, ctx.color_range = BT601, 1
+            # The RGB values are still in the source's primaries and transfer
+            # (only the YUV matrix changed): keep those tags, or a BT.709 or
+            # HLG source is shown as untagged SDR.
+            decoder = getattr(getattr(src, "video_stream", None), "codec_context", None)
+            if decoder is not None and not frame.meta.get("colour"):
+                ctx.color_primaries = decoder.color_primaries
+                ctx.color_trc = decoder.color_trc
         self._stream = stream
         if src is not None:
             self._container.metadata.update(
