@@ -101,7 +101,9 @@ def check_output_path(path: Path, *, inputs: list[str], overwrite: bool,
         if same:
             raise OutputError(f"{label} {path} is the input file; refusing to overwrite an input")
     if real.is_dir():
-        raise OutputError(f"{label} {path} is a directory; give a file name such as out.mp4")
+        example = "stats.json" if label == "--stats" else "out.mp4"
+        raise OutputError(f"{label} {path} is a directory; give a file name such as "
+                          f"{path / example}")
     if real.exists() and not overwrite:
         raise OutputError(f"{label} {path} already exists (use -y to overwrite)")
     if real.exists() and not os.access(real, os.W_OK):  # FFmpeg could not open it either

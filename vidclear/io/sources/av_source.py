@@ -301,7 +301,10 @@ class AVSource(Source):
                     yield self._make_frame(av_frame, pts)
         except av.FFmpegError as exc:
             if not (self.config.allow_truncated or self.is_live):
-                raise InputError(f"input {self.spec} is damaged: {exc}") from None
+                where = "" if self._last_time is None else f" after {self._last_time:.2f} s"
+                reason = getattr(exc, "strerror", None) or str(exc)
+                raise InputError(f"input {self.spec} is damaged{where}: {reason} (use --set "
+                                 "input.allow_truncated=true to keep what decodes)") from None
             self._decode_errors += 1
         self._check_complete()
 
