@@ -409,6 +409,10 @@ class Session:
     def notes(self) -> list[str]:
         """One-line notes for the user: timestamp corrections, streams left out, padding."""
         out = []
+        others = getattr(self.source, "other_video_streams", 0)
+        if others and self.recorders:
+            out.append(f"the input has {others} more video stream{'s' if others > 1 else ''} "
+                       "(a second camera?): only the first is processed and written")
         uncopied = getattr(self.source, "uncopied_streams", [])
         if uncopied and self.recorders and self.mode == "live" and self.config.output.copy_streams:
             kinds = ", ".join(sorted(set(uncopied)))

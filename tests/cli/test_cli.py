@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
 from tests.media import ffprobe_streams, make_clip
@@ -147,6 +148,28 @@ def test_a_live_run_says_it_leaves_the_audio_out(clip, tmp_path):
         assert not c.streams.audio
     res = vidclear("run", str(clip), "-o", str(tmp_path / "file.mp4"))
     assert res.returncode == 0 and "not copied" not in res.stderr
+
+
+def test_a_second_video_stream_is_mentioned(tmp_path):
+    # A front-and-rear dashcam file: the rear camera was left out without a word.
+    src = tmp_path / "two.mkv"
+    with av.open(str(src), "w") as out:
+        streams = []
+        for _ in range(2):
+            vs = out.add_stream("libx264", rate=25)
+            vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+            streams.append(vs)
+        for i in range(5):
+            for k, vs in enumerate(streams):
+                img = np.full((48, 64, 3), 50 + 40 * k + i, np.uint8)
+                for packet in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                    out.mux(packet)
+        for vs in streams:
+            for packet in vs.encode():
+                out.mux(packet)
+    res = vidclear("run", str(src), "-o", str(tmp_path / "out.mkv"))
+    assert res.returncode == 0, res.stderr
+    assert "1 more video stream" in res.stderr
 
 
 def test_bad_config_file(clip, tmp_path):

@@ -166,6 +166,8 @@ class AVSource(Source):
             extra = " (only cover art)" if pictures else ""
             raise InputError(f"input has no video stream{extra}: {self.spec}")
         vs = moving[0]
+        #: video streams after the first, not processed (FFmpeg's default selection too)
+        self.other_video_streams = len(moving) - 1
         ctx = vs.codec_context
         if ctx is None or ctx.codec is None or not getattr(ctx.codec, "is_decoder", True):
             raise InputError(f"input {self.spec}: no decoder for its video codec")
