@@ -127,6 +127,22 @@ def test_stop_finishes_queued_frames_and_marks_interrupted():
     assert [f.meta["index"] for f in sink.kept] == list(range(len(sink.kept)))
 
 
+def test_abort_does_not_wait_for_a_stage_that_cannot_be_interrupted():
+    # A first run compiling its kernels holds the processing thread for a
+    # minute; the second Ctrl-C (abort) waited for it (18-62 s in a trial).
+    sink = NullSink(keep=True)
+    pipe = Pipeline(frames(50), [Slow(30.0)], sink)
+    t0 = time.perf_counter()
+
+    def progress(stats):
+        if time.perf_counter() - t0 > 0.3:
+            pipe.abort()
+
+    stats = pipe.run(on_progress=progress, interval=0.05)
+    assert time.perf_counter() - t0 < 5.0
+    assert stats.interrupted and sink.complete is False and sink.kept == []
+
+
 def test_channel_rejects_bad_size_and_cancel_wakes_consumers():
     with pytest.raises(ValueError, match="at least 1"):
         Channel(0)

@@ -282,9 +282,14 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     bar = Progress(total=total, enabled=enabled, desc=label)
     output = session.output_label
 
+    signals = 0
+
     def on_signal(signum: int) -> None:
-        bar.bar.write(f"vidclear: signal {signum}: finishing {output} with the frames so far",
-                      file=sys.stderr)
+        nonlocal signals
+        signals += 1
+        what = ("finishing {} with the frames so far (again to stop at once)" if signals == 1
+                else "stopping now: finishing {} without the queued frames")
+        bar.bar.write(f"vidclear: signal {signum}: " + what.format(output), file=sys.stderr)
 
     for rec in session.recorders:
         rec.quiet = quiet

@@ -17,6 +17,10 @@ from vidclear.pipeline.stats import PipelineStats, StageStats, jit_seconds
 
 __all__ = ["Pipeline"]
 
+# After an abort, how long run() waits for each of the decode and process
+# threads once the encoder has finished (seconds)
+_ABORT_GRACE_S = 0.5
+
 
 class Pipeline:
     """Run frames from ``source`` through ``processors`` into ``sink``.
@@ -75,6 +79,7 @@ class Pipeline:
             self.stats.stage(name)
         self._errors: list[BaseException] = []
         self._stopping = threading.Event()
+        self._aborted = threading.Event()
         # per processor: its calls, counted like a stage's frames (JIT warm-up apart)
         self._proc_stats = [StageStats(repr_name(p, i)) for i, p in enumerate(self.processors)]
 
@@ -87,7 +92,13 @@ class Pipeline:
             stop()
 
     def abort(self) -> None:
-        """Immediate stop: drop what is queued; frames written so far are kept."""
+        """Immediate stop: drop what is queued; frames written so far are kept.
+
+        :meth:`run` then waits for the encoder only, not for a stage that
+        cannot be interrupted (a first run compiling its kernels for a
+        minute): that stage's thread is left to end with the process.
+        """
+        self._aborted.set()
         self.stop()
         self._decoded.cancel()
         self._processed.cancel()
@@ -209,6 +220,10 @@ class Pipeline:
             t.start()
         try:
             while any(t.is_alive() for t in threads):
+                if self._aborted.is_set() and not threads[-1].is_alive():
+                    for t in threads[:-1]:
+                        t.join(_ABORT_GRACE_S)
+                    break
                 threads[-1].join(interval)
                 if on_progress is not None:
                     self._update_processor_stats()

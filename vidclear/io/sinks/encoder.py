@@ -633,6 +633,10 @@ class EncoderSink:
         if self._closed:
             return
         self._closed = True
+        if self._stream is None and not complete:  # interrupted before the first frame
+            self._discard()
+            self.notes.append(f"interrupted before the first frame: {self.name} not created")
+            return
         try:
             if self._stream is None:
                 raise OutputError(f"no frames were written; {self.name} not created")
