@@ -392,3 +392,22 @@ def test_cli_bad_input_gives_one_line(tmp_path, capsys, monkeypatch):
     line = _one_error(capsys)
     assert "vidclear[stills]" in line and "--times" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png", "junk.jpg"]
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".png"])
+def test_a_truncated_image_is_refused_before_it_is_decoded(tmp_path, ext, capfd):
+    # libjpeg decoded a cut JPEG (grey band, red blotches) and the bracket was
+    # merged, exit 0; libpng printed its own error line before vidclear's.
+    from vidclear.errors import InputError
+    from vidclear.hdr.io import read_image
+
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 255, (64, 96, 3), dtype=np.uint8)
+    data = cv2.imencode(ext, img)[1].tobytes()
+    whole, cut = tmp_path / f"whole{ext}", tmp_path / f"cut{ext}"
+    whole.write_bytes(data)
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    assert read_image(whole).shape == (64, 96, 3)
+    with pytest.raises(InputError, match="truncated"):
+        read_image(cut)
+    assert capfd.readouterr().err == ""  # no decoder's own lines

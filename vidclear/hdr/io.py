@@ -164,10 +164,32 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
                 return np.array(rgb, dtype=np.uint8)
         except (OSError, ValueError, SyntaxError) as exc:
             raise InputError(f"cannot read image {path}: {exc}") from None
+    _check_whole(Path(path))
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if img is None:
         raise InputError(f"cannot read image {path}: missing or not an image OpenCV can decode")
     return np.ascontiguousarray(img[:, :, ::-1])
+
+
+def _check_whole(path: Path) -> None:
+    """Refuse a JPEG or PNG cut short, before the decoder conceals it or prints its own lines.
+
+    libjpeg decodes a truncated JPEG (grey below the cut, merged as if real);
+    libpng prints an error line of its own before failing. A JPEG is whole
+    when an end-of-image marker follows its last start-of-scan (markers
+    cannot occur inside entropy-coded data; a thumbnail's end marker comes
+    before the main image's scans); a PNG when it ends with its IEND chunk.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read image {path}: {exc.strerror or exc}") from None
+    if data[:2] == b"\xff\xd8":
+        if data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
+            raise InputError(f"image {path} is truncated: its JPEG data stops before the end "
+                             "of the picture")
+    elif data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" not in data[-12:]:
+        raise InputError(f"image {path} is truncated: its PNG data has no end chunk")
 
 
 def require_openexr() -> ModuleType:
