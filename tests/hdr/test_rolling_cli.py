@@ -191,6 +191,27 @@ def test_cli_names_the_file_of_another_size(tmp_path):
         _cli(tmp_path, [small, big], "--times", "4", "1", "-o", str(tmp_path / "o.hdr"))
 
 
+def test_cli_warns_when_the_times_contradict_the_images(tmp_path, capsys):
+    # Reversed times gave a tone-negative merge, one file twice a flat grey
+    # one, both with exit 0 and not a word.
+    rad = scene(h=48, w=64, seed=3, span=6.0)
+    times = [0.25, 1.0, 4.0]
+    paths = []
+    for t, img in zip(times, synthesize_bracket(rad, times, response=srgb_response()),
+                      strict=True):
+        paths.append(tmp_path / f"e{t}.png")
+        cv2.imwrite(str(paths[-1]), img[:, :, ::-1])
+    assert _cli(tmp_path, paths, "--times", "1/4", "1", "4", "-o",
+                str(tmp_path / "ok.hdr")) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert _cli(tmp_path, paths, "--times", "4", "1", "1/4", "-o",
+                str(tmp_path / "reversed.hdr")) == 0
+    assert capsys.readouterr().err.count("are the exposure times right?") == 2
+    assert _cli(tmp_path, [paths[1], paths[1]], "--times", "1", "2", "-o",
+                str(tmp_path / "twice.hdr")) == 0
+    assert capsys.readouterr().err.count("is no brighter than") == 1
+
+
 def test_cli_without_exif_needs_times(tmp_path):
     a = tmp_path / "a.png"
     cv2.imwrite(str(a), np.zeros((8, 8, 3), np.uint8))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import io
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -127,6 +128,33 @@ def _outputs(out: Path, ops: list[str], plot: str | None) -> list[Path]:
     return paths
 
 
+def _times_contradicted(images: list[Path], times: list[float],
+                        pix: list[np.ndarray]) -> list[str]:
+    """Where a longer exposure is no brighter than a shorter one (times typed wrong).
+
+    ``images``, ``times`` and ``pix`` are in order of exposure time. The
+    mean level of an exposure bracket rises with the time; reversed times
+    gave a tone-negative merge and one file given twice a flat grey one,
+    both without a word.
+    """
+    out = []
+    for k in range(len(pix) - 1):
+        if times[k + 1] < 1.5 * times[k]:
+            continue
+        a = pix[k].mean(axis=2) if pix[k].ndim == 3 else pix[k].astype(np.float64)
+        b = pix[k + 1].mean(axis=2) if pix[k + 1].ndim == 3 else pix[k + 1].astype(np.float64)
+        # judged where neither is clipped or black: a saturated pair says nothing
+        both = (a > 8) & (a < 247) & (b > 8) & (b < 247)
+        if both.mean() < 0.01:
+            continue
+        ma, mb = float(a[both].mean()), float(b[both].mean())
+        if mb <= ma + 1.0:
+            out.append(f"{images[k + 1]} ({times[k + 1]:g} s) is no brighter than "
+                       f"{images[k]} ({times[k]:g} s; mean levels {mb:.1f} and {ma:.1f} "
+                       "where neither is clipped): are the exposure times right?")
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``vidclear hdr``; raises VidclearError subclasses on user errors."""
     from vidclear.errors import HDRInputError
@@ -188,6 +216,8 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{p} is {im.shape[1]}×{im.shape[0]} but {images[0]} is "
                              f"{pix[0].shape[1]}×{pix[0].shape[0]}: the exposures must be "
                              "the same size")
+    for warning in _times_contradicted(images, times, pix):
+        print(f"vidclear: warning: {warning}", file=sys.stderr)
     try:
         if args.align:
             pix, _ = align_Ward2003(pix, times=times)
