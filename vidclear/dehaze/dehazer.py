@@ -95,6 +95,7 @@ References
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,6 +148,10 @@ _DENSE_FULL_AIR = 0.3
 # The share whose level tells dense haze (the guards fade): 2 %, so one small
 # dark object entering or leaving the frame does not switch them.
 _DENSE_QUANTILE = 0.02
+# Black bars (letterbox, pillarbox): edge rows or columns whose brightest pixel
+# (minimum over channels) stays below this, at most this share on each side
+_BAR_LEVEL = 0.04
+_BAR_SHARE = 0.3
 _YUV2RGB32 = _ky.YUV2RGB.astype(np.float32)
 _MATS32 = np.stack([_ky.YUV2RGB, _ky.RGB2YUV]).astype(np.float32)
 
@@ -629,12 +634,15 @@ class Dehazer:
             air, inv_air = use(self._air.catch_up(measured, now, dt,
                                                   cfg.airlight_tau / self._air.speedup))
             a_lum = float(LUMA @ air)
+        # The darkest pixels and the median haze are measured on the picture,
+        # not on letterbox bars (black, they read as "no veil at all").
+        box = picture_box(minc)
         veil, dense = self._veil_level(np.array(
-            [_k.strided_quantile(minc, ws.step, q) for q in (_VEIL_QUANTILE, _DENSE_QUANTILE)]),
-            dt, cut)
+            [_k.strided_quantile(box(minc), ws.step, q)
+             for q in (_VEIL_QUANTILE, _DENSE_QUANTILE)]), dt, cut)
         if guide is not None:
             grey[...] = guide
-        density = _k.strided_median(dark, ws.step)
+        density = _k.strided_median(box(dark, margin=r), ws.step)
         factor = self._density.update(density, dt) if cfg.auto_strength else 1.0
         strength = cfg.strength * factor
 
@@ -747,6 +755,49 @@ class Dehazer:
             f"strength={self.last.strength:.3f}, density={self.last.density:.3f}"
         )
         return f"Dehazer({fields}{state})"
+
+
+def picture_box(minc: np.ndarray) -> Callable[..., np.ndarray]:
+    """A cropper to the frame without its black bars (letterbox, pillarbox).
+
+    Bars are whole rows (columns) at an edge whose brightest pixel is below
+    :data:`_BAR_LEVEL` in ``minc`` (the per-pixel minimum over channels);
+    a run longer than :data:`_BAR_SHARE` of the rows (columns) is no bar, so
+    a dark frame is never cropped. Letterbox bars are 25 % of a 4:3
+    frame: taken as the darkest pixels they said "no veil", and the thick
+    fog between them kept the guards of light haze.
+
+    Returns
+    -------
+    callable
+        ``box(plane, margin=0)``: the contiguous part of an H×W plane inside
+        the bars, ``margin`` more pixels away from each bar (a dark
+        channel's window reaches that far into them); the plane itself when
+        there are none.
+    """
+    h, w = minc.shape
+    rows, cols = minc.max(axis=1) < _BAR_LEVEL, minc.max(axis=0) < _BAR_LEVEL
+
+    def run(flags: np.ndarray, limit: int) -> int:
+        """Bar rows from the edge: 0 when they run past ``limit`` (a dark frame, no bars)."""
+        n = 0
+        while n < len(flags) and flags[n]:
+            n += 1
+        return n if n <= limit else 0
+
+    lim_r, lim_c = int(h * _BAR_SHARE), int(w * _BAR_SHARE)
+    r0, r1 = run(rows, lim_r), h - run(rows[::-1], lim_r)
+    c0, c1 = run(cols, lim_c), w - run(cols[::-1], lim_c)
+    if (r0, r1, c0, c1) == (0, h, 0, w):
+        return lambda plane, margin=0: plane
+
+    def box(plane: np.ndarray, margin: int = 0) -> np.ndarray:
+        m = [margin if edge else 0 for edge in (r0, h - r1, c0, w - c1)]
+        y0, y1 = r0 + m[0], max(r1 - m[1], r0 + m[0] + 1)
+        x0, x1 = c0 + m[2], max(c1 - m[3], c0 + m[2] + 1)
+        return np.ascontiguousarray(plane[y0:y1, x0:x1])
+
+    return box
 
 
 def light_haze_weight(veil: float, low: float, high: float, air_luma: float = 1.0) -> float:
