@@ -170,7 +170,9 @@ def test_recovery_stats_matches_numpy() -> None:
     air = np.array([0.8, 0.85, 0.9], np.float32)
     tlow = np.empty((24, 32), np.float32)
     hist = np.empty((8, _k.NBINS), np.int64)
-    _k.recovery_stats(low, grey, coeffs, 1, 1, air, 0.1, LUMA.astype(np.float32), tlow, hist)
+    everything = np.array([0, 24, 0, 32], np.int64)
+    _k.recovery_stats(low, grey, coeffs, 1, 1, air, 0.1, LUMA.astype(np.float32), tlow, hist,
+                      everything)
     t = np.clip(0.3 * grey + 0.4, 0.1, 1.0)
     np.testing.assert_allclose(tlow, t, atol=1e-6)
     j = np.clip((low - air) / t[..., None] + air, 0, 1)
@@ -198,7 +200,7 @@ def test_recovery_stats_subsampled_coefficients_and_histograms(
     tlow = np.empty(shape, np.float32)
     hist = np.empty((8, _k.NBINS), np.int64)
     _k.recovery_stats(low, grey, coeffs, gs, step, air, 0.1, LUMA.astype(np.float32), tlow,
-                      hist)
+                      hist, np.array([0, shape[0], 0, shape[1]], np.int64))
     a = bilinear_ref(coeffs[0], gs, shape)
     b = bilinear_ref(coeffs[1], gs, shape)
     t = np.clip(a * grey + b, 0.1, 1.0)
@@ -210,6 +212,16 @@ def test_recovery_stats_subsampled_coefficients_and_histograms(
 
     assert np.abs(hist[:3] - np.stack([h(sub[..., c]) for c in range(3)])).sum() <= 3
     assert (hist.sum(axis=1) == sub.shape[0] * sub.shape[1]).all()
+    # only the box is counted (the picture inside letterbox bars); tlow is still whole
+    box = np.array([4, shape[0] - 3, 6, shape[1] - 5], np.int64)
+    _k.recovery_stats(low, grey, coeffs, gs, step, air, 0.1, LUMA.astype(np.float32), tlow,
+                      hist, box)
+    ys = [y for y in range(0, shape[0], step) if 4 <= y < shape[0] - 3]
+    xs = [x for x in range(0, shape[1], step) if 6 <= x < shape[1] - 5]
+    inner = low[np.ix_(ys, xs)]
+    assert np.abs(hist[:3] - np.stack([h(inner[..., c]) for c in range(3)])).sum() <= 3
+    assert (hist.sum(axis=1) == len(ys) * len(xs)).all()
+    np.testing.assert_allclose(tlow, t, atol=1e-5)
 
 
 @pytest.mark.parametrize("gamma", [0.8, 1.0])

@@ -59,24 +59,29 @@ def test_a_white_overlay_box_does_not_become_the_airlight() -> None:
 def test_letterbox_bars_do_not_weaken_the_dehazing() -> None:
     # Black bars above and below (25 % of a 4:3 frame) were taken for the
     # darkest pixels: "no veil", so thick haze between them kept the guards
-    # of light haze (a new-user trial: contrast 35.6 against 40.1).
-    from vidclear.dehaze.dehazer import picture_box
+    # of light haze (a new-user trial: contrast 35.6 against 40.1); and the
+    # dark channel read them as clear air a window's reach into the picture
+    # (a later trial: 17 levels brighter than the same picture without bars).
+    from vidclear.dehaze.dehazer import inside, picture_bounds
 
     scene = textured_scene(180, 320, 2)
     img = to_u8(add_haze(scene, CASES[0][1], beta=2.6)[0])
     boxed = np.zeros((240, 320, 3), np.uint8)
     boxed[30:210] = img
-    box = picture_box(boxed.min(axis=2).astype(np.float32) / 255)
-    assert box(boxed).shape == img.shape
+    bounds = picture_bounds(boxed.min(axis=2).astype(np.float32) / 255)
+    assert bounds == (30, 210, 0, 320) and inside(boxed, bounds).shape == img.shape
     plain = dehaze_image(img, return_details=True)
     bars = dehaze_image(boxed, return_details=True)
     assert abs(bars.density - plain.density) < 0.03
     plain_err = np.abs(plain.image / 255.0 - scene).mean()
     bars_err = np.abs(bars.image[30:210] / 255.0 - scene).mean()
-    assert bars_err < plain_err + 0.01, (bars_err, plain_err)
+    # (0.201 with the bars taken as the darkest pixels, 0.183 with the dark
+    # channel reading them as "no haze" a window's reach into the picture)
+    assert bars_err < plain_err + 0.003, (bars_err, plain_err)
+    assert abs(float(bars.image[30:210].mean()) - float(plain.image.mean())) < 1.2
     assert np.all(bars.image[:28] <= 2) and np.all(bars.image[212:] <= 2)  # bars stay black
     dark = np.full((240, 320), 0.01, np.float32)  # a dark frame is no letterbox
-    assert picture_box(dark)(dark).shape == (240, 320)
+    assert picture_bounds(dark) == (0, 240, 0, 320)
 
 
 def test_synthetic_haze_beats_plain_guided_dcp_without_guards() -> None:

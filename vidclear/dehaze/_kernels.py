@@ -277,13 +277,15 @@ def luma_floor(low: np.ndarray, inv_a: np.ndarray, wts: np.ndarray, k: float, ca
 @njit(cache=True, nogil=True, parallel=True)
 def recovery_stats(low: np.ndarray, grey: np.ndarray, coeffs: np.ndarray, gs: int, step: int,
                    airlight: np.ndarray, t0: float, wts: np.ndarray, tlow: np.ndarray,
-                   hist: np.ndarray) -> None:
+                   hist: np.ndarray, box: np.ndarray) -> None:
     """Refined working-size transmission and histograms of input and recovered image.
 
     ``coeffs`` (2, ceil(h/gs), ceil(w/gs)) are the guided-filter coefficients
     on the guide subsampled by ``gs``; they are upsampled bilinearly (block
     centres, as in :func:`recover`) and applied to ``grey`` to give ``tlow``
-    at every pixel. The histograms sample every ``step``-th row and column.
+    at every pixel. The histograms sample every ``step``-th row and column
+    inside ``box`` = (r0, r1, c0, c1), int64 (the picture without its
+    black bars).
     ``hist`` is (8, NBINS): rows 0-2 input channels, 3 input grey, 4-6
     recovered channels, 7 recovered grey (values clipped to [0, 1]).
     """
@@ -326,9 +328,13 @@ def recovery_stats(low: np.ndarray, grey: np.ndarray, coeffs: np.ndarray, gs: in
         hb = part[bi]
         for k in range(bi * ns // nb, (bi + 1) * ns // nb):
             y = k * step
+            if y < box[0] or y >= box[1]:
+                continue
             grow = grey[y]
             trow = tlow[y]
             for x in range(0, w, step):
+                if x < box[2] or x >= box[3]:
+                    continue
                 it = 1.0 / trow[x]
                 gj = 0.0
                 for c in range(3):
