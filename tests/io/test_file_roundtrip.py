@@ -161,35 +161,72 @@ def test_an_input_starting_late_gives_an_output_starting_at_0(tmp_path):
         before["video"] - before["audio"], abs=0.03)  # the streams stay in step
 
 
-def test_processed_video_keeps_the_sources_primaries_and_transfer(tmp_path):
-    # Frames converted from RGB are written with the BT.601 matrix and say so,
-    # but the primaries and transfer were dropped: a BT.709 (or HLG) source
-    # came out as untagged SDR. The RGB values are still in the source's.
-    src = tmp_path / "709.mkv"
+@pytest.mark.parametrize("trim", [["input.duration=0.5"],
+                                  ["input.start=0.3", "input.duration=0.5"]])
+def test_a_trimmed_late_input_is_shifted_once(tmp_path, trim):
+    # The trim already starts its output at 0; shifting by the input's start
+    # again put every frame before 0: an MP4 that played nothing, exit 0.
+    late = _shifted(make_clip(tmp_path / "a.mkv", n=30), tmp_path / "late.mkv", 5.0)
+    out = tmp_path / "out.mp4"
+    transcode(str(late), out, config=load_config(overrides=trim))
+    assert ffprobe_frame_times(out)[0] == pytest.approx(0.0, abs=0.04)
+    assert int(_video(ffprobe_streams(out))["nb_read_frames"]) == 15
+
+
+def test_a_late_mpegts_input_can_be_trimmed(tmp_path):
+    # -ss on an MPEG-TS starting at 10 s found no frame: its byte seek landed
+    # past the end ("-ss 0.5 s starts after the last frame").
+    src = make_clip(tmp_path / "a.mkv", n=30)
+    ts = tmp_path / "late.ts"
+    with av.open(str(src)) as i, av.open(str(ts), "w") as o:
+        streams = {s.index: o.add_stream_from_template(s) for s in i.streams if s.type == "video"}
+        for p in i.demux():
+            if p.dts is None or p.stream.index not in streams:
+                continue
+            shift = round(10.0 / p.time_base)
+            p.dts += shift
+            p.pts = None if p.pts is None else p.pts + shift
+            p.stream = streams[p.stream.index]
+            o.mux(p)
+    out = tmp_path / "cut.mkv"
+    transcode(str(ts), out, config=load_config(overrides=["input.start=0.5",
+                                                          "input.duration=0.3"]))
+    assert int(_video(ffprobe_streams(out))["nb_read_frames"]) == 9
+
+
+_TAGS = ("color_space", "color_primaries", "color_transfer")
+
+
+@pytest.mark.parametrize(("code", "name", "matrix"), [(1, "bt709", "itu709"),
+                                                      (6, "smpte170m", "itu601")])
+def test_processed_video_keeps_the_sources_primaries_and_transfer(tmp_path, code, name, matrix):
+    # Frames converted from RGB (BT.709) are written with the BT.601 matrix
+    # and say so, but the primaries and transfer were dropped: a BT.709 (or
+    # HLG) source came out as untagged SDR. Planes dehazed in place (BT.601)
+    # lost them too. The values are still in the source's.
+    src = tmp_path / f"{name}.mkv"
     with av.open(str(src), "w") as out:
         vs = out.add_stream("libx264", rate=25)
         vs.width, vs.height, vs.pix_fmt = 96, 64, "yuv420p"
         ctx = vs.codec_context
-        ctx.colorspace, ctx.color_primaries, ctx.color_trc, ctx.color_range = 1, 1, 1, 1
+        ctx.colorspace, ctx.color_primaries, ctx.color_trc, ctx.color_range = code, code, code, 1
         for i in range(5):
             img = np.full((64, 96, 3), 40 + 30 * i, np.uint8)
             frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(
-                format="yuv420p", dst_colorspace="itu709")
-            frame.colorspace, frame.color_primaries, frame.color_trc = 1, 1, 1
+                format="yuv420p", dst_colorspace=matrix)
+            frame.colorspace, frame.color_primaries, frame.color_trc = code, code, code
             for packet in vs.encode(frame):
                 out.mux(packet)
         for packet in vs.encode():
             out.mux(packet)
-    tags = ("color_space", "color_primaries", "color_transfer")
-    before = {k: _video(ffprobe_streams(src)).get(k) for k in tags}
-    assert before == {"color_space": "bt709", "color_primaries": "bt709",
-                      "color_transfer": "bt709"}
+    before = {k: _video(ffprobe_streams(src)).get(k) for k in _TAGS}
+    assert before == dict.fromkeys(_TAGS, name)
     out = tmp_path / "out.mkv"
     transcode(str(src), out, config=load_config(overrides=['pipeline.processors=["dehaze"]']))
-    after = {k: _video(ffprobe_streams(out)).get(k) for k in tags}
+    after = {k: _video(ffprobe_streams(out)).get(k) for k in _TAGS}
     # the matrix is the one the conversion used; primaries and transfer are the source's
-    assert after == {"color_space": "smpte170m", "color_primaries": "bt709",
-                     "color_transfer": "bt709"}
+    assert after == {"color_space": "smpte170m", "color_primaries": name,
+                     "color_transfer": name}
 
 
 def test_decoder_is_flushed_so_the_last_frames_arrive(tmp_path):

@@ -33,7 +33,7 @@ from vidclear.config.sections import OutputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError, OutputError
-from vidclear.io.sinks.encoder import TS_SUFFIXES
+from vidclear.io.sinks.encoder import TS_START_S, TS_SUFFIXES
 from vidclear.io.sinks.paths import publish
 from vidclear.io.sources.av_source import open_error
 
@@ -299,7 +299,7 @@ def join_segments(
             # at 0 as a whole run's does (EncoderSink), every stream shifted alike
             start = max(float(src.start_time) / 1e6, 0.0) if src.start_time else 0.0
             if output.suffix.lower() in TS_SUFFIXES:
-                start = 0.0  # MPEG-TS keeps the source's offset, as EncoderSink does
+                start = max(start - TS_START_S, 0.0)  # as EncoderSink: TS starts at 1.4 s
             for _t, order, _n, packet in heapq.merge(*gens, key=lambda x: x[:3]):
                 if start and packet.time_base:
                     shift = round(start / packet.time_base)

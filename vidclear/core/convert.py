@@ -75,6 +75,7 @@ def yuv420_to_av(y: np.ndarray, u: np.ndarray, v: np.ndarray, *, like: Any = Non
         rows, cols = src.shape
         dst = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
         dst[:rows, :cols] = src  # one copy straight into FFmpeg's buffer
-    if like is not None:
+    if like is not None:  # every colour tag: the planes keep the source's colorimetry
         frame.colorspace, frame.color_range = like.colorspace, like.color_range
+        frame.color_primaries, frame.color_trc = like.color_primaries, like.color_trc
     return frame

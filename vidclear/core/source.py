@@ -56,6 +56,11 @@ class StreamInfo:
     attached_pictures : tuple
         Cover-art streams (``attached_pic`` disposition) with their single
         packet on :attr:`SidePackets`, for containers that can hold them.
+    start : float
+        Seconds every timestamp of the source (frames and side packets)
+        starts after 0: the container's start time, which FFmpeg subtracts
+        without ``-copyts``. 0 for sources that start at 0 or shift
+        themselves (a trimmed input).
     """
 
     spec: str
@@ -71,6 +76,7 @@ class StreamInfo:
     video_stream: Any = None
     timecode: str = ""
     attached_pictures: tuple[Any, ...] = ()
+    start: float = 0.0
 
 
 class SidePackets:

@@ -83,21 +83,11 @@ def _bits(frame: Frame) -> int:
     return 16 if frame.image.dtype == np.uint16 else 8
 
 
-# MPEG-TS outputs keep the source's timestamps: the format expects a start
-# offset (FFmpeg's own muxer writes one, 1.4 s), and `ffmpeg -i a.ts b.ts` keeps it
+# MPEG-TS outputs start at 1.4 s, as FFmpeg's do (its default mux delay and
+# preload): the format expects the offset, and a TS input made by FFmpeg keeps
+# its timestamps exactly
 TS_SUFFIXES = frozenset({".ts", ".m2ts", ".mts"})
-
-
-def source_start(info: StreamInfo | None) -> float:
-    """Seconds the input's container starts after 0 (0 when it starts at 0 or before).
-
-    FFmpeg, without ``-copyts``, subtracts this from every stream's
-    timestamps; left in an MP4 it becomes an empty edit, and players show
-    nothing for that long.
-    """
-    stream = getattr(info, "video_stream", None)
-    start = getattr(getattr(stream, "container", None), "start_time", None)
-    return max(float(start) / 1e6, 0.0) if start else 0.0  # AV_TIME_BASE units
+TS_START_S = 1.4
 
 
 class EncoderSink:
@@ -130,8 +120,9 @@ class EncoderSink:
     Frame timestamps are written in the source's time base, so variable
     frame rate survives, and shifted as FFmpeg shifts them without
     ``-copyts``: an input whose container starts later than 0 (an MPEG-TS
-    at 11.4 s) starts at 0, every stream by the same amount. Copied packets
-    keep their own timestamps otherwise, so audio does not drift.
+    at 11.4 s, ``info.start``) starts at 0, every stream by the same amount,
+    and an MPEG-TS output at 1.4 s. Copied packets keep their own timestamps
+    otherwise, so audio does not drift.
     """
 
     def __init__(
@@ -176,8 +167,10 @@ class EncoderSink:
         self._side_offset: dict[int, int] = {}  # re-basing offset per input stream
         self._video_offset = 0
         # seconds taken off every timestamp: the input's start, as FFmpeg does
-        self._t0 = 0.0 if keep_source_time or self.path.suffix.lower() in TS_SUFFIXES \
-            else source_start(info)
+        start = info.start if info is not None else 0.0
+        if self.path.suffix.lower() in TS_SUFFIXES:
+            start = max(start - TS_START_S, 0.0)
+        self._t0 = 0.0 if keep_source_time else start
         self._last_pts: int | None = None
         self._stream: Any = None
         self._copy_map: dict[int, Any] = {}

@@ -208,7 +208,8 @@ class AVSource(Source):
             duration=self.duration, metadata=self.metadata,
             side_streams=tuple(self.copy_streams), is_live=self._live,
             video_stream=self.video_stream, timecode=self.timecode,
-            attached_pictures=tuple(self.attached_pictures))
+            attached_pictures=tuple(self.attached_pictures),
+            start=max(float(self._container.start_time or 0) / 1e6, 0.0))  # AV_TIME_BASE
 
     @property
     def is_live(self) -> bool:
@@ -271,6 +272,11 @@ class AVSource(Source):
             The input cannot seek (a pipe or a live stream).
         """
         self._seeked = True
+        if "mpegts" in self._container.format.name.split(","):
+            # MPEG-TS seeks by bytes and can land past the keyframe (or at the
+            # end: -ss found no frame at all); it is read from its start and
+            # the trim drops the frames before the start
+            return
         try:
             self._container.seek(max(0, int(seconds * av.time_base)), backward=True,
                                  any_frame=False)

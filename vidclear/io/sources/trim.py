@@ -132,7 +132,8 @@ class TrimSource(Source):
         frames = None
         if duration is not None and inner.rate:
             frames = max(1, round(duration * float(inner.rate)))
-        return dataclasses.replace(inner, duration=duration, frame_count=frames)
+        # its timestamps start at 0 already (shifted here)
+        return dataclasses.replace(inner, duration=duration, frame_count=frames, start=0.0)
 
     @property
     def decode_errors(self) -> int:
