@@ -173,6 +173,21 @@ def test_a_trimmed_late_input_is_shifted_once(tmp_path, trim):
     assert int(_video(ffprobe_streams(out))["nb_read_frames"]) == 15
 
 
+def test_a_trip_of_late_chunks_is_shifted_once(tmp_path):
+    # A trip re-stamps its chunks from 0 itself; shifting by the first
+    # chunk's start again left an MP4 of duration 0.
+    folder = tmp_path / "trip"
+    folder.mkdir()
+    for k in range(2):
+        _shifted(make_clip(tmp_path / f"c{k}.mkv", n=30), folder / f"c{k}.mkv", 10.0 + k)
+    out = tmp_path / "trip.mp4"
+    from vidclear import Session
+
+    Session.open([str(folder)], out).run(signals=False)
+    times = ffprobe_frame_times(out)
+    assert len(times) == 60 and times[0] == pytest.approx(0.0, abs=0.04)
+
+
 def test_a_late_mpegts_input_can_be_trimmed(tmp_path):
     # -ss on an MPEG-TS starting at 10 s found no frame: its byte seek landed
     # past the end ("-ss 0.5 s starts after the last frame").

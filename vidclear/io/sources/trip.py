@@ -202,7 +202,8 @@ class TripSource(Source):
         durations = [i.duration for i in self.file_infos]
         return replace(first, spec=self.spec,
                        frame_count=sum(c for c in counts if c) if all(counts) else None,
-                       duration=sum(d for d in durations if d) if all(durations) else None)
+                       duration=sum(d for d in durations if d) if all(durations) else None,
+                       start=0.0)  # the trip's clock starts at 0 (chunks re-stamped here)
 
     @property
     def inputs(self) -> list[str]:
