@@ -140,3 +140,28 @@ def test_a_late_starting_input_is_joined_in_step_from_0(clips: Path, tmp_path: P
     a_one = [float(p["pts_time"]) for p in ffprobe_packets(one, "a:0")]
     np.testing.assert_allclose(a_seg, a_one, atol=1e-3)
     assert a_one[0] == pytest.approx(0.0, abs=0.05)
+
+
+def test_matroska_segments_are_joined(clips: Path, tmp_path: Path) -> None:
+    # Matroska stores no DTS: with B-frames the join's muxer refused the
+    # packets ("Invalid argument") and every .mkv longer than a segment failed.
+    mkv = tmp_path / "long.mkv"
+    with av.open(str(clips / "long.mp4")) as i, av.open(str(mkv), "w") as o:
+        streams = {s.index: o.add_stream_from_template(s) for s in i.streams}
+        for p in i.demux():
+            if p.dts is None:
+                continue
+            p.stream = streams[p.stream.index]
+            o.mux(p)
+    fast = ['pipeline.processors=["copy"]', "output.threads=1",
+            "output.preset=veryfast"]  # B-frames on (ultrafast has none)
+    seg = run_batch([str(mkv)], BatchOptions(outdir=tmp_path / "seg", overrides=fast, jobs=2,
+                                             segment_seconds=1.0, overlap=1.0,
+                                             progress=False))
+    assert seg["files"][0]["status"] == "done", seg["files"][0]
+    one = run_batch([str(mkv)], BatchOptions(outdir=tmp_path / "one", overrides=fast, jobs=1,
+                                             segment_seconds=0, progress=False))
+    t_seg = ffprobe_frame_times(tmp_path / "seg" / "long.mkv")
+    t_one = ffprobe_frame_times(tmp_path / "one" / "long.mkv")
+    assert one["files"][0]["status"] == "done" and len(t_seg) == len(t_one) == 100
+    np.testing.assert_allclose(t_seg, t_one, atol=1e-3)
