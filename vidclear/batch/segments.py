@@ -217,42 +217,47 @@ class SegmentSource(Source):
         self._container.close()
 
 
-def _reorder_delay(parts: list[Path]) -> int | None:
-    """Ticks that decode times run behind presentation times, for parts that store no DTS.
+def _rebuilt_dts(parts: list[Path]) -> list[list[int]]:
+    """Per part, the DTS its video packets get in the join (see :func:`_reorder_delay`)."""
+    sorted_pts = []
+    for part in parts:
+        with av.open(str(part)) as c:
+            sorted_pts.append(sorted(p.pts for p in c.demux(c.streams.video[0])
+                                     if p.size and p.pts is not None))
+    delay = _reorder_delay(parts)
+    return [[t - delay for t in pts] for pts in sorted_pts]
 
-    Matroska keeps only presentation times: its packets demux with no DTS,
-    and with B-frames (presentation order unlike decode order) the muxer of
-    the joined file refused them ("Invalid argument"). The DTS are
-    rebuilt as the sorted PTS minus the largest amount any packet is
-    presented before its turn, one value for every part so the seams stay
-    monotonic. None when the parts carry their own DTS.
+
+def _reorder_delay(parts: list[Path]) -> int:
+    """Ticks the decode times of every part are to run behind their presentation times.
+
+    The joined stream's DTS are rebuilt as each part's sorted PTS minus
+    this one delay (the most any packet is presented before its turn), so
+    they rise across every seam. Matroska parts carry no DTS at all (with
+    B-frames the join's muxer refused them: "Invalid argument"); MPEG-TS
+    parts carry each encoder's own, which started one B-frame delay before
+    the part's first frame, behind the previous part's last ("timestamps go
+    backwards at a seam").
     """
     delay = 0
     for part in parts:
         with av.open(str(part)) as c:
             pts = [p.pts for p in c.demux(c.streams.video[0]) if p.size and p.pts is not None]
-            if not pts or c.streams.video[0].codec_context is None:
-                continue
-            if "matroska" not in c.format.name:
-                return None
-        delay = max(delay, max(s - p for s, p in zip(sorted(pts), pts, strict=True)))
+        if pts:
+            delay = max(delay, max(s - p for s, p in zip(sorted(pts), pts, strict=True)))
     return delay
 
 
 def _packets(container: Any, streams: list[Any], order: int,
-             delay: int | None = None) -> Iterator[tuple]:
-    """(time, order, n, packet) of ``streams``; DTS rebuilt with ``delay`` (video parts)."""
+             dts: list[int] | None = None) -> Iterator[tuple]:
+    """(time, order, n, packet) of ``streams``, the video's DTS replaced by ``dts`` in turn."""
     n = 0
-    rebuilt: list[int] = []
-    if delay is not None:
-        rebuilt = sorted(p.pts for p in container.demux(streams) if p.size and p.pts is not None)
-        container.seek(0)
     k = 0
     for packet in container.demux(streams):
         if not packet.size:
             continue
-        if delay is not None and packet.pts is not None and k < len(rebuilt):
-            packet.dts = rebuilt[k] - delay
+        if dts is not None and packet.pts is not None and k < len(dts):
+            packet.dts = dts[k]
             k += 1
         ts = packet.dts if packet.dts is not None else packet.pts
         t = float(ts * packet.time_base) if ts is not None else float("-inf")
@@ -319,11 +324,11 @@ def join_segments(
                     side.append((ist, ost))
             streams = {ist.index: ost for ist, ost in side}
 
-            delay = _reorder_delay(parts)
+            dts = _rebuilt_dts(parts)
 
             def video() -> Iterator[tuple]:
-                for c in inputs:
-                    yield from _packets(c, [c.streams.video[0]], 0, delay)
+                for c, part_dts in zip(inputs, dts, strict=True):
+                    yield from _packets(c, [c.streams.video[0]], 0, part_dts)
 
             gens = [video()]
             if side:
