@@ -177,7 +177,9 @@ def run(args: argparse.Namespace) -> int:
     if not ops and args.tonemap.strip() != "none":
         raise ConfigError(f"--tonemap {args.tonemap!r} names no operator: expected a "
                           "comma-separated list of " + ", ".join(TONEMAPS) + ", or none")
-    for op in ops:
+    for k, op in enumerate(ops):
+        if op in ops[:k]:
+            raise ConfigError(f"--tonemap names {op!r} twice")
         if op not in OPERATORS:
             raise ConfigError(f"--tonemap {op!r} is not allowed: expected one of "
                               + ", ".join(TONEMAPS))

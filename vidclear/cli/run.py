@@ -158,20 +158,23 @@ def _note_idle_settings(config: Config, overrides: list[str]) -> None:
     ``vidclear run in.mp4 -o out.mp4 --set dehaze.strength=0.7`` (the default
     chain is ``copy``) only transcoded, without a word.
     """
+    from vidclear.config import available_presets
     from vidclear.core import registry
 
     chain = list(config.pipeline.processors)
     used = {type(config.processor_config(name)).section for name in chain}
-    known = {registry.get(name).Config.section for name in registry.available()}
+    known = {registry.get(name).Config.section: name for name in registry.available()}
     said: set[str] = set()
     for override in overrides:
         key = override.split("=", 1)[0].strip()
         section = key.split(".", 1)[0]
         if section in known and section not in used and section not in said:
             said.add(section)
+            runs = [p for p in available_presets()
+                    if known[section] in load_config(preset=p).pipeline.processors]
+            hint = f", or use a preset that runs it: --preset {runs[0]}" if runs else ""
             print(f"vidclear: note: --set {key} has no effect: pipeline.processors is "
-                  f"{chain} (add {section!r} there, or use a preset that runs it, "
-                  "e.g. --preset dashcam)", file=sys.stderr)
+                  f"{chain} (add {known[section]!r} there{hint})", file=sys.stderr)
 
 
 def open_report(args: argparse.Namespace, *, title: str = "vidclear run") -> ReportSink | None:
