@@ -199,7 +199,9 @@ def test_ctrl_c_leaves_no_job_marked_running(clips: Path, tmp_path: Path) -> Non
     cmd = [sys.executable, "-m", "vidclear", "batch", str(inp), "-o", str(out), "-j", "1",
            "-q", *sets([*FAST, 'pipeline.processors=["dehaze"]'])]
     env = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    # SIGINT restored: a shell that started the suite in the background has it ignored
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     state_file = out / ".vidclear-batch.json"
     deadline = time.monotonic() + 400  # compiles the kernels on a fresh checkout
     while time.monotonic() < deadline and proc.poll() is None:
