@@ -218,34 +218,22 @@ class SegmentSource(Source):
 
 
 def _rebuilt_dts(parts: list[Path]) -> list[list[int]]:
-    """Per part, the DTS its video packets get in the join (see :func:`_reorder_delay`)."""
-    sorted_pts = []
-    for part in parts:
-        with av.open(str(part)) as c:
-            sorted_pts.append(sorted(p.pts for p in c.demux(c.streams.video[0])
-                                     if p.size and p.pts is not None))
-    delay = _reorder_delay(parts)
-    return [[t - delay for t in pts] for pts in sorted_pts]
+    """Per part, the DTS its video packets get in the join.
 
-
-def _reorder_delay(parts: list[Path]) -> int:
-    """Ticks the decode times of every part are to run behind their presentation times.
-
-    The joined stream's DTS are rebuilt as each part's sorted PTS minus
-    this one delay (the most any packet is presented before its turn), so
-    they rise across every seam. Matroska parts carry no DTS at all (with
-    B-frames the join's muxer refused them: "Invalid argument"); MPEG-TS
-    parts carry each encoder's own, which started one B-frame delay before
-    the part's first frame, behind the previous part's last ("timestamps go
-    backwards at a seam").
+    Each part's sorted PTS minus one delay for all parts (the most any
+    packet is presented before its turn), so the DTS rise across every
+    seam. Matroska parts carry no DTS at all: with B-frames the join's
+    muxer refused them ("Invalid argument") and every ``.mkv`` longer than a
+    segment failed.
     """
-    delay = 0
+    orders = []
     for part in parts:
         with av.open(str(part)) as c:
-            pts = [p.pts for p in c.demux(c.streams.video[0]) if p.size and p.pts is not None]
-        if pts:
-            delay = max(delay, max(s - p for s, p in zip(sorted(pts), pts, strict=True)))
-    return delay
+            orders.append([p.pts for p in c.demux(c.streams.video[0])
+                           if p.size and p.pts is not None])
+    delay = max((max(s - p for s, p in zip(sorted(pts), pts, strict=True))
+                 for pts in orders if pts), default=0)
+    return [[t - delay for t in sorted(pts)] for pts in orders]
 
 
 def _packets(container: Any, streams: list[Any], order: int,
