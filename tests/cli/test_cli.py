@@ -133,9 +133,13 @@ def test_a_setting_for_a_processor_the_chain_does_not_run_is_pointed_out(clip, t
     assert res.returncode == 0
     notes = [ln for ln in res.stderr.splitlines() if "has no effect" in ln]
     assert len(notes) == 1 and "dehaze.strength" in notes[0] and "['copy']" in notes[0]
+    assert "add 'dehaze' there, or use a preset that runs it: --preset dashcam" in notes[0]
     res = vidclear("run", str(clip), "-o", str(tmp_path / "b.mp4"), "--preset", "dashcam",
                    "--set", "dehaze.strength=0.7")
     assert res.returncode == 0 and "has no effect" not in res.stderr
+    cfg = _write(tmp_path / "mine.toml", b"[dehaze]\nstrength = 0.7\n")  # a file alike
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "c.mp4"), "--config", str(cfg))
+    assert res.returncode == 0 and "[dehaze] in the config file has no effect" in res.stderr
 
 
 def test_a_live_run_says_it_leaves_the_audio_out(clip, tmp_path):

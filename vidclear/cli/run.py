@@ -148,7 +148,13 @@ def config_from_args(args: argparse.Namespace, base: dict | None = None) -> Conf
     config = load_config(preset=args.preset, config_file=args.config,
                          overrides=args.overrides, base=base)
     if not getattr(args, "quiet", False):
-        _note_idle_settings(config, args.overrides)
+        keys = list(args.overrides)
+        if args.config:  # the sections of a config file count like --set keys
+            import tomllib
+
+            with open(args.config, "rb") as fh:  # load_config has read and checked it
+                keys += [f"{section}.*" for section in tomllib.load(fh)]
+        _note_idle_settings(config, keys)
     return config
 
 
@@ -163,7 +169,11 @@ def _note_idle_settings(config: Config, overrides: list[str]) -> None:
 
     chain = list(config.pipeline.processors)
     used = {type(config.processor_config(name)).section for name in chain}
-    known = {registry.get(name).Config.section: name for name in registry.available()}
+    known: dict[str, str] = {}  # section -> a processor configured by it (its namesake first)
+    for name in registry.available():
+        section = registry.get(name).Config.section
+        if section not in known or name == section:
+            known[section] = name
     said: set[str] = set()
     for override in overrides:
         key = override.split("=", 1)[0].strip()
@@ -173,7 +183,8 @@ def _note_idle_settings(config: Config, overrides: list[str]) -> None:
             runs = [p for p in available_presets()
                     if known[section] in load_config(preset=p).pipeline.processors]
             hint = f", or use a preset that runs it: --preset {runs[0]}" if runs else ""
-            print(f"vidclear: note: --set {key} has no effect: pipeline.processors is "
+            what = f"[{section}] in the config file" if key.endswith(".*") else f"--set {key}"
+            print(f"vidclear: note: {what} has no effect: pipeline.processors is "
                   f"{chain} (add {known[section]!r} there{hint})", file=sys.stderr)
 
 
