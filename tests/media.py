@@ -13,7 +13,7 @@ import av
 import numpy as np
 
 __all__ = ["ffprobe_packets", "ffprobe_streams", "make_clip", "moving_frame", "need_ffprobe",
-           "x264_yuv420"]
+           "remux", "x264_yuv420"]
 
 
 def need_ffprobe() -> str:
@@ -122,6 +122,26 @@ def ffprobe_frame_times(path: Path) -> list[float]:
     frames = json.loads(subprocess.run(cmd, capture_output=True, text=True,
                                        check=True).stdout)["frames"]
     return [float(f.get("pts_time", f.get("best_effort_timestamp_time"))) for f in frames]
+
+
+def remux(src: Path, dst: Path, *, shift: float = 0.0, video_only: bool = False) -> Path:
+    """``src`` copied packet for packet into ``dst`` (its extension picks the container).
+
+    ``shift`` seconds are added to every timestamp (a recording cut from a
+    broadcast starts late); ``video_only`` leaves the other streams out.
+    """
+    with av.open(str(src)) as i, av.open(str(dst), "w") as o:
+        streams = {s.index: o.add_stream_from_template(s) for s in i.streams
+                   if s.type == "video" or not video_only}
+        for p in i.demux():
+            if p.dts is None or p.stream.index not in streams:
+                continue
+            ticks = round(shift / p.time_base)
+            p.dts += ticks
+            p.pts = None if p.pts is None else p.pts + ticks
+            p.stream = streams[p.stream.index]
+            o.mux(p)
+    return dst
 
 
 def md5(path: Path) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from media import ffprobe_frame_times, ffprobe_packets
+from media import ffprobe_frame_times, ffprobe_packets, remux
 
 from vidclear.batch import BatchOptions, run_batch
 from vidclear.batch.segments import plan_segments
@@ -113,26 +113,24 @@ def test_cold_segments_would_step(clips: Path, tmp_path: Path) -> None:
     assert max(abs(ya[s] - yb[s]) for s in (25, 50, 75)) > 0.3
 
 
+def _segmented_and_whole(src: Path, tmp_path: Path, overrides: list[str]) -> tuple[Path, Path]:
+    """``src`` through batch in 1 s segments (overlap 1 s) and whole; both must succeed."""
+    seg = run_batch([str(src)], BatchOptions(outdir=tmp_path / "seg", overrides=overrides,
+                                             jobs=2, segment_seconds=1.0, overlap=1.0,
+                                             progress=False))
+    one = run_batch([str(src)], BatchOptions(outdir=tmp_path / "one", overrides=overrides,
+                                             jobs=1, segment_seconds=0, progress=False))
+    assert seg["files"][0]["status"] == "done", seg["files"][0]
+    assert one["files"][0]["status"] == "done", one["files"][0]
+    return tmp_path / "seg" / src.name, tmp_path / "one" / src.name
+
+
 def test_a_late_starting_input_is_joined_in_step_from_0(clips: Path, tmp_path: Path) -> None:
     # Segments keep the source's timestamps for the join; the joined file then
     # starts at 0 as a whole run's output does, its audio shifted alike.
-    late = tmp_path / "late.mkv"
-    with av.open(str(clips / "long.mp4")) as i, av.open(str(late), "w") as o:
-        streams = {s.index: o.add_stream_from_template(s) for s in i.streams}
-        for p in i.demux():
-            if p.dts is None:
-                continue
-            shift = round(11.4 / p.time_base)
-            p.dts += shift
-            p.pts = None if p.pts is None else p.pts + shift
-            p.stream = streams[p.stream.index]
-            o.mux(p)
+    late = remux(clips / "long.mp4", tmp_path / "late.mkv", shift=11.4)
     fast = ['pipeline.processors=["copy"]', "output.threads=1", "output.preset=ultrafast"]
-    run_batch([str(late)], BatchOptions(outdir=tmp_path / "seg", overrides=fast, jobs=2,
-                                        segment_seconds=1.0, overlap=1.0, progress=False))
-    run_batch([str(late)], BatchOptions(outdir=tmp_path / "one", overrides=fast, jobs=1,
-                                        segment_seconds=0, progress=False))
-    seg, one = tmp_path / "seg" / "late.mkv", tmp_path / "one" / "late.mkv"
+    seg, one = _segmented_and_whole(late, tmp_path, fast)
     t_seg, t_one = ffprobe_frame_times(seg), ffprobe_frame_times(one)
     assert t_one[0] == pytest.approx(0.0, abs=0.05)
     np.testing.assert_allclose(t_seg, t_one, atol=1e-3)
@@ -145,23 +143,10 @@ def test_a_late_starting_input_is_joined_in_step_from_0(clips: Path, tmp_path: P
 def test_matroska_segments_are_joined(clips: Path, tmp_path: Path) -> None:
     # Matroska stores no DTS: with B-frames the join's muxer refused the
     # packets ("Invalid argument") and every .mkv longer than a segment failed.
-    mkv = tmp_path / "long.mkv"
-    with av.open(str(clips / "long.mp4")) as i, av.open(str(mkv), "w") as o:
-        streams = {s.index: o.add_stream_from_template(s) for s in i.streams}
-        for p in i.demux():
-            if p.dts is None:
-                continue
-            p.stream = streams[p.stream.index]
-            o.mux(p)
+    mkv = remux(clips / "long.mp4", tmp_path / "long.mkv")
     fast = ['pipeline.processors=["copy"]', "output.threads=1",
             "output.preset=veryfast"]  # B-frames on (ultrafast has none)
-    seg = run_batch([str(mkv)], BatchOptions(outdir=tmp_path / "seg", overrides=fast, jobs=2,
-                                             segment_seconds=1.0, overlap=1.0,
-                                             progress=False))
-    assert seg["files"][0]["status"] == "done", seg["files"][0]
-    one = run_batch([str(mkv)], BatchOptions(outdir=tmp_path / "one", overrides=fast, jobs=1,
-                                             segment_seconds=0, progress=False))
-    t_seg = ffprobe_frame_times(tmp_path / "seg" / "long.mkv")
-    t_one = ffprobe_frame_times(tmp_path / "one" / "long.mkv")
-    assert one["files"][0]["status"] == "done" and len(t_seg) == len(t_one) == 100
+    seg, one = _segmented_and_whole(mkv, tmp_path, fast)
+    t_seg, t_one = ffprobe_frame_times(seg), ffprobe_frame_times(one)
+    assert len(t_seg) == len(t_one) == 100
     np.testing.assert_allclose(t_seg, t_one, atol=1e-3)
