@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
-from tests.media import ffprobe_frame_times, ffprobe_packets, ffprobe_streams, make_clip
-from vidclear import load_config, open_source, transcode
+from tests.media import ffprobe_frame_times, ffprobe_packets, ffprobe_streams, make_clip, remux
+from vidclear import Session, load_config, open_source, transcode
 from vidclear.errors import InputError
 
 
@@ -128,26 +127,11 @@ def test_no_autorotate_keeps_the_rotation_as_metadata(tmp_path):
         assert first.rotation == next(c.decode(video=0)).rotation != 0
 
 
-def _shifted(src: Path, dst: Path, seconds: float) -> Path:
-    """``src`` remuxed with every stream ``seconds`` later (a recording cut from a broadcast)."""
-    with av.open(str(src)) as i, av.open(str(dst), "w") as o:
-        streams = {s.index: o.add_stream_from_template(s) for s in i.streams}
-        for p in i.demux():
-            if p.dts is None:
-                continue
-            shift = round(seconds / p.time_base)
-            p.dts += shift
-            p.pts = None if p.pts is None else p.pts + shift
-            p.stream = streams[p.stream.index]
-            o.mux(p)
-    return dst
-
-
 def test_an_input_starting_late_gives_an_output_starting_at_0(tmp_path):
     # An MPEG-TS starting at 11.4 s became an MP4 with an 11.4 s empty edit:
     # players showed nothing for 11 s, duration 15.4 s for 4 s of video.
     # FFmpeg (without -copyts) shifts every stream by the input's start.
-    late = _shifted(make_clip(tmp_path / "a.mkv", n=30), tmp_path / "late.mkv", 11.4)
+    late = remux(make_clip(tmp_path / "a.mkv", n=30), tmp_path / "late.mkv", shift=11.4)
     src = ffprobe_streams(late)
     assert float(src["format"]["start_time"]) == pytest.approx(11.4, abs=0.05)
     out = tmp_path / "out.mp4"
@@ -166,7 +150,7 @@ def test_an_input_starting_late_gives_an_output_starting_at_0(tmp_path):
 def test_a_trimmed_late_input_is_shifted_once(tmp_path, trim):
     # The trim already starts its output at 0; shifting by the input's start
     # again put every frame before 0: an MP4 that played nothing, exit 0.
-    late = _shifted(make_clip(tmp_path / "a.mkv", n=30), tmp_path / "late.mkv", 5.0)
+    late = remux(make_clip(tmp_path / "a.mkv", n=30), tmp_path / "late.mkv", shift=5.0)
     out = tmp_path / "out.mp4"
     transcode(str(late), out, config=load_config(overrides=trim))
     assert ffprobe_frame_times(out)[0] == pytest.approx(0.0, abs=0.04)
@@ -179,10 +163,8 @@ def test_a_trip_of_late_chunks_is_shifted_once(tmp_path):
     folder = tmp_path / "trip"
     folder.mkdir()
     for k in range(2):
-        _shifted(make_clip(tmp_path / f"c{k}.mkv", n=30), folder / f"c{k}.mkv", 10.0 + k)
+        remux(make_clip(tmp_path / f"c{k}.mkv", n=30), folder / f"c{k}.mkv", shift=10.0 + k)
     out = tmp_path / "trip.mp4"
-    from vidclear import Session
-
     Session.open([str(folder)], out).run(signals=False)
     times = ffprobe_frame_times(out)
     assert len(times) == 60 and times[0] == pytest.approx(0.0, abs=0.04)
@@ -191,18 +173,8 @@ def test_a_trip_of_late_chunks_is_shifted_once(tmp_path):
 def test_a_late_mpegts_input_can_be_trimmed(tmp_path):
     # -ss on an MPEG-TS starting at 10 s found no frame: its byte seek landed
     # past the end ("-ss 0.5 s starts after the last frame").
-    src = make_clip(tmp_path / "a.mkv", n=30)
-    ts = tmp_path / "late.ts"
-    with av.open(str(src)) as i, av.open(str(ts), "w") as o:
-        streams = {s.index: o.add_stream_from_template(s) for s in i.streams if s.type == "video"}
-        for p in i.demux():
-            if p.dts is None or p.stream.index not in streams:
-                continue
-            shift = round(10.0 / p.time_base)
-            p.dts += shift
-            p.pts = None if p.pts is None else p.pts + shift
-            p.stream = streams[p.stream.index]
-            o.mux(p)
+    ts = remux(make_clip(tmp_path / "a.mkv", n=30), tmp_path / "late.ts", shift=10.0,
+               video_only=True)
     out = tmp_path / "cut.mkv"
     transcode(str(ts), out, config=load_config(overrides=["input.start=0.5",
                                                           "input.duration=0.3"]))
