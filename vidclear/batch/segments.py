@@ -33,9 +33,9 @@ from vidclear.config.sections import OutputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError, OutputError
-from vidclear.io.sinks.encoder import TS_START_S, TS_SUFFIXES
+from vidclear.io.sinks.encoder import output_shift
 from vidclear.io.sinks.paths import publish
-from vidclear.io.sources.av_source import open_error
+from vidclear.io.sources.av_source import container_start, open_error
 
 __all__ = ["Segment", "SegmentSource", "estimate_frames", "join_segments",
            "plan_segments"]
@@ -324,9 +324,7 @@ def join_segments(
             last_dts = None
             # the segments carry the source's timestamps; the joined file starts
             # at 0 as a whole run's does (EncoderSink), every stream shifted alike
-            start = max(float(src.start_time) / 1e6, 0.0) if src.start_time else 0.0
-            if output.suffix.lower() in TS_SUFFIXES:
-                start = max(start - TS_START_S, 0.0)  # as EncoderSink: TS starts at 1.4 s
+            start = output_shift(container_start(src), output)
             for _t, order, _n, packet in heapq.merge(*gens, key=lambda x: x[:3]):
                 if start and packet.time_base:
                     shift = round(start / packet.time_base)

@@ -767,8 +767,9 @@ def picture_bounds(minc: np.ndarray) -> tuple[int, int, int, int]:
     :data:`_BAR_SHARE` of the rows (columns) is no bar, so a dark frame is
     never cropped. Letterbox bars are 25 % of a 4:3 frame: taken as the
     darkest pixels they said "no veil" and thick haze between them kept the
-    guards of light haze; in the brightness guard's median they lifted the
-    output by 17 levels.
+    guards of light haze. The veil, density and brightness-guard statistics
+    are taken inside these bounds (:func:`inside`), and :func:`fill_bars`
+    keeps the bars out of the dark channel.
     """
     h, w = minc.shape
     rows, cols = minc.max(axis=1) < _BAR_LEVEL, minc.max(axis=0) < _BAR_LEVEL

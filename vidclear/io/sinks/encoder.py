@@ -86,8 +86,20 @@ def _bits(frame: Frame) -> int:
 # MPEG-TS outputs start at 1.4 s, as FFmpeg's do (its default mux delay and
 # preload): the format expects the offset, and a TS input made by FFmpeg keeps
 # its timestamps exactly
-TS_SUFFIXES = frozenset({".ts", ".m2ts", ".mts"})
-TS_START_S = 1.4
+_TS_SUFFIXES = frozenset({".ts", ".m2ts", ".mts"})
+_TS_START_S = 1.4
+
+
+def output_shift(source_start: float, path: Path) -> float:
+    """Seconds taken off every timestamp written to ``path``, as FFmpeg does without ``-copyts``.
+
+    ``source_start`` is how far the source's timestamps start after 0
+    (:attr:`StreamInfo.start`); the output starts at 0, or at 1.4 s for
+    MPEG-TS (``.ts``, ``.m2ts``, ``.mts``). Never negative.
+    """
+    if path.suffix.lower() in _TS_SUFFIXES:
+        return max(source_start - _TS_START_S, 0.0)
+    return max(source_start, 0.0)
 
 
 class EncoderSink:
@@ -167,10 +179,8 @@ class EncoderSink:
         self._side_offset: dict[int, int] = {}  # re-basing offset per input stream
         self._video_offset = 0
         # seconds taken off every timestamp: the input's start, as FFmpeg does
-        start = info.start if info is not None else 0.0
-        if self.path.suffix.lower() in TS_SUFFIXES:
-            start = max(start - TS_START_S, 0.0)
-        self._t0 = 0.0 if keep_source_time else start
+        self._t0 = 0.0 if keep_source_time or info is None else output_shift(info.start,
+                                                                             self.path)
         self._last_pts: int | None = None
         self._stream: Any = None
         self._copy_map: dict[int, Any] = {}

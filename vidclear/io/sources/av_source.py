@@ -53,6 +53,12 @@ def camera_device(spec: str) -> str:
     return spec
 
 
+def container_start(container: Any) -> float:
+    """Seconds an open PyAV container's timestamps start after 0 (0 when at or before 0)."""
+    start = container.start_time  # AV_TIME_BASE units, or None
+    return max(float(start) / av.time_base, 0.0) if start else 0.0
+
+
 def _is_attached_picture(stream: Any) -> bool:
     return bool(int(stream.disposition) & int(av.stream.Disposition.attached_pic))
 
@@ -209,7 +215,7 @@ class AVSource(Source):
             side_streams=tuple(self.copy_streams), is_live=self._live,
             video_stream=self.video_stream, timecode=self.timecode,
             attached_pictures=tuple(self.attached_pictures),
-            start=max(float(self._container.start_time or 0) / 1e6, 0.0))  # AV_TIME_BASE
+            start=container_start(self._container))
 
     @property
     def is_live(self) -> bool:
