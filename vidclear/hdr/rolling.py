@@ -491,6 +491,12 @@ class RollingBracket:
             shifts.append((int(dys[j]), int(dxs[j])))
         self.last_shifts = shifts
         exps = np.asarray([self._slot_exp[int(s)] for s in slots], dtype=np.float64)
+        # The limits on lifting a dark scene are set by the pattern's longest
+        # exposure, not by the frames held so far: before the window first
+        # fills (the first frame is the short exposure alone) they clamped
+        # the gain, and the first output frame came out 30-45 levels darker
+        # than the second on real alternating-exposure clips.
+        longest = max(float(exps.max()), float(self.exposures.max()))
         if self.flow and n > 1:
             assert self.motion is not None  # made with flow = True
             slots = self.motion.warp(ring, slots, spare=self.window)
@@ -514,7 +520,7 @@ class RollingBracket:
             assert a_val is not None  # fed just above
             # like the SDR key: a near-black scene is not lifted to mid grey
             self.last_log_average = max(2.0 ** a_val,
-                                        float(self.response[32, 1]) / float(exps.max()))
+                                        float(self.response[32, 1]) / longest)
             return rgb
         if self.tonemap == "reinhard":
             if self.smooth_a.value is None:  # first frame: measure before mapping
@@ -526,7 +532,6 @@ class RollingBracket:
             # below code 32 in the longest exposure is not lifted to the key (near-black
             # frames stay dark), and white sits at least a stop above the log-average
             # (a flat frame is not pushed to white).
-            longest = float(exps.max())
             a_val, b_val = self.smooth_a.value, self.smooth_b.value
             assert a_val is not None and b_val is not None  # measured above on the first frame
             lavg = max(2.0 ** a_val, float(self.response[32, 1]) / longest)
@@ -555,7 +560,7 @@ class RollingBracket:
         top_s, bottom_s = self.smooth_a.value, self.smooth_b.value
         if top_s is None or bottom_s is None:  # fed just above
             raise RuntimeError("tone-mapping statistics missing")
-        top = max(top_s, math.log2(float(self.response[255, 1]) / float(exps.max())))
+        top = max(top_s, math.log2(float(self.response[255, 1]) / longest))
         bottom = min(bottom_s, top)
         factor = min(1.0, math.log2(self.contrast) / max(top - bottom, 1e-6))
         self._timed(VK.base_detail_k, rgb, loglum, a_full, b_full, np.float32(top),
