@@ -92,6 +92,29 @@ def test_lavfi_is_paced_in_real_time_and_stamped():
                                            live=False), RealtimeSource)
 
 
+def test_a_file_in_a_live_run_is_paced_like_a_camera(tmp_path):
+    # Read as fast as it decoded, a live run kept only the latest frame of
+    # each burst: 2 of 175 frames written from a 7 s clip.
+    clip = make_clip(tmp_path / "in.mp4", n=15, rate=20, audio=False)
+    src = open_source(str(clip), live=True)
+    assert isinstance(src, RealtimeSource) and src.info.is_live
+    t0 = time.monotonic()
+    with src:
+        frames = list(src)
+    took = time.monotonic() - t0
+    assert len(frames) == 15
+    assert 0.6 <= took < 2.0  # 15 frames at 20 fps: 0.7 s from the first
+    # A trip of files is paced too; file mode and realtime=off are not.
+    second = make_clip(tmp_path / "in2.mp4", n=5, rate=20, audio=False)
+    trip = open_source([str(clip), str(second)], live=True)
+    assert isinstance(trip, RealtimeSource)
+    trip.close()
+    for src in (open_source(str(clip), live=False),
+                open_source(str(clip), config=InputConfig(realtime="off"), live=True)):
+        assert not isinstance(src, RealtimeSource)
+        src.close()
+
+
 def test_udp_stream_is_read_and_reconnected_after_a_cut():
     port = free_port(socket.SOCK_DGRAM)
     sender = UDPSender(port).start(1.2)

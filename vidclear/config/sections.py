@@ -53,7 +53,7 @@ class InputConfig(Section):
     realtime: str = param(
         "auto", choices=("auto", "on", "off"),
         doc="pace lavfi graphs and files at their frame rate, like a camera; "
-            "auto = on for lavfi inputs in live mode",
+            "auto = on for files and lavfi inputs in live mode",
     )
     video_size: str = param("", doc="camera capture size WIDTHxHEIGHT, e.g. '1280x720'; "
                                     "empty = the camera's default")

@@ -51,8 +51,8 @@ def open_source(
     live : bool, optional
         The run is live (frames may be dropped to bound latency). Default:
         live for URLs and cameras. In a live run, URLs reconnect by themselves
-        (``input.reconnect``), lavfi graphs are paced in real time
-        (``input.realtime = "auto"``) and no packets are passed through.
+        (``input.reconnect``), files and lavfi graphs are paced in real
+        time (``input.realtime = "auto"``) and no packets are passed through.
     copy_streams : bool
         Pass audio, subtitle and data packets through ``side_packets`` (files
         and non-live runs only).
@@ -62,7 +62,8 @@ def open_source(
         Extra FFmpeg demuxer/protocol options.
     pace : bool, optional
         Release frames at their own rate (:class:`RealtimeSource`); default:
-        ``input.realtime``, where "auto" paces lavfi graphs in live runs.
+        ``input.realtime``, where "auto" paces files and lavfi graphs in live
+        runs.
 
     Returns
     -------
@@ -91,7 +92,8 @@ def open_source(
             if cfg.trim is not None:
                 raise ConfigError("-ss / -t / -to apply to one input, not to a trip of "
                                   f"{len(files)} files")
-            return TripSource(files, config=cfg, copy_streams=copy_streams)
+            trip = TripSource(files, config=cfg, copy_streams=copy_streams and not live)
+            return RealtimeSource(trip) if _paced(cfg, pace, live, "file") else trip
         spec = files[0]
     kind = classify_input(spec)
     if live is None:
@@ -115,6 +117,17 @@ def open_source(
         except BaseException:
             decoded.close()
             raise
-    if pace is None:
-        pace = cfg.realtime == "on" or (cfg.realtime == "auto" and live and kind == "lavfi")
-    return RealtimeSource(source) if pace else source
+    return RealtimeSource(source) if _paced(cfg, pace, live, kind) else source
+
+
+def _paced(cfg: InputConfig, pace: bool | None, live: bool | None, kind: str) -> bool:
+    """Whether frames are released at their own rate: ``pace``, else ``input.realtime``.
+
+    "auto" paces files and lavfi graphs in a live run: read as fast as they
+    decode, a live run kept only the latest of each burst (2 frames of 175
+    written from a 7 s clip), where a camera would have delivered them all.
+    """
+    if pace is not None:
+        return pace
+    return cfg.realtime == "on" or (cfg.realtime == "auto" and bool(live)
+                                    and kind in ("lavfi", "file"))
