@@ -111,3 +111,22 @@ def test_stats_carry_version_and_a_config_hash(clip, tmp_path):
     assert a["config_sha256"] == b["config_sha256"] != c["config_sha256"]
     assert c["config"]["output"]["crf"] == 30 and a["config"]["output"]["crf"] != 30
     assert isinstance(a["warmup"], dict) and "fps_after_warmup" in a
+
+
+@pytest.mark.parametrize("interrupted", [False, True])
+def test_the_summary_says_where_unwritten_frames_went(interrupted):
+    # After Ctrl-C the frames still queued were said to be "absorbed by
+    # processors", which only an HDR window filling up does.
+    from vidclear.cli.progress import summary_line
+    from vidclear.pipeline.stats import PipelineStats
+
+    stats = PipelineStats(interrupted=interrupted)
+    stats.stage("decode").frames = 40
+    stats.stage("encode").frames = 33
+    line = summary_line(stats, "out.mp4")
+    assert line.startswith("interrupted: wrote 33" if interrupted else "wrote 33")
+    if interrupted:
+        assert "7 of 40 decoded frames were still in the pipeline and not written" in line
+        assert "absorbed" not in line
+    else:
+        assert "7 of 40 input frames absorbed by processors" in line

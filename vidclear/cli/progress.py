@@ -46,7 +46,11 @@ def summary_line(stats: PipelineStats, output: str) -> str:
         f"{snap['speed']:.2f}x real time",
         f"dropped {snap['dropped']}",
     ]
-    if snap["frames_absorbed"]:
+    if snap["frames_absorbed"] and snap["interrupted"]:
+        # Decoded but still queued or in a processor when the run stopped.
+        parts.append(f"{snap['frames_absorbed']} of {snap['frames_in']} decoded frames were "
+                     "still in the pipeline and not written")
+    elif snap["frames_absorbed"]:
         parts.append(f"{snap['frames_absorbed']} of {snap['frames_in']} input frames absorbed "
                      "by processors")
     if lat:
