@@ -409,11 +409,16 @@ class Session:
     def notes(self) -> list[str]:
         """One-line notes for the user: timestamp corrections, streams left out, padding."""
         out = []
-        others = getattr(self.source, "other_video_streams", 0)
+        decoder = self.source
+        while not hasattr(decoder, "other_video_streams") and hasattr(decoder, "source"):
+            decoder = decoder.source  # through trims and real-time pacing
+        others = getattr(decoder, "other_video_streams", 0)
         if others and self.recorders:
+            index, w, h = getattr(decoder, "video_choice", (0, 0, 0))
             out.append(f"the input has {others} more video stream{'s' if others > 1 else ''} "
-                       "(a second camera?): only the first is processed and written")
-        uncopied = getattr(self.source, "uncopied_streams", [])
+                       f"(a second camera?): only stream #{index} ({w}x{h}) is processed and "
+                       "written, the one ffmpeg picks by default")
+        uncopied = getattr(decoder, "uncopied_streams", [])
         if uncopied and self.recorders and self.mode == "live" and self.config.output.copy_streams:
             kinds = ", ".join(sorted(set(uncopied)))
             out.append(f"the input's {kinds} stream(s) were not copied: a live run drops frames, "

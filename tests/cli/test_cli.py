@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -154,18 +155,20 @@ def test_a_live_run_says_it_leaves_the_audio_out(clip, tmp_path):
     assert res.returncode == 0 and "not copied" not in res.stderr
 
 
-def test_a_second_video_stream_is_mentioned(tmp_path):
-    # A front-and-rear dashcam file: the rear camera was left out without a word.
+@pytest.mark.parametrize("sizes", [((64, 48), (64, 48)), ((64, 48), (96, 64))])
+def test_a_second_video_stream_is_mentioned_and_ffmpegs_choice_is_taken(tmp_path, sizes):
+    # A front-and-rear dashcam file: the rear camera was left out without a
+    # word; and the first stream was taken where ffmpeg takes the largest.
     src = tmp_path / "two.mkv"
     with av.open(str(src), "w") as out:
         streams = []
-        for _ in range(2):
+        for w, h in sizes:
             vs = out.add_stream("libx264", rate=25)
-            vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+            vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
             streams.append(vs)
         for i in range(5):
             for k, vs in enumerate(streams):
-                img = np.full((48, 64, 3), 50 + 40 * k + i, np.uint8)
+                img = np.full((vs.height, vs.width, 3), 50 + 40 * k + i, np.uint8)
                 for packet in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                     out.mux(packet)
         for vs in streams:
@@ -174,6 +177,14 @@ def test_a_second_video_stream_is_mentioned(tmp_path):
     res = vidclear("run", str(src), "-o", str(tmp_path / "out.mkv"))
     assert res.returncode == 0, res.stderr
     assert "1 more video stream" in res.stderr
+    ref = tmp_path / "ref.mkv"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-i", str(src),
+                    str(ref)], check=True)
+    want = ffprobe_streams(ref)["streams"][0]
+    got = ffprobe_streams(tmp_path / "out.mkv")["streams"][0]
+    assert (got["width"], got["height"]) == (want["width"], want["height"])
+    index = 1 if sizes[1] != sizes[0] else 0
+    assert f"stream #{index} ({sizes[index][0]}x{sizes[index][1]})" in res.stderr
 
 
 def test_bad_config_file(clip, tmp_path):

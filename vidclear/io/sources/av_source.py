@@ -63,6 +63,20 @@ def _is_attached_picture(stream: Any) -> bool:
     return bool(int(stream.disposition) & int(av.stream.Disposition.attached_pic))
 
 
+def _best_video(streams: list[Any]) -> Any:
+    """The video stream FFmpeg's CLI picks by default: the most pixels, a stream
+    marked default counting 5 000 000 pixels more, the lowest index on a tie
+    (ffmpeg documentation, "Stream selection"; ``map_auto_video``)."""
+    default = int(av.stream.Disposition.default)
+
+    def score(s: Any) -> int:
+        ctx = s.codec_context
+        pixels = max(ctx.width, 0) * max(ctx.height, 0) if ctx is not None else 0
+        return pixels + (5_000_000 if int(s.disposition) & default else 0)
+
+    return max(streams, key=lambda s: (score(s), -s.index))
+
+
 def _is_timecode(stream: Any) -> bool:
     ctx = stream.codec_context
     return stream.type == "data" and (
@@ -171,14 +185,16 @@ class AVSource(Source):
         if not moving:
             extra = " (only cover art)" if pictures else ""
             raise InputError(f"input has no video stream{extra}: {self.spec}")
-        vs = moving[0]
-        #: video streams after the first, not processed (FFmpeg's default selection too)
+        vs = _best_video(moving)
+        #: video streams besides the one processed (FFmpeg's default selection too)
         self.other_video_streams = len(moving) - 1
         ctx = vs.codec_context
         if ctx is None or ctx.codec is None or not getattr(ctx.codec, "is_decoder", True):
             raise InputError(f"input {self.spec}: no decoder for its video codec")
         if vs.codec_context.width <= 0 or vs.codec_context.height <= 0:
             raise InputError(f"input {self.spec}: video stream has no frame size (corrupt?)")
+        #: the processed stream's index, width and height (they outlive the container)
+        self.video_choice = (vs.index, vs.codec_context.width, vs.codec_context.height)
         # Frame threads lose the frames they hold when a damaged packet is
         # decoded: FFmpeg reports the error on a later send, PyAV raises there,
         # and those frames are never drained. Keeping what decodes of a damaged
