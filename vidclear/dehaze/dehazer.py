@@ -147,6 +147,12 @@ _DENSE_FULL_AIR = 0.3
 # The share whose level tells dense haze (the guards fade): 2 %, so one small
 # dark object entering or leaving the frame does not switch them.
 _DENSE_QUANTILE = 0.02
+# The airlight follows a measurement the whole frame moved with (fog rolling
+# in): the quantile of the per-pixel luma change, and its share of the
+# airlight's change (set on the fog transitions of a new-user trial, checked
+# against the white-truck flicker clip; see _frame_moved_with).
+_FOLLOW_QUANTILE = 0.25
+_FOLLOW_SHARE = 0.25
 # Black bars (letterbox, pillarbox): edge rows or columns whose brightest pixel
 # (minimum over channels) stays below this, at most this share on each side
 _BAR_LEVEL = 0.04
@@ -320,6 +326,8 @@ class Dehazer:
         self._comp: tuple[np.ndarray, float] | None = None
         self._veil: float | None = None  # level of the darkest _VEIL_QUANTILE (units of A)
         self._dense: float | None = None  # of the darkest _DENSE_QUANTILE, kept through cuts
+        self._t_mean: float | None = None  # last frame's mean transmission
+        self._air_ref: np.ndarray | None = None  # working grey when A last agreed
         self._prev_grey: np.ndarray | None = None  # last working grey, for exposure changes
         self.last: DehazeResult | None = None
         self._threads = ThreadChoice()
@@ -359,6 +367,8 @@ class Dehazer:
         self._comp = None
         self._veil = None
         self._prev_grey = None
+        self._t_mean = None
+        self._air_ref = None
 
     def _clock(self, timestamp: float | None) -> tuple[float, float, bool]:
         if timestamp is None:
@@ -612,6 +622,16 @@ class Dehazer:
         # haze: dark channel of I / A, density and strength
         air, inv_air = track(measured)
         a_lum = float(LUMA @ air)
+        gate = self._airlight_gate()
+        if self._frame_moved_with(measured, a_lum, grey, gate, ws.step, cut):
+            # The whole frame brightened (or darkened) with the measured
+            # airlight since A last agreed with it: fog thickening or
+            # thinning, not a bright object crossing (which moves the
+            # measurement and its own pixels only; the gate holds A for it).
+            # A held by the gate meanwhile left the output up to 50 levels
+            # off a fresh dehaze for 2 s as fog rolled in.
+            air, inv_air = use(self._air.catch_up(measured, now, dt))
+            a_lum = float(LUMA @ air)
         if (not cut and float(LUMA @ measured) > a_lum + cfg.airlight_gate
                 and _k.strided_median(grey, ws.step) > a_lum):
             # Half the frame is brighter than the airlight, which a hazy
@@ -624,14 +644,15 @@ class Dehazer:
             air, inv_air = use(self._air.catch_up(measured, now, dt))
             a_lum = float(LUMA @ air)
         if (not cut and self._dense is not None and float(np.abs(measured - air).max())
-                > cfg.airlight_gate and light_haze_weight(
+                > gate and light_haze_weight(
                     self._dense, cfg.dense_low, cfg.dense_high, a_lum) < 0.5):
             # In thick fog the measurement is the fog itself, not a bright
             # car or sky, and 1 / t (up to 10) amplifies any error of A: a
             # stale A (a fog bank rolling in under a brighter sky's A) is
             # followed with airlight_tau, past the gate's hold and the rate
             # limit (they held it for 3 s and more, the output 35 % too dark),
-            # and faster while the drift lasts (airlight_persist).
+            # and faster while the drift lasts (airlight_persist). The gate
+            # narrows with t (see _airlight_gate).
             air, inv_air = use(self._air.catch_up(measured, now, dt,
                                                   cfg.airlight_tau / self._air.speedup))
             a_lum = float(LUMA @ air)
@@ -694,7 +715,8 @@ class Dehazer:
         step = ws.step
         _k.recovery_stats(low, grey, coeffs, gs, step, air, cfg.t0, LUMA, tlow, ws.hist,
                           np.array(bounds, np.int64))
-        gains, gamma = compensation(ws.hist, cfg, _k.strided_mean(tlow, step),
+        self._t_mean = _k.strided_mean(tlow, step)
+        gains, gamma = compensation(ws.hist, cfg, self._t_mean,
                                     cfg.brightness * max(guard, _DENSE_BRIGHTNESS))
         if self._comp is not None:
             a = ema_alpha(dt, cfg.airlight_tau)
@@ -704,6 +726,40 @@ class Dehazer:
 
         return _Analysis(air, dark, traw, coeffs, tlow, np.asarray(gains, np.float64),
                          float(gamma), float(density), float(strength), bool(cut))
+
+    def _airlight_gate(self) -> float:
+        """``airlight_gate`` narrowed by the odds t / (1 - t) of the last mean transmission.
+
+        An airlight error e moves the recovered radiance by e (1 / t - 1):
+        where t is below 0.5 (thick fog) a gap the gate tolerates shows up
+        amplified, and A is followed within a correspondingly narrower gap
+        (a 0.04 lag of A made the output 35 levels too bright in fog).
+        """
+        t = self._t_mean
+        if t is None:
+            return self.config.airlight_gate
+        return self.config.airlight_gate * min(1.0, t / max(1.0 - t, 1e-3))
+
+    def _frame_moved_with(self, measured: np.ndarray, a_lum: float, grey: np.ndarray,
+                          gate: float, step: int, cut: bool) -> bool:
+        """Whether the frame's luma moved with the measured airlight since A last agreed.
+
+        ``grey`` (h×w float32) is this frame's working luma. While the
+        measurement's luma stays within ``gate`` of the tracked ``a_lum`` the
+        frame is kept as the reference; once it leaves, the change counts as
+        haze when even the pixels that moved least (the
+        :data:`_FOLLOW_QUANTILE` of the per-pixel change, signed like the
+        airlight's) moved by :data:`_FOLLOW_SHARE` of the airlight's change.
+        A truck covering a fifth of the frame, or a pan, leaves that quantile
+        near zero or below; fog rolling in lifts every pixel.
+        """
+        d_air = float(LUMA @ measured) - a_lum
+        ref = self._air_ref
+        if cut or ref is None or ref.shape != grey.shape or abs(d_air) <= gate:
+            self._air_ref = grey.copy()
+            return False
+        change = (grey - ref) * np.float32(math.copysign(1.0, d_air))
+        return _k.strided_quantile(change, step, _FOLLOW_QUANTILE) >= _FOLLOW_SHARE * abs(d_air)
 
     def _smooth_transmission(self, traw: np.ndarray, change: np.ndarray,
                              dt: float) -> np.ndarray:
