@@ -113,16 +113,19 @@ def test_cold_segments_would_step(clips: Path, tmp_path: Path) -> None:
     assert max(abs(ya[s] - yb[s]) for s in (25, 50, 75)) > 0.3
 
 
-def _segmented_and_whole(src: Path, tmp_path: Path, overrides: list[str]) -> tuple[Path, Path]:
+def _segmented_and_whole(src: Path, tmp_path: Path, overrides: list[str],
+                         suffix: str | None = None) -> tuple[Path, Path]:
     """``src`` through batch in 1 s segments (overlap 1 s) and whole; both must succeed."""
     seg = run_batch([str(src)], BatchOptions(outdir=tmp_path / "seg", overrides=overrides,
                                              jobs=2, segment_seconds=1.0, overlap=1.0,
-                                             progress=False))
+                                             suffix=suffix, progress=False))
     one = run_batch([str(src)], BatchOptions(outdir=tmp_path / "one", overrides=overrides,
-                                             jobs=1, segment_seconds=0, progress=False))
+                                             jobs=1, segment_seconds=0, suffix=suffix,
+                                             progress=False))
     assert seg["files"][0]["status"] == "done", seg["files"][0]
     assert one["files"][0]["status"] == "done", one["files"][0]
-    return tmp_path / "seg" / src.name, tmp_path / "one" / src.name
+    name = src.with_suffix(suffix).name if suffix else src.name
+    return tmp_path / "seg" / name, tmp_path / "one" / name
 
 
 def test_a_late_starting_input_is_joined_in_step_from_0(clips: Path, tmp_path: Path) -> None:
@@ -150,3 +153,20 @@ def test_matroska_segments_are_joined(clips: Path, tmp_path: Path) -> None:
     t_seg, t_one = ffprobe_frame_times(seg), ffprobe_frame_times(one)
     assert len(t_seg) == len(t_one) == 100
     np.testing.assert_allclose(t_seg, t_one, atol=1e-3)
+
+
+def test_mpegts_outputs_of_segments_are_joined(clips: Path, tmp_path: Path) -> None:
+    # An MPEG-TS muxer shifts every file it writes by its own start delay:
+    # TS parts of an MP4 input could not be joined ("timestamps go backwards
+    # at a seam"), so every TS output longer than a segment failed.
+    fast = ['pipeline.processors=["copy"]', "output.threads=1", "output.preset=veryfast"]
+    seg, one = _segmented_and_whole(clips / "long.mp4", tmp_path, fast, suffix=".ts")
+    t_seg, t_one = np.array(ffprobe_frame_times(seg)), np.array(ffprobe_frame_times(one))
+    assert len(t_seg) == len(t_one) == 100
+    # The TS muxer moves each file by its own decoding delay (B-frames), every
+    # stream alike: frame spacing and audio against video are what must agree.
+    np.testing.assert_allclose(t_seg - t_seg[0], t_one - t_one[0], atol=1e-3)
+    a_seg = np.array([float(p["pts_time"]) for p in ffprobe_packets(seg, "a:0")])
+    a_one = np.array([float(p["pts_time"]) for p in ffprobe_packets(one, "a:0")])
+    assert len(a_seg) == len(a_one) > 0
+    np.testing.assert_allclose(a_seg - t_seg[0], a_one - t_one[0], atol=1e-3)

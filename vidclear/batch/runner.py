@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from vidclear.batch.inputs import BatchItem, collect_inputs, collect_trips
-from vidclear.batch.segments import estimate_frames, join_segments, plan_segments
+from vidclear.batch.segments import estimate_frames, join_segments, part_suffix, plan_segments
 from vidclear.batch.state import BatchState, config_hash, input_identity
 from vidclear.config.loader import load_config
 from vidclear.errors import ConfigError, OutputError, VidclearError
@@ -293,7 +293,7 @@ class _Run:
         f.seg_dir = self.outdir / SEGMENT_DIR / tag.hexdigest()[:20]
         f.seg_dir.mkdir(parents=True, exist_ok=True)
         for seg in f.segments:
-            part = f.seg_dir / f"part-{seg.index:05d}{item.output.suffix}"
+            part = f.seg_dir / f"part-{seg.index:05d}{part_suffix(item.output)}"
             _remove_partials(part)
             if part.exists():  # finished by an earlier, interrupted run
                 f.seg_results[seg.index] = {"ok": True, "frames": seg.frames, "reused": True}
@@ -337,7 +337,8 @@ class _Run:
     def _join(self, f: _File) -> None:
         if f.segments is None or f.seg_dir is None:
             raise RuntimeError("_join called for a file that was not segmented")
-        parts = [f.seg_dir / f"part-{s.index:05d}{f.item.output.suffix}" for s in f.segments]
+        parts = [f.seg_dir / f"part-{s.index:05d}{part_suffix(f.item.output)}"
+                 for s in f.segments]
         config = load_config(base=f.tables)
         # beside the file a link points to, so the final rename stays on one file system
         tmp = partial_path(Path(os.path.realpath(f.item.output)), f.item.output.suffix)

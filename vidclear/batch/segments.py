@@ -33,7 +33,7 @@ from vidclear.config.sections import OutputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError, OutputError
-from vidclear.io.sinks.encoder import output_shift
+from vidclear.io.sinks.encoder import TS_SUFFIXES, output_shift
 from vidclear.io.sinks.paths import publish
 from vidclear.io.sources.av_source import container_start, open_error
 
@@ -215,6 +215,17 @@ class SegmentSource(Source):
 
     def _close(self) -> None:
         self._container.close()
+
+
+def part_suffix(output: Path) -> str:
+    """The file extension of ``output``'s segment parts: its own, Matroska for MPEG-TS.
+
+    An MPEG-TS muxer shifts each file it writes by its own start delay, so
+    TS parts could not be joined (their timestamps went backwards at the
+    first seam); Matroska parts keep the source time and hold any codec a
+    TS output does, and the join muxes into the requested container.
+    """
+    return ".mkv" if output.suffix.lower() in TS_SUFFIXES else output.suffix
 
 
 def _rebuilt_dts(parts: list[Path]) -> list[list[int]]:

@@ -86,7 +86,8 @@ def _bits(frame: Frame) -> int:
 # MPEG-TS outputs start at 1.4 s, as FFmpeg's do (its default mux delay and
 # preload): the format expects the offset, and a TS input made by FFmpeg keeps
 # its timestamps exactly
-_TS_SUFFIXES = frozenset({".ts", ".m2ts", ".mts"})
+#: MPEG-TS file names: their muxer starts every file's timestamps at 1.4 s
+TS_SUFFIXES = frozenset({".ts", ".m2ts", ".mts"})
 _TS_START_S = 1.4
 
 
@@ -97,7 +98,7 @@ def output_shift(source_start: float, path: Path) -> float:
     (:attr:`StreamInfo.start`); the output starts at 0, or at 1.4 s for
     MPEG-TS (``.ts``, ``.m2ts``, ``.mts``). Never negative.
     """
-    if path.suffix.lower() in _TS_SUFFIXES:
+    if path.suffix.lower() in TS_SUFFIXES:
         return max(source_start - _TS_START_S, 0.0)
     return max(source_start, 0.0)
 
