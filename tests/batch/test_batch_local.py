@@ -72,6 +72,28 @@ def test_outdir_inside_an_input_folder_is_not_read_back(clips: Path, tmp_path: P
     assert not any(i.input.is_relative_to(inp / "out") for i in globbed)
 
 
+def test_another_batchs_outdir_below_an_input_is_skipped_with_a_note(clips: Path,
+                                                                     tmp_path: Path) -> None:
+    # `batch in -o in/prev` and then `batch in -o elsewhere` dehazed in/prev's
+    # outputs a second time, as if they were footage.
+    inp = tmp_path / "in"
+    shutil.copytree(clips / "in", inp)
+    prev = collect_inputs([str(inp)], inp / "prev")
+    for item in prev:
+        item.output.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(item.input, item.output)
+    BatchState(inp / "prev").save()
+    for spec in (str(inp), str(inp / "**" / "*.mp4")):
+        notes: list[str] = []
+        items = collect_inputs([spec], tmp_path / "elsewhere", notes=notes)
+        assert sorted(i.input for i in items) == sorted(i.input for i in prev)
+        assert len(notes) == 1 and "another batch's output folder" in notes[0]
+        assert str(inp / "prev") in notes[0]
+    # named itself, that folder is an input like any other
+    named = collect_inputs([str(inp / "prev")], tmp_path / "again")
+    assert len(named) == len(prev)
+
+
 def test_identity_hash_is_bounded_and_content_sensitive(tmp_path: Path) -> None:
     big = tmp_path / "big.bin"
     big.write_bytes(b"\0" * (3 << 20))

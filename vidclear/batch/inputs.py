@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vidclear.batch.state import STATE_NAME
 from vidclear.errors import ConfigError, InputError
 
 __all__ = ["VIDEO_SUFFIXES", "BatchItem", "collect_inputs", "read_manifest"]
@@ -150,30 +151,42 @@ def _outputs_below(root: Path, outdir: Path) -> Path | None:
     return outdir if outdir != root and outdir.is_relative_to(root) else None
 
 
-def _find(spec: str, outdir: Path) -> list[_Found]:
-    """What ``spec`` names; a folder or glob skips OUTDIR when it lies below it."""
+def _other_batches(root: Path) -> list[Path]:
+    """Folders below ``root`` holding a batch state file: another batch's OUTDIR."""
+    return sorted(f.parent for f in root.rglob(STATE_NAME) if f.parent != root)
+
+
+def _find(spec: str, outdir: Path, notes: list[str]) -> list[_Found]:
+    """What ``spec`` names; a folder or glob skips OUTDIR and other batches' OUTDIRs below it."""
     p = Path(spec)
     if p.suffix.lower() in MANIFEST_SUFFIXES and p.is_file():
         return [_Found(path, path.parent, out, ov) for path, out, ov in read_manifest(p)]
     if p.is_dir():
         root = p.resolve()
-        skip = _outputs_below(root, outdir)
         files = sorted(f for f in root.rglob("*")
                        if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES
-                       and ".partial-" not in f.name
-                       and not (skip and f.is_relative_to(skip)))
-        return [_Found(f, root) for f in files]
-    if glob.has_magic(spec):
+                       and ".partial-" not in f.name)
+    elif glob.has_magic(spec):
         root = _glob_root(spec)
-        skip = _outputs_below(root, outdir)
         files = sorted(Path(f).resolve() for f in glob.glob(spec, recursive=True)
                        if Path(f).is_file())
         if not files:
             raise InputError(f"no files match {spec!r}")
-        return [_Found(f, root) for f in files if not (skip and f.is_relative_to(skip))]
-    # A plain file; a missing or corrupt one becomes a failed job, not a batch error.
-    path = p.resolve()
-    return [_Found(path, path.parent)]
+    else:
+        # A plain file; a missing or corrupt one becomes a failed job, not a batch error.
+        path = p.resolve()
+        return [_Found(path, path.parent)]
+    skip = _outputs_below(root, outdir)
+    kept = [f for f in files if not (skip and f.is_relative_to(skip))]
+    for other in _other_batches(root):
+        if skip and other.is_relative_to(skip):
+            continue
+        inside = [f for f in kept if f.is_relative_to(other)]
+        if inside:
+            notes.append(f"skipped {len(inside)} file(s) in {other}: another batch's output "
+                         f"folder (it holds {STATE_NAME}); name it to process them")
+            kept = [f for f in kept if not f.is_relative_to(other)]
+    return [_Found(f, root) for f in kept]
 
 
 def collect_trips(specs: list[str], outdir: Path, *, suffix: str | None = None,
@@ -219,7 +232,8 @@ def collect_trips(specs: list[str], outdir: Path, *, suffix: str | None = None,
     return items
 
 
-def collect_inputs(specs: list[str], outdir: Path, *, suffix: str | None = None) -> list[BatchItem]:
+def collect_inputs(specs: list[str], outdir: Path, *, suffix: str | None = None,
+                   notes: list[str] | None = None) -> list[BatchItem]:
     """Expand INPUTS into :class:`BatchItem` objects, in a stable order.
 
     Parameters
@@ -238,14 +252,17 @@ def collect_inputs(specs: list[str], outdir: Path, *, suffix: str | None = None)
         Nothing was found, a glob matched nothing, two inputs map to one
         output, or an output is one of the inputs. Files inside ``outdir``
         found by a folder or glob are skipped (the outputs of an earlier run
-        when OUTDIR lies inside an input folder).
+        when OUTDIR lies inside an input folder), as are files in folders
+        below an input holding another batch's state file (a line is added
+        to ``notes`` for each).
     """
     if not specs:
         raise InputError("batch needs at least one input (file, folder, glob or manifest)")
     outdir = outdir.resolve()
     found: list[_Found] = []
+    notes = [] if notes is None else notes
     for spec in specs:
-        found.extend(_find(spec, outdir))
+        found.extend(_find(spec, outdir, notes))
     if not found:
         raise InputError(f"no video files found in {' '.join(specs)}")
     roots = {str(f.root) for f in found if f.output is None}

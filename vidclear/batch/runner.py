@@ -221,12 +221,13 @@ def run_batch(
     # Validate the shared config before touching anything.
     base = load_config(preset=opts.preset, config_file=opts.config_file,
                        overrides=opts.overrides)
+    notes: list[str] = []
     if opts.trips:
         order = load_config(preset=opts.preset, config_file=opts.config_file,
                             overrides=opts.overrides).input.order
         items = collect_trips(inputs, outdir, suffix=opts.suffix, order=order)
     else:
-        items = collect_inputs(inputs, outdir, suffix=opts.suffix)
+        items = collect_inputs(inputs, outdir, suffix=opts.suffix, notes=notes)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -243,6 +244,7 @@ def run_batch(
     for f in files:
         _remove_partials(f.item.output)
     report = _report(files, opts, outdir, run, time.perf_counter() - t0, interrupted)
+    report["notes"] = notes
     _write_json_atomic(opts.report or outdir / REPORT_NAME, report)
     return report
 

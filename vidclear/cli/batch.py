@@ -111,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
         trips=args.trips,
     )
     report = run_batch(args.inputs, opts)
+    for note in report.get("notes", []):
+        print(f"vidclear: note: {note}", file=sys.stderr)
     if not args.quiet:
         print(format_table(report), file=sys.stderr)
         print(f"report: {opts.report or Path(report['outdir']) / 'batch-report.json'}",
