@@ -209,7 +209,12 @@ def test_cli_warns_when_the_times_contradict_the_images(tmp_path, capsys):
     assert capsys.readouterr().err.count("are the exposure times right?") == 2
     assert _cli(tmp_path, [paths[1], paths[1]], "--times", "1", "2", "-o",
                 str(tmp_path / "twice.hdr")) == 0
-    assert capsys.readouterr().err.count("is no brighter than") == 1
+    err = capsys.readouterr().err
+    assert err.count("is no brighter than") == 1 and "is given twice" in err
+    # Two files typed with one time (--times 1 1 4): not a bracket of three.
+    assert _cli(tmp_path, paths, "--times", "1", "1", "4", "-o",
+                str(tmp_path / "same.hdr")) == 0
+    assert "have the same exposure time (1 s)" in capsys.readouterr().err
 
 
 def test_cli_without_exif_needs_times(tmp_path):

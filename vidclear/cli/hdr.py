@@ -135,10 +135,22 @@ def _times_contradicted(images: list[Path], times: list[float],
     ``images``, ``times`` and ``pix`` are in order of exposure time. The
     mean level of an exposure bracket rises with the time; reversed times
     gave a tone-negative merge and one file given twice a flat grey one,
-    both without a word.
+    both without a word. A file named twice, and two files with one
+    exposure time, are reported too.
     """
     out = []
+    seen: dict[Path, Path] = {}
+    for p in images:
+        if p.resolve() in seen:
+            out.append(f"{p} is given twice (as {seen[p.resolve()]} too): it adds no "
+                       "exposure to the bracket")
+        seen.setdefault(p.resolve(), p)
     for k in range(len(pix) - 1):
+        if times[k + 1] == times[k] and images[k + 1].resolve() != images[k].resolve():
+            out.append(f"{images[k]} and {images[k + 1]} have the same exposure time "
+                       f"({times[k]:g} s): a bracket needs different exposures; are the "
+                       "times right?")
+            continue
         if times[k + 1] < 1.5 * times[k]:
             continue
         a = pix[k].mean(axis=2) if pix[k].ndim == 3 else pix[k].astype(np.float64)
