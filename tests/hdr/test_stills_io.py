@@ -411,3 +411,21 @@ def test_a_truncated_image_is_refused_before_it_is_decoded(tmp_path, ext, capfd)
     with pytest.raises(InputError, match="truncated"):
         read_image(cut)
     assert capfd.readouterr().err == ""  # no decoder's own lines
+
+
+def test_a_png_with_a_bad_checksum_is_refused_in_one_line(tmp_path, capfd):
+    # Whole (it ends with IEND) but one byte of its pixel data flipped: libpng
+    # printed "libpng error: IDAT: CRC error" before vidclear's own message.
+    from vidclear.errors import InputError
+    from vidclear.hdr.io import read_image
+
+    rng = np.random.default_rng(1)
+    data = bytearray(cv2.imencode(".png", rng.integers(0, 255, (64, 96, 3), np.uint8))[1])
+    at = data.find(b"IDAT") + 20
+    data[at] ^= 0xFF
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"damaged: its 'IDAT' chunk at byte \d+ fails its "
+                                         "checksum"):
+        read_image(bad)
+    assert capfd.readouterr().err == ""
