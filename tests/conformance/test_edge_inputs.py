@@ -288,6 +288,22 @@ def test_media_case_matches_ffmpeg(tmp_path, capsys, name, ext):
     _judge_same(inp, out)
 
 
+@pytest.mark.parametrize("ext", [".mp4", ".mkv", ".mov"])
+def test_a_held_last_frame_keeps_its_display_time(tmp_path, capsys, ext):
+    # The last frame is shown for 2 s (FFmpeg: 3.1 s in all): its duration
+    # was dropped and the output lasted 1.26 s. With -t 2 it is held to 2 s.
+    inp = _case("held-last-frame.mp4")
+    want = float(probe(inp)["format"]["duration"])
+    out = tmp_path / f"out{ext}"
+    rc, err = _run(inp, out, capsys)
+    assert rc == 0, err
+    assert float(probe(out)["format"]["duration"]) == pytest.approx(want, abs=0.02)
+    cut = tmp_path / f"cut{ext}"
+    rc, err = _run(inp, cut, capsys, "-t", "2")
+    assert rc == 0, err
+    assert float(probe(cut)["format"]["duration"]) == pytest.approx(2.0, abs=0.02)
+
+
 def test_media_case_duplicate_audio_dts(tmp_path, capsys):
     inp = _case("duplicate-audio-dts.mkv")
     out = tmp_path / "out.mp4"

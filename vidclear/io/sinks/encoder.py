@@ -183,6 +183,9 @@ class EncoderSink:
         self._t0 = 0.0 if keep_source_time or info is None else output_shift(info.start,
                                                                              self.path)
         self._last_pts: int | None = None
+        # pts -> duration (codec ticks) of frames in the encoder, set on their packets:
+        # a held last frame keeps its display time (libx264 does not pass it on)
+        self._durations: dict[int, int] = {}
         self._stream: Any = None
         self._copy_map: dict[int, Any] = {}
         self._last_time = float("-inf")
@@ -487,9 +490,9 @@ class EncoderSink:
         av_frame.pts = self._video_pts(frame)
         av_frame.time_base = self._stream.codec_context.time_base
         av_frame.pict_type = av.video.frame.PictureType.NONE
+        self._note_duration(frame, av_frame.pts)
         try:
-            for packet in self._stream.encode(av_frame):
-                self._container.mux(packet)
+            self._mux_video(self._stream.encode(av_frame))
         except (av.FFmpegError, ValueError) as exc:
             raise OutputError(f"writing {self.name} failed: {exc}") from None
         self.frames_written += 1
@@ -497,6 +500,23 @@ class EncoderSink:
         if t is not None:
             self._last_time = t
         self._mux_side(self._last_time)
+
+    def _note_duration(self, frame: Frame, pts: int | None) -> None:
+        """Remember how long the frame at ``pts`` is shown, in the codec's ticks."""
+        ticks = frame.meta.get("duration")
+        tb = self._stream.codec_context.time_base
+        if not ticks or pts is None or not tb or not frame.time_base:
+            return
+        if len(self._durations) > 1024:  # packets that never came back with their pts
+            self._durations.clear()
+        self._durations[pts] = max(1, round(ticks * frame.time_base / tb))
+
+    def _mux_video(self, packets: Any) -> None:
+        for packet in packets:
+            ticks = self._durations.pop(packet.pts, None) if packet.pts is not None else None
+            if ticks:
+                packet.duration = ticks
+            self._container.mux(packet)
 
     def _video_pts(self, frame: Frame) -> int | None:
         """The frame's pts, made strictly increasing; every change is counted.
@@ -644,8 +664,7 @@ class EncoderSink:
         try:
             if self._stream is None:
                 raise OutputError(f"no frames were written; {self.name} not created")
-            for packet in self._stream.encode(None):
-                self._container.mux(packet)
+            self._mux_video(self._stream.encode(None))
             frame_end = self._last_time + self._frame_seconds()
             self._mux_side(frame_end, everything=complete)
             self._container.close()

@@ -364,7 +364,9 @@ class AVSource(Source):
         return 1
 
     def _make_frame(self, av_frame: Any, pts: int) -> Frame:
-        meta = {"index": self.frames_decoded, "capture_time": time.monotonic()}
+        meta: dict[str, Any] = {"index": self.frames_decoded, "capture_time": time.monotonic()}
+        if av_frame.duration:  # ticks of the time base; a held last frame keeps its time
+            meta["duration"] = int(av_frame.duration)
         self._frames_decoded += 1
         rotation = int(av_frame.rotation or 0) % 360
         if not self.config.autorotate:

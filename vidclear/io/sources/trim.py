@@ -165,6 +165,10 @@ class TrimSource(Source):
                     self.source.stop()
                     return
             if frame.pts is not None:
+                if self.end is not None and frame.meta.get("duration"):
+                    # a frame held past the end is shown up to the end, as -t does
+                    room = round(Fraction(self.end).limit_denominator(10**9) / tb) - frame.pts
+                    frame.meta["duration"] = max(1, min(frame.meta["duration"], room))
                 frame.pts = max(0, frame.pts - shift)
             self._frames_decoded += 1
             yield frame
