@@ -266,6 +266,21 @@ def test_advice_fits_the_output(media, capsys):
     assert rc == 0
 
 
+@pytest.mark.parametrize("ext", [".ts", ".mp4"])
+def test_a_subtitle_stream_the_container_cannot_hold_is_refused(media, capsys, ext):
+    # MPEG-TS has no stream type for SubRip: it was written as an opaque
+    # "bin_data" stream no demuxer reads back, with exit 0 and not a word.
+    inp = _make("subtitles.mkv", media)
+    out = media / f"subs-out{ext}"
+    rc, err = _run(inp, out, capsys)
+    assert rc == 1 and len(err.splitlines()) == 1, err
+    assert "cannot hold input stream" in err and "subtitle" in err and ".mkv" in err
+    assert not out.exists()
+    rc, err = _run(inp, out, capsys, "--set", "output.copy_streams=false")
+    assert rc == 0, err
+    assert not _streams(probe(out), "subtitle") and not _streams(probe(out), "data")
+
+
 # -- the six files of ../shared/data/media-cases --------------------------------------
 
 

@@ -33,7 +33,7 @@ from vidclear.config.sections import OutputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError, OutputError
-from vidclear.io.sinks.encoder import TS_SUFFIXES, output_shift
+from vidclear.io.sinks.encoder import TS_SUFFIXES, cannot_hold, output_shift
 from vidclear.io.sinks.paths import publish
 from vidclear.io.sources.av_source import container_start, open_error
 
@@ -312,6 +312,12 @@ def join_segments(
                 for ist in src.streams:
                     if ist.type not in ("audio", "subtitle", "data"):
                         continue
+                    if cannot_hold(out, ist):
+                        if ist.type == "data":
+                            continue
+                        raise OutputError(f"{output}: the {output.suffix} container cannot "
+                                          f"hold input stream #{ist.index} {ist.type}; use "
+                                          ".mkv or --set output.copy_streams=false")
                     try:
                         ost = out.add_stream_from_template(ist)
                     except (av.FFmpegError, ValueError) as exc:

@@ -39,6 +39,13 @@ _CRF_ENCODERS = ("libx264", "libx265", "libvpx", "libvpx-vp9", "libaom-av1", "li
 _STREAMING_FORMATS = {"matroska", "webm", "mpegts"}
 _MP4_FORMATS = {"mp4", "mov", "ipod", "ismv"}
 _LISTED_FORMATS = _MP4_FORMATS | {"matroska", "webm"}
+# What an MPEG-TS stream can carry (ISO/IEC 13818-1 stream types, as FFmpeg's
+# muxer maps them); anything else it writes as an opaque private stream that
+# no player or demuxer reads back (SubRip became "bin_data").
+_TS_CODECS = {
+    "audio": {"aac", "aac_latm", "mp2", "mp3", "ac3", "eac3", "dts", "truehd", "opus", "s302m"},
+    "subtitle": {"dvb_subtitle", "dvb_teletext"},
+}
 # Single-image outputs (FFmpeg's image2 muxer with -update 1): codec, pixel format.
 # Crash-safe outputs are cut into pieces of at most this long, so a hard kill
 # loses this plus the encoder's own delay (x264 lookahead), under a second in
@@ -89,6 +96,21 @@ def _bits(frame: Frame) -> int:
 #: MPEG-TS file names: their muxer starts every file's timestamps at 1.4 s
 TS_SUFFIXES = frozenset({".ts", ".m2ts", ".mts"})
 _TS_START_S = 1.4
+
+
+def cannot_hold(container: Any, ist: Any) -> bool:
+    """Whether the output ``container`` cannot carry a copy of input stream ``ist``.
+
+    Muxers with codec tag tables (MP4, MOV, Matroska) list what they take;
+    MPEG-TS takes anything but writes what it has no stream type for as an
+    unreadable private stream, so it is checked against :data:`_TS_CODECS`.
+    Elsewhere the muxer itself refuses at the first packet.
+    """
+    formats = set(container.format.name.split(","))
+    name = ist.codec_context.name if ist.codec_context else None
+    if "mpegts" in formats and ist.type in _TS_CODECS:
+        return name not in _TS_CODECS[ist.type]
+    return bool(formats & _LISTED_FORMATS) and name not in container.supported_codecs
 
 
 def output_shift(source_start: float, path: Path) -> float:
@@ -434,11 +456,10 @@ class EncoderSink:
         # FFmpeg's codec lists are only complete for muxers with codec tag tables;
         # elsewhere (MPEG-TS, ...) the muxer itself refuses at the first packet.
         formats = set(self._container.format.name.split(","))
-        supported = self._container.supported_codecs if formats & _LISTED_FORMATS else None
         for ist in src.side_streams:
             name = ist.codec_context.name if ist.codec_context else None
             label = f"#{ist.index} {ist.type} ({name or 'unknown codec'})"
-            if supported is not None and name not in supported:
+            if cannot_hold(self._container, ist):
                 if ist.type == "data":
                     self.skipped_streams.append(label)
                     continue
