@@ -28,7 +28,7 @@ class PipelineConfig(Section):
     processing_threads: int = param(
         0, lo=0, hi=256,
         doc="Numba threads of the processing stage; 0 = auto: half the cores in file mode "
-            "(the decoder and encoder use the rest), all of them in live mode")
+            "(the decoder and encoder use the rest), all but one in live mode")
 
 
 @dataclass(frozen=True)
