@@ -253,3 +253,15 @@ def test_a_report_given_as_a_link_is_written_through(clips: Path, tmp_path: Path
     assert report["totals"]["done"] == 1
     assert link.is_symlink() and json.loads(real.read_text())["totals"]["done"] == 1
     assert sorted(p.name for p in real.parent.iterdir()) == ["run.json"]
+
+
+def test_an_input_that_does_not_exist_is_refused_before_anything_is_made(
+        clips: Path, tmp_path: Path, capsys) -> None:
+    # `batch missingdir -o out` made out/, wrote a report with one failed
+    # "job" and exited 1; a typo is now one line, and nothing is created.
+    out = tmp_path / "out"
+    rc = main(["batch", str(clips / "in"), str(tmp_path / "missingdir"), "-o", str(out), "-q"])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.strip().splitlines() == [
+        f"vidclear: error: no such file or folder: {tmp_path / 'missingdir'}"]
+    assert not out.exists()

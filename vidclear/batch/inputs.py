@@ -172,8 +172,11 @@ def _find(spec: str, outdir: Path, notes: list[str]) -> list[_Found]:
                        if Path(f).is_file())
         if not files:
             raise InputError(f"no files match {spec!r}")
+    elif not p.exists():
+        # A typo, most likely: refused before OUTDIR is made or any job runs.
+        raise InputError(f"no such file or folder: {spec}")
     else:
-        # A plain file; a missing or corrupt one becomes a failed job, not a batch error.
+        # A file; a corrupt one becomes a failed job, not a batch error.
         path = p.resolve()
         return [_Found(path, path.parent)]
     skip = _outputs_below(root, outdir)
@@ -249,8 +252,9 @@ def collect_inputs(specs: list[str], outdir: Path, *, suffix: str | None = None,
     Raises
     ------
     InputError
-        Nothing was found, a glob matched nothing, two inputs map to one
-        output, or an output is one of the inputs. Files inside ``outdir``
+        An input does not exist, nothing was found, a glob matched
+        nothing, two inputs map to one output, or an output is one of the
+        inputs. Files inside ``outdir``
         found by a folder or glob are skipped (the outputs of an earlier run
         when OUTDIR lies inside an input folder), as are files in folders
         below an input holding another batch's state file (a line is added
