@@ -178,6 +178,7 @@ class AVSource(Source):
 
     def _setup(self, copy_streams: bool) -> None:
         c = self._container
+        self._check_ts_size()
         # Cover art (an MP3's or M4A's picture) is a video stream of one still:
         # not the video, but kept as an attached picture where the output can hold it.
         pictures = [s for s in c.streams.video if _is_attached_picture(s)]
@@ -413,6 +414,27 @@ class AVSource(Source):
                     f"input {self.spec} is truncated: video stops at {last:.2f} s "
                     f"of {end:.2f} s {hint}"
                 )
+
+    def _check_ts_size(self) -> None:
+        """Refuse an MPEG-TS file that ends inside a transport packet (it was cut short).
+
+        MPEG-TS has no index to check against: a cut file just ends, and its
+        last frames decode damaged or not at all. Its packets are 188 bytes
+        (192 in M2TS, 204 with Reed-Solomon bytes), so a whole file is a
+        multiple of one of those.
+        """
+        if self.kind != "file" or self.config.allow_truncated:
+            return
+        if "mpegts" not in self._container.format.name.split(","):
+            return
+        try:
+            size = os.path.getsize(self.spec)
+        except OSError:
+            return
+        if size and all(size % n for n in (188, 192, 204)):
+            raise InputError(f"input {self.spec} is truncated: it ends inside an MPEG-TS "
+                             f"packet ({size} bytes) (use --set input.allow_truncated=true to "
+                             "keep what decodes)")
 
     def _declared_video_end(self) -> float | None:
         """Where the container says the video stream ends (seconds), if it says."""
