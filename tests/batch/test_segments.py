@@ -170,3 +170,25 @@ def test_mpegts_outputs_of_segments_are_joined(clips: Path, tmp_path: Path) -> N
     a_one = np.array([float(p["pts_time"]) for p in ffprobe_packets(one, "a:0")])
     assert len(a_seg) == len(a_one) > 0
     np.testing.assert_allclose(a_seg - t_seg[0], a_one - t_one[0], atol=1e-3)
+
+
+def test_a_long_file_that_cannot_be_cut_says_why_it_ran_whole(tmp_path: Path) -> None:
+    # --segment-seconds 1 on a 4 s clip with one keyframe ran it whole without a word.
+    clip = tmp_path / "in" / "onekey.mp4"
+    clip.parent.mkdir()
+    with av.open(str(clip), "w") as out:
+        vs = out.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 96, 64, "yuv420p"
+        vs.codec_context.gop_size = 1000
+        for i in range(100):
+            img = np.full((64, 96, 3), i * 2, np.uint8)
+            for p in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(p)
+        for p in vs.encode():
+            out.mux(p)
+    rep = run_batch([str(clip.parent)], BatchOptions(
+        outdir=tmp_path / "out", overrides=['pipeline.processors=["copy"]'], jobs=1,
+        segment_seconds=1.0, overlap=0.5, progress=False))
+    entry = rep["files"][0]
+    assert entry["status"] == "done" and "segments" not in entry
+    assert "one piece" in entry["note"] and "keyframes" in entry["note"]

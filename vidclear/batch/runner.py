@@ -89,6 +89,7 @@ class _File:
     result: dict[str, Any] = field(default_factory=dict)
     started: float = 0.0
     wall_s: float = 0.0
+    note: str = ""  # why a long file runs in one piece
 
 
 def _pid_alive(pid: int) -> bool:
@@ -277,6 +278,11 @@ class _Run:
         except VidclearError as exc:
             self._fail(f, f"{type(exc).__name__}: {exc}")
             return
+        seconds = estimate_frames(item.input)[1] if not item.parts else None
+        if f.segments is None and seconds and self.opts.segment_seconds > 0 \
+                and seconds >= 1.5 * self.opts.segment_seconds:
+            f.note = (f"one piece: {seconds:.0f} s, but it cannot be cut at keyframes "
+                      "(too few keyframes, a display rotation or untimed packets)")
         item.output.parent.mkdir(parents=True, exist_ok=True)
         _remove_partials(item.output)
         if not self.state.owns(item.key) or self.state.jobs[item.key].get("status") != "done":
@@ -456,6 +462,8 @@ def _entry(f: _File) -> dict[str, Any]:
                              "fps": round(frames / wall, 2) if wall > 0 else 0.0}
     if f.error:
         entry["error"] = f.error
+    if f.note:
+        entry["note"] = f.note
     if f.attempts:
         entry["attempts"] = 1 + sum(f.attempts.values())
     for k in ("segments", "warm_frames", "packets_copied", "decode_errors", "stats",

@@ -82,7 +82,7 @@ def format_table(report: dict[str, Any]) -> str:
     head = ["file", "status", "frames", "fps", "seconds", "note"]
     rows = []
     for e in report["files"]:
-        note = e.get("error", "")
+        note = e.get("error", "") or e.get("note", "")
         if not note and e.get("segments"):
             note = f"{e['segments']} segments"
         rows.append([Path(e["output"]).name, e["status"], str(e["frames"]),
