@@ -43,3 +43,21 @@ def test_image_sequences_are_refused(tmp_path):
     cv2.imwrite(str(src), np.zeros((8, 8, 3), np.uint8))
     with pytest.raises(OutputError, match="image sequences"):
         transcode(str(src), tmp_path / "out_%04d.png")
+
+
+def test_a_clip_to_one_picture_holds_its_last_frame(tmp_path):
+    # Every frame used to be encoded to PNG in turn (a 5 s clip took 5.6 s
+    # against 1.0 s to .mp4); only the last is kept, so only it is encoded.
+    import av
+
+    from tests.media import make_clip
+
+    clip = make_clip(tmp_path / "in.mkv", n=12, size=(96, 64), audio=False, codec="ffv1",
+                     pix_fmt="yuv444p")
+    with av.open(str(clip)) as c:
+        last = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)][-1]
+    out = tmp_path / "last.png"
+    stats = transcode(str(clip), out)
+    assert stats.frames_out == 12
+    back = cv2.cvtColor(cv2.imread(str(out)), cv2.COLOR_BGR2RGB)
+    np.testing.assert_array_equal(back, last)
