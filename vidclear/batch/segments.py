@@ -220,10 +220,11 @@ class SegmentSource(Source):
 def part_suffix(output: Path) -> str:
     """The file extension of ``output``'s segment parts: its own, Matroska for MPEG-TS.
 
-    An MPEG-TS muxer shifts each file it writes by its own start delay, so
-    TS parts could not be joined (their timestamps went backwards at the
-    first seam); Matroska parts keep the source time and hold any codec a
-    TS output does, and the join muxes into the requested container.
+    TS parts of an MP4 input could not be joined: their timestamps went
+    backwards at the first seam (the TS muxer moves each file it writes by
+    an amount of its own, the first part's by the encoder's delay). Matroska
+    parts keep the source time and hold any codec a TS output does, and the
+    join muxes into the requested container.
     """
     return ".mkv" if output.suffix.lower() in TS_SUFFIXES else output.suffix
 

@@ -90,10 +90,10 @@ def _bits(frame: Frame) -> int:
     return 16 if frame.image.dtype == np.uint16 else 8
 
 
-# MPEG-TS outputs start at 1.4 s, as FFmpeg's do (its default mux delay and
-# preload): the format expects the offset, and a TS input made by FFmpeg keeps
-# its timestamps exactly
-#: MPEG-TS file names: their muxer starts every file's timestamps at 1.4 s
+# An MPEG-TS output keeps up to 1.4 s of the source's start offset, where
+# FFmpeg's TS outputs start (its default mux delay and preload): a TS input
+# made by FFmpeg keeps its timestamps exactly.
+#: MPEG-TS file names
 TS_SUFFIXES = frozenset({".ts", ".m2ts", ".mts"})
 _TS_START_S = 1.4
 
