@@ -471,6 +471,13 @@ class RollingBracket:
     def _render_with(self, dt: float) -> np.ndarray:
         ring = self._ring
         assert ring is not None  # rendering follows the first frame
+        if self.ready and self._first_full:
+            # The first full window: the tone-mapping statistics start again
+            # from it. Measured on a partial window (a long exposure alone,
+            # its highlights clipped) they made a trimmed start 20-40 levels
+            # too bright, and the smoothing carried that for 1-1.5 s.
+            self.smooth_a.reset()
+            self.smooth_b.reset()
         log_response = np.log(self.response.astype(np.float64))
         slots = np.asarray(self._order[::-1], dtype=np.int64)  # newest first
         n = slots.size
