@@ -14,10 +14,13 @@ import itertools
 import json
 import shutil
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from tests.media import moving_frame
 from vidclear.cli.main import main
 
 MEDIA_CASES = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "media-cases"
@@ -317,6 +320,46 @@ def test_a_held_last_frame_keeps_its_display_time(tmp_path, capsys, ext):
     rc, err = _run(inp, cut, capsys, "-t", "2")
     assert rc == 0, err
     assert float(probe(cut)["format"]["duration"]) == pytest.approx(2.0, abs=0.02)
+
+
+def _held_vfr_clip(path: Path) -> Path:
+    """40 frames 20-100 ms apart, the last (at about 2 s) shown for 2.5 s: a held frame."""
+    import av
+
+    rng = np.random.default_rng(4)
+    pts = np.concatenate([[0], np.cumsum(rng.integers(20, 100, 39))])
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 96, 64, "yuv420p"
+        vs.codec_context.time_base = vs.time_base = Fraction(1, 1000)
+        vs.codec_context.options = {"preset": "ultrafast"}  # no B-frames: packets in order
+        for i, p in enumerate(pts):
+            frame = av.VideoFrame.from_ndarray(moving_frame(i, 96, 64), format="rgb24")
+            frame.pts, frame.time_base = int(p), Fraction(1, 1000)
+            for packet in vs.encode(frame):
+                packet.duration = 2500 if packet.pts == pts[-1] else 0
+                out.mux(packet)
+        for packet in vs.encode():
+            packet.duration = 2500 if packet.pts == pts[-1] else 0
+            out.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".mov"])
+def test_a_held_last_frame_keeps_its_time_through_b_frames(tmp_path, capsys, ext):
+    # With B-frames the frame shown last is not the last packet in decoding
+    # order, whose duration MP4 and MOV take for the file's end: the 2.5 s
+    # held frame came out as 1.99 s of video in all (input 4.49 s).
+    inp = _held_vfr_clip(tmp_path / "held.mp4")
+    want = float(probe(inp)["streams"][0]["duration"])
+    assert want > 4.0
+    for extra, end in (((), want), (("-t", "3"), 3.0)):
+        out = tmp_path / f"out{len(extra)}{ext}"
+        rc, err = _run(inp, out, capsys, "--set", "output.preset=medium", *extra)
+        assert rc == 0, err
+        info = probe(out)
+        assert float(_streams(info, "video")[0]["duration"]) == pytest.approx(end, abs=0.02)
+        assert int(_streams(info, "video")[0]["nb_read_frames"]) == 40
 
 
 def test_media_case_duplicate_audio_dts(tmp_path, capsys):

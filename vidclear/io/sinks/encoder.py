@@ -208,6 +208,8 @@ class EncoderSink:
         # pts -> duration (codec ticks) of frames in the encoder, set on their packets:
         # a held last frame keeps its display time (libx264 does not pass it on)
         self._durations: dict[int, int] = {}
+        self._end_pts: int | None = None  # where the last frame shown ends, codec ticks
+        self._first_dts: int | None = None  # of the first video packet (negative: B-frames)
         self._held: Any = None  # a picture output's latest frame, encoded at close
         self._stream: Any = None
         self._copy_map: dict[int, Any] = {}
@@ -537,13 +539,32 @@ class EncoderSink:
             return
         if len(self._durations) > 1024:  # packets that never came back with their pts
             self._durations.clear()
-        self._durations[pts] = max(1, round(ticks * frame.time_base / tb))
+        self._durations[pts] = shown = max(1, round(ticks * frame.time_base / tb))
+        self._end_pts = max(self._end_pts or 0, pts + shown)
 
-    def _mux_video(self, packets: Any) -> None:
-        for packet in packets:
+    def _mux_video(self, packets: Any, *, last: bool = False) -> None:
+        """Mux encoded packets with their frames' durations.
+
+        ``last``: these are the encoder's final packets. MP4 and MOV store a
+        sample's duration as the gap to the next one in decoding order, so
+        the file ends where the last packet in decoding order ends; with
+        B-frames that is not the frame shown last, and a held last frame
+        lost its time (4.5 s came out as 2.0). That packet is stretched to
+        the end of the frame shown last.
+        """
+        packets = list(packets) if last else packets
+        mp4 = bool(set(self._container.format.name.split(",")) & _MP4_FORMATS)
+        for k, packet in enumerate(packets):
             ticks = self._durations.pop(packet.pts, None) if packet.pts is not None else None
             if ticks:
                 packet.duration = ticks
+            if self._first_dts is None and packet.dts is not None:
+                self._first_dts = packet.dts
+            if (last and mp4 and k == len(packets) - 1 and self._end_pts is not None
+                    and packet.dts is not None):
+                # the samples then span first_dts .. end_pts, as long as the frames shown
+                end = self._end_pts + min(self._first_dts or 0, 0)
+                packet.duration = max(packet.duration or 0, end - packet.dts)
             self._container.mux(packet)
 
     def _video_pts(self, frame: Frame) -> int | None:
@@ -695,7 +716,7 @@ class EncoderSink:
             if self._held is not None:
                 self._mux_video(self._stream.encode(self._held))
                 self._held = None
-            self._mux_video(self._stream.encode(None))
+            self._mux_video(self._stream.encode(None), last=True)
             frame_end = self._last_time + self._frame_seconds()
             self._mux_side(frame_end, everything=complete)
             self._container.close()
