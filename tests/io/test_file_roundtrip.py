@@ -243,6 +243,10 @@ def test_truncated_file_is_refused(tmp_path, ext):
     with pytest.raises(InputError, match="truncated"):
         transcode(str(cut), tmp_path / "never.mp4")
     assert not (tmp_path / "never.mp4").exists()
+    if ext == "ts":  # cut at its head instead, mid-packet: whole at the end, so it runs
+        head = tmp_path / "headcut.ts"
+        head.write_bytes(data[50:])
+        assert transcode(str(head), tmp_path / "head.mp4").frames_out > 0
     assert not list(tmp_path.glob("never.partial-*"))
     # The user can still ask for what survives.
     kept = tmp_path / "kept.mp4"

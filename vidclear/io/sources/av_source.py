@@ -420,18 +420,30 @@ class AVSource(Source):
 
         MPEG-TS has no index to check against: a cut file just ends, and its
         last frames decode damaged or not at all. Its packets are 188 bytes
-        (192 in M2TS, 204 with Reed-Solomon bytes), so a whole file is a
-        multiple of one of those.
+        (192 in M2TS, whose 4-byte time stamp comes first; 204 with
+        Reed-Solomon bytes) and start with the sync byte 0x47: a whole file
+        has one where its last two packets start. Where it begins does not
+        matter (a file cut at its head is resynchronised by the demuxer).
         """
         if self.kind != "file" or self.config.allow_truncated:
             return
         if "mpegts" not in self._container.format.name.split(","):
             return
         try:
-            size = os.path.getsize(self.spec)
+            with open(self.spec, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                size = fh.tell()
+                fh.seek(max(0, size - 2 * 204))
+                tail = fh.read()
         except OSError:
             return
-        if size and all(size % n for n in (188, 192, 204)):
+
+        def ends_whole(n: int, head: int) -> bool:
+            at = [len(tail) - k * n + head for k in (1, 2)]
+            return all(0 <= i < len(tail) and tail[i] == 0x47 for i in at)
+
+        if size >= 2 * 204 and not any(ends_whole(n, h) for n, h in ((188, 0), (192, 4),
+                                                                     (204, 0))):
             raise InputError(f"input {self.spec} is truncated: it ends inside an MPEG-TS "
                              f"packet ({size} bytes) (use --set input.allow_truncated=true to "
                              "keep what decodes)")
