@@ -262,3 +262,24 @@ def test_truncated_file_is_refused(tmp_path, ext):
         got = transcode(str(part), out,
                         config=load_config(overrides=["input.allow_truncated=true"]))
         assert got.frames_out == int(_video(ffprobe_streams(part))["nb_read_frames"]), frac
+
+
+def test_a_stream_whose_parameters_never_arrived_is_left_out_with_a_note(tmp_path):
+    # An MPEG-TS cut before its audio's first packet: the audio's sample rate
+    # and channels are unknown, and the MP4 muxer refused the whole output
+    # ("finishing out.mp4 failed: Invalid argument").
+    full = make_clip(tmp_path / "full.ts", n=60, size=(320, 240), audio=True)
+    data = full.read_bytes()
+    with av.open(str(full)) as c:  # where the first audio packet starts
+        first_audio = next(p.pos for p in c.demux(audio=0) if p.size and p.pos is not None)
+    cut = tmp_path / "cut.ts"
+    cut.write_bytes(data[: max(188, first_audio // 188 * 188 - 188)])
+    with av.open(str(cut)) as c:
+        assert c.streams.audio and not c.streams.audio[0].codec_context.sample_rate
+    out = tmp_path / "out.mp4"
+    session = Session.open(str(cut), out, config=load_config(
+        overrides=["input.allow_truncated=true"]))
+    stats = session.run()
+    assert stats.frames_out > 0
+    assert any("left out: its sample rate and channels are unknown" in n for n in session.notes)
+    assert [s["codec_type"] for s in ffprobe_streams(out)["streams"]] == ["video"]

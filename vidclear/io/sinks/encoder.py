@@ -462,6 +462,15 @@ class EncoderSink:
         for ist in src.side_streams:
             name = ist.codec_context.name if ist.codec_context else None
             label = f"#{ist.index} {ist.type} ({name or 'unknown codec'})"
+            ctx = ist.codec_context
+            if ist.type == "audio" and ctx is not None and not (ctx.sample_rate
+                                                                 and ctx.channels):
+                # Its parameters never arrived (an MPEG-TS cut before the stream's
+                # first packet): the MP4 muxer refused the whole file at its header.
+                self.notes.append(f"stream {label} was left out: its sample rate and "
+                                  "channels are unknown (no packet of it was found; the "
+                                  "input may be cut short)")
+                continue
             if cannot_hold(self._container, ist):
                 if ist.type == "data":
                     self.skipped_streams.append(label)
