@@ -429,6 +429,8 @@ class AVSource(Source):
             return
         if "mpegts" not in self._container.format.name.split(","):
             return
+        if not os.path.isfile(self.spec):  # a FIFO or a device: reading it would take its data
+            return
         try:
             with open(self.spec, "rb") as fh:
                 fh.seek(0, os.SEEK_END)
