@@ -402,6 +402,26 @@ def test_fog_thickening_or_thinning_under_a_changing_airlight_is_followed(direct
         assert mean < 4.5, off
 
 
+def test_fog_rolling_in_under_the_same_airlight_is_followed() -> None:
+    # Light haze thickening to fog within 1 s, the airlight unchanged: the
+    # dense-haze level lagged (auto_tau 0.5 s), so the light-haze guards held
+    # the veil and the output ran 23 levels brighter than a fresh dehaze (a
+    # second new-user trial: 53 on its clip); with 0.25 s, 18.
+    scene = textured_scene(H, W, 8)
+    fps = 25
+    d = Dehazer()
+    air = np.array([0.86, 0.87, 0.88])
+    off = []
+    for k in range(4 * fps):
+        s = min(max(k / fps - 1.0, 0.0), 1.0)
+        t = 0.9 + (0.15 - 0.9) * s
+        frame = to_u8(scene * t + air * (1 - t))
+        out = d(frame, timestamp=k / fps)
+        if k % 5 == 0:
+            off.append(float(out.astype(float).mean() - dehaze_image(frame).astype(float).mean()))
+    assert max(map(abs, off)) < 20.0, off
+
+
 def test_a_bright_truck_filling_a_fifth_of_the_frame_does_not_move_the_airlight() -> None:
     # The airlight follows a measurement that the whole frame moved with (fog);
     # a white truck moves the measurement and its own pixels only, and the

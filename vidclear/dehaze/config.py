@@ -78,7 +78,7 @@ class DehazeConfig(Section):
                             doc="haze density (median dark channel) below which nothing is done")
     auto_high: float = param(0.25, lo=0.0, hi=1.0,
                              doc="haze density at and above which full strength is used")
-    auto_tau: float = param(0.5, lo=0.0, hi=60.0,
+    auto_tau: float = param(0.25, lo=0.0, hi=60.0,
                             doc="time constant of the density tracker, seconds")
     auto_hysteresis: float = param(0.02, lo=0.0, hi=0.5,
                                    doc="density changes smaller than this are ignored")
