@@ -422,6 +422,30 @@ def test_fog_rolling_in_under_the_same_airlight_is_followed() -> None:
     assert max(map(abs, off)) < 20.0, off
 
 
+def test_headlights_at_night_keep_their_glow() -> None:
+    # Headlights switched on in a dark hazy street: the gate holds the dark
+    # airlight (a lamp is no haze), and the glow, brighter than A, was
+    # recovered as haze and pushed further from A: flat near-white disks
+    # (a new-user trial's clip; here the glow 134 -> 202 levels, 3 % of the
+    # frame at 235 or more). Brighter than A is no haze now: t rises to 1.
+    scene = textured_scene(H, W, 9) * 0.25
+    yy, xx = np.mgrid[0:H, 0:W]
+    glow = np.zeros((H, W))
+    for cx in (60, 100):
+        glow = np.maximum(glow, np.exp(-((yy - 60) ** 2 + (xx - cx) ** 2) / (2 * 9.0 ** 2)))
+    hazy = scene * 0.6 + np.array([0.3, 0.3, 0.32]) * 0.4
+    d = Dehazer()
+    for k in range(75):
+        img = hazy if k < 25 else np.maximum(hazy, glow[..., None] * np.array([1.0, 0.98, 0.9]))
+        frame = to_u8(img)
+        out = d(frame, timestamp=k / 25)
+    luma = np.array([0.299, 0.587, 0.114])
+    li, lo = frame.astype(float) @ luma, out.astype(float) @ luma
+    ring = (glow > 0.35) & (glow < 0.8)
+    assert lo[ring].mean() < li[ring].mean() + 25.0
+    assert (lo >= 235).mean() <= (li >= 235).mean() + 0.005
+
+
 def test_a_bright_truck_filling_a_fifth_of_the_frame_does_not_move_the_airlight() -> None:
     # The airlight follows a measurement that the whole frame moved with (fog);
     # a white truck moves the measurement and its own pixels only, and the

@@ -153,6 +153,8 @@ _DENSE_QUANTILE = 0.02
 # against the white-truck flicker clip; see _frame_moved_with).
 _FOLLOW_QUANTILE = 0.25
 _FOLLOW_SHARE = 0.25
+# Luma above the airlight's over which t rises to 1 (no haze brighter than A)
+_ABOVE_AIR = 0.2
 # Black bars (letterbox, pillarbox): edge rows or columns whose brightest pixel
 # (minimum over channels) stays below this, at most this share on each side
 _BAR_LEVEL = 0.04
@@ -697,6 +699,12 @@ class Dehazer:
             cap = 1.0 - cfg.omega * strength * above
             credit = min(above / cfg.chroma_veil, 1.0) if cfg.chroma_veil > 0 else 1.0
             _k.luma_floor(low, inv_air, LUMA, floor_k, cap, traw, credit)
+        # Brighter than the airlight is no haze (a lamp and its glow at night,
+        # a cloud above the haze): t rises to 1 over _ABOVE_AIR of luma above
+        # A's. Recovered as haze, I > A was pushed further from A by 1 / t, and
+        # headlight glows at night became flat white disks.
+        above_air = (grey - np.float32(a_lum)) * np.float32(1.0 / _ABOVE_AIR)
+        np.maximum(traw, np.clip(above_air, 0.0, 1.0, out=above_air), out=traw)
         if (cfg.t_tau > 0 and self._t_prev is not None and self._t_prev.shape == traw.shape
                 and prev is not None and prev.shape == traw.shape
                 and float(np.abs(air - self._t_air).max()) < _T_AIR_STEP):
