@@ -178,7 +178,7 @@ class AVSource(Source):
 
     def _setup(self, copy_streams: bool) -> None:
         c = self._container
-        self._check_ts_size()
+        self._check_ts_end()
         # Cover art (an MP3's or M4A's picture) is a video stream of one still:
         # not the video, but kept as an attached picture where the output can hold it.
         pictures = [s for s in c.streams.video if _is_attached_picture(s)]
@@ -415,7 +415,7 @@ class AVSource(Source):
                     f"of {end:.2f} s {hint}"
                 )
 
-    def _check_ts_size(self) -> None:
+    def _check_ts_end(self) -> None:
         """Refuse an MPEG-TS file that ends inside a transport packet (it was cut short).
 
         MPEG-TS has no index to check against: a cut file just ends, and its
