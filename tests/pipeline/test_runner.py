@@ -185,3 +185,43 @@ def test_processing_thread_count(mode, threads):
     cores, top = os.cpu_count() or 1, numba.config.NUMBA_NUM_THREADS
     want = threads or (max(1, cores - 1) if mode == "live" else max(1, cores // 2))
     assert probe.seen == [min(want, top)] * 3
+
+
+class RecordsWarmUp(Processor):
+    name = "warm_up_test"
+
+    def __init__(self, log: list[str]) -> None:
+        super().__init__()
+        self.log = log
+
+    def warm_up(self) -> None:
+        self.log.append("warm_up")
+
+    def __call__(self, frame: Frame) -> Frame:
+        self.log.append("frame")
+        return frame
+
+
+@pytest.mark.parametrize("mode", ["live", "file"])
+def test_a_live_run_warms_its_processors_up_before_the_source_starts(mode):
+    # Kernels loaded on the first frame took 0.4 s, and a live run dropped the
+    # 10-14 frames that arrived meanwhile.
+    log: list[str] = []
+
+    def source():
+        log.append("source")
+        yield from frames(3)
+
+    Pipeline(source(), [RecordsWarmUp(log)], NullSink(), mode=mode).run()
+    if mode == "live":
+        assert log[:2] == ["warm_up", "source"] and log.count("frame") >= 1
+    else:
+        assert "warm_up" not in log
+
+
+def test_the_dehaze_warm_up_leaves_its_state_alone():
+    from vidclear.processors.dehaze import DehazeProcessor
+
+    proc = DehazeProcessor()
+    proc.warm_up()
+    assert proc.dehazer.last is None and proc.dehazer.airlight is None

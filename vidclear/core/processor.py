@@ -50,6 +50,14 @@ class Processor(Generic[C]):
     def reset(self) -> None:
         """Forget temporal state; the default has none."""
 
+    def warm_up(self) -> None:
+        """Load compiled kernels before the first frame; the default has none to load.
+
+        A live run calls it before its source's clock starts, so the first
+        frames are not dropped while the kernels load. It must leave the
+        processor's state as it was.
+        """
+
     def configure(self, **changes: Any) -> C:
         """Change settings from the next frame on; returns the new config.
 

@@ -211,6 +211,9 @@ class Pipeline:
         Exception
             The first error any stage raised; the sink is then aborted.
         """
+        if self.mode == "live":  # before the source's clock starts: no frames dropped meanwhile
+            for proc in self.processors:
+                proc.warm_up()
         threads = [
             threading.Thread(target=self._guard(self._read, self._decoded), name="vc-decode"),
             threading.Thread(target=self._guard(self._process, self._processed), name="vc-process"),
