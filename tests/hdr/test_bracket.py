@@ -169,8 +169,11 @@ def test_a_trimmed_start_matches_the_whole_run_once_the_window_fills(kind):
     clips = sorted((ALTEXP / kind).glob("*.mp4")) if ALTEXP.exists() else []
     if not clips:
         pytest.skip("no altexp data")
+    # The frames before it (partial windows) are mapped with the first full
+    # window's statistics, measured ahead on the frames held while the
+    # pattern is found: 11 levels off on average before, 3 now.
     period = int(kind[0])
-    worst = 0.0
+    worst, partial = 0.0, []
     for path in clips:
         imgs = _read(path, 20)
         whole = [o.image.astype(np.float64).mean()
@@ -180,7 +183,9 @@ def test_a_trimmed_start_matches_the_whole_run_once_the_window_fills(kind):
                    for o in _run(HDRBracket(tonemap_tau=0.5), _frames(imgs[skip:]))]
             gaps = [abs(cut[i] - whole[i + skip]) for i in range(period, period + 8)]
             worst = max(worst, max(gaps))
+            partial += [abs(cut[i] - whole[i + skip]) for i in range(period - 1)]
     assert worst < 2.5, worst
+    assert float(np.mean(partial)) < 6.0, partial
 
 
 def test_relocks_after_dropped_and_repeated_frames():

@@ -300,6 +300,7 @@ class RollingBracket:
         self._last_time: float | None = None
         self.smooth_a.reset()
         self.smooth_b.reset()
+        self._primed = False
         self.tracker.reset()
         self.last_shifts: list[tuple[int, int]] = []
         self.last_phase: int | None = None
@@ -478,6 +479,7 @@ class RollingBracket:
             # too bright, and the smoothing carried that for 1-1.5 s.
             self.smooth_a.reset()
             self.smooth_b.reset()
+            self._primed = False
         log_response = np.log(self.response.astype(np.float64))
         slots = np.asarray(self._order[::-1], dtype=np.int64)  # newest first
         n = slots.size
@@ -586,7 +588,20 @@ class RollingBracket:
             return [0.0 for _ in qs]
         return [float((np.searchsorted(c, total * q / 100.0) + 0.5) / 4.0 - 32.0) for q in qs]
 
+    def prime(self, a: float | None, b: float | None) -> None:
+        """Start the tone mapping from statistics measured ahead (log2 units).
+
+        Until the window first fills, frames are then mapped with these and
+        do not feed the smoothing (see :meth:`HDRBracket._prime
+        <vidclear.processors.hdr.HDRBracket>`); the first full window
+        measures afresh.
+        """
+        self.smooth_a.value, self.smooth_b.value = a, b
+        self._primed = a is not None and b is not None
+
     def _feed(self, a: float, b: float, dt: float) -> None:
+        if self._primed and not self.ready:
+            return  # a partial window: the statistics measured ahead stand
         before = self.smooth_a.value
         self.smooth_a.update(a, dt)
         if before is not None and self.smooth_a.value == a and abs(a - before) >= \

@@ -247,11 +247,31 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self.engine = self._engine(list(found.exposures))
         held, self._held = self._held, []
         p = found.period
+        self._prime(held, found)
         for k, f in enumerate(held):
             phase = (found.phase - (len(held) - 1 - k)) % p
             self._out.append(self._render(f, found.exposures[phase]))
         self._event(f"hdr_bracket: found {found.describe()} after {len(held)} frames; "
                     f"output runs {len(held) - 1} frames behind")
+
+    def _prime(self, held: list[Frame], found: BracketPattern) -> None:
+        """Seed the tone mapping with the first full window's statistics.
+
+        The frames before the window first fills merge the exposures held so
+        far; starting on a long exposure (a trimmed clip), its clipped
+        highlights set the statistics 20-40 levels too bright for those
+        frames. The frames are held anyway while the pattern is found, so a
+        scratch engine measures the first full window ahead.
+        """
+        engine = self.engine
+        p = found.period
+        if engine is None or len(held) < p:
+            return
+        scratch = self._engine(list(found.exposures))
+        for k, f in enumerate(held[:p]):
+            phase = (found.phase - (len(held) - 1 - k)) % p
+            scratch.push(f.image, time=f.time, exposure=found.exposures[phase])
+        engine.prime(scratch.smooth_a.value, scratch.smooth_b.value)
 
     def _event(self, text: str) -> None:
         self.notes.append(text)
