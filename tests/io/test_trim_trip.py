@@ -165,6 +165,25 @@ def test_a_folder_and_a_glob_are_trips_in_name_order(chunks, tmp_path):
     assert int(video["nb_read_frames"]) == 90
 
 
+@pytest.mark.parametrize("ext", [".mp4", ".mkv"])
+def test_a_folder_holding_an_earlier_output_is_refused(chunks, tmp_path, ext):
+    # `vidclear run SD/trip -o SD/trip/clean.mp4`, then again to another name,
+    # played the first run's output as one more chunk of the trip.
+    folder = tmp_path / "trip"
+    folder.mkdir()
+    for c in chunks:
+        (folder / c.name).write_bytes(c.read_bytes())
+    res = _run("run", str(folder), "-o", str(folder / f"clean{ext}"), "-q")
+    assert res.returncode == 0, res.stderr
+    res = _run("run", str(folder), "-o", str(tmp_path / "again.mp4"), "-q")
+    assert res.returncode == 1 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert f"clean{ext}, an output of vidclear" in res.stderr
+    assert not (tmp_path / "again.mp4").exists()
+    # named on its own, an output is an input like any other
+    res = _run("run", str(folder / f"clean{ext}"), "-o", str(tmp_path / "once.mp4"), "-q")
+    assert res.returncode == 0, res.stderr
+
+
 def test_trips_refuse_files_that_do_not_fit(chunks, tmp_path):
     other = make_clip(tmp_path / "big.mp4", n=5, size=(128, 96))
     with pytest.raises(InputError, match="must share one frame size"):

@@ -58,6 +58,10 @@ _DISCONTINUITY_S = 1.0
 _FORWARD_GAP_S = 60.0
 # Tags that describe the input file's own encoding, not the content.
 _DROP_TAGS = {"encoder", "duration", "handler_name", "vendor_id"}
+# The video track's handler name of every output (MP4, MOV and Matroska keep
+# it; FFmpeg rewrites the container's "encoder" tag): a folder of chunk files
+# that also holds an earlier output is told apart by it (see trip.py).
+OUTPUT_HANDLER = "vidclear"
 _IMAGE_CODECS = {"png": ("png", "rgb24"), "jpg": ("mjpeg", "yuvj444p"),
                  "jpeg": ("mjpeg", "yuvj444p"), "bmp": ("bmp", "bgr24"),
                  "tif": ("tiff", "rgb24"), "tiff": ("tiff", "rgb24")}
@@ -409,6 +413,7 @@ class EncoderSink:
                 ctx.color_primaries = decoder.color_primaries
                 ctx.color_trc = decoder.color_trc
         self._stream = stream
+        stream.metadata["handler_name"] = OUTPUT_HANDLER  # the input's is not copied
         if src is not None:
             self._container.metadata.update(
                 {k: v for k, v in src.metadata.items() if k.lower() != "encoder"}

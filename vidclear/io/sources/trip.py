@@ -47,6 +47,20 @@ def _creation_time(path: str) -> tuple[str, float]:
     return tag, os.path.getmtime(path)
 
 
+def _written_by_vidclear(path: str) -> bool:
+    """Whether ``path``'s video track carries vidclear's handler name (an earlier output)."""
+    import av
+
+    from vidclear.io.sinks.encoder import OUTPUT_HANDLER
+
+    try:
+        with av.open(path) as c:
+            tags = c.streams.video[0].metadata if c.streams.video else {}
+    except (av.FFmpegError, OSError, ValueError):
+        return False
+    return any(k.lower() == "handler_name" and v == OUTPUT_HANDLER for k, v in tags.items())
+
+
 def expand_inputs(specs: Sequence[str], *, order: str = "name") -> list[str]:
     """Files named directly, in folders (their video files) or by glob patterns.
 
@@ -64,7 +78,10 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name") -> list[str]:
     Raises
     ------
     InputError
-        A folder holds no video files, or a pattern matches nothing.
+        A folder holds no video files, a pattern matches nothing, or a
+        folder or pattern takes in an earlier output of vidclear (its video
+        track's handler name says so): played as a chunk, a trip re-read its
+        own output.
     """
     out: list[str] = []
     for spec in specs:
@@ -84,6 +101,10 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name") -> list[str]:
         else:
             out.append(spec)
             continue
+        ours = [f for f in found if _written_by_vidclear(f)]
+        if ours and len(found) > 1:
+            raise InputError(f"{spec} holds {ours[0]}, an output of vidclear: a trip would "
+                             "play it as a chunk; move it away or name the chunk files")
         if order == "time":
             found.sort(key=_creation_time)
         twice = [f for f in found if f in out]
