@@ -56,15 +56,21 @@ def test_a_manifest_cannot_write_over_another_jobs_input(clips: Path, tmp_path: 
     assert not (work / "d.mp4").exists()
 
 
+def _tree_with_outputs(clips: Path, inp: Path, outdir: Path) -> list:
+    """A copy of the clips' input tree at ``inp``, with the batch's outputs in ``outdir``."""
+    shutil.copytree(clips / "in", inp)
+    items = collect_inputs([str(inp)], outdir)
+    for item in items:
+        item.output.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(item.input, item.output)
+    return items
+
+
 def test_outdir_inside_an_input_folder_is_not_read_back(clips: Path, tmp_path: Path) -> None:
     # `batch in -o in/out` twice found in/out/*.mp4 the second time and wrote
     # in/out/out/..., one level deeper on every run.
     inp = tmp_path / "in"
-    shutil.copytree(clips / "in", inp)
-    first = collect_inputs([str(inp)], inp / "out")
-    for item in first:
-        item.output.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(item.input, item.output)
+    first = _tree_with_outputs(clips, inp, inp / "out")
     again = collect_inputs([str(inp)], inp / "out")
     assert [i.input for i in again] == [i.input for i in first]
     assert not any(i.input.is_relative_to(inp / "out") for i in again)
@@ -77,11 +83,7 @@ def test_another_batchs_outdir_below_an_input_is_skipped_with_a_note(clips: Path
     # `batch in -o in/prev` and then `batch in -o elsewhere` dehazed in/prev's
     # outputs a second time, as if they were footage.
     inp = tmp_path / "in"
-    shutil.copytree(clips / "in", inp)
-    prev = collect_inputs([str(inp)], inp / "prev")
-    for item in prev:
-        item.output.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(item.input, item.output)
+    prev = _tree_with_outputs(clips, inp, inp / "prev")
     BatchState(inp / "prev").save()
     for spec in (str(inp), str(inp / "**" / "*.mp4")):
         notes: list[str] = []

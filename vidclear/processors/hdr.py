@@ -143,6 +143,11 @@ class HDRBracketConfig(Section):
                               f"must not exceed peak_luminance = {self.peak_luminance:g}")
 
 
+def _held_exposure(found: BracketPattern, n: int, k: int) -> float:
+    """The exposure of held frame ``k`` of ``n``; the last one has ``found.phase``."""
+    return float(found.exposures[(found.phase - (n - 1 - k)) % found.period])
+
+
 class HDRBracket(Processor[HDRBracketConfig]):
     """Rolling-bracket HDR: every input frame yields one merged, tone-mapped frame.
 
@@ -246,11 +251,9 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self.pattern = found
         self.engine = self._engine(list(found.exposures))
         held, self._held = self._held, []
-        p = found.period
         self._prime(held, found)
         for k, f in enumerate(held):
-            phase = (found.phase - (len(held) - 1 - k)) % p
-            self._out.append(self._render(f, found.exposures[phase]))
+            self._out.append(self._render(f, _held_exposure(found, len(held), k)))
         self._event(f"hdr_bracket: found {found.describe()} after {len(held)} frames; "
                     f"output runs {len(held) - 1} frames behind")
 
@@ -269,8 +272,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
             return
         scratch = self._engine(list(found.exposures))
         for k, f in enumerate(held[:p]):
-            phase = (found.phase - (len(held) - 1 - k)) % p
-            scratch.push(f.image, time=f.time, exposure=found.exposures[phase])
+            scratch.push(f.image, time=f.time, exposure=_held_exposure(found, len(held), k))
         engine.prime(scratch.smooth_a.value, scratch.smooth_b.value)
 
     def _event(self, text: str) -> None:

@@ -567,17 +567,17 @@ class EncoderSink:
         the end of the frame shown last.
         """
         packets = list(packets) if last else packets
-        mp4 = bool(set(self._container.format.name.split(",")) & _MP4_FORMATS)
+        stretch = last and self._end_pts is not None and bool(
+            set(self._container.format.name.split(",")) & _MP4_FORMATS)
         for k, packet in enumerate(packets):
             ticks = self._durations.pop(packet.pts, None) if packet.pts is not None else None
             if ticks:
                 packet.duration = ticks
             if self._first_dts is None and packet.dts is not None:
                 self._first_dts = packet.dts
-            if (last and mp4 and k == len(packets) - 1 and self._end_pts is not None
-                    and packet.dts is not None):
+            if stretch and k == len(packets) - 1 and packet.dts is not None:
                 # the samples then span first_dts .. end_pts, as long as the frames shown
-                end = self._end_pts + min(self._first_dts or 0, 0)
+                end = (self._end_pts or 0) + min(self._first_dts or 0, 0)
                 packet.duration = max(packet.duration or 0, end - packet.dts)
             self._container.mux(packet)
 
