@@ -68,10 +68,26 @@ Measures:
 Contact sheets (``--sheets DIR``, default ``build/quality_dehaze``): one PNG
 per set, a row per image: input | vidclear | each peer | ground truth.
 
+Your own material, beside the same peers in the same run (then only it,
+unless ``--sets`` names some of the sets above too):
+
+* ``--pairs DIR`` -- hazy / clear pairs, in ``hazy/`` and ``gt/`` (or
+  ``clear/``) subfolders or named like ``01_hazy.png`` and ``01_GT.png``
+  (O-HAZE, Dense-Haze, NH-HAZE, RESIDE layouts); full-reference measures
+  and the images each method leaves worse than the input (the light-haze
+  rule); repeat for more sets;
+* ``--stills DIR`` -- hazy images without ground truth: the no-reference
+  measures;
+* ``--videos FILE ...`` -- hazy video files: the first ``--video-frames``
+  frames at ``--video-width`` px, vidclear's YUV path with the file's own
+  timestamps, the peers frame by frame; the video measures above.
+
 Usage::
 
     python scripts/quality_dehaze.py [--size 1024] [--json] [--sheets DIR]
         [--sets pairs,dense,light,clear,stills,video,blocks]
+        [--pairs DIR] [--stills DIR] [--videos FILE ...]
+        [--video-frames 90] [--video-width 384]
 """
 
 from __future__ import annotations
@@ -80,6 +96,7 @@ import argparse
 import io
 import json
 import platform
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -92,6 +109,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+from _cli import positive_int  # noqa: E402  (scripts/, the folder of this script)
 from peers_dehaze import PEERS, available_peers  # noqa: E402
 
 from vidclear.dehaze import Dehazer, dehaze_image  # noqa: E402
@@ -209,6 +227,151 @@ def stills(size: int) -> list[tuple[str, np.ndarray]]:
     folder = DATA / "hazy-stills"
     return [(p.stem, load(p, size)) for p in sorted(folder.iterdir())
             if p.suffix.lower() in (".jpg", ".png", ".bmp")]
+
+
+# -- your own material ------------------------------------------------------
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+HAZY_TOKENS = ("hazy", "haze")
+CLEAR_TOKENS = ("GT", "gt", "clear", "Clear", "CLEAR")
+CLEAR_FOLDERS = ("gt", "GT", "clear", "Clear")
+
+
+def _images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _clear_for(hazy: Path, clear: dict[str, Path]) -> Path | None:
+    """The clear image named like ``hazy`` (same stem, or the stem up to an ``_``)."""
+    stem = hazy.stem
+    while True:
+        if stem in clear:
+            return clear[stem]
+        if "_" not in stem:
+            return None
+        stem = stem.rsplit("_", 1)[0]
+
+
+def find_pairs(folder: Path) -> tuple[list[tuple[str, Path, Path]], list[str]]:
+    """Hazy / clear pairs in ``folder``: ([(label, hazy, clear)], hazy files left unpaired).
+
+    Two layouts are read, those of the public sets:
+
+    * subfolders ``hazy/`` and ``gt/`` (or ``GT/``, ``clear/``): a hazy image
+      pairs with the clear one of the same stem, or of the stem up to an
+      ``_`` (RESIDE: ``hazy/0025_0.8_0.2.jpg`` with ``gt/0025.png``);
+    * one folder where the hazy image's name has a ``hazy`` part and the
+      clear one has ``GT`` (or ``gt``, ``clear``) in its place (O-HAZE's
+      ``27_outdoor_hazy.jpg`` / ``27_outdoor_GT.jpg``, Dense-Haze's and
+      NH-HAZE's ``01_hazy.png`` / ``01_GT.png``); the extensions may differ.
+    """
+    hazy_dir = folder / "hazy"
+    clear_dir = next((folder / c for c in CLEAR_FOLDERS if (folder / c).is_dir()), None)
+    if hazy_dir.is_dir() and clear_dir is not None:
+        clear = {p.stem: p for p in _images(clear_dir)}
+        pairs, lone = [], []
+        for h in _images(hazy_dir):
+            c = _clear_for(h, clear)
+            if c is None:
+                lone.append(h.name)
+            else:
+                pairs.append((h.stem, h, c))
+        return pairs, lone
+    files = _images(folder)
+    by_stem = {p.stem: p for p in files}
+    pairs, lone = [], []
+    for h in files:
+        parts = re.split(r"([_\-. ])", h.stem)  # words and the separators between them
+        hit = [i for i in range(0, len(parts), 2) if parts[i].lower() in HAZY_TOKENS]
+        if not hit:
+            continue
+        i = hit[-1]
+        c = next((by_stem[n] for n in ("".join([*parts[:i], token, *parts[i + 1:]])
+                                       for token in CLEAR_TOKENS) if n in by_stem), None)
+        if c is None:
+            lone.append(h.name)
+            continue
+        rest = parts[:i - 1] + parts[i + 1:] if i else parts[2:]
+        pairs.append(("".join(rest) or h.stem, h, c))
+    return pairs, lone
+
+
+def own_pair_set(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray, np.ndarray]],
+                                                   list[str]]:
+    """[(label, hazy, clear)] read from ``folder`` (:func:`find_pairs`), and notes.
+
+    A pair whose two images differ in size is left out with a note; a folder
+    with no pair at all is refused (SystemExit, one line).
+    """
+    if not folder.is_dir():
+        raise SystemExit(f"--pairs {folder}: not a folder")
+    found, lone = find_pairs(folder)
+    notes = [f"{folder}: {len(lone)} hazy image(s) without a clear one: {', '.join(lone)}"] \
+        if lone else []
+    out = []
+    for label, h, c in found:
+        hazy, clear = load(h, size), load(c, size)
+        if hazy.shape != clear.shape:
+            notes.append(f"{folder}: {h.name} and {c.name} differ in size "
+                         f"({hazy.shape[1]}x{hazy.shape[0]} against "
+                         f"{clear.shape[1]}x{clear.shape[0]} after scaling); left out")
+            continue
+        out.append((label, hazy, clear))
+    if not out:
+        raise SystemExit(f"--pairs {folder}: no hazy / clear pairs found (expected hazy/ and "
+                         "gt/ subfolders, or names like 01_hazy.png with 01_GT.png)")
+    return out, notes
+
+
+def own_stills(folder: Path, size: int) -> list[tuple[str, np.ndarray]]:
+    """[(label, image)]: every image in ``folder``; none is refused (SystemExit)."""
+    if not folder.is_dir():
+        raise SystemExit(f"--stills {folder}: not a folder")
+    files = _images(folder)
+    if not files:
+        raise SystemExit(f"--stills {folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
+    return [(p.stem, load(p, size)) for p in files]
+
+
+Clip = tuple[str, list[np.ndarray], list[np.ndarray], list[float]]
+
+
+def read_video(path: Path, frames: int, width: int) -> Clip:
+    """(label, yuv420p planes, RGB frames, seconds from the first) of a video file.
+
+    The first ``frames`` frames of the best video stream, scaled (area) to
+    ``width`` (even, never up) with the aspect kept. Refused in one line
+    (SystemExit) when the file cannot be read or has no video.
+    """
+    import av
+
+    planes: list[np.ndarray] = []
+    rgbs: list[np.ndarray] = []
+    times: list[float] = []
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise SystemExit(f"--videos {path}: no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            w0, h0 = stream.codec_context.width, stream.codec_context.height
+            w = min(width, w0) // 2 * 2
+            h = max(2, round(h0 * w / w0) // 2 * 2)
+            for frame in container.decode(stream):
+                small = frame.reformat(width=w, height=h, format="yuv420p",
+                                       interpolation="AREA")
+                yuv = small.to_ndarray()
+                planes.append(yuv)
+                rgbs.append(yuv_to_rgb(yuv))
+                t = frame.time if frame.time is not None else len(times) / 30
+                times.append(float(t))
+                if len(planes) == frames:
+                    break
+    except (av.error.FFmpegError, OSError) as exc:
+        raise SystemExit(f"--videos {path}: cannot read ({exc})") from None
+    if len(planes) < 2:
+        raise SystemExit(f"--videos {path}: fewer than two frames decoded")
+    return path.stem, planes, rgbs, [t - times[0] for t in times]
 
 
 def x264_round_trip(frames: list[np.ndarray], *, rate: int = 30, crf: int = 28
@@ -409,18 +572,27 @@ def run_nr(methods: dict[str, Method], items: list[tuple[str, np.ndarray]], name
     return {"rows": rows, "mean": means, "worst": worst}
 
 
-def run_video(methods: dict[str, Method], items: list[tuple[str, np.ndarray]],
-              sheets: Path | None) -> dict:
-    rows, sheet = [], []
+def pans(items: list[tuple[str, np.ndarray]]) -> list[Clip]:
+    """A slow pan over each still (:func:`make_video`), at 30 fps."""
+    clips = []
     for label, img in items:
         planes, frames = make_video(img)
+        clips.append((label, planes, frames, [i / 30 for i in range(len(frames))]))
+    return clips
+
+
+def run_video(methods: dict[str, Method], clips: list[Clip], sheets: Path | None,
+              name: str = "video") -> dict:
+    """vidclear's YUV 4:2:0 path with the clips' timestamps; peers frame by frame."""
+    rows, sheet = [], []
+    for label, planes, frames, times in clips:
         outputs: dict[str, list[np.ndarray]] = {"hazy input": frames}
         dehazer = Dehazer()
         outs = []
-        for i, yuv in enumerate(planes):
+        for yuv, ts in zip(planes, times, strict=True):
             h = yuv.shape[0] * 2 // 3
             y, rest = yuv[:h], yuv[h:].reshape(2, h // 2, -1)
-            res = dehazer.process_yuv420(y, rest[0], rest[1], timestamp=i / 30)
+            res = dehazer.process_yuv420(y, rest[0], rest[1], timestamp=ts)
             yo, uo, vo = res.planes
             outs.append(yuv_to_rgb(np.vstack([yo, uo.reshape(-1, yo.shape[1]),
                                               vo.reshape(-1, yo.shape[1])])))
@@ -454,7 +626,7 @@ def run_video(methods: dict[str, Method], items: list[tuple[str, np.ndarray]],
                        "content_gain", "flicker_excess"))
              for m in {r["method"]: 0 for r in rows}}
     if sheets is not None:
-        contact_sheet(sheets / "video.png", sheet)
+        contact_sheet(sheets / f"{name}.png", sheet)
     return {"rows": rows, "mean": means}
 
 
@@ -463,6 +635,15 @@ def _fr_table(title: str, means: dict[str, dict[str, float]]) -> list[str]:
     out = [f"\n{title}", f"  {'method':<20} {'PSNR':>7} {'SSIM':>7} {'CIEDE2000':>10}"]
     for m, v in means.items():
         out.append(f"  {m:<20} {v['psnr']:7.2f} {v['ssim']:7.4f} {v['ciede2000']:10.2f}")
+    return out
+
+
+def _per_pair(rows: list[dict]) -> list[str]:
+    out = ["\nper pair (PSNR / CIEDE2000):"]
+    for img in dict.fromkeys(r["image"] for r in rows):
+        cells = [f"{r['method']} {r['psnr']:.2f}/{r['ciede2000']:.2f}"
+                 for r in rows if r["image"] == img]
+        out.append(f"  {img:<14} " + " | ".join(cells))
     return out
 
 
@@ -495,13 +676,47 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ap.add_argument("--sheets", default="build/quality_dehaze",
                     help="folder for the contact sheets ('' for none)")
-    ap.add_argument("--sets", default="pairs,dense,light,clear,stills,video,blocks",
-                    help="comma-separated subset of pairs,dense,light,clear,stills,video,blocks")
+    ap.add_argument("--sets", default=None,
+                    help="comma-separated subset of pairs,dense,light,clear,stills,video,blocks "
+                         "(default: all of them, or none when your own material is given)")
+    own = ap.add_argument_group("your own material (instead of, or with --sets, beside "
+                                "../shared's)")
+    own.add_argument("--pairs", type=Path, action="append", default=[], metavar="DIR",
+                     help="a folder of hazy / clear pairs (hazy/ and gt/ subfolders, or "
+                          "names like 01_hazy.png and 01_GT.png); repeat for more sets")
+    own.add_argument("--stills", type=Path, action="append", default=[], metavar="DIR",
+                     help="a folder of hazy images without ground truth")
+    own.add_argument("--videos", type=Path, nargs="+", default=[], metavar="FILE",
+                     help="hazy video files, run through vidclear's YUV path with their "
+                          "timestamps and the peers frame by frame")
+    own.add_argument("--video-frames", type=positive_int, default=90, metavar="N",
+                     help="frames read from the start of each video (default 90)")
+    own.add_argument("--video-width", type=positive_int, default=384, metavar="W",
+                     help="videos are scaled down to this width (default 384, as the pans)")
     args = ap.parse_args()
-    if not DATA.is_dir():
+    mine = bool(args.pairs or args.stills or args.videos)
+    wanted = set(filter(None, (args.sets if args.sets is not None else
+                               "" if mine else
+                               "pairs,dense,light,clear,stills,video,blocks").split(",")))
+    unknown = wanted - {"pairs", "dense", "light", "clear", "stills", "video", "blocks"}
+    if unknown:
+        print(f"--sets: unknown set(s) {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    if wanted and not DATA.is_dir():
         print(f"dehaze data not found in {DATA}", file=sys.stderr)
         return 1
-    wanted = set(args.sets.split(","))
+    own_sets = {}
+    notes: list[str] = []
+    for folder in args.pairs:
+        items, more = own_pair_set(folder, args.size)
+        own_sets[folder.name if folder.name and folder.name not in own_sets
+                 else str(folder)] = items
+        notes += more
+    own_still_sets: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for folder in args.stills:
+        own_still_sets[folder.name if folder.name and folder.name not in own_still_sets
+                       else str(folder)] = own_stills(folder, args.size)
+    own_clips = [read_video(path, args.video_frames, args.video_width) for path in args.videos]
     sheets = Path(args.sheets) if args.sheets else None  # Path("") would be "."
     peers = available_peers()
     methods: dict[str, Method] = {"hazy input": lambda x: x, "vidclear": dehaze_image, **peers}
@@ -510,7 +725,17 @@ def main() -> int:
     report: dict = {"machine": platform.platform(), "python": platform.python_version(),
                     "size": args.size, "tuned_on": TUNED_ON, "held_out": HELD_OUT,
                     "peers": list(peers), "missing_peers": [p for p in PEERS if p not in peers]}
-    sets = pair_sets(args.size)
+    report["notes"] = notes
+    sets = pair_sets(args.size) if wanted & {"pairs", "light"} else {}
+    if own_sets:
+        report["own_pairs"] = run_pairs(methods, own_sets, sheets, timing)
+        for s in report["own_pairs"].values():
+            s["worse_than_input"] = worse_than_input(s["rows"], methods)
+    for name, items in own_still_sets.items():
+        report.setdefault("own_stills", {})[name] = run_nr(methods, items, f"stills_{name}",
+                                                           sheets, timing)
+    if own_clips:
+        report["own_videos"] = run_video(methods, own_clips, sheets, name="own_videos")
     if "pairs" in wanted:
         hazy = {k: sets[k] for k in ("O-HAZE", "Dense-Haze", "RESIDE heavy")}
         report["pairs"] = run_pairs(methods, hazy, sheets, timing)
@@ -546,8 +771,7 @@ def main() -> int:
                          for k in ("gain_all", "gain_flat")}
                      for m in methods if m != "hazy input"}}
     if "video" in wanted:
-        clips = stills(args.size)  # a slow pan over each hazy still
-        report["video"] = run_video(methods, clips, sheets)
+        report["video"] = run_video(methods, pans(stills(args.size)), sheets)
     report["seconds_per_image"] = {m: float(np.median(v)) for m, v in timing.items()}
     if args.json:
         print(json.dumps(report, indent=1))
@@ -556,18 +780,31 @@ def main() -> int:
              f"held out: {', '.join(HELD_OUT)}"]
     if report["missing_peers"]:
         lines.append(f"peers not run (not installed): {', '.join(report['missing_peers'])}")
+    lines += [f"note: {n}" for n in notes]
+    for name, s in report.get("own_pairs", {}).items():
+        n = len(s["rows"]) // len(methods)
+        lines += _fr_table(f"{name} (your pairs, mean of {n})", s["mean"])
+        lines += _per_pair(s["rows"])
+        lines.append(f"  images worse than the input (PSNR or CIEDE2000), of {n}:")
+        for m, bad in s["worse_than_input"].items():
+            lines.append(f"  {m:<20} {len(bad)}: {', '.join(bad)}")
+    for name, s in report.get("own_stills", {}).items():
+        lines += _nr_table(f"{name} (your stills): no-reference vs input, mean", s["mean"])
+    if "own_videos" in report:
+        lines += _nr_table(f"your videos ({len(own_clips)}; first {args.video_frames} frames "
+                           f"at {args.video_width} px wide): mean over frames",
+                           report["own_videos"]["mean"], extra="flicker")
+        for r in report["own_videos"]["rows"]:
+            lines.append(f"  {r['video']:<20} {r['method']:<20} flicker {r['flicker']:.5f} "
+                         f"(input {r['flicker_input']:.5f}), worst frame crush "
+                         f"{r['crush_pct_max']:.3f} % clip {r['clip_pct_max']:.3f} %")
     if "pairs" in report:
         lines += _fr_table("hazy pairs, all ten (mean)", report["hazy_pairs_mean"])
         lines += _fr_table("hazy pairs held out (O-HAZE + Dense-Haze, mean)",
                            report["held_out_pairs_mean"])
         for name, s in report["pairs"].items():
             lines += _fr_table(f"{name} (mean of {len(s['rows']) // len(methods)})", s["mean"])
-        lines.append("\nper pair (PSNR / CIEDE2000):")
-        for s in report["pairs"].values():
-            for img in dict.fromkeys(r["image"] for r in s["rows"]):
-                cells = [f"{r['method']} {r['psnr']:.2f}/{r['ciede2000']:.2f}"
-                         for r in s["rows"] if r["image"] == img]
-                lines.append(f"  {img:<14} " + " | ".join(cells))
+        lines += _per_pair([r for s in report["pairs"].values() for r in s["rows"]])
     if "dense_made" in report:
         n = len(report["dense_made"]["rows"]) // len(methods)
         lines += _fr_table(f"dense haze made here (tuning set, {n} images, mean)",
