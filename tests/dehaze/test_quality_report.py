@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -101,8 +102,8 @@ def test_the_report_runs_on_your_own_pairs_and_videos(tmp_path: Path) -> None:
     videos = [r for r in report["own_videos"]["rows"] if r["method"] == "vidclear"]
     assert len(videos) == 1 and videos[0]["frames"] == 5
     with av.open(str(tmp_path / "clip.mp4")) as c:  # the input's flicker, from PyAV directly
-        lum = [float((f.to_ndarray(format="rgb24") / 255.0 @ q.LUMA).mean())
-               for _, f in zip(range(5), c.decode(video=0))]
+        frames = list(itertools.islice(c.decode(video=0), 5))
+    lum = [float((f.to_ndarray(format="rgb24") / 255.0 @ q.LUMA).mean()) for f in frames]
     assert videos[0]["flicker_input"] == pytest.approx(np.abs(np.diff(lum)).mean(), abs=2e-4)
     assert {p.name for p in (tmp_path / "sheets").iterdir()} == {"mine.png", "own_videos.png"}
 
