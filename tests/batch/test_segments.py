@@ -23,6 +23,7 @@ from media import ffprobe_frame_times, ffprobe_packets, remux
 
 from vidclear.batch import BatchOptions, run_batch
 from vidclear.batch.segments import plan_segments
+from vidclear.io.sources.trip import _written_by_vidclear
 
 SETTINGS = ['pipeline.processors=["dehaze"]', "dehaze.airlight_tau=0.3",
             "dehaze.airlight_hold=0.3", "dehaze.airlight_window=0.3", "dehaze.airlight_rate=1.0",
@@ -153,6 +154,7 @@ def test_matroska_segments_are_joined(clips: Path, tmp_path: Path) -> None:
     t_seg, t_one = ffprobe_frame_times(seg), ffprobe_frame_times(one)
     assert len(t_seg) == len(t_one) == 100
     np.testing.assert_allclose(t_seg, t_one, atol=1e-3)
+    assert _written_by_vidclear(str(seg)) and _written_by_vidclear(str(one))  # marked
 
 
 def test_mpegts_outputs_of_segments_are_joined(clips: Path, tmp_path: Path) -> None:
@@ -170,6 +172,8 @@ def test_mpegts_outputs_of_segments_are_joined(clips: Path, tmp_path: Path) -> N
     a_one = np.array([float(p["pts_time"]) for p in ffprobe_packets(one, "a:0")])
     assert len(a_seg) == len(a_one) > 0
     np.testing.assert_allclose(a_seg - t_seg[0], a_one - t_one[0], atol=1e-3)
+    # marked as vidclear's (the SDT's service provider), as a whole run's output is
+    assert _written_by_vidclear(str(seg)) and _written_by_vidclear(str(one))
 
 
 def test_a_long_file_that_cannot_be_cut_says_why_it_ran_whole(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from vidclear import Frame, Processor, Session, load_config, open_source
 from vidclear import errors as vidclear_errors
 from vidclear.errors import ConfigError, InputError
 from vidclear.io.sources.trim import parse_time
-from vidclear.io.sources.trip import expand_inputs
+from vidclear.io.sources.trip import _ts_provider, _written_by_vidclear, expand_inputs
 from vidclear.processors.basic import CopyConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -165,10 +166,11 @@ def test_a_folder_and_a_glob_are_trips_in_name_order(chunks, tmp_path):
     assert int(video["nb_read_frames"]) == 90
 
 
-@pytest.mark.parametrize("ext", [".mp4", ".mkv"])
+@pytest.mark.parametrize("ext", [".mp4", ".mkv", ".ts"])
 def test_a_folder_holding_an_earlier_output_is_refused(chunks, tmp_path, ext):
     # `vidclear run SD/trip -o SD/trip/clean.mp4`, then again to another name,
-    # played the first run's output as one more chunk of the trip.
+    # played the first run's output as one more chunk of the trip. (MPEG-TS
+    # has no handler names: its mark is the SDT's service provider.)
     folder = tmp_path / "trip"
     folder.mkdir()
     for c in chunks:
@@ -182,6 +184,27 @@ def test_a_folder_holding_an_earlier_output_is_refused(chunks, tmp_path, ext):
     # named on its own, an output is an input like any other
     res = _run("run", str(folder / f"clean{ext}"), "-o", str(tmp_path / "once.mp4"), "-q")
     assert res.returncode == 0, res.stderr
+
+
+def test_the_ts_mark_is_read_from_the_service_description_table(tmp_path):
+    # ffprobe's reading of the same table is the reference
+    plain = make_clip(tmp_path / "plain.mp4", n=5, size=(96, 64), audio=False)
+    for name, provider in (("ours.ts", "vidclear"), ("theirs.ts", None)):
+        with av.open(str(plain)) as inp, av.open(str(tmp_path / name), "w") as out:
+            if provider:
+                out.metadata["service_provider"] = provider
+            ost = out.add_stream_from_template(inp.streams.video[0])
+            for packet in inp.demux(inp.streams.video[0]):
+                if packet.dts is not None:
+                    packet.stream = ost
+                    out.mux(packet)
+        probe = subprocess.run(["ffprobe", "-v", "error", "-show_programs", "-of", "json",
+                                str(tmp_path / name)], capture_output=True, text=True,
+                               check=True)
+        tags = json.loads(probe.stdout)["programs"][0]["tags"]
+        assert _ts_provider(str(tmp_path / name)) == tags["service_provider"]
+        assert _written_by_vidclear(str(tmp_path / name)) == (provider is not None)
+    assert _ts_provider(str(plain)) is None  # not a transport stream
 
 
 def test_trips_refuse_files_that_do_not_fit(chunks, tmp_path):

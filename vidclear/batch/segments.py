@@ -33,7 +33,7 @@ from vidclear.config.sections import OutputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError, OutputError
-from vidclear.io.sinks.encoder import TS_SUFFIXES, cannot_hold, output_shift
+from vidclear.io.sinks.encoder import TS_SUFFIXES, cannot_hold, mark_output, output_shift
 from vidclear.io.sinks.paths import publish
 from vidclear.io.sources.av_source import container_start, open_error
 
@@ -308,6 +308,7 @@ def join_segments(
             ovs.time_base = v0.time_base
             out.metadata.update({k: v for k, v in src.metadata.items()
                                  if k.lower() != "encoder"})
+            mark_output(out, ovs)
             side = []
             if config.copy_streams:
                 for ist in src.streams:

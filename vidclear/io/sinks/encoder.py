@@ -59,12 +59,27 @@ _FORWARD_GAP_S = 60.0
 # Tags that describe the input file's own encoding, not the content.
 _DROP_TAGS = {"encoder", "duration", "handler_name", "vendor_id"}
 # The video track's handler name of every output (MP4, MOV and Matroska keep
-# it; FFmpeg rewrites the container's "encoder" tag): a folder of chunk files
-# that also holds an earlier output is told apart by it (see trip.py).
+# it; FFmpeg rewrites the container's "encoder" tag), and MPEG-TS outputs'
+# service provider: a folder of chunk files that also holds an earlier output
+# is told apart by it (see mark_output and trip.py).
 OUTPUT_HANDLER = "vidclear"
 _IMAGE_CODECS = {"png": ("png", "rgb24"), "jpg": ("mjpeg", "yuvj444p"),
                  "jpeg": ("mjpeg", "yuvj444p"), "bmp": ("bmp", "bgr24"),
                  "tif": ("tiff", "rgb24"), "tiff": ("tiff", "rgb24")}
+
+
+def mark_output(container: Any, video: Any) -> None:
+    """Name vidclear as the writer of an output opened for writing.
+
+    The video track's handler name (MP4, MOV, Matroska; the input's is not
+    copied) or, in MPEG-TS, which has none, the service provider of its
+    service description table. Trips and batches read it back to leave
+    earlier outputs out of their inputs (:mod:`vidclear.io.sources.trip`).
+    Call after copying the source's metadata, which it overrides.
+    """
+    video.metadata["handler_name"] = OUTPUT_HANDLER
+    if "mpegts" in container.format.name.split(","):
+        container.metadata["service_provider"] = OUTPUT_HANDLER
 
 
 def _check_encoder(cfg: OutputConfig) -> Any:
@@ -413,13 +428,13 @@ class EncoderSink:
                 ctx.color_primaries = decoder.color_primaries
                 ctx.color_trc = decoder.color_trc
         self._stream = stream
-        stream.metadata["handler_name"] = OUTPUT_HANDLER  # the input's is not copied
         if src is not None:
             self._container.metadata.update(
                 {k: v for k, v in src.metadata.items() if k.lower() != "encoder"}
             )
             self._copy_video_tags(src)
             self._add_copy_streams(src)
+        mark_output(self._container, stream)
 
     def _start_image(self, frame: Frame, rate: Any) -> None:
         assert self.image is not None  # only called for picture outputs

@@ -48,7 +48,12 @@ def _creation_time(path: str) -> tuple[str, float]:
 
 
 def _written_by_vidclear(path: str) -> bool:
-    """Whether ``path``'s video track carries vidclear's handler name (an earlier output)."""
+    """Whether ``path`` is an earlier output of vidclear.
+
+    Its video track carries vidclear's handler name (MP4, MOV, Matroska), or,
+    in MPEG-TS, its service description table names vidclear as the
+    service provider (:func:`_ts_provider`).
+    """
     import av
 
     from vidclear.io.sinks.encoder import OUTPUT_HANDLER
@@ -56,9 +61,61 @@ def _written_by_vidclear(path: str) -> bool:
     try:
         with av.open(path) as c:
             tags = c.streams.video[0].metadata if c.streams.video else {}
+            ts = "mpegts" in c.format.name.split(",")
     except (av.FFmpegError, OSError, ValueError):
         return False
+    if ts:
+        return _ts_provider(path) == OUTPUT_HANDLER
     return any(k.lower() == "handler_name" and v == OUTPUT_HANDLER for k, v in tags.items())
+
+
+_TS_PACKET = 188
+_SDT_PID = 0x0011
+_SERVICE_DESCRIPTOR = 0x48
+
+
+def _ts_provider(path: str, packets: int = 1000) -> str | None:
+    """The service provider named in an MPEG-TS file's first SDT, or None.
+
+    Reads at most ``packets`` 188-byte transport packets from the start and
+    parses the first service description table section on PID 0x0011 that
+    starts in one packet (ISO/IEC 13818-1 §2.4.4, ETSI EN 300 468 §5.2.3
+    and its service descriptor, tag 0x48, §6.2.33). PyAV does not expose
+    programs' metadata, where FFmpeg puts it.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = f.read(_TS_PACKET * packets)
+    except OSError:
+        return None
+    for i in range(0, len(data) - _TS_PACKET + 1, _TS_PACKET):
+        pkt = data[i:i + _TS_PACKET]
+        if pkt[0] != 0x47 or not pkt[1] & 0x40:  # not in sync, or no section starts here
+            continue
+        if ((pkt[1] & 0x1F) << 8 | pkt[2]) != _SDT_PID:
+            continue
+        pos = 4
+        if pkt[3] & 0x20:  # adaptation field
+            pos += 1 + pkt[4]
+        if pos >= _TS_PACKET:
+            continue
+        sec = pkt[pos + 1 + pkt[pos]:]  # after the pointer field
+        if len(sec) < 11 or sec[0] != 0x42:  # SDT of the actual transport stream
+            continue
+        end = min(3 + ((sec[1] & 0x0F) << 8 | sec[2]) - 4, len(sec))  # before the CRC
+        pos = 11
+        while pos + 5 <= end:  # services
+            loop = (sec[pos + 3] & 0x0F) << 8 | sec[pos + 4]
+            d, stop = pos + 5, min(pos + 5 + loop, end)
+            while d + 2 <= stop:  # descriptors
+                tag, size = sec[d], sec[d + 1]
+                if tag == _SERVICE_DESCRIPTOR and d + 4 <= stop:
+                    n = sec[d + 3]
+                    return sec[d + 4:d + 4 + n].decode("latin-1")
+                d += 2 + size
+            pos = stop
+        return None
+    return None
 
 
 def expand_inputs(specs: Sequence[str], *, order: str = "name") -> list[str]:
