@@ -10,6 +10,7 @@ reported with the ratio. The first run warms caches (and the Numba JIT).
     python scripts/bench_io.py --processors dehaze --sizes 1080p --haze   # end-to-end dehazing
     python scripts/bench_io.py ... --output-peer   # also a transcode of vidclear's own output
     python scripts/bench_io.py --json                          # machine-readable
+    python scripts/bench_io.py --processors dehaze --input dashcam.mp4   # your own footage
 """
 
 from __future__ import annotations
@@ -115,8 +116,19 @@ def main() -> int:
     ap.add_argument("--output-peer", action="store_true",
                     help="also time the plain loop on vidclear's output (a transcode of "
                          "content like vidclear's)")
+    ap.add_argument("--input", type=Path, nargs="+", default=[], metavar="FILE",
+                    help="time on these video files (whole) instead of made testsrc2 clips "
+                         "(--sizes, --frames and --haze then do not apply)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = ap.parse_args()
+    for path in args.input:
+        try:
+            with av.open(str(path)) as c:
+                if not c.streams.video:
+                    raise ValueError("no video stream")
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            print(f"bench_io: --input {path}: cannot read ({exc})", file=sys.stderr)
+            return 2
     try:  # a bad processor name: one line, before any clip is made
         load_config(overrides=[f"pipeline.processors={json.dumps(args.processors)}"])
     except VidclearError as exc:
@@ -125,9 +137,12 @@ def main() -> int:
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.sizes:
-            w, h = SIZES[name]
-            src = make_input(Path(tmp) / f"{name}.mp4", w, h, args.frames, args.haze)
+        cases = [(p.name, p) for p in args.input] or [(name, None) for name in args.sizes]
+        for name, src in cases:
+            expected = None if src is not None else args.frames
+            if src is None:
+                w, h = SIZES[name]
+                src = make_input(Path(tmp) / f"{name}.mp4", w, h, args.frames, args.haze)
             times: dict[str, list[float]] = {"plain": [], "vidclear": []}
             runners = {"plain": plain_loop,
                        "vidclear": functools.partial(vidclear_run, processors=args.processors)}
@@ -144,15 +159,18 @@ def main() -> int:
                     n = fn(inputs[label], Path(tmp) / f"out_{label}.mp4", preset=args.preset,
                            crf=args.crf)
                     dt = time.perf_counter() - t0
-                    if n != args.frames:
-                        raise SystemExit(f"{label} wrote {n} frames, expected {args.frames}")
+                    if expected is None:  # a file of yours: the plain loop's count
+                        expected = n
+                    if n != expected:
+                        raise SystemExit(f"bench_io: {name}: {label} wrote {n} frames, "
+                                         f"the plain loop {expected}")
                     if run:
                         times[label].append(dt)
                     elif label == "vidclear" and args.output_peer:
                         (Path(tmp) / "out_vidclear.mp4").rename(inputs["plain_on_output"])
-            fps = {k: args.frames / statistics.median(v) for k, v in times.items()}
-            spread = {k: (args.frames / max(v), args.frames / min(v)) for k, v in times.items()}
-            results.append({"size": name, "frames": args.frames, "runs": args.runs,
+            fps = {k: expected / statistics.median(v) for k, v in times.items()}
+            spread = {k: (expected / max(v), expected / min(v)) for k, v in times.items()}
+            results.append({"size": name, "frames": expected, "runs": args.runs,
                             "plain_fps": round(fps["plain"], 1),
                             "vidclear_fps": round(fps["vidclear"], 1),
                             "plain_fps_range": [round(x, 1) for x in spread["plain"]],
@@ -162,8 +180,9 @@ def main() -> int:
                 results[-1]["plain_on_output_fps"] = round(fps["plain_on_output"], 1)
                 results[-1]["ratio_vs_output_transcode"] = round(
                     fps["vidclear"] / fps["plain_on_output"], 3)
+    made = " (hazed testsrc2)" if args.haze else ""
     report = {"benchmark": f"vidclear {'+'.join(args.processors)} vs plain PyAV decode+encode"
-                           f"{' (hazed testsrc2)' if args.haze else ''}",
+                           f"{' (your files)' if args.input else made}",
               "encoder": f"libx264 preset={args.preset} crf={args.crf} yuv420p",
               "machine": machine(), "results": results}
     if args.json:
@@ -173,12 +192,15 @@ def main() -> int:
     m = report["machine"]
     print(f"machine: {m['cpus']} logical CPUs, {m['platform']}, Python {m['python']}, "
           f"PyAV {m['pyav']} (libavcodec {m['ffmpeg']}), vidclear {m['vidclear']}")
-    print(f"{'size':<7}{'plain fps':>12}{'vidclear fps':>15}{'ratio':>8}"
+    col = max(7, *(len(r["size"]) + 1 for r in results))
+    print(f"{'clip':<{col}}{'plain fps':>12}{'vidclear fps':>15}{'ratio':>8}"
           f"   (median of {args.runs})")
     for r in results:
-        print(f"{r['size']:<7}{r['plain_fps']:>12.1f}{r['vidclear_fps']:>15.1f}{r['ratio']:>8.3f}")
+        print(f"{r['size']:<{col}}{r['plain_fps']:>12.1f}{r['vidclear_fps']:>15.1f}"
+              f"{r['ratio']:>8.3f}")
         if "plain_on_output_fps" in r:
-            print(f"{'':<7}plain loop on vidclear's output: {r['plain_on_output_fps']:.1f} fps, "
+            print(f"{'':<{col}}plain loop on vidclear's output: "
+                  f"{r['plain_on_output_fps']:.1f} fps, "
                   f"vidclear = {r['ratio_vs_output_transcode']:.3f} of it")
     return 0
 

@@ -109,13 +109,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from _cli import positive_int  # noqa: E402  (scripts/, the folder of this script)
+from _cli import at_least  # noqa: E402  (scripts/, the folder of this script)
 from peers_dehaze import PEERS, available_peers  # noqa: E402
 
 from vidclear.dehaze import Dehazer, dehaze_image  # noqa: E402
 from vidclear.metrics import ciede2000, flicker, psnr, srgb_to_lab, ssim  # noqa: E402
 
 DATA = HERE.parent / ".." / "shared" / "data" / "dehaze"
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # refusals say it in one line
 TUNED_ON = ("RESIDE-OTS light and heavy pairs", "vidclear's synthetic road scenes",
             "dense haze made here on RESIDE's and the HDR brackets' clear photos")
 HELD_OUT = ("O-HAZE", "Dense-Haze", "hazy stills", "videos made from the stills")
@@ -124,16 +125,27 @@ Method = Callable[[np.ndarray], np.ndarray]
 
 
 # -- data --------------------------------------------------------------------
-def load(path: Path, size: int) -> np.ndarray:
-    """RGB uint8, downscaled (area) so the long side is at most ``size``."""
+def read(path: Path) -> np.ndarray:
+    """RGB uint8 at full size; an unreadable file is refused in one line (SystemExit)."""
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise SystemExit(f"cannot read {path}")
-    h, w = bgr.shape[:2]
-    scale = size / max(h, w)
-    if scale < 1:
-        bgr = cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def scaled(img: np.ndarray, size: int) -> np.ndarray:
+    """``img`` downscaled (area) so the long side is at most ``size``."""
+    h, w = img.shape[:2]
+    scale = size / max(h, w)
+    if scale >= 1:
+        return img
+    return cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))),
+                      interpolation=cv2.INTER_AREA)
+
+
+def load(path: Path, size: int) -> np.ndarray:
+    """RGB uint8, downscaled (area) so the long side is at most ``size``."""
+    return scaled(read(path), size)
 
 
 def pair_sets(size: int) -> dict[str, list[tuple[str, np.ndarray, np.ndarray]]]:
@@ -310,13 +322,13 @@ def own_pair_set(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray, n
         if lone else []
     out = []
     for label, h, c in found:
-        hazy, clear = load(h, size), load(c, size)
-        if hazy.shape != clear.shape:
+        hazy, clear = read(h), read(c)
+        if hazy.shape != clear.shape:  # before scaling, which could hide it
             notes.append(f"{folder}: {h.name} and {c.name} differ in size "
                          f"({hazy.shape[1]}x{hazy.shape[0]} against "
-                         f"{clear.shape[1]}x{clear.shape[0]} after scaling); left out")
+                         f"{clear.shape[1]}x{clear.shape[0]}); left out")
             continue
-        out.append((label, hazy, clear))
+        out.append((label, scaled(hazy, size), scaled(clear, size)))
     if not out:
         raise SystemExit(f"--pairs {folder}: no hazy / clear pairs found (expected hazy/ and "
                          "gt/ subfolders, or names like 01_hazy.png with 01_GT.png)")
@@ -336,41 +348,61 @@ def own_stills(folder: Path, size: int) -> list[tuple[str, np.ndarray]]:
 Clip = tuple[str, list[np.ndarray], list[np.ndarray], list[float]]
 
 
-def read_video(path: Path, frames: int, width: int) -> Clip:
+MIN_VIDEO_WIDTH = 32
+MIN_SIZE = 32  # SSIM's 11 x 11 window must fit
+
+
+def read_video(path: Path, frames: int, width: int,
+               notes: list[str] | None = None) -> Clip:
     """(label, yuv420p planes, RGB frames, seconds from the first) of a video file.
 
-    The first ``frames`` frames of the best video stream, scaled (area) to
-    ``width`` (even, never up) with the aspect kept. Refused in one line
-    (SystemExit) when the file cannot be read or has no video.
+    The first ``frames`` frames of its first video stream, scaled (area) to
+    ``width`` (never up; width even, height a multiple of 4, as the 4:2:0
+    planes are stacked) with the aspect kept. Packets the decoder refuses
+    (a damaged stretch) are skipped and counted in ``notes``. Refused in one
+    line (SystemExit) when the file cannot be opened, has no video or gives
+    fewer than two frames.
     """
     import av
 
     planes: list[np.ndarray] = []
     rgbs: list[np.ndarray] = []
     times: list[float] = []
+    bad = 0
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise SystemExit(f"--videos {path}: no video stream")
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
             w0, h0 = stream.codec_context.width, stream.codec_context.height
-            w = min(width, w0) // 2 * 2
-            h = max(2, round(h0 * w / w0) // 2 * 2)
-            for frame in container.decode(stream):
-                small = frame.reformat(width=w, height=h, format="yuv420p",
-                                       interpolation="AREA")
-                yuv = small.to_ndarray()
-                planes.append(yuv)
-                rgbs.append(yuv_to_rgb(yuv))
-                t = frame.time if frame.time is not None else len(times) / 30
-                times.append(float(t))
+            if not w0 or not h0:
+                raise SystemExit(f"--videos {path}: the video stream has no frame size")
+            w = max(min(width, w0) // 2 * 2, 2)
+            h = max(round(h0 * w / w0) // 4 * 4, 4)
+            for packet in container.demux(stream):
+                try:
+                    decoded = packet.decode()
+                except av.error.FFmpegError:
+                    bad += 1
+                    continue
+                for frame in decoded:
+                    small = frame.reformat(width=w, height=h, format="yuv420p",
+                                           interpolation="AREA")
+                    yuv = small.to_ndarray()
+                    planes.append(yuv)
+                    rgbs.append(yuv_to_rgb(yuv))
+                    t = frame.time if frame.time is not None else len(times) / 30
+                    times.append(float(t))
+                    if len(planes) == frames:
+                        break
                 if len(planes) == frames:
                     break
     except (av.error.FFmpegError, OSError) as exc:
         raise SystemExit(f"--videos {path}: cannot read ({exc})") from None
     if len(planes) < 2:
         raise SystemExit(f"--videos {path}: fewer than two frames decoded")
+    if bad and notes is not None:
+        notes.append(f"{path}: {bad} packet(s) the decoder refused were skipped")
     return path.stem, planes, rgbs, [t - times[0] for t in times]
 
 
@@ -672,7 +704,8 @@ def worse_than_input(rows: list[dict], methods: dict[str, Method]) -> dict[str, 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--size", type=int, default=1024, help="long side after downscaling")
+    ap.add_argument("--size", type=at_least(MIN_SIZE), default=1024,
+                    help="long side after downscaling (default 1024)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ap.add_argument("--sheets", default="build/quality_dehaze",
                     help="folder for the contact sheets ('' for none)")
@@ -689,9 +722,9 @@ def main() -> int:
     own.add_argument("--videos", type=Path, nargs="+", default=[], metavar="FILE",
                      help="hazy video files, run through vidclear's YUV path with their "
                           "timestamps and the peers frame by frame")
-    own.add_argument("--video-frames", type=positive_int, default=90, metavar="N",
+    own.add_argument("--video-frames", type=at_least(2), default=90, metavar="N",
                      help="frames read from the start of each video (default 90)")
-    own.add_argument("--video-width", type=positive_int, default=384, metavar="W",
+    own.add_argument("--video-width", type=at_least(MIN_VIDEO_WIDTH), default=384, metavar="W",
                      help="videos are scaled down to this width (default 384, as the pans)")
     args = ap.parse_args()
     mine = bool(args.pairs or args.stills or args.videos)
@@ -705,6 +738,14 @@ def main() -> int:
     if wanted and not DATA.is_dir():
         print(f"dehaze data not found in {DATA}", file=sys.stderr)
         return 1
+    sheets = Path(args.sheets) if args.sheets else None  # Path("") would be "."
+    if sheets is not None:
+        try:
+            sheets.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"--sheets {sheets}: cannot make the folder ({exc.strerror})",
+                  file=sys.stderr)
+            return 2
     own_sets = {}
     notes: list[str] = []
     for folder in args.pairs:
@@ -716,8 +757,8 @@ def main() -> int:
     for folder in args.stills:
         own_still_sets[folder.name if folder.name and folder.name not in own_still_sets
                        else str(folder)] = own_stills(folder, args.size)
-    own_clips = [read_video(path, args.video_frames, args.video_width) for path in args.videos]
-    sheets = Path(args.sheets) if args.sheets else None  # Path("") would be "."
+    own_clips = [read_video(path, args.video_frames, args.video_width, notes)
+                 for path in args.videos]
     peers = available_peers()
     methods: dict[str, Method] = {"hazy input": lambda x: x, "vidclear": dehaze_image, **peers}
     dehaze_image(np.zeros((64, 64, 3), np.uint8))  # JIT warm-up outside the timings

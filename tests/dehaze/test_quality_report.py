@@ -114,6 +114,8 @@ def test_the_report_runs_on_your_own_pairs_and_videos(tmp_path: Path) -> None:
     (["--stills", "{tmp}"], "--stills {tmp}: no images"),
     (["--videos", "{tmp}/bad.mp4"], "--videos {tmp}/bad.mp4: cannot read"),
     (["--sets", "pairs,nope"], "--sets: unknown set(s) nope"),
+    (["--sheets", "{tmp}/bad.mp4", "--pairs", "{tmp}"],
+     "--sheets {tmp}/bad.mp4: cannot make the folder"),
 ])
 def test_bad_material_is_refused_in_one_line(tmp_path: Path, args: list[str],
                                              message: str) -> None:
@@ -122,3 +124,48 @@ def test_bad_material_is_refused_in_one_line(tmp_path: Path, args: list[str],
     assert res.returncode != 0
     assert res.stderr.strip().startswith(message.format(tmp=tmp_path)), res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--size", "8"], "argument --size: expected an integer >= 32, got 8"),
+    (["--video-width", "1"], "argument --video-width: expected an integer >= 32, got 1"),
+    (["--video-frames", "1"], "argument --video-frames: expected an integer >= 2, got 1"),
+])
+def test_bad_options_are_refused_by_argparse(args: list[str], message: str) -> None:
+    res = _run(*args)  # usage, then the one error line (argparse's convention)
+    assert res.returncode == 2 and res.stderr.strip().splitlines()[-1].endswith(message)
+
+
+def test_a_pair_of_two_sizes_is_left_out_even_when_scaling_would_hide_it(
+        tmp_path: Path) -> None:
+    hazy, clear = _pair(1)
+    _write(tmp_path / "p" / "01_hazy.png", hazy)
+    _write(tmp_path / "p" / "01_GT.png", clear)
+    _write(tmp_path / "p" / "02_hazy.png", hazy)
+    _write(tmp_path / "p" / "02_GT.png", clear[:-1, :-1])  # 159x119: both scale to 64x48
+    items, notes = q.own_pair_set(tmp_path / "p", 64)
+    assert [label for label, *_ in items] == ["01"]
+    assert notes == [f"{tmp_path / 'p'}: 02_hazy.png and 02_GT.png differ in size "
+                     "(160x120 against 159x119); left out"]
+
+
+@pytest.mark.parametrize("size", [(64, 38), (100, 66)])  # scaled: 38 and 42 rows
+def test_videos_of_any_shape_are_read(tmp_path: Path, size: tuple[int, int]) -> None:
+    w, h = size
+    with av.open(str(tmp_path / "c.mp4"), "w") as out:
+        vs = out.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        for i in range(4):
+            img = np.full((h, w, 3), 40 * i, np.uint8)
+            for p in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(p)
+        for p in vs.encode(None):
+            out.mux(p)
+    label, planes, frames, times = q.read_video(tmp_path / "c.mp4", 10, 64)
+    assert label == "c" and len(frames) == 4 == len(planes)
+    assert frames[0].shape[0] % 4 == 0 and frames[0].shape[1] == 64
+    assert frames[0].shape[0] == pytest.approx(64 * h / w, abs=4)
+    np.testing.assert_allclose(times, [0, 0.04, 0.08, 0.12], atol=1e-6)
+    res = q.run_video({"hazy input": lambda x: x, "vidclear": q.dehaze_image},
+                      [(label, planes, frames, times)], None)
+    assert res["rows"][0]["frames"] == 4
