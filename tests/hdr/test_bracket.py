@@ -169,9 +169,12 @@ def test_a_trimmed_start_matches_the_whole_run_once_the_window_fills(kind):
     clips = sorted((ALTEXP / kind).glob("*.mp4")) if ALTEXP.exists() else []
     if not clips:
         pytest.skip("no altexp data")
-    # The frames before it (partial windows) are mapped with the first full
-    # window's statistics, measured ahead on the frames held while the
-    # pattern is found: 11 levels off on average before, 3 now.
+    # The frames before it merge that first full window too, each with
+    # itself as the reference (the frames are held while the pattern is
+    # found): with only the exposures before them they were 11 levels off on
+    # average, up to 21 (a long exposure alone, its highlights clipped);
+    # with the first window's statistics 3 on average, still up to 21; now
+    # within about a level.
     period = int(kind[0])
     worst, partial = 0.0, []
     for path in clips:
@@ -185,7 +188,7 @@ def test_a_trimmed_start_matches_the_whole_run_once_the_window_fills(kind):
             worst = max(worst, max(gaps))
             partial += [abs(cut[i] - whole[i + skip]) for i in range(period - 1)]
     assert worst < 2.5, worst
-    assert float(np.mean(partial)) < 6.0, partial
+    assert max(partial) < 3.0, partial
 
 
 def test_relocks_after_dropped_and_repeated_frames():

@@ -156,7 +156,9 @@ class HDRBracket(Processor[HDRBracketConfig]):
     tone-mapped with statistics smoothed over time. Every input frame gives
     an output, so frame count and rate are kept: while the window first
     fills, the frames it holds so far are merged (the very first frame alone
-    is linearised and tone-mapped). A frame's ``meta["exposure"]`` is used
+    is linearised and tone-mapped); when the pattern is found from the
+    pixels, those frames are held anyway and merge the first full window
+    instead, each as its reference. A frame's ``meta["exposure"]`` is used
     when present, otherwise its place in the pattern is found from its
     brightness. Output frames carry ``meta["hdr_phase"]`` and
     ``meta["hdr_shifts"]``.
@@ -210,8 +212,9 @@ class HDRBracket(Processor[HDRBracketConfig]):
             scene_low=c.scene_low, scene_high=c.scene_high, gamma=c.gamma,
             output="sdr" if c.output == "sdr" else "radiance", flow=c.flow)
 
-    def _render(self, frame: Frame, exposure: float | None = None) -> Frame:
-        engine = self.engine
+    def _render(self, frame: Frame, exposure: float | None = None,
+                engine: RollingBracket | None = None) -> Frame:
+        engine = engine or self.engine
         assert engine is not None  # rendering starts once the pattern is known
         own = frame.meta.get("exposure")
         if isinstance(own, int | float):
@@ -251,29 +254,57 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self.pattern = found
         self.engine = self._engine(list(found.exposures))
         held, self._held = self._held, []
-        self._prime(held, found)
+        stats = self._prime(held, found)
+        n, p = len(held), found.period
         for k, f in enumerate(held):
-            self._out.append(self._render(f, _held_exposure(found, len(held), k)))
+            out = self._render(f, _held_exposure(found, n, k))
+            if stats is not None and k < p - 1:
+                out = self._ahead(held, found, k, stats)
+            self._out.append(out)
         self._event(f"hdr_bracket: found {found.describe()} after {len(held)} frames; "
                     f"output runs {len(held) - 1} frames behind")
 
-    def _prime(self, held: list[Frame], found: BracketPattern) -> None:
-        """Seed the tone mapping with the first full window's statistics.
+    def _prime(self, held: list[Frame], found: BracketPattern
+               ) -> tuple[float | None, float | None] | None:
+        """Seed the tone mapping with the first full window's statistics; return them.
 
-        The frames before the window first fills merge the exposures held so
-        far; starting on a long exposure (a trimmed clip), its clipped
-        highlights set the statistics 20-40 levels too bright for those
-        frames. The frames are held anyway while the pattern is found, so a
-        scratch engine measures the first full window ahead.
+        Before the window first fills, a frame could only merge the exposures
+        held so far; starting on a long exposure (a trimmed clip), its
+        clipped highlights set the statistics 20-40 levels too bright for
+        those frames. The frames are held anyway while the pattern is found,
+        so a scratch engine measures the first full window ahead. None when
+        fewer frames than a period are held.
         """
         engine = self.engine
         p = found.period
         if engine is None or len(held) < p:
-            return
+            return None
         scratch = self._engine(list(found.exposures))
         for k, f in enumerate(held[:p]):
             scratch.push(f.image, time=f.time, exposure=_held_exposure(found, len(held), k))
-        engine.prime(scratch.smooth_a.value, scratch.smooth_b.value)
+        stats = scratch.smooth_a.value, scratch.smooth_b.value
+        engine.prime(*stats)
+        return stats
+
+    def _ahead(self, held: list[Frame], found: BracketPattern, k: int,
+               stats: tuple[float | None, float | None]) -> Frame:
+        """Held frame ``k``, before the first full window, merged with that window.
+
+        Instead of only the exposures held before it, frame ``k`` merges the
+        whole first window (held frames 0 to ``period - 1``) with itself as
+        the reference (alignment and de-ghosting against it), on a scratch
+        engine primed with that window's statistics. With only the frames
+        before it, a long exposure's clipped highlights came out up to 21
+        levels darker (a clip trimmed to start on it).
+        """
+        n, p = len(held), found.period
+        scratch = self._engine(list(found.exposures))
+        scratch.prime(*stats)
+        for j in range(p):
+            if j != k:
+                f = held[j]
+                scratch.push(f.image, time=f.time, exposure=_held_exposure(found, n, j))
+        return self._render(held[k], _held_exposure(found, n, k), engine=scratch)
 
     def _event(self, text: str) -> None:
         self.notes.append(text)
