@@ -61,6 +61,24 @@ def test_trim_keeps_exactly_the_frames_of_the_span(clip, tmp_path):
     assert a0 == pytest.approx(0.0, abs=0.03) and a1 == pytest.approx(1.5, abs=0.05)
 
 
+@pytest.mark.parametrize("ext", [".ts", ".mkv"])
+def test_a_trim_keeps_the_audio_the_file_holds_after_the_video(clip, tmp_path, ext):
+    # An MPEG-TS muxer places audio up to 0.7 s after the video of the same
+    # time: the trim stopped reading at the first frame past its end and
+    # lost the last 70-80 ms of audio (a new-user trial).
+    src = tmp_path / f"in{ext}"  # muxed as FFmpeg's command line does (its mux delay)
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(clip), "-c", "copy", str(src)],
+                   check=True)
+    out = tmp_path / "part.mkv"
+    for start, length in (("0.5", 0.5), ("1", 1.5)):
+        res = _run("run", str(src), "-o", str(out), "-ss", start, "-t", str(length), "-q",
+                   "--overwrite")
+        assert res.returncode == 0, res.stderr
+        last = max(float(p["pts_time"]) for p in ffprobe_packets(out, "a:0"))
+        assert length - 0.045 <= last < length  # within two AAC frames of the end
+        assert len(ffprobe_frame_times(out)) == round(30 * length)
+
+
 def test_to_is_a_position_and_config_keys_do_the_same(clip, tmp_path):
     a, b = tmp_path / "a.mkv", tmp_path / "b.mkv"
     assert _run("run", str(clip), "-o", str(a), "-ss", "00:00:00.5", "-to", "2", "-q") \

@@ -20,6 +20,10 @@ from vidclear.errors import InputError
 __all__ = ["AVSource", "camera_device", "classify_input"]
 
 _NETWORK_SCHEMES = ("rtsp", "rtsps", "rtmp", "udp", "tcp", "http", "https", "srt", "rtp")
+# How far past a trim's end the video may run while the copied streams'
+# packets before that end are still read: muxers place audio up to their
+# interleaving delay after the video of the same time (MPEG-TS 0.7 s).
+_SIDE_SLACK_S = 2.0
 
 
 def classify_input(spec: str) -> str:
@@ -338,6 +342,39 @@ class AVSource(Source):
                                  "input.allow_truncated=true to keep what decodes)") from None
             self._decode_errors += 1
         self._check_complete()
+
+    def drain_side_packets(self, until: float) -> None:
+        """Pass on the copied streams' packets before ``until`` that the file holds later.
+
+        For a trim that ends at ``until`` seconds (this source's clock): its
+        video stopped at the first frame past the end, but a muxer places
+        audio after the video of the same time (MPEG-TS by up to 0.7 s), so
+        those packets were not read yet (a TS trim lost its last 70–80 ms of
+        audio). Reads on, without decoding, until every copied stream has
+        reached ``until``, the video has passed it by ``_SIDE_SLACK_S``, or
+        the file ends. Nothing for live inputs.
+        """
+        if not self.copy_streams or self.is_live or self._container is None:
+            return
+        vs = self.video_stream
+        pending = {s.index for s in self.copy_streams}
+        try:
+            for packet in self._container.demux([vs, *self.copy_streams]):
+                ts = packet.pts if packet.pts is not None else packet.dts
+                if ts is None:
+                    continue
+                t = float(ts * packet.time_base)
+                if packet.stream.index == vs.index:
+                    if t > until + _SIDE_SLACK_S:
+                        return
+                elif t >= until:
+                    pending.discard(packet.stream.index)
+                    if not pending:
+                        return
+                elif packet.size:
+                    self.side_packets.put(packet)
+        except av.FFmpegError:
+            return  # a damaged tail: what was read is kept
 
     def _count_packet(self, packet: Any) -> None:
         """What the demuxer presents: the reference the completeness check uses."""

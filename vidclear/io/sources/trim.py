@@ -162,6 +162,7 @@ class TrimSource(Source):
                 if t < self.start - _EPS:
                     continue  # decoded from the keyframe before the start: trimmed exactly
                 if self.end is not None and t >= self.end - _EPS:
+                    self.source.drain_side_packets(self.end)
                     self.source.stop()
                     return
             if frame.pts is not None:
