@@ -229,6 +229,7 @@ class EncoderSink:
         self._durations: dict[int, int] = {}
         self._end_pts: int | None = None  # where the last frame shown ends, codec ticks
         self._first_dts: int | None = None  # of the first video packet (negative: B-frames)
+        self._first_pts: int | None = None  # the earliest video packet's
         self._held: Any = None  # a picture output's latest frame, encoded at close
         self._stream: Any = None
         self._copy_map: dict[int, Any] = {}
@@ -590,9 +591,14 @@ class EncoderSink:
                 packet.duration = ticks
             if self._first_dts is None and packet.dts is not None:
                 self._first_dts = packet.dts
+            if packet.pts is not None:
+                self._first_pts = packet.pts if self._first_pts is None else \
+                    min(self._first_pts, packet.pts)
             if stretch and k == len(packets) - 1 and packet.dts is not None:
-                # the samples then span first_dts .. end_pts, as long as the frames shown
-                end = (self._end_pts or 0) + min(self._first_dts or 0, 0)
+                # the samples then span as long as the frames shown: first_dts
+                # .. end_pts less the decoding delay (first_pts - first_dts)
+                delay = (self._first_pts or 0) - (self._first_dts or 0)
+                end = (self._end_pts or 0) - max(delay, 0)
                 packet.duration = max(packet.duration or 0, end - packet.dts)
             self._container.mux(packet)
 

@@ -154,30 +154,66 @@ class TrimSource(Source):
     def _frames(self) -> Iterator[Frame]:
         tb = self.source.time_base
         shift = round(Fraction(self.start).limit_denominator(10**9) / tb)
+        end = None if self.end is None else round(Fraction(self.end).limit_denominator(10**9) / tb)
+        rate = self.source.info.rate
+        step = 1 / float(rate) if rate else _EPS
         last: float | None = None
+        held: Frame | None = None  # the frame before the start that is still shown there
+        ended = False
         for frame in self.source:
             last = frame.time if frame.time is not None else last
             t = frame.time
             if t is not None:
                 if t < self.start - _EPS:
-                    continue  # decoded from the keyframe before the start: trimmed exactly
+                    # decoded from the keyframe before the start: trimmed exactly,
+                    # but for a frame held over the start (see _held_over)
+                    held = frame if self._held_over(frame, t, step) else None
+                    continue
                 if self.end is not None and t >= self.end - _EPS:
                     self.source.drain_side_packets(self.end)
                     self.source.stop()
-                    return
-            if frame.pts is not None:
-                if self.end is not None and frame.meta.get("duration"):
-                    # a frame held past the end is shown up to the end, as -t does
-                    room = round(Fraction(self.end).limit_denominator(10**9) / tb) - frame.pts
-                    frame.meta["duration"] = max(1, min(frame.meta["duration"], room))
-                frame.pts = max(0, frame.pts - shift)
-            self._frames_decoded += 1
-            yield frame
-        if self._frames_decoded == 0 and not self.stopped:
+                    ended = True
+                    break
+            for f in (held, frame) if held is not None else (frame,):
+                yield self._shifted(f, shift, end)
+            held = None
+        if held is not None:  # nothing after it within the span
+            yield self._shifted(held, shift, end)
+        if self._frames_decoded == 0 and not (self.stopped or ended):
             origin = self.source.first_time or 0.0
-            end = "" if last is None else f" (its last frame is at {last - origin:.3f} s)"
+            end_note = "" if last is None else f" (its last frame is at {last - origin:.3f} s)"
             raise InputError(f"input {self.spec}: -ss {self.start - origin:g} s starts after "
-                             f"the last frame{end}")
+                             f"the last frame{end_note}")
+
+    def _shifted(self, frame: Frame, shift: int, end: int | None) -> Frame:
+        """``frame`` moved to the output's clock (the start at 0), its hold cut at the end."""
+        if frame.pts is not None:
+            if end is not None and frame.meta.get("duration"):
+                # a frame held past the end is shown up to the end, as -t does
+                room = end - max(frame.pts, shift)  # from where it is shown
+                frame.meta["duration"] = max(1, min(frame.meta["duration"], room))
+            frame.pts = max(0, frame.pts - shift)
+        self._frames_decoded += 1
+        return frame
+
+    def _held_over(self, frame: Frame, t: float, step: float) -> bool:
+        """Whether ``frame``, from before the start, is still shown a frame past it.
+
+        Such a frame (a held picture, a slide) is what the start shows: it is
+        kept, at time 0, for the rest of its duration. Dropping it, as FFmpeg
+        does, left the output without a picture for up to its whole hold (a
+        0.35 s gap at the head of the media case ``held-last-frame.mp4``
+        trimmed at 0.5 s). A frame of ordinary length is never kept this way,
+        so frame-exact trims stay as they were.
+        """
+        ticks = frame.meta.get("duration")
+        if not ticks or not frame.time_base:
+            return False
+        rest = t + float(ticks * frame.time_base) - self.start
+        if rest <= step + _EPS:
+            return False
+        frame.meta["duration"] = max(1, round(rest / frame.time_base))
+        return True
 
     def _close(self) -> None:
         self.source.close()
