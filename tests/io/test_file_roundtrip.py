@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from fractions import Fraction
 
 import av
@@ -262,6 +265,52 @@ def test_truncated_file_is_refused(tmp_path, ext):
         got = transcode(str(part), out,
                         config=load_config(overrides=["input.allow_truncated=true"]))
         assert got.frames_out == int(_video(ffprobe_streams(part))["nb_read_frames"]), frac
+
+
+def _noise_ts(path, n: int = 12) -> None:
+    """An H.264 MPEG-TS of noise frames, each frame many transport packets long."""
+    rng = np.random.default_rng(3)
+    with av.open(str(path), "w", format="mpegts") as out:
+        vs = out.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 160, 120, "yuv420p"
+        vs.codec_context.options = {"preset": "ultrafast", "crf": "10"}
+        for _ in range(n):
+            img = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+            for p in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(p)
+        for p in vs.encode(None):
+            out.mux(p)
+
+
+def test_a_ts_cut_between_packets_inside_a_frame_is_reported(tmp_path):
+    # Cut on a 188-byte boundary, an MPEG-TS looks whole to the sync-byte
+    # check; its last frame decoded with concealed errors and the run said
+    # nothing (a new-user trial). The decoder's own flag for such frames is
+    # now counted and reported, with where they are.
+    full = tmp_path / "full.ts"
+    _noise_ts(full)
+    data = full.read_bytes()
+    starts = [i for i in range(0, len(data), 188)  # video PES starts (PID 0x100)
+              if data[i + 1] & 0x40 and ((data[i + 1] & 0x1F) << 8 | data[i + 2]) == 0x100]
+    cut = tmp_path / "cut.ts"
+    cut.write_bytes(data[:starts[-1] + 188 * 8])  # 8 packets into the last frame
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(cut), "-o",
+                          str(tmp_path / "out.mkv"), "-q", "--stats", str(tmp_path / "s.json")],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    frames = int(_video(ffprobe_streams(tmp_path / "out.mkv"))["nb_read_frames"])
+    assert frames == 12  # FFmpeg decodes all of them too
+    warn = [ln for ln in res.stderr.splitlines() if "decoded with errors" in ln]
+    assert len(warn) == 1 and "the input may be cut short" in warn[0], res.stderr
+    stats = json.loads((tmp_path / "s.json").read_text())
+    assert stats["frames_damaged"] == 1
+    last = ffprobe_frame_times(cut)[-1]  # the input's clock: the TS starts late
+    assert stats["damaged_at_s"] == [pytest.approx(last, abs=1e-3)]
+    # the whole file: no warning
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(full), "-o",
+                          str(tmp_path / "whole.mkv"), "-q"], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0 and "decoded with errors" not in res.stderr, res.stderr
 
 
 def test_a_stream_whose_parameters_never_arrived_is_left_out_with_a_note(tmp_path):

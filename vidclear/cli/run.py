@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from vidclear.cli.progress import Progress, summary_line
+from vidclear.cli.progress import Progress, damaged_line, summary_line
 from vidclear.config.loader import Config, load_config
 from vidclear.errors import ConfigError, OutputError
 from vidclear.io.sinks.paths import check_output_path, is_stdout, write_file
@@ -316,9 +316,15 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
         bar.close()
     _write_stats(getattr(args, "stats", None), stats, session.report())
     unsent = session.report().get("output_frames_dropped", 0)
-    if unsent:  # lost data is reported even with -q
+    if unsent:  # lost or damaged data is reported even with -q
         print(f"vidclear: warning: {unsent} frames were not sent: the network receiver was "
               "gone when the run ended", file=sys.stderr)
+    if session.source.decode_errors:
+        n = session.source.decode_errors
+        print(f"vidclear: warning: {n} damaged packet{'s were' if n != 1 else ' was'} "
+              "skipped", file=sys.stderr)
+    if stats.damaged:
+        print(f"vidclear: warning: {damaged_line(stats)}", file=sys.stderr)
     if not quiet:
         if getattr(args, "verbose", 0):
             _say_stages(stats)
@@ -334,10 +340,6 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
                   "file at a join were left out", file=sys.stderr)
         for note in session.notes:
             print(f"vidclear: note: {note}", file=sys.stderr)
-        if session.source.decode_errors:
-            n = session.source.decode_errors
-            print(f"vidclear: warning: {n} damaged packet{'s were' if n != 1 else ' was'} "
-                  "skipped", file=sys.stderr)
     return EXIT_INTERRUPTED if stats.interrupted else 0
 
 

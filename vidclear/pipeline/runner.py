@@ -134,6 +134,8 @@ class Pipeline:
             except StopIteration:
                 return
             st.add(time.perf_counter() - t0)
+            if frame.meta.get("damaged"):
+                self.stats.add_damaged(frame.time)
             self._decoded.put(frame)
             st.queue_depth, st.queue_max = self._decoded.depth, self._decoded.max_depth
             st.drops = self._decoded.drops

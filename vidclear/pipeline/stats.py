@@ -84,6 +84,10 @@ def jit_seconds() -> float:
     return clock.seconds() if clock is not None else 0.0
 
 
+#: How many damaged frames' times the stats keep (the count is exact).
+_DAMAGED_TIMES = 5
+
+
 @dataclass
 class StageStats:
     """What one stage (decode, process, encode) has done so far."""
@@ -171,6 +175,10 @@ class PipelineStats:
     media_start: float | None = None
     media_end: float | None = None
     interrupted: bool = False
+    #: Frames the decoder flagged as damaged (errors concealed), and the
+    #: first few of their times (seconds, the output's clock).
+    damaged: int = 0
+    damaged_at: list[float] = field(default_factory=list)
     #: perf_counter() when the last warm-up frame (one that waited for the JIT) finished.
     warm_until_s: float | None = None
     _warm_until_mono: float | None = None
@@ -207,6 +215,13 @@ class PipelineStats:
         with self._lock:
             warm = self._warm_until_mono is not None and captured < self._warm_until_mono
             (self._warm_latency if warm else self._latency).append(seconds)
+
+    def add_damaged(self, t: float | None) -> None:
+        """Count a frame the decoder flagged as damaged, shown at ``t`` seconds."""
+        with self._lock:
+            self.damaged += 1
+            if t is not None and len(self.damaged_at) < _DAMAGED_TIMES:
+                self.damaged_at.append(round(t, 3))
 
     def add_media_time(self, t: float | None) -> None:
         if t is None:
@@ -286,6 +301,8 @@ class PipelineStats:
             "fps_after_warmup": round(self.fps_after_warmup, 2),
             "speed": round(self.speed, 3),
             "dropped": self.dropped,
+            "frames_damaged": self.damaged,
+            "damaged_at_s": list(self.damaged_at),
             "interrupted": self.interrupted,
             # Frames that waited for the JIT are left out; see "warmup".
             "latency_ms": latency,

@@ -405,6 +405,8 @@ class AVSource(Source):
         meta: dict[str, Any] = {"index": self.frames_decoded, "capture_time": time.monotonic()}
         if av_frame.duration:  # ticks of the time base; a held last frame keeps its time
             meta["duration"] = int(av_frame.duration)
+        if av_frame.is_corrupt:  # decoded with errors the decoder concealed (damaged data)
+            meta["damaged"] = True
         self._frames_decoded += 1
         rotation = int(av_frame.rotation or 0) % 360
         if not self.config.autorotate:
