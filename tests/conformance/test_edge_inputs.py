@@ -318,8 +318,10 @@ def test_a_held_last_frame_keeps_its_display_time(tmp_path, capsys, ext):
     assert float(probe(out)["format"]["duration"]) == pytest.approx(want, abs=0.02)
     # trimmed: -t inside the held frame ends there; -ss keeps the rest of it
     # (through B-frames an MP4 that starts after 0 came out 2 frames long)
+    # (-ss 1.5 starts after the last frame's time but inside its hold: it was refused)
     for n, (args, end) in enumerate(((("-t", "2"), 2.0), (("-ss", "0.5"), want - 0.5),
-                                     (("-ss", "0.5", "-t", "2"), 2.0))):
+                                     (("-ss", "0.5", "-t", "2"), 2.0),
+                                     (("-ss", "1.5"), want - 1.5))):
         cut = tmp_path / f"cut{n}{ext}"
         rc, err = _run(inp, cut, capsys, "--set", "output.preset=medium", *args)  # B-frames
         assert rc == 0, err
