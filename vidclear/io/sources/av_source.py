@@ -17,7 +17,7 @@ from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError
 
-__all__ = ["AVSource", "camera_device", "classify_input"]
+__all__ = ["AVSource", "camera_device", "classify_input", "video_stream"]
 
 _NETWORK_SCHEMES = ("rtsp", "rtsps", "rtmp", "udp", "tcp", "http", "https", "srt", "rtp")
 # How far past a trim's end the video may run while the copied streams'
@@ -79,6 +79,16 @@ def _best_video(streams: list[Any]) -> Any:
         return pixels + (5_000_000 if int(s.disposition) & default else 0)
 
     return max(streams, key=lambda s: (score(s), -s.index))
+
+
+def video_stream(container: Any) -> Any | None:
+    """The video stream of an open PyAV input container that vidclear processes.
+
+    FFmpeg's default choice (:func:`_best_video`) among the video streams
+    that are not cover art (attached pictures); None when there is none.
+    """
+    moving = [s for s in container.streams.video if not _is_attached_picture(s)]
+    return _best_video(moving) if moving else None
 
 
 def _is_timecode(stream: Any) -> bool:
@@ -186,13 +196,12 @@ class AVSource(Source):
         # Cover art (an MP3's or M4A's picture) is a video stream of one still:
         # not the video, but kept as an attached picture where the output can hold it.
         pictures = [s for s in c.streams.video if _is_attached_picture(s)]
-        moving = [s for s in c.streams.video if not _is_attached_picture(s)]
-        if not moving:
+        vs = video_stream(c)
+        if vs is None:
             extra = " (only cover art)" if pictures else ""
             raise InputError(f"input has no video stream{extra}: {self.spec}")
-        vs = _best_video(moving)
         #: video streams besides the one processed (FFmpeg's default selection too)
-        self.other_video_streams = len(moving) - 1
+        self.other_video_streams = len(c.streams.video) - len(pictures) - 1
         ctx = vs.codec_context
         if ctx is None or ctx.codec is None or not getattr(ctx.codec, "is_decoder", True):
             raise InputError(f"input {self.spec}: no decoder for its video codec")
