@@ -113,6 +113,7 @@ from _cli import at_least  # noqa: E402  (scripts/, the folder of this script)
 from peers_dehaze import PEERS, available_peers  # noqa: E402
 
 from vidclear.dehaze import Dehazer, dehaze_image  # noqa: E402
+from vidclear.io.sources.av_source import video_stream  # noqa: E402
 from vidclear.metrics import ciede2000, flicker, psnr, srgb_to_lab, ssim  # noqa: E402
 
 DATA = HERE.parent / ".." / "shared" / "data" / "dehaze"
@@ -245,7 +246,7 @@ def stills(size: int) -> list[tuple[str, np.ndarray]]:
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 HAZY_TOKENS = ("hazy", "haze")
 CLEAR_TOKENS = ("GT", "gt", "clear", "Clear", "CLEAR")
-CLEAR_FOLDERS = ("gt", "GT", "clear", "Clear")
+CLEAR_FOLDERS = ("gt", "clear")  # any case
 
 
 def _images(folder: Path) -> list[Path]:
@@ -277,9 +278,10 @@ def find_pairs(folder: Path) -> tuple[list[tuple[str, Path, Path]], list[str]]:
       ``27_outdoor_hazy.jpg`` / ``27_outdoor_GT.jpg``, Dense-Haze's and
       NH-HAZE's ``01_hazy.png`` / ``01_GT.png``); the extensions may differ.
     """
-    hazy_dir = folder / "hazy"
-    clear_dir = next((folder / c for c in CLEAR_FOLDERS if (folder / c).is_dir()), None)
-    if hazy_dir.is_dir() and clear_dir is not None:
+    subs = {p.name.lower(): p for p in sorted(folder.iterdir()) if p.is_dir()}
+    hazy_dir = subs.get("hazy")
+    clear_dir = next((subs[c] for c in CLEAR_FOLDERS if c in subs), None)
+    if hazy_dir is not None and clear_dir is not None:
         clear = {p.stem: p for p in _images(clear_dir)}
         pairs, lone = [], []
         for h in _images(hazy_dir):
@@ -320,7 +322,8 @@ def own_pair_set(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray, n
     found, lone = find_pairs(folder)
     notes = [f"{folder}: {len(lone)} hazy image(s) without a clear one: {', '.join(lone)}"] \
         if lone else []
-    out = []
+    out: list[tuple[str, np.ndarray, np.ndarray]] = []
+    labels: set[str] = set()
     for label, h, c in found:
         hazy, clear = read(h), read(c)
         if hazy.shape != clear.shape:  # before scaling, which could hide it
@@ -328,7 +331,19 @@ def own_pair_set(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray, n
                          f"({hazy.shape[1]}x{hazy.shape[0]} against "
                          f"{clear.shape[1]}x{clear.shape[0]}); left out")
             continue
-        out.append((label, scaled(hazy, size), scaled(clear, size)))
+        hazy, clear = scaled(hazy, size), scaled(clear, size)
+        if min(hazy.shape[:2]) < MIN_SIDE:
+            notes.append(f"{folder}: {h.name} is {hazy.shape[1]}x{hazy.shape[0]} at this "
+                         f"size, under the {MIN_SIDE} px SSIM needs; left out")
+            continue
+        if np.array_equal(hazy, clear):
+            notes.append(f"{folder}: {h.name} is identical to {c.name} (no haze; its PSNR "
+                         "would be infinite); left out")
+            continue
+        if label in labels:  # 01_hazy.png and 01_hazy.jpg: both kept, told apart
+            label = h.name
+        labels.add(label)
+        out.append((label, hazy, clear))
     if not out:
         raise SystemExit(f"--pairs {folder}: no hazy / clear pairs found (expected hazy/ and "
                          "gt/ subfolders, or names like 01_hazy.png with 01_GT.png)")
@@ -349,7 +364,8 @@ Clip = tuple[str, list[np.ndarray], list[np.ndarray], list[float]]
 
 
 MIN_VIDEO_WIDTH = 32
-MIN_SIZE = 32  # SSIM's 11 x 11 window must fit
+MIN_SIZE = 32  # --size: SSIM's 11 x 11 window must fit
+MIN_SIDE = 11  # a pair's short side after scaling, for that window
 
 
 def read_video(path: Path, frames: int, width: int,
@@ -371,9 +387,9 @@ def read_video(path: Path, frames: int, width: int,
     bad = 0
     try:
         with av.open(str(path)) as container:
-            if not container.streams.video:
+            stream = video_stream(container)  # the one vidclear processes
+            if stream is None:
                 raise SystemExit(f"--videos {path}: no video stream")
-            stream = container.streams.video[0]
             w0, h0 = stream.codec_context.width, stream.codec_context.height
             if not w0 or not h0:
                 raise SystemExit(f"--videos {path}: the video stream has no frame size")
@@ -832,8 +848,9 @@ def main() -> int:
     for name, s in report.get("own_stills", {}).items():
         lines += _nr_table(f"{name} (your stills): no-reference vs input, mean", s["mean"])
     if "own_videos" in report:
-        lines += _nr_table(f"your videos ({len(own_clips)}; first {args.video_frames} frames "
-                           f"at {args.video_width} px wide): mean over frames",
+        widths = sorted({c[2][0].shape[1] for c in own_clips})
+        lines += _nr_table(f"your videos ({len(own_clips)}; up to {args.video_frames} frames "
+                           f"each at {', '.join(map(str, widths))} px wide): mean over frames",
                            report["own_videos"]["mean"], extra="flicker")
         for r in report["own_videos"]["rows"]:
             lines.append(f"  {r['video']:<20} {r['method']:<20} flicker {r['flicker']:.5f} "

@@ -169,3 +169,48 @@ def test_videos_of_any_shape_are_read(tmp_path: Path, size: tuple[int, int]) -> 
     res = q.run_video({"hazy input": lambda x: x, "vidclear": q.dehaze_image},
                       [(label, planes, frames, times)], None)
     assert res["rows"][0]["frames"] == 4
+
+
+def test_pairs_that_cannot_be_scored_are_noted_and_names_stay_apart(tmp_path: Path) -> None:
+    # A second trial: an 8x8 pair crashed SSIM, an identical pair made the
+    # mean PSNR infinite, 01_hazy.png and 01_hazy.jpg showed as one row, and
+    # Hazy/ + GT/ folders were not read.
+    hazy, clear = _pair(1)
+    folder = tmp_path / "p"
+    _write(folder / "Hazy" / "01_hazy.png", hazy)
+    _write(folder / "Hazy" / "01_hazy.jpg", hazy)
+    _write(folder / "Hazy" / "02_hazy.png", hazy[:8, :8])
+    _write(folder / "Hazy" / "03_hazy.png", clear)
+    for name, img in (("01_hazy", clear), ("02_hazy", clear[:8, :8]), ("03_hazy", clear)):
+        _write(folder / "GT" / f"{name}.png", img)
+    items, notes = q.own_pair_set(folder, 1024)
+    assert [label for label, *_ in items] == ["01_hazy", "01_hazy.png"]
+    assert notes == [f"{folder}: 02_hazy.png is 8x8 at this size, under the 11 px SSIM needs; "
+                     "left out",
+                     f"{folder}: 03_hazy.png is identical to 03_hazy.png (no haze; its PSNR "
+                     "would be infinite); left out"]
+
+
+def test_videos_are_read_from_the_stream_vidclear_processes(tmp_path: Path) -> None:
+    # Stream 0 a one-frame picture, stream 1 the video: the report read the
+    # picture ("fewer than two frames decoded").
+    path = tmp_path / "two.mkv"
+    with av.open(str(path), "w") as out:
+        still = out.add_stream("mjpeg", rate=1)
+        still.width, still.height, still.pix_fmt = 32, 24, "yuvj420p"
+        vs = out.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        for p in still.encode(av.VideoFrame.from_ndarray(np.zeros((24, 32, 3), np.uint8),
+                                                         format="rgb24")):
+            out.mux(p)
+        for p in still.encode(None):
+            out.mux(p)
+        for i in range(6):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 30 * i, np.uint8),
+                                               format="rgb24")
+            for p in vs.encode(frame):
+                out.mux(p)
+        for p in vs.encode(None):
+            out.mux(p)
+    label, planes, frames, times = q.read_video(path, 10, 64)
+    assert len(frames) == 6 and frames[0].shape == (48, 64, 3)
