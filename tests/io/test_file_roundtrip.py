@@ -267,6 +267,25 @@ def test_truncated_file_is_refused(tmp_path, ext):
         assert got.frames_out == int(_video(ffprobe_streams(part))["nb_read_frames"]), frac
 
 
+def test_an_avi_output_reads_back_whole(tmp_path):
+    # A source on a fine time base (1/15360) written as AVI declares its
+    # length in those ticks (4800 for 200 frames at 1/600): vidclear refused
+    # its own output as truncated (a new-user trial).
+    src = make_clip(tmp_path / "in.mp4", n=40, size=(96, 64), audio=False,
+                    time_base=Fraction(1, 15360), pts=[512 * i for i in range(40)])
+    out = tmp_path / "out.avi"
+    assert transcode(str(src), out).frames_out == 40
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].frames > 40  # ticks, not frames
+    assert transcode(str(out), tmp_path / "again.mkv").frames_out == 40
+    # and an AVI that lost frames is still refused
+    data = out.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="truncated"):
+        transcode(str(cut), tmp_path / "never.mkv")
+
+
 def _noise_ts(path, n: int = 12) -> None:
     """An H.264 MPEG-TS of noise frames, each frame many transport packets long."""
     rng = np.random.default_rng(3)

@@ -184,11 +184,12 @@ def test_a_folder_and_a_glob_are_trips_in_name_order(chunks, tmp_path):
     assert int(video["nb_read_frames"]) == 90
 
 
-@pytest.mark.parametrize("ext", [".mp4", ".mkv", ".ts"])
+@pytest.mark.parametrize("ext", [".mp4", ".mkv", ".ts", ".m2ts", ".mts", ".flv"])
 def test_a_folder_holding_an_earlier_output_is_refused(chunks, tmp_path, ext):
     # `vidclear run SD/trip -o SD/trip/clean.mp4`, then again to another name,
     # played the first run's output as one more chunk of the trip. (MPEG-TS
-    # has no handler names: its mark is the SDT's service provider.)
+    # has no handler names: its mark is the SDT's service provider, in M2TS's
+    # 192-byte packets too; FLV keeps it as a global tag.)
     folder = tmp_path / "trip"
     folder.mkdir()
     for c in chunks:

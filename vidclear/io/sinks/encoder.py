@@ -71,15 +71,15 @@ _IMAGE_CODECS = {"png": ("png", "rgb24"), "jpg": ("mjpeg", "yuvj444p"),
 def mark_output(container: Any, video: Any) -> None:
     """Name vidclear as the writer of an output opened for writing.
 
-    The video track's handler name (MP4, MOV, Matroska; the input's is not
-    copied) or, in MPEG-TS, which has none, the service provider of its
-    service description table. Trips and batches read it back to leave
+    The video track's handler name (MP4, MOV, Matroska, NUT; the input's is
+    not copied) and the container's service provider: in MPEG-TS, which has
+    no handler names, that of its service description table; FLV and NUT
+    keep it as a global tag. Trips and batches read them back to leave
     earlier outputs out of their inputs (:mod:`vidclear.io.sources.trip`).
     Call after copying the source's metadata, which it overrides.
     """
     video.metadata["handler_name"] = OUTPUT_HANDLER
-    if "mpegts" in container.format.name.split(","):
-        container.metadata["service_provider"] = OUTPUT_HANDLER
+    container.metadata["service_provider"] = OUTPUT_HANDLER
 
 
 def _check_encoder(cfg: OutputConfig) -> Any:
@@ -337,7 +337,8 @@ class EncoderSink:
         if not suffix:
             raise ConfigError(f"output {self.name} has no extension to choose a container by "
                               "(add one, or name the container with -f / output.format)")
-        aliases = {"mkv": "matroska", "ts": "mpegts", "m2ts": "mpegts", "m4v": "mp4"}
+        aliases = {"mkv": "matroska", "ts": "mpegts", "m2ts": "mpegts", "mts": "mpegts",
+                   "m4v": "mp4"}
         name = aliases.get(suffix, suffix)
         try:
             av.format.ContainerFormat(name, "w")

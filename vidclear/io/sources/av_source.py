@@ -448,7 +448,7 @@ class AVSource(Source):
             raise InputError(f"input {self.spec} holds no decodable video frames")
         hint = "(use --set input.allow_truncated=true to keep what decodes)"
         declared = self.declared_frames
-        if declared and self._video_packets < declared:
+        if declared and self._video_packets < declared and not self._avi_ticks(declared):
             raise InputError(
                 f"input {self.spec} is truncated: its index promises {declared} video "
                 f"frames, the file holds {self._video_packets} {hint}"
@@ -462,6 +462,23 @@ class AVSource(Source):
                     f"input {self.spec} is truncated: video stops at {last:.2f} s "
                     f"of {end:.2f} s {hint}"
                 )
+
+    def _avi_ticks(self, declared: int) -> bool:
+        """Whether an AVI's declared length is ticks its packets' timestamps cover.
+
+        AVI declares a stream's length in ticks of its time base
+        (``dwLength`` in ``dwScale / dwRate`` units), a frame count only when
+        a tick is a frame; a VFR source written with a finer time base leaves
+        the ticks between frames empty (vidclear's own AVI outputs were
+        refused as truncated). Such a file is whole when its last packet
+        reaches the declared length; the end check still applies.
+        """
+        if "avi" not in self._container.format.name.split(",") or self._packet_end is None:
+            return False
+        tb = self.video_stream.time_base
+        start = self.first_time or 0.0
+        step = (self._packet_end - start) / max(self._video_packets, 1)  # a frame, on average
+        return self._packet_end >= start + float(declared * tb) - 1.5 * step
 
     def _check_ts_end(self) -> None:
         """Refuse an MPEG-TS file that ends inside a transport packet (it was cut short).

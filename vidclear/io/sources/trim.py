@@ -155,7 +155,11 @@ class TrimSource(Source):
         tb = self.source.time_base
         shift = round(Fraction(self.start).limit_denominator(10**9) / tb)
         end = None if self.end is None else round(Fraction(self.end).limit_denominator(10**9) / tb)
-        rate = self.source.info.rate
+        # an ordinary frame's length: the stream's base rate (the shortest
+        # frame interval; the average rate of a clip with held frames is lower)
+        vs = getattr(self.source, "video_stream", None)
+        rate = (getattr(vs, "base_rate", None) or getattr(vs, "guessed_rate", None)
+                or self.source.info.rate)
         step = 1 / float(rate) if rate else _EPS
         last: float | None = None
         held: Frame | None = None  # the frame before the start that is still shown there

@@ -60,16 +60,20 @@ def _written_by_vidclear(path: str) -> bool:
 
     try:
         with av.open(path) as c:
-            tags = c.streams.video[0].metadata if c.streams.video else {}
+            tags = dict(c.streams.video[0].metadata) if c.streams.video else {}
+            glob_tags = dict(c.metadata)
             ts = "mpegts" in c.format.name.split(",")
     except (av.FFmpegError, OSError, ValueError):
         return False
     if ts:
         return _ts_provider(path) == OUTPUT_HANDLER
-    return any(k.lower() == "handler_name" and v == OUTPUT_HANDLER for k, v in tags.items())
+    return any(k.lower() == "handler_name" and v == OUTPUT_HANDLER for k, v in tags.items()) \
+        or any(k.lower() == "service_provider" and v == OUTPUT_HANDLER
+               for k, v in glob_tags.items())
 
 
 _TS_PACKET = 188
+_M2TS_PACKET = 192
 _SDT_PID = 0x0011
 _SERVICE_DESCRIPTOR = 0x48
 
@@ -77,18 +81,22 @@ _SERVICE_DESCRIPTOR = 0x48
 def _ts_provider(path: str, packets: int = 1000) -> str | None:
     """The service provider named in an MPEG-TS file's first SDT, or None.
 
-    Reads at most ``packets`` 188-byte transport packets from the start and
-    parses the first service description table section on PID 0x0011 that
-    starts in one packet (ISO/IEC 13818-1 §2.4.4, ETSI EN 300 468 §5.2.3
+    Reads at most ``packets`` transport packets (188 bytes, or 192 in M2TS)
+    from the start and parses the first service description table section
+    on PID 0x0011 that starts in one packet (ISO/IEC 13818-1 §2.4.4, ETSI EN 300 468 §5.2.3
     and its service descriptor, tag 0x48, §6.2.33). PyAV does not expose
     programs' metadata, where FFmpeg puts it.
     """
     try:
         with open(path, "rb") as f:
-            data = f.read(_TS_PACKET * packets)
+            data = f.read(_M2TS_PACKET * packets)
     except OSError:
         return None
-    for i in range(0, len(data) - _TS_PACKET + 1, _TS_PACKET):
+    # 188-byte packets, or 192 with a 4-byte time code before each (M2TS, AVCHD)
+    size, skip = next(((n, k) for n, k in ((_TS_PACKET, 0), (_M2TS_PACKET, 4))
+                       if len(data) >= k + 2 * n + 1 and data[k] == data[k + n] == 0x47),
+                      (_TS_PACKET, 0))
+    for i in range(skip, len(data) - _TS_PACKET + 1, size):
         pkt = data[i:i + _TS_PACKET]
         if pkt[0] != 0x47 or not pkt[1] & 0x40:  # not in sync, or no section starts here
             continue
