@@ -59,7 +59,9 @@ Measures:
   video also ``flicker`` (:func:`vidclear.metrics.flicker`) next to the
   input's own, split into ``gain`` times the input's frame-to-frame change
   of mean luma (restored contrast amplifies content moving through a pan)
-  and the ``excess`` that processing adds beyond it;
+  and the ``excess`` that processing adds beyond it; and ``pumping``
+  (:func:`vidclear.metrics.pumping`), the frame-to-frame oscillation of
+  the mean luma with steady changes left out, next to the input's own;
 * compression: the RMS of ``method(x264(I)) - method(I)`` over the RMS of
   ``x264(I) - I``, over the whole still and over its flat pixels (local
   standard deviation of grey below 2 levels in a 9×9 window), where
@@ -114,7 +116,7 @@ from peers_dehaze import PEERS, available_peers  # noqa: E402
 
 from vidclear.dehaze import Dehazer, dehaze_image  # noqa: E402
 from vidclear.io.sources.av_source import video_stream  # noqa: E402
-from vidclear.metrics import ciede2000, flicker, psnr, srgb_to_lab, ssim  # noqa: E402
+from vidclear.metrics import ciede2000, flicker, psnr, pumping, srgb_to_lab, ssim  # noqa: E402
 
 DATA = HERE.parent / ".." / "shared" / "data" / "dehaze"
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # refusals say it in one line
@@ -649,6 +651,7 @@ def run_video(methods: dict[str, Method], clips: list[Clip], sheets: Path | None
             if m not in outputs:
                 outputs[m] = [fn(f) for f in frames]
         base = flicker(frames)
+        base_pump = pumping(frames) if len(frames) >= 3 else float("nan")
         m_in = np.diff([float((f.astype(np.float64) @ LUMA).mean()) / 255 for f in frames])
         for m, outs in outputs.items():
             if m == "hazy input":
@@ -658,7 +661,9 @@ def run_video(methods: dict[str, Method], clips: list[Clip], sheets: Path | None
                    **_mean(nr, NR_KEYS),
                    "crush_pct_max": max(x["crush_pct"] for x in nr),
                    "clip_pct_max": max(x["clip_pct"] for x in nr),
-                   "flicker": flicker(outs), "flicker_input": base}
+                   "flicker": flicker(outs), "flicker_input": base,
+                   "pumping": pumping(outs) if len(outs) >= 3 else float("nan"),
+                   "pumping_input": base_pump}
             # the output's frame-to-frame change of mean luma, split into the
             # input's own change times a gain (restored contrast amplifies the
             # content moving through the frame) and the rest (what processing adds)
@@ -671,7 +676,7 @@ def run_video(methods: dict[str, Method], clips: list[Clip], sheets: Path | None
         sheet.append((label, [(m, o[mid]) for m, o in outputs.items()]))
     means = {m: _mean([r for r in rows if r["method"] == m],
                       (*NR_KEYS, "crush_pct_max", "clip_pct_max", "flicker", "flicker_input",
-                       "content_gain", "flicker_excess"))
+                       "pumping", "pumping_input", "content_gain", "flicker_excess"))
              for m in {r["method"]: 0 for r in rows}}
     if sheets is not None:
         contact_sheet(sheets / f"{name}.png", sheet)
@@ -683,6 +688,15 @@ def _fr_table(title: str, means: dict[str, dict[str, float]]) -> list[str]:
     out = [f"\n{title}", f"  {'method':<20} {'PSNR':>7} {'SSIM':>7} {'CIEDE2000':>10}"]
     for m, v in means.items():
         out.append(f"  {m:<20} {v['psnr']:7.2f} {v['ssim']:7.4f} {v['ciede2000']:10.2f}")
+    return out
+
+
+def _pumping_lines(means: dict[str, dict[str, float]]) -> list[str]:
+    out = ["  pumping (frame-to-frame brightness oscillation, steady changes left out; "
+           "vidclear.metrics.pumping):"]
+    for m, v in means.items():
+        out.append(f"  {m:<20} {v['pumping']:.5f}  (input {v['pumping_input']:.5f}, "
+                   f"{v['pumping'] / max(v['pumping_input'], 1e-12):.2f} x)")
     return out
 
 
@@ -852,9 +866,11 @@ def main() -> int:
         lines += _nr_table(f"your videos ({len(own_clips)}; up to {args.video_frames} frames "
                            f"each at {', '.join(map(str, widths))} px wide): mean over frames",
                            report["own_videos"]["mean"], extra="flicker")
+        lines += _pumping_lines(report["own_videos"]["mean"])
         for r in report["own_videos"]["rows"]:
             lines.append(f"  {r['video']:<20} {r['method']:<20} flicker {r['flicker']:.5f} "
-                         f"(input {r['flicker_input']:.5f}), worst frame crush "
+                         f"(input {r['flicker_input']:.5f}), pumping {r['pumping']:.5f} "
+                         f"(input {r['pumping_input']:.5f}), worst frame crush "
                          f"{r['crush_pct_max']:.3f} % clip {r['clip_pct_max']:.3f} %")
     if "pairs" in report:
         lines += _fr_table("hazy pairs, all ten (mean)", report["hazy_pairs_mean"])
@@ -890,6 +906,7 @@ def main() -> int:
     if "video" in report:
         lines += _nr_table("videos (a pan over each hazy still; x264 CRF 28): mean over frames",
                            report["video"]["mean"], extra="flicker")
+        lines += _pumping_lines(report["video"]["mean"])
         lines.append("  flicker = gain x the input's own change of mean luma + excess:")
         for m, v in report["video"]["mean"].items():
             lines.append(f"  {m:<20} gain {v['content_gain']:5.2f}  "

@@ -8,7 +8,15 @@ import cv2
 import numpy as np
 import pytest
 
-from vidclear.metrics import ciede2000, delta_e_ciede2000, flicker, psnr, srgb_to_lab, ssim
+from vidclear.metrics import (
+    ciede2000,
+    delta_e_ciede2000,
+    flicker,
+    psnr,
+    pumping,
+    srgb_to_lab,
+    ssim,
+)
 
 RNG = np.random.default_rng(1234)
 
@@ -194,6 +202,21 @@ def test_flicker_measures_brightness_jumps() -> None:
     expect = np.mean(np.abs(np.diff([f.mean() for f in frames]))) / 255.0
     assert flicker(frames) == pytest.approx(expect, rel=1e-6)
     assert flicker(frames) > 0.03
+
+
+def test_pumping_leaves_steady_changes_out() -> None:
+    base = _image().astype(np.float64)
+    ramp = [np.clip(base + 5 * i, 0, 255).astype(np.uint8) for i in range(6)]  # a fade
+    assert flicker(ramp) > 0.015
+    assert pumping(ramp) == pytest.approx(0.0, abs=1e-3)  # clipping bends it a little
+    offsets = [0, 10, 0, 10, 0, 10]  # alternating by 10 levels: pumping 10/255
+    frames = [np.clip(base + o, 0, 255).astype(np.uint8) for o in offsets]
+    m = np.array([(f.astype(np.float64) @ [0.2126, 0.7152, 0.0722]).mean()
+                  for f in frames]) / 255.0  # a NumPy reference
+    expect = np.mean(np.abs(m[1:-1] - (m[:-2] + m[2:]) / 2))
+    assert pumping(frames) == pytest.approx(expect, rel=1e-6)
+    with pytest.raises(ValueError, match="3 frames"):
+        pumping(frames[:2])
 
 
 def test_flicker_mask_and_errors() -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "delta_e_ciede2000",
     "flicker",
     "psnr",
+    "pumping",
     "srgb_to_lab",
     "ssim",
 ]
@@ -377,8 +378,49 @@ def flicker(frames: Iterable[np.ndarray], *, mask: np.ndarray | None = None) -> 
     -----
     Measures global brightness pumping, the typical artefact of per-frame
     contrast stretches and airlight estimates. Moving objects change the mean
-    only a little; use ``mask`` to exclude them when that matters.
+    only a little; use ``mask`` to exclude them when that matters. Content
+    moving through the frame (a pan) changes the mean too, and a method that
+    restores contrast amplifies that: :func:`pumping` leaves such smooth
+    changes out.
     """
+    levels = _levels(frames, mask, 2, "flicker")
+    return float(np.mean(np.abs(np.diff(levels))))
+
+
+def pumping(frames: Iterable[np.ndarray], *, mask: np.ndarray | None = None) -> float:
+    """Brightness pumping: how far each frame's mean luminance leaves its neighbours' line.
+
+    Parameters
+    ----------
+    frames : iterable of ndarray
+        At least three frames of one shape, as for :func:`flicker`.
+    mask : ndarray of bool, optional
+        H×W; only pixels where it is True are measured.
+
+    Returns
+    -------
+    float
+        ``mean_t |m(t) - (m(t-1) + m(t+1)) / 2|`` with ``m(t)`` the mean
+        Rec. 709 luma of frame ``t`` on a 0..1 scale: the second difference
+        of the brightness over time, halved. A steady change (a pan into a
+        brighter region, a fade) scores 0; brightness that alternates by
+        ``d`` between frames scores ``d``.
+
+    Notes
+    -----
+    :func:`flicker` counts every change of the mean, including the content's
+    own as it moves through the frame, amplified by any method that
+    restores contrast; this keeps only the frame-to-frame oscillation that
+    processing adds (airlight or regime switches, a ripple with the
+    encoder's frame types) or the input already had.
+    """
+    levels = np.asarray(_levels(frames, mask, 3, "pumping"))
+    return float(np.mean(np.abs(levels[1:-1] - 0.5 * (levels[:-2] + levels[2:]))))
+
+
+def _levels(frames: Iterable[np.ndarray], mask: np.ndarray | None, need: int,
+            name: str) -> list[float]:
+    """Mean luma per frame (0..1), checked: one shape, at least ``need`` frames."""
     if mask is not None:
         mask = np.asarray(mask)
         if mask.dtype != np.bool_ or mask.ndim != 2:
@@ -394,6 +436,6 @@ def flicker(frames: Iterable[np.ndarray], *, mask: np.ndarray | None = None) -> 
         elif f.shape != shape:
             raise ArrayError(f"frames differ in shape: {shape} vs {f.shape}")
         levels.append(_frame_level(f, mask))
-    if len(levels) < 2:
-        raise ArrayError(f"flicker needs at least 2 frames, got {len(levels)}")
-    return float(np.mean(np.abs(np.diff(levels))))
+    if len(levels) < need:
+        raise ArrayError(f"{name} needs at least {need} frames, got {len(levels)}")
+    return levels

@@ -105,6 +105,9 @@ def test_the_report_runs_on_your_own_pairs_and_videos(tmp_path: Path) -> None:
         frames = list(itertools.islice(c.decode(video=0), 5))
     lum = [float((f.to_ndarray(format="rgb24") / 255.0 @ q.LUMA).mean()) for f in frames]
     assert videos[0]["flicker_input"] == pytest.approx(np.abs(np.diff(lum)).mean(), abs=2e-4)
+    m = np.array(lum)
+    assert videos[0]["pumping_input"] == pytest.approx(
+        np.abs(m[1:-1] - (m[:-2] + m[2:]) / 2).mean(), abs=2e-4)
     assert {p.name for p in (tmp_path / "sheets").iterdir()} == {"mine.png", "own_videos.png"}
 
 
