@@ -272,7 +272,7 @@ def find_pairs(folder: Path) -> tuple[list[tuple[str, Path, Path]], list[str]]:
 
     Two layouts are read, those of the public sets:
 
-    * subfolders ``hazy/`` and ``gt/`` (or ``GT/``, ``clear/``): a hazy image
+    * subfolders ``hazy/`` and ``gt/`` or ``clear/`` (in any case): a hazy image
       pairs with the clear one of the same stem, or of the stem up to an
       ``_`` (RESIDE: ``hazy/0025_0.8_0.2.jpg`` with ``gt/0025.png``);
     * one folder where the hazy image's name has a ``hazy`` part and the
@@ -316,8 +316,10 @@ def own_pair_set(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray, n
                                                    list[str]]:
     """[(label, hazy, clear)] read from ``folder`` (:func:`find_pairs`), and notes.
 
-    A pair whose two images differ in size is left out with a note; a folder
-    with no pair at all is refused (SystemExit, one line).
+    A pair whose two images differ in size, one too small for SSIM after
+    scaling, or a hazy image identical to its clear one is left out with a
+    note; two hazy files of one name are told apart by their file names. A
+    folder with no pair at all is refused (SystemExit, one line).
     """
     if not folder.is_dir():
         raise SystemExit(f"--pairs {folder}: not a folder")
