@@ -215,5 +215,5 @@ def test_videos_are_read_from_the_stream_vidclear_processes(tmp_path: Path) -> N
                 out.mux(p)
         for p in vs.encode(None):
             out.mux(p)
-    label, planes, frames, times = q.read_video(path, 10, 64)
+    _, _, frames, _ = q.read_video(path, 10, 64)
     assert len(frames) == 6 and frames[0].shape == (48, 64, 3)
