@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 
 from tests.live.helpers import Slow, UDPSender, free_port
-from tests.media import ffprobe_frame_times, ffprobe_streams
+from tests.media import ffprobe_frame_times, ffprobe_streams, make_clip
 from vidclear.config.loader import load_config
 from vidclear.errors import ConfigError, InputError
 from vidclear.io.sinks.null import NullSink
 from vidclear.io.sources import open_source
 from vidclear.live import LiveJob
 from vidclear.pipeline.runner import Pipeline
+from vidclear.session import Session
 
 SLOW = 0.08  # seconds per frame: slower than the 30 fps input, so frames must drop
 
@@ -90,6 +91,30 @@ def test_udp_stream_live_with_a_slow_processor(tmp_path):
     sender.stop()
     _check_bounded(snap, job, 1 / 30)
     assert ffprobe_streams(out)["streams"][0]["codec_name"] == "h264"
+
+
+@pytest.mark.parametrize("preset", ["dashcam", "transcode", "hdr-bracket"])
+def test_the_file_presets_run_a_stream_live(tmp_path, preset):
+    # --preset dashcam set pipeline.mode = "file": a UDP stream ran in file
+    # mode, and when it dropped the run ended with exit 0 instead of
+    # reconnecting (a new-user trial). Files still keep every frame.
+    port = free_port(socket.SOCK_DGRAM)
+    sender = UDPSender(port).start(1.0)
+    time.sleep(0.05)
+    cfg = load_config(preset=preset, overrides=["input.timeout=1.0"])
+    session = Session.open(sender.url, tmp_path / "s.mkv", config=cfg)
+    assert session.mode == "live"
+    timer = threading.Timer(0.5, session.stop)
+    timer.start()
+    try:
+        session.run(signals=False)
+    finally:
+        timer.cancel()
+        sender.stop()
+    clip = make_clip(tmp_path / "in.mp4", n=4, size=(64, 48))
+    session = Session.open(str(clip), tmp_path / "f.mkv", config=cfg)
+    assert session.mode == "file"
+    assert session.run(signals=False).frames_out == 4
 
 
 def test_stream_cut_mid_run_reconnects_and_the_recording_spans_it(tmp_path):

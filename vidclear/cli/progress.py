@@ -38,14 +38,12 @@ class Progress:
 
 def damaged_line(stats: PipelineStats) -> str:
     """The damaged frames of a run in one line: how many, where, and a cut-short hint."""
-    n, at = stats.damaged, stats.damaged_at
-    t0 = stats.media_start or 0.0  # the output starts at 0
-    where = ", ".join(f"{t - t0:.2f}" for t in at) + (", ..." if n > len(at) else "")
+    n, at = stats.damaged, stats.damaged_times()
+    where = ", ".join(f"{t:.2f}" for t in at) + (", ..." if n > len(at) else "")
     text = (f"{n} frame{'s' if n != 1 else ''} decoded with errors the decoder concealed "
             f"(damaged input data){f' at {where} s of the output' if at else ''}")
-    if at and stats.media_end is not None and abs(at[-1] - stats.media_end) < 1e-3 \
-            and n == len(at):
-        text += "; the last frame is one of them: the input may be cut short"
+    if stats.damaged_at_end:
+        text += "; the last is among the final frames: the input may be cut short"
     return text
 
 

@@ -136,6 +136,8 @@ class Pipeline:
             st.add(time.perf_counter() - t0)
             if frame.meta.get("damaged"):
                 self.stats.add_damaged(frame.time)
+            else:
+                self.stats.after_damage += 1
             self._decoded.put(frame)
             st.queue_depth, st.queue_max = self._decoded.depth, self._decoded.max_depth
             st.drops = self._decoded.drops

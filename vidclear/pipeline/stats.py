@@ -86,6 +86,9 @@ def jit_seconds() -> float:
 
 #: How many damaged frames' times the stats keep (the count is exact).
 _DAMAGED_TIMES = 5
+#: Frames a decoder may reorder: the last one in decoding order is shown up
+#: to this many frames before the end (B-frames).
+_REORDER_DEPTH = 4
 
 
 @dataclass
@@ -179,6 +182,9 @@ class PipelineStats:
     #: first few of their times (seconds, the output's clock).
     damaged: int = 0
     damaged_at: list[float] = field(default_factory=list)
+    #: Frames read after the last damaged one (a cut-short input damages its
+    #: last frame in decoding order, up to a reordering depth from the end).
+    after_damage: int = 0
     #: perf_counter() when the last warm-up frame (one that waited for the JIT) finished.
     warm_until_s: float | None = None
     _warm_until_mono: float | None = None
@@ -220,8 +226,19 @@ class PipelineStats:
         """Count a frame the decoder flagged as damaged, shown at ``t`` seconds."""
         with self._lock:
             self.damaged += 1
+            self.after_damage = 0
             if t is not None and len(self.damaged_at) < _DAMAGED_TIMES:
-                self.damaged_at.append(round(t, 3))
+                self.damaged_at.append(t)
+
+    def damaged_times(self) -> list[float]:
+        """The first damaged frames' times in seconds of the output (it starts at 0)."""
+        t0 = self.media_start or 0.0
+        return [round(t - t0, 3) for t in self.damaged_at]
+
+    @property
+    def damaged_at_end(self) -> bool:
+        """Whether a damaged frame is among the last few read: the input may be cut short."""
+        return self.damaged > 0 and self.after_damage <= _REORDER_DEPTH
 
     def add_media_time(self, t: float | None) -> None:
         if t is None:
@@ -302,7 +319,7 @@ class PipelineStats:
             "speed": round(self.speed, 3),
             "dropped": self.dropped,
             "frames_damaged": self.damaged,
-            "damaged_at_s": list(self.damaged_at),
+            "damaged_at_s": self.damaged_times(),
             "interrupted": self.interrupted,
             # Frames that waited for the JIT are left out; see "warmup".
             "latency_ms": latency,

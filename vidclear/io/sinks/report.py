@@ -227,6 +227,10 @@ class ReportSink:
                               "the JIT warm-up)"),
                       ("speed", f"{snap['speed']:.2f}× real time"),
                       ("dropped frames", str(snap["dropped"]))]
+            if snap.get("frames_damaged"):
+                at = ", ".join(f"{t:.2f}" for t in snap.get("damaged_at_s", []))
+                facts.append(("damaged input frames", f"{snap['frames_damaged']}, decoded with "
+                              f"errors the decoder concealed (at {at} s)"))
             if lat:
                 facts.append(("latency", f"p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms"))
             warm = snap.get("warmup") or {}
