@@ -166,3 +166,31 @@ def x264_yuv420(frames: list[np.ndarray], *, rate: int = 30, crf: int = 28) -> l
     buf.seek(0)
     with av.open(buf) as inp:
         return [f.to_ndarray(format="yuv420p") for f in inp.decode(video=0)]
+
+
+def noise_ts(path: Path, n: int = 12, preset: str = "ultrafast") -> Path:
+    """An H.264 MPEG-TS of noise frames, each frame many transport packets long."""
+    rng = np.random.default_rng(3)
+    with av.open(str(path), "w", format="mpegts") as out:
+        vs = out.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 160, 120, "yuv420p"
+        vs.codec_context.options = {"preset": preset, "crf": "10"}
+        for _ in range(n):
+            img = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+            for p in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(p)
+        for p in vs.encode(None):
+            out.mux(p)
+    return path
+
+
+def cut_in_last_frame(ts: Path, dst: Path) -> Path:
+    """``ts`` cut on a 188-byte boundary 8 packets into its last video PES (PID 0x100).
+
+    Whole to a sync-byte check, but its last frame in decoding order is damaged.
+    """
+    data = ts.read_bytes()
+    starts = [i for i in range(0, len(data), 188)
+              if data[i + 1] & 0x40 and ((data[i + 1] & 0x1F) << 8 | data[i + 2]) == 0x100]
+    dst.write_bytes(data[:starts[-1] + 188 * 8])
+    return dst

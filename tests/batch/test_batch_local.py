@@ -14,6 +14,7 @@ from pathlib import Path
 import av
 import pytest
 
+from tests.media import cut_in_last_frame, make_clip, noise_ts
 from vidclear.batch import BatchOptions, BatchState, collect_inputs, input_identity, run_batch
 from vidclear.cli.main import main
 from vidclear.errors import InputError
@@ -123,6 +124,9 @@ def test_batch_with_corrupt_file_and_resume(clips: Path, tmp_path: Path) -> None
     status = {Path(e["input"]).name: e for e in report["files"]}
     assert status["broken.mp4"]["status"] == "failed"
     assert "broken.mp4" in status["broken.mp4"]["error"]
+    # a bad input is no transient failure: tried once, not retried (a trial
+    # saw "attempts": 2 for it)
+    assert "retries" not in status["broken.mp4"]
     assert [status[n]["status"] for n in ("a.mp4", "b.mp4", "c.mp4")] == ["done"] * 3
     assert frames(out / "a.mp4") == frames(out / "sub" / "b.mp4") == 12
     assert not list(out.rglob("*.partial-*"))
@@ -144,6 +148,24 @@ def test_batch_with_corrupt_file_and_resume(clips: Path, tmp_path: Path) -> None
     third = run_batch([str(inp)], BatchOptions(outdir=out, overrides=[*FAST, "output.crf=30"],
                                                jobs=2, progress=False))
     assert third["totals"]["done"] == 3 and third["totals"]["skipped"] == 0
+
+
+def test_batch_says_what_a_run_says_file_by_file(tmp_path: Path, capsys) -> None:
+    # A batch finished damaged files as a plain "done" and dropped the notes
+    # a single run prints (a new-user trial).
+    inp = tmp_path / "in"
+    inp.mkdir()
+    cut_in_last_frame(noise_ts(tmp_path / "full.ts"), inp / "cut.ts")
+    make_clip(inp / "odd.mkv", n=6, size=(97, 64), audio=False, codec="ffv1",
+              pix_fmt="yuv444p")  # padded to 98 for yuv420p: a note
+    rc = main(["batch", str(inp), "-o", str(tmp_path / "out"), "-j", "1", "-q", *sets(FAST)])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert f"vidclear: warning: {inp / 'cut.ts'}: 1 frame decoded with errors" in err
+    assert f"vidclear: note: {inp / 'odd.mkv'}: 97x64 frames are padded to 98x64" in err
+    report = json.loads((tmp_path / "out" / "batch-report.json").read_text())
+    by = {Path(e["input"]).name: e for e in report["files"]}
+    assert by["cut.ts"]["frames_damaged"] == 1 and by["odd.mkv"]["frames_damaged"] == 0
 
 
 def test_existing_output_needs_overwrite(clips: Path, tmp_path: Path) -> None:

@@ -11,7 +11,15 @@ import av
 import numpy as np
 import pytest
 
-from tests.media import ffprobe_frame_times, ffprobe_packets, ffprobe_streams, make_clip, remux
+from tests.media import (
+    cut_in_last_frame,
+    ffprobe_frame_times,
+    ffprobe_packets,
+    ffprobe_streams,
+    make_clip,
+    noise_ts,
+    remux,
+)
 from vidclear import Session, load_config, open_source, transcode
 from vidclear.errors import InputError
 
@@ -286,21 +294,6 @@ def test_an_avi_output_reads_back_whole(tmp_path):
         transcode(str(cut), tmp_path / "never.mkv")
 
 
-def _noise_ts(path, n: int = 12, preset: str = "ultrafast") -> None:
-    """An H.264 MPEG-TS of noise frames, each frame many transport packets long."""
-    rng = np.random.default_rng(3)
-    with av.open(str(path), "w", format="mpegts") as out:
-        vs = out.add_stream("libx264", rate=25)
-        vs.width, vs.height, vs.pix_fmt = 160, 120, "yuv420p"
-        vs.codec_context.options = {"preset": preset, "crf": "10"}
-        for _ in range(n):
-            img = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
-            for p in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                out.mux(p)
-        for p in vs.encode(None):
-            out.mux(p)
-
-
 @pytest.mark.parametrize("preset", ["ultrafast", "medium"])  # medium: B-frames
 def test_a_ts_cut_between_packets_inside_a_frame_is_reported(tmp_path, preset):
     # Cut on a 188-byte boundary, an MPEG-TS looks whole to the sync-byte
@@ -308,13 +301,8 @@ def test_a_ts_cut_between_packets_inside_a_frame_is_reported(tmp_path, preset):
     # nothing (a new-user trial). The decoder's own flag for such frames is
     # now counted and reported, with where they are. With B-frames the frame
     # cut is the last in decoding order, shown before the end.
-    full = tmp_path / "full.ts"
-    _noise_ts(full, preset=preset)
-    data = full.read_bytes()
-    starts = [i for i in range(0, len(data), 188)  # video PES starts (PID 0x100)
-              if data[i + 1] & 0x40 and ((data[i + 1] & 0x1F) << 8 | data[i + 2]) == 0x100]
-    cut = tmp_path / "cut.ts"
-    cut.write_bytes(data[:starts[-1] + 188 * 8])  # 8 packets into the last frame
+    full = noise_ts(tmp_path / "full.ts", preset=preset)
+    cut = cut_in_last_frame(full, tmp_path / "cut.ts")
     res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(cut), "-o",
                           str(tmp_path / "out.mkv"), "-q", "--stats", str(tmp_path / "s.json"),
                           "--report", str(tmp_path / "rep")],

@@ -165,3 +165,13 @@ def test_first_open_of_a_dead_stream_fails_fast():
     with pytest.raises(InputError, match="cannot open input udp"):
         NetworkSource(f"udp://127.0.0.1:{port}", config=InputConfig(timeout=0.5))
     assert time.monotonic() - t0 < 5
+
+
+def test_a_stream_that_never_starts_says_so_in_one_line():
+    # A UDP listener with no sender gave "Immediate exit requested" after the
+    # timeout (a new-user trial): the message now names the wait and the key.
+    port = free_port(socket.SOCK_DGRAM)
+    t0 = time.monotonic()
+    with pytest.raises(InputError, match=r"no data arrived within input.timeout = 0.5 s"):
+        open_source(f"udp://127.0.0.1:{port}", config=InputConfig(timeout=0.5))
+    assert time.monotonic() - t0 < 10

@@ -280,7 +280,7 @@ class _Run:
             return
         seconds = estimate_frames(item.input)[1] if not item.parts else None
         if f.segments is None and seconds and self.opts.segment_seconds > 0 \
-                and seconds >= 1.5 * self.opts.segment_seconds:
+                and seconds >= 2 * self.opts.segment_seconds:
             f.note = (f"one piece: {seconds:.0f} s, but it cannot be cut at keyframes "
                       "(too few keyframes, a display rotation or untimed packets)")
         item.output.parent.mkdir(parents=True, exist_ok=True)
@@ -364,6 +364,7 @@ class _Run:
             f.seg_dir.parent.rmdir()  # only when no other file's segments are left
         self._done(f, {"frames": frames, "segments": len(parts), "worker_seconds": busy,
                        "warm_frames": sum(int(r.get("warm_frames", 0)) for r in results),
+                       "frames_damaged": sum(int(r.get("frames_damaged", 0)) for r in results),
                        "packets_copied": counts["packets_copied"]})
 
     def _handle(self, task_id: str, result: dict[str, Any]) -> None:
@@ -383,7 +384,8 @@ class _Run:
         if task["kind"] == "file":
             f.frames_done = int(result.get("frames", 0))
             self._done(f, {k: result[k] for k in ("frames", "stats", "packets_copied",
-                                                  "decode_errors", "seconds", "host")
+                                                  "decode_errors", "frames_damaged", "notes",
+                                                  "seconds", "host")
                            if k in result})
             return
         index = task["segment"]["index"]
@@ -464,10 +466,13 @@ def _entry(f: _File) -> dict[str, Any]:
         entry["error"] = f.error
     if f.note:
         entry["note"] = f.note
-    if f.attempts:
-        entry["attempts"] = 1 + sum(f.attempts.values())
-    for k in ("segments", "warm_frames", "packets_copied", "decode_errors", "stats",
-              "worker_seconds", "host"):
+    # tries that failed and were tried again (a failure that is not
+    # transient is not retried, and its one try is no retry)
+    retried = sum(f.attempts.values()) - (1 if f.status == "failed" else 0)
+    if retried > 0:
+        entry["retries"] = retried
+    for k in ("segments", "warm_frames", "packets_copied", "decode_errors", "frames_damaged",
+              "notes", "stats", "worker_seconds", "host"):
         if k in r:
             entry[k] = r[k]
     return entry

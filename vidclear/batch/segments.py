@@ -35,7 +35,7 @@ from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError, OutputError
 from vidclear.io.sinks.encoder import TS_SUFFIXES, cannot_hold, mark_output, output_shift
 from vidclear.io.sinks.paths import publish
-from vidclear.io.sources.av_source import container_start, open_error
+from vidclear.io.sources.av_source import container_start, open_error, video_stream
 
 __all__ = ["Segment", "SegmentSource", "estimate_frames", "join_segments",
            "plan_segments"]
@@ -72,7 +72,9 @@ def estimate_frames(path: Path) -> tuple[int, float]:
     """``(frames, seconds)`` of a file from its header (0 when unknown); never raises."""
     try:
         with av.open(str(path)) as c:
-            vs = c.streams.video[0]
+            vs = video_stream(c)
+            if vs is None:
+                return 0, 0.0
             seconds = (float(vs.duration * vs.time_base) if vs.duration and vs.time_base
                        else (c.duration or 0) / av.time_base)
             rate = float(vs.average_rate or vs.guessed_rate or 0)
@@ -105,9 +107,9 @@ def plan_segments(
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise open_error(str(path), exc) from None
     try:
-        if not container.streams.video:
+        vs = video_stream(container)  # the one a run processes
+        if vs is None:
             raise InputError(f"input has no video stream: {path}")
-        vs = container.streams.video[0]
         tb = vs.time_base
         if tb is None:
             return None
@@ -174,7 +176,10 @@ class SegmentSource(Source):
             self._container = av.open(path)
         except (av.FFmpegError, OSError, ValueError) as exc:
             raise open_error(str(path), exc) from None
-        vs = self._container.streams.video[0]
+        vs = video_stream(self._container)
+        if vs is None:
+            self._container.close()
+            raise InputError(f"input has no video stream: {path}")
         vs.thread_type = "AUTO"
         if threads:
             vs.codec_context.thread_count = threads

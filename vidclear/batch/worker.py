@@ -65,7 +65,8 @@ def _run_file(task_id: str, task: dict[str, Any], progress: Any) -> dict[str, An
     stats = session.run(on_progress=_reporter(task_id, progress), signals=False)
     return {"frames": stats.frames_out, "stats": stats.snapshot(),
             "packets_copied": session.packets_copied,
-            "decode_errors": session.source.decode_errors}
+            "decode_errors": session.source.decode_errors,
+            "frames_damaged": stats.damaged, "notes": list(session.notes)}
 
 
 def _run_segment(task_id: str, task: dict[str, Any], progress: Any) -> dict[str, Any]:
@@ -85,7 +86,7 @@ def _run_segment(task_id: str, task: dict[str, Any], progress: Any) -> dict[str,
     stats = session.run(on_progress=_reporter(task_id, progress), signals=False)
     return {"frames": session.recorders[0].frames_written,
             "warm_frames": session.warmup.dropped if session.warmup else 0,
-            "stats": stats.snapshot()}
+            "stats": stats.snapshot(), "frames_damaged": stats.damaged}
 
 
 def run_task(task_id: str, task: dict[str, Any], progress: Any = None) -> dict[str, Any]:

@@ -113,6 +113,14 @@ def run(args: argparse.Namespace) -> int:
     report = run_batch(args.inputs, opts)
     for note in report.get("notes", []):
         print(f"vidclear: note: {note}", file=sys.stderr)
+    for entry in report["files"]:  # what a single run would say, file by file
+        name = entry["input"]
+        for note in entry.get("notes") or []:
+            print(f"vidclear: note: {name}: {note}", file=sys.stderr)
+        n = int(entry.get("frames_damaged") or 0)
+        if n:
+            print(f"vidclear: warning: {name}: {n} frame{'s' if n != 1 else ''} decoded with "
+                  "errors the decoder concealed (damaged input data)", file=sys.stderr)
     if not args.quiet:
         print(format_table(report), file=sys.stderr)
         print(f"report: {opts.report or Path(report['outdir']) / 'batch-report.json'}",

@@ -187,6 +187,12 @@ class AVSource(Source):
         timeout = cfg.timeout if self.is_live else None
         try:
             return av.open(target, "r", format=fmt, options=options, timeout=timeout)
+        except av.ExitError:
+            # the timeout's interrupt ("Immediate exit requested"): nothing came
+            raise InputError(
+                f"cannot open input {self.spec}: no data arrived within input.timeout = "
+                f"{cfg.timeout:g} s (is the sender running? --set input.timeout=SECONDS "
+                "waits longer)") from None
         except (av.FFmpegError, OSError, ValueError) as exc:
             raise open_error(self.spec, exc) from None
 
