@@ -267,6 +267,33 @@ def test_ctrl_c_leaves_no_job_marked_running(clips: Path, tmp_path: Path) -> Non
     assert {e["status"] for e in report["files"]} <= {"done", "interrupted", "pending"}
 
 
+def test_sigint_stops_a_batch_that_inherited_it_ignored(clips: Path, tmp_path: Path) -> None:
+    # A batch started in the background by a non-interactive shell has SIGINT
+    # ignored: `kill -INT PID` did nothing and it ran to the end (a trial).
+    inp = tmp_path / "in"
+    inp.mkdir()
+    for i in range(10):
+        shutil.copy(clips / "long.mp4", inp / f"f{i}.mp4")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "vidclear", "batch", str(inp), "-o", str(out), "-j", "1",
+           "-q", *sets([*FAST, 'pipeline.processors=["dehaze"]'])]
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    state_file = out / ".vidclear-batch.json"
+    deadline = time.monotonic() + 400  # compiles the kernels on a fresh checkout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if state_file.exists():
+            jobs = json.loads(state_file.read_text())["jobs"]
+            if any(r["status"] == "done" for r in jobs.values()):
+                break
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGINT)  # the batch process alone, as `kill -INT PID`
+    assert proc.wait(timeout=120) == 130
+    report = json.loads((out / "batch-report.json").read_text())
+    assert report["interrupted"]
+
+
 def test_a_report_given_as_a_link_is_written_through(clips: Path, tmp_path: Path) -> None:
     real = tmp_path / "reports" / "run.json"
     real.parent.mkdir()

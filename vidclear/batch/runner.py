@@ -411,9 +411,11 @@ class _Run:
         total = sum(f.frames_total for f in todo)
         bar = _Bar(total, len(self.files), self.opts.progress)
         interrupted = False
-        old_term = None
+        old: dict[int, Any] = {}
         if threading.current_thread() is threading.main_thread():
-            old_term = signal.signal(signal.SIGTERM, _raise_interrupt)
+            # SIGINT too: a batch started in the background by a non-interactive
+            # shell inherits it ignored, and `kill -INT` did nothing
+            old = {s: signal.signal(s, _raise_interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             self.engine = make_engine(self.opts.engine, jobs=self.opts.jobs,
                                       address=self.opts.address,
@@ -445,8 +447,8 @@ class _Run:
             if self.engine is not None:
                 self.engine.shutdown(cancel=interrupted)
             bar.close()
-            if old_term is not None:
-                signal.signal(signal.SIGTERM, old_term)
+            for s, handler in old.items():
+                signal.signal(s, handler)
         return interrupted
 
 
