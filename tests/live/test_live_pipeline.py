@@ -171,3 +171,14 @@ def test_live_job_argument_errors(tmp_path):
     with pytest.raises(InputError, match="no camera at /dev/video63"):
         LiveJob("camera:63", tmp_path / "x.mp4")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_paced_source_waiting_is_not_counted_as_decoding(tmp_path):
+    # A file played live reported ~33 ms per frame of "decode" at 30 fps: the
+    # pacing wait (a trial). The wait is now left out of the decode figures.
+    clip = make_clip(tmp_path / "in.mp4", n=12, rate=20, size=(64, 48), audio=False)
+    src = open_source(str(clip), live=True)
+    snap = Pipeline(src, [], NullSink(), mode="live", queue_size=4).run().snapshot()
+    assert snap["frames_out"] == 12
+    assert src.paced_s > 0.4  # 12 frames at 20 fps: 0.55 s of waiting
+    assert snap["stages"]["decode"]["ms_per_frame"] < 20  # the 50 ms gaps are not in it

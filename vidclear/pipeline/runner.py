@@ -129,11 +129,14 @@ class Pipeline:
         it = iter(self.source)
         while not self._stopping.is_set():
             t0 = time.perf_counter()
+            waited = getattr(self.source, "paced_s", 0.0)  # a paced source's waiting
             try:
                 frame = next(it)
             except StopIteration:
                 return
-            st.add(time.perf_counter() - t0)
+            # waiting for the frame's time is no decoding
+            waited = getattr(self.source, "paced_s", 0.0) - waited
+            st.add(max(time.perf_counter() - t0 - waited, 0.0))
             if frame.meta.get("damaged"):
                 self.stats.add_damaged(frame.time)
             else:

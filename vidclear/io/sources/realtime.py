@@ -41,6 +41,9 @@ class RealtimeSource(Source):
         super().__init__(source.spec)
         self.source = source
         self.side_packets = source.side_packets
+        #: Seconds spent waiting for frames' times so far (not decoding: the
+        #: pipeline's decode figures leave it out).
+        self.paced_s = 0.0
 
     @property
     def info(self) -> StreamInfo:
@@ -67,8 +70,12 @@ class RealtimeSource(Source):
                     origin = (t, time.monotonic())
                 else:
                     wait = (t - origin[0]) - (time.monotonic() - origin[1])
-                    if wait > 0 and self.wait(wait):
-                        return
+                    if wait > 0:
+                        t0 = time.monotonic()
+                        stopped = self.wait(wait)
+                        self.paced_s += time.monotonic() - t0
+                        if stopped:
+                            return
             if self.stopped:
                 return
             frame.meta["capture_time"] = time.monotonic()
