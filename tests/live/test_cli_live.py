@@ -66,3 +66,19 @@ def test_http_preview_without_output_until_interrupted(tmp_path):
     report = json.loads(stats.read_text())
     assert report["output"] == "http preview" and report["frames_out"] > 5
     assert report["live"]["preview"]["requests"] >= 2
+
+
+def test_a_live_run_says_what_it_leaves_out_before_it_starts(tmp_path):
+    # A live run may last hours; the note that its audio is not copied came
+    # only after it ended (a trial). Said first, and once.
+    from tests.media import make_clip
+
+    clip = make_clip(tmp_path / "in.mp4", n=10, size=(64, 48))
+    res = subprocess.run([*PY, "run", str(clip), "-o", str(tmp_path / "out.mkv"),
+                          "--set", "pipeline.mode=live"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    lines = res.stderr.splitlines()
+    notes = [i for i, ln in enumerate(lines) if "stream(s) were not copied" in ln]
+    wrote = [i for i, ln in enumerate(lines) if ln.startswith("wrote ")]
+    assert len(notes) == 1 and len(wrote) == 1 and notes[0] < wrote[0], res.stderr

@@ -307,7 +307,11 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
 
     for rec in session.recorders:
         rec.quiet = quiet
+    # A live run may last hours: what is known before it starts is said then
+    early = session.notes if session.mode == "live" else []
     if not quiet:
+        for note in early:
+            print(f"vidclear: note: {note}", file=sys.stderr)
         session.on_processor_event(lambda text: bar.bar.write(f"vidclear: {text}",
                                                               file=sys.stderr))
     try:
@@ -339,7 +343,8 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
             print(f"vidclear: note: {joins} audio/subtitle packets that overlapped the previous "
                   "file at a join were left out", file=sys.stderr)
         for note in session.notes:
-            print(f"vidclear: note: {note}", file=sys.stderr)
+            if note not in early:
+                print(f"vidclear: note: {note}", file=sys.stderr)
     return EXIT_INTERRUPTED if stats.interrupted else 0
 
 
