@@ -175,3 +175,11 @@ def test_a_stream_that_never_starts_says_so_in_one_line():
     with pytest.raises(InputError, match=r"no data arrived within input.timeout = 0.5 s"):
         open_source(f"udp://127.0.0.1:{port}", config=InputConfig(timeout=0.5))
     assert time.monotonic() - t0 < 10
+
+
+def test_a_host_that_does_not_resolve_is_named():
+    # FFmpeg logs "Failed to resolve hostname" and returns a bare I/O error:
+    # the run said "Input/output error" (a trial). (.invalid never resolves, RFC 2606.)
+    with pytest.raises(InputError, match="the host name 'no-such-host.invalid' does not "
+                                         "resolve"):
+        open_source("rtsp://no-such-host.invalid/stream", config=InputConfig(timeout=2.0))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import time
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from pathlib import Path
@@ -99,7 +102,26 @@ def _is_timecode(stream: Any) -> bool:
 
 def open_error(spec: str, exc: Exception) -> InputError:
     text = str(getattr(exc, "strerror", None) or exc).strip() or type(exc).__name__
+    host = _unresolved_host(spec) if getattr(exc, "errno", None) == errno.EIO else None
+    if host is not None:  # FFmpeg logs the reason and returns a bare I/O error
+        text = f"the host name {host!r} does not resolve"
     return InputError(f"cannot open input {spec}: {text}")
+
+
+def _unresolved_host(spec: str) -> str | None:
+    """The host of a network URL when a name lookup for it fails, else None."""
+    if classify_input(spec) != "url":
+        return None
+    host = urllib.parse.urlsplit(spec).hostname
+    if not host:
+        return None
+    try:
+        socket.getaddrinfo(host, None)
+    except (socket.gaierror, UnicodeError):
+        return host
+    except OSError:
+        return None
+    return None
 
 
 class AVSource(Source):
