@@ -168,6 +168,20 @@ def test_batch_says_what_a_run_says_file_by_file(tmp_path: Path, capsys) -> None
     assert by["cut.ts"]["frames_damaged"] == 1 and by["odd.mkv"]["frames_damaged"] == 0
 
 
+def test_skipped_rows_show_no_times_of_this_run(tmp_path: Path) -> None:
+    # A rerun's skipped rows showed an fps and a time matching neither run.
+    from vidclear.cli.batch import format_table
+
+    report = {"files": [
+        {"output": "a.mp4", "status": "skipped", "frames": 12, "fps": 58.2, "wall_s": 1.5},
+        {"output": "b.mp4", "status": "done", "frames": 12, "fps": 30.0, "wall_s": 0.4}],
+        "totals": {"done": 1, "skipped": 1, "failed": 0, "pending": 0, "frames": 12,
+                   "fps": 30.0}, "wall_s": 0.5, "workers": 1, "engine": "local"}
+    rows = format_table(report).splitlines()
+    assert rows[1].split()[2:] == ["12", "-", "-", "done", "by", "an", "earlier", "run"]
+    assert rows[2].split()[2:5] == ["12", "30.0", "0.4"]
+
+
 def test_existing_output_needs_overwrite(clips: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()

@@ -85,8 +85,13 @@ def format_table(report: dict[str, Any]) -> str:
         note = e.get("error", "") or e.get("note", "")
         if not note and e.get("segments"):
             note = f"{e['segments']} segments"
-        rows.append([Path(e["output"]).name, e["status"], str(e["frames"]),
-                     f"{e['fps']:.1f}", f"{e['wall_s']:.1f}", note[:100]])
+        if e["status"] == "skipped":  # done by an earlier run: no time of this one's
+            fps = secs = "-"
+            note = note or "done by an earlier run"
+        else:
+            fps, secs = f"{e['fps']:.1f}", f"{e['wall_s']:.1f}"
+        rows.append([Path(e["output"]).name, e["status"], str(e["frames"]), fps, secs,
+                     note[:100]])
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = [_fmt_row(head, widths)] + [_fmt_row(r, widths) for r in rows]
     t = report["totals"]
