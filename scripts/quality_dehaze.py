@@ -348,6 +348,10 @@ def own_pair_set(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray, n
             label = h.name
         labels.add(label)
         out.append((label, hazy, clear))
+    if found and not out:
+        why = notes[-1].split(": ", 1)[-1]
+        raise SystemExit(f"--pairs {folder}: none of its {len(found)} pair(s) can be scored "
+                         f"(the last: {why})")
     if not out:
         raise SystemExit(f"--pairs {folder}: no hazy / clear pairs found (expected hazy/ and "
                          "gt/ subfolders, or names like 01_hazy.png with 01_GT.png)")

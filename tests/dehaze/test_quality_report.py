@@ -129,6 +129,15 @@ def test_bad_material_is_refused_in_one_line(tmp_path: Path, args: list[str],
     assert len(res.stderr.strip().splitlines()) == 1
 
 
+def test_a_folder_whose_pairs_cannot_be_scored_says_why(tmp_path: Path) -> None:
+    hazy, clear = _pair(1)
+    _write(tmp_path / "t" / "hazy" / "t.png", hazy[:8, :8])
+    _write(tmp_path / "t" / "gt" / "t.png", clear[:8, :8])
+    with pytest.raises(SystemExit, match=r"none of its 1 pair\(s\) can be scored \(the "
+                                         r"last: t.png is 8x8 at this size"):
+        q.own_pair_set(tmp_path / "t", 1024)
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--size", "8"], "argument --size: expected an integer >= 32, got 8"),
     (["--video-width", "1"], "argument --video-width: expected an integer >= 32, got 1"),

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from vidclear.cli.progress import damaged_text
+
 __all__ = ["add_parser", "format_table", "run"]
 
 EXIT_FAILED = 1
@@ -118,16 +120,21 @@ def run(args: argparse.Namespace) -> int:
     report = run_batch(args.inputs, opts)
     for note in report.get("notes", []):
         print(f"vidclear: note: {note}", file=sys.stderr)
-    for entry in report["files"]:  # what a single run would say, file by file
+    if not args.quiet:
+        print(format_table(report), file=sys.stderr)
+    for entry in report["files"]:  # what a single run would say, under the table
+        if entry["status"] == "skipped":
+            continue  # said when it was done
         name = entry["input"]
         for note in entry.get("notes") or []:
             print(f"vidclear: note: {name}: {note}", file=sys.stderr)
         n = int(entry.get("frames_damaged") or 0)
         if n:
-            print(f"vidclear: warning: {name}: {n} frame{'s' if n != 1 else ''} decoded with "
-                  "errors the decoder concealed (damaged input data)", file=sys.stderr)
+            stats = entry.get("stats") or {}
+            text = damaged_text(n, list(stats.get("damaged_at_s") or []),
+                                bool(stats.get("damaged_at_end")))
+            print(f"vidclear: warning: {name}: {text}", file=sys.stderr)
     if not args.quiet:
-        print(format_table(report), file=sys.stderr)
         print(f"report: {opts.report or Path(report['outdir']) / 'batch-report.json'}",
               file=sys.stderr)
     if report["interrupted"]:

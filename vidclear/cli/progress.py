@@ -38,11 +38,15 @@ class Progress:
 
 def damaged_line(stats: PipelineStats) -> str:
     """The damaged frames of a run in one line: how many, where, and a cut-short hint."""
-    n, at = stats.damaged, stats.damaged_times()
+    return damaged_text(stats.damaged, stats.damaged_times(), stats.damaged_at_end)
+
+
+def damaged_text(n: int, at: list[float], at_end: bool) -> str:
+    """``n`` damaged frames, the first at ``at`` seconds of the output, in one line."""
     where = ", ".join(f"{t:.2f}" for t in at) + (", ..." if n > len(at) else "")
     text = (f"{n} frame{'s' if n != 1 else ''} decoded with errors the decoder concealed "
             f"(damaged input data){f' at {where} s of the output' if at else ''}")
-    if stats.damaged_at_end:
+    if at_end:
         text += "; the last is among the final frames: the input may be cut short"
     return text
 

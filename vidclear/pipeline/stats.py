@@ -320,6 +320,7 @@ class PipelineStats:
             "dropped": self.dropped,
             "frames_damaged": self.damaged,
             "damaged_at_s": self.damaged_times(),
+            "damaged_at_end": self.damaged_at_end,
             "interrupted": self.interrupted,
             # Frames that waited for the JIT are left out; see "warmup".
             "latency_ms": latency,
