@@ -237,8 +237,13 @@ class PipelineStats:
 
     @property
     def damaged_at_end(self) -> bool:
-        """Whether a damaged frame is among the last few read: the input may be cut short."""
-        return self.damaged > 0 and self.after_damage <= _REORDER_DEPTH
+        """Whether a damaged frame is among the last few a file run read to its end.
+
+        Then the input may be cut short. Not said of live runs (damage on a
+        stream is loss on the way) or of runs stopped early.
+        """
+        return (self.damaged > 0 and self.after_damage <= _REORDER_DEPTH
+                and self.mode == "file" and not self.interrupted)
 
     def add_media_time(self, t: float | None) -> None:
         if t is None:
