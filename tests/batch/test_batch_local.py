@@ -310,6 +310,29 @@ def test_sigint_stops_a_batch_that_inherited_it_ignored(clips: Path, tmp_path: P
     assert report["interrupted"]
 
 
+def test_a_signal_while_the_batch_finishes_keeps_its_report(clips: Path, tmp_path: Path,
+                                                            monkeypatch) -> None:
+    # A SIGINT that landed after every file was done, while the report was
+    # being made, lost the table and batch-report.json (a trial).
+    import vidclear.batch.runner as runner
+
+    made = runner._report
+
+    def report_with_a_signal(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # in the middle of finishing
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "_report", report_with_a_signal)
+    inp = tmp_path / "in"
+    inp.mkdir()
+    shutil.copy(clips / "in" / "a.mp4", inp / "a.mp4")
+    report = run_batch([str(inp)], BatchOptions(outdir=tmp_path / "out", overrides=FAST,
+                                                jobs=1, progress=False))
+    assert report["totals"]["done"] == 1 and not report["interrupted"]
+    assert json.loads((tmp_path / "out" / "batch-report.json").read_text())["totals"]["done"] == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
 def test_a_report_given_as_a_link_is_written_through(clips: Path, tmp_path: Path) -> None:
     real = tmp_path / "reports" / "run.json"
     real.parent.mkdir()

@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,16 +237,17 @@ def run_batch(
     files = _prepare(items, opts, state)
     t0 = time.perf_counter()
     run = _Run(files, opts, outdir, state, base.to_dict(), on_file)
-    interrupted = run.execute()
-    if interrupted:
-        _mark_interrupted(files, state)
-    # Workers of a killed earlier run may have been still dying when their files were
-    # planned: sweep their partial files once more now that they are surely gone.
-    for f in files:
-        _remove_partials(f.item.output)
-    report = _report(files, opts, outdir, run, time.perf_counter() - t0, interrupted)
-    report["notes"] = notes
-    _write_json_atomic(opts.report or outdir / REPORT_NAME, report)
+    with run.signals.installed():
+        interrupted = run.execute()
+        if interrupted:
+            _mark_interrupted(files, state)
+        # Workers of a killed earlier run may have been still dying when their files
+        # were planned: sweep their partial files once more now that they are gone.
+        for f in files:
+            _remove_partials(f.item.output)
+        report = _report(files, opts, outdir, run, time.perf_counter() - t0, interrupted)
+        report["notes"] = notes
+        _write_json_atomic(opts.report or outdir / REPORT_NAME, report)
     return report
 
 
@@ -266,6 +267,7 @@ class _Run:
         self.engine: Any = None
         self.workers = 0
         self.nodes: set[str] = set()
+        self.signals = _Signals()
 
     # -- planning ----------------------------------------------------------
     def _plan(self, f: _File) -> None:
@@ -411,11 +413,7 @@ class _Run:
         total = sum(f.frames_total for f in todo)
         bar = _Bar(total, len(self.files), self.opts.progress)
         interrupted = False
-        old: dict[int, Any] = {}
-        if threading.current_thread() is threading.main_thread():
-            # SIGINT too: a batch started in the background by a non-interactive
-            # shell inherits it ignored, and `kill -INT` did nothing
-            old = {s: signal.signal(s, _raise_interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+        self.signals.raising = True
         try:
             self.engine = make_engine(self.opts.engine, jobs=self.opts.jobs,
                                       address=self.opts.address,
@@ -444,16 +442,45 @@ class _Run:
         except KeyboardInterrupt:
             interrupted = True
         finally:
+            self.signals.raising = False  # finishing: a signal now waits for the report
             if self.engine is not None:
                 self.engine.shutdown(cancel=interrupted)
             bar.close()
-            for s, handler in old.items():
-                signal.signal(s, handler)
         return interrupted
 
 
-def _raise_interrupt(signum: int, _frame: Any) -> None:
-    raise KeyboardInterrupt
+class _Signals:
+    """SIGINT and SIGTERM for a batch: KeyboardInterrupt while it runs jobs.
+
+    Installed for the whole batch (SIGINT too: a batch started in the
+    background by a non-interactive shell inherits it ignored, and `kill
+    -INT` did nothing). While it finishes (the engine shut down, the report
+    written) a signal is only noted: one that landed there lost the table
+    and ``batch-report.json`` of a batch whose files were all done.
+    """
+
+    def __init__(self) -> None:
+        self.raising = False
+        self.late = False
+
+    def handler(self, signum: int, _frame: Any) -> None:
+        if self.raising:
+            raise KeyboardInterrupt
+        self.late = True
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        self.raising, self.late = False, False
+        old = {s: signal.signal(s, self.handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+
 
 
 def _entry(f: _File) -> dict[str, Any]:
