@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import av
 import pytest
@@ -251,8 +252,9 @@ def test_sigkill_mid_batch_then_resume(clips: Path, tmp_path: Path) -> None:
     assert not list(out.rglob("*.partial-*"))
 
 
-def test_ctrl_c_leaves_no_job_marked_running(clips: Path, tmp_path: Path) -> None:
-    """Jobs are claimed ("running") before they start; after Ctrl-C none may stay so."""
+def _batch_running(clips: Path, tmp_path: Path, sigint: Any) -> tuple[subprocess.Popen, Path]:
+    """A 10-file dehaze batch in a process of its own, SIGINT set to ``sigint``,
+    once its first file is done: (the process, OUTDIR)."""
     inp = tmp_path / "in"
     inp.mkdir()
     for i in range(10):  # 4 s clips: the batch runs for seconds after the first is done
@@ -261,9 +263,8 @@ def test_ctrl_c_leaves_no_job_marked_running(clips: Path, tmp_path: Path) -> Non
     cmd = [sys.executable, "-m", "vidclear", "batch", str(inp), "-o", str(out), "-j", "1",
            "-q", *sets([*FAST, 'pipeline.processors=["dehaze"]'])]
     env = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    # SIGINT restored: a shell that started the suite in the background has it ignored
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, sigint))
     state_file = out / ".vidclear-batch.json"
     deadline = time.monotonic() + 400  # compiles the kernels on a fresh checkout
     while time.monotonic() < deadline and proc.poll() is None:
@@ -272,9 +273,16 @@ def test_ctrl_c_leaves_no_job_marked_running(clips: Path, tmp_path: Path) -> Non
             if any(r["status"] == "done" for r in jobs.values()):
                 break
         time.sleep(0.01)
+    return proc, out
+
+
+def test_ctrl_c_leaves_no_job_marked_running(clips: Path, tmp_path: Path) -> None:
+    """Jobs are claimed ("running") before they start; after Ctrl-C none may stay so."""
+    # SIGINT restored: a shell that started the suite in the background has it ignored
+    proc, out = _batch_running(clips, tmp_path, signal.SIG_DFL)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's process group
     assert proc.wait(timeout=120) == 130
-    jobs = json.loads(state_file.read_text())["jobs"]
+    jobs = json.loads((out / ".vidclear-batch.json").read_text())["jobs"]
     status = sorted(r["status"] for r in jobs.values())
     assert "running" not in status, status
     assert "done" in status and "pending" in status, status
@@ -286,24 +294,7 @@ def test_ctrl_c_leaves_no_job_marked_running(clips: Path, tmp_path: Path) -> Non
 def test_sigint_stops_a_batch_that_inherited_it_ignored(clips: Path, tmp_path: Path) -> None:
     # A batch started in the background by a non-interactive shell has SIGINT
     # ignored: `kill -INT PID` did nothing and it ran to the end (a trial).
-    inp = tmp_path / "in"
-    inp.mkdir()
-    for i in range(10):
-        shutil.copy(clips / "long.mp4", inp / f"f{i}.mp4")
-    out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "vidclear", "batch", str(inp), "-o", str(out), "-j", "1",
-           "-q", *sets([*FAST, 'pipeline.processors=["dehaze"]'])]
-    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-    state_file = out / ".vidclear-batch.json"
-    deadline = time.monotonic() + 400  # compiles the kernels on a fresh checkout
-    while time.monotonic() < deadline and proc.poll() is None:
-        if state_file.exists():
-            jobs = json.loads(state_file.read_text())["jobs"]
-            if any(r["status"] == "done" for r in jobs.values()):
-                break
-        time.sleep(0.01)
+    proc, out = _batch_running(clips, tmp_path, signal.SIG_IGN)
     os.kill(proc.pid, signal.SIGINT)  # the batch process alone, as `kill -INT PID`
     assert proc.wait(timeout=120) == 130
     report = json.loads((out / "batch-report.json").read_text())
