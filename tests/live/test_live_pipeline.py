@@ -4,13 +4,14 @@ recording while the stream is cut and comes back."""
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 
 import numpy as np
 import pytest
 
-from tests.live.helpers import Slow, UDPSender, free_port
+from tests.live.helpers import Slow, UDPSender, free_port, need_program
 from tests.media import ffprobe_frame_times, ffprobe_streams, make_clip
 from vidclear.config.loader import load_config
 from vidclear.errors import ConfigError, InputError
@@ -182,3 +183,27 @@ def test_a_paced_source_waiting_is_not_counted_as_decoding(tmp_path):
     assert snap["frames_out"] == 12
     assert src.paced_s > 0.4  # 12 frames at 20 fps: 0.55 s of waiting
     assert snap["stages"]["decode"]["ms_per_frame"] < 20  # the 50 ms gaps are not in it
+
+
+def test_a_stream_with_audio_says_the_audio_is_left_out(tmp_path):
+    # A live network run records video only (audio is not carried across
+    # reconnects) and said nothing about it (a trial): the note comes from
+    # the first connection, as for a file.
+    ffmpeg = need_program("ffmpeg")
+    clip = make_clip(tmp_path / "in.mp4", n=90, size=(64, 48), rate=30)  # with AAC audio
+    port = free_port(socket.SOCK_DGRAM)
+    sender = subprocess.Popen([ffmpeg, "-v", "error", "-re", "-i", str(clip), "-c", "copy",
+                               "-f", "mpegts", f"udp://127.0.0.1:{port}?pkt_size=1316"])
+    try:
+        cfg = load_config(overrides=["input.timeout=5.0"])
+        session = Session.open(f"udp://127.0.0.1:{port}", tmp_path / "s.mkv", config=cfg)
+        assert session.mode == "live"
+        assert any("audio stream(s) were not copied" in n for n in session.notes), \
+            session.notes
+        timer = threading.Timer(0.5, session.stop)
+        timer.start()
+        session.run(signals=False)
+        timer.cancel()
+    finally:
+        sender.kill()
+        sender.wait()

@@ -97,7 +97,11 @@ class NetworkSource(Source):
         self.width, self.height = first.width, first.height
         self.metadata: dict[str, str] = first.metadata
         # Audio is not carried across reconnects (its timestamps would jump):
-        # info.side_streams stays empty.
+        # info.side_streams stays empty, and the run's notes say what was left
+        # out, from the first connection (as for a file: Session.notes).
+        self.uncopied_streams: list[str] = list(first.uncopied_streams)
+        self.other_video_streams: int = first.other_video_streams
+        self.video_choice: tuple[int, int, int] = first.video_choice
 
     @property
     def info(self) -> StreamInfo:
