@@ -103,6 +103,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -239,9 +240,7 @@ def made_dense_set(size: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 
 def stills(size: int) -> list[tuple[str, np.ndarray]]:
-    folder = DATA / "hazy-stills"
-    return [(p.stem, load(p, size)) for p in sorted(folder.iterdir())
-            if p.suffix.lower() in (".jpg", ".png", ".bmp")]
+    return [(p.stem, load(p, size)) for p in _images(DATA / "hazy-stills")]
 
 
 # -- your own material ------------------------------------------------------
@@ -356,6 +355,11 @@ def own_pair_set(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray, n
         raise SystemExit(f"--pairs {folder}: no hazy / clear pairs found (expected hazy/ and "
                          "gt/ subfolders, or names like 01_hazy.png with 01_GT.png)")
     return out, notes
+
+
+def _set_name(folder: Path, taken: dict[str, Any]) -> str:
+    """A set's name: its folder's, or the whole path when that name is taken (or empty)."""
+    return folder.name if folder.name and folder.name not in taken else str(folder)
 
 
 def own_stills(folder: Path, size: int) -> list[tuple[str, np.ndarray]]:
@@ -786,13 +790,11 @@ def main() -> int:
     notes: list[str] = []
     for folder in args.pairs:
         items, more = own_pair_set(folder, args.size)
-        own_sets[folder.name if folder.name and folder.name not in own_sets
-                 else str(folder)] = items
+        own_sets[_set_name(folder, own_sets)] = items
         notes += more
     own_still_sets: dict[str, list[tuple[str, np.ndarray]]] = {}
     for folder in args.stills:
-        own_still_sets[folder.name if folder.name and folder.name not in own_still_sets
-                       else str(folder)] = own_stills(folder, args.size)
+        own_still_sets[_set_name(folder, own_still_sets)] = own_stills(folder, args.size)
     own_clips = [read_video(path, args.video_frames, args.video_width, notes)
                  for path in args.videos]
     peers = available_peers()

@@ -257,6 +257,9 @@ class HDRBracket(Processor[HDRBracketConfig]):
         stats = self._prime(held, found)
         n, p = len(held), found.period
         for k, f in enumerate(held):
+            # every held frame goes through the engine, whose window the frames
+            # after these continue; before the first full window its output
+            # gives way to the merge of that whole window (_ahead)
             out = self._render(f, _held_exposure(found, n, k))
             if stats is not None and k < p - 1:
                 out = self._ahead(held, found, k, stats)

@@ -120,7 +120,7 @@ def _unresolved_host(spec: str) -> str | None:
     except (socket.gaierror, UnicodeError):
         return host
     except OSError:
-        return None
+        pass  # no verdict from the resolver: FFmpeg's own message stands
     return None
 
 

@@ -50,9 +50,10 @@ def _creation_time(path: str) -> tuple[str, float]:
 def _written_by_vidclear(path: str) -> bool:
     """Whether ``path`` is an earlier output of vidclear.
 
-    Its video track carries vidclear's handler name (MP4, MOV, Matroska), or,
-    in MPEG-TS, its service description table names vidclear as the
-    service provider (:func:`_ts_provider`).
+    Its video track carries vidclear's handler name (MP4, MOV, Matroska,
+    NUT) or the container names vidclear as its service provider: a global
+    tag in FLV and NUT, the service description table in MPEG-TS
+    (:func:`_ts_provider`). See :func:`~vidclear.io.sinks.encoder.mark_output`.
     """
     import av
 
