@@ -303,9 +303,12 @@ def test_a_ts_cut_between_packets_inside_a_frame_is_reported(tmp_path, preset):
     # cut is the last in decoding order, shown before the end.
     full = noise_ts(tmp_path / "full.ts", preset=preset)
     cut = cut_in_last_frame(full, tmp_path / "cut.ts")
+    # One decoder thread: with frame threads FFmpeg's H.264 decoder flags the
+    # damaged B-frame about half the time (a race; the README says so)
+    one = ["--set", "input.threads=1"] if preset == "medium" else []
     res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(cut), "-o",
                           str(tmp_path / "out.mkv"), "-q", "--stats", str(tmp_path / "s.json"),
-                          "--report", str(tmp_path / "rep")],
+                          "--report", str(tmp_path / "rep"), *one],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     frames = int(_video(ffprobe_streams(tmp_path / "out.mkv"))["nb_read_frames"])
