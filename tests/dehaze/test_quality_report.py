@@ -226,3 +226,21 @@ def test_videos_are_read_from_the_stream_vidclear_processes(tmp_path: Path) -> N
             out.mux(p)
     _, _, frames, _ = q.read_video(path, 10, 64)
     assert len(frames) == 6 and frames[0].shape == (48, 64, 3)
+
+
+def test_the_stable_dehaze_reference_never_changes_its_mind() -> None:
+    # The pans' reference: one airlight and one transmission for the whole
+    # still, so a point of the still comes out the same in every frame that
+    # shows it (vidclear's own video output, which re-estimates, need not).
+    clear = textured_scene(96, 320, 4)
+    hazy = to_u8(add_haze(clear, np.array([0.85, 0.86, 0.88]), beta=1.5)[0])
+    wins = q.pan_windows(hazy, frames=5, width=128)
+    assert [(w[0].stop - w[0].start, w[1].stop - w[1].start) for w in wins] == [(72, 128)] * 5
+    assert [w[1].start for w in wins] == [0, 48, 96, 144, 192]  # left to right, evenly
+    frames = [np.ascontiguousarray(hazy[w]) for w in wins]  # no codec: exact crops
+    outs = q.stable_dehaze(hazy, frames)
+    for a, b in itertools.pairwise(outs):  # 48 px apart in the still
+        np.testing.assert_array_equal(a[:, 48:], b[:, :-48])
+    truth = to_u8(clear)
+    for w, out in zip(wins, outs, strict=True):  # and it is a dehaze
+        assert _psnr_ref(out, truth[w]) > _psnr_ref(hazy[w], truth[w]) + 3
