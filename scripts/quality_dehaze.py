@@ -670,19 +670,67 @@ def pans(items: list[tuple[str, np.ndarray]]) -> list[Clip]:
     return clips
 
 
-def stable_pans(items: list[tuple[str, np.ndarray]], clips: list[Clip]) -> dict:
-    """Flicker and pumping of :func:`stable_dehaze` on each pan, and their means."""
-    rows = []
-    for (label, still), (_, _, frames, _) in zip(items, clips, strict=True):
-        outs = stable_dehaze(still, frames)
-        rows.append({"video": label, "flicker": flicker(outs), "pumping": pumping(outs)})
-    return {"rows": rows, "mean": _mean(rows, ("flicker", "pumping"))}
+def stable_pans(items: list[tuple[str, np.ndarray]], clips: list[Clip]
+                ) -> dict[str, list[np.ndarray]]:
+    """:func:`stable_dehaze` of each pan, by the pan's label."""
+    return {label: stable_dehaze(still, frames)
+            for (label, still), (_, _, frames, _) in zip(items, clips, strict=True)}
+
+
+def _levels(frames: list[np.ndarray]) -> list[float]:
+    """Mean Rec. 709 luma of each RGB frame, 0..255."""
+    return [float((f.astype(np.float64) @ LUMA).mean()) for f in frames]
+
+
+def brightness_plot(path: Path, series: list[tuple[str, dict[str, list[float]]]]) -> bool:
+    """Mean luma per frame of each clip, one panel per clip, one line per output.
+
+    Flicker and pumping are easier seen than read. Drawn with matplotlib
+    (``pip install "vidclear[report]"``); returns False without it.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        return False
+    cols = min(3, len(series))
+    rows = -(-len(series) // cols)
+    fig = Figure(figsize=(4.2 * cols, 2.6 * rows + 0.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    style: dict[str, dict[str, Any]] = {
+        "hazy input": {"color": "black", "lw": 2.0},
+        "vidclear": {"color": "tab:red", "lw": 2.0},
+        "stable dehaze": {"color": "tab:red", "lw": 1.2, "ls": "--"}}
+    others = iter(("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown",
+                   "tab:pink", "tab:olive", "tab:cyan", "tab:grey"))
+    for name in dict.fromkeys(n for _, lines in series for n in lines):
+        style.setdefault(name, {"color": next(others, "tab:grey"), "lw": 0.8, "alpha": 0.8})
+    for i, (label, lines) in enumerate(series):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        for name, levels in lines.items():
+            ax.plot(levels, label=name, **style[name])
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel("frame", fontsize=8)
+        ax.set_ylabel("mean luma", fontsize=8)
+        ax.tick_params(labelsize=7)
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 8),
+               fontsize=8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    return True
 
 
 def run_video(methods: dict[str, Method], clips: list[Clip], sheets: Path | None,
-              name: str = "video") -> dict:
-    """vidclear's YUV 4:2:0 path with the clips' timestamps; peers frame by frame."""
-    rows, sheet = [], []
+              name: str = "video",
+              references: dict[str, dict[str, list[np.ndarray]]] | None = None) -> dict:
+    """vidclear's YUV 4:2:0 path with the clips' timestamps; peers frame by frame.
+
+    ``references`` (a name, then each clip's label and outputs) are measured
+    for flicker and pumping beside vidclear and drawn in the brightness
+    plot, but are no method of the tables.
+    """
+    rows, sheet, plot, refs = [], [], [], []
     for label, planes, frames, times in clips:
         outputs: dict[str, list[np.ndarray]] = {"hazy input": frames}
         dehazer = Dehazer()
@@ -714,13 +762,26 @@ def run_video(methods: dict[str, Method], clips: list[Clip], sheets: Path | None
             rows.append(row)
         mid = len(frames) // 2
         sheet.append((label, [(m, o[mid]) for m, o in outputs.items()]))
+        extra = {ref: outs[label] for ref, outs in (references or {}).items() if label in outs}
+        for ref, outs in extra.items():
+            refs.append({"video": label, "reference": ref, "flicker": flicker(outs),
+                         "pumping": pumping(outs) if len(outs) >= 3 else float("nan")})
+        plot.append((label, {m: _levels(o) for m, o in {**outputs, **extra}.items()}))
     means = {m: _mean([r for r in rows if r["method"] == m],
                       (*NR_KEYS, "crush_pct_max", "clip_pct_max", "flicker", "flicker_input",
                        "pumping", "pumping_input"))
              for m in {r["method"]: 0 for r in rows}}
+    result: dict[str, Any] = {"rows": rows, "mean": means}
+    if refs:
+        result["references"] = {
+            ref: {"rows": [r for r in refs if r["reference"] == ref],
+                  "mean": _mean([r for r in refs if r["reference"] == ref],
+                                ("flicker", "pumping"))}
+            for ref in dict.fromkeys(r["reference"] for r in refs)}
     if sheets is not None:
         contact_sheet(sheets / f"{name}.png", sheet)
-    return {"rows": rows, "mean": means}
+        result["brightness_plot"] = brightness_plot(sheets / f"{name}_brightness.png", plot)
+    return result
 
 
 # -- output ------------------------------------------------------------------
@@ -742,7 +803,7 @@ def _pumping_lines(means: dict[str, dict[str, float]]) -> list[str]:
 
 def _stable_lines(video: dict) -> list[str]:
     """vidclear's flicker and pumping beside a stable dehaze of the same pans."""
-    stable, own = video["stable"], video["mean"]["vidclear"]
+    stable, own = video["references"]["stable dehaze"], video["mean"]["vidclear"]
     vid = {r["video"]: r for r in video["rows"] if r["method"] == "vidclear"}
     out = ["  a stable dehaze of the same pans (vidclear's A and t of each whole still, held "
            "for every frame;",
@@ -899,8 +960,10 @@ def main() -> int:
     if "video" in wanted:
         pan_stills = stills(args.size)
         clips = pans(pan_stills)
-        report["video"] = run_video(methods, clips, sheets)
-        report["video"]["stable"] = stable_pans(pan_stills, clips)
+        report["video"] = run_video(methods, clips, sheets, references={
+            "stable dehaze": stable_pans(pan_stills, clips)})
+    if any(report.get(k, {}).get("brightness_plot") is False for k in ("video", "own_videos")):
+        notes.append("the brightness plots need matplotlib: pip install 'vidclear[report]'")
     report["seconds_per_image"] = {m: float(np.median(v)) for m, v in timing.items()}
     if args.json:
         print(json.dumps(report, indent=1))

@@ -108,7 +108,11 @@ def test_the_report_runs_on_your_own_pairs_and_videos(tmp_path: Path) -> None:
     m = np.array(lum)
     assert videos[0]["pumping_input"] == pytest.approx(
         np.abs(m[1:-1] - (m[:-2] + m[2:]) / 2).mean(), abs=2e-4)
-    assert {p.name for p in (tmp_path / "sheets").iterdir()} == {"mine.png", "own_videos.png"}
+    assert {p.name for p in (tmp_path / "sheets").iterdir()} == {
+        "mine.png", "own_videos.png", "own_videos_brightness.png"}
+    plot = cv2.imread(str(tmp_path / "sheets" / "own_videos_brightness.png"))
+    assert plot is not None and plot.shape[0] > 100 and plot.shape[1] > 100
+    assert report["own_videos"]["brightness_plot"] is True
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -244,3 +248,13 @@ def test_the_stable_dehaze_reference_never_changes_its_mind() -> None:
     truth = to_u8(clear)
     for w, out in zip(wins, outs, strict=True):  # and it is a dehaze
         assert _psnr_ref(out, truth[w]) > _psnr_ref(hazy[w], truth[w]) + 3
+
+
+def test_the_brightness_plot_says_when_matplotlib_is_missing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    series = [("pan", {"hazy input": [100.0, 101.0, 99.0], "vidclear": [90.0, 92.0, 88.0]})]
+    assert q.brightness_plot(tmp_path / "a.png", series)
+    assert cv2.imread(str(tmp_path / "a.png")) is not None
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # as if not installed
+    assert not q.brightness_plot(tmp_path / "b.png", series)
+    assert not (tmp_path / "b.png").exists()
