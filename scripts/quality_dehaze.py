@@ -377,6 +377,7 @@ Clip = tuple[str, list[np.ndarray], list[np.ndarray], list[float]]
 
 
 MIN_VIDEO_WIDTH = 32
+MIN_VIDEO_SIDE = 16  # a video's frames, as read: every peer's windows must fit
 MIN_SIZE = 32  # --size: SSIM's 11 x 11 window must fit
 MIN_SIDE = 11  # a pair's short side after scaling, for that window
 
@@ -389,8 +390,8 @@ def read_video(path: Path, frames: int, width: int,
     ``width`` (never up; width even, height a multiple of 4, as the 4:2:0
     planes are stacked) with the aspect kept. Packets the decoder refuses
     (a damaged stretch) are skipped and counted in ``notes``. Refused in one
-    line (SystemExit) when the file cannot be opened, has no video or gives
-    fewer than two frames.
+    line (SystemExit) when the file cannot be opened, has no video, reads
+    smaller than ``MIN_VIDEO_SIDE`` a side or gives fewer than two frames.
     """
     import av
 
@@ -408,6 +409,9 @@ def read_video(path: Path, frames: int, width: int,
                 raise SystemExit(f"--videos {path}: the video stream has no frame size")
             w = max(min(width, w0) // 2 * 2, 2)
             h = max(round(h0 * w / w0) // 4 * 4, 4)
+            if min(w, h) < MIN_VIDEO_SIDE:
+                raise SystemExit(f"--videos {path}: {w0}x{h0} is too small to measure "
+                                 f"({w}x{h} as read; at least {MIN_VIDEO_SIDE} px a side)")
             for packet in container.demux(stream):
                 try:
                     decoded = packet.decode()
@@ -801,6 +805,33 @@ def _pumping_lines(means: dict[str, dict[str, float]]) -> list[str]:
     return out
 
 
+def _times(row: dict, key: str) -> str:
+    """A clip's ``key`` (flicker, pumping) as a multiple of its input's."""
+    base = row[f"{key}_input"]
+    return f"{row[key] / base:.2f} x" if base > 0 else "input steady"
+
+
+def _above_input_lines(rows: list[dict]) -> list[str]:
+    """Per method, the clips whose flicker or pumping is above their input's.
+
+    The means over clips are dominated by the clips that flicker most; a
+    method can pass on the mean while most clips flicker more than their
+    input.
+    """
+    out = ["  clips flickering / pumping more than their input (the mean of the "
+           "per-clip ratios in brackets):"]
+    for m in dict.fromkeys(r["method"] for r in rows):
+        mine = [r for r in rows if r["method"] == m]
+        cells = []
+        for key in ("flicker", "pumping"):
+            ratios = [r[key] / r[f"{key}_input"] for r in mine if r[f"{key}_input"] > 0]
+            above = sum(r[key] > r[f"{key}_input"] for r in mine)
+            mean = f"{np.mean(ratios):.2f} x" if ratios else "-"
+            cells.append(f"{key} {above} of {len(mine)} ({mean})")
+        out.append(f"  {m:<20} " + ", ".join(cells))
+    return out
+
+
 def _stable_lines(video: dict) -> list[str]:
     """vidclear's flicker and pumping beside a stable dehaze of the same pans."""
     stable, own = video["references"]["stable dehaze"], video["mean"]["vidclear"]
@@ -988,10 +1019,12 @@ def main() -> int:
                            f"each at {', '.join(map(str, widths))} px wide): mean over frames",
                            report["own_videos"]["mean"], extra="flicker")
         lines += _pumping_lines(report["own_videos"]["mean"])
+        lines += _above_input_lines(report["own_videos"]["rows"])
         for r in report["own_videos"]["rows"]:
             lines.append(f"  {r['video']:<20} {r['method']:<20} flicker {r['flicker']:.5f} "
-                         f"(input {r['flicker_input']:.5f}), pumping {r['pumping']:.5f} "
-                         f"(input {r['pumping_input']:.5f}), worst frame crush "
+                         f"(input {r['flicker_input']:.5f}, {_times(r, 'flicker')}), "
+                         f"pumping {r['pumping']:.5f} (input {r['pumping_input']:.5f}, "
+                         f"{_times(r, 'pumping')}), worst frame crush "
                          f"{r['crush_pct_max']:.3f} % clip {r['clip_pct_max']:.3f} %")
     if "pairs" in report:
         lines += _fr_table("hazy pairs, all ten (mean)", report["hazy_pairs_mean"])

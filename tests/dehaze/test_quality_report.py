@@ -258,3 +258,34 @@ def test_the_brightness_plot_says_when_matplotlib_is_missing(
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # as if not installed
     assert not q.brightness_plot(tmp_path / "b.png", series)
     assert not (tmp_path / "b.png").exists()
+
+
+def test_a_video_too_small_to_measure_is_refused_in_one_line(tmp_path: Path) -> None:
+    with av.open(str(tmp_path / "tiny.mp4"), "w") as out:  # 8 x 8: Meng's peer tracebacks
+        vs = out.add_stream("libx264", rate=30)
+        vs.width, vs.height, vs.pix_fmt = 8, 8, "yuv420p"
+        for i in range(4):
+            img = np.full((8, 8, 3), 60 * i, np.uint8)
+            for p in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(p)
+        for p in vs.encode(None):
+            out.mux(p)
+    res = _run("--sheets", "", "--videos", str(tmp_path / "tiny.mp4"))
+    assert res.returncode != 0
+    assert res.stderr.strip() == (f"--videos {tmp_path / 'tiny.mp4'}: 8x8 is too small to "
+                                  "measure (8x8 as read; at least 16 px a side)")
+
+
+def test_clips_above_their_input_are_counted_not_hidden_in_a_mean() -> None:
+    # one clip flickering a lot below its input, two a little above theirs:
+    # the mean of flicker passes, the count says 2 of 3
+    rows = [{"method": "vidclear", "flicker": f, "flicker_input": fi, "pumping": p,
+             "pumping_input": pi} for f, fi, p, pi in
+            ((0.010, 0.014, 0.002, 0.001), (0.002, 0.001, 0.001, 0.001),
+             (0.003, 0.001, 0.0005, 0.001))]
+    assert np.mean([r["flicker"] for r in rows]) < np.mean([r["flicker_input"] for r in rows])
+    lines = q._above_input_lines(rows)
+    ratios = [0.010 / 0.014, 2.0, 3.0]
+    assert lines[1].split() == ["vidclear", "flicker", "2", "of", "3",
+                                f"({np.mean(ratios):.2f}", "x),", "pumping", "1", "of", "3",
+                                "(1.17", "x)"]
