@@ -199,6 +199,22 @@ def test_airlight_tracker_gate_holds_then_adopts() -> None:
     assert abs(v[0] - 0.93) < 0.005
 
 
+@pytest.mark.parametrize(("path", "gradual"), [
+    ([0.80, 0.83, 0.86, 0.89, 0.92], True),   # a climb in four steps: fog, a pan into it
+    ([0.80, 0.80, 0.80, 0.80, 0.92], False),  # one jump: a truck, a lamp
+    ([0.80, 0.90, 0.82, 0.91, 0.92], False),  # back and forth: content crossing the view
+    ([0.80, 0.81, 0.82, 0.83, 0.84], False),  # within the gate: no departure at all
+])
+def test_airlight_tracker_tells_a_gradual_departure_from_a_jump(path: list[float],
+                                                                 gradual: bool) -> None:
+    tr = AirlightTracker(tau=2.0, window=1.0, rate=0.05, gate=0.05, hold=3.0)
+    tr.update(np.full(3, 0.8), 0.0, 1 / 30)
+    for k, level in enumerate(path[1:], 1):
+        tr.update(np.full(3, level), k / 30, 1 / 30)
+    assert float(tr.value.mean()) < 0.83  # the gate and the rate limit held it
+    assert tr.gradual(0.05) is gradual
+
+
 def test_density_tracker_hysteresis() -> None:
     tr = DensityTracker(low=0.1, high=0.3, tau=0.0, hysteresis=0.02)
     assert tr.update(0.2, 1 / 30) == pytest.approx(0.5)

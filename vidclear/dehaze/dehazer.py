@@ -634,6 +634,16 @@ class Dehazer:
             # off a fresh dehaze for 2 s as fog rolled in.
             air, inv_air = use(self._air.catch_up(measured, now, dt))
             a_lum = float(LUMA @ air)
+        if (not cut and self._air.gradual(gate)
+                and self._half_moved_with(measured, a_lum, grey, ws.step)):
+            # The measurement left A step by step and most of the frame moved
+            # with it: a pan into brighter (or darker) fog, not a truck, which
+            # moves it in one jump. Held by the gate until half the frame was
+            # brighter than A, a pan into brighter fog overshot the input and
+            # then fell by 28 levels in 8 frames; it is followed as it goes.
+            # (The window is kept: the steps are the evidence.)
+            air, inv_air = use(self._air.catch_up(measured, now, dt, restart=False))
+            a_lum = float(LUMA @ air)
         if (not cut and float(LUMA @ measured) > a_lum + cfg.airlight_gate
                 and _k.strided_median(grey, ws.step) > a_lum):
             # Half the frame is brighter than the airlight, which a hazy
@@ -768,6 +778,22 @@ class Dehazer:
             return False
         change = (grey - ref) * np.float32(math.copysign(1.0, d_air))
         return _k.strided_quantile(change, step, _FOLLOW_QUANTILE) >= _FOLLOW_SHARE * abs(d_air)
+
+    def _half_moved_with(self, measured: np.ndarray, a_lum: float, grey: np.ndarray,
+                         step: int) -> bool:
+        """Whether the median pixel moved with the measured airlight since A last agreed.
+
+        The weaker sibling of :meth:`_frame_moved_with` (the median of the
+        per-pixel change instead of its lower quartile): a pan into brighter
+        fog brightens most of the frame, if not every pixel; a lamp or a
+        car's headlights coming closer brighten only their own part.
+        """
+        ref = self._air_ref
+        if ref is None or ref.shape != grey.shape:
+            return False
+        d_air = float(LUMA @ measured) - a_lum
+        change = (grey - ref) * np.float32(math.copysign(1.0, d_air))
+        return _k.strided_median(change, step) >= _FOLLOW_SHARE * abs(d_air)
 
     def _smooth_transmission(self, traw: np.ndarray, change: np.ndarray,
                              dt: float) -> np.ndarray:

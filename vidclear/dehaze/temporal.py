@@ -76,6 +76,13 @@ def exposure_gain(grey: np.ndarray, prev: np.ndarray, step: int, *,
     return gain
 
 
+# a gradual departure of the airlight estimate: at least this many steps one way,
+# none more than this share of the way, steps back at most this share of the
+# steps forward (AirlightTracker.gradual)
+_GRADUAL_STEPS = 3
+_GRADUAL_SHARE = 0.5
+_GRADUAL_BACK = 0.2
+
 # the airlight drift (in luma) below which the median counts as on neither side
 _DRIFT_MIN = 0.005
 
@@ -157,17 +164,41 @@ class AirlightTracker:
         self.value = np.minimum(self.value * gain, 2.0)
         self._hist = deque((t, np.minimum(e * gain, 2.0)) for t, e in self._hist)
 
+    def gradual(self, gate: float) -> bool:
+        """Whether the estimates left the value step by step, not in one jump.
+
+        True when the latest estimate is more than ``gate`` (in mean over
+        channels) from the tracked value and the window's estimates reached
+        it in at least _GRADUAL_STEPS steps one way, none of them more than
+        _GRADUAL_SHARE of the way and little back (_GRADUAL_BACK): a pan
+        into brighter fog or a fog bank drifting in. A bright truck or a
+        lamp moves the estimate in one jump, which the gate holds; content
+        crossing the view moves it both ways.
+        """
+        if self.value is None or len(self._hist) < _GRADUAL_STEPS + 1:
+            return False
+        levels = np.array([float(e.mean()) for _, e in self._hist])
+        way = levels[-1] - float(self.value.mean())
+        if abs(way) <= gate:
+            return False
+        steps = np.diff(levels) * math.copysign(1.0, way)
+        onward = steps[steps > 0]
+        return bool(onward.size >= _GRADUAL_STEPS
+                    and float(steps.max()) <= _GRADUAL_SHARE * abs(way)
+                    and float(-steps[steps < 0].sum()) <= _GRADUAL_BACK * float(onward.sum()))
+
     def catch_up(self, estimate: np.ndarray, time: float, dt: float,
-                 tau: float = 0.15) -> np.ndarray:
+                 tau: float = 0.15, restart: bool = True) -> np.ndarray:
         """The tracked value is stale (the scene brightened past it): follow fast.
 
         Moves towards ``estimate`` with time constant ``tau`` seconds, past
-        the gate and the rate limit, and restarts the median window from it,
-        so a tunnel exit or a pan into a bright region is followed over a
-        few frames instead of by one jump.
+        the gate and the rate limit, and (with ``restart``) restarts the
+        median window from it, so a tunnel exit or a pan into a bright
+        region is followed over a few frames instead of by one jump.
         """
         est = np.asarray(estimate, np.float64)
-        self._hist = deque([(time, est)])
+        if restart:
+            self._hist = deque([(time, est)])
         self._outlier_time = 0.0
         if self.value is None:
             self.value = est
