@@ -97,6 +97,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import platform
 import re
 import sys
@@ -805,6 +806,21 @@ def _pumping_lines(means: dict[str, dict[str, float]]) -> list[str]:
     return out
 
 
+def _strict(value: Any) -> Any:
+    """``value`` with every NaN or infinity replaced by None, for strict JSON (null).
+
+    A measure that does not apply (pumping of a two-frame clip, the flat
+    share of a still without flat pixels) is NaN inside the report.
+    """
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def _times(row: dict, key: str) -> str:
     """A clip's ``key`` (flicker, pumping) as a multiple of its input's."""
     base = row[f"{key}_input"]
@@ -997,7 +1013,7 @@ def main() -> int:
         notes.append("the brightness plots need matplotlib: pip install 'vidclear[report]'")
     report["seconds_per_image"] = {m: float(np.median(v)) for m, v in timing.items()}
     if args.json:
-        print(json.dumps(report, indent=1))
+        print(json.dumps(_strict(report), indent=1))
         return 0
     lines = [f"dehaze quality, long side <= {args.size} px; tuned on: {', '.join(TUNED_ON)}; "
              f"held out: {', '.join(HELD_OUT)}"]

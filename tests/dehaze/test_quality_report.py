@@ -289,3 +289,18 @@ def test_clips_above_their_input_are_counted_not_hidden_in_a_mean() -> None:
     assert lines[1].split() == ["vidclear", "flicker", "2", "of", "3",
                                 f"({np.mean(ratios):.2f}", "x),", "pumping", "1", "of", "3",
                                 "(1.17", "x)"]
+
+
+def test_the_json_report_is_strict_json(tmp_path: Path) -> None:
+    # pumping needs three frames: on a two-frame clip it does not apply, and
+    # the JSON says null rather than NaN, which strict parsers refuse
+    _clip(tmp_path / "two.mp4", frames=2)
+    res = _run("--json", "--sheets", "", "--videos", str(tmp_path / "two.mp4"))
+    assert res.returncode == 0, res.stderr
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"not strict JSON: {name}")
+
+    report = json.loads(res.stdout, parse_constant=refuse)
+    rows = report["own_videos"]["rows"]
+    assert rows and all(r["pumping"] is None and r["frames"] == 2 for r in rows)
