@@ -139,6 +139,29 @@ def read(path: Path) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+def _conversion(path: Path) -> str | None:
+    """How an image file differs from the 8-bit RGB the measures use, or None.
+
+    ``"16-bit"``, ``"grey"``, ``"with alpha"`` (joined when several): such
+    images are measured as 8-bit RGB (alpha dropped), which the report says.
+    """
+    raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if raw is None:
+        return None
+    kinds = [f"{raw.dtype.itemsize * 8}-bit"] if raw.dtype != np.uint8 else []
+    if raw.ndim == 2 or raw.shape[2] == 1:
+        kinds.append("grey")
+    elif raw.shape[2] == 4:
+        kinds.append("with alpha")
+    return ", ".join(kinds) or None
+
+
+def _conversion_note(folder: Path, paths: list[Path]) -> list[str]:
+    """A note naming the images of ``folder`` measured as 8-bit RGB after conversion."""
+    odd = [f"{p.name} ({kind})" for p in paths if (kind := _conversion(p))]
+    return [f"{folder}: measured as 8-bit RGB: {', '.join(odd)}"] if odd else []
+
+
 def scaled(img: np.ndarray, size: int) -> np.ndarray:
     """``img`` downscaled (area) so the long side is at most ``size``."""
     h, w = img.shape[:2]
@@ -349,8 +372,9 @@ def own_pair_set(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray, n
             label = h.name
         labels.add(label)
         out.append((label, hazy, clear))
+    notes += _conversion_note(folder, [p for _, h, c in found for p in (h, c)])
     if found and not out:
-        why = notes[-1].split(": ", 1)[-1]
+        why = next(n for n in reversed(notes) if "left out" in n).split(": ", 1)[-1]
         raise SystemExit(f"--pairs {folder}: none of its {len(found)} pair(s) can be scored "
                          f"(the last: {why})")
     if not out:
@@ -364,14 +388,14 @@ def _set_name(folder: Path, taken: dict[str, Any]) -> str:
     return folder.name if folder.name and folder.name not in taken else str(folder)
 
 
-def own_stills(folder: Path, size: int) -> list[tuple[str, np.ndarray]]:
-    """[(label, image)]: every image in ``folder``; none is refused (SystemExit)."""
+def own_stills(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray]], list[str]]:
+    """[(label, image)]: every image in ``folder``, and notes; none is refused (SystemExit)."""
     if not folder.is_dir():
         raise SystemExit(f"--stills {folder}: not a folder")
     files = _images(folder)
     if not files:
         raise SystemExit(f"--stills {folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
-    return [(p.stem, load(p, size)) for p in files]
+    return [(p.stem, load(p, size)) for p in files], _conversion_note(folder, files)
 
 
 Clip = tuple[str, list[np.ndarray], list[np.ndarray], list[float]]
@@ -949,7 +973,9 @@ def main() -> int:
         notes += more
     own_still_sets: dict[str, list[tuple[str, np.ndarray]]] = {}
     for folder in args.stills:
-        own_still_sets[_set_name(folder, own_still_sets)] = own_stills(folder, args.size)
+        items_s, more = own_stills(folder, args.size)
+        own_still_sets[_set_name(folder, own_still_sets)] = items_s
+        notes += more
     own_clips = [read_video(path, args.video_frames, args.video_width, notes)
                  for path in args.videos]
     peers = available_peers()

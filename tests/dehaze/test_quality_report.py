@@ -304,3 +304,19 @@ def test_the_json_report_is_strict_json(tmp_path: Path) -> None:
     report = json.loads(res.stdout, parse_constant=refuse)
     rows = report["own_videos"]["rows"]
     assert rows and all(r["pumping"] is None and r["frames"] == 2 for r in rows)
+
+
+def test_images_that_are_not_8_bit_rgb_are_named_in_a_note(tmp_path: Path) -> None:
+    hazy, clear = _pair(5)
+    mine = tmp_path / "mine"
+    _write(mine / "01_hazy.png", hazy)
+    mine.mkdir(exist_ok=True)
+    deep = (clear.astype(np.uint16) * 257)[:, :, ::-1]  # 16-bit BGR for OpenCV
+    assert cv2.imwrite(str(mine / "01_GT.png"), deep)
+    grey = cv2.cvtColor(_pair(6)[0], cv2.COLOR_RGB2GRAY)
+    assert cv2.imwrite(str(mine / "02_hazy.png"), grey)
+    _write(mine / "02_GT.png", _pair(6)[1])
+    items, notes = q.own_pair_set(mine, 256)
+    assert [label for label, _, _ in items] == ["01", "02"]  # both measured, as 8-bit RGB
+    np.testing.assert_array_equal(items[0][2], clear)  # 16-bit scaled back to the same 8 bits
+    assert notes[-1] == f"{mine}: measured as 8-bit RGB: 01_GT.png (16-bit), 02_hazy.png (grey)"
