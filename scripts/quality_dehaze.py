@@ -436,7 +436,8 @@ def read_video(path: Path, frames: int, width: int,
             h = max(round(h0 * w / w0) // 4 * 4, 4)
             if min(w, h) < MIN_VIDEO_SIDE:
                 raise SystemExit(f"--videos {path}: {w0}x{h0} is too small to measure "
-                                 f"({w}x{h} as read; at least {MIN_VIDEO_SIDE} px a side)")
+                                 f"({w}x{h} as read at --video-width {width}; at least "
+                                 f"{MIN_VIDEO_SIDE} px a side)")
             for packet in container.demux(stream):
                 try:
                     decoded = packet.decode()
@@ -507,12 +508,14 @@ def make_video(still: np.ndarray, frames: int = 36, width: int = 384,
     return x264_round_trip(crops, rate=30, crf=crf)
 
 
-def stable_dehaze(still: np.ndarray, frames: list[np.ndarray]) -> list[np.ndarray]:
+def stable_dehaze(still: np.ndarray, frames: list[np.ndarray],
+                  width: int = 384) -> list[np.ndarray]:
     """A dehazer that never changes its mind, on the pan over ``still``.
 
     vidclear's dehaze of the whole still gives one airlight and one
     transmission map (bilinear to the still's size); every decoded pan frame
-    is recovered with them, ``J = (I - A) / max(t, t0) + A``. Its flicker is
+    (the pan :func:`make_video` made with ``width``) is recovered with
+    them, ``J = (I - A) / max(t, t0) + A``. Its flicker is
     what the pan's content and the coding ripple come to once the haze is
     removed; what vidclear's video adds beyond it comes from its estimates
     changing from frame to frame.
@@ -523,7 +526,7 @@ def stable_dehaze(still: np.ndarray, frames: list[np.ndarray]) -> list[np.ndarra
     t = np.maximum(t, DehazeConfig().t0)
     air = np.asarray(res.airlight, np.float32)
     out = []
-    wins = pan_windows(still, len(frames), frames[0].shape[1])
+    wins = pan_windows(still, len(frames), width)  # as make_video cut them
     for win, frame in zip(wins, frames, strict=True):
         j = (frame.astype(np.float32) / 255 - air) / t[win][..., None] + air
         out.append(np.clip(j * 255 + 0.5, 0, 255).astype(np.uint8))
@@ -597,7 +600,12 @@ def compression_gain(fn: Method, img: np.ndarray, coded: np.ndarray) -> dict[str
 
 
 def _mean(rows: list[dict], keys: tuple[str, ...]) -> dict[str, float]:
-    return {k: float(np.mean([r[k] for r in rows])) for k in keys}
+    """Mean of each key over ``rows``, leaving out NaN (a measure that does not apply)."""
+    out = {}
+    for k in keys:
+        vals = [r[k] for r in rows if not (isinstance(r[k], float) and math.isnan(r[k]))]
+        out[k] = float(np.mean(vals)) if vals else float("nan")
+    return out
 
 
 # -- contact sheets ----------------------------------------------------------
@@ -845,29 +853,51 @@ def _strict(value: Any) -> Any:
     return value
 
 
+# an input's flicker or pumping below this (0.026 levels of 255 a frame) is
+# steady: a ratio to it measures coding noise, not the method
+STEADY = 1e-4
+
+
 def _times(row: dict, key: str) -> str:
     """A clip's ``key`` (flicker, pumping) as a multiple of its input's."""
     base = row[f"{key}_input"]
-    return f"{row[key] / base:.2f} x" if base > 0 else "input steady"
+    if not math.isfinite(base):
+        return "needs 3 frames"
+    return f"{row[key] / base:.2f} x" if base >= STEADY else "input steady"
 
 
-def _above_input_lines(rows: list[dict]) -> list[str]:
-    """Per method, the clips whose flicker or pumping is above their input's.
+def above_input(rows: list[dict]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per method and measure (flicker, pumping): the clips above their input's.
 
-    The means over clips are dominated by the clips that flicker most; a
-    method can pass on the mean while most clips flicker more than their
-    input.
+    ``above`` counts the clips whose value exceeds the input's by more than
+    :data:`STEADY`, of ``clips`` where the measure applies; ``ratio_mean``
+    is the mean of the per-clip ratios over the clips whose input is not
+    steady (None when none is). The means over clips are dominated by the
+    clips that flicker most: a method can pass on the mean while most clips
+    flicker more than their input.
     """
-    out = ["  clips flickering / pumping more than their input (the mean of the "
-           "per-clip ratios in brackets):"]
+    out: dict[str, dict[str, dict[str, Any]]] = {}
     for m in dict.fromkeys(r["method"] for r in rows):
         mine = [r for r in rows if r["method"] == m]
-        cells = []
+        out[m] = {}
         for key in ("flicker", "pumping"):
-            ratios = [r[key] / r[f"{key}_input"] for r in mine if r[f"{key}_input"] > 0]
-            above = sum(r[key] > r[f"{key}_input"] for r in mine)
-            mean = f"{np.mean(ratios):.2f} x" if ratios else "-"
-            cells.append(f"{key} {above} of {len(mine)} ({mean})")
+            valid = [r for r in mine if math.isfinite(r[f"{key}_input"])]
+            ratios = [r[key] / r[f"{key}_input"] for r in valid if r[f"{key}_input"] >= STEADY]
+            out[m][key] = {"above": sum(r[key] > r[f"{key}_input"] + STEADY for r in valid),
+                           "clips": len(valid),
+                           "ratio_mean": float(np.mean(ratios)) if ratios else None}
+    return out
+
+
+def _above_input_lines(counts: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """The text of :func:`above_input`."""
+    out = ["  clips flickering / pumping more than their input (the mean of the "
+           "per-clip ratios in brackets):"]
+    for m, by in counts.items():
+        cells = []
+        for key, c in by.items():
+            mean = "-" if c["ratio_mean"] is None else f"{c['ratio_mean']:.2f} x"
+            cells.append(f"{key} {c['above']} of {c['clips']} ({mean})")
         out.append(f"  {m:<20} " + ", ".join(cells))
     return out
 
@@ -996,6 +1026,7 @@ def main() -> int:
                                                            sheets, timing)
     if own_clips:
         report["own_videos"] = run_video(methods, own_clips, sheets, name="own_videos")
+        report["own_videos"]["above_input"] = above_input(report["own_videos"]["rows"])
     if "pairs" in wanted:
         hazy = {k: sets[k] for k in ("O-HAZE", "Dense-Haze", "RESIDE heavy")}
         report["pairs"] = run_pairs(methods, hazy, sheets, timing)
@@ -1061,7 +1092,7 @@ def main() -> int:
                            f"each at {', '.join(map(str, widths))} px wide): mean over frames",
                            report["own_videos"]["mean"], extra="flicker")
         lines += _pumping_lines(report["own_videos"]["mean"])
-        lines += _above_input_lines(report["own_videos"]["rows"])
+        lines += _above_input_lines(report["own_videos"]["above_input"])
         for r in report["own_videos"]["rows"]:
             lines.append(f"  {r['video']:<20} {r['method']:<20} flicker {r['flicker']:.5f} "
                          f"(input {r['flicker_input']:.5f}, {_times(r, 'flicker')}), "

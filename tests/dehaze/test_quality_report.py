@@ -242,7 +242,7 @@ def test_the_stable_dehaze_reference_never_changes_its_mind() -> None:
     assert [(w[0].stop - w[0].start, w[1].stop - w[1].start) for w in wins] == [(72, 128)] * 5
     assert [w[1].start for w in wins] == [0, 48, 96, 144, 192]  # left to right, evenly
     frames = [np.ascontiguousarray(hazy[w]) for w in wins]  # no codec: exact crops
-    outs = q.stable_dehaze(hazy, frames)
+    outs = q.stable_dehaze(hazy, frames, width=128)
     for a, b in itertools.pairwise(outs):  # 48 px apart in the still
         np.testing.assert_array_equal(a[:, 48:], b[:, :-48])
     truth = to_u8(clear)
@@ -273,22 +273,42 @@ def test_a_video_too_small_to_measure_is_refused_in_one_line(tmp_path: Path) -> 
     res = _run("--sheets", "", "--videos", str(tmp_path / "tiny.mp4"))
     assert res.returncode != 0
     assert res.stderr.strip() == (f"--videos {tmp_path / 'tiny.mp4'}: 8x8 is too small to "
-                                  "measure (8x8 as read; at least 16 px a side)")
+                                  "measure (8x8 as read at --video-width 384; at least 16 px "
+                                  "a side)")
 
 
 def test_clips_above_their_input_are_counted_not_hidden_in_a_mean() -> None:
     # one clip flickering a lot below its input, two a little above theirs:
-    # the mean of flicker passes, the count says 2 of 3
+    # the mean of flicker passes, the count says 2 of 3; a steady input (coding
+    # noise only) gives no ratio, and a two-frame clip no pumping at all
+    nan = float("nan")
     rows = [{"method": "vidclear", "flicker": f, "flicker_input": fi, "pumping": p,
              "pumping_input": pi} for f, fi, p, pi in
             ((0.010, 0.014, 0.002, 0.001), (0.002, 0.001, 0.001, 0.001),
-             (0.003, 0.001, 0.0005, 0.001))]
+             (0.003, 0.001, 0.0005, 0.001), (0.00002, 0.000005, nan, nan))]
     assert np.mean([r["flicker"] for r in rows]) < np.mean([r["flicker_input"] for r in rows])
-    lines = q._above_input_lines(rows)
-    ratios = [0.010 / 0.014, 2.0, 3.0]
-    assert lines[1].split() == ["vidclear", "flicker", "2", "of", "3",
-                                f"({np.mean(ratios):.2f}", "x),", "pumping", "1", "of", "3",
-                                "(1.17", "x)"]
+    counts = q.above_input(rows)["vidclear"]
+    assert counts["flicker"] == {"above": 2, "clips": 4,
+                                 "ratio_mean": pytest.approx(np.mean([0.010 / 0.014, 2, 3]))}
+    assert counts["pumping"] == {"above": 1, "clips": 3, "ratio_mean": pytest.approx(7 / 6)}
+    lines = q._above_input_lines(q.above_input(rows))
+    assert lines[1].split() == ["vidclear", "flicker", "2", "of", "4",
+                                f"({np.mean([0.010 / 0.014, 2, 3]):.2f}", "x),", "pumping",
+                                "1", "of", "3", "(1.17", "x)"]
+    assert q._times(rows[3], "flicker") == "input steady"
+    assert q._times(rows[3], "pumping") == "needs 3 frames"
+    assert q._mean(rows, ("pumping",)) == {"pumping": pytest.approx(3.5e-3 / 3)}
+
+
+def test_the_stable_dehaze_follows_the_pan_of_a_narrow_still() -> None:
+    # at --size 256 some stills are narrower than the pans' 384 px: the pan
+    # and the stable dehaze must cut the same windows (a traceback before)
+    hazy = to_u8(add_haze(textured_scene(200, 300, 5), np.array([0.85, 0.86, 0.88]),
+                          beta=1.5)[0])
+    clips = q.pans([("narrow", hazy)])
+    frames = clips[0][2]
+    outs = q.stable_pans([("narrow", hazy)], clips)["narrow"]
+    assert [o.shape for o in outs] == [f.shape for f in frames]
 
 
 def test_the_json_report_is_strict_json(tmp_path: Path) -> None:

@@ -155,6 +155,8 @@ _FOLLOW_QUANTILE = 0.25
 _FOLLOW_SHARE = 0.25
 # Luma above the airlight's over which t rises to 1 (no haze brighter than A)
 _ABOVE_AIR = 0.2
+# time constant of following a measurement that left A step by step, seconds
+_GRADUAL_TAU = 0.3
 # Black bars (letterbox, pillarbox): edge rows or columns whose brightest pixel
 # (minimum over channels) stays below this, at most this share on each side
 _BAR_LEVEL = 0.04
@@ -640,9 +642,12 @@ class Dehazer:
             # with it: a pan into brighter (or darker) fog, not a truck, which
             # moves it in one jump. Held by the gate until half the frame was
             # brighter than A, a pan into brighter fog overshot the input and
-            # then fell by 28 levels in 8 frames; it is followed as it goes.
-            # (The window is kept: the steps are the evidence.)
-            air, inv_air = use(self._air.catch_up(measured, now, dt, restart=False))
+            # then fell by 28 levels in 8 frames; it is followed as it goes,
+            # over _GRADUAL_TAU (the 0.15 s catch-up dipped the output by 4
+            # levels on its first frame when a truck came out of fog). The
+            # window is kept: the steps are the evidence.
+            air, inv_air = use(self._air.catch_up(measured, now, dt, _GRADUAL_TAU,
+                                                  restart=False))
             a_lum = float(LUMA @ air)
         if (not cut and float(LUMA @ measured) > a_lum + cfg.airlight_gate
                 and _k.strided_median(grey, ws.step) > a_lum):
