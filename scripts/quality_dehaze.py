@@ -728,6 +728,7 @@ def brightness_plot(path: Path, series: list[tuple[str, dict[str, list[float]]]]
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         return False
     cols = min(3, len(series))
@@ -746,7 +747,8 @@ def brightness_plot(path: Path, series: list[tuple[str, dict[str, list[float]]]]
         ax = fig.add_subplot(rows, cols, i + 1)
         for name, levels in lines.items():
             ax.plot(levels, label=name, **style[name])
-        ax.set_title(label, fontsize=9)
+        ax.set_title(label if len(label) <= 32 else label[:31] + "…", fontsize=9)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("frame", fontsize=8)
         ax.set_ylabel("mean luma", fontsize=8)
         ax.tick_params(labelsize=7)
