@@ -201,16 +201,32 @@ def run(args: argparse.Namespace) -> int:
     running: dict[str, tuple[subprocess.Popen[bytes], IO[bytes]]] = {}
     failed = 0
 
+    starting = interrupted = False
+
     def stop(signum: int, frame: object) -> None:
+        nonlocal interrupted
+        if starting:  # a child started now but not yet in `running` would be orphaned
+            interrupted = True
+            return
         raise KeyboardInterrupt
 
     # SIGTERM and SIGHUP (the terminal closed) too: stop the children, then exit 130.
-    old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    # SIGINT through the same handler, unless it is ignored (a background job).
+    sigs = [signal.SIGTERM, signal.SIGHUP]
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        sigs.append(signal.SIGINT)
+    old = {sig: signal.signal(sig, stop) for sig in sigs}
     try:
         while waiting or running:
             while waiting and len(running) < jobs:
                 group = waiting.pop(0)
-                running[group] = _start(group)
+                starting = True
+                try:
+                    running[group] = _start(group)
+                finally:
+                    starting = False
+                if interrupted:
+                    raise KeyboardInterrupt
             time.sleep(0.05)
             for group, (child, log) in list(running.items()):
                 if child.poll() is None:
