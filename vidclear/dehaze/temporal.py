@@ -177,10 +177,10 @@ class AirlightTracker:
         """
         if self.value is None or len(self._hist) < _GRADUAL_STEPS + 1:
             return False
-        levels = np.array([float(e.mean()) for _, e in self._hist])
-        way = levels[-1] - float(self.value.mean())
-        if abs(way) <= gate:
+        way = float(self._hist[-1][1].mean()) - float(self.value.mean())
+        if abs(way) <= gate:  # the usual case, checked before the window is read
             return False
+        levels = np.array([e for _, e in self._hist]).mean(axis=1)
         steps = np.diff(levels) * math.copysign(1.0, way)
         onward = steps[steps > 0]
         return bool(onward.size >= _GRADUAL_STEPS
