@@ -776,13 +776,12 @@ class Dehazer:
         A truck covering a fifth of the frame, or a pan, leaves that quantile
         near zero or below; fog rolling in lifts every pixel.
         """
-        d_air = float(LUMA @ measured) - a_lum
         ref = self._air_ref
-        if cut or ref is None or ref.shape != grey.shape or abs(d_air) <= gate:
+        if (cut or ref is None or ref.shape != grey.shape
+                or abs(float(LUMA @ measured) - a_lum) <= gate):
             self._air_ref = grey.copy()
             return False
-        change = (grey - ref) * np.float32(math.copysign(1.0, d_air))
-        return _k.strided_quantile(change, step, _FOLLOW_QUANTILE) >= _FOLLOW_SHARE * abs(d_air)
+        return self._moved_with(measured, a_lum, grey, step, _FOLLOW_QUANTILE)
 
     def _half_moved_with(self, measured: np.ndarray, a_lum: float, grey: np.ndarray,
                          step: int) -> bool:
@@ -796,9 +795,15 @@ class Dehazer:
         ref = self._air_ref
         if ref is None or ref.shape != grey.shape:
             return False
+        return self._moved_with(measured, a_lum, grey, step, 0.5)
+
+    def _moved_with(self, measured: np.ndarray, a_lum: float, grey: np.ndarray, step: int,
+                    q: float) -> bool:
+        """Whether quantile ``q`` of the per-pixel luma change since the reference frame,
+        signed like the measured airlight's change, reaches :data:`_FOLLOW_SHARE` of it."""
         d_air = float(LUMA @ measured) - a_lum
-        change = (grey - ref) * np.float32(math.copysign(1.0, d_air))
-        return _k.strided_median(change, step) >= _FOLLOW_SHARE * abs(d_air)
+        change = (grey - self._air_ref) * np.float32(math.copysign(1.0, d_air))
+        return _k.strided_quantile(change, step, q) >= _FOLLOW_SHARE * abs(d_air)
 
     def _smooth_transmission(self, traw: np.ndarray, change: np.ndarray,
                              dt: float) -> np.ndarray:
