@@ -215,6 +215,38 @@ def test_airlight_tracker_tells_a_gradual_departure_from_a_jump(path: list[float
     assert tr.gradual(0.05) is gradual
 
 
+def test_airlight_tracker_returns_to_the_value_from_before_a_catch_up() -> None:
+    tr = AirlightTracker(tau=2.0, window=1.0, rate=0.05, gate=0.05, hold=3.0)
+    tr.update(np.full(3, 0.75), 0.0, 1 / 30)
+    for k in range(1, 16):  # something bright is caught up with over half a second
+        tr.catch_up(np.full(3, 0.9), k / 30, 1 / 30)
+    assert float(tr.value.mean()) > 0.85
+    assert not tr.returned(np.full(3, 0.9), 0.5, 0.05)    # still there
+    assert not tr.returned(np.full(3, 0.65), 0.53, 0.05)  # somewhere else: the gate decides
+    assert not tr.returned(np.full(3, 0.77), 0.57, 0.05)  # back for one frame: not yet
+    assert not tr.returned(np.full(3, 0.9), 0.6, 0.05)    # ... and gone again
+    for k in range(2):
+        assert not tr.returned(np.full(3, 0.77), 0.63 + k / 30, 0.05)
+    k = 0
+    while tr.returned(np.full(3, 0.76), 0.7 + k / 30, 0.05):  # back for three frames
+        v = tr.restore(0.7 + k / 30, 1 / 30)
+        k += 1
+    assert 3 <= k <= 14, k  # back over a few frames (time constant 0.1 s)
+    assert abs(float(v.mean()) - 0.75) < 0.1 * 0.05
+    assert not tr.returned(np.full(3, 0.75), 1.2, 0.05)  # the memory is spent
+    # a catch-up that A never moved far with leaves nothing to return to
+    tr.catch_up(np.full(3, 0.78), 1.3, 1 / 30)
+    for k in range(4):
+        assert not tr.returned(np.full(3, 0.75), 1.4 + k / 30, 0.05)
+    # a memory older than the hold is no longer used: the gate decides
+    for k in range(1, 16):
+        tr.catch_up(np.full(3, 0.9), 2 + k / 30, 1 / 30)
+    for k in range(10):
+        assert not tr.returned(np.full(3, 0.77), 2.5 + 3.1 + k / 30, 0.05)
+    with pytest.raises(RuntimeError):
+        AirlightTracker().restore(0.0, 1 / 30)
+
+
 def test_density_tracker_hysteresis() -> None:
     tr = DensityTracker(low=0.1, high=0.3, tau=0.0, hysteresis=0.02)
     assert tr.update(0.2, 1 / 30) == pytest.approx(0.5)
@@ -479,6 +511,40 @@ def test_a_bright_truck_filling_a_fifth_of_the_frame_does_not_move_the_airlight(
         d(frame, timestamp=k / fps)
         air.append(float(d.airlight.mean()))
     assert max(air) - min(air) < 0.02, (min(air), max(air))
+
+
+def test_a_white_truck_leaving_the_fog_gives_the_airlight_back() -> None:
+    # A textured white truck comes out of the fog and fills most of the frame,
+    # so the airlight follows it; then it turns off in four frames. The gate
+    # used to hold the truck's airlight for seconds, the output 29 levels
+    # darker than before the truck (second helper's trial, truck_fog_long).
+    y, x = np.mgrid[0:H, 0:W]
+    below = np.maximum(y - 0.35 * H, 0.05 * 0.65 * H)  # rows under the horizon
+    depth = np.where(y < 0.35 * H, 20.0, np.clip(0.65 * H / below, 1, 20))[..., None]
+    a = np.array([0.74, 0.76, 0.80])
+
+    def hazy(scene: np.ndarray, d: np.ndarray | float) -> np.ndarray:
+        t = np.exp(-0.15 * np.asarray(d))
+        return scene * t + a * (1 - t)
+
+    road = hazy(0.15 + 0.45 * textured_scene(H, W, 3), depth)
+    truck = 0.88 + 0.08 * textured_scene(H, W, 7)[..., :1]
+    fps = 30
+    d = Dehazer()
+    lum_out = []
+    for k in range(140):
+        frame = road.copy()
+        if 15 <= k < 80:
+            grow = min((k - 15) / 45, 1.0)
+            cx = W / 2 + (0 if k < 76 else (k - 75) * W * 0.25)
+            box = ((abs(x - cx) < (0.08 + 0.38 * grow) * W)
+                   & (abs(y - 0.55 * H) < (0.08 + 0.40 * grow) * H))
+            frame = np.where(box[..., None], hazy(truck, 20 * (1 - grow) + grow), frame)
+        lum_out.append(float(d(to_u8(frame), timestamp=k / fps).mean()))
+    assert not d.last.scene_cut
+    before = lum_out[14]
+    after = np.array(lum_out[95:])  # the truck has been gone for half a second
+    assert np.abs(after - before).max() < 7.0, (before, after.min())  # was 29.5
 
 
 def test_airlight_tracker_follows_a_one_way_drift_faster_but_not_noise() -> None:

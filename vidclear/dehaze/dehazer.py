@@ -660,6 +660,15 @@ class Dehazer:
             # median: the gate holds A.)
             air, inv_air = use(self._air.catch_up(measured, now, dt))
             a_lum = float(LUMA @ air)
+        if not cut and self._air.returned(measured, now, gate):
+            # A caught up with something past its gate (a white truck that
+            # filled the frame as it came out of the fog) and the measurement
+            # went back to where A was before: that has gone. Held by the
+            # gate, A stayed 0.17 too bright and the output 29 levels darker
+            # than before the truck for 4 s. (After three frames back there:
+            # one frame whose bright haze a passing object hides is no return.)
+            air, inv_air = use(self._air.restore(now, dt))
+            a_lum = float(LUMA @ air)
         if (not cut and self._dense is not None and float(np.abs(measured - air).max())
                 > gate and light_haze_weight(
                     self._dense, cfg.dense_low, cfg.dense_high, a_lum) < 0.5):

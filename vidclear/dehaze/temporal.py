@@ -83,6 +83,16 @@ _GRADUAL_STEPS = 3
 _GRADUAL_SHARE = 0.5
 _GRADUAL_BACK = 0.2
 
+# AirlightTracker.returned: the value is back once within this share of the
+# gate of where it was before its catch-up; the estimates must be back near
+# it for this long (seconds: 3 frames at 30 fps), so one frame whose bright
+# haze a passing object hides does not take A back
+_RETURNED = 0.1
+_RETURN_TIME = 0.06
+# ... and it goes back with this time constant, seconds (a fade to white and
+# back took it up by 0.1: going back in one frame was a step of 22 levels)
+_RESTORE_TAU = 0.1
+
 # the airlight drift (in luma) below which the median counts as on neither side
 _DRIFT_MIN = 0.005
 
@@ -141,6 +151,12 @@ class AirlightTracker:
         self._side = 0  # sign of the last median's luma offset from the value (0: within 0.005)
         self._side_time = 0.0  # seconds it has kept that sign
         self.value: np.ndarray | None = None
+        # the value before the latest catch-up, until the value or the
+        # estimates come back to it (see returned)
+        self._before: np.ndarray | None = None
+        self._left = False  # whether the value has since been 2 gates away from it
+        self._back_since: float | None = None  # since when the estimates are back near it
+        self._caught_up = 0.0  # time of the latest catch-up, seconds
 
     def reset(self) -> None:
         """Forget every estimate."""
@@ -148,6 +164,7 @@ class AirlightTracker:
         self._outlier_time = 0.0
         self._side, self._side_time = 0, 0.0
         self.value = None
+        self._before, self._left, self._back_since = None, False, None
 
     def scale(self, gain: float) -> None:
         """Follow a change of exposure: the tracked value and the window's estimates times ``gain``.
@@ -162,6 +179,8 @@ class AirlightTracker:
         if self.value is None:
             return
         self.value = np.minimum(self.value * gain, 2.0)
+        if self._before is not None:
+            self._before = np.minimum(self._before * gain, 2.0)
         self._hist = deque((t, np.minimum(e * gain, 2.0)) for t, e in self._hist)
 
     def gradual(self, gate: float) -> bool:
@@ -187,6 +206,57 @@ class AirlightTracker:
                     and float(steps.max()) <= _GRADUAL_SHARE * abs(way)
                     and float(-steps[steps < 0].sum()) <= _GRADUAL_BACK * float(onward.sum()))
 
+    def returned(self, estimate: np.ndarray, time: float, gate: float) -> bool:
+        """Whether the estimates went back to the value from before the latest catch-up.
+
+        True once the tracked value has been more than twice ``gate`` (in any
+        channel) from where it was before it last caught up
+        (:meth:`catch_up`), and the estimates have been back within ``gate``
+        of that for :data:`_RETURN_TIME` seconds (``estimate`` (3,) is this
+        frame's, at ``time`` seconds): what A followed past its gate has
+        gone, and the haze left is the one from before it (a white truck
+        that filled the frame as it came out of the fog has turned off).
+        :meth:`restore` then goes back. The memory is dropped once the value
+        is back (within a tenth of ``gate``), and when ``hold`` seconds
+        passed since the last catch-up before the estimates came back: an
+        old memory would take A back on any dip of the estimates (the bright
+        haze hidden under a bridge), and after ``hold`` the gate adopts a
+        lasting change anyway.
+        """
+        if self._before is None or self.value is None:
+            return False
+        if self._back_since is None and time - self._caught_up > self.hold:
+            self._before, self._left = None, False  # stale: the gate decides
+            return False
+        away = float(np.abs(self.value - self._before).max())
+        self._left = self._left or away > 2.0 * gate
+        if not self._left:
+            return False
+        if away <= _RETURNED * gate:  # back
+            self._before, self._left, self._back_since = None, False, None
+            return False
+        est = np.asarray(estimate, np.float64)
+        if float(np.abs(est - self._before).max()) > gate:
+            self._back_since = None
+            return False
+        if self._back_since is None:
+            self._back_since = time
+        return time - self._back_since >= _RETURN_TIME
+
+    def restore(self, time: float, dt: float) -> np.ndarray:
+        """Go back to the value from before the latest catch-up (see :meth:`returned`).
+
+        Moves there with time constant :data:`_RESTORE_TAU` (a few frames,
+        past the gate and the rate limit) and restarts the median window
+        from it at ``time`` seconds, ``dt`` after the last frame.
+        """
+        if self._before is None or self.value is None:
+            raise RuntimeError("restore() without a value from before a catch-up")
+        self.value = self.value + ema_alpha(dt, _RESTORE_TAU) * (self._before - self.value)
+        self._hist = deque([(time, self._before.copy())])
+        self._outlier_time = 0.0
+        return self.value.astype(np.float32)
+
     def catch_up(self, estimate: np.ndarray, time: float, dt: float,
                  tau: float = 0.15, restart: bool = True) -> np.ndarray:
         """The tracked value is stale (the scene brightened past it): follow fast.
@@ -194,7 +264,9 @@ class AirlightTracker:
         Moves towards ``estimate`` with time constant ``tau`` seconds, past
         the gate and the rate limit, and (with ``restart``) restarts the
         median window from it, so a tunnel exit or a pan into a bright
-        region is followed over a few frames instead of by one jump.
+        region is followed over a few frames instead of by one jump. The
+        value from before the first of a run of catch-ups is remembered
+        (:meth:`returned`).
         """
         est = np.asarray(estimate, np.float64)
         if restart:
@@ -203,6 +275,9 @@ class AirlightTracker:
         if self.value is None:
             self.value = est
         else:
+            if self._before is None:
+                self._before = self.value.copy()
+            self._caught_up = time
             self.value = self.value + ema_alpha(dt, tau) * (est - self.value)
         return self.value.astype(np.float32)
 
