@@ -133,10 +133,16 @@ Method = Callable[[np.ndarray], np.ndarray]
 # -- data --------------------------------------------------------------------
 def read(path: Path) -> np.ndarray:
     """RGB uint8 at full size; an unreadable file is refused in one line (SystemExit)."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
+    rgb = try_read(path)
+    if rgb is None:
         raise SystemExit(f"cannot read {path}")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return rgb
+
+
+def try_read(path: Path) -> np.ndarray | None:
+    """RGB uint8 at full size, or None when OpenCV cannot decode ``path``."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def _conversion(path: Path) -> str | None:
@@ -340,10 +346,11 @@ def own_pair_set(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray, n
                                                    list[str]]:
     """[(label, hazy, clear)] read from ``folder`` (:func:`find_pairs`), and notes.
 
-    A pair whose two images differ in size, one too small for SSIM after
-    scaling, or a hazy image identical to its clear one is left out with a
-    note; two hazy files of one name are told apart by their file names. A
-    folder with no pair at all is refused (SystemExit, one line).
+    A pair with a file that cannot be read, whose two images differ in
+    size, one too small for SSIM after scaling, or a hazy image identical
+    to its clear one is left out with a note; two hazy files of one name
+    are told apart by their file names. A folder with no pair at all is
+    refused (SystemExit, one line).
     """
     if not folder.is_dir():
         raise SystemExit(f"--pairs {folder}: not a folder")
@@ -353,7 +360,11 @@ def own_pair_set(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray, n
     out: list[tuple[str, np.ndarray, np.ndarray]] = []
     labels: set[str] = set()
     for label, h, c in found:
-        hazy, clear = read(h), read(c)
+        hazy, clear = try_read(h), try_read(c)
+        if hazy is None or clear is None:  # one broken file does not cost the rest
+            bad = " or ".join(p.name for p, img in ((h, hazy), (c, clear)) if img is None)
+            notes.append(f"{folder}: cannot read {bad}; left out")
+            continue
         if hazy.shape != clear.shape:  # before scaling, which could hide it
             notes.append(f"{folder}: {h.name} and {c.name} differ in size "
                          f"({hazy.shape[1]}x{hazy.shape[0]} against "
@@ -389,13 +400,28 @@ def _set_name(folder: Path, taken: dict[str, Any]) -> str:
 
 
 def own_stills(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray]], list[str]]:
-    """[(label, image)]: every image in ``folder``, and notes; none is refused (SystemExit)."""
+    """[(label, image)]: every readable image in ``folder``, and notes (the unreadable named).
+
+    A folder without images, or with none readable, is refused (SystemExit).
+    """
     if not folder.is_dir():
         raise SystemExit(f"--stills {folder}: not a folder")
     files = _images(folder)
     if not files:
         raise SystemExit(f"--stills {folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
-    return [(p.stem, load(p, size)) for p in files], _conversion_note(folder, files)
+    good: list[tuple[Path, np.ndarray]] = []
+    bad: list[str] = []
+    for p in files:
+        img = try_read(p)
+        if img is None:
+            bad.append(p.name)
+        else:
+            good.append((p, img))
+    if not good:
+        raise SystemExit(f"--stills {folder}: none of its {len(files)} image(s) can be read")
+    notes = [f"{folder}: cannot read {', '.join(bad)}; left out"] if bad else []
+    return ([(p.stem, scaled(img, size)) for p, img in good],
+            notes + _conversion_note(folder, [p for p, _ in good]))
 
 
 Clip = tuple[str, list[np.ndarray], list[np.ndarray], list[float]]

@@ -207,6 +207,28 @@ def test_pairs_that_cannot_be_scored_are_noted_and_names_stay_apart(tmp_path: Pa
                      "would be infinite); left out"]
 
 
+def test_an_unreadable_image_is_left_out_with_a_note(tmp_path: Path) -> None:
+    # A new-user trial: one broken file ended the whole report ("cannot read
+    # ..."), while a pair of two sizes was only left out.
+    hazy, clear = _pair(1)
+    folder = tmp_path / "p"
+    _write(folder / "01_hazy.png", hazy)
+    _write(folder / "01_GT.png", clear)
+    _write(folder / "02_hazy.png", hazy)
+    (folder / "02_GT.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    items, notes = q.own_pair_set(folder, 1024)
+    assert [label for label, *_ in items] == ["01"]
+    assert notes == [f"{folder}: cannot read 02_GT.png; left out"]
+    _write(tmp_path / "s" / "a.png", hazy)
+    (tmp_path / "s" / "b.jpg").write_bytes(b"not a jpeg")
+    stills, notes = q.own_stills(tmp_path / "s", 64)
+    assert [label for label, _ in stills] == ["a"] and stills[0][1].shape[1] == 64
+    assert notes == [f"{tmp_path / 's'}: cannot read b.jpg; left out"]
+    (tmp_path / "s" / "a.png").write_bytes(b"")
+    with pytest.raises(SystemExit, match=r"none of its 2 image\(s\) can be read"):
+        q.own_stills(tmp_path / "s", 64)
+
+
 def test_videos_are_read_from_the_stream_vidclear_processes(tmp_path: Path) -> None:
     # Stream 0 a one-frame picture, stream 1 the video: the report read the
     # picture ("fewer than two frames decoded").
