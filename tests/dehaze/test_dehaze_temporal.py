@@ -247,6 +247,19 @@ def test_airlight_tracker_returns_to_the_value_from_before_a_catch_up() -> None:
         AirlightTracker().restore(0.0, 1 / 30)
 
 
+def test_an_exposure_reading_does_not_move_the_remembered_airlight() -> None:
+    # A white truck filling the frame in half a second read as exposure gains
+    # of about 2 % a frame; scaled with them, the memory ended 0.055 from the
+    # returning measurement, outside the gate (a helper's trial, truck_app0.5).
+    tr = AirlightTracker(tau=2.0, window=1.0, rate=0.05, gate=0.05, hold=3.0)
+    tr.update(np.full(3, 0.75), 0.0, 1 / 30)
+    for k in range(1, 16):
+        tr.catch_up(np.full(3, 0.92), k / 30, 1 / 30)
+    tr.scale(1.07)
+    assert [tr.returned(np.full(3, 0.75), 0.6 + k / 30, 0.05) for k in range(3)] == [
+        False, False, True]
+
+
 def test_density_tracker_hysteresis() -> None:
     tr = DensityTracker(low=0.1, high=0.3, tau=0.0, hysteresis=0.02)
     assert tr.update(0.2, 1 / 30) == pytest.approx(0.5)

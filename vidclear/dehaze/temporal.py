@@ -174,13 +174,15 @@ class AirlightTracker:
         than through the gate and the rate limit. The value may pass 1 (the
         dehazer clips what it uses), so exposure flicker up and down returns
         to the same airlight instead of ratcheting it down at the clip; it
-        is bounded at 2.
+        is bounded at 2. The value remembered from before a catch-up
+        (:meth:`returned`) is not scaled: a white truck filling the frame in
+        half a second reads as a brightening of 2 % a frame, which took the
+        memory out of reach of the returning measurement (a helper's trial);
+        an exposure that really changed and stays simply leaves it unused.
         """
         if self.value is None:
             return
         self.value = np.minimum(self.value * gain, 2.0)
-        if self._before is not None:
-            self._before = np.minimum(self._before * gain, 2.0)
         self._hist = deque((t, np.minimum(e * gain, 2.0)) for t, e in self._hist)
 
     def gradual(self, gate: float) -> bool:
