@@ -278,7 +278,8 @@ class _Workspace:
         self.stack = np.empty((2, h, w), f32)
         self.stats = np.empty((2, h, w), f32)
         self.nostats = np.zeros((2, h, w), f32)  # sky floors off: read, never weighed
-        self.around = np.empty((2, 1, h, w), f32)  # the darkest haze around each pixel, smoothed
+        # the darkest haze around each pixel, smoothed, on every second row and column
+        self.around = np.empty((2, 1, -(-h // 2), -(-w // 2)), f32)
         self.small = np.empty((2, -(-h // gs), -(-w // gs)), f32)
         self.hist = np.empty((8, _k.NBINS), np.int64)
         self.ones = np.ones(3, f32)
@@ -735,18 +736,23 @@ class Dehazer:
         # bright facade or a blue sky wider than the patch read as haze, and
         # a clear scene or very light haze came out darker and worse than
         # its input.
+        # It is a smooth field, so it is taken on every second row and column
+        # (the dark channel is already a patch minimum) and repeated back.
         # (Letterbox bars are no dark pixels: they take the largest haze.)
         r0, r1, c0, c1 = bounds
-        reach = max(1, round(_AROUND * min(r1 - r0, c1 - c0)))
-        src = haze
+        reach = max(1, round(_AROUND * min(r1 - r0, c1 - c0) / 2))
+        src = ws.around[1, 0]
+        np.copyto(src, haze[::2, ::2])
         if (r0, r1, c0, c1) != (0, h, 0, w):
-            src = ws.around[1, 0]
-            src[...] = 1.0
-            src[r0:r1, c0:c1] = haze[r0:r1, c0:c1]
+            src[:r0 // 2] = 1.0
+            src[(r1 + 1) // 2:] = 1.0
+            src[:, :c0 // 2] = 1.0
+            src[:, (c1 + 1) // 2:] = 1.0
         _kf.min_filter2d(src, reach, ws.around[0, 0])
         _kf.box_planes(ws.around[0], reach, ws.around[1])
+        around = ws.around[1, 0].repeat(2, axis=0).repeat(2, axis=1)[:h, :w]
         np.maximum(traw, np.float32(1.0 - cfg.omega * strength * _AROUND_MARGIN)
-                   - np.float32(cfg.omega * strength) * ws.around[1, 0], out=traw)
+                   - np.float32(cfg.omega * strength) * around, out=traw)
         if floor_k > 0:
             above = max(veil - cfg.black_level, 0.0)
             cap = 1.0 - cfg.omega * strength * above
