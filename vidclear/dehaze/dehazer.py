@@ -735,19 +735,19 @@ class Dehazer:
         # certain; the margin leaves room for depth to grow across it. A
         # bright facade or a blue sky wider than the patch read as haze, and
         # a clear scene or very light haze came out darker and worse than
-        # its input.
-        # It is a smooth field, so it is taken on every second row and column
-        # (the dark channel is already a patch minimum) and repeated back.
-        # (Letterbox bars are no dark pixels: they take the largest haze.)
+        # its input. It is a smooth field, so it is taken on every second row
+        # and column (the dark channel is already a patch minimum) and
+        # repeated back. Letterbox bars are no dark pixels: they take the
+        # largest haze.
         r0, r1, c0, c1 = bounds
         reach = max(1, round(_AROUND * min(r1 - r0, c1 - c0) / 2))
         src = ws.around[1, 0]
         np.copyto(src, haze[::2, ::2])
         if (r0, r1, c0, c1) != (0, h, 0, w):
-            src[:r0 // 2] = 1.0
-            src[(r1 + 1) // 2:] = 1.0
-            src[:, :c0 // 2] = 1.0
-            src[:, (c1 + 1) // 2:] = 1.0
+            src[:-(-r0 // 2)] = 1.0  # sample i is row 2 i
+            src[-(-r1 // 2):] = 1.0
+            src[:, :-(-c0 // 2)] = 1.0
+            src[:, -(-c1 // 2):] = 1.0
         _kf.min_filter2d(src, reach, ws.around[0, 0])
         _kf.box_planes(ws.around[0], reach, ws.around[1])
         around = ws.around[1, 0].repeat(2, axis=0).repeat(2, axis=1)[:h, :w]
