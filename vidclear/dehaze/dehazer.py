@@ -730,29 +730,12 @@ class Dehazer:
                         cfg.sky_chroma_t], np.float64)
         _k.raw_transmission(haze, ws.capd, low, inv_air, stats, prm, traw)
         # The haze at a pixel is at most the veil of the darkest pixels around
-        # it (within _AROUND of the short side) plus _AROUND_MARGIN: the dark
-        # channel prior over a wide window, where a dark pixel is all but
-        # certain; the margin leaves room for depth to grow across it. A
-        # bright facade or a blue sky wider than the patch read as haze, and
-        # a clear scene or very light haze came out darker and worse than
-        # its input. It is a smooth field, so it is taken on every second row
-        # and column (the dark channel is already a patch minimum) and
-        # repeated back. Letterbox bars are no dark pixels: they take the
-        # largest haze.
-        r0, r1, c0, c1 = bounds
-        reach = max(1, round(_AROUND * min(r1 - r0, c1 - c0) / 2))
-        src = ws.around[1, 0]
-        np.copyto(src, haze[::2, ::2])
-        if (r0, r1, c0, c1) != (0, h, 0, w):
-            src[:-(-r0 // 2)] = 1.0  # sample i is row 2 i
-            src[-(-r1 // 2):] = 1.0
-            src[:, :-(-c0 // 2)] = 1.0
-            src[:, -(-c1 // 2):] = 1.0
-        _kf.min_filter2d(src, reach, ws.around[0, 0])
-        _kf.box_planes(ws.around[0], reach, ws.around[1])
-        around = ws.around[1, 0].repeat(2, axis=0).repeat(2, axis=1)[:h, :w]
+        # it plus _AROUND_MARGIN (see veil_around): a bright facade or a blue
+        # sky wider than the patch read as haze, and a clear scene or very
+        # light haze came out darker and worse than its input.
         np.maximum(traw, np.float32(1.0 - cfg.omega * strength * _AROUND_MARGIN)
-                   - np.float32(cfg.omega * strength) * around, out=traw)
+                   - np.float32(cfg.omega * strength) * veil_around(haze, bounds, ws.around),
+                   out=traw)
         if floor_k > 0:
             above = max(veil - cfg.black_level, 0.0)
             cap = 1.0 - cfg.omega * strength * above
@@ -947,6 +930,46 @@ def fill_bars(minc: np.ndarray, bounds: tuple[int, int, int, int]) -> None:
     minc[r1:] = value
     minc[:, :c0] = value
     minc[:, c1:] = value
+
+
+def veil_around(haze: np.ndarray, bounds: tuple[int, int, int, int],
+                work: np.ndarray) -> np.ndarray:
+    """The veil of the darkest pixels around each pixel: the dark channel prior over a wide window.
+
+    Parameters
+    ----------
+    haze : ndarray
+        (h, w) float32, the haze read by the dark channel (units of A).
+    bounds : tuple of int
+        The picture inside its black bars (:func:`picture_bounds`); bars
+        take the largest haze, so they are never the darkest pixels.
+    work : ndarray
+        (2, 1, ceil(h / 2), ceil(w / 2)) float32 scratch space.
+
+    Returns
+    -------
+    ndarray
+        (h, w) float32: the minimum of ``haze`` within :data:`_AROUND` of
+        the picture's short side, box-smoothed over the same reach. Over so
+        wide a window a pixel with no radiance of its own is all but certain
+        (He et al.'s prior, CVPR 2009, needs it only within the patch), so
+        only depth growing across the window puts more haze on a pixel. The
+        field is smooth: it is taken on every second row and column (the
+        dark channel is already a patch minimum) and repeated back.
+    """
+    h, w = haze.shape
+    r0, r1, c0, c1 = bounds
+    reach = max(1, round(_AROUND * min(r1 - r0, c1 - c0) / 2))
+    src = work[1, 0]
+    np.copyto(src, haze[::2, ::2])
+    if (r0, r1, c0, c1) != (0, h, 0, w):
+        src[:-(-r0 // 2)] = 1.0  # sample i is row 2 i
+        src[-(-r1 // 2):] = 1.0
+        src[:, :-(-c0 // 2)] = 1.0
+        src[:, -(-c1 // 2):] = 1.0
+    _kf.min_filter2d(src, reach, work[0, 0])
+    _kf.box_planes(work[0], reach, work[1])
+    return work[1, 0].repeat(2, axis=0).repeat(2, axis=1)[:h, :w]
 
 
 def inside(plane: np.ndarray, bounds: tuple[int, int, int, int], margin: int = 0) -> np.ndarray:
