@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
+import cv2
 import numpy as np
 
 from vidclear.dehaze._kernels import colour_histogram
@@ -384,25 +385,48 @@ class SceneCutDetector:
     frames, 1 for frames with no colour in common. Histograms ignore where
     things are, so camera motion does not trigger cuts.
 
+    A cut also needs most of the picture to have changed: more than
+    ``CHANGED`` of the cells of a 9 × 16 grid must differ from the last
+    frame by more than ``CELL_CHANGE`` in some channel's mean. A large
+    object entering the frame (a white truck filling it in a third of a
+    second) moves the histograms as far as a cut does when its one colour
+    crosses a bin edge, but it changes only the cells it newly covers: at
+    most a quarter of them in the trials, against 0.77 or more for every
+    cut between two different real photographs. Flashes and exposure steps
+    change every cell and stay cuts.
+
     Parameters
     ----------
     threshold : float
         Distance above which a frame is a cut, in (0, 1]; 0 never cuts.
+
+    Attributes
+    ----------
+    distance : float
+        The last frame's histogram distance.
+    changed : float
+        The share of grid cells the last frame changed, in [0, 1]; measured
+        only when ``distance`` passed the threshold (0 otherwise).
     """
 
     BINS = 32
+    GRID = (9, 16)
+    CELL_CHANGE = 0.05
+    CHANGED = 0.5
 
     def __init__(self, *, threshold: float = 0.5) -> None:
         if not 0 <= threshold <= 1:
             raise ConfigError(f"threshold must be in [0, 1], got {threshold}")
         self.threshold = float(threshold)
         self._prev: np.ndarray | None = None
+        self._prev_cells: np.ndarray | None = None
         self.distance = 0.0
+        self.changed = 0.0
 
     def reset(self) -> None:
         """Forget the previous frame."""
-        self._prev = None
-        self.distance = 0.0
+        self._prev = self._prev_cells = None
+        self.distance = self.changed = 0.0
 
     def histogram(self, img: np.ndarray) -> np.ndarray:
         """Normalised (3, BINS) histogram of a working RGB image in [0, 1]."""
@@ -412,15 +436,31 @@ class SceneCutDetector:
         hist = colour_histogram(arr, self.BINS, step)
         return hist / max(int(hist[0].sum()), 1)
 
+    def cells(self, img: np.ndarray) -> np.ndarray:
+        """(9, 16, 3) float32 mean colours of a grid over a working RGB image in [0, 1].
+
+        Area averages (``cv2.INTER_AREA``); an image smaller than the grid
+        keeps its own size.
+        """
+        arr = np.ascontiguousarray(img, dtype=np.float32)
+        gy, gx = min(self.GRID[0], arr.shape[0]), min(self.GRID[1], arr.shape[1])
+        return cv2.resize(arr, (gx, gy), interpolation=cv2.INTER_AREA).reshape(gy, gx, -1)
+
     def update(self, img: np.ndarray) -> bool:
         """True when ``img`` starts a new scene (the first frame included)."""
-        hist = self.histogram(img)
+        hist, cells = self.histogram(img), self.cells(img)
         prev, self._prev = self._prev, hist
-        if prev is None:
-            self.distance = 1.0
+        prev_cells, self._prev_cells = self._prev_cells, cells
+        if prev is None or prev_cells is None or prev_cells.shape != cells.shape:
+            self.distance, self.changed = 1.0, 1.0
             return True
         self.distance = float(0.5 * np.abs(hist - prev).sum() / 3.0)
-        return self.threshold > 0 and self.distance > self.threshold
+        self.changed = 0.0
+        if not (self.threshold > 0 and self.distance > self.threshold):
+            return False
+        self.changed = float((np.abs(cells - prev_cells).max(axis=2) > self.CELL_CHANGE).mean())
+        return self.changed > self.CHANGED
 
     def __repr__(self) -> str:
-        return f"SceneCutDetector(threshold={self.threshold:g}, distance={self.distance:.3f})"
+        return (f"SceneCutDetector(threshold={self.threshold:g}, distance={self.distance:.3f}, "
+                f"changed={self.changed:.2f})")
