@@ -386,14 +386,17 @@ class SceneCutDetector:
     things are, so camera motion does not trigger cuts.
 
     A cut is also a sudden change: the distance must be more than
-    ``SPIKE`` times the mean of the three frames' before it, unless most of
+    ``SPIKE`` times the mean of the three frames' before it (frames since
+    the last cut only; right after a cut any distance over the threshold
+    is one), unless most of
     the picture changed as well (more than ``CHANGED`` of the cells of a
     9 × 16 grid differ from the last frame by more than ``CELL_CHANGE`` in
     some channel's mean). A large object entering the frame (a white truck
     filling it in a third of a second) moves the histograms as far as a
     cut does when its one colour crosses a bin edge, but it does so frame
-    after frame as it comes (the trials' trucks: 0.30, 0.47, then 0.54) and
-    changes only the cells it newly covers (a quarter at most). A cut comes
+    after frame as it comes (trial seventeen's truck filling the frame in
+    0.3 s: 0.21, 0.30, 0.47, then 0.54) and by less than ``CELL_CHANGE``
+    in most cells. A cut comes
     out of a steady shot in one frame, however faint its contrast (a cut in
     thick fog or in the dark changes every cell by less than
     ``CELL_CHANGE``); flashes and exposure steps change every cell. This
@@ -430,13 +433,13 @@ class SceneCutDetector:
         self.threshold = float(threshold)
         self._prev: np.ndarray | None = None
         self._prev_cells: np.ndarray | None = None
-        self._before: deque[float] = deque(maxlen=3)  # the last frames' distances
+        self._recent: deque[float] = deque(maxlen=3)  # distances of the last frames not cuts
         self.distance = self.changed = 0.0
 
     def reset(self) -> None:
         """Forget the previous frame."""
         self._prev = self._prev_cells = None
-        self._before.clear()
+        self._recent.clear()
         self.distance = self.changed = 0.0
 
     def histogram(self, img: np.ndarray) -> np.ndarray:
@@ -463,19 +466,22 @@ class SceneCutDetector:
         prev, self._prev = self._prev, hist
         prev_cells, self._prev_cells = self._prev_cells, cells
         if prev is None or prev_cells is None or prev_cells.shape != cells.shape:
-            self._before.clear()
+            self._recent.clear()
             self.distance = self.changed = 1.0
             return True
         self.distance = float(0.5 * np.abs(hist - prev).sum() / 3.0)
-        before = sum(self._before) / len(self._before) if self._before else 0.0
-        self._before.append(self.distance)
         self.changed = 0.0
-        if not (self.threshold > 0 and self.distance > self.threshold):
-            return False
-        if self.distance > self.SPIKE * before:
-            return True
-        self.changed = float((np.abs(cells - prev_cells).max(axis=2) > self.CELL_CHANGE).mean())
-        return self.changed > self.CHANGED
+        cut = self.threshold > 0 and self.distance > self.threshold
+        if cut and self._recent and self.distance <= self.SPIKE * (
+                sum(self._recent) / len(self._recent)):
+            self.changed = float((np.abs(cells - prev_cells).max(axis=2)
+                                  > self.CELL_CHANGE).mean())
+            cut = self.changed > self.CHANGED
+        if cut:
+            self._recent.clear()  # a new shot: what came before says nothing of it
+        else:
+            self._recent.append(self.distance)
+        return cut
 
     def __repr__(self) -> str:
         return (f"SceneCutDetector(threshold={self.threshold:g}, distance={self.distance:.3f}, "
