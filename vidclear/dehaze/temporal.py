@@ -386,25 +386,23 @@ class SceneCutDetector:
     things are, so camera motion does not trigger cuts.
 
     A cut is also a sudden change: the distance must be more than
-    ``SPIKE`` times the mean of the three frames' before it (frames since
-    the last cut only; right after a cut any distance over the threshold
-    is one), unless most of
-    the picture changed as well (more than ``CHANGED`` of the cells of a
-    9 × 16 grid differ from the last frame by more than ``CELL_CHANGE`` in
-    some channel's mean). A large object entering the frame (a white truck
-    filling it in a third of a second) moves the histograms as far as a
-    cut does when its one colour crosses a bin edge, but it does so frame
-    after frame as it comes (trial seventeen's truck filling the frame in
-    0.3 s: 0.21, 0.30, 0.47, then 0.54) and by less than ``CELL_CHANGE``
-    in most cells. A cut comes
-    out of a steady shot in one frame, however faint its contrast (a cut in
-    thick fog or in the dark changes every cell by less than
-    ``CELL_CHANGE``); flashes and exposure steps change every cell. This
-    is the sliding-window test of shot-boundary detection (Yeo and Liu,
-    "Rapid scene analysis on compressed video", IEEE TCSVT 5(6), 1995)
-    with past frames only, so nothing waits for the frames after. A fade
-    moves the histograms frame after frame as well: its frames are cuts
-    only where most cells changed.
+    ``SPIKE`` times the mean of the three frames' before it, counting only
+    frames since the last cut (right after a cut, any distance over the
+    threshold is one), unless most of the picture changed as well: more
+    than ``CHANGED`` of the cells of a 9 × 16 grid differ from the last
+    frame by more than ``CELL_CHANGE`` in some channel's mean. This is the
+    sliding-window test of shot-boundary detection (Yeo and Liu, "Rapid
+    scene analysis on compressed video", IEEE TCSVT 5(6), 1995) on past
+    frames only, so nothing waits for the frames after.
+
+    A large object entering the frame (a white truck filling it in a third
+    of a second) moves the histograms as far as a cut does when its one
+    colour crosses bin edges, but it does so frame after frame as it comes
+    (trial seventeen's truck: 0.21, 0.30, 0.47, then 0.54) and by less
+    than ``CELL_CHANGE`` in most cells. A cut comes out of a steady shot in
+    one frame, however faint its contrast (in thick fog or in the dark
+    every cell changes by less than ``CELL_CHANGE``); flashes and exposure
+    steps change every cell.
 
     Parameters
     ----------
