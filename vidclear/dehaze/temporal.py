@@ -11,10 +11,9 @@ from __future__ import annotations
 import math
 from collections import deque
 
-import cv2
 import numpy as np
 
-from vidclear.dehaze._kernels import colour_histogram
+from vidclear.dehaze._kernels import cell_means, colour_histogram
 from vidclear.errors import ConfigError
 from vidclear.kernels.colour import BT601
 
@@ -451,12 +450,14 @@ class SceneCutDetector:
     def cells(self, img: np.ndarray) -> np.ndarray:
         """(9, 16, 3) float32 mean colours of a grid over a working RGB image in [0, 1].
 
-        Area averages (``cv2.INTER_AREA``); an image smaller than the grid
-        keeps its own size.
+        From the pixels the histogram reads (every step-th row and column);
+        an image smaller than the grid keeps its own size.
         """
         arr = np.ascontiguousarray(img, dtype=np.float32)
-        gy, gx = min(self.GRID[0], arr.shape[0]), min(self.GRID[1], arr.shape[1])
-        return cv2.resize(arr, (gx, gy), interpolation=cv2.INTER_AREA).reshape(gy, gx, -1)
+        step = max(1, math.isqrt(arr.shape[0] * arr.shape[1] // 8192))
+        gy = min(self.GRID[0], (arr.shape[0] + step - 1) // step)
+        gx = min(self.GRID[1], (arr.shape[1] + step - 1) // step)
+        return cell_means(arr, gy, gx, step)
 
     def update(self, img: np.ndarray) -> bool:
         """True when ``img`` starts a new scene (the first frame included)."""
