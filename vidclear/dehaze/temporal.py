@@ -428,23 +428,20 @@ class SceneCutDetector:
         if not 0 <= threshold <= 1:
             raise ConfigError(f"threshold must be in [0, 1], got {threshold}")
         self.threshold = float(threshold)
-        self._prev: np.ndarray | None = None
-        self._prev_cells: np.ndarray | None = None
+        self._prev: tuple[np.ndarray, np.ndarray] | None = None  # histogram, cells
         self._recent: deque[float] = deque(maxlen=3)  # distances of the last frames not cuts
         self.distance = self.changed = 0.0
 
     def reset(self) -> None:
         """Forget the previous frame."""
-        self._prev = self._prev_cells = None
+        self._prev = None
         self._recent.clear()
         self.distance = self.changed = 0.0
 
     def histogram(self, img: np.ndarray) -> np.ndarray:
         """Normalised (3, BINS) histogram of a working RGB image in [0, 1]."""
         arr = np.ascontiguousarray(img, dtype=np.float32)
-        # every step-th row and column: about 8000 pixels or more
-        step = max(1, math.isqrt(arr.shape[0] * arr.shape[1] // 8192))
-        hist = colour_histogram(arr, self.BINS, step)
+        hist = colour_histogram(arr, self.BINS, _step(arr))
         return hist / max(int(hist[0].sum()), 1)
 
     def cells(self, img: np.ndarray) -> np.ndarray:
@@ -454,20 +451,21 @@ class SceneCutDetector:
         an image smaller than the grid keeps its own size.
         """
         arr = np.ascontiguousarray(img, dtype=np.float32)
-        step = max(1, math.isqrt(arr.shape[0] * arr.shape[1] // 8192))
+        step = _step(arr)
         gy = min(self.GRID[0], (arr.shape[0] + step - 1) // step)
         gx = min(self.GRID[1], (arr.shape[1] + step - 1) // step)
         return cell_means(arr, gy, gx, step)
 
     def update(self, img: np.ndarray) -> bool:
         """True when ``img`` starts a new scene (the first frame included)."""
-        hist, cells = self.histogram(img), self.cells(img)
-        prev, self._prev = self._prev, hist
-        prev_cells, self._prev_cells = self._prev_cells, cells
-        if prev is None or prev_cells is None or prev_cells.shape != cells.shape:
+        arr = np.ascontiguousarray(img, dtype=np.float32)
+        hist, cells = self.histogram(arr), self.cells(arr)
+        last, self._prev = self._prev, (hist, cells)
+        if last is None or last[1].shape != cells.shape:  # the first frame, or a new size
             self._recent.clear()
             self.distance = self.changed = 1.0
             return True
+        prev, prev_cells = last
         self.distance = float(0.5 * np.abs(hist - prev).sum() / 3.0)
         self.changed = 0.0
         cut = self.threshold > 0 and self.distance > self.threshold
@@ -485,3 +483,8 @@ class SceneCutDetector:
     def __repr__(self) -> str:
         return (f"SceneCutDetector(threshold={self.threshold:g}, distance={self.distance:.3f}, "
                 f"changed={self.changed:.2f})")
+
+
+def _step(img: np.ndarray) -> int:
+    """Every how many rows and columns the detector reads: about 8000 pixels or more."""
+    return max(1, math.isqrt(img.shape[0] * img.shape[1] // 8192))
