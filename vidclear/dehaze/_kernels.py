@@ -579,32 +579,6 @@ def colour_histogram(img: np.ndarray, bins: int, step: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def cell_means(img: np.ndarray, rows: int, cols: int, step: int) -> np.ndarray:
-    """(rows, cols, 3) float32 mean colours of a grid, from every ``step``-th row and column.
-
-    ``img`` is (h, w, 3) with ``h >= rows`` and ``w >= cols``; pixel (y, x)
-    belongs to cell (y * rows // h, x * cols // w).
-    """
-    h, w = img.shape[0], img.shape[1]
-    acc = np.zeros((rows, cols, 3), np.float64)
-    n = np.zeros((rows, cols), np.int64)
-    for y in range(0, h, step):
-        cy = y * rows // h
-        for x in range(0, w, step):
-            cx = x * cols // w
-            n[cy, cx] += 1
-            for c in range(3):
-                acc[cy, cx, c] += img[y, x, c]
-    out = np.empty((rows, cols, 3), np.float32)
-    for cy in range(rows):
-        for cx in range(cols):
-            m = max(n[cy, cx], 1)
-            for c in range(3):
-                out[cy, cx, c] = acc[cy, cx, c] / m
-    return out
-
-
-@njit(cache=True, nogil=True)
 def strided_quantile(x: np.ndarray, step: int, q: float) -> float:
     """Quantile ``q`` in [0, 1] of ``x[::step, ::step]`` (linear interpolation, as np.quantile)."""
     h, w = x.shape

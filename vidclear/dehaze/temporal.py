@@ -13,7 +13,7 @@ from collections import deque
 
 import numpy as np
 
-from vidclear.dehaze._kernels import cell_means, colour_histogram
+from vidclear.dehaze._kernels import colour_histogram
 from vidclear.errors import ConfigError
 from vidclear.kernels.colour import BT601
 
@@ -384,107 +384,43 @@ class SceneCutDetector:
     frames, 1 for frames with no colour in common. Histograms ignore where
     things are, so camera motion does not trigger cuts.
 
-    A cut is also a sudden change: the distance must be more than
-    ``SPIKE`` times the mean of the three frames' before it, counting only
-    frames since the last cut (right after a cut, any distance over the
-    threshold is one), unless most of the picture changed as well: more
-    than ``CHANGED`` of the cells of a 9 × 16 grid differ from the last
-    frame by more than ``CELL_CHANGE`` in some channel's mean. This is the
-    sliding-window test of shot-boundary detection (Yeo and Liu, "Rapid
-    scene analysis on compressed video", IEEE TCSVT 5(6), 1995) on past
-    frames only, so nothing waits for the frames after.
-
-    A large object entering the frame (a white truck filling it in a third
-    of a second) moves the histograms as far as a cut does when its one
-    colour crosses bin edges, but it does so frame after frame as it comes
-    (trial seventeen's truck: 0.21, 0.30, 0.47, then 0.54) and by less
-    than ``CELL_CHANGE`` in most cells. A cut comes out of a steady shot in
-    one frame, however faint its contrast (in thick fog or in the dark
-    every cell changes by less than ``CELL_CHANGE``); flashes and exposure
-    steps change every cell.
-
     Parameters
     ----------
     threshold : float
         Distance above which a frame is a cut, in (0, 1]; 0 never cuts.
-
-    Attributes
-    ----------
-    distance : float
-        The last frame's histogram distance.
-    changed : float
-        The share of grid cells the last frame changed, in [0, 1]; measured
-        only when ``distance`` passed the threshold without a spike (0
-        otherwise).
     """
 
     BINS = 32
-    GRID = (9, 16)
-    CELL_CHANGE = 0.05
-    CHANGED = 0.5
-    SPIKE = 2.0
 
     def __init__(self, *, threshold: float = 0.5) -> None:
         if not 0 <= threshold <= 1:
             raise ConfigError(f"threshold must be in [0, 1], got {threshold}")
         self.threshold = float(threshold)
-        self._prev: tuple[np.ndarray, np.ndarray] | None = None  # histogram, cells
-        self._recent: deque[float] = deque(maxlen=3)  # distances of the last frames not cuts
-        self.distance = self.changed = 0.0
+        self._prev: np.ndarray | None = None
+        self.distance = 0.0
 
     def reset(self) -> None:
         """Forget the previous frame."""
         self._prev = None
-        self._recent.clear()
-        self.distance = self.changed = 0.0
+        self.distance = 0.0
 
     def histogram(self, img: np.ndarray) -> np.ndarray:
         """Normalised (3, BINS) histogram of a working RGB image in [0, 1]."""
         arr = np.ascontiguousarray(img, dtype=np.float32)
-        hist = colour_histogram(arr, self.BINS, _step(arr))
+        # every step-th row and column: about 8000 pixels or more
+        step = max(1, math.isqrt(arr.shape[0] * arr.shape[1] // 8192))
+        hist = colour_histogram(arr, self.BINS, step)
         return hist / max(int(hist[0].sum()), 1)
-
-    def cells(self, img: np.ndarray) -> np.ndarray:
-        """(9, 16, 3) float32 mean colours of a grid over a working RGB image in [0, 1].
-
-        From the pixels the histogram reads (every step-th row and column);
-        an image smaller than the grid keeps its own size.
-        """
-        arr = np.ascontiguousarray(img, dtype=np.float32)
-        step = _step(arr)
-        gy = min(self.GRID[0], (arr.shape[0] + step - 1) // step)
-        gx = min(self.GRID[1], (arr.shape[1] + step - 1) // step)
-        return cell_means(arr, gy, gx, step)
 
     def update(self, img: np.ndarray) -> bool:
         """True when ``img`` starts a new scene (the first frame included)."""
-        arr = np.ascontiguousarray(img, dtype=np.float32)
-        hist, cells = self.histogram(arr), self.cells(arr)
-        last, self._prev = self._prev, (hist, cells)
-        if last is None or last[1].shape != cells.shape:  # the first frame, or a new size
-            self._recent.clear()
-            self.distance = self.changed = 1.0
+        hist = self.histogram(img)
+        prev, self._prev = self._prev, hist
+        if prev is None:
+            self.distance = 1.0
             return True
-        prev, prev_cells = last
         self.distance = float(0.5 * np.abs(hist - prev).sum() / 3.0)
-        self.changed = 0.0
-        cut = self.threshold > 0 and self.distance > self.threshold
-        if cut and self._recent and self.distance <= self.SPIKE * (
-                sum(self._recent) / len(self._recent)):
-            self.changed = float((np.abs(cells - prev_cells).max(axis=2)
-                                  > self.CELL_CHANGE).mean())
-            cut = self.changed > self.CHANGED
-        if cut:
-            self._recent.clear()  # a new shot: what came before says nothing of it
-        else:
-            self._recent.append(self.distance)
-        return cut
+        return self.threshold > 0 and self.distance > self.threshold
 
     def __repr__(self) -> str:
-        return (f"SceneCutDetector(threshold={self.threshold:g}, distance={self.distance:.3f}, "
-                f"changed={self.changed:.2f})")
-
-
-def _step(img: np.ndarray) -> int:
-    """Every how many rows and columns the detector reads: about 8000 pixels or more."""
-    return max(1, math.isqrt(img.shape[0] * img.shape[1] // 8192))
+        return f"SceneCutDetector(threshold={self.threshold:g}, distance={self.distance:.3f})"
