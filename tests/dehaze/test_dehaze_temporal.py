@@ -10,7 +10,8 @@ import pytest
 from tests.dehaze.dehaze_refs import add_haze, textured_scene, to_u8
 from vidclear.dehaze import AirlightTracker, Dehazer, DensityTracker, dehaze_image
 from vidclear.dehaze.config import DehazeConfig
-from vidclear.dehaze.temporal import SceneCutDetector, ema_alpha
+from vidclear.dehaze.temporal import SceneCutDetector, VeilTracker, ema_alpha
+from vidclear.errors import ConfigError
 from vidclear.metrics import flicker
 
 H, W = 120, 160
@@ -619,6 +620,7 @@ def test_new_settings_reach_the_temporal_trackers() -> None:
     proc.configure(airlight_tau=7.0, airlight_persist=0.0, auto_tau=3.0, scene_cut=0.9)
     d = proc.dehazer
     assert (d._air.tau, d._air.persist, d._density.tau, d._cuts.threshold) == (7.0, 0.0, 3.0, 0.9)
+    assert d._veil_t.tau == d._dense_t.tau == 3.0
     # and they act: with a 7 s time constant A moves less towards a new haze
     slow, fast = Dehazer(), Dehazer()
     slow.config = DehazeConfig(airlight_tau=7.0, airlight_persist=0.0)
@@ -629,3 +631,106 @@ def test_new_settings_reach_the_temporal_trackers() -> None:
         slow(frame, timestamp=k / 30)
         fast(frame, timestamp=k / 30)
     assert abs(float(slow.airlight.mean()) - float(fast.airlight.mean())) > 0.005
+
+
+def _road(beta: float, airlight: np.ndarray, lo: float = 0.1,
+          span: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A hazy road under a sky (ground-plane depth), and the pixel grid (y, x)."""
+    y, x = np.mgrid[0:H, 0:W]
+    below = np.maximum(y - 0.35 * H, 0.05 * 0.65 * H)  # rows under the horizon
+    depth = np.where(y < 0.35 * H, 20.0, np.clip(0.65 * H / below, 1, 20))[..., None]
+    t = np.exp(-beta * depth)
+    return (lo + span * textured_scene(H, W, 3)) * t + airlight * (1 - t), y, x
+
+
+def test_a_cross_dissolve_leaves_no_stale_airlight() -> None:
+    # A 1 s cross-dissolve from a foggy road under its sky to a street in light,
+    # warm haze with no sky (a helper's trial). The airlight followed the
+    # dissolve until it was back within its gate in luma, but one channel
+    # stayed just past the gate, which held it there for airlight_hold: the
+    # output was 7.5 levels darker than a fresh dehaze for 3 s (up to 11 in the
+    # trial's clip). The catch-up now goes on until A has arrived.
+    road, y, _ = _road(0.15, np.array([0.85, 0.86, 0.88]), 0.15, 0.45)
+    t = np.exp(-0.12 * (2.0 + 3.0 * (y < H / 2)))[..., None]
+    street = (0.05 + 0.6 * textured_scene(H, W, 8)) * t + np.array([0.86, 0.84, 0.8]) * (1 - t)
+    fps = 30
+    d = Dehazer()
+    gap = []
+    for k in range(150):
+        w = np.clip((k - 30) / 30, 0, 1)  # the dissolve: frames 30 to 60
+        frame = to_u8(road * (1 - w) + street * w)
+        out = d(frame, timestamp=k / fps)
+        if k >= 75:  # from half a second after the dissolve
+            gap.append(float(out.mean()) - float(dehaze_image(frame).mean()))
+    assert not d.last.scene_cut
+    assert np.abs(gap).max() < 3.0, (min(gap), max(gap))  # was 7.5 for 3 s
+
+
+def test_a_white_truck_filling_the_frame_leaves_no_dark_pulse() -> None:
+    # A white truck fills the whole frame for a second, then slides out in a
+    # third of a second. With nothing dark in view the darkest pixels' level
+    # (the veil the luma floor and the dense-haze level read) rose from 0.4
+    # to 0.93 of A; it came back at its own pace, and the output stayed up to
+    # 17 levels darker than a fresh dehaze after the truck had gone (25 in a
+    # helper's trial clip).
+    road, y, x = _road(0.3, np.array([0.85, 0.86, 0.88]))
+    white = (0.89 + 0.02 * np.sin(x / 3.0))[..., None] * np.array([1.0, 1.0, 0.98])
+    fps = 30
+    d = Dehazer()
+    gap = []
+    for k in range(90):
+        frame = road.copy()
+        if 20 <= k < 60:
+            grow = min((k - 19) / 10, 1.0)
+            cx = W / 2 + (0 if k < 50 else (k - 49) / 10 * W * 1.2)
+            box = (abs(x - cx) < 0.55 * grow * W) & (abs(y - H / 2) < 0.55 * grow * H)
+            frame = np.where(box[..., None], white, frame)
+        out = d(to_u8(frame), timestamp=k / fps)
+        if k >= 50:  # the truck leaving and after
+            gap.append(float(out.mean()) - float(dehaze_image(to_u8(frame)).mean()))
+    assert min(gap) > -12.0, min(gap)  # was -17
+    assert abs(gap[-1]) < 2.0, gap[-1]
+
+
+def test_veil_tracker_falls_back_fast_only_to_where_it_lately_was() -> None:
+    # Dark pixels prove how thin the haze is; bright content only hides them.
+    # The level returns fast to levels it held lately, and into new ground it
+    # moves at tau (a dark pole entering thick fog is not followed in a jump).
+    dt, tau = 1 / 30, 0.25
+    fast, plain = VeilTracker(tau=tau), VeilTracker(tau=tau, fall=1.0)
+    now = 0.0
+    for level, seconds in ((0.4, 2.0), (0.93, 1.0)):
+        for _ in range(round(seconds / dt)):
+            now += dt
+            fast.update(level, now, dt)
+            plain.update(level, now, dt)
+    for _ in range(5):  # the truck has gone: 5 frames later
+        now += dt
+        fast.update(0.4, now, dt)
+        plain.update(0.4, now, dt)
+    assert fast.value is not None and plain.value is not None
+    assert fast.value - 0.4 < 0.06 < plain.value - 0.4, (fast.value, plain.value)
+    # now settled at 0.4: a lower level (a dark object) is followed at tau only
+    for _ in range(90):
+        now += dt
+        fast.update(0.4, now, dt)
+    start = fast.value
+    now += dt
+    step = start - fast.update(0.2, now, dt)
+    assert step == pytest.approx((start - 0.2) * ema_alpha(dt, tau), rel=1e-6)
+    # a rise that lasted longer than the memory is the floor now: no fast fall
+    for _ in range(round(4.0 / dt)):
+        now += dt
+        fast.update(0.7, now, dt)
+    before = fast.value
+    now += dt
+    step = before - fast.update(0.4, now, dt)
+    assert step == pytest.approx((before - 0.4) * ema_alpha(dt, tau), rel=1e-3)
+    # a truck that swerves and shows the road for 0.2 s: back up fast after it
+    for level, frames in ((0.4, 5), (0.7, 5)):
+        for _ in range(frames):
+            now += dt
+            fast.update(level, now, dt)
+    assert 0.7 - fast.value < 0.06, fast.value
+    with pytest.raises(ConfigError):
+        VeilTracker(tau=0.25, fall=0.5)

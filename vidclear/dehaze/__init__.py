@@ -11,7 +11,12 @@ from vidclear.dehaze.airlight import airlight_dcp, airlight_quadtree, estimate_a
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dcp import dark_channel
 from vidclear.dehaze.dehazer import Dehazer, DehazeResult, dehaze_image
-from vidclear.dehaze.temporal import AirlightTracker, DensityTracker, SceneCutDetector
+from vidclear.dehaze.temporal import (
+    AirlightTracker,
+    DensityTracker,
+    SceneCutDetector,
+    VeilTracker,
+)
 
 __all__ = [
     "AirlightTracker",
@@ -20,6 +25,7 @@ __all__ = [
     "Dehazer",
     "DensityTracker",
     "SceneCutDetector",
+    "VeilTracker",
     "airlight_dcp",
     "airlight_quadtree",
     "dark_channel",

@@ -110,6 +110,7 @@ from vidclear.dehaze.temporal import (
     AirlightTracker,
     DensityTracker,
     SceneCutDetector,
+    VeilTracker,
     ema_alpha,
     exposure_gain,
 )
@@ -333,6 +334,8 @@ class Dehazer:
         self._air = AirlightTracker()
         self._density = DensityTracker()
         self._cuts = SceneCutDetector()
+        self._veil_t = VeilTracker(tau=0.0)  # the luma floor's veil, restarted at cuts
+        self._dense_t = VeilTracker(tau=0.0)  # the dense-haze level, kept through cuts
         self._ws: _Workspace | None = None
         self.config = DehazeConfig.coerce_params(config, params)
         self._time: float | None = None
@@ -362,6 +365,7 @@ class Dehazer:
             config.airlight_persist
         density.low, density.high = config.auto_low, config.auto_high
         density.tau, density.hysteresis = config.auto_tau, config.auto_hysteresis
+        self._veil_t.tau = self._dense_t.tau = config.auto_tau
         self._cuts.threshold = config.scene_cut
         if self._ws is not None and self._ws.gs != config.guide_subsample:
             self._ws = None  # rebuilt for the new guide subsampling on the next frame
@@ -373,6 +377,7 @@ class Dehazer:
         self._cuts.reset()
         self._time = None
         self._dense = None
+        self._dense_t.reset()
 
     def _forget_scene(self) -> None:
         """Drop what was learnt about the scene (a cut, a seek, a stale airlight)."""
@@ -381,6 +386,7 @@ class Dehazer:
         self._t_prev = None
         self._comp = None
         self._veil = None
+        self._veil_t.reset()
         self._prev_grey = None
         self._t_mean = None
         self._air_ref = None
@@ -638,6 +644,7 @@ class Dehazer:
         air, inv_air = track(measured)
         a_lum = float(LUMA @ air)
         gate = self._airlight_gate()
+        caught = False
         if self._frame_moved_with(measured, a_lum, grey, gate, ws.step, cut):
             # The whole frame brightened (or darkened) with the measured
             # airlight since A last agreed with it: fog thickening or
@@ -646,7 +653,7 @@ class Dehazer:
             # A held by the gate meanwhile left the output up to 50 levels
             # off a fresh dehaze for 2 s as fog rolled in.
             air, inv_air = use(self._air.catch_up(measured, now, dt))
-            a_lum = float(LUMA @ air)
+            a_lum, caught = float(LUMA @ air), True
         if (not cut and self._air.gradual(gate)
                 and self._half_moved_with(measured, a_lum, grey, ws.step)):
             # The measurement left A step by step and most of the frame moved
@@ -659,7 +666,7 @@ class Dehazer:
             # window is kept: the steps are the evidence.
             air, inv_air = use(self._air.catch_up(measured, now, dt, _GRADUAL_TAU,
                                                   restart=False))
-            a_lum = float(LUMA @ air)
+            a_lum, caught = float(LUMA @ air), True
         if (not cut and float(LUMA @ measured) > a_lum + cfg.airlight_gate
                 and _k.strided_median(grey, ws.step) > a_lum):
             # Half the frame is brighter than the airlight, which a hazy
@@ -670,7 +677,7 @@ class Dehazer:
             # (A bright truck crossing moves the measurement, not the
             # median: the gate holds A.)
             air, inv_air = use(self._air.catch_up(measured, now, dt))
-            a_lum = float(LUMA @ air)
+            a_lum, caught = float(LUMA @ air), True
         if not cut and self._air.returned(measured, now, gate):
             # A caught up with something past its gate (a white truck that
             # filled the frame as it came out of the fog) and the measurement
@@ -679,7 +686,7 @@ class Dehazer:
             # than before the truck for 4 s. (After three frames back there:
             # one frame whose bright haze a passing object hides is no return.)
             air, inv_air = use(self._air.restore(now, dt))
-            a_lum = float(LUMA @ air)
+            a_lum, caught = float(LUMA @ air), True
         if (not cut and self._dense is not None and float(np.abs(measured - air).max())
                 > gate and light_haze_weight(
                     self._dense, cfg.dense_low, cfg.dense_high, a_lum) < 0.5):
@@ -692,12 +699,20 @@ class Dehazer:
             # narrows with t (see _airlight_gate).
             air, inv_air = use(self._air.catch_up(measured, now, dt,
                                                   cfg.airlight_tau / self._air.speedup))
-            a_lum = float(LUMA @ air)
+            a_lum, caught = float(LUMA @ air), True
+        if not (cut or caught):
+            # A catch-up stops its rule once A is back within the gate, which
+            # left A up to a gate off (after a cross-dissolve, held there for
+            # airlight_hold): it is carried through (AirlightTracker.finish).
+            finished = self._air.finish(measured, now, dt, gate)
+            if finished is not None:
+                air, inv_air = use(finished)
+                a_lum = float(LUMA @ air)
         # The darkest pixels and the median haze are measured on the picture,
         # not on letterbox bars (black, they read as "no veil at all").
         veil, dense = self._veil_level(np.array(
             [_k.strided_quantile(inside(minc, bounds), ws.step, q)
-             for q in (_VEIL_QUANTILE, _DENSE_QUANTILE)]), dt, cut)
+             for q in (_VEIL_QUANTILE, _DENSE_QUANTILE)]), now, dt)
         if guide is not None:
             grey[...] = guide
         density = _k.strided_median(inside(dark, bounds, margin=r), ws.step)
@@ -856,21 +871,21 @@ class Dehazer:
         keep = np.float32(1.0 - ema_alpha(dt, self.config.t_tau)) * still
         return (traw + keep * (self._t_prev - traw)).astype(np.float32)
 
-    def _veil_level(self, measured: np.ndarray, dt: float, cut: bool) -> tuple[float, float]:
+    def _veil_level(self, measured: np.ndarray, now: float, dt: float) -> tuple[float, float]:
         """The darkest pixels' levels in units of A, smoothed with ``auto_tau`` for video.
 
-        The first (the luma floor's veil) restarts at a scene cut; the second
+        Both fall back fast to the lowest level of the last seconds
+        (:class:`~vidclear.dehaze.temporal.VeilTracker`): a white truck that
+        filled the frame lifted them, and the output stayed up to 29 levels
+        dark for 0.4 s after it left. The first (the luma floor's veil)
+        restarts at a scene cut (the scene is forgotten); the second
         (the dense-haze level) is smoothed through cuts, because fades set
         off the cut detector frame after frame and a reset each time
         switched the dense-haze regime in one frame (the output of a fade
         to white dropped by 40 levels).
         """
-        alpha = ema_alpha(dt, self.config.auto_tau)
-        veil, dense = float(measured[0]), float(measured[1])
-        if not (cut or self._veil is None):
-            veil = self._veil + alpha * (veil - self._veil)
-        if self._dense is not None:
-            dense = self._dense + alpha * (dense - self._dense)
+        veil = self._veil_t.update(float(measured[0]), now, dt)
+        dense = self._dense_t.update(float(measured[1]), now, dt)
         self._veil, self._dense = veil, dense
         return veil, dense
 

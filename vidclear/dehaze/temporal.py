@@ -17,8 +17,8 @@ from vidclear.dehaze._kernels import colour_histogram
 from vidclear.errors import ConfigError
 from vidclear.kernels.colour import BT601
 
-__all__ = ["AirlightTracker", "DensityTracker", "SceneCutDetector", "ema_alpha",
-           "exposure_gain"]
+__all__ = ["AirlightTracker", "DensityTracker", "SceneCutDetector", "VeilTracker",
+           "ema_alpha", "exposure_gain"]
 
 
 def ema_alpha(dt: float, tau: float) -> float:
@@ -96,6 +96,13 @@ _RESTORE_TAU = 0.1
 # the airlight drift (in luma) below which the median counts as on neither side
 _DRIFT_MIN = 0.005
 
+# AirlightTracker.finish: a catch-up goes on, with its own time constant, until
+# the estimates are within this share of the gate in every channel (0.01 of A
+# at the default gate: about 2.5 levels at t = 0.5), unless they move away by
+# more than this share of the gate (in luma) beyond the gap the catch-up left
+_SETTLED = 0.2
+_CHASE_SLACK = 0.5
+
 
 class AirlightTracker:
     """Robust, gated, rate-limited smoothing of the per-frame airlight estimate.
@@ -157,6 +164,8 @@ class AirlightTracker:
         self._left = False  # whether the value has since been 2 gates away from it
         self._back_since: float | None = None  # since when the estimates are back near it
         self._caught_up = 0.0  # time of the latest catch-up, seconds
+        self._chase_tau: float | None = None  # the latest catch-up's time constant, until settled
+        self._chase_gap = 0.0  # the luma gap to the estimate it left
 
     def reset(self) -> None:
         """Forget every estimate."""
@@ -165,6 +174,7 @@ class AirlightTracker:
         self._side, self._side_time = 0, 0.0
         self.value = None
         self._before, self._left, self._back_since = None, False, None
+        self._chase_tau = None
 
     def scale(self, gain: float) -> None:
         """Follow a change of exposure: the tracked value and the window's estimates times ``gain``.
@@ -257,6 +267,38 @@ class AirlightTracker:
         self.value = self.value + ema_alpha(dt, _RESTORE_TAU) * (self._before - self.value)
         self._hist = deque([(time, self._before.copy())])
         self._outlier_time = 0.0
+        self._chase_tau = None
+        return self.value.astype(np.float32)
+
+    def finish(self, estimate: np.ndarray, time: float, dt: float,
+               gate: float) -> np.ndarray | None:
+        """Carry the latest catch-up through to the estimate, or None when there is none.
+
+        The rules that call :meth:`catch_up` stop once the estimate is back
+        within ``gate`` of the value in luma, which leaves A up to a gate
+        away from it: there the gate's own test (any channel beyond
+        ``gate``) took the rest for an outlier and held it for ``hold``
+        seconds. After a 1 s cross-dissolve between two shots A stayed 0.05
+        too bright and the output 11 levels too dark for 3 s. So A goes on
+        towards ``estimate`` (3,) with the catch-up's time constant until it
+        is within :data:`_SETTLED` gates in every channel, and then restarts
+        the median window there at ``time`` seconds. An estimate that moves
+        away meanwhile (its luma more than :data:`_CHASE_SLACK` gates beyond
+        the gap the catch-up left, a truck entering) ends it, and the gate
+        decides again.
+        """
+        if self._chase_tau is None or self.value is None:
+            return None
+        est = np.asarray(estimate, np.float64)
+        if abs(float(BT601 @ (est - self.value))) > self._chase_gap + _CHASE_SLACK * gate:
+            self._chase_tau = None
+            return None
+        self.value = self.value + ema_alpha(dt, self._chase_tau) * (est - self.value)
+        self._chase_gap = min(self._chase_gap, abs(float(BT601 @ (est - self.value))))
+        self._outlier_time = 0.0
+        if float(np.abs(est - self.value).max()) <= _SETTLED * gate:
+            self._chase_tau = None
+            self._hist = deque([(time, self.value.copy())])
         return self.value.astype(np.float32)
 
     def catch_up(self, estimate: np.ndarray, time: float, dt: float,
@@ -280,7 +322,9 @@ class AirlightTracker:
             if self._before is None:
                 self._before = self.value.copy()
             self._caught_up = time
+            self._chase_tau = tau
             self.value = self.value + ema_alpha(dt, tau) * (est - self.value)
+            self._chase_gap = abs(float(BT601 @ (est - self.value)))
         return self.value.astype(np.float32)
 
     def update(self, estimate: np.ndarray, time: float, dt: float) -> np.ndarray:
@@ -322,6 +366,83 @@ class AirlightTracker:
         return (f"AirlightTracker(tau={self.tau:g}, window={self.window:g}, "
                 f"rate={self.rate:g}, gate={self.gate:g}, hold={self.hold:g}, "
                 f"persist={self.persist:g}, value={v})")
+
+
+class VeilTracker:
+    """The darkest pixels' level, smoothed, and fast back to levels it lately held.
+
+    The level of a frame's darkest pixels (in units of the airlight) bounds
+    the veil the haze lays over the whole frame from above: dark pixels
+    prove there is at most that much haze, bright content only hides them.
+    The level is smoothed with time constant ``tau`` into new ground (fog
+    thickening, a bright object filling the view, a dark one entering),
+    but it goes back ``fall`` times faster to any level it held in the
+    last ``memory`` seconds (never slower than at ``tau``): what it was a
+    moment ago is no new guess. A white truck that filled the frame for a
+    second lifted the level from 0.40 to 0.93 of A; when it left, the level
+    took a quarter of a second to come back and the output stayed up to 29
+    levels darker than before the truck for 0.4 s. Seen the other way, a
+    truck that swerved and showed the road for 0.2 s dropped the level,
+    which then rose at ``tau`` and left the output too bright for a second.
+
+    Parameters
+    ----------
+    tau : float
+        Time constant, seconds; 0 follows every measurement at once.
+    memory : float
+        Seconds of history whose range is returned to fast, >= 0.
+    fall : float
+        How much faster the level goes back within that range, >= 1.
+    """
+
+    def __init__(self, *, tau: float, memory: float = 3.0, fall: float = 4.0) -> None:
+        if tau < 0 or memory < 0 or not fall >= 1:
+            raise ConfigError(f"tau and memory must be >= 0 and fall >= 1 (got tau={tau}, "
+                              f"memory={memory}, fall={fall})")
+        self.tau, self.memory, self.fall = float(tau), float(memory), float(fall)
+        # running minimum and maximum of the level over `memory` s: (time, level)
+        # pairs, the levels increasing (lows) and decreasing (highs)
+        self._lows: deque[tuple[float, float]] = deque()
+        self._highs: deque[tuple[float, float]] = deque()
+        self.value: float | None = None
+
+    def reset(self) -> None:
+        """Forget the level and its history."""
+        self._lows.clear()
+        self._highs.clear()
+        self.value = None
+
+    def update(self, level: float, time: float, dt: float) -> float:
+        """Feed this frame's ``level`` at ``time`` seconds, ``dt`` after the last one.
+
+        Returns the smoothed level.
+        """
+        if self.value is None:
+            self.value = float(level)
+        else:
+            low = self._lows[0][1] if self._lows else self.value
+            high = self._highs[0][1] if self._highs else self.value
+            smoothed = self.value + ema_alpha(dt, self.tau) * (level - self.value)
+            back = self.value + ema_alpha(dt, self.tau / self.fall) * (
+                min(max(level, low), high) - self.value)
+            if abs(back - self.value) > abs(smoothed - self.value):
+                smoothed = back  # fast back within the recent range
+            self.value = smoothed
+        v = self.value
+        while self._lows and self._lows[-1][1] >= v:
+            self._lows.pop()
+        self._lows.append((time, v))
+        while self._highs and self._highs[-1][1] <= v:
+            self._highs.pop()
+        self._highs.append((time, v))
+        for held in (self._lows, self._highs):
+            while held[0][0] < time - self.memory:
+                held.popleft()
+        return v
+
+    def __repr__(self) -> str:
+        return (f"VeilTracker(tau={self.tau:g}, memory={self.memory:g}, fall={self.fall:g}, "
+                f"value={self.value})")
 
 
 class DensityTracker:
