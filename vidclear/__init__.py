@@ -11,36 +11,58 @@ arrays, ``uint16`` for high-bit-depth video.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 # Before any kernel module: a read-only install run by another user still caches.
 from vidclear import _numba_cache  # noqa: F401  (configures Numba's cache on import)
 
-# OpenCV before PyAV: with PyAV's bundled libraries loaded first, OpenCV's Qt
-# window (the live preview) hangs on open. vidclear depends on no particular
-# OpenCV wheel (they all overwrite one cv2): say which to install when none is.
+
+def _interrupted_as_command() -> None:
+    """Ctrl-C while the `vidclear` command loads this package: exit 130 quietly.
+
+    The command's own handler (``vidclear.cli.main.main``) is not running yet
+    while its module is imported, and Python printed a 28-line traceback.
+    Imported from a program of yours, KeyboardInterrupt goes on as usual.
+    """
+    command = os.path.basename(sys.argv[0]) if sys.argv else ""
+    # the console script ("vidclear", "vidclear.exe", "vidclear-script.py"),
+    # or `python -m vidclear` ("-m" while the package is being located)
+    if command == "-m" or command.split(".")[0] in ("vidclear", "vidclear-script"):
+        sys.stderr.write("vidclear: interrupted\n")
+        raise SystemExit(130)
+
+
 try:
-    import cv2  # noqa: F401  (import order only)
-except ImportError as _exc:
-    from vidclear._opencv import missing_message
+    # OpenCV before PyAV: with PyAV's bundled libraries loaded first, OpenCV's Qt
+    # window (the live preview) hangs on open. vidclear depends on no particular
+    # OpenCV wheel (they all overwrite one cv2): say which to install when none is.
+    try:
+        import cv2  # noqa: F401  (import order only)
+    except ImportError as _exc:
+        from vidclear._opencv import missing_message
 
-    raise ImportError(missing_message(_exc)) from _exc
+        raise ImportError(missing_message(_exc)) from _exc
 
-from vidclear._version import __version__
-from vidclear.config import Config, load_config
-from vidclear.core import Frame, Processor, Sink, Source, StreamInfo
-from vidclear.core.registry import register as register_processor
-from vidclear.errors import (
-    ArrayError,
-    ConfigError,
-    InputError,
-    OutputError,
-    ProcessorError,
-    VidclearError,
-)
-from vidclear.io import open_sink, open_source
-from vidclear.pipeline import Pipeline
-from vidclear.session import Session, transcode
+    from vidclear._version import __version__
+    from vidclear.config import Config, load_config
+    from vidclear.core import Frame, Processor, Sink, Source, StreamInfo
+    from vidclear.core.registry import register as register_processor
+    from vidclear.errors import (
+        ArrayError,
+        ConfigError,
+        InputError,
+        OutputError,
+        ProcessorError,
+        VidclearError,
+    )
+    from vidclear.io import open_sink, open_source
+    from vidclear.pipeline import Pipeline
+    from vidclear.session import Session, transcode
+except KeyboardInterrupt:
+    _interrupted_as_command()
+    raise
 
 __all__ = [
     "ArrayError", "Config", "ConfigError", "DehazeConfig", "Dehazer", "Frame", "InputError",

@@ -267,3 +267,30 @@ def test_hard_kill_leaves_a_playable_crash_safe_recording(tmp_path):
     assert len(partial) == 1
     frames = int(ffprobe_streams(partial[0])["streams"][0]["nb_read_frames"])
     assert frames > 10
+
+
+@pytest.mark.parametrize("argv0", ["/usr/local/bin/vidclear", "-m", "my_script.py"])
+def test_ctrl_c_while_the_package_loads(argv0: str) -> None:
+    # Ctrl-C in the first fraction of a second, while `import av` runs inside
+    # the package's import and before the command's own handler: a 28-line
+    # traceback (a helper's trial). The command now exits 130 in one line;
+    # a program of yours that imports vidclear still gets its KeyboardInterrupt.
+    code = f"""
+import sys
+class Interrupt:  # Ctrl-C arriving while PyAV is imported
+    def find_spec(self, name, path=None, target=None):
+        if name == "av":
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, Interrupt())
+sys.argv[0] = {argv0!r}
+from vidclear.cli.main import main
+sys.exit(main(["--version"]))
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).parents[2])
+    if argv0 == "my_script.py":  # Python's own ending: killed by SIGINT, traceback
+        assert res.returncode == -signal.SIGINT
+        assert res.stderr.strip().splitlines()[-1] == "KeyboardInterrupt"
+    else:
+        assert (res.returncode, res.stderr) == (130, "vidclear: interrupted\n")
+    assert res.stdout == ""
