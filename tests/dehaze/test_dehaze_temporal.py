@@ -554,21 +554,28 @@ def test_a_bright_truck_filling_a_fifth_of_the_frame_does_not_move_the_airlight(
     assert max(air) - min(air) < 0.02, (min(air), max(air))
 
 
+def _road(beta: float, airlight: np.ndarray, lo: float = 0.1,
+          span: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A hazy road under a sky (ground-plane depth), and the pixel grid (y, x)."""
+    y, x = np.mgrid[0:H, 0:W]
+    below = np.maximum(y - 0.35 * H, 0.05 * 0.65 * H)  # rows under the horizon
+    depth = np.where(y < 0.35 * H, 20.0, np.clip(0.65 * H / below, 1, 20))[..., None]
+    t = np.exp(-beta * depth)
+    return (lo + span * textured_scene(H, W, 3)) * t + airlight * (1 - t), y, x
+
+
 def test_a_white_truck_leaving_the_fog_gives_the_airlight_back() -> None:
     # A textured white truck comes out of the fog and fills most of the frame,
     # so the airlight follows it; then it turns off in four frames. The gate
     # used to hold the truck's airlight for seconds, the output 29 levels
     # darker than before the truck (second helper's trial, truck_fog_long).
-    y, x = np.mgrid[0:H, 0:W]
-    below = np.maximum(y - 0.35 * H, 0.05 * 0.65 * H)  # rows under the horizon
-    depth = np.where(y < 0.35 * H, 20.0, np.clip(0.65 * H / below, 1, 20))[..., None]
     a = np.array([0.74, 0.76, 0.80])
 
     def hazy(scene: np.ndarray, d: np.ndarray | float) -> np.ndarray:
         t = np.exp(-0.15 * np.asarray(d))
         return scene * t + a * (1 - t)
 
-    road = hazy(0.15 + 0.45 * textured_scene(H, W, 3), depth)
+    road, y, x = _road(0.15, a, 0.15, 0.45)
     truck = 0.88 + 0.08 * textured_scene(H, W, 7)[..., :1]
     fps = 30
     d = Dehazer()
@@ -631,16 +638,6 @@ def test_new_settings_reach_the_temporal_trackers() -> None:
         slow(frame, timestamp=k / 30)
         fast(frame, timestamp=k / 30)
     assert abs(float(slow.airlight.mean()) - float(fast.airlight.mean())) > 0.005
-
-
-def _road(beta: float, airlight: np.ndarray, lo: float = 0.1,
-          span: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A hazy road under a sky (ground-plane depth), and the pixel grid (y, x)."""
-    y, x = np.mgrid[0:H, 0:W]
-    below = np.maximum(y - 0.35 * H, 0.05 * 0.65 * H)  # rows under the horizon
-    depth = np.where(y < 0.35 * H, 20.0, np.clip(0.65 * H / below, 1, 20))[..., None]
-    t = np.exp(-beta * depth)
-    return (lo + span * textured_scene(H, W, 3)) * t + airlight * (1 - t), y, x
 
 
 def test_a_cross_dissolve_leaves_no_stale_airlight() -> None:
