@@ -13,10 +13,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
-
-# Before any kernel module: a read-only install run by another user still caches.
-from vidclear import _numba_cache  # noqa: F401  (configures Numba's cache on import)
 
 
 def _interrupted_as_command() -> None:
@@ -35,6 +31,11 @@ def _interrupted_as_command() -> None:
 
 
 try:
+    from typing import Any
+
+    # Before any kernel module: a read-only install run by another user still caches.
+    from vidclear import _numba_cache  # noqa: F401  (configures Numba's cache on import)
+
     # OpenCV before PyAV: with PyAV's bundled libraries loaded first, OpenCV's Qt
     # window (the live preview) hangs on open. vidclear depends on no particular
     # OpenCV wheel (they all overwrite one cv2): say which to install when none is.

@@ -22,13 +22,17 @@ __all__ = ["configure", "fallback_dir", "writable"]
 
 
 def writable(folder: Path) -> bool:
-    """True when a file can be created in ``folder`` (made if missing), tried for real."""
+    """True when a file can be created in ``folder`` (made if missing), tried for real.
+
+    The probe is an unnamed temporary file (``O_TMPFILE`` where the system
+    has it), so a Ctrl-C at the wrong moment leaves nothing behind: a named
+    probe was left in the installed package's ``__pycache__`` (a helper's
+    trial).
+    """
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".vidclear-probe-{os.getpid()}"
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
-        os.unlink(probe)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
     except OSError:
         return False
     return True

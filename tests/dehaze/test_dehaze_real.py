@@ -17,7 +17,7 @@ import pytest
 
 from tests.dehaze.dehaze_refs import add_haze, textured_scene, to_u8
 from tests.media import x264_yuv420
-from vidclear.dehaze import dehaze_image
+from vidclear.dehaze import Dehazer, dehaze_image
 from vidclear.dehaze.dehazer import light_haze_weight
 from vidclear.io.sources.synthetic import RoadScene
 from vidclear.metrics import ciede2000, psnr, srgb_to_lab
@@ -325,3 +325,39 @@ def test_a_fog_bank_brighter_than_a_stale_airlight_is_not_clipped() -> None:
         worst_black = max(worst_black, _new_crushed(out, frame))
     assert float(dehazer.airlight.max()) < 0.8  # the airlight is stale: the case is exercised
     assert worst_white == 0.0 and worst_black == 0.0
+
+
+def test_a_tunnel_exit_leaves_no_stale_airlight() -> None:
+    # Out of a dark tunnel into fog: the opening grows over 1.5 s,
+    # overexposed 2.5 times, and the exposure then settles over a second
+    # (a helper's trial, on an O-HAZE scene made hazy). The airlight follows
+    # the exposure by the gain read from the frames; it ended just past the
+    # gate from its measurement, which held it there for airlight_hold: the
+    # output 15-19 levels brighter than a fresh dehaze for 3 s. The exposure
+    # step is now carried through to the measurement.
+    clear = _load(DATA / "o-haze" / "35_outdoor_GT.jpg") / 255.0
+    h, w = clear.shape[:2]
+    t = np.exp(-0.8 * (0.3 + 2.7 * np.linspace(1, 0, h)[:, None, None] ** 1.3))
+    hazy = clear * t + np.array([0.86, 0.87, 0.90]) * (1 - t)
+    tunnel = hazy * 0.08 + 0.02
+    y, x = np.mgrid[0:h, 0:w]
+
+    def ease(u: float) -> float:
+        u = min(max(u, 0.0), 1.0)
+        return u * u * (3 - 2 * u)
+
+    d = Dehazer()
+    gap = []
+    for k in range(150):
+        now = k / 30
+        frame = tunnel
+        opening = ease((now - 1.0) / 1.5)
+        if opening > 0:
+            inside = (abs(x - w / 2) < 0.7 * opening * w) & (abs(y - h / 2) < 0.7 * opening * h)
+            exposure = 1 + 1.5 * (1 - ease((now - 2.5) / 1.0))
+            frame = np.where(inside[..., None], np.clip(hazy * exposure, 0, 1), tunnel)
+        frame_u8 = np.clip(frame * 255 + 0.5, 0, 255).astype(np.uint8)
+        out = d(frame_u8, timestamp=now)
+        if now >= 4.0:  # half a second after the exposure settled
+            gap.append(float(out.mean()) - float(dehaze_image(frame_u8).mean()))
+    assert np.abs(gap).max() < 4.0, (min(gap), max(gap))

@@ -625,7 +625,7 @@ class Dehazer:
         if not cut and prev is not None and prev.shape == grey.shape:
             gain = exposure_gain(grey, prev, ws.step)
             if gain != 1.0:
-                self._air.scale(gain)
+                self._air.scale(gain, chase=_GRADUAL_TAU)
 
         def use(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             """A and 1 / A; grey, minc and dark of ``I / A`` in the workspace."""

@@ -176,7 +176,7 @@ class AirlightTracker:
         self._before, self._left, self._back_since = None, False, None
         self._chase_tau = None
 
-    def scale(self, gain: float) -> None:
+    def scale(self, gain: float, chase: float | None = None) -> None:
         """Follow a change of exposure: the tracked value and the window's estimates times ``gain``.
 
         Every radiance in the frame, the airlight's included, scales with the
@@ -189,9 +189,17 @@ class AirlightTracker:
         half a second reads as a brightening of 2 % a frame, which took the
         memory out of reach of the returning measurement (a helper's trial);
         an exposure that really changed and stays simply leaves it unused.
+
+        With ``chase`` (seconds), the value is then carried on to the
+        estimates with that time constant (:meth:`finish`): the gain read
+        from the frames is close, not exact, and after a tunnel exit the
+        scaled value ended just past the gate from the estimates, which held
+        it there for ``hold`` seconds (the output 15–19 levels too bright).
         """
         if self.value is None:
             return
+        if chase is not None:
+            self._chase_tau, self._chase_gap = chase, math.inf
         self.value = np.minimum(self.value * gain, 2.0)
         self._hist = deque((t, np.minimum(e * gain, 2.0)) for t, e in self._hist)
 
