@@ -731,3 +731,25 @@ def test_veil_tracker_falls_back_fast_only_to_where_it_lately_was() -> None:
     assert 0.7 - fast.value < 0.06, fast.value
     with pytest.raises(ConfigError):
         VeilTracker(tau=0.25, fall=0.5)
+
+
+def test_an_exposure_step_does_not_hand_the_airlight_to_a_held_out_object() -> None:
+    # An exposure step is carried through to the measured airlight (a tunnel
+    # exit: test_a_tunnel_exit_leaves_no_stale_airlight), but not while the
+    # gate holds an object out: a 3 % exposure dip while a white truck stood
+    # beside the road handed the airlight to the truck, and the output stayed
+    # 10 levels dark for 3.5 s after it left (a helper's trial).
+    fog, truck = np.full(3, 0.80), np.full(3, 0.95)
+    dt, now = 1 / 30, 0.0
+    tracker = AirlightTracker()
+    for k in range(70):  # fog for 1 s, then the truck for 1.3 s (under `hold`)
+        now += dt
+        tracker.update(fog if k < 30 else truck, now, dt)
+    tracker.scale(0.97, chase=0.3)
+    for k in range(30):  # the exposure settled; the truck leaves after 0.3 s
+        now += dt
+        estimate = (truck if k < 10 else fog) * 0.97
+        tracker.update(estimate, now, dt)
+        tracker.finish(estimate, now, dt, 0.05)
+    assert tracker.value is not None
+    assert np.abs(tracker.value - fog * 0.97).max() < 0.01, tracker.value  # was 0.90: the truck

@@ -195,13 +195,21 @@ class AirlightTracker:
         from the frames is close, not exact, and after a tunnel exit the
         scaled value ended just past the gate from the estimates, which held
         it there for ``hold`` seconds (the output 15–19 levels too bright).
+        Not while the gate is holding an outlier out: a 3 % exposure dip
+        while a white truck stood beside the road handed A to the truck, and
+        the output stayed 10 levels dark for 3.5 s after it left (a helper's
+        trial).
         """
         if self.value is None:
             return
-        if chase is not None:
-            self._chase_tau, self._chase_gap = chase, math.inf
         self.value = np.minimum(self.value * gain, 2.0)
         self._hist = deque((t, np.minimum(e * gain, 2.0)) for t, e in self._hist)
+        if chase is not None and self._outlier_time == 0.0 and self._hist:
+            # Not while the gate holds something out (a truck beside the road
+            # when the exposure dips): that would hand A to it. The gap to the
+            # latest estimate is where the carry-through starts from.
+            self._chase_tau = chase
+            self._chase_gap = abs(float(BT601 @ (self._hist[-1][1] - self.value)))
 
     def gradual(self, gate: float) -> bool:
         """Whether the estimates left the value step by step, not in one jump.
