@@ -701,9 +701,11 @@ class Dehazer:
                                                   cfg.airlight_tau / self._air.speedup))
             a_lum, caught = float(LUMA @ air), True
         if not (cut or caught):
-            # A catch-up stops its rule once A is back within the gate, which
-            # left A up to a gate off (after a cross-dissolve, held there for
-            # airlight_hold): it is carried through (AirlightTracker.finish).
+            # A catch-up stops its rule once A is back within the gate, and an
+            # exposure step scales A by a gain that is close, not exact; both
+            # left A up to a gate off, held there for airlight_hold (after a
+            # cross-dissolve, a tunnel exit): they are carried through to the
+            # measurement (AirlightTracker.finish).
             finished = self._air.finish(measured, now, dt, gate)
             if finished is not None:
                 air, inv_air = use(finished)
@@ -874,7 +876,7 @@ class Dehazer:
     def _veil_level(self, measured: np.ndarray, now: float, dt: float) -> tuple[float, float]:
         """The darkest pixels' levels in units of A, smoothed with ``auto_tau`` for video.
 
-        Both fall back fast to the lowest level of the last seconds
+        Both go back fast to levels they held in the last seconds
         (:class:`~vidclear.dehaze.temporal.VeilTracker`): a white truck that
         filled the frame lifted them, and the output stayed up to 29 levels
         dark for 0.4 s after it left. The first (the luma floor's veil)
