@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import av
@@ -235,3 +236,38 @@ def test_a_fifo_as_input(clip, tmp_path):
     writer.join(timeout=30)
     assert res.returncode == 0, res.stderr.decode()
     assert _frames(tmp_path / "out.mkv") == 12
+
+
+def _has_unnamed_temporary_files(folder: Path) -> bool:
+    try:
+        os.close(os.open(folder, os.O_WRONLY | getattr(os, "O_TMPFILE", 0) | os.O_DIRECTORY))
+    except (OSError, ValueError):
+        return False
+    return hasattr(os, "O_TMPFILE")
+
+
+@pytest.mark.parametrize("probe", [
+    "from vidclear.io.sinks.paths import unwritable as u; check = lambda f: u(f) is None",
+    "from vidclear._numba_cache import writable as check",
+], ids=["output folder", "numba cache folder"])
+def test_a_process_killed_while_it_checks_the_folder_leaves_nothing(tmp_path: Path,
+                                                                     probe: str) -> None:
+    # Whether a folder can be written is tried for real. The probe was a
+    # named file, created and removed: a batch killed by SIGKILL at that
+    # moment left `.vidclear-probe.partial-PID` in the user's output folder,
+    # and a Ctrl-C while the package loaded left `.vidclear-probe-PID` in its
+    # __pycache__ (helpers' trials).
+    folder = tmp_path / "out"
+    folder.mkdir()
+    if not _has_unnamed_temporary_files(folder):
+        pytest.skip("this file system has no O_TMPFILE (Python falls back to named files)")
+    code = (f"import sys; from pathlib import Path; {probe}\n"
+            "folder = Path(sys.argv[1]); print('ready', flush=True)\n"
+            "while True:\n    assert check(folder)\n")
+    for _ in range(5):
+        with subprocess.Popen([sys.executable, "-c", code, str(folder)],
+                              stdout=subprocess.PIPE, text=True) as proc:
+            assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+            time.sleep(0.2)  # thousands of probes
+            proc.kill()
+        assert not list(folder.iterdir()), list(folder.iterdir())

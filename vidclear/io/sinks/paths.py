@@ -14,6 +14,7 @@ import errno
 import os
 import stat
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -171,16 +172,14 @@ def unwritable(folder: Path) -> str | None:
     """Why a new file cannot be made in ``folder`` (None: it can).
 
     Tried for real, with a file created and removed at once: permission bits
-    do not tell for root, read-only mounts or ``/proc``.
+    do not tell for root, read-only mounts or ``/proc``. The file is an
+    unnamed temporary one (``O_TMPFILE`` where the system has it), so a
+    process killed meanwhile leaves nothing in the folder: a named probe was
+    left in a batch's output folder by SIGKILL.
     """
-    probe = partial_path(folder / ".vidclear-probe")
     try:
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    os.close(fd)
-    try:
-        os.unlink(probe)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
     except OSError as exc:
         return exc.strerror or str(exc)
     return None
