@@ -334,16 +334,16 @@ class Dehazer:
         self._air = AirlightTracker()
         self._density = DensityTracker()
         self._cuts = SceneCutDetector()
-        self._veil_t = VeilTracker(tau=0.0)  # the luma floor's veil, restarted at cuts
-        self._dense_t = VeilTracker(tau=0.0)  # the dense-haze level, kept through cuts
+        # levels of the darkest _VEIL_QUANTILE (the luma floor's veil, restarted at
+        # cuts) and _DENSE_QUANTILE (the dense-haze level, kept through cuts), units of A
+        self._veil_t = VeilTracker(tau=0.0)
+        self._dense_t = VeilTracker(tau=0.0)
         self._ws: _Workspace | None = None
         self.config = DehazeConfig.coerce_params(config, params)
         self._time: float | None = None
         self._t_prev: np.ndarray | None = None
         self._t_air: np.ndarray | None = None  # the airlight _t_prev was computed with
         self._comp: tuple[np.ndarray, float] | None = None
-        self._veil: float | None = None  # level of the darkest _VEIL_QUANTILE (units of A)
-        self._dense: float | None = None  # of the darkest _DENSE_QUANTILE, kept through cuts
         self._t_mean: float | None = None  # last frame's mean transmission
         self._air_ref: np.ndarray | None = None  # working grey when A last agreed
         self._prev_grey: np.ndarray | None = None  # last working grey, for exposure changes
@@ -376,7 +376,6 @@ class Dehazer:
         self._forget_scene()
         self._cuts.reset()
         self._time = None
-        self._dense = None
         self._dense_t.reset()
 
     def _forget_scene(self) -> None:
@@ -385,7 +384,6 @@ class Dehazer:
         self._density.reset()
         self._t_prev = None
         self._comp = None
-        self._veil = None
         self._veil_t.reset()
         self._prev_grey = None
         self._t_mean = None
@@ -687,9 +685,10 @@ class Dehazer:
             # one frame whose bright haze a passing object hides is no return.)
             air, inv_air = use(self._air.restore(now, dt))
             a_lum, caught = float(LUMA @ air), True
-        if (not cut and self._dense is not None and float(np.abs(measured - air).max())
+        dense_before = self._dense_t.value
+        if (not cut and dense_before is not None and float(np.abs(measured - air).max())
                 > gate and light_haze_weight(
-                    self._dense, cfg.dense_low, cfg.dense_high, a_lum) < 0.5):
+                    dense_before, cfg.dense_low, cfg.dense_high, a_lum) < 0.5):
             # In thick fog the measurement is the fog itself, not a bright
             # car or sky, and 1 / t (up to 10) amplifies any error of A: a
             # stale A (a fog bank rolling in under a brighter sky's A) is
@@ -886,10 +885,8 @@ class Dehazer:
         switched the dense-haze regime in one frame (the output of a fade
         to white dropped by 40 levels).
         """
-        veil = self._veil_t.update(float(measured[0]), now, dt)
-        dense = self._dense_t.update(float(measured[1]), now, dt)
-        self._veil, self._dense = veil, dense
-        return veil, dense
+        return (self._veil_t.update(float(measured[0]), now, dt),
+                self._dense_t.update(float(measured[1]), now, dt))
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.config.to_dict().items()

@@ -209,7 +209,7 @@ class AirlightTracker:
             # when the exposure dips): that would hand A to it. The gap to the
             # latest estimate is where the carry-through starts from.
             self._chase_tau = chase
-            self._chase_gap = abs(float(BT601 @ (self._hist[-1][1] - self.value)))
+            self._chase_gap = self._luma_gap(self._hist[-1][1])
 
     def gradual(self, gate: float) -> bool:
         """Whether the estimates left the value step by step, not in one jump.
@@ -306,11 +306,11 @@ class AirlightTracker:
         if self._chase_tau is None or self.value is None:
             return None
         est = np.asarray(estimate, np.float64)
-        if abs(float(BT601 @ (est - self.value))) > self._chase_gap + _CHASE_SLACK * gate:
+        if self._luma_gap(est) > self._chase_gap + _CHASE_SLACK * gate:
             self._chase_tau = None
             return None
         self.value = self.value + ema_alpha(dt, self._chase_tau) * (est - self.value)
-        self._chase_gap = min(self._chase_gap, abs(float(BT601 @ (est - self.value))))
+        self._chase_gap = min(self._chase_gap, self._luma_gap(est))
         self._outlier_time = 0.0
         if float(np.abs(est - self.value).max()) <= _SETTLED * gate:
             self._chase_tau = None
@@ -340,7 +340,7 @@ class AirlightTracker:
             self._caught_up = time
             self._chase_tau = tau
             self.value = self.value + ema_alpha(dt, tau) * (est - self.value)
-            self._chase_gap = abs(float(BT601 @ (est - self.value)))
+            self._chase_gap = self._luma_gap(est)
         return self.value.astype(np.float32)
 
     def update(self, estimate: np.ndarray, time: float, dt: float) -> np.ndarray:
@@ -364,6 +364,11 @@ class AirlightTracker:
         limit = self.rate * dt
         self.value = self.value + np.clip(step, -limit, limit)
         return self.value.astype(np.float32)
+
+    def _luma_gap(self, estimate: np.ndarray) -> float:
+        """|luma of ``estimate`` (3,) - luma of the value|; the value must be set."""
+        assert self.value is not None
+        return abs(float(BT601 @ (estimate - self.value)))
 
     def _track_drift(self, robust: np.ndarray, dt: float) -> None:
         """Seconds the median has stayed on one side of the value (``persist``)."""
