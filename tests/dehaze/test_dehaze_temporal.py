@@ -753,3 +753,65 @@ def test_an_exposure_step_does_not_hand_the_airlight_to_a_held_out_object() -> N
         tracker.finish(estimate, now, dt, 0.05)
     assert tracker.value is not None
     assert np.abs(tracker.value - fog * 0.97).max() < 0.01, tracker.value  # was 0.90: the truck
+
+
+@pytest.mark.parametrize("car", [(0.25, 0.3, 0.05), (0.3, 0.45, 0.1)])
+def test_a_dark_car_entering_leaves_the_background_alone(car: tuple[float, float, float]
+                                                         ) -> None:
+    # A dark car drives into the lower left of a hazy view and stays for two
+    # seconds. Its pixels became the frame's darkest, the veil and dense-haze
+    # levels fell to the car's, and the untouched background of the output
+    # brightened by 8.5-12 levels within a quarter second here (up to 45 on
+    # a Dense-Haze photo). A drop that few tiles show is held like a bright
+    # object at A's gate.
+    height, width, level = car
+    road, y, x = _road(0.5, np.array([0.84, 0.85, 0.87]), 0.15, 0.5)
+    paint = level + 0.04 * textured_scene(H, W, 11)
+    fps = 30
+    d = Dehazer()
+    bg_out = []
+    # the background: further from the car than the local veil's window
+    far = (y < H * (1 - height) - 0.15 * H) | (x > width * W + 0.15 * W)
+    for k in range(75):
+        frame = road.copy()
+        if k >= 10:
+            right = width * W * min((k - 9) / 15, 1.0)  # in from the left over 0.5 s
+            car_px = (x < right) & (y >= H * (1 - height))
+            frame = np.where(car_px[..., None], paint, frame)
+        out = d(to_u8(frame), timestamp=k / fps).astype(np.float64)
+        bg_out.append(float(out[far].mean()))
+    assert not d.last.scene_cut
+    moved = np.abs(np.array(bg_out[10:]) - bg_out[9])
+    assert moved.max() < 5.0, moved.max()  # was 11.8 and 8.5
+
+
+def test_veil_tracker_holds_a_local_drop_like_the_airlight_gate() -> None:
+    # A drop only a few tiles show (broad level unmoved) is held for `hold`
+    # seconds, then followed; one the whole frame shows is followed at once;
+    # a return to a level held within `memory` is never held.
+    dt, tau = 1 / 30, 0.25
+
+    def feed(tracker: VeilTracker, level: float, broad: float, seconds: float,
+             now: float) -> float:
+        for _ in range(round(seconds / dt)):
+            now += dt
+            tracker.update(level, now, dt, broad)
+        return now
+
+    local, broad = VeilTracker(tau=tau, hold=3.0), VeilTracker(tau=tau, hold=3.0)
+    now_l = feed(local, 0.5, 0.55, 2.0, 0.0)
+    now_b = feed(broad, 0.5, 0.55, 2.0, 0.0)
+    now_l = feed(local, 0.05, 0.55, 1.0, now_l)  # a dark car in one corner
+    now_b = feed(broad, 0.05, 0.08, 1.0, now_b)  # the fog thinned everywhere
+    assert local.value == pytest.approx(0.5, abs=1e-6)
+    assert broad.value is not None and broad.value < 0.1
+    feed(local, 0.05, 0.55, 3.0, now_l)  # 1 s past the hold: believed
+    assert local.value is not None and local.value < 0.1
+    # back up to 0.5 (the car gone) and down again within `memory`: not held
+    back = VeilTracker(tau=tau, hold=3.0)
+    now = feed(back, 0.1, 0.12, 2.0, 0.0)
+    now = feed(back, 0.5, 0.55, 0.5, now)
+    feed(back, 0.1, 0.55, 0.5, now)
+    assert back.value is not None and back.value < 0.15
+    with pytest.raises(ConfigError):
+        VeilTracker(tau=tau, hold=-1.0)

@@ -603,6 +603,20 @@ def strided_quantile(x: np.ndarray, step: int, q: float) -> float:
 
 
 @njit(cache=True, nogil=True)
+def tile_quantile(x: np.ndarray, step: int, q: float, grid: int, rank: int) -> float:
+    """Quantile ``q`` of ``x[::step, ::step]`` taken in each tile of a ``grid`` × ``grid``
+    split of ``x``; the ``rank``-th smallest (0-based) of those tile values."""
+    h, w = x.shape
+    vals = np.empty(grid * grid, np.float32)
+    for i in range(grid):
+        for j in range(grid):
+            vals[i * grid + j] = strided_quantile(
+                x[h * i // grid:h * (i + 1) // grid, w * j // grid:w * (j + 1) // grid],
+                step, q)
+    return float(np.sort(vals)[min(max(rank, 0), grid * grid - 1)])
+
+
+@njit(cache=True, nogil=True)
 def strided_mean(x: np.ndarray, step: int) -> float:
     """Mean of ``x[::step, ::step]`` (float64 accumulator)."""
     total = 0.0

@@ -145,6 +145,12 @@ _DENSE_SKY = 0.5
 # at _DENSE_MIN_AIR to full at _DENSE_FULL_AIR
 _DENSE_MIN_AIR = 0.15
 _DENSE_FULL_AIR = 0.3
+# The veil and dense-haze levels of the fourth darkest of nine tiles (3 x 3),
+# the "broad" levels: a drop of the frame's levels they do not share is
+# local (a dark car entering a hazy view) and is held like a bright object at
+# A's gate (VeilTracker).
+_BROAD_GRID = 3
+_BROAD_RANK = 3
 # The share whose level tells dense haze (the guards fade): 2 %, so one small
 # dark object entering or leaving the frame does not switch them.
 _DENSE_QUANTILE = 0.02
@@ -366,6 +372,7 @@ class Dehazer:
         density.low, density.high = config.auto_low, config.auto_high
         density.tau, density.hysteresis = config.auto_tau, config.auto_hysteresis
         self._veil_t.tau = self._dense_t.tau = config.auto_tau
+        self._veil_t.hold = self._dense_t.hold = config.airlight_hold
         self._cuts.threshold = config.scene_cut
         if self._ws is not None and self._ws.gs != config.guide_subsample:
             self._ws = None  # rebuilt for the new guide subsampling on the next frame
@@ -711,9 +718,11 @@ class Dehazer:
                 a_lum = float(LUMA @ air)
         # The darkest pixels and the median haze are measured on the picture,
         # not on letterbox bars (black, they read as "no veil at all").
-        veil, dense = self._veil_level(np.array(
-            [_k.strided_quantile(inside(minc, bounds), ws.step, q)
-             for q in (_VEIL_QUANTILE, _DENSE_QUANTILE)]), now, dt)
+        picture = inside(minc, bounds)
+        veil, dense = self._veil_level(
+            [_k.strided_quantile(picture, ws.step, q) for q in (_VEIL_QUANTILE, _DENSE_QUANTILE)],
+            [_k.tile_quantile(picture, ws.step, q, _BROAD_GRID, _BROAD_RANK)
+             for q in (_VEIL_QUANTILE, _DENSE_QUANTILE)], now, dt)
         if guide is not None:
             grey[...] = guide
         density = _k.strided_median(inside(dark, bounds, margin=r), ws.step)
@@ -872,8 +881,14 @@ class Dehazer:
         keep = np.float32(1.0 - ema_alpha(dt, self.config.t_tau)) * still
         return (traw + keep * (self._t_prev - traw)).astype(np.float32)
 
-    def _veil_level(self, measured: np.ndarray, now: float, dt: float) -> tuple[float, float]:
+    def _veil_level(self, measured: list[float], broad: list[float], now: float,
+                    dt: float) -> tuple[float, float]:
         """The darkest pixels' levels in units of A, smoothed with ``auto_tau`` for video.
+
+        ``measured`` are the frame's levels, ``broad`` the same levels in the
+        fourth darkest of nine tiles: a drop that only a few tiles show (a
+        dark car entering) is held for ``airlight_hold`` (the VeilTracker's
+        hold); it brightened the untouched background by up to 45 levels.
 
         Both go back fast to levels they held in the last seconds
         (:class:`~vidclear.dehaze.temporal.VeilTracker`): a white truck that
@@ -885,8 +900,8 @@ class Dehazer:
         switched the dense-haze regime in one frame (the output of a fade
         to white dropped by 40 levels).
         """
-        return (self._veil_t.update(float(measured[0]), now, dt),
-                self._dense_t.update(float(measured[1]), now, dt))
+        return (self._veil_t.update(measured[0], now, dt, max(broad[0], measured[0])),
+                self._dense_t.update(measured[1], now, dt, max(broad[1], measured[1])))
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.config.to_dict().items()

@@ -406,6 +406,21 @@ class VeilTracker:
     truck that swerved and showed the road for 0.2 s dropped the level,
     which then rose at ``tau`` and left the output too bright for a second.
 
+    A drop into new ground that only a few places of the frame show is held
+    for ``hold`` seconds, as the airlight's gate holds a bright object: the
+    caller passes a ``broad`` level (the darkest pixels of the fourth
+    darkest of nine tiles, say), and while the measured level is more than
+    ``margin`` below the tracked level (and below everything it held in the
+    last ``memory`` seconds) but the broad level is not, the tracker is fed
+    the lower of the broad and the tracked level instead. (When the broad
+    level falls too, the whole frame changed: a white truck that filled it
+    has gone, and the road's dark pixels are followed at once.) A dark car
+    entering a hazy view set the whole frame's level, and the untouched
+    background of the output brightened by up to 45 levels within a quarter
+    second; after
+    ``hold`` seconds the car is believed as part of the scene, as a still
+    with it would be.
+
     Parameters
     ----------
     tau : float
@@ -414,13 +429,25 @@ class VeilTracker:
         Seconds of history whose range is returned to fast, >= 0.
     fall : float
         How much faster the level goes back within that range, >= 1.
+    hold : float
+        Seconds a local drop is held, >= 0; 0 never holds.
+    margin : float
+        How far (in the level's units) a drop must go below the tracked
+        level to be held, and how far the broad level may fall with it and
+        still leave the drop local, >= 0.
     """
 
-    def __init__(self, *, tau: float, memory: float = 3.0, fall: float = 4.0) -> None:
-        if tau < 0 or memory < 0 or not fall >= 1:
-            raise ConfigError(f"tau and memory must be >= 0 and fall >= 1 (got tau={tau}, "
-                              f"memory={memory}, fall={fall})")
+    def __init__(self, *, tau: float, memory: float = 3.0, fall: float = 4.0,
+                 hold: float = 0.0, margin: float = 0.05) -> None:
+        if tau < 0 or memory < 0 or hold < 0 or margin < 0 or not fall >= 1:
+            raise ConfigError(f"tau, memory, hold and margin must be >= 0 and fall >= 1 (got "
+                              f"tau={tau}, memory={memory}, hold={hold}, margin={margin}, "
+                              f"fall={fall})")
         self.tau, self.memory, self.fall = float(tau), float(memory), float(fall)
+        self.hold, self.margin = float(hold), float(margin)
+        self._held = 0.0  # seconds the current local drop has been held
+        # (broad - level, broad) of the last frame whose drop was not held
+        self._ref: tuple[float, float] | None = None
         # running minimum and maximum of the level over `memory` s: (time, level)
         # pairs, the levels increasing (lows) and decreasing (highs)
         self._lows: deque[tuple[float, float]] = deque()
@@ -432,12 +459,31 @@ class VeilTracker:
         self._lows.clear()
         self._highs.clear()
         self.value = None
+        self._held = 0.0
+        self._ref = None
 
-    def update(self, level: float, time: float, dt: float) -> float:
+    def update(self, level: float, time: float, dt: float, broad: float | None = None) -> float:
         """Feed this frame's ``level`` at ``time`` seconds, ``dt`` after the last one.
 
+        ``broad``, when given, is the level most of the frame shows (see the
+        class notes); a drop it does not share is held for ``hold`` seconds.
         Returns the smoothed level.
         """
+        if broad is not None and self.value is not None and self.hold > 0 and self._ref:
+            floor = min(self.value, self._lows[0][1]) if self._lows else self.value
+            gap, was = self._ref
+            if (level < floor - self.margin and broad - level > gap + self.margin
+                    and broad > was - self.margin and self._held < self.hold):
+                # new dark pixels in a few places only: the level the frame
+                # would have without them (the broad level less the gap the
+                # scene had) until the drop has lasted `hold` seconds
+                self._held += dt
+                level = max(level, min(broad - gap, self.value))
+                broad = None  # the reference stays the scene's before the drop
+            else:
+                self._held = 0.0
+        if broad is not None:
+            self._ref = (max(broad - level, 0.0), broad)
         if self.value is None:
             self.value = float(level)
         else:
@@ -463,7 +509,7 @@ class VeilTracker:
 
     def __repr__(self) -> str:
         return (f"VeilTracker(tau={self.tau:g}, memory={self.memory:g}, fall={self.fall:g}, "
-                f"value={self.value})")
+                f"hold={self.hold:g}, margin={self.margin:g}, value={self.value})")
 
 
 class DensityTracker:
