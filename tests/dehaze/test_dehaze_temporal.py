@@ -813,5 +813,12 @@ def test_veil_tracker_holds_a_local_drop_like_the_airlight_gate() -> None:
     now = feed(back, 0.5, 0.55, 0.5, now)
     feed(back, 0.1, 0.55, 0.5, now)
     assert back.value is not None and back.value < 0.15
+    # a new view (a cut) holds nothing: the same drop right after it is followed
+    cut = VeilTracker(tau=tau, hold=3.0)
+    now = feed(cut, 0.5, 0.55, 2.0, 0.0)
+    now += dt
+    cut.update(0.05, now, dt, 0.55, new_scene=True)
+    feed(cut, 0.05, 0.55, 1.0, now)
+    assert cut.value is not None and cut.value < 0.1
     with pytest.raises(ConfigError):
         VeilTracker(tau=tau, hold=-1.0)

@@ -151,6 +151,11 @@ _DENSE_FULL_AIR = 0.3
 # A's gate (VeilTracker).
 _BROAD_GRID = 3
 _BROAD_RANK = 3
+# ... unless the frame is a new view: the median pixel changed by more than
+# this since the last frame, exposure changes taken out (a hard cut between
+# two hazy shots the histogram test missed: 0.084; pans and camera shake in
+# the tests' and trials' clips: up to 0.048; a dark car entering: 0).
+_NEW_VIEW = 0.06
 # The share whose level tells dense haze (the guards fade): 2 %, so one small
 # dark object entering or leaving the frame does not switch them.
 _DENSE_QUANTILE = 0.02
@@ -627,8 +632,14 @@ class Dehazer:
         # (and then jumping when half the frame has passed it).
         bounds = picture_bounds(minc)  # black bars: measured on I, before any A
         prev, self._prev_grey = self._prev_grey, grey.copy()
+        new_view = True  # nothing to compare with: the veil levels hold nothing
         if not cut and prev is not None and prev.shape == grey.shape:
             gain = exposure_gain(grey, prev, ws.step)
+            # Most of the picture changed at once (a cut the histogram test
+            # missed, a fast pan over fine detail): the darkest pixels' levels
+            # are the new view's, not an object's entering a steady one.
+            new_view = _k.strided_median(np.abs(grey - np.float32(gain) * prev),
+                                         ws.step) > _NEW_VIEW
             if gain != 1.0:
                 self._air.scale(gain, chase=_GRADUAL_TAU)
 
@@ -722,7 +733,7 @@ class Dehazer:
         veil, dense = self._veil_level(
             [_k.strided_quantile(picture, ws.step, q) for q in (_VEIL_QUANTILE, _DENSE_QUANTILE)],
             [_k.tile_quantile(picture, ws.step, q, _BROAD_GRID, _BROAD_RANK)
-             for q in (_VEIL_QUANTILE, _DENSE_QUANTILE)], now, dt)
+             for q in (_VEIL_QUANTILE, _DENSE_QUANTILE)], now, dt, new_view)
         if guide is not None:
             grey[...] = guide
         density = _k.strided_median(inside(dark, bounds, margin=r), ws.step)
@@ -882,13 +893,15 @@ class Dehazer:
         return (traw + keep * (self._t_prev - traw)).astype(np.float32)
 
     def _veil_level(self, measured: list[float], broad: list[float], now: float,
-                    dt: float) -> tuple[float, float]:
+                    dt: float, new_view: bool) -> tuple[float, float]:
         """The darkest pixels' levels in units of A, smoothed with ``auto_tau`` for video.
 
         ``measured`` are the frame's levels, ``broad`` the same levels in the
         fourth darkest of nine tiles: a drop that only a few tiles show (a
         dark car entering) is held for ``airlight_hold`` (the VeilTracker's
         hold); it brightened the untouched background by up to 45 levels.
+        Nothing is held on a ``new_view`` (a cut, or most of the picture
+        changed at once).
 
         Both go back fast to levels they held in the last seconds
         (:class:`~vidclear.dehaze.temporal.VeilTracker`): a white truck that
@@ -900,8 +913,8 @@ class Dehazer:
         switched the dense-haze regime in one frame (the output of a fade
         to white dropped by 40 levels).
         """
-        return (self._veil_t.update(measured[0], now, dt, max(broad[0], measured[0])),
-                self._dense_t.update(measured[1], now, dt, max(broad[1], measured[1])))
+        return (self._veil_t.update(measured[0], now, dt, max(broad[0], measured[0]), new_view),
+                self._dense_t.update(measured[1], now, dt, max(broad[1], measured[1]), new_view))
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.config.to_dict().items()

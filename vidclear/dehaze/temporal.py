@@ -462,18 +462,22 @@ class VeilTracker:
         self._held = 0.0
         self._ref = None
 
-    def update(self, level: float, time: float, dt: float, broad: float | None = None) -> float:
+    def update(self, level: float, time: float, dt: float, broad: float | None = None,
+               new_scene: bool = False) -> float:
         """Feed this frame's ``level`` at ``time`` seconds, ``dt`` after the last one.
 
         ``broad``, when given, is the level most of the frame shows (see the
         class notes); a drop it does not share is held for ``hold`` seconds.
-        Returns the smoothed level.
+        ``new_scene`` (a cut) holds nothing: the frame's levels are measured
+        afresh, not against the last shot's. Returns the smoothed level.
         """
+        if new_scene:
+            self._held, self._ref = 0.0, None
         if broad is not None and self.value is not None and self.hold > 0 and self._ref:
             floor = min(self.value, self._lows[0][1]) if self._lows else self.value
             gap, was = self._ref
             if (level < floor - self.margin and broad - level > gap + self.margin
-                    and broad > was - self.margin and self._held < self.hold):
+                    and abs(broad - was) <= self.margin and self._held < self.hold):
                 # new dark pixels in a few places only: the level the frame
                 # would have without them (the broad level less the gap the
                 # scene had) until the drop has lasted `hold` seconds
