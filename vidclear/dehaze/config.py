@@ -62,7 +62,9 @@ class DehazeConfig(Section):
     airlight_gate: float = param(0.05, lo=0.0, hi=1.0, lo_open=True,
                                  doc="airlight jumps larger than this are outliers (1 = off)")
     airlight_hold: float = param(3.0, lo=0.0, hi=600.0,
-                                 doc="seconds an airlight outlier must last to be believed")
+                                 doc="seconds an airlight outlier (a bright object) or a "
+                                     "local drop of the darkest pixels' veil (a dark one "
+                                     "entering) must last to be believed")
     airlight_persist: float = param(0.5, lo=0.0, hi=600.0,
                                     doc="seconds of a one-way airlight drift that halve "
                                         "airlight_tau (fog thickening is followed faster); "

@@ -638,8 +638,9 @@ class Dehazer:
             # Most of the picture changed at once (a cut the histogram test
             # missed, a fast pan over fine detail): the darkest pixels' levels
             # are the new view's, not an object's entering a steady one.
-            new_view = _k.strided_median(np.abs(grey - np.float32(gain) * prev),
-                                         ws.step) > _NEW_VIEW
+            st = ws.step
+            new_view = _k.strided_median(
+                np.abs(grey[::st, ::st] - np.float32(gain) * prev[::st, ::st]), 1) > _NEW_VIEW
             if gain != 1.0:
                 self._air.scale(gain, chase=_GRADUAL_TAU)
 
