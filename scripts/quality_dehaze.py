@@ -849,6 +849,85 @@ def run_video(methods: dict[str, Method], clips: list[Clip], sheets: Path | None
     return result
 
 
+# A dark car sliding into each held-out hazy view (the "objects" set): its
+# height as a share of the frame's and its RGB level; it enters from the
+# lower left over a second from 0.5 s and stays to the end (5 s at 30 fps),
+# past vidclear's airlight_hold (3 s).
+OBJECT_CARS = ((0.18, 25), (0.30, 15))
+OBJECT_FPS, OBJECT_FRAMES, OBJECT_IN, OBJECT_FULL = 30, 150, 15, 45
+OBJECT_WIDTH = 480
+OBJECT_EARLY = 2.0  # s after the car starts: within vidclear's hold
+
+
+def car_clip(background: np.ndarray, height: float, level: int, seed: int = 3
+             ) -> tuple[list[np.ndarray], np.ndarray]:
+    """A dark, textured car sliding into ``background`` from the lower left.
+
+    Returns the frames (uint8 RGB, the background's shape) and the mask of
+    the pixels the car never comes within 10 px of: whatever a method does
+    there while the car is in view is its answer to something it should
+    ignore.
+    """
+    h, w = background.shape[:2]
+    ch, cw = max(int(h * height), 2), max(int(w * height * 1.6), 2)
+    rng = np.random.default_rng(seed)
+    paint = np.clip(level + rng.normal(0, 6, (ch, cw, 3)), 0, 255)
+    frames, near = [], np.zeros((h, w), bool)
+    y0 = h - ch - 5
+    for i in range(OBJECT_FRAMES):
+        f = background.astype(np.float32)
+        if i >= OBJECT_IN:
+            x = int(-cw + (cw + w * 0.3) * min((i - OBJECT_IN) / (OBJECT_FULL - OBJECT_IN), 1.0))
+            x0, x1 = max(x, 0), min(x + cw, w)
+            if x1 > x0:
+                f[y0:y0 + ch, x0:x1] = paint[:, x0 - x:x1 - x]
+                near[max(y0 - 10, 0):y0 + ch + 10, max(x0 - 10, 0):min(x1 + 10, w)] = True
+        frames.append(np.clip(f + 0.5, 0, 255).astype(np.uint8))
+    return frames, ~near
+
+
+def run_objects(methods: dict[str, Method], items: list[tuple[str, np.ndarray]]) -> dict:
+    """How far each method moves the untouched background when a dark car enters.
+
+    vidclear runs as video (one :class:`Dehazer`, every frame, with
+    timestamps); the peers work frame by frame, so they are run on the
+    frames measured only. The shift is the background's mean luma
+    (0..255) against the frame before the car, in the first
+    ``OBJECT_EARLY`` s of the car and from then to the end.
+    """
+    rows = []
+    early = OBJECT_IN + int(OBJECT_EARLY * OBJECT_FPS)
+    probe = [OBJECT_IN - 1, *range(OBJECT_FULL, OBJECT_FRAMES, 15), OBJECT_FRAMES - 1]
+    for label, still in items:
+        bg = scaled(still, OBJECT_WIDTH)
+        for height, level in OBJECT_CARS:
+            frames, keep = car_clip(bg, height, level)
+            for m, fn in methods.items():
+                if m == "hazy input":
+                    continue
+                if m == "vidclear":
+                    dehazer = Dehazer()
+                    outs = {i: dehazer(f, timestamp=i / OBJECT_FPS) for i, f in enumerate(frames)}
+                else:
+                    outs = {i: fn(frames[i]) for i in probe}
+                lum = {i: float((o.astype(np.float64) @ LUMA)[keep].mean())
+                       for i, o in outs.items()}
+                before = lum[OBJECT_IN - 1]
+                shift = {i: v - before for i, v in lum.items() if i >= OBJECT_IN}
+                first = [abs(v) for i, v in shift.items() if i < early]
+                later = [abs(v) for i, v in shift.items() if i >= early]
+                rows.append({"background": label, "car": f"{height:.2f} of the height, "
+                             f"level {level}", "method": m,
+                             "early": max(first) if first else float("nan"),
+                             "later": max(later) if later else float("nan")})
+    means = {m: {"early_mean": float(np.nanmean([r["early"] for r in rows if r["method"] == m])),
+                 "early_max": float(np.nanmax([r["early"] for r in rows if r["method"] == m])),
+                 "later_mean": float(np.nanmean([r["later"] for r in rows if r["method"] == m])),
+                 "later_max": float(np.nanmax([r["later"] for r in rows if r["method"] == m]))}
+             for m in dict.fromkeys(r["method"] for r in rows)}
+    return {"rows": rows, "mean": means}
+
+
 # -- output ------------------------------------------------------------------
 def _fr_table(title: str, means: dict[str, dict[str, float]]) -> list[str]:
     out = [f"\n{title}", f"  {'method':<20} {'PSNR':>7} {'SSIM':>7} {'CIEDE2000':>10}"]
@@ -987,7 +1066,8 @@ def main() -> int:
     ap.add_argument("--sheets", default="build/quality_dehaze",
                     help="folder for the contact sheets ('' for none)")
     ap.add_argument("--sets", default=None,
-                    help="comma-separated subset of pairs,dense,light,clear,stills,video,blocks "
+                    help="comma-separated subset of pairs,dense,light,clear,stills,video,blocks,"
+                         "objects "
                          "(default: all of them, or none when your own material is given)")
     own = ap.add_argument_group("your own material (instead of, or with --sets, beside "
                                 "../shared's)")
@@ -1007,8 +1087,10 @@ def main() -> int:
     mine = bool(args.pairs or args.stills or args.videos)
     wanted = set(filter(None, (args.sets if args.sets is not None else
                                "" if mine else
-                               "pairs,dense,light,clear,stills,video,blocks").split(",")))
-    unknown = wanted - {"pairs", "dense", "light", "clear", "stills", "video", "blocks"}
+                               "pairs,dense,light,clear,stills,video,blocks,objects"
+                               ).split(",")))
+    unknown = wanted - {"pairs", "dense", "light", "clear", "stills", "video", "blocks",
+                        "objects"}
     if unknown:
         print(f"--sets: unknown set(s) {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
@@ -1094,6 +1176,10 @@ def main() -> int:
         clips = pans(pan_stills)
         report["video"] = run_video(methods, clips, sheets, references={
             "stable dehaze": stable_pans(pan_stills, clips)})
+    if "objects" in wanted:
+        views = [(label, hazy) for name in ("O-HAZE", "Dense-Haze")
+                 for label, hazy, _ in pair_sets(args.size)[name]] + stills(args.size)
+        report["objects"] = run_objects(methods, views)
     if any(report.get(k, {}).get("brightness_plot") is False for k in ("video", "own_videos")):
         notes.append("the brightness plots need matplotlib: pip install 'vidclear[report]'")
     report["seconds_per_image"] = {m: float(np.median(v)) for m, v in timing.items()}
@@ -1163,6 +1249,16 @@ def main() -> int:
                            report["video"]["mean"], extra="flicker")
         lines += _pumping_lines(report["video"]["mean"])
         lines += _stable_lines(report["video"])
+    if "objects" in report:
+        n = len({(r["background"], r["car"]) for r in report["objects"]["rows"]})
+        lines.append(f"\na dark car entering a held-out hazy view ({n} clips: O-HAZE, "
+                     "Dense-Haze and the stills as backgrounds): how far the untouched "
+                     "background's mean luma moves, levels (mean / worst over clips)")
+        lines.append(f"  {'method':<20} {'first ' + str(OBJECT_EARLY) + ' s':>14} "
+                     f"{'after, car stays':>18}")
+        for m, v in report["objects"]["mean"].items():
+            lines.append(f"  {m:<20} {v['early_mean']:6.2f} / {v['early_max']:5.1f} "
+                         f"{v['later_mean']:9.2f} / {v['later_max']:5.1f}")
     if "blocks" in report:
         lines.append("\ncompression error amplified (stills through x264 CRF 28; RMS out / in):")
         lines.append(f"  {'method':<20} {'all':>6} {'flat':>6}")

@@ -786,39 +786,53 @@ def test_a_dark_car_entering_leaves_the_background_alone(car: tuple[float, float
 
 
 def test_veil_tracker_holds_a_local_drop_like_the_airlight_gate() -> None:
-    # A drop only a few tiles show (broad level unmoved) is held for `hold`
-    # seconds, then followed; one the whole frame shows is followed at once;
-    # a return to a level held within `memory` is never held.
+    # A drop fewer than half of the tiles show, the others staying put, is
+    # held for `hold` seconds, then followed; one most tiles share, or one
+    # with other tiles moving too, is followed at once; a return to a level
+    # held within `memory` is never held; a new scene holds nothing.
     dt, tau = 1 / 30, 0.25
+    scene = np.full(9, 0.55)
+    car = scene.copy()
+    car[6:8] = 0.05  # two bottom tiles
 
-    def feed(tracker: VeilTracker, level: float, broad: float, seconds: float,
+    def feed(tracker: VeilTracker, level: float, tiles: np.ndarray, seconds: float,
              now: float) -> float:
         for _ in range(round(seconds / dt)):
             now += dt
-            tracker.update(level, now, dt, broad)
+            tracker.update(level, now, dt, tiles)
         return now
 
-    local, broad = VeilTracker(tau=tau, hold=3.0), VeilTracker(tau=tau, hold=3.0)
-    now_l = feed(local, 0.5, 0.55, 2.0, 0.0)
-    now_b = feed(broad, 0.5, 0.55, 2.0, 0.0)
-    now_l = feed(local, 0.05, 0.55, 1.0, now_l)  # a dark car in one corner
-    now_b = feed(broad, 0.05, 0.08, 1.0, now_b)  # the fog thinned everywhere
+    local, thin, moved = (VeilTracker(tau=tau, hold=3.0) for _ in range(3))
+    other = car.copy()
+    other[:3] = 0.7  # the top row changed as well: a new view
+    for tracker, tiles in ((local, car), (thin, np.full(9, 0.08)), (moved, other)):
+        now = feed(tracker, 0.5, scene, 2.0, 0.0)
+        feed(tracker, 0.05, tiles, 1.0, now)
     assert local.value == pytest.approx(0.5, abs=1e-6)
-    assert broad.value is not None and broad.value < 0.1
-    feed(local, 0.05, 0.55, 3.0, now_l)  # 1 s past the hold: believed
+    assert thin.value is not None and thin.value < 0.1
+    assert moved.value is not None and moved.value < 0.1
+    feed(local, 0.05, car, 3.0, 3.0)  # 1 s past the hold: believed
     assert local.value is not None and local.value < 0.1
+    # a car hidden for 0.2 s now and then is still believed after `hold` in view
+    peek = VeilTracker(tau=tau, hold=3.0)
+    now = feed(peek, 0.5, scene, 2.0, 0.0)
+    for _ in range(3):
+        now = feed(peek, 0.05, car, 1.3, now)
+        now = feed(peek, 0.5, scene, 0.2, now)
+    now = feed(peek, 0.05, car, 1.0, now)
+    assert peek.value is not None and peek.value < 0.15
     # back up to 0.5 (the car gone) and down again within `memory`: not held
     back = VeilTracker(tau=tau, hold=3.0)
-    now = feed(back, 0.1, 0.12, 2.0, 0.0)
-    now = feed(back, 0.5, 0.55, 0.5, now)
-    feed(back, 0.1, 0.55, 0.5, now)
+    now = feed(back, 0.1, car, 2.0, 0.0)
+    now = feed(back, 0.5, scene, 0.5, now)
+    feed(back, 0.1, car, 0.5, now)
     assert back.value is not None and back.value < 0.15
     # a new view (a cut) holds nothing: the same drop right after it is followed
     cut = VeilTracker(tau=tau, hold=3.0)
-    now = feed(cut, 0.5, 0.55, 2.0, 0.0)
+    now = feed(cut, 0.5, scene, 2.0, 0.0)
     now += dt
-    cut.update(0.05, now, dt, 0.55, new_scene=True)
-    feed(cut, 0.05, 0.55, 1.0, now)
+    cut.update(0.05, now, dt, car, new_scene=True)
+    feed(cut, 0.05, car, 1.0, now)
     assert cut.value is not None and cut.value < 0.1
     with pytest.raises(ConfigError):
         VeilTracker(tau=tau, hold=-1.0)

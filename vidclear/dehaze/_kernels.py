@@ -603,9 +603,9 @@ def strided_quantile(x: np.ndarray, step: int, q: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def tile_quantile(x: np.ndarray, step: int, q: float, grid: int, rank: int) -> float:
-    """Quantile ``q`` of ``x[::step, ::step]`` taken in each tile of a ``grid`` × ``grid``
-    split of ``x``; the ``rank``-th smallest (0-based) of those tile values."""
+def tile_quantiles(x: np.ndarray, step: int, q: float, grid: int) -> np.ndarray:
+    """Quantile ``q`` of ``x[::step, ::step]`` in each tile of a ``grid`` × ``grid`` split
+    of ``x`` (rows cut at ``h * i // grid``, columns likewise), row by row: (grid²,) float32."""
     h, w = x.shape
     vals = np.empty(grid * grid, np.float32)
     for i in range(grid):
@@ -613,7 +613,7 @@ def tile_quantile(x: np.ndarray, step: int, q: float, grid: int, rank: int) -> f
             vals[i * grid + j] = strided_quantile(
                 x[h * i // grid:h * (i + 1) // grid, w * j // grid:w * (j + 1) // grid],
                 step, q)
-    return float(np.sort(vals)[min(max(rank, 0), grid * grid - 1)])
+    return vals
 
 
 @njit(cache=True, nogil=True)

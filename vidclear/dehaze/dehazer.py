@@ -145,17 +145,18 @@ _DENSE_SKY = 0.5
 # at _DENSE_MIN_AIR to full at _DENSE_FULL_AIR
 _DENSE_MIN_AIR = 0.15
 _DENSE_FULL_AIR = 0.3
-# The veil and dense-haze levels of the fourth darkest of nine tiles (3 x 3),
-# the "broad" levels: a drop of the frame's levels they do not share is
-# local (a dark car entering a hazy view) and is held like a bright object at
-# A's gate (VeilTracker).
-_BROAD_GRID = 3
-_BROAD_RANK = 3
-# ... unless the frame is a new view: the median pixel changed by more than
-# this since the last frame, exposure changes taken out (a hard cut between
-# two hazy shots the histogram test missed: 0.084; pans and camera shake in
-# the tests' and trials' clips: up to 0.048; a dark car entering: 0).
-_NEW_VIEW = 0.06
+# The veil and dense-haze levels are also measured in each tile of a 3 x 3
+# split: a drop of the frame's levels that fewer than half of the tiles show,
+# the others staying put, is local (a dark car entering a hazy view) and is
+# held like a bright object at A's gate (VeilTracker).
+_TILE_GRID = 3
+# ... only in a steady view: a frame whose median pixel changed by more than
+# this since the last frame (exposure changes taken out) is a new view, and
+# nothing is held (cuts the histogram test missed, to the same hazy scene
+# shifted by 40-330 px: 0.025-0.084, with their levels barely moved; pans
+# and shake in the tests' and trials' clips: 0.01-0.048; a dark car
+# entering a steady view: 0).
+_NEW_VIEW = 0.02
 # The share whose level tells dense haze (the guards fade): 2 %, so one small
 # dark object entering or leaving the frame does not switch them.
 _DENSE_QUANTILE = 0.02
@@ -733,7 +734,7 @@ class Dehazer:
         picture = inside(minc, bounds)
         veil, dense = self._veil_level(
             [_k.strided_quantile(picture, ws.step, q) for q in (_VEIL_QUANTILE, _DENSE_QUANTILE)],
-            [_k.tile_quantile(picture, ws.step, q, _BROAD_GRID, _BROAD_RANK)
+            [_k.tile_quantiles(picture, ws.step, q, _TILE_GRID)
              for q in (_VEIL_QUANTILE, _DENSE_QUANTILE)], now, dt, new_view)
         if guide is not None:
             grey[...] = guide
@@ -893,16 +894,16 @@ class Dehazer:
         keep = np.float32(1.0 - ema_alpha(dt, self.config.t_tau)) * still
         return (traw + keep * (self._t_prev - traw)).astype(np.float32)
 
-    def _veil_level(self, measured: list[float], broad: list[float], now: float,
+    def _veil_level(self, measured: list[float], tiles: list[np.ndarray], now: float,
                     dt: float, new_view: bool) -> tuple[float, float]:
         """The darkest pixels' levels in units of A, smoothed with ``auto_tau`` for video.
 
-        ``measured`` are the frame's levels, ``broad`` the same levels in the
-        fourth darkest of nine tiles: a drop that only a few tiles show (a
-        dark car entering) is held for ``airlight_hold`` (the VeilTracker's
-        hold); it brightened the untouched background by up to 45 levels.
-        Nothing is held on a ``new_view`` (a cut, or most of the picture
-        changed at once).
+        ``measured`` are the frame's levels, ``tiles`` the same levels in each
+        tile of a 3 × 3 split: a drop that fewer than half of the tiles show,
+        the rest staying put (a dark car entering), is held for
+        ``airlight_hold`` (the VeilTracker's hold); it brightened the
+        untouched background by up to 45 levels. Nothing is held on a
+        ``new_view`` (a cut, or most of the picture changed at once).
 
         Both go back fast to levels they held in the last seconds
         (:class:`~vidclear.dehaze.temporal.VeilTracker`): a white truck that
@@ -914,8 +915,8 @@ class Dehazer:
         switched the dense-haze regime in one frame (the output of a fade
         to white dropped by 40 levels).
         """
-        return (self._veil_t.update(measured[0], now, dt, max(broad[0], measured[0]), new_view),
-                self._dense_t.update(measured[1], now, dt, max(broad[1], measured[1]), new_view))
+        return (self._veil_t.update(measured[0], now, dt, tiles[0], new_view),
+                self._dense_t.update(measured[1], now, dt, tiles[1], new_view))
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.config.to_dict().items()

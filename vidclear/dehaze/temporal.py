@@ -406,20 +406,23 @@ class VeilTracker:
     truck that swerved and showed the road for 0.2 s dropped the level,
     which then rose at ``tau`` and left the output too bright for a second.
 
-    A drop into new ground that only a few places of the frame show is held
-    for ``hold`` seconds, as the airlight's gate holds a bright object: the
-    caller passes a ``broad`` level (the darkest pixels of the fourth
-    darkest of nine tiles, say), and while the measured level is more than
+    A drop into new ground that only a few places of an otherwise steady
+    frame show is held for ``hold`` seconds, as the airlight's gate holds a
+    bright object. The caller passes the same level measured in each tile of
+    the frame (a 3 × 3 split, say). When the level falls more than
     ``margin`` below the tracked level (and below everything it held in the
-    last ``memory`` seconds) but the broad level is not, the tracker is fed
-    the lower of the broad and the tracked level instead. (When the broad
-    level falls too, the whole frame changed: a white truck that filled it
-    has gone, and the road's dark pixels are followed at once.) A dark car
+    last ``memory`` seconds), fewer than half of the tiles' levels fell by
+    more than ``margin`` since the last frame that was not held, and every
+    other tile's level stayed within ``margin`` of where it was, the drop is
+    local: the tracker is fed the level it had before the drop. A dark car
     entering a hazy view set the whole frame's level, and the untouched
     background of the output brightened by up to 45 levels within a quarter
-    second; after
-    ``hold`` seconds the car is believed as part of the scene, as a still
-    with it would be.
+    second. A drop that most tiles share (fog thinning, a white truck that
+    filled the frame leaving) or one with other tiles moving too (a new
+    view) is followed at once. The time held grows while a local drop lasts
+    and shrinks as fast when it is gone, so a car that hides for a moment
+    is still believed as part of the scene after ``hold`` seconds in view,
+    as a still with it would be.
 
     Parameters
     ----------
@@ -432,9 +435,8 @@ class VeilTracker:
     hold : float
         Seconds a local drop is held, >= 0; 0 never holds.
     margin : float
-        How far (in the level's units) a drop must go below the tracked
-        level to be held, and how far the broad level may fall with it and
-        still leave the drop local, >= 0.
+        How far (in the level's units) the level and a tile's level must
+        fall to count as a drop, and how far the other tiles may move, >= 0.
     """
 
     def __init__(self, *, tau: float, memory: float = 3.0, fall: float = 4.0,
@@ -445,9 +447,9 @@ class VeilTracker:
                               f"fall={fall})")
         self.tau, self.memory, self.fall = float(tau), float(memory), float(fall)
         self.hold, self.margin = float(hold), float(margin)
-        self._held = 0.0  # seconds the current local drop has been held
-        # (broad - level, broad) of the last frame whose drop was not held
-        self._ref: tuple[float, float] | None = None
+        self._held = 0.0  # seconds a local drop has been held (shrinks when none is)
+        # (level, tile levels) of the last frame whose drop was not held
+        self._ref: tuple[float, np.ndarray] | None = None
         # running minimum and maximum of the level over `memory` s: (time, level)
         # pairs, the levels increasing (lows) and decreasing (highs)
         self._lows: deque[tuple[float, float]] = deque()
@@ -462,32 +464,37 @@ class VeilTracker:
         self._held = 0.0
         self._ref = None
 
-    def update(self, level: float, time: float, dt: float, broad: float | None = None,
+    def update(self, level: float, time: float, dt: float, tiles: np.ndarray | None = None,
                new_scene: bool = False) -> float:
         """Feed this frame's ``level`` at ``time`` seconds, ``dt`` after the last one.
 
-        ``broad``, when given, is the level most of the frame shows (see the
-        class notes); a drop it does not share is held for ``hold`` seconds.
+        ``tiles``, when given, are the same level in each tile of the frame
+        (see the class notes); a local drop is held for ``hold`` seconds.
         ``new_scene`` (a cut) holds nothing: the frame's levels are measured
         afresh, not against the last shot's. Returns the smoothed level.
         """
         if new_scene:
             self._held, self._ref = 0.0, None
-        if broad is not None and self.value is not None and self.hold > 0 and self._ref:
+        holding = False
+        if tiles is not None and self.value is not None and self.hold > 0 and self._ref:
             floor = min(self.value, self._lows[0][1]) if self._lows else self.value
-            gap, was = self._ref
-            if (level < floor - self.margin and broad - level > gap + self.margin
-                    and abs(broad - was) <= self.margin and self._held < self.hold):
-                # new dark pixels in a few places only: the level the frame
-                # would have without them (the broad level less the gap the
-                # scene had) until the drop has lasted `hold` seconds
+            before, ref = self._ref
+            dropped = tiles < ref - self.margin
+            n = int(dropped.sum())
+            if (0 < n < tiles.size / 2 and self._held < self.hold
+                    and bool(np.all(np.abs(tiles - ref)[~dropped] <= self.margin))):
+                # new dark pixels in a few places of a steady frame: the level
+                # it had before them, until they have lasted `hold` seconds
+                # (counted from the first tile's drop; the frame's own level
+                # falls once they are its darkest share)
                 self._held += dt
-                level = max(level, min(broad - gap, self.value))
-                broad = None  # the reference stays the scene's before the drop
-            else:
-                self._held = 0.0
-        if broad is not None:
-            self._ref = (max(broad - level, 0.0), broad)
+                if level < floor - self.margin:
+                    level = max(level, min(before, self.value))
+                holding = True
+        if not holding:
+            self._held = max(self._held - dt, 0.0)
+            if tiles is not None:
+                self._ref = (float(level), np.asarray(tiles, np.float64).copy())
         if self.value is None:
             self.value = float(level)
         else:
