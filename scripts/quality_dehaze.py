@@ -62,6 +62,10 @@ Measures:
   and the ``excess`` that processing adds beyond it; and ``pumping``
   (:func:`vidclear.metrics.pumping`), the frame-to-frame oscillation of
   the mean luma with steady changes left out, next to the input's own;
+* objects: a dark car sliding into each held-out hazy view and staying
+  (:func:`car_clip`); how far the mean luma of the pixels it never comes
+  near moves against the frame before it, in its first 2 s and after
+  (vidclear as video, the peers frame by frame);
 * compression: the RMS of ``method(x264(I)) - method(I)`` over the RMS of
   ``x264(I) - I``, over the whole still and over its flat pixels (local
   standard deviation of grey below 2 levels in a 9×9 window), where
@@ -87,7 +91,7 @@ unless ``--sets`` names some of the sets above too):
 Usage::
 
     python scripts/quality_dehaze.py [--size 1024] [--json] [--sheets DIR]
-        [--sets pairs,dense,light,clear,stills,video,blocks]
+        [--sets pairs,dense,light,clear,stills,video,blocks,objects]
         [--pairs DIR] [--stills DIR] [--videos FILE ...]
         [--video-frames 90] [--video-width 384]
 """

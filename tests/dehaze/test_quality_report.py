@@ -362,3 +362,25 @@ def test_images_that_are_not_8_bit_rgb_are_named_in_a_note(tmp_path: Path) -> No
     assert [label for label, _, _ in items] == ["01", "02"]  # both measured, as 8-bit RGB
     np.testing.assert_array_equal(items[0][2], clear)  # 16-bit scaled back to the same 8 bits
     assert notes[-1] == f"{mine}: measured as 8-bit RGB: 01_GT.png (16-bit), 02_hazy.png (grey)"
+
+
+def test_the_objects_measure_sees_a_background_that_moves() -> None:
+    # The car never touches the measured pixels, so a method that leaves
+    # them alone scores 0; one that brightens the frame by 10 levels whenever
+    # something dark is in view scores 10, in the first 2 s and after.
+    bg = to_u8(add_haze(textured_scene(120, 200, 4), np.array([0.85, 0.86, 0.88]), 1.2)[0])
+    frames, keep = q.car_clip(bg, 0.3, 15)
+    assert keep.any() and not keep.all()
+    assert all(np.array_equal(f[keep], bg[keep]) for f in frames)
+    assert not np.array_equal(frames[-1][~keep], bg[~keep])  # the car is there
+
+    def reacts(x: np.ndarray) -> np.ndarray:
+        return np.clip(x.astype(int) + (10 if x.min() < 20 else 0), 0, 255).astype(np.uint8)
+
+    res = q.run_objects({"hazy input": lambda x: x, "still": lambda x: x, "reacts": reacts},
+                        [("bg", bg)])
+    assert set(res["mean"]) == {"still", "reacts"}
+    assert res["mean"]["still"]["early_max"] == 0.0 == res["mean"]["still"]["later_max"]
+    assert res["mean"]["reacts"]["early_max"] == pytest.approx(10.0, abs=0.01)
+    assert res["mean"]["reacts"]["later_max"] == pytest.approx(10.0, abs=0.01)
+    assert len(res["rows"]) == 2 * len(q.OBJECT_CARS)
