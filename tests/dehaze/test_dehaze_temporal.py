@@ -813,6 +813,15 @@ def test_veil_tracker_holds_a_local_drop_like_the_airlight_gate() -> None:
     assert moved.value is not None and moved.value < 0.1
     feed(local, 0.05, car, 3.0, 3.0)  # 1 s past the hold: believed
     assert local.value is not None and local.value < 0.1
+    # a tile that darkens a little each frame (a car coming out of the fog)
+    # adds up to a local drop all the same
+    slow = VeilTracker(tau=tau, hold=3.0)
+    now = feed(slow, 0.5, scene, 2.0, 0.0)
+    for k in range(1, 26):
+        tiles = scene.copy()
+        tiles[7] = 0.55 - 0.02 * k
+        now = feed(slow, min(0.5, tiles[7]), tiles, dt, now)
+    assert slow.value == pytest.approx(0.5, abs=0.02)
     # a car hidden for 0.2 s now and then is still believed after `hold` in view
     peek = VeilTracker(tau=tau, hold=3.0)
     now = feed(peek, 0.5, scene, 2.0, 0.0)

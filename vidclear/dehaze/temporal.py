@@ -492,9 +492,23 @@ class VeilTracker:
                     level = max(level, min(before, self.value))
                 holding = True
         if not holding:
+            believed = self._held >= self.hold  # a drop held its time: it is the scene now
             self._held = max(self._held - dt, 0.0)
             if tiles is not None:
-                self._ref = (float(level), np.asarray(tiles, np.float64).copy())
+                tiles = np.asarray(tiles, np.float64)
+                if (self._ref is not None and self.hold > 0 and self.value is not None
+                        and not believed):
+                    # a tile falling alone keeps its reference, so a slow
+                    # local drop (a car coming out of the fog) adds up
+                    falling = tiles < self._ref[1] - 0.2 * self.margin
+                    if (0 < int(falling.sum()) < tiles.size / 2 and bool(np.all(
+                            np.abs(tiles - self._ref[1])[~falling] <= self.margin))):
+                        ref = np.where(falling, self._ref[1], tiles)
+                        self._ref = (self._ref[0], ref)
+                    else:
+                        self._ref = (float(level), tiles.copy())
+                else:
+                    self._ref = (float(level), tiles.copy())
         if self.value is None:
             self.value = float(level)
         else:
