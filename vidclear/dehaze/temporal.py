@@ -419,10 +419,13 @@ class VeilTracker:
     background of the output brightened by up to 45 levels within a quarter
     second. A drop that most tiles share (fog thinning, a white truck that
     filled the frame leaving) or one with other tiles moving too (a new
-    view) is followed at once. The time held grows while a local drop lasts
-    and shrinks as fast when it is gone, so a car that hides for a moment
-    is still believed as part of the scene after ``hold`` seconds in view,
-    as a still with it would be.
+    view) is followed at once. A tile that falls alone, the others steady,
+    keeps its reference until the drop is local or over, so a car darkening
+    as it comes out of the fog (less than ``margin`` a frame) adds up all
+    the same. The time held grows while a local drop lasts and shrinks as
+    fast when it is gone, so a car that hides for a moment is still
+    believed as part of the scene after ``hold`` seconds in view, as a
+    still with it would be.
 
     Parameters
     ----------
