@@ -409,15 +409,15 @@ class VeilTracker:
     A drop into new ground that only a few places of an otherwise steady
     frame show is held for ``hold`` seconds, as the airlight's gate holds a
     bright object. The caller passes the same level measured in each tile of
-    the frame (a 3 × 3 split, say). When the level falls more than
-    ``margin`` below the tracked level (and below everything it held in the
-    last ``memory`` seconds), fewer than half of the tiles' levels fell by
-    more than ``margin`` since the last frame that was not held, and every
-    other tile's level stayed within ``margin`` of where it was, the drop is
-    local: the tracker is fed the level it had before the drop. A dark car
-    entering a hazy view set the whole frame's level, and the untouched
-    background of the output brightened by up to 45 levels within a quarter
-    second. A drop that most tiles share (fog thinning, a white truck that
+    the frame (a 3 × 3 split, say). When fewer than half of the tiles'
+    levels fell by more than ``margin`` since the last frame that was not
+    held and every other tile's level stayed within ``margin`` of where it
+    was, the drop is local: from then on, for ``hold`` seconds, a level more
+    than ``margin`` below the tracked one (and below everything it held in
+    the last ``memory`` seconds) is replaced by the level before the drop.
+    A dark car entering a hazy view set the whole frame's level, and the
+    untouched background of the output brightened by up to 45 levels within
+    a quarter second. A drop that most tiles share (fog thinning, a white truck that
     filled the frame leaving) or one with other tiles moving too (a new
     view) is followed at once. A tile that falls alone, the others steady,
     keeps its reference until the drop is local or over, so a car darkening
@@ -478,40 +478,33 @@ class VeilTracker:
         """
         if new_scene:
             self._held, self._ref = 0.0, None
+        arr = None if tiles is None else np.array(tiles, np.float64)  # a copy: kept as _ref
         holding = False
-        if tiles is not None and self.value is not None and self.hold > 0 and self._ref:
-            floor = min(self.value, self._lows[0][1]) if self._lows else self.value
+        if arr is not None and self.value is not None and self.hold > 0 and self._ref:
             before, ref = self._ref
-            dropped = tiles < ref - self.margin
-            n = int(dropped.sum())
-            if (0 < n < tiles.size / 2 and self._held < self.hold
-                    and bool(np.all(np.abs(tiles - ref)[~dropped] <= self.margin))):
+            if self._held < self.hold and self._fell_locally(arr, ref, self.margin) is not None:
                 # new dark pixels in a few places of a steady frame: the level
                 # it had before them, until they have lasted `hold` seconds
                 # (counted from the first tile's drop; the frame's own level
                 # falls once they are its darkest share)
                 self._held += dt
+                floor = min(self.value, self._lows[0][1]) if self._lows else self.value
                 if level < floor - self.margin:
                     level = max(level, min(before, self.value))
                 holding = True
         if not holding:
             believed = self._held >= self.hold  # a drop held its time: it is the scene now
             self._held = max(self._held - dt, 0.0)
-            if tiles is not None:
-                tiles = np.asarray(tiles, np.float64)
+            if arr is not None:
+                # a tile falling alone keeps its reference, so a slow local
+                # drop (a car coming out of the fog) adds up
+                falling = None
                 if (self._ref is not None and self.hold > 0 and self.value is not None
                         and not believed):
-                    # a tile falling alone keeps its reference, so a slow
-                    # local drop (a car coming out of the fog) adds up
-                    falling = tiles < self._ref[1] - 0.2 * self.margin
-                    if (0 < int(falling.sum()) < tiles.size / 2 and bool(np.all(
-                            np.abs(tiles - self._ref[1])[~falling] <= self.margin))):
-                        ref = np.where(falling, self._ref[1], tiles)
-                        self._ref = (self._ref[0], ref)
-                    else:
-                        self._ref = (float(level), tiles.copy())
-                else:
-                    self._ref = (float(level), tiles.copy())
+                    falling = self._fell_locally(arr, self._ref[1], 0.2 * self.margin)
+                self._ref = ((self._ref[0], np.where(falling, self._ref[1], arr))
+                             if self._ref is not None and falling is not None
+                             else (float(level), arr))
         if self.value is None:
             self.value = float(level)
         else:
@@ -534,6 +527,18 @@ class VeilTracker:
             while held[0][0] < time - self.memory:
                 held.popleft()
         return v
+
+    def _fell_locally(self, tiles: np.ndarray, ref: np.ndarray, by: float) -> np.ndarray | None:
+        """The tiles whose level fell more than ``by`` below ``ref``, when that is a local fall.
+
+        Local: fewer than half of the tiles fell, and every other one stayed
+        within ``margin`` of its reference. None otherwise.
+        """
+        fell = tiles < ref - by
+        n = int(fell.sum())
+        if 0 < n < tiles.size / 2 and bool(np.all(np.abs(tiles - ref)[~fell] <= self.margin)):
+            return fell
+        return None
 
     def __repr__(self) -> str:
         return (f"VeilTracker(tau={self.tau:g}, memory={self.memory:g}, fall={self.fall:g}, "
