@@ -60,6 +60,20 @@ def test_run_writes_stats_json(clip, tmp_path):
     assert "wrote 20 frames" in res.stderr
 
 
+def test_a_run_without_a_processor_says_it_only_re_encodes(clip, tmp_path):
+    # The default chain is copy: without a preset the run is a transcode, and
+    # a new user's "vidclear run drive.mp4 -o clear.mp4" said nothing of it.
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "out.mp4"))
+    assert res.returncode == 0, res.stderr
+    notes = [ln for ln in res.stderr.splitlines() if "no processor chosen" in ln]
+    assert len(notes) == 1 and "--preset dashcam" in notes[0], res.stderr
+    assert "wrote 20 frames" in res.stderr and ", in " in res.stderr
+    for chosen in (["--preset", "transcode"], ["--set", 'pipeline.processors=["copy"]'], ["-q"]):
+        res = vidclear("run", str(clip), "-o", str(tmp_path / "again.mp4"), "-y", *chosen)
+        assert res.returncode == 0, res.stderr
+        assert "no processor chosen" not in res.stderr, (chosen, res.stderr)
+
+
 def test_lavfi_input(tmp_path):
     out = tmp_path / "out.mkv"
     res = vidclear("run", "lavfi:testsrc2=size=128x96:rate=25:duration=1", "-o", str(out))

@@ -56,7 +56,7 @@ def summary_line(stats: PipelineStats, output: str) -> str:
     lat = snap["latency_ms"]
     parts = [
         f"{snap['frames_out']} frame{'s' if snap['frames_out'] != 1 else ''} to {output}",
-        f"{snap['wall_s']:.1f} s",
+        f"in {snap['wall_s']:.1f} s",
         f"{snap['fps']:.1f} fps",
         f"{snap['speed']:.2f}x real time",
         f"dropped {snap['dropped']}",

@@ -353,6 +353,24 @@ def _is_live(args: argparse.Namespace, config: Config) -> bool:
         or classify_input(args.input[0]) in ("url", "camera")
 
 
+def _note_copy_only(args: argparse.Namespace, config: Config, code: int) -> int:
+    """After a run that succeeded (exit ``code`` 0), say when nothing chose a processor.
+
+    The default chain is ``copy`` (as ``ffmpeg -i IN OUT`` transcodes);
+    ``vidclear run drive.mp4 -o clear.mp4`` without a preset wrote a plain
+    transcode, and only ``-v`` showed why. A failed run keeps its one-line
+    error. Returns ``code``.
+    """
+    chosen = args.preset or args.config or any(
+        o.split("=", 1)[0].strip() == "pipeline.processors" for o in args.overrides)
+    if (code == 0 and not chosen and not args.quiet
+            and tuple(config.pipeline.processors) == ("copy",)):
+        print("vidclear: note: no processor chosen: the frames are only re-encoded "
+              "(add --preset dashcam to dehaze; vidclear presets lists the others)",
+              file=sys.stderr)
+    return code
+
+
 def run(args: argparse.Namespace) -> int:
     args.overrides = [*trim_overrides(args), *args.overrides]
     config = config_from_args(args)
@@ -369,7 +387,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("-o OUTPUT is required (or watch live with --preview window|http)")
         session = Session.open(args.input, args.output, config=config,
                                overwrite=args.overwrite, split=args.split)
-        return execute(session, args, label=label, report=report)
+        return _note_copy_only(args, config, execute(session, args, label=label, report=report))
     from tqdm import tqdm
 
     from vidclear.live import LiveJob
@@ -380,4 +398,4 @@ def run(args: argparse.Namespace) -> int:
 
     live = LiveJob(first, args.output, config=config, overwrite=args.overwrite,
                    preview=args.preview, listen=args.listen, token=args.token, on_event=event)
-    return execute(live.session, args, label=label, report=report)
+    return _note_copy_only(args, config, execute(live.session, args, label=label, report=report))
