@@ -14,6 +14,9 @@ Data (``<repo>/../shared/data/dehaze``, see its README):
   here on every clear photo in ``../shared`` (the RESIDE, O-HAZE and
   Dense-Haze ground truths and four HDR-bracket middle exposures), depth a
   vertical ramp, t from 0.99 to 0.74, grey-blue or warm airlight;
+* ``thin`` -- thinner haze made on the same clear photos, t from 0.99 to
+  0.86, under three airlights (grey-blue, warm, grey): the light-haze rule
+  where the prior can least tell haze from a bright or bluish scene;
 * ``clear`` -- haze-free photos (the RESIDE and O-HAZE ground truths): a
   dehazer should leave them nearly alone and never darken them;
 * ``stills`` -- the nine real hazy photos of He et al. (no ground truth);
@@ -91,7 +94,7 @@ unless ``--sets`` names some of the sets above too):
 Usage::
 
     python scripts/quality_dehaze.py [--size 1024] [--json] [--sheets DIR]
-        [--sets pairs,dense,light,clear,stills,video,blocks,objects]
+        [--sets pairs,dense,light,thin,clear,stills,video,blocks,objects]
         [--pairs DIR] [--stills DIR] [--videos FILE ...]
         [--video-frames 90] [--video-width 384]
 """
@@ -227,22 +230,44 @@ MADE_BETA = 0.3
 MADE_AIRLIGHTS = (np.array([0.88, 0.88, 0.9]), np.array([0.9, 0.86, 0.78]))
 
 
-def made_light_set(size: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """[(label, hazy, clear)]: light haze made on every clear photo in ``../shared``."""
+def _clear_photos(size: int) -> list[tuple[str, np.ndarray]]:
+    """Every clear photo in ``../shared`` that exists: RESIDE's ground truths (tuned on),
+    O-HAZE's and Dense-Haze's, four HDR-bracket frames."""
     rs, oh, dh = DATA / "reside-ots" / "gt", DATA / "o-haze", DATA / "dense-haze"
     hdr = DATA.parent / "hdr"
     clear = [(f"reside {p.stem[:4]} (tuned)", p) for p in sorted(rs.glob("*_light.jpg"))]
     clear += [(f"o-haze {n}", oh / f"{n}_outdoor_GT.jpg") for n in ("27", "35")]
     clear += [(f"dense {n}", dh / f"{n}_GT.png") for n in ("01", "18", "42")]
     clear += [(label, hdr / rel) for label, rel in HDR_CLEAR]
-    out = []
-    for i, (label, path) in enumerate(c for c in clear if c[1].exists()):
-        img = load(path, size)
-        t = np.exp(-MADE_BETA * np.linspace(1.0, 0.05, img.shape[0]))[:, None, None]
-        air = MADE_AIRLIGHTS[i % 2]
-        hazy = np.clip((img / 255.0 * t + air * (1 - t)) * 255 + 0.5, 0, 255).astype(np.uint8)
-        out.append((label, hazy, img))
-    return out
+    return [(label, load(path, size)) for label, path in clear if path.exists()]
+
+
+def _haze_ramp(img: np.ndarray, beta: float, air: np.ndarray) -> np.ndarray:
+    """``J t + A (1 - t)`` with depth rising linearly from 0.05 (bottom row) to 1 (top)."""
+    t = np.exp(-beta * np.linspace(1.0, 0.05, img.shape[0]))[:, None, None]
+    return np.clip((img / 255.0 * t + air * (1 - t)) * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def made_light_set(size: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """[(label, hazy, clear)]: light haze made on every clear photo in ``../shared``."""
+    return [(label, _haze_ramp(img, MADE_BETA, MADE_AIRLIGHTS[i % 2]), img)
+            for i, (label, img) in enumerate(_clear_photos(size))]
+
+
+# Thin haze made here: the same photos and depth ramp, t from 0.99 (bottom) to
+# 0.86 (top), each under a grey-blue, a warm and a neutral grey airlight. So
+# little haze that a clear scene whose dark channel is high (a bright facade,
+# a blue sky) cannot be told from it by the prior: the "never worse than the
+# input" rule at its hardest. Nothing was tuned on it.
+THIN_BETA = 0.15
+THIN_AIRLIGHTS = (("grey-blue", np.array([0.88, 0.88, 0.9])),
+                  ("warm", np.array([0.9, 0.86, 0.78])), ("grey", np.array([0.85, 0.85, 0.85])))
+
+
+def made_thin_set(size: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """[(label, hazy, clear)]: thin haze, three airlights on every clear photo in ``../shared``."""
+    return [(f"{label} [{name}]", _haze_ramp(img, THIN_BETA, air), img)
+            for label, img in _clear_photos(size) for name, air in THIN_AIRLIGHTS]
 
 
 # Dense haze made here, the tuning set of ``dense_low`` / ``dense_high``: the
@@ -1070,8 +1095,8 @@ def main() -> int:
     ap.add_argument("--sheets", default="build/quality_dehaze",
                     help="folder for the contact sheets ('' for none)")
     ap.add_argument("--sets", default=None,
-                    help="comma-separated subset of pairs,dense,light,clear,stills,video,blocks,"
-                         "objects "
+                    help="comma-separated subset of pairs,dense,light,thin,clear,stills,video,"
+                         "blocks,objects "
                          "(default: all of them, or none when your own material is given)")
     own = ap.add_argument_group("your own material (instead of, or with --sets, beside "
                                 "../shared's)")
@@ -1091,9 +1116,9 @@ def main() -> int:
     mine = bool(args.pairs or args.stills or args.videos)
     wanted = set(filter(None, (args.sets if args.sets is not None else
                                "" if mine else
-                               "pairs,dense,light,clear,stills,video,blocks,objects"
+                               "pairs,dense,light,thin,clear,stills,video,blocks,objects"
                                ).split(",")))
-    unknown = wanted - {"pairs", "dense", "light", "clear", "stills", "video", "blocks",
+    unknown = wanted - {"pairs", "dense", "light", "thin", "clear", "stills", "video", "blocks",
                         "objects"}
     if unknown:
         print(f"--sets: unknown set(s) {', '.join(sorted(unknown))}", file=sys.stderr)
@@ -1162,6 +1187,11 @@ def main() -> int:
                                          timing)["light haze made here"]
         report["light_made_worse_than_input"] = worse_than_input(report["light_made"]["rows"],
                                                                  methods)
+    if "thin" in wanted:
+        report["thin_made"] = run_pairs(methods, {"thin haze made here": made_thin_set(
+            args.size)}, sheets, timing)["thin haze made here"]
+        report["thin_made_worse_than_input"] = worse_than_input(report["thin_made"]["rows"],
+                                                                methods)
     if "clear" in wanted:
         report["clear"] = run_nr(methods, clear_set(args.size), "clear", sheets, timing)
     if "stills" in wanted:
@@ -1240,6 +1270,15 @@ def main() -> int:
         lines.append("\nlight haze made here, images worse than the input (PSNR or CIEDE2000):")
         for m, bad in report["light_made_worse_than_input"].items():
             lines.append(f"  {m:<20} {len(bad)} of {n}: {', '.join(bad)}")
+    if "thin_made" in report:
+        n = len(report["thin_made"]["rows"]) // len(methods)
+        lines += _fr_table(f"thin haze made here (t 0.99 to 0.86, {n} images: "
+                           f"{n // len(THIN_AIRLIGHTS)} clear photos × {len(THIN_AIRLIGHTS)} "
+                           "airlights, mean)", report["thin_made"]["mean"])
+        lines.append("\nthin haze made here, images worse than the input (PSNR or CIEDE2000):")
+        for m, bad in report["thin_made_worse_than_input"].items():
+            lines.append(f"  {m:<20} {len(bad)} of {n}" + (f": {', '.join(bad)}"
+                                                         if m == "vidclear" else ""))
     if "clear" in report:
         lines += _nr_table("clear photos (no haze): no-reference vs input, mean",
                            report["clear"]["mean"])

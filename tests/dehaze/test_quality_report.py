@@ -384,3 +384,26 @@ def test_the_objects_measure_sees_a_background_that_moves() -> None:
     assert res["mean"]["reacts"]["early_max"] == pytest.approx(10.0, abs=0.01)
     assert res["mean"]["reacts"]["later_max"] == pytest.approx(10.0, abs=0.01)
     assert len(res["rows"]) == 2 * len(q.OBJECT_CARS)
+
+
+def test_the_thin_haze_set_is_thin_and_counts_what_is_made_worse() -> None:
+    # Thin haze on a clear photo: every pixel moves towards its airlight by
+    # 1 - t, t from 0.99 at the bottom row to 0.86 at the top.
+    clear = to_u8(textured_scene(100, 60, 5))
+    air = q.THIN_AIRLIGHTS[0][1]
+    hazy = q._haze_ramp(clear, q.THIN_BETA, air)
+    j, i = clear / 255.0, hazy / 255.0
+    mask = np.abs(air - j[-1]) > 0.2  # enough contrast to read t from
+    t_bottom = np.median(((air - i[-1]) / (air - j[-1]))[mask])
+    mask = np.abs(air - j[0]) > 0.2
+    t_top = np.median(((air - i[0]) / (air - j[0]))[mask])
+    assert t_bottom == pytest.approx(np.exp(-0.15 * 0.05), abs=0.01)
+    assert t_top == pytest.approx(np.exp(-0.15), abs=0.01)
+    # The rule's count: a method that brightens by 8 levels is worse than
+    # the input on every image; one that removes the haze exactly on none.
+    items = [("a", hazy, clear)]
+    truth = {hazy.tobytes(): clear}
+    methods = {"hazy input": lambda x: x, "exact": lambda x: truth[x.tobytes()],
+               "brighter": lambda x: np.clip(x.astype(int) + 8, 0, 255).astype(np.uint8)}
+    rows = q.run_pairs(methods, {"thin": items}, None, {})["thin"]["rows"]
+    assert q.worse_than_input(rows, methods) == {"exact": [], "brighter": ["a"]}
