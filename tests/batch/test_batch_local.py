@@ -347,3 +347,19 @@ def test_an_input_that_does_not_exist_is_refused_before_anything_is_made(
     assert rc == 1 and err.strip().splitlines() == [
         f"vidclear: error: no such file or folder: {tmp_path / 'missingdir'}"]
     assert not out.exists()
+
+
+def test_a_batch_without_a_processor_says_it_only_re_encoded(clips: Path, tmp_path: Path,
+                                                              capsys) -> None:
+    # The default chain is copy: a batch of a whole folder without a preset
+    # was a plain transcode of every file, without a word (as a single run).
+    inp = clips / "in"
+    rc = main(["batch", str(inp), "-o", str(tmp_path / "out"), "-j", "1", *sets(FAST)])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert err.count("vidclear: note: no processor chosen") == 1, err
+    rc = main(["batch", str(inp), "-o", str(tmp_path / "out2"), "-j", "1", "--preset",
+               "transcode", *sets(FAST)])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "no processor chosen" not in err

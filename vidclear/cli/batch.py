@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from vidclear.cli.progress import damaged_text
+from vidclear.cli.run import COPY_ONLY_NOTE, chose_processors
 
 __all__ = ["add_parser", "format_table", "run"]
 
@@ -137,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"report: {opts.report or Path(report['outdir']) / 'batch-report.json'}",
               file=sys.stderr)
+        if report["totals"]["done"] and not chose_processors(args.preset, args.config,
+                                                             list(args.overrides)):
+            print(f"vidclear: note: {COPY_ONLY_NOTE}", file=sys.stderr)
     if report["interrupted"]:
         print("vidclear: batch interrupted; run the same command again to resume",
               file=sys.stderr)

@@ -23,8 +23,8 @@ from vidclear.io.sources import classify_input
 from vidclear.pipeline.stats import PipelineStats
 from vidclear.session import Session
 
-__all__ = ["add_config_args", "add_parser", "add_report_arg", "config_from_args", "execute",
-           "open_report", "run"]
+__all__ = ["COPY_ONLY_NOTE", "add_config_args", "add_parser", "add_report_arg", "chose_processors",
+           "config_from_args", "execute", "open_report", "run"]
 
 EXIT_INTERRUPTED = 130
 
@@ -353,21 +353,29 @@ def _is_live(args: argparse.Namespace, config: Config) -> bool:
         or classify_input(args.input[0]) in ("url", "camera")
 
 
+COPY_ONLY_NOTE = ("no processor chosen: the frames are only re-encoded "
+                  "(add --preset dashcam to dehaze; vidclear presets lists the others)")
+
+
+def chose_processors(preset: str | None, config_file: str | None, overrides: list[str]) -> bool:
+    """Whether a preset, a config file or ``--set pipeline.processors=`` chose the chain.
+
+    Without any, the chain is the default ``copy`` (as ``ffmpeg -i IN OUT``
+    transcodes): ``vidclear run drive.mp4 -o clear.mp4`` wrote a plain
+    transcode, and only ``-v`` showed why.
+    """
+    return bool(preset or config_file or any(
+        o.split("=", 1)[0].strip() == "pipeline.processors" for o in overrides))
+
+
 def _note_copy_only(args: argparse.Namespace, config: Config, code: int) -> int:
     """After a run that succeeded (exit ``code`` 0), say when nothing chose a processor.
 
-    The default chain is ``copy`` (as ``ffmpeg -i IN OUT`` transcodes);
-    ``vidclear run drive.mp4 -o clear.mp4`` without a preset wrote a plain
-    transcode, and only ``-v`` showed why. A failed run keeps its one-line
-    error. Returns ``code``.
+    A failed run keeps its one-line error. Returns ``code``.
     """
-    chosen = args.preset or args.config or any(
-        o.split("=", 1)[0].strip() == "pipeline.processors" for o in args.overrides)
-    if (code == 0 and not chosen and not args.quiet
-            and tuple(config.pipeline.processors) == ("copy",)):
-        print("vidclear: note: no processor chosen: the frames are only re-encoded "
-              "(add --preset dashcam to dehaze; vidclear presets lists the others)",
-              file=sys.stderr)
+    if (code == 0 and not args.quiet and tuple(config.pipeline.processors) == ("copy",)
+            and not chose_processors(args.preset, args.config, args.overrides)):
+        print(f"vidclear: note: {COPY_ONLY_NOTE}", file=sys.stderr)
     return code
 
 
