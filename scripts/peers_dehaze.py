@@ -10,8 +10,9 @@ vidclear beside the methods it is usually compared with, in the same run.
 * :func:`meng2013` -- Meng et al.'s boundary constraint and contextual
   regularisation (ICCV 2013) through the PyPI package ``image-dehazer``
   (its common Python implementation, run with its defaults). The package is
-  optional: ``pip install image-dehazer``; without it the peer is skipped
-  and the report says so.
+  optional: ``pip install --no-deps image-dehazer scipy`` (its own
+  requirements pull in ``opencv-python`` beside the OpenCV build already
+  there); without it the peer is skipped and the report says so.
 * :func:`zhu2015` -- Zhu, Mai and Shao's colour attenuation prior (IEEE TIP
   24(11), 2015), written here from the paper: scene depth is linear in
   brightness and saturation, ``d = 0.121779 + 0.959710 v - 0.780245 s``
@@ -59,7 +60,7 @@ def meng2013(rgb: np.ndarray) -> np.ndarray:
     """Meng et al. 2013 through ``image-dehazer`` (BGR inside), defaults, no window."""
     impl = _meng_impl()
     if impl is None:
-        raise RuntimeError("the Meng et al. peer needs `pip install image-dehazer`")
+        raise RuntimeError("the Meng et al. peer needs `pip install --no-deps image-dehazer scipy`")
     out, _ = impl(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), showHazeTransmissionMap=False)
     return cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_BGR2RGB)
 

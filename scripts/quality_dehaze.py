@@ -1121,7 +1121,8 @@ def main() -> int:
     unknown = wanted - {"pairs", "dense", "light", "thin", "clear", "stills", "video", "blocks",
                         "objects"}
     if unknown:
-        print(f"--sets: unknown set(s) {', '.join(sorted(unknown))}", file=sys.stderr)
+        print(f"--sets: unknown set(s) {', '.join(sorted(unknown))} (the sets: pairs, dense, "
+              "light, thin, clear, stills, video, blocks, objects)", file=sys.stderr)
         return 2
     if wanted and not DATA.is_dir():
         print(f"dehaze data not found in {DATA}", file=sys.stderr)

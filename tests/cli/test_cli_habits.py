@@ -65,7 +65,24 @@ def test_n_refuses_an_existing_stats_file_before_writing_the_video(clip, tmp_pat
 
 def test_n_and_y_together_is_a_usage_error(clip, tmp_path):
     res = vidclear_cli("run", str(clip), "-o", str(tmp_path / "o.mp4"), "-n", "-y", timeout=60)
-    assert res.returncode == 2 and "not allowed with argument" in res.stderr
+    assert res.returncode == 2 and "not allowed with argument" in one_error_line(res)
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    ((), "required: COMMAND"),
+    (("nope",), "invalid choice: 'nope'"),
+    (("run",), "required: INPUT"),
+    (("run", "in.mp4", "-o"), "-o/--output: expected one argument"),
+    (("run", "in.mp4", "--bogus"), "unrecognized arguments: --bogus"),
+    (("batch",), "required"),
+])
+def test_usage_errors_are_one_line_too(args, match):
+    # argparse printed its whole usage block and "vidclear run: error: ...":
+    # eight lines and another prefix than every other error (a new-user trial).
+    res = vidclear_cli(*args, timeout=60)
+    assert res.returncode == 2
+    line = one_error_line(res)
+    assert match in line and "--help' lists the options" in line, line
 
 
 def test_n_on_hdr_keeps_an_existing_output(tmp_path):

@@ -120,7 +120,7 @@ def test_the_report_runs_on_your_own_pairs_and_videos(tmp_path: Path) -> None:
     (["--pairs", "{tmp}"], "--pairs {tmp}: no hazy / clear pairs found"),
     (["--stills", "{tmp}"], "--stills {tmp}: no images"),
     (["--videos", "{tmp}/bad.mp4"], "--videos {tmp}/bad.mp4: cannot read"),
-    (["--sets", "pairs,nope"], "--sets: unknown set(s) nope"),
+    (["--sets", "pairs,nope"], "--sets: unknown set(s) nope (the sets: pairs, dense, light, thin,"),
     (["--sheets", "{tmp}/bad.mp4", "--pairs", "{tmp}"],
      "--sheets {tmp}/bad.mp4: cannot make the folder"),
 ])

@@ -348,3 +348,18 @@ def test_a_stream_whose_parameters_never_arrived_is_left_out_with_a_note(tmp_pat
     assert stats.frames_out > 0
     assert any("left out: its sample rate and channels are unknown" in n for n in session.notes)
     assert [s["codec_type"] for s in ffprobe_streams(out)["streams"]] == ["video"]
+
+
+def test_the_timestamp_fix_line_counts_in_words():
+    # "corrected 1 audio packets with a repeated DTS nudged" (a new-user trial)
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from vidclear.io.sinks.encoder import EncoderSink
+
+    sink = SimpleNamespace(name="out.mp4", corrections=Counter({
+        "audio packets with a repeated DTS nudged": 1, "video discontinuities re-based": 2}))
+    assert EncoderSink.correction_line(sink) == (
+        "out.mp4: timestamps fixed: 1 audio packet with a repeated DTS nudged, "
+        "2 video discontinuities re-based")
+    assert EncoderSink.correction_line(SimpleNamespace(name="x", corrections=Counter())) == ""

@@ -273,3 +273,12 @@ def test_a_process_killed_while_it_checks_the_folder_leaves_nothing(tmp_path: Pa
             time.sleep(0.2)  # thousands of probes
             proc.kill()
         assert not list(folder.iterdir()), list(folder.iterdir())
+
+
+def test_the_summary_names_standard_output_in_words(clip):
+    # "wrote 12 frames to -" (a new-user trial)
+    res = vidclear("run", str(clip), "-o", "-", "-f", "matroska", "--preset", "transcode")
+    err = res.stderr.decode()
+    assert res.returncode == 0, err
+    assert "wrote 12 frames to standard output, in " in err
+    assert res.stdout[:4] == b"\x1a\x45\xdf\xa3"  # the Matroska (EBML) header

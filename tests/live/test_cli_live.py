@@ -82,3 +82,15 @@ def test_a_live_run_says_what_it_leaves_out_before_it_starts(tmp_path):
     notes = [i for i, ln in enumerate(lines) if "stream(s) were not copied" in ln]
     wrote = [i for i, ln in enumerate(lines) if ln.startswith("wrote ")]
     assert len(notes) == 1 and len(wrote) == 1 and notes[0] < wrote[0], res.stderr
+
+
+def test_a_preview_without_a_processor_says_it_showed_the_frames_unprocessed():
+    # "the frames are only re-encoded" was said of a preview that encoded
+    # nothing (a new-user trial): a preview alone gets its own note.
+    port = free_port()
+    res = _run("run", "lavfi:testsrc2=size=128x96:rate=20:duration=1", "--set",
+               "input.realtime=on", "--preview", "http", "--listen", f"127.0.0.1:{port}")
+    assert res.returncode == 0, res.stderr
+    notes = [ln for ln in res.stderr.splitlines() if "no processor chosen" in ln]
+    assert len(notes) == 1 and "preview showed the frames unprocessed" in notes[0], res.stderr
+    assert "re-encoded" not in res.stderr

@@ -8,6 +8,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import NoReturn
 
 from vidclear._version import __version__
 from vidclear.errors import ConfigError, VidclearError
@@ -36,8 +37,22 @@ def _ffmpeg_log(verbose: int) -> None:
     av.logging.set_libav_level(av.logging.VERBOSE if verbose == 2 else av.logging.DEBUG)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line, as every other error of the command.
+
+    argparse prints the whole usage block and ``vidclear run: error: ...``;
+    a script that reads ``vidclear: error:`` lines got eight lines and
+    another prefix. Subcommand parsers are made of this class too.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        hint = f"'{self.prog} --help' lists the options"
+        print(f"vidclear: error: {_one_line(message)} ({hint})", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="vidclear",
         description="Clean up video in real time: dehazing, enhancement and HDR.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -56,8 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(exc: BaseException, limit: int = 2000) -> str:
-    """An error's text on one line (names and values can hold newlines), cut to ``limit``."""
+def _one_line(exc: BaseException | str, limit: int = 2000) -> str:
+    """An error's or a message's text on one line (names and values can hold newlines),
+    cut to ``limit``."""
     text = " ".join(str(exc).splitlines())
     return text if len(text) <= limit else text[:limit] + " ..."
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from vidclear.io.sinks.paths import STDOUT_NAMES
 from vidclear.pipeline.stats import PipelineStats
 
 __all__ = ["Progress", "summary_line"]
@@ -55,7 +56,8 @@ def summary_line(stats: PipelineStats, output: str) -> str:
     snap = stats.snapshot()
     lat = snap["latency_ms"]
     parts = [
-        f"{snap['frames_out']} frame{'s' if snap['frames_out'] != 1 else ''} to {output}",
+        f"{snap['frames_out']} frame{'s' if snap['frames_out'] != 1 else ''} to "
+        f"{'standard output' if output in STDOUT_NAMES else output}",
         f"in {snap['wall_s']:.1f} s",
         f"{snap['fps']:.1f} fps",
         f"{snap['speed']:.2f}x real time",

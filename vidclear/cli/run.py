@@ -355,6 +355,8 @@ def _is_live(args: argparse.Namespace, config: Config) -> bool:
 
 COPY_ONLY_NOTE = ("no processor chosen: the frames are only re-encoded "
                   "(add --preset dashcam to dehaze; vidclear presets lists the others)")
+PREVIEW_ONLY_NOTE = ("no processor chosen: the preview showed the frames unprocessed "
+                     "(add --preset webcam to dehaze; vidclear presets lists the others)")
 
 
 def chose_processors(preset: str | None, config_file: str | None, overrides: list[str]) -> bool:
@@ -375,7 +377,9 @@ def _note_copy_only(args: argparse.Namespace, config: Config, code: int) -> int:
     """
     if (code == 0 and not args.quiet and tuple(config.pipeline.processors) == ("copy",)
             and not chose_processors(args.preset, args.config, args.overrides)):
-        print(f"vidclear: note: {COPY_ONLY_NOTE}", file=sys.stderr)
+        # a preview alone encodes nothing: it showed the frames as they came
+        note = COPY_ONLY_NOTE if args.output else PREVIEW_ONLY_NOTE
+        print(f"vidclear: note: {note}", file=sys.stderr)
     return code
 
 

@@ -177,6 +177,8 @@ class PipelineStats:
     ended_s: float | None = None
     media_start: float | None = None
     media_end: float | None = None
+    _span_start: float = 0.0  # the current span of media time (see add_media_time)
+    _spans_s: float = 0.0  # the spans before it, added up
     interrupted: bool = False
     #: Frames the decoder flagged as damaged (errors concealed), and the
     #: first few of their times (seconds, the output's clock).
@@ -246,10 +248,19 @@ class PipelineStats:
                 and self.mode == "file" and not self.interrupted)
 
     def add_media_time(self, t: float | None) -> None:
+        """Note a written frame's presentation time ``t`` (seconds) for :attr:`speed`.
+
+        A time before the last one starts a new span (``--split`` restarts
+        each part's clock at 0): the spans are added up, so the speed of a
+        split run counts every part, not the last one alone.
+        """
         if t is None:
             return
         if self.media_start is None:
-            self.media_start = t
+            self.media_start = self._span_start = t
+        elif self.media_end is not None and t < self.media_end:
+            self._spans_s += self.media_end - self._span_start
+            self._span_start = t
         self.media_end = t
 
     @property
@@ -270,7 +281,7 @@ class PipelineStats:
         """Media seconds written per wall second (1.0 = real time)."""
         if self.media_start is None or self.media_end is None or self.wall_s <= 0:
             return 0.0
-        return (self.media_end - self.media_start) / self.wall_s
+        return (self._spans_s + self.media_end - self._span_start) / self.wall_s
 
     @property
     def fps_after_warmup(self) -> float:

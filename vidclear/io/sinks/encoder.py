@@ -144,6 +144,14 @@ def output_shift(source_start: float, path: Path) -> float:
     return max(source_start, 0.0)
 
 
+
+def _singular(what: str) -> str:
+    """A correction's kind for a count of one ("audio packets ..." -> "audio packet ...")."""
+    for plural, one in (("discontinuities", "discontinuity"), ("packets", "packet"),
+                        ("frames", "frame")):
+        what = what.replace(plural, one, 1)
+    return what
+
 class EncoderSink:
     """Write frames to ``path`` with the encoder settings of ``config``.
 
@@ -726,8 +734,9 @@ class EncoderSink:
         """The timestamp corrections of this output on one line ('' when none)."""
         if not self.corrections:
             return ""
-        parts = ", ".join(f"{n} {what}" for what, n in sorted(self.corrections.items()))
-        return f"{self.name}: corrected {parts}"
+        parts = ", ".join(f"{n} {what if n != 1 else _singular(what)}"
+                          for what, n in sorted(self.corrections.items()))
+        return f"{self.name}: timestamps fixed: {parts}"
 
     # -- finishing -------------------------------------------------------
     def close(self, *, complete: bool = True) -> None:
