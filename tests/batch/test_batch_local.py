@@ -183,6 +183,12 @@ def test_skipped_rows_show_no_times_of_this_run(tmp_path: Path) -> None:
     rows = format_table(report).splitlines()
     assert rows[1].split()[2:] == ["12", "-", "-", "done", "by", "an", "earlier", "run"]
     assert rows[2].split()[2:5] == ["12", "30.0", "0.4"]
+    # A long error is cut at a word's end with "...", not mid-word (a trial).
+    error = "the input could not be decoded " * 6
+    report["files"][1]["error"] = error
+    note = format_table(report).splitlines()[2].split("0.4", 1)[1].strip()
+    assert note.endswith("...") and len(note) <= 100
+    assert error.startswith(note[:-3]) and error[len(note) - 3] == " "
 
 
 def test_existing_output_needs_overwrite(clips: Path, tmp_path: Path) -> None:

@@ -282,3 +282,16 @@ def test_the_summary_names_standard_output_in_words(clip):
     assert res.returncode == 0, err
     assert "wrote 12 frames to standard output, in " in err
     assert res.stdout[:4] == b"\x1a\x45\xdf\xa3"  # the Matroska (EBML) header
+
+
+def test_a_single_frame_run_claims_no_real_time_speed(tmp_path):
+    # One picture spans no media time: "0.00x real time" (a new-user trial).
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(tmp_path / "one.png"), np.full((48, 64, 3), 120, np.uint8))
+    res = vidclear("run", str(tmp_path / "one.png"), "-o", str(tmp_path / "out.mp4"),
+                   "--preset", "transcode")
+    err = res.stderr.decode()
+    assert res.returncode == 0, err
+    assert "wrote 1 frame to" in err and "real time" not in err

@@ -93,8 +93,9 @@ def format_table(report: dict[str, Any]) -> str:
             note = note or "done by an earlier run"
         else:
             fps, secs = f"{e['fps']:.1f}", f"{e['wall_s']:.1f}"
-        rows.append([Path(e["output"]).name, e["status"], str(e["frames"]), fps, secs,
-                     note[:100]])
+        if len(note) > 100:  # the whole error is in batch-report.json
+            note = note[:98].rsplit(" ", 1)[0].rstrip() + "..."
+        rows.append([Path(e["output"]).name, e["status"], str(e["frames"]), fps, secs, note])
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = [_fmt_row(head, widths)] + [_fmt_row(r, widths) for r in rows]
     t = report["totals"]

@@ -60,9 +60,10 @@ def summary_line(stats: PipelineStats, output: str) -> str:
         f"{'standard output' if output in STDOUT_NAMES else output}",
         f"in {snap['wall_s']:.1f} s",
         f"{snap['fps']:.1f} fps",
-        f"{snap['speed']:.2f}x real time",
         f"dropped {snap['dropped']}",
     ]
+    if snap["speed"] > 0:  # a single frame (a picture) spans no media time
+        parts.insert(3, f"{snap['speed']:.2f}x real time")
     if snap["frames_absorbed"] and snap["interrupted"]:
         # Decoded but still queued or in a processor when the run stopped.
         parts.append(f"{snap['frames_absorbed']} of {snap['frames_in']} decoded frames were "
