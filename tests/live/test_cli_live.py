@@ -62,7 +62,8 @@ def test_http_preview_without_output_until_interrupted(tmp_path):
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert f"browser preview at http://127.0.0.1:{port}/" in err
-    assert "interrupted: wrote" in err and "Traceback" not in err
+    assert "interrupted: showed" in err and "in the http preview" in err  # no file written
+    assert "Traceback" not in err
     report = json.loads(stats.read_text())
     assert report["output"] == "http preview" and report["frames_out"] > 5
     assert report["live"]["preview"]["requests"] >= 2
@@ -94,3 +95,4 @@ def test_a_preview_without_a_processor_says_it_showed_the_frames_unprocessed():
     notes = [ln for ln in res.stderr.splitlines() if "no processor chosen" in ln]
     assert len(notes) == 1 and "preview showed the frames unprocessed" in notes[0], res.stderr
     assert "re-encoded" not in res.stderr
+    assert "showed 20 frames in the http preview, in " in res.stderr

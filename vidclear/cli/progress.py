@@ -55,9 +55,11 @@ def damaged_text(n: int, at: list[float], at_end: bool) -> str:
 def summary_line(stats: PipelineStats, output: str) -> str:
     snap = stats.snapshot()
     lat = snap["latency_ms"]
+    # a preview alone (the session's label "http preview") wrote no file: it showed
+    shown = output.endswith(" preview")
     parts = [
-        f"{snap['frames_out']} frame{'s' if snap['frames_out'] != 1 else ''} to "
-        f"{'standard output' if output in STDOUT_NAMES else output}",
+        f"{snap['frames_out']} frame{'s' if snap['frames_out'] != 1 else ''} "
+        f"{'in the' if shown else 'to'} {'standard output' if output in STDOUT_NAMES else output}",
         f"in {snap['wall_s']:.1f} s",
         f"{snap['fps']:.1f} fps",
         f"dropped {snap['dropped']}",
@@ -77,5 +79,6 @@ def summary_line(stats: PipelineStats, output: str) -> str:
     if warm and warm["jit_s"] >= 0.5:
         parts.append(f"{snap['fps_after_warmup']:.1f} fps without {warm['jit_s']:.1f} s of JIT "
                      f"warm-up ({warm['frames']} frame(s), left out of the latency figures)")
-    prefix = "interrupted: wrote " if snap["interrupted"] else "wrote "
+    verb = "showed " if shown else "wrote "
+    prefix = "interrupted: " + verb if snap["interrupted"] else verb
     return prefix + ", ".join(parts)
