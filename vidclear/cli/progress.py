@@ -55,7 +55,7 @@ def damaged_text(n: int, at: list[float], at_end: bool) -> str:
 def summary_line(stats: PipelineStats, output: str) -> str:
     snap = stats.snapshot()
     lat = snap["latency_ms"]
-    # a preview alone (the session's label "http preview") wrote no file: it showed
+    # a preview alone (labelled "http preview", "window preview") writes no file
     shown = output.endswith(" preview")
     parts = [
         f"{snap['frames_out']} frame{'s' if snap['frames_out'] != 1 else ''} "

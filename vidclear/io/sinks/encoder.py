@@ -144,13 +144,13 @@ def output_shift(source_start: float, path: Path) -> float:
     return max(source_start, 0.0)
 
 
-
 def _singular(what: str) -> str:
     """A correction's kind for a count of one ("audio packets ..." -> "audio packet ...")."""
     for plural, one in (("discontinuities", "discontinuity"), ("packets", "packet"),
                         ("frames", "frame")):
         what = what.replace(plural, one, 1)
     return what
+
 
 class EncoderSink:
     """Write frames to ``path`` with the encoder settings of ``config``.
