@@ -147,3 +147,14 @@ def test_the_summary_says_where_unwritten_frames_went(interrupted):
         assert "absorbed" not in line
     else:
         assert "7 of 40 input frames absorbed by processors" in line
+
+
+def test_an_output_named_like_a_folder_is_refused_as_one(clip, tmp_path):
+    # "-o 'out dir/'" (a folder that did not exist) was told it "has no
+    # extension to choose a container by" (a new-user trial).
+    for target in (tmp_path / "no such dir", tmp_path):
+        res = vidclear_cli("run", str(clip), "-o", f"{target}/", timeout=60)
+        assert res.returncode == 2
+        line = one_error_line(res)
+        assert "names a folder" in line and f"{target}/out.mp4" in line, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

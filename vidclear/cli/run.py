@@ -397,6 +397,11 @@ def run(args: argparse.Namespace) -> int:
     if not _is_live(args, config):
         if not args.output:
             raise ConfigError("-o OUTPUT is required (or watch live with --preview window|http)")
+        if args.output.endswith(("/", os.sep)) and "://" not in args.output and not args.split:
+            # "out dir/" was told it "has no extension", of a folder that did not exist
+            raise ConfigError(f"output {args.output} names a folder; give a file name such as "
+                              f"{args.output}out.mp4 (or --split to write one file per input "
+                              "into a folder)")
         session = Session.open(args.input, args.output, config=config,
                                overwrite=args.overwrite, split=args.split)
         return _note_copy_only(args, config, execute(session, args, label=label, report=report))
