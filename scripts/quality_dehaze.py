@@ -93,7 +93,7 @@ unless ``--sets`` names some of the sets above too):
 
 Usage::
 
-    python scripts/quality_dehaze.py [--size 1024] [--json] [--sheets DIR]
+    python scripts/quality_dehaze.py [--size 1024] [--json] [--sheets DIR] [--data DIR]
         [--sets pairs,dense,light,thin,clear,stills,video,blocks,objects]
         [--pairs DIR] [--stills DIR] [--videos FILE ...]
         [--video-frames 90] [--video-width 384]
@@ -1094,6 +1094,9 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ap.add_argument("--sheets", default="build/quality_dehaze",
                     help="folder for the contact sheets ('' for none)")
+    ap.add_argument("--data", type=Path, default=None, metavar="DIR",
+                    help="the shared data folder, holding dehaze/ and hdr/ (default: "
+                         "../shared/data beside the repository)")
     ap.add_argument("--sets", default=None,
                     help="comma-separated subset of pairs,dense,light,thin,clear,stills,video,"
                          "blocks,objects "
@@ -1124,8 +1127,12 @@ def main() -> int:
         print(f"--sets: unknown set(s) {', '.join(sorted(unknown))} (the sets: pairs, dense, "
               "light, thin, clear, stills, video, blocks, objects)", file=sys.stderr)
         return 2
+    global DATA
+    if args.data is not None:
+        DATA = args.data / "dehaze"
     if wanted and not DATA.is_dir():
-        print(f"dehaze data not found in {DATA}", file=sys.stderr)
+        print(f"dehaze data not found in {DATA} (point --data at the folder holding "
+              "dehaze/ and hdr/)", file=sys.stderr)
         return 1
     sheets = Path(args.sheets) if args.sheets else None  # Path("") would be "."
     if sheets is not None:

@@ -80,3 +80,20 @@ def test_synth_rejects_bad_values(tmp_path):
                           "--beta", "-1"], capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "synth_haze.beta" in res.stderr
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_synth_haze_help_gives_every_default():
+    # The defaults (a road's ground plane, beta 2.5) whitened the top half of
+    # a non-road clip, and --help showed none of them (a new-user trial).
+    from vidclear.processors.synth import SynthHazeConfig
+
+    res = subprocess.run([*PY, "synth", "haze", "--help"], capture_output=True, text=True,
+                         timeout=60)
+    text = " ".join(res.stdout.split())
+    assert res.returncode == 0
+    cfg = SynthHazeConfig()
+    for key in ("beta", "airlight", "horizon", "density", "noise"):
+        assert f"(default: {getattr(cfg, key)})" in text, key
+    assert "default: scattering" in text and "(default: ground_plane)" in text
+    assert "--seed SEED default: 0" in text
+    assert "constant: one depth everywhere" in text

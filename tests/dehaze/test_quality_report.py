@@ -407,3 +407,19 @@ def test_the_thin_haze_set_is_thin_and_counts_what_is_made_worse() -> None:
                "brighter": lambda x: np.clip(x.astype(int) + 8, 0, 255).astype(np.uint8)}
     rows = q.run_pairs(methods, {"thin": items}, None, {})["thin"]["rows"]
     assert q.worse_than_input(rows, methods) == {"exact": [], "brighter": ["a"]}
+
+
+def test_the_data_folder_can_be_named(tmp_path: Path) -> None:
+    # The report found its data only at <repo>/../shared (a new-user trial
+    # had to make a link): --data names the folder holding dehaze/ and hdr/.
+    res = _run("--data", str(tmp_path / "none"), "--sets", "stills", "--sheets", "")
+    assert res.returncode == 1 and len(res.stderr.strip().splitlines()) == 1
+    assert f"dehaze data not found in {tmp_path / 'none' / 'dehaze'}" in res.stderr
+    stills = tmp_path / "data" / "dehaze" / "hazy-stills"
+    stills.mkdir(parents=True)
+    hazy = to_u8(add_haze(textured_scene(64, 96, 2), np.array([0.85, 0.86, 0.88]), 1.2)[0])
+    cv2.imwrite(str(stills / "mine.png"), cv2.cvtColor(hazy, cv2.COLOR_RGB2BGR))
+    res = _run("--data", str(tmp_path / "data"), "--sets", "stills", "--sheets", "", "--json")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)["stills"]["rows"]
+    assert {r["image"] for r in rows} == {"mine"}

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from vidclear.cli.run import add_config_args, config_from_args, execute, open_report
+from vidclear.processors.synth import SynthHazeConfig
 from vidclear.session import Session
 
 __all__ = ["add_parser", "run"]
@@ -47,7 +48,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                       help="grey depth image (bright = far); default: the depth model")
     haze.add_argument("--depth-model", dest="depth_model",
                       choices=("ground_plane", "constant", "frame"),
-                      help="frame: depth attached by the source (the synthetic RoadScene)")
+                      help="ground_plane: a road seen from a car, all fog above the "
+                           "horizon (road footage); constant: one depth everywhere (any "
+                           "footage); frame: depth attached by the source (the synthetic "
+                           "RoadScene)")
     haze.add_argument("--horizon", type=float, help="horizon row as a fraction of the height")
     haze.add_argument("--density", type=float, help="fog density for --model uniform")
     haze.add_argument("--noise", type=float, help="salt-and-pepper fraction of pixels")
@@ -58,11 +62,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Every option is also settable as --set synth_bracket.KEY=VALUE.")
     bracket.add_argument("--ev", type=float, nargs="+",
                          help="exposure pattern in EV stops, e.g. --ev -2 0 2")
+    _say_defaults(haze, SynthHazeConfig)
     for k in (haze, bracket):
         k.add_argument("input", metavar="IN")
         k.add_argument("output", metavar="OUT")
         add_config_args(k)
         k.set_defaults(func=run)
+
+
+def _say_defaults(p: argparse.ArgumentParser, section: type) -> None:
+    """Add each option's default, from its config section, to its help (a trial read none)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(section)}
+    for action in p._actions:
+        value = defaults.get(action.dest, dataclasses.MISSING)
+        if value is not dataclasses.MISSING and value != "" and action.help is not None:
+            action.help = f"{action.help} (default: {value})"
+        elif value is not dataclasses.MISSING and value != "" and action.dest != "help":
+            action.help = f"default: {value}"
 
 
 def run(args: argparse.Namespace) -> int:
