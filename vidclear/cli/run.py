@@ -370,13 +370,13 @@ def chose_processors(preset: str | None, config_file: str | None, overrides: lis
         o.split("=", 1)[0].strip() == "pipeline.processors" for o in overrides))
 
 
-def _note_copy_only(args: argparse.Namespace, config: Config, code: int) -> int:
+def _note_copy_only(args: argparse.Namespace, code: int) -> int:
     """After a run that succeeded (exit ``code`` 0), say when nothing chose a processor.
 
     A failed run keeps its one-line error. Returns ``code``.
     """
-    if (code == 0 and not args.quiet and tuple(config.pipeline.processors) == ("copy",)
-            and not chose_processors(args.preset, args.config, args.overrides)):
+    if code == 0 and not args.quiet and not chose_processors(args.preset, args.config,
+                                                             args.overrides):
         # a preview alone encodes nothing: it showed the frames as they came
         note = COPY_ONLY_NOTE if args.output else PREVIEW_ONLY_NOTE
         print(f"vidclear: note: {note}", file=sys.stderr)
@@ -404,7 +404,7 @@ def run(args: argparse.Namespace) -> int:
                               "into a folder)")
         session = Session.open(args.input, args.output, config=config,
                                overwrite=args.overwrite, split=args.split)
-        return _note_copy_only(args, config, execute(session, args, label=label, report=report))
+        return _note_copy_only(args, execute(session, args, label=label, report=report))
     from tqdm import tqdm
 
     from vidclear.live import LiveJob
@@ -415,4 +415,4 @@ def run(args: argparse.Namespace) -> int:
 
     live = LiveJob(first, args.output, config=config, overwrite=args.overwrite,
                    preview=args.preview, listen=args.listen, token=args.token, on_event=event)
-    return _note_copy_only(args, config, execute(live.session, args, label=label, report=report))
+    return _note_copy_only(args, execute(live.session, args, label=label, report=report))

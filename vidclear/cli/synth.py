@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
+import functools
 import json
 from pathlib import Path
 
 from vidclear.cli.run import add_config_args, config_from_args, execute, open_report
-from vidclear.processors.synth import SynthHazeConfig
 from vidclear.session import Session
 
 __all__ = ["add_parser", "run"]
@@ -37,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     kinds.required = True
     haze = kinds.add_parser(
         "haze", help="add haze by the atmospheric scattering model, fog and noise",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXAMPLES, formatter_class=_HazeHelp,
         description="I = J t + A (1 - t), t = exp(-beta d), with a depth map or a ground-plane "
                     "depth model; or a uniform fog overlay; plus optional salt-and-pepper noise. "
                     "Every option is also settable as --set synth_haze.KEY=VALUE.")
@@ -62,7 +63,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Every option is also settable as --set synth_bracket.KEY=VALUE.")
     bracket.add_argument("--ev", type=float, nargs="+",
                          help="exposure pattern in EV stops, e.g. --ev -2 0 2")
-    _say_defaults(haze, SynthHazeConfig)
     for k in (haze, bracket):
         k.add_argument("input", metavar="IN")
         k.add_argument("output", metavar="OUT")
@@ -70,15 +70,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         k.set_defaults(func=run)
 
 
-def _say_defaults(p: argparse.ArgumentParser, section: type) -> None:
-    """Add each option's default, from its config section, to its help (a trial read none)."""
-    defaults = {f.name: f.default for f in dataclasses.fields(section)}
-    for action in p._actions:
-        value = defaults.get(action.dest, dataclasses.MISSING)
-        if value is not dataclasses.MISSING and value != "" and action.help is not None:
-            action.help = f"{action.help} (default: {value})"
-        elif value is not dataclasses.MISSING and value != "" and action.dest != "help":
-            action.help = f"default: {value}"
+@functools.cache
+def _haze_defaults() -> dict[str, object]:
+    """``synth_haze``'s defaults by key, empty ones left out (importing the section loads Numba:
+    it is done when help is shown, not on every start of the command)."""
+    from vidclear.processors.synth import SynthHazeConfig
+
+    return {f.name: f.default for f in dataclasses.fields(SynthHazeConfig) if f.default != ""}
+
+
+class _HazeHelp(argparse.RawDescriptionHelpFormatter):
+    """Each option's help ends with its default from ``synth_haze`` (a trial read none)."""
+
+    def _format_action(self, action: argparse.Action) -> str:
+        if action.dest == "help" or action.dest not in _haze_defaults():
+            return super()._format_action(action)
+        value = _haze_defaults()[action.dest]
+        shown = copy.copy(action)
+        shown.help = f"{action.help} (default: {value})" if action.help else f"default: {value}"
+        return super()._format_action(shown)
 
 
 def run(args: argparse.Namespace) -> int:
