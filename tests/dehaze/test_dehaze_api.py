@@ -140,6 +140,7 @@ def test_dehazer_attributes_and_repr() -> None:
         ({"omega": 1.5}, r"dehaze.omega = 1.5 is out of range: expected a number in \[0, 1\]"),
         ({"patch": 4}, "dehaze.patch = 4 is not allowed: expected an odd integer"),
         ({"patch": 0}, "dehaze.patch"),
+        ({"airlight_patch": 6}, "dehaze.airlight_patch = 6 is not allowed: expected an odd"),
         ({"airlight": "max"}, "dehaze.airlight = 'max' is not allowed: expected one of 'dcp'"),
         ({"eps": 0.0}, "dehaze.eps"),
         ({"t0": 0.0}, "dehaze.t0"),

@@ -107,6 +107,32 @@ def test_letterbox_bars_do_not_weaken_the_dehazing() -> None:
     assert picture_bounds(dark) == (0, 240, 0, 320)
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+def test_thick_haze_without_an_opaque_region_finds_its_airlight(seed: int) -> None:
+    # Thick haze (t from 0.1 at the top to 0.3 at the bottom) where no region
+    # is opaque, with a row of light grey walls 10 px wide in the distance.
+    # The 15 px airlight search saw only textured regions and read A 0.02 to
+    # 0.07 too dark; 1 / t multiplied that (13.4 dB against the scene). The
+    # small-window search, faded in by the dense veil, finds the walls.
+    h, w = 180, 320
+    scene = textured_scene(h, w, seed)
+    for x0 in range(20, 300, 70):
+        scene[12:22, x0:x0 + 10] = 0.85
+    true_a = np.array([0.9, 0.9, 0.88])
+    t = np.linspace(0.1, 0.3, h)[:, None, None]
+    hazy = to_u8(scene * t + true_a * (1 - t))
+    res = dehaze_image(hazy, return_details=True)
+    assert np.abs(res.airlight - true_a).max() < 0.015, res.airlight  # was 0.065
+    assert psnr(res.image / 255.0, scene) > 20.0  # was 13.4
+    # the wide search alone (airlight_patch = patch) is the old reading
+    wide = dehaze_image(hazy, return_details=True, airlight_patch=15)
+    assert np.abs(wide.airlight - true_a).max() > 0.04
+    # in light haze the same walls are walls: the wide search's A stands
+    light = to_u8(scene * (t + 0.65) + true_a * (0.35 - t))
+    assert np.array_equal(dehaze_image(light, return_details=True).airlight,
+                          dehaze_image(light, return_details=True, airlight_patch=15).airlight)
+
+
 def test_synthetic_haze_beats_plain_guided_dcp_without_guards() -> None:
     # the cast guard must not cost accuracy when the haze is coloured
     scene = textured_scene(160, 240, 1)

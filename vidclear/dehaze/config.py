@@ -48,6 +48,11 @@ class DehazeConfig(Section):
                        doc="guided-filter regularisation (squared intensity)")
     airlight: str = param("dcp", choices=("dcp", "quadtree"),
                           doc="airlight estimator: brightest dark channel (He) or quad-tree (Kim)")
+    airlight_patch: int = param(5, lo=1, hi=255,
+                                doc="dark-channel window of the airlight search in thick haze, "
+                                    "odd, working pixels: it replaces patch there, faded in "
+                                    "from dense_low to dense_high (He et al.'s window in scene "
+                                    "terms); = patch turns it off")
     airlight_fraction: float = param(0.001, lo=0.0, hi=0.2, lo_open=True,
                                      doc="share of dark-channel pixels searched by 'dcp'")
     airlight_neutral: float = param(0.5, lo=0.0, hi=1.0,
@@ -115,10 +120,11 @@ class DehazeConfig(Section):
                                doc="1 = output colour cast never exceeds the input's; 0 = off")
 
     def validate(self) -> None:
-        if self.patch % 2 == 0:
-            raise ConfigError(
-                f"dehaze.patch = {self.patch} is not allowed: expected an odd integer in [1, 255]"
-            )
+        for key in ("patch", "airlight_patch"):
+            if getattr(self, key) % 2 == 0:
+                raise ConfigError(
+                    f"dehaze.{key} = {getattr(self, key)} is not allowed: expected an odd "
+                    "integer in [1, 255]")
         if self.dense_low >= self.dense_high:
             raise ConfigError(
                 f"dehaze.dense_low = {self.dense_low:g} must be below dehaze.dense_high = "

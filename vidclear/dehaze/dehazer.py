@@ -166,6 +166,12 @@ _DENSE_QUANTILE = 0.02
 # against the white-truck flicker clip; see _frame_moved_with).
 _FOLLOW_QUANTILE = 0.25
 _FOLLOW_SHARE = 0.25
+# The small-window airlight search fades out again as the darkest pixels'
+# veil goes from the first to the second level (units of the measured A):
+# the whole frame is then within 10 % of A, fog or one bright surface filling
+# the view, and the wide search's A is off by at most (1 - veil) A. (The
+# tuning and held-out pairs reach 0.84; a white truck filling the frame, 0.93.)
+_OPAQUE_VEIL = (0.85, 0.95)
 # Luma above the airlight's over which t rises to 1 (no haze brighter than A)
 _ABOVE_AIR = 0.2
 # time constant of following a measurement that left A step by step, seconds
@@ -617,13 +623,14 @@ class Dehazer:
         # airlight
         dark = np.empty((h, w), np.float32)
         r = cfg.patch // 2
+        _k.grey_minc(low, LUMA, ws.ones, grey, minc)
+        bounds = picture_bounds(minc)  # black bars: measured on I, before any A
         if cfg.airlight == "dcp":
-            _k.grey_minc(low, LUMA, ws.ones, grey, minc)
             _kf.min_filter2d(minc, r, dark)
             measured = _k.airlight_top(low, drop_small_clipped(dark, minc),
                                        cfg.airlight_fraction, 0.1, LUMA)
+            measured = self._dense_airlight(measured, ws, dark, bounds)
         else:
-            _k.grey_minc(low, LUMA, ws.ones, grey, minc)
             measured = airlight_quadtree(low, grey=grey)
         measured = measured + neutral_pull(measured, cfg.airlight_neutral) * (
             measured.mean() - measured)
@@ -631,7 +638,6 @@ class Dehazer:
         # A fade or an exposure step scales every radiance, the airlight's too:
         # the tracked A follows at once instead of lagging behind its gate
         # (and then jumping when half the frame has passed it).
-        bounds = picture_bounds(minc)  # black bars: measured on I, before any A
         prev, self._prev_grey = self._prev_grey, grey.copy()
         new_view = True  # nothing to compare with: the veil levels hold nothing
         if not cut and prev is not None and prev.shape == grey.shape:
@@ -814,6 +820,37 @@ class Dehazer:
 
         return _Analysis(air, dark, traw, coeffs, tlow, np.asarray(gains, np.float64),
                          float(gamma), float(density), float(strength), bool(cut))
+
+    def _dense_airlight(self, measured: np.ndarray, ws: _Workspace, dark: np.ndarray,
+                        bounds: tuple[int, int, int, int]) -> np.ndarray:
+        """The airlight search's ``measured`` A, moved towards a small-window search in thick haze.
+
+        With ``patch`` (15 working pixels, 8 % of the short side) the haze
+        candidates are the interiors of wide hazy regions. In light haze that
+        keeps a white wall or a bright roof from being read as the airlight.
+        In thick haze where no region is opaque it reads A too dark (by 0.05
+        to 0.14 on the dense haze made here), and ``1 / t - 1`` multiplies
+        that error. There the candidates come from the ``airlight_patch``
+        dark channel (about He et al.'s window in scene terms), faded in by
+        the darkest 2 % of pixels' veil (``I`` over the measured A's luma)
+        between ``dense_low`` and ``dense_high``, the dense-haze regime's own
+        test. ``dark`` is used as scratch space.
+        """
+        cfg = self.config
+        if cfg.airlight_patch == cfg.patch:
+            return measured
+        a_lum = float(LUMA @ measured)
+        if a_lum <= 0:
+            return measured
+        veil = _k.strided_quantile(inside(ws.minc, bounds), ws.step, _DENSE_QUANTILE) / a_lum
+        weight = 1.0 - light_haze_weight(veil, cfg.dense_low, cfg.dense_high, a_lum)
+        weight *= light_haze_weight(veil, *_OPAQUE_VEIL)
+        if weight <= 0:
+            return measured
+        _kf.min_filter2d(ws.minc, cfg.airlight_patch // 2, dark)
+        small = _k.airlight_top(ws.low, drop_small_clipped(dark, ws.minc),
+                                cfg.airlight_fraction, 0.1, LUMA)
+        return measured + np.float32(weight) * (small - measured)
 
     def _airlight_gate(self) -> float:
         """``airlight_gate`` narrowed by the odds t / (1 - t) of the last mean transmission.
