@@ -61,7 +61,11 @@ over-reads haze. Once even the darkest 2 % of pixels carry a veil of
 ``dense_low`` (0.4 of A) the haze is thick for sure; between ``dense_low``
 and ``dense_high`` (0.7) the luma floor and the colour attenuation blend
 fade out and the grey sky floor and the brightness guard fade to half, so
-thick fog loses its veil instead of keeping it.
+thick fog loses its veil instead of keeping it. Over the same range the
+``"dcp"`` airlight search moves from the ``patch`` dark channel to the
+narrower ``airlight_patch`` one: where no region is opaque the wide window
+finds only textured hazy regions and reads A too dark, which ``1 / t - 1``
+multiplies (see ``Dehazer._dense_airlight``).
 
 For video the raw transmission is smoothed over ``t_tau`` seconds where
 the scene stood still (the working grey's local mean change and t's own
@@ -834,7 +838,10 @@ class Dehazer:
         dark channel (about He et al.'s window in scene terms), faded in by
         the darkest 2 % of pixels' veil (``I`` over the measured A's luma)
         between ``dense_low`` and ``dense_high``, the dense-haze regime's own
-        test. ``dark`` is used as scratch space.
+        test, and out again as that veil goes from 0.85 to 0.95
+        (``_OPAQUE_VEIL``): a frame that close to A everywhere is fog, or one
+        bright surface filling the view, whose brightest texture the small
+        window would read as A. ``dark`` is used as scratch space.
         """
         cfg = self.config
         if cfg.airlight_patch == cfg.patch:
