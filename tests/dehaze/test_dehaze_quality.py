@@ -110,14 +110,15 @@ def test_letterbox_bars_do_not_weaken_the_dehazing() -> None:
 @pytest.mark.parametrize("seed", [0, 3])
 def test_thick_haze_without_an_opaque_region_finds_its_airlight(seed: int) -> None:
     # Thick haze (t from 0.1 at the top to 0.3 at the bottom) where no region
-    # is opaque, with a row of light grey walls 10 px wide in the distance.
-    # The 15 px airlight search saw only textured regions and read A 0.02 to
-    # 0.07 too dark; 1 / t multiplied that (13.4 dB against the scene). The
-    # small-window search, faded in by the dense veil, finds the walls.
+    # is opaque, with a row of light grey walls 13 px wide in the distance
+    # (the image is its own working image). The 15 px airlight search saw
+    # only textured regions and read A 0.02 to 0.07 too dark; 1 / t
+    # multiplied that (13 dB against the scene). The 11 px search, faded in
+    # by the dense veil, finds the walls.
     h, w = 180, 320
     scene = textured_scene(h, w, seed)
     for x0 in range(20, 300, 70):
-        scene[12:22, x0:x0 + 10] = 0.85
+        scene[10:23, x0:x0 + 13] = 0.85
     true_a = np.array([0.9, 0.9, 0.88])
     t = np.linspace(0.1, 0.3, h)[:, None, None]
     hazy = to_u8(scene * t + true_a * (1 - t))
@@ -131,6 +132,29 @@ def test_thick_haze_without_an_opaque_region_finds_its_airlight(seed: int) -> No
     light = to_u8(scene * (t + 0.65) + true_a * (0.35 - t))
     assert np.array_equal(dehaze_image(light, return_details=True).airlight,
                           dehaze_image(light, return_details=True, airlight_patch=15).airlight)
+
+
+def test_a_small_light_object_in_thick_haze_is_no_airlight() -> None:
+    # A light grey sign 8 px across (working pixels) in thick haze: with a
+    # 5 px airlight window it became A (a new-user trial: 0.79 -> 0.91 on
+    # Dense-Haze 18, the background 25 levels darker, 40 on video). The
+    # 11 px window passes it by, as the 15 px one did.
+    h, w = 180, 320
+    scene = textured_scene(h, w, 5)
+    true_a = np.array([0.78, 0.79, 0.8])
+    t = np.linspace(0.15, 0.35, h)[:, None, None]
+    hazy = to_u8(scene * t + true_a * (1 - t))
+    sign = hazy.copy()
+    sign[40:48, 150:158] = 235
+    plain = dehaze_image(hazy, return_details=True)
+    signed = dehaze_image(sign, return_details=True)
+    assert np.abs(signed.airlight - plain.airlight).max() < 0.005, signed.airlight
+    away = np.ones((h, w), bool)
+    away[30:58, 140:168] = False
+    assert np.abs(signed.image.astype(float) - plain.image)[away].mean() < 0.5
+    # the 5 px window takes the sign for the airlight
+    narrow = dehaze_image(sign, return_details=True, airlight_patch=5)
+    assert narrow.airlight.min() > plain.airlight.max() + 0.05, narrow.airlight
 
 
 def test_synthetic_haze_beats_plain_guided_dcp_without_guards() -> None:

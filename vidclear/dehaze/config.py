@@ -48,11 +48,12 @@ class DehazeConfig(Section):
                        doc="guided-filter regularisation (squared intensity)")
     airlight: str = param("dcp", choices=("dcp", "quadtree"),
                           doc="airlight estimator: brightest dark channel (He) or quad-tree (Kim)")
-    airlight_patch: int = param(5, lo=1, hi=255,
-                                doc="dark-channel window of the airlight search in thick haze, "
-                                    "odd, working pixels: it replaces patch there, faded in "
-                                    "from dense_low to dense_high (He et al.'s window in scene "
-                                    "terms); = patch turns it off")
+    airlight_patch: int = param(11, lo=1, hi=255,
+                                doc="dark-channel window of the 'dcp' airlight search in thick "
+                                    "haze, odd, working pixels: it replaces patch there, faded "
+                                    "in from dense_low to dense_high; bright objects at least "
+                                    "this wide can be taken for the airlight there; = patch "
+                                    "turns it off")
     airlight_fraction: float = param(0.001, lo=0.0, hi=0.2, lo_open=True,
                                      doc="share of dark-channel pixels searched by 'dcp'")
     airlight_neutral: float = param(0.5, lo=0.0, hi=1.0,
@@ -110,7 +111,8 @@ class DehazeConfig(Section):
     dense_low: float = param(0.4, lo=0.0, hi=1.0,
                              doc="veil of the darkest 2 % of pixels (units of A) at which the "
                                  "light-haze guards start to fade (luma floor and colour "
-                                 "attenuation prior out, grey sky floor and brightness to half)")
+                                 "attenuation prior out, grey sky floor to half, brightness "
+                                 "to a quarter)")
     dense_high: float = param(0.7, lo=0.0, hi=1.0,
                               doc="veil of the darkest 2 % of pixels at and above which the haze "
                                   "is dense for sure and those guards are faded fully")

@@ -60,8 +60,8 @@ All of these guards are for light haze and clear scenes, where the prior
 over-reads haze. Once even the darkest 2 % of pixels carry a veil of
 ``dense_low`` (0.4 of A) the haze is thick for sure; between ``dense_low``
 and ``dense_high`` (0.7) the luma floor and the colour attenuation blend
-fade out and the grey sky floor and the brightness guard fade to half, so
-thick fog loses its veil instead of keeping it. Over the same range the
+fade out, the grey sky floor fades to half and the brightness guard to a
+quarter, so thick fog loses its veil instead of keeping it. Over the same range the
 ``"dcp"`` airlight search moves from the ``patch`` dark channel to the
 narrower ``airlight_patch`` one: where no region is opaque the wide window
 finds only textured hazy regions and reads A too dark, which ``1 / t - 1``
@@ -139,11 +139,13 @@ _STILL_CHANGE = 0.02
 _T_AIR_STEP = 0.01
 _STILL_T_CHANGE = 0.1
 # In dense haze the luma floor and the colour attenuation blend go; the
-# brightness guard and the grey sky floor keep this share (a floor of 0.3 x
-# the input's median, t >= 0.15 in bright flat regions): a frame that is
+# brightness guard and the grey sky floor keep these shares (a floor of 0.15
+# x the input's median, t >= 0.15 in bright flat regions): a frame that is
 # nearly white (a fade from white, a fog bank) is otherwise stretched by up
-# to 1 / t0 = 10 and its noise and blocks with it.
-_DENSE_BRIGHTNESS = 0.5
+# to 1 / t0 = 10 and its noise and blocks with it. The brightness share was
+# 0.5 (0.3 x the median) until the airlight was read right in thick haze:
+# a dark scene under thick fog is darker than that (made dense haze +0.5 dB).
+_DENSE_BRIGHTNESS = 0.25
 _DENSE_SKY = 0.5
 # the dense-haze regime needs an airlight at least this bright (luma): from none
 # at _DENSE_MIN_AIR to full at _DENSE_FULL_AIR
@@ -411,6 +413,7 @@ class Dehazer:
         self._prev_grey = None
         self._t_mean = None
         self._air_ref = None
+        self._air_offset: np.ndarray | None = None
 
     def _clock(self, timestamp: float | None) -> tuple[float, float, bool]:
         if timestamp is None:
@@ -633,7 +636,7 @@ class Dehazer:
             _kf.min_filter2d(minc, r, dark)
             measured = _k.airlight_top(low, drop_small_clipped(dark, minc),
                                        cfg.airlight_fraction, 0.1, LUMA)
-            measured = self._dense_airlight(measured, ws, dark, bounds)
+            measured = self._dense_airlight(measured, ws, dark, bounds, dt)
         else:
             measured = airlight_quadtree(low, grey=grey)
         measured = measured + neutral_pull(measured, cfg.airlight_neutral) * (
@@ -826,7 +829,7 @@ class Dehazer:
                          float(gamma), float(density), float(strength), bool(cut))
 
     def _dense_airlight(self, measured: np.ndarray, ws: _Workspace, dark: np.ndarray,
-                        bounds: tuple[int, int, int, int]) -> np.ndarray:
+                        bounds: tuple[int, int, int, int], dt: float) -> np.ndarray:
         """The airlight search's ``measured`` A, moved towards a small-window search in thick haze.
 
         With ``patch`` (15 working pixels, 8 % of the short side) the haze
@@ -835,29 +838,43 @@ class Dehazer:
         In thick haze where no region is opaque it reads A too dark (by 0.05
         to 0.14 on the dense haze made here), and ``1 / t - 1`` multiplies
         that error. There the candidates come from the ``airlight_patch``
-        dark channel (about He et al.'s window in scene terms), faded in by
+        dark channel (11 px: a bright object narrower than that is passed
+        by; 5 px took a 10 px sign for A), faded in by
         the darkest 2 % of pixels' veil (``I`` over the measured A's luma)
         between ``dense_low`` and ``dense_high``, the dense-haze regime's own
         test, and out again as that veil goes from 0.85 to 0.95
         (``_OPAQUE_VEIL``): a frame that close to A everywhere is fog, or one
         bright surface filling the view, whose brightest texture the small
         window would read as A. ``dark`` is used as scratch space.
+
+        On video the correction (small-window A minus wide-window A, times
+        the fade) is smoothed with ``airlight_tau`` before it is added, and
+        starts afresh at a cut: which small regions pass the candidate
+        threshold changes from frame to frame with x264's frame types, and
+        the small search's A jumped between two values 0.023 apart on a pan
+        in dense fog (the output drifted 9 levels in a second, flicker 1.9 x
+        the wide search's; 1.06 x smoothed).
         """
         cfg = self.config
         if cfg.airlight_patch == cfg.patch:
             return measured
         a_lum = float(LUMA @ measured)
-        if a_lum <= 0:
-            return measured
-        veil = _k.strided_quantile(inside(ws.minc, bounds), ws.step, _DENSE_QUANTILE) / a_lum
-        weight = 1.0 - light_haze_weight(veil, cfg.dense_low, cfg.dense_high, a_lum)
-        weight *= light_haze_weight(veil, *_OPAQUE_VEIL)
-        if weight <= 0:
-            return measured
-        _kf.min_filter2d(ws.minc, cfg.airlight_patch // 2, dark)
-        small = _k.airlight_top(ws.low, drop_small_clipped(dark, ws.minc),
-                                cfg.airlight_fraction, 0.1, LUMA)
-        return measured + np.float32(weight) * (small - measured)
+        offset = np.zeros(3, np.float32)
+        if a_lum > 0:
+            veil = _k.strided_quantile(inside(ws.minc, bounds), ws.step, _DENSE_QUANTILE) / a_lum
+            weight = 1.0 - light_haze_weight(veil, cfg.dense_low, cfg.dense_high, a_lum)
+            weight *= light_haze_weight(veil, *_OPAQUE_VEIL)
+            if weight > 0:
+                _kf.min_filter2d(ws.minc, cfg.airlight_patch // 2, dark)
+                small = _k.airlight_top(ws.low, drop_small_clipped(dark, ws.minc),
+                                        cfg.airlight_fraction, 0.1, LUMA)
+                offset = (np.float32(weight) * (small - measured)).astype(np.float32)
+        if self._air_offset is not None:
+            # video: the offset is smoothed with airlight_tau (see above)
+            offset = self._air_offset + np.float32(ema_alpha(dt, cfg.airlight_tau)) * (
+                offset - self._air_offset)
+        self._air_offset = offset
+        return measured + offset
 
     def _airlight_gate(self) -> float:
         """``airlight_gate`` narrowed by the odds t / (1 - t) of the last mean transmission.
