@@ -431,6 +431,27 @@ def test_the_thick_haze_airlight_window_adds_no_flicker_to_a_pan() -> None:
     assert narrow < 1.15 * wide, (narrow, wide)  # was 1.86 x
 
 
+def test_a_light_object_taken_for_the_airlight_leaves_no_lasting_dim() -> None:
+    # A light grey sign 14 px across in thick haze is wide enough for the
+    # thick-haze airlight window, and the background dims while it is there.
+    # The correction rose and fell with airlight_tau: a second after the sign
+    # had gone the background was still 21 levels dark (a new-user trial:
+    # half of it 3.3 s later). It falls within 0.15 s now.
+    scene = textured_scene(240, 320, 5)
+    t = np.linspace(0.15, 0.35, 240)[:, None, None]
+    hazy = to_u8(scene * t + np.array([0.78, 0.79, 0.8]) * (1 - t))
+    sign = hazy.copy()
+    sign[40:54, 150:164] = 235
+    d = Dehazer()
+    background = []
+    for k in range(120):
+        out = d(sign if 30 <= k < 90 else hazy, timestamp=k / 30)
+        background.append(float(out[120:].mean()))
+    assert background[89] < background[29] - 10  # the sign was taken (the trade-off)
+    after = background[119] - background[29]  # a second after the sign has gone
+    assert abs(after) < 2.0, after  # was -21.5
+
+
 def test_transmission_smoothing_leaves_no_ghost_of_a_moving_object() -> None:
     # A dark object sweeps across the fog: where it moves, t follows at once,
     # so the output matches the unsmoothed one there (no trail behind it).

@@ -178,6 +178,8 @@ _FOLLOW_SHARE = 0.25
 # the view, and the wide search's A is off by at most (1 - veil) A. (The
 # tuning and held-out pairs reach 0.84; a white truck filling the frame, 0.93.)
 _OPAQUE_VEIL = (0.85, 0.95)
+# time constant of a falling thick-haze airlight correction on video, seconds
+_OFFSET_FALL_TAU = 0.15
 # Luma above the airlight's over which t rises to 1 (no haze brighter than A)
 _ABOVE_AIR = 0.2
 # time constant of following a measurement that left A step by step, seconds
@@ -847,13 +849,17 @@ class Dehazer:
         bright surface filling the view, whose brightest texture the small
         window would read as A. ``dark`` is used as scratch space.
 
-        On video the correction (small-window A minus wide-window A, times
-        the fade) is smoothed with ``airlight_tau`` before it is added, and
-        starts afresh at a cut: which small regions pass the candidate
-        threshold changes from frame to frame with x264's frame types, and
-        the small search's A jumped between two values 0.023 apart on a pan
-        in dense fog (the output drifted 9 levels in a second, flicker 1.9 x
-        the wide search's; 1.06 x smoothed).
+        The correction (small-window A minus wide-window A, times the fade)
+        only raises A: a small search that reads darker (while fog thickens)
+        is no evidence of an A read too dark. On video it rises with
+        ``airlight_tau``, falls within ``_OFFSET_FALL_TAU`` and starts
+        afresh at a cut: which small regions pass the candidate threshold
+        changes from frame to frame with x264's frame types, and the small
+        search's A jumped between two values 0.023 apart on a pan in dense
+        fog (followed as it came, the output drifted 9 levels in a second,
+        flicker 1.9 x the wide search's; 1.05 x smoothed); and a light
+        object taken for A leaves no dimming behind it a second after it
+        has gone (it fell with airlight_tau: 21 levels still).
         """
         cfg = self.config
         if cfg.airlight_patch == cfg.patch:
@@ -868,10 +874,14 @@ class Dehazer:
                 _kf.min_filter2d(ws.minc, cfg.airlight_patch // 2, dark)
                 small = _k.airlight_top(ws.low, drop_small_clipped(dark, ws.minc),
                                         cfg.airlight_fraction, 0.1, LUMA)
-                offset = (np.float32(weight) * (small - measured)).astype(np.float32)
+                if float(LUMA @ small) > a_lum:
+                    offset = (np.float32(weight) * (small - measured)).astype(np.float32)
         if self._air_offset is not None:
-            # video: the offset is smoothed with airlight_tau (see above)
-            offset = self._air_offset + np.float32(ema_alpha(dt, cfg.airlight_tau)) * (
+            # video: it rises with airlight_tau and falls within
+            # _OFFSET_FALL_TAU (see the docstring)
+            rises = float(LUMA @ offset) > float(LUMA @ self._air_offset)
+            tau = cfg.airlight_tau if rises else min(cfg.airlight_tau, _OFFSET_FALL_TAU)
+            offset = self._air_offset + np.float32(ema_alpha(dt, tau)) * (
                 offset - self._air_offset)
         self._air_offset = offset
         return measured + offset
