@@ -597,6 +597,15 @@ class DensityTracker:
                 f"hysteresis={self.hysteresis:g}, density={self.density})")
 
 
+# SceneCutDetector: a histogram jump is no cut when the frame is the last one
+# through an affine map of its luma (a fade, an exposure step) that explains
+# it: the sampled lumas correlate by at least this much ...
+_FADE_CORRELATION = 0.9
+# ... and the map's gain lies within this factor of 1 (a fade's frame-to-frame
+# step; a clear view turned to thick fog in one frame is a cut)
+_FADE_GAIN = 1.5
+
+
 class SceneCutDetector:
     """Scene cuts from the distance between consecutive colour histograms.
 
@@ -604,6 +613,18 @@ class SceneCutDetector:
     histograms of each channel, averaged over channels: 0 for identical
     frames, 1 for frames with no colour in common. Histograms ignore where
     things are, so camera motion does not trigger cuts.
+
+    A jump past ``threshold`` is not a cut when the frame is the last one
+    seen through a fade or an exposure step: when the sampled lumas of the
+    two frames correlate by at least 0.9 (Pearson) and the least-squares
+    line between them has a gain within 1.5x of 1. A low-contrast frame
+    (thick fog, a fade from white) has a narrow histogram, and a fade moving
+    it across a bin boundary jumped past 0.5 every three to five frames; each
+    false cut reset the airlight to one frame's measurement, and a dark scene
+    under fog fading in from white flickered between near white and near black
+    (steps of 166 levels, a new-user trial). A frame with almost no contrast
+    (black, white) correlates with nothing: a fade through black into another
+    shot still cuts where the new shot's histogram first moves.
 
     Parameters
     ----------
@@ -617,7 +638,7 @@ class SceneCutDetector:
         if not 0 <= threshold <= 1:
             raise ConfigError(f"threshold must be in [0, 1], got {threshold}")
         self.threshold = float(threshold)
-        self._prev: np.ndarray | None = None
+        self._prev: tuple[np.ndarray, np.ndarray] | None = None
         self.distance = 0.0
 
     def reset(self) -> None:
@@ -625,23 +646,42 @@ class SceneCutDetector:
         self._prev = None
         self.distance = 0.0
 
+    @staticmethod
+    def _step(img: np.ndarray) -> int:
+        # every step-th row and column: about 8000 pixels or more
+        return max(1, math.isqrt(img.shape[0] * img.shape[1] // 8192))
+
     def histogram(self, img: np.ndarray) -> np.ndarray:
         """Normalised (3, BINS) histogram of a working RGB image in [0, 1]."""
         arr = np.ascontiguousarray(img, dtype=np.float32)
-        # every step-th row and column: about 8000 pixels or more
-        step = max(1, math.isqrt(arr.shape[0] * arr.shape[1] // 8192))
-        hist = colour_histogram(arr, self.BINS, step)
+        hist = colour_histogram(arr, self.BINS, self._step(arr))
         return hist / max(int(hist[0].sum()), 1)
 
     def update(self, img: np.ndarray) -> bool:
         """True when ``img`` starts a new scene (the first frame included)."""
         hist = self.histogram(img)
-        prev, self._prev = self._prev, hist
+        step = self._step(img)
+        luma = (np.asarray(img[::step, ::step], np.float32) @ BT601.astype(np.float32)).ravel()
+        prev, self._prev = self._prev, (hist, luma)
         if prev is None:
             self.distance = 1.0
             return True
-        self.distance = float(0.5 * np.abs(hist - prev).sum() / 3.0)
-        return self.threshold > 0 and self.distance > self.threshold
+        self.distance = float(0.5 * np.abs(hist - prev[0]).sum() / 3.0)
+        if not (self.threshold > 0 and self.distance > self.threshold):
+            return False
+        return not (prev[1].shape == luma.shape and self._faded(prev[1], luma))
+
+    @staticmethod
+    def _faded(before: np.ndarray, after: np.ndarray) -> bool:
+        """Whether ``after`` is ``before`` through an affine map (see the class docstring)."""
+        x = before.astype(np.float64) - float(before.mean())
+        y = after.astype(np.float64) - float(after.mean())
+        sxx, syy, sxy = float(x @ x), float(y @ y), float(x @ y)
+        if sxx <= 0.0 or syy <= 0.0:
+            return False  # a flat frame: nothing to tell a fade by
+        gain = sxy / sxx
+        return (sxy / math.sqrt(sxx * syy) >= _FADE_CORRELATION
+                and 1.0 / _FADE_GAIN <= gain <= _FADE_GAIN)
 
     def __repr__(self) -> str:
         return f"SceneCutDetector(threshold={self.threshold:g}, distance={self.distance:.3f})"
