@@ -140,6 +140,8 @@ def test_dehazer_attributes_and_repr() -> None:
         ({"omega": 1.5}, r"dehaze.omega = 1.5 is out of range: expected a number in \[0, 1\]"),
         ({"patch": 4}, "dehaze.patch = 4 is not allowed: expected an odd integer"),
         ({"patch": 0}, "dehaze.patch"),
+        ({"patch": 301}, r"dehaze.patch = 301 is out of range: expected an odd integer in \[1, "),
+        ({"patch": np.bool_(True)}, "dehaze.patch = np.True_ is not allowed"),
         ({"airlight_patch": 6}, "dehaze.airlight_patch = 6 is not allowed: expected an odd"),
         ({"airlight": "max"}, "dehaze.airlight = 'max' is not allowed: expected one of 'dcp'"),
         ({"eps": 0.0}, "dehaze.eps"),
@@ -156,6 +158,16 @@ def test_dehazer_attributes_and_repr() -> None:
 def test_bad_params(params: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         dehaze_image(_hazy(8, 8), **params)
+
+
+def test_numpy_scalars_are_taken_as_numbers() -> None:
+    # a value read from an array (np.int64, np.float32) is the number it
+    # holds (a new-user trial: np.int64(5) was refused for dehaze.patch)
+    cfg = Dehazer(patch=np.int64(7), radius=np.uint8(9), strength=np.float32(0.5)).config
+    assert cfg == DehazeConfig(patch=7, radius=9, strength=0.5)
+    assert type(cfg.patch) is int and type(cfg.strength) is float
+    with pytest.raises(ConfigError, match="dehaze.patch = 6 is not allowed: expected an odd"):
+        Dehazer(patch=np.int64(6))
 
 
 @pytest.mark.parametrize(

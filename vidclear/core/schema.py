@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import types
 import typing
 import warnings
@@ -38,6 +39,7 @@ def param(
     lo_open: bool = False,
     hi_open: bool = False,
     choices: tuple[Any, ...] | None = None,
+    odd: bool = False,
     doc: str = "",
 ) -> Any:
     """Declare a config field with its default, allowed values and description.
@@ -50,13 +52,15 @@ def param(
         Inclusive numeric bounds (exclusive with ``lo_open``/``hi_open``).
     choices : tuple, optional
         The only allowed values.
+    odd : bool
+        An integer field must be odd (a window with a centre pixel).
     doc : str
         One line shown in error messages and ``vidclear config``.
     """
     if isinstance(default, list):
         default = tuple(default)
     meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open,
-            "choices": choices, "doc": doc}
+            "choices": choices, "odd": odd, "doc": doc}
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -75,14 +79,15 @@ def _describe_type(tp: Any) -> str:
 def _allowed(meta: Mapping[str, Any], tp: Any) -> str:
     if meta.get("choices") is not None:
         return "one of " + ", ".join(repr(c) for c in meta["choices"])
+    kind = "an odd integer" if meta.get("odd") else _describe_type(tp)
     lo, hi = meta.get("lo"), meta.get("hi")
     if lo is not None or hi is not None:
         left = "(" if meta.get("lo_open") else "["
         right = ")" if meta.get("hi_open") else "]"
         lo_s = "-inf" if lo is None else f"{lo:g}"
         hi_s = "inf" if hi is None else f"{hi:g}"
-        return f"{_describe_type(tp)} in {left}{lo_s}, {hi_s}{right}"
-    return _describe_type(tp)
+        return f"{kind} in {left}{lo_s}, {hi_s}{right}"
+    return kind
 
 
 def _coerce(value: Any, tp: Any, key: str, meta: Mapping[str, Any]) -> Any:
@@ -112,12 +117,17 @@ def _coerce(value: Any, tp: Any, key: str, meta: Mapping[str, Any]) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"{key} = {value!r} is not allowed: expected true or false")
         return value
+    # NumPy's scalars (np.int64 from an array, np.float32) are numbers.Integral
+    # and numbers.Real; they are stored as Python's int and float
     if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ConfigError(f"{key} = {value!r} is not allowed: expected {_allowed(meta, int)}")
+        value = int(value)
+        if meta.get("odd") and value % 2 == 0:
             raise ConfigError(f"{key} = {value!r} is not allowed: expected {_allowed(meta, int)}")
         return value
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ConfigError(f"{key} = {value!r} is not allowed: expected {_allowed(meta, float)}")
         value = float(value)
         if not math.isfinite(value):

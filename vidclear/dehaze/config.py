@@ -35,7 +35,8 @@ class DehazeConfig(Section):
                               doc="weight of Zhu et al.'s colour attenuation prior in the "
                                   "transmission (the rest is the dark channel prior)")
     t0: float = param(0.1, lo=0.01, hi=1.0, doc="lower bound on the transmission")
-    patch: int = param(15, lo=1, hi=255, doc="dark-channel window, odd, working pixels")
+    patch: int = param(15, lo=1, hi=255, odd=True,
+                       doc="dark-channel window, odd, working pixels")
     subsample: int = param(0, lo=0, hi=64,
                            doc="working-image block factor; 0 = automatic from work_size")
     work_size: int = param(180, lo=16, hi=8640,
@@ -48,7 +49,7 @@ class DehazeConfig(Section):
                        doc="guided-filter regularisation (squared intensity)")
     airlight: str = param("dcp", choices=("dcp", "quadtree"),
                           doc="airlight estimator: brightest dark channel (He) or quad-tree (Kim)")
-    airlight_patch: int = param(11, lo=1, hi=255,
+    airlight_patch: int = param(11, lo=1, hi=255, odd=True,
                                 doc="dark-channel window of the 'dcp' airlight search in thick "
                                     "haze, odd, working pixels: it replaces patch there, faded "
                                     "in from dense_low to dense_high; bright objects at least "
@@ -122,11 +123,6 @@ class DehazeConfig(Section):
                                doc="1 = output colour cast never exceeds the input's; 0 = off")
 
     def validate(self) -> None:
-        for key in ("patch", "airlight_patch"):
-            if getattr(self, key) % 2 == 0:
-                raise ConfigError(
-                    f"dehaze.{key} = {getattr(self, key)} is not allowed: expected an odd "
-                    "integer in [1, 255]")
         if self.dense_low >= self.dense_high:
             raise ConfigError(
                 f"dehaze.dense_low = {self.dense_low:g} must be below dehaze.dense_high = "
