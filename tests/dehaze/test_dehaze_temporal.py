@@ -200,6 +200,35 @@ def test_airlight_tracker_gate_holds_then_adopts() -> None:
     assert abs(v[0] - 0.93) < 0.005
 
 
+@pytest.mark.parametrize(("latest", "departed"), [
+    ([0.90, 0.91, 0.92, 0.93, 0.94], 0.92),  # all past the gate, one way: their median
+    ([0.74, 0.73, 0.72, 0.71, 0.70], 0.72),  # ... the other way
+    ([0.90, 0.72, 0.91, 0.71, 0.92], None),  # to either side: two regions taking turns
+    ([0.90, 0.91, 0.82, 0.93, 0.94], None),  # one of them within the gate
+])
+def test_airlight_tracker_tells_a_one_way_departure(latest: list[float],
+                                                    departed: float | None) -> None:
+    tr = AirlightTracker(tau=0.5, window=1.0, rate=1.0, gate=0.05, hold=3.0)
+    for k in range(10):
+        tr.update(np.full(3, 0.8), k / 30, 1 / 30)
+    for k, level in enumerate(latest, start=10):
+        tr.update(np.full(3, level), k / 30, 1 / 30)  # held out by the gate
+    np.testing.assert_allclose(tr.value, 0.8)
+    got = tr.departed(5, 0.05)
+    if departed is None:
+        assert got is None
+    else:
+        assert got is not None
+        np.testing.assert_allclose(got, departed)
+    # a departure in one channel only is one (the gate's own test)
+    tint = np.array([0.86, 0.8, 0.8])
+    for k in range(15, 20):
+        tr.update(tint, k / 30, 1 / 30)
+    got = tr.departed(5, 0.05)
+    assert got is not None
+    np.testing.assert_allclose(got, tint)
+
+
 @pytest.mark.parametrize(("path", "gradual"), [
     ([0.80, 0.83, 0.86, 0.89, 0.92], True),   # a climb in four steps: fog, a pan into it
     ([0.80, 0.80, 0.80, 0.80, 0.92], False),  # one jump: a truck, a lamp

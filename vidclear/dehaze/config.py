@@ -77,7 +77,8 @@ class DehazeConfig(Section):
                                         "airlight_tau (fog thickening is followed faster); "
                                         "0 = fixed tau")
     scene_cut: float = param(0.5, lo=0.0, hi=1.0,
-                             doc="histogram distance that resets temporal state; 0 = never")
+                             doc="histogram distance that resets temporal state (unless the "
+                                 "frame is the last one through a fade); 0 = never")
     t_tau: float = param(0.2, lo=0.0, hi=10.0,
                          doc="time constant of transmission smoothing, seconds, where the "
                              "scene did not move since the last frame (moving pixels follow "

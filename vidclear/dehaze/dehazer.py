@@ -99,6 +99,7 @@ References
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,6 +185,21 @@ _OFFSET_FALL_TAU = 0.15
 _ABOVE_AIR = 0.2
 # time constant of following a measurement that left A step by step, seconds
 _GRADUAL_TAU = 0.3
+# A dissolve into another shot (see _dissolving), looked for over these spans
+# of the last frames (seconds): the lower quartile of the per-pixel luma change
+# over the span reaches _DISSOLVE_CHANGE (three quarters of the picture
+# changed), and the frame halfway through is a mix of the span's ends: its
+# change correlates with the whole span's by at least _DISSOLVE_CORRELATION,
+# at a share within _DISSOLVE_SHARE.
+_DISSOLVE_SPANS = (0.25, 0.5, 1.0)
+_DISSOLVE_CHANGE = 0.01
+_DISSOLVE_CORRELATION = 0.95
+_DISSOLVE_SHARE = (0.25, 0.75)
+# ... and A follows the median of the last estimates, this many, once all of
+# them left it the same way, during the dissolve and for _DISSOLVE_AFTER
+# seconds after it was last seen (A arrives; the chase then carries it on)
+_DISSOLVE_MEDIAN = 5
+_DISSOLVE_AFTER = 0.5
 # t >= 1 - k (haze around + margin): the haze around a pixel is the dark
 # channel's minimum within this share of the short side (box-smoothed over
 # the same reach), and the margin is in units of A. Chosen on the tuning sets
@@ -344,8 +360,9 @@ class Dehazer:
     Frames are RGB (never BGR). Timestamps (seconds) drive every time
     constant, so variable frame rate is exact; without timestamps frames are
     taken to be 1/30 s apart. A timestamp that goes backwards or jumps by more
-    than 5 s, or a histogram jump above ``scene_cut``, resets the temporal
-    state. At 1920×1080 uint8 a frame costs a few milliseconds on two cores
+    than 5 s, or a histogram jump above ``scene_cut`` that no fade explains,
+    resets the temporal state; a dissolve into another shot is followed over
+    a third of a second. At 1920×1080 uint8 a frame costs a few milliseconds on two cores
     (see ``scripts/bench_dehaze.py``).
 
     Examples
@@ -372,6 +389,10 @@ class Dehazer:
         self._comp: tuple[np.ndarray, float] | None = None
         self._t_mean: float | None = None  # last frame's mean transmission
         self._air_ref: np.ndarray | None = None  # working grey when A last agreed
+        # (time, sampled working grey) of the last second's frames, for _dissolving,
+        # and when a dissolve was last seen
+        self._recent: deque[tuple[float, np.ndarray]] = deque()
+        self._dissolved_at = -math.inf
         self._prev_grey: np.ndarray | None = None  # last working grey, for exposure changes
         self.last: DehazeResult | None = None
         self._threads = ThreadChoice()
@@ -415,6 +436,8 @@ class Dehazer:
         self._prev_grey = None
         self._t_mean = None
         self._air_ref = None
+        self._recent.clear()
+        self._dissolved_at = -math.inf
         self._air_offset: np.ndarray | None = None
 
     def _clock(self, timestamp: float | None) -> tuple[float, float, bool]:
@@ -700,6 +723,25 @@ class Dehazer:
             air, inv_air = use(self._air.catch_up(measured, now, dt, _GRADUAL_TAU,
                                                   restart=False))
             a_lum, caught = float(LUMA @ air), True
+        if self._dissolving(grey, now, ws.step):
+            self._dissolved_at = now
+        dissolving = now - self._dissolved_at <= _DISSOLVE_AFTER
+        departed = self._air.departed(_DISSOLVE_MEDIAN, gate) if dissolving else None
+        if departed is not None and not (cut or caught):
+            # The picture is dissolving into another shot: three quarters of
+            # it changed, each pixel on its own straight path (a truck or a
+            # pan changes some pixels fully and others not yet), and the
+            # last estimates all left A the same way. No cut is seen, and
+            # the gate held the old shot's A for airlight_hold and the rate
+            # limit after it: the output stayed 10-13 levels off a fresh
+            # dehaze for 4-6 s after 1 s dissolves between hazy stills. A
+            # follows their median, as a pan into other fog is followed,
+            # over _GRADUAL_TAU. (Estimates that jump to either side of A,
+            # as in a fade from white over a dark church whose windows and
+            # fog take turns, are left to the gate.)
+            air, inv_air = use(self._air.catch_up(departed, now, dt, _GRADUAL_TAU,
+                                                  restart=False))
+            a_lum, caught = float(LUMA @ air), True
         if (not cut and float(LUMA @ measured) > a_lum + cfg.airlight_gate
                 and _k.strided_median(grey, ws.step) > a_lum):
             # Half the frame is brighter than the airlight, which a hazy
@@ -822,7 +864,8 @@ class Dehazer:
         gains, gamma = compensation(ws.hist, cfg, self._t_mean,
                                     cfg.brightness * max(guard, _DENSE_BRIGHTNESS))
         if self._comp is not None:
-            a = ema_alpha(dt, cfg.airlight_tau)
+            # (in a dissolve they follow the new picture as A does)
+            a = ema_alpha(dt, _GRADUAL_TAU if dissolving else cfg.airlight_tau)
             gains = self._comp[0] + a * (gains - self._comp[0])
             gamma = self._comp[1] + a * (gamma - self._comp[1])
         self._comp = (gains, gamma)
@@ -918,6 +961,44 @@ class Dehazer:
             self._air_ref = grey.copy()
             return False
         return self._moved_with(measured, a_lum, grey, step, _FOLLOW_QUANTILE)
+
+    def _dissolving(self, grey: np.ndarray, now: float, step: int) -> bool:
+        """Whether the last frames are a dissolve from one picture into another.
+
+        ``grey`` (h×w float32) is this frame's working luma at ``now``
+        seconds; every ``step``-th row and column of the last second's frames
+        is kept. In a dissolve every pixel moves along the line from the old
+        picture to the new one, all by the same share: over a span of the
+        last frames, the frame halfway through changed by the whole span's
+        change times a share w in (0, 1), 0.5 for a linear dissolve. True
+        when, over one of the spans :data:`_DISSOLVE_SPANS`, three quarters
+        of the pixels changed by at least :data:`_DISSOLVE_CHANGE`, and the
+        halfway frame's change correlates with the span's by
+        :data:`_DISSOLVE_CORRELATION` at a share w within
+        :data:`_DISSOLVE_SHARE`. A truck entering changes pixels one after
+        the other (0.7 correlation with a truck half in at the halfway
+        frame), a pan shifts texture, and a still frame's changes are noise.
+        """
+        kept = self._recent
+        sample = grey[::step, ::step].ravel().copy()
+        if kept and kept[-1][1].shape != sample.shape:
+            kept.clear()
+        kept.append((now, sample))
+        while kept[0][0] < now - _DISSOLVE_SPANS[-1] - 0.05:
+            kept.popleft()
+        for span in _DISSOLVE_SPANS:
+            start = min(kept, key=lambda item: abs(item[0] - (now - span)))
+            mid = min(kept, key=lambda item: abs(item[0] - (now - span / 2)))
+            if abs(start[0] - (now - span)) > span / 4 or not start[0] < mid[0] < now:
+                continue
+            change, half = sample - start[1], mid[1] - start[1]
+            if float(np.quantile(np.abs(change), 0.25)) < _DISSOLVE_CHANGE:
+                continue
+            cc, hc, hh = float(change @ change), float(half @ change), float(half @ half)
+            if hh > 0.0 and hc / math.sqrt(hh * cc) >= _DISSOLVE_CORRELATION and \
+                    _DISSOLVE_SHARE[0] <= hc / cc <= _DISSOLVE_SHARE[1]:
+                return True
+        return False
 
     def _half_moved_with(self, measured: np.ndarray, a_lum: float, grey: np.ndarray,
                          step: int) -> bool:

@@ -317,6 +317,24 @@ class AirlightTracker:
             self._hist = deque([(time, self.value.copy())])
         return self.value.astype(np.float32)
 
+    def departed(self, count: int, gate: float) -> np.ndarray | None:
+        """The median (3,) of the latest ``count`` estimates when all left the value one way.
+
+        Each of them must lie more than ``gate`` from the tracked value in
+        some channel (the gate's own test), all on the same side of it in
+        luma; otherwise (or with fewer estimates, or no value yet) None.
+        Estimates that jump to either side of the value (two regions taking
+        turns as the brightest haze) are no departure.
+        """
+        if self.value is None or len(self._hist) < count:
+            return None
+        latest = np.stack([e for _, e in list(self._hist)[-count:]])
+        off = (latest - self.value) @ BT601
+        if not (bool(np.all(np.abs(latest - self.value).max(axis=1) > gate))
+                and (bool(np.all(off > 0.0)) or bool(np.all(off < 0.0)))):
+            return None
+        return np.median(latest, axis=0)
+
     def catch_up(self, estimate: np.ndarray, time: float, dt: float,
                  tau: float = 0.15, restart: bool = True) -> np.ndarray:
         """The tracked value is stale (the scene brightened past it): follow fast.
