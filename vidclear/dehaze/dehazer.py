@@ -966,8 +966,8 @@ class Dehazer:
         """Whether the last frames are a dissolve from one picture into another.
 
         ``grey`` (h×w float32) is this frame's working luma at ``now``
-        seconds; every ``step``-th row and column of the last second's frames
-        is kept. In a dissolve every pixel moves along the line from the old
+        seconds; every ``2 * step``-th row and column of the last second's
+        frames is kept. In a dissolve every pixel moves along the line from the old
         picture to the new one, all by the same share: over a span of the
         last frames, the frame halfway through changed by the whole span's
         change times a share w in (0, 1), 0.5 for a linear dissolve. True
@@ -980,19 +980,20 @@ class Dehazer:
         frame), a pan shifts texture, and a still frame's changes are noise.
         """
         kept = self._recent
-        sample = grey[::step, ::step].ravel().copy()
+        sample = grey[::2 * step, ::2 * step].ravel().copy()  # 2000-4000 pixels
         if kept and kept[-1][1].shape != sample.shape:
             kept.clear()
         kept.append((now, sample))
         while kept[0][0] < now - _DISSOLVE_SPANS[-1] - 0.05:
             kept.popleft()
+        times = np.array([t for t, _ in kept])
         for span in _DISSOLVE_SPANS:
-            start = min(kept, key=lambda item: abs(item[0] - (now - span)))
-            mid = min(kept, key=lambda item: abs(item[0] - (now - span / 2)))
-            if abs(start[0] - (now - span)) > span / 4 or not start[0] < mid[0] < now:
+            i = int(np.abs(times - (now - span)).argmin())
+            j = int(np.abs(times - (now - span / 2)).argmin())
+            if abs(times[i] - (now - span)) > span / 4 or not i < j < len(kept) - 1:
                 continue
-            change, half = sample - start[1], mid[1] - start[1]
-            if float(np.quantile(np.abs(change), 0.25)) < _DISSOLVE_CHANGE:
+            change, half = sample - kept[i][1], kept[j][1] - kept[i][1]
+            if np.count_nonzero(np.abs(change) >= _DISSOLVE_CHANGE) < 0.75 * change.size:
                 continue
             cc, hc, hh = float(change @ change), float(half @ change), float(half @ half)
             if hh > 0.0 and hc / math.sqrt(hh * cc) >= _DISSOLVE_CORRELATION and \
