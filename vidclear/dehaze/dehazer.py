@@ -657,21 +657,12 @@ class Dehazer:
         r = cfg.patch // 2
         _k.grey_minc(low, LUMA, ws.ones, grey, minc)
         bounds = picture_bounds(minc)  # black bars: measured on I, before any A
-        if cfg.airlight == "dcp":
-            _kf.min_filter2d(minc, r, dark)
-            measured = _k.airlight_top(low, drop_small_clipped(dark, minc),
-                                       cfg.airlight_fraction, 0.1, LUMA)
-            measured = self._dense_airlight(measured, ws, dark, bounds, dt)
-        else:
-            measured = airlight_quadtree(low, grey=grey)
-        measured = measured + neutral_pull(measured, cfg.airlight_neutral) * (
-            measured.mean() - measured)
-        measured = np.clip(measured, _MIN_AIRLIGHT, 1.0)
         # A fade or an exposure step scales every radiance, the airlight's too:
         # the tracked A follows at once instead of lagging behind its gate
         # (and then jumping when half the frame has passed it).
         prev, self._prev_grey = self._prev_grey, grey.copy()
         new_view = True  # nothing to compare with: the veil levels hold nothing
+        gain = 1.0
         if not cut and prev is not None and prev.shape == grey.shape:
             gain = exposure_gain(grey, prev, ws.step)
             # Most of the picture changed at once (a cut the histogram test
@@ -680,8 +671,21 @@ class Dehazer:
             st = ws.step
             new_view = _k.strided_median(
                 np.abs(grey[::st, ::st] - np.float32(gain) * prev[::st, ::st]), 1) > _NEW_VIEW
-            if gain != 1.0:
-                self._air.scale(gain, chase=_GRADUAL_TAU)
+        if self._dissolving(grey, now, ws.step):
+            self._dissolved_at = now
+        dissolving = now - self._dissolved_at <= _DISSOLVE_AFTER
+        if cfg.airlight == "dcp":
+            _kf.min_filter2d(minc, r, dark)
+            measured = _k.airlight_top(low, drop_small_clipped(dark, minc),
+                                       cfg.airlight_fraction, 0.1, LUMA)
+            measured = self._dense_airlight(measured, ws, dark, bounds, dt, gain, dissolving)
+        else:
+            measured = airlight_quadtree(low, grey=grey)
+        measured = measured + neutral_pull(measured, cfg.airlight_neutral) * (
+            measured.mean() - measured)
+        measured = np.clip(measured, _MIN_AIRLIGHT, 1.0)
+        if gain != 1.0:
+            self._air.scale(gain, chase=_GRADUAL_TAU)
 
         def use(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             """A and 1 / A; grey, minc and dark of ``I / A`` in the workspace."""
@@ -723,9 +727,6 @@ class Dehazer:
             air, inv_air = use(self._air.catch_up(measured, now, dt, _GRADUAL_TAU,
                                                   restart=False))
             a_lum, caught = float(LUMA @ air), True
-        if self._dissolving(grey, now, ws.step):
-            self._dissolved_at = now
-        dissolving = now - self._dissolved_at <= _DISSOLVE_AFTER
         departed = self._air.departed(_DISSOLVE_MEDIAN, gate) if dissolving else None
         if departed is not None and not (cut or caught):
             # The picture is dissolving into another shot: three quarters of
@@ -874,7 +875,8 @@ class Dehazer:
                          float(gamma), float(density), float(strength), bool(cut))
 
     def _dense_airlight(self, measured: np.ndarray, ws: _Workspace, dark: np.ndarray,
-                        bounds: tuple[int, int, int, int], dt: float) -> np.ndarray:
+                        bounds: tuple[int, int, int, int], dt: float, gain: float = 1.0,
+                        dissolving: bool = False) -> np.ndarray:
         """The airlight search's ``measured`` A, moved towards a small-window search in thick haze.
 
         With ``patch`` (15 working pixels, 8 % of the short side) the haze
@@ -921,11 +923,15 @@ class Dehazer:
                     offset = (np.float32(weight) * (small - measured)).astype(np.float32)
         if self._air_offset is not None:
             # video: it rises with airlight_tau and falls within
-            # _OFFSET_FALL_TAU (see the docstring)
-            rises = float(LUMA @ offset) > float(LUMA @ self._air_offset)
+            # _OFFSET_FALL_TAU (see the docstring); an exposure change scales
+            # it with A, and in a fade or dissolve it follows the new picture
+            # within _GRADUAL_TAU either way
+            before = self._air_offset * np.float32(gain)
+            rises = float(LUMA @ offset) > float(LUMA @ before)
             tau = cfg.airlight_tau if rises else min(cfg.airlight_tau, _OFFSET_FALL_TAU)
-            offset = self._air_offset + np.float32(ema_alpha(dt, tau)) * (
-                offset - self._air_offset)
+            if dissolving:
+                tau = min(tau, _GRADUAL_TAU)
+            offset = before + np.float32(ema_alpha(dt, tau)) * (offset - before)
         self._air_offset = offset
         return measured + offset
 
