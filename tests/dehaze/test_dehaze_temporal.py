@@ -336,6 +336,42 @@ def test_a_sudden_change_is_a_cut_however_faint() -> None:
     assert det.update(textured_scene(180, 320, 9).astype(np.float32))
 
 
+def test_a_fade_is_no_cut_but_thicker_fog_over_the_same_view_is() -> None:
+    # Both are affine maps of the last frame's luma. A fade (from white, from
+    # black, an exposure step) leaves white or black alone and is no cut,
+    # however its narrow histogram jumps between bins (a fade from white over
+    # a dark scene in thick fog tripped the detector every 3-5 frames, and
+    # each false cut reset the airlight: trial 28). The same view cut to
+    # thicker fog, I' = a I + (1 - a) A, leaves the airlight alone: a cut
+    # (trial 29: treated as a fade, the output stayed 9.6 levels dark).
+    rng = np.random.default_rng(5)
+    clear = 0.1 * textured_scene(180, 320, 4).astype(np.float32)  # a dark scene
+
+    def fog(t: float) -> np.ndarray:
+        return clear * np.float32(t) + np.float32(0.85 * (1 - t))
+
+    def noisy(img: np.ndarray) -> np.ndarray:
+        return np.clip(img + rng.normal(0, 0.001, img.shape).astype(np.float32), 0, 1)
+
+    det = SceneCutDetector(threshold=0.5)
+    hazy = fog(0.3)
+    jumps = cuts = 0
+    for k in range(50):  # 2 s from white at 25 fps
+        w = np.float32(1.0 - k / 50)
+        cut = det.update(noisy(w + (1 - w) * hazy))
+        if k >= 10:  # the first frames are all but white: noise, no picture to tell by
+            cuts += cut
+            jumps += det.distance > 0.5
+    assert jumps >= 2  # the premise: the histogram jumps, a cut before
+    assert cuts == 0
+    for level in (1.0, 0.9, 0.8):  # a fade to black and an exposure step
+        assert not det.update(noisy(hazy * np.float32(level))) or level == 1.0
+    for _ in range(3):
+        det.update(noisy(fog(0.3)))
+    assert det.update(noisy(fog(0.2)))  # thicker fog over the same view: a cut
+    assert det.update(noisy(fog(0.3)))  # and back
+
+
 @pytest.mark.parametrize("start", [0.0, 0.5])
 def test_brightening_scene_is_not_blown_out(start: float) -> None:
     # A fade-in from black (or a tunnel exit at half brightness) over 1 s: the

@@ -764,7 +764,8 @@ class Dehazer:
             air, inv_air = use(self._air.restore(now, dt))
             a_lum, caught = float(LUMA @ air), True
         dense_before = self._dense_t.value
-        if (not cut and dense_before is not None and float(np.abs(measured - air).max())
+        if (not cut and departed is None and dense_before is not None
+                and float(np.abs(measured - air).max())
                 > gate and light_haze_weight(
                     dense_before, cfg.dense_low, cfg.dense_high, a_lum) < 0.5):
             # In thick fog the measurement is the fog itself, not a bright

@@ -617,11 +617,26 @@ class DensityTracker:
 
 # SceneCutDetector: a histogram jump is no cut when the frame is the last one
 # through an affine map of its luma (a fade, an exposure step) that explains
-# it: the sampled lumas correlate by at least this much ...
-_FADE_CORRELATION = 0.9
+# it: the sampled lumas correlate by at least the first of these, the second
+# where either frame's luma spreads less than _FADE_SPREAD (standard
+# deviation: a fade from white over thick fog, whose frames x264's noise
+# and rounding decorrelate to 0.72-0.91; two different faint shots, 0) ...
+_FADE_CORRELATION = (0.9, 0.7)
+_FADE_SPREAD = 0.01
 # ... and the map's gain lies within this factor of 1 (a fade's frame-to-frame
-# step; a clear view turned to thick fog in one frame is a cut)
+# step; a clear view turned to thick fog in one frame is a cut) ...
 _FADE_GAIN = 1.5
+# ... and, when it changes the contrast by _FADE_CONTRAST or more, the level
+# it leaves alone (luma) is black or white, below or above _FADE_ENDS (a
+# fade, an exposure step), not in between (the same view under thicker fog
+# leaves its airlight alone: a cut to it is one). A smaller change is a
+# fade's frame-to-frame step, and leaves too little to tell the level by; so
+# does the gain of a faint pair that correlates less than _FADE_SURE (a fade
+# from white over thick fog: 0.85-0.94, the level read 0.58-0.88; the same
+# dark view cut from fog t = 0.3 to 0.2: 0.98, the level 0.86, its airlight).
+_FADE_ENDS = (0.1, 0.9)
+_FADE_CONTRAST = 0.1
+_FADE_SURE = 0.95
 
 
 class SceneCutDetector:
@@ -633,16 +648,25 @@ class SceneCutDetector:
     things are, so camera motion does not trigger cuts.
 
     A jump past ``threshold`` is not a cut when the frame is the last one
-    seen through a fade or an exposure step: when the sampled lumas of the
-    two frames correlate by at least 0.9 (Pearson) and the least-squares
-    line between them has a gain within 1.5x of 1. A low-contrast frame
-    (thick fog, a fade from white) has a narrow histogram, and a fade moving
-    it across a bin boundary jumped past 0.5 every three to five frames; each
-    false cut reset the airlight to one frame's measurement, and a dark scene
-    under fog fading in from white flickered between near white and near black
-    (steps of 166 levels, a new-user trial). A frame with almost no contrast
-    (black, white) correlates with nothing: a fade through black into another
-    shot still cuts where the new shot's histogram first moves.
+    seen through a fade or an exposure step, an affine map of its luma:
+    when the sampled lumas of the two frames correlate by at least 0.9
+    (Pearson; 0.7 where either frame's luma has a standard deviation under
+    0.01, whose noise and rounding decorrelate a faint fade's frames), the
+    line between them (its gain the ratio of their spreads) has a gain
+    within 1.5x of 1, and, when the gain is 0.1 or more from 1 (and known
+    well enough: faint frames correlating by 0.95 or more), the level the
+    line leaves alone is black
+    (below 0.1: a fade from black, an exposure step) or white (above 0.9: a
+    fade from white). The same view under thicker fog is an affine map too,
+    ``I' = a I + (1 - a) A``, but it leaves the airlight alone: a hard cut
+    to it stays a cut. A low-contrast frame (thick fog, a fade from white)
+    has a narrow histogram, and a fade moving it across a bin boundary
+    jumped past 0.5 every three to five frames; each false cut reset the
+    airlight to one frame's measurement, and a dark scene under fog fading
+    in from white flickered between near white and near black (steps of 166
+    levels, a new-user trial). A frame with almost no contrast (black,
+    white) correlates with nothing: a fade through black into another shot
+    still cuts where the new shot's histogram first moves.
 
     Parameters
     ----------
@@ -697,9 +721,21 @@ class SceneCutDetector:
         sxx, syy, sxy = float(x @ x), float(y @ y), float(x @ y)
         if sxx <= 0.0 or syy <= 0.0:
             return False  # a flat frame: nothing to tell a fade by
-        gain = sxy / sxx
-        return (sxy / math.sqrt(sxx * syy) >= _FADE_CORRELATION
-                and 1.0 / _FADE_GAIN <= gain <= _FADE_GAIN)
+        # the line's gain as the ratio of the spreads (reduced major axis): the
+        # least-squares slope shrinks towards 0 with the noise of a frame
+        # with little contrast (a fade from white over thick fog)
+        gain = math.sqrt(syy / sxx)
+        corr = sxy / math.sqrt(sxx * syy)
+        faint = min(sxx, syy) < _FADE_SPREAD ** 2 * x.size
+        if not (corr >= _FADE_CORRELATION[faint] and 1.0 / _FADE_GAIN <= gain <= _FADE_GAIN):
+            return False
+        if abs(1.0 - gain) < _FADE_CONTRAST or (faint and corr < _FADE_SURE):
+            return True  # a fade's frame-to-frame step, or a gain too uncertain to tell by
+        # the level the map leaves alone: black for a fade from black or an
+        # exposure step, white for a fade from white; the airlight for fog
+        # thickening or thinning, I' = a I + (1 - a) A (another shot)
+        fixed = (float(after.mean()) - gain * float(before.mean())) / (1.0 - gain)
+        return fixed <= _FADE_ENDS[0] or fixed >= _FADE_ENDS[1]
 
     def __repr__(self) -> str:
         return f"SceneCutDetector(threshold={self.threshold:g}, distance={self.distance:.3f})"
