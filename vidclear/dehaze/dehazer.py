@@ -186,9 +186,9 @@ _ABOVE_AIR = 0.2
 # time constant of following a measurement that left A step by step, seconds
 _GRADUAL_TAU = 0.3
 # A dissolve into another shot (see _dissolving), looked for over these spans
-# of the last frames (seconds): the lower quartile of the per-pixel luma change
-# over the span reaches _DISSOLVE_CHANGE (three quarters of the picture
-# changed), and the frame halfway through is a mix of the span's ends: its
+# of the last frames (seconds): three quarters of the pixels' luma changed by
+# _DISSOLVE_CHANGE or more over the span, and the frame halfway through is a
+# mix of the span's ends: its
 # change correlates with the whole span's by at least _DISSOLVE_CORRELATION,
 # at a share within _DISSOLVE_SHARE.
 _DISSOLVE_SPANS = (0.25, 0.5, 1.0)
@@ -362,8 +362,8 @@ class Dehazer:
     taken to be 1/30 s apart. A timestamp that goes backwards or jumps by more
     than 5 s, or a histogram jump above ``scene_cut`` that no fade explains,
     resets the temporal state; a dissolve into another shot is followed over
-    a third of a second. At 1920×1080 uint8 a frame costs a few milliseconds on two cores
-    (see ``scripts/bench_dehaze.py``).
+    a third of a second. At 1920×1080 uint8 a frame costs a few milliseconds
+    on two cores (see ``scripts/bench_dehaze.py``).
 
     Examples
     --------
@@ -739,7 +739,10 @@ class Dehazer:
             # follows their median, as a pan into other fog is followed,
             # over _GRADUAL_TAU. (Estimates that jump to either side of A,
             # as in a fade from white over a dark church whose windows and
-            # fog take turns, are left to the gate.)
+            # fog take turns, are left to the gate.) The thick-fog rule below
+            # then keeps out of it: its slower follow of the raw measurement
+            # left A 0.1 too bright after a dissolve into a dark church in
+            # fog, the output 27-54 levels dark a second later.
             air, inv_air = use(self._air.catch_up(departed, now, dt, _GRADUAL_TAU,
                                                   restart=False))
             a_lum, caught = float(LUMA @ air), True
@@ -905,7 +908,11 @@ class Dehazer:
         fog (followed as it came, the output drifted 9 levels in a second,
         flicker 1.9 x the wide search's; 1.05 x smoothed); and a light
         object taken for A leaves no dimming behind it a second after it
-        has gone (it fell with airlight_tau: 21 levels still).
+        has gone (it fell with airlight_tau: 21 levels still). ``gain``, the
+        exposure change since the last frame, scales the last correction
+        (it is part of A); while ``dissolving`` it follows within
+        ``_GRADUAL_TAU`` either way (fades tripped the cut detector and reset
+        it before; without the resets it lagged 5 levels after a fade).
         """
         cfg = self.config
         if cfg.airlight_patch == cfg.patch:
@@ -974,8 +981,8 @@ class Dehazer:
 
         ``grey`` (h×w float32) is this frame's working luma at ``now``
         seconds; every ``2 * step``-th row and column of the last second's
-        frames is kept. In a dissolve every pixel moves along the line from the old
-        picture to the new one, all by the same share: over a span of the
+        frames is kept. In a dissolve every pixel moves along the line from
+        the old picture to the new one, all by the same share: over a span of the
         last frames, the frame halfway through changed by the whole span's
         change times a share w in (0, 1), 0.5 for a linear dissolve. True
         when, over one of the spans :data:`_DISSOLVE_SPANS`, three quarters

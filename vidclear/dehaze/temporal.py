@@ -655,9 +655,9 @@ class SceneCutDetector:
     line between them (its gain the ratio of their spreads) has a gain
     within 1.5x of 1, and, when the gain is 0.1 or more from 1 (and known
     well enough: faint frames correlating by 0.95 or more), the level the
-    line leaves alone is black
-    (below 0.1: a fade from black, an exposure step) or white (above 0.9: a
-    fade from white). The same view under thicker fog is an affine map too,
+    line leaves alone is black (below 0.1: a fade from black, an exposure
+    step) or white (above 0.9: a fade from white). The same view under
+    thicker fog is an affine map too,
     ``I' = a I + (1 - a) A``, but it leaves the airlight alone: a hard cut
     to it stays a cut. A low-contrast frame (thick fog, a fade from white)
     has a narrow histogram, and a fade moving it across a bin boundary
