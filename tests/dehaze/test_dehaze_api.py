@@ -149,6 +149,7 @@ def test_dehazer_attributes_and_repr() -> None:
         ({"auto_low": 0.3, "auto_high": 0.2}, "auto_low"),
         ({"dense_low": 0.7, "dense_high": 0.7}, "dehaze.dense_low = 0.7 must be below"),
         ({"strength": float("nan")}, "finite"),
+        ({"t0": 10**400}, "dehaze.t0 = inf is not allowed: expected a finite number"),
         ({"radius": 2.5}, "dehaze.radius"),
         ({"luma_floor": 1.0}, "dehaze.luma_floor"),
         ({"luma_floor": -0.1}, "dehaze.luma_floor"),

@@ -129,7 +129,10 @@ def _coerce(value: Any, tp: Any, key: str, meta: Mapping[str, Any]) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ConfigError(f"{key} = {value!r} is not allowed: expected {_allowed(meta, float)}")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an integer past the float range (10**400)
+            value = math.inf if value > 0 else -math.inf
         if not math.isfinite(value):
             raise ConfigError(f"{key} = {value!r} is not allowed: expected a finite number")
         return value
