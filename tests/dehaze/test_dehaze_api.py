@@ -164,8 +164,9 @@ def test_bad_params(params: dict, match: str) -> None:
 def test_numpy_scalars_are_taken_as_numbers() -> None:
     # a value read from an array (np.int64, np.float32) is the number it
     # holds (a new-user trial: np.int64(5) was refused for dehaze.patch)
-    cfg = Dehazer(patch=np.int64(7), radius=np.uint8(9), strength=np.float32(0.5)).config
-    assert cfg == DehazeConfig(patch=7, radius=9, strength=0.5)
+    cfg = Dehazer(patch=np.int64(7), radius=np.uint8(9), strength=np.float32(0.5),
+                  t0=np.float32(0.2)).config
+    assert cfg == DehazeConfig(patch=7, radius=9, strength=0.5, t0=0.2)  # not 0.2000000029
     assert type(cfg.patch) is int and type(cfg.strength) is float
     with pytest.raises(ConfigError, match="dehaze.patch = 6 is not allowed: expected an odd"):
         Dehazer(patch=np.int64(6))

@@ -90,6 +90,16 @@ def _allowed(meta: Mapping[str, Any], tp: Any) -> str:
     return kind
 
 
+def _as_float(value: numbers.Real) -> float:
+    """``value`` as a Python float; np.float32(0.2) as 0.2, the number it prints as."""
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(str(value))  # the shortest decimal that round-trips in its own type
+    except ValueError:  # Fraction(1, 3) prints as 1/3
+        return float(value)
+
+
 def _coerce(value: Any, tp: Any, key: str, meta: Mapping[str, Any]) -> Any:
     """Check ``value`` against the annotation ``tp``; return the stored form."""
     origin = typing.get_origin(tp)
@@ -130,7 +140,7 @@ def _coerce(value: Any, tp: Any, key: str, meta: Mapping[str, Any]) -> Any:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ConfigError(f"{key} = {value!r} is not allowed: expected {_allowed(meta, float)}")
         try:
-            value = float(value)
+            value = _as_float(value)
         except OverflowError:  # an integer past the float range (10**400)
             value = math.inf if value > 0 else -math.inf
         if not math.isfinite(value):
