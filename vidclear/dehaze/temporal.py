@@ -637,6 +637,12 @@ _FADE_GAIN = 1.5
 _FADE_ENDS = (0.1, 0.9)
 _FADE_CONTRAST = 0.1
 _FADE_SURE = 0.95
+# A step of _FADE_CONTRAST or more is a fade's only when the frame before also
+# moved, its mean luma by at least this: a hard cut comes out of a steady
+# shot. White fog (A 0.92-0.95) leaves a level that reads as white, and a
+# cut between two thicknesses of it was taken for a fade (trial 30: 88
+# levels dark 1 s after).
+_FADE_MOVING = 0.002
 
 
 class SceneCutDetector:
@@ -651,22 +657,24 @@ class SceneCutDetector:
     seen through a fade or an exposure step, an affine map of its luma:
     when the sampled lumas of the two frames correlate by at least 0.9
     (Pearson; 0.7 where either frame's luma has a standard deviation under
-    0.01, whose noise and rounding decorrelate a faint fade's frames), the
-    line between them (its gain the ratio of their spreads) has a gain
-    within 1.5x of 1, and, when the gain is 0.1 or more from 1 (and known
-    well enough: faint frames correlating by 0.95 or more), the level the
-    line leaves alone is black (below 0.1: a fade from black, an exposure
-    step) or white (above 0.9: a fade from white). The same view under
-    thicker fog is an affine map too,
-    ``I' = a I + (1 - a) A``, but it leaves the airlight alone: a hard cut
-    to it stays a cut. A low-contrast frame (thick fog, a fade from white)
-    has a narrow histogram, and a fade moving it across a bin boundary
-    jumped past 0.5 every three to five frames; each false cut reset the
-    airlight to one frame's measurement, and a dark scene under fog fading
-    in from white flickered between near white and near black (steps of 166
-    levels, a new-user trial). A frame with almost no contrast (black,
-    white) correlates with nothing: a fade through black into another shot
-    still cuts where the new shot's histogram first moves.
+    0.01, whose noise and rounding decorrelate a faint fade's frames) and
+    the line between them (its gain the ratio of their spreads) has a gain
+    within 1.5x of 1. A gain 0.1 or more from 1 needs more: the frame before
+    moved too (its mean luma by 0.002 or more: a fade under way; a hard cut
+    comes out of a steady shot), and, unless the frames are faint and
+    correlate by less than 0.95, the level the line leaves alone is black
+    (below 0.1: a fade from black, an exposure step) or white (above 0.9: a
+    fade from white). The same view under thicker fog is an affine map too,
+    ``I' = a I + (1 - a) A``, but it leaves the airlight alone, and a hard
+    cut to it stays a cut (under white fog, whose airlight reads as white,
+    by the steady shot before it). A low-contrast frame (thick fog, a fade
+    from white) has a narrow histogram, and a fade moving it across a bin
+    boundary jumped past 0.5 every three to five frames; each false cut
+    reset the airlight to one frame's measurement, and a dark scene under
+    fog fading in from white flickered between near white and near black
+    (steps of 166 levels, a new-user trial). A frame with almost no contrast
+    (black, white) correlates with nothing: a fade through black into
+    another shot still cuts where the new shot's histogram first moves.
 
     Parameters
     ----------
@@ -681,11 +689,13 @@ class SceneCutDetector:
             raise ConfigError(f"threshold must be in [0, 1], got {threshold}")
         self.threshold = float(threshold)
         self._prev: tuple[np.ndarray, np.ndarray] | None = None
+        self._moving = False  # the last frame's mean luma moved from the one before
         self.distance = 0.0
 
     def reset(self) -> None:
         """Forget the previous frame."""
         self._prev = None
+        self._moving = False
         self.distance = 0.0
 
     @staticmethod
@@ -705,17 +715,25 @@ class SceneCutDetector:
         step = self._step(img)
         luma = (np.asarray(img[::step, ::step], np.float32) @ BT601.astype(np.float32)).ravel()
         prev, self._prev = self._prev, (hist, luma)
+        moving, self._moving = self._moving, (
+            prev is not None and prev[1].shape == luma.shape
+            and abs(float(luma.mean()) - float(prev[1].mean())) >= _FADE_MOVING)
         if prev is None:
             self.distance = 1.0
             return True
         self.distance = float(0.5 * np.abs(hist - prev[0]).sum() / 3.0)
         if not (self.threshold > 0 and self.distance > self.threshold):
             return False
-        return not (prev[1].shape == luma.shape and self._faded(prev[1], luma))
+        return not (prev[1].shape == luma.shape and self._faded(prev[1], luma, moving))
 
     @staticmethod
-    def _faded(before: np.ndarray, after: np.ndarray) -> bool:
-        """Whether ``after`` is ``before`` through an affine map (see the class docstring)."""
+    def _faded(before: np.ndarray, after: np.ndarray, moving: bool) -> bool:
+        """Whether ``after`` is ``before`` through an affine map (see the class docstring).
+
+        ``moving``: the frame before ``before`` differed from it in mean luma
+        (a fade under way), needed for a step that changes the contrast by
+        :data:`_FADE_CONTRAST` or more.
+        """
         x = before.astype(np.float64) - float(before.mean())
         y = after.astype(np.float64) - float(after.mean())
         sxx, syy, sxy = float(x @ x), float(y @ y), float(x @ y)
@@ -729,8 +747,12 @@ class SceneCutDetector:
         faint = min(sxx, syy) < _FADE_SPREAD ** 2 * x.size
         if not (corr >= _FADE_CORRELATION[faint] and 1.0 / _FADE_GAIN <= gain <= _FADE_GAIN):
             return False
-        if abs(1.0 - gain) < _FADE_CONTRAST or (faint and corr < _FADE_SURE):
-            return True  # a fade's frame-to-frame step, or a gain too uncertain to tell by
+        if abs(1.0 - gain) < _FADE_CONTRAST:
+            return True  # a fade's frame-to-frame step
+        if not moving:
+            return False  # a large step out of a steady shot: a cut
+        if faint and corr < _FADE_SURE:
+            return True  # a gain too uncertain to tell the level by
         # the level the map leaves alone: black for a fade from black or an
         # exposure step, white for a fade from white; the airlight for fog
         # thickening or thinning, I' = a I + (1 - a) A (another shot)
