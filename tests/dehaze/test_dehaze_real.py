@@ -371,7 +371,8 @@ def test_a_fade_from_white_into_fog_over_a_dark_scene_does_not_flicker(t: float)
     # five frames; each false cut reset the airlight to one frame's
     # measurement, which here swings between the windows and the fog
     # (0.78 / 0.94), and the output jumped between near white and near black:
-    # steps of 166 levels while the input fell by 2 a frame (trial 28).
+    # steps of 166 levels while the input fell by 2 a frame (trial 28; on
+    # this clip 30 and 46 levels before, 13 now).
     church = _load(DATA.parent / "hdr" / "memorial" / "memorial0068.png", 320)
     rows, cols = church.shape[0] // 4 * 4, church.shape[1] // 4 * 4
     rng = np.random.default_rng(1)
