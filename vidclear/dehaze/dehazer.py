@@ -61,11 +61,11 @@ over-reads haze. Once even the darkest 2 % of pixels carry a veil of
 ``dense_low`` (0.4 of A) the haze is thick for sure; between ``dense_low``
 and ``dense_high`` (0.7) the luma floor and the colour attenuation blend
 fade out, the grey sky floor fades to half and the brightness guard to a
-quarter, so thick fog loses its veil instead of keeping it. Over the same range the
-``"dcp"`` airlight search moves from the ``patch`` dark channel to the
-narrower ``airlight_patch`` one: where no region is opaque the wide window
-finds only textured hazy regions and reads A too dark, which ``1 / t - 1``
-multiplies (see ``Dehazer._dense_airlight``).
+quarter, so thick fog loses its veil instead of keeping it. Over the same
+range the ``"dcp"`` airlight search moves from the ``patch`` dark channel
+to the narrower ``airlight_patch`` one: where no region is opaque the wide
+window finds only textured hazy regions and reads A too dark, which
+``1 / t - 1`` multiplies (see ``Dehazer._dense_airlight``).
 
 For video the raw transmission is smoothed over ``t_tau`` seconds where
 the scene stood still (the working grey's local mean change and t's own
@@ -188,9 +188,8 @@ _GRADUAL_TAU = 0.3
 # A dissolve into another shot (see _dissolving), looked for over these spans
 # of the last frames (seconds): three quarters of the pixels' luma changed by
 # _DISSOLVE_CHANGE or more over the span, and the frame halfway through is a
-# mix of the span's ends: its
-# change correlates with the whole span's by at least _DISSOLVE_CORRELATION,
-# at a share within _DISSOLVE_SHARE.
+# mix of the span's ends: its change correlates with the whole span's by at
+# least _DISSOLVE_CORRELATION, at a share within _DISSOLVE_SHARE.
 _DISSOLVE_SPANS = (0.25, 0.5, 1.0)
 _DISSOLVE_CHANGE = 0.01
 _DISSOLVE_CORRELATION = 0.95
@@ -393,6 +392,7 @@ class Dehazer:
         # and when a dissolve was last seen
         self._recent: deque[tuple[float, np.ndarray]] = deque()
         self._dissolved_at = -math.inf
+        self._air_offset: np.ndarray | None = None  # the thick-haze airlight correction
         self._prev_grey: np.ndarray | None = None  # last working grey, for exposure changes
         self.last: DehazeResult | None = None
         self._threads = ThreadChoice()
@@ -438,7 +438,7 @@ class Dehazer:
         self._air_ref = None
         self._recent.clear()
         self._dissolved_at = -math.inf
-        self._air_offset: np.ndarray | None = None
+        self._air_offset = None
 
     def _clock(self, timestamp: float | None) -> tuple[float, float, bool]:
         if timestamp is None:
@@ -982,8 +982,8 @@ class Dehazer:
         ``grey`` (h×w float32) is this frame's working luma at ``now``
         seconds; every ``2 * step``-th row and column of the last second's
         frames is kept. In a dissolve every pixel moves along the line from
-        the old picture to the new one, all by the same share: over a span of the
-        last frames, the frame halfway through changed by the whole span's
+        the old picture to the new one, all by the same share: over a span of
+        the last frames, the frame halfway through changed by the whole span's
         change times a share w in (0, 1), 0.5 for a linear dissolve. True
         when, over one of the spans :data:`_DISSOLVE_SPANS`, three quarters
         of the pixels changed by at least :data:`_DISSOLVE_CHANGE`, and the
