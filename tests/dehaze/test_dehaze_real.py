@@ -396,6 +396,32 @@ def test_a_fade_from_white_into_fog_over_a_dark_scene_does_not_flicker(t: float)
     assert cuts <= 2  # a nearly white frame at the start may still read as one
 
 
+def test_fog_rolling_in_over_a_dark_scene_is_no_exposure_step() -> None:
+    # Fog thickening over 2 s (t 0.8 -> 0.2) over a church interior, dark with
+    # bright windows, through libx264. Its levels fill a narrow band, so the
+    # added light raised every pixel by nearly one ratio and each frame read
+    # as an exposure step of 2-4 %; the airlight was scaled with it to white
+    # (1.0 from 0.97) while every measurement stayed at or below its start,
+    # and the output sank to 91 levels below a fresh dehaze (trial 30). Fog
+    # adds light and shrinks the contrast; an exposure scales both.
+    church = _load(DATA.parent / "hdr" / "memorial" / "memorial0068.png", 320)
+    rows, cols = church.shape[0] // 4 * 4, church.shape[1] // 4 * 4
+    rng = np.random.default_rng(2)
+    noise = rng.normal(0.0, 1.0 / 255.0, (rows, cols, 3))
+    fps = 25
+    frames = []
+    for k in range(3 * fps):
+        t = 0.8 - 0.6 * min(max((k - fps // 2) / (2 * fps), 0.0), 1.0)
+        frames.append(to_u8(church[:rows, :cols] / 255.0 * t + 0.85 * (1.0 - t) + noise))
+    d = Dehazer()
+    air = []
+    for k, yuv in enumerate(x264_yuv420(frames, rate=fps, crf=18)):
+        y, rest = yuv[:rows], yuv[rows:].reshape(2, rows // 2, -1)
+        res = d.process_yuv420(y, rest[0], rest[1], timestamp=k / fps)
+        air.append(float(LUMA @ np.asarray(res.airlight)))
+    assert max(air) < air[0] + 0.01, (round(air[0], 3), round(max(air), 3))
+
+
 @pytest.mark.parametrize(("first", "second"), [
     ("hazy-stills/he_forest1.jpg", "o-haze/35_outdoor_hazy.jpg"),
     ("dense-haze/18_hazy.png", "hazy-stills/he_gugong.bmp"),

@@ -430,6 +430,24 @@ def test_exposure_gain_reads_multiplication_not_added_light() -> None:
     assert exposure_gain(moved, prev, 1) == 1.0
 
 
+def test_exposure_gain_reads_no_exposure_in_fog_over_a_narrow_band() -> None:
+    # Over a scene whose levels fill a narrow band (a dark scene under fog),
+    # thickening fog raises every pixel by nearly one ratio: the dark and
+    # bright halves agree, and it read as a 3 % exposure step. The contrast
+    # tells: fog shrinks it while the levels rise.
+    from vidclear.dehaze.temporal import exposure_gain
+
+    scene = 0.2 * textured_scene(H, W, 5)[..., 1].astype(np.float32)
+
+    def fogged(t: float) -> np.ndarray:
+        return scene * t + 0.85 * (1.0 - t)
+
+    assert exposure_gain(fogged(0.585), fogged(0.6), 1) == 1.0  # was 1.029
+    # the same fogged frames still read a true exposure step, up and down
+    assert exposure_gain(fogged(0.6) * 1.03, fogged(0.6), 1) == pytest.approx(1.03, rel=1e-3)
+    assert exposure_gain(fogged(0.6) * 0.97, fogged(0.6), 1) == pytest.approx(0.97, rel=1e-3)
+
+
 def test_a_pan_into_a_bright_region_catches_up_without_a_jump() -> None:
     # The left half is a darker exposure of the same hazy scene; a pan from it
     # into the bright half leaves the tracked airlight far below the haze.

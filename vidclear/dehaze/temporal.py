@@ -73,7 +73,33 @@ def exposure_gain(grey: np.ndarray, prev: np.ndarray, step: int, *,
     if dark.size and bright.size and \
             abs(float(np.median(dark)) - float(np.median(bright))) > 0.5 * abs(gain - 1.0):
         return 1.0
+    # ... and a brightening raises the contrast with the levels. Over a scene
+    # whose levels fill a narrow band (fog rolling in over a dark church)
+    # added light raises every pixel by nearly one ratio, which the test
+    # above cannot tell from a multiplication; the spread (luma std, over
+    # pixels lit and unclipped in both) can: thickening fog shrinks it as
+    # the levels rise, and read as exposure it scaled A to white, the
+    # output 91 levels dark a second after. (Darkening is left alone: a
+    # fade from white and fog thinning out, read as exposure, stay nearer
+    # a fresh dehaze than without it.) Where the spread is too small to
+    # measure (a few levels) the test stays out.
+    if gain > 1.0:
+        both = (g[lit] < _CLIPPED) & (qs < _CLIPPED)
+        if both.sum() >= 64:
+            sq = float(np.std(qs[both]))
+            if sq >= _SPREAD_MIN and float(np.std(g[lit][both])) / sq < \
+                    1.0 + _SPREAD_SHARE * (gain - 1.0) - _SPREAD_NOISE:
+                return 1.0
     return gain
+
+
+# exposure_gain: pixels at or above this level may be clipped (no ratio);
+# the luma std below which the spread test stays out; the share of the
+# level's ratio the spread must follow, less its noise
+_CLIPPED = 0.98
+_SPREAD_MIN = 0.03
+_SPREAD_SHARE = 0.25
+_SPREAD_NOISE = 0.01
 
 
 # a gradual departure of the airlight estimate: at least this many steps one way,
