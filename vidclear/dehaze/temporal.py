@@ -44,7 +44,11 @@ def exposure_gain(grey: np.ndarray, prev: np.ndarray, step: int, *,
         within ``agree`` (relative): a fade or an auto-exposure step moves
         every pixel alike, a pan or a passing car moves some pixels a lot
         and most not at all. Dark and bright pixels must change by the same
-        ratio (a multiplication), unlike fog thickening, which adds light.
+        ratio (a multiplication), unlike fog thickening, which adds light;
+        and a brightening must raise the luma spread (std, where it is at
+        least 0.03) by at least a quarter of the gain, less 0.01 (fog over
+        a scene whose levels fill a narrow band raises them by nearly one
+        ratio, but shrinks their spread).
     least : float
         Relative changes smaller than this are no change (no drift from noise).
 
