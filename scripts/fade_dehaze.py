@@ -17,7 +17,10 @@ and run through :class:`vidclear.Dehazer` on the decoded YUV planes, as
 ``vidclear run`` does. ``--into`` adds a 1 s dissolve and a fade through
 black into a second still; ``--fog T`` takes the stills as clear and fogs
 them first (``I = J T + 0.85 (1 - T)``, with 1.5 levels of noise), for a dark
-scene under thick fog.
+scene under thick fog, and adds fog rolling in (t from T + 0.6, at most
+0.95, down to T over 2 s) and thinning out (the reverse) over the clear
+still: a scene whose levels fill a narrow band brightens under thickening
+fog by nearly one ratio everywhere, as an exposure step would.
 
     python scripts/fade_dehaze.py [--still PATH] [--into PATH] [--fog T] [--json]
 """
@@ -63,11 +66,16 @@ def _fog(still: np.ndarray, t: float) -> np.ndarray:
     return np.clip(still * t + 255 * 0.85 * (1.0 - t) + noise + 0.5, 0, 255).astype(np.uint8)
 
 
-def clips(still: np.ndarray, other: np.ndarray | None = None) -> dict[str, list[np.ndarray]]:
+def clips(still: np.ndarray, other: np.ndarray | None = None, *,
+          clear: np.ndarray | None = None, fog: float | None = None
+          ) -> dict[str, list[np.ndarray]]:
     """name -> RGB frames (uint8): fades, an exposure ramp, a pan and a static shot.
 
     With ``other`` (the same shape as ``still``), also a 1 s dissolve and a
     fade through black (0.5 s out, 0.5 s in) from ``still`` into it, from 1 s.
+    With ``clear`` and ``fog`` (``still`` before fogging, and its
+    transmission), also fog rolling in over it to ``fog`` and thinning out
+    from it, over the first 2 s.
     """
     f = still.astype(np.float64)
     n = 3 * FPS
@@ -84,6 +92,15 @@ def clips(still: np.ndarray, other: np.ndarray | None = None) -> dict[str, list[
     w = still.shape[1]
     cw = w // 2 // 2 * 2
     out["pan"] = [f[:, round((w - cw) * k / (n - 1)):][:, :cw] for k in range(n)]
+    if clear is not None and fog is not None:
+        thin = min(fog + 0.6, 0.95)
+        c = clear.astype(np.float64)
+        noise = np.random.default_rng(1).normal(0.0, 1.5, c.shape)
+
+        def fogged(t: float) -> np.ndarray:
+            return c * t + 255 * 0.85 * (1.0 - t) + noise
+        out["fog rolling in"] = [fogged(thin + (fog - thin) * at(k)) for k in range(n)]
+        out["fog thinning out"] = [fogged(fog + (thin - fog) * at(k)) for k in range(n)]
     if other is not None:
         g = other.astype(np.float64)
 
@@ -142,11 +159,12 @@ def main() -> int:
     if args.into is not None:
         other = cv2.resize(_still(args.into), (still.shape[1], still.shape[0]),
                            interpolation=cv2.INTER_AREA)
+    clear = still
     if args.fog is not None:
         still = _fog(still, args.fog)
         other = None if other is None else _fog(other, args.fog)
     report = {name: steps(x264_round_trip(frames, rate=FPS, crf=20)[0])
-              for name, frames in clips(still, other).items()}
+              for name, frames in clips(still, other, clear=clear, fog=args.fog).items()}
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
