@@ -62,7 +62,8 @@ def exposure_gain(grey: np.ndarray, prev: np.ndarray, step: int, *,
     lit = (g > 0.02) & (q > 0.02)  # black pixels carry no ratio
     if lit.sum() < 64:
         return 1.0
-    ratio = g[lit] / q[lit]
+    gs, qs = g[lit], q[lit]
+    ratio = gs / qs
     gain = float(np.median(ratio))
     if abs(gain - 1.0) < least or not 0.5 <= gain <= 2.0:
         return 1.0
@@ -71,7 +72,6 @@ def exposure_gain(grey: np.ndarray, prev: np.ndarray, step: int, *,
     # Multiplied, not added to: dark and bright pixels change by the same
     # ratio. Thickening fog (or a fade to white) adds light, which raises the
     # dark pixels' ratio far more than the bright ones': not an exposure change.
-    qs = q[lit]
     mid = float(np.median(qs))
     dark, bright = ratio[qs <= mid], ratio[qs > mid]
     if dark.size and bright.size and \
@@ -88,10 +88,10 @@ def exposure_gain(grey: np.ndarray, prev: np.ndarray, step: int, *,
     # a fresh dehaze than without it.) Where the spread is too small to
     # measure (a few levels) the test stays out.
     if gain > 1.0:
-        both = (g[lit] < _CLIPPED) & (qs < _CLIPPED)
+        both = (gs < _CLIPPED) & (qs < _CLIPPED)
         if both.sum() >= 64:
             sq = float(np.std(qs[both]))
-            if sq >= _SPREAD_MIN and float(np.std(g[lit][both])) / sq < \
+            if sq >= _SPREAD_MIN and float(np.std(gs[both])) / sq < \
                     1.0 + _SPREAD_SHARE * (gain - 1.0) - _SPREAD_NOISE:
                 return 1.0
     return gain
