@@ -39,6 +39,17 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".[test]"
+# The README's first command installs vidclear into site-packages, and running it
+# leaves Numba's compiled kernels in site-packages/vidclear/**/__pycache__, which
+# pip's uninstall (done by the editable install above) does not know about. The
+# folder left behind has no Python in it but shadows the editable install
+# ("No module named vidclear.dehaze.synth"): an editable install has no such
+# folder, so one found now is that leftover and goes.
+SITE=$(.venv/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+if [ -d "$SITE/vidclear" ] && [ -z "$(find "$SITE/vidclear" -name '*.py' -print -quit)" ]; then
+  echo "test.sh: removing $SITE/vidclear (Numba caches left by an earlier non-editable install)" >&2
+  rm -rf "$SITE/vidclear"
+fi
 
 # OpenCV's four wheels (opencv-python, -headless, -contrib-python, -contrib-python-headless)
 # all install the same cv2 and overwrite each other (opencv/opencv-python#467), so vidclear

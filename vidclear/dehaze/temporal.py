@@ -45,10 +45,11 @@ def exposure_gain(grey: np.ndarray, prev: np.ndarray, step: int, *,
         every pixel alike, a pan or a passing car moves some pixels a lot
         and most not at all. Dark and bright pixels must change by the same
         ratio (a multiplication), unlike fog thickening, which adds light;
-        and a brightening must raise the luma spread (std, where it is at
-        least 0.03) by at least a quarter of the gain, less 0.01 (fog over
+        and a brightening must not shrink the luma spread (std, where it is
+        at least 0.03) while leaving a level at or below 1.5 fixed (fog over
         a scene whose levels fill a narrow band raises them by nearly one
-        ratio, but shrinks their spread).
+        ratio, but pulls them all towards its airlight; a camera's shoulder
+        compressing highlights fixes a level far past white).
     least : float
         Relative changes smaller than this are no change (no drift from noise).
 
@@ -77,33 +78,40 @@ def exposure_gain(grey: np.ndarray, prev: np.ndarray, step: int, *,
     if dark.size and bright.size and \
             abs(float(np.median(dark)) - float(np.median(bright))) > 0.5 * abs(gain - 1.0):
         return 1.0
-    # ... and a brightening raises the contrast with the levels. Over a scene
-    # whose levels fill a narrow band (fog rolling in over a dark church)
-    # added light raises every pixel by nearly one ratio, which the test
-    # above cannot tell from a multiplication; the spread (luma std, over
-    # pixels lit and unclipped in both) can: thickening fog shrinks it as
-    # the levels rise, and read as exposure it scaled A to white, the
-    # output 91 levels dark a second after. (Darkening is left alone: a
-    # fade from white and fog thinning out, read as exposure, stay nearer
-    # a fresh dehaze than without it.) Where the spread is too small to
-    # measure (a few levels) the test stays out.
+    # ... and a brightening must not pull every level towards one level
+    # within reach of white. Over a scene whose levels fill a narrow band (fog
+    # rolling in over a dark church) added light raises every pixel by nearly
+    # one ratio, which the test above cannot tell from a multiplication; read
+    # as exposure it scaled A to white, the output 91 levels dark a second
+    # after. Fog is the affine map I' = s I + c with s < 1 (the contrast
+    # shrinks), which leaves the fog's own level c / (1 - s), its airlight,
+    # where it is: 0.6-1.05 on the trials' fog clips. A multiplication fixes
+    # black (s > 1), and a camera's tone curve squeezing its highlights as
+    # the exposure rises (s a little below 1) fixes a level far past white
+    # (2 or more). The map's slope is the ratio of spreads (std over pixels
+    # lit and unclipped in both; the least-squares slope shrinks with noise);
+    # where the spread is a few levels the test stays out. Darkening is not
+    # tested: a fade from white and fog thinning out, read as exposure, stay
+    # nearer a fresh dehaze than without it.
     if gain > 1.0:
         both = (gs < _CLIPPED) & (qs < _CLIPPED)
         if both.sum() >= 64:
-            sq = float(np.std(qs[both]))
-            if sq >= _SPREAD_MIN and float(np.std(gs[both])) / sq < \
-                    1.0 + _SPREAD_SHARE * (gain - 1.0) - _SPREAD_NOISE:
-                return 1.0
+            gb, qb = gs[both], qs[both]
+            sq = float(np.std(qb))
+            if sq >= _SPREAD_MIN:
+                slope = float(np.std(gb)) / sq
+                offset = float(np.mean(gb)) - slope * float(np.mean(qb))
+                if slope < 1.0 and offset <= _FOG_LEVEL * (1.0 - slope):
+                    return 1.0
     return gain
 
 
-# exposure_gain: pixels at or above this level may be clipped (no ratio);
-# the luma std below which the spread test stays out; the share of the
-# level's ratio the spread must follow, less its noise
+# exposure_gain: pixels at or above this level may be clipped (no ratio); the
+# luma std below which the contrast test stays out; the highest level a
+# brightening may leave fixed and still be fog (units of full scale)
 _CLIPPED = 0.98
 _SPREAD_MIN = 0.03
-_SPREAD_SHARE = 0.25
-_SPREAD_NOISE = 0.01
+_FOG_LEVEL = 1.5
 
 
 # a gradual departure of the airlight estimate: at least this many steps one way,
