@@ -448,6 +448,27 @@ def test_exposure_gain_reads_no_exposure_in_fog_over_a_narrow_band() -> None:
     assert exposure_gain(fogged(0.6) * 0.97, fogged(0.6), 1) == pytest.approx(0.97, rel=1e-3)
 
 
+def test_exposure_gain_reads_a_brightening_through_a_cameras_shoulder() -> None:
+    # A camera's tone curve squeezes the highlights as the exposure rises, so
+    # the contrast grows less than the levels, or shrinks a little. A test
+    # that asked the spread to grow with the levels refused such brightenings
+    # at the peaks of exposure hunting and accepted the darkenings, and the
+    # output swung 42 levels where it had swung 29 (trial 31). Fog leaves its
+    # airlight fixed; a shoulder fixes a level far past white.
+    from vidclear.dehaze.temporal import exposure_gain
+
+    hazy, _ = add_haze(textured_scene(H, W, 7), np.array([0.85, 0.86, 0.88]), beta=1.2)
+    radiance = (hazy @ np.array([0.2126, 0.7152, 0.0722])) ** 2.2
+
+    def camera(x: np.ndarray) -> np.ndarray:  # a gamma, then a shoulder from 0.55
+        s = x ** (1 / 2.2)
+        return np.where(s < 0.55, s, 0.55 + 0.45 * (1 - np.exp(-(s - 0.55) / 0.45))
+                        ).astype(np.float32)
+
+    gain = exposure_gain(camera(1.3 * 1.08 * radiance), camera(1.3 * radiance), 1)
+    assert 1.01 < gain < 1.08  # a brightening, squeezed by the shoulder (was refused: 1)
+
+
 def test_a_pan_into_a_bright_region_catches_up_without_a_jump() -> None:
     # The left half is a darker exposure of the same hazy scene; a pan from it
     # into the bright half leaves the tracked airlight far below the haze.
