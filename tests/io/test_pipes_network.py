@@ -170,3 +170,37 @@ def test_no_receiver_gives_up_in_time_and_ctrl_c_does_not_wait(tmp_path):
     assert proc.returncode == 130 and time.monotonic() - t1 < 5, err
     report = json.loads(stats.read_text())
     assert report["output_frames_dropped"] > 0 and "were not sent" in err
+
+
+def test_interrupted_before_the_first_packet_left_is_not_a_failure() -> None:
+    # x264 holds the first frames (lookahead) and the TCP output connects when
+    # its first packet goes out: Ctrl-C in that window flushed them into a
+    # refused connection and the run ended "finishing ... failed: Connection
+    # refused", exit 1, instead of an interrupted run (exit 130) that counts
+    # the frames it did not send.
+    from fractions import Fraction
+
+    import numpy as np
+
+    from vidclear.config import load_config
+    from vidclear.core import StreamInfo
+    from vidclear.core.frame import Frame
+    from vidclear.errors import OutputError
+    from vidclear.io.sinks.stream import StreamSink
+
+    info = StreamInfo(spec="frames", width=64, height=48, rate=Fraction(25),
+                      time_base=Fraction(1, 25), frame_count=10)
+
+    def sink_with_three_frames() -> StreamSink:
+        sink = StreamSink(f"tcp://127.0.0.1:{_port()}", config=load_config().output, info=info)
+        for k in range(3):
+            sink.write(Frame(np.full((48, 64, 3), 100, np.uint8), pts=k,
+                             time_base=Fraction(1, 25)))
+        return sink
+
+    sink = sink_with_three_frames()
+    assert sink.frames_written == 3 and sink.frames_dropped == 0  # held by the encoder
+    sink.close(complete=False)  # interrupted: nobody listens
+    assert sink.frames_dropped == 3
+    with pytest.raises(OutputError, match="Connection refused"):
+        sink_with_three_frames().close()  # the run's end: still an error

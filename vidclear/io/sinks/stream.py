@@ -17,6 +17,7 @@ gives up after ``output.reconnect_timeout`` seconds.
 
 from __future__ import annotations
 
+import errno
 import sys
 import threading
 import time
@@ -242,7 +243,18 @@ class StreamSink(EncoderSink):
             self._closed = True
             self._discard()  # no receiver to finish the stream for
             return
-        super().close(complete=complete)
+        try:
+            super().close(complete=complete)
+        except OutputError as exc:
+            # Interrupted while the encoder still held the first frames: the
+            # container connects when its first packet goes out, so flushing
+            # them was the first try, and nobody was listening. Ctrl-C then
+            # ended in "finishing ... failed: Connection refused" and exit 1.
+            # Nothing was sent: the frames are counted as not sent, as when a
+            # receiver is gone.
+            if complete or f"[Errno {errno.ECONNREFUSED}]" not in str(exc):
+                raise
+            self.frames_dropped += self.frames_written
 
     def __repr__(self) -> str:
         return (f"StreamSink({self.target!r}, format={self._guess_format()}, "
