@@ -321,8 +321,8 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     _write_stats(getattr(args, "stats", None), stats, session.report())
     unsent = session.report().get("output_frames_dropped", 0)
     if unsent:  # lost or damaged data is reported even with -q
-        print(f"vidclear: warning: {unsent} frames were not sent: the network receiver was "
-              "gone when the run ended", file=sys.stderr)
+        print(f"vidclear: warning: {unsent} frame{'s were' if unsent != 1 else ' was'} not "
+              "sent: the network receiver was gone when the run ended", file=sys.stderr)
     if session.source.decode_errors:
         n = session.source.decode_errors
         print(f"vidclear: warning: {n} damaged packet{'s were' if n != 1 else ' was'} "
