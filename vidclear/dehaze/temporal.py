@@ -86,11 +86,11 @@ def exposure_gain(grey: np.ndarray, prev: np.ndarray, step: int, *,
     # after. Fog is the affine map I' = s I + c with s < 1 (the contrast
     # shrinks), which leaves the fog's own level c / (1 - s), its airlight,
     # where it is: 0.58-1.05 on most frames of the trials' fog clips (a few
-    # reach 2-4 and pass). A multiplication fixes
-    # black (s > 1), and a camera's tone curve squeezing its highlights as
-    # the exposure rises (s a little below 1) fixes a level far past white
-    # (2 or more). The map's slope is the ratio of spreads (std over pixels
-    # lit and unclipped in both; the least-squares slope shrinks with noise);
+    # reach 2-4 and pass). A multiplication fixes black (s > 1), and a
+    # camera's tone curve squeezing its highlights as the exposure rises (s a
+    # little below 1) fixes a level far past white (2 or more). The map's
+    # slope is the ratio of spreads (std over pixels lit and unclipped in
+    # both; the least-squares slope shrinks with noise);
     # where the spread is a few levels the test stays out. Darkening is not
     # tested: a fade from white and fog thinning out, read as exposure, stay
     # nearer a fresh dehaze than without it.
