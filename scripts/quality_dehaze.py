@@ -87,6 +87,10 @@ unless ``--sets`` names some of the sets above too):
   rule); repeat for more sets;
 * ``--stills DIR`` -- hazy images without ground truth: the no-reference
   measures;
+* ``--clear DIR`` -- clear photos: the ``light``, ``thin`` and ``dense``
+  haze made here (the same depth ramps, airlights and noise) laid over
+  them and scored as three pair sets, so the made sets can be checked on
+  pictures the defaults never saw;
 * ``--videos FILE ...`` -- hazy video files: the first ``--video-frames``
   frames at ``--video-width`` px, vidclear's YUV path with the file's own
   timestamps, the peers frame by frame; the video measures above.
@@ -95,7 +99,7 @@ Usage::
 
     python scripts/quality_dehaze.py [--size 1024] [--json] [--sheets DIR] [--data DIR]
         [--sets pairs,dense,light,thin,clear,stills,video,blocks,objects]
-        [--pairs DIR] [--stills DIR] [--videos FILE ...]
+        [--pairs DIR] [--stills DIR] [--clear DIR] [--videos FILE ...]
         [--video-frames 90] [--video-width 384]
 """
 
@@ -248,10 +252,19 @@ def _haze_ramp(img: np.ndarray, beta: float, air: np.ndarray) -> np.ndarray:
     return np.clip((img / 255.0 * t + air * (1 - t)) * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
-def made_light_set(size: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """[(label, hazy, clear)]: light haze made on every clear photo in ``../shared``."""
+Photos = list[tuple[str, np.ndarray]]
+Pairs = list[tuple[str, np.ndarray, np.ndarray]]
+
+
+def made_light(photos: Photos) -> Pairs:
+    """[(label, hazy, clear)]: light haze laid over clear ``photos``, the airlights in turn."""
     return [(label, _haze_ramp(img, MADE_BETA, MADE_AIRLIGHTS[i % 2]), img)
-            for i, (label, img) in enumerate(_clear_photos(size))]
+            for i, (label, img) in enumerate(photos)]
+
+
+def made_light_set(size: int) -> Pairs:
+    """[(label, hazy, clear)]: light haze made on every clear photo in ``../shared``."""
+    return made_light(_clear_photos(size))
 
 
 # Thin haze made here: the same photos and depth ramp, t from 0.99 (bottom) to
@@ -264,10 +277,15 @@ THIN_AIRLIGHTS = (("grey-blue", np.array([0.88, 0.88, 0.9])),
                   ("warm", np.array([0.9, 0.86, 0.78])), ("grey", np.array([0.85, 0.85, 0.85])))
 
 
-def made_thin_set(size: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """[(label, hazy, clear)]: thin haze, three airlights on every clear photo in ``../shared``."""
+def made_thin(photos: Photos) -> Pairs:
+    """[(label, hazy, clear)]: thin haze under each of the three airlights on clear ``photos``."""
     return [(f"{label} [{name}]", _haze_ramp(img, THIN_BETA, air), img)
-            for label, img in _clear_photos(size) for name, air in THIN_AIRLIGHTS]
+            for label, img in photos for name, air in THIN_AIRLIGHTS]
+
+
+def made_thin_set(size: int) -> Pairs:
+    """[(label, hazy, clear)]: thin haze, three airlights on every clear photo in ``../shared``."""
+    return made_thin(_clear_photos(size))
 
 
 # Dense haze made here, the tuning set of ``dense_low`` / ``dense_high``: the
@@ -280,23 +298,34 @@ MADE_DENSE_AIRLIGHTS = (np.array([0.86, 0.88, 0.92]), np.array([0.9, 0.9, 0.9]),
                         np.array([0.8, 0.82, 0.85]))
 
 
-def made_dense_set(size: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """[(label, hazy, clear)]: dense haze made on the tuning set's clear photos."""
-    rs, hdr = DATA / "reside-ots" / "gt", DATA.parent / "hdr"
-    clear = [(f"reside {p.stem[:4]}", p) for p in sorted(rs.glob("*_light.jpg"))]
-    clear += [(label, hdr / rel) for label, rel in HDR_CLEAR]
-    clear = [c for c in clear if c[1].exists()]
+def made_dense(photos: Photos) -> Pairs:
+    """[(label, hazy, clear)]: dense haze (both depths, the airlights in turn, sensor noise)
+    laid over clear ``photos``; the noise is seeded, so a run repeats."""
     rng = np.random.default_rng(7)
     out = []
     for beta, near in MADE_DENSE:
-        for i, (label, path) in enumerate(clear):
-            img = load(path, size)
+        for i, (label, img) in enumerate(photos):
             t = np.exp(-beta * np.linspace(1.0, near, img.shape[0]))[:, None, None]
             air = MADE_DENSE_AIRLIGHTS[i % 3]
             hazy = (img / 255.0 * t + air * (1 - t)) * 255 + rng.normal(0, 1.0, img.shape)
             out.append((f"{label} t<={t.max():.2f}", np.clip(hazy + 0.5, 0, 255).astype(np.uint8),
                         img))
     return out
+
+
+def made_dense_set(size: int) -> Pairs:
+    """[(label, hazy, clear)]: dense haze made on the tuning set's clear photos."""
+    rs, hdr = DATA / "reside-ots" / "gt", DATA.parent / "hdr"
+    clear = [(f"reside {p.stem[:4]}", p) for p in sorted(rs.glob("*_light.jpg"))]
+    clear += [(label, hdr / rel) for label, rel in HDR_CLEAR]
+    return made_dense([(label, load(path, size)) for label, path in clear if path.exists()])
+
+
+def made_on(photos: Photos) -> dict[str, Pairs]:
+    """The three made haze sets (light, thin, dense) laid over clear ``photos``: the report's
+    made sets on other pictures than ``../shared``'s (``--clear``)."""
+    return {"light haze made": made_light(photos), "thin haze made": made_thin(photos),
+            "dense haze made": made_dense(photos)}
 
 
 def stills(size: int) -> list[tuple[str, np.ndarray]]:
@@ -428,16 +457,18 @@ def _set_name(folder: Path, taken: dict[str, Any]) -> str:
     return folder.name if folder.name and folder.name not in taken else str(folder)
 
 
-def own_stills(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray]], list[str]]:
+def own_stills(folder: Path, size: int, option: str = "--stills"
+               ) -> tuple[list[tuple[str, np.ndarray]], list[str]]:
     """[(label, image)]: every readable image in ``folder``, and notes (the unreadable named).
 
-    A folder without images, or with none readable, is refused (SystemExit).
+    A folder without images, or with none readable, is refused (SystemExit) in
+    one line that starts with ``option``, the command-line option it came from.
     """
     if not folder.is_dir():
-        raise SystemExit(f"--stills {folder}: not a folder")
+        raise SystemExit(f"{option} {folder}: not a folder")
     files = _images(folder)
     if not files:
-        raise SystemExit(f"--stills {folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
+        raise SystemExit(f"{option} {folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
     good: list[tuple[Path, np.ndarray]] = []
     bad: list[str] = []
     for p in files:
@@ -447,7 +478,7 @@ def own_stills(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray]], l
         else:
             good.append((p, img))
     if not good:
-        raise SystemExit(f"--stills {folder}: none of its {len(files)} image(s) can be read")
+        raise SystemExit(f"{option} {folder}: none of its {len(files)} image(s) can be read")
     notes = [f"{folder}: cannot read {', '.join(bad)}; left out"] if bad else []
     return ([(p.stem, scaled(img, size)) for p, img in good],
             notes + _conversion_note(folder, [p for p, _ in good]))
@@ -1108,6 +1139,9 @@ def main() -> int:
                           "names like 01_hazy.png and 01_GT.png); repeat for more sets")
     own.add_argument("--stills", type=Path, action="append", default=[], metavar="DIR",
                      help="a folder of hazy images without ground truth")
+    own.add_argument("--clear", type=Path, action="append", default=[], metavar="DIR",
+                     help="a folder of clear photos: the light, thin and dense haze made "
+                          "here on ../shared's photos are laid over them and scored as pairs")
     own.add_argument("--videos", type=Path, nargs="+", default=[], metavar="FILE",
                      help="hazy video files, run through vidclear's YUV path with their "
                           "timestamps and the peers frame by frame")
@@ -1116,7 +1150,7 @@ def main() -> int:
     own.add_argument("--video-width", type=at_least(MIN_VIDEO_WIDTH), default=384, metavar="W",
                      help="videos are scaled down to this width (default 384, as the pans)")
     args = ap.parse_args()
-    mine = bool(args.pairs or args.stills or args.videos)
+    mine = bool(args.pairs or args.stills or args.videos or args.clear)
     wanted = set(filter(None, (args.sets if args.sets is not None else
                                "" if mine else
                                "pairs,dense,light,thin,clear,stills,video,blocks,objects"
@@ -1147,6 +1181,14 @@ def main() -> int:
     for folder in args.pairs:
         items, more = own_pair_set(folder, args.size)
         own_sets[_set_name(folder, own_sets)] = items
+        notes += more
+    taken: dict[str, Any] = {}
+    for folder in args.clear:
+        photos, more = own_stills(folder, args.size, "--clear")
+        name = _set_name(folder, taken)
+        taken[name] = photos
+        for kind, items in made_on(photos).items():
+            own_sets[f"{name}: {kind}"] = items
         notes += more
     own_still_sets: dict[str, list[tuple[str, np.ndarray]]] = {}
     for folder in args.stills:

@@ -115,10 +115,47 @@ def test_the_report_runs_on_your_own_pairs_and_videos(tmp_path: Path) -> None:
     assert report["own_videos"]["brightness_plot"] is True
 
 
+def test_the_made_haze_sets_are_laid_over_your_clear_photos(tmp_path: Path) -> None:
+    # --clear: the light, thin and dense haze made on ../shared's photos,
+    # laid over other photos (material the defaults never saw) and scored as
+    # pairs; an unreadable file is named in a note and left out.
+    photos = {f"p{seed}": to_u8(textured_scene(90, 120, seed)) for seed in (4, 5)}
+    for name, img in photos.items():
+        _write(tmp_path / "clear" / f"{name}.png", img)
+    (tmp_path / "clear" / "broken.jpg").write_bytes(b"no image")
+    res = _run("--json", "--sheets", "", "--clear", str(tmp_path / "clear"))
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert report["notes"] == [f"{tmp_path / 'clear'}: cannot read broken.jpg; left out"]
+    sets = report["own_pairs"]
+    assert set(sets) == {"clear: light haze made", "clear: thin haze made",
+                         "clear: dense haze made"}
+    methods = {r["method"] for r in sets["clear: thin haze made"]["rows"]}
+    count = {k: len(s["rows"]) // len(methods) for k, s in sets.items()}
+    assert count == {"clear: light haze made": 2, "clear: thin haze made": 6,
+                     "clear: dense haze made": 4}
+    # the input's score, from the haze model written out here: t = exp(-beta d),
+    # d from 1 (top row) to 0.05 (bottom), I = J t + A (1 - t), rounded
+    by = {(r["image"], r["method"]): r for s in sets.values() for r in s["rows"]}
+    for beta, label, air in ((0.3, "p4", [0.88, 0.88, 0.9]), (0.3, "p5", [0.9, 0.86, 0.78]),
+                             (0.15, "p5 [warm]", [0.9, 0.86, 0.78])):
+        clear = photos[label.split()[0]]
+        t = np.exp(-beta * np.linspace(1.0, 0.05, clear.shape[0]))[:, None, None]
+        hazy = np.rint(np.clip((clear / 255.0 * t + np.array(air) * (1 - t)) * 255, 0, 255))
+        assert by[label, "hazy input"]["psnr"] == pytest.approx(
+            _psnr_ref(hazy.astype(np.uint8), clear), abs=1e-6)
+    dense = [r for r in sets["clear: dense haze made"]["rows"] if r["method"] == "hazy input"]
+    assert sorted(r["image"] for r in dense) == ["p4 t<=0.32", "p4 t<=0.53", "p5 t<=0.32",
+                                                 "p5 t<=0.53"]
+    assert all(r["psnr"] < 15 for r in dense)  # thick: far from the clear photo
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--pairs", "{tmp}/none"], "--pairs {tmp}/none: not a folder"),
     (["--pairs", "{tmp}"], "--pairs {tmp}: no hazy / clear pairs found"),
     (["--stills", "{tmp}"], "--stills {tmp}: no images"),
+    (["--clear", "{tmp}"], "--clear {tmp}: no images"),
+    (["--clear", "{tmp}/none"], "--clear {tmp}/none: not a folder"),
     (["--videos", "{tmp}/bad.mp4"], "--videos {tmp}/bad.mp4: cannot read"),
     (["--sets", "pairs,nope"], "--sets: unknown set(s) nope (the sets: pairs, dense, light, thin,"),
     (["--sheets", "{tmp}/bad.mp4", "--pairs", "{tmp}"],
