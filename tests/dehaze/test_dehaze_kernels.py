@@ -392,3 +392,36 @@ def test_knee_matches_reference_keeps_order_and_never_makes_black_or_white() -> 
     # in the middle of the range the recovery is untouched
     mid = np.array([0.5], np.float32)
     assert eased(mid, np.float32(0.6), np.array([1.5], np.float32))[0] == np.float32(1.5)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (40, 53)])
+def test_transmission_bounds_match_numpy(shape: tuple[int, int]) -> None:
+    # The per-frame bounds on t, fused into kernels: the same float32
+    # arithmetic as the NumPy expressions they replace, so equal bit for bit.
+    rng = np.random.default_rng(3)
+    h, w = shape
+    t = rng.random(shape, dtype=np.float32)
+    half = rng.random(((h + 1) // 2, (w + 1) // 2), dtype=np.float32)
+    base, k = np.float32(0.9), np.float32(0.85)
+    want = np.maximum(t, base - k * half.repeat(2, axis=0).repeat(2, axis=1)[:h, :w])
+    got = t.copy()
+    _k.bound_around(half, float(base), float(k), got)
+    np.testing.assert_array_equal(got, want)
+
+    grey = rng.random(shape, dtype=np.float32)
+    a, k = np.float32(0.6), np.float32(5.0)
+    want = np.maximum(t, np.clip((grey - a) * k, 0.0, 1.0))
+    got = t.copy()
+    _k.above_airlight(grey, float(a), float(k), got)
+    np.testing.assert_array_equal(got, want)
+
+    local = (rng.random(shape, dtype=np.float32) - 0.5) * np.float32(0.05)
+    prev = rng.random(shape, dtype=np.float32)
+    kc, kt, keep = np.float32(50.0), np.float32(10.0), np.float32(0.85)
+    still = np.clip(1.0 - np.abs(local) * kc, 0.0, 1.0)
+    still *= np.clip(1.0 - np.abs(t - prev) * kt, 0.0, 1.0)
+    want = t + (keep * still) * (prev - t)
+    got = np.empty_like(t)
+    _k.still_blend(local, t, prev, float(kc), float(kt), float(keep), got)
+    np.testing.assert_array_equal(got, want)
+    assert ((got >= np.minimum(t, prev)) & (got <= np.maximum(t, prev))).all()

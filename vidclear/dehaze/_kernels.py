@@ -354,6 +354,60 @@ def recovery_stats(low: np.ndarray, grey: np.ndarray, coeffs: np.ndarray, gs: in
 
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def bound_around(half: np.ndarray, base: float, k: float, t: np.ndarray) -> None:
+    """``t = max(t, base - k * around)`` in place, ``around`` given at half size.
+
+    ``half`` (ceil(h / 2), ceil(w / 2)) float32 holds the field on every
+    second row and column (:func:`vidclear.dehaze.dehazer.veil_around`);
+    pixel (y, x) takes sample (y // 2, x // 2), as repeating it would.
+    """
+    h, w = t.shape
+    b = np.float32(base)
+    kk = np.float32(k)
+    for y in prange(h):
+        row = half[y // 2]
+        for x in range(w):
+            t[y, x] = max(t[y, x], b - kk * row[x // 2])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def above_airlight(grey: np.ndarray, a_lum: float, k: float, t: np.ndarray) -> None:
+    """``t = max(t, clip((grey - a_lum) k, 0, 1))`` in place: brighter than A is no haze."""
+    h, w = t.shape
+    a = np.float32(a_lum)
+    kk = np.float32(k)
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    for y in prange(h):
+        for x in range(w):
+            t[y, x] = max(t[y, x], min(max((grey[y, x] - a) * kk, zero), one))
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def still_blend(local: np.ndarray, traw: np.ndarray, prev: np.ndarray, k_change: float,
+                k_t: float, keep: float, out: np.ndarray) -> None:
+    """Transmission held towards ``prev`` where the scene stood still (all (h, w) float32).
+
+    ``s = clip(1 - |local| k_change, 0, 1) clip(1 - |traw - prev| k_t, 0, 1)``
+    and ``out = traw + keep s (prev - traw)``: ``local`` is the local mean of
+    the frame's change, ``keep`` the share of the old value an EMA keeps.
+    """
+    h, w = traw.shape
+    kc = np.float32(k_change)
+    kt = np.float32(k_t)
+    kp = np.float32(keep)
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    for y in prange(h):
+        for x in range(w):
+            tr = traw[y, x]
+            tp = prev[y, x]
+            s = min(max(one - abs(local[y, x]) * kc, zero), one)
+            s *= min(max(one - abs(tr - tp) * kt, zero), one)
+            out[y, x] = tr + (kp * s) * (tp - tr)
+
+
 @njit(cache=True, nogil=True, parallel=True, fastmath=_FAST)
 def recover(src: np.ndarray, coeffs: np.ndarray, s: int, prm: np.ndarray,
             lut: np.ndarray, out: np.ndarray) -> None:

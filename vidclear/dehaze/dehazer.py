@@ -833,9 +833,9 @@ class Dehazer:
         # it plus _AROUND_MARGIN (see veil_around): a bright facade or a blue
         # sky wider than the patch read as haze, and a clear scene or very
         # light haze came out darker and worse than its input.
-        np.maximum(traw, np.float32(1.0 - cfg.omega * strength * _AROUND_MARGIN)
-                   - np.float32(cfg.omega * strength) * veil_around(haze, bounds, ws.around),
-                   out=traw)
+        _k.bound_around(veil_around(haze, bounds, ws.around),
+                        float(np.float32(1.0 - cfg.omega * strength * _AROUND_MARGIN)),
+                        float(np.float32(cfg.omega * strength)), traw)
         if floor_k > 0:
             above = max(veil - cfg.black_level, 0.0)
             cap = 1.0 - cfg.omega * strength * above
@@ -845,8 +845,8 @@ class Dehazer:
         # a cloud above the haze): t rises to 1 over _ABOVE_AIR of luma above
         # A's. Recovered as haze, I > A was pushed further from A by 1 / t, and
         # headlight glows at night became flat white disks.
-        above_air = (grey - np.float32(a_lum)) * np.float32(1.0 / _ABOVE_AIR)
-        np.maximum(traw, np.clip(above_air, 0.0, 1.0, out=above_air), out=traw)
+        _k.above_airlight(grey, float(np.float32(a_lum)), float(np.float32(1.0 / _ABOVE_AIR)),
+                          traw)
         if (cfg.t_tau > 0 and self._t_prev is not None and self._t_prev.shape == traw.shape
                 and prev is not None and prev.shape == traw.shape
                 and float(np.abs(air - self._t_air).max()) < _T_AIR_STEP):
@@ -1052,14 +1052,16 @@ class Dehazer:
         around a moving object reaches past the pixels that changed), the
         transmission follows at once, so nothing ghosts.
         """
+        prev = self._t_prev
+        assert prev is not None  # the caller smooths only once there is one
         plane = change[None]
         local = np.empty_like(plane)
         _kf.box_planes(plane, _STILL_RADIUS, local)
-        still = np.clip(1.0 - np.abs(local[0]) * np.float32(1.0 / _STILL_CHANGE), 0.0, 1.0)
-        still *= np.clip(1.0 - np.abs(traw - self._t_prev) * np.float32(1.0 / _STILL_T_CHANGE),
-                         0.0, 1.0)
-        keep = np.float32(1.0 - ema_alpha(dt, self.config.t_tau)) * still
-        return (traw + keep * (self._t_prev - traw)).astype(np.float32)
+        out = np.empty_like(traw)
+        _k.still_blend(local[0], traw, prev, float(np.float32(1.0 / _STILL_CHANGE)),
+                       float(np.float32(1.0 / _STILL_T_CHANGE)),
+                       float(np.float32(1.0 - ema_alpha(dt, self.config.t_tau))), out)
+        return out
 
     def _veil_level(self, measured: list[float], tiles: list[np.ndarray], now: float,
                     dt: float, new_view: bool) -> tuple[float, float]:
@@ -1160,13 +1162,14 @@ def veil_around(haze: np.ndarray, bounds: tuple[int, int, int, int],
     Returns
     -------
     ndarray
-        (h, w) float32: the minimum of ``haze`` within :data:`_AROUND` of
-        the picture's short side, box-smoothed over the same reach. Over so
-        wide a window a pixel with no radiance of its own is all but certain
-        (He et al.'s prior, CVPR 2009, needs it only within the patch), so
-        only depth growing across the window puts more haze on a pixel. The
-        field is smooth: it is taken on every second row and column (the
-        dark channel is already a patch minimum) and repeated back.
+        (ceil(h / 2), ceil(w / 2)) float32, a view of ``work``: the minimum
+        of ``haze`` within :data:`_AROUND` of the picture's short side,
+        box-smoothed over the same reach, on every second row and column
+        (pixel (y, x) reads sample (y // 2, x // 2): the field is smooth and
+        the dark channel already a patch minimum). Over so wide a window a
+        pixel with no radiance of its own is all but certain (He et al.'s
+        prior, CVPR 2009, needs it only within the patch), so only depth
+        growing across the window puts more haze on a pixel.
     """
     h, w = haze.shape
     r0, r1, c0, c1 = bounds
@@ -1180,7 +1183,7 @@ def veil_around(haze: np.ndarray, bounds: tuple[int, int, int, int],
         src[:, -(-c1 // 2):] = 1.0
     _kf.min_filter2d(src, reach, work[0, 0])
     _kf.box_planes(work[0], reach, work[1])
-    return work[1, 0].repeat(2, axis=0).repeat(2, axis=1)[:h, :w]
+    return work[1, 0]
 
 
 def inside(plane: np.ndarray, bounds: tuple[int, int, int, int], margin: int = 0) -> np.ndarray:
