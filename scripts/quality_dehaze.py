@@ -113,6 +113,7 @@ import platform
 import re
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -151,8 +152,12 @@ def read(path: Path) -> np.ndarray:
 
 
 def try_read(path: Path) -> np.ndarray | None:
-    """RGB uint8 at full size, or None when OpenCV cannot decode ``path``."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    """RGB uint8 at full size, or None when OpenCV cannot decode ``path`` (or refuses it:
+    an image past its pixel limit raises instead of returning None)."""
+    try:
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    except cv2.error:
+        return None
     return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
@@ -162,7 +167,10 @@ def _conversion(path: Path) -> str | None:
     ``"16-bit"``, ``"grey"``, ``"with alpha"`` (joined when several): such
     images are measured as 8-bit RGB (alpha dropped), which the report says.
     """
-    raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    try:
+        raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        return None
     if raw is None:
         return None
     kinds = [f"{raw.dtype.itemsize * 8}-bit"] if raw.dtype != np.uint8 else []
@@ -256,8 +264,13 @@ Photos = list[tuple[str, np.ndarray]]
 Pairs = list[tuple[str, np.ndarray, np.ndarray]]
 
 
-def made_light(photos: Photos) -> Pairs:
-    """[(label, hazy, clear)]: light haze laid over clear ``photos``, the airlights in turn."""
+def made_light(photos: Photos, *, every: bool = False) -> Pairs:
+    """[(label, hazy, clear)]: light haze laid over clear ``photos``, the airlights in turn,
+    or each airlight over every photo (labelled with it) when ``every``."""
+    if every:
+        return [(f"{label} [{name}]", _haze_ramp(img, MADE_BETA, air), img)
+                for label, img in photos
+                for name, air in zip(("grey-blue", "warm"), MADE_AIRLIGHTS, strict=True)]
     return [(label, _haze_ramp(img, MADE_BETA, MADE_AIRLIGHTS[i % 2]), img)
             for i, (label, img) in enumerate(photos)]
 
@@ -296,20 +309,28 @@ def made_thin_set(size: int) -> Pairs:
 MADE_DENSE = ((2.3, 0.5), (1.6, 0.4))  # (beta, depth of the bottom row; the top row is 1)
 MADE_DENSE_AIRLIGHTS = (np.array([0.86, 0.88, 0.92]), np.array([0.9, 0.9, 0.9]),
                         np.array([0.8, 0.82, 0.85]))
+MADE_DENSE_NAMES = ("blue-grey", "grey", "dim")
 
 
-def made_dense(photos: Photos) -> Pairs:
+def made_dense(photos: Photos, *, every: bool = False) -> Pairs:
     """[(label, hazy, clear)]: dense haze (both depths, the airlights in turn, sensor noise)
-    laid over clear ``photos``; the noise is seeded, so a run repeats."""
+    laid over clear ``photos``; the noise is seeded, so a run repeats. With ``every``, each
+    airlight over every photo (labelled with it), the noise seeded by the photo's label, so
+    a photo's pairs do not depend on the others in its folder."""
     rng = np.random.default_rng(7)
     out = []
     for beta, near in MADE_DENSE:
         for i, (label, img) in enumerate(photos):
             t = np.exp(-beta * np.linspace(1.0, near, img.shape[0]))[:, None, None]
-            air = MADE_DENSE_AIRLIGHTS[i % 3]
-            hazy = (img / 255.0 * t + air * (1 - t)) * 255 + rng.normal(0, 1.0, img.shape)
-            out.append((f"{label} t<={t.max():.2f}", np.clip(hazy + 0.5, 0, 255).astype(np.uint8),
-                        img))
+            airs = (list(zip(MADE_DENSE_NAMES, MADE_DENSE_AIRLIGHTS, strict=True)) if every
+                    else [("", MADE_DENSE_AIRLIGHTS[i % 3])])
+            for name, air in airs:
+                if every:
+                    rng = np.random.default_rng(zlib.crc32(f"{label} {beta} {name}".encode()))
+                hazy = (img / 255.0 * t + air * (1 - t)) * 255 + rng.normal(0, 1.0, img.shape)
+                tag = f" [{name}]" if name else ""
+                out.append((f"{label} t<={t.max():.2f}{tag}",
+                            np.clip(hazy + 0.5, 0, 255).astype(np.uint8), img))
     return out
 
 
@@ -322,10 +343,11 @@ def made_dense_set(size: int) -> Pairs:
 
 
 def made_on(photos: Photos) -> dict[str, Pairs]:
-    """The three made haze sets (light, thin, dense) laid over clear ``photos``: the report's
-    made sets on other pictures than ``../shared``'s (``--clear``)."""
-    return {"light haze made": made_light(photos), "thin haze made": made_thin(photos),
-            "dense haze made": made_dense(photos)}
+    """The three made haze sets (light, thin, dense) laid over clear ``photos``, every
+    airlight over every photo: the report's made sets on other pictures than ``../shared``'s
+    (``--clear``). A photo's pairs do not depend on the other photos."""
+    return {"light haze made": made_light(photos, every=True), "thin haze made":
+            made_thin(photos), "dense haze made": made_dense(photos, every=True)}
 
 
 def stills(size: int) -> list[tuple[str, np.ndarray]]:
@@ -452,6 +474,20 @@ def own_pair_set(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray, n
     return out, notes
 
 
+def folder_arg(text: str) -> Path:
+    """argparse type of a folder option: an empty string is refused (Path("") is ".")."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path (use . for this folder)")
+    return Path(text)
+
+
+def _sheet_path(sheets: Path, name: str) -> Path:
+    """The contact sheet of set ``name`` in ``sheets``: a plain file name (no folders,
+    colons or leading dots, whatever the set's name)."""
+    stem = re.sub(r"[^a-z0-9_-]+", "_", name.lower()).strip("_")
+    return sheets / f"{stem or 'set'}.png"
+
+
 def _set_name(folder: Path, taken: dict[str, Any]) -> str:
     """A set's name: its folder's, or the whole path when that name is taken (or empty)."""
     return folder.name if folder.name and folder.name not in taken else str(folder)
@@ -476,11 +512,12 @@ def own_stills(folder: Path, size: int, option: str = "--stills"
         if img is None:
             bad.append(p.name)
         else:
-            good.append((p, img))
+            good.append((p, scaled(img, size)))  # scaled as read: one full image at a time
     if not good:
         raise SystemExit(f"{option} {folder}: none of its {len(files)} image(s) can be read")
     notes = [f"{folder}: cannot read {', '.join(bad)}; left out"] if bad else []
-    return ([(p.stem, scaled(img, size)) for p, img in good],
+    stems = [p.stem for p, _ in good]  # x.png and x.jpg: both kept, told apart
+    return ([(p.stem if stems.count(p.stem) == 1 else p.name, img) for p, img in good],
             notes + _conversion_note(folder, [p for p, _ in good]))
 
 
@@ -752,7 +789,7 @@ def run_pairs(methods: dict[str, Method], sets: dict, sheets: Path | None,
         means = {m: _mean([r for r in rows if r["method"] == m], FR_KEYS) for m in methods}
         report[set_name] = {"rows": rows, "mean": means}
         if sheets is not None:
-            contact_sheet(sheets / f"{set_name.replace(' ', '_').lower()}.png", sheet)
+            contact_sheet(_sheet_path(sheets, set_name), sheet)
     return report
 
 
@@ -780,7 +817,7 @@ def run_nr(methods: dict[str, Method], items: list[tuple[str, np.ndarray]], name
                  "dY_pct": min(r["dY_pct"] for r in rows if r["method"] == m)}
              for m in means}
     if sheets is not None:
-        contact_sheet(sheets / f"{name}.png", sheet)
+        contact_sheet(_sheet_path(sheets, name), sheet)
     return {"rows": rows, "mean": means, "worst": worst}
 
 
@@ -904,7 +941,7 @@ def run_video(methods: dict[str, Method], clips: list[Clip], sheets: Path | None
                                 ("flicker", "pumping"))}
             for ref in dict.fromkeys(r["reference"] for r in refs)}
     if sheets is not None:
-        contact_sheet(sheets / f"{name}.png", sheet)
+        contact_sheet(_sheet_path(sheets, name), sheet)
         result["brightness_plot"] = brightness_plot(sheets / f"{name}_brightness.png", plot)
     return result
 
@@ -1134,14 +1171,14 @@ def main() -> int:
                          "(default: all of them, or none when your own material is given)")
     own = ap.add_argument_group("your own material (instead of, or with --sets, beside "
                                 "../shared's)")
-    own.add_argument("--pairs", type=Path, action="append", default=[], metavar="DIR",
+    own.add_argument("--pairs", type=folder_arg, action="append", default=[], metavar="DIR",
                      help="a folder of hazy / clear pairs (hazy/ and gt/ subfolders, or "
                           "names like 01_hazy.png and 01_GT.png); repeat for more sets")
-    own.add_argument("--stills", type=Path, action="append", default=[], metavar="DIR",
+    own.add_argument("--stills", type=folder_arg, action="append", default=[], metavar="DIR",
                      help="a folder of hazy images without ground truth")
-    own.add_argument("--clear", type=Path, action="append", default=[], metavar="DIR",
-                     help="a folder of clear photos: the light, thin and dense haze made "
-                          "here on ../shared's photos are laid over them and scored as pairs")
+    own.add_argument("--clear", type=folder_arg, action="append", default=[], metavar="DIR",
+                     help="a folder of haze-free photos: this report's made light, thin and "
+                          "dense haze is laid over each and scored as hazy / clear pairs")
     own.add_argument("--videos", type=Path, nargs="+", default=[], metavar="FILE",
                      help="hazy video files, run through vidclear's YUV path with their "
                           "timestamps and the peers frame by frame")
@@ -1185,10 +1222,22 @@ def main() -> int:
     taken: dict[str, Any] = {}
     for folder in args.clear:
         photos, more = own_stills(folder, args.size, "--clear")
+        small = [label for label, img in photos if min(img.shape[:2]) < MIN_SIDE]
+        if small:
+            more.append(f"{folder}: {', '.join(small)} under the {MIN_SIDE} px SSIM needs "
+                        "at this size; left out")
+            photos = [(label, img) for label, img in photos if label not in small]
+            if not photos:
+                raise SystemExit(f"--clear {folder}: every photo is under the {MIN_SIDE} px "
+                                 "SSIM needs at this size")
         name = _set_name(folder, taken)
         taken[name] = photos
         for kind, items in made_on(photos).items():
-            own_sets[f"{name}: {kind}"] = items
+            same = [label for label, hazy, clear in items if np.array_equal(hazy, clear)]
+            if same:  # a flat photo the colour of the airlight: nothing to score
+                more.append(f"{folder}: {kind} leaves {', '.join(same)} unchanged (its PSNR "
+                            "would be infinite); left out")
+            own_sets[f"{name}: {kind}"] = [x for x in items if x[0] not in same]
         notes += more
     own_still_sets: dict[str, list[tuple[str, np.ndarray]]] = {}
     for folder in args.stills:

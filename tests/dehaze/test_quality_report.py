@@ -118,36 +118,62 @@ def test_the_report_runs_on_your_own_pairs_and_videos(tmp_path: Path) -> None:
 def test_the_made_haze_sets_are_laid_over_your_clear_photos(tmp_path: Path) -> None:
     # --clear: the light, thin and dense haze made on ../shared's photos,
     # laid over other photos (material the defaults never saw) and scored as
-    # pairs; an unreadable file is named in a note and left out.
+    # pairs. An unreadable file, a photo too small for SSIM and a flat photo
+    # the colour of an airlight (its made haze changes nothing) are named in
+    # notes and left out; x.png beside x.jpg keeps both apart.
     photos = {f"p{seed}": to_u8(textured_scene(90, 120, seed)) for seed in (4, 5)}
     for name, img in photos.items():
         _write(tmp_path / "clear" / f"{name}.png", img)
+    _write(tmp_path / "clear" / "p5.jpg", photos["p5"][::-1].copy())
+    _write(tmp_path / "clear" / "tiny.png", photos["p4"][:8, :8].copy())
+    _write(tmp_path / "clear" / "flat.png", np.full((40, 40, 3), 217, np.uint8))  # 0.85 grey
     (tmp_path / "clear" / "broken.jpg").write_bytes(b"no image")
-    res = _run("--json", "--sheets", "", "--clear", str(tmp_path / "clear"))
+    res = _run("--json", "--sheets", str(tmp_path / "sheets"), "--clear", str(tmp_path / "clear"))
     assert res.returncode == 0, res.stderr
     report = json.loads(res.stdout)
-    assert report["notes"] == [f"{tmp_path / 'clear'}: cannot read broken.jpg; left out"]
+    folder = tmp_path / "clear"
+    assert report["notes"] == [
+        f"{folder}: cannot read broken.jpg; left out",
+        f"{folder}: tiny under the 11 px SSIM needs at this size; left out",
+        f"{folder}: thin haze made leaves flat [grey] unchanged (its PSNR would be "
+        "infinite); left out"]
     sets = report["own_pairs"]
     assert set(sets) == {"clear: light haze made", "clear: thin haze made",
                          "clear: dense haze made"}
-    methods = {r["method"] for r in sets["clear: thin haze made"]["rows"]}
-    count = {k: len(s["rows"]) // len(methods) for k, s in sets.items()}
-    assert count == {"clear: light haze made": 2, "clear: thin haze made": 6,
-                     "clear: dense haze made": 4}
+    by = {(k[7:12], r["image"], r["method"]): r for k, s in sets.items() for r in s["rows"]}
+    images = {k: sorted({r["image"] for r in s["rows"]}) for k, s in sets.items()}
+    assert images["clear: light haze made"] == sorted(
+        f"{p} [{a}]" for p in ("flat", "p4", "p5.jpg", "p5.png") for a in ("grey-blue", "warm"))
+    assert len(images["clear: thin haze made"]) == 4 * 3 - 1
+    assert len(images["clear: dense haze made"]) == 4 * 2 * 3
     # the input's score, from the haze model written out here: t = exp(-beta d),
     # d from 1 (top row) to 0.05 (bottom), I = J t + A (1 - t), rounded
-    by = {(r["image"], r["method"]): r for s in sets.values() for r in s["rows"]}
-    for beta, label, air in ((0.3, "p4", [0.88, 0.88, 0.9]), (0.3, "p5", [0.9, 0.86, 0.78]),
-                             (0.15, "p5 [warm]", [0.9, 0.86, 0.78])):
-        clear = photos[label.split()[0]]
+    for beta, kind, label, air in ((0.3, "light", "p4 [grey-blue]", [0.88, 0.88, 0.9]),
+                                   (0.3, "light", "p5.png [warm]", [0.9, 0.86, 0.78]),
+                                   (0.15, "thin ", "p5.jpg [warm]", [0.9, 0.86, 0.78])):
+        name = label.split()[0]
+        path = folder / (name if "." in name else f"{name}.png")
+        clear = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
         t = np.exp(-beta * np.linspace(1.0, 0.05, clear.shape[0]))[:, None, None]
         hazy = np.rint(np.clip((clear / 255.0 * t + np.array(air) * (1 - t)) * 255, 0, 255))
-        assert by[label, "hazy input"]["psnr"] == pytest.approx(
+        assert by[kind, label, "hazy input"]["psnr"] == pytest.approx(
             _psnr_ref(hazy.astype(np.uint8), clear), abs=1e-6)
     dense = [r for r in sets["clear: dense haze made"]["rows"] if r["method"] == "hazy input"]
-    assert sorted(r["image"] for r in dense) == ["p4 t<=0.32", "p4 t<=0.53", "p5 t<=0.32",
-                                                 "p5 t<=0.53"]
-    assert all(r["psnr"] < 15 for r in dense)  # thick: far from the clear photo
+    assert all(r["psnr"] < 15 for r in dense if not r["image"].startswith("flat"))
+    # contact sheets are plain files in --sheets, whatever the set's name
+    assert {p.name for p in (tmp_path / "sheets").iterdir()} == {
+        "clear_light_haze_made.png", "clear_thin_haze_made.png", "clear_dense_haze_made.png"}
+
+
+def test_a_photos_made_pairs_do_not_depend_on_the_other_photos() -> None:
+    a, b = (to_u8(textured_scene(60, 80, seed)) for seed in (6, 7))
+    alone = q.made_on([("b", b)])
+    with_a = q.made_on([("a", a), ("b", b)])
+    for kind, items in alone.items():
+        mine = [x for x in with_a[kind] if x[0].startswith("b")]
+        assert [x[0] for x in mine] == [x[0] for x in items]
+        for (_, h1, c1), (_, h2, c2) in zip(mine, items, strict=True):
+            assert np.array_equal(h1, h2) and np.array_equal(c1, c2)
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -183,6 +209,8 @@ def test_a_folder_whose_pairs_cannot_be_scored_says_why(tmp_path: Path) -> None:
     (["--size", "8"], "argument --size: expected an integer >= 32, got 8"),
     (["--video-width", "1"], "argument --video-width: expected an integer >= 32, got 1"),
     (["--video-frames", "1"], "argument --video-frames: expected an integer >= 2, got 1"),
+    (["--clear", ""], "argument --clear: an empty path (use . for this folder)"),
+    (["--pairs", " "], "argument --pairs: an empty path (use . for this folder)"),
 ])
 def test_bad_options_are_refused_by_argparse(args: list[str], message: str) -> None:
     res = _run(*args)  # usage, then the one error line (argparse's convention)
@@ -460,3 +488,26 @@ def test_the_data_folder_can_be_named(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)["stills"]["rows"]
     assert {r["image"] for r in rows} == {"mine"}
+
+
+def test_an_image_past_opencvs_pixel_limit_is_unreadable_not_a_traceback(tmp_path: Path) -> None:
+    # A 40000 x 40000 PNG header: OpenCV raises (its pixel limit) instead of
+    # returning None; the report names it in a note beside the good photos.
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", 40000, 40000, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b""))
+    with pytest.raises(cv2.error):
+        cv2.imread(str(huge))
+    assert q.try_read(huge) is None
+    _write(tmp_path / "ok.png", to_u8(textured_scene(40, 50, 8)))
+    photos, notes = q.own_stills(tmp_path, 256, "--clear")
+    assert [label for label, _ in photos] == ["ok"]
+    assert notes == [f"{tmp_path}: cannot read huge.png; left out"]
