@@ -1220,6 +1220,7 @@ def main() -> int:
         own_sets[_set_name(folder, own_sets)] = items
         notes += more
     taken: dict[str, Any] = {}
+    made_names: set[str] = set()
     for folder in args.clear:
         photos, more = own_stills(folder, args.size, "--clear")
         small = [label for label, img in photos if min(img.shape[:2]) < MIN_SIDE]
@@ -1238,6 +1239,7 @@ def main() -> int:
                 more.append(f"{folder}: {kind} leaves {', '.join(same)} unchanged (its PSNR "
                             "would be infinite); left out")
             own_sets[f"{name}: {kind}"] = [x for x in items if x[0] not in same]
+            made_names.add(f"{name}: {kind}")
         notes += more
     own_still_sets: dict[str, list[tuple[str, np.ndarray]]] = {}
     for folder in args.stills:
@@ -1326,7 +1328,8 @@ def main() -> int:
     lines += [f"note: {n}" for n in notes]
     for name, s in report.get("own_pairs", {}).items():
         n = len(s["rows"]) // len(methods)
-        lines += _fr_table(f"{name} (your pairs, mean of {n})", s["mean"])
+        whose = "haze made on your photos" if name in made_names else "your pairs"
+        lines += _fr_table(f"{name} ({whose}, mean of {n})", s["mean"])
         lines += _per_pair(s["rows"])
         lines.append(f"  images worse than the input (PSNR or CIEDE2000), of {n}:")
         for m, bad in s["worse_than_input"].items():
