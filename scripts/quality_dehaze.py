@@ -151,9 +151,27 @@ def read(path: Path) -> np.ndarray:
     return rgb
 
 
+def _truncated_jpeg(path: Path) -> bool:
+    """Whether ``path`` is a JPEG file without its end-of-image marker near its end: cut
+    short, which OpenCV decodes anyway, grey where the data stops."""
+    if path.suffix.lower() not in (".jpg", ".jpeg", ".jpe"):
+        return False
+    try:
+        with path.open("rb") as f:
+            if f.read(2) != b"\xff\xd8":
+                return False  # not JPEG data: OpenCV decides
+            f.seek(max(0, path.stat().st_size - 4096))
+            return b"\xff\xd9" not in f.read()
+    except OSError:
+        return False
+
+
 def try_read(path: Path) -> np.ndarray | None:
     """RGB uint8 at full size, or None when OpenCV cannot decode ``path`` (or refuses it:
-    an image past its pixel limit raises instead of returning None)."""
+    an image past its pixel limit raises instead of returning None), or when it is a JPEG
+    cut short (decoded, the missing part would be scored as grey picture)."""
+    if _truncated_jpeg(path):
+        return None
     try:
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     except cv2.error:

@@ -511,3 +511,16 @@ def test_an_image_past_opencvs_pixel_limit_is_unreadable_not_a_traceback(tmp_pat
     photos, notes = q.own_stills(tmp_path, 256, "--clear")
     assert [label for label, _ in photos] == ["ok"]
     assert notes == [f"{tmp_path}: cannot read huge.png; left out"]
+
+
+def test_a_jpeg_cut_short_is_left_out_not_scored_grey(tmp_path: Path) -> None:
+    photo = to_u8(textured_scene(60, 80, 9))
+    _write(tmp_path / "whole.jpg", photo)
+    data = (tmp_path / "whole.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    assert cv2.imread(str(tmp_path / "cut.jpg")) is not None  # OpenCV decodes it anyway
+    assert q.try_read(tmp_path / "cut.jpg") is None
+    assert q.try_read(tmp_path / "whole.jpg") is not None
+    photos, notes = q.own_stills(tmp_path, 256, "--clear")
+    assert [label for label, _ in photos] == ["whole"]
+    assert notes == [f"{tmp_path}: cannot read cut.jpg; left out"]
