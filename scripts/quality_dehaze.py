@@ -756,14 +756,21 @@ def _tile(img: np.ndarray, height: int) -> np.ndarray:
 
 
 def _label(img: np.ndarray, text: str) -> np.ndarray:
+    """``img`` under a white band with ``text``, the font shrunk (down to 0.3) to fit."""
     band = np.full((22, img.shape[1], 3), 255, np.uint8)
-    cv2.putText(band, text, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    scale = 0.45
+    while scale > 0.3 and cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] \
+            > img.shape[1] - 6:
+        scale -= 0.05
+    cv2.putText(band, text, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
     return np.vstack([band, img])
 
 
 def contact_sheet(path: Path, rows: list[tuple[str, list[tuple[str, np.ndarray]]]],
                   height: int = 150) -> None:
-    """One row per image, one labelled column per method; white where a column is missing."""
+    """One row per image under a band with its name, one column per method labelled with
+    the method alone (a long image name cut off the method's before); white where a column
+    is missing."""
     columns: list[str] = []
     for _, cells in rows:
         columns += [c for c, _ in cells if c not in columns]
@@ -772,10 +779,11 @@ def contact_sheet(path: Path, rows: list[tuple[str, list[tuple[str, np.ndarray]]
         got = dict(cells)
         width = _tile(cells[0][1], height).shape[1]
         tiles = [_label(_tile(got[c], height) if c in got
-                        else np.full((height, width, 3), 255, np.uint8), f"{name}: {c}")
+                        else np.full((height, width, 3), 255, np.uint8), c)
                  for c in columns]
-        lines.append(np.hstack([np.pad(t, ((0, 4), (0, 4), (0, 0)), constant_values=255)
-                                for t in tiles]))
+        row = np.hstack([np.pad(t, ((0, 4), (0, 4), (0, 0)), constant_values=255)
+                         for t in tiles])
+        lines.append(_label(row, name))
     width = max(x.shape[1] for x in lines)
     sheet = np.vstack([np.pad(x, ((0, 0), (0, width - x.shape[1]), (0, 0)),
                               constant_values=255) for x in lines])

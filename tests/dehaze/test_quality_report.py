@@ -524,3 +524,20 @@ def test_a_jpeg_cut_short_is_left_out_not_scored_grey(tmp_path: Path) -> None:
     photos, notes = q.own_stills(tmp_path, 256, "--clear")
     assert [label for label, _ in photos] == ["whole"]
     assert notes == [f"{tmp_path}: cannot read cut.jpg; left out"]
+
+
+def test_contact_sheet_labels_fit_their_tiles(tmp_path: Path) -> None:
+    # Each row is headed by its image's name; each tile carries the method's
+    # name alone, in a font small enough to fit a narrow (portrait) tile:
+    # "name: method" in every tile had cut the method off (trial 33).
+    tile = np.full((150, 100, 3), 90, np.uint8)  # portrait: 112 px wide at the sheet's height
+    rows = [("grace_hopper t<=0.32 [blue-grey]",
+             [("hazy input", tile), ("Galdran 2018 AMEF", tile)])]
+    q.contact_sheet(tmp_path / "s.png", rows)
+    sheet = cv2.imread(str(tmp_path / "s.png"))
+    assert sheet.shape[0] == 22 + 22 + 150 + 4  # name band, method band, tile, gap
+    width = sheet.shape[1] // 2 - 4  # two tiles, each followed by a 4 px gap
+    for x0 in (0, width + 4):
+        band = sheet[22:44, x0:x0 + width]
+        assert (band < 128).any()  # a label is there ...
+        assert (band[:, -3:] == 255).all()  # ... and ends inside its tile
