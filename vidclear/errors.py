@@ -46,4 +46,17 @@ class ProcessorError(VidclearError, TypeError):
 
 
 class OutputError(VidclearError):
-    """An output cannot be created, written or finalized."""
+    """An output cannot be created, written or finalized.
+
+    Parameters
+    ----------
+    message : str
+        The one-line error.
+    errno : int, optional
+        The operating system's error number behind it (``errno.ECONNREFUSED``
+        when a network output found no receiver), when there was one.
+    """
+
+    def __init__(self, message: str, *, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno

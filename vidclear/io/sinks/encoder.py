@@ -769,7 +769,8 @@ class EncoderSink:
         except BaseException as exc:
             self._discard()
             if isinstance(exc, av.FFmpegError):
-                raise OutputError(f"finishing {self.name} failed: {exc}") from None
+                raise OutputError(f"finishing {self.name} failed: {exc}",
+                                  errno=exc.errno) from None
             raise
         self._publish()
         if self.image is not None and self.frames_written > 1:
