@@ -49,10 +49,13 @@ def make_clip(
     time_base: Fraction | None = None,
     rotation: int = 0,
     subtitle: bool = False,
+    audio_rate: int = 48000,
+    audio_layout: str = "mono",
 ) -> Path:
     """Encode a clip with PyAV: video from :func:`moving_frame`, AAC sine audio.
 
-    ``pts`` (in ``time_base``) gives variable frame rate timing.
+    ``pts`` (in ``time_base``) gives variable frame rate timing; ``audio_rate``
+    (Hz) and ``audio_layout`` (``"mono"``, ``"stereo"``) shape the audio.
     """
     w, h = size
     deep = "10" in pix_fmt or "16" in pix_fmt
@@ -68,8 +71,8 @@ def make_clip(
             vs.set_display_rotation(rotation)
         as_ = None
         if audio:
-            as_ = out.add_stream("aac", rate=48000)
-            as_.layout = "mono"
+            as_ = out.add_stream("aac", rate=audio_rate)
+            as_.layout = audio_layout
         if subtitle:
             ss = out.add_stream("mov_text")
             del ss
@@ -84,15 +87,17 @@ def make_clip(
             out.mux(p)
         if as_ is not None:
             seconds = n / rate if pts is None else float((pts[-1] + 1) * tb)
-            total = int(48000 * seconds)
-            t = np.arange(total) / 48000
+            total = int(audio_rate * seconds)
+            t = np.arange(total) / audio_rate
             tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+            channels = 2 if audio_layout == "stereo" else 1
             for k, start in enumerate(range(0, total, 1024)):
-                chunk = tone[start:start + 1024]
-                af = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
-                af.sample_rate = 48000
+                chunk = np.repeat(tone[None, start:start + 1024], channels, axis=0)
+                af = av.AudioFrame.from_ndarray(chunk.reshape(1, -1, order="F"), format="flt",
+                                                layout=audio_layout)
+                af.sample_rate = audio_rate
                 af.pts = k * 1024
-                af.time_base = Fraction(1, 48000)
+                af.time_base = Fraction(1, audio_rate)
                 for p in as_.encode(af):
                     out.mux(p)
             for p in as_.encode(None):

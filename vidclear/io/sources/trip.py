@@ -180,9 +180,35 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name") -> list[str]:
     return out
 
 
-def _streams(layout: list[tuple[str, str | None]] | None) -> str:
-    """Passed-through streams as words: ``aac audio, mov_text subtitle`` (or ``none``)."""
-    return ", ".join(f"{codec or 'unknown'} {kind}" for kind, codec in layout or []) or "none"
+# A passed-through stream as the trip compares it: kind, codec and, for audio,
+# sample rate and channel count. Packets copied from a second chunk go into
+# the first chunk's output stream, whose header carries these: 48 kHz packets
+# under a 44.1 kHz header decode 9 % slow, stereo ones under a mono header
+# change the channel count mid-stream.
+_Stream = tuple[str, str | None, int | None, int | None]
+
+
+def _layout(streams: Any) -> list[_Stream]:
+    out = []
+    for s in streams:
+        ctx = s.codec_context
+        audio = s.type == "audio" and ctx is not None
+        out.append((s.type, ctx.name if ctx else None, ctx.sample_rate if audio else None,
+                    ctx.channels if audio else None))
+    return out
+
+
+def _streams(layout: list[_Stream] | None) -> str:
+    """Passed-through streams as words: ``aac audio 48000 Hz 2 ch, mov_text subtitle``."""
+    words = []
+    for kind, codec, rate, channels in layout or []:
+        word = f"{codec or 'unknown'} {kind}"
+        if rate:
+            word += f" {rate} Hz"
+        if channels:
+            word += f" {channels} ch"
+        words.append(word)
+    return ", ".join(words) or "none"
 
 
 class _ShiftedPackets(SidePackets):
@@ -252,12 +278,11 @@ class TripSource(Source):
         # template must outlive every packet muxed from it, so it is not the decoding one.
         self._holders: dict[int, AVSource] = {}
         self.file_infos: list[StreamInfo] = []
-        first_layout: list[tuple[str, str | None]] | None = None
+        first_layout: list[_Stream] | None = None
         for spec in self.specs:  # check every chunk before the first frame is written
             with AVSource(spec, config=self.config, copy_streams=copy_streams) as probe:
                 info = probe.info
-                layout = [(s.type, s.codec_context.name if s.codec_context else None)
-                          for s in info.side_streams]
+                layout = _layout(info.side_streams)
                 if self.file_infos:
                     first = self.file_infos[0]
                     if (info.width, info.height) != (first.width, first.height):
