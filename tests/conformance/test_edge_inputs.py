@@ -284,6 +284,26 @@ def test_a_subtitle_stream_the_container_cannot_hold_is_refused(media, capsys, e
     assert not _streams(probe(out), "subtitle") and not _streams(probe(out), "data")
 
 
+@pytest.mark.parametrize("ext", [".ogv", ".mxf"])
+def test_a_container_that_refuses_its_streams_at_the_start_says_so(media, capsys, ext):
+    # Ogg takes no H.264 and MXF no 44.1 kHz audio, but neither lists what it
+    # takes: they refuse when the header is written. That was "copying audio
+    # packets to x.ogv failed: Invalid argument: '.../x.partial-123.ogv'
+    # returned 22" (MXF: "Operation not permitted"), blaming the audio and
+    # naming the temporary file (trial 34).
+    inp = _make("plain.mkv", media)
+    out = media / f"refuses{ext}"
+    rc, err = _run(inp, out, capsys)
+    assert rc == 1 and len(err.splitlines()) == 1, err
+    assert "container refused libx264 video, aac audio (copied)" in err, err
+    assert ".mkv" in err and "partial" not in err
+    assert not list(media.glob("refuses*"))
+    if ext == ".ogv":  # the video alone: still refused, and no copy advice
+        rc, err = _run(inp, out, capsys, "--set", "output.copy_streams=false")
+        assert rc == 1 and "container refused libx264 video when" in err, err
+        assert "copy_streams" not in err and not list(media.glob("refuses*"))
+
+
 # -- the six files of ../shared/data/media-cases --------------------------------------
 
 

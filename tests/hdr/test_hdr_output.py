@@ -119,6 +119,26 @@ def test_hdr_video_probed_tags_metadata_and_levels(tmp_path, transfer):
     np.testing.assert_allclose(got, code, atol=4)  # 4 of 876 codes: merge + x265 (crf)
 
 
+def test_hdr_video_into_webm_names_the_codec_it_is_written_with(tmp_path):
+    # HDR video is written as libx265 whatever output.codec says: the refusal
+    # named output.codec and advised setting it to libvpx-vp9, which changed
+    # nothing (trial 34).
+    cfg = load_config(overrides=['hdr_bracket.output="pq"', "hdr_bracket.exposures=[0.5, 4.0]",
+                                 'output.codec="libvpx-vp9"'])
+    proc = HDRBracket(cfg.processor_config("hdr_bracket"))
+    info = StreamInfo(spec="frames", width=W, height=H, rate=Fraction(30),
+                      time_base=Fraction(1, 30), frame_count=2)
+    sink = EncoderSink(tmp_path / "pq.webm", config=cfg.output, info=info)
+    with pytest.raises(ConfigError) as err:
+        for f in _two_level_bracket()[:2]:
+            sink.write(proc(f))
+    sink.abort()
+    text = str(err.value)
+    assert "cannot hold libx265 video" in text and "written as libx265" in text, text
+    assert "output.codec=libvpx-vp9" not in text and ".mkv" in text
+    assert not list(tmp_path.iterdir())
+
+
 def test_hdr_config_errors():
     with pytest.raises(ConfigError, match="output"):
         HDRBracket(output="hdr10+")

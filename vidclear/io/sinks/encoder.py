@@ -14,6 +14,7 @@ which is printed when the sink opens.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import sys
@@ -99,6 +100,11 @@ def _check_encoder(cfg: OutputConfig) -> Any:
             f"allowed are {', '.join(formats)}"
         )
     return codec
+
+
+# What a muxer answers when its header cannot hold a stream (Ogg: EINVAL for
+# H.264; MXF: EPERM for 44.1 kHz audio).
+_REFUSED = frozenset({errno.EINVAL, errno.EPERM, errno.ENOSYS})
 
 
 def _bits(frame: Frame) -> int:
@@ -241,6 +247,7 @@ class EncoderSink:
         self._held: Any = None  # a picture output's latest frame, encoded at close
         self._stream: Any = None
         self._copy_map: dict[int, Any] = {}
+        self._started = False  # a packet went into the container: its header is written
         self._last_time = float("-inf")
         self._size: tuple[int, int] = (0, 0)
         self._frame_shape: tuple[int, int] = (0, 0)
@@ -393,10 +400,14 @@ class EncoderSink:
         try:
             stream = self._container.add_stream(codec, rate=rate)
         except (av.FFmpegError, ValueError) as exc:
-            hint = {"webm": "; WebM holds VP8/VP9/AV1: --set output.codec=libvpx-vp9"}.get(
-                self.path.suffix.lower().lstrip("."), "")
+            if hdr:  # the HDR signal chose the codec: output.codec would not change it
+                hint = (f"; HDR video ({hdr['transfer']}) is written as {codec}: use .mkv, "
+                        ".mp4, .mov or .ts")
+            else:
+                hint = {"webm": "; WebM holds VP8/VP9/AV1: --set output.codec=libvpx-vp9"}.get(
+                    self.path.suffix.lower().lstrip("."), "")
             raise ConfigError(
-                f"output {self.name}: the container cannot hold {cfg.codec} video{hint} ({exc})"
+                f"output {self.name}: the container cannot hold {codec} video{hint} ({exc})"
             ) from None
         stream.width, stream.height = self._size
         stream.pix_fmt = pix_fmt
@@ -563,7 +574,7 @@ class EncoderSink:
         try:
             self._mux_video(self._stream.encode(av_frame))
         except (av.FFmpegError, ValueError) as exc:
-            raise OutputError(f"writing {self.name} failed: {exc}") from None
+            raise self._mux_failed(exc, f"writing {self.name}") from None
         self.frames_written += 1
         t = frame.time
         if t is not None:
@@ -610,6 +621,7 @@ class EncoderSink:
                 end = (self._end_pts or 0) - max(delay, 0)
                 packet.duration = max(packet.duration or 0, end - packet.dts)
             self._container.mux(packet)
+            self._started = True
 
     def _video_pts(self, frame: Frame) -> int | None:
         """The frame's pts, made strictly increasing; every change is counted.
@@ -688,10 +700,32 @@ class EncoderSink:
             try:
                 self._container.mux(packet)
             except (av.FFmpegError, ValueError) as exc:
-                raise OutputError(
-                    f"copying {ost.type} packets to {self.name} failed: {exc}"
-                ) from None
+                raise self._mux_failed(exc, f"copying {ost.type} packets to {self.name}") from None
+            self._started = True
             self.packets_copied += 1
+
+    def _mux_failed(self, exc: Exception, doing: str) -> OutputError:
+        """The one-line error for a packet the container did not take.
+
+        The first packet writes the file's header, where a muxer without a
+        list of the codecs it holds (Ogg, MXF, ...) refuses streams it cannot
+        carry: that is named as such, with the streams, not as a failure of
+        whichever packet came first. FFmpeg's reason is kept without the
+        temporary file's name.
+        """
+        reason = getattr(exc, "strerror", None) or str(exc)
+        code = getattr(exc, "errno", None)
+        if self._started or code not in _REFUSED:  # a full disk, a lost connection, ...
+            return OutputError(f"{doing} failed: {reason}", errno=code)
+        streams = [f"{self._stream.codec_context.name} video"] + [
+            f"{ost.codec_context.name} {ost.type} (copied)" for ost in self._copy_map.values()]
+        advice = ("choose a container that holds them (.mkv holds nearly every codec) or "
+                  "another codec (--set output.codec=...)")
+        if self._copy_map:
+            advice += "; leave the copied streams out with --set output.copy_streams=false"
+        return OutputError(
+            f"output {self.name}: the {self._container.format.name} container refused "
+            f"{', '.join(streams)} when the file was started ({reason}); {advice}", errno=code)
 
     def _fix_side_timestamps(self, packet: Any, ost: Any, key: int) -> None:
         """Monotonic DTS for a copied packet, as FFmpeg's muxing does; counted.
