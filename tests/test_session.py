@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import os
+import signal
+import time
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -168,3 +171,31 @@ def test_no_stand_in_sources():
         text = path.read_text()
         assert "SimpleNamespace" not in text, path
         assert "def __getattr__" not in text or path.name == "__init__.py", path
+
+
+def test_one_signal_delivered_twice_is_one_stop():
+    # coreutils' `timeout -s INT` signals the process, then its group: the two
+    # SIGINTs were a first and a second Ctrl-C, and the queued frames were
+    # dropped ("stopping now") in one scripted stop of three (trial 34). The
+    # same signal again within a quarter of a second is that copy; later, it
+    # is the user's second Ctrl-C and stops at once.
+    calls: list[str] = []
+    seen: list[int] = []
+
+    class Run:  # what the handler drives
+        def stop(self) -> None:
+            calls.append("stop")
+
+        def abort(self) -> None:
+            calls.append("abort")
+
+    with Session._signals(Run(), True, seen.append):  # type: ignore[arg-type]
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # handled one by one (back to back, Python merges them)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        assert calls == ["stop"] and seen == [signal.SIGINT]
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+    assert calls == ["stop", "abort"] and seen == [signal.SIGINT, signal.SIGINT]

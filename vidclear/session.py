@@ -28,6 +28,7 @@ import json
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,12 @@ from vidclear.pipeline.stats import PipelineStats
 __all__ = ["Session", "WarmupSink", "build_processors", "transcode"]
 
 MODES = ("file", "live")
+
+# A second signal of the same kind this soon after the first is a copy of it,
+# not a second Ctrl-C: coreutils' `timeout` sends its signal to the process and
+# then to the process group, so one scripted stop arrived twice, microseconds
+# apart, and dropped the queued frames as if the user had pressed again.
+_SAME_SIGNAL_S = 0.25
 
 
 def build_processors(config: Config) -> list[Processor[Any]]:
@@ -371,9 +378,14 @@ class Session:
             yield
             return
         count = 0
+        last = (0, -1.0)  # the last signal counted and when (time.monotonic)
 
         def handler(signum: int, _frame: Any) -> None:
-            nonlocal count
+            nonlocal count, last
+            now = time.monotonic()
+            if signum == last[0] and now - last[1] < _SAME_SIGNAL_S:
+                return  # a copy of the same one, sent to the process and to its group
+            last = (signum, now)
             count += 1
             if on_signal is not None:
                 on_signal(signum)
