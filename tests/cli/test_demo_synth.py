@@ -53,6 +53,7 @@ def test_synth_haze_lowers_contrast_and_keeps_timing(tmp_path):
                           "--depth-model", "constant", "--noise", "0.01", "--seed", "3"],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
+    assert "no effect" not in res.stderr, res.stderr  # the flags are the chain's own settings
     a, b = _frames(src), _frames(out)
     assert len(a) == len(b) == 12
     assert np.std(b[5].astype(float)) < 0.7 * np.std(a[5].astype(float))
@@ -67,6 +68,8 @@ def test_synth_bracket_alternates_exposure(tmp_path):
     res = subprocess.run([*PY, "synth", "bracket", str(src), str(out), "--ev", "-2", "0", "2"],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
+    # --ev is synth_bracket.exposures: it was noted as "has no effect" (trial 34)
+    assert "no effect" not in res.stderr, res.stderr
     means = [f.mean() for f in _frames(out)]
     assert len(means) == 12
     # Brightness follows the -2/0/+2 EV cycle.

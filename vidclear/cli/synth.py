@@ -103,9 +103,11 @@ def run(args: argparse.Namespace) -> int:
             args.overrides += [f"{section}.exposures={json.dumps(value)}", f"{section}.unit=\"ev\""]
         else:
             args.overrides.append(f"{section}.{key}={json.dumps(value)}")
+    # Set before the config is read, so the note on settings the chain does not run
+    # sees this chain: with the chain set afterwards, --ev was "--set
+    # synth_bracket.exposures has no effect" (trial 34).
+    args.overrides.append(f"pipeline.processors={json.dumps([section])}")
     config = config_from_args(args)
-    config = dataclasses.replace(
-        config, pipeline=dataclasses.replace(config.pipeline, processors=(section,)))
     open_report(args)  # -n: refuse an existing output or --stats file before anything opens
     session = Session.open(args.input, args.output, config=config, overwrite=args.overwrite)
     return execute(session, args, label=Path(args.input).name or args.input)
