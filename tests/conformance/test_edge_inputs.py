@@ -304,6 +304,30 @@ def test_a_container_that_refuses_its_streams_at_the_start_says_so(media, capsys
         assert "copy_streams" not in err and not list(media.glob("refuses*"))
 
 
+def test_a_numbered_image_sequence_reads_as_ffmpeg_reads_it(media, capsys):
+    # `img%03d.png` was "input not found" (trial 34), where FFmpeg reads the
+    # numbered files from the first of 0-4 that exists, at 25 fps.
+    seq = media / "seq"
+    seq.mkdir(exist_ok=True)
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=1", "-start_number", "1",
+           str(seq / "img%03d.png"))
+    pattern = str(seq / "img%03d.png")
+    out = media / "seq.mkv"
+    rc, err = _run(Path(pattern), out, capsys)
+    assert rc == 0, err
+    ref = probe(Path(pattern))["streams"][0]  # ffprobe's own reading of the pattern
+    got = probe(out)["streams"][0]
+    assert int(got["nb_read_frames"]) == int(ref["nb_read_frames"]) == 10
+    assert got["r_frame_rate"] == ref["r_frame_rate"] == "25/1"
+    before = sorted(p.name for p in seq.iterdir())
+    for name in ("img005.png", "img1234.png"):  # a file of the sequence, or one it would read
+        rc, err = _run(Path(pattern), seq / name, capsys)
+        assert rc == 1 and "refusing to overwrite an input" in err, err
+    assert sorted(p.name for p in seq.iterdir()) == before
+    rc, err = _run(seq / "nope%03d.png", media / "nope.mkv", capsys)
+    assert rc == 1 and "input not found" in err
+
+
 # -- the six files of ../shared/data/media-cases --------------------------------------
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vidclear.errors import OutputError
+from vidclear.io.sequence import in_sequence
 
 __all__ = ["check_output_path", "is_special_file", "is_stdout", "partial_path", "publish",
            "unwritable", "wait_for_reader", "write_file"]
@@ -101,6 +102,9 @@ def check_output_path(path: Path, *, inputs: list[str], overwrite: bool,
                                  or src.resolve() == real)
         if same:
             raise OutputError(f"{label} {path} is the input file; refusing to overwrite an input")
+        if not src.exists() and in_sequence(spec, path.absolute()):
+            raise OutputError(f"{label} {path} is a file of the input sequence {spec}; "
+                              "refusing to overwrite an input")
     if real.is_dir():
         example = "stats.json" if label == "--stats" else "out.mp4"
         raise OutputError(f"{label} {path} is a directory; give a file name such as "

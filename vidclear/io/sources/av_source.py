@@ -19,6 +19,7 @@ from vidclear.config.sections import InputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError
+from vidclear.io.sequence import first_of_sequence
 
 __all__ = ["AVSource", "camera_device", "classify_input", "video_stream"]
 
@@ -197,6 +198,9 @@ class AVSource(Source):
                 raise InputError(f"no camera at {target}")
         else:
             path = Path(self.spec)
+            first = None if path.exists() else first_of_sequence(self.spec)
+            if first is not None:  # FFmpeg's numbered image sequence, img%03d.png
+                fmt, path = fmt or "image2", first
             if not path.exists():
                 raise InputError(f"input not found: {self.spec}")
             if path.is_dir():
