@@ -60,6 +60,10 @@ MODES = ("file", "live")
 # apart, and dropped the queued frames as if the user had pressed again.
 _SAME_SIGNAL_S = 0.25
 
+# Names that are files, not folders, to a user of `--split -o DIR`
+_VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".mov", ".m4v", ".ts", ".m2ts", ".mts", ".webm",
+                             ".avi", ".flv", ".mxf", ".ogv", ".gif", ".y4m", ".nut"})
+
 
 def build_processors(config: Config) -> list[Processor[Any]]:
     """Instantiate the processor chain named in ``config.pipeline.processors``."""
@@ -296,6 +300,10 @@ class Session:
             if Path(folder).exists() or not Path(folder).parent.is_dir():
                 raise ConfigError(f"--split writes one file per input into a folder: -o {folder} "
                                   "is not a folder, nor one that can be made")
+            if Path(folder).suffix.lower() in _VIDEO_SUFFIXES:  # made a folder named out.mkv
+                raise ConfigError(f"--split writes one file per input into a folder: -o {folder} "
+                                  f"is a video file's name (a missing folder is made: -o "
+                                  f"{Path(folder).with_suffix('')})")
             Path(folder).mkdir()
         outputs = [Path(folder) / Path(f).name for f in files]
         if len(set(outputs)) != len(outputs):

@@ -269,6 +269,10 @@ def test_split_writes_one_file_per_input_with_state_carried(chunks, tmp_path):
         assert _match(_decode(out), _decode(chunk)) == list(range(30))
     with pytest.raises(ConfigError, match="nor one that can be made"):
         Session.open([str(c) for c in chunks], tmp_path / "no" / "such", split=True)
+    # A file name is no folder to make: it made a folder called split.mkv (trial 34).
+    with pytest.raises(ConfigError, match="is a video file's name"):
+        Session.open([str(c) for c in chunks], tmp_path / "split.mkv", split=True)
+    assert not (tmp_path / "split.mkv").exists()
     with pytest.raises(InputError, match="given twice"):
         Session.open([str(chunks[0]), str(chunks[0])], tmp_path / "dup.mp4")
     with pytest.raises(vidclear_errors.OutputError, match="already exists"):
