@@ -43,6 +43,17 @@ def test_collect_inputs_mirrors_tree(clips: Path, tmp_path: Path) -> None:
         "a.mkv", "c.mkv", "sub/b.mkv"]
 
 
+def test_an_empty_input_is_refused_not_the_current_folder(clips: Path, tmp_path: Path,
+                                                          monkeypatch) -> None:
+    # `vidclear batch "$CLIPS"` with the variable unset ran every video in the
+    # working folder: Path("") is "." (trial 34).
+    monkeypatch.chdir(clips / "in")
+    with pytest.raises(InputError, match="an input is empty"):
+        collect_inputs([""], tmp_path)
+    assert main(["batch", "", "-o", str(tmp_path / "out"), "-q"]) == 1
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.mp4"))
+
+
 def test_a_manifest_cannot_write_over_another_jobs_input(clips: Path, tmp_path: Path) -> None:
     # a.mp4 -> b.mp4 and b.mp4 -> c.mp4 in one folder: with -y the first job
     # replaced b.mp4 before the second read it (a new-user trial).

@@ -250,6 +250,18 @@ def test_trips_refuse_files_that_do_not_fit(chunks, tmp_path):
     assert res.returncode == 2 and "not to a trip" in res.stderr
 
 
+def test_an_empty_input_is_refused_not_the_current_folder(chunks, tmp_path, monkeypatch):
+    # `vidclear run "$CLIP" -o out.mp4` with the variable unset joined every
+    # video in the working folder into one file: Path("") is "." (trial 34).
+    monkeypatch.chdir(chunks[0].parent)
+    for spec in ("", [""], [str(chunks[0]), ""], "  "):
+        with pytest.raises(InputError, match=r'an input is empty \(""'):
+            open_source(spec)
+    res = _run("run", "", "-o", str(tmp_path / "x.mp4"))
+    assert res.returncode == 1 and "an input is empty" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.mp4").exists()
+
+
 def test_split_writes_one_file_per_input_with_state_carried(chunks, tmp_path):
     out_dir = tmp_path / "split"
     out_dir.mkdir()

@@ -28,6 +28,7 @@ from typing import Any
 
 from vidclear.batch.state import STATE_NAME
 from vidclear.errors import ConfigError, InputError
+from vidclear.io.sources.av_source import EMPTY_INPUT
 
 __all__ = ["VIDEO_SUFFIXES", "BatchItem", "collect_inputs", "read_manifest"]
 
@@ -158,6 +159,8 @@ def _other_batches(root: Path) -> list[Path]:
 
 def _find(spec: str, outdir: Path, notes: list[str]) -> list[_Found]:
     """What ``spec`` names; a folder or glob skips OUTDIR and other batches' OUTDIRs below it."""
+    if not spec.strip():  # Path("") is the current folder
+        raise InputError(EMPTY_INPUT)
     p = Path(spec)
     if p.suffix.lower() in MANIFEST_SUFFIXES and p.is_file():
         return [_Found(path, path.parent, out, ov) for path, out, ov in read_manifest(p)]

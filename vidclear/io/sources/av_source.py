@@ -125,6 +125,11 @@ def _unresolved_host(spec: str) -> str | None:
     return None
 
 
+#: The error for an input given as an empty string (``Path("")`` is the current folder)
+EMPTY_INPUT = ("an input is empty (\"\", an unset shell variable?): name a file, folder, "
+               "pattern, URL or lavfi graph")
+
+
 class AVSource(Source):
     """Decode the video stream of a file, URL or lavfi graph with PyAV.
 
@@ -197,6 +202,8 @@ class AVSource(Source):
             if not os.path.exists(target):
                 raise InputError(f"no camera at {target}")
         else:
+            if not self.spec.strip():
+                raise InputError(EMPTY_INPUT)
             path = Path(self.spec)
             first = None if path.exists() else first_of_sequence(self.spec)
             if first is not None:  # FFmpeg's numbered image sequence, img%03d.png

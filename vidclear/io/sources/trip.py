@@ -27,7 +27,7 @@ from vidclear.config.sections import InputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import SidePackets, Source, StreamInfo
 from vidclear.errors import InputError
-from vidclear.io.sources.av_source import AVSource
+from vidclear.io.sources.av_source import EMPTY_INPUT, AVSource
 
 __all__ = ["TripSource", "expand_inputs"]
 
@@ -144,13 +144,15 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name") -> list[str]:
     Raises
     ------
     InputError
-        A folder holds no video files, a pattern matches nothing, or a
+        An input is empty, a folder holds no video files, a pattern matches nothing, or a
         folder or pattern takes in an earlier output of vidclear (its video
         track's handler name says so): played as a chunk, a trip re-read its
         own output.
     """
     out: list[str] = []
     for spec in specs:
+        if not str(spec).strip():  # Path("") is the current folder: every video in it
+            raise InputError(EMPTY_INPUT)
         if spec in out:
             raise InputError(f"{spec} is given twice: a trip plays each file once")
         path = Path(spec)
