@@ -56,6 +56,29 @@ def test_mpegts_on_stdin_to_matroska_on_stdout(ts_clip, tmp_path):
     assert _counts(out) == _counts(ts_clip) == {"video": 30, "audio": _counts(ts_clip)["audio"]}
 
 
+def test_an_mp4_with_its_index_at_the_end_on_stdin_is_named_as_such(tmp_path):
+    # Its index (moov) comes after the media, and a pipe cannot go back to it:
+    # that was "input - is damaged ... use --set input.allow_truncated=true",
+    # and the flag then gave "no frames were written" (trial 34).
+    mp4 = make_clip(tmp_path / "late.mp4", n=90, size=(320, 240))
+    for extra in ([], ["--set", "input.allow_truncated=true"]):
+        with open(mp4, "rb") as stdin:
+            res = subprocess.run([*VIDCLEAR, "run", "-", "-o", str(tmp_path / "o.mp4"), *extra],
+                                 stdin=stdin, capture_output=True, text=True, cwd=ROOT,
+                                 timeout=120)
+        assert res.returncode == 1 and "index comes after its media" in res.stderr, res.stderr
+        assert "+faststart" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "o.mp4").exists()
+    fast = tmp_path / "fast.mp4"  # the remux the message advises: every frame through
+    subprocess.run([_ffmpeg(), "-v", "error", "-i", str(mp4), "-c", "copy", "-movflags",
+                    "+faststart", str(fast)], check=True)
+    with open(fast, "rb") as stdin:
+        res = subprocess.run([*VIDCLEAR, "run", "-", "-o", str(tmp_path / "o.mp4"), "-q"],
+                             stdin=stdin, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert _counts(tmp_path / "o.mp4")["video"] == 90
+
+
 def test_a_pipe_needs_a_container_and_never_a_terminal(ts_clip):
     res = subprocess.run([*VIDCLEAR, "run", str(ts_clip), "-o", "-"], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)

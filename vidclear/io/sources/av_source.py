@@ -383,6 +383,14 @@ class AVSource(Source):
                     self._last_time = float(pts * self.time_base)
                     yield self._make_frame(av_frame, pts)
         except av.FFmpegError as exc:
+            if (self.kind == "pipe" and self._last_time is None
+                    and "mp4" in self._container.format.name.split(",")):
+                # The mov demuxer found the index at the end by reading through the
+                # media, and a pipe cannot go back to it: not damage, nor truncation.
+                raise InputError(
+                    f"input {self.spec}: an MP4/MOV whose index comes after its media cannot be "
+                    "read from a pipe (FFmpeg cannot either); give the file's path, remux it "
+                    "with -movflags +faststart, or pipe MPEG-TS or Matroska") from None
             if not (self.config.allow_truncated or self.is_live):
                 where = "" if self._last_time is None else f" after {self._last_time:.2f} s"
                 reason = getattr(exc, "strerror", None) or str(exc)
