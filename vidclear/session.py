@@ -448,6 +448,11 @@ class Session:
             line = rec.correction_line()
             if line:
                 out.append(line)
+        joins = self.source.report().get("packets_dropped_at_joins", 0)
+        if joins:
+            out.append(f"{joins} audio/subtitle packet{'s' if joins != 1 else ''} that "
+                       "overlapped the previous file at a join "
+                       f"{'were' if joins != 1 else 'was'} left out")
         return out
 
     def on_processor_event(self, fn: Callable[[str], Any]) -> None:

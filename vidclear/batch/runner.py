@@ -387,7 +387,7 @@ class _Run:
             f.frames_done = int(result.get("frames", 0))
             self._done(f, {k: result[k] for k in ("frames", "stats", "packets_copied",
                                                   "decode_errors", "frames_damaged", "notes",
-                                                  "seconds", "host")
+                                                  "packets_dropped_at_joins", "seconds", "host")
                            if k in result})
             return
         index = task["segment"]["index"]
@@ -501,7 +501,7 @@ def _entry(f: _File) -> dict[str, Any]:
     if retried > 0:
         entry["retries"] = retried
     for k in ("segments", "warm_frames", "packets_copied", "decode_errors", "frames_damaged",
-              "notes", "stats", "worker_seconds", "host"):
+              "packets_dropped_at_joins", "notes", "stats", "worker_seconds", "host"):
         if k in r:
             entry[k] = r[k]
     return entry

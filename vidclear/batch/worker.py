@@ -66,7 +66,9 @@ def _run_file(task_id: str, task: dict[str, Any], progress: Any) -> dict[str, An
     return {"frames": stats.frames_out, "stats": stats.snapshot(),
             "packets_copied": session.packets_copied,
             "decode_errors": session.source.decode_errors,
-            "frames_damaged": stats.damaged, "notes": list(session.notes)}
+            "frames_damaged": stats.damaged, "notes": list(session.notes),
+            "packets_dropped_at_joins": session.source.report().get("packets_dropped_at_joins",
+                                                                     0)}
 
 
 def _run_segment(task_id: str, task: dict[str, Any], progress: Any) -> dict[str, Any]:

@@ -338,10 +338,6 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
         for label_ in session.skipped_streams:
             print(f"vidclear: note: stream {label_} was not copied (container cannot hold it)",
                   file=sys.stderr)
-        joins = session.report().get("packets_dropped_at_joins", 0)
-        if joins:
-            print(f"vidclear: note: {joins} audio/subtitle packets that overlapped the previous "
-                  "file at a join were left out", file=sys.stderr)
         for note in session.notes:
             if note not in early:
                 print(f"vidclear: note: {note}", file=sys.stderr)
