@@ -248,6 +248,7 @@ class EncoderSink:
         self._stream: Any = None
         self._copy_map: dict[int, Any] = {}
         self._started = False  # a packet went into the container: its header is written
+        self._fragmented = False  # fragmented MP4: no edit list
         self._last_time = float("-inf")
         self._size: tuple[int, int] = (0, 0)
         self._frame_shape: tuple[int, int] = (0, 0)
@@ -267,9 +268,10 @@ class EncoderSink:
         if self.image is not None:
             options["update"] = "1"  # one picture: the last frame written
         elif names & _MP4_FORMATS:
+            self._fragmented = self.crash_safe or not self.seekable
             options["movflags"] = (
-                "frag_keyframe+empty_moov+default_base_moof"
-                if self.crash_safe or not self.seekable else "+faststart"
+                "frag_keyframe+empty_moov+default_base_moof" if self._fragmented
+                else "+faststart"
             )
             if self.crash_safe:  # a fragment at each keyframe or each second, whichever first
                 options["frag_duration"] = str(int(CRASH_SAFE_PIECE_S * 1e6))
@@ -428,6 +430,12 @@ class EncoderSink:
                 stream.bit_rate = 0
         if codec in ("libx264", "libx265") and cfg.preset:
             options["preset"] = cfg.preset
+        if self._fragmented and codec in ("libx264", "libx265"):
+            # A fragmented MP4 has no edit list to hide the B-frames' reordering
+            # delay: the video started 2 frames (67 ms at 30 fps) after the
+            # copied audio and after the input's first frame. Without B-frames
+            # the first frame is shown at its own time (FFmpeg keeps the delay).
+            options["bf"] = "0"
         if codec == "libx265":  # x265 prints its banner itself, past FFmpeg's logging
             options["x265-params"] = "log-level=" + ("error" if self.quiet else "warning")
             if hdr:  # mastering display and content light level SEI, VUI colour tags
