@@ -328,6 +328,17 @@ def test_a_numbered_image_sequence_reads_as_ffmpeg_reads_it(media, capsys):
     assert rc == 1 and "input not found" in err
 
 
+def test_a_file_named_with_a_colon_is_a_file(media, capsys, monkeypatch):
+    # "a:b.mp4" read as protocol "a": "Protocol not found", where the same name
+    # worked as an output (trial 34).
+    monkeypatch.chdir(media)
+    shutil.copy(_make("plain.mp4", media), media / "cam:01.mp4")
+    rc, err = _run(Path("cam:01.mp4"), Path("colon-out.mkv"), capsys)
+    assert rc == 0, err
+    assert int(probe(media / "colon-out.mkv")["streams"][0]["nb_read_frames"]) == \
+        int(probe(media / "plain.mp4")["streams"][0]["nb_read_frames"])
+
+
 # -- the six files of ../shared/data/media-cases --------------------------------------
 
 

@@ -216,6 +216,10 @@ class AVSource(Source):
                 raise InputError(f"input cannot be read (permission denied): {self.spec}")
             if path.is_file() and path.stat().st_size == 0:  # a FIFO or /dev/stdin has no size
                 raise InputError(f"input is empty (0 bytes): {self.spec}")
+            if ":" in target.split("/", 1)[0]:
+                # a:b.mp4 is a file here, but FFmpeg reads "a:" as a protocol
+                # ("Protocol not found"); file: says which it is
+                target = "file:" + target
         options.update(self._extra_options)
         timeout = cfg.timeout if self.is_live else None
         try:
