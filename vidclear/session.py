@@ -318,7 +318,7 @@ class Session:
             splitter = SplitSink(trip, outputs, config=config.output, crash_safe=crash,
                                  size_change=config.input.size_change)
             session = cls(trip, procs, sinks=[splitter], config=config, mode="file",
-                          overwrite=overwrite, label=f"{len(outputs)} files in {folder}")
+                          overwrite=overwrite)
         except BaseException:
             trip.close()
             raise
@@ -415,6 +415,10 @@ class Session:
         """The first output's path, or what the session shows instead."""
         if self.outputs:
             return str(self.outputs[0])
+        for sink in self.tee.sinks:
+            if isinstance(sink, SplitSink):  # the files written, once the run has begun
+                n = sink.files_started or len(sink.outputs)
+                return f"{n} file{'s' if n != 1 else ''} in {sink.outputs[0].parent}"
         return self._label or ", ".join(type(s).__name__ for s in self.tee.sinks)
 
     @property

@@ -262,6 +262,38 @@ def test_an_empty_input_is_refused_not_the_current_folder(chunks, tmp_path, monk
     assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.mp4").exists()
 
 
+class StopAt(Processor[CopyConfig]):
+    """Stops its session at the ``n``-th frame (an interrupted run)."""
+
+    name = "stopat"
+    Config = CopyConfig
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n, self.seen = n, 0
+        self.session: Session | None = None
+
+    def __call__(self, frame: Frame) -> Frame:
+        self.seen += 1
+        if self.seen == self.n and self.session is not None:
+            self.session.stop()
+        return frame
+
+
+def test_an_interrupted_split_names_the_files_it_wrote(chunks, tmp_path):
+    # Stopped in the first input, it said "wrote N frames to 3 files" (trial 34).
+    out_dir = tmp_path / "cut"
+    stop = StopAt(5)
+    session = Session.open([str(c) for c in chunks], out_dir, split=True, processors=[stop])
+    stop.session = session
+    assert session.output_label == f"3 files in {out_dir}"
+    stats = session.run(signals=False)
+    assert stats.interrupted
+    written = sorted(p.name for p in out_dir.iterdir())
+    assert written == [chunks[0].name]
+    assert session.output_label == f"1 file in {out_dir}"
+
+
 def test_split_writes_one_file_per_input_with_state_carried(chunks, tmp_path):
     out_dir = tmp_path / "split"
     out_dir.mkdir()

@@ -332,7 +332,8 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     if not quiet:
         if getattr(args, "verbose", 0):
             _say_stages(stats)
-        print(summary_line(stats, output), file=sys.stderr)
+        # the label again: an interrupted --split run wrote fewer files than it had inputs
+        print(summary_line(stats, session.output_label), file=sys.stderr)
         if report is not None:
             print(f"vidclear: report: {report.folder / 'report.html'}", file=sys.stderr)
         for label_ in session.skipped_streams:

@@ -54,6 +54,11 @@ class SplitSink:
         return sum(s.frames_written for s in self._all())
 
     @property
+    def files_started(self) -> int:
+        """Outputs opened so far (an interrupted run leaves the later inputs unwritten)."""
+        return len(self._all())
+
+    @property
     def packets_copied(self) -> int:
         return sum(s.packets_copied for s in self._all())
 
