@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import argparse
 from fractions import Fraction
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -215,6 +216,22 @@ def test_cli_warns_when_the_times_contradict_the_images(tmp_path, capsys):
     assert _cli(tmp_path, paths, "--times", "1", "1", "4", "-o",
                 str(tmp_path / "same.hdr")) == 0
     assert "have the same exposure time (1 s)" in capsys.readouterr().err
+
+
+def test_frames_at_the_cameras_black_floor_say_nothing_about_the_times():
+    # Debevec's darkest Memorial frames sit at levels 16-20 with noise: with the
+    # published times the check read four pairs as "no brighter" (trial 34).
+    from vidclear.cli.hdr import _times_contradicted
+
+    rng = np.random.default_rng(0)
+    scene_ = rng.uniform(0.0, 1.0, (40, 60))
+    frames = [np.clip(16 + 40 * t * scene_ + rng.normal(0, 2.0, scene_.shape), 0, 255)
+              .astype(np.uint8) for t in (1 / 64, 1 / 32)]  # signal under 3 levels
+    names = [Path("dark1.png"), Path("dark2.png")]
+    assert _times_contradicted(names, [1 / 64, 1 / 32], frames) == []
+    # the same floor under a real scene still catches times typed the wrong way
+    bright = [np.clip(16 + 200 * t * scene_, 0, 255).astype(np.uint8) for t in (1.0, 0.25)]
+    assert len(_times_contradicted(names, [0.25, 1.0], bright)) == 1
 
 
 def test_cli_without_exif_needs_times(tmp_path):

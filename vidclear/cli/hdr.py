@@ -155,8 +155,12 @@ def _times_contradicted(images: list[Path], times: list[float],
             continue
         a = pix[k].mean(axis=2) if pix[k].ndim == 3 else pix[k].astype(np.float64)
         b = pix[k + 1].mean(axis=2) if pix[k + 1].ndim == 3 else pix[k + 1].astype(np.float64)
-        # judged where neither is clipped or black: a saturated pair says nothing
-        both = (a > 8) & (a < 247) & (b > 8) & (b < 247)
+        # judged where neither is clipped or black: a saturated pair says nothing.
+        # Black is the darker frame's own floor (its 1st percentile) plus 16
+        # levels: Debevec's darkest Memorial frames sit at 16-20 with noise,
+        # and read as "no brighter" four times with the published times.
+        floor = max(8.0, float(np.percentile(a, 1)) + 16.0)
+        both = (a > floor) & (a < 247) & (b > floor) & (b < 247)
         if both.mean() < 0.01:
             continue
         ma, mb = float(a[both].mean()), float(b[both].mean())
