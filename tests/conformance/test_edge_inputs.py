@@ -339,6 +339,21 @@ def test_a_file_named_with_a_colon_is_a_file(media, capsys, monkeypatch):
         int(probe(media / "plain.mp4")["streams"][0]["nb_read_frames"])
 
 
+def test_an_encoder_that_cannot_start_is_named_not_the_container(media, capsys):
+    # ffv1 refuses a 1-pixel-wide picture when it opens: the message named the
+    # container (or "[Errno 38] ... avcodec_open2") rather than the encoder.
+    thin = media / "thin.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=s=32x24:r=10:d=0.5", "-vf", "scale=1:24", "-c:v",
+           "ffv1", str(thin))
+    out = media / "thin-out.mkv"
+    rc, err = _run(thin, out, capsys, "--set", "output.codec=ffv1",
+                   "--set", "output.pix_fmt=yuv444p")
+    assert rc == 1 and len(err.splitlines()) == 1, err
+    assert "the ffv1 encoder could not start for 1x24 yuv444p video" in err, err
+    assert "container" not in err and "avcodec_open2" not in err
+    assert not list(media.glob("thin-out*"))
+
+
 # -- the six files of ../shared/data/media-cases --------------------------------------
 
 

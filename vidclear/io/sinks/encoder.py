@@ -104,7 +104,7 @@ def _check_encoder(cfg: OutputConfig) -> Any:
 
 # What a muxer answers when its header cannot hold a stream (Ogg: EINVAL for
 # H.264; MXF: EPERM for 44.1 kHz audio).
-_REFUSED = frozenset({errno.EINVAL, errno.EPERM, errno.ENOSYS})
+_REFUSED = frozenset({errno.EINVAL, errno.EPERM})
 
 
 def _bits(frame: Frame) -> int:
@@ -580,7 +580,11 @@ class EncoderSink:
             return
         self._note_duration(frame, av_frame.pts)
         try:
-            self._mux_video(self._stream.encode(av_frame))
+            packets = self._stream.encode(av_frame)
+        except (av.FFmpegError, ValueError) as exc:
+            raise self._encode_failed(exc) from None
+        try:
+            self._mux_video(packets)
         except (av.FFmpegError, ValueError) as exc:
             raise self._mux_failed(exc, f"writing {self.name}") from None
         self.frames_written += 1
@@ -711,6 +715,25 @@ class EncoderSink:
                 raise self._mux_failed(exc, f"copying {ost.type} packets to {self.name}") from None
             self._started = True
             self.packets_copied += 1
+
+    def _encode_failed(self, exc: Exception) -> OutputError:
+        """The one-line error for a frame the encoder did not take.
+
+        At the first frame the encoder opens: a failure there is the codec's
+        refusal of these frames (ffv1 and a 1-pixel-wide picture), named
+        with the codec, size and pixel format; FFmpeg's own reason is in its
+        log (``-vv``).
+        """
+        reason = getattr(exc, "strerror", None) or str(exc)
+        code = getattr(exc, "errno", None)
+        if self.frames_written:
+            return OutputError(f"writing {self.name} failed: {reason}", errno=code)
+        ctx = self._stream.codec_context
+        return OutputError(
+            f"output {self.name}: the {ctx.name} encoder could not start for "
+            f"{ctx.width}x{ctx.height} {ctx.pix_fmt} video ({reason}; -vv shows FFmpeg's "
+            "reason); another codec or pixel format may (--set output.codec=..., "
+            "output.pix_fmt=...)", errno=code)
 
     def _mux_failed(self, exc: Exception, doing: str) -> OutputError:
         """The one-line error for a packet the container did not take.
