@@ -199,3 +199,27 @@ def test_one_signal_delivered_twice_is_one_stop():
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.05)
     assert calls == ["stop", "abort"] and seen == [signal.SIGINT, signal.SIGINT]
+
+
+def test_a_session_runs_once(tmp_path):
+    # A second run() read a closed container: "AssertionError: Container is not
+    # open" (trial 35).
+    clip = make_clip(tmp_path / "in.mp4", n=6, size=(64, 48))
+    session = Session.open(str(clip), tmp_path / "out.mp4")
+    assert session.run(signals=False).frames_out == 6
+    with pytest.raises(vidclear.VidclearError, match="has run already"):
+        session.run(signals=False)
+    assert ffprobe_streams(tmp_path / "out.mp4")["streams"][0]["nb_read_frames"] == "6"
+
+
+def test_a_dehazers_config_takes_only_a_dehazeconfig():
+    # A dict was stored before anything checked it: AttributeError from the
+    # setter, then every later frame failed (trial 35).
+    img = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    dehazer = vidclear.Dehazer()
+    dehazer(img)
+    before = dehazer.config
+    with pytest.raises(TypeError, match="config must be a DehazeConfig, got dict"):
+        dehazer.config = {"strength": 0.5}  # type: ignore[assignment]
+    assert dehazer.config is before
+    assert dehazer(img).shape == img.shape

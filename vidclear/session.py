@@ -40,7 +40,7 @@ from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
 from vidclear.core.sink import Sink
 from vidclear.core.source import Source
-from vidclear.errors import ConfigError, ProcessorError
+from vidclear.errors import ConfigError, ProcessorError, VidclearError
 from vidclear.io.sinks.encoder import EncoderSink
 from vidclear.io.sinks.paths import check_output_path
 from vidclear.io.sinks.split import SplitSink
@@ -344,7 +344,16 @@ class Session:
             FFmpeg, the output is finalized with every frame processed so far.
         on_signal : callable, optional
             Told the signal number first (to print a line).
+
+        Raises
+        ------
+        VidclearError
+            The session has run already: its input is read and its outputs
+            finished (open a new one).
         """
+        if self._started:
+            raise VidclearError("this session has run already: its input is read and its "
+                                "outputs are finished; open a new one (Session.open)")
         self._started = True
         try:
             with self._signals(signals, on_signal):

@@ -372,3 +372,19 @@ def test_the_timestamp_fix_line_counts_in_words():
         "out.mp4: timestamps fixed: 1 audio packet with a repeated DTS nudged, "
         "2 video discontinuities re-based")
     assert EncoderSink.correction_line(SimpleNamespace(name="x", corrections=Counter())) == ""
+
+
+def test_a_closed_source_says_so_and_keeps_its_plain_facts(tmp_path):
+    # After close its stream objects are freed memory: repr() crashed the
+    # interpreter, iterating or .info was "AssertionError: Container is not
+    # open" (trial 35).
+    src = open_source(str(make_clip(tmp_path / "in.mp4", n=12, size=(96, 64))))
+    with src:
+        info = src.info
+        next(iter(src))
+    assert (src.width, src.height, src.frame_count) == (info.width, info.height, 12)
+    assert "closed" in repr(src) and "96x64" in repr(src)
+    with pytest.raises(InputError, match="is closed"):
+        next(iter(src))
+    with pytest.raises(InputError, match="is closed"):
+        src.info  # noqa: B018

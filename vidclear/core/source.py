@@ -17,6 +17,7 @@ from fractions import Fraction
 from typing import Any, Self
 
 from vidclear.core.frame import Frame
+from vidclear.errors import InputError
 
 __all__ = ["SidePackets", "Source", "StreamInfo"]
 
@@ -199,6 +200,9 @@ class Source:
         return {}
 
     def __iter__(self) -> Iterator[Frame]:
+        if self._closed:  # its container is gone: reading it was an AssertionError
+            raise InputError(f"input {self.spec} is closed: open it again to read it "
+                             "(vidclear.open_source)")
         for frame in self._frames():
             yield frame
             if self._stop_event.is_set():
@@ -216,5 +220,7 @@ class Source:
         self.close()
 
     def __repr__(self) -> str:
+        if self._closed:
+            return f"{type(self).__name__}({self.spec!r}, closed)"
         i = self.info
         return f"{type(self).__name__}({self.spec!r}, {i.width}x{i.height}, rate={i.rate})"

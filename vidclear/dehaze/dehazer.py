@@ -399,11 +399,18 @@ class Dehazer:
 
     @property
     def config(self) -> DehazeConfig:
-        """The settings; a new one assigned here applies from the next frame, state kept."""
+        """The settings, a :class:`DehazeConfig`.
+
+        One assigned here applies from the next frame, the temporal state
+        kept; anything else raises ``TypeError`` and changes nothing.
+        """
         return self._config
 
     @config.setter
     def config(self, config: DehazeConfig) -> None:
+        if not isinstance(config, DehazeConfig):  # nothing is changed by a refused value
+            raise TypeError(f"config must be a DehazeConfig, got {type(config).__name__} "
+                            "(dataclasses.replace(dehazer.config, strength=0.5) makes one)")
         self._config = config
         air, density = self._air, self._density
         air.tau, air.window, air.rate = config.airlight_tau, config.airlight_window, \

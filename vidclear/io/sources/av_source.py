@@ -173,6 +173,7 @@ class AVSource(Source):
         self._extra_options = dict(options or {})
         self._last_time: float | None = None
         self._seeked = False
+        self._facts: dict[str, Any] = {}  # what close() keeps of the closed container
         self._container = self._open()
         try:
             self._setup(copy_streams)
@@ -281,6 +282,9 @@ class AVSource(Source):
     # -- properties ------------------------------------------------------
     @property
     def info(self) -> StreamInfo:
+        if self._closed:  # its streams died with the container
+            raise InputError(f"input {self.spec} is closed: its stream info went with it "
+                             "(read it before closing, or open it again)")
         return StreamInfo(
             spec=self.spec, width=self.width, height=self.height, time_base=self.time_base,
             rate=self.rate, frame_count=None if self._live else self.frame_count,
@@ -296,20 +300,28 @@ class AVSource(Source):
 
     @property
     def width(self) -> int:
+        if self._facts:
+            return int(self._facts["width"])
         return int(self.video_stream.codec_context.width)
 
     @property
     def height(self) -> int:
+        if self._facts:
+            return int(self._facts["height"])
         return int(self.video_stream.codec_context.height)
 
     @property
     def metadata(self) -> dict[str, str]:
         """Container-level tags (title, creation_time, ...)."""
+        if self._facts:
+            return dict(self._facts["metadata"])
         return dict(self._container.metadata)
 
     @property
     def duration(self) -> float | None:
         """Seconds of video, when the container declares it."""
+        if self._facts:
+            return self._facts["duration"]
         vs = self.video_stream
         if vs.duration:
             return float(vs.duration * self.time_base)
@@ -320,6 +332,8 @@ class AVSource(Source):
     @property
     def declared_frames(self) -> int:
         """The frame count the container's index declares (0 when unknown)."""
+        if self._facts:
+            return int(self._facts["declared_frames"])
         return int(self.video_stream.frames or 0)
 
     @property
@@ -581,6 +595,16 @@ class AVSource(Source):
                 return None
         return None
 
+    def close(self) -> None:
+        if not self._closed:
+            # Plain facts outlive the container; its stream objects do not: read
+            # after close they were freed memory (repr() of a closed source
+            # crashed the interpreter).
+            self._facts = {key: getattr(self, key) for key in
+                           ("width", "height", "metadata", "duration", "declared_frames")}
+            self._facts["copy_streams"] = [str(s.type) for s in self.copy_streams]
+        super().close()
+
     def _close(self) -> None:
         self._container.close()
 
@@ -590,5 +614,8 @@ class AVSource(Source):
         return self._discarded_packets
 
     def __repr__(self) -> str:
+        kinds = (self._facts["copy_streams"] if self._facts
+                 else [str(s.type) for s in self.copy_streams])
+        closed = ", closed" if self._closed else ""
         return (f"AVSource({self.spec!r}, {self.width}x{self.height}, rate={self.rate}, "
-                f"copy_streams={[s.type for s in self.copy_streams]})")
+                f"copy_streams={kinds}{closed})")
