@@ -58,6 +58,38 @@ print("seconds", seconds)
     assert "seconds" in res.stdout
 
 
+def test_a_dashcam_run_after_the_dehaze_group_compiles_nothing_new(tmp_path: Path) -> None:
+    # The processor's warm-up passed writable planes where decoded frames are
+    # read-only views: the first run after `vidclear compile` still compiled
+    # writable-plane kernels for 8 s (trial 35). Sizes whose chroma rows the
+    # decoder pads, and ones it does not.
+    from tests.media import make_clip
+
+    clips = [make_clip(tmp_path / f"{w}x{h}.mp4", n=4, size=(w, h), audio=False)
+             for w, h in ((320, 180), (200, 120))]
+    code = f"""
+import numba
+from vidclear.cli.compile import warm_group
+from vidclear.dehaze import _kernels, _yuv_kernels
+from vidclear.kernels import _filters
+import vidclear
+def counts():
+    return {{f"{{m.__name__}}.{{n}}": len(d.signatures) for m in (_kernels, _yuv_kernels, _filters)
+            for n, d in vars(m).items() if isinstance(d, numba.core.registry.CPUDispatcher)}}
+warm_group("dehaze")
+before = counts()
+for clip in {[str(c) for c in clips]!r}:
+    session = vidclear.Session.open(clip, None, config=vidclear.load_config(preset="dashcam"),
+                                    sinks=[vidclear.io.NullSink()])
+    session.run(signals=False)
+new = {{k: v - before.get(k, 0) for k, v in counts().items() if v != before.get(k, 0)}}
+assert not new, new
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+
+
 def test_command_reports_each_group_and_succeeds() -> None:
     res = subprocess.run([*PY, "compile", "-j", "2"], capture_output=True, text=True,
                          timeout=600)

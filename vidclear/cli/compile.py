@@ -145,6 +145,8 @@ def warm_group(name: str) -> float:
     for kind in range(3):  # RGB 8 bit, RGB 16 bit, YUV 4:2:0: each its own kernels
         for chain in chains:
             procs = [registry.get(p)(**params) for p, params in chain]
+            for proc in procs:  # what a run does first: its kernels too
+                proc.warm_up()
             for frames in clip:
                 out = [frames[kind]]
                 for proc in procs:  # a processor may hold frames back (bracket detection)

@@ -75,8 +75,14 @@ class DehazeProcessor(Processor[DehazeConfig]):
         """
         scratch = Dehazer(self.config)
         scratch.process(np.zeros((64, 64, 3), np.uint8))
-        luma, chroma = np.zeros((64, 64), np.uint8), np.full((32, 32), 128, np.uint8)
-        scratch.process_yuv420(luma, chroma, chroma)
+        # Planes as Frame.yuv420 gives them: read-only views, contiguous or (rows
+        # padded by the decoder) strided. Writable ones compiled kernels real
+        # frames never use: 8 s on the first run after `vidclear compile`.
+        for pad in (0, 16):
+            luma = np.zeros((64, 64 + pad), np.uint8)[:, :64]
+            chroma = np.full((32, 32 + pad), 128, np.uint8)[:, :32]
+            luma.flags.writeable = chroma.flags.writeable = False
+            scratch.process_yuv420(luma, chroma, chroma)
 
 
 def _meta(res: DehazeResult) -> dict[str, Any]:
