@@ -105,7 +105,8 @@ def test_live_mode_makes_outputs_crash_safe_and_refuses_overwriting(tmp_path):
     session.run(signals=False)
     # Fragmented MP4: the video lives in moof fragments (crash-safe), not one mdat.
     assert b"moof" in out.read_bytes()[:200_000]
-    with pytest.raises(OutputError, match="already exists"):
+    with pytest.raises(OutputError, match=r"already exists \(use -y to overwrite; "
+                                         r"overwrite=True from Python\)"):
         Session.open(str(clip), out, config=cfg)
     with pytest.raises(OutputError, match="is the input file"):
         Session.open(str(clip), clip, config=cfg, overwrite=True)

@@ -61,6 +61,10 @@ def is_stdout(path: str | os.PathLike[str]) -> bool:
         return False
 
 
+# how to replace an existing file, from the command line and from Python
+_OVERWRITE = "(use -y to overwrite; overwrite=True from Python)"
+
+
 def check_output_path(path: Path, *, inputs: list[str], overwrite: bool,
                       label: str = "output") -> None:
     """Refuse outputs that would destroy an input, or an existing file without ``-y``.
@@ -91,7 +95,7 @@ def check_output_path(path: Path, *, inputs: list[str], overwrite: bool,
                 raise OutputError(f"{label} {path} is a loop of symbolic links") from None
     if is_special_file(path):  # /dev/null, /dev/stdout (a link into /proc), a FIFO
         if not overwrite:
-            raise OutputError(f"{label} {path} already exists (use -y to overwrite)")
+            raise OutputError(f"{label} {path} already exists {_OVERWRITE}")
         if not os.access(path, os.W_OK):
             raise OutputError(f"{label} {path} is not writable")
         return  # written into directly
@@ -110,7 +114,7 @@ def check_output_path(path: Path, *, inputs: list[str], overwrite: bool,
         raise OutputError(f"{label} {path} is a directory; give a file name such as "
                           f"{path / example}")
     if real.exists() and not overwrite:
-        raise OutputError(f"{label} {path} already exists (use -y to overwrite)")
+        raise OutputError(f"{label} {path} already exists {_OVERWRITE}")
     if real.exists() and not os.access(real, os.W_OK):  # FFmpeg could not open it either
         raise OutputError(f"{label} {path} is read-only or immutable; refusing to replace it")
     parent = real.parent
