@@ -254,6 +254,27 @@ class Session:
             Use these instead of building ``config.pipeline.processors``.
         on_event : callable, optional
             One-line reports from a reconnecting stream.
+        config : Config, optional
+            Every setting (:func:`vidclear.load_config`); the defaults without.
+        overwrite : bool
+            Replace an existing output (``-y``); an input is never replaced.
+
+        Returns
+        -------
+        Session
+            Ready to :meth:`run` (once).
+
+        Raises
+        ------
+        InputError
+            An input is empty, missing, unreadable, not video, or the files of
+            a trip do not fit together.
+        OutputError
+            An output would overwrite an input or an existing file, or its
+            folder is missing or not writable.
+        ConfigError
+            A processor name or setting, or an encoder or container choice, is
+            not allowed.
         """
         cfg = config or Config()
         if isinstance(input, os.PathLike):

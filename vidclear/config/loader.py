@@ -183,6 +183,19 @@ def load_config(
         ``section.key=value`` strings applied last, in order.
     base : mapping, optional
         Tables applied before the preset (used by commands such as ``demo``).
+
+    Returns
+    -------
+    Config
+        Frozen, every value checked.
+
+    Raises
+    ------
+    ConfigError
+        An unknown preset, section or key; a value of the wrong type or out
+        of its range (the message names the allowed range); a config file
+        that is missing or not TOML; an override not written
+        ``section.key=value``.
     """
     tables: dict[str, dict[str, Any]] = {}
     if base:

@@ -347,6 +347,13 @@ class Dehazer:
     **params
         Any :class:`DehazeConfig` field, e.g. ``strength=0.8``.
 
+    Raises
+    ------
+    TypeError
+        ``config`` is not a :class:`DehazeConfig`.
+    ConfigError
+        A setting is unknown or out of its range (the message says which).
+
     Attributes
     ----------
     transmission, dark_channel, airlight, strength, density : see DehazeResult
@@ -522,6 +529,14 @@ class Dehazer:
         -------
         DehazeResult
             ``image`` has the input's shape and dtype.
+
+        Raises
+        ------
+        ArrayError
+            ``image`` has another layout or dtype, is empty, or holds NaN or
+            Inf (or float values outside [0, 1]).
+        ConfigError
+            ``timestamp`` is not a finite number of seconds.
         """
         rgb, restore = as_rgb(image)
         now, dt, seek = self._clock(timestamp)
@@ -1262,6 +1277,14 @@ def dehaze_image(image: np.ndarray, *, return_details: bool = False,
     -------
     ndarray or DehazeResult
         The dehazed image, same shape and dtype as ``image``.
+
+    Raises
+    ------
+    ArrayError
+        ``image`` has another layout or dtype, is empty, or holds NaN or
+        Inf (or float values outside [0, 1]).
+    ConfigError
+        A setting is unknown or out of its range.
 
     Examples
     --------
