@@ -70,6 +70,12 @@ def test_synth_bracket_alternates_exposure(tmp_path):
     assert res.returncode == 0, res.stderr
     # --ev is synth_bracket.exposures: it was noted as "has no effect" (trial 34)
     assert "no effect" not in res.stderr, res.stderr
+    # a setting of another processor has none, and synth's chain is its own
+    res = subprocess.run([*PY, "synth", "bracket", str(src), str(tmp_path / "b2.mp4"),
+                          "--set", "dehaze.strength=0.5"], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0 and "--set dehaze.strength has no effect" in res.stderr
+    assert "this command runs only that" in res.stderr and "add 'dehaze'" not in res.stderr
     means = [f.mean() for f in _frames(out)]
     assert len(means) == 12
     # Brightness follows the -2/0/+2 EV cycle.

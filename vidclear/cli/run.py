@@ -144,7 +144,13 @@ def trim_overrides(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def config_from_args(args: argparse.Namespace, base: dict | None = None) -> Config:
+def config_from_args(args: argparse.Namespace, base: dict | None = None, *,
+                     fixed_chain: bool = False) -> Config:
+    """The config the command line names; notes settings the chain does not run.
+
+    ``fixed_chain``: the command runs its own chain (``vidclear synth``), so
+    the note does not advise changing ``pipeline.processors``.
+    """
     config = load_config(preset=args.preset, config_file=args.config,
                          overrides=args.overrides, base=base)
     if not getattr(args, "quiet", False):
@@ -154,11 +160,12 @@ def config_from_args(args: argparse.Namespace, base: dict | None = None) -> Conf
 
             with open(args.config, "rb") as fh:  # load_config has read and checked it
                 keys += [f"{section}.*" for section in tomllib.load(fh)]
-        _note_idle_settings(config, keys)
+        _note_idle_settings(config, keys, fixed_chain=fixed_chain)
     return config
 
 
-def _note_idle_settings(config: Config, overrides: list[str]) -> None:
+def _note_idle_settings(config: Config, overrides: list[str], *,
+                        fixed_chain: bool = False) -> None:
     """Say when a ``--set`` names a processor the chain does not run (it would do nothing).
 
     ``vidclear run in.mp4 -o out.mp4 --set dehaze.strength=0.7`` (the default
@@ -184,8 +191,10 @@ def _note_idle_settings(config: Config, overrides: list[str]) -> None:
                     if known[section] in load_config(preset=p).pipeline.processors]
             hint = f", or use a preset that runs it: --preset {runs[0]}" if runs else ""
             what = f"[{section}] in the config file" if key.endswith(".*") else f"--set {key}"
+            advice = ("this command runs only that" if fixed_chain
+                      else f"add {known[section]!r} there{hint}")
             print(f"vidclear: note: {what} has no effect: pipeline.processors is "
-                  f"{chain} (add {known[section]!r} there{hint})", file=sys.stderr)
+                  f"{chain} ({advice})", file=sys.stderr)
 
 
 def open_report(args: argparse.Namespace, *, title: str = "vidclear run") -> ReportSink | None:

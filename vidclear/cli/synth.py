@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     # sees this chain: with the chain set afterwards, --ev was "--set
     # synth_bracket.exposures has no effect" (trial 34).
     args.overrides.append(f"pipeline.processors={json.dumps([section])}")
-    config = config_from_args(args)
+    config = config_from_args(args, fixed_chain=True)
     open_report(args)  # -n: refuse an existing output or --stats file before anything opens
     session = Session.open(args.input, args.output, config=config, overwrite=args.overwrite)
     return execute(session, args, label=Path(args.input).name or args.input)
