@@ -81,6 +81,18 @@ def test_bad_config_names_the_key(cls, kwargs: dict, match: str) -> None:
         cls(**kwargs)
 
 
+def test_msrcr_function_bounds_its_surrounds_as_the_config_does() -> None:
+    # The function took any sigma > 0: 1e7 ran for minutes, 1e9 ended in a
+    # cv2.error after 41 s (trial 35); the config allowed (0, 10000] only.
+    from vidclear.enhance import msrcr
+
+    img = np.zeros((8, 8, 3), np.uint8)
+    for bad in ((1e7,), (1e9,), (0.0,), (float("nan"),)):
+        with pytest.raises(ConfigError, match=r"numbers in \(0, 10000\]"):
+            msrcr(img, sigmas=bad)
+    assert msrcr(img, sigmas=(1e4,)).shape == img.shape
+
+
 def test_unknown_key_is_refused() -> None:
     with pytest.raises(ConfigError, match="unknown key histeq.gamma"):
         HistEq(gamma=2.0)

@@ -21,6 +21,9 @@ BALANCE_MODES = ("channel", "joint")
 MIN_COARSE_SIGMA = 3.0
 #: At most this many scales (their surrounds are multiplied in float32).
 MAX_SCALES = 8
+#: Largest surround sigma, pixels: wider than any frame (a surround that wide is
+#: the image's mean); 1e7 ran for minutes and 1e9 ended in a cv2.error
+MAX_SIGMA = 1e4
 #: A stretch range narrower than this (in Retinex output units, where one
 #: 8-bit level of contrast gives about 0.1 to 1) is treated as a flat image.
 FLAT_SPAN = 1e-2
@@ -88,8 +91,9 @@ def _check(sigmas: Sequence[float], alpha: float, beta: float, low_clip: float,
         sig = tuple(float(s) for s in sigmas)
     except (TypeError, ValueError):
         raise ConfigError(f"sigmas must be a list of numbers > 0, got {sigmas!r}") from None
-    if not 1 <= len(sig) <= MAX_SCALES or not all(math.isfinite(s) and s > 0 for s in sig):
-        raise ConfigError(f"sigmas must be 1 to {MAX_SCALES} finite numbers > 0, got {sigmas!r}")
+    if not 1 <= len(sig) <= MAX_SCALES or not all(0 < s <= MAX_SIGMA for s in sig):
+        raise ConfigError(f"sigmas must be 1 to {MAX_SCALES} numbers in (0, {MAX_SIGMA:g}] "
+                          f"(pixels), got {sigmas!r}")
     for name, v in (("alpha", alpha), ("beta", beta)):
         if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
             raise ConfigError(f"{name} must be a finite number > 0, got {v!r}")
@@ -120,6 +124,7 @@ def msrcr(
     sigmas : sequence of float
         Standard deviations, in pixels, of the Gaussian surrounds, equally
         weighted: small ones give local contrast, large ones tonal rendition.
+        1 to 8 of them, each in (0, 10000].
     alpha : float
         Colour-restoration nonlinearity strength (the paper's 125).
     beta : float

@@ -23,7 +23,7 @@ from vidclear.enhance.histogram import (
     equalize_hist,
     luma_histogram,
 )
-from vidclear.enhance.retinex import BALANCE_MODES, MAX_SCALES, msrcr
+from vidclear.enhance.retinex import BALANCE_MODES, MAX_SCALES, MAX_SIGMA, msrcr
 from vidclear.errors import ConfigError
 
 __all__ = [
@@ -102,10 +102,10 @@ class MSRCRConfig(Section):
 
     def validate(self) -> None:
         s = self.sigmas
-        if not 1 <= len(s) <= MAX_SCALES or not all(0 < v <= 1e4 for v in s):
+        if not 1 <= len(s) <= MAX_SCALES or not all(0 < v <= MAX_SIGMA for v in s):
             raise ConfigError(
                 f"msrcr.sigmas = {list(s)!r} is not allowed: expected 1 to {MAX_SCALES} "
-                "numbers in (0, 10000]"
+                f"numbers in (0, {MAX_SIGMA:g}]"
             )
 
 
