@@ -147,3 +147,11 @@ def test_tonemap_bad_input():
         T.tonemapping_operator_gamma(np.ones((4, 4, 3), np.float32), gamma=0)
     with pytest.raises(HDRInputError, match="unknown tone mapper"):
         T.ToneMapper("durand2002")
+    # white=0 gave an all-white picture; a misspelt setting a bare TypeError at
+    # the first frame (trial 35)
+    rad = np.random.default_rng(0).uniform(0.1, 5.0, (4, 4, 3)).astype(np.float32)
+    with pytest.raises(HDRInputError, match="white must be > 0"):
+        T.tonemapping_operator_Reinhard2002(rad, white=0)
+    with pytest.raises(HDRInputError, match="has no setting 'bais': expected bias"):
+        T.ToneMapper("drago", {"bais": 0.8})
+    assert T.ToneMapper("drago", {"bias": 0.8})(rad).shape == rad.shape

@@ -3,10 +3,17 @@
 Every operator takes an H×W×3 float32 radiance map (linear RGB, >= 0, any
 scale) and returns H×W×3 float32 display values in 0..1, encoded with
 ``1 / gamma`` (``gamma=1`` gives linear display values, as OpenCV returns).
+
+Drago, Mantiuk, Reinhard 2005, ``gamma`` and ``linear`` stretch their result
+from its minimum to its maximum, as OpenCV's operators do: a map with no range
+(one level everywhere) has nothing to stretch and comes out black, and a
+nearly flat one has its small differences stretched to the full range.
+Reinhard 2002 and Durand map the brightest luminance to white instead.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -168,6 +175,8 @@ def tonemapping_operator_Reinhard2002(
     if not np.isfinite(lav) or lav <= 0:
         raise HDRInputError(f"log_average must be > 0, got {log_average}")
     scaled = lum * np.float32(key / lav)
+    if white is not None and not (np.isfinite(white) and white > 0):
+        raise HDRInputError(f"white must be > 0, got {white}")
     lw = float(scaled.max()) if white is None else float(white) * key / lav
     lw2 = np.float32(max(lw, 1e-6) ** 2)
     ld = scaled * (1.0 + scaled / lw2) / (1.0 + scaled)
@@ -542,6 +551,13 @@ class ToneMapper:
         if self.operator not in OPERATORS:
             raise HDRInputError(f"unknown tone mapper {self.operator!r}: expected one of "
                                 + ", ".join(OPERATORS))
+        known = [p.name for p in inspect.signature(OPERATORS[self.operator]).parameters.values()
+                 if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        unknown = sorted(set(self.params) - set(known))
+        if unknown:  # was a bare TypeError at the first frame
+            raise HDRInputError(f"tone mapper {self.operator!r} has no setting "
+                                f"{', '.join(map(repr, unknown))}: expected "
+                                + ", ".join(known))
 
     def __call__(self, radiance: np.ndarray) -> np.ndarray:
         return OPERATORS[self.operator](radiance, **self.params)
