@@ -122,3 +122,38 @@ def test_processor_contract_breaches_are_named(tmp_path):
 
     with pytest.raises(ConfigError, match="built-in processor"):
         vidclear.register_processor(Dehaze)
+
+
+def test_processors_refuse_what_is_not_a_frame_and_keep_nothing_of_it():
+    # An array reached deep inside (AttributeError), and the HDR bracket kept it
+    # in its buffer first: flush() returned it among the frames (trial 35).
+    from vidclear.core.registry import get
+
+    img = np.zeros((16, 16, 3), np.uint8)
+    for name in ("dehaze", "hdr_bracket", "copy", "clahe"):
+        proc = get(name)()
+        with pytest.raises(TypeError, match="takes a vidclear.Frame, got ndarray"):
+            proc(img)
+        assert proc.flush() == []
+
+
+def test_configure_names_an_unknown_key():
+    # A bare TypeError from dataclasses.replace, against the docstring's
+    # ConfigError naming the key; a processor without settings listed none.
+    from vidclear.core.registry import get
+
+    with pytest.raises(ConfigError, match="unknown key dehaze.strenght: allowed keys are "):
+        get("dehaze")().configure(strenght=0.2)
+    with pytest.raises(ConfigError, match="unknown key dehaze.strenght"):
+        get("dehaze")(vidclear.DehazeConfig(), strenght=0.2)
+
+    class Invert(vidclear.Processor):  # the README's example: no settings
+        name = "invert_test"
+
+        def __call__(self, frame):
+            return frame.replace(255 - frame.image)
+
+    with pytest.raises(ConfigError, match="unknown key x: Section has no settings"):
+        Invert().configure(x=1)
+    out = Invert()(vidclear.Frame(np.zeros((4, 4, 3), np.uint8)))
+    assert out is not None and int(out.image[0, 0, 0]) == 255

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from vidclear.core.frame import Frame
@@ -40,6 +42,12 @@ class Processor(Generic[C]):
     def __init__(self, config: C | None = None, **params: Any) -> None:
         self.config = cast(C, self.Config.coerce_params(config, params))
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        call = cls.__dict__.get("__call__")
+        if call is not None:  # every processor's __call__ checks what it is given first
+            cls.__call__ = _takes_frames(call)  # type: ignore[method-assign,assignment]
+
     def __call__(self, frame: Frame) -> Frame | None:
         raise NotImplementedError
 
@@ -66,6 +74,8 @@ class Processor(Generic[C]):
         state is kept. Subclasses that hand their config to helper objects
         override :meth:`_configured` to pass the new one on.
         """
+        changes = type(self.config)._new_keys(changes)
+        type(self.config)._check_keys(changes)  # a bare TypeError from replace() before
         new = dataclasses.replace(self.config, **changes)
         self.config = new
         self._configured(new)
@@ -77,3 +87,22 @@ class Processor(Generic[C]):
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.config.to_dict().items())
         return f"{type(self).__name__}({fields})"
+
+
+def _takes_frames(call: Callable[[Any, Frame], Frame | None]
+                  ) -> Callable[[Any, Frame], Frame | None]:
+    """``call`` refusing anything but a :class:`Frame` before it runs.
+
+    An array given to a processor was an AttributeError from deep inside it,
+    and the HDR bracket kept it in its buffer first, so ``flush()`` later
+    returned it among the frames.
+    """
+    @functools.wraps(call)
+    def checked(self: Any, frame: Frame) -> Frame | None:
+        if not isinstance(frame, Frame):
+            raise TypeError(f"{type(self).__name__} takes a vidclear.Frame, got "
+                            f"{type(frame).__name__} (vidclear.Frame(rgb) wraps an RGB "
+                            "array; vidclear.dehaze_image and the enhance functions take "
+                            "arrays)")
+        return call(self, frame)
+    return checked

@@ -223,14 +223,19 @@ class Section:
         with a :class:`FutureWarning`.
         """
         values = cls._new_keys(values)
+        cls._check_keys(values)
+        return cls(**dict(values))
+
+    @classmethod
+    def _check_keys(cls, values: Mapping[str, Any]) -> None:
+        """Refuse a key that is not a field, naming it and the allowed ones."""
         known = set(cls.keys())
         for k in values:
             if k not in known:
                 prefix = f"{cls.section}." if cls.section else ""
-                raise ConfigError(
-                    f"unknown key {prefix}{k}: allowed keys are {', '.join(sorted(known))}"
-                )
-        return cls(**dict(values))
+                allowed = (f"allowed keys are {', '.join(sorted(known))}" if known
+                           else f"{cls.__name__} has no settings")
+                raise ConfigError(f"unknown key {prefix}{k}: {allowed}")
 
     @classmethod
     def coerce_params(cls, config: Self | None, params: Mapping[str, Any]) -> Self:
@@ -238,7 +243,11 @@ class Section:
         if config is not None:
             if not isinstance(config, cls):
                 raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
-            return dataclasses.replace(config, **cls._new_keys(params)) if params else config
+            if not params:
+                return config
+            params = cls._new_keys(params)
+            cls._check_keys(params)
+            return dataclasses.replace(config, **params)
         return cls.from_mapping(params)
 
     def to_dict(self) -> dict[str, Any]:
