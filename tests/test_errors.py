@@ -157,3 +157,30 @@ def test_configure_names_an_unknown_key():
         Invert().configure(x=1)
     out = Invert()(vidclear.Frame(np.zeros((4, 4, 3), np.uint8)))
     assert out is not None and int(out.image[0, 0, 0]) == 255
+
+
+def test_wrong_config_objects_and_inputs_are_named(tmp_path):
+    # Bare AttributeError / IndexError / TypeError from deep inside, or a string
+    # of overrides read one character at a time (trial 35).
+    from tests.media import make_clip
+
+    clip = make_clip(tmp_path / "in.mp4", n=3, size=(32, 24), audio=False)
+    for bad in ({"dehaze": {}}, vidclear.DehazeConfig()):
+        with pytest.raises(TypeError, match="config must be a vidclear Config"):
+            vidclear.transcode(str(clip), tmp_path / "o.mp4", config=bad)
+    with pytest.raises(TypeError, match="config must be an InputConfig"):
+        vidclear.open_source(str(clip), config=vidclear.load_config())
+    for empty in ([], ()):
+        with pytest.raises(vidclear.errors.InputError, match="no input given"):
+            vidclear.open_source(empty)
+    with pytest.raises(vidclear.errors.InputError, match="no input given"):
+        vidclear.Session.open([], tmp_path / "o.mp4")
+    with pytest.raises(ConfigError, match="must be a 'section.key=value' string, got 5"):
+        vidclear.load_config(overrides=[5])
+    with pytest.raises(ConfigError, match="base must be a mapping"):
+        vidclear.load_config(base=[1, 2])
+    one = vidclear.load_config(overrides="dehaze.strength=0.5")  # one string: one override
+    assert one.processor_config("dehaze").strength == 0.5
+    assert vidclear.load_config(overrides=None) == vidclear.load_config()
+    assert vidclear.transcode(bytes(clip), tmp_path / "b.mp4").frames_out == 3
+    assert not (tmp_path / "o.mp4").exists()

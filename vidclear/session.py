@@ -40,7 +40,7 @@ from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
 from vidclear.core.sink import Sink
 from vidclear.core.source import Source
-from vidclear.errors import ConfigError, ProcessorError, VidclearError
+from vidclear.errors import ConfigError, InputError, ProcessorError, VidclearError
 from vidclear.io.sinks.encoder import EncoderSink
 from vidclear.io.sinks.paths import check_output_path
 from vidclear.io.sinks.split import SplitSink
@@ -276,10 +276,17 @@ class Session:
             A processor name or setting, or an encoder or container choice, is
             not allowed.
         """
+        if config is not None and not isinstance(config, Config):
+            raise TypeError(f"config must be a vidclear Config (vidclear.load_config(...)), "
+                            f"got {type(config).__name__}")
+        if isinstance(input, bytes):
+            input = os.fsdecode(input)
         cfg = config or Config()
         if isinstance(input, os.PathLike):
             input = os.fspath(input)
         specs = [input] if isinstance(input, str) else [os.fspath(s) for s in input]
+        if not specs:
+            raise InputError("no input given: name a file, folder, pattern, URL or lavfi graph")
         if split:
             return cls._open_split(specs, output, config=cfg, overwrite=overwrite,
                                    processors=processors)

@@ -180,7 +180,8 @@ def load_config(
     config_file : path, optional
         A TOML file whose tables override the preset.
     overrides : iterable of str
-        ``section.key=value`` strings applied last, in order.
+        ``section.key=value`` strings applied last, in order (one string
+        alone is one override).
     base : mapping, optional
         Tables applied before the preset (used by commands such as ``demo``).
 
@@ -197,6 +198,12 @@ def load_config(
         that is missing or not TOML; an override not written
         ``section.key=value``.
     """
+    if overrides is None:
+        overrides = ()
+    elif isinstance(overrides, str):  # one override, not its characters one by one
+        overrides = (overrides,)
+    if base is not None and not isinstance(base, Mapping):
+        raise ConfigError(f"base must be a mapping of tables, got {type(base).__name__}")
     tables: dict[str, dict[str, Any]] = {}
     if base:
         _merge(tables, base, "defaults")
@@ -206,6 +213,8 @@ def load_config(
     if config_file is not None:
         _merge(tables, _read_toml(Path(config_file)), str(config_file))
     for text in overrides:
+        if not isinstance(text, str):
+            raise ConfigError(f"an override must be a 'section.key=value' string, got {text!r}")
         section, key, value = parse_override(text)
         tables.setdefault(section, {})[key] = value
 

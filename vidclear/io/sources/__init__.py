@@ -13,7 +13,7 @@ from typing import Any
 
 from vidclear.config.sections import InputConfig
 from vidclear.core.source import Source
-from vidclear.errors import ConfigError
+from vidclear.errors import ConfigError, InputError
 from vidclear.io.sources.av_source import AVSource, classify_input
 from vidclear.io.sources.camera import OpenCVSource, open_camera
 from vidclear.io.sources.network import NetworkSource, stream_options
@@ -80,11 +80,16 @@ def open_source(
     InputError
         The input does not exist, cannot be opened or has no video stream.
     """
+    if config is not None and not isinstance(config, InputConfig):
+        raise TypeError(f"config must be an InputConfig (load_config(...).input), got "
+                        f"{type(config).__name__}")
     cfg = config or InputConfig()
-    if isinstance(spec, os.PathLike):
-        spec = os.fspath(spec)
+    if isinstance(spec, os.PathLike | bytes):
+        spec = os.fsdecode(spec)
     if not isinstance(spec, str):
         files = expand_inputs(spec, order=cfg.order)
+        if not files:
+            raise InputError("no input given: name a file, folder, pattern, URL or lavfi graph")
         if len(files) > 1:
             if any(classify_input(f) != "file" for f in files):
                 raise ConfigError("several inputs make a trip of files; streams, cameras and "
