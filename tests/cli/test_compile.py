@@ -90,6 +90,36 @@ assert not new, new
     assert res.returncode == 0, res.stderr[-3000:]
 
 
+def test_an_hdr_bracket_run_after_the_hdr_video_group_compiles_nothing_new() -> None:
+    # The alignment handed strided views to its kernel: the first hdr-bracket run
+    # on a real alternating-exposure clip compiled an 'A'-layout one mid-run
+    # (trial 35).
+    clips = sorted((Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hdr"
+                    / "altexp-video" / "2exp").glob("*.mp4"))
+    if not clips:
+        pytest.skip("no altexp data in ../shared")
+    code = f"""
+import numba
+from vidclear.cli.compile import warm_group
+from vidclear.hdr import _kernels
+import vidclear
+def counts():
+    return {{n: len(d.signatures) for n, d in vars(_kernels).items()
+            if isinstance(d, numba.core.registry.CPUDispatcher)}}
+warm_group("hdr video")
+before = counts()
+session = vidclear.Session.open({str(clips[0])!r}, None,
+                                config=vidclear.load_config(preset="hdr-bracket"),
+                                sinks=[vidclear.io.NullSink()])
+session.run(signals=False)
+new = {{k: v - before.get(k, 0) for k, v in counts().items() if v != before.get(k, 0)}}
+assert not new, new
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+
+
 def test_command_reports_each_group_and_succeeds() -> None:
     res = subprocess.run([*PY, "compile", "-j", "2"], capture_output=True, text=True,
                          timeout=600)

@@ -184,6 +184,10 @@ def shift_agreement(reference: np.ndarray, moving: np.ndarray, dy: int, dx: int,
         raise HDRInputError(f"images of dtype {a.dtype} with {a.shape[2]} channel(s): "
                             "expected uint8 with 1 or 3")
     d = np.empty(a.size, dtype=np.float64)
+    # contiguous writable copies (a few thousand pixels): the strided views
+    # compiled a second kernel in the middle of a run, one `vidclear compile`
+    # had not made
+    a, b = np.array(a, order="C"), np.array(b, order="C")
     d = d[:K.log_ratio_readings_k(a, b, lr, WELL_LOW, WELL_HIGH, d)]
     if d.size < 64:
         return float("inf"), int(d.size)
