@@ -58,28 +58,23 @@ print("seconds", seconds)
     assert "seconds" in res.stdout
 
 
-def test_a_dashcam_run_after_the_dehaze_group_compiles_nothing_new(tmp_path: Path) -> None:
-    # The processor's warm-up passed writable planes where decoded frames are
-    # read-only views: the first run after `vidclear compile` still compiled
-    # writable-plane kernels for 8 s (trial 35). Sizes whose chroma rows the
-    # decoder pads, and ones it does not.
-    from tests.media import make_clip
+def _new_signatures_of_a_run(group: str, modules: list[str], clips: list[str],
+                             preset: str) -> None:
+    """Run ``clips`` with ``preset`` after ``warm_group(group)`` in a fresh interpreter.
 
-    clips = [make_clip(tmp_path / f"{w}x{h}.mp4", n=4, size=(w, h), audio=False)
-             for w, h in ((320, 180), (200, 120))]
+    Fails with the kernels of ``modules`` the run compiled that the group had not.
+    """
     code = f"""
-import numba
+import importlib, numba, vidclear
 from vidclear.cli.compile import warm_group
-from vidclear.dehaze import _kernels, _yuv_kernels
-from vidclear.kernels import _filters
-import vidclear
+mods = [importlib.import_module(m) for m in {modules!r}]
 def counts():
-    return {{f"{{m.__name__}}.{{n}}": len(d.signatures) for m in (_kernels, _yuv_kernels, _filters)
+    return {{f"{{m.__name__}}.{{n}}": len(d.signatures) for m in mods
             for n, d in vars(m).items() if isinstance(d, numba.core.registry.CPUDispatcher)}}
-warm_group("dehaze")
+warm_group({group!r})
 before = counts()
-for clip in {[str(c) for c in clips]!r}:
-    session = vidclear.Session.open(clip, None, config=vidclear.load_config(preset="dashcam"),
+for clip in {clips!r}:
+    session = vidclear.Session.open(clip, None, config=vidclear.load_config(preset={preset!r}),
                                     sinks=[vidclear.io.NullSink()])
     session.run(signals=False)
 new = {{k: v - before.get(k, 0) for k, v in counts().items() if v != before.get(k, 0)}}
@@ -90,6 +85,19 @@ assert not new, new
     assert res.returncode == 0, res.stderr[-3000:]
 
 
+def test_a_dashcam_run_after_the_dehaze_group_compiles_nothing_new(tmp_path: Path) -> None:
+    # The processor's warm-up passed writable planes where decoded frames are
+    # read-only views: the first run after `vidclear compile` still compiled
+    # writable-plane kernels for 8 s (trial 35). Sizes whose chroma rows the
+    # decoder pads, and ones it does not.
+    from tests.media import make_clip
+
+    clips = [str(make_clip(tmp_path / f"{w}x{h}.mp4", n=4, size=(w, h), audio=False))
+             for w, h in ((320, 180), (200, 120))]
+    _new_signatures_of_a_run("dehaze", ["vidclear.dehaze._kernels", "vidclear.dehaze._yuv_kernels",
+                                        "vidclear.kernels._filters"], clips, "dashcam")
+
+
 def test_an_hdr_bracket_run_after_the_hdr_video_group_compiles_nothing_new() -> None:
     # The alignment handed strided views to its kernel: the first hdr-bracket run
     # on a real alternating-exposure clip compiled an 'A'-layout one mid-run
@@ -98,26 +106,8 @@ def test_an_hdr_bracket_run_after_the_hdr_video_group_compiles_nothing_new() -> 
                     / "altexp-video" / "2exp").glob("*.mp4"))
     if not clips:
         pytest.skip("no altexp data in ../shared")
-    code = f"""
-import numba
-from vidclear.cli.compile import warm_group
-from vidclear.hdr import _kernels
-import vidclear
-def counts():
-    return {{n: len(d.signatures) for n, d in vars(_kernels).items()
-            if isinstance(d, numba.core.registry.CPUDispatcher)}}
-warm_group("hdr video")
-before = counts()
-session = vidclear.Session.open({str(clips[0])!r}, None,
-                                config=vidclear.load_config(preset="hdr-bracket"),
-                                sinks=[vidclear.io.NullSink()])
-session.run(signals=False)
-new = {{k: v - before.get(k, 0) for k, v in counts().items() if v != before.get(k, 0)}}
-assert not new, new
-"""
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=600)
-    assert res.returncode == 0, res.stderr[-3000:]
+    _new_signatures_of_a_run("hdr video", ["vidclear.hdr._kernels"], [str(clips[0])],
+                             "hdr-bracket")
 
 
 def test_command_reports_each_group_and_succeeds() -> None:
