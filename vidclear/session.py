@@ -479,6 +479,7 @@ class Session:
             out.append(f"the input has {others} more video stream{'s' if others > 1 else ''} "
                        f"(a second camera?): only stream #{index} ({w}x{h}) is processed and "
                        "written, the one ffmpeg picks by default")
+        out.extend(getattr(decoder, "notes", []))
         uncopied = getattr(decoder, "uncopied_streams", [])
         if uncopied and self.recorders and self.mode == "live" and self.config.output.copy_streams:
             kinds = ", ".join(sorted(set(uncopied)))

@@ -17,6 +17,7 @@ import pytest
 
 from tests.media import cut_in_last_frame, make_clip, noise_ts
 from vidclear.batch import BatchOptions, BatchState, collect_inputs, input_identity, run_batch
+from vidclear.batch.inputs import collect_trips
 from vidclear.cli.main import main
 from vidclear.errors import InputError
 
@@ -51,6 +52,9 @@ def test_an_empty_input_is_refused_not_the_current_folder(clips: Path, tmp_path:
     with pytest.raises(InputError, match="an input is empty"):
         collect_inputs([""], tmp_path)
     assert main(["batch", "", "-o", str(tmp_path / "out"), "-q"]) == 1
+    with pytest.raises(InputError, match="an input is empty"):  # --trips too (trial 36)
+        collect_trips([""], tmp_path)
+    assert main(["batch", "--trips", "", "-o", str(tmp_path / "out"), "-q"]) == 1
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.mp4"))
 
 

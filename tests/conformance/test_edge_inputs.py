@@ -325,7 +325,29 @@ def test_a_numbered_image_sequence_reads_as_ffmpeg_reads_it(media, capsys):
         assert rc == 1 and "refusing to overwrite an input" in err, err
     assert sorted(p.name for p in seq.iterdir()) == before
     rc, err = _run(seq / "nope%03d.png", media / "nope.mkv", capsys)
-    assert rc == 1 and "input not found" in err
+    assert rc == 1 and "input not found" in err and "numbers 0 to 4" in err
+    # A link to a file of the sequence is that file (trial 36: overwritten)
+    link = media / "link.png"
+    link.symlink_to(seq / "img004.png")
+    rc, err = _run(Path(pattern), link, capsys)
+    assert rc == 1 and "refusing to overwrite an input" in err, err
+    assert sorted(p.name for p in seq.iterdir()) == before
+    # %3d pads with zeros as FFmpeg's does; a folder with % in its name
+    rc, err = _run(seq / "img%3d.png", media / "w3.mkv", capsys)
+    assert rc == 0 and int(probe(media / "w3.mkv")["streams"][0]["nb_read_frames"]) == 10, err
+    odd = media / "d100%"
+    odd.mkdir(exist_ok=True)
+    for k in (1, 2, 3):
+        shutil.copy(seq / f"img{k:03d}.png", odd / f"img{k:03d}.png")
+    rc, err = _run(odd / "img%03d.png", media / "pct.mkv", capsys)
+    assert rc == 0 and int(probe(media / "pct.mkv")["streams"][0]["nb_read_frames"]) == 3, err
+    # A gap ends the sequence, as FFmpeg reads it (was "damaged after 0.00 s")
+    (odd / "img005.png").write_bytes((seq / "img005.png").read_bytes())
+    (odd / "img006.png").write_bytes((seq / "img006.png").read_bytes())
+    rc = main(["run", str(odd / "img%03d.png"), "-o", str(media / "gap.mkv"), "-y"])
+    err = capsys.readouterr().err
+    assert rc == 0 and "ends at its first missing number, after 3 frames" in err, err
+    assert int(probe(media / "gap.mkv")["streams"][0]["nb_read_frames"]) == 3
 
 
 def test_a_file_named_with_a_colon_is_a_file(media, capsys, monkeypatch):

@@ -235,12 +235,21 @@ def test_trips_refuse_files_that_do_not_fit(chunks, tmp_path):
         open_source([str(chunks[0]), str(silent)])
     # Same codec, another sample rate or channel count: copied under the first
     # chunk's header, 44.1 kHz packets decoded 9 % slow (trial 34).
-    for name, kw, words in [("44k.mp4", {"audio_rate": 44100}, "aac audio 44100 Hz 1 ch"),
-                            ("stereo.mp4", {"audio_layout": "stereo"}, "aac audio 48000 Hz 2 ch")]:
+    for name, kw, words in [("44k.mp4", {"audio_rate": 44100}, "aac audio LC 44100 Hz 1 ch"),
+                            ("stereo.mp4", {"audio_layout": "stereo"},
+                             "aac audio LC 48000 Hz 2 ch")]:
         other = make_clip(tmp_path / name, n=5, size=(96, 64), **kw)
         with pytest.raises(InputError, match="other audio/subtitle streams") as err:
             open_source([str(chunks[0]), str(other)])
-        assert words in str(err.value) and "aac audio 48000 Hz 1 ch" in str(err.value)
+        assert words in str(err.value) and "aac audio LC 48000 Hz 1 ch" in str(err.value)
+    # Another AAC profile: its packets did not decode under the first chunk's
+    # header (trial 36)
+    main = tmp_path / "main.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(chunks[1]), "-c:v", "copy",
+                    "-c:a", "aac", "-profile:a", "aac_main", "-ar", "48000", "-ac", "1",
+                    str(main)], check=True)
+    with pytest.raises(InputError, match=r"aac audio Main 48000 Hz 1 ch\) than .*LC 48000"):
+        open_source([str(chunks[0]), str(main)])
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(InputError, match="holds no video files"):

@@ -225,6 +225,8 @@ def collect_trips(specs: list[str], outdir: Path, *, suffix: str | None = None,
     items: list[BatchItem] = []
     seen: dict[Path, Path] = {}
     for spec in specs:
+        if not spec.strip():  # Path("") is the current folder
+            raise InputError(EMPTY_INPUT)
         folder = Path(spec).resolve()
         if not folder.is_dir():
             raise InputError(f"batch --trips: {spec} is not a folder of chunk files")

@@ -106,7 +106,7 @@ def check_output_path(path: Path, *, inputs: list[str], overwrite: bool,
                                  or src.resolve() == real)
         if same:
             raise OutputError(f"{label} {path} is the input file; refusing to overwrite an input")
-        if not src.exists() and in_sequence(spec, path.absolute()):
+        if not src.exists() and (in_sequence(spec, path.absolute()) or in_sequence(spec, real)):
             raise OutputError(f"{label} {path} is a file of the input sequence {spec}; "
                               "refusing to overwrite an input")
     if real.is_dir():

@@ -19,7 +19,7 @@ from vidclear.config.sections import InputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError
-from vidclear.io.sequence import first_of_sequence
+from vidclear.io.sequence import ffmpeg_pattern, first_of_sequence, has_number
 
 __all__ = ["AVSource", "camera_device", "classify_input", "video_stream"]
 
@@ -174,6 +174,8 @@ class AVSource(Source):
         self._last_time: float | None = None
         self._seeked = False
         self._facts: dict[str, Any] = {}  # what close() keeps of the closed container
+        #: one-line notes for the user (a numbered sequence ending at a gap)
+        self.notes: list[str] = []
         self._container = self._open()
         try:
             self._setup(copy_streams)
@@ -208,9 +210,11 @@ class AVSource(Source):
             path = Path(self.spec)
             first = None if path.exists() else first_of_sequence(self.spec)
             if first is not None:  # FFmpeg's numbered image sequence, img%03d.png
-                fmt, path = fmt or "image2", first
+                fmt, path, target = fmt or "image2", first, ffmpeg_pattern(self.spec)
             if not path.exists():
-                raise InputError(f"input not found: {self.spec}")
+                hint = (" (a numbered sequence starts at one of the numbers 0 to 4, as for "
+                        "FFmpeg)" if has_number(self.spec) else "")
+                raise InputError(f"input not found: {self.spec}{hint}")
             if path.is_dir():
                 raise InputError(f"input is a directory, not a video file: {self.spec}")
             if not os.access(path, os.R_OK):
@@ -383,6 +387,16 @@ class AVSource(Source):
         copied = {s.index for s in (*self.copy_streams, *self.attached_pictures)}
         last_pts: int | None = None
         step = self._pts_step()
+
+        def frame_of(av_frame: Any) -> Frame:
+            nonlocal last_pts
+            pts = av_frame.pts
+            if pts is None:
+                pts = 0 if last_pts is None else last_pts + step
+            last_pts = pts
+            self._last_time = float(pts * self.time_base)
+            return self._make_frame(av_frame, pts)
+
         try:
             for packet in self._container.demux(streams):
                 if self.stopped:
@@ -394,13 +408,19 @@ class AVSource(Source):
                 if packet.size:
                     self._count_packet(packet)
                 for av_frame in self._decode(packet):
-                    pts = av_frame.pts
-                    if pts is None:
-                        pts = 0 if last_pts is None else last_pts + step
-                    last_pts = pts
-                    self._last_time = float(pts * self.time_base)
-                    yield self._make_frame(av_frame, pts)
+                    yield frame_of(av_frame)
         except av.FFmpegError as exc:
+            if (getattr(exc, "errno", None) == errno.ENOENT
+                    and "image2" in self._container.format.name.split(",")):
+                # A numbered sequence ends at its first missing number, as FFmpeg
+                # reads it ("damaged after 0.00 s" before): the decoder's frames
+                # are flushed and the gap noted
+                for av_frame in vs.codec_context.decode(None):
+                    yield frame_of(av_frame)
+                self.notes.append(f"the sequence {self.spec} ends at its first missing "
+                                  f"number, after {self._frames_decoded} frames (as FFmpeg "
+                                  "reads it)")
+                return
             if (self.kind == "pipe" and self._last_time is None
                     and "mp4" in self._container.format.name.split(",")):
                 # The mov demuxer found the index at the end by reading through the

@@ -187,7 +187,9 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name") -> list[str]:
 # the first chunk's output stream, whose header carries these: 48 kHz packets
 # under a 44.1 kHz header decode 9 % slow, stereo ones under a mono header
 # change the channel count mid-stream.
-_Stream = tuple[str, str | None, int | None, int | None]
+# The codec's profile and its setup bytes (extradata: AAC's AudioSpecificConfig)
+# count too: AAC Main packets under an AAC-LC header did not decode at all.
+_Stream = tuple[str, str | None, int | None, int | None, str | None, bytes]
 
 
 def _layout(streams: Any) -> list[_Stream]:
@@ -195,16 +197,21 @@ def _layout(streams: Any) -> list[_Stream]:
     for s in streams:
         ctx = s.codec_context
         audio = s.type == "audio" and ctx is not None
-        out.append((s.type, ctx.name if ctx else None, ctx.sample_rate if audio else None,
-                    ctx.channels if audio else None))
+        # the codec's name (mp3, ass), not its decoder's (mp3float, ssa)
+        codec = ctx.codec.canonical_name if ctx is not None and ctx.codec is not None else None
+        out.append((s.type, codec, ctx.sample_rate if audio else None,
+                    ctx.channels if audio else None, (ctx.profile or None) if audio else None,
+                    bytes(ctx.extradata or b"") if audio else b""))
     return out
 
 
 def _streams(layout: list[_Stream] | None) -> str:
-    """Passed-through streams as words: ``aac audio 48000 Hz 2 ch, mov_text subtitle``."""
+    """Passed-through streams as words: ``aac audio LC 48000 Hz 2 ch, mov_text subtitle``."""
     words = []
-    for kind, codec, rate, channels in layout or []:
+    for kind, codec, rate, channels, profile, _setup in layout or []:
         word = f"{codec or 'unknown'} {kind}"
+        if profile:
+            word += f" {profile}"
         if rate:
             word += f" {rate} Hz"
         if channels:
@@ -293,11 +300,13 @@ class TripSource(Source):
                             f"{self.specs[0]} is {first.width}x{first.height}; a trip's files "
                             "must share one frame size")
                     if layout != first_layout:
+                        setup = (" (the same codecs, set up otherwise)"
+                                 if _streams(layout) == _streams(first_layout) else "")
                         raise InputError(
                             f"trip: {spec} has other audio/subtitle streams "
                             f"({_streams(layout)}) than {self.specs[0]} "
-                            f"({_streams(first_layout)}); use --set output.copy_streams=false "
-                            "to drop them")
+                            f"({_streams(first_layout)}){setup}; use --set "
+                            "output.copy_streams=false to drop them")
                 else:
                     first_layout = layout
                 # Facts only: the probe's streams die with it (reading one after
