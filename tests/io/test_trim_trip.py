@@ -13,6 +13,7 @@ import pytest
 
 from tests.media import ffprobe_frame_times, ffprobe_packets, ffprobe_streams, make_clip
 from vidclear import Frame, Processor, Session, load_config, open_source
+from vidclear import transcode as vidclear_transcode
 from vidclear import errors as vidclear_errors
 from vidclear.errors import ConfigError, InputError
 from vidclear.io.sources.trim import parse_time
@@ -257,6 +258,17 @@ def test_trips_refuse_files_that_do_not_fit(chunks, tmp_path):
     res = _run("run", str(chunks[0]), str(chunks[1]), "-o", str(tmp_path / "x.mp4"),
                "-ss", "1")
     assert res.returncode == 2 and "not to a trip" in res.stderr
+
+
+def test_a_folder_or_a_glob_as_one_string_is_a_trip(chunks, tmp_path):
+    # As the docstring and the command line have it; from Python a str folder
+    # was "input is a directory" and a str glob "input not found" (trial 36).
+    folder = chunks[0].parent
+    for spec in (str(folder), str(folder / "chunk*.mp4")):
+        with open_source(spec) as src:
+            assert src.inputs == [str(c) for c in chunks]
+    stats = vidclear_transcode(str(folder), tmp_path / "all.mp4")
+    assert stats.frames_out == 30 * len(chunks)
 
 
 def test_an_empty_input_is_refused_not_the_current_folder(chunks, tmp_path, monkeypatch):

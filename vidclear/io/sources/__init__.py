@@ -7,6 +7,7 @@ and data packets through its ``side_packets`` channel.
 
 from __future__ import annotations
 
+import glob
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -86,6 +87,9 @@ def open_source(
     cfg = config or InputConfig()
     if isinstance(spec, os.PathLike | bytes):
         spec = os.fsdecode(spec)
+    if isinstance(spec, str) and classify_input(spec) == "file" and (
+            os.path.isdir(spec) or (glob.has_magic(spec) and not os.path.exists(spec))):
+        spec = [spec]  # a folder or a pattern: a trip, as on the command line
     if not isinstance(spec, str):
         files = expand_inputs(spec, order=cfg.order)
         if not files:
