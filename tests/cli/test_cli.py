@@ -308,3 +308,25 @@ sys.exit(main(["--version"]))
     else:
         assert (res.returncode, res.stderr) == (130, "vidclear: interrupted\n")
     assert res.stdout == ""
+
+
+def test_an_empty_path_option_is_refused_in_one_line(tmp_path):
+    # "" meant the current folder or nothing: `-o ""` was "output . is a
+    # directory", `--stats ""` wrote no stats without a word, `vidclear hdr ""`
+    # read EXIF from "." (trial 36).
+    from tests.media import make_clip
+
+    clip = str(make_clip(tmp_path / "in.mp4", n=3, size=(32, 24), audio=False))
+    for argv, said in ((["run", clip, "-o", ""], "the output is empty"),
+                       (["run", clip, "-o", str(tmp_path / "o.mp4"), "--stats", ""],
+                        "--stats is empty"),
+                       (["run", clip, "-o", str(tmp_path / "o.mp4"), "--report", " "],
+                        "--report is empty"),
+                       (["run", clip, "-o", str(tmp_path / "o.mp4"), "--preset", ""],
+                        "--preset is empty"),
+                       (["synth", "haze", clip, ""], "the output is empty"),
+                       (["hdr", "", clip, "-o", str(tmp_path / "e.hdr")], "an input is empty")):
+        res = subprocess.run([*PY, *argv], capture_output=True, text=True, timeout=120)
+        assert res.returncode == 2 and said in res.stderr, (argv, res.stderr)
+        assert len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o.mp4").exists()

@@ -13,8 +13,8 @@ import pytest
 
 from tests.media import ffprobe_frame_times, ffprobe_packets, ffprobe_streams, make_clip
 from vidclear import Frame, Processor, Session, load_config, open_source
-from vidclear import transcode as vidclear_transcode
 from vidclear import errors as vidclear_errors
+from vidclear import transcode as vidclear_transcode
 from vidclear.errors import ConfigError, InputError
 from vidclear.io.sources.trim import parse_time
 from vidclear.io.sources.trip import _ts_provider, _written_by_vidclear, expand_inputs

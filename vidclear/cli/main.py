@@ -96,9 +96,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+# options naming a file or folder: empty, each meant the current folder or nothing
+_PATH_OPTIONS = ("output", "stats", "report", "preset", "config", "response_plot")
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    for name in _PATH_OPTIONS:  # "" (an unset shell variable) is no file, nor "."
+        value = getattr(args, name, None)
+        if isinstance(value, str) and not value.strip():
+            option = "the output" if name == "output" else f"--{name.replace('_', '-')}"
+            print(f"vidclear: error: {option} is empty (\"\", an unset shell variable?)",
+                  file=sys.stderr)
+            return 2
+    if any(not str(p).strip() for p in getattr(args, "images", None) or []):  # vidclear hdr
+        print("vidclear: error: an input is empty (\"\", an unset shell variable?)",
+              file=sys.stderr)
+        return 2
     if getattr(args, "verbose", 0) >= 2 and not getattr(args, "quiet", False):
         _ffmpeg_log(args.verbose)
     try:
