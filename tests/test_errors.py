@@ -184,3 +184,12 @@ def test_wrong_config_objects_and_inputs_are_named(tmp_path):
     assert vidclear.load_config(overrides=None) == vidclear.load_config()
     assert vidclear.transcode(bytes(clip), tmp_path / "b.mp4").frames_out == 3
     assert not (tmp_path / "o.mp4").exists()
+    # bytes in lists and as outputs, and the wrong types, named (trial 36)
+    session = vidclear.Session.open([bytes(clip)], bytes(tmp_path / "c.mp4"))
+    assert session.run(signals=False).frames_out == 3
+    with pytest.raises(TypeError, match="spec must be a path, URL"):
+        vidclear.open_source(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="output must be a path or URL, got list"):
+        vidclear.transcode(str(clip), [str(tmp_path / "d.mp4")])  # type: ignore[arg-type]
+    with pytest.raises(vidclear.errors.OutputError, match="the output is empty"):
+        vidclear.transcode(str(clip), "")

@@ -40,7 +40,7 @@ from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
 from vidclear.core.sink import Sink
 from vidclear.core.source import Source
-from vidclear.errors import ConfigError, InputError, ProcessorError, VidclearError
+from vidclear.errors import ConfigError, InputError, OutputError, ProcessorError, VidclearError
 from vidclear.io.sinks.encoder import EncoderSink
 from vidclear.io.sinks.paths import check_output_path
 from vidclear.io.sinks.split import SplitSink
@@ -279,12 +279,21 @@ class Session:
         if config is not None and not isinstance(config, Config):
             raise TypeError(f"config must be a vidclear Config (vidclear.load_config(...)), "
                             f"got {type(config).__name__}")
-        if isinstance(input, bytes):
+        if isinstance(input, bytes | os.PathLike):
             input = os.fsdecode(input)
+        if isinstance(output, bytes | os.PathLike):
+            output = os.fsdecode(output)
+        if output is not None and not isinstance(output, str):
+            raise TypeError(f"output must be a path or URL, got {type(output).__name__}")
+        if isinstance(output, str) and not output.strip():  # Path("") is the current folder
+            raise OutputError("the output is empty (\"\", an unset shell variable?)")
         cfg = config or Config()
-        if isinstance(input, os.PathLike):
-            input = os.fspath(input)
-        specs = [input] if isinstance(input, str) else [os.fspath(s) for s in input]
+        if not isinstance(input, str | Sequence):
+            raise TypeError("input must be a path, URL or lavfi graph, or a list of them, got "
+                            f"{type(input).__name__}")
+        specs = [input] if isinstance(input, str) else [os.fsdecode(s) for s in input]
+        if not isinstance(input, str):
+            input = specs  # bytes and path objects as str from here on
         if not specs:
             raise InputError("no input given: name a file, folder, pattern, URL or lavfi graph")
         if split:

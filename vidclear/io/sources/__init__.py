@@ -87,6 +87,9 @@ def open_source(
     cfg = config or InputConfig()
     if isinstance(spec, os.PathLike | bytes):
         spec = os.fsdecode(spec)
+    if not isinstance(spec, str | Sequence):
+        raise TypeError("spec must be a path, URL, camera or lavfi graph, or a list of them, "
+                        f"got {type(spec).__name__}")
     if isinstance(spec, str) and classify_input(spec) == "file" and (
             os.path.isdir(spec) or (glob.has_magic(spec) and not os.path.exists(spec))):
         spec = [spec]  # a folder or a pattern: a trip, as on the command line
