@@ -388,3 +388,18 @@ def test_a_closed_source_says_so_and_keeps_its_plain_facts(tmp_path):
         next(iter(src))
     with pytest.raises(InputError, match="is closed"):
         src.info  # noqa: B018
+
+
+def test_adts_aac_from_mpegts_into_a_crash_safe_mp4(tmp_path):
+    # A fragmented MP4 writes its header first, and ADTS AAC has no config
+    # record there: "writing ... failed: Operation not permitted" (trial 36).
+    ts = tmp_path / "in.ts"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(make_clip(tmp_path / "in.mp4", n=30)),
+                    "-c", "copy", str(ts)], check=True)
+    out = tmp_path / "cs.mp4"
+    stats = transcode(str(ts), out, config=load_config(overrides=["output.crash_safe=on"]))
+    assert stats.frames_out == 30
+    counts = {s["codec_type"]: int(s["nb_read_frames"]) for s in ffprobe_streams(out)["streams"]}
+    ref = {s["codec_type"]: int(s["nb_read_frames"]) for s in ffprobe_streams(ts)["streams"]}
+    assert counts == ref and counts["audio"] > 20
+    assert b"moof" in out.read_bytes()[:200_000]  # fragmented, as crash-safe asks

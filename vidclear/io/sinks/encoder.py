@@ -107,6 +107,26 @@ def _check_encoder(cfg: OutputConfig) -> Any:
 _REFUSED = frozenset({errno.EINVAL, errno.EPERM})
 
 
+# Containers that carry AAC as raw frames plus an AudioSpecificConfig in the header.
+_ASC_FORMATS = {"matroska", "webm", "mp4", "mov", "ipod", "ismv", "flv"}
+_AAC_OBJECT = {"Main": 1, "LC": 2, "SSR": 3, "LTP": 4, "HE-AAC": 2, "HE-AACv2": 2}
+_AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025,
+              8000, 7350)
+
+
+def audio_specific_config(profile: str | None, sample_rate: int, channels: int) -> bytes | None:
+    """The 2-byte MPEG-4 AudioSpecificConfig of an AAC stream (ISO/IEC 14496-3, 1.6.2.1).
+
+    None when the rate is not one of the 13 indexed rates or there are more
+    than 7 channels (those need an explicit, longer form).
+    """
+    if sample_rate not in _AAC_RATES or not 0 < channels <= 7:
+        return None
+    obj = _AAC_OBJECT.get(profile or "LC", 2)
+    word = (obj << 11) | (_AAC_RATES.index(sample_rate) << 7) | (channels << 3)
+    return word.to_bytes(2, "big")
+
+
 def _bits(frame: Frame) -> int:
     """Bits per component of a frame, without converting it."""
     av_frame = frame.av_frame
@@ -249,6 +269,7 @@ class EncoderSink:
         self._copy_map: dict[int, Any] = {}
         self._started = False  # a packet went into the container: its header is written
         self._fragmented = False  # fragmented MP4: no edit list
+        self._adts: set[int] = set()  # input streams whose ADTS headers are stripped
         self._last_time = float("-inf")
         self._size: tuple[int, int] = (0, 0)
         self._frame_shape: tuple[int, int] = (0, 0)
@@ -342,8 +363,17 @@ class EncoderSink:
         """The run is ending: stop any waiting (files never wait)."""
 
     def _prepare_packet(self, index: int, packet: Any) -> Any:
-        """Hook: a copied packet of input stream ``index``, about to be muxed."""
-        return packet
+        """A copied packet of input stream ``index``, about to be muxed (ADTS stripped)."""
+        if index not in self._adts:
+            return packet
+        data = bytes(packet)
+        if len(data) < 7 or data[0] != 0xFF or data[1] & 0xF6 != 0xF0:
+            return packet  # not an ADTS frame: leave it
+        header = 7 if data[1] & 1 else 9
+        raw = av.Packet(data[header:])
+        raw.pts, raw.dts, raw.time_base = packet.pts, packet.dts, packet.time_base
+        raw.duration = packet.duration
+        return raw
 
     def _guess_format(self) -> str:
         if self.config.format:
@@ -542,6 +572,28 @@ class EncoderSink:
                 ost.disposition = ist.disposition
             self._copy_map[ist.index] = ost
         self._add_pictures(src, formats)
+        self._adts_to_asc(src, formats)
+
+    def _adts_to_asc(self, src: StreamInfo, formats: set[str]) -> None:
+        """AAC from MPEG-TS into a container whose header needs its config record.
+
+        ADTS frames carry no AudioSpecificConfig. A finished file's muxer
+        builds it at the end; a pipe, a socket or a fragmented MP4 writes its
+        header first (FFmpeg's CLI fails there too: "Operation not
+        permitted" for a crash-safe MP4), so the record is built from the
+        stream's parameters and the ADTS headers are stripped from the
+        packets, as FFmpeg's aac_adtstoasc filter does.
+        """
+        if (self.seekable and not self._fragmented) or not formats & _ASC_FORMATS:
+            return
+        for ist in src.side_streams:
+            cc, ost = ist.codec_context, self._copy_map.get(ist.index)
+            if ost is None or cc is None or cc.name != "aac" or cc.extradata:
+                continue
+            asc = audio_specific_config(cc.profile, cc.sample_rate, cc.layout.nb_channels)
+            if asc is not None:
+                ost.codec_context.extradata = asc
+                self._adts.add(ist.index)
 
     def _add_pictures(self, src: StreamInfo, formats: set[str]) -> None:
         """Cover art: kept by MP4/MOV and Matroska, noted as left out elsewhere."""

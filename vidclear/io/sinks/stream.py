@@ -37,26 +37,6 @@ __all__ = ["DEFAULT_FORMATS", "StreamSink", "classify_output"]
 DEFAULT_FORMATS = {"udp": "mpegts", "srt": "mpegts", "tcp": "mpegts", "rtp": "rtp_mpegts",
                    "rtmp": "flv", "rtmps": "flv", "rtsp": "rtsp"}
 _RECONNECTING = {"srt", "tcp", "rtmp", "rtsp"}
-# Containers that carry AAC as raw frames plus an AudioSpecificConfig in the header.
-_ASC_FORMATS = {"matroska", "webm", "mp4", "mov", "ipod", "ismv", "flv"}
-_AAC_OBJECT = {"Main": 1, "LC": 2, "SSR": 3, "LTP": 4, "HE-AAC": 2, "HE-AACv2": 2}
-_AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025,
-              8000, 7350)
-
-
-def audio_specific_config(profile: str | None, sample_rate: int, channels: int) -> bytes | None:
-    """The 2-byte MPEG-4 AudioSpecificConfig of an AAC stream (ISO/IEC 14496-3, 1.6.2.1).
-
-    None when the rate is not one of the 13 indexed rates or there are more
-    than 7 channels (those need an explicit, longer form).
-    """
-    if sample_rate not in _AAC_RATES or not 0 < channels <= 7:
-        return None
-    obj = _AAC_OBJECT.get(profile or "LC", 2)
-    word = (obj << 11) | (_AAC_RATES.index(sample_rate) << 7) | (channels << 3)
-    return word.to_bytes(2, "big")
-
-
 def classify_output(target: str) -> str:
     """'pipe', 'url' or 'file' for an OUTPUT given on the command line."""
     if target in ("-", "pipe:", "pipe:1") or target.startswith("pipe:"):
@@ -109,7 +89,6 @@ class StreamSink(EncoderSink):
         self._connected = False
         self._offline = False
         self._cancel = threading.Event()
-        self._adts: set[int] = set()  # input streams whose ADTS headers are stripped
         self._reconnecting = cfg.reconnect and self.scheme in _RECONNECTING
         self.name = self.target
         self._lost: float | None = None  # when the receiver went away (None: connected)
@@ -133,35 +112,6 @@ class StreamSink(EncoderSink):
 
     def _publish(self) -> None:
         """Nothing to rename: the bytes are already where they were asked to go."""
-
-    def _add_copy_streams(self, src: StreamInfo) -> None:
-        # AAC from MPEG-TS comes in ADTS frames without a config record. On a seekable file
-        # the muxer fixes that at the end; a pipe or a socket needs the record up front
-        # (FFmpeg's CLI fails here too), so it is built from the stream's parameters and
-        # the ADTS headers are stripped, as FFmpeg's aac_adtstoasc filter does.
-        super()._add_copy_streams(src)
-        if not set(self._container.format.name.split(",")) & _ASC_FORMATS:
-            return
-        for ist in src.side_streams:
-            cc, ost = ist.codec_context, self._copy_map.get(ist.index)
-            if ost is None or cc is None or cc.name != "aac" or cc.extradata:
-                continue
-            asc = audio_specific_config(cc.profile, cc.sample_rate, cc.layout.nb_channels)
-            if asc is not None:
-                ost.codec_context.extradata = asc
-                self._adts.add(ist.index)
-
-    def _prepare_packet(self, index: int, packet: Any) -> Any:
-        if index not in self._adts:
-            return packet
-        data = bytes(packet)
-        if len(data) < 7 or data[0] != 0xFF or data[1] & 0xF6 != 0xF0:
-            return packet  # not an ADTS frame: leave it
-        header = 7 if data[1] & 1 else 9
-        raw = av.Packet(data[header:])
-        raw.pts, raw.dts, raw.time_base = packet.pts, packet.dts, packet.time_base
-        raw.duration = packet.duration
-        return raw
 
     def _discard(self) -> None:
         try:
