@@ -403,3 +403,36 @@ def test_adts_aac_from_mpegts_into_a_crash_safe_mp4(tmp_path):
     ref = {s["codec_type"]: int(s["nb_read_frames"]) for s in ffprobe_streams(ts)["streams"]}
     assert counts == ref and counts["audio"] > 20
     assert b"moof" in out.read_bytes()[:200_000]  # fragmented, as crash-safe asks
+
+
+def test_a_source_closed_while_it_is_read_stops_cleanly(tmp_path):
+    # Going on with an iteration begun before close(), or closing from another
+    # thread in the middle of one, read freed memory: a segfault (trial 36).
+    import threading
+    import time
+
+    clips = [str(make_clip(tmp_path / f"c{k}.mp4", n=60, size=(96, 64))) for k in range(2)]
+    for spec in (clips[0], clips):  # a file, and a trip of files
+        src = open_source(spec)
+        with src:
+            it = iter(src)
+            next(it)
+        with pytest.raises(InputError, match="was closed while it was read"):
+            next(it)
+    src = open_source(clips[0])
+    seen = []
+
+    def read() -> None:
+        for frame in src:
+            seen.append(frame.pts)
+            time.sleep(0.01)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    while not seen:
+        time.sleep(0.005)
+    src.close()  # from this thread, while the reader is inside the iteration
+    reader.join(timeout=30)
+    assert not reader.is_alive() and 0 < len(seen) < 60
+    with pytest.raises(InputError, match="is closed"):
+        next(iter(src))

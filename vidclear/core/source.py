@@ -148,6 +148,8 @@ class Source:
         self._frames_decoded = 0
         self._stop_event = threading.Event()
         self._closed = False
+        self._reader: int | None = None  # the thread inside _frames(), while one is
+        self._close_pending = False  # close() from another thread: done as it leaves
 
     # -- the contract ------------------------------------------------------
     @property
@@ -203,15 +205,38 @@ class Source:
         if self._closed:  # its container is gone: reading it was an AssertionError
             raise InputError(f"input {self.spec} is closed: open it again to read it "
                              "(vidclear.open_source)")
-        for frame in self._frames():
-            yield frame
-            if self._stop_event.is_set():
-                return
+        self._reader = threading.get_ident()
+        try:
+            for frame in self._frames():
+                yield frame
+                if self._closed:  # closed while this iteration waited: reading on
+                    # would read freed memory (a segfault)
+                    raise InputError(f"input {self.spec} was closed while it was read")
+                if self._stop_event.is_set():
+                    return
+        finally:
+            self._reader = None
+            if self._close_pending:
+                self._close_pending = False
+                self._closed = True
+                self._close()
 
     def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._close()
+        """Release the input; thread-safe.
+
+        From another thread while this one is inside the iteration (a preview
+        window closing the source), the iteration is stopped and the source
+        closed as it leaves: closing under it crashed the interpreter.
+        """
+        if self._closed or self._close_pending:
+            return
+        reader = self._reader
+        if reader is not None and reader != threading.get_ident():
+            self._close_pending = True
+            self._stop_event.set()
+            return
+        self._closed = True
+        self._close()
 
     def __enter__(self) -> Self:
         return self
