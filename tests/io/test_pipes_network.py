@@ -77,6 +77,14 @@ def test_an_mp4_with_its_index_at_the_end_on_stdin_is_named_as_such(tmp_path):
                              stdin=stdin, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert res.returncode == 0, res.stderr
     assert _counts(tmp_path / "o.mp4")["video"] == 90
+    # the same cut short: its index promises 90 frames (it gave fewer, rc 0; trial 36)
+    data = fast.read_bytes()
+    res = subprocess.run([*VIDCLEAR, "run", "-", "-o", str(tmp_path / "cut.mp4")],
+                         input=data[:len(data) // 2], capture_output=True, cwd=ROOT,
+                         timeout=120)
+    err = res.stderr.decode()
+    assert res.returncode == 1 and "is truncated: its index promises 90" in err, err
+    assert not (tmp_path / "cut.mp4").exists()
 
 
 def test_a_pipe_needs_a_container_and_never_a_terminal(ts_clip):
