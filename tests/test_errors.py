@@ -179,6 +179,8 @@ def test_wrong_config_objects_and_inputs_are_named(tmp_path):
         vidclear.load_config(overrides=[5])
     with pytest.raises(ConfigError, match="base must be a mapping"):
         vidclear.load_config(base=[1, 2])
+    with pytest.raises(ConfigError, match="overrides must be 'section.key=value' strings"):
+        vidclear.load_config(overrides={"dehaze.strength": 0.5})
     one = vidclear.load_config(overrides="dehaze.strength=0.5")  # one string: one override
     assert one.processor_config("dehaze").strength == 0.5
     assert vidclear.load_config(overrides=None) == vidclear.load_config()

@@ -155,3 +155,8 @@ def test_tonemap_bad_input():
     with pytest.raises(HDRInputError, match="has no setting 'bais': expected bias"):
         T.ToneMapper("drago", {"bais": 0.8})
     assert T.ToneMapper("drago", {"bias": 0.8})(rad).shape == rad.shape
+    # settings not given as a mapping were read key by key or per character
+    # (trial 36)
+    for bad in ("bias=0.8", None, ["bias"]):
+        with pytest.raises(HDRInputError, match="must be a mapping"):
+            T.ToneMapper("drago", bad)  # type: ignore[arg-type]

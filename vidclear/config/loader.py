@@ -202,6 +202,9 @@ def load_config(
         overrides = ()
     elif isinstance(overrides, str):  # one override, not its characters one by one
         overrides = (overrides,)
+    elif isinstance(overrides, Mapping):  # its keys alone would be read as overrides
+        raise ConfigError("overrides must be 'section.key=value' strings, got a mapping "
+                          "(base= takes tables)")
     if base is not None and not isinstance(base, Mapping):
         raise ConfigError(f"base must be a mapping of tables, got {type(base).__name__}")
     tables: dict[str, dict[str, Any]] = {}

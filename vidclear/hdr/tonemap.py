@@ -14,7 +14,7 @@ Reinhard 2002 and Durand map the brightest luminance to white instead.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -551,6 +551,9 @@ class ToneMapper:
         if self.operator not in OPERATORS:
             raise HDRInputError(f"unknown tone mapper {self.operator!r}: expected one of "
                                 + ", ".join(OPERATORS))
+        if not isinstance(self.params, Mapping):  # a string was read character by character
+            raise HDRInputError(f"tone mapper settings must be a mapping such as "
+                                f"{{'bias': 0.8}}, got {type(self.params).__name__}")
         known = [p.name for p in inspect.signature(OPERATORS[self.operator]).parameters.values()
                  if p.kind is inspect.Parameter.KEYWORD_ONLY]
         unknown = sorted(set(self.params) - set(known))
