@@ -326,6 +326,12 @@ def test_a_numbered_image_sequence_reads_as_ffmpeg_reads_it(media, capsys):
     assert sorted(p.name for p in seq.iterdir()) == before
     rc, err = _run(seq / "nope%03d.png", media / "nope.mkv", capsys)
     assert rc == 1 and "input not found" in err and "numbers 0 to 4" in err
+    # -ss on a sequence: within it, the frames from there (img004.. at 25 fps, as
+    # FFmpeg); past its end, the usual message, not "cannot seek: Invalid argument"
+    rc, err = _run(Path(pattern), media / "ss.mkv", capsys, "-ss", "0.1", "-t", "0.2")
+    assert rc == 0 and int(probe(media / "ss.mkv")["streams"][0]["nb_read_frames"]) == 5, err
+    rc, err = _run(Path(pattern), media / "ss2.mkv", capsys, "-ss", "0.5")
+    assert rc == 1 and "starts after the last frame" in err, err
     # A link to a file of the sequence is that file (trial 36: overwritten)
     link = media / "link.png"
     link.symlink_to(seq / "img004.png")

@@ -369,10 +369,11 @@ class AVSource(Source):
             The input cannot seek (a pipe or a live stream).
         """
         self._seeked = True
-        if "mpegts" in self._container.format.name.split(","):
+        if {"mpegts", "image2"} & set(self._container.format.name.split(",")):
             # MPEG-TS seeks by bytes and can land past the keyframe (or at the
-            # end: -ss found no frame at all); it is read from its start and
-            # the trim drops the frames before the start
+            # end: -ss found no frame at all); an image sequence cannot seek
+            # ("Invalid argument"). Both are read from their start and the trim
+            # drops the frames before the start.
             return
         try:
             self._container.seek(max(0, int(seconds * av.time_base)), backward=True,
