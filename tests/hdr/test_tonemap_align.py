@@ -150,8 +150,9 @@ def test_tonemap_bad_input():
     # white=0 gave an all-white picture; a misspelt setting a bare TypeError at
     # the first frame (trial 35)
     rad = np.random.default_rng(0).uniform(0.1, 5.0, (4, 4, 3)).astype(np.float32)
-    with pytest.raises(HDRInputError, match="white must be > 0"):
-        T.tonemapping_operator_Reinhard2002(rad, white=0)
+    for white in (0, -1.0, float("nan"), "2"):  # "2": a NumPy TypeError (trial 36)
+        with pytest.raises(HDRInputError, match="white must be a number > 0"):
+            T.tonemapping_operator_Reinhard2002(rad, white=white)  # type: ignore[arg-type]
     with pytest.raises(HDRInputError, match="has no setting 'bais': expected bias"):
         T.ToneMapper("drago", {"bais": 0.8})
     assert T.ToneMapper("drago", {"bias": 0.8})(rad).shape == rad.shape

@@ -175,8 +175,9 @@ def tonemapping_operator_Reinhard2002(
     if not np.isfinite(lav) or lav <= 0:
         raise HDRInputError(f"log_average must be > 0, got {log_average}")
     scaled = lum * np.float32(key / lav)
-    if white is not None and not (np.isfinite(white) and white > 0):
-        raise HDRInputError(f"white must be > 0, got {white}")
+    if white is not None and not (isinstance(white, int | float | np.number)
+                                  and np.isfinite(white) and white > 0):
+        raise HDRInputError(f"white must be a number > 0, got {white!r}")
     lw = float(scaled.max()) if white is None else float(white) * key / lav
     lw2 = np.float32(max(lw, 1e-6) ** 2)
     ld = scaled * (1.0 + scaled / lw2) / (1.0 + scaled)
