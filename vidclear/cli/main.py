@@ -111,8 +111,9 @@ def _main(argv: Sequence[str] | None) -> int:
                   file=sys.stderr)
             return 2
     if any(not str(p).strip() for p in getattr(args, "images", None) or []):  # vidclear hdr
-        print("vidclear: error: an input is empty (\"\", an unset shell variable?)",
-              file=sys.stderr)
+        from vidclear.io.sources.av_source import EMPTY_INPUT
+
+        print(f"vidclear: error: {EMPTY_INPUT}", file=sys.stderr)
         return 2
     if getattr(args, "verbose", 0) >= 2 and not getattr(args, "quiet", False):
         _ffmpeg_log(args.verbose)

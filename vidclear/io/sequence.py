@@ -52,8 +52,8 @@ def ffmpeg_pattern(spec: str) -> str:
     be read as part of the pattern.
     """
     pattern = Path(spec)
-    if str(pattern.parent) in ("", "."):
-        return pattern.name if not spec.startswith("./") else spec
+    if pattern.parent == Path("."):  # no folder part to escape
+        return spec
     return str(pattern.parent).replace("%", "%%") + "/" + pattern.name
 
 
