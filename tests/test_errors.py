@@ -124,6 +124,54 @@ def test_processor_contract_breaches_are_named(tmp_path):
         vidclear.register_processor(Dehaze)
 
 
+def test_a_processor_returning_a_bad_image_is_named(tmp_path):
+    # The encoder's "processor output must be uint8 or uint16, got float64"
+    # did not say which processor of a chain made it (trial 35, L2); what a
+    # processor's flush() releases is checked the same way.
+    from tests.media import make_clip
+    from vidclear import Session
+    from vidclear.errors import ProcessorError
+    from vidclear.processors.basic import CopyConfig
+
+    clip = make_clip(tmp_path / "in.mp4", n=3, size=(32, 24))
+
+    def proc(name_, make, hold=False):
+        class P(vidclear.Processor[CopyConfig]):
+            name = name_
+            Config = CopyConfig
+
+            def __init__(self):
+                super().__init__()
+                self.held = []
+
+            def __call__(self, frame):
+                if hold:
+                    self.held.append(frame)
+                    return None
+                return frame.replace(make(frame.image))
+
+            def flush(self):
+                out, self.held = [frame.replace(make(frame.image)) for frame in self.held], []
+                return out
+        return P()
+
+    good = proc("passes", lambda im: im)
+    cases = [
+        (proc("to_float", lambda im: im / 255.0), r"processor to_float returned an image of "
+         r"dtype float64, expected uint8 or uint16 \(scale and convert"),
+        (proc("to_grey", lambda im: im[..., 0]), r"processor to_grey returned an image of "
+         r"shape \(24, 32\), expected H×W×3 RGB"),
+        (proc("to_rgba", lambda im: np.dstack([im, im[..., :1]])), r"shape \(24, 32, 4\)"),
+        (proc("held_float", lambda im: im.astype(np.float32), hold=True),
+         r"processor held_float returned an image of dtype float32"),
+    ]
+    for i, (bad, match) in enumerate(cases):
+        out = tmp_path / f"o{i}.mp4"
+        with pytest.raises(ProcessorError, match=match):
+            Session.open(clip, out, processors=[good, bad]).run(signals=False)
+        assert not out.exists()
+
+
 def test_processors_refuse_what_is_not_a_frame_and_keep_nothing_of_it():
     # An array reached deep inside (AttributeError), and the HDR bracket kept it
     # in its buffer first: flush() returned it among the frames (trial 35).

@@ -196,6 +196,30 @@ def test_bad_timestamp() -> None:
         Dehazer()(_hazy(8, 8), timestamp="abc")  # type: ignore[arg-type]
 
 
+def test_timestamps_in_milliseconds_are_warned_about_once() -> None:
+    # 33, 67, 100 ... read as seconds: every frame a seek, the smoothing
+    # restarted on each without a word (trial 35, L3).
+    import warnings
+
+    frame = _hazy(48, 64, seed=5)
+    d = Dehazer()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for i in range(8):
+            d(frame, timestamp=i * 1000 / 30)
+    msgs = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(msgs) == 1, msgs
+    assert "3 frames in a row" in msgs[0] and "milliseconds" in msgs[0]
+    assert caught[0].filename == __file__  # points at the caller
+    # seconds, a seek now and then, and a backwards jump: nothing to warn about
+    d = Dehazer()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for t in (0.0, 1 / 30, 20.0, 20 + 1 / 30, 50.0, 50 + 1 / 30, 3.0, 90.0, 90 + 1 / 30):
+            d(frame, timestamp=t)
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+
+
 def test_thread_policy_follows_measured_times(monkeypatch: pytest.MonkeyPatch) -> None:
     from vidclear.kernels import threads as th
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import warnings
+
 import cv2
 import numpy as np
 import pytest
@@ -161,3 +163,19 @@ def test_tonemap_bad_input():
     for bad in ("bias=0.8", None, ["bias"]):
         with pytest.raises(HDRInputError, match="must be a mapping"):
             T.ToneMapper("drago", bad)  # type: ignore[arg-type]
+    # saturation=100: the colour ratios to the 100th power overflowed float32
+    # and Mantiuk's picture came out black with NumPy warnings (trial 35)
+    ops = (T.tonemapping_operator_Drago2003, T.tonemapping_operator_Mantiuk2006,
+           T.tonemapping_operator_Durand2002)
+    for op in ops:
+        for bad in (100.0, 10.5, -0.1, float("nan")):
+            with pytest.raises(HDRInputError, match="0 <= saturation <= 10"):
+                op(rad, saturation=bad)
+    blue = np.zeros((8, 8, 3), np.float32)
+    blue[..., 2] = np.linspace(0.01, 4.0, 64).reshape(8, 8)
+    blue[..., 0] = 1e-3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow on the way
+        for op in ops:
+            out = op(blue, saturation=10.0)
+            assert np.isfinite(out).all() and out.max() > 0.5, op.__name__

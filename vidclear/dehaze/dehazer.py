@@ -99,6 +99,9 @@ References
 from __future__ import annotations
 
 import math
+import sys
+import types
+import warnings
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -127,6 +130,7 @@ __all__ = ["DehazeResult", "Dehazer", "dehaze_image"]
 
 _FRAME_DT = 1.0 / 30.0  # assumed frame interval without timestamps
 _MAX_GAP = 5.0  # a larger jump in timestamps (or a backwards one) is a seek
+_GAPS_WARNED = 3  # so many such jumps in a row are warned about once (wrong unit?)
 _MIN_AIRLIGHT = 0.05
 # The darkest pixels of a frame: the share whose level (min channel of I / A)
 # gives the veil the whole image carries; 0.5 % ignores noise and hot pixels.
@@ -390,6 +394,7 @@ class Dehazer:
         self._ws: _Workspace | None = None
         self.config = DehazeConfig.coerce_params(config, params)
         self._time: float | None = None
+        self._gaps = 0  # forward jumps past _MAX_GAP in a row
         self._t_prev: np.ndarray | None = None
         self._t_air: np.ndarray | None = None  # the airlight _t_prev was computed with
         self._comp: tuple[np.ndarray, float] | None = None
@@ -438,6 +443,7 @@ class Dehazer:
         self._forget_scene()
         self._cuts.reset()
         self._time = None
+        self._gaps = 0
         self._dense_t.reset()
 
     def _forget_scene(self) -> None:
@@ -472,7 +478,17 @@ class Dehazer:
         dt = now - self._time
         self._time = now
         if dt < 0 or dt > _MAX_GAP:
+            self._gaps = self._gaps + 1 if dt > _MAX_GAP else 0
+            if self._gaps == _GAPS_WARNED:
+                # milliseconds (33, 67, 100 ...) read as seconds: every frame a
+                # seek, the temporal smoothing restarted on each, silently
+                warnings.warn(f"Dehazer: the timestamps stepped by more than {_MAX_GAP:g} s on "
+                              f"{_GAPS_WARNED} frames in a row (the last by {dt:g}): each "
+                              "is dehazed afresh, without temporal smoothing; timestamps "
+                              "are seconds (milliseconds? divide them by 1000)",
+                              RuntimeWarning, stacklevel=_caller_level())
             return now, _FRAME_DT, True
+        self._gaps = 0
         return now, dt, False
 
     @property
@@ -1118,6 +1134,15 @@ class Dehazer:
             f"strength={self.last.strength:.3f}, density={self.last.density:.3f}"
         )
         return f"Dehazer({fields}{state})"
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of ``warnings.warn`` that names the first caller outside this module."""
+    frame: types.FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def picture_bounds(minc: np.ndarray) -> tuple[int, int, int, int]:

@@ -54,6 +54,9 @@ __all__ = [
 
 LUMA = BT709  # linear-light luminance weights (R, G, B), float32
 _TINY = np.float32(1e-9)
+# Colour ratios reach 1 / 0.0722 (pure blue); to the 33rd power they overflow
+# float32 and a picture came out black (trial 35): 10 is far past any use.
+_MAX_SATURATION = 10.0
 
 
 def luminance(radiance: np.ndarray) -> np.ndarray:
@@ -315,7 +318,8 @@ def tonemapping_operator_Drago2003(
     bias : float
         Bias of the logarithm base, in (0, 1]; 0.85 is the paper's choice.
     saturation : float
-        Exponent of the colour ratios, >= 0.
+        Exponent of the colour ratios, in [0, 10] (Schlick 1994's ``s``; 1
+        keeps the colours, 0 makes grey).
     gamma : float
         Display gamma.
 
@@ -332,8 +336,8 @@ def tonemapping_operator_Drago2003(
     """
     rad = as_radiance(radiance)
     _check_gamma(gamma)
-    if not 0 < bias <= 1 or saturation < 0:
-        raise HDRInputError("need 0 < bias <= 1 and saturation >= 0")
+    if not 0 < bias <= 1 or not 0 <= saturation <= _MAX_SATURATION:
+        raise HDRInputError(f"need 0 < bias <= 1 and 0 <= saturation <= {_MAX_SATURATION:g}")
     img = _minmax(rad)
     lum = luminance(img)
     lw = lum / np.float32(np.exp(np.mean(np.log(np.maximum(lum, 1e-4)))))
@@ -399,7 +403,8 @@ def tonemapping_operator_Mantiuk2006(
     scale : float
         Contrast scale in transducer units, in (0, 1] (smaller compresses more).
     saturation : float
-        Exponent of the colour ratios, >= 0.
+        Exponent of the colour ratios, in [0, 10] (Schlick 1994's ``s``; 1
+        keeps the colours, 0 makes grey).
     gamma : float
         Display gamma.
     iterations : int
@@ -419,8 +424,10 @@ def tonemapping_operator_Mantiuk2006(
     """
     rad = as_radiance(radiance)
     _check_gamma(gamma)
-    if not 0 < scale <= 1 or saturation < 0 or iterations < 1 or tol <= 0:
-        raise HDRInputError("need 0 < scale <= 1, saturation >= 0, iterations >= 1, tol > 0")
+    if (not 0 < scale <= 1 or not 0 <= saturation <= _MAX_SATURATION or iterations < 1
+            or tol <= 0):
+        raise HDRInputError(f"need 0 < scale <= 1, 0 <= saturation <= {_MAX_SATURATION:g}, "
+                            "iterations >= 1, tol > 0")
     img = _minmax(rad)
     lum = luminance(img)
     x = np.log(np.maximum(lum, 1e-4)).astype(np.float32)
@@ -488,7 +495,8 @@ def tonemapping_operator_Durand2002(
     eps : float
         Guided-filter regularisation in log10 units squared, > 0.
     saturation : float
-        Exponent of colour ratios, >= 0.
+        Exponent of the colour ratios, in [0, 10] (Schlick 1994's ``s``; 1
+        keeps the colours, 0 makes grey).
     gamma : float
         Display gamma.
     subsample : int
@@ -507,8 +515,10 @@ def tonemapping_operator_Durand2002(
     """
     rad = as_radiance(radiance)
     _check_gamma(gamma)
-    if not contrast > 1 or detail < 0 or eps <= 0 or saturation < 0 or subsample < 1:
-        raise HDRInputError("need contrast > 1, detail >= 0, eps > 0, saturation >= 0, "
+    if (not contrast > 1 or detail < 0 or eps <= 0 or not 0 <= saturation <= _MAX_SATURATION
+            or subsample < 1):
+        raise HDRInputError("need contrast > 1, detail >= 0, eps > 0, "
+                            f"0 <= saturation <= {_MAX_SATURATION:g}, "
                             "subsample >= 1")
     lum = luminance(rad)
     floor = max(float(lum.max()) * 1e-7, 1e-12)

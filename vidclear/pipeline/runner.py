@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import numpy as np
+
 from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
 from vidclear.core.sink import Sink
@@ -184,7 +186,8 @@ class Pipeline:
         # End of stream: drain every processor in order, feeding what each
         # releases through the ones after it.
         for i, proc in enumerate(self.processors):
-            for out in self._apply(proc.flush(), i + 1):
+            held = [g for f in proc.flush() if (g := _checked(proc, f)) is not None]
+            for out in self._apply(held, i + 1):
                 self._processed.put(out)
 
     def _write(self) -> None:
@@ -261,12 +264,30 @@ class Pipeline:
 
 
 def _checked(proc: Processor[Any], out: object) -> Frame | None:
-    """``out`` if it is a Frame or None; a ProcessorError naming the processor otherwise."""
-    if out is None or isinstance(out, Frame):
+    """``out`` if it is a Frame (holding H×W×3 uint8 or uint16 RGB, when it holds an
+    image) or None; a ProcessorError naming the processor otherwise."""
+    name = getattr(proc, 'name', '') or type(proc).__name__
+    if out is None:
         return out
-    hint = " (wrap an image with frame.replace(image))" if hasattr(out, "shape") else ""
-    raise ProcessorError(f"processor {getattr(proc, 'name', '') or type(proc).__name__} returned "
-                         f"{type(out).__name__}, expected a Frame or None{hint}")
+    if not isinstance(out, Frame):
+        hint = " (wrap an image with frame.replace(image))" if hasattr(out, "shape") else ""
+        raise ProcessorError(f"processor {name} returned {type(out).__name__}, "
+                             f"expected a Frame or None{hint}")
+    image = out._image  # only what the processor set: a decoded frame converts on demand
+    if image is None:
+        return out
+    if not isinstance(image, np.ndarray):
+        raise ProcessorError(f"processor {name} returned a Frame whose image is "
+                             f"{type(image).__name__}, expected an H×W×3 uint8 or uint16 array")
+    if image.ndim != 3 or image.shape[2] != 3 or 0 in image.shape:
+        raise ProcessorError(f"processor {name} returned an image of shape {image.shape}, "
+                             "expected H×W×3 RGB")
+    if image.dtype not in (np.uint8, np.uint16):
+        hint = (" (scale and convert it, e.g. np.clip(img * 255, 0, 255).astype(np.uint8))"
+                if image.dtype.kind == "f" else "")
+        raise ProcessorError(f"processor {name} returned an image of dtype {image.dtype}, "
+                             f"expected uint8 or uint16{hint}")
+    return out
 
 
 def repr_name(proc: Processor, index: int) -> str:
