@@ -356,6 +356,40 @@ def test_a_numbered_image_sequence_reads_as_ffmpeg_reads_it(media, capsys):
     assert int(probe(media / "gap.mkv")["streams"][0]["nb_read_frames"]) == 3
 
 
+def test_a_sequence_takes_ffmpegs_start_number_and_framerate(media, capsys):
+    # A sequence numbered from 1000 was "input not found", and every sequence
+    # ran at 25 fps (FFmpeg: -start_number, -framerate; left open by trial 36).
+    seq = media / "seq1000"
+    seq.mkdir(exist_ok=True)
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=1", "-start_number",
+           "1000", str(seq / "f%04d.png"))
+    pattern = seq / "f%04d.png"
+    rc, err = _run(pattern, media / "s0.mkv", capsys)
+    assert rc == 1 and "input not found" in err and "input.start_number" in err, err
+    out = media / "s1000.mkv"
+    rc, err = _run(pattern, out, capsys, "--set", "input.start_number=1000",
+                   "--set", "input.framerate=12")
+    assert rc == 0, err
+    ref = subprocess.run(  # ffprobe's reading with FFmpeg's own options
+        ["ffprobe", "-v", "error", "-start_number", "1000", "-framerate", "12", "-count_frames",
+         "-show_streams", "-of", "json", str(pattern)], capture_output=True, text=True,
+        timeout=60)
+    want = json.loads(ref.stdout)["streams"][0]
+    got = probe(out)["streams"][0]
+    assert int(got["nb_read_frames"]) == int(want["nb_read_frames"]) == 10
+    assert got["r_frame_rate"] == want["r_frame_rate"] == "12/1"
+    assert float(probe(out)["format"]["duration"]) == pytest.approx(10 / 12, abs=0.01)
+    # started later: the files from there on
+    rc, err = _run(pattern, media / "s1004.mkv", capsys, "--set", "input.start_number=1004")
+    assert rc == 0 and int(probe(media / "s1004.mkv")["streams"][0]["nb_read_frames"]) == 6, err
+    rc, err = _run(pattern, media / "s1.mkv", capsys, "--set", "input.start_number=1")
+    assert rc == 1 and "no file numbered 1: input.start_number" in err, err
+    # an output numbered inside the sequence is still refused wherever it starts
+    rc, err = _run(pattern, seq / "f0007.png", capsys, "--set", "input.start_number=1000")
+    assert rc == 1 and "refusing to overwrite an input" in err, err
+    assert not (seq / "f0007.png").exists()
+
+
 def test_a_file_named_with_a_colon_is_a_file(media, capsys, monkeypatch):
     # "a:b.mp4" read as protocol "a": "Protocol not found", where the same name
     # worked as an output (trial 34).

@@ -57,7 +57,13 @@ class InputConfig(Section):
     )
     video_size: str = param("", doc="camera capture size WIDTHxHEIGHT, e.g. '1280x720'; "
                                     "empty = the camera's default")
-    framerate: float = param(0.0, lo=0.0, hi=1000.0, doc="camera frame rate, 0 = its default")
+    framerate: float = param(0.0, lo=0.0, hi=1000.0,
+                             doc="frame rate of a camera or a numbered image sequence "
+                                 "(FFmpeg's -framerate), 0 = its default (a sequence: 25)")
+    start_number: int = param(-1, lo=-1, hi=2**31 - 1,
+                              doc="first number of a numbered image sequence such as "
+                                  "img%03d.png (FFmpeg's -start_number); -1 = the first of "
+                                  "0 to 4 that exists")
     pixel_format: str = param("", choices=("", "mjpeg", "yuyv"),
                               doc="camera input format; empty = the camera's default")
     camera_backend: str = param("auto", choices=("auto", "pyav", "opencv"),

@@ -2,9 +2,10 @@
 
 FFmpeg's image2 demuxer reads ``img%03d.png`` as the files ``img000.png``,
 ``img001.png``, ... in turn, starting from the first of the numbers 0 to 4
-that exists (its ``start_number_range``), at 25 fps, until the first number
-missing. A width pads with zeros whether or not it starts with 0 (``%3d`` is
-``%03d``), and ``%%`` is a percent sign. vidclear opens such a name the same
+that exists (its ``start_number_range``) or from ``-start_number``, at 25 fps
+or ``-framerate``, until the first number missing. A width pads with zeros
+whether or not it starts with 0 (``%3d`` is ``%03d``), and ``%%`` is a
+percent sign. vidclear opens such a name the same
 way, and refuses an output that is one of its files.
 """
 
@@ -29,19 +30,22 @@ def _numbered(name: str, number: int) -> str:
                       else str(number).zfill(int(m.group(1) or 0)), name)
 
 
-def first_of_sequence(spec: str) -> Path | None:
-    """The first file of the numbered sequence ``spec`` names, or None.
+def first_of_sequence(spec: str, start: int = -1) -> tuple[Path, int] | None:
+    """The first file of the numbered sequence ``spec`` names and its number, or None.
 
-    None when the file name holds no ``%d`` / ``%0Nd`` or no file numbered
-    0 to 4 exists. The folder part is taken as it is written.
+    ``start`` is the number the sequence starts at (FFmpeg's
+    ``-start_number``); -1 looks for the first of 0 to 4 that exists (its
+    default ``start_number_range``). None when the file name holds no
+    ``%d`` / ``%0Nd`` or no such file exists. The folder part is taken as
+    it is written.
     """
     pattern = Path(spec)
     if not has_number(spec):
         return None
-    for number in range(5):
+    for number in (range(5) if start < 0 else (start,)):
         first = pattern.with_name(_numbered(pattern.name, number))
         if first.is_file():
-            return first
+            return first, number
     return None
 
 
@@ -58,8 +62,11 @@ def ffmpeg_pattern(spec: str) -> str:
 
 
 def in_sequence(spec: str, path: Path) -> bool:
-    """Whether ``path`` is (or would be) one of the files of the sequence ``spec`` names."""
-    if first_of_sequence(spec) is None:
+    """Whether ``path`` is (or would be) one of the files of the sequence ``spec`` names.
+
+    Any number counts, wherever the sequence starts.
+    """
+    if not has_number(spec):
         return False
     pattern = Path(spec)
     regex = ""

@@ -208,12 +208,19 @@ class AVSource(Source):
             if not self.spec.strip():
                 raise InputError(EMPTY_INPUT)
             path = Path(self.spec)
-            first = None if path.exists() else first_of_sequence(self.spec)
+            first = None if path.exists() else first_of_sequence(self.spec, cfg.start_number)
             if first is not None:  # FFmpeg's numbered image sequence, img%03d.png
-                fmt, path, target = fmt or "image2", first, ffmpeg_pattern(self.spec)
+                fmt, path, target = fmt or "image2", first[0], ffmpeg_pattern(self.spec)
+                options["start_number"] = str(first[1])
+                if cfg.framerate:
+                    options["framerate"] = f"{cfg.framerate:g}"
             if not path.exists():
-                hint = (" (a numbered sequence starts at one of the numbers 0 to 4, as for "
-                        "FFmpeg)" if has_number(self.spec) else "")
+                hint = ""
+                if has_number(self.spec):
+                    hint = (f" (no file numbered {cfg.start_number}: input.start_number)"
+                            if cfg.start_number >= 0 else
+                            " (a numbered sequence starts at one of the numbers 0 to 4, as for "
+                            "FFmpeg; --set input.start_number=N starts it at N)")
                 raise InputError(f"input not found: {self.spec}{hint}")
             if path.is_dir():
                 raise InputError(f"input is a directory, not a video file: {self.spec}")
