@@ -199,6 +199,11 @@ class Session:
                                                   # a batch segment: joined with the
                                                   # source's audio by source time
                                                   keep_source_time=warmup_until is not None))
+            for proc in self.processors:  # HDR video: a container that cannot hold it
+                meta = proc.output_colour()
+                for rec in self.recorders:
+                    if meta and isinstance(rec, EncoderSink):
+                        rec.check_video_codec(meta["codec"], meta["transfer"])
         except BaseException:
             for rec in self.recorders:
                 rec.abort()

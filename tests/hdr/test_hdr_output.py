@@ -139,6 +139,40 @@ def test_hdr_video_into_webm_names_the_codec_it_is_written_with(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_hdr_video_into_a_container_without_hevc_is_refused_before_any_frame(tmp_path,
+                                                                             capsys):
+    # The refusal came at the first frame, after the bracket detection had
+    # read and merged frames (trial 34): it comes when the run opens.
+    from vidclear.cli.main import main
+
+    _need_ffmpeg()
+    clip = tmp_path / "in.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=64x48:rate=10:duration=1", "-c:v", "ffv1", str(clip)],
+                   check=True, timeout=60)
+    read = []
+    real = HDRBracket.__call__
+
+    def counting(self, frame):
+        read.append(frame)
+        return real(self, frame)
+
+    HDRBracket.__call__ = counting  # not through __init_subclass__: counts only
+    try:
+        for ext in (".webm", ".avi"):
+            out = tmp_path / f"pq{ext}"
+            rc = main(["run", str(clip), "-o", str(out), "-q", "--preset", "hdr-bracket",
+                       "--set", 'hdr_bracket.output="pq"'])
+            err = capsys.readouterr().err
+            assert rc == 2 and "cannot hold libx265 video" in err and ".mkv" in err, err
+            assert len(err.strip().splitlines()) == 1, err
+            assert not read and not list(tmp_path.glob("pq*"))
+    finally:
+        HDRBracket.__call__ = real
+    assert HDRBracket(output="pq").output_colour()["codec"] == "libx265"
+    assert HDRBracket().output_colour() is None  # SDR: nothing to check
+
+
 def test_hdr_config_errors():
     with pytest.raises(ConfigError, match="output"):
         HDRBracket(output="hdr10+")

@@ -58,6 +58,14 @@ class Processor(Generic[C]):
     def reset(self) -> None:
         """Forget temporal state; the default has none."""
 
+    def output_colour(self) -> dict[str, Any] | None:
+        """The HDR signal this processor's frames will carry (``Frame.meta["colour"]``), or None.
+
+        Known before the first frame, so an output that cannot hold it is
+        refused when the run opens; the default makes none.
+        """
+        return None
+
     def warm_up(self) -> None:
         """Load compiled kernels before the first frame; the default has none to load.
 

@@ -6,7 +6,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -201,6 +201,10 @@ class HDRBracket(Processor[HDRBracketConfig]):
             self.detector = BracketDetector(np.log(table.astype(np.float64)))
         else:
             self.engine = self._engine(_pattern(c.exposures, c.unit, f"{c.section}.exposures"))
+
+    def output_colour(self) -> dict[str, Any] | None:
+        """The HDR signal's codec, pixel format and tags (PQ or HLG output), or None for SDR."""
+        return None if self.signal is None else self.signal.colour_meta()
 
     def _engine(self, exposures: list[float]) -> RollingBracket:
         c = self.config

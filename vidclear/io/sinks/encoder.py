@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import stat
 import sys
@@ -432,15 +433,7 @@ class EncoderSink:
         try:
             stream = self._container.add_stream(codec, rate=rate)
         except (av.FFmpegError, ValueError) as exc:
-            if hdr:  # the HDR signal chose the codec: output.codec would not change it
-                hint = (f"; HDR video ({hdr['transfer']}) is written as {codec}: use .mkv, "
-                        ".mp4, .mov or .ts")
-            else:
-                hint = {"webm": "; WebM holds VP8/VP9/AV1: --set output.codec=libvpx-vp9"}.get(
-                    self.path.suffix.lower().lstrip("."), "")
-            raise ConfigError(
-                f"output {self.name}: the container cannot hold {codec} video{hint} ({exc})"
-            ) from None
+            raise self._cannot_hold(codec, exc, hdr["transfer"] if hdr else None) from None
         stream.width, stream.height = self._size
         stream.pix_fmt = pix_fmt
         if frame.meta.get("display_rotation"):  # input.autorotate = false: still shown turned
@@ -767,6 +760,40 @@ class EncoderSink:
                 raise self._mux_failed(exc, f"copying {ost.type} packets to {self.name}") from None
             self._started = True
             self.packets_copied += 1
+
+    def check_video_codec(self, codec: str, hdr_transfer: str) -> None:
+        """Refuse now a container that cannot hold ``codec``, which an HDR signal will choose.
+
+        The HDR processor picks the codec (libx265) at its first frame, after
+        its bracket detection; a container with a list of the codecs it holds
+        (WebM, AVI) is asked up front instead. Containers without such a list
+        (Ogg, MXF) still refuse when the file is started (:meth:`_mux_failed`).
+
+        Raises
+        ------
+        ConfigError
+            The container's list lacks ``codec``.
+        """
+        if self.image is not None:
+            return
+        try:
+            probe = av.open(io.BytesIO(), "w", format=self._container.format.name)
+        except (av.FFmpegError, ValueError):
+            return
+        try:
+            probe.add_stream(codec)
+        except (av.FFmpegError, ValueError) as exc:
+            raise self._cannot_hold(codec, exc, hdr_transfer) from None
+
+    def _cannot_hold(self, codec: str, exc: Exception, hdr_transfer: str | None) -> ConfigError:
+        if hdr_transfer:  # the HDR signal chose the codec: output.codec would not change it
+            hint = (f"; HDR video ({hdr_transfer}) is written as {codec}: use .mkv, .mp4, .mov "
+                    "or .ts")
+        else:
+            hint = {"webm": "; WebM holds VP8/VP9/AV1: --set output.codec=libvpx-vp9"}.get(
+                self.path.suffix.lower().lstrip("."), "")
+        return ConfigError(
+            f"output {self.name}: the container cannot hold {codec} video{hint} ({exc})")
 
     def _encode_failed(self, exc: Exception) -> OutputError:
         """The one-line error for a frame the encoder did not take.
