@@ -96,3 +96,24 @@ def test_presets_printout_is_a_config_file_that_reads_back_the_same(name, tmp_pa
         assert mine.processor_config(proc) == preset.processor_config(proc)
     assert main(["presets", "--config", str(path)]) == 0
     assert capsys.readouterr().out == text
+
+
+def test_a_hand_built_config_is_checked_when_built():
+    # Config(pipeline="x") was taken as it was and failed later, deep inside a
+    # run (trial 35).
+    from vidclear.config.loader import Config
+
+    cases = [
+        ({"pipeline": "x"}, "Config.pipeline must be a PipelineConfig instance, got str 'x'"),
+        ({"output": {"crf": 20}}, "Config.output must be a OutputConfig instance, got dict"),
+        ({"processors": [1]}, "Config.processors must map processor names"),
+        ({"processors": {"dehaze": 3}}, r"Config.processors\['dehaze'\] must be a processor's"),
+        ({"processors": {"dehaze": OutputConfig()}},
+         r"Config.processors\['dehaze'\] must be a DehazeConfig instance, got OutputConfig"),
+    ]
+    for kwargs, match in cases:
+        with pytest.raises(ConfigError, match=match):
+            Config(**kwargs)
+    ok = Config(output=OutputConfig(crf=18))
+    assert ok.output.crf == 18
+    assert dataclasses.replace(ok, output=OutputConfig(crf=30)).output.crf == 30

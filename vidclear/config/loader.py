@@ -42,6 +42,26 @@ class Config:
     preview: PreviewConfig = dataclasses.field(default_factory=PreviewConfig)
     processors: Mapping[str, Section] = dataclasses.field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Config(pipeline="x") was taken as it was and failed later, deep in a run
+        for name, cls in _CORE.items():
+            value = getattr(self, name)
+            if not isinstance(value, cls):
+                raise ConfigError(
+                    f"Config.{name} must be a {cls.__name__} instance, got {type(value).__name__} "
+                    f"{value!r:.60} (load_config(overrides=...) builds a Config from keys)")
+        if not isinstance(self.processors, Mapping):
+            raise ConfigError(f"Config.processors must map processor names to their "
+                              f"settings, got {type(self.processors).__name__}")
+        for key, sec in self.processors.items():
+            if not isinstance(key, str) or not isinstance(sec, Section):
+                raise ConfigError(f"Config.processors[{key!r}] must be a processor's config "
+                                  f"section, got {type(sec).__name__}")
+            want = registry.get(key).Config if key in registry.available() else None
+            if want is not None and not isinstance(sec, want):
+                raise ConfigError(f"Config.processors[{key!r}] must be a {want.__name__} instance, "
+                                  f"got {type(sec).__name__}")
+
     def processor_config(self, name: str) -> Section:
         """The settings for processor ``name`` (its defaults if none were given)."""
         if name in self.processors:
