@@ -358,6 +358,48 @@ def test_a_report_given_as_a_link_is_written_through(clips: Path, tmp_path: Path
     assert sorted(p.name for p in real.parent.iterdir()) == ["run.json"]
 
 
+def test_a_report_path_that_is_an_input_an_output_or_a_typo_is_refused_first(
+        clips: Path, tmp_path: Path, capsys) -> None:
+    # `--report victim.mp4` replaced an input video of the same batch with
+    # JSON, even with -n; a report in a missing folder was refused only after
+    # every file had run (trial 37).
+    a = clips / "in" / "a.mp4"
+    victim = tmp_path / "victim.mp4"
+    shutil.copy(a, victim)
+    before = victim.read_bytes()
+    out = tmp_path / "out"
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    made = {i.input.name: i.output for i in collect_inputs([str(a), str(victim)], out)}
+    cases = [
+        (["-y", "--report", str(victim)], "is an input of this batch"),
+        (["--report", str(made["victim.mp4"])], "is also the output of victim.mp4"),
+        (["--report", str(notes)], "already exists and is no batch report (use -y"),
+        (["-n", "--report", str(notes)], "already exists and is no batch report"),
+        (["--report", str(tmp_path / "nodir" / "r.json")], "nodir"),
+        (["--report", str(tmp_path)], f"is a directory; give a file name such as "
+                                      f"{tmp_path / 'report.json'}"),
+    ]
+    for extra, match in cases:
+        rc = main(["batch", str(a), str(victim), "-o", str(out), "-q", "-j", "1",
+                   *sets(FAST), *extra])
+        err = capsys.readouterr().err
+        assert rc == 1 and match in err and len(err.strip().splitlines()) == 1, (extra, err)
+        assert not out.exists() or not list(out.rglob("*.mp4")), extra  # nothing ran
+    assert victim.read_bytes() == before and notes.read_text() == "my notes\n"
+    # the batch's own earlier report is replaced when it runs again (resume), and
+    # -y replaces another file
+    report = tmp_path / "r.json"
+    for _ in range(2):
+        assert main(["batch", str(a), "-o", str(out), "-q", "-j", "1", *sets(FAST),
+                     "--report", str(report)]) == 0
+    assert json.loads(report.read_text())["totals"]["skipped"] == 1
+    assert main(["batch", str(a), "-o", str(out), "-q", "-y", *sets(FAST),
+                 "--report", str(notes)]) == 0
+    assert json.loads(notes.read_text())["totals"]
+    capsys.readouterr()
+
+
 def test_an_input_that_does_not_exist_is_refused_before_anything_is_made(
         clips: Path, tmp_path: Path, capsys) -> None:
     # `batch missingdir -o out` made out/, wrote a report with one failed

@@ -139,6 +139,24 @@ def test_bad_stats_paths_are_refused_before_the_run(clip, tmp_path, where, match
     assert list(tmp_path.iterdir()) == [] and clip.read_bytes() == before
 
 
+def test_an_existing_stats_file_is_replaced_with_y_only(clip, tmp_path):
+    # --stats replaced any existing file without -y, where the video and
+    # --report refuse (trial 37: a typo destroyed an unrelated file).
+    keep = tmp_path / "keep.txt"
+    keep.write_text("important\n")
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "out.mp4"), "--stats", str(keep))
+    _one_line_error(res, "--stats")
+    assert "already exists" in res.stderr.decode() and "-y" in res.stderr.decode()
+    assert keep.read_text() == "important\n" and not (tmp_path / "out.mp4").exists()
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "out.mp4"), "--stats", str(keep),
+                   "-y", "-q")
+    assert res.returncode == 0, res.stderr.decode()
+    assert json.loads(keep.read_text())["frames_out"] == 12
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "o2.mp4"), "--stats", "/dev/null",
+                   "-q")  # a device is written into, as before
+    assert res.returncode == 0, res.stderr.decode()
+
+
 def test_stats_to_standard_output(clip, tmp_path):
     res = vidclear("run", str(clip), "-o", str(tmp_path / "out.mp4"), "--stats", "/dev/stdout",
                    "-q")

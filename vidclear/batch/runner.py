@@ -32,7 +32,7 @@ from vidclear.batch.segments import estimate_frames, join_segments, part_suffix,
 from vidclear.batch.state import BatchState, config_hash, input_identity
 from vidclear.config.loader import load_config
 from vidclear.errors import ConfigError, OutputError, VidclearError
-from vidclear.io.sinks.paths import partial_path, write_file
+from vidclear.io.sinks.paths import check_output_path, partial_path, write_file
 
 __all__ = ["BatchOptions", "run_batch"]
 
@@ -123,6 +123,43 @@ def _remove_partials(path: Path) -> int:
                 p.unlink()
                 removed += 1
     return removed
+
+
+def _check_report_path(path: Path, items: list[BatchItem], *, overwrite: bool) -> None:
+    """Refuse a ``--report`` file that is an input or an output of the batch, or another file.
+
+    It may replace an earlier batch report (a batch run again to resume
+    writes its report again), or anything else with ``-y``; never an input
+    or an output of this batch. Its folder must exist and take a new file.
+
+    Raises
+    ------
+    OutputError
+        With the reason, before any job starts.
+    """
+    real = os.path.realpath(path)
+    for item in items:
+        for src in item.sources:
+            if os.path.realpath(src) == real:
+                raise OutputError(f"--report {path} is an input of this batch; refusing to "
+                                  "overwrite an input")
+        if os.path.realpath(item.output) == real:
+            raise OutputError(f"--report {path} is also the output of {item.input.name}")
+    check_output_path(path, inputs=[], overwrite=True, label="--report")
+    if path.is_file() and not overwrite and not _is_batch_report(path):
+        raise OutputError(f"--report {path} already exists and is no batch report "
+                          "(use -y to replace it)")
+
+
+def _is_batch_report(path: Path) -> bool:
+    """Whether ``path`` holds a report a batch wrote (JSON with its files and totals)."""
+    try:
+        if path.stat().st_size > 256 << 20:
+            return False
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"files", "totals", "outdir"} <= data.keys()
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
@@ -229,10 +266,14 @@ def run_batch(
         items = collect_trips(inputs, outdir, suffix=opts.suffix, order=order)
     else:
         items = collect_inputs(inputs, outdir, suffix=opts.suffix, notes=notes)
+    if opts.report is not None:  # refused now, not after the whole batch has run
+        _check_report_path(Path(opts.report), items, overwrite=opts.overwrite)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create {outdir}: {exc.strerror or exc}") from None
+    if opts.report is None:
+        _check_report_path(outdir / REPORT_NAME, items, overwrite=opts.overwrite)
     state = BatchState(outdir)
     files = _prepare(items, opts, state)
     t0 = time.perf_counter()

@@ -17,7 +17,7 @@ from pathlib import Path
 from vidclear.cli.progress import Progress, damaged_line, summary_line
 from vidclear.config.loader import Config, load_config
 from vidclear.errors import ConfigError, OutputError
-from vidclear.io.sinks.paths import check_output_path, is_stdout, write_file
+from vidclear.io.sinks.paths import check_output_path, is_special_file, is_stdout, write_file
 from vidclear.io.sinks.report import ReportSink
 from vidclear.io.sources import classify_input
 from vidclear.pipeline.stats import PipelineStats
@@ -215,8 +215,11 @@ def open_report(args: argparse.Namespace, *, title: str = "vidclear run") -> Rep
             raise OutputError("--stats and the video both go to standard output; "
                               "give --stats a file")
     elif stats:
+        # an existing file is replaced with -y only, as the video and --report are
+        # (a typo in --stats replaced an unrelated file without a word: trial 37)
         check_output_path(Path(stats), inputs=list(getattr(args, "input", None) or []),
-                          overwrite=True, label="--stats")
+                          overwrite=bool(getattr(args, "overwrite", False))
+                          or is_special_file(Path(stats)), label="--stats")
         if output and os.path.realpath(stats) == os.path.realpath(output):
             raise OutputError(f"--stats {stats} is also the video output")
     folder = getattr(args, "report", None)
