@@ -429,3 +429,47 @@ def test_a_png_with_a_bad_checksum_is_refused_in_one_line(tmp_path, capfd):
                                          "checksum"):
         read_image(bad)
     assert capfd.readouterr().err == ""
+
+
+def _bracket_files(tmp_path: Path) -> list[Path]:
+    ramp = np.linspace(0.0, 4.0, 96)[None, :, None] * np.ones((64, 1, 3))
+    files = []
+    for t in (0.25, 1.0, 4.0):
+        p = tmp_path / f"b_{t}.png"
+        cv2.imwrite(str(p), (np.clip(ramp * t, 0, 1) ** (1 / 2.2) * 255).astype(np.uint8))
+        files.append(p)
+    return files
+
+
+def test_hdr_outputs_that_cannot_be_made_are_refused_before_the_merge(tmp_path, capsys,
+                                                                      monkeypatch):
+    # A read-only folder ended in "internal error (OSError: Read-only file
+    # system ...)", exit 3, after the merge; with --response-plot there, the
+    # radiance and tone-mapped files were written first (trial 37).
+    files = [str(p) for p in _bracket_files(tmp_path)]
+    merged = []
+    monkeypatch.setattr("vidclear.hdr.merge.merge_Debevec1997",
+                        lambda *a, **k: merged.append(1) or merge_Debevec1997(*a, **k))
+    for extra in (["-o", "/proc/x.hdr"],
+                  ["-o", str(tmp_path / "ok.hdr"), "--response-plot", "/proc/r.png"],
+                  ["-o", str(tmp_path / "no" / "x.hdr")]):
+        rc = main(["hdr", *files, "--times", "0.25", "1", "4", *extra])
+        err = capsys.readouterr().err
+        assert rc == 1 and len(err.strip().splitlines()) == 1, err
+        assert "internal error" not in err and ("cannot create files in" in err
+                                                or "folder does not exist" in err), err
+    assert not merged and not list(tmp_path.glob("ok*"))
+
+
+def test_a_failed_write_whose_cleanup_fails_too_is_one_output_error(tmp_path, monkeypatch):
+    # removing the temporary file raised EROFS itself, past the OutputError
+    import errno
+    import os
+
+    def refuse(*a, **k):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(cv2, "imwrite", refuse)
+    monkeypatch.setattr(Path, "unlink", refuse)
+    with pytest.raises(OutputError, match="cannot write .*x.png: Read-only file system"):
+        write_image_atomic(tmp_path / "x.png", np.zeros((4, 4, 3), np.uint8))

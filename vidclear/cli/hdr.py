@@ -184,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
     from vidclear.hdr.merge import merge_Debevec1997, merge_Robertson2003
     from vidclear.hdr.response import camera_response_Debevec1997, camera_response_Robertson2003
     from vidclear.hdr.tonemap import OPERATORS, to_uint8
+    from vidclear.io.sinks.paths import check_output_path
 
     images = [Path(p) for p in args.images]
     if len(images) < 2:
@@ -204,14 +205,9 @@ def run(args: argparse.Namespace) -> int:
     outs = _outputs(Path(args.output), ops, getattr(args, "response_plot", None))
     if outs[0].suffix.lower() == ".exr":
         require_openexr()  # before any work
-    ins = {p.resolve() for p in images}
-    for o in outs:
-        if o.resolve() in ins:
-            raise OutputError(f"output {o} is one of the inputs: refusing to overwrite it")
-        if o.exists() and not getattr(args, "overwrite", False):
-            raise OutputError(f"{o} exists: pass -y to overwrite")
-        if not o.parent.exists():
-            raise OutputError(f"directory {o.parent} does not exist")
+    for o in outs:  # as vidclear run checks them: a read-only folder is found now, not after
+        check_output_path(o, inputs=[str(p) for p in images],  # the merge (trial 37)
+                          overwrite=bool(getattr(args, "overwrite", False)), label="output")
     if args.times is not None:
         times = list(args.times)
         if len(times) != len(images):

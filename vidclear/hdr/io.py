@@ -8,6 +8,7 @@ when a function needs them.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import warnings
@@ -303,18 +304,24 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     removed and ``path`` is left as it was.
     """
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+
+    def discard() -> None:  # on a read-only folder removing fails too (EROFS)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
     try:
         write(tmp)
         os.replace(tmp, path)
     except OutputError:
-        tmp.unlink(missing_ok=True)
+        discard()
         raise
     except (OSError, RuntimeError, cv2.error) as exc:
-        tmp.unlink(missing_ok=True)
-        why = str(exc).replace(str(tmp), str(path))  # name the file the user asked for
+        discard()
+        why = (exc.strerror if isinstance(exc, OSError) and exc.strerror
+               else str(exc).replace(str(tmp), str(path)))  # name the file asked for
         raise OutputError(f"cannot write {path}: {why}") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        discard()
         raise
 
 
