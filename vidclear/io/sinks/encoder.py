@@ -258,6 +258,7 @@ class EncoderSink:
         # seconds taken off every timestamp: the input's start, as FFmpeg does
         self._t0 = 0.0 if keep_source_time or info is None else output_shift(info.start,
                                                                              self.path)
+        self._keep_source_time = keep_source_time
         self._last_pts: int | None = None
         # pts -> duration (codec ticks) of frames in the encoder, set on their packets:
         # a held last frame keeps its display time (libx264 does not pass it on)
@@ -297,6 +298,13 @@ class EncoderSink:
             )
             if self.crash_safe:  # a fragment at each keyframe or each second, whichever first
                 options["frag_duration"] = str(int(CRASH_SAFE_PIECE_S * 1e6))
+            tb = self.info.time_base if self.info is not None else None
+            if self._keep_source_time and tb and tb.numerator == 1:
+                # A batch segment starts at its source time, which the edit list
+                # holds in the movie's timescale (1/1000 s by default): a segment
+                # starting off a whole millisecond moved every frame of it by up
+                # to 1 ms in the join (trial 37). The video's own ticks keep it.
+                options["movie_timescale"] = str(tb.denominator)
         elif self.crash_safe and not names & _STREAMING_FORMATS:
             raise ConfigError(
                 f"output.crash_safe: the {self.path.suffix or 'given'} container cannot "
