@@ -217,6 +217,38 @@ def test_typed_exposures_win_and_need_no_hold():
     assert p.report()["hdr_bracket"]["exposures"] == [1.0, 8.0]
 
 
+def test_typed_exposures_that_the_video_contradicts_are_warned_about():
+    # [1, 4] typed for a video alternating three exposures, or [1, 4, 16, 64],
+    # ran without a word and the output flickered by up to 200 levels; [1, 1]
+    # was taken as a bracket (trial 37).
+    from tests.hdr.conftest import scene
+    from vidclear.hdr.synth import synthesize_bracket
+
+    rad = scene(48, 64, seed=4)
+    cycle = synthesize_bracket(rad, [1.0, 4.0, 16.0])
+    frames = _frames([cycle[i % 3] for i in range(30)])
+    for typed, warned in (((1.0, 4.0), True), ((1.0, 4.0, 16.0, 64.0), True),
+                          ((1.0, 4.0, 16.0), False), ((0.5, 2.0, 8.0), False)):
+        p = HDRBracket(exposures=typed)
+        outs = _run(p, frames)
+        assert len(outs) == len(frames)
+        warnings = [n for n in p.notes if "warning" in n]
+        assert bool(warnings) == warned, (typed, p.notes)
+        if warned:
+            assert len(warnings) == 1 and "measures 3 exposures repeating" in warnings[0]
+            assert f"gives {len(typed)} exposures" in warnings[0]
+    plain = _frames([cycle[1]] * (AUTO_HOLD + 2))
+    p = HDRBracket(exposures=(1.0, 4.0))
+    _run(p, plain)
+    assert [n for n in p.notes if "no alternating exposures show in the first 24" in n]
+    tagged = [f.replace(f.image, exposure=1.0) for f in plain]  # own exposures: not checked
+    p = HDRBracket(exposures=(1.0, 4.0))
+    _run(p, tagged)
+    assert not p.notes
+    with pytest.raises(ConfigError, match=r"holds no bracket: the exposures must differ"):
+        HDRBracket(exposures=(1.0, 1.0))
+
+
 def test_plain_video_passes_through_with_a_note():
     rng = np.random.default_rng(3)
     base = (rng.random((24, 32, 3)) * 200 + 20).astype(np.uint8)

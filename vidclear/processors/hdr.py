@@ -53,6 +53,9 @@ def _pattern(values: tuple[float, ...], unit: str, key: str) -> list[float]:
                               f"must lie in [2**-{_MAX_EV:g}, 2**{_MAX_EV:g}]")
         vals = list(values)
     span = math.log2(max(vals) / min(vals))
+    if span == 0:  # every frame alike: nothing to merge, and a bracketed video flickered
+        raise ConfigError(f"{key} = {list(values)} holds no bracket: the exposures must "
+                          "differ (\"auto\" measures them from the video)")
     if span > MAX_EXPOSURE_STOPS:
         raise ConfigError(f"{key} = {list(values)} is out of range: the pattern spans "
                           f"{span:.3g} stops, at most {MAX_EXPOSURE_STOPS:g} are allowed")
@@ -195,12 +198,14 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self._passthrough = False
         self.signal = None if c.output == "sdr" else HDRSignal(
             c.output, key=c.key, reference_white=c.reference_white, peak=c.peak_luminance)
+        table = self._response if isinstance(self._response, np.ndarray) else srgb_response()
+        #: typed exposures: the pattern the first frames measure, to check them against
+        self._check: BracketDetector | None = None
         if isinstance(c.exposures, str):  # "auto"
-            table = self._response if isinstance(self._response, np.ndarray) else \
-                srgb_response()
             self.detector = BracketDetector(np.log(table.astype(np.float64)))
         else:
             self.engine = self._engine(_pattern(c.exposures, c.unit, f"{c.section}.exposures"))
+            self._check = BracketDetector(np.log(table.astype(np.float64)))
 
     def output_colour(self) -> dict[str, Any] | None:
         """The HDR signal's codec, pixel format and tags (PQ or HLG output), or None for SDR."""
@@ -233,6 +238,8 @@ class HDRBracket(Processor[HDRBracketConfig]):
                      original=frame.original or frame)
 
     def __call__(self, frame: Frame) -> Frame | None:
+        if self._check is not None:
+            self._check_typed(frame)
         if self.engine is not None:
             if not self._out:
                 return self._render(frame)
@@ -253,6 +260,38 @@ class HDRBracket(Processor[HDRBracketConfig]):
             self._event(f"hdr_bracket: no alternating exposures found in the first "
                         f"{AUTO_HOLD} frames: passing the video through unchanged")
         return self._out.popleft() if self._out else None
+
+    def _check_typed(self, frame: Frame) -> None:
+        """Warn once when the typed exposures are not what the first frames measure.
+
+        ``[1, 4]`` typed for a video alternating three exposures, or
+        ``[1, 4, 16, 64]``, ran without a word and the output flickered by up
+        to 200 levels (trial 37). The pattern is measured as in auto mode,
+        over the first :data:`AUTO_HOLD` frames; frames that carry their own
+        exposure are not checked.
+        """
+        assert self._check is not None and self.engine is not None
+        if isinstance(frame.meta.get("exposure"), int | float):
+            self._check = None
+            return
+        found = self._check.feed(frame.image)
+        typed = sorted(float(e) for e in self.engine.exposures)
+        name = f"{self.config.section}.exposures"
+        if found is not None:
+            self._check = None
+            want = sorted(math.log2(e / typed[0]) for e in typed)
+            got = sorted(found.stops)
+            if len(got) != len(want) or max(abs(a - b) for a, b in zip(got, want,
+                                                                        strict=True)) > 0.5:
+                self._event(f"hdr_bracket: warning: {name} gives {len(typed)} exposures "
+                            f"(EV {', '.join(f'{s:+.2f}' for s in want)}) but the video "
+                            f"measures {found.describe()}; {name} = \"auto\" uses what it "
+                            "measures")
+        elif self._check.seen >= AUTO_HOLD:
+            self._check = None
+            self._event(f"hdr_bracket: warning: {name} gives {len(typed)} exposures but no "
+                        f"alternating exposures show in the first {AUTO_HOLD} frames: is "
+                        "the video bracketed?")
 
     def _start(self, found: BracketPattern) -> None:
         self.pattern = found
