@@ -206,6 +206,18 @@ def test_skipped_rows_show_no_times_of_this_run(tmp_path: Path) -> None:
     assert error.startswith(note[:-3]) and error[len(note) - 3] == " "
 
 
+def test_rows_name_files_below_the_output_folder(clips: Path, tmp_path: Path, capsys) -> None:
+    # a/x.mp4 and b/x.mp4 were both "x.mp4" in the table (trial 37)
+    for d in ("a", "b"):
+        (tmp_path / "in" / d).mkdir(parents=True)
+        shutil.copy(clips / "in" / "a.mp4", tmp_path / "in" / d / "x.mp4")
+    rc = main(["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-j", "1",
+               *sets(FAST)])
+    err = capsys.readouterr().err
+    names = [line.split()[0] for line in err.splitlines() if " done " in f" {line} "]
+    assert rc == 0 and {"a/x.mp4", "b/x.mp4"} <= set(names), err
+
+
 def test_existing_output_needs_overwrite(clips: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()

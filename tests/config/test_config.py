@@ -117,3 +117,11 @@ def test_a_hand_built_config_is_checked_when_built():
     ok = Config(output=OutputConfig(crf=18))
     assert ok.output.crf == 18
     assert dataclasses.replace(ok, output=OutputConfig(crf=30)).output.crf == 30
+
+
+def test_a_union_or_list_key_is_named_in_words_not_as_python_types():
+    # "expected a str | tuple[float, ...]" (trial 37)
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides=['hdr_bracket.exposures=["a", "b"]'])
+    assert str(err.value).endswith("is not allowed: expected a string or a list of numbers")
+    assert "tuple" not in str(err.value) and "|" not in str(err.value)

@@ -473,3 +473,16 @@ def test_a_failed_write_whose_cleanup_fails_too_is_one_output_error(tmp_path, mo
     monkeypatch.setattr(Path, "unlink", refuse)
     with pytest.raises(OutputError, match="cannot write .*x.png: Read-only file system"):
         write_image_atomic(tmp_path / "x.png", np.zeros((4, 4, 3), np.uint8))
+
+
+def test_a_bad_exposure_time_is_named_as_typed(tmp_path, capsys):
+    # "exposure times must be finite and > 0, got [0.0, 0.25, 1.0]" showed the
+    # times sorted, not as typed (trial 37).
+    files = [str(p) for p in _bracket_files(tmp_path)]
+    for bad in ("0", "-4", "nan", "inf", "1/0", "x"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["hdr", *files, "--times", "0.25", bad, "1", "-o", str(tmp_path / "x.hdr")])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2
+        assert f"invalid exposure time {bad!r}: expected seconds > 0" in err, err
+    assert not list(tmp_path.glob("x*"))

@@ -80,6 +80,14 @@ def _fmt_row(cells: list[str], widths: list[int]) -> str:
                      for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
 
 
+def _label(output: str, outdir: str | None) -> str:
+    """A file's row name: its output's path below OUTDIR (a/x.mp4 and b/x.mp4 differ)."""
+    try:
+        return str(Path(output).relative_to(outdir)) if outdir else Path(output).name
+    except ValueError:
+        return Path(output).name
+
+
 def format_table(report: dict[str, Any]) -> str:
     """The end-of-batch summary: one row per file, then the totals."""
     head = ["file", "status", "frames", "fps", "seconds", "note"]
@@ -95,7 +103,8 @@ def format_table(report: dict[str, Any]) -> str:
             fps, secs = f"{e['fps']:.1f}", f"{e['wall_s']:.1f}"
         if len(note) > 100:  # the whole error is in batch-report.json
             note = note[:98].rsplit(" ", 1)[0].rstrip() + "..."
-        rows.append([Path(e["output"]).name, e["status"], str(e["frames"]), fps, secs, note])
+        rows.append([_label(e["output"], report.get("outdir")), e["status"], str(e["frames"]),
+                     fps, secs, note])
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = [_fmt_row(head, widths)] + [_fmt_row(r, widths) for r in rows]
     t = report["totals"]

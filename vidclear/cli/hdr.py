@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import io
+import math
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -19,11 +20,13 @@ __all__ = ["add_parser", "run"]
 def _seconds(text: str) -> float:
     """An exposure time as a camera shows it: ``0.004``, ``1/250`` or ``2``."""
     try:
-        return float(Fraction(text.strip()))
+        value = float(Fraction(text.strip()))
     except (ValueError, ZeroDivisionError):
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):  # named as typed, not in sorted order
         raise argparse.ArgumentTypeError(
-            f"invalid exposure time {text!r}: expected seconds such as 0.004 or 1/250"
-        ) from None
+            f"invalid exposure time {text!r}: expected seconds > 0 such as 0.004 or 1/250")
+    return value
 
 
 TONEMAPS = ("linear", "gamma", "reinhard", "reinhard_local", "reinhard2005", "drago", "mantiuk",

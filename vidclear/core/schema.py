@@ -67,10 +67,25 @@ def param(
 _TYPE_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
 
+_PLURAL_WORDS = {int: "integers", float: "numbers", bool: "true or false values",
+                 str: "strings"}
+
+
 def _describe_type(tp: Any) -> str:
-    """The type in words, with its article: ``int`` -> "an integer"."""
+    """The type in words, with its article: ``int`` -> "an integer".
+
+    Unions and tuples are named in words too (``str | tuple[float, ...]`` ->
+    "a string or a list of numbers"), not as Python spells them.
+    """
     if tp in _TYPE_WORDS:
         return _TYPE_WORDS[tp]
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe_type(a) for a in typing.get_args(tp)
+                           if a is not type(None))
+    if origin is tuple:
+        item = (typing.get_args(tp) or (Any,))[0]
+        return f"a list of {_PLURAL_WORDS.get(item, 'values')}"
     if isinstance(tp, type):
         return f"a {tp.__name__}"
     return f"a {str(tp).replace('typing.', '')}"
