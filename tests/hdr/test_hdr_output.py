@@ -178,3 +178,24 @@ def test_hdr_config_errors():
         HDRBracket(output="hdr10+")
     with pytest.raises(ConfigError, match="reference_white"):
         HDRBracket(output="pq", peak_luminance=150.0, reference_white=203.0)
+
+
+def test_x265_speaks_only_with_vv(tmp_path):
+    # "x265 [warning]: Source height < 720p; disabling lookahead-slices" came
+    # between vidclear's own lines at the default verbosity (trials 35, 37).
+    import sys
+
+    _need_ffmpeg()
+    clip = tmp_path / "in.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=64x48:rate=10:duration=0.5", "-c:v", "ffv1", str(clip)],
+                   check=True, timeout=60)
+    runs = {}
+    for extra in ([], ["-vv"]):
+        out = tmp_path / f"o{len(runs)}.mkv"
+        res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(clip), "-o", str(out),
+                              "--set", "output.codec=libx265", *extra],
+                             capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stderr
+        runs[bool(extra)] = res.stderr
+    assert "x265 [" not in runs[False] and "x265 [info]" in runs[True], runs

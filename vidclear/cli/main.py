@@ -33,8 +33,11 @@ def _ffmpeg_log(verbose: int) -> None:
     """``-vv``/``-vvv``: FFmpeg's own log on stderr, as ``ffmpeg -v verbose|debug`` prints it."""
     import av.logging
 
+    from vidclear.io.sinks.encoder import set_x265_log
+
     av.logging.restore_default_callback()  # FFmpeg prints itself: safe from every thread
     av.logging.set_libav_level(av.logging.VERBOSE if verbose == 2 else av.logging.DEBUG)
+    set_x265_log("info" if verbose == 2 else "debug")  # x265 logs past FFmpeg's level
 
 
 class _Parser(argparse.ArgumentParser):

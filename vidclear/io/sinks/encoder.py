@@ -38,6 +38,18 @@ from vidclear.io.sinks.paths import is_special_file, partial_path, publish, wait
 __all__ = ["EncoderSink"]
 
 _CRF_ENCODERS = ("libx264", "libx265", "libvpx", "libvpx-vp9", "libaom-av1", "libsvtav1")
+# x265 prints its own log, past FFmpeg's: errors only, as FFmpeg's log shows
+# only with -vv ("Source height < 720p; disabling lookahead-slices" came
+# between vidclear's lines: trial 37); set_x265_log follows -vv and -vvv.
+_x265_log = "error"
+
+
+def set_x265_log(level: str) -> None:
+    """x265's log level for encoders opened from now on: ``error``, ``info`` or ``debug``."""
+    global _x265_log
+    if level not in ("error", "warning", "info", "debug"):
+        raise ValueError(f"unknown x265 log level {level!r}")
+    _x265_log = level
 _STREAMING_FORMATS = {"matroska", "webm", "mpegts"}
 _MP4_FORMATS = {"mp4", "mov", "ipod", "ismv"}
 _LISTED_FORMATS = _MP4_FORMATS | {"matroska", "webm"}
@@ -468,7 +480,7 @@ class EncoderSink:
             # the first frame is shown at its own time (FFmpeg keeps the delay).
             options["bf"] = "0"
         if codec == "libx265":  # x265 prints its banner itself, past FFmpeg's logging
-            options["x265-params"] = "log-level=" + ("error" if self.quiet else "warning")
+            options["x265-params"] = "log-level=" + ("error" if self.quiet else _x265_log)
             if hdr:  # mastering display and content light level SEI, VUI colour tags
                 options["x265-params"] += "".join(
                     f":{k}={v}" for k, v in hdr.get("x265-params", {}).items())
