@@ -438,3 +438,18 @@ def test_a_batch_without_a_processor_says_it_only_re_encoded(clips: Path, tmp_pa
     err = capsys.readouterr().err
     assert rc == 0, err
     assert "no processor chosen" not in err
+
+
+def test_non_finite_segment_options_are_refused_in_one_line(clips: Path, tmp_path: Path,
+                                                            capsys) -> None:
+    # --overlap nan / inf: "internal error (ValueError: cannot convert float NaN
+    # to integer)", exit 3; --segment-seconds nan ran as 0 (trial 37)
+    for opt, value in (("--overlap", "nan"), ("--overlap", "inf"),
+                       ("--segment-seconds", "nan"), ("--segment-seconds", "-5"),
+                       ("--cpus-per-job", "nan")):
+        rc = main(["batch", str(clips / "in" / "a.mp4"), "-o", str(tmp_path / "o"), "-q",
+                   opt, value])
+        err = capsys.readouterr().err
+        assert rc == 2 and len(err.strip().splitlines()) == 1, (opt, value, err)
+        assert opt in err and "internal error" not in err, err
+    assert not (tmp_path / "o").exists()

@@ -153,3 +153,16 @@ def test_radiance_error_no_worse_than_opencv_on_known_response(true):
     theirs = err(cv2.createMergeDebevec().process(_bgr(imgs), t, resp)[:, :, ::-1])
     assert np.median(ours) <= np.median(theirs)
     assert np.percentile(ours, 95) <= np.percentile(theirs, 95)
+
+
+def test_a_response_that_falls_with_the_value_is_refused(tmp_path):
+    # A curve saved in reverse row order was taken and the video came out as a
+    # negative (trial 37).
+    from vidclear.hdr.response import load_response, srgb_response
+
+    path = tmp_path / "dec.csv"
+    np.savetxt(path, srgb_response()[::-1], delimiter=";")
+    with pytest.raises(HDRInputError, match="column 1 falls from .* a camera response rises"):
+        load_response(path)
+    np.savetxt(path, srgb_response(), delimiter=";")
+    np.testing.assert_allclose(load_response(path), srgb_response(), rtol=1e-6)

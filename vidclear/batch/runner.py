@@ -16,6 +16,7 @@ import collections
 import contextlib
 import hashlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -66,10 +67,13 @@ class BatchOptions:
             raise ConfigError(f"--jobs {self.jobs} is not allowed: give 1 or more")
         if self.retries < 0:
             raise ConfigError(f"--retries {self.retries} is not allowed: give 0 or more")
-        if self.segment_seconds < 0 or self.overlap < 0:
-            raise ConfigError("--segment-seconds and --overlap must be 0 or more")
-        if self.cpus_per_job <= 0:
-            raise ConfigError("--cpus-per-job must be more than 0")
+        for name, value in (("--segment-seconds", self.segment_seconds),
+                            ("--overlap", self.overlap)):
+            if not (math.isfinite(value) and value >= 0):  # NaN, inf: an internal error
+                raise ConfigError(f"{name} {value:g} is not allowed: give a finite number of "
+                                  "seconds, 0 or more")
+        if not (math.isfinite(self.cpus_per_job) and self.cpus_per_job > 0):
+            raise ConfigError("--cpus-per-job must be a finite number more than 0")
 
 
 @dataclass

@@ -106,6 +106,7 @@ def as_response(response: np.ndarray | str | os.PathLike[str] | None) -> np.ndar
                 col[z] = last
     if np.any(r[MID] <= 0):
         raise HDRInputError("response must be positive at value 128")
+
     return np.ascontiguousarray(_normalise(r))
 
 
@@ -571,6 +572,12 @@ def load_response(path: str | os.PathLike[str], *, order: str = "rgb") -> np.nda
     -------
     ndarray
         256×3 float32 RGB response, validated by :func:`as_response`.
+
+    Raises
+    ------
+    HDRInputError
+        The file cannot be read, or its table is not 256 finite values >= 0
+        per channel, or a channel falls from value 0 to value 255.
     """
     p = Path(path)
     if order not in ("rgb", "bgr"):
@@ -590,6 +597,15 @@ def load_response(path: str | os.PathLike[str], *, order: str = "rgb") -> np.nda
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise HDRInputError(f"cannot read response curve {p}: {exc}") from None
     resp = as_response(arr)
+    for c in range(3):
+        # A camera's response rises with the pixel value; a file falling end to
+        # end (rows saved in reverse order) turned the video into a negative
+        # (trial 37). Calibrated curves may wobble; their ends do not swap.
+        if resp[-1, c] <= resp[0, c]:
+            raise HDRInputError(
+                f"response curve {p}: column {c + 1} falls from {resp[0, c]:.4g} at value 0 "
+                f"to {resp[-1, c]:.4g} at 255; a camera response rises with the value (rows "
+                "in reverse order?)")
     return np.ascontiguousarray(resp[:, ::-1]) if order == "bgr" else resp
 
 
