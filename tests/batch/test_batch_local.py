@@ -453,3 +453,23 @@ def test_non_finite_segment_options_are_refused_in_one_line(clips: Path, tmp_pat
         assert rc == 2 and len(err.strip().splitlines()) == 1, (opt, value, err)
         assert opt in err and "internal error" not in err, err
     assert not (tmp_path / "o").exists()
+
+
+def test_hidden_files_in_a_folder_are_skipped_with_a_note(clips: Path, tmp_path: Path,
+                                                          capsys) -> None:
+    # macOS leaves ._a.mp4 resource forks and .Trashes/ on a card: the folder
+    # trip failed on them and a batch counted them as failed jobs (trial 37).
+    card = tmp_path / "card"
+    (card / ".Trashes").mkdir(parents=True)
+    shutil.copy(clips / "in" / "a.mp4", card / "a.mp4")
+    fork = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + os.urandom(4000)
+    (card / "._a.mp4").write_bytes(fork)
+    (card / ".Trashes" / "x.mp4").write_bytes(fork)
+    rc = main(["batch", str(card), "-o", str(tmp_path / "out"), "-j", "1", *sets(FAST)])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "skipped 2 hidden file(s)" in err, err
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*.mp4")) == ["a.mp4"]
+    rc = main(["run", str(card), "-o", str(tmp_path / "trip.mp4"), "-q", *sets(FAST)])
+    assert rc == 0, capsys.readouterr().err
+    assert frames(tmp_path / "trip.mp4") == frames(card / "a.mp4")

@@ -29,6 +29,7 @@ from typing import Any
 from vidclear.batch.state import STATE_NAME
 from vidclear.errors import ConfigError, InputError
 from vidclear.io.sources.av_source import EMPTY_INPUT
+from vidclear.io.sources.trip import hidden_below
 
 __all__ = ["VIDEO_SUFFIXES", "BatchItem", "collect_inputs", "read_manifest"]
 
@@ -169,6 +170,12 @@ def _find(spec: str, outdir: Path, notes: list[str]) -> list[_Found]:
         files = sorted(f for f in root.rglob("*")
                        if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES
                        and ".partial-" not in f.name)
+        hidden = [f for f in files if hidden_below(f, root)]
+        if hidden:  # macOS's ._clip.mp4 and .Trashes/ failed as jobs (trial 37)
+            notes.append(f"skipped {len(hidden)} hidden file(s) in {spec} (names starting "
+                         f"with '.', e.g. {hidden[0].relative_to(root)}); name them to "
+                         "process them")
+            files = [f for f in files if not hidden_below(f, root)]
     elif glob.has_magic(spec):
         root = _glob_root(spec)
         files = sorted(Path(f).resolve() for f in glob.glob(spec, recursive=True)

@@ -127,8 +127,24 @@ def _ts_provider(path: str, packets: int = 1000) -> str | None:
     return None
 
 
+def hidden_below(path: Path, root: Path) -> bool:
+    """Whether ``path`` or a folder between it and ``root`` is hidden (its name starts with ``.``).
+
+    What macOS leaves on a card (``._clip.mp4`` resource forks, ``.Trashes/``)
+    is no video; shells and ``glob`` leave such names out of ``*`` too.
+    """
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        parts = (path.name,)
+    return any(part.startswith(".") for part in parts)
+
+
 def expand_inputs(specs: Sequence[str], *, order: str = "name") -> list[str]:
     """Files named directly, in folders (their video files) or by glob patterns.
+
+    A folder's hidden files (names starting with ``.``, such as macOS's
+    ``._clip.mp4``) are left out, as a glob leaves them out.
 
     Parameters
     ----------
@@ -158,7 +174,8 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name") -> list[str]:
         path = Path(spec)
         if path.is_dir():
             found = sorted(str(p) for p in path.iterdir()
-                           if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+                           if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
+                           and not p.name.startswith("."))
             if not found:
                 raise InputError(f"folder {spec} holds no video files "
                                  f"({', '.join(sorted(VIDEO_SUFFIXES))})")
