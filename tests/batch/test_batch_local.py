@@ -473,3 +473,27 @@ def test_hidden_files_in_a_folder_are_skipped_with_a_note(clips: Path, tmp_path:
     rc = main(["run", str(card), "-o", str(tmp_path / "trip.mp4"), "-q", *sets(FAST)])
     assert rc == 0, capsys.readouterr().err
     assert frames(tmp_path / "trip.mp4") == frames(card / "a.mp4")
+
+
+def test_outdir_that_is_the_input_folder_resumes(clips: Path, tmp_path: Path, capsys) -> None:
+    # `batch t6 -o t6 --ext .mkv` run again read its own a.mkv back as an input
+    # and stopped: "would overwrite its input" (trial 37)
+    folder = tmp_path / "t6"
+    folder.mkdir()
+    shutil.copy(clips / "in" / "a.mp4", folder / "a.mp4")
+    shutil.copy(clips / "in" / "a.mp4", folder / "b.mp4")
+    args = ["batch", str(folder), "-o", str(folder), "--ext", ".mkv", "-j", "1", *sets(FAST)]
+    assert main(args) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    rc = main(args)
+    err = capsys.readouterr().err
+    assert rc == 0 and "0 done, 2 skipped" in err, err
+    assert sorted(p.name for p in folder.glob("*.mk*")) == ["a.mkv", "b.mkv"]
+
+
+def test_the_report_counts_the_workers_that_ran(clips: Path, tmp_path: Path) -> None:
+    # -j 100000 on one file said "on 100000 local workers" (trial 37)
+    rep = run_batch([str(clips / "in" / "a.mp4")],
+                    BatchOptions(outdir=tmp_path / "o", overrides=FAST, jobs=64,
+                                 progress=False))
+    assert rep["totals"]["done"] == 1 and rep["workers"] == 1

@@ -153,6 +153,15 @@ def _outputs_below(root: Path, outdir: Path) -> Path | None:
     return outdir if outdir != root and outdir.is_relative_to(root) else None
 
 
+def _written_here(outdir: Path) -> set[str]:
+    """The outputs a batch into ``outdir`` recorded in its state file (none if unreadable)."""
+    try:
+        data = json.loads((outdir / STATE_NAME).read_text(encoding="utf-8"))
+        return {str(k) for k in data.get("jobs", {})}
+    except (OSError, ValueError, AttributeError):
+        return set()
+
+
 def _other_batches(root: Path) -> list[Path]:
     """Folders below ``root`` holding a batch state file: another batch's OUTDIR."""
     return sorted(f.parent for f in root.rglob(STATE_NAME) if f.parent != root)
@@ -191,6 +200,12 @@ def _find(spec: str, outdir: Path, notes: list[str]) -> list[_Found]:
         return [_Found(path, path.parent)]
     skip = _outputs_below(root, outdir)
     kept = [f for f in files if not (skip and f.is_relative_to(skip))]
+    if outdir == root or root.is_relative_to(outdir):
+        # OUTDIR is the input folder (or holds it): the outputs this batch wrote
+        # sit among the inputs; run again to resume, they were read back as new
+        # inputs and refused as "would overwrite its input" (trial 37)
+        written = _written_here(outdir)
+        kept = [f for f in kept if str(f) not in written]
     for other in _other_batches(root):
         if skip and other.is_relative_to(skip):
             continue

@@ -464,7 +464,6 @@ class _Run:
                                       address=self.opts.address,
                                       cpus_per_job=self.opts.cpus_per_job,
                                       warm_tables=self.base_tables)
-            self.workers = self.engine.workers
             inflight: dict[str, int] = {}
             while self.pending or self.engine.busy:
                 while self.pending and self.engine.busy < self.engine.workers:
@@ -474,6 +473,9 @@ class _Run:
                         f.started, f.status = time.perf_counter(), "running"
                     self.engine.submit(tid, self.tasks[tid][1])
                     self.running[tid] = 0
+                    # the workers that ran jobs, not -j: "-j 100000" on one file
+                    # said "on 100000 local workers" (trial 37)
+                    self.workers = max(self.workers, self.engine.busy)
                 for tid, result in self.engine.results(0.25):
                     inflight.pop(tid, None)
                     self._handle(tid, result)
