@@ -497,3 +497,34 @@ def test_the_report_counts_the_workers_that_ran(clips: Path, tmp_path: Path) -> 
                     BatchOptions(outdir=tmp_path / "o", overrides=FAST, jobs=64,
                                  progress=False))
     assert rep["totals"]["done"] == 1 and rep["workers"] == 1
+
+
+def test_processor_notes_and_reports_reach_the_batch_report(tmp_path: Path, capsys) -> None:
+    # A clip hdr_bracket passed through unprocessed was a plain "done": the
+    # note a single run prints and its hdr_bracket stats block were lost (trial 37).
+    (tmp_path / "in").mkdir()
+    make_clip(tmp_path / "in" / "short4.mp4", n=4, size=(64, 48))
+    rc = main(["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-j", "1",
+               "--preset", "hdr-bracket", *sets(FAST)])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "the video ended before a bracket pattern showed" in err, err
+    entry = json.loads((tmp_path / "out" / "batch-report.json").read_text())["files"][0]
+    assert entry["processors"]["hdr_bracket"]["passthrough"] is True
+    assert any("bracket pattern" in n for n in entry["notes"])
+
+
+def test_no_copy_only_note_when_a_manifest_row_chose_a_processor(clips: Path, tmp_path: Path,
+                                                                 capsys) -> None:
+    # "no processor chosen: the frames are only re-encoded" after a batch whose
+    # only file ran the processors its manifest row named (trial 37)
+    rows = tmp_path / "jobs.jsonl"
+    rows.write_text(json.dumps({"input": str(clips / "in" / "a.mp4"),
+                                "pipeline.processors": ["clahe"]}) + "\n")
+    rc = main(["batch", str(rows), "-o", str(tmp_path / "o1"), "-j", "1", *sets(FAST)])
+    err = capsys.readouterr().err
+    assert rc == 0 and "only re-encoded" not in err, err
+    rc = main(["batch", str(clips / "in" / "a.mp4"), "-o", str(tmp_path / "o2"), "-j", "1",
+               *sets(FAST)])
+    err = capsys.readouterr().err
+    assert rc == 0 and "only re-encoded" in err, err

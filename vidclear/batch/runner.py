@@ -409,10 +409,15 @@ class _Run:
         shutil.rmtree(f.seg_dir, ignore_errors=True)
         with contextlib.suppress(OSError):
             f.seg_dir.parent.rmdir()  # only when no other file's segments are left
+        said = [f"segment {i + 1}: {n}" for i, r in enumerate(results)
+                for n in r.get("notes", [])]
         self._done(f, {"frames": frames, "segments": len(parts), "worker_seconds": busy,
                        "warm_frames": sum(int(r.get("warm_frames", 0)) for r in results),
                        "frames_damaged": sum(int(r.get("frames_damaged", 0)) for r in results),
-                       "packets_copied": counts["packets_copied"]})
+                       "packets_copied": counts["packets_copied"],
+                       **({"notes": said} if said else {}),
+                       # each segment's processors report on their own part: the first's
+                       "processors": results[0].get("processors", {}) if results else {}})
 
     def _handle(self, task_id: str, result: dict[str, Any]) -> None:
         f, task = self.tasks[task_id]
@@ -432,7 +437,8 @@ class _Run:
             f.frames_done = int(result.get("frames", 0))
             self._done(f, {k: result[k] for k in ("frames", "stats", "packets_copied",
                                                   "decode_errors", "frames_damaged", "notes",
-                                                  "packets_dropped_at_joins", "seconds", "host")
+                                                  "packets_dropped_at_joins", "seconds", "host",
+                                                  "processors")
                            if k in result})
             return
         index = task["segment"]["index"]
@@ -548,7 +554,8 @@ def _entry(f: _File) -> dict[str, Any]:
     if retried > 0:
         entry["retries"] = retried
     for k in ("segments", "warm_frames", "packets_copied", "decode_errors", "frames_damaged",
-              "packets_dropped_at_joins", "notes", "stats", "worker_seconds", "host"):
+              "packets_dropped_at_joins", "notes", "processors", "stats", "worker_seconds",
+              "host"):
         if k in r:
             entry[k] = r[k]
     return entry

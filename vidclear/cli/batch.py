@@ -88,6 +88,17 @@ def _label(output: str, outdir: str | None) -> str:
         return Path(output).name
 
 
+def _ran_a_processor(report: dict[str, Any]) -> bool:
+    """Whether a file done ran a processor besides ``copy`` (a manifest row can choose one)."""
+    for entry in report["files"]:
+        if entry.get("status") != "done":
+            continue
+        names = (entry.get("stats") or {}).get("processors_ms_per_frame") or {}
+        if entry.get("processors") or any(str(n).split(":", 1)[-1] != "copy" for n in names):
+            return True
+    return False
+
+
 def format_table(report: dict[str, Any]) -> str:
     """The end-of-batch summary: one row per file, then the totals."""
     head = ["file", "status", "frames", "fps", "seconds", "note"]
@@ -149,7 +160,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"report: {opts.report or Path(report['outdir']) / 'batch-report.json'}",
               file=sys.stderr)
         if report["totals"]["done"] and not chose_processors(args.preset, args.config,
-                                                             list(args.overrides)):
+                                                             list(args.overrides)) \
+                and not _ran_a_processor(report):
             print(f"vidclear: note: {COPY_ONLY_NOTE}", file=sys.stderr)
     if report["interrupted"]:
         print("vidclear: batch interrupted; run the same command again to resume",
