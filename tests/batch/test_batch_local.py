@@ -55,6 +55,9 @@ def test_an_empty_input_is_refused_not_the_current_folder(clips: Path, tmp_path:
     with pytest.raises(InputError, match="an input is empty"):  # --trips too (trial 36)
         collect_trips([""], tmp_path)
     assert main(["batch", "--trips", "", "-o", str(tmp_path / "out"), "-q"]) == 1
+    # -o "" wrote the outputs, state and report into the working folder (trial 37)
+    assert main(["batch", str(clips / "in" / "a.mp4"), "-o", "", "-q"]) == 2
+    assert sorted(p.name for p in (clips / "in").iterdir()) == ["a.mp4", "c.mp4", "sub"]
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.mp4"))
 
 

@@ -259,6 +259,8 @@ def run_batch(
         The shared config or an option is invalid (nothing is started).
     """
     opts.validate()
+    if not str(opts.outdir).strip():  # Path("") is the current folder
+        raise ConfigError('the output folder is empty ("", an unset shell variable?)')
     outdir = Path(opts.outdir).resolve()
     # Validate the shared config before touching anything.
     base = load_config(preset=opts.preset, config_file=opts.config_file,

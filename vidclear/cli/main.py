@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # options naming a file or folder: empty, each meant the current folder or nothing
-_PATH_OPTIONS = ("output", "stats", "report", "preset", "config", "response_plot")
+_PATH_OPTIONS = ("output", "outdir", "stats", "report", "preset", "config", "response_plot")
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -109,7 +109,8 @@ def _main(argv: Sequence[str] | None) -> int:
     for name in _PATH_OPTIONS:  # "" (an unset shell variable) is no file, nor "."
         value = getattr(args, name, None)
         if isinstance(value, str) and not value.strip():
-            option = "the output" if name == "output" else f"--{name.replace('_', '-')}"
+            option = {"output": "the output", "outdir": "the output folder (-o)"}.get(
+                name, f"--{name.replace('_', '-')}")
             print(f"vidclear: error: {option} is empty (\"\", an unset shell variable?)",
                   file=sys.stderr)
             return 2
