@@ -34,6 +34,7 @@ from vidclear.hdr.align import (
     align_mtb,
     align_Ward2003,
     shift_image,
+    valid_region,
 )
 from vidclear.hdr.merge import (
     ExposureFusionMertens2007,
@@ -104,5 +105,5 @@ __all__ = [
     "tonemapping_operator_Durand2002", "tonemapping_operator_Mantiuk2006",
     "tonemapping_operator_Reinhard2002", "tonemapping_operator_Reinhard2002_local",
     "tonemapping_operator_Reinhard2005", "tonemapping_operator_gamma",
-    "tonemapping_operator_linear",
+    "tonemapping_operator_linear", "valid_region",
 ]

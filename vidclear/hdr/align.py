@@ -275,7 +275,8 @@ def align_Ward2003(images: Sequence[np.ndarray] | np.ndarray, *, reference: int 
     Returns
     -------
     aligned : list of ndarray
-        The images shifted onto the reference (H×W×3 uint8, edges repeated).
+        The images shifted onto the reference (H×W×3 uint8, edges repeated:
+        calibrate a camera response inside :func:`valid_region`).
     shifts : list of (int, int)
         The (dy, dx) applied to each image.
 
@@ -305,6 +306,40 @@ def align_Ward2003(images: Sequence[np.ndarray] | np.ndarray, *, reference: int 
     aligned = [stack[k].copy() if shifts[k] == (0, 0) else shift_image(stack[k], *shifts[k])
                for k in range(k_n)]
     return aligned, shifts
+
+
+def valid_region(shifts: Sequence[tuple[int, int]], shape: tuple[int, ...]
+                 ) -> tuple[slice, slice]:
+    """Rows and columns every aligned image holds real pixels in (no repeated edge).
+
+    :func:`shift_image` fills the gap a shift opens with the edge repeated;
+    those bands disagree between exposures, and a camera response calibrated
+    over them came out broken (blue flat from level 160 up, colour bands
+    over a whole hand-held bracket). Calibrate on ``image[rows, cols]``.
+
+    Parameters
+    ----------
+    shifts : sequence of (int, int)
+        The (dy, dx) of each image, as :func:`align_Ward2003` returns them.
+    shape : tuple
+        The images' shape (H, W, ...).
+
+    Returns
+    -------
+    (slice, slice)
+        Rows and columns; the whole image when nothing moved. Never empty:
+        shifts as large as the image leave its centre row and column.
+    """
+    h, w = shape[0], shape[1]
+    top = max([dy for dy, _ in shifts if dy > 0], default=0)
+    bottom = max([-dy for dy, _ in shifts if dy < 0], default=0)
+    left = max([dx for _, dx in shifts if dx > 0], default=0)
+    right = max([-dx for _, dx in shifts if dx < 0], default=0)
+    if top + bottom >= h:
+        top, bottom = h // 2, h - h // 2 - 1
+    if left + right >= w:
+        left, right = w // 2, w - w // 2 - 1
+    return slice(top, h - bottom), slice(left, w - right)
 
 
 @dataclass
