@@ -199,3 +199,30 @@ def test_x265_speaks_only_with_vv(tmp_path):
         assert res.returncode == 0, res.stderr
         runs[bool(extra)] = res.stderr
     assert "x265 [" not in runs[False] and "x265 [info]" in runs[True], runs
+
+
+@pytest.mark.parametrize("trc", ["arib-std-b67", "smpte2084"])
+def test_sdr_output_of_an_hdr_tagged_bracket_is_tagged_sdr(tmp_path, trc, capsys):
+    # The tone mapper's 8-bit SDR picture kept an HLG / PQ input's transfer and
+    # BT.2020 primaries: players decoded it with the HLG or PQ curve (trial 37).
+    from vidclear.cli.main import main
+
+    _need_ffmpeg()
+    imgs = [f.image for f in _two_level_bracket(12)]
+    raw = tmp_path / "b.rgb"
+    raw.write_bytes(b"".join(np.ascontiguousarray(im).tobytes() for im in imgs))
+    clip = tmp_path / "hdr.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s",
+                    f"{W}x{H}", "-r", "10", "-i", str(raw), "-c:v", "libx265", "-x265-params",
+                    "log-level=error", "-pix_fmt", "yuv420p10le", "-color_primaries", "bt2020",
+                    "-color_trc", trc, "-colorspace", "bt2020nc", str(clip)],
+                   check=True, timeout=60)
+    out = tmp_path / "sdr.mp4"
+    assert main(["run", str(clip), "-o", str(out), "-q", "--preset", "hdr-bracket"]) == 0, \
+        capsys.readouterr().err
+    st = json.loads(subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries",
+         "stream=pix_fmt,color_primaries,color_transfer", "-of", "json", str(out)],
+        capture_output=True, check=True, text=True).stdout)["streams"][0]
+    assert st["pix_fmt"] == "yuv420p"
+    assert st["color_transfer"] == "bt709" and st["color_primaries"] == "bt709", st

@@ -230,8 +230,8 @@ class HDRBracket(Processor[HDRBracketConfig]):
             exposure = float(own)
         out = engine.push(frame.image, time=frame.time, exposure=exposure)
         meta = {"hdr_phase": engine.last_phase, "hdr_shifts": list(engine.last_shifts)}
-        if self.signal is None:
-            return frame.replace(out, **meta)
+        if self.signal is None:  # the tone mapper's display-referred SDR picture
+            return frame.replace(out, **meta, display_sdr=True)
         rgb16, av_frame = self.signal.encode(out, engine.last_log_average)
         return Frame(rgb16, pts=frame.pts, time_base=frame.time_base, av_frame=av_frame,
                      meta={**frame.meta, **meta, "colour": self.signal.colour_meta()},

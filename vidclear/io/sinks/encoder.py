@@ -38,6 +38,8 @@ from vidclear.io.sinks.paths import is_special_file, partial_path, publish, wait
 __all__ = ["EncoderSink"]
 
 _CRF_ENCODERS = ("libx264", "libx265", "libvpx", "libvpx-vp9", "libaom-av1", "libsvtav1")
+_BT709, _BT2020 = 1, 9  # AVCOL_PRI_* (BT.709 is 1 in AVCOL_TRC_* too)
+_HDR_TRC = (16, 18)  # AVCOL_TRC_SMPTE2084 (PQ), AVCOL_TRC_ARIB_STD_B67 (HLG)
 # x265 prints its own log, past FFmpeg's: errors only, as FFmpeg's log shows
 # only with -vv ("Source height < 720p; disabling lookahead-slices" came
 # between vidclear's lines: trial 37); set_x265_log follows -vv and -vvv.
@@ -499,6 +501,14 @@ class EncoderSink:
             if decoder is not None and not frame.meta.get("colour"):
                 ctx.color_primaries = decoder.color_primaries
                 ctx.color_trc = decoder.color_trc
+                if frame.meta.get("display_sdr") and (
+                        decoder.color_trc in _HDR_TRC or decoder.color_primaries == _BT2020):
+                    # a tone mapper's SDR picture of a PQ / HLG / BT.2020 source was
+                    # labelled HLG, BT.2020: players showed it too dark or too
+                    # saturated (trial 37)
+                    ctx.color_primaries = ctx.color_trc = _BT709
+                    self.notes.append("the tone-mapped output is SDR: tagged BT.709, not "
+                                      "with the input's HDR transfer and primaries")
         self._stream = stream
         if src is not None:
             self._container.metadata.update(
