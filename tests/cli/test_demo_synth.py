@@ -89,6 +89,18 @@ def test_synth_rejects_bad_values(tmp_path):
                           "--beta", "-1"], capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "synth_haze.beta" in res.stderr
     assert not (tmp_path / "o.mp4").exists()
+    # nan / inf were re-quoted as strings: "'[NaN, 1.0]' is not allowed: expected a
+    # list"; --ev 0 0 (no bracket at all) was taken (trial 37)
+    for kind, args, want in (("bracket", ["--ev", "nan", "1"], "invalid value 'nan'"),
+                             ("bracket", ["--ev", "1e400", "0"], "invalid value '1e400'"),
+                             ("haze", ["--beta", "nan"], "invalid value 'nan'"),
+                             ("haze", ["--noise", "inf"], "invalid value 'inf'"),
+                             ("bracket", ["--ev", "0", "0"], "holds no bracket")):
+        res = subprocess.run([*PY, "synth", kind, str(src), str(tmp_path / "o.mp4"), *args],
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 2 and want in res.stderr, (args, res.stderr)
+        assert len(res.stderr.strip().splitlines()) == 1 and "expected a list" not in res.stderr
+    assert not (tmp_path / "o.mp4").exists()
 
 
 def test_synth_haze_help_gives_every_default():

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from vidclear.cli.progress import damaged_text
-from vidclear.cli.run import COPY_ONLY_NOTE, chose_processors
+from vidclear.cli.run import COPY_ONLY_NOTE, chose_processors, finite_float
 
 __all__ = ["add_parser", "format_table", "run"]
 
@@ -46,12 +46,12 @@ examples:
     p.add_argument("--address", metavar="ADDR",
                    help="join this Ray cluster (e.g. ray://head:10001 or auto); default: "
                         "start a local Ray runtime")
-    p.add_argument("--cpus-per-job", type=float, default=1.0, metavar="N",
+    p.add_argument("--cpus-per-job", type=finite_float, default=1.0, metavar="N",
                    help="CPUs each Ray job asks for (default 1)")
-    p.add_argument("--segment-seconds", type=float, default=300.0, metavar="S",
+    p.add_argument("--segment-seconds", type=finite_float, default=300.0, metavar="S",
                    help="split files longer than 1.5×S at keyframes into segments of about "
                         "S seconds processed in parallel (0 = never split; default 300)")
-    p.add_argument("--overlap", type=float, default=6.0, metavar="S",
+    p.add_argument("--overlap", type=finite_float, default=6.0, metavar="S",
                    help="seconds each segment decodes and processes before its first frame "
                         "to warm temporal state (default 6 = 3× the airlight time constant)")
     p.add_argument("--retries", type=int, default=2, metavar="N",

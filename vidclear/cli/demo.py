@@ -8,7 +8,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from vidclear.cli.run import add_config_args, add_report_arg, config_from_args, execute, open_report
+from vidclear.cli.run import (
+    add_config_args,
+    add_report_arg,
+    config_from_args,
+    execute,
+    finite_float,
+    open_report,
+)
 from vidclear.config.loader import Config
 from vidclear.config.sections import OutputConfig
 from vidclear.errors import ConfigError
@@ -34,7 +41,7 @@ examples:
   vidclear demo --set dehaze.strength=0.6 --keep-input hazy.mp4
 """, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-o", "--output", metavar="OUTPUT", help="before/after video to write")
-    p.add_argument("--seconds", type=float, default=4.0, help="clip length (default 4)")
+    p.add_argument("--seconds", type=finite_float, default=4.0, help="clip length (default 4)")
     p.add_argument("--size", default="640x360", help="clip size WxH (default 640x360)")
     p.add_argument("--keep-input", metavar="HAZY.mp4",
                    help="also keep the generated hazy clip under this name")

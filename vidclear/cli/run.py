@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -37,6 +38,17 @@ examples:
   vidclear run lavfi:testsrc2=size=1280x720:rate=30:duration=5 -o test.mp4 -n
   vidclear run drive.mp4 -o clear.mkv -vv                      # with FFmpeg's own log
 """
+
+
+def finite_float(text: str) -> float:
+    """An option's number: finite (``nan`` and ``inf`` were read as strings further on)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected a finite number")
+    return value
 
 
 def add_config_args(p: argparse.ArgumentParser) -> None:

@@ -9,7 +9,7 @@ import functools
 import json
 from pathlib import Path
 
-from vidclear.cli.run import add_config_args, config_from_args, execute, open_report
+from vidclear.cli.run import add_config_args, config_from_args, execute, finite_float, open_report
 from vidclear.session import Session
 
 __all__ = ["add_parser", "run"]
@@ -43,8 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "depth model; or a uniform fog overlay; plus optional salt-and-pepper noise. "
                     "Every option is also settable as --set synth_haze.KEY=VALUE.")
     haze.add_argument("--model", choices=("scattering", "uniform"))
-    haze.add_argument("--beta", type=float, help="scattering coefficient per depth unit")
-    haze.add_argument("--airlight", type=float, help="atmospheric light, grey level 0..1")
+    haze.add_argument("--beta", type=finite_float, help="scattering coefficient per depth unit")
+    haze.add_argument("--airlight", type=finite_float, help="atmospheric light, grey level 0..1")
     haze.add_argument("--depth-map", dest="depth_map", metavar="IMAGE",
                       help="grey depth image (bright = far); default: the depth model")
     haze.add_argument("--depth-model", dest="depth_model",
@@ -53,15 +53,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                            "horizon (road footage); constant: one depth everywhere (any "
                            "footage); frame: depth attached by the source (the synthetic "
                            "RoadScene)")
-    haze.add_argument("--horizon", type=float, help="horizon row as a fraction of the height")
-    haze.add_argument("--density", type=float, help="fog density for --model uniform")
-    haze.add_argument("--noise", type=float, help="salt-and-pepper fraction of pixels")
+    haze.add_argument("--horizon", type=finite_float,
+                      help="horizon row as a fraction of the height")
+    haze.add_argument("--density", type=finite_float, help="fog density for --model uniform")
+    haze.add_argument("--noise", type=finite_float, help="salt-and-pepper fraction of pixels")
     haze.add_argument("--seed", type=int)
     bracket = kinds.add_parser(
         "bracket", help="alternate exposures frame by frame with a known response",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Every option is also settable as --set synth_bracket.KEY=VALUE.")
-    bracket.add_argument("--ev", type=float, nargs="+",
+    bracket.add_argument("--ev", type=finite_float, nargs="+",
                          help="exposure pattern in EV stops, e.g. --ev -2 0 2")
     for k in (haze, bracket):
         k.add_argument("input", metavar="IN")

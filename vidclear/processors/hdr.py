@@ -55,7 +55,7 @@ def _pattern(values: tuple[float, ...], unit: str, key: str) -> list[float]:
     span = math.log2(max(vals) / min(vals))
     if span == 0:  # every frame alike: nothing to merge, and a bracketed video flickered
         raise ConfigError(f"{key} = {list(values)} holds no bracket: the exposures must "
-                          "differ (\"auto\" measures them from the video)")
+                          "differ")
     if span > MAX_EXPOSURE_STOPS:
         raise ConfigError(f"{key} = {list(values)} is out of range: the pattern spans "
                           f"{span:.3g} stops, at most {MAX_EXPOSURE_STOPS:g} are allowed")
