@@ -291,3 +291,28 @@ def test_flow_motion_compensation_reduces_doubled_edges_on_real_clip():
     assert len(outs) == len(imgs)
     assert flowed < 0.85 * plain, (flowed, plain)
     assert all(s == (0, 0) for o in outs for s in o.meta["hdr_shifts"])
+
+
+def test_a_bracket_that_changes_mid_video_is_measured_again():
+    # A 2-exposure clip joined to a 3-exposure one: the first pattern stayed
+    # locked and the second half pulsed by 20 levels at its period to the end
+    # (trial 37). The frames stop fitting it: the pattern is measured again.
+    from tests.hdr.conftest import scene
+    from vidclear.hdr.synth import synthesize_bracket
+
+    rad = scene(96, 128, seed=7)
+    two = synthesize_bracket(rad, [1.0, 8.0])
+    three = synthesize_bracket(rad, [1.0, 3.5, 12.0])
+    images = [two[i % 2] for i in range(30)] + [three[i % 3] for i in range(48)]
+    p = HDRBracket(align=False)
+    outs = _run(p, _frames(images))
+    assert len(outs) == len(images)
+    changed = [n for n in p.notes if "the bracket changed at" in n]
+    assert len(changed) == 1 and "3 exposures repeating" in changed[0], p.notes
+    tail = [luma(o.image) for o in outs[-24:]]
+    assert max(tail) - min(tail) < 3.0, tail  # steady again (the old lock: 20 levels)
+    assert p.report()["hdr_bracket"]["exposures"] == pytest.approx([1.0, 3.5, 12.0], rel=0.1)
+
+
+def luma(img: np.ndarray) -> float:
+    return float((img.astype(np.float64) @ [0.299, 0.587, 0.114]).mean())

@@ -138,6 +138,9 @@ class PhaseTracker:
         self.prev_small: np.ndarray | None = None
         self.chain: list[float] = []  # cumulative log brightness of recent frames
         self.drops = 0
+        #: how far the last frame's ratio to the one before missed the pattern
+        #: step it was given (natural log of exposure; inf while no phase fits)
+        self.misfit = 0.0
 
     def _ratio(self, small: np.ndarray, log_response: np.ndarray) -> float:
         prev = self.prev_small
@@ -153,7 +156,7 @@ class PhaseTracker:
         self.prev_small = small
         self.chain = ([*self.chain, self.chain[-1] + lr] if self.chain else [0.0])[-self.n:]
         if first:
-            self.phase = None
+            self.phase, self.misfit = None, 0.0
             return None
         if self.phase is not None:
             err = np.abs(lr - (self.le - self.le[self.phase]))
@@ -161,7 +164,7 @@ class PhaseTracker:
             if err[q] < self.tol:
                 if q != (self.phase + 1) % self.n:
                     self.drops += 1
-                self.phase = q
+                self.phase, self.misfit = q, float(err[q])
                 return q
         if len(self.chain) >= self.n and self.n > 1:
             obs = np.asarray(self.chain[::-1])  # newest first
@@ -174,9 +177,9 @@ class PhaseTracker:
             best = int(order[0])
             if costs[best] < self.n * self.tol ** 2 and (
                     self.n == 1 or costs[int(order[1])] > 2 * costs[best] + 1e-6):
-                self.phase = best
+                self.phase, self.misfit = best, math.sqrt(costs[best] / self.n)
                 return best
-        self.phase = None
+        self.phase, self.misfit = None, math.inf
         return None
 
     def __repr__(self) -> str:

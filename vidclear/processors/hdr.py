@@ -32,6 +32,11 @@ _MAX_PATTERN = 16  # exposures in one pattern, as many as a window may merge
 _MAX_EV = 64.0  # |EV| of any one pattern step; the span is bounded separately
 #: Frames ``exposures = "auto"`` waits for a pattern before passing the video through.
 AUTO_HOLD = 24
+# A locked pattern whose steps the frames miss by more than this (natural log
+# of exposure, about half a stop), in the median over two periods, is measured
+# again: the camera changed its bracket (a 2-exposure clip joined to a
+# 3-exposure one flickered by 20 levels to its end: trial 37).
+_REFIT_MISFIT = 0.35
 
 
 def _pattern(values: tuple[float, ...], unit: str, key: str) -> list[float]:
@@ -196,6 +201,9 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self._held: list[Frame] = []
         self._out: deque[Frame] = deque()
         self._passthrough = False
+        self._misfits: deque[float] = deque(maxlen=8)  # the tracker's, last frames
+        self._refit: BracketDetector | None = None  # measuring the pattern again
+        self._refit_warned = False
         self.signal = None if c.output == "sdr" else HDRSignal(
             c.output, key=c.key, reference_white=c.reference_white, peak=c.peak_luminance)
         table = self._response if isinstance(self._response, np.ndarray) else srgb_response()
@@ -241,9 +249,11 @@ class HDRBracket(Processor[HDRBracketConfig]):
         if self._check is not None:
             self._check_typed(frame)
         if self.engine is not None:
+            rendered = self._render(frame)
+            self._watch(frame)
             if not self._out:
-                return self._render(frame)
-            self._out.append(self._render(frame))
+                return rendered
+            self._out.append(rendered)
             return self._out.popleft()
         if self._passthrough:
             self._out.append(frame)
@@ -283,15 +293,66 @@ class HDRBracket(Processor[HDRBracketConfig]):
             got = sorted(found.stops)
             if len(got) != len(want) or max(abs(a - b) for a, b in zip(got, want,
                                                                         strict=True)) > 0.5:
+                self._refit_warned = True  # said once: the watch later says no more
                 self._event(f"hdr_bracket: warning: {name} gives {len(typed)} exposures "
                             f"(EV {', '.join(f'{s:+.2f}' for s in want)}) but the video "
                             f"measures {found.describe()}; {name} = \"auto\" uses what it "
                             "measures")
         elif self._check.seen >= AUTO_HOLD:
             self._check = None
+            self._refit_warned = True
             self._event(f"hdr_bracket: warning: {name} gives {len(typed)} exposures but no "
                         f"alternating exposures show in the first {AUTO_HOLD} frames: is "
                         "the video bracketed?")
+
+    def _watch(self, frame: Frame) -> None:
+        """Measure the pattern again when the frames stop fitting it; follow a new one.
+
+        The tracker's misfit is watched over the last two periods; past
+        :data:`_REFIT_MISFIT` the pattern is measured again as at the start
+        (over up to :data:`AUTO_HOLD` frames). A different pattern is taken
+        from there on, with a note (typed exposures are only warned about);
+        none found is noted once.
+        """
+        assert self.engine is not None
+        if isinstance(frame.meta.get("exposure"), int | float):
+            return  # frames that say their exposure need no pattern
+        self._misfits.append(self.engine.tracker.misfit)
+        period = self.engine.exposures.size
+        if self._refit is None:
+            recent = list(self._misfits)[-2 * period:]
+            if len(recent) < 2 * period or float(np.median(recent)) <= _REFIT_MISFIT:
+                return
+            table = self._response if isinstance(self._response, np.ndarray) else \
+                srgb_response()
+            self._refit = BracketDetector(np.log(table.astype(np.float64)))
+        found = self._refit.feed(frame.image)
+        when = f"{frame.time:.2f} s" if frame.time is not None else "a later frame"
+        if found is None:
+            if self._refit.seen >= AUTO_HOLD:
+                self._refit = None
+                self._misfits.clear()
+                if not self._refit_warned:
+                    self._refit_warned = True
+                    self._event(f"hdr_bracket: warning: from {when} the frames no longer fit "
+                                "the exposure pattern and no other one shows")
+            return
+        self._refit = None
+        self._misfits.clear()
+        current = sorted(math.log2(e / float(self.engine.exposures.min()))
+                         for e in self.engine.exposures)
+        if len(found.stops) == len(current) and max(
+                abs(a - b) for a, b in zip(sorted(found.stops), current, strict=True)) <= 0.5:
+            return  # the same pattern: a passing disturbance
+        if self.detector is None:  # typed: the user's pattern stays
+            if not self._refit_warned:
+                self._refit_warned = True
+                self._event(f"hdr_bracket: warning: from {when} the video measures "
+                            f"{found.describe()}, not {self.config.section}.exposures")
+            return
+        self.pattern = found
+        self.engine = self._engine(list(found.exposures))
+        self._event(f"hdr_bracket: the bracket changed at {when}: now {found.describe()}")
 
     def _start(self, found: BracketPattern) -> None:
         self.pattern = found
