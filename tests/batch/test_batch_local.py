@@ -61,6 +61,22 @@ def test_an_empty_input_is_refused_not_the_current_folder(clips: Path, tmp_path:
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.mp4"))
 
 
+def test_two_rows_of_one_input_with_different_settings_need_their_own_outputs(
+        clips: Path, tmp_path: Path) -> None:
+    # a pq row and an hlg row for one clip, neither naming an output: one table
+    # row, "1 done", the hlg row gone without a word (trial 37)
+    a = clips / "in" / "a.mp4"
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("\n".join(json.dumps({"input": str(a), "hdr_bracket.output": o})
+                              for o in ("pq", "hlg")) + "\n")
+    with pytest.raises(InputError, match="two rows for .*a.mp4 with different settings would "
+                                         "both write .*: give each row its own output"):
+        collect_inputs([str(rows)], tmp_path / "out")
+    same = tmp_path / "same.jsonl"  # the same row twice is one job, as before
+    same.write_text(json.dumps({"input": str(a)}) + "\n" + json.dumps({"input": str(a)}) + "\n")
+    assert len(collect_inputs([str(same)], tmp_path / "out")) == 1
+
+
 def test_a_manifest_cannot_write_over_another_jobs_input(clips: Path, tmp_path: Path) -> None:
     # a.mp4 -> b.mp4 and b.mp4 -> c.mp4 in one folder: with -y the first job
     # replaced b.mp4 before the second read it (a new-user trial).

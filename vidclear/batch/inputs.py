@@ -300,6 +300,7 @@ def collect_inputs(specs: list[str], outdir: Path, *, suffix: str | None = None,
     common = Path(os.path.commonpath(sorted(roots))) if roots else outdir
     items: list[BatchItem] = []
     seen: dict[Path, Path] = {}
+    settings: dict[Path, tuple[str, ...]] = {}
     for f in found:
         if f.output is not None:
             out = (outdir / f.output).resolve()
@@ -312,12 +313,15 @@ def collect_inputs(specs: list[str], outdir: Path, *, suffix: str | None = None,
         if not out.is_relative_to(outdir):
             raise InputError(f"output {out} for {f.path} is outside {outdir}")
         if out in seen:
-            if seen[out] == f.path:
+            if seen[out] == f.path and settings[out] == f.overrides:
                 continue  # the same file named twice
+            if seen[out] == f.path:  # a pq row and an hlg row: one was dropped (trial 37)
+                raise InputError(f"two rows for {f.path} with different settings would both "
+                                 f"write {out}: give each row its own output")
             raise InputError(f"inputs {seen[out]} and {f.path} would both write {out}")
         if out == f.path:
             raise InputError(f"output {out} would overwrite its input; choose another OUTDIR")
-        seen[out] = f.path
+        seen[out], settings[out] = f.path, f.overrides
         items.append(BatchItem(f.path, out, f.overrides))
     inputs = {it.input for it in items}
     for it in items:  # one job's output is another's input (a manifest chaining files)
