@@ -550,3 +550,14 @@ def test_no_copy_only_note_when_a_manifest_row_chose_a_processor(clips: Path, tm
                *sets(FAST)])
     err = capsys.readouterr().err
     assert rc == 0 and "only re-encoded" in err, err
+
+
+def test_an_encoder_this_ffmpeg_lacks_is_refused_before_any_job(clips: Path, tmp_path: Path,
+                                                                capsys) -> None:
+    # --set output.codec=nosuch failed each file on its own (trial 37)
+    rc = main(["batch", str(clips / "in"), "-o", str(tmp_path / "o"), "-q",
+               "--set", "output.codec=nosuch"])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err
+    assert "output.codec = 'nosuch' is not an encoder this FFmpeg has" in err
+    assert not (tmp_path / "o").exists()

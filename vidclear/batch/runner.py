@@ -33,6 +33,7 @@ from vidclear.batch.segments import estimate_frames, join_segments, part_suffix,
 from vidclear.batch.state import BatchState, config_hash, input_identity
 from vidclear.config.loader import load_config
 from vidclear.errors import ConfigError, OutputError, VidclearError
+from vidclear.io.sinks.encoder import IMAGE_SUFFIXES, check_encoder
 from vidclear.io.sinks.paths import check_output_path, partial_path, write_file
 
 __all__ = ["BatchOptions", "run_batch"]
@@ -265,6 +266,9 @@ def run_batch(
     # Validate the shared config before touching anything.
     base = load_config(preset=opts.preset, config_file=opts.config_file,
                        overrides=opts.overrides)
+    if (opts.suffix or "").lower().lstrip(".") not in IMAGE_SUFFIXES:
+        # --set output.codec=nosuch failed every file on its own, not once up front
+        check_encoder(base.output)
     notes: list[str] = []
     if opts.trips:
         order = load_config(preset=opts.preset, config_file=opts.config_file,

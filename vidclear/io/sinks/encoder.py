@@ -82,6 +82,8 @@ OUTPUT_HANDLER = "vidclear"
 _IMAGE_CODECS = {"png": ("png", "rgb24"), "jpg": ("mjpeg", "yuvj444p"),
                  "jpeg": ("mjpeg", "yuvj444p"), "bmp": ("bmp", "bgr24"),
                  "tif": ("tiff", "rgb24"), "tiff": ("tiff", "rgb24")}
+#: Output extensions written as one picture (the last frame), not as video.
+IMAGE_SUFFIXES = frozenset(_IMAGE_CODECS)
 
 
 def mark_output(container: Any, video: Any) -> None:
@@ -98,7 +100,14 @@ def mark_output(container: Any, video: Any) -> None:
     container.metadata["service_provider"] = OUTPUT_HANDLER
 
 
-def _check_encoder(cfg: OutputConfig) -> Any:
+def check_encoder(cfg: OutputConfig) -> Any:
+    """The FFmpeg encoder ``cfg.codec`` names, checked against ``cfg.pix_fmt``.
+
+    Raises
+    ------
+    ConfigError
+        This FFmpeg has no such video encoder, or it cannot take the pixel format.
+    """
     try:
         codec = av.codec.Codec(cfg.codec, "w")
     except (av.codec.codec.UnknownCodecError, ValueError):
@@ -244,7 +253,7 @@ class EncoderSink:
         self.config = config or OutputConfig()
         self.image = _IMAGE_CODECS.get(self.path.suffix.lower().lstrip("."))
         if self.image is None:
-            _check_encoder(self.config)
+            check_encoder(self.config)
         elif "%" in self.path.name:
             raise OutputError(f"output {self.name}: image sequences are not supported; "
                               "write a video (.mkv with ffv1 for lossless) instead")
