@@ -171,6 +171,16 @@ def test_an_uncreatable_report_folder_is_refused_before_the_run(clip, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_report_file_name_taken_by_a_folder_is_refused_before_the_run(clip, tmp_path):
+    # with -y it failed after the run, the video already written (trial 37)
+    rep = tmp_path / "R"
+    (rep / "timeline.png").mkdir(parents=True)
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "out.mp4"), "--report", str(rep),
+                   "-y")
+    _one_line_error(res, "holds folders named timeline.png")
+    assert not (tmp_path / "out.mp4").exists()
+
+
 def test_a_picture_output_says_it_holds_one_frame(clip, tmp_path):
     res = vidclear("run", str(clip), "-o", str(tmp_path / "last.png"))
     assert res.returncode == 0, res.stderr.decode()

@@ -293,6 +293,10 @@ def check_report_folder(folder: Path, *, overwrite: bool) -> None:
             reason = exc.strerror or str(exc)
     if reason:
         raise OutputError(f"cannot create report folder {folder}: {reason}")
+    folders = [name for name in REPORT_FILES if (folder / name).is_dir()]
+    if folders:  # -y cannot replace those: found after the run, the video written (trial 37)
+        raise OutputError(f"report folder {folder} holds folders named {', '.join(folders)}, "
+                          "where report files go")
     if not overwrite:
         taken = [name for name in REPORT_FILES if (folder / name).exists()]
         if taken:
