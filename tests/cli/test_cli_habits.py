@@ -158,3 +158,17 @@ def test_an_output_named_like_a_folder_is_refused_as_one(clip, tmp_path):
         line = one_error_line(res)
         assert "names a folder" in line and f"{target}/out.mp4" in line, line
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_second_preset_or_config_is_refused_and_ray_options_alone_are_noted(clip, tmp_path):
+    # the last --preset won without a word; --address / --cpus-per-job without
+    # --engine ray ran on the local engine silently (trial 37)
+    res = vidclear_cli("presets", "--preset", "dashcam", "--preset", "webcam", timeout=60)
+    assert res.returncode == 2 and "--preset is given twice" in one_error_line(res)
+    res = vidclear_cli("run", str(clip), "-o", str(tmp_path / "o.mp4"), "--config", "a.toml",
+                       "--config", "b.toml", timeout=60)
+    assert res.returncode == 2 and "--config is given twice" in one_error_line(res)
+    res = vidclear_cli("batch", str(clip), "-o", str(tmp_path / "b"), "-q", "--address", "auto",
+                       "--set", "output.preset=ultrafast", timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "--address applies to --engine ray only" in res.stderr

@@ -44,6 +44,13 @@ def test_demo_rejects_a_bad_size(tmp_path):
     res = subprocess.run([*PY, "demo", "-o", str(tmp_path / "d.mp4"), "--size", "big"],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "WxH" in res.stderr and "Traceback" not in res.stderr
+    # each option named alone: --seconds 0 blamed --size too (trial 37)
+    for args, want, other in ((["--seconds", "0"], "--seconds 0 is not allowed", "--size"),
+                              (["--size", "8x8"], "--size 8x8 is not allowed", "--seconds")):
+        res = subprocess.run([*PY, "demo", "-o", str(tmp_path / "d.mp4"), *args],
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 2 and want in res.stderr and other not in res.stderr, \
+            res.stderr
 
 
 def test_synth_haze_lowers_contrast_and_keeps_timing(tmp_path):

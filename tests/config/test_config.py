@@ -125,3 +125,11 @@ def test_a_union_or_list_key_is_named_in_words_not_as_python_types():
         load_config(overrides=['hdr_bracket.exposures=["a", "b"]'])
     assert str(err.value).endswith("is not allowed: expected a string or a list of numbers")
     assert "tuple" not in str(err.value) and "|" not in str(err.value)
+
+
+def test_a_config_file_with_a_byte_order_mark_loads(tmp_path):
+    # Notepad's UTF-8 starts with a BOM: "Invalid statement (at line 1, column 1)"
+    # (trial 37)
+    f = tmp_path / "bom.toml"
+    f.write_bytes(b"\xef\xbb\xbf[dehaze]\nstrength = 0.5\n")
+    assert load_config(config_file=f).processor_config("dehaze").strength == 0.5

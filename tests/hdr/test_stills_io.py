@@ -486,3 +486,13 @@ def test_a_bad_exposure_time_is_named_as_typed(tmp_path, capsys):
         assert exit_.value.code == 2
         assert f"invalid exposure time {bad!r}: expected seconds > 0" in err, err
     assert not list(tmp_path.glob("x*"))
+
+
+def test_a_folder_given_as_an_exposure_is_named_a_folder(tmp_path, capsys):
+    # "cannot read image o: no such file" for a folder that exists (trial 37)
+    (tmp_path / "o").mkdir()
+    files = [str(p) for p in _bracket_files(tmp_path)]
+    for extra in (["--times", "0.25", "1", "4"], []):
+        rc = main(["hdr", str(tmp_path / "o"), *files[1:], *extra, "-o", str(tmp_path / "x.hdr")])
+        err = capsys.readouterr().err
+        assert rc == 1 and "it is a folder" in err, err

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from vidclear.cli.progress import damaged_text
-from vidclear.cli.run import COPY_ONLY_NOTE, chose_processors, finite_float
+from vidclear.cli.run import COPY_ONLY_NOTE, Once, chose_processors, finite_float
 
 __all__ = ["add_parser", "format_table", "run"]
 
@@ -34,8 +34,10 @@ examples:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT")
     p.add_argument("-o", "--outdir", required=True, metavar="OUTDIR", help="output folder")
-    p.add_argument("--preset", metavar="NAME", help="a preset from configs/ (dashcam, ...)")
-    p.add_argument("--config", metavar="FILE.toml", help="TOML file overriding the preset")
+    p.add_argument("--preset", metavar="NAME", action=Once,
+                   help="a preset from configs/ (dashcam, ...)")
+    p.add_argument("--config", metavar="FILE.toml", action=Once,
+                   help="TOML file overriding the preset")
     p.add_argument("--set", dest="overrides", metavar="SECTION.KEY=VALUE", action="append",
                    default=[], help="override one key for every file; repeatable")
     p.add_argument("-j", "--jobs", type=int, metavar="N",
@@ -129,6 +131,14 @@ def format_table(report: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from vidclear.batch import BatchOptions, run_batch
+
+    if args.engine != "ray":
+        idle = [o for o, given in (("--address", args.address is not None),
+                                   ("--cpus-per-job", args.cpus_per_job != 1.0)) if given]
+        if idle:  # ran on the local engine without a word (trial 37)
+            verb = "apply" if len(idle) > 1 else "applies"
+            print(f"vidclear: note: {' and '.join(idle)} {verb} to --engine ray only: this "
+                  "batch runs on the local engine", file=sys.stderr)
 
     opts = BatchOptions(
         outdir=Path(args.outdir), preset=args.preset, config_file=args.config,

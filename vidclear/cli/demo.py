@@ -76,8 +76,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         raise ConfigError(f"--size {args.size!r} is not allowed: expected WxH like 640x360") \
             from None
-    if not (16 <= width <= 7680 and 16 <= height <= 4320) or not 0 < args.seconds <= 600:
-        raise ConfigError("--size must be between 16x16 and 7680x4320 and --seconds in (0, 600]")
+    if not (16 <= width <= 7680 and 16 <= height <= 4320):
+        raise ConfigError(f"--size {args.size} is not allowed: between 16x16 and 7680x4320")
+    if not 0 < args.seconds <= 600:
+        raise ConfigError(f"--seconds {args.seconds:g} is not allowed: in (0, 600]")
     output = Path(args.output) if args.output else _free_name(DEFAULT_NAME)
     check_output_path(output, inputs=[], overwrite=args.overwrite)  # before 10 s of rendering
     report = open_report(args, title="vidclear demo")

@@ -14,6 +14,7 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from vidclear.cli.progress import Progress, damaged_line, summary_line
 from vidclear.config.loader import Config, load_config
@@ -51,10 +52,23 @@ def finite_float(text: str) -> float:
     return value
 
 
+class Once(argparse.Action):
+    """An option that may be given once: a second ``--preset`` replaced the first unseen."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(f"{option_string} is given twice ({getattr(namespace, self.dest)!r} "
+                         f"and {values!r}): give it once (--set overrides single keys)")
+        setattr(namespace, self.dest, values)
+
+
 def add_config_args(p: argparse.ArgumentParser) -> None:
     """The options every processing command shares."""
-    p.add_argument("--preset", metavar="NAME", help="a preset from configs/ (dashcam, webcam, ...)")
-    p.add_argument("--config", metavar="FILE.toml", help="TOML file overriding the preset")
+    p.add_argument("--preset", metavar="NAME", action=Once,
+                   help="a preset from configs/ (dashcam, webcam, ...)")
+    p.add_argument("--config", metavar="FILE.toml", action=Once,
+                   help="TOML file overriding the preset")
     p.add_argument("--set", dest="overrides", metavar="SECTION.KEY=VALUE", action="append",
                    default=[], help="override one key; repeatable (value read as TOML)")
     add_overwrite_args(p)

@@ -143,7 +143,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
             raw = fh.read(MAX_CONFIG_BYTES + 1)
         if len(raw) > MAX_CONFIG_BYTES:
             raise ConfigError(f"config file {path} is larger than {MAX_CONFIG_BYTES >> 20} MiB")
-        return _parse_toml(raw.decode("utf-8"), f"config file {path}")
+        # utf-8-sig: Windows Notepad starts UTF-8 files with a byte order mark,
+        # which TOML does not allow ("Invalid statement at line 1": trial 37)
+        return _parse_toml(raw.decode("utf-8-sig"), f"config file {path}")
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except IsADirectoryError:

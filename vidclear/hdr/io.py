@@ -113,6 +113,8 @@ def exif_exposure_time(path: str | os.PathLike[str]) -> float | None:
        still cameras: Exif Version 2.32", tags ExposureTime and
        ShutterSpeedValue (APEX).
     """
+    if Path(path).is_dir():
+        raise InputError(f"cannot read {path}: it is a folder")
     image_mod = _pillow(path, what="reading exposure times from EXIF",
                         alt=", or give the times with --times")
     try:
@@ -154,6 +156,8 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     ConfigError
         A HEIC/HEIF file without pillow-heif installed.
     """
+    if Path(path).is_dir():
+        raise InputError(f"cannot read image {path}: it is a folder")
     if not Path(path).is_file():  # before OpenCV, which would print its own warning
         raise InputError(f"cannot read image {path}: no such file")
     if Path(path).suffix.lower() in HEIF_SUFFIXES:
