@@ -137,3 +137,18 @@ def test_response_plot_has_a_curve_per_channel():
     for colour in ((214, 39, 40), (44, 160, 44), (31, 119, 180)):  # matplotlib's tab: colours
         near = np.abs(img.astype(int) - colour).sum(axis=2) < 40
         assert near.sum() > 300, colour  # the curve and its legend entry
+
+
+def test_a_one_frame_timeline_shows_its_points():
+    # -t 0.04: four empty panels, single points drawn as lines (trial 37)
+    from vidclear.io.sinks._report_plots import timeline
+
+    cols = {k: np.array([v]) for k, v in (
+        ("time_s", 0.0), ("wall_s", 0.0), ("latency_ms", 40.0), ("airlight_r", 0.8),
+        ("airlight_g", 0.8), ("airlight_b", 0.85), ("strength", 0.9), ("density", 0.4),
+        ("scene_cut", 1.0), ("jit_warmup", 0.0))}
+    img = cv2.imdecode(np.frombuffer(timeline(cols, title="one"), np.uint8), cv2.IMREAD_COLOR)
+    middle = img[:, int(0.35 * img.shape[1]):int(0.65 * img.shape[1])]  # legends sit right
+    for bgr in ((180, 119, 31), (40, 39, 214), (189, 103, 148)):  # tab: blue, red, purple
+        near = np.abs(middle.astype(int) - bgr).sum(axis=2) < 40
+        assert near.sum() > 20, bgr  # the point itself (none before)

@@ -496,3 +496,15 @@ def test_a_folder_given_as_an_exposure_is_named_a_folder(tmp_path, capsys):
         rc = main(["hdr", str(tmp_path / "o"), *files[1:], *extra, "-o", str(tmp_path / "x.hdr")])
         err = capsys.readouterr().err
         assert rc == 1 and "it is a folder" in err, err
+
+
+def test_sixteen_bit_exposures_are_said_to_be_read_as_8_bits(tmp_path, capsys):
+    # reduced to 8 bits without a note (trial 37)
+    files = _bracket_files(tmp_path)
+    deep = tmp_path / "deep.png"
+    cv2.imwrite(str(deep), cv2.imread(str(files[1])).astype(np.uint16) * 257)
+    rc = main(["hdr", str(files[0]), str(deep), str(files[2]), "--times", "0.25", "1", "4",
+               "-o", str(tmp_path / "x.hdr"), "--tonemap", "none"])
+    err = capsys.readouterr().err
+    assert rc == 0 and f"{deep}: is 16-bit, read as 8 bits" in err, err
+    assert str(files[0]) not in err

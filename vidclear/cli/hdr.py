@@ -74,6 +74,16 @@ examples:
     p.set_defaults(func=run)
 
 
+def _bits(path: Path) -> int:
+    """Bits per sample of a PNG or TIFF (8 for other files or when it cannot tell)."""
+    if path.suffix.lower() not in (".png", ".tif", ".tiff"):
+        return 8
+    import cv2
+
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    return 16 if img is not None and img.dtype == np.uint16 else 8
+
+
 def response_plot(response: np.ndarray, *, title: str) -> np.ndarray:
     """The camera response per channel as an RGB uint8 image, drawn with matplotlib.
 
@@ -228,6 +238,11 @@ def run(args: argparse.Namespace) -> int:
     images = [images[k] for k in order]
     times = [times[k] for k in order]
     pix = [read_image(p) for p in images]
+    deep = [p for p in images if _bits(p) > 8]
+    if deep:  # reduced without a word (trial 37)
+        print(f"vidclear: note: {', '.join(str(p) for p in deep)}: "
+              f"{'is' if len(deep) == 1 else 'are'} 16-bit, read as 8 bits (the camera "
+              "response and the merge work on 8-bit exposures)", file=sys.stderr)
     for p, im in zip(images, pix, strict=True):  # named by file: the order above is by time
         if im.shape[:2] != pix[0].shape[:2]:
             raise InputError(f"{p} is {im.shape[1]}×{im.shape[0]} but {images[0]} is "

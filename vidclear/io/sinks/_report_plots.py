@@ -96,6 +96,8 @@ def timeline(cols: dict[str, np.ndarray], *, title: str = "") -> bytes:
         t, xlabel = cols["wall_s"], "wall time since the first frame (s)"
     wall, lat = cols["wall_s"], cols["latency_ms"]
     warm = cols["jit_warmup"] > 0
+    # a short run is a few points: lines alone drew nothing for one frame (trial 37)
+    style: dict[str, object] = {"lw": 1.2, **({"marker": "o", "ms": 4} if n < 20 else {})}
 
     ax_air, ax_str, ax_fps, ax_lat = axes
     has_dehaze = not np.isnan(cols["strength"]).all()
@@ -107,9 +109,9 @@ def timeline(cols: dict[str, np.ndarray], *, title: str = "") -> bytes:
     if has_dehaze:
         for key, colour, name in (("airlight_r", "tab:red", "R"), ("airlight_g", "tab:green", "G"),
                                   ("airlight_b", "tab:blue", "B")):
-            ax_air.plot(t, cols[key], color=colour, lw=1.2, label=f"airlight {name}")
-        ax_str.plot(t, cols["strength"], color="tab:purple", lw=1.2, label="strength")
-        ax_str.plot(t, cols["density"], color="tab:orange", lw=1.2, label="haze density")
+            ax_air.plot(t, cols[key], color=colour, label=f"airlight {name}", **style)
+        ax_str.plot(t, cols["strength"], color="tab:purple", label="strength", **style)
+        ax_str.plot(t, cols["density"], color="tab:orange", label="haze density", **style)
         ax_str.set_ylim(-0.03, 1.08)
         air = np.concatenate([cols[k] for k in ("airlight_r", "airlight_g", "airlight_b")])
         lo, hi = float(np.nanmin(air)), float(np.nanmax(air))
@@ -125,7 +127,7 @@ def timeline(cols: dict[str, np.ndarray], *, title: str = "") -> bytes:
             ax.legend(loc="upper right", fontsize=8, ncols=4)
 
     fps = rolling_fps(wall)
-    ax_fps.plot(t, fps, color="tab:blue", lw=1.2, label="frames out per second (1 s window)")
+    ax_fps.plot(t, fps, color="tab:blue", label="frames out per second (1 s window)", **style)
     ax_fps.set_ylabel("fps")
     ax_fps.set_ylim(bottom=0)
     ax_fps.legend(loc="lower right", fontsize=8)
@@ -135,7 +137,7 @@ def timeline(cols: dict[str, np.ndarray], *, title: str = "") -> bytes:
                     ha="center", va="center", color="0.4")
     else:
         steady = lat[~warm & ~np.isnan(lat)]
-        ax_lat.plot(t, lat, color="tab:red", lw=1.2, label="end-to-end latency")
+        ax_lat.plot(t, lat, color="tab:red", label="end-to-end latency", **style)
         if steady.size:
             top = float(steady.max()) * 1.25 + 1
             ax_lat.set_ylim(0, top)
