@@ -561,3 +561,17 @@ def test_an_encoder_this_ffmpeg_lacks_is_refused_before_any_job(clips: Path, tmp
     assert rc == 2 and len(err.strip().splitlines()) == 1, err
     assert "output.codec = 'nosuch' is not an encoder this FFmpeg has" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_the_summary_counts_the_frames_of_interrupted_rows_apart() -> None:
+    # row "s.mp4 interrupted 350", summary "0 frames in 4.6 s" (trial 37)
+    from vidclear.cli.batch import format_table
+
+    report = {"files": [
+        {"output": "s.mp4", "status": "interrupted", "frames": 350, "fps": 76.0,
+         "wall_s": 4.6}],
+        "totals": {"done": 0, "skipped": 0, "failed": 0, "interrupted": 1, "pending": 0,
+                   "frames": 0, "fps": 0.0, "frames_not_kept": 350},
+        "wall_s": 4.6, "workers": 2, "engine": "local"}
+    last = format_table(report).splitlines()[-1]
+    assert "0 frames (and 350 of the interrupted files, not kept) in 4.6 s" in last, last

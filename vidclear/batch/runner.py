@@ -589,6 +589,9 @@ def _report(files: list[_File], opts: BatchOptions, outdir: Path, run: _Run, wal
     entries = [_entry(f) for f in files]
     counts = collections.Counter(e["status"] for e in entries)
     frames = sum(e["frames"] for e in entries if e["status"] == "done")
+    # processed by jobs Ctrl-C stopped: their rows show them, their output is not
+    # kept (a rerun does them again); the summary said "0 frames" beside "350"
+    lost = sum(e["frames"] for e in entries if e["status"] == "interrupted")
     return {
         "outdir": str(outdir), "engine": opts.engine, "workers": run.workers,
         "nodes": len(run.nodes) or None, "interrupted": interrupted,
@@ -596,6 +599,7 @@ def _report(files: list[_File], opts: BatchOptions, outdir: Path, run: _Run, wal
         "totals": {"files": len(entries), "done": counts["done"], "skipped": counts["skipped"],
                    "failed": counts["failed"], "interrupted": counts["interrupted"],
                    "pending": counts["pending"] + counts["running"],
-                   "frames": frames, "fps": round(frames / wall, 2) if wall > 0 else 0.0},
+                   "frames": frames, "fps": round(frames / wall, 2) if wall > 0 else 0.0,
+                   "frames_not_kept": lost},
         "files": entries,
     }
