@@ -341,6 +341,8 @@ def test_ctrl_c_leaves_no_job_marked_running(clips: Path, tmp_path: Path) -> Non
     report = json.loads((out / "batch-report.json").read_text())
     assert report["interrupted"] and report["totals"]["done"] < 10
     assert {e["status"] for e in report["files"]} <= {"done", "interrupted", "pending"}
+    assert report["totals"]["frames_not_kept"] == sum(
+        e["frames"] for e in report["files"] if e["status"] == "interrupted")
 
 
 def test_sigint_stops_a_batch_that_inherited_it_ignored(clips: Path, tmp_path: Path) -> None:
