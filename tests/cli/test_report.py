@@ -152,3 +152,28 @@ def test_a_one_frame_timeline_shows_its_points():
     for bgr in ((180, 119, 31), (40, 39, 214), (189, 103, 148)):  # tab: blue, red, purple
         near = np.abs(middle.astype(int) - bgr).sum(axis=2) < 40
         assert near.sum() > 20, bgr  # the point itself (none before)
+
+
+def test_hdr_output_thumbnails_are_shown_mapped_to_sdr(tmp_path):
+    # PQ / HLG output's thumbnails showed the raw signal: washed out, grey, and
+    # the page never said the output was HDR (trial 37)
+    from vidclear.hdr.signal import BT709_TO_BT2020, hlg_oetf, pq_inverse_eotf
+    from vidclear.io.sinks.report import sdr_preview
+
+    grey709 = np.array([[[20.3, 20.3, 20.3], [203.0, 203.0, 203.0], [0.0, 0.0, 0.0]]])
+    lin2020 = grey709 @ BT709_TO_BT2020.T
+    pq = np.rint(pq_inverse_eotf(lin2020) * 65535).astype(np.uint16)
+    got = sdr_preview(pq, "smpte2084").astype(float)
+    np.testing.assert_allclose(got[0, :, 0], [255 * 0.1 ** (1 / 2.2), 255, 0], atol=1.5)
+    hlg = np.rint(hlg_oetf(lin2020 / 1000.0) * 65535).astype(np.uint16)
+    np.testing.assert_allclose(sdr_preview(hlg, "arib-std-b67").astype(float)[0, :, 0],
+                               [255 * 0.1 ** (1 / 2.2), 255, 0], atol=1.5)
+    sink = ReportSink(tmp_path / "R")
+    img = np.zeros((32, 48, 3), np.uint16)
+    img[:] = pq[0, 1]  # reference white everywhere
+    sink.write(Frame(img, pts=0, time_base=Fraction(1, 30),
+                     meta={"colour": {"transfer": "smpte2084"}}))
+    sink.close()
+    page = (tmp_path / "R" / "report.html").read_text()
+    assert "HDR output" in page and "PQ: its thumbnails are shown mapped to SDR" in page
+    assert sink._thumbs[0][3].min() >= 254  # white, not the raw signal's grey (148)
