@@ -151,6 +151,19 @@ class HDRBracketConfig(Section):
                               f"must not exceed peak_luminance = {self.peak_luminance:g}")
 
 
+def _stops(exposures: np.ndarray) -> list[float]:
+    """A pattern's exposures in stops above its shortest, sorted."""
+    low = float(np.min(exposures))
+    return sorted(math.log2(float(e) / low) for e in exposures)
+
+
+def _same_pattern(found: BracketPattern, stops: list[float]) -> bool:
+    """Whether a measured pattern is ``stops`` (sorted): as many exposures, within half a stop."""
+    got = sorted(found.stops)
+    return len(got) == len(stops) and max(
+        abs(a - b) for a, b in zip(got, stops, strict=True)) <= 0.5
+
+
 def _held_exposure(found: BracketPattern, n: int, k: int) -> float:
     """The exposure of held frame ``k`` of ``n``; the last one has ``found.phase``."""
     return float(found.exposures[(found.phase - (n - 1 - k)) % found.period])
@@ -207,13 +220,14 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self.signal = None if c.output == "sdr" else HDRSignal(
             c.output, key=c.key, reference_white=c.reference_white, peak=c.peak_luminance)
         table = self._response if isinstance(self._response, np.ndarray) else srgb_response()
+        self._log_table = np.log(table.astype(np.float64))  # what the detectors read with
         #: typed exposures: the pattern the first frames measure, to check them against
         self._check: BracketDetector | None = None
         if isinstance(c.exposures, str):  # "auto"
-            self.detector = BracketDetector(np.log(table.astype(np.float64)))
+            self.detector = BracketDetector(self._log_table)
         else:
             self.engine = self._engine(_pattern(c.exposures, c.unit, f"{c.section}.exposures"))
-            self._check = BracketDetector(np.log(table.astype(np.float64)))
+            self._check = BracketDetector(self._log_table)
 
     def output_colour(self) -> dict[str, Any] | None:
         """The HDR signal's codec, pixel format and tags (PQ or HLG output), or None for SDR."""
@@ -285,17 +299,14 @@ class HDRBracket(Processor[HDRBracketConfig]):
             self._check = None
             return
         found = self._check.feed(frame.image)
-        typed = sorted(float(e) for e in self.engine.exposures)
+        typed = _stops(self.engine.exposures)
         name = f"{self.config.section}.exposures"
         if found is not None:
             self._check = None
-            want = sorted(math.log2(e / typed[0]) for e in typed)
-            got = sorted(found.stops)
-            if len(got) != len(want) or max(abs(a - b) for a, b in zip(got, want,
-                                                                        strict=True)) > 0.5:
+            if not _same_pattern(found, typed):
                 self._refit_warned = True  # said once: the watch later says no more
                 self._event(f"hdr_bracket: warning: {name} gives {len(typed)} exposures "
-                            f"(EV {', '.join(f'{s:+.2f}' for s in want)}) but the video "
+                            f"(EV {', '.join(f'{s:+.2f}' for s in typed)}) but the video "
                             f"measures {found.describe()}; {name} = \"auto\" uses what it "
                             "measures")
         elif self._check.seen >= AUTO_HOLD:
@@ -323,9 +334,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
             recent = list(self._misfits)[-2 * period:]
             if len(recent) < 2 * period or float(np.median(recent)) <= _REFIT_MISFIT:
                 return
-            table = self._response if isinstance(self._response, np.ndarray) else \
-                srgb_response()
-            self._refit = BracketDetector(np.log(table.astype(np.float64)))
+            self._refit = BracketDetector(self._log_table)
         found = self._refit.feed(frame.image)
         when = f"{frame.time:.2f} s" if frame.time is not None else "a later frame"
         if found is None:
@@ -339,10 +348,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
             return
         self._refit = None
         self._misfits.clear()
-        current = sorted(math.log2(e / float(self.engine.exposures.min()))
-                         for e in self.engine.exposures)
-        if len(found.stops) == len(current) and max(
-                abs(a - b) for a, b in zip(sorted(found.stops), current, strict=True)) <= 0.5:
+        if _same_pattern(found, _stops(self.engine.exposures)):
             return  # the same pattern: a passing disturbance
         if self.detector is None:  # typed: the user's pattern stays
             if not self._refit_warned:
