@@ -40,18 +40,6 @@ __all__ = ["EncoderSink"]
 _CRF_ENCODERS = ("libx264", "libx265", "libvpx", "libvpx-vp9", "libaom-av1", "libsvtav1")
 _BT709, _BT2020 = 1, 9  # AVCOL_PRI_* (BT.709 is 1 in AVCOL_TRC_* too)
 _HDR_TRC = (16, 18)  # AVCOL_TRC_SMPTE2084 (PQ), AVCOL_TRC_ARIB_STD_B67 (HLG)
-# x265 prints its own log, past FFmpeg's: errors only, as FFmpeg's log shows
-# only with -vv ("Source height < 720p; disabling lookahead-slices" came
-# between vidclear's lines: trial 37); set_x265_log follows -vv and -vvv.
-_x265_log = "error"
-
-
-def set_x265_log(level: str) -> None:
-    """x265's log level for encoders opened from now on: ``error``, ``info`` or ``debug``."""
-    global _x265_log
-    if level not in ("error", "warning", "info", "debug"):
-        raise ValueError(f"unknown x265 log level {level!r}")
-    _x265_log = level
 _STREAMING_FORMATS = {"matroska", "webm", "mpegts"}
 _MP4_FORMATS = {"mp4", "mov", "ipod", "ismv"}
 _LISTED_FORMATS = _MP4_FORMATS | {"matroska", "webm"}
@@ -62,7 +50,6 @@ _TS_CODECS = {
     "audio": {"aac", "aac_latm", "mp2", "mp3", "ac3", "eac3", "dts", "truehd", "opus", "s302m"},
     "subtitle": {"dvb_subtitle", "dvb_teletext"},
 }
-# Single-image outputs (FFmpeg's image2 muxer with -update 1): codec, pixel format.
 # Crash-safe outputs are cut into pieces of at most this long, so a hard kill
 # loses this plus the encoder's own delay (x264 lookahead), under a second in
 # all (fragments need no keyframe: the GOP is kept).
@@ -79,11 +66,26 @@ _DROP_TAGS = {"encoder", "duration", "handler_name", "vendor_id"}
 # service provider: a folder of chunk files that also holds an earlier output
 # is told apart by it (see mark_output and trip.py).
 OUTPUT_HANDLER = "vidclear"
+# Single-image outputs (FFmpeg's image2 muxer with -update 1): codec, pixel format.
 _IMAGE_CODECS = {"png": ("png", "rgb24"), "jpg": ("mjpeg", "yuvj444p"),
                  "jpeg": ("mjpeg", "yuvj444p"), "bmp": ("bmp", "bgr24"),
                  "tif": ("tiff", "rgb24"), "tiff": ("tiff", "rgb24")}
 #: Output extensions written as one picture (the last frame), not as video.
 IMAGE_SUFFIXES = frozenset(_IMAGE_CODECS)
+
+
+# x265 prints its own log, past FFmpeg's: errors only, as FFmpeg's log shows
+# only with -vv ("Source height < 720p; disabling lookahead-slices" came
+# between vidclear's lines: trial 37); set_x265_log follows -vv and -vvv.
+_x265_log = "error"
+
+
+def set_x265_log(level: str) -> None:
+    """x265's log level for encoders opened from now on: ``error``, ``info`` or ``debug``."""
+    global _x265_log
+    if level not in ("error", "warning", "info", "debug"):
+        raise ValueError(f"unknown x265 log level {level!r}")
+    _x265_log = level
 
 
 def mark_output(container: Any, video: Any) -> None:
