@@ -133,3 +133,8 @@ def test_a_config_file_with_a_byte_order_mark_loads(tmp_path):
     f = tmp_path / "bom.toml"
     f.write_bytes(b"\xef\xbb\xbf[dehaze]\nstrength = 0.5\n")
     assert load_config(config_file=f).processor_config("dehaze").strength == 0.5
+    # the command line read it a second time, with a plain tomllib: an internal
+    # error (exit 3) in vidclear presets and run without -q (trial 38)
+    from vidclear.cli.main import main
+
+    assert main(["presets", "--config", str(f)]) == 0

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vidclear.cli.progress import Progress, damaged_line, summary_line
-from vidclear.config.loader import Config, load_config
+from vidclear.config.loader import Config, load_config, read_config_file
 from vidclear.errors import ConfigError, OutputError
 from vidclear.io.sinks.paths import check_output_path, is_special_file, is_stdout, write_file
 from vidclear.io.sinks.report import ReportSink
@@ -182,10 +182,10 @@ def config_from_args(args: argparse.Namespace, base: dict | None = None, *,
     if not getattr(args, "quiet", False):
         keys = list(args.overrides)
         if args.config:  # the sections of a config file count like --set keys
-            import tomllib
-
-            with open(args.config, "rb") as fh:  # load_config has read and checked it
-                keys += [f"{section}.*" for section in tomllib.load(fh)]
+            try:  # read as load_config read it (a BOM crashed a plain tomllib here)
+                keys += [f"{section}.*" for section in read_config_file(args.config)]
+            except ConfigError:  # /dev/stdin read once already: no note, no error
+                pass
         _note_idle_settings(config, keys, fixed_chain=fixed_chain)
     return config
 

@@ -8,6 +8,7 @@ an unknown one is refused with the list of allowed names.
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -18,7 +19,8 @@ from vidclear.core import registry
 from vidclear.core.schema import Section
 from vidclear.errors import ConfigError
 
-__all__ = ["Config", "available_presets", "load_config", "parse_override", "preset_path"]
+__all__ = ["Config", "available_presets", "load_config", "parse_override", "preset_path",
+           "read_config_file"]
 
 _CORE: dict[str, type[Section]] = {
     "pipeline": PipelineConfig,
@@ -135,6 +137,17 @@ def _parse_toml(text: str, origin: str) -> dict[str, Any]:
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
     return data
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The tables of a TOML config file, as :func:`load_config` reads it (a UTF-8 BOM allowed).
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, unreadable, too large or not valid TOML.
+    """
+    return _read_toml(Path(path))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
