@@ -577,3 +577,25 @@ def test_the_summary_counts_the_frames_of_interrupted_rows_apart() -> None:
         "wall_s": 4.6, "workers": 2, "engine": "local"}
     last = format_table(report).splitlines()[-1]
     assert "0 frames (and 350 of the interrupted files, not kept) in 4.6 s" in last, last
+
+
+def test_a_report_is_never_a_file_the_batch_reads_or_its_state(clips: Path, tmp_path: Path,
+                                                               capsys) -> None:
+    # with -y the manifest (an input), the --config file and the state file
+    # became the report: the job list gone, a rerun unable to resume (trial 38)
+    a = clips / "in" / "a.mp4"
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"input\n{a}\n")
+    config = tmp_path / "c.toml"
+    config.write_text("[output]\ncrf = 30\n")
+    out = tmp_path / "o"
+    cases = [([str(manifest), "--report", str(manifest)], "a file this batch reads"),
+             ([str(a), "--config", str(config), "--report", str(config)],
+              "a file this batch reads"),
+             ([str(a), "--report", str(out / ".vidclear-batch.json")], "the batch's state file")]
+    for args, match in cases:
+        rc = main(["batch", *args, "-o", str(out), "-y", "-q", *sets(FAST)])
+        err = capsys.readouterr().err
+        assert rc == 1 and match in err, (args, err)
+    assert manifest.read_text() == f"input\n{a}\n" and config.read_text() == "[output]\ncrf = 30\n"
+    assert not out.exists() or not list(out.rglob("*.mp4"))

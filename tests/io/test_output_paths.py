@@ -323,3 +323,13 @@ def test_a_single_frame_run_claims_no_real_time_speed(tmp_path):
     err = res.stderr.decode()
     assert res.returncode == 0, err
     assert "wrote 1 frame to" in err and "real time" not in err
+
+
+def test_stats_never_replace_the_config_file(clip, tmp_path):
+    # --stats c.toml -y replaced the --config file it had read (trial 38)
+    config = tmp_path / "c.toml"
+    config.write_text("[output]\ncrf = 30\n")
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "out.mp4"), "--config", str(config),
+                   "--stats", str(config), "-y")
+    _one_line_error(res, "refusing to overwrite an input")
+    assert config.read_text() == "[output]\ncrf = 30\n"

@@ -30,7 +30,7 @@ from typing import Any
 
 from vidclear.batch.inputs import BatchItem, collect_inputs, collect_trips
 from vidclear.batch.segments import estimate_frames, join_segments, part_suffix, plan_segments
-from vidclear.batch.state import BatchState, config_hash, input_identity
+from vidclear.batch.state import STATE_NAME, BatchState, config_hash, input_identity
 from vidclear.config.loader import load_config
 from vidclear.errors import ConfigError, OutputError, VidclearError
 from vidclear.io.sinks.encoder import IMAGE_SUFFIXES, check_encoder
@@ -130,12 +130,15 @@ def _remove_partials(path: Path) -> int:
     return removed
 
 
-def _check_report_path(path: Path, items: list[BatchItem], *, overwrite: bool) -> None:
+def _check_report_path(path: Path, items: list[BatchItem], *, overwrite: bool,
+                       read: list[str], outdir: Path) -> None:
     """Refuse a ``--report`` file that is an input or an output of the batch, or another file.
 
     It may replace an earlier batch report (a batch run again to resume
     writes its report again), or anything else with ``-y``; never an input
-    or an output of this batch. Its folder must exist and take a new file.
+    or an output of this batch, a file it reads (``read``: its manifests and
+    ``--config``) or its state file in ``outdir``. Its folder must exist and
+    take a new file.
 
     Raises
     ------
@@ -143,6 +146,13 @@ def _check_report_path(path: Path, items: list[BatchItem], *, overwrite: bool) -
         With the reason, before any job starts.
     """
     real = os.path.realpath(path)
+    for spec in read:  # with -y a manifest or the config file became the report (trial 38)
+        if os.path.isfile(spec) and os.path.realpath(spec) == real:
+            raise OutputError(f"--report {path} is a file this batch reads; refusing to "
+                              "overwrite it")
+    if real == os.path.realpath(outdir / STATE_NAME):
+        raise OutputError(f"--report {path} is the batch's state file; refusing to overwrite "
+                          "it (a rerun could not resume)")
     for item in items:
         for src in item.sources:
             if os.path.realpath(src) == real:
@@ -277,13 +287,17 @@ def run_batch(
     else:
         items = collect_inputs(inputs, outdir, suffix=opts.suffix, notes=notes)
     if opts.report is not None:  # refused now, not after the whole batch has run
-        _check_report_path(Path(opts.report), items, overwrite=opts.overwrite)
+        _check_report_path(Path(opts.report), items, overwrite=opts.overwrite,
+                           read=[*inputs, *([opts.config_file] if opts.config_file else [])],
+                           outdir=outdir)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create {outdir}: {exc.strerror or exc}") from None
     if opts.report is None:
-        _check_report_path(outdir / REPORT_NAME, items, overwrite=opts.overwrite)
+        _check_report_path(outdir / REPORT_NAME, items, overwrite=opts.overwrite,
+                           read=[*inputs, *([opts.config_file] if opts.config_file else [])],
+                           outdir=outdir)
     state = BatchState(outdir)
     files = _prepare(items, opts, state)
     t0 = time.perf_counter()

@@ -243,7 +243,9 @@ def open_report(args: argparse.Namespace, *, title: str = "vidclear run") -> Rep
     elif stats:
         # an existing file is replaced with -y only, as the video and --report are
         # (a typo in --stats replaced an unrelated file without a word: trial 37)
-        check_output_path(Path(stats), inputs=list(getattr(args, "input", None) or []),
+        read = [*(getattr(args, "input", None) or []),  # the --config file is read too
+                *([args.config] if getattr(args, "config", None) else [])]
+        check_output_path(Path(stats), inputs=read,
                           overwrite=bool(getattr(args, "overwrite", False))
                           or is_special_file(Path(stats)), label="--stats")
         if output and os.path.realpath(stats) == os.path.realpath(output):
