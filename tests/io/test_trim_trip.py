@@ -185,6 +185,36 @@ def test_a_folder_and_a_glob_are_trips_in_name_order(chunks, tmp_path):
     assert int(video["nb_read_frames"]) == 90
 
 
+def test_a_folders_subfolders_and_hidden_files_are_named_and_double_star_spans_folders(
+        chunks, tmp_path):
+    # `run DIR` left DIR/sub/*.mp4 out without a word, a DCIM/100MEDIA layout
+    # was "no video files"; `run 'DIR/**/*.mp4'` matched one level only while
+    # batch took the whole tree (trial 38)
+    import shutil
+
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    shutil.copy(chunks[0], tree / "a.mp4")
+    shutil.copy(chunks[1], tree / "sub" / "b.mp4")
+    (tree / "._a.mp4").write_bytes(b"\x00\x05\x16\x07Mac OS X")
+    notes: list[str] = []
+    assert expand_inputs([str(tree)], notes=notes) == [str(tree / "a.mp4")]
+    assert notes == [f"1 video file(s) in subfolders of {tree} are left out (a folder plays its "
+                     f"own files; '{tree}/**/*.mp4' takes them all)",
+                     f"skipped 1 hidden file(s) in {tree} (names starting with '.', e.g. "
+                     "._a.mp4)"]
+    assert expand_inputs([str(tree / "**" / "*.mp4")]) == [str(tree / "a.mp4"),
+                                                          str(tree / "sub" / "b.mp4")]
+    res = _run("run", str(tree), "-o", str(tmp_path / "t.mkv"))
+    assert res.returncode == 0 and "in subfolders of" in res.stderr, res.stderr
+    dcim = tmp_path / "DCIM"
+    (dcim / "100MEDIA").mkdir(parents=True)
+    shutil.copy(chunks[0], dcim / "100MEDIA" / "x.mp4")
+    with pytest.raises(InputError, match=r"holds no video files itself, but 1 in its "
+                                         r"subfolders \(e.g. 100MEDIA/x.mp4\)"):
+        expand_inputs([str(dcim)])
+
+
 @pytest.mark.parametrize("ext", [".mp4", ".mkv", ".ts", ".m2ts", ".mts", ".flv"])
 def test_a_folder_holding_an_earlier_output_is_refused(chunks, tmp_path, ext):
     # `vidclear run SD/trip -o SD/trip/clean.mp4`, then again to another name,

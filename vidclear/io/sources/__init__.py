@@ -94,7 +94,8 @@ def open_source(
             os.path.isdir(spec) or (glob.has_magic(spec) and not os.path.exists(spec))):
         spec = [spec]  # a folder or a pattern: a trip, as on the command line
     if not isinstance(spec, str):
-        files = expand_inputs(spec, order=cfg.order)
+        notes: list[str] = []
+        files = expand_inputs(spec, order=cfg.order, notes=notes)
         if not files:
             raise InputError("no input given: name a file, folder, pattern, URL or lavfi graph")
         if len(files) > 1:
@@ -105,8 +106,11 @@ def open_source(
                 raise ConfigError("-ss / -t / -to apply to one input, not to a trip of "
                                   f"{len(files)} files")
             trip = TripSource(files, config=cfg, copy_streams=copy_streams and not live)
+            trip.notes.extend(notes)
             return RealtimeSource(trip) if _paced(cfg, pace, live, "file") else trip
         spec = files[0]
+    else:
+        notes = []
     kind = classify_input(spec)
     if live is None:
         live = kind in ("url", "camera")
@@ -121,6 +125,7 @@ def open_source(
         return AVSource(spec, config=cfg, copy_streams=False,
                         options={**stream_options(spec), **(options or {})})
     decoded = AVSource(spec, config=cfg, copy_streams=copy_streams and not live, options=options)
+    decoded.notes.extend(notes)  # what a folder of one video left out
     source: Source = decoded
     if cfg.trim is not None:
         start, end = cfg.trim

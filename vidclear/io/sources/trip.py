@@ -140,7 +140,8 @@ def hidden_below(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in parts)
 
 
-def expand_inputs(specs: Sequence[str], *, order: str = "name") -> list[str]:
+def expand_inputs(specs: Sequence[str], *, order: str = "name",
+                  notes: list[str] | None = None) -> list[str]:
     """Files named directly, in folders (their video files) or by glob patterns.
 
     A folder's hidden files (names starting with ``.``, such as macOS's
@@ -156,6 +157,10 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name") -> list[str]:
         dashcams' numbered names give), or by the container's
         ``creation_time`` tag, then the file's modification time. Files named
         one by one keep the order given.
+    notes : list of str, optional
+        One line is added for each folder whose subfolders or hidden files
+        hold videos left out (a folder plays its own files; ``DIR/**/*.MP4``
+        takes a whole tree).
 
     Raises
     ------
@@ -173,14 +178,30 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name") -> list[str]:
             raise InputError(f"{spec} is given twice: a trip plays each file once")
         path = Path(spec)
         if path.is_dir():
-            found = sorted(str(p) for p in path.iterdir()
-                           if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
-                           and not p.name.startswith("."))
+            videos = [p for p in path.rglob("*")
+                      if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES]
+            found = sorted(str(p) for p in videos
+                           if p.parent == path and not p.name.startswith("."))
+            deeper = [p for p in videos if p.parent != path and not hidden_below(p, path)]
+            hidden = [p for p in videos if hidden_below(p, path)]
+            tree = f"'{Path(spec) / '**' / ('*' + (deeper or videos or [path])[0].suffix)}'"
             if not found:
+                if deeper:  # DCIM/100MEDIA, DCIM/101MEDIA
+                    raise InputError(f"folder {spec} holds no video files itself, but "
+                                     f"{len(deeper)} in its subfolders (e.g. "
+                                     f"{deeper[0].relative_to(path)}): name them, or a "
+                                     f"pattern such as {tree}")
                 raise InputError(f"folder {spec} holds no video files "
                                  f"({', '.join(sorted(VIDEO_SUFFIXES))})")
+            if notes is not None and deeper:  # left out without a word (trial 38)
+                notes.append(f"{len(deeper)} video file(s) in subfolders of {spec} are left "
+                             f"out (a folder plays its own files; {tree} takes them all)")
+            if notes is not None and hidden:
+                notes.append(f"skipped {len(hidden)} hidden file(s) in {spec} (names "
+                             f"starting with '.', e.g. {hidden[0].relative_to(path)})")
         elif any(ch in spec for ch in "*?[") and not path.exists():
-            found = sorted(p for p in glob.glob(spec) if Path(p).is_file())
+            # ** spans folders, as in vidclear batch (it matched one level here)
+            found = sorted(p for p in glob.glob(spec, recursive=True) if Path(p).is_file())
             if not found:
                 raise InputError(f"no file matches {spec}")
         else:
@@ -294,6 +315,8 @@ class TripSource(Source):
             raise InputError("a trip needs at least one file")
         super().__init__(str(specs[0]) if len(specs) == 1 else f"{specs[0]} (+{len(specs) - 1})")
         self.specs = [str(s) for s in specs]
+        #: one-line notes for the user (videos a folder left out)
+        self.notes: list[str] = []
         self.config = config or InputConfig()
         self.copy_streams = copy_streams
         self.split = split
