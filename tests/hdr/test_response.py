@@ -162,7 +162,19 @@ def test_a_response_that_falls_with_the_value_is_refused(tmp_path):
 
     path = tmp_path / "dec.csv"
     np.savetxt(path, srgb_response()[::-1], delimiter=";")
-    with pytest.raises(HDRInputError, match="column 1 falls from .* a camera response rises"):
+    with pytest.raises(HDRInputError, match="column 1 does not rise .* a camera response rises"):
+        load_response(path)
+    np.savetxt(path, np.full((256, 3), 0.5), delimiter=";")  # flat: "falls from 1 to 1"
+    with pytest.raises(HDRInputError, match=r"does not rise \(1 at value 0, 1 at 255\)"):
         load_response(path)
     np.savetxt(path, srgb_response(), delimiter=";")
     np.testing.assert_allclose(load_response(path), srgb_response(), rtol=1e-6)
+
+
+def test_opencvs_own_curves_load(refdir):
+    # its Robertson curve falls back by a third at the dark end: the check that
+    # refuses a curve saved in reverse compares the ends only
+    from vidclear.hdr.response import load_response
+
+    for name in ("debevec.csv", "robertson.csv", "response.csv"):
+        assert load_response(refdir / name, order="bgr").shape == (256, 3)

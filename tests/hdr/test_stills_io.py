@@ -508,3 +508,20 @@ def test_sixteen_bit_exposures_are_said_to_be_read_as_8_bits(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 0 and f"{deep}: is 16-bit, read as 8 bits" in err, err
     assert str(files[0]) not in err
+
+
+def test_outputs_that_are_folders_are_named_for_what_they_are(tmp_path, capsys):
+    # "give a file name such as o/dd_reinhard.png/out.mp4": a name the user never
+    # gave, and .mp4 for an .hdr output (trial 38)
+    files = [str(p) for p in _bracket_files(tmp_path)]
+    (tmp_path / "o" / "dd_reinhard.png").mkdir(parents=True)
+    (tmp_path / "o" / "ee.hdr").mkdir()
+    for out, want in (("dd.hdr", "the tone-mapped output (from -o dd.hdr) "
+                                 f"{tmp_path / 'o' / 'dd_reinhard.png'} is a folder: choose "
+                                 "another -o"),
+                      ("ee.hdr", f"give a file name such as {tmp_path / 'o' / 'ee.hdr'}"
+                                 "/out.hdr")):
+        rc = main(["hdr", *files, "--times", "0.25", "1", "4", "-o",
+                   str(tmp_path / "o" / out)])
+        err = capsys.readouterr().err
+        assert rc == 1 and want in err and "out.mp4" not in err, err

@@ -218,9 +218,16 @@ def run(args: argparse.Namespace) -> int:
     outs = _outputs(Path(args.output), ops, getattr(args, "response_plot", None))
     if outs[0].suffix.lower() == ".exr":
         require_openexr()  # before any work
-    for o in outs:  # as vidclear run checks them: a read-only folder is found now, not after
-        check_output_path(o, inputs=[str(p) for p in images],  # the merge (trial 37)
-                          overwrite=bool(getattr(args, "overwrite", False)), label="output")
+    plot = getattr(args, "response_plot", None)
+    for k, o in enumerate(outs):  # as vidclear run checks them: a read-only folder is found
+        # now, not after the merge (trial 37); the files named after -o say so (trial 38)
+        label = ("output" if k == 0 else "--response-plot" if plot and k == len(outs) - 1
+                 else f"the tone-mapped output (from -o {outs[0].name})")
+        if k and label != "--response-plot" and o.is_dir():
+            raise OutputError(f"{label} {o} is a folder: choose another -o (the tone-mapped "
+                              "images are named after it)")
+        check_output_path(o, inputs=[str(p) for p in images],
+                          overwrite=bool(getattr(args, "overwrite", False)), label=label)
     if args.times is not None:
         times = list(args.times)
         if len(times) != len(images):

@@ -111,8 +111,8 @@ def _main(argv: Sequence[str] | None) -> int:
         if isinstance(value, str) and not value.strip():
             option = {"output": "the output", "outdir": "the output folder (-o)"}.get(
                 name, f"--{name.replace('_', '-')}")
-            print(f"vidclear: error: {option} is empty (\"\", an unset shell variable?)",
-                  file=sys.stderr)
+            what = "empty (\"\", an unset shell variable?)" if not value else "blank"
+            print(f"vidclear: error: {option} is {what}", file=sys.stderr)
             return 2
     if any(not str(p).strip() for p in getattr(args, "images", None) or []):  # vidclear hdr
         from vidclear.io.sources.av_source import EMPTY_INPUT

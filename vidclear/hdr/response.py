@@ -577,7 +577,7 @@ def load_response(path: str | os.PathLike[str], *, order: str = "rgb") -> np.nda
     ------
     HDRInputError
         The file cannot be read, or its table is not 256 finite values >= 0
-        per channel, or a channel falls from value 0 to value 255.
+        per channel, or a channel does not rise from value 0 to value 255.
     """
     p = Path(path)
     if order not in ("rgb", "bgr"):
@@ -598,13 +598,15 @@ def load_response(path: str | os.PathLike[str], *, order: str = "rgb") -> np.nda
         raise HDRInputError(f"cannot read response curve {p}: {exc}") from None
     resp = as_response(arr)
     for c in range(3):
-        # A camera's response rises with the pixel value; a file falling end to
+        # A camera's response rises with the pixel value: a file falling end to
         # end (rows saved in reverse order) turned the video into a negative
-        # (trial 37). Calibrated curves may wobble; their ends do not swap.
+        # (trial 37). Calibrated curves may wobble: OpenCV's Robertson curve
+        # falls back by a third of its range at its dark end, so only the ends
+        # are compared.
         if resp[-1, c] <= resp[0, c]:
             raise HDRInputError(
-                f"response curve {p}: column {c + 1} falls from {resp[0, c]:.4g} at value 0 "
-                f"to {resp[-1, c]:.4g} at 255; a camera response rises with the value (rows "
+                f"response curve {p}: column {c + 1} does not rise ({resp[0, c]:.4g} at value "
+                f"0, {resp[-1, c]:.4g} at 255); a camera response rises with the value (rows "
                 "in reverse order?)")
     return np.ascontiguousarray(resp[:, ::-1]) if order == "bgr" else resp
 

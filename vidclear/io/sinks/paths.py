@@ -110,7 +110,8 @@ def check_output_path(path: Path, *, inputs: list[str], overwrite: bool,
             raise OutputError(f"{label} {path} is a file of the input sequence {spec}; "
                               "refusing to overwrite an input")
     if real.is_dir():
-        example = {"--stats": "stats.json", "--report": "report.json"}.get(label, "out.mp4")
+        example = {"--stats": "stats.json", "--report": "report.json"}.get(
+            label, "out" + (path.suffix or ".mp4"))  # out.hdr for an .hdr output
         raise OutputError(f"{label} {path} is a directory; give a file name such as "
                           f"{path / example}")
     if real.exists() and not overwrite:
