@@ -123,3 +123,38 @@ def test_histeq_smoothing_reduces_flicker_and_resets() -> None:
     np.testing.assert_array_equal(out_smooth[0], out_plain[0])
     smooth.reset()
     np.testing.assert_array_equal(smooth(_frame(flash)).image, equalize_hist(flash))
+
+
+def test_warm_up_loads_every_kernel_a_live_frame_uses(tmp_path):
+    # Only dehaze warmed up: a live run with histeq and clahe compiled on its
+    # first frame and dropped the first 8 s of a camera's frames (trial 38).
+    # In a fresh interpreter, after warm_up() a decoded frame compiles nothing.
+    import subprocess
+    import sys
+
+    from tests.media import make_clip
+
+    clip = make_clip(tmp_path / "c.mp4", n=2, size=(96, 64), audio=False)
+    code = f"""
+import importlib, numba, vidclear
+from vidclear.core.registry import get
+mods = [importlib.import_module(m) for m in ("vidclear.enhance._kernels",
+                                              "vidclear.kernels._filters")]
+def counts():
+    return {{f"{{m.__name__}}.{{n}}": len(d.signatures) for m in mods
+            for n, d in vars(m).items() if isinstance(d, numba.core.registry.CPUDispatcher)}}
+procs = [get(n)(**p) for n, p in (("histeq", {{}}), ("histeq", {{"smoothing": 0.5}}),
+                                   ("clahe", {{}}), ("msrcr", {{}}), ("ace", {{}}))]
+for p in procs:
+    p.warm_up()
+before = counts()
+with vidclear.open_source({str(clip)!r}) as src:
+    frame = next(iter(src))
+    for p in procs:
+        p(frame)
+new = {{k: v - before.get(k, 0) for k, v in counts().items() if v != before.get(k, 0)}}
+assert not new, new
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]

@@ -109,6 +109,12 @@ class MSRCRConfig(Section):
             )
 
 
+def _scratch_image() -> np.ndarray:
+    """A small RGB uint8 frame with every level, to load an enhancer's kernels on."""
+    ramp = np.arange(64 * 64 * 3, dtype=np.uint32).reshape(64, 64, 3) * 7 % 256
+    return ramp.astype(np.uint8)
+
+
 class ACE(Processor[ACEConfig]):
     """Automatic Color Enhancement of every frame (:func:`vidclear.enhance.ace`)."""
 
@@ -119,6 +125,11 @@ class ACE(Processor[ACEConfig]):
         c = self.config
         out = ace(frame.image, alpha=c.alpha, method=c.method, levels=c.levels, grid=c.grid)
         return frame.replace(out)
+
+    def warm_up(self) -> None:
+        """Load the kernels on a small frame (live runs: before the source starts)."""
+        c = self.config
+        ace(_scratch_image(), alpha=c.alpha, method=c.method, levels=c.levels, grid=c.grid)
 
 
 class HistEq(Processor[HistEqConfig]):
@@ -151,6 +162,12 @@ class HistEq(Processor[HistEqConfig]):
     def reset(self) -> None:
         self._lut = None
 
+    def warm_up(self) -> None:
+        """Load both paths' kernels on a small frame; the smoothed table is left as it was."""
+        img = _scratch_image()
+        equalize_hist(img, strength=self.config.strength)
+        apply_table(img, equalization_lut(luma_histogram(img)), strength=self.config.strength)
+
 
 class CLAHE(Processor[CLAHEConfig]):
     """Contrast-limited adaptive histogram equalization of every frame's luma."""
@@ -164,6 +181,12 @@ class CLAHE(Processor[CLAHEConfig]):
                     strength=c.strength)
         return frame.replace(out)
 
+    def warm_up(self) -> None:
+        """Load the kernels on a small frame (live runs: before the source starts)."""
+        c = self.config
+        clahe(_scratch_image(), clip_limit=c.clip_limit, tile_grid=c.tile_grid,
+              strength=c.strength)
+
 
 class MSRCR(Processor[MSRCRConfig]):
     """Multi-scale Retinex with colour restoration of every frame."""
@@ -176,3 +199,9 @@ class MSRCR(Processor[MSRCRConfig]):
         out = msrcr(frame.image, sigmas=c.sigmas, alpha=c.alpha, beta=c.beta,
                     low_clip=c.low_clip, high_clip=c.high_clip, balance=c.balance)
         return frame.replace(out)
+
+    def warm_up(self) -> None:
+        """Load the kernels on a small frame (live runs: before the source starts)."""
+        c = self.config
+        msrcr(_scratch_image(), sigmas=c.sigmas, alpha=c.alpha, beta=c.beta,
+              low_clip=c.low_clip, high_clip=c.high_clip, balance=c.balance)
