@@ -262,6 +262,22 @@ def test_signal_mid_run_leaves_a_playable_file(tmp_path, sig):
     assert f"interrupted: wrote {frames} frames" in err
 
 
+def test_quiet_says_nothing_when_a_signal_stops_the_run(tmp_path):
+    # -q printed "vidclear: signal 2: finishing ... with the frames so far" (trial 38)
+    out = tmp_path / "q.mp4"
+    proc = subprocess.Popen(
+        [*PY, "run", "lavfi:testsrc2=size=160x120:rate=30", "-o", str(out), "-q",
+         "--set", "output.preset=ultrafast"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(tmp_path.glob("q.partial-*.mp4")):
+        time.sleep(0.2)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err == "", err
+    assert int(ffprobe_streams(out)["streams"][0]["nb_read_frames"]) > 0
+
+
 def test_hard_kill_leaves_a_playable_crash_safe_recording(tmp_path):
     out = tmp_path / "rec.mp4"
     proc = subprocess.Popen(

@@ -172,3 +172,11 @@ def test_a_second_preset_or_config_is_refused_and_ray_options_alone_are_noted(cl
                        "--set", "output.preset=ultrafast", timeout=300)
     assert res.returncode == 0, res.stderr
     assert "--address applies to --engine ray only" in res.stderr
+
+
+def test_preview_options_without_the_http_preview_are_noted(tmp_path):
+    # --listen / --token without --preview http were ignored without a word (trial 38)
+    res = vidclear_cli("run", "lavfi:testsrc2=size=96x64:rate=10:duration=0.3", "-o",
+                       str(tmp_path / "o.mp4"), "--listen", "127.0.0.1:8090", timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "vidclear: note: --listen applies to --preview http only" in res.stderr

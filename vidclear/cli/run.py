@@ -121,7 +121,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preview", choices=("window", "http"),
                    help="watch the run live: an OpenCV window, or a browser page with an "
                         "MJPEG stream and live stats")
-    p.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8080",
+    p.add_argument("--listen", metavar="HOST:PORT",
                    help="address of the browser preview (default 127.0.0.1:8080; a "
                         "non-loopback address requires --token)")
     p.add_argument("--token", metavar="SECRET",
@@ -341,6 +341,8 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     def on_signal(signum: int) -> None:
         nonlocal signals
         signals += 1
+        if quiet:  # -q prints nothing but errors (trial 38)
+            return
         what = ("finishing {} with the frames so far (again to stop at once)" if signals == 1
                 else "stopping now: finishing {} without the queued frames")
         bar.bar.write(f"vidclear: signal {signum}: " + what.format(output), file=sys.stderr)
@@ -420,6 +422,9 @@ def _note_copy_only(args: argparse.Namespace, code: int) -> int:
     return code
 
 
+_LISTEN = "127.0.0.1:8080"  # the browser preview's address without --listen
+
+
 def run(args: argparse.Namespace) -> int:
     args.overrides = [*trim_overrides(args), *args.overrides]
     config = config_from_args(args)
@@ -431,6 +436,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("live runs and previews take one input; several files run as a trip "
                           "to an output file")
     report = open_report(args, title=f"vidclear run: {label}")
+    idle = [o for o, v in (("--listen", args.listen), ("--token", args.token)) if v is not None]
+    if idle and args.preview != "http" and not args.quiet:  # ignored without a word (trial 38)
+        verb = "apply" if len(idle) > 1 else "applies"
+        print(f"vidclear: note: {' and '.join(idle)} {verb} to --preview http only",
+              file=sys.stderr)
     if not _is_live(args, config):
         if not args.output:
             raise ConfigError("-o OUTPUT is required (or watch live with --preview window|http)")
@@ -451,5 +461,6 @@ def run(args: argparse.Namespace) -> int:
             tqdm.write(f"vidclear: {text}", file=sys.stderr)
 
     live = LiveJob(first, args.output, config=config, overwrite=args.overwrite,
-                   preview=args.preview, listen=args.listen, token=args.token, on_event=event)
+                   preview=args.preview, listen=args.listen or _LISTEN, token=args.token,
+                   on_event=event)
     return _note_copy_only(args, execute(live.session, args, label=label, report=report))
