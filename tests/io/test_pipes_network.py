@@ -56,6 +56,23 @@ def test_mpegts_on_stdin_to_matroska_on_stdout(ts_clip, tmp_path):
     assert _counts(out) == _counts(ts_clip) == {"video": 30, "audio": _counts(ts_clip)["audio"]}
 
 
+def test_an_mpegts_cut_inside_a_packet_on_stdin_is_refused_as_a_file_is(ts_clip, tmp_path):
+    # The same bytes as a file were refused ("ends inside an MPEG-TS packet"); on
+    # standard input they were shortened without a word, exit 0 (trial 38).
+    data = ts_clip.read_bytes()
+    cut = data[:len(data) // 188 * 94 + 1]  # half way, one byte into a packet
+    proc = subprocess.run([*VIDCLEAR, "run", "-", "-o", str(tmp_path / "o.mkv"), "-q"],
+                          input=cut, capture_output=True, cwd=ROOT, timeout=120)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1 and "ends inside an MPEG-TS packet" in err, err
+    assert f"({len(cut)} bytes)" in err and not list(tmp_path.iterdir())
+    proc = subprocess.run([*VIDCLEAR, "run", "-", "-o", str(tmp_path / "k.mkv"), "-q",
+                           "--set", "input.allow_truncated=true"],
+                          input=cut, capture_output=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert 0 < _counts(tmp_path / "k.mkv")["video"] < 30
+
+
 def test_an_mp4_with_its_index_at_the_end_on_stdin_is_named_as_such(tmp_path):
     # Its index (moov) comes after the media, and a pipe cannot go back to it:
     # that was "input - is damaged ... use --set input.allow_truncated=true",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno
+import io
 import os
 import socket
+import sys
 import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -130,6 +132,47 @@ EMPTY_INPUT = ("an input is empty (\"\", an unset shell variable?): name a file,
                "pattern, URL or lavfi graph")
 
 
+
+_TS_TAIL = 2 * 204  # bytes of a stream's end that show whether its last packets are whole
+
+
+def ts_ends_whole(tail: bytes, size: int) -> bool:
+    """Whether an MPEG-TS stream of ``size`` bytes whose last bytes are ``tail`` ends whole.
+
+    Its packets are 188 bytes (192 in M2TS, whose 4-byte time stamp comes
+    first; 204 with Reed-Solomon bytes) and start with the sync byte 0x47: a
+    whole stream has one where its last two packets start. Streams shorter
+    than two packets are not judged.
+    """
+    def whole(n: int, head: int) -> bool:
+        at = [len(tail) - k * n + head for k in (1, 2)]
+        return all(0 <= i < len(tail) and tail[i] == 0x47 for i in at)
+
+    return size < _TS_TAIL or any(whole(n, h) for n, h in ((188, 0), (192, 4), (204, 0)))
+
+
+class _CountingReader(io.RawIOBase):
+    """Standard input as PyAV reads it, counting the bytes and keeping the last few."""
+
+    def __init__(self, raw: Any) -> None:
+        super().__init__()
+        self._raw = raw
+        self.count = 0
+        self.tail = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read1(len(buffer)) if hasattr(self._raw, "read1") else \
+            self._raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.count += n
+        self.tail = (self.tail + data)[-_TS_TAIL:]
+        return n
+
+
 class AVSource(Source):
     """Decode the video stream of a file, URL or lavfi graph with PyAV.
 
@@ -173,6 +216,7 @@ class AVSource(Source):
         self._extra_options = dict(options or {})
         self._last_time: float | None = None
         self._seeked = False
+        self._stdin: _CountingReader | None = None  # standard input, read and counted here
         self._facts: dict[str, Any] = {}  # what close() keeps of the closed container
         #: one-line notes for the user (a numbered sequence ending at a gap)
         self.notes: list[str] = []
@@ -188,7 +232,7 @@ class AVSource(Source):
         cfg = self.config
         options: dict[str, str] = {}
         fmt = cfg.format or None
-        target = self.spec
+        target: Any = self.spec  # a path or URL; standard input as a reader
         if self.kind == "lavfi":
             target, fmt = self.spec[len("lavfi:"):], "lavfi"
             if not target:
@@ -198,8 +242,13 @@ class AVSource(Source):
                 options["rtsp_transport"] = cfg.rtsp_transport
         elif self.kind == "pipe":
             # Standard input (or pipe:N): FFmpeg probes MPEG-TS, Matroska and NUT as they
-            # stream; input.format names the demuxer when probing cannot tell.
+            # stream; input.format names the demuxer when probing cannot tell. Standard
+            # input is read here, counted, so an MPEG-TS cut inside a packet is told
+            # (FFmpeg's pipe protocol gives no byte count)
             target = "pipe:0" if self.spec in ("-", "pipe:") else self.spec
+            if target in ("pipe:0", "pipe:") and sys.stdin is not None:
+                self._stdin = _CountingReader(sys.stdin.buffer)
+                target = self._stdin
         elif self.kind == "camera":
             target, fmt = camera_device(self.spec), fmt or "v4l2"
             if not os.path.exists(target):
@@ -228,7 +277,7 @@ class AVSource(Source):
                 raise InputError(f"input cannot be read (permission denied): {self.spec}")
             if path.is_file() and path.stat().st_size == 0:  # a FIFO or /dev/stdin has no size
                 raise InputError(f"input is empty (0 bytes): {self.spec}")
-            if ":" in target.split("/", 1)[0]:
+            if ":" in str(target).split("/", 1)[0]:
                 # a:b.mp4 is a file here, but FFmpeg reads "a:" as a protocol
                 # ("Protocol not found"); file: says which it is
                 target = "file:" + target
@@ -540,6 +589,13 @@ class AVSource(Source):
         if (self.stopped or self._seeked or self.kind not in ("file", "pipe")
                 or self.config.allow_truncated):
             return
+        reader = self._stdin
+        if (reader is not None and "mpegts" in self._container.format.name.split(",")
+                and not ts_ends_whole(reader.tail, reader.count)):
+            # the same bytes as a file are refused when opened (trial 38)
+            raise InputError(f"input {self.spec} is truncated: it ends inside an MPEG-TS "
+                             f"packet ({reader.count} bytes) (use --set "
+                             "input.allow_truncated=true to keep what decodes)")
         if self.frames_decoded == 0:
             raise InputError(f"input {self.spec} holds no decodable video frames")
         hint = "(use --set input.allow_truncated=true to keep what decodes)"
@@ -596,17 +652,11 @@ class AVSource(Source):
             with open(self.spec, "rb") as fh:
                 fh.seek(0, os.SEEK_END)
                 size = fh.tell()
-                fh.seek(max(0, size - 2 * 204))
+                fh.seek(max(0, size - _TS_TAIL))
                 tail = fh.read()
         except OSError:
             return
-
-        def ends_whole(n: int, head: int) -> bool:
-            at = [len(tail) - k * n + head for k in (1, 2)]
-            return all(0 <= i < len(tail) and tail[i] == 0x47 for i in at)
-
-        if size >= 2 * 204 and not any(ends_whole(n, h) for n, h in ((188, 0), (192, 4),
-                                                                     (204, 0))):
+        if not ts_ends_whole(tail, size):
             raise InputError(f"input {self.spec} is truncated: it ends inside an MPEG-TS "
                              f"packet ({size} bytes) (use --set input.allow_truncated=true to "
                              "keep what decodes)")
