@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.media import ffprobe_streams, make_clip
+from tests.media import ffprobe_frame_times, ffprobe_streams, make_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 VIDCLEAR = [sys.executable, "-m", "vidclear"]
@@ -71,6 +71,28 @@ def test_an_mpegts_cut_inside_a_packet_on_stdin_is_refused_as_a_file_is(ts_clip,
                           input=cut, capture_output=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()
     assert 0 < _counts(tmp_path / "k.mkv")["video"] < 30
+
+
+def test_a_trim_of_matroska_on_stdin_matches_the_same_file(tmp_path):
+    # Matroska streamed on stdin "seeked" by reading on: -ss 1 started a second
+    # late, -ss 1 -t 1 wrote nothing (trial 38). A pipe is read from its start
+    # and trimmed, as MPEG-TS is.
+    src = make_clip(tmp_path / "cam.mp4", n=120, size=(96, 64))
+    streamed = tmp_path / "streamed.mkv"
+    subprocess.run([_ffmpeg(), "-v", "error", "-i", str(src), "-c", "copy", "-f", "matroska",
+                    str(streamed)], check=True, timeout=60)
+    for trim in (["-ss", "1"], ["-ss", "1", "-t", "1"]):
+        piped, whole = tmp_path / "p.mkv", tmp_path / "w.mkv"
+        proc = subprocess.run([*VIDCLEAR, "run", "-", "-o", str(piped), "-q", "-y", *trim],
+                              input=streamed.read_bytes(), capture_output=True, cwd=ROOT,
+                              timeout=120)
+        assert proc.returncode == 0, proc.stderr.decode()
+        proc = subprocess.run([*VIDCLEAR, "run", str(streamed), "-o", str(whole), "-q", "-y",
+                               *trim], capture_output=True, cwd=ROOT, timeout=120)
+        assert proc.returncode == 0, proc.stderr.decode()
+        assert _counts(piped) == _counts(whole), trim
+        assert _counts(piped)["video"] == (90 if len(trim) == 2 else 30)
+        assert ffprobe_frame_times(piped)[:3] == ffprobe_frame_times(whole)[:3]
 
 
 def test_an_mp4_with_its_index_at_the_end_on_stdin_is_named_as_such(tmp_path):

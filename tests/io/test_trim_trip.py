@@ -185,6 +185,15 @@ def test_a_folder_and_a_glob_are_trips_in_name_order(chunks, tmp_path):
     assert int(video["nb_read_frames"]) == 90
 
 
+def test_a_lavfi_graph_with_link_labels_is_no_pattern():
+    # "no file matches lavfi:testsrc2...[out0]": FFmpeg's lavfi device names its
+    # outputs [out0], [out1] (trial 38)
+    spec = "lavfi:testsrc2=size=64x64:duration=1[out0];sine=duration=1[out1]"
+    assert expand_inputs([spec]) == [spec]
+    with open_source(spec) as src:
+        assert src.info.width == 64
+
+
 def test_a_folders_subfolders_and_hidden_files_are_named_and_double_star_spans_folders(
         chunks, tmp_path):
     # `run DIR` left DIR/sub/*.mp4 out without a word, a DCIM/100MEDIA layout

@@ -425,10 +425,13 @@ class AVSource(Source):
             The input cannot seek (a pipe or a live stream).
         """
         self._seeked = True
-        if {"mpegts", "image2"} & set(self._container.format.name.split(",")):
+        if self.kind == "pipe" or {"mpegts", "image2"} & set(
+                self._container.format.name.split(",")):
             # MPEG-TS seeks by bytes and can land past the keyframe (or at the
             # end: -ss found no frame at all); an image sequence cannot seek
-            # ("Invalid argument"). Both are read from their start and the trim
+            # ("Invalid argument"); a pipe cannot go back, and Matroska on stdin
+            # "seeked" by reading on past a second more, or past every frame
+            # with -t (trial 38). They are read from their start and the trim
             # drops the frames before the start.
             return
         try:

@@ -27,7 +27,7 @@ from vidclear.config.sections import InputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import SidePackets, Source, StreamInfo
 from vidclear.errors import InputError
-from vidclear.io.sources.av_source import EMPTY_INPUT, AVSource
+from vidclear.io.sources.av_source import EMPTY_INPUT, AVSource, classify_input
 
 __all__ = ["TripSource", "expand_inputs"]
 
@@ -199,7 +199,8 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name",
             if notes is not None and hidden:
                 notes.append(f"skipped {len(hidden)} hidden file(s) in {spec} (names "
                              f"starting with '.', e.g. {hidden[0].relative_to(path)})")
-        elif any(ch in spec for ch in "*?[") and not path.exists():
+        elif (any(ch in spec for ch in "*?[") and not path.exists()
+              and classify_input(spec) == "file"):  # lavfi:a[out0];b[out1] is no pattern
             # ** spans folders, as in vidclear batch (it matched one level here)
             found = sorted(p for p in glob.glob(spec, recursive=True) if Path(p).is_file())
             if not found:
