@@ -275,3 +275,23 @@ def test_interrupted_before_the_first_packet_left_is_not_a_failure() -> None:
     assert sink.frames_dropped == 3
     with pytest.raises(OutputError, match="Connection refused"):
         sink_with_three_frames().close()  # the run's end: still an error
+
+
+def test_a_network_output_nobody_listened_to_says_nothing_was_sent(ts_clip, tmp_path):
+    # "wrote 13 frames to tcp://...", "11 frames were not sent: the network
+    # receiver was gone", "2 late video frames re-timed", where no receiver ever
+    # connected (trial 38)
+    stats = tmp_path / "s.json"
+    proc = subprocess.Popen([*VIDCLEAR, "run", "lavfi:testsrc2=size=96x64:rate=30", "-o",
+                             f"tcp://127.0.0.1:{_port()}", "--stats", str(stats)],
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    facts = json.loads(stats.read_text())
+    n = facts["frames_out"]
+    assert n > 0 and facts["output_frames_dropped"] == n, facts
+    assert facts["output_receiver_connected"] is False
+    assert f"{n} frames were not sent: no receiver ever connected" in err, err
+    assert "wrote 0 frames to tcp://127.0.0.1" in err and f"({n} not sent)" in err, err
+    assert "re-timed" not in err

@@ -52,14 +52,22 @@ def damaged_text(n: int, at: list[float], at_end: bool) -> str:
     return text
 
 
-def summary_line(stats: PipelineStats, output: str) -> str:
+def summary_line(stats: PipelineStats, output: str, *, unsent: int = 0) -> str:
+    """The run's last line: frames written, time, speed, drops, latency.
+
+    ``unsent`` frames went to a network output no receiver took: they are
+    not counted as written.
+    """
     snap = stats.snapshot()
     lat = snap["latency_ms"]
     # a preview alone (labelled "http preview", "window preview") writes no file
     shown = output.endswith(" preview")
+    written = max(snap["frames_out"] - unsent, 0)
+    held = f" ({unsent} not sent)" if unsent else ""
     parts = [
-        f"{snap['frames_out']} frame{'s' if snap['frames_out'] != 1 else ''} "
-        f"{'in the' if shown else 'to'} {'standard output' if output in STDOUT_NAMES else output}",
+        f"{written} frame{'s' if written != 1 else ''} "
+        f"{'in the' if shown else 'to'} "
+        f"{'standard output' if output in STDOUT_NAMES else output}{held}",
         f"in {snap['wall_s']:.1f} s",
         f"{snap['fps']:.1f} fps",
         f"dropped {snap['dropped']}",

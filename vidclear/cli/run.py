@@ -361,10 +361,13 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     finally:
         bar.close()
     _write_stats(getattr(args, "stats", None), stats, session.report())
-    unsent = session.report().get("output_frames_dropped", 0)
+    facts = session.report()
+    unsent = facts.get("output_frames_dropped", 0)
     if unsent:  # lost or damaged data is reported even with -q
+        why = ("the network receiver was gone when the run ended"
+               if facts.get("output_receiver_connected") else "no receiver ever connected")
         print(f"vidclear: warning: {unsent} frame{'s were' if unsent != 1 else ' was'} not "
-              "sent: the network receiver was gone when the run ended", file=sys.stderr)
+              f"sent: {why}", file=sys.stderr)
     if session.source.decode_errors:
         n = session.source.decode_errors
         print(f"vidclear: warning: {n} damaged packet{'s were' if n != 1 else ' was'} "
@@ -375,7 +378,7 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
         if getattr(args, "verbose", 0):
             _say_stages(stats)
         # the label again: an interrupted --split run wrote fewer files than it had inputs
-        print(summary_line(stats, session.output_label), file=sys.stderr)
+        print(summary_line(stats, session.output_label, unsent=unsent), file=sys.stderr)
         if report is not None:
             print(f"vidclear: report: {report.folder / 'report.html'}", file=sys.stderr)
         for label_ in session.skipped_streams:
