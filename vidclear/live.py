@@ -39,6 +39,7 @@ from vidclear.io.sinks.http_preview import (
 )
 from vidclear.io.sinks.paths import check_output_path
 from vidclear.io.sinks.views import VIEWS
+from vidclear.io.sources import classify_input
 from vidclear.pipeline.stats import PipelineStats
 from vidclear.session import Session, build_processors
 
@@ -308,11 +309,19 @@ class LiveJob:
             if self.server is not None:
                 self.server.close()
 
+        live = cfg.pipeline.mode != "file"
+        pace = None
+        if (cfg.pipeline.mode == "auto" and output is not None
+                and classify_input(str(input)) == "file"):
+            # A file previewed while recorded: played at its own rate, but every
+            # frame goes into the recording. Run live, a dehaze slower than the
+            # frame rate dropped 39 of 90 frames from it (trial 38).
+            live, pace = False, cfg.input.realtime != "off"
         try:
             self.session = Session.open(
-                input, output, config=cfg, overwrite=overwrite,
-                live=cfg.pipeline.mode != "file", sinks=make_previews, processors=procs,
-                on_event=on_event, on_close=[close_server], label=f"{preview} preview")
+                input, output, config=cfg, overwrite=overwrite, live=live, pace=pace,
+                sinks=make_previews, processors=procs, on_event=on_event,
+                on_close=[close_server], label=f"{preview} preview")
         except BaseException:
             for sink in previews:
                 sink.abort()

@@ -231,6 +231,7 @@ class Session:
         on_close: Sequence[Callable[[], Any]] = (),
         label: str | None = None,
         split: bool = False,
+        pace: bool | None = None,
     ) -> Session:
         """Open ``input`` and assemble a session writing ``output``.
 
@@ -249,6 +250,10 @@ class Session:
         live : bool, optional
             Run live (drop oldest, reconnect, pace graphs). Default: by
             ``pipeline.mode``, else live for URLs and cameras.
+        pace : bool, optional
+            Release a file's frames at their own rate while every frame still
+            goes out (file mode): what a preview of a file being recorded
+            needs. Default: for files sent to a network output.
         sinks : sequence of Sink, or callable
             Further sinks (previews), or a function that makes them once the
             source is open (so a preview is not served before there is input).
@@ -312,8 +317,9 @@ class Session:
                 outputs.append(Path(output))
                 check_output_path(Path(output), inputs=specs, overwrite=overwrite)
         # Sending a file over the network: release its frames at their own rate.
-        pace = True if any(isinstance(o, str) and classify_output(o) == "url"
-                           for o in outputs) and cfg.input.realtime == "auto" else None
+        if pace is None:
+            pace = True if any(isinstance(o, str) and classify_output(o) == "url"
+                               for o in outputs) and cfg.input.realtime == "auto" else None
         procs = list(processors) if processors is not None else build_processors(cfg)
         if live is None:
             live = cfg.pipeline.mode == "live" or (

@@ -96,3 +96,25 @@ def test_a_preview_without_a_processor_says_it_showed_the_frames_unprocessed():
     assert len(notes) == 1 and "preview showed the frames unprocessed" in notes[0], res.stderr
     assert "re-encoded" not in res.stderr
     assert "showed 20 frames in the http preview, in " in res.stderr
+
+
+def test_a_file_previewed_while_recorded_keeps_every_frame(tmp_path):
+    # --preview made any run live: a file whose processing was slower than its
+    # frame rate lost frames from the recording (51 of 90 written: trial 38).
+    # It plays at its own rate but runs in file mode: every frame is written.
+    import subprocess as sp
+
+    clip = tmp_path / "fast.mp4"  # 300 fps: no processing keeps up with its rate
+    sp.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+            "testsrc2=size=320x180:rate=300:duration=0.5", "-c:v", "libx264", "-preset",
+            "ultrafast", str(clip)], check=True, timeout=60)
+    out = tmp_path / "rec.mp4"
+    res = subprocess.run([*PY, "run", str(clip), "--preview", "http", "--listen",
+                          f"127.0.0.1:{free_port()}", "-o", str(out), "--preset", "dashcam"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "wrote 150 frames" in res.stderr and "dropped 0" in res.stderr, res.stderr
+    probe = sp.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
+                    "stream=nb_read_frames", "-of", "csv=p=0", str(out)],
+                   capture_output=True, text=True, check=True)
+    assert int(probe.stdout.strip()) == 150
