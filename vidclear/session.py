@@ -344,6 +344,11 @@ class Session:
         files = expand_inputs(specs, order=config.input.order)
         if folder is None:
             raise ConfigError("--split writes one file per input into a folder: give -o DIR")
+        if isinstance(folder, str) and classify_output(folder) != "file":
+            # -o - made a folder named "-" of Matroska files called .mp4 (trial 38)
+            raise ConfigError(f"--split writes one file per input into a folder: -o {folder} "
+                              "is a stream, which holds one (drop --split to send the trip "
+                              "there as one)")
         if not Path(folder).is_dir():
             if Path(folder).exists() or not Path(folder).parent.is_dir():
                 raise ConfigError(f"--split writes one file per input into a folder: -o {folder} "

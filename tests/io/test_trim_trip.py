@@ -354,6 +354,16 @@ def test_an_interrupted_split_names_the_files_it_wrote(chunks, tmp_path):
     assert session.output_label == f"1 file in {out_dir}"
 
 
+def test_split_to_a_stream_is_refused(chunks, tmp_path):
+    # --split -o - made a folder named "-" holding Matroska files named .mp4 (trial 38)
+    for out in ("-", "udp://127.0.0.1:5999"):
+        res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(chunks[0]),
+                              str(chunks[1]), "--split", "-o", out, "-f", "matroska"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert res.returncode == 2 and "is a stream, which holds one" in res.stderr, res.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_split_writes_one_file_per_input_with_state_carried(chunks, tmp_path):
     out_dir = tmp_path / "split"
     out_dir.mkdir()
