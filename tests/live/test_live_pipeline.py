@@ -207,3 +207,34 @@ def test_a_stream_with_audio_says_the_audio_is_left_out(tmp_path):
     finally:
         sender.kill()
         sender.wait()
+
+
+def test_a_udp_recording_keeps_the_first_gop_and_the_decoders_last_frames(tmp_path):
+    # The probe's packets were dropped (fflags=nobuffer): a UDP recording lost
+    # its first second (30 of 120 frames) without a count; at the stop the
+    # decoder's held frames were lost too (trial 38: 84 of 120 written).
+    ffmpeg = need_program("ffmpeg")
+    clip = make_clip(tmp_path / "in.mp4", n=120, size=(160, 120), rate=30, audio=False)
+    port = free_port(socket.SOCK_DGRAM)
+    cfg = load_config(overrides=["input.timeout=20.0"])
+    out = tmp_path / "u.mkv"
+    sender = None
+    try:
+        def send() -> None:
+            nonlocal sender
+            sender = subprocess.Popen([ffmpeg, "-v", "error", "-re", "-i", str(clip), "-c",
+                                       "copy", "-f", "mpegts",
+                                       f"udp://127.0.0.1:{port}?pkt_size=1316"])
+            sender.wait()
+            time.sleep(1.0)  # the stream goes silent; then the user stops the run
+            session.stop()
+
+        threading.Timer(1.0, send).start()  # sent after the receiver listens
+        session = Session.open(f"udp://127.0.0.1:{port}", out, config=cfg)
+        snap = session.run(signals=False).snapshot()
+    finally:
+        if sender is not None:
+            sender.kill()
+            sender.wait()
+    assert snap["frames_in"] >= 112, snap["frames_in"]  # the last PES can stay in the demuxer
+    assert snap["frames_out"] + snap["dropped"] == snap["frames_in"]

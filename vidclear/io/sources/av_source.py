@@ -495,6 +495,16 @@ class AVSource(Source):
                 raise InputError(f"input {self.spec} is damaged{where}: {reason} (use --set "
                                  "input.allow_truncated=true to keep what decodes)") from None
             self._decode_errors += 1
+        if self.stopped or self.is_live:
+            # Stopped (Ctrl-C) or the stream ended: the frames the decoder still holds
+            # (its frame threads, B-frames) were received; a live UDP recording lost its
+            # last 6 frames to that (trial 38). At the file's own end demux flushed it.
+            try:
+                held = list(vs.codec_context.decode(None))
+            except (av.FFmpegError, ValueError):
+                held = []
+            for av_frame in held:
+                yield frame_of(av_frame)
         self._check_complete()
 
     def drain_side_packets(self, until: float) -> None:

@@ -32,10 +32,13 @@ def stream_options(url: str) -> dict[str, str]:
     """Low-latency FFmpeg options for a live ``url``.
 
     Small probe sizes so the first picture arrives within a fraction of a
-    second, no demuxer buffering, and a UDP receive buffer that survives a
-    short stall without aborting the read.
+    second, and a UDP receive buffer that survives a short stall without
+    aborting the read. The packets read while probing are kept: with
+    ``fflags=nobuffer`` they were dropped, and a UDP recording lost its
+    first second (one GOP) without a count (trial 38); the latest-frame
+    flow now drops what it cannot keep, and counts it.
     """
-    opts = {"fflags": "nobuffer", "probesize": "500000", "analyzeduration": "1000000"}
+    opts = {"probesize": "500000", "analyzeduration": "1000000"}
     if url.lower().startswith("udp"):
         opts.update({"overrun_nonfatal": "1", "fifo_size": "50000"})
     return opts
