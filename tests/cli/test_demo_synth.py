@@ -44,6 +44,11 @@ def test_demo_rejects_a_bad_size(tmp_path):
     res = subprocess.run([*PY, "demo", "-o", str(tmp_path / "d.mp4"), "--size", "big"],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "WxH" in res.stderr and "Traceback" not in res.stderr
+    # -o - advised "-f matroska", which demo does not take (trial 38)
+    res = subprocess.run([*PY, "demo", "-o", "-", "--seconds", "0.5"], capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode == 2 and "demo writes a video file, not to -" in res.stderr, \
+        res.stderr
     # each option named alone: --seconds 0 blamed --size too (trial 37)
     for args, want, other in ((["--seconds", "0"], "--seconds 0 is not allowed", "--size"),
                               (["--size", "8x8"], "--size 8x8 is not allowed", "--seconds")):

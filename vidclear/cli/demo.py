@@ -20,6 +20,7 @@ from vidclear.config.loader import Config
 from vidclear.config.sections import OutputConfig
 from vidclear.errors import ConfigError
 from vidclear.io.sinks.paths import check_output_path
+from vidclear.io.sinks.stream import classify_output
 from vidclear.io.sources.synthetic import RoadScene
 from vidclear.session import Session
 
@@ -80,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--size {args.size} is not allowed: between 16x16 and 7680x4320")
     if not 0 < args.seconds <= 600:
         raise ConfigError(f"--seconds {args.seconds:g} is not allowed: in (0, 600]")
+    if args.output and classify_output(args.output) != "file":
+        # it advised "-f matroska", an option demo does not have (trial 38)
+        raise ConfigError(f"vidclear demo writes a video file, not to {args.output}: give "
+                          "-o NAME.mp4")
     output = Path(args.output) if args.output else _free_name(DEFAULT_NAME)
     check_output_path(output, inputs=[], overwrite=args.overwrite)  # before 10 s of rendering
     report = open_report(args, title="vidclear demo")

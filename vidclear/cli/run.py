@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vidclear.cli.progress import Progress, damaged_line, summary_line
+from vidclear.cli.progress import STDOUT_NAMES, Progress, damaged_line, summary_line
 from vidclear.config.loader import Config, load_config, read_config_file
 from vidclear.errors import ConfigError, OutputError
 from vidclear.io.sinks.paths import check_output_path, is_special_file, is_stdout, write_file
@@ -335,6 +335,8 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     total = session.source.info.frame_count if session.mode == "file" else None
     bar = Progress(total=total, enabled=enabled, desc=label)
     output = session.output_label
+    if output in STDOUT_NAMES:  # "finishing -" (trial 38)
+        output = "the standard output"
 
     signals = 0
 
