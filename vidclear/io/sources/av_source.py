@@ -132,11 +132,10 @@ EMPTY_INPUT = ("an input is empty (\"\", an unset shell variable?): name a file,
                "pattern, URL or lavfi graph")
 
 
-
 _TS_TAIL = 2 * 204  # bytes of a stream's end that show whether its last packets are whole
 
 
-def ts_ends_whole(tail: bytes, size: int) -> bool:
+def _ts_ends_whole(tail: bytes, size: int) -> bool:
     """Whether an MPEG-TS stream of ``size`` bytes whose last bytes are ``tail`` ends whole.
 
     Its packets are 188 bytes (192 in M2TS, whose 4-byte time stamp comes
@@ -604,7 +603,7 @@ class AVSource(Source):
             return
         reader = self._stdin
         if (reader is not None and "mpegts" in self._container.format.name.split(",")
-                and not ts_ends_whole(reader.tail, reader.count)):
+                and not _ts_ends_whole(reader.tail, reader.count)):
             # the same bytes as a file are refused when opened (trial 38)
             raise InputError(f"input {self.spec} is truncated: it ends inside an MPEG-TS "
                              f"packet ({reader.count} bytes) (use --set "
@@ -669,7 +668,7 @@ class AVSource(Source):
                 tail = fh.read()
         except OSError:
             return
-        if not ts_ends_whole(tail, size):
+        if not _ts_ends_whole(tail, size):
             raise InputError(f"input {self.spec} is truncated: it ends inside an MPEG-TS "
                              f"packet ({size} bytes) (use --set input.allow_truncated=true to "
                              "keep what decodes)")
