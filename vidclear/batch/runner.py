@@ -146,10 +146,6 @@ def _check_report_path(path: Path, items: list[BatchItem], *, overwrite: bool,
         With the reason, before any job starts.
     """
     real = os.path.realpath(path)
-    for spec in read:  # with -y a manifest or the config file became the report (trial 38)
-        if os.path.isfile(spec) and os.path.realpath(spec) == real:
-            raise OutputError(f"--report {path} is a file this batch reads; refusing to "
-                              "overwrite it")
     if real == os.path.realpath(outdir / STATE_NAME):
         raise OutputError(f"--report {path} is the batch's state file; refusing to overwrite "
                           "it (a rerun could not resume)")
@@ -160,6 +156,10 @@ def _check_report_path(path: Path, items: list[BatchItem], *, overwrite: bool,
                                   "overwrite an input")
         if os.path.realpath(item.output) == real:
             raise OutputError(f"--report {path} is also the output of {item.input.name}")
+    for spec in read:  # with -y a manifest or the config file became the report (trial 38)
+        if os.path.isfile(spec) and os.path.realpath(spec) == real:
+            raise OutputError(f"--report {path} is a file this batch reads; refusing to "
+                              "overwrite it")
     check_output_path(path, inputs=[], overwrite=True, label="--report")
     if path.is_file() and not overwrite and not _is_batch_report(path):
         raise OutputError(f"--report {path} already exists and is no batch report "
