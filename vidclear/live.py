@@ -312,10 +312,11 @@ class LiveJob:
         live = cfg.pipeline.mode != "file"
         pace = None
         if (cfg.pipeline.mode == "auto" and output is not None
-                and classify_input(str(input)) == "file"):
-            # A file previewed while recorded: played at its own rate, but every
-            # frame goes into the recording. Run live, a dehaze slower than the
-            # frame rate dropped 39 of 90 frames from it (trial 38).
+                and classify_input(str(input)) in ("file", "pipe", "lavfi")):
+            # A file (or a pipe, or a lavfi graph) previewed while recorded: played at
+            # its own rate, but every frame goes into the recording. Run live, a
+            # dehaze slower than the frame rate dropped 39 of 90 frames from it
+            # (trial 38; a pipe and a graph, trial 39). Cameras and streams run live.
             live, pace = False, cfg.input.realtime != "off"
         try:
             self.session = Session.open(

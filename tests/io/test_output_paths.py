@@ -333,3 +333,17 @@ def test_stats_never_replace_the_config_file(clip, tmp_path):
                    "--stats", str(config), "-y")
     _one_line_error(res, "refusing to overwrite an input")
     assert config.read_text() == "[output]\ncrf = 30\n"
+
+
+def test_a_report_file_that_is_the_input_is_refused_even_with_y(clip, tmp_path):
+    # -y replaced the input video through a link named timeline.png in the report
+    # folder, and an input still named contact_sheet.png there (trial 39)
+    src = tmp_path / "in.mp4"
+    src.write_bytes(clip.read_bytes())
+    before = src.read_bytes()
+    rep = tmp_path / "R"
+    rep.mkdir()
+    (rep / "timeline.png").symlink_to(src)
+    res = vidclear("run", str(src), "-o", str(tmp_path / "out.mp4"), "--report", str(rep), "-y")
+    _one_line_error(res, "its timeline.png is an input; refusing to overwrite an input")
+    assert src.read_bytes() == before and not (tmp_path / "out.mp4").exists()

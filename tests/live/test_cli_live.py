@@ -118,3 +118,15 @@ def test_a_file_previewed_while_recorded_keeps_every_frame(tmp_path):
                     "stream=nb_read_frames", "-of", "csv=p=0", str(out)],
                    capture_output=True, text=True, check=True)
     assert int(probe.stdout.strip()) == 150
+    # a pipe and a lavfi graph too (trial 39: 6 of 90 and 38 of 90 recorded)
+    graph = "lavfi:testsrc2=size=320x180:rate=300:duration=0.5"
+    ts = tmp_path / "fast.ts"
+    sp.run(["ffmpeg", "-v", "error", "-i", str(clip), "-c", "copy", str(ts)], check=True,
+           timeout=60)
+    for src, stdin in (("-", ts.read_bytes()), (graph, None)):
+        res = subprocess.run([*PY, "run", src, "--preview", "http", "--listen",
+                              f"127.0.0.1:{free_port()}", "-o", str(out), "-y", "-f",
+                              "matroska", "--preset", "dashcam"], input=stdin, cwd=ROOT,
+                             capture_output=True, timeout=300)
+        err = res.stderr.decode()
+        assert res.returncode == 0 and "wrote 150 frames" in err and "dropped 0" in err, err

@@ -256,7 +256,8 @@ def open_report(args: argparse.Namespace, *, title: str = "vidclear run") -> Rep
     for label, other in (("the video output", output), ("--stats", stats)):
         if other and os.path.realpath(folder) == os.path.realpath(other):
             raise OutputError(f"--report {folder} is also {label}")
-    return ReportSink(folder, overwrite=bool(getattr(args, "overwrite", False)), title=title)
+    return ReportSink(folder, overwrite=bool(getattr(args, "overwrite", False)), title=title,
+                      inputs=[str(p) for p in (getattr(args, "input", None) or [])])
 
 
 def _say_plan(session: Session, report: ReportSink | None) -> None:

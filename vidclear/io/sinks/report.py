@@ -30,6 +30,7 @@ import importlib.util
 import io
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,13 +131,13 @@ class ReportSink:
 
     def __init__(self, folder: str | os.PathLike[str], *, thumbnails: int = 6,
                  thumb_width: int = 320, overwrite: bool = False,
-                 title: str = "vidclear run") -> None:
+                 title: str = "vidclear run", inputs: Sequence[str] = ()) -> None:
         if not _have_matplotlib():
             raise ConfigError("--report needs matplotlib: pip install 'vidclear[report]'")
         if not 2 <= thumbnails <= 24:
             raise ConfigError(f"report thumbnails = {thumbnails} is not allowed: expected 2..24")
         self.folder = Path(folder)
-        check_report_folder(self.folder, overwrite=overwrite)
+        check_report_folder(self.folder, overwrite=overwrite, inputs=inputs)
         self.thumbnails = thumbnails
         self.thumb_width = thumb_width
         self.title = title
@@ -314,10 +315,20 @@ figure {{ margin: 1em 0; }}
         return f"ReportSink({str(self.folder)!r}, frames={len(self.rows)})"
 
 
-def check_report_folder(folder: Path, *, overwrite: bool) -> None:
-    """Refuse a report folder that cannot be written, or one whose files would be replaced."""
+def check_report_folder(folder: Path, *, overwrite: bool, inputs: Sequence[str] = ()) -> None:
+    """Refuse a report folder that cannot be written, or one whose files would be replaced.
+
+    A report file that is one of ``inputs`` (or a link to one) is refused even
+    with ``overwrite``: with -y an input named contact_sheet.png, or a link
+    there to the input video, was replaced by the report (trial 39).
+    """
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"report folder {folder} is a file")
+    given = {os.path.realpath(p) for p in inputs if os.path.exists(p)}
+    for name in REPORT_FILES:
+        if os.path.realpath(folder / name) in given:
+            raise OutputError(f"report folder {folder}: its {name} is an input; refusing to "
+                              "overwrite an input")
     if not folder.exists() and not folder.parent.exists():
         raise OutputError(f"cannot create report folder {folder}: "
                           f"{folder.parent} does not exist")
