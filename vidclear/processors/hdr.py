@@ -217,6 +217,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self._misfits: deque[float] = deque(maxlen=8)  # the tracker's, last frames
         self._refit: BracketDetector | None = None  # measuring the pattern again
         self._refit_warned = False
+        self._part: object = None  # the trip file the last frame came from
         self.signal = None if c.output == "sdr" else HDRSignal(
             c.output, key=c.key, reference_white=c.reference_white, peak=c.peak_luminance)
         table = self._response if isinstance(self._response, np.ndarray) else srgb_response()
@@ -262,6 +263,12 @@ class HDRBracket(Processor[HDRBracketConfig]):
     def __call__(self, frame: Frame) -> Frame | None:
         if self._check is not None:
             self._check_typed(frame)
+        part = frame.meta.get("trip_file")
+        if part is not None and part != self._part:
+            joined, self._part = self._part is not None, part
+            if joined and self.detector is not None and (self.engine is not None
+                                                         or self._passthrough):
+                self._measure_again(frame)
         if self.engine is not None:
             rendered = self._render(frame)
             self._watch(frame)
@@ -284,6 +291,25 @@ class HDRBracket(Processor[HDRBracketConfig]):
             self._event(f"hdr_bracket: no alternating exposures found in the first "
                         f"{AUTO_HOLD} frames: passing the video through unchanged")
         return self._out.popleft() if self._out else None
+
+    def _measure_again(self, frame: Frame) -> None:
+        """At a join of a trip's files: hold frames and find the new file's bracket.
+
+        Another recording may alternate other exposures (or none): merged with
+        the last file's pattern, a 3-exposure clip joined to a 2-exposure one
+        flickered for 8 frames, one blown out to white (trial 39). The frames
+        from the join on are held, as at the start, and go through the engine
+        of the pattern found (or pass through unchanged when none shows);
+        the frames already delayed come out first.
+        """
+        self.engine = None
+        self._passthrough = False
+        self._held = []
+        self._misfits.clear()
+        self._refit = None
+        self.detector = BracketDetector(self._log_table)
+        when = f" at {frame.time:.2f} s" if frame.time is not None else ""
+        self._event(f"hdr_bracket: the trip's next file starts{when}: finding its bracket")
 
     def _check_typed(self, frame: Frame) -> None:
         """Warn once when the typed exposures are not what the first frames measure.
