@@ -10,6 +10,7 @@ import pytest
 
 from tests.media import ffprobe_frame_times, ffprobe_packets, make_clip
 from vidclear.batch import BatchOptions, run_batch
+from vidclear.batch.inputs import collect_trips
 from vidclear.errors import InputError
 
 
@@ -56,3 +57,13 @@ def test_trips_need_folders(trips: Path, tmp_path: Path) -> None:
     opts = BatchOptions(outdir=tmp_path / "out", trips=True, progress=False)
     with pytest.raises(InputError, match="is not a folder"):
         run_batch([str(trips / "trip-a" / "0000.mp4")], opts)
+
+
+def test_a_folder_of_trip_folders_is_named_for_trips(tmp_path: Path) -> None:
+    # the advice was a glob pattern, which --trips refuses (trial 39)
+    root = tmp_path / "trips"
+    (root / "t1").mkdir(parents=True)
+    (root / "t1" / "a.mp4").write_bytes(b"x")
+    with pytest.raises(InputError, match=r"holds no video files itself; name its trip "
+                                         r"folders, e\.g\. .*trips/\*/ or .*trips/t1"):
+        collect_trips([str(root)], tmp_path / "out")

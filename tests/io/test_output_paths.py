@@ -331,7 +331,7 @@ def test_stats_never_replace_the_config_file(clip, tmp_path):
     config.write_text("[output]\ncrf = 30\n")
     res = vidclear("run", str(clip), "-o", str(tmp_path / "out.mp4"), "--config", str(config),
                    "--stats", str(config), "-y")
-    _one_line_error(res, "refusing to overwrite an input")
+    _one_line_error(res, "is the --config file; refusing to overwrite it")
     assert config.read_text() == "[output]\ncrf = 30\n"
 
 

@@ -185,6 +185,28 @@ def test_a_folder_and_a_glob_are_trips_in_name_order(chunks, tmp_path):
     assert int(video["nb_read_frames"]) == 90
 
 
+def test_a_killed_runs_partial_file_is_no_chunk(chunks, tmp_path):
+    # DCIM/0003.partial-PID.mp4 left by kill -9 was read as a chunk and failed
+    # the whole trip; batch left it out without a word (trial 39)
+    import shutil
+
+    from vidclear.batch import collect_inputs
+
+    card = tmp_path / "DCIM"
+    card.mkdir()
+    shutil.copy(chunks[0], card / "0001.mp4")
+    shutil.copy(chunks[1], card / "0002.mp4")
+    (card / "0003.partial-4242.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    notes: list[str] = []
+    assert expand_inputs([str(card)], notes=notes) == [str(card / "0001.mp4"),
+                                                      str(card / "0002.mp4")]
+    assert notes == [f"skipped 1 unfinished output(s) of vidclear in {card} (e.g. "
+                     "0003.partial-4242.mp4: a run that was killed)"]
+    batch_notes: list[str] = []
+    assert len(collect_inputs([str(card)], tmp_path / "out", notes=batch_notes)) == 2
+    assert any("unfinished output(s) of vidclear" in n for n in batch_notes), batch_notes
+
+
 def test_a_lavfi_graph_with_link_labels_is_no_pattern():
     # "no file matches lavfi:testsrc2...[out0]": FFmpeg's lavfi device names its
     # outputs [out0], [out1] (trial 38)

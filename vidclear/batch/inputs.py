@@ -177,8 +177,12 @@ def _find(spec: str, outdir: Path, notes: list[str]) -> list[_Found]:
     if p.is_dir():
         root = p.resolve()
         files = sorted(f for f in root.rglob("*")
-                       if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES
-                       and ".partial-" not in f.name)
+                       if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES)
+        partial = [f for f in files if ".partial-" in f.name]
+        if partial:  # left out without a word (trial 39)
+            notes.append(f"skipped {len(partial)} unfinished output(s) of vidclear in {spec} "
+                         f"(e.g. {partial[0].relative_to(root)}: a run that was killed)")
+            files = [f for f in files if ".partial-" not in f.name]
         hidden = [f for f in files if hidden_below(f, root)]
         if hidden:  # macOS's ._clip.mp4 and .Trashes/ failed as jobs (trial 37)
             notes.append(f"skipped {len(hidden)} hidden file(s) in {spec} (names starting "
@@ -252,6 +256,13 @@ def collect_trips(specs: list[str], outdir: Path, *, suffix: str | None = None,
         folder = Path(spec).resolve()
         if not folder.is_dir():
             raise InputError(f"batch --trips: {spec} is not a folder of chunk files")
+        subfolders = [d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")]
+        if subfolders and not any(p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
+                                  for p in folder.iterdir()):
+            # the folder's own advice was a glob pattern, which --trips refuses (trial 39)
+            raise InputError(f"batch --trips: {spec} holds no video files itself; name its "
+                             f"trip folders, e.g. {Path(spec) / '*'}/ or "
+                             f"{Path(spec) / subfolders[0].name}")
         parts = tuple(Path(p) for p in expand_inputs([str(folder)], order=order))
         ext = suffix or parts[0].suffix
         out = outdir / (folder.name + (ext if ext.startswith(".") else f".{ext}"))

@@ -243,9 +243,10 @@ def open_report(args: argparse.Namespace, *, title: str = "vidclear run") -> Rep
     elif stats:
         # an existing file is replaced with -y only, as the video and --report are
         # (a typo in --stats replaced an unrelated file without a word: trial 37)
-        read = [*(getattr(args, "input", None) or []),  # the --config file is read too
-                *([args.config] if getattr(args, "config", None) else [])]
-        check_output_path(Path(stats), inputs=read,
+        config_file = getattr(args, "config", None)
+        if config_file and os.path.realpath(stats) == os.path.realpath(config_file):
+            raise OutputError(f"--stats {stats} is the --config file; refusing to overwrite it")
+        check_output_path(Path(stats), inputs=list(getattr(args, "input", None) or []),
                           overwrite=bool(getattr(args, "overwrite", False))
                           or is_special_file(Path(stats)), label="--stats")
         if output and os.path.realpath(stats) == os.path.realpath(output):

@@ -180,8 +180,10 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name",
         if path.is_dir():
             videos = [p for p in path.rglob("*")
                       if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES]
+            partial = [p for p in videos if p.parent == path and ".partial-" in p.name]
             found = sorted(str(p) for p in videos
-                           if p.parent == path and not p.name.startswith("."))
+                           if p.parent == path and not p.name.startswith(".")
+                           and ".partial-" not in p.name)
             deeper = [p for p in videos if p.parent != path and not hidden_below(p, path)]
             hidden = [p for p in videos if hidden_below(p, path)]
             tree = f"'{Path(spec) / '**' / ('*' + (deeper or videos or [path])[0].suffix)}'"
@@ -196,6 +198,9 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name",
             if notes is not None and deeper:  # left out without a word (trial 38)
                 notes.append(f"{len(deeper)} video file(s) in subfolders of {spec} are left "
                              f"out (a folder plays its own files; {tree} takes them all)")
+            if notes is not None and partial:  # a killed run's unfinished output (trial 39)
+                notes.append(f"skipped {len(partial)} unfinished output(s) of vidclear in {spec} "
+                             f"(e.g. {partial[0].name}: a run that was killed)")
             if notes is not None and hidden:
                 notes.append(f"skipped {len(hidden)} hidden file(s) in {spec} (names "
                              f"starting with '.', e.g. {hidden[0].relative_to(path)})")
