@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from vidclear._version import __version__
-from vidclear.config.loader import Config
+from vidclear.config.loader import Config, canonical_tables
 from vidclear.core import registry
 from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
@@ -542,7 +542,8 @@ class Session:
         """
         config = self.config.to_dict()
         names = [getattr(p, "name", "") or type(p).__name__ for p in self.processors]
-        canonical = json.dumps({"config": config, "processors": names}, sort_keys=True,
+        canonical = json.dumps({"config": canonical_tables(config), "processors": names},
+                               sort_keys=True,
                                default=str, separators=(",", ":"))
         data: dict[str, Any] = {
             "vidclear_version": __version__,

@@ -180,3 +180,26 @@ def test_preview_options_without_the_http_preview_are_noted(tmp_path):
                        str(tmp_path / "o.mp4"), "--listen", "127.0.0.1:8090", timeout=120)
     assert res.returncode == 0, res.stderr
     assert "vidclear: note: --listen applies to --preview http only" in res.stderr
+
+
+def test_a_printed_preset_hashes_as_the_preset(clip, tmp_path):
+    # `vidclear presets --preset transcode > t.toml` writes a [copy] table at its
+    # defaults: --config t.toml hashed differently from --preset transcode, and
+    # a batch switched to the file would redo every file (trial 39)
+    from vidclear.batch.state import config_hash
+    from vidclear.config import load_config
+
+    res = vidclear_cli("presets", "--preset", "transcode", timeout=60)
+    assert res.returncode == 0, res.stderr
+    toml = tmp_path / "t.toml"
+    toml.write_text(res.stdout)
+    hashes = []
+    for args in (["--preset", "transcode"], ["--config", str(toml)]):
+        stats = tmp_path / f"s{len(hashes)}.json"
+        res = vidclear_cli("run", str(clip), "-o", str(tmp_path / f"o{len(hashes)}.mp4"),
+                           "--stats", str(stats), "-q", *args)
+        assert res.returncode == 0, res.stderr
+        hashes.append(json.loads(stats.read_text())["config_sha256"])
+    assert hashes[0] == hashes[1]
+    assert config_hash(load_config(preset="transcode").to_dict()) == config_hash(
+        load_config(config_file=toml).to_dict())

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from vidclear.config.loader import canonical_tables
 from vidclear.errors import OutputError
 
 __all__ = ["STATE_NAME", "BatchState", "config_hash", "input_identity"]
@@ -60,8 +61,8 @@ def input_identity(path: Path) -> dict[str, Any]:
 
 def config_hash(tables: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> str:
     """SHA-256 of a job's config tables (and any settings that change its output)."""
-    blob = json.dumps({"config": tables, "extra": dict(extra or {})}, sort_keys=True,
-                      default=str)
+    blob = json.dumps({"config": canonical_tables(tables), "extra": dict(extra or {})},
+                      sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 

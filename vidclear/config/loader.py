@@ -19,8 +19,8 @@ from vidclear.core import registry
 from vidclear.core.schema import Section
 from vidclear.errors import ConfigError
 
-__all__ = ["Config", "available_presets", "load_config", "parse_override", "preset_path",
-           "read_config_file"]
+__all__ = ["Config", "available_presets", "canonical_tables", "load_config", "parse_override",
+           "preset_path", "read_config_file"]
 
 _CORE: dict[str, type[Section]] = {
     "pipeline": PipelineConfig,
@@ -74,6 +74,26 @@ class Config:
         out = {name: getattr(self, name).to_dict() for name in _CORE}
         out.update({name: sec.to_dict() for name, sec in self.processors.items()})
         return out
+
+
+def canonical_tables(tables: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """``tables`` (as :meth:`Config.to_dict` gives them) without processor tables at defaults.
+
+    The same settings hash the same whether a processor's table was written
+    out with its defaults or left out: ``vidclear presets --preset transcode
+    > t.toml`` adds an empty-looking ``[copy]``, and ``--config t.toml``
+    hashed differently from ``--preset transcode`` (a batch redid every file).
+    """
+    out: dict[str, Any] = {}
+    for name, table in tables.items():
+        if name not in _CORE and name in registry.available():
+            try:
+                if registry.get(name).Config().to_dict() == dict(table):
+                    continue
+            except ConfigError:
+                pass
+        out[name] = table
+    return out
 
 
 def _preset_dirs() -> list[Path]:
