@@ -161,3 +161,15 @@ def test_interrupt_stops_every_child(tmp_path: Path, sig: signal.Signals) -> Non
         assert proc.returncode == 130
         assert rest.strip().splitlines() == ["vidclear: interrupted"]
     assert _processes_with(str(cache)) == []
+
+
+def test_an_unusable_cache_folder_is_refused_not_reported(tmp_path: Path) -> None:
+    # "cache: /proc/nope ... done": Numba fell back to the package without a
+    # word, nothing cached where asked (trial 39)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for folder in ("/proc/nope", str(blocker)):
+        res = subprocess.run([*PY, "compile", "-q"], capture_output=True, text=True,
+                             timeout=120, env={**os.environ, "NUMBA_CACHE_DIR": folder})
+        assert res.returncode == 1 and f"NUMBA_CACHE_DIR={folder} cannot be written" in \
+            res.stderr, res.stderr
