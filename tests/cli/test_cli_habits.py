@@ -203,3 +203,14 @@ def test_a_printed_preset_hashes_as_the_preset(clip, tmp_path):
     assert hashes[0] == hashes[1]
     assert config_hash(load_config(preset="transcode").to_dict()) == config_hash(
         load_config(config_file=toml).to_dict())
+
+
+def test_presets_offers_only_what_it_uses():
+    # presets --help listed -y, -n, --stats, -q, -v, --progress, and
+    # `presets --stats x.json` wrote nothing without a word (trial 39)
+    res = vidclear_cli("presets", "--help", timeout=60)
+    assert res.returncode == 0 and "--preset" in res.stdout
+    for option in ("--stats", "--overwrite", "--progress", "--quiet"):
+        assert option not in res.stdout, option
+    res = vidclear_cli("presets", "--stats", "x.json", timeout=60)
+    assert res.returncode == 2 and "unrecognized arguments: --stats" in one_error_line(res)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import tomllib
 
-from vidclear.cli.run import add_config_args, config_from_args
+from vidclear.cli.run import add_config_source_args, config_from_args
 from vidclear.config.loader import available_presets, preset_path
 from vidclear.core import registry
 
@@ -24,7 +24,7 @@ examples:
   vidclear presets --preset dashcam --set dehaze.strength=0.6 > mine.toml
   vidclear run drive.mp4 -o clear.mp4 --config mine.toml
 """, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_config_args(p)
+    add_config_source_args(p)  # it writes nothing: no -y, --stats or -q (trial 39)
     p.set_defaults(func=run)
 
 

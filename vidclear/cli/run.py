@@ -63,14 +63,19 @@ class Once(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
-def add_config_args(p: argparse.ArgumentParser) -> None:
-    """The options every processing command shares."""
+def add_config_source_args(p: argparse.ArgumentParser) -> None:
+    """Where a config comes from: ``--preset``, ``--config`` and ``--set``."""
     p.add_argument("--preset", metavar="NAME", action=Once,
                    help="a preset from configs/ (dashcam, webcam, ...)")
     p.add_argument("--config", metavar="FILE.toml", action=Once,
                    help="TOML file overriding the preset")
     p.add_argument("--set", dest="overrides", metavar="SECTION.KEY=VALUE", action="append",
                    default=[], help="override one key; repeatable (value read as TOML)")
+
+
+def add_config_args(p: argparse.ArgumentParser) -> None:
+    """The options every processing command shares."""
+    add_config_source_args(p)
     add_overwrite_args(p)
     p.add_argument("--stats", metavar="FILE.json",
                    help="write the final per-stage stats as JSON ('-': standard output)")
