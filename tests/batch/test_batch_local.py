@@ -599,3 +599,16 @@ def test_a_report_is_never_a_file_the_batch_reads_or_its_state(clips: Path, tmp_
         assert rc == 1 and match in err, (args, err)
     assert manifest.read_text() == f"input\n{a}\n" and config.read_text() == "[output]\ncrf = 30\n"
     assert not out.exists() or not list(out.rglob("*.mp4"))
+
+
+def test_a_file_whose_name_looks_like_a_pattern_is_that_file(clips: Path, tmp_path: Path) -> None:
+    # 'clip[1].mp4' ran clip1.mp4; 'My trip [dQw4w9WgXcQ].mp4' matched nothing (trial 39)
+    shutil.copy(clips / "in" / "a.mp4", tmp_path / "clip1.mp4")
+    (tmp_path / "clip1.mp4").write_bytes(b"not this one")
+    named = tmp_path / "clip[1].mp4"
+    shutil.copy(clips / "in" / "a.mp4", named)
+    yt = tmp_path / "My trip [dQw4w9WgXcQ].mp4"
+    shutil.copy(clips / "in" / "a.mp4", yt)
+    for path in (named, yt):
+        items = collect_inputs([str(path)], tmp_path / "out")
+        assert [i.input for i in items] == [path.resolve()]

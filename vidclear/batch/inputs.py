@@ -189,7 +189,7 @@ def _find(spec: str, outdir: Path, notes: list[str]) -> list[_Found]:
                          f"with '.', e.g. {hidden[0].relative_to(root)}); name them to "
                          "process them")
             files = [f for f in files if not hidden_below(f, root)]
-    elif glob.has_magic(spec):
+    elif glob.has_magic(spec) and not p.exists():  # 'clip[1].mp4' that exists is a name
         root = _glob_root(spec)
         files = sorted(Path(f).resolve() for f in glob.glob(spec, recursive=True)
                        if Path(f).is_file())
