@@ -347,3 +347,17 @@ def test_a_report_file_that_is_the_input_is_refused_even_with_y(clip, tmp_path):
     res = vidclear("run", str(src), "-o", str(tmp_path / "out.mp4"), "--report", str(rep), "-y")
     _one_line_error(res, "its timeline.png is an input; refusing to overwrite an input")
     assert src.read_bytes() == before and not (tmp_path / "out.mp4").exists()
+
+
+def test_an_output_that_is_a_report_file_is_refused(clip, tmp_path):
+    # --stats R/frames.csv held the stats JSON; -o R/contact_sheet.png became the
+    # contact sheet: one replaced the other without a word (trial 39)
+    rep = tmp_path / "R"
+    rep.mkdir()
+    for args, said in ((["-o", str(tmp_path / "o.mp4"), "--stats", str(rep / "frames.csv")],
+                        "--stats"),
+                       (["-o", str(rep / "contact_sheet.png")], "the video output")):
+        res = vidclear("run", str(clip), *args, "--report", str(rep))
+        _one_line_error(res, f"{said} ")
+        assert "is one of the --report files" in res.stderr.decode()
+    assert list(rep.iterdir()) == [] and not (tmp_path / "o.mp4").exists()

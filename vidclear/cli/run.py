@@ -20,7 +20,7 @@ from vidclear.cli.progress import STDOUT_NAMES, Progress, damaged_line, summary_
 from vidclear.config.loader import Config, load_config, read_config_file
 from vidclear.errors import ConfigError, OutputError
 from vidclear.io.sinks.paths import check_output_path, is_special_file, is_stdout, write_file
-from vidclear.io.sinks.report import ReportSink
+from vidclear.io.sinks.report import REPORT_FILES, ReportSink
 from vidclear.io.sources import classify_input
 from vidclear.pipeline.stats import PipelineStats
 from vidclear.session import Session
@@ -262,6 +262,10 @@ def open_report(args: argparse.Namespace, *, title: str = "vidclear run") -> Rep
     for label, other in (("the video output", output), ("--stats", stats)):
         if other and os.path.realpath(folder) == os.path.realpath(other):
             raise OutputError(f"--report {folder} is also {label}")
+        taken = {os.path.realpath(os.path.join(folder, n)) for n in REPORT_FILES}
+        if other and not is_stdout(other) and os.path.realpath(other) in taken:
+            # one replaced the other without a word (trial 39)
+            raise OutputError(f"{label} {other} is one of the --report files")
     return ReportSink(folder, overwrite=bool(getattr(args, "overwrite", False)), title=title,
                       inputs=[str(p) for p in (getattr(args, "input", None) or [])])
 
