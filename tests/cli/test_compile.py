@@ -94,6 +94,23 @@ def test_a_dashcam_run_after_the_dehaze_group_compiles_nothing_new(tmp_path: Pat
 
     clips = [str(make_clip(tmp_path / f"{w}x{h}.mp4", n=4, size=(w, h), audio=False))
              for w, h in ((320, 180), (200, 120))]
+    # and a hazy one, which the recovery runs on (the clips above read as clear: a
+    # dashcam run after compile still compiled recover_yuv_linear for 17 s, trial 39)
+    import av
+    import numpy as np
+
+    from tests.dehaze.dehaze_refs import add_haze, textured_scene, to_u8
+
+    hazy = tmp_path / "hazy.mp4"
+    img = to_u8(add_haze(textured_scene(180, 320, 3), np.array([0.85, 0.86, 0.88]), 2.0)[0])
+    with av.open(str(hazy), "w") as out:
+        st = out.add_stream("libx264", rate=10)
+        st.width, st.height, st.pix_fmt = 320, 180, "yuv420p"
+        for i in range(6):
+            frame = av.VideoFrame.from_ndarray(np.roll(img, 4 * i, axis=1), format="rgb24")
+            out.mux(st.encode(frame))
+        out.mux(st.encode())
+    clips.append(str(hazy))
     _new_signatures_of_a_run("dehaze", ["vidclear.dehaze._kernels", "vidclear.dehaze._yuv_kernels",
                                         "vidclear.kernels._filters"], clips, "dashcam")
 

@@ -10,7 +10,7 @@ import numpy as np
 from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
 from vidclear.dehaze.config import DehazeConfig
-from vidclear.dehaze.dehazer import Dehazer, DehazeResult
+from vidclear.dehaze.dehazer import Dehazer, DehazeResult, warm_yuv_recovery
 from vidclear.errors import ArrayError
 from vidclear.kernels.draw import draw_label
 
@@ -83,6 +83,7 @@ class DehazeProcessor(Processor[DehazeConfig]):
             chroma = np.full((32, 32 + pad), 128, np.uint8)[:, :32]
             luma.flags.writeable = chroma.flags.writeable = False
             scratch.process_yuv420(luma, chroma, chroma)
+        warm_yuv_recovery()  # the frames above are clear: no recovery ran
 
 
 def _meta(res: DehazeResult) -> dict[str, Any]:
