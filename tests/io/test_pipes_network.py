@@ -295,3 +295,28 @@ def test_a_network_output_nobody_listened_to_says_nothing_was_sent(ts_clip, tmp_
     assert f"{n} frames were not sent: no receiver ever connected" in err, err
     assert "wrote 0 frames to tcp://127.0.0.1" in err and f"({n} not sent)" in err, err
     assert "re-timed" not in err
+
+
+def test_a_file_served_over_http_ends_where_the_file_ends(ts_clip, tmp_path):
+    # At its end the "stream" was reconnected and recorded again, the 4 s clip
+    # thirty times over for as long as the run lasted (trial 39)
+    import functools
+    import http.server
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                directory=str(ts_clip.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{ts_clip.name}"
+        stats = tmp_path / "s.json"
+        proc = subprocess.run([*VIDCLEAR, "run", url, "-o", str(tmp_path / "h.mkv"), "--stats",
+                               str(stats)], capture_output=True, text=True, cwd=ROOT,
+                              timeout=120)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 0, proc.stderr
+    facts = json.loads(stats.read_text())
+    assert facts["frames_in"] == 30 and facts["frames_out"] + facts["dropped"] == 30, facts
+    assert "reconnect" not in proc.stderr

@@ -377,6 +377,12 @@ class AVSource(Source):
         return dict(self._container.metadata)
 
     @property
+    def byte_size(self) -> int:
+        """Bytes of the input as its protocol knows them (0 when it cannot tell: a stream)."""
+        size = getattr(self._container, "size", 0) if self._container is not None else 0
+        return int(size) if size and size > 0 else 0
+
+    @property
     def duration(self) -> float | None:
         """Seconds of video, when the container declares it."""
         if self._facts:

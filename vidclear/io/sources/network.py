@@ -168,6 +168,8 @@ class NetworkSource(Source):
             if src is None:
                 return
             seg_first: int | None = None
+            ended = False  # read to its end: a resource of known length (an HTTP file)
+            finite = self._finite(src)
             try:
                 for frame in src:
                     pts = frame.pts or 0
@@ -188,6 +190,7 @@ class NetworkSource(Source):
                     yield Frame(image, pts=out, time_base=tb, meta=frame.meta,
                                 av_frame=frame.av_frame)
                 reason = "the stream ended or went silent"
+                ended = finite and not src.decode_errors
                 if src.decode_errors:
                     reason = f"no data for {self.config.timeout:g} s or a read error"
             except (InputError, av.FFmpegError, OSError) as exc:
@@ -196,7 +199,9 @@ class NetworkSource(Source):
                 self._decode_errors_closed += src.decode_errors
                 src.close()
                 self._src = None
-            if self.stopped or not self.config.reconnect:
+            if self.stopped or not self.config.reconnect or ended:
+                # a file served over HTTP ends: it was recorded again and again, 4 s
+                # thirty times over, for as long as the run lasted (trial 39)
                 return
             with self._lock:
                 self._down_since = time.monotonic()
@@ -204,6 +209,20 @@ class NetworkSource(Source):
             self._event(f"stream lost ({reason}); reconnecting")
             if not self._reconnect():
                 return
+
+    def _finite(self, src: AVSource) -> bool:
+        """Whether ``src`` is a file served over HTTP(S) or FTP: it has a length in bytes.
+
+        The server's length (Content-Length; FFmpeg's avio size) tells a file
+        from a live stream, which has none. (MPEG-TS declares no duration.)
+        """
+        scheme = self.spec.split("://", 1)[0].lower()
+        if scheme not in ("http", "https", "ftp"):
+            return False
+        try:
+            return src.byte_size > 0
+        except (AttributeError, InputError, av.FFmpegError):
+            return False
 
     def _reconnect(self) -> bool:
         cfg = self.config
