@@ -29,7 +29,7 @@ from typing import Any
 from vidclear.batch.state import STATE_NAME
 from vidclear.errors import ConfigError, InputError
 from vidclear.io.sources.av_source import EMPTY_INPUT
-from vidclear.io.sources.trip import hidden_below
+from vidclear.io.sources.trip import leave_out
 
 __all__ = ["VIDEO_SUFFIXES", "BatchItem", "collect_inputs", "read_manifest"]
 
@@ -176,19 +176,9 @@ def _find(spec: str, outdir: Path, notes: list[str]) -> list[_Found]:
         return [_Found(path, path.parent, out, ov) for path, out, ov in read_manifest(p)]
     if p.is_dir():
         root = p.resolve()
-        files = sorted(f for f in root.rglob("*")
-                       if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES)
-        partial = [f for f in files if ".partial-" in f.name]
-        if partial:  # left out without a word (trial 39)
-            notes.append(f"skipped {len(partial)} unfinished output(s) of vidclear in {spec} "
-                         f"(e.g. {partial[0].relative_to(root)}: a run that was killed)")
-            files = [f for f in files if ".partial-" not in f.name]
-        hidden = [f for f in files if hidden_below(f, root)]
-        if hidden:  # macOS's ._clip.mp4 and .Trashes/ failed as jobs (trial 37)
-            notes.append(f"skipped {len(hidden)} hidden file(s) in {spec} (names starting "
-                         f"with '.', e.g. {hidden[0].relative_to(root)}); name them to "
-                         "process them")
-            files = [f for f in files if not hidden_below(f, root)]
+        files = leave_out(sorted(f for f in root.rglob("*")
+                                 if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES),
+                          root, spec, notes)
     elif glob.has_magic(spec) and not p.exists():  # 'clip[1].mp4' that exists is a name
         root = _glob_root(spec)
         files = sorted(Path(f).resolve() for f in glob.glob(spec, recursive=True)

@@ -34,7 +34,7 @@ from vidclear.batch.state import STATE_NAME, BatchState, config_hash, input_iden
 from vidclear.config.loader import load_config
 from vidclear.errors import ConfigError, OutputError, VidclearError
 from vidclear.io.sinks.encoder import IMAGE_SUFFIXES, check_encoder
-from vidclear.io.sinks.paths import check_output_path, partial_path, write_file
+from vidclear.io.sinks.paths import PARTIAL_MARK, check_output_path, partial_path, write_file
 
 __all__ = ["BatchOptions", "run_batch"]
 
@@ -120,8 +120,8 @@ def _remove_partials(path: Path) -> int:
     """
     removed = 0
     with contextlib.suppress(OSError):
-        for p in path.parent.glob(f"{path.stem}.partial-*{path.suffix}"):
-            pid = p.name[len(path.stem) + len(".partial-"):len(p.name) - len(path.suffix)]
+        for p in path.parent.glob(f"{path.stem}{PARTIAL_MARK}*{path.suffix}"):
+            pid = p.name[len(path.stem) + len(PARTIAL_MARK):len(p.name) - len(path.suffix)]
             if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
                 continue
             with contextlib.suppress(OSError):
@@ -286,17 +286,16 @@ def run_batch(
         items = collect_trips(inputs, outdir, suffix=opts.suffix, order=order)
     else:
         items = collect_inputs(inputs, outdir, suffix=opts.suffix, notes=notes)
+    read = [*inputs, *([opts.config_file] if opts.config_file else [])]  # never a report
     if opts.report is not None:  # refused now, not after the whole batch has run
-        _check_report_path(Path(opts.report), items, overwrite=opts.overwrite,
-                           read=[*inputs, *([opts.config_file] if opts.config_file else [])],
+        _check_report_path(Path(opts.report), items, overwrite=opts.overwrite, read=read,
                            outdir=outdir)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create {outdir}: {exc.strerror or exc}") from None
     if opts.report is None:
-        _check_report_path(outdir / REPORT_NAME, items, overwrite=opts.overwrite,
-                           read=[*inputs, *([opts.config_file] if opts.config_file else [])],
+        _check_report_path(outdir / REPORT_NAME, items, overwrite=opts.overwrite, read=read,
                            outdir=outdir)
     state = BatchState(outdir)
     files = _prepare(items, opts, state)

@@ -27,6 +27,7 @@ from vidclear.config.sections import InputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import SidePackets, Source, StreamInfo
 from vidclear.errors import InputError
+from vidclear.io.sinks.paths import PARTIAL_MARK
 from vidclear.io.sources.av_source import EMPTY_INPUT, AVSource, classify_input
 
 __all__ = ["TripSource", "expand_inputs"]
@@ -140,6 +141,27 @@ def hidden_below(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in parts)
 
 
+def leave_out(files: list[Path], root: Path, spec: str,
+              notes: list[str] | None) -> list[Path]:
+    """``files`` found in the folder ``root`` (named ``spec``), less what is no input.
+
+    A killed run's unfinished outputs (``NAME.partial-PID.EXT``) and hidden
+    files and folders (what macOS leaves on a card: ``._clip.mp4``,
+    ``.Trashes/``) are left out, and a line in ``notes`` says so for each
+    kind: read as chunks, they failed a folder trip; in a batch, failed jobs.
+    """
+    partial = [f for f in files if PARTIAL_MARK in f.name]
+    hidden = [f for f in files if hidden_below(f, root) and PARTIAL_MARK not in f.name]
+    if notes is not None and partial:
+        notes.append(f"skipped {len(partial)} unfinished output(s) of vidclear in {spec} "
+                     f"(e.g. {partial[0].relative_to(root)}: a run that was killed)")
+    if notes is not None and hidden:
+        notes.append(f"skipped {len(hidden)} hidden file(s) in {spec} (names starting with "
+                     f"'.', e.g. {hidden[0].relative_to(root)})")
+    gone = set(partial) | set(hidden)
+    return [f for f in files if f not in gone]
+
+
 def expand_inputs(specs: Sequence[str], *, order: str = "name",
                   notes: list[str] | None = None) -> list[str]:
     """Files named directly, in folders (their video files) or by glob patterns.
@@ -180,12 +202,10 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name",
         if path.is_dir():
             videos = [p for p in path.rglob("*")
                       if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES]
-            partial = [p for p in videos if p.parent == path and ".partial-" in p.name]
-            found = sorted(str(p) for p in videos
-                           if p.parent == path and not p.name.startswith(".")
-                           and ".partial-" not in p.name)
-            deeper = [p for p in videos if p.parent != path and not hidden_below(p, path)]
-            hidden = [p for p in videos if hidden_below(p, path)]
+            said: list[str] = []
+            kept = leave_out(videos, path, spec, said)
+            found = sorted(str(p) for p in kept if p.parent == path)
+            deeper = [p for p in kept if p.parent != path]
             tree = f"'{Path(spec) / '**' / ('*' + (deeper or videos or [path])[0].suffix)}'"
             if not found:
                 if deeper:  # DCIM/100MEDIA, DCIM/101MEDIA
@@ -198,12 +218,8 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name",
             if notes is not None and deeper:  # left out without a word (trial 38)
                 notes.append(f"{len(deeper)} video file(s) in subfolders of {spec} are left "
                              f"out (a folder plays its own files; {tree} takes them all)")
-            if notes is not None and partial:  # a killed run's unfinished output (trial 39)
-                notes.append(f"skipped {len(partial)} unfinished output(s) of vidclear in {spec} "
-                             f"(e.g. {partial[0].name}: a run that was killed)")
-            if notes is not None and hidden:
-                notes.append(f"skipped {len(hidden)} hidden file(s) in {spec} (names "
-                             f"starting with '.', e.g. {hidden[0].relative_to(path)})")
+            if notes is not None:  # a killed run's output (trial 39), hidden files (37)
+                notes.extend(said)
         elif (any(ch in spec for ch in "*?[") and not path.exists()
               and classify_input(spec) == "file"):  # lavfi:a[out0];b[out1] is no pattern
             # ** spans folders, as in vidclear batch (it matched one level here)
