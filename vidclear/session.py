@@ -564,13 +564,23 @@ class Session:
             data["warm_frames"] = self.warmup.dropped
         for rec in self.recorders:
             data.update(rec.report())
-        for proc in self.processors:  # processor state (a detected exposure pattern)
-            report = getattr(proc, "report", None)
-            if callable(report):
-                data.update(report())
+        data.update(self.processor_reports())
         for fn in self._reporters:
             data.update(fn())
         return data
+
+    def processor_reports(self) -> dict[str, Any]:
+        """The processors' own blocks for the stats (a detected exposure pattern, ...)."""
+        data: dict[str, Any] = {}
+        for proc in self.processors:
+            report = getattr(proc, "report", None)
+            if callable(report):
+                data.update(report())
+        return data
+
+    def processor_notes(self) -> list[str]:
+        """What the processors said as they ran (a bracket found, a clip passed through)."""
+        return [n for proc in self.processors for n in getattr(proc, "notes", []) or []]
 
     def __repr__(self) -> str:
         return (f"Session({self.source!r}, mode={self.mode}, processors={self.processors!r}, "

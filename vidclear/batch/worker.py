@@ -57,34 +57,19 @@ def _config(task: dict[str, Any]) -> Any:
     return load_config(base=task["tables"])
 
 
-def _processor_facts(session: Any) -> tuple[list[str], dict[str, Any]]:
-    """What the processors said (a detected bracket, a pass-through) and their report blocks.
-
-    A single run prints the first as it goes and puts the second in
-    ``--stats``; a batch lost both (trial 37).
-    """
-    notes: list[str] = []
-    blocks: dict[str, Any] = {}
-    for proc in session.processors:
-        notes.extend(getattr(proc, "notes", []) or [])
-        report = getattr(proc, "report", None)
-        if callable(report):
-            blocks.update(report())
-    return notes, blocks
-
-
 def _run_file(task_id: str, task: dict[str, Any], progress: Any) -> dict[str, Any]:
     from vidclear.session import Session
 
     config = _config(task)
     session = Session.open(task["input"], task["output"], config=config, overwrite=True)
     stats = session.run(on_progress=_reporter(task_id, progress), signals=False)
-    said, blocks = _processor_facts(session)
+    # what a single run prints as it goes and puts in --stats (a batch lost both: trial 37)
     return {"frames": stats.frames_out, "stats": stats.snapshot(),
             "packets_copied": session.packets_copied,
             "decode_errors": session.source.decode_errors,
-            "frames_damaged": stats.damaged, "notes": said + list(session.notes),
-            "processors": blocks,
+            "frames_damaged": stats.damaged,
+            "notes": session.processor_notes() + list(session.notes),
+            "processors": session.processor_reports(),
             "packets_dropped_at_joins": session.source.report().get("packets_dropped_at_joins",
                                                                      0)}
 
@@ -104,11 +89,10 @@ def _run_segment(task_id: str, task: dict[str, Any], progress: Any) -> dict[str,
         source.close()
         raise
     stats = session.run(on_progress=_reporter(task_id, progress), signals=False)
-    said, blocks = _processor_facts(session)
     return {"frames": session.recorders[0].frames_written,
             "warm_frames": session.warmup.dropped if session.warmup else 0,
             "stats": stats.snapshot(), "frames_damaged": stats.damaged,
-            "notes": said, "processors": blocks}
+            "notes": session.processor_notes(), "processors": session.processor_reports()}
 
 
 def run_task(task_id: str, task: dict[str, Any], progress: Any = None) -> dict[str, Any]:

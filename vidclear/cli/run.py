@@ -259,10 +259,10 @@ def open_report(args: argparse.Namespace, *, title: str = "vidclear run") -> Rep
     folder = getattr(args, "report", None)
     if not folder:
         return None
+    taken = {os.path.realpath(os.path.join(folder, n)) for n in REPORT_FILES}
     for label, other in (("the video output", output), ("--stats", stats)):
         if other and os.path.realpath(folder) == os.path.realpath(other):
             raise OutputError(f"--report {folder} is also {label}")
-        taken = {os.path.realpath(os.path.join(folder, n)) for n in REPORT_FILES}
         if other and not is_stdout(other) and os.path.realpath(other) in taken:
             # one replaced the other without a word (trial 39)
             raise OutputError(f"{label} {other} is one of the --report files")

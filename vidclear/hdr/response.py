@@ -106,7 +106,6 @@ def as_response(response: np.ndarray | str | os.PathLike[str] | None) -> np.ndar
                 col[z] = last
     if np.any(r[MID] <= 0):
         raise HDRInputError("response must be positive at value 128")
-
     return np.ascontiguousarray(_normalise(r))
 
 
