@@ -436,3 +436,23 @@ def test_a_source_closed_while_it_is_read_stops_cleanly(tmp_path):
     assert not reader.is_alive() and 0 < len(seen) < 60
     with pytest.raises(InputError, match="is closed"):
         next(iter(src))
+
+
+def test_a_webm_output_is_written_with_the_containers_own_codec(tmp_path):
+    # FFmpeg writes a muxer's default codec when none is named; vidclear's
+    # default libx264 gives way likewise where the container cannot hold
+    # H.264 (`-o clip.webm` was refused until output.codec was set by hand).
+    from vidclear import Session
+    from vidclear.errors import ConfigError
+
+    src = make_clip(tmp_path / "in.mp4", n=12, audio=False)
+    session = Session.open(str(src), tmp_path / "out.webm")
+    assert session.run(signals=False).frames_out == 12
+    info = _video(ffprobe_streams(tmp_path / "out.webm"))
+    assert info["codec_name"] == "vp9" and int(info["nb_read_frames"]) == 12
+    assert any("webm cannot hold H.264 video; written as libvpx-vp9" in n for n in session.notes)
+    # a codec the user named is theirs: refused with advice, never replaced
+    with pytest.raises(ConfigError, match="cannot hold libx265 video; WebM holds VP8/VP9/AV1"):
+        transcode(str(src), tmp_path / "x265.webm",
+                  config=load_config(overrides=["output.codec=libx265"]))
+    assert not (tmp_path / "x265.webm").exists()

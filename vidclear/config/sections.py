@@ -150,7 +150,8 @@ class OutputConfig(Section):
     bitrate: str | int = param("", doc="target bitrate like '8M' or 8000000 (bits/s); when set "
                                        "it replaces crf")
     preset: str = param("veryfast", doc="encoder speed preset of libx264/libx265 (ultrafast ... "
-                                           "placebo); other encoders ignore it")
+                                           "placebo); libvpx (VP8/VP9) runs in its real-time "
+                                           "mode for ultrafast to veryfast; others ignore it")
     pix_fmt: str = param("yuv420p", doc="output pixel format; yuv420p plays everywhere")
     threads: int = param(0, lo=0, hi=64, doc="encoder threads, 0 = FFmpeg's choice")
     copy_streams: bool = param(True, doc="copy audio, subtitle and data streams packet for packet")

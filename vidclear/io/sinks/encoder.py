@@ -38,6 +38,9 @@ from vidclear.io.sinks.paths import is_special_file, partial_path, publish, wait
 __all__ = ["EncoderSink"]
 
 _CRF_ENCODERS = ("libx264", "libx265", "libvpx", "libvpx-vp9", "libaom-av1", "libsvtav1")
+_DEFAULT_CODEC = OutputConfig().codec
+# x264's presets that ask speed first: libvpx runs in its real-time mode for them
+_FAST_PRESETS = ("ultrafast", "superfast", "veryfast")
 _BT709, _BT2020 = 1, 9  # AVCOL_PRI_* (BT.709 is 1 in AVCOL_TRC_* too)
 _HDR_TRC = (16, 18)  # AVCOL_TRC_SMPTE2084 (PQ), AVCOL_TRC_ARIB_STD_B67 (HLG)
 _STREAMING_FORMATS = {"matroska", "webm", "mpegts"}
@@ -454,7 +457,8 @@ class EncoderSink:
             self._start_image(frame, rate)
             return
         hdr = frame.meta.get("colour")  # HDR signal made upstream: its codec, format, tags
-        codec, pix_fmt = (hdr["codec"], hdr["pix_fmt"]) if hdr else (cfg.codec, cfg.pix_fmt)
+        codec, pix_fmt = (hdr["codec"], hdr["pix_fmt"]) if hdr else (self._video_codec(),
+                                                                    cfg.pix_fmt)
         if hdr and (codec, pix_fmt) != (cfg.codec, cfg.pix_fmt):
             self.notes.append(f"HDR video ({hdr['transfer']}, {hdr['primaries']}) is written "
                               f"as {codec} {pix_fmt}, not output.codec = {cfg.codec}, "
@@ -486,6 +490,14 @@ class EncoderSink:
                 stream.bit_rate = 0
         if codec in ("libx264", "libx265") and cfg.preset:
             options["preset"] = cfg.preset
+        elif codec.startswith("libvpx") and cfg.preset in _FAST_PRESETS:
+            # libvpx's own default (deadline good, cpu-used 0-1) wrote VP9
+            # 1080p at about 1 frame/s here, against x264 veryfast's 100+:
+            # x264's fast presets map to its real-time mode (FFmpeg's
+            # -deadline realtime -cpu-used 8, VP9 rows in parallel)
+            options.update({"deadline": "realtime", "cpu-used": "8"})
+            if codec == "libvpx-vp9":
+                options["row-mt"] = "1"
         if self._fragmented and codec in ("libx264", "libx265"):
             # A fragmented MP4 has no edit list to hide the B-frames' reordering
             # delay: the video started 2 frames (67 ms at 30 fps) after the
@@ -801,6 +813,33 @@ class EncoderSink:
                 raise self._mux_failed(exc, f"copying {ost.type} packets to {self.name}") from None
             self._started = True
             self.packets_copied += 1
+
+    def _video_codec(self) -> str:
+        """``output.codec``, or the container's own encoder where it cannot hold H.264.
+
+        FFmpeg without ``-c:v`` writes each muxer's default codec. vidclear's
+        default, libx264, gives way in the same way to the container's own
+        codec where its list of codecs lacks H.264 and that codec has a
+        constant-rate-factor encoder here: VP9 (libvpx-vp9) in WebM, VP8
+        (libvpx) in Ogg video (``-o clip.webm`` was refused). A note says so.
+        Other containers (MXF, whose MPEG-2 would be written at FFmpeg's
+        200 kb/s) and any other ``output.codec`` are left to refuse with advice.
+        """
+        codec = self.config.codec
+        container = self._container
+        fmt = container.format.name
+        if (codec != _DEFAULT_CODEC or "mpegts" in fmt
+                or {"h264", "libx264"} & set(container.supported_codecs)):
+            return codec
+        try:
+            own = av.codec.Codec(container.default_video_codec, "w").name
+        except (av.codec.codec.UnknownCodecError, ValueError, TypeError):
+            return codec
+        if own not in _CRF_ENCODERS:
+            return codec
+        self.notes.append(f"{self.name}: {fmt} cannot hold H.264 video; written as {own}, "
+                          "FFmpeg's choice for it (--set output.codec=... picks another)")
+        return own
 
     def check_video_codec(self, codec: str, hdr_transfer: str) -> None:
         """Refuse now a container that cannot hold ``codec``, which an HDR signal will choose.
