@@ -126,6 +126,18 @@ def test_an_mp4_with_its_index_at_the_end_on_stdin_is_named_as_such(tmp_path):
     assert not (tmp_path / "cut.mp4").exists()
 
 
+def test_empty_standard_input_says_so(tmp_path):
+    # Nothing piped in read as FFmpeg's "Invalid data found" (trial 39);
+    # bytes that are no video still get FFmpeg's reason.
+    for data, said in ((b"", "standard input is empty (0 bytes)"),
+                       (b"no video here", "Invalid data found")):
+        res = subprocess.run([*VIDCLEAR, "run", "-", "-o", str(tmp_path / "o.mp4")], input=data,
+                             capture_output=True, cwd=ROOT, timeout=120)
+        err = res.stderr.decode().strip()
+        assert res.returncode == 1 and said in err and len(err.splitlines()) == 1, err
+        assert not (tmp_path / "o.mp4").exists()
+
+
 def test_a_pipe_needs_a_container_and_never_a_terminal(ts_clip):
     res = subprocess.run([*VIDCLEAR, "run", str(ts_clip), "-o", "-"], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)

@@ -291,6 +291,9 @@ class AVSource(Source):
                 f"{cfg.timeout:g} s (is the sender running? --set input.timeout=SECONDS "
                 "waits longer)") from None
         except (av.FFmpegError, OSError, ValueError) as exc:
+            if self._stdin is not None and self._stdin.count == 0:
+                raise InputError("standard input is empty (0 bytes): nothing was piped "
+                                 "in") from None
             raise open_error(self.spec, exc) from None
 
     def _setup(self, copy_streams: bool) -> None:
