@@ -432,22 +432,28 @@ def test_images_that_are_not_8_bit_rgb_are_named_in_a_note(tmp_path: Path) -> No
 def test_the_objects_measure_sees_a_background_that_moves() -> None:
     # The car never touches the measured pixels, so a method that leaves
     # them alone scores 0; one that brightens the frame by 10 levels whenever
-    # something dark is in view scores 10, in the first 2 s and after.
+    # something dark is in view scores 10, in the first 2 s and after (and
+    # 7 for the white lorry, when it darkens by 7 for something white).
     bg = to_u8(add_haze(textured_scene(120, 200, 4), np.array([0.85, 0.86, 0.88]), 1.2)[0])
     frames, keep = q.car_clip(bg, 0.3, 15)
     assert keep.any() and not keep.all()
     assert all(np.array_equal(f[keep], bg[keep]) for f in frames)
     assert not np.array_equal(frames[-1][~keep], bg[~keep])  # the car is there
 
-    def reacts(x: np.ndarray) -> np.ndarray:
-        return np.clip(x.astype(int) + (10 if x.min() < 20 else 0), 0, 255).astype(np.uint8)
+    def reacts(x: np.ndarray) -> np.ndarray:  # brighter when something dark is in view, darker
+        shift = 10 if x.min() < 20 else -7 if x.max() > 253 else 0  # for something white
+        return np.clip(x.astype(int) + shift, 0, 255).astype(np.uint8)
+
+    assert 20 <= bg.min() and bg.max() <= 253
 
     res = q.run_objects({"hazy input": lambda x: x, "still": lambda x: x, "reacts": reacts},
                         [("bg", bg)])
-    assert set(res["mean"]) == {"still", "reacts"}
-    assert res["mean"]["still"]["early_max"] == 0.0 == res["mean"]["still"]["later_max"]
-    assert res["mean"]["reacts"]["early_max"] == pytest.approx(10.0, abs=0.01)
-    assert res["mean"]["reacts"]["later_max"] == pytest.approx(10.0, abs=0.01)
+    dark = res["mean"]["dark car"]
+    assert set(res["mean"]) == {"dark car", "white lorry"} and set(dark) == {"still", "reacts"}
+    assert dark["still"]["early_max"] == 0.0 == dark["still"]["later_max"]
+    assert dark["reacts"]["early_max"] == pytest.approx(10.0, abs=0.01)
+    assert dark["reacts"]["later_max"] == pytest.approx(10.0, abs=0.01)
+    assert res["mean"]["white lorry"]["reacts"]["later_max"] == pytest.approx(7.0, abs=0.01)
     assert len(res["rows"]) == 2 * len(q.OBJECT_CARS)
 
 

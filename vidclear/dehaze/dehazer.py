@@ -805,17 +805,23 @@ class Dehazer:
             air, inv_air = use(self._air.restore(now, dt))
             a_lum, caught = float(LUMA @ air), True
         dense_before = self._dense_t.value
+        m_lum = float(LUMA @ measured)
         if (not cut and departed is None and dense_before is not None
-                and float(np.abs(measured - air).max())
-                > gate and light_haze_weight(
-                    dense_before, cfg.dense_low, cfg.dense_high, a_lum) < 0.5):
+                and float(np.abs(measured - air).max()) > gate
+                and light_haze_weight(dense_before, cfg.dense_low, cfg.dense_high, a_lum) < 0.5
+                and light_haze_weight(dense_before * a_lum / max(m_lum, _MIN_AIRLIGHT),
+                                      cfg.dense_low, cfg.dense_high, m_lum) < 0.5):
             # In thick fog the measurement is the fog itself, not a bright
             # car or sky, and 1 / t (up to 10) amplifies any error of A: a
             # stale A (a fog bank rolling in under a brighter sky's A) is
             # followed with airlight_tau, past the gate's hold and the rate
             # limit (they held it for 3 s and more, the output 35 % too dark),
             # and faster while the drift lasts (airlight_persist). The gate
-            # narrows with t (see _airlight_gate).
+            # narrows with t (see _airlight_gate). The haze must be thick in
+            # units of the measured A too: a white lorry driving into the
+            # view a little more each frame is measured as A (0.70 -> 1.0);
+            # under it the darkest pixels' veil is a light one, and followed
+            # here it dimmed the untouched background by 20 levels.
             air, inv_air = use(self._air.catch_up(measured, now, dt,
                                                   cfg.airlight_tau / self._air.speedup))
             a_lum, caught = float(LUMA @ air), True
