@@ -721,6 +721,73 @@ def test_a_white_truck_entering_thick_fog_does_not_move_the_airlight() -> None:
     assert worst < 2.0, worst
 
 
+def test_veil_tracker_holds_a_rise_of_hidden_dark_pixels() -> None:
+    # A white lorry passing over the corner that holds most of the frame's
+    # darkest pixels raises the frame's level while every tile keeps enough
+    # dark pixels of its own (or only the corner's tile rises): held for
+    # `hold` seconds. Fog thickening raises the tiles with it: followed. A
+    # dark car driving off (its tiles back to where they were) is followed.
+    dt, tau = 1 / 30, 0.25
+    scene = np.array([0.54, 0.69, 0.84, 0.50, 0.65, 0.79, 0.42, 0.56, 0.69])
+
+    def feed(tracker: VeilTracker, level: float, tiles: np.ndarray, seconds: float,
+             now: float) -> float:
+        for _ in range(round(seconds / dt)):
+            now += dt
+            tracker.update(level, now, dt, tiles)
+        return now
+
+    hidden, corner, fog = (VeilTracker(tau=tau, hold=3.0) for _ in range(3))
+    lorry_corner = scene.copy()
+    lorry_corner[6] = 0.58  # the corner's tile alone rose
+    for tracker, level, tiles in ((hidden, 0.53, scene + 0.01), (corner, 0.62, lorry_corner),
+                                  (fog, 0.60, scene + 0.15)):
+        now = feed(tracker, 0.45, scene, 2.0, 0.0)
+        now = feed(tracker, level, tiles, 1.0, now)
+    assert hidden.value == pytest.approx(0.46, abs=0.005)  # the tiles' own rise only
+    assert corner.value == pytest.approx(0.45, abs=0.005)
+    assert fog.value == pytest.approx(0.60, abs=0.005)
+    feed(hidden, 0.53, scene + 0.01, 4.0, 3.0)  # past the hold: believed
+    assert hidden.value == pytest.approx(0.53, abs=0.01)
+    # a dark car that stayed past the hold and drives off: back up at once
+    car = scene.copy()
+    car[6:8] = 0.05
+    gone = VeilTracker(tau=tau, hold=3.0)
+    now = feed(gone, 0.45, scene, 2.0, 0.0)
+    now = feed(gone, 0.05, car, 5.0, now)
+    assert gone.value is not None and gone.value < 0.1
+    feed(gone, 0.45, scene, 0.5, now)
+    assert gone.value == pytest.approx(0.45, abs=0.01)
+
+
+def test_a_white_lorry_over_the_darkest_corner_does_not_darken_the_view() -> None:
+    # The darkest pixels of a hazy view sit in its lower left corner; a white
+    # lorry slides over them within a second and stays. Every tile keeps
+    # enough dark pixels, but the frame's own darkest share rose (dense
+    # level 0.45 -> 0.53 on Dense-Haze 42) and the light-haze guards faded:
+    # the untouched top of the view darkened by 21 levels (here the level
+    # 0.54 -> 0.65 and 3.8 levels). Held now.
+    rng = np.random.default_rng(7)
+    scene = textured_scene(H, W, 11) * 0.8 + 0.15
+    scene[100:, :30] = 0.03 * rng.random((H - 100, 30, 1))  # dark corner
+    hazy = scene * 0.55 + np.array([0.78, 0.78, 0.79]) * 0.45
+    fps = 30
+    runs = []
+    for lorry in (False, True):
+        d = Dehazer()
+        outs = []
+        for k in range(int(2.5 * fps)):
+            img = hazy.copy()
+            if lorry and k >= 15:
+                x = min(int((k - 15) * 2), 45)
+                img[88:H - 4, :x] = np.clip(0.96 + 0.02 * rng.standard_normal((H - 92, x, 3)),
+                                            0, 1)
+            outs.append(d(to_u8(img), timestamp=k / fps)[:60].astype(float))
+        runs.append(outs)
+    worst = max(abs(float(t.mean() - c.mean())) for c, t in zip(*runs, strict=True))
+    assert worst < 1.0, worst
+
+
 def _road(beta: float, airlight: np.ndarray, lo: float = 0.1,
           span: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A hazy road under a sky (ground-plane depth), and the pixel grid (y, x)."""

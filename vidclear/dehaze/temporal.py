@@ -510,6 +510,11 @@ class VeilTracker:
         self._held = 0.0  # seconds a local drop has been held (shrinks when none is)
         # (level, tile levels) of the last frame whose drop was not held
         self._ref: tuple[float, np.ndarray] | None = None
+        # (level, tile levels) the level is held to while a bright object hides
+        # the darkest pixels (see _hidden_rise), and how long it has been held
+        self._anchor: tuple[float, np.ndarray] | None = None
+        self._hidden = 0.0
+        self._tile_high: np.ndarray | None = None  # each tile's highest level outside holds
         # running minimum and maximum of the level over `memory` s: (time, level)
         # pairs, the levels increasing (lows) and decreasing (highs)
         self._lows: deque[tuple[float, float]] = deque()
@@ -523,6 +528,7 @@ class VeilTracker:
         self.value = None
         self._held = 0.0
         self._ref = None
+        self._anchor, self._hidden, self._tile_high = None, 0.0, None
 
     def update(self, level: float, time: float, dt: float, tiles: np.ndarray | None = None,
                new_scene: bool = False) -> float:
@@ -535,6 +541,7 @@ class VeilTracker:
         """
         if new_scene:
             self._held, self._ref = 0.0, None
+            self._anchor, self._hidden, self._tile_high = None, 0.0, None
         arr = None if tiles is None else np.array(tiles, np.float64)  # a copy: kept as _ref
         holding = False
         if arr is not None and self.value is not None and self.hold > 0 and self._ref:
@@ -549,6 +556,8 @@ class VeilTracker:
                 if level < floor - self.margin:
                     level = max(level, min(before, self.value))
                 holding = True
+        if arr is not None and not holding and self.value is not None and self.hold > 0:
+            level = self._hidden_rise(level, arr, dt)
         if not holding:
             believed = self._held >= self.hold  # a drop held its time: it is the scene now
             self._held = max(self._held - dt, 0.0)
@@ -584,6 +593,45 @@ class VeilTracker:
             while held[0][0] < time - self.memory:
                 held.popleft()
         return v
+
+    def _hidden_rise(self, level: float, tiles: np.ndarray, dt: float) -> float:
+        """``level``, or the rise the tiles show when the frame's level rose past all of them.
+
+        The frame's level lies between its tiles' levels. When the tiles stay
+        within half a ``margin`` of where they were, but for fewer than half
+        of them that rose, and the frame's level rises more than half a
+        margin past the largest rise among the steady ones, its darkest
+        pixels were hidden, not veiled: a white lorry passing over the dark
+        corner that held most of them (the dense-haze level rose 0.45 -> 0.53
+        while no tile moved, or 0.46 -> 0.62 with the corner's tile alone,
+        and the untouched background darkened by 21 and 11 levels). The
+        level is then held to the anchor's plus the steady tiles' rise for up
+        to ``hold`` seconds, after which it is the scene's (as a still with
+        the lorry would be). Tiles that fall or move together (fog thickening
+        moves them all), a tile rising back to a level it had outside such a
+        hold (a dark car driving off), or a level at or below the anchor's
+        set a new anchor.
+        """
+        half = 0.5 * self.margin
+        anchor, high = self._anchor, self._tile_high
+        if anchor is not None and high is not None:
+            change = tiles - anchor[1]
+            rose = change > half
+            # a tile back at a level it had (a dark car driving off) is no hiding
+            new = bool(np.all(tiles[rose] > high[rose] + 0.2 * self.margin))
+            if (new and int(rose.sum()) < tiles.size / 2
+                    and bool(np.all(np.abs(change[~rose]) <= half))):
+                rise = max(float(change[~rose].max()), 0.0)
+                if level > anchor[0] + rise + half and self._hidden < self.hold:
+                    self._hidden += dt
+                    return anchor[0] + rise
+                if level > anchor[0] and self._hidden < self.hold:
+                    self._hidden = max(self._hidden - dt, 0.0)
+                    self._tile_high = np.maximum(high, tiles)
+                    return level
+        self._anchor, self._hidden = (float(level), tiles), 0.0
+        self._tile_high = tiles.copy() if high is None else np.maximum(high, tiles)
+        return level
 
     def _fell_locally(self, tiles: np.ndarray, ref: np.ndarray, by: float) -> np.ndarray | None:
         """The tiles whose level fell more than ``by`` below ``ref``, when that is a local fall.
