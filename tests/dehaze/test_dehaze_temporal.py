@@ -721,21 +721,26 @@ def test_a_white_truck_entering_thick_fog_does_not_move_the_airlight() -> None:
     assert worst < 2.0, worst
 
 
+_VEIL_DT = 1 / 30
+
+
+def feed(tracker: VeilTracker, level: float, tiles: np.ndarray, seconds: float,
+         now: float) -> float:
+    """``level`` and ``tiles`` into ``tracker`` at 30 fps for ``seconds`` after ``now``."""
+    for _ in range(round(seconds / _VEIL_DT)):
+        now += _VEIL_DT
+        tracker.update(level, now, _VEIL_DT, tiles)
+    return now
+
+
 def test_veil_tracker_holds_a_rise_of_hidden_dark_pixels() -> None:
     # A white lorry passing over the corner that holds most of the frame's
     # darkest pixels raises the frame's level while every tile keeps enough
     # dark pixels of its own (or only the corner's tile rises): held for
     # `hold` seconds. Fog thickening raises the tiles with it: followed. A
     # dark car driving off (its tiles back to where they were) is followed.
-    dt, tau = 1 / 30, 0.25
+    tau = 0.25
     scene = np.array([0.54, 0.69, 0.84, 0.50, 0.65, 0.79, 0.42, 0.56, 0.69])
-
-    def feed(tracker: VeilTracker, level: float, tiles: np.ndarray, seconds: float,
-             now: float) -> float:
-        for _ in range(round(seconds / dt)):
-            now += dt
-            tracker.update(level, now, dt, tiles)
-        return now
 
     hidden, corner, fog = (VeilTracker(tau=tau, hold=3.0) for _ in range(3))
     lorry_corner = scene.copy()
@@ -1024,17 +1029,10 @@ def test_veil_tracker_holds_a_local_drop_like_the_airlight_gate() -> None:
     # held for `hold` seconds, then followed; one most tiles share, or one
     # with other tiles moving too, is followed at once; a return to a level
     # held within `memory` is never held; a new scene holds nothing.
-    dt, tau = 1 / 30, 0.25
+    dt, tau = _VEIL_DT, 0.25
     scene = np.full(9, 0.55)
     car = scene.copy()
     car[6:8] = 0.05  # two bottom tiles
-
-    def feed(tracker: VeilTracker, level: float, tiles: np.ndarray, seconds: float,
-             now: float) -> float:
-        for _ in range(round(seconds / dt)):
-            now += dt
-            tracker.update(level, now, dt, tiles)
-        return now
 
     local, thin, moved = (VeilTracker(tau=tau, hold=3.0) for _ in range(3))
     other = car.copy()
