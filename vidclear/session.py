@@ -543,8 +543,7 @@ class Session:
         config = self.config.to_dict()
         names = [getattr(p, "name", "") or type(p).__name__ for p in self.processors]
         canonical = json.dumps({"config": canonical_tables(config), "processors": names},
-                               sort_keys=True,
-                               default=str, separators=(",", ":"))
+                               sort_keys=True, default=str, separators=(",", ":"))
         data: dict[str, Any] = {
             "vidclear_version": __version__,
             "config_sha256": hashlib.sha256(canonical.encode()).hexdigest(),

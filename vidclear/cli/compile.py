@@ -26,7 +26,11 @@ import threading
 import time
 from collections.abc import Callable
 from fractions import Fraction
+from pathlib import Path
 from typing import IO, Any
+
+from vidclear._numba_cache import writable
+from vidclear.errors import OutputError
 
 __all__ = ["GROUPS", "add_parser", "exit_with_parent", "run", "warm_group"]
 
@@ -197,17 +201,11 @@ def run(args: argparse.Namespace) -> int:
     say: Callable[[str], None] = (lambda _: None) if args.quiet else (
         lambda s: print(s, file=sys.stderr, flush=True))
     named = os.environ.get("NUMBA_CACHE_DIR")
-    if named:
-        from pathlib import Path
-
-        from vidclear._numba_cache import writable
-        from vidclear.errors import OutputError
-
-        if not writable(Path(named)):
-            # Numba falls back to the package's __pycache__ without a word: "cache:
-            # /proc/nope ... done" cached nothing there (trial 39)
-            raise OutputError(f"NUMBA_CACHE_DIR={named} cannot be written: no kernels would be "
-                              "cached there (give a folder this user can create files in)")
+    if named and not writable(Path(named)):
+        # Numba falls back to the package's __pycache__ without a word: "cache:
+        # /proc/nope ... done" cached nothing there (trial 39)
+        raise OutputError(f"NUMBA_CACHE_DIR={named} cannot be written: no kernels would be "
+                          "cached there (give a folder this user can create files in)")
     cache = named or "next to the package (__pycache__)"
     say(f"vidclear compile: {len(GROUPS)} groups on {jobs} process(es); cache: {cache}")
     t0 = time.perf_counter()

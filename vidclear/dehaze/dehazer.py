@@ -809,7 +809,7 @@ class Dehazer:
         if (not cut and departed is None and dense_before is not None
                 and float(np.abs(measured - air).max()) > gate
                 and light_haze_weight(dense_before, cfg.dense_low, cfg.dense_high, a_lum) < 0.5
-                and light_haze_weight(dense_before * a_lum / max(m_lum, _MIN_AIRLIGHT),
+                and light_haze_weight(dense_before * a_lum / m_lum,
                                       cfg.dense_low, cfg.dense_high, m_lum) < 0.5):
             # In thick fog the measurement is the fog itself, not a bright
             # car or sky, and 1 / t (up to 10) amplifies any error of A: a
@@ -1159,8 +1159,8 @@ def warm_yuv_recovery() -> None:
         u, v = np.full((4, 4), 128, np.uint8), np.full((4, 4), 128, np.uint8)
         if readonly:
             y.flags.writeable = u.flags.writeable = v.flags.writeable = False
-        yo, uo, vo = np.empty((8, 8), np.uint8), np.empty((4, 4), np.uint8), \
-            np.empty((4, 4), np.uint8)
+        yo = np.empty((8, 8), np.uint8)
+        uo, vo = np.empty((4, 4), np.uint8), np.empty((4, 4), np.uint8)
         _ky.recover_yuv_linear(y, u, v, coeffs, 2, air, np.float32(0.1), yo, uo, vo)
         _ky.recover_yuv_rgb(y, u, v, coeffs, 2, prm, np.empty(0, np.uint8), _MATS32,
                             yo, uo, vo)

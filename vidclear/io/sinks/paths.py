@@ -28,14 +28,14 @@ __all__ = ["check_output_path", "is_special_file", "is_stdout", "partial_path", 
 STDOUT_NAMES = ("-", "pipe:", "pipe:1")
 
 
+#: What :func:`partial_path` puts in a name (``NAME.partial-PID.EXT``).
+PARTIAL_MARK = ".partial-"
+
+
 def partial_path(path: Path, suffix: str | None = None) -> Path:
     """The temporary name a recording is written under until it is complete."""
     return path.with_name(f"{path.stem}{PARTIAL_MARK}{os.getpid()}"
                           f"{path.suffix if suffix is None else suffix}")
-
-
-#: What :func:`partial_path` puts in a name (``NAME.partial-PID.EXT``).
-PARTIAL_MARK = ".partial-"
 
 
 def is_special_file(path: str | os.PathLike[str]) -> bool:
