@@ -294,8 +294,8 @@ def test_a_pan_into_brighter_fog_is_followed_without_a_swing() -> None:
     # brighter than it: the output overshot, then fell by 28 levels in 8
     # frames while the input kept rising. A measurement that leaves the
     # airlight step by step, with most of the frame moving with it, is
-    # followed as it goes, over 0.3 s (17.5 levels at most then; 19.6 since
-    # the later rounds of thick haze).
+    # followed as it goes, over 0.3 s (17.5 levels at most when this was
+    # written; 19.6 on 3 December).
     pairs = _panned("he_forest1")
     lin = np.array([_luma(i) for i, _ in pairs])
     lout = np.array([_luma(o) for _, o in pairs])
