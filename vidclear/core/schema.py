@@ -168,6 +168,21 @@ def _coerce(value: Any, tp: Any, key: str, meta: Mapping[str, Any]) -> Any:
     raise TypeError(f"unsupported config annotation {tp!r} for {key}")
 
 
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _type_hints(cls: type) -> dict[str, Any]:
+    """``typing.get_type_hints(cls)``, evaluated once per class.
+
+    Evaluating the annotations took 17 ms for :class:`DehazeConfig`, more than
+    dehazing a 600 × 450 still, on every ``dehaze_image`` call.
+    """
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
+
+
 @dataclasses.dataclass(frozen=True)
 class Section:
     """Base class of all configuration sections.
@@ -181,7 +196,7 @@ class Section:
     """Old key -> new key. An old key still loads, with a FutureWarning, for one release."""
 
     def __post_init__(self) -> None:
-        hints = typing.get_type_hints(type(self))
+        hints = _type_hints(type(self))
         for f in dataclasses.fields(self):
             key = f"{self.section}.{f.name}" if self.section else f.name
             raw = getattr(self, f.name)
