@@ -332,6 +332,14 @@ def test_sky_stack_strided_median_and_colour_histogram() -> None:
         ref = [np.quantile(grey[cuts_y[i]:cuts_y[i + 1], cuts_x[j]:cuts_x[j + 1]][::2, ::2], q)
                for i in range(grid) for j in range(grid)]
         np.testing.assert_allclose(_k.tile_quantiles(grey, 2, q, grid), ref, atol=1e-6)
+    # a picture 2 rows high has an empty row of tiles: it takes the whole
+    # picture's quantile (it read memory past the data, a new-user trial)
+    thin = rng.uniform(0.5, 0.7, (2, 320)).astype(np.float32)
+    thin[:, :80] = 0.05
+    got = _k.tile_quantiles(thin, 1, 0.02, 3)
+    whole = float(np.quantile(thin, 0.02))
+    np.testing.assert_allclose(got[:3], whole, atol=1e-6)
+    np.testing.assert_allclose(got[3], np.quantile(thin[0:1, :106], 0.02), atol=1e-6)
     assert _k.strided_mean(grey, 2) == pytest.approx(float(grey[::2, ::2].mean(dtype=np.float64)),
                                                      abs=1e-6)
     img = rng.random((21, 30, 3)).astype(np.float32)

@@ -1083,9 +1083,16 @@ def test_near_object_tiles_are_a_compact_group_far_below_all_around() -> None:
         levels = fog.copy()
         levels[group] = 0.1
         found = near_object_tiles(levels, 0.2)
-        assert found is not None
-        assert np.flatnonzero(found[0]).tolist() == group
-        assert found[1] == pytest.approx(0.4)  # its pixels: under the lowest around - gap
+        assert len(found) == 1
+        assert np.flatnonzero(found[0][0]).tolist() == group
+        assert found[0][1] == pytest.approx(0.4)  # its pixels: under the lowest around - gap
+    # two cars apart, each a group (the one further below first), at most four tiles
+    two = fog.copy()
+    two[[0, 8]] = 0.15, 0.1
+    assert [np.flatnonzero(m).tolist() for m, _ in near_object_tiles(two, 0.2)] == [[8], [0]]
+    many = fog.copy()
+    many[[0, 1, 6, 7, 8]] = 0.1  # five tiles: the first four only
+    assert sum(int(m.sum()) for m, _ in near_object_tiles(many, 0.2)) <= 4
     ground = fog.copy()
     ground[6:] = 0.1  # a clear foreground across the bottom
     ramp = np.repeat([0.7, 0.5, 0.3], 3)  # depth falling towards the bottom
@@ -1094,7 +1101,7 @@ def test_near_object_tiles_are_a_compact_group_far_below_all_around() -> None:
     neighbour = fog.copy()
     neighbour[4], neighbour[6:] = 0.1, 0.25  # a car above the near ground, 0.15 under it
     for levels in (ground, ramp, shallow, neighbour, fog):
-        assert near_object_tiles(levels, 0.2) is None, levels
+        assert near_object_tiles(levels, 0.2) == [], levels
 
 
 def test_veil_tracker_holds_a_local_drop_like_the_airlight_gate() -> None:

@@ -659,14 +659,18 @@ def strided_quantile(x: np.ndarray, step: int, q: float) -> float:
 @njit(cache=True, nogil=True)
 def tile_quantiles(x: np.ndarray, step: int, q: float, grid: int) -> np.ndarray:
     """Quantile ``q`` of ``x[::step, ::step]`` in each tile of a ``grid`` × ``grid`` split
-    of ``x`` (rows cut at ``h * i // grid``, columns likewise), row by row: (grid²,) float32."""
+    of ``x`` (rows cut at ``h * i // grid``, columns likewise), row by row: (grid²,) float32.
+
+    A picture with fewer rows or columns than ``grid`` has empty tiles: they
+    take the whole picture's quantile (they read memory past the data)."""
     h, w = x.shape
     vals = np.empty(grid * grid, np.float32)
     for i in range(grid):
         for j in range(grid):
-            vals[i * grid + j] = strided_quantile(
-                x[h * i // grid:h * (i + 1) // grid, w * j // grid:w * (j + 1) // grid],
-                step, q)
+            tile = x[h * i // grid:h * (i + 1) // grid, w * j // grid:w * (j + 1) // grid]
+            if tile.shape[0] == 0 or tile.shape[1] == 0:
+                tile = x
+            vals[i * grid + j] = strided_quantile(tile, step, q)
     return vals
 
 

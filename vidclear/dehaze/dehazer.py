@@ -185,6 +185,9 @@ _NEAR_GAP = 0.2
 # set's car, 23-47 %; he_gugong's people, 17 %; the windows of the tests'
 # clear facade, 3 %, are no object)
 _NEAR_SHARE = 0.05
+# ... at most this many tiles of near objects in all (fewer than half: the
+# rest is the scene)
+_NEAR_TILES = 4
 # ... and the level its pixels are given (above any veil: left out)
 _HIDDEN_LEVEL = 2.0
 # The airlight follows a measurement the whole frame moved with (fog rolling
@@ -1251,13 +1254,14 @@ def veil_around(haze: np.ndarray, bounds: tuple[int, int, int, int],
     work : ndarray
         (2, 1, ceil(h / 2), ceil(w / 2)) float32 scratch space.
     near : ndarray, optional
-        (r1 - r0, c1 - c0) bool, a near object's pixels inside the bounds
+        (r1 - r0, c1 - c0) bool, the near objects' pixels inside the bounds
         (:func:`scene_levels`); with ``reach``, the dark channel's patch
         radius, they and the pixels within ``reach`` of them (the dark
         channel spreads the object's darkness that far) bound no other
-        pixel's haze. A dark car ahead in fog says nothing of the fog
-        beside it; read as the veil around it, it kept the fog within a
-        tenth of the frame of the car hazier (20-34 levels brighter).
+        pixel's haze.
+        A dark car ahead in fog says nothing of the fog beside it; read as
+        the veil around it, it kept the fog within a tenth of the frame of
+        the car hazier (20-34 levels brighter).
 
     Returns
     -------
@@ -1277,10 +1281,10 @@ def veil_around(haze: np.ndarray, bounds: tuple[int, int, int, int],
     src = work[1, 0]
     np.copyto(src, haze[::2, ::2])
     if near is not None:
-        clear = np.ones((h, w), np.float32)
-        clear[r0:r1, c0:c1][near] = 0.0
-        grown = np.empty_like(clear)
-        _kf.min_filter2d(clear, reach, grown)
+        scene = np.ones((h, w), np.float32)
+        scene[r0:r1, c0:c1][near] = 0.0
+        grown = np.empty_like(scene)
+        _kf.min_filter2d(scene, reach, grown)
         src[grown[::2, ::2] == 0.0] = 1.0
     if (r0, r1, c0, c1) != (0, h, 0, w):
         src[:-(-r0 // 2)] = 1.0  # sample i is row 2 i
@@ -1345,8 +1349,8 @@ def _tile_groups(grid: int) -> tuple[np.ndarray, np.ndarray]:
 _GROUP_MEMBERS, _GROUP_AROUND = _tile_groups(_TILE_GRID)
 
 
-def near_object_tiles(levels: np.ndarray, gap: float) -> tuple[np.ndarray, float] | None:
-    """The tiles of a near object: much less veiled than every tile around them.
+def near_object_tiles(levels: np.ndarray, gap: float) -> list[tuple[np.ndarray, float]]:
+    """The tiles of near objects: much less veiled than every tile around them.
 
     Parameters
     ----------
@@ -1354,16 +1358,20 @@ def near_object_tiles(levels: np.ndarray, gap: float) -> tuple[np.ndarray, float
         (9,) float, the darkest pixels' level (units of A) in each tile of
         the 3 × 3 split, row by row.
     gap : float
-        How much lower (units of A) every tile of the group must be than
+        How much lower (units of A) every tile of a group must be than
         every tile around it.
 
     Returns
     -------
-    tuple or None
-        ``(tiles, below)``: (9,) bool, the group (connected, inside a 2 × 2
-        block) that falls furthest below its surroundings by more than
-        ``gap``, and the level ``gap`` under its surroundings' lowest, below
-        which its pixels are the object's; None if no group does.
+    list of (ndarray, float)
+        For each object, ``(tiles, below)``: (9,) bool, a group of tiles
+        (connected, inside a 2 × 2 block) that falls more than ``gap``
+        below the tiles around it, and the level ``gap`` under their lowest,
+        below which its pixels are the object's.
+        The group that falls furthest comes first; each next one is looked
+        for among the tiles left, its surroundings without the objects
+        found (two cars), as long as the objects take at most four tiles.
+        Empty if no group falls that far.
 
     Notes
     -----
@@ -1377,19 +1385,28 @@ def near_object_tiles(levels: np.ndarray, gap: float) -> tuple[np.ndarray, float
     bound holds per patch, He et al., CVPR 2009; the frame-wide regime is
     vidclear's). A group of up to four tiles in a 2 × 2 block leaves at
     least five: the ground of a clear foreground fills a whole row and is no
-    object.
+    object. (Nor is a vehicle as wide as the frame's three columns.)
     """
-    lowest_around = np.where(_GROUP_AROUND, levels, np.inf).min(axis=1)
-    drop = lowest_around - np.where(_GROUP_MEMBERS, levels, -np.inf).max(axis=1)
-    best = int(np.argmax(drop))
-    if not drop[best] > gap:
-        return None
-    return _GROUP_MEMBERS[best], float(lowest_around[best]) - gap
+    found: list[tuple[np.ndarray, float]] = []
+    taken = np.zeros(levels.shape, bool)
+    free = ~(_GROUP_MEMBERS & taken).any(axis=1)
+    while True:
+        around = _GROUP_AROUND & ~taken
+        lowest_around = np.where(around, levels, np.inf).min(axis=1)
+        highest = np.where(_GROUP_MEMBERS, levels, -np.inf).max(axis=1)
+        drop = np.where(free & around.any(axis=1), lowest_around - highest, -np.inf)
+        best = int(np.argmax(drop))
+        members = _GROUP_MEMBERS[best]
+        if not drop[best] > gap or int(taken.sum() + members.sum()) > _NEAR_TILES:
+            return found
+        found.append((members, float(lowest_around[best]) - gap))
+        taken |= members
+        free = ~(_GROUP_MEMBERS & taken).any(axis=1)
 
 
 def scene_levels(picture: np.ndarray, step: int, shares: tuple[float, ...]
                  ) -> tuple[list[float], list[np.ndarray], np.ndarray | None]:
-    """The darkest pixels' levels of the scene, over the frame and per tile, without a near object.
+    """The darkest pixels' levels of the scene, over the frame and per tile, without near objects.
 
     Parameters
     ----------
@@ -1399,7 +1416,7 @@ def scene_levels(picture: np.ndarray, step: int, shares: tuple[float, ...]
         Every ``step``-th row and column is sampled.
     shares : tuple of float
         The quantiles (the darkest shares, e.g. 0.005 and 0.02); the last
-        one's tile levels find a near object (:func:`near_object_tiles`).
+        one's tile levels find near objects (:func:`near_object_tiles`).
 
     Returns
     -------
@@ -1408,34 +1425,39 @@ def scene_levels(picture: np.ndarray, step: int, shares: tuple[float, ...]
     tiles : list of ndarray
         Each quantile in every tile of the 3 × 3 split, (9,) float32.
     near : ndarray or None
-        (h, w) bool, the near object's pixels (None without one).
+        (h, w) bool, the near objects' pixels (None without one).
 
-    With a near object in view, its pixels (those of its tiles under the
-    level it found) are left out of both, and each share is taken of the
+    With near objects in view, their pixels (those of their tiles under the
+    level each found) are left out of both, and each share is taken of the
     pixels left; the scene's own pixels in those tiles are kept (the darkest
     corner of a view that a car drives into still holds the frame's darkest
-    pixels). The object must cover :data:`_NEAR_SHARE` of its tiles. A
-    tile the object covers all but 2 % of reads
-    :data:`_HIDDEN_LEVEL`, hidden as a white lorry hides it
+    pixels). An object must cover :data:`_NEAR_SHARE` of its tiles. A tile
+    an object covers all but 2 % of reads :data:`_HIDDEN_LEVEL`, hidden as
+    a white lorry hides it
     (:class:`~vidclear.dehaze.temporal.VeilTracker`).
     """
     tiles = [_k.tile_quantiles(picture, step, q, _TILE_GRID) for q in shares]
-    near = near_object_tiles(tiles[-1], _NEAR_GAP)
-    if near is None:
-        return [_k.strided_quantile(picture, step, q) for q in shares], tiles, None
+    levels = [_k.strided_quantile(picture, step, q) for q in shares]
+    objects = near_object_tiles(tiles[-1], _NEAR_GAP)
+    if not objects:
+        return levels, tiles, None
     h, w = picture.shape
     g = _TILE_GRID
-    far = picture.copy()
-    members, below = near
-    for i in np.flatnonzero(members):
-        r, c = divmod(int(i), g)
-        part = far[h * r // g:h * (r + 1) // g, w * c // g:w * (c + 1) // g]
-        part[part < below] = _HIDDEN_LEVEL
-    hidden = far == _HIDDEN_LEVEL
-    if float(hidden.mean()) < _NEAR_SHARE * float(members.mean()):
+    hidden = np.zeros((h, w), bool)
+    for members, below in objects:
+        mine = np.zeros((h, w), bool)
+        for i in np.flatnonzero(members):
+            r, c = divmod(int(i), g)
+            rows, cols = slice(h * r // g, h * (r + 1) // g), slice(w * c // g, w * (c + 1) // g)
+            mine[rows, cols] = picture[rows, cols] < below
         # a few dark pixels scattered over bright ones (the windows of a
-        # clear facade), no solid object
-        return [_k.strided_quantile(picture, step, q) for q in shares], tiles, None
+        # clear facade) are no solid object
+        if float(mine.mean()) >= _NEAR_SHARE * float(members.mean()):
+            hidden |= mine
+    if not hidden.any():
+        return levels, tiles, None
+    far = picture.copy()
+    far[hidden] = _HIDDEN_LEVEL
     kept = 1.0 - float(hidden[::step, ::step].mean())
     return ([_k.strided_quantile(far, step, q * kept) for q in shares],
             [_k.tile_quantiles(far, step, q, _TILE_GRID) for q in shares], hidden)
