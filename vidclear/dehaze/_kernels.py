@@ -662,7 +662,7 @@ def tile_quantiles(x: np.ndarray, step: int, q: float, grid: int) -> np.ndarray:
     of ``x`` (rows cut at ``h * i // grid``, columns likewise), row by row: (grid²,) float32.
 
     A picture with fewer rows or columns than ``grid`` has empty tiles: they
-    take the whole picture's quantile (they read memory past the data)."""
+    take the whole picture's quantile (they had read memory past the data)."""
     h, w = x.shape
     vals = np.empty(grid * grid, np.float32)
     for i in range(grid):

@@ -1258,10 +1258,9 @@ def veil_around(haze: np.ndarray, bounds: tuple[int, int, int, int],
         (:func:`scene_levels`); with ``reach``, the dark channel's patch
         radius, they and the pixels within ``reach`` of them (the dark
         channel spreads the object's darkness that far) bound no other
-        pixel's haze.
-        A dark car ahead in fog says nothing of the fog beside it; read as
-        the veil around it, it kept the fog within a tenth of the frame of
-        the car hazier (20-34 levels brighter).
+        pixel's haze: a dark car ahead in fog says nothing of the fog beside
+        it (read as the veil around it, it kept the fog within a tenth of the
+        frame of the car hazier, 20-34 levels brighter).
 
     Returns
     -------
@@ -1433,14 +1432,12 @@ def scene_levels(picture: np.ndarray, step: int, shares: tuple[float, ...]
     corner of a view that a car drives into still holds the frame's darkest
     pixels). An object must cover :data:`_NEAR_SHARE` of its tiles. A tile
     an object covers all but 2 % of reads :data:`_HIDDEN_LEVEL`, hidden as
-    a white lorry hides it
-    (:class:`~vidclear.dehaze.temporal.VeilTracker`).
+    a white lorry hides it (:class:`~vidclear.dehaze.temporal.VeilTracker`).
     """
     tiles = [_k.tile_quantiles(picture, step, q, _TILE_GRID) for q in shares]
-    levels = [_k.strided_quantile(picture, step, q) for q in shares]
     objects = near_object_tiles(tiles[-1], _NEAR_GAP)
     if not objects:
-        return levels, tiles, None
+        return [_k.strided_quantile(picture, step, q) for q in shares], tiles, None
     h, w = picture.shape
     g = _TILE_GRID
     hidden = np.zeros((h, w), bool)
@@ -1455,7 +1452,7 @@ def scene_levels(picture: np.ndarray, step: int, shares: tuple[float, ...]
         if float(mine.mean()) >= _NEAR_SHARE * float(members.mean()):
             hidden |= mine
     if not hidden.any():
-        return levels, tiles, None
+        return [_k.strided_quantile(picture, step, q) for q in shares], tiles, None
     far = picture.copy()
     far[hidden] = _HIDDEN_LEVEL
     kept = 1.0 - float(hidden[::step, ::step].mean())
