@@ -1090,6 +1090,16 @@ def test_near_object_tiles_are_a_compact_group_far_below_all_around() -> None:
     two = fog.copy()
     two[[0, 8]] = 0.15, 0.1
     assert [np.flatnonzero(m).tolist() for m, _ in near_object_tiles(two, 0.2)] == [[8], [0]]
+    # a car's roof darkens the tile above it: the car's pixels are those
+    # under the fog around it less the gap, not under that tile's level
+    # less the gap (0.08, under the car's body), whether the roof's tile is
+    # part of the car's group (0.28) or an object of its own (0.38)
+    for above, groups in ((0.28, [[3, 6, 7]]), (0.38, [[6, 7], [3]])):
+        roof = fog.copy()
+        roof[[6, 7]], roof[3] = 0.02, above
+        found = near_object_tiles(roof, 0.2)
+        assert [np.flatnonzero(m).tolist() for m, _ in found] == groups
+        assert found[0][1] == pytest.approx(0.4)
     many = fog.copy()
     many[[0, 1, 6, 7, 8]] = 0.1  # five tiles: the first four only
     assert sum(int(m.sum()) for m, _ in near_object_tiles(many, 0.2)) <= 4

@@ -1365,8 +1365,9 @@ def near_object_tiles(levels: np.ndarray, gap: float) -> list[tuple[np.ndarray, 
     list of (ndarray, float)
         For each object, ``(tiles, below)``: (9,) bool, a group of tiles
         (connected, inside a 2 × 2 block) that falls more than ``gap``
-        below the tiles around it, and the level ``gap`` under their lowest,
-        below which its pixels are the object's.
+        below the tiles around it, and the level ``gap`` under their lowest
+        (the other objects' tiles left out), below which its pixels are the
+        object's.
         The group that falls furthest comes first; each next one is looked
         for among the tiles left, its surroundings without the objects
         found (two cars), as long as the objects take at most four tiles.
@@ -1386,7 +1387,7 @@ def near_object_tiles(levels: np.ndarray, gap: float) -> list[tuple[np.ndarray, 
     least five: the ground of a clear foreground fills a whole row and is no
     object. (Nor is a vehicle as wide as the frame's three columns.)
     """
-    found: list[tuple[np.ndarray, float]] = []
+    found: list[tuple[int, float]] = []
     taken = np.zeros(levels.shape, bool)
     free = ~(_GROUP_MEMBERS & taken).any(axis=1)
     while True:
@@ -1397,10 +1398,21 @@ def near_object_tiles(levels: np.ndarray, gap: float) -> list[tuple[np.ndarray, 
         best = int(np.argmax(drop))
         members = _GROUP_MEMBERS[best]
         if not drop[best] > gap or int(taken.sum() + members.sum()) > _NEAR_TILES:
-            return found
-        found.append((members, float(lowest_around[best]) - gap))
+            break
+        found.append((best, float(lowest_around[best]) - gap))
         taken |= members
         free = ~(_GROUP_MEMBERS & taken).any(axis=1)
+    # each object's pixels: under its surroundings without the other objects
+    # (a car's roof reaching into the tile above made that tile a second
+    # object, and its level had set the first one's threshold under the
+    # car's body)
+    out = []
+    for best, below in found:
+        rest = _GROUP_AROUND[best] & ~taken
+        if rest.any():
+            below = max(below, float(levels[rest].min()) - gap)
+        out.append((_GROUP_MEMBERS[best], below))
+    return out
 
 
 def scene_levels(picture: np.ndarray, step: int, shares: tuple[float, ...]
