@@ -1074,6 +1074,23 @@ def test_the_fog_beside_a_dark_car_is_dehazed_like_the_rest() -> None:
         assert abs(ring) < most, (lo, hi, ring)  # was 34.3, 19.6 and 2.0
 
 
+def test_thick_fog_after_black_frames_comes_back_as_it_was() -> None:
+    # Thick fog, five black frames (a signal drop-out, a cut from black),
+    # the same fog again. The dense-haze level is smoothed through cuts (for
+    # fades) and the black frames pulled it down: the first fog frame came
+    # back 27 levels too bright on a Dense-Haze view (a new-user trial), and
+    # settled over ten frames. Under an airlight that dark the level says
+    # nothing of the regime and is held.
+    road, _, _ = _road(1.0, np.array([0.84, 0.85, 0.87]), 0.15, 0.5)
+    fog = to_u8(road)
+    d = Dehazer()
+    frames = [fog] * 30 + [np.zeros_like(fog)] * 5 + [fog] * 15
+    lum = [float(d(f, timestamp=k / 30).astype(np.float64).mean()) for k, f in enumerate(frames)]
+    steady = lum[29]
+    after = np.abs(np.array(lum[35:]) - steady)
+    assert after.max() < 1.0, after.max()
+
+
 def test_near_object_tiles_are_a_compact_group_far_below_all_around() -> None:
     # A group of tiles in a 2 x 2 block whose levels sit more than `gap`
     # under every tile around it is a near object; the ground filling a

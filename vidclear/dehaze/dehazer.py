@@ -858,7 +858,8 @@ class Dehazer:
         # not on letterbox bars (black, they read as "no veil at all").
         levels, tiles, near = scene_levels(inside(minc, bounds), ws.step,
                                            (_VEIL_QUANTILE, _DENSE_QUANTILE))
-        veil, dense = self._veil_level(levels, tiles, now, dt, new_view)
+        veil, dense = self._veil_level(levels, tiles, now, dt, new_view,
+                                       a_lum < _DENSE_MIN_AIR)
         if guide is not None:
             grey[...] = guide
         density = _k.strided_median(inside(dark, bounds, margin=r), ws.step)
@@ -1125,7 +1126,7 @@ class Dehazer:
         return out
 
     def _veil_level(self, measured: list[float], tiles: list[np.ndarray], now: float,
-                    dt: float, new_view: bool) -> tuple[float, float]:
+                    dt: float, new_view: bool, dark_air: bool = False) -> tuple[float, float]:
         """The darkest pixels' levels in units of A, smoothed with ``auto_tau`` for video.
 
         ``measured`` are the frame's levels, ``tiles`` the same levels in each
@@ -1145,8 +1146,17 @@ class Dehazer:
         switched the dense-haze regime in one frame (the output of a fade
         to white dropped by 40 levels).
         """
+        dense_t = self._dense_t
+        if dark_air and dense_t.value is not None:
+            # Under an airlight darker than _DENSE_MIN_AIR the level tells
+            # nothing of the dense-haze regime (light_haze_weight ignores it):
+            # it is held, not fed. Five black frames between two shots of
+            # thick fog pulled it to 0.33, and the fog came back 27 levels
+            # too bright, settling over ten frames.
+            return (self._veil_t.update(measured[0], now, dt, tiles[0], new_view),
+                    dense_t.update(dense_t.value, now, dt))
         return (self._veil_t.update(measured[0], now, dt, tiles[0], new_view),
-                self._dense_t.update(measured[1], now, dt, tiles[1], new_view))
+                dense_t.update(measured[1], now, dt, tiles[1], new_view))
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.config.to_dict().items()
