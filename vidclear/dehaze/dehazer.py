@@ -1144,8 +1144,10 @@ class Dehazer:
         (the dense-haze level) is smoothed through cuts, because fades set
         off the cut detector frame after frame and a reset each time
         switched the dense-haze regime in one frame (the output of a fade
-        to white dropped by 40 levels).
+        to white dropped by 40 levels). With ``dark_air`` (the airlight's
+        luma under ``_DENSE_MIN_AIR``) the dense-haze level is held.
         """
+        veil = self._veil_t.update(measured[0], now, dt, tiles[0], new_view)
         dense_t = self._dense_t
         if dark_air and dense_t.value is not None:
             # Under an airlight darker than _DENSE_MIN_AIR the level tells
@@ -1153,10 +1155,8 @@ class Dehazer:
             # it is held, not fed. Five black frames between two shots of
             # thick fog pulled it to 0.33, and the fog came back 27 levels
             # too bright, settling over ten frames.
-            return (self._veil_t.update(measured[0], now, dt, tiles[0], new_view),
-                    dense_t.update(dense_t.value, now, dt))
-        return (self._veil_t.update(measured[0], now, dt, tiles[0], new_view),
-                dense_t.update(measured[1], now, dt, tiles[1], new_view))
+            return veil, dense_t.update(dense_t.value, now, dt)
+        return veil, dense_t.update(measured[1], now, dt, tiles[1], new_view)
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.config.to_dict().items()
