@@ -22,6 +22,11 @@ def _rgb(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random((*shape, 3)).astype(np.float32)
 
 
+def _planes(img: np.ndarray) -> np.ndarray:
+    """An (h, w, 3) image as the (3, h, w) planes the working-size kernels read."""
+    return np.ascontiguousarray(np.moveaxis(img, -1, 0))
+
+
 @pytest.mark.parametrize("patch", [1, 3, 15])
 @pytest.mark.parametrize("shape", [(1, 1), (7, 5), (40, 52)])
 def test_dark_channel_matches_reference(patch: int, shape: tuple[int, int]) -> None:
@@ -45,7 +50,7 @@ def test_grey_minc_matches_numpy() -> None:
     inv = np.array([1.2, 1.0, 1.5], np.float32)
     grey = np.empty((20, 30), np.float32)
     minc = np.empty((20, 30), np.float32)
-    _k.grey_minc(img, LUMA.astype(np.float32), inv, grey, minc)
+    _k.grey_minc(_planes(img), LUMA.astype(np.float32), inv, grey, minc)
     np.testing.assert_allclose(grey, img @ LUMA, atol=1e-6)
     np.testing.assert_allclose(minc, (img * inv).min(axis=2), atol=1e-6)
 
@@ -77,6 +82,28 @@ def test_quadtree_prefers_smooth_bright_region_over_textured_white() -> None:
     np.testing.assert_allclose(a, 0.8, atol=1e-5)
 
 
+def test_planes_of_and_the_colour_attenuation_depth() -> None:
+    img = _rgb((13, 21), 8)
+    img[:4] = img[:4].mean(axis=2, keepdims=True)  # grey: saturation 0
+    img[4, :3] = 0.0  # black: saturation taken as 0
+    planes = np.empty((3, 13, 21), np.float32)
+    _k.planes_of(img, planes)
+    np.testing.assert_array_equal(planes, np.moveaxis(img, -1, 0))
+    depth = np.empty((13, 21), np.float32)
+    _k.cap_depth(planes, depth)
+    v = img.max(axis=2)
+    sat = np.where(v > 0, (v - img.min(axis=2)) / np.maximum(v, 1e-6), 0.0)
+    np.testing.assert_allclose(depth, 0.121779 + 0.959710 * v - 0.780245 * sat, atol=1e-6)
+
+
+def test_exp_small_matches_numpy_and_clamps() -> None:
+    x = np.linspace(-4.0, 4.0, 8001).astype(np.float32)
+    got = np.array([_k.exp_small(np.float32(v)) for v in x[::7]])
+    np.testing.assert_allclose(got, np.exp(x[::7].astype(np.float64)), rtol=2e-6)
+    assert _k.exp_small(np.float32(-30.0)) == _k.exp_small(np.float32(-4.0))
+    assert _k.exp_small(np.float32(30.0)) == _k.exp_small(np.float32(4.0))
+
+
 @pytest.mark.parametrize("cap_weight", [0.0, 0.3])
 def test_raw_transmission_matches_numpy(cap_weight: float) -> None:
     rng = np.random.default_rng(6)
@@ -91,7 +118,7 @@ def test_raw_transmission_matches_numpy(cap_weight: float) -> None:
     sq = mean**2 + rng.random((30, 40)).astype(np.float32) * 0.002
     stats = np.stack([mean, sq])
     out = np.empty_like(dark)
-    _k.raw_transmission(dark, capd, low, (1 / air).astype(np.float32), stats,
+    _k.raw_transmission(dark, capd, _planes(low), (1 / air).astype(np.float32), stats,
                         np.array([0.9, cap_weight, 0.7, 0.4, 0.8]), out)
 
     def smooth(x: np.ndarray) -> np.ndarray:
@@ -121,8 +148,8 @@ def test_luma_floor_matches_bisection(k: float, cap: float, credit: float) -> No
     air = np.array([0.8, 0.85, 0.9], np.float32)
     t = rng.uniform(0.05, 1.0, (30, 40)).astype(np.float32)
     out = t.copy()
-    _k.luma_floor(low, (1.0 / air).astype(np.float32), LUMA.astype(np.float32), k, cap, out,
-                  credit)
+    _k.luma_floor(_planes(low), (1.0 / air).astype(np.float32), LUMA.astype(np.float32), k, cap,
+                  out, credit)
     np.testing.assert_allclose(out, luma_floor_ref(low, air, k, t, cap, credit), atol=1e-5)
     assert (out >= t).all() and (out <= 1).all()
     if cap < 1:  # the cap bound somewhere, and only raised t where t was below it
@@ -137,7 +164,7 @@ def test_luma_floor_survives_pixels_brighter_than_the_airlight() -> None:
     low = np.array([[[0.5, 0.5, 0.5], [0.625, 0.625, 0.625], [0.3, 0.3, 0.3]]], np.float32)
     wts = np.array([1.0, 0.0, 0.0], np.float32)
     t = np.full((1, 3), 0.3, np.float32)
-    _k.luma_floor(low, inv_a, wts, 1.0, 1.0, t)  # pixel 0: lum = 1, k * lum = 1
+    _k.luma_floor(_planes(low), inv_a, wts, 1.0, 1.0, t)  # pixel 0: lum = 1, k * lum = 1
     assert np.isfinite(t).all()
     np.testing.assert_allclose(t[0, :2], 0.3)  # at or above the airlight: nothing to raise
     np.testing.assert_allclose(t[0, 2], 1.0)  # k = 1: a grey pixel below A keeps all of it
@@ -148,7 +175,8 @@ def test_luma_floor_keeps_grey_luminance_and_lets_colour_darken() -> None:
     # a grey pixel and a hazy green one with the same luma
     low = np.array([[[0.4, 0.4, 0.4], [0.3, 0.47, 0.3]]], np.float32)
     t = np.full((1, 2), 0.05, np.float32)
-    _k.luma_floor(low, (1.0 / air).astype(np.float32), LUMA.astype(np.float32), 0.75, 1.0, t)
+    _k.luma_floor(_planes(low), (1.0 / air).astype(np.float32), LUMA.astype(np.float32), 0.75,
+                  1.0, t)
     j = (low - air) / t[..., None] + air
     # the grey pixel recovers to exactly 0.75 of its luminance ...
     np.testing.assert_allclose(j[0, 0] @ LUMA, 0.75 * 0.4, rtol=1e-4)
@@ -157,8 +185,8 @@ def test_luma_floor_keeps_grey_luminance_and_lets_colour_darken() -> None:
     assert j[0, 1] @ LUMA < 0.75 * (low[0, 1] @ LUMA)
     # with no chroma credit (light haze) it keeps 0.75 of its luminance too
     t = np.full((1, 2), 0.05, np.float32)
-    _k.luma_floor(low, (1.0 / air).astype(np.float32), LUMA.astype(np.float32), 0.75, 1.0, t,
-                  0.0)
+    _k.luma_floor(_planes(low), (1.0 / air).astype(np.float32), LUMA.astype(np.float32), 0.75,
+                  1.0, t, 0.0)
     j = (low - air) / t[..., None] + air
     np.testing.assert_allclose(j[0] @ LUMA, 0.75 * (low[0] @ LUMA), rtol=1e-4)
 

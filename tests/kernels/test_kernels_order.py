@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vidclear.kernels._order import median, select
+from vidclear.kernels._order import median, select, select_next
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 1001, 40000])
@@ -38,3 +38,13 @@ def test_select_equals_sorting_and_leaves_the_input(kind: str, dtype: type) -> N
         assert select(a, k) == ref[k]
     np.testing.assert_array_equal(a, before)
     assert median(a) == pytest.approx(float(np.median(a)), rel=1e-7)
+
+
+@pytest.mark.parametrize("kind", ["random", "ties", "constant", "two"])
+def test_select_next_is_the_next_order_statistic(kind: str) -> None:
+    rng = np.random.default_rng(22)
+    a = {"random": rng.random(501), "ties": rng.integers(0, 4, 501).astype(np.float64),
+         "constant": np.full(501, 0.25), "two": np.array([0.7, 0.2])}[kind].astype(np.float32)
+    ref = np.sort(a)
+    for k in range(a.shape[0] - 1):
+        assert select_next(a, k, ref[k]) == ref[k + 1]

@@ -177,7 +177,8 @@ def estimate_airlight(
     h, w = work.shape[:2]
     grey = np.empty((h, w), np.float32)
     minc = np.empty((h, w), np.float32)
-    _k.grey_minc(work, LUMA, np.ones(3, np.float32), grey, minc)
+    _k.grey_minc(np.ascontiguousarray(np.moveaxis(work, -1, 0)), LUMA, np.ones(3, np.float32),
+                 grey, minc)
     if method == "quadtree":
         return airlight_quadtree(work, grey=grey)
     dark = np.empty_like(minc)

@@ -72,7 +72,7 @@ def dark_channel(
         raise ArrayError(f"out must be a C-contiguous float32 array of shape {(h, w)}")
     grey = np.empty((h, w), np.float32)
     minc = np.empty((h, w), np.float32)
-    _k.grey_minc(work, LUMA, inv, grey, minc)
+    _k.grey_minc(np.ascontiguousarray(np.moveaxis(work, -1, 0)), LUMA, inv, grey, minc)
     dst = np.empty((h, w), np.float32) if out is None else out
     _kf.min_filter2d(minc, patch // 2, dst)
     return dst

@@ -337,6 +337,7 @@ class _Workspace:
         self.gs = gs = guide_subsample if min(h, w) >= 2 * guide_subsample else 1
         f32 = np.float32
         self.low = np.empty((h, w, 3), f32)
+        self.planes = np.empty((3, h, w), f32)  # ``low``'s channels, for the kernels that vectorise
         self.grey = np.empty((h, w), f32)
         self.minc = np.empty((h, w), f32)
         self.capd = np.zeros((h, w), f32)  # stays 0 when cap_weight = 0
@@ -704,7 +705,8 @@ class Dehazer:
         """
         cfg = self.config
         h, w, gs = ws.h, ws.w, ws.gs
-        low, grey, minc = ws.low, ws.grey, ws.minc
+        low, grey, minc, planes = ws.low, ws.grey, ws.minc, ws.planes
+        _k.planes_of(low, planes)
         cut = self._cuts.update(low) or seek
         if cut:
             self._forget_scene()
@@ -712,7 +714,7 @@ class Dehazer:
         # airlight
         dark = np.empty((h, w), np.float32)
         r = cfg.patch // 2
-        _k.grey_minc(low, LUMA, ws.ones, grey, minc)
+        _k.grey_minc(planes, LUMA, ws.ones, grey, minc)
         bounds = picture_bounds(minc)  # black bars: measured on I, before any A
         # A fade or an exposure step scales every radiance, the airlight's too:
         # the tracked A follows at once instead of lagging behind its gate
@@ -748,7 +750,7 @@ class Dehazer:
             """A and 1 / A; grey, minc and dark of ``I / A`` in the workspace."""
             air = np.clip(value, _MIN_AIRLIGHT, 1.0).astype(np.float32)
             inv_air = (1.0 / air).astype(np.float32)
-            _k.grey_minc(low, LUMA, inv_air, grey, minc)
+            _k.grey_minc(planes, LUMA, inv_air, grey, minc)
             fill_bars(minc, bounds)
             _kf.min_filter2d(minc, r, dark)
             return air, inv_air
@@ -886,11 +888,11 @@ class Dehazer:
             haze = np.maximum(dark - np.float32(cfg.clear_dark), np.float32(0))
             haze *= np.float32(1.0 / (1.0 - cfg.clear_dark))
         if cap_weight > 0:
-            _k.cap_depth(low, ws.minc)
+            _k.cap_depth(planes, ws.minc)
             _kf.min_filter2d(ws.minc, r, ws.capd)
         prm = np.array([cfg.omega * strength, cap_weight, strength, sky_t,
                         cfg.sky_chroma_t], np.float64)
-        _k.raw_transmission(haze, ws.capd, low, inv_air, stats, prm, traw)
+        _k.raw_transmission(haze, ws.capd, planes, inv_air, stats, prm, traw)
         # The haze at a pixel is at most the veil of the darkest pixels around
         # it plus _AROUND_MARGIN (see veil_around): a bright facade or a blue
         # sky wider than the patch read as haze, and a clear scene or very
@@ -902,7 +904,7 @@ class Dehazer:
             above = max(veil - cfg.black_level, 0.0)
             cap = 1.0 - cfg.omega * strength * above
             credit = min(above / cfg.chroma_veil, 1.0) if cfg.chroma_veil > 0 else 1.0
-            _k.luma_floor(low, inv_air, LUMA, floor_k, cap, traw, credit)
+            _k.luma_floor(planes, inv_air, LUMA, floor_k, cap, traw, credit)
         # Brighter than the airlight is no haze (a lamp and its glow at night,
         # a cloud above the haze): t rises to 1 over _ABOVE_AIR of luma above
         # A's. Recovered as haze, I > A was pushed further from A by 1 / t, and

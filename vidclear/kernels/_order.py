@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["median", "select"]
+__all__ = ["median", "select", "select_next"]
 
 
 @njit(cache=True, nogil=True)
@@ -71,10 +71,31 @@ def select(d: np.ndarray, k: int) -> float:
 
 
 @njit(cache=True, nogil=True)
+def select_next(d: np.ndarray, k: int, a: float) -> float:
+    """The ``k + 1``-th smallest (from 0) of ``d``, given ``a``, its ``k``-th smallest.
+
+    One pass: ``a`` again if more than ``k + 1`` values are at most ``a``,
+    else the smallest value above it (``a`` when there is none). A second
+    :func:`select` costs several passes.
+    """
+    n = d.shape[0]
+    at_most = 0
+    above = np.inf
+    for i in range(n):
+        v = d[i]
+        at_most += v <= a
+        if v > a:
+            above = min(above, v)
+    if at_most > k + 1 or above == np.inf:
+        return a
+    return above
+
+
+@njit(cache=True, nogil=True)
 def median(d: np.ndarray) -> float:
     """The median of a non-empty 1-D array of finite values, equal to ``np.median``."""
     n = d.shape[0]
     a = select(d, (n - 1) // 2)
     if n % 2 == 1:
         return a
-    return (a + select(d, n // 2)) / 2.0
+    return (a + select_next(d, (n - 1) // 2, a)) / 2.0
