@@ -359,12 +359,19 @@ def test_sky_stack_strided_median_and_colour_histogram() -> None:
         cuts_x = [30 * j // grid for j in range(grid + 1)]
         ref = [np.quantile(grey[cuts_y[i]:cuts_y[i + 1], cuts_x[j]:cuts_x[j + 1]][::2, ::2], q)
                for i in range(grid) for j in range(grid)]
-        np.testing.assert_allclose(_k.tile_quantiles(grey, 2, q, grid), ref, atol=1e-6)
+        np.testing.assert_allclose(_k.tile_quantiles(grey, 2, np.array([q]), grid)[0], ref,
+                                   atol=1e-6)
+    # several quantiles at once: each as alone
+    qs = np.array([0.005, 0.02, 0.5])
+    both = _k.tile_quantiles(grey, 2, qs, 3)
+    for k, q in enumerate(qs):
+        np.testing.assert_array_equal(both[k], _k.tile_quantiles(grey, 2, np.array([q]), 3)[0])
+        assert _k.strided_quantiles(grey, 3, qs)[k] == _k.strided_quantile(grey, 3, q)
     # a picture 2 rows high has an empty row of tiles: it takes the whole
     # picture's quantile (it read memory past the data, a new-user trial)
     thin = rng.uniform(0.5, 0.7, (2, 320)).astype(np.float32)
     thin[:, :80] = 0.05
-    got = _k.tile_quantiles(thin, 1, 0.02, 3)
+    got = _k.tile_quantiles(thin, 1, np.array([0.02]), 3)[0]
     whole = float(np.quantile(thin, 0.02))
     np.testing.assert_allclose(got[:3], whole, atol=1e-6)
     np.testing.assert_allclose(got[3], np.quantile(thin[0:1, :106], 0.02), atol=1e-6)

@@ -692,19 +692,27 @@ def colour_histogram(img: np.ndarray, bins: int, step: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def strided_quantile(x: np.ndarray, step: int, q: float) -> float:
-    """Quantile ``q`` in [0, 1] of ``x[::step, ::step]`` (linear interpolation, as np.quantile)."""
+def _strided_sample(x: np.ndarray, step: int) -> np.ndarray:
+    """``x[::step, ::step]`` copied into a new 1-D float32 array."""
     h, w = x.shape
     hs = (h + step - 1) // step
     ws = (w + step - 1) // step
-    n = hs * ws
-    buf = np.empty(n, np.float32)
+    buf = np.empty(hs * ws, np.float32)
     k = 0
     for y in range(0, h, step):
+        row = x[y]
         for xx in range(0, w, step):
-            buf[k] = x[y, xx]
+            buf[k] = row[xx]
             k += 1
-    # the two order statistics around position q (n - 1), by selection
+    return buf
+
+
+@njit(cache=True, nogil=True)
+def _quantile_of(buf: np.ndarray, q: float) -> float:
+    """Quantile ``q`` in [0, 1] of a non-empty 1-D array (linear interpolation, as np.quantile)."""
+    n = buf.shape[0]
+    # the two order statistics around position q (n - 1): the lower by
+    # selection, the next in one more pass
     pos = q * (n - 1)
     lo = min(int(np.floor(pos)), n - 1)
     hi = min(lo + 1, n - 1)
@@ -716,20 +724,39 @@ def strided_quantile(x: np.ndarray, step: int, q: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def tile_quantiles(x: np.ndarray, step: int, q: float, grid: int) -> np.ndarray:
-    """Quantile ``q`` of ``x[::step, ::step]`` in each tile of a ``grid`` × ``grid`` split
-    of ``x`` (rows cut at ``h * i // grid``, columns likewise), row by row: (grid²,) float32.
+def strided_quantile(x: np.ndarray, step: int, q: float) -> float:
+    """Quantile ``q`` in [0, 1] of ``x[::step, ::step]`` (linear interpolation, as np.quantile)."""
+    return _quantile_of(_strided_sample(x, step), q)
+
+
+@njit(cache=True, nogil=True)
+def strided_quantiles(x: np.ndarray, step: int, qs: np.ndarray) -> np.ndarray:
+    """:func:`strided_quantile` for each of ``qs`` (float64), the sample copied once: (len(qs),)."""
+    buf = _strided_sample(x, step)
+    out = np.empty(qs.shape[0], np.float64)
+    for i in range(qs.shape[0]):
+        out[i] = _quantile_of(buf, qs[i])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def tile_quantiles(x: np.ndarray, step: int, qs: np.ndarray, grid: int) -> np.ndarray:
+    """Quantiles ``qs`` (float64) of ``x[::step, ::step]`` in each tile of a ``grid`` × ``grid``
+    split of ``x`` (rows cut at ``h * i // grid``, columns likewise), tiles row by row:
+    (len(qs), grid²) float32.
 
     A picture with fewer rows or columns than ``grid`` has empty tiles: they
     take the whole picture's quantile (they had read memory past the data)."""
     h, w = x.shape
-    vals = np.empty(grid * grid, np.float32)
+    vals = np.empty((qs.shape[0], grid * grid), np.float32)
     for i in range(grid):
         for j in range(grid):
             tile = x[h * i // grid:h * (i + 1) // grid, w * j // grid:w * (j + 1) // grid]
             if tile.shape[0] == 0 or tile.shape[1] == 0:
                 tile = x
-            vals[i * grid + j] = strided_quantile(tile, step, q)
+            buf = _strided_sample(tile, step)
+            for k in range(qs.shape[0]):
+                vals[k, i * grid + j] = _quantile_of(buf, qs[k])
     return vals
 
 

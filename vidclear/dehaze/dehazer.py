@@ -1458,10 +1458,11 @@ def scene_levels(picture: np.ndarray, step: int, shares: tuple[float, ...]
     an object covers all but 2 % of reads :data:`_HIDDEN_LEVEL`, hidden as
     a white lorry hides it (:class:`~vidclear.dehaze.temporal.VeilTracker`).
     """
-    tiles = [_k.tile_quantiles(picture, step, q, _TILE_GRID) for q in shares]
+    qs = np.array(shares, np.float64)
+    tiles = list(_k.tile_quantiles(picture, step, qs, _TILE_GRID))
     objects = near_object_tiles(tiles[-1], _NEAR_GAP)
     if not objects:
-        return [_k.strided_quantile(picture, step, q) for q in shares], tiles, None
+        return [float(v) for v in _k.strided_quantiles(picture, step, qs)], tiles, None
     h, w = picture.shape
     g = _TILE_GRID
     hidden = np.zeros((h, w), bool)
@@ -1476,12 +1477,12 @@ def scene_levels(picture: np.ndarray, step: int, shares: tuple[float, ...]
         if float(mine.mean()) >= _NEAR_SHARE * float(members.mean()):
             hidden |= mine
     if not hidden.any():
-        return [_k.strided_quantile(picture, step, q) for q in shares], tiles, None
+        return [float(v) for v in _k.strided_quantiles(picture, step, qs)], tiles, None
     far = picture.copy()
     far[hidden] = _HIDDEN_LEVEL
     kept = 1.0 - float(hidden[::step, ::step].mean())
-    return ([_k.strided_quantile(far, step, q * kept) for q in shares],
-            [_k.tile_quantiles(far, step, q, _TILE_GRID) for q in shares], hidden)
+    return ([float(v) for v in _k.strided_quantiles(far, step, qs * kept)],
+            list(_k.tile_quantiles(far, step, qs, _TILE_GRID)), hidden)
 
 
 def light_haze_weight(veil: float, low: float, high: float, air_luma: float = 1.0) -> float:
