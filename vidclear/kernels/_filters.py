@@ -230,16 +230,21 @@ def box_planes(src: np.ndarray, r: int, out: np.ndarray) -> None:
     inv = np.empty(cols, np.float32)
     for x in range(cols):
         inv[x] = 1.0 / (min(x + r, cols - 1) - max(x - r, 0) + 1)
-    tmp = np.empty((rows, cols), np.float32)
+    tmp = np.empty((planes, rows, cols), np.float32)
     nr = _parts(rows)
     nc = _parts(cols)
-    for p in range(planes):
-        for i in prange(nr):
-            y0 = i * rows // nr
-            y1 = (i + 1) * rows // nr
-            _box_rows_plane(src[p, y0:y1], r, inv, tmp[y0:y1])
-        for i in prange(nc):
-            _box_cols_plane(tmp, r, i * cols // nc, (i + 1) * cols // nc, out[p])
+    # every plane's bands in one parallel region per pass: a region costs
+    # its start-up, which outweighs a band's work on the working image
+    for k in prange(planes * nr):
+        p = k // nr
+        i = k - p * nr
+        y0 = i * rows // nr
+        y1 = (i + 1) * rows // nr
+        _box_rows_plane(src[p, y0:y1], r, inv, tmp[p, y0:y1])
+    for k in prange(planes * nc):
+        p = k // nc
+        i = k - p * nc
+        _box_cols_plane(tmp[p], r, i * cols // nc, (i + 1) * cols // nc, out[p])
 
 
 # ---------------------------------------------------------------- guided filter
