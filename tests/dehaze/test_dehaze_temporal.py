@@ -11,7 +11,7 @@ from tests.dehaze.dehaze_refs import add_haze, textured_scene, to_u8
 from vidclear.dehaze import AirlightTracker, Dehazer, DensityTracker, dehaze_image
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dehazer import near_object_tiles
-from vidclear.dehaze.temporal import SceneCutDetector, VeilTracker, ema_alpha
+from vidclear.dehaze.temporal import SceneCutDetector, VeilTracker, _median_of, ema_alpha
 from vidclear.errors import ConfigError
 from vidclear.metrics import flicker
 
@@ -1184,3 +1184,11 @@ def test_veil_tracker_holds_a_local_drop_like_the_airlight_gate() -> None:
     assert cut.value is not None and cut.value < 0.1
     with pytest.raises(ConfigError):
         VeilTracker(tau=tau, hold=-1.0)
+
+
+def test_the_trackers_median_of_estimates_equals_numpy() -> None:
+    rng = np.random.default_rng(31)
+    for n in range(1, 20):
+        rows = [rng.random(3) for _ in range(n)]
+        rows[: n // 2] = [np.round(r, 1) for r in rows[: n // 2]]  # ties
+        np.testing.assert_array_equal(_median_of(rows), np.median(np.stack(rows), axis=0))

@@ -28,6 +28,19 @@ def ema_alpha(dt: float, tau: float) -> float:
     return 1.0 - math.exp(-dt / tau)
 
 
+def _median_of(rows: list[np.ndarray]) -> np.ndarray:
+    """``np.median(np.stack(rows), axis=0)`` of a few (3,) float64 estimates, equal to it.
+
+    By sorting: ``np.median`` with an axis cost 110 µs a frame for the
+    handful of estimates the trackers keep.
+    """
+    s = np.sort(np.array(rows), axis=0)
+    n = len(rows)
+    if n % 2:
+        return s[n // 2]
+    return (s[n // 2 - 1] + s[n // 2]) / 2.0
+
+
 def exposure_gain(grey: np.ndarray, prev: np.ndarray, step: int, *,
                   agree: float = 0.03, share: float = 0.6, least: float = 0.01) -> float:
     """The exposure change between two frames, or 1 when there is none to trust.
@@ -372,7 +385,7 @@ class AirlightTracker:
         if not (bool(np.all(np.abs(latest - self.value).max(axis=1) > gate))
                 and (bool(np.all(off > 0.0)) or bool(np.all(off < 0.0)))):
             return None
-        return np.median(latest, axis=0)
+        return _median_of(list(latest))
 
     def catch_up(self, estimate: np.ndarray, time: float, dt: float,
                  tau: float = 0.15, restart: bool = True) -> np.ndarray:
@@ -406,7 +419,7 @@ class AirlightTracker:
         self._hist.append((time, est))
         while self._hist and self._hist[0][0] < time - self.window:
             self._hist.popleft()
-        robust = np.median(np.stack([e for _, e in self._hist]), axis=0)
+        robust = _median_of([e for _, e in self._hist])
         if self.value is None:
             self.value = robust
             return self.value.astype(np.float32)
