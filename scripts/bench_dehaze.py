@@ -22,10 +22,18 @@ curve the dehazer chose: below 1 the recovery runs through its lookup table
 The OpenCV peer needs OpenCV's contrib build (``cv2.ximgproc``), which the
 test environment of ``scripts/test.sh`` has.
 
+With ``--against DIR`` (another checkout of vidclear, e.g. a ``git
+worktree`` of an older commit) the stage of that checkout and of this one
+are timed alternately in fresh subprocesses, ``--rounds`` rounds each (the
+median of 60 frames after 20 of warm-up, RGB and the YUV 4:2:0 path), and
+the script reports the median of the per-round ratios this / that: on a
+noisy host the two codes' times move together within a round.
+
 Usage::
 
     NUMBA_NUM_THREADS=2 python scripts/bench_dehaze.py [--runs 50] [--json] [--skip-cold]
         [--frame ../shared/data/dehaze/hazy-stills/he_hongkong.bmp]
+    NUMBA_NUM_THREADS=2 python scripts/bench_dehaze.py --against ../old-checkout [--rounds 8]
 """
 
 from __future__ import annotations
@@ -108,6 +116,55 @@ def cold_start(frame: np.ndarray, cache_dir: str | None) -> float:
         return float(out.stdout.strip().splitlines()[-1])
 
 
+AGAINST = """
+import sys, time
+sys.path.insert(0, {tree!r})
+import numpy as np
+import vidclear
+from vidclear.dehaze import Dehazer
+assert vidclear.__file__.startswith({tree!r}), vidclear.__file__
+frame = np.load({path!r})
+y = np.ascontiguousarray(frame[..., 1])
+u = np.full((frame.shape[0] // 2, frame.shape[1] // 2), 120, np.uint8)
+v = np.full_like(u, 135)
+rgb, yuv = Dehazer(), Dehazer()
+times = ([], [])
+for i in range(80):
+    t = time.perf_counter()
+    rgb.process(frame, i / 30)
+    t1 = time.perf_counter()
+    yuv.process_yuv420(y, u, v, i / 30)
+    t2 = time.perf_counter()
+    if i >= 20:
+        times[0].append(t1 - t)
+        times[1].append(t2 - t1)
+print(1e3 * np.median(times[0]), 1e3 * np.median(times[1]))
+"""
+
+
+def against(frame: np.ndarray, other: Path, rounds: int) -> dict[str, object]:
+    """This checkout's stage and ``other``'s, timed alternately in subprocesses (module doc)."""
+    trees = {"this": str(ROOT), "that": str(other.resolve())}
+    got: dict[str, list[tuple[float, float]]] = {"this": [], "that": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "frame.npy")
+        np.save(path, frame)
+        for _ in range(rounds):
+            for name in ("that", "this"):
+                out = subprocess.run(
+                    [sys.executable, "-c", AGAINST.format(tree=trees[name], path=path)],
+                    cwd=tmp, capture_output=True, text=True, check=True)
+                a, b = out.stdout.split()
+                got[name].append((float(a), float(b)))
+    this, that = np.array(got["this"]), np.array(got["that"])
+    ratio = this / that
+    return {"against": trees["that"], "rounds": rounds,
+            "this_ms": {"rgb": float(np.median(this[:, 0])), "yuv": float(np.median(this[:, 1]))},
+            "that_ms": {"rgb": float(np.median(that[:, 0])), "yuv": float(np.median(that[:, 1]))},
+            "ratio_this_over_that": {"rgb": float(np.median(ratio[:, 0])),
+                                     "yuv": float(np.median(ratio[:, 1]))}}
+
+
 def machine() -> dict[str, object]:
     import numba
 
@@ -134,7 +191,16 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="print JSON instead of text")
     ap.add_argument("--frame", default="", help="image to time on, resized to 1920x1080 "
                     "(default: the synthetic hazy frame)")
+    ap.add_argument("--against", type=Path, default=None, metavar="DIR",
+                    help="another checkout of vidclear: time its stage and this one's "
+                    "alternately and report the ratio (see the module doc)")
+    ap.add_argument("--rounds", type=positive_int, default=8,
+                    help="rounds of --against (one subprocess per tree and round)")
     args = ap.parse_args()
+    if args.against is not None and not (args.against / "vidclear" / "__init__.py").is_file():
+        print(f"bench_dehaze: --against {str(args.against)!r} is no checkout of vidclear "
+              "(no vidclear/__init__.py in it)", file=sys.stderr)
+        return 2
     if not hasattr(cv2, "ximgproc"):  # the OpenCV peer's guided filter lives in contrib
         print("bench_dehaze: the OpenCV peer needs cv2.ximgproc, which only the contrib build "
               "has: pip install opencv-contrib-python-headless (or run scripts/test.sh, "
@@ -152,6 +218,18 @@ def main() -> int:
                              cv2.COLOR_BGR2RGB)
     else:
         frame = make_frame()
+    if args.against is not None:
+        res_a = {"machine": machine(), **against(frame, args.against, args.rounds)}
+        if args.json:
+            print(json.dumps(res_a, indent=2))
+            return 0
+        print(f"this checkout ({ROOT}) against {res_a['against']}, {args.rounds} rounds "
+              "alternately, each the median of 60 frames of 1920x1080:")
+        for key, label in (("rgb", "RGB"), ("yuv", "YUV 4:2:0")):
+            print(f"  {label:<10} this {res_a['this_ms'][key]:6.2f} ms  "  # type: ignore[index]
+                  f"that {res_a['that_ms'][key]:6.2f} ms  "  # type: ignore[index]
+                  f"this / that {res_a['ratio_this_over_that'][key]:.3f}")  # type: ignore[index]
+        return 0
     dehazer = Dehazer()
     clock = [0.0]
 
