@@ -219,7 +219,12 @@ def main() -> int:
     else:
         frame = make_frame()
     if args.against is not None:
-        res_a = {"machine": machine(), **against(frame, args.against, args.rounds)}
+        try:
+            res_a = {"machine": machine(), **against(frame, args.against, args.rounds)}
+        except subprocess.CalledProcessError as exc:
+            last = (exc.stderr or "").strip().splitlines() or ["no message"]
+            print(f"bench_dehaze: timing the stage failed: {last[-1]}", file=sys.stderr)
+            return 2
         if args.json:
             print(json.dumps(res_a, indent=2))
             return 0
