@@ -53,6 +53,25 @@ def test_chroma_area_is_block_mean_of_upsampled_chroma(shape: tuple[int, int], s
     np.testing.assert_allclose(out, ref, atol=1e-3)
 
 
+@pytest.mark.parametrize(("rows", "cols"), [(720, 1280), (1080, 1920), (364, 642), (540, 962)])
+def test_the_working_chroma_is_the_block_mean_whatever_the_block_size(rows: int,
+                                                                      cols: int) -> None:
+    # an even block size takes the chroma planes' plain (s/2)² block means
+    # (downsample_area_u8, on the Numba threads); an odd one chroma_area
+    rng = np.random.default_rng(3)
+    y = rng.integers(16, 236, (rows, cols), dtype=np.uint8)
+    u, v = (rng.integers(16, 241, (rows // 2, cols // 2), dtype=np.uint8) for _ in range(2))
+    d = Dehazer()
+    d.process_yuv420(y, u, v, 0.0)
+    ws = d._ws
+    assert ws is not None
+    s = d._factor(rows, cols)
+    for plane, got in ((u, ws.yuvlow()[1]), (v, ws.yuvlow()[2])):
+        ref = np.empty_like(got)
+        _ky.chroma_area(plane, s, rows, cols, ref)
+        np.testing.assert_allclose(got, ref, atol=1e-3)
+
+
 def test_yuv_to_low_matches_numpy() -> None:
     rng = np.random.default_rng(2)
     yuv = (rng.random((3, 9, 11)) * 255).astype(np.float32)
