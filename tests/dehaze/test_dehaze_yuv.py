@@ -77,7 +77,9 @@ def test_yuv_to_low_matches_numpy() -> None:
     yuv = (rng.random((3, 9, 11)) * 255).astype(np.float32)
     low = np.empty((9, 11, 3), np.float32)
     guide = np.empty((9, 11), np.float32)
-    _ky.yuv_to_low(yuv[0], yuv[1], yuv[2], _ky.YUV2RGB.astype(np.float32), low, guide)
+    planes = np.empty((3, 9, 11), np.float32)
+    _ky.yuv_to_low(yuv[0], yuv[1], yuv[2], _ky.YUV2RGB.astype(np.float32), planes, low, guide)
+    np.testing.assert_array_equal(planes, np.moveaxis(low, -1, 0))
     ref = (yuv.reshape(3, -1).T.astype(np.float64) - _ky.YUV_OFFSET) @ _ky.YUV2RGB.T / 255
     np.testing.assert_allclose(low, np.clip(ref, 0, 1).reshape(9, 11, 3), atol=1e-5)
     np.testing.assert_allclose(guide, (yuv[0] - 16) / 219, atol=1e-5)

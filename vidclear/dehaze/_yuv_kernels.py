@@ -87,10 +87,12 @@ def chroma_area(c: np.ndarray, s: int, rows: int, cols: int, out: np.ndarray) ->
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
 def yuv_to_low(ylow: np.ndarray, ulow: np.ndarray, vlow: np.ndarray, m: np.ndarray,
-               low: np.ndarray, guide: np.ndarray) -> None:
+               planes: np.ndarray, low: np.ndarray, guide: np.ndarray) -> None:
     """Working image from block-mean planes: RGB in [0, 1] (clipped) and grey ``(Y - 16) / 219``.
 
     ``m`` is :data:`YUV2RGB` (3, 3); the planes are byte-valued float32 (h, w).
+    The RGB goes to ``planes`` (3, h, w), a loop that vectorises, and is
+    then interleaved into ``low`` (h, w, 3) for the kernels that read it so.
     """
     h, w = guide.shape
     k = m * np.float32(1.0 / 255.0)
@@ -101,14 +103,26 @@ def yuv_to_low(ylow: np.ndarray, ulow: np.ndarray, vlow: np.ndarray, m: np.ndarr
     one = np.float32(1.0)
     g = np.float32(1.0 / 219.0)
     for y in range(h):
+        yrow = ylow[y]
+        urow = ulow[y]
+        vrow = vlow[y]
+        p0 = planes[0, y]
+        p1 = planes[1, y]
+        p2 = planes[2, y]
+        grow = guide[y]
         for x in range(w):
-            yy = ylow[y, x] - np.float32(16.0)
-            uu = ulow[y, x] - np.float32(128.0)
-            vv = vlow[y, x] - np.float32(128.0)
-            low[y, x, 0] = min(max(k00 * yy + k01 * uu + k02 * vv, zero), one)
-            low[y, x, 1] = min(max(k10 * yy + k11 * uu + k12 * vv, zero), one)
-            low[y, x, 2] = min(max(k20 * yy + k21 * uu + k22 * vv, zero), one)
-            guide[y, x] = yy * g
+            yy = yrow[x] - np.float32(16.0)
+            uu = urow[x] - np.float32(128.0)
+            vv = vrow[x] - np.float32(128.0)
+            p0[x] = min(max(k00 * yy + k01 * uu + k02 * vv, zero), one)
+            p1[x] = min(max(k10 * yy + k11 * uu + k12 * vv, zero), one)
+            p2[x] = min(max(k20 * yy + k21 * uu + k22 * vv, zero), one)
+            grow[x] = yy * g
+        row = low[y]
+        for x in range(w):
+            row[x, 0] = p0[x]
+            row[x, 1] = p1[x]
+            row[x, 2] = p2[x]
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST, inline="always")

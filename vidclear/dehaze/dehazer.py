@@ -589,6 +589,7 @@ class Dehazer:
                      dt: float, seek: bool) -> tuple[_Analysis, np.ndarray]:
         down = _kf.downsample_area_u8 if rgb.dtype == np.uint8 and s <= 16 else _kf.downsample_area
         down(rgb, s, 1.0 / full, ws.low)
+        _k.planes_of(ws.low, ws.planes)
         an = self._analyse(ws, now, dt, seek, None)
         if an.identity:
             return an, rgb.copy()
@@ -677,7 +678,7 @@ class Dehazer:
             _ky.chroma_area(u, s, rows, cols, yuvlow[1])
             _ky.chroma_area(v, s, rows, cols, yuvlow[2])
         guide = np.empty((h, w), np.float32)
-        _ky.yuv_to_low(yuvlow[0], yuvlow[1], yuvlow[2], _YUV2RGB32, ws.low, guide)
+        _ky.yuv_to_low(yuvlow[0], yuvlow[1], yuvlow[2], _YUV2RGB32, ws.planes, ws.low, guide)
         an = self._analyse(ws, now, dt, seek, guide)
         if an.identity:
             return an, (y.copy(), u.copy(), v.copy())
@@ -707,6 +708,9 @@ class Dehazer:
                  guide: np.ndarray | None) -> _Analysis:
         """Everything at working resolution, from ``ws.low`` to the guided-filter coefficients.
 
+        ``ws.low`` (h, w, 3) and ``ws.planes`` (3, h, w) hold the same
+        working image, both filled by the caller.
+
         ``guide`` (h×w float32), when given, replaces the luma-weighted grey
         of ``ws.low`` as the guided filter's guide (and in the sky test and
         the statistics), so it matches the full-resolution guide.
@@ -714,7 +718,6 @@ class Dehazer:
         cfg = self.config
         h, w, gs = ws.h, ws.w, ws.gs
         low, grey, minc, planes = ws.low, ws.grey, ws.minc, ws.planes
-        _k.planes_of(low, planes)
         cut = self._cuts.update(low) or seek
         if cut:
             self._forget_scene()
