@@ -1471,13 +1471,10 @@ def scene_levels(picture: np.ndarray, step: int, shares: tuple[float, ...]
     """
     qs = np.array(shares, np.float64)
     tiles = list(_k.tile_quantiles(picture, step, qs, _TILE_GRID))
-    objects = near_object_tiles(tiles[-1], _NEAR_GAP)
-    if not objects:
-        return [float(v) for v in _k.strided_quantiles(picture, step, qs)], tiles, None
     h, w = picture.shape
     g = _TILE_GRID
     hidden = np.zeros((h, w), bool)
-    for members, below in objects:
+    for members, below in near_object_tiles(tiles[-1], _NEAR_GAP):
         mine = np.zeros((h, w), bool)
         for i in np.flatnonzero(members):
             r, c = divmod(int(i), g)

@@ -380,12 +380,13 @@ class AirlightTracker:
         """
         if self.value is None or len(self._hist) < count:
             return None
-        latest = np.stack([e for _, e in list(self._hist)[-count:]])
+        rows = [e for _, e in list(self._hist)[-count:]]
+        latest = np.stack(rows)
         off = (latest - self.value) @ BT601
         if not (bool(np.all(np.abs(latest - self.value).max(axis=1) > gate))
                 and (bool(np.all(off > 0.0)) or bool(np.all(off < 0.0)))):
             return None
-        return _median_of(list(latest))
+        return _median_of(rows)
 
     def catch_up(self, estimate: np.ndarray, time: float, dt: float,
                  tau: float = 0.15, restart: bool = True) -> np.ndarray:
