@@ -146,12 +146,47 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * np.log10(1.0 / np.mean((np.asarray(a, float) - b) ** 2)))
 
 
-def yuv_planes_ref(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """BT.601 limited-range 4:2:0 planes of an even-sized RGB uint8 image (2×2 chroma means)."""
-    x = rgb.astype(np.float64)
-    y = 16 + x @ (np.array([0.299, 0.587, 0.114]) * 219 / 255)
-    pb = (x[..., 2] - (x @ np.array([0.299, 0.587, 0.114]))) * 112 / 0.886 / 255
-    pr = (x[..., 0] - (x @ np.array([0.299, 0.587, 0.114]))) * 112 / 0.701 / 255
+# (KR, KB) of the YUV standards (ITU-R BT.601-7, BT.709-6)
+STANDARDS = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722)}
+
+
+def _scales(full: bool) -> tuple[float, float, float]:
+    """(Y offset, Y' scale, Pb/Pr scale) of limited or full-range bytes."""
+    return (0.0, 255.0, 255.0) if full else (16.0, 219.0, 224.0)
+
+
+def yuv_of_rgb_ref(rgb: np.ndarray, standard: str = "bt601", full: bool = False) -> np.ndarray:
+    """Byte-valued (Y, U, V) (..., 3) float64 of RGB in 0..255, from the standard's
+    definitions: ``Y' = KR R + KG G + KB B``, ``Pb = (B - Y') / (2 (1 - KB))``,
+    ``Pr = (R - Y') / (2 (1 - KR))``."""
+    kr, kb = STANDARDS[standard]
+    x = np.asarray(rgb, np.float64) / 255
+    yp = kr * x[..., 0] + (1 - kr - kb) * x[..., 1] + kb * x[..., 2]
+    pb = (x[..., 2] - yp) / (2 * (1 - kb))
+    pr = (x[..., 0] - yp) / (2 * (1 - kr))
+    y0, ys, cs = _scales(full)
+    return np.stack([y0 + ys * yp, 128 + cs * pb, 128 + cs * pr], axis=-1)
+
+
+def rgb_of_yuv_ref(yuv: np.ndarray, standard: str = "bt601", full: bool = False) -> np.ndarray:
+    """RGB in 0..255 (unclipped) of byte-valued (Y, U, V) (..., 3): the inverse of
+    :func:`yuv_of_rgb_ref`, ``R = Y' + 2 (1 - KR) Pr``, ``B = Y' + 2 (1 - KB) Pb``."""
+    kr, kb = STANDARDS[standard]
+    y0, ys, cs = _scales(full)
+    yuv = np.asarray(yuv, np.float64)
+    yp, pb, pr = (yuv[..., 0] - y0) / ys, (yuv[..., 1] - 128) / cs, (yuv[..., 2] - 128) / cs
+    r = yp + 2 * (1 - kr) * pr
+    b = yp + 2 * (1 - kb) * pb
+    g = (yp - kr * r - kb * b) / (1 - kr - kb)
+    return 255 * np.stack([r, g, b], axis=-1)
+
+
+def yuv_planes_ref(rgb: np.ndarray, standard: str = "bt601", full: bool = False,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """4:2:0 planes of an even-sized RGB uint8 image (2×2 chroma means), BT.601 limited
+    range unless told otherwise."""
+    yuv = yuv_of_rgb_ref(rgb, standard, full)
+    y, pb, pr = yuv[..., 0], yuv[..., 1] - 128, yuv[..., 2] - 128
     h, w = y.shape
 
     def half(p: np.ndarray) -> np.ndarray:
@@ -162,13 +197,16 @@ def yuv_planes_ref(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def recover_yuv_linear_ref(y: np.ndarray, u: np.ndarray, v: np.ndarray, coeffs: np.ndarray,
-                           s: int, air_yuv: np.ndarray, t0: float) -> tuple[np.ndarray, ...]:
+                           s: int, air_yuv: np.ndarray, t0: float, full: bool = False,
+                           ) -> tuple[np.ndarray, ...]:
     """J = (I - A) / t + A per plane (1 / t eased by the knee on luma); chroma uses the
-    mean of 1 / t over its 2×2 block."""
-    g = (y.astype(np.float64) - 16) / 219
+    mean of 1 / t over its 2×2 block. The luma guide is ``(Y - 16) / 219`` (full range:
+    ``Y / 255``)."""
+    y0, ys, _ = _scales(full)
+    g = (y.astype(np.float64) - y0) / ys
     a = bilinear_ref(coeffs[0], s, y.shape)
     b = bilinear_ref(coeffs[1], s, y.shape)
-    inv = knee_ref(g, (float(air_yuv[0]) - 16) / 219, 1.0 / np.clip(a * g + b, t0, 1.0))
+    inv = knee_ref(g, (float(air_yuv[0]) - y0) / ys, 1.0 / np.clip(a * g + b, t0, 1.0))
     h, w = y.shape
     inv_c = inv.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
     out = [(y - air_yuv[0]) * inv + air_yuv[0], (u - air_yuv[1]) * inv_c + air_yuv[1],

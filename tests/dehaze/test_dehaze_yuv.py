@@ -6,17 +6,20 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 
 from tests.dehaze.dehaze_refs import (
-    LUMA,
+    STANDARDS,
     add_haze,
     bilinear_ref,
     knee_ref,
     recover_yuv_linear_ref,
+    rgb_of_yuv_ref,
     textured_scene,
     to_u8,
+    yuv_of_rgb_ref,
     yuv_planes_ref,
 )
 from vidclear.core.convert import av_to_rgb, rgb_to_av
@@ -32,10 +35,41 @@ def _coeffs(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     return guided_coeffs(low, (0.3 + low).astype(np.float32), 1, 1e-2)
 
 
+MODELS = sorted(_ky.YUV_MODELS)  # (colorspace, full range)
+
+
 def test_matrices_are_bt601_limited_range() -> None:
     white = _ky.RGB2YUV @ np.full(3, 255.0) + _ky.YUV_OFFSET
     np.testing.assert_allclose(white, [235, 128, 128], atol=1e-9)
     np.testing.assert_allclose(_ky.YUV2RGB[0], [255 / 219, 0, 1.402 * 255 / 224], atol=1e-9)
+
+
+@pytest.mark.parametrize(("space", "full"), MODELS)
+def test_every_yuv_model_is_its_standard_as_swscale_and_opencv_write_it(space: str,
+                                                                        full: bool) -> None:
+    model = _ky.YUV_MODELS[space, full]
+    rgb = np.random.default_rng(9).integers(0, 256, (64, 3)).astype(np.float64)
+    yuv = rgb @ model.to_yuv.T + model.offset
+    np.testing.assert_allclose(yuv, yuv_of_rgb_ref(rgb, space, full), atol=1e-9)
+    np.testing.assert_allclose((yuv - model.offset) @ model.to_rgb.T, rgb, atol=1e-9)
+    np.testing.assert_allclose(rgb_of_yuv_ref(yuv, space, full), rgb, atol=1e-9)
+    kr, kb = STANDARDS[space]
+    np.testing.assert_allclose(model.luma, [kr, 1 - kr - kb, kb], rtol=1e-6)
+    assert model.guide[0] == (0 if full else 16) and model.guide[1] == np.float32(
+        1 / (255 if full else 219))
+    # FFmpeg (swscale, through PyAV) on flat colours, so chroma subsampling plays no part
+    tags = {"bt601": 6, "bt709": 1}[space], 2 if full else 1
+    for colour in rgb[:8]:
+        img = np.broadcast_to(colour.astype(np.uint8), (4, 4, 3)).copy()
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(
+            format="yuv420p", dst_colorspace=tags[0], dst_color_range=tags[1])
+        got = frame.to_ndarray()[[0, 4, 5], 0].astype(float)
+        want = colour.astype(np.uint8) @ model.to_yuv.T + model.offset
+        assert np.abs(got - want).max() <= 1.0, (colour, got, want)
+    if (space, full) == ("bt601", True):  # OpenCV's YCrCb is full-range BT.601 (JPEG)
+        ycrcb = cv2.cvtColor(rgb.astype(np.uint8)[None], cv2.COLOR_RGB2YCrCb)[0].astype(float)
+        want = rgb.astype(np.uint8) @ model.to_yuv.T + model.offset
+        assert np.abs(ycrcb[:, [0, 2, 1]] - want).max() <= 1.0
 
 
 @pytest.mark.parametrize(("shape", "s"), [((48, 64), 4), ((50, 62), 3), ((20, 30), 1),
@@ -72,21 +106,26 @@ def test_the_working_chroma_is_the_block_mean_whatever_the_block_size(rows: int,
         np.testing.assert_allclose(got, ref, atol=1e-3)
 
 
-def test_yuv_to_low_matches_numpy() -> None:
+@pytest.mark.parametrize(("space", "full"), MODELS)
+def test_yuv_to_low_matches_numpy(space: str, full: bool) -> None:
+    model = _ky.YUV_MODELS[space, full]
     rng = np.random.default_rng(2)
     yuv = (rng.random((3, 9, 11)) * 255).astype(np.float32)
     low = np.empty((9, 11, 3), np.float32)
     guide = np.empty((9, 11), np.float32)
     planes = np.empty((3, 9, 11), np.float32)
-    _ky.yuv_to_low(yuv[0], yuv[1], yuv[2], _ky.YUV2RGB.astype(np.float32), planes, low, guide)
+    _ky.yuv_to_low(yuv[0], yuv[1], yuv[2], model.mats[0], model.guide, planes, low, guide)
     np.testing.assert_array_equal(planes, np.moveaxis(low, -1, 0))
-    ref = (yuv.reshape(3, -1).T.astype(np.float64) - _ky.YUV_OFFSET) @ _ky.YUV2RGB.T / 255
-    np.testing.assert_allclose(low, np.clip(ref, 0, 1).reshape(9, 11, 3), atol=1e-5)
-    np.testing.assert_allclose(guide, (yuv[0] - 16) / 219, atol=1e-5)
+    ref = rgb_of_yuv_ref(np.moveaxis(yuv, 0, -1), space, full) / 255
+    np.testing.assert_allclose(low, np.clip(ref, 0, 1), atol=1e-5)
+    y0, ys = (0, 255) if full else (16, 219)
+    np.testing.assert_allclose(guide, (yuv[0] - y0) / ys, atol=1e-5)
 
 
-@pytest.mark.parametrize(("shape", "s"), [((48, 64), 4), ((50, 62), 3), ((2, 2), 1)])
-def test_recover_yuv_linear_matches_reference(shape: tuple[int, int], s: int) -> None:
+@pytest.mark.parametrize(("shape", "s", "full"), [((48, 64), 4, False), ((50, 62), 3, False),
+                                                  ((2, 2), 1, False), ((48, 64), 4, True)])
+def test_recover_yuv_linear_matches_reference(shape: tuple[int, int], s: int,
+                                              full: bool) -> None:
     rng = np.random.default_rng(3)
     rows, cols = shape
     y = rng.integers(0, 256, shape, dtype=np.uint8)
@@ -95,13 +134,19 @@ def test_recover_yuv_linear_matches_reference(shape: tuple[int, int], s: int) ->
     coeffs = _coeffs(rng, -(-rows // s), -(-cols // s))
     air = np.array([200.0, 120.0, 135.0], np.float32)
     out = tuple(np.empty_like(p) for p in (y, u, v))
-    _ky.recover_yuv_linear(y, u, v, coeffs, s, air, np.float32(0.1), *out)
-    for got, ref in zip(out, recover_yuv_linear_ref(y, u, v, coeffs, s, air, 0.1), strict=True):
+    guide = _ky.YUV_MODELS["bt601", full].guide
+    _ky.recover_yuv_linear(y, u, v, coeffs, s, air, np.float32(0.1), guide, *out)
+    refs = recover_yuv_linear_ref(y, u, v, coeffs, s, air, 0.1, full)
+    for got, ref in zip(out, refs, strict=True):
         assert np.abs(got.astype(float) - ref).max() <= 1  # float32 rounding only
 
 
-@pytest.mark.parametrize("gamma", [0.8, 1.0])
-def test_recover_yuv_rgb_is_the_rgb_recovery_between_conversions(gamma: float) -> None:
+@pytest.mark.parametrize(("gamma", "space", "full"), [
+    (0.8, "bt601", False), (1.0, "bt601", False), (0.8, "bt709", False), (1.0, "bt709", True),
+    (0.8, "bt601", True)])
+def test_recover_yuv_rgb_is_the_rgb_recovery_between_conversions(gamma: float, space: str,
+                                                                 full: bool) -> None:
+    model = _ky.YUV_MODELS[space, full]
     rng = np.random.default_rng(4)
     rows, cols, s = 40, 56, 4
     y = rng.integers(16, 236, (rows, cols), dtype=np.uint8)
@@ -115,36 +160,55 @@ def test_recover_yuv_rgb_is_the_rgb_recovery_between_conversions(gamma: float) -
         top = 4095.0
     else:
         lut, top = np.empty(0, np.uint8), 255.0
-    la = float(LUMA @ air)
-    prm = np.concatenate([gains * top / 255, air * gains * top, [0.1, top, la]]).astype(np.float32)
-    mats = np.stack([_ky.YUV2RGB, _ky.RGB2YUV]).astype(np.float32)
+    kr, kb = STANDARDS[space]
+    la = float(np.array([kr, 1 - kr - kb, kb]) @ air)
+    y0, ys = (0.0, 255.0) if full else (16.0, 219.0)
+    prm = np.concatenate([gains * top / 255, air * gains * top, [0.1, top, la, y0, 1 / ys]]
+                         ).astype(np.float32)
     out = tuple(np.empty_like(p) for p in (y, u, v))
-    _ky.recover_yuv_rgb(y, u, v, coeffs, s, prm, lut, mats, *out)
+    _ky.recover_yuv_rgb(y, u, v, coeffs, s, prm, lut, model.mats, *out)
     # reference: nearest-upsampled chroma -> RGB -> RGB recovery -> 4:2:0 with 2×2 means
     yuv = np.stack([y, np.repeat(np.repeat(u, 2, 0), 2, 1), np.repeat(np.repeat(v, 2, 0), 2, 1)],
                    axis=-1).astype(np.float64)
-    rgb = np.clip((yuv - _ky.YUV_OFFSET) @ _ky.YUV2RGB.T, 0, 255) / 255
-    g = (y - 16.0) / 219
+    rgb = np.clip(rgb_of_yuv_ref(yuv, space, full), 0, 255) / 255
+    g = (y - y0) / ys
     t = np.clip(bilinear_ref(coeffs[0], s, (rows, cols)) * g
                 + bilinear_ref(coeffs[1], s, (rows, cols)), 0.1, 1.0)
     inv = knee_ref(g, la, 1.0 / t)[..., None]
     j = np.clip(((rgb - air) * inv + air) * gains, 0, 1) ** gamma
-    ref = yuv_planes_ref(to_u8(j))
+    ref = yuv_planes_ref(to_u8(j), space, full)
     tol = 3 if gamma < 1 else 1  # LUT grid / float32 rounding
     for got, want in zip(out, ref, strict=True):
         d = np.abs(got.astype(float) - want)
         assert d.max() <= tol and d.mean() < 0.6
 
 
-def _encode(path: Path, images: list[np.ndarray]) -> list[Frame]:
-    """Encode RGB images to near-lossless H.264 and decode them as pipeline frames."""
+# AVColorSpace and AVColorRange values of the standards (FFmpeg's pixfmt.h)
+_AV_SPACE = {"bt601": 6, "bt709": 1}
+_AV_RANGE = {False: 1, True: 2}
+
+
+def _encode(path: Path, images: list[np.ndarray], standard: tuple[str, bool] | None = None,
+            ) -> list[Frame]:
+    """Encode RGB images to near-lossless H.264 and decode them as pipeline frames.
+
+    With ``standard`` = (colorspace, full range), swscale converts with that
+    matrix and range and the stream is tagged so; else untagged BT.601.
+    """
     h, w = images[0].shape[:2]
     with av.open(str(path), "w") as out:
         vs = out.add_stream("libx264", rate=30)
         vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
         vs.codec_context.options = {"crf": "4", "preset": "ultrafast"}
+        if standard is not None:
+            ctx = vs.codec_context
+            ctx.colorspace, ctx.color_range = _AV_SPACE[standard[0]], _AV_RANGE[standard[1]]
         for img in images:
-            for p in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            if standard is not None:
+                frame = frame.reformat(format="yuv420p", dst_colorspace=_AV_SPACE[standard[0]],
+                                       dst_color_range=_AV_RANGE[standard[1]])
+            for p in vs.encode(frame):
                 out.mux(p)
         for p in vs.encode(None):
             out.mux(p)
@@ -232,9 +296,57 @@ def test_odd_sizes_10_bit_and_other_matrices_use_the_rgb_path() -> None:
     even = np.ascontiguousarray(img[:60, :82])
     deep = av.VideoFrame.from_ndarray(even, format="rgb24").reformat(format="yuv420p10le")
     _rgb_fallback(Frame(pts=0, time_base=tb, av_frame=deep), {})
-    bt709 = av.VideoFrame.from_ndarray(even, format="rgb24").reformat(format="yuv420p")
-    bt709.colorspace = 1  # AVCOL_SPC_BT709
-    _rgb_fallback(Frame(pts=0, time_base=tb, av_frame=bt709), {})
+    for space in (9, 7):  # BT.2020 non-constant luminance, SMPTE 240M
+        other = av.VideoFrame.from_ndarray(even, format="rgb24").reformat(format="yuv420p")
+        other.colorspace = space
+        _rgb_fallback(Frame(pts=0, time_base=tb, av_frame=other), {})
+
+
+@pytest.mark.parametrize(("space", "full"), [("bt709", False), ("bt709", True),
+                                             ("bt601", True)])
+@pytest.mark.parametrize("params", [{"subsample": 4}, {"subsample": 3, "brightness": 1.0}])
+def test_bt709_and_full_range_video_is_dehazed_on_its_planes(tmp_path: Path, space: str,
+                                                             full: bool, params: dict) -> None:
+    # HD cameras tag BT.709, many dashcams and webcams (MJPEG) write full range:
+    # their planes take the YUV path in their own standard, and the colours are
+    # those of the RGB path on the same frames (decoded by swscale with the tags)
+    images = [_hazy(k % 2, (0.85, 0.88, 0.92)) for k in range(3)]
+    frames = _encode(tmp_path / "hazy.mp4", images, (space, full))
+    proc, ref = DehazeProcessor(**params), Dehazer(**params)
+    for f in frames:
+        planes = f.yuv420()
+        assert planes is not None
+        assert (planes.colorspace, planes.color_range) == (space, "pc" if full else "tv")
+        out = proc(f)
+        assert out.av_frame is not None  # the planes' path
+        assert (out.av_frame.colorspace, out.av_frame.color_range) == (
+            f.av_frame.colorspace, f.av_frame.color_range)
+        want = ref.process(f.image, timestamp=f.time)
+        got = proc.dehazer.last
+        assert got is not None
+        np.testing.assert_allclose(got.airlight, want.airlight, atol=0.01)
+        assert abs(got.strength - want.strength) < 0.01
+        # the guided filter's guide is the standard's luma: BT.709's weights
+        # differ from the RGB path's BT.601 grey (measured 0.020 apart)
+        assert abs(got.gamma - want.gamma) < (0.01 if space == "bt601" else 0.03)
+        _close(out.image, want.image)
+
+
+def test_planes_read_with_the_wrong_standard_come_out_in_the_wrong_colours(tmp_path: Path,
+                                                                           ) -> None:
+    # the check above can fail: BT.709 planes dehazed as BT.601 are far off
+    images = [_hazy(1, (0.85, 0.88, 0.92))]
+    (f,) = _encode(tmp_path / "hazy.mp4", images, ("bt709", False))
+    planes = f.yuv420()
+    assert planes is not None
+    want = Dehazer(subsample=4).process(f.image).image
+    res = Dehazer(subsample=4).process_yuv420(planes.y, planes.u, planes.v, colorspace="bt601")
+    assert res.planes is not None
+    got = av_to_rgb(Frame(pts=0, time_base=Fraction(1, 30), av_frame=f.av_frame)
+                    .replace_yuv420(*res.planes).av_frame)
+    wrong = _psnr(got, av_to_rgb(rgb_to_av(want, "yuv420p")))
+    print(f"read as BT.601: {wrong:.2f} dB")
+    assert wrong < 33
 
 
 def test_process_yuv420_validates_planes() -> None:
@@ -250,3 +362,9 @@ def test_process_yuv420_validates_planes() -> None:
     res = d.process_yuv420(y, c, c)
     assert res.image is None and res.planes is not None
     assert [p.shape for p in res.planes] == [(4, 6), (2, 3), (2, 3)]
+    with pytest.raises(ValueError, match="colorspace 'bt2020nc'.*one of bt601"):
+        d.process_yuv420(y, c, c, colorspace="bt2020nc")
+    with pytest.raises(ValueError, match="color_range 'full range'"):
+        d.process_yuv420(y, c, c, color_range="full range")
+    for space, rng in (("smpte170m", "mpeg"), ("bt470bg", "jpeg"), ("bt709", "pc")):
+        assert d.process_yuv420(y, c, c, colorspace=space, color_range=rng).planes is not None

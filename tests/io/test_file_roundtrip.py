@@ -207,10 +207,12 @@ _TAGS = ("color_space", "color_primaries", "color_transfer")
 @pytest.mark.parametrize(("code", "name", "matrix"), [(1, "bt709", "itu709"),
                                                       (6, "smpte170m", "itu601")])
 def test_processed_video_keeps_the_sources_primaries_and_transfer(tmp_path, code, name, matrix):
-    # Frames converted from RGB (BT.709) are written with the BT.601 matrix
-    # and say so, but the primaries and transfer were dropped: a BT.709 (or
-    # HLG) source came out as untagged SDR. Planes dehazed in place (BT.601)
-    # lost them too. The values are still in the source's.
+    # Frames converted from RGB are written with the BT.601 matrix and say
+    # so, but the primaries and transfer were dropped: a BT.709 (or HLG)
+    # source came out as untagged SDR. Planes dehazed in place lost them too.
+    # The values are still in the source's. (Both sources here are dehazed on
+    # their planes, in their own matrix, so that tag is kept too; converted
+    # frames are checked by test_an_rgb_processor_writes_bt601_with_the_sources_tags.)
     src = tmp_path / f"{name}.mkv"
     with av.open(str(src), "w") as out:
         vs = out.add_stream("libx264", rate=25)
@@ -231,9 +233,32 @@ def test_processed_video_keeps_the_sources_primaries_and_transfer(tmp_path, code
     out = tmp_path / "out.mkv"
     transcode(str(src), out, config=load_config(overrides=['pipeline.processors=["dehaze"]']))
     after = {k: _video(ffprobe_streams(out)).get(k) for k in _TAGS}
-    # the matrix is the one the conversion used; primaries and transfer are the source's
-    assert after == {"color_space": "smpte170m", "color_primaries": name,
-                     "color_transfer": name}
+    assert after == before
+
+
+def test_an_rgb_processor_writes_bt601_with_the_sources_tags(tmp_path):
+    # an RGB processor's frames are converted to YUV with the BT.601 matrix:
+    # the matrix tag says so, primaries and transfer stay the source's
+    src = tmp_path / "bt709.mkv"
+    with av.open(str(src), "w") as out:
+        vs = out.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 96, 64, "yuv420p"
+        ctx = vs.codec_context
+        ctx.colorspace, ctx.color_primaries, ctx.color_trc, ctx.color_range = 1, 1, 1, 1
+        for i in range(5):
+            img = np.full((64, 96, 3), 40 + 30 * i, np.uint8)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(
+                format="yuv420p", dst_colorspace=1)
+            frame.colorspace, frame.color_primaries, frame.color_trc = 1, 1, 1
+            for packet in vs.encode(frame):
+                out.mux(packet)
+        for packet in vs.encode():
+            out.mux(packet)
+    out = tmp_path / "out.mkv"
+    transcode(str(src), out, config=load_config(overrides=['pipeline.processors=["clahe"]']))
+    after = {k: _video(ffprobe_streams(out)).get(k) for k in _TAGS}
+    assert after == {"color_space": "smpte170m", "color_primaries": "bt709",
+                     "color_transfer": "bt709"}
 
 
 def test_decoder_is_flushed_so_the_last_frames_arrive(tmp_path):

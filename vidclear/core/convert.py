@@ -5,7 +5,9 @@ FFmpeg's swscale is exact but slow for 8-bit 4:2:0 ↔ RGB at 1080p (about
 the same BT.601 limited-range matrix as swscale's default and take 1–8 ms,
 so vidclear uses them for untagged or BT.601-tagged 8-bit 4:2:0 video with
 even sizes and falls back to swscale for everything else (10-bit, 4:2:2,
-4:4:4, odd sizes, BT.709/BT.2020 tags).
+4:4:4, odd sizes, BT.709/BT.2020 tags, full range). :func:`yuv420_standard`
+names the 8-bit 4:2:0 frames whose planes a processor may work on directly
+(BT.601 or BT.709, either range).
 """
 
 from __future__ import annotations
@@ -18,20 +20,50 @@ import numpy as np
 
 from vidclear.errors import ArrayError
 
-__all__ = ["BT601", "av_to_rgb", "is_bt601_420", "rgb_to_av", "yuv420_to_av"]
+__all__ = ["BT601", "av_to_rgb", "is_bt601_420", "rgb_to_av", "yuv420_standard",
+           "yuv420_to_av"]
 
-# AVColorSpace values: unspecified, BT.470BG and SMPTE 170M are all BT.601.
+# AVColorSpace values: unspecified, BT.470BG and SMPTE 170M are all BT.601
+# (swscale's default for untagged video); 1 is BT.709.
 _BT601_SPACES = {2, 5, 6}
-# AVColorRange values: unspecified and MPEG (limited).
+_BT709 = 1
+# AVColorRange values: unspecified and MPEG (limited); JPEG (full) is 2.
 _LIMITED = {0, 1}
+_FULL = 2
 BT601 = 6  # AVCOL_SPC_SMPTE170M, the matrix of the fast paths
+
+
+def yuv420_standard(av_frame: Any) -> tuple[str, str] | None:
+    """The YUV standard of an 8-bit 4:2:0 frame of even size, or None.
+
+    Returns
+    -------
+    tuple of str or None
+        (colorspace, color_range) by FFmpeg's names: ``"bt601"`` (also for
+        untagged frames, as swscale reads them) or ``"bt709"``, and ``"tv"``
+        (limited) or ``"pc"`` (full, also every ``yuvj420p`` frame). None for
+        other formats, odd sizes and other matrices (BT.2020, SMPTE 240M,
+        FCC, RGB).
+    """
+    name = av_frame.format.name
+    if (name not in ("yuv420p", "yuvj420p") or av_frame.width % 2
+            or av_frame.height % 2):
+        return None
+    space = av_frame.colorspace
+    if space in _BT601_SPACES:
+        colorspace = "bt601"
+    elif space == _BT709:
+        colorspace = "bt709"
+    else:
+        return None
+    if name == "yuvj420p" or av_frame.color_range == _FULL:
+        return colorspace, "pc"
+    return (colorspace, "tv") if av_frame.color_range in _LIMITED else None
 
 
 def is_bt601_420(av_frame: Any) -> bool:
     """True for an 8-bit 4:2:0, BT.601 limited-range frame of even size (the fast paths)."""
-    return (av_frame.format.name == "yuv420p" and av_frame.width % 2 == 0
-            and av_frame.height % 2 == 0 and av_frame.colorspace in _BT601_SPACES
-            and av_frame.color_range in _LIMITED)
+    return yuv420_standard(av_frame) == ("bt601", "tv") and av_frame.format.name == "yuv420p"
 
 
 def av_to_rgb(av_frame: Any) -> np.ndarray:

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from vidclear.errors import ArrayError
 
-__all__ = ["Frame"]
+__all__ = ["Frame", "Yuv420"]
+
+
+class Yuv420(NamedTuple):
+    """The planes of a decoded 8-bit YUV 4:2:0 picture and the standard they follow.
+
+    ``y`` is H×W, ``u`` and ``v`` H/2×W/2, uint8. ``colorspace`` is
+    ``"bt601"`` or ``"bt709"`` (the YUV matrix, FFmpeg's names) and
+    ``color_range`` ``"tv"`` (limited: Y 16..235) or ``"pc"`` (full: 0..255).
+    """
+
+    y: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    colorspace: str
+    color_range: str
 
 
 class Frame:
@@ -111,19 +126,23 @@ class Frame:
         return Frame(pts=self.pts, time_base=self.time_base, meta=merged, av_frame=av_frame,
                      original=self.original or self)
 
-    def yuv420(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """The Y, U and V planes of the decoded picture, or None.
+    def yuv420(self) -> Yuv420 | None:
+        """The Y, U and V planes of the decoded picture and their standard, or None.
 
-        Available when the frame still holds an 8-bit 4:2:0 BT.601
-        limited-range decoded picture of even size: the same frames the fast
-        RGB conversion handles, so a processor working on planes and one
-        working on ``.image`` see the same colours. Returns read-only uint8
-        views of the decoder's buffers (no copy): Y H×W, U and V H/2×W/2.
+        Available when the frame still holds an 8-bit 4:2:0 decoded picture
+        of even size in BT.601 (or untagged) or BT.709, limited or full range
+        (``yuv420p``, ``yuvj420p``): :class:`Yuv420` names which, and
+        ``.image`` is the same picture converted with that standard, so a
+        processor working on planes sees the colours one working on
+        ``.image`` sees when it reads them so. The planes are read-only
+        uint8 views of the decoder's buffers (no copy): Y H×W, U and V
+        H/2×W/2. None for RGB frames and other formats, sizes and matrices.
         """
-        from vidclear.core.convert import is_bt601_420
+        from vidclear.core.convert import yuv420_standard
 
         av_frame = self._av
-        if av_frame is None or not is_bt601_420(av_frame):
+        standard = None if av_frame is None else yuv420_standard(av_frame)
+        if standard is None:
             return None
         h, w = av_frame.height, av_frame.width
         planes = []
@@ -132,7 +151,7 @@ class Frame:
             view = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:ph, :pw]
             view.flags.writeable = False  # processors build new planes, never edit these
             planes.append(view)
-        return planes[0], planes[1], planes[2]
+        return Yuv420(planes[0], planes[1], planes[2], *standard)
 
     def replace_yuv420(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, **meta: Any) -> Frame:
         """A new frame from processed planes (as :meth:`yuv420` returns them).

@@ -1,33 +1,79 @@
-"""Numba kernels of the dehazer's YUV 4:2:0 path (8-bit, BT.601 limited range).
+"""Numba kernels of the dehazer's YUV 4:2:0 path (8-bit; BT.601 or BT.709, either range).
 
 Private: no validation. Planes are C-contiguous uint8, Y H×W and U, V
-H/2×W/2 with H and W even. Byte values follow BT.601 limited range:
-``Y = 16 + 219 Y'``, ``U = 128 + 224 Pb``, ``V = 128 + 224 Pr`` with
-``Y' = 0.299 R + 0.587 G + 0.114 B`` (R, G, B in [0, 1]), so ``(Y - 16) / 219``
-is exactly the luma-weighted grey the RGB path uses as its guide. Chroma
-sample (k, j) sits on luma rows 2k, 2k+1 and columns 2j, 2j+1 (as OpenCV's
-I420 conversions and swscale's default treat it).
+H/2×W/2 with H and W even. Byte values follow ITU-R BT.601 / BT.709: in
+limited ("tv") range ``Y = 16 + 219 Y'``, ``U = 128 + 224 Pb``,
+``V = 128 + 224 Pr``; in full ("pc", JPEG) range ``Y = 255 Y'``,
+``U = 128 + 255 Pb``, ``V = 128 + 255 Pr``; with ``Y' = KR R + KG G + KB B``
+(R, G, B in [0, 1]; KR, KB 0.299, 0.114 for BT.601 and 0.2126, 0.0722 for
+BT.709), so the guide ``(Y - Y0) / range`` is the luma-weighted grey of the
+standard (for BT.601, exactly the grey the RGB path uses). Chroma sample
+(k, j) sits on luma rows 2k, 2k+1 and columns 2j, 2j+1 (as OpenCV's I420
+conversions and swscale's default treat it). A :class:`YuvModel` carries a
+standard's matrices; the kernels take its float32 arrays.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
 
 from vidclear.dehaze._kernels import knee_inv_t
 from vidclear.kernels._filters import bilinear_taps
-from vidclear.kernels.colour import KB_601, KR_601
+from vidclear.kernels.colour import KB_601, KB_709, KR_601, KR_709
 
-_KR, _KB = KR_601, KB_601
-_KG = 1.0 - _KR - _KB
-# byte-valued YUV (minus [16, 128, 128]) from RGB in 0..255, and back
-RGB2YUV = np.array([
-    [_KR * 219 / 255, _KG * 219 / 255, _KB * 219 / 255],
-    [-_KR * 112 / (1 - _KB) / 255, -_KG * 112 / (1 - _KB) / 255, 112 / 255],
-    [112 / 255, -_KG * 112 / (1 - _KR) / 255, -_KB * 112 / (1 - _KR) / 255],
-])
-YUV2RGB = np.linalg.inv(RGB2YUV)
-YUV_OFFSET = np.array([16.0, 128.0, 128.0])
+
+class YuvModel(NamedTuple):
+    """How 8-bit YUV bytes encode RGB: one standard's matrix in one range.
+
+    ``to_yuv`` (3, 3) float64 maps RGB in 0..255 to byte-valued YUV minus
+    ``offset`` ([16, 128, 128] limited, [0, 128, 128] full); ``to_rgb`` is
+    its inverse. ``luma`` (3,) float32 holds the standard's KR, KG, KB;
+    ``guide`` (2,) float32 = [offset of Y, 1 / its range (219 or 255)], so
+    ``(Y - guide[0]) * guide[1]`` is the luma in [0, 1]; ``mats`` (2, 3, 3)
+    float32 = ``to_rgb`` then ``to_yuv`` for the kernels.
+    """
+
+    to_yuv: np.ndarray
+    to_rgb: np.ndarray
+    offset: np.ndarray
+    luma: np.ndarray
+    guide: np.ndarray
+    mats: np.ndarray
+
+
+def yuv_model(kr: float, kb: float, full: bool) -> YuvModel:
+    """The :class:`YuvModel` of luma weights ``kr``, ``kb`` in full or limited range.
+
+    ITU-R BT.601-7 and BT.709-6 give the matrices (limited range: Y in
+    16..235, chroma 16..240); full range (JPEG / JFIF, FFmpeg's ``pc``)
+    spans 0..255 for all three.
+    """
+    kg = 1.0 - kr - kb
+    ys, cs = (255.0, 127.5) if full else (219.0, 112.0)
+    to_yuv = np.array([
+        [kr * ys / 255, kg * ys / 255, kb * ys / 255],
+        [-kr * cs / (1 - kb) / 255, -kg * cs / (1 - kb) / 255, cs / 255],
+        [cs / 255, -kg * cs / (1 - kr) / 255, -kb * cs / (1 - kr) / 255],
+    ])
+    to_rgb = np.linalg.inv(to_yuv)
+    y0 = 0.0 if full else 16.0
+    return YuvModel(to_yuv, to_rgb, np.array([y0, 128.0, 128.0]),
+                    np.array([kr, kg, kb], np.float32), np.array([y0, 1.0 / ys], np.float32),
+                    np.stack([to_rgb, to_yuv]).astype(np.float32))
+
+
+#: The standards the YUV path reads, by (FFmpeg colorspace name, full range).
+YUV_MODELS = {(name, full): yuv_model(kr, kb, full)
+              for name, (kr, kb) in (("bt601", (KR_601, KB_601)), ("bt709", (KR_709, KB_709)))
+              for full in (False, True)}
+BT601_TV = YUV_MODELS["bt601", False]
+# byte-valued YUV (minus [16, 128, 128]) from RGB in 0..255, and back: BT.601 limited
+RGB2YUV = BT601_TV.to_yuv
+YUV2RGB = BT601_TV.to_rgb
+YUV_OFFSET = BT601_TV.offset
 _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}  # no nnan/ninf: inputs are finite
 
 
@@ -87,10 +133,11 @@ def chroma_area(c: np.ndarray, s: int, rows: int, cols: int, out: np.ndarray) ->
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
 def yuv_to_low(ylow: np.ndarray, ulow: np.ndarray, vlow: np.ndarray, m: np.ndarray,
-               planes: np.ndarray, low: np.ndarray, guide: np.ndarray) -> None:
-    """Working image from block-mean planes: RGB in [0, 1] (clipped) and grey ``(Y - 16) / 219``.
+               yk: np.ndarray, planes: np.ndarray, low: np.ndarray, guide: np.ndarray) -> None:
+    """Working image from block-mean planes: RGB in [0, 1] (clipped) and grey ``(Y - Y0) / range``.
 
-    ``m`` is :data:`YUV2RGB` (3, 3); the planes are byte-valued float32 (h, w).
+    ``m`` is a model's ``to_rgb`` (3, 3) and ``yk`` its ``guide`` (Y0, 1 /
+    range); the planes are byte-valued float32 (h, w).
     The RGB goes to ``planes`` (3, h, w), a loop that vectorises, and is
     then interleaved into ``low`` (h, w, 3) for the kernels that read it so.
     """
@@ -101,7 +148,8 @@ def yuv_to_low(ylow: np.ndarray, ulow: np.ndarray, vlow: np.ndarray, m: np.ndarr
     k20, k21, k22 = k[2, 0], k[2, 1], k[2, 2]
     zero = np.float32(0.0)
     one = np.float32(1.0)
-    g = np.float32(1.0 / 219.0)
+    y0 = yk[0]
+    g = yk[1]
     for y in range(h):
         yrow = ylow[y]
         urow = ulow[y]
@@ -111,7 +159,7 @@ def yuv_to_low(ylow: np.ndarray, ulow: np.ndarray, vlow: np.ndarray, m: np.ndarr
         p2 = planes[2, y]
         grow = guide[y]
         for x in range(w):
-            yy = yrow[x] - np.float32(16.0)
+            yy = yrow[x] - y0
             uu = urow[x] - np.float32(128.0)
             vv = vrow[x] - np.float32(128.0)
             p0[x] = min(max(k00 * yy + k01 * uu + k02 * vv, zero), one)
@@ -142,8 +190,9 @@ def _coef_row(coeffs: np.ndarray, rr: int, xi0: np.ndarray, xi1: np.ndarray, fx:
 @njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
 def _inv_t_row(yrow: np.ndarray, coeffs: np.ndarray, yi: int, yi1: int, wy: float,
                xi0: np.ndarray, xi1: np.ndarray, fx: np.ndarray, cache: np.ndarray,
-               have: np.ndarray, t0: np.float32, la: np.float32, vrow: np.ndarray) -> None:
-    """1 / max(t, t0) along one luma row, t from the coefficients applied to (Y - 16) / 219.
+               have: np.ndarray, t0: np.float32, la: np.float32, y0: np.float32,
+               g: np.float32, vrow: np.ndarray) -> None:
+    """1 / max(t, t0) along one luma row, t from the coefficients applied to ``(Y - y0) g``.
 
     Eased by :func:`~vidclear.dehaze._kernels.knee_inv_t` around the
     airlight's grey ``la``, so the recovered luma rolls off into black and white.
@@ -164,11 +213,10 @@ def _inv_t_row(yrow: np.ndarray, coeffs: np.ndarray, yi: int, yi1: int, wy: floa
     a1 = cache[1, 0]
     b0 = cache[0, 1]
     b1 = cache[1, 1]
-    g = np.float32(1.0 / 219.0)
     one = np.float32(1.0)
     wyf = np.float32(wy)
     for x in range(yrow.shape[0]):
-        grey = (np.float32(yrow[x]) - np.float32(16.0)) * g
+        grey = (np.float32(yrow[x]) - y0) * g
         t = (a0[x] + wyf * (a1[x] - a0[x])) * grey + b0[x] + wyf * (b1[x] - b0[x])
         t = min(max(t, t0), one)
         vrow[x] = knee_inv_t(grey, la, one / t)
@@ -176,15 +224,15 @@ def _inv_t_row(yrow: np.ndarray, coeffs: np.ndarray, yi: int, yi1: int, wy: floa
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_FAST)
 def recover_yuv_linear(yp: np.ndarray, up: np.ndarray, vp: np.ndarray, coeffs: np.ndarray,
-                       s: int, air: np.ndarray, t0: np.float32, yo: np.ndarray, uo: np.ndarray,
-                       vo: np.ndarray) -> None:
+                       s: int, air: np.ndarray, t0: np.float32, yk: np.ndarray, yo: np.ndarray,
+                       uo: np.ndarray, vo: np.ndarray) -> None:
     """J = (I - A) / t + A on the planes directly (no gains, no tone curve).
 
     The recovery is affine per pixel, so it commutes with the affine
     RGB→YUV matrix: Y uses its own 1 / t, each chroma sample the mean of
     1 / t over its 2×2 luma pixels (what averaging the recovered RGB over
-    the block gives). ``air`` = airlight as byte-valued (Y, U, V).
-    Outputs are rounded and clipped to 0..255.
+    the block gives). ``air`` = airlight as byte-valued (Y, U, V); ``yk`` the
+    model's ``guide`` (Y0, 1 / range). Outputs are rounded and clipped to 0..255.
     """
     rows, cols = yp.shape
     h, w = coeffs.shape[1], coeffs.shape[2]
@@ -193,7 +241,9 @@ def recover_yuv_linear(yp: np.ndarray, up: np.ndarray, vp: np.ndarray, coeffs: n
     ay = np.float32(air[0])
     au = np.float32(air[1])
     av = np.float32(air[2])
-    la = (ay - np.float32(16.0)) * np.float32(1.0 / 219.0)
+    y0 = yk[0]
+    g = yk[1]
+    la = (ay - y0) * g
     half = np.float32(0.5)
     zero = np.float32(0.0)
     top = np.float32(255.0)
@@ -209,7 +259,7 @@ def recover_yuv_linear(yp: np.ndarray, up: np.ndarray, vp: np.ndarray, coeffs: n
             for d in range(2):
                 y = 2 * k + d
                 _inv_t_row(yp[y], coeffs, yi0[y], yi1[y], fy[y], xi0, xi1, fx, cache, have,
-                           t0, la, v2[d])
+                           t0, la, y0, g, v2[d])
                 src = yp[y]
                 dst = yo[y]
                 vr = v2[d]
@@ -238,11 +288,12 @@ def recover_yuv_rgb(yp: np.ndarray, up: np.ndarray, vp: np.ndarray, coeffs: np.n
 
     Each luma pixel is converted to RGB (0..255, clipped; chroma of its 2×2
     block), recovered exactly as :func:`vidclear.dehaze._kernels.recover`
-    does with ``prm`` = [m0, m1, m2, n0, n1, n2, t0, top, la] and ``lut``
+    does with ``prm`` = [m0, m1, m2, n0, n1, n2, t0, top, la, y0, g] and ``lut``
     (empty: no tone curve, top = 255), and converted back: Y per pixel,
     U and V from the mean of the block's four output RGB values. ``mats``
-    is (2, 3, 3): :data:`YUV2RGB` then :data:`RGB2YUV`. The transmission
-    uses the guide ``(Y - 16) / 219``.
+    is a model's (2, 3, 3) ``mats`` (``to_rgb``, ``to_yuv``) and ``y0``, ``g``
+    its ``guide``: the transmission uses the guide ``(Y - y0) g``, ``la``
+    the airlight's luma in the same units.
     """
     rows, cols = yp.shape
     h, w = coeffs.shape[1], coeffs.shape[2]
@@ -253,6 +304,9 @@ def recover_yuv_rgb(yp: np.ndarray, up: np.ndarray, vp: np.ndarray, coeffs: np.n
     t0 = prm[6]
     top = prm[7]
     la = prm[8]
+    y0 = prm[9]
+    gy = prm[10]
+    yh = y0 + np.float32(0.5)
     use_lut = lut.shape[0] > 0
     i00, i01, i02 = mats[0, 0, 0], mats[0, 0, 1], mats[0, 0, 2]
     i10, i11, i12 = mats[0, 1, 0], mats[0, 1, 1], mats[0, 1, 2]
@@ -289,11 +343,11 @@ def recover_yuv_rgb(yp: np.ndarray, up: np.ndarray, vp: np.ndarray, coeffs: np.n
             for d in range(2):
                 y = 2 * k + d
                 _inv_t_row(yp[y], coeffs, yi0[y], yi1[y], fy[y], xi0, xi1, fx, cache, have,
-                           t0, la, vr)
+                           t0, la, y0, gy, vr)
                 src = yp[y]
                 dst = yo[y]
                 for x in range(cols):
-                    yy = np.float32(src[x]) - np.float32(16.0)
+                    yy = np.float32(src[x]) - y0
                     v = vr[x]
                     u = one - v
                     c0 = min(max(i00 * yy + cu[0, x], zero), full)
@@ -316,7 +370,7 @@ def recover_yuv_rgb(yp: np.ndarray, up: np.ndarray, vp: np.ndarray, coeffs: np.n
                 o1 = o[1]
                 o2 = o[2]
                 for x in range(cols):
-                    q = f00 * o0[x] + f01 * o1[x] + f02 * o2[x] + np.float32(16.5)
+                    q = f00 * o0[x] + f01 * o1[x] + f02 * o2[x] + yh
                     dst[x] = min(max(q, zero), full)
                 for c in range(3):
                     oc = o[c]

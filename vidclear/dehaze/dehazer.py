@@ -235,8 +235,10 @@ _AROUND_MARGIN = 0.1
 # (minimum over channels) stays below this, at most this share on each side
 _BAR_LEVEL = 0.04
 _BAR_SHARE = 0.3
-_YUV2RGB32 = _ky.YUV2RGB.astype(np.float32)
-_MATS32 = np.stack([_ky.YUV2RGB, _ky.RGB2YUV]).astype(np.float32)
+# FFmpeg's names (``-colorspace``, ``-color_range``) of the YUV standards the
+# YUV path reads; BT.470BG and SMPTE 170M carry the BT.601 matrix
+_COLORSPACES = {"bt601": "bt601", "bt470bg": "bt601", "smpte170m": "bt601", "bt709": "bt709"}
+_RANGES = {"tv": False, "mpeg": False, "limited": False, "pc": True, "jpeg": True, "full": True}
 
 
 @dataclass(frozen=True, eq=False)
@@ -609,18 +611,20 @@ class Dehazer:
         return an, out
 
     def process_yuv420(self, y: np.ndarray, u: np.ndarray, v: np.ndarray,
-                       timestamp: float | None = None) -> DehazeResult:
-        """Dehaze one frame given as 8-bit YUV 4:2:0 planes (BT.601, limited range).
+                       timestamp: float | None = None, *, colorspace: str = "bt601",
+                       color_range: str = "tv") -> DehazeResult:
+        """Dehaze one frame given as 8-bit YUV 4:2:0 planes (BT.601 or BT.709, either range).
 
         The same algorithm and temporal state as :meth:`process`, on the
         decoder's planes: the working image is built by block-averaging Y
         (and chroma over the same blocks) and converting that small image to
         RGB, so airlight, dark channel, trackers and guided-filter
         coefficients are computed exactly as for RGB input; the full
-        resolution guide is the luma ``(Y - 16) / 219`` (the RGB path's grey
-        before clipping). The recovery ``J = (I - A) / t + A`` is affine, so
-        it is applied to Y with the airlight's Y and to U, V with its chroma
-        and the mean of ``1 / t`` over each 2×2 block. When colour-cast gains
+        resolution guide is the standard's luma, ``(Y - 16) / 219`` in
+        limited range (for BT.601, the RGB path's grey before clipping). The
+        recovery ``J = (I - A) / t + A`` is affine, so it is applied to Y with
+        the airlight's Y and to U, V with its chroma and the mean of ``1 / t``
+        over each 2×2 block. When colour-cast gains
         or the brightness tone curve are active (they do not commute with the
         matrix), every pixel goes through RGB inside one fused kernel
         instead, with the RGB path's arithmetic.
@@ -633,13 +637,36 @@ class Dehazer:
             Chroma, uint8 H/2×W/2 each.
         timestamp : float, optional
             Presentation time in seconds.
+        colorspace : {"bt601", "bt709"}
+            The YUV matrix, by FFmpeg's names (``"bt470bg"`` and
+            ``"smpte170m"`` are BT.601): ITU-R BT.601-7 or BT.709-6. The
+            output planes are in the same standard.
+        color_range : {"tv", "pc"}
+            Limited range (Y 16..235, chroma 16..240; also ``"mpeg"``,
+            ``"limited"``) or full range (0..255, as JPEG; also ``"jpeg"``,
+            ``"full"``).
 
         Returns
         -------
         DehazeResult
             ``image`` is None; ``planes`` holds the dehazed (Y, U, V), new
             C-contiguous uint8 arrays of the input shapes.
+
+        Raises
+        ------
+        ArrayError
+            Planes that are not 2-D uint8, odd or empty sizes, chroma not
+            half the luma's size.
+        ConfigError
+            A colorspace or range not listed above.
         """
+        space = _COLORSPACES.get(colorspace) if isinstance(colorspace, str) else None
+        full = _RANGES.get(color_range) if isinstance(color_range, str) else None
+        if space is None or full is None:
+            bad = f"colorspace {colorspace!r}" if space is None else f"color_range {color_range!r}"
+            raise ConfigError(f"process_yuv420: unsupported {bad}; colorspace is one of "
+                              f"{', '.join(_COLORSPACES)}, color_range one of {', '.join(_RANGES)}")
+        model = _ky.YUV_MODELS[space, full]
         y, u, v = (np.asarray(p) for p in (y, u, v))
         if any(p.dtype != np.uint8 or p.ndim != 2 for p in (y, u, v)):
             raise ArrayError("yuv420 planes must be 2-D uint8 arrays")
@@ -654,12 +681,12 @@ class Dehazer:
         s = self._factor(rows, cols)
         ws = self._workspace(rows, cols, s)
         with self._threads.frame():
-            an, planes = self._process_yuv(y, u, v, ws, s, now, dt, seek)
+            an, planes = self._process_yuv(y, u, v, model, ws, s, now, dt, seek)
         self.last = an.result(None, s, planes)
         return self.last
 
-    def _process_yuv(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, ws: _Workspace, s: int,
-                     now: float, dt: float, seek: bool
+    def _process_yuv(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, model: _ky.YuvModel,
+                     ws: _Workspace, s: int, now: float, dt: float, seek: bool
                      ) -> tuple[_Analysis, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         rows, cols = y.shape
         h, w = ws.h, ws.w
@@ -678,16 +705,17 @@ class Dehazer:
             _ky.chroma_area(u, s, rows, cols, yuvlow[1])
             _ky.chroma_area(v, s, rows, cols, yuvlow[2])
         guide = np.empty((h, w), np.float32)
-        _ky.yuv_to_low(yuvlow[0], yuvlow[1], yuvlow[2], _YUV2RGB32, ws.planes, ws.low, guide)
+        _ky.yuv_to_low(yuvlow[0], yuvlow[1], yuvlow[2], model.mats[0], model.guide, ws.planes,
+                       ws.low, guide)
         an = self._analyse(ws, now, dt, seek, guide)
         if an.identity:
             return an, (y.copy(), u.copy(), v.copy())
 
         yo, uo, vo = np.empty_like(y), np.empty_like(u), np.empty_like(v)
         if an.gamma >= 0.999 and np.abs(an.gains - 1.0).max() < 1e-4:
-            air = (_ky.RGB2YUV @ (255.0 * an.air.astype(np.float64)) + _ky.YUV_OFFSET)
+            air = (model.to_yuv @ (255.0 * an.air.astype(np.float64)) + model.offset)
             _ky.recover_yuv_linear(y, u, v, an.coeffs, s * ws.gs, air.astype(np.float32),
-                                   np.float32(t0), yo, uo, vo)
+                                   np.float32(t0), model.guide, yo, uo, vo)
         else:
             if an.gamma < 0.999:
                 lut = np.rint(255.0 * np.linspace(0.0, 1.0, 4096) ** an.gamma).astype(np.uint8)
@@ -696,8 +724,9 @@ class Dehazer:
                 lut = np.empty(0, np.uint8)
                 top = 255.0
             prm = np.concatenate([an.gains * top / 255.0, an.air * an.gains * top,
-                                  [t0, top, float(LUMA @ an.air)]]).astype(np.float32)
-            _ky.recover_yuv_rgb(y, u, v, an.coeffs, s * ws.gs, prm, lut, _MATS32, yo, uo, vo)
+                                  [t0, top, float(model.luma @ an.air)], model.guide]
+                                 ).astype(np.float32)
+            _ky.recover_yuv_rgb(y, u, v, an.coeffs, s * ws.gs, prm, lut, model.mats, yo, uo, vo)
         return an, (yo, uo, vo)
 
     def _factor(self, rows: int, cols: int) -> int:
@@ -1193,7 +1222,8 @@ def warm_yuv_recovery() -> None:
     coeffs = np.zeros((2, 4, 4), np.float32)
     coeffs[1] = 1.0  # t = 1 everywhere
     air = np.full(3, 200.0, np.float32)
-    prm = np.array([1, 1, 1, 200, 200, 200, 0.1, 255, 0.8], np.float32)
+    prm = np.array([1, 1, 1, 200, 200, 200, 0.1, 255, 0.8, 16, 1 / 219], np.float32)
+    model = _ky.BT601_TV
     for readonly in (True, False):
         y = np.zeros((8, 8), np.uint8)
         u, v = np.full((4, 4), 128, np.uint8), np.full((4, 4), 128, np.uint8)
@@ -1201,8 +1231,9 @@ def warm_yuv_recovery() -> None:
             y.flags.writeable = u.flags.writeable = v.flags.writeable = False
         yo = np.empty((8, 8), np.uint8)
         uo, vo = np.empty((4, 4), np.uint8), np.empty((4, 4), np.uint8)
-        _ky.recover_yuv_linear(y, u, v, coeffs, 2, air, np.float32(0.1), yo, uo, vo)
-        _ky.recover_yuv_rgb(y, u, v, coeffs, 2, prm, np.empty(0, np.uint8), _MATS32,
+        _ky.recover_yuv_linear(y, u, v, coeffs, 2, air, np.float32(0.1), model.guide,
+                               yo, uo, vo)
+        _ky.recover_yuv_rgb(y, u, v, coeffs, 2, prm, np.empty(0, np.uint8), model.mats,
                             yo, uo, vo)
 
 

@@ -25,13 +25,14 @@ class DehazeProcessor(Processor[DehazeConfig]):
     The output frame carries ``meta["dehaze"]`` = {"airlight": [r, g, b],
     "strength": float, "density": float, "scene_cut": bool}.
 
-    Frames that still hold a decoded 8-bit 4:2:0 picture with even sizes and
-    BT.601 limited-range tags (the ones the pipeline converts to RGB with
-    that matrix) are dehazed on their planes with
+    Frames that still hold a decoded 8-bit 4:2:0 picture with even sizes in
+    BT.601 (or untagged) or BT.709, limited or full range
+    (:meth:`~vidclear.core.Frame.yuv420`) are dehazed on their planes with
     :meth:`~vidclear.dehaze.Dehazer.process_yuv420` and handed to the encoder
-    without any RGB conversion; everything else (RGB frames, 10-bit, odd
-    sizes, other matrices) goes through the RGB path. Both paths share the
-    temporal state, so a stream may mix them.
+    without any RGB conversion, in the source's standard and tags;
+    everything else (RGB frames, 10-bit, 4:2:2, odd sizes, other matrices)
+    goes through the RGB path. Both paths share the temporal state, so a
+    stream may mix them.
 
     Parameters
     ----------
@@ -59,7 +60,9 @@ class DehazeProcessor(Processor[DehazeConfig]):
         if planes is None:
             res = self._run(frame)
             return frame.replace(cast(np.ndarray, res.image), dehaze=_meta(res))
-        res = self.dehazer.process_yuv420(*planes, timestamp=frame.time)
+        res = self.dehazer.process_yuv420(planes.y, planes.u, planes.v, timestamp=frame.time,
+                                          colorspace=planes.colorspace,
+                                          color_range=planes.color_range)
         out = cast(tuple[np.ndarray, np.ndarray, np.ndarray], res.planes)  # always set here
         return frame.replace_yuv420(*out, dehaze=_meta(res))
 
