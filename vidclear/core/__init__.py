@@ -8,11 +8,11 @@ protocol, and the typed :class:`Section` every configuration derives from.
 """
 
 from vidclear.core import registry
-from vidclear.core.frame import Frame
+from vidclear.core.frame import Frame, Yuv420
 from vidclear.core.processor import Processor
 from vidclear.core.schema import Section, param
 from vidclear.core.sink import Sink
 from vidclear.core.source import SidePackets, Source, StreamInfo
 
 __all__ = ["Frame", "Processor", "Section", "SidePackets", "Sink", "Source", "StreamInfo",
-           "param", "registry"]
+           "Yuv420", "param", "registry"]
