@@ -548,6 +548,9 @@ MIN_SIZE = 32  # --size: SSIM's 11 x 11 window must fit
 MIN_SIDE = 11  # a pair's short side after scaling, for that window
 
 
+_SMPTE170M, _MPEG = 6, 1  # AVColorSpace BT.601, AVColorRange limited
+
+
 def read_video(path: Path, frames: int, width: int,
                notes: list[str] | None = None) -> Clip:
     """(label, yuv420p planes, RGB frames, seconds from the first) of a video file.
@@ -558,6 +561,9 @@ def read_video(path: Path, frames: int, width: int,
     (a damaged stretch) are skipped and counted in ``notes``. Refused in one
     line (SystemExit) when the file cannot be opened, has no video, reads
     smaller than ``MIN_VIDEO_SIDE`` a side or gives fewer than two frames.
+    The planes are BT.601 limited range whatever the file's standard (its
+    frames go to RGB with its own colour tags first), as ``yuv_to_rgb`` and
+    ``process_yuv420``'s defaults read them.
     """
     import av
 
@@ -586,9 +592,14 @@ def read_video(path: Path, frames: int, width: int,
                     bad += 1
                     continue
                 for frame in decoded:
-                    small = frame.reformat(width=w, height=h, format="yuv420p",
-                                           interpolation="AREA")
-                    yuv = small.to_ndarray()
+                    # through RGB, converted with the file's own tags: swscale
+                    # changes no YUV matrix between YUV formats, and BT.709 or
+                    # full-range planes read as BT.601 were off by 9-12 levels
+                    rgb = frame.reformat(width=w, height=h, format="rgb24",
+                                         interpolation="AREA").to_ndarray()
+                    yuv = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+                        format="yuv420p", dst_colorspace=_SMPTE170M,
+                        dst_color_range=_MPEG).to_ndarray()
                     planes.append(yuv)
                     rgbs.append(yuv_to_rgb(yuv))
                     t = frame.time if frame.time is not None else len(times) / 30
