@@ -347,3 +347,43 @@ def test_clear_frames_skip_recovery_and_come_out_unchanged(layout: str,
     if layout == "rgb":
         np.testing.assert_array_equal(fast[0], rgb)
         assert fast[0] is not rgb and not np.shares_memory(fast[0], rgb)
+
+
+@pytest.mark.parametrize(("gains", "gamma", "applied"), [
+    ((1.0015, 1.0, 0.9985), 0.996, False),  # within half a level: applied as none
+    ((1.003, 1.0, 0.997), 1.0, True),
+    ((1.0, 1.0, 1.0), 0.99, True),
+])
+def test_gains_and_tone_curve_within_half_a_level_are_applied_as_none(
+        gains: tuple[float, float, float], gamma: float, applied: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The smoothed gains decay towards 1 for seconds after a cast: 1e-4 to
+    # 1.5e-3 away from it, they sent two of three frames of a pan through the
+    # RGB round-trip kernel (2.4 x the plain one) for at most 0.4 level
+    from vidclear.dehaze import _yuv_kernels as ky
+    from vidclear.dehaze import dehazer as dz
+
+    calls = {"rgb": 0}
+    rgb_kernel = ky.recover_yuv_rgb
+
+    def counted(*args: object) -> None:
+        calls["rgb"] += 1
+        rgb_kernel(*args)
+
+    monkeypatch.setattr(ky, "recover_yuv_rgb", counted)
+    monkeypatch.setattr(dz, "compensation", lambda *a, **k: (np.array(gains), gamma))
+    img = to_u8(add_haze(textured_scene(96, 128, 3), np.array([0.85, 0.86, 0.9]), 1.5)[0])
+    y = np.ascontiguousarray(img[..., 1])
+    u, v = (np.ascontiguousarray(img[::2, ::2, c]) for c in (0, 2))
+    res = Dehazer().process_yuv420(y, u, v)
+    rgb = Dehazer().process(img)
+    if applied:
+        assert calls["rgb"] == 1
+        np.testing.assert_allclose(res.gains, gains, atol=1e-6)
+        assert res.gamma == pytest.approx(gamma) and rgb.gamma == pytest.approx(gamma)
+    else:
+        assert calls["rgb"] == 0  # the plain kernel
+        assert res.gamma == 1.0 and np.all(res.gains == 1.0) and np.all(rgb.gains == 1.0)
+        monkeypatch.setattr(dz, "compensation", lambda *a, **k: (np.ones(3), 1.0))
+        none = Dehazer().process(img)
+        np.testing.assert_array_equal(rgb.image, none.image)

@@ -231,6 +231,11 @@ _DISSOLVE_AFTER = 0.5
 # of the gain for half the cost.
 _AROUND = 0.1
 _AROUND_MARGIN = 0.1
+# Colour-cast gains within this of 1 and a tone exponent within that of 1
+# move no output by more than half a level (0.002 × 255; x - x^0.995 is at
+# most 0.005 / e of full scale): they are applied as none.
+_GAIN_DEAD = 0.002
+_GAMMA_DEAD = 0.005
 # Black bars (letterbox, pillarbox): edge rows or columns whose brightest pixel
 # (minimum over channels) stays below this, at most this share on each side
 _BAR_LEVEL = 0.04
@@ -313,8 +318,17 @@ class _Analysis:
         With strength 0 every transmission floor and prior gives t = 1, so
         ``J = (I - A) / t + A`` is ``I``; the full-resolution pass is skipped.
         """
-        return (self.strength == 0.0 and self.gamma >= 0.999
-                and float(np.abs(self.gains - 1.0).max()) < 1e-4)
+        return self.strength == 0.0 and not self.tone_curve and not self.colour_gains
+
+    @property
+    def tone_curve(self) -> bool:
+        """A tone exponent below 1 (one within ``_GAMMA_DEAD`` of 1 is set to 1)."""
+        return self.gamma < 1.0
+
+    @property
+    def colour_gains(self) -> bool:
+        """Colour-cast gains other than 1 (ones within ``_GAIN_DEAD`` are set to 1)."""
+        return bool(np.any(self.gains != 1.0))
 
     def result(self, image: np.ndarray | None, s: int,
                planes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> DehazeResult:
@@ -597,7 +611,7 @@ class Dehazer:
             return an, rgb.copy()
 
         # full-resolution recovery
-        if an.gamma < 0.999:  # tone curve through a LUT indexed on a fine grid
+        if an.tone_curve:  # through a LUT indexed on a fine grid
             size = 4096 if rgb.dtype == np.uint8 else 65536
             lut = np.rint(full * np.linspace(0.0, 1.0, size) ** an.gamma).astype(rgb.dtype)
             top = size - 1.0
@@ -712,12 +726,12 @@ class Dehazer:
             return an, (y.copy(), u.copy(), v.copy())
 
         yo, uo, vo = np.empty_like(y), np.empty_like(u), np.empty_like(v)
-        if an.gamma >= 0.999 and np.abs(an.gains - 1.0).max() < 1e-4:
+        if not an.tone_curve and not an.colour_gains:
             air = (model.to_yuv @ (255.0 * an.air.astype(np.float64)) + model.offset)
             _ky.recover_yuv_linear(y, u, v, an.coeffs, s * ws.gs, air.astype(np.float32),
                                    np.float32(t0), model.guide, yo, uo, vo)
         else:
-            if an.gamma < 0.999:
+            if an.tone_curve:
                 lut = np.rint(255.0 * np.linspace(0.0, 1.0, 4096) ** an.gamma).astype(np.uint8)
                 top = 4095.0
             else:
@@ -978,7 +992,14 @@ class Dehazer:
             gains = self._comp[0] + a * (gains - self._comp[0])
             gamma = self._comp[1] + a * (gamma - self._comp[1])
         self._comp = (gains, gamma)
-
+        # within half a level of none: applied as none, so the recovery takes
+        # its plain kernel (the smoothed gains' tail, 1e-4 to 1.5e-3 from 1,
+        # sent two of three frames of a pan through the RGB round trip, 2.4 x
+        # the time) and a clear frame is passed through
+        if float(np.abs(gains - 1.0).max()) < _GAIN_DEAD:
+            gains = np.ones(3)
+        if gamma > 1.0 - _GAMMA_DEAD:
+            gamma = 1.0
         return _Analysis(air, dark, traw, coeffs, tlow, np.asarray(gains, np.float64),
                          float(gamma), float(density), float(strength), bool(cut))
 
