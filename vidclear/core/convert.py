@@ -20,8 +20,8 @@ import numpy as np
 
 from vidclear.errors import ArrayError
 
-__all__ = ["BT601", "av_to_rgb", "is_bt601_420", "rgb_to_av", "yuv420_standard",
-           "yuv420_to_av"]
+__all__ = ["BT601", "av_to_rgb", "colour_standard", "is_bt601_420", "rgb_to_av",
+           "yuv420_standard", "yuv420_to_av"]
 
 # AVColorSpace values: unspecified, BT.470BG and SMPTE 170M are all BT.601
 # (swscale's default for untagged video); 1 is BT.709.
@@ -31,6 +31,25 @@ _BT709 = 1
 _LIMITED = {0, 1}
 _FULL = 2
 BT601 = 6  # AVCOL_SPC_SMPTE170M, the matrix of the fast paths
+
+
+def colour_standard(colorspace: int, color_range: int, pix_fmt: str) -> tuple[str, str]:
+    """How YUV values of a frame or stream read as RGB: (matrix, range).
+
+    The matrix is ``"bt601"`` for untagged, BT.470BG and SMPTE 170M
+    (swscale reads untagged video so), ``"bt709"``, or the AVColorSpace
+    number as text for the rest; the range ``"pc"`` for full (JPEG) range
+    and every ``yuvj`` format, else ``"tv"``. Two frames with the same
+    standard hold comparable values.
+    """
+    if colorspace in _BT601_SPACES:
+        matrix = "bt601"
+    elif colorspace == _BT709:
+        matrix = "bt709"
+    else:
+        matrix = str(colorspace)
+    full = pix_fmt.startswith("yuvj") or color_range == _FULL
+    return matrix, "pc" if full else "tv"
 
 
 def yuv420_standard(av_frame: Any) -> tuple[str, str] | None:
@@ -110,4 +129,6 @@ def yuv420_to_av(y: np.ndarray, u: np.ndarray, v: np.ndarray, *, like: Any = Non
     if like is not None:  # every colour tag: the planes keep the source's colorimetry
         frame.colorspace, frame.color_range = like.colorspace, like.color_range
         frame.color_primaries, frame.color_trc = like.color_primaries, like.color_trc
+        if like.format.name.startswith("yuvj"):  # full range by its format, whatever the tag
+            frame.color_range = _FULL
     return frame

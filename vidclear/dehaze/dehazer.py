@@ -242,8 +242,10 @@ _BAR_LEVEL = 0.04
 _BAR_SHARE = 0.3
 # FFmpeg's names (``-colorspace``, ``-color_range``) of the YUV standards the
 # YUV path reads; BT.470BG and SMPTE 170M carry the BT.601 matrix
-_COLORSPACES = {"bt601": "bt601", "bt470bg": "bt601", "smpte170m": "bt601", "bt709": "bt709"}
-_RANGES = {"tv": False, "mpeg": False, "limited": False, "pc": True, "jpeg": True, "full": True}
+_COLORSPACES = {"bt601": "bt601", "bt470bg": "bt601", "smpte170m": "bt601", "bt709": "bt709",
+                "unknown": "bt601"}  # untagged: read as swscale reads it
+_RANGES = {"tv": False, "mpeg": False, "limited": False, "unknown": False, "pc": True,
+           "jpeg": True, "full": True}
 
 
 @dataclass(frozen=True, eq=False)
@@ -652,13 +654,13 @@ class Dehazer:
         timestamp : float, optional
             Presentation time in seconds.
         colorspace : {"bt601", "bt709"}
-            The YUV matrix, by FFmpeg's names (``"bt470bg"`` and
-            ``"smpte170m"`` are BT.601): ITU-R BT.601-7 or BT.709-6. The
-            output planes are in the same standard.
+            The YUV matrix, by FFmpeg's names (``"bt470bg"``,
+            ``"smpte170m"`` and ``"unknown"``, untagged, are BT.601): ITU-R
+            BT.601-7 or BT.709-6. The output planes are in the same standard.
         color_range : {"tv", "pc"}
             Limited range (Y 16..235, chroma 16..240; also ``"mpeg"``,
-            ``"limited"``) or full range (0..255, as JPEG; also ``"jpeg"``,
-            ``"full"``).
+            ``"limited"``, ``"unknown"``) or full range (0..255, as JPEG;
+            also ``"jpeg"``, ``"full"``).
 
         Returns
         -------

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from vidclear.config.sections import OutputConfig, parse_bitrate
-from vidclear.core.convert import BT601, rgb_to_av
+from vidclear.core.convert import BT601, colour_standard, rgb_to_av
 from vidclear.core.frame import Frame
 from vidclear.core.source import SidePackets, StreamInfo
 from vidclear.errors import ArrayError, ConfigError, OutputError
@@ -45,6 +45,13 @@ _BT709, _BT2020 = 1, 9  # AVCOL_PRI_* (BT.709 is 1 in AVCOL_TRC_* too)
 _HDR_TRC = (16, 18)  # AVCOL_TRC_SMPTE2084 (PQ), AVCOL_TRC_ARIB_STD_B67 (HLG)
 _STREAMING_FORMATS = {"matroska", "webm", "mpegts"}
 _MP4_FORMATS = {"mp4", "mov", "ipod", "ismv"}
+# Encoders whose bitstream says which YUV matrix and range it holds (H.264 and
+# HEVC VUI, VP9 and AV1 headers, MPEG-2's sequence display extension,
+# ProRes); Matroska and WebM say it for any codec. Elsewhere (MPEG-4 part 2
+# in AVI or MP4, VP8 in Ogg) players read the video as BT.601 limited range.
+_TAGGING_ENCODERS = {"libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1",
+                     "librav1e", "mpeg2video", "prores", "prores_ks", "prores_aw"}
+_TAGGING_PREFIXES = ("h264_", "hevc_", "av1_", "vp9_")
 _LISTED_FORMATS = _MP4_FORMATS | {"matroska", "webm"}
 # What an MPEG-TS stream can carry (ISO/IEC 13818-1 stream types, as FFmpeg's
 # muxer maps them); anything else it writes as an opaque private stream that
@@ -154,6 +161,14 @@ def audio_specific_config(profile: str | None, sample_rate: int, channels: int) 
     obj = _AAC_OBJECT.get(profile or "LC", 2)
     word = (obj << 11) | (_AAC_RATES.index(sample_rate) << 7) | (channels << 3)
     return word.to_bytes(2, "big")
+
+
+def _standard_name(standard: tuple[str, str]) -> str:
+    """``("bt709", "pc")`` as "BT.709 full range"."""
+    matrix, rng = standard
+    names = {"bt601": "BT.601", "bt709": "BT.709", "9": "BT.2020", "7": "SMPTE 240M"}
+    return (f"{names.get(matrix, 'colour space ' + matrix)} "
+            f"{'full' if rng == 'pc' else 'limited'} range")
 
 
 def _bits(frame: Frame) -> int:
@@ -296,6 +311,10 @@ class EncoderSink:
         self._first_pts: int | None = None  # the earliest video packet's
         self._held: Any = None  # a picture output's latest frame, encoded at close
         self._stream: Any = None
+        # the format, AVColorSpace and AVColorRange of the frames the stream is
+        # tagged for (the first decoded frame's), None for BT.601 limited range
+        self._reference: tuple[str, int, int] | None = None
+        self._standard = ("bt601", "tv")
         self._copy_map: dict[int, Any] = {}
         self._started = False  # a packet went into the container: its header is written
         self._fragmented = False  # fragmented MP4: no edit list
@@ -512,7 +531,20 @@ class EncoderSink:
         stream.codec_context.options = options
         ctx = stream.codec_context
         first = frame.av_frame
-        if first is not None:  # no RGB conversion here: keep the source's colour tags
+        tagged = (codec in _TAGGING_ENCODERS or codec.startswith(_TAGGING_PREFIXES)
+                  or self._container.format.name in ("matroska", "webm"))
+        if first is not None and first.format.name.startswith("yuv") and (tagged or (
+                colour_standard(first.colorspace, first.color_range, first.format.name)
+                == ("bt601", "tv"))):
+            # no RGB conversion here: keep the source's colour tags (a file that
+            # cannot say its matrix or range is read as BT.601 limited range:
+            # then frames in another standard are converted, below)
+            ctx.colorspace, ctx.color_range = first.colorspace, first.color_range
+            ctx.color_primaries, ctx.color_trc = first.color_primaries, first.color_trc
+            self._reference = (first.format.name, first.colorspace, first.color_range)
+            self._standard = colour_standard(first.colorspace, first.color_range,
+                                             first.format.name)
+        elif first is not None and not first.format.name.startswith("yuv"):
             ctx.colorspace, ctx.color_range = first.colorspace, first.color_range
             ctx.color_primaries, ctx.color_trc = first.color_primaries, first.color_trc
         else:  # converted from RGB here or by swscale: BT.601, limited range
@@ -786,7 +818,21 @@ class EncoderSink:
         fh, fw = frame.shape
         av_frame = frame.av_frame
         if av_frame is not None and (fw, fh) == (w, h):
-            return av_frame  # decoded format (untouched or processed as planes): no RGB trip
+            if not av_frame.format.name.startswith("yuv"):
+                return av_frame  # RGB or grey: the encoder's conversion
+            standard = colour_standard(av_frame.colorspace, av_frame.color_range,
+                                       av_frame.format.name)
+            if standard == self._standard:
+                return av_frame  # decoded format (untouched or processed as planes): no RGB trip
+            # another YUV standard than the stream says (a trip or a join of
+            # differently tagged files): its values are converted, else they
+            # are read in the stream's standard, off by 5-12 levels (trial 43)
+            if not self.corrections["frames converted to the stream's colour standard"]:
+                self.notes.append(
+                    f"the input's colour standard changed mid-stream ({_standard_name(standard)}"
+                    f" after {_standard_name(self._standard)}): frames converted to "
+                    f"{_standard_name(self._standard)}, as the output is tagged")
+            self.corrections["frames converted to the stream's colour standard"] += 1
         image = frame.image
         if image.ndim != 3 or image.shape[2] != 3:
             raise ArrayError(f"processor output must be H×W×3 RGB, got shape {image.shape}")
@@ -795,7 +841,17 @@ class EncoderSink:
             image = np.pad(image, ((0, h - fh), (0, w - fw), (0, 0)), mode="edge")
         if image.dtype not in (np.uint8, np.uint16):
             raise ArrayError(f"processor output must be uint8 or uint16, got {image.dtype}")
-        return rgb_to_av(image, self._stream.codec_context.pix_fmt)
+        if self._reference is None or self._standard == ("bt601", "tv"):
+            return rgb_to_av(image, self._stream.codec_context.pix_fmt)
+        # into the first frame's format and standard, as the stream is tagged
+        # (swscale; unasked it writes BT.601 limited range)
+        fmt, space, rng = self._reference
+        contiguous: Any = np.ascontiguousarray(image)  # uint8 or uint16, checked above
+        rgb = av.VideoFrame.from_ndarray(contiguous,
+                                         format="rgb48le" if image.dtype == np.uint16 else "rgb24")
+        out = rgb.reformat(format=fmt, dst_colorspace=space, dst_color_range=rng)
+        out.colorspace, out.color_range = space, rng
+        return out
 
     def _mux_side(self, until: float, *, everything: bool = False) -> None:
         if self.side_packets is None or not self._copy_map:
