@@ -27,8 +27,7 @@ __all__ = ["BT601", "av_to_rgb", "colour_standard", "is_bt601_420", "rgb_to_av",
 # (swscale's default for untagged video); 1 is BT.709.
 _BT601_SPACES = {2, 5, 6}
 _BT709 = 1
-# AVColorRange values: unspecified and MPEG (limited); JPEG (full) is 2.
-_LIMITED = {0, 1}
+# AVColorRange values: unspecified (0) and MPEG (1) are limited; JPEG is full.
 _FULL = 2
 BT601 = 6  # AVCOL_SPC_SMPTE170M, the matrix of the fast paths
 
@@ -65,24 +64,15 @@ def yuv420_standard(av_frame: Any) -> tuple[str, str] | None:
         FCC, RGB).
     """
     name = av_frame.format.name
-    if (name not in ("yuv420p", "yuvj420p") or av_frame.width % 2
-            or av_frame.height % 2):
+    if name not in ("yuv420p", "yuvj420p") or av_frame.width % 2 or av_frame.height % 2:
         return None
-    space = av_frame.colorspace
-    if space in _BT601_SPACES:
-        colorspace = "bt601"
-    elif space == _BT709:
-        colorspace = "bt709"
-    else:
-        return None
-    if name == "yuvj420p" or av_frame.color_range == _FULL:
-        return colorspace, "pc"
-    return (colorspace, "tv") if av_frame.color_range in _LIMITED else None
+    standard = colour_standard(av_frame.colorspace, av_frame.color_range, name)
+    return standard if standard[0] in ("bt601", "bt709") else None
 
 
 def is_bt601_420(av_frame: Any) -> bool:
     """True for an 8-bit 4:2:0, BT.601 limited-range frame of even size (the fast paths)."""
-    return yuv420_standard(av_frame) == ("bt601", "tv") and av_frame.format.name == "yuv420p"
+    return yuv420_standard(av_frame) == ("bt601", "tv")
 
 
 def av_to_rgb(av_frame: Any) -> np.ndarray:
