@@ -571,3 +571,39 @@ def test_planes_of_a_yuvj420p_frame_stay_full_range_whatever_its_range_tag():
     assert out.color_range == 2
     np.testing.assert_allclose(out.to_ndarray(format="rgb24").astype(float),
                                like.to_ndarray(format="rgb24").astype(float), atol=1)
+
+
+def test_ts_chunks_joined_with_cat_keep_a_continuous_timeline(tmp_path):
+    # `cat a.ts b.ts` (dashcam chunks): the timestamps restart 0.9 s back. A
+    # step back under a second was taken for late frames, and the second
+    # chunk's 24 frames and its audio were put on one instant (trial 43);
+    # FFmpeg re-bases a step back of more than 0.1 s in MPEG-TS
+    a = make_clip(tmp_path / "a.ts", n=24, size=(96, 64), rate=25)
+    b = make_clip(tmp_path / "b.ts", n=24, size=(96, 64), rate=25)
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(a.read_bytes() + b.read_bytes())
+    out = tmp_path / "out.mkv"
+    session = Session.open(str(joined), out)
+    session.run(signals=False)
+    times = ffprobe_frame_times(out)
+    assert len(times) == 48
+    np.testing.assert_allclose(np.diff(times), 0.04, atol=2e-3)  # no instant, no gap
+    audio = [float(p["pts_time"]) for p in ffprobe_packets(out, "a:0")]
+    assert np.all(np.diff(audio) > 0.01) and audio[-1] > 1.7  # both chunks' sound, in order
+    assert any("1 video discontinuity re-based" in n for n in session.report()["notes"])
+
+
+def test_the_correction_line_keeps_timestamps_and_pictures_apart():
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from vidclear.io.sinks.encoder import EncoderSink
+
+    sink = SimpleNamespace(name="out.mkv", corrections=Counter({
+        "video discontinuities re-based": 1,
+        "frames converted to the stream's colour standard": 24}))
+    assert EncoderSink.correction_line(sink) == (
+        "out.mkv: timestamps fixed: 1 video discontinuity re-based; 24 frames converted to "
+        "the stream's colour standard")
+    sink.corrections = Counter({"frames scaled to the first size": 1})
+    assert EncoderSink.correction_line(sink) == "out.mkv: 1 frame scaled to the first size"

@@ -64,11 +64,17 @@ _TS_CODECS = {
 # loses this plus the encoder's own delay (x264 lookahead), under a second in
 # all (fragments need no keyframe: the GOP is kept).
 CRASH_SAFE_PIECE_S = 0.5
-# A jump of a copied stream's or the video's timestamps larger than this
-# (backward, or forward beyond a gap) is a discontinuity: joined recordings,
-# MPEG-TS wrap or restart. Later packets are re-based to continue smoothly.
-_DISCONTINUITY_S = 1.0
+# A jump of a copied stream's or the video's timestamps back by more than this
+# (or forward beyond a gap) is a discontinuity: joined recordings (`cat a.ts
+# b.ts`), MPEG-TS wrap or restart. Later packets are re-based to continue
+# smoothly. FFmpeg takes a step back of more than 0.1 s so in MPEG-TS; a
+# smaller one is a late frame or packet, put just after the one before.
+# (At 1 s, a joined 24-frame clip, 0.92 s long, was put on one instant.)
+_DISCONTINUITY_S = 0.1
 _FORWARD_GAP_S = 60.0
+# corrections of the pictures, not of their timestamps
+_FRAME_CORRECTIONS = {"frames scaled to the first size",
+                      "frames converted to the stream's colour standard"}
 # Tags that describe the input file's own encoding, not the content.
 _DROP_TAGS = {"encoder", "duration", "handler_name", "vendor_id"}
 # The video track's handler name of every output (MP4, MOV and Matroska keep
@@ -768,7 +774,7 @@ class EncoderSink:
     def _video_pts(self, frame: Frame) -> int | None:
         """The frame's pts, made strictly increasing; every change is counted.
 
-        A jump back of more than a second (or forward past a minute) is a
+        A jump back of more than 0.1 s (or forward past a minute) is a
         discontinuity and re-bases what follows; a smaller step back (a late
         frame) is re-timed to just after the previous frame.
         """
@@ -1011,12 +1017,16 @@ class EncoderSink:
         self._side_dts[key] = packet.dts
 
     def correction_line(self) -> str:
-        """The timestamp corrections of this output on one line ('' when none)."""
+        """The corrections of this output on one line ('' when none): timestamps, then frames."""
         if not self.corrections:
             return ""
-        parts = ", ".join(f"{n} {what if n != 1 else _singular(what)}"
-                          for what, n in sorted(self.corrections.items()))
-        return f"{self.name}: timestamps fixed: {parts}"
+        kinds = sorted(self.corrections.items())
+        times = ", ".join(f"{n} {what if n != 1 else _singular(what)}"
+                          for what, n in kinds if what not in _FRAME_CORRECTIONS)
+        frames = ", ".join(f"{n} {what if n != 1 else _singular(what)}"
+                           for what, n in kinds if what in _FRAME_CORRECTIONS)
+        return f"{self.name}: " + "; ".join(
+            part for part in (f"timestamps fixed: {times}" if times else "", frames) if part)
 
     # -- finishing -------------------------------------------------------
     def close(self, *, complete: bool = True) -> None:
