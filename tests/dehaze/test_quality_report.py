@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from tests.dehaze.dehaze_refs import add_haze, textured_scene, to_u8
+from tests.media import colour_gradient, tagged_clip
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
@@ -555,21 +556,7 @@ def test_videos_are_read_in_their_own_colour_standard(tmp_path: Path, fmt: str, 
                                                       rng: int) -> None:
     # BT.709 and full-range planes were handed on as they were and read as
     # BT.601 limited range (hazy input and every method 9-12 levels off)
-    yy, xx = np.mgrid[0:48, 0:64] / np.array([47.0, 63.0])[:, None, None]
-    img = to_u8(np.stack([0.2 + 0.7 * xx, 0.8 - 0.6 * yy, 0.3 + 0.5 * xx * yy], axis=-1))
-    path = tmp_path / "c.mp4"
-    with av.open(str(path), "w") as out:
-        vs = out.add_stream("libx264", rate=25)
-        vs.width, vs.height, vs.pix_fmt = 64, 48, fmt
-        vs.codec_context.colorspace, vs.codec_context.color_range = space, rng
-        vs.codec_context.options = {"crf": "0"}
-        for _ in range(3):
-            frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(
-                format=fmt, dst_colorspace=space, dst_color_range=rng)
-            for p in vs.encode(frame):
-                out.mux(p)
-        for p in vs.encode(None):
-            out.mux(p)
+    path = tagged_clip(tmp_path / "c.mp4", colour_gradient(48, 64), fmt, space, rng, n=3)
     with av.open(str(path)) as inp:  # FFmpeg's reading, with the tags
         want = [f.to_ndarray(format="rgb24").astype(float) for f in inp.decode(video=0)]
     _, _, frames, _ = q.read_video(path, 10, 64)

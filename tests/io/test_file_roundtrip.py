@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.media import (
+    colour_gradient,
     cut_in_last_frame,
     ffprobe_frame_times,
     ffprobe_packets,
@@ -19,6 +20,7 @@ from tests.media import (
     make_clip,
     noise_ts,
     remux,
+    tagged_clip,
 )
 from vidclear import Session, load_config, open_source, transcode
 from vidclear.dehaze import Dehazer
@@ -484,37 +486,14 @@ def test_a_webm_output_is_written_with_the_containers_own_codec(tmp_path):
     assert not (tmp_path / "x265.webm").exists()
 
 
-def _gradient(h=64, w=96):
-    yy, xx = np.mgrid[0:h, 0:w] / np.array([h - 1.0, w - 1.0])[:, None, None]
-    rgb = np.stack([0.15 + 0.75 * xx, 0.85 - 0.6 * yy, 0.25 + 0.6 * xx * yy], axis=-1)
-    return np.rint(rgb * 255).astype(np.uint8)
-
-
-def _tagged_clip(path, img, fmt, space, rng, n=6):
-    """A near-lossless H.264 clip of ``img`` converted by swscale into ``fmt`` with the tags."""
-    with av.open(str(path), "w") as out:
-        vs = out.add_stream("libx264", rate=25)
-        vs.width, vs.height, vs.pix_fmt = img.shape[1], img.shape[0], fmt
-        vs.codec_context.colorspace, vs.codec_context.color_range = space, rng
-        vs.codec_context.options = {"qp": "0", "preset": "ultrafast"}
-        for _ in range(n):
-            f = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(
-                format=fmt, dst_colorspace=space, dst_color_range=rng)
-            for p in vs.encode(f):
-                out.mux(p)
-        for p in vs.encode(None):
-            out.mux(p)
-    return path
-
-
 @pytest.mark.parametrize("processors", [[], ["dehaze"]])
 def test_a_colour_standard_change_mid_stream_is_converted_to_the_streams(tmp_path, processors):
     # A trip of an untagged (BT.601) file and a full-range BT.709 one: the
     # output is tagged as the first frame was, and the second file's frames
     # were written unconverted, 5-12 levels off (trial 43; the copy chain too)
-    img = _gradient()
-    a = _tagged_clip(tmp_path / "a.mp4", img, "yuv420p", 2, 0)
-    b = _tagged_clip(tmp_path / "b.mp4", img, "yuvj420p", 1, 2)
+    img = colour_gradient()
+    a = tagged_clip(tmp_path / "a.mp4", img, "yuv420p", 2, 0)
+    b = tagged_clip(tmp_path / "b.mp4", img, "yuvj420p", 1, 2)
     out = tmp_path / "out.mkv"
     cfg = load_config(overrides=[f"pipeline.processors={json.dumps(processors)}",
                                  "output.crf=0"])
@@ -537,8 +516,8 @@ def test_an_output_that_cannot_say_its_standard_gets_bt601_limited_range(tmp_pat
     # MPEG-4 part 2 in AVI carries no colour tags: players read BT.601 limited
     # range, and full-range BT.709 planes written as they were came out 30 dB
     # from the right picture (trial 43); they are converted now
-    img = _gradient()
-    src = _tagged_clip(tmp_path / "in.mp4", img, "yuvj420p", 1, 2)
+    img = colour_gradient()
+    src = tagged_clip(tmp_path / "in.mp4", img, "yuvj420p", 1, 2)
     out = tmp_path / "out.avi"
     cfg = load_config(overrides=[f"pipeline.processors={json.dumps(processors)}",
                                  "output.codec=mpeg4", "output.bitrate=20M"])
@@ -561,7 +540,7 @@ def test_an_output_that_cannot_say_its_standard_gets_bt601_limited_range(tmp_pat
 def test_planes_of_a_yuvj420p_frame_stay_full_range_whatever_its_range_tag():
     from vidclear.core.convert import yuv420_to_av
 
-    like = av.VideoFrame.from_ndarray(_gradient(), format="rgb24").reformat(format="yuvj420p")
+    like = av.VideoFrame.from_ndarray(colour_gradient(), format="rgb24").reformat(format="yuvj420p")
     like.color_range = 0  # unspecified: the format says full range
     planes = like.to_ndarray()
     h = like.height
