@@ -47,8 +47,9 @@ _STREAMING_FORMATS = {"matroska", "webm", "mpegts"}
 _MP4_FORMATS = {"mp4", "mov", "ipod", "ismv"}
 # Encoders whose bitstream says which YUV matrix and range it holds (H.264 and
 # HEVC VUI, VP9 and AV1 headers, MPEG-2's sequence display extension,
-# ProRes); Matroska and WebM say it for any codec. Elsewhere (MPEG-4 part 2
-# in AVI or MP4, VP8 in Ogg) players read the video as BT.601 limited range.
+# ProRes); Matroska and WebM say it for any codec but VP8 (libvpx tags its
+# stream BT.601 limited range, whatever it is given). Elsewhere (MPEG-4 part
+# 2 in AVI or MP4) players read the video as BT.601 limited range.
 _TAGGING_ENCODERS = {"libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1",
                      "librav1e", "mpeg2video", "prores", "prores_ks", "prores_aw"}
 _TAGGING_PREFIXES = ("h264_", "hevc_", "av1_", "vp9_")
@@ -321,6 +322,8 @@ class EncoderSink:
         # tagged for (the first decoded frame's), None for BT.601 limited range
         self._reference: tuple[str, int, int] | None = None
         self._standard = ("bt601", "tv")
+        self._first_standard = self._standard  # the first frame's, noted when converted
+        self._standard_changed = False
         self._copy_map: dict[int, Any] = {}
         self._started = False  # a packet went into the container: its header is written
         self._fragmented = False  # fragmented MP4: no edit list
@@ -537,8 +540,9 @@ class EncoderSink:
         stream.codec_context.options = options
         ctx = stream.codec_context
         first = frame.av_frame
-        tagged = (codec in _TAGGING_ENCODERS or codec.startswith(_TAGGING_PREFIXES)
-                  or self._container.format.name in ("matroska", "webm"))
+        tagged = codec != "libvpx" and (  # VP8: BT.601 limited range, whatever is asked
+            codec in _TAGGING_ENCODERS or codec.startswith(_TAGGING_PREFIXES)
+            or self._container.format.name in ("matroska", "webm"))
         if first is not None and first.format.name.startswith("yuv") and (tagged or (
                 colour_standard(first.colorspace, first.color_range, first.format.name)
                 == ("bt601", "tv"))):
@@ -554,6 +558,13 @@ class EncoderSink:
             ctx.colorspace, ctx.color_range = first.colorspace, first.color_range
             ctx.color_primaries, ctx.color_trc = first.color_primaries, first.color_trc
         else:  # converted from RGB here or by swscale: BT.601, limited range
+            if first is not None:  # a YUV standard the output cannot name
+                self._first_standard = colour_standard(first.colorspace, first.color_range,
+                                                       first.format.name)
+                self.notes.append(
+                    f"{codec} in {self.path.suffix or self._container.format.name} cannot say "
+                    f"the input's colour standard ({_standard_name(self._first_standard)}): "
+                    "the video is converted to BT.601 limited range, as players read it")
             ctx.colorspace, ctx.color_range = BT601, 1
             # The RGB values are still in the source's primaries and transfer
             # (only the YUV matrix changed): keep those tags, or a BT.709 or
@@ -833,7 +844,8 @@ class EncoderSink:
             # another YUV standard than the stream says (a trip or a join of
             # differently tagged files): its values are converted, else they
             # are read in the stream's standard, off by 5-12 levels (trial 43)
-            if not self.corrections["frames converted to the stream's colour standard"]:
+            if (standard != self._first_standard and not self._standard_changed):
+                self._standard_changed = True
                 self.notes.append(
                     f"the input's colour standard changed mid-stream ({_standard_name(standard)}"
                     f" after {_standard_name(self._standard)}): frames converted to "
