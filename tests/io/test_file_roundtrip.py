@@ -507,8 +507,8 @@ def test_a_colour_standard_change_mid_stream_is_converted_to_the_streams(tmp_pat
         assert max(errors) < 3.5
     else:  # the dehazed halves alike (the same picture; measured 1.2, unconverted 8.5)
         assert np.abs(frames[11] - frames[5]).mean() < 3.5
-    assert any("colour standard changed mid-stream (BT.709 full range after BT.601 limited"
-               in n for n in session.report()["notes"])
+    assert any("colour standard changed mid-stream (to BT.709 full range; the output is "
+               "BT.601 limited range)" in n for n in session.report()["notes"])
 
 
 @pytest.mark.parametrize(("codec", "ext"), [("mpeg4", "avi"), ("libvpx", "webm")])
@@ -593,3 +593,20 @@ def test_the_correction_line_keeps_timestamps_and_pictures_apart():
         "the stream's colour standard")
     sink.corrections = Counter({"frames scaled to the first size": 1})
     assert EncoderSink.correction_line(sink) == "out.mkv: 1 frame scaled to the first size"
+
+
+def test_the_standard_change_is_noted_whichever_comes_first_and_never_for_pictures(tmp_path):
+    # the note was missing when the later part was BT.601 limited, and a PNG
+    # of a BT.709 clip said its standard had changed (trial 44)
+    img = colour_gradient()
+    a = tagged_clip(tmp_path / "a.mp4", img, "yuvj420p", 1, 2)
+    b = tagged_clip(tmp_path / "b.mp4", img, "yuv420p", 2, 0)
+    session = Session.open([str(a), str(b)], tmp_path / "out.mkv")
+    session.run(signals=False)
+    notes = session.report()["notes"]
+    assert any("changed mid-stream (to BT.601 limited range; the output is BT.709 full range)"
+               in n for n in notes)
+    assert any("6 frames converted to the stream's colour standard" in n for n in notes)
+    picture = Session.open(str(a), tmp_path / "still.png")
+    picture.run(signals=False)
+    assert not any("colour standard" in n for n in picture.report()["notes"])

@@ -554,6 +554,7 @@ class EncoderSink:
             self._reference = (first.format.name, first.colorspace, first.color_range)
             self._standard = colour_standard(first.colorspace, first.color_range,
                                              first.format.name)
+            self._first_standard = self._standard
         elif first is not None and not first.format.name.startswith("yuv"):
             ctx.colorspace, ctx.color_range = first.colorspace, first.color_range
             ctx.color_primaries, ctx.color_trc = first.color_primaries, first.color_trc
@@ -844,13 +845,15 @@ class EncoderSink:
             # another YUV standard than the stream says (a trip or a join of
             # differently tagged files): its values are converted, else they
             # are read in the stream's standard, off by 5-12 levels (trial 43)
-            if (standard != self._first_standard and not self._standard_changed):
+            if self.image is None and standard != self._first_standard and (
+                    not self._standard_changed):
                 self._standard_changed = True
                 self.notes.append(
-                    f"the input's colour standard changed mid-stream ({_standard_name(standard)}"
-                    f" after {_standard_name(self._standard)}): frames converted to "
-                    f"{_standard_name(self._standard)}, as the output is tagged")
-            self.corrections["frames converted to the stream's colour standard"] += 1
+                    f"the input's colour standard changed mid-stream (to "
+                    f"{_standard_name(standard)}; the output is "
+                    f"{_standard_name(self._standard)}): such frames are converted")
+            if self.image is None:  # a picture is converted to RGB or JPEG's YUV anyway
+                self.corrections["frames converted to the stream's colour standard"] += 1
         image = frame.image
         if image.ndim != 3 or image.shape[2] != 3:
             raise ArrayError(f"processor output must be H×W×3 RGB, got shape {image.shape}")
