@@ -128,6 +128,7 @@ sys.path.insert(0, str(HERE.parent))
 from _cli import at_least  # noqa: E402  (scripts/, the folder of this script)
 from peers_dehaze import PEERS, available_peers  # noqa: E402
 
+from vidclear.core.convert import BT601  # noqa: E402
 from vidclear.dehaze import Dehazer, dehaze_image  # noqa: E402
 from vidclear.dehaze.config import DehazeConfig  # noqa: E402
 from vidclear.io.sources.av_source import video_stream  # noqa: E402
@@ -548,7 +549,7 @@ MIN_SIZE = 32  # --size: SSIM's 11 x 11 window must fit
 MIN_SIDE = 11  # a pair's short side after scaling, for that window
 
 
-_SMPTE170M, _MPEG = 6, 1  # AVColorSpace BT.601, AVColorRange limited
+_MPEG = 1  # AVColorRange: limited
 
 
 def read_video(path: Path, frames: int, width: int,
@@ -598,7 +599,7 @@ def read_video(path: Path, frames: int, width: int,
                     rgb = frame.reformat(width=w, height=h, format="rgb24",
                                          interpolation="AREA").to_ndarray()
                     yuv = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
-                        format="yuv420p", dst_colorspace=_SMPTE170M,
+                        format="yuv420p", dst_colorspace=BT601,
                         dst_color_range=_MPEG).to_ndarray()
                     planes.append(yuv)
                     rgbs.append(yuv_to_rgb(yuv))

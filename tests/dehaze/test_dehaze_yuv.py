@@ -39,9 +39,10 @@ MODELS = sorted(_ky.YUV_MODELS)  # (colorspace, full range)
 
 
 def test_matrices_are_bt601_limited_range() -> None:
-    white = _ky.RGB2YUV @ np.full(3, 255.0) + _ky.YUV_OFFSET
+    model = _ky.BT601_TV
+    white = model.to_yuv @ np.full(3, 255.0) + model.offset
     np.testing.assert_allclose(white, [235, 128, 128], atol=1e-9)
-    np.testing.assert_allclose(_ky.YUV2RGB[0], [255 / 219, 0, 1.402 * 255 / 224], atol=1e-9)
+    np.testing.assert_allclose(model.to_rgb[0], [255 / 219, 0, 1.402 * 255 / 224], atol=1e-9)
 
 
 @pytest.mark.parametrize(("space", "full"), MODELS)

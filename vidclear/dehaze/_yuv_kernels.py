@@ -70,10 +70,6 @@ YUV_MODELS = {(name, full): yuv_model(kr, kb, full)
               for name, (kr, kb) in (("bt601", (KR_601, KB_601)), ("bt709", (KR_709, KB_709)))
               for full in (False, True)}
 BT601_TV = YUV_MODELS["bt601", False]
-# byte-valued YUV (minus [16, 128, 128]) from RGB in 0..255, and back: BT.601 limited
-RGB2YUV = BT601_TV.to_yuv
-YUV2RGB = BT601_TV.to_rgb
-YUV_OFFSET = BT601_TV.offset
 _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}  # no nnan/ninf: inputs are finite
 
 

@@ -1245,8 +1245,9 @@ def warm_yuv_recovery() -> None:
     coeffs = np.zeros((2, 4, 4), np.float32)
     coeffs[1] = 1.0  # t = 1 everywhere
     air = np.full(3, 200.0, np.float32)
-    prm = np.array([1, 1, 1, 200, 200, 200, 0.1, 255, 0.8, 16, 1 / 219], np.float32)
     model = _ky.BT601_TV
+    prm = np.concatenate([[1, 1, 1, 200, 200, 200, 0.1, 255, 0.8], model.guide]
+                         ).astype(np.float32)
     for readonly in (True, False):
         y = np.zeros((8, 8), np.uint8)
         u, v = np.full((4, 4), 128, np.uint8), np.full((4, 4), 128, np.uint8)

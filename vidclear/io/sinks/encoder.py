@@ -845,14 +845,13 @@ class EncoderSink:
             # another YUV standard than the stream says (a trip or a join of
             # differently tagged files): its values are converted, else they
             # are read in the stream's standard, off by 5-12 levels (trial 43)
-            if self.image is None and standard != self._first_standard and (
-                    not self._standard_changed):
-                self._standard_changed = True
-                self.notes.append(
-                    f"the input's colour standard changed mid-stream (to "
-                    f"{_standard_name(standard)}; the output is "
-                    f"{_standard_name(self._standard)}): such frames are converted")
             if self.image is None:  # a picture is converted to RGB or JPEG's YUV anyway
+                if standard != self._first_standard and not self._standard_changed:
+                    self._standard_changed = True
+                    self.notes.append(
+                        f"the input's colour standard changed mid-stream (to "
+                        f"{_standard_name(standard)}; the output is "
+                        f"{_standard_name(self._standard)}): such frames are converted")
                 self.corrections["frames converted to the stream's colour standard"] += 1
         image = frame.image
         if image.ndim != 3 or image.shape[2] != 3:
@@ -1035,11 +1034,12 @@ class EncoderSink:
         """The corrections of this output on one line ('' when none): timestamps, then frames."""
         if not self.corrections:
             return ""
-        kinds = sorted(self.corrections.items())
-        times = ", ".join(f"{n} {what if n != 1 else _singular(what)}"
-                          for what, n in kinds if what not in _FRAME_CORRECTIONS)
-        frames = ", ".join(f"{n} {what if n != 1 else _singular(what)}"
-                           for what, n in kinds if what in _FRAME_CORRECTIONS)
+        def counted(pictures: bool) -> str:
+            return ", ".join(f"{n} {what if n != 1 else _singular(what)}"
+                             for what, n in sorted(self.corrections.items())
+                             if (what in _FRAME_CORRECTIONS) == pictures)
+
+        times, frames = counted(False), counted(True)
         return f"{self.name}: " + "; ".join(
             part for part in (f"timestamps fixed: {times}" if times else "", frames) if part)
 
