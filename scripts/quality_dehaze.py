@@ -553,15 +553,18 @@ _MPEG = 1  # AVColorRange: limited
 
 
 def read_video(path: Path, frames: int, width: int,
-               notes: list[str] | None = None) -> Clip:
+               notes: list[str] | None = None) -> Clip | None:
     """(label, yuv420p planes, RGB frames, seconds from the first) of a video file.
 
     The first ``frames`` frames of its first video stream, scaled (area) to
     ``width`` (never up; width even, height a multiple of 4, as the 4:2:0
     planes are stacked) with the aspect kept. Packets the decoder refuses
     (a damaged stretch) are skipped and counted in ``notes``. Refused in one
-    line (SystemExit) when the file cannot be opened, has no video, reads
-    smaller than ``MIN_VIDEO_SIDE`` a side or gives fewer than two frames.
+    line (SystemExit) when the file cannot be opened or has no video. A
+    valid video that reads smaller than ``MIN_VIDEO_SIDE`` a side or gives
+    fewer than two frames (flicker needs two) is named in ``notes`` and
+    None returned: it is left out, as an unreadable still or pair is (it
+    stopped the whole report).
     The planes are BT.601 limited range whatever the file's standard (its
     frames go to RGB with its own colour tags first), as ``yuv_to_rgb`` and
     ``process_yuv420``'s defaults read them.
@@ -583,9 +586,11 @@ def read_video(path: Path, frames: int, width: int,
             w = max(min(width, w0) // 2 * 2, 2)
             h = max(round(h0 * w / w0) // 4 * 4, 4)
             if min(w, h) < MIN_VIDEO_SIDE:
-                raise SystemExit(f"--videos {path}: {w0}x{h0} is too small to measure "
-                                 f"({w}x{h} as read at --video-width {width}; at least "
-                                 f"{MIN_VIDEO_SIDE} px a side)")
+                if notes is not None:
+                    notes.append(f"{path}: {w0}x{h0} is too small to measure ({w}x{h} as "
+                                 f"read at --video-width {width}; at least {MIN_VIDEO_SIDE} "
+                                 "px a side); left out")
+                return None
             for packet in container.demux(stream):
                 try:
                     decoded = packet.decode()
@@ -611,10 +616,12 @@ def read_video(path: Path, frames: int, width: int,
                     break
     except (av.error.FFmpegError, OSError) as exc:
         raise SystemExit(f"--videos {path}: cannot read ({exc})") from None
-    if len(planes) < 2:
-        raise SystemExit(f"--videos {path}: fewer than two frames decoded")
     if bad and notes is not None:
         notes.append(f"{path}: {bad} packet(s) the decoder refused were skipped")
+    if len(planes) < 2:
+        if notes is not None:
+            notes.append(f"{path}: {len(planes)} frame(s) decoded, flicker needs two; left out")
+        return None
     return path.stem, planes, rgbs, [t - times[0] for t in times]
 
 
@@ -903,7 +910,8 @@ def brightness_plot(path: Path, series: list[tuple[str, dict[str, list[float]]]]
     others = iter(("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown",
                    "tab:pink", "tab:olive", "tab:cyan", "tab:grey"))
     for name in dict.fromkeys(n for _, lines in series for n in lines):
-        style.setdefault(name, {"color": next(others, "tab:grey"), "lw": 0.8, "alpha": 0.8})
+        if name not in style:  # (setdefault would draw a colour for every name)
+            style[name] = {"color": next(others, "tab:grey"), "lw": 0.8, "alpha": 0.8}
     for i, (label, lines) in enumerate(series):
         ax = fig.add_subplot(rows, cols, i + 1)
         for name, levels in lines.items():
@@ -914,7 +922,7 @@ def brightness_plot(path: Path, series: list[tuple[str, dict[str, list[float]]]]
         ax.set_ylabel("mean luma", fontsize=8)
         ax.tick_params(labelsize=7)
     handles, labels = fig.axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 8),
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 3 * cols),
                fontsize=8)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
@@ -1142,8 +1150,8 @@ def above_input(rows: list[dict]) -> dict[str, dict[str, dict[str, Any]]]:
 
 def _above_input_lines(counts: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
     """The text of :func:`above_input`."""
-    out = ["  clips flickering / pumping more than their input (the mean of the "
-           "per-clip ratios in brackets):"]
+    out = [f"  clips flickering / pumping more than their input by over {STEADY:g} (the mean "
+           "of the per-clip ratios, over clips whose input is not steady, in brackets):"]
     for m, by in counts.items():
         cells = []
         for key, c in by.items():
@@ -1253,6 +1261,7 @@ def main() -> int:
               "dehaze/ and hdr/)", file=sys.stderr)
         return 1
     sheets = Path(args.sheets) if args.sheets else None  # Path("") would be "."
+    started = time.time()
     if sheets is not None:
         try:
             sheets.mkdir(parents=True, exist_ok=True)
@@ -1293,8 +1302,13 @@ def main() -> int:
         items_s, more = own_stills(folder, args.size)
         own_still_sets[_set_name(folder, own_still_sets)] = items_s
         notes += more
-    own_clips = [read_video(path, args.video_frames, args.video_width, notes)
-                 for path in args.videos]
+    read = [read_video(path, args.video_frames, args.video_width, notes)
+            for path in args.videos]
+    own_clips = [clip for clip in read if clip is not None]
+    if args.videos and not own_clips:
+        last = notes[-1].removesuffix("; left out")
+        raise SystemExit(f"--videos: none of the {len(args.videos)} video(s) can be measured "
+                         f"(the last: {last})")
     peers = available_peers()
     methods: dict[str, Method] = {"hazy input": lambda x: x, "vidclear": dehaze_image, **peers}
     dehaze_image(np.zeros((64, 64, 3), np.uint8))  # JIT warm-up outside the timings
@@ -1365,6 +1379,10 @@ def main() -> int:
     if any(report.get(k, {}).get("brightness_plot") is False for k in ("video", "own_videos")):
         notes.append("the brightness plots need matplotlib: pip install 'vidclear[report]'")
     report["seconds_per_image"] = {m: float(np.median(v)) for m, v in timing.items()}
+    # what this run wrote (the folder may hold earlier runs' sheets too)
+    report["sheets_written"] = sorted(
+        p.name for p in sheets.iterdir()
+        if p.is_file() and p.stat().st_mtime >= started - 1) if sheets is not None else []
     if args.json:
         print(json.dumps(_strict(report), indent=1))
         return 0
@@ -1461,6 +1479,9 @@ def main() -> int:
     if report["seconds_per_image"]:
         lines.append("\nmedian seconds per image: " + ", ".join(
             f"{m} {v:.3f}" for m, v in report["seconds_per_image"].items()))
+    if report["sheets_written"]:
+        lines.append(f"\ncontact sheets and plots in {sheets}: "
+                     + ", ".join(report["sheets_written"]))
     print("\n".join(lines))
     return 0
 

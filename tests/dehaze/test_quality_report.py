@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -87,12 +88,22 @@ def test_the_report_runs_on_your_own_pairs_and_videos(tmp_path: Path) -> None:
         truth[f"{seed:02d}"] = _psnr_ref(hazy, clear)
     _write(tmp_path / "mine" / "03_hazy.png", _pair(3)[0])  # no clear one: a note
     _clip(tmp_path / "clip.mp4")
+    # a one-frame clip (flicker needs two) is a note too; it stopped the whole report
+    _clip(tmp_path / "one.mp4", frames=1)
     res = _run("--json", "--sheets", str(tmp_path / "sheets"), "--pairs", str(tmp_path / "mine"),
-               "--videos", str(tmp_path / "clip.mp4"), "--video-frames", "5")
+               "--videos", str(tmp_path / "one.mp4"), str(tmp_path / "clip.mp4"),
+               "--video-frames", "5")
     assert res.returncode == 0, res.stderr
     report = json.loads(res.stdout)
     assert report["notes"] == [f"{tmp_path / 'mine'}: 1 hazy image(s) without a clear one: "
-                               "03_hazy.png"]
+                               "03_hazy.png",
+                               f"{tmp_path / 'one.mp4'}: 1 frame(s) decoded, flicker needs two; "
+                               "left out"]
+    assert {r["video"] for r in report["own_videos"]["rows"]} == {"clip"}
+    # it says what it wrote, and each file is there
+    assert report["sheets_written"] and all(
+        (tmp_path / "sheets" / name).is_file() for name in report["sheets_written"])
+    assert "own_videos.png" in report["sheets_written"]
     rows = report["own_pairs"]["mine"]["rows"]
     by = {(r["image"], r["method"]): r for r in rows}
     for label, value in truth.items():  # the input's own score, measured independently
@@ -348,7 +359,27 @@ def test_the_brightness_plot_says_when_matplotlib_is_missing(
     assert not (tmp_path / "b.png").exists()
 
 
-def test_a_video_too_small_to_measure_is_refused_in_one_line(tmp_path: Path) -> None:
+def test_each_method_in_the_brightness_plot_has_its_own_colour(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the peers' colours were drawn for the two styled lines too, so two
+    # peers ended up in near purples (a trial could not tell them apart)
+    from matplotlib.axes import Axes
+    colours: dict[str, str] = {}
+    plot = Axes.plot
+
+    def record(self: Axes, *args: Any, **kwargs: Any) -> Any:
+        colours[kwargs["label"]] = kwargs["color"]
+        return plot(self, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "plot", record)
+    names = ["hazy input", "vidclear", "textbook DCP", "CLAHE", "Zhu 2015 CAP",
+             "Galdran 2018 AMEF"]
+    assert q.brightness_plot(tmp_path / "a.png", [("pan", {n: [1.0, 2.0] for n in names})])
+    assert list(colours) == names and len(set(colours.values())) == len(names)
+    assert colours["textbook DCP"] == "tab:blue"  # the first of the peers' colours
+
+
+def test_videos_too_small_to_measure_are_refused_in_one_line(tmp_path: Path) -> None:
     with av.open(str(tmp_path / "tiny.mp4"), "w") as out:  # 8 x 8: Meng's peer tracebacks
         vs = out.add_stream("libx264", rate=30)
         vs.width, vs.height, vs.pix_fmt = 8, 8, "yuv420p"
@@ -360,9 +391,9 @@ def test_a_video_too_small_to_measure_is_refused_in_one_line(tmp_path: Path) -> 
             out.mux(p)
     res = _run("--sheets", "", "--videos", str(tmp_path / "tiny.mp4"))
     assert res.returncode != 0
-    assert res.stderr.strip() == (f"--videos {tmp_path / 'tiny.mp4'}: 8x8 is too small to "
-                                  "measure (8x8 as read at --video-width 384; at least 16 px "
-                                  "a side)")
+    assert res.stderr.strip() == ("--videos: none of the 1 video(s) can be measured (the last: "
+                                  f"{tmp_path / 'tiny.mp4'}: 8x8 is too small to measure (8x8 "
+                                  "as read at --video-width 384; at least 16 px a side))")
 
 
 def test_clips_above_their_input_are_counted_not_hidden_in_a_mean() -> None:
