@@ -125,9 +125,13 @@ def test_auto_strength_passes_clear_images_nearly_unchanged() -> None:
         out = d(clear, timestamp=k / 30)
     assert np.abs(out.astype(float) - clear).mean() < 0.5
     # with auto strength off and the clear-scene allowances (clear_dark,
-    # the colour attenuation prior) off, the same image is processed
+    # the colour attenuation prior) off, the same image is processed (the
+    # bound by the haze around each pixel, which has no key, still holds
+    # most of it: 0.57 levels on average, 1.21 when it allowed 0.1 of haze
+    # anywhere)
     forced = dehaze_image(clear, auto_strength=False, clear_dark=0.0, cap_weight=0.0)
-    assert np.abs(forced.astype(float) - clear).mean() > 1.0
+    moved = np.abs(forced.astype(float) - clear)
+    assert moved.mean() > 0.5 and moved.max() >= 3
 
 
 def test_transmission_smoothing_reduces_flicker() -> None:

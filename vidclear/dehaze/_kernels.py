@@ -415,20 +415,22 @@ def recovery_stats(low: np.ndarray, grey: np.ndarray, coeffs: np.ndarray, gs: in
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def bound_around(half: np.ndarray, base: float, k: float, t: np.ndarray) -> None:
-    """``t = max(t, base - k * around)`` in place, ``around`` given at half size.
+def bound_around(half: np.ndarray, k: float, margin: float, t: np.ndarray) -> None:
+    """``t = max(t, 1 - k (around + min(around, margin)))`` in place, ``around`` at half size.
 
     ``half`` (ceil(h / 2), ceil(w / 2)) float32 holds the field on every
     second row and column (:func:`vidclear.dehaze.dehazer.veil_around`);
     pixel (y, x) takes sample (y // 2, x // 2), as repeating it would.
     """
     h, w = t.shape
-    b = np.float32(base)
     kk = np.float32(k)
+    m = np.float32(margin)
+    one = np.float32(1.0)
     for y in prange(h):
         row = half[y // 2]
         for x in range(w):
-            t[y, x] = max(t[y, x], b - kk * row[x // 2])
+            a = row[x // 2]
+            t[y, x] = max(t[y, x], one - kk * (a + min(a, m)))
 
 
 @njit(cache=True, nogil=True, parallel=True)

@@ -24,8 +24,8 @@ from vidclear.errors import ArrayError, ConfigError
 from vidclear.kernels import _filters as _kf
 from vidclear.kernels.colour import BT601
 
-__all__ = ["DARK_AIRLIGHT", "LUMA", "airlight_dcp", "airlight_quadtree", "drop_small_clipped", "estimate_airlight",
-           "neutral_pull"]
+__all__ = ["DARK_AIRLIGHT", "LUMA", "airlight_dcp", "airlight_quadtree", "drop_small_clipped",
+           "estimate_airlight", "neutral_pull"]
 
 #: Rec. 601 luma weights used for every grey plane in the dehazer.
 LUMA = BT601  # BT.601 luma weights (R, G, B), float32

@@ -227,13 +227,17 @@ _DISSOLVE_SHARE = (0.25, 0.75)
 # seconds after it was last seen (A arrives; the chase then carries it on)
 _DISSOLVE_MEDIAN = 5
 _DISSOLVE_AFTER = 0.5
-# t >= 1 - k (haze around + margin): the haze around a pixel is the dark
-# channel's minimum within this share of the short side (box-smoothed over
-# the same reach), and the margin is in units of A. Chosen on the tuning sets
-# among reaches 0.1 and 0.15 and margins 0.1 to 0.2: 0.15 gained most on
-# light haze (RESIDE light +1.3 dB) but cost the synthetic road scenes 0.8 dB
-# (their far haze sits within reach of the clear road); 0.1 keeps two thirds
-# of the gain for half the cost.
+# t >= 1 - k (haze around + min(haze around, margin)): the haze around a
+# pixel is the dark channel's minimum within this share of the short side
+# (box-smoothed over the same reach), and the margin is in units of A. Chosen
+# on the tuning sets among reaches 0.1 and 0.15 and margins 0.1 to 0.2: 0.15
+# gained most on light haze (RESIDE light +1.3 dB) but cost the synthetic
+# road scenes 0.8 dB (their far haze sits within reach of the clear road);
+# 0.1 keeps two thirds of the gain for half the cost. The margin is for depth
+# growing across the window, and growing depth multiplies the haze there is
+# (thin haze is about beta times depth): with none around, it made haze out
+# of nothing, and a clear scene came out up to 8 % darker. So it is at most
+# the haze around itself: a depth up to twice the nearest's within the window.
 _AROUND = 0.1
 _AROUND_MARGIN = 0.1
 # Colour-cast gains within this of 1 and a tone exponent within that of 1
@@ -955,12 +959,12 @@ class Dehazer:
                         cfg.sky_chroma_t], np.float64)
         _k.raw_transmission(haze, ws.capd, planes, inv_air, stats, prm, traw)
         # The haze at a pixel is at most the veil of the darkest pixels around
-        # it plus _AROUND_MARGIN (see veil_around): a bright facade or a blue
-        # sky wider than the patch read as haze, and a clear scene or very
-        # light haze came out darker and worse than its input.
+        # it plus as much again, up to _AROUND_MARGIN (see veil_around): a
+        # bright facade or a blue sky wider than the patch read as haze, and
+        # a clear scene or very light haze came out darker and worse than its
+        # input.
         _k.bound_around(veil_around(haze, bounds, ws.around, near, r),
-                        float(np.float32(1.0 - cfg.omega * strength * _AROUND_MARGIN)),
-                        float(np.float32(cfg.omega * strength)), traw)
+                        float(np.float32(cfg.omega * strength)), _AROUND_MARGIN, traw)
         if floor_k > 0:
             above = max(veil - cfg.black_level, 0.0)
             cap = 1.0 - cfg.omega * strength * above
