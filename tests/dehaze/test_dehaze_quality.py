@@ -171,8 +171,8 @@ def test_warm_smog_and_dust_are_not_made_more_orange(air: tuple[float, float, fl
     # A warm airlight more saturated than 0.25 (HSV) went all the way to
     # grey, as a clear blue sky or a lit sign does: its colour stayed in the
     # picture and 1 / t grew it (blue minus red -32 -> -45 and -53 -> -70
-    # levels here; a trial's orange smog video -43 -> -61). In daylight it
-    # keeps the neutral share now: the cast is not grown beyond a few levels.
+    # levels here). In daylight it keeps the neutral share now: the cast is
+    # not grown beyond a few levels.
     clear = textured_scene(240, 320, 11)
     hazy = to_u8(add_haze(clear, np.array(air), beta=1.0)[0])
     out = dehaze_image(hazy)

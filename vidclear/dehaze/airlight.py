@@ -215,10 +215,10 @@ def neutral_pull(air: np.ndarray, neutral: float) -> float:
         >= blue) in daylight (luma above :data:`DARK_AIRLIGHT`, faded in
         over its span) keeps ``neutral`` at any saturation: smog, dust and
         smoke are warm, and taken to grey their colour stayed in the picture
-        and was grown by 1 / t (a trial's orange smog: blue minus red -43 ->
-        -61 levels on video, warm pairs 0.8 dB and 1.6 CIEDE2000 worse than
-        with this rule). A blue airlight that saturated is a clear sky; a
-        dim warm one is a lamp at night and still goes to grey.
+        and was grown by 1 / t (a trial's medium orange smog pairs 0.8 dB
+        and 1.6 CIEDE2000 worse than with this rule). A blue airlight that
+        saturated is a clear sky; a dim warm one is a lamp at night and
+        still goes to grey.
     """
     top = float(air.max())
     sat = (top - float(air.min())) / top if top > 1e-6 else 0.0
