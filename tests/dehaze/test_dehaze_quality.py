@@ -166,27 +166,6 @@ def test_synthetic_haze_beats_plain_guided_dcp_without_guards() -> None:
     assert psnr(guarded / 255.0, scene) > psnr(plain / 255.0, scene) - 0.5
 
 
-@pytest.mark.parametrize("air", [(0.86, 0.76, 0.58), (0.92, 0.72, 0.46)], ids=["smog", "dust"])
-def test_warm_smog_and_dust_are_not_made_more_orange(air: tuple[float, float, float]) -> None:
-    # A warm airlight more saturated than 0.25 (HSV) went all the way to
-    # grey, as a clear blue sky or a lit sign does: its colour stayed in the
-    # picture and 1 / t grew it (blue minus red -32 -> -45 and -53 -> -70
-    # levels here). In daylight it keeps the neutral share now: the cast is
-    # not grown beyond a few levels.
-    clear = textured_scene(240, 320, 11)
-    hazy = to_u8(add_haze(clear, np.array(air), beta=1.0)[0])
-    out = dehaze_image(hazy)
-
-    def blue_minus_red(img: np.ndarray) -> float:
-        return float(img[..., 2].astype(float).mean() - img[..., 0].astype(float).mean())
-
-    assert blue_minus_red(out) > blue_minus_red(hazy) - 6, (blue_minus_red(hazy),
-                                                            blue_minus_red(out))
-    # and the haze is removed (half the airlight's colour stays, by the
-    # neutral share, as for any airlight)
-    assert psnr(out / 255.0, clear) > psnr(hazy / 255.0, clear) + 1
-
-
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "dehaze" / "o-haze"
 
 

@@ -24,8 +24,8 @@ from vidclear.errors import ArrayError, ConfigError
 from vidclear.kernels import _filters as _kf
 from vidclear.kernels.colour import BT601
 
-__all__ = ["DARK_AIRLIGHT", "LUMA", "airlight_dcp", "airlight_quadtree", "drop_small_clipped",
-           "estimate_airlight", "neutral_pull"]
+__all__ = ["LUMA", "airlight_dcp", "airlight_quadtree", "drop_small_clipped", "estimate_airlight",
+           "neutral_pull"]
 
 #: Rec. 601 luma weights used for every grey plane in the dehazer.
 LUMA = BT601  # BT.601 luma weights (R, G, B), float32
@@ -186,14 +186,16 @@ def estimate_airlight(
     return airlight_dcp(work, dark=drop_small_clipped(dark, minc), fraction=fraction)
 
 
-# Saturation (HSV) of a measured airlight colour: haze and fog stay below the
-# lower end; a bright coloured region picked as the airlight (clear blue sky,
-# a lit sign) lies above the upper end and is pulled all the way to grey,
-# unless it is warm in daylight (see neutral_pull).
+# Saturation (HSV) of a measured airlight colour: haze, fog and light smog stay
+# below the lower end; a bright coloured region picked as the airlight (clear
+# blue sky, a lit sign, a sandstone wall) lies above the upper end and is
+# pulled all the way to grey. Thick smog, dust and smoke can be as saturated
+# and go to grey too, their colour left in the picture; keeping a warm,
+# bright airlight's colour instead (the twenty-seventh round) gained 0.4-0.8
+# dB on warm haze but doubled the darkening of clear warm scenes (a
+# frame-filling sandstone wall -24 -> -47 levels, golden-hour photos), so it
+# was not kept.
 _AIRLIGHT_SATURATION = (0.15, 0.25)
-# An airlight darker than the first (luma) is night or a fade from black,
-# brighter than the second daylight; the dense-haze tests use the same bounds.
-DARK_AIRLIGHT = (0.15, 0.3)
 
 
 def neutral_pull(air: np.ndarray, neutral: float) -> float:
@@ -210,22 +212,11 @@ def neutral_pull(air: np.ndarray, neutral: float) -> float:
     -------
     float
         In [neutral, 1]: ``neutral`` up to an HSV saturation of 0.15, rising
-        to 1 at 0.25 and beyond: a clear blue sky or a lit sign picked as
-        the airlight goes all the way to grey. A warm colour (red >= green
-        >= blue) in daylight (luma above :data:`DARK_AIRLIGHT`, faded in
-        over its span) keeps ``neutral`` at any saturation: smog, dust and
-        smoke are warm, and taken to grey their colour stayed in the picture
-        and was grown by 1 / t (a trial's medium orange smog pairs 0.8 dB
-        and 1.6 CIEDE2000 worse than with this rule). A blue airlight that
-        saturated is a clear sky; a dim warm one is a lamp at night and
-        still goes to grey.
+        to 1 at 0.25 and beyond (a clear blue sky or a lit sign picked as
+        the airlight goes all the way to grey).
     """
     top = float(air.max())
     sat = (top - float(air.min())) / top if top > 1e-6 else 0.0
     lo, hi = _AIRLIGHT_SATURATION
     ramp = min(max((sat - lo) / (hi - lo), 0.0), 1.0)
-    if ramp > 0 and air[0] >= air[1] >= air[2]:
-        dark, day = DARK_AIRLIGHT
-        lit = min(max((float(LUMA @ air) - dark) / (day - dark), 0.0), 1.0)
-        ramp *= 1.0 - lit * lit * (3.0 - 2.0 * lit)
     return neutral + (1.0 - neutral) * ramp

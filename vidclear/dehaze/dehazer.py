@@ -111,13 +111,7 @@ import numpy as np
 
 from vidclear.dehaze import _kernels as _k
 from vidclear.dehaze import _yuv_kernels as _ky
-from vidclear.dehaze.airlight import (
-    DARK_AIRLIGHT,
-    LUMA,
-    airlight_quadtree,
-    drop_small_clipped,
-    neutral_pull,
-)
+from vidclear.dehaze.airlight import LUMA, airlight_quadtree, drop_small_clipped, neutral_pull
 from vidclear.dehaze.compensation import compensation
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dcp import as_rgb
@@ -161,7 +155,8 @@ _DENSE_BRIGHTNESS = 0.25
 _DENSE_SKY = 0.5
 # the dense-haze regime needs an airlight at least this bright (luma): from none
 # at _DENSE_MIN_AIR to full at _DENSE_FULL_AIR
-_DENSE_MIN_AIR, _DENSE_FULL_AIR = DARK_AIRLIGHT
+_DENSE_MIN_AIR = 0.15
+_DENSE_FULL_AIR = 0.3
 # The veil and dense-haze levels are also measured in each tile of a 3 x 3
 # split: a drop of the frame's levels that fewer than half of the tiles show,
 # the others staying put, is local (a dark car entering a hazy view) and is
