@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from vidclear.kernels._fastmath import FASTMATH
 from vidclear.kernels._filters import bilinear_taps
 from vidclear.kernels._order import select, select_next
 
@@ -23,7 +24,7 @@ KNEE_LOW = 0.06
 KNEE_HIGH = 0.1
 KNEE_FLOOR = 4.5 / 255
 KNEE_CEILING = 250.5 / 255
-_FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}  # no nnan/ninf: inputs are finite
+_FAST = set(FASTMATH)  # see vidclear.kernels._fastmath: no reassociation
 
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit, prange
 
 from vidclear.dehaze._kernels import knee_inv_t
+from vidclear.kernels._fastmath import FASTMATH
 from vidclear.kernels._filters import bilinear_taps
 from vidclear.kernels.colour import KB_601, KB_709, KR_601, KR_709
 
@@ -70,7 +71,7 @@ YUV_MODELS = {(name, full): yuv_model(kr, kb, full)
               for name, (kr, kb) in (("bt601", (KR_601, KB_601)), ("bt709", (KR_709, KB_709)))
               for full in (False, True)}
 BT601_TV = YUV_MODELS["bt601", False]
-_FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}  # no nnan/ninf: inputs are finite
+_FAST = set(FASTMATH)  # see vidclear.kernels._fastmath: no reassociation
 
 
 @njit(cache=True, nogil=True)

@@ -16,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from vidclear.kernels._fastmath import FASTMATH
 from vidclear.kernels.colour import KB_709, KG_709, KR_709
 
-# fast maths that keeps IEEE inf / nan semantics (no "nnan" / "ninf")
-_FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
+_FM = set(FASTMATH)  # see vidclear.kernels._fastmath: no reassociation
 ROWS = 8  # rows per parallel block; a multiple of the 4-row statistics grid
 BIG = np.float32(1e30)
 TAB = 8  # floats per reading in a packed table (see pack_tables)

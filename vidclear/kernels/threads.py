@@ -6,7 +6,8 @@ worker: measured here, about 8 ms instead of 1 ms for a 1080p pass. Then one
 thread is faster than two. :class:`ThreadChoice` keeps the recent time per
 frame of both settings and uses the faster, re-measuring the other every
 ``probe`` frames, so the choice follows the machine's load. The output of a
-kernel does not depend on the thread count.
+kernel does not depend on the thread count (nor on whether it was compiled
+in this run or loaded from Numba's cache: see :mod:`vidclear.kernels._fastmath`).
 """
 
 from __future__ import annotations
