@@ -387,3 +387,32 @@ def test_gains_and_tone_curve_within_half_a_level_are_applied_as_none(
         monkeypatch.setattr(dz, "compensation", lambda *a, **k: (np.ones(3), 1.0))
         none = Dehazer().process(img)
         np.testing.assert_array_equal(rgb.image, none.image)
+
+
+def test_output_is_the_same_on_one_thread_and_on_all() -> None:
+    # ThreadChoice switches between them from frame to frame by measured
+    # time: the picture must not depend on which it took (the RGB path with
+    # and without colour gains, and the YUV planes path)
+    import cv2
+    import numba
+
+    if numba.get_num_threads() < 2:
+        pytest.skip("one Numba thread: nothing to compare")
+    frames = [to_u8(add_haze(textured_scene(360, 640, seed=k), np.array(air), 2.0)[0])
+              for k, air in enumerate(((0.86, 0.86, 0.86), (0.9, 0.75, 0.5)))]
+    outs = []
+    for forced in (1, numba.get_num_threads()):
+        d, dy = Dehazer(), Dehazer()
+        d._threads.choose = dy._threads.choose = lambda n=forced: n  # type: ignore[method-assign]
+        got = []
+        for i, f in enumerate(frames * 2):
+            got.append(d(f, timestamp=i / 30))
+            i420 = cv2.cvtColor(f, cv2.COLOR_RGB2YUV_I420)
+            planes = (i420[:360], i420[360:450].reshape(180, 320), i420[450:].reshape(180, 320))
+            res = dy.process_yuv420(*(np.ascontiguousarray(p) for p in planes), i / 30)
+            assert res.planes is not None
+            got.extend(res.planes)
+        assert d._threads.last == dy._threads.last == forced
+        outs.append(got)
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_array_equal(a, b)
