@@ -52,3 +52,53 @@ def test_import_with_no_writable_cache_place(tmp_path: Path) -> None:
     assert Path(where).parent == copy
     assert Path(cache) == tmp_path / f"vidclear-numba-{os.getuid()}"
     assert list(Path(cache).rglob("*.nbi"))  # the kernel was cached there
+
+
+def test_kernel_sources_are_the_kernels_and_what_they_import() -> None:
+    from vidclear._numba_cache import PACKAGE, kernel_sources
+
+    names = {p.relative_to(PACKAGE).as_posix() for p in kernel_sources()}
+    assert {"dehaze/_kernels.py", "dehaze/_yuv_kernels.py", "hdr/_video_kernels.py",
+            "enhance/_kernels.py", "hdr/_kernels.py", "kernels/_filters.py"} <= names
+    # imported by kernel modules: a callee's module, constants frozen into machine code
+    assert {"kernels/_order.py", "kernels/colour.py", "kernels/_fastmath.py"} <= names
+    assert not {n for n in names if n.startswith(("cli/", "io/"))}
+
+
+STALE = """
+import numpy as np
+from vidclear.dehaze import _kernels as k
+x = np.arange(100, dtype=np.float32).reshape(10, 10)
+q = k.strided_quantile(x, 1, 0.5)
+s = k.strided_quantile.stats
+print(q, sum(s.cache_hits.values()), sum(s.cache_misses.values()))
+"""
+
+
+def test_a_change_to_a_kernels_callee_recompiles_it(tmp_path: Path) -> None:
+    # dehaze/_kernels.strided_quantile calls kernels/_order.select: Numba
+    # stamps a cached kernel with its own file only, and after select
+    # changed it went on running the old one from the cache
+    pkg = Path(vidclear.__file__).parent
+    copy = tmp_path / "site" / "vidclear"
+    shutil.copytree(pkg, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(copy.parent),
+           "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+
+    def run() -> tuple[float, int, int]:
+        res = subprocess.run([sys.executable, "-c", STALE], capture_output=True, text=True,
+                             env=env, cwd=tmp_path, timeout=300)
+        assert res.returncode == 0, res.stderr[-2000:]
+        q, hits, misses = res.stdout.split()
+        return float(q), int(hits), int(misses)
+
+    assert run() == (49.5, 0, 1)  # compiled and cached
+    assert run() == (49.5, 1, 0)  # loaded from the cache
+    order = copy / "kernels" / "_order.py"
+    text = order.read_text()
+    head = '    """\n    nb = 1024\n'
+    assert text.count(head) == 1
+    order.write_text(text.replace(head, '    """\n    return d[0] + 7.0\n    nb = 1024\n'))
+    q, hits, misses = run()
+    assert (hits, misses) == (0, 1) and q != 49.5  # recompiled with the new select
+    assert run() == (q, 1, 0)  # and cached again

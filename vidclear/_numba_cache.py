@@ -9,16 +9,35 @@ available"). :func:`configure` points ``NUMBA_CACHE_DIR`` at a private
 folder in the temporary directory in that case only; a cache the user
 chose (``NUMBA_CACHE_DIR``) is always left alone. Importing this module
 configures (``vidclear/__init__`` does it before any kernel module).
+
+Numba also checks a cached kernel against its own source file only, while
+the machine code it caches holds every kernel it calls and every constant it
+reads from other modules. After a ``git pull`` in a source checkout (or an
+editable install, as ``scripts/test.sh`` makes) that changed
+``vidclear/kernels/_order.py`` alone, ``vidclear/dehaze/_kernels.py``'s
+quantiles went on running the old selection from the cache; Numba has no
+dependency tracking (numba PRs 8396 and 9563, unmerged). :func:`install_stamps`
+adds a digest of every vidclear module that holds kernels, and of every
+vidclear module those import, to the stamp Numba keeps with each vidclear
+kernel: a change to any of them recompiles them all (about 95 s on two
+cores; ``vidclear compile``), and an unchanged tree loads from the cache as
+before. Other packages' kernels are left to Numba's own locators.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
-__all__ = ["configure", "fallback_dir", "writable"]
+__all__ = ["configure", "fallback_dir", "install_stamps", "kernel_sources", "writable"]
+
+PACKAGE = Path(__file__).resolve().parent
 
 
 def writable(folder: Path) -> bool:
@@ -77,4 +96,94 @@ def configure() -> None:
         config.CACHE_DIR = str(folder)  # type: ignore[attr-defined]
 
 
+_IMPORT = re.compile(r"^\s*(?:from\s+(vidclear[\w.]*)\s+import|import\s+(vidclear[\w.]*))",
+                     re.MULTILINE)
+
+
+def _module_file(module: str, package: Path) -> Path | None:
+    """The source file of ``vidclear.a.b`` inside ``package``, or None."""
+    parts = module.split(".")[1:]
+    base = package.joinpath(*parts)
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def kernel_sources(package: Path = PACKAGE) -> list[Path]:
+    """Every module of ``package`` that holds Numba kernels, and every package module they import.
+
+    A module holds kernels when its text has ``njit``; its imports are read
+    from its text (``from vidclear.x import ...``, ``import vidclear.x``),
+    one level: the kernels' callees and constants live there. Sorted.
+    """
+    found: set[Path] = set()
+    for path in package.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if "njit" not in text or path.name == "_numba_cache.py":
+            continue
+        found.add(path)
+        for a, b in _IMPORT.findall(text):
+            dep = _module_file(a or b, package)
+            if dep is not None:
+                found.add(dep)
+    return sorted(found)
+
+
+@functools.cache
+def _digest(package: Path = PACKAGE) -> str:
+    """SHA-256 over the paths (relative) and contents of :func:`kernel_sources`."""
+    h = hashlib.sha256()
+    for path in kernel_sources(package):
+        h.update(path.relative_to(package).as_posix().encode() + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def install_stamps() -> bool:
+    """Make every vidclear kernel's cache stamp include :func:`_digest` (see the module doc).
+
+    Prepends subclasses of Numba's three file-backed cache locators (the
+    user's ``NUMBA_CACHE_DIR``, ``__pycache__`` beside the source, the
+    user-wide folder) that take only files inside vidclear. Returns False,
+    changing nothing, when this Numba has none of them (its caches then work
+    as Numba's own) or ``NUMBA_CACHE_LOCATOR_CLASSES`` chooses the locators.
+    """
+    if os.environ.get("NUMBA_CACHE_LOCATOR_CLASSES"):
+        return False
+    from numba.core import caching
+
+    impl = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl", None)
+    found = [getattr(caching, name, None) or getattr(caching, "_" + name, None)
+             for name in ("UserProvidedCacheLocator", "InTreeCacheLocator",
+                          "UserWideCacheLocator")]
+    bases: list[type] = [b for b in found if isinstance(b, type)]
+    if impl is None or len(bases) != len(found) or \
+            any(getattr(c, "_vidclear", False) for c in impl._locator_classes):
+        return False
+
+    def locator(base: Any) -> type:
+        """``base`` for files inside vidclear, its stamp with the kernel sources' digest."""
+
+        def from_function(cls: Any, py_func: Any, py_file: str) -> Any:
+            try:
+                inside = Path(py_file).resolve().is_relative_to(PACKAGE)
+            except (OSError, ValueError):
+                inside = False
+            return base.from_function.__func__(cls, py_func, py_file) if inside else None
+
+        def get_source_stamp(self: Any) -> tuple[Any, str]:
+            return (base.get_source_stamp(self), _digest())
+
+        return type(f"Vidclear{base.__name__.lstrip('_')}", (base,),
+                    {"_vidclear": True, "__module__": __name__,
+                     "from_function": classmethod(from_function),
+                     "get_source_stamp": get_source_stamp})
+
+    ours = [locator(base) for base in bases]
+    impl._locator_classes = [*ours, *impl._locator_classes]
+    return True
+
+
 configure()
+install_stamps()

@@ -27,11 +27,8 @@ KNEE_CEILING = 250.5 / 255
 _FAST = set(FASTMATH)  # see vidclear.kernels._fastmath: no reassociation
 
 
-
-# Inlined into _yuv_kernels too, whose Numba cache does not notice a change
-# here: after editing this function in a source checkout, delete
-# vidclear/dehaze/__pycache__/_yuv_kernels*.nb[ic] (an install or a fresh
-# clone starts with fresh caches).
+# Inlined into _yuv_kernels too: a change here recompiles those kernels as
+# well (vidclear._numba_cache stamps every kernel with all kernel sources).
 @njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
 def knee_inv_t(grey: np.float32, la: np.float32, v: np.float32) -> np.float32:
     """1 / t eased so the recovered luminance rolls off towards black and white.
