@@ -65,6 +65,27 @@ def test_kernel_sources_are_the_kernels_and_what_they_import() -> None:
     assert not {n for n in names if n.startswith(("cli/", "io/"))}
 
 
+def test_kernel_sources_follow_relative_and_indirect_imports(tmp_path: Path) -> None:
+    from vidclear._numba_cache import kernel_sources
+
+    pkg = tmp_path / "vidclear"
+    files = {
+        "__init__.py": "",
+        "a/__init__.py": "",
+        "a/_k.py": "from numba import njit\nfrom ..b.c import X\nfrom . import d\n",
+        "a/d.py": "Y = 2\n",
+        "b/__init__.py": "",
+        "b/c.py": "import vidclear.e as e\nX = e.Z + 1\n",  # a constant two imports away
+        "e.py": "Z = 3\n",
+        "f.py": "import vidclear.e\n",  # imports, holds no kernel, imported by none
+    }
+    for name, text in files.items():
+        (pkg / name).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / name).write_text(text)
+    got = {p.relative_to(pkg).as_posix() for p in kernel_sources(pkg)}
+    assert got == {"a/_k.py", "a/d.py", "a/__init__.py", "b/c.py", "e.py"}
+
+
 STALE = """
 import numpy as np
 from vidclear.dehaze import _kernels as k

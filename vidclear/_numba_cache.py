@@ -96,37 +96,60 @@ def configure() -> None:
         config.CACHE_DIR = str(folder)  # type: ignore[attr-defined]
 
 
-_IMPORT = re.compile(r"^\s*(?:from\s+(vidclear[\w.]*)\s+import|import\s+(vidclear[\w.]*))",
-                     re.MULTILINE)
+# ``from vidclear.x import``, ``import vidclear.x``, ``from .x import``, ``from .. import x``
+_IMPORT = re.compile(r"^\s*(?:from\s+(vidclear[\w.]*|\.+[\w.]*)\s+import\s+([\w, ()]+)"
+                     r"|import\s+(vidclear[\w.]*))", re.MULTILINE)
 
 
 def _module_file(module: str, package: Path) -> Path | None:
     """The source file of ``vidclear.a.b`` inside ``package``, or None."""
-    parts = module.split(".")[1:]
-    base = package.joinpath(*parts)
+    base = package.joinpath(*module.split(".")[1:])
     for path in (base.with_suffix(".py"), base / "__init__.py"):
         if path.is_file():
             return path
     return None
 
 
+def _imports(path: Path, text: str, package: Path) -> set[Path]:
+    """The files inside ``package`` that the module at ``path`` imports (read from its text)."""
+    here = ["vidclear", *path.parent.relative_to(package).parts]
+    out = set()
+    for src, names, plain in _IMPORT.findall(text):
+        if plain:
+            modules = [plain]
+        elif src.startswith("."):
+            dots = len(src) - len(src.lstrip("."))
+            parent = ".".join(here[:len(here) - dots + 1])
+            rest = src[dots:]
+            modules = ([f"{parent}.{rest}"] if rest else  # ``from . import d``: d or a name
+                       [parent, *(f"{parent}.{n.strip()}" for n in names.strip("() ").split(","))])
+        else:
+            # ``from vidclear.kernels import _order``: the package and the submodules named
+            modules = [src, *(f"{src}.{n.strip()}" for n in names.strip("() ").split(","))]
+        for module in modules:
+            dep = _module_file(module, package)
+            if dep is not None:
+                out.add(dep)
+    return out
+
+
 def kernel_sources(package: Path = PACKAGE) -> list[Path]:
     """Every module of ``package`` that holds Numba kernels, and every package module they import.
 
-    A module holds kernels when its text has ``njit``; its imports are read
-    from its text (``from vidclear.x import ...``, ``import vidclear.x``),
-    one level: the kernels' callees and constants live there. Sorted.
+    A module holds kernels when its text has ``njit``. Imports are read from
+    the text (absolute and relative), followed through every module they
+    reach inside the package: the kernels' callees and the constants they
+    freeze into machine code live there. Sorted.
     """
+    todo = [p for p in package.rglob("*.py")
+            if p.name != "_numba_cache.py" and "njit" in p.read_text(encoding="utf-8")]
     found: set[Path] = set()
-    for path in package.rglob("*.py"):
-        text = path.read_text(encoding="utf-8")
-        if "njit" not in text or path.name == "_numba_cache.py":
+    while todo:
+        path = todo.pop()
+        if path in found:
             continue
         found.add(path)
-        for a, b in _IMPORT.findall(text):
-            dep = _module_file(a or b, package)
-            if dep is not None:
-                found.add(dep)
+        todo.extend(_imports(path, path.read_text(encoding="utf-8"), package) - found)
     return sorted(found)
 
 
