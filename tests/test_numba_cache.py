@@ -84,6 +84,48 @@ def test_kernel_sources_follow_relative_and_indirect_imports(tmp_path: Path) -> 
         (pkg / name).write_text(text)
     got = {p.relative_to(pkg).as_posix() for p in kernel_sources(pkg)}
     assert got == {"a/_k.py", "a/d.py", "a/__init__.py", "b/c.py", "e.py"}
+    # an editor's lock file (a dangling link) and a Latin-1 module: read past,
+    # where they stopped every kernel module from loading (trial 47)
+    (pkg / "a" / ".#_k.py").symlink_to("user@host.1234:1700000000")
+    (pkg / "g.py").write_bytes(b"# caf\xe9\nfrom numba import njit\nimport vidclear.e\n")
+    got = {p.relative_to(pkg).as_posix() for p in kernel_sources(pkg)}
+    assert got == {"a/_k.py", "a/d.py", "a/__init__.py", "b/c.py", "e.py", "g.py"}
+
+
+def test_every_kernel_is_stamped_and_import_vidclear_loads_no_numba() -> None:
+    # the stamps must be in place before a kernel is decorated; they come
+    # with vidclear._numba_cache.njit, so ``import vidclear`` stays light
+    code = """
+import importlib, sys
+import vidclear
+assert "numba" not in sys.modules, "import vidclear loaded Numba"
+from numba.core.registry import CPUDispatcher
+from vidclear._numba_cache import PACKAGE, kernel_sources
+seen = 0
+for path in kernel_sources():
+    if b"njit" not in path.read_bytes():
+        continue
+    name = "vidclear." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+    for obj in vars(importlib.import_module(name)).values():
+        if isinstance(obj, CPUDispatcher) and getattr(obj._cache, "_impl", None) is not None:
+            loc = type(obj._cache._impl._locator)
+            assert getattr(loc, "_vidclear", False), (name, obj.__name__, loc)
+            seen += 1
+print(seen)
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert int(res.stdout) > 50
+    # and no module makes kernels with Numba's own decorators: imported on its
+    # own, before any other kernel module, it would have no stamps
+    import re
+
+    own = re.compile(r"from numba import[^\n]*\b(n?jit)\b|\b(numba|nb)\.n?jit\b")
+    pkg = Path(vidclear.__file__).parent
+    wrong = [str(p.relative_to(pkg)) for p in pkg.rglob("*.py")
+             if p.name != "_numba_cache.py" and own.search(p.read_text())]
+    assert not wrong, f"kernels made without vidclear._numba_cache.njit: {wrong}"
 
 
 STALE = """

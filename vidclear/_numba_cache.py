@@ -35,7 +35,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["configure", "fallback_dir", "install_stamps", "kernel_sources", "writable"]
+__all__ = ["configure", "fallback_dir", "install_stamps", "kernel_sources", "njit", "writable"]
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -133,23 +133,37 @@ def _imports(path: Path, text: str, package: Path) -> set[Path]:
     return out
 
 
+def _read(path: Path) -> bytes | None:
+    """A module's bytes, or None when it cannot be read (a dangling link, gone)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
 def kernel_sources(package: Path = PACKAGE) -> list[Path]:
     """Every module of ``package`` that holds Numba kernels, and every package module they import.
 
     A module holds kernels when its text has ``njit``. Imports are read from
     the text (absolute and relative), followed through every module they
     reach inside the package: the kernels' callees and the constants they
-    freeze into machine code live there. Sorted.
+    freeze into machine code live there. Names starting with a dot (an
+    editor's lock file, often a dangling link) and files that cannot be read
+    are passed by. Sorted.
     """
-    todo = [p for p in package.rglob("*.py")
-            if p.name != "_numba_cache.py" and "njit" in p.read_text(encoding="utf-8")]
+    texts = {}
+    for path in package.rglob("*.py"):
+        data = None if path.name.startswith(".") else _read(path)
+        if data is not None:
+            texts[path] = data.decode("utf-8", errors="replace")
+    todo = [p for p, text in texts.items() if p.name != "_numba_cache.py" and "njit" in text]
     found: set[Path] = set()
     while todo:
         path = todo.pop()
         if path in found:
             continue
         found.add(path)
-        todo.extend(_imports(path, path.read_text(encoding="utf-8"), package) - found)
+        todo.extend(_imports(path, texts.get(path, ""), package) - found)
     return sorted(found)
 
 
@@ -159,7 +173,7 @@ def _digest(package: Path = PACKAGE) -> str:
     h = hashlib.sha256()
     for path in kernel_sources(package):
         h.update(path.relative_to(package).as_posix().encode() + b"\0")
-        h.update(path.read_bytes() + b"\0")
+        h.update((_read(path) or b"(unreadable)") + b"\0")
     return h.hexdigest()
 
 
@@ -208,5 +222,17 @@ def install_stamps() -> bool:
     return True
 
 
+def njit(*args: Any, **kwargs: Any) -> Any:
+    """``numba.njit`` after :func:`install_stamps`: every vidclear kernel is made with it.
+
+    The stamps must be in place before a ``cache=True`` kernel is decorated
+    (Numba picks its cache locator then); installing them here, not when
+    vidclear is imported, keeps Numba out of ``import vidclear`` (0.25 s).
+    """
+    import numba
+
+    install_stamps()
+    return numba.njit(*args, **kwargs)
+
+
 configure()
-install_stamps()

@@ -7,8 +7,9 @@ C-contiguous float32 in [0, 1]; the full-resolution image is uint8 or uint16.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from vidclear._numba_cache import njit
 from vidclear.kernels._fastmath import FASTMATH
 from vidclear.kernels._filters import bilinear_taps
 from vidclear.kernels._order import select, select_next

@@ -18,8 +18,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from vidclear._numba_cache import njit
 from vidclear.dehaze._kernels import knee_inv_t
 from vidclear.kernels._fastmath import FASTMATH
 from vidclear.kernels._filters import bilinear_taps

@@ -8,10 +8,10 @@ has a slow NumPy reference in the tests.
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 from numba import prange
 
+from vidclear._numba_cache import njit
 from vidclear.kernels.colour import KB_601 as KB
 from vidclear.kernels.colour import KG_601 as KG
 from vidclear.kernels.colour import KR_601 as KR
@@ -20,7 +20,7 @@ from vidclear.kernels.colour import KR_601 as KR
 
 
 # ------------------------------------------------------------- luma / chroma
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def luma_quantized(rgb, out):  # pragma: no cover - compiled
     """Rounded BT.601 luma of an H×W×3 integer image into int32 ``out``."""
     h, w = out.shape
@@ -30,7 +30,7 @@ def luma_quantized(rgb, out):  # pragma: no cover - compiled
             out[i, j] = np.int32(np.floor(y + 0.5))
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def histogram(values, nbins, nchunks):  # pragma: no cover - compiled
     """Counts of the integer ``values`` (H×W, each in 0..nbins-1) as int64.
 
@@ -49,7 +49,7 @@ def histogram(values, nbins, nchunks):  # pragma: no cover - compiled
     return parts.sum(axis=0)
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def luma_histogram(rgb, nbins, nchunks):  # pragma: no cover - compiled
     """Histogram of the rounded BT.601 luma of an H×W×3 integer image (int64)."""
     h, w, _ = rgb.shape
@@ -63,7 +63,7 @@ def luma_histogram(rgb, nbins, nchunks):  # pragma: no cover - compiled
     return parts.sum(axis=0)
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def apply_luma(rgb, ynew, lut, maxval, out):  # pragma: no cover - compiled
     """Give each pixel of ``rgb`` (H×W×3) a new BT.601 luma, keeping its hue.
 
@@ -104,14 +104,14 @@ def apply_luma(rgb, ynew, lut, maxval, out):  # pragma: no cover - compiled
 
 
 # ---------------------------------------------------------------------- CLAHE
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _reflect101(i, n):  # pragma: no cover - compiled
     if i >= n:
         return 2 * n - 2 - i if n > 1 else 0
     return i
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def clahe_luts(img, tiles_y, tiles_x, tile_h, tile_w, nbins, clip):  # pragma: no cover
     """Clipped, equalizing lookup tables of every tile: float32 (ty, tx, nbins).
 
@@ -156,7 +156,7 @@ def clahe_luts(img, tiles_y, tiles_x, tile_h, tile_w, nbins, clip):  # pragma: n
     return luts
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def clahe_interpolate(img, luts, tile_h, tile_w, out):  # pragma: no cover - compiled
     """Bilinear blend of the four nearest tile mappings; float32 ``out`` (H×W)."""
     h, w = img.shape
@@ -185,12 +185,12 @@ def clahe_interpolate(img, luts, tile_h, tile_w, out):  # pragma: no cover - com
 
 
 # ------------------------------------------------------------------------ ACE
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _slope(t, alpha):  # pragma: no cover - compiled
     return min(max(alpha * t, -1.0), 1.0)
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def ace_direct(chan, alpha):  # pragma: no cover - compiled
     """Exact ACE contrast term of one channel, O(N²): float32 (H×W) in [-1, 1].
 
@@ -218,7 +218,7 @@ def ace_direct(chan, alpha):  # pragma: no cover - compiled
     return out
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def ace_block_sums(planes, f, levels, alpha, out):  # pragma: no cover - compiled
     """Per f×f block, the sums of ``s(L_j - I(y))`` for every level ``L_j``.
 
@@ -244,7 +244,7 @@ def ace_block_sums(planes, f, levels, alpha, out):  # pragma: no cover - compile
                 out[c * nl + n, bi, bj] = acc[n, bj]
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def ace_interp(planes, rlev, f, out):  # pragma: no cover - compiled
     """ACE term by interpolating the per-level fields at each pixel's value.
 
@@ -284,7 +284,7 @@ def ace_interp(planes, rlev, f, out):  # pragma: no cover - compiled
 
 
 # --------------------------------------------------------- stretches (shared)
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def plane_ranges(x):  # pragma: no cover - compiled
     """Minimum and maximum of each channel of ``x`` (H×W×C): two float64 arrays."""
     h, w, nc = x.shape
@@ -304,7 +304,7 @@ def plane_ranges(x):  # pragma: no cover - compiled
     return lo_c, hi_c
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def stretch_planes(x, lo, hi, maxval, out):  # pragma: no cover - compiled
     """Map channel c of ``x`` (H×W×C) from [lo[c], hi[c]] to [0, maxval], clipped.
 
@@ -327,7 +327,7 @@ def stretch_planes(x, lo, hi, maxval, out):  # pragma: no cover - compiled
 
 
 # ---------------------------------------------------------------------- MSRCR
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def msr_combine(logv, logprod, logsum, nscales, alpha, beta):  # pragma: no cover - compiled
     """Multi-scale Retinex with colour restoration from logarithms, in ``logprod``.
 
@@ -353,7 +353,7 @@ def msr_combine(logv, logprod, logsum, nscales, alpha, beta):  # pragma: no cove
                 logprod[i, j, c] = m
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def plane_histograms(x, lo, hi, nbins, nchunks):  # pragma: no cover - compiled
     """Histogram of each channel of ``x`` (H×W×C) on ``nbins`` bins over [lo[c], hi[c]].
 

@@ -9,7 +9,9 @@ reference in ``tests/hdr/_reference.py``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from vidclear._numba_cache import njit
 
 # ---------------------------------------------------------------- merging
 

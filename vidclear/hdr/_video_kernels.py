@@ -14,8 +14,9 @@ Each kernel has a slow NumPy reference in ``tests/hdr/_reference.py``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from vidclear._numba_cache import njit
 from vidclear.kernels._fastmath import FASTMATH
 from vidclear.kernels.colour import KB_709, KG_709, KR_709
 

@@ -8,7 +8,9 @@ into caller-allocated outputs and read no configuration.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from vidclear._numba_cache import njit
 
 _INF = np.float32(np.inf)
 # Working-resolution kernels (about 180×320 for the dehazer at 1080p) are

@@ -9,7 +9,8 @@ first-run compile time; ``np.sort`` is avoided for the same reason.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from vidclear._numba_cache import njit
 
 __all__ = ["median", "select", "select_next"]
 
