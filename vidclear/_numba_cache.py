@@ -141,6 +141,25 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
+def _kernel_files(package: Path) -> dict[Path, bytes]:
+    """:func:`kernel_sources` with each file's bytes, every file read once."""
+    data = {}
+    for path in package.rglob("*.py"):
+        raw = None if path.name.startswith(".") else _read(path)
+        if raw is not None:
+            data[path] = raw
+    texts = {p: raw.decode("utf-8", errors="replace") for p, raw in data.items()}
+    todo = [p for p, text in texts.items() if p.name != "_numba_cache.py" and "njit" in text]
+    found: set[Path] = set()
+    while todo:
+        path = todo.pop()
+        if path in found:
+            continue
+        found.add(path)
+        todo.extend(_imports(path, texts.get(path, ""), package) - found)
+    return {p: data.get(p, b"(unreadable)") for p in sorted(found)}
+
+
 def kernel_sources(package: Path = PACKAGE) -> list[Path]:
     """Every module of ``package`` that holds Numba kernels, and every package module they import.
 
@@ -151,29 +170,16 @@ def kernel_sources(package: Path = PACKAGE) -> list[Path]:
     editor's lock file, often a dangling link) and files that cannot be read
     are passed by. Sorted.
     """
-    texts = {}
-    for path in package.rglob("*.py"):
-        data = None if path.name.startswith(".") else _read(path)
-        if data is not None:
-            texts[path] = data.decode("utf-8", errors="replace")
-    todo = [p for p, text in texts.items() if p.name != "_numba_cache.py" and "njit" in text]
-    found: set[Path] = set()
-    while todo:
-        path = todo.pop()
-        if path in found:
-            continue
-        found.add(path)
-        todo.extend(_imports(path, texts.get(path, ""), package) - found)
-    return sorted(found)
+    return list(_kernel_files(package))
 
 
 @functools.cache
 def _digest(package: Path = PACKAGE) -> str:
     """SHA-256 over the paths (relative) and contents of :func:`kernel_sources`."""
     h = hashlib.sha256()
-    for path in kernel_sources(package):
+    for path, raw in _kernel_files(package).items():
         h.update(path.relative_to(package).as_posix().encode() + b"\0")
-        h.update((_read(path) or b"(unreadable)") + b"\0")
+        h.update(raw + b"\0")
     return h.hexdigest()
 
 
