@@ -486,6 +486,54 @@ def test_a_webm_output_is_written_with_the_containers_own_codec(tmp_path):
     assert not (tmp_path / "x265.webm").exists()
 
 
+def _decoded_audio(path) -> tuple[np.ndarray, int, float]:
+    """The first audio stream decoded by FFmpeg (PyAV): first channel as float, rate, start (s)."""
+    with av.open(str(path)) as c:
+        frames = list(c.decode(audio=0))
+    scale = {"s16": 32768.0, "s16p": 32768.0, "s32": 2.0 ** 31, "s32p": 2.0 ** 31}
+    chans = [f.to_ndarray()[0] if f.format.is_planar
+             else f.to_ndarray().reshape(-1)[::f.layout.nb_channels] for f in frames]
+    mono = np.concatenate(chans).astype(np.float64) / scale.get(frames[0].format.name, 1.0)
+    return mono, frames[0].sample_rate, float(frames[0].time)
+
+
+@pytest.mark.parametrize(("ext", "codec", "rate"), [(".webm", "opus", 48000),
+                                                    (".ogv", "flac", 44100)])
+def test_aac_audio_into_webm_or_ogg_is_re_encoded_with_the_containers_own_codec(
+        tmp_path, ext, codec, rate):
+    # WebM holds Opus and Vorbis only, Ogg no AAC: a dashcam's AAC was refused
+    # ("use .mkv"), where FFmpeg encodes the muxer's own audio codec
+    from vidclear import Session
+
+    src = make_clip(tmp_path / "in.mp4", n=45, audio_rate=44100, audio_layout="stereo")
+    out = tmp_path / f"out{ext}"
+    session = Session.open(str(src), out)
+    assert session.run(signals=False).frames_out == 45
+    audio = [s for s in ffprobe_streams(out)["streams"] if s["codec_type"] == "audio"]
+    assert [(s["codec_name"], int(s["sample_rate"]), s["channels"]) for s in audio] == [
+        (codec, rate, 2)]
+    assert any(f"cannot hold aac audio: stream #1 audio (aac) re-encoded as "
+               f"{'libopus' if codec == 'opus' else codec}" in n for n in session.notes)
+    ref, ref_rate, ref_start = _decoded_audio(src)
+    got, got_rate, got_start = _decoded_audio(out)
+    assert got_rate == rate
+    # the same sound: as long, starting at the same time, the same tone and level
+    assert abs(len(got) / got_rate - len(ref) / ref_rate) < 0.03
+    assert abs(got_start - ref_start) < 0.01
+    spectrum = np.abs(np.fft.rfft(got * np.hanning(len(got))))
+    assert abs(np.fft.rfftfreq(len(got), 1 / got_rate)[spectrum.argmax()] - 440) < 2
+    mid = slice(len(got) // 4, 3 * len(got) // 4)
+    level = float(np.sqrt((got[mid] ** 2).mean()))
+    assert abs(level - float(np.sqrt((ref[len(ref) // 4:3 * len(ref) // 4] ** 2).mean()))) < 0.01
+    # where FFmpeg's own CLI puts the stream (its Ogg audio is Vorbis: libvorbis)
+    ffmpeg = subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src),
+                             str(tmp_path / f"ff{ext}")], capture_output=True, text=True)
+    assert ffmpeg.returncode == 0, ffmpeg.stderr
+    ff, ff_rate, ff_start = _decoded_audio(tmp_path / f"ff{ext}")
+    assert abs(got_start - ff_start) < 0.005
+    assert abs(len(got) / got_rate - len(ff) / ff_rate) < 0.03
+
+
 @pytest.mark.parametrize("processors", [[], ["dehaze"]])
 def test_a_colour_standard_change_mid_stream_is_converted_to_the_streams(tmp_path, processors):
     # A trip of an untagged (BT.601) file and a full-range BT.709 one: the

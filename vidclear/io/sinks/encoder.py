@@ -33,6 +33,7 @@ from vidclear.core.convert import BT601, colour_standard, rgb_to_av
 from vidclear.core.frame import Frame
 from vidclear.core.source import SidePackets, StreamInfo
 from vidclear.errors import ArrayError, ConfigError, OutputError
+from vidclear.io.sinks.audio import OGG_AUDIO, AudioTranscode, own_audio_codec
 from vidclear.io.sinks.paths import is_special_file, partial_path, publish, wait_for_reader
 
 __all__ = ["EncoderSink"]
@@ -328,6 +329,7 @@ class EncoderSink:
         self._started = False  # a packet went into the container: its header is written
         self._fragmented = False  # fragmented MP4: no edit list
         self._adts: set[int] = set()  # input streams whose ADTS headers are stripped
+        self._transcode: dict[int, AudioTranscode] = {}  # audio re-encoded, by input index
         self._last_time = float("-inf")
         self._size: tuple[int, int] = (0, 0)
         self._frame_shape: tuple[int, int] = (0, 0)
@@ -646,6 +648,18 @@ class EncoderSink:
                                   "channels are unknown (no packet of it was found; the "
                                   "input may be cut short)")
                 continue
+            if ist.type == "audio" and self._audio_unfit(ist, formats):
+                codec = own_audio_codec(self._container)
+                if codec is not None:
+                    try:
+                        tr = AudioTranscode(self._container, ist, codec, self._t0)
+                    except OutputError as exc:
+                        raise OutputError(f"output {self.name}: {exc}; {self._advice()}") from None
+                    self._transcode[ist.index] = tr
+                    self.notes.append(f"{self.name}: the {self.path.suffix or 'output'} "
+                                      f"container cannot hold {name} audio: stream {label} "
+                                      f"re-encoded as {codec}, as FFmpeg does")
+                    continue
             if cannot_hold(self._container, ist):
                 if ist.type == "data":
                     self.skipped_streams.append(label)
@@ -669,6 +683,13 @@ class EncoderSink:
             self._copy_map[ist.index] = ost
         self._add_pictures(src, formats)
         self._adts_to_asc(src, formats)
+
+    def _audio_unfit(self, ist: Any, formats: set[str]) -> bool:
+        """Whether audio stream ``ist`` cannot be copied: the container cannot hold its codec."""
+        name = ist.codec_context.name if ist.codec_context else None
+        if formats & {"ogg", "ogv", "oga"}:  # no tag table: the muxer refuses at its header
+            return name not in OGG_AUDIO
+        return cannot_hold(self._container, ist)
 
     def _adts_to_asc(self, src: StreamInfo, formats: set[str]) -> None:
         """AAC from MPEG-TS into a container whose header needs its config record.
@@ -874,9 +895,13 @@ class EncoderSink:
         return out
 
     def _mux_side(self, until: float, *, everything: bool = False) -> None:
-        if self.side_packets is None or not self._copy_map:
+        if self.side_packets is None or not (self._copy_map or self._transcode):
             return
         for index, packet in self.side_packets.take_until(None if everything else until):
+            tr = self._transcode.get(index)
+            if tr is not None:
+                self._mux_audio(tr, packet)
+                continue
             ost = self._copy_map.get(index)
             if ost is None:
                 continue
@@ -889,6 +914,16 @@ class EncoderSink:
                 raise self._mux_failed(exc, f"copying {ost.type} packets to {self.name}") from None
             self._started = True
             self.packets_copied += 1
+
+    def _mux_audio(self, tr: AudioTranscode, packet: Any | None) -> None:
+        """Re-encode one packet of a transcoded audio stream (None: flush it) and mux the result."""
+        for out in tr.packets(packet):
+            out.stream = tr.stream
+            try:
+                self._container.mux(out)
+            except (av.FFmpegError, ValueError) as exc:
+                raise self._mux_failed(exc, f"writing {tr.codec} audio to {self.name}") from None
+            self._started = True
 
     def _video_codec(self) -> str:
         """``output.codec``, or the container's own encoder where it cannot hold H.264.
@@ -984,7 +1019,8 @@ class EncoderSink:
         if self._started or code not in _REFUSED:  # a full disk, a lost connection, ...
             return OutputError(f"{doing} failed: {reason}", errno=code)
         streams = [f"{self._stream.codec_context.name} video"] + [
-            f"{ost.codec_context.name} {ost.type} (copied)" for ost in self._copy_map.values()]
+            f"{ost.codec_context.name} {ost.type} (copied)" for ost in self._copy_map.values()] + [
+            f"{tr.codec} audio (re-encoded)" for tr in self._transcode.values()]
         advice = ("choose a container that holds them (.mkv holds nearly every codec) or "
                   "another codec (--set output.codec=...)")
         if self._copy_map:
@@ -1069,6 +1105,11 @@ class EncoderSink:
             self._mux_video(self._stream.encode(None), last=True)
             frame_end = self._last_time + self._frame_seconds()
             self._mux_side(frame_end, everything=complete)
+            for tr in self._transcode.values():
+                self._mux_audio(tr, None)
+                if tr.undecodable:
+                    self.notes.append(f"{self.name}: {tr.undecodable} audio packet(s) could "
+                                      "not be decoded and were left out")
             self._container.close()
             self._release_fifo()
         except BaseException as exc:

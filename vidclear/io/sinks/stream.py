@@ -186,6 +186,7 @@ class StreamSink(EncoderSink):
                 self._container = self._open()
                 self._stream = None  # a new encoder: the new connection starts on a keyframe
                 self._copy_map = {}
+                self._transcode = {}
                 super().write(frame)
                 return
             except OutputError:
