@@ -316,6 +316,26 @@ def test_a_container_that_refuses_its_streams_at_the_start_says_so(media, capsys
         out.unlink()
 
 
+@pytest.mark.parametrize("ext", [".ts", ".mp4"])
+def test_mp3_audio_is_copied_into_containers_that_hold_mp3(media, capsys, ext):
+    # The decoder is "mp3float", the codec "mp3": MPEG-TS was refused ("cannot
+    # hold input stream #1 audio (mp3float)") though it holds MP3
+    inp = media / "mp3.mkv"
+    ffmpeg("-f", "lavfi", "-i", SRC, "-f", "lavfi", "-i", SINE, *X264, "-c:a", "libmp3lame",
+           str(inp))
+    out = media / f"mp3{ext}"
+    rc, err = _run(inp, out, capsys)
+    assert rc == 0, err
+    assert [s["codec_name"] for s in _streams(probe(out), "audio")] == ["mp3"]
+    # the packets are the input's, unchanged
+    def packets(path: Path) -> list[str]:
+        res = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0",
+                              "-show_entries", "packet=size", "-of", "csv=p=0", str(path)],
+                             capture_output=True, text=True, timeout=60, check=True)
+        return [line.strip(",") for line in res.stdout.split()]  # (side data adds a comma)
+    assert packets(out) == packets(inp)
+
+
 def test_a_numbered_image_sequence_reads_as_ffmpeg_reads_it(media, capsys):
     # `img%03d.png` was "input not found" (trial 34), where FFmpeg reads the
     # numbered files from the first of 0-4 that exists, at 25 fps.

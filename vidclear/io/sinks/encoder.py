@@ -204,10 +204,19 @@ def cannot_hold(container: Any, ist: Any) -> bool:
     Elsewhere the muxer itself refuses at the first packet.
     """
     formats = set(container.format.name.split(","))
-    name = ist.codec_context.name if ist.codec_context else None
+    name = codec_name(ist)
     if "mpegts" in formats and ist.type in _TS_CODECS:
         return name not in _TS_CODECS[ist.type]
     return bool(formats & _LISTED_FORMATS) and name not in container.supported_codecs
+
+
+def codec_name(ist: Any) -> str | None:
+    """The codec of input stream ``ist`` by FFmpeg's codec name (``mp3``, not the
+    decoder's ``mp3float``), as muxers list what they hold; None if unknown."""
+    ctx = ist.codec_context
+    if ctx is None:
+        return None
+    return getattr(ctx.codec, "canonical_name", None) or ctx.name
 
 
 def output_shift(source_start: float, path: Path) -> float:
@@ -637,7 +646,7 @@ class EncoderSink:
         # elsewhere (MPEG-TS, ...) the muxer itself refuses at the first packet.
         formats = set(self._container.format.name.split(","))
         for ist in src.side_streams:
-            name = ist.codec_context.name if ist.codec_context else None
+            name = codec_name(ist)
             label = f"#{ist.index} {ist.type} ({name or 'unknown codec'})"
             ctx = ist.codec_context
             if ist.type == "audio" and ctx is not None and not (ctx.sample_rate
@@ -686,7 +695,7 @@ class EncoderSink:
 
     def _audio_unfit(self, ist: Any, formats: set[str]) -> bool:
         """Whether audio stream ``ist`` cannot be copied: the container cannot hold its codec."""
-        name = ist.codec_context.name if ist.codec_context else None
+        name = codec_name(ist)
         if formats & {"ogg", "ogv", "oga"}:  # no tag table: the muxer refuses at its header
             return name not in OGG_AUDIO
         return cannot_hold(self._container, ist)
