@@ -336,6 +336,27 @@ def test_mp3_audio_is_copied_into_containers_that_hold_mp3(media, capsys, ext):
     assert packets(out) == packets(inp)
 
 
+def test_24_bit_audio_re_encoded_for_ogg_is_lossless(media, capsys):
+    # Ogg holds no PCM: it is re-encoded as FLAC, Ogg's own lossless codec,
+    # in 32-bit samples as FFmpeg chooses (16 bits cut the low byte off)
+    import av
+
+    inp = media / "pcm24.mov"
+    ffmpeg("-f", "lavfi", "-i", SRC, "-f", "lavfi", "-i", "anoisesrc=r=48000:d=1.2:a=0.5",
+           *X264, "-c:a", "pcm_s24le", "-ac", "2", str(inp))
+    out = media / "pcm24.ogv"
+    rc, err = _run(inp, out, capsys)
+    assert rc == 0, err
+    (audio,) = _streams(probe(out), "audio")
+    assert (audio["codec_name"], audio["sample_fmt"], audio["channels"]) == ("flac", "s32", 2)
+
+    def samples(path: Path) -> np.ndarray:
+        with av.open(str(path)) as c:
+            return np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
+    a, b = samples(inp), samples(out)
+    assert a.dtype == b.dtype == np.int32 and np.array_equal(a, b)
+
+
 def test_a_numbered_image_sequence_reads_as_ffmpeg_reads_it(media, capsys):
     # `img%03d.png` was "input not found" (trial 34), where FFmpeg reads the
     # numbered files from the first of 0-4 that exists, at 25 fps.

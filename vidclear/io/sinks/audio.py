@@ -33,6 +33,20 @@ def own_audio_codec(container: Any) -> str | None:
     return _ENCODERS.get(name, name)
 
 
+def sample_format(formats: list[str], source: str) -> str:
+    """The encoder's sample format for audio decoded as ``source``, losing the least.
+
+    The source's own format (packed or planar), else float, else the
+    widest integer format the encoder takes (FLAC: 32 bits for AAC and
+    24-bit PCM, as FFmpeg chooses).
+    """
+    base = source.rstrip("p")
+    for name in (source, base, base + "p", "flt", "fltp", "s32", "s32p"):
+        if name in formats:
+            return name
+    return formats[0]
+
+
 class AudioTranscode:
     """Decode one copied audio stream's packets and encode them for the output.
 
@@ -83,7 +97,7 @@ class AudioTranscode:
             self.stream.layout = ctx.layout
             formats = [f.name for f in (enc.audio_formats or ())]
             if formats:
-                self.stream.format = "flt" if "flt" in formats else formats[0]
+                self.stream.format = sample_format(formats, ctx.format.name)
             self.stream.time_base = Fraction(1, rate)
         except (av.FFmpegError, ValueError) as exc:
             raise OutputError(f"cannot encode {ctx.name} audio ({ctx.sample_rate} Hz, "
