@@ -196,6 +196,30 @@ def test_mpegts_outputs_of_segments_are_joined(clips: Path, tmp_path: Path) -> N
     assert _written_by_vidclear(str(seg)) and _written_by_vidclear(str(one))
 
 
+def test_webm_outputs_of_segments_re_encode_the_audio_as_a_whole_run_does(
+        clips: Path, tmp_path: Path) -> None:
+    # WebM cannot hold the input's AAC: a whole run re-encodes it as Opus, but
+    # the segments' join only copied audio and refused every WebM (and Ogg)
+    # output longer than a segment (trial 48)
+    fast = ['pipeline.processors=["copy"]', "output.threads=1"]
+    seg, one = _segmented_and_whole(clips / "long.mp4", tmp_path, fast, suffix=".webm")
+
+    def sound(path: Path) -> tuple[np.ndarray, float]:
+        with av.open(str(path)) as c:
+            frames = list(c.decode(audio=0))
+        assert frames[0].format.name in ("flt", "fltp") and frames[0].sample_rate == 48000
+        return np.concatenate([f.to_ndarray()[0] for f in frames]), float(frames[0].time)
+
+    (a_seg, start_seg), (a_one, start_one) = sound(seg), sound(one)
+    assert abs(start_seg - start_one) < 1e-3 and abs(len(a_seg) - len(a_one)) <= 960
+    n = min(len(a_seg), len(a_one))
+    # the same samples through the same encoder (Opus is lossy: not the input's)
+    assert np.abs(a_seg[:n] - a_one[:n]).max() < 0.02
+    assert float(np.sqrt((a_one ** 2).mean())) > 0.05  # there is sound in it
+    t_seg, t_one = ffprobe_frame_times(seg), ffprobe_frame_times(one)
+    assert len(t_seg) == len(t_one) == 100
+
+
 def test_a_long_file_that_cannot_be_cut_says_why_it_ran_whole(tmp_path: Path) -> None:
     # --segment-seconds 1 on a 4 s clip with one keyframe ran it whole without a word.
     clip = tmp_path / "in" / "onekey.mp4"

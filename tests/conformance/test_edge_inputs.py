@@ -357,6 +357,39 @@ def test_24_bit_audio_re_encoded_for_ogg_is_lossless(media, capsys):
     assert a.dtype == b.dtype == np.int32 and np.array_equal(a, b)
 
 
+@pytest.mark.parametrize("ext", [".webm", ".ogv"])
+def test_a_hole_in_re_encoded_audio_stays_a_hole(media, capsys, ext):
+    # AAC with 1 s missing at 2-3 s (a recording gap; lost or damaged packets
+    # read the same): counted sample by sample, the re-encoded audio closed
+    # the hole and everything after it played 1 s early (trial 48)
+    import av
+
+    inp = media / "hole.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=5", "-f", "lavfi", "-i",
+           "sine=f=440:r=48000:d=5", "-af", "aselect='not(between(t,2,3))'", *X264,
+           "-c:a", "aac", str(inp))
+    out = media / f"hole{ext}"
+    rc, err = _run(inp, out, capsys)
+    assert rc == 0, err
+    with av.open(str(out)) as c:
+        frames = list(c.decode(audio=0))
+    rate = frames[0].sample_rate
+    sound = np.concatenate([f.to_ndarray()[0] if f.format.is_planar
+                            else f.to_ndarray().reshape(-1)[::f.layout.nb_channels]
+                            for f in frames]).astype(np.float64)
+    assert abs(len(sound) / rate + float(frames[0].time) - 5.0) < 0.05  # to the end, as input
+
+    def level(t0: float, t1: float) -> float:
+        part = sound[int(t0 * rate):int(t1 * rate)]
+        return float(np.sqrt((part ** 2).mean()))
+    tone = level(0.5, 1.9)
+    assert tone > 0 and 0.9 < level(3.1, 4.5) / tone < 1.1  # the tone, before and after
+    assert level(2.05, 2.95) < 0.01 * tone  # the hole, silent
+    # the tone comes back at 3 s, in step with the picture
+    back = 2.5 + np.argmax(np.abs(sound[int(2.5 * rate):]) > 0.5 * tone) / rate
+    assert abs(back - 3.0) < 0.03, back
+
+
 def test_a_numbered_image_sequence_reads_as_ffmpeg_reads_it(media, capsys):
     # `img%03d.png` was "input not found" (trial 34), where FFmpeg reads the
     # numbered files from the first of 0-4 that exists, at 25 fps.

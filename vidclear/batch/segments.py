@@ -33,7 +33,14 @@ from vidclear.config.sections import OutputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError, OutputError
-from vidclear.io.sinks.encoder import TS_SUFFIXES, cannot_hold, mark_output, output_shift
+from vidclear.io.sinks.audio import AudioTranscode, own_audio_codec
+from vidclear.io.sinks.encoder import (
+    TS_SUFFIXES,
+    audio_unfit,
+    cannot_hold,
+    mark_output,
+    output_shift,
+)
 from vidclear.io.sinks.paths import publish
 from vidclear.io.sources.av_source import container_start, open_error, video_stream
 
@@ -315,9 +322,17 @@ def join_segments(
                                  if k.lower() != "encoder"})
             mark_output(out, ovs)
             side = []
+            transcode: dict[int, AudioTranscode] = {}
             if config.copy_streams:
                 for ist in src.streams:
                     if ist.type not in ("audio", "subtitle", "data"):
+                        continue
+                    own = own_audio_codec(out) if ist.type == "audio" else None
+                    if own is not None and audio_unfit(out, ist):
+                        # re-encoded as a whole run's EncoderSink does (the
+                        # packets are shifted to the output's time below)
+                        transcode[ist.index] = AudioTranscode(out, ist, own, 0.0)
+                        side.append((ist, transcode[ist.index].stream))
                         continue
                     if cannot_hold(out, ist):
                         if ist.type == "data":
@@ -367,10 +382,20 @@ def join_segments(
                         last_dts = dts * packet.time_base
                     packet.stream = ovs
                     counts["video_packets"] += 1
+                elif packet.stream.index in transcode:
+                    tr = transcode[packet.stream.index]
+                    for coded in tr.packets(packet):
+                        coded.stream = tr.stream
+                        out.mux(coded)
+                    continue
                 else:
                     packet.stream = streams[packet.stream.index]
                     counts["packets_copied"] += 1
                 out.mux(packet)
+            for tr in transcode.values():
+                for coded in tr.packets(None):
+                    coded.stream = tr.stream
+                    out.mux(coded)
             out.close()
         except BaseException:
             with contextlib.suppress(Exception):

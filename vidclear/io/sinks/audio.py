@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 import av
+import numpy as np
 
 from vidclear.errors import OutputError
 
@@ -31,6 +32,32 @@ def own_audio_codec(container: Any) -> str | None:
     if not name or name == "none":
         return None
     return _ENCODERS.get(name, name)
+
+
+# FFmpeg's default channel order for a count of channels (av_channel_layout_default)
+_DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1",
+                    8: "7.1"}
+# A jump forward of the input's audio timestamps past the samples counted by
+# more than this is a hole, filled with silence (one AAC frame is 21 ms;
+# Matroska's millisecond timestamps jitter by one).
+_HOLE_S = 0.015
+
+
+def _samples(frame: Any, start: int, stop: int, *, silent: bool = False) -> Any:
+    """Samples ``start:stop`` of an audio frame as a new frame (zeros with ``silent``;
+    ``stop`` may pass the frame's end then)."""
+    fmt, layout = frame.format, frame.layout
+    data = frame.to_ndarray()
+    channels = layout.nb_channels
+    step = 1 if fmt.is_planar else channels
+    if silent:
+        shape = (data.shape[0], (stop - start) * step)
+        data = np.full(shape, 128 if fmt.name.startswith("u8") else 0, data.dtype)
+    else:
+        data = np.ascontiguousarray(data[:, start * step:stop * step])
+    out = av.AudioFrame.from_ndarray(data, format=fmt.name, layout=layout.name)
+    out.sample_rate = frame.sample_rate
+    return out
 
 
 def sample_format(formats: list[str], source: str) -> str:
@@ -72,13 +99,17 @@ class AudioTranscode:
     Notes
     -----
     The output timeline counts samples from the first decoded frame's
-    timestamp: audio has no gaps to keep, and a sample count does not
-    drift. Opus runs at 48 kHz (the rate libopus codes at; 44.1 kHz input
+    timestamp (a count does not drift), and follows the input's timestamps
+    where they jump ahead of it by more than 15 ms and up to ``max_gap``
+    seconds: that hole (packets lost or damaged, a pause in the recording)
+    is filled with silence. Samples before the output's start (``t0``) are
+    cut off. Opus runs at 48 kHz (the rate libopus codes at; 44.1 kHz input
     is resampled to it, as FFmpeg does); other encoders keep the input's
     rate. Packets that do not decode are left out and counted.
     """
 
-    def __init__(self, container: Any, ist: Any, codec: str, t0: float) -> None:
+    def __init__(self, container: Any, ist: Any, codec: str, t0: float,
+                 max_gap: float = 60.0) -> None:
         ctx = ist.codec_context
         try:
             self._decoder = av.CodecContext.create(ctx.name, "r")
@@ -91,10 +122,17 @@ class AudioTranscode:
             raise OutputError(f"cannot decode {ctx.name} audio to re-encode it: {exc}") from None
         enc = av.Codec(codec, "w")
         rates = enc.audio_rates
-        rate = ctx.sample_rate if not rates or ctx.sample_rate in rates else max(rates)
+        # the nearest rate the encoder takes (the higher on a tie), as FFmpeg picks
+        rate = ctx.sample_rate if not rates or ctx.sample_rate in rates else min(
+            rates, key=lambda r: (abs(r - ctx.sample_rate), -r))
+        layout: Any = ctx.layout
+        if not layout.name or layout.name.endswith(" channels"):
+            # no channel order given (PCM in Matroska or MOV often has none):
+            # the default order for the count, as FFmpeg assumes
+            layout = _DEFAULT_LAYOUTS.get(layout.nb_channels, layout)
         try:
             self.stream = container.add_stream(codec, rate=rate)
-            self.stream.layout = ctx.layout
+            self.stream.layout = layout
             formats = [f.name for f in (enc.audio_formats or ())]
             if formats:
                 self.stream.format = sample_format(formats, ctx.format.name)
@@ -105,8 +143,11 @@ class AudioTranscode:
         self.stream.metadata.update(ist.metadata)
         self.codec = codec
         self._t0 = t0
+        self._max_gap = max_gap
         self._next: int | None = None  # the next decoded sample's pts, in 1 / input rate
         self.undecodable = 0
+        self.silence_s = 0.0  # silence put into holes of the input's audio
+        self.holes = 0
 
     def packets(self, packet: Any | None) -> list[Any]:
         """The encoded packets that ``packet`` (None: the end, flush) completes."""
@@ -118,9 +159,27 @@ class AudioTranscode:
         out: list[Any] = []
         for frame in frames:
             rate = frame.sample_rate or self._decoder.sample_rate
+            at = None if frame.time is None else round((float(frame.time) - self._t0) * rate)
+            if at is not None and at < 0:
+                # before the output's start (-ss, or audio leading the first
+                # frame): cut to the sample, as FFmpeg trims
+                if at + frame.samples <= 0:
+                    continue
+                frame = _samples(frame, -at, frame.samples)
+                at = 0
             if self._next is None:
-                start = float(frame.time) - self._t0 if frame.time is not None else 0.0
-                self._next = max(0, round(start * rate))
+                self._next = at or 0
+            elif at is not None and _HOLE_S * rate < at - self._next <= self._max_gap * rate:
+                # a hole in the input's audio (packets lost or damaged, a gap
+                # in the recording): silence, so what follows stays in sync
+                # with the picture (counted samples alone closed it up)
+                gap = at - self._next
+                hole = _samples(frame, 0, gap, silent=True)
+                hole.pts, hole.time_base = self._next, Fraction(1, rate)
+                out.extend(self._encode(hole))
+                self._next += gap
+                self.silence_s += gap / rate
+                self.holes += 1
             frame.pts, frame.time_base = self._next, Fraction(1, rate)
             self._next += frame.samples
             out.extend(self._encode(frame))

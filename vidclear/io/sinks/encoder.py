@@ -210,6 +210,17 @@ def cannot_hold(container: Any, ist: Any) -> bool:
     return bool(formats & _LISTED_FORMATS) and name not in container.supported_codecs
 
 
+def audio_unfit(container: Any, ist: Any) -> bool:
+    """Whether audio stream ``ist`` cannot be copied into ``container``: it cannot hold its codec.
+
+    Ogg has no codec tag table (its muxer refuses at the header), so it is
+    checked against :data:`~vidclear.io.sinks.audio.OGG_AUDIO`.
+    """
+    if set(container.format.name.split(",")) & {"ogg", "ogv", "oga"}:
+        return codec_name(ist) not in OGG_AUDIO
+    return cannot_hold(container, ist)
+
+
 def codec_name(ist: Any) -> str | None:
     """The codec of input stream ``ist`` by FFmpeg's codec name (``mp3``, not the
     decoder's ``mp3float``), as muxers list what they hold; None if unknown."""
@@ -657,11 +668,12 @@ class EncoderSink:
                                   "channels are unknown (no packet of it was found; the "
                                   "input may be cut short)")
                 continue
-            if ist.type == "audio" and self._audio_unfit(ist, formats):
+            if ist.type == "audio" and audio_unfit(self._container, ist):
                 codec = own_audio_codec(self._container)
                 if codec is not None:
                     try:
-                        tr = AudioTranscode(self._container, ist, codec, self._t0)
+                        tr = AudioTranscode(self._container, ist, codec, self._t0,
+                                            max_gap=_FORWARD_GAP_S)
                     except OutputError as exc:
                         raise OutputError(f"output {self.name}: {exc}; {self._advice()}") from None
                     self._transcode[ist.index] = tr
@@ -692,13 +704,6 @@ class EncoderSink:
             self._copy_map[ist.index] = ost
         self._add_pictures(src, formats)
         self._adts_to_asc(src, formats)
-
-    def _audio_unfit(self, ist: Any, formats: set[str]) -> bool:
-        """Whether audio stream ``ist`` cannot be copied: the container cannot hold its codec."""
-        name = codec_name(ist)
-        if formats & {"ogg", "ogv", "oga"}:  # no tag table: the muxer refuses at its header
-            return name not in OGG_AUDIO
-        return cannot_hold(self._container, ist)
 
     def _adts_to_asc(self, src: StreamInfo, formats: set[str]) -> None:
         """AAC from MPEG-TS into a container whose header needs its config record.
@@ -1119,6 +1124,10 @@ class EncoderSink:
                 if tr.undecodable:
                     self.notes.append(f"{self.name}: {tr.undecodable} audio packet(s) could "
                                       "not be decoded and were left out")
+                if tr.holes:
+                    self.notes.append(f"{self.name}: {tr.holes} hole(s) in the input's audio "
+                                      f"({tr.silence_s:.3f} s in all) filled with silence "
+                                      "in the re-encoded audio, to keep it in sync")
             self._container.close()
             self._release_fifo()
         except BaseException as exc:
