@@ -390,6 +390,24 @@ def test_a_hole_in_re_encoded_audio_stays_a_hole(media, capsys, ext):
     assert abs(back - 3.0) < 0.03, back
 
 
+@pytest.mark.parametrize(("ext", "codec", "layout"), [(".webm", "opus", "5.1"),
+                                                      (".ts", "mp2", "stereo")])
+def test_surround_audio_is_re_encoded_in_a_layout_the_encoder_takes(media, capsys, ext, codec,
+                                                                    layout):
+    # FLAC 5.1(side) (Matroska's usual order): libopus takes 5.1, not
+    # 5.1(side), and MP2 at most stereo; both were "encoding audio as ...
+    # failed: Invalid argument" without the file's name (trial 48)
+    inp = media / "surround.mkv"
+    ffmpeg("-f", "lavfi", "-i", SRC, "-f", "lavfi", "-i", SINE, *X264, "-af",
+           "aformat=channel_layouts=5.1(side)", "-c:a", "flac", str(inp))
+    out = media / f"surround{ext}"
+    rc, err = _run(inp, out, capsys)
+    assert rc == 0, err
+    (audio,) = _streams(probe(out), "audio")
+    assert (audio["codec_name"], audio["channel_layout"]) == (codec, layout)
+    assert int(audio["nb_read_frames"]) > 0
+
+
 def test_a_numbered_image_sequence_reads_as_ffmpeg_reads_it(media, capsys):
     # `img%03d.png` was "input not found" (trial 34), where FFmpeg reads the
     # numbered files from the first of 0-4 that exists, at 25 fps.

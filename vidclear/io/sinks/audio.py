@@ -140,6 +140,8 @@ class AudioTranscode:
         except (av.FFmpegError, ValueError) as exc:
             raise OutputError(f"cannot encode {ctx.name} audio ({ctx.sample_rate} Hz, "
                               f"{ctx.layout.name}) as {codec}: {exc}") from None
+        self.layout_note = ""
+        self._open_encoder(str(getattr(layout, "name", layout)), ctx.layout.nb_channels)
         self.stream.metadata.update(ist.metadata)
         self.codec = codec
         self._t0 = t0
@@ -148,6 +150,27 @@ class AudioTranscode:
         self.undecodable = 0
         self.silence_s = 0.0  # silence put into holes of the input's audio
         self.holes = 0
+
+    def _open_encoder(self, layout: str, channels: int) -> None:
+        """Open the encoder: the stream's channel layout, else the default one for its
+        count (libopus takes 5.1, not 5.1(side)), else a stereo downmix (MP2), noted."""
+        tried = []
+        for cand in dict.fromkeys([layout, _DEFAULT_LAYOUTS.get(channels, layout), "stereo"]):
+            if cand == "stereo" and channels < 2:
+                continue
+            tried.append(cand)
+            try:
+                self.stream.layout = cand
+                self.stream.codec_context.open()
+            except (av.FFmpegError, ValueError):
+                continue
+            if cand != layout:
+                how = "downmixed to" if cand == "stereo" else "remapped to"
+                self.layout_note = (f"{layout} {how} {cand} (the "
+                                    f"{self.stream.codec_context.name} encoder takes no {layout})")
+            return
+        raise OutputError(f"the {self.stream.codec_context.name} encoder takes none of the "
+                          f"channel layouts {', '.join(tried)}")
 
     def packets(self, packet: Any | None) -> list[Any]:
         """The encoded packets that ``packet`` (None: the end, flush) completes."""

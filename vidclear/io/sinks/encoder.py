@@ -679,7 +679,8 @@ class EncoderSink:
                     self._transcode[ist.index] = tr
                     self.notes.append(f"{self.name}: the {self.path.suffix or 'output'} "
                                       f"container cannot hold {name} audio: stream {label} "
-                                      f"re-encoded as {codec}, as FFmpeg does")
+                                      f"re-encoded as {codec}, as FFmpeg does"
+                                      + (f"; {tr.layout_note}" if tr.layout_note else ""))
                     continue
             if cannot_hold(self._container, ist):
                 if ist.type == "data":
@@ -931,7 +932,11 @@ class EncoderSink:
 
     def _mux_audio(self, tr: AudioTranscode, packet: Any | None) -> None:
         """Re-encode one packet of a transcoded audio stream (None: flush it) and mux the result."""
-        for out in tr.packets(packet):
+        try:
+            coded = tr.packets(packet)
+        except OutputError as exc:
+            raise OutputError(f"output {self.name}: {exc}; {self._advice()}") from None
+        for out in coded:
             out.stream = tr.stream
             try:
                 self._container.mux(out)
