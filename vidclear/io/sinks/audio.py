@@ -5,7 +5,9 @@ it. WebM holds only Opus and Vorbis, Ogg only Vorbis, Opus, FLAC and
 Speex: there, as FFmpeg does when no audio codec is named, the stream is
 decoded and encoded with the muxer's own default audio codec
 (``AVOutputFormat.audio_codec``: Opus for WebM, FLAC for Ogg in this
-FFmpeg build, which has no libvorbis).
+FFmpeg build, which has no libvorbis, MP2 for MPEG-TS). Used by
+:class:`~vidclear.io.sinks.encoder.EncoderSink` and by the batch join of
+segments (:func:`vidclear.batch.segments.join_segments`).
 """
 
 from __future__ import annotations
@@ -89,6 +91,9 @@ class AudioTranscode:
     t0 : float
         Seconds of input time that become 0 in the output (the video's own
         shift), so audio and video keep their offset.
+    max_gap : float
+        Seconds: a jump of the input's timestamps ahead by more than this is
+        a discontinuity (joined recordings), not a hole; nothing is filled.
 
     Raises
     ------
@@ -103,9 +108,11 @@ class AudioTranscode:
     where they jump ahead of it by more than 15 ms and up to ``max_gap``
     seconds: that hole (packets lost or damaged, a pause in the recording)
     is filled with silence. Samples before the output's start (``t0``) are
-    cut off. Opus runs at 48 kHz (the rate libopus codes at; 44.1 kHz input
-    is resampled to it, as FFmpeg does); other encoders keep the input's
-    rate. Packets that do not decode are left out and counted.
+    cut off. The sample rate is the input's where the encoder takes it, else
+    the nearest it takes (Opus: 44.1 kHz becomes 48 kHz, as FFmpeg does);
+    a channel layout it refuses is remapped or downmixed (see
+    ``layout_note``). Packets that do not decode are left out and counted
+    (``undecodable``); ``holes`` and ``silence_s`` count what was filled.
     """
 
     def __init__(self, container: Any, ist: Any, codec: str, t0: float,
