@@ -14,6 +14,7 @@ encoder restarts its GOP and rate control at each cut).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import av
@@ -218,6 +219,11 @@ def test_webm_outputs_of_segments_re_encode_the_audio_as_a_whole_run_does(
     assert float(np.sqrt((a_one ** 2).mean())) > 0.05  # there is sound in it
     t_seg, t_one = ffprobe_frame_times(seg), ffprobe_frame_times(one)
     assert len(t_seg) == len(t_one) == 100
+    # and both say so (the segments' join said nothing: trial 49)
+    for run in ("seg", "one"):
+        report = json.loads((tmp_path / run / "batch-report.json").read_text())
+        assert any("aac audio: stream #1 audio (aac) re-encoded as libopus" in n
+                   for n in report["files"][0]["notes"]), report["files"][0]
 
 
 def test_a_long_file_that_cannot_be_cut_says_why_it_ran_whole(tmp_path: Path) -> None:

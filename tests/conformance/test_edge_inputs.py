@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.media import ffprobe_streams, moving_frame
+from tests.media import ffprobe_frame_times, ffprobe_streams, moving_frame
 from vidclear.cli.main import main
 
 MEDIA_CASES = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "media-cases"
@@ -357,13 +357,46 @@ def test_24_bit_audio_re_encoded_for_ogg_is_lossless(media, capsys):
     assert a.dtype == b.dtype == np.int32 and np.array_equal(a, b)
 
 
+def _sound(path: Path) -> tuple[np.ndarray, int, float]:
+    """The first channel of ``path``'s audio as float64, each frame put at its
+    timestamp (silence where they jump), its rate, and the time of its first
+    sample in seconds after the first video frame."""
+    import av
+
+    with av.open(str(path)) as c:
+        first_video = next(c.decode(video=0)).time
+    with av.open(str(path)) as c:
+        frames = list(c.decode(audio=0))
+    rate, t0 = frames[0].sample_rate, float(frames[0].time)
+    parts, at = [], 0
+    for f in frames:
+        data = (f.to_ndarray()[0] if f.format.is_planar
+                else f.to_ndarray().reshape(-1)[::f.layout.nb_channels]).astype(np.float64)
+        start = round((float(f.time) - t0) * rate)
+        if start > at + 0.015 * rate:  # a jump of the timestamps: silence
+            parts.append(np.zeros(start - at))
+            at = start
+        parts.append(data)
+        at += len(data)
+    return np.concatenate(parts), rate, t0 - float(first_video)
+
+
+def _level(sound: np.ndarray, rate: int, t0: float, t1: float) -> float:
+    part = sound[int(t0 * rate):int(t1 * rate)]
+    return float(np.sqrt((part ** 2).mean()))
+
+
+def _onset(sound: np.ndarray, rate: int, start: float, after: float, tone: float) -> float:
+    """Seconds after the first video frame at which the tone is heard again after ``after``."""
+    i = max(0, int((after - start) * rate))
+    return start + (i + int(np.argmax(np.abs(sound[i:]) > 0.5 * tone))) / rate
+
+
 @pytest.mark.parametrize("ext", [".webm", ".ogv"])
 def test_a_hole_in_re_encoded_audio_stays_a_hole(media, capsys, ext):
     # AAC with 1 s missing at 2-3 s (a recording gap; lost or damaged packets
     # read the same): counted sample by sample, the re-encoded audio closed
     # the hole and everything after it played 1 s early (trial 48)
-    import av
-
     inp = media / "hole.mkv"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=5", "-f", "lavfi", "-i",
            "sine=f=440:r=48000:d=5", "-af", "aselect='not(between(t,2,3))'", *X264,
@@ -371,23 +404,65 @@ def test_a_hole_in_re_encoded_audio_stays_a_hole(media, capsys, ext):
     out = media / f"hole{ext}"
     rc, err = _run(inp, out, capsys)
     assert rc == 0, err
-    with av.open(str(out)) as c:
-        frames = list(c.decode(audio=0))
-    rate = frames[0].sample_rate
-    sound = np.concatenate([f.to_ndarray()[0] if f.format.is_planar
-                            else f.to_ndarray().reshape(-1)[::f.layout.nb_channels]
-                            for f in frames]).astype(np.float64)
-    assert abs(len(sound) / rate + float(frames[0].time) - 5.0) < 0.05  # to the end, as input
-
-    def level(t0: float, t1: float) -> float:
-        part = sound[int(t0 * rate):int(t1 * rate)]
-        return float(np.sqrt((part ** 2).mean()))
-    tone = level(0.5, 1.9)
-    assert tone > 0 and 0.9 < level(3.1, 4.5) / tone < 1.1  # the tone, before and after
-    assert level(2.05, 2.95) < 0.01 * tone  # the hole, silent
+    sound, rate, start = _sound(out)
+    assert abs(len(sound) / rate + start - 5.0) < 0.05  # to the end, as input
+    tone = _level(sound, rate, 0.5, 1.9)
+    assert tone > 0 and 0.9 < _level(sound, rate, 3.1, 4.5) / tone < 1.1  # before and after
+    assert _level(sound, rate, 2.05, 2.95) < 0.01 * tone  # the hole, silent
     # the tone comes back at 3 s, in step with the picture
-    back = 2.5 + np.argmax(np.abs(sound[int(2.5 * rate):]) > 0.5 * tone) / rate
+    back = _onset(sound, rate, start, 2.5, tone)
     assert abs(back - 3.0) < 0.03, back
+
+
+@pytest.mark.parametrize("ext", [".mkv", ".webm", ".ogv"])
+def test_a_pause_of_over_a_minute_in_the_audio_stays_a_pause(media, capsys, ext):
+    # Matroska whose audio stops from 3 s to 68 s (a muted microphone) while
+    # the picture runs on: a forward jump past a minute was taken for joined
+    # recordings and closed up, so the sound after it played 65 s early,
+    # copied or re-encoded (trial 49). Only MPEG-TS-like inputs join.
+    inp = media / "pause.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x48:r=5:d=72", "-f", "lavfi", "-i",
+           "sine=f=440:r=48000:d=72", "-af", "aselect='not(between(t,3,68))'", *X264,
+           "-c:a", "aac", str(inp))
+    out = media / f"pause-out{ext}"
+    rc, err = _run(inp, out, capsys)
+    assert rc == 0, err
+    assert "discontinuit" not in err
+    sound, rate, start = _sound(out)
+    tone = _level(sound, rate, 0.5, 2.5)
+    assert tone > 0
+    back = _onset(sound, rate, start, 30.0, tone)
+    assert abs(back - 68.0) < 0.05, back
+    assert 0.9 < _level(sound, rate, 69 - start, 71 - start) / tone < 1.1
+
+
+@pytest.mark.parametrize("ext", [".webm", ".ogv"])
+def test_audio_that_starts_after_the_picture_stays_in_step(media, capsys, ext):
+    # Audio from 1.3 s of a 4 s clip: Ogg's FLAC keeps no start offset, so
+    # its first sample played at 0, 1.3 s early, and the Ogg VP8 demuxer put
+    # the first frame a frame late at any time base but 1 / rate (trial 49)
+    inp = media / "late.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=4", "-itsoffset", "1.3", "-f",
+           "lavfi", "-i", "sine=f=440:r=48000:d=2.5", *X264, "-c:a", "aac", str(inp))
+    out = media / f"late{ext}"
+    rc, err = _run(inp, out, capsys)
+    assert rc == 0, err
+    times = ffprobe_frame_times(out)
+    assert times[0] == 0 and np.allclose(np.diff(times), 0.04, atol=1e-3)
+    sound, rate, start = _sound(out)
+    tone = _level(sound, rate, 2.0 - start, 3.5 - start)
+    assert abs(_onset(sound, rate, start, 0.0, tone) - 1.3) < 0.03
+    if ext == ".ogv":
+        assert start == 0  # silence from 0 up to the first sample
+    # trimmed off the 25 fps grid of the input's 1 / 1000 time base: one frame a tick
+    rc, err = _run(inp, out, capsys, "-ss", "0.31")
+    assert rc == 0 and "re-timed" not in err, err
+    times = ffprobe_frame_times(out)
+    # the first frame is at 0.32 s: 0.01 s into the output; on Ogg's ticks, at 0
+    assert times[0] == pytest.approx(0 if ext == ".ogv" else 0.01, abs=1e-3)
+    assert np.allclose(np.diff(times), 0.04, atol=1e-3)
+    sound, rate, start = _sound(out)
+    assert abs(_onset(sound, rate, start, 0.0, tone) - (1.3 - 0.32)) < 0.03
 
 
 @pytest.mark.parametrize(("ext", "codec", "layout"), [(".webm", "opus", "5.1"),

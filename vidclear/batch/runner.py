@@ -429,7 +429,7 @@ class _Run:
         with contextlib.suppress(OSError):
             f.seg_dir.parent.rmdir()  # only when no other file's segments are left
         said = [f"segment {i + 1}: {n}" for i, r in enumerate(results)
-                for n in r.get("notes", [])]
+                for n in r.get("notes", [])] + list(counts.get("notes", []))
         self._done(f, {"frames": frames, "segments": len(parts), "worker_seconds": busy,
                        "warm_frames": sum(int(r.get("warm_frames", 0)) for r in results),
                        "frames_damaged": sum(int(r.get("frames_damaged", 0)) for r in results),

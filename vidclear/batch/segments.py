@@ -33,11 +33,13 @@ from vidclear.config.sections import OutputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError, OutputError
-from vidclear.io.sinks.audio import AudioTranscode, own_audio_codec
+from vidclear.io.sinks.audio import AudioTranscode, is_ogg, own_audio_codec
 from vidclear.io.sinks.encoder import (
     TS_SUFFIXES,
     audio_unfit,
     cannot_hold,
+    codec_name,
+    joinable,
     mark_output,
     output_shift,
 )
@@ -284,7 +286,7 @@ def join_segments(
     *,
     config: OutputConfig,
     tmp: Path,
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Concatenate the video of ``parts`` with stream copy, audio copied from ``source``.
 
     Parameters
@@ -301,7 +303,8 @@ def join_segments(
     Returns
     -------
     dict
-        ``{"video_packets": n, "packets_copied": m}``.
+        ``{"video_packets": n, "packets_copied": m, "notes": [...]}``: the notes
+        say what was re-encoded, filled or closed up, one line each.
     """
     if not parts:
         raise OutputError(f"no segments to join for {output}")
@@ -312,6 +315,7 @@ def join_segments(
     inputs = [av.open(str(p)) for p in parts]
     src = av.open(str(source))
     counts = {"video_packets": 0, "packets_copied": 0}
+    notes: list[str] = []
     try:
         out = av.open(str(tmp), "w", options=options)
         try:
@@ -331,8 +335,13 @@ def join_segments(
                     if own is not None and audio_unfit(out, ist):
                         # re-encoded as a whole run's EncoderSink does (the
                         # packets are shifted to the output's time below)
-                        transcode[ist.index] = AudioTranscode(out, ist, own, 0.0)
+                        transcode[ist.index] = AudioTranscode(
+                            out, ist, own, 0.0, joins=joinable(src),
+                            pad=is_ogg(out))
                         side.append((ist, transcode[ist.index].stream))
+                        notes.append(transcode[ist.index].chosen_note(
+                            str(output), output.suffix, f"#{ist.index} audio ({codec_name(ist)})",
+                            codec_name(ist) or "its"))
                         continue
                     if cannot_hold(out, ist):
                         if ist.type == "data":
@@ -396,6 +405,7 @@ def join_segments(
                 for coded in tr.packets(None):
                     coded.stream = tr.stream
                     out.mux(coded)
+                notes.extend(tr.end_notes(str(output)))
             out.close()
         except BaseException:
             with contextlib.suppress(Exception):
@@ -410,4 +420,4 @@ def join_segments(
             c.close()
         src.close()
     publish(tmp, Path(os.path.realpath(output)))  # a link is written through
-    return counts
+    return {**counts, "notes": notes}

@@ -23,6 +23,13 @@ from vidclear.errors import OutputError
 # Audio codecs the Ogg muxer takes (FFmpeg's libavformat/oggenc.c); Ogg has
 # no codec tag table, so the muxer would refuse anything else at its header.
 OGG_AUDIO = frozenset({"vorbis", "opus", "flac", "speex"})
+
+
+def is_ogg(container: Any) -> bool:
+    """Whether ``container`` is written by one of FFmpeg's Ogg muxers (.ogg, .ogv, .oga)."""
+    return bool(set(container.format.name.split(",")) & {"ogg", "ogv", "oga", "opus", "spx"})
+
+
 # The encoder FFmpeg's CLI picks for a muxer's default codec (the first
 # encoder that is not experimental: the native Opus encoder is).
 _ENCODERS = {"opus": "libopus"}
@@ -92,8 +99,19 @@ class AudioTranscode:
         Seconds of input time that become 0 in the output (the video's own
         shift), so audio and video keep their offset.
     max_gap : float
-        Seconds: a jump of the input's timestamps ahead by more than this is
-        a discontinuity (joined recordings), not a hole; nothing is filled.
+        Seconds: where ``joins`` is true, a jump of the input's timestamps
+        ahead by more than this is a discontinuity (joined recordings,
+        a clock reset), re-based and counted in ``rebased``; nothing is filled.
+        Elsewhere a longer jump is a hole too: kept as a jump of the output's
+        timestamps, or filled where ``pad`` is true.
+    joins : bool
+        The input can jump ahead at a join (MPEG-TS and other streams
+        made to be cut and concatenated). In other containers (MP4,
+        Matroska) a pause of any length in the audio is a real pause.
+    pad : bool
+        Fill every hole with silence, the start too (audio that begins after
+        the picture): for outputs whose audio timeline is its sample count
+        (FLAC in Ogg keeps no start offset and no jump).
 
     Raises
     ------
@@ -105,18 +123,21 @@ class AudioTranscode:
     -----
     The output timeline counts samples from the first decoded frame's
     timestamp (a count does not drift), and follows the input's timestamps
-    where they jump ahead of it by more than 15 ms and up to ``max_gap``
-    seconds: that hole (packets lost or damaged, a pause in the recording)
-    is filled with silence. Samples before the output's start (``t0``) are
-    cut off. The sample rate is the input's where the encoder takes it, else
-    the nearest it takes (Opus: 44.1 kHz becomes 48 kHz, as FFmpeg does);
-    a channel layout it refuses is remapped or downmixed (see
-    ``layout_note``). Packets that do not decode are left out and counted
-    (``undecodable``); ``holes`` and ``silence_s`` count what was filled.
+    where they jump ahead of it by more than 15 ms: a hole (packets lost or
+    damaged, a pause in the recording) up to ``max_gap`` seconds is filled
+    with silence, and so is the time before the first sample where ``pad``
+    is true. Samples before the output's start (``t0``) are cut off. The
+    sample rate is the input's where the encoder takes it, else the nearest
+    it takes (Opus: 44.1 kHz becomes 48 kHz, as FFmpeg does); a channel
+    layout it refuses is remapped or downmixed (see ``layout_note``).
+    Packets that do not decode are left out and counted (``undecodable``);
+    ``holes``, ``silence_s`` and ``lead_s`` count what was filled,
+    ``kept_gaps`` the long pauses kept as jumps, ``rebased`` the
+    discontinuities closed up.
     """
 
     def __init__(self, container: Any, ist: Any, codec: str, t0: float,
-                 max_gap: float = 60.0) -> None:
+                 max_gap: float = 60.0, *, joins: bool = True, pad: bool = False) -> None:
         ctx = ist.codec_context
         try:
             self._decoder = av.CodecContext.create(ctx.name, "r")
@@ -153,10 +174,44 @@ class AudioTranscode:
         self.codec = codec
         self._t0 = t0
         self._max_gap = max_gap
+        self._joins = joins
+        self._pad = pad
         self._next: int | None = None  # the next decoded sample's pts, in 1 / input rate
         self.undecodable = 0
         self.silence_s = 0.0  # silence put into holes of the input's audio
         self.holes = 0
+        self.lead_s = 0.0  # silence put before the first sample (pad)
+        self.rebased = 0  # discontinuities closed up (joins)
+        self.kept_gaps = 0  # holes past max_gap kept as jumps of the timestamps
+
+    def chosen_note(self, output: str, suffix: str, label: str, source_codec: str) -> str:
+        """The note that input stream ``label`` (``source_codec`` audio) is re-encoded
+        for ``output`` (a ``suffix`` file), and in what layout."""
+        return (f"{output}: the {suffix or 'output'} container cannot hold {source_codec} "
+                f"audio: stream {label} re-encoded as {self.codec}, as FFmpeg does"
+                + (f"; {self.layout_note}" if self.layout_note else ""))
+
+    def end_notes(self, output: str) -> list[str]:
+        """Notes for ``output`` on what was left out, filled and kept, once flushed."""
+        notes = []
+        if self.undecodable:
+            notes.append(f"{output}: {self.undecodable} audio packet(s) could not be decoded "
+                         "and were left out")
+        if self.holes:
+            notes.append(f"{output}: {self.holes} hole(s) in the input's audio "
+                         f"({self.silence_s:.3f} s in all) filled with silence in the "
+                         "re-encoded audio, to keep it in sync")
+        if self.lead_s:
+            notes.append(f"{output}: the audio starts {self.lead_s:.3f} s after the picture: "
+                         "silence put before it (Ogg keeps no start offset for its audio)")
+        if self.kept_gaps:
+            notes.append(f"{output}: {self.kept_gaps} pause(s) of over {self._max_gap:g} s in "
+                         "the input's audio kept as jumps of its timestamps")
+        if self.rebased:
+            notes.append(f"{output}: {self.rebased} discontinuit"
+                         f"{'y' if self.rebased == 1 else 'ies'} of the input's audio "
+                         "(joined recordings) closed up")
+        return notes
 
     def _open_encoder(self, layout: str, channels: int) -> None:
         """Open the encoder: the stream's channel layout, else the default one for its
@@ -197,19 +252,34 @@ class AudioTranscode:
                     continue
                 frame = _samples(frame, -at, frame.samples)
                 at = 0
+            first = self._next is None
             if self._next is None:
-                self._next = at or 0
-            elif at is not None and _HOLE_S * rate < at - self._next <= self._max_gap * rate:
-                # a hole in the input's audio (packets lost or damaged, a gap
-                # in the recording): silence, so what follows stays in sync
-                # with the picture (counted samples alone closed it up)
-                gap = at - self._next
-                hole = _samples(frame, 0, gap, silent=True)
-                hole.pts, hole.time_base = self._next, Fraction(1, rate)
-                out.extend(self._encode(hole))
-                self._next += gap
-                self.silence_s += gap / rate
-                self.holes += 1
+                self._next = 0 if self._pad else (at or 0)
+            gap = 0 if at is None else at - self._next
+            if gap > _HOLE_S * rate:
+                if gap > self._max_gap * rate and self._joins:
+                    # joined recordings or a clock reset: closed up, as the
+                    # video's own discontinuities are
+                    self.rebased += 1
+                elif gap <= self._max_gap * rate or self._pad:
+                    # a hole in the input's audio (packets lost or damaged, a
+                    # gap in the recording) or audio that starts after the
+                    # picture: silence, so what follows stays in sync with
+                    # the picture (counted samples alone closed it up)
+                    for start in range(0, gap, rate):  # a second at a time
+                        hole = _samples(frame, 0, min(rate, gap - start), silent=True)
+                        hole.pts, hole.time_base = self._next, Fraction(1, rate)
+                        out.extend(self._encode(hole))
+                        self._next += hole.samples
+                    if first:
+                        self.lead_s += gap / rate
+                    else:
+                        self.silence_s += gap / rate
+                        self.holes += 1
+                else:
+                    # a long pause: the timestamps jump, as the input's do
+                    self._next += gap
+                    self.kept_gaps += 1
             frame.pts, frame.time_base = self._next, Fraction(1, rate)
             self._next += frame.samples
             out.extend(self._encode(frame))

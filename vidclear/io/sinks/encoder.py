@@ -33,7 +33,7 @@ from vidclear.core.convert import BT601, colour_standard, rgb_to_av
 from vidclear.core.frame import Frame
 from vidclear.core.source import SidePackets, StreamInfo
 from vidclear.errors import ArrayError, ConfigError, OutputError
-from vidclear.io.sinks.audio import OGG_AUDIO, AudioTranscode, own_audio_codec
+from vidclear.io.sinks.audio import OGG_AUDIO, AudioTranscode, is_ogg, own_audio_codec
 from vidclear.io.sinks.paths import is_special_file, partial_path, publish, wait_for_reader
 
 __all__ = ["EncoderSink"]
@@ -74,6 +74,30 @@ CRASH_SAFE_PIECE_S = 0.5
 # (At 1 s, a joined 24-frame clip, 0.92 s long, was put on one instant.)
 _DISCONTINUITY_S = 0.1
 _FORWARD_GAP_S = 60.0
+# Forward jumps are discontinuities only in inputs made to be cut and joined
+# or that restart their clock (MPEG-TS/PS, FLV, raw elementary streams,
+# network streams). In MP4 or Matroska a long jump of the audio is a pause in
+# the recording (a muted microphone) and is kept: re-basing it played the
+# sound after it a minute early (trial 49); FFmpeg keeps it too.
+_JOINABLE_FORMATS = {"mpegts", "mpeg", "mpegvideo", "flv", "h264", "hevc", "rtsp", "rtp",
+                     "sdp", "hls", "dash", "udp", "rtmp"}
+
+
+def joinable(container: Any) -> bool:
+    """Whether the input ``container``'s timestamps can jump ahead at a join or a
+    restart of its clock (MPEG-TS and the like), so such a jump is a discontinuity."""
+    return bool(set(container.format.name.split(",")) & _JOINABLE_FORMATS)
+
+
+def forward_gap_s(info: StreamInfo | None) -> float:
+    """Seconds past which a forward jump of the timestamps of ``info``'s input is a
+    discontinuity: a minute where the input is :func:`joinable`, else infinite; a
+    minute when the input's format is unknown."""
+    try:
+        joins = joinable(info.video_stream.container)  # type: ignore[union-attr]
+    except (AttributeError, TypeError):  # no stream (synthetic), or its input closed
+        return _FORWARD_GAP_S
+    return _FORWARD_GAP_S if joins else float("inf")
 # corrections of the pictures, not of their timestamps
 _FRAME_CORRECTIONS = {"frames scaled to the first size",
                       "frames converted to the stream's colour standard"}
@@ -216,7 +240,7 @@ def audio_unfit(container: Any, ist: Any) -> bool:
     Ogg has no codec tag table (its muxer refuses at the header), so it is
     checked against :data:`~vidclear.io.sinks.audio.OGG_AUDIO`.
     """
-    if set(container.format.name.split(",")) & {"ogg", "ogv", "oga"}:
+    if is_ogg(container):
         return codec_name(ist) not in OGG_AUDIO
     return cannot_hold(container, ist)
 
@@ -330,6 +354,8 @@ class EncoderSink:
         self._t0 = 0.0 if keep_source_time or info is None else output_shift(info.start,
                                                                              self.path)
         self._keep_source_time = keep_source_time
+        self._forward_gap_s = forward_gap_s(info)
+        self._tick_phase: Fraction | None = None  # see _video_pts
         self._last_pts: int | None = None
         # pts -> duration (codec ticks) of frames in the encoder, set on their packets:
         # a held last frame keeps its display time (libx264 does not pass it on)
@@ -525,6 +551,11 @@ class EncoderSink:
         stream.pix_fmt = pix_fmt
         if frame.meta.get("display_rotation"):  # input.autorotate = false: still shown turned
             stream.set_display_rotation(int(frame.meta["display_rotation"]))
+        if is_ogg(self._container) and src is not None and src.rate:
+            # Ogg's VP8 and Theora mappings count frames: at any other time base
+            # the demuxer put the first frame one frame late (0.04 s at 25 fps,
+            # trial 49). FFmpeg's encoders use 1 / rate there too.
+            time_base = 1 / Fraction(src.rate)
         if time_base is not None:
             stream.time_base = time_base
             stream.codec_context.time_base = time_base
@@ -672,15 +703,15 @@ class EncoderSink:
                 codec = own_audio_codec(self._container)
                 if codec is not None:
                     try:
-                        tr = AudioTranscode(self._container, ist, codec, self._t0,
-                                            max_gap=_FORWARD_GAP_S)
+                        tr = AudioTranscode(
+                            self._container, ist, codec, self._t0, max_gap=_FORWARD_GAP_S,
+                            joins=self._forward_gap_s < float("inf"),
+                            pad=is_ogg(self._container))
                     except OutputError as exc:
                         raise OutputError(f"output {self.name}: {exc}; {self._advice()}") from None
                     self._transcode[ist.index] = tr
-                    self.notes.append(f"{self.name}: the {self.path.suffix or 'output'} "
-                                      f"container cannot hold {name} audio: stream {label} "
-                                      f"re-encoded as {codec}, as FFmpeg does"
-                                      + (f"; {tr.layout_note}" if tr.layout_note else ""))
+                    self.notes.append(tr.chosen_note(self.name, self.path.suffix, label,
+                                                     name or "its"))
                     continue
             if cannot_hold(self._container, ist):
                 if ist.type == "data":
@@ -830,6 +861,16 @@ class EncoderSink:
         if pts is None:
             return None
         tb = self._stream.codec_context.time_base or frame.time_base
+        if tb and frame.time_base and frame.time_base != tb:
+            # Ogg's time base of 1 / rate: the first frame's place between two
+            # ticks (a trim at 2.3 s of 25 fps puts it at 0.5 of a tick) is
+            # kept for all, so a tick stays a frame (rounding each alone put
+            # every other frame on the tick before); the video moves by under
+            # half a frame
+            exact = Fraction(pts) * Fraction(frame.time_base) / Fraction(tb)
+            if self._tick_phase is None:
+                self._tick_phase = exact - round(exact)
+            pts = round(exact - self._tick_phase)
         if self._last_pts is None and self._t0 and tb:
             self._video_offset -= round(self._t0 / tb)
         pts += self._video_offset
@@ -837,7 +878,7 @@ class EncoderSink:
         if last is not None and tb:
             step = self._frame_ticks(tb)
             gap = float((pts - last) * tb)
-            if gap < -_DISCONTINUITY_S or gap > _FORWARD_GAP_S:
+            if gap < -_DISCONTINUITY_S or gap > self._forward_gap_s:
                 self._video_offset += last + step - pts
                 pts = last + step
                 self.corrections["video discontinuities re-based"] += 1
@@ -1071,7 +1112,7 @@ class EncoderSink:
         last = self._side_dts.get(key)
         if last is not None and tb:
             gap = float((packet.dts - last) * tb)
-            if gap < -_DISCONTINUITY_S or gap > _FORWARD_GAP_S:
+            if gap < -_DISCONTINUITY_S or gap > self._forward_gap_s:
                 shift = last + max(1, packet.duration or 1) - packet.dts
                 self._side_offset[key] = offset + shift
                 packet.dts += shift
@@ -1126,13 +1167,7 @@ class EncoderSink:
             self._mux_side(frame_end, everything=complete)
             for tr in self._transcode.values():
                 self._mux_audio(tr, None)
-                if tr.undecodable:
-                    self.notes.append(f"{self.name}: {tr.undecodable} audio packet(s) could "
-                                      "not be decoded and were left out")
-                if tr.holes:
-                    self.notes.append(f"{self.name}: {tr.holes} hole(s) in the input's audio "
-                                      f"({tr.silence_s:.3f} s in all) filled with silence "
-                                      "in the re-encoded audio, to keep it in sync")
+                self.notes.extend(tr.end_notes(self.name))
             self._container.close()
             self._release_fifo()
         except BaseException as exc:
