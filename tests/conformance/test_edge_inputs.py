@@ -359,8 +359,9 @@ def test_24_bit_audio_re_encoded_for_ogg_is_lossless(media, capsys):
 
 def _sound(path: Path) -> tuple[np.ndarray, int, float]:
     """The first channel of ``path``'s audio as float64, each frame put at its
-    timestamp (silence where they jump), its rate, and the time of its first
-    sample in seconds after the first video frame."""
+    timestamp (silence where they jump ahead, overwriting where they step
+    back), its rate, and the time of its first sample in seconds after the
+    first video frame."""
     import av
 
     with av.open(str(path)) as c:
@@ -368,17 +369,15 @@ def _sound(path: Path) -> tuple[np.ndarray, int, float]:
     with av.open(str(path)) as c:
         frames = list(c.decode(audio=0))
     rate, t0 = frames[0].sample_rate, float(frames[0].time)
-    parts, at = [], 0
+    placed = []
     for f in frames:
         data = (f.to_ndarray()[0] if f.format.is_planar
                 else f.to_ndarray().reshape(-1)[::f.layout.nb_channels]).astype(np.float64)
-        start = round((float(f.time) - t0) * rate)
-        if start > at + 0.015 * rate:  # a jump of the timestamps: silence
-            parts.append(np.zeros(start - at))
-            at = start
-        parts.append(data)
-        at += len(data)
-    return np.concatenate(parts), rate, t0 - float(first_video)
+        placed.append((round((float(f.time) - t0) * rate), data))
+    sound = np.zeros(max(at + len(data) for at, data in placed))
+    for at, data in placed:
+        sound[at:at + len(data)] = data
+    return sound, rate, t0 - float(first_video)
 
 
 def _level(sound: np.ndarray, rate: int, t0: float, t1: float) -> float:
@@ -415,16 +414,19 @@ def test_a_hole_in_re_encoded_audio_stays_a_hole(media, capsys, ext):
 
 
 @pytest.mark.parametrize("ext", [".mkv", ".webm", ".ogv"])
-def test_a_pause_of_over_a_minute_in_the_audio_stays_a_pause(media, capsys, ext):
-    # Matroska whose audio stops from 3 s to 68 s (a muted microphone) while
-    # the picture runs on: a forward jump past a minute was taken for joined
+@pytest.mark.parametrize("source", [".mkv", ".ts"])
+def test_a_pause_of_over_a_minute_in_the_audio_stays_a_pause(media, capsys, ext, source):
+    # Audio that stops from 3 s to 68 s (a muted microphone) while the
+    # picture runs on: a forward jump past a minute was taken for joined
     # recordings and closed up, so the sound after it played 65 s early,
-    # copied or re-encoded (trial 49). Only MPEG-TS-like inputs join.
-    inp = media / "pause.mkv"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x48:r=5:d=72", "-f", "lavfi", "-i",
-           "sine=f=440:r=48000:d=72", "-af", "aselect='not(between(t,3,68))'", *X264,
-           "-c:a", "aac", str(inp))
-    out = media / f"pause-out{ext}"
+    # copied or re-encoded (trials 49 and 50). A jump ahead of the sound is
+    # a join only where the picture jumped there too.
+    inp = media / f"pause{source}"
+    if not inp.exists():
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x48:r=5:d=72", "-f", "lavfi", "-i",
+               "sine=f=440:r=48000:d=72", "-af", "aselect='not(between(t,3,68))'", *X264,
+               "-c:a", "aac", str(inp))
+    out = media / f"pause-{source[1:]}-out{ext}"
     rc, err = _run(inp, out, capsys)
     assert rc == 0, err
     assert "discontinuit" not in err
@@ -463,6 +465,99 @@ def test_audio_that_starts_after_the_picture_stays_in_step(media, capsys, ext):
     assert np.allclose(np.diff(times), 0.04, atol=1e-3)
     sound, rate, start = _sound(out)
     assert abs(_onset(sound, rate, start, 0.0, tone) - (1.3 - 0.32)) < 0.03
+
+
+# a 20 ms 1 kHz beep every 0.5 s from 0.25 s: onsets away from a piece's
+# first and last samples (a join may trim its priming or padding)
+BEEPS = r"aevalsrc='sin(2*PI*1000*t)*lt(mod(t-0.25\,0.5)\,0.02)*gte(t\,0.25)':s=44100:d=4"
+
+
+def _onsets(sound: np.ndarray, rate: int, start: float) -> np.ndarray:
+    """Seconds after the first video frame at which each beep starts."""
+    loud = np.flatnonzero(np.abs(sound) > 0.2)
+    firsts = loud[np.insert(np.diff(loud) > 0.1 * rate, 0, True)]
+    return start + firsts / rate
+
+
+def _ts_piece(media: Path, name: str, offset: float = 0.0) -> Path:
+    """4 s of 25 fps H.264 and AAC beeps in MPEG-TS (its AAC outlasts the video
+    by its padding, as every encoder's does), the clock starting at 1.4 + offset s."""
+    out = media / name
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=4", "-f", "lavfi", "-i", BEEPS,
+           *X264, "-c:a", "aac", "-output_ts_offset", str(offset), "-f", "mpegts", str(out))
+    return out
+
+
+@pytest.mark.parametrize("ext", [".mkv", ".webm"])
+@pytest.mark.parametrize("ahead", [0.0, 64.0, 100.0], ids=["back", "ahead64", "ahead100"])
+def test_ts_recordings_joined_with_cat_keep_their_sound_in_step(media, capsys, ext, ahead):
+    # `cat a.ts a.ts a.ts a.ts`: each stream was re-based on its own to go on
+    # after its own last packet, so the ~31 ms by which each piece's AAC
+    # outlasts its video piled up: the sound 155 ms late after five joins,
+    # copied or re-encoded (trial 50; FFmpeg's copy stays at 0). Every
+    # stream now takes the same shift at a join. Clocks that jump back at
+    # each join, or ahead: by 59.97 s for the sound and 60.04 for the
+    # picture (64: the picture's jump is past a minute, a join, and its
+    # sound's is not; a minute of silence was filled), and by 96 s.
+    pieces = [_ts_piece(media, f"piece{ahead * k:g}.ts", ahead * k) for k in range(4)]
+    joined = media / f"joined4-{ahead:g}.ts"
+    joined.write_bytes(b"".join(p.read_bytes() for p in pieces))
+    out = media / f"joined4-{ahead:g}{ext}"
+    rc, err = _run(joined, out, capsys)
+    assert rc == 0, err
+    assert len(ffprobe_frame_times(out)) == 400
+    sound, rate, start = _sound(out)
+    onsets = _onsets(sound, rate, start)
+    expected = np.array([k * 4.0 + 0.25 + 0.5 * i for k in range(4) for i in range(8)])
+    assert len(onsets) == len(expected), onsets
+    assert np.abs(onsets - expected).max() < 0.003, np.round(onsets - expected, 4)
+
+
+def test_a_ts_join_whose_clock_goes_back_keeps_the_sound_after_it(media, capsys):
+    # `cat d.ts a.ts` where d.ts's clock starts 30 s later: re-encoded for
+    # WebM, all of a.ts's sound was cut as "before the output's start" (a
+    # rule meant for -ss), without a word (trial 50)
+    late, early = _ts_piece(media, "late.ts", 30.0), _ts_piece(media, "early.ts")
+    joined = media / "back.ts"
+    joined.write_bytes(late.read_bytes() + early.read_bytes())
+    out = media / "back.webm"
+    rc, err = _run(joined, out, capsys)
+    assert rc == 0, err
+    sound, rate, start = _sound(out)
+    assert abs(start + len(sound) / rate - 8.0) < 0.05  # both pieces' sound
+    onsets = _onsets(sound, rate, start)
+    expected = np.array([k * 4.0 + 0.25 + 0.5 * i for k in range(2) for i in range(8)])
+    assert len(onsets) == len(expected) and np.abs(onsets - expected).max() < 0.003, onsets
+
+
+def test_variable_rate_video_into_ogg_repeats_frames_over_its_gaps(media, capsys):
+    # Ogg's VP8 mapping times only a page's last packet and counts the
+    # others back a tick each: after a 2 s gap of a variable-rate input the
+    # next frame was shown 2 s early, then frozen (trial 50). The gap is
+    # filled with the frame before, as FFmpeg does, and counted.
+    import av
+
+    inp = media / "vfr.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=4", "-vf",
+           "select='not(between(t\\,1.5\\,2.5))'", "-fps_mode", "passthrough", *X264, str(inp))
+    out = media / "vfr.ogv"
+    rc = main(["run", str(inp), "-o", str(out), "-y"])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    times = ffprobe_frame_times(out)
+    assert len(times) == 100 and np.allclose(np.diff(times), 0.04, atol=1e-3)
+    assert "25 frames repeated to fill gaps" in err, err[-600:]
+
+    def pictures(path: Path) -> list[tuple[float, np.ndarray]]:
+        with av.open(str(path)) as c:
+            return [(float(f.time), f.to_ndarray(format="gray").astype(np.float64))
+                    for f in c.decode(video=0)]
+    ins, outs = pictures(inp), pictures(out)
+    for t, picture in outs:
+        # the input's frame shown at t (the latest at or before it) is the one
+        shown = max((f for f in ins if f[0] <= t + 1e-3), key=lambda f: f[0])[1]
+        nearest = min(ins, key=lambda f: np.abs(f[1] - picture).mean())[1]
+        assert nearest is shown, t
 
 
 @pytest.mark.parametrize(("ext", "codec", "layout"), [(".webm", "opus", "5.1"),

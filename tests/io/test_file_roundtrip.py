@@ -623,7 +623,11 @@ def test_ts_chunks_joined_with_cat_keep_a_continuous_timeline(tmp_path):
     assert len(times) == 48
     np.testing.assert_allclose(np.diff(times), 0.04, atol=2e-3)  # no instant, no gap
     audio = [float(p["pts_time"]) for p in ffprobe_packets(out, "a:0")]
-    assert np.all(np.diff(audio) > 0.01) and audio[-1] > 1.7  # both chunks' sound, in order
+    # both chunks' sound, in order (where the second's first packet lands on the
+    # first's padding it is nudged a tick, as FFmpeg does; its sync is tested in
+    # tests/conformance/test_edge_inputs.py)
+    assert np.all(np.diff(audio) > 0) and audio[-1] > 1.7
+    assert np.sum(np.diff(audio) < 0.01) <= 2
     assert any("1 video discontinuity re-based" in n for n in session.report()["notes"])
 
 

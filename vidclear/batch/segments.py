@@ -39,10 +39,10 @@ from vidclear.io.sinks.encoder import (
     audio_unfit,
     cannot_hold,
     codec_name,
-    joinable,
     mark_output,
     output_shift,
 )
+from vidclear.io.sinks.joins import Timeline, joinable
 from vidclear.io.sinks.paths import publish
 from vidclear.io.sources.av_source import container_start, open_error, video_stream
 
@@ -336,7 +336,7 @@ def join_segments(
                         # re-encoded as a whole run's EncoderSink does (the
                         # packets are shifted to the output's time below)
                         transcode[ist.index] = AudioTranscode(
-                            out, ist, own, 0.0, joins=joinable(src),
+                            out, ist, own, 0.0, timeline=Timeline(joinable(src)),
                             pad=is_ogg(out))
                         side.append((ist, transcode[ist.index].stream))
                         notes.append(transcode[ist.index].chosen_note(

@@ -12,6 +12,7 @@ segments (:func:`vidclear.batch.segments.join_segments`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
@@ -19,6 +20,7 @@ import av
 import numpy as np
 
 from vidclear.errors import OutputError
+from vidclear.io.sinks.joins import FORWARD_GAP_S, Timeline
 
 # Audio codecs the Ogg muxer takes (FFmpeg's libavformat/oggenc.c); Ogg has
 # no codec tag table, so the muxer would refuse anything else at its header.
@@ -99,15 +101,18 @@ class AudioTranscode:
         Seconds of input time that become 0 in the output (the video's own
         shift), so audio and video keep their offset.
     max_gap : float
-        Seconds: where ``joins`` is true, a jump of the input's timestamps
-        ahead by more than this is a discontinuity (joined recordings,
-        a clock reset), re-based and counted in ``rebased``; nothing is filled.
-        Elsewhere a longer jump is a hole too: kept as a jump of the output's
-        timestamps, or filled where ``pad`` is true.
-    joins : bool
-        The input can jump ahead at a join (MPEG-TS and other streams
-        made to be cut and concatenated). In other containers (MP4,
-        Matroska) a pause of any length in the audio is a real pause.
+        Seconds: a hole up to this long is filled with silence; a longer one
+        is kept as a jump of the output's timestamps (filled where ``pad``
+        is true), unless ``timeline`` takes it for a discontinuity.
+    timeline : Timeline, optional
+        The input's discontinuities, shared with the output's other streams
+        (joined recordings, a clock reset: a jump back of over 0.1 s, or
+        ahead where the picture jumped too, see ``Timeline.follow``): the
+        audio is re-based there by the shift the streams share, counted in
+        ``rebased``, and samples landing before its last ones are cut
+        (``overlap_s``). None: a timeline of its own.
+    key : hashable
+        This stream's name in ``timeline`` (the input stream's index).
     pad : bool
         Fill every hole with silence, the start too (audio that begins after
         the picture): for outputs whose audio timeline is its sample count
@@ -137,7 +142,8 @@ class AudioTranscode:
     """
 
     def __init__(self, container: Any, ist: Any, codec: str, t0: float,
-                 max_gap: float = 60.0, *, joins: bool = True, pad: bool = False) -> None:
+                 max_gap: float = FORWARD_GAP_S, *, timeline: Timeline | None = None,
+                 pad: bool = False) -> None:
         ctx = ist.codec_context
         try:
             self._decoder = av.CodecContext.create(ctx.name, "r")
@@ -174,14 +180,18 @@ class AudioTranscode:
         self.codec = codec
         self._t0 = t0
         self._max_gap = max_gap
-        self._joins = joins
+        self._timeline = timeline if timeline is not None else Timeline()
+        self._key = ist.index
         self._pad = pad
         self._next: int | None = None  # the next decoded sample's pts, in 1 / input rate
+        self._offset = 0  # samples added to the input's times since the last discontinuity
+        self._overlapping = False  # just re-based: cutting what lands before _next
+        self.overlap_s = 0.0  # audio left out where a piece after a join overlapped the last
         self.undecodable = 0
         self.silence_s = 0.0  # silence put into holes of the input's audio
         self.holes = 0
         self.lead_s = 0.0  # silence put before the first sample (pad)
-        self.rebased = 0  # discontinuities closed up (joins)
+        self.rebased = 0  # discontinuities re-based (joined recordings)
         self.kept_gaps = 0  # holes past max_gap kept as jumps of the timestamps
 
     def chosen_note(self, output: str, suffix: str, label: str, source_codec: str) -> str:
@@ -208,9 +218,11 @@ class AudioTranscode:
             notes.append(f"{output}: {self.kept_gaps} pause(s) of over {self._max_gap:g} s in "
                          "the input's audio kept as jumps of its timestamps")
         if self.rebased:
+            overlap = (f"; {self.overlap_s:.3f} s of it overlapping the piece before left out"
+                       if self.overlap_s else "")
             notes.append(f"{output}: {self.rebased} discontinuit"
                          f"{'y' if self.rebased == 1 else 'ies'} of the input's audio "
-                         "(joined recordings) closed up")
+                         f"(joined recordings) re-based with the picture{overlap}")
         return notes
 
     def _open_encoder(self, layout: str, channels: int) -> None:
@@ -234,58 +246,83 @@ class AudioTranscode:
         raise OutputError(f"the {self.stream.codec_context.name} encoder takes none of the "
                           f"channel layouts {', '.join(tried)}")
 
-    def packets(self, packet: Any | None) -> list[Any]:
-        """The encoded packets that ``packet`` (None: the end, flush) completes."""
+    def packets(self, packet: Any | None) -> Iterator[Any]:
+        """The encoded packets that ``packet`` (None: the end, flush) completes.
+
+        A generator: a long hole's silence is encoded and handed on a second
+        at a time, never held whole.
+        """
         try:
             frames = self._decoder.decode(packet)
         except av.FFmpegError:
             self.undecodable += 1
             frames = []
-        out: list[Any] = []
         for frame in frames:
-            rate = frame.sample_rate or self._decoder.sample_rate
-            at = None if frame.time is None else round((float(frame.time) - self._t0) * rate)
-            if at is not None and at < 0:
-                # before the output's start (-ss, or audio leading the first
-                # frame): cut to the sample, as FFmpeg trims
-                if at + frame.samples <= 0:
-                    continue
-                frame = _samples(frame, -at, frame.samples)
-                at = 0
-            first = self._next is None
-            if self._next is None:
-                self._next = 0 if self._pad else (at or 0)
-            gap = 0 if at is None else at - self._next
-            if gap > _HOLE_S * rate:
-                if gap > self._max_gap * rate and self._joins:
-                    # joined recordings or a clock reset: closed up, as the
-                    # video's own discontinuities are
-                    self.rebased += 1
-                elif gap <= self._max_gap * rate or self._pad:
-                    # a hole in the input's audio (packets lost or damaged, a
-                    # gap in the recording) or audio that starts after the
-                    # picture: silence, so what follows stays in sync with
-                    # the picture (counted samples alone closed it up)
-                    for start in range(0, gap, rate):  # a second at a time
-                        hole = _samples(frame, 0, min(rate, gap - start), silent=True)
-                        hole.pts, hole.time_base = self._next, Fraction(1, rate)
-                        out.extend(self._encode(hole))
-                        self._next += hole.samples
-                    if first:
-                        self.lead_s += gap / rate
-                    else:
-                        self.silence_s += gap / rate
-                        self.holes += 1
-                else:
-                    # a long pause: the timestamps jump, as the input's do
-                    self._next += gap
-                    self.kept_gaps += 1
-            frame.pts, frame.time_base = self._next, Fraction(1, rate)
-            self._next += frame.samples
-            out.extend(self._encode(frame))
+            yield from self._place(frame)
         if packet is None:
-            out.extend(self._encode(None))
-        return out
+            yield from self._encode(None)
+
+    def _place(self, frame: Any) -> Iterator[Any]:
+        """Encode one decoded frame at its place on the output's timeline."""
+        rate = frame.sample_rate or self._decoder.sample_rate
+        if frame.time is None:
+            at = None
+        else:
+            at = round((float(frame.time) - self._t0) * rate)
+            shift = None
+            if self._next is not None:
+                # joined recordings or a clock reset: re-based as the picture
+                # is (ahead: only where the picture jumped too; else a pause)
+                shift = self._timeline.follow(
+                    self._key, (at + self._offset - self._next) / rate, float(frame.time),
+                    (self._next - at) / rate - self._t0)
+            if shift is not None:
+                self._offset = round((shift + self._t0) * rate)
+                self.rebased += 1
+                self._overlapping = True
+            at += self._offset
+            if self._next is None or self._overlapping:
+                # before the output's start (-ss, or audio leading the first
+                # frame), or a piece after a join overlapping the last one's
+                # end: cut to the sample, as FFmpeg trims
+                begin = 0 if self._next is None else self._next
+                if at + frame.samples <= begin:
+                    if self._next is not None:
+                        self.overlap_s += frame.samples / rate
+                    return
+                self._overlapping = False
+                if at < begin:
+                    if self._next is not None:
+                        self.overlap_s += (begin - at) / rate
+                    frame = _samples(frame, begin - at, frame.samples)
+                    at = begin
+        first = self._next is None
+        if self._next is None:
+            self._next = 0 if self._pad else (at or 0)
+        gap = 0 if at is None else at - self._next
+        if gap > _HOLE_S * rate:
+            if gap <= self._max_gap * rate or self._pad:
+                # a hole in the input's audio (packets lost or damaged, a gap
+                # in the recording) or audio that starts after the picture:
+                # silence, so what follows stays in sync with the picture
+                # (counted samples alone closed it up)
+                for start in range(0, gap, rate):  # a second at a time
+                    hole = _samples(frame, 0, min(rate, gap - start), silent=True)
+                    hole.pts, hole.time_base = self._next, Fraction(1, rate)
+                    yield from self._encode(hole)
+                    self._next += hole.samples
+                if first:
+                    self.lead_s += gap / rate
+                else:
+                    self.silence_s += gap / rate
+                    self.holes += 1
+            else:
+                # a long pause: the timestamps jump, as the input's do
+                self._next += gap
+                self.kept_gaps += 1
+        frame.pts, frame.time_base = self._next, Fraction(1, rate)
+        self._next += frame.samples
+        yield from self._encode(frame)
 
     def _encode(self, frame: Any | None) -> list[Any]:
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import math
 import os
 import stat
 import sys
@@ -34,6 +35,7 @@ from vidclear.core.frame import Frame
 from vidclear.core.source import SidePackets, StreamInfo
 from vidclear.errors import ArrayError, ConfigError, OutputError
 from vidclear.io.sinks.audio import OGG_AUDIO, AudioTranscode, is_ogg, own_audio_codec
+from vidclear.io.sinks.joins import FORWARD_GAP_S, Timeline, joinable
 from vidclear.io.sinks.paths import is_special_file, partial_path, publish, wait_for_reader
 
 __all__ = ["EncoderSink"]
@@ -66,41 +68,22 @@ _TS_CODECS = {
 # loses this plus the encoder's own delay (x264 lookahead), under a second in
 # all (fragments need no keyframe: the GOP is kept).
 CRASH_SAFE_PIECE_S = 0.5
-# A jump of a copied stream's or the video's timestamps back by more than this
-# (or forward beyond a gap) is a discontinuity: joined recordings (`cat a.ts
-# b.ts`), MPEG-TS wrap or restart. Later packets are re-based to continue
-# smoothly. FFmpeg takes a step back of more than 0.1 s so in MPEG-TS; a
-# smaller one is a late frame or packet, put just after the one before.
-# (At 1 s, a joined 24-frame clip, 0.92 s long, was put on one instant.)
-_DISCONTINUITY_S = 0.1
-_FORWARD_GAP_S = 60.0
-# Forward jumps are discontinuities only in inputs made to be cut and joined
-# or that restart their clock (MPEG-TS/PS, FLV, raw elementary streams,
-# network streams). In MP4 or Matroska a long jump of the audio is a pause in
-# the recording (a muted microphone) and is kept: re-basing it played the
-# sound after it a minute early (trial 49); FFmpeg keeps it too.
-_JOINABLE_FORMATS = {"mpegts", "mpeg", "mpegvideo", "flv", "h264", "hevc", "rtsp", "rtp",
-                     "sdp", "hls", "dash", "udp", "rtmp"}
 
 
-def joinable(container: Any) -> bool:
-    """Whether the input ``container``'s timestamps can jump ahead at a join or a
-    restart of its clock (MPEG-TS and the like), so such a jump is a discontinuity."""
-    return bool(set(container.format.name.split(",")) & _JOINABLE_FORMATS)
-
-
-def forward_gap_s(info: StreamInfo | None) -> float:
-    """Seconds past which a forward jump of the timestamps of ``info``'s input is a
-    discontinuity: a minute where the input is :func:`joinable`, else infinite; a
-    minute when the input's format is unknown."""
+def input_timeline(info: StreamInfo | None) -> Timeline:
+    """A :class:`~vidclear.io.sinks.joins.Timeline` for ``info``'s input: joinable
+    where its format is, or unknown (no stream: synthetic, or its input closed)."""
     try:
         joins = joinable(info.video_stream.container)  # type: ignore[union-attr]
-    except (AttributeError, TypeError):  # no stream (synthetic), or its input closed
-        return _FORWARD_GAP_S
-    return _FORWARD_GAP_S if joins else float("inf")
+    except (AttributeError, TypeError):
+        joins = True
+    return Timeline(joins)
+
+
 # corrections of the pictures, not of their timestamps
+_OGG_REPEATS = "frames repeated to fill gaps of the input (Ogg video has a constant rate)"
 _FRAME_CORRECTIONS = {"frames scaled to the first size",
-                      "frames converted to the stream's colour standard"}
+                      "frames converted to the stream's colour standard", _OGG_REPEATS}
 # Tags that describe the input file's own encoding, not the content.
 _DROP_TAGS = {"encoder", "duration", "handler_name", "vendor_id"}
 # The video track's handler name of every output (MP4, MOV and Matroska keep
@@ -354,8 +337,10 @@ class EncoderSink:
         self._t0 = 0.0 if keep_source_time or info is None else output_shift(info.start,
                                                                              self.path)
         self._keep_source_time = keep_source_time
-        self._forward_gap_s = forward_gap_s(info)
+        self._timeline = input_timeline(info)  # discontinuities, shared by the streams
         self._tick_phase: Fraction | None = None  # see _video_pts
+        self._cfr = False  # one frame a tick (Ogg): gaps filled with the frame before
+        self._last_av: Any = None  # that frame
         self._last_pts: int | None = None
         # pts -> duration (codec ticks) of frames in the encoder, set on their packets:
         # a held last frame keeps its display time (libx264 does not pass it on)
@@ -556,6 +541,7 @@ class EncoderSink:
             # the demuxer put the first frame one frame late (0.04 s at 25 fps,
             # trial 49). FFmpeg's encoders use 1 / rate there too.
             time_base = 1 / Fraction(src.rate)
+            self._cfr = True
         if time_base is not None:
             stream.time_base = time_base
             stream.codec_context.time_base = time_base
@@ -704,9 +690,8 @@ class EncoderSink:
                 if codec is not None:
                     try:
                         tr = AudioTranscode(
-                            self._container, ist, codec, self._t0, max_gap=_FORWARD_GAP_S,
-                            joins=self._forward_gap_s < float("inf"),
-                            pad=is_ogg(self._container))
+                            self._container, ist, codec, self._t0, max_gap=FORWARD_GAP_S,
+                            timeline=self._timeline, pad=is_ogg(self._container))
                     except OutputError as exc:
                         raise OutputError(f"output {self.name}: {exc}; {self._advice()}") from None
                     self._transcode[ist.index] = tr
@@ -784,9 +769,13 @@ class EncoderSink:
         if self._stream is None:
             self._start(frame)
         av_frame = self._to_av(frame)
+        before = self._last_pts
         av_frame.pts = self._video_pts(frame)
         av_frame.time_base = self._stream.codec_context.time_base
         av_frame.pict_type = av.video.frame.PictureType.NONE
+        if self._cfr and before is not None and av_frame.pts is not None:
+            self._fill_ticks(before, av_frame.pts)
+            self._last_av = av_frame
         if self.image is not None:
             # One picture, the last frame: encoded once at close (encoding every
             # frame to PNG made a 5 s clip take 5.6 s instead of 1.0).
@@ -807,6 +796,25 @@ class EncoderSink:
         if t is not None:
             self._last_time = t
         self._mux_side(self._last_time)
+
+    def _fill_ticks(self, before: int, pts: int) -> None:
+        """Repeat the last frame on the ticks between ``before`` and ``pts`` (Ogg).
+
+        Ogg's VP8 and Theora mappings time a page's last packet only and
+        count the others back a tick each: a frame after a gap of a
+        variable-rate input was shown early by the whole gap, then frozen
+        (trial 50). FFmpeg writes such outputs at a constant rate the same
+        way; every repeated frame is counted.
+        """
+        if self._last_av is None:
+            return
+        for tick in range(before + 1, pts):
+            self._last_av.pts = tick
+            try:
+                self._mux_video(self._stream.encode(self._last_av))
+            except (av.FFmpegError, ValueError) as exc:
+                raise self._encode_failed(exc) from None
+            self.corrections[_OGG_REPEATS] += 1
 
     def _note_duration(self, frame: Frame, pts: int | None) -> None:
         """Remember how long the frame at ``pts`` is shown, in the codec's ticks."""
@@ -873,14 +881,19 @@ class EncoderSink:
             pts = round(exact - self._tick_phase)
         if self._last_pts is None and self._t0 and tb:
             self._video_offset -= round(self._t0 / tb)
+        raw = pts
         pts += self._video_offset
         last = self._last_pts
         if last is not None and tb:
             step = self._frame_ticks(tb)
             gap = float((pts - last) * tb)
-            if gap < -_DISCONTINUITY_S or gap > self._forward_gap_s:
-                self._video_offset += last + step - pts
-                pts = last + step
+            if self._timeline.jumped(gap):
+                own = self._video_offset + last + step - pts  # on just after the last frame
+                offset = round(Fraction(self._timeline.shift(
+                    "video", float(raw * tb), float(own * tb))).limit_denominator(10**9) / tb)
+                # the sound's shift at this join, unless it puts the frame on its past
+                self._video_offset = offset if raw + offset > last else own
+                pts = raw + self._video_offset
                 self.corrections["video discontinuities re-based"] += 1
             elif pts <= last:
                 pts = last + 1
@@ -973,11 +986,14 @@ class EncoderSink:
 
     def _mux_audio(self, tr: AudioTranscode, packet: Any | None) -> None:
         """Re-encode one packet of a transcoded audio stream (None: flush it) and mux the result."""
-        try:
-            coded = tr.packets(packet)
-        except OutputError as exc:
-            raise OutputError(f"output {self.name}: {exc}; {self._advice()}") from None
-        for out in coded:
+        coded = iter(tr.packets(packet))  # a generator: a long hole's silence is not held
+        while True:
+            try:
+                out = next(coded)
+            except StopIteration:
+                break
+            except OutputError as exc:
+                raise OutputError(f"output {self.name}: {exc}; {self._advice()}") from None
             out.stream = tr.stream
             try:
                 self._container.mux(out)
@@ -1092,10 +1108,15 @@ class EncoderSink:
     def _fix_side_timestamps(self, packet: Any, ost: Any, key: int) -> None:
         """Monotonic DTS for a copied packet, as FFmpeg's muxing does; counted.
 
-        Discontinuities (a jump back of more than a second, or forward past
-        a minute) re-base the stream; a DTS that does not increase is nudged
-        to one tick after the previous one (and pts kept >= dts). ``key`` is
-        the packet's input stream index (its input may be closed by now).
+        At a discontinuity (see :class:`~vidclear.io.sinks.joins.Timeline`)
+        the stream is re-based by the shift the input's streams share there.
+        A DTS that does not increase (there too: a piece's AAC outlasts its
+        picture by its padding, and the next piece's first packets land on
+        it) is nudged to one tick after the previous one, as FFmpeg's
+        muxing does, and pts kept >= dts: no packet is left out (leaving
+        out the next piece's first packet, its decoder's start, smeared the
+        first 11 ms of its sound). ``key`` is the packet's input stream
+        index (its input may be closed by now).
         """
         tb = packet.time_base
         if packet.dts is None:
@@ -1105,6 +1126,7 @@ class EncoderSink:
         if key not in self._side_offset:
             self._side_offset[key] = -round(self._t0 / tb) if self._t0 and tb else 0
         offset = self._side_offset[key]
+        raw = packet.dts
         if offset:
             packet.dts += offset
             if packet.pts is not None:
@@ -1112,15 +1134,24 @@ class EncoderSink:
         last = self._side_dts.get(key)
         if last is not None and tb:
             gap = float((packet.dts - last) * tb)
-            if gap < -_DISCONTINUITY_S or gap > self._forward_gap_s:
-                shift = last + max(1, packet.duration or 1) - packet.dts
-                self._side_offset[key] = offset + shift
-                packet.dts += shift
+            own = offset + last + max(1, packet.duration or 1) - packet.dts
+            shift = self._timeline.follow(key, gap, float(raw * tb), float(own * tb))
+            if shift is not None:
+                new = round(Fraction(shift).limit_denominator(10**9) / tb)
+                self._side_offset[key] = new
+                packet.dts += new - offset
                 if packet.pts is not None:
-                    packet.pts += shift
+                    packet.pts += new - offset
                 self.corrections[f"{ost.type} discontinuities re-based"] += 1
-            elif packet.dts <= last:
-                packet.dts = last + 1
+            elif gap > FORWARD_GAP_S:
+                self.notes.append(f"{self.name}: the input's {ost.type} (stream #{key}) pauses "
+                                  f"for {gap:.1f} s at {float(last * tb):.1f} s: kept, as "
+                                  "copied")
+            if packet.dts <= last:
+                # a tick of the output's time base: one of the input's (1/90000
+                # in MPEG-TS) vanished in Matroska's milliseconds
+                tick = Fraction(ost.time_base) / Fraction(tb) if ost.time_base else 1
+                packet.dts = last + max(1, math.ceil(tick))
                 self.corrections[f"{ost.type} packets with a repeated DTS nudged"] += 1
             if packet.pts is not None and packet.pts < packet.dts:
                 packet.pts = packet.dts
