@@ -530,6 +530,68 @@ def test_a_ts_join_whose_clock_goes_back_keeps_the_sound_after_it(media, capsys)
     assert len(onsets) == len(expected) and np.abs(onsets - expected).max() < 0.003, onsets
 
 
+def test_a_ts_piece_without_sound_keeps_the_later_pieces_in_step(media, capsys):
+    # Every piece on one clock and the second without sound: the third
+    # piece's sound, matched to the joins by time alone, went under the
+    # second's picture, and the last piece came out silent (trial 51). The
+    # joins are found in file order as the input is read.
+    with_sound = _ts_piece(media, "piece.ts")
+    silent = media / "silent.ts"
+    ffmpeg("-i", str(with_sound), "-an", "-c", "copy", "-f", "mpegts", str(silent))
+    joined = media / "one-silent.ts"
+    joined.write_bytes(b"".join(p.read_bytes() for p in (with_sound, silent, with_sound,
+                                                         with_sound)))
+    for ext in (".mkv", ".webm"):
+        out = media / f"one-silent{ext}"
+        rc, err = _run(joined, out, capsys)
+        assert rc == 0, err
+        sound, rate, start = _sound(out)
+        onsets = _onsets(sound, rate, start)
+        expected = np.array([k * 4.0 + 0.25 + 0.5 * i for k in (0, 2, 3) for i in range(8)])
+        assert len(onsets) == len(expected), (ext, onsets)
+        assert np.abs(onsets - expected).max() < 0.003, (ext, np.round(onsets - expected, 4))
+
+
+def test_a_trim_of_cat_joined_ts_counts_the_joined_clock(media, capsys):
+    # -ss and -t on `cat a.ts a.ts a.ts a.ts` counted the input's raw clock,
+    # which goes back at every join: `-t 3` wrote everything, `-ss 3` was
+    # refused as "after the last frame" (trial 51)
+    piece = _ts_piece(media, "piece.ts")
+    joined = media / "trim4.ts"
+    joined.write_bytes(piece.read_bytes() * 4)
+    out = media / "trim4.mkv"
+    rc, err = _run(joined, out, capsys, "-ss", "5", "-t", "6")
+    assert rc == 0, err
+    times = ffprobe_frame_times(out)
+    assert len(times) == 150 and np.allclose(np.diff(times), 0.04, atol=2e-3)
+    sound, rate, start = _sound(out)
+    onsets = _onsets(sound, rate, start)
+    # the frame at 5 s is 1 s into the second piece: its beeps at 0.25 s past the half seconds
+    assert len(onsets) == 12, onsets
+    assert np.abs((onsets - 0.25) - np.round(onsets - 0.25, 1 - 1)).max() < 0.5
+    assert np.abs(np.diff(onsets) - 0.5).max() < 0.003 and abs(onsets[0] - 0.25) < 0.003
+
+
+@pytest.mark.parametrize("ext", [".webm", ".ogv", ".mkv"])
+def test_a_ts_across_its_clock_wrap_keeps_what_came_before_it(media, capsys, ext):
+    # A TS starting 2.7 s before its 33-bit clock wraps (95443.7 s) is read
+    # with that part before 0: taken as starting at 0, its sound before the
+    # wrap was cut as "before the start" in .webm, and .ogv wrote its first
+    # frames 5.4 years on (trial 51). Shifted up to 0, as FFmpeg does.
+    inp = _ts_piece(media, "wrap.ts", 95441.0)
+    out = media / f"wrap{ext}"
+    rc, err = _run(inp, out, capsys)
+    assert rc == 0, err
+    times = ffprobe_frame_times(out)
+    assert len(times) == 100 and 0 <= times[0] < 0.05 and times[-1] < 4.05
+    sound, rate, start = _sound(out)
+    onsets = _onsets(sound, rate, start)
+    expected = 0.25 + 0.5 * np.arange(8)
+    # (in Ogg the picture sits on whole frames; the sound follows it within ms)
+    assert len(onsets) == 8
+    assert np.abs(onsets - expected).max() < (0.008 if ext == ".ogv" else 0.003), onsets
+
+
 def test_variable_rate_video_into_ogg_repeats_frames_over_its_gaps(media, capsys):
     # Ogg's VP8 mapping times only a page's last packet and counts the
     # others back a tick each: after a 2 s gap of a variable-rate input the

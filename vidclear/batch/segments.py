@@ -33,6 +33,7 @@ from vidclear.config.sections import OutputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError, OutputError
+from vidclear.io.joins import Timeline, joinable
 from vidclear.io.sinks.audio import AudioTranscode, is_ogg, own_audio_codec
 from vidclear.io.sinks.encoder import (
     TS_SUFFIXES,
@@ -42,7 +43,6 @@ from vidclear.io.sinks.encoder import (
     mark_output,
     output_shift,
 )
-from vidclear.io.sinks.joins import Timeline, joinable
 from vidclear.io.sinks.paths import publish
 from vidclear.io.sources.av_source import container_start, open_error, video_stream
 

@@ -60,8 +60,9 @@ class StreamInfo:
     start : float
         Seconds every timestamp of the source (frames and side packets)
         starts after 0: the container's start time, which FFmpeg subtracts
-        without ``-copyts``. 0 for sources that start at 0 or shift
-        themselves (a trimmed input).
+        without ``-copyts``; negative where they start before 0 (an
+        MPEG-TS read across its clock's wrap). 0 for sources that start at
+        0 or shift themselves (a trimmed input).
     """
 
     spec: str

@@ -20,7 +20,7 @@ import av
 import numpy as np
 
 from vidclear.errors import OutputError
-from vidclear.io.sinks.joins import FORWARD_GAP_S, Timeline
+from vidclear.io.joins import FORWARD_GAP_S, Timeline
 
 # Audio codecs the Ogg muxer takes (FFmpeg's libavformat/oggenc.c); Ogg has
 # no codec tag table, so the muxer would refuse anything else at its header.
@@ -194,6 +194,10 @@ class AudioTranscode:
         self.rebased = 0  # discontinuities re-based (joined recordings)
         self.kept_gaps = 0  # holes past max_gap kept as jumps of the timestamps
 
+    def delay(self, seconds: float) -> None:
+        """Move the sound ``seconds`` later, as its picture moved (before the first sample)."""
+        self._t0 -= seconds
+
     def chosen_note(self, output: str, suffix: str, label: str, source_codec: str) -> str:
         """The note that input stream ``label`` (``source_codec`` audio) is re-encoded
         for ``output`` (a ``suffix`` file), and in what layout."""
@@ -218,11 +222,12 @@ class AudioTranscode:
             notes.append(f"{output}: {self.kept_gaps} pause(s) of over {self._max_gap:g} s in "
                          "the input's audio kept as jumps of its timestamps")
         if self.rebased:
-            overlap = (f"; {self.overlap_s:.3f} s of it overlapping the piece before left out"
-                       if self.overlap_s else "")
             notes.append(f"{output}: {self.rebased} discontinuit"
                          f"{'y' if self.rebased == 1 else 'ies'} of the input's audio "
-                         f"(joined recordings) re-based with the picture{overlap}")
+                         "(joined recordings) re-based with the picture")
+        if self.overlap_s:
+            notes.append(f"{output}: {self.overlap_s:.3f} s of the input's audio overlapping "
+                         "the sound before it (at joins: the last piece's padding) cut")
         return notes
 
     def _open_encoder(self, layout: str, channels: int) -> None:
@@ -281,10 +286,13 @@ class AudioTranscode:
                 self.rebased += 1
                 self._overlapping = True
             at += self._offset
-            if self._next is None or self._overlapping:
+            if (self._next is None or self._overlapping
+                    or at < self._next - _HOLE_S * rate):
                 # before the output's start (-ss, or audio leading the first
                 # frame), or a piece after a join overlapping the last one's
-                # end: cut to the sample, as FFmpeg trims
+                # end (its AAC padding; trip mode's next file): cut to the
+                # sample, as FFmpeg trims (counted on, each file's overlap
+                # put the sound 20 ms later, trial 51)
                 begin = 0 if self._next is None else self._next
                 if at + frame.samples <= begin:
                     if self._next is not None:

@@ -34,8 +34,8 @@ from vidclear.core.convert import BT601, colour_standard, rgb_to_av
 from vidclear.core.frame import Frame
 from vidclear.core.source import SidePackets, StreamInfo
 from vidclear.errors import ArrayError, ConfigError, OutputError
+from vidclear.io.joins import FORWARD_GAP_S, Timeline, joinable
 from vidclear.io.sinks.audio import OGG_AUDIO, AudioTranscode, is_ogg, own_audio_codec
-from vidclear.io.sinks.joins import FORWARD_GAP_S, Timeline, joinable
 from vidclear.io.sinks.paths import is_special_file, partial_path, publish, wait_for_reader
 
 __all__ = ["EncoderSink"]
@@ -71,7 +71,7 @@ CRASH_SAFE_PIECE_S = 0.5
 
 
 def input_timeline(info: StreamInfo | None) -> Timeline:
-    """A :class:`~vidclear.io.sinks.joins.Timeline` for ``info``'s input: joinable
+    """A :class:`~vidclear.io.joins.Timeline` for ``info``'s input: joinable
     where its format is, or unknown (no stream: synthetic, or its input closed)."""
     try:
         joins = joinable(info.video_stream.container)  # type: ignore[union-attr]
@@ -140,7 +140,7 @@ def check_encoder(cfg: OutputConfig) -> Any:
     except (av.codec.codec.UnknownCodecError, ValueError):
         raise ConfigError(
             f"output.codec = {cfg.codec!r} is not an encoder this FFmpeg has: "
-            "try libx264, libx265, libvpx-vp9, mpeg4 or ffv1"
+            "try libx264, libx265, libvpx-vp9 (WebM), libvpx (WebM, Ogg), mpeg4 or ffv1"
         ) from None
     if codec.type != "video":
         raise ConfigError(f"output.codec = {cfg.codec!r} is not a video encoder")
@@ -242,11 +242,14 @@ def output_shift(source_start: float, path: Path) -> float:
 
     ``source_start`` is how far the source's timestamps start after 0
     (:attr:`StreamInfo.start`); the output starts at 0, or at 1.4 s for
-    MPEG-TS (``.ts``, ``.m2ts``, ``.mts``). Never negative.
+    MPEG-TS (``.ts``, ``.m2ts``, ``.mts``). Negative for a source that
+    starts before 0 (its timestamps are moved up to 0).
     """
+    if source_start < 0:
+        return source_start
     if path.suffix.lower() in TS_SUFFIXES:
         return max(source_start - _TS_START_S, 0.0)
-    return max(source_start, 0.0)
+    return source_start
 
 
 def _singular(what: str) -> str:
@@ -339,6 +342,7 @@ class EncoderSink:
         self._keep_source_time = keep_source_time
         self._timeline = input_timeline(info)  # discontinuities, shared by the streams
         self._tick_phase: Fraction | None = None  # see _video_pts
+        self._phase_s = 0.0  # seconds the picture moved onto Ogg's ticks
         self._cfr = False  # one frame a tick (Ogg): gaps filled with the frame before
         self._last_av: Any = None  # that frame
         self._last_pts: int | None = None
@@ -861,9 +865,11 @@ class EncoderSink:
     def _video_pts(self, frame: Frame) -> int | None:
         """The frame's pts, made strictly increasing; every change is counted.
 
-        A jump back of more than 0.1 s (or forward past a minute) is a
-        discontinuity and re-bases what follows; a smaller step back (a late
-        frame) is re-timed to just after the previous frame.
+        A jump back of more than 0.1 s (or, in joinable inputs such as
+        MPEG-TS, forward past 10 s, FFmpeg's threshold) is a discontinuity
+        and re-bases what follows, by the shift every stream takes at that
+        join (:class:`~vidclear.io.joins.Timeline`); a smaller step
+        back (a late frame) is re-timed to just after the previous frame.
         """
         pts = frame.pts
         if pts is None:
@@ -878,6 +884,13 @@ class EncoderSink:
             exact = Fraction(pts) * Fraction(frame.time_base) / Fraction(tb)
             if self._tick_phase is None:
                 self._tick_phase = exact - round(exact)
+                # the picture moves by -phase ticks, and by what rounding the
+                # output's start to a tick (below) leaves: the sound moves with
+                # it (the input's picture 0.023 s in put the sound 17 ms early)
+                t0 = Fraction(self._t0).limit_denominator(10**9) / Fraction(tb)
+                self._phase_s = float((t0 - round(t0) - self._tick_phase) * Fraction(tb))
+                for tr in self._transcode.values():
+                    tr.delay(self._phase_s)
             pts = round(exact - self._tick_phase)
         if self._last_pts is None and self._t0 and tb:
             self._video_offset -= round(self._t0 / tb)
@@ -890,7 +903,8 @@ class EncoderSink:
             if self._timeline.jumped(gap):
                 own = self._video_offset + last + step - pts  # on just after the last frame
                 offset = round(Fraction(self._timeline.shift(
-                    "video", float(raw * tb), float(own * tb))).limit_denominator(10**9) / tb)
+                    "video", float(raw * tb), float(own * tb), ahead=gap > 0)
+                ).limit_denominator(10**9) / tb)
                 # the sound's shift at this join, unless it puts the frame on its past
                 self._video_offset = offset if raw + offset > last else own
                 pts = raw + self._video_offset
@@ -1108,7 +1122,7 @@ class EncoderSink:
     def _fix_side_timestamps(self, packet: Any, ost: Any, key: int) -> None:
         """Monotonic DTS for a copied packet, as FFmpeg's muxing does; counted.
 
-        At a discontinuity (see :class:`~vidclear.io.sinks.joins.Timeline`)
+        At a discontinuity (see :class:`~vidclear.io.joins.Timeline`)
         the stream is re-based by the shift the input's streams share there.
         A DTS that does not increase (there too: a piece's AAC outlasts its
         picture by its padding, and the next piece's first packets land on
@@ -1124,7 +1138,8 @@ class EncoderSink:
                 return
             packet.dts = packet.pts
         if key not in self._side_offset:
-            self._side_offset[key] = -round(self._t0 / tb) if self._t0 and tb else 0
+            start = self._t0 - self._phase_s
+            self._side_offset[key] = -round(start / tb) if start and tb else 0
         offset = self._side_offset[key]
         raw = packet.dts
         if offset:

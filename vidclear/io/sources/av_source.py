@@ -21,6 +21,7 @@ from vidclear.config.sections import InputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError
+from vidclear.io.joins import Unjoiner, joinable
 from vidclear.io.sequence import ffmpeg_pattern, first_of_sequence, has_number
 
 __all__ = ["AVSource", "camera_device", "classify_input", "video_stream"]
@@ -64,9 +65,16 @@ def camera_device(spec: str) -> str:
 
 
 def container_start(container: Any) -> float:
-    """Seconds an open PyAV container's timestamps start after 0 (0 when at or before 0)."""
+    """Seconds an open PyAV container's timestamps start after 0 (0 when unknown).
+
+    Negative where they start before 0: an MPEG-TS that starts just before
+    its 33-bit clock wraps is read with the part before the wrap below 0
+    (libavformat's wrap correction; -2.34 s for one starting at 95441 s).
+    FFmpeg's CLI shifts that part to 0 too; taken as 0, its sound was cut as
+    "before the start" and Ogg wrote its frames 5.4 years on (trial 51).
+    """
     start = container.start_time  # AV_TIME_BASE units, or None
-    return max(float(start) / av.time_base, 0.0) if start else 0.0
+    return float(start) / av.time_base if start else 0.0
 
 
 def _is_attached_picture(stream: Any) -> bool:
@@ -340,6 +348,9 @@ class AVSource(Source):
         self.rate: Fraction | None = vs.average_rate or vs.guessed_rate or None
         self.start_time = None if vs.start_time is None else float(vs.start_time * self.time_base)
         self.rotation = 0
+        # joined recordings (`cat a.ts b.ts`) re-based as demuxed, every stream
+        # alike, so trims and the copied streams see one clock (not live inputs)
+        self._unjoin = Unjoiner() if not self._live and joinable(c) else None
 
     # -- properties ------------------------------------------------------
     @property
@@ -469,6 +480,7 @@ class AVSource(Source):
             for packet in self._container.demux(streams):
                 if self.stopped:
                     break
+                self._unjoined(packet)
                 if packet.stream.index in copied:
                     if packet.size:
                         self.side_packets.put(packet)
@@ -513,7 +525,30 @@ class AVSource(Source):
                 held = []
             for av_frame in held:
                 yield frame_of(av_frame)
+        if self._unjoin is not None and self._unjoin.joins:
+            self.notes.append(f"{self._unjoin.joins} join(s) where the input's clock goes "
+                              "back (joined recordings): every stream re-based alike there")
         self._check_complete()
+
+    def _unjoined(self, packet: Any) -> None:
+        """Re-base ``packet`` at the input's joins, in file order (:class:`Unjoiner`)."""
+        if self._unjoin is None:
+            return
+        ts = packet.dts if packet.dts is not None else packet.pts
+        tb = packet.time_base
+        if ts is None or not tb:
+            return
+        shown = None if packet.pts is None else float(packet.pts * tb)
+        video = packet.stream.index == self.video_stream.index
+        duration = float(packet.duration * tb) if packet.duration else (
+            1 / float(self.rate) if video and self.rate else 0.0)  # a TS may carry none
+        shift = self._unjoin.place(packet.stream.index, video, float(ts * tb), shown, duration)
+        if shift:
+            ticks = round(shift / float(tb))
+            if packet.dts is not None:
+                packet.dts += ticks
+            if packet.pts is not None:
+                packet.pts += ticks
 
     def drain_side_packets(self, until: float) -> None:
         """Pass on the copied streams' packets before ``until`` that the file holds later.
@@ -532,6 +567,7 @@ class AVSource(Source):
         pending = {s.index for s in self.copy_streams}
         try:
             for packet in self._container.demux([vs, *self.copy_streams]):
+                self._unjoined(packet)
                 ts = packet.pts if packet.pts is not None else packet.dts
                 if ts is None:
                     continue
