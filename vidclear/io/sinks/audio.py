@@ -52,6 +52,10 @@ _DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "4.0", 5: "5.0", 6: "5.
 # more than this is a hole, filled with silence (one AAC frame is 21 ms;
 # Matroska's millisecond timestamps jitter by one).
 _HOLE_S = 0.015
+# ... and one landing back over the samples counted by more than this is cut
+# there (Matroska's timestamps are rounded to the millisecond), so an
+# overlap never builds up past it.
+_OVERLAP_S = 0.002
 
 
 def _samples(frame: Any, start: int, stop: int, *, silent: bool = False) -> Any:
@@ -215,7 +219,7 @@ class AudioTranscode:
             notes.append(f"{output}: {self.holes} hole(s) in the input's audio "
                          f"({self.silence_s:.3f} s in all) filled with silence in the "
                          "re-encoded audio, to keep it in sync")
-        if self.lead_s:
+        if self.lead_s > 0.05:  # (not the picture's own move onto Ogg's ticks)
             notes.append(f"{output}: the audio starts {self.lead_s:.3f} s after the picture: "
                          "silence put before it (Ogg keeps no start offset for its audio)")
         if self.kept_gaps:
@@ -287,12 +291,13 @@ class AudioTranscode:
                 self._overlapping = True
             at += self._offset
             if (self._next is None or self._overlapping
-                    or at < self._next - _HOLE_S * rate):
+                    or at < self._next - _OVERLAP_S * rate):
                 # before the output's start (-ss, or audio leading the first
                 # frame), or a piece after a join overlapping the last one's
                 # end (its AAC padding; trip mode's next file): cut to the
                 # sample, as FFmpeg trims (counted on, each file's overlap
-                # put the sound 20 ms later, trial 51)
+                # put the sound 20 ms later, trial 51; cut only past 15 ms,
+                # the 9-14 ms overlaps of 0.5 s pieces built up to 15, trial 52)
                 begin = 0 if self._next is None else self._next
                 if at + frame.samples <= begin:
                     if self._next is not None:
