@@ -114,9 +114,8 @@ class AudioTranscode:
         ahead where the picture jumped too, see ``Timeline.follow``): the
         audio is re-based there by the shift the streams share, counted in
         ``rebased``, and samples landing before its last ones are cut
-        (``overlap_s``). None: a timeline of its own.
-    key : hashable
-        This stream's name in ``timeline`` (the input stream's index).
+        (``overlap_s``); the stream is named there by its input index.
+        None: a timeline of its own.
     pad : bool
         Fill every hole with silence, the start too (audio that begins after
         the picture): for outputs whose audio timeline is its sample count
@@ -142,7 +141,7 @@ class AudioTranscode:
     Packets that do not decode are left out and counted (``undecodable``);
     ``holes``, ``silence_s`` and ``lead_s`` count what was filled,
     ``kept_gaps`` the long pauses kept as jumps, ``rebased`` the
-    discontinuities closed up.
+    discontinuities re-based, ``overlap_s`` the overlapping sound cut.
     """
 
     def __init__(self, container: Any, ist: Any, codec: str, t0: float,
