@@ -571,6 +571,31 @@ def test_short_joined_ts_pieces_keep_their_sound_in_step_when_re_encoded(media, 
     assert len(onsets) == 10 and np.abs(onsets - expected).max() < 0.003, onsets - expected
 
 
+def test_h264_with_b_frames_in_avi_keeps_its_frames_in_order_and_time(media, capsys):
+    # AVI stamps its packets in decoding order: with B-frames the decoded
+    # frames came with pts 1, 4, 3, 5, 2, ... and 100 frames were spread
+    # over 7 s, 50 re-timed (trial 52). Their DTS are used, as FFmpeg's
+    # guess_correct_pts does; each frame is the one FFmpeg shows there.
+    import av
+
+    inp = media / "bframes.avi"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=4", "-c:v", "libx264", "-bf", "3",
+           str(inp))
+    out, ref = media / "bframes.mkv", media / "bframes-ffmpeg.mkv"
+    rc, err = _run(inp, out, capsys)
+    assert rc == 0, err
+    times = ffprobe_frame_times(out)
+    assert len(times) == 100 and np.allclose(np.diff(times), 0.04, atol=1e-3)
+    ffmpeg("-i", str(inp), "-c:v", "ffv1", str(ref))  # FFmpeg's own reading, lossless
+
+    def pictures(path: Path) -> list[np.ndarray]:
+        with av.open(str(path)) as c:
+            return [f.to_ndarray(format="gray").astype(np.float64) for f in c.decode(video=0)]
+    ours, theirs = pictures(out), pictures(ref)
+    nearest = [int(np.argmin([np.abs(a - b).mean() for b in theirs])) for a in ours]
+    assert nearest == list(range(100))
+
+
 def test_a_trim_of_mpeg_ps_keeps_its_first_frames(media, capsys):
     # MPEG-PS seeks by bytes: -ss 1.25 landed on the keyframe after it and the
     # trim lost 20 of its 38 frames (trial 52); it is read from its start now
