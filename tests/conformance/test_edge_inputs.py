@@ -571,6 +571,19 @@ def test_short_joined_ts_pieces_keep_their_sound_in_step_when_re_encoded(media, 
     assert len(onsets) == 10 and np.abs(onsets - expected).max() < 0.003, onsets - expected
 
 
+def test_a_trim_inside_a_jump_ahead_of_a_joined_ts_says_so(media, capsys):
+    # pieces 100 s apart on their clock: -ss/-t count the input's own clock
+    # across a jump ahead, and a span inside the jump said only "no frames
+    # were written" (trial 52)
+    pieces = [_ts_piece(media, f"piece{100.0 * k:g}.ts", 100.0 * k) for k in range(2)]
+    joined = media / "ahead2.ts"
+    joined.write_bytes(b"".join(p.read_bytes() for p in pieces))
+    out = media / "ahead2-trim.mkv"
+    rc, err = _run(joined, out, capsys, "-ss", "5", "-t", "2")
+    assert rc != 0 and not out.exists()
+    assert "no frame from 5 s to 7 s: its clock jumps from 3.960 s to 99.9" in err, err
+
+
 def test_h264_with_b_frames_in_avi_keeps_its_frames_in_order_and_time(media, capsys):
     # AVI stamps its packets in decoding order: with B-frames the decoded
     # frames came with pts 1, 4, 3, 5, 2, ... and 100 frames were spread

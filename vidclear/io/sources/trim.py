@@ -163,6 +163,7 @@ class TrimSource(Source):
         step = 1 / float(rate) if rate else _EPS
         last: float | None = None
         held: Frame | None = None  # the frame before the start that is still shown there
+        last_before: float | None = None  # the time of the last frame before the start
         ended = False
         for frame in self.source:
             last = frame.time if frame.time is not None else last
@@ -172,8 +173,21 @@ class TrimSource(Source):
                     # decoded from the keyframe before the start: trimmed exactly,
                     # but for a frame held over the start (see _held_over)
                     held = frame if self._held_over(frame, t, step) else None
+                    last_before = t
                     continue
                 if self.end is not None and t >= self.end - _EPS:
+                    if self._frames_decoded == 0 and held is None and last_before is not None:
+                        # the whole span lies in a gap of the input's clock (a
+                        # joined TS whose next piece's clock starts later: a
+                        # jump ahead is counted on the input's own clock); it
+                        # said only "no frames were written" (trial 52)
+                        origin = self.source.first_time or 0.0
+                        raise InputError(
+                            f"input {self.spec}: no frame from {self.start - origin:g} s to "
+                            f"{self.end - origin:g} s: its clock jumps from "
+                            f"{last_before - origin:.3f} s to {t - origin:.3f} s there "
+                            "(joined recordings count -ss/-t on the input's own clock "
+                            "across a jump ahead)")
                     self.source.drain_side_packets(self.end)
                     self.source.stop()
                     ended = True
