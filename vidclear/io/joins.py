@@ -159,9 +159,10 @@ class Unjoiner:
     to that piece: the picture has not run on past it there by over a
     second (a TS muxer interleaves its streams within 0.7 s). Otherwise it
     begins a join of its own, placed just after the last picture's end (of
-    any stream's before the first picture). Steps ahead are left to :class:`Timeline` downstream:
-    which stream of a piece comes first in the file is the muxer's choice,
-    and a step ahead of the sound alone is a pause.
+    any stream's before the first picture). Steps ahead are left to
+    :class:`Timeline` downstream: which stream of a piece comes first in the
+    file is the muxer's choice, and a step ahead of the sound alone is a
+    pause.
     """
 
     def __init__(self) -> None:
@@ -172,7 +173,11 @@ class Unjoiner:
         self._video: float | None = None  # input time of the picture's latest packet
         self._end: float | None = None  # latest end of any packet, shifted
         self._video_end: float | None = None  # latest end of a picture, shifted
-        self.joins = 0
+
+    @property
+    def joins(self) -> int:
+        """How many joins were found so far."""
+        return len(self._shifts) - 1
 
     def place(self, key: Hashable, video: bool, t: float, shown: float | None = None,
               duration: float = 0.0) -> float:
@@ -196,7 +201,6 @@ class Unjoiner:
                 self._shifts.append((end if end is not None else shown) - shown)
                 self._began.append(t)
                 current += 1
-                self.joins += 1
             elif video and self._video_end is not None:
                 # the sound began this join before the last picture of the piece
                 # before was read (MPEG-TS hands a picture on when its next one
