@@ -40,6 +40,7 @@ from vidclear.io.sinks.http_preview import (
 from vidclear.io.sinks.paths import check_output_path
 from vidclear.io.sinks.views import VIEWS
 from vidclear.io.sources import classify_input
+from vidclear.io.sources.network import remote_file
 from vidclear.pipeline.stats import PipelineStats
 from vidclear.session import Session, build_processors
 
@@ -311,12 +312,15 @@ class LiveJob:
 
         live = cfg.pipeline.mode != "file"
         pace = None
+        kind = classify_input(str(input))
         if (cfg.pipeline.mode == "auto" and output is not None
-                and classify_input(str(input)) in ("file", "pipe", "lavfi")):
+                and (kind in ("file", "pipe", "lavfi")
+                     or (kind == "url" and remote_file(str(input), cfg.input)))):
             # A file (or a pipe, or a lavfi graph) previewed while recorded: played at
             # its own rate, but every frame goes into the recording. Run live, a
             # dehaze slower than the frame rate dropped 39 of 90 frames from it
-            # (trial 38; a pipe and a graph, trial 39). Cameras and streams run live.
+            # (trial 38; a pipe and a graph, trial 39; a file on a server, trial 54).
+            # Cameras and streams run live.
             live, pace = False, cfg.input.realtime != "off"
         try:
             self.session = Session.open(

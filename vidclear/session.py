@@ -47,6 +47,7 @@ from vidclear.io.sinks.split import SplitSink
 from vidclear.io.sinks.stream import StreamSink, classify_output
 from vidclear.io.sinks.tee import TeeSink
 from vidclear.io.sources import TripSource, classify_input, expand_inputs, open_source
+from vidclear.io.sources.network import remote_file
 from vidclear.pipeline.runner import Pipeline
 from vidclear.pipeline.stats import PipelineStats
 
@@ -249,7 +250,9 @@ class Session:
             The file to write; optional when ``sinks`` (a preview) are given.
         live : bool, optional
             Run live (drop oldest, reconnect, pace graphs). Default: by
-            ``pipeline.mode``, else live for URLs and cameras.
+            ``pipeline.mode``, else live for cameras and URLs, but for a file
+            on a server (an HTTP(S) or FTP URL of known length), which is
+            read as a file.
         pace : bool, optional
             Release a file's frames at their own rate while every frame still
             goes out (file mode): what a preview of a file being recorded
@@ -322,8 +325,10 @@ class Session:
                                for o in outputs) and cfg.input.realtime == "auto" else None
         procs = list(processors) if processors is not None else build_processors(cfg)
         if live is None:
-            live = cfg.pipeline.mode == "live" or (
-                cfg.pipeline.mode == "auto" and classify_input(specs[0]) in ("url", "camera"))
+            kind = classify_input(specs[0])
+            # a file on a server is read as a file: every frame, its audio (trial 54)
+            live = cfg.pipeline.mode == "live" or (cfg.pipeline.mode == "auto" and (
+                kind == "camera" or (kind == "url" and not remote_file(specs[0], cfg.input))))
         mode = "live" if live and cfg.pipeline.mode == "auto" else None
         if pace and not live and cfg.pipeline.mode == "auto":
             mode = "file"  # a file sent in real time: paced, but every frame goes out

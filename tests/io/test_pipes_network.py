@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import json
 import shutil
 import signal
@@ -10,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -309,26 +313,67 @@ def test_a_network_output_nobody_listened_to_says_nothing_was_sent(ts_clip, tmp_
     assert "re-timed" not in err
 
 
-def test_a_file_served_over_http_ends_where_the_file_ends(ts_clip, tmp_path):
-    # At its end the "stream" was reconnected and recorded again, the 4 s clip
-    # thirty times over for as long as the run lasted (trial 39)
-    import functools
-    import http.server
-
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
-                                directory=str(ts_clip.parent))
+@contextlib.contextmanager
+def _served(folder: Path) -> Iterator[str]:
+    """``http://127.0.0.1:PORT`` serving ``folder`` (Python's server: no Range requests)."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/{ts_clip.name}"
-        stats = tmp_path / "s.json"
-        proc = subprocess.run([*VIDCLEAR, "run", url, "-o", str(tmp_path / "h.mkv"), "--stats",
-                               str(stats)], capture_output=True, text=True, cwd=ROOT,
-                              timeout=120)
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_file_served_over_http_is_read_as_a_file(ts_clip, tmp_path):
+    # Run live as any URL, its frames came in bursts as fast as the server sent
+    # them and the latest-frame flow kept 15 of 200 (trial 54), without the
+    # audio; at its end it had been reconnected and recorded again, the 4 s clip
+    # thirty times over (trial 39). A file of known length is read as a file:
+    # every frame, the audio, -ss / -t.
+    stats = tmp_path / "s.json"
+    with _served(ts_clip.parent) as base:
+        url = f"{base}/{ts_clip.name}"
+        proc = subprocess.run([*VIDCLEAR, "run", url, "-o", str(tmp_path / "h.mkv"), "--stats",
+                               str(stats)], capture_output=True, text=True, cwd=ROOT,
+                              timeout=120)
+        trim = subprocess.run([*VIDCLEAR, "run", url, "-ss", "0.5", "-t", "0.4", "-o",
+                               str(tmp_path / "t.mkv")], capture_output=True, text=True,
+                              cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
     facts = json.loads(stats.read_text())
-    assert facts["frames_in"] == 30 and facts["frames_out"] + facts["dropped"] == 30, facts
-    assert "reconnect" not in proc.stderr
+    assert (facts["frames_in"], facts["frames_out"], facts["dropped"]) == (30, 30, 0), facts
+    assert facts["mode"] == "file", facts
+    assert _counts(tmp_path / "h.mkv") == _counts(ts_clip)  # the audio too
+    assert "reconnect" not in proc.stderr and "not copied" not in proc.stderr
+    assert trim.returncode == 0, trim.stderr
+    times = ffprobe_frame_times(tmp_path / "t.mkv")
+    assert len(times) == 12, times  # 0.4 s at 30 fps
+
+
+def test_a_served_mp4_the_server_cannot_seek_into_fails_at_once(tmp_path):
+    # An MP4 whose index is at its end, from a server without Range requests,
+    # opens but gives no picture. Run live (forced), it was "lost" and
+    # "back" 38 times in 20 s and for ten minutes without a timeout, and
+    # input.reconnect_timeout never fired (trial 54); as a file it is refused.
+    # big enough that the reader cannot keep it all while it looks for the index
+    mp4 = tmp_path / "in.mp4"
+    subprocess.run([_ffmpeg(), "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=640x360:rate=25:duration=4", "-c:v", "libx264", "-preset",
+                    "ultrafast", str(mp4)], check=True)
+    with _served(tmp_path) as base:
+        runs = [subprocess.run([*VIDCLEAR, "run", f"{base}/in.mp4", "-o", str(out), *extra],
+                               capture_output=True, text=True, cwd=ROOT, timeout=120)
+                for out, extra in ((tmp_path / "live.mkv", ["--set", "pipeline.mode=live"]),
+                                   (tmp_path / "file.mkv", []))]
+    live, file = runs
+    assert live.returncode == 1, live.stderr
+    assert "opened but gave no picture before it ended" in live.stderr, live.stderr
+    assert "reconnecting" not in live.stderr
+    assert file.returncode == 1 and "is damaged" in file.stderr, file.stderr
+    for run in runs:
+        assert "Traceback" not in run.stderr
+        assert len([ln for ln in run.stderr.splitlines() if "error" in ln]) == 1, run.stderr
+    assert not list(tmp_path.glob("*.mkv"))
+    assert mp4.exists()

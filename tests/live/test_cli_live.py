@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from tests.live.helpers import free_port
+from tests.live.helpers import UDPSender, free_port
+from tests.media import ffprobe_streams
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = [sys.executable, "-m", "vidclear"]
@@ -130,3 +132,22 @@ def test_a_file_previewed_while_recorded_keeps_every_frame(tmp_path):
                              capture_output=True, timeout=300)
         err = res.stderr.decode()
         assert res.returncode == 0 and "wrote 150 frames" in err and "dropped 0" in err, err
+
+
+def test_a_stream_lost_for_good_ends_the_run_with_exit_status_3(tmp_path):
+    # Lost and given up on after input.reconnect_timeout, the run said "wrote
+    # 41 frames" and exited 0: a recorder's script could not tell the camera
+    # dying from the end it asked for (trial 54). The recording is finished.
+    sender = UDPSender(free_port(socket.SOCK_DGRAM)).start(1.5)
+    time.sleep(0.05)
+    out = tmp_path / "rec.mkv"
+    res = subprocess.run([*PY, "run", sender.url, "-o", str(out), "--set", "input.timeout=0.6",
+                          "--set", "input.reconnect_timeout=1.0"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    sender.join()
+    assert res.returncode == 3, res.stderr
+    assert "giving up" in res.stderr and "Traceback" not in res.stderr
+    assert (f"error: input {sender.url} was lost and not back within input.reconnect_timeout; "
+            f"{out} holds what came before") in res.stderr, res.stderr
+    frames = int(ffprobe_streams(out)["streams"][0]["nb_read_frames"])
+    assert frames > 10 and f"wrote {frames} frames" in res.stderr, res.stderr

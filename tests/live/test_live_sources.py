@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from fractions import Fraction
 
 import cv2
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from tests.live.helpers import UDPSender, free_port
 from tests.media import make_clip
 from vidclear.config.sections import InputConfig
+from vidclear.core.frame import Frame
 from vidclear.errors import ConfigError, InputError
 from vidclear.io.sources import RealtimeSource, open_source
 from vidclear.io.sources.av_source import AVSource, camera_device, classify_input
@@ -183,3 +185,83 @@ def test_a_host_that_does_not_resolve_is_named():
     with pytest.raises(InputError, match="the host name 'no-such-host.invalid' does not "
                                          "resolve"):
         open_source("rtsp://no-such-host.invalid/stream", config=InputConfig(timeout=2.0))
+
+
+class _Connection:
+    """One connection of a stream: ``frames`` pictures, then the end (as AVSource)."""
+
+    time_base = Fraction(1, 90000)
+    rate = Fraction(30)
+    width, height = 16, 16
+    other_video_streams = 0
+    video_choice = (0, 0, 0)
+    byte_size = 0
+
+    def __init__(self, frames: int, errors: int = 0) -> None:
+        self.frames, self.decode_errors = frames, errors
+        self.metadata: dict[str, str] = {}
+        self.uncopied_streams: list[str] = []
+
+    def __iter__(self):
+        image = np.zeros((16, 16, 3), np.uint8)
+        for i in range(self.frames):
+            yield Frame(image, pts=3000 * i, time_base=self.time_base,
+                        meta={"capture_time": time.monotonic()})
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _Flaky(NetworkSource):
+    """A stream whose first connection gives 5 pictures and every later one none."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.opened = 0
+        super().__init__(*args, **kwargs)
+
+    def _open(self, within=None):
+        self.opened += 1
+        return _Connection(5 if self.opened == 1 else 0, errors=1)
+
+
+def test_reopenings_without_a_picture_are_one_loss_that_times_out():
+    # A stream that opened again but gave no picture was "back" at once: each
+    # cycle restarted the loss's clock and the waits, so input.reconnect_timeout
+    # never fired and it was "lost" and "back" 38 times in 20 s (trial 54).
+    events: list[str] = []
+    cfg = InputConfig(timeout=0.5, reconnect_delay=0.05, reconnect_max_delay=0.4,
+                      reconnect_timeout=1.0)
+    src = _Flaky("udp://127.0.0.1:9", config=cfg, on_event=events.append)
+    t0 = time.monotonic()
+    read: list[list[Frame]] = []
+    reader = threading.Thread(target=lambda: read.append(list(src)), daemon=True)
+    reader.start()
+    reader.join(10)  # it looped for ever before: stopped here, not left to hang the suite
+    if reader.is_alive():
+        src.stop()
+        reader.join(5)
+    took = time.monotonic() - t0
+    assert read and len(read[0]) == 5, (took, events)
+    assert src.gave_up and 1.0 <= took < 2.5, (took, events)
+    assert sum("stream lost" in e for e in events) == 1, events
+    assert not any("stream back" in e for e in events), events
+    assert any("giving up" in e for e in events), events
+    assert src.opened <= 6, src.opened  # the waits grew: 0.05, 0.1, 0.2, 0.4, ...
+    assert src.status()["state"] == "up"
+
+
+def test_a_first_connection_without_a_picture_fails_at_once():
+    class Empty(_Flaky):
+        def _open(self, within=None):
+            self.opened += 1
+            return _Connection(0, errors=3)
+
+    src = Empty("udp://127.0.0.1:9", config=InputConfig(reconnect_timeout=0))
+    t0 = time.monotonic()
+    with pytest.raises(InputError, match="opened but gave no picture before it ended "
+                                         r"\(it ended after 3 unreadable packets"):
+        list(src)
+    assert src.opened == 1 and time.monotonic() - t0 < 1

@@ -22,13 +22,15 @@ from vidclear.errors import ConfigError, OutputError
 from vidclear.io.sinks.paths import check_output_path, is_special_file, is_stdout, write_file
 from vidclear.io.sinks.report import REPORT_FILES, ReportSink
 from vidclear.io.sources import classify_input
+from vidclear.io.sources.network import remote_file
 from vidclear.pipeline.stats import PipelineStats
 from vidclear.session import Session
 
 __all__ = ["COPY_ONLY_NOTE", "add_config_args", "add_parser", "add_report_arg", "chose_processors",
            "config_from_args", "execute", "open_report", "run"]
 
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT; a run stopped by SIGTERM exits 143
+EXIT_INPUT_LOST = 3  # a live input lost for good: the recording is finished and kept
 
 EXAMPLES = """\
 examples:
@@ -351,9 +353,12 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
 
     signals = 0
 
+    first_signal = 0
+
     def on_signal(signum: int) -> None:
-        nonlocal signals
+        nonlocal signals, first_signal
         signals += 1
+        first_signal = first_signal or signum
         if quiet:  # -q prints nothing but errors (trial 38)
             return
         what = ("finishing {} with the frames so far (again to stop at once)" if signals == 1
@@ -400,12 +405,28 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
         for note in session.notes:
             if note not in early:
                 print(f"vidclear: note: {note}", file=sys.stderr)
-    return EXIT_INTERRUPTED if stats.interrupted else 0
+    if getattr(session.source, "gave_up", False):
+        # a recorder's script must tell "the camera died" from "done" (trial 54)
+        print(f"vidclear: error: input {session.source.spec} was lost and not back within "
+              f"input.reconnect_timeout; {session.output_label} holds what came before",
+              file=sys.stderr)
+        return EXIT_INPUT_LOST
+    if stats.interrupted:
+        return 128 + first_signal if first_signal else EXIT_INTERRUPTED
+    return 0
 
 
 def _is_live(args: argparse.Namespace, config: Config) -> bool:
-    return bool(args.preview) or config.pipeline.mode == "live" \
-        or classify_input(args.input[0]) in ("url", "camera")
+    if bool(args.preview) or config.pipeline.mode == "live":
+        return True
+    if config.pipeline.mode == "file":
+        return False
+    kind = classify_input(args.input[0])
+    if kind == "url" and args.__dict__.get("remote_file") is None:
+        # asked once: a file on a server runs as a file (trial 54: read live it
+        # kept 15 of 200 frames and lost its audio)
+        args.remote_file = remote_file(args.input[0], config.input)
+    return kind == "camera" or (kind == "url" and not args.remote_file)
 
 
 COPY_ONLY_NOTE = ("no processor chosen: the frames are only re-encoded "
@@ -466,7 +487,7 @@ def run(args: argparse.Namespace) -> int:
                               f"{args.output}out.mp4 (or --split to write one file per input "
                               "into a folder)")
         session = Session.open(args.input, args.output, config=config,
-                               overwrite=args.overwrite, split=args.split)
+                               overwrite=args.overwrite, split=args.split, live=False)
         return _note_copy_only(args, execute(session, args, label=label, report=report))
     from tqdm import tqdm
 

@@ -17,7 +17,7 @@ from vidclear.core.source import Source
 from vidclear.errors import ConfigError, InputError
 from vidclear.io.sources.av_source import AVSource, classify_input
 from vidclear.io.sources.camera import OpenCVSource, open_camera
-from vidclear.io.sources.network import NetworkSource, stream_options
+from vidclear.io.sources.network import NetworkSource, remote_file, stream_options
 from vidclear.io.sources.realtime import RealtimeSource
 from vidclear.io.sources.trim import TrimSource
 from vidclear.io.sources.trip import TripSource, expand_inputs
@@ -51,7 +51,10 @@ def open_source(
         streams, ``realtime`` pacing.
     live : bool, optional
         The run is live (frames may be dropped to bound latency). Default:
-        live for URLs and cameras. In a live run, URLs reconnect by themselves
+        live for cameras and URLs, but for a file on a server (an
+        ``http(s)://`` or ``ftp://`` URL of known length,
+        :func:`~vidclear.io.sources.network.remote_file`), which is read as
+        a file. In a live run, URLs reconnect by themselves
         (``input.reconnect``), files and lavfi graphs are paced in real
         time (``input.realtime = "auto"``) and no packets are passed through.
     copy_streams : bool
@@ -113,7 +116,7 @@ def open_source(
         notes = []
     kind = classify_input(spec)
     if live is None:
-        live = kind in ("url", "camera")
+        live = kind == "camera" or (kind == "url" and not remote_file(spec, cfg))
     if cfg.trim is not None and (live or kind == "camera"):
         raise ConfigError("input.start / duration / end (-ss, -t, -to) need a file or a "
                           "graph, not a live stream or camera")
@@ -124,7 +127,8 @@ def open_source(
             return NetworkSource(spec, config=cfg, on_event=on_event)
         return AVSource(spec, config=cfg, copy_streams=False,
                         options={**stream_options(spec), **(options or {})})
-    decoded = AVSource(spec, config=cfg, copy_streams=copy_streams and not live, options=options)
+    decoded = AVSource(spec, config=cfg, copy_streams=copy_streams and not live, options=options,
+                       live=bool(live) if kind == "url" else None)
     decoded.notes.extend(notes)  # what a folder of one video left out
     source: Source = decoded
     if cfg.trim is not None:

@@ -200,6 +200,11 @@ class AVSource(Source):
     options : mapping, optional
         Extra FFmpeg demuxer/protocol options (e.g. V4L2's ``video_size``,
         low-latency ``fflags=nobuffer`` for streams).
+    live : bool, optional
+        The input is a live stream (no end to wait for, no audio kept in
+        step). Default: URLs and cameras are; ``False`` reads a URL as a
+        file (a file on a server, see
+        :func:`~vidclear.io.sources.network.remote_file`).
 
     Raises
     ------
@@ -215,11 +220,12 @@ class AVSource(Source):
         config: InputConfig | None = None,
         copy_streams: bool = True,
         options: Mapping[str, str] | None = None,
+        live: bool | None = None,
     ) -> None:
         super().__init__(spec)
         self.config = config or InputConfig()
         self.kind = classify_input(spec)
-        self._live = self.kind in ("url", "camera")
+        self._live = self.kind in ("url", "camera") if live is None else live
         self._extra_options = dict(options or {})
         self._last_time: float | None = None
         self._seeked = False
@@ -289,7 +295,8 @@ class AVSource(Source):
                 # ("Protocol not found"); file: says which it is
                 target = "file:" + target
         options.update(self._extra_options)
-        timeout = cfg.timeout if self.is_live else None
+        # a server that stops answering fails the read, live or not
+        timeout = cfg.timeout if self.is_live or self.kind == "url" else None
         try:
             return av.open(target, "r", format=fmt, options=options, timeout=timeout)
         except av.ExitError:
