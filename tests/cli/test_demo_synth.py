@@ -130,3 +130,13 @@ def test_synth_haze_help_gives_every_default():
     assert "default: scattering" in text and "(default: ground_plane)" in text
     assert "--seed SEED default: 0" in text
     assert "constant: one depth everywhere" in text
+
+
+def test_demo_refuses_an_extension_no_container_takes_before_rendering(tmp_path):
+    # It rendered the 4 s clip first, then failed on ".xyz" (trial 54).
+    res = subprocess.run([*PY, "demo", "-o", str(tmp_path / "out.xyz")], capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr == (f"vidclear: error: output {tmp_path / 'out.xyz'}: no container for "
+                          "extension .xyz; use .mp4, .mkv, .mov, .ts or .webm\n")
+    assert not list(tmp_path.iterdir())

@@ -273,6 +273,27 @@ def test_decoder_is_flushed_so_the_last_frames_arrive(tmp_path):
     assert frames[-1].time == pytest.approx(36 / 30)
 
 
+def test_an_mp4_cut_off_before_its_index_says_so(tmp_path):
+    # A dashcam's power cut leaves an MP4 whose index (moov) was never written;
+    # it got FFmpeg's bare "Invalid data found when processing input" (trial 53).
+    full = make_clip(tmp_path / "full.mp4", n=60, size=(320, 240))  # moov at the end
+    data = full.read_bytes()
+    assert b"moov" not in data[: len(data) // 2] and b"moov" in data
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match=r"^cannot open input .*cut\.mp4: it is an MP4/MOV "
+                                         r"without its index \(no moov box\): the recording "
+                                         "was cut off before it was finished"):
+        transcode(str(cut), tmp_path / "never.mp4")
+    assert not list(tmp_path.glob("never*"))
+    # other undecodable files keep FFmpeg's words
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00\x01" * 5000)
+    with pytest.raises(InputError, match="Invalid data found") as err:
+        transcode(str(junk), tmp_path / "never.mp4")
+    assert "moov" not in str(err.value)
+
+
 @pytest.mark.parametrize("ext", ["mp4", "mkv", "ts"])
 def test_truncated_file_is_refused(tmp_path, ext):
     full = make_clip(tmp_path / f"full.{ext}", n=60, size=(320, 240), audio=False)

@@ -361,3 +361,27 @@ def test_an_output_that_is_a_report_file_is_refused(clip, tmp_path):
         _one_line_error(res, f"{said} ")
         assert "is one of the --report files" in res.stderr.decode()
     assert list(rep.iterdir()) == [] and not (tmp_path / "o.mp4").exists()
+
+
+def test_an_earlier_killed_runs_partial_file_is_named_and_kept(tmp_path):
+    # After a kill -9 the next run to the same output said nothing of the
+    # NAME.partial-PID.mp4 left beside it (trial 53). It is named, never
+    # removed (a crash-safe recording's partial file may be all there is); one
+    # a live process is writing is not "earlier".
+    clip = make_clip(tmp_path / "in.mp4", n=10, size=(64, 48))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = tmp_path / f"out.partial-{int(gone.stdout)}.mp4"
+    alive = tmp_path / f"out.partial-{os.getpid()}.mp4"
+    for p in (dead, alive):
+        p.write_bytes(b"half a recording")
+    res = subprocess.run([*PY, "run", str(clip), "-o", str(tmp_path / "out.mp4")],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert (f"vidclear: note: {dead} is an unfinished file from an earlier run of this output "
+            "that was killed (a crash-safe recording plays; otherwise delete it)") in res.stderr
+    assert str(alive) not in res.stderr
+    assert dead.read_bytes() == alive.read_bytes() == b"half a recording"
+    quiet = subprocess.run([*PY, "run", str(clip), "-o", str(tmp_path / "out.mp4"), "-y", "-q"],
+                           capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr

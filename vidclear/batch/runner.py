@@ -34,7 +34,7 @@ from vidclear.batch.state import STATE_NAME, BatchState, config_hash, input_iden
 from vidclear.config.loader import load_config
 from vidclear.errors import ConfigError, OutputError, VidclearError
 from vidclear.io.sinks.encoder import IMAGE_SUFFIXES, check_encoder
-from vidclear.io.sinks.paths import PARTIAL_MARK, check_output_path, partial_path, write_file
+from vidclear.io.sinks.paths import check_output_path, partial_path, stale_partials, write_file
 
 __all__ = ["BatchOptions", "run_batch"]
 
@@ -97,21 +97,6 @@ class _File:
     note: str = ""  # why a long file runs in one piece
 
 
-def _pid_alive(pid: int) -> bool:
-    """True while process ``pid`` runs; a zombie (killed, not yet reaped) counts as gone."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # EPERM: alive, someone else's
-        return True
-    try:  # Linux: a killed worker whose driver died too waits as a zombie for PID 1
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in ("Z", "X")
-
-
 def _remove_partials(path: Path) -> int:
     """Delete temporary files that killed runs left for ``path``; returns how many.
 
@@ -119,14 +104,10 @@ def _remove_partials(path: Path) -> int:
     recording another process is still writing is left alone.
     """
     removed = 0
-    with contextlib.suppress(OSError):
-        for p in path.parent.glob(f"{path.stem}{PARTIAL_MARK}*{path.suffix}"):
-            pid = p.name[len(path.stem) + len(PARTIAL_MARK):len(p.name) - len(path.suffix)]
-            if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
-                continue
-            with contextlib.suppress(OSError):
-                p.unlink()
-                removed += 1
+    for p in stale_partials(path):
+        with contextlib.suppress(OSError):
+            p.unlink()
+            removed += 1
     return removed
 
 

@@ -19,6 +19,7 @@ from vidclear.cli.run import (
 from vidclear.config.loader import Config
 from vidclear.config.sections import OutputConfig
 from vidclear.errors import ConfigError
+from vidclear.io.sinks.encoder import container_for
 from vidclear.io.sinks.paths import check_output_path
 from vidclear.io.sinks.stream import classify_output
 from vidclear.io.sources.synthetic import RoadScene
@@ -87,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
                           "-o NAME.mp4")
     output = Path(args.output) if args.output else _free_name(DEFAULT_NAME)
     check_output_path(output, inputs=[], overwrite=args.overwrite)  # before 10 s of rendering
+    container_for(output)  # an extension no muxer takes, likewise (trial 54)
     report = open_report(args, title="vidclear demo")
     base = {"pipeline": {"processors": ["dehaze", "side_by_side"]},
             "side_by_side": {"label_before": "hazy input", "label_after": "vidclear"}}

@@ -19,7 +19,13 @@ from typing import Any
 from vidclear.cli.progress import STDOUT_NAMES, Progress, damaged_line, summary_line
 from vidclear.config.loader import Config, load_config, read_config_file
 from vidclear.errors import ConfigError, OutputError
-from vidclear.io.sinks.paths import check_output_path, is_special_file, is_stdout, write_file
+from vidclear.io.sinks.paths import (
+    check_output_path,
+    is_special_file,
+    is_stdout,
+    stale_partials,
+    write_file,
+)
 from vidclear.io.sinks.report import REPORT_FILES, ReportSink
 from vidclear.io.sources import classify_input
 from vidclear.io.sources.network import remote_file
@@ -416,6 +422,21 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     return 0
 
 
+def _note_stale_partials(args: argparse.Namespace) -> None:
+    """Name the unfinished files killed runs left for this output (trial 53: left unsaid).
+
+    They are never removed here: a crash-safe recording's partial file may
+    be the only copy of what it recorded.
+    """
+    out = args.output
+    if args.quiet or not out or args.split or "://" in out or out in ("-", "pipe:", "pipe:1"):
+        return
+    for p in stale_partials(Path(out)):
+        print(f"vidclear: note: {p} is an unfinished file from an earlier run of this output "
+              "that was killed (a crash-safe recording plays; otherwise delete it)",
+              file=sys.stderr)
+
+
 def _is_live(args: argparse.Namespace, config: Config) -> bool:
     if bool(args.preview) or config.pipeline.mode == "live":
         return True
@@ -473,6 +494,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("live runs and previews take one input; several files run as a trip "
                           "to an output file")
     report = open_report(args, title=f"vidclear run: {label}")
+    _note_stale_partials(args)
     idle = [o for o, v in (("--listen", args.listen), ("--token", args.token)) if v is not None]
     if idle and args.preview != "http" and not args.quiet:  # ignored without a word (trial 38)
         verb = "apply" if len(idle) > 1 else "applies"

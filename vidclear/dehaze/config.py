@@ -76,7 +76,7 @@ class DehazeConfig(Section):
                                     doc="seconds of a one-way airlight drift that halve "
                                         "airlight_tau (fog thickening is followed faster); "
                                         "0 = fixed tau")
-    scene_cut: float = param(0.5, lo=0.0, hi=1.0,
+    scene_cut: float = param(0.15, lo=0.0, hi=1.0,
                              doc="histogram distance that resets temporal state (unless the "
                                  "frame is the last one through a fade); 0 = never")
     t_tau: float = param(0.2, lo=0.0, hi=10.0,

@@ -260,6 +260,35 @@ def _singular(what: str) -> str:
     return what
 
 
+def container_for(path: Path, name: str | None = None) -> str:
+    """The FFmpeg muxer that writes ``path``, chosen by its extension (``image2`` for pictures).
+
+    Raises
+    ------
+    ConfigError
+        No extension, or one no muxer takes (the message names ``name``,
+        default the path, and the usual extensions).
+    """
+    name = str(path) if name is None else name
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in _IMAGE_CODECS:
+        return "image2"
+    if not suffix:
+        raise ConfigError(f"output {name} has no extension to choose a container by "
+                          "(add one, or name the container with -f / output.format)")
+    aliases = {"mkv": "matroska", "ts": "mpegts", "m2ts": "mpegts", "mts": "mpegts",
+               "m4v": "mp4"}
+    muxer = aliases.get(suffix, suffix)
+    try:
+        av.format.ContainerFormat(muxer, "w")
+    except ValueError:
+        raise ConfigError(
+            f"output {name}: no container for extension .{suffix}; "
+            "use .mp4, .mkv, .mov, .ts or .webm"
+        ) from None
+    return muxer
+
+
 class EncoderSink:
     """Write frames to ``path`` with the encoder settings of ``config``.
 
@@ -478,25 +507,7 @@ class EncoderSink:
         return raw
 
     def _guess_format(self) -> str:
-        if self.config.format:
-            return self.config.format
-        suffix = self.path.suffix.lower().lstrip(".")
-        if suffix in _IMAGE_CODECS:
-            return "image2"
-        if not suffix:
-            raise ConfigError(f"output {self.name} has no extension to choose a container by "
-                              "(add one, or name the container with -f / output.format)")
-        aliases = {"mkv": "matroska", "ts": "mpegts", "m2ts": "mpegts", "mts": "mpegts",
-                   "m4v": "mp4"}
-        name = aliases.get(suffix, suffix)
-        try:
-            av.format.ContainerFormat(name, "w")
-        except ValueError:
-            raise ConfigError(
-                f"output {self.name}: no container for extension .{suffix}; "
-                "use .mp4, .mkv, .mov, .ts or .webm"
-            ) from None
-        return name
+        return self.config.format or container_for(self.path, self.name)
 
     def _subsampling(self) -> tuple[int, int]:
         fmt = av.VideoFormat(self.config.pix_fmt, 2, 2)

@@ -10,7 +10,9 @@ written into directly: renaming over it would replace the device node.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import glob
 import os
 import stat
 import sys
@@ -22,8 +24,8 @@ from pathlib import Path
 from vidclear.errors import OutputError
 from vidclear.io.sequence import in_sequence
 
-__all__ = ["check_output_path", "is_special_file", "is_stdout", "partial_path", "publish",
-           "unwritable", "wait_for_reader", "write_file"]
+__all__ = ["check_output_path", "is_special_file", "is_stdout", "partial_path", "pid_alive",
+           "publish", "stale_partials", "unwritable", "wait_for_reader", "write_file"]
 
 STDOUT_NAMES = ("-", "pipe:", "pipe:1")
 
@@ -36,6 +38,36 @@ def partial_path(path: Path, suffix: str | None = None) -> Path:
     """The temporary name a recording is written under until it is complete."""
     return path.with_name(f"{path.stem}{PARTIAL_MARK}{os.getpid()}"
                           f"{path.suffix if suffix is None else suffix}")
+
+
+def pid_alive(pid: int) -> bool:
+    """True while process ``pid`` runs; a zombie (killed, not yet reaped) counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, someone else's
+        return True
+    try:  # Linux: a killed worker whose driver died too waits as a zombie for PID 1
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
+
+
+def stale_partials(path: Path) -> list[Path]:
+    """The ``NAME.partial-PID.EXT`` files of ``path`` whose process PID is gone (a killed run's).
+
+    A recording another live process is still writing is not among them.
+    """
+    found = []
+    with contextlib.suppress(OSError):
+        for p in sorted(path.parent.glob(f"{glob.escape(path.stem)}{PARTIAL_MARK}*"
+                                         f"{glob.escape(path.suffix)}")):
+            pid = p.name[len(path.stem) + len(PARTIAL_MARK):len(p.name) - len(path.suffix)]
+            if pid.isdigit() and (int(pid) == os.getpid() or not pid_alive(int(pid))):
+                found.append(p)
+    return found
 
 
 def is_special_file(path: str | os.PathLike[str]) -> bool:

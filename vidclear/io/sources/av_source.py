@@ -116,7 +116,46 @@ def open_error(spec: str, exc: Exception) -> InputError:
     host = _unresolved_host(spec) if getattr(exc, "errno", None) == errno.EIO else None
     if host is not None:  # FFmpeg logs the reason and returns a bare I/O error
         text = f"the host name {host!r} does not resolve"
+    elif classify_input(spec) == "file" and _mp4_without_index(spec):
+        # a dashcam's power cut: FFmpeg logs "moov atom not found" and returns
+        # "Invalid data found" (trial 53)
+        text = ("it is an MP4/MOV without its index (no moov box): the recording was "
+                "cut off before it was finished, and needs a repair tool (such as "
+                "untrunc) and a whole file from the same camera")
     return InputError(f"cannot open input {spec}: {text}")
+
+
+def _mp4_without_index(path: str) -> bool:
+    """Whether ``path`` is an ISO BMFF file (MP4, MOV) whose top-level boxes hold no ``moov``.
+
+    The boxes are walked by their sizes (ISO/IEC 14496-12, 4.2: a 32-bit
+    size, 1 for a 64-bit one after the type, 0 for "to the end of the
+    file"); a file whose first box is no ``ftyp`` (or QuickTime's
+    ``wide``, ``mdat``, ``free``, ``skip``) is not judged.
+    """
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            pos, first = 0, True
+            while pos + 8 <= size:
+                f.seek(pos)
+                head = f.read(16)
+                n, kind = int.from_bytes(head[:4], "big"), head[4:8]
+                if first and kind not in (b"ftyp", b"wide", b"mdat", b"free", b"skip"):
+                    return False
+                first = False
+                if kind == b"moov":
+                    return False
+                if n == 1 and len(head) == 16:
+                    n = int.from_bytes(head[8:16], "big")
+                elif n == 0:
+                    n = size - pos
+                if n < 8:
+                    return True  # a broken box where the index should follow
+                pos += n
+            return not first
+    except OSError:
+        return False
 
 
 def _unresolved_host(spec: str) -> str | None:
