@@ -166,7 +166,9 @@ def test_batch_with_corrupt_file_and_resume(clips: Path, tmp_path: Path) -> None
     assert frames(out / "a.mp4") == frames(out / "sub" / "b.mp4") == 12
     assert not list(out.rglob("*.partial-*"))
     state = BatchState(out)
-    rec = state.jobs[str(out / "a.mp4")]
+    assert set(state.jobs) == {"a.mp4", "sub/b.mp4", "c.mp4", "broken.mp4"}  # inside OUTDIR
+    rec = state.get(str(out / "a.mp4"))
+    assert rec is not None
     assert rec["status"] == "done" and rec["identity"]["size"] == (inp / "a.mp4").stat().st_size
     assert rec["frames"] == 12 and rec["stats"]["frames_out"] == 12
 
@@ -183,6 +185,36 @@ def test_batch_with_corrupt_file_and_resume(clips: Path, tmp_path: Path) -> None
     third = run_batch([str(inp)], BatchOptions(outdir=out, overrides=[*FAST, "output.crf=30"],
                                                jobs=2, progress=False))
     assert third["totals"]["done"] == 3 and third["totals"]["skipped"] == 0
+
+
+def test_a_finished_batch_folder_moved_or_copied_still_resumes(clips: Path,
+                                                               tmp_path: Path) -> None:
+    # Its state was keyed by absolute paths: a copy of a finished OUTDIR run
+    # again gave "0 done, 0 skipped, 7 failed", every file "already exists and
+    # was not written by this batch" (trial 54). Keys are paths inside OUTDIR.
+    inp = tmp_path / "in"
+    shutil.copytree(clips / "in", inp)
+    out = tmp_path / "out"
+    first = run_batch([str(inp)], BatchOptions(outdir=out, overrides=FAST, jobs=2,
+                                               progress=False))
+    assert first["totals"]["done"] == 3
+    moved = tmp_path / "moved"
+    shutil.copytree(out, moved)
+    mtimes = {p: p.stat().st_mtime_ns for p in moved.rglob("*.mp4")}
+    again = run_batch([str(inp)], BatchOptions(outdir=moved, overrides=FAST, jobs=2,
+                                               progress=False))
+    assert (again["totals"]["skipped"], again["totals"]["done"], again["totals"]["failed"]) \
+        == (3, 0, 0), again["totals"]
+    assert {p: p.stat().st_mtime_ns for p in moved.rglob("*.mp4")} == mtimes
+    # A state file of version 1 (absolute keys of where it was) reads as well.
+    state = json.loads((moved / ".vidclear-batch.json").read_text())
+    state["version"] = 1
+    state["jobs"] = {str(out / k): rec for k, rec in state["jobs"].items()}
+    (moved / ".vidclear-batch.json").write_text(json.dumps(state))
+    assert set(BatchState(moved).jobs) == {"a.mp4", "sub/b.mp4", "c.mp4"}
+    third = run_batch([str(inp)], BatchOptions(outdir=moved, overrides=FAST, jobs=2,
+                                               progress=False))
+    assert third["totals"]["skipped"] == 3, third["totals"]
 
 
 def test_batch_says_what_a_run_says_file_by_file(tmp_path: Path, capsys) -> None:
@@ -293,7 +325,8 @@ def test_sigkill_mid_batch_then_resume(clips: Path, tmp_path: Path) -> None:
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers, no cleanup at all
     proc.wait()
     jobs = json.loads(state_file.read_text())["jobs"]
-    done_before = {k for k, r in jobs.items() if r["status"] == "done"}
+    # keyed by the path inside OUTDIR
+    done_before = {str(out / k) for k, r in jobs.items() if r["status"] == "done"}
     assert 2 <= len(done_before) < 6, "the batch should have been killed mid-way"
     rep = run_batch([str(inp)], BatchOptions(outdir=out, overrides=[
         *FAST, 'pipeline.processors=["dehaze"]'], jobs=2, progress=False))

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vidclear.batch.state import STATE_NAME
+from vidclear.batch.state import STATE_NAME, BatchState
 from vidclear.errors import ConfigError, InputError
 from vidclear.io.sources.av_source import EMPTY_INPUT
 from vidclear.io.sources.trip import leave_out
@@ -155,11 +155,9 @@ def _outputs_below(root: Path, outdir: Path) -> Path | None:
 
 def _written_here(outdir: Path) -> set[str]:
     """The outputs a batch into ``outdir`` recorded in its state file (none if unreadable)."""
-    try:
-        data = json.loads((outdir / STATE_NAME).read_text(encoding="utf-8"))
-        return {str(k) for k in data.get("jobs", {})}
-    except (OSError, ValueError, AttributeError):
+    if not (outdir / STATE_NAME).exists():
         return set()
+    return BatchState(outdir).outputs()
 
 
 def _other_batches(root: Path) -> list[Path]:

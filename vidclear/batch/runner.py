@@ -213,7 +213,7 @@ def _prepare(items: list[BatchItem], opts: BatchOptions, state: BatchState) -> l
             continue
         if state.is_done(item.key, f.identity, f.chash, item.output):
             f.status = "skipped"
-            f.result = dict(state.jobs[item.key])
+            f.result = dict(state.get(item.key) or {})
             continue
         if item.output.exists() and not opts.overwrite and not state.owns(item.key):
             f.status, f.error = "failed", (f"OutputError: output {item.output} already exists "
@@ -332,7 +332,7 @@ class _Run:
                       "(too few keyframes, a display rotation or untimed packets)")
         item.output.parent.mkdir(parents=True, exist_ok=True)
         _remove_partials(item.output)
-        if not self.state.owns(item.key) or self.state.jobs[item.key].get("status") != "done":
+        if (self.state.get(item.key) or {}).get("status") != "done":
             # Claimed before any worker writes: a rerun after a hard kill knows the
             # output (complete or not) is this batch's own and finishes it.
             self.state.record(item.key, {"status": "running", "input": str(item.input),
@@ -572,9 +572,10 @@ def _mark_interrupted(files: list[_File], state: BatchState) -> None:
         if f.status not in ("pending", "running"):
             continue
         f.status = "interrupted" if f.started else "pending"
-        if state.owns(f.item.key) and state.jobs[f.item.key].get("status") == "running":
-            state.jobs[f.item.key] = {**state.jobs[f.item.key], "status": f.status,
-                                      "recorded_at": time.time()}
+        rec = state.get(f.item.key)
+        if rec is not None and rec.get("status") == "running":
+            state.jobs[state.key(f.item.key)] = {**rec, "status": f.status,
+                                                 "recorded_at": time.time()}
     state.save()
 
 

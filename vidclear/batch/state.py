@@ -36,7 +36,7 @@ __all__ = ["STATE_NAME", "BatchState", "config_hash", "input_identity"]
 
 STATE_NAME = ".vidclear-batch.json"
 _SAMPLE = 1 << 20  # bytes hashed at each end of a file
-_VERSION = 1
+_VERSION = 2
 
 
 def input_identity(path: Path) -> dict[str, Any]:
@@ -78,6 +78,14 @@ def _fsync_dir(path: Path) -> None:
 class BatchState:
     """The records of a batch, keyed by output path.
 
+    An output inside the output folder is stored by its path relative to
+    it (POSIX separators), any other by its absolute path, so a finished
+    folder that is moved, copied or mounted elsewhere still resumes: keyed
+    by absolute paths (state version 1), every file of a copied folder
+    was "already exists and was not written by this batch" (trial 54).
+    Version 1 files are read with their keys made relative to the folder
+    they name in common.
+
     Parameters
     ----------
     outdir : Path
@@ -85,21 +93,40 @@ class BatchState:
     """
 
     def __init__(self, outdir: Path) -> None:
-        self.path = Path(outdir) / STATE_NAME
+        self.outdir = Path(outdir)
+        self.path = self.outdir / STATE_NAME
         self.jobs: dict[str, dict[str, Any]] = {}
         if self.path.exists():
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
                 self.jobs = dict(data.get("jobs", {}))
-            except (OSError, ValueError, AttributeError):
+                if data.get("version", 1) < 2:
+                    self.jobs = _relative_keys(self.jobs, self.outdir)
+            except (OSError, ValueError, AttributeError, TypeError):
                 # An unreadable state only costs a redo; keep a copy for inspection.
                 with contextlib.suppress(OSError):
                     os.replace(self.path, self.path.with_suffix(".json.bad"))
                 self.jobs = {}
 
+    def key(self, output: str | Path) -> str:
+        """The stored key of ``output`` (an absolute path)."""
+        p = Path(output)
+        try:
+            return p.relative_to(self.outdir).as_posix()
+        except ValueError:
+            return str(p)
+
+    def outputs(self) -> set[str]:
+        """The absolute paths of the outputs recorded here."""
+        return {str(self.outdir / k) if not Path(k).is_absolute() else k for k in self.jobs}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The record of output ``key`` (an absolute path), if any."""
+        return self.jobs.get(self.key(key))
+
     def is_done(self, key: str, identity: Mapping[str, Any], chash: str, output: Path) -> bool:
         """True when ``key`` finished with this input identity and config, output intact."""
-        rec = self.jobs.get(key)
+        rec = self.get(key)
         if not rec or rec.get("status") != "done":
             return False
         if rec.get("identity") != dict(identity) or rec.get("config_hash") != chash:
@@ -111,11 +138,11 @@ class BatchState:
 
     def owns(self, key: str) -> bool:
         """True when an earlier run of this batch wrote (or tried to write) ``key``."""
-        return key in self.jobs
+        return self.key(key) in self.jobs
 
     def record(self, key: str, record: Mapping[str, Any]) -> None:
         """Store one job's record and save the state atomically."""
-        self.jobs[key] = {**record, "recorded_at": time.time()}
+        self.jobs[self.key(key)] = {**record, "recorded_at": time.time()}
         self.save()
 
     def save(self) -> None:
@@ -142,3 +169,22 @@ class BatchState:
     def __repr__(self) -> str:
         done = sum(1 for r in self.jobs.values() if r.get("status") == "done")
         return f"BatchState({str(self.path)!r}, jobs={len(self.jobs)}, done={done})"
+
+
+def _relative_keys(jobs: dict[str, dict[str, Any]], outdir: Path) -> dict[str, dict[str, Any]]:
+    """Version 1's absolute keys, relative to ``outdir`` or else to the folder they share.
+
+    A version 1 file's keys are absolute paths under the folder it was
+    written in. Where the folder has since moved, that is the deepest
+    folder holding them all (a batch whose outputs all went into one
+    subfolder resumes as a new batch there: a redo, as before).
+    """
+    keys = [Path(k) for k in jobs]
+    if not keys or not all(k.is_absolute() for k in keys):
+        return jobs
+    if all(k.is_relative_to(outdir) for k in keys):
+        base = outdir
+    else:
+        base = Path(os.path.commonpath([str(k.parent) for k in keys]))
+    return {k.relative_to(base).as_posix(): rec for k, rec in zip(keys, jobs.values(),
+                                                                  strict=True)}
