@@ -120,6 +120,9 @@ def test_local_tonemap_and_stream_edge_cases():
     ({"exposures": (1.0, -2.0)}, "> 0"),
     ({"window": 1}, "window"),
     ({"response": "file"}, "response_path"),
+    # ignored without a word unless response = "file" (trial 54)
+    ({"response_path": "/nonexist.csv"}, r'response_path is read only with hdr_bracket.response = '
+                                         r'"file" \(it is "srgb"\)'),
     ({"scene_low": 4.0}, "scene_high"),
     ({"tonemap": "drago"}, "tonemap"),
 ])
@@ -135,6 +138,21 @@ def _cli(tmp_path, images, *extra):
     add_parser(ap.add_subparsers())
     args = ap.parse_args(["hdr", *map(str, images), *extra])
     return args.func(args)
+
+
+def test_cli_takes_a_folder_of_exposures(tmp_path, frobisher):
+    # "hdr needs at least 2 exposures" for a folder of five (trial 54)
+    listed, folder = tmp_path / "listed.hdr", tmp_path / "folder.hdr"
+    assert _cli(tmp_path, sorted(frobisher.glob("IMG_26*.jpg")), "-o", str(listed),
+                "--tonemap", "none") == 0
+    assert _cli(tmp_path, [frobisher], "-o", str(folder), "--tonemap", "none") == 0
+    np.testing.assert_array_equal(cv2.imread(str(folder), cv2.IMREAD_UNCHANGED),
+                                  cv2.imread(str(listed), cv2.IMREAD_UNCHANGED))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("1/8 1 8")
+    with pytest.raises(InputError, match=f"folder {empty} holds no photos"):
+        _cli(tmp_path, [empty], "-o", str(tmp_path / "e.hdr"))
 
 
 def test_cli_reads_exif_and_writes_outputs(tmp_path, frobisher):

@@ -48,7 +48,8 @@ examples:
   vidclear hdr a.png b.png c.png --times 0.004 0.016 0.064 -o scene.hdr \\
       --tonemap reinhard,drago --response-plot response.png
 """, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("images", nargs="+", metavar="IMG", help="the exposures (any order)")
+    p.add_argument("images", nargs="+", metavar="IMG",
+                   help="the exposures (any order), or a folder of them")
     p.add_argument("--times", nargs="+", type=_seconds, metavar="T",
                    help="exposure times in seconds, one per image, as numbers or "
                         "fractions (1/250) (default: EXIF)")
@@ -184,6 +185,36 @@ def _times_contradicted(images: list[Path], times: list[float],
     return out
 
 
+#: what a folder given as IMG is read for (other files in it are left out)
+_BRACKET_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp",
+                     ".heic", ".heif", ".hif")
+
+
+def _expand_folders(paths: list[Path]) -> list[Path]:
+    """``paths`` with each folder replaced by the photos directly in it, by name.
+
+    A folder of brackets was "hdr needs at least 2 exposures" (trial 54).
+
+    Raises
+    ------
+    InputError
+        A folder without a photo.
+    """
+    out: list[Path] = []
+    for p in paths:
+        if not p.is_dir():
+            out.append(p)
+            continue
+        found = sorted(f for f in p.iterdir()
+                       if f.is_file() and f.suffix.lower() in _BRACKET_SUFFIXES
+                       and not f.name.startswith("."))
+        if not found:
+            raise InputError(f"folder {p} holds no photos ("
+                             + ", ".join(_BRACKET_SUFFIXES[:6]) + ", ...)")
+        out.extend(found)
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``vidclear hdr``; raises VidclearError subclasses on user errors."""
     from vidclear.errors import HDRInputError
@@ -199,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
     from vidclear.hdr.tonemap import OPERATORS, to_uint8
     from vidclear.io.sinks.paths import check_output_path
 
-    images = [Path(p) for p in args.images]
+    images = _expand_folders([Path(p) for p in args.images])
     if len(images) < 2:
         raise InputError("hdr needs at least 2 exposures")
     ops = [] if args.tonemap.strip() == "none" else \

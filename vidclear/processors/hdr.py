@@ -146,6 +146,11 @@ class HDRBracketConfig(Section):
         if self.response == "file" and not self.response_path:
             raise ConfigError(f"{self.section}.response = \"file\" needs "
                               f"{self.section}.response_path")
+        if self.response_path and self.response != "file":
+            # it was read only with response = "file" and ignored without a word (trial 54)
+            raise ConfigError(f"{self.section}.response_path is read only with "
+                              f"{self.section}.response = \"file\" (it is "
+                              f"\"{self.response}\"): set both, or leave response_path out")
         if self.reference_white > self.peak_luminance:
             raise ConfigError(f"{self.section}.reference_white = {self.reference_white:g} "
                               f"must not exceed peak_luminance = {self.peak_luminance:g}")
@@ -508,6 +513,10 @@ class SynthBracketConfig(Section):
         if self.response == "file" and not self.response_path:
             raise ConfigError(f"{self.section}.response = \"file\" needs "
                               f"{self.section}.response_path")
+        if self.response_path and self.response != "file":
+            raise ConfigError(f"{self.section}.response_path is read only with "
+                              f"{self.section}.response = \"file\" (it is "
+                              f"\"{self.response}\"): set both, or leave response_path out")
 
 
 class SynthBracket(Processor[SynthBracketConfig]):
