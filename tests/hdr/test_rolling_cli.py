@@ -155,6 +155,32 @@ def test_cli_takes_a_folder_of_exposures(tmp_path, frobisher):
         _cli(tmp_path, [empty], "-o", str(tmp_path / "e.hdr"))
 
 
+def test_cli_leaves_out_an_exposure_whose_time_is_wrong(tmp_path, frobisher, capsys):
+    # Frames labelled longer but no brighter were merged after a warning: the
+    # response became a staircase and a street's sky mint green (trial 54).
+    # A minority contradicting its times is left out; a reversed bracket,
+    # where most do, is merged as given.
+    imgs = sorted(frobisher.glob("IMG_26*.jpg"))  # 1/8, 1 and 8 s
+    again = tmp_path / "IMG_again.jpg"
+    again.write_bytes(imgs[1].read_bytes())  # the 1 s frame, labelled 2 s
+    three, four = tmp_path / "three.hdr", tmp_path / "four.hdr"
+    assert _cli(tmp_path, imgs, "--times", "1/8", "1", "8", "-o", str(three),
+                "--tonemap", "none") == 0
+    capsys.readouterr()
+    assert _cli(tmp_path, [*imgs, again], "--times", "1/8", "1", "8", "2", "-o", str(four),
+                "--tonemap", "none") == 0
+    err = capsys.readouterr().err
+    assert f"{again} (2 s) is no brighter than {imgs[1]} (1 s;" in err, err
+    assert f"note: left out {again}: no brighter than a shorter exposure" in err, err
+    np.testing.assert_array_equal(cv2.imread(str(four), cv2.IMREAD_UNCHANGED),
+                                  cv2.imread(str(three), cv2.IMREAD_UNCHANGED))
+    reversed_ = tmp_path / "reversed.hdr"
+    assert _cli(tmp_path, imgs, "--times", "8", "1", "1/8", "-o", str(reversed_),
+                "--tonemap", "none") == 0
+    err = capsys.readouterr().err
+    assert err.count("is no brighter than") == 2 and "left out" not in err, err
+
+
 def test_cli_reads_exif_and_writes_outputs(tmp_path, frobisher):
     imgs = []
     for i in range(3):  # keep EXIF, shrink nothing: write copies is unnecessary
@@ -246,10 +272,12 @@ def test_frames_at_the_cameras_black_floor_say_nothing_about_the_times():
     frames = [np.clip(16 + 40 * t * scene_ + rng.normal(0, 2.0, scene_.shape), 0, 255)
               .astype(np.uint8) for t in (1 / 64, 1 / 32)]  # signal under 3 levels
     names = [Path("dark1.png"), Path("dark2.png")]
-    assert _times_contradicted(names, [1 / 64, 1 / 32], frames) == []
+    assert _times_contradicted(names, [1 / 64, 1 / 32], frames) == ([], [])
     # the same floor under a real scene still catches times typed the wrong way
+    # (two frames the wrong way round: a reversed bracket, both kept)
     bright = [np.clip(16 + 200 * t * scene_, 0, 255).astype(np.uint8) for t in (1.0, 0.25)]
-    assert len(_times_contradicted(names, [0.25, 1.0], bright)) == 1
+    warnings, dim = _times_contradicted(names, [0.25, 1.0], bright)
+    assert len(warnings) == 1 and dim == []
 
 
 def test_cli_without_exif_needs_times(tmp_path):

@@ -143,7 +143,7 @@ def _outputs(out: Path, ops: list[str], plot: str | None) -> list[Path]:
 
 
 def _times_contradicted(images: list[Path], times: list[float],
-                        pix: list[np.ndarray]) -> list[str]:
+                        pix: list[np.ndarray]) -> tuple[list[str], list[int]]:
     """Where a longer exposure is no brighter than a shorter one (times typed wrong).
 
     ``images``, ``times`` and ``pix`` are in order of exposure time. The
@@ -151,6 +151,14 @@ def _times_contradicted(images: list[Path], times: list[float],
     gave a tone-negative merge and one file given twice a flat grey one,
     both without a word. A file named twice, and two files with one
     exposure time, are reported too.
+
+    Returns the warnings (each exposure against the one before it) and,
+    when fewer than half of those comparisons contradict the times (not a
+    reversed bracket), the exposures to leave out: each no brighter than
+    the last exposure before it that is kept. A run of frames labelled 1/32
+    to 1/4 s that are one exposure (a street bracket of trial 54) keeps the
+    first; merged, the run made the response a staircase and the sky mint
+    green.
     """
     out = []
     seen: dict[Path, Path] = {}
@@ -159,30 +167,47 @@ def _times_contradicted(images: list[Path], times: list[float],
             out.append(f"{p} is given twice (as {seen[p.resolve()]} too): it adds no "
                        "exposure to the bracket")
         seen.setdefault(p.resolve(), p)
-    for k in range(len(pix) - 1):
-        if times[k + 1] == times[k] and images[k + 1].resolve() != images[k].resolve():
-            out.append(f"{images[k]} and {images[k + 1]} have the same exposure time "
-                       f"({times[k]:g} s): a bracket needs different exposures; are the "
-                       "times right?")
-            continue
-        if times[k + 1] < 1.5 * times[k]:
-            continue
-        a = pix[k].mean(axis=2) if pix[k].ndim == 3 else pix[k].astype(np.float64)
-        b = pix[k + 1].mean(axis=2) if pix[k + 1].ndim == 3 else pix[k + 1].astype(np.float64)
-        # judged where neither is clipped or black: a saturated pair says nothing.
+    flat = [im.mean(axis=2) if im.ndim == 3 else im.astype(np.float64) for im in pix]
+
+    def dimmer(i: int, k: int) -> tuple[float, float] | None:
+        """The mean levels of exposures i < k where neither is clipped or black, when
+        k's is no brighter; None when it is, or the pair says nothing."""
+        if times[k] < 1.5 * times[i]:
+            return None
+        a, b = flat[i], flat[k]
         # Black is the darker frame's own floor (its 1st percentile) plus 16
         # levels: Debevec's darkest Memorial frames sit at 16-20 with noise,
         # and read as "no brighter" four times with the published times.
         floor = max(8.0, float(np.percentile(a, 1)) + 16.0)
         both = (a > floor) & (a < 247) & (b > floor) & (b < 247)
         if both.mean() < 0.01:
-            continue
+            return None
         ma, mb = float(a[both].mean()), float(b[both].mean())
-        if mb <= ma + 1.0:
-            out.append(f"{images[k + 1]} ({times[k + 1]:g} s) is no brighter than "
-                       f"{images[k]} ({times[k]:g} s; mean levels {mb:.1f} and {ma:.1f} "
-                       "where neither is clipped): are the exposure times right?")
-    return out
+        return (mb, ma) if mb <= ma + 1.0 else None
+
+    pairs = 0
+    for k in range(1, len(pix)):
+        if times[k] == times[k - 1] and images[k].resolve() != images[k - 1].resolve():
+            out.append(f"{images[k - 1]} and {images[k]} have the same exposure time "
+                       f"({times[k]:g} s): a bracket needs different exposures; are the "
+                       "times right?")
+            continue
+        levels = dimmer(k - 1, k)
+        if levels is not None:
+            pairs += 1
+            out.append(f"{images[k]} ({times[k]:g} s) is no brighter than "
+                       f"{images[k - 1]} ({times[k - 1]:g} s; mean levels {levels[0]:.1f} "
+                       f"and {levels[1]:.1f} where neither is clipped): are the exposure "
+                       "times right?")
+    dim: list[int] = []
+    if pairs and 2 * pairs < len(pix) - 1:
+        ref = 0
+        for k in range(1, len(pix)):
+            if dimmer(ref, k) is not None:
+                dim.append(k)
+            else:
+                ref = k
+    return out, dim
 
 
 #: what a folder given as IMG is read for (other files in it are left out)
@@ -286,8 +311,21 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{p} is {im.shape[1]}×{im.shape[0]} but {images[0]} is "
                              f"{pix[0].shape[1]}×{pix[0].shape[0]}: the exposures must be "
                              "the same size")
-    for warning in _times_contradicted(images, times, pix):
+    warnings, dim = _times_contradicted(images, times, pix)
+    for warning in warnings:
         print(f"vidclear: warning: {warning}", file=sys.stderr)
+    if dim and len(images) - len(dim) >= 2:
+        # a minority that contradicts its times: left out (a reversed bracket,
+        # where most do, is merged as given, with the warnings above)
+        one = len(dim) == 1
+        print(f"vidclear: note: left out {', '.join(str(images[k]) for k in dim)}: no "
+              f"brighter than a shorter exposure, so {'its time is' if one else 'their times are'}"
+              f" wrong; merged, {'it' if one else 'they'} would bend the camera response "
+              f"(correct --times to keep {'it' if one else 'them'})", file=sys.stderr)
+        keep = [k for k in range(len(images)) if k not in dim]
+        images = [images[k] for k in keep]
+        times = [times[k] for k in keep]
+        pix = [pix[k] for k in keep]
     try:
         rows, cols = slice(None), slice(None)
         if args.align:
