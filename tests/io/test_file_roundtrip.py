@@ -294,6 +294,23 @@ def test_an_mp4_cut_off_before_its_index_says_so(tmp_path):
     assert "moov" not in str(err.value)
 
 
+def test_a_protocol_the_ffmpeg_build_lacks_is_named_on_input_as_on_output():
+    # "cannot open input srt://...: Protocol not found" where the output side
+    # said "the FFmpeg inside PyAV was built without the srt:// protocol" (trial 54)
+    from vidclear.io.sources.av_source import open_error
+
+    err = open_error("srt://127.0.0.1:9000", OSError(92, "Protocol not found"))
+    assert str(err) == ("cannot open input srt://127.0.0.1:9000: the FFmpeg inside PyAV was "
+                        "built without the srt:// protocol")
+    # a whole run: one line either way (PyAV's wheels lack srt://; another
+    # build fails to connect), never FFmpeg's bare words
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", "srt://127.0.0.1:1",
+                          "-o", "never.mp4", "--set", "input.timeout=2"],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1 and res.stderr.count("\n") == 1, res.stderr
+    assert "Protocol not found" not in res.stderr and "Traceback" not in res.stderr
+
+
 @pytest.mark.parametrize("ext", ["mp4", "mkv", "ts"])
 def test_truncated_file_is_refused(tmp_path, ext):
     full = make_clip(tmp_path / f"full.{ext}", n=60, size=(320, 240), audio=False)

@@ -116,6 +116,10 @@ def open_error(spec: str, exc: Exception) -> InputError:
     host = _unresolved_host(spec) if getattr(exc, "errno", None) == errno.EIO else None
     if host is not None:  # FFmpeg logs the reason and returns a bare I/O error
         text = f"the host name {host!r} does not resolve"
+    elif text == "Protocol not found" and "://" in spec:
+        # as the output side says it (trial 54: FFmpeg's bare words on input)
+        text = (f"the FFmpeg inside PyAV was built without the "
+                f"{spec.split('://', 1)[0].lower()}:// protocol")
     elif classify_input(spec) == "file" and _mp4_without_index(spec):
         # a dashcam's power cut: FFmpeg logs "moov atom not found" and returns
         # "Invalid data found" (trial 53)
