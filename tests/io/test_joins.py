@@ -84,3 +84,18 @@ def test_joins_found_in_file_order_leave_steps_ahead_and_small_steps_alone() -> 
     assert u.place("v", True, 1.02) == 0  # a B-frame's small step back
     assert u.place("v", True, 101.0) == 0  # ahead: left to Timeline downstream
     assert u.joins == 0
+
+
+def test_a_live_input_keeps_its_gaps():
+    # A network recording's outage, dated by the time the frames came, was
+    # closed as a join when it lasted over 10 s (a 14 s outage written as none,
+    # trial 55): a live input's timeline takes no jump ahead for a join.
+    from fractions import Fraction
+
+    from vidclear.core.source import StreamInfo
+    from vidclear.io.sinks.encoder import input_timeline
+
+    live = StreamInfo(spec="udp://127.0.0.1:9", width=16, height=16, time_base=Fraction(1, 90000),
+                      rate=Fraction(25), is_live=True)
+    assert input_timeline(live).forward_gap_s == float("inf")
+    assert input_timeline(None).forward_gap_s == 10.0

@@ -377,3 +377,53 @@ def test_a_served_mp4_the_server_cannot_seek_into_fails_at_once(tmp_path):
         assert len([ln for ln in run.stderr.splitlines() if "error" in ln]) == 1, run.stderr
     assert not list(tmp_path.glob("*.mkv"))
     assert mp4.exists()
+
+
+def test_a_server_is_asked_for_the_length_before_ffmpeg(tmp_path):
+    # FFmpeg's avio size was the only test of "a file": on a keep-alive server
+    # whose seek back after an MP4's trailing index fails, it was unknown and
+    # the file was replayed as a live stream over and over (trial 55). The
+    # server's headers decide first: a server without HEAD is asked with a GET,
+    # multipart (MJPEG) and chunked answers are streams.
+    from vidclear.io.sources.network import _content_length, remote_file
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            if self.path == "/file":
+                self.send_response(200)
+                self.send_header("Content-Type", "video/mp4")
+                self.send_header("Content-Length", "1234")
+                self.end_headers()
+                self.wfile.write(b"\0" * 1234)
+            elif self.path == "/mjpeg":
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=f")
+                self.send_header("Content-Length", "999999")
+                self.end_headers()
+            else:
+                self.send_response(200)
+                self.send_header("Content-Type", "video/mp2t")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self.wfile.write(b"0\r\n\r\n")
+
+        do_HEAD = None  # drops the connection, as the trial's server did
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert _content_length(f"{base}/file", 5) == 1234
+        assert _content_length(f"{base}/mjpeg", 5) == 0
+        assert _content_length(f"{base}/chunked", 5) == 0
+        assert remote_file(f"{base}/file") is True
+        assert remote_file(f"{base}/mjpeg") is False
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert remote_file("udp://127.0.0.1:9") is False

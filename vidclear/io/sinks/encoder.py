@@ -72,7 +72,14 @@ CRASH_SAFE_PIECE_S = 0.5
 
 def input_timeline(info: StreamInfo | None) -> Timeline:
     """A :class:`~vidclear.io.joins.Timeline` for ``info``'s input: joinable
-    where its format is, or unknown (no stream: synthetic, or its input closed)."""
+    where its format is, or unknown (no stream: synthetic, or its input closed).
+
+    A live input is not: its frames carry the time they came (a network
+    stream's outage is kept as the gap it was, not closed as a join: a 14 s
+    outage was written as none, trial 55).
+    """
+    if info is not None and info.is_live:
+        return Timeline(False)
     try:
         joins = joinable(info.video_stream.container)  # type: ignore[union-attr]
     except (AttributeError, TypeError):

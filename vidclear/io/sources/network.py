@@ -12,8 +12,10 @@ gap appears as a gap in time, never as timestamps going backwards.
 from __future__ import annotations
 
 import dataclasses
+import statistics
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from typing import Any
@@ -24,6 +26,7 @@ from vidclear.config.sections import InputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError
+from vidclear.io.joins import DISCONTINUITY_S, JOIN_AHEAD_S
 from vidclear.io.sources.av_source import AVSource
 
 __all__ = ["NetworkSource", "remote_file", "stream_options"]
@@ -51,12 +54,16 @@ _FILE_SCHEMES = ("http", "https", "ftp")
 def remote_file(url: str, config: InputConfig | None = None) -> bool:
     """Whether ``url`` names a file on a server (read whole, as a file) rather than a live stream.
 
-    A file served over HTTP(S) or FTP has a length in bytes (Content-Length;
-    FFmpeg's avio size); a live stream (an MJPEG camera, an Icecast or
-    chunked stream) has none. Read live, a file arrives in bursts as fast as
-    the server sends it, and the latest-frame flow kept 15 of its 200 frames
-    (trial 54). The URL is opened once to ask, with ``input.timeout``; a
-    failure to open is left to the run's own open, which says why.
+    A file served over HTTP(S) or FTP has a length in bytes (Content-Length);
+    a live stream (an MJPEG camera, an Icecast or chunked stream) has none.
+    Read live, a file arrives in bursts as fast as the server sends it, and
+    the latest-frame flow kept 15 of its 200 frames (trial 54). The server
+    is asked for the headers first (``HEAD``, else the start of a ``GET``);
+    where it answers neither, FFmpeg opens the URL and its avio size
+    decides. (FFmpeg's size alone failed on a keep-alive server, where the
+    seek back after reading an MP4's trailing index fails and leaves it
+    unknown: that file was replayed as a live stream, over and over, trial
+    55.) A multipart (MJPEG) answer is a stream whatever its headers say.
 
     Parameters
     ----------
@@ -74,12 +81,45 @@ def remote_file(url: str, config: InputConfig | None = None) -> bool:
     if scheme not in _FILE_SCHEMES:
         return False
     cfg = config or InputConfig()
+    length = _content_length(url, cfg.timeout or None)
+    if length is not None:
+        return length > 0
     try:
         with av.open(url, options=stream_options(url), timeout=cfg.timeout or None) as probe:
             size = getattr(probe, "size", 0)
     except (av.FFmpegError, OSError, ValueError):
         return False
     return bool(size) and size > 0
+
+
+def _content_length(url: str, timeout: float | None) -> int | None:
+    """The server's length of ``url`` in bytes: 0 for a stream (none given, multipart,
+    chunked), None when the server could not be asked (FFmpeg's opening decides)."""
+    import urllib.error
+    import urllib.request
+
+    for method in ("HEAD", "GET"):
+        request = urllib.request.Request(url, method=method if url.startswith("http") else None,
+                                         headers={"User-Agent": "vidclear"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout or 10) as reply:
+                headers = reply.headers
+                kind = (headers.get("Content-Type") or "").lower()
+                if kind.startswith("multipart/"):
+                    return 0
+                if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
+                    return 0
+                length = headers.get("Content-Length")
+                return int(length) if length and length.strip().isdigit() else 0
+        except urllib.error.HTTPError as exc:
+            if method == "HEAD" and exc.code in (400, 403, 405, 501):
+                continue  # a server that takes no HEAD: the start of a GET
+            return None
+        except (urllib.error.URLError, OSError, ValueError):
+            if method == "HEAD":
+                continue  # one that drops the connection on HEAD, likewise
+            return None
+    return None
 
 
 class NetworkSource(Source):
@@ -135,6 +175,7 @@ class NetworkSource(Source):
         self._downtime = 0.0
         self._down_since: float | None = None
         self._delay: float | None = None  # the next wait of the current loss
+        self._length: int | None = None  # the server's Content-Length, once asked
         self._decode_errors_closed = 0
         self._lock = threading.Lock()
         self._src: AVSource | None = self._open()
@@ -220,9 +261,28 @@ class NetworkSource(Source):
             ended = False  # read to its end: a resource of known length (an HTTP file)
             finite = self._finite(src)
             try:
+                last_in: float | None = None  # the connection's last frame time, seconds
+                # capture minus media time of the connection's recent frames: their
+                # median dates the last frame as the stream sent it (MPEG-TS hands a
+                # frame on when the next one starts, so the last before a pause was
+                # stamped at its end: a 14 s outage recorded as 5 s, trial 55)
+                lag: deque[float] = deque(maxlen=25)
                 for frame in src:
                     pts = frame.pts or 0
                     captured = frame.meta.get("capture_time", time.monotonic())
+                    now_in = float(pts * (frame.time_base or tb))
+                    if (seg_first is not None and last_in is not None and last_out is not None
+                            and last_capture is not None
+                            and not -DISCONTINUITY_S < now_in - last_in < JOIN_AHEAD_S):
+                        # The sender restarted (or its clock jumped) while the
+                        # connection stayed open: its frames went on at the last
+                        # time plus a tick each, a second sender's 95 frames in
+                        # 1 ms (trial 55). They go on after the real gap, as after
+                        # a reconnect.
+                        seg_first = pts
+                        offset = last_out + max(step, round((captured - last_capture) / tb))
+                    last_in = now_in
+                    lag.append(captured - now_in)
                     if seg_first is None:
                         seg_first = pts
                         if self.down:  # back only with a picture: an open alone is no return
@@ -232,7 +292,7 @@ class NetworkSource(Source):
                         if last_out is not None and last_capture is not None:
                             # Continue after the real gap, measured between captures.
                             offset = last_out + max(step, round((captured - last_capture) / tb))
-                    last_capture = captured
+                    last_capture = min(captured, now_in + statistics.median(lag))
                     rel = (pts - seg_first) * (frame.time_base or tb)
                     out = offset + round(rel / tb)
                     if last_out is not None and out <= last_out:
@@ -284,12 +344,16 @@ class NetworkSource(Source):
         from a live stream, which has none. (MPEG-TS declares no duration.)
         """
         scheme = self.spec.split("://", 1)[0].lower()
-        if scheme not in ("http", "https", "ftp"):
+        if scheme not in _FILE_SCHEMES:
             return False
         try:
-            return src.byte_size > 0
+            if src.byte_size > 0:
+                return True
         except (AttributeError, InputError, av.FFmpegError):
-            return False
+            pass
+        if self._length is None:  # FFmpeg lost it (a failed seek): the server's word
+            self._length = _content_length(self.spec, self.config.timeout or None) or 0
+        return self._length > 0
 
     def _reconnect(self) -> bool:
         """Reopen the stream, waiting longer after each failure; False when it gives up.
