@@ -489,13 +489,14 @@ def test_a_bad_exposure_time_is_named_as_typed(tmp_path, capsys):
 
 
 def test_a_folder_given_as_an_exposure_is_named_a_folder(tmp_path, capsys):
-    # "cannot read image o: no such file" for a folder that exists (trial 37)
+    # "cannot read image o: no such file" for a folder that exists (trial 37);
+    # a folder now stands for its photos (trial 54), and one without any says so
     (tmp_path / "o").mkdir()
     files = [str(p) for p in _bracket_files(tmp_path)]
     for extra in (["--times", "0.25", "1", "4"], []):
         rc = main(["hdr", str(tmp_path / "o"), *files[1:], *extra, "-o", str(tmp_path / "x.hdr")])
         err = capsys.readouterr().err
-        assert rc == 1 and "it is a folder" in err, err
+        assert rc == 1 and f"folder {tmp_path / 'o'} holds no photos" in err, err
 
 
 def test_sixteen_bit_exposures_are_said_to_be_read_as_8_bits(tmp_path, capsys):
