@@ -476,6 +476,13 @@ def test_an_input_that_does_not_exist_is_refused_before_anything_is_made(
     assert rc == 1 and err.strip().splitlines() == [
         f"vidclear: error: no such file or folder: {tmp_path / 'missingdir'}"]
     assert not out.exists()
+    # a URL was "no such file or folder" too (trial 55)
+    rc = main(["batch", "http://127.0.0.1:9/clip.mp4", "-o", str(out), "-q"])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.strip().splitlines() == [
+        "vidclear: error: http://127.0.0.1:9/clip.mp4: a batch takes local files, folders, "
+        "patterns and manifests, not URLs (download it first, or `vidclear run` it)"]
+    assert not out.exists()
 
 
 def test_a_batch_without_a_processor_says_it_only_re_encoded(clips: Path, tmp_path: Path,

@@ -99,3 +99,17 @@ def test_a_live_input_keeps_its_gaps():
                       rate=Fraction(25), is_live=True)
     assert input_timeline(live).forward_gap_s == float("inf")
     assert input_timeline(None).forward_gap_s == 10.0
+
+
+def test_urls_make_no_trip_and_the_message_says_files_on_a_server_too():
+    # files on a server are read as files now, but a trip joins local files only
+    # (trial 55: the message still called two HTTP files "streams")
+    import pytest
+
+    from vidclear.errors import ConfigError
+    from vidclear.io.sources import open_source
+
+    with pytest.raises(ConfigError, match=r"^several inputs make a trip of local files; URLs "
+                                          r"\(files on a server too\), cameras and lavfi graphs "
+                                          "can only be run one at a time$"):
+        open_source(["http://127.0.0.1:9/a.mp4", "http://127.0.0.1:9/b.mp4"])

@@ -184,6 +184,9 @@ def _find(spec: str, outdir: Path, notes: list[str]) -> list[_Found]:
         if not files:
             raise InputError(f"no files match {spec!r}")
     elif not p.exists():
+        if "://" in spec:  # "no such file or folder: http://..." (trial 55)
+            raise InputError(f"{spec}: a batch takes local files, folders, patterns and "
+                             "manifests, not URLs (download it first, or `vidclear run` it)")
         # A typo, most likely: refused before OUTDIR is made or any job runs.
         raise InputError(f"no such file or folder: {spec}")
     else:

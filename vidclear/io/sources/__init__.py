@@ -103,8 +103,9 @@ def open_source(
             raise InputError("no input given: name a file, folder, pattern, URL or lavfi graph")
         if len(files) > 1:
             if any(classify_input(f) != "file" for f in files):
-                raise ConfigError("several inputs make a trip of files; streams, cameras and "
-                                  "lavfi graphs can only be run one at a time")
+                raise ConfigError("several inputs make a trip of local files; URLs (files "
+                                  "on a server too), cameras and lavfi graphs can only be run "
+                                  "one at a time")
             if cfg.trim is not None:
                 raise ConfigError("-ss / -t / -to apply to one input, not to a trip of "
                                   f"{len(files)} files")
