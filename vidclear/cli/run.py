@@ -27,6 +27,7 @@ from vidclear.io.sinks.paths import (
     write_file,
 )
 from vidclear.io.sinks.report import REPORT_FILES, ReportSink
+from vidclear.io.sinks.stream import classify_output
 from vidclear.io.sources import classify_input
 from vidclear.io.sources.network import remote_file
 from vidclear.pipeline.stats import PipelineStats
@@ -358,7 +359,6 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
         output = "the standard output"
 
     signals = 0
-
     first_signal = 0
 
     def on_signal(signum: int) -> None:
@@ -429,7 +429,7 @@ def _note_stale_partials(args: argparse.Namespace) -> None:
     be the only copy of what it recorded.
     """
     out = args.output
-    if args.quiet or not out or args.split or "://" in out or out in ("-", "pipe:", "pipe:1"):
+    if args.quiet or not out or args.split or classify_output(out) != "file" or is_stdout(out):
         return
     for p in stale_partials(Path(out)):
         print(f"vidclear: note: {p} is an unfinished file from an earlier run of this output "
@@ -443,11 +443,9 @@ def _is_live(args: argparse.Namespace, config: Config) -> bool:
     if config.pipeline.mode == "file":
         return False
     kind = classify_input(args.input[0])
-    if kind == "url" and args.__dict__.get("remote_file") is None:
-        # asked once: a file on a server runs as a file (trial 54: read live it
-        # kept 15 of 200 frames and lost its audio)
-        args.remote_file = remote_file(args.input[0], config.input)
-    return kind == "camera" or (kind == "url" and not args.remote_file)
+    # a file on a server runs as a file (trial 54: read live it kept 15 of 200
+    # frames and lost its audio); the server is asked here, once a run
+    return kind == "camera" or (kind == "url" and not remote_file(args.input[0], config.input))
 
 
 COPY_ONLY_NOTE = ("no processor chosen: the frames are only re-encoded "
@@ -490,7 +488,8 @@ def run(args: argparse.Namespace) -> int:
     label = Path(first).name or first
     if len(args.input) > 1:
         label += f" (+{len(args.input) - 1})"
-    if _is_live(args, config) and len(args.input) > 1:
+    live_run = _is_live(args, config)
+    if live_run and len(args.input) > 1:
         raise ConfigError("live runs and previews take one input; several files run as a trip "
                           "to an output file")
     report = open_report(args, title=f"vidclear run: {label}")
@@ -500,7 +499,7 @@ def run(args: argparse.Namespace) -> int:
         verb = "apply" if len(idle) > 1 else "applies"
         print(f"vidclear: note: {' and '.join(idle)} {verb} to --preview http only",
               file=sys.stderr)
-    if not _is_live(args, config):
+    if not live_run:
         if not args.output:
             raise ConfigError("-o OUTPUT is required (or watch live with --preview window|http)")
         if args.output.endswith(("/", os.sep)) and "://" not in args.output and not args.split:
