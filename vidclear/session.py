@@ -12,8 +12,8 @@ on files, streams and cameras, the live previews, batch segments, the demo,
 - opens an :class:`~vidclear.io.sinks.EncoderSink` per output, fed with the
   source's :class:`~vidclear.core.StreamInfo` and passed-through packets,
   beside any other sinks (previews);
-- runs the threaded :class:`~vidclear.pipeline.Pipeline`, turning SIGINT and
-  SIGTERM into a graceful stop (a second signal aborts the queue);
+- runs the threaded :class:`~vidclear.pipeline.Pipeline`, turning SIGINT,
+  SIGTERM and SIGHUP into a graceful stop (a second signal aborts the queue);
 - closes the source and whatever else it was given to close.
 
 >>> from vidclear import load_config, transcode
@@ -38,6 +38,7 @@ from vidclear.config.loader import Config, canonical_tables
 from vidclear.core import registry
 from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
+from vidclear.core.signals import STOP_SIGNALS
 from vidclear.core.sink import Sink
 from vidclear.core.source import Source
 from vidclear.errors import ConfigError, InputError, OutputError, ProcessorError, VidclearError
@@ -397,7 +398,8 @@ class Session:
         on_progress : callable, optional
             Called about four times a second with the live stats.
         signals : bool
-            Turn SIGINT/SIGTERM into :meth:`stop` (a second one into
+            Turn SIGINT, SIGTERM and SIGHUP (:data:`STOP_SIGNALS`) into
+            :meth:`stop` (a second one into
             :meth:`abort`) while running; only from the main thread. Like
             FFmpeg, the output is finalized with every frame processed so far.
         on_signal : callable, optional
@@ -469,7 +471,7 @@ class Session:
             else:
                 self.abort()
 
-        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        old = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
         try:
             yield
         finally:

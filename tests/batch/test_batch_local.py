@@ -378,6 +378,20 @@ def test_ctrl_c_leaves_no_job_marked_running(clips: Path, tmp_path: Path) -> Non
         e["frames"] for e in report["files"] if e["status"] == "interrupted")
 
 
+def test_a_closing_terminal_interrupts_a_batch_as_ctrl_c_does(clips: Path, tmp_path: Path) -> None:
+    # The terminal or SSH session closing sends SIGHUP to the process group: it
+    # killed the batch and its workers at once, with jobs left "running".
+    proc, out = _batch_running(clips, tmp_path, signal.SIG_DFL)
+    os.killpg(proc.pid, signal.SIGHUP)
+    assert proc.wait(timeout=120) == 130
+    jobs = json.loads((out / ".vidclear-batch.json").read_text())["jobs"]
+    status = sorted(r["status"] for r in jobs.values())
+    assert "running" not in status and "failed" not in status, status
+    report = json.loads((out / "batch-report.json").read_text())
+    assert report["interrupted"] and 0 < report["totals"]["done"] < 10
+    assert not list(out.rglob("*.partial-*"))
+
+
 def test_sigint_stops_a_batch_that_inherited_it_ignored(clips: Path, tmp_path: Path) -> None:
     # A batch started in the background by a non-interactive shell has SIGINT
     # ignored: `kill -INT PID` did nothing and it ran to the end (a trial).

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import pty
 import shutil
 import signal
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
 from pathlib import Path
 
@@ -237,7 +243,7 @@ def test_unwritable_output_folder(clip, tmp_path):
     assert res.returncode == 2 and ".xyz" in res.stderr and "Traceback" not in res.stderr
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_mid_run_leaves_a_playable_file(tmp_path, sig):
     out = tmp_path / "live.mp4"
     # An endless lavfi source: only the signal ends this run.
@@ -253,13 +259,48 @@ def test_signal_mid_run_leaves_a_playable_file(tmp_path, sig):
             break
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + sig, err  # 130 for SIGINT, 143 for SIGTERM
+    assert proc.returncode == 128 + sig, err  # 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP
     assert "Traceback" not in err and "interrupted: wrote" in err
     assert out.exists() and not list(tmp_path.glob("*.partial-*"))
     info = ffprobe_streams(out)
     frames = int(info["streams"][0]["nb_read_frames"])
     assert frames > 10
     assert f"interrupted: wrote {frames} frames" in err
+
+
+def test_a_closed_terminal_still_gets_its_file_finished(tmp_path):
+    # SIGHUP killed the run at once and left NAME.partial-PID.mp4 (trial 55); after
+    # it the terminal is gone, and every write to it (the progress bar, the
+    # summary) fails with EIO, so finishing must not write there.
+    out = tmp_path / "hup.mp4"
+    master, slave = pty.openpty()  # an 80-column terminal (0 columns: tqdm draws nothing)
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    proc = subprocess.Popen(
+        [*PY, "run", "lavfi:testsrc2=size=320x240:rate=30", "-o", str(out),
+         "--set", "output.preset=ultrafast"],
+        stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    seen = bytearray()
+
+    def drain() -> None:  # the bar must not block on a full terminal buffer
+        with contextlib.suppress(OSError):
+            while chunk := os.read(master, 4096):
+                seen.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        partial = list(tmp_path.glob("hup.partial-*.mp4"))
+        if partial and partial[0].stat().st_size > 20000:
+            break
+    assert b"f/s" in seen  # the progress bar was drawn on the terminal
+    os.close(master)  # the terminal closes: the child's writes to it now fail
+    proc.send_signal(signal.SIGHUP)
+    assert proc.wait(timeout=60) == 128 + signal.SIGHUP
+    assert out.exists() and not list(tmp_path.glob("*.partial-*"))
+    assert int(ffprobe_streams(out)["streams"][0]["nb_read_frames"]) > 10
 
 
 def test_quiet_says_nothing_when_a_signal_stops_the_run(tmp_path):

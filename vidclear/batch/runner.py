@@ -32,6 +32,7 @@ from vidclear.batch.inputs import BatchItem, collect_inputs, collect_trips
 from vidclear.batch.segments import estimate_frames, join_segments, part_suffix, plan_segments
 from vidclear.batch.state import STATE_NAME, BatchState, config_hash, input_identity
 from vidclear.config.loader import load_config
+from vidclear.core.signals import STOP_SIGNALS, detach_terminal, is_hangup
 from vidclear.errors import ConfigError, OutputError, VidclearError
 from vidclear.io.sinks.encoder import IMAGE_SUFFIXES, check_encoder
 from vidclear.io.sinks.paths import check_output_path, partial_path, stale_partials, write_file
@@ -503,7 +504,7 @@ class _Run:
 
 
 class _Signals:
-    """SIGINT and SIGTERM for a batch: KeyboardInterrupt while it runs jobs.
+    """SIGINT, SIGTERM and SIGHUP for a batch: KeyboardInterrupt while it runs jobs.
 
     Installed for the whole batch (SIGINT too: a batch started in the
     background by a non-interactive shell inherits it ignored, and `kill
@@ -517,6 +518,8 @@ class _Signals:
         self.late = False
 
     def handler(self, signum: int, _frame: Any) -> None:
+        if is_hangup(signum):
+            detach_terminal()  # the batch's last lines must not fail on a closed terminal
         if self.raising:
             raise KeyboardInterrupt
         self.late = True
@@ -527,7 +530,7 @@ class _Signals:
             yield
             return
         self.raising, self.late = False, False
-        old = {s: signal.signal(s, self.handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        old = {s: signal.signal(s, self.handler) for s in STOP_SIGNALS}
         try:
             yield
         finally:

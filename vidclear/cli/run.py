@@ -18,6 +18,7 @@ from typing import Any
 
 from vidclear.cli.progress import STDOUT_NAMES, Progress, damaged_line, summary_line
 from vidclear.config.loader import Config, load_config, read_config_file
+from vidclear.core.signals import detach_terminal, is_hangup
 from vidclear.errors import ConfigError, OutputError
 from vidclear.io.sinks.paths import (
     check_output_path,
@@ -36,7 +37,7 @@ from vidclear.session import Session
 __all__ = ["COPY_ONLY_NOTE", "add_config_args", "add_parser", "add_report_arg", "chose_processors",
            "config_from_args", "execute", "open_report", "run"]
 
-EXIT_INTERRUPTED = 130  # 128 + SIGINT; a run stopped by SIGTERM exits 143
+EXIT_INTERRUPTED = 130  # 128 + SIGINT; a run stopped by SIGTERM exits 143, SIGHUP 129
 EXIT_INPUT_LOST = 3  # a live input lost for good: the recording is finished and kept
 
 EXAMPLES = """\
@@ -365,6 +366,8 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
         nonlocal signals, first_signal
         signals += 1
         first_signal = first_signal or signum
+        if is_hangup(signum):  # the terminal is gone: its writes would fail the run
+            detach_terminal()
         if quiet:  # -q prints nothing but errors (trial 38)
             return
         what = ("finishing {} with the frames so far (again to stop at once)" if signals == 1

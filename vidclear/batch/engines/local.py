@@ -19,6 +19,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from vidclear.core.signals import STOP_SIGNALS
+
 __all__ = ["LocalEngine"]
 
 _progress: Any = None
@@ -43,7 +45,11 @@ def _init_worker(progress: Any, numba_threads: int, warm_tables: dict[str, Any] 
     _progress = progress
     threading.Thread(target=_die_with_parent, args=(os.getppid(),), name="vc-parent-watch",
                      daemon=True).start()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+    # the parent decides what an interrupt means; a closing terminal sends SIGHUP
+    # to the whole process group, and workers it killed failed their jobs
+    for sig in STOP_SIGNALS:
+        if sig != signal.SIGTERM:
+            signal.signal(sig, signal.SIG_IGN)
     os.environ.setdefault("NUMBA_NUM_THREADS", str(numba_threads))
     from vidclear.batch.worker import warm_up
 
