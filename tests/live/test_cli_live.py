@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from tests.live.helpers import UDPSender, free_port
-from tests.media import ffprobe_streams
+from tests.media import ffprobe_frame_times, ffprobe_streams
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = [sys.executable, "-m", "vidclear"]
@@ -151,3 +156,45 @@ def test_a_stream_lost_for_good_ends_the_run_with_exit_status_3(tmp_path):
             f"{out} holds what came before") in res.stderr, res.stderr
     frames = int(ffprobe_streams(out)["streams"][0]["nb_read_frames"])
     assert frames > 10 and f"wrote {frames} frames" in res.stderr, res.stderr
+
+
+def test_an_mjpeg_camera_over_http_is_recorded_at_its_own_pace(tmp_path):
+    # Multipart JPEG carries no frame times: FFmpeg counts the frames at a
+    # guessed 25 fps, and a 10 fps camera was recorded 2.5 times too fast
+    # (82 frames over 8.2 s written as 3.28 s, trial 55). Its frames are
+    # stamped with their capture time, as a camera's are.
+    rate, count = 10, 30
+
+    class Camera(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+            self.end_headers()
+            start = time.monotonic()
+            for i in range(count):
+                img = np.full((120, 160, 3), (i * 8) % 256, np.uint8)
+                jpeg = cv2.imencode(".jpg", img)[1].tobytes()
+                self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                                 + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n")
+                self.wfile.flush()
+                time.sleep(max(0.0, start + (i + 1) / rate - time.monotonic()))
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Camera)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    out = tmp_path / "cam.mkv"
+    try:
+        res = _run("run", f"http://127.0.0.1:{server.server_address[1]}/cam", "-o", str(out),
+                   "--set", "input.reconnect=false")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert res.returncode == 0, res.stderr
+    times = ffprobe_frame_times(out)
+    assert len(times) >= count - 3, res.stderr  # the latest-frame flow counts what it drops
+    step = float(np.median(np.diff(times)))
+    assert 0.8 / rate < step < 1.2 / rate, (step, times)
+    span = times[-1] - times[0]
+    assert (len(times) - 1) * 0.8 / rate < span < (count - 1) * 1.25 / rate, (span, len(times))

@@ -196,6 +196,7 @@ class _Connection:
     other_video_streams = 0
     video_choice = (0, 0, 0)
     byte_size = 0
+    stamps_time = True  # an MPEG-TS stream's own clock
 
     def __init__(self, frames: int, errors: int = 0) -> None:
         self.frames, self.decode_errors = frames, errors

@@ -17,7 +17,7 @@ from vidclear.core.source import Source
 from vidclear.errors import ConfigError, InputError
 from vidclear.io.sources.av_source import AVSource, classify_input
 from vidclear.io.sources.camera import OpenCVSource, open_camera
-from vidclear.io.sources.network import NetworkSource, remote_file, stream_options
+from vidclear.io.sources.network import NetworkSource, remote_file
 from vidclear.io.sources.realtime import RealtimeSource
 from vidclear.io.sources.trim import TrimSource
 from vidclear.io.sources.trip import TripSource, expand_inputs
@@ -124,10 +124,9 @@ def open_source(
     if kind == "camera":
         return open_camera(spec, config=cfg)
     if kind == "url" and live:
-        if cfg.reconnect:
-            return NetworkSource(spec, config=cfg, on_event=on_event)
-        return AVSource(spec, config=cfg, copy_streams=False,
-                        options={**stream_options(spec), **(options or {})})
+        # also with input.reconnect off: it stamps the frames of a stream that
+        # carries no times with their capture time
+        return NetworkSource(spec, config=cfg, on_event=on_event, options=options)
     decoded = AVSource(spec, config=cfg, copy_streams=copy_streams and not live, options=options,
                        live=bool(live) if kind == "url" else None)
     decoded.notes.extend(notes)  # what a folder of one video left out

@@ -24,7 +24,11 @@ from vidclear.errors import InputError
 from vidclear.io.joins import Unjoiner, joinable
 from vidclear.io.sequence import ffmpeg_pattern, first_of_sequence, has_number
 
-__all__ = ["AVSource", "camera_device", "classify_input", "video_stream"]
+__all__ = ["CAPTURE_TIME_BASE", "AVSource", "camera_device", "classify_input", "video_stream"]
+
+#: The time base of frames stamped with their capture time (microseconds):
+#: cameras, and streams that carry no times of their own.
+CAPTURE_TIME_BASE = Fraction(1, 1_000_000)
 
 _NETWORK_SCHEMES = ("rtsp", "rtsps", "rtmp", "udp", "tcp", "http", "https", "srt", "rtp")
 # How far past a trim's end the video may run while the copied streams'
@@ -183,6 +187,7 @@ EMPTY_INPUT = ("an input is empty (\"\", an unset shell variable?): name a file,
                "pattern, URL or lavfi graph")
 
 
+_AVFMT_NOTIMESTAMPS = 0x0080  # libavformat/avformat.h: the format carries no timestamps
 _TS_TAIL = 2 * 204  # bytes of a stream's end that show whether its last packets are whole
 
 
@@ -439,6 +444,18 @@ class AVSource(Source):
         if self._facts:
             return dict(self._facts["metadata"])
         return dict(self._container.metadata)
+
+    @property
+    def stamps_time(self) -> bool:
+        """Whether the container carries the frames' times (False: FFmpeg makes them up).
+
+        Multipart JPEG over HTTP (``mpjpeg``), raw H.264/HEVC and MJPEG
+        elementary streams carry none (AVFMT_NOTIMESTAMPS): FFmpeg counts
+        frames at a guessed 25 fps, whatever the sender's rate.
+        """
+        if self._container is None:
+            return True
+        return not int(self._container.format.flags) & _AVFMT_NOTIMESTAMPS
 
     @property
     def byte_size(self) -> int:

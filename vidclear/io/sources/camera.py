@@ -20,14 +20,13 @@ from vidclear.config.sections import InputConfig, parse_size
 from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError
-from vidclear.io.sources.av_source import AVSource, camera_device
+from vidclear.io.sources.av_source import CAPTURE_TIME_BASE, AVSource, camera_device
 
 __all__ = ["OpenCVSource", "open_camera", "v4l2_options"]
 
 # FFmpeg's v4l2 ``input_format`` names for the formats we offer.
 _V4L2_FORMATS = {"mjpeg": "mjpeg", "yuyv": "yuyv422"}
 _FOURCC = {"mjpeg": "MJPG", "yuyv": "YUYV"}
-_USEC = Fraction(1, 1_000_000)
 
 
 def v4l2_options(config: InputConfig) -> dict[str, str]:
@@ -105,7 +104,7 @@ class OpenCVSource(Source):
     ) -> None:
         super().__init__(str(target))
         self.config = config or InputConfig()
-        self.time_base = _USEC
+        self.time_base = CAPTURE_TIME_BASE
         self._cap = cv2.VideoCapture(target, api)
         if not self._cap.isOpened():
             self._cap.release()

@@ -16,7 +16,7 @@ import statistics
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
 from typing import Any
 
@@ -27,7 +27,7 @@ from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError
 from vidclear.io.joins import DISCONTINUITY_S, JOIN_AHEAD_S
-from vidclear.io.sources.av_source import AVSource
+from vidclear.io.sources.av_source import CAPTURE_TIME_BASE, AVSource
 
 __all__ = ["NetworkSource", "remote_file", "stream_options"]
 
@@ -136,6 +136,15 @@ class NetworkSource(Source):
     on_event : callable, optional
         Called with a one-line message when the stream is lost, on each
         failed attempt, and when it is back.
+    options : mapping, optional
+        Extra FFmpeg demuxer/protocol options, over :func:`stream_options`.
+
+    Frames carry ``pts`` in the first connection's time base, continued
+    across reconnects after the real gap; a stream whose container carries
+    no frame times (multipart JPEG over HTTP, a raw H.264 elementary stream:
+    FFmpeg would count them at a guessed 25 fps) is stamped with each frame's
+    capture time in microseconds instead (``wall_clock``), as FFmpeg's
+    ``-use_wallclock_as_timestamps`` does, and its rate is unknown.
 
     Attributes
     ----------
@@ -163,9 +172,11 @@ class NetworkSource(Source):
         *,
         config: InputConfig | None = None,
         on_event: Callable[[str], Any] | None = None,
+        options: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(url)
         self.config = config or InputConfig()
+        self._options = {**stream_options(url), **(options or {})}
         self.on_event = on_event
         self.reconnects = 0
         self.attempts = 0
@@ -181,8 +192,14 @@ class NetworkSource(Source):
         self._src: AVSource | None = self._open()
         first = self._src
         # Timing, size and rate of the first connection define the output.
-        self.time_base: Fraction = first.time_base
-        self.rate: Fraction | None = first.rate
+        #: The stream carries no frame times (multipart JPEG over HTTP, a raw
+        #: H.264 elementary stream over TCP): FFmpeg counted its frames at a
+        #: guessed 25 fps, and a 10 fps camera was recorded 2.5 times too fast
+        #: (trial 55). Its frames are stamped with their capture time, as a
+        #: camera's are, and its rate is unknown.
+        self.wall_clock = not first.stamps_time
+        self.time_base: Fraction = CAPTURE_TIME_BASE if self.wall_clock else first.time_base
+        self.rate: Fraction | None = None if self.wall_clock else first.rate
         self.width, self.height = first.width, first.height
         self.metadata: dict[str, str] = first.metadata
         # Audio is not carried across reconnects (its timestamps would jump):
@@ -203,8 +220,7 @@ class NetworkSource(Source):
         cfg = self.config
         if within is not None and cfg.timeout and within < cfg.timeout:
             cfg = dataclasses.replace(cfg, timeout=max(within, 0.1))
-        return AVSource(self.spec, config=cfg, copy_streams=False,
-                        options=stream_options(self.spec))
+        return AVSource(self.spec, config=cfg, copy_streams=False, options=self._options)
 
     # -- status ----------------------------------------------------------
     @property
@@ -252,6 +268,7 @@ class NetworkSource(Source):
         offset = 0  # output ticks where the current connection's first frame goes
         last_out: int | None = None
         last_capture: float | None = None
+        origin: float | None = None  # the first frame's capture time (wall_clock)
         step = max(1, round(1 / (self.rate * tb))) if self.rate else 1
         while not self.stopped:
             src = self._src
@@ -271,8 +288,8 @@ class NetworkSource(Source):
                     pts = frame.pts or 0
                     captured = frame.meta.get("capture_time", time.monotonic())
                     now_in = float(pts * (frame.time_base or tb))
-                    if (seg_first is not None and last_in is not None and last_out is not None
-                            and last_capture is not None
+                    if (not self.wall_clock and seg_first is not None and last_in is not None
+                            and last_out is not None and last_capture is not None
                             and not -DISCONTINUITY_S < now_in - last_in < JOIN_AHEAD_S):
                         # The sender restarted (or its clock jumped) while the
                         # connection stayed open: its frames went on at the last
@@ -293,8 +310,12 @@ class NetworkSource(Source):
                             # Continue after the real gap, measured between captures.
                             offset = last_out + max(step, round((captured - last_capture) / tb))
                     last_capture = min(captured, now_in + statistics.median(lag))
-                    rel = (pts - seg_first) * (frame.time_base or tb)
-                    out = offset + round(rel / tb)
+                    if self.wall_clock:
+                        origin = captured if origin is None else origin
+                        out = round((captured - origin) / tb)
+                    else:
+                        rel = (pts - seg_first) * (frame.time_base or tb)
+                        out = offset + round(rel / tb)
                     if last_out is not None and out <= last_out:
                         out = last_out + 1
                     last_out = out
