@@ -115,6 +115,7 @@ from vidclear.dehaze.airlight import LUMA, airlight_quadtree, drop_small_clipped
 from vidclear.dehaze.compensation import compensation
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dcp import as_rgb
+from vidclear.dehaze.overlay import OverlayBands
 from vidclear.dehaze.temporal import (
     AirlightTracker,
     DensityTracker,
@@ -430,6 +431,8 @@ class Dehazer:
         self._air = AirlightTracker()
         self._density = DensityTracker()
         self._cuts = SceneCutDetector()
+        self._overlay = OverlayBands()  # a dashcam's light time/GPS strip, kept through cuts
+        self._bands = (0, 0)  # its confirmed rows at the top and bottom, working size
         # levels of the darkest _VEIL_QUANTILE (the luma floor's veil, restarted at
         # cuts) and _DENSE_QUANTILE (the dense-haze level, kept through cuts), units of A
         self._veil_t = VeilTracker(tau=0.0)
@@ -485,6 +488,8 @@ class Dehazer:
         """Forget all temporal state (the next frame starts afresh)."""
         self._forget_scene()
         self._cuts.reset()
+        self._overlay.reset()
+        self._bands = (0, 0)
         self._time = None
         self._gaps = 0
         self._dense_t.reset()
@@ -777,6 +782,20 @@ class Dehazer:
         r = cfg.patch // 2
         _k.grey_minc(planes, LUMA, ws.ones, grey, minc)
         bounds = picture_bounds(minc)  # black bars: measured on I, before any A
+        scene_cut = cut
+        bands, self._bands = self._bands, self._overlay.update(minc, now)
+        top, bottom = self._bands
+        if top or bottom:  # a light strip burnt in at an edge is no more haze than black bars
+            bounds = (max(bounds[0], top), min(bounds[1], h - bottom), bounds[2], bounds[3])
+        if bands != self._bands and not cut:
+            # A strip burnt in at an edge was just confirmed (or is gone): what
+            # was learnt so far was learnt on it; the A tracked was its level,
+            # which the gate held for good (a grey strip's 0.90 for a whole
+            # clip, the scene 7.5 levels dark). The scene starts afresh, as at
+            # a cut. (Caught up with instead, the tracker's memory of the value
+            # before took A back to the strip's level.)
+            self._forget_scene()
+            cut = True
         # A fade or an exposure step scales every radiance, the airlight's too:
         # the tracked A follows at once instead of lagging behind its gate
         # (and then jumping when half the frame has passed it).
@@ -796,7 +815,7 @@ class Dehazer:
         dissolving = now - self._dissolved_at <= _DISSOLVE_AFTER
         if cfg.airlight == "dcp":
             _kf.min_filter2d(minc, r, dark)
-            measured = _k.airlight_top(low, drop_small_clipped(dark, minc),
+            measured = _k.airlight_top(low, candidates(dark, minc, bounds),
                                        cfg.airlight_fraction, 0.1, LUMA)
             measured = self._dense_airlight(measured, ws, dark, bounds, dt, gain, dissolving)
         else:
@@ -1008,7 +1027,7 @@ class Dehazer:
         if gamma > 1.0 - _GAMMA_DEAD:
             gamma = 1.0
         return _Analysis(air, dark, traw, coeffs, tlow, np.asarray(gains, np.float64),
-                         float(gamma), float(density), float(strength), bool(cut))
+                         float(gamma), float(density), float(strength), bool(scene_cut))
 
     def _dense_airlight(self, measured: np.ndarray, ws: _Workspace, dark: np.ndarray,
                         bounds: tuple[int, int, int, int], dt: float, gain: float = 1.0,
@@ -1057,7 +1076,7 @@ class Dehazer:
             weight *= light_haze_weight(veil, *_OPAQUE_VEIL)
             if weight > 0:
                 _kf.min_filter2d(ws.minc, cfg.airlight_patch // 2, dark)
-                small = _k.airlight_top(ws.low, drop_small_clipped(dark, ws.minc),
+                small = _k.airlight_top(ws.low, candidates(dark, ws.minc, bounds),
                                         cfg.airlight_fraction, 0.1, LUMA)
                 if float(LUMA @ small) > a_lum:
                     offset = (np.float32(weight) * (small - measured)).astype(np.float32)
@@ -1301,6 +1320,26 @@ def picture_bounds(minc: np.ndarray) -> tuple[int, int, int, int]:
     lim_r, lim_c = int(h * _BAR_SHARE), int(w * _BAR_SHARE)
     return (run(rows, lim_r), h - run(rows[::-1], lim_r),
             run(cols, lim_c), w - run(cols[::-1], lim_c))
+
+
+def candidates(dark: np.ndarray, minc: np.ndarray, bounds: tuple[int, int, int, int]
+               ) -> np.ndarray:
+    """``dark`` with what is no airlight candidate zeroed in place: small clipped regions, bars.
+
+    The bars are those of ``bounds`` (:func:`picture_bounds`, and a light
+    strip burnt in at an edge, :class:`~vidclear.dehaze.overlay.OverlayBands`);
+    small clipped regions are measured inside them (:func:`drop_small_clipped`).
+    """
+    h, w = dark.shape
+    r0, r1, c0, c1 = bounds
+    if (r0, r1, c0, c1) != (0, h, 0, w):
+        drop_small_clipped(dark[r0:r1, c0:c1], minc[r0:r1, c0:c1])
+        dark[:r0] = 0.0
+        dark[r1:] = 0.0
+        dark[:, :c0] = 0.0
+        dark[:, c1:] = 0.0
+        return dark
+    return drop_small_clipped(dark, minc)
 
 
 def fill_bars(minc: np.ndarray, bounds: tuple[int, int, int, int]) -> None:

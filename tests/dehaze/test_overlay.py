@@ -1,0 +1,75 @@
+"""Light strips burnt in at a video's edge (vidclear.dehaze.overlay), and what is no such strip."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vidclear.dehaze.overlay import OverlayBands, edge_band
+
+H, W = 180, 320
+
+
+def _scene(seed: int) -> np.ndarray:
+    """A textured picture in [0.2, 0.6]: a new one for each seed (a moving camera)."""
+    rng = np.random.default_rng(seed)
+    return (0.2 + 0.4 * rng.random((H, W))).astype(np.float32)
+
+
+def _strip(minc: np.ndarray, rows: int, level: float, *, bottom: bool = True) -> np.ndarray:
+    out = minc.copy()
+    band = out[H - rows:] if bottom else out[:rows]
+    band[...] = level
+    band[rows // 3: rows // 3 + 5, 10:150] = 0.05  # a line of dark text
+    return out
+
+
+def test_a_strip_with_text_is_found_at_either_edge() -> None:
+    assert edge_band(_strip(_scene(0), 16, 0.9)[::-1]) == (16, np.float32(0.9))
+    rows, level = edge_band(_strip(_scene(0), 12, 1.0, bottom=False))
+    assert rows == 12 and level == 1.0
+    assert edge_band(_scene(0)) == (0, 0.0)
+
+
+def test_a_sky_that_fades_over_rows_is_no_strip() -> None:
+    # a flat sky at the top whose level falls off gradually towards the scene
+    minc = _scene(1)
+    minc[:40] = np.linspace(0.62, 0.45, 40, dtype=np.float32)[:, None]
+    assert edge_band(minc)[0] == 0
+
+
+def test_a_band_taller_than_an_eighth_of_the_frame_is_no_strip() -> None:
+    assert edge_band(_strip(_scene(2), 40, 0.9)[::-1])[0] == 0
+
+
+def test_a_strip_is_confirmed_after_a_second_over_a_moving_picture() -> None:
+    bands = OverlayBands()
+    found = [bands.update(_strip(_scene(i), 16, 0.9), i / 30) for i in range(45)]
+    assert all(f == (0, 0) for f in found[:30])  # one second first
+    assert all(f == (0, 16) for f in found[30:])
+    # gone for one frame: the count starts again
+    assert bands.update(_scene(99), 1.5) == (0, 0)
+    assert bands.update(_strip(_scene(100), 16, 0.9), 1.6) == (0, 0)
+
+
+def test_a_strip_over_a_still_picture_is_left_alone() -> None:
+    # a steady view gives no evidence that the band is not part of it
+    bands = OverlayBands()
+    picture = _strip(_scene(3), 16, 0.9)
+    assert all(bands.update(picture, i / 30) == (0, 0) for i in range(90))
+
+
+def test_a_flat_sky_whose_edge_moves_is_never_confirmed() -> None:
+    # a zoom out of a canyon under a flat sky: a straight step below a flat
+    # band, as a strip has, but at a height that changes every few frames
+    bands = OverlayBands()
+    for i in range(120):
+        minc = _scene(i)
+        minc[:3 + i // 10] = 0.86
+        assert bands.update(minc, i / 30) == (0, 0), i
+
+
+def test_a_band_whose_level_drifts_is_never_confirmed() -> None:
+    bands = OverlayBands()
+    for i in range(90):
+        level = 0.7 + 0.002 * i  # a fade, or the sky's own light
+        assert bands.update(_strip(_scene(i), 16, level), i / 30) == (0, 0), i

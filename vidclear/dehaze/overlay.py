@@ -1,0 +1,124 @@
+"""Bars burnt into a video at its top or bottom edge: a dashcam's time and GPS strip.
+
+A light strip across the whole width (a grey or white bar with the date,
+speed and position in dark text) is the brightest wide region of a dashcam
+frame, and the dark channel prior reads it as opaque haze: the airlight
+search took the bar's level (0.90 for a bar at 230 of 255, 1.0 for a white
+one) for the whole clip, and the scene above came out 7.5 levels darker
+than the same footage without the bar (trial 53).
+
+Such a strip is told from the sky, the airlight's own candidate, by what the
+sky never does for long: it keeps the same rows and the same level, its
+edge is one straight step across the frame, and it stays put while the
+picture moves. One frame is not enough: a zoom out of a canyon under a flat
+sky has the same straight step for a few frames, at a height that changes.
+A still image is therefore never given a band.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["OverlayBands", "edge_band"]
+
+# A band is at most this share of the rows (dashcam strips: 4-10 %) ...
+_BAND_SHARE = 0.12
+# ... its rows have at least _ROW_SHARE of their pixels (the rest: text)
+# within _LEVEL of its level, and all its pixels together _BAND_FILL ...
+_LEVEL = 0.03
+_ROW_SHARE = 0.3
+_BAND_FILL = 0.6
+# ... and within two rows of its edge the picture's median column is _STEP
+# away from that level (a sky fades over many rows).
+_STEP = 0.1
+# Confirmed as an overlay once it has kept its rows and its level (within
+# _SAME_LEVEL) for _HOLD_S seconds while the picture moved: its pixels
+# changed by _MOVED on average from when the band was first seen.
+_SAME_LEVEL = 0.01
+_HOLD_S = 1.0
+_MOVED = 0.03
+
+
+def edge_band(minc: np.ndarray) -> tuple[int, float]:
+    """Rows of a flat band at the top edge of ``minc`` ending in one straight step, and its level.
+
+    Parameters
+    ----------
+    minc : ndarray
+        (h, w) float32, the per-pixel minimum over channels in [0, 1] of
+        full scale; flip it (``minc[::-1]``) for the bottom edge.
+
+    Returns
+    -------
+    rows, level : int, float
+        ``rows`` 0 when there is no such band (more than 12 % of the rows,
+        fewer than 2, rows that leave its level, or an edge that fades).
+    """
+    h = minc.shape[0]
+    limit = int(h * _BAND_SHARE)
+    if h < 8 or limit < 2:
+        return 0, 0.0
+    level = float(np.median(minc[:2]))
+    n = 0
+    while n <= limit and np.mean(np.abs(minc[n] - level) < _LEVEL) >= _ROW_SHARE:
+        n += 1
+    if n < 2 or n > limit or np.mean(np.abs(minc[:n] - level) < _LEVEL) < _BAND_FILL:
+        return 0, 0.0
+    if max(float(np.median(np.abs(minc[j] - level))) for j in range(n, n + 2)) < _STEP:
+        return 0, 0.0
+    return n, level
+
+
+@dataclass
+class _Side:
+    rows: int = 0
+    level: float = 0.0
+    since: float = 0.0
+    ref: np.ndarray | None = None  # the picture, sampled, when the band was first seen
+    moved: bool = False
+
+    def update(self, rows: int, level: float, picture: np.ndarray, now: float) -> int:
+        if (rows == 0 or rows != self.rows or abs(level - self.level) > _SAME_LEVEL
+                or self.ref is None or self.ref.shape != picture.shape):
+            self.rows, self.level, self.since, self.ref, self.moved = rows, level, now, \
+                picture, False
+            return 0
+        self.moved = self.moved or float(np.mean(np.abs(picture - self.ref))) > _MOVED
+        return rows if self.moved and now - self.since >= _HOLD_S else 0
+
+
+class OverlayBands:
+    """Tracks light strips burnt in at a video's top and bottom edges.
+
+    :meth:`update` returns how many working rows at the top and at the
+    bottom are an overlay: a band found by :func:`edge_band` on every frame
+    for :data:`_HOLD_S` seconds with the same rows and level while the rest
+    of the picture moved. The dehazer leaves those rows out of the airlight
+    search and the haze statistics, as it does black letterbox bars. Any
+    frame without the band, or with it at other rows or another level,
+    starts the count again.
+    """
+
+    def __init__(self) -> None:
+        self._top = _Side()
+        self._bottom = _Side()
+
+    def reset(self) -> None:
+        self._top = _Side()
+        self._bottom = _Side()
+
+    def update(self, minc: np.ndarray, now: float) -> tuple[int, int]:
+        """Overlay rows ``(top, bottom)`` of a frame at ``now`` seconds.
+
+        ``minc`` is its working-size per-pixel minimum over channels,
+        (h, w) float32 in [0, 1].
+        """
+        h = minc.shape[0]
+        top, top_level = edge_band(minc)
+        bottom, bottom_level = edge_band(minc[::-1])
+        edge = int(h * _BAND_SHARE) + 2  # the rows no band reaches, sampled
+        picture = minc[edge:h - edge:4, ::4].copy()
+        return (self._top.update(top, top_level, picture, now),
+                self._bottom.update(bottom, bottom_level, picture, now))
