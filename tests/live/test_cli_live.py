@@ -143,13 +143,22 @@ def test_a_stream_lost_for_good_ends_the_run_with_exit_status_3(tmp_path):
     # Lost and given up on after input.reconnect_timeout, the run said "wrote
     # 41 frames" and exited 0: a recorder's script could not tell the camera
     # dying from the end it asked for (trial 54). The recording is finished.
-    sender = UDPSender(free_port(socket.SOCK_DGRAM)).start(1.5)
+    sender = UDPSender(free_port(socket.SOCK_DGRAM)).start(60)
     time.sleep(0.05)
     out = tmp_path / "rec.mkv"
-    res = subprocess.run([*PY, "run", sender.url, "-o", str(out), "--set", "input.timeout=0.6",
-                          "--set", "input.reconnect_timeout=1.0"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60)
-    sender.join()
+    proc = subprocess.Popen([*PY, "run", sender.url, "-o", str(out), "--set",
+                             "input.timeout=0.6", "--set", "input.reconnect_timeout=1.0"],
+                            cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    # the sender stops for good once the recording is under way (on a loaded
+    # machine the run can take seconds to start)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None and not any(
+            p.stat().st_size > 2000 for p in tmp_path.glob("rec.partial-*.mkv")):
+        time.sleep(0.1)
+    time.sleep(0.5)
+    sender.stop()
+    _, err = proc.communicate(timeout=60)
+    res = subprocess.CompletedProcess(proc.args, proc.returncode, "", err)
     assert res.returncode == 3, res.stderr
     assert "giving up" in res.stderr and "Traceback" not in res.stderr
     assert (f"error: input {sender.url} was lost and not back within input.reconnect_timeout; "

@@ -41,6 +41,12 @@ _HOLD_S = 1.0
 _MOVED = 0.03
 
 
+def _mid(values: np.ndarray) -> float:
+    """The upper median of a 1-D array (a partition: np.median took 27 µs a row)."""
+    k = values.size // 2
+    return float(np.partition(values, k)[k])
+
+
 def edge_band(minc: np.ndarray) -> tuple[int, float]:
     """Rows of a flat band at the top edge of ``minc`` ending in one straight step, and its level.
 
@@ -60,13 +66,16 @@ def edge_band(minc: np.ndarray) -> tuple[int, float]:
     limit = int(h * _BAND_SHARE)
     if h < 8 or limit < 2:
         return 0, 0.0
-    level = float(np.median(minc[:2]))
-    n = 0
-    while n <= limit and np.mean(np.abs(minc[n] - level) < _LEVEL) >= _ROW_SHARE:
-        n += 1
-    if n < 2 or n > limit or np.mean(np.abs(minc[:n] - level) < _LEVEL) < _BAND_FILL:
+    level = _mid(minc[0])
+    if np.count_nonzero(np.abs(minc[0] - np.float32(level)) < _LEVEL) < _ROW_SHARE * minc.shape[1]:
+        return 0, 0.0  # the edge row itself is no band's (most frames: at once)
+    level = _mid(minc[:2].ravel())
+    near = np.abs(minc[:limit + 3] - np.float32(level)) < _LEVEL  # one pass over the edge rows
+    outside = near.mean(axis=1) < _ROW_SHARE
+    n = int(np.argmax(outside)) if outside.any() else limit + 3
+    if n < 2 or n > limit or near[:n].mean() < _BAND_FILL:
         return 0, 0.0
-    if max(float(np.median(np.abs(minc[j] - level))) for j in range(n, n + 2)) < _STEP:
+    if max(_mid(np.abs(minc[j] - np.float32(level))) for j in (n, n + 1)) < _STEP:
         return 0, 0.0
     return n, level
 
@@ -79,13 +88,15 @@ class _Side:
     ref: np.ndarray | None = None  # the picture, sampled, when the band was first seen
     moved: bool = False
 
-    def update(self, rows: int, level: float, picture: np.ndarray, now: float) -> int:
-        if (rows == 0 or rows != self.rows or abs(level - self.level) > _SAME_LEVEL
+    def update(self, rows: int, level: float, picture: np.ndarray | None, now: float) -> int:
+        if (rows == 0 or picture is None or rows != self.rows
+                or abs(level - self.level) > _SAME_LEVEL
                 or self.ref is None or self.ref.shape != picture.shape):
             self.rows, self.level, self.since, self.ref, self.moved = rows, level, now, \
                 picture, False
             return 0
-        self.moved = self.moved or float(np.mean(np.abs(picture - self.ref))) > _MOVED
+        if not self.moved:
+            self.moved = float(np.mean(np.abs(picture - self.ref))) > _MOVED
         return rows if self.moved and now - self.since >= _HOLD_S else 0
 
 
@@ -118,6 +129,10 @@ class OverlayBands:
         h = minc.shape[0]
         top, top_level = edge_band(minc)
         bottom, bottom_level = edge_band(minc[::-1])
+        if not (top or bottom):  # the common case: nothing to sample
+            self._top.update(0, 0.0, None, now)
+            self._bottom.update(0, 0.0, None, now)
+            return 0, 0
         edge = int(h * _BAND_SHARE) + 2  # the rows no band reaches, sampled
         picture = minc[edge:h - edge:4, ::4].copy()
         return (self._top.update(top, top_level, picture, now),
