@@ -294,6 +294,34 @@ def test_an_mp4_cut_off_before_its_index_says_so(tmp_path):
     assert "moov" not in str(err.value)
 
 
+def test_a_copied_stream_cut_short_by_a_damaged_index_is_refused(tmp_path):
+    # Twenty bytes overwritten in the sound's sample-to-chunk table (stsc): FFmpeg
+    # says "wrong sample count" and gives 16 of the 189 AAC packets the index
+    # promises; vidclear wrote the video whole and 0.3 s of the 4 s of sound,
+    # exit 0, no word (trial 55).
+    clip = make_clip(tmp_path / "clip.mp4", n=120, size=(160, 120))
+    data = bytearray(clip.read_bytes())
+    tables = [i for i in range(len(data)) if data[i:i + 4] == b"stsc"]
+    assert len(tables) == 2  # the video's, then the sound's
+    start = tables[1] + 12 + 12 * 8 + 4  # the ninth entry's samples-per-chunk field onwards
+    data[start:start + 20] = b"X" * 20
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    promised = int(ffprobe_streams(clip)["streams"][1]["nb_frames"])
+    read = int(ffprobe_streams(damaged)["streams"][1]["nb_read_frames"])
+    assert read < promised // 2  # FFmpeg's reading of it: the sound is cut short
+    with pytest.raises(InputError, match=rf"^input .*damaged\.mp4 is damaged: its index promises "
+                                         rf"{promised} audio packets in stream #1, \d+ could be "
+                                         r"read \(use --set input\.allow_truncated=true"):
+        transcode(str(damaged), tmp_path / "out.mkv")
+    assert not list(tmp_path.glob("out*"))
+    # the intact file copies every packet; allow_truncated keeps what there is
+    transcode(str(clip), tmp_path / "whole.mkv")
+    cfg = load_config(overrides=["input.allow_truncated=true"])
+    transcode(str(damaged), tmp_path / "kept.mkv", config=cfg)
+    assert int(ffprobe_streams(tmp_path / "kept.mkv")["streams"][0]["nb_read_frames"]) == 120
+
+
 def test_a_protocol_the_ffmpeg_build_lacks_is_named_on_input_as_on_output():
     # "cannot open input srt://...: Protocol not found" where the output side
     # said "the FFmpeg inside PyAV was built without the srt:// protocol" (trial 54)

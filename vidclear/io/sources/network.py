@@ -28,6 +28,7 @@ from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError
 from vidclear.io.joins import DISCONTINUITY_S, JOIN_AHEAD_S
 from vidclear.io.sources.av_source import CAPTURE_TIME_BASE, AVSource
+from vidclear.io.sources.remote import content_length
 
 __all__ = ["NetworkSource", "remote_file", "stream_options"]
 
@@ -81,7 +82,7 @@ def remote_file(url: str, config: InputConfig | None = None) -> bool:
     if scheme not in _FILE_SCHEMES:
         return False
     cfg = config or InputConfig()
-    length = _content_length(url, cfg.timeout or None)
+    length = content_length(url, cfg.timeout or None)
     if length is not None:
         return length > 0
     try:
@@ -90,36 +91,6 @@ def remote_file(url: str, config: InputConfig | None = None) -> bool:
     except (av.FFmpegError, OSError, ValueError):
         return False
     return bool(size) and size > 0
-
-
-def _content_length(url: str, timeout: float | None) -> int | None:
-    """The server's length of ``url`` in bytes: 0 for a stream (none given, multipart,
-    chunked), None when the server could not be asked (FFmpeg's opening decides)."""
-    import urllib.error
-    import urllib.request
-
-    for method in ("HEAD", "GET"):
-        request = urllib.request.Request(url, method=method if url.startswith("http") else None,
-                                         headers={"User-Agent": "vidclear"})
-        try:
-            with urllib.request.urlopen(request, timeout=timeout or 10) as reply:
-                headers = reply.headers
-                kind = (headers.get("Content-Type") or "").lower()
-                if kind.startswith("multipart/"):
-                    return 0
-                if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
-                    return 0
-                length = headers.get("Content-Length")
-                return int(length) if length and length.strip().isdigit() else 0
-        except urllib.error.HTTPError as exc:
-            if method == "HEAD" and exc.code in (400, 403, 405, 501):
-                continue  # a server that takes no HEAD: the start of a GET
-            return None
-        except (urllib.error.URLError, OSError, ValueError):
-            if method == "HEAD":
-                continue  # one that drops the connection on HEAD, likewise
-            return None
-    return None
 
 
 class NetworkSource(Source):
@@ -373,7 +344,7 @@ class NetworkSource(Source):
         except (AttributeError, InputError, av.FFmpegError):
             pass
         if self._length is None:  # FFmpeg lost it (a failed seek): the server's word
-            self._length = _content_length(self.spec, self.config.timeout or None) or 0
+            self._length = content_length(self.spec, self.config.timeout or None) or 0
         return self._length > 0
 
     def _reconnect(self) -> bool:
