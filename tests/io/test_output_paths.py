@@ -385,3 +385,22 @@ def test_an_earlier_killed_runs_partial_file_is_named_and_kept(tmp_path):
     quiet = subprocess.run([*PY, "run", str(clip), "-o", str(tmp_path / "out.mp4"), "-y", "-q"],
                            capture_output=True, text=True, timeout=120)
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+
+
+def test_a_split_runs_partial_files_are_named_too(tmp_path):
+    # --split writes one file per input into a folder: a killed run's partial
+    # file there went unsaid (trial 55)
+    a = make_clip(tmp_path / "a.mp4", n=10, size=(64, 48))
+    b = make_clip(tmp_path / "b.mp4", n=10, size=(64, 48))
+    folder = tmp_path / "out"
+    folder.mkdir()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = folder / f"b.partial-{int(gone.stdout)}.mp4"
+    dead.write_bytes(b"half a recording")
+    res = subprocess.run([*PY, "run", str(a), str(b), "--split", "-o", str(folder)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert f"vidclear: note: {dead} is an unfinished file from an earlier run" in res.stderr
+    assert dead.read_bytes() == b"half a recording"
+    assert (folder / "a.mp4").exists() and (folder / "b.mp4").exists()

@@ -19,7 +19,7 @@ from typing import Any
 from vidclear.cli.progress import STDOUT_NAMES, Progress, damaged_line, summary_line
 from vidclear.config.loader import Config, load_config, read_config_file
 from vidclear.core.signals import detach_terminal, is_hangup
-from vidclear.errors import ConfigError, OutputError
+from vidclear.errors import ConfigError, OutputError, VidclearError
 from vidclear.io.sinks.paths import (
     check_output_path,
     is_special_file,
@@ -29,7 +29,7 @@ from vidclear.io.sinks.paths import (
 )
 from vidclear.io.sinks.report import REPORT_FILES, ReportSink
 from vidclear.io.sinks.stream import classify_output
-from vidclear.io.sources import classify_input
+from vidclear.io.sources import classify_input, expand_inputs
 from vidclear.io.sources.network import remote_file
 from vidclear.pipeline.stats import PipelineStats
 from vidclear.session import Session
@@ -432,9 +432,15 @@ def _note_stale_partials(args: argparse.Namespace) -> None:
     be the only copy of what it recorded.
     """
     out = args.output
-    if args.quiet or not out or args.split or classify_output(out) != "file" or is_stdout(out):
+    if args.quiet or not out or classify_output(out) != "file" or is_stdout(out):
         return
-    for p in stale_partials(Path(out)):
+    targets = [Path(out)]
+    if args.split:  # one file per input in the folder OUT, named as the input
+        try:
+            targets = [Path(out) / Path(f).name for f in expand_inputs(args.input)]
+        except VidclearError:
+            return  # the run says what is wrong with the inputs
+    for p in (p for target in targets for p in stale_partials(target)):
         print(f"vidclear: note: {p} is an unfinished file from an earlier run of this output "
               "that was killed (a crash-safe recording plays; otherwise delete it)",
               file=sys.stderr)
