@@ -155,10 +155,13 @@ def test_a_pipe_needs_a_container_and_never_a_terminal(ts_clip):
 def test_udp_output_is_paced_and_complete(tmp_path):
     clip = make_clip(tmp_path / "in.mp4", n=30, size=(96, 64))
     port, rx = _port(), tmp_path / "rx.ts"
+    # the receiver ends after its timeout without data (its probe waits for the
+    # end of input: stopped sooner, it writes nothing); 3 s failed on a loaded
+    # machine, where the run took longer than that to start
     receiver = subprocess.Popen(
-        [_ffmpeg(), "-v", "error", "-y", "-timeout", "3000000",
+        [_ffmpeg(), "-v", "error", "-y", "-timeout", "10000000",
          "-i", f"udp://127.0.0.1:{port}?fifo_size=100000&overrun_nonfatal=1",
-         "-c", "copy", "-f", "mpegts", str(rx)])
+         "-c", "copy", "-f", "mpegts", str(rx)], stdin=subprocess.DEVNULL)
     try:
         time.sleep(0.8)
         stats = tmp_path / "s.json"
@@ -173,7 +176,7 @@ def test_udp_output_is_paced_and_complete(tmp_path):
         assert report["wall_s"] >= 0.9  # one second of video took a second: live pacing
         assert took >= 0.9
     finally:
-        receiver.wait(timeout=30)
+        receiver.wait(timeout=60)
     assert _counts(rx)["video"] == 30
 
 
