@@ -34,8 +34,12 @@ _BAND_FILL = 0.6
 # away from that level (a sky fades over many rows).
 _STEP = 0.1
 # Confirmed as an overlay once it has kept its rows and its level (within
-# _SAME_LEVEL) for _HOLD_S seconds while the picture moved: its pixels
-# changed by _MOVED on average from when the band was first seen.
+# _SAME_LEVEL) for _HOLD_S seconds while the picture moved: most of its
+# pixels (the median) changed by _MOVED from when the band was first seen. A
+# car entering a steady view changes a minority: under a flat sky whose
+# edge is a straight canyon rim, the mean read it as motion and the sky,
+# the airlight's own region, was left out (the dark car moved the
+# background 0.3 levels more on average).
 _SAME_LEVEL = 0.01
 _HOLD_S = 1.0
 _MOVED = 0.03
@@ -96,7 +100,7 @@ class _Side:
                 picture, False
             return 0
         if not self.moved:
-            self.moved = float(np.mean(np.abs(picture - self.ref))) > _MOVED
+            self.moved = _mid(np.abs(picture - self.ref).ravel()) > _MOVED
         return rows if self.moved and now - self.since >= _HOLD_S else 0
 
 
