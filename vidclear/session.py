@@ -464,12 +464,15 @@ class Session:
                 return  # a copy of the same one, sent to the process and to its group
             last = (signum, now)
             count += 1
-            if on_signal is not None:
-                on_signal(signum)
             if count == 1:
                 self.stop()
             else:
                 self.abort()
+            if on_signal is not None:
+                # after the stop: a line it cannot write (a terminal that has
+                # gone, EIO) left a run that SIGTERM never stopped
+                with contextlib.suppress(OSError):
+                    on_signal(signum)
 
         old = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
         try:

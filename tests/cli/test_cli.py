@@ -289,16 +289,21 @@ def test_a_closed_terminal_still_gets_its_file_finished(tmp_path):
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        time.sleep(0.3)
-        partial = list(tmp_path.glob("hup.partial-*.mp4"))
-        if partial and partial[0].stat().st_size > 20000:
-            break
-    assert b"f/s" in seen  # the progress bar was drawn on the terminal
-    os.close(master)  # the terminal closes: the child's writes to it now fail
-    proc.send_signal(signal.SIGHUP)
-    assert proc.wait(timeout=60) == 128 + signal.SIGHUP
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(0.3)
+            partial = list(tmp_path.glob("hup.partial-*.mp4"))
+            if partial and partial[0].stat().st_size > 20000:
+                break
+        assert b"f/s" in seen  # the progress bar was drawn on the terminal
+        os.close(master)  # the terminal closes: the child's writes to it now fail
+        proc.send_signal(signal.SIGHUP)
+        assert proc.wait(timeout=60) == 128 + signal.SIGHUP
+    finally:
+        if proc.poll() is None:  # an endless run: never left behind by a failure
+            proc.kill()
+            proc.wait()
     assert out.exists() and not list(tmp_path.glob("*.partial-*"))
     assert int(ffprobe_streams(out)["streams"][0]["nb_read_frames"]) > 10
 
