@@ -38,7 +38,7 @@ from vidclear.config.loader import Config, canonical_tables
 from vidclear.core import registry
 from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
-from vidclear.core.signals import STOP_SIGNALS
+from vidclear.core.signals import STOP_SIGNALS, is_hangup
 from vidclear.core.sink import Sink
 from vidclear.core.source import Source
 from vidclear.errors import ConfigError, InputError, OutputError, ProcessorError, VidclearError
@@ -479,7 +479,9 @@ class Session:
             yield
         finally:
             for s, h in old.items():
-                signal.signal(s, h)
+                # after a hangup the terminal is gone: the kernel's own SIGHUP,
+                # landing as the run ends, killed it after its files were done
+                signal.signal(s, signal.SIG_IGN if is_hangup(s) and last[0] == s else h)
 
     # -- reporting -----------------------------------------------------
     @property

@@ -268,17 +268,26 @@ def test_signal_mid_run_leaves_a_playable_file(tmp_path, sig):
     assert f"interrupted: wrote {frames} frames" in err
 
 
+def _own_terminal() -> None:
+    """In the child: a session of its own, with its standard input's pty as its terminal."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 def test_a_closed_terminal_still_gets_its_file_finished(tmp_path):
-    # SIGHUP killed the run at once and left NAME.partial-PID.mp4 (trial 55); after
-    # it the terminal is gone, and every write to it (the progress bar, the
-    # summary) fails with EIO, so finishing must not write there.
+    # SIGHUP killed the run at once and left NAME.partial-PID.mp4 (trial 55).
+    # A terminal that closes is hung up first: every write to it (the progress
+    # bar, the summary) fails with EIO from then on, before the kernel's SIGHUP
+    # arrives, and the run failed and deleted its partial file (trial 56). Here
+    # the pty is the run's controlling terminal, and closing it is all the test
+    # does, as closing a terminal window or an SSH session does.
     out = tmp_path / "hup.mp4"
     master, slave = pty.openpty()  # an 80-column terminal (0 columns: tqdm draws nothing)
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     proc = subprocess.Popen(
         [*PY, "run", "lavfi:testsrc2=size=320x240:rate=30", "-o", str(out),
          "--set", "output.preset=ultrafast"],
-        stdin=slave, stdout=slave, stderr=slave)
+        stdin=slave, stdout=slave, stderr=slave, preexec_fn=_own_terminal)
     os.close(slave)
     seen = bytearray()
 
@@ -297,8 +306,7 @@ def test_a_closed_terminal_still_gets_its_file_finished(tmp_path):
             if partial and partial[0].stat().st_size > 20000:
                 break
         assert b"f/s" in seen  # the progress bar was drawn on the terminal
-        os.close(master)  # the terminal closes: the child's writes to it now fail
-        proc.send_signal(signal.SIGHUP)
+        os.close(master)  # the terminal closes: hung up, then the kernel's SIGHUP
         assert proc.wait(timeout=60) == 128 + signal.SIGHUP
     finally:
         if proc.poll() is None:  # an endless run: never left behind by a failure

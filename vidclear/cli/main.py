@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from vidclear._version import __version__
+from vidclear.core.signals import guard_terminal
 from vidclear.errors import ConfigError, VidclearError
 
 __all__ = ["build_parser", "main"]
@@ -92,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     0 ok, 1 bad input or output, 2 bad usage or configuration, 3 internal
     error, 130 interrupted (the output is still finalized).
     """
+    guard_terminal()  # a terminal that closes mid-run must not fail the run (EIO)
     try:
         return _main(argv)
     except KeyboardInterrupt:  # Ctrl-C while the modules load or the arguments are read

@@ -2,17 +2,22 @@
 
 A run stops reading input and finishes its outputs with the frames so far on
 Ctrl-C (SIGINT), ``kill`` (SIGTERM) and the terminal or SSH session closing
-(SIGHUP), as FFmpeg's CLI does; a second signal stops at once. After SIGHUP
-the terminal is gone: a write to it fails with EIO, and the lines a run
-prints as it finishes would have failed it before its files were closed.
+(SIGHUP), as FFmpeg's CLI does; a second signal stops at once. When the
+terminal goes, a write to it fails with EIO (from the hangup on, before the
+SIGHUP arrives), and the lines a run prints would have failed it before its
+files were closed: the CLI writes to the terminal through
+:class:`HangupSafeStream`.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
+import sys
+from typing import Any, TextIO
 
-__all__ = ["STOP_SIGNALS", "detach_terminal", "is_hangup"]
+__all__ = ["STOP_SIGNALS", "HangupSafeStream", "detach_terminal", "guard_terminal", "is_hangup"]
 
 #: SIGINT, SIGTERM and, where the platform has it, SIGHUP (SIGHUP killed a
 #: run at once and left its partial file, trial 55).
@@ -25,8 +30,21 @@ def is_hangup(signum: int) -> bool:
     return signum == getattr(signal, "SIGHUP", None)
 
 
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
+# Standard input, output and error that were terminals when vidclear started:
+# once the terminal has hung up, isatty() says False (its tcgetattr fails
+# with EIO), and the descriptors were left pointing at it (trial 56).
+_TERMINALS = frozenset(fd for fd in (0, 1, 2) if _isatty(fd))
+
+
 def detach_terminal() -> None:
-    """Point standard input, output and error that are terminals at the null device.
+    """Point standard input, output and error that are (or were) terminals at the null device.
 
     Only terminals: a standard output that is a pipe or a file carries the
     run's data (``-o -``) and is left alone. Safe to call from a signal
@@ -39,9 +57,53 @@ def detach_terminal() -> None:
     try:
         for fd in (0, 1, 2):
             try:
-                if os.isatty(fd):
+                if fd in _TERMINALS or os.isatty(fd):
                     os.dup2(null, fd)
             except OSError:
                 continue
     finally:
         os.close(null)
+
+
+class HangupSafeStream:
+    """A text stream to a terminal that outlives the terminal.
+
+    When a terminal or an SSH session closes, the kernel hangs the terminal
+    up before the SIGHUP reaches the run, and every write to it fails with
+    EIO in between: the progress bar's next update failed the run, which
+    then deleted its partial file (trial 56). A write or flush that fails
+    with EIO points the terminal's descriptors at the null device
+    (:func:`detach_terminal`) and is dropped; other errors are raised.
+    Everything else is the wrapped stream's.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            if exc.errno != errno.EIO:
+                raise
+            detach_terminal()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            if exc.errno != errno.EIO:
+                raise
+            detach_terminal()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def guard_terminal() -> None:
+    """Make ``sys.stdout`` and ``sys.stderr`` :class:`HangupSafeStream` where they are terminals."""
+    if 1 in _TERMINALS and not isinstance(sys.stdout, HangupSafeStream):
+        sys.stdout = HangupSafeStream(sys.stdout)
+    if 2 in _TERMINALS and not isinstance(sys.stderr, HangupSafeStream):
+        sys.stderr = HangupSafeStream(sys.stderr)
