@@ -15,8 +15,10 @@ import queue
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import resource_tracker
 from typing import Any
 
 from vidclear.core.signals import STOP_SIGNALS
@@ -62,6 +64,27 @@ def _run(task_id: str, task: dict[str, Any]) -> dict[str, Any]:
     return run_task(task_id, task, _progress)
 
 
+@contextlib.contextmanager
+def _hangup_held() -> Iterator[None]:
+    """SIGHUP blocked while helper processes are started: they inherit it blocked.
+
+    A closing terminal sends SIGHUP to the whole process group. The workers
+    ignore it once started, but multiprocessing's resource tracker ignores
+    only SIGINT and SIGTERM: it died, and the batch printed eight tracebacks
+    and a leak warning (trial 56). Blocked, not ignored: one that arrives
+    meanwhile reaches the batch's handler when it is unblocked.
+    """
+    hup = getattr(signal, "SIGHUP", None)
+    if hup is None or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {hup})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 class LocalEngine:
     """A ``spawn`` process pool of ``jobs`` workers (default: the CPU count)."""
 
@@ -72,7 +95,9 @@ class LocalEngine:
         cpus = os.cpu_count() or 1
         self.workers = max(1, int(jobs or cpus))
         self._ctx = mp.get_context("spawn")
-        self._queue: Any = self._ctx.Queue()
+        with _hangup_held():
+            resource_tracker.ensure_running()
+            self._queue: Any = self._ctx.Queue()
         self._numba_threads = max(1, cpus // self.workers)
         self._warm = warm_tables
         self._futures: dict[Future[dict[str, Any]], tuple[str, dict[str, Any]]] = {}
@@ -88,11 +113,12 @@ class LocalEngine:
         return len(self._futures)
 
     def submit(self, task_id: str, task: dict[str, Any]) -> None:
-        try:
-            fut = self._pool.submit(_run, task_id, task)
-        except BrokenProcessPool:
-            self._restart()
-            fut = self._pool.submit(_run, task_id, task)
+        with _hangup_held():  # workers are started here
+            try:
+                fut = self._pool.submit(_run, task_id, task)
+            except BrokenProcessPool:
+                self._restart()
+                fut = self._pool.submit(_run, task_id, task)
         self._futures[fut] = (task_id, task)
 
     def _restart(self) -> None:
