@@ -87,3 +87,13 @@ def test_a_car_entering_a_steady_view_under_a_flat_sky_is_no_motion() -> None:
         x = min(W, 8 * i)
         minc[100:150, :x] = 0.05  # the car, a fifth of the picture once in
         assert bands.update(minc, i / 30) == (0, 0), i
+
+
+def test_a_flat_sky_over_a_straight_horizon_panned_across_is_no_strip() -> None:
+    # the same rows and level and a straight edge while the picture moves: only
+    # the text tells a strip from it (trial 56)
+    bands = OverlayBands()
+    for i in range(90):
+        minc = _scene(i)
+        minc[:20] = 0.82 + np.random.default_rng(i).normal(0, 0.005, (20, W))
+        assert bands.update(minc.astype(np.float32), i / 30) == (0, 0), i

@@ -9,8 +9,8 @@ than the same footage without the bar (trial 53).
 
 Such a strip is told from the sky, the airlight's own candidate, by what the
 sky never does for long: it keeps the same rows and the same level, its
-edge is one straight step across the frame, and it stays put while the
-picture moves. One frame is not enough: a zoom out of a canyon under a flat
+edge is one straight step across the frame, it carries text, and it stays
+put while the picture moves as a whole. One frame is not enough: a zoom out of a canyon under a flat
 sky has the same straight step for a few frames, at a height that changes.
 A still image is therefore never given a band.
 """
@@ -31,8 +31,13 @@ _LEVEL = 0.03
 _ROW_SHARE = 0.3
 _BAND_FILL = 0.6
 # ... and within two rows of its edge the picture's median column is _STEP
-# away from that level (a sky fades over many rows).
+# away from that level (a sky fades over many rows). It carries text: at
+# least _GLYPHS of its pixels are _GLYPH away from its level (a flat sky
+# over a straight horizon, panned across, kept its rows and level and was
+# taken for a strip, trial 56).
 _STEP = 0.1
+_GLYPH = 0.25
+_GLYPHS = 0.005
 # Confirmed as an overlay once it has kept its rows and its level (within
 # _SAME_LEVEL) for _HOLD_S seconds while the picture moved: most of its
 # pixels (the median) changed by _MOVED from when the band was first seen. A
@@ -64,7 +69,8 @@ def edge_band(minc: np.ndarray) -> tuple[int, float]:
     -------
     rows, level : int, float
         ``rows`` 0 when there is no such band (more than 12 % of the rows,
-        fewer than 2, rows that leave its level, or an edge that fades).
+        fewer than 2, rows that leave its level, no text on it, or an edge
+        that fades).
     """
     h = minc.shape[0]
     limit = int(h * _BAND_SHARE)
@@ -79,6 +85,8 @@ def edge_band(minc: np.ndarray) -> tuple[int, float]:
     n = int(np.argmax(outside)) if outside.any() else limit + 3
     if n < 2 or n > limit or near[:n].mean() < _BAND_FILL:
         return 0, 0.0
+    if np.count_nonzero(np.abs(minc[:n] - np.float32(level)) > _GLYPH) < _GLYPHS * near[:n].size:
+        return 0, 0.0  # no text on it
     if max(_mid(np.abs(minc[j] - np.float32(level))) for j in (n, n + 1)) < _STEP:
         return 0, 0.0
     return n, level
