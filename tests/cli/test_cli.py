@@ -243,6 +243,16 @@ def test_unwritable_output_folder(clip, tmp_path):
     assert res.returncode == 2 and ".xyz" in res.stderr and "Traceback" not in res.stderr
 
 
+def _wait_for_partial(folder: Path, stem: str) -> None:
+    """Until the run writing ``folder/stem.mp4`` has 20 kB in its partial file (60 s at most)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        partial = list(folder.glob(f"{stem}.partial-*.mp4"))
+        if partial and partial[0].stat().st_size > 20000:
+            return
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_mid_run_leaves_a_playable_file(tmp_path, sig):
     out = tmp_path / "live.mp4"
@@ -251,12 +261,7 @@ def test_signal_mid_run_leaves_a_playable_file(tmp_path, sig):
         [*PY, "run", "lavfi:testsrc2=size=320x240:rate=30", "-o", str(out),
          "--set", "output.preset=ultrafast"],
         stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        time.sleep(0.3)
-        partial = list(tmp_path.glob("live.partial-*.mp4"))
-        if partial and partial[0].stat().st_size > 20000:
-            break
+    _wait_for_partial(tmp_path, "live")
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + sig, err  # 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP
@@ -299,12 +304,7 @@ def test_a_closed_terminal_still_gets_its_file_finished(tmp_path):
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            time.sleep(0.3)
-            partial = list(tmp_path.glob("hup.partial-*.mp4"))
-            if partial and partial[0].stat().st_size > 20000:
-                break
+        _wait_for_partial(tmp_path, "hup")
         assert b"f/s" in seen  # the progress bar was drawn on the terminal
         os.close(master)  # the terminal closes: hung up, then the kernel's SIGHUP
         assert proc.wait(timeout=60) == 128 + signal.SIGHUP

@@ -12,10 +12,11 @@ files were closed: the CLI writes to the terminal through
 from __future__ import annotations
 
 import errno
+import io
 import os
 import signal
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
 __all__ = ["STOP_SIGNALS", "HangupSafeStream", "detach_terminal", "guard_terminal", "is_hangup"]
 
@@ -65,7 +66,7 @@ def detach_terminal() -> None:
         os.close(null)
 
 
-class HangupSafeStream:
+class HangupSafeStream(io.TextIOBase):
     """A text stream to a terminal that outlives the terminal.
 
     When a terminal or an SSH session closes, the kernel hangs the terminal
@@ -74,10 +75,10 @@ class HangupSafeStream:
     then deleted its partial file (trial 56). A write or flush that fails
     with EIO points the terminal's descriptors at the null device
     (:func:`detach_terminal`) and is dropped; other errors are raised.
-    Everything else is the wrapped stream's.
     """
 
     def __init__(self, stream: TextIO) -> None:
+        super().__init__()
         self._stream = stream
 
     def write(self, text: str) -> int:
@@ -97,8 +98,22 @@ class HangupSafeStream:
                 raise
             detach_terminal()
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._stream.encoding
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return self._stream.errors
 
 
 def guard_terminal() -> None:

@@ -399,6 +399,7 @@ class AVSource(Source):
             (str(s.metadata.get("timecode", "")) for s in c.streams if _is_timecode(s)), "")
         self._video_packets = 0  # demuxed, with data
         self._side_read: dict[int, int] = {}  # copied streams' packets demuxed, by index
+        self._side_end: dict[int, int] = {}  # copied streams' latest pts + duration, by index
         self._discarded_packets = 0  # flagged for the decoder to drop (edit lists)
         self._packet_end: float | None = None  # latest pts + duration of a video packet
         self.time_base: Fraction = vs.time_base or Fraction(1, 90000)
@@ -572,8 +573,7 @@ class AVSource(Source):
                 self._unjoined(packet)
                 if packet.stream.index in copied:
                     if packet.size:
-                        index = packet.stream.index
-                        self._side_read[index] = self._side_read.get(index, 0) + 1
+                        self._side_reached(packet)
                         self.side_packets.put(packet)
                     continue
                 if packet.size:
@@ -732,6 +732,17 @@ class AVSource(Source):
             return Frame(image, pts=pts, time_base=self.time_base, meta=meta)
         return Frame(pts=pts, time_base=self.time_base, meta=meta, av_frame=av_frame)
 
+    def _side_reached(self, packet: Any) -> None:
+        """Count a copied stream's ``packet`` and note how far it reaches (pts + duration)."""
+        index = packet.stream.index
+        self._side_read[index] = self._side_read.get(index, 0) + 1
+        start = packet.pts if packet.pts is not None else packet.dts
+        if start is None:
+            return
+        end = int(start) + int(packet.duration or 0)
+        if end > self._side_end.get(index, end - 1):
+            self._side_end[index] = end
+
     def _check_complete(self) -> None:
         """Refuse a file whose index promises video that never arrives.
 
@@ -765,12 +776,26 @@ class AVSource(Source):
         for stream in self.copy_streams:
             # A damaged sample table (MP4/MOV) leaves a copied stream short: the
             # sound stopped after 1.3 s of 8 with no word, while FFmpeg said
-            # "wrong sample count" (trial 55). Priming packets may be one or two.
+            # "wrong sample count" (trial 55). Short in packets and in time:
+            # PCM in MOV declares its samples (57600) and packs them by the
+            # thousand (57 packets), and edit lists and sparse subtitles make
+            # the time alone a poor measure.
             promised, read = int(stream.frames or 0), self._side_read.get(stream.index, 0)
-            if promised and read < promised - max(2, promised // 50):
+            if not promised or read >= promised - max(2, promised // 50):
+                continue
+            tb = stream.time_base
+            if stream.duration and tb and stream.index in self._side_end:
+                length = float(stream.duration * tb)
+                held = float((self._side_end[stream.index] - (stream.start_time or 0)) * tb)
+                if held >= length - max(0.25, 0.02 * length):
+                    continue
                 raise InputError(
-                    f"input {self.spec} is damaged: its index promises {promised} {stream.type} "
-                    f"packets in stream #{stream.index}, {read} could be read {hint}")
+                    f"input {self.spec} is damaged: its index promises {length:.2f} s of "
+                    f"{stream.type} in stream #{stream.index} ({promised} packets), the "
+                    f"file holds {max(held, 0.0):.2f} s ({read}) {hint}")
+            raise InputError(
+                f"input {self.spec} is damaged: its index promises {promised} {stream.type} "
+                f"packets in stream #{stream.index}, {read} could be read {hint}")
         end = self._declared_video_end()
         last = self._packet_end if self._packet_end is not None else self._last_time
         if end is not None and last is not None:
