@@ -34,10 +34,16 @@ _BAND_FILL = 0.6
 # away from that level (a sky fades over many rows). It carries text: at
 # least _GLYPHS of its pixels are _GLYPH away from its level (a flat sky
 # over a straight horizon, panned across, kept its rows and level and was
-# taken for a strip, trial 56).
+# taken for a strip, trial 56; at the working size thin white strokes on a
+# grey strip stand 0.1 off it, not 0.25, trial 57: 6-9 % of the strip's
+# pixels, short text 3 %, sixteen birds in a flat sky 1.1 %), and the text
+# stays where it was: at least _GLYPHS_KEPT of the pixels that were text
+# when the band was first seen still are (a clock changes a few digits;
+# birds fly across a sky).
 _STEP = 0.1
-_GLYPH = 0.25
-_GLYPHS = 0.005
+_GLYPH = 0.1
+_GLYPHS = 0.02
+_GLYPHS_KEPT = 0.5
 # Confirmed as an overlay once it has kept its rows and its level (within
 # _SAME_LEVEL) for _HOLD_S seconds while the picture moved: most of its
 # pixels (the median) changed by _MOVED from when the band was first seen. A
@@ -54,6 +60,11 @@ def _mid(values: np.ndarray) -> float:
     """The upper median of a 1-D array (a partition: np.median took 27 µs a row)."""
     k = values.size // 2
     return float(np.partition(values, k)[k])
+
+
+def _glyphs(band: np.ndarray, level: float) -> np.ndarray:
+    """The text pixels of a band at ``level``: (rows, w) bool."""
+    return np.abs(band - np.float32(level)) > _GLYPH
 
 
 def edge_band(minc: np.ndarray) -> tuple[int, float]:
@@ -85,7 +96,7 @@ def edge_band(minc: np.ndarray) -> tuple[int, float]:
     n = int(np.argmax(outside)) if outside.any() else limit + 3
     if n < 2 or n > limit or near[:n].mean() < _BAND_FILL:
         return 0, 0.0
-    if np.count_nonzero(np.abs(minc[:n] - np.float32(level)) > _GLYPH) < _GLYPHS * near[:n].size:
+    if np.count_nonzero(_glyphs(minc[:n], level)) < _GLYPHS * near[:n].size:
         return 0, 0.0  # no text on it
     if max(_mid(np.abs(minc[j] - np.float32(level))) for j in (n, n + 1)) < _STEP:
         return 0, 0.0
@@ -98,14 +109,19 @@ class _Side:
     level: float = 0.0
     since: float = 0.0
     ref: np.ndarray | None = None  # the picture, sampled, when the band was first seen
+    glyphs: np.ndarray | None = None  # the band's text pixels then (bool)
     moved: bool = False
 
-    def update(self, rows: int, level: float, picture: np.ndarray | None, now: float) -> int:
-        if (rows == 0 or picture is None or rows != self.rows
+    def update(self, rows: int, level: float, picture: np.ndarray | None,
+               glyphs: np.ndarray | None, now: float) -> int:
+        if (rows == 0 or picture is None or glyphs is None or rows != self.rows
                 or abs(level - self.level) > _SAME_LEVEL
-                or self.ref is None or self.ref.shape != picture.shape):
-            self.rows, self.level, self.since, self.ref, self.moved = rows, level, now, \
-                picture, False
+                or self.ref is None or self.ref.shape != picture.shape
+                or self.glyphs is None or self.glyphs.shape != glyphs.shape
+                or np.count_nonzero(glyphs & self.glyphs)
+                < _GLYPHS_KEPT * np.count_nonzero(self.glyphs)):
+            self.rows, self.level, self.since, self.ref, self.glyphs, self.moved = \
+                rows, level, now, picture, glyphs, False
             return 0
         if not self.moved:
             self.moved = _mid(np.abs(picture - self.ref).ravel()) > _MOVED
@@ -142,10 +158,11 @@ class OverlayBands:
         top, top_level = edge_band(minc)
         bottom, bottom_level = edge_band(minc[::-1])
         if not (top or bottom):  # the common case: nothing to sample
-            self._top.update(0, 0.0, None, now)
-            self._bottom.update(0, 0.0, None, now)
+            self._top.update(0, 0.0, None, None, now)
+            self._bottom.update(0, 0.0, None, None, now)
             return 0, 0
         edge = int(h * _BAND_SHARE) + 2  # the rows no band reaches, sampled
         picture = minc[edge:h - edge:4, ::4].copy()
-        return (self._top.update(top, top_level, picture, now),
-                self._bottom.update(bottom, bottom_level, picture, now))
+        return (self._top.update(top, top_level, picture, _glyphs(minc[:top], top_level), now),
+                self._bottom.update(bottom, bottom_level, picture,
+                                    _glyphs(minc[::-1][:bottom], bottom_level), now))
