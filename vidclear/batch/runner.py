@@ -516,9 +516,11 @@ class _Signals:
     def __init__(self) -> None:
         self.raising = False
         self.late = False
+        self.hung_up = False
 
     def handler(self, signum: int, _frame: Any) -> None:
         if is_hangup(signum):
+            self.hung_up = True
             detach_terminal()  # the batch's last lines must not fail on a closed terminal
         if self.raising:
             raise KeyboardInterrupt
@@ -529,13 +531,15 @@ class _Signals:
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        self.raising, self.late = False, False
+        self.raising, self.late, self.hung_up = False, False, False
         old = {s: signal.signal(s, self.handler) for s in STOP_SIGNALS}
         try:
             yield
         finally:
             for s, h in old.items():
-                signal.signal(s, h)
+                # after a hangup a second SIGHUP (the kernel's, or the shell's
+                # to the group) killed the batch as it exited (trial 57)
+                signal.signal(s, signal.SIG_IGN if self.hung_up and is_hangup(s) else h)
 
 
 
