@@ -26,8 +26,6 @@ import contextlib
 import hashlib
 import json
 import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -38,7 +36,7 @@ from vidclear.config.loader import Config, canonical_tables
 from vidclear.core import registry
 from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
-from vidclear.core.signals import STOP_SIGNALS, is_hangup
+from vidclear.core.signals import stop_signals
 from vidclear.core.sink import Sink
 from vidclear.core.source import Source
 from vidclear.errors import ConfigError, InputError, OutputError, ProcessorError, VidclearError
@@ -398,7 +396,7 @@ class Session:
         on_progress : callable, optional
             Called about four times a second with the live stats.
         signals : bool
-            Turn SIGINT, SIGTERM and SIGHUP (:data:`STOP_SIGNALS`) into
+            Turn SIGINT, SIGTERM and SIGHUP (:data:`~vidclear.core.signals.STOP_SIGNALS`) into
             :meth:`stop` (a second one into
             :meth:`abort`) while running; only from the main thread. Like
             FFmpeg, the output is finalized with every frame processed so far.
@@ -451,7 +449,7 @@ class Session:
     @contextlib.contextmanager
     def _signals(self, enabled: bool,
                  on_signal: Callable[[int], Any] | None) -> Iterator[None]:
-        if not enabled or threading.current_thread() is not threading.main_thread():
+        if not enabled:
             yield
             return
         count = 0
@@ -474,14 +472,8 @@ class Session:
                 with contextlib.suppress(OSError):
                     on_signal(signum)
 
-        old = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
-        try:
+        with stop_signals(handler):
             yield
-        finally:
-            for s, h in old.items():
-                # after a hangup the terminal is gone: the kernel's own SIGHUP,
-                # landing as the run ends, killed it after its files were done
-                signal.signal(s, signal.SIG_IGN if is_hangup(s) and last[0] == s else h)
 
     # -- reporting -----------------------------------------------------
     @property

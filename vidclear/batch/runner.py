@@ -19,9 +19,7 @@ import json
 import math
 import os
 import shutil
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,7 +30,7 @@ from vidclear.batch.inputs import BatchItem, collect_inputs, collect_trips
 from vidclear.batch.segments import estimate_frames, join_segments, part_suffix, plan_segments
 from vidclear.batch.state import STATE_NAME, BatchState, config_hash, input_identity
 from vidclear.config.loader import load_config
-from vidclear.core.signals import STOP_SIGNALS, detach_terminal, is_hangup
+from vidclear.core.signals import detach_terminal, is_hangup, stop_signals
 from vidclear.errors import ConfigError, OutputError, VidclearError
 from vidclear.io.sinks.encoder import IMAGE_SUFFIXES, check_encoder
 from vidclear.io.sinks.paths import check_output_path, partial_path, stale_partials, write_file
@@ -528,18 +526,9 @@ class _Signals:
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
         self.raising, self.late, self.hung_up = False, False, False
-        old = {s: signal.signal(s, self.handler) for s in STOP_SIGNALS}
-        try:
+        with stop_signals(self.handler):
             yield
-        finally:
-            for s, h in old.items():
-                # after a hangup a second SIGHUP (the kernel's, or the shell's
-                # to the group) killed the batch as it exited (trial 57)
-                signal.signal(s, signal.SIG_IGN if self.hung_up and is_hangup(s) else h)
 
 
 

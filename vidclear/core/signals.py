@@ -11,14 +11,18 @@ files were closed: the CLI writes to the terminal through
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
 import signal
 import sys
-from typing import TextIO
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
 
-__all__ = ["STOP_SIGNALS", "HangupSafeStream", "detach_terminal", "guard_terminal", "is_hangup"]
+__all__ = ["STOP_SIGNALS", "HangupSafeStream", "detach_terminal", "guard_terminal", "is_hangup",
+           "stop_signals"]
 
 #: SIGINT, SIGTERM and, where the platform has it, SIGHUP (SIGHUP killed a
 #: run at once and left its partial file, trial 55).
@@ -29,6 +33,35 @@ STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
 def is_hangup(signum: int) -> bool:
     """Whether ``signum`` is SIGHUP (the controlling terminal closed)."""
     return signum == getattr(signal, "SIGHUP", None)
+
+
+@contextlib.contextmanager
+def stop_signals(handler: Callable[[int, Any], None]) -> Iterator[None]:
+    """``handler`` installed for every signal of :data:`STOP_SIGNALS` while the block runs.
+
+    Only in the main thread (Python delivers signals there; elsewhere the
+    block runs with the handlers as they are). On leaving, the handlers
+    before are restored, except that SIGHUP stays ignored once one arrived:
+    the terminal is gone, and the kernel's own SIGHUP (or the shell's, to
+    the process group) landing as the run ends killed it after its files
+    were done (trials 56 and 57).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    hung_up = False
+
+    def noting(signum: int, frame: Any) -> None:
+        nonlocal hung_up
+        hung_up = hung_up or is_hangup(signum)
+        handler(signum, frame)
+
+    old = {s: signal.signal(s, noting) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, signal.SIG_IGN if hung_up and is_hangup(s) else h)
 
 
 def _isatty(fd: int) -> bool:

@@ -1,0 +1,56 @@
+"""The stop signals' installer (vidclear.core.signals.stop_signals)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+from vidclear.core.signals import STOP_SIGNALS, stop_signals
+
+
+def _deliver(signum: int) -> None:
+    os.kill(os.getpid(), signum)
+    time.sleep(0.05)  # Python runs the handler between bytecodes of the main thread
+
+
+def test_every_stop_signal_reaches_the_handler_and_the_old_handlers_come_back():
+    seen: list[int] = []
+    before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    try:
+        with stop_signals(lambda signum, _frame: seen.append(signum)):
+            for s in STOP_SIGNALS:
+                _deliver(s)
+        after = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    finally:  # the rest of the suite gets its own handlers back
+        for s, h in before.items():
+            signal.signal(s, h)
+    assert seen == list(STOP_SIGNALS)
+    if hasattr(signal, "SIGHUP"):  # one arrived: it stays ignored (the terminal is gone)
+        assert after.pop(signal.SIGHUP) == signal.SIG_IGN
+        del before[signal.SIGHUP]
+    assert after == before
+
+
+def test_sighup_comes_back_when_none_arrived():
+    before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    seen: list[int] = []
+    with stop_signals(lambda signum, _frame: seen.append(signum)):
+        _deliver(signal.SIGTERM)
+    assert seen == [signal.SIGTERM]
+    assert {s: signal.getsignal(s) for s in STOP_SIGNALS} == before
+
+
+def test_outside_the_main_thread_nothing_is_installed():
+    before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    during: list[dict[int, object]] = []
+
+    def body() -> None:
+        with stop_signals(lambda signum, _frame: None):
+            during.append({s: signal.getsignal(s) for s in STOP_SIGNALS})
+
+    t = threading.Thread(target=body)
+    t.start()
+    t.join()
+    assert during == [before]
