@@ -270,7 +270,8 @@ class NetworkSource(Source):
                         seg_first = pts
                         offset = last_out + max(step, round((captured - last_capture) / tb))
                     last_in = now_in
-                    lag.append(captured - now_in)
+                    if not self.wall_clock:  # stamped by capture time, the lag is moot
+                        lag.append(captured - now_in)
                     if seg_first is None:
                         seg_first = pts
                         if self.down:  # back only with a picture: an open alone is no return
@@ -280,7 +281,8 @@ class NetworkSource(Source):
                         if last_out is not None and last_capture is not None:
                             # Continue after the real gap, measured between captures.
                             offset = last_out + max(step, round((captured - last_capture) / tb))
-                    last_capture = min(captured, now_in + statistics.median(lag))
+                    last_capture = (captured if self.wall_clock
+                                    else min(captured, now_in + statistics.median(lag)))
                     if self.wall_clock:
                         origin = captured if origin is None else origin
                         out = round((captured - origin) / tb)
