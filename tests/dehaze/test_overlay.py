@@ -125,3 +125,19 @@ def test_birds_flying_across_a_flat_sky_are_no_text() -> None:
             col = (int(x) + 3 * i) % (W - 4)
             minc[2 + k % 12, col:col + 4] = 0.4
         assert bands.update(minc, i / 30) == (0, 0), i
+
+
+def test_a_strip_only_a_little_lighter_than_the_scene_beside_it_is_found() -> None:
+    # a mid-grey strip (0x90) over a hazy scene of nearly its level: its edge
+    # stands 0.07 off, and with a step of 0.1 asked it was never found; it
+    # stayed the airlight and the picture came out 5 levels too bright (trial 57)
+    bands = OverlayBands()
+    found = []
+    for i in range(45):
+        minc = _scene(i)
+        rng = np.random.default_rng(1000 + i)
+        minc[12:40] = 0.48 + 0.04 * rng.random((28, W), dtype=np.float32)  # the haze beside it
+        minc[:12] = 0.57
+        minc[4:8, 10:200:3] = 0.95  # white text
+        found.append(bands.update(minc, i / 30))
+    assert found[29] == (0, 0) and found[-1] == (12, 0), found[-1]

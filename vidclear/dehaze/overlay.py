@@ -31,7 +31,9 @@ _LEVEL = 0.03
 _ROW_SHARE = 0.3
 _BAND_FILL = 0.6
 # ... and within two rows of its edge the picture's median column is _STEP
-# away from that level (a sky fades over many rows). It carries text: at
+# away from that level (a sky fades over many rows: rows that leave the
+# level by _LEVEL at a time; a mid-grey strip over haze of nearly its level
+# stood 0.07 off it, and at 0.1 was never found, trial 57). It carries text: at
 # least _GLYPHS of its pixels are _GLYPH away from its level (a flat sky
 # over a straight horizon, panned across, kept its rows and level and was
 # taken for a strip, trial 56; at the working size thin white strokes on a
@@ -40,7 +42,7 @@ _BAND_FILL = 0.6
 # stays where it was: at least _GLYPHS_KEPT of the pixels that were text
 # when the band was first seen still are (a clock changes a few digits;
 # birds fly across a sky).
-_STEP = 0.1
+_STEP = 0.05
 _GLYPH = 0.1
 _GLYPHS = 0.02
 _GLYPHS_KEPT = 0.5
