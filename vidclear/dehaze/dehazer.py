@@ -163,6 +163,13 @@ _DENSE_FULL_AIR = 0.3
 # the others staying put, is local (a dark car entering a hazy view) and is
 # held like a bright object at A's gate (VeilTracker).
 _TILE_GRID = 3
+# Both levels rise into new ground this many times slower than auto_tau (the
+# stronger dehaze waits; a lighter one comes at once): a pan that took a
+# steady hazy view's dark pixels out of sight darkened the output by 20
+# levels in 0.7 s where the input stayed within 3 (he_22; the pans' flicker
+# 0.00291 -> 0.00278, 1.21 -> 1.16 x the input's). Fog rolling in over 2 s
+# is followed 3.6 levels light 0.5-1 s after (0.9 at auto_tau).
+_VEIL_RISE = 4.0
 # ... only in a steady view: a frame whose median pixel changed by more than
 # this since the last frame (exposure changes taken out) is a new view, and
 # nothing is held (cuts the histogram test missed, to the same hazy scene
@@ -435,8 +442,8 @@ class Dehazer:
         self._bands = (0, 0)  # its confirmed rows at the top and bottom, working size
         # levels of the darkest _VEIL_QUANTILE (the luma floor's veil, restarted at
         # cuts) and _DENSE_QUANTILE (the dense-haze level, kept through cuts), units of A
-        self._veil_t = VeilTracker(tau=0.0)
-        self._dense_t = VeilTracker(tau=0.0)
+        self._veil_t = VeilTracker(tau=0.0, rise=_VEIL_RISE)
+        self._dense_t = VeilTracker(tau=0.0, rise=_VEIL_RISE)
         self._ws: _Workspace | None = None
         self.config = DehazeConfig.coerce_params(config, params)
         self._time: float | None = None
@@ -941,7 +948,7 @@ class Dehazer:
         levels, tiles, near = scene_levels(inside(minc, bounds), ws.step,
                                            (_VEIL_QUANTILE, _DENSE_QUANTILE))
         veil, dense = self._veil_level(levels, tiles, now, dt, new_view,
-                                       a_lum < _DENSE_MIN_AIR)
+                                       a_lum < _DENSE_MIN_AIR, dissolving)
         if guide is not None:
             grey[...] = guide
         density = _k.strided_median(inside(dark, bounds, margin=r), ws.step)
@@ -1215,7 +1222,8 @@ class Dehazer:
         return out
 
     def _veil_level(self, measured: list[float], tiles: list[np.ndarray], now: float,
-                    dt: float, new_view: bool, dark_air: bool = False) -> tuple[float, float]:
+                    dt: float, new_view: bool, dark_air: bool = False,
+                    dissolving: bool = False) -> tuple[float, float]:
         """The darkest pixels' levels in units of A, smoothed with ``auto_tau`` for video.
 
         ``measured`` are the frame's levels, ``tiles`` the same levels in each
@@ -1224,6 +1232,8 @@ class Dehazer:
         ``airlight_hold`` (the VeilTracker's hold); it brightened the
         untouched background by up to 45 levels. Nothing is held on a
         ``new_view`` (a cut, or most of the picture changed at once).
+        Both rise ``_VEIL_RISE`` times slower than they fall, but while
+        ``dissolving`` into another shot.
 
         Both go back fast to levels they held in the last seconds
         (:class:`~vidclear.dehaze.temporal.VeilTracker`): a white truck that
@@ -1236,7 +1246,7 @@ class Dehazer:
         to white dropped by 40 levels). With ``dark_air`` (the airlight's
         luma under ``_DENSE_MIN_AIR``) the dense-haze level is held.
         """
-        veil = self._veil_t.update(measured[0], now, dt, tiles[0], new_view)
+        veil = self._veil_t.update(measured[0], now, dt, tiles[0], new_view, dissolving)
         dense_t = self._dense_t
         if dark_air and dense_t.value is not None:
             # Under an airlight darker than _DENSE_MIN_AIR the level tells
@@ -1245,7 +1255,7 @@ class Dehazer:
             # thick fog pulled it to 0.33, and the fog came back 27 levels
             # too bright, settling over ten frames.
             return veil, dense_t.update(dense_t.value, now, dt)
-        return veil, dense_t.update(measured[1], now, dt, tiles[1], new_view)
+        return veil, dense_t.update(measured[1], now, dt, tiles[1], new_view, dissolving)
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.config.to_dict().items()

@@ -504,6 +504,16 @@ class VeilTracker:
     believed as part of the scene after ``hold`` seconds in view, as a
     still with it would be.
 
+    A rise into new ground is followed ``rise`` times slower than a fall.
+    A higher level makes the dehaze stronger, and most rises are the view's
+    content, not the haze: a pan that takes the dark pixels out of view
+    (they proved the haze thin a moment ago) lifted the level, and at
+    ``tau`` the output of a pan over a steady hazy view darkened by 20
+    levels in two thirds of a second while the input stayed within 3. The
+    tiles cannot tell that from haze thickening (on that pan most of them
+    rose too), so thickening haze is followed slower as well, the output
+    a little light for a moment: the safe side.
+
     Parameters
     ----------
     tau : float
@@ -517,16 +527,19 @@ class VeilTracker:
     margin : float
         How far (in the level's units) the level and a tile's level must
         fall to count as a drop, and how far the other tiles may move, >= 0.
+    rise : float
+        How much slower than at ``tau`` the level rises into new ground,
+        >= 1; 1 follows rises and falls alike.
     """
 
     def __init__(self, *, tau: float, memory: float = 3.0, fall: float = 4.0,
-                 hold: float = 0.0, margin: float = 0.05) -> None:
-        if tau < 0 or memory < 0 or hold < 0 or margin < 0 or not fall >= 1:
-            raise ConfigError(f"tau, memory, hold and margin must be >= 0 and fall >= 1 (got "
-                              f"tau={tau}, memory={memory}, hold={hold}, margin={margin}, "
-                              f"fall={fall})")
+                 hold: float = 0.0, margin: float = 0.05, rise: float = 1.0) -> None:
+        if tau < 0 or memory < 0 or hold < 0 or margin < 0 or not fall >= 1 or not rise >= 1:
+            raise ConfigError(f"tau, memory, hold and margin must be >= 0, fall and rise >= 1 "
+                              f"(got tau={tau}, memory={memory}, hold={hold}, margin={margin}, "
+                              f"fall={fall}, rise={rise})")
         self.tau, self.memory, self.fall = float(tau), float(memory), float(fall)
-        self.hold, self.margin = float(hold), float(margin)
+        self.hold, self.margin, self.rise = float(hold), float(margin), float(rise)
         self._held = 0.0  # seconds a local drop has been held (shrinks when none is)
         # (level, tile levels) of the last frame whose drop was not held
         self._ref: tuple[float, np.ndarray] | None = None
@@ -551,13 +564,15 @@ class VeilTracker:
         self._anchor, self._hidden, self._tile_high = None, 0.0, None
 
     def update(self, level: float, time: float, dt: float, tiles: np.ndarray | None = None,
-               new_scene: bool = False) -> float:
+               new_scene: bool = False, dissolving: bool = False) -> float:
         """Feed this frame's ``level`` at ``time`` seconds, ``dt`` after the last one.
 
         ``tiles``, when given, are the same level in each tile of the frame
         (see the class notes); a local drop is held for ``hold`` seconds.
         ``new_scene`` (a cut) holds nothing: the frame's levels are measured
-        afresh, not against the last shot's. Returns the smoothed level.
+        afresh, not against the last shot's. While ``dissolving`` into
+        another shot the level rises at ``tau`` too (the new shot's level is
+        no content of the old). Returns the smoothed level.
         """
         if new_scene:
             self._held, self._ref = 0.0, None
@@ -596,7 +611,8 @@ class VeilTracker:
         else:
             low = self._lows[0][1] if self._lows else self.value
             high = self._highs[0][1] if self._highs else self.value
-            smoothed = self.value + ema_alpha(dt, self.tau) * (level - self.value)
+            tau = self.tau * (self.rise if level > self.value and not dissolving else 1.0)
+            smoothed = self.value + ema_alpha(dt, tau) * (level - self.value)
             back = self.value + ema_alpha(dt, self.tau / self.fall) * (
                 min(max(level, low), high) - self.value)
             if abs(back - self.value) > abs(smoothed - self.value):
@@ -667,7 +683,8 @@ class VeilTracker:
 
     def __repr__(self) -> str:
         return (f"VeilTracker(tau={self.tau:g}, memory={self.memory:g}, fall={self.fall:g}, "
-                f"hold={self.hold:g}, margin={self.margin:g}, value={self.value})")
+                f"hold={self.hold:g}, margin={self.margin:g}, rise={self.rise:g}, "
+                f"value={self.value})")
 
 
 class DensityTracker:
