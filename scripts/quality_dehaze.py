@@ -111,6 +111,7 @@ import json
 import math
 import platform
 import re
+import subprocess
 import sys
 import time
 import zlib
@@ -704,6 +705,29 @@ def yuv_to_rgb(yuv: np.ndarray) -> np.ndarray:
     import av
 
     return av.VideoFrame.from_ndarray(yuv, format="yuv420p").to_ndarray(format="rgb24")
+
+
+def measured_vidclear() -> str:
+    """Which vidclear this report measures: version, folder and, in a git checkout, its commit.
+
+    The script imports the vidclear beside it (the checkout it lives in)
+    before any installed one; a checkout with uncommitted changes says so.
+    """
+    import vidclear
+
+    where = Path(vidclear.__file__).resolve().parent
+    said = f"vidclear {vidclear.__version__} from {where}"
+    try:
+        head = subprocess.run(["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", str(where), "status", "--porcelain", "--", "."],
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return said
+    if head.returncode != 0:
+        return said
+    return (f"{said} at {head.stdout.strip()}"
+            f"{' with uncommitted changes' if dirty.stdout.strip() else ''}")
 
 
 # -- measures ----------------------------------------------------------------
@@ -1314,7 +1338,8 @@ def main() -> int:
     dehaze_image(np.zeros((64, 64, 3), np.uint8))  # JIT warm-up outside the timings
     timing: dict[str, list[float]] = {}
     report: dict = {"machine": platform.platform(), "python": platform.python_version(),
-                    "size": args.size, "tuned_on": TUNED_ON, "held_out": HELD_OUT,
+                    "vidclear": measured_vidclear(), "size": args.size,
+                    "tuned_on": TUNED_ON, "held_out": HELD_OUT,
                     "peers": list(peers), "missing_peers": [p for p in PEERS if p not in peers]}
     report["notes"] = notes
     sets = pair_sets(args.size) if wanted & {"pairs", "light"} else {}
@@ -1386,8 +1411,8 @@ def main() -> int:
     if args.json:
         print(json.dumps(_strict(report), indent=1))
         return 0
-    lines = [f"dehaze quality, long side <= {args.size} px; tuned on: {', '.join(TUNED_ON)}; "
-             f"held out: {', '.join(HELD_OUT)}"]
+    lines = [f"dehaze quality of {report['vidclear']}, long side <= {args.size} px; tuned on: "
+             f"{', '.join(TUNED_ON)}; held out: {', '.join(HELD_OUT)}"]
     if report["missing_peers"]:
         lines.append(f"peers not run (not installed): {', '.join(report['missing_peers'])}")
     lines += [f"note: {n}" for n in notes]

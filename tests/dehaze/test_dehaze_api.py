@@ -194,6 +194,11 @@ def test_bad_timestamp() -> None:
         Dehazer()(_hazy(8, 8), timestamp=float("inf"))
     with pytest.raises(ConfigError, match="timestamp must be a number of seconds, got 'abc'"):
         Dehazer()(_hazy(8, 8), timestamp="abc")  # type: ignore[arg-type]
+    # a number in a string is no number of seconds either (trial 58)
+    with pytest.raises(ConfigError, match="timestamp must be a number of seconds, got '1'"):
+        Dehazer()(_hazy(8, 8), timestamp="1")  # type: ignore[arg-type]
+    # NumPy scalars are numbers
+    assert Dehazer()(_hazy(8, 8), timestamp=np.float32(0.5)).shape == (8, 8, 3)
 
 
 def test_timestamps_in_milliseconds_are_warned_about_once() -> None:

@@ -125,6 +125,12 @@ def test_the_report_runs_on_your_own_pairs_and_videos(tmp_path: Path) -> None:
     plot = cv2.imread(str(tmp_path / "sheets" / "own_videos_brightness.png"))
     assert plot is not None and plot.shape[0] > 100 and plot.shape[1] > 100
     assert report["own_videos"]["brightness_plot"] is True
+    # which vidclear was measured: the checkout beside the script, not an
+    # installed one (a trial measured an edited checkout without knowing)
+    import vidclear
+
+    assert report["vidclear"].startswith(
+        f"vidclear {vidclear.__version__} from {Path(vidclear.__file__).resolve().parent}")
 
 
 def test_the_made_haze_sets_are_laid_over_your_clear_photos(tmp_path: Path) -> None:

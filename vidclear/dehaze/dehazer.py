@@ -520,6 +520,8 @@ class Dehazer:
             now = 0.0 if self._time is None else self._time + _FRAME_DT
         else:
             try:
+                if isinstance(timestamp, (str, bytes)):  # float("1") would take it
+                    raise TypeError
                 now = float(timestamp)
             except (TypeError, ValueError):
                 raise ConfigError(f"timestamp must be a number of seconds, got {timestamp!r}"

@@ -193,6 +193,38 @@ def _standard_name(standard: tuple[str, str]) -> str:
             f"{'full' if rng == 'pc' else 'limited'} range")
 
 
+def _chroma_kept(stream: Any, pix_fmt: str) -> str | None:
+    """What the source stream's finer chroma (4:2:2, 4:4:4) loses in ``pix_fmt``, or None.
+
+    None for RGB and grey sources, streams without a known format, and
+    outputs whose chroma is as fine.
+    """
+    try:
+        fmt = stream.codec_context.format
+    except (AttributeError, ValueError):
+        return None
+    if fmt is None or fmt.is_rgb:
+        return None
+
+    def chroma_share(name: str) -> float | None:
+        """Chroma samples per luma sample of a format, or None without chroma planes."""
+        f = av.VideoFormat(name, 64, 64)
+        planes = [c for c in f.components if not (c.is_luma or c.is_alpha or f.is_rgb)]
+        return planes[0].width * planes[0].height / 4096 if planes else None
+
+    try:
+        ours, theirs = chroma_share(pix_fmt), chroma_share(fmt.name)
+    except ValueError:
+        return None
+    if ours is None or theirs is None or theirs <= ours:
+        return None
+    kind = "4:4:4" if theirs >= 1 else "4:2:2"
+    deep = max((c.bits for c in fmt.components), default=8) > 8
+    keep = f"yuv{kind.replace(':', '')[:3]}p{'10le' if deep else ''}"
+    return (f"the input's {kind} chroma ({fmt.name}) is written as {pix_fmt} "
+            f"(--set output.pix_fmt={keep} keeps it; fewer players play it)")
+
+
 def _bits(frame: Frame) -> int:
     """Bits per component of a frame, without converting it."""
     av_frame = frame.av_frame
@@ -550,6 +582,9 @@ class EncoderSink:
                 (c.bits for c in av.VideoFormat(pix_fmt).components), default=8) <= 8:
             self.notes.append(f"the input's high-bit-depth video is written as 8-bit {pix_fmt} "
                               "(--set output.pix_fmt=yuv420p10le keeps 10 bits)")
+        lost = None if hdr or src is None else _chroma_kept(src.video_stream, pix_fmt)
+        if lost:  # 4:2:2 camera footage became 4:2:0 without a word (trial 58)
+            self.notes.append(lost)
         try:
             stream = self._container.add_stream(codec, rate=rate)
         except (av.FFmpegError, ValueError) as exc:
