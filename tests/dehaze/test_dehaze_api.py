@@ -197,6 +197,8 @@ def test_bad_timestamp() -> None:
     # a number in a string is no number of seconds either (trial 58)
     with pytest.raises(ConfigError, match="timestamp must be a number of seconds, got '1'"):
         Dehazer()(_hazy(8, 8), timestamp="1")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="got True"):  # nor is a flag (trial 59)
+        Dehazer()(_hazy(8, 8), timestamp=True)
     # NumPy scalars are numbers
     assert Dehazer()(_hazy(8, 8), timestamp=np.float32(0.5)).shape == (8, 8, 3)
 

@@ -111,24 +111,30 @@ def test_ten_bit_input_to_an_eight_bit_output_says_so(tmp_path):
     assert not any("high-bit-depth" in n for n in deep.notes)
 
 
-@pytest.mark.parametrize(("pix_fmt", "kind"), [("yuv422p", "4:2:2"), ("yuv444p", "4:4:4")])
-def test_finer_chroma_to_a_yuv420_output_says_so(tmp_path, pix_fmt, kind):
+@pytest.mark.parametrize(("pix_fmt", "kind", "keep", "codec"), [
+    ("yuv422p", "4:2:2", "yuv422p", "libx264"), ("yuv444p", "4:4:4", "yuv444p", "libx264"),
+    ("yuv440p", "4:4:0", "yuv444p", "ffv1"), ("rgb24", "RGB", "yuv444p", "png")])
+def test_finer_chroma_to_a_yuv420_output_says_so(tmp_path, pix_fmt, kind, keep, codec):
     # 4:2:2 camera footage (and 4:4:4) became 4:2:0 without a word, where a
-    # 10-bit source got a note (trial 58)
+    # 10-bit source got a note (trial 58); 4:4:0 was called 4:2:2 and RGB
+    # had none (trial 59)
     from vidclear import Session
 
-    src = make_clip(tmp_path / "fine.mkv", n=4, pix_fmt=pix_fmt, audio=False)
+    src = make_clip(tmp_path / ("fine.mov" if codec == "png" else "fine.mkv"), n=4,
+                    pix_fmt=pix_fmt, codec=codec, audio=False)
     assert _video(ffprobe_streams(src))["pix_fmt"] == pix_fmt
     session = Session.open(str(src), tmp_path / "out.mp4")
     session.run(signals=False)
-    assert _video(ffprobe_streams(tmp_path / "out.mp4"))["pix_fmt"] == "yuv420p"
+    # (an RGB source is written full range: yuvj420p, the same sampling)
+    assert _video(ffprobe_streams(tmp_path / "out.mp4"))["pix_fmt"] in ("yuv420p", "yuvj420p")
     said = [n for n in session.notes if "chroma" in n]
-    assert said == [f"the input's {kind} chroma ({pix_fmt}) is written as yuv420p "
-                    f"(--set output.pix_fmt={pix_fmt} keeps it; fewer players play it)"]
+    assert said == [f"the input's {kind} colour ({pix_fmt}) is written as yuv420p "
+                    f"(--set output.pix_fmt={keep} keeps its chroma; fewer players play it)"]
     kept = Session.open(str(src), tmp_path / "kept.mkv",
-                        config=load_config(overrides=[f"output.pix_fmt={pix_fmt}"]))
+                        config=load_config(overrides=[f"output.pix_fmt={keep}"]))
     kept.run(signals=False)
-    assert _video(ffprobe_streams(tmp_path / "kept.mkv"))["pix_fmt"] == pix_fmt
+    # (an RGB source kept at 4:4:4 may be written as planar RGB)
+    assert _video(ffprobe_streams(tmp_path / "kept.mkv"))["pix_fmt"] in (keep, "gbrp")
     assert not any("chroma" in n for n in kept.notes)
     plain = make_clip(tmp_path / "plain.mkv", n=4, audio=False)  # 4:2:0 in, 4:2:0 out
     again = Session.open(str(plain), tmp_path / "plain.mp4")

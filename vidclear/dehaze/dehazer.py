@@ -520,7 +520,7 @@ class Dehazer:
             now = 0.0 if self._time is None else self._time + _FRAME_DT
         else:
             try:
-                if isinstance(timestamp, (str, bytes)):  # float("1") would take it
+                if isinstance(timestamp, (str, bytes, bool)):  # float("1"), float(True) take them
                     raise TypeError
                 now = float(timestamp)
             except (TypeError, ValueError):

@@ -193,36 +193,45 @@ def _standard_name(standard: tuple[str, str]) -> str:
             f"{'full' if rng == 'pc' else 'limited'} range")
 
 
-def _chroma_kept(stream: Any, pix_fmt: str) -> str | None:
-    """What the source stream's finer chroma (4:2:2, 4:4:4) loses in ``pix_fmt``, or None.
+# chroma plane size at 64 x 64 -> the J:a:b name of its subsampling
+_CHROMA_KINDS = {(64, 64): "4:4:4", (32, 64): "4:2:2", (64, 32): "4:4:0", (16, 64): "4:1:1",
+                 (32, 32): "4:2:0"}
 
-    None for RGB and grey sources, streams without a known format, and
-    outputs whose chroma is as fine.
+
+def _chroma_size(name: str) -> tuple[int, int] | None:
+    """(width, height) of a format's chroma at 64 x 64 (RGB: full), or None without colour."""
+    f = av.VideoFormat(name, 64, 64)
+    if f.is_rgb:
+        return 64, 64
+    planes = [c for c in f.components if not (c.is_luma or c.is_alpha)]
+    return (planes[0].width, planes[0].height) if planes else None
+
+
+def _chroma_kept(stream: Any, pix_fmt: str) -> str | None:
+    """What ``pix_fmt`` loses of the source stream's finer chroma (4:2:2, 4:4:4, RGB ...), or None.
+
+    None for grey sources or outputs, streams without a known format, and
+    outputs whose chroma is as fine in both directions.
     """
     try:
         fmt = stream.codec_context.format
     except (AttributeError, ValueError):
         return None
-    if fmt is None or fmt.is_rgb:
+    if fmt is None:
         return None
-
-    def chroma_share(name: str) -> float | None:
-        """Chroma samples per luma sample of a format, or None without chroma planes."""
-        f = av.VideoFormat(name, 64, 64)
-        planes = [c for c in f.components if not (c.is_luma or c.is_alpha or f.is_rgb)]
-        return planes[0].width * planes[0].height / 4096 if planes else None
-
     try:
-        ours, theirs = chroma_share(pix_fmt), chroma_share(fmt.name)
+        ours, theirs = _chroma_size(pix_fmt), _chroma_size(fmt.name)
     except ValueError:
         return None
-    if ours is None or theirs is None or theirs <= ours:
+    if ours is None or theirs is None or (theirs[0] <= ours[0] and theirs[1] <= ours[1]):
         return None
-    kind = "4:4:4" if theirs >= 1 else "4:2:2"
+    kind = "RGB" if fmt.is_rgb else _CHROMA_KINDS.get(theirs, "finer")
     deep = max((c.bits for c in fmt.components), default=8) > 8
-    keep = f"yuv{kind.replace(':', '')[:3]}p{'10le' if deep else ''}"
-    return (f"the input's {kind} chroma ({fmt.name}) is written as {pix_fmt} "
-            f"(--set output.pix_fmt={keep} keeps it; fewer players play it)")
+    # 4:2:2 into 4:2:0 is kept by 4:2:2; anything else by 4:4:4
+    keep = "yuv422p" if kind == "4:2:2" and ours == (32, 32) else "yuv444p"
+    return (f"the input's {kind} colour ({fmt.name}) is written as {pix_fmt} "
+            f"(--set output.pix_fmt={keep}{'10le' if deep else ''} keeps its chroma; "
+            "fewer players play it)")
 
 
 def _bits(frame: Frame) -> int:
