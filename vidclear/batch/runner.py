@@ -514,11 +514,9 @@ class _Signals:
     def __init__(self) -> None:
         self.raising = False
         self.late = False
-        self.hung_up = False
 
     def handler(self, signum: int, _frame: Any) -> None:
         if is_hangup(signum):
-            self.hung_up = True
             detach_terminal()  # the batch's last lines must not fail on a closed terminal
         if self.raising:
             raise KeyboardInterrupt
@@ -526,7 +524,7 @@ class _Signals:
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
-        self.raising, self.late, self.hung_up = False, False, False
+        self.raising, self.late = False, False
         with stop_signals(self.handler):
             yield
 
