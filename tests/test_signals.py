@@ -54,3 +54,25 @@ def test_outside_the_main_thread_nothing_is_installed():
     t.start()
     t.join()
     assert during == [before]
+
+
+def test_a_signal_the_process_started_ignoring_stays_ignored():
+    # nohup ignores SIGHUP so that a job outlives its terminal, and a
+    # non-interactive shell ignores SIGINT for its `&` jobs: vidclear
+    # installed its handler over both, and `nohup vidclear run` stopped at
+    # the first hangup (trial 60).
+    ignored = signal.SIGHUP if hasattr(signal, "SIGHUP") else signal.SIGINT
+    before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    seen: list[int] = []
+    try:
+        signal.signal(ignored, signal.SIG_IGN)
+        with stop_signals(lambda signum, _frame: seen.append(signum)):
+            during = signal.getsignal(ignored)
+            _deliver(ignored)
+            _deliver(signal.SIGTERM)
+        after = signal.getsignal(ignored)
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)
+    assert during == signal.SIG_IGN and after == signal.SIG_IGN
+    assert seen == [signal.SIGTERM]

@@ -273,6 +273,30 @@ def test_signal_mid_run_leaves_a_playable_file(tmp_path, sig):
     assert f"interrupted: wrote {frames} frames" in err
 
 
+def _ignore_hangups() -> None:
+    """In the child: SIGHUP ignored, as ``nohup`` leaves it."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def test_a_run_under_nohup_outlives_a_hangup(tmp_path):
+    # nohup ignores SIGHUP so that a job outlives its terminal; vidclear put
+    # its own handler over that, and a hangup 3 s in ended the run at 163 of
+    # 900 frames (trial 60). It finishes the whole clip now.
+    out = tmp_path / "long.mp4"
+    proc = subprocess.Popen(
+        [*PY, "run", "lavfi:testsrc2=size=320x240:rate=30:duration=5,realtime", "-o", str(out),
+         "--set", "output.preset=ultrafast"],
+        stderr=subprocess.PIPE, text=True, preexec_fn=_ignore_hangups)
+    _wait_for_partial(tmp_path, "long")
+    assert proc.poll() is None  # mid-run: the graph plays in real time
+    proc.send_signal(signal.SIGHUP)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "interrupted" not in err
+    info = ffprobe_streams(out)
+    assert int(info["streams"][0]["nb_read_frames"]) == 150
+
+
 def _own_terminal() -> None:
     """In the child: a session of its own, with its standard input's pty as its terminal."""
     os.setsid()

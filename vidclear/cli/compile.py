@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from vidclear._numba_cache import writable
+from vidclear.core.signals import stop_signals
 from vidclear.errors import OutputError
 
 __all__ = ["GROUPS", "add_parser", "exit_with_parent", "run", "warm_group"]
@@ -222,44 +222,39 @@ def run(args: argparse.Namespace) -> int:
             return
         raise KeyboardInterrupt
 
-    # SIGTERM and SIGHUP (the terminal closed) too: stop the children, then exit 130.
-    # SIGINT through the same handler, unless it is ignored (a background job).
-    sigs = [signal.SIGTERM, signal.SIGHUP]
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        sigs.append(signal.SIGINT)
-    old = {sig: signal.signal(sig, stop) for sig in sigs}
-    try:
-        while waiting or running:
-            while waiting and len(running) < jobs:
-                group = waiting.pop(0)
-                starting = True
-                try:
-                    running[group] = _start(group)
-                finally:
-                    starting = False
-                if interrupted:
-                    raise KeyboardInterrupt
-            time.sleep(0.05)
-            for group, (child, log) in list(running.items()):
-                if child.poll() is None:
-                    continue
-                del running[group]
-                log.seek(0)
-                lines = log.read().decode(errors="replace").strip().splitlines()
+    # SIGINT, SIGTERM and SIGHUP (the terminal closed), but those ignored (a
+    # background job, nohup): stop the children, then exit 130.
+    with stop_signals(stop):
+        try:
+            while waiting or running:
+                while waiting and len(running) < jobs:
+                    group = waiting.pop(0)
+                    starting = True
+                    try:
+                        running[group] = _start(group)
+                    finally:
+                        starting = False
+                    if interrupted:
+                        raise KeyboardInterrupt
+                time.sleep(0.05)
+                for group, (child, log) in list(running.items()):
+                    if child.poll() is None:
+                        continue
+                    del running[group]
+                    log.seek(0)
+                    lines = log.read().decode(errors="replace").strip().splitlines()
+                    log.close()
+                    if child.returncode == 0:
+                        say(f"  {group:<11} {float(lines[-1]):6.1f} s")
+                    else:  # report every group, then fail
+                        failed += 1
+                        last = (lines or [f"exit status {child.returncode}"])[-1]
+                        print(f"vidclear: error: compiling {group!r} failed: {last}",
+                              file=sys.stderr)
+        finally:
+            for child, log in running.values():  # interrupted: stop the groups still compiling
+                child.kill()
+                child.wait()
                 log.close()
-                if child.returncode == 0:
-                    say(f"  {group:<11} {float(lines[-1]):6.1f} s")
-                else:  # report every group, then fail
-                    failed += 1
-                    last = (lines or [f"exit status {child.returncode}"])[-1]
-                    print(f"vidclear: error: compiling {group!r} failed: {last}",
-                          file=sys.stderr)
-    finally:
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
-        for child, log in running.values():  # interrupted: stop the groups still compiling
-            child.kill()
-            child.wait()
-            log.close()
     say(f"done in {time.perf_counter() - t0:.1f} s")
     return 1 if failed else 0
