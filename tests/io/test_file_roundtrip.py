@@ -411,15 +411,21 @@ def test_truncated_file_is_refused(tmp_path, ext):
 
 
 def test_an_avi_output_reads_back_whole(tmp_path):
-    # A source on a fine time base (1/15360) written as AVI declares its
-    # length in those ticks (4800 for 200 frames at 1/600): vidclear refused
-    # its own output as truncated (a new-user trial).
+    # A source on a fine time base (1/15360) written as AVI declared its
+    # length in ticks of 1/600 (300 frames at 600 fps for 15, trial 60; a
+    # reader trusting the header sees a 600 fps file), and vidclear refused
+    # its own output as truncated (an earlier trial). AVI stores a frame a
+    # tick: it is written at 1 / rate, as FFmpeg writes it.
     src = make_clip(tmp_path / "in.mp4", n=40, size=(96, 64), audio=False,
                     time_base=Fraction(1, 15360), pts=[512 * i for i in range(40)])
     out = tmp_path / "out.avi"
     assert transcode(str(src), out).frames_out == 40
     with av.open(str(out)) as c:
-        assert c.streams.video[0].frames > 40  # ticks, not frames
+        assert c.streams.video[0].frames == 40
+    video = _video(ffprobe_streams(out))
+    assert (video["time_base"], video["avg_frame_rate"], video["r_frame_rate"]) == (
+        "1/30", "30/1", "30/1")
+    assert int(video["nb_read_frames"]) == 40
     assert transcode(str(out), tmp_path / "again.mkv").frames_out == 40
     # and an AVI that lost frames is still refused
     data = out.read_bytes()

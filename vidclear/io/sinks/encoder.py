@@ -88,9 +88,25 @@ def input_timeline(info: StreamInfo | None) -> Timeline:
 
 
 # corrections of the pictures, not of their timestamps
-_OGG_REPEATS = "frames repeated to fill gaps of the input (Ogg video has a constant rate)"
+_REPEATS = "frames repeated to fill gaps of the input (the container keeps a constant rate)"
 _FRAME_CORRECTIONS = {"frames scaled to the first size",
-                      "frames converted to the stream's colour standard", _OGG_REPEATS}
+                      "frames converted to the stream's colour standard", _REPEATS}
+# libavformat's muxer flags (AVOutputFormat.flags)
+_AVFMT_NOTIMESTAMPS = 0x80
+_AVFMT_VARIABLE_FPS = 0x400
+
+
+def constant_rate(container: Any) -> bool:
+    """Whether ``container``'s muxer stores video at a constant rate, one frame a tick.
+
+    Muxers without ``AVFMT_VARIABLE_FPS`` that keep timestamps (AVI, Ogg,
+    MPEG-PS, ASF, IVF, DV): FFmpeg's CLI writes them at a constant rate, time
+    base 1 / rate, repeating frames over gaps. Written at the input's own
+    time base, an AVI of 15 frames at 1/600 claimed 300 frames at 600 fps,
+    285 of them empty index entries (trial 60).
+    """
+    flags = int(getattr(container.format, "flags", 0) or 0)
+    return not flags & (_AVFMT_VARIABLE_FPS | _AVFMT_NOTIMESTAMPS)
 # Tags that describe the input file's own encoding, not the content.
 _DROP_TAGS = {"encoder", "duration", "handler_name", "vendor_id"}
 # The video track's handler name of every output (MP4, MOV and Matroska keep
@@ -420,7 +436,7 @@ class EncoderSink:
         self._timeline = input_timeline(info)  # discontinuities, shared by the streams
         self._tick_phase: Fraction | None = None  # see _video_pts
         self._phase_s = 0.0  # seconds the picture moved onto Ogg's ticks
-        self._cfr = False  # one frame a tick (Ogg): gaps filled with the frame before
+        self._cfr = False  # one frame a tick (constant_rate): gaps filled with the frame before
         self._last_av: Any = None  # that frame
         self._last_pts: int | None = None
         # pts -> duration (codec ticks) of frames in the encoder, set on their packets:
@@ -602,10 +618,11 @@ class EncoderSink:
         stream.pix_fmt = pix_fmt
         if frame.meta.get("display_rotation"):  # input.autorotate = false: still shown turned
             stream.set_display_rotation(int(frame.meta["display_rotation"]))
-        if is_ogg(self._container) and src is not None and src.rate:
-            # Ogg's VP8 and Theora mappings count frames: at any other time base
-            # the demuxer put the first frame one frame late (0.04 s at 25 fps,
-            # trial 49). FFmpeg's encoders use 1 / rate there too.
+        if constant_rate(self._container) and src is not None and src.rate:
+            # One frame a tick: Ogg's VP8 and Theora mappings count frames (at
+            # any other time base the demuxer put the first frame one frame
+            # late, 0.04 s at 25 fps, trial 49), and AVI's index does (an empty
+            # entry for each tick between frames). FFmpeg uses 1 / rate too.
             time_base = 1 / Fraction(src.rate)
             self._cfr = True
         if time_base is not None:
@@ -864,7 +881,7 @@ class EncoderSink:
         self._mux_side(self._last_time)
 
     def _fill_ticks(self, before: int, pts: int) -> None:
-        """Repeat the last frame on the ticks between ``before`` and ``pts`` (Ogg).
+        """Repeat the last frame on the ticks between ``before`` and ``pts`` (constant rate).
 
         Ogg's VP8 and Theora mappings time a page's last packet only and
         count the others back a tick each: a frame after a gap of a
@@ -880,7 +897,7 @@ class EncoderSink:
                 self._mux_video(self._stream.encode(self._last_av))
             except (av.FFmpegError, ValueError) as exc:
                 raise self._encode_failed(exc) from None
-            self.corrections[_OGG_REPEATS] += 1
+            self.corrections[_REPEATS] += 1
 
     def _note_duration(self, frame: Frame, pts: int | None) -> None:
         """Remember how long the frame at ``pts`` is shown, in the codec's ticks."""
