@@ -369,3 +369,44 @@ def test_process_yuv420_validates_planes() -> None:
         d.process_yuv420(y, c, c, color_range="full range")
     for space, rng in (("smpte170m", "mpeg"), ("bt470bg", "jpeg"), ("bt709", "pc")):
         assert d.process_yuv420(y, c, c, colorspace=space, color_range=rng).planes is not None
+
+
+def test_planes_of_mixed_read_only_flags_use_the_warmed_recovery():
+    # A decoder hands read-only planes; one whose rows it padded is copied,
+    # writable. Numba compiles a kernel per mix of the flags, and a clip whose
+    # chroma was copied beside its read-only luma compiled the recovery for
+    # 6 s mid-run after `vidclear compile` (trial 60), which warms the all
+    # read-only and all writable layouts.
+    from vidclear.dehaze.dehazer import warm_yuv_recovery
+
+    warm_yuv_recovery()
+    known = {k: set(getattr(_ky, k).signatures)
+             for k in ("recover_yuv_linear", "recover_yuv_rgb")}
+    scene = textured_scene(96, 128, 3)
+    for air in ([0.8, 0.8, 0.82], [0.9, 0.75, 0.5]):  # a warm cast: gains, through RGB
+        hazy = to_u8(add_haze(scene, np.array(air), beta=1.2, sky=0.0)[0])
+        yuv = cv2.cvtColor(hazy, cv2.COLOR_RGB2YUV_I420)
+        y = yuv[:96].copy()
+        u, v = yuv[96:].reshape(2, 48, 64).copy()
+        y.flags.writeable = False
+        res = Dehazer().process_yuv420(y, u, v, timestamp=0.0)
+        assert res.strength > 0
+    for name, sigs in known.items():
+        assert set(getattr(_ky, name).signatures) == sigs, name
+
+
+def test_a_read_only_or_writable_image_uses_one_recovery():
+    # A read-only array given to dehaze_image compiled the RGB recovery for
+    # 6 s after `vidclear compile` (trial 60): inputs go in read-only, so
+    # the writable image and the read-only one share one signature.
+    from vidclear.dehaze import _kernels as _k
+
+    scene = textured_scene(96, 128, 3)
+    hazy = to_u8(add_haze(scene, np.array([0.8, 0.8, 0.82]), beta=1.2, sky=0.0)[0])
+    assert Dehazer().process(hazy).strength > 0
+    known = set(_k.recover.signatures)
+    frozen = hazy.copy()
+    frozen.flags.writeable = False
+    out = Dehazer().process(frozen).image
+    assert set(_k.recover.signatures) == known
+    np.testing.assert_array_equal(out, Dehazer().process(hazy).image)

@@ -612,6 +612,7 @@ class Dehazer:
             ``timestamp`` is not a finite number of seconds.
         """
         rgb, restore = as_rgb(image)
+        rgb = _read_only(rgb)  # one kernel signature for any caller (see _read_only)
         now, dt, seek = self._clock(timestamp)
         rows, cols = rgb.shape[:2]
         full = 255.0 if rgb.dtype == np.uint8 else 65535.0
@@ -711,7 +712,8 @@ class Dehazer:
         if u.shape != (rows // 2, cols // 2) or v.shape != u.shape:
             raise ArrayError(f"chroma planes must be {(rows // 2, cols // 2)}, "
                              f"got {u.shape} and {v.shape}")
-        y, u, v = (np.ascontiguousarray(p) for p in (y, u, v))
+        # Read-only views, whatever the caller's flags (see _read_only).
+        y, u, v = (_read_only(np.ascontiguousarray(p)) for p in (y, u, v))
         now, dt, seek = self._clock(timestamp)
         s = self._factor(rows, cols)
         ws = self._workspace(rows, cols, s)
@@ -1270,13 +1272,30 @@ class Dehazer:
         return f"Dehazer({fields}{state})"
 
 
+def _read_only(plane: np.ndarray) -> np.ndarray:
+    """``plane``, or a read-only view of it (no copy).
+
+    Numba compiles a kernel for each read-only flag of its arguments, and
+    `vidclear compile` warms one: a decoder's planes are read-only, a plane
+    whose padded rows were copied is not, and a frame with copied chroma
+    beside read-only luma (or a read-only array given to ``dehaze_image``)
+    compiled the recovery for 6 s mid-run after `vidclear compile` (trial
+    60). The input is never written, so every input goes in read-only.
+    """
+    if not plane.flags.writeable:
+        return plane
+    view = plane.view()
+    view.flags.writeable = False
+    return view
+
+
 def warm_yuv_recovery() -> None:
-    """Compile (or load) both YUV recovery kernels for the plane layouts real frames have.
+    """Compile (or load) both YUV recovery kernels for the planes real frames come as.
 
     A warm-up frame that the dehazer reads as clear skips the recovery, and
     one with haze takes one of its two paths: after `vidclear compile` a
     dashcam run still compiled ``recover_yuv_linear`` for 17 s (trial 39).
-    Planes come read-only (the decoder's) or as writable copies (padded rows).
+    The dehazer passes every plane read-only (:func:`_read_only`).
     """
     coeffs = np.zeros((2, 4, 4), np.float32)
     coeffs[1] = 1.0  # t = 1 everywhere
@@ -1284,17 +1303,13 @@ def warm_yuv_recovery() -> None:
     model = _ky.BT601_TV
     prm = np.concatenate([[1, 1, 1, 200, 200, 200, 0.1, 255, 0.8], model.guide]
                          ).astype(np.float32)
-    for readonly in (True, False):
-        y = np.zeros((8, 8), np.uint8)
-        u, v = np.full((4, 4), 128, np.uint8), np.full((4, 4), 128, np.uint8)
-        if readonly:
-            y.flags.writeable = u.flags.writeable = v.flags.writeable = False
-        yo = np.empty((8, 8), np.uint8)
-        uo, vo = np.empty((4, 4), np.uint8), np.empty((4, 4), np.uint8)
-        _ky.recover_yuv_linear(y, u, v, coeffs, 2, air, np.float32(0.1), model.guide,
-                               yo, uo, vo)
-        _ky.recover_yuv_rgb(y, u, v, coeffs, 2, prm, np.empty(0, np.uint8), model.mats,
-                            yo, uo, vo)
+    y = _read_only(np.zeros((8, 8), np.uint8))
+    u, v = (_read_only(np.full((4, 4), 128, np.uint8)) for _ in range(2))
+    yo = np.empty((8, 8), np.uint8)
+    uo, vo = np.empty((4, 4), np.uint8), np.empty((4, 4), np.uint8)
+    _ky.recover_yuv_linear(y, u, v, coeffs, 2, air, np.float32(0.1), model.guide, yo, uo, vo)
+    _ky.recover_yuv_rgb(y, u, v, coeffs, 2, prm, np.empty(0, np.uint8), model.mats,
+                        yo, uo, vo)
 
 
 def _caller_level() -> int:
