@@ -217,6 +217,34 @@ def test_a_finished_batch_folder_moved_or_copied_still_resumes(clips: Path,
     assert third["totals"]["skipped"] == 3, third["totals"]
 
 
+def test_an_output_changed_since_the_batch_wrote_it_is_the_users(clips: Path,
+                                                                 tmp_path: Path) -> None:
+    # A rerun with another config replaced an output the user had edited
+    # since the batch wrote it, without -y (trial 60): the batch knew the
+    # name, not the file. The size and a content hash are recorded now.
+    inp = tmp_path / "in"
+    shutil.copytree(clips / "in", inp)
+    out = tmp_path / "out"
+    first = run_batch([str(inp)], BatchOptions(outdir=out, overrides=FAST, jobs=2,
+                                               progress=False))
+    assert first["totals"]["done"] == 3
+    edited = out / "a.mp4"
+    data = bytearray(edited.read_bytes())
+    data[-100] ^= 0xFF  # same size, other content
+    edited.write_bytes(bytes(data))
+    again = run_batch([str(inp)], BatchOptions(outdir=out, overrides=[*FAST, "output.crf=30"],
+                                               jobs=2, progress=False))
+    st = {Path(e["input"]).name: e for e in again["files"]}
+    assert st["a.mp4"]["status"] == "failed", st["a.mp4"]
+    assert "is not the file this batch wrote (use -y)" in st["a.mp4"]["error"]
+    assert edited.read_bytes() == bytes(data)
+    assert st["b.mp4"]["status"] == st["c.mp4"]["status"] == "done"  # untouched: redone
+    # and a failed redo keeps the batch's claim on its earlier, untouched output
+    third = run_batch([str(inp)], BatchOptions(outdir=out, overrides=[*FAST, "output.crf=31"],
+                                               jobs=2, progress=False, overwrite=True))
+    assert third["totals"]["done"] == 3
+
+
 def test_batch_says_what_a_run_says_file_by_file(tmp_path: Path, capsys) -> None:
     # A batch finished damaged files as a plain "done" and dropped the notes
     # a single run prints (a new-user trial).

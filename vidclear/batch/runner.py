@@ -214,10 +214,17 @@ def _prepare(items: list[BatchItem], opts: BatchOptions, state: BatchState) -> l
             f.status = "skipped"
             f.result = dict(state.get(item.key) or {})
             continue
-        if item.output.exists() and not opts.overwrite and not state.owns(item.key):
+        if item.output.exists() and not opts.overwrite and not state.wrote(item.key,
+                                                                          item.output):
             f.status, f.error = "failed", (f"OutputError: output {item.output} already exists "
-                                           "and was not written by this batch (use -y)")
+                                           "and is not the file this batch wrote (use -y)")
     return files
+
+
+def _written(output: Path) -> dict[str, Any]:
+    """The size and bounded content hash of an output just finished (see BatchState.wrote)."""
+    ident = input_identity(output)
+    return {"output_size": ident["size"], "output_sample": ident["sha256_sample"]}
 
 
 def run_batch(
@@ -369,9 +376,12 @@ class _Run:
         for tid in [t for t in self.pending if self.tasks[t][0] is f]:
             self.pending.remove(tid)
         if record:  # never for outputs this batch did not write (see BatchState.owns)
+            # what the batch wrote there before (if still there) stays its own
+            kept = self.state.written(f.item.key) if self.state.wrote(
+                f.item.key, f.item.output) else {}
             self.state.record(f.item.key, {"status": "failed", "input": str(f.item.input),
                                        "identity": f.identity, "config_hash": f.chash,
-                                       "error": error})
+                                       "error": error, **kept})
         self._emit(f)
 
     def _done(self, f: _File, result: dict[str, Any]) -> None:
@@ -379,8 +389,7 @@ class _Run:
         f.wall_s = time.perf_counter() - f.started if f.started else 0.0
         f.result = {"status": "done", "input": str(f.item.input),
                     "output": str(f.item.output), "identity": f.identity,
-                    "config_hash": f.chash, "output_size": f.item.output.stat().st_size,
-                    **result}
+                    "config_hash": f.chash, **_written(f.item.output), **result}
         self.state.record(f.item.key, f.result)
         self._emit(f)
 

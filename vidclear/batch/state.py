@@ -140,6 +140,34 @@ class BatchState:
         """True when an earlier run of this batch wrote (or tried to write) ``key``."""
         return self.key(key) in self.jobs
 
+    def wrote(self, key: str, output: Path) -> bool:
+        """True when the file at ``output`` is still the one this batch finished as ``key``.
+
+        Its size and a bounded content hash (:func:`input_identity`'s) must
+        match those recorded when the batch wrote it; a copied or moved
+        folder keeps both. A file the user has since changed is theirs: a
+        rerun with another config replaced a hand-edited output without -y
+        (trial 60). Records from before the hash was kept compare the size; a
+        job claimed and then killed (status "running") owns what it left.
+        """
+        rec = self.get(key)
+        if rec and rec.get("status") == "running":
+            return True  # claimed before writing, then killed before its record: its own
+        if not rec or "output_size" not in rec:
+            return False
+        try:
+            now = input_identity(output)
+        except OSError:
+            return False
+        if now["size"] != rec["output_size"]:
+            return False
+        return rec.get("output_sample", now["sha256_sample"]) == now["sha256_sample"]
+
+    def written(self, key: str) -> dict[str, Any]:
+        """The recorded size and hash of the file this batch finished as ``key`` (or {})."""
+        rec = self.get(key) or {}
+        return {k: rec[k] for k in ("output_size", "output_sample") if k in rec}
+
     def record(self, key: str, record: Mapping[str, Any]) -> None:
         """Store one job's record and save the state atomically."""
         self.jobs[self.key(key)] = {**record, "recorded_at": time.time()}

@@ -40,16 +40,18 @@ def stop_signals(handler: Callable[[int, Any], None]) -> Iterator[None]:
     """``handler`` installed for every signal of :data:`STOP_SIGNALS` while the block runs.
 
     Only in the main thread (Python delivers signals there; elsewhere the
-    block runs with the handlers as they are). A signal the process was
-    started with ignored stays ignored, the POSIX convention FFmpeg and
-    Python's own SIGINT handling keep: ``nohup`` ignores SIGHUP so that a
-    job outlives its terminal, and a non-interactive shell ignores SIGINT
-    for the jobs it starts with ``&`` (a ``nohup vidclear run`` stopped at
-    the first hangup after 163 of 900 frames, trial 60). On leaving, the
-    handlers before are restored, except that SIGHUP stays ignored once
-    one arrived: the terminal is gone, and the kernel's own SIGHUP (or the
-    shell's, to the process group) landing as the run ends killed it after
-    its files were done (trials 56 and 57).
+    block runs with the handlers as they are). A SIGHUP the process was
+    started with ignored stays ignored: ``nohup`` ignores it so that a job
+    outlives its terminal, and FFmpeg, which leaves SIGHUP alone, keeps
+    that (a ``nohup vidclear run`` stopped at the first hangup after 163
+    of 900 frames, trial 60). SIGINT and SIGTERM are taken as FFmpeg takes
+    them, ignored or not: a non-interactive shell starts its ``&`` jobs
+    with SIGINT ignored, and ``kill -INT PID`` then did nothing to a
+    running batch (an earlier trial). On leaving, the handlers before are
+    restored, except that SIGHUP stays ignored once one arrived: the
+    terminal is gone, and the kernel's own SIGHUP (or the shell's, to the
+    process group) landing as the run ends killed it after its files were
+    done (trials 56 and 57).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -62,7 +64,7 @@ def stop_signals(handler: Callable[[int, Any], None]) -> Iterator[None]:
         handler(signum, frame)
 
     old = {s: signal.signal(s, noting) for s in STOP_SIGNALS
-           if signal.getsignal(s) is not signal.SIG_IGN}
+           if not (is_hangup(s) and signal.getsignal(s) is signal.SIG_IGN)}
     try:
         yield
     finally:
