@@ -21,7 +21,7 @@ import av
 import numpy as np
 import pytest
 
-from tests.media import ffprobe_streams, make_clip
+from tests.media import ffprobe_frame_times, ffprobe_streams, make_clip
 
 PY = [sys.executable, "-m", "vidclear"]
 
@@ -173,6 +173,18 @@ def test_a_live_run_says_it_leaves_the_audio_out(clip, tmp_path):
         assert not c.streams.audio
     res = vidclear("run", str(clip), "-o", str(tmp_path / "file.mp4"))
     assert res.returncode == 0 and "not copied" not in res.stderr
+
+
+def test_a_file_in_a_live_run_can_be_trimmed(clip, tmp_path):
+    # The webcam config's pipeline.mode = "live" with -t on a file was
+    # refused as "not a live stream or camera" (trial 60): a file is
+    # trimmed, then played at its own rate.
+    out = tmp_path / "live.mp4"
+    res = vidclear("run", str(clip), "-o", str(out), "-t", "0.5",
+                   "--set", "pipeline.mode=live")
+    assert res.returncode == 0, res.stderr
+    times = ffprobe_frame_times(out)
+    assert 0 < len(times) <= 15 and times[-1] < 0.5, times
 
 
 @pytest.mark.parametrize("sizes", [((64, 48), (64, 48)), ((64, 48), (96, 64))])

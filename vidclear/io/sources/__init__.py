@@ -118,7 +118,10 @@ def open_source(
     kind = classify_input(spec)
     if live is None:
         live = kind == "camera" or (kind == "url" and not remote_file(spec, cfg))
-    if cfg.trim is not None and (live or kind == "camera"):
+    if cfg.trim is not None and (kind == "camera" or (kind == "url" and live)):
+        # (a file or a graph in a live run is trimmed, then played at its own
+        # rate: refused as "a live stream or camera", a file run with the
+        # webcam config blamed the wrong thing, trial 60)
         raise ConfigError("input.start / duration / end (-ss, -t, -to) need a file or a "
                           "graph, not a live stream or camera")
     if kind == "camera":
