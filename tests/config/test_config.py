@@ -38,6 +38,17 @@ def test_override_order_and_value_parsing(tmp_path):
         "pipeline", "processors", ["copy", "side_by_side"])
 
 
+@pytest.mark.parametrize("text", ["dehaze.strength=0.5\n[x]", "output.codec=libx264\nfoo",
+                                  "dehaze.strength=0.5\nother = 1"])
+def test_an_override_holds_one_value(text):
+    # "0.5\n[x]" was read as strength 0.5 and an empty table, the rest
+    # dropped without a word (trial 60)
+    with pytest.raises(ConfigError, match="expected one value after '='"):
+        parse_override(text)
+    # a TOML array may span lines
+    assert parse_override('pipeline.processors=["dehaze",\n "clahe"]')[2] == ["dehaze", "clahe"]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

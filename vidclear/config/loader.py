@@ -203,9 +203,14 @@ def parse_override(text: str) -> tuple[str, str, Any]:
         raise ConfigError(f"--set {text!r} is not allowed: expected section.key=value")
     raw = raw.strip()
     try:
-        value = _parse_toml(f"v = {raw}", f"--set {key.strip()}")["v"]
+        doc = _parse_toml(f"v = {raw}", f"--set {key.strip()}")
     except tomllib.TOMLDecodeError:
-        value = raw
+        doc = {"v": raw}
+    if set(doc) != {"v"} or ("\n" in raw and not isinstance(doc["v"], (list, dict))):
+        # "0.5\n[x]" read as the value 0.5 and a table, the rest dropped (trial 60)
+        raise ConfigError(f"--set {text!r} is not allowed: expected one value after '=' "
+                          "(on one line)")
+    value = doc["v"]
     _check_limits({section: {name: value}}, "")
     return section, name, value
 
