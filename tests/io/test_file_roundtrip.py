@@ -84,6 +84,22 @@ def test_variable_frame_rate_pts_survive(tmp_path):
     assert np.ptp(np.diff(t_out)) > 0.05  # still variable
 
 
+def test_a_pause_of_the_recording_is_kept_and_named(tmp_path):
+    # A Matroska recording whose picture jumps 5 s ahead (the camera paused):
+    # kept, as FFmpeg keeps it, but without the note the README promised
+    # (trial 60). Short steps of a variable rate are no pause.
+    tb = Fraction(1, 1000)
+    pts = [33 * i for i in range(20)] + [33 * 19 + 5000 + 33 * i for i in range(20)]
+    src = make_clip(tmp_path / "paused.mkv", n=len(pts), pts=pts, time_base=tb, audio=False)
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o",
+                          str(tmp_path / "out.mkv")], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert ffprobe_frame_times(tmp_path / "out.mkv") == pytest.approx(
+        ffprobe_frame_times(src), abs=2e-3)
+    assert "the input's video pauses for 5.0 s at 0.6 s: kept" in res.stderr, res.stderr
+    assert res.stderr.count("pauses") == 1
+
+
 def test_ten_bit_input_decodes_to_uint16_and_encodes(tmp_path):
     src = make_clip(tmp_path / "deep.mkv", n=6, pix_fmt="yuv420p10le", audio=False)
     with open_source(str(src)) as s:

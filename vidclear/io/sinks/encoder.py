@@ -91,6 +91,11 @@ def input_timeline(info: StreamInfo | None) -> Timeline:
 _REPEATS = "frames repeated to fill gaps of the input (the container keeps a constant rate)"
 _FRAME_CORRECTIONS = {"frames scaled to the first size",
                       "frames converted to the stream's colour standard", _REPEATS}
+# A jump ahead of the picture longer than this that is kept (no join: a pause
+# of the recording) is named in a note, the first few of them (a 5 s pause in
+# a Matroska file was kept without the note the README promised, trial 60).
+_PAUSE_NOTE_S = 1.0
+_PAUSE_NOTES = 3
 # libavformat's muxer flags (AVOutputFormat.flags)
 _AVFMT_NOTIMESTAMPS = 0x80
 _AVFMT_VARIABLE_FPS = 0x400
@@ -435,6 +440,7 @@ class EncoderSink:
         self._keep_source_time = keep_source_time
         self._timeline = input_timeline(info)  # discontinuities, shared by the streams
         self._tick_phase: Fraction | None = None  # see _video_pts
+        self._pauses = 0  # pauses of the input's video kept (see _note_pause)
         self._phase_s = 0.0  # seconds the picture moved onto Ogg's ticks
         self._cfr = False  # one frame a tick (constant_rate): gaps filled with the frame before
         self._last_av: Any = None  # that frame
@@ -991,8 +997,21 @@ class EncoderSink:
             elif pts <= last:
                 pts = last + 1
                 self.corrections["late video frames re-timed"] += 1
+            elif gap > _PAUSE_NOTE_S and not self._cfr and not (
+                    self.info is not None and self.info.is_live):
+                self._note_pause(gap, float(last * tb))
         self._last_pts = pts
         return pts
+
+    def _note_pause(self, gap: float, at: float) -> None:
+        """Name a pause of the input's video that is kept (the first few; then count them)."""
+        self._pauses += 1
+        if self._pauses <= _PAUSE_NOTES:
+            self.notes.append(f"{self.name}: the input's video pauses for {gap:.1f} s at "
+                              f"{at:.1f} s: kept, as in the input (a pause of the recording)")
+        elif self._pauses == _PAUSE_NOTES + 1:
+            self.notes.append(f"{self.name}: the input's video pauses more than "
+                              f"{_PAUSE_NOTES} times; the later pauses are kept unnamed")
 
     def _frame_ticks(self, tb: Fraction) -> int:
         rate = self.info.rate if self.info is not None else None
