@@ -407,6 +407,33 @@ def test_ctrl_c_leaves_no_job_marked_running(clips: Path, tmp_path: Path) -> Non
         e["frames"] for e in report["files"] if e["status"] == "interrupted")
 
 
+def test_an_interrupted_row_counts_the_frames_it_had_processed(tmp_path: Path) -> None:
+    # The row of a file Ctrl-C stopped said 0 frames after 500 had been
+    # processed (trial 60): the worker's progress is its count.
+    inp = tmp_path / "in"
+    inp.mkdir()
+    make_clip(inp / "long.mp4", n=900, size=(320, 240), audio=False)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "vidclear", "batch", str(inp), "-o", str(out), "-j", "1",
+           "-q", *sets([*FAST, 'pipeline.processors=["dehaze"]'])]
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    state_file = out / ".vidclear-batch.json"
+    deadline = time.monotonic() + 400  # compiles the kernels on a fresh checkout
+    while time.monotonic() < deadline and proc.poll() is None and not state_file.exists():
+        time.sleep(0.01)
+    time.sleep(1.5)  # the worker reports every half second
+    assert proc.poll() is None
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=120) == 130
+    report = json.loads((out / "batch-report.json").read_text())
+    stopped = [e for e in report["files"] if e["status"] == "interrupted"]
+    assert len(stopped) == 1, report["files"]
+    assert 0 < stopped[0]["frames"] < 900, stopped
+    assert report["totals"]["frames_not_kept"] == stopped[0]["frames"]
+
+
 def test_a_closing_terminal_interrupts_a_batch_as_ctrl_c_does(clips: Path, tmp_path: Path) -> None:
     # The terminal or SSH session closing sends SIGHUP to the process group: it
     # killed the batch and its workers at once, with jobs left "running".

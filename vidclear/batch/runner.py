@@ -472,13 +472,13 @@ class _Run:
         total = sum(f.frames_total for f in todo)
         bar = _Bar(total, len(self.files), self.opts.progress)
         interrupted = False
+        inflight: dict[str, int] = {}  # frames each running task has reported
         self.signals.raising = True
         try:
             self.engine = make_engine(self.opts.engine, jobs=self.opts.jobs,
                                       address=self.opts.address,
                                       cpus_per_job=self.opts.cpus_per_job,
                                       warm_tables=self.base_tables)
-            inflight: dict[str, int] = {}
             while self.pending or self.engine.busy:
                 while self.pending and self.engine.busy < self.engine.workers:
                     tid = self.pending.popleft()
@@ -502,6 +502,14 @@ class _Run:
                 bar.update(frames, done, failed)
         except KeyboardInterrupt:
             interrupted = True
+            # what the stopped jobs had processed: an unsegmented file's row
+            # said 0 frames after 500 (trial 60)
+            if self.engine is not None:
+                for tid, n in self.engine.progress():
+                    if tid in self.running:
+                        inflight[tid] = n
+            for tid, n in inflight.items():
+                self.tasks[tid][0].frames_done += n
         finally:
             self.signals.raising = False  # finishing: a signal now waits for the report
             if self.engine is not None:
