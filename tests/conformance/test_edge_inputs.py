@@ -286,6 +286,20 @@ def test_a_subtitle_stream_the_container_cannot_hold_is_refused(media, capsys, e
     assert not _streams(probe(out), "subtitle") and not _streams(probe(out), "data")
 
 
+@pytest.mark.parametrize("ext", [".ts", ".mkv"])
+def test_the_advice_names_a_container_that_holds_the_stream(media, capsys, ext):
+    # A phone's MP4 with mov_text subtitles sent to .ts was told "use .mkv",
+    # which refuses mov_text too (trial 60): only MP4 and MOV hold it.
+    srt = media / "phone.srt"
+    srt.write_text("1\n00:00:00,100 --> 00:00:00,900\nhello\n")
+    inp = media / "phone.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=1", "-i", str(srt), *X264,
+           "-c:s", "mov_text", str(inp))
+    rc, err = _run(inp, media / f"phone-out{ext}", capsys)
+    assert rc == 1 and len(err.splitlines()) == 1, err
+    assert "(mov_text); use .mp4 or --set output.copy_streams=false" in err, err
+
+
 @pytest.mark.parametrize("ext", [".ogv", ".mxf"])
 def test_a_container_that_refuses_its_streams_at_the_start_says_so(media, capsys, ext):
     # Ogg takes no H.264 and MXF no 44.1 kHz audio, but neither lists what it

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import io
 import math
 import os
@@ -269,6 +270,17 @@ def _bits(frame: Frame) -> int:
 #: MPEG-TS file names
 TS_SUFFIXES = frozenset({".ts", ".m2ts", ".mts"})
 _TS_START_S = 1.4
+
+
+# The containers suggested for a stream another output cannot take, in turn.
+_HOLDERS = ((".mkv", "matroska"), (".mp4", "mp4"), (".mov", "mov"))
+
+
+@functools.cache
+def _supported_codecs(fmt: str) -> frozenset[str]:
+    """The codecs FFmpeg's ``fmt`` muxer lists as ones it can hold."""
+    with av.open(io.BytesIO(), "w", format=fmt) as c:
+        return frozenset(c.supported_codecs)
 
 
 def cannot_hold(container: Any, ist: Any) -> bool:
@@ -753,10 +765,19 @@ class EncoderSink:
                                   f"{self.path.suffix} container has no timecode track "
                                   "(use .mov or .mkv)")
 
-    def _advice(self) -> str:
-        if self.path.suffix.lower() in (".mkv", ".mka"):
-            return "use --set output.copy_streams=false to leave it out"
-        return "use .mkv or --set output.copy_streams=false"
+    def _advice(self, ist: Any = None) -> str:
+        """What to do about an input stream this output cannot take: a container that
+        holds ``ist``'s codec, if one of .mkv, .mp4 and .mov does, or leaving it out.
+
+        (A phone's mov_text subtitles sent to .ts were told "use .mkv", which
+        refuses them too, trial 60.)
+        """
+        leave = "--set output.copy_streams=false to leave it out"
+        own = self.path.suffix.lower()
+        name = codec_name(ist) if ist is not None else None
+        fits = [ext for ext, fmt in _HOLDERS if ext != own and (
+            name is None or name in _supported_codecs(fmt))]
+        return f"use {fits[0]} or {leave}" if fits else f"use {leave}"
 
     def _add_copy_streams(self, src: StreamInfo) -> None:
         # FFmpeg's codec lists are only complete for muxers with codec tag tables;
@@ -782,7 +803,8 @@ class EncoderSink:
                             self._container, ist, codec, self._t0, max_gap=FORWARD_GAP_S,
                             timeline=self._timeline, pad=is_ogg(self._container))
                     except OutputError as exc:
-                        raise OutputError(f"output {self.name}: {exc}; {self._advice()}") from None
+                        raise OutputError(f"output {self.name}: {exc}; {self._advice(ist)}"
+                                          ) from None
                     self._transcode[ist.index] = tr
                     self.notes.append(tr.chosen_note(self.name, self.path.suffix, label,
                                                      name or "its"))
@@ -793,7 +815,7 @@ class EncoderSink:
                     continue
                 raise OutputError(
                     f"output {self.name}: the {self.path.suffix} container cannot hold input "
-                    f"stream {label}; {self._advice()}"
+                    f"stream {label}; {self._advice(ist)}"
                 )
             try:
                 ost = self._container.add_stream_from_template(ist)
@@ -802,7 +824,8 @@ class EncoderSink:
                     self.skipped_streams.append(label)
                     continue
                 raise OutputError(
-                    f"output {self.name}: cannot copy stream {label}: {exc}; {self._advice()}"
+                    f"output {self.name}: cannot copy stream {label}: {exc}; "
+                    f"{self._advice(ist)}"
                 ) from None
             ost.metadata.update(ist.metadata)
             with contextlib.suppress(AttributeError, ValueError, TypeError):
