@@ -526,3 +526,29 @@ def test_outputs_that_are_folders_are_named_for_what_they_are(tmp_path, capsys):
                    str(tmp_path / "o" / out)])
         err = capsys.readouterr().err
         assert rc == 1 and want in err and "out.mp4" not in err, err
+
+
+def test_ctrl_c_while_writing_the_tone_maps_names_what_was_written(tmp_path, capsys,
+                                                                   monkeypatch):
+    # Ctrl-C left the radiance map and 4 of 6 tone maps and said only
+    # "interrupted" (trial 60): each file is whole, the set is not.
+    from vidclear.hdr import tonemap
+
+    imgs, times = _desktop([2, 6, 10])
+    paths = []
+    for img, name in zip(imgs, ("a.png", "b.png", "c.png"), strict=True):
+        paths.append(tmp_path / name)
+        Image.fromarray(img).save(paths[-1])
+    def stopped(radiance):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(tonemap.OPERATORS, "drago", stopped)
+    out = tmp_path / "scene.hdr"
+    rc = main(["hdr", *map(str, paths), "--times", *map(str, times), "-o", str(out),
+               "--tonemap", "reinhard,drago,mantiuk"])
+    err = capsys.readouterr().err
+    assert rc == 130, err
+    done, left = out, [tmp_path / "scene_drago.png", tmp_path / "scene_mantiuk.png"]
+    assert (f"vidclear: interrupted: wrote {done}, {tmp_path / 'scene_reinhard.png'}; "
+            f"not written: {left[0]}, {left[1]}") in err, err
+    assert done.exists() and not any(p.exists() for p in left)

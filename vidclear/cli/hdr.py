@@ -340,12 +340,24 @@ def run(args: argparse.Namespace) -> int:
         radiance = merge(pix, times, response=response)
     except HDRInputError as exc:
         raise InputError(str(exc)) from None
-    write_image_atomic(outs[0], radiance)
-    for op, path in zip(ops, outs[1:], strict=False):
-        write_image_atomic(path, to_uint8(OPERATORS[op](radiance)))
-    if getattr(args, "response_plot", None):
-        title = f"camera response ({args.calibrate} calibration)"
-        write_image_atomic(outs[-1], response_plot(response, title=title))
+    written: list[Path] = []
+    try:
+        write_image_atomic(outs[0], radiance)
+        written.append(outs[0])
+        for op, path in zip(ops, outs[1:], strict=False):
+            write_image_atomic(path, to_uint8(OPERATORS[op](radiance)))
+            written.append(path)
+        if getattr(args, "response_plot", None):
+            title = f"camera response ({args.calibrate} calibration)"
+            write_image_atomic(outs[-1], response_plot(response, title=title))
+            written.append(outs[-1])
+    except KeyboardInterrupt:
+        # each file is whole (written atomically), but the set is not: say which
+        # (Ctrl-C left 5 of 7 and said only "interrupted", trial 60)
+        left = [str(o) for o in outs if o not in written]
+        print(f"vidclear: interrupted: wrote {', '.join(str(o) for o in written) or 'nothing'}"
+              f"; not written: {', '.join(left)}", file=sys.stderr)
+        return 130
     print(f"wrote {', '.join(str(o) for o in outs)} "
           f"(radiance {float(np.min(radiance)):.3g}..{float(np.max(radiance)):.3g})")
     return 0
