@@ -187,17 +187,23 @@ def test_batch_with_corrupt_file_and_resume(clips: Path, tmp_path: Path) -> None
     assert third["totals"]["done"] == 3 and third["totals"]["skipped"] == 0
 
 
-def test_a_finished_batch_folder_moved_or_copied_still_resumes(clips: Path,
-                                                               tmp_path: Path) -> None:
-    # Its state was keyed by absolute paths: a copy of a finished OUTDIR run
-    # again gave "0 done, 0 skipped, 7 failed", every file "already exists and
-    # was not written by this batch" (trial 54). Keys are paths inside OUTDIR.
+def _finished_batch(clips: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """The three test clips batched once into OUTDIR: (their folder, OUTDIR)."""
     inp = tmp_path / "in"
     shutil.copytree(clips / "in", inp)
     out = tmp_path / "out"
     first = run_batch([str(inp)], BatchOptions(outdir=out, overrides=FAST, jobs=2,
                                                progress=False))
     assert first["totals"]["done"] == 3
+    return inp, out
+
+
+def test_a_finished_batch_folder_moved_or_copied_still_resumes(clips: Path,
+                                                               tmp_path: Path) -> None:
+    # Its state was keyed by absolute paths: a copy of a finished OUTDIR run
+    # again gave "0 done, 0 skipped, 7 failed", every file "already exists and
+    # was not written by this batch" (trial 54). Keys are paths inside OUTDIR.
+    inp, out = _finished_batch(clips, tmp_path)
     moved = tmp_path / "moved"
     shutil.copytree(out, moved)
     mtimes = {p: p.stat().st_mtime_ns for p in moved.rglob("*.mp4")}
@@ -222,12 +228,7 @@ def test_an_output_changed_since_the_batch_wrote_it_is_the_users(clips: Path,
     # A rerun with another config replaced an output the user had edited
     # since the batch wrote it, without -y (trial 60): the batch knew the
     # name, not the file. The size and a content hash are recorded now.
-    inp = tmp_path / "in"
-    shutil.copytree(clips / "in", inp)
-    out = tmp_path / "out"
-    first = run_batch([str(inp)], BatchOptions(outdir=out, overrides=FAST, jobs=2,
-                                               progress=False))
-    assert first["totals"]["done"] == 3
+    inp, out = _finished_batch(clips, tmp_path)
     edited = out / "a.mp4"
     data = bytearray(edited.read_bytes())
     data[-100] ^= 0xFF  # same size, other content
