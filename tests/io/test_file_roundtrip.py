@@ -451,6 +451,27 @@ def test_an_avi_output_reads_back_whole(tmp_path):
         transcode(str(cut), tmp_path / "never.mkv")
 
 
+@pytest.mark.parametrize("ext", ["avi", "ogv"])
+def test_a_variable_rate_input_into_a_constant_rate_container_keeps_its_length(tmp_path,
+                                                                               ext):
+    # A phone's variable-rate clip (frames 1/30 s apart, then a 1 s pause) was
+    # written at its average rate, 13 fps: frames 1/30 s apart landed on ticks
+    # already taken and were re-timed late, 3.9 s of video became 5.1 s
+    # (trial 60's clip into AVI, this round). The tick is FFmpeg's guessed
+    # rate; the pause is filled with the frame before.
+    pts = [3000 * i for i in range(30)] + [3000 * 29 + 90000 + 3000 * i for i in range(30)]
+    src = make_clip(tmp_path / "phone.mp4", n=len(pts), pts=pts, time_base=Fraction(1, 90000),
+                    audio=False)
+    out = tmp_path / f"out.{ext}"
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o", str(out)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "re-timed" not in res.stderr, res.stderr
+    assert "frames repeated to fill gaps" in res.stderr, res.stderr
+    shown = int(_video(ffprobe_streams(out))["nb_read_frames"])
+    assert shown / 30 == pytest.approx(pts[-1] / 90000 + 1 / 30, abs=0.07), shown
+
+
 @pytest.mark.parametrize("preset", ["ultrafast", "medium"])  # medium: B-frames
 def test_a_ts_cut_between_packets_inside_a_frame_is_reported(tmp_path, preset):
     # Cut on a 188-byte boundary, an MPEG-TS looks whole to the sync-byte

@@ -222,8 +222,8 @@ def run(args: argparse.Namespace) -> int:
             return
         raise KeyboardInterrupt
 
-    # SIGINT, SIGTERM and SIGHUP (the terminal closed), but those ignored (a
-    # background job, nohup): stop the children, then exit 130.
+    # SIGINT, SIGTERM and SIGHUP (the terminal closed; not under nohup): stop
+    # the children, then exit 130.
     with stop_signals(stop):
         try:
             while waiting or running:

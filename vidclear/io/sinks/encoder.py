@@ -640,8 +640,13 @@ class EncoderSink:
             # One frame a tick: Ogg's VP8 and Theora mappings count frames (at
             # any other time base the demuxer put the first frame one frame
             # late, 0.04 s at 25 fps, trial 49), and AVI's index does (an empty
-            # entry for each tick between frames). FFmpeg uses 1 / rate too.
-            time_base = 1 / Fraction(src.rate)
+            # entry for each tick between frames). FFmpeg uses 1 / rate too, at
+            # the rate it guesses (r_frame_rate, the one every frame's time
+            # is a multiple of): at the average rate of a variable-rate phone
+            # clip (13.3 fps where frames came up to 30 a second) frames landed
+            # on ticks already taken and were re-timed late, 3.9 s became 5.1.
+            guessed = getattr(getattr(src, "video_stream", None), "guessed_rate", None)
+            time_base = 1 / Fraction(guessed or src.rate)
             self._cfr = True
         if time_base is not None:
             stream.time_base = time_base
