@@ -223,11 +223,14 @@ def test_a_finished_batch_folder_moved_or_copied_still_resumes(clips: Path,
     assert third["totals"]["skipped"] == 3, third["totals"]
 
 
-def test_an_output_changed_since_the_batch_wrote_it_is_the_users(clips: Path,
-                                                                 tmp_path: Path) -> None:
+def test_an_output_changed_since_the_batch_wrote_it_is_the_users(clips: Path, tmp_path: Path,
+                                                                 monkeypatch) -> None:
     # A rerun with another config replaced an output the user had edited
     # since the batch wrote it, without -y (trial 60): the batch knew the
-    # name, not the file. The size and a content hash are recorded now.
+    # name, not the file. The size and content hashes are recorded now.
+    import vidclear.batch.state as batch_state
+
+    monkeypatch.setattr(batch_state, "_SAMPLE", 1024)  # the test clips are small
     inp, out = _finished_batch(clips, tmp_path)
     edited = out / "a.mp4"
     data = bytearray(edited.read_bytes())
@@ -240,6 +243,28 @@ def test_an_output_changed_since_the_batch_wrote_it_is_the_users(clips: Path,
     assert "is not the file this batch wrote (use -y)" in st["a.mp4"]["error"]
     assert edited.read_bytes() == bytes(data)
     assert st["b.mp4"]["status"] == st["c.mp4"]["status"] == "done"  # untouched: redone
+    # an edit in the middle, which the sample of the first and last MiB (here
+    # KiB) does not see (trial 61), is found by the whole file's hash once the
+    # mtime moved
+    middle = out / "c.mp4"
+    blob = bytearray(middle.read_bytes())
+    assert len(blob) > 4096
+    blob[len(blob) // 2] ^= 0xFF
+    middle.write_bytes(bytes(blob))
+    fourth = run_batch([str(inp)], BatchOptions(outdir=out, overrides=[*FAST, "output.crf=29"],
+                                                jobs=2, progress=False))
+    st = {Path(e["input"]).name: e for e in fourth["files"]}
+    assert st["c.mp4"]["status"] == "failed" and "use -y" in st["c.mp4"]["error"], st["c.mp4"]
+    assert st["b.mp4"]["status"] == "done", st["b.mp4"]
+    assert middle.read_bytes() == bytes(blob)
+    # a copy of the folder (new mtimes, the same bytes) is still the batch's own
+    copied = tmp_path / "copied"
+    shutil.copytree(out, copied, copy_function=shutil.copyfile)
+    fifth = run_batch([str(inp)], BatchOptions(outdir=copied, overrides=[*FAST, "output.crf=28"],
+                                               jobs=2, progress=False))
+    st = {Path(e["input"]).name: e["status"] for e in fifth["files"]}
+    # a and c were edited: refused there too
+    assert (st["a.mp4"], st["b.mp4"], st["c.mp4"]) == ("failed", "done", "failed"), st
     # and a failed redo keeps the batch's claim on its earlier, untouched output
     third = run_batch([str(inp)], BatchOptions(outdir=out, overrides=[*FAST, "output.crf=31"],
                                                jobs=2, progress=False, overwrite=True))
@@ -420,11 +445,13 @@ def test_an_interrupted_row_counts_the_frames_it_had_processed(tmp_path: Path) -
     env = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    state_file = out / ".vidclear-batch.json"
     deadline = time.monotonic() + 400  # compiles the kernels on a fresh checkout
-    while time.monotonic() < deadline and proc.poll() is None and not state_file.exists():
-        time.sleep(0.01)
-    time.sleep(1.5)  # the worker reports every half second
+    while time.monotonic() < deadline and proc.poll() is None:
+        partial = list(out.glob("long.partial-*.mp4"))
+        if partial and partial[0].stat().st_size > 20000:  # frames are being written
+            break
+        time.sleep(0.05)
+    time.sleep(1.1)  # the worker reports its count every half second
     assert proc.poll() is None
     os.killpg(proc.pid, signal.SIGINT)
     assert proc.wait(timeout=120) == 130

@@ -28,7 +28,7 @@ from typing import Any
 
 from vidclear.batch.inputs import BatchItem, collect_inputs, collect_trips
 from vidclear.batch.segments import estimate_frames, join_segments, part_suffix, plan_segments
-from vidclear.batch.state import STATE_NAME, BatchState, config_hash, input_identity
+from vidclear.batch.state import STATE_NAME, BatchState, config_hash, input_identity, written
 from vidclear.config.loader import load_config
 from vidclear.core.signals import detach_terminal, is_hangup, stop_signals
 from vidclear.errors import ConfigError, OutputError, VidclearError
@@ -221,12 +221,6 @@ def _prepare(items: list[BatchItem], opts: BatchOptions, state: BatchState) -> l
     return files
 
 
-def _written(output: Path) -> dict[str, Any]:
-    """The size and bounded content hash of an output just finished (see BatchState.wrote)."""
-    ident = input_identity(output)
-    return {"output_size": ident["size"], "output_sample": ident["sha256_sample"]}
-
-
 def run_batch(
     inputs: list[str],
     opts: BatchOptions,
@@ -389,7 +383,7 @@ class _Run:
         f.wall_s = time.perf_counter() - f.started if f.started else 0.0
         f.result = {"status": "done", "input": str(f.item.input),
                     "output": str(f.item.output), "identity": f.identity,
-                    "config_hash": f.chash, **_written(f.item.output), **result}
+                    "config_hash": f.chash, **written(f.item.output), **result}
         self.state.record(f.item.key, f.result)
         self._emit(f)
 
