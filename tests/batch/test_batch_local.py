@@ -240,7 +240,8 @@ def test_an_output_changed_since_the_batch_wrote_it_is_the_users(clips: Path, tm
                                                jobs=2, progress=False))
     st = {Path(e["input"]).name: e for e in again["files"]}
     assert st["a.mp4"]["status"] == "failed", st["a.mp4"]
-    assert "is not the file this batch wrote (use -y)" in st["a.mp4"]["error"]
+    assert st["a.mp4"]["error"] == ("OutputError: a.mp4 already exists and is not the file "
+                                    "this batch wrote (use -y)")
     assert edited.read_bytes() == bytes(data)
     assert st["b.mp4"]["status"] == st["c.mp4"]["status"] == "done"  # untouched: redone
     # an edit in the middle, which the sample of the first and last MiB (here

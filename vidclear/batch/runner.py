@@ -216,7 +216,9 @@ def _prepare(items: list[BatchItem], opts: BatchOptions, state: BatchState) -> l
             continue
         if item.output.exists() and not opts.overwrite and not state.wrote(item.key,
                                                                           item.output):
-            f.status, f.error = "failed", (f"OutputError: output {item.output} already exists "
+            # the name, not the path: the row names the output, and the table
+            # cut the remedy off a long path (trial 61)
+            f.status, f.error = "failed", (f"OutputError: {item.output.name} already exists "
                                            "and is not the file this batch wrote (use -y)")
     return files
 
