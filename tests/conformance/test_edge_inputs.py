@@ -300,6 +300,37 @@ def test_the_advice_names_a_container_that_holds_the_stream(media, capsys, ext):
     assert "(mov_text); use .mp4 or --set output.copy_streams=false" in err, err
 
 
+@pytest.mark.parametrize(("audio", "ext"), [("flac", ".mov"), ("flac", ".mp4"),
+                                            ("libopus", ".mov")])
+def test_audio_a_muxer_lists_but_refuses_is_re_encoded(media, capsys, audio, ext):
+    # MOV has tags for FLAC and Opus but refuses both ("only supported in
+    # MP4"), MP4 refuses FLAC ("experimental"): the audio was copied and the
+    # header failed, blaming the video too (trial 61), where FFmpeg's CLI
+    # writes AAC.
+    inp = media / f"{audio}.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=1", "-f", "lavfi", "-i", "sine=d=1",
+           *X264, "-c:a", audio, str(inp))
+    out = media / f"{audio}-out{ext}"
+    rc, err = _run(inp, out, capsys)
+    assert rc == 0, err
+    assert [s["codec_name"] for s in ffprobe_streams(out)["streams"]] == ["h264", "aac"]
+
+
+def test_a_subtitle_into_ogg_is_refused_in_one_line_naming_a_container(media, capsys):
+    # Ogg maps no subtitle codec: its header failed "refusing libvpx video,
+    # flac audio" and told mov_text to go to .mkv, which refuses it too
+    # (trial 61).
+    srt = media / "ogg.srt"
+    srt.write_text("1\n00:00:00,100 --> 00:00:00,900\nhello\n")
+    inp = media / "ogg-subs.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=1", "-i", str(srt), *X264,
+           "-c:s", "mov_text", str(inp))
+    rc, err = _run(inp, media / "ogg-subs.ogv", capsys)
+    assert rc == 1 and len(err.splitlines()) == 1, err
+    assert ("the .ogv container cannot hold input stream #1 subtitle (mov_text); use .mp4 "
+            "or --set output.copy_streams=false") in err, err
+
+
 @pytest.mark.parametrize("ext", [".ogv", ".mxf"])
 def test_a_container_that_refuses_its_streams_at_the_start_says_so(media, capsys, ext):
     # Ogg takes no H.264 and MXF no 44.1 kHz audio, but neither lists what it

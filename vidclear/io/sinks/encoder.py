@@ -58,6 +58,11 @@ _TAGGING_ENCODERS = {"libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav
                      "librav1e", "mpeg2video", "prores", "prores_ks", "prores_aw"}
 _TAGGING_PREFIXES = ("h264_", "hevc_", "av1_", "vp9_")
 _LISTED_FORMATS = _MP4_FORMATS | {"matroska", "webm"}
+# Codecs a muxer has tags for but refuses when the header is written: FLAC and
+# Opus in MOV ("only supported in MP4"), FLAC in MP4 ("experimental"). FLAC
+# audio sent to .mov was copied and the header failed, where FFmpeg's CLI
+# writes AAC (trial 61); it is re-encoded with the container's own codec now.
+_MUXER_REFUSES = {"mov": {"flac", "opus"}, "mp4": {"flac"}}
 # What an MPEG-TS stream can carry (ISO/IEC 13818-1 stream types, as FFmpeg's
 # muxer maps them); anything else it writes as an opaque private stream that
 # no player or demuxer reads back (SubRip became "bin_data").
@@ -295,6 +300,10 @@ def cannot_hold(container: Any, ist: Any) -> bool:
     name = codec_name(ist)
     if "mpegts" in formats and ist.type in _TS_CODECS:
         return name not in _TS_CODECS[ist.type]
+    if any(name in _MUXER_REFUSES.get(f, ()) for f in formats):
+        return True
+    if ist.type == "subtitle" and is_ogg(container):
+        return True  # no subtitle mapping: the header fails, blaming every stream
     return bool(formats & _LISTED_FORMATS) and name not in container.supported_codecs
 
 
