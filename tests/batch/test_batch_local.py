@@ -460,6 +460,7 @@ def test_an_interrupted_row_counts_the_frames_it_had_processed(tmp_path: Path) -
     stopped = [e for e in report["files"] if e["status"] == "interrupted"]
     assert len(stopped) == 1, report["files"]
     assert 0 < stopped[0]["frames"] < 900, stopped
+    assert stopped[0]["wall_s"] > 1.0 and stopped[0]["fps"] > 0, stopped  # were 0.0
     assert report["totals"]["frames_not_kept"] == stopped[0]["frames"]
 
 

@@ -579,6 +579,8 @@ def _mark_interrupted(files: list[_File], state: BatchState) -> None:
         if f.status not in ("pending", "running"):
             continue
         f.status = "interrupted" if f.started else "pending"
+        if f.started:  # its row showed 0.0 s and 0.0 fps after 276 frames (trial 61)
+            f.wall_s = time.perf_counter() - f.started
         rec = state.get(f.item.key)
         if rec is not None and rec.get("status") == "running":
             state.jobs[state.key(f.item.key)] = {**rec, "status": f.status,
