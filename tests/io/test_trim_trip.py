@@ -62,6 +62,21 @@ def test_trim_keeps_exactly_the_frames_of_the_span(clip, tmp_path):
     assert a0 == pytest.approx(0.0, abs=0.03) and a1 == pytest.approx(1.5, abs=0.05)
 
 
+def test_a_lavfi_graph_is_trimmed_by_reading_it_from_its_start(tmp_path):
+    # A graph has nothing to seek in: -ss 2 failed "cannot seek to 2 s:
+    # Invalid argument" (trial 61), where FFmpeg decodes and drops.
+    graph = "testsrc2=size=96x64:rate=30:duration=4"
+    out = tmp_path / "graph.mp4"
+    res = _run("run", f"lavfi:{graph}", "-o", str(out), "-ss", "2", "-t", "1", "-q",
+               "--set", "output.crf=0")
+    assert res.returncode == 0, res.stderr
+    with av.open(graph, format="lavfi") as c:
+        refs = [f.to_ndarray(format="rgb24").astype(np.float32) for f in c.decode(video=0)]
+    frames = _decode(out)
+    assert len(frames) == 30
+    assert _match(frames, refs) == list(range(60, 90))
+
+
 @pytest.mark.parametrize("ext", [".ts", ".mkv"])
 def test_a_trim_keeps_the_audio_the_file_holds_after_the_video(clip, tmp_path, ext):
     # An MPEG-TS muxer places audio up to 0.7 s after the video of the same

@@ -514,14 +514,15 @@ class AVSource(Source):
             The input cannot seek (a pipe or a live stream).
         """
         self._seeked = True
-        if self.kind == "pipe" or {"mpegts", "mpeg", "mpegvideo", "image2"} & set(
+        if self.kind in ("pipe", "lavfi") or {"mpegts", "mpeg", "mpegvideo", "image2"} & set(
                 self._container.format.name.split(",")):
             # MPEG-TS and MPEG-PS seek by bytes and can land past the keyframe
             # (or at the end: -ss found no frame at all; a .mpg trimmed at 1.25 s
             # lost 20 of 38 frames, trial 52); an image sequence cannot seek
             # ("Invalid argument"); a pipe cannot go back, and Matroska on stdin
             # "seeked" by reading on past a second more, or past every frame
-            # with -t (trial 38). They are read from their start and the trim
+            # with -t (trial 38); a lavfi graph has nothing to seek in ("Invalid
+            # argument", trial 61). They are read from their start and the trim
             # drops the frames before the start.
             return
         if self.kind == "url" and accepts_ranges(self.spec, self.config.timeout or None) is False:
