@@ -6,6 +6,7 @@ import argparse
 import importlib.util
 import io
 import math
+import signal
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -241,7 +242,30 @@ def _expand_folders(paths: list[Path]) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``vidclear hdr``; raises VidclearError subclasses on user errors."""
+    """Run ``vidclear hdr``; raises VidclearError subclasses on user errors.
+
+    SIGINT, SIGTERM and SIGHUP stop it as Ctrl-C does (exit status 128 plus
+    the signal): SIGTERM killed it with no word and could leave a temporary
+    ``.NAME.tmp.png`` beside the outputs, and a background job ignored
+    ``kill -INT`` (trial 61).
+    """
+    from vidclear.core.signals import stop_signals
+
+    stopped: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:
+        stopped.append(signum)
+        raise KeyboardInterrupt
+
+    with stop_signals(stop):
+        try:
+            return _run(args, stopped)
+        except KeyboardInterrupt:
+            print("vidclear: interrupted", file=sys.stderr)
+            return 128 + (stopped[0] if stopped else signal.SIGINT)
+
+
+def _run(args: argparse.Namespace, stopped: list[int]) -> int:
     from vidclear.errors import HDRInputError
     from vidclear.hdr.align import align_Ward2003, valid_region
     from vidclear.hdr.io import (
@@ -357,7 +381,7 @@ def run(args: argparse.Namespace) -> int:
         left = [str(o) for o in outs if o not in written]
         print(f"vidclear: interrupted: wrote {', '.join(str(o) for o in written) or 'nothing'}"
               f"; not written: {', '.join(left)}", file=sys.stderr)
-        return 130
+        return 128 + (stopped[0] if stopped else signal.SIGINT)
     print(f"wrote {', '.join(str(o) for o in outs)} "
           f"(radiance {float(np.min(radiance)):.3g}..{float(np.max(radiance)):.3g})")
     return 0
