@@ -112,12 +112,15 @@ def constant_rate(container: Any) -> bool:
 
     Muxers without ``AVFMT_VARIABLE_FPS`` that keep timestamps (AVI, Ogg,
     MPEG-PS, ASF, IVF, DV): FFmpeg's CLI writes them at a constant rate, time
-    base 1 / rate, repeating frames over gaps. Written at the input's own
-    time base, an AVI of 15 frames at 1/600 claimed 300 frames at 600 fps,
-    285 of them empty index entries (trial 60).
+    base 1 / rate (the rate it guesses for the input), frames over gaps
+    repeated. Written at the input's own time base, an AVI of 15 frames at
+    1/600 claimed 300 frames at 600 fps, 285 of them empty index entries
+    (trial 60).
     """
     flags = int(getattr(container.format, "flags", 0) or 0)
     return not flags & (_AVFMT_VARIABLE_FPS | _AVFMT_NOTIMESTAMPS)
+
+
 # Tags that describe the input file's own encoding, not the content.
 _DROP_TAGS = {"encoder", "duration", "handler_name", "vendor_id"}
 # The video track's handler name of every output (MP4, MOV and Matroska keep
