@@ -375,8 +375,8 @@ def test_planes_of_mixed_read_only_flags_use_the_warmed_recovery():
     # A decoder hands read-only planes; one whose rows it padded is copied,
     # writable. Numba compiles a kernel per mix of the flags, and a clip whose
     # chroma was copied beside its read-only luma compiled the recovery for
-    # 6 s mid-run after `vidclear compile` (trial 60), which warms the all
-    # read-only and all writable layouts.
+    # 6 s mid-run after `vidclear compile` (trial 60), which warms one layout
+    # (warm_yuv_recovery): every plane goes in read-only now.
     from vidclear.dehaze.dehazer import warm_yuv_recovery
 
     warm_yuv_recovery()
