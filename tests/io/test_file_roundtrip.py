@@ -472,6 +472,31 @@ def test_a_variable_rate_input_into_a_constant_rate_container_keeps_its_length(t
     assert shown / 30 == pytest.approx(pts[-1] / 90000 + 1 / 30, abs=0.07), shown
 
 
+def test_a_variable_rate_matroska_into_avi_drops_what_falls_on_a_taken_tick(tmp_path):
+    # A phone's variable-rate clip remuxed to Matroska (1/1000): FFmpeg guesses
+    # its average rate (16 fps here, where frames came 30 a second), and each
+    # frame on a tick already taken was re-timed one tick late: the picture
+    # ran 1.7 s behind the sound (trial 62). Such a frame is dropped, counted,
+    # as FFmpeg drops it.
+    pts = ([3000 * i for i in range(30)] + [90000 + 6000 * i for i in range(20)]
+           + [210000 + 9000 * i for i in range(20)])
+    phone = make_clip(tmp_path / "phone.mp4", n=len(pts), pts=pts,
+                      time_base=Fraction(1, 90000), audio=False)
+    src = tmp_path / "phone.mkv"  # FFmpeg's remux: no default duration, as a phone's MKV
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(phone), "-c", "copy", str(src)],
+                   check=True, timeout=60)
+    with av.open(str(src)) as c:
+        assert c.streams.video[0].guessed_rate < 20  # the average, as FFmpeg guesses it
+    out = tmp_path / "out.avi"
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o", str(out)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "re-timed" not in res.stderr and "re-based" not in res.stderr, res.stderr
+    assert "frames dropped where two fell on one tick" in res.stderr, res.stderr
+    video = _video(ffprobe_streams(out))
+    assert float(video["duration"]) == pytest.approx(pts[-1] / 90000, abs=0.15), video
+
+
 @pytest.mark.parametrize("preset", ["ultrafast", "medium"])  # medium: B-frames
 def test_a_ts_cut_between_packets_inside_a_frame_is_reported(tmp_path, preset):
     # Cut on a 188-byte boundary, an MPEG-TS looks whole to the sync-byte

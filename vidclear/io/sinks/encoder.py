@@ -95,8 +95,10 @@ def input_timeline(info: StreamInfo | None) -> Timeline:
 
 # corrections of the pictures, not of their timestamps
 _REPEATS = "frames repeated to fill gaps of the input (the container keeps a constant rate)"
+_CFR_DROPS = ("frames dropped where two fell on one tick (the container keeps a constant "
+              "rate)")
 _FRAME_CORRECTIONS = {"frames scaled to the first size",
-                      "frames converted to the stream's colour standard", _REPEATS}
+                      "frames converted to the stream's colour standard", _REPEATS, _CFR_DROPS}
 # A jump ahead of the picture longer than this that is kept (no join: a pause
 # of the recording) is named in a note, the first few of them (a 5 s pause in
 # a Matroska file was kept without the note the README promised, trial 60).
@@ -467,6 +469,7 @@ class EncoderSink:
         self._pauses = 0  # pauses of the input's video kept (see _note_pause)
         self._phase_s = 0.0  # seconds the picture moved onto Ogg's ticks
         self._cfr = False  # one frame a tick (constant_rate): gaps filled with the frame before
+        self._drop = False  # this frame falls on a tick already taken (constant rate)
         self._last_av: Any = None  # that frame
         self._last_pts: int | None = None
         # pts -> duration (codec ticks) of frames in the encoder, set on their packets:
@@ -900,6 +903,10 @@ class EncoderSink:
         av_frame = self._to_av(frame)
         before = self._last_pts
         av_frame.pts = self._video_pts(frame)
+        if self._drop:  # on a tick already taken (constant rate)
+            self._drop = False
+            self.corrections[_CFR_DROPS] += 1
+            return
         av_frame.time_base = self._stream.codec_context.time_base
         av_frame.pict_type = av.video.frame.PictureType.NONE
         if self._cfr and before is not None and av_frame.pts is not None:
@@ -1034,6 +1041,13 @@ class EncoderSink:
                 self._video_offset = offset if raw + offset > last else own
                 pts = raw + self._video_offset
                 self.corrections["video discontinuities re-based"] += 1
+            elif pts <= last and self._cfr:
+                # A constant-rate container holds one frame a tick: re-timed one
+                # tick late, the frames of a variable-rate Matroska clip (whose
+                # guessed rate is its average) piled up and its picture ran
+                # 1.7 s behind its sound (trial 62). FFmpeg drops such a frame.
+                self._drop = True
+                return last
             elif pts <= last:
                 pts = last + 1
                 self.corrections["late video frames re-timed"] += 1
