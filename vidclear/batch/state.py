@@ -75,12 +75,12 @@ def file_sha256(path: Path) -> str:
 
 
 # what is recorded of each finished output (see BatchState.wrote)
-_WRITTEN = ("output_size", "output_sample", "output_mtime_ns", "output_sha256")
+_WRITTEN = ("output_size", "output_sample", "output_ctime_ns", "output_sha256")
 
 
 def written(output: Path) -> dict[str, Any]:
-    """The record of an output just finished: its size, mtime (ns), the bounded content
-    hash of :func:`input_identity` and the SHA-256 of the whole file.
+    """The record of an output just finished: its size, the bounded content hash of
+    :func:`input_identity`, its inode change time (ns) and the SHA-256 of the whole file.
 
     Raises
     ------
@@ -88,8 +88,8 @@ def written(output: Path) -> dict[str, Any]:
         The file cannot be read.
     """
     ident = input_identity(output)
-    return dict(zip(_WRITTEN, (ident["size"], ident["sha256_sample"], ident["mtime_ns"],
-                               file_sha256(output)), strict=True))
+    return dict(zip(_WRITTEN, (ident["size"], ident["sha256_sample"],
+                               output.stat().st_ctime_ns, file_sha256(output)), strict=True))
 
 
 def config_hash(tables: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> str:
@@ -177,12 +177,13 @@ class BatchState:
         """True when the file at ``output`` is still the one this batch finished as ``key``.
 
         Its size and a bounded content hash (:func:`input_identity`'s) must
-        match those recorded when the batch wrote it, and, where its mtime
-        changed too (a copied folder, a touch, an edit), the SHA-256 of the
-        whole file. A file the user has since changed is theirs: a rerun
-        with another config replaced a hand-edited output without -y (trial
-        60). Older records compare what they kept; a job claimed and then
-        killed (status "running") owns what it left.
+        match those recorded when the batch wrote it, and, where its inode
+        change time moved (a copied folder, a touch, any write, whatever
+        mtime it was given back), the SHA-256 of the whole file. A file the
+        user has since changed is theirs: a rerun with another config replaced
+        a hand-edited output without -y (trial 60). Older records compare
+        what they kept; a job claimed and then killed (status "running") owns
+        what it left.
         """
         rec = self.get(key)
         if rec and rec.get("status") == "running":
@@ -194,10 +195,13 @@ class BatchState:
             if now["size"] != rec["output_size"] or rec.get(
                     "output_sample", now["sha256_sample"]) != now["sha256_sample"]:
                 return False
-            if now["mtime_ns"] == rec.get("output_mtime_ns") or "output_sha256" not in rec:
+            if "output_sha256" not in rec:
                 return True
-            # touched, copied or edited in the middle (which the sample does not
-            # cover: trial 61 rewrote 8 bytes at 1.2 MB of a 2.4 MB output)
+            if output.stat().st_ctime_ns == rec.get("output_ctime_ns"):
+                return True  # not written to since (a write sets the ctime, no tool sets it back)
+            # touched, copied, or edited in the middle (which the sample does not
+            # cover: trial 61 rewrote 8 bytes at 1.2 MB of a 2.4 MB output; trial
+            # 62 set the mtime back after such an edit)
             return file_sha256(output) == rec["output_sha256"]
         except OSError:
             return False
