@@ -373,7 +373,7 @@ class _Run:
             self.pending.remove(tid)
         if record:  # never for outputs this batch did not write (see BatchState.owns)
             # what the batch wrote there before (if still there) stays its own
-            kept = self.state.written(f.item.key) if self.state.wrote(
+            kept = self.state.output_record(f.item.key) if self.state.wrote(
                 f.item.key, f.item.output) else {}
             self.state.record(f.item.key, {"status": "failed", "input": str(f.item.input),
                                        "identity": f.identity, "config_hash": f.chash,

@@ -60,18 +60,15 @@ def input_identity(path: Path) -> dict[str, Any]:
 
 
 def file_sha256(path: Path) -> str:
-    """The SHA-256 of the whole file at ``path``, read a MiB at a time.
+    """The SHA-256 of the whole file at ``path`` (:func:`hashlib.file_digest`).
 
     Raises
     ------
     OSError
         The file cannot be read.
     """
-    h = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 # what is recorded of each finished output (see BatchState.wrote)
@@ -206,7 +203,7 @@ class BatchState:
         except OSError:
             return False
 
-    def written(self, key: str) -> dict[str, Any]:
+    def output_record(self, key: str) -> dict[str, Any]:
         """What was recorded of the file this batch finished as ``key`` (see :func:`written`)."""
         rec = self.get(key) or {}
         return {k: rec[k] for k in _WRITTEN if k in rec}
