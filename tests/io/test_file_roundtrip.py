@@ -472,6 +472,65 @@ def test_a_variable_rate_input_into_a_constant_rate_container_keeps_its_length(t
     assert shown / 30 == pytest.approx(pts[-1] / 90000 + 1 / 30, abs=0.07), shown
 
 
+@pytest.mark.parametrize("ext", ["avi", "ogv"])
+def test_a_constant_rate_output_times_every_frame_one_tick_after_the_last(tmp_path, ext):
+    # The frame before a gap carried the gap's length as its packet's
+    # duration; Ogg's VP8 mapping times a page by its last packet's end, so
+    # the demuxer read ...8, 9, 15, 11... and PyAV could not decode one such
+    # file (trial 62). A gap right after the first frame was not filled at
+    # all, and a long last frame lost its time. Every frame of such an output
+    # is now one tick, the repeats included, up to where the input's last
+    # frame ends.
+    pts = ([0] + [3000 * (5 + i) for i in range(20)] + [3000 * 35 + 3000 * i for i in range(10)])
+    src = make_clip(tmp_path / "gaps.mp4", n=len(pts), pts=pts, time_base=Fraction(1, 90000),
+                    audio=False)
+    out = tmp_path / f"out.{ext}"
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o", str(out)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    with av.open(str(src)) as c:
+        rate = c.streams.video[0].guessed_rate
+        end = max(f.pts + (f.duration or 0) for f in c.decode(video=0)) / 90000
+    packets = ffprobe_packets(out, "v:0")
+    ticks = sorted(int(p.get("pts", p.get("dts"))) for p in packets)  # AVI: dts only
+    assert ticks == list(range(len(ticks))), ticks
+    with av.open(str(out)) as c:  # decodes, each frame one tick after the one before
+        got = [f.pts for f in c.decode(video=0)]
+    assert len(got) == len(ticks)
+    if ext == "ogv":  # (AVI stores no pts: the demuxer's guess with B-frames is not ours)
+        assert got == list(range(len(ticks))), got
+    assert len(ticks) / rate == pytest.approx(end, abs=1.5 / rate), (len(ticks), rate, end)
+
+
+@pytest.mark.parametrize("ext", ["avi", "ogv"])
+def test_a_constant_rate_output_keeps_a_long_last_frame(tmp_path, ext):
+    # A recording's last frame held 2 s (a phone stopping on a still): its
+    # time was lost in a constant-rate container, which only counts frames
+    # (the sound ran on past the picture). It is repeated up to its end.
+    src = tmp_path / "long_last.mp4"
+    with av.open(str(src), "w") as out:
+        vs = out.add_stream("libx264", rate=10)
+        vs.width, vs.height, vs.pix_fmt = 160, 120, "yuv420p"
+        vs.time_base = vs.codec_context.time_base = Fraction(1, 1000)
+        vs.codec_context.options = {"preset": "ultrafast", "bf": "0"}
+        packets = []
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(np.full((120, 160, 3), 20 * i, np.uint8),
+                                               format="rgb24")
+            frame.pts, frame.time_base = 100 * i, Fraction(1, 1000)
+            packets += vs.encode(frame)
+        for packet in packets + list(vs.encode(None)):
+            packet.duration = 2000 if packet.pts == 900 else 100
+            out.mux(packet)
+    assert float(_video(ffprobe_streams(src))["duration"]) == pytest.approx(2.9)
+    out = tmp_path / f"out.{ext}"
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o", str(out)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "19 frames repeated" in res.stderr, res.stderr
+    assert int(_video(ffprobe_streams(out))["nb_read_frames"]) == 29
+
+
 def test_a_variable_rate_matroska_into_avi_drops_what_falls_on_a_taken_tick(tmp_path):
     # A phone's variable-rate clip remuxed to Matroska (1/1000): FFmpeg guesses
     # its average rate (16 fps here, where frames came 30 a second), and each

@@ -909,8 +909,9 @@ class EncoderSink:
             return
         av_frame.time_base = self._stream.codec_context.time_base
         av_frame.pict_type = av.video.frame.PictureType.NONE
-        if self._cfr and before is not None and av_frame.pts is not None:
-            self._fill_ticks(before, av_frame.pts)
+        if self._cfr and av_frame.pts is not None:
+            if before is not None:
+                self._fill_ticks(before, av_frame.pts)
             self._last_av = av_frame
         if self.image is not None:
             # One picture, the last frame: encoded once at close (encoding every
@@ -960,8 +961,10 @@ class EncoderSink:
             return
         if len(self._durations) > 1024:  # packets that never came back with their pts
             self._durations.clear()
-        self._durations[pts] = shown = max(1, round(ticks * frame.time_base / tb))
+        shown = max(1, round(ticks * frame.time_base / tb))
         self._end_pts = max(self._end_pts or 0, pts + shown)
+        if not self._cfr:  # (there every packet is one tick: _mux_video)
+            self._durations[pts] = shown
 
     def _mux_video(self, packets: Any, *, last: bool = False) -> None:
         """Mux encoded packets with their frames' durations.
@@ -978,6 +981,13 @@ class EncoderSink:
             set(self._container.format.name.split(",")) & _MP4_FORMATS)
         for k, packet in enumerate(packets):
             ticks = self._durations.pop(packet.pts, None) if packet.pts is not None else None
+            if self._cfr:
+                # One frame a tick, repeats included. Ogg's VP8 page is timed
+                # by its last packet's end (pts + duration) and the demuxer
+                # counts back a tick per frame: a repeat without a duration,
+                # or a frame carrying a whole gap, read back as ...8, 9, 15,
+                # 11... and the picture one tick late (trial 62)
+                ticks = 1
             if ticks:
                 packet.duration = ticks
             if self._first_dts is None and packet.dts is not None:
@@ -1360,6 +1370,8 @@ class EncoderSink:
             if self._held is not None:
                 self._mux_video(self._stream.encode(self._held))
                 self._held = None
+            if self._cfr and complete and self._last_pts is not None and self._end_pts:
+                self._fill_ticks(self._last_pts, self._end_pts)  # the last frame's time
             self._mux_video(self._stream.encode(None), last=True)
             frame_end = self._last_time + self._frame_seconds()
             self._mux_side(frame_end, everything=complete)
