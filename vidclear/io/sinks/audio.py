@@ -35,6 +35,9 @@ def is_ogg(container: Any) -> bool:
 # The encoder FFmpeg's CLI picks for a muxer's default codec (the first
 # encoder that is not experimental: the native Opus encoder is).
 _ENCODERS = {"opus": "libopus"}
+# Encoders that will not open without a bit rate, at the one FFmpeg's CLI
+# gives them (PyAV leaves it unset: WMAv2 for an .asf refused, "bitrate too low").
+_BIT_RATES = {"wmav1": 128_000, "wmav2": 128_000}
 
 
 def own_audio_codec(container: Any) -> str | None:
@@ -148,6 +151,9 @@ class AudioTranscode:
                  max_gap: float = FORWARD_GAP_S, *, timeline: Timeline | None = None,
                  pad: bool = False) -> None:
         ctx = ist.codec_context
+        if ctx is None:  # a codec this FFmpeg does not know (Matroska's A_MS/ACM...)
+            raise OutputError("its codec is unknown to this FFmpeg, so it cannot be "
+                              f"re-encoded as {codec}")
         try:
             self._decoder = av.CodecContext.create(ctx.name, "r")
             if ctx.extradata:
@@ -174,6 +180,8 @@ class AudioTranscode:
             if formats:
                 self.stream.format = sample_format(formats, ctx.format.name)
             self.stream.time_base = Fraction(1, rate)
+            if codec in _BIT_RATES:
+                self.stream.codec_context.bit_rate = _BIT_RATES[codec]
         except (av.FFmpegError, ValueError) as exc:
             raise OutputError(f"cannot encode {ctx.name} audio ({ctx.sample_rate} Hz, "
                               f"{ctx.layout.name}) as {codec}: {exc}") from None

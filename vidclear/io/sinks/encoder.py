@@ -63,6 +63,21 @@ _LISTED_FORMATS = _MP4_FORMATS | {"matroska", "webm"}
 # audio sent to .mov was copied and the header failed, where FFmpeg's CLI
 # writes AAC (trial 61); it is re-encoded with the container's own codec now.
 _MUXER_REFUSES = {"mov": {"flac", "opus"}, "mp4": {"flac"}}
+# Audio copied into the old constant-rate containers. Their tag tables list
+# more than their muxers and demuxers handle: Vorbis copied into AVI came
+# back with its second beep 2 s late, FLAC in ASF 1 s (trial 62); Opus and
+# ALAC they refuse; FLV writes FLAC, Opus and AC-3 as Enhanced FLV (FFmpeg
+# before 6.1 cannot read it), and PCM aborted the process in its muxer
+# ("Assertion 0 failed at flvenc.c") or failed mid-run at 48 kHz.
+# Anything else is re-encoded with the container's own codec (MP3, WMAv2
+# for ASF), as FFmpeg's CLI does.
+_LEGACY_AUDIO = {
+    "avi": {"mp3", "mp2", "aac", "ac3", "eac3", "pcm_u8", "pcm_s16le", "pcm_s24le",
+            "pcm_alaw", "pcm_mulaw", "wmav2"},
+    "asf": {"wmav1", "wmav2", "wmapro", "mp3", "mp2", "ac3", "aac", "pcm_s16le",
+            "pcm_s24le"},
+    "flv": {"mp3", "aac", "speex", "nellymoser", "adpcm_swf"},
+}
 # What an MPEG-TS stream can carry (ISO/IEC 13818-1 stream types, as FFmpeg's
 # muxer maps them); anything else it writes as an opaque private stream that
 # no player or demuxer reads back (SubRip became "bin_data").
@@ -316,10 +331,16 @@ def audio_unfit(container: Any, ist: Any) -> bool:
     """Whether audio stream ``ist`` cannot be copied into ``container``: it cannot hold its codec.
 
     Ogg has no codec tag table (its muxer refuses at the header), so it is
-    checked against :data:`~vidclear.io.sinks.audio.OGG_AUDIO`.
+    checked against :data:`~vidclear.io.sinks.audio.OGG_AUDIO`; AVI, ASF and
+    FLV list more than they carry well, so they are checked against
+    :data:`_LEGACY_AUDIO`.
     """
     if is_ogg(container):
         return codec_name(ist) not in OGG_AUDIO
+    name = codec_name(ist)
+    for fmt in set(container.format.name.split(",")) & _LEGACY_AUDIO.keys():
+        if name not in _LEGACY_AUDIO[fmt]:
+            return True
     return cannot_hold(container, ist)
 
 
@@ -807,6 +828,13 @@ class EncoderSink:
             name = codec_name(ist)
             label = f"#{ist.index} {ist.type} ({name or 'unknown codec'})"
             ctx = ist.codec_context
+            if ist.type == "audio" and ctx is None:
+                # A codec this FFmpeg cannot name (Matroska's ADPCM of Flash
+                # copied by FFmpeg, "A_MS/ACM"): neither copied nor decodable
+                # (was an internal error)
+                self.notes.append(f"stream {label} was left out: this FFmpeg does not know "
+                                  "its codec, so it can be neither copied nor re-encoded")
+                continue
             if ist.type == "audio" and ctx is not None and not (ctx.sample_rate
                                                                  and ctx.channels):
                 # Its parameters never arrived (an MPEG-TS cut before the stream's
