@@ -502,6 +502,27 @@ def test_a_constant_rate_output_times_every_frame_one_tick_after_the_last(tmp_pa
     assert len(ticks) / rate == pytest.approx(end, abs=1.5 / rate), (len(ticks), rate, end)
 
 
+def test_an_avi_shows_each_frame_at_its_own_time(tmp_path):
+    # AVI stores no presentation times: with x264's B-frames a player took
+    # the decoder's reordering delay as the frames' time, and the whole
+    # picture was shown two frames (67 ms at 30 fps) late against its sound
+    # (this round, measured as FFmpeg-based players read it). AVI is written
+    # without B-frames, as FFmpeg's own AVI codec (MPEG-4 Part 2) has none.
+    src = make_clip(tmp_path / "in.mp4", n=30, audio=False)
+    out = tmp_path / "out.avi"
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o", str(out)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    cmd = ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+           "frame=best_effort_timestamp_time", "-of", "json", str(out)]
+    frames = json.loads(subprocess.run(cmd, capture_output=True, text=True,
+                                       check=True).stdout)["frames"]
+    shown = [f.get("best_effort_timestamp_time") for f in frames]  # (none: not shown)
+    assert None not in shown, shown
+    assert [float(t) for t in shown] == pytest.approx([i / 30 for i in range(30)],
+                                                      abs=1e-3), shown
+
+
 @pytest.mark.parametrize("ext", ["avi", "ogv"])
 def test_a_constant_rate_output_keeps_a_long_last_frame(tmp_path, ext):
     # A recording's last frame held 2 s (a phone stopping on a still): its

@@ -713,6 +713,12 @@ class EncoderSink:
             # copied audio and after the input's first frame. Without B-frames
             # the first frame is shown at its own time (FFmpeg keeps the delay).
             options["bf"] = "0"
+        if codec in ("libx264", "libx265") and self._container.format.name == "avi":
+            # AVI stores no presentation times: a player took the B-frames'
+            # reordering delay as the frames' time, the picture 67 ms late
+            # against its sound at 30 fps (FFmpeg's own AVI codec, MPEG-4
+            # Part 2, writes none)
+            options["bf"] = "0"
         if codec == "libx265":  # x265 prints its banner itself, past FFmpeg's logging
             options["x265-params"] = "log-level=" + ("error" if self.quiet else _x265_log)
             if hdr:  # mastering display and content light level SEI, VUI colour tags
