@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import cv2
@@ -27,7 +28,7 @@ def radiance(memorial, refdir):
 @pytest.mark.parametrize("name,ours,theirs,tol", [
     ("gamma", lambda r: T.tonemapping_operator_gamma(r, gamma=2.2), cv2.createTonemap(2.2), 1e-5),
     (
-            "reinhard2005", lambda r: T.tonemapping_operator_Reinhard2005(r),
+            "reinhard2005", lambda r: T.tonemapping_operator_Reinhard2005(r, gamma=1.0),
             cv2.createTonemapReinhard(), 0.02),
     (
             "drago", lambda r: T._minmax(T.tonemapping_operator_Drago2003(r, gamma=1.0)),
@@ -41,6 +42,15 @@ def test_matches_opencv(radiance, name, ours, theirs, tol):
     b = np.nan_to_num(theirs.process(radiance.copy()))
     assert np.abs(a - b).mean() < tol, name
     assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.99
+
+
+@pytest.mark.parametrize("name", sorted(set(T.OPERATORS) - {"linear"}))
+def test_every_operator_encodes_for_a_display_by_default(name):
+    # Reinhard 2005 kept OpenCV's gamma 1: `vidclear hdr --tonemap
+    # reinhard2005` wrote linear values into an 8-bit PNG, an orange picture
+    # far too dark beside the others (trial 63). `linear` is linear by name.
+    gamma = inspect.signature(T.OPERATORS[name]).parameters["gamma"].default
+    assert gamma == 2.2, (name, gamma)
 
 
 @pytest.mark.parametrize("name", sorted(T.OPERATORS))

@@ -253,7 +253,7 @@ def tonemapping_operator_Reinhard2002_local(
 
 def tonemapping_operator_Reinhard2005(
         radiance: np.ndarray, *, intensity: float = 0.0, light_adapt: float = 1.0,
-                 color_adapt: float = 0.0, gamma: float = 1.0) -> np.ndarray:
+                 color_adapt: float = 0.0, gamma: float = 2.2) -> np.ndarray:
     """Reinhard and Devlin's photoreceptor operator (OpenCV's ``TonemapReinhard``).
 
     Parameters
@@ -267,7 +267,9 @@ def tonemapping_operator_Reinhard2005(
     color_adapt : float
         0: adapt to luminance, 1: to each channel; in [0, 1].
     gamma : float
-        Display gamma (OpenCV's default is 1).
+        Display gamma, 2.2 as for every operator here (OpenCV's default is
+        1: the 8-bit PNGs ``vidclear hdr`` wrote from it held linear values,
+        too dark and too saturated on any screen, trial 63).
 
     Returns
     -------
