@@ -159,7 +159,8 @@ def test_cli_leaves_out_an_exposure_whose_time_is_wrong(tmp_path, frobisher, cap
     # Frames labelled longer but no brighter were merged after a warning: the
     # response became a staircase and a street's sky mint green (trial 54).
     # A minority contradicting its times is left out; a reversed bracket,
-    # where most do, is merged as given.
+    # where most do, was merged as given, a grey tone-inverted picture with
+    # exit status 0 (trial 63): it is refused.
     imgs = sorted(frobisher.glob("IMG_26*.jpg"))  # 1/8, 1 and 8 s
     again = tmp_path / "IMG_again.jpg"
     again.write_bytes(imgs[1].read_bytes())  # the 1 s frame, labelled 2 s
@@ -175,10 +176,40 @@ def test_cli_leaves_out_an_exposure_whose_time_is_wrong(tmp_path, frobisher, cap
     np.testing.assert_array_equal(cv2.imread(str(four), cv2.IMREAD_UNCHANGED),
                                   cv2.imread(str(three), cv2.IMREAD_UNCHANGED))
     reversed_ = tmp_path / "reversed.hdr"
-    assert _cli(tmp_path, imgs, "--times", "8", "1", "1/8", "-o", str(reversed_),
-                "--tonemap", "none") == 0
+    with pytest.raises(InputError, match="the exposure times run against the pictures"):
+        _cli(tmp_path, imgs, "--times", "8", "1", "1/8", "-o", str(reversed_),
+             "--tonemap", "none")
     err = capsys.readouterr().err
     assert err.count("is no brighter than") == 2 and "left out" not in err, err
+    assert not reversed_.exists()
+
+
+def test_a_greyscale_exposure_among_colour_ones_is_refused(tmp_path, frobisher, capsys):
+    # A grey copy of one frame was merged without a word: its one channel
+    # stood for three, and the sky came out pink and yellow (trial 63).
+    from vidclear.errors import HDRInputError
+    from vidclear.hdr.merge import merge_Debevec1997
+
+    imgs = sorted(frobisher.glob("IMG_26*.jpg"))  # 1/8, 1 and 8 s
+    grey = tmp_path / "grey.png"
+    cv2.imwrite(str(grey), cv2.cvtColor(cv2.imread(str(imgs[2])), cv2.COLOR_BGR2GRAY))
+    out = tmp_path / "mixed.hdr"
+    with pytest.raises(InputError, match=f"{grey} is greyscale but the other exposures are "
+                                         "colour"):
+        _cli(tmp_path, [imgs[0], imgs[1], grey], "--times", "1/8", "1", "8", "-o", str(out))
+    assert not out.exists()
+    # all grey is a grey bracket, merged
+    greys = []
+    for k, p in enumerate(imgs):
+        greys.append(tmp_path / f"g{k}.png")
+        cv2.imwrite(str(greys[-1]), cv2.cvtColor(cv2.imread(str(p))[::4, ::4],
+                                                 cv2.COLOR_BGR2GRAY))
+    assert _cli(tmp_path, greys, "--times", "1/8", "1", "8", "-o", str(tmp_path / "g.hdr"),
+                "--tonemap", "none") == 0
+    rgb = [cv2.imread(str(p))[::4, ::4, ::-1] for p in imgs]  # the API: a 2-D frame among RGB
+    with pytest.raises(HDRInputError, match="image 2 is grayscale but image 0 is colour"):
+        merge_Debevec1997([rgb[0], rgb[1], rgb[2].mean(axis=2).astype(np.uint8)],
+                          [0.125, 1.0, 8.0])
 
 
 def test_cli_reads_exif_and_writes_outputs(tmp_path, frobisher):
@@ -193,7 +224,7 @@ def test_cli_reads_exif_and_writes_outputs(tmp_path, frobisher):
     assert (tmp_path / "f_drago.png").exists() and (tmp_path / "c.png").exists()
     with pytest.raises(OutputError, match="exists"):
         _cli(tmp_path, imgs, "-o", str(out), "--tonemap", "none")
-    with pytest.raises(InputError, match="--times"):
+    with pytest.raises(ConfigError, match="--times"):  # a usage error: exit 2 (trial 63)
         _cli(tmp_path, imgs, "--times", "1", "2", "-o", str(tmp_path / "g.hdr"))
     with pytest.raises(ConfigError, match="tonemap"):
         _cli(tmp_path, imgs, "-o", str(tmp_path / "g.hdr"), "--tonemap", "bogus")
@@ -249,11 +280,12 @@ def test_cli_warns_when_the_times_contradict_the_images(tmp_path, capsys):
     assert _cli(tmp_path, paths, "--times", "1/4", "1", "4", "-o",
                 str(tmp_path / "ok.hdr")) == 0
     assert "warning" not in capsys.readouterr().err
-    assert _cli(tmp_path, paths, "--times", "4", "1", "1/4", "-o",
-                str(tmp_path / "reversed.hdr")) == 0
+    with pytest.raises(InputError, match="run against the pictures"):
+        _cli(tmp_path, paths, "--times", "4", "1", "1/4", "-o", str(tmp_path / "reversed.hdr"))
     assert capsys.readouterr().err.count("are the exposure times right?") == 2
-    assert _cli(tmp_path, [paths[1], paths[1]], "--times", "1", "2", "-o",
-                str(tmp_path / "twice.hdr")) == 0
+    with pytest.raises(InputError, match="run against the pictures"):  # one exposure, twice
+        _cli(tmp_path, [paths[1], paths[1]], "--times", "1", "2", "-o",
+             str(tmp_path / "twice.hdr"))
     err = capsys.readouterr().err
     assert err.count("is no brighter than") == 1 and "is given twice" in err
     # Two files typed with one time (--times 1 1 4): not a bracket of three.
@@ -274,10 +306,10 @@ def test_frames_at_the_cameras_black_floor_say_nothing_about_the_times():
     names = [Path("dark1.png"), Path("dark2.png")]
     assert _times_contradicted(names, [1 / 64, 1 / 32], frames) == ([], [])
     # the same floor under a real scene still catches times typed the wrong way
-    # (two frames the wrong way round: a reversed bracket, both kept)
+    # (two frames the wrong way round: a reversed bracket, refused by the CLI)
     bright = [np.clip(16 + 200 * t * scene_, 0, 255).astype(np.uint8) for t in (1.0, 0.25)]
     warnings, dim = _times_contradicted(names, [0.25, 1.0], bright)
-    assert len(warnings) == 1 and dim == []
+    assert len(warnings) == 1 and dim is None
 
 
 def test_cli_without_exif_needs_times(tmp_path):

@@ -143,8 +143,24 @@ def _outputs(out: Path, ops: list[str], plot: str | None) -> list[Path]:
     return paths
 
 
+def _refuse_mixed_colour(images: list[Path], pix: list[np.ndarray]) -> None:
+    """Refuse a bracket of colour exposures with a greyscale one among them.
+
+    The grey frame's one channel stood for all three: merged, the sky came
+    out pink and yellow, and with no warning (trial 63). A frame is grey
+    when its three channels are equal everywhere (a colour photo's never are).
+    """
+    grey = [p for p, im in zip(images, pix, strict=True)
+            if np.array_equal(im[..., 0], im[..., 1]) and np.array_equal(im[..., 1], im[..., 2])]
+    if grey and len(grey) < len(images):
+        names = ", ".join(str(p) for p in grey)
+        raise InputError(f"{names} {'is' if len(grey) == 1 else 'are'} greyscale but the other "
+                         "exposures are colour: a bracket's exposures must all be colour (or "
+                         "all greyscale), from one camera")
+
+
 def _times_contradicted(images: list[Path], times: list[float],
-                        pix: list[np.ndarray]) -> tuple[list[str], list[int]]:
+                        pix: list[np.ndarray]) -> tuple[list[str], list[int] | None]:
     """Where a longer exposure is no brighter than a shorter one (times typed wrong).
 
     ``images``, ``times`` and ``pix`` are in order of exposure time. The
@@ -154,12 +170,14 @@ def _times_contradicted(images: list[Path], times: list[float],
     exposure time, are reported too.
 
     Returns the warnings (each exposure against the one before it) and,
-    when fewer than half of those comparisons contradict the times (not a
-    reversed bracket), the exposures to leave out: each no brighter than
-    the last exposure before it that is kept. A run of frames labelled 1/32
-    to 1/4 s that are one exposure (a street bracket of trial 54) keeps the
-    first; merged, the run made the response a staircase and the sky mint
-    green.
+    when fewer than half of those comparisons contradict the times, the
+    exposures to leave out: each no brighter than the last exposure before
+    it that is kept. A run of frames labelled 1/32 to 1/4 s that are one
+    exposure (a street bracket of trial 54) keeps the first; merged, the run
+    made the response a staircase and the sky mint green. None where every
+    exposure contradicts the one before it: a bracket given in reverse,
+    whose merge was a grey, tone-inverted picture written with exit status
+    0 (trial 63).
     """
     out = []
     seen: dict[Path, Path] = {}
@@ -201,6 +219,8 @@ def _times_contradicted(images: list[Path], times: list[float],
                        f"and {levels[1]:.1f} where neither is clipped): are the exposure "
                        "times right?")
     dim: list[int] = []
+    if pairs == len(pix) - 1:
+        return out, None
     if pairs and 2 * pairs < len(pix) - 1:
         ref = 0
         for k in range(1, len(pix)):
@@ -310,8 +330,9 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
                           overwrite=bool(getattr(args, "overwrite", False)), label=label)
     if args.times is not None:
         times = list(args.times)
-        if len(times) != len(images):
-            raise InputError(f"got {len(times)} --times for {len(images)} images")
+        if len(times) != len(images):  # a usage error (exit 2), as the other --times ones
+            raise ConfigError(f"got {len(times)} --times for {len(images)} images: give one "
+                              "exposure time per image")
     else:
         times = []
         for p in images:
@@ -335,12 +356,17 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
             raise InputError(f"{p} is {im.shape[1]}×{im.shape[0]} but {images[0]} is "
                              f"{pix[0].shape[1]}×{pix[0].shape[0]}: the exposures must be "
                              "the same size")
+    _refuse_mixed_colour(images, pix)
     warnings, dim = _times_contradicted(images, times, pix)
     for warning in warnings:
         print(f"vidclear: warning: {warning}", file=sys.stderr)
+    if dim is None:
+        raise InputError("the exposure times run against the pictures: every longer exposure is no "
+                         "brighter than the shorter one before it (the warnings above), "
+                         "as if they were given in reverse order; correct --times (or the "
+                         "files' EXIF) and run again")
     if dim and len(images) - len(dim) >= 2:
-        # a minority that contradicts its times: left out (a reversed bracket,
-        # where most do, is merged as given, with the warnings above)
+        # a minority that contradicts its times: left out
         one = len(dim) == 1
         print(f"vidclear: note: left out {', '.join(str(images[k]) for k in dim)}: no "
               f"brighter than a shorter exposure, so {'its time is' if one else 'their times are'}"

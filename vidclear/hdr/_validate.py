@@ -45,6 +45,12 @@ def as_stack(images: Sequence[np.ndarray] | np.ndarray, *, min_count: int = 1) -
 
     Grayscale images (H×W or H×W×1) are repeated into three channels and
     ``uint16`` images are reduced to their high byte.
+
+    Raises
+    ------
+    HDRInputError
+        Fewer than ``min_count`` images, a shape or dtype not listed above,
+        sizes that differ, or grayscale images mixed with colour ones.
     """
     if isinstance(images, np.ndarray) and images.ndim == 4:
         images = list(images)
@@ -55,6 +61,11 @@ def as_stack(images: Sequence[np.ndarray] | np.ndarray, *, min_count: int = 1) -
             f"got {len(images)} exposure(s): this needs at least {min_count} differently "
             "exposed images"
         )
+    grey = [i for i, im in enumerate(images) if np.ndim(im) == 2 or np.shape(im)[-1:] == (1,)]
+    if grey and len(grey) < len(images):  # its one channel stood for three: a false-colour merge
+        colour = next(i for i in range(len(images)) if i not in grey)
+        raise HDRInputError(f"image {grey[0]} is grayscale but image {colour} is colour: "
+                            "a bracket's exposures must all be colour or all grayscale")
     arrs = [_as_rgb8(im, i) for i, im in enumerate(images)]
     shape = arrs[0].shape
     for i, a in enumerate(arrs):
