@@ -220,6 +220,9 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self._out: deque[Frame] = deque()
         self._passthrough = False
         self._misfits: deque[float] = deque(maxlen=8)  # the tracker's, last frames
+        #: the last frames in, for the engine of a changed bracket (periods of
+        #: up to 4 are detected: BracketDetector)
+        self._recent: deque[Frame] = deque(maxlen=4)
         self._refit: BracketDetector | None = None  # measuring the pattern again
         self._refit_warned = False
         self._part: object = None  # the trip file the last frame came from
@@ -276,6 +279,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
                 self._measure_again(frame)
         if self.engine is not None:
             rendered = self._render(frame)
+            self._recent.append(frame)
             self._watch(frame)
             if not self._out:
                 return rendered
@@ -388,8 +392,30 @@ class HDRBracket(Processor[HDRBracketConfig]):
                             f"{found.describe()}, not {self.config.section}.exposures")
             return
         self.pattern = found
-        self.engine = self._engine(list(found.exposures))
+        self.engine = self._follow(found)
         self._event(f"hdr_bracket: the bracket changed at {when}: now {found.describe()}")
+
+    def _follow(self, found: BracketPattern) -> RollingBracket:
+        """The engine of a changed bracket, carrying on from the last one.
+
+        A fresh engine started with an empty window, no phase and no tone
+        statistics: a 2-exposure clip turning 3-exposure flashed two
+        near-black frames and pumped by 40 levels for a second (trial 63).
+        The new one starts with the old one's tone statistics, and the last
+        frames (as many as the new period) go through it with the exposures
+        the new pattern gives them, so its window is full and its phase
+        locked at the next frame; their outputs are not used (they are out).
+        """
+        old = self.engine
+        engine = self._engine(list(found.exposures))
+        if old is not None:
+            engine.prime(old.smooth_a.value, old.smooth_b.value)
+        recent = list(self._recent)[-found.period:]
+        for k, f in enumerate(recent):
+            own = f.meta.get("exposure")
+            engine.push(f.image, time=f.time, exposure=float(own) if isinstance(
+                own, int | float) else _held_exposure(found, len(recent), k))
+        return engine
 
     def _start(self, found: BracketPattern) -> None:
         self.pattern = found
