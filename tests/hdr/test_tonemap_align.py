@@ -54,6 +54,14 @@ def test_every_operator_encodes_for_a_display_by_default(name):
 
 
 @pytest.mark.parametrize("name", sorted(T.OPERATORS))
+def test_an_empty_radiance_map_is_refused_by_every_operator(name):
+    # numpy's "zero-size array to reduction operation", OpenCV's GaussianBlur
+    # assertion and "log_average must be > 0, got None" came out (trial 63)
+    with pytest.raises(HDRInputError, match="holds no pixels"):
+        T.OPERATORS[name](np.zeros((0, 0, 3), np.float32))
+
+
+@pytest.mark.parametrize("name", sorted(T.OPERATORS))
 def test_operators_finite_in_range(name, radiance):
     out = T.ToneMapper(name)(radiance)
     assert out.shape == radiance.shape and out.dtype == np.float32

@@ -228,3 +228,16 @@ def test_flow_warp_without_relative_maps_is_identical(monkeypatch):
         outs.append([rb.push(f, exposure=exps[k % 3]).copy() for k, f in enumerate(frames)])
     for a, b in zip(*outs, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_frame_without_pixels_or_with_a_nan_time_is_refused():
+    # an empty frame raised OpenCV's resize assertion; a NaN time was taken
+    # for the smoothing's time step (trial 63)
+    from vidclear.errors import HDRInputError
+    from vidclear.hdr.rolling import RollingBracket
+
+    engine = RollingBracket([1.0, 4.0])
+    with pytest.raises(HDRInputError, match="with pixels"):
+        engine.push(np.zeros((0, 0, 3), np.uint8))
+    with pytest.raises(HDRInputError, match="not a finite number of seconds"):
+        engine.push(np.zeros((8, 8, 3), np.uint8), time=float("nan"))

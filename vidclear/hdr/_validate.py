@@ -128,6 +128,8 @@ def as_radiance(radiance: np.ndarray) -> np.ndarray:
         r = np.repeat(r[:, :, None], 3, axis=2)
     if r.ndim != 3 or r.shape[2] != 3:
         raise HDRInputError(f"radiance has shape {r.shape}: expected H×W×3 or H×W")
+    if r.size == 0:  # numpy's and OpenCV's own errors came out of the operators (trial 63)
+        raise HDRInputError(f"radiance has shape {r.shape}: it holds no pixels")
     if not np.issubdtype(r.dtype, np.floating) and not np.issubdtype(r.dtype, np.integer):
         raise HDRInputError(f"radiance has dtype {r.dtype}: expected a real number type")
     r = np.ascontiguousarray(r, dtype=np.float32)

@@ -343,8 +343,10 @@ class RollingBracket:
         img = np.asarray(image)
         if img.ndim == 2:
             img = np.repeat(img[:, :, None], 3, axis=2)
-        if img.ndim != 3 or img.shape[2] != 3:
-            raise HDRInputError(f"frame has shape {img.shape}: expected H×W×3")
+        if img.ndim != 3 or img.shape[2] != 3 or img.size == 0:
+            raise HDRInputError(f"frame has shape {img.shape}: expected H×W×3 with pixels")
+        if time is not None and not math.isfinite(time):
+            raise HDRInputError(f"frame time {time} is not a finite number of seconds")
         if img.dtype == np.uint16:
             img = (img >> 8).astype(np.uint8)
         elif img.dtype != np.uint8:
