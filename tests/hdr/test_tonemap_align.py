@@ -54,6 +54,17 @@ def test_every_operator_encodes_for_a_display_by_default(name):
 
 
 @pytest.mark.parametrize("name", sorted(T.OPERATORS))
+def test_every_operator_is_blind_to_the_radiance_units(name, radiance):
+    # Absolute floors (a log-average's delta of 1e-6, a colour ratio's 1e-9,
+    # a flatness test of 1e-12) made a map in units a million times smaller
+    # half as bright, and at 1e-12 every operator black (trial 63)
+    ref = T.OPERATORS[name](radiance)
+    for scale in (1e-12, 1e-6, 1e6):
+        out = T.OPERATORS[name](radiance * np.float32(scale))
+        assert np.abs(out - ref).mean() < 2e-3, (name, scale, float(np.abs(out - ref).mean()))
+
+
+@pytest.mark.parametrize("name", sorted(T.OPERATORS))
 def test_an_empty_radiance_map_is_refused_by_every_operator(name):
     # numpy's "zero-size array to reduction operation", OpenCV's GaussianBlur
     # assertion and "log_average must be > 0, got None" came out (trial 63)

@@ -53,7 +53,8 @@ __all__ = [
 ]
 
 LUMA = BT709  # linear-light luminance weights (R, G, B), float32
-_TINY = np.float32(1e-9)
+_TINY = np.float32(1e-9)  # of the brightest luminance: darker counts as black
+_FLOOR = 1e-37  # the smallest positive luminance reckoned with (float32 normals: 1.2e-38)
 # Colour ratios reach 1 / 0.0722 (pure blue); to the 33rd power they overflow
 # float32 and a picture came out black (trial 35): 10 is far past any use.
 _MAX_SATURATION = 10.0
@@ -79,14 +80,15 @@ def _encode(img: np.ndarray, gamma: float) -> np.ndarray:
 
 def _minmax(img: np.ndarray) -> np.ndarray:
     lo, hi = float(img.min()), float(img.max())
-    if hi - lo > 1e-12:
+    if hi - lo > 1e-7 * abs(hi):  # relative: a map in tiny units is not flat (trial 63)
         return ((img - lo) / (hi - lo)).astype(np.float32)
     return np.zeros_like(img, dtype=np.float32)
 
 
 def _recolour(rad: np.ndarray, lum: np.ndarray, new_lum: np.ndarray,
               saturation: float) -> np.ndarray:
-    ratio = rad / np.maximum(lum, _TINY)[:, :, None]
+    floor = np.float32(max(float(lum.max()) * float(_TINY), _FLOOR))  # relative to its scale
+    ratio = rad / np.maximum(lum, floor)[:, :, None]
     if saturation != 1.0:
         ratio = np.power(ratio, np.float32(saturation))
     return (ratio * new_lum[:, :, None]).astype(np.float32)
@@ -134,7 +136,11 @@ def tonemapping_operator_linear(radiance: np.ndarray, *, white: float | None = N
 
 
 def _log_average(lum: np.ndarray, delta: float = 1e-6) -> float:
-    return float(np.exp(np.mean(np.log(lum.astype(np.float64) + delta))))
+    """exp(mean(log(delta + L))), ``delta`` relative to the brightest luminance: with an
+    absolute 1e-6 a map in units a million times smaller came out half as bright."""
+    peak = float(lum.max())
+    d = delta * peak if peak > 0 else delta  # (all black: any delta does)
+    return float(np.exp(np.mean(np.log(lum.astype(np.float64) + d))))
 
 
 def tonemapping_operator_Reinhard2002(
@@ -523,7 +529,7 @@ def tonemapping_operator_Durand2002(
                             f"0 <= saturation <= {_MAX_SATURATION:g}, "
                             "subsample >= 1")
     lum = luminance(rad)
-    floor = max(float(lum.max()) * 1e-7, 1e-12)
+    floor = max(float(lum.max()) * 1e-7, _FLOOR)
     loglum = np.log10(np.maximum(lum, floor)).astype(np.float32)
     h, w = loglum.shape
     r = int(radius) if radius is not None else max(2, int(0.02 * np.hypot(h, w)))
