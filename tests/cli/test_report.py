@@ -177,3 +177,44 @@ def test_hdr_output_thumbnails_are_shown_mapped_to_sdr(tmp_path):
     page = (tmp_path / "R" / "report.html").read_text()
     assert "HDR output" in page and "PQ: its thumbnails are shown mapped to SDR" in page
     assert sink._thumbs[0][3].min() >= 254  # white, not the raw signal's grey (148)
+
+
+def test_an_hdr_run_shows_both_exposures_its_levels_and_its_events(tmp_path):
+    # The thumbnails are every 2**k-th frame: of an alternating camera, all
+    # of one exposure (the input row was all short exposures); half the
+    # timeline said "no dehaze processor"; the bracket found was not on the
+    # page (trial 63).
+    sink = ReportSink(tmp_path / "rep", thumbnails=4, thumb_width=64)
+    dark, bright, out = (np.full((48, 64, 3), v, np.uint8) for v in (20, 220, 120))
+    for i in range(40):
+        src = Frame(bright if i % 2 else dark, pts=i, time_base=Fraction(1, 24))
+        sink.write(src.replace(out, hdr_phase=i % 2))
+    sink.event("hdr_bracket: found 2 exposures repeating [1, 8]")
+    sink.close()
+    with open(tmp_path / "rep" / "frames.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["hdr_phase"]) for r in rows[:4]] == [0, 1, 0, 1]
+    assert [round(float(r["level_in"])) for r in rows[:2]] == [20, 220]
+    assert all(round(float(r["level_out"])) == 120 for r in rows)
+    assert all(t[0] % 2 == 0 for t in sink._chosen_thumbs())  # all of one exposure...
+    for _, _, shown, _ in sink._chosen_thumbs()[1:]:  # ...shown beside the frame before
+        assert shown.min() == 20 and shown.max() == 220, (shown.min(), shown.max())
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "<th>event</th><td>hdr_bracket: found 2 exposures repeating [1, 8]" in page
+
+
+def test_vidclear_run_puts_the_bracket_found_on_the_report(tmp_path):
+    src = make_clip(tmp_path / "clear.mp4", n=24, size=(160, 120), audio=False)
+    bracket = tmp_path / "bracket.mp4"
+    res = subprocess.run([*PY, "synth", "bracket", str(src), str(bracket), "--ev", "-2", "0",
+                          "2"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    rep = tmp_path / "rep"
+    res = subprocess.run([*PY, "run", str(bracket), "-o", str(tmp_path / "hdr.mp4"), "-q",
+                          "--preset", "hdr-bracket", "--report", str(rep)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    page = (rep / "report.html").read_text()
+    # (what it found or did not find in this clip: the events reach the page)
+    said = res.stderr.count("vidclear: hdr_bracket: ")
+    assert page.count("<th>event</th><td>hdr_bracket: ") >= 1 and said == 0, page[-1500:]

@@ -381,8 +381,14 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     if not quiet:
         for note in early:
             print(f"vidclear: note: {note}", file=sys.stderr)
-        session.on_processor_event(lambda text: bar.bar.write(f"vidclear: {text}",
-                                                              file=sys.stderr))
+
+    def event(text: str) -> None:  # a processor's one-line event: said, and on the report
+        if not quiet:
+            bar.bar.write(f"vidclear: {text}", file=sys.stderr)
+        if report is not None:
+            report.event(text)
+
+    session.on_processor_event(event)
     try:
         stats = session.run(on_progress=bar, signals=True, on_signal=on_signal)
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -25,11 +26,11 @@ def _when(t: float | None, index: int) -> str:
 
 
 def contact_sheet(thumbs: list[tuple[int, float | None, np.ndarray, np.ndarray]], *,
-                  title: str = "") -> bytes:
+                  title: str = "", input_label: str = "input") -> bytes:
     """PNG of the input (top row) and the result (bottom row) at each thumbnail's time.
 
     ``thumbs`` holds ``(frame index, media time in s or None, before, after)``
-    with RGB uint8 images.
+    with RGB uint8 images; ``input_label`` names the top row.
     """
     n = max(1, len(thumbs))
     h, w = thumbs[0][2].shape[:2] if thumbs else (9, 16)
@@ -49,7 +50,7 @@ def contact_sheet(thumbs: list[tuple[int, float | None, np.ndarray, np.ndarray]]
             ax.set_xticks([])
             ax.set_yticks([])
         axes[0][col].set_title(_when(t, index), fontsize=9)
-    axes[0][0].set_ylabel("input", fontsize=11)
+    axes[0][0].set_ylabel(input_label, fontsize=11 if len(input_label) < 12 else 8)
     axes[1][0].set_ylabel("vidclear", fontsize=11)
     return _png(fig)
 
@@ -67,6 +68,33 @@ def rolling_fps(wall_s: np.ndarray, *, window: float = 1.0) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         fps = np.where(span > 0, (idx - start) / span, np.nan)
     return fps
+
+
+def _levels_and_phases(ax_lev: Any, ax_ph: Any, t: np.ndarray,
+                       cols: dict[str, np.ndarray], style: dict[str, object]) -> None:
+    """Without a dehazer: the mean level in and out, and the HDR exposure phase.
+
+    (Half the figure said "no dehaze processor in this run" for an HDR run,
+    trial 63.)
+    """
+    ax_lev.plot(t, cols["level_in"], color="0.45", label="input", **style)
+    ax_lev.plot(t, cols["level_out"], color="tab:purple", label="output", **style)
+    ax_lev.set_ylabel("mean level (0–255)")
+    ax_lev.set_title("brightness", fontsize=10, loc="left")
+    ax_lev.legend(loc="upper right", fontsize=8, ncols=2)
+    phase = cols["hdr_phase"]
+    if np.isnan(phase).all():
+        ax_ph.text(0.5, 0.5, "no dehaze or HDR bracket processor in this run",
+                   transform=ax_ph.transAxes, ha="center", va="center", color="0.4")
+        return
+    ax_ph.step(t, phase, where="mid", color="tab:orange", lw=1.0,
+               label="exposure of each input frame in the bracket (0: first)")
+    top = int(np.nanmax(phase))
+    ax_ph.set_yticks(range(top + 1))
+    ax_ph.set_ylim(-0.3, top + 0.6)
+    ax_ph.set_ylabel("bracket phase")
+    ax_ph.set_title("rolling HDR bracket", fontsize=10, loc="left")
+    ax_ph.legend(loc="upper right", fontsize=8)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -101,12 +129,11 @@ def timeline(cols: dict[str, np.ndarray], *, title: str = "") -> bytes:
 
     ax_air, ax_str, ax_fps, ax_lat = axes
     has_dehaze = not np.isnan(cols["strength"]).all()
-    for ax, label in ((ax_air, "airlight (0–1)"), (ax_str, "0–1")):
-        if not has_dehaze:
-            ax.text(0.5, 0.5, "no dehaze processor in this run", transform=ax.transAxes,
-                    ha="center", va="center", color="0.4")
-        ax.set_ylabel(label)
-    if has_dehaze:
+    if not has_dehaze:
+        _levels_and_phases(ax_air, ax_str, t, cols, style)
+    else:
+        ax_air.set_ylabel("airlight (0–1)")
+        ax_str.set_ylabel("0–1")
         for key, colour, name in (("airlight_r", "tab:red", "R"), ("airlight_g", "tab:green", "G"),
                                   ("airlight_b", "tab:blue", "B")):
             ax_air.plot(t, cols[key], color=colour, label=f"airlight {name}", **style)

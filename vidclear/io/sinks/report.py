@@ -45,7 +45,8 @@ __all__ = ["REPORT_FILES", "ReportSink", "check_report_folder"]
 
 REPORT_FILES = ("report.html", "contact_sheet.png", "timeline.png", "frames.csv")
 _COLUMNS = ("index", "time_s", "wall_s", "latency_ms", "airlight_r", "airlight_g",
-            "airlight_b", "strength", "density", "scene_cut", "jit_warmup")
+            "airlight_b", "strength", "density", "scene_cut", "jit_warmup", "level_in",
+            "level_out", "hdr_phase")
 
 
 def _have_matplotlib() -> bool:
@@ -81,6 +82,15 @@ def _thumb16(image: np.ndarray, width: int) -> np.ndarray:
     if w <= width:
         return img
     return cv2.resize(img, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+
+
+def _level(image: np.ndarray) -> float:
+    """Mean Rec. 601 luma of an RGB image on a 0..255 scale, from every 8th pixel."""
+    sub = image[::8, ::8]
+    scale = 257.0 if sub.dtype == np.uint16 else 1.0
+    if sub.ndim == 2:
+        return float(sub.mean()) / scale
+    return float(sub[:, :, :3].reshape(-1, 3).mean(axis=0) @ (0.299, 0.587, 0.114)) / scale
 
 
 def _thumb(image: np.ndarray, width: int) -> np.ndarray:
@@ -147,6 +157,9 @@ class ReportSink:
         self._thumbs: list[tuple[int, float | None, np.ndarray, np.ndarray]] = []
         self._step = 1
         self._t0: float | None = None
+        self._last_in: np.ndarray | None = None  # the frame before's input (HDR thumbnails)
+        #: the processors' one-line events (a bracket found or changed), for the page
+        self.events: list[str] = []
         self.closed = False
         self.complete = False
         self.written: list[Path] = []
@@ -177,20 +190,35 @@ class ReportSink:
             and bool(self.stats.waited_for_jit(captured))
         d = frame.meta.get("dehaze") or {}
         air = list(d.get("airlight") or (np.nan, np.nan, np.nan))[:3]
+        before = frame.original.image if frame.original is not None else frame.image
+        phase = frame.meta.get("hdr_phase")
         self.rows.append((index, frame.time, now - self._t0, latency, *air,
                           d.get("strength", np.nan), d.get("density", np.nan),
-                          bool(d.get("scene_cut", False)), warm))
+                          bool(d.get("scene_cut", False)), warm, _level(before),
+                          _level(frame.image), np.nan if phase is None else phase))
+        last_in, self._last_in = self._last_in, before
         if index % self._step == 0:
-            before = frame.original.image if frame.original is not None else frame.image
+            shown = _thumb(before, self.thumb_width)
+            if "hdr_phase" in frame.meta and last_in is not None \
+                    and last_in.shape == before.shape:
+                # the thumbnails are every 2**k-th frame, so of one exposure of
+                # an alternating camera: the frame before is shown beside it
+                # (the input row was all short exposures, trial 63)
+                half = max(1, self.thumb_width // 2)
+                shown = np.concatenate([_thumb(last_in, half), _thumb(before, half)], axis=1)
             after = _thumb(frame.image, self.thumb_width)
             transfer = (frame.meta.get("colour") or {}).get("transfer")
             if transfer in ("smpte2084", "arib-std-b67"):
                 after = sdr_preview(_thumb16(frame.image, self.thumb_width), transfer)
                 self.hdr_shown = transfer
-            self._thumbs.append((index, frame.time, _thumb(before, self.thumb_width), after))
+            self._thumbs.append((index, frame.time, shown, after))
             if len(self._thumbs) > 8 * self.thumbnails:  # keep every other: twice the step
                 self._step *= 2
                 self._thumbs = [t for t in self._thumbs if t[0] % self._step == 0]
+
+    def event(self, text: str) -> None:
+        """Record a processor's one-line event (shown on the page)."""
+        self.events.append(text)
 
     def close(self, *, complete: bool = True) -> None:
         """Write the report (also after an interruption, marked as such)."""
@@ -213,7 +241,9 @@ class ReportSink:
                               f"{exc.strerror or exc}") from None
         from vidclear.io.sinks import _report_plots as plots
 
-        sheet = plots.contact_sheet(self._chosen_thumbs(), title=self.title)
+        hdr = any(not np.isnan(r[-1]) for r in self.rows)
+        sheet = plots.contact_sheet(self._chosen_thumbs(), title=self.title, input_label=(
+            "input: the frame\nbefore | this one" if hdr else "input"))
         timeline = plots.timeline(self._columns(), title=self.title)
         pngs = {"contact_sheet.png": sheet, "timeline.png": timeline}
         for name, data in pngs.items():
@@ -276,6 +306,8 @@ class ReportSink:
             name = "PQ" if self.hdr_shown == "smpte2084" else "HLG"
             facts.append(("HDR output", f"{name}: its thumbnails are shown mapped to SDR "
                           "(reference white 203 cd/m² at white, brighter clipped)"))
+        for text in self.events:
+            facts.append(("event", text))
         if not self.complete:
             facts.append(("status", "interrupted: the figures cover the frames written"))
         rows = "\n".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
