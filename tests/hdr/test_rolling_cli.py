@@ -212,6 +212,29 @@ def test_a_greyscale_exposure_among_colour_ones_is_refused(tmp_path, frobisher, 
                           [0.125, 1.0, 8.0])
 
 
+def test_cli_tone_mappers_take_their_settings(tmp_path, frobisher):
+    # There was no way to give an operator's settings (trial 63): Drago's
+    # bias, Reinhard's key. name:key=value:key=value, checked before the merge.
+    from vidclear.hdr.tonemap import to_uint8, tonemapping_operator_Drago2003
+
+    imgs = sorted(frobisher.glob("IMG_26*.jpg"))
+    out = tmp_path / "f.hdr"
+    assert _cli(tmp_path, imgs, "-o", str(out), "--tonemap", "drago:bias=0.7,reinhard") == 0
+    rad = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[:, :, ::-1]
+    want = to_uint8(tonemapping_operator_Drago2003(np.ascontiguousarray(rad), bias=0.7))
+    got = cv2.imread(str(tmp_path / "f_drago.png"))[:, :, ::-1]
+    default = to_uint8(tonemapping_operator_Drago2003(np.ascontiguousarray(rad)))
+    assert np.abs(got.astype(int) - want).mean() < 1.0  # (the .hdr's RGBE rounding)
+    assert np.abs(got.astype(int) - default).mean() > 3.0
+    for bad, said in (("drago:bogus=1", "drago has no setting 'bogus'"),
+                      ("drago:bias=x", "bias needs a number"),
+                      ("drago:bias=2", "need 0 < bias <= 1"),
+                      ("mantiuk:iterations=2.5", "iterations needs a whole number")):
+        with pytest.raises(ConfigError, match=said):
+            _cli(tmp_path, imgs, "-o", str(tmp_path / "g.hdr"), "--tonemap", bad)
+    assert not (tmp_path / "g.hdr").exists()
+
+
 def test_cli_reads_exif_and_writes_outputs(tmp_path, frobisher):
     imgs = []
     for i in range(3):  # keep EXIF, shrink nothing: write copies is unnecessary

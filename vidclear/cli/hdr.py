@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import io
 import math
 import signal
 import sys
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vidclear.errors import ConfigError, InputError, OutputError
+from vidclear.errors import ConfigError, HDRInputError, InputError, OutputError
+
+if TYPE_CHECKING:
+    from vidclear.hdr.tonemap import ToneMapper
 
 __all__ = ["add_parser", "run"]
 
@@ -59,7 +64,9 @@ examples:
                         "(32-bit float, ZIP; needs vidclear[stills]); tone-mapped images go "
                         "beside it")
     p.add_argument("--tonemap", default="reinhard",
-                   help="comma-separated operators: " + ", ".join(TONEMAPS) + " (or 'none')")
+                   help="comma-separated operators: " + ", ".join(TONEMAPS) + " (or 'none'), "
+                        "each with its settings after colons if wanted, e.g. "
+                        "drago:bias=0.8,reinhard:key=0.25:gamma=2.4")
     p.add_argument("--response-plot", metavar="PNG",
                    help="also plot the recovered response curves (needs vidclear[report])")
     p.add_argument("--align", dest="align", action="store_true", default=True,
@@ -122,6 +129,45 @@ def response_plot(response: np.ndarray, *, title: str) -> np.ndarray:
 
 
 _PLOT_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"})
+
+
+def _tone_mapper(item: str) -> ToneMapper:
+    """``name`` or ``name:key=value:key=value`` (one ``--tonemap`` item) as a ToneMapper.
+
+    (The operators' settings could not be given from the command line, so
+    Reinhard 2005's gamma or Drago's bias were fixed, trial 63.)
+    """
+    from vidclear.hdr.tonemap import OPERATORS, ToneMapper
+
+    name, *settings = (part.strip() for part in item.split(":"))
+    if name not in OPERATORS:
+        raise ConfigError(f"--tonemap {name!r} is not allowed: expected one of "
+                          + ", ".join(TONEMAPS))
+    defaults = {p.name: p.default for p in inspect.signature(OPERATORS[name]).parameters.values()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    params: dict[str, float | int] = {}
+    for setting in settings:
+        key, eq, text = (x.strip() for x in setting.partition("="))
+        if key not in defaults:
+            raise ConfigError(f"--tonemap {item!r}: {name} has no setting {key!r}: expected "
+                              + ", ".join(defaults))
+        try:
+            value = float(text) if eq else math.nan
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise ConfigError(f"--tonemap {item!r}: {key} needs a number, as {key}=0.8")
+        is_int = isinstance(defaults[key], int) and not isinstance(defaults[key], bool)
+        if is_int and not value.is_integer():
+            raise ConfigError(f"--tonemap {item!r}: {key} needs a whole number")
+        params[key] = int(value) if is_int else value
+    try:
+        mapper = ToneMapper(name, params)
+        if params:  # the operator's own range checks, before the merge writes anything
+            mapper(np.full((4, 4, 3), 0.5, np.float32))
+    except HDRInputError as exc:
+        raise ConfigError(f"--tonemap {item!r}: {exc}") from None
+    return mapper
 
 
 def _outputs(out: Path, ops: list[str], plot: str | None) -> list[Path]:
@@ -296,23 +342,22 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
     )
     from vidclear.hdr.merge import merge_Debevec1997, merge_Robertson2003
     from vidclear.hdr.response import camera_response_Debevec1997, camera_response_Robertson2003
-    from vidclear.hdr.tonemap import OPERATORS, to_uint8
+    from vidclear.hdr.tonemap import to_uint8
     from vidclear.io.sinks.paths import check_output_path
 
     images = _expand_folders([Path(p) for p in args.images])
     if len(images) < 2:
         raise InputError("hdr needs at least 2 exposures")
-    ops = [] if args.tonemap.strip() == "none" else \
+    items = [] if args.tonemap.strip() == "none" else \
         [s.strip() for s in args.tonemap.split(",") if s.strip()]
-    if not ops and args.tonemap.strip() != "none":
+    if not items and args.tonemap.strip() != "none":
         raise ConfigError(f"--tonemap {args.tonemap!r} names no operator: expected a "
                           "comma-separated list of " + ", ".join(TONEMAPS) + ", or none")
+    mappers = [_tone_mapper(item) for item in items]
+    ops = [m.operator for m in mappers]
     for k, op in enumerate(ops):
         if op in ops[:k]:
             raise ConfigError(f"--tonemap names {op!r} twice")
-        if op not in OPERATORS:
-            raise ConfigError(f"--tonemap {op!r} is not allowed: expected one of "
-                              + ", ".join(TONEMAPS))
     if getattr(args, "response_plot", None) and importlib.util.find_spec("matplotlib") is None:
         raise ConfigError("--response-plot needs matplotlib: pip install 'vidclear[report]'")
     outs = _outputs(Path(args.output), ops, getattr(args, "response_plot", None))
@@ -395,7 +440,7 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
         write_image_atomic(outs[0], radiance)
         written.append(outs[0])
         for op, path in zip(ops, outs[1:], strict=False):
-            write_image_atomic(path, to_uint8(OPERATORS[op](radiance)))
+            write_image_atomic(path, to_uint8(mappers[ops.index(op)](radiance)))
             written.append(path)
         if getattr(args, "response_plot", None):
             title = f"camera response ({args.calibrate} calibration)"
