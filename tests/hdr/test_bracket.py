@@ -293,6 +293,25 @@ def test_flow_motion_compensation_reduces_doubled_edges_on_real_clip():
     assert all(s == (0, 0) for o in outs for s in o.meta["hdr_shifts"])
 
 
+def test_a_dropped_frame_is_stood_in_for_by_the_one_kept_beyond_the_window():
+    # A long exposure dropped: the window merged two short ones, the dark
+    # scene's shadows crushed, and the output dipped for a frame (23 levels on
+    # a new user's clip, trial 63; 11.5 here) and drifted after. The frame
+    # kept beyond the window (the long one before) stands in for it.
+    from tests.hdr.conftest import scene
+    from vidclear.hdr.rolling import RollingBracket
+    from vidclear.hdr.synth import synthesize_bracket
+
+    rad = scene(96, 128, seed=5, span=10.0) * np.float32(0.004)
+    short, long_ = synthesize_bracket(rad, [1.0, 16.0])
+    seq = [short if i % 2 == 0 else long_ for i in range(40)]
+    del seq[21]  # short, short
+    engine = RollingBracket([1.0, 16.0], align=False)
+    lum = np.array([engine.push(f, time=i / 24).mean() for i, f in enumerate(seq)])
+    assert np.abs(lum[10:] - lum[10]).max() < 0.3, lum[10:].round(1)
+    assert engine.tracker.drops == 1
+
+
 def test_a_bracket_that_changes_mid_video_is_measured_again():
     # A 2-exposure clip joined to a 3-exposure one: the first pattern stayed
     # locked and the second half pulsed by 20 levels at its period to the end

@@ -312,6 +312,33 @@ class RollingBracket:
     def ready(self) -> bool:
         return len(self._order) >= self.window
 
+    @property
+    def _held_frames(self) -> int:
+        """Frames kept: the window, and one more without flow (a dropped frame's stand-in)."""
+        return self.window if self.flow else self.window + 1
+
+    def _slots(self) -> list[int]:
+        """The slots merged for the newest frame, newest first.
+
+        The newest ``window`` frames; where a frame was dropped they hold one
+        exposure twice and miss another (a 2-exposure clip losing a long
+        frame merged two short ones, and its output dipped 23 levels for a
+        frame and drifted for a second after, trial 63), so the older
+        duplicate gives way to the frame kept beyond the window when that one
+        has the missing exposure.
+        """
+        newest = self._order[::-1]
+        slots = newest[:self.window]
+        if len(newest) <= self.window:
+            return slots
+        spare = newest[self.window]
+        key = [round(math.log(self._slot_exp[s]), 3) for s in slots]
+        if round(math.log(self._slot_exp[spare]), 3) in key:
+            return slots
+        for j in range(len(slots) - 1, 0, -1):  # the oldest duplicate, never the newest
+            if key.count(key[j]) > 1:
+                return [*slots[:j], *slots[j + 1:], spare]
+        return slots
     # -------------------------------------------------------------- per frame
 
     def _small(self, image: np.ndarray) -> np.ndarray:
@@ -353,16 +380,18 @@ class RollingBracket:
             raise HDRInputError(f"frame dtype {img.dtype}: expected uint8 or uint16")
         if self._ring is not None and self._ring.shape[1:3] != img.shape[:2]:
             self.reset()  # resolution change: start over
+        held = self._held_frames
         if self._ring is None:
             # Flow mode pads pixels to 4 bytes (OpenCV warps those several times faster)
-            # and keeps window - 1 more slots for the warped older frames.
-            slots = 2 * self.window - 1 if self.flow else self.window
+            # and keeps window - 1 more slots for the warped older frames; without
+            # flow one frame more than the window is kept (see _slots).
+            slots = 2 * self.window - 1 if self.flow else held
             self._ring = np.empty((slots, *img.shape[:2], 4 if self.flow else 3),
                                   dtype=np.uint8)
-            self._slot_exp = [1.0] * self.window
-            self._slot_pyr = [None] * self.window
-            self._slot_small = [np.zeros(1, np.uint8)] * self.window
-        slot = self._count % self.window
+            self._slot_exp = [1.0] * held
+            self._slot_pyr = [None] * held
+            self._slot_small = [np.zeros(1, np.uint8)] * held
+        slot = self._count % held
         self._count += 1
         if self.flow:
             img = np.ascontiguousarray(img)
@@ -409,13 +438,14 @@ class RollingBracket:
         return math.log2(hi / lo) <= MAX_EXPOSURE_STOPS
 
     def _calibrate_now(self) -> None:
-        exps = [self._slot_exp[s] for s in self._order]
+        order = self._order[-self.window:]
+        exps = [self._slot_exp[s] for s in order]
         if len(set(np.round(np.log(exps), 3))) < 2:
             return
         assert self._ring is not None  # calibration runs on frames already held
         small = [np.ascontiguousarray(cv2.resize(self._ring[s], None, fx=0.25, fy=0.25,
                                                  interpolation=cv2.INTER_AREA)[..., :3])
-                 for s in self._order]
+                 for s in order]
         try:
             self.response = camera_response_Debevec1997(small, exps)
         except HDRInputError:
@@ -486,7 +516,7 @@ class RollingBracket:
             self.smooth_b.reset()
             self._primed = False
         log_response = np.log(self.response.astype(np.float64))
-        slots = np.asarray(self._order[::-1], dtype=np.int64)  # newest first
+        slots = np.asarray(self._slots(), dtype=np.int64)  # newest first
         n = slots.size
         dys = np.zeros(n, dtype=np.int64)
         dxs = np.zeros(n, dtype=np.int64)
