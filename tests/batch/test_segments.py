@@ -20,7 +20,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from media import ffprobe_frame_times, ffprobe_packets, remux
+from media import ffprobe_frame_times, ffprobe_packets, ffprobe_streams, remux
 
 from vidclear.batch import BatchOptions, run_batch
 from vidclear.batch.segments import plan_segments
@@ -246,3 +246,19 @@ def test_a_long_file_that_cannot_be_cut_says_why_it_ran_whole(tmp_path: Path) ->
     entry = rep["files"][0]
     assert entry["status"] == "done" and "segments" not in entry
     assert "one piece" in entry["note"] and "keyframes" in entry["note"]
+
+
+def test_avi_outputs_of_segments_are_joined(clips: Path, tmp_path: Path) -> None:
+    # Segments of an AVI output failed to join ("timestamps go backwards at a
+    # seam"): AVI stores decoding times only, and x264's B-frames put each
+    # piece's first ones before its start. AVI is written without B-frames
+    # (so a player shows each frame at its own time), and the pieces join.
+    fast = ['pipeline.processors=["copy"]', "output.threads=1", "output.preset=veryfast"]
+    seg, one = _segmented_and_whole(clips / "long.mp4", tmp_path, fast, suffix=".avi")
+    for path in (seg, one):
+        info = ffprobe_streams(path)
+        video = next(s for s in info["streams"] if s["codec_type"] == "video")
+        assert int(video["nb_read_frames"]) == 100 and int(video["has_b_frames"]) == 0
+    a_seg, a_one = ffprobe_packets(seg, "a:0"), ffprobe_packets(one, "a:0")
+    assert len(a_seg) == len(a_one) > 0
+    assert [p["data_hash"] for p in a_seg] == [p["data_hash"] for p in a_one]
