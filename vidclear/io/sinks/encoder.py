@@ -65,18 +65,20 @@ _LISTED_FORMATS = _MP4_FORMATS | {"matroska", "webm"}
 _MUXER_REFUSES = {"mov": {"flac", "opus"}, "mp4": {"flac"}}
 # Audio copied into the old constant-rate containers. Their tag tables list
 # more than their muxers and demuxers handle: Vorbis copied into AVI came
-# back with its second beep 2 s late, FLAC in ASF 1 s (trial 62); Opus and
-# ALAC they refuse; FLV writes FLAC, Opus and AC-3 as Enhanced FLV (FFmpeg
-# before 6.1 cannot read it), and PCM aborted the process in its muxer
-# ("Assertion 0 failed at flvenc.c") or failed mid-run at 48 kHz.
+# back with its second beep 2 s late, FLAC in ASF 1 s (trial 62), E-AC-3 in
+# AVI 1.8 s early (trial 64); Opus and ALAC they refuse; FLV writes FLAC,
+# Opus and AC-3 as Enhanced FLV (FFmpeg before 6.1 cannot read it), and PCM
+# and Flash's own ADPCM aborted the process in its muxer ("Assertion 0
+# failed at flvenc.c"), Nellymoser and Speex at rates FLV lacks failed
+# mid-run ("Function not implemented").
 # Anything else is re-encoded with the container's own codec (MP3, WMAv2
 # for ASF), as FFmpeg's CLI does.
 _LEGACY_AUDIO = {
-    "avi": {"mp3", "mp2", "aac", "ac3", "eac3", "pcm_u8", "pcm_s16le", "pcm_s24le",
+    "avi": {"mp3", "mp2", "aac", "ac3", "pcm_u8", "pcm_s16le", "pcm_s24le",
             "pcm_alaw", "pcm_mulaw", "wmav2"},
     "asf": {"wmav1", "wmav2", "wmapro", "mp3", "mp2", "ac3", "aac", "pcm_s16le",
             "pcm_s24le"},
-    "flv": {"mp3", "aac", "speex", "nellymoser", "adpcm_swf"},
+    "flv": {"mp3", "aac"},
 }
 # What an MPEG-TS stream can carry (ISO/IEC 13818-1 stream types, as FFmpeg's
 # muxer maps them); anything else it writes as an opaque private stream that
