@@ -311,10 +311,28 @@ def test_cli_warns_when_the_times_contradict_the_images(tmp_path, capsys):
              str(tmp_path / "twice.hdr"))
     err = capsys.readouterr().err
     assert err.count("is no brighter than") == 1 and "is given twice" in err
-    # Two files typed with one time (--times 1 1 4): not a bracket of three.
-    assert _cli(tmp_path, paths, "--times", "1", "1", "4", "-o",
-                str(tmp_path / "same.hdr")) == 0
+    # Two files typed with one time (--times 1 1 4) whose pictures differ: one
+    # of them is not that exposure; merged, a dark halo (trial 64): refused.
+    with pytest.raises(InputError, match="run against the pictures"):
+        _cli(tmp_path, paths, "--times", "1", "1", "4", "-o", str(tmp_path / "same.hdr"))
     assert "have the same exposure time (1 s)" in capsys.readouterr().err
+    # Two times swapped (a partial reversal, a minority of the pairs) and a
+    # 2-frame bracket in reverse, whose exposures share no well-exposed
+    # pixel, were merged, the first after one warning, the second without a
+    # word: dark and blown blobs, a tone-inverted picture (trial 64).
+    with pytest.raises(InputError, match="run against the pictures"):
+        _cli(tmp_path, paths, "--times", "1/4", "4", "1", "-o", str(tmp_path / "swap.hdr"))
+    far = scene(h=48, w=64, seed=3, span=6.0)
+    pair = []
+    for t, img in zip((1 / 16, 16.0), synthesize_bracket(far, [1 / 16, 16.0],
+                                                          response=srgb_response()),
+                      strict=True):
+        pair.append(tmp_path / f"far{t}.png")
+        cv2.imwrite(str(pair[-1]), img[:, :, ::-1])
+    assert _cli(tmp_path, pair, "--times", "1/16", "16", "-o", str(tmp_path / "far.hdr")) == 0
+    with pytest.raises(InputError, match="run against the pictures"):
+        _cli(tmp_path, pair, "--times", "16", "1/16", "-o", str(tmp_path / "far_rev.hdr"))
+    assert not list(tmp_path.glob("*swap*")) + list(tmp_path.glob("far_rev*"))
 
 
 def test_frames_at_the_cameras_black_floor_say_nothing_about_the_times():

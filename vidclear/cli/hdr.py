@@ -205,6 +205,12 @@ def _refuse_mixed_colour(images: list[Path], pix: list[np.ndarray]) -> None:
                          "all greyscale), from one camera")
 
 
+def _reversed(longer: float, shorter: float) -> bool:
+    """Whether the longer exposure's mean level is clearly below the shorter one's
+    (two times swapped), not about equal (one exposure labelled twice)."""
+    return longer < shorter - max(8.0, 0.1 * shorter)
+
+
 def _times_contradicted(images: list[Path], times: list[float],
                         pix: list[np.ndarray]) -> tuple[list[str], list[int] | None]:
     """Where a longer exposure is no brighter than a shorter one (times typed wrong).
@@ -221,9 +227,11 @@ def _times_contradicted(images: list[Path], times: list[float],
     it that is kept. A run of frames labelled 1/32 to 1/4 s that are one
     exposure (a street bracket of trial 54) keeps the first; merged, the run
     made the response a staircase and the sky mint green. None where every
-    exposure contradicts the one before it: a bracket given in reverse,
-    whose merge was a grey, tone-inverted picture written with exit status
-    0 (trial 63).
+    exposure contradicts the one before it, or any is clearly darker than
+    the one before (:func:`_reversed`): times given in reverse or swapped,
+    whose merge was a grey, tone-inverted picture, or one with dark and
+    blown blobs, written with exit status 0 (trials 63, 64). Which of two
+    swapped times is wrong the pictures cannot say.
     """
     out = []
     seen: dict[Path, Path] = {}
@@ -246,26 +254,33 @@ def _times_contradicted(images: list[Path], times: list[float],
         floor = max(8.0, float(np.percentile(a, 1)) + 16.0)
         both = (a > floor) & (a < 247) & (b > floor) & (b < 247)
         if both.mean() < 0.01:
-            return None
+            # Exposures far apart share no well-exposed pixel: a 2-frame bracket
+            # given in reverse (1/8 and 8 s) went through without a word (trial
+            # 64). Their whole means still tell a reversal (not two black frames).
+            ma, mb = float(a.mean()), float(b.mean())
+            return (mb, ma) if _reversed(mb, ma) else None
         ma, mb = float(a[both].mean()), float(b[both].mean())
         return (mb, ma) if mb <= ma + 1.0 else None
 
-    pairs = 0
+    pairs = reversal = 0
     for k in range(1, len(pix)):
         if times[k] == times[k - 1] and images[k].resolve() != images[k - 1].resolve():
             out.append(f"{images[k - 1]} and {images[k]} have the same exposure time "
                        f"({times[k]:g} s): a bracket needs different exposures; are the "
                        "times right?")
+            ma, mb = float(flat[k - 1].mean()), float(flat[k].mean())
+            reversal += _reversed(ma, mb) or _reversed(mb, ma)  # one is not that exposure
             continue
         levels = dimmer(k - 1, k)
         if levels is not None:
             pairs += 1
+            reversal += _reversed(*levels)
             out.append(f"{images[k]} ({times[k]:g} s) is no brighter than "
                        f"{images[k - 1]} ({times[k - 1]:g} s; mean levels {levels[0]:.1f} "
                        f"and {levels[1]:.1f} where neither is clipped): are the exposure "
                        "times right?")
     dim: list[int] = []
-    if pairs == len(pix) - 1:
+    if pairs == len(pix) - 1 or reversal:
         return out, None
     if pairs and 2 * pairs < len(pix) - 1:
         ref = 0
@@ -406,10 +421,10 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
     for warning in warnings:
         print(f"vidclear: warning: {warning}", file=sys.stderr)
     if dim is None:
-        raise InputError("the exposure times run against the pictures: every longer exposure is no "
-                         "brighter than the shorter one before it (the warnings above), "
-                         "as if they were given in reverse order; correct --times (or the "
-                         "files' EXIF) and run again")
+        raise InputError("the exposure times run against the pictures: longer exposures are "
+                         "darker than shorter ones, or none is brighter (the warnings above), "
+                         "as if times were swapped or given in reverse order; correct --times "
+                         "(or the files' EXIF) and run again")
     if dim and len(images) - len(dim) >= 2:
         # a minority that contradicts its times: left out
         one = len(dim) == 1
