@@ -322,6 +322,7 @@ def test_audio_a_muxer_lists_but_refuses_is_re_encoded(media, capsys, audio, ext
     ("libvorbis", 48000, ".avi", "mp3"), ("flac", 48000, ".asf", "wmav2"),
     ("pcm_s16le", 48000, ".flv", "mp3"), ("pcm_u8", 44100, ".flv", "mp3"),
     ("eac3", 48000, ".avi", "mp3"), ("adpcm_swf", 44100, ".flv", "mp3"),
+    ("libopus", 48000, ".wmv", "wmav2"),  # (.wmv was refused: trial 64)
     ("libmp3lame", 48000, ".avi", "mp3"), ("pcm_s16le", 48000, ".avi", "pcm_s16le"),
     ("ac3", 48000, ".asf", "ac3")])
 def test_audio_an_old_container_carries_badly_is_re_encoded_with_its_own(

@@ -27,7 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from vidclear.batch.inputs import BatchItem, collect_inputs, collect_trips
-from vidclear.batch.segments import estimate_frames, join_segments, part_suffix, plan_segments
+from vidclear.batch.segments import (
+    estimate_frames,
+    join_segments,
+    part_suffix,
+    plan_segments,
+    unjoinable,
+)
 from vidclear.batch.state import STATE_NAME, BatchState, config_hash, input_identity, written
 from vidclear.config.loader import load_config
 from vidclear.core.signals import detach_terminal, is_hangup, stop_signals
@@ -320,9 +326,10 @@ class _Run:
     def _plan(self, f: _File) -> None:
         item = f.item
         f.frames_total = sum(estimate_frames(p)[0] for p in item.sources)
+        whole = unjoinable(item.output)
         try:
             # A trip runs whole: its state must carry across every join, not restart per segment.
-            f.segments = None if item.parts else plan_segments(
+            f.segments = None if item.parts or whole else plan_segments(
                 item.input, segment_seconds=self.opts.segment_seconds, overlap=self.opts.overlap)
         except VidclearError as exc:
             self._fail(f, f"{type(exc).__name__}: {exc}")
@@ -330,8 +337,9 @@ class _Run:
         seconds = estimate_frames(item.input)[1] if not item.parts else None
         if f.segments is None and seconds and self.opts.segment_seconds > 0 \
                 and seconds >= 2 * self.opts.segment_seconds:
-            f.note = (f"one piece: {seconds:.0f} s, but it cannot be cut at keyframes "
-                      "(too few keyframes, a display rotation or untimed packets)")
+            f.note = (f"one piece: {seconds:.0f} s, but " + (whole or (
+                "it cannot be cut at keyframes (too few keyframes, a display rotation or "
+                "untimed packets)")))
         item.output.parent.mkdir(parents=True, exist_ok=True)
         _remove_partials(item.output)
         if (self.state.get(item.key) or {}).get("status") != "done":

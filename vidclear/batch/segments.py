@@ -32,7 +32,7 @@ import av
 from vidclear.config.sections import OutputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
-from vidclear.errors import InputError, OutputError
+from vidclear.errors import ConfigError, InputError, OutputError
 from vidclear.io.joins import Timeline, joinable
 from vidclear.io.sinks.audio import AudioTranscode, is_ogg, own_audio_codec
 from vidclear.io.sinks.encoder import (
@@ -40,6 +40,8 @@ from vidclear.io.sinks.encoder import (
     audio_unfit,
     cannot_hold,
     codec_name,
+    constant_rate,
+    container_for,
     mark_output,
     output_shift,
 )
@@ -47,7 +49,7 @@ from vidclear.io.sinks.paths import publish
 from vidclear.io.sources.av_source import container_start, open_error, video_stream
 
 __all__ = ["Segment", "SegmentSource", "estimate_frames", "join_segments",
-           "plan_segments"]
+           "plan_segments", "unjoinable"]
 
 _MP4 = {".mp4", ".m4v", ".mov"}
 
@@ -229,6 +231,29 @@ class SegmentSource(Source):
 
     def _close(self) -> None:
         self._container.close()
+
+
+def unjoinable(output: Path) -> str | None:
+    """Why ``output``'s container cannot be made of segments joined, or None when it can.
+
+    A constant-rate container (AVI, Ogg, ASF: one frame a tick of the rate
+    guessed for the input) had each segment tick at its own piece's guessed
+    rate: a variable-rate clip's AVI came out at 20 fps with 80 frames
+    dropped and no note, a constant-rate one a frame late from its first
+    seam, and ASF (and FLV) parts did not join (trial 64). Such outputs run
+    in one piece.
+    """
+    try:
+        muxer = container_for(output)
+        fmt = av.format.ContainerFormat(muxer, "w")
+    except (ConfigError, ValueError):
+        return None  # refused later, where the run opens it
+    if muxer == "flv":
+        return "its FLV parts do not join (their timestamps go back at the seams)"
+    if muxer != "image2" and constant_rate(fmt):
+        return (f"the {output.suffix} container keeps a constant rate, which segments "
+                "would each pick from their own piece")
+    return None
 
 
 def part_suffix(output: Path) -> str:

@@ -126,8 +126,9 @@ _AVFMT_NOTIMESTAMPS = 0x80
 _AVFMT_VARIABLE_FPS = 0x400
 
 
-def constant_rate(container: Any) -> bool:
-    """Whether ``container``'s muxer stores video at a constant rate, one frame a tick.
+def constant_rate(fmt: Any) -> bool:
+    """Whether the muxer ``fmt`` (an output container's ``.format``) stores video at a
+    constant rate, one frame a tick.
 
     Muxers without ``AVFMT_VARIABLE_FPS`` that keep timestamps (AVI, Ogg,
     MPEG-PS, ASF, IVF, DV): FFmpeg's CLI writes them at a constant rate, time
@@ -136,7 +137,7 @@ def constant_rate(container: Any) -> bool:
     1/600 claimed 300 frames at 600 fps, 285 of them empty index entries
     (trial 60).
     """
-    flags = int(getattr(container.format, "flags", 0) or 0)
+    flags = int(getattr(fmt, "flags", 0) or 0)
     return not flags & (_AVFMT_VARIABLE_FPS | _AVFMT_NOTIMESTAMPS)
 
 
@@ -395,14 +396,14 @@ def container_for(path: Path, name: str | None = None) -> str:
         raise ConfigError(f"output {name} has no extension to choose a container by "
                           "(add one, or name the container with -f / output.format)")
     aliases = {"mkv": "matroska", "ts": "mpegts", "m2ts": "mpegts", "mts": "mpegts",
-               "m4v": "mp4"}
+               "m4v": "mp4", "wmv": "asf"}  # (.wmv was refused, trial 64)
     muxer = aliases.get(suffix, suffix)
     try:
         av.format.ContainerFormat(muxer, "w")
     except ValueError:
         raise ConfigError(
             f"output {name}: no container for extension .{suffix}; "
-            "use .mp4, .mkv, .mov, .ts or .webm"
+            "use .mp4, .mkv, .mov, .ts, .webm, .avi or .ogv"
         ) from None
     return muxer
 
@@ -674,7 +675,7 @@ class EncoderSink:
         stream.pix_fmt = pix_fmt
         if frame.meta.get("display_rotation"):  # input.autorotate = false: still shown turned
             stream.set_display_rotation(int(frame.meta["display_rotation"]))
-        if constant_rate(self._container) and src is not None and src.rate:
+        if constant_rate(self._container.format) and src is not None and src.rate:
             # One frame a tick: Ogg's VP8 and Theora mappings count frames (at
             # any other time base the demuxer put the first frame one frame
             # late, 0.04 s at 25 fps, trial 49), and AVI's index does (an empty
