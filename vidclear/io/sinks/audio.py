@@ -38,6 +38,9 @@ _ENCODERS = {"opus": "libopus"}
 # Encoders that will not open without a bit rate, at the one FFmpeg's CLI
 # gives them (PyAV leaves it unset: WMAv2 for an .asf refused, "bitrate too low").
 _BIT_RATES = {"wmav1": 128_000, "wmav2": 128_000}
+# ... and the highest sample rate of encoders that list none but refuse more
+# (96 kHz into .asf was "takes none of the channel layouts stereo", trial 64)
+_MAX_RATES = {"wmav1": 48_000, "wmav2": 48_000}
 
 
 def own_audio_codec(container: Any) -> str | None:
@@ -161,13 +164,23 @@ class AudioTranscode:
             self._decoder.sample_rate = ctx.sample_rate
             self._decoder.layout = ctx.layout
             self._decoder.open()
-        except (av.FFmpegError, ValueError) as exc:
-            raise OutputError(f"cannot decode {ctx.name} audio to re-encode it: {exc}") from None
+        except (av.FFmpegError, ValueError):
+            # Codecs that need the stream's block size, which PyAV does not
+            # expose (IMA ADPCM of old cameras' AVIs, WMA): the input stream's
+            # own decoder has it (they could not be re-encoded at all, trial
+            # 64). Nothing else decodes a copied stream.
+            try:
+                self._decoder = ctx
+                ctx.open(strict=False)
+            except (av.FFmpegError, ValueError) as exc:
+                raise OutputError(f"cannot decode {ctx.name} audio to re-encode it: "
+                                  f"{exc}") from None
         enc = av.Codec(codec, "w")
         rates = enc.audio_rates
         # the nearest rate the encoder takes (the higher on a tie), as FFmpeg picks
         rate = ctx.sample_rate if not rates or ctx.sample_rate in rates else min(
             rates, key=lambda r: (abs(r - ctx.sample_rate), -r))
+        rate = min(rate, _MAX_RATES.get(codec, rate))
         layout: Any = ctx.layout
         if not layout.name or layout.name.endswith(" channels"):
             # no channel order given (PCM in Matroska or MOV often has none):
