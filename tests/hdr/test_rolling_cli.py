@@ -358,3 +358,30 @@ def test_cli_without_exif_needs_times(tmp_path):
     cv2.imwrite(str(a), np.zeros((8, 8, 3), np.uint8))
     with pytest.raises(InputError, match="EXIF"):
         _cli(tmp_path, [a, a], "-o", str(tmp_path / "o.hdr"))
+
+
+def test_frames_no_pattern_step_fits_take_their_measured_exposure(tmp_path):
+    # A camera switching from 2 to 3 exposures (testsrc2 with its code values
+    # scaled per frame, as a new user made it): until the new bracket was
+    # measured, frames no step of the old one fitted took the next exposure
+    # by count, and the picture flashed 80 levels dark and 20 bright (trial
+    # 64). They take the exposure measured against the frame before.
+    import subprocess
+
+    import av
+
+    from vidclear.cli.main import main
+
+    gain = ("if(lt(N,75),if(mod(N,2),1.876,0.533),"
+            "if(eq(mod(N,3),0),0.533,if(eq(mod(N,3),1),1,1.876)))")
+    src, out = tmp_path / "change.mp4", tmp_path / "hdr.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=640x360:rate=25:duration=5", "-vf",
+                    "geq=" + ":".join(f"{c}='min(255,{c}(X,Y)*{gain})'" for c in "rgb"),
+                    "-c:v", "libx264", "-preset", "ultrafast", "-crf", "16", "-pix_fmt",
+                    "yuv420p", str(src)], check=True, timeout=120)
+    assert main(["run", str(src), "-o", str(out), "-q", "--preset", "hdr-bracket"]) == 0
+    with av.open(str(out)) as c:
+        level = np.array([f.to_ndarray(format="gray").mean() for f in c.decode(video=0)])
+    assert len(level) == 125
+    assert np.abs(np.diff(level)).max() < 10.0, level[70:100].round(1)

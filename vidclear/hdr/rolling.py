@@ -141,13 +141,20 @@ class PhaseTracker:
         #: how far the last frame's ratio to the one before missed the pattern
         #: step it was given (natural log of exposure; inf while no phase fits)
         self.misfit = 0.0
+        #: the last frame's log exposure ratio to the one before, None where
+        #: it could not be measured (the first frame, nothing well exposed)
+        self.measured: float | None = None
 
     def _ratio(self, small: np.ndarray, log_response: np.ndarray) -> float:
         prev = self.prev_small
+        self.measured = None
         if prev is None or prev.shape != small.shape:
             return 0.0
         r, _ = log_exposure_ratio(prev, small, log_response)
-        return r if math.isfinite(r) else 0.0
+        if not math.isfinite(r):
+            return 0.0
+        self.measured = r
+        return r
 
     def update(self, small: np.ndarray, log_response: np.ndarray) -> int | None:
         """Phase of a new frame from its small H×W×3 uint8 image and the 256×3 log response."""
@@ -409,6 +416,16 @@ class RollingBracket:
             self.tracker.phase = phase
         elif phase is not None:
             ex = float(self.exposures[phase])
+        elif self.tracker.measured is not None and self._order:
+            # No pattern step fits (the camera changed its bracket): the
+            # exposure measured against the frame before. Guessed by count,
+            # the frames until the pattern was measured again came out up to
+            # 80 levels dark or bright (trial 64).
+            before = self._slot_exp[self._order[-1]]
+            ex = before * math.exp(self.tracker.measured)
+            lo, hi = float(self.exposures.min()), float(self.exposures.max())
+            span = 2.0 ** (MAX_EXPOSURE_STOPS / 2)  # radiance tables stay finite
+            ex = min(max(ex, lo / span), hi * span)
         else:  # unknown yet: guess the next pattern element
             ex = float(self.exposures[(self._count - 1) % self.exposures.size])
         self.last_phase = phase
