@@ -31,6 +31,14 @@ def _video(info: dict) -> dict:
     return next(s for s in info["streams"] if s["codec_type"] == "video")
 
 
+def _vidclear_run(src, out) -> subprocess.CompletedProcess:
+    """``vidclear run SRC -o OUT`` in a subprocess; it must succeed."""
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o", str(out)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    return res
+
+
 def test_copy_keeps_frame_count_pts_and_duration(tmp_path):
     src = make_clip(tmp_path / "in.mp4", n=45, size=(160, 120))
     out = tmp_path / "out.mp4"
@@ -463,9 +471,7 @@ def test_a_variable_rate_input_into_a_constant_rate_container_keeps_its_length(t
     src = make_clip(tmp_path / "phone.mp4", n=len(pts), pts=pts, time_base=Fraction(1, 90000),
                     audio=False)
     out = tmp_path / f"out.{ext}"
-    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o", str(out)],
-                         capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
+    res = _vidclear_run(src, out)
     assert "re-timed" not in res.stderr, res.stderr
     assert "frames repeated to fill gaps" in res.stderr, res.stderr
     shown = int(_video(ffprobe_streams(out))["nb_read_frames"])
@@ -485,9 +491,7 @@ def test_a_constant_rate_output_times_every_frame_one_tick_after_the_last(tmp_pa
     src = make_clip(tmp_path / "gaps.mp4", n=len(pts), pts=pts, time_base=Fraction(1, 90000),
                     audio=False)
     out = tmp_path / f"out.{ext}"
-    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o", str(out)],
-                         capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
+    _vidclear_run(src, out)
     with av.open(str(src)) as c:
         rate = c.streams.video[0].guessed_rate
         end = max(f.pts + (f.duration or 0) for f in c.decode(video=0)) / 90000
@@ -510,9 +514,7 @@ def test_an_avi_shows_each_frame_at_its_own_time(tmp_path):
     # without B-frames, as FFmpeg's own AVI codec (MPEG-4 Part 2) has none.
     src = make_clip(tmp_path / "in.mp4", n=30, audio=False)
     out = tmp_path / "out.avi"
-    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o", str(out)],
-                         capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
+    _vidclear_run(src, out)
     cmd = ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
            "frame=best_effort_timestamp_time", "-of", "json", str(out)]
     frames = json.loads(subprocess.run(cmd, capture_output=True, text=True,
@@ -545,9 +547,7 @@ def test_a_constant_rate_output_keeps_a_long_last_frame(tmp_path, ext):
             out.mux(packet)
     assert float(_video(ffprobe_streams(src))["duration"]) == pytest.approx(2.9)
     out = tmp_path / f"out.{ext}"
-    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o", str(out)],
-                         capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
+    res = _vidclear_run(src, out)
     assert "19 frames repeated" in res.stderr, res.stderr
     assert int(_video(ffprobe_streams(out))["nb_read_frames"]) == 29
 
@@ -568,9 +568,7 @@ def test_a_variable_rate_matroska_into_avi_drops_what_falls_on_a_taken_tick(tmp_
     with av.open(str(src)) as c:
         assert c.streams.video[0].guessed_rate < 20  # the average, as FFmpeg guesses it
     out = tmp_path / "out.avi"
-    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o", str(out)],
-                         capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
+    res = _vidclear_run(src, out)
     assert "re-timed" not in res.stderr and "re-based" not in res.stderr, res.stderr
     assert "frames dropped where two fell on one tick" in res.stderr, res.stderr
     video = _video(ffprobe_streams(out))
