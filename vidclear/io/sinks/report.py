@@ -241,7 +241,8 @@ class ReportSink:
                               f"{exc.strerror or exc}") from None
         from vidclear.io.sinks import _report_plots as plots
 
-        hdr = any(not np.isnan(r[-1]) for r in self.rows)
+        phase_at = _COLUMNS.index("hdr_phase")
+        hdr = any(not np.isnan(r[phase_at]) for r in self.rows)
         sheet = plots.contact_sheet(self._chosen_thumbs(), title=self.title, input_label=(
             "input: the frame\nbefore | this one" if hdr else "input"))
         timeline = plots.timeline(self._columns(), title=self.title)
