@@ -321,30 +321,34 @@ class RollingBracket:
 
     @property
     def _held_frames(self) -> int:
-        """Frames kept: the window, and one more without flow (a dropped frame's stand-in)."""
-        return self.window if self.flow else self.window + 1
+        """Frames kept: the window, and as many again without flow (stand-ins, see _slots)."""
+        return self.window if self.flow else 2 * self.window
 
     def _slots(self) -> list[int]:
         """The slots merged for the newest frame, newest first.
 
-        The newest ``window`` frames; where a frame was dropped they hold one
-        exposure twice and miss another (a 2-exposure clip losing a long
-        frame merged two short ones, and its output dipped 23 levels for a
-        frame and drifted for a second after, trial 63), so the older
-        duplicate gives way to the frame kept beyond the window when that one
-        has the missing exposure.
+        The newest ``window`` frames; where frames were dropped or repeated
+        they hold one exposure twice and miss another (a 2-exposure clip
+        losing a long frame merged two short ones, and its output dipped 23
+        levels for a frame and drifted for a second after, trial 63; a short
+        frame shown three times, 30 levels, trial 65), so the oldest
+        duplicate gives way to the newest older frame kept that has a
+        missing exposure, as long as there are both.
         """
         newest = self._order[::-1]
         slots = newest[:self.window]
-        if len(newest) <= self.window:
-            return slots
-        spare = newest[self.window]
         key = [round(math.log(self._slot_exp[s]), 3) for s in slots]
-        if round(math.log(self._slot_exp[spare]), 3) in key:
-            return slots
-        for j in range(len(slots) - 1, 0, -1):  # the oldest duplicate, never the newest
-            if key.count(key[j]) > 1:
-                return [*slots[:j], *slots[j + 1:], spare]
+        for older in newest[self.window:]:
+            k = round(math.log(self._slot_exp[older]), 3)
+            if k in key:
+                continue
+            dup = next((j for j in range(len(slots) - 1, 0, -1)  # never the newest
+                        if key.count(key[j]) > 1), None)
+            if dup is None:
+                break
+            del slots[dup], key[dup]
+            slots.append(older)
+            key.append(k)
         return slots
     # -------------------------------------------------------------- per frame
 
