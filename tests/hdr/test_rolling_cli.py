@@ -322,6 +322,17 @@ def test_cli_warns_when_the_times_contradict_the_images(tmp_path, capsys):
     # word: dark and blown blobs, a tone-inverted picture (trial 64).
     with pytest.raises(InputError, match="run against the pictures"):
         _cli(tmp_path, paths, "--times", "1/4", "4", "1", "-o", str(tmp_path / "swap.hdr"))
+    # ... also one stop apart, where their whole means differ by under 8
+    # levels (Memorial's 1/2 and 1/4 s typed 1/2 1/2 merged: trial 65)
+    near = scene(h=48, w=64, seed=3, span=6.0) * np.float32(0.02)  # means 11.5, 18.6
+    close = []
+    for t, img in zip((0.5, 1.0, 4.0), synthesize_bracket(near, [0.5, 1.0, 4.0],
+                                                          response=srgb_response()),
+                      strict=True):
+        close.append(tmp_path / f"close{t}.png")
+        cv2.imwrite(str(close[-1]), img[:, :, ::-1])
+    with pytest.raises(InputError, match="run against the pictures"):
+        _cli(tmp_path, close, "--times", "1", "1", "4", "-o", str(tmp_path / "close.hdr"))
     far = scene(h=48, w=64, seed=3, span=6.0)
     pair = []
     for t, img in zip((1 / 16, 16.0), synthesize_bracket(far, [1 / 16, 16.0],

@@ -262,14 +262,24 @@ def _times_contradicted(images: list[Path], times: list[float],
         ma, mb = float(a[both].mean()), float(b[both].mean())
         return (mb, ma) if mb <= ma + 1.0 else None
 
+    def differ(i: int, k: int) -> bool:
+        """Whether exposures i and k, typed with one time, are clearly not one exposure
+        (their mean levels where both are well exposed, else whole, a tenth apart)."""
+        a, b = flat[i], flat[k]
+        floor = max(8.0, float(np.percentile(np.minimum(a, b), 1)) + 16.0)
+        both = (a > floor) & (a < 247) & (b > floor) & (b < 247)
+        if both.mean() >= 0.01:
+            a, b = a[both], b[both]
+        ma, mb = float(a.mean()), float(b.mean())
+        return abs(ma - mb) > max(4.0, 0.1 * max(ma, mb))
+
     pairs = reversal = 0
     for k in range(1, len(pix)):
         if times[k] == times[k - 1] and images[k].resolve() != images[k - 1].resolve():
             out.append(f"{images[k - 1]} and {images[k]} have the same exposure time "
                        f"({times[k]:g} s): a bracket needs different exposures; are the "
                        "times right?")
-            ma, mb = float(flat[k - 1].mean()), float(flat[k].mean())
-            reversal += _reversed(ma, mb) or _reversed(mb, ma)  # one is not that exposure
+            reversal += differ(k - 1, k)  # one of them is not that exposure
             continue
         levels = dimmer(k - 1, k)
         if levels is not None:
@@ -421,10 +431,9 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
     for warning in warnings:
         print(f"vidclear: warning: {warning}", file=sys.stderr)
     if dim is None:
-        raise InputError("the exposure times run against the pictures: longer exposures are "
-                         "darker than shorter ones, or none is brighter (the warnings above), "
-                         "as if times were swapped or given in reverse order; correct --times "
-                         "(or the files' EXIF) and run again")
+        raise InputError("the exposure times run against the pictures (the warnings above), "
+                         "as if times were swapped, given in reverse order or typed twice; "
+                         "correct --times (or the files' EXIF) and run again")
     if dim and len(images) - len(dim) >= 2:
         # a minority that contradicts its times: left out
         one = len(dim) == 1
