@@ -229,7 +229,9 @@ def test_cli_tone_mappers_take_their_settings(tmp_path, frobisher):
     for bad, said in (("drago:bogus=1", "drago has no setting 'bogus'"),
                       ("drago:bias=x", "bias needs a number"),
                       ("drago:bias=2", "need 0 < bias <= 1"),
-                      ("mantiuk:iterations=2.5", "iterations needs a whole number")):
+                      ("mantiuk:iterations=2.5", "iterations needs a whole number"),
+                      ("reinhard:key=0.2:key=0.3", "gives key twice"),
+                      ("durand:radius=-3", "'durand:radius=-3': radius must be")):
         with pytest.raises(ConfigError, match=said):
             _cli(tmp_path, imgs, "-o", str(tmp_path / "g.hdr"), "--tonemap", bad)
     assert not (tmp_path / "g.hdr").exists()

@@ -151,6 +151,8 @@ def _tone_mapper(item: str) -> ToneMapper:
         if key not in defaults:
             raise ConfigError(f"--tonemap {item!r}: {name} has no setting {key!r}: expected "
                               + ", ".join(defaults))
+        if key in params:  # (the last one was taken without a word, trial 65)
+            raise ConfigError(f"--tonemap {item!r} gives {key} twice")
         try:
             value = float(text) if eq else math.nan
         except ValueError:
@@ -165,7 +167,7 @@ def _tone_mapper(item: str) -> ToneMapper:
         mapper = ToneMapper(name, params)
         if params:  # the operator's own range checks, before the merge writes anything
             mapper(np.full((4, 4, 3), 0.5, np.float32))
-    except HDRInputError as exc:
+    except (HDRInputError, ValueError) as exc:  # (the filters' own range errors too)
         raise ConfigError(f"--tonemap {item!r}: {exc}") from None
     return mapper
 
