@@ -326,6 +326,8 @@ def test_audio_a_muxer_lists_but_refuses_is_re_encoded(media, capsys, audio, ext
     # decoded with the stream's own block size (could not be re-encoded: trial 64)
     ("adpcm_ima_wav", 44100, ".mp4", "aac"), ("wmav2", 48000, ".mp4", "aac"),
     ("flac", 96000, ".asf", "wmav2"),  # WMAv2 at 48 kHz (was a layout error: trial 64)
+    # FLV's MP3 has flags for 44.1 kHz and its halves only (failed mid-run: trial 65)
+    ("libmp3lame", 16000, ".flv", "mp3"), ("pcm_s16le", 8000, ".flv", "mp3"),
     ("libmp3lame", 48000, ".avi", "mp3"), ("pcm_s16le", 48000, ".avi", "pcm_s16le"),
     ("ac3", 48000, ".asf", "ac3")])
 def test_audio_an_old_container_carries_badly_is_re_encoded_with_its_own(
@@ -350,7 +352,9 @@ def test_audio_an_old_container_carries_badly_is_re_encoded_with_its_own(
                                 for f in frames])
     got = frames[0].sample_rate
     rms = np.sqrt(np.mean(sound[: got // 2] ** 2))
-    assert len(sound) / got == pytest.approx(1.0, abs=0.1) and 0.05 < rms < 0.15, (
+    # (MP3 in FLV keeps no gapless info: its encoder delay and padding, two
+    # frames at 22 kHz, 0.12 s, come out too)
+    assert len(sound) / got == pytest.approx(1.0, abs=0.15) and 0.05 < rms < 0.15, (
         len(sound), got, rms)
 
 

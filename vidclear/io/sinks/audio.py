@@ -41,6 +41,11 @@ _BIT_RATES = {"wmav1": 128_000, "wmav2": 128_000}
 # ... and the highest sample rate of encoders that list none but refuse more
 # (96 kHz into .asf was "takes none of the channel layouts stereo", trial 64)
 _MAX_RATES = {"wmav1": 48_000, "wmav2": 48_000}
+#: The sample rates a muxer takes for what it re-encodes: FLV's MP3 has flags
+#: for 44.1 kHz and its halves only (8, 16 and 32 kHz failed mid-run with
+#: "Function not implemented", trial 65; 48 kHz it stores under 44.1).
+FLV_RATES = (44_100, 22_050, 11_025)
+_CONTAINER_RATES = {"flv": FLV_RATES}
 
 
 def own_audio_codec(container: Any) -> str | None:
@@ -180,6 +185,9 @@ class AudioTranscode:
         # the nearest rate the encoder takes (the higher on a tie), as FFmpeg picks
         rate = ctx.sample_rate if not rates or ctx.sample_rate in rates else min(
             rates, key=lambda r: (abs(r - ctx.sample_rate), -r))
+        held = _CONTAINER_RATES.get(container.format.name)
+        if held is not None and rate not in held:  # the lowest it takes at or above, else its top
+            rate = min((r for r in held if r >= ctx.sample_rate), default=max(held))
         rate = min(rate, _MAX_RATES.get(codec, rate))
         layout: Any = ctx.layout
         if not layout.name or layout.name.endswith(" channels"):

@@ -36,7 +36,13 @@ from vidclear.core.frame import Frame
 from vidclear.core.source import SidePackets, StreamInfo
 from vidclear.errors import ArrayError, ConfigError, OutputError
 from vidclear.io.joins import FORWARD_GAP_S, Timeline, joinable
-from vidclear.io.sinks.audio import OGG_AUDIO, AudioTranscode, is_ogg, own_audio_codec
+from vidclear.io.sinks.audio import (
+    FLV_RATES,
+    OGG_AUDIO,
+    AudioTranscode,
+    is_ogg,
+    own_audio_codec,
+)
 from vidclear.io.sinks.paths import is_special_file, partial_path, publish, wait_for_reader
 
 __all__ = ["EncoderSink"]
@@ -344,6 +350,9 @@ def audio_unfit(container: Any, ist: Any) -> bool:
     for fmt in set(container.format.name.split(",")) & _LEGACY_AUDIO.keys():
         if name not in _LEGACY_AUDIO[fmt]:
             return True
+        rate = ist.codec_context.sample_rate if ist.codec_context is not None else None
+        if fmt == "flv" and name == "mp3" and rate not in (*FLV_RATES, 48_000):
+            return True  # FLV's MP3 flags: 44.1 kHz and its halves (48 kHz stored as 44.1)
     return cannot_hold(container, ist)
 
 
