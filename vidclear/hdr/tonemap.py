@@ -58,6 +58,11 @@ _FLOOR = 1e-37  # the smallest positive luminance reckoned with (float32 normals
 # Colour ratios reach 1 / 0.0722 (pure blue); to the 33rd power they overflow
 # float32 and a picture came out black (trial 35): 10 is far past any use.
 _MAX_SATURATION = 10.0
+# Bounds that keep a setting from exhausting the machine: a Durand radius of
+# 1e10 took 23 GB and was killed, 2**31 hung (trial 66); Mantiuk's solver
+# converges in tens of iterations.
+_MAX_RADIUS = 1 << 16
+_MAX_ITERATIONS = 10_000
 
 
 def luminance(radiance: np.ndarray) -> np.ndarray:
@@ -432,10 +437,10 @@ def tonemapping_operator_Mantiuk2006(
     """
     rad = as_radiance(radiance)
     _check_gamma(gamma)
-    if (not 0 < scale <= 1 or not 0 <= saturation <= _MAX_SATURATION or iterations < 1
-            or tol <= 0):
+    if (not 0 < scale <= 1 or not 0 <= saturation <= _MAX_SATURATION
+            or not 1 <= iterations <= _MAX_ITERATIONS or tol <= 0):
         raise HDRInputError(f"need 0 < scale <= 1, 0 <= saturation <= {_MAX_SATURATION:g}, "
-                            "iterations >= 1, tol > 0")
+                            f"1 <= iterations <= {_MAX_ITERATIONS}, tol > 0")
     img = _minmax(rad)
     lum = luminance(img)
     x = np.log(np.maximum(lum, 1e-4)).astype(np.float32)
@@ -524,15 +529,18 @@ def tonemapping_operator_Durand2002(
     rad = as_radiance(radiance)
     _check_gamma(gamma)
     if (not contrast > 1 or detail < 0 or eps <= 0 or not 0 <= saturation <= _MAX_SATURATION
-            or subsample < 1):
+            or not 1 <= subsample <= _MAX_RADIUS or (radius is not None and not (
+                float(radius).is_integer() and 0 <= radius <= _MAX_RADIUS))):
         raise HDRInputError("need contrast > 1, detail >= 0, eps > 0, "
                             f"0 <= saturation <= {_MAX_SATURATION:g}, "
-                            "subsample >= 1")
+                            f"1 <= subsample <= {_MAX_RADIUS} and a whole radius in "
+                            f"0..{_MAX_RADIUS}")
     lum = luminance(rad)
     floor = max(float(lum.max()) * 1e-7, _FLOOR)
     loglum = np.log10(np.maximum(lum, floor)).astype(np.float32)
     h, w = loglum.shape
     r = int(radius) if radius is not None else max(2, int(0.02 * np.hypot(h, w)))
+    r = min(r, max(h, w))  # a box past the picture is the picture
     sub = min(subsample, max(1, r // 2))
     base = fast_guided_filter(loglum, radius=r, eps=eps, subsample=sub)
     det = loglum - base
