@@ -338,6 +338,16 @@ def test_cli_warns_when_the_times_contradict_the_images(tmp_path, capsys):
         cv2.imwrite(str(close[-1]), img[:, :, ::-1])
     with pytest.raises(InputError, match="run against the pictures"):
         _cli(tmp_path, close, "--times", "1", "1", "4", "-o", str(tmp_path / "close.hdr"))
+    third = []  # a third of a stop apart: means 141 and 153, 8 % (merged: trial 66)
+    for t, img in zip((1.0, 2 ** (1 / 3), 4.0), synthesize_bracket(
+            scene(h=96, w=128, seed=3, span=6.0), [1.0, 2 ** (1 / 3), 4.0],
+            response=srgb_response()), strict=True):
+        third.append(tmp_path / f"third{t:.3f}.png")
+        cv2.imwrite(str(third[-1]), img[:, :, ::-1])
+    with pytest.raises(InputError, match="run against the pictures"):
+        _cli(tmp_path, third, "--times", "1", "1", "4", "-o", str(tmp_path / "third.hdr"))
+    assert _cli(tmp_path, third, "--times", "1", "1.26", "4", "-o",
+                str(tmp_path / "third_ok.hdr"), "--tonemap", "none") == 0
     far = scene(h=48, w=64, seed=3, span=6.0)
     pair = []
     for t, img in zip((1 / 16, 16.0), synthesize_bracket(far, [1 / 16, 16.0],
