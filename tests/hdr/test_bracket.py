@@ -304,14 +304,15 @@ def test_a_dropped_frame_is_stood_in_for_by_the_one_kept_beyond_the_window():
 
     rad = scene(96, 128, seed=5, span=10.0) * np.float32(0.004)
     short, long_ = synthesize_bracket(rad, [1.0, 16.0])
-    seq = [short if i % 2 == 0 else long_ for i in range(40)]
+    seq = [short if i % 2 == 0 else long_ for i in range(60)]
     del seq[21]  # short, short
     seq[31:31] = [seq[31]] * 2  # a short frame shown three times (trial 65: 30 levels)
-    assert seq[31] is short
+    seq[45:45] = [seq[45]] * 3  # ... and four times (trial 66: 36 levels)
+    assert seq[31] is short and seq[45] is short
     engine = RollingBracket([1.0, 16.0], align=False)
     lum = np.array([engine.push(f, time=i / 24).mean() for i, f in enumerate(seq)])
     assert np.abs(lum[10:] - lum[10]).max() < 0.3, lum[10:].round(1)
-    assert engine.tracker.drops == 3
+    assert engine.tracker.drops == 6
 
 
 def test_a_bracket_that_changes_mid_video_is_measured_again():

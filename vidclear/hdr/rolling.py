@@ -324,6 +324,17 @@ class RollingBracket:
         """Frames kept: the window, and as many again without flow (stand-ins, see _slots)."""
         return self.window if self.flow else 2 * self.window
 
+    def _free_slot(self, held: int) -> int:
+        """The slot the next frame overwrites: a free one, else the oldest whose
+        exposure another slot also holds, so every exposure's newest frame stays
+        (a short frame shown four times pushed the long one out: 36 levels dark,
+        trial 66), else the oldest."""
+        if len(self._order) < held:
+            return len(self._order)
+        keys = [round(math.log(self._slot_exp[s]), 3) for s in self._order]  # oldest first
+        return next((s for s, k in zip(self._order, keys, strict=True) if keys.count(k) > 1),
+                    self._order[0])
+
     def _slots(self) -> list[int]:
         """The slots merged for the newest frame, newest first.
 
@@ -402,7 +413,7 @@ class RollingBracket:
             self._slot_exp = [1.0] * held
             self._slot_pyr = [None] * held
             self._slot_small = [np.zeros(1, np.uint8)] * held
-        slot = self._count % held
+        slot = self._count % held if self.flow else self._free_slot(held)
         self._count += 1
         if self.flow:
             img = np.ascontiguousarray(img)
