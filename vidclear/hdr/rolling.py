@@ -361,6 +361,7 @@ class RollingBracket:
             slots.append(older)
             key.append(k)
         return slots
+
     # -------------------------------------------------------------- per frame
 
     def _small(self, image: np.ndarray) -> np.ndarray:
@@ -406,7 +407,7 @@ class RollingBracket:
         if self._ring is None:
             # Flow mode pads pixels to 4 bytes (OpenCV warps those several times faster)
             # and keeps window - 1 more slots for the warped older frames; without
-            # flow one frame more than the window is kept (see _slots).
+            # flow twice the window is kept (see _free_slot and _slots).
             slots = 2 * self.window - 1 if self.flow else held
             self._ring = np.empty((slots, *img.shape[:2], 4 if self.flow else 3),
                                   dtype=np.uint8)
