@@ -358,6 +358,23 @@ def test_audio_an_old_container_carries_badly_is_re_encoded_with_its_own(
         len(sound), got, rms)
 
 
+@pytest.mark.parametrize(("audio", "said"), [
+    ("libvorbis", "the .avi container does not carry vorbis audio well: stream #1 audio "
+                  "(vorbis) re-encoded as mp3"),
+    ("libopus", "the .avi container cannot hold opus audio: stream #1 audio (opus) "
+                "re-encoded as mp3")])
+def test_the_re_encoding_note_says_whether_the_container_could_hold_it(media, capsys, audio,
+                                                                       said):
+    # AVI lists Vorbis (it came back 2 s out of step) but not Opus; both
+    # notes said "cannot hold" (trial 65)
+    inp = media / f"{audio}-note.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=1", "-f", "lavfi", "-i", "sine=d=1",
+           *X264, "-c:a", audio, str(inp))
+    rc = main(["run", str(inp), "-o", str(media / f"{audio}-note.avi"), "-y"])
+    err = capsys.readouterr().err
+    assert rc == 0 and said in err, err
+
+
 def test_audio_of_a_codec_ffmpeg_cannot_name_is_left_out_with_a_note(media, capsys):
     # Flash's ADPCM copied into Matroska by FFmpeg comes back as a codec no
     # one knows (A_MS/ACM): every output stopped on an internal error

@@ -230,11 +230,16 @@ class AudioTranscode:
         """Move the sound ``seconds`` later, as its picture moved (before the first sample)."""
         self._t0 -= seconds
 
-    def chosen_note(self, output: str, suffix: str, label: str, source_codec: str) -> str:
+    def chosen_note(self, output: str, suffix: str, label: str, source_codec: str, *,
+                    held: bool = False) -> str:
         """The note that input stream ``label`` (``source_codec`` audio) is re-encoded
-        for ``output`` (a ``suffix`` file), and in what layout."""
-        return (f"{output}: the {suffix or 'output'} container cannot hold {source_codec} "
-                f"audio: stream {label} re-encoded as {self.codec}, as FFmpeg does"
+        for ``output`` (a ``suffix`` file), and in what layout. ``held``: the container
+        lists the codec but carries it badly (AVI, ASF, FLV: "cannot hold" was
+        untrue, trial 65)."""
+        why = (f"does not carry {source_codec} audio well" if held
+               else f"cannot hold {source_codec} audio")
+        return (f"{output}: the {suffix or 'output'} container {why}: stream {label} "
+                f"re-encoded as {self.codec}, as FFmpeg does"
                 + (f"; {self.layout_note}" if self.layout_note else ""))
 
     def end_notes(self, output: str) -> list[str]:

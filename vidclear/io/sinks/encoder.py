@@ -872,8 +872,11 @@ class EncoderSink:
                         raise OutputError(f"output {self.name}: {exc}; {self._advice(ist)}"
                                           ) from None
                     self._transcode[ist.index] = tr
-                    self.notes.append(tr.chosen_note(self.name, self.path.suffix, label,
-                                                     name or "its"))
+                    self.notes.append(tr.chosen_note(
+                        self.name, self.path.suffix, label, name or "its",
+                        held=not is_ogg(self._container)
+                        and name in self._container.supported_codecs
+                        and not any(name in _MUXER_REFUSES.get(f, ()) for f in formats)))
                     continue
             if cannot_hold(self._container, ist):
                 if ist.type == "data":
