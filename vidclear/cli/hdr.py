@@ -244,17 +244,21 @@ def _times_contradicted(images: list[Path], times: list[float],
         seen.setdefault(p.resolve(), p)
     flat = [im.mean(axis=2) if im.ndim == 3 else im.astype(np.float64) for im in pix]
 
+    def well_exposed(a: np.ndarray, b: np.ndarray, *, dark: np.ndarray) -> np.ndarray:
+        """Where frames a and b are both neither clipped nor black. Black is the
+        ``dark`` frame's own floor (its 1st percentile) plus 16 levels: Debevec's
+        darkest Memorial frames sit at 16-20 with noise, and read as "no
+        brighter" four times with the published times."""
+        floor = max(8.0, float(np.percentile(dark, 1)) + 16.0)
+        return (a > floor) & (a < 247) & (b > floor) & (b < 247)
+
     def dimmer(i: int, k: int) -> tuple[float, float] | None:
         """The mean levels of exposures i < k where neither is clipped or black, when
         k's is no brighter; None when it is, or the pair says nothing."""
         if times[k] < 1.5 * times[i]:
             return None
         a, b = flat[i], flat[k]
-        # Black is the darker frame's own floor (its 1st percentile) plus 16
-        # levels: Debevec's darkest Memorial frames sit at 16-20 with noise,
-        # and read as "no brighter" four times with the published times.
-        floor = max(8.0, float(np.percentile(a, 1)) + 16.0)
-        both = (a > floor) & (a < 247) & (b > floor) & (b < 247)
+        both = well_exposed(a, b, dark=a)
         if both.mean() < 0.01:
             # Exposures far apart share no well-exposed pixel: a 2-frame bracket
             # given in reverse (1/8 and 8 s) went through without a word (trial
@@ -269,8 +273,7 @@ def _times_contradicted(images: list[Path], times: list[float],
         (their mean levels where both are well exposed, else whole, 6 % and a level
         apart: a third of a stop is 11 % in 8-bit sRGB, one exposure's noise under 2 %)."""
         a, b = flat[i], flat[k]
-        floor = max(8.0, float(np.percentile(np.minimum(a, b), 1)) + 16.0)
-        both = (a > floor) & (a < 247) & (b > floor) & (b < 247)
+        both = well_exposed(a, b, dark=np.minimum(a, b))
         if both.mean() >= 0.01:
             a, b = a[both], b[both]
         ma, mb = float(a.mean()), float(b.mean())
@@ -466,8 +469,8 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
     try:
         write_image_atomic(outs[0], radiance)
         written.append(outs[0])
-        for op, path in zip(ops, outs[1:], strict=False):
-            write_image_atomic(path, to_uint8(mappers[ops.index(op)](radiance)))
+        for mapper, path in zip(mappers, outs[1:], strict=False):
+            write_image_atomic(path, to_uint8(mapper(radiance)))
             written.append(path)
         if getattr(args, "response_plot", None):
             title = f"camera response ({args.calibrate} calibration)"

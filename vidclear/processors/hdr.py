@@ -169,6 +169,12 @@ def _same_pattern(found: BracketPattern, stops: list[float]) -> bool:
         abs(a - b) for a, b in zip(got, stops, strict=True)) <= 0.5
 
 
+def _own_exposure(frame: Frame, exposure: float | None) -> float | None:
+    """The frame's own ``meta["exposure"]`` when it carries one, else ``exposure``."""
+    own = frame.meta.get("exposure")
+    return float(own) if isinstance(own, int | float) else exposure
+
+
 def _held_exposure(found: BracketPattern, n: int, k: int) -> float:
     """The exposure of held frame ``k`` of ``n``; the last one has ``found.phase``."""
     return float(found.exposures[(found.phase - (n - 1 - k)) % found.period])
@@ -256,10 +262,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
                 engine: RollingBracket | None = None) -> Frame:
         engine = engine or self.engine
         assert engine is not None  # rendering starts once the pattern is known
-        own = frame.meta.get("exposure")
-        if isinstance(own, int | float):
-            exposure = float(own)
-        out = engine.push(frame.image, time=frame.time, exposure=exposure)
+        out = engine.push(frame.image, time=frame.time, exposure=_own_exposure(frame, exposure))
         meta = {"hdr_phase": engine.last_phase, "hdr_shifts": list(engine.last_shifts)}
         if self.signal is None:  # the tone mapper's display-referred SDR picture
             return frame.replace(out, **meta, display_sdr=True)
@@ -412,9 +415,8 @@ class HDRBracket(Processor[HDRBracketConfig]):
             engine.prime(old.smooth_a.value, old.smooth_b.value)
         recent = list(self._recent)[-found.period:]
         for k, f in enumerate(recent):
-            own = f.meta.get("exposure")
-            engine.push(f.image, time=f.time, exposure=float(own) if isinstance(
-                own, int | float) else _held_exposure(found, len(recent), k))
+            engine.push(f.image, time=f.time,
+                        exposure=_own_exposure(f, _held_exposure(found, len(recent), k)))
         return engine
 
     def _start(self, found: BracketPattern) -> None:

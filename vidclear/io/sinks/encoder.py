@@ -329,11 +329,16 @@ def cannot_hold(container: Any, ist: Any) -> bool:
     name = codec_name(ist)
     if "mpegts" in formats and ist.type in _TS_CODECS:
         return name not in _TS_CODECS[ist.type]
-    if any(name in _MUXER_REFUSES.get(f, ()) for f in formats):
+    if _muxer_refuses(formats, name):
         return True
     if ist.type == "subtitle" and is_ogg(container):
         return True  # no subtitle mapping: the header fails, blaming every stream
     return bool(formats & _LISTED_FORMATS) and name not in container.supported_codecs
+
+
+def _muxer_refuses(formats: set[str], name: str | None) -> bool:
+    """Whether a muxer of ``formats`` lists ``name`` but refuses it (:data:`_MUXER_REFUSES`)."""
+    return any(name in _MUXER_REFUSES.get(f, ()) for f in formats)
 
 
 def audio_unfit(container: Any, ist: Any) -> bool:
@@ -876,7 +881,7 @@ class EncoderSink:
                         self.name, self.path.suffix, label, name or "its",
                         held=not is_ogg(self._container)
                         and name in self._container.supported_codecs
-                        and not any(name in _MUXER_REFUSES.get(f, ()) for f in formats)))
+                        and not _muxer_refuses(formats, name)))
                     continue
             if cannot_hold(self._container, ist):
                 if ist.type == "data":
