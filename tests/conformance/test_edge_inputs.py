@@ -358,19 +358,22 @@ def test_audio_an_old_container_carries_badly_is_re_encoded_with_its_own(
         len(sound), got, rms)
 
 
-@pytest.mark.parametrize(("audio", "said"), [
-    ("libvorbis", "the .avi container does not carry vorbis audio well: stream #1 audio "
-                  "(vorbis) re-encoded as mp3"),
-    ("libopus", "the .avi container cannot hold opus audio: stream #1 audio (opus) "
-                "re-encoded as mp3")])
+@pytest.mark.parametrize(("audio", "rate", "suffix", "said"), [
+    ("libvorbis", 44100, ".avi", "the .avi container does not carry vorbis audio well: "
+                                 "stream #1 audio (vorbis) re-encoded as mp3"),
+    ("libopus", 48000, ".avi", "the .avi container cannot hold opus audio: stream #1 audio "
+                               "(opus) re-encoded as mp3"),
+    ("libmp3lame", 8000, ".flv", "the .flv container does not carry mp3 audio at 8000 Hz: "
+                                 "stream #1 audio (mp3) re-encoded as mp3 at 11025 Hz")])
 def test_the_re_encoding_note_says_whether_the_container_could_hold_it(media, capsys, audio,
-                                                                       said):
+                                                                       rate, suffix, said):
     # AVI lists Vorbis (it came back 2 s out of step) but not Opus; both
-    # notes said "cannot hold" (trial 65)
+    # notes said "cannot hold" (trial 65); FLV holds MP3 at 44.1 kHz and its
+    # halves only, and "does not carry mp3 audio well" hid that (trial 66)
     inp = media / f"{audio}-note.mkv"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=1", "-f", "lavfi", "-i", "sine=d=1",
-           *X264, "-c:a", audio, str(inp))
-    rc = main(["run", str(inp), "-o", str(media / f"{audio}-note.avi"), "-y"])
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=1", "-f", "lavfi", "-i",
+           f"sine=d=1:sample_rate={rate}", *X264, "-c:a", audio, str(inp))
+    rc = main(["run", str(inp), "-o", str(media / f"{audio}-note{suffix}"), "-y"])
     err = capsys.readouterr().err
     assert rc == 0 and said in err, err
 

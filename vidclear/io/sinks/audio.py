@@ -207,6 +207,9 @@ class AudioTranscode:
             raise OutputError(f"cannot encode {ctx.name} audio ({ctx.sample_rate} Hz, "
                               f"{ctx.layout.name}) as {codec}: {exc}") from None
         self.layout_note = ""
+        # the container lists the codec but not the input's rate (FLV's MP3 at 8 kHz)
+        self.rate_note = (f"{ctx.sample_rate} Hz", f"{rate} Hz") \
+            if held is not None and ctx.sample_rate not in held else None
         self._open_encoder(str(getattr(layout, "name", layout)), ctx.layout.nb_channels)
         self.stream.metadata.update(ist.metadata)
         self.codec = codec
@@ -236,11 +239,15 @@ class AudioTranscode:
         for ``output`` (a ``suffix`` file), and in what layout. ``held``: the container
         lists the codec but carries it badly (AVI, ASF, FLV: "cannot hold" was
         untrue, trial 65)."""
-        why = (f"does not carry {source_codec} audio well" if held
-               else f"cannot hold {source_codec} audio")
+        if held and self.rate_note is not None:  # (a rate FFmpeg's own muxer refuses)
+            why = f"does not carry {source_codec} audio at {self.rate_note[0]}"
+            how = f"{self.codec} at {self.rate_note[1]}"
+        else:
+            why = (f"does not carry {source_codec} audio well" if held
+                   else f"cannot hold {source_codec} audio")
+            how = f"{self.codec}, as FFmpeg does"
         return (f"{output}: the {suffix or 'output'} container {why}: stream {label} "
-                f"re-encoded as {self.codec}, as FFmpeg does"
-                + (f"; {self.layout_note}" if self.layout_note else ""))
+                f"re-encoded as {how}" + (f"; {self.layout_note}" if self.layout_note else ""))
 
     def end_notes(self, output: str) -> list[str]:
         """Notes for ``output`` on what was left out, filled and kept, once flushed."""
