@@ -73,6 +73,30 @@ def test_an_empty_radiance_map_is_refused_by_every_operator(name):
 
 
 @pytest.mark.parametrize("name", sorted(T.OPERATORS))
+def test_every_setting_far_out_of_range_is_refused_or_mapped_without_a_warning(name):
+    # `linear:white=1e-300` divided by zero (a white picture and NumPy's
+    # warning), gamma 1e-300 overflowed 1 / gamma, Reinhard's white 1e300 and
+    # the local operator's phi 1e30 raised a bare OverflowError (trial 66)
+    rad = np.random.default_rng(0).random((8, 8, 3)).astype(np.float32) + 0.01
+    params = inspect.signature(T.OPERATORS[name]).parameters
+    keys = [k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    mapped = 0
+    for key in keys:
+        for value in (1e-300, 1e-38, 1e-12, 1e12, 1e30, 1e300):
+            for scale in (1e-12, 1.0, 1e12):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")
+                    try:
+                        out = T.OPERATORS[name](rad * np.float32(scale), **{key: value})
+                    except HDRInputError:
+                        continue
+                assert np.all(np.isfinite(out)) and 0 <= out.min() <= out.max() <= 1, (
+                    key, value, scale)
+                mapped += 1
+    assert mapped > 0
+
+
+@pytest.mark.parametrize("name", sorted(T.OPERATORS))
 def test_operators_finite_in_range(name, radiance):
     out = T.ToneMapper(name)(radiance)
     assert out.shape == radiance.shape and out.dtype == np.float32

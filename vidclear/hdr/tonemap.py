@@ -63,6 +63,10 @@ _MAX_SATURATION = 10.0
 # converges in tens of iterations.
 _MAX_RADIUS = 1 << 16
 _MAX_ITERATIONS = 10_000
+# Display gammas are 1 to 3; these keep 1 / gamma a number. Durand's detail
+# gain past this overflowed 10 ** (detail * log detail) (trial 66).
+_MIN_GAMMA, _MAX_GAMMA = 0.01, 100.0
+_MAX_DETAIL = 10.0
 
 
 def luminance(radiance: np.ndarray) -> np.ndarray:
@@ -71,8 +75,19 @@ def luminance(radiance: np.ndarray) -> np.ndarray:
 
 
 def _check_gamma(gamma: float) -> None:
-    if not np.isfinite(gamma) or gamma <= 0:
-        raise HDRInputError(f"gamma must be > 0, got {gamma}")
+    # (1e-300 overflowed 1 / gamma to inf, with NumPy's warning, trial 66)
+    if not _MIN_GAMMA <= gamma <= _MAX_GAMMA:
+        raise HDRInputError(f"gamma must be in [{_MIN_GAMMA:g}, {_MAX_GAMMA:g}], got {gamma}")
+
+
+def _factor32(value: float, what: str) -> np.float32:
+    """``value`` as a float32 scale factor; HDRInputError where float32 cannot hold it
+    (``white=1e-300``: a divide by zero and a white picture, trial 66)."""
+    with np.errstate(over="ignore"):
+        f = np.float32(value)
+    if not (np.isfinite(f) and abs(f) >= np.finfo(np.float32).tiny):
+        raise HDRInputError(f"{what} is out of float32's range for these radiances")
+    return f
 
 
 def _encode(img: np.ndarray, gamma: float) -> np.ndarray:
@@ -115,7 +130,7 @@ def tonemapping_operator_gamma(
     radiance : ndarray
         H×W×3 float32 radiance, >= 0.
     gamma : float
-        Display gamma, > 0.
+        Display gamma, in [0.01, 100] (every operator here).
     white : float, optional
         Radiance shown as 1 (brighter clips). Default: the range is mapped
         min..max to 0..1, like OpenCV's ``Tonemap``.
@@ -131,7 +146,9 @@ def tonemapping_operator_gamma(
         return _encode(_minmax(rad), gamma)
     if not np.isfinite(white) or white <= 0:
         raise HDRInputError(f"white must be > 0, got {white}")
-    return _encode(rad / np.float32(white), gamma)
+    white32 = _factor32(white, f"white={white!r}")
+    with np.errstate(over="ignore"):  # past float32: brighter than white, clipped
+        return _encode(rad / white32, gamma)
 
 
 def tonemapping_operator_linear(radiance: np.ndarray, *, white: float | None = None
@@ -188,12 +205,16 @@ def tonemapping_operator_Reinhard2002(
     lav = _log_average(lum) if log_average is None else float(log_average)
     if not np.isfinite(lav) or lav <= 0:
         raise HDRInputError(f"log_average must be > 0, got {log_average}")
-    scaled = lum * np.float32(key / lav)
+    with np.errstate(over="ignore"):  # refused just below
+        scaled = lum * _factor32(key / lav, f"log_average={log_average!r}")
     if white is not None and not (isinstance(white, int | float | np.number)
                                   and np.isfinite(white) and white > 0):
         raise HDRInputError(f"white must be a number > 0, got {white!r}")
+    if not np.isfinite(scaled.max()):
+        raise HDRInputError(f"log_average={log_average!r} is out of float32's range for "
+                            "these radiances")
     lw = float(scaled.max()) if white is None else float(white) * key / lav
-    lw2 = np.float32(max(lw, 1e-6) ** 2)
+    lw2 = np.float32(min(max(lw, 1e-6), 1e19) ** 2)  # (1e19 ** 2: within float32)
     ld = scaled * (1.0 + scaled / lw2) / (1.0 + scaled)
     return _encode(_recolour(rad, lum, ld, 1.0), gamma)
 
@@ -215,7 +236,7 @@ def tonemapping_operator_Reinhard2002_local(
     key : float
         Target middle grey, in (0, 1].
     phi : float
-        Sharpening parameter, > 0.
+        Sharpening parameter, in (0, 100].
     threshold : float
         Scale-selection threshold, > 0.
     scales : int
@@ -235,10 +256,13 @@ def tonemapping_operator_Reinhard2002_local(
     """
     rad = as_radiance(radiance)
     _check_gamma(gamma)
-    if not 0 < key <= 1 or phi <= 0 or threshold <= 0 or not 1 <= scales <= 12:
-        raise HDRInputError("need 0 < key <= 1, phi > 0, threshold > 0 and 1 <= scales <= 12")
+    if not 0 < key <= 1 or not 0 < phi <= 100 or threshold <= 0 or not 1 <= scales <= 12:
+        # (phi = 1e30: 2 ** phi overflowed)
+        raise HDRInputError("need 0 < key <= 1, 0 < phi <= 100, threshold > 0 and "
+                            "1 <= scales <= 12")
     lum = luminance(rad)
-    scaled = lum * np.float32(key / _log_average(lum))
+    scaled = lum * _factor32(key / _log_average(lum), f"key={key!r}")
+    threshold = min(threshold, 1e30)  # |v| <= 1: any larger selects no scale either
     alpha1 = 1.0 / (2.0 * np.sqrt(2.0))
     v1_sel = None
     done = np.zeros(lum.shape, dtype=bool)
@@ -502,7 +526,7 @@ def tonemapping_operator_Durand2002(
     contrast : float
         Target base-layer contrast ratio, > 1.
     detail : float
-        Gain of the detail layer, >= 0.
+        Gain of the detail layer, in [0, 10].
     radius : int, optional
         Base-layer filter radius in pixels; default 2 % of the image diagonal.
     eps : float
@@ -528,10 +552,11 @@ def tonemapping_operator_Durand2002(
     """
     rad = as_radiance(radiance)
     _check_gamma(gamma)
-    if (not contrast > 1 or detail < 0 or eps <= 0 or not 0 <= saturation <= _MAX_SATURATION
-            or not 1 <= subsample <= _MAX_RADIUS or (radius is not None and not (
+    if (not contrast > 1 or not 0 <= detail <= _MAX_DETAIL or eps <= 0
+            or not 0 <= saturation <= _MAX_SATURATION or not 1 <= subsample <= _MAX_RADIUS
+            or (radius is not None and not (
                 float(radius).is_integer() and 0 <= radius <= _MAX_RADIUS))):
-        raise HDRInputError("need contrast > 1, detail >= 0, eps > 0, "
+        raise HDRInputError(f"need contrast > 1, 0 <= detail <= {_MAX_DETAIL:g}, eps > 0, "
                             f"0 <= saturation <= {_MAX_SATURATION:g}, "
                             f"1 <= subsample <= {_MAX_RADIUS} and a whole radius in "
                             f"0..{_MAX_RADIUS}")
