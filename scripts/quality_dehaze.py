@@ -442,6 +442,14 @@ def find_pairs(folder: Path) -> tuple[list[tuple[str, Path, Path]], list[str]]:
     return pairs, lone
 
 
+def _within(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` where it lies inside it, else as given."""
+    try:
+        return str(path.relative_to(folder))
+    except ValueError:
+        return str(path)
+
+
 def own_pair_set(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray, np.ndarray]],
                                                    list[str]]:
     """[(label, hazy, clear)] read from ``folder`` (:func:`find_pairs`), and notes.
@@ -462,7 +470,9 @@ def own_pair_set(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray, n
     for label, h, c in found:
         hazy, clear = try_read(h), try_read(c)
         if hazy is None or clear is None:  # one broken file does not cost the rest
-            bad = " or ".join(p.name for p, img in ((h, hazy), (c, clear)) if img is None)
+            # by its place in the folder: hazy/x.png and gt/x.png share a name
+            bad = " or ".join(_within(p, folder) for p, img in ((h, hazy), (c, clear))
+                              if img is None)
             notes.append(f"{folder}: cannot read {bad}; left out")
             continue
         if hazy.shape != clear.shape:  # before scaling, which could hide it

@@ -302,6 +302,16 @@ def test_an_unreadable_image_is_left_out_with_a_note(tmp_path: Path) -> None:
     items, notes = q.own_pair_set(folder, 1024)
     assert [label for label, *_ in items] == ["01"]
     assert notes == [f"{folder}: cannot read 02_GT.png; left out"]
+    # hazy/ and gt/ folders name both files alike: the note says which one
+    # ("cannot read bad.png or bad.png", trial 67)
+    sub = tmp_path / "sub"
+    _write(sub / "hazy" / "a.png", hazy)
+    _write(sub / "gt" / "a.png", clear)
+    _write(sub / "hazy" / "bad.png", hazy)
+    (sub / "gt" / "bad.png").write_bytes(b"not a png")
+    items, notes = q.own_pair_set(sub, 1024)
+    assert [label for label, *_ in items] == ["a"]
+    assert notes == [f"{sub}: cannot read {Path('gt', 'bad.png')}; left out"]
     _write(tmp_path / "s" / "a.png", hazy)
     (tmp_path / "s" / "b.jpg").write_bytes(b"not a jpeg")
     stills, notes = q.own_stills(tmp_path / "s", 64)
