@@ -51,6 +51,37 @@ def test_a_strip_is_confirmed_after_a_second_over_a_moving_picture() -> None:
     assert bands.update(_strip(_scene(100), 16, 0.9), 1.6) == (0, 0)
 
 
+def _wide_road(width: int) -> np.ndarray:
+    """A hazy road view wider than the frame: a flat sky and a flat road, which a
+    slow pan leaves unchanged, between a band of buildings and poles."""
+    rng = np.random.default_rng(11)
+    view = np.empty((H, width), np.float32)
+    view[:70] = 0.8  # the sky
+    view[70:110] = 0.45 + 0.25 * np.repeat(rng.random(width // 6 + 1), 6)[None, :width]
+    view[110:] = 0.35  # the road
+    view[110:, ::37] = 0.6  # posts along it
+    return view
+
+
+def test_a_strip_is_confirmed_over_a_slow_pan() -> None:
+    # A pan of 1.6 px a frame at 960x540 (half a working pixel) over a road
+    # under a flat sky: the picture's median pixel (sky, road) does not
+    # change, and the strip was never found (trial 67: a white strip was the
+    # airlight for the whole clip, the scene 6 levels dark; a black one with
+    # white text left it 9 levels bright). The picture moving as a whole is
+    # a shift that explains its change.
+    view = _wide_road(W + 60)
+    bands = OverlayBands()
+    found = [bands.update(_strip(np.ascontiguousarray(view[:, i // 2:i // 2 + W]), 16, 0.9),
+                          i / 30) for i in range(75)]
+    assert all(f == (0, 0) for f in found[:30])
+    assert found[-1] == (0, 16), found[-1]
+    # the same strip over the same view held still is still left alone
+    bands = OverlayBands()
+    still = _strip(np.ascontiguousarray(view[:, :W]), 16, 0.9)
+    assert all(bands.update(still, i / 30) == (0, 0) for i in range(75))
+
+
 def test_a_strip_over_a_still_picture_is_left_alone() -> None:
     # a steady view gives no evidence that the band is not part of it
     bands = OverlayBands()

@@ -804,8 +804,13 @@ class Dehazer:
             # which the gate held for good (a grey strip's 0.90 for a whole
             # clip, the scene 7.5 levels dark). The scene starts afresh, as at
             # a cut. (Caught up with instead, the tracker's memory of the value
-            # before took A back to the strip's level.)
+            # before took A back to the strip's level.) So does the dense-haze
+            # level, which a cut keeps (for fades): it was measured on the
+            # strip's text too, and rising four times slower than it falls, it
+            # left the picture 27 levels off a fresh dehaze a second after a
+            # white strip was found over a slow pan (trial 67's speed).
             self._forget_scene()
+            self._dense_t.reset()
             cut = True
         # A fade or an exposure step scales every radiance, the airlight's too:
         # the tracked A follows at once instead of lagging behind its gate

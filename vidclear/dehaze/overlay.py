@@ -10,8 +10,10 @@ than the same footage without the bar (trial 53).
 Such a strip is told from the sky, the airlight's own candidate, by what the
 sky never does for long: it keeps the same rows and the same level, its
 edge is one straight step across the frame, it carries text, and it stays
-put while the picture moves as a whole. One frame is not enough: a zoom out of a canyon under a flat
-sky has the same straight step for a few frames, at a height that changes.
+put while the picture moves as a whole (most of its pixels change, or a
+shift of it explains its change: a slow pan over a flat sky and road). One
+frame is not enough: a zoom out of a canyon under a flat sky has the same
+straight step for a few frames, at a height that changes.
 A still image is therefore never given a band.
 """
 
@@ -56,12 +58,37 @@ _GLYPHS_KEPT = 0.5
 _SAME_LEVEL = 0.01
 _HOLD_S = 1.0
 _MOVED = 0.03
+# A slow pan (half a working pixel a frame) over a flat sky and a flat road
+# leaves the median pixel as it was: the strip was never confirmed (trial
+# 67). The picture has also moved as a whole when shifting its column (or
+# row) profile, the mean over rows (columns), by up to a quarter of its
+# length explains at least half of the profile's change, and that change is
+# over _PROFILE_NOISE (x264's noise, averaged over the rows, is a few
+# thousandths). A car entering a steady view changes the profile where it
+# is; no shift of the rest explains that.
+_EXPLAINED = 0.5
+_PROFILE_NOISE = 0.005
 
 
 def _mid(values: np.ndarray) -> float:
     """The upper median of a 1-D array (a partition: np.median took 27 µs a row)."""
     k = values.size // 2
     return float(np.partition(values, k)[k])
+
+
+def _translated(ref: np.ndarray, picture: np.ndarray) -> bool:
+    """Whether ``picture`` is ``ref`` moved as a whole along x or y (see _EXPLAINED)."""
+    for axis in (0, 1):  # the column profile (a pan), then the row profile (a tilt)
+        before, after = ref.mean(axis=axis), picture.mean(axis=axis)
+        change = float(np.abs(after - before).mean())
+        if change < _PROFILE_NOISE:
+            continue
+        for d in range(1, before.size // 4 + 1):
+            left = float(np.abs(after[d:] - before[:-d]).mean())
+            right = float(np.abs(after[:-d] - before[d:]).mean())
+            if min(left, right) < _EXPLAINED * change:
+                return True
+    return False
 
 
 def _glyphs(band: np.ndarray, level: float) -> np.ndarray:
@@ -126,7 +153,8 @@ class _Side:
                 rows, level, now, picture, glyphs, False
             return 0
         if not self.moved:
-            self.moved = _mid(np.abs(picture - self.ref).ravel()) > _MOVED
+            self.moved = (_mid(np.abs(picture - self.ref).ravel()) > _MOVED
+                          or _translated(self.ref, picture))
         return rows if self.moved and now - self.since >= _HOLD_S else 0
 
 
