@@ -80,14 +80,19 @@ def _translated(ref: np.ndarray, picture: np.ndarray) -> bool:
     """Whether ``picture`` is ``ref`` moved as a whole along x or y (see _EXPLAINED)."""
     for axis in (0, 1):  # the column profile (a pan), then the row profile (a tilt)
         before, after = ref.mean(axis=axis), picture.mean(axis=axis)
-        change = float(np.abs(after - before).mean())
-        if change < _PROFILE_NOISE:
+        n = before.size
+        if n < 4 or float(np.abs(after - before).mean()) < _PROFILE_NOISE:
             continue
-        for d in range(1, before.size // 4 + 1):
-            left = float(np.abs(after[d:] - before[:-d]).mean())
-            right = float(np.abs(after[:-d] - before[d:]).mean())
-            if min(left, right) < _EXPLAINED * change:
-                return True
+        # mean |after[i] - before[j]| along each diagonal j - i = shift, all at once
+        # (a loop over the shifts took 0.4-0.9 ms a frame beside a steady camera's strip)
+        pos = np.arange(n)
+        shift = (pos[None, :] - pos[:, None]).ravel() + (n - 1)
+        sums = np.bincount(shift, np.abs(after[:, None] - before[None, :]).ravel(), 2 * n - 1)
+        means = sums / (n - np.abs(np.arange(2 * n - 1) - (n - 1)))
+        reach = n // 4
+        moved = min(means[n - 1 - reach:n - 1].min(), means[n:n + reach].min())
+        if moved < _EXPLAINED * means[n - 1]:
+            return True
     return False
 
 
