@@ -30,6 +30,18 @@ def test_a_strip_with_text_is_found_at_either_edge() -> None:
     assert edge_band(_scene(0)) == (0, 0.0)
 
 
+def test_a_strip_whose_bold_text_covers_most_of_its_middle_rows_is_found_whole() -> None:
+    # a 10 % dark strip with large white text (trial 68): the rows through the
+    # text are 20-45 % at the strip's level, and the band ended at the first
+    # of them, 11 of its 18 rows; the rest, dark, stayed in the picture
+    minc = _scene(5)
+    minc[:18] = 0.09
+    rng = np.random.default_rng(5)
+    for r in range(5, 13):
+        minc[r, rng.random(W) < (0.8 if r == 11 else 0.6)] = 0.8
+    assert edge_band(minc) == (18, np.float32(0.09))
+
+
 def test_a_sky_that_fades_over_rows_is_no_strip() -> None:
     # a flat sky at the top whose level falls off gradually towards the scene
     minc = _scene(1)

@@ -126,15 +126,29 @@ def edge_band(minc: np.ndarray) -> tuple[int, float]:
         return 0, 0.0  # the edge row itself is no band's (most frames: at once)
     level = _mid(minc[:2].ravel())
     near = np.abs(minc[:limit + 3] - np.float32(level)) < _LEVEL  # one pass over the edge rows
-    outside = near.mean(axis=1) < _ROW_SHARE
-    n = int(np.argmax(outside)) if outside.any() else limit + 3
+    share = near.mean(axis=1)
+    outside = share < _ROW_SHARE
+    first = int(np.argmax(outside)) if outside.any() else limit + 3
+    # Text taller and bolder than the strip's plain rows above it covers most
+    # of its rows: the band goes on below them where its level comes back
+    # (a 54 px dark strip at 540p was found down to its text, 11 of its 18
+    # working rows, and the rest, dark, kept the picture's dehaze all but
+    # off, trial 68). The first end is kept where that longer band fails.
+    back = np.flatnonzero(share[first:limit] >= _ROW_SHARE)
+    for n in ([first + int(back[-1]) + 1] if back.size else []) + [first]:
+        if _band_ends(minc, near, n, level, limit):
+            return n, level
+    return 0, 0.0
+
+
+def _band_ends(minc: np.ndarray, near: np.ndarray, n: int, level: float, limit: int) -> bool:
+    """Whether rows ``:n`` of ``minc`` are a band at ``level``: mostly at it, with text,
+    ending in a straight step (see :func:`edge_band`)."""
     if n < 2 or n > limit or near[:n].mean() < _BAND_FILL:
-        return 0, 0.0
+        return False
     if np.count_nonzero(_glyphs(minc[:n], level)) < _GLYPHS * near[:n].size:
-        return 0, 0.0  # no text on it
-    if max(_mid(np.abs(minc[j] - np.float32(level))) for j in (n, n + 1)) < _STEP:
-        return 0, 0.0
-    return n, level
+        return False  # no text on it
+    return max(_mid(np.abs(minc[j] - np.float32(level))) for j in (n, n + 1)) >= _STEP
 
 
 @dataclass
