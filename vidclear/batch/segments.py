@@ -44,6 +44,7 @@ from vidclear.io.sinks.encoder import (
     container_for,
     mark_output,
     output_shift,
+    re_encoding_note,
 )
 from vidclear.io.sinks.paths import publish
 from vidclear.io.sources.av_source import container_start, open_error, video_stream
@@ -364,9 +365,9 @@ def join_segments(
                             out, ist, own, 0.0, timeline=Timeline(joinable(src)),
                             pad=is_ogg(out))
                         side.append((ist, transcode[ist.index].stream))
-                        notes.append(transcode[ist.index].chosen_note(
-                            str(output), output.suffix, f"#{ist.index} audio ({codec_name(ist)})",
-                            codec_name(ist) or "its"))
+                        notes.append(re_encoding_note(
+                            transcode[ist.index], out, ist, str(output), output.suffix,
+                            f"#{ist.index} audio ({codec_name(ist)})"))
                         continue
                     if cannot_hold(out, ist):
                         if ist.type == "data":

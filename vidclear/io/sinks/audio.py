@@ -207,9 +207,7 @@ class AudioTranscode:
             raise OutputError(f"cannot encode {ctx.name} audio ({ctx.sample_rate} Hz, "
                               f"{ctx.layout.name}) as {codec}: {exc}") from None
         self.layout_note = ""
-        # the container lists the codec but not the input's rate (FLV's MP3 at 8 kHz)
-        self.rate_note = (f"{ctx.sample_rate} Hz", f"{rate} Hz") \
-            if held is not None and ctx.sample_rate not in held else None
+        self.rate = rate  # the output's sample rate, Hz
         self._open_encoder(str(getattr(layout, "name", layout)), ctx.layout.nb_channels)
         self.stream.metadata.update(ist.metadata)
         self.codec = codec
@@ -234,14 +232,15 @@ class AudioTranscode:
         self._t0 -= seconds
 
     def chosen_note(self, output: str, suffix: str, label: str, source_codec: str, *,
-                    held: bool = False) -> str:
+                    held: bool = False, at_rate: int | None = None) -> str:
         """The note that input stream ``label`` (``source_codec`` audio) is re-encoded
         for ``output`` (a ``suffix`` file), and in what layout. ``held``: the container
         lists the codec but carries it badly (AVI, ASF, FLV: "cannot hold" was
-        untrue, trial 65)."""
-        if held and self.rate_note is not None:  # (a rate FFmpeg's own muxer refuses)
-            why = f"does not carry {source_codec} audio at {self.rate_note[0]}"
-            how = f"{self.codec} at {self.rate_note[1]}"
+        untrue, trial 65); ``at_rate``: only not at this input rate, Hz (FLV's MP3
+        at 8 kHz, MP4's below 16 kHz: "does not carry mp3 audio well" hid that)."""
+        if held and at_rate is not None:  # (a rate FFmpeg's own muxer refuses)
+            why = f"does not carry {source_codec} audio at {at_rate} Hz"
+            how = f"{self.codec} at {self.rate} Hz"
         else:
             why = (f"does not carry {source_codec} audio well" if held
                    else f"cannot hold {source_codec} audio")

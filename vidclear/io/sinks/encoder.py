@@ -68,6 +68,8 @@ _LISTED_FORMATS = _MP4_FORMATS | {"matroska", "webm"}
 # Opus in MOV ("only supported in MP4"), FLAC in MP4 ("experimental"). FLAC
 # audio sent to .mov was copied and the header failed, where FFmpeg's CLI
 # writes AAC (trial 61); it is re-encoded with the container's own codec now.
+# The MP4 muxer refuses MP3 below this rate (MPEG-2.5: 8, 11.025, 12 kHz) unless strict -1.
+_MP4_MP3_MIN_RATE = 16_000
 _MUXER_REFUSES = {"mov": {"flac", "opus"}, "mp4": {"flac"}}
 # Audio copied into the old constant-rate containers. Their tag tables list
 # more than their muxers and demuxers handle: Vorbis copied into AVI came
@@ -336,6 +338,19 @@ def cannot_hold(container: Any, ist: Any) -> bool:
     return bool(formats & _LISTED_FORMATS) and name not in container.supported_codecs
 
 
+def re_encoding_note(tr: AudioTranscode, container: Any, ist: Any, output: str,
+                     suffix: str, label: str) -> str:
+    """The note that ``ist`` is re-encoded by ``tr`` for ``container``: whether the
+    container lists its codec (and carries it badly) or only not at its rate.
+    (One for a run and a batch's join, which said "cannot hold" of all.)"""
+    name = codec_name(ist)
+    formats = set(container.format.name.split(","))
+    return tr.chosen_note(output, suffix, label, name or "its",
+                          held=not is_ogg(container) and name in container.supported_codecs
+                          and not _muxer_refuses(formats, name),
+                          at_rate=rate_refused(container, ist))
+
+
 def _muxer_refuses(formats: set[str], name: str | None) -> bool:
     """Whether a muxer of ``formats`` lists ``name`` but refuses it (:data:`_MUXER_REFUSES`)."""
     return any(name in _MUXER_REFUSES.get(f, ()) for f in formats)
@@ -355,10 +370,23 @@ def audio_unfit(container: Any, ist: Any) -> bool:
     for fmt in set(container.format.name.split(",")) & _LEGACY_AUDIO.keys():
         if name not in _LEGACY_AUDIO[fmt]:
             return True
-        rate = ist.codec_context.sample_rate if ist.codec_context is not None else None
-        if fmt == "flv" and name == "mp3" and rate not in (*FLV_RATES, 48_000):
-            return True  # FLV's MP3 flags: 44.1 kHz and its halves (48 kHz stored as 44.1)
-    return cannot_hold(container, ist)
+    return rate_refused(container, ist) is not None or cannot_hold(container, ist)
+
+
+def rate_refused(container: Any, ist: Any) -> int | None:
+    """The sample rate of audio stream ``ist`` where ``container`` holds its codec
+    but not at that rate, else None: FLV's MP3 flags are 44.1 kHz and its halves
+    (48 kHz stored as 44.1); the MP4 muxer refuses MP3 under 16 kHz ("not
+    standard", trial 68: the whole run failed at the header, blaming the video too)."""
+    rate = ist.codec_context.sample_rate if ist.codec_context is not None else None
+    if codec_name(ist) != "mp3" or not rate:
+        return None
+    formats = set(container.format.name.split(","))
+    if "flv" in formats and rate not in (*FLV_RATES, 48_000):
+        return int(rate)
+    if "mp4" in formats and rate < _MP4_MP3_MIN_RATE:
+        return int(rate)
+    return None
 
 
 def codec_name(ist: Any) -> str | None:
@@ -877,11 +905,8 @@ class EncoderSink:
                         raise OutputError(f"output {self.name}: {exc}; {self._advice(ist)}"
                                           ) from None
                     self._transcode[ist.index] = tr
-                    self.notes.append(tr.chosen_note(
-                        self.name, self.path.suffix, label, name or "its",
-                        held=not is_ogg(self._container)
-                        and name in self._container.supported_codecs
-                        and not _muxer_refuses(formats, name)))
+                    self.notes.append(re_encoding_note(tr, self._container, ist, self.name,
+                                                       self.path.suffix, label))
                     continue
             if cannot_hold(self._container, ist):
                 if ist.type == "data":
