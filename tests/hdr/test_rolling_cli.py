@@ -234,7 +234,14 @@ def test_cli_tone_mappers_take_their_settings(tmp_path, frobisher):
                       ("durand:radius=-3", "'durand:radius=-3': need contrast"),
                       # 23 GB and killed, or a hang (trial 66)
                       ("durand:radius=1e10", "a whole radius in 0..65536"),
-                      ("mantiuk:iterations=1000000000", "iterations <= 10000")):
+                      ("mantiuk:iterations=1000000000", "iterations <= 10000"),
+                      # the example was "=0.8", which a whole number refuses (trial 68)
+                      ("mantiuk:iterations=nan", "iterations needs a number, as iterations=100"),
+                      ("durand:radius=inf", "radius needs a number, as radius=1"),
+                      # a black picture with NumPy's warning, exit 0 (trial 68)
+                      ("durand:eps=1e-300", "eps >= 1e-06"),
+                      # named log_average, which was not given (trial 68)
+                      ("reinhard:key=1e-300", "key=1e-300 over the log-average")):
         with pytest.raises(ConfigError, match=said):
             _cli(tmp_path, imgs, "-o", str(tmp_path / "g.hdr"), "--tonemap", bad)
     assert not (tmp_path / "g.hdr").exists()

@@ -158,7 +158,10 @@ def _tone_mapper(item: str) -> ToneMapper:
         except ValueError:
             value = math.nan
         if not math.isfinite(value):
-            raise ConfigError(f"--tonemap {item!r}: {key} needs a number, as {key}=0.8")
+            # (the example is the setting's own default: "=0.8" for a whole
+            # number was then refused, trial 68)
+            raise ConfigError(f"--tonemap {item!r}: {key} needs a number, as "
+                              f"{key}={1 if defaults[key] is None else defaults[key]}")
         is_int = isinstance(defaults[key], int) and not isinstance(defaults[key], bool)
         if is_int and not value.is_integer():
             raise ConfigError(f"--tonemap {item!r}: {key} needs a whole number")

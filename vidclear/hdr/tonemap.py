@@ -67,6 +67,9 @@ _MAX_ITERATIONS = 10_000
 # gain past this overflowed 10 ** (detail * log detail) (trial 66).
 _MIN_GAMMA, _MAX_GAMMA = 0.01, 100.0
 _MAX_DETAIL = 10.0
+# The guided filter's regulariser, in squared log10 luminance: at 1e-300 a
+# flat region's 0 / eps was NaN, a black picture (trial 68), and 1e-20 overflowed.
+_MIN_EPS = 1e-6
 
 
 def luminance(radiance: np.ndarray) -> np.ndarray:
@@ -206,13 +209,13 @@ def tonemapping_operator_Reinhard2002(
     if not np.isfinite(lav) or lav <= 0:
         raise HDRInputError(f"log_average must be > 0, got {log_average}")
     with np.errstate(over="ignore"):  # refused just below
-        scaled = lum * _factor32(key / lav, f"log_average={log_average!r}")
+        scaled = lum * _factor32(key / lav, f"key={key!r} over the log-average {lav:.3g}")
     if white is not None and not (isinstance(white, int | float | np.number)
                                   and np.isfinite(white) and white > 0):
         raise HDRInputError(f"white must be a number > 0, got {white!r}")
     if not np.isfinite(scaled.max()):
-        raise HDRInputError(f"log_average={log_average!r} is out of float32's range for "
-                            "these radiances")
+        raise HDRInputError(f"key={key!r} over the log-average {lav:.3g} is out of "
+                            "float32's range for these radiances")
     lw = float(scaled.max()) if white is None else float(white) * key / lav
     lw2 = np.float32(min(max(lw, 1e-6), 1e19) ** 2)  # (1e19 ** 2: within float32)
     ld = scaled * (1.0 + scaled / lw2) / (1.0 + scaled)
@@ -530,7 +533,7 @@ def tonemapping_operator_Durand2002(
     radius : int, optional
         Base-layer filter radius in pixels; default 2 % of the image diagonal.
     eps : float
-        Guided-filter regularisation in log10 units squared, > 0.
+        Guided-filter regularisation in log10 units squared, >= 1e-6.
     saturation : float
         Exponent of the colour ratios, in [0, 10] (Schlick 1994's ``s``; 1
         keeps the colours, 0 makes grey).
@@ -552,11 +555,12 @@ def tonemapping_operator_Durand2002(
     """
     rad = as_radiance(radiance)
     _check_gamma(gamma)
-    if (not contrast > 1 or not 0 <= detail <= _MAX_DETAIL or eps <= 0
+    if (not contrast > 1 or not 0 <= detail <= _MAX_DETAIL or not eps >= _MIN_EPS
             or not 0 <= saturation <= _MAX_SATURATION or not 1 <= subsample <= _MAX_RADIUS
             or (radius is not None and not (
                 float(radius).is_integer() and 0 <= radius <= _MAX_RADIUS))):
-        raise HDRInputError(f"need contrast > 1, 0 <= detail <= {_MAX_DETAIL:g}, eps > 0, "
+        raise HDRInputError(f"need contrast > 1, 0 <= detail <= {_MAX_DETAIL:g}, "
+                            f"eps >= {_MIN_EPS:g}, "
                             f"0 <= saturation <= {_MAX_SATURATION:g}, "
                             f"1 <= subsample <= {_MAX_RADIUS} and a whole radius in "
                             f"0..{_MAX_RADIUS}")
