@@ -68,6 +68,12 @@ _MOVED = 0.03
 # is; no shift of the rest explains that.
 _EXPLAINED = 0.5
 _PROFILE_NOISE = 0.005
+# A dark band (white text on black, the common dashcam style) needs no motion:
+# motion tells a strip from a flat sky, the airlight's own region, which is
+# never this dark. A parked dashcam's dark strip was never found, and its
+# black, the darkest pixels of the frame, kept the dehaze of the fog above
+# it all but off (+47 to +64 levels, trial 68).
+_DARK_BAND = 0.15
 
 
 def _mid(values: np.ndarray) -> float:
@@ -172,7 +178,8 @@ class _Side:
                 rows, level, now, picture, glyphs, False
             return 0
         if not self.moved:
-            self.moved = (_mid(np.abs(picture - self.ref).ravel()) > _MOVED
+            self.moved = (self.level < _DARK_BAND
+                          or _mid(np.abs(picture - self.ref).ravel()) > _MOVED
                           or _translated(self.ref, picture))
         return rows if self.moved and now - self.since >= _HOLD_S else 0
 
