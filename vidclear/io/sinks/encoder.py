@@ -68,9 +68,9 @@ _LISTED_FORMATS = _MP4_FORMATS | {"matroska", "webm"}
 # Opus in MOV ("only supported in MP4"), FLAC in MP4 ("experimental"). FLAC
 # audio sent to .mov was copied and the header failed, where FFmpeg's CLI
 # writes AAC (trial 61); it is re-encoded with the container's own codec now.
+_MUXER_REFUSES = {"mov": {"flac", "opus"}, "mp4": {"flac"}}
 # The MP4 muxer refuses MP3 below this rate (MPEG-2.5: 8, 11.025, 12 kHz) unless strict -1.
 _MP4_MP3_MIN_RATE = 16_000
-_MUXER_REFUSES = {"mov": {"flac", "opus"}, "mp4": {"flac"}}
 # Audio copied into the old constant-rate containers. Their tag tables list
 # more than their muxers and demuxers handle: Vorbis copied into AVI came
 # back with its second beep 2 s late, FLAC in ASF 1 s (trial 62), E-AC-3 in
