@@ -68,12 +68,6 @@ _MOVED = 0.03
 # is; no shift of the rest explains that.
 _EXPLAINED = 0.5
 _PROFILE_NOISE = 0.005
-# A dark band (white text on black, the common dashcam style) needs no motion:
-# motion tells a strip from a flat sky, the airlight's own region, which is
-# never this dark. A parked dashcam's dark strip was never found, and its
-# black, the darkest pixels of the frame, kept the dehaze of the fog above
-# it all but off (+47 to +64 levels, trial 68).
-_DARK_BAND = 0.15
 
 
 def _mid(values: np.ndarray) -> float:
@@ -107,7 +101,7 @@ def _glyphs(band: np.ndarray, level: float) -> np.ndarray:
     return np.abs(band - np.float32(level)) > _GLYPH
 
 
-def edge_band(minc: np.ndarray) -> tuple[int, float]:
+def edge_band(minc: np.ndarray, *, text: bool = True) -> tuple[int, float]:
     """Rows of a flat band at the top edge of ``minc`` ending in one straight step, and its level.
 
     Parameters
@@ -115,6 +109,10 @@ def edge_band(minc: np.ndarray) -> tuple[int, float]:
     minc : ndarray
         (h, w) float32, the per-pixel minimum over channels in [0, 1] of
         full scale; flip it (``minc[::-1]``) for the bottom edge.
+
+    text : bool
+        Whether the band must carry text (False: a band already confirmed,
+        whose text may come and go, as subtitles in a letterbox bar do).
 
     Returns
     -------
@@ -142,17 +140,18 @@ def edge_band(minc: np.ndarray) -> tuple[int, float]:
     # off, trial 68). The first end is kept where that longer band fails.
     back = np.flatnonzero(share[first:limit] >= _ROW_SHARE)
     for n in ([first + int(back[-1]) + 1] if back.size else []) + [first]:
-        if _band_ends(minc, near, n, level, limit):
+        if _band_ends(minc, near, n, level, limit, text):
             return n, level
     return 0, 0.0
 
 
-def _band_ends(minc: np.ndarray, near: np.ndarray, n: int, level: float, limit: int) -> bool:
-    """Whether rows ``:n`` of ``minc`` are a band at ``level``: mostly at it, with text,
-    ending in a straight step (see :func:`edge_band`)."""
+def _band_ends(minc: np.ndarray, near: np.ndarray, n: int, level: float, limit: int,
+               text: bool = True) -> bool:
+    """Whether rows ``:n`` of ``minc`` are a band at ``level``: mostly at it, with text
+    (if ``text``), ending in a straight step (see :func:`edge_band`)."""
     if n < 2 or n > limit or near[:n].mean() < _BAND_FILL:
         return False
-    if np.count_nonzero(_glyphs(minc[:n], level)) < _GLYPHS * near[:n].size:
+    if text and np.count_nonzero(_glyphs(minc[:n], level)) < _GLYPHS * near[:n].size:
         return False  # no text on it
     return max(_mid(np.abs(minc[j] - np.float32(level))) for j in (n, n + 1)) >= _STEP
 
@@ -165,9 +164,19 @@ class _Side:
     ref: np.ndarray | None = None  # the picture, sampled, when the band was first seen
     glyphs: np.ndarray | None = None  # the band's text pixels then (bool)
     moved: bool = False
+    confirmed: bool = False
 
     def update(self, rows: int, level: float, picture: np.ndarray | None,
                glyphs: np.ndarray | None, now: float) -> int:
+        if (self.confirmed and rows == self.rows and glyphs is not None
+                and abs(level - self.level) <= _SAME_LEVEL):
+            # Once confirmed, a band at the same rows and level stays one
+            # whatever its text does: its text is read afresh. (The light
+            # glinting off a car's bonnet, taken for a strip, slid away and
+            # the band was lost and found again every second, the picture
+            # stepping by 20-28 levels each time, trial 69.)
+            self.glyphs = glyphs
+            return rows
         if (rows == 0 or picture is None or glyphs is None or rows != self.rows
                 or abs(level - self.level) > _SAME_LEVEL
                 or self.ref is None or self.ref.shape != picture.shape
@@ -176,12 +185,13 @@ class _Side:
                 < _GLYPHS_KEPT * np.count_nonzero(self.glyphs)):
             self.rows, self.level, self.since, self.ref, self.glyphs, self.moved = \
                 rows, level, now, picture, glyphs, False
+            self.confirmed = False
             return 0
         if not self.moved:
-            self.moved = (self.level < _DARK_BAND
-                          or _mid(np.abs(picture - self.ref).ravel()) > _MOVED
+            self.moved = (_mid(np.abs(picture - self.ref).ravel()) > _MOVED
                           or _translated(self.ref, picture))
-        return rows if self.moved and now - self.since >= _HOLD_S else 0
+        self.confirmed = self.moved and now - self.since >= _HOLD_S
+        return rows if self.confirmed else 0
 
 
 class OverlayBands:
@@ -213,6 +223,13 @@ class OverlayBands:
         h = minc.shape[0]
         top, top_level = edge_band(minc)
         bottom, bottom_level = edge_band(minc[::-1])
+        # a confirmed band whose text is gone for now (a letterbox bar between
+        # subtitles) is still one: it was dropped at every blank and found a
+        # second after the next subtitle, the picture stepping each time
+        if not top and self._top.confirmed:
+            top, top_level = edge_band(minc, text=False)
+        if not bottom and self._bottom.confirmed:
+            bottom, bottom_level = edge_band(minc[::-1], text=False)
         if not (top or bottom):  # the common case: nothing to sample
             self._top.update(0, 0.0, None, None, now)
             self._bottom.update(0, 0.0, None, None, now)
