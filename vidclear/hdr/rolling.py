@@ -324,6 +324,10 @@ class RollingBracket:
         """Frames kept: the window, and as many again without flow (stand-ins, see _slots)."""
         return self.window if self.flow else 2 * self.window
 
+    def _exposure_key(self, slot: int) -> float:
+        """The exposure of the frame in ``slot``, as a key two frames of one exposure share."""
+        return round(math.log(self._slot_exp[slot]), 3)
+
     def _free_slot(self, held: int) -> int:
         """The slot the next frame overwrites: a free one, else the oldest whose
         exposure another slot also holds, so every exposure's newest frame stays
@@ -331,7 +335,7 @@ class RollingBracket:
         trial 66), else the oldest."""
         if len(self._order) < held:
             return len(self._order)
-        keys = [round(math.log(self._slot_exp[s]), 3) for s in self._order]  # oldest first
+        keys = [self._exposure_key(s) for s in self._order]  # oldest first
         return next((s for s, k in zip(self._order, keys, strict=True) if keys.count(k) > 1),
                     self._order[0])
 
@@ -348,9 +352,9 @@ class RollingBracket:
         """
         newest = self._order[::-1]
         slots = newest[:self.window]
-        key = [round(math.log(self._slot_exp[s]), 3) for s in slots]
+        key = [self._exposure_key(s) for s in slots]
         for older in newest[self.window:]:
-            k = round(math.log(self._slot_exp[older]), 3)
+            k = self._exposure_key(older)
             if k in key:
                 continue
             dup = next((j for j in range(len(slots) - 1, 0, -1)  # never the newest

@@ -208,15 +208,16 @@ def tonemapping_operator_Reinhard2002(
     lav = _log_average(lum) if log_average is None else float(log_average)
     if not np.isfinite(lav) or lav <= 0:
         raise HDRInputError(f"log_average must be > 0, got {log_average}")
+    scale = f"key={key!r} over the log-average {lav:.3g}"
     with np.errstate(over="ignore"):  # refused just below
-        scaled = lum * _factor32(key / lav, f"key={key!r} over the log-average {lav:.3g}")
+        scaled = lum * _factor32(key / lav, scale)
     if white is not None and not (isinstance(white, int | float | np.number)
                                   and np.isfinite(white) and white > 0):
         raise HDRInputError(f"white must be a number > 0, got {white!r}")
-    if not np.isfinite(scaled.max()):
-        raise HDRInputError(f"key={key!r} over the log-average {lav:.3g} is out of "
-                            "float32's range for these radiances")
-    lw = float(scaled.max()) if white is None else float(white) * key / lav
+    peak = float(scaled.max())
+    if not np.isfinite(peak):
+        raise HDRInputError(f"{scale} is out of float32's range for these radiances")
+    lw = peak if white is None else float(white) * key / lav
     lw2 = np.float32(min(max(lw, 1e-6), 1e19) ** 2)  # (1e19 ** 2: within float32)
     ld = scaled * (1.0 + scaled / lw2) / (1.0 + scaled)
     return _encode(_recolour(rad, lum, ld, 1.0), gamma)
