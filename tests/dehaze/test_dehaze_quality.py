@@ -107,6 +107,37 @@ def test_letterbox_bars_do_not_weaken_the_dehazing() -> None:
     assert picture_bounds(dark) == (0, 240, 0, 320)
 
 
+@pytest.mark.parametrize("lines", [1, 2])
+def test_a_subtitle_in_a_letterbox_bar_leaves_the_picture_as_without_it(lines: int) -> None:
+    # A 2.39:1 film in a 16:9 frame (46 px bars at 360p) with a subtitle set
+    # in the bottom bar: the bar ended at the subtitle's lowest row, the rest
+    # of it and the subtitle were read as the picture's darkest pixels ("no
+    # veil") and the picture came out 8 levels light on average while a
+    # subtitle showed (39 in trial 69's 720p clip), stepping back each time
+    # it went. Bars are read on luma: the text's rows are mostly dark with
+    # bright text, and the bar ends at the last wholly dark row.
+    from vidclear.dehaze.dehazer import picture_bounds
+
+    scene = textured_scene(268, 640, 4)
+    picture = to_u8(add_haze(scene, CASES[0][1], beta=2.6)[0])
+    framed = np.zeros((360, 640, 3), np.uint8)
+    framed[46:314] = picture
+    subtitled = framed.copy()
+    text = ["Where are you going tonight?", "To the harbour, before the fog lifts."]
+    for i, line in enumerate(text[-lines:]):
+        y = 360 - 10 - 18 * (lines - 1 - i)
+        cv2.putText(subtitled, line, (20 if lines == 2 else 150, y), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.55 if lines == 1 else 0.75, (235, 235, 235), 2, cv2.LINE_AA)
+    grey = subtitled.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32) / 255
+    assert picture_bounds(grey) == (46, 314, 0, 640)
+    plain = dehaze_image(framed)[46:314].astype(float)
+    with_text = dehaze_image(subtitled)[46:314].astype(float)
+    assert np.abs(with_text - plain).mean() < 1.0, np.abs(with_text - plain).mean()
+    # and the picture is the picture dehazed without bars, as before
+    alone = dehaze_image(picture).astype(float)
+    assert abs(with_text.mean() - alone.mean()) < 4.0
+
+
 @pytest.mark.parametrize("seed", [0, 3])
 def test_thick_haze_without_an_opaque_region_finds_its_airlight(seed: int) -> None:
     # Thick haze (t from 0.1 at the top to 0.3 at the bottom) where no region

@@ -253,6 +253,14 @@ _GAMMA_DEAD = 0.005
 # (minimum over channels) stays below this, at most this share on each side
 _BAR_LEVEL = 0.04
 _BAR_SHARE = 0.3
+# A bar row with subtitles in it: at least this share of its pixels below
+# _BAR_LEVEL (a two-line subtitle set across nearly the whole width of a
+# 2.39:1 film's 92 px bar leaves 0.43-0.5 of a working row dark: anti-aliased
+# strokes light most working pixels they touch; a short one 0.8) and its
+# brightest at least _BAR_TEXT_LEVEL (text is set to be read: a night scene's
+# dim rows, 0.03-0.09 at their brightest, are none)
+_BAR_TEXT = 0.3
+_BAR_TEXT_LEVEL = 0.25
 # FFmpeg's names (``-colorspace``, ``-color_range``) of the YUV standards the
 # YUV path reads; BT.470BG and SMPTE 170M carry the BT.601 matrix
 _COLORSPACES = {"bt601": "bt601", "bt470bg": "bt601", "smpte170m": "bt601", "bt709": "bt709",
@@ -792,7 +800,7 @@ class Dehazer:
         dark = np.empty((h, w), np.float32)
         r = cfg.patch // 2
         _k.grey_minc(planes, LUMA, ws.ones, grey, minc)
-        bounds = picture_bounds(minc)  # black bars: measured on I, before any A
+        bounds = picture_bounds(grey)  # black bars: measured on I, before any A
         scene_cut = cut
         bands, self._bands = self._bands, self._overlay.update(minc, now)
         top, bottom = self._bands
@@ -1332,28 +1340,49 @@ def _caller_level() -> int:
     return level
 
 
-def picture_bounds(minc: np.ndarray) -> tuple[int, int, int, int]:
+def picture_bounds(luma: np.ndarray) -> tuple[int, int, int, int]:
     """Rows ``r0:r1`` and columns ``c0:c1`` of the frame inside its black bars.
 
     Bars (letterbox, pillarbox) are whole rows (columns) at an edge whose
-    brightest pixel is below :data:`_BAR_LEVEL` in ``minc`` (the per-pixel
-    minimum over channels, H×W float32 in [0, 1]); a run longer than
+    brightest pixel is below :data:`_BAR_LEVEL` in ``luma`` (H×W float32 in
+    [0, 1] of full scale; the minimum over channels had taken saturated
+    colour at an edge, a test pattern's red and blue, for black); a run longer than
     :data:`_BAR_SHARE` of the rows (columns) is no bar, so a dark frame is
     never cropped. Letterbox bars are 25 % of a 4:3 frame: taken as the
     darkest pixels they said "no veil" and thick haze between them kept the
     guards of light haze. The veil, density and brightness-guard statistics
     are taken inside these bounds (:func:`inside`), and :func:`fill_bars`
     keeps the bars out of the dark channel.
-    """
-    h, w = minc.shape
-    rows, cols = minc.max(axis=1) < _BAR_LEVEL, minc.max(axis=0) < _BAR_LEVEL
 
-    def run(flags: np.ndarray, limit: int) -> int:
+    Subtitles set in a bar do not end it: from the edge, rows with at least
+    :data:`_BAR_TEXT` of their pixels below the level carry the bar on, and
+    it ends at the last wholly dark row among them, within the share. (The
+    bar had ended at the subtitle's lowest row, and a 2.39:1 film's 92 px
+    bars with a subtitle showing left the picture 39 levels light, a 2:1
+    film's 17-19, stepping back each time the subtitle went: trial 69.)
+    """
+    h, w = luma.shape
+    below = luma < np.float32(_BAR_LEVEL)
+    lit = np.float32(_BAR_TEXT_LEVEL)
+    # per row (column): 1 wholly dark, 0.5 dark but for text, 0 picture
+    rows = np.where(below.all(axis=1), 1.0,
+                    0.5 * ((below.mean(axis=1) >= _BAR_TEXT) & (luma.max(axis=1) >= lit)))
+    cols = np.where(below.all(axis=0), 1.0,
+                    0.5 * ((below.mean(axis=0) >= _BAR_TEXT) & (luma.max(axis=0) >= lit)))
+
+    def run(kind: np.ndarray, limit: int) -> int:
         """Bar rows from the edge: 0 when they run past ``limit`` (a dark frame, no bars)."""
         n = 0
-        while n < len(flags) and flags[n]:
+        while n < len(kind) and kind[n] == 1.0:
             n += 1
-        return n if n <= limit else 0
+        if n > limit:
+            return 0
+        end = n
+        while n < limit and kind[n] > 0.0:
+            n += 1
+            if kind[n - 1] == 1.0:
+                end = n
+        return end
 
     lim_r, lim_c = int(h * _BAR_SHARE), int(w * _BAR_SHARE)
     return (run(rows, lim_r), h - run(rows[::-1], lim_r),
