@@ -266,3 +266,26 @@ def test_constant_rate_and_flv_outputs_run_in_one_piece(clips: Path, tmp_path: P
     for path in (seg, one):
         video = next(s for s in ffprobe_streams(path)["streams"] if s["codec_type"] == "video")
         assert int(video["nb_read_frames"]) == 100
+
+
+def test_a_failed_segmented_file_leaves_no_segment_folder(clips: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    # A file whose join failed (a full disk, say) kept its finished parts in
+    # `.vidclear-segments/` in the user's output folder (trial 64). They go
+    # with the failure; an interrupted batch keeps them for the rerun.
+    import vidclear.batch.runner as runner
+    from vidclear.errors import OutputError
+
+    def no_room(*_args: object, **_kwargs: object) -> dict[str, object]:
+        raise OutputError("no space left on device")
+
+    monkeypatch.setattr(runner, "join_segments", no_room)
+    fast = ['pipeline.processors=["copy"]', "output.threads=1", "output.preset=ultrafast"]
+    rep = run_batch([str(clips / "long.mp4")], BatchOptions(
+        outdir=tmp_path / "seg", overrides=fast, jobs=2, segment_seconds=1.0, overlap=1.0,
+        progress=False))
+    entry = rep["files"][0]
+    assert entry["status"] == "failed" and "no space left" in entry["error"], entry
+    assert not (tmp_path / "seg" / ".vidclear-segments").exists()
+    assert not (tmp_path / "seg" / "long.mp4").exists()

@@ -116,6 +116,13 @@ def _remove_partials(path: Path) -> int:
     return removed
 
 
+def _drop_segments(seg_dir: Path) -> None:
+    """Remove one file's segment folder, and the batch's when no other file's is left."""
+    shutil.rmtree(seg_dir, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        seg_dir.parent.rmdir()
+
+
 def _check_report_path(path: Path, items: list[BatchItem], *, overwrite: bool,
                        read: list[str], outdir: Path) -> None:
     """Refuse a ``--report`` file that is an input or an output of the batch, or another file.
@@ -298,6 +305,11 @@ def run_batch(
         # were planned: sweep their partial files once more now that they are gone.
         for f in files:
             _remove_partials(f.item.output)
+            if f.status == "failed" and f.seg_dir is not None:
+                # a failed file's finished parts would only be litter in the
+                # user's folder (trial 64); an interrupted one's are kept for
+                # the rerun, which picks them up
+                _drop_segments(f.seg_dir)
         report = _report(files, opts, outdir, run, time.perf_counter() - t0, interrupted)
         report["notes"] = notes
         _write_json_atomic(opts.report or outdir / REPORT_NAME, report)
@@ -418,9 +430,7 @@ class _Run:
         results = [f.seg_results[s.index] for s in f.segments]
         frames = sum(int(r.get("frames", 0)) for r in results)
         busy = sum(float(r.get("seconds", 0.0)) for r in results)
-        shutil.rmtree(f.seg_dir, ignore_errors=True)
-        with contextlib.suppress(OSError):
-            f.seg_dir.parent.rmdir()  # only when no other file's segments are left
+        _drop_segments(f.seg_dir)
         said = [f"segment {i + 1}: {n}" for i, r in enumerate(results)
                 for n in r.get("notes", [])] + list(counts.get("notes", []))
         self._done(f, {"frames": frames, "segments": len(parts), "worker_seconds": busy,
