@@ -11,7 +11,8 @@ Such a strip is told from the sky, the airlight's own candidate, by what the
 sky never does for long: it keeps the same rows and the same level, its
 edge is one straight step across the frame, it carries text, and it stays
 put while the picture moves as a whole (most of its pixels change, or a
-shift of it explains its change: a slow pan over a flat sky and road). One
+shift of it explains its change: a slow pan over a flat sky and road, a pan
+across fog). One
 frame is not enough: a zoom out of a canyon under a flat sky has the same
 straight step for a few frames, at a height that changes.
 A still image is therefore never given a band.
@@ -68,6 +69,15 @@ _MOVED = 0.03
 # is; no shift of the rest explains that.
 _EXPLAINED = 0.5
 _PROFILE_NOISE = 0.005
+# Over fog with nothing upright in it the profile, an average over the rows,
+# all but loses the texture, and fog takes the contrast out of the pixels'
+# change (0.01 at the median): a light strip at 720p and 1080p was never found
+# over such a pan, slow or fast, and stayed the airlight (the picture 16-17
+# levels dark, trial 69). Then a shift of the sampled picture itself, pixel
+# by pixel, must explain half its mean change, and that change be over
+# _PIXEL_NOISE (a still view's noise: 0.001-0.002 uncompressed, none where
+# x264 skips the blocks). Tried only when the cheaper tests find no motion.
+_PIXEL_NOISE = 0.004
 
 
 def _mid(values: np.ndarray) -> float:
@@ -92,6 +102,23 @@ def _translated(ref: np.ndarray, picture: np.ndarray) -> bool:
         reach = n // 4
         moved = min(means[n - 1 - reach:n - 1].min(), means[n:n + reach].min())
         if moved < _EXPLAINED * means[n - 1]:
+            return True
+    return False
+
+
+def _shifted(ref: np.ndarray, picture: np.ndarray) -> bool:
+    """Whether ``picture`` is ``ref`` moved along x or y, pixel by pixel (see _PIXEL_NOISE)."""
+    zero = float(np.abs(picture - ref).mean())
+    if zero < _PIXEL_NOISE:
+        return False
+    for axis in (1, 0):  # a pan, then a tilt
+        n = ref.shape[axis]
+        best = zero
+        for k in range(1, n // 4 + 1):
+            a, b = (picture[:, k:], ref[:, :-k]) if axis else (picture[k:], ref[:-k])
+            c, d = (picture[:, :-k], ref[:, k:]) if axis else (picture[:-k], ref[k:])
+            best = min(best, float(np.abs(a - b).mean()), float(np.abs(c - d).mean()))
+        if best < _EXPLAINED * zero:
             return True
     return False
 
@@ -189,7 +216,7 @@ class _Side:
             return 0
         if not self.moved:
             self.moved = (_mid(np.abs(picture - self.ref).ravel()) > _MOVED
-                          or _translated(self.ref, picture))
+                          or _translated(self.ref, picture) or _shifted(self.ref, picture))
         self.confirmed = self.moved and now - self.since >= _HOLD_S
         return rows if self.confirmed else 0
 
