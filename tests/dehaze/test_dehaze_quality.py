@@ -138,6 +138,64 @@ def test_a_subtitle_in_a_letterbox_bar_leaves_the_picture_as_without_it(lines: i
     assert abs(with_text.mean() - alone.mean()) < 4.0
 
 
+
+def _working_luma(frame: np.ndarray) -> np.ndarray:
+    """A frame's luma at the dehazer's working size (180 rows), area-averaged, in [0, 1]."""
+    h, w = frame.shape[:2]
+    small = cv2.resize(frame, (w * 180 // h, 180), interpolation=cv2.INTER_AREA)
+    return small.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32) / 255
+
+
+@pytest.mark.parametrize(("height", "text", "scale", "thick"), [
+    (720, "Where were you last night?", 1.0, 2),
+    (720, "This is a very long subtitle line that runs nearly across the frame", 1.05, 2),
+    (1080, "Where were you last night?", 1.5, 3),
+    (1080, "Where were you last night?", 1.0, 1)])
+def test_a_subtitle_at_any_row_of_a_bar_leaves_the_bar_whole(height: int, text: str,
+                                                             scale: float, thick: int) -> None:
+    # Trial 70: where the subtitle's top or bottom edge fell in a working row
+    # with only the strokes' edge (0.14 at its brightest), one position in
+    # three at 1080p, and for a long line across the bar (0.19-0.26 of its
+    # working rows dark), the bar ended at the subtitle again.
+    from vidclear.dehaze.dehazer import picture_bounds
+
+    width = height * 16 // 9
+    bar = (height - int(round(width / 2.39)) // 2 * 2) // 2
+    rows = bar * 180 / height  # the bar at the working size
+    for dy in range(-12, 13, 2):
+        frame = np.zeros((height, width, 3), np.uint8)
+        frame[bar:height - bar] = 128
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+        cv2.putText(frame, text, ((width - tw) // 2, height - bar // 2 + th // 2 + dy),
+                    cv2.FONT_HERSHEY_SIMPLEX, scale, (235, 235, 235), thick, cv2.LINE_AA)
+        r0, r1 = picture_bounds(_working_luma(frame))[:2]
+        assert abs(r0 - rows) <= 1 and abs(180 - r1 - rows) <= 1, (dy, r0, r1, rows)
+
+
+def test_lights_in_a_night_sky_are_no_bar() -> None:
+    # Stars, a row of lights across the frame and lamps at several heights in
+    # a black sky above a lit road, no bars: the rows between them are wholly
+    # black, as a bar's are, but none of them is a line of text.
+    from vidclear.dehaze.dehazer import picture_bounds
+
+    rng = np.random.default_rng(2)
+    for lights in ("stars", "row", "lamps"):
+        frame = np.full((720, 1280, 3), 3, np.uint8)
+        frame[300:] = (rng.random((420, 1280, 1)) * 60 + 60).astype(np.uint8)
+        if lights == "stars":
+            for y, x in zip(rng.integers(0, 290, 300), rng.integers(0, 1280, 300), strict=True):
+                cv2.circle(frame, (int(x), int(y)), 1, (210, 210, 215), -1)
+        elif lights == "row":
+            for x in range(40, 1280, 90):
+                y = int(rng.integers(58, 86))
+                frame[y:y + 6, x:x + 12] = (255, 240, 230)
+        else:
+            for x in range(40, 1280, 150):
+                cv2.circle(frame, (x, int(rng.integers(36, 240))), 6, (255, 220, 150), -1)
+        top = picture_bounds(_working_luma(frame))[0]
+        below_first_light = int(np.flatnonzero(frame.max(axis=(1, 2)) > 20)[0]) * 180 // 720
+        assert top <= below_first_light + 1, (lights, top)
+
 @pytest.mark.parametrize("seed", [0, 3])
 def test_thick_haze_without_an_opaque_region_finds_its_airlight(seed: int) -> None:
     # Thick haze (t from 0.1 at the top to 0.3 at the bottom) where no region

@@ -253,14 +253,27 @@ _GAMMA_DEAD = 0.005
 # (minimum over channels) stays below this, at most this share on each side
 _BAR_LEVEL = 0.04
 _BAR_SHARE = 0.3
-# A bar row with subtitles in it: at least this share of its pixels below
-# _BAR_LEVEL (a two-line subtitle set across nearly the whole width of a
-# 2.39:1 film's 92 px bar leaves 0.43-0.5 of a working row dark: anti-aliased
-# strokes light most working pixels they touch; a short one 0.8) and its
-# brightest at least _BAR_TEXT_LEVEL (text is set to be read: a night scene's
-# dim rows, 0.03-0.09 at their brightest, are none)
-_BAR_TEXT = 0.3
+# Subtitles in a bar: a block of at least _BAR_TEXT_ROWS rows, each with at
+# least _BAR_TEXT of its pixels below _BAR_LEVEL, one of them at least
+# _BAR_TEXT_LEVEL at its brightest, with wholly dark rows on both sides; at
+# most two such blocks (two lines) in a bar. A long line in a bold font
+# leaves 0.19-0.26 of a working row dark (anti-aliased strokes light most
+# working pixels they touch), a short one 0.7-0.8; a working row that holds
+# only the strokes' edge is 0.14 at its brightest, so brightness is asked of
+# the block, not of each row. A subtitle is 5-11 working rows tall (3-6 % of
+# the frame's height), and lights at least _BAR_TEXT_LIT of the block's
+# pixels (a four-letter word at 720p 3 %), all within one span across the
+# frame, of which at least _BAR_TEXT_SPAN of the columns hold some of it
+# (letters and the gaps between words: 0.8-0.9 at the working size). Stars
+# and lamps in a night sky, blocks of one to three rows, a pixel or two a
+# row, or lights spread across the whole width (0.15-0.2 of its columns),
+# end the bar where they start (trial 70: a starry sky and a row of lights
+# were taken for bars down to 30 % of the rows when each lit row counted).
+_BAR_TEXT = 0.15
 _BAR_TEXT_LEVEL = 0.25
+_BAR_TEXT_ROWS = 4
+_BAR_TEXT_LIT = 0.02
+_BAR_TEXT_SPAN = 0.5
 # FFmpeg's names (``-colorspace``, ``-color_range``) of the YUV standards the
 # YUV path reads; BT.470BG and SMPTE 170M carry the BT.601 matrix
 _COLORSPACES = {"bt601": "bt601", "bt470bg": "bt601", "smpte170m": "bt601", "bt709": "bt709",
@@ -1354,39 +1367,46 @@ def picture_bounds(luma: np.ndarray) -> tuple[int, int, int, int]:
     are taken inside these bounds (:func:`inside`), and :func:`fill_bars`
     keeps the bars out of the dark channel.
 
-    Subtitles set in a bar do not end it: from the edge, rows with at least
-    :data:`_BAR_TEXT` of their pixels below the level carry the bar on, and
-    it ends at the last wholly dark row among them, within the share. (The
-    bar had ended at the subtitle's lowest row, and a 2.39:1 film's 92 px
-    bars with a subtitle showing left the picture 39 levels light, a 2:1
-    film's 17-19, stepping back each time the subtitle went: trial 69.)
+    Subtitles set in a bar do not end it: a block of rows mostly black with
+    bright text in it (:data:`_BAR_TEXT`), between wholly dark rows, carries
+    the bar on to its next wholly dark rows. (The bar had ended at the
+    subtitle's lowest row, and a 2.39:1 film's 92 px bars with a subtitle
+    showing left the picture 39 levels light, a 2:1 film's 17-19, stepping
+    back each time the subtitle went: trial 69.)
     """
     h, w = luma.shape
     below = luma < np.float32(_BAR_LEVEL)
-    lit = np.float32(_BAR_TEXT_LEVEL)
-    # per row (column): 1 wholly dark, 0.5 dark but for text, 0 picture
-    rows = np.where(below.all(axis=1), 1.0,
-                    0.5 * ((below.mean(axis=1) >= _BAR_TEXT) & (luma.max(axis=1) >= lit)))
-    cols = np.where(below.all(axis=0), 1.0,
-                    0.5 * ((below.mean(axis=0) >= _BAR_TEXT) & (luma.max(axis=0) >= lit)))
 
-    def run(kind: np.ndarray, limit: int) -> int:
-        """Bar rows from the edge: 0 when they run past ``limit`` (a dark frame, no bars)."""
+    def run(dark: np.ndarray, lum: np.ndarray, limit: int) -> int:
+        """Bar rows from the edge of ``dark`` (rows × pixels): 0 when they run past ``limit``."""
+        share, peak = dark.mean(axis=1), lum.max(axis=1)
+        pure = share == 1.0
         n = 0
-        while n < len(kind) and kind[n] == 1.0:
+        while n < len(pure) and pure[n]:
             n += 1
         if n > limit:
-            return 0
-        end = n
-        while n < limit and kind[n] > 0.0:
-            n += 1
-            if kind[n - 1] == 1.0:
-                end = n
+            return 0  # a dark frame, no bars
+        end, blocks = n, 0
+        while n < limit and blocks < 2:
+            start = n
+            while n < limit and not pure[n] and share[n] >= _BAR_TEXT:
+                n += 1
+            if (n == start or n >= limit or not pure[n] or n - start < _BAR_TEXT_ROWS
+                    or peak[start:n].max() < _BAR_TEXT_LEVEL
+                    or 1.0 - share[start:n].mean() < _BAR_TEXT_LIT):
+                break  # the picture, or no text: the bar ends at its last dark row
+            lit = np.flatnonzero(~dark[start:n].all(axis=0))
+            if lit.size < _BAR_TEXT_SPAN * (lit[-1] - lit[0] + 1):
+                break  # lights spread across the frame, not a line of text
+            blocks += 1
+            while n < limit and pure[n]:
+                n += 1
+            end = n
         return end
 
     lim_r, lim_c = int(h * _BAR_SHARE), int(w * _BAR_SHARE)
-    return (run(rows, lim_r), h - run(rows[::-1], lim_r),
-            run(cols, lim_c), w - run(cols[::-1], lim_c))
+    return (run(below, luma, lim_r), h - run(below[::-1], luma[::-1], lim_r),
+            run(below.T, luma.T, lim_c), w - run(below.T[::-1], luma.T[::-1], lim_c))
 
 
 def candidates(dark: np.ndarray, minc: np.ndarray, bounds: tuple[int, int, int, int]
