@@ -160,7 +160,7 @@ def test_a_subtitle_at_any_row_of_a_bar_leaves_the_bar_whole(height: int, text: 
     from vidclear.dehaze.dehazer import picture_bounds
 
     width = height * 16 // 9
-    bar = (height - int(round(width / 2.39)) // 2 * 2) // 2
+    bar = (height - round(width / 2.39) // 2 * 2) // 2
     rows = bar * 180 / height  # the bar at the working size
     for dy in range(-12, 13, 2):
         frame = np.zeros((height, width, 3), np.uint8)
