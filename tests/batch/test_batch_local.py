@@ -434,7 +434,8 @@ def test_ctrl_c_leaves_no_job_marked_running(clips: Path, tmp_path: Path) -> Non
     assert report["interrupted"] and report["totals"]["done"] < 10
     assert {e["status"] for e in report["files"]} <= {"done", "interrupted", "pending"}
     assert report["totals"]["frames_not_kept"] == sum(
-        e["frames"] for e in report["files"] if e["status"] == "interrupted")
+        e["frames"] - e.get("frames_kept", 0) for e in report["files"]
+        if e["status"] == "interrupted")
 
 
 def test_an_interrupted_row_counts_the_frames_it_had_processed(tmp_path: Path) -> None:
@@ -723,7 +724,13 @@ def test_the_summary_counts_the_frames_of_interrupted_rows_apart() -> None:
                    "frames": 0, "fps": 0.0, "frames_not_kept": 350},
         "wall_s": 4.6, "workers": 2, "engine": "local"}
     last = format_table(report).splitlines()[-1]
-    assert "0 frames (and 350 of the interrupted files, not kept) in 4.6 s" in last, last
+    assert "0 frames (and of the interrupted files 350 not kept) in 4.6 s" in last, last
+    # a long file's finished segments are kept for the rerun, and said to be
+    # (trial 70: "not kept", they were)
+    report["totals"].update(frames_not_kept=50, frames_kept_for_rerun=300)
+    last = format_table(report).splitlines()[-1]
+    assert ("(and of the interrupted files 50 not kept, 300 kept in finished segments for a "
+            "rerun)") in last, last
 
 
 def test_a_report_is_never_a_file_the_batch_reads_or_its_state(clips: Path, tmp_path: Path,

@@ -268,24 +268,79 @@ def test_constant_rate_and_flv_outputs_run_in_one_piece(clips: Path, tmp_path: P
         assert int(video["nb_read_frames"]) == 100
 
 
-def test_a_failed_segmented_file_leaves_no_segment_folder(clips: Path, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch
-                                                           ) -> None:
-    # A file whose join failed (a full disk, say) kept its finished parts in
-    # `.vidclear-segments/` in the user's output folder (trial 64). They go
-    # with the failure; an interrupted batch keeps them for the rerun.
+
+def test_segments_are_kept_for_a_failed_join_and_dropped_for_a_failed_segment(
+        clips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A file whose processing failed kept its finished parts in
+    # `.vidclear-segments/` in the user's output folder (trial 64); they go
+    # with the failure. A join that failed (a full disk, say) keeps them, and
+    # the rerun joins them instead of doing every frame again (trial 70); a
+    # rerun with other settings drops them (they were kept for good).
+    import vidclear.batch.engines as engines
     import vidclear.batch.runner as runner
     from vidclear.errors import OutputError
+
+    fast = ['pipeline.processors=["copy"]', "output.threads=1", "output.preset=ultrafast"]
+    out = tmp_path / "seg"
+
+    def batch(overrides: list[str]) -> dict:
+        return run_batch([str(clips / "long.mp4")], BatchOptions(
+            outdir=out, overrides=overrides, jobs=2, segment_seconds=1.0, overlap=1.0,
+            progress=False))
 
     def no_room(*_args: object, **_kwargs: object) -> dict[str, object]:
         raise OutputError("no space left on device")
 
-    monkeypatch.setattr(runner, "join_segments", no_room)
-    fast = ['pipeline.processors=["copy"]', "output.threads=1", "output.preset=ultrafast"]
-    rep = run_batch([str(clips / "long.mp4")], BatchOptions(
-        outdir=tmp_path / "seg", overrides=fast, jobs=2, segment_seconds=1.0, overlap=1.0,
-        progress=False))
-    entry = rep["files"][0]
+    with monkeypatch.context() as m:
+        m.setattr(runner, "join_segments", no_room)
+        entry = batch(fast)["files"][0]
     assert entry["status"] == "failed" and "no space left" in entry["error"], entry
-    assert not (tmp_path / "seg" / ".vidclear-segments").exists()
-    assert not (tmp_path / "seg" / "long.mp4").exists()
+    assert "finished segments are kept" in entry["error"]
+    kept = sorted(p.name for p in (out / runner.SEGMENT_DIR).rglob("part-*"))
+    assert len(kept) >= 2 and not (out / "long.mp4").exists()
+    # the rerun joins them: no segment is run again
+    submitted: list[str] = []
+    make = engines.make_engine
+
+    def counting(*args: object, **kwargs: object) -> object:
+        engine = make(*args, **kwargs)
+        submit = engine.submit
+        engine.submit = lambda tid, task: (submitted.append(tid), submit(tid, task))[1]
+        return engine
+
+    with monkeypatch.context() as m:
+        m.setattr(runner, "join_segments", no_room)
+        batch(fast)  # fails at the join again, keeping them
+    with monkeypatch.context() as m:
+        m.setattr(engines, "make_engine", counting)
+        entry = batch(fast)["files"][0]
+    assert entry["status"] == "done" and submitted == [], (entry, submitted)
+    assert not (out / runner.SEGMENT_DIR).exists()
+    # parts kept by a failed join, then a rerun with another setting: dropped
+    with monkeypatch.context() as m:
+        m.setattr(runner, "join_segments", no_room)
+        batch([*fast, "output.crf=30"])
+    assert (out / runner.SEGMENT_DIR).exists()
+    entry = run_batch([str(clips / "long.mp4")], BatchOptions(
+        outdir=out, overrides=[*fast, "output.crf=28"], jobs=2, segment_seconds=1.0, overlap=1.0,
+        progress=False, overwrite=True))["files"][0]
+    assert entry["status"] == "done", entry
+    assert not (out / runner.SEGMENT_DIR).exists()
+    # a segment that fails takes the finished ones with it
+    (out / "long.mp4").unlink()
+
+    def failing(*args: object, **kwargs: object) -> object:
+        engine = make(*args, **kwargs)
+        results = engine.results
+
+        def spoiled(timeout: float) -> list[tuple[str, dict]]:
+            return [(tid, {"ok": False, "error": "decoder gave up", "error_type": "DecodeError"}
+                     if tid.endswith("#1") else r) for tid, r in results(timeout)]
+        engine.results = spoiled
+        return engine
+
+    with monkeypatch.context() as m:
+        m.setattr(engines, "make_engine", failing)
+        entry = batch([*fast, "output.crf=26"])["files"][0]
+    assert entry["status"] == "failed" and "decoder gave up" in entry["error"], entry
+    assert not (out / runner.SEGMENT_DIR).exists()

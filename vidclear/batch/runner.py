@@ -94,6 +94,7 @@ class _File:
     frames_done: int = 0
     segments: list[Any] | None = None
     seg_dir: Path | None = None
+    keep_parts: bool = False  # failed at the join: its finished parts wait for the rerun
     seg_results: dict[int, dict[str, Any]] = field(default_factory=dict)
     attempts: collections.Counter[str] = field(default_factory=collections.Counter)
     result: dict[str, Any] = field(default_factory=dict)
@@ -117,10 +118,15 @@ def _remove_partials(path: Path) -> int:
 
 
 def _drop_segments(seg_dir: Path) -> None:
-    """Remove one file's segment folder, and the batch's when no other file's is left."""
+    """Remove one file's segment folder, and the folders above it that are left empty.
+
+    ``seg_dir`` is ``OUTDIR/.vidclear-segments/OUTPUT-KEY/RUN-TAG`` (see
+    ``_Run._plan``).
+    """
     shutil.rmtree(seg_dir, ignore_errors=True)
     with contextlib.suppress(OSError):
-        seg_dir.parent.rmdir()
+        seg_dir.parent.rmdir()  # the output's, when no other run's parts are left
+        seg_dir.parent.parent.rmdir()  # the batch's, when no other output's are
 
 
 def _check_report_path(path: Path, items: list[BatchItem], *, overwrite: bool,
@@ -305,10 +311,11 @@ def run_batch(
         # were planned: sweep their partial files once more now that they are gone.
         for f in files:
             _remove_partials(f.item.output)
-            if f.status == "failed" and f.seg_dir is not None:
-                # a failed file's finished parts would only be litter in the
-                # user's folder (trial 64); an interrupted one's are kept for
-                # the rerun, which picks them up
+            if f.status == "failed" and f.seg_dir is not None and not f.keep_parts:
+                # a file whose processing failed leaves no parts behind in the
+                # user's folder (trial 64); one interrupted, or failed at the
+                # join (a full disk), keeps them for the rerun, which joins
+                # them (trial 70: 750 of 750 frames were done again)
                 _drop_segments(f.seg_dir)
         report = _report(files, opts, outdir, run, time.perf_counter() - t0, interrupted)
         report["notes"] = notes
@@ -367,7 +374,16 @@ class _Run:
                                               "tables": f.tables})
             return
         tag = hashlib.sha256(f"{item.key}|{f.identity['sha256_sample']}|{f.chash}".encode())
-        f.seg_dir = self.outdir / SEGMENT_DIR / tag.hexdigest()[:20]
+        mine = self.outdir / SEGMENT_DIR / hashlib.sha256(item.key.encode()).hexdigest()[:16]
+        f.seg_dir = mine / tag.hexdigest()[:20]
+        if mine.is_dir():
+            # parts an earlier run left for this output with other settings or
+            # another input are of no use to any run now (trial 70: kept for
+            # good after an interrupted run was started again with one
+            # setting changed)
+            for stale in mine.iterdir():
+                if stale != f.seg_dir:
+                    shutil.rmtree(stale, ignore_errors=True)
         f.seg_dir.mkdir(parents=True, exist_ok=True)
         for seg in f.segments:
             part = f.seg_dir / f"part-{seg.index:05d}{part_suffix(item.output)}"
@@ -389,6 +405,8 @@ class _Run:
     # -- events ------------------------------------------------------------
     def _fail(self, f: _File, error: str, *, record: bool = True) -> None:
         f.status, f.error = "failed", error
+        if f.started:  # its row showed 0.0 s after 750 frames (trial 70)
+            f.wall_s = time.perf_counter() - f.started
         for tid in [t for t in self.pending if self.tasks[t][0] is f]:
             self.pending.remove(tid)
         if record:  # never for outputs this batch did not write (see BatchState.owns)
@@ -425,7 +443,9 @@ class _Run:
             counts = join_segments(f.item.input, parts, f.item.output, config=config.output,
                                    tmp=tmp)
         except (VidclearError, OSError) as exc:
-            self._fail(f, f"{type(exc).__name__}: {exc}")
+            f.keep_parts = True
+            self._fail(f, f"{type(exc).__name__}: {exc} (its {len(parts)} finished segments are "
+                          f"kept in {f.seg_dir}: a rerun joins them)")
             return
         results = [f.seg_results[s.index] for s in f.segments]
         frames = sum(int(r.get("frames", 0)) for r in results)
@@ -573,6 +593,10 @@ def _entry(f: _File) -> dict[str, Any]:
         entry["error"] = f.error
     if f.note:
         entry["note"] = f.note
+    if f.status == "interrupted" and f.segments is not None:
+        # its finished segments stay for the rerun (trial 70: "not kept", they were)
+        entry["frames_kept"] = sum(int(r.get("frames", 0)) for r in f.seg_results.values()
+                                   if r.get("ok"))
     # tries that failed and were tried again (a failure that is not
     # transient is not retried, and its one try is no retry)
     retried = sum(f.attempts.values()) - (1 if f.status == "failed" else 0)
@@ -612,8 +636,10 @@ def _report(files: list[_File], opts: BatchOptions, outdir: Path, run: _Run, wal
     counts = collections.Counter(e["status"] for e in entries)
     frames = sum(e["frames"] for e in entries if e["status"] == "done")
     # processed by jobs Ctrl-C stopped: their rows show them, their output is not
-    # kept (a rerun does them again); the summary said "0 frames" beside "350"
-    lost = sum(e["frames"] for e in entries if e["status"] == "interrupted")
+    # kept (a rerun does them again) but for a long file's finished segments;
+    # the summary said "0 frames" beside "350"
+    kept = sum(e.get("frames_kept", 0) for e in entries if e["status"] == "interrupted")
+    lost = sum(e["frames"] for e in entries if e["status"] == "interrupted") - kept
     return {
         "outdir": str(outdir), "engine": opts.engine, "workers": run.workers,
         "nodes": len(run.nodes) or None, "interrupted": interrupted,
@@ -622,6 +648,6 @@ def _report(files: list[_File], opts: BatchOptions, outdir: Path, run: _Run, wal
                    "failed": counts["failed"], "interrupted": counts["interrupted"],
                    "pending": counts["pending"] + counts["running"],
                    "frames": frames, "fps": round(frames / wall, 2) if wall > 0 else 0.0,
-                   "frames_not_kept": lost},
+                   "frames_not_kept": lost, "frames_kept_for_rerun": kept},
         "files": entries,
     }

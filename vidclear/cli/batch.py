@@ -122,8 +122,10 @@ def format_table(report: dict[str, Any]) -> str:
     lines = [_fmt_row(head, widths)] + [_fmt_row(r, widths) for r in rows]
     t = report["totals"]
     stopped = f"{t['interrupted']} interrupted, " if t.get("interrupted") else ""
-    lost = int(t.get("frames_not_kept") or 0)
-    dropped = f" (and {lost} of the interrupted files, not kept)" if lost else ""
+    lost, kept = int(t.get("frames_not_kept") or 0), int(t.get("frames_kept_for_rerun") or 0)
+    said = ([f"{lost} not kept"] if lost else []) + (
+        [f"{kept} kept in finished segments for a rerun"] if kept else [])
+    dropped = f" (and of the interrupted files {', '.join(said)})" if said else ""
     lines.append(f"{t['done']} done, {t['skipped']} skipped (already done), {t['failed']} "
                  f"failed, {stopped}{t['pending']} not run; {t['frames']} frames{dropped} in "
                  f"{report['wall_s']:.1f} s ({t['fps']:.1f} fps) on {report['workers']} "
