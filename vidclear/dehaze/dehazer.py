@@ -1375,10 +1375,14 @@ def picture_bounds(luma: np.ndarray) -> tuple[int, int, int, int]:
     back each time the subtitle went: trial 69.)
     """
     h, w = luma.shape
-    below = luma < np.float32(_BAR_LEVEL)
+    level = np.float32(_BAR_LEVEL)
 
-    def run(dark: np.ndarray, lum: np.ndarray, limit: int) -> int:
-        """Bar rows from the edge of ``dark`` (rows × pixels): 0 when they run past ``limit``."""
+    def run(lum: np.ndarray, limit: int) -> int:
+        """Bar rows of ``lum`` (rows × pixels) from its first: 0 when they run past ``limit``."""
+        if not (lum[0] < level).all():
+            return 0  # no bar starts at this edge (the whole frame's statistics took 0.2 ms)
+        lum = lum[:limit + 1]
+        dark = lum < level
         share, peak = dark.mean(axis=1), lum.max(axis=1)
         pure = share == 1.0
         n = 0
@@ -1405,8 +1409,8 @@ def picture_bounds(luma: np.ndarray) -> tuple[int, int, int, int]:
         return end
 
     lim_r, lim_c = int(h * _BAR_SHARE), int(w * _BAR_SHARE)
-    return (run(below, luma, lim_r), h - run(below[::-1], luma[::-1], lim_r),
-            run(below.T, luma.T, lim_c), w - run(below.T[::-1], luma.T[::-1], lim_c))
+    return (run(luma, lim_r), h - run(luma[::-1], lim_r),
+            run(luma.T, lim_c), w - run(luma.T[::-1], lim_c))
 
 
 def candidates(dark: np.ndarray, minc: np.ndarray, bounds: tuple[int, int, int, int]
