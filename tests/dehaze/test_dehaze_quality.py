@@ -172,6 +172,21 @@ def test_a_subtitle_at_any_row_of_a_bar_leaves_the_bar_whole(height: int, text: 
         assert abs(r0 - rows) <= 1 and abs(180 - r1 - rows) <= 1, (dy, r0, r1, rows)
 
 
+
+def test_a_subtitle_over_a_4_3_films_side_bars_leaves_them_bars() -> None:
+    # A subtitle set for the wide frame runs over a 4:3 film's side bars into
+    # the picture: no black column follows it, and the bars ended where it
+    # began (trial 70: the picture 10 levels light while it showed).
+    from vidclear.dehaze.dehazer import picture_bounds
+
+    frame = np.zeros((720, 1280, 3), np.uint8)
+    frame[:, 160:1120] = (np.random.default_rng(3).random((720, 960, 1)) * 90 + 100).astype(
+        np.uint8)
+    cv2.putText(frame, "I told you the fog would lift by noon, but nobody listens.", (60, 660),
+                cv2.FONT_HERSHEY_SIMPLEX, 1.05, (235, 235, 235), 2, cv2.LINE_AA)
+    c0, c1 = picture_bounds(_working_luma(frame))[2:]
+    assert abs(c0 - 40) <= 1 and abs(c1 - 280) <= 1, (c0, c1)
+
 def test_lights_in_a_night_sky_are_no_bar() -> None:
     # Stars, a row of lights across the frame and lamps at several heights in
     # a black sky above a lit road, no bars: the rows between them are wholly

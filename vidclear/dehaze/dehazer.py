@@ -274,6 +274,14 @@ _BAR_TEXT_LEVEL = 0.25
 _BAR_TEXT_ROWS = 4
 _BAR_TEXT_LIT = 0.02
 _BAR_TEXT_SPAN = 0.5
+# A subtitle set for the wide frame runs over a 4:3 film's side bars into the
+# picture: no wholly black column follows it. Columns of a side bar, each
+# wholly black or at least _BAR_TEXT_DARK black, whose lit pixels all lie in
+# one band of at most _BAR_TEXT_CROSSING of the rows (the subtitle's line,
+# 5-11 %) and reach the picture, run on to it (the picture was 10 levels
+# light while such a subtitle showed, trial 70).
+_BAR_TEXT_CROSSING = 0.12
+_BAR_TEXT_DARK = 0.85
 # FFmpeg's names (``-colorspace``, ``-color_range``) of the YUV standards the
 # YUV path reads; BT.470BG and SMPTE 170M carry the BT.601 matrix
 _COLORSPACES = {"bt601": "bt601", "bt470bg": "bt601", "smpte170m": "bt601", "bt709": "bt709",
@@ -1377,6 +1385,12 @@ def picture_bounds(luma: np.ndarray) -> tuple[int, int, int, int]:
     h, w = luma.shape
     level = np.float32(_BAR_LEVEL)
 
+    def crossing(dark: np.ndarray, peak: np.ndarray) -> bool:
+        """Whether ``dark`` (lines × pixels, bool) is a side bar a subtitle crosses."""
+        lit = np.flatnonzero(~dark.all(axis=0))
+        return bool(peak.max() >= _BAR_TEXT_LEVEL
+                    and lit[-1] - lit[0] + 1 <= _BAR_TEXT_CROSSING * dark.shape[1])
+
     def run(lum: np.ndarray, limit: int) -> int:
         """Bar rows of ``lum`` (rows × pixels) from its first: 0 when they run past ``limit``."""
         if not (lum[0] < level).all():
@@ -1390,6 +1404,12 @@ def picture_bounds(luma: np.ndarray) -> tuple[int, int, int, int]:
             n += 1
         if n > limit:
             return 0  # a dark frame, no bars
+        m = n  # text running out of the bar into the picture (a side bar's)
+        while m < limit and (pure[m] or share[m] >= _BAR_TEXT_DARK):
+            m += 1
+        if (m - n >= _BAR_TEXT_ROWS and m < limit and not pure[m - 1]
+                and crossing(dark[n:m], peak[n:m])):
+            return m
         end, blocks = n, 0
         while n < limit and blocks < 2:
             start = n
