@@ -15,6 +15,7 @@ encoder restarts its GOP and rate control at each cut).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import av
@@ -316,6 +317,34 @@ def test_segments_are_kept_for_a_failed_join_and_dropped_for_a_failed_segment(
         entry = batch(fast)["files"][0]
     assert entry["status"] == "done" and submitted == [], (entry, submitted)
     assert not (out / runner.SEGMENT_DIR).exists()
+    # kept parts are the input's as it was: an input changed since (here only
+    # its time; trial 71 edited its middle, same size) has its segments run
+    # again, not the old ones joined
+    (out / "long.mp4").unlink()
+    with monkeypatch.context() as m:
+        m.setattr(runner, "join_segments", no_room)
+        batch(fast)
+    src = clips / "long.mp4"
+    stat = src.stat()
+    try:
+        os.utime(src, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+        submitted.clear()
+        with monkeypatch.context() as m:
+            m.setattr(engines, "make_engine", counting)
+            entry = batch(fast)["files"][0]
+    finally:
+        os.utime(src, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert entry["status"] == "done" and len(submitted) >= 2, (entry, submitted)
+    assert not (out / runner.SEGMENT_DIR).exists()
+    # ... and a rerun that runs the file whole drops them too
+    (out / "long.mp4").unlink()
+    with monkeypatch.context() as m:
+        m.setattr(runner, "join_segments", no_room)
+        batch(fast)
+    assert (out / runner.SEGMENT_DIR).exists()
+    entry = run_batch([str(src)], BatchOptions(outdir=out, overrides=fast, jobs=1,
+                                               segment_seconds=0, progress=False))["files"][0]
+    assert entry["status"] == "done" and not (out / runner.SEGMENT_DIR).exists(), entry
     # parts kept by a failed join, then a rerun with another setting: dropped
     with monkeypatch.context() as m:
         m.setattr(runner, "join_segments", no_room)

@@ -173,6 +173,25 @@ def test_a_subtitle_at_any_row_of_a_bar_leaves_the_bar_whole(height: int, text: 
 
 
 
+
+@pytest.mark.parametrize("text", ["two runs", "dim logo"])
+def test_text_in_a_bar_in_two_runs_or_dim_leaves_the_bar_whole(text: str) -> None:
+    # Trial 71: a time code at the left and "SCREENER" at the right of the
+    # same rows (+28 levels on every frame), a dim grey channel logo (+28),
+    # and a subtitle fading in (+21 for a few frames) ended the bar.
+    from vidclear.dehaze.dehazer import picture_bounds
+
+    frame = np.zeros((720, 1280, 3), np.uint8)
+    frame[92:628] = 128
+    if text == "two runs":
+        for words, x in (("01:02:03:04", 40), ("SCREENER", 1040)):
+            cv2.putText(frame, words, (x, 690), cv2.FONT_HERSHEY_SIMPLEX, 1.0,
+                        (235, 235, 235), 2, cv2.LINE_AA)
+    else:
+        cv2.putText(frame, "TV5", (1120, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (48, 48, 48), 3,
+                    cv2.LINE_AA)
+    assert picture_bounds(_working_luma(frame))[:2] == (23, 157)
+
 def test_a_subtitle_over_a_4_3_films_side_bars_leaves_them_bars() -> None:
     # A subtitle set for the wide frame runs over a 4:3 film's side bars into
     # the picture: no black column follows it, and the bars ended where it
@@ -194,7 +213,7 @@ def test_lights_in_a_night_sky_are_no_bar() -> None:
     from vidclear.dehaze.dehazer import picture_bounds
 
     rng = np.random.default_rng(2)
-    for lights in ("stars", "row", "lamps"):
+    for lights in ("stars", "row", "lamps", "glows"):
         frame = np.full((720, 1280, 3), 3, np.uint8)
         frame[300:] = (rng.random((420, 1280, 1)) * 60 + 60).astype(np.uint8)
         if lights == "stars":
@@ -204,9 +223,16 @@ def test_lights_in_a_night_sky_are_no_bar() -> None:
             for x in range(40, 1280, 90):
                 y = int(rng.integers(58, 86))
                 frame[y:y + 6, x:x + 12] = (255, 240, 230)
-        else:
+        elif lights == "lamps":
             for x in range(40, 1280, 150):
                 cv2.circle(frame, (x, int(rng.integers(36, 240))), 6, (255, 220, 150), -1)
+        else:  # lamps with glows, two or three at a height (trial 71's idea of a street)
+            glow = np.zeros((720, 1280), np.float32)
+            for x in range(40, 1280, 150):
+                cv2.circle(glow, (x, int(rng.integers(36, 240))), 6, 1.0, -1)
+            glow = np.maximum(glow, cv2.GaussianBlur(glow, (0, 0), 8) * 2.5).clip(0, 1)
+            frame[:300] = np.maximum(frame[:300], (glow[:300, :, None] * (255, 220, 150))
+                                     .astype(np.uint8))
         top = picture_bounds(_working_luma(frame))[0]
         below_first_light = int(np.flatnonzero(frame.max(axis=(1, 2)) > 20)[0]) * 180 // 720
         assert top <= below_first_light + 1, (lights, top)

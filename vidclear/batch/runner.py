@@ -367,23 +367,21 @@ class _Run:
             self.state.record(item.key, {"status": "running", "input": str(item.input),
                                          "output": str(item.output)})
         if f.segments is None:
+            self._segments_of(item, keep=None)
             source: str | list[str] = [str(p) for p in item.parts] if item.parts \
                 else str(item.input)
             self._add_task(f, f"{item.key}", {"kind": "file", "input": source,
                                               "output": str(item.output),
                                               "tables": f.tables})
             return
-        tag = hashlib.sha256(f"{item.key}|{f.identity['sha256_sample']}|{f.chash}".encode())
-        mine = self.outdir / SEGMENT_DIR / hashlib.sha256(item.key.encode()).hexdigest()[:16]
-        f.seg_dir = mine / tag.hexdigest()[:20]
-        if mine.is_dir():
-            # parts an earlier run left for this output with other settings or
-            # another input are of no use to any run now (trial 70: kept for
-            # good after an interrupted run was started again with one
-            # setting changed)
-            for stale in mine.iterdir():
-                if stale != f.seg_dir:
-                    shutil.rmtree(stale, ignore_errors=True)
+        # the input's size and time too: its first and last MiB alone took an
+        # input edited in the middle for the one whose parts were kept, and
+        # the joined output was the old input's (trial 71)
+        ident = f.identity
+        tag = hashlib.sha256(f"{item.key}|{ident.get('size')}|{ident.get('mtime_ns')}|"
+                             f"{ident['sha256_sample']}|{f.chash}".encode())
+        name = tag.hexdigest()[:20]
+        f.seg_dir = self._segments_of(item, keep=name) / name
         f.seg_dir.mkdir(parents=True, exist_ok=True)
         for seg in f.segments:
             part = f.seg_dir / f"part-{seg.index:05d}{part_suffix(item.output)}"
@@ -397,6 +395,27 @@ class _Run:
                 "tables": f.tables, "segment": seg.to_dict()})
         if len(f.seg_results) == len(f.segments):
             self._join(f)
+
+    def _segments_of(self, item: BatchItem, keep: str | None) -> Path:
+        """The folder of ``item``'s segments, emptied of what other runs left there.
+
+        Parts an earlier run left for this output with other settings or
+        another input, or before a rerun that runs it whole, are of no use
+        to any run now (trial 70: kept for good after an interrupted run was
+        started again with one setting changed; trial 71: with
+        ``--segment-seconds 0``). ``keep`` names this run's own folder in it
+        (``RUN-TAG``), if it is cut into segments.
+        """
+        mine = self.outdir / SEGMENT_DIR / hashlib.sha256(item.key.encode()).hexdigest()[:16]
+        if mine.is_dir():
+            for stale in mine.iterdir():
+                if stale.name != keep:
+                    shutil.rmtree(stale, ignore_errors=True)
+            if keep is None:
+                with contextlib.suppress(OSError):  # the folders left empty
+                    mine.rmdir()
+                    mine.parent.rmdir()
+        return mine
 
     def _add_task(self, f: _File, task_id: str, task: dict[str, Any]) -> None:
         self.tasks[task_id] = (f, task)
@@ -445,7 +464,8 @@ class _Run:
         except (VidclearError, OSError) as exc:
             f.keep_parts = True
             self._fail(f, f"{type(exc).__name__}: {exc} (its {len(parts)} finished segments are "
-                          f"kept in {f.seg_dir}: a rerun joins them)")
+                          f"kept in {f.seg_dir} for the same command run again, which joins "
+                          f"them; delete that folder if you will not run it again)")
             return
         results = [f.seg_results[s.index] for s in f.segments]
         frames = sum(int(r.get("frames", 0)) for r in results)

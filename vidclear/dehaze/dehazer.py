@@ -250,30 +250,41 @@ _AROUND_MARGIN = 0.1
 _GAIN_DEAD = 0.002
 _GAMMA_DEAD = 0.005
 # Black bars (letterbox, pillarbox): edge rows or columns whose brightest pixel
-# (minimum over channels) stays below this, at most this share on each side
+# (luma) stays below this, at most this share on each side
 _BAR_LEVEL = 0.04
 _BAR_SHARE = 0.3
 # Subtitles in a bar: a block of at least _BAR_TEXT_ROWS rows, each with at
 # least _BAR_TEXT of its pixels below _BAR_LEVEL, one of them at least
-# _BAR_TEXT_LEVEL at its brightest, with wholly dark rows on both sides; at
-# most two such blocks (two lines) in a bar. A long line in a bold font
-# leaves 0.19-0.26 of a working row dark (anti-aliased strokes light most
-# working pixels they touch), a short one 0.7-0.8; a working row that holds
-# only the strokes' edge is 0.14 at its brightest, so brightness is asked of
-# the block, not of each row. A subtitle is 5-11 working rows tall (3-6 % of
-# the frame's height), and lights at least _BAR_TEXT_LIT of the block's
-# pixels (a four-letter word at 720p 3 %), all within one span across the
-# frame, of which at least _BAR_TEXT_SPAN of the columns hold some of it
-# (letters and the gaps between words: 0.8-0.9 at the working size). Stars
-# and lamps in a night sky, blocks of one to three rows, a pixel or two a
-# row, or lights spread across the whole width (0.15-0.2 of its columns),
-# end the bar where they start (trial 70: a starry sky and a row of lights
-# were taken for bars down to 30 % of the rows when each lit row counted).
+# _BAR_TEXT_LEVEL at its brightest (three times the bar's level), with wholly
+# dark rows on both sides; at most two such blocks (two lines) in a bar. A
+# long line in a bold font leaves 0.19-0.26 of a working row dark
+# (anti-aliased strokes light most working pixels they touch), a short one
+# 0.7-0.8; a working row that holds only the strokes' edge is 0.14 at its
+# brightest, so brightness is asked of the block, not of each row. A
+# subtitle is 5-11 working rows tall (3-6 % of the frame's height), and
+# lights at least _BAR_TEXT_LIT of the block's pixels (a four-letter word at
+# 720p 3 %), in at most three runs across the frame, each with at least
+# _BAR_TEXT_SPAN of its columns holding some of it (letters and the gaps
+# between words: 0.8-0.9 at the working size). Stars and lamps in a night
+# sky, blocks of one to three rows, a pixel or two a row, or lights spread
+# across the whole width (0.15-0.2 of its columns), end the bar where they
+# start (trial 70: a starry sky and a row of lights were taken for bars down
+# to 30 % of the rows when each lit row counted).
 _BAR_TEXT = 0.15
-_BAR_TEXT_LEVEL = 0.25
+_BAR_TEXT_LEVEL = 0.12
 _BAR_TEXT_ROWS = 4
 _BAR_TEXT_LIT = 0.02
 _BAR_TEXT_SPAN = 0.5
+# A bar may hold up to three runs of text on the same rows, parted by more
+# than _BAR_TEXT_GAP of the width: a time code at the left and "SCREENER" at
+# the right (+28 levels on every frame, trial 71). Dim text counts: a 25 %
+# grey channel logo, a subtitle fading in or out (it flashed +21 levels at
+# each fade-in when text had to reach 0.25 at its brightest, trial 71).
+_BAR_TEXT_GAP = 0.1
+# Each run of text is at least this many times as wide as its rows are high
+# (a three-letter logo 1.8, a word of four 2 and more; a lamp's glow, round,
+# 1: lamps at two or three heights in a night sky were taken for text)
+_BAR_TEXT_WIDE = 1.5
 # A subtitle set for the wide frame runs over a 4:3 film's side bars into the
 # picture: no wholly black column follows it. Columns of a side bar, each
 # wholly black or at least _BAR_TEXT_DARK black, whose lit pixels all lie in
@@ -1385,6 +1396,14 @@ def picture_bounds(luma: np.ndarray) -> tuple[int, int, int, int]:
     h, w = luma.shape
     level = np.float32(_BAR_LEVEL)
 
+    def text_line(lit: np.ndarray, width: int, rows: int) -> bool:
+        """Whether lit columns ``lit`` (sorted) of a block ``rows`` high are at most three
+        runs of text, each dense and _BAR_TEXT_WIDE times wider than high (see there)."""
+        parts = np.split(lit, np.flatnonzero(np.diff(lit) > _BAR_TEXT_GAP * width) + 1)
+        return len(parts) <= 3 and all(
+            p.size >= _BAR_TEXT_SPAN * (p[-1] - p[0] + 1)
+            and p[-1] - p[0] + 1 >= _BAR_TEXT_WIDE * rows for p in parts)
+
     def crossing(dark: np.ndarray, peak: np.ndarray) -> bool:
         """Whether ``dark`` (lines × pixels, bool) is a side bar a subtitle crosses."""
         lit = np.flatnonzero(~dark.all(axis=0))
@@ -1419,8 +1438,8 @@ def picture_bounds(luma: np.ndarray) -> tuple[int, int, int, int]:
                     or peak[start:n].max() < _BAR_TEXT_LEVEL
                     or 1.0 - share[start:n].mean() < _BAR_TEXT_LIT):
                 break  # the picture, or no text: the bar ends at its last dark row
-            lit = np.flatnonzero(~dark[start:n].all(axis=0))
-            if lit.size < _BAR_TEXT_SPAN * (lit[-1] - lit[0] + 1):
+            if not text_line(np.flatnonzero(~dark[start:n].all(axis=0)), dark.shape[1],
+                             n - start):
                 break  # lights spread across the frame, not a line of text
             blocks += 1
             while n < limit and pure[n]:
