@@ -1387,8 +1387,10 @@ def picture_bounds(luma: np.ndarray) -> tuple[int, int, int, int]:
     keeps the bars out of the dark channel.
 
     Subtitles set in a bar do not end it: a block of rows mostly black with
-    bright text in it (:data:`_BAR_TEXT`), between wholly dark rows, carries
-    the bar on to its next wholly dark rows. (The bar had ended at the
+    text in it (:data:`_BAR_TEXT` and the constants after it), between
+    wholly dark rows, carries the bar on to its next wholly dark rows; the
+    columns of a side bar that a subtitle crosses into the picture
+    (:data:`_BAR_TEXT_CROSSING`) are bar. (The bar had ended at the
     subtitle's lowest row, and a 2.39:1 film's 92 px bars with a subtitle
     showing left the picture 39 levels light, a 2:1 film's 17-19, stepping
     back each time the subtitle went: trial 69.)
@@ -1410,8 +1412,11 @@ def picture_bounds(luma: np.ndarray) -> tuple[int, int, int, int]:
         return bool(peak.max() >= _BAR_TEXT_LEVEL
                     and lit[-1] - lit[0] + 1 <= _BAR_TEXT_CROSSING * dark.shape[1])
 
-    def run(lum: np.ndarray, limit: int) -> int:
-        """Bar rows of ``lum`` (rows × pixels) from its first: 0 when they run past ``limit``."""
+    def run(lum: np.ndarray, limit: int, side: bool = False) -> int:
+        """Bar rows of ``lum`` (rows × pixels) from its first: 0 when they run past ``limit``.
+
+        ``side``: ``lum`` is the frame's columns (a side bar may be crossed).
+        """
         if not (lum[0] < level).all():
             return 0  # no bar starts at this edge (the whole frame's statistics took 0.2 ms)
         lum = lum[:limit + 1]
@@ -1426,7 +1431,7 @@ def picture_bounds(luma: np.ndarray) -> tuple[int, int, int, int]:
         m = n  # text running out of the bar into the picture (a side bar's)
         while m < limit and (pure[m] or share[m] >= _BAR_TEXT_DARK):
             m += 1
-        if (m - n >= _BAR_TEXT_ROWS and m < limit and not pure[m - 1]
+        if (side and m - n >= _BAR_TEXT_ROWS and m < limit and not pure[m - 1]
                 and crossing(dark[n:m], peak[n:m])):
             return m
         end, blocks = n, 0
@@ -1449,7 +1454,7 @@ def picture_bounds(luma: np.ndarray) -> tuple[int, int, int, int]:
 
     lim_r, lim_c = int(h * _BAR_SHARE), int(w * _BAR_SHARE)
     return (run(luma, lim_r), h - run(luma[::-1], lim_r),
-            run(luma.T, lim_c), w - run(luma.T[::-1], lim_c))
+            run(luma.T, lim_c, True), w - run(luma.T[::-1], lim_c, True))
 
 
 def candidates(dark: np.ndarray, minc: np.ndarray, bounds: tuple[int, int, int, int]
