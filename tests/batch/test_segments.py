@@ -296,7 +296,8 @@ def test_segments_are_kept_for_a_failed_join_and_dropped_for_a_failed_segment(
         m.setattr(runner, "join_segments", no_room)
         entry = batch(fast)["files"][0]
     assert entry["status"] == "failed" and "no space left" in entry["error"], entry
-    assert "finished segments are kept" in entry["error"]
+    assert entry["error"].endswith("OutputError: no space left on device"), entry["error"]
+    assert "finished segments kept for the same command run again" in entry["error"]
     kept = sorted(p.name for p in (out / runner.SEGMENT_DIR).rglob("part-*"))
     assert len(kept) >= 2 and not (out / "long.mp4").exists()
     # the rerun joins them: no segment is run again
@@ -372,4 +373,35 @@ def test_segments_are_kept_for_a_failed_join_and_dropped_for_a_failed_segment(
         m.setattr(engines, "make_engine", failing)
         entry = batch([*fast, "output.crf=26"])["files"][0]
     assert entry["status"] == "failed" and "decoder gave up" in entry["error"], entry
+    assert not (out / runner.SEGMENT_DIR).exists()
+    # ... but a segment that failed for want of room keeps them: the disk was
+    # full, not the segments wrong (trial 71: 250 of 500 frames thrown away)
+    import errno
+
+    def no_room_left(*args: object, **kwargs: object) -> object:
+        engine = make(*args, **kwargs)
+        results = engine.results
+
+        def full(timeout: float) -> list[tuple[str, dict]]:
+            return [(tid, {"ok": False, "error": "[Errno 28] No space left on device",
+                           "error_type": "OutputError", "errno": errno.ENOSPC}
+                     if tid.endswith("#2") else r) for tid, r in results(timeout)]
+        engine.results = full
+        return engine
+
+    with monkeypatch.context() as m:
+        m.setattr(engines, "make_engine", no_room_left)
+        entry = batch([*fast, "output.crf=26"])["files"][0]
+    assert entry["status"] == "failed" and "No space left" in entry["error"], entry
+    assert "kept for the same command run again" in entry["error"], entry
+    for part in (out / runner.SEGMENT_DIR).rglob("part-00002*"):
+        part.unlink()  # (the worker here did finish it: only its report was spoiled)
+    kept = len(list((out / runner.SEGMENT_DIR).rglob("part-*")))
+    submitted.clear()
+    with monkeypatch.context() as m:
+        m.setattr(engines, "make_engine", counting)
+        entry = batch([*fast, "output.crf=26"])["files"][0]
+    assert entry["status"] == "done" and kept >= 2, (entry, kept)
+    ids = [t.rsplit("#", 1)[1] for t in submitted]
+    assert "2" in ids and len(ids) < entry["segments"], (ids, entry["segments"])
     assert not (out / runner.SEGMENT_DIR).exists()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import hashlib
 import json
 import math
@@ -44,6 +45,8 @@ from vidclear.io.sinks.paths import check_output_path, partial_path, stale_parti
 __all__ = ["BatchOptions", "run_batch"]
 
 SEGMENT_DIR = ".vidclear-segments"
+# a segment that failed for want of room keeps the finished ones (see _handle)
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 REPORT_NAME = "batch-report.json"
 
 
@@ -437,6 +440,14 @@ class _Run:
                                        "error": error, **kept})
         self._emit(f)
 
+    def _keep_parts(self, f: _File, kept: int, error: str) -> None:
+        """Fail ``f`` keeping its ``kept`` finished segments for the same command run again."""
+        f.keep_parts = True
+        where = f.seg_dir.relative_to(self.outdir) if f.seg_dir is not None else SEGMENT_DIR
+        # the kept parts first: the table cuts a long error at 100 characters
+        self._fail(f, f"{kept} finished segments kept for the same command run again ({where}; "
+                      f"delete it if there will be none): {error}")
+
     def _done(self, f: _File, result: dict[str, Any]) -> None:
         f.status = "done"
         f.wall_s = time.perf_counter() - f.started if f.started else 0.0
@@ -462,10 +473,7 @@ class _Run:
             counts = join_segments(f.item.input, parts, f.item.output, config=config.output,
                                    tmp=tmp)
         except (VidclearError, OSError) as exc:
-            f.keep_parts = True
-            self._fail(f, f"{type(exc).__name__}: {exc} (its {len(parts)} finished segments are "
-                          f"kept in {f.seg_dir} for the same command run again, which joins "
-                          f"them; delete that folder if you will not run it again)")
+            self._keep_parts(f, len(parts), f"{type(exc).__name__}: {exc}")
             return
         results = [f.seg_results[s.index] for s in f.segments]
         frames = sum(int(r.get("frames", 0)) for r in results)
@@ -493,7 +501,15 @@ class _Run:
             if result.get("transient") and f.attempts[task_id] <= self.opts.retries:
                 self.pending.appendleft(task_id)
                 return
-            self._fail(f, f"{result.get('error_type', 'Error')}: {result.get('error')}")
+            error = f"{result.get('error_type', 'Error')}: {result.get('error')}"
+            if task["kind"] == "segment" and result.get("errno") in _NO_ROOM:
+                # a full disk is no fault of the finished segments: they wait
+                # for the same command run again (trial 71: 250 of 500 frames
+                # were thrown away)
+                self._keep_parts(f, sum(1 for r in f.seg_results.values() if r.get("ok")),
+                                 error)
+                return
+            self._fail(f, error)
             return
         if task["kind"] == "file":
             f.frames_done = int(result.get("frames", 0))

@@ -109,8 +109,10 @@ def run_task(task_id: str, task: dict[str, Any], progress: Any = None) -> dict[s
         result = body(task_id, task, progress)
         return {"ok": True, "seconds": time.perf_counter() - t0, **where, **result}
     except Exception as exc:
+        code = getattr(exc, "errno", None)
         return {"ok": False, "error": str(exc) or type(exc).__name__,
                 "error_type": type(exc).__name__, "transient": is_transient(exc),
+                "errno": code if isinstance(code, int) else None,
                 "seconds": time.perf_counter() - t0, **where}
 
 
