@@ -359,18 +359,20 @@ def test_segments_are_kept_for_a_failed_join_and_dropped_for_a_failed_segment(
     # a segment that fails takes the finished ones with it
     (out / "long.mp4").unlink()
 
-    def failing(*args: object, **kwargs: object) -> object:
-        engine = make(*args, **kwargs)
-        results = engine.results
-
-        def spoiled(timeout: float) -> list[tuple[str, dict]]:
-            return [(tid, {"ok": False, "error": "decoder gave up", "error_type": "DecodeError"}
-                     if tid.endswith("#1") else r) for tid, r in results(timeout)]
-        engine.results = spoiled
-        return engine
+    def spoiling(segment: str, failure: dict) -> object:
+        """make_engine whose engine reports ``failure`` for task ``...#segment``."""
+        def make_spoiled(*args: object, **kwargs: object) -> object:
+            engine = make(*args, **kwargs)
+            results = engine.results
+            engine.results = lambda timeout: [
+                (tid, {"ok": False, **failure} if tid.endswith(f"#{segment}") else r)
+                for tid, r in results(timeout)]
+            return engine
+        return make_spoiled
 
     with monkeypatch.context() as m:
-        m.setattr(engines, "make_engine", failing)
+        m.setattr(engines, "make_engine", spoiling(
+            "1", {"error": "decoder gave up", "error_type": "DecodeError"}))
         entry = batch([*fast, "output.crf=26"])["files"][0]
     assert entry["status"] == "failed" and "decoder gave up" in entry["error"], entry
     assert not (out / runner.SEGMENT_DIR).exists()
@@ -378,19 +380,10 @@ def test_segments_are_kept_for_a_failed_join_and_dropped_for_a_failed_segment(
     # full, not the segments wrong (trial 71: 250 of 500 frames thrown away)
     import errno
 
-    def no_room_left(*args: object, **kwargs: object) -> object:
-        engine = make(*args, **kwargs)
-        results = engine.results
-
-        def full(timeout: float) -> list[tuple[str, dict]]:
-            return [(tid, {"ok": False, "error": "[Errno 28] No space left on device",
-                           "error_type": "OutputError", "errno": errno.ENOSPC}
-                     if tid.endswith("#2") else r) for tid, r in results(timeout)]
-        engine.results = full
-        return engine
-
     with monkeypatch.context() as m:
-        m.setattr(engines, "make_engine", no_room_left)
+        m.setattr(engines, "make_engine", spoiling("2", {
+            "error": "[Errno 28] No space left on device", "error_type": "OutputError",
+            "errno": errno.ENOSPC}))
         entry = batch([*fast, "output.crf=26"])["files"][0]
     assert entry["status"] == "failed" and "No space left" in entry["error"], entry
     assert "kept for the same command run again" in entry["error"], entry
