@@ -398,3 +398,94 @@ def test_segments_are_kept_for_a_failed_join_and_dropped_for_a_failed_segment(
     ids = [t.rsplit("#", 1)[1] for t in submitted]
     assert "2" in ids and len(ids) < entry["segments"], (ids, entry["segments"])
     assert not (out / runner.SEGMENT_DIR).exists()
+
+
+def test_kept_segments_carry_their_results_and_stopped_workers_leave_no_partials(
+        clips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Trial 71: after Ctrl-C the stopped workers' `part-N.partial-PID` files
+    # stayed in the segment folder; a rerun that only joined kept parts said
+    # "9602 fps on 0 local workers" and lost the segments' results; folders
+    # of the layout before `OUTPUT-KEY/RUN-TAG` were never swept.
+    import vidclear.batch.engines as engines
+    import vidclear.batch.runner as runner
+    from vidclear.cli.batch import format_table
+
+    out = tmp_path / "seg"
+    old = out / runner.SEGMENT_DIR / "0123456789abcdef0123"
+    old.mkdir(parents=True)
+    (old / "part-00000.mp4").write_bytes(b"an old run's part")
+    dead = 2 ** 22 + 1  # above Linux's largest pid: no such process
+    make = engines.make_engine
+    handed: list[str] = []
+
+    def stopping(*args: object, **kwargs: object) -> object:
+        """An engine whose workers each leave a partial; Ctrl-C after the first result."""
+        engine = make(*args, **kwargs)
+        submit, results = engine.submit, engine.results
+
+        def submitted(tid: str, task: dict) -> None:
+            part = Path(task["output"])
+            part.with_name(f"{part.stem}.partial-{dead}{part.suffix}").write_bytes(b"cut")
+            submit(tid, task)
+
+        def answered(timeout: float) -> list:
+            if handed:
+                raise KeyboardInterrupt
+            got = list(results(timeout))
+            handed.extend(tid for tid, _ in got)
+            return got
+
+        engine.submit, engine.results = submitted, answered
+        return engine
+
+    opts = BatchOptions(outdir=out, overrides=['pipeline.processors=["copy"]', "output.threads=1",
+                                               "output.preset=ultrafast"],
+                        jobs=2, segment_seconds=1.0, overlap=1.0, progress=False)
+    with monkeypatch.context() as m:
+        m.setattr(engines, "make_engine", stopping)
+        report = run_batch([str(clips / "long.mp4")], opts)
+    assert report["interrupted"], report
+    assert not old.exists()
+    left = sorted(p.name for p in (out / runner.SEGMENT_DIR).rglob("*"))
+    assert not [n for n in left if ".partial-" in n], left
+    kept = [n for n in left if n.startswith("part-") and n.endswith(".mp4")]
+    # (a worker may finish its part while the batch stops: joined without its result)
+    assert "part-00000.mp4.json" in left and "part-00000.mp4" in kept, left
+    # the rest run, the kept ones joined with what their run said of them
+    entry = run_batch([str(clips / "long.mp4")], opts)["files"][0]
+    assert entry["status"] == "done", entry
+    assert 0 < entry["frames_reused"] < entry["frames"], entry
+    assert entry["worker_seconds"] > 0 and entry["segments"] >= 2, entry
+    # every part kept (a failed join): the rerun runs no job and says so
+    (out / "long.mp4").unlink()
+
+    def no_room(*_args: object, **_kwargs: object) -> dict[str, object]:
+        from vidclear.errors import OutputError
+
+        raise OutputError("no space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(runner, "join_segments", no_room)
+        assert run_batch([str(clips / "long.mp4")], opts)["files"][0]["status"] == "failed"
+    busy = sum(json.loads(p.read_text())["seconds"]
+               for p in (out / runner.SEGMENT_DIR).rglob("part-*.json"))
+    # the output is recorded done before its parts go (a kill between the
+    # two redid five of six segments, trial 71)
+    recorded: list[str] = []
+    drop = runner._drop_segments
+
+    def dropping(seg_dir: Path) -> None:
+        jobs = json.loads((out / ".vidclear-batch.json").read_text())["jobs"]
+        recorded.extend(r["status"] for r in jobs.values())
+        drop(seg_dir)
+
+    with monkeypatch.context() as m:
+        m.setattr(runner, "_drop_segments", dropping)
+        report = run_batch([str(clips / "long.mp4")], opts)
+    assert recorded == ["done"], recorded
+    entry = report["files"][0]
+    assert entry["status"] == "done" and entry["frames_reused"] == entry["frames"], entry
+    assert entry["worker_seconds"] == pytest.approx(busy, rel=1e-6), entry
+    assert entry["fps"] == 0.0 and report["totals"]["fps"] == 0.0, report["totals"]
+    last = format_table(report).splitlines()[-1]
+    assert "with no job run" in last and "of them made by an earlier run" in last, last

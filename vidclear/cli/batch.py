@@ -109,6 +109,8 @@ def format_table(report: dict[str, Any]) -> str:
         note = e.get("error", "") or e.get("note", "")
         if not note and e.get("segments"):
             note = f"{e['segments']} segments"
+            if e.get("frames_reused"):
+                note += f", {e['frames_reused']} frames of them made by an earlier run"
         if e["status"] == "skipped":  # done by an earlier run: no time of this one's
             fps = secs = "-"
             note = note or "done by an earlier run"
@@ -126,10 +128,14 @@ def format_table(report: dict[str, Any]) -> str:
     said = ([f"{lost} not kept"] if lost else []) + (
         [f"{kept} kept in finished segments for a rerun"] if kept else [])
     dropped = f" (and of the interrupted files {', '.join(said)})" if said else ""
+    reused = int(t.get("frames_reused") or 0)
+    earlier = f", {reused} of them made by an earlier run" if reused else ""
+    # a join of kept parts alone runs no job: it said "on 0 local workers" (trial 71)
+    on = (f"on {report['workers']} {report['engine']} workers" if report["workers"]
+          else "with no job run")
     lines.append(f"{t['done']} done, {t['skipped']} skipped (already done), {t['failed']} "
-                 f"failed, {stopped}{t['pending']} not run; {t['frames']} frames{dropped} in "
-                 f"{report['wall_s']:.1f} s ({t['fps']:.1f} fps) on {report['workers']} "
-                 f"{report['engine']} workers")
+                 f"failed, {stopped}{t['pending']} not run; {t['frames']} frames{earlier}"
+                 f"{dropped} in {report['wall_s']:.1f} s ({t['fps']:.1f} fps) {on}")
     return "\n".join(lines)
 
 
