@@ -138,6 +138,9 @@ class PhaseTracker:
         self.prev_small: np.ndarray | None = None
         self.chain: list[float] = []  # cumulative log brightness of recent frames
         self.drops = 0
+        #: whether the last frame's phase was not the one after the frame
+        #: before's (a frame dropped or repeated, or another bracket)
+        self.skipped = False
         #: how far the last frame's ratio to the one before missed the pattern
         #: step it was given (natural log of exposure; inf while no phase fits)
         self.misfit = 0.0
@@ -169,8 +172,8 @@ class PhaseTracker:
             err = np.abs(lr - (self.le - self.le[self.phase]))
             q = int(np.argmin(err))
             if err[q] < self.tol:
-                if q != (self.phase + 1) % self.n:
-                    self.drops += 1
+                self.skipped = q != (self.phase + 1) % self.n
+                self.drops += self.skipped
                 self.phase, self.misfit = q, float(err[q])
                 return q
         if len(self.chain) >= self.n and self.n > 1:

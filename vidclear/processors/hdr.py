@@ -226,6 +226,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self._out: deque[Frame] = deque()
         self._passthrough = False
         self._misfits: deque[float] = deque(maxlen=8)  # the tracker's, last frames
+        self._skips: deque[bool] = deque(maxlen=8)  # the tracker's, last frames
         #: the last frames in, for the engine of a changed bracket (periods of
         #: up to 4 are detected: BracketDetector)
         self._recent: deque[Frame] = deque(maxlen=4)
@@ -318,6 +319,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self._passthrough = False
         self._held = []
         self._misfits.clear()
+        self._skips.clear()
         self._refit = None
         self.detector = BracketDetector(self._log_table)
         when = f" at {frame.time:.2f} s" if frame.time is not None else ""
@@ -366,11 +368,19 @@ class HDRBracket(Processor[HDRBracketConfig]):
         assert self.engine is not None
         if isinstance(frame.meta.get("exposure"), int | float):
             return  # frames that say their exposure need no pattern
-        self._misfits.append(self.engine.tracker.misfit)
+        tracker = self.engine.tracker
+        self._misfits.append(tracker.misfit)
+        self._skips.append(tracker.skipped)
         period = self.engine.exposures.size
         if self._refit is None:
             recent = list(self._misfits)[-2 * period:]
-            if len(recent) < 2 * period or float(np.median(recent)) <= _REFIT_MISFIT:
+            # Frames out of the pattern's order in half of two periods: fewer
+            # exposures than the pattern's, each fitting one of its steps (a
+            # 3-exposure bracket turned 2-exposure went on as 3, the last
+            # long frame before the change merged into every frame after)
+            skipped = sum(list(self._skips)[-2 * period:])
+            if len(recent) < 2 * period or (float(np.median(recent)) <= _REFIT_MISFIT
+                                            and skipped < period):
                 return
             self._refit = BracketDetector(self._log_table)
         found = self._refit.feed(frame.image)
@@ -379,6 +389,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
             if self._refit.seen >= AUTO_HOLD:
                 self._refit = None
                 self._misfits.clear()
+                self._skips.clear()
                 if not self._refit_warned:
                     self._refit_warned = True
                     self._event(f"hdr_bracket: warning: from {when} the frames no longer fit "
@@ -386,6 +397,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
             return
         self._refit = None
         self._misfits.clear()
+        self._skips.clear()
         if _same_pattern(found, _stops(self.engine.exposures)):
             return  # the same pattern: a passing disturbance
         if self.detector is None:  # typed: the user's pattern stays
