@@ -470,3 +470,33 @@ def test_a_bracket_losing_an_exposure_whose_steps_still_fit_is_found_again(tmp_p
     # (1.6 levels off on average with the stale long frame merged in)
     off = [float(np.abs(out[75 + k] - alone[k]).mean()) for k in range(25, 75)]
     assert max(off) < 1.3, np.round(off, 2)
+
+
+def test_frames_of_a_changed_bracket_still_delayed_are_rendered_with_it(tmp_path):
+    # A bracket widened from 1.5 to 2.9 stops: from the change until the new
+    # pattern was found (about two periods and a detection) the frames went
+    # through the old one and came out 30-43 levels dark, 7 frames. The
+    # output runs 4 frames behind: those still in the delay line are
+    # rendered again with the new pattern.
+    import subprocess
+
+    import av
+
+    from vidclear.cli.main import main
+
+    narrow, wide = tmp_path / "narrow.mp4", tmp_path / "wide.mp4"
+    _scaled_clip(narrow, "if(mod(N,2),1.41,0.71)", 3)
+    _scaled_clip(wide, "if(mod(N,2),2,0.5)", 3)
+    (tmp_path / "list.txt").write_text(f"file '{narrow}'\nfile '{wide}'\n")
+    joined, out = tmp_path / "joined.mp4", tmp_path / "hdr.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "concat", "-safe", "0", "-i",
+                    str(tmp_path / "list.txt"), "-c", "copy", str(joined)], check=True,
+                   timeout=60)
+    assert main(["run", str(joined), "-o", str(out), "-q", "--preset", "hdr-bracket"]) == 0
+    with av.open(str(out)) as c:
+        level = np.array([f.to_ndarray(format="gray").mean() for f in c.decode(video=0)])
+    assert len(level) == 150
+    steady = float(np.median(level[50:]))
+    off = np.flatnonzero(np.abs(level - steady) > 5.0)
+    # the two frames out before the change could be seen (they were 7)
+    assert len(off) <= 2 and (off >= 75).all(), (off, level[70:95].round(1))

@@ -37,6 +37,9 @@ AUTO_HOLD = 24
 # again: the camera changed its bracket (a 2-exposure clip joined to a
 # 3-exposure one flickered by 20 levels to its end: trial 37).
 _REFIT_MISFIT = 0.35
+#: Frames kept to render again when a changed bracket is found (those still
+#: in the delay line, see HDRBracket._redo).
+_REDONE = 8
 
 
 def _pattern(values: tuple[float, ...], unit: str, key: str) -> list[float]:
@@ -227,9 +230,11 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self._passthrough = False
         self._misfits: deque[float] = deque(maxlen=8)  # the tracker's, last frames
         self._skips: deque[bool] = deque(maxlen=8)  # the tracker's, last frames
-        #: the last frames in, for the engine of a changed bracket (periods of
-        #: up to 4 are detected: BracketDetector)
-        self._recent: deque[Frame] = deque(maxlen=4)
+        #: the last frames in, for the engine of a changed bracket and the
+        #: frames it renders again (periods of up to 4 are detected:
+        #: BracketDetector), and whether each missed the pattern
+        self._recent: deque[Frame] = deque(maxlen=_REDONE)
+        self._recent_off: deque[bool] = deque(maxlen=_REDONE)
         self._refit: BracketDetector | None = None  # measuring the pattern again
         self._refit_warned = False
         self._part: object = None  # the trip file the last frame came from
@@ -284,7 +289,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
         if self.engine is not None:
             rendered = self._render(frame)
             self._recent.append(frame)
-            self._watch(frame)
+            rendered = self._watch(frame, rendered)
             if not self._out:
                 return rendered
             self._out.append(rendered)
@@ -318,6 +323,8 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self.engine = None
         self._passthrough = False
         self._held = []
+        self._recent.clear()
+        self._recent_off.clear()
         self._misfits.clear()
         self._skips.clear()
         self._refit = None
@@ -356,19 +363,21 @@ class HDRBracket(Processor[HDRBracketConfig]):
                         f"alternating exposures show in the first {AUTO_HOLD} frames: is "
                         "the video bracketed?")
 
-    def _watch(self, frame: Frame) -> None:
+    def _watch(self, frame: Frame, rendered: Frame) -> Frame:
         """Measure the pattern again when the frames stop fitting it; follow a new one.
 
         The tracker's misfit is watched over the last two periods; past
         :data:`_REFIT_MISFIT` the pattern is measured again as at the start
         (over up to :data:`AUTO_HOLD` frames). A different pattern is taken
         from there on, with a note (typed exposures are only warned about);
-        none found is noted once.
+        none found is noted once. Returns ``rendered``, ``frame``'s output,
+        or that frame rendered again with the new pattern (see :meth:`_redo`).
         """
         assert self.engine is not None
-        if isinstance(frame.meta.get("exposure"), int | float):
-            return  # frames that say their exposure need no pattern
         tracker = self.engine.tracker
+        self._recent_off.append(tracker.misfit > _REFIT_MISFIT or tracker.skipped)
+        if isinstance(frame.meta.get("exposure"), int | float):
+            return rendered  # frames that say their exposure need no pattern
         self._misfits.append(tracker.misfit)
         self._skips.append(tracker.skipped)
         period = self.engine.exposures.size
@@ -381,7 +390,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
             skipped = sum(list(self._skips)[-2 * period:])
             if len(recent) < 2 * period or (float(np.median(recent)) <= _REFIT_MISFIT
                                             and skipped < period):
-                return
+                return rendered
             self._refit = BracketDetector(self._log_table)
         found = self._refit.feed(frame.image)
         when = f"{frame.time:.2f} s" if frame.time is not None else "a later frame"
@@ -394,21 +403,52 @@ class HDRBracket(Processor[HDRBracketConfig]):
                     self._refit_warned = True
                     self._event(f"hdr_bracket: warning: from {when} the frames no longer fit "
                                 "the exposure pattern and no other one shows")
-            return
-        self._refit = None
+            return rendered
+        seen, self._refit = self._refit.seen, None
         self._misfits.clear()
         self._skips.clear()
         if _same_pattern(found, _stops(self.engine.exposures)):
-            return  # the same pattern: a passing disturbance
+            return rendered  # the same pattern: a passing disturbance
         if self.detector is None:  # typed: the user's pattern stays
             if not self._refit_warned:
                 self._refit_warned = True
                 self._event(f"hdr_bracket: warning: from {when} the video measures "
                             f"{found.describe()}, not {self.config.section}.exposures")
-            return
+            return rendered
         self.pattern = found
         self.engine = self._follow(found)
         self._event(f"hdr_bracket: the bracket changed at {when}: now {found.describe()}")
+        return self._redo(found, seen, rendered)
+
+    def _redo(self, found: BracketPattern, seen: int, rendered: Frame) -> Frame:
+        """Render the frames of a changed bracket still in the delay line again, with it.
+
+        From the change until the new pattern was found (about two periods
+        and a detection) the frames went through the old pattern, which gave
+        them the wrong exposures: a bracket widened from 2 to 4 stops came
+        out up to 28 levels dark for 7 frames, one narrowed 20 bright. The
+        output runs some frames behind (those held while the first pattern
+        was found), so the frames of the new bracket not yet out (those the
+        new pattern was measured on, and the run of frames before that
+        missed the old one) merge a window of the new bracket instead, as
+        the first frames do (:meth:`_ahead`). Returns the current frame's.
+        """
+        frames = list(self._recent)
+        off = list(self._recent_off)
+        missed = next((k for k, o in enumerate(reversed(off)) if not o), len(off))
+        post = frames[-min(max(seen, missed), len(frames)):]
+        p = found.period
+        if len(post) < p:
+            return rendered
+        n = len(post)
+        redo = min(n, len(self._out) + 1)
+        outs = [self._ahead(post, found, k, None, window=range(max(0, k - p + 1),
+                                                                  max(0, k - p + 1) + p))
+                for k in range(n - redo, n)]
+        *queued, rendered = outs
+        for j, out in enumerate(queued):
+            self._out[len(self._out) - len(queued) + j] = out
+        return rendered
 
     def _follow(self, found: BracketPattern) -> RollingBracket:
         """The engine of a changed bracket, carrying on from the last one.
@@ -471,20 +511,23 @@ class HDRBracket(Processor[HDRBracketConfig]):
         return stats
 
     def _ahead(self, held: list[Frame], found: BracketPattern, k: int,
-               stats: tuple[float | None, float | None]) -> Frame:
+               stats: tuple[float | None, float | None] | None,
+               window: range | None = None) -> Frame:
         """Held frame ``k``, before the first full window, merged with that window.
 
         Instead of only the exposures held before it, frame ``k`` merges the
-        whole first window (held frames 0 to ``period - 1``) with itself as
-        the reference (alignment and de-ghosting against it), on a scratch
-        engine primed with that window's statistics. With only the frames
-        before it, a long exposure's clipped highlights came out up to 21
-        levels darker (a clip trimmed to start on it).
+        whole first window (held frames 0 to ``period - 1``, or ``window``)
+        with itself as the reference (alignment and de-ghosting against it),
+        on a scratch engine primed with that window's statistics (``stats``;
+        None measures them on the window). With only the frames before it, a
+        long exposure's clipped highlights came out up to 21 levels darker (a
+        clip trimmed to start on it).
         """
-        n, p = len(held), found.period
+        n = len(held)
         scratch = self._engine(list(found.exposures))
-        scratch.prime(*stats)
-        for j in range(p):
+        if stats is not None:
+            scratch.prime(*stats)
+        for j in window or range(found.period):
             if j != k:
                 f = held[j]
                 scratch.push(f.image, time=f.time, exposure=_held_exposure(found, n, j))
