@@ -420,6 +420,58 @@ def test_a_trim_of_a_file_on_a_server_that_cannot_seek_starts_where_asked(tmp_pa
     assert int(np.argmin(errors)) == 2, errors  # frame 63, at 2.52 s
 
 
+def test_a_one_client_http_server_gone_after_the_length_question_is_named(ts_clip, tmp_path):
+    # FFmpeg's HTTP server for one client (ffmpeg -listen 1, the usual way to
+    # serve a local stream) answers vidclear's question for the length (HEAD:
+    # 400) and exits; the run then said only "Connection refused" (trial 72).
+    # It says what happened and how to read such a server without asking, and
+    # that way reads every frame.
+    def serve(port: int) -> subprocess.Popen:
+        server = subprocess.Popen([_ffmpeg(), "-v", "quiet", "-i", str(ts_clip), "-c", "copy",
+                                   "-f", "mpegts", "-listen", "1",
+                                   f"http://127.0.0.1:{port}/s.ts"])
+        deadline = time.monotonic() + 20
+        # listening (a test connection would be its one client)
+        while time.monotonic() < deadline and server.poll() is None and not _listening(port):
+            time.sleep(0.1)
+        return server
+
+    port = _port()
+    server = serve(port)
+    try:
+        asked = subprocess.run([*VIDCLEAR, "run", f"http://127.0.0.1:{port}/s.ts", "-o",
+                                str(tmp_path / "a.mkv")], capture_output=True, text=True,
+                               cwd=ROOT, timeout=60)
+    finally:
+        server.kill()
+        server.wait()
+    assert asked.returncode == 1, asked.stderr
+    assert "Connection refused (the server answered vidclear's first request" in asked.stderr
+    assert "--set pipeline.mode=file" in asked.stderr and "Traceback" not in asked.stderr
+    assert not (tmp_path / "a.mkv").exists()
+    port = _port()
+    server = serve(port)
+    try:
+        told = subprocess.run([*VIDCLEAR, "run", f"http://127.0.0.1:{port}/s.ts", "-o",
+                               str(tmp_path / "b.mkv"), "--set", "pipeline.mode=file", "-q"],
+                              capture_output=True, text=True, cwd=ROOT, timeout=60)
+    finally:
+        server.wait(timeout=30)
+    assert told.returncode == 0, told.stderr
+    assert _counts(tmp_path / "b.mkv") == _counts(ts_clip)
+
+
+def _listening(port: int) -> bool:
+    """Whether something listens on ``port`` (read from /proc, no connection made)."""
+    with contextlib.suppress(OSError):
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":
+                    return True
+    return False
+
+
 def test_a_server_is_asked_for_the_length_before_ffmpeg(tmp_path):
     # FFmpeg's avio size was the only test of "a file": on a keep-alive server
     # whose seek back after an MP4's trailing index fails, it was unknown and
@@ -436,6 +488,7 @@ def test_a_server_is_asked_for_the_length_before_ffmpeg(tmp_path):
             pass
 
         def do_GET(self):
+            asked.append(self.path)
             if self.path == "/file":
                 self.send_response(200)
                 self.send_header("Content-Type", "video/mp4")
@@ -456,6 +509,7 @@ def test_a_server_is_asked_for_the_length_before_ffmpeg(tmp_path):
 
         do_HEAD = None  # drops the connection, as the trial's server did
 
+    asked: list[str] = []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
@@ -465,6 +519,10 @@ def test_a_server_is_asked_for_the_length_before_ffmpeg(tmp_path):
         assert content_length(f"{base}/chunked", 5) == 0
         assert remote_file(f"{base}/file") is True
         assert remote_file(f"{base}/mjpeg") is False
+        # asked once a process: every question is a connection (a server for
+        # one client is gone after the first, trial 72)
+        assert content_length(f"{base}/file", 5) == 1234
+        assert asked.count("/file") == 1, asked
     finally:
         server.shutdown()
         server.server_close()

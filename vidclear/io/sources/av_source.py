@@ -23,7 +23,7 @@ from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError
 from vidclear.io.joins import Unjoiner, joinable
 from vidclear.io.sequence import ffmpeg_pattern, first_of_sequence, has_number
-from vidclear.io.sources.remote import accepts_ranges
+from vidclear.io.sources.remote import accepts_ranges, asked
 
 __all__ = ["CAPTURE_TIME_BASE", "AVSource", "camera_device", "classify_input", "video_stream"]
 
@@ -125,6 +125,13 @@ def open_error(spec: str, exc: Exception) -> InputError:
         # as the output side says it (trial 54: FFmpeg's bare words on input)
         text = (f"the FFmpeg inside PyAV was built without the "
                 f"{spec.split('://', 1)[0].lower()}:// protocol")
+    elif getattr(exc, "errno", None) == errno.ECONNREFUSED and asked(spec):
+        # FFmpeg's one-client HTTP server (-listen 1) answers vidclear's
+        # question for the length (HEAD) and is gone (trial 72)
+        text = (f"{text} (the server answered vidclear's first request, which asks for "
+                "the file's length, and then no more: a server for one client, such as "
+                "ffmpeg -listen 1? --set pipeline.mode=file reads every frame without "
+                "asking, pipeline.mode=live reads it as a live stream)")
     elif classify_input(spec) == "file" and _mp4_without_index(spec):
         # a dashcam's power cut: FFmpeg logs "moov atom not found" and returns
         # "Invalid data found" (trial 53)

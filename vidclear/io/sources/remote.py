@@ -10,10 +10,23 @@ headers: ``Content-Length``, ``Accept-Ranges`` and the 206 answer to a
 
 from __future__ import annotations
 
+import time
 import urllib.error
 import urllib.request
 
-__all__ = ["accepts_ranges", "content_length"]
+__all__ = ["accepts_ranges", "asked", "content_length"]
+
+# What each URL's server said, once a process: the CLI, the session and the
+# source each need it, and every question is a connection (a server that
+# serves one client, FFmpeg's ``-listen 1``, is gone after the first).
+_LENGTHS: dict[str, tuple[float, int | None]] = {}  # (when asked, the answer)
+_ANSWERED: set[str] = set()  # URLs whose server answered that question
+_KEPT_S = 60.0  # how long an answer is kept (a library's process may live long)
+
+
+def asked(url: str) -> bool:
+    """Whether the server of ``url`` answered :func:`content_length` in this process."""
+    return url in _ANSWERED
 
 
 def content_length(url: str, timeout: float | None) -> int | None:
@@ -22,13 +35,22 @@ def content_length(url: str, timeout: float | None) -> int | None:
     0 for a stream (no length given, a multipart or chunked answer), None
     when the server could not be asked (FFmpeg's opening then decides).
     Asked with ``HEAD``, else the start of a ``GET`` (servers that refuse
-    or drop ``HEAD``).
+    or drop ``HEAD``), once a process (the answer is kept).
     """
+    kept = _LENGTHS.get(url)
+    if kept is None or time.monotonic() - kept[0] > _KEPT_S:
+        _ANSWERED.discard(url)
+        kept = _LENGTHS[url] = (time.monotonic(), _ask_length(url, timeout))
+    return kept[1]
+
+
+def _ask_length(url: str, timeout: float | None) -> int | None:
     for method in ("HEAD", "GET"):
         request = urllib.request.Request(url, method=method if url.startswith("http") else None,
                                          headers={"User-Agent": "vidclear"})
         try:
             with urllib.request.urlopen(request, timeout=timeout or 10) as reply:
+                _ANSWERED.add(url)
                 headers = reply.headers
                 kind = (headers.get("Content-Type") or "").lower()
                 if kind.startswith("multipart/"):
@@ -38,6 +60,7 @@ def content_length(url: str, timeout: float | None) -> int | None:
                 length = headers.get("Content-Length")
                 return int(length) if length and length.strip().isdigit() else 0
         except urllib.error.HTTPError as exc:
+            _ANSWERED.add(url)
             if method == "HEAD" and exc.code in (400, 403, 405, 501):
                 continue  # a server that takes no HEAD: the start of a GET
             return None
