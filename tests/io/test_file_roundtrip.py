@@ -907,3 +907,34 @@ def test_the_standard_change_is_noted_whichever_comes_first_and_never_for_pictur
     picture = Session.open(str(a), tmp_path / "still.png")
     picture.run(signals=False)
     assert not any("colour standard" in n for n in picture.report()["notes"])
+
+
+def test_a_frame_a_damaged_ts_decodes_out_of_order_is_late_not_a_join(tmp_path):
+    # 60 kB of garbage in the middle of an MPEG-TS: the decoder gave one frame
+    # from before the hole after the first one past it (6.43 s after 7.40 s).
+    # Taken for a join of recordings, it moved the rest of the picture a
+    # second after its sound (trial 72). The file's source re-bases joins in
+    # file order already: a step back after that is a late frame.
+    import random
+
+    base = tmp_path / "base.ts"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=640x360:rate=30:duration=10", "-f", "lavfi", "-i",
+                    "sine=f=440:sample_rate=48000:duration=10", "-c:v", "libx264", "-g", "30",
+                    "-c:a", "aac", "-shortest", "-f", "mpegts", str(base)], check=True,
+                   timeout=120)
+    data = bytearray(base.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 60000] = random.Random(0).randbytes(60000)
+    broken = tmp_path / "broken.ts"
+    broken.write_bytes(bytes(data))
+    out = tmp_path / "out.ts"
+    res = _vidclear_run(broken, out)
+    assert "discontinuit" not in res.stderr, res.stderr
+
+    def last(kind: str) -> float:
+        return max(float(p["pts_time"]) for p in ffprobe_packets(out, kind)
+                   if p.get("pts_time") not in (None, "N/A"))
+
+    # the picture ends with its sound, as in the input (it ran 0.98 s past it)
+    assert last("v") == pytest.approx(last("a"), abs=0.1), (last("v"), last("a"))

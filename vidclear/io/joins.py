@@ -56,6 +56,11 @@ class Timeline:
     joins : bool
         The input is :func:`joinable`: a jump of the picture forward past
         :data:`JOIN_AHEAD_S` is a discontinuity too (else a pause, kept).
+    back : bool
+        A step back of over 0.1 s is a discontinuity. False where the
+        source re-based its steps back already, in file order
+        (:class:`Unjoiner`): a step back met after that is a frame the
+        decoder gave out of order (a damaged stream), a late frame.
 
     Notes
     -----
@@ -74,15 +79,16 @@ class Timeline:
     are never left out, keeps its own shift then.
     """
 
-    def __init__(self, joins: bool = True) -> None:
+    def __init__(self, joins: bool = True, *, back: bool = True) -> None:
         self.forward_gap_s = JOIN_AHEAD_S if joins else float("inf")
+        self.back = back
         # (input s after the jump, shift s, the clock went ahead)
         self._events: list[tuple[float, float, bool]] = []
         self._used: dict[Hashable, int] = {}  # events each stream has passed
 
     def jumped(self, gap_s: float) -> bool:
         """Whether a step of ``gap_s`` seconds between a stream's packets is a discontinuity."""
-        return gap_s < -DISCONTINUITY_S or gap_s > self.forward_gap_s
+        return (self.back and gap_s < -DISCONTINUITY_S) or gap_s > self.forward_gap_s
 
     def follow(self, key: Hashable, gap_s: float, at_s: float, own_s: float) -> float | None:
         """The shift for a stream other than the picture whose timestamps stepped by
@@ -96,7 +102,7 @@ class Timeline:
         for its sound, filled a minute of silence).
         """
         if gap_s < -DISCONTINUITY_S:
-            return self.shift(key, at_s, own_s, ahead=False)
+            return self.shift(key, at_s, own_s, ahead=False) if self.back else None
         if gap_s > DISCONTINUITY_S:
             return self.joined(key, at_s, ahead=True)
         return None
