@@ -27,11 +27,23 @@ from vidclear.kernels.exposure import exposure_weights
 from vidclear.kernels.filters import guided_coefficients
 from vidclear.kernels.threads import ThreadChoice
 
-__all__ = ["PhaseTracker", "RollingBracket", "TemporalSmoother", "ThreadChoice",
+__all__ = ["FIT_MISFIT", "PhaseTracker", "RollingBracket", "TemporalSmoother", "ThreadChoice",
            "display_table"]
 
 _HIST_BINS = 256  # quarter stops from 2**-32 to 2**32
 _TRACK_PIXELS = 16384  # phase tracking looks at about this many pixels
+#: A frame that misses its pattern step by more than this (natural log of
+#: exposure, about half a stop) fits it only loosely: its exposure is no
+#: ground for the next one's, and over two periods the pattern is measured
+#: again (vidclear.processors.hdr).
+FIT_MISFIT = 0.35
+# A frame whose exposure measured against the frame before (one that fitted)
+# misses the one its phase gives by more than this (natural log, 1.6 stops)
+# takes the measured one. The real alternating-exposure clips in ../shared miss by at most 0.28;
+# clips made by scaling code values (as new users make them) by up to 0.7 on
+# steady frames and 1.27 where their bracket changed; half a stop here moved
+# such a clip's picture by 9 levels.
+_OFF_PATTERN = 1.1
 _DEGHOST_TOL = 0.25  # log-radiance slack of a reading before de-ghosting starts
 _BASE_SUB = 4  # the local operator's base layer is filtered at 1/4 resolution
 _BASE_EPS = 0.1 * math.log2(10.0) ** 2  # guided-filter eps: 0.1 in log10 units, in log2
@@ -165,6 +177,7 @@ class PhaseTracker:
         first = self.prev_small is None
         self.prev_small = small
         self.chain = ([*self.chain, self.chain[-1] + lr] if self.chain else [0.0])[-self.n:]
+        before, self.skipped = self.phase, False
         if first:
             self.phase, self.misfit = None, 0.0
             return None
@@ -187,7 +200,13 @@ class PhaseTracker:
             best = int(order[0])
             if costs[best] < self.n * self.tol ** 2 and (
                     self.n == 1 or costs[int(order[1])] > 2 * costs[best] + 1e-6):
-                self.phase, self.misfit = best, math.sqrt(costs[best] / self.n)
+                # the misfit of the newest step, as where a step fits: the
+                # chain's spread halves it for two exposures, and a bracket's
+                # step widened by a stop (0.69) read as 0.35, under the
+                # re-measuring threshold, for good (trial 72)
+                step = self.le[best] - self.le[(best - 1) % self.n]
+                self.phase, self.misfit = best, abs(lr - step)
+                self.skipped = before is not None and best != (before + 1) % self.n
                 return best
         self.phase, self.misfit = None, math.inf
         return None
@@ -315,6 +334,7 @@ class RollingBracket:
         self.smooth_b.reset()
         self._primed = False
         self.tracker.reset()
+        self._trusted = False  # whether the last frame's exposure held (see push)
         self.last_shifts: list[tuple[int, int]] = []
         self.last_phase: int | None = None
 
@@ -433,24 +453,32 @@ class RollingBracket:
         log_response = np.log(self.response.astype(np.float64))
         step = max(1, int(math.sqrt(small.shape[0] * small.shape[1] / _TRACK_PIXELS)))
         phase = self.tracker.update(small[::step, ::step], log_response)
+        chained = self._chained()
+        trusted = self._trusted  # the frame before's exposure, that chained builds on
         if exposure is not None and self._usable_exposure(exposure):
             ex = float(exposure)
             phase = int(np.argmin(np.abs(np.log(ex) - self.tracker.le)))
             self.tracker.phase = phase
-        elif phase is not None:
+            self._trusted = True
+        elif phase is not None and (chained is None or not trusted or abs(
+                math.log(chained / float(self.exposures[phase]))) <= _OFF_PATTERN):
             ex = float(self.exposures[phase])
-        elif self.tracker.measured is not None and self._order:
-            # No pattern step fits (the camera changed its bracket): the
-            # exposure measured against the frame before. Guessed by count,
-            # the frames until the pattern was measured again came out up to
-            # 80 levels dark or bright (trial 64).
-            before = self._slot_exp[self._order[-1]]
-            ex = before * math.exp(self.tracker.measured)
-            lo, hi = float(self.exposures.min()), float(self.exposures.max())
-            span = 2.0 ** (MAX_EXPOSURE_STOPS / 2)  # radiance tables stay finite
-            ex = min(max(ex, lo / span), hi * span)
+            self._trusted = self.tracker.misfit <= FIT_MISFIT
+        elif chained is not None:
+            # No pattern step fits (the camera changed its bracket), or the
+            # phase the pattern gives is far from what the frame measures
+            # against a frame whose exposure held (a 2-exposure bracket
+            # turned 3-exposure: its new long frame, two stops over the
+            # middle one, was taken for the old long one, and the picture
+            # flashed 87 levels bright): the exposure measured against the
+            # frame before. Guessed by count, the frames until the pattern
+            # was measured again came out up to 80 levels dark or bright
+            # (trial 64). Measured against a frame that only loosely fitted,
+            # the error grew (a frame 2.3 times off: 66 levels dark).
+            ex = chained
         else:  # unknown yet: guess the next pattern element
             ex = float(self.exposures[(self._count - 1) % self.exposures.size])
+            self._trusted = False
         self.last_phase = phase
         self._slot_exp[slot] = ex
         self._slot_small[slot] = small
@@ -468,6 +496,19 @@ class RollingBracket:
         if self.calibrate and self.ready:
             self._calibrate_now()
         return self._render(dt)
+
+    def _chained(self) -> float | None:
+        """The newest frame's exposure measured against the frame before's, if it could be.
+
+        Kept within the span the radiance tables allow around the pattern.
+        """
+        if self.tracker.measured is None or not self._order:
+            return None
+        before = self._slot_exp[self._order[-1]]  # the frame before (not yet in _order)
+        ex = before * math.exp(self.tracker.measured)
+        lo, hi = float(self.exposures.min()), float(self.exposures.max())
+        span = 2.0 ** (MAX_EXPOSURE_STOPS / 2)  # radiance tables stay finite
+        return min(max(ex, lo / span), hi * span)
 
     def _usable_exposure(self, exposure: float) -> bool:
         """A frame's own exposure, if it keeps the window within the allowed span."""

@@ -22,7 +22,7 @@ from vidclear.hdr.response import (
     load_response,
     srgb_response,
 )
-from vidclear.hdr.rolling import RollingBracket
+from vidclear.hdr.rolling import FIT_MISFIT, RollingBracket
 from vidclear.hdr.signal import HDRSignal
 from vidclear.hdr.synth import bracket_tables
 
@@ -36,7 +36,7 @@ AUTO_HOLD = 24
 # of exposure, about half a stop), in the median over two periods, is measured
 # again: the camera changed its bracket (a 2-exposure clip joined to a
 # 3-exposure one flickered by 20 levels to its end: trial 37).
-_REFIT_MISFIT = 0.35
+_REFIT_MISFIT = FIT_MISFIT
 #: Frames kept to render again when a changed bracket is found (those still
 #: in the delay line, see HDRBracket._redo).
 _REDONE = 8
