@@ -938,3 +938,30 @@ def test_a_frame_a_damaged_ts_decodes_out_of_order_is_late_not_a_join(tmp_path):
 
     # the picture ends with its sound, as in the input (it ran 0.98 s past it)
     assert last("v") == pytest.approx(last("a"), abs=0.1), (last("v"), last("a"))
+
+
+def test_a_matroska_file_still_being_written_is_not_read_as_whole(tmp_path):
+    # A recording still being written (Matroska, its size and duration not
+    # written yet) was read to where its writer had got, 136 of 300 frames,
+    # exit 0 and not a word (trial 72). A file that changes while it is read
+    # is refused as a truncated one is; one that records no duration says so.
+    import os
+
+    src = tmp_path / "stream.mkv"
+    with open(src, "wb") as fh:  # written as a stream: no size, no duration
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                        "testsrc2=size=160x120:rate=25:duration=2", "-c:v", "libx264",
+                        "-f", "matroska", "-"], stdout=fh, check=True, timeout=60)
+    res = _vidclear_run(src, tmp_path / "out.mkv")
+    assert "stream.mkv records no duration" in res.stderr and "50 frames" in res.stderr
+    # ... and one its writer touches while it is read
+    source = open_source(str(src))
+    frames = iter(source)
+    next(frames)
+    st = src.stat()
+    os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    with pytest.raises(InputError, match=r"is still being written: it changed while it was "
+                                         r"read .*allow_truncated"):
+        for _ in frames:
+            pass
+    source.close()

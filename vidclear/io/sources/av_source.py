@@ -6,6 +6,7 @@ import errno
 import io
 import os
 import socket
+import stat
 import sys
 import time
 import urllib.parse
@@ -289,6 +290,7 @@ class AVSource(Source):
         self._facts: dict[str, Any] = {}  # what close() keeps of the closed container
         #: one-line notes for the user (a numbered sequence ending at a gap)
         self.notes: list[str] = []
+        self._size_at_open = self._file_size()
         self._container = self._open()
         try:
             self._setup(copy_streams)
@@ -297,6 +299,16 @@ class AVSource(Source):
             raise
 
     # -- opening ---------------------------------------------------------
+    def _file_size(self) -> tuple[int, int] | None:
+        """The input's size (bytes) and modification time (ns) when it is a regular file."""
+        if self.kind != "file":
+            return None
+        try:
+            st = os.stat(self.spec)
+        except OSError:
+            return None
+        return (st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else None
+
     def _open(self) -> Any:
         cfg = self.config
         options: dict[str, str] = {}
@@ -765,6 +777,25 @@ class AVSource(Source):
         if (self.stopped or self._seeked or self.kind not in ("file", "pipe")
                 or self.config.allow_truncated):
             return
+        hint = "(use --set input.allow_truncated=true to keep what decodes)"
+        now, then = self._file_size(), self._size_at_open
+        if then is not None and now is not None and now != then:
+            # a recording still being written (a Matroska file whose size and
+            # duration are not written yet) was read to where its writer had
+            # got, 136 of 300 frames, without a word (trial 72)
+            raise InputError(
+                f"input {self.spec} is still being written: it changed while it was read "
+                f"({then[0]} bytes, then {now[0]}), and its end is not there yet (run "
+                f"again once the recording is finished) {hint}")
+        if (then is not None and self._declared_video_end() is None
+                and {"matroska", "webm"} & set(self._container.format.name.split(","))):
+            # no size nor duration recorded: written as a stream, still being
+            # written (its writer had not flushed while it was read), or cut
+            # off before it was finished; read to its end as FFmpeg does
+            self.notes.append(
+                f"{self.spec} records no duration (a Matroska file written as a stream, "
+                "still being written, or one whose recording stopped before it was "
+                f"finished): read to its end, {self.frames_decoded} frames")
         reader = self._stdin
         if (reader is not None and "mpegts" in self._container.format.name.split(",")
                 and not _ts_ends_whole(reader.tail, reader.count)):
@@ -774,7 +805,6 @@ class AVSource(Source):
                              "input.allow_truncated=true to keep what decodes)")
         if self.frames_decoded == 0:
             raise InputError(f"input {self.spec} holds no decodable video frames")
-        hint = "(use --set input.allow_truncated=true to keep what decodes)"
         declared = self.declared_frames
         if declared and self._video_packets < declared and not self._avi_ticks(declared):
             raise InputError(
