@@ -294,10 +294,19 @@ def test_segments_are_kept_for_a_failed_join_and_dropped_for_a_failed_segment(
 
     with monkeypatch.context() as m:
         m.setattr(runner, "join_segments", no_room)
-        entry = batch(fast)["files"][0]
+        report = batch(fast)
+    entry = report["files"][0]
     assert entry["status"] == "failed" and "no space left" in entry["error"], entry
     assert entry["error"].endswith("OutputError: no space left on device"), entry["error"]
     assert "finished segments kept for the same command run again" in entry["error"]
+    # the kept frames counted, and the cause shown in full below the table
+    # (trial 72: "0 frames", and the table cut the error before its cause)
+    assert report["totals"]["frames_kept_for_rerun"] == entry["frames_kept"] > 0, report
+    from vidclear.cli.batch import format_table
+
+    table = format_table(report).splitlines()
+    assert f"long.mp4: {entry['error']}" in table, table
+    assert f"{entry['frames_kept']} kept in finished segments for a rerun" in table[-1]
     kept = sorted(p.name for p in (out / runner.SEGMENT_DIR).rglob("part-*"))
     assert len(kept) >= 2 and not (out / "long.mp4").exists()
     # the rerun joins them: no segment is run again

@@ -686,8 +686,9 @@ def _entry(f: _File) -> dict[str, Any]:
         entry["error"] = f.error
     if f.note:
         entry["note"] = f.note
-    if f.status == "interrupted" and f.segments is not None:
-        # its finished segments stay for the rerun (trial 70: "not kept", they were)
+    if f.segments is not None and (f.status == "interrupted" or f.keep_parts):
+        # its finished segments stay for the rerun (trial 70: "not kept", they
+        # were; trial 72: a failed join's 600 frames counted nowhere)
         entry["frames_kept"] = sum(int(r.get("frames", 0)) for r in f.seg_results.values()
                                    if r.get("ok"))
     # tries that failed and were tried again (a failure that is not
@@ -699,7 +700,7 @@ def _entry(f: _File) -> dict[str, Any]:
               "frames_damaged",
               "packets_dropped_at_joins", "notes", "processors", "stats", "worker_seconds",
               "host"):
-        if k in r:
+        if k in r and (k != "processors" or r[k]):  # only processors that report (HDR's)
             entry[k] = r[k]
     return entry
 
@@ -733,8 +734,9 @@ def _report(files: list[_File], opts: BatchOptions, outdir: Path, run: _Run, wal
     # processed by jobs Ctrl-C stopped: their rows show them, their output is not
     # kept (a rerun does them again) but for a long file's finished segments;
     # the summary said "0 frames" beside "350"
-    kept = sum(e.get("frames_kept", 0) for e in entries if e["status"] == "interrupted")
-    lost = sum(e["frames"] for e in entries if e["status"] == "interrupted") - kept
+    kept = sum(e.get("frames_kept", 0) for e in entries)
+    lost = sum(e["frames"] - e.get("frames_kept", 0) for e in entries
+               if e["status"] == "interrupted")
     return {
         "outdir": str(outdir), "engine": opts.engine, "workers": run.workers,
         "nodes": len(run.nodes) or None, "interrupted": interrupted,

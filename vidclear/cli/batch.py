@@ -105,6 +105,7 @@ def format_table(report: dict[str, Any]) -> str:
     """The end-of-batch summary: one row per file, then the totals."""
     head = ["file", "status", "frames", "fps", "seconds", "note"]
     rows = []
+    whole: list[str] = []  # errors the table cuts, in full below it
     for e in report["files"]:
         note = e.get("error", "") or e.get("note", "")
         if not note and e.get("segments"):
@@ -116,18 +117,21 @@ def format_table(report: dict[str, Any]) -> str:
             note = note or "done by an earlier run"
         else:
             fps, secs = f"{e['fps']:.1f}", f"{e['wall_s']:.1f}"
-        if len(note) > 100:  # the whole error is in batch-report.json
+        if len(note) > 100:  # the whole error below the table, and in batch-report.json
+            if e.get("error"):
+                # the cause came after the cut (trial 72: "No space left on device")
+                whole.append(f"{_label(e['output'], report.get('outdir'))}: {note}")
             note = note[:98].rsplit(" ", 1)[0].rstrip() + "..."
         rows.append([_label(e["output"], report.get("outdir")), e["status"], str(e["frames"]),
                      fps, secs, note])
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    lines = [_fmt_row(head, widths)] + [_fmt_row(r, widths) for r in rows]
+    lines = [_fmt_row(head, widths)] + [_fmt_row(r, widths) for r in rows] + whole
     t = report["totals"]
     stopped = f"{t['interrupted']} interrupted, " if t.get("interrupted") else ""
     lost, kept = int(t.get("frames_not_kept") or 0), int(t.get("frames_kept_for_rerun") or 0)
-    said = ([f"{lost} not kept"] if lost else []) + (
+    said = ([f"of the interrupted files {lost} not kept"] if lost else []) + (
         [f"{kept} kept in finished segments for a rerun"] if kept else [])
-    dropped = f" (and of the interrupted files {', '.join(said)})" if said else ""
+    dropped = f" (and {', '.join(said)})" if said else ""
     reused = int(t.get("frames_reused") or 0)
     earlier = f", {reused} of them made by an earlier run" if reused else ""
     # a join of kept parts alone runs no job: it said "on 0 local workers" (trial 71)
