@@ -133,6 +133,12 @@ def open_error(spec: str, exc: Exception) -> InputError:
                 "the file's length, and then no more: a server for one client, such as "
                 "ffmpeg -listen 1? --set pipeline.mode=file reads every frame without "
                 "asking, pipeline.mode=live reads it as a live stream)")
+    elif classify_input(spec) == "file" and spec.lower().endswith(".sdp"):
+        # FFmpeg refuses the protocols an SDP file names unless whitelisted,
+        # and says only "Invalid data" (trial 72)
+        text = (f"{text} (an SDP file describes an RTP stream, which FFmpeg opens only with "
+                "-protocol_whitelist file,udp,rtp; vidclear reads network streams from "
+                "rtsp://, udp://, srt://, rtmp:// and http:// URLs, not from SDP files)")
     elif classify_input(spec) == "file" and _mp4_without_index(spec):
         # a dashcam's power cut: FFmpeg logs "moov atom not found" and returns
         # "Invalid data found" (trial 53)
