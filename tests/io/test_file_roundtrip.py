@@ -965,3 +965,28 @@ def test_a_matroska_file_still_being_written_is_not_read_as_whole(tmp_path):
         for _ in frames:
             pass
     source.close()
+
+
+def test_after_a_stop_the_sound_reaches_the_last_frame_read(tmp_path):
+    # A muxer places audio after the video of the same time (MPEG-TS by up
+    # to 0.7 s): after Ctrl-C a TS input's copied sound ended 0.2 s before
+    # the last frame (trial 72). The reading thread, once stopped, passes
+    # on the packets the file holds up to that frame's end, as a trim does.
+    ts = tmp_path / "in.ts"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=320x240:rate=30:duration=8", "-f", "lavfi", "-i",
+                    "sine=f=440:sample_rate=48000:duration=8", "-c:v", "libx264", "-g", "30",
+                    "-c:a", "aac", "-shortest", "-f", "mpegts", str(ts)], check=True, timeout=120)
+    source = open_source(str(ts))
+    last = None
+    for n, frame in enumerate(source, 1):
+        last = frame
+        if n == 100:
+            source.stop()
+    assert last is not None and n == 100
+    end = float((last.pts + last.meta.get("duration", 0)) * last.time_base)
+    source.after_stop()
+    packets = [p for _, p in source.side_packets.take_until(None) if p.pts is not None]
+    source.close()
+    sound = max(float((p.pts + (p.duration or 0)) * p.time_base) for p in packets)
+    assert sound >= end - 0.025, (sound, end)  # within an AAC packet (21 ms)

@@ -190,6 +190,10 @@ class Source:
         """Ask the iteration to end after the current frame (thread-safe)."""
         self._stop_event.set()
 
+    def after_stop(self) -> None:
+        """Finish what a graceful stop left: called by the reading thread once it has
+        stopped reading (copied packets the input holds after its last frame read)."""
+
     def wait(self, seconds: float) -> bool:
         """Sleep up to ``seconds``; True at once when :meth:`stop` was called."""
         return self._stop_event.wait(seconds)

@@ -146,6 +146,9 @@ class Pipeline:
             self._decoded.put(frame)
             st.queue_depth, st.queue_max = self._decoded.depth, self._decoded.max_depth
             st.drops = self._decoded.drops
+        after = getattr(self.source, "after_stop", None)
+        if after is not None:  # stopped: what the input holds of its last frames' sound
+            after()
 
     def _apply(self, frames: list[Frame], start: int) -> list[Frame]:
         for i in range(start, len(self.processors)):

@@ -676,6 +676,20 @@ class AVSource(Source):
             if packet.pts is not None:
                 packet.pts += ticks
 
+    def after_stop(self) -> None:
+        """The copied streams' packets up to the end of the last frame read, after a stop.
+
+        The file holds them later (a muxer places audio after the video of the
+        same time): after Ctrl-C an MPEG-TS's sound ended 0.2 s before its
+        picture (trial 72). As at a trim's end (:meth:`drain_side_packets`).
+        """
+        # a file only: a pipe or a server may have nothing more to give, and
+        # waiting for it would hang the stop
+        if self.stopped and self.kind == "file" and not self.is_live \
+                and self._last_time is not None and not self._closed:
+            step = 1.0 / float(self.rate) if self.rate else 0.0
+            self.drain_side_packets(self._last_time + step)
+
     def drain_side_packets(self, until: float) -> None:
         """Pass on the copied streams' packets before ``until`` that the file holds later.
 

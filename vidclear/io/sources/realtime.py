@@ -61,6 +61,9 @@ class RealtimeSource(Source):
         super().stop()
         self.source.stop()
 
+    def after_stop(self) -> None:
+        self.source.after_stop()
+
     def _frames(self) -> Iterator[Frame]:
         origin: tuple[float, float] | None = None
         for frame in self.source:

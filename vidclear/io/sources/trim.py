@@ -151,6 +151,9 @@ class TrimSource(Source):
         super().stop()
         self.source.stop()
 
+    def after_stop(self) -> None:
+        self.source.after_stop()
+
     def _frames(self) -> Iterator[Frame]:
         tb = self.source.time_base
         shift = round(Fraction(self.start).limit_denominator(10**9) / tb)
