@@ -39,10 +39,10 @@ _TRACK_PIXELS = 16384  # phase tracking looks at about this many pixels
 FIT_MISFIT = 0.35
 # A frame whose exposure measured against the frame before (one that fitted)
 # misses the one its phase gives by more than this (natural log, 1.6 stops)
-# takes the measured one. The real alternating-exposure clips in ../shared miss by at most 0.28;
-# clips made by scaling code values (as new users make them) by up to 0.7 on
-# steady frames and 1.27 where their bracket changed; half a stop here moved
-# such a clip's picture by 9 levels.
+# takes the measured one. The real alternating-exposure clips in ../shared
+# miss by at most 0.28; clips made by scaling code values (as new users make
+# them) by up to 0.7 on steady frames and 1.27 where their bracket changed;
+# half a stop here moved such a clip's picture by 9 levels.
 _OFF_PATTERN = 1.1
 _DEGHOST_TOL = 0.25  # log-radiance slack of a reading before de-ghosting starts
 _BASE_SUB = 4  # the local operator's base layer is filtered at 1/4 resolution
@@ -474,7 +474,8 @@ class RollingBracket:
             # frame before. Guessed by count, the frames until the pattern
             # was measured again came out up to 80 levels dark or bright
             # (trial 64). Measured against a frame that only loosely fitted,
-            # the error grew (a frame 2.3 times off: 66 levels dark).
+            # the error grew (a frame 2.3 times off: 66 levels dark); this one
+            # holds as far as that frame did (_trusted stays).
             ex = chained
         else:  # unknown yet: guess the next pattern element
             ex = float(self.exposures[(self._count - 1) % self.exposures.size])
