@@ -37,6 +37,11 @@ _NETWORK_SCHEMES = ("rtsp", "rtsps", "rtmp", "udp", "tcp", "http", "https", "srt
 # packets before that end are still read: muxers place audio up to their
 # interleaving delay after the video of the same time (MPEG-TS 0.7 s).
 _SIDE_SLACK_S = 2.0
+# A Matroska file without a duration changed less than this long (s) before
+# its end was read may be a recording still being written: it is watched
+# this long (s) more for its writer's next write.
+_RECENT_S = 10.0
+_WRITER_WAIT_S = 2.0
 
 
 def classify_input(spec: str) -> str:
@@ -799,19 +804,26 @@ class AVSource(Source):
             return
         hint = "(use --set input.allow_truncated=true to keep what decodes)"
         now, then = self._file_size(), self._size_at_open
+        unfinished = (then is not None and self._declared_video_end() is None
+                      and {"matroska", "webm"} & set(self._container.format.name.split(",")))
+        if unfinished and now is not None and now == then and \
+                time.time_ns() - now[1] < _RECENT_S * 1e9:
+            # no size nor duration recorded and written a moment ago: its
+            # writer may not have flushed while it was read (trial 73: 68 of
+            # 300 frames, exit 0); a finished one stays as it is
+            time.sleep(_WRITER_WAIT_S)
+            now = self._file_size()
         if then is not None and now is not None and now != then:
             # a recording still being written (a Matroska file whose size and
             # duration are not written yet) was read to where its writer had
             # got, 136 of 300 frames, without a word (trial 72)
             raise InputError(
                 f"input {self.spec} is still being written: it changed while it was read "
-                f"({then[0]} bytes, then {now[0]}), and its end is not there yet (run "
-                f"again once the recording is finished) {hint}")
-        if (then is not None and self._declared_video_end() is None
-                and {"matroska", "webm"} & set(self._container.format.name.split(","))):
-            # no size nor duration recorded: written as a stream, still being
-            # written (its writer had not flushed while it was read), or cut
-            # off before it was finished; read to its end as FFmpeg does
+                f"({then[0]} bytes, then {now[0]}), and its end is not there yet; run "
+                f"again once the recording is finished {hint}")
+        if unfinished:
+            # no size nor duration recorded: written as a stream, or cut off
+            # before it was finished; read to its end as FFmpeg does
             self.notes.append(
                 f"{self.spec} records no duration (a Matroska file written as a stream, "
                 "still being written, or one whose recording stopped before it was "
