@@ -990,3 +990,35 @@ def test_after_a_stop_the_sound_reaches_the_last_frame_read(tmp_path):
     source.close()
     sound = max(float((p.pts + (p.duration or 0)) * p.time_base) for p in packets)
     assert sound >= end - 0.025, (sound, end)  # within an AAC packet (21 ms)
+
+
+@pytest.mark.parametrize("ext", ["ts", "mkv"])
+def test_damaged_aac_frames_of_a_ts_are_left_out_and_counted(tmp_path, ext):
+    # 30 transport packets of an MPEG-TS overwritten: one broken ADTS header
+    # in its AAC failed the whole run, blaming the output ("writing out.ts
+    # failed: Invalid data found", trial 73). Frames that are no whole ADTS
+    # frame are left out of the copy and counted, as FFmpeg's decoder skips
+    # them; the rest is written.
+    import random
+
+    base = tmp_path / "base.ts"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=320x240:rate=30:duration=10", "-f", "lavfi", "-i",
+                    "sine=f=440:sample_rate=48000:duration=10", "-c:v", "libx264", "-g", "30",
+                    "-c:a", "aac", "-shortest", "-f", "mpegts", str(base)], check=True,
+                   timeout=120)
+    data = bytearray(base.read_bytes())
+    rng = random.Random(1)
+    for k in rng.sample(range(20, len(data) // 188 - 20), 30):
+        data[k * 188 + 4:(k + 1) * 188] = rng.randbytes(184)  # the payload, header kept
+    damaged = tmp_path / "damaged.ts"
+    damaged.write_bytes(bytes(data))
+    out = tmp_path / f"out.{ext}"
+    res = _vidclear_run(damaged, out)
+    left = [ln for ln in res.stderr.splitlines() if "damaged audio packets of the input left out"
+            in ln]
+    assert len(left) == 1, res.stderr
+    n = int(left[0].split(": ")[-1].split()[0])
+    copied = len(ffprobe_packets(out, "a"))
+    read = len(ffprobe_packets(damaged, "a"))
+    assert 0 < n <= 10 and copied == read - n, (n, copied, read)

@@ -133,6 +133,24 @@ _FRAME_CORRECTIONS = {"frames scaled to the first size",
 # of the recording) is named in a note, the first few of them (a 5 s pause in
 # a Matroska file was kept without the note the README promised, trial 60).
 _PAUSE_NOTE_S = 1.0
+# Damaged copied packets that are left out (counted) before the run fails;
+# or one in twenty of a stream's packets, if more.
+_DAMAGED_PACKETS = 10
+
+
+def _whole_adts(data: bytes) -> bool:
+    """Whether ``data`` is one or more whole ADTS frames (ISO/IEC 13818-7, 6.2):
+    each with the sync word and a frame length that ends where the next begins."""
+    pos = 0
+    while pos < len(data):
+        head = data[pos:pos + 7]
+        if len(head) < 7 or head[0] != 0xFF or head[1] & 0xF6 != 0xF0:
+            return False
+        length = ((head[3] & 3) << 11) | (head[4] << 3) | (head[5] >> 5)
+        if length < 7:
+            return False
+        pos += length
+    return pos == len(data) and pos > 0
 _PAUSE_NOTES = 3
 # libavformat's muxer flags (AVOutputFormat.flags)
 _AVFMT_NOTIMESTAMPS = 0x80
@@ -529,6 +547,7 @@ class EncoderSink:
         self.quiet = False  # set before the first frame: encoders print errors only
         self.size_change = size_change
         self._side_dts: dict[int, int] = {}  # last muxed dts per output stream
+        self._side_seen: dict[int, int] = {}  # copied packets muxed or left out, per stream
         self._side_offset: dict[int, int] = {}  # re-basing offset per input stream
         self._video_offset = 0
         # seconds taken off every timestamp: the input's start, as FFmpeg does
@@ -561,6 +580,7 @@ class EncoderSink:
         self._started = False  # a packet went into the container: its header is written
         self._fragmented = False  # fragmented MP4: no edit list
         self._adts: set[int] = set()  # input streams whose ADTS headers are stripped
+        self._framed: set[int] = set()  # copied input streams of ADTS frames (AAC in MPEG-TS)
         self._transcode: dict[int, AudioTranscode] = {}  # audio re-encoded, by input index
         self._last_time = float("-inf")
         self._size: tuple[int, int] = (0, 0)
@@ -936,6 +956,9 @@ class EncoderSink:
                 ost.disposition = ist.disposition
             self._copy_map[ist.index] = ost
         self._add_pictures(src, formats)
+        self._framed = {ist.index for ist in src.side_streams
+                        if ist.index in self._copy_map and ist.codec_context is not None
+                        and ist.codec_context.name == "aac" and not ist.codec_context.extradata}
         self._adts_to_asc(src, formats)
 
     def _adts_to_asc(self, src: StreamInfo, formats: set[str]) -> None:
@@ -1234,15 +1257,43 @@ class EncoderSink:
             ost = self._copy_map.get(index)
             if ost is None:
                 continue
+            if index in self._framed and not _whole_adts(bytes(packet)):
+                # A damaged ADTS frame (a broken header in an MPEG-TS) failed the
+                # whole run, blaming the output, in the muxer or its AAC filter
+                # (trial 73): left out and counted, as FFmpeg's decoder skips it
+                self._leave_out(index, ost, None)
+                continue
             packet = self._prepare_packet(index, packet)
             self._fix_side_timestamps(packet, ost, index)
             packet.stream = ost
             try:
                 self._container.mux(packet)
+            except av.InvalidDataError as exc:
+                self._leave_out(index, ost, exc)  # damaged otherwise
+                continue
             except (av.FFmpegError, ValueError) as exc:
                 raise self._mux_failed(exc, f"copying {ost.type} packets to {self.name}") from None
             self._started = True
             self.packets_copied += 1
+            self._side_seen[index] = self._side_seen.get(index, 0) + 1
+
+    def _leave_out(self, index: int, ost: Any, exc: Exception | None) -> None:
+        """Count a damaged copied packet of input stream ``index`` left out.
+
+        More than :data:`_DAMAGED_PACKETS` of them, and more than one in
+        twenty of the stream's packets, is no damage but a stream that
+        cannot be written: the run fails.
+        """
+        seen = self._side_seen[index] = self._side_seen.get(index, 0) + 1
+        key = f"damaged {ost.type} packets of the input left out"
+        if self.corrections[key] + 1 > max(_DAMAGED_PACKETS, seen // 20):
+            what = f"copying {ost.type} packets to {self.name}"
+            if exc is None:
+                raise OutputError(f"{what} failed: more than {self.corrections[key]} of its "
+                                  f"{seen} packets are no whole AAC (ADTS) frames; the input's "
+                                  f"{ost.type} is damaged throughout")
+            raise self._mux_failed(exc, what) from None
+        self.corrections[key] += 1
 
     def _mux_audio(self, tr: AudioTranscode, packet: Any | None) -> None:
         """Re-encode one packet of a transcoded audio stream (None: flush it) and mux the result."""
@@ -1425,7 +1476,8 @@ class EncoderSink:
         def counted(pictures: bool) -> str:
             return ", ".join(f"{n} {what if n != 1 else _singular(what)}"
                              for what, n in sorted(self.corrections.items())
-                             if (what in _FRAME_CORRECTIONS) == pictures)
+                             if (what in _FRAME_CORRECTIONS
+                                 or what.startswith("damaged ")) == pictures)
 
         times, frames = counted(False), counted(True)
         return f"{self.name}: " + "; ".join(
