@@ -544,9 +544,17 @@ def test_a_bracket_changed_in_linear_light_runs_on_without_a_flash(tmp_path, cap
     src, out = tmp_path / "alt.mp4", tmp_path / "hdr.mp4"
     _linear_bracket(src, evs)
     capsys.readouterr()
-    assert main(["run", str(src), "-o", str(out), "--preset", "hdr-bracket"]) == 0
+    stats = tmp_path / "stats.json"
+    assert main(["run", str(src), "-o", str(out), "--preset", "hdr-bracket", "--stats",
+                 str(stats)]) == 0
     said = capsys.readouterr().err
     assert f"now {len(after)} exposures" in said, said
+    # ... and the stats keep the change (only the last pattern was there, trial 73)
+    import json
+
+    changes = json.loads(stats.read_text())["hdr_bracket"]["changes"]
+    assert len(changes) == 1 and changes[0]["stops_before"] == pytest.approx([0, 2], abs=0.1)
+    assert len(changes[0]["stops"]) == len(after) and 2.3 < changes[0]["at_s"] < 5, changes
     with av.open(str(out)) as c:
         level = np.array([f.to_ndarray(format="gray").mean() for f in c.decode(video=0)])
     assert len(level) == 120

@@ -237,6 +237,10 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self._recent_off: deque[bool] = deque(maxlen=_REDONE)
         self._refit: BracketDetector | None = None  # measuring the pattern again
         self._refit_warned = False
+        #: the brackets the clip changed to, for the stats (and the phase
+        #: changes off the pattern counted by the engines before)
+        self._changes: list[dict[str, object]] = []
+        self._drops_before = 0
         self._part: object = None  # the trip file the last frame came from
         self.signal = None if c.output == "sdr" else HDRSignal(
             c.output, key=c.key, reference_white=c.reference_white, peak=c.peak_luminance)
@@ -320,6 +324,8 @@ class HDRBracket(Processor[HDRBracketConfig]):
         of the pattern found (or pass through unchanged when none shows);
         the frames already delayed come out first.
         """
+        if self.engine is not None:
+            self._drops_before += self.engine.tracker.drops
         self.engine = None
         self._passthrough = False
         self._held = []
@@ -415,6 +421,12 @@ class HDRBracket(Processor[HDRBracketConfig]):
                 self._event(f"hdr_bracket: warning: from {when} the video measures "
                             f"{found.describe()}, not {self.config.section}.exposures")
             return rendered
+        self._changes.append({"at_s": None if frame.time is None else round(frame.time, 3),
+                              "stops_before": [round(x, 3) for x in
+                                               _stops(self.engine.exposures)],
+                              "stops": [round(x, 3) for x in
+                                        _stops(np.asarray(found.exposures))]})
+        self._drops_before += self.engine.tracker.drops
         self.pattern = found
         self.engine = self._follow(found)
         self._event(f"hdr_bracket: the bracket changed at {when}: now {found.describe()}")
@@ -564,7 +576,9 @@ class HDRBracket(Processor[HDRBracketConfig]):
             data["detected_after_frames"] = self.detector.seen if self.detector else None
             data["fit_residual_stops"] = round(self.pattern.residual, 4)
         if engine is not None:
-            data["phase_changes_off_pattern"] = engine.tracker.drops
+            data["phase_changes_off_pattern"] = self._drops_before + engine.tracker.drops
+        if self._changes:  # only the last pattern above (trial 73)
+            data["changes"] = list(self._changes)
         if self.signal is not None:
             data["hdr_output"] = {
                 "transfer": self.signal.transfer, "peak_cd_m2": self.signal.peak,

@@ -134,10 +134,12 @@ def open_error(spec: str, exc: Exception) -> InputError:
     elif getattr(exc, "errno", None) == errno.ECONNREFUSED and asked(spec):
         # FFmpeg's one-client HTTP server (-listen 1) answers vidclear's
         # question for the length (HEAD) and is gone (trial 72)
+        # (pipeline.mode=live is no way round: it lost the sound and 21
+        # frames, and reconnected to the gone server for good, trial 73)
         text = (f"{text} (the server answered vidclear's first request, which asks for "
                 "the file's length, and then no more: a server for one client, such as "
-                "ffmpeg -listen 1? --set pipeline.mode=file reads every frame without "
-                "asking, pipeline.mode=live reads it as a live stream)")
+                "ffmpeg -listen 1? --set pipeline.mode=file reads it, every frame and its "
+                "sound, without asking)")
     elif classify_input(spec) == "file" and spec.lower().endswith(".sdp"):
         # FFmpeg refuses the protocols an SDP file names unless whitelisted,
         # and says only "Invalid data" (trial 72)
