@@ -909,6 +909,16 @@ def test_the_standard_change_is_noted_whichever_comes_first_and_never_for_pictur
     assert not any("colour standard" in n for n in picture.report()["notes"])
 
 
+def _ts_with_sound(path, size: str, seconds: int):
+    """An MPEG-TS of testsrc2 (``size``, 30 fps, keyframe each second) and a sine in AAC."""
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    f"testsrc2=size={size}:rate=30:duration={seconds}", "-f", "lavfi", "-i",
+                    f"sine=f=440:sample_rate=48000:duration={seconds}", "-c:v", "libx264",
+                    "-g", "30", "-c:a", "aac", "-shortest", "-f", "mpegts", str(path)],
+                   check=True, timeout=120)
+    return path
+
+
 def test_a_frame_a_damaged_ts_decodes_out_of_order_is_late_not_a_join(tmp_path):
     # 60 kB of garbage in the middle of an MPEG-TS: the decoder gave one frame
     # from before the hole after the first one past it (6.43 s after 7.40 s).
@@ -917,12 +927,7 @@ def test_a_frame_a_damaged_ts_decodes_out_of_order_is_late_not_a_join(tmp_path):
     # file order already: a step back after that is a late frame.
     import random
 
-    base = tmp_path / "base.ts"
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-                    "testsrc2=size=640x360:rate=30:duration=10", "-f", "lavfi", "-i",
-                    "sine=f=440:sample_rate=48000:duration=10", "-c:v", "libx264", "-g", "30",
-                    "-c:a", "aac", "-shortest", "-f", "mpegts", str(base)], check=True,
-                   timeout=120)
+    base = _ts_with_sound(tmp_path / "base.ts", "640x360", 10)
     data = bytearray(base.read_bytes())
     mid = len(data) // 2
     data[mid:mid + 60000] = random.Random(0).randbytes(60000)
@@ -972,11 +977,7 @@ def test_after_a_stop_the_sound_reaches_the_last_frame_read(tmp_path):
     # to 0.7 s): after Ctrl-C a TS input's copied sound ended 0.2 s before
     # the last frame (trial 72). The reading thread, once stopped, passes
     # on the packets the file holds up to that frame's end, as a trim does.
-    ts = tmp_path / "in.ts"
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-                    "testsrc2=size=320x240:rate=30:duration=8", "-f", "lavfi", "-i",
-                    "sine=f=440:sample_rate=48000:duration=8", "-c:v", "libx264", "-g", "30",
-                    "-c:a", "aac", "-shortest", "-f", "mpegts", str(ts)], check=True, timeout=120)
+    ts = _ts_with_sound(tmp_path / "in.ts", "320x240", 8)
     source = open_source(str(ts))
     last = None
     for n, frame in enumerate(source, 1):
@@ -1001,12 +1002,7 @@ def test_damaged_aac_frames_of_a_ts_are_left_out_and_counted(tmp_path, ext):
     # them; the rest is written.
     import random
 
-    base = tmp_path / "base.ts"
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-                    "testsrc2=size=320x240:rate=30:duration=10", "-f", "lavfi", "-i",
-                    "sine=f=440:sample_rate=48000:duration=10", "-c:v", "libx264", "-g", "30",
-                    "-c:a", "aac", "-shortest", "-f", "mpegts", str(base)], check=True,
-                   timeout=120)
+    base = _ts_with_sound(tmp_path / "base.ts", "320x240", 10)
     data = bytearray(base.read_bytes())
     rng = random.Random(1)
     for k in rng.sample(range(20, len(data) // 188 - 20), 30):
