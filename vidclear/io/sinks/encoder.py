@@ -133,9 +133,13 @@ _FRAME_CORRECTIONS = {"frames scaled to the first size",
 # of the recording) is named in a note, the first few of them (a 5 s pause in
 # a Matroska file was kept without the note the README promised, trial 60).
 _PAUSE_NOTE_S = 1.0
+_PAUSE_NOTES = 3
 # Damaged copied packets that are left out (counted) before the run fails;
 # or one in twenty of a stream's packets, if more.
 _DAMAGED_PACKETS = 10
+# libavformat's muxer flags (AVOutputFormat.flags)
+_AVFMT_NOTIMESTAMPS = 0x80
+_AVFMT_VARIABLE_FPS = 0x400
 
 
 def _whole_adts(data: bytes) -> bool:
@@ -151,10 +155,6 @@ def _whole_adts(data: bytes) -> bool:
             return False
         pos += length
     return pos == len(data) and pos > 0
-_PAUSE_NOTES = 3
-# libavformat's muxer flags (AVOutputFormat.flags)
-_AVFMT_NOTIMESTAMPS = 0x80
-_AVFMT_VARIABLE_FPS = 0x400
 
 
 def constant_rate(fmt: Any) -> bool:
