@@ -122,6 +122,17 @@ def _is_timecode(stream: Any) -> bool:
         getattr(ctx, "codec_tag", "") == "tmcd" or "timecode" in stream.metadata)
 
 
+def _is_sdp(path: str) -> bool:
+    """Whether the file ``path`` is a session description (RFC 8866: it starts with ``v=0``)."""
+    if not os.path.isfile(path):  # a FIFO or a device: opening it could wait for a writer
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4).lstrip().startswith(b"v=0")
+    except OSError:
+        return False
+
+
 def open_error(spec: str, exc: Exception) -> InputError:
     text = str(getattr(exc, "strerror", None) or exc).strip() or type(exc).__name__
     host = _unresolved_host(spec) if getattr(exc, "errno", None) == errno.EIO else None
@@ -140,7 +151,7 @@ def open_error(spec: str, exc: Exception) -> InputError:
                 "the file's length, and then no more: a server for one client, such as "
                 "ffmpeg -listen 1? --set pipeline.mode=file reads it, every frame and its "
                 "sound, without asking)")
-    elif classify_input(spec) == "file" and spec.lower().endswith(".sdp"):
+    elif classify_input(spec) == "file" and _is_sdp(spec):
         # FFmpeg refuses the protocols an SDP file names unless whitelisted,
         # and says only "Invalid data" (trial 72)
         text = (f"{text} (an SDP file describes an RTP stream, which FFmpeg opens only with "
