@@ -681,11 +681,15 @@ class EncoderSink:
     def cancel(self) -> None:
         """The run is ending: stop any waiting (files never wait)."""
 
-    def _prepare_packet(self, index: int, packet: Any) -> Any:
-        """A copied packet of input stream ``index``, about to be muxed (ADTS stripped)."""
+    def _prepare_packet(self, index: int, packet: Any, data: bytes | None) -> Any:
+        """A copied packet of input stream ``index``, about to be muxed (ADTS stripped).
+
+        ``data`` is the packet's bytes where they were read already (the
+        streams of ADTS frames, among them every one stripped here).
+        """
         if index not in self._adts:
             return packet
-        data = bytes(packet)
+        data = bytes(packet) if data is None else data
         if len(data) < 7 or data[0] != 0xFF or data[1] & 0xF6 != 0xF0:
             return packet  # not an ADTS frame: leave it
         header = 7 if data[1] & 1 else 9
@@ -1257,13 +1261,14 @@ class EncoderSink:
             ost = self._copy_map.get(index)
             if ost is None:
                 continue
-            if index in self._framed and not _whole_adts(bytes(packet)):
+            data = bytes(packet) if index in self._framed else None  # once, for both
+            if data is not None and not _whole_adts(data):
                 # A damaged ADTS frame (a broken header in an MPEG-TS) failed the
                 # whole run, blaming the output, in the muxer or its AAC filter
                 # (trial 73): left out and counted, as FFmpeg's decoder skips it
                 self._leave_out(index, ost, None)
                 continue
-            packet = self._prepare_packet(index, packet)
+            packet = self._prepare_packet(index, packet, data)
             self._fix_side_timestamps(packet, ost, index)
             packet.stream = ost
             try:

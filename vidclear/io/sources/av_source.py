@@ -314,7 +314,7 @@ class AVSource(Source):
         self._facts: dict[str, Any] = {}  # what close() keeps of the closed container
         #: one-line notes for the user (a numbered sequence ending at a gap)
         self.notes: list[str] = []
-        self._size_at_open = self._file_size()
+        self._state_at_open = self._file_state()
         self._container = self._open()
         try:
             self._setup(copy_streams)
@@ -323,7 +323,7 @@ class AVSource(Source):
             raise
 
     # -- opening ---------------------------------------------------------
-    def _file_size(self) -> tuple[int, int] | None:
+    def _file_state(self) -> tuple[int, int] | None:
         """The input's size (bytes) and modification time (ns) when it is a regular file."""
         if self.kind != "file":
             return None
@@ -816,7 +816,7 @@ class AVSource(Source):
                 or self.config.allow_truncated):
             return
         hint = "(use --set input.allow_truncated=true to keep what decodes)"
-        now, then = self._file_size(), self._size_at_open
+        now, then = self._file_state(), self._state_at_open
         unfinished = (then is not None and self._declared_video_end() is None
                       and {"matroska", "webm"} & set(self._container.format.name.split(",")))
         if unfinished and now is not None and now == then and \
@@ -825,7 +825,7 @@ class AVSource(Source):
             # writer may not have flushed while it was read (trial 73: 68 of
             # 300 frames, exit 0); a finished one stays as it is
             time.sleep(_WRITER_WAIT_S)
-            now = self._file_size()
+            now = self._file_state()
         if then is not None and now is not None and now != then:
             # a recording still being written (a Matroska file whose size and
             # duration are not written yet) was read to where its writer had
