@@ -46,6 +46,12 @@ def frobisher():
     return _need(DATA / "frobisher")
 
 
+@pytest.fixture(scope="session")
+def brackets():
+    """The desktop and street brackets (``image_list.txt``: file, time in s, 1 / time)."""
+    return _need(DATA / "brackets")
+
+
 def scene(h=48, w=64, seed=0, span=6.0):
     """A smooth random radiance map spanning about 2**span, H×W×3 float32."""
     rng = np.random.default_rng(seed)

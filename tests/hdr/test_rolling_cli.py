@@ -184,6 +184,57 @@ def test_cli_leaves_out_an_exposure_whose_time_is_wrong(tmp_path, frobisher, cap
     assert not reversed_.exists()
 
 
+def test_an_exposure_far_less_bright_than_its_time_says_is_left_out(tmp_path, capsys):
+    # Frames hardly brighter than a shorter exposure passed the time check (it
+    # asked only for brighter): the response bent into a staircase, the
+    # merge's colours went wrong, not a word (trial 74). A frame made at 5 s
+    # and labelled 64 s is 1.08 × the 4 s frame's level for 16 × its time.
+    rad = scene(h=96, w=128, seed=5, span=6.0)
+    made = [0.25, 1.0, 4.0, 5.0]
+    paths = []
+    for t, img in zip(made, synthesize_bracket(rad, made, response=srgb_response()),
+                      strict=True):
+        paths.append(tmp_path / f"e{t}.png")
+        cv2.imwrite(str(paths[-1]), img[:, :, ::-1])
+    three, four = tmp_path / "three.hdr", tmp_path / "four.hdr"
+    assert _cli(tmp_path, paths[:3], "--times", "1/4", "1", "4", "-o", str(three),
+                "--tonemap", "none") == 0
+    assert "warning" not in capsys.readouterr().err
+    assert _cli(tmp_path, paths, "--times", "1/4", "1", "4", "64", "-o", str(four),
+                "--tonemap", "none") == 0
+    err = capsys.readouterr().err
+    assert f"{paths[3]} (64 s) is hardly brighter, for 16 × the time, than {paths[2]}" in err
+    assert f"note: left out {paths[3]}: no brighter than a shorter exposure" in err, err
+    np.testing.assert_array_equal(cv2.imread(str(four), cv2.IMREAD_UNCHANGED),
+                                  cv2.imread(str(three), cv2.IMREAD_UNCHANGED))
+    # labelled with its own time it is kept: no word, a merge of all four
+    assert _cli(tmp_path, paths, "--times", "1/4", "1", "4", "5", "-o",
+                str(tmp_path / "right.hdr"), "--tonemap", "none") == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_real_brackets_keep_only_the_exposures_their_times_describe(tmp_path, brackets, capsys):
+    # The street bracket's frames labelled 1/16 s to 1 s are all within 1.3 ×
+    # of its 1/32 s frame: they were merged as 5 stops more, the sky pink at the
+    # horizon and cyan above (trial 74). Left out, the merge is the one of the
+    # six consistent frames.
+    rows = [line.split() for line in (brackets / "street" / "image_list.txt").read_text()
+            .splitlines() if line.strip() and not line.startswith("#")]
+    files = [brackets / "street" / r[0] for r in rows]
+    times = [r[1] for r in rows]
+    whole, part = tmp_path / "whole.hdr", tmp_path / "part.hdr"
+    assert _cli(tmp_path, files, "--times", *times, "-o", str(whole), "--tonemap", "none") == 0
+    err = capsys.readouterr().err
+    left = [f for f, t in zip(files, times, strict=True) if float(t) > 1 / 32]
+    assert f"note: left out {', '.join(str(f) for f in sorted(left, key=str))}:" in err, err
+    keep = [(f, t) for f, t in zip(files, times, strict=True) if float(t) <= 1 / 32]
+    assert _cli(tmp_path, [f for f, _ in keep], "--times", *[t for _, t in keep], "-o",
+                str(part), "--tonemap", "none") == 0
+    assert "warning" not in capsys.readouterr().err
+    np.testing.assert_array_equal(cv2.imread(str(whole), cv2.IMREAD_UNCHANGED),
+                                  cv2.imread(str(part), cv2.IMREAD_UNCHANGED))
+
+
 def test_a_greyscale_exposure_among_colour_ones_is_refused(tmp_path, frobisher, capsys):
     # A grey copy of one frame was merged without a word: its one channel
     # stood for three, and the sky came out pink and yellow (trial 63).

@@ -8,6 +8,7 @@ import inspect
 import io
 import math
 import signal
+import statistics
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -210,6 +211,23 @@ def _refuse_mixed_colour(images: list[Path], pix: list[np.ndarray]) -> None:
                          "all greyscale), from one camera")
 
 
+# A pair of exposures says how brightness grows with time only where enough
+# pixels are well exposed in both (Memorial's darkest frames share 2-4 % of
+# their pixels, near the black floor, and rise a level or five a stop there).
+_JUDGED_SHARE = 0.05
+# The mean level of a bracket's exposure grows with its time t as t^k: k is
+# 1 for linear data, about 1 / 2.2 for sRGB, 0.25-0.65 over the labelled
+# steps of every real bracket in ../shared (Memorial, Frobisher, the desktop
+# and street brackets' consistent frames). An exposure whose level grows
+# under this share of its bracket's typical k for its time (or under
+# _SLOW_FLOOR, where no typical k can be had) is not the exposure its time
+# says: the desktop bracket's frame labelled 16 s is 1.07 x its 1 s frame
+# (k 0.025), the street bracket's 1/2 s frame 1.04 x its 1/32 s one; merged,
+# they bent the response into a staircase and the colours (trial 74).
+_SLOW_SHARE = 0.3
+_SLOW_FLOOR = 0.05
+
+
 def _reversed(longer: float, shorter: float) -> bool:
     """Whether the longer exposure's mean level is clearly below the shorter one's
     (two times swapped), not about equal (one exposure labelled twice)."""
@@ -255,21 +273,43 @@ def _times_contradicted(images: list[Path], times: list[float],
         floor = max(8.0, float(np.percentile(dark, 1)) + 16.0)
         return (a > floor) & (a < 247) & (b > floor) & (b < 247)
 
-    def dimmer(i: int, k: int) -> tuple[float, float] | None:
-        """The mean levels of exposures i < k where neither is clipped or black, when
-        k's is no brighter; None when it is, or the pair says nothing."""
-        if times[k] < 1.5 * times[i]:
-            return None
+    def levels(i: int, k: int) -> tuple[float, float, float]:
+        """Mean levels of exposures i and k where neither is clipped or black (whole
+        means where under 1 % of pixels are), and that share of the pixels."""
         a, b = flat[i], flat[k]
         both = well_exposed(a, b, dark=a)
-        if both.mean() < 0.01:
+        share = float(both.mean())
+        if share < 0.01:
+            return float(a.mean()), float(b.mean()), share
+        return float(a[both].mean()), float(b[both].mean()), share
+
+    def growth(ma: float, mb: float, i: int, k: int) -> float:
+        """k in level ∝ t^k between exposures i < k (see _SLOW_SHARE)."""
+        return math.log(max(mb, 1.0) / max(ma, 1.0)) / math.log(times[k] / times[i])
+
+    steps = []
+    for k in range(1, len(pix)):
+        if times[k] >= 1.5 * times[k - 1]:
+            ma, mb, share = levels(k - 1, k)
+            if share >= _JUDGED_SHARE and mb > ma + 1.0:
+                steps.append(growth(ma, mb, k - 1, k))
+    slow = max(_SLOW_FLOOR, _SLOW_SHARE * statistics.median(steps)) if steps else _SLOW_FLOOR
+
+    def dimmer(i: int, k: int) -> tuple[float, float] | None:
+        """The mean levels of exposures i < k where neither is clipped or black, when
+        k's is no brighter, or far less brighter than its time says; None when it
+        is as bright as its time says, or the pair says nothing."""
+        if times[k] < 1.5 * times[i]:
+            return None
+        ma, mb, share = levels(i, k)
+        if share < 0.01:
             # Exposures far apart share no well-exposed pixel: a 2-frame bracket
             # given in reverse (1/8 and 8 s) went through without a word (trial
             # 64). Their whole means still tell a reversal (not two black frames).
-            ma, mb = float(a.mean()), float(b.mean())
             return (mb, ma) if _reversed(mb, ma) else None
-        ma, mb = float(a[both].mean()), float(b[both].mean())
-        return (mb, ma) if mb <= ma + 1.0 else None
+        if mb <= ma + 1.0 or (share >= _JUDGED_SHARE and growth(ma, mb, i, k) < slow):
+            return mb, ma
+        return None
 
     def differ(i: int, k: int) -> bool:
         """Whether exposures i and k, typed with one time, are clearly not one exposure
@@ -290,13 +330,15 @@ def _times_contradicted(images: list[Path], times: list[float],
                        "times right?")
             reversal += differ(k - 1, k)  # one of them is not that exposure
             continue
-        levels = dimmer(k - 1, k)
-        if levels is not None:
+        found = dimmer(k - 1, k)
+        if found is not None:
             pairs += 1
-            reversal += _reversed(*levels)
-            out.append(f"{images[k]} ({times[k]:g} s) is no brighter than "
-                       f"{images[k - 1]} ({times[k - 1]:g} s; mean levels {levels[0]:.1f} "
-                       f"and {levels[1]:.1f} where neither is clipped): are the exposure "
+            reversal += _reversed(*found)
+            how = ("no brighter than" if found[0] <= found[1] + 1.0 else
+                   f"hardly brighter, for {times[k] / times[k - 1]:.3g} × the time, than")
+            out.append(f"{images[k]} ({times[k]:g} s) is {how} "
+                       f"{images[k - 1]} ({times[k - 1]:g} s; mean levels {found[0]:.1f} "
+                       f"and {found[1]:.1f} where neither is clipped): are the exposure "
                        "times right?")
     dim: list[int] = []
     if pairs == len(pix) - 1 or reversal:
@@ -447,7 +489,8 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
         # a minority that contradicts its times: left out
         one = len(dim) == 1
         print(f"vidclear: note: left out {', '.join(str(images[k]) for k in dim)}: no "
-              f"brighter than a shorter exposure, so {'its time is' if one else 'their times are'}"
+              "brighter than a shorter exposure, or far less than the time says, so "
+              f"{'its time is' if one else 'their times are'}"
               f" wrong; merged, {'it' if one else 'they'} would bend the camera response "
               f"(correct --times to keep {'it' if one else 'them'})", file=sys.stderr)
         keep = [k for k in range(len(images)) if k not in dim]
