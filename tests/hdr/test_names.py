@@ -11,7 +11,9 @@ from vidclear.errors import ConfigError
 from vidclear.hdr import align, merge, response, tonemap
 from vidclear.processors.hdr import HDRBracket, HDRBracketConfig
 
-EXPOSURES = [np.full((8, 8, 3), v, np.uint8) for v in (40, 120, 220)]
+# a ramp (a flat bracket is refused: nothing to calibrate a response from)
+_RAMP = np.linspace(10.0, 80.0, 64).reshape(8, 8, 1).repeat(3, axis=2)
+EXPOSURES = [np.clip(_RAMP * g, 0, 255).astype(np.uint8) for g in (1.0, 2.0, 3.2)]
 TIMES = [0.25, 1.0, 4.0]
 RAD = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32) * 4
 

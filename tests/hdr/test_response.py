@@ -121,14 +121,24 @@ def test_calibration_bad_input():
         as_response(np.full(256, np.nan))
 
 
-def test_saturated_and_black_brackets_give_finite_curves():
+def test_saturated_and_black_brackets_are_refused_and_a_few_levels_give_finite_curves():
+    # A black or clipped bracket tells nothing of the response: refused (it
+    # gave finite but meaningless curves, and a white tone-mapped merge,
+    # trial 74). A bracket mostly black and white with a few grey steps
+    # still calibrates to a finite, positive curve.
     black = np.zeros((16, 16, 3), np.uint8)
     white = np.full((16, 16, 3), 255, np.uint8)
     for imgs in ([black, black, black], [white, white, white]):
-        r = CameraResponseDebevec1997(samples=20)(imgs, [1.0, 2.0, 4.0])
-        assert np.all(np.isfinite(r)) and np.all(r > 0)
-        r = camera_response_Robertson2003(imgs, [1.0, 2.0, 4.0], max_iter=3)
-        assert np.all(np.isfinite(r)) and np.all(r > 0)
+        with pytest.raises(HDRInputError, match="0 distinct levels between black and white"):
+            CameraResponseDebevec1997(samples=20)(imgs, [1.0, 2.0, 4.0])
+        with pytest.raises(HDRInputError, match="0 distinct levels between black and white"):
+            camera_response_Robertson2003(imgs, [1.0, 2.0, 4.0], max_iter=3)
+    steps = np.repeat(np.arange(1, 17, dtype=np.uint8)[None, :, None] * 15, 16, axis=0)
+    imgs = [black, np.repeat(steps, 3, axis=2), white]
+    r = CameraResponseDebevec1997(samples=20)(imgs, [1.0, 2.0, 4.0])
+    assert np.all(np.isfinite(r)) and np.all(r > 0)
+    r = camera_response_Robertson2003(imgs, [1.0, 2.0, 4.0], max_iter=3)
+    assert np.all(np.isfinite(r)) and np.all(r > 0)
 
 
 @pytest.mark.parametrize("true", [gamma_response(1.8), srgb_response()], ids=["gamma", "srgb"])

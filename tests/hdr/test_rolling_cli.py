@@ -213,6 +213,28 @@ def test_an_exposure_far_less_bright_than_its_time_says_is_left_out(tmp_path, ca
     assert "warning" not in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("levels", [(128, 128, 128), (40, 80, 120), (0, 0, 0), (250, 253, 255)],
+                         ids=["one grey", "flat scene", "black", "clipped"])
+def test_a_flat_black_or_clipped_bracket_is_refused(tmp_path, levels):
+    # A uniform grey scene shot at 40, 80 and 120 was "calibrated" and
+    # tone-mapped to pure white; 250/253/255 gave radiance 1.7e12 (trial 74).
+    from vidclear.errors import HDRInputError
+    from vidclear.hdr.response import camera_response_Robertson2003
+
+    paths = []
+    for i, v in enumerate(levels):
+        paths.append(tmp_path / f"f{i}.png")
+        cv2.imwrite(str(paths[-1]), np.full((48, 64, 3), v, np.uint8))
+    out = tmp_path / "flat.hdr"
+    with pytest.raises(InputError, match=r"distinct levels? between black and white \(at least "
+                                         r"16 needed\): a flat, black or clipped scene"):
+        _cli(tmp_path, paths, "--times", "1", "2", "4", "-o", str(out))
+    assert not list(tmp_path.glob("flat*"))
+    with pytest.raises(HDRInputError, match="distinct level"):
+        camera_response_Robertson2003([np.full((8, 8, 3), v, np.uint8) for v in levels],
+                                      [1.0, 2.0, 4.0])
+
+
 def test_real_brackets_keep_only_the_exposures_their_times_describe(tmp_path, brackets, capsys):
     # The street bracket's frames labelled 1/16 s to 1 s are all within 1.3 ×
     # of its 1/32 s frame: they were merged as 5 stops more, the sky pink at the

@@ -241,6 +241,34 @@ def sample_points(stack: np.ndarray, times: np.ndarray, samples: int, *,
 # ------------------------------------------------------------ calibration
 
 
+# Fewest distinct levels between black (0) and white (255) a bracket must hold
+# for a response to be calibrated from it. A flat scene holds one per exposure
+# (a uniform grey shot at 40, 80 and 120 was "calibrated" and its merge
+# tone-mapped to pure white), a black or clipped one none (250/253/255 gave
+# radiance 1.7e12; trial 74); any photo holds hundreds.
+_MIN_LEVELS = 16
+
+
+def _check_levels(stack: np.ndarray) -> None:
+    """Refuse a bracket too flat, too dark or too clipped to calibrate a response from.
+
+    ``stack`` is K×H×W×3 uint8; counted on at most about a million values.
+
+    Raises
+    ------
+    HDRInputError
+        Fewer than :data:`_MIN_LEVELS` distinct values in 1..254.
+    """
+    step = max(1, int(np.sqrt(stack.size / 1_000_000)))
+    seen = np.bincount(stack[:, ::step, ::step].ravel(), minlength=LEVELS)[1:LEVELS - 1] > 0
+    n = int(seen.sum())
+    if n < _MIN_LEVELS:
+        raise HDRInputError(
+            f"the exposures hold {n} distinct level{'' if n == 1 else 's'} between black and white "
+            f"(at least {_MIN_LEVELS} needed): a flat, black or clipped scene tells nothing "
+            "of the camera response")
+
+
 def camera_response_Debevec1997(
         images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
                 *, samples: int | None = None, smoothness: float = 30.0,
@@ -287,6 +315,13 @@ def camera_response_Debevec1997(
     ndarray
         Response table, 256×3 float32, positive, ``response[128] == 1``.
 
+    Raises
+    ------
+    HDRInputError
+        Bad images, times or settings, or a bracket with fewer than 16
+        distinct levels between black and white (a flat, black or clipped
+        scene).
+
     References
     ----------
     .. [1] P. E. Debevec and J. Malik, "Recovering high dynamic range radiance
@@ -296,6 +331,7 @@ def camera_response_Debevec1997(
     t = as_times(times, stack.shape[0], distinct=2)
     if not np.isfinite(smoothness) or smoothness < 0:
         raise HDRInputError(f"smoothness must be >= 0, got {smoothness}")
+    _check_levels(stack)
     k_n = stack.shape[0]
     if samples is None:
         samples = max(70, int(np.ceil(3 * LEVELS / (k_n - 1))))
@@ -467,6 +503,13 @@ def camera_response_Robertson2003(
     ndarray
         Response table, 256×3 float32, positive, ``response[128] == 1``.
 
+    Raises
+    ------
+    HDRInputError
+        Bad images, times or settings, or a bracket with fewer than 16
+        distinct levels between black and white (a flat, black or clipped
+        scene).
+
     References
     ----------
     .. [1] M. A. Robertson, S. Borman and R. L. Stevenson, "Estimation-theoretic
@@ -477,6 +520,7 @@ def camera_response_Robertson2003(
     t = as_times(times, stack.shape[0], distinct=2)
     if max_iter < 1:
         raise HDRInputError(f"max_iter must be >= 1, got {max_iter}")
+    _check_levels(stack)
     w = as_weights(weights)
     resp = np.repeat(np.arange(LEVELS, dtype=np.float64)[:, None], 3, axis=1) / MID
     h = stack.shape[1]
