@@ -105,6 +105,26 @@ def test_meta_exposure_used_and_synth_roundtrip():
     assert outs[-1].meta["hdr_phase"] == 2
 
 
+def test_synth_bracket_names_an_exposure_it_blows_out_once(capsys):
+    # A bright clip's EV +2 frames came out wholly white without a word; the
+    # HDR run then found no bracket and passed the flashing clip through
+    # (trial 74).
+    bright = np.full((32, 48, 3), 190, np.uint8)
+    bright[:, :8] = 40  # a little scene
+    told: list[str] = []
+    sb = SynthBracket(exposures=(-2.0, 0.0, 2.0), unit="ev")
+    sb.on_event = told.append
+    for i in range(9):
+        sb(Frame(bright, pts=i, time_base=Fraction(1, 25)))
+    assert len(told) == 1 and sb.notes == told, told
+    assert told[0].startswith("synth_bracket: the EV +2 frames are 83 % white: the clip is too "
+                              "bright for this bracket"), told
+    quiet = SynthBracket(exposures=(-4.0, -2.0, 0.0), unit="ev")
+    for i in range(6):
+        quiet(Frame(bright, pts=i, time_base=Fraction(1, 25)))
+    assert quiet.notes == []
+
+
 def test_local_tonemap_and_stream_edge_cases():
     p = HDRBracket(exposures=EXPOSURES, tonemap="durand")
     frames = _clip(n=6)

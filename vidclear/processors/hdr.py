@@ -602,7 +602,9 @@ class SynthBracketConfig(Section):
                           doc="camera response the bracket is recorded with")
     response_path: str | None = param(None, doc="CSV or .npy table for response = file")
     expand: float = param(1.5, lo=0.1, hi=4.0,
-                          doc="exponent widening the source's range around mid grey")
+                          doc="exponent widening the source's range around mid grey (so the "
+                              "EV 0 frames are the source with a wider range, not the "
+                              "source itself; 1 keeps it)")
     offset: int = param(0, lo=0, hi=64, doc="pattern index of the first frame")
 
     def validate(self) -> None:
@@ -622,6 +624,11 @@ class SynthBracket(Processor[SynthBracketConfig]):
     Frame ``i`` is re-exposed with ``exposures[(i + offset) % N]`` and sets
     ``meta["exposure"]`` to it, so :class:`HDRBracket` (or a test) can merge
     it back. uint16 frames are reduced to 8 bits first.
+
+    An exposure whose frame comes out at least half white (or half black) is
+    named once, through ``on_event`` and in ``notes``: a bright clip's EV +2
+    frames were wholly white, and the HDR run then found no bracket in the
+    clip and passed it through (trial 74).
     """
 
     name: ClassVar[str] = "synth_bracket"
@@ -635,6 +642,9 @@ class SynthBracket(Processor[SynthBracketConfig]):
         self.response = resp if isinstance(resp, np.ndarray) else srgb_response()
         self.tables = bracket_tables(self.pattern, response=self.response, expand=c.expand)
         self._i = 0
+        self.notes: list[str] = []
+        self.on_event: Callable[[str], object] | None = None
+        self._named: set[int] = set()  # exposures already named as clipped or black
 
     def __call__(self, frame: Frame) -> Frame:
         img = frame.image
@@ -649,7 +659,27 @@ class SynthBracket(Processor[SynthBracketConfig]):
         out = np.empty_like(img)
         for c in range(3):
             out[..., c] = t[img[..., c], c]
+        if k not in self._named:
+            self._check_range(out, k)
         return frame.replace(out, exposure=self.pattern[k], bracket_index=k)
+
+    def _check_range(self, out: np.ndarray, k: int) -> None:
+        """Name exposure ``k`` once if ``out`` (one of its frames) is half white or half black."""
+        sample = out[::4, ::4]
+        white = float(np.all(sample == 255, axis=2).mean())
+        black = float(np.all(sample == 0, axis=2).mean())
+        if max(white, black) < 0.5:
+            return
+        self._named.add(k)
+        ev = math.log2(self.pattern[k])
+        what, way = ("white", "lower") if white >= black else ("black", "higher")
+        text = (f"synth_bracket: the EV {ev:+.2g} frames are {100 * max(white, black):.0f} % "
+                f"{what}: the clip is too {'bright' if what == 'white' else 'dark'} for this "
+                f"bracket and an HDR merge learns nothing from them; {way} exposures keep them "
+                "in range")
+        self.notes.append(text)
+        if self.on_event is not None:
+            self.on_event(text)
 
     def reset(self) -> None:
         self._i = 0
