@@ -125,6 +125,22 @@ def test_histeq_smoothing_reduces_flicker_and_resets() -> None:
     np.testing.assert_array_equal(smooth(_frame(flash)).image, equalize_hist(flash))
 
 
+def test_histeq_smoothing_starts_afresh_at_a_scene_cut() -> None:
+    # The old shot's table carried over a cut: with smoothing 0.95 the new
+    # shot came out 50 levels dark, still 5 off after 2 s (trial 74).
+    rng = np.random.default_rng(4)
+    first = (rng.random((90, 160, 3)) * 90).astype(np.uint8)  # a dark shot
+    second = (165 + rng.random((90, 160, 3)) * 90).astype(np.uint8)  # a bright one
+    smooth = HistEq(smoothing=0.95)
+    outs = [smooth(_frame(f, i)).image for i, f in enumerate([first] * 10 + [second] * 3)]
+    np.testing.assert_array_equal(outs[10], equalize_hist(second))
+    # a steady shot keeps its smoothed table (no cut without one)
+    steady = HistEq(smoothing=0.95)
+    shifted = [np.clip(first.astype(int) + k, 0, 255).astype(np.uint8) for k in range(4)]
+    out = [steady(_frame(f, i)).image for i, f in enumerate(shifted)]
+    assert not np.array_equal(out[3], equalize_hist(shifted[3]))
+
+
 def test_warm_up_loads_every_kernel_a_live_frame_uses(tmp_path):
     # Only dehaze warmed up: a live run with histeq and clahe compiled on its
     # first frame and dropped the first 8 s of a camera's frames (trial 38).
