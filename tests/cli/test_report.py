@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.media import ffprobe_frame_times, ffprobe_streams, make_clip
+from tests.media import ffprobe_frame_times, ffprobe_streams, make_clip, remux
 from vidclear.cli.main import main
 from vidclear.core import Frame
 from vidclear.errors import ConfigError, OutputError
@@ -65,6 +65,30 @@ def test_run_report_matches_the_output(clip, tmp_path):
             == (rep / name).read_bytes()
     data = json.loads(stats.read_text())
     assert data["config_sha256"] in page and str(clip) in page
+
+
+def test_report_times_are_the_outputs_and_its_notes_are_on_the_page(tmp_path):
+    # An MPEG-TS starting at 1.5 s: the report's time axis and frames.csv ran on
+    # the input's clock (1.48..7.44 s where the output ran 0..5.96), late frames
+    # stepped back across the plot, and the notes the console printed (a pause
+    # kept, frames re-timed) were not on the page (trial 74).
+    tb = Fraction(1, 1000)
+    pts = [40 * i for i in range(15)] + [40 * 14 + 3000 + 40 * i for i in range(15)]
+    mkv = make_clip(tmp_path / "paused.mkv", n=len(pts), pts=pts, time_base=tb, audio=False)
+    src = remux(mkv, tmp_path / "paused.ts", shift=1.5)
+    assert ffprobe_frame_times(src)[0] > 1.4
+    out, rep = tmp_path / "out.mkv", tmp_path / "rep"
+    res = subprocess.run([*PY, "run", str(src), "-o", str(out), "--report", str(rep)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    with open(rep / "frames.csv", newline="") as fh:
+        got = [float(r["time_s"]) for r in csv.DictReader(fh)]
+    assert got == pytest.approx(ffprobe_frame_times(out), abs=2e-3)
+    assert got[0] == pytest.approx(0.0, abs=1e-6)
+    page = (rep / "report.html").read_text()
+    note = "the input&#x27;s video pauses for 3.0 s at 0.6 s: kept"
+    assert "the input's video pauses for 3.0 s at 0.6 s: kept" in res.stderr, res.stderr
+    assert f"<th>note</th><td>{out}: {note}" in page
 
 
 def _frames(n: int, *, size=(48, 64)):

@@ -345,7 +345,8 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     quiet = getattr(args, "quiet", False)
     if report is not None:
         session.add_sink(report)  # after the recorders: it never holds them up
-        report.describe(session.report(), stats=session.pipeline.stats)
+        report.describe(session.report(), stats=session.pipeline.stats,
+                        notes=lambda: session.notes)
     if getattr(args, "verbose", 0) and not quiet:
         _say_plan(session, report)
     if not quiet and _first_compile(session):

@@ -29,7 +29,7 @@ def contact_sheet(thumbs: list[tuple[int, float | None, np.ndarray, np.ndarray]]
                   title: str = "", input_label: str = "input") -> bytes:
     """PNG of the input (top row) and the result (bottom row) at each thumbnail's time.
 
-    ``thumbs`` holds ``(frame index, media time in s or None, before, after)``
+    ``thumbs`` holds ``(frame index, time in the output in s or None, before, after)``
     with RGB uint8 images; ``input_label`` names the top row.
     """
     n = max(1, len(thumbs))
@@ -104,7 +104,7 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def timeline(cols: dict[str, np.ndarray], *, title: str = "") -> bytes:
-    """PNG of airlight, strength and haze density, fps and latency against media time.
+    """PNG of airlight, strength and haze density, fps and latency against the time in the output.
 
     ``cols`` are the report's per-frame columns (``time_s``, ``wall_s``,
     ``latency_ms``, ``airlight_r/g/b``, ``strength``, ``density``,
@@ -119,7 +119,7 @@ def timeline(cols: dict[str, np.ndarray], *, title: str = "") -> bytes:
         fig.text(0.5, 0.5, "no frames were written", ha="center", va="center")
         return _png(fig)
     t = cols["time_s"]
-    xlabel = "media time (s)"
+    xlabel = "time in the output (s)"
     if np.isnan(t).all():
         t, xlabel = cols["wall_s"], "wall time since the first frame (s)"
     wall, lat = cols["wall_s"], cols["latency_ms"]

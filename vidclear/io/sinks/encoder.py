@@ -1019,6 +1019,11 @@ class EncoderSink:
             self.corrections[_CFR_DROPS] += 1
             return
         av_frame.time_base = self._stream.codec_context.time_base
+        if av_frame.pts is not None and av_frame.time_base:
+            # where the frame lands in this file, for a report beside it (the
+            # input's clock, a TS's 1.48 s start and its late frames stepping
+            # back, was the report's time axis: trial 74); the first recorder's
+            frame.meta.setdefault("output_time", float(av_frame.pts * av_frame.time_base))
         av_frame.pict_type = av.video.frame.PictureType.NONE
         if self._cfr and av_frame.pts is not None:
             if before is not None:

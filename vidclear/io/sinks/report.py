@@ -11,7 +11,7 @@ writes into its folder:
     Input above, result below, at evenly spaced times along the run.
 ``timeline.png``
     Airlight, strength and haze density, throughput (fps) and latency against
-    the media time, with scene cuts and the JIT warm-up marked.
+    the time in the output, with scene cuts and the JIT warm-up marked.
 ``frames.csv``
     The per-frame figures behind the plot.
 ``report.html``
@@ -30,7 +30,7 @@ import importlib.util
 import io
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +153,8 @@ class ReportSink:
         self.title = title
         self.facts: dict[str, Any] = {}
         self.stats: Any = None
+        self._notes: Callable[[], list[str]] | None = None
+        self._first_time: float | None = None  # the first frame's input time, s
         self.rows: list[tuple[Any, ...]] = []
         self._thumbs: list[tuple[int, float | None, np.ndarray, np.ndarray]] = []
         self._step = 1
@@ -166,16 +168,19 @@ class ReportSink:
         #: the HDR transfer of output thumbnails shown through sdr_preview, if any
         self.hdr_shown: str | None = None
 
-    def describe(self, facts: dict[str, Any], *, stats: Any = None) -> None:
+    def describe(self, facts: dict[str, Any], *, stats: Any = None,
+                 notes: Callable[[], list[str]] | None = None) -> None:
         """Facts for the page (input, output, version, config hash, ...) and the run's stats.
 
         ``stats`` is the :class:`~vidclear.pipeline.PipelineStats` of the run;
         its summary goes on the page, and the frames that waited for the JIT
         (:meth:`~vidclear.pipeline.PipelineStats.waited_for_jit`) are marked
-        on the plot.
+        on the plot. ``notes``, asked when the report is written, gives the
+        run's one-line notes (timestamps corrected, pauses kept) for the page.
         """
         self.facts = dict(facts)
         self.stats = stats
+        self._notes = notes
 
     # -- the Sink protocol ---------------------------------------------
     def write(self, frame: Frame) -> None:
@@ -192,7 +197,8 @@ class ReportSink:
         air = list(d.get("airlight") or (np.nan, np.nan, np.nan))[:3]
         before = frame.original.image if frame.original is not None else frame.image
         phase = frame.meta.get("hdr_phase")
-        self.rows.append((index, frame.time, now - self._t0, latency, *air,
+        at = self._time(frame)
+        self.rows.append((index, at, now - self._t0, latency, *air,
                           d.get("strength", np.nan), d.get("density", np.nan),
                           bool(d.get("scene_cut", False)), warm, _level(before),
                           _level(frame.image), np.nan if phase is None else phase))
@@ -211,10 +217,22 @@ class ReportSink:
             if transfer in ("smpte2084", "arib-std-b67"):
                 after = sdr_preview(_thumb16(frame.image, self.thumb_width), transfer)
                 self.hdr_shown = transfer
-            self._thumbs.append((index, frame.time, shown, after))
+            self._thumbs.append((index, at, shown, after))
             if len(self._thumbs) > 8 * self.thumbnails:  # keep every other: twice the step
                 self._step *= 2
                 self._thumbs = [t for t in self._thumbs if t[0] % self._step == 0]
+
+    def _time(self, frame: Frame) -> float | None:
+        """The frame's time in the output (s): the recorder's, else the input's from its
+        first frame."""
+        out = frame.meta.get("output_time")
+        if out is not None:
+            return float(out)
+        if frame.time is None:
+            return None
+        if self._first_time is None:
+            self._first_time = frame.time
+        return frame.time - self._first_time
 
     def event(self, text: str) -> None:
         """Record a processor's one-line event (shown on the page)."""
@@ -309,6 +327,8 @@ class ReportSink:
                           "(reference white 203 cd/m² at white, brighter clipped)"))
         for text in self.events:
             facts.append(("event", text))
+        for text in self._notes() if self._notes is not None else []:
+            facts.append(("note", text))
         if not self.complete:
             facts.append(("status", "interrupted: the figures cover the frames written"))
         rows = "\n".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
