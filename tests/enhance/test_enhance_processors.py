@@ -125,6 +125,29 @@ def test_histeq_smoothing_reduces_flicker_and_resets() -> None:
     np.testing.assert_array_equal(smooth(_frame(flash)).image, equalize_hist(flash))
 
 
+def _spread(img: np.ndarray) -> float:
+    return float(img.astype(np.float64).std())
+
+
+@pytest.mark.parametrize("cls", [ACE, HistEq, MSRCR], ids=["ace", "histeq", "msrcr"])
+def test_a_flat_or_fading_frame_keeps_its_level(cls) -> None:
+    # A dark grey frame with ±2 levels of noise came out white (histeq) or as
+    # purple noise (ace, msrcr); the first frames of a fade from black jumped
+    # from 2 to 91-176 (trial 74). Contrast may grow at most max_gain ×.
+    rng = np.random.default_rng(1)
+    flat = np.clip(31 + rng.normal(0, 1.5, (96, 128, 3)), 0, 255).astype(np.uint8)
+    out = cls()(_frame(flat)).image
+    assert abs(float(out.mean()) - 31.0) < 40.0, out.mean()  # histeq: 251 before
+    assert _spread(out) <= 1.15 * 8.0 * _spread(flat)  # (the bound is kept on a sample)
+    unlimited = cls(max_gain=0)(_frame(flat)).image
+    assert _spread(unlimited) > 8.0 * _spread(flat)  # what the bound takes away
+    fading = (scene(96, 128, seed=3).astype(np.float64) * 0.03).astype(np.uint8)  # mean ~2
+    assert float(cls()(_frame(fading)).image.mean()) < 40.0
+    # an ordinary picture gains less: untouched, the function's own result
+    fn = {ACE: ace, HistEq: equalize_hist, MSRCR: msrcr}[cls]
+    np.testing.assert_array_equal(cls()(_frame(IMG)).image, fn(IMG))
+
+
 def test_histeq_smoothing_starts_afresh_at_a_scene_cut() -> None:
     # The old shot's table carried over a cut: with smoothing 0.95 the new
     # shot came out 50 levels dark, still 5 off after 2 s (trial 74).
@@ -174,3 +197,13 @@ assert not new, new
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
+
+
+def test_ace_direct_on_a_large_frame_names_the_setting() -> None:
+    # The refusal at the first frame said "method='direct' ... use
+    # method='interp'", naming no setting of the run (trial 74).
+    big = np.zeros((130, 130, 3), np.uint8)
+    with pytest.raises(ConfigError, match=r'ace\.method = "direct" is exact but O\(N²\).*'
+                                          r'130x130; use "interp"'):
+        ACE(method="direct")(_frame(big))
+    assert ACE(method="direct")(_frame(IMG)).image.shape == IMG.shape  # small frames run

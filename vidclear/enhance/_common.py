@@ -6,7 +6,7 @@ import numpy as np
 
 from vidclear.errors import ArrayError
 
-__all__ = ["as_planar_unit", "check_image", "keep_flat_channels", "max_value"]
+__all__ = ["as_planar_unit", "check_image", "keep_flat_channels", "limit_gain", "max_value"]
 
 
 def check_image(img: object, name: str = "image") -> np.ndarray:
@@ -55,3 +55,46 @@ def keep_flat_channels(out: np.ndarray, img: np.ndarray, flat: np.ndarray) -> np
     else:
         out[..., flat] = img[..., flat]
     return out
+
+
+def _spread(img: np.ndarray) -> float:
+    """Standard deviation of every channel value of every 4th pixel each way, in code values
+    (colour counts: a channel stretched alone, as ACE and MSRCR do, is contrast gained)."""
+    return float(img[::4, ::4].std(dtype=np.float64))
+
+
+def limit_gain(before: np.ndarray, after: np.ndarray, max_gain: float) -> np.ndarray:
+    """``after`` pulled back towards ``before`` so its contrast grows at most ``max_gain`` ×.
+
+    Contrast is the standard deviation of the channel values (every 4th
+    pixel each way, the channels together). Where the enhanced frame's exceeds ``max_gain`` times
+    the input's, the result is ``before + k (after - before)`` with ``k`` the
+    ratio that brings it to that bound; otherwise ``after`` itself. A
+    featureless frame has no contrast to enhance, only noise: a dark grey
+    frame with ±2 levels of noise came out white (global equalization) or
+    as purple noise (ACE, MSRCR), and the first frames of a fade from black
+    jumped from 2 to 91–176 (trial 74). Real photographs gain under 5 × (the
+    dehaze and HDR stills of ``../shared``: 4.5 at most but for Memorial's
+    darkest, underexposed frames, 7–19).
+
+    Parameters
+    ----------
+    before, after : ndarray
+        The frame before and after enhancement, one shape and integer dtype.
+    max_gain : float
+        The bound; 0 (or less) returns ``after`` unchanged.
+
+    Returns
+    -------
+    ndarray
+        ``after``'s shape and dtype.
+    """
+    if max_gain <= 0:
+        return after
+    spread_in, spread_out = _spread(before), _spread(after)
+    if spread_out <= max_gain * spread_in:
+        return after
+    k = np.float32(max_gain * spread_in / spread_out)
+    x = before.astype(np.float32)
+    x += k * (after.astype(np.float32) - x)
+    return np.rint(x).clip(0, max_value(after.dtype)).astype(after.dtype)
