@@ -175,6 +175,29 @@ def test_cli_takes_a_folder_of_exposures(tmp_path, frobisher):
         _cli(tmp_path, [empty], "-o", str(tmp_path / "e.hdr"))
 
 
+def test_a_folder_run_again_leaves_its_own_outputs_out(tmp_path, frobisher, capsys):
+    # Run again on the folder it wrote into, vidclear counted its tone-mapped
+    # PNG as an exposure: "got 3 --times for 4 images" (trial 74).
+    folder = tmp_path / "bracket"
+    folder.mkdir()
+    for f in sorted(frobisher.glob("IMG_26*.jpg")):
+        (folder / f.name).write_bytes(f.read_bytes())
+    first = folder / "r.hdr"
+    times = ("--times", "1/8", "1", "8")
+    assert _cli(tmp_path, [folder], *times, "-o", str(first), "--tonemap", "reinhard") == 0
+    want = cv2.imread(str(first), cv2.IMREAD_UNCHANGED)
+    capsys.readouterr()
+    assert _cli(tmp_path, [folder], *times, "-o", str(first), "--tonemap", "reinhard",
+                "-y") == 0
+    assert "left out of" in capsys.readouterr().err
+    np.testing.assert_array_equal(cv2.imread(str(first), cv2.IMREAD_UNCHANGED), want)
+    other = folder / "again.hdr"  # another name: the first run's PNG is still its output
+    assert _cli(tmp_path, [folder], *times, "-o", str(other), "--tonemap", "none") == 0
+    err = capsys.readouterr().err
+    assert f"note: left out of {folder}: r_reinhard.png (vidclear's outputs" in err, err
+    np.testing.assert_array_equal(cv2.imread(str(other), cv2.IMREAD_UNCHANGED), want)
+
+
 def test_cli_leaves_out_an_exposure_whose_time_is_wrong(tmp_path, frobisher, capsys):
     # Frames labelled longer but no brighter were merged after a warning: the
     # response became a staircase and a street's sky mint green (trial 54).

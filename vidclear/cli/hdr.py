@@ -358,10 +358,24 @@ _BRACKET_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp",
                      ".heic", ".heif", ".hif")
 
 
-def _expand_folders(paths: list[Path]) -> list[Path]:
+def _made_here(f: Path, outputs: list[Path]) -> bool:
+    """Whether ``f`` is an output of this run, or a tone-mapped image an earlier run
+    wrote beside its radiance map (``NAME_OPERATOR.png`` beside ``NAME.hdr`` or ``.exr``)."""
+    if any(f.resolve() == o.resolve() for o in outputs):
+        return True
+    stem, _, op = f.stem.rpartition("_")
+    return (f.suffix.lower() == ".png" and op in TONEMAPS and bool(stem)
+            and any(f.with_name(stem + ext).exists() for ext in (".hdr", ".exr")))
+
+
+def _expand_folders(paths: list[Path], outputs: list[Path]) -> list[Path]:
     """``paths`` with each folder replaced by the photos directly in it, by name.
 
-    A folder of brackets was "hdr needs at least 2 exposures" (trial 54).
+    A folder of brackets was "hdr needs at least 2 exposures" (trial 54). In
+    a folder, this run's outputs and an earlier run's tone-mapped images are
+    left out, with a note: run again on its own folder, vidclear counted its
+    tone-mapped PNG and response plot as exposures ("got 3 --times for 5
+    images", trial 74).
 
     Raises
     ------
@@ -376,6 +390,11 @@ def _expand_folders(paths: list[Path]) -> list[Path]:
         found = sorted(f for f in p.iterdir()
                        if f.is_file() and f.suffix.lower() in _BRACKET_SUFFIXES
                        and not f.name.startswith("."))
+        ours = [f for f in found if _made_here(f, outputs)]
+        if ours:
+            print(f"vidclear: note: left out of {p}: {', '.join(f.name for f in ours)} "
+                  "(vidclear's outputs, not exposures)", file=sys.stderr)
+            found = [f for f in found if f not in ours]
         if not found:
             raise InputError(f"folder {p} holds no photos ("
                              + ", ".join(_BRACKET_SUFFIXES[:6]) + ", ...)")
@@ -421,9 +440,6 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
     from vidclear.hdr.tonemap import to_uint8
     from vidclear.io.sinks.paths import check_output_path
 
-    images = _expand_folders([Path(p) for p in args.images])
-    if len(images) < 2:
-        raise InputError("hdr needs at least 2 exposures")
     items = [] if args.tonemap.strip() == "none" else \
         [s.strip() for s in args.tonemap.split(",") if s.strip()]
     if not items and args.tonemap.strip() != "none":
@@ -437,6 +453,9 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
     if getattr(args, "response_plot", None) and importlib.util.find_spec("matplotlib") is None:
         raise ConfigError("--response-plot needs matplotlib: pip install 'vidclear[report]'")
     outs = _outputs(Path(args.output), ops, getattr(args, "response_plot", None))
+    images = _expand_folders([Path(p) for p in args.images], outs)
+    if len(images) < 2:
+        raise InputError("hdr needs at least 2 exposures")
     if outs[0].suffix.lower() == ".exr":
         require_openexr()  # before any work
     plot = getattr(args, "response_plot", None)
