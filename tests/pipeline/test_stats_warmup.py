@@ -108,3 +108,30 @@ def test_the_report_marks_the_same_frames_the_stats_leave_out(tmp_path):
     assert sum(marked) == warm["frames_waiting"] >= 2  # the compiling frame and its queue
     assert marked[: sum(marked)] == [True] * sum(marked)  # all at the start here
     assert (tmp_path / "rep" / "timeline.png").stat().st_size > 10_000
+    # the page counts the same frames as the plot and frames.csv (it gave the
+    # compiling frames alone: 3 where 21 were marked, trial 74)
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert (f"over {warm['frames']} frame(s), {warm['frames_waiting']} frame(s) in flight "
+            "meanwhile") in page
+
+
+def test_a_later_compile_marks_only_the_frames_in_flight_during_it():
+    # A kernel first used (loaded from the cache) a second into a run marked
+    # every frame before it as waiting for the JIT: 21 frames on the report
+    # where the warm-up counted 3 (trial 74).
+    from vidclear.pipeline.stats import PipelineStats
+
+    stats = PipelineStats()
+    stage = stats.stage("process")
+    before = time.monotonic()
+    stage.add(0.02, compiled=0.015)  # the first frame compiles: a span ending now
+    first_end = time.monotonic()
+    time.sleep(0.05)
+    between = time.monotonic()  # a frame entering and done between the two compiles
+    assert not stats.waited_for_jit(between, between + 0.001)
+    time.sleep(0.05)
+    stage.add(0.01, compiled=0.004)  # a later first use
+    assert stats.waited_for_jit(before - 0.01, first_end)  # queued behind the first
+    assert stats.waited_for_jit(between)  # in flight during the second (done now)
+    assert not stats.waited_for_jit(between, between + 0.001)
+    assert stage.warm_frames == 2

@@ -137,7 +137,7 @@ class StageStats:
             self.warm_busy_s += busy_s
             self.jit_s += compiled
             if self.owner is not None:
-                self.owner._warmed(now)
+                self.owner._warmed(now, busy_s)
 
     def ms_per_frame(self) -> float:
         """Milliseconds per frame without the frames that waited for the JIT.
@@ -190,6 +190,9 @@ class PipelineStats:
     #: perf_counter() when the last warm-up frame (one that waited for the JIT) finished.
     warm_until_s: float | None = None
     _warm_until_mono: float | None = None
+    #: monotonic() spans of the work that compiled (or loaded cached kernels),
+    #: overlapping ones merged
+    _jit_spans: list[tuple[float, float]] = field(default_factory=list)
     _latency: list[float] = field(default_factory=list)
     _warm_latency: list[float] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -202,16 +205,32 @@ class PipelineStats:
             self.stages[name] = StageStats(name, owner=self)
         return self.stages[name]
 
-    def _warmed(self, now: float) -> None:
+    def _warmed(self, now: float, busy_s: float) -> None:
         with self._lock:
             self.warm_until_s = now
-            self._warm_until_mono = time.monotonic()
+            end = time.monotonic()
+            self._warm_until_mono = end
+            start = end - busy_s
+            if self._jit_spans and start <= self._jit_spans[-1][1]:
+                start = min(start, self._jit_spans[-1][0])
+                self._jit_spans[-1] = (start, end)
+            else:
+                self._jit_spans.append((start, end))
 
-    def waited_for_jit(self, captured: float) -> bool:
-        """True for a frame that entered (``time.monotonic()`` = ``captured``) before the JIT
-        warm-up known so far ended: it was compiled for, or queued behind the compile."""
+    def _waited(self, captured: float, done: float) -> bool:
+        return any(captured < end and done > start for start, end in self._jit_spans)
+
+    def waited_for_jit(self, captured: float, done: float | None = None) -> bool:
+        """True for a frame that entered (``time.monotonic()`` = ``captured``) before some
+        work that compiled ended, and was done (``done``, now when None) after it began:
+        it was compiled for, or queued behind the compile.
+
+        Frames done before a later compile began did not wait for it: a kernel
+        first used (loaded from the cache) a second into a run marked every
+        frame before it, 21 where the warm-up counted 3 (trial 74).
+        """
         with self._lock:
-            return self._warm_until_mono is not None and captured < self._warm_until_mono
+            return self._waited(captured, time.monotonic() if done is None else done)
 
     def add_latency(self, seconds: float) -> None:
         """Add one frame's end-to-end latency, measured now.
@@ -219,9 +238,9 @@ class PipelineStats:
         A frame that entered before the JIT warm-up ended waited behind it:
         its latency goes to the warm-up figures, not the percentiles.
         """
-        captured = time.monotonic() - seconds
+        done = time.monotonic()
         with self._lock:
-            warm = self._warm_until_mono is not None and captured < self._warm_until_mono
+            warm = self._waited(done - seconds, done)
             (self._warm_latency if warm else self._latency).append(seconds)
 
     def add_damaged(self, t: float | None) -> None:
