@@ -570,3 +570,16 @@ def test_ctrl_c_while_writing_the_tone_maps_names_what_was_written(tmp_path, cap
             f"not written: {left[0]}, {left[1]}") in err, err
     assert done.exists() and not any(p.exists() for p in left)
     assert not list(tmp_path.glob(".*.tmp*"))
+
+
+def test_a_float_tiff_exposure_is_named_for_what_it_holds(tmp_path, capfd):
+    # OpenCV printed its own WARN line, then vidclear called the file "not an
+    # image OpenCV can decode", which it is (read unchanged, trial 74).
+    path = tmp_path / "f0.tif"
+    assert cv2.imwrite(str(path), np.random.default_rng(0).random((16, 24, 3), np.float32))
+    assert cv2.imread(str(path), cv2.IMREAD_UNCHANGED).dtype == np.float32
+    with pytest.raises(InputError, match=r"f0\.tif: it holds floating-point samples .* the "
+                                         r"camera's 8- or 16-bit pictures"):
+        read_image(path)
+    captured = capfd.readouterr()
+    assert "WARN" not in captured.err + captured.out

@@ -171,7 +171,20 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         except (OSError, ValueError, SyntaxError) as exc:
             raise InputError(f"cannot read image {path}: {exc}") from None
     _check_whole(Path(path))
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    logging = cv2.utils.logging
+    level = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_ERROR)  # its own WARN line before ours (trial 74)
+    try:
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED) if img is None else None
+    finally:
+        logging.setLogLevel(level)
+    if raw is not None and raw.dtype.kind == "f":
+        # a 32-bit float TIFF: OpenCV reads it only unchanged, and it is no
+        # camera's exposure ("not an image OpenCV can decode", trial 74)
+        raise InputError(f"cannot read image {path}: it holds floating-point samples (a "
+                         "radiance map or an edited image?); a bracket's exposures are the "
+                         "camera's 8- or 16-bit pictures")
     if img is None:
         raise InputError(f"cannot read image {path}: missing or not an image OpenCV can decode")
     return np.ascontiguousarray(img[:, :, ::-1])
