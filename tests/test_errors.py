@@ -243,3 +243,41 @@ def test_wrong_config_objects_and_inputs_are_named(tmp_path):
         vidclear.transcode(str(clip), [str(tmp_path / "d.mp4")])  # type: ignore[arg-type]
     with pytest.raises(vidclear.errors.OutputError, match="the output is empty"):
         vidclear.transcode(str(clip), "")
+
+
+def test_another_class_under_a_taken_name_warns_and_a_changed_size_is_the_processors(
+        tmp_path, capsys):
+    # register_processor replaced a processor of one's own with another class
+    # of the same name without a word; a processor cropping frames mid-stream
+    # was scaled back with a note that blamed the input (trial 74).
+    from tests.media import make_clip
+    from vidclear.cli.main import main
+    from vidclear.processors.basic import CopyConfig
+
+    def crops(name_):
+        class Crop(vidclear.Processor[CopyConfig]):
+            name = name_
+            Config = CopyConfig
+
+            def __init__(self, *a, **k):
+                super().__init__(*a, **k)
+                self.n = 0
+
+            def __call__(self, frame):
+                self.n += 1
+                return frame if self.n <= 2 else frame.replace(
+                    np.ascontiguousarray(frame.image[:16, :20]))
+        return Crop
+
+    first = vidclear.register_processor(crops("crop_t74"))
+    assert vidclear.register_processor(first) is first  # the same class again: no word
+    again = crops("crop_t74")
+    again.__qualname__ = "Crop2"
+    with pytest.warns(UserWarning, match="'crop_t74' was .*Crop; .*Crop2 replaces it"):
+        vidclear.register_processor(again)
+    clip = make_clip(tmp_path / "in.mp4", n=5, size=(32, 24))
+    assert main(["run", str(clip), "-o", str(tmp_path / "o.mp4"),
+                 "--set", 'pipeline.processors=["crop_t74"]']) == 0
+    err = capsys.readouterr().err
+    assert "the processed frames' size changed mid-stream from 32x24 to 20x16" in err, err
+    assert "the input's frame size" not in err

@@ -8,6 +8,7 @@ Third-party code adds its own with :func:`register`.
 from __future__ import annotations
 
 import importlib
+import warnings
 
 from vidclear.core.processor import Processor
 from vidclear.errors import ConfigError, ProcessorError
@@ -40,6 +41,15 @@ def register(cls: type[Processor]) -> type[Processor]:
     if cls.name in _BUILTIN and _BUILTIN[cls.name] != f"{cls.__module__}:{cls.__qualname__}":
         raise ConfigError(f"{cls.name!r} is a built-in processor ({_BUILTIN[cls.name]}); "
                           "register yours under another name")
+    old = _LOADED.get(cls.name)
+    if old is not None and old is not cls and cls.name not in _BUILTIN and (
+            f"{old.__module__}:{old.__qualname__}" != f"{cls.__module__}:{cls.__qualname__}"):
+        # another class under a name already taken (a notebook cell run again
+        # defines the same class anew: that one replaces without a word); it
+        # replaced the first without one (trial 74)
+        warnings.warn(f"register_processor: {cls.name!r} was {old.__module__}."
+                      f"{old.__qualname__}; {cls.__module__}.{cls.__qualname__} replaces it",
+                      UserWarning, stacklevel=2)
     _LOADED[cls.name] = cls  # a name registered again by user code: the latest class wins
     return cls
 

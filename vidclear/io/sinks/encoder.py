@@ -585,6 +585,7 @@ class EncoderSink:
         self._last_time = float("-inf")
         self._size: tuple[int, int] = (0, 0)
         self._frame_shape: tuple[int, int] = (0, 0)
+        self._input_shape: tuple[int, int] = (0, 0)
         self._closed = False
         self._fifo_hold: int | None = None  # our write end of a FIFO output, see _open_target
         self._container = self._open()
@@ -711,6 +712,8 @@ class EncoderSink:
     def _start(self, frame: Frame) -> None:
         h, w = frame.shape
         self._frame_shape = (h, w)
+        # the input frame's size, to tell a processor's change of size from the input's
+        self._input_shape = frame.original.shape if frame.original is not None else (h, w)
         sx, sy = self._subsampling() if self.image is None else (1, 1)
         self._size = (w + (-w) % sx, h + (-h) % sy)
         if self._size != (w, h):
@@ -1203,13 +1206,18 @@ class EncoderSink:
         w, h = self._size
         if frame.shape != self._frame_shape:
             h0, w0 = self._frame_shape
+            # the input kept its size: a processor changed it (the note blamed
+            # the input, trial 74)
+            whose = ("the processed frames' size" if frame.original is not None
+                     and frame.original.shape == self._input_shape
+                     else "the input's frame size")
             if self.size_change == "error":
                 raise OutputError(
-                    f"the input's frame size changed mid-stream from {w0}x{h0} to "
+                    f"{whose} changed mid-stream from {w0}x{h0} to "
                     f"{frame.shape[1]}x{frame.shape[0]} (input.size_change = \"error\"; "
                     "\"scale\" scales to the first size)")
             if not self.corrections["frames scaled to the first size"]:
-                self.notes.append(f"the frame size changed mid-stream from {w0}x{h0} to "
+                self.notes.append(f"{whose} changed mid-stream from {w0}x{h0} to "
                                   f"{frame.shape[1]}x{frame.shape[0]}: scaled to {w0}x{h0}")
             self.corrections["frames scaled to the first size"] += 1
             image = cv2.resize(np.ascontiguousarray(frame.image), (w0, h0),
