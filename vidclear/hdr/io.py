@@ -259,7 +259,9 @@ def write_exr(path: str | os.PathLike[str], radiance: np.ndarray, *, half: bool 
     (a bright reading in a 1/8000 s exposure can pass it) and lose precision
     below 6.1e-5 (three shots of the desktop test bracket reach 7e-5).
     ``half=True`` writes half floats anyway, half the size and what many
-    compositing tools expect, and refuses values above 65504.
+    compositing tools expect, and refuses values above 65504; values under
+    6e-8, half's smallest step, are written as 0 (scale the map first to
+    keep them).
 
     The file is written under a temporary name beside ``path`` and renamed,
     so ``path`` is never left holding a partial file.
