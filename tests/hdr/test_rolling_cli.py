@@ -198,6 +198,24 @@ def test_a_folder_run_again_leaves_its_own_outputs_out(tmp_path, frobisher, caps
     np.testing.assert_array_equal(cv2.imread(str(other), cv2.IMREAD_UNCHANGED), want)
 
 
+def test_a_large_bracket_says_what_it_does_as_it_goes(tmp_path, frobisher, capsys,
+                                                       monkeypatch):
+    # Three 54 MP exposures ran 228 s without a word (trial 74); small
+    # brackets finish in seconds and say nothing.
+    import vidclear.cli.hdr as hdr_cli
+
+    imgs = sorted(frobisher.glob("IMG_26*.jpg"))
+    times = ("--times", "1/8", "1", "8")
+    assert _cli(tmp_path, imgs, *times, "-o", str(tmp_path / "quiet.hdr")) == 0
+    assert "vidclear: merging" not in capsys.readouterr().err
+    monkeypatch.setattr(hdr_cli, "_LOUD_PIXELS", 1)  # as if large
+    assert _cli(tmp_path, imgs, *times, "-o", str(tmp_path / "loud.hdr")) == 0
+    said = [line.split(" (")[0] for line in capsys.readouterr().err.splitlines()]
+    assert said == ["vidclear: read 3 exposures of 640x426", "vidclear: aligning",
+                    "vidclear: calibrating the camera response", "vidclear: merging",
+                    "vidclear: tone mapping"], said
+
+
 def test_cli_leaves_out_an_exposure_whose_time_is_wrong(tmp_path, frobisher, capsys):
     # Frames labelled longer but no brighter were merged after a warning: the
     # response became a staircase and a street's sky mint green (trial 54).

@@ -10,6 +10,7 @@ import math
 import signal
 import statistics
 import sys
+import time
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -353,6 +354,10 @@ def _times_contradicted(images: list[Path], times: list[float],
     return out, dim
 
 
+#: pixels over all exposures from which ``vidclear hdr`` says what it does as it goes
+#: (three 4 MP exposures take some 15 s on two cores)
+_LOUD_PIXELS = 8_000_000
+
 #: what a folder given as IMG is read for (other files in it are left out)
 _BRACKET_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp",
                      ".heic", ".heif", ".hif")
@@ -485,7 +490,17 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
     order = sorted(range(len(images)), key=lambda k: (times[k], str(images[k])))
     images = [images[k] for k in order]
     times = [times[k] for k in order]
+    started = time.perf_counter()
     pix = [read_image(p) for p in images]
+    loud = sum(p.shape[0] * p.shape[1] for p in pix) >= _LOUD_PIXELS
+
+    def stage(text: str) -> None:
+        """Say what a long run does now (three 54 MP exposures took 228 s without a
+        word, trial 74); small brackets finish in seconds and say nothing."""
+        if loud:
+            print(f"vidclear: {text} ({time.perf_counter() - started:.0f} s in)", file=sys.stderr)
+
+    stage(f"read {len(pix)} exposures of {pix[0].shape[1]}x{pix[0].shape[0]}")
     deep = [p for p in images if _bits(p) > 8]
     if deep:  # reduced without a word (trial 37)
         print(f"vidclear: note: {', '.join(str(p) for p in deep)}: "
@@ -519,6 +534,7 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
     try:
         rows, cols = slice(None), slice(None)
         if args.align:
+            stage("aligning")
             pix, shifts = align_Ward2003(pix, times=times)
             rows, cols = valid_region(shifts, pix[0].shape)
         calib = (camera_response_Debevec1997 if args.calibrate == "debevec"
@@ -526,7 +542,9 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
         merge = merge_Debevec1997 if args.calibrate == "debevec" else merge_Robertson2003
         # calibrated where every exposure holds real pixels: the edge bands a
         # shift repeats broke the curve of a hand-held bracket (trial 37)
+        stage(f"calibrating the camera response ({args.calibrate})")
         response = calib([np.ascontiguousarray(p[rows, cols]) for p in pix], times)
+        stage("merging")
         radiance = merge(pix, times, response=response)
     except HDRInputError as exc:
         raise InputError(str(exc)) from None
@@ -535,6 +553,7 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
         write_image_atomic(outs[0], radiance)
         written.append(outs[0])
         for mapper, path in zip(mappers, outs[1:], strict=False):
+            stage(f"tone mapping ({mapper.operator})")
             write_image_atomic(path, to_uint8(mapper(radiance)))
             written.append(path)
         if getattr(args, "response_plot", None):

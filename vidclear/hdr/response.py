@@ -223,9 +223,20 @@ def sample_points(stack: np.ndarray, times: np.ndarray, samples: int, *,
     levels = np.linspace(0, 255, samples)
     flat_mid = mid.ravel()
     flat_var = var.ravel()
+    tol = 255.0 / samples + 1.0
+    # the pixels near each level, from one sort: a scan of every pixel per
+    # level took 17 s of a 3 × 8.6 MP bracket's 33 (trial 74's 54 MP ones
+    # ran 228 s); each set is the scan's, in the same (index) order
+    by_value = np.argsort(flat_mid, kind="stable")
+    sorted_mid = flat_mid[by_value]
     chosen: list[int] = []
     for lv in levels:
-        near = np.flatnonzero(np.abs(flat_mid - lv) <= 255.0 / samples + 1.0)
+        # (bounds in the array's float32: float64 ones made NumPy convert it
+        # whole on every call; widened by a level, so their rounding is harmless)
+        lo, hi = np.searchsorted(sorted_mid, np.array([lv - tol - 1.0, lv + tol + 1.0],
+                                                      dtype=sorted_mid.dtype))
+        near = by_value[lo:hi]
+        near = np.sort(near[np.abs(flat_mid[near] - lv) <= tol])
         if near.size == 0:
             continue
         # prefer the smoother half of the candidates
