@@ -92,10 +92,10 @@ def test_bad_parameters(kwargs: dict, match: str) -> None:
 
 
 def test_bad_images() -> None:
-    with pytest.raises(ValueError, match="uint8 or uint16"):
-        ace(IMG.astype(np.float32))
+    with pytest.raises(ValueError, match=r"float image values must be in \[0, 1\]"):
+        ace(IMG.astype(np.float32))  # 0..255 as float
     with pytest.raises(ValueError, match="H×W×3"):
-        ace(np.zeros((4, 4, 4), np.uint8))
+        ace(np.zeros((4, 4, 2), np.uint8))
     with pytest.raises(ValueError, match="empty"):
         ace(np.zeros((0, 4, 3), np.uint8))
     with pytest.raises(ValueError, match="direct"):

@@ -100,10 +100,12 @@ def test_bad_parameters(kwargs: dict, match: str) -> None:
 
 
 def test_bad_images() -> None:
-    with pytest.raises(ValueError, match="uint8 or uint16"):
-        msrcr(IMG.astype(np.float64))
-    with pytest.raises(ValueError, match="NumPy array"):
+    with pytest.raises(ValueError, match=r"float image values must be in \[0, 1\]"):
+        msrcr(IMG.astype(np.float64))  # 0..255 as float
+    with pytest.raises(ValueError, match="dtype must be uint8, uint16 or float"):
         msrcr([[1, 2], [3, 4]])
+    with pytest.raises(ValueError, match="NumPy array of numbers"):
+        msrcr("frame.png")
 
 
 def test_stretch_kernels_against_numpy() -> None:

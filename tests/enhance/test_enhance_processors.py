@@ -207,3 +207,24 @@ def test_ace_direct_on_a_large_frame_names_the_setting() -> None:
                                           r'130x130; use "interp"'):
         ACE(method="direct")(_frame(big))
     assert ACE(method="direct")(_frame(IMG)).image.shape == IMG.shape  # small frames run
+
+
+@pytest.mark.parametrize("fn", [ace, equalize_hist, clahe, msrcr],
+                         ids=["ace", "equalize_hist", "clahe", "msrcr"])
+def test_enhancers_take_the_layouts_dehaze_image_takes(fn) -> None:
+    # float [0, 1], RGBA and H×W×1 were refused by the enhancers while
+    # dehaze_image took them (trial 74): processed at 16 bits, given back in
+    # the caller's layout and dtype.
+    img16 = IMG.astype(np.uint16) * 257
+    want = fn(img16)
+    got = fn(img16.astype(np.float32) / 65535)
+    assert got.dtype == np.float32 and got.shape == IMG.shape
+    np.testing.assert_allclose(got, want / 65535, atol=1e-6)
+    alpha = np.arange(IMG.shape[0] * IMG.shape[1], dtype=np.uint8).reshape(IMG.shape[:2])
+    rgba = np.dstack([IMG, alpha])
+    out = fn(rgba)
+    np.testing.assert_array_equal(out[:, :, :3], fn(IMG))
+    np.testing.assert_array_equal(out[:, :, 3], alpha)
+    grey = IMG[:, :, 1:2]
+    assert fn(grey).shape == grey.shape
+    np.testing.assert_array_equal(fn(grey)[:, :, 0], fn(np.ascontiguousarray(IMG[:, :, 1])))

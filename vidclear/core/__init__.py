@@ -4,7 +4,8 @@
 holds :class:`Frame` (and its colour conversions), the :class:`Processor`
 base class and the processor registry, the :class:`Source` base class with
 its :class:`StreamInfo` and :class:`SidePackets` channel, the :class:`Sink`
-protocol, and the typed :class:`Section` every configuration derives from.
+protocol, the typed :class:`Section` every configuration derives from, and
+the image layouts the restoration functions take (:mod:`vidclear.core.images`).
 """
 
 from vidclear.core import registry

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from vidclear.core.images import as_image
 from vidclear.dehaze import _kernels as _k
 from vidclear.dehaze.airlight import LUMA, _work_image
 from vidclear.errors import ArrayError, ConfigError
@@ -81,10 +82,10 @@ def dark_channel(
 def as_rgb(image: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
     """Bring any accepted layout to contiguous RGB uint8/uint16 and back.
 
-    Accepted: H×W or H×W×1 grey (treated as three equal channels), H×W×3
-    RGB, H×W×4 RGBA (alpha passed through untouched); dtype uint8, uint16,
-    or float (float16/32/64) with finite values in [0, 1], processed at
-    16-bit precision. Any strides are accepted.
+    :func:`vidclear.core.images.as_image` with grey images as three equal
+    channels: H×W or H×W×1 grey, H×W×3 RGB, H×W×4 RGBA (alpha passed
+    through untouched); uint8, uint16, or float in [0, 1] (processed at
+    16-bit precision); any strides.
 
     Returns
     -------
@@ -93,51 +94,10 @@ def as_rgb(image: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.nda
     restore : callable
         Maps a processed H×W×3 array of ``rgb``'s dtype back to the input's
         layout and dtype.
+
+    Raises
+    ------
+    ArrayError
+        See :func:`~vidclear.core.images.as_image`.
     """
-    arr = np.asarray(image)
-    if not isinstance(image, np.ndarray) and arr.dtype.kind not in "uif":
-        raise ArrayError(f"image must be a NumPy array of numbers, got {type(image).__name__}")
-    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
-        raise ArrayError(
-            "image must be H×W or H×W×1 (grey), H×W×3 (RGB) or H×W×4 (RGBA), "
-            f"got shape {arr.shape}"
-        )
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ArrayError(f"image must not be empty, got shape {arr.shape}")
-    dtype = arr.dtype
-    if dtype.kind == "f":
-        if not np.isfinite(arr).all():
-            raise ArrayError("float image contains NaN or Inf; values must be finite in [0, 1]")
-        if arr.min() < 0 or arr.max() > 1:
-            raise ArrayError(
-                f"float image values must be in [0, 1], got [{arr.min():g}, {arr.max():g}]; "
-                "use uint8 or uint16 for other ranges"
-            )
-        # In float64: float16 * 65535 would overflow to inf (and come back black).
-        work = np.rint(arr.astype(np.float64) * 65535.0).astype(np.uint16)
-    elif dtype in (np.uint8, np.uint16):
-        work = arr
-    else:
-        raise ArrayError(
-            f"image dtype must be uint8, uint16 or float in [0, 1], got {dtype}"
-        )
-    channels = 1 if arr.ndim == 2 else arr.shape[2]
-    if channels == 1:
-        plane = work if arr.ndim == 2 else work[:, :, 0]
-        rgb = np.repeat(plane[:, :, None], 3, axis=2)
-    elif channels == 3:
-        rgb = np.ascontiguousarray(work)
-    else:
-        rgb = np.ascontiguousarray(work[:, :, :3])
-
-    def restore(out3: np.ndarray) -> np.ndarray:
-        res: np.ndarray = out3
-        if dtype.kind == "f":
-            res = (out3 / np.float32(65535)).astype(dtype)
-        if channels == 1:
-            return np.ascontiguousarray(res[:, :, 0] if arr.ndim == 2 else res[:, :, :1])
-        if channels == 4:
-            return np.concatenate([res, arr[:, :, 3:]], axis=2)
-        return res
-
-    return rgb, restore
+    return as_image(image, grey=False)

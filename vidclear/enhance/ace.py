@@ -8,6 +8,7 @@ import math
 import cv2
 import numpy as np
 
+from vidclear.core.images import as_image
 from vidclear.enhance import _kernels as K
 from vidclear.enhance._common import as_planar_unit, check_image, keep_flat_channels, max_value
 from vidclear.errors import ArrayError, ConfigError
@@ -150,8 +151,9 @@ def ace(
     Parameters
     ----------
     img : ndarray
-        RGB image H×W×3 or grey image H×W, ``uint8`` or ``uint16``; any
-        memory layout.
+        RGB image H×W×3 or grey image H×W (or H×W×1; RGBA H×W×4 keeps its
+        alpha), ``uint8``, ``uint16`` or float in [0, 1] (processed at 16
+        bits); any memory layout.
     alpha : float
         Slope of the saturating comparison ``clip(alpha (I(x) - I(y)), -1, 1)``
         on values scaled to [0, 1]; larger gives stronger local contrast
@@ -170,7 +172,7 @@ def ace(
     Returns
     -------
     ndarray
-        Same shape and dtype as ``img``: each channel's contrast term stretched
+        Same layout and dtype as ``img``: each channel's contrast term stretched
         linearly from its minimum to its maximum over the full range. A
         channel without contrast (contrast term spanning less than 1e-4, e.g.
         a constant one) is returned unchanged, so black stays black.
@@ -197,11 +199,11 @@ def ace(
     .. [2] P. Getreuer, "Automatic Color Enhancement (ACE) and its Fast
        Implementation", Image Processing On Line 2, 266-277, 2012.
     """
-    img = check_image(img)
+    img, restore = as_image(img, grey=True)
     r = _contrast(img, alpha, method, levels, grid)
     lo, hi = K.plane_ranges(r)
     flat = ~(hi - lo > FLAT_SPAN)  # float noise, not contrast
     hi = np.where(flat, lo, hi)
     out = np.empty(r.shape, img.dtype)
     K.stretch_planes(r, lo, hi, float(max_value(img.dtype)), out)
-    return keep_flat_channels(out, img, flat)
+    return restore(keep_flat_channels(out, img, flat))

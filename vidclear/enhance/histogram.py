@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numba
 import numpy as np
 
+from vidclear.core.images import as_image
 from vidclear.enhance import _kernels as K
 from vidclear.enhance._common import check_image, max_value
 from vidclear.errors import ArrayError, ConfigError
@@ -131,7 +132,9 @@ def equalize_hist(img: np.ndarray, *, strength: float = 1.0) -> np.ndarray:
     Parameters
     ----------
     img : ndarray
-        RGB H×W×3 or grey H×W, ``uint8`` or ``uint16``; any memory layout.
+        RGB H×W×3 or grey H×W (or H×W×1; RGBA H×W×4 keeps its alpha),
+        ``uint8``, ``uint16`` or float in [0, 1] (processed at 16 bits); any
+        memory layout.
     strength : float
         Blend between the input luma (0) and the equalized luma (1).
 
@@ -148,8 +151,8 @@ def equalize_hist(img: np.ndarray, *, strength: float = 1.0) -> np.ndarray:
     with :func:`apply_luma`, so colours keep their YCbCr hue. Two passes over
     the image, a few milliseconds for 1280×720.
     """
-    img = check_image(img)
-    return apply_table(img, equalization_lut(luma_histogram(img)), strength=strength)
+    img, restore = as_image(img, grey=True)
+    return restore(apply_table(img, equalization_lut(luma_histogram(img)), strength=strength))
 
 
 def luma_histogram(img: np.ndarray) -> np.ndarray:
@@ -264,7 +267,9 @@ def clahe(
     Parameters
     ----------
     img : ndarray
-        RGB H×W×3 or grey H×W, ``uint8`` or ``uint16``; any memory layout.
+        RGB H×W×3 or grey H×W (or H×W×1; RGBA H×W×4 keeps its alpha),
+        ``uint8``, ``uint16`` or float in [0, 1] (processed at 16 bits); any
+        memory layout.
     clip_limit : float
         Histogram bins are clipped at ``clip_limit`` times the mean bin count
         of a tile and the excess spread over all bins, which limits how much
@@ -300,17 +305,17 @@ def clahe(
     .. [1] K. Zuiderveld, "Contrast Limited Adaptive Histogram
        Equalization", Graphics Gems IV, 474-485, 1994.
     """
-    img = check_image(img)
+    img, restore = as_image(img, grey=True)
     _check_clahe(clip_limit, tile_grid)
     if not (isinstance(strength, int | float) and 0.0 <= strength <= 1.0):
         raise ConfigError(f"strength must be a number in [0, 1], got {strength!r}")
     if strength == 0.0:
-        return img.copy()
+        return restore(img.copy())
     y = _luma_index(img)
     if y.size and y.min() == y.max():  # one level: nothing to equalize (as cv2.equalizeHist)
-        return img.copy()
+        return restore(img.copy())
     ynew = _clahe_luma(y, _levels(img), clip_limit, tile_grid)
-    return _finish(img, y, ynew, strength)
+    return restore(_finish(img, y, ynew, strength))
 
 
 def _clahe_luma(y: np.ndarray, nbins: int, clip_limit: float,

@@ -9,8 +9,9 @@ import cv2
 import numba
 import numpy as np
 
+from vidclear.core.images import as_image
 from vidclear.enhance import _kernels as K
-from vidclear.enhance._common import check_image, keep_flat_channels, max_value
+from vidclear.enhance._common import keep_flat_channels, max_value
 from vidclear.errors import ConfigError
 
 __all__ = ["BALANCE_MODES", "gaussian_surround", "msrcr"]
@@ -120,7 +121,9 @@ def msrcr(
     Parameters
     ----------
     img : ndarray
-        RGB H×W×3 or grey H×W, ``uint8`` or ``uint16``; any memory layout.
+        RGB H×W×3 or grey H×W (or H×W×1; RGBA H×W×4 keeps its alpha),
+        ``uint8``, ``uint16`` or float in [0, 1] (processed at 16 bits); any
+        memory layout.
     sigmas : sequence of float
         Standard deviations, in pixels, of the Gaussian surrounds, equally
         weighted: small ones give local contrast, large ones tonal rendition.
@@ -162,7 +165,7 @@ def msrcr(
     .. [2] A. B. Petro, C. Sbert, J.-M. Morel, "Multiscale Retinex", Image
        Processing On Line 4, 71-88, 2014.
     """
-    img = check_image(img)
+    img, restore = as_image(img, grey=True)
     sig = _check(sigmas, alpha, beta, low_clip, high_clip, balance)
     maxval = max_value(img.dtype)
     v = img.reshape(img.shape[0], img.shape[1], -1).astype(np.float32)
@@ -194,4 +197,4 @@ def msrcr(
                                     low_clip, high_clip)
     out = np.empty(v.shape, img.dtype)
     K.stretch_planes(acc, lo, hi, float(maxval), out)
-    return keep_flat_channels(out, img, ~(hi > lo))
+    return restore(keep_flat_channels(out, img, ~(hi > lo)))
