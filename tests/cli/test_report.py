@@ -242,3 +242,16 @@ def test_vidclear_run_puts_the_bracket_found_on_the_report(tmp_path):
     # (what it found or did not find in this clip: the events reach the page)
     said = res.stderr.count("vidclear: hdr_bracket: ")
     assert page.count("<th>event</th><td>hdr_bracket: ") >= 1 and said == 0, page[-1500:]
+
+
+def test_hdr_thumbnails_are_pairs_from_the_first_frame(tmp_path):
+    # An HDR run's input thumbnails show the frame before beside each; the
+    # first frame had none and was one picture twice the others' height
+    # (trial 74): a grey half keeps it a pair of the same size.
+    sink = ReportSink(tmp_path / "rep", thumbnails=4, thumb_width=32)
+    for i, f in enumerate(_frames(12, size=(24, 32))):
+        sink.write(f.replace(f.image, hdr_phase=i % 2))
+    shapes = {t[2].shape for t in sink._thumbs}
+    assert shapes == {(12, 32, 3)}, shapes
+    first = sink._thumbs[0][2]
+    assert (first[:, :16] == 128).all() and not (first[:, 16:] == 128).all()

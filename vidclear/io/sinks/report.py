@@ -205,13 +205,17 @@ class ReportSink:
         last_in, self._last_in = self._last_in, before
         if index % self._step == 0:
             shown = _thumb(before, self.thumb_width)
-            if "hdr_phase" in frame.meta and last_in is not None \
-                    and last_in.shape == before.shape:
+            if "hdr_phase" in frame.meta:
                 # the thumbnails are every 2**k-th frame, so of one exposure of
                 # an alternating camera: the frame before is shown beside it
-                # (the input row was all short exposures, trial 63)
+                # (the input row was all short exposures, trial 63); the first
+                # frame has none, and a grey half keeps its column a pair like
+                # the others (it was one picture twice their height, trial 74)
                 half = max(1, self.thumb_width // 2)
-                shown = np.concatenate([_thumb(last_in, half), _thumb(before, half)], axis=1)
+                this = _thumb(before, half)
+                prior = (_thumb(last_in, half) if last_in is not None
+                         and last_in.shape == before.shape else np.full_like(this, 128))
+                shown = np.concatenate([prior, this], axis=1)
             after = _thumb(frame.image, self.thumb_width)
             transfer = (frame.meta.get("colour") or {}).get("transfer")
             if transfer in ("smpte2084", "arib-std-b67"):
