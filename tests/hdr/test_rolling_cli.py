@@ -191,10 +191,12 @@ def test_a_folder_run_again_leaves_its_own_outputs_out(tmp_path, frobisher, caps
                 "-y") == 0
     assert "left out of" in capsys.readouterr().err
     np.testing.assert_array_equal(cv2.imread(str(first), cv2.IMREAD_UNCHANGED), want)
-    other = folder / "again.hdr"  # another name: the first run's PNG is still its output
+    (folder / "r_reinhard_local.png").write_bytes((folder / "r_reinhard.png").read_bytes())
+    other = folder / "again.hdr"  # another name: the first run's PNGs are still its outputs
     assert _cli(tmp_path, [folder], *times, "-o", str(other), "--tonemap", "none") == 0
     err = capsys.readouterr().err
-    assert f"note: left out of {folder}: r_reinhard.png (vidclear's outputs" in err, err
+    assert (f"note: left out of {folder}: r_reinhard.png, r_reinhard_local.png (vidclear's "
+            "outputs") in err, err
     np.testing.assert_array_equal(cv2.imread(str(other), cv2.IMREAD_UNCHANGED), want)
 
 
@@ -294,6 +296,41 @@ def test_a_flat_black_or_clipped_bracket_is_refused(tmp_path, levels):
     with pytest.raises(HDRInputError, match="distinct level"):
         camera_response_Robertson2003([np.full((8, 8, 3), v, np.uint8) for v in levels],
                                       [1.0, 2.0, 4.0])
+
+
+def _s_curve_response() -> np.ndarray:
+    """A camera's S-shaped response (logistic in log exposure), as a 256×3 table."""
+    from vidclear.hdr.response import as_response
+
+    v = np.clip(np.arange(256) / 255.0, 0.002, 0.998)
+    x = np.exp(np.log(v / (1 - v)) / 1.6)
+    return as_response(np.repeat((x / x[128])[:, None], 3, axis=1))
+
+
+def test_right_times_in_a_response_shoulder_or_steps_under_half_a_stop_reversed():
+    # A correctly timed snow bracket through an S-shaped response: its frames'
+    # shared pixels sit in the shoulder (222 -> 244 for twice the time) and
+    # one was left out as mistimed. Brackets in half- or third-stop steps given
+    # in reverse were never checked, and merged into nonsense (trial 75).
+    from vidclear.cli.hdr import _times_contradicted
+
+    rng = np.random.default_rng(1)
+    tex = cv2.resize(rng.standard_normal((30, 40)), (320, 240), interpolation=cv2.INTER_CUBIC)
+    snow = 4.0 * np.exp(0.08 * tex)
+    snow[100:180, 40:60] *= 0.05  # a few dark trees
+    rad = np.stack([snow * 1.1, snow, snow * 0.8], axis=2)
+    times = [2.0 ** i for i in range(-4, 5)]
+    pix = synthesize_bracket(rad, times, response=_s_curve_response())
+    names = [Path(f"e{k}.png") for k in range(len(pix))]
+    assert _times_contradicted(names, times, pix) == ([], [])
+    normal = scene(h=96, w=128, seed=5, span=6.0) * np.float32(0.3)
+    for step in (2 ** 0.5, 2 ** (1 / 3)):
+        made = [step ** i for i in range(5)]
+        pix = synthesize_bracket(normal, made, response=srgb_response())
+        names = [Path(f"h{k}.png") for k in range(5)]
+        assert _times_contradicted(names, made, pix) == ([], [])
+        warnings, dim = _times_contradicted(names, made, pix[::-1])  # given in reverse
+        assert dim is None and warnings, warnings  # refused
 
 
 def test_real_brackets_keep_only_the_exposures_their_times_describe(tmp_path, brackets, capsys):

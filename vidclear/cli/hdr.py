@@ -227,6 +227,11 @@ _JUDGED_SHARE = 0.05
 # they bent the response into a staircase and the colours (trial 74).
 _SLOW_SHARE = 0.3
 _SLOW_FLOOR = 0.05
+# ... measured on pixels the longer exposure records at most this level: a
+# camera's S-shaped response flattens above it, and a correctly timed frame of
+# a snow scene or a window, 222 -> 244 for twice the time (k 0.14 against the
+# bracket's 0.6), was left out as mistimed (trial 75).
+_JUDGED_TOP = 200.0
 
 
 def _reversed(longer: float, shorter: float) -> bool:
@@ -284,33 +289,48 @@ def _times_contradicted(images: list[Path], times: list[float],
             return float(a.mean()), float(b.mean()), share
         return float(a[both].mean()), float(b[both].mean()), share
 
-    def growth(ma: float, mb: float, i: int, k: int) -> float:
-        """k in level ∝ t^k between exposures i < k (see _SLOW_SHARE)."""
-        return math.log(max(mb, 1.0) / max(ma, 1.0)) / math.log(times[k] / times[i])
+    def growth(i: int, k: int) -> float | None:
+        """k in level ∝ t^k between exposures i < k (see _SLOW_SHARE), measured where
+        both are well exposed and k below a response's shoulder (_JUDGED_TOP); None
+        where under _JUDGED_SHARE of the pixels are, or k is no brighter there."""
+        a, b = flat[i], flat[k]
+        mask = well_exposed(a, b, dark=a) & (b <= _JUDGED_TOP)
+        if mask.mean() < _JUDGED_SHARE:
+            return None
+        ma, mb = float(a[mask].mean()), float(b[mask].mean())
+        if mb <= ma + 1.0:
+            return None
+        return math.log(mb / max(ma, 1.0)) / math.log(times[k] / times[i])
 
     steps = []
     for k in range(1, len(pix)):
         if times[k] >= 1.5 * times[k - 1]:
-            ma, mb, share = levels(k - 1, k)
-            if share >= _JUDGED_SHARE and mb > ma + 1.0:
-                steps.append(growth(ma, mb, k - 1, k))
+            step = growth(k - 1, k)
+            if step is not None:
+                steps.append(step)
     slow = max(_SLOW_FLOOR, _SLOW_SHARE * statistics.median(steps)) if steps else _SLOW_FLOOR
 
     def dimmer(i: int, k: int) -> tuple[float, float] | None:
         """The mean levels of exposures i < k where neither is clipped or black, when
-        k's is no brighter, or far less brighter than its time says; None when it
-        is as bright as its time says, or the pair says nothing."""
-        if times[k] < 1.5 * times[i]:
-            return None
+        k's is no brighter, or far less brighter than its time says (under 1.5 × the
+        time: clearly darker); None when it is as bright as its time says, or the
+        pair says nothing."""
         ma, mb, share = levels(i, k)
+        if times[k] < 1.5 * times[i]:
+            # steps of a third or half a stop: brightness grows too little to
+            # judge, but a clearly darker longer exposure is a reversal (such
+            # brackets given in reverse merged without a word into a picture
+            # 1.4 stops off, trial 75)
+            return (mb, ma) if share >= 0.01 and _reversed(mb, ma) else None
         if share < 0.01:
             # Exposures far apart share no well-exposed pixel: a 2-frame bracket
             # given in reverse (1/8 and 8 s) went through without a word (trial
             # 64). Their whole means still tell a reversal (not two black frames).
             return (mb, ma) if _reversed(mb, ma) else None
-        if mb <= ma + 1.0 or (share >= _JUDGED_SHARE and growth(ma, mb, i, k) < slow):
+        if mb <= ma + 1.0:
             return mb, ma
-        return None
+        step = growth(i, k)
+        return (mb, ma) if step is not None and step < slow else None
 
     def differ(i: int, k: int) -> bool:
         """Whether exposures i and k, typed with one time, are clearly not one exposure
@@ -368,9 +388,12 @@ def _made_here(f: Path, outputs: list[Path]) -> bool:
     wrote beside its radiance map (``NAME_OPERATOR.png`` beside ``NAME.hdr`` or ``.exr``)."""
     if any(f.resolve() == o.resolve() for o in outputs):
         return True
-    stem, _, op = f.stem.rpartition("_")
-    return (f.suffix.lower() == ".png" and op in TONEMAPS and bool(stem)
-            and any(f.with_name(stem + ext).exists() for ext in (".hdr", ".exr")))
+    if f.suffix.lower() != ".png":
+        return False
+    # every operator's suffix (reinhard_local's holds an underscore: trial 75)
+    stems = [f.stem[:-len(op) - 1] for op in TONEMAPS if f.stem.endswith("_" + op)]
+    return any(stem and f.with_name(stem + ext).exists()
+               for stem in stems for ext in (".hdr", ".exr"))
 
 
 def _expand_folders(paths: list[Path], outputs: list[Path]) -> list[Path]:

@@ -53,9 +53,10 @@ class ACEConfig(Section):
     levels: int = param(8, lo=2, hi=256, doc="intensity levels interpolated between")
     grid: int = param(128, lo=0, hi=65536,
                       doc="longest side of the block grid for the distance sums; 0 = full res")
-    max_gain: float = param(8.0, lo=0.0, hi=1000.0,
-                            doc="most a frame's contrast (luma std) may grow, else pulled back "
-                                "towards the input (a fade, a flat frame); 0 = no limit")
+    max_gain: float = param(32.0, lo=0.0, hi=1000.0,
+                            doc="most a frame's contrast (std of its channel values, the "
+                                "input's without pixel noise) may grow, else pulled back "
+                                "towards the input (a flat or noisy frame); 0 = no limit")
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,10 @@ class HistEqConfig(Section):
                             doc="blend of input (0) and equalized (1) luma")
     smoothing: float = param(0.0, lo=0.0, hi=1.0, hi_open=True,
                              doc="weight of the previous frames' table (0 = per frame)")
-    max_gain: float = param(8.0, lo=0.0, hi=1000.0,
-                            doc="most a frame's contrast (luma std) may grow, else pulled back "
-                                "towards the input (a fade, a flat frame); 0 = no limit")
+    max_gain: float = param(32.0, lo=0.0, hi=1000.0,
+                            doc="most a frame's contrast (std of its channel values, the "
+                                "input's without pixel noise) may grow, else pulled back "
+                                "towards the input (a flat or noisy frame); 0 = no limit")
 
 
 @dataclass(frozen=True)
@@ -108,9 +110,10 @@ class MSRCRConfig(Section):
                              doc="fraction of samples clipped to white")
     balance: str = param("channel", choices=BALANCE_MODES,
                          doc="stretch channels separately or jointly")
-    max_gain: float = param(8.0, lo=0.0, hi=1000.0,
-                            doc="most a frame's contrast (luma std) may grow, else pulled back "
-                                "towards the input (a fade, a flat frame); 0 = no limit")
+    max_gain: float = param(32.0, lo=0.0, hi=1000.0,
+                            doc="most a frame's contrast (std of its channel values, the "
+                                "input's without pixel noise) may grow, else pulled back "
+                                "towards the input (a flat or noisy frame); 0 = no limit")
 
     def validate(self) -> None:
         s = self.sigmas
