@@ -281,3 +281,34 @@ def test_another_class_under_a_taken_name_warns_and_a_changed_size_is_the_proces
     err = capsys.readouterr().err
     assert "the processed frames' size changed mid-stream from 32x24 to 20x16" in err, err
     assert "the input's frame size" not in err
+
+
+def test_a_frame_a_processor_hands_back_late_keeps_the_sound_in_sync(tmp_path, capsys):
+    # A processor returning, once, a frame from 9 frames back: from an MP4 its
+    # step back was taken for a join of recordings, and the rest of the
+    # picture ran 0.36 s behind its sound (trial 76). It is a late frame.
+    from tests.media import ffprobe_streams, make_clip
+    from vidclear.cli.main import main
+    from vidclear.processors.basic import CopyConfig
+
+    @vidclear.register_processor
+    class Stale(vidclear.Processor[CopyConfig]):
+        name = "stale_t76"
+        Config = CopyConfig
+
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            self.kept: list = []
+
+        def __call__(self, frame):
+            self.kept.append(frame)
+            return self.kept[-10] if len(self.kept) == 30 else frame
+
+    clip = make_clip(tmp_path / "in.mp4", n=75, rate=25, audio=True)
+    out = tmp_path / "o.mp4"
+    assert main(["run", str(clip), "-o", str(out), "--set",
+                 'pipeline.processors=["stale_t76"]']) == 0
+    assert "1 late video frame re-timed" in capsys.readouterr().err
+    streams = {s["codec_type"]: s for s in ffprobe_streams(out)["streams"]}
+    ends = {k: float(s["start_time"]) + float(s["duration"]) for k, s in streams.items()}
+    assert abs(ends["video"] - ends["audio"]) < 0.05, ends

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import itertools
 import json
 import re
 import subprocess
@@ -255,3 +256,34 @@ def test_hdr_thumbnails_are_pairs_from_the_first_frame(tmp_path):
     assert shapes == {(12, 32, 3)}, shapes
     first = sink._thumbs[0][2]
     assert (first[:, :16] == 128).all() and not (first[:, 16:] == 128).all()
+
+
+def test_report_rows_are_the_frames_in_the_files_each_after_the_one_before(tmp_path):
+    # A constant-rate output (AVI) leaves out a frame that falls on a tick
+    # already taken: the report showed it at a made-up time, its panels
+    # jumping back; with --split both files' frames ran over one span and the
+    # plots drew lines back across them (trial 76).
+    tb = Fraction(1, 1000)
+    pts = [40 * i for i in range(12)] + [40 * 11 + 10] + [40 * i for i in range(12, 24)]
+    src = make_clip(tmp_path / "near.mkv", n=len(pts), pts=pts, time_base=tb, audio=False)
+    out, rep = tmp_path / "near.avi", tmp_path / "rep"
+    res = subprocess.run([*PY, "run", str(src), "-o", str(out), "--report", str(rep)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    with open(rep / "frames.csv", newline="") as fh:
+        got = [float(r["time_s"]) for r in csv.DictReader(fh)]
+    assert len(got) == len(pts) - 1 and all(b > a for a, b in itertools.pairwise(got))
+    assert "<th>frames left out by the output</th><td>1 (" in (rep / "report.html").read_text()
+    a = make_clip(tmp_path / "a.mp4", n=10, audio=False)
+    b = make_clip(tmp_path / "b.mp4", n=10, audio=False)
+    folder, split = tmp_path / "split", tmp_path / "rep_split"
+    folder.mkdir()
+    res = subprocess.run([*PY, "run", str(a), str(b), "--split", "-o", str(folder),
+                          "--report", str(split)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    with open(split / "frames.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    times = [float(r["time_s"]) for r in rows]
+    assert [r["trip_file"] for r in rows] == ["0"] * 10 + ["1"] * 10
+    assert all(y > x for x, y in itertools.pairwise(times)), times
+    assert times[10] - times[9] == pytest.approx(times[9] - times[8], abs=1e-3)

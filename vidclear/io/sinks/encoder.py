@@ -116,11 +116,13 @@ def input_timeline(info: StreamInfo | None) -> Timeline:
     except (AttributeError, TypeError):
         return Timeline(True)
     # A file of a joinable format had its steps back re-based by its source,
-    # in file order (vidclear.io.joins.Unjoiner): one met here is a frame the
-    # decoder gave out of order, a late frame. Taken for a join, one frame of
-    # a damaged MPEG-TS (6.43 s after 7.40 s) moved the rest of the picture a
-    # second after its sound (trial 72).
-    return Timeline(joins, back=not joins)
+    # in file order (vidclear.io.joins.Unjoiner); one of another format (MP4,
+    # Matroska) runs on one clock. A step back met here is a frame the decoder
+    # gave out of order or a processor handed back late: a late frame. Taken
+    # for a join, one frame of a damaged MPEG-TS (6.43 s after 7.40 s) moved
+    # the rest of the picture a second after its sound (trial 72), and a
+    # processor's frame from 9 frames back, in an MP4, 0.36 s (trial 76).
+    return Timeline(joins, back=False)
 
 
 # corrections of the pictures, not of their timestamps
@@ -1020,6 +1022,9 @@ class EncoderSink:
         if self._drop:  # on a tick already taken (constant rate)
             self._drop = False
             self.corrections[_CFR_DROPS] += 1
+            # not in the file: a report beside it leaves it out (it showed the
+            # frame at a made-up time, trial 76); the first recorder's word
+            frame.meta.setdefault("output_time", None)
             return
         av_frame.time_base = self._stream.codec_context.time_base
         if av_frame.pts is not None and av_frame.time_base:

@@ -46,7 +46,7 @@ __all__ = ["REPORT_FILES", "ReportSink", "check_report_folder"]
 REPORT_FILES = ("report.html", "contact_sheet.png", "timeline.png", "frames.csv")
 _COLUMNS = ("index", "time_s", "wall_s", "latency_ms", "airlight_r", "airlight_g",
             "airlight_b", "strength", "density", "scene_cut", "jit_warmup", "level_in",
-            "level_out", "hdr_phase")
+            "level_out", "hdr_phase", "trip_file")
 
 
 def _have_matplotlib() -> bool:
@@ -155,6 +155,13 @@ class ReportSink:
         self.stats: Any = None
         self._notes: Callable[[], list[str]] | None = None
         self._first_time: float | None = None  # the first frame's input time, s
+        # --split: each file's time starts again; laid after the one before
+        self._file: int | None = None
+        self._offset = 0.0
+        self._last_time: float | None = None
+        self._step = 0.0  # the last time step between frames, s
+        #: frames the recorder left out (a constant-rate container's taken ticks)
+        self.left_out = 0
         self.rows: list[tuple[Any, ...]] = []
         self._thumbs: list[tuple[int, float | None, np.ndarray, np.ndarray]] = []
         self._step = 1
@@ -197,11 +204,16 @@ class ReportSink:
         air = list(d.get("airlight") or (np.nan, np.nan, np.nan))[:3]
         before = frame.original.image if frame.original is not None else frame.image
         phase = frame.meta.get("hdr_phase")
+        if "output_time" in frame.meta and frame.meta["output_time"] is None:
+            self.left_out += 1  # not in the file
+            return
         at = self._time(frame)
+        trip = frame.meta.get("trip_file")
         self.rows.append((index, at, now - self._t0, latency, *air,
                           d.get("strength", np.nan), d.get("density", np.nan),
                           bool(d.get("scene_cut", False)), warm, _level(before),
-                          _level(frame.image), np.nan if phase is None else phase))
+                          _level(frame.image), np.nan if phase is None else phase,
+                          np.nan if trip is None else int(trip)))
         last_in, self._last_in = self._last_in, before
         if index % self._step == 0:
             shown = _thumb(before, self.thumb_width)
@@ -228,15 +240,28 @@ class ReportSink:
 
     def _time(self, frame: Frame) -> float | None:
         """The frame's time in the output (s): the recorder's, else the input's from its
-        first frame."""
+        first frame. A file of a ``--split`` run whose clock starts again is laid just
+        after the file before (both files' frames ran over one span, trial 76)."""
         out = frame.meta.get("output_time")
         if out is not None:
-            return float(out)
-        if frame.time is None:
+            t = float(out)
+        elif frame.time is None:
             return None
-        if self._first_time is None:
-            self._first_time = frame.time
-        return frame.time - self._first_time
+        else:
+            if self._first_time is None:
+                self._first_time = frame.time
+            t = frame.time - self._first_time
+        trip = frame.meta.get("trip_file")
+        if trip != self._file:
+            if self._file is not None and self._last_time is not None \
+                    and t + self._offset <= self._last_time:
+                self._offset = self._last_time + self._step - t
+            self._file = trip
+        t += self._offset
+        if self._last_time is not None and t > self._last_time:
+            self._step = t - self._last_time
+        self._last_time = t
+        return t
 
     def event(self, text: str) -> None:
         """Record a processor's one-line event (shown on the page)."""
@@ -308,6 +333,9 @@ class ReportSink:
                 value = self.facts[key]
                 facts.append((key, ", ".join(value) if isinstance(value, list) else str(value)))
         facts.append(("frames", str(len(self.rows))))
+        if self.left_out:
+            facts.append(("frames left out by the output", f"{self.left_out} (a constant-rate "
+                          "container's tick already taken: not in the file, not plotted)"))
         if snap:
             lat = snap.get("latency_ms") or {}
             facts += [("wall time", f"{snap['wall_s']:.1f} s"),
