@@ -122,6 +122,13 @@ def test_processor_contract_breaches_are_named(tmp_path):
 
     with pytest.raises(ConfigError, match="built-in processor"):
         vidclear.register_processor(Dehaze)
+    # names a config cannot tell from a built-in's by eye (trial 76)
+    for name, match in (("Dehaze", "too close to a built-in processor"),
+                        ("dehaze ", "not allowed: letters, digits"),
+                        ("my proc", "not allowed")):
+        Dehaze.name = name
+        with pytest.raises(ConfigError, match=match):
+            vidclear.register_processor(Dehaze)
 
 
 def test_a_processor_returning_a_bad_image_is_named(tmp_path):
@@ -312,3 +319,34 @@ def test_a_frame_a_processor_hands_back_late_keeps_the_sound_in_sync(tmp_path, c
     streams = {s["codec_type"]: s for s in ffprobe_streams(out)["streams"]}
     ends = {k: float(s["start_time"]) + float(s["duration"]) for k, s in streams.items()}
     assert abs(ends["video"] - ends["audio"]) < 0.05, ends
+
+
+def test_frames_a_processor_never_gives_back_are_named(tmp_path, capsys):
+    # A processor holding frames whose flush() gave back none lost 5 of 100
+    # frames, and the run said "dropped 0" (trial 76).
+    from tests.media import ffprobe_streams, make_clip
+    from vidclear.cli.main import main
+    from vidclear.processors.basic import CopyConfig
+
+    @vidclear.register_processor
+    class Keeps(vidclear.Processor[CopyConfig]):
+        name = "keeps_t76"
+        Config = CopyConfig
+
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            self.n = 0
+
+        def __call__(self, frame):
+            self.n += 1
+            return None if self.n % 10 == 0 else frame
+
+    clip = make_clip(tmp_path / "in.mp4", n=30, audio=False)
+    out = tmp_path / "o.mp4"
+    assert main(["run", str(clip), "-o", str(out), "-q", "--set",
+                 'pipeline.processors=["keeps_t76"]']) == 0
+    err = capsys.readouterr().err
+    assert "warning: processor 0:keeps_t76 took 3 frames it never gave back" in err, err
+    assert int(ffprobe_streams(out)["streams"][0]["nb_read_frames"]) == 27
+    assert main(["run", str(clip), "-o", str(tmp_path / "c.mp4"), "-q"]) == 0
+    assert "never gave back" not in capsys.readouterr().err

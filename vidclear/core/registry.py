@@ -8,6 +8,7 @@ Third-party code adds its own with :func:`register`.
 from __future__ import annotations
 
 import importlib
+import re
 import warnings
 
 from vidclear.core.processor import Processor
@@ -31,6 +32,9 @@ _BUILTIN: dict[str, str] = {
 _LOADED: dict[str, type[Processor]] = {}
 
 
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
 def register(cls: type[Processor]) -> type[Processor]:
     """Class decorator adding a processor under ``cls.name``."""
     if not (isinstance(cls, type) and issubclass(cls, Processor)):
@@ -38,9 +42,16 @@ def register(cls: type[Processor]) -> type[Processor]:
                              f"{getattr(cls, '__name__', type(cls).__name__)}")
     if not cls.name:
         raise ConfigError(f"processor class {cls.__name__} has no name to register it by")
-    if cls.name in _BUILTIN and _BUILTIN[cls.name] != f"{cls.__module__}:{cls.__qualname__}":
-        raise ConfigError(f"{cls.name!r} is a built-in processor ({_BUILTIN[cls.name]}); "
-                          "register yours under another name")
+    if not isinstance(cls.name, str) or not _NAME.fullmatch(cls.name):
+        # "dehaze " beside the built-in "dehaze" (trial 76): a name configs
+        # cannot tell apart by eye
+        raise ConfigError(f"processor name {cls.name!r} is not allowed: letters, digits, "
+                          "'_' and '-', starting with a letter")
+    twin = next((b for b in _BUILTIN if b.lower() == cls.name.lower()), None)
+    if twin is not None and _BUILTIN[twin] != f"{cls.__module__}:{cls.__qualname__}":
+        raise ConfigError(f"{cls.name!r} is {'' if twin == cls.name else 'too close to '}"
+                          f"a built-in processor ({twin}: {_BUILTIN[twin]}); register yours "
+                          "under another name")
     old = _LOADED.get(cls.name)
     if old is not None and old is not cls and cls.name not in _BUILTIN and (
             f"{old.__module__}:{old.__qualname__}" != f"{cls.__module__}:{cls.__qualname__}"):

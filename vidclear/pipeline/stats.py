@@ -184,6 +184,9 @@ class PipelineStats:
     #: first few of their times (seconds, the output's clock).
     damaged: int = 0
     damaged_at: list[float] = field(default_factory=list)
+    #: frames each processor took and never gave back, by processor (a run that
+    #: went to its end; one that emits fewer frames than it takes on purpose too)
+    processors_kept: dict[str, int] = field(default_factory=dict)
     #: Frames read after the last damaged one (a cut-short input damages its
     #: last frame in decoding order, up to a reordering depth from the end).
     after_damage: int = 0
@@ -362,4 +365,5 @@ class PipelineStats:
             "warmup": self.warmup(),
             "stages": {name: s.snapshot() for name, s in self.stages.items()},
             "processors_ms_per_frame": {k: round(v, 3) for k, v in self.processors_ms.items()},
+            "processors_kept_frames": dict(self.processors_kept),
         }
