@@ -252,6 +252,26 @@ def test_wrong_config_objects_and_inputs_are_named(tmp_path):
         vidclear.transcode(str(clip), "")
 
 
+def _processor(name_: str, step):
+    """A processor class named ``name_`` whose ``__call__`` is ``step(seen, frame)``,
+    ``seen`` the frames it was given so far (this one last)."""
+    from vidclear.processors.basic import CopyConfig
+
+    class Made(vidclear.Processor[CopyConfig]):
+        name = name_
+        Config = CopyConfig
+
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            self.seen: list = []
+
+        def __call__(self, frame):
+            self.seen.append(frame)
+            return step(self.seen, frame)
+
+    return Made
+
+
 def test_another_class_under_a_taken_name_warns_and_a_changed_size_is_the_processors(
         tmp_path, capsys):
     # register_processor replaced a processor of one's own with another class
@@ -259,28 +279,16 @@ def test_another_class_under_a_taken_name_warns_and_a_changed_size_is_the_proces
     # was scaled back with a note that blamed the input (trial 74).
     from tests.media import make_clip
     from vidclear.cli.main import main
-    from vidclear.processors.basic import CopyConfig
 
-    def crops(name_):
-        class Crop(vidclear.Processor[CopyConfig]):
-            name = name_
-            Config = CopyConfig
+    def crop(seen, frame):
+        return frame if len(seen) <= 2 else frame.replace(
+            np.ascontiguousarray(frame.image[:16, :20]))
 
-            def __init__(self, *a, **k):
-                super().__init__(*a, **k)
-                self.n = 0
-
-            def __call__(self, frame):
-                self.n += 1
-                return frame if self.n <= 2 else frame.replace(
-                    np.ascontiguousarray(frame.image[:16, :20]))
-        return Crop
-
-    first = vidclear.register_processor(crops("crop_t74"))
+    first = vidclear.register_processor(_processor("crop_t74", crop))
     assert vidclear.register_processor(first) is first  # the same class again: no word
-    again = crops("crop_t74")
+    again = _processor("crop_t74", crop)
     again.__qualname__ = "Crop2"
-    with pytest.warns(UserWarning, match="'crop_t74' was .*Crop; .*Crop2 replaces it"):
+    with pytest.warns(UserWarning, match="'crop_t74' was .*Made; .*Crop2 replaces it"):
         vidclear.register_processor(again)
     clip = make_clip(tmp_path / "in.mp4", n=5, size=(32, 24))
     assert main(["run", str(clip), "-o", str(tmp_path / "o.mp4"),
@@ -296,21 +304,9 @@ def test_a_frame_a_processor_hands_back_late_keeps_the_sound_in_sync(tmp_path, c
     # picture ran 0.36 s behind its sound (trial 76). It is a late frame.
     from tests.media import ffprobe_streams, make_clip
     from vidclear.cli.main import main
-    from vidclear.processors.basic import CopyConfig
 
-    @vidclear.register_processor
-    class Stale(vidclear.Processor[CopyConfig]):
-        name = "stale_t76"
-        Config = CopyConfig
-
-        def __init__(self, *a, **k):
-            super().__init__(*a, **k)
-            self.kept: list = []
-
-        def __call__(self, frame):
-            self.kept.append(frame)
-            return self.kept[-10] if len(self.kept) == 30 else frame
-
+    vidclear.register_processor(_processor(
+        "stale_t76", lambda seen, frame: seen[-10] if len(seen) == 30 else frame))
     clip = make_clip(tmp_path / "in.mp4", n=75, rate=25, audio=True)
     out = tmp_path / "o.mp4"
     assert main(["run", str(clip), "-o", str(out), "--set",
@@ -326,21 +322,9 @@ def test_frames_a_processor_never_gives_back_are_named(tmp_path, capsys):
     # frames, and the run said "dropped 0" (trial 76).
     from tests.media import ffprobe_streams, make_clip
     from vidclear.cli.main import main
-    from vidclear.processors.basic import CopyConfig
 
-    @vidclear.register_processor
-    class Keeps(vidclear.Processor[CopyConfig]):
-        name = "keeps_t76"
-        Config = CopyConfig
-
-        def __init__(self, *a, **k):
-            super().__init__(*a, **k)
-            self.n = 0
-
-        def __call__(self, frame):
-            self.n += 1
-            return None if self.n % 10 == 0 else frame
-
+    vidclear.register_processor(_processor(
+        "keeps_t76", lambda seen, frame: None if len(seen) % 10 == 0 else frame))
     clip = make_clip(tmp_path / "in.mp4", n=30, audio=False)
     out = tmp_path / "o.mp4"
     assert main(["run", str(clip), "-o", str(out), "-q", "--set",
