@@ -159,7 +159,7 @@ class ReportSink:
         self._file: int | None = None
         self._offset = 0.0
         self._last_time: float | None = None
-        self._step = 0.0  # the last time step between frames, s
+        self._time_step = 0.0  # the last time step between frames, s
         #: frames the recorder left out (a constant-rate container's taken ticks)
         self.left_out = 0
         self.rows: list[tuple[Any, ...]] = []
@@ -255,11 +255,11 @@ class ReportSink:
         if trip != self._file:
             if self._file is not None and self._last_time is not None \
                     and t + self._offset <= self._last_time:
-                self._offset = self._last_time + self._step - t
+                self._offset = self._last_time + self._time_step - t
             self._file = trip
         t += self._offset
         if self._last_time is not None and t > self._last_time:
-            self._step = t - self._last_time
+            self._time_step = t - self._last_time
         self._last_time = t
         return t
 
