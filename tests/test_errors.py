@@ -334,3 +334,45 @@ def test_frames_a_processor_never_gives_back_are_named(tmp_path, capsys):
     assert int(ffprobe_streams(out)["streams"][0]["nb_read_frames"]) == 27
     assert main(["run", str(clip), "-o", str(tmp_path / "c.mp4"), "-q"]) == 0
     assert "never gave back" not in capsys.readouterr().err
+
+
+def test_a_clock_restart_passes_a_processor_and_is_re_based_a_stale_frame_is_late(tmp_path):
+    # Taking every step back of a file's picture for a late frame bunched the
+    # rest of an MKV whose clock restarts into 25 ms (trial 77); a frame a
+    # processor hands back late must still be late (trial 76). The pipeline
+    # tells them apart: the input's own step back passes through unmarked.
+    from fractions import Fraction
+
+    from tests.media import ffprobe_frame_times
+    from vidclear.core import Frame
+    from vidclear.io.sinks.encoder import EncoderSink
+    from vidclear.pipeline import Pipeline
+
+    def clip():  # 25 fps, the clock restarting after 1 s
+        for i in range(50):
+            img = np.full((32, 48, 3), (i * 5) % 256, np.uint8)
+            yield Frame(img, pts=i % 25, time_base=Fraction(1, 25))
+
+    def run(step, name):
+        out = tmp_path / name
+        sink = EncoderSink(out)
+        Pipeline(clip(), [_processor(name, step)()], sink).run()
+        return ffprobe_frame_times(out), sink
+
+    times, sink = run(lambda seen, frame: frame, "restart.mkv")
+    assert len(times) == 50 and times[-1] == pytest.approx(49 / 25, abs=0.01), times
+    assert sink.corrections["video discontinuities re-based"] == 1
+    times, sink = run(lambda seen, frame: seen[-5] if len(seen) == 10 else frame, "stale.mkv")
+    assert len(times) == 50 and times[-1] == pytest.approx(49 / 25, abs=0.05), times
+    assert sink.corrections["late video frames re-timed"] == 1
+    # ... and a file that is no MPEG-TS has its steps back taken as a clock
+    # restart by the encoder (a Matroska one is re-based, not bunched: trial
+    # 77), an MPEG-TS's are its source's to re-base (late frames downstream)
+    from tests.media import make_clip, remux
+    from vidclear.io.sinks.encoder import input_timeline
+
+    mkv = make_clip(tmp_path / "c.mkv", n=5, audio=False)
+    ts = remux(mkv, tmp_path / "c.ts")
+    for path, back in ((mkv, True), (ts, False)):
+        with vidclear.open_source(str(path)) as src:
+            assert input_timeline(src.info).back is back, path

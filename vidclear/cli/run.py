@@ -410,8 +410,8 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
         print(f"vidclear: warning: {damaged_line(stats)}", file=sys.stderr)
     for name, n in stats.processors_kept.items():  # lost frames are said even with -q
         print(f"vidclear: warning: processor {name} took {n} frame{'s' if n != 1 else ''} it "
-              "never gave back (not written; its flush() returns what it still holds)",
-              file=sys.stderr)
+              "never gave back: not in the output (a processor that drops frames on purpose "
+              "does so; one that holds them gives them back from flush())", file=sys.stderr)
     if not quiet:
         if getattr(args, "verbose", 0):
             _say_stages(stats)

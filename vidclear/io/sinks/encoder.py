@@ -116,13 +116,14 @@ def input_timeline(info: StreamInfo | None) -> Timeline:
     except (AttributeError, TypeError):
         return Timeline(True)
     # A file of a joinable format had its steps back re-based by its source,
-    # in file order (vidclear.io.joins.Unjoiner); one of another format (MP4,
-    # Matroska) runs on one clock. A step back met here is a frame the decoder
-    # gave out of order or a processor handed back late: a late frame. Taken
-    # for a join, one frame of a damaged MPEG-TS (6.43 s after 7.40 s) moved
-    # the rest of the picture a second after its sound (trial 72), and a
-    # processor's frame from 9 frames back, in an MP4, 0.36 s (trial 76).
-    return Timeline(joins, back=False)
+    # in file order (vidclear.io.joins.Unjoiner): one met here is a frame the
+    # decoder gave out of order, a late frame. Taken for a join, one frame of
+    # a damaged MPEG-TS (6.43 s after 7.40 s) moved the rest of the picture a
+    # second after its sound (trial 72). A Matroska or MP4 file whose clock
+    # restarts is re-based here (taking every step back as a late frame
+    # bunched the rest of such an MKV into 25 ms, trial 77); a frame a
+    # processor hands back late is marked so by the pipeline (``meta["late"]``).
+    return Timeline(joins, back=not joins)
 
 
 # corrections of the pictures, not of their timestamps
@@ -1166,7 +1167,7 @@ class EncoderSink:
         if last is not None and tb:
             step = self._frame_ticks(tb)
             gap = float((pts - last) * tb)
-            if self._timeline.jumped(gap):
+            if self._timeline.jumped(gap) and not frame.meta.get("late"):
                 own = self._video_offset + last + step - pts  # on just after the last frame
                 offset = round(Fraction(self._timeline.shift(
                     "video", float(raw * tb), float(own * tb), ahead=gap > 0)
