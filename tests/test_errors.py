@@ -362,6 +362,10 @@ def test_a_clock_restart_passes_a_processor_and_is_re_based_a_stale_frame_is_lat
     times, sink = run(lambda seen, frame: frame, "restart.mkv")
     assert len(times) == 50 and times[-1] == pytest.approx(49 / 25, abs=0.01), times
     assert sink.corrections["video discontinuities re-based"] == 1
+    # through a processor that delays its frames (as the HDR bracket's does)
+    times, sink = run(lambda seen, frame: seen[-4] if len(seen) >= 4 else None, "delay.mkv")
+    assert len(times) == 47 and times[-1] == pytest.approx(46 / 25, abs=0.01), times
+    assert sink.corrections["video discontinuities re-based"] == 1
     times, sink = run(lambda seen, frame: seen[-5] if len(seen) == 10 else frame, "stale.mkv")
     assert len(times) == 50 and times[-1] == pytest.approx(49 / 25, abs=0.05), times
     assert sink.corrections["late video frames re-timed"] == 1

@@ -92,6 +92,9 @@ class Pipeline:
         # hands back late from a clock restart passing through it
         self._time_in: list[float | None] = [None] * len(self.processors)
         self._time_out: list[float | None] = [None] * len(self.processors)
+        # where each processor's input clock last started again (s), until a frame
+        # of that new clock has come out of it (a processor may delay frames)
+        self._restart: list[float | None] = [None] * len(self.processors)
 
     # -- control ---------------------------------------------------------
     def stop(self) -> None:
@@ -184,17 +187,21 @@ class Pipeline:
         picture ran 0.36 s behind its sound (trial 76).
         """
         t_in, t_out = given.time, out.time
-        stepped_back = t_in is not None and self._time_in[i] is not None \
-            and t_in < self._time_in[i]  # type: ignore[operator]
         if t_in is not None:
+            before = self._time_in[i]
+            if before is not None and t_in < before:
+                self._restart[i] = t_in  # the input's clock started again here
             self._time_in[i] = t_in
-        last = self._time_out[i]
+        last, restart = self._time_out[i], self._restart[i]
         if t_out is None:
             return out
-        if last is not None and t_out < last and not stepped_back:
-            out.meta = {**{k: v for k, v in out.meta.items() if k != "output_time"},
-                        "late": True}
-            return out
+        if last is not None and t_out < last:
+            if restart is not None and t_out >= restart:
+                self._restart[i] = None  # the new clock has come through (delayed or not)
+            else:
+                out.meta = {**{k: v for k, v in out.meta.items() if k != "output_time"},
+                            "late": True}
+                return out
         self._time_out[i] = t_out
         return out
 
