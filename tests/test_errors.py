@@ -334,6 +334,12 @@ def test_frames_a_processor_never_gives_back_are_named(tmp_path, capsys):
     assert int(ffprobe_streams(out)["streams"][0]["nb_read_frames"]) == 27
     assert main(["run", str(clip), "-o", str(tmp_path / "c.mp4"), "-q"]) == 0
     assert "never gave back" not in capsys.readouterr().err
+    # from Python too (only the CLI said it, trial 77)
+    cfg = vidclear.load_config(overrides=['pipeline.processors=["keeps_t76"]'])
+    with pytest.warns(UserWarning, match="processor 0:keeps_t76 took 3 frames it never gave "
+                                         "back: not in"):
+        stats = vidclear.transcode(str(clip), tmp_path / "api.mp4", config=cfg)
+    assert stats.processors_kept == {"0:keeps_t76": 3}
 
 
 def test_a_clock_restart_passes_a_processor_and_is_re_based_a_stale_frame_is_late(tmp_path):

@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -613,6 +614,17 @@ def transcode(
     ------
     InputError, OutputError, ConfigError
         See :meth:`Session.open`.
+
+    Warns
+    -----
+    UserWarning
+        A processor took frames it never gave back (they are not in
+        ``output``; ``stats.processors_kept`` counts them): the CLI warns of
+        it, and this said nothing (trial 77).
     """
     session = Session.open(input, output, config=config, overwrite=overwrite)
-    return session.run(on_progress=on_progress, signals=False)
+    stats = session.run(on_progress=on_progress, signals=False)
+    for name, n in stats.processors_kept.items():
+        warnings.warn(f"processor {name} took {n} frame{'s' if n != 1 else ''} it never gave "
+                      f"back: not in {output}", UserWarning, stacklevel=2)
+    return stats
