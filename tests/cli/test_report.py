@@ -68,6 +68,15 @@ def test_run_report_matches_the_output(clip, tmp_path):
     assert data["config_sha256"] in page and str(clip) in page
 
 
+def _run_report(*args: str, report: Path) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """``vidclear run ARGS --report REPORT``, checked to succeed, and frames.csv's rows."""
+    res = subprocess.run([*PY, "run", *args, "--report", str(report)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    with open(report / "frames.csv", newline="") as fh:
+        return res, list(csv.DictReader(fh))
+
+
 def test_report_times_are_the_outputs_and_its_notes_are_on_the_page(tmp_path):
     # An MPEG-TS starting at 1.5 s: the report's time axis and frames.csv ran on
     # the input's clock (1.48..7.44 s where the output ran 0..5.96), late frames
@@ -79,11 +88,8 @@ def test_report_times_are_the_outputs_and_its_notes_are_on_the_page(tmp_path):
     src = remux(mkv, tmp_path / "paused.ts", shift=1.5)
     assert ffprobe_frame_times(src)[0] > 1.4
     out, rep = tmp_path / "out.mkv", tmp_path / "rep"
-    res = subprocess.run([*PY, "run", str(src), "-o", str(out), "--report", str(rep)],
-                         capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr
-    with open(rep / "frames.csv", newline="") as fh:
-        got = [float(r["time_s"]) for r in csv.DictReader(fh)]
+    res, rows = _run_report(str(src), "-o", str(out), report=rep)
+    got = [float(r["time_s"]) for r in rows]
     assert got == pytest.approx(ffprobe_frame_times(out), abs=2e-3)
     assert got[0] == pytest.approx(0.0, abs=1e-6)
     page = (rep / "report.html").read_text()
@@ -267,22 +273,15 @@ def test_report_rows_are_the_frames_in_the_files_each_after_the_one_before(tmp_p
     pts = [40 * i for i in range(12)] + [40 * 11 + 10] + [40 * i for i in range(12, 24)]
     src = make_clip(tmp_path / "near.mkv", n=len(pts), pts=pts, time_base=tb, audio=False)
     out, rep = tmp_path / "near.avi", tmp_path / "rep"
-    res = subprocess.run([*PY, "run", str(src), "-o", str(out), "--report", str(rep)],
-                         capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr
-    with open(rep / "frames.csv", newline="") as fh:
-        got = [float(r["time_s"]) for r in csv.DictReader(fh)]
+    _, rows = _run_report(str(src), "-o", str(out), report=rep)
+    got = [float(r["time_s"]) for r in rows]
     assert len(got) == len(pts) - 1 and all(b > a for a, b in itertools.pairwise(got))
     assert "<th>frames left out by the output</th><td>1 (" in (rep / "report.html").read_text()
     a = make_clip(tmp_path / "a.mp4", n=10, audio=False)
     b = make_clip(tmp_path / "b.mp4", n=10, audio=False)
     folder, split = tmp_path / "split", tmp_path / "rep_split"
     folder.mkdir()
-    res = subprocess.run([*PY, "run", str(a), str(b), "--split", "-o", str(folder),
-                          "--report", str(split)], capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr
-    with open(split / "frames.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    _, rows = _run_report(str(a), str(b), "--split", "-o", str(folder), report=split)
     times = [float(r["time_s"]) for r in rows]
     assert [r["trip_file"] for r in rows] == ["0"] * 10 + ["1"] * 10
     assert all(y > x for x, y in itertools.pairwise(times)), times

@@ -41,6 +41,15 @@ __all__ = [
 ]
 
 
+def _max_gain() -> Any:
+    """The ``max_gain`` setting of the global enhancers (a field of its own for each
+    section), see :func:`vidclear.enhance._common.limit_gain`."""
+    return param(32.0, lo=0.0, hi=1000.0,
+                 doc="most a frame's contrast (std of its channel values, the input's "
+                     "without pixel noise) may grow, else pulled back towards the input "
+                     "(a flat or noisy frame); 0 = no limit")
+
+
 @dataclass(frozen=True)
 class ACEConfig(Section):
     """Settings of :class:`ACE` (see :func:`vidclear.enhance.ace`)."""
@@ -53,10 +62,7 @@ class ACEConfig(Section):
     levels: int = param(8, lo=2, hi=256, doc="intensity levels interpolated between")
     grid: int = param(128, lo=0, hi=65536,
                       doc="longest side of the block grid for the distance sums; 0 = full res")
-    max_gain: float = param(32.0, lo=0.0, hi=1000.0,
-                            doc="most a frame's contrast (std of its channel values, the "
-                                "input's without pixel noise) may grow, else pulled back "
-                                "towards the input (a flat or noisy frame); 0 = no limit")
+    max_gain: float = _max_gain()
 
 
 @dataclass(frozen=True)
@@ -68,10 +74,7 @@ class HistEqConfig(Section):
                             doc="blend of input (0) and equalized (1) luma")
     smoothing: float = param(0.0, lo=0.0, hi=1.0, hi_open=True,
                              doc="weight of the previous frames' table (0 = per frame)")
-    max_gain: float = param(32.0, lo=0.0, hi=1000.0,
-                            doc="most a frame's contrast (std of its channel values, the "
-                                "input's without pixel noise) may grow, else pulled back "
-                                "towards the input (a flat or noisy frame); 0 = no limit")
+    max_gain: float = _max_gain()
 
 
 @dataclass(frozen=True)
@@ -110,10 +113,7 @@ class MSRCRConfig(Section):
                              doc="fraction of samples clipped to white")
     balance: str = param("channel", choices=BALANCE_MODES,
                          doc="stretch channels separately or jointly")
-    max_gain: float = param(32.0, lo=0.0, hi=1000.0,
-                            doc="most a frame's contrast (std of its channel values, the "
-                                "input's without pixel noise) may grow, else pulled back "
-                                "towards the input (a flat or noisy frame); 0 = no limit")
+    max_gain: float = _max_gain()
 
     def validate(self) -> None:
         s = self.sigmas
