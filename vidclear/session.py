@@ -43,7 +43,7 @@ from vidclear.core.source import Source
 from vidclear.errors import ConfigError, InputError, OutputError, ProcessorError, VidclearError
 from vidclear.io.sinks.encoder import EncoderSink
 from vidclear.io.sinks.paths import check_output_path
-from vidclear.io.sinks.split import SplitSink
+from vidclear.io.sinks.split import SplitSink, split_outputs
 from vidclear.io.sinks.stream import StreamSink, classify_output
 from vidclear.io.sinks.tee import TeeSink
 from vidclear.io.sources import TripSource, classify_input, expand_inputs, open_source
@@ -354,6 +354,11 @@ class Session:
             raise ConfigError(f"--split writes one file per input into a folder: -o {folder} "
                               "is a stream, which holds one (drop --split to send the trip "
                               "there as one)")
+        outputs = split_outputs(files, folder, config.output.format)
+        if len(set(outputs)) != len(outputs):
+            twins = sorted({o.name for o in outputs if outputs.count(o) > 1})
+            raise ConfigError(f"--split: two inputs would be written as {twins[0]} "
+                              "(one output per input, named as the input)")
         if not Path(folder).is_dir():
             if Path(folder).exists() or not Path(folder).parent.is_dir():
                 raise ConfigError(f"--split writes one file per input into a folder: -o {folder} "
@@ -363,9 +368,6 @@ class Session:
                                   f"is a video file's name (a missing folder is made: -o "
                                   f"{Path(folder).with_suffix('')})")
             Path(folder).mkdir()
-        outputs = [Path(folder) / Path(f).name for f in files]
-        if len(set(outputs)) != len(outputs):
-            raise ConfigError("--split: two inputs have the same file name")
         for out in outputs:
             check_output_path(out, inputs=files, overwrite=overwrite)
         procs = list(processors) if processors is not None else build_processors(config)

@@ -401,6 +401,35 @@ def test_split_to_a_stream_is_refused(chunks, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_forced_container_names_the_split_and_batch_outputs(chunks, tmp_path):
+    # -f avi with --split (or output.format in a batch) wrote AVI files named
+    # chunk00.mp4 (stop 51, left alone then): each output takes the
+    # container's extension where its input's is not one the muxer lists.
+    names = [c.name for c in chunks[:2]]
+    res = _run("run", *map(str, chunks[:2]), "--split", "-o", str(tmp_path / "avi"),
+               "-f", "avi", "-q")
+    assert res.returncode == 0, res.stderr
+    res = _run("batch", *map(str, chunks[:2]), "-o", str(tmp_path / "nut"),
+               "--set", "output.format=nut", "-q")
+    assert res.returncode == 0, res.stderr
+    for folder, suffix, muxer in (("avi", ".avi", "avi"), ("nut", ".nut", "nut")):
+        outs = sorted(p for p in (tmp_path / folder).iterdir() if p.suffix != ".json")
+        assert [p.name for p in outs] == [Path(n).with_suffix(suffix).name for n in names]
+        for out in outs:
+            assert ffprobe_streams(out)["format"]["format_name"] == muxer
+    # an input whose extension the container lists keeps its name; two that
+    # would meet under one name are refused before anything is written
+    res = _run("run", str(chunks[0]), "--split", "-o", str(tmp_path / "mp4"), "-f", "mp4", "-q")
+    assert res.returncode == 0 and [p.name for p in (tmp_path / "mp4").iterdir()] == [names[0]]
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    (twin / "chunk00.mkv").write_bytes(chunks[1].read_bytes())
+    res = _run("run", str(chunks[0]), str(twin / "chunk00.mkv"), "--split", "-o",
+               str(tmp_path / "both"), "-f", "avi")
+    assert res.returncode == 2 and "would be written as chunk00.avi" in res.stderr, res.stderr
+    assert not (tmp_path / "both").exists()
+
+
 def test_split_writes_one_file_per_input_with_state_carried(chunks, tmp_path):
     out_dir = tmp_path / "split"
     out_dir.mkdir()

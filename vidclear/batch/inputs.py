@@ -28,6 +28,7 @@ from typing import Any
 
 from vidclear.batch.state import STATE_NAME, BatchState
 from vidclear.errors import ConfigError, InputError
+from vidclear.io.sinks.encoder import suffix_for_container
 from vidclear.io.sources.av_source import EMPTY_INPUT
 from vidclear.io.sources.trip import leave_out
 
@@ -213,7 +214,7 @@ def _find(spec: str, outdir: Path, notes: list[str]) -> list[_Found]:
 
 
 def collect_trips(specs: list[str], outdir: Path, *, suffix: str | None = None,
-                  order: str = "name") -> list[BatchItem]:
+                  order: str = "name", container: str = "") -> list[BatchItem]:
     """One trip job per folder: its video files, in order, into ``OUTDIR/FOLDER.EXT``.
 
     A dashcam writes one file every minute or so; ``vidclear batch --trips``
@@ -227,6 +228,9 @@ def collect_trips(specs: list[str], outdir: Path, *, suffix: str | None = None,
         Folders; each is one trip (its files directly inside, not below).
     order : {"name", "time"}
         File-name order, or the containers' creation time.
+    container : str, optional
+        As :func:`collect_inputs`' (the first file's extension, else the
+        forced container's).
 
     Raises
     ------
@@ -255,7 +259,7 @@ def collect_trips(specs: list[str], outdir: Path, *, suffix: str | None = None,
                              f"trip folders, e.g. {Path(spec) / '*'}/ or "
                              f"{Path(spec) / subfolders[0].name}")
         parts = tuple(Path(p) for p in expand_inputs([str(folder)], order=order))
-        ext = suffix or parts[0].suffix
+        ext = suffix or suffix_for_container(container, parts[0].suffix)
         out = outdir / (folder.name + (ext if ext.startswith(".") else f".{ext}"))
         if out in seen:
             raise InputError(f"trips {seen[out]} and {folder} would both write {out}")
@@ -265,7 +269,7 @@ def collect_trips(specs: list[str], outdir: Path, *, suffix: str | None = None,
 
 
 def collect_inputs(specs: list[str], outdir: Path, *, suffix: str | None = None,
-                   notes: list[str] | None = None) -> list[BatchItem]:
+                   notes: list[str] | None = None, container: str = "") -> list[BatchItem]:
     """Expand INPUTS into :class:`BatchItem` objects, in a stable order.
 
     Parameters
@@ -277,6 +281,10 @@ def collect_inputs(specs: list[str], outdir: Path, *, suffix: str | None = None,
     suffix : str, optional
         Output extension (e.g. ``".mp4"``); by default each output keeps its
         input's extension.
+    container : str, optional
+        The container forced by ``output.format`` (an FFmpeg muxer name):
+        without ``suffix``, an output whose extension it does not list takes
+        its own (``avi`` -> ``.avi``).
 
     Raises
     ------
@@ -312,6 +320,8 @@ def collect_inputs(specs: list[str], outdir: Path, *, suffix: str | None = None,
             out = outdir / rel
         if suffix:
             out = out.with_suffix(suffix if suffix.startswith(".") else f".{suffix}")
+        else:
+            out = out.with_suffix(suffix_for_container(container, out.suffix))
         if not out.is_relative_to(outdir):
             raise InputError(f"output {out} for {f.path} is outside {outdir}")
         if out in seen:

@@ -331,11 +331,11 @@ def run_batch(
         check_encoder(base.output)
     notes: list[str] = []
     if opts.trips:
-        order = load_config(preset=opts.preset, config_file=opts.config_file,
-                            overrides=opts.overrides).input.order
-        items = collect_trips(inputs, outdir, suffix=opts.suffix, order=order)
+        items = collect_trips(inputs, outdir, suffix=opts.suffix, order=base.input.order,
+                              container=base.output.format)
     else:
-        items = collect_inputs(inputs, outdir, suffix=opts.suffix, notes=notes)
+        items = collect_inputs(inputs, outdir, suffix=opts.suffix, notes=notes,
+                               container=base.output.format)
     read = [*inputs, *([opts.config_file] if opts.config_file else [])]  # never a report
     if opts.report is not None:  # refused now, not after the whole batch has run
         _check_report_path(Path(opts.report), items, overwrite=opts.overwrite, read=read,

@@ -28,6 +28,7 @@ from vidclear.io.sinks.paths import (
     write_file,
 )
 from vidclear.io.sinks.report import REPORT_FILES, ReportSink
+from vidclear.io.sinks.split import split_outputs
 from vidclear.io.sinks.stream import classify_output
 from vidclear.io.sources import classify_input, expand_inputs
 from vidclear.io.sources.network import remote_file
@@ -436,7 +437,7 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     return 0
 
 
-def _note_stale_partials(args: argparse.Namespace) -> None:
+def _note_stale_partials(args: argparse.Namespace, config: Config) -> None:
     """Name the unfinished files killed runs left for this output (trial 53: left unsaid).
 
     They are never removed here: a crash-safe recording's partial file may
@@ -448,7 +449,7 @@ def _note_stale_partials(args: argparse.Namespace) -> None:
     targets = [Path(out)]
     if args.split:  # one file per input in the folder OUT, named as the input
         try:
-            targets = [Path(out) / Path(f).name for f in expand_inputs(args.input)]
+            targets = split_outputs(expand_inputs(args.input), out, config.output.format)
         except VidclearError:
             return  # the run says what is wrong with the inputs
     for p in (p for target in targets for p in stale_partials(target)):
@@ -513,7 +514,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("live runs and previews take one input; several files run as a trip "
                           "to an output file")
     report = open_report(args, title=f"vidclear run: {label}")
-    _note_stale_partials(args)
+    _note_stale_partials(args, config)
     idle = [o for o, v in (("--listen", args.listen), ("--token", args.token)) if v is not None]
     if idle and args.preview != "http" and not args.quiet:  # ignored without a word (trial 38)
         verb = "apply" if len(idle) > 1 else "applies"

@@ -447,6 +447,29 @@ def _singular(what: str) -> str:
     return what
 
 
+# the extension a forced container gives a file name: where its muxer lists several, or an odd one
+_CONTAINER_SUFFIX = {"mpegts": ".ts", "ogg": ".ogv", "asf": ".wmv"}
+
+
+def suffix_for_container(container: str, suffix: str) -> str:
+    """The extension an output named by vidclear takes when ``container`` is forced.
+
+    ``suffix`` (the input's, ``".mkv"``) where the FFmpeg muxer ``container``
+    lists it, or no container is forced (``""``) or known; else the
+    muxer's own (``-f avi`` -> ``".avi"``), so a ``--split`` or ``batch``
+    output is not AVI under a ``.mkv`` name.
+    """
+    if not container:
+        return suffix
+    try:
+        listed = {f".{e}" for e in av.format.ContainerFormat(container, "w").extensions}
+    except ValueError:
+        return suffix  # the encoder names the unknown container
+    if not listed or suffix.lower() in listed:
+        return suffix
+    return _CONTAINER_SUFFIX.get(container, min(listed))
+
+
 def container_for(path: Path, name: str | None = None) -> str:
     """The FFmpeg muxer that writes ``path``, chosen by its extension (``image2`` for pictures).
 

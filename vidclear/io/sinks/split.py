@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from vidclear.config.sections import OutputConfig
 from vidclear.core.frame import Frame
 from vidclear.errors import ConfigError
-from vidclear.io.sinks.encoder import EncoderSink
+from vidclear.io.sinks.encoder import EncoderSink, suffix_for_container
 from vidclear.io.sources.trip import TripSource
 
-__all__ = ["SplitSink"]
+__all__ = ["SplitSink", "split_outputs"]
+
+def split_outputs(files: Sequence[str | os.PathLike[str]], folder: str | os.PathLike[str],
+                  container: str = "") -> list[Path]:
+    """The files a ``--split`` run writes: one per input in ``folder``, named as the input.
+
+    With a container forced (``-f`` / ``output.format``), each takes that
+    container's extension where its own is not one (:func:`suffix_for_container`).
+    """
+    return [Path(folder) / Path(f).with_suffix(suffix_for_container(container, Path(f).suffix)).name
+            for f in files]
 
 
 class SplitSink:
