@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from fractions import Fraction
@@ -76,6 +77,39 @@ def test_audio_packets_are_byte_identical_and_in_sync(tmp_path, ext):
     np.testing.assert_allclose(a_out - shift, a_in, atol=2e-3)
     if ext.endswith("mp4"):
         assert shift == pytest.approx(0, abs=1e-6)
+
+
+@pytest.mark.parametrize("ext", ["mkv", "ts", "mp4"])
+def test_sound_an_edit_list_cuts_away_is_not_played(tmp_path, ext):
+    # `ffmpeg -ss 1 -i IN -c copy OUT.mp4` keeps the audio before the cut under
+    # an edit list, its packets flagged discard. Copied into Matroska or
+    # MPEG-TS (no edit lists) the muxer moved the whole file up to their
+    # negative times: a second of cut-away sound over no picture (trial 77 T4).
+    src = make_clip(tmp_path / "in.mp4", n=90)
+    cut = tmp_path / "cut.mp4"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-ss", "1", "-i",
+                    str(src), "-c", "copy", str(cut)], check=True)
+    flagged = [p for p in ffprobe_packets(cut, "a:0") if "D" in p["flags"]]
+    assert float(flagged[0]["pts_time"]) < -0.9  # the made input holds the cut-away second
+    out = tmp_path / f"out.{ext}"
+    res = _vidclear_run(cut, out)
+    pin, pout = ffprobe_packets(cut, "a:0"), ffprobe_packets(out, "a:0")
+    video = ffprobe_frame_times(out)
+    a_out = [float(p["pts_time"]) for p in pout]
+    if ext == "mp4":  # kept under the output's own edit list, as in the input
+        assert [p["data_hash"] for p in pout] == [p["data_hash"] for p in pin]
+        assert video[0] == pytest.approx(0, abs=1e-3)
+        return
+    # the packets presented, and the last cut-away one before them (the AAC
+    # decoder's pre-roll); the picture and sound start together
+    kept = pin[len(flagged) - 1:]
+    if ext == "ts":  # AAC gains ADTS headers in MPEG-TS
+        assert len(pout) == len(kept)
+    else:
+        assert [p["data_hash"] for p in pout] == [p["data_hash"] for p in kept]
+    assert abs(video[0] - a_out[0]) < 0.05 and abs(video[0] - min(video[0], 1.4)) < 0.2
+    assert f"{len(flagged) - 1} audio packets the input's edit list cuts away, left out" \
+        in res.stderr
 
 
 def test_variable_frame_rate_pts_survive(tmp_path):

@@ -55,6 +55,8 @@ _BT709, _BT2020 = 1, 9  # AVCOL_PRI_* (BT.709 is 1 in AVCOL_TRC_* too)
 _HDR_TRC = (16, 18)  # AVCOL_TRC_SMPTE2084 (PQ), AVCOL_TRC_ARIB_STD_B67 (HLG)
 _STREAMING_FORMATS = {"matroska", "webm", "mpegts"}
 _MP4_FORMATS = {"mp4", "mov", "ipod", "ismv"}
+# a correction: copied packets an MP4 input's edit list hides, in an output without edit lists
+_CUT_AWAY = "{} packets the input's edit list cuts away, left out"
 # Encoders whose bitstream says which YUV matrix and range it holds (H.264 and
 # HEVC VUI, VP9 and AV1 headers, MPEG-2's sequence display extension,
 # ProRes); Matroska and WebM say it for any codec but VP8 (libvpx tags its
@@ -603,6 +605,7 @@ class EncoderSink:
         self._first_standard = self._standard  # the first frame's, noted when converted
         self._standard_changed = False
         self._copy_map: dict[int, Any] = {}
+        self._preroll: dict[int, Any] = {}  # a copied stream's held cut-away packet, by index
         self._started = False  # a packet went into the container: its header is written
         self._fragmented = False  # fragmented MP4: no edit list
         self._adts: set[int] = set()  # input streams whose ADTS headers are stripped
@@ -615,6 +618,12 @@ class EncoderSink:
         self._closed = False
         self._fifo_hold: int | None = None  # our write end of a FIFO output, see _open_target
         self._container = self._open()
+
+    @property
+    def _holds_edit_lists(self) -> bool:
+        """Whether the output keeps copied packets before 0 under an edit list (MP4, MOV)."""
+        names = set(self._container.format.name.split(","))
+        return bool(names & _MP4_FORMATS) and not self._fragmented
 
     # -- setup -----------------------------------------------------------
     def _open(self) -> Any:
@@ -1303,26 +1312,48 @@ class EncoderSink:
             ost = self._copy_map.get(index)
             if ost is None:
                 continue
-            data = bytes(packet) if index in self._framed else None  # once, for both
-            if data is not None and not _whole_adts(data):
-                # A damaged ADTS frame (a broken header in an MPEG-TS) failed the
-                # whole run, blaming the output, in the muxer or its AAC filter
-                # (trial 73): left out and counted, as FFmpeg's decoder skips it
-                self._leave_out(index, ost, None)
+            if getattr(packet, "is_discard", False) and not self._holds_edit_lists:
+                # what an MP4's edit list cuts away: Matroska and MPEG-TS have no such
+                # list, and the muxer moved the whole file up to these packets' negative
+                # times, playing a trim's cut-away second of sound over no picture
+                # (trial 77 T4). The last one is the decoder's pre-roll (an AAC frame
+                # overlaps the one before), muxed before the first packet presented.
+                if self._preroll.pop(index, None) is not None:
+                    self.corrections[_CUT_AWAY.format(ost.type)] += 1
+                self._preroll[index] = packet
                 continue
-            packet = self._prepare_packet(index, packet, data)
-            self._fix_side_timestamps(packet, ost, index)
-            packet.stream = ost
-            try:
-                self._container.mux(packet)
-            except av.InvalidDataError as exc:
-                self._leave_out(index, ost, exc)  # damaged otherwise
-                continue
-            except (av.FFmpegError, ValueError) as exc:
-                raise self._mux_failed(exc, f"copying {ost.type} packets to {self.name}") from None
-            self._started = True
-            self.packets_copied += 1
-            self._side_seen[index] = self._side_seen.get(index, 0) + 1
+            held = self._preroll.pop(index, None)
+            if held is not None:
+                self._copy_packet(index, ost, held)
+            self._copy_packet(index, ost, packet)
+        if everything:  # cut-away packets no presented one followed
+            for index in list(self._preroll):
+                ost = self._copy_map[index]
+                del self._preroll[index]
+                self.corrections[_CUT_AWAY.format(ost.type)] += 1
+
+    def _copy_packet(self, index: int, ost: Any, packet: Any) -> None:
+        """Mux one copied packet of input stream ``index`` into output stream ``ost``."""
+        data = bytes(packet) if index in self._framed else None  # once, for both
+        if data is not None and not _whole_adts(data):
+            # A damaged ADTS frame (a broken header in an MPEG-TS) failed the
+            # whole run, blaming the output, in the muxer or its AAC filter
+            # (trial 73): left out and counted, as FFmpeg's decoder skips it
+            self._leave_out(index, ost, None)
+            return
+        packet = self._prepare_packet(index, packet, data)
+        self._fix_side_timestamps(packet, ost, index)
+        packet.stream = ost
+        try:
+            self._container.mux(packet)
+        except av.InvalidDataError as exc:
+            self._leave_out(index, ost, exc)  # damaged otherwise
+            return
+        except (av.FFmpegError, ValueError) as exc:
+            raise self._mux_failed(exc, f"copying {ost.type} packets to {self.name}") from None
+        self._started = True
+        self.packets_copied += 1
+        self._side_seen[index] = self._side_seen.get(index, 0) + 1
 
     def _leave_out(self, index: int, ost: Any, exc: Exception | None) -> None:
         """Count a damaged copied packet of input stream ``index`` left out.
@@ -1523,8 +1554,8 @@ class EncoderSink:
         def counted(pictures: bool) -> str:
             return ", ".join(f"{n} {what if n != 1 else _singular(what)}"
                              for what, n in sorted(self.corrections.items())
-                             if (what in _FRAME_CORRECTIONS
-                                 or what.startswith("damaged ")) == pictures)
+                             if (what in _FRAME_CORRECTIONS or what.startswith("damaged ")
+                                 or what.endswith(" left out")) == pictures)
 
         times, frames = counted(False), counted(True)
         return f"{self.name}: " + "; ".join(
