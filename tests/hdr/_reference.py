@@ -5,9 +5,56 @@ from __future__ import annotations
 import numpy as np
 
 
-def merge_debevec_ref(stack, resp, w, t, clip=256):
+def agreement_ref(stack, ghost):
+    """De-ghosting factors K×H×W: 1 where every channel's interval meets the
+    reference's, ``exp(-(i / 32)²)`` for the widest gap ``d`` (i = floor(32 d /
+    sigma), 0 from i = 255) where not. ``ghost`` = (ref, lo, hi, sigma), lo and
+    hi K×256×3; None: all ones."""
+    if ghost is None:
+        return np.ones(stack.shape[:3])
+    ref, lo, hi, sigma = ghost
     z = stack.astype(np.int64)
-    wk = np.where(z.max(axis=3) >= clip, 0.0, w[z].mean(axis=3))  # K×H×W
+    ch = np.arange(3)
+    lo_k = np.stack([lo[k][z[k], ch] for k in range(len(z))]).astype(np.float64)  # K×H×W×3
+    hi_k = np.stack([hi[k][z[k], ch] for k in range(len(z))]).astype(np.float64)
+    gap = np.maximum(0.0, np.maximum(lo_k - hi_k[ref], lo_k[ref] - hi_k)).max(axis=3)
+    i = np.floor(gap * np.float32(32.0 / sigma))
+    f = np.where(i >= 255, 0.0, np.exp(-(np.minimum(i, 255) / 32.0) ** 2))
+    f[ref] = 1.0
+    return f
+
+
+def _floored(stack, w, wk, ghost, clip):
+    """``wk`` (K×H×W) with the reference's weight raised to one less the best
+    agreement of another exposure whose reading has weight (no channel at ``clip``)."""
+    if ghost is None:
+        return wk
+    z = stack.astype(np.int64)
+    ref = ghost[0]
+    agree = agreement_ref(stack, ghost)
+    counts = (z.max(axis=3) < clip) & (w[z].sum(axis=3) > 0)
+    counts[ref] = False
+    best = np.where(counts, agree, 0.0).max(axis=0)
+    out = wk.copy()
+    out[ref] = np.maximum(wk[ref], 1.0 - best)
+    return out
+
+
+def _moved(z, k, ghost):
+    """Whether a channel of exposure k's reading misses the reference's, per pixel (H×W)."""
+    if ghost is None:
+        return np.zeros(z.shape[1:3], bool)
+    ref, lo, hi, _ = ghost
+    ch = np.arange(3)
+    return np.any((lo[k][z[k], ch] > hi[ref][z[ref], ch]) | (lo[ref][z[ref], ch] > hi[k][z[k], ch]),
+                  axis=2)
+
+
+def merge_debevec_ref(stack, resp, w, t, clip=256, ghost=None):
+    z = stack.astype(np.int64)
+    clipped = z.max(axis=3) >= clip
+    wk = _floored(stack, w, w[z].mean(axis=3) * agreement_ref(stack, ghost), ghost, clip)
+    wk = np.where(clipped, 0.0, wk)  # K×H×W
     logr = np.log(resp)[z, np.arange(3)] - np.log(t)[:, None, None, None]  # K×H×W×3
     den = wk.sum(axis=0)
     out = np.exp((wk[..., None] * logr).sum(axis=0) / np.maximum(den, 1e-300)[..., None])
@@ -17,14 +64,20 @@ def merge_debevec_ref(stack, resp, w, t, clip=256):
     bright = z.sum(axis=(0, 3)) > 3 * 127 * len(t)
     kmin, kmax = int(np.argmin(t)), int(np.argmax(t))
     hi = np.where(z[kmin] >= clip, logr[kmin].max(axis=2, keepdims=True), logr[kmin])
-    out[zero & bright] = np.exp(hi[zero & bright])
-    out[zero & ~bright] = np.exp(logr[kmax][zero & ~bright])
+    short, long_ = zero & bright & ~_moved(z, kmin, ghost), zero & ~bright & ~_moved(z, kmax, ghost)
+    out[short] = np.exp(hi[short])
+    out[long_] = np.exp(logr[kmax][long_])
+    if ghost is not None:  # the fallback exposure moved: the reference's reading
+        rest = zero & ~short & ~long_
+        out[rest] = np.exp(logr[ghost[0]][rest])
     return out
 
 
-def merge_robertson_ref(stack, resp, w, t):
+def merge_robertson_ref(stack, resp, w, t, ghost=None):
     z = stack.astype(np.int64)
-    wk = w[z] * t[:, None, None, None]
+    agree = agreement_ref(stack, ghost)
+    wk = np.stack([_floored(stack, w, w[z[..., c]] * agree, ghost, 256) for c in range(3)], -1)
+    wk = wk * t[:, None, None, None]
     f = resp[z, np.arange(3)]
     return (wk * f).sum(axis=0) / (wk * t[:, None, None, None]).sum(axis=0)
 

@@ -9,8 +9,9 @@ import pytest
 from tests.hdr._reference import base_detail_ref, merge_window_ref, reinhard_ref
 from tests.hdr.conftest import scene
 from vidclear.hdr import _video_kernels as VK
+from vidclear.hdr.deghost import deghost_table
 from vidclear.hdr.response import srgb_response
-from vidclear.hdr.rolling import deghost_table, display_table
+from vidclear.hdr.rolling import display_table
 from vidclear.hdr.synth import synthesize_bracket
 
 EXPOSURES = np.array([4.0, 1.0, 0.25])  # newest first, as the engine orders them

@@ -77,12 +77,33 @@ examples:
     p.add_argument("--no-align", dest="align", action="store_false", help="skip alignment")
     p.add_argument("--calibrate", choices=("debevec", "robertson"), default="debevec",
                    help="response calibration method")
+    p.add_argument("--deghost", type=_width, nargs="?", const=SUGGESTED_DEGHOST, default=0.0,
+                   metavar="WIDTH",
+                   help="for a scene that moved between the shots (people, leaves, cars): "
+                        "take what moved from the reference exposure alone, readings that "
+                        "disagree with it by more than their noise losing weight with this "
+                        f"width in natural-log radiance (alone: {SUGGESTED_DEGHOST}; off by "
+                        "default, every reading merged as Debevec and Malik do)")
+    p.add_argument("--reference", metavar="IMG",
+                   help="the exposure de-ghosting keeps (default: the best exposed)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("-y", "--overwrite", action="store_true", help="replace existing outputs")
     group.add_argument("-n", "--no-overwrite", action="store_true",
                        help="never overwrite (the default without -y): an existing output is "
                             "an error")
     p.set_defaults(func=run)
+
+
+def _width(text: str) -> float:
+    """A de-ghosting width: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (np.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a width >= 0 in natural-log radiance "
+                                         f"(0 turns de-ghosting off), got {text!r}")
+    return value
 
 
 def _bits(path: Path) -> int:
@@ -377,6 +398,10 @@ def _times_contradicted(images: list[Path], times: list[float],
 #: pixels over all exposures from which ``vidclear hdr`` says what it does as it goes
 #: (three 4 MP exposures take some 15 s on two cores)
 _LOUD_PIXELS = 8_000_000
+# the de-ghosting width --deghost suggests (natural-log radiance); off by default: on
+# static brackets with a film scan's fog level (Memorial) or times a stop off it moved
+# the merge (README, "De-ghosting")
+SUGGESTED_DEGHOST = 0.5
 
 #: what a folder given as IMG is read for (other files in it are left out)
 _BRACKET_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp",
@@ -457,6 +482,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, stopped: list[int]) -> int:
     from vidclear.errors import HDRInputError
     from vidclear.hdr.align import align_Ward2003, valid_region
+    from vidclear.hdr.deghost import best_exposed
     from vidclear.hdr.io import (
         exif_exposure_time,
         read_image,
@@ -513,6 +539,7 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
     order = sorted(range(len(images)), key=lambda k: (times[k], str(images[k])))
     images = [images[k] for k in order]
     times = [times[k] for k in order]
+    reference = _reference(args, images)
     started = time.perf_counter()
     pix = [read_image(p) for p in images]
     loud = sum(p.shape[0] * p.shape[1] for p in pix) >= _LOUD_PIXELS
@@ -551,6 +578,10 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
               f" wrong; merged, {'it' if one else 'they'} would bend the camera response "
               f"(correct --times to keep {'it' if one else 'them'})", file=sys.stderr)
         keep = [k for k in range(len(images)) if k not in dim]
+        if reference is not None and reference not in keep:
+            raise InputError(f"--reference {args.reference} is one of the exposures left out "
+                             "(above): choose another, or correct its time")
+        reference = None if reference is None else keep.index(reference)
         images = [images[k] for k in keep]
         times = [times[k] for k in keep]
         pix = [pix[k] for k in keep]
@@ -568,7 +599,10 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
         stage(f"calibrating the camera response ({args.calibrate})")
         response = calib([np.ascontiguousarray(p[rows, cols]) for p in pix], times)
         stage("merging")
-        radiance = merge(pix, times, response=response)
+        if args.deghost:
+            reference = best_exposed(np.stack(pix)) if reference is None else reference
+        radiance = merge(pix, times, response=response, deghost=args.deghost,
+                         reference=reference)
     except HDRInputError as exc:
         raise InputError(str(exc)) from None
     written: list[Path] = []
@@ -590,6 +624,25 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
         print(f"vidclear: interrupted: wrote {', '.join(str(o) for o in written) or 'nothing'}"
               f"; not written: {', '.join(left)}", file=sys.stderr)
         return 128 + (stopped[0] if stopped else signal.SIGINT)
+    ghost = f"; de-ghosted against {images[reference]}" if reference is not None else ""
     print(f"wrote {', '.join(str(o) for o in outs)} "
-          f"(radiance {float(np.min(radiance)):.3g}..{float(np.max(radiance)):.3g})")
+          f"(radiance {float(np.min(radiance)):.3g}..{float(np.max(radiance)):.3g}{ghost})")
     return 0
+
+
+def _reference(args: argparse.Namespace, images: list[Path]) -> int | None:
+    """The index in ``images`` of ``--reference`` (None when not given).
+
+    Raises
+    ------
+    ConfigError
+        It names no exposure of the run.
+    """
+    if not getattr(args, "reference", None):
+        return None
+    want = Path(args.reference).resolve()
+    for k, p in enumerate(images):
+        if p.resolve() == want:
+            return k
+    raise ConfigError(f"--reference {args.reference} is not one of the exposures merged "
+                      f"({', '.join(p.name for p in images)})")

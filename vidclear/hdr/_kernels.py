@@ -16,17 +16,71 @@ from vidclear._numba_cache import njit
 # ---------------------------------------------------------------- merging
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _agreement(stack, y, x, k, ref, glo, ghi, dgl, dgk):  # pragma: no cover - compiled
+    """De-ghosting factor of exposure ``k`` at a pixel: 1 where each channel's interval
+    of log radiance (``glo``, ``ghi``: K×256×3) meets the reference's, falling off
+    with the widest gap."""
+    if ref < 0 or k == ref:
+        return 1.0
+    d = 0.0
+    for c in range(3):
+        zk = stack[k, y, x, c]
+        zr = stack[ref, y, x, c]
+        d = max(d, max(glo[k, zk, c] - ghi[ref, zr, c], glo[ref, zr, c] - ghi[k, zk, c]))
+    return dgl[min(np.int64(d * dgk), dgl.shape[0] - 1)]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _fallback_exposure(stack, y, x, k, ref, glo, ghi):  # pragma: no cover - compiled
+    """``k``, or the reference where a channel of ``k`` misses the reference's (it moved)."""
+    if ref < 0 or k == ref:
+        return k
+    for c in range(3):
+        zk = stack[k, y, x, c]
+        zr = stack[ref, y, x, c]
+        if glo[k, zk, c] > ghi[ref, zr, c] or glo[ref, zr, c] > ghi[k, zk, c]:
+            return ref
+    return k
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _reference_floor(stack, y, x, w, agree, ref, clip):  # pragma: no cover - compiled
+    """The least weight of the reference's reading: ``1 - a``, ``a`` the best agreement
+    of another exposure whose reading carries weight (no channel at ``clip``).
+
+    Where every other exposure saw something else, the reference is all there
+    is, however dark or bright its reading (a person in shade that the
+    reference read near black was outvoted by the pavement the others saw).
+    """
+    best = 0.0
+    for k in range(stack.shape[0]):
+        z0 = stack[k, y, x, 0]
+        z1 = stack[k, y, x, 1]
+        z2 = stack[k, y, x, 2]
+        if k != ref and max(z0, max(z1, z2)) < clip and w[z0] + w[z1] + w[z2] > 0.0:
+            best = max(best, agree[k])
+    return 1.0 - best
+
+
 @njit(cache=True, nogil=True, parallel=True)
-def merge_debevec_k(stack, logresp, w, logt, clip, out):  # pragma: no cover - compiled
+def merge_debevec_k(stack, logresp, w, logt, clip, ref, glo, ghi, dgl, dgk,
+                    out):  # pragma: no cover - compiled
     """Log-domain weighted mean of ``logresp[z] - log t``; one weight per pixel.
 
     The weight of an exposure at a pixel is the mean of ``w`` over its three
     channels, or 0 when any channel reads ``clip`` or more (a clipped channel
     is only a lower bound and would pull that channel, and so the hue, down).
-    Where every weight is zero the pixel is taken from the shortest exposure
-    when bright, the longest when dark; in the shortest exposure a channel at
-    ``clip`` or more is raised to the brightest channel's estimate, so clipped
-    highlights turn white instead of taking a false hue.
+    With a reference exposure (``ref`` >= 0) each other exposure's weight is
+    multiplied by ``dgl[min(int(d * dgk), len - 1)]``, ``d`` the gap between
+    its readings' intervals ``[glo, ghi]`` (K×256×3 log radiance) and the
+    reference's (de-ghosting), and the reference's weight is at least one
+    less the best of those factors (:func:`_reference_floor`). Where every
+    weight is zero the pixel is taken from the shortest exposure when
+    bright, the longest when dark (the reference instead where that one's
+    interval misses the reference's); in the shortest exposure a channel at
+    ``clip`` or more is raised to the brightest channel's estimate, so
+    clipped highlights turn white instead of taking a false hue.
     """
     k_n, h, wd = stack.shape[0], stack.shape[1], stack.shape[2]
     kmin = 0
@@ -37,12 +91,18 @@ def merge_debevec_k(stack, logresp, w, logt, clip, out):  # pragma: no cover - c
         if logt[k] > logt[kmax]:
             kmax = k
     for y in prange(h):
+        agree = np.ones(k_n)
         for x in range(wd):
             s0 = 0.0
             s1 = 0.0
             s2 = 0.0
             ws = 0.0
             zsum = 0
+            floor = 0.0
+            if ref >= 0:
+                for k in range(k_n):
+                    agree[k] = _agreement(stack, y, x, k, ref, glo, ghi, dgl, dgk)
+                floor = _reference_floor(stack, y, x, w, agree, ref, clip)
             for k in range(k_n):
                 z0 = stack[k, y, x, 0]
                 z1 = stack[k, y, x, 1]
@@ -51,6 +111,7 @@ def merge_debevec_k(stack, logresp, w, logt, clip, out):  # pragma: no cover - c
                 if max(z0, max(z1, z2)) >= clip:
                     continue
                 wk = (w[z0] + w[z1] + w[z2]) / 3.0
+                wk = max(wk, floor) if k == ref else wk * agree[k]
                 s0 += wk * (logresp[z0, 0] - logt[k])
                 s1 += wk * (logresp[z1, 1] - logt[k])
                 s2 += wk * (logresp[z2, 2] - logt[k])
@@ -61,6 +122,7 @@ def merge_debevec_k(stack, logresp, w, logt, clip, out):  # pragma: no cover - c
                 out[y, x, 2] = np.exp(s2 / ws)
             else:
                 k = kmin if zsum > 3 * 127 * k_n else kmax
+                k = _fallback_exposure(stack, y, x, k, ref, glo, ghi)
                 top = -1e30
                 for c in range(3):
                     top = max(top, logresp[stack[k, y, x, c], c] - logt[k])
@@ -71,11 +133,15 @@ def merge_debevec_k(stack, logresp, w, logt, clip, out):  # pragma: no cover - c
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def merge_robertson_k(stack, resp, w, t, out):  # pragma: no cover - compiled
+def merge_robertson_k(stack, resp, w, t, ref, glo, ghi, dgl, dgk,
+                      out):  # pragma: no cover - compiled
     """Robertson's maximum-likelihood estimate ``Σ w t f(z) / Σ w t²`` per channel.
 
-    Where a channel's weights are all zero the value comes from the shortest
-    exposure when bright, the longest when dark.
+    De-ghosting against exposure ``ref`` as in :func:`merge_debevec_k` (the
+    reference's table weight at least the floor there, before the factor
+    ``t``). Where a channel's weights are all zero the value comes from the
+    shortest exposure when bright, the longest when dark (or the reference,
+    where that one's reading misses the reference's).
     """
     k_n, h, wd = stack.shape[0], stack.shape[1], stack.shape[2]
     kmin = 0
@@ -86,7 +152,13 @@ def merge_robertson_k(stack, resp, w, t, out):  # pragma: no cover - compiled
         if t[k] > t[kmax]:
             kmax = k
     for y in prange(h):
+        agree = np.ones(k_n)
         for x in range(wd):
+            floor = 0.0
+            if ref >= 0:
+                for k in range(k_n):
+                    agree[k] = _agreement(stack, y, x, k, ref, glo, ghi, dgl, dgk)
+                floor = _reference_floor(stack, y, x, w, agree, ref, 256)
             for c in range(3):
                 num = 0.0
                 den = 0.0
@@ -94,13 +166,14 @@ def merge_robertson_k(stack, resp, w, t, out):  # pragma: no cover - compiled
                 for k in range(k_n):
                     z = stack[k, y, x, c]
                     zs += z
-                    wk = w[z] * t[k]
+                    wk = (max(w[z], floor) if k == ref else w[z] * agree[k]) * t[k]
                     num += wk * resp[z, c]
                     den += wk * t[k]
                 if den > 1e-20:
                     out[y, x, c] = num / den
                 else:
                     k = kmin if zs > 127 * k_n else kmax
+                    k = _fallback_exposure(stack, y, x, k, ref, glo, ghi)
                     out[y, x, c] = resp[stack[k, y, x, c], c] / t[k]
 
 

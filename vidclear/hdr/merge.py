@@ -12,6 +12,7 @@ from vidclear.errors import HDRInputError
 from vidclear.hdr import _kernels as K
 from vidclear.hdr._deprecate import deprecated_alias
 from vidclear.hdr._validate import as_stack, as_times, as_weights
+from vidclear.hdr.deghost import deghost_args
 from vidclear.hdr.response import as_response, linear_response
 
 __all__ = [
@@ -33,7 +34,8 @@ __all__ = [
 def merge_Debevec1997(
         images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
                   *, response: np.ndarray | None = None,
-                  weights: str | np.ndarray = "hat", clip: int = 250) -> np.ndarray:
+                  weights: str | np.ndarray = "hat", clip: int = 250, deghost: float = 0.0,
+                  reference: int | None = None) -> np.ndarray:
     """Merge exposures into a radiance map by Debevec and Malik's weighted log average.
 
     ``log E = Σ w(Z) (log f(Z) - log t) / Σ w(Z)``, with one weight per pixel
@@ -59,6 +61,23 @@ def merge_Debevec1997(
     clip : int
         Readings at or above this value count as clipped, 1..256 (256 trusts
         every value, as OpenCV does).
+    deghost : float
+        De-ghosting width in natural-log radiance (0, the default, merges
+        every reading as Debevec and Malik do; ``vidclear hdr`` uses 0.7).
+        Each exposure's weight at a pixel is multiplied by ``exp(-d² /
+        deghost²)``, ``d`` the gap between the radiance its reading allows
+        and the reference's (:func:`vidclear.hdr.deghost.reading_intervals`), so something that
+        moved between the shots is taken from the reference alone instead of
+        leaving translucent copies.
+    reference : int, optional
+        Index of the exposure the others must agree with; default the best
+        exposed (:func:`vidclear.hdr.deghost.best_exposed`).
+
+    Raises
+    ------
+    HDRInputError
+        Mismatched shapes or times, a bad response, ``clip``, ``deghost`` or
+        ``reference``.
 
     Returns
     -------
@@ -76,16 +95,18 @@ def merge_Debevec1997(
     resp = linear_response() if response is None else as_response(response)
     if not 1 <= int(clip) <= 256:
         raise HDRInputError(f"clip must be in 1..256, got {clip}")
+    ghost = deghost_args(stack, resp, t, deghost, reference, int(clip))
     out = np.empty(stack.shape[1:], dtype=np.float32)
     K.merge_debevec_k(stack, np.log(resp).astype(np.float32), as_weights(weights),
-                      np.log(t).astype(np.float32), int(clip), out)
+                      np.log(t).astype(np.float32), int(clip), *ghost, out)
     return out
 
 
 def merge_Robertson2003(
         images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float] | np.ndarray,
                     *, response: np.ndarray | None = None,
-                    weights: str | np.ndarray = "gaussian") -> np.ndarray:
+                    weights: str | np.ndarray = "gaussian", deghost: float = 0.0,
+                    reference: int | None = None) -> np.ndarray:
     """Merge exposures by Robertson et al.'s maximum-likelihood estimate.
 
     ``E = Σ w(Z) t f(Z) / Σ w(Z) t²`` per channel, which weights longer (less
@@ -102,6 +123,8 @@ def merge_Robertson2003(
         256×3 response table; default a linear camera.
     weights : str or ndarray
         Weighting of pixel values; default Robertson's Gaussian.
+    deghost, reference
+        As :func:`merge_Debevec1997`.
 
     Returns
     -------
@@ -117,8 +140,9 @@ def merge_Robertson2003(
     stack = as_stack(images)
     t = as_times(times, stack.shape[0])
     resp = linear_response() if response is None else as_response(response)
+    ghost = deghost_args(stack, resp, t, deghost, reference)
     out = np.empty(stack.shape[1:], dtype=np.float32)
-    K.merge_robertson_k(stack, resp, as_weights(weights), t, out)
+    K.merge_robertson_k(stack, resp, as_weights(weights), t, *ghost, out)
     return out
 
 

@@ -20,6 +20,7 @@ from vidclear.errors import HDRInputError
 from vidclear.hdr import _kernels as K
 from vidclear.hdr._deprecate import deprecated_alias
 from vidclear.hdr._validate import as_stack, as_times, as_weights
+from vidclear.hdr.deghost import deghost_args
 
 __all__ = [
     "CalibrateDebevec",
@@ -537,9 +538,10 @@ def camera_response_Robertson2003(
     h = stack.shape[1]
     chunks = max(1, min(h, 16))
     rad = np.empty(stack.shape[1:], dtype=np.float32)
+    no_deghost = deghost_args(stack, resp, t, 0.0, None)  # the scene is taken as still
     cnt_total = None
     for _ in range(max_iter):
-        K.merge_robertson_k(stack, resp.astype(np.float32), w, t, rad)
+        K.merge_robertson_k(stack, resp.astype(np.float32), w, t, *no_deghost, rad)
         acc = np.zeros((chunks, LEVELS, 3))
         cnt = np.zeros((chunks, LEVELS, 3))
         K.robertson_accum_k(stack, rad, t, acc, cnt)

@@ -21,6 +21,7 @@ from vidclear.hdr import _video_kernels as VK
 from vidclear.hdr._validate import MAX_EXPOSURE_STOPS, as_times
 from vidclear.hdr.align import MTBPyramid, checked_shift, mtb_shift
 from vidclear.hdr.bracket import log_exposure_ratio
+from vidclear.hdr.deghost import DEGHOST_TOL, deghost_table
 from vidclear.hdr.motion import WindowFlow
 from vidclear.hdr.response import as_response, camera_response_Debevec1997, srgb_response
 from vidclear.kernels.exposure import exposure_weights
@@ -44,25 +45,8 @@ FIT_MISFIT = 0.35
 # them) by up to 0.7 on steady frames and 1.27 where their bracket changed;
 # half a stop here moved such a clip's picture by 9 levels.
 _OFF_PATTERN = 1.1
-_DEGHOST_TOL = 0.25  # log-radiance slack of a reading before de-ghosting starts
 _BASE_SUB = 4  # the local operator's base layer is filtered at 1/4 resolution
 _BASE_EPS = 0.1 * math.log2(10.0) ** 2  # guided-filter eps: 0.1 in log10 units, in log2
-
-
-def deghost_table(sigma: float, size: int = 256) -> tuple[np.ndarray, np.float32]:
-    """Table of the de-ghosting factor ``exp(-d² / sigma²)`` and its index scale.
-
-    Entry ``i`` holds the factor at ``d = i * sigma / 32`` (so the table
-    spans 8 sigma and its last entry is 0); a disagreement ``d`` (natural-log
-    radiance) reads entry ``min(int(d * scale), size - 1)``. ``sigma`` = 0
-    disables de-ghosting: all ones, scale 0.
-    """
-    if sigma <= 0:
-        return np.ones(size, dtype=np.float32), np.float32(0.0)
-    i = np.arange(size, dtype=np.float64)
-    lut = np.exp(-(i / 32.0) ** 2)
-    lut[-1] = 0.0
-    return lut.astype(np.float32), np.float32(32.0 / sigma)
 
 
 def display_table(gamma: float, size: int = 1 << 16) -> np.ndarray:
@@ -549,9 +533,12 @@ class RollingBracket:
         # however far the tone mapping lifts a dark scene (the response keeps a tiny
         # value at 0 only so that logs stay finite; de-ghosting still uses it).
         lin[:, 0, :] = 0.0
+        # green alone, with a slack for the quantisation of dark readings as for a
+        # response from 0 (set on the real clips; the stills' reading_intervals
+        # follows the response's slope instead)
         lg = np.log(resp[None, :, 1] / exps[:, None])
         z = np.arange(256, dtype=np.float64)
-        q = _DEGHOST_TOL + 2.0 / (1.0 + z)  # quantisation of dark readings, in log units
+        q = DEGHOST_TOL + 2.0 / (1.0 + z)
         tab = VK.pack_tables(lin.astype(np.float32), (lg - q).astype(np.float32),
                              (lg + q).astype(np.float32), self.wlut)
         if len(self._table_cache) > 64:
