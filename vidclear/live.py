@@ -38,6 +38,7 @@ from vidclear.io.sinks.http_preview import (
     parse_listen,
 )
 from vidclear.io.sinks.paths import check_output_path
+from vidclear.io.sinks.stream import classify_output
 from vidclear.io.sinks.views import VIEWS
 from vidclear.io.sources import classify_input
 from vidclear.io.sources.network import remote_file
@@ -287,7 +288,10 @@ class LiveJob:
             problem = gui_problem()
             if problem:
                 raise OutputError(f"--preview window: {problem}")
-        if output is not None:
+        if output is not None and not (isinstance(output, str)
+                                       and classify_output(output) != "file"):
+            # a URL or stdout is no file to check (`-o udp://...` was refused as
+            # "output folder does not exist: .../udp:", trial 78 F4)
             check_output_path(Path(output), inputs=[input], overwrite=overwrite)
         procs = list(processors) if processors is not None else build_processors(cfg)
         self.controls = LiveControls(procs, config=cfg.preview)

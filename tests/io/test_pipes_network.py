@@ -180,6 +180,103 @@ def test_udp_output_is_paced_and_complete(tmp_path):
     assert _counts(rx)["video"] == 30
 
 
+def test_a_live_run_sends_to_a_network_output(tmp_path):
+    # A live run (a camera, a stream, --preset webcam) with -o udp:// was
+    # refused: "output folder does not exist: .../udp:" (trial 78 F4); the
+    # README's "publish a live feed" could not run at all.
+    port, rx = _port(), tmp_path / "rx.ts"
+    receiver = subprocess.Popen(
+        [_ffmpeg(), "-v", "error", "-y", "-timeout", "10000000",
+         "-i", f"udp://127.0.0.1:{port}?fifo_size=100000&overrun_nonfatal=1",
+         "-c", "copy", "-f", "mpegts", str(rx)], stdin=subprocess.DEVNULL)
+    try:
+        time.sleep(0.8)
+        res = subprocess.run([*VIDCLEAR, "run", "lavfi:testsrc2=size=96x64:rate=30:duration=2",
+                              "--set", "pipeline.mode=live", "--set", "input.realtime=on",
+                              "-o", f"udp://127.0.0.1:{port}", "-q"], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+        assert not (tmp_path / "udp:").exists()
+    finally:
+        receiver.wait(timeout=60)
+    assert _counts(rx)["video"] >= 30
+
+
+def _serve_bytes(data: bytes, port: int, times: int) -> threading.Thread:
+    """A TCP server that sends ``data`` to each of its first ``times`` clients, then hangs up."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
+    srv.listen(2)
+    srv.settimeout(30)
+
+    def serve() -> None:
+        with srv:
+            for _ in range(times):
+                try:
+                    conn, _ = srv.accept()
+                except OSError:
+                    return
+                with conn, contextlib.suppress(OSError):
+                    conn.sendall(data)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_stream_joined_between_its_parameter_sets_is_probed_again(tmp_path):
+    # Joined a moment after an H.264 keyframe (its SPS and PPS), the low-latency
+    # probe (0.5 MB) found no frame size and a running camera was refused in
+    # one line, where ffprobe read it (trial 78 F2): it is probed again with
+    # FFmpeg's own limits.
+    from vidclear.io.sources.network import NetworkSource
+
+    whole = tmp_path / "gop.ts"
+    subprocess.run([_ffmpeg(), "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=1280x720:rate=30:duration=6", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-g", "120", "-f", "mpegts", str(whole)], check=True)
+    data = whole.read_bytes()
+    cut = data[(len(data) // 188 // 6) * 188:]  # from inside the first GOP
+    port = _port()
+    server = _serve_bytes(cut, port, times=2)
+    src = NetworkSource(f"tcp://127.0.0.1:{port}")
+    try:
+        assert (src.width, src.height) == (1280, 720)
+        frames = list(itertools.islice(iter(src), 10))
+        assert len(frames) == 10 and frames[0].image.shape == (720, 1280, 3)
+    finally:
+        src.stop()
+        src.close()
+        server.join(timeout=10)
+
+
+def test_ctrl_c_while_reconnecting_stops_at_once(tmp_path):
+    # Ctrl-C while the input was down and an attempt waited for its sender
+    # (a TCP listener, input.timeout 20 s) exited 17.8 s later (trial 78 F1).
+    port = _port()
+    out = tmp_path / "rec.mp4"
+    clip = make_clip(tmp_path / "in.mp4", n=30, size=(96, 64), audio=False)
+    run = subprocess.Popen([*VIDCLEAR, "run", f"tcp://127.0.0.1:{port}?listen", "-o", str(out),
+                            "--set", "pipeline.mode=live", "--set", "input.timeout=20"],
+                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2.0)
+        subprocess.run([_ffmpeg(), "-v", "error", "-re", "-i", str(clip), "-c", "copy", "-f",
+                        "mpegts", f"tcp://127.0.0.1:{port}"], check=True, timeout=60)
+        time.sleep(2.0)  # the sender is gone: the run waits on a new connection
+        t0 = time.monotonic()
+        run.send_signal(signal.SIGINT)
+        _, err = run.communicate(timeout=30)
+        took = time.monotonic() - t0
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 130, err
+    assert "reconnecting" in err and took < 3.0, (took, err)
+    assert ffprobe_streams(out)["streams"][0]["nb_read_frames"] not in ("0", None)
+
+
 def _flaky_receiver(port: int, first_bytes: int, got: dict) -> None:
     with socket.socket() as srv:
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -75,6 +75,11 @@ def camera_device(spec: str) -> str:
     return spec
 
 
+class UnsizedStreamError(InputError):
+    """The probe found the video stream but not its frame size: a file's damage, or a
+    live stream joined between its headers (see :class:`~vidclear.io.sources.NetworkSource`)."""
+
+
 def container_start(container: Any) -> float:
     """Seconds an open PyAV container's timestamps start after 0 (0 when unknown).
 
@@ -419,7 +424,8 @@ class AVSource(Source):
         if ctx is None or ctx.codec is None or not getattr(ctx.codec, "is_decoder", True):
             raise InputError(f"input {self.spec}: no decoder for its video codec")
         if vs.codec_context.width <= 0 or vs.codec_context.height <= 0:
-            raise InputError(f"input {self.spec}: video stream has no frame size (corrupt?)")
+            raise UnsizedStreamError(f"input {self.spec}: video stream has no frame size "
+                                     "(corrupt?)")
         #: the processed stream's index, width and height (they outlive the container)
         self.video_choice = (vs.index, vs.codec_context.width, vs.codec_context.height)
         # Frame threads lose the frames they hold when a damaged packet is
