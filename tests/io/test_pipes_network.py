@@ -152,18 +152,26 @@ def test_a_pipe_needs_a_container_and_never_a_terminal(ts_clip):
     assert "Traceback" not in res.stderr
 
 
-def test_udp_output_is_paced_and_complete(tmp_path):
-    clip = make_clip(tmp_path / "in.mp4", n=30, size=(96, 64))
-    port, rx = _port(), tmp_path / "rx.ts"
-    # the receiver ends after its timeout without data (its probe waits for the
-    # end of input: stopped sooner, it writes nothing); 3 s failed on a loaded
-    # machine, where the run took longer than that to start
+def _udp_receiver(port: int, rx: Path) -> subprocess.Popen:
+    """FFmpeg receiving MPEG-TS on ``port`` into ``rx``, listening when this returns.
+
+    It ends after 10 s without data (its probe waits for the end of input:
+    stopped sooner, it writes nothing); 3 s failed on a loaded machine, where
+    the run took longer than that to start.
+    """
     receiver = subprocess.Popen(
         [_ffmpeg(), "-v", "error", "-y", "-timeout", "10000000",
          "-i", f"udp://127.0.0.1:{port}?fifo_size=100000&overrun_nonfatal=1",
          "-c", "copy", "-f", "mpegts", str(rx)], stdin=subprocess.DEVNULL)
+    time.sleep(0.8)
+    return receiver
+
+
+def test_udp_output_is_paced_and_complete(tmp_path):
+    clip = make_clip(tmp_path / "in.mp4", n=30, size=(96, 64))
+    port, rx = _port(), tmp_path / "rx.ts"
+    receiver = _udp_receiver(port, rx)
     try:
-        time.sleep(0.8)
         stats = tmp_path / "s.json"
         t0 = time.monotonic()
         res = subprocess.run([*VIDCLEAR, "run", str(clip), "-o", f"udp://127.0.0.1:{port}",
@@ -185,12 +193,8 @@ def test_a_live_run_sends_to_a_network_output(tmp_path):
     # refused: "output folder does not exist: .../udp:" (trial 78 F4); the
     # README's "publish a live feed" could not run at all.
     port, rx = _port(), tmp_path / "rx.ts"
-    receiver = subprocess.Popen(
-        [_ffmpeg(), "-v", "error", "-y", "-timeout", "10000000",
-         "-i", f"udp://127.0.0.1:{port}?fifo_size=100000&overrun_nonfatal=1",
-         "-c", "copy", "-f", "mpegts", str(rx)], stdin=subprocess.DEVNULL)
+    receiver = _udp_receiver(port, rx)
     try:
-        time.sleep(0.8)
         res = subprocess.run([*VIDCLEAR, "run", "lavfi:testsrc2=size=96x64:rate=30:duration=2",
                               "--set", "pipeline.mode=live", "--set", "input.realtime=on",
                               "-o", f"udp://127.0.0.1:{port}", "-q"], cwd=tmp_path,
