@@ -459,6 +459,22 @@ def test_a_file_served_over_http_is_read_as_a_file(ts_clip, tmp_path):
     assert len(times) == 12, times  # 0.4 s at 30 fps
 
 
+def test_a_file_on_a_server_run_live_plays_at_its_own_rate(ts_clip, tmp_path):
+    # Run live (--preset webcam, pipeline.mode = "live"), a file on a server was
+    # read at 22.7 × real time and 392 of its 450 frames dropped without a word
+    # (trial 78 F6); a local file in a live run plays at its own rate.
+    stats = tmp_path / "s.json"
+    with _served(ts_clip.parent) as base:
+        proc = subprocess.run([*VIDCLEAR, "run", f"{base}/{ts_clip.name}", "-o",
+                               str(tmp_path / "h.mkv"), "--set", "pipeline.mode=live",
+                               "--stats", str(stats)], capture_output=True, text=True, cwd=ROOT,
+                              timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    facts = json.loads(stats.read_text())
+    assert facts["mode"] == "live" and facts["wall_s"] >= 0.9, facts  # one second, played
+    assert facts["frames_out"] >= 27 and facts["frames_out"] + facts["dropped"] == 30, facts
+
+
 def test_a_served_mp4_the_server_cannot_seek_into_fails_at_once(tmp_path):
     # An MP4 whose index is at its end, from a server without Range requests,
     # opens but gives no picture. Run live (forced), it was "lost" and
