@@ -12,6 +12,7 @@ import pytest
 from tests.hdr.conftest import DATA
 from tests.hdr.test_merge import TIMES, _moving_bracket
 from vidclear.cli.main import main
+from vidclear.hdr.deghost import best_exposed
 
 
 def _write(tmp_path: Path, imgs: list[np.ndarray]) -> list[str]:
@@ -43,11 +44,12 @@ def test_deghost_takes_what_moved_from_the_reference(tmp_path, capsys):
         assert rc == 0
         out[name] = (_radiance(tmp_path / f"{name}.hdr"), printed)
     assert "de-ghosted" not in out["plain"][1]
-    assert f"de-ghosted against {files[0]})" in out["ghost"][1]  # the best exposed
+    best = best_exposed(np.stack(imgs))
+    assert f"de-ghosted against {files[best]})" in out["ghost"][1]  # the best exposed
     assert f"de-ghosted against {files[1]})" in out["mid"][1]
     moved = np.any([np.any(s != still, axis=2) for s in shots], axis=0)
     err = {}
-    for name, ref in (("plain", 0), ("ghost", 0), ("mid", 1)):
+    for name, ref in (("plain", best), ("ghost", best), ("mid", 1)):
         rad = out[name][0]
         # the response is calibrated from the shots (its toe is a guess): compare in
         # ratios to the still parts, where the others saw a box and the reference did not
@@ -70,6 +72,11 @@ def test_deghost_settings_are_refused_in_one_line(tmp_path, capsys):
                "--reference", str(tmp_path / "other.png")])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "is not one of the exposures merged" in err[0], err
+    # without --deghost it was taken without a word, and the run said "de-ghosted" (trial 79)
+    rc = main(["hdr", *files, "--times", *times, "-o", str(tmp_path / "x.hdr"),
+               "--reference", files[1]])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "add --deghost" in err[0], err
     assert not (tmp_path / "x.hdr").exists()
 
 
@@ -89,9 +96,9 @@ def test_real_people_walking_between_the_shots(tmp_path, capsys):
     files = sorted((str(p) for p in tmp_path.glob("f*.png")),
                    key=lambda p: cv2.imread(p).mean())
     res = {}
-    for name, flags in (("plain", []), ("ghost", ["--deghost"])):
+    for name, flags in (("plain", []), ("ghost", ["--deghost", "--reference", files[1]])):
         rc = main(["hdr", *files, "--times", "1", "4", "16", "-o", str(tmp_path / f"{name}.hdr"),
-                   "--tonemap", "none", "--no-align", "--reference", files[1], *flags])
+                   "--tonemap", "none", "--no-align", *flags])
         assert rc == 0, capsys.readouterr().err
         res[name] = np.log(_radiance(tmp_path / f"{name}.hdr").mean(axis=2))
     mid = cv2.imread(files[1])[:, :, ::-1].astype(np.float64)

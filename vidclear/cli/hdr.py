@@ -640,6 +640,9 @@ def _reference(args: argparse.Namespace, images: list[Path]) -> int | None:
     """
     if not getattr(args, "reference", None):
         return None
+    if not args.deghost:  # it was taken without a word, and the run said "de-ghosted" (trial 79)
+        raise ConfigError("--reference names the exposure de-ghosting keeps: add --deghost "
+                          "(off by default)")
     want = Path(args.reference).resolve()
     for k, p in enumerate(images):
         if p.resolve() == want:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from vidclear.errors import HDRInputError
+from vidclear.kernels.exposure import exposure_weights
 
 __all__ = ["DEGHOST_TOL", "best_exposed", "deghost_args", "deghost_table", "reading_intervals"]
 
@@ -71,12 +72,22 @@ def reading_intervals(response: np.ndarray, exposures: np.ndarray) -> tuple[np.n
 
 
 def best_exposed(stack: np.ndarray, clip: int = 250) -> int:
-    """Index of the exposure with the most pixels neither clipped (any channel >= ``clip``)
-    nor black (every channel <= 4): the reference de-ghosting keeps; the
-    first of two on a tie. ``stack`` is K×H×W×3 uint8."""
-    counts = [int(np.count_nonzero((e.max(axis=2) < clip) & (e.max(axis=2) > 4)))
-              for e in stack]
-    return int(np.argmax(counts))
+    """Index of the best-exposed exposure: the most merge weight over its pixels.
+
+    A pixel's weight is the mean of Debevec and Malik's hat over its three
+    readings, 0 where one reads ``clip`` or more (as the merge weighs it), so
+    the reference is the shot the merge trusts most, not merely the one with
+    the fewest clipped pixels (that was the darkest, noisiest shot of four of
+    five real brackets, trial 79). ``stack`` is K×H×W×3 uint8; the first of
+    two equal scores wins.
+    """
+    hat = exposure_weights("hat").astype(np.float64)
+    scores = []
+    for e in stack:
+        w = hat[e].mean(axis=2)
+        w[e.max(axis=2) >= clip] = 0.0
+        scores.append(float(w.sum()))
+    return int(np.argmax(scores))
 
 
 def deghost_args(stack: np.ndarray, response: np.ndarray, t: np.ndarray, deghost: float,

@@ -117,9 +117,8 @@ def open_source(
     else:
         notes = []
     kind = classify_input(spec)
-    on_server = kind == "url" and remote_file(spec, cfg)  # a file of known length
     if live is None:
-        live = kind == "camera" or (kind == "url" and not on_server)
+        live = kind == "camera" or (kind == "url" and not remote_file(spec, cfg))
     if cfg.trim is not None and (kind == "camera" or (kind == "url" and live)):
         # (a file or a graph in a live run is trimmed, then played at its own
         # rate: refused as "a live stream or camera", a file run with the
@@ -135,7 +134,7 @@ def open_source(
         # a file on a server, run live (--preset webcam), plays at its own rate as a
         # local file does: read as fast as it came, 392 of 450 frames were dropped
         # without a word (trial 78 F6)
-        paced = _paced(cfg, pace, live, "file" if on_server else kind)
+        paced = _paced(cfg, pace, live, "file" if stream.finite else kind)
         return RealtimeSource(stream) if paced else stream
     decoded = AVSource(spec, config=cfg, copy_streams=copy_streams and not live, options=options,
                        live=bool(live) if kind == "url" else None)

@@ -158,6 +158,7 @@ class NetworkSource(Source):
         self._down_since: float | None = None
         self._delay: float | None = None  # the next wait of the current loss
         self._length: int | None = None  # the server's Content-Length, once asked
+        self._ended_at: float | None = None  # when the run stopped or gave up (monotonic)
         self._decode_errors_closed = 0
         self._lock = threading.Lock()
         self._src: AVSource | None = self._open()
@@ -179,6 +180,8 @@ class NetworkSource(Source):
         self.uncopied_streams: list[str] = list(first.uncopied_streams)
         self.other_video_streams: int = first.other_video_streams
         self.video_choice: tuple[int, int, int] = first.video_choice
+        #: a file of known length on a server (its end is no loss), by the first connection
+        self.finite = self._finite(first)
 
     @property
     def info(self) -> StreamInfo:
@@ -211,11 +214,21 @@ class NetworkSource(Source):
     def down(self) -> bool:
         return self._down_since is not None
 
+    def _now(self) -> float:
+        """The monotonic clock, stopped where the run stopped or gave up (an outage
+        counted on past Ctrl-C while an attempt was given up, trial 78 F3)."""
+        now = time.monotonic()
+        return now if self._ended_at is None else min(now, self._ended_at)
+
+    def _freeze(self) -> None:
+        if self._ended_at is None:
+            self._ended_at = time.monotonic()
+
     @property
     def downtime_s(self) -> float:
-        """Seconds the stream has been lost in total (including now)."""
+        """Seconds the stream has been lost in total (including now, or to the run's end)."""
         with self._lock:
-            now_down = time.monotonic() - self._down_since if self._down_since else 0.0
+            now_down = self._now() - self._down_since if self._down_since else 0.0
             return self._downtime + now_down
 
     @property
@@ -228,7 +241,7 @@ class NetworkSource(Source):
         since = self._down_since
         return {
             "state": "down" if since is not None else "up",
-            "down_for_s": round(time.monotonic() - since, 2) if since is not None else 0.0,
+            "down_for_s": round(self._now() - since, 2) if since is not None else 0.0,
             "reconnects": self.reconnects,
             "reconnect_attempts": self.attempts,
             "downtime_s": round(self.downtime_s, 3),
@@ -242,6 +255,7 @@ class NetworkSource(Source):
     # -- iteration -------------------------------------------------------
     def stop(self) -> None:
         """End iteration: after the current packet, or at once while reconnecting."""
+        self._freeze()
         super().stop()
         src = self._src
         if src is not None:
@@ -337,7 +351,11 @@ class NetworkSource(Source):
                 self.last_error = reason
             else:
                 with self._lock:
-                    self._down_since = time.monotonic()
+                    # lost when its last frame came: a silent sender is found only
+                    # input.timeout later, and the outage was reported that much
+                    # short (trial 78 F3, F9)
+                    now = time.monotonic()
+                    self._down_since = now if last_capture is None else min(now, last_capture)
                 self.last_error = reason
                 self._event(f"stream lost ({reason}); reconnecting")
             if not self._reconnect():
@@ -367,8 +385,10 @@ class NetworkSource(Source):
 
         The waits grow over one loss, whether an attempt failed to open or
         opened and gave no picture, and ``input.reconnect_timeout`` counts
-        from the loss, not from the last attempt; an attempt's open waits
-        no longer than the time left.
+        from the loss (the last frame), not from the last attempt; an
+        attempt's open waits no longer than the time left. A run that stops
+        or gives up during the loss ends with the input down, its downtime
+        counted to that moment.
         """
         cfg = self.config
         lost_at = self._down_since or time.monotonic()
@@ -379,7 +399,7 @@ class NetworkSource(Source):
             left = cfg.reconnect_timeout - waited if cfg.reconnect_timeout else None
             if left is not None and left <= 0:
                 self._event(f"still down after {waited:.1f} s; giving up")
-                self._end_down()
+                self._freeze()  # it ends lost: down to the last
                 return False
             delay = min(max(cfg.reconnect_max_delay, 0.05), max(0.05, delay * 2))
             self._delay = delay
@@ -392,7 +412,7 @@ class NetworkSource(Source):
                 waited = time.monotonic() - lost_at
                 if cfg.reconnect_timeout and waited >= cfg.reconnect_timeout:
                     self._event(f"still down after {waited:.1f} s; giving up")
-                    self._end_down()
+                    self._freeze()  # it ends lost: down to the last
                     return False
                 self._event(f"still down after {waited:.1f} s (attempt {self.attempts})")
                 continue
@@ -402,7 +422,7 @@ class NetworkSource(Source):
             self._src = src  # down until its first picture (see _frames)
             self.reconnects += 1
             return True
-        self._end_down()
+        self._freeze()  # it ends lost: down to the last
         return False
 
     def _open_unless_stopped(self, within: float | None) -> AVSource:
