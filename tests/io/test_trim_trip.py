@@ -401,7 +401,7 @@ def test_split_to_a_stream_is_refused(chunks, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_forced_container_names_the_split_and_batch_outputs(chunks, tmp_path):
+def test_split_and_batch_outputs_are_named_and_set_up_per_input(chunks, tmp_path):
     # -f avi with --split (or output.format in a batch) wrote AVI files named
     # chunk00.mp4 (stop 51, left alone then): each output takes the
     # container's extension where its input's is not one the muxer lists.
@@ -421,6 +421,17 @@ def test_a_forced_container_names_the_split_and_batch_outputs(chunks, tmp_path):
     # would meet under one name are refused before anything is written
     res = _run("run", str(chunks[0]), "--split", "-o", str(tmp_path / "mp4"), "-f", "mp4", "-q")
     assert res.returncode == 0 and [p.name for p in (tmp_path / "mp4").iterdir()] == [names[0]]
+    # an MKV and an MPEG-TS of one AAC track (its setup differs) were refused as a
+    # trip whose files "have other audio streams", though each has its own output
+    # (trial 79)
+    ts = tmp_path / "chunk02.ts"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(chunks[2]), "-c", "copy", str(ts)],
+                   check=True)
+    res = _run("run", str(chunks[0]), str(ts), "--split", "-o", str(tmp_path / "mixed"), "-q")
+    assert res.returncode == 0, res.stderr
+    for out, src in ((tmp_path / "mixed" / chunks[0].name, chunks[0]),
+                     (tmp_path / "mixed" / ts.name, ts)):
+        assert len(ffprobe_packets(out, "a:0")) == len(ffprobe_packets(src, "a:0"))
     twin = tmp_path / "twin"
     twin.mkdir()
     (twin / "chunk00.mkv").write_bytes(chunks[1].read_bytes())

@@ -361,7 +361,9 @@ class TripSource(Source):
                             f"trip: {spec} is {info.width}x{info.height}, the first file "
                             f"{self.specs[0]} is {first.width}x{first.height}; a trip's files "
                             "must share one frame size")
-                    if layout != first_layout:
+                    if layout != first_layout and not split:
+                        # (split, each output is set up from its own file's streams: an
+                        # MKV and a TS of one AAC track were refused, trial 79)
                         setup = (" (the same codecs, set up otherwise)"
                                  if _streams(layout) == _streams(first_layout) else "")
                         raise InputError(
