@@ -281,6 +281,32 @@ def test_ctrl_c_while_reconnecting_stops_at_once(tmp_path):
     assert ffprobe_streams(out)["streams"][0]["nb_read_frames"] not in ("0", None)
 
 
+def test_ctrl_c_on_a_stream_gone_silent_stops_at_once(tmp_path):
+    # A sender that stops without hanging up (UDP) is found lost only after
+    # input.timeout (10 s); Ctrl-C meanwhile waited all of it, 9.2 s (trial 78 F1).
+    port = _port()
+    out = tmp_path / "rec.mp4"
+    clip = make_clip(tmp_path / "in.mp4", n=30, size=(96, 64), audio=False)
+    run = subprocess.Popen([*VIDCLEAR, "run", f"udp://127.0.0.1:{port}", "-o", str(out)],
+                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        subprocess.run([_ffmpeg(), "-v", "error", "-re", "-i", str(clip), "-c", "copy", "-f",
+                        "mpegts", f"udp://127.0.0.1:{port}"], check=True, timeout=60)
+        time.sleep(1.0)  # silent, not yet found lost
+        t0 = time.monotonic()
+        run.send_signal(signal.SIGINT)
+        _, err = run.communicate(timeout=30)
+        took = time.monotonic() - t0
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 130, err
+    assert took < 4.0 and "stream lost" not in err, (took, err)
+    frames = int(ffprobe_streams(out)["streams"][0]["nb_read_frames"])
+    assert frames > 0 and f"wrote {frames} frames" in err, err
+
+
 def _flaky_receiver(port: int, first_bytes: int, got: dict) -> None:
     with socket.socket() as srv:
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -22,6 +22,10 @@ __all__ = ["Pipeline"]
 # After an abort, how long run() waits for each of the decode and process
 # threads once the encoder has finished (seconds)
 _ABORT_GRACE_S = 0.5
+# After a graceful stop, how long run() waits for a source that may block in a
+# read (a live stream gone silent: FFmpeg waits out input.timeout) before the
+# rest of the pipeline finishes without it (seconds)
+_DETACH_S = 1.0
 
 
 class Pipeline:
@@ -81,7 +85,9 @@ class Pipeline:
             self.stats.stage(name)
         self._errors: list[BaseException] = []
         self._stopping = threading.Event()
+        self._stopped_at: float | None = None
         self._aborted = threading.Event()
+        self._detached = threading.Event()  # the reader was left blocked in its source
         # per processor: its calls, counted like a stage's frames (JIT warm-up apart)
         self._proc_stats = [StageStats(repr_name(p, i)) for i, p in enumerate(self.processors)]
         # frames into and out of each processor (flush() included), to name one
@@ -98,7 +104,15 @@ class Pipeline:
 
     # -- control ---------------------------------------------------------
     def stop(self) -> None:
-        """Graceful stop: read no more input, finish what is queued, finalize."""
+        """Graceful stop: read no more input, finish what is queued, finalize.
+
+        A source that blocks in a read (``detachable``: a live stream gone
+        silent, whose read FFmpeg ends only after ``input.timeout``) is left
+        to end by itself after :data:`_DETACH_S`: Ctrl-C waited the whole
+        timeout, 9 s by default (trial 78 F1).
+        """
+        if self._stopped_at is None:
+            self._stopped_at = time.monotonic()
         self._stopping.set()
         stop = getattr(self.source, "stop", None)
         if stop is not None:
@@ -154,12 +168,17 @@ class Pipeline:
                 self.stats.add_damaged(frame.time)
             else:
                 self.stats.after_damage += 1
-            self._decoded.put(frame)
+            try:
+                self._decoded.put(frame)
+            except RuntimeError:  # the run finished without this blocked read
+                if self._detached.is_set():
+                    return
+                raise
             st.queue_depth, st.queue_max = self._decoded.depth, self._decoded.max_depth
             st.drops = self._decoded.drops
         after = getattr(self.source, "after_stop", None)
-        if after is not None:  # stopped: what the input holds of its last frames' sound
-            after()
+        if after is not None and not self._detached.is_set():
+            after()  # stopped: what the input holds of its last frames' sound
 
     def _apply(self, frames: list[Frame], start: int) -> list[Frame]:
         for i in range(start, len(self.processors)):
@@ -289,12 +308,13 @@ class Pipeline:
             t.daemon = True
             t.start()
         try:
-            while any(t.is_alive() for t in threads):
+            while any(t.is_alive() for t in threads[self._detached.is_set():]):
                 if self._aborted.is_set() and not threads[-1].is_alive():
                     for t in threads[:-1]:
                         t.join(_ABORT_GRACE_S)
                     break
                 threads[-1].join(interval)
+                self._detach_blocked_reader(threads[0])
                 if on_progress is not None:
                     self._update_processor_stats()
                     on_progress(self.stats)
@@ -312,6 +332,15 @@ class Pipeline:
             raise self._errors[0]
         self.sink.close(complete=not self.stats.interrupted)
         return self.stats
+
+    def _detach_blocked_reader(self, reader: threading.Thread) -> None:
+        """End the decoded stream without a reader still blocked :data:`_DETACH_S` after a stop."""
+        if (self._stopped_at is None or self._detached.is_set() or not reader.is_alive()
+                or not getattr(self.source, "detachable", False)
+                or time.monotonic() - self._stopped_at < _DETACH_S):
+            return
+        self._detached.set()
+        self._decoded.close()
 
     def _update_processor_stats(self) -> None:
         """ms per call of each processor, without the calls that waited for the JIT."""

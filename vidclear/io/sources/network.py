@@ -157,6 +157,9 @@ class NetworkSource(Source):
         self._downtime = 0.0
         self._down_since: float | None = None
         self._delay: float | None = None  # the next wait of the current loss
+        #: a read may block for input.timeout (a stream gone silent): a stopped run
+        #: need not wait for it (see :class:`~vidclear.pipeline.runner.Pipeline`)
+        self.detachable = True
         self._length: int | None = None  # the server's Content-Length, once asked
         self._ended_at: float | None = None  # when the run stopped or gave up (monotonic)
         self._decode_errors_closed = 0
