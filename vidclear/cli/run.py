@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vidclear.cli.progress import STDOUT_NAMES, Progress, damaged_line, summary_line
+from vidclear.cli.progress import STDOUT_NAMES, Progress, burst_note, damaged_line, summary_line
 from vidclear.config.loader import Config, load_config, read_config_file
 from vidclear.core.signals import detach_terminal, is_hangup
 from vidclear.errors import ConfigError, OutputError, VidclearError
@@ -418,6 +418,9 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
             _say_stages(stats)
         # the label again: an interrupted --split run wrote fewer files than it had inputs
         print(summary_line(stats, session.output_label, unsent=unsent), file=sys.stderr)
+        bursts = burst_note(stats, session.config.pipeline.queue_size)
+        if bursts:
+            print(f"vidclear: note: {bursts}", file=sys.stderr)
         if report is not None:
             print(f"vidclear: report: {report.folder / 'report.html'}", file=sys.stderr)
         for label_ in session.skipped_streams:

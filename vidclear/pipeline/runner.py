@@ -15,7 +15,7 @@ from vidclear.core.processor import Processor
 from vidclear.core.sink import Sink
 from vidclear.errors import ConfigError, ProcessorError
 from vidclear.pipeline.channel import Cancelled, Channel
-from vidclear.pipeline.stats import PipelineStats, StageStats, jit_seconds
+from vidclear.pipeline.stats import BURST_SHARE, PipelineStats, StageStats, jit_seconds
 
 __all__ = ["Pipeline"]
 
@@ -154,6 +154,7 @@ class Pipeline:
     def _read(self) -> None:
         st = self.stats.stage("decode")
         it = iter(self.source)
+        last: tuple[float, float] | None = None  # the previous frame's capture and media time
         while not self._stopping.is_set():
             t0 = time.perf_counter()
             waited = getattr(self.source, "paced_s", 0.0)  # a paced source's waiting
@@ -168,6 +169,13 @@ class Pipeline:
                 self.stats.add_damaged(frame.time)
             else:
                 self.stats.after_damage += 1
+            captured, media = frame.meta.get("capture_time"), frame.time
+            if self.mode == "live" and captured is not None and media is not None:
+                now = (float(captured), media)
+                if last is not None and 0 < now[1] - last[1] and (
+                        now[0] - last[0] < BURST_SHARE * (now[1] - last[1])):
+                    self.stats.burst_frames += 1
+                last = now
             try:
                 self._decoded.put(frame)
             except RuntimeError:  # the run finished without this blocked read

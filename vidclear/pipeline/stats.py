@@ -166,6 +166,10 @@ class StageStats:
         return data
 
 
+# A frame of a live input read within this share of its media time since the one
+# before came in a burst (a frame 33 ms after the last read within 8 ms of it)
+BURST_SHARE = 0.25
+
 @dataclass
 class PipelineStats:
     """Stats of a whole run; :meth:`snapshot` is what ``--stats`` writes."""
@@ -190,6 +194,10 @@ class PipelineStats:
     #: Frames read after the last damaged one (a cut-short input damages its
     #: last frame in decoding order, up to a reordering depth from the end).
     after_damage: int = 0
+    #: Frames of a live input read much sooner after the one before than their
+    #: times are apart (BURST_SHARE): a bursty input, whose bursts the
+    #: latest-frame flow thins to their newest
+    burst_frames: int = 0
     #: perf_counter() when the last warm-up frame (one that waited for the JIT) finished.
     warm_until_s: float | None = None
     _warm_until_mono: float | None = None
@@ -356,6 +364,7 @@ class PipelineStats:
             "fps_after_warmup": round(self.fps_after_warmup, 2),
             "speed": round(self.speed, 3),
             "dropped": self.dropped,
+            "frames_in_bursts": self.burst_frames,
             "frames_damaged": self.damaged,
             "damaged_at_s": self.damaged_times(),
             "damaged_at_end": self.damaged_at_end,
