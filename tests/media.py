@@ -20,6 +20,7 @@ __all__ = [
     "moving_frame",
     "need_ffprobe",
     "remux",
+    "restart_matroska_clock",
     "tagged_clip",
     "x264_yuv420",
 ]
@@ -136,6 +137,45 @@ def ffprobe_frame_times(path: Path) -> list[float]:
     frames = json.loads(subprocess.run(cmd, capture_output=True, text=True,
                                        check=True).stdout)["frames"]
     return [float(f.get("pts_time", f.get("best_effort_timestamp_time"))) for f in frames]
+
+
+def restart_matroska_clock(src: Path, dst: Path, *, at_ms: int, back_ms: int) -> Path:
+    """``src`` (Matroska) with every cluster from ``at_ms`` on ``back_ms`` earlier.
+
+    A recorder whose clock starts again (or a copy of pieces that each start
+    at 0) writes such a file; FFmpeg's muxer cannot (it clamps a step back),
+    so the clusters' Timestamp elements (EBML ID 0xE7, first in a Cluster,
+    0x1F43B675, after its CRC-32 if any: write ``src`` with ``-write_crc32 0``,
+    the checksums are not updated) are rewritten in place. The stream
+    durations written by the muxer stay those of ``src``.
+    """
+    data = bytearray(src.read_bytes())
+
+    def vint(pos: int) -> tuple[int, int]:  # an EBML variable-size integer: value, length
+        length = 1
+        while not data[pos] & (0x80 >> (length - 1)):
+            length += 1
+        value = data[pos] & (0xFF >> length)
+        for k in range(1, length):
+            value = (value << 8) | data[pos + k]
+        return value, length
+
+    pos = data.find(b"\x1f\x43\xb6\x75")
+    while pos >= 0:
+        _, n = vint(pos + 4)
+        at = pos + 4 + n
+        if data[at] == 0xBF:  # a CRC-32 element first (FFmpeg's write_crc32): make it with 0
+            size, m = vint(at + 1)
+            at += 1 + m + size
+        if data[at] == 0xE7:
+            size, m = vint(at + 1)
+            start = at + 1 + m
+            stamp = int.from_bytes(data[start:start + size], "big")
+            if stamp >= at_ms:
+                data[start:start + size] = (stamp - back_ms).to_bytes(size, "big")
+        pos = data.find(b"\x1f\x43\xb6\x75", pos + 4)
+    dst.write_bytes(bytes(data))
+    return dst
 
 
 def remux(src: Path, dst: Path, *, shift: float = 0.0, video_only: bool = False) -> Path:

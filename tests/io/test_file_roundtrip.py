@@ -21,6 +21,7 @@ from tests.media import (
     make_clip,
     noise_ts,
     remux,
+    restart_matroska_clock,
     tagged_clip,
 )
 from vidclear import Session, load_config, open_source, transcode
@@ -110,6 +111,30 @@ def test_sound_an_edit_list_cuts_away_is_not_played(tmp_path, ext):
     assert abs(video[0] - a_out[0]) < 0.05 and abs(video[0] - min(video[0], 1.4)) < 0.2
     assert f"{len(flagged) - 1} audio packets the input's edit list cuts away, left out" \
         in res.stderr
+
+
+@pytest.mark.parametrize("back_ms", [3000, 1000])
+def test_a_matroska_file_whose_clock_starts_again_is_whole(tmp_path, back_ms):
+    # Its last time falls short of its duration, and it was refused as cut
+    # short ("video stops at 3.46 s of 6.02 s") unless input.allow_truncated
+    # (trial 77 T3): its runs of time, end to end, reach the duration.
+    whole = tmp_path / "whole.mkv"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=25:duration=6", "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=6", "-c:v", "libx264", "-c:a", "aac",
+                    "-cluster_time_limit", "500", "-write_crc32", "0", str(whole)],
+                   check=True)
+    src = restart_matroska_clock(whole, tmp_path / "restart.mkv", at_ms=3000, back_ms=back_ms)
+    out = tmp_path / "out.mkv"
+    _vidclear_run(src, out)
+    times = ffprobe_frame_times(out)
+    assert len(times) == 150 and times[-1] == pytest.approx(5.96, abs=0.05), times[-3:]
+    # a file cut short is still refused
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(src.read_bytes()[: src.stat().st_size * 2 // 3])
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(cut), "-o",
+                          str(tmp_path / "c.mkv")], capture_output=True, text=True)
+    assert res.returncode == 1 and "truncated" in res.stderr, res.stderr
 
 
 def test_variable_frame_rate_pts_survive(tmp_path):

@@ -75,6 +75,11 @@ def camera_device(spec: str) -> str:
     return spec
 
 
+# A video packet this far (s) before the latest end starts a new run of time
+# (a clock restart), not B-frame reordering
+_RESTART_S = 0.5
+
+
 class UnsizedStreamError(InputError):
     """The probe found the video stream but not its frame size: a file's damage, or a
     live stream joined between its headers (see :class:`~vidclear.io.sources.NetworkSource`)."""
@@ -451,6 +456,9 @@ class AVSource(Source):
         self._side_end: dict[int, int] = {}  # copied streams' latest pts + duration, by index
         self._discarded_packets = 0  # flagged for the decoder to drop (edit lists)
         self._packet_end: float | None = None  # latest pts + duration of a video packet
+        # the current run of video time forward: its first time, its end, and the
+        # extent of the runs before it (seconds; see _count_packet)
+        self._run: list[float] | None = None
         self.time_base: Fraction = vs.time_base or Fraction(1, 90000)
         self.rate: Fraction | None = vs.average_rate or vs.guessed_rate or None
         self.start_time = None if vs.start_time is None else float(vs.start_time * self.time_base)
@@ -754,9 +762,19 @@ class AVSource(Source):
         if getattr(packet, "is_discard", False):
             self._discarded_packets += 1
         if packet.pts is not None:
+            at = float(packet.pts * self.time_base)
             end = float((packet.pts + (packet.duration or 0)) * self.time_base)
             if self._packet_end is None or end > self._packet_end:
                 self._packet_end = end
+            # the video's extent over clock restarts: each run of time forward
+            # counted once (a Matroska file whose clock starts again was refused
+            # as cut short, its last time short of its duration, trial 77 T3)
+            if self._run is None:
+                self._run = [at, end, 0.0]
+            elif at < self._run[1] - _RESTART_S:  # back by more than B-frames reorder
+                self._run = [at, end, self._run[2] + self._run[1] - self._run[0]]
+            else:
+                self._run[1] = max(self._run[1], end)
 
     def _decode(self, packet: Any) -> list[Any]:
         try:
@@ -887,6 +905,10 @@ class AVSource(Source):
                 f"packets in stream #{stream.index}, {read} could be read {hint}")
         end = self._declared_video_end()
         last = self._packet_end if self._packet_end is not None else self._last_time
+        if last is not None and self._run is not None and self._run[2] > 0:
+            # clock restarts: where the video would end, its runs laid end to end
+            first = self.first_time or 0.0
+            last = max(last, first + self._run[2] + self._run[1] - self._run[0])
         if end is not None and last is not None:
             step = 1.0 / float(self.rate) if self.rate else 0.04
             if last < end - max(0.25, 3 * step):
