@@ -341,7 +341,9 @@ class LiveJob:
         self.controls.status_line = self.status.line
         self.session.add_report(self.stats_extra)
         if self.server is not None and on_event is not None:
-            on_event(f"browser preview at {self.server.url}")
+            remote = self.server.remote_url
+            on_event(f"browser preview at {self.server.url}"
+                     + (f" (from other machines {remote})" if remote else ""))
 
     @property
     def recorder(self) -> EncoderSink | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 import threading
@@ -84,6 +85,35 @@ def test_listen_and_token_rules():
             check_listen("0.0.0.0", weak)
     with pytest.raises(ConfigError, match="requires an access token"):
         PreviewServer("0.0.0.0", 0)
+
+
+def test_every_interface_gives_an_address_for_other_machines():
+    # --listen 0.0.0.0 printed only http://127.0.0.1:PORT, of no use to the
+    # remote viewer it was for (trial 78 F11); the page answers at the other
+    import urllib.parse
+    import urllib.request
+
+    srv = PreviewServer("0.0.0.0", 0, token=TOKEN)
+    try:
+        srv.publish(_frame(noise=False))
+        remote = srv.remote_url
+        assert remote is not None and srv.url.startswith("http://127.0.0.1:")
+        parts = urllib.parse.urlsplit(remote)
+        assert parts.port == srv.port and parts.query == f"token={TOKEN}"
+        try:
+            ipaddress.ip_address(parts.hostname or "")
+        except ValueError:  # no route out: the machine's name, as the system calls it
+            assert parts.hostname == socket.gethostname().lower()
+        else:
+            with urllib.request.urlopen(remote, timeout=5) as answer:
+                assert answer.status == 200 and b"stream.mjpg" in answer.read()
+    finally:
+        srv.close()
+    local = PreviewServer("127.0.0.1", 0)
+    try:
+        assert local.remote_url is None
+    finally:
+        local.close()
 
 
 def test_busy_port_is_a_clear_error(server):

@@ -227,6 +227,29 @@ class PreviewServer:
         query = f"?token={self.token}" if self.token else ""
         return f"http://{host}:{self.port}/{query}"
 
+    @property
+    def remote_url(self) -> str | None:
+        """The page's address for other machines when listening on every interface
+        (``--listen 0.0.0.0:PORT``), else None: the loopback :attr:`url` was all
+        that was printed, of no use to the remote viewer it was for (trial 78 F11).
+
+        The address the machine would reach the outside from (a UDP socket
+        connected to a documentation address: nothing is sent), else its host name.
+        """
+        if self.host not in ("0.0.0.0", "::"):
+            return None
+        family, probe = ((socket.AF_INET, "192.0.2.1") if self.host == "0.0.0.0"
+                         else (socket.AF_INET6, "2001:db8::1"))
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as sock:
+                sock.connect((probe, 9))
+                address = str(sock.getsockname()[0])
+        except OSError:
+            address = socket.gethostname()
+        host = f"[{address}]" if ":" in address else address
+        query = f"?token={self.token}" if self.token else ""
+        return f"http://{host}:{self.port}/{query}"
+
     # -- the pipeline side -------------------------------------------------
     def publish(self, frame: Frame) -> None:
         """Offer the newest frame to viewers (never blocks on the network)."""
