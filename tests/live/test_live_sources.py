@@ -149,6 +149,10 @@ def test_udp_stream_is_read_and_reconnected_after_a_cut():
     time.sleep(0.3)
     assert src.status()["downtime_s"] == frozen["downtime_s"]  # not counted on after the end
     assert any("stream lost" in e for e in events)
+    # a sender that stops is silence, not damage: it was "1 damaged packet was
+    # skipped" and "it ended after 1 unreadable packet" (trial 78 F8)
+    assert any("stream lost (the stream ended or went silent)" in e for e in events), events
+    assert src.decode_errors == 0
     assert any("stream back" in e for e in events)
     assert any("giving up" in e for e in events)
     # Frames from both connections, timestamps strictly increasing across the cut,

@@ -672,7 +672,11 @@ class AVSource(Source):
                 reason = getattr(exc, "strerror", None) or str(exc)
                 raise InputError(f"input {self.spec} is damaged{where}: {reason} (use --set "
                                  "input.allow_truncated=true to keep what decodes)") from None
-            self._decode_errors += 1
+            if not (self.is_live and isinstance(exc, av.ExitError | av.EOFError)):
+                # (a live stream's read that waited out input.timeout, or its end, is
+                # no damaged packet: a sender that stopped was warned about as one,
+                # trial 78 F8)
+                self._decode_errors += 1
         if self.stopped or self.is_live:
             # Stopped (Ctrl-C) or the stream ended: the frames the decoder still holds
             # (its frame threads, B-frames) were received; a live UDP recording lost its
