@@ -68,6 +68,9 @@ def test_deghost_settings_are_refused_in_one_line(tmp_path, capsys):
         main(["hdr", *files, "--times", *times, "-o", str(tmp_path / "x.hdr"),
               "--deghost", "-1"])
     assert exc.value.code == 2 and "expected a width >= 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # before the images, it took the first for a width
+        main(["hdr", "--deghost", *files, "--times", *times, "-o", str(tmp_path / "x.hdr")])
+    assert exc.value.code == 2 and "put --deghost after the images" in capsys.readouterr().err
     rc = main(["hdr", *files, "--times", *times, "-o", str(tmp_path / "x.hdr"), "--deghost",
                "--reference", str(tmp_path / "other.png")])
     err = capsys.readouterr().err.strip().splitlines()

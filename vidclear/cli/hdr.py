@@ -55,6 +55,7 @@ examples:
   vidclear hdr IMG_1.HEIC IMG_2.HEIC IMG_3.HEIC -o scene.exr   # OpenEXR, 32-bit float
   vidclear hdr a.png b.png c.png --times 0.004 0.016 0.064 -o scene.hdr \\
       --tonemap reinhard,drago --response-plot response.png
+  vidclear hdr IMG_1.JPG IMG_2.JPG IMG_3.JPG --deghost -o street.hdr   # people walked past
 """, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("images", nargs="+", metavar="IMG",
                    help="the exposures (any order), or a folder of them")
@@ -101,6 +102,10 @@ def _width(text: str) -> float:
     except ValueError:
         value = float("nan")
     if not (np.isfinite(value) and value >= 0):
+        if Path(text).exists():  # `--deghost a.jpg b.jpg c.jpg`: argparse took a file for it
+            raise argparse.ArgumentTypeError(f"expected a width, got the file {text!r}: put "
+                                             "--deghost after the images, or give it a width "
+                                             "(--deghost 0.5)")
         raise argparse.ArgumentTypeError(f"expected a width >= 0 in natural-log radiance "
                                          f"(0 turns de-ghosting off), got {text!r}")
     return value
