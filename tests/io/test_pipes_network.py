@@ -281,6 +281,29 @@ def test_ctrl_c_while_reconnecting_stops_at_once(tmp_path):
     assert ffprobe_streams(out)["streams"][0]["nb_read_frames"] not in ("0", None)
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_first_connection_waits_stops_at_once(tmp_path, sig):
+    # Nothing sent to the port yet: Ctrl-C (twice too) was ignored until
+    # input.timeout, and the run ended with "no data arrived", status 1
+    # (trial 80 F1). A script's `&` job starts with SIGINT ignored, as this one.
+    out = tmp_path / "rec.mp4"
+    command = [*VIDCLEAR, "run", f"udp://127.0.0.1:{_port()}", "-o", str(out)]
+    run = subprocess.Popen(["sh", "-c", 'trap "" INT; exec "$@"', "sh", *command], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2.5)
+        t0 = time.monotonic()
+        run.send_signal(sig)
+        _, err = run.communicate(timeout=30)
+        took = time.monotonic() - t0
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 128 + sig and took < 2.0, (took, err)
+    assert "interrupted while opening the input" in err and "Traceback" not in err, err
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
 def test_ctrl_c_on_a_stream_gone_silent_stops_at_once(tmp_path):
     # A sender that stops without hanging up (UDP) is found lost only after
     # input.timeout (10 s); Ctrl-C meanwhile waited all of it, 9.2 s (trial 78 F1).

@@ -9,16 +9,18 @@ overwrites anything.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from vidclear.cli.progress import STDOUT_NAMES, Progress, burst_note, damaged_line, summary_line
 from vidclear.config.loader import Config, load_config, read_config_file
-from vidclear.core.signals import detach_terminal, is_hangup
+from vidclear.core.signals import detach_terminal, is_hangup, stop_signals
 from vidclear.errors import ConfigError, OutputError, VidclearError
 from vidclear.io.sinks.paths import (
     check_output_path,
@@ -440,6 +442,25 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     return 0
 
 
+@contextlib.contextmanager
+def _stoppable_open() -> Iterator[None]:
+    """Ctrl-C, SIGTERM or SIGHUP while the input opens end the run there, as FFmpeg's do.
+
+    A stream's first connection waits up to ``input.timeout`` for data; a
+    Ctrl-C meanwhile was ignored, twice too, and the run ended 9 s later with
+    "no data arrived" and status 1 (trial 80 F1; a script's ``&`` job starts
+    with SIGINT ignored). The connection waits on a helper thread
+    (:class:`~vidclear.io.sources.NetworkSource`), so the signal ends it at once
+    with 128 + its number; nothing has been written yet.
+    """
+    def stop(signum: int, _frame: Any) -> None:
+        print("vidclear: interrupted while opening the input", file=sys.stderr)
+        raise SystemExit(128 + signum)
+
+    with stop_signals(stop):
+        yield
+
+
 def _note_stale_partials(args: argparse.Namespace, config: Config) -> None:
     """Name the unfinished files killed runs left for this output (trial 53: left unsaid).
 
@@ -531,8 +552,9 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"output {args.output} names a folder; give a file name such as "
                               f"{args.output}out.mp4 (or --split to write one file per input "
                               "into a folder)")
-        session = Session.open(args.input, args.output, config=config,
-                               overwrite=args.overwrite, split=args.split, live=False)
+        with _stoppable_open():
+            session = Session.open(args.input, args.output, config=config,
+                                   overwrite=args.overwrite, split=args.split, live=False)
         return _note_copy_only(args, execute(session, args, label=label, report=report))
     from tqdm import tqdm
 
@@ -542,7 +564,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet or text.startswith("browser preview at"):
             tqdm.write(f"vidclear: {text}", file=sys.stderr)
 
-    live = LiveJob(first, args.output, config=config, overwrite=args.overwrite,
-                   preview=args.preview, listen=args.listen or _LISTEN, token=args.token,
-                   on_event=event)
+    with _stoppable_open():
+        live = LiveJob(first, args.output, config=config, overwrite=args.overwrite,
+                       preview=args.preview, listen=args.listen or _LISTEN, token=args.token,
+                       on_event=event)
     return _note_copy_only(args, execute(live.session, args, label=label, report=report))

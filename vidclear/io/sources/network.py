@@ -164,7 +164,7 @@ class NetworkSource(Source):
         self._ended_at: float | None = None  # when the run stopped or gave up (monotonic)
         self._decode_errors_closed = 0
         self._lock = threading.Lock()
-        self._src: AVSource | None = self._open()
+        self._src: AVSource | None = self._open_unless_stopped()
         first = self._src
         # Timing, size and rate of the first connection define the output.
         #: The stream carries no frame times (multipart JPEG over HTTP, a raw
@@ -428,14 +428,17 @@ class NetworkSource(Source):
         self._freeze()  # it ends lost: down to the last
         return False
 
-    def _open_unless_stopped(self, within: float | None) -> AVSource:
+    def _open_unless_stopped(self, within: float | None = None) -> AVSource:
         """:meth:`_open` on a helper thread, given up at once when the run is stopped.
 
         An open blocks in FFmpeg for up to ``input.timeout`` (a TCP listener
-        waiting for its sender), and Ctrl-C or SIGTERM waited it out: 17.8 s
-        with a 20 s timeout, past a service manager's 10 s before SIGKILL
-        (trial 78 F1). A connection that opens after the stop is closed by
-        the helper.
+        waiting for its sender, a UDP port nothing is sent to), and Ctrl-C or
+        SIGTERM waited it out: 17.8 s reconnecting with a 20 s timeout, past
+        a service manager's 10 s before SIGKILL (trial 78 F1), and the first
+        open ignored Ctrl-C, twice too, for all of it (trial 80 F1: the
+        signal's KeyboardInterrupt waited for FFmpeg to return). Waiting here
+        in Python, a stop or a KeyboardInterrupt ends the wait at once; a
+        connection that opens after that is closed by the helper.
 
         Raises
         ------
@@ -443,25 +446,39 @@ class NetworkSource(Source):
             The open failed, or the run was stopped meanwhile.
         """
         done = threading.Event()
+        lock = threading.Lock()
         result: dict[str, Any] = {}
+
+        def drop() -> None:  # under the lock: close a connection nobody takes
+            src = result.pop("src", None)
+            if src is not None:
+                src.close()
 
         def attempt() -> None:
             try:
-                result["src"] = self._open(within)
+                opened = self._open(within)
             except BaseException as exc:  # handed to the caller
                 result["error"] = exc
+            else:
+                with lock:
+                    result["src"] = opened
+                    if result.get("abandoned"):
+                        drop()
             finally:
                 done.set()
-                if self.stopped and "src" in result and not result.get("taken"):
-                    result["src"].close()
 
-        threading.Thread(target=attempt, name="vc-reconnect", daemon=True).start()
-        while not done.wait(0.05):
-            if self.stopped:
-                raise InputError(f"input {self.spec}: stopped while reconnecting")
+        threading.Thread(target=attempt, name="vc-connect", daemon=True).start()
+        try:
+            while not done.wait(0.05):
+                if self.stopped:
+                    raise InputError(f"input {self.spec}: stopped while connecting")
+        except BaseException:
+            with lock:
+                result["abandoned"] = True
+                drop()
+            raise
         if "error" in result:
             raise result["error"]
-        result["taken"] = True
         src: AVSource = result["src"]
         return src
 
