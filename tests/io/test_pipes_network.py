@@ -310,13 +310,15 @@ def test_ctrl_c_on_a_stream_gone_silent_stops_at_once(tmp_path):
     port = _port()
     out = tmp_path / "rec.mp4"
     clip = make_clip(tmp_path / "in.mp4", n=30, size=(96, 64), audio=False)
-    run = subprocess.Popen([*VIDCLEAR, "run", f"udp://127.0.0.1:{port}", "-o", str(out)],
+    stats = tmp_path / "s.json"
+    run = subprocess.Popen([*VIDCLEAR, "run", f"udp://127.0.0.1:{port}", "-o", str(out),
+                            "--stats", str(stats)],
                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(1.5)
         subprocess.run([_ffmpeg(), "-v", "error", "-re", "-i", str(clip), "-c", "copy", "-f",
                         "mpegts", f"udp://127.0.0.1:{port}"], check=True, timeout=60)
-        time.sleep(1.0)  # silent, not yet found lost
+        time.sleep(2.5)  # silent, not yet found lost
         t0 = time.monotonic()
         run.send_signal(signal.SIGINT)
         _, err = run.communicate(timeout=30)
@@ -328,6 +330,10 @@ def test_ctrl_c_on_a_stream_gone_silent_stops_at_once(tmp_path):
     assert took < 4.0 and "stream lost" not in err, (took, err)
     frames = int(ffprobe_streams(out)["streams"][0]["nb_read_frames"])
     assert frames > 0 and f"wrote {frames} frames" in err, err
+    # the silence is said: the stats said "up" and nothing of it (trial 80 F2)
+    assert "had sent nothing for" in err, err
+    facts = json.loads(stats.read_text())["live"]["input"]
+    assert facts["state"] == "up" and facts["silent_for_s"] >= 2.0, facts
 
 
 def _flaky_receiver(port: int, first_bytes: int, got: dict) -> None:

@@ -431,6 +431,11 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
         for note in session.notes:
             if note not in early:
                 print(f"vidclear: note: {note}", file=sys.stderr)
+    silent = getattr(session.source, "silent_for_s", 0.0)
+    if silent >= _SILENT_NOTE_S and not quiet:  # stopped before the loss was found
+        print(f"vidclear: note: input {session.source.spec} had sent nothing for "
+              f"{silent:.1f} s when the run ended (a loss is declared after input.timeout)",
+              file=sys.stderr)
     if getattr(session.source, "gave_up", False):
         # a recorder's script must tell "the camera died" from "done" (trial 54)
         print(f"vidclear: error: input {session.source.spec} was lost and not back within "
@@ -440,6 +445,10 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     if stats.interrupted:
         return 128 + first_signal if first_signal else EXIT_INTERRUPTED
     return 0
+
+
+# a live input silent this long (s) when the run ended is named (not yet a loss)
+_SILENT_NOTE_S = 2.0
 
 
 @contextlib.contextmanager

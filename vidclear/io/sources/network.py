@@ -162,6 +162,7 @@ class NetworkSource(Source):
         self.detachable = True
         self._length: int | None = None  # the server's Content-Length, once asked
         self._ended_at: float | None = None  # when the run stopped or gave up (monotonic)
+        self._last_frame_at: float | None = None  # when the latest frame came (monotonic)
         self._decode_errors_closed = 0
         self._lock = threading.Lock()
         self._src: AVSource | None = self._open_unless_stopped()
@@ -249,7 +250,18 @@ class NetworkSource(Source):
             "reconnect_attempts": self.attempts,
             "downtime_s": round(self.downtime_s, 3),
             "last_error": self.last_error,
+            # no frame for this long, not yet a loss (within input.timeout): a run
+            # stopped then said "up" and nothing of the silence (trial 80 F2)
+            "silent_for_s": round(self.silent_for_s, 2),
         }
+
+    @property
+    def silent_for_s(self) -> float:
+        """Seconds since the last frame while the stream is up (0 when down or before one)."""
+        last = self._last_frame_at
+        if last is None or self._down_since is not None:
+            return 0.0
+        return max(0.0, self._now() - last)
 
     def _event(self, text: str) -> None:
         if self.on_event is not None:
@@ -322,6 +334,7 @@ class NetworkSource(Source):
                     if last_out is not None and out <= last_out:
                         out = last_out + 1
                     last_out = out
+                    self._last_frame_at = time.monotonic()
                     self._frames_decoded += 1
                     image = frame.image if frame.av_frame is None else None
                     yield Frame(image, pts=out, time_base=tb, meta=frame.meta,
