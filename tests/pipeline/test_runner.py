@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from fractions import Fraction
 
@@ -245,6 +246,35 @@ def test_a_live_run_warms_its_processors_up_before_the_source_starts(mode):
         assert log[:2] == ["warm_up", "source"] and log.count("frame") >= 1
     else:
         assert "warm_up" not in log
+
+
+class SlowWarmUp(Processor):
+    name = "slow_warm_up_test"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done = threading.Event()
+
+    def warm_up(self) -> None:  # a first run compiling its kernels
+        self.done.wait(30)
+
+    def __call__(self, frame: Frame) -> Frame:
+        return frame
+
+
+def test_a_stop_during_the_warm_up_ends_the_run_at_once():
+    # A first live run compiles its kernels before the source starts; Ctrl-C,
+    # twice too, waited for the compiler: 24 s to the exit (trial 80 F3).
+    proc = SlowWarmUp()
+    pipe = Pipeline(frames(10), [proc], NullSink(keep=True), mode="live")
+    threading.Timer(0.5, pipe.stop).start()
+    t0 = time.monotonic()
+    try:
+        stats = pipe.run()
+    finally:
+        proc.done.set()
+    assert time.monotonic() - t0 < 3.0
+    assert stats.interrupted and stats.frames_out == 0
 
 
 def test_the_dehaze_warm_up_leaves_its_state_alone():

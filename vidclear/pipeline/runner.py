@@ -304,8 +304,7 @@ class Pipeline:
             The first error any stage raised; the sink is then aborted.
         """
         if self.mode == "live":  # before the source's clock starts: no frames dropped meanwhile
-            for proc in self.processors:
-                proc.warm_up()
+            self._warm_up()
         threads = [
             threading.Thread(target=self._guard(self._read, self._decoded), name="vc-decode"),
             threading.Thread(target=self._guard(self._process, self._processed), name="vc-process"),
@@ -340,6 +339,35 @@ class Pipeline:
             raise self._errors[0]
         self.sink.close(complete=not self.stats.interrupted)
         return self.stats
+
+    def _warm_up(self) -> None:
+        """The processors' :meth:`~vidclear.core.Processor.warm_up`, given up on a stop.
+
+        A first run compiles its kernels there (half a minute on two cores),
+        and Ctrl-C, twice too, waited for it: 24 s from the signal to the
+        exit (trial 80 F3). It runs on a helper thread; a stop leaves it to
+        end with the process, and the run finishes with what it has (nothing).
+
+        Raises
+        ------
+        Exception
+            What a processor's warm-up raised.
+        """
+        failed: list[BaseException] = []
+
+        def warm() -> None:
+            try:
+                for proc in self.processors:
+                    proc.warm_up()
+            except BaseException as exc:  # raised in the caller's thread
+                failed.append(exc)
+
+        helper = threading.Thread(target=warm, name="vc-warm-up", daemon=True)
+        helper.start()
+        while helper.is_alive() and not self._stopping.is_set():
+            helper.join(0.1)
+        if failed:
+            raise failed[0]
 
     def _detach_blocked_reader(self, reader: threading.Thread) -> None:
         """End the decoded stream without a reader still blocked :data:`_DETACH_S` after a stop."""
