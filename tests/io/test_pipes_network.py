@@ -255,6 +255,24 @@ def test_a_stream_joined_between_its_parameter_sets_is_probed_again(tmp_path):
         server.join(timeout=10)
 
 
+def _send_clip(clip: Path, url: str) -> None:
+    """``clip`` sent to ``url`` as MPEG-TS at its own rate, by FFmpeg; returns at its end."""
+    subprocess.run([_ffmpeg(), "-v", "error", "-re", "-i", str(clip), "-c", "copy", "-f",
+                    "mpegts", url], check=True, timeout=60)
+
+
+def _signal(run: subprocess.Popen, sig: int = signal.SIGINT) -> tuple[str, float]:
+    """Send ``sig`` to a run; its standard error and the seconds it took to end."""
+    t0 = time.monotonic()
+    try:
+        run.send_signal(sig)
+        _, err = run.communicate(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    return err, time.monotonic() - t0
+
+
 def test_ctrl_c_while_reconnecting_stops_at_once(tmp_path):
     # Ctrl-C while the input was down and an attempt waited for its sender
     # (a TCP listener, input.timeout 20 s) exited 17.8 s later (trial 78 F1).
@@ -264,18 +282,10 @@ def test_ctrl_c_while_reconnecting_stops_at_once(tmp_path):
     run = subprocess.Popen([*VIDCLEAR, "run", f"tcp://127.0.0.1:{port}?listen", "-o", str(out),
                             "--set", "pipeline.mode=live", "--set", "input.timeout=20"],
                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(2.0)
-        subprocess.run([_ffmpeg(), "-v", "error", "-re", "-i", str(clip), "-c", "copy", "-f",
-                        "mpegts", f"tcp://127.0.0.1:{port}"], check=True, timeout=60)
-        time.sleep(2.0)  # the sender is gone: the run waits on a new connection
-        t0 = time.monotonic()
-        run.send_signal(signal.SIGINT)
-        _, err = run.communicate(timeout=30)
-        took = time.monotonic() - t0
-    finally:
-        if run.poll() is None:
-            run.kill()
+    time.sleep(2.0)
+    _send_clip(clip, f"tcp://127.0.0.1:{port}")
+    time.sleep(2.0)  # the sender is gone: the run waits on a new connection
+    err, took = _signal(run)
     assert run.returncode == 130, err
     assert "reconnecting" in err and took < 3.0, (took, err)
     assert ffprobe_streams(out)["streams"][0]["nb_read_frames"] not in ("0", None)
@@ -290,15 +300,8 @@ def test_a_signal_while_the_first_connection_waits_stops_at_once(tmp_path, sig):
     command = [*VIDCLEAR, "run", f"udp://127.0.0.1:{_port()}", "-o", str(out)]
     run = subprocess.Popen(["sh", "-c", 'trap "" INT; exec "$@"', "sh", *command], cwd=ROOT,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(2.5)
-        t0 = time.monotonic()
-        run.send_signal(sig)
-        _, err = run.communicate(timeout=30)
-        took = time.monotonic() - t0
-    finally:
-        if run.poll() is None:
-            run.kill()
+    time.sleep(2.5)
+    err, took = _signal(run, sig)
     assert run.returncode == 128 + sig and took < 2.0, (took, err)
     assert "interrupted while opening the input" in err and "Traceback" not in err, err
     assert not out.exists() and not list(tmp_path.iterdir())
@@ -314,18 +317,10 @@ def test_ctrl_c_on_a_stream_gone_silent_stops_at_once(tmp_path):
     run = subprocess.Popen([*VIDCLEAR, "run", f"udp://127.0.0.1:{port}", "-o", str(out),
                             "--stats", str(stats)],
                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(1.5)
-        subprocess.run([_ffmpeg(), "-v", "error", "-re", "-i", str(clip), "-c", "copy", "-f",
-                        "mpegts", f"udp://127.0.0.1:{port}"], check=True, timeout=60)
-        time.sleep(2.5)  # silent, not yet found lost
-        t0 = time.monotonic()
-        run.send_signal(signal.SIGINT)
-        _, err = run.communicate(timeout=30)
-        took = time.monotonic() - t0
-    finally:
-        if run.poll() is None:
-            run.kill()
+    time.sleep(1.5)
+    _send_clip(clip, f"udp://127.0.0.1:{port}")
+    time.sleep(2.5)  # silent, not yet found lost
+    err, took = _signal(run)
     assert run.returncode == 130, err
     assert took < 4.0 and "stream lost" not in err, (took, err)
     frames = int(ffprobe_streams(out)["streams"][0]["nb_read_frames"])
