@@ -86,7 +86,8 @@ examples:
                         f"width in natural-log radiance (alone: {SUGGESTED_DEGHOST}; off by "
                         "default, every reading merged as Debevec and Malik do)")
     p.add_argument("--reference", metavar="IMG",
-                   help="the exposure de-ghosting keeps (default: the best exposed)")
+                   help="the exposure de-ghosting keeps (with --deghost; default: the one "
+                        "with the most merge weight, the best exposed)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("-y", "--overwrite", action="store_true", help="replace existing outputs")
     group.add_argument("-n", "--no-overwrite", action="store_true",

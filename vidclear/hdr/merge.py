@@ -63,15 +63,18 @@ def merge_Debevec1997(
         every value, as OpenCV does).
     deghost : float
         De-ghosting width in natural-log radiance (0, the default, merges
-        every reading as Debevec and Malik do; ``vidclear hdr`` uses 0.7).
+        every reading as Debevec and Malik do; ``vidclear hdr --deghost``
+        uses 0.5).
         Each exposure's weight at a pixel is multiplied by ``exp(-d² /
         deghost²)``, ``d`` the gap between the radiance its reading allows
-        and the reference's (:func:`vidclear.hdr.deghost.reading_intervals`), so something that
-        moved between the shots is taken from the reference alone instead of
-        leaving translucent copies.
+        and the reference's (:func:`vidclear.hdr.deghost.reading_intervals`),
+        and the reference counts in full where no other exposure agrees with
+        it, so something that moved between the shots is taken from the
+        reference alone instead of leaving translucent copies.
     reference : int, optional
-        Index of the exposure the others must agree with; default the best
-        exposed (:func:`vidclear.hdr.deghost.best_exposed`).
+        Index of the exposure the others must agree with (with ``deghost``);
+        default the one the merge trusts most
+        (:func:`vidclear.hdr.deghost.best_exposed`).
 
     Raises
     ------
