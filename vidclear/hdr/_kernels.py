@@ -111,7 +111,8 @@ def merge_debevec_k(stack, logresp, w, logt, clip, ref, glo, ghi, dgl, dgk,
                 if max(z0, max(z1, z2)) >= clip:
                     continue
                 wk = (w[z0] + w[z1] + w[z2]) / 3.0
-                wk = max(wk, floor) if k == ref else wk * agree[k]
+                if ref >= 0:
+                    wk = max(wk, floor) if k == ref else wk * agree[k]
                 s0 += wk * (logresp[z0, 0] - logt[k])
                 s1 += wk * (logresp[z1, 1] - logt[k])
                 s2 += wk * (logresp[z2, 2] - logt[k])
@@ -166,7 +167,9 @@ def merge_robertson_k(stack, resp, w, t, ref, glo, ghi, dgl, dgk,
                 for k in range(k_n):
                     z = stack[k, y, x, c]
                     zs += z
-                    wk = (max(w[z], floor) if k == ref else w[z] * agree[k]) * t[k]
+                    wk = w[z] * t[k]
+                    if ref >= 0:
+                        wk = (max(w[z], floor) if k == ref else w[z] * agree[k]) * t[k]
                     num += wk * resp[z, c]
                     den += wk * t[k]
                 if den > 1e-20:
