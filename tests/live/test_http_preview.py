@@ -114,6 +114,15 @@ def test_every_interface_gives_an_address_for_other_machines():
         assert local.remote_url is None
     finally:
         local.close()
+    if socket.has_dualstack_ipv6():  # [::] takes IPv4 viewers too (trial 80 F6: it did not)
+        both = PreviewServer("::", 0, token=TOKEN)
+        try:
+            both.publish(_frame(noise=False))
+            url = f"http://127.0.0.1:{both.port}/?token={TOKEN}"
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                assert answer.status == 200
+        finally:
+            both.close()
 
 
 def test_busy_port_is_a_clear_error(server):

@@ -189,7 +189,11 @@ class PreviewServer:
         self.stats_provider = stats
         try:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            self._sock = socket.create_server((host, port), family=family, backlog=128)
+            # every interface in IPv6 takes IPv4 viewers too, where the system can
+            # (`--listen [::]:PORT` was out of IPv4's reach, trial 80 F6)
+            dual = host == "::" and socket.has_dualstack_ipv6()
+            self._sock = socket.create_server((host, port), family=family, backlog=128,
+                                              dualstack_ipv6=dual)
         except OSError as exc:
             raise OutputError(
                 f"cannot listen on {host}:{port}: {exc.strerror or exc}"
