@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from vidclear.core.signals import STOP_SIGNALS, stop_signals
+from vidclear.core.signals import STOP_SIGNALS, call_until, stop_signals
 
 
 def _deliver(signum: int) -> None:
@@ -79,3 +79,21 @@ def test_a_hangup_the_process_started_ignoring_stays_ignored():
             signal.signal(s, h)
     assert during == signal.SIG_IGN and after == signal.SIG_IGN
     assert seen == [signal.SIGINT]
+
+
+def test_call_until_gives_up_on_a_stop_and_discards_what_comes_later():
+    release, discarded = threading.Event(), []
+    stop = threading.Event()
+    threading.Timer(0.2, stop.set).start()
+    t0 = time.monotonic()
+    done, result = call_until(lambda: release.wait(10) and "late", stop.is_set,
+                              discard=discarded.append)
+    assert (done, result) == (False, None) and time.monotonic() - t0 < 2.0
+    release.set()
+    deadline = time.monotonic() + 5
+    while not discarded and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert discarded == ["late"]  # (a connection that opened too late is closed)
+    assert call_until(lambda: 7, lambda: False) == (True, 7)
+    with pytest.raises(ZeroDivisionError):  # the call's error, in the waiting thread
+        call_until(lambda: 1 / 0, lambda: False)

@@ -2,7 +2,9 @@
 
 A run stops reading input and finishes its outputs with the frames so far on
 Ctrl-C (SIGINT), ``kill`` (SIGTERM) and the terminal or SSH session closing
-(SIGHUP), as FFmpeg's CLI does; a second signal stops at once. When the
+(SIGHUP), as FFmpeg's CLI does; a second signal stops at once (a call that
+blocks in C, where a signal cannot reach it, runs through :func:`call_until`).
+When the
 terminal goes, a write to it fails with EIO (from the hangup on, before the
 SIGHUP arrives), and the lines a run prints would have failed it before its
 files were closed: the CLI writes to the terminal through
@@ -19,15 +21,77 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
-__all__ = ["STOP_SIGNALS", "HangupSafeStream", "detach_terminal", "guard_terminal", "is_hangup",
-           "stop_signals"]
+__all__ = ["STOP_SIGNALS", "HangupSafeStream", "call_until", "detach_terminal", "guard_terminal",
+           "is_hangup", "stop_signals"]
+
+T = TypeVar("T")
 
 #: SIGINT, SIGTERM and, where the platform has it, SIGHUP (SIGHUP killed a
 #: run at once and left its partial file, trial 55).
 STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def call_until(fn: Callable[[], T], stopped: Callable[[], bool], *,
+               discard: Callable[[T], Any] | None = None) -> tuple[bool, T | None]:
+    """``fn()`` on a helper thread, waited for here until it returns or ``stopped()``.
+
+    A call that blocks in C (FFmpeg opening a stream that sends nothing, the
+    Numba compiler) holds a stop or a signal until it returns: Ctrl-C waited
+    out ``input.timeout`` or half a minute of compiling (trials 78 and 80).
+    Waiting here, in Python, the stop is seen every 50 ms and a signal's
+    exception is raised at once. The helper is left to end with the process.
+
+    Returns
+    -------
+    (done, result)
+        ``(True, fn())``, or ``(False, None)`` when ``stopped()`` came first.
+        A result that comes after the caller stopped waiting (stopped, or an
+        exception such as KeyboardInterrupt) is handed to ``discard``.
+
+    Raises
+    ------
+    BaseException
+        What ``fn`` raised, or what interrupted the wait.
+    """
+    done = threading.Event()
+    lock = threading.Lock()
+    box: dict[str, Any] = {}
+
+    def drop() -> None:  # under the lock: a result nobody takes
+        if "result" in box and discard is not None:
+            discard(box.pop("result"))
+
+    def call() -> None:
+        try:
+            result = fn()
+        except BaseException as exc:  # raised in the waiting thread
+            box["error"] = exc
+        else:
+            with lock:
+                box["result"] = result
+                if box.get("abandoned"):
+                    drop()
+        finally:
+            done.set()
+
+    threading.Thread(target=call, name="vc-blocking-call", daemon=True).start()
+    try:
+        while not done.wait(0.05):
+            if stopped():
+                with lock:
+                    box["abandoned"] = True
+                return False, None
+    except BaseException:
+        with lock:
+            box["abandoned"] = True
+            drop()
+        raise
+    if "error" in box:
+        raise box["error"]
+    return True, box["result"]
 
 
 def is_hangup(signum: int) -> bool:

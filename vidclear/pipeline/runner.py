@@ -12,6 +12,7 @@ import numpy as np
 
 from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
+from vidclear.core.signals import call_until
 from vidclear.core.sink import Sink
 from vidclear.errors import ConfigError, ProcessorError
 from vidclear.pipeline.channel import Cancelled, Channel
@@ -345,29 +346,20 @@ class Pipeline:
 
         A first run compiles its kernels there (half a minute on two cores),
         and Ctrl-C, twice too, waited for it: 24 s from the signal to the
-        exit (trial 80 F3). It runs on a helper thread; a stop leaves it to
-        end with the process, and the run finishes with what it has (nothing).
+        exit (trial 80 F3). It runs through
+        :func:`~vidclear.core.signals.call_until`; a stop leaves it to end with
+        the process, and the run finishes with what it has (nothing).
 
         Raises
         ------
         Exception
             What a processor's warm-up raised.
         """
-        failed: list[BaseException] = []
-
         def warm() -> None:
-            try:
-                for proc in self.processors:
-                    proc.warm_up()
-            except BaseException as exc:  # raised in the caller's thread
-                failed.append(exc)
+            for proc in self.processors:
+                proc.warm_up()
 
-        helper = threading.Thread(target=warm, name="vc-warm-up", daemon=True)
-        helper.start()
-        while helper.is_alive() and not self._stopping.is_set():
-            helper.join(0.1)
-        if failed:
-            raise failed[0]
+        call_until(warm, self._stopping.is_set)
 
     def _detach_blocked_reader(self, reader: threading.Thread) -> None:
         """End the decoded stream without a reader still blocked :data:`_DETACH_S` after a stop."""

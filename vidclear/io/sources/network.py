@@ -24,6 +24,7 @@ import av
 
 from vidclear.config.sections import InputConfig
 from vidclear.core.frame import Frame
+from vidclear.core.signals import call_until
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError
 from vidclear.io.joins import DISCONTINUITY_S, JOIN_AHEAD_S
@@ -442,57 +443,31 @@ class NetworkSource(Source):
         return False
 
     def _open_unless_stopped(self, within: float | None = None) -> AVSource:
-        """:meth:`_open` on a helper thread, given up at once when the run is stopped.
+        """:meth:`_open`, given up at once when the run is stopped or signalled.
 
         An open blocks in FFmpeg for up to ``input.timeout`` (a TCP listener
         waiting for its sender, a UDP port nothing is sent to), and Ctrl-C or
         SIGTERM waited it out: 17.8 s reconnecting with a 20 s timeout, past
         a service manager's 10 s before SIGKILL (trial 78 F1), and the first
-        open ignored Ctrl-C, twice too, for all of it (trial 80 F1: the
-        signal's KeyboardInterrupt waited for FFmpeg to return). Waiting here
-        in Python, a stop or a KeyboardInterrupt ends the wait at once; a
-        connection that opens after that is closed by the helper.
+        open ignored Ctrl-C, twice too, for all of it (trial 80 F1). It runs
+        through :func:`~vidclear.core.signals.call_until`; a connection that
+        opens after the wait was given up is closed.
 
         Raises
         ------
         InputError
             The open failed, or the run was stopped meanwhile.
         """
-        done = threading.Event()
-        lock = threading.Lock()
-        result: dict[str, Any] = {}
+        def connect() -> AVSource:
+            return self._open(within)
 
-        def drop() -> None:  # under the lock: close a connection nobody takes
-            src = result.pop("src", None)
-            if src is not None:
-                src.close()
+        def close(late: AVSource) -> None:  # it opened after the wait was given up
+            late.close()
 
-        def attempt() -> None:
-            try:
-                opened = self._open(within)
-            except BaseException as exc:  # handed to the caller
-                result["error"] = exc
-            else:
-                with lock:
-                    result["src"] = opened
-                    if result.get("abandoned"):
-                        drop()
-            finally:
-                done.set()
-
-        threading.Thread(target=attempt, name="vc-connect", daemon=True).start()
-        try:
-            while not done.wait(0.05):
-                if self.stopped:
-                    raise InputError(f"input {self.spec}: stopped while connecting")
-        except BaseException:
-            with lock:
-                result["abandoned"] = True
-                drop()
-            raise
-        if "error" in result:
-            raise result["error"]
-        src: AVSource = result["src"]
+        outcome = call_until(connect, lambda: self.stopped, discard=close)
+        done, src = outcome
+        if not done or src is None:
+            raise InputError(f"input {self.spec}: stopped while connecting")
         return src
 
     def _end_down(self) -> float:
