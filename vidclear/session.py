@@ -566,6 +566,9 @@ class Session:
             "notes": self.notes,
         }
         data.update(self.source.report())
+        if self.source.duration_limit is not None:  # -t on a camera or live stream
+            data["duration_limit_s"] = self.source.duration_limit
+            data["ended_at_duration_limit"] = self.source.limit_reached
         if self.warmup is not None:
             data["warm_frames"] = self.warmup.dropped
         for rec in self.recorders:

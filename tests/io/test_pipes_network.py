@@ -293,6 +293,40 @@ def _signal(run: subprocess.Popen, sig: int = signal.SIGINT) -> tuple[str, float
     return err, time.monotonic() - t0
 
 
+def test_t_records_that_long_from_a_live_stream(tmp_path):
+    # -t on a live stream was refused (trial 78 F11); FFmpeg records that
+    # long. The sender goes on after the run has what it asked for.
+    port = _port()
+    out, stats = tmp_path / "rec.mp4", tmp_path / "stats.json"
+    clip = make_clip(tmp_path / "in.mp4", n=180, size=(96, 64), audio=False)
+    url = f"tcp://127.0.0.1:{port}?listen"
+    res = subprocess.run([*VIDCLEAR, "run", url, "-o", str(out), "-ss", "1", "-t", "2",
+                          "--set", "pipeline.mode=live"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode == 2 and "has no start to seek to" in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and not out.exists()
+    run = subprocess.Popen([*VIDCLEAR, "run", url, "-o", str(out), "-t", "2", "--stats",
+                            str(stats), "--set", "pipeline.mode=live"], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)
+    sender = subprocess.Popen([_ffmpeg(), "-v", "quiet", "-re", "-i", str(clip), "-c", "copy",
+                               "-f", "mpegts", f"tcp://127.0.0.1:{port}"])
+    t0 = time.monotonic()
+    try:
+        _, err = run.communicate(timeout=40)
+        assert run.returncode == 0, err
+        assert time.monotonic() - t0 < 5.0  # it ended by itself, mid-stream (6 s of it)
+    finally:
+        for p in (run, sender):
+            if p.poll() is None:
+                p.kill()
+        sender.wait()
+    times = ffprobe_frame_times(out)
+    assert 1.5 <= times[-1] < 2.0, times[-3:]
+    data = json.loads(stats.read_text())
+    assert data["duration_limit_s"] == 2.0 and data["ended_at_duration_limit"] is True
+
+
 def test_ctrl_c_while_reconnecting_stops_at_once(tmp_path):
     # Ctrl-C while the input was down and an attempt waited for its sender
     # (a TCP listener, input.timeout 20 s) exited 17.8 s later (trial 78 F1).

@@ -16,6 +16,7 @@ from vidclear import Frame, Processor, Session, load_config, open_source
 from vidclear import errors as vidclear_errors
 from vidclear import transcode as vidclear_transcode
 from vidclear.errors import ConfigError, InputError
+from vidclear.io.sources.synthetic import RoadScene
 from vidclear.io.sources.trim import parse_time
 from vidclear.io.sources.trip import _ts_provider, _written_by_vidclear, expand_inputs
 from vidclear.processors.basic import CopyConfig
@@ -127,6 +128,22 @@ def test_bad_times_are_one_line_config_errors(clip, tmp_path):
     assert not (tmp_path / "y.mp4").exists()
     with pytest.raises(ConfigError):
         open_source("udp://127.0.0.1:9", config=load_config(overrides=["input.start=1"]).input)
+
+
+def test_a_source_limited_to_a_duration_ends_before_it():
+    # -t on a camera or live stream was refused ("need a file or a graph",
+    # trial 78 F11): such a source is read for that span of its own clock.
+    scene = RoadScene(width=32, height=32, seconds=2.0, rate=30)
+    scene.limit_duration(1.0)
+    times = [f.time for f in scene]
+    assert len(times) == 30 and times[0] == 0 and times[-1] == pytest.approx(29 / 30)
+    assert scene.limit_reached and scene.stopped
+    short = RoadScene(width=32, height=32, seconds=0.5, rate=30)
+    short.limit_duration(1.0)
+    assert sum(1 for _ in short) == 15 and not short.limit_reached
+    for bad in (0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match="seconds > 0"):
+            short.limit_duration(bad)
 
 
 class TimeLog(Processor[CopyConfig]):

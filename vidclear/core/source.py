@@ -10,6 +10,7 @@ and the encoder takes them from there (``source.side_packets``).
 from __future__ import annotations
 
 import collections
+import math
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,9 +18,11 @@ from fractions import Fraction
 from typing import Any, Self
 
 from vidclear.core.frame import Frame
-from vidclear.errors import InputError
+from vidclear.errors import ConfigError, InputError
 
 __all__ = ["SidePackets", "Source", "StreamInfo"]
+
+_LIMIT_EPS = 1e-6  # seconds: a frame at exactly the limit (as -t counts) is left out
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,9 @@ class Source:
         Damaged packets skipped (live streams, ``input.allow_truncated``).
     frames_decoded : int
         Frames produced so far.
+    duration_limit : float or None
+        Seconds of the stream's own clock after which the iteration ends
+        (:meth:`limit_duration`; FFmpeg's ``-t`` on a live input).
     """
 
     spec: str = ""
@@ -151,6 +157,8 @@ class Source:
         self._closed = False
         self._reader: int | None = None  # the thread inside _frames(), while one is
         self._close_pending = False  # close() from another thread: done as it leaves
+        self.duration_limit: float | None = None
+        self.limit_reached = False  # the iteration ended at duration_limit
 
     # -- the contract ------------------------------------------------------
     @property
@@ -194,6 +202,25 @@ class Source:
         """Finish what a graceful stop left: called by the reading thread once it has
         stopped reading (copied packets the input holds after its last frame read)."""
 
+    def limit_duration(self, seconds: float) -> None:
+        """End the iteration before the first frame ``seconds`` or more after the first.
+
+        The span is read on the frames' own times (pts × time base), so a
+        live stream's outages count as they do in its timeline (vidclear
+        stamps a reconnected stream's frames after the real gap). This is
+        FFmpeg's ``-t`` on a camera or a live stream, which has no start to
+        seek to: a 30 fps camera limited to 10 s yields the frames at 0 to
+        9.967 s. Frames without a time are not counted.
+
+        Raises
+        ------
+        ConfigError
+            ``seconds`` not a finite number > 0.
+        """
+        if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
+            raise ConfigError(f"a duration limit must be seconds > 0, got {seconds!r}")
+        self.duration_limit = float(seconds)
+
     def wait(self, seconds: float) -> bool:
         """Sleep up to ``seconds``; True at once when :meth:`stop` was called."""
         return self._stop_event.wait(seconds)
@@ -211,8 +238,15 @@ class Source:
             raise InputError(f"input {self.spec} is closed: open it again to read it "
                              "(vidclear.open_source)")
         self._reader = threading.get_ident()
+        first: float | None = None
         try:
             for frame in self._frames():
+                if self.duration_limit is not None and frame.time is not None:
+                    first = frame.time if first is None else first
+                    if frame.time - first >= self.duration_limit - _LIMIT_EPS:
+                        self.limit_reached = True
+                        self.stop()
+                        return
                 yield frame
                 if self._closed:  # closed while this iteration waited: reading on
                     # would read freed memory (a segfault)

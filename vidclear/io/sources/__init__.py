@@ -119,18 +119,18 @@ def open_source(
     kind = classify_input(spec)
     if live is None:
         live = kind == "camera" or (kind == "url" and not remote_file(spec, cfg))
-    if cfg.trim is not None and (kind == "camera" or (kind == "url" and live)):
-        # (a file or a graph in a live run is trimmed, then played at its own
-        # rate: refused as "a live stream or camera", a file run with the
-        # webcam config blamed the wrong thing, trial 60)
-        raise ConfigError("input.start / duration / end (-ss, -t, -to) need a file or a "
-                          "graph, not a live stream or camera")
+    limit = _live_limit(cfg) if kind == "camera" or (kind == "url" and live) else None
     if kind == "camera":
-        return open_camera(spec, config=cfg)
+        camera = open_camera(spec, config=cfg)
+        if limit is not None:
+            camera.limit_duration(limit)
+        return camera
     if kind == "url" and live:
         # also with input.reconnect off: it stamps the frames of a stream that
         # carries no times with their capture time
         stream = NetworkSource(spec, config=cfg, on_event=on_event, options=options)
+        if limit is not None:
+            stream.limit_duration(limit)
         # a file on a server, run live (--preset webcam), plays at its own rate as a
         # local file does: read as fast as it came, 392 of 450 frames were dropped
         # without a word (trial 78 F6)
@@ -148,6 +148,27 @@ def open_source(
             decoded.close()
             raise
     return RealtimeSource(source) if _paced(cfg, pace, live, kind) else source
+
+
+def _live_limit(cfg: InputConfig) -> float | None:
+    """Seconds a camera or live stream is read for (``-t`` / ``-to``), or None.
+
+    Raises
+    ------
+    ConfigError
+        A start (``-ss``) is asked for: a live input has none to seek to.
+    """
+    if cfg.trim is None:
+        return None
+    start, end = cfg.trim
+    if start:
+        # (a file or a graph in a live run is trimmed, then played at its own
+        # rate: refused as "a live stream or camera", a file run with the
+        # webcam config blamed the wrong thing, trial 60)
+        raise ConfigError("input.start (-ss) needs a file or a graph: a live stream or "
+                          "camera has no start to seek to (-t and -to count from its "
+                          "first frame)")
+    return end
 
 
 def _paced(cfg: InputConfig, pace: bool | None, live: bool | None, kind: str) -> bool:
