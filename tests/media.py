@@ -61,11 +61,13 @@ def make_clip(
     subtitle: bool = False,
     audio_rate: int = 48000,
     audio_layout: str = "mono",
+    sar: Fraction | None = None,
 ) -> Path:
     """Encode a clip with PyAV: video from :func:`moving_frame`, AAC sine audio.
 
     ``pts`` (in ``time_base``) gives variable frame rate timing; ``audio_rate``
-    (Hz) and ``audio_layout`` (``"mono"``, ``"stereo"``) shape the audio.
+    (Hz) and ``audio_layout`` (``"mono"``, ``"stereo"``) shape the audio;
+    ``sar`` makes the pixels anamorphic (width / height).
     """
     w, h = size
     deep = "10" in pix_fmt or "16" in pix_fmt
@@ -79,6 +81,8 @@ def make_clip(
             vs.codec_context.options = {"preset": "ultrafast"}
         if rotation:
             vs.set_display_rotation(rotation)
+        if sar is not None:
+            vs.codec_context.sample_aspect_ratio = sar
         as_ = None
         if audio:
             as_ = out.add_stream("aac", rate=audio_rate)

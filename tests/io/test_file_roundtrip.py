@@ -1077,3 +1077,56 @@ def test_damaged_aac_frames_of_a_ts_are_left_out_and_counted(tmp_path, ext):
     copied = len(ffprobe_packets(out, "a"))
     read = len(ffprobe_packets(damaged, "a"))
     assert 0 < n <= 10 and copied == read - n, (n, copied, read)
+
+
+@pytest.mark.parametrize("ext", [".avi", ".mp4", ".mov"])
+def test_a_dashcams_mjpeg_and_pcm_avi_is_read_and_its_sound_kept(tmp_path, ext):
+    # A cheap dashcam's file: MJPEG video and PCM sound in AVI, whose index
+    # counts the PCM in samples (96000) where 150 packets hold them. It was
+    # refused as damaged ("promises 96000 audio packets, 150 could be read");
+    # and its stereo, stored as "2 channels" with no layout, made the MP4
+    # and MOV muxers fail at the trailer, after the whole run (trial 81 F1).
+    src = tmp_path / "dash.avi"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=30", "-f", "lavfi", "-i", "sine=f=440:r=48000",
+                    "-t", "2", "-c:v", "mjpeg", "-c:a", "pcm_s16le", "-ac", "2", str(src)],
+                   check=True, timeout=60)
+    audio_in = ffprobe_streams(src)["streams"][1]
+    assert audio_in["nb_frames"] == "96000" and audio_in.get("channel_layout") in (None, "unknown")
+    out = tmp_path / f"out{ext}"
+    res = _vidclear_run(src, out)
+    assert res.returncode == 0, res.stderr
+    video, audio = ffprobe_streams(out)["streams"]
+    assert video["nb_read_frames"] == "60"
+    assert audio["codec_name"] == "pcm_s16le" and audio["channels"] == 2
+    assert audio["nb_read_frames"] == audio_in["nb_read_frames"]
+    if ext != ".avi":  # AVI states no audio duration
+        assert float(audio["duration"]) == pytest.approx(2.0, abs=0.01)
+    cut = tmp_path / "cut.avi"  # a file cut short is still refused
+    cut.write_bytes(src.read_bytes()[: src.stat().st_size * 6 // 10])
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(cut), "-o",
+                          str(tmp_path / f"cut_out{ext}")], capture_output=True, text=True)
+    assert res.returncode == 1 and "is truncated" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("rotation", [0, 90])
+@pytest.mark.parametrize("ext", [".mp4", ".mkv"])
+def test_anamorphic_pixels_keep_their_shape(tmp_path, rotation, ext):
+    # SAR 4:3 (HDV, PAL DV at 16:15) was dropped from every output, which
+    # then played squeezed (trial 81 F2). FFmpeg's own transcode is the
+    # reference: it keeps the SAR and inverts it when it turns the picture.
+    src = make_clip(tmp_path / "in.mp4", n=6, size=(96, 64), audio=False,
+                    sar=Fraction(4, 3), rotation=rotation)
+    ref = tmp_path / f"ref{ext}"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-i", str(src),
+                    str(ref)], check=True, timeout=60)
+    want = _video(ffprobe_streams(ref))
+    assert want["sample_aspect_ratio"] == ("4:3" if rotation == 0 else "3:4")
+    for args in ([], ["--preset", "dashcam"]):
+        out = tmp_path / f"out{len(args)}{ext}"
+        res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o", str(out),
+                              *args], capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        got = _video(ffprobe_streams(out))
+        assert [got[k] for k in ("width", "height", "sample_aspect_ratio")] == \
+            [want[k] for k in ("width", "height", "sample_aspect_ratio")]

@@ -43,6 +43,7 @@ from vidclear.io.sinks.encoder import (
     constant_rate,
     container_for,
     mark_output,
+    name_layout,
     output_shift,
     re_encoding_note,
 )
@@ -383,6 +384,7 @@ def join_segments(
                         raise OutputError(f"{output}: cannot copy stream #{ist.index} "
                                           f"{ist.type}: {exc}") from None
                     ost.metadata.update(ist.metadata)
+                    name_layout(ist, ost)
                     side.append((ist, ost))
             streams = {ist.index: ost for ist, ost in side}
 

@@ -384,6 +384,29 @@ def _muxer_refuses(formats: set[str], name: str | None) -> bool:
     return any(name in _MUXER_REFUSES.get(f, ()) for f in formats)
 
 
+# The layout FFmpeg's CLI guesses for audio that names only its channel count
+# ("Guessed Channel Layout: stereo"), for the counts a camera records.
+_GUESSED_LAYOUTS = {1: "mono", 2: "stereo"}
+
+
+def name_layout(ist: Any, ost: Any) -> None:
+    """Give a copied audio stream whose layout names only its channel count the
+    layout FFmpeg guesses for it (mono, stereo).
+
+    AVI and WAV store PCM with a channel count alone; copied into MP4 or MOV
+    the muxer refused such a stream at the trailer ("unsupported channel
+    layout 2 channels"), after the whole run (trial 81: a dashcam's MJPEG
+    and PCM AVI).
+    """
+    ctx = ist.codec_context if ist.type == "audio" else None
+    if ctx is None:
+        return
+    with contextlib.suppress(AttributeError, ValueError, TypeError):
+        guess = _GUESSED_LAYOUTS.get(ctx.channels)
+        if guess and ctx.layout.name == f"{ctx.channels} channels":
+            ost.codec_context.layout = guess
+
+
 def audio_unfit(container: Any, ist: Any) -> bool:
     """Whether audio stream ``ist`` cannot be copied into ``container``: it cannot hold its codec.
 
@@ -782,6 +805,9 @@ class EncoderSink:
             raise self._cannot_hold(codec, exc, hdr["transfer"] if hdr else None) from None
         stream.width, stream.height = self._size
         stream.pix_fmt = pix_fmt
+        sar = frame.meta.get("sample_aspect_ratio")
+        if sar:  # anamorphic pixels keep their shape, as FFmpeg keeps them
+            stream.codec_context.sample_aspect_ratio = sar
         if frame.meta.get("display_rotation"):  # input.autorotate = false: still shown turned
             stream.set_display_rotation(int(frame.meta["display_rotation"]))
         if constant_rate(self._container.format) and src is not None and src.rate:
@@ -994,6 +1020,7 @@ class EncoderSink:
                     f"{self._advice(ist)}"
                 ) from None
             ost.metadata.update(ist.metadata)
+            name_layout(ist, ost)
             with contextlib.suppress(AttributeError, ValueError, TypeError):
                 ost.disposition = ist.disposition
             self._copy_map[ist.index] = ost

@@ -116,6 +116,21 @@ def _best_video(streams: list[Any]) -> Any:
     return max(streams, key=lambda s: (score(s), -s.index))
 
 
+def sample_aspect(stream: Any) -> Fraction | None:
+    """The shape of a video stream's pixels (width / height) when they are not square.
+
+    The container's value where it states one, else the codec's, as FFmpeg
+    chooses (``av_guess_sample_aspect_ratio``); None for square or unknown
+    (0/1) pixels. Anamorphic video (PAL DV at 16:15, HDV at 4:3) lost it in
+    every output and was shown squeezed (trial 81 F2).
+    """
+    for sar in (getattr(stream, "sample_aspect_ratio", None),
+                getattr(stream.codec_context, "sample_aspect_ratio", None)):
+        if sar is not None and sar.numerator > 0 and sar.denominator > 0:
+            return None if sar == 1 else Fraction(sar.numerator, sar.denominator)
+    return None
+
+
 def video_stream(container: Any) -> Any | None:
     """The video stream of an open PyAV input container that vidclear processes.
 
@@ -232,6 +247,13 @@ EMPTY_INPUT = ("an input is empty (\"\", an unset shell variable?): name a file,
 
 _AVFMT_NOTIMESTAMPS = 0x0080  # libavformat/avformat.h: the format carries no timestamps
 _TS_TAIL = 2 * 204  # bytes of a stream's end that show whether its last packets are whole
+
+
+def _counts_samples(stream: Any) -> bool:
+    """Whether a stream's declared frame count is of PCM samples (AVI's), not packets."""
+    cc = stream.codec_context
+    return (stream.type == "audio" and cc.name.startswith("pcm_")
+            and bool(cc.sample_rate) and stream.frames > 0)
 
 
 def _ts_ends_whole(tail: bytes, size: int) -> bool:
@@ -463,6 +485,7 @@ class AVSource(Source):
         self.rate: Fraction | None = vs.average_rate or vs.guessed_rate or None
         self.start_time = None if vs.start_time is None else float(vs.start_time * self.time_base)
         self.rotation = 0
+        self.sample_aspect = sample_aspect(vs)
         # joined recordings (`cat a.ts b.ts`) re-based as demuxed, every stream
         # alike, so trims and the copied streams see one clock (not live inputs)
         self._unjoin = Unjoiner() if not self._live and joinable(c) else None
@@ -803,6 +826,10 @@ class AVSource(Source):
             meta["damaged"] = True
         self._frames_decoded += 1
         rotation = int(av_frame.rotation or 0) % 360
+        if self.sample_aspect is not None:  # anamorphic: turned a quarter, its inverse
+            quarter = self.config.autorotate and rotation in (90, 270)
+            meta["sample_aspect_ratio"] = 1 / self.sample_aspect if quarter else \
+                self.sample_aspect
         if not self.config.autorotate:
             if rotation:  # kept as the output's display rotation, as ffmpeg -noautorotate does
                 meta["display_rotation"] = rotation
@@ -895,6 +922,19 @@ class AVSource(Source):
             if not promised or read >= promised - max(2, promised // 50):
                 continue
             tb = stream.time_base
+            if _counts_samples(stream) and tb and stream.index in self._side_end:
+                # AVI counts PCM in samples, not packets: a dashcam's MJPEG and
+                # PCM file (240000 samples in 235 packets) was refused as
+                # damaged (trial 81 F1); the samples held are the measure
+                rate = stream.codec_context.sample_rate
+                length = promised / rate
+                held = float((self._side_end[stream.index] - (stream.start_time or 0)) * tb)
+                if held >= length - max(0.25, 0.02 * length):
+                    continue
+                raise InputError(
+                    f"input {self.spec} is damaged: its index promises {length:.2f} s of "
+                    f"{stream.type} in stream #{stream.index} ({promised} samples), the "
+                    f"file holds {max(held, 0.0):.2f} s {hint}")
             if stream.duration and tb and stream.index in self._side_end:
                 length = float(stream.duration * tb)
                 held = float((self._side_end[stream.index] - (stream.start_time or 0)) * tb)
