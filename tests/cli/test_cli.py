@@ -436,3 +436,25 @@ def test_an_empty_path_option_is_refused_in_one_line(tmp_path):
         assert res.returncode == 2 and said in res.stderr, (argv, res.stderr)
         assert len(res.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_ffmpegs_encoder_options_set_the_output(clip, tmp_path):
+    # -c:v was "unrecognized arguments" and said nothing of output.codec
+    # (trial 81 F3); FFmpeg users reach for -c:v, -crf, -b:v and -pix_fmt.
+    out = tmp_path / "x.mkv"
+    res = vidclear("run", str(clip), "-o", str(out), "-c:v", "libx265", "-crf", "32",
+                   "-pix_fmt", "yuv444p", "--stats", str(tmp_path / "s.json"))
+    assert res.returncode == 0, res.stderr
+    video = ffprobe_streams(out)["streams"][0]
+    assert (video["codec_name"], video["pix_fmt"]) == ("hevc", "yuv444p")
+    config = json.loads((tmp_path / "s.json").read_text())["config"]["output"]
+    assert (config["codec"], config["crf"]) == ("libx265", 32)
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "y.mp4"), "-vcodec", "mpeg4",
+                   "-b:v", "300k")
+    assert res.returncode == 0, res.stderr
+    assert ffprobe_streams(tmp_path / "y.mp4")["streams"][0]["codec_name"] == "mpeg4"
+    for args, text in ((("-crf", "abc"), "-crf 'abc' is not allowed"),
+                       (("-c:v", "nope"), "output.codec = 'nope' is not an encoder")):
+        res = vidclear("run", str(clip), "-o", str(tmp_path / "z.mp4"), *args)
+        assert res.returncode == 2 and text in res.stderr, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "z.mp4").exists()

@@ -166,6 +166,18 @@ def add_trim_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-f", dest="format", metavar="FORMAT",
                    help="output container (FFmpeg muxer name: matroska, mpegts, nut, mp4, flv); "
                         "needed for -o - (standard output); = --set output.format=")
+    # FFmpeg's own output options for the video encoder (trial 81 F3: -c:v was
+    # "unrecognized" with no word of output.codec)
+    p.add_argument("-c:v", "-vcodec", dest="video_codec", metavar="CODEC",
+                   help="video encoder (libx264, libx265, libvpx-vp9, libsvtav1, ffv1, ...); "
+                        "= --set output.codec=")
+    p.add_argument("-crf", dest="crf", metavar="N",
+                   help="constant rate factor of x264/x265/vpx/aom/svt-av1; = --set output.crf=")
+    p.add_argument("-b:v", dest="video_bitrate", metavar="RATE",
+                   help="target video bitrate like 8M (replaces -crf); = --set output.bitrate=")
+    p.add_argument("-pix_fmt", dest="pix_fmt", metavar="FORMAT",
+                   help="output pixel format (yuv420p, yuv420p10le, ...); "
+                        "= --set output.pix_fmt=")
 
 
 def trim_overrides(args: argparse.Namespace) -> list[str]:
@@ -185,6 +197,18 @@ def trim_overrides(args: argparse.Namespace) -> list[str]:
             out.append(f"input.{key}={seconds!r}")
     if getattr(args, "format", None):
         out.append(f"output.format={json.dumps(args.format)}")
+    for attr, key in (("video_codec", "codec"), ("video_bitrate", "bitrate"),
+                      ("pix_fmt", "pix_fmt")):
+        text = getattr(args, attr, None)
+        if text is not None:
+            out.append(f"output.{key}={json.dumps(text)}")
+    crf = getattr(args, "crf", None)
+    if crf is not None:
+        try:
+            out.append(f"output.crf={int(crf)}")
+        except ValueError:
+            raise ConfigError(f"-crf {crf!r} is not allowed: expected a whole number "
+                              "(0-63; 20 by default)") from None
     return out
 
 
