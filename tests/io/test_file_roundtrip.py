@@ -1084,8 +1084,9 @@ def test_a_dashcams_mjpeg_and_pcm_avi_is_read_and_its_sound_kept(tmp_path, ext):
     # A cheap dashcam's file: MJPEG video and PCM sound in AVI, whose index
     # counts the PCM in samples (96000) where 150 packets hold them. It was
     # refused as damaged ("promises 96000 audio packets, 150 could be read");
-    # and its stereo, stored as "2 channels" with no layout, made the MP4
-    # and MOV muxers fail at the trailer, after the whole run (trial 81 F1).
+    # and its stereo, stored as "2 channels" with no layout, made the MOV
+    # muxer fail at the trailer, after the whole run (trial 81 F1). MP4 gets
+    # AAC, as `ffmpeg -i IN OUT.mp4` writes (its 'ipcm' few players read, F6).
     src = tmp_path / "dash.avi"
     subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
                     "testsrc2=size=96x64:rate=30", "-f", "lavfi", "-i", "sine=f=440:r=48000",
@@ -1098,10 +1099,16 @@ def test_a_dashcams_mjpeg_and_pcm_avi_is_read_and_its_sound_kept(tmp_path, ext):
     assert res.returncode == 0, res.stderr
     video, audio = ffprobe_streams(out)["streams"]
     assert video["nb_read_frames"] == "60"
-    assert audio["codec_name"] == "pcm_s16le" and audio["channels"] == 2
-    assert audio["nb_read_frames"] == audio_in["nb_read_frames"]
-    if ext != ".avi":  # AVI states no audio duration
+    assert audio["channels"] == 2
+    if ext == ".mp4":
+        assert audio["codec_name"] == "aac" and "re-encoded as aac" in res.stderr
+        assert float(audio["duration"]) == pytest.approx(2.0, abs=0.03)
+    else:
+        assert audio["codec_name"] == "pcm_s16le" and "re-encoded as" not in res.stderr
+        assert audio["nb_read_frames"] == audio_in["nb_read_frames"]
+    if ext == ".mov":  # (AVI states no audio duration)
         assert float(audio["duration"]) == pytest.approx(2.0, abs=0.01)
+        assert audio["channel_layout"] == "stereo"  # FFmpeg's guess for 2 channels, kept
     cut = tmp_path / "cut.avi"  # a file cut short is still refused
     cut.write_bytes(src.read_bytes()[: src.stat().st_size * 6 // 10])
     res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(cut), "-o",

@@ -59,6 +59,14 @@ def own_audio_codec(container: Any) -> str | None:
 # FFmpeg's default channel order for a count of channels (av_channel_layout_default)
 _DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1",
                     8: "7.1"}
+
+
+def ordered_layout(layout: Any) -> Any:
+    """``layout``, or FFmpeg's default order for its channel count where it names only
+    the count (PCM in AVI, Matroska or MOV often has no order), as FFmpeg assumes."""
+    if not layout.name or layout.name.endswith(" channels"):
+        return _DEFAULT_LAYOUTS.get(layout.nb_channels, layout)
+    return layout
 # A jump forward of the input's audio timestamps past the samples counted by
 # more than this is a hole, filled with silence (one AAC frame is 21 ms;
 # Matroska's millisecond timestamps jitter by one).
@@ -189,11 +197,7 @@ class AudioTranscode:
         if held is not None and rate not in held:  # the lowest it takes at or above, else its top
             rate = min((r for r in held if r >= ctx.sample_rate), default=max(held))
         rate = min(rate, _MAX_RATES.get(codec, rate))
-        layout: Any = ctx.layout
-        if not layout.name or layout.name.endswith(" channels"):
-            # no channel order given (PCM in Matroska or MOV often has none):
-            # the default order for the count, as FFmpeg assumes
-            layout = _DEFAULT_LAYOUTS.get(layout.nb_channels, layout)
+        layout: Any = ordered_layout(ctx.layout)
         try:
             self.stream = container.add_stream(codec, rate=rate)
             self.stream.layout = layout

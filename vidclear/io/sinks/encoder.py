@@ -41,6 +41,7 @@ from vidclear.io.sinks.audio import (
     OGG_AUDIO,
     AudioTranscode,
     is_ogg,
+    ordered_layout,
     own_audio_codec,
 )
 from vidclear.io.sinks.paths import is_special_file, partial_path, publish, wait_for_reader
@@ -384,14 +385,9 @@ def _muxer_refuses(formats: set[str], name: str | None) -> bool:
     return any(name in _MUXER_REFUSES.get(f, ()) for f in formats)
 
 
-# The layout FFmpeg's CLI guesses for audio that names only its channel count
-# ("Guessed Channel Layout: stereo"), for the counts a camera records.
-_GUESSED_LAYOUTS = {1: "mono", 2: "stereo"}
-
-
 def name_layout(ist: Any, ost: Any) -> None:
-    """Give a copied audio stream whose layout names only its channel count the
-    layout FFmpeg guesses for it (mono, stereo).
+    """Give a copied audio stream whose layout names only its channel count FFmpeg's
+    default order for that count (:func:`~vidclear.io.sinks.audio.ordered_layout`).
 
     AVI and WAV store PCM with a channel count alone; copied into MP4 or MOV
     the muxer refused such a stream at the trailer ("unsupported channel
@@ -402,9 +398,9 @@ def name_layout(ist: Any, ost: Any) -> None:
     if ctx is None:
         return
     with contextlib.suppress(AttributeError, ValueError, TypeError):
-        guess = _GUESSED_LAYOUTS.get(ctx.channels)
-        if guess and ctx.layout.name == f"{ctx.channels} channels":
-            ost.codec_context.layout = guess
+        layout = ordered_layout(ctx.layout)
+        if isinstance(layout, str):  # a count alone, given its default order
+            ost.codec_context.layout = layout
 
 
 def audio_unfit(container: Any, ist: Any) -> bool:
@@ -413,14 +409,20 @@ def audio_unfit(container: Any, ist: Any) -> bool:
     Ogg has no codec tag table (its muxer refuses at the header), so it is
     checked against :data:`~vidclear.io.sinks.audio.OGG_AUDIO`; AVI, ASF and
     FLV list more than they carry well, so they are checked against
-    :data:`_LEGACY_AUDIO`.
+    :data:`_LEGACY_AUDIO`; MP4 lists PCM, which few players read there.
     """
     if is_ogg(container):
         return codec_name(ist) not in OGG_AUDIO
     name = codec_name(ist)
-    for fmt in set(container.format.name.split(",")) & _LEGACY_AUDIO.keys():
+    formats = set(container.format.name.split(","))
+    for fmt in formats & _LEGACY_AUDIO.keys():
         if name not in _LEGACY_AUDIO[fmt]:
             return True
+    if "mp4" in formats and name and name.startswith("pcm_"):
+        # MP4 takes PCM only as ISO 23003-5 'ipcm' (FFmpeg 6.1 on): FFmpeg 5.1
+        # refuses to write it and many players play it silent (trial 81 F6);
+        # `ffmpeg -i IN OUT.mp4` writes AAC. MOV and Matroska carry PCM.
+        return True
     return rate_refused(container, ist) is not None or cannot_hold(container, ist)
 
 
