@@ -227,6 +227,21 @@ def test_edge_input_is_copied_as_ffmpeg_reads_it(media, capsys, name):
         assert any(s["disposition"]["attached_pic"] for s in probe(out)["streams"])
 
 
+@pytest.mark.parametrize(("ext", "kept"), [(".mp4", True), (".mkv", True), (".ts", False)])
+def test_a_start_timecode_is_kept_where_the_container_has_room(media, capsys, ext, kept):
+    # MP4 keeps it as a tmcd track, as MOV does, yet the run said "was not
+    # kept: the .mp4 container has no timecode track" (trial 81 F4).
+    inp = _make("timecode.mov", media)
+    out = media / f"out-timecode{ext}"
+    stats = media / f"timecode{ext}.json"
+    rc, err = _run(inp, out, capsys, "--stats", str(stats))
+    assert rc == 0, err
+    tags = {k.lower(): v for k, v in _streams(probe(out), "video")[0].get("tags", {}).items()}
+    assert (tags.get("timecode") == "01:02:03:04") is kept, tags
+    notes = json.loads(stats.read_text())["notes"]
+    assert any("01:02:03:04 was not kept" in n for n in notes) is not kept, notes
+
+
 @pytest.mark.parametrize("name", sorted(CORRECTED))
 def test_broken_timestamps_are_corrected_and_reported(media, capsys, name):
     inp = _make(name, media)
@@ -1000,6 +1015,58 @@ def test_a_held_last_frame_keeps_its_display_time(tmp_path, capsys, ext):
         rc, err = _run(inp, cut, capsys, "--set", "output.preset=medium", *args)  # B-frames
         assert rc == 0, err
         assert float(probe(cut)["format"]["duration"]) == pytest.approx(end, abs=0.02), args
+
+
+@pytest.fixture(scope="module")
+def paused_mp4(tmp_path_factory) -> Path:
+    """A phone's paused recording: 2 s, a 10 s pause, 1 s more (H.264 with
+    B-frames, 13 s of AAC), as FFmpeg writes it."""
+    path = tmp_path_factory.mktemp("pause") / "paused.mp4"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=160x96:rate=30", "-f", "lavfi", "-i",
+                    "sine=f=440:r=48000:d=13", "-frames:v", "90", "-vf",
+                    "setpts='if(gte(N,60),PTS+10/TB,PTS)'", "-fps_mode", "vfr",
+                    "-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac", str(path)],
+                   check=True, timeout=60)
+    with av.open(str(path)) as c:  # the case itself: the pause decoded onto a later frame
+        long = [float(f.pts * f.time_base) for f in c.decode(video=0)
+                if f.duration * f.time_base > 5]
+    assert long and long[0] >= 12.0, long
+    return path
+
+
+@pytest.mark.parametrize(("ext", "encoder"), [(".mp4", []), (".mkv", []), (".mov", []),
+                                              (".mkv", ["output.codec=mpeg4", "output.threads=1"]),
+                                              (".mp4", ["output.codec=mpeg4", "output.threads=1"])])
+def test_a_pause_in_the_picture_does_not_lengthen_the_output(tmp_path, capsys, paused_mp4,
+                                                              ext, encoder):
+    # MP4 times packets in decoding order: with B-frames the 10 s pause went
+    # to a frame shown later, taken as that frame's time: 15 s in, 22 s out,
+    # the last 7 s a frozen frame over silence (trial 81 F9). An encoder
+    # that hands each packet out at once (mpeg4, one thread) muxed it so.
+    want = float(probe(paused_mp4)["format"]["duration"])
+    out = tmp_path / f"out{ext}"
+    rc, err = _run(paused_mp4, out, capsys, *(a for k in encoder for a in ("--set", k)))
+    assert rc == 0, err
+    assert float(probe(out)["format"]["duration"]) == pytest.approx(want, abs=0.03)
+    assert len(ffprobe_frame_times(out)) == 90
+
+
+def test_a_trim_inside_a_pause_starts_with_the_picture_shown_there(tmp_path, capsys,
+                                                                  paused_mp4):
+    # The frame at 1.967 s is shown until 12 s; -ss 11 left the first second
+    # without a picture, and -ss 5 -t 2, wholly inside the pause, was refused
+    # (trial 81 F10). The frame shown there is held from 0, as README says.
+    for n, (args, frames, first_gap) in enumerate(((("-ss", "11", "-t", "2"), 31, 1.0),
+                                                   (("-ss", "5", "-t", "2"), 1, None))):
+        out = tmp_path / f"cut{n}.mp4"
+        rc, err = _run(paused_mp4, out, capsys, *args)
+        assert rc == 0, err
+        times = ffprobe_frame_times(out)
+        assert len(times) == frames and times[0] == pytest.approx(0.0, abs=1e-3), times[:3]
+        if first_gap is not None:
+            assert times[1] == pytest.approx(first_gap, abs=0.002)
+        assert float(probe(out)["format"]["duration"]) == pytest.approx(2.0, abs=0.03)
 
 
 def _held_vfr_clip(path: Path) -> Path:

@@ -1137,3 +1137,29 @@ def test_anamorphic_pixels_keep_their_shape(tmp_path, rotation, ext):
         got = _video(ffprobe_streams(out))
         assert [got[k] for k in ("width", "height", "sample_aspect_ratio")] == \
             [want[k] for k in ("width", "height", "sample_aspect_ratio")]
+
+
+def test_flv_gets_one_audio_track_in_stereo(tmp_path):
+    # A 5.1 track and a stereo one copied into .flv came out as Enhanced
+    # FLV's multitrack, multichannel audio, which FFmpeg 5.1 read as one
+    # track and failed on ("Error applying parameter changes", trial 81 F8).
+    # FLV holds one audio track; more than two channels are re-encoded as
+    # FFmpeg's own FLV re-encode is (stereo MP3).
+    src = tmp_path / "multi.mp4"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=30:d=2", "-f", "lavfi", "-i",
+                    "sine=f=200:r=48000:d=2", "-f", "lavfi", "-i", "sine=f=440:r=48000:d=2",
+                    "-filter_complex", "[1]asplit=6[a][b][c][d][e][f];"
+                    "[a][b][c][d][e][f]join=inputs=6:channel_layout=5.1(side)[m]",
+                    "-map", "0:v", "-map", "[m]", "-map", "2:a", "-c:a", "aac", str(src)],
+                   check=True, timeout=60)
+    out = tmp_path / "out.flv"
+    res = _vidclear_run(src, out)
+    assert "stream #2 audio (aac) was left out: the .flv container holds one audio track" \
+        in res.stderr, res.stderr
+    streams = ffprobe_streams(out)["streams"]
+    assert [(s["codec_type"], s["codec_name"], s.get("channels")) for s in streams] == \
+        [("video", "h264", None), ("audio", "mp3", 2)]
+    check = subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-i", str(out),
+                            "-f", "null", "-"], capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0 and check.stderr == "", check.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -159,6 +160,35 @@ class TimeLog(Processor[CopyConfig]):
     def __call__(self, frame: Frame) -> Frame:
         self.times.append(frame.time)
         return frame
+
+
+class MisplacedDuration(Processor[CopyConfig]):
+    """Gives the 10th frame a 10 s duration, as a decoder hands a pause in an MP4
+    with B-frames to a frame shown after it (trial 81 F9)."""
+
+    name = "misplaced_duration"
+    Config = CopyConfig
+
+    def __call__(self, frame: Frame) -> Frame:
+        if frame.meta.get("index") == 10:
+            frame.meta["duration"] = round(10 / frame.time_base)
+        return frame
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".mkv"])
+def test_the_output_ends_where_the_frame_shown_last_ends(clip, tmp_path, ext):
+    # The end was the latest end of any frame: one mid-clip frame that claimed
+    # 10 s stretched 3 s of video to 10.3 s, the rest a frozen frame. (An
+    # encoder that hands a packet out before the next frame comes, mpeg4 on
+    # one thread, still muxes that claim: a file's frames are timed right
+    # where they are read, test_a_pause_in_the_picture_does_not_lengthen...)
+    out = tmp_path / f"out{ext}"
+    for spec in (str(clip), "lavfi:testsrc2=size=96x64:rate=30:d=1"):  # a file and a graph
+        Session.open(spec, out, processors=[MisplacedDuration()],
+                     overwrite=True).run(signals=False)
+        times = ffprobe_frame_times(out)
+        end = float(ffprobe_streams(out)["format"]["duration"])
+        assert end == pytest.approx(times[-1] + 1 / 30, abs=0.03), (spec, end, times[-1])
 
 
 @pytest.fixture(scope="module")
@@ -485,3 +515,22 @@ def test_split_writes_one_file_per_input_with_state_carried(chunks, tmp_path):
         Session.open([str(chunks[0]), str(chunks[0])], tmp_path / "dup.mp4")
     with pytest.raises(vidclear_errors.OutputError, match="already exists"):
         Session.open([str(c) for c in chunks], out_dir, split=True)
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".mov"])
+def test_a_subtitle_cue_ends_with_the_trimmed_span(tmp_path, ext):
+    # A cue from 1 s to 4 s trimmed with -ss 0.5 -t 2 kept its 3 s: the file
+    # lasted a second past its last frame (trial 81 F5).
+    srt = tmp_path / "cue.srt"
+    srt.write_text("1\n00:00:01,000 --> 00:00:04,000\nGPS 51.5 N\n\n")
+    src = tmp_path / "sub.mp4"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=30:d=5", "-i", str(srt), "-c:v", "libx264",
+                    "-c:s", "mov_text", str(src)], check=True, timeout=60)
+    out = tmp_path / f"out{ext}"
+    res = _run("run", str(src), "-o", str(out), "-ss", "0.5", "-t", "2")
+    assert res.returncode == 0, res.stderr
+    cue = ffprobe_packets(out, "s:0")[-1]  # (MP4's timed text fills the time before with
+    assert float(cue["pts_time"]) == pytest.approx(0.5, abs=0.01)  # an empty sample)
+    assert float(cue["duration_time"]) == pytest.approx(1.5, abs=0.01)
+    assert float(ffprobe_streams(out)["format"]["duration"]) == pytest.approx(2.0, abs=0.05)

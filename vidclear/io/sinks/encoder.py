@@ -418,6 +418,11 @@ def audio_unfit(container: Any, ist: Any) -> bool:
     for fmt in formats & _LEGACY_AUDIO.keys():
         if name not in _LEGACY_AUDIO[fmt]:
             return True
+    if "flv" in formats and (ist.codec_context.channels or 0) > 2:
+        # FFmpeg 7.1 on writes more than two channels as Enhanced FLV's
+        # multichannel audio, which FFmpeg 5.1 and FLV players before it
+        # misread (trial 81 F8); FFmpeg's own re-encode for FLV is stereo MP3
+        return True
     if "mp4" in formats and name and name.startswith("pcm_"):
         # MP4 takes PCM only as ISO 23003-5 'ipcm' (FFmpeg 6.1 on): FFmpeg 5.1
         # refuses to write it and many players play it silent (trial 81 F6);
@@ -619,6 +624,7 @@ class EncoderSink:
         # a held last frame keeps its display time (libx264 does not pass it on)
         self._durations: dict[int, int] = {}
         self._end_pts: int | None = None  # where the last frame shown ends, codec ticks
+        self._noted_pts: int | None = None  # the pts of the frame noted last
         self._first_dts: int | None = None  # of the first video packet (negative: B-frames)
         self._first_pts: int | None = None  # the earliest video packet's
         self._held: Any = None  # a picture output's latest frame, encoded at close
@@ -944,8 +950,9 @@ class EncoderSink:
                 ost.disposition = ist.disposition
         if src.timecode:
             names = set(self._container.format.name.split(","))
-            # mov and Matroska keep a timecode (mov as a tmcd track); MP4 and TS do not
-            if names & {"mov", "matroska", "webm"} and "mp4" not in names:
+            # MOV and MP4 keep a timecode as a tmcd track, Matroska as a tag; TS does
+            # not (MP4 was said not to keep it where it had, trial 81 F4)
+            if names & {"mov", "mp4", "matroska", "webm"}:
                 ost.metadata["timecode"] = src.timecode
             else:
                 self.notes.append(f"the start timecode {src.timecode} was not kept: the "
@@ -970,10 +977,19 @@ class EncoderSink:
         # FFmpeg's codec lists are only complete for muxers with codec tag tables;
         # elsewhere (MPEG-TS, ...) the muxer itself refuses at the first packet.
         formats = set(self._container.format.name.split(","))
+        one_audio = "flv" in formats  # see below
         for ist in src.side_streams:
             name = codec_name(ist)
             label = f"#{ist.index} {ist.type} ({name or 'unknown codec'})"
             ctx = ist.codec_context
+            if one_audio and ist.type == "audio" and (self._transcode or any(
+                    s.type == "audio" for s in self._copy_map.values())):
+                # FLV holds one audio track: a second was written as Enhanced
+                # FLV's multitrack audio, which FFmpeg before 7.1 reads as one
+                # track and fails on (trial 81 F8); FFmpeg's CLI keeps one
+                self.notes.append(f"stream {label} was left out: the {self.path.suffix} "
+                                  "container holds one audio track (.mkv or .mp4 hold them all)")
+                continue
             if ist.type == "audio" and ctx is None:
                 # A codec this FFmpeg cannot name (Matroska's ADPCM of Flash
                 # copied by FFmpeg, "A_MS/ACM"): neither copied nor decodable
@@ -1140,15 +1156,29 @@ class EncoderSink:
             self.corrections[_REPEATS] += 1
 
     def _note_duration(self, frame: Frame, pts: int | None) -> None:
-        """Remember how long the frame at ``pts`` is shown, in the codec's ticks."""
-        ticks = frame.meta.get("duration")
+        """Remember how long the frame at ``pts`` is shown, in the codec's ticks.
+
+        A frame is shown until the next one replaces it, and the video ends
+        where the frame shown last ends. A decoded frame's duration is its
+        packet's, and MP4 times packets in decoding order: with B-frames a
+        pause in the picture lands on a frame shown later, which then
+        seemed to last the whole pause; taken as the end, 15 s of input
+        came out 22 s long, the last 7 s one frozen frame (trial 81 F9).
+        """
         tb = self._stream.codec_context.time_base
-        if not ticks or pts is None or not tb or not frame.time_base:
+        if pts is None or not tb:
+            return
+        before, self._noted_pts = self._noted_pts, pts
+        if before is not None and before in self._durations:  # not muxed yet
+            self._durations[before] = max(1, min(self._durations[before], pts - before))
+        ticks = frame.meta.get("duration")
+        if not ticks or not frame.time_base:
+            self._end_pts = None  # its end is the muxer's to judge
             return
         if len(self._durations) > 1024:  # packets that never came back with their pts
             self._durations.clear()
         shown = max(1, round(ticks * frame.time_base / tb))
-        self._end_pts = max(self._end_pts or 0, pts + shown)
+        self._end_pts = pts + shown
         if not self._cfr:  # (there every packet is one tick: _mux_video)
             self._durations[pts] = shown
 

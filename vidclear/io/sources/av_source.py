@@ -618,6 +618,35 @@ class AVSource(Source):
 
     # -- iteration -------------------------------------------------------
     def _frames(self) -> Iterator[Frame]:
+        """The decoded frames, each shown until the next (read one ahead in files).
+
+        A decoded frame's duration is its packet's, and MP4 times packets in
+        decoding order: with B-frames the picture's pause went to a frame
+        shown later, and the frame before the pause, shown through it, had
+        one frame's time (trial 81 F9, F10: outputs 7 s too long, a trim
+        inside the pause without its picture). In a file each frame but the
+        last lasts until the next one's time, as a player shows it; the last
+        keeps its own (a held last frame). Live inputs are not held back. In
+        joinable inputs (MPEG-TS) a jump ahead of the clock may be a join of
+        two recordings, not a picture shown through it: there a frame's time
+        is only ever shortened to the gap.
+        """
+        if self._live:
+            yield from self._decoded()
+            return
+        held: Frame | None = None
+        for frame in self._decoded():
+            if held is not None:
+                gap = (frame.pts or 0) - (held.pts or 0)
+                own = held.meta.get("duration")
+                if gap > 0 and (self._unjoin is None or (own and gap < own)):
+                    held.meta["duration"] = gap
+                yield held
+            held = frame
+        if held is not None:
+            yield held
+
+    def _decoded(self) -> Iterator[Frame]:
         vs = self.video_stream
         streams = [vs, *self.copy_streams, *self.attached_pictures]
         copied = {s.index for s in (*self.copy_streams, *self.attached_pictures)}

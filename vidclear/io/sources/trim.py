@@ -79,6 +79,11 @@ class _TrimmedPackets(SidePackets):
             if t < self.start - _EPS or (self.end is not None and t >= self.end - _EPS):
                 self.dropped += 1
                 return
+            if (self.end is not None and packet.stream.type == "subtitle" and packet.duration
+                    and t + float(packet.duration * packet.time_base) > self.end + _EPS):
+                # a cue shown past the span ends with it, as the picture does: the
+                # file lasted a second past its last frame (trial 81 F5)
+                packet.duration = max(1, round((self.end - t) / packet.time_base))
         shift = round(self.start / packet.time_base)
         if packet.pts is not None:
             packet.pts -= shift
