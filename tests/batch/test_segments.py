@@ -200,6 +200,27 @@ def test_a_pcm_avis_segments_are_joined_into_mov(tmp_path: Path) -> None:
     assert len(ffprobe_frame_times(seg)) == 90
 
 
+def test_text_subtitles_are_converted_at_the_join(tmp_path: Path) -> None:
+    # SubRip GPS captions of a long MKV into .mp4: the join refused them after
+    # every segment had run; converted to timed text as a whole run does.
+    srt = tmp_path / "gps.srt"
+    srt.write_text("1\n00:00:00,500 --> 00:00:02,000\nN 51.50 E 0.10\n\n"
+                   "2\n00:00:02,000 --> 00:00:02,900\nN 51.51 E 0.11\n\n")
+    src = tmp_path / "dash.mkv"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=30:d=3", "-i", str(srt), "-c:v", "libx264",
+                    "-c:s", "srt", str(src)], check=True, timeout=60)
+    fast = ['pipeline.processors=["copy"]', "output.threads=1", "output.preset=ultrafast"]
+    seg, one = _segmented_and_whole(src, tmp_path, fast, suffix=".mp4")
+
+    def cues(path: Path) -> str:
+        return subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-i",
+                               str(path), "-map", "0:s:0", "-f", "srt", "-"], check=True,
+                              capture_output=True, text=True, timeout=60).stdout
+
+    assert cues(seg) == cues(one) == cues(src) != ""
+
+
 def test_mpegts_outputs_of_segments_are_joined(clips: Path, tmp_path: Path) -> None:
     # An MPEG-TS muxer shifts every file it writes by its own start delay:
     # TS parts of an MP4 input could not be joined ("timestamps go backwards

@@ -1163,3 +1163,37 @@ def test_flv_gets_one_audio_track_in_stereo(tmp_path):
     check = subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-i", str(out),
                             "-f", "null", "-"], capture_output=True, text=True, timeout=60)
     assert check.returncode == 0 and check.stderr == "", check.stderr
+
+
+def _cues(path) -> str:
+    """The first subtitle stream as SubRip text, by FFmpeg."""
+    return subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-i", str(path),
+                           "-map", "0:s:0", "-f", "srt", "-"], capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+
+
+@pytest.mark.parametrize(("src_ext", "ext", "codec"), [(".mkv", ".mp4", "mov_text"),
+                                                        (".mkv", ".mov", "mov_text"),
+                                                        (".mp4", ".mkv", "ass"),
+                                                        (".mp4", ".webm", "webvtt")])
+def test_text_subtitles_are_converted_to_the_containers_own(tmp_path, src_ext, ext, codec):
+    # A dashcam's GPS captions, SubRip in Matroska or timed text in MP4,
+    # were refused in the other container ("cannot hold input stream #1
+    # subtitle"), where FFmpeg converts them (trial 81 F7).
+    srt = tmp_path / "gps.srt"
+    srt.write_text("1\n00:00:00,500 --> 00:00:01,500\nN 51.50 E 0.10 42 km/h\n\n"
+                   "2\n00:00:01,500 --> 00:00:02,800\nN 51.51 E 0.11 44 km/h\n\n")
+    src = tmp_path / f"dash{src_ext}"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=30:d=3", "-i", str(srt), "-c:v", "libx264",
+                    "-c:s", "srt" if src_ext == ".mkv" else "mov_text", str(src)],
+                   check=True, timeout=60)
+    out = tmp_path / f"out{ext}"
+    res = _vidclear_run(src, out)
+    assert f"converted to {codec}, as FFmpeg does" in res.stderr, res.stderr
+    subs = [s for s in ffprobe_streams(out)["streams"] if s["codec_type"] == "subtitle"]
+    assert [s["codec_name"] for s in subs] == [codec]
+    assert _cues(out) == _cues(src)  # the same text at the same times
+    bad = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o",
+                          str(tmp_path / "out.ts")], capture_output=True, text=True)
+    assert bad.returncode != 0 and "cannot hold input stream #1 subtitle" in bad.stderr

@@ -48,6 +48,7 @@ from vidclear.io.sinks.encoder import (
     re_encoding_note,
 )
 from vidclear.io.sinks.paths import publish
+from vidclear.io.sinks.subtitles import SubtitleConvert, text_target
 from vidclear.io.sources.av_source import container_start, open_error, video_stream
 
 __all__ = ["Segment", "SegmentSource", "estimate_frames", "join_segments",
@@ -354,6 +355,7 @@ def join_segments(
             mark_output(out, ovs)
             side = []
             transcode: dict[int, AudioTranscode] = {}
+            subtitles: dict[int, SubtitleConvert] = {}
             if config.copy_streams:
                 for ist in src.streams:
                     if ist.type not in ("audio", "subtitle", "data"):
@@ -369,6 +371,15 @@ def join_segments(
                         notes.append(re_encoding_note(
                             transcode[ist.index], out, ist, str(output), output.suffix,
                             f"#{ist.index} audio ({codec_name(ist)})"))
+                        continue
+                    target = text_target(out, ist) if cannot_hold(out, ist) else None
+                    if target is not None:  # as a whole run's EncoderSink converts them
+                        subtitles[ist.index] = SubtitleConvert(out, ist, target)
+                        subtitles[ist.index].stream.metadata.update(ist.metadata)
+                        side.append((ist, subtitles[ist.index].stream))
+                        notes.append(f"{output}: the {output.suffix} container cannot hold "
+                                     f"{codec_name(ist)} subtitles: stream #{ist.index} "
+                                     f"converted to {target}, as FFmpeg does")
                         continue
                     if cannot_hold(out, ist):
                         if ist.type == "data":
@@ -426,7 +437,12 @@ def join_segments(
                         out.mux(coded)
                     continue
                 else:
-                    packet.stream = streams[packet.stream.index]
+                    index = packet.stream.index
+                    if index in subtitles:
+                        packet = subtitles[index].convert(packet)
+                        if packet is None:  # an empty cue
+                            continue
+                    packet.stream = streams[index]
                     counts["packets_copied"] += 1
                 out.mux(packet)
             for tr in transcode.values():

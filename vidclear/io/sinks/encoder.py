@@ -45,6 +45,7 @@ from vidclear.io.sinks.audio import (
     own_audio_codec,
 )
 from vidclear.io.sinks.paths import is_special_file, partial_path, publish, wait_for_reader
+from vidclear.io.sinks.subtitles import SubtitleConvert, text_target
 
 __all__ = ["EncoderSink"]
 
@@ -642,6 +643,7 @@ class EncoderSink:
         self._adts: set[int] = set()  # input streams whose ADTS headers are stripped
         self._framed: set[int] = set()  # copied input streams of ADTS frames (AAC in MPEG-TS)
         self._transcode: dict[int, AudioTranscode] = {}  # audio re-encoded, by input index
+        self._subtitles: dict[int, SubtitleConvert] = {}  # text converted, by input index
         self._last_time = float("-inf")
         self._size: tuple[int, int] = (0, 0)
         self._frame_shape: tuple[int, int] = (0, 0)
@@ -959,6 +961,19 @@ class EncoderSink:
                                   f"{self.path.suffix} container has no timecode track "
                                   "(use .mov or .mkv)")
 
+    def _convert_subtitles(self, ist: Any, target: str, label: str) -> SubtitleConvert:
+        """Set up the conversion of text subtitle stream ``ist`` to ``target``, with a note."""
+        try:
+            conv = SubtitleConvert(self._container, ist, target)
+        except (av.FFmpegError, ValueError) as exc:
+            raise OutputError(f"output {self.name}: cannot convert input stream {label} to "
+                              f"{target} ({exc}); {self._advice(ist)}") from None
+        self._subtitles[ist.index] = conv
+        self.notes.append(f"{self.name}: the {self.path.suffix} container cannot hold "
+                          f"{codec_name(ist)} subtitles: stream {label} converted to {target}, "
+                          "as FFmpeg does")
+        return conv
+
     def _advice(self, ist: Any = None) -> str:
         """What to do about an input stream this output cannot take: a container that
         holds ``ist``'s codec, if one of .mkv, .mp4 and .mov does, or leaving it out.
@@ -1022,6 +1037,16 @@ class EncoderSink:
             if cannot_hold(self._container, ist):
                 if ist.type == "data":
                     self.skipped_streams.append(label)
+                    continue
+                target = text_target(self._container, ist)
+                if target is not None:
+                    # a dashcam's GPS captions as SubRip into .mp4, or as timed text
+                    # into .mkv, were refused, where FFmpeg converts them (trial 81 F7)
+                    conv = self._convert_subtitles(ist, target, label)
+                    with contextlib.suppress(AttributeError, ValueError, TypeError):
+                        conv.stream.disposition = ist.disposition
+                    conv.stream.metadata.update(ist.metadata)
+                    self._copy_map[ist.index] = conv.stream
                     continue
                 raise OutputError(
                     f"output {self.name}: the {self.path.suffix} container cannot hold input "
@@ -1393,6 +1418,15 @@ class EncoderSink:
 
     def _copy_packet(self, index: int, ost: Any, packet: Any) -> None:
         """Mux one copied packet of input stream ``index`` into output stream ``ost``."""
+        conv = self._subtitles.get(index)
+        if conv is not None:  # text subtitles in the output's own text format
+            try:
+                packet = conv.convert(packet)
+            except (av.FFmpegError, ValueError) as exc:
+                self._leave_out(index, ost, exc)
+                return
+            if packet is None:  # an empty cue (timed text's gap between cues)
+                return
         data = bytes(packet) if index in self._framed else None  # once, for both
         if data is not None and not _whole_adts(data):
             # A damaged ADTS frame (a broken header in an MPEG-TS) failed the

@@ -1,0 +1,98 @@
+"""Text subtitles converted to the text format an output container holds.
+
+A dashcam writes its GPS and speed captions as SubRip in Matroska or as
+timed text (``mov_text``, 3GPP TS 26.245) in MP4; neither container holds
+the other's. FFmpeg's command line converts text subtitles between them
+(decoded to ASS dialogue, encoded again); vidclear does the same for the
+streams it would otherwise refuse: timed text in MP4 and MOV, the muxer's
+own text codec elsewhere (ASS in Matroska, WebVTT in WebM). Cue times and
+durations are the input packets'; styling beyond what both formats carry
+is FFmpeg's to keep or drop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import av
+
+__all__ = ["TEXT_SUBTITLES", "SubtitleConvert", "text_target"]
+
+#: Text subtitle codecs (FFmpeg's names) that convert into one another.
+TEXT_SUBTITLES = frozenset({"subrip", "srt", "mov_text", "ass", "ssa", "webvtt", "text"})
+_MP4_FAMILY = {"mp4", "mov", "3gp", "3g2", "ipod", "ismv", "psp", "f4v"}
+
+
+def text_target(container: Any, ist: Any) -> str | None:
+    """The text subtitle encoder ``container`` takes in place of text stream ``ist``, or None.
+
+    None where ``ist`` is no text subtitle or the container holds no text
+    subtitle format this FFmpeg can encode (MPEG-TS, AVI, FLV).
+    """
+    ctx = ist.codec_context
+    if ist.type != "subtitle" or ctx is None or ctx.name not in TEXT_SUBTITLES:
+        return None
+    formats = set(container.format.name.split(","))
+    target = "mov_text" if formats & _MP4_FAMILY else getattr(
+        container, "default_subtitle_codec", None)
+    if not target or target not in TEXT_SUBTITLES or target not in container.supported_codecs:
+        return None
+    try:
+        av.codec.Codec(target, "w")
+    except (av.FFmpegError, ValueError):  # no such encoder in this build
+        return None
+    return str(target)
+
+
+class SubtitleConvert:
+    """Re-encode the packets of text subtitle stream ``ist`` as ``codec`` into ``container``.
+
+    Parameters
+    ----------
+    container : av.container.OutputContainer
+        The output, before its header is written; the new stream is added to it.
+    ist : av.stream.Stream
+        The input's text subtitle stream (see :data:`TEXT_SUBTITLES`).
+    codec : str
+        A text subtitle encoder the container holds (:func:`text_target`).
+
+    Raises
+    ------
+    av.FFmpegError
+        The decoder or the encoder cannot be opened.
+    """
+
+    def __init__(self, container: Any, ist: Any, codec: str) -> None:
+        ctx = ist.codec_context
+        self._decoder = av.CodecContext.create(ctx.name, "r")
+        if ctx.extradata:
+            self._decoder.extradata = ctx.extradata
+        self._decoder.open()
+        self.stream = container.add_stream(codec)
+        self.stream.time_base = ist.time_base
+        enc = self.stream.codec_context
+        enc.time_base = ist.time_base
+        # the cues' ASS styles, as FFmpeg hands the decoder's header to the encoder
+        enc.subtitle_header = self._decoder.subtitle_header
+        enc.open()
+        self.codec = codec
+        self.converted = 0
+        self.empty = 0  # timed text's empty samples between cues, which SubRip has none of
+
+    def convert(self, packet: Any) -> Any | None:
+        """The packet re-encoded, with ``packet``'s times; None for an empty cue.
+
+        Raises
+        ------
+        av.FFmpegError
+            The packet does not decode or encode (damaged).
+        """
+        cues = self._decoder.decode2(packet)
+        if cues is None or len(cues) == 0:
+            self.empty += 1
+            return None
+        out = self.stream.codec_context.encode_subtitle(cues)
+        out.time_base = packet.time_base
+        out.pts, out.dts, out.duration = packet.pts, packet.dts, packet.duration
+        self.converted += 1
+        return out
