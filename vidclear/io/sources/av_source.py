@@ -951,28 +951,21 @@ class AVSource(Source):
             if not promised or read >= promised - max(2, promised // 50):
                 continue
             tb = stream.time_base
-            if _counts_samples(stream) and tb and stream.index in self._side_end:
-                # AVI counts PCM in samples, not packets: a dashcam's MJPEG and
-                # PCM file (240000 samples in 235 packets) was refused as
-                # damaged (trial 81 F1); the samples held are the measure
-                rate = stream.codec_context.sample_rate
-                length = promised / rate
+            # the length promised: in time where the stream states one; AVI counts
+            # PCM in samples, not packets (a dashcam's MJPEG and PCM file, 240000
+            # samples in 235 packets, was refused as damaged, trial 81 F1)
+            samples = _counts_samples(stream)
+            length = (promised / stream.codec_context.sample_rate if samples else
+                      float(stream.duration * tb) if stream.duration and tb else None)
+            if length is not None and tb and stream.index in self._side_end:
                 held = float((self._side_end[stream.index] - (stream.start_time or 0)) * tb)
                 if held >= length - max(0.25, 0.02 * length):
                     continue
+                what = f"{promised} samples" if samples else f"{promised} packets"
                 raise InputError(
                     f"input {self.spec} is damaged: its index promises {length:.2f} s of "
-                    f"{stream.type} in stream #{stream.index} ({promised} samples), the "
-                    f"file holds {max(held, 0.0):.2f} s {hint}")
-            if stream.duration and tb and stream.index in self._side_end:
-                length = float(stream.duration * tb)
-                held = float((self._side_end[stream.index] - (stream.start_time or 0)) * tb)
-                if held >= length - max(0.25, 0.02 * length):
-                    continue
-                raise InputError(
-                    f"input {self.spec} is damaged: its index promises {length:.2f} s of "
-                    f"{stream.type} in stream #{stream.index} ({promised} packets), the "
-                    f"file holds {max(held, 0.0):.2f} s ({read}) {hint}")
+                    f"{stream.type} in stream #{stream.index} ({what}), the file holds "
+                    f"{max(held, 0.0):.2f} s ({read} packets) {hint}")
             raise InputError(
                 f"input {self.spec} is damaged: its index promises {promised} {stream.type} "
                 f"packets in stream #{stream.index}, {read} could be read {hint}")
