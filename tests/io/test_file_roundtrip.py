@@ -426,8 +426,9 @@ def test_a_copied_stream_cut_short_by_a_damaged_index_is_refused(tmp_path):
     assert read < promised // 2  # FFmpeg's reading of it: the sound is cut short
     with pytest.raises(InputError, match=r"^input .*damaged\.mp4 is damaged: its index promises "
                                          rf"4\.0\d s of audio in stream #1 \({promised} "
-                                         r"packets\), the file holds 0\.\d\d s \(\d+ packets\) \(use "
-                                         r"--set input\.allow_truncated=true"):
+                                         r"packets\), the file holds 0\.\d\d s "
+                                         r"\(\d+ packets\) \(use --set "
+                                         r"input\.allow_truncated=true"):
         transcode(str(damaged), tmp_path / "out.mkv")
     assert not list(tmp_path.glob("out*"))
     # the intact file copies every packet; allow_truncated keeps what there is

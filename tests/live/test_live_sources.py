@@ -170,6 +170,38 @@ def test_udp_stream_is_read_and_reconnected_after_a_cut():
         assert f.meta["capture_time"] <= arrived
 
 
+def test_a_silence_under_the_timeout_is_named():
+    # A UDP sender silent for 2.5 s, under input.timeout: no loss, no
+    # reconnect, and nothing said, though the recording holds the gap as a
+    # still picture (trial 82 F7).
+    port = free_port(socket.SOCK_DGRAM)
+    sender = UDPSender(port).start(1.0)
+    time.sleep(0.05)
+    events: list[str] = []
+    src = NetworkSource(sender.url, config=InputConfig(timeout=6.0), on_event=events.append)
+
+    def again() -> None:
+        sender.join()
+        time.sleep(2.5)
+        sender.start(1.0)
+
+    threading.Thread(target=again, daemon=True).start()
+    times = []
+    for f in src:
+        times.append(f.time)
+        if len(times) > 45:
+            break
+    src.stop()
+    src.close()
+    sender.join()
+    status = src.status()
+    assert status["reconnects"] == 0 and status["silences"] == 1, (status, events)
+    assert 2.0 < status["silent_s"] < 4.0, status
+    said = [e for e in events if "nothing came for" in e]
+    assert len(said) == 1 and "the recording keeps the gap" in said[0], events
+    assert max(np.diff(times)) > 2.0  # the gap is in the timeline
+
+
 def test_first_open_of_a_dead_stream_fails_fast():
     port = free_port(socket.SOCK_DGRAM)
     t0 = time.monotonic()

@@ -33,7 +33,7 @@ from vidclear.io.sinks.report import REPORT_FILES, ReportSink
 from vidclear.io.sinks.split import split_outputs
 from vidclear.io.sinks.stream import classify_output
 from vidclear.io.sources import classify_input, expand_inputs
-from vidclear.io.sources.network import remote_file
+from vidclear.io.sources.network import SILENCE_NOTE_S, remote_file
 from vidclear.pipeline.stats import PipelineStats
 from vidclear.session import Session
 
@@ -456,7 +456,7 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
             if note not in early:
                 print(f"vidclear: note: {note}", file=sys.stderr)
     silent = getattr(session.source, "silent_for_s", 0.0)
-    if silent >= _SILENT_NOTE_S and not quiet:  # stopped before the loss was found
+    if silent >= SILENCE_NOTE_S and not quiet:  # stopped before the loss was found
         print(f"vidclear: note: input {session.source.spec} had sent nothing for "
               f"{silent:.1f} s when the run ended (a loss is declared after input.timeout)",
               file=sys.stderr)
@@ -469,10 +469,6 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     if stats.interrupted:
         return 128 + first_signal if first_signal else EXIT_INTERRUPTED
     return 0
-
-
-# a live input silent this long (s) when the run ended is named (not yet a loss)
-_SILENT_NOTE_S = 2.0
 
 
 @contextlib.contextmanager

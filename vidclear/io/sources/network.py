@@ -31,7 +31,11 @@ from vidclear.io.joins import DISCONTINUITY_S, JOIN_AHEAD_S
 from vidclear.io.sources.av_source import CAPTURE_TIME_BASE, AVSource, UnsizedStreamError
 from vidclear.io.sources.remote import content_length
 
-__all__ = ["NetworkSource", "remote_file", "stream_options"]
+__all__ = ["SILENCE_NOTE_S", "NetworkSource", "remote_file", "stream_options"]
+
+#: A stream that sends nothing for this long (s), but less than ``input.timeout``
+#: (no loss, no reconnect), is named: its recording holds the gap.
+SILENCE_NOTE_S = 2.0
 
 
 def stream_options(url: str) -> dict[str, str]:
@@ -164,6 +168,9 @@ class NetworkSource(Source):
         self._length: int | None = None  # the server's Content-Length, once asked
         self._ended_at: float | None = None  # when the run stopped or gave up (monotonic)
         self._last_frame_at: float | None = None  # when the latest frame came (monotonic)
+        #: silences of SILENCE_NOTE_S or more that were no loss, and their seconds
+        self.silences = 0
+        self.silent_s = 0.0
         self._decode_errors_closed = 0
         self._lock = threading.Lock()
         self._src: AVSource | None = self._open_unless_stopped()
@@ -254,6 +261,8 @@ class NetworkSource(Source):
             # no frame for this long, not yet a loss (within input.timeout): a run
             # stopped then said "up" and nothing of the silence (trial 80 F2)
             "silent_for_s": round(self.silent_for_s, 2),
+            "silences": self.silences,
+            "silent_s": round(self.silent_s, 3),
         }
 
     @property
@@ -315,6 +324,16 @@ class NetworkSource(Source):
                     last_in = now_in
                     if not self.wall_clock:  # stamped by capture time, the lag is moot
                         lag.append(captured - now_in)
+                    quiet = None if seg_first is None or self._last_frame_at is None \
+                        else time.monotonic() - self._last_frame_at
+                    if quiet is not None and quiet >= SILENCE_NOTE_S:
+                        # under input.timeout, so no loss: the recording holds a still
+                        # picture that long, and nothing said so (trial 82 F7)
+                        self.silences += 1
+                        self.silent_s += quiet
+                        self._event(f"nothing came for {quiet:.1f} s, then the stream went "
+                                    "on (under input.timeout: no reconnect; the recording "
+                                    "keeps the gap)")
                     if seg_first is None:
                         seg_first = pts
                         if self.down:  # back only with a picture: an open alone is no return
