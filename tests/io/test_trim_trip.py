@@ -517,12 +517,14 @@ def test_split_writes_one_file_per_input_with_state_carried(chunks, tmp_path):
         Session.open([str(c) for c in chunks], out_dir, split=True)
 
 
-@pytest.mark.parametrize("ext", [".mp4", ".mov"])
-def test_a_subtitle_cue_ends_with_the_trimmed_span(tmp_path, ext):
+@pytest.mark.parametrize("ext", [".mp4", ".mov", ".mkv"])
+def test_subtitle_cues_are_cut_to_the_trimmed_span(tmp_path, ext):
     # A cue from 1 s to 4 s trimmed with -ss 0.5 -t 2 kept its 3 s: the file
-    # lasted a second past its last frame (trial 81 F5).
+    # lasted a second past its last frame (trial 81 F5); a cue shown at the
+    # start (0 to 1 s) was dropped, the caption missing (trial 82 F4).
     srt = tmp_path / "cue.srt"
-    srt.write_text("1\n00:00:01,000 --> 00:00:04,000\nGPS 51.5 N\n\n")
+    srt.write_text("1\n00:00:00,000 --> 00:00:01,000\nN 51.50\n\n"
+                   "2\n00:00:01,000 --> 00:00:04,000\nN 51.51\n\n")
     src = tmp_path / "sub.mp4"
     subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
                     "testsrc2=size=96x64:rate=30:d=5", "-i", str(srt), "-c:v", "libx264",
@@ -530,7 +532,9 @@ def test_a_subtitle_cue_ends_with_the_trimmed_span(tmp_path, ext):
     out = tmp_path / f"out{ext}"
     res = _run("run", str(src), "-o", str(out), "-ss", "0.5", "-t", "2")
     assert res.returncode == 0, res.stderr
-    cue = ffprobe_packets(out, "s:0")[-1]  # (MP4's timed text fills the time before with
-    assert float(cue["pts_time"]) == pytest.approx(0.5, abs=0.01)  # an empty sample)
-    assert float(cue["duration_time"]) == pytest.approx(1.5, abs=0.01)
+    cues = subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-i", str(out),
+                           "-map", "0:s:0", "-f", "srt", "-"], capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+    assert cues == ("1\n00:00:00,000 --> 00:00:00,500\nN 51.50\n\n"
+                    "2\n00:00:00,500 --> 00:00:02,000\nN 51.51\n\n"), cues
     assert float(ffprobe_streams(out)["format"]["duration"]) == pytest.approx(2.0, abs=0.05)

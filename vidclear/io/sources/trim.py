@@ -76,11 +76,19 @@ class _TrimmedPackets(SidePackets):
         ts = packet.pts if packet.pts is not None else packet.dts
         if ts is not None:
             t = float(ts * packet.time_base)
+            cue = packet.stream.type == "subtitle" and bool(packet.duration)
+            shown_to = t + float(packet.duration * packet.time_base) if cue else t
+            if t < self.start - _EPS and cue and shown_to > self.start + _EPS:
+                # a cue still shown at the start is shown from it, as FFmpeg keeps
+                # it: a GPS caption from 0 to 2 s was dropped from -ss 0.5, its
+                # track empty for the whole span (trial 82 F4)
+                packet.pts = packet.dts = round(self.start / packet.time_base)
+                t = float(packet.pts * packet.time_base)
+                packet.duration = max(1, round((shown_to - t) / packet.time_base))
             if t < self.start - _EPS or (self.end is not None and t >= self.end - _EPS):
                 self.dropped += 1
                 return
-            if (self.end is not None and packet.stream.type == "subtitle" and packet.duration
-                    and t + float(packet.duration * packet.time_base) > self.end + _EPS):
+            if self.end is not None and cue and shown_to > self.end + _EPS:
                 # a cue shown past the span ends with it, as the picture does: the
                 # file lasted a second past its last frame (trial 81 F5)
                 packet.duration = max(1, round((self.end - t) / packet.time_base))
