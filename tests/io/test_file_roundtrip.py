@@ -1198,3 +1198,18 @@ def test_text_subtitles_are_converted_to_the_containers_own(tmp_path, src_ext, e
     bad = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o",
                           str(tmp_path / "out.ts")], capture_output=True, text=True)
     assert bad.returncode != 0 and "cannot hold input stream #1 subtitle" in bad.stderr
+
+
+def test_an_anamorphic_picture_webm_cannot_shape_is_named(tmp_path):
+    # VP9 has no SAR of its own and FFmpeg writes Matroska's display size from
+    # a stream field PyAV leaves unset: the shape was lost without a word
+    # (trial 82 F2). MP4 keeps it with the same codec.
+    src = make_clip(tmp_path / "in.mp4", n=4, size=(96, 64), audio=False, sar=Fraction(4, 3))
+    res = _vidclear_run(src, tmp_path / "out.webm")
+    assert "pixels are not square (sample aspect ratio 4:3)" in res.stderr, res.stderr
+    assert "it shows 3:2 where the input shows 2:1" in res.stderr
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o",
+                          str(tmp_path / "vp9.mp4"), "-c:v", "libvpx-vp9"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0 and "not square" not in res.stderr, res.stderr
+    assert _video(ffprobe_streams(tmp_path / "vp9.mp4"))["sample_aspect_ratio"] == "4:3"

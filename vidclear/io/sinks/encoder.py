@@ -818,6 +818,7 @@ class EncoderSink:
         sar = frame.meta.get("sample_aspect_ratio")
         if sar:  # anamorphic pixels keep their shape, as FFmpeg keeps them
             stream.codec_context.sample_aspect_ratio = sar
+            self._sar_note(stream, sar)
         if frame.meta.get("display_rotation"):  # input.autorotate = false: still shown turned
             stream.set_display_rotation(int(frame.meta["display_rotation"]))
         if constant_rate(self._container.format) and src is not None and src.rate:
@@ -925,6 +926,28 @@ class EncoderSink:
             self._copy_video_tags(src)
             self._add_copy_streams(src)
         mark_output(self._container, stream)
+
+    def _sar_note(self, stream: Any, sar: Fraction) -> None:
+        """Name an anamorphic picture that this output shows with square pixels.
+
+        MP4 and MOV carry the shape in the container; Matroska and WebM only
+        where the codec's own bitstream does (H.264, HEVC, MPEG-4 Part 2 and
+        MPEG-2): FFmpeg writes Matroska's display size from a stream field
+        PyAV does not set, so VP8, VP9, AV1 and FFV1 there lose it (trial 82
+        F2: a 4:3 SAR shown at 16:9 instead of 64:27).
+        """
+        formats = set(self._container.format.name.split(","))
+        if not formats & {"matroska", "webm"} or stream.codec_context.codec.canonical_name in (
+                "h264", "hevc", "mpeg4", "mpeg2video"):
+            return
+        w, h = self._size
+        dar, square = Fraction(w, h) * sar, Fraction(w, h)
+        self.notes.append(
+            f"{self.name}: the input's pixels are not square (sample aspect ratio "
+            f"{sar.numerator}:{sar.denominator}) and {stream.codec_context.name} in "
+            f"{self.path.suffix or 'Matroska'} keeps no such shape here: it shows "
+            f"{square.numerator}:{square.denominator} where the input shows "
+            f"{dar.numerator}:{dar.denominator} (.mp4 and .mov keep it)")
 
     def _start_image(self, frame: Frame, rate: Any) -> None:
         assert self.image is not None  # only called for picture outputs
