@@ -656,17 +656,20 @@ class AVSource(Source):
         # decoding order, so with B-frames the frames came out with pts 1, 4,
         # 3, 5, 2, ... (100 frames spread over 7 s, trial 52). Their DTS run
         # in order; FFmpeg's guess_correct_pts turns to them the same way.
-        # They are kept at the first frame's offset from its PTS.
+        # The first frame shown goes where the first packet was stored, the
+        # stream's start (the demuxer's PTS, a tick past the DTS for H.264,
+        # put the picture a frame after the sound, trial 82 F1).
         from_dts = "avi" in self._container.format.name.split(",")
         dts_shift: int | None = None
+        first_dts: int | None = None  # the first video packet's
 
         def frame_of(av_frame: Any) -> Frame:
-            nonlocal last_pts, dts_shift
+            nonlocal last_pts, dts_shift, first_dts
             pts = av_frame.pts
             dts = getattr(av_frame, "dts", None)
             if from_dts and dts is not None:
                 if dts_shift is None:
-                    dts_shift = 0 if pts is None else pts - dts
+                    dts_shift = 0 if first_dts is None else first_dts - dts
                 pts = dts + dts_shift
             elif from_dts and last_pts is not None:
                 pts = last_pts + step  # the frames the decoder held to the end: no DTS
@@ -688,6 +691,8 @@ class AVSource(Source):
                     continue
                 if packet.size:
                     self._count_packet(packet)
+                    if first_dts is None:
+                        first_dts = packet.dts
                 for av_frame in self._decode(packet):
                     yield frame_of(av_frame)
         except av.FFmpegError as exc:
