@@ -453,8 +453,14 @@ def test_ffmpegs_encoder_options_set_the_output(clip, tmp_path):
                    "-b:v", "300k")
     assert res.returncode == 0, res.stderr
     assert ffprobe_streams(tmp_path / "y.mp4")["streams"][0]["codec_name"] == "mpeg4"
+    # MJPEG takes JPEG's full-range formats: yuv420p was refused ("could not
+    # start"), where FFmpeg picks yuvj420p (trial 82 F3)
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "j.avi"), "-c:v", "mjpeg")
+    assert res.returncode == 0 and "mjpeg writes yuvj420p" in res.stderr, res.stderr
+    assert ffprobe_streams(tmp_path / "j.avi")["streams"][0]["pix_fmt"] == "yuvj420p"
     for args, text in ((("-crf", "abc"), "-crf 'abc' is not allowed"),
-                       (("-c:v", "nope"), "output.codec = 'nope' is not an encoder")):
+                       (("-c:v", "nope"), "output.codec = 'nope' is not an encoder"),
+                       (("-c:v", "copy"), "-c:v copy is not possible: vidclear re-encodes")):
         res = vidclear("run", str(clip), "-o", str(tmp_path / "z.mp4"), *args)
         assert res.returncode == 2 and text in res.stderr, res.stderr
         assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "z.mp4").exists()

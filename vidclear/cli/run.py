@@ -197,6 +197,10 @@ def trim_overrides(args: argparse.Namespace) -> list[str]:
             out.append(f"input.{key}={seconds!r}")
     if getattr(args, "format", None):
         out.append(f"output.format={json.dumps(args.format)}")
+    if getattr(args, "video_codec", None) == "copy":
+        raise ConfigError("-c:v copy is not possible: vidclear re-encodes the video it "
+                          "processes (audio, subtitles and data are copied as they are); name "
+                          "an encoder such as libx264")
     for attr, key in (("video_codec", "codec"), ("video_bitrate", "bitrate"),
                       ("pix_fmt", "pix_fmt")):
         text = getattr(args, attr, None)

@@ -73,6 +73,8 @@ _LISTED_FORMATS = _MP4_FORMATS | {"matroska", "webm"}
 # audio sent to .mov was copied and the header failed, where FFmpeg's CLI
 # writes AAC (trial 61); it is re-encoded with the container's own codec now.
 _MUXER_REFUSES = {"mov": {"flac", "opus"}, "mp4": {"flac"}}
+# The full-range formats the MJPEG encoder takes in place of the limited ones.
+_JPEG_FORMATS = {"yuv420p": "yuvj420p", "yuv422p": "yuvj422p", "yuv444p": "yuvj444p"}
 # The MP4 muxer refuses MP3 below this rate (MPEG-2.5: 8, 11.025, 12 kHz) unless strict -1.
 _MP4_MP3_MIN_RATE = 16_000
 # Audio copied into the old constant-rate containers. Their tag tables list
@@ -798,6 +800,12 @@ class EncoderSink:
         hdr = frame.meta.get("colour")  # HDR signal made upstream: its codec, format, tags
         codec, pix_fmt = (hdr["codec"], hdr["pix_fmt"]) if hdr else (self._video_codec(),
                                                                     cfg.pix_fmt)
+        if codec == "mjpeg" and pix_fmt in _JPEG_FORMATS:
+            # JPEG's Y'CbCr is full range: the encoder refused yuv420p ("could not
+            # start"), where FFmpeg picks yuvj420p itself (trial 82 F3)
+            pix_fmt = _JPEG_FORMATS[pix_fmt]
+            self.notes.append(f"{self.name}: mjpeg writes {pix_fmt} (JPEG's full range), "
+                              f"not output.pix_fmt = {cfg.pix_fmt}, as FFmpeg does")
         if hdr and (codec, pix_fmt) != (cfg.codec, cfg.pix_fmt):
             self.notes.append(f"HDR video ({hdr['transfer']}, {hdr['primaries']}) is written "
                               f"as {codec} {pix_fmt}, not output.codec = {cfg.codec}, "
