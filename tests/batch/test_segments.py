@@ -221,6 +221,27 @@ def test_text_subtitles_are_converted_at_the_join(tmp_path: Path) -> None:
     assert cues(seg) == cues(one) == cues(src) != ""
 
 
+@pytest.mark.parametrize("suffix", [".mov", ".mkv"])
+def test_the_start_timecode_survives_the_join(tmp_path: Path, suffix: str) -> None:
+    # A whole run keeps a MOV's start timecode (a tmcd track, or Matroska's
+    # tag); the join of its segments lost it without a word (trial 83 F2).
+    src = tmp_path / "cam.mov"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=25:d=3", "-timecode", "10:00:00:00",
+                    "-c:v", "libx264", "-g", "25", str(src)], check=True, timeout=60)
+    fast = ['pipeline.processors=["copy"]', "output.threads=1", "output.preset=ultrafast"]
+    seg, one = _segmented_and_whole(src, tmp_path, fast, suffix=suffix)
+
+    def timecode(path: Path) -> str | None:
+        video = ffprobe_streams(path)["streams"][0]
+        return {k.lower(): v for k, v in video.get("tags", {}).items()}.get("timecode")
+
+    assert timecode(seg) == timecode(one) == "10:00:00:00"
+    assert len(ffprobe_frame_times(seg)) == 75
+    report = json.loads((tmp_path / "seg" / "batch-report.json").read_text())
+    assert report["files"][0]["segments"] == 3  # it was cut
+
+
 def test_mpegts_outputs_of_segments_are_joined(clips: Path, tmp_path: Path) -> None:
     # An MPEG-TS muxer shifts every file it writes by its own start delay:
     # TS parts of an MP4 input could not be joined ("timestamps go backwards

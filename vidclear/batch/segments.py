@@ -49,7 +49,12 @@ from vidclear.io.sinks.encoder import (
 )
 from vidclear.io.sinks.paths import publish
 from vidclear.io.sinks.subtitles import SubtitleConvert, text_target
-from vidclear.io.sources.av_source import container_start, open_error, video_stream
+from vidclear.io.sources.av_source import (
+    container_start,
+    open_error,
+    start_timecode,
+    video_stream,
+)
 
 __all__ = ["Segment", "SegmentSource", "estimate_frames", "join_segments",
            "plan_segments", "unjoinable"]
@@ -350,6 +355,20 @@ def join_segments(
             v0 = inputs[0].streams.video[0]
             ovs = out.add_stream_from_template(v0)
             ovs.time_base = v0.time_base
+            # the start timecode a whole run keeps (MOV and MP4 write it as a tmcd
+            # track): the join lost it (trial 83 F2)
+            timecode = start_timecode(src, video_stream(src))
+            # (the tmcd track counts frames at the stream's rate, which a stream
+            # made from a template lacks: the muxer refused it)
+            rate = v0.average_rate or v0.guessed_rate
+            if timecode and set(out.format.name.split(",")) & {"mov", "mp4", "matroska",
+                                                                "webm"}:
+                if rate:
+                    ovs.metadata["timecode"] = timecode
+                    ovs.codec_context.framerate = rate
+                else:
+                    notes.append(f"{output}: the start timecode {timecode} was not kept: "
+                                 "the joined video has no frame rate to count it in")
             out.metadata.update({k: v for k, v in src.metadata.items()
                                  if k.lower() != "encoder"})
             mark_output(out, ovs)

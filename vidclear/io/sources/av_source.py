@@ -116,6 +116,14 @@ def _best_video(streams: list[Any]) -> Any:
     return max(streams, key=lambda s: (score(s), -s.index))
 
 
+def start_timecode(container: Any, vs: Any) -> str:
+    """The start timecode (``HH:MM:SS:FF``) of video stream ``vs``: its own tag, else a
+    QuickTime ``tmcd`` track's; empty when there is none."""
+    return str(vs.metadata.get("timecode", "")) or next(
+        (str(s.metadata.get("timecode", "")) for s in container.streams if _is_timecode(s)),
+        "")
+
+
 def sample_aspect(stream: Any) -> Fraction | None:
     """The shape of a video stream's pixels (width / height) when they are not square.
 
@@ -471,8 +479,7 @@ class AVSource(Source):
         #: drops frames); strings, as they outlive the container
         self.uncopied_streams = [] if copy_streams else [str(s.type) for s in side]
         self.attached_pictures = [s for s in pictures if copy_streams]
-        self.timecode = str(vs.metadata.get("timecode", "")) or next(
-            (str(s.metadata.get("timecode", "")) for s in c.streams if _is_timecode(s)), "")
+        self.timecode = start_timecode(c, vs)
         self._video_packets = 0  # demuxed, with data
         self._side_read: dict[int, int] = {}  # copied streams' packets demuxed, by index
         self._side_end: dict[int, int] = {}  # copied streams' latest pts + duration, by index
