@@ -265,15 +265,16 @@ def unjoinable(output: Path) -> str | None:
 
 
 def part_suffix(output: Path) -> str:
-    """The file extension of ``output``'s segment parts: its own, Matroska for MPEG-TS.
+    """The file extension of ``output``'s segment parts: its own, MOV for MPEG-TS.
 
     TS parts of an MP4 input could not be joined: their timestamps went
     backwards at the first seam (the TS muxer moves each file it writes by
-    an amount of its own, the first part's by the encoder's delay). Matroska
-    parts keep the source time and hold any codec a TS output does, and the
-    join muxes into the requested container.
+    an amount of its own, the first part's by the encoder's delay). MOV
+    parts keep the source time to the tick (Matroska's, in milliseconds,
+    moved a 90 kHz source's frames by up to 30 ticks, trial 83 F1) and hold
+    the codecs a TS output does; the join muxes into the requested container.
     """
-    return ".mkv" if output.suffix.lower() in TS_SUFFIXES else output.suffix
+    return ".mov" if output.suffix.lower() in TS_SUFFIXES else output.suffix
 
 
 def _rebuilt_dts(parts: list[Path]) -> list[list[int]]:
