@@ -766,3 +766,19 @@ def test_a_file_whose_name_looks_like_a_pattern_is_that_file(clips: Path, tmp_pa
     for path in (named, yt):
         items = collect_inputs([str(path)], tmp_path / "out")
         assert [i.input for i in items] == [path.resolve()]
+
+
+def test_an_empty_file_is_named_as_such(tmp_path: Path) -> None:
+    # A card's 0-byte file: "input is empty (0 bytes)" in a run and with
+    # --trips, but FFmpeg's "Invalid data found when processing input" in a
+    # batch (trial 83 F3).
+    inp = tmp_path / "card"
+    inp.mkdir()
+    (inp / "EMPTY.MP4").write_bytes(b"")
+    out = tmp_path / "out"  # not there yet: a --report in it waits for the batch to make it
+    rc = main(["batch", str(inp), "-o", str(out), "--report", str(out / "card.json"), "-q",
+               *sets(FAST)])  # (refused, "folder does not exist", trial 83 F4)
+    assert rc == 1
+    (row,) = json.loads((out / "card.json").read_text())["files"]
+    assert row["status"] == "failed"
+    assert row["error"].endswith(f"input is empty (0 bytes): {inp / 'EMPTY.MP4'}"), row

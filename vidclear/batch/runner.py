@@ -337,15 +337,20 @@ def run_batch(
         items = collect_inputs(inputs, outdir, suffix=opts.suffix, notes=notes,
                                container=base.output.format)
     read = [*inputs, *([opts.config_file] if opts.config_file else [])]  # never a report
-    if opts.report is not None:  # refused now, not after the whole batch has run
-        _check_report_path(Path(opts.report), items, overwrite=opts.overwrite, read=read,
+    # a --report in OUTDIR itself is checked once the batch has made OUTDIR (it was
+    # refused, "folder does not exist", for a new OUTDIR, trial 83 F4); any other
+    # is refused now, not after the whole batch has run
+    report_path = Path(opts.report) if opts.report is not None else outdir / REPORT_NAME
+    in_outdir = Path(os.path.realpath(report_path)).parent == outdir
+    if not in_outdir:
+        _check_report_path(report_path, items, overwrite=opts.overwrite, read=read,
                            outdir=outdir)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create {outdir}: {exc.strerror or exc}") from None
-    if opts.report is None:
-        _check_report_path(outdir / REPORT_NAME, items, overwrite=opts.overwrite, read=read,
+    if in_outdir:
+        _check_report_path(report_path, items, overwrite=opts.overwrite, read=read,
                            outdir=outdir)
     state = BatchState(outdir)
     _sweep_old_segments(outdir)

@@ -167,6 +167,10 @@ def _is_sdp(path: str) -> bool:
 
 
 def open_error(spec: str, exc: Exception) -> InputError:
+    if classify_input(spec) == "file" and os.path.isfile(spec) and os.path.getsize(spec) == 0:
+        # one message wherever it is opened (a batch's planning said "Invalid
+        # data found when processing input", trial 83 F3)
+        return InputError(f"input is empty (0 bytes): {spec}")
     text = str(getattr(exc, "strerror", None) or exc).strip() or type(exc).__name__
     host = _unresolved_host(spec) if getattr(exc, "errno", None) == errno.EIO else None
     if host is not None:  # FFmpeg logs the reason and returns a bare I/O error
