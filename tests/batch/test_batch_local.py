@@ -782,3 +782,21 @@ def test_an_empty_file_is_named_as_such(tmp_path: Path) -> None:
     (row,) = json.loads((out / "card.json").read_text())["files"]
     assert row["status"] == "failed"
     assert row["error"].endswith(f"input is empty (0 bytes): {inp / 'EMPTY.MP4'}"), row
+
+
+def test_the_batch_eta_counts_from_the_first_frame() -> None:
+    # The workers compile their kernels for up to a minute before any frame:
+    # counted in, the first ETA said 7 hours for a 1-minute batch (trial 83 F5).
+    from vidclear.batch.runner import _Bar
+
+    bar = _Bar(total=1000, files=4, enabled=True)
+    try:
+        bar.update(0, 0, 0)
+        time.sleep(0.6)  # compiling: no frame yet
+        bar.update(100, 0, 0)
+        time.sleep(0.1)
+        bar.update(200, 0, 0)
+        info = bar.bar.format_dict  # 200 frames in about 0.1 s, not in 0.7 s
+        assert info["n"] == 200 and info["elapsed"] < 0.5, info
+    finally:
+        bar.close()
