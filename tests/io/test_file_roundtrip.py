@@ -1213,3 +1213,24 @@ def test_an_anamorphic_picture_webm_cannot_shape_is_named(tmp_path):
                          capture_output=True, text=True)
     assert res.returncode == 0 and "not square" not in res.stderr, res.stderr
     assert _video(ffprobe_streams(tmp_path / "vp9.mp4"))["sample_aspect_ratio"] == "4:3"
+
+
+def test_overlapping_cues_become_timed_text_as_ffmpeg_writes_them(tmp_path):
+    # Timed text shows one cue at a time: the MP4 muxer laid overlapping SubRip
+    # cues end to end, each later one delayed (1.0 s became 1.5 s; the file
+    # outlasted its picture, trial 84 F1). Each ends where the next starts.
+    srt = tmp_path / "gps.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:01,500\nA\n\n2\n00:00:01,000 --> 00:00:02,500\nB\n\n"
+                   "3\n00:00:02,800 --> 00:00:03,500\nC\n\n")
+    src = tmp_path / "dash.mkv"
+    ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
+    subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=30:d=4",
+                    "-i", str(srt), "-c:v", "libx264", "-c:s", "srt", str(src)], check=True,
+                   timeout=60)
+    ref = tmp_path / "ref.mp4"
+    subprocess.run([ffmpeg, "-v", "error", "-i", str(src), "-c:v", "copy", "-c:s", "mov_text",
+                    str(ref)], check=True, timeout=60)
+    out = tmp_path / "out.mp4"
+    _vidclear_run(src, out)
+    assert _cues(out) == _cues(ref), (_cues(out), _cues(ref))
+    assert "00:00:01,000 --> 00:00:02,500" in _cues(out)

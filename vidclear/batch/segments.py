@@ -470,6 +470,16 @@ def join_segments(
                     coded.stream = tr.stream
                     out.mux(coded)
                 notes.extend(tr.end_notes(str(output)))
+            for index, conv in subtitles.items():
+                cue = conv.flush()
+                if cue is not None:  # the last timed-text cue, held for the next
+                    if start and cue.time_base:
+                        shift = round(start / cue.time_base)
+                        cue.pts -= shift
+                        cue.dts = cue.pts
+                    cue.stream = streams[index]
+                    counts["packets_copied"] += 1
+                    out.mux(cue)
             out.close()
         except BaseException:
             with contextlib.suppress(Exception):

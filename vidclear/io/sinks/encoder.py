@@ -1447,9 +1447,11 @@ class EncoderSink:
                 del self._preroll[index]
                 self.corrections[_CUT_AWAY.format(ost.type)] += 1
 
-    def _copy_packet(self, index: int, ost: Any, packet: Any) -> None:
-        """Mux one copied packet of input stream ``index`` into output stream ``ost``."""
-        conv = self._subtitles.get(index)
+    def _copy_packet(self, index: int, ost: Any, packet: Any, *,
+                     converted: bool = False) -> None:
+        """Mux one copied packet of input stream ``index`` into output stream ``ost``
+        (``converted``: a subtitle packet converted already)."""
+        conv = None if converted else self._subtitles.get(index)
         if conv is not None:  # text subtitles in the output's own text format
             try:
                 packet = conv.convert(packet)
@@ -1716,6 +1718,10 @@ class EncoderSink:
             for tr in self._transcode.values():
                 self._mux_audio(tr, None)
                 self.notes.extend(tr.end_notes(self.name))
+            for index, conv in self._subtitles.items():
+                cue = conv.flush()
+                if cue is not None:
+                    self._copy_packet(index, conv.stream, cue, converted=True)
             self._container.close()
             self._release_fifo()
         except BaseException as exc:

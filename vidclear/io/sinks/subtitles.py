@@ -78,9 +78,17 @@ class SubtitleConvert:
         self.codec = codec
         self.converted = 0
         self.empty = 0  # timed text's empty samples between cues, which SubRip has none of
+        # Timed text holds one cue at a time: the MP4 muxer laid overlapping cues
+        # end to end, each later one delayed (trial 84 F1). A cue is held until
+        # the next comes and ends where that one starts, as FFmpeg writes them.
+        self._one_at_a_time = codec == "mov_text"
+        self._held: Any | None = None
 
     def convert(self, packet: Any) -> Any | None:
         """The packet re-encoded, with ``packet``'s times; None for an empty cue.
+
+        For timed text the cue returned is the one before, ended no later than
+        ``packet``'s start (:meth:`flush` returns the last).
 
         Raises
         ------
@@ -95,4 +103,16 @@ class SubtitleConvert:
         out.time_base = packet.time_base
         out.pts, out.dts, out.duration = packet.pts, packet.dts, packet.duration
         self.converted += 1
-        return out
+        if not self._one_at_a_time:
+            return out
+        held, self._held = self._held, out
+        if held is not None and held.pts is not None and out.pts is not None and \
+                held.time_base == out.time_base and held.duration and \
+                held.pts + held.duration > out.pts:
+            held.duration = max(1, out.pts - held.pts)
+        return held
+
+    def flush(self) -> Any | None:
+        """The cue still held (timed text), or None."""
+        held, self._held = self._held, None
+        return held
