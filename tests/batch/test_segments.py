@@ -281,6 +281,47 @@ def test_segments_of_a_30_fps_ts_keep_its_ticks(tmp_path: Path) -> None:
     assert ticks(seg, "a:0") == ticks(one, "a:0")
 
 
+@pytest.mark.parametrize("rate", ["30000/1001", "25"])
+def test_ts_segments_without_warm_up_keep_every_frame(tmp_path: Path, rate: str) -> None:
+    # MPEG-TS seeks by bytes and can land past the keyframe a segment starts
+    # on: with --overlap 0 every segment lost its first GOP (15 frames a cut,
+    # the file "done"), or the file failed with no frames (trial 84 F4).
+    src = tmp_path / "drive.ts"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    f"testsrc2=size=96x64:rate={rate}:d=8", "-f", "lavfi", "-i",
+                    "sine=r=48000:d=8", "-c:v", "libx264", "-g", "15", "-c:a", "aac", str(src)],
+                   check=True, timeout=60)
+    fast = ['pipeline.processors=["copy"]', "output.threads=1", "output.preset=ultrafast"]
+    rep = run_batch([str(src)], BatchOptions(outdir=tmp_path / "out", overrides=fast, jobs=2,
+                                             segment_seconds=2.0, overlap=0.0, progress=False))
+    row = rep["files"][0]
+    assert row["status"] == "done" and row["segments"] >= 3, row
+    assert len(ffprobe_frame_times(tmp_path / "out" / "drive.ts")) == \
+        len(ffprobe_frame_times(src))
+
+
+def test_a_segments_progress_leaves_its_warm_up_out(clips: Path, tmp_path: Path) -> None:
+    # A segment decodes and processes its warm-up frames, then drops them:
+    # counted in, the batch bar ran past its total (773 f of 640, trial 84 F5).
+    import queue
+    from types import SimpleNamespace
+
+    from vidclear.batch.worker import _reporter, run_task
+    from vidclear.config.loader import load_config
+
+    src = clips / "long.mp4"
+    seg = plan_segments(src, segment_seconds=1.0, overlap=1.0)[-1]  # the last: warm-up first
+    res = run_task("t", {"kind": "segment", "input": str(src), "output": str(tmp_path / "p.mp4"),
+                         "tables": load_config(overrides=SETTINGS).to_dict(),
+                         "segment": seg.to_dict()}, queue.Queue())
+    assert res["ok"] and res["warm_frames"] > 0, res  # a segment's frames out include them
+    progress: queue.Queue = queue.Queue()
+    report = _reporter("t", progress, lambda: res["warm_frames"])
+    assert report is not None
+    report(SimpleNamespace(frames_out=res["frames"] + res["warm_frames"]))
+    assert progress.get_nowait() == ("t", res["frames"])
+
+
 def test_webm_outputs_of_segments_re_encode_the_audio_as_a_whole_run_does(
         clips: Path, tmp_path: Path) -> None:
     # WebM cannot hold the input's AAC: a whole run re-encodes it as Opus, but

@@ -36,7 +36,10 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNO
 
 
-def _reporter(task_id: str, progress: Any) -> Callable[[Any], None] | None:
+def _reporter(task_id: str, progress: Any,
+              warm: Callable[[], int] = lambda: 0) -> Callable[[Any], None] | None:
+    """Sends the frames a job has written, less ``warm()`` warm-up frames processed
+    and dropped (a segment's: counted in, the bar ran past its total, trial 84 F5)."""
     if progress is None:
         return None
     last = [0.0]
@@ -46,7 +49,7 @@ def _reporter(task_id: str, progress: Any) -> Callable[[Any], None] | None:
         if now - last[0] >= 0.5:
             last[0] = now
             with contextlib.suppress(Exception):
-                progress.put_nowait((task_id, int(stats.frames_out)))
+                progress.put_nowait((task_id, max(0, int(stats.frames_out) - warm())))
 
     return report
 
@@ -88,7 +91,9 @@ def _run_segment(task_id: str, task: dict[str, Any], progress: Any) -> dict[str,
     except BaseException:
         source.close()
         raise
-    stats = session.run(on_progress=_reporter(task_id, progress), signals=False)
+    warmup = session.warmup
+    stats = session.run(on_progress=_reporter(
+        task_id, progress, lambda: warmup.dropped if warmup is not None else 0), signals=False)
     return {"frames": session.recorders[0].frames_written,
             "warm_frames": session.warmup.dropped if session.warmup else 0,
             "stats": stats.snapshot(), "frames_damaged": stats.damaged,
