@@ -278,3 +278,25 @@ def tagged_clip(path: Path, img: np.ndarray, fmt: str, space: int, rng: int, n: 
         for p in vs.encode(None):
             out.mux(p)
     return path
+
+
+def subtitled_clip(path: Path, srt: str, *, seconds: float = 3.0, codec: str = "mov_text",
+                   size: str = "96x64", rate: str = "30", extra: tuple[str, ...] = ()) -> Path:
+    """A clip with one text subtitle track of the SubRip cues ``srt``, by FFmpeg.
+
+    ``codec``: ``mov_text`` (MP4, MOV) or ``srt`` (Matroska); ``extra`` goes
+    before the output (more inputs' maps, encoder options).
+    """
+    cues = path.with_suffix(".srt")
+    cues.write_text(srt)
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    f"testsrc2=size={size}:rate={rate}:d={seconds:g}", "-i", str(cues),
+                    "-c:v", "libx264", "-c:s", codec, *extra, str(path)], check=True, timeout=60)
+    return path
+
+
+def srt_dump(path: Path) -> str:
+    """The first subtitle stream of ``path`` as SubRip text, FFmpeg's reading of it."""
+    return subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-i", str(path),
+                           "-map", "0:s:0", "-f", "srt", "-"], capture_output=True, text=True,
+                          check=True, timeout=60).stdout

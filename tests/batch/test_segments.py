@@ -23,7 +23,14 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from media import ffprobe_frame_times, ffprobe_packets, ffprobe_streams, remux
+from media import (
+    ffprobe_frame_times,
+    ffprobe_packets,
+    ffprobe_streams,
+    remux,
+    srt_dump,
+    subtitled_clip,
+)
 
 from vidclear.batch import BatchOptions, run_batch
 from vidclear.batch.segments import plan_segments
@@ -203,22 +210,11 @@ def test_a_pcm_avis_segments_are_joined_into_mov(tmp_path: Path) -> None:
 def test_text_subtitles_are_converted_at_the_join(tmp_path: Path) -> None:
     # SubRip GPS captions of a long MKV into .mp4: the join refused them after
     # every segment had run; converted to timed text as a whole run does.
-    srt = tmp_path / "gps.srt"
-    srt.write_text("1\n00:00:00,500 --> 00:00:02,000\nN 51.50 E 0.10\n\n"
-                   "2\n00:00:02,000 --> 00:00:02,900\nN 51.51 E 0.11\n\n")
-    src = tmp_path / "dash.mkv"
-    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-                    "testsrc2=size=96x64:rate=30:d=3", "-i", str(srt), "-c:v", "libx264",
-                    "-c:s", "srt", str(src)], check=True, timeout=60)
+    src = subtitled_clip(tmp_path / "dash.mkv", "1\n00:00:00,500 --> 00:00:02,000\nN 51.50\n\n"
+                         "2\n00:00:02,000 --> 00:00:02,900\nN 51.51\n\n", codec="srt")
     fast = ['pipeline.processors=["copy"]', "output.threads=1", "output.preset=ultrafast"]
     seg, one = _segmented_and_whole(src, tmp_path, fast, suffix=".mp4")
-
-    def cues(path: Path) -> str:
-        return subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-i",
-                               str(path), "-map", "0:s:0", "-f", "srt", "-"], check=True,
-                              capture_output=True, text=True, timeout=60).stdout
-
-    assert cues(seg) == cues(one) == cues(src) != ""
+    assert srt_dump(seg) == srt_dump(one) == srt_dump(src) != ""
 
 
 @pytest.mark.parametrize("suffix", [".mov", ".mkv"])

@@ -22,6 +22,8 @@ from tests.media import (
     noise_ts,
     remux,
     restart_matroska_clock,
+    srt_dump,
+    subtitled_clip,
     tagged_clip,
 )
 from vidclear import Session, load_config, open_source, transcode
@@ -1166,13 +1168,6 @@ def test_flv_gets_one_audio_track_in_stereo(tmp_path):
     assert check.returncode == 0 and check.stderr == "", check.stderr
 
 
-def _cues(path) -> str:
-    """The first subtitle stream as SubRip text, by FFmpeg."""
-    return subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-i", str(path),
-                           "-map", "0:s:0", "-f", "srt", "-"], capture_output=True, text=True,
-                          check=True, timeout=60).stdout
-
-
 @pytest.mark.parametrize(("src_ext", "ext", "codec"), [(".mkv", ".mp4", "mov_text"),
                                                         (".mkv", ".mov", "mov_text"),
                                                         (".mp4", ".mkv", "ass"),
@@ -1181,20 +1176,16 @@ def test_text_subtitles_are_converted_to_the_containers_own(tmp_path, src_ext, e
     # A dashcam's GPS captions, SubRip in Matroska or timed text in MP4,
     # were refused in the other container ("cannot hold input stream #1
     # subtitle"), where FFmpeg converts them (trial 81 F7).
-    srt = tmp_path / "gps.srt"
-    srt.write_text("1\n00:00:00,500 --> 00:00:01,500\nN 51.50 E 0.10 42 km/h\n\n"
-                   "2\n00:00:01,500 --> 00:00:02,800\nN 51.51 E 0.11 44 km/h\n\n")
-    src = tmp_path / f"dash{src_ext}"
-    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-                    "testsrc2=size=96x64:rate=30:d=3", "-i", str(srt), "-c:v", "libx264",
-                    "-c:s", "srt" if src_ext == ".mkv" else "mov_text", str(src)],
-                   check=True, timeout=60)
+    src = subtitled_clip(tmp_path / f"dash{src_ext}",
+                         "1\n00:00:00,500 --> 00:00:01,500\nN 51.50 E 0.10 42 km/h\n\n"
+                         "2\n00:00:01,500 --> 00:00:02,800\nN 51.51 E 0.11 44 km/h\n\n",
+                         codec="srt" if src_ext == ".mkv" else "mov_text")
     out = tmp_path / f"out{ext}"
     res = _vidclear_run(src, out)
     assert f"converted to {codec}, as FFmpeg does" in res.stderr, res.stderr
     subs = [s for s in ffprobe_streams(out)["streams"] if s["codec_type"] == "subtitle"]
     assert [s["codec_name"] for s in subs] == [codec]
-    assert _cues(out) == _cues(src)  # the same text at the same times
+    assert srt_dump(out) == srt_dump(src)  # the same text at the same times
     bad = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o",
                           str(tmp_path / "out.ts")], capture_output=True, text=True)
     assert bad.returncode != 0 and "cannot hold input stream #1 subtitle" in bad.stderr
@@ -1219,18 +1210,13 @@ def test_overlapping_cues_become_timed_text_as_ffmpeg_writes_them(tmp_path):
     # Timed text shows one cue at a time: the MP4 muxer laid overlapping SubRip
     # cues end to end, each later one delayed (1.0 s became 1.5 s; the file
     # outlasted its picture, trial 84 F1). Each ends where the next starts.
-    srt = tmp_path / "gps.srt"
-    srt.write_text("1\n00:00:00,000 --> 00:00:01,500\nA\n\n2\n00:00:01,000 --> 00:00:02,500\nB\n\n"
-                   "3\n00:00:02,800 --> 00:00:03,500\nC\n\n")
-    src = tmp_path / "dash.mkv"
-    ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
-    subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=30:d=4",
-                    "-i", str(srt), "-c:v", "libx264", "-c:s", "srt", str(src)], check=True,
-                   timeout=60)
+    src = subtitled_clip(tmp_path / "dash.mkv", "1\n00:00:00,000 --> 00:00:01,500\nA\n\n"
+                         "2\n00:00:01,000 --> 00:00:02,500\nB\n\n"
+                         "3\n00:00:02,800 --> 00:00:03,500\nC\n\n", seconds=4, codec="srt")
     ref = tmp_path / "ref.mp4"
-    subprocess.run([ffmpeg, "-v", "error", "-i", str(src), "-c:v", "copy", "-c:s", "mov_text",
-                    str(ref)], check=True, timeout=60)
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-i", str(src), "-c:v",
+                    "copy", "-c:s", "mov_text", str(ref)], check=True, timeout=60)
     out = tmp_path / "out.mp4"
     _vidclear_run(src, out)
-    assert _cues(out) == _cues(ref), (_cues(out), _cues(ref))
-    assert "00:00:01,000 --> 00:00:02,500" in _cues(out)
+    assert srt_dump(out) == srt_dump(ref), (srt_dump(out), srt_dump(ref))
+    assert "00:00:01,000 --> 00:00:02,500" in srt_dump(out)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,14 @@ import av
 import numpy as np
 import pytest
 
-from tests.media import ffprobe_frame_times, ffprobe_packets, ffprobe_streams, make_clip
+from tests.media import (
+    ffprobe_frame_times,
+    ffprobe_packets,
+    ffprobe_streams,
+    make_clip,
+    srt_dump,
+    subtitled_clip,
+)
 from vidclear import Frame, Processor, Session, load_config, open_source
 from vidclear import errors as vidclear_errors
 from vidclear import transcode as vidclear_transcode
@@ -522,19 +528,12 @@ def test_subtitle_cues_are_cut_to_the_trimmed_span(tmp_path, ext):
     # A cue from 1 s to 4 s trimmed with -ss 0.5 -t 2 kept its 3 s: the file
     # lasted a second past its last frame (trial 81 F5); a cue shown at the
     # start (0 to 1 s) was dropped, the caption missing (trial 82 F4).
-    srt = tmp_path / "cue.srt"
-    srt.write_text("1\n00:00:00,000 --> 00:00:01,000\nN 51.50\n\n"
-                   "2\n00:00:01,000 --> 00:00:04,000\nN 51.51\n\n")
-    src = tmp_path / "sub.mp4"
-    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-                    "testsrc2=size=96x64:rate=30:d=5", "-i", str(srt), "-c:v", "libx264",
-                    "-c:s", "mov_text", str(src)], check=True, timeout=60)
+    src = subtitled_clip(tmp_path / "sub.mp4", "1\n00:00:00,000 --> 00:00:01,000\nN 51.50\n\n"
+                         "2\n00:00:01,000 --> 00:00:04,000\nN 51.51\n\n", seconds=5)
     out = tmp_path / f"out{ext}"
     res = _run("run", str(src), "-o", str(out), "-ss", "0.5", "-t", "2")
     assert res.returncode == 0, res.stderr
-    cues = subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-i", str(out),
-                           "-map", "0:s:0", "-f", "srt", "-"], capture_output=True, text=True,
-                          check=True, timeout=60).stdout
+    cues = srt_dump(out)
     assert cues == ("1\n00:00:00,000 --> 00:00:00,500\nN 51.50\n\n"
                     "2\n00:00:00,500 --> 00:00:02,000\nN 51.51\n\n"), cues
     assert float(ffprobe_streams(out)["format"]["duration"]) == pytest.approx(2.0, abs=0.05)
