@@ -675,7 +675,7 @@ class AVSource(Source):
         first_dts: int | None = None  # the first video packet's
 
         def frame_of(av_frame: Any) -> Frame:
-            nonlocal last_pts, dts_shift, first_dts
+            nonlocal last_pts, dts_shift
             pts = av_frame.pts
             dts = getattr(av_frame, "dts", None)
             if from_dts and dts is not None:
