@@ -1204,6 +1204,12 @@ def test_an_anamorphic_picture_webm_cannot_shape_is_named(tmp_path):
                          capture_output=True, text=True)
     assert res.returncode == 0 and "not square" not in res.stderr, res.stderr
     assert _video(ffprobe_streams(tmp_path / "vp9.mp4"))["sample_aspect_ratio"] == "4:3"
+    # JPEG's density carries it, in Matroska too: the note was wrong there (trial 84 F6)
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o",
+                          str(tmp_path / "mjpeg.mkv"), "-c:v", "mjpeg"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0 and "not square" not in res.stderr, res.stderr
+    assert _video(ffprobe_streams(tmp_path / "mjpeg.mkv"))["sample_aspect_ratio"] == "4:3"
 
 
 def test_overlapping_cues_become_timed_text_as_ffmpeg_writes_them(tmp_path):

@@ -939,14 +939,14 @@ class EncoderSink:
         """Name an anamorphic picture that this output shows with square pixels.
 
         MP4 and MOV carry the shape in the container; Matroska and WebM only
-        where the codec's own bitstream does (H.264, HEVC, MPEG-4 Part 2 and
-        MPEG-2): FFmpeg writes Matroska's display size from a stream field
+        where the codec's own bitstream does (H.264, HEVC, MPEG-4 Part 2,
+        MPEG-1/2, JPEG's density): FFmpeg writes Matroska's display size from a stream field
         PyAV does not set, so VP8, VP9, AV1 and FFV1 there lose it (trial 82
         F2: a 4:3 SAR shown at 16:9 instead of 64:27).
         """
         formats = set(self._container.format.name.split(","))
         if not formats & {"matroska", "webm"} or stream.codec_context.codec.canonical_name in (
-                "h264", "hevc", "mpeg4", "mpeg2video"):
+                "h264", "hevc", "mpeg4", "mpeg1video", "mpeg2video", "mjpeg"):
             return
         w, h = self._size
         dar, square = Fraction(w, h) * sar, Fraction(w, h)

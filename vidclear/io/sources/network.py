@@ -12,6 +12,7 @@ gap appears as a gap in time, never as timestamps going backwards.
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 import threading
 import time
@@ -326,14 +327,16 @@ class NetworkSource(Source):
                         lag.append(captured - now_in)
                     quiet = None if seg_first is None or self._last_frame_at is None \
                         else time.monotonic() - self._last_frame_at
-                    if quiet is not None and quiet >= SILENCE_NOTE_S:
-                        # under input.timeout, so no loss: the recording holds a still
-                        # picture that long, and nothing said so (trial 82 F7)
+                    timeout = self.config.timeout or math.inf
+                    if quiet is not None and SILENCE_NOTE_S <= quiet < timeout:
+                        # under input.timeout, so no loss: the picture stood still that
+                        # long, and nothing said so (trial 82 F7). (Frames after the
+                        # timeout are the decoder's last, handed over as the read
+                        # gives up: no silence that ended, trial 84 F7.)
                         self.silences += 1
                         self.silent_s += quiet
                         self._event(f"nothing came for {quiet:.1f} s, then the stream went "
-                                    "on (under input.timeout: no reconnect; the recording "
-                                    "keeps the gap)")
+                                    "on (under input.timeout: no reconnect)")
                     if seg_first is None:
                         seg_first = pts
                         if self.down:  # back only with a picture: an open alone is no return
