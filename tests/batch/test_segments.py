@@ -578,8 +578,12 @@ def test_kept_segments_carry_their_results_and_stopped_workers_leave_no_partials
     left = sorted(p.name for p in (out / runner.SEGMENT_DIR).rglob("*"))
     assert not [n for n in left if ".partial-" in n], left
     kept = [n for n in left if n.startswith("part-") and n.endswith(".mp4")]
-    # (a worker may finish its part while the batch stops: joined without its result)
-    assert "part-00000.mp4.json" in left and "part-00000.mp4" in kept, left
+    # each part whose result was handed before the stop is kept with it (which
+    # finish first is the workers' race); a worker may also finish its part
+    # while the batch stops: joined without its result
+    assert handed and all(f"part-{int(tid.rsplit('#', 1)[1]):05d}.mp4.json" in left
+                          and f"part-{int(tid.rsplit('#', 1)[1]):05d}.mp4" in kept
+                          for tid in handed), (handed, left)
     # the rest run, the kept ones joined with what their run said of them
     entry = run_batch([str(clips / "long.mp4")], opts)["files"][0]
     assert entry["status"] == "done", entry
