@@ -1024,6 +1024,23 @@ def test_a_held_last_frame_keeps_its_display_time(tmp_path, capsys, ext):
         assert float(probe(cut)["format"]["duration"]) == pytest.approx(end, abs=0.02), args
 
 
+def test_a_held_last_frame_that_ts_cannot_keep_is_named(tmp_path, capsys):
+    # MPEG-TS stores no frame durations: the 2 s hold of the last frame was
+    # lost without a word (1.1 s of 3.1 s; FFmpeg's output is the same,
+    # trial 82 F5). A clip without a hold gets no note.
+    inp = _case("held-last-frame.mp4")
+    stats = tmp_path / "held.json"
+    rc, err = _run(inp, tmp_path / "held.ts", capsys, "--stats", str(stats))
+    assert rc == 0, err
+    notes = json.loads(stats.read_text())["notes"]
+    assert any("the last frame is shown for 2.0 s in the input, but MPEG-TS stores no frame "
+               "durations" in n for n in notes), notes
+    plain = tmp_path / "plain.json"
+    rc, err = _run(inp, tmp_path / "plain.ts", capsys, "-t", "1", "--stats", str(plain))
+    assert rc == 0, err
+    assert not [n for n in json.loads(plain.read_text())["notes"] if "last frame" in n]
+
+
 @pytest.fixture(scope="module")
 def paused_mp4(tmp_path_factory) -> Path:
     """A phone's paused recording: 2 s, a 10 s pause, 1 s more (H.264 with

@@ -1724,6 +1724,7 @@ class EncoderSink:
                     self._copy_packet(index, conv.stream, cue, converted=True)
             self._container.close()
             self._release_fifo()
+            self._held_end_note(complete)
         except BaseException as exc:
             self._discard()
             if isinstance(exc, av.FFmpegError):
@@ -1735,6 +1736,23 @@ class EncoderSink:
             self.notes.append(f"{self.name} is one picture: it holds the last of the "
                               f"{self.frames_written} frames (write a video, e.g. .mkv "
                               "with ffv1, to keep them all)")
+
+    def _held_end_note(self, complete: bool) -> None:
+        """Name a held last frame whose time the container cannot keep (MPEG-TS).
+
+        TS stores no frame durations: a last frame held 2 s (a slide, a
+        paused picture) is shown for one frame, the file 2 s short, as in
+        FFmpeg's own output, but without a word (trial 82 F5).
+        """
+        tb = self._stream.codec_context.time_base if self._stream is not None else None
+        if not (complete and tb and self._end_pts is not None and self._last_pts is not None
+                and "mpegts" in self._container.format.name.split(",")):
+            return
+        hold = float((self._end_pts - self._last_pts) * tb)
+        if hold > max(0.5, 2 * self._frame_seconds()):
+            self.notes.append(f"{self.name}: the last frame is shown for {hold:.1f} s in the "
+                              "input, but MPEG-TS stores no frame durations: players show "
+                              "it for one frame (.mp4, .mkv and .mov keep its time)")
 
     def _frame_seconds(self) -> float:
         rate = self.info.rate if self.info is not None else None
