@@ -494,11 +494,7 @@ def join_segments(
                 notes.extend(tr.end_notes(str(output)))
             for index, conv in subtitles.items():
                 cue = conv.flush()
-                if cue is not None:  # the last timed-text cue, held for the next
-                    if start and cue.time_base:
-                        shift = round(start / cue.time_base)
-                        cue.pts -= shift
-                        cue.dts = cue.pts
+                if cue is not None:  # the last timed-text cue, held (and shifted) already
                     cue.stream = streams[index]
                     counts["packets_copied"] += 1
                     out.mux(cue)
