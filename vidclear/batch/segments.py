@@ -36,6 +36,7 @@ from vidclear.errors import ConfigError, InputError, OutputError
 from vidclear.io.joins import Timeline, joinable
 from vidclear.io.sinks.audio import AudioTranscode, is_ogg, own_audio_codec
 from vidclear.io.sinks.encoder import (
+    TIMECODE_FORMATS,
     TS_SUFFIXES,
     audio_unfit,
     cannot_hold,
@@ -224,14 +225,13 @@ class SegmentSource(Source):
         # every cut with the file "done" (trial 84 F4). Where the first frame
         # decoded comes after the segment's start, it is read again from the
         # file's start, the frames before the start being warm-up.
-        targets = [] if seg.warm is None else [seg.warm, None]
-        for attempt, target in enumerate(targets or [None]):
-            if seg.warm is not None:
-                self._container.seek(seg.warm if target is not None else 0, stream=vs,
-                                     backward=True, any_frame=False)
-            late = yield from self._decoded(seg, vs, rate, check=attempt + 1 < len(targets))
-            if not late:
-                return
+        if seg.warm is None:  # the file's first segment
+            yield from self._decoded(seg, vs, rate, check=False)
+            return
+        self._container.seek(seg.warm, stream=vs, backward=True, any_frame=False)
+        if (yield from self._decoded(seg, vs, rate, check=True)):  # landed past the start
+            self._container.seek(0, stream=vs, backward=True, any_frame=False)
+            yield from self._decoded(seg, vs, rate, check=False)
 
     def _decoded(self, seg: Segment, vs: Any, rate: float, *,
                  check: bool) -> Generator[Frame, None, bool]:
@@ -384,8 +384,7 @@ def join_segments(
             # (the tmcd track counts frames at the stream's rate, which a stream
             # made from a template lacks: the muxer refused it)
             rate = v0.average_rate or v0.guessed_rate
-            if timecode and set(out.format.name.split(",")) & {"mov", "mp4", "matroska",
-                                                                "webm"}:
+            if timecode and set(out.format.name.split(",")) & TIMECODE_FORMATS:
                 if rate:
                     ovs.metadata["timecode"] = timecode
                     ovs.codec_context.framerate = rate
@@ -416,12 +415,11 @@ def join_segments(
                         continue
                     target = text_target(out, ist) if cannot_hold(out, ist) else None
                     if target is not None:  # as a whole run's EncoderSink converts them
-                        subtitles[ist.index] = SubtitleConvert(out, ist, target)
-                        subtitles[ist.index].stream.metadata.update(ist.metadata)
-                        side.append((ist, subtitles[ist.index].stream))
-                        notes.append(f"{output}: the {output.suffix} container cannot hold "
-                                     f"{codec_name(ist)} subtitles: stream #{ist.index} "
-                                     f"converted to {target}, as FFmpeg does")
+                        conv = subtitles[ist.index] = SubtitleConvert(out, ist, target)
+                        conv.stream.metadata.update(ist.metadata)
+                        side.append((ist, conv.stream))
+                        notes.append(conv.note(str(output), output.suffix,
+                                               f"#{ist.index} subtitle ({codec_name(ist)})"))
                         continue
                     if cannot_hold(out, ist):
                         if ist.type == "data":

@@ -144,14 +144,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "non-loopback address requires --token)")
     p.add_argument("--token", metavar="SECRET",
                    help="access token for the browser preview ('auto' makes one)")
-    add_trim_args(p)
+    add_ffmpeg_args(p)
     add_config_args(p)
     add_report_arg(p)
     p.set_defaults(func=run)
 
 
-def add_trim_args(p: argparse.ArgumentParser) -> None:
-    """FFmpeg's input-side ``-ss``, ``-t`` and ``-to`` (seconds or [HH:]MM:SS[.m])."""
+def add_ffmpeg_args(p: argparse.ArgumentParser) -> None:
+    """FFmpeg's options a run takes: ``-ss``, ``-t``, ``-to`` (seconds or [HH:]MM:SS[.m]),
+    ``-f``, ``-c:v``, ``-crf``, ``-b:v``, ``-pix_fmt``; and ``--split``."""
     p.add_argument("-ss", dest="trim_start", metavar="POSITION",
                    help="start this far into the input (seeks to the keyframe before, then "
                         "trims exactly; the output starts at 0); = --set input.start=")
@@ -180,8 +181,9 @@ def add_trim_args(p: argparse.ArgumentParser) -> None:
                         "= --set output.pix_fmt=")
 
 
-def trim_overrides(args: argparse.Namespace) -> list[str]:
-    """``--set`` overrides for the -ss / -t / -to given on the command line."""
+def ffmpeg_overrides(args: argparse.Namespace) -> list[str]:
+    """``--set`` overrides for the FFmpeg options given on the command line
+    (:func:`add_ffmpeg_args`)."""
     from vidclear.io.sources.trim import parse_time
 
     out = []
@@ -560,7 +562,7 @@ _LISTEN = "127.0.0.1:8080"  # the browser preview's address without --listen
 
 
 def run(args: argparse.Namespace) -> int:
-    args.overrides = [*trim_overrides(args), *args.overrides]
+    args.overrides = [*ffmpeg_overrides(args), *args.overrides]
     config = config_from_args(args)
     first = args.input[0]
     label = Path(first).name or first

@@ -167,9 +167,10 @@ def merge_robertson_k(stack, resp, w, t, ref, glo, ghi, dgl, dgk,
                 for k in range(k_n):
                     z = stack[k, y, x, c]
                     zs += z
-                    wk = w[z] * t[k]
+                    wk = w[z]
                     if ref >= 0:
-                        wk = (max(w[z], floor) if k == ref else w[z] * agree[k]) * t[k]
+                        wk = max(wk, floor) if k == ref else wk * agree[k]
+                    wk *= t[k]
                     num += wk * resp[z, c]
                     den += wk * t[k]
                 if den > 1e-20:

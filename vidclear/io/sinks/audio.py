@@ -67,6 +67,8 @@ def ordered_layout(layout: Any) -> Any:
     if not layout.name or layout.name.endswith(" channels"):
         return _DEFAULT_LAYOUTS.get(layout.nb_channels, layout)
     return layout
+
+
 # A jump forward of the input's audio timestamps past the samples counted by
 # more than this is a hole, filled with silence (one AAC frame is 21 ms;
 # Matroska's millisecond timestamps jitter by one).

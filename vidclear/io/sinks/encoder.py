@@ -73,6 +73,9 @@ _LISTED_FORMATS = _MP4_FORMATS | {"matroska", "webm"}
 # audio sent to .mov was copied and the header failed, where FFmpeg's CLI
 # writes AAC (trial 61); it is re-encoded with the container's own codec now.
 _MUXER_REFUSES = {"mov": {"flac", "opus"}, "mp4": {"flac"}}
+# The muxers that keep a start timecode: MOV and MP4 as a tmcd track, Matroska as a
+# tag (MPEG-TS has no place for it).
+TIMECODE_FORMATS = frozenset({"mov", "mp4", "matroska", "webm"})
 # The full-range formats the MJPEG encoder takes in place of the limited ones.
 _JPEG_FORMATS = {"yuv420p": "yuvj420p", "yuv422p": "yuvj422p", "yuv444p": "yuvj444p"}
 # The MP4 muxer refuses MP3 below this rate (MPEG-2.5: 8, 11.025, 12 kHz) unless strict -1.
@@ -940,9 +943,9 @@ class EncoderSink:
 
         MP4 and MOV carry the shape in the container; Matroska and WebM only
         where the codec's own bitstream does (H.264, HEVC, MPEG-4 Part 2,
-        MPEG-1/2, JPEG's density): FFmpeg writes Matroska's display size from a stream field
-        PyAV does not set, so VP8, VP9, AV1 and FFV1 there lose it (trial 82
-        F2: a 4:3 SAR shown at 16:9 instead of 64:27).
+        MPEG-1/2, JPEG's density): FFmpeg writes Matroska's display size from
+        a stream field PyAV does not set, so VP8, VP9, AV1 and FFV1 there lose
+        it (trial 82 F2: a 4:3 SAR shown at 16:9 instead of 64:27).
         """
         formats = set(self._container.format.name.split(","))
         if not formats & {"matroska", "webm"} or stream.codec_context.codec.canonical_name in (
@@ -983,27 +986,27 @@ class EncoderSink:
                 ost.disposition = ist.disposition
         if src.timecode:
             names = set(self._container.format.name.split(","))
-            # MOV and MP4 keep a timecode as a tmcd track, Matroska as a tag; TS does
-            # not (MP4 was said not to keep it where it had, trial 81 F4)
-            if names & {"mov", "mp4", "matroska", "webm"}:
+            # (MP4 was said not to keep it where it had, trial 81 F4)
+            if names & TIMECODE_FORMATS:
                 ost.metadata["timecode"] = src.timecode
             else:
                 self.notes.append(f"the start timecode {src.timecode} was not kept: the "
                                   f"{self.path.suffix} container has no timecode track "
                                   "(use .mov or .mkv)")
 
-    def _convert_subtitles(self, ist: Any, target: str, label: str) -> SubtitleConvert:
-        """Set up the conversion of text subtitle stream ``ist`` to ``target``, with a note."""
+    def _convert_subtitles(self, ist: Any, target: str, label: str) -> None:
+        """Copy text subtitle stream ``ist`` converted to ``target``, with its tags and a note."""
         try:
             conv = SubtitleConvert(self._container, ist, target)
         except (av.FFmpegError, ValueError) as exc:
             raise OutputError(f"output {self.name}: cannot convert input stream {label} to "
                               f"{target} ({exc}); {self._advice(ist)}") from None
+        conv.stream.metadata.update(ist.metadata)
+        with contextlib.suppress(AttributeError, ValueError, TypeError):
+            conv.stream.disposition = ist.disposition
         self._subtitles[ist.index] = conv
-        self.notes.append(f"{self.name}: the {self.path.suffix} container cannot hold "
-                          f"{codec_name(ist)} subtitles: stream {label} converted to {target}, "
-                          "as FFmpeg does")
-        return conv
+        self._copy_map[ist.index] = conv.stream
+        self.notes.append(conv.note(self.name, self.path.suffix, label))
 
     def _advice(self, ist: Any = None) -> str:
         """What to do about an input stream this output cannot take: a container that
@@ -1073,11 +1076,7 @@ class EncoderSink:
                 if target is not None:
                     # a dashcam's GPS captions as SubRip into .mp4, or as timed text
                     # into .mkv, were refused, where FFmpeg converts them (trial 81 F7)
-                    conv = self._convert_subtitles(ist, target, label)
-                    with contextlib.suppress(AttributeError, ValueError, TypeError):
-                        conv.stream.disposition = ist.disposition
-                    conv.stream.metadata.update(ist.metadata)
-                    self._copy_map[ist.index] = conv.stream
+                    self._convert_subtitles(ist, target, label)
                     continue
                 raise OutputError(
                     f"output {self.name}: the {self.path.suffix} container cannot hold input "

@@ -76,6 +76,7 @@ class SubtitleConvert:
         enc.subtitle_header = self._decoder.subtitle_header
         enc.open()
         self.codec = codec
+        self.source_codec = getattr(ctx.codec, "canonical_name", None) or ctx.name
         self.converted = 0
         self.empty = 0  # timed text's empty samples between cues, which SubRip has none of
         # Timed text holds one cue at a time: the MP4 muxer laid overlapping cues
@@ -83,6 +84,11 @@ class SubtitleConvert:
         # the next comes and ends where that one starts, as FFmpeg writes them.
         self._one_at_a_time = codec == "mov_text"
         self._held: Any | None = None
+
+    def note(self, output: str, suffix: str, label: str) -> str:
+        """The note that input stream ``label`` was converted for ``output`` (a ``suffix`` file)."""
+        return (f"{output}: the {suffix} container cannot hold {self.source_codec} subtitles: "
+                f"stream {label} converted to {self.codec}, as FFmpeg does")
 
     def convert(self, packet: Any) -> Any | None:
         """The packet re-encoded, with ``packet``'s times; None for an empty cue.

@@ -35,7 +35,7 @@ from vidclear.io.sources.remote import content_length
 __all__ = ["SILENCE_NOTE_S", "NetworkSource", "remote_file", "stream_options"]
 
 #: A stream that sends nothing for this long (s), but less than ``input.timeout``
-#: (no loss, no reconnect), is named: its recording holds the gap.
+#: (no loss, no reconnect), is named when it goes on.
 SILENCE_NOTE_S = 2.0
 
 
