@@ -451,8 +451,14 @@ def test_ffmpegs_encoder_options_set_the_output(clip, tmp_path):
     assert (config["codec"], config["crf"]) == ("libx265", 32)
     res = vidclear("run", str(clip), "-o", str(tmp_path / "y.mp4"), "-vcodec", "mpeg4",
                    "-b:v", "300k")
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 0 and "constant rate factor" not in res.stderr, res.stderr
     assert ffprobe_streams(tmp_path / "y.mp4")["streams"][0]["codec_name"] == "mpeg4"
+    # -crf with an encoder that has none was dropped without a word; FFmpeg
+    # warns that it "has not been used" (trial 82 F3)
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "c.mp4"), "-c:v", "mpeg4",
+                   "-crf", "12")
+    assert res.returncode == 0, res.stderr
+    assert "mpeg4 has no constant rate factor (crf 12 is not used)" in res.stderr, res.stderr
     # MJPEG takes JPEG's full-range formats: yuv420p was refused ("could not
     # start"), where FFmpeg picks yuvj420p (trial 82 F3)
     res = vidclear("run", str(clip), "-o", str(tmp_path / "j.avi"), "-c:v", "mjpeg")

@@ -857,6 +857,13 @@ class EncoderSink:
             options["crf"] = str(cfg.crf)
             if codec.startswith("libvpx"):
                 stream.bit_rate = 0
+        elif stream.codec_context.codec.lossy and codec != "prores_ks":
+            # mpeg4, mjpeg, mpeg2video...: no constant rate factor; FFmpeg
+            # warns that -crf was not used and writes its default bitrate
+            # (mpeg4 at 640x360: about 400 kb/s, 27 dB from its input)
+            self.notes.append(f"{self.name}: {codec} has no constant rate factor (crf "
+                              f"{cfg.crf} is not used) and is written at FFmpeg's default "
+                              "bitrate, as ffmpeg writes it; -b:v (output.bitrate) sets it")
         if codec in ("libx264", "libx265") and cfg.preset:
             options["preset"] = cfg.preset
         elif codec.startswith("libvpx") and cfg.preset in _FAST_PRESETS:
