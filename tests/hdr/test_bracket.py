@@ -374,3 +374,48 @@ def test_a_trips_next_file_has_its_bracket_found_before_it_is_merged():
         "the bracket changed" in n for n in p.notes), p.notes
     lum = np.array([luma(o.image) for o in outs])
     assert np.abs(np.diff(lum[24:40])).max() < 4.0, lum[24:40].round(1)  # no flicker at the join
+
+
+def test_a_bracket_that_starts_later_in_the_video_is_found_and_merged():
+    # A camera switched to alternating exposures 2 s into the recording: the
+    # pattern was looked for in the first 24 frames only, and the rest of the
+    # clip came out as the raw bracket, 55 levels of flicker, exit 0 (trial 85).
+    from tests.hdr.conftest import scene
+    from vidclear.hdr.synth import synthesize_bracket
+
+    rad = scene(96, 128, seed=8)
+    cycle = synthesize_bracket(rad, [1.0, 4.0, 16.0])
+    images = [cycle[1]] * 40 + [cycle[i % 3] for i in range(60)]
+    frames = _frames(images)
+    p = HDRBracket(align=False)
+    outs = _run(p, frames)
+    assert len(outs) == len(frames)
+    assert all(o.image is f.image for o, f in zip(outs[:40], frames[:40], strict=True))
+    started = [n for n in p.notes if "the video alternates exposures" in n]
+    assert len(started) == 1 and "3 exposures repeating" in started[0], p.notes
+    report = p.report()["hdr_bracket"]
+    assert not report["passthrough"] and report["passed_through_frames"] < 40 + 12
+    assert report["changes"][0]["stops"] == pytest.approx([0, 2, 4], abs=0.2)
+    tail = np.array([luma(o.image) for o in outs[-40:]])
+    assert tail.max() - tail.min() < 3.0, tail.round(1)  # merged: the raw bracket swings 60+
+    assert np.ptp([luma(i) for i in images[-3:]]) > 30
+
+
+def test_five_exposures_are_found():
+    # `vidclear synth bracket --ev -2 -1 0 1 2` makes five; detection tried
+    # periods up to 4 and called them "no alternating exposures" (trial 85)
+    from tests.hdr.conftest import scene
+    from vidclear.hdr.synth import synthesize_bracket
+
+    rad = scene(64, 96, seed=9)
+    cycle = synthesize_bracket(rad, [1.0, 2.0, 4.0, 8.0, 16.0])
+    d = BracketDetector(LOG_SRGB)
+    found = next(pat for i in range(30) if (pat := d.feed(cycle[(i + 2) % 5])) is not None)
+    assert found.period == 5 and d.seen <= 12
+    assert found.stops == pytest.approx([0, 1, 2, 3, 4], abs=0.15)
+    frames = _frames([cycle[i % 5] for i in range(40)])
+    p = HDRBracket(align=False)
+    outs = _run(p, frames)
+    assert len(outs) == 40 and not p.report()["hdr_bracket"]["passthrough"]
+    tail = np.array([luma(o.image) for o in outs[12:]])
+    assert tail.max() - tail.min() < 3.0, tail.round(1)

@@ -15,7 +15,7 @@ from vidclear.core.processor import Processor
 from vidclear.core.schema import Section, param
 from vidclear.errors import ConfigError, HDRInputError
 from vidclear.hdr._validate import MAX_EXPOSURE_STOPS
-from vidclear.hdr.bracket import BracketDetector, BracketPattern
+from vidclear.hdr.bracket import PERIODS, BracketDetector, BracketPattern
 from vidclear.hdr.response import (
     gamma_response,
     linear_response,
@@ -38,8 +38,8 @@ AUTO_HOLD = 24
 # 3-exposure one flickered by 20 levels to its end: trial 37).
 _REFIT_MISFIT = FIT_MISFIT
 #: Frames kept to render again when a changed bracket is found (those still
-#: in the delay line, see HDRBracket._redo).
-_REDONE = 8
+#: in the delay line, see HDRBracket._redo): two periods of the longest detected.
+_REDONE = 2 * PERIODS[-1]
 
 
 def _pattern(values: tuple[float, ...], unit: str, key: str) -> list[float]:
@@ -231,8 +231,8 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self._misfits: deque[float] = deque(maxlen=8)  # the tracker's, last frames
         self._skips: deque[bool] = deque(maxlen=8)  # the tracker's, last frames
         #: the last frames in, for the engine of a changed bracket and the
-        #: frames it renders again (periods of up to 4 are detected:
-        #: BracketDetector), and whether each missed the pattern
+        #: frames it renders again (periods of up to 5 are detected:
+        #: bracket.PERIODS), and whether each missed the pattern
         self._recent: deque[Frame] = deque(maxlen=_REDONE)
         self._recent_off: deque[bool] = deque(maxlen=_REDONE)
         self._refit: BracketDetector | None = None  # measuring the pattern again
@@ -241,6 +241,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
         #: changes off the pattern counted by the engines before)
         self._changes: list[dict[str, object]] = []
         self._drops_before = 0
+        self._passed = 0  # frames passed through unchanged (no bracket showed)
         self._part: object = None  # the trip file the last frame came from
         self.signal = None if c.output == "sdr" else HDRSignal(
             c.output, key=c.key, reference_white=c.reference_white, peak=c.peak_luminance)
@@ -300,6 +301,8 @@ class HDRBracket(Processor[HDRBracketConfig]):
             return self._out.popleft()
         if self._passthrough:
             self._out.append(frame)
+            self._passed += 1
+            self._look_for_start(frame)
             return self._out.popleft()
         assert self.detector is not None  # auto mode
         self._held.append(frame)
@@ -308,11 +311,45 @@ class HDRBracket(Processor[HDRBracketConfig]):
             self._start(found)
         elif len(self._held) >= AUTO_HOLD:
             self._passthrough = True
+            self._passed += len(self._held)
             self._out.extend(self._held)
+            self._recent.extend(self._held)
             self._held = []
             self._event(f"hdr_bracket: no alternating exposures found in the first "
-                        f"{AUTO_HOLD} frames: passing the video through unchanged")
+                        f"{AUTO_HOLD} frames (patterns of {PERIODS[0]} to {PERIODS[-1]} "
+                        "frames are looked for; a longer one can be typed in "
+                        f"{self.config.section}.exposures): passing the video through "
+                        "unchanged while watching for a bracket to start")
         return self._out.popleft() if self._out else None
+
+    def _look_for_start(self, frame: Frame) -> None:
+        """While passing a plain video through, watch for a bracket to start; merge from there.
+
+        A camera switched to alternating exposures a few seconds into a
+        recording was never looked at again after the first frames: the
+        rest of the clip came out as the raw bracket, flickering by 55
+        levels, with exit 0 (trial 85). The detector keeps reading the
+        frames passed through; once a pattern shows, its engine starts on
+        the last frames (as for a changed bracket, :meth:`_follow`) and the
+        frames after this one are merged. The frames the pattern was found
+        on are out already, unchanged.
+        """
+        if self.detector is None:
+            return  # typed exposures are merged from the first frame
+        self._recent.append(frame)
+        found = self.detector.feed(frame.image)
+        if found is None:
+            return
+        when = f"{frame.time:.2f} s" if frame.time is not None else "a later frame"
+        self._changes.append({"at_s": None if frame.time is None else round(frame.time, 3),
+                              "stops_before": None,
+                              "stops": [round(x, 3) for x in _stops(np.asarray(found.exposures))]})
+        self._passthrough = False
+        self.pattern = found
+        self.engine = self._follow(found)
+        self._event(f"hdr_bracket: from {when} the video alternates exposures: found "
+                    f"{found.describe()}; merged from the next frame (the "
+                    f"{self._passed} frames before were passed through unchanged)")
 
     def _measure_again(self, frame: Frame) -> None:
         """At a join of a trip's files: hold frames and find the new file's bracket.
@@ -571,6 +608,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
             "stops": ([round(math.log2(e / float(engine.exposures.min())), 3)
                        for e in engine.exposures] if engine is not None else None),
             "passthrough": self._passthrough,
+            "passed_through_frames": self._passed,
         }
         if self.pattern is not None:
             data["detected_after_frames"] = self.detector.seen if self.detector else None
