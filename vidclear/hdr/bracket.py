@@ -288,9 +288,12 @@ class BracketDetector:
         # the newest run long enough for each period; a drop further back is forgotten
         for p in PERIODS:
             start = max(0, len(frames) - (2 * p + 2))
+
+            def ratio_of(i: int, j: int, s: int = start) -> tuple[float, int]:
+                return self._ratio(frames, serials, s + i, s + j)
+
             pat = detect_bracket(frames[start:], self.log_response, periods=(p,),
-                                 ratio_of=lambda i, j, s=start: self._ratio(
-                                     frames, serials, s + i, s + j))
+                                 ratio_of=ratio_of)
             if pat is not None:
                 self.pattern = pat
                 return pat
