@@ -419,3 +419,42 @@ def test_five_exposures_are_found():
     assert len(outs) == 40 and not p.report()["hdr_bracket"]["passthrough"]
     tail = np.array([luma(o.image) for o in outs[12:]])
     assert tail.max() - tail.min() < 3.0, tail.round(1)
+
+
+def test_typed_exposures_in_another_order_or_from_another_start_are_warned_about():
+    # [16, 4, 1] typed for frames going 1, 4, 16 passed the check (sorted,
+    # the same steps): the whole clip merged with the wrong steps, 2.4 levels
+    # dark, p99 17-20 levels off; a clip starting on its long frame typed
+    # [1, 4, 16] swung 109-123 over its first frames without a word. The
+    # detected pattern was listed from its shortest exposure, which typed
+    # did that (trial 85).
+    from tests.hdr.conftest import scene
+    from vidclear.hdr.synth import synthesize_bracket
+
+    rad = scene(64, 96, seed=4)
+    cycle = synthesize_bracket(rad, [1.0, 4.0, 16.0])
+    late = _frames([cycle[(i + 2) % 3] for i in range(30)])  # 16, 1, 4, 16, ...
+    for typed, said in (((16.0, 4.0, 1.0), "measures 3 exposures repeating [1, 4"),
+                        ((1.0, 4.0, 16.0), "first frame is its EV +4.00 exposure"),
+                        ((16.0, 1.0, 4.0), None), ((8.0, 0.5, 2.0), None)):
+        p = HDRBracket(exposures=typed, align=False)
+        _run(p, late)
+        warnings = [n for n in p.notes if "warning" in n]
+        if said is None:
+            assert not warnings, (typed, p.notes)
+        else:
+            assert len(warnings) == 1 and said in warnings[0], (typed, p.notes)
+    p = HDRBracket(align=False)
+    _run(p, late)
+    (found,) = [n for n in p.notes if "found 3 exposures" in n]
+    assert "from the video's first frame [16, 1, 4" in found, found
+    order = p.report()["hdr_bracket"]["exposures_from_first_frame"]
+    assert order == pytest.approx([16.0, 1.0, 4.0], rel=0.1)
+    right = HDRBracket(exposures=tuple(order), align=False)  # typed as reported: no warning
+    outs = _run(right, late)
+    assert not [n for n in right.notes if "warning" in n], right.notes
+    lum = np.array([luma(o.image) for o in outs])
+    # from the second frame on (the first is the long exposure alone, its
+    # highlights clipped: 163 against 143); the second was mapped with the
+    # first's statistics, 224 (it is measured before it is mapped now)
+    assert np.abs(lum[1:] - np.median(lum)).max() < 3.0, lum.round(1)

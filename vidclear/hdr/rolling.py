@@ -582,8 +582,16 @@ class RollingBracket:
             # its highlights clipped) they made a trimmed start 20-40 levels
             # too bright, and the smoothing carried that for 1-1.5 s.
             self.smooth_a.reset()
-            self.smooth_b.reset()
             self._primed = False
+        elif not self.ready and not self._primed:
+            # A partial window with nothing measured ahead (typed exposures):
+            # this frame is measured before it is mapped, as the first one.
+            # Mapped with the frame before's statistics, a clip starting on
+            # its long exposure (highlights clipped, the log-average low)
+            # came out 80 levels bright on its second frame (trial 85).
+            self.smooth_a.reset()
+        if self.smooth_a.value is None:
+            self.smooth_b.reset()
         log_response = np.log(self.response.astype(np.float64))
         slots = np.asarray(self._slots(), dtype=np.int64)  # newest first
         n = slots.size

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -93,8 +93,9 @@ class HDRBracketConfig(Section):
 
     section: ClassVar[str] = "hdr_bracket"
     exposures: str | tuple[float, ...] = param(
-        "auto", doc="repeating exposure pattern in capture order, or \"auto\": found from "
-                    "the pixels (period 2-4 and the exposure ratios)")
+        "auto", doc="repeating exposure pattern in capture order from the video's first "
+                    "frame, or \"auto\": found from the pixels (period 2-5 and the "
+                    "exposure ratios)")
     unit: str = param("relative", choices=("relative", "ev"),
                       doc="exposures are relative times or EV (stops)")
     window: int = param(0, lo=0, hi=16, doc="frames merged per output; 0 = pattern length")
@@ -165,11 +166,36 @@ def _stops(exposures: np.ndarray) -> list[float]:
     return sorted(math.log2(float(e) / low) for e in exposures)
 
 
-def _same_pattern(found: BracketPattern, stops: list[float]) -> bool:
-    """Whether a measured pattern is ``stops`` (sorted): as many exposures, within half a stop."""
-    got = sorted(found.stops)
-    return len(got) == len(stops) and max(
-        abs(a - b) for a, b in zip(got, stops, strict=True)) <= 0.5
+def _ordered_stops(exposures: np.ndarray | Sequence[float]) -> list[float]:
+    """A pattern's exposures in stops above its shortest, in capture order."""
+    ex = np.asarray(exposures, dtype=np.float64)
+    return [math.log2(float(e) / float(ex.min())) for e in ex]
+
+
+def _same_pattern(found: BracketPattern, exposures: np.ndarray | Sequence[float]) -> bool:
+    """Whether a measured pattern is ``exposures`` (capture order), each within half a stop.
+
+    The order counts, not where it starts: ``[16, 4, 1]`` typed for a video
+    whose frames go 1, 4, 16 passed the check (sorted, they are the same)
+    and the whole clip was merged with the wrong steps (trial 85).
+    """
+    want = np.asarray(found.stops)
+    got = np.asarray(_ordered_stops(exposures))
+    return got.size == want.size and any(
+        float(np.abs(np.roll(got, -k) - want).max()) <= 0.5 for k in range(got.size))
+
+
+def _from_first_frame(found: BracketPattern, seen: int) -> list[float]:
+    """The pattern's exposures in capture order from the video's first frame.
+
+    ``found`` was measured with its newest frame the ``seen``-th (a clip
+    trimmed to start on its long exposure says [16, 1, 4], which typed in
+    ``exposures`` merges its first frames right; the pattern's own list
+    starts at the shortest).
+    """
+    p = found.period
+    first = (found.phase - (seen - 1)) % p
+    return [float(found.exposures[(first + k) % p]) for k in range(p)]
 
 
 def _own_exposure(frame: Frame, exposure: float | None) -> float | None:
@@ -242,6 +268,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self._changes: list[dict[str, object]] = []
         self._drops_before = 0
         self._passed = 0  # frames passed through unchanged (no bracket showed)
+        self._first_order: list[float] | None = None  # the pattern from the first frame
         self._part: object = None  # the trip file the last frame came from
         self.signal = None if c.output == "sdr" else HDRSignal(
             c.output, key=c.key, reference_white=c.reference_white, peak=c.peak_luminance)
@@ -389,16 +416,30 @@ class HDRBracket(Processor[HDRBracketConfig]):
             self._check = None
             return
         found = self._check.feed(frame.image)
-        typed = _stops(self.engine.exposures)
+        typed = _ordered_stops(self.engine.exposures)
         name = f"{self.config.section}.exposures"
         if found is not None:
-            self._check = None
-            if not _same_pattern(found, typed):
+            seen, self._check = self._check.seen, None
+            if not _same_pattern(found, self.engine.exposures):
                 self._refit_warned = True  # said once: the watch later says no more
                 self._event(f"hdr_bracket: warning: {name} gives {len(typed)} exposures "
-                            f"(EV {', '.join(f'{s:+.2f}' for s in typed)}) but the video "
-                            f"measures {found.describe()}; {name} = \"auto\" uses what it "
-                            "measures")
+                            f"(EV {', '.join(f'{s:+.2f}' for s in typed)}, in capture order) "
+                            f"but the video measures {found.describe()}; {name} = \"auto\" "
+                            "uses what it measures")
+                return
+            own = _from_first_frame(found, seen)
+            want = _ordered_stops(own)
+            if max(abs(a - b) for a, b in zip(typed, want, strict=True)) > 0.5:
+                # the right steps, but the video starts elsewhere in them:
+                # its first frames took the typed list's first exposures
+                # (a clip trimmed to start on its long frame: 109-123
+                # against a steady 115 until the phase locked, trial 85)
+                self._refit_warned = True
+                rel = ", ".join(f"{e / min(own):.3g}" for e in own)
+                self._event(f"hdr_bracket: warning: the video's first frame is its EV "
+                            f"{want[0]:+.2f} exposure, not the first of {name} (EV "
+                            f"{typed[0]:+.2f}): its first frames were merged with the wrong "
+                            f"exposures; from the first frame it goes [{rel}]")
         elif self._check.seen >= AUTO_HOLD:
             self._check = None
             self._refit_warned = True
@@ -450,7 +491,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
         seen, self._refit = self._refit.seen, None
         self._misfits.clear()
         self._skips.clear()
-        if _same_pattern(found, _stops(self.engine.exposures)):
+        if _same_pattern(found, self.engine.exposures):
             return rendered  # the same pattern: a passing disturbance
         if self.detector is None:  # typed: the user's pattern stays
             if not self._refit_warned:
@@ -534,8 +575,13 @@ class HDRBracket(Processor[HDRBracketConfig]):
             if stats is not None and k < p - 1:
                 out = self._ahead(held, found, k, stats)
             self._out.append(out)
+        own = _from_first_frame(found, n)
+        self._first_order = [round(e / min(own), 4) for e in own]
+        listed = ", ".join(f"{e:.3g}" for e in self._first_order)
+        start = "" if own[0] == found.exposures[0] else f"; from the video's first frame [{listed}]"
+
         self._event(f"hdr_bracket: found {found.describe()} after {len(held)} frames; "
-                    f"output runs {len(held) - 1} frames behind")
+                    f"output runs {len(held) - 1} frames behind{start}")
 
     def _prime(self, held: list[Frame], found: BracketPattern
                ) -> tuple[float | None, float | None] | None:
@@ -610,6 +656,11 @@ class HDRBracket(Processor[HDRBracketConfig]):
             "passthrough": self._passthrough,
             "passed_through_frames": self._passed,
         }
+        if self._first_order is not None:
+            # in capture order from the first frame, as exposures is typed
+            # (the list above starts at the shortest: a clip trimmed to start
+            # on its long frame typed from it merged its first frames wrong)
+            data["exposures_from_first_frame"] = self._first_order
         if self.pattern is not None:
             data["detected_after_frames"] = self.detector.seen if self.detector else None
             data["fit_residual_stops"] = round(self.pattern.residual, 4)
