@@ -458,3 +458,33 @@ def test_typed_exposures_in_another_order_or_from_another_start_are_warned_about
     # highlights clipped: 163 against 143); the second was mapped with the
     # first's statistics, 224 (it is measured before it is mapped now)
     assert np.abs(lum[1:] - np.median(lum)).max() < 3.0, lum.round(1)
+
+
+@pytest.mark.parametrize("tonemap", ["reinhard", "durand"])
+def test_a_scene_cut_neither_flashes_nor_creeps(tonemap):
+    # The tone mapping measures each frame as it maps it and applies what it
+    # measured to the next: at a cut from a dark scene to a bright one the
+    # first merged frame of the new scene flashed (216 and 218 here, 186 on
+    # a new user's clip, trial 85), and the local operator then crept down
+    # to the new scene's level over 2 s (164 -> 144). The jump's frame is
+    # mapped again with what it measured, and the first window wholly after
+    # the cut is measured afresh, as the first window of a clip.
+    from tests.hdr.conftest import scene
+    from vidclear.hdr.synth import synthesize_bracket
+
+    bright = synthesize_bracket(scene(96, 128, seed=11), [1.0, 4.0, 16.0])
+    dark = synthesize_bracket(scene(96, 128, seed=12) * np.float32(0.1), [1.0, 4.0, 16.0])
+    for first, second in ((dark, bright), (bright, dark)):
+        images = [first[i % 3] for i in range(45)] + [second[i % 3] for i in range(45)]
+        outs = _run(HDRBracket(align=False, tonemap=tonemap), _frames(images, fps=30))
+        alone = _run(HDRBracket(align=False, tonemap=tonemap),
+                     _frames([second[i % 3] for i in range(45)], fps=30))
+        lum = np.array([luma(o.image) for o in outs])
+        level = float(np.median([luma(o.image) for o in alone]))
+        before = float(np.median(lum[30:45]))
+        low, high = min(before, level), max(before, level)
+        # the local operator's white point blends in over a jump under
+        # scene_high: 20 levels over the new scene's for the window's frames
+        slack = 8 if tonemap == "reinhard" else 25
+        assert np.all((lum[45:] > low - slack) & (lum[45:] < high + slack)), lum[43:55].round(1)
+        assert np.abs(lum[52:] - level).max() < 3.0, lum[45:60].round(1)

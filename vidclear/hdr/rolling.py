@@ -313,6 +313,7 @@ class RollingBracket:
             self.motion.reset()
         self._order: list[int] = []  # slots, oldest first
         self._first_full = True  # the next full-window frame is the first (not timed)
+        self._cut_at: int | None = None  # the frame count at the last scene cut
         self._last_time: float | None = None
         self.smooth_a.reset()
         self.smooth_b.reset()
@@ -576,11 +577,15 @@ class RollingBracket:
     def _render_with(self, dt: float) -> np.ndarray:
         ring = self._ring
         assert ring is not None  # rendering follows the first frame
-        if self.ready and self._first_full:
+        after_cut = self._cut_at is not None and self._count - self._cut_at == self.window
+        if self.ready and (self._first_full or after_cut):
             # The first full window: the tone-mapping statistics start again
             # from it. Measured on a partial window (a long exposure alone,
             # its highlights clipped) they made a trimmed start 20-40 levels
-            # too bright, and the smoothing carried that for 1-1.5 s.
+            # too bright, and the smoothing carried that for 1-1.5 s. So
+            # does the first window wholly after a scene cut (its first
+            # frames merged the new scene with the old one's, rejected or
+            # not: a dark-to-bright cut crept up by 26 levels over 2.5 s).
             self.smooth_a.reset()
             self._primed = False
         elif not self.ready and not self._primed:
@@ -661,7 +666,20 @@ class RollingBracket:
             inv_w2 = 1.0 / max(white * scale, 1e-6) ** 2
             self._timed(VK.merge_reinhard_k, *merge_args, np.float32(scale),
                         np.float32(inv_w2), self.enc, out, stats)
-            self._update_stats(stats, dt)
+            if self._update_stats(stats, dt):
+                # A jump (a scene cut): this frame is mapped again with the
+                # statistics it moved to. Mapped with the last scene's it
+                # flashed (18 where the new scene settles at 94, 186 for 115:
+                # trial 85).
+                self._cut_at = self._count
+                a_val, b_val = self.smooth_a.value, self.smooth_b.value
+                assert a_val is not None and b_val is not None
+                lavg = max(2.0 ** a_val, float(self.response[32, 1]) / longest)
+                white = max(2.0 ** b_val, 2.0 * lavg)
+                scale = self.key / lavg
+                inv_w2 = 1.0 / max(white * scale, 1e-6) ** 2
+                self._timed(VK.merge_reinhard_k, *merge_args, np.float32(scale),
+                            np.float32(inv_w2), self.enc, out, np.zeros_like(stats))
             return out
         rgb = self._scratch("rgb", (h, w, 3))
         loglum = self._scratch("loglum", (h, w))
@@ -689,7 +707,17 @@ class RollingBracket:
         hist = stats[:, 2:].sum(axis=0)
         top_n, bot_n = self._percentiles(hist, (self.white_percentile,
                                                 100 - self.white_percentile))
-        self._feed(top_n, bot_n, dt)  # histogram holds log2 of base in quarter stops
+        # histogram holds log2 of base in quarter stops
+        if self._feed(top_n, bot_n, dt):  # a jump: mapped again, as Reinhard's
+            self._cut_at = self._count
+            top_s, bottom_s = self.smooth_a.value, self.smooth_b.value
+            assert top_s is not None and bottom_s is not None
+            top = max(top_s, math.log2(float(self.response[255, 1]) / longest))
+            bottom = min(bottom_s, top)
+            factor = min(1.0, math.log2(self.contrast) / max(top - bottom, 1e-6))
+            self._timed(VK.base_detail_k, rgb, loglum, a_full, b_full, np.float32(top),
+                        np.float32(factor), np.float32(1.0), self.enc, out,
+                        np.zeros_like(stats))
         return out
 
     @staticmethod
@@ -711,23 +739,30 @@ class RollingBracket:
         self.smooth_a.value, self.smooth_b.value = a, b
         self._primed = a is not None and b is not None
 
-    def _feed(self, a: float, b: float, dt: float) -> None:
+    def _feed(self, a: float, b: float, dt: float) -> bool:
+        """Smooth the statistics in; True when they jumped (by ``low`` stops or more).
+
+        Such a jump (a scene cut, taken at once from ``high`` stops) is
+        blended in faster than the time constant; the frame it was measured
+        on is mapped again with the new values (see :meth:`_render_with`).
+        """
         if self._primed and not self.ready:
-            return  # a partial window: the statistics measured ahead stand
+            return False  # a partial window: the statistics measured ahead stand
         before = self.smooth_a.value
         self.smooth_a.update(a, dt)
-        if before is not None and self.smooth_a.value == a and abs(a - before) >= \
-                self.smooth_a.high:
+        if before is not None and self.smooth_a.value == a and abs(
+                a - before) >= self.smooth_a.high:
             self.smooth_b.reset()  # scene cut: take both at once
         self.smooth_b.update(b, dt)
+        return before is not None and abs(a - before) >= self.smooth_a.low
 
-    def _update_stats(self, stats: np.ndarray, dt: float) -> None:
+    def _update_stats(self, stats: np.ndarray, dt: float) -> bool:
         cnt = stats[:, 1].sum()
         if cnt <= 0:
-            return
+            return False
         lavg2 = stats[:, 0].sum() / cnt / math.log(2.0)  # log2 of log-average
         (white2,) = self._percentiles(stats[:, 2:].sum(axis=0), (self.white_percentile,))
-        self._feed(lavg2, max(white2, lavg2), dt)
+        return self._feed(lavg2, max(white2, lavg2), dt)
 
     def __repr__(self) -> str:
         return (f"RollingBracket(exposures={self.exposures.tolist()}, window={self.window}, "
