@@ -488,3 +488,25 @@ def test_a_scene_cut_neither_flashes_nor_creeps(tonemap):
         slack = 8 if tonemap == "reinhard" else 25
         assert np.all((lum[45:] > low - slack) & (lum[45:] < high + slack)), lum[43:55].round(1)
         assert np.abs(lum[52:] - level).max() < 3.0, lum[45:60].round(1)
+
+
+def test_a_frame_repeated_or_dropped_while_the_pattern_is_found_keeps_the_first_frames_steady():
+    # The frames held while the pattern is found took their exposures by
+    # count back from the newest: a repeated first frame or a drop among them
+    # gave every frame before it the wrong one, and the first frames flashed
+    # by 20-28 levels (trial 85; 45 here). They are measured now.
+    from tests.hdr.conftest import scene
+    from vidclear.hdr.synth import synthesize_bracket
+
+    cycle = synthesize_bracket(scene(96, 128, seed=4), [1.0, 4.0, 16.0])
+    for seq in ([0, 0, 0, *range(1, 40)], [i for i in range(42) if i % 17 != 5],
+                [2, 3, 4, 4, 5, *range(6, 40)]):
+        p = HDRBracket(align=False)
+        outs = _run(p, _frames([cycle[i % 3] for i in seq]))
+        assert len(outs) == len(seq)
+        lum = np.array([luma(o.image) for o in outs])
+        assert np.abs(lum[:16] - np.median(lum)).max() < 3.0, (seq[:6], lum[:16].round(1))
+    p = HDRBracket(align=False)
+    _run(p, _frames([cycle[i % 3] for i in [2, 3, 4, 4, 5, *range(6, 40)]]))
+    order = p.report()["hdr_bracket"]["exposures_from_first_frame"]
+    assert order == pytest.approx([16.0, 1.0, 4.0], rel=0.1)

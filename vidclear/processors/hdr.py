@@ -15,14 +15,20 @@ from vidclear.core.processor import Processor
 from vidclear.core.schema import Section, param
 from vidclear.errors import ConfigError, HDRInputError
 from vidclear.hdr._validate import MAX_EXPOSURE_STOPS
-from vidclear.hdr.bracket import PERIODS, BracketDetector, BracketPattern
+from vidclear.hdr.bracket import (
+    PERIODS,
+    BracketDetector,
+    BracketPattern,
+    log_exposure_ratio,
+    small_rgb,
+)
 from vidclear.hdr.response import (
     gamma_response,
     linear_response,
     load_response,
     srgb_response,
 )
-from vidclear.hdr.rolling import FIT_MISFIT, RollingBracket
+from vidclear.hdr.rolling import FIT_MISFIT, PhaseTracker, RollingBracket
 from vidclear.hdr.signal import HDRSignal
 from vidclear.hdr.synth import bracket_tables
 
@@ -205,8 +211,39 @@ def _own_exposure(frame: Frame, exposure: float | None) -> float | None:
 
 
 def _held_exposure(found: BracketPattern, n: int, k: int) -> float:
-    """The exposure of held frame ``k`` of ``n``; the last one has ``found.phase``."""
+    """The exposure of held frame ``k`` of ``n`` by count; the last one has ``found.phase``."""
     return float(found.exposures[(found.phase - (n - 1 - k)) % found.period])
+
+
+def _measured_exposures(frames: list[Frame], found: BracketPattern,
+                        log_table: np.ndarray) -> list[float]:
+    """The pattern exposure of each of ``frames``, measured against the newest one.
+
+    The newest frame has ``found.phase``. Counted back from it, a frame
+    repeated or dropped among the frames held while the pattern was found
+    gave every frame before it the wrong exposure, and the first frames
+    flashed by 20-28 levels (trial 85). Each frame's log exposure ratio to
+    the newest (:func:`~vidclear.hdr.bracket.log_exposure_ratio`) picks the
+    pattern step nearest it; where none is near (or nothing measures), the
+    count's stays.
+    """
+    n = len(frames)
+    exposures = np.asarray(found.exposures, dtype=np.float64)
+    le = np.log(exposures)
+    tol = PhaseTracker(exposures).tol
+    newest = small_rgb(frames[-1].image)
+    out = []
+    for k, f in enumerate(frames):
+        by_count = _held_exposure(found, n, k)
+        if k == n - 1:
+            out.append(by_count)
+            continue
+        r, _ = log_exposure_ratio(newest, small_rgb(f.image), log_table)
+        target = le[found.phase] + r
+        q = int(np.argmin(np.abs(le - target)))
+        out.append(float(exposures[q]) if math.isfinite(r) and abs(le[q] - target) < tol
+                   else by_count)
+    return out
 
 
 class HDRBracket(Processor[HDRBracketConfig]):
@@ -532,8 +569,9 @@ class HDRBracket(Processor[HDRBracketConfig]):
             return rendered
         n = len(post)
         redo = min(n, len(self._out) + 1)
-        outs = [self._ahead(post, found, k, None, window=range(max(0, k - p + 1),
-                                                                  max(0, k - p + 1) + p))
+        exps = _measured_exposures(post, found, self._log_table)
+        outs = [self._ahead(post, found, exps, k, None,
+                            window=range(max(0, k - p + 1), max(0, k - p + 1) + p))
                 for k in range(n - redo, n)]
         *queued, rendered = outs
         for j, out in enumerate(queued):
@@ -565,17 +603,19 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self.pattern = found
         self.engine = self._engine(list(found.exposures))
         held, self._held = self._held, []
-        stats = self._prime(held, found)
-        n, p = len(held), found.period
+        exps = _measured_exposures(held, found, self._log_table)
+        stats = self._prime(held, found, exps)
+        p = found.period
         for k, f in enumerate(held):
             # every held frame goes through the engine, whose window the frames
             # after these continue; before the first full window its output
             # gives way to the merge of that whole window (_ahead)
-            out = self._render(f, _held_exposure(found, n, k))
+            out = self._render(f, exps[k])
             if stats is not None and k < p - 1:
-                out = self._ahead(held, found, k, stats)
+                out = self._ahead(held, found, exps, k, stats)
             self._out.append(out)
-        own = _from_first_frame(found, n)
+        first = list(found.exposures).index(exps[0])
+        own = [float(found.exposures[(first + k) % p]) for k in range(p)]
         self._first_order = [round(e / min(own), 4) for e in own]
         listed = ", ".join(f"{e:.3g}" for e in self._first_order)
         start = "" if own[0] == found.exposures[0] else f"; from the video's first frame [{listed}]"
@@ -583,7 +623,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self._event(f"hdr_bracket: found {found.describe()} after {len(held)} frames; "
                     f"output runs {len(held) - 1} frames behind{start}")
 
-    def _prime(self, held: list[Frame], found: BracketPattern
+    def _prime(self, held: list[Frame], found: BracketPattern, exps: list[float]
                ) -> tuple[float | None, float | None] | None:
         """Seed the tone mapping with the first full window's statistics; return them.
 
@@ -600,12 +640,12 @@ class HDRBracket(Processor[HDRBracketConfig]):
             return None
         scratch = self._engine(list(found.exposures))
         for k, f in enumerate(held[:p]):
-            scratch.push(f.image, time=f.time, exposure=_held_exposure(found, len(held), k))
+            scratch.push(f.image, time=f.time, exposure=exps[k])
         stats = scratch.smooth_a.value, scratch.smooth_b.value
         engine.prime(*stats)
         return stats
 
-    def _ahead(self, held: list[Frame], found: BracketPattern, k: int,
+    def _ahead(self, held: list[Frame], found: BracketPattern, exps: list[float], k: int,
                stats: tuple[float | None, float | None] | None,
                window: range | None = None) -> Frame:
         """Held frame ``k``, before the first full window, merged with that window.
@@ -618,15 +658,14 @@ class HDRBracket(Processor[HDRBracketConfig]):
         long exposure's clipped highlights came out up to 21 levels darker (a
         clip trimmed to start on it).
         """
-        n = len(held)
         scratch = self._engine(list(found.exposures))
         if stats is not None:
             scratch.prime(*stats)
         for j in window or range(found.period):
             if j != k:
                 f = held[j]
-                scratch.push(f.image, time=f.time, exposure=_held_exposure(found, n, j))
-        return self._render(held[k], _held_exposure(found, n, k), engine=scratch)
+                scratch.push(f.image, time=f.time, exposure=exps[j])
+        return self._render(held[k], exps[k], engine=scratch)
 
     def _event(self, text: str) -> None:
         self.notes.append(text)
