@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import time
 import warnings
@@ -620,16 +621,39 @@ def transcode(
     InputError, OutputError, ConfigError
         See :meth:`Session.open`.
 
+    Returns
+    -------
+    PipelineStats
+        ``stats.snapshot()`` holds the pipeline's figures, ``stats.report``
+        what ``--stats`` writes besides them (:meth:`Session.report`: notes,
+        a detected exposure pattern, ...).
+
     Warns
     -----
     UserWarning
         A processor took frames it never gave back (they are not in
         ``output``; ``stats.processors_kept`` counts them): the CLI warns of
-        it, and this said nothing (trial 77).
+        it, and this said nothing (trial 77). A processor's warning as it
+        ran (typed exposures the video contradicts, ...). The other lines
+        the CLI prints as notes (a bracket found, a video passed through
+        unchanged, an output setting changed) go to the ``vidclear`` logger
+        at INFO (they were nowhere: trial 85).
     """
     session = Session.open(input, output, config=config, overwrite=overwrite)
+    log = logging.getLogger("vidclear")
+
+    def event(text: str) -> None:
+        if "warning:" in text:
+            warnings.warn(text, UserWarning, stacklevel=2)
+        else:
+            log.info("%s", text)
+
+    session.on_processor_event(event)
     stats = session.run(on_progress=on_progress, signals=False)
+    for note in session.notes:
+        log.info("%s", note)
     for name, n in stats.processors_kept.items():
         warnings.warn(f"processor {name} took {n} frame{'s' if n != 1 else ''} it never gave "
                       f"back: not in {output}", UserWarning, stacklevel=2)
+    stats.report = session.report()
     return stats

@@ -510,3 +510,48 @@ def test_a_frame_repeated_or_dropped_while_the_pattern_is_found_keeps_the_first_
     _run(p, _frames([cycle[i % 3] for i in [2, 3, 4, 4, 5, *range(6, 40)]]))
     order = p.report()["hdr_bracket"]["exposures_from_first_frame"]
     assert order == pytest.approx([16.0, 1.0, 4.0], rel=0.1)
+
+
+def _bracket_file(path, images, rate=24):
+    """Encode RGB frames near-losslessly (x264 4:4:4, CRF 8) for a run from a file."""
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=rate)
+        vs.height, vs.width = images[0].shape[:2]
+        vs.pix_fmt = "yuv444p"
+        vs.codec_context.options = {"preset": "ultrafast", "crf": "8"}
+        for img in images:
+            for pkt in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(pkt)
+        for pkt in vs.encode(None):
+            out.mux(pkt)
+    return path
+
+
+def test_transcode_tells_a_script_what_the_bracket_step_did(tmp_path, caplog):
+    # vidclear.transcode (the README's Python API) kept the detected bracket,
+    # a pass-through and every hdr_bracket warning to itself: a script could
+    # not tell that the HDR step did nothing or used the wrong bracket
+    # (trial 85 F5). Warnings are UserWarnings, the rest goes to the
+    # "vidclear" logger, and stats.report is what --stats writes.
+    import logging
+
+    import vidclear
+    from tests.hdr.conftest import scene
+    from vidclear.hdr.synth import synthesize_bracket
+
+    cycle = synthesize_bracket(scene(64, 96, seed=4), [1.0, 4.0, 16.0])
+    clip = _bracket_file(tmp_path / "b3.mp4", [cycle[i % 3] for i in range(36)])
+    plain = _bracket_file(tmp_path / "plain.mp4", [cycle[1]] * 30)
+    cfg = vidclear.load_config(preset="hdr-bracket")
+    with caplog.at_level(logging.INFO, logger="vidclear"):
+        stats = vidclear.transcode(clip, tmp_path / "o.mp4", config=cfg)
+    assert stats.report["hdr_bracket"]["stops"] == pytest.approx([0, 2, 4], abs=0.2)
+    assert any("found 3 exposures" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="vidclear"):
+        stats = vidclear.transcode(plain, tmp_path / "p.mp4", config=cfg)
+    assert stats.report["hdr_bracket"]["passthrough"]
+    assert any("no alternating exposures" in r.getMessage() for r in caplog.records)
+    wrong = vidclear.load_config(preset="hdr-bracket", overrides=["hdr_bracket.exposures=[1, 4]"])
+    with pytest.warns(UserWarning, match="gives 2 exposures"):
+        vidclear.transcode(clip, tmp_path / "w.mp4", config=wrong)

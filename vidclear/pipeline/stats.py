@@ -191,6 +191,10 @@ class PipelineStats:
     #: frames each processor took and never gave back, by processor (a run that
     #: went to its end; one that emits fewer frames than it takes on purpose too)
     processors_kept: dict[str, int] = field(default_factory=dict)
+    #: What ``--stats`` writes besides these stats (notes, the processors'
+    #: blocks such as a detected exposure pattern), filled by
+    #: :func:`vidclear.transcode` (see :meth:`vidclear.Session.report`)
+    report: dict[str, Any] = field(default_factory=dict)
     #: Frames read after the last damaged one (a cut-short input damages its
     #: last frame in decoding order, up to a reordering depth from the end).
     after_damage: int = 0
