@@ -188,6 +188,18 @@ def test_matroska_segments_are_joined(clips: Path, tmp_path: Path) -> None:
     assert _written_by_vidclear(str(seg)) and _written_by_vidclear(str(one))  # marked
 
 
+def test_hevc_stays_tagged_hvc1_through_the_join(clips: Path, tmp_path: Path) -> None:
+    # Apple's players need HEVC in MP4 tagged 'hvc1'; the join copied the
+    # video under FFmpeg's default 'hev1' (trial 85 F12)
+    seg = run_batch([str(clips / "long.mp4")], BatchOptions(
+        outdir=tmp_path, overrides=['pipeline.processors=["copy"]', "output.codec=libx265"],
+        jobs=2, segment_seconds=1.0, overlap=0.0, progress=False))
+    assert seg["files"][0]["status"] == "done" and seg["files"][0]["segments"] >= 2, seg
+    (video,) = [s for s in ffprobe_streams(tmp_path / "long.mp4")["streams"]
+                if s["codec_type"] == "video"]
+    assert (video["codec_name"], video["codec_tag_string"]) == ("hevc", "hvc1")
+
+
 def test_a_pcm_avis_segments_are_joined_into_mov(tmp_path: Path) -> None:
     # A dashcam's AVI stores its PCM stereo as "2 channels" with no layout:
     # the join's MP4 muxer failed at the trailer (trial 81 F1); the join

@@ -449,6 +449,11 @@ def test_ffmpegs_encoder_options_set_the_output(clip, tmp_path):
     assert (video["codec_name"], video["pix_fmt"]) == ("hevc", "yuv444p")
     config = json.loads((tmp_path / "s.json").read_text())["config"]["output"]
     assert (config["codec"], config["crf"]) == ("libx265", 32)
+    # HEVC in MP4 as 'hvc1', which Apple's players need (FFmpeg's default
+    # 'hev1' plays nowhere there; trial 85 F12)
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "h.mp4"), "-c:v", "libx265")
+    assert res.returncode == 0, res.stderr
+    assert ffprobe_streams(tmp_path / "h.mp4")["streams"][0]["codec_tag_string"] == "hvc1"
     res = vidclear("run", str(clip), "-o", str(tmp_path / "y.mp4"), "-vcodec", "mpeg4",
                    "-b:v", "300k")
     assert res.returncode == 0 and "constant rate factor" not in res.stderr, res.stderr

@@ -47,6 +47,7 @@ from vidclear.io.sinks.encoder import (
     name_layout,
     output_shift,
     re_encoding_note,
+    tag_hevc_for_apple,
 )
 from vidclear.io.sinks.paths import publish
 from vidclear.io.sinks.subtitles import SubtitleConvert, text_target
@@ -378,6 +379,7 @@ def join_segments(
             v0 = inputs[0].streams.video[0]
             ovs = out.add_stream_from_template(v0)
             ovs.time_base = v0.time_base
+            tag_hevc_for_apple(ovs, out)  # parts in Matroska carry no tag
             # the start timecode a whole run keeps (MOV and MP4 write it as a tmcd
             # track): the join lost it (trial 83 F2)
             timecode = start_timecode(src, video_stream(src))

@@ -300,6 +300,20 @@ def _chroma_size(name: str) -> tuple[int, int] | None:
     return (planes[0].width, planes[0].height) if planes else None
 
 
+def tag_hevc_for_apple(stream: Any, container: Any) -> None:
+    """Tag an HEVC video stream of a MOV or MP4 output 'hvc1'.
+
+    'hvc1' keeps the parameter sets in the sample description, which
+    Apple's players need; FFmpeg's default 'hev1' (``ffmpeg -tag:v hvc1``
+    changes it) plays nowhere on iOS or macOS (trial 85). Other codecs
+    and containers are left alone.
+    """
+    name = stream.codec_context.name
+    if ("hevc" in name or "265" in name) and {"mov", "mp4"} & set(
+            container.format.name.split(",")):
+        stream.codec_tag = "hvc1"
+
+
 def _chroma_kept(stream: Any, pix_fmt: str) -> str | None:
     """What ``pix_fmt`` loses of the source stream's finer chroma (4:2:2, 4:4:4, RGB ...), or None.
 
@@ -826,6 +840,8 @@ class EncoderSink:
             raise self._cannot_hold(codec, exc, hdr["transfer"] if hdr else None) from None
         stream.width, stream.height = self._size
         stream.pix_fmt = pix_fmt
+        tag_hevc_for_apple(stream, self._container)
+
         sar = frame.meta.get("sample_aspect_ratio")
         if sar:  # anamorphic pixels keep their shape, as FFmpeg keeps them
             stream.codec_context.sample_aspect_ratio = sar
