@@ -120,9 +120,20 @@ def test_clahe_grid_order_and_uint16() -> None:
     img = np.ascontiguousarray(IMG[..., 0])
     expect = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(5, 3)).apply(img)  # (cols, rows)
     np.testing.assert_array_equal(clahe(img, clip_limit=3.0, tile_grid=(3, 5)), expect)
+    # 16 bits equalize over the 8-bit levels, each luma mapped between the two
+    # around it: OpenCV's 16-bit CLAHE counts 65536 bins, where its clip level
+    # falls to one count a bin, and a 16-bit copy of a picture came out up to
+    # 105 levels from the 8-bit one (a 10-bit clip 10 levels brighter, trial 86)
+    expect8 = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(img).astype(float)
+    exact = clahe(img.astype(np.uint16) * 257)
+    assert exact.dtype == np.uint16
+    assert np.abs(exact / 257.0 - expect8).max() <= 0.5
     g16 = (img.astype(np.uint16) * 257 + RNG.integers(0, 257, img.shape)).astype(np.uint16)
-    expect16 = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(g16)
-    np.testing.assert_array_equal(clahe(g16), expect16)
+    g8 = np.rint(g16 / 257.0).astype(np.uint8)  # the same picture in 8 bits
+    near8 = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(g8).astype(float)
+    assert np.abs(clahe(g16) / 257.0 - near8).mean() < 1.0
+    as_float = clahe(img.astype(np.float32) / 255)
+    assert np.abs(as_float * 255.0 - expect8).max() <= 0.5
 
 
 def test_colour_clahe_matches_opencv_on_luma_and_keeps_hue() -> None:
@@ -174,3 +185,24 @@ def test_bad_images() -> None:
         equalize_hist(IMG, strength=-0.1)
     with pytest.raises(ValueError, match="NaN"):
         apply_luma(IMG, np.full(IMG.shape[:2], np.nan))
+
+
+def test_equalizations_of_a_picture_in_8_and_16_bits_agree() -> None:
+    # A 16-bit copy (or float) of a picture was equalized over 65536 levels:
+    # equalize_hist 11 levels and CLAHE 105 from the 8-bit result, a 10-bit
+    # clip's CLAHE 10 levels brighter than the same clip in 8 bits (trial 86)
+    from vidclear.core.frame import Frame
+    from vidclear.processors.enhance import HistEq
+
+    rgb = (RNG.random((120, 160, 3)) ** 2 * 255).astype(np.uint8)
+    for fn in (equalize_hist, clahe):
+        eight = fn(rgb).astype(float)
+        sixteen = fn(rgb.astype(np.uint16) * 257) / 257.0
+        as_float = fn(rgb.astype(np.float32) / 255) * 255.0
+        for other in (sixteen, as_float):
+            d = np.abs(other - eight)
+            assert d.mean() < 0.5 and np.percentile(d, 99) < 2.5, (fn.__name__, d.max())
+    proc = HistEq(smoothing=0.5)
+    outs = [proc(Frame(rgb.astype(np.uint16) * 257, pts=i)).image for i in range(3)]
+    assert outs[-1].dtype == np.uint16
+    assert np.abs(outs[-1] / 257.0 - equalize_hist(rgb)).mean() < 0.5

@@ -25,6 +25,14 @@ __all__ = [
 
 _NO_LUT = np.zeros(0, np.float32)
 _NO_MAP = np.zeros((0, 0), np.float32)
+#: Histogram bins and table entries for every dtype: the equalizations work on
+#: 8-bit levels, and a 16-bit image's luma is placed between two of them. At
+#: 65536 bins CLAHE's clip level fell to one count per bin (nothing left to
+#: equalize) and a 16-bit copy of an 8-bit picture came out up to 105 levels
+#: from it; a 10-bit clip 10 levels brighter than the same clip in 8 bits
+#: (trial 86).
+TABLE_LEVELS = 256
+_STEP16 = 257.0  # 65535 / 255: one 8-bit level in 16-bit units
 
 
 def luma(img: np.ndarray) -> np.ndarray:
@@ -146,33 +154,50 @@ def equalize_hist(img: np.ndarray, *, strength: float = 1.0) -> np.ndarray:
 
     Notes
     -----
-    The BT.601 luma is equalized with a table from its full-resolution
-    histogram (:func:`equalization_lut`, 256 or 65536 levels) and put back
-    with :func:`apply_luma`, so colours keep their YCbCr hue. Two passes over
-    the image, a few milliseconds for 1280×720.
+    The BT.601 luma is equalized with a table from its histogram over 256
+    levels (:func:`equalization_lut`; a 16-bit luma is binned to the nearest
+    8-bit level and mapped between the table's entries, so a 16-bit copy of
+    an 8-bit picture comes out as that picture does) and put back with
+    :func:`apply_luma`, so colours keep their YCbCr hue. Two passes over the
+    image, a few milliseconds for 1280×720.
     """
     img, restore = as_image(img, grey=True)
-    return restore(apply_table(img, equalization_lut(luma_histogram(img)), strength=strength))
+    lut = equalization_lut(luma_histogram(img, levels=TABLE_LEVELS))
+    return restore(apply_table(img, lut, strength=strength))
 
 
-def luma_histogram(img: np.ndarray) -> np.ndarray:
+def luma_histogram(img: np.ndarray, *, levels: int | None = None) -> np.ndarray:
     """Histogram of the rounded BT.601 luma (the grey values of a grey image).
 
     Parameters
     ----------
     img : ndarray
         RGB H×W×3 or grey H×W, ``uint8`` or ``uint16``.
+    levels : int, optional
+        256 bins a ``uint16`` luma into 8-bit levels (the nearest); None
+        (default) counts the image's own levels.
 
     Returns
     -------
     ndarray
-        int64 counts, 256 bins for ``uint8`` and 65536 for ``uint16``.
+        int64 counts: 256 bins for ``uint8``, 65536 for ``uint16`` (or
+        ``levels``).
     """
     img = check_image(img)
     chunks = 4 * numba.get_num_threads()
+    if levels is not None and levels != _levels(img):
+        if levels != TABLE_LEVELS or img.dtype != np.uint16:
+            raise ArrayError(f"levels must be {TABLE_LEVELS} (for uint16 images) or None, "
+                             f"got {levels!r}")
+        return K.histogram(_to_table_levels(_luma_index(img)), TABLE_LEVELS, chunks)
     if img.ndim == 2:
         return K.histogram(img, _levels(img), chunks)
     return K.luma_histogram(img, _levels(img), chunks)
+
+
+def _to_table_levels(y: np.ndarray) -> np.ndarray:
+    """16-bit luma levels (int) to the nearest of the 256 table levels, int32."""
+    return ((2 * y.astype(np.int32) + 257) // 514).astype(np.int32)
 
 
 def apply_table(img: np.ndarray, lut: np.ndarray, *, strength: float = 1.0) -> np.ndarray:
@@ -184,7 +209,9 @@ def apply_table(img: np.ndarray, lut: np.ndarray, *, strength: float = 1.0) -> n
         RGB H×W×3 or grey H×W, ``uint8`` or ``uint16``.
     lut : ndarray
         New luma for each rounded input luma: 256 (``uint8``) or 65536
-        (``uint16``) finite values on the image's scale.
+        (``uint16``) finite values on the image's scale; or 256 values on
+        the 8-bit scale for a ``uint16`` image, whose luma is then mapped
+        between the two entries around it (``Y / 257``).
     strength : float
         Blend between the input luma (0) and the table's (1).
 
@@ -196,6 +223,11 @@ def apply_table(img: np.ndarray, lut: np.ndarray, *, strength: float = 1.0) -> n
     img = check_image(img)
     nbins = _levels(img)
     lut = np.asarray(lut, dtype=np.float32)
+    if img.dtype == np.uint16 and lut.shape == (TABLE_LEVELS,) and np.isfinite(lut).all():
+        if not (isinstance(strength, int | float) and 0.0 <= strength <= 1.0):
+            raise ConfigError(f"strength must be a number in [0, 1], got {strength!r}")
+        y = _exact_luma(img)
+        return _finish(img, y, _between_levels(lut, y), strength)
     if lut.shape != (nbins,) or not np.isfinite(lut).all():
         raise ArrayError(f"lut must hold {nbins} finite values for {img.dtype} images, "
                          f"got shape {lut.shape}")
@@ -210,6 +242,21 @@ def apply_table(img: np.ndarray, lut: np.ndarray, *, strength: float = 1.0) -> n
     out = np.empty_like(img)
     K.apply_luma(img, _NO_MAP, np.ascontiguousarray(lut), np.float32(nbins - 1), out)
     return out
+
+
+def _exact_luma(img: np.ndarray) -> np.ndarray:
+    """The unrounded BT.601 luma of an image (its values, if grey), float32 H×W."""
+    if img.ndim == 2:
+        return img.astype(np.float32)
+    w = np.array([K.KR, K.KG, K.KB], np.float32)
+    return img.astype(np.float32) @ w
+
+
+def _between_levels(lut: np.ndarray, y16: np.ndarray) -> np.ndarray:
+    """A 256-entry table on the 8-bit scale applied to 16-bit luma, linearly between entries."""
+    pos = y16 / np.float32(_STEP16)
+    return (np.interp(pos, np.arange(TABLE_LEVELS, dtype=np.float32), lut)
+            * _STEP16).astype(np.float32)
 
 
 def _luma_index(img: np.ndarray) -> np.ndarray:
@@ -293,7 +340,12 @@ def clahe(
     1994). The arithmetic (clip level, redistribution of the excess, table
     rounding, tiling of sizes that are not multiples of the grid) follows
     OpenCV's ``CLAHE``, so a grey ``uint8`` result matches
-    ``cv2.createCLAHE(clip_limit, (cols, rows)).apply``. Colour images have
+    ``cv2.createCLAHE(clip_limit, (cols, rows)).apply``. ``uint16`` (and
+    float) images are equalized over the same 256 levels, each luma mapped
+    between the tables' two levels around it, so a 16-bit copy of a picture
+    comes out as the picture does (OpenCV's 16-bit CLAHE counts 65536 bins,
+    its clip level falls to one count a bin and hardly anything is
+    equalized). Colour images have
     only their BT.601 luma equalized; the new luma goes back in with
     :func:`apply_luma`, unrounded, keeping hue. An image whose luma has a
     single level is returned unchanged (OpenCV's CLAHE would lift black to 8;
@@ -314,17 +366,34 @@ def clahe(
     y = _luma_index(img)
     if y.size and y.min() == y.max():  # one level: nothing to equalize (as cv2.equalizeHist)
         return restore(img.copy())
-    ynew = _clahe_luma(y, _levels(img), clip_limit, tile_grid)
-    return restore(_finish(img, y, ynew, strength))
+    if img.dtype == np.uint8:
+        ynew = _clahe_luma(y, _levels(img), clip_limit, tile_grid)
+        return restore(_finish(img, y, ynew, strength))
+    # 16 bits: tables over the 8-bit levels (see TABLE_LEVELS), each pixel
+    # mapped between the two levels around its luma
+    yf = _exact_luma(img) / np.float32(_STEP16)
+    lo = np.minimum(np.floor(yf), TABLE_LEVELS - 2).astype(np.int32)
+    frac = yf - lo
+    ty, tx, th, tw = clahe_grid(y.shape, tile_grid)
+    luts = K.clahe_luts(_to_table_levels(y), ty, tx, th, tw, TABLE_LEVELS,
+                        _clip_count(clip_limit, th * tw, TABLE_LEVELS))
+    below = np.empty(y.shape, np.float32)
+    above = np.empty(y.shape, np.float32)
+    K.clahe_interpolate(lo, luts, th, tw, below)
+    K.clahe_interpolate(lo + 1, luts, th, tw, above)
+    ynew = (below + frac * (above - below)) * np.float32(_STEP16)
+    return restore(_finish(img, _exact_luma(img), ynew, strength))
+
+
+def _clip_count(clip_limit: float, area: int, nbins: int) -> int:
+    """OpenCV's clip level: ``clip_limit`` times a tile's mean count per bin, at least 1."""
+    return max(int(clip_limit * area / nbins), 1) if clip_limit > 0 else 0
 
 
 def _clahe_luma(y: np.ndarray, nbins: int, clip_limit: float,
                 tile_grid: Sequence[int]) -> np.ndarray:
     ty, tx, th, tw = clahe_grid(y.shape, tile_grid)
-    clip = 0
-    if clip_limit > 0:
-        clip = max(int(clip_limit * th * tw / nbins), 1)
-    luts = K.clahe_luts(y, ty, tx, th, tw, nbins, clip)
+    luts = K.clahe_luts(y, ty, tx, th, tw, nbins, _clip_count(clip_limit, th * tw, nbins))
     out = np.empty(y.shape, np.float32)
     K.clahe_interpolate(y, luts, th, tw, out)
     return out

@@ -20,6 +20,7 @@ from vidclear.dehaze.temporal import SceneCutDetector
 from vidclear.enhance._common import limit_gain, max_value
 from vidclear.enhance.ace import ACE_METHODS, DIRECT_MAX_PIXELS, ace
 from vidclear.enhance.histogram import (
+    TABLE_LEVELS,
     apply_table,
     clahe,
     equalization_lut,
@@ -210,7 +211,7 @@ class HistEq(Processor[HistEqConfig]):
         if c.smoothing == 0.0:
             return frame.replace(limit_gain(img, equalize_hist(img, strength=c.strength),
                                             c.max_gain))
-        lut = equalization_lut(luma_histogram(img))
+        lut = equalization_lut(luma_histogram(img, levels=TABLE_LEVELS))
         if self._cuts.update(_working_rgb(img)):
             self._lut = None
         if self._lut is not None and self._lut.shape == lut.shape:
@@ -227,7 +228,8 @@ class HistEq(Processor[HistEqConfig]):
         """Load both paths' kernels on a small frame; the smoothed table is left as it was."""
         img = _scratch_image()
         equalize_hist(img, strength=self.config.strength)
-        apply_table(img, equalization_lut(luma_histogram(img)), strength=self.config.strength)
+        apply_table(img, equalization_lut(luma_histogram(img, levels=TABLE_LEVELS)),
+                    strength=self.config.strength)
 
 
 class CLAHE(_PerFrame[CLAHEConfig]):
