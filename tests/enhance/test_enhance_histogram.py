@@ -194,7 +194,7 @@ def test_equalizations_of_a_picture_in_8_and_16_bits_agree() -> None:
     from vidclear.core.frame import Frame
     from vidclear.processors.enhance import HistEq
 
-    rgb = (RNG.random((120, 160, 3)) ** 2 * 255).astype(np.uint8)
+    rgb = (np.random.default_rng(7).random((120, 160, 3)) ** 2 * 255).astype(np.uint8)
     for fn in (equalize_hist, clahe):
         eight = fn(rgb).astype(float)
         sixteen = fn(rgb.astype(np.uint16) * 257) / 257.0

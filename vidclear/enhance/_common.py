@@ -2,12 +2,58 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
 from vidclear.errors import ArrayError
 
-__all__ = ["as_planar_unit", "check_image", "keep_flat_channels", "limit_gain", "max_value"]
+__all__ = ["Ranges", "StretchSmoother", "as_planar_unit", "check_image", "keep_flat_channels",
+           "limit_gain", "max_value"]
+
+#: A hook from a frame's own stretch range (lo, hi; one value a channel) to
+#: the range to stretch it with.
+Ranges = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+class StretchSmoother:
+    """The final stretch's range of a global enhancer, smoothed over time (a :data:`Ranges`).
+
+    ACE and MSRCR end by stretching each channel from a range measured on
+    the frame (its contrast term's minimum and maximum, or percentiles).
+    Measured anew on every frame it moved with the content: a bright object
+    entering a still view made the untouched background jump by up to 49
+    levels in a frame, and a still, noisy grey clip flickered by 30 levels
+    a frame (trial 86). The range follows the frame's with time constant
+    ``tau`` seconds (an exponential moving average, weighted by each frame's
+    time step); :meth:`reset` (a scene cut) takes the next frame's own.
+
+    Parameters
+    ----------
+    tau : float
+        Time constant in seconds, >= 0; 0 takes every frame's own range.
+    """
+
+    def __init__(self, tau: float) -> None:
+        self.tau = float(tau)
+        self.dt = 0.0
+        self._lo: np.ndarray | None = None
+        self._hi: np.ndarray | None = None
+
+    def __call__(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
+        if self._lo is None or self._hi is None or self._lo.shape != lo.shape or self.tau == 0:
+            self._lo, self._hi = lo.copy(), hi.copy()
+        else:
+            a = 1.0 - math.exp(-max(self.dt, 0.0) / self.tau)
+            self._lo = self._lo + a * (lo - self._lo)
+            self._hi = self._hi + a * (hi - self._hi)
+        return self._lo.astype(lo.dtype), self._hi.astype(hi.dtype)
+
+    def reset(self) -> None:
+        self._lo = self._hi = None
 
 
 def check_image(img: object, name: str = "image") -> np.ndarray:

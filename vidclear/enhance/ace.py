@@ -10,7 +10,13 @@ import numpy as np
 
 from vidclear.core.images import as_image
 from vidclear.enhance import _kernels as K
-from vidclear.enhance._common import as_planar_unit, check_image, keep_flat_channels, max_value
+from vidclear.enhance._common import (
+    Ranges,
+    as_planar_unit,
+    check_image,
+    keep_flat_channels,
+    max_value,
+)
 from vidclear.errors import ArrayError, ConfigError
 
 __all__ = ["ACE_METHODS", "ace", "ace_contrast"]
@@ -199,9 +205,22 @@ def ace(
     .. [2] P. Getreuer, "Automatic Color Enhancement (ACE) and its Fast
        Implementation", Image Processing On Line 2, 266-277, 2012.
     """
+    return _ace(img, alpha=alpha, method=method, levels=levels, grid=grid)
+
+
+def _ace(img: np.ndarray, *, alpha: float, method: str, levels: int, grid: int,
+         ranges: Ranges | None = None) -> np.ndarray:
+    """:func:`ace`, the stretch's per-channel range passed through ``ranges`` if given.
+
+    ``ranges(lo, hi)`` takes the frame's own range of each channel's contrast
+    term (float arrays, one value a channel) and returns the range to stretch
+    with: the ``ace`` processor's smoothing over time.
+    """
     img, restore = as_image(img, grey=True)
     r = _contrast(img, alpha, method, levels, grid)
     lo, hi = K.plane_ranges(r)
+    if ranges is not None:
+        lo, hi = ranges(lo, hi)
     flat = ~(hi - lo > FLAT_SPAN)  # float noise, not contrast
     hi = np.where(flat, lo, hi)
     out = np.empty(r.shape, img.dtype)

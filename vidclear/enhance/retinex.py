@@ -11,7 +11,7 @@ import numpy as np
 
 from vidclear.core.images import as_image
 from vidclear.enhance import _kernels as K
-from vidclear.enhance._common import keep_flat_channels, max_value
+from vidclear.enhance._common import Ranges, keep_flat_channels, max_value
 from vidclear.errors import ConfigError
 
 __all__ = ["BALANCE_MODES", "gaussian_surround", "msrcr"]
@@ -165,6 +165,19 @@ def msrcr(
     .. [2] A. B. Petro, C. Sbert, J.-M. Morel, "Multiscale Retinex", Image
        Processing On Line 4, 71-88, 2014.
     """
+    return _msrcr(img, sigmas=sigmas, alpha=alpha, beta=beta, low_clip=low_clip,
+                  high_clip=high_clip, balance=balance)
+
+
+def _msrcr(img: np.ndarray, *, sigmas: Sequence[float], alpha: float, beta: float,
+           low_clip: float, high_clip: float, balance: str,
+           ranges: Ranges | None = None) -> np.ndarray:
+    """:func:`msrcr`, the stretch's per-channel range passed through ``ranges`` if given.
+
+    ``ranges(lo, hi)`` takes the frame's own clipping percentiles of each
+    channel (float arrays, one value a channel) and returns the range to
+    stretch with: the ``msrcr`` processor's smoothing over time.
+    """
     img, restore = as_image(img, grey=True)
     sig = _check(sigmas, alpha, beta, low_clip, high_clip, balance)
     maxval = max_value(img.dtype)
@@ -195,6 +208,8 @@ def msrcr(
     for g in groups:
         lo[g], hi[g] = _clip_bounds(hist[g].sum(axis=0), lo[g[0]], hi[g[0]],
                                     low_clip, high_clip)
+    if ranges is not None:
+        lo, hi = ranges(lo, hi)
     out = np.empty(v.shape, img.dtype)
     K.stretch_planes(acc, lo, hi, float(maxval), out)
     return restore(keep_flat_channels(out, img, ~(hi > lo)))

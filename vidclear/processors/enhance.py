@@ -17,8 +17,8 @@ from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
 from vidclear.core.schema import Section, param
 from vidclear.dehaze.temporal import SceneCutDetector
-from vidclear.enhance._common import limit_gain, max_value
-from vidclear.enhance.ace import ACE_METHODS, DIRECT_MAX_PIXELS, ace
+from vidclear.enhance._common import Ranges, StretchSmoother, limit_gain, max_value
+from vidclear.enhance.ace import ACE_METHODS, DIRECT_MAX_PIXELS, _ace
 from vidclear.enhance.histogram import (
     TABLE_LEVELS,
     apply_table,
@@ -27,7 +27,7 @@ from vidclear.enhance.histogram import (
     equalize_hist,
     luma_histogram,
 )
-from vidclear.enhance.retinex import BALANCE_MODES, MAX_SCALES, MAX_SIGMA, msrcr
+from vidclear.enhance.retinex import BALANCE_MODES, MAX_SCALES, MAX_SIGMA, _msrcr
 from vidclear.errors import ConfigError
 
 __all__ = [
@@ -51,6 +51,14 @@ def _max_gain() -> Any:
                      "(a flat or noisy frame); 0 = no limit")
 
 
+def _stretch_tau() -> Any:
+    """The ``tau`` setting of ACE and MSRCR (see
+    :class:`vidclear.enhance._common.StretchSmoother`)."""
+    return param(0.5, lo=0.0, hi=60.0,
+                 doc="time constant (s) of the final stretch's range on video, reset at a "
+                     "scene cut; 0 = each frame's own")
+
+
 @dataclass(frozen=True)
 class ACEConfig(Section):
     """Settings of :class:`ACE` (see :func:`vidclear.enhance.ace`)."""
@@ -63,6 +71,7 @@ class ACEConfig(Section):
     levels: int = param(8, lo=2, hi=256, doc="intensity levels interpolated between")
     grid: int = param(128, lo=0, hi=65536,
                       doc="longest side of the block grid for the distance sums; 0 = full res")
+    tau: float = _stretch_tau()
     max_gain: float = _max_gain()
 
 
@@ -114,6 +123,7 @@ class MSRCRConfig(Section):
                              doc="fraction of samples clipped to white")
     balance: str = param("channel", choices=BALANCE_MODES,
                          doc="stretch channels separately or jointly")
+    tau: float = _stretch_tau()
     max_gain: float = _max_gain()
 
     def validate(self) -> None:
@@ -163,7 +173,42 @@ class _PerFrame(Processor[C]):
         self.enhance(_scratch_image())
 
 
-class ACE(_PerFrame[ACEConfig]):
+class _Smoothed(_PerFrame[C]):
+    """A global enhancer whose final stretch's range is smoothed over time.
+
+    ``enhance(image, ranges)`` stretches with ``ranges`` (a
+    :class:`~vidclear.enhance._common.StretchSmoother` over the config's
+    ``tau``), which starts afresh at a scene cut (the dehazer's
+    :class:`~vidclear.dehaze.temporal.SceneCutDetector`) and on ``reset()``.
+    """
+
+    def __init__(self, config: C | None = None, **params: Any) -> None:
+        super().__init__(config, **params)
+        self._smoother = StretchSmoother(self.config.tau)  # type: ignore[attr-defined]
+        self._cuts = SceneCutDetector()
+        self._last_time: float | None = None
+
+    def enhance(self, image: np.ndarray, ranges: Ranges | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, frame: Frame) -> Frame:
+        t = frame.time
+        step = (t - self._last_time if t is not None and self._last_time is not None
+                and t > self._last_time else 1.0 / 30.0)
+        self._last_time = t
+        if frame.image.dtype in (np.uint8, np.uint16) and self._cuts.update(
+                _working_rgb(frame.image)):  # (enhance names any other dtype)
+            self._smoother.reset()
+        self._smoother.dt = step
+        return frame.replace(self.enhance(frame.image, self._smoother))
+
+    def reset(self) -> None:
+        self._smoother.reset()
+        self._cuts.reset()
+        self._last_time = None
+
+
+class ACE(_Smoothed[ACEConfig]):
     """Automatic Color Enhancement of every frame (:func:`vidclear.enhance.ace`).
 
     The contrast gained is bounded by ``max_gain``
@@ -174,15 +219,15 @@ class ACE(_PerFrame[ACEConfig]):
     name: ClassVar[str] = "ace"
     Config: ClassVar[type[Section]] = ACEConfig
 
-    def enhance(self, image: np.ndarray) -> np.ndarray:
+    def enhance(self, image: np.ndarray, ranges: Ranges | None = None) -> np.ndarray:
         c = self.config
         if c.method == "direct" and image.shape[0] * image.shape[1] > DIRECT_MAX_PIXELS:
             # the function's own refusal did not name the setting (trial 74)
             raise ConfigError(f'ace.method = "direct" is exact but O(N²): it takes frames of '
                               f"up to {DIRECT_MAX_PIXELS} pixels, and these are "
                               f"{image.shape[1]}x{image.shape[0]}; use \"interp\" (the default)")
-        return limit_gain(image, ace(image, alpha=c.alpha, method=c.method, levels=c.levels,
-                                     grid=c.grid), c.max_gain)
+        return limit_gain(image, _ace(image, alpha=c.alpha, method=c.method, levels=c.levels,
+                                      grid=c.grid, ranges=ranges), c.max_gain)
 
 
 class HistEq(Processor[HistEqConfig]):
@@ -243,15 +288,15 @@ class CLAHE(_PerFrame[CLAHEConfig]):
         return clahe(image, clip_limit=c.clip_limit, tile_grid=c.tile_grid, strength=c.strength)
 
 
-class MSRCR(_PerFrame[MSRCRConfig]):
+class MSRCR(_Smoothed[MSRCRConfig]):
     """Multi-scale Retinex with colour restoration of every frame, its contrast gain
-    bounded by ``max_gain`` (see :class:`ACE`)."""
+    bounded by ``max_gain`` and its final stretch smoothed over ``tau`` (see :class:`ACE`)."""
 
     name: ClassVar[str] = "msrcr"
     Config: ClassVar[type[Section]] = MSRCRConfig
 
-    def enhance(self, image: np.ndarray) -> np.ndarray:
+    def enhance(self, image: np.ndarray, ranges: Ranges | None = None) -> np.ndarray:
         c = self.config
-        return limit_gain(image, msrcr(image, sigmas=c.sigmas, alpha=c.alpha, beta=c.beta,
-                                       low_clip=c.low_clip, high_clip=c.high_clip,
-                                       balance=c.balance), c.max_gain)
+        return limit_gain(image, _msrcr(image, sigmas=c.sigmas, alpha=c.alpha, beta=c.beta,
+                                        low_clip=c.low_clip, high_clip=c.high_clip,
+                                        balance=c.balance, ranges=ranges), c.max_gain)
