@@ -469,7 +469,15 @@ def test_ffmpegs_encoder_options_set_the_output(clip, tmp_path):
     res = vidclear("run", str(clip), "-o", str(tmp_path / "j.avi"), "-c:v", "mjpeg")
     assert res.returncode == 0 and "mjpeg writes yuvj420p" in res.stderr, res.stderr
     assert ffprobe_streams(tmp_path / "j.avi")["streams"][0]["pix_fmt"] == "yuvj420p"
+    # -crf 20 --set output.crf=30 ran at 30 whatever the order, without a
+    # word; an emptied chain was a plain transcode without the note the
+    # default chain gets (trial 86)
+    res = vidclear("run", str(clip), "-o", str(tmp_path / "e.mp4"), "--set",
+                   "pipeline.processors=[]", "-c:v", "libx264", "--set", "output.codec=libx264")
+    assert res.returncode == 0 and "pipeline.processors is empty" in res.stderr, res.stderr
     for args, text in ((("-crf", "abc"), "-crf 'abc' is not allowed"),
+                       (("-crf", "20", "--set", "output.crf=30"),
+                        "-crf 20 and --set output.crf=30 disagree"),
                        (("-c:v", "nope"), "output.codec = 'nope' is not an encoder"),
                        (("-c:v", "copy"), "-c:v copy is not possible: vidclear re-encodes")):
         res = vidclear("run", str(clip), "-o", str(tmp_path / "z.mp4"), *args)

@@ -149,3 +149,49 @@ def test_a_config_file_with_a_byte_order_mark_loads(tmp_path):
     from vidclear.cli.main import main
 
     assert main(["presets", "--config", str(f)]) == 0
+
+
+def test_a_config_pipe_nothing_writes_to_is_named_and_one_that_is_written_reads(tmp_path):
+    # --config on a named pipe nobody wrote to waited for ever without a word
+    # (trial 86); a shell's process substitution, which writes at once, reads.
+    import os
+    import threading
+
+    from vidclear.config import loader
+
+    fifo = tmp_path / "cfg.fifo"
+    os.mkfifo(fifo)
+    old, loader.PIPE_WAIT_S = loader.PIPE_WAIT_S, 0.3
+    try:
+        with pytest.raises(ConfigError, match="is a pipe nothing was written to"):
+            load_config(config_file=fifo)
+
+        def write() -> None:
+            with open(fifo, "w") as fh:
+                fh.write("[dehaze]\nstrength = 0.4\n")
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert load_config(config_file=fifo).processor_config("dehaze").strength == 0.4
+        writer.join()
+    finally:
+        loader.PIPE_WAIT_S = old
+
+
+def test_a_key_for_a_processor_without_settings_names_its_section():
+    # it read "unknown key foo: Section has no settings" (trial 86)
+    from vidclear.core import Processor, registry
+
+    @registry.register
+    class Stamp(Processor):
+        name = "stamp_t86"
+
+        def __call__(self, frame):
+            return frame
+
+    try:
+        with pytest.raises(ConfigError, match=r"unknown key stamp_t86\.foo: processor "
+                                              "stamp_t86 has no settings"):
+            load_config(overrides=["stamp_t86.foo=1"])
+    finally:
+        registry._LOADED.pop("stamp_t86", None)

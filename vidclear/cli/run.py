@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from vidclear.cli.progress import STDOUT_NAMES, Progress, burst_note, damaged_line, summary_line
-from vidclear.config.loader import Config, load_config, read_config_file
+from vidclear.config.loader import Config, load_config, parse_override, read_config_file
 from vidclear.core.signals import detach_terminal, is_hangup, stop_signals
 from vidclear.errors import ConfigError, OutputError, VidclearError
 from vidclear.io.sinks.paths import (
@@ -216,6 +216,26 @@ def ffmpeg_overrides(args: argparse.Namespace) -> list[str]:
             raise ConfigError(f"-crf {crf!r} is not allowed: expected a whole number "
                               "(0-63; 20 by default)") from None
     return out
+
+
+def _agree(ffmpeg: list[str], overrides: list[str]) -> None:
+    """Refuse an FFmpeg option and a ``--set`` of its key that disagree.
+
+    ``-crf 20 --set output.crf=30`` ran at 30 whatever the order, without a
+    word (trial 86): which one meant it cannot be told.
+    """
+    given = {}
+    for o in overrides:
+        section, name, value = parse_override(o)
+        given[f"{section}.{name}"] = (value, o.partition("=")[2].strip())
+    flags = {"output.crf": "-crf", "output.codec": "-c:v", "output.bitrate": "-b:v",
+             "output.pix_fmt": "-pix_fmt", "output.format": "-f"}
+    for o in ffmpeg:
+        section, name, value = parse_override(o)
+        key = f"{section}.{name}"
+        if key in flags and key in given and given[key][0] != value:
+            raise ConfigError(f"{flags[key]} {value} and --set {key}={given[key][1]} "
+                              "disagree: give one of them")
 
 
 def config_from_args(args: argparse.Namespace, base: dict | None = None, *,
@@ -555,6 +575,10 @@ def _note_copy_only(args: argparse.Namespace, code: int) -> int:
         # a preview alone encodes nothing: it showed the frames as they came
         note = COPY_ONLY_NOTE if args.output else PREVIEW_ONLY_NOTE
         print(f"vidclear: note: {note}", file=sys.stderr)
+    elif code == 0 and not args.quiet and not args.config_processors:
+        # emptied by a config file or --set: as plain, and it said nothing (trial 86)
+        print("vidclear: note: pipeline.processors is empty: the frames are only "
+              f"{'re-encoded' if args.output else 'shown'}, unprocessed", file=sys.stderr)
     return code
 
 
@@ -562,8 +586,11 @@ _LISTEN = "127.0.0.1:8080"  # the browser preview's address without --listen
 
 
 def run(args: argparse.Namespace) -> int:
-    args.overrides = [*ffmpeg_overrides(args), *args.overrides]
+    ffmpeg = ffmpeg_overrides(args)
+    _agree(ffmpeg, args.overrides)
+    args.overrides = [*ffmpeg, *args.overrides]
     config = config_from_args(args)
+    args.config_processors = list(config.pipeline.processors)
     first = args.input[0]
     label = Path(first).name or first
     if len(args.input) > 1:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import select
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -170,10 +172,33 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return _read_toml(Path(path))
 
 
+#: Seconds a config file that is a pipe (``--config <(...)``) may stay silent.
+PIPE_WAIT_S = 10.0
+
+
+def _read_bytes(path: Path, limit: int) -> bytes:
+    """Up to ``limit`` bytes of a config file; a pipe may stay silent :data:`PIPE_WAIT_S`.
+
+    A pipe nobody writes to blocked the run for ever without a word (trial
+    86); a shell's process substitution writes at once. The pipe is read
+    through the descriptor that waited (closed, its data would be lost).
+    """
+    if not stat.S_ISFIFO(path.stat().st_mode):
+        with open(path, "rb") as fh:
+            return fh.read(limit)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as fh:
+        ready, _, _ = select.select([fd], [], [], PIPE_WAIT_S)
+        if not ready:
+            raise ConfigError(f"config file {path} is a pipe nothing was written to in "
+                              f"{PIPE_WAIT_S:g} s")
+        os.set_blocking(fd, True)
+        return fh.read(limit)
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_CONFIG_BYTES + 1)
+        raw = _read_bytes(path, MAX_CONFIG_BYTES + 1)
         if len(raw) > MAX_CONFIG_BYTES:
             raise ConfigError(f"config file {path} is larger than {MAX_CONFIG_BYTES >> 20} MiB")
         # utf-8-sig: Windows Notepad starts UTF-8 files with a byte order mark,
@@ -290,7 +315,11 @@ def load_config(
         if name not in registry.available():
             allowed = ", ".join([*_CORE, *registry.available()])
             raise ConfigError(f"unknown section [{name}]: allowed sections are {allowed}")
-        processors[name] = registry.get(name).Config.from_mapping(values)
+        settings = registry.get(name).Config
+        if not settings.section and values:  # a processor of one's own, with no Config
+            raise ConfigError(f"unknown key {name}.{next(iter(values))}: processor {name} "
+                              "has no settings")
+        processors[name] = settings.from_mapping(values)
     for name in pipeline.processors:
         registry.get(name)  # refuses unknown names with the list of known ones
     return Config(pipeline=pipeline, input=input_, output=output, preview=preview,
