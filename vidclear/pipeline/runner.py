@@ -283,7 +283,9 @@ class Pipeline:
             captured = frame.meta.get("capture_time")
             if captured is not None:
                 self.stats.add_latency(time.monotonic() - captured)
-            self.stats.add_media_time(frame.time)
+            ticks = frame.meta.get("duration")
+            self.stats.add_media_time(frame.time, float(ticks * frame.time_base)
+                                      if ticks and frame.time_base else 0.0)
 
     # -- running ---------------------------------------------------------
     def run(

@@ -183,6 +183,7 @@ class PipelineStats:
     media_end: float | None = None
     _span_start: float = 0.0  # the current span of media time (see add_media_time)
     _spans_s: float = 0.0  # the spans before it, added up
+    _last_t: float | None = None  # the last frame's time (a span restarts before it)
     interrupted: bool = False
     #: Frames the decoder flagged as damaged (errors concealed), and the
     #: first few of their times (seconds, the output's clock).
@@ -281,21 +282,25 @@ class PipelineStats:
         return (self.damaged > 0 and self.after_damage <= _REORDER_DEPTH
                 and self.mode == "file" and not self.interrupted)
 
-    def add_media_time(self, t: float | None) -> None:
-        """Note a written frame's presentation time ``t`` (seconds) for :attr:`speed`.
+    def add_media_time(self, t: float | None, duration: float = 0.0) -> None:
+        """Note a written frame's presentation time ``t`` and ``duration`` (s) for :attr:`speed`.
 
-        A time before the last one starts a new span (``--split`` restarts
-        each part's clock at 0): the spans are added up, so the speed of a
-        split run counts every part, not the last one alone.
+        The media written ends where the last frame's time ends, as FFmpeg's
+        ``time=`` counts it (without it a 4.00 s clip counted 3.96 s,
+        trial 86). A time before the last one starts a new span (``--split``
+        restarts each part's clock at 0): the spans are added up, so the
+        speed of a split run counts every part, not the last one alone.
         """
         if t is None:
             return
         if self.media_start is None:
             self.media_start = self._span_start = t
-        elif self.media_end is not None and t < self.media_end:
+        elif self._last_t is not None and t < self._last_t:
+            assert self.media_end is not None  # set with _last_t
             self._spans_s += self.media_end - self._span_start
             self._span_start = t
-        self.media_end = t
+        self._last_t = t
+        self.media_end = t + max(duration, 0.0)
 
     @property
     def wall_s(self) -> float:
