@@ -149,6 +149,23 @@ def test_the_summary_says_where_unwritten_frames_went(interrupted):
         assert "7 of 40 input frames absorbed by processors" in line
 
 
+def test_the_summary_counts_the_frames_that_waited_for_the_jit_apart():
+    # "(2 frame(s), left out of the latency figures)" where 2 were processed
+    # while compiling and 10 waited for them (trial 86)
+    from vidclear.cli.progress import summary_line
+    from vidclear.pipeline.stats import PipelineStats
+
+    stats = PipelineStats()
+    stats.stage("decode").frames = 40
+    stats.stage("encode").frames = 40
+    proc = stats.stage("process")
+    proc.frames, proc.warm_frames, proc.jit_s = 40, 2, 3.0
+    stats._warm_latency = [0.4] * 10
+    line = summary_line(stats, "out.mp4")
+    assert "s of JIT warm-up (2 frame(s); 10 that waited for it are left out of the latency " \
+           "figures)" in line, line
+
+
 def test_an_output_named_like_a_folder_is_refused_as_one(clip, tmp_path):
     # "-o 'out dir/'" (a folder that did not exist) was told it "has no
     # extension to choose a container by" (a new-user trial).

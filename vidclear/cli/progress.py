@@ -104,8 +104,13 @@ def summary_line(stats: PipelineStats, output: str, *, unsent: int = 0) -> str:
         parts.append(f"latency p50 {lat['p50']:.0f} ms")
     warm = snap["warmup"]
     if warm and warm["jit_s"] >= 0.5:
+        # the frames processed while compiling leave that fps; those that
+        # waited for them, the latency (it said 2 for both where 10 waited:
+        # trial 86)
+        waiting = warm.get("frames_waiting", warm["frames"])
         parts.append(f"{snap['fps_after_warmup']:.1f} fps without {warm['jit_s']:.1f} s of JIT "
-                     f"warm-up ({warm['frames']} frame(s), left out of the latency figures)")
+                     f"warm-up ({warm['frames']} frame(s); {waiting} that waited for it are "
+                     "left out of the latency figures)")
     verb = "showed " if shown else "wrote "
     prefix = "interrupted: " + verb if snap["interrupted"] else verb
     return prefix + ", ".join(parts)
