@@ -374,6 +374,11 @@ def test_a_trips_next_file_has_its_bracket_found_before_it_is_merged():
         "the bracket changed" in n for n in p.notes), p.notes
     lum = np.array([luma(o.image) for o in outs])
     assert np.abs(np.diff(lum[24:40])).max() < 4.0, lum[24:40].round(1)  # no flicker at the join
+    # the stats hold each file's bracket, not the last one's alone (trial 85)
+    (change,) = p.report()["hdr_bracket"]["changes"]
+    assert (change["at_s"], change["trip_file"]) == (1.25, "1")
+    assert change["stops_before"] == pytest.approx([0, 1.81, 3.58], abs=0.15)
+    assert change["stops"] == pytest.approx([0, 3], abs=0.15)
 
 
 def test_a_bracket_that_starts_later_in_the_video_is_found_and_merged():

@@ -311,6 +311,8 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self._drops_before = 0
         self._passed = 0  # frames passed through unchanged (no bracket showed)
         self._first_order: list[float] | None = None  # the pattern from the first frame
+        self._joined_at: float | None = None  # a trip's join, its file's bracket not found yet
+        self._before_join: list[float] | None = None  # the stops before that join
         self._part: object = None  # the trip file the last frame came from
         self.signal = None if c.output == "sdr" else HDRSignal(
             c.output, key=c.key, reference_white=c.reference_white, peak=c.peak_luminance)
@@ -433,6 +435,9 @@ class HDRBracket(Processor[HDRBracketConfig]):
         """
         if self.engine is not None:
             self._drops_before += self.engine.tracker.drops
+        self._before_join = (_stops(self.engine.exposures) if self.engine is not None
+                             else None)
+        self._joined_at = None if frame.time is None else round(frame.time, 3)
         self.engine = None
         self._passthrough = False
         self._held = []
@@ -606,6 +611,15 @@ class HDRBracket(Processor[HDRBracketConfig]):
         return engine
 
     def _start(self, found: BracketPattern) -> None:
+        if self._joined_at is not None:
+            # a trip's next file: its bracket goes into the stats' changes
+            # (only the last file's showed, trial 85)
+            before = self._before_join
+            self._changes.append({
+                "at_s": self._joined_at, "trip_file": str(self._part),
+                "stops_before": None if before is None else [round(x, 3) for x in before],
+                "stops": [round(x, 3) for x in _stops(np.asarray(found.exposures))]})
+            self._joined_at = None
         self.pattern = found
         self.engine = self._engine(list(found.exposures))
         held, self._held = self._held, []
