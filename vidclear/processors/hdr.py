@@ -48,6 +48,7 @@ _REFIT_MISFIT = FIT_MISFIT
 #: (night clips the worst), a bracket made by scaling luma alone, its
 #: colour untouched, 0.64, and that output pulsed by 25-40 levels (trial 85)
 _FIT_WARN = 0.3
+_REAL_FIT = 0.15  # the worst fit of a real clip in ../shared, for the warning's text
 #: Frames kept to render again when a changed bracket is found (those still
 #: in the delay line, see HDRBracket._redo): two periods of the longest detected.
 _REDONE = 2 * PERIODS[-1]
@@ -639,7 +640,6 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self._first_order = [round(e / min(own), 4) for e in own]
         listed = ", ".join(f"{e:.3g}" for e in self._first_order)
         start = "" if own[0] == found.exposures[0] else f"; from the video's first frame [{listed}]"
-
         self._event(f"hdr_bracket: found {found.describe()} after {len(held)} frames; "
                     f"output runs {len(held) - 1} frames behind{start}")
         self._check_fit(found)
@@ -692,7 +692,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
         """Warn when the frames fit the pattern's exposure steps only loosely (see _FIT_WARN)."""
         if found.residual > _FIT_WARN:
             self._event(f"hdr_bracket: warning: the frames fit the exposure pattern only to "
-                        f"{found.residual:.2f} stops (real brackets fit to {_FIT_WARN / 2:.2f} "
+                        f"{found.residual:.2f} stops (real brackets fit to {_REAL_FIT:.2f} "
                         "or better): their brightness changes in ways an exposure does not "
                         "(colour not scaled with it, a fade, strong motion), and the output "
                         "may pulse")
