@@ -587,3 +587,25 @@ def test_a_bracket_its_frames_fit_only_loosely_is_warned_about():
     p = HDRBracket(align=False)
     _run(p, _frames([real[i % 3] for i in range(30)]))
     assert not [n for n in p.notes if "warning" in n], p.notes
+
+
+def test_a_fade_to_black_ends_black():
+    # The frames of a fade to black measure as one exposure: the last frames
+    # before it stood in for the others for good, and 2 s of black came out
+    # as a frozen, false-colour picture, mean 98 (trial 87). A stand-in is
+    # used for at most a few windows' frames.
+    from tests.hdr.conftest import scene
+    from vidclear.hdr.synth import synthesize_bracket
+
+    rad = scene(96, 128, seed=14)
+    exposures = [1.0, 4.0, 16.0]
+    images = [synthesize_bracket(rad, [exposures[i % 3]])[0] for i in range(30)]
+    images += [synthesize_bracket(rad * np.float32((1 - k / 15) ** 2.2), [exposures[i % 3]])[0]
+               for k, i in enumerate(range(30, 45))]  # the scene fades, the camera brackets
+    images += [np.zeros_like(images[0])] * 45
+    p = HDRBracket(align=False)
+    outs = _run(p, _frames(images))
+    assert len(outs) == len(images)
+    lum = np.array([luma(o.image) for o in outs])
+    assert lum[:30].min() > 60  # the picture before the fade
+    assert lum[-35:].max() < 2.0, lum[40:].round(1)  # (it stayed at 135)

@@ -55,6 +55,12 @@ def display_table(gamma: float, size: int = 1 << 16) -> np.ndarray:
     return np.clip(np.power(v, 1.0 / gamma) * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
+#: Windows' frames a frame kept beyond the window may stand in for a missing
+#: exposure (see RollingBracket._slots): a long frame dropped or a short one
+#: shown four times needs it two windows on.
+STAND_IN_AGE = 3
+
+
 class TemporalSmoother:
     """IIR smoothing of a log-domain statistic with scene-change detection.
 
@@ -356,14 +362,18 @@ class RollingBracket:
         levels for a frame and drifted for a second after, trial 63; a short
         frame shown three times, 30 levels, trial 65), so the oldest
         duplicate gives way to the newest older frame kept that has a
-        missing exposure, as long as there are both.
+        missing exposure, as long as there are both. A frame stands in for
+        at most :data:`STAND_IN_AGE` windows' frames: in a fade to black,
+        whose frames measure as one exposure, the last frames before it
+        stood in for good, and 2 s of black came out as a frozen,
+        false-colour picture (trial 87).
         """
         newest = self._order[::-1]
         slots = newest[:self.window]
         key = [self._exposure_key(s) for s in slots]
         for older in newest[self.window:]:
             k = self._exposure_key(older)
-            if k in key:
+            if k in key or self._count - self._slot_count[older] > STAND_IN_AGE * self.window:
                 continue
             dup = next((j for j in range(len(slots) - 1, 0, -1)  # never the newest
                         if key.count(key[j]) > 1), None)
@@ -424,6 +434,7 @@ class RollingBracket:
             self._ring = np.empty((slots, *img.shape[:2], 4 if self.flow else 3),
                                   dtype=np.uint8)
             self._slot_exp = [1.0] * held
+            self._slot_count = [0] * held  # the frame count each slot was written at
             self._slot_pyr = [None] * held
             self._slot_small = [np.zeros(1, np.uint8)] * held
         slot = self._count % held if self.flow else self._free_slot(held)
@@ -467,6 +478,7 @@ class RollingBracket:
             self._trusted = False
         self.last_phase = phase
         self._slot_exp[slot] = ex
+        self._slot_count[slot] = self._count
         self._slot_small[slot] = small
         if self.motion is not None:
             self.motion.add(slot, small, ex)
