@@ -565,20 +565,25 @@ def test_transcode_tells_a_script_what_the_bracket_step_did(tmp_path, caplog):
 def test_a_bracket_its_frames_fit_only_loosely_is_warned_about():
     # Luma scaled alone, the colour left as it was, is no exposure: it was
     # taken with a 0.64-stop fit residual and pulsed by 25-40 levels without
-    # a word (trial 85 F8). Real clips fit to 0.15 stops or better; this one
-    # 0.36 (with 1-stop steps 0.25: under the threshold, which is set from
-    # the real clips, not from this).
+    # a word (trial 85 F8). Real clips fit to 0.15 stops or better, a tenth
+    # of their steps; this one 0.55, half its step.
     import cv2
 
     from tests.hdr.conftest import scene
     from vidclear.hdr.synth import synthesize_bracket
 
-    mid = synthesize_bracket(scene(64, 96, seed=6), [4.0])[0]
-    ycc = cv2.cvtColor(mid, cv2.COLOR_RGB2YCrCb).astype(np.float32)
+    # colour bars over a brightness ramp (as FFmpeg's testsrc2), luma scaled
+    # a stop a frame, the colour left as it was
+    bars = np.array([[191, 191, 191], [191, 191, 0], [0, 191, 191], [0, 191, 0],
+                     [191, 0, 191], [191, 0, 0], [0, 0, 191], [40, 40, 40]], np.float32)
+    img = np.repeat(bars, 20, axis=0)[None].repeat(96, 0)
+    img *= np.linspace(0.5, 1.2, 96, dtype=np.float32)[:, None, None]
+    ycc = cv2.cvtColor(np.clip(img, 0, 255).astype(np.uint8),
+                       cv2.COLOR_RGB2YCrCb).astype(np.float32)
     frames = []
     for i in range(30):
         f = ycc.copy()
-        f[..., 0] = np.clip(f[..., 0] * 2.0 ** (2 * (i % 4) - 3), 0, 255)  # 2 stops apart
+        f[..., 0] = np.clip(f[..., 0] * 2.0 ** (i % 4 - 1.5), 0, 255)
         frames.append(cv2.cvtColor(f.astype(np.uint8), cv2.COLOR_YCrCb2RGB))
     p = HDRBracket(align=False)
     _run(p, _frames(frames))
