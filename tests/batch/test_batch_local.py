@@ -15,7 +15,7 @@ from typing import Any
 import av
 import pytest
 
-from tests.media import cut_in_last_frame, make_clip, noise_ts
+from tests.media import cut_in_last_frame, ffprobe_streams, make_clip, noise_ts
 from vidclear.batch import BatchOptions, BatchState, collect_inputs, input_identity, run_batch
 from vidclear.batch.inputs import collect_trips
 from vidclear.cli.main import main
@@ -800,3 +800,21 @@ def test_the_batch_eta_counts_from_the_first_frame() -> None:
         assert info["n"] == 200 and info["elapsed"] < 0.5, info
     finally:
         bar.close()
+
+
+def test_batch_takes_ffmpegs_encoder_options(clips: Path, tmp_path: Path, capsys) -> None:
+    # `vidclear batch -c:v ...` was "unrecognized arguments" where `vidclear
+    # run` takes it (trial 87); equal values written differently agree, other
+    # values are refused before any job
+    a = clips / "in" / "a.mp4"
+    rc = main(["batch", str(a), "-o", str(tmp_path / "x"), "-q", "-j", "1", *sets(FAST),
+               "-c:v", "libx265", "-crf", "30", "-b:v", "1M", "--set", "output.bitrate=1000k"])
+    assert rc == 0, capsys.readouterr().err
+    (video,) = [s for s in ffprobe_streams(tmp_path / "x" / "a.mp4")["streams"]
+                if s["codec_type"] == "video"]
+    assert video["codec_name"] == "hevc"
+    rc = main(["batch", str(a), "-o", str(tmp_path / "y"), "-q", "-c:v", "libx265", "--set",
+               "output.codec=libx264"])
+    assert rc == 2 and "-c:v libx265 and --set output.codec=libx264 disagree" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "y").exists()

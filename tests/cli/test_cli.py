@@ -473,7 +473,8 @@ def test_ffmpegs_encoder_options_set_the_output(clip, tmp_path):
     # word; an emptied chain was a plain transcode without the note the
     # default chain gets (trial 86)
     res = vidclear("run", str(clip), "-o", str(tmp_path / "e.mp4"), "--set",
-                   "pipeline.processors=[]", "-c:v", "libx264", "--set", "output.codec=libx264")
+                   "pipeline.processors=[]", "-c:v", "h264", "--set", "output.codec=libx264",
+                   "-b:v", "1M", "--set", "output.bitrate=1000k")  # the same, written otherwise
     assert res.returncode == 0 and "pipeline.processors is empty" in res.stderr, res.stderr
     for args, text in ((("-crf", "abc"), "-crf 'abc' is not allowed"),
                        (("-crf", "20", "--set", "output.crf=30"),

@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from vidclear.cli.progress import damaged_text
-from vidclear.cli.run import COPY_ONLY_NOTE, Once, chose_processors, finite_float
+from vidclear.cli.run import (
+    COPY_ONLY_NOTE,
+    Once,
+    add_encoder_args,
+    agree_with_sets,
+    chose_processors,
+    encoder_overrides,
+    finite_float,
+)
 
 __all__ = ["add_parser", "format_table", "run"]
 
@@ -40,6 +48,7 @@ examples:
                    help="TOML file overriding the preset")
     p.add_argument("--set", dest="overrides", metavar="SECTION.KEY=VALUE", action="append",
                    default=[], help="override one key for every file; repeatable")
+    add_encoder_args(p)
     p.add_argument("-j", "--jobs", type=int, metavar="N",
                    help="parallel jobs (default: CPU count; on Ray: cluster CPUs / "
                         "--cpus-per-job)")
@@ -146,6 +155,9 @@ def format_table(report: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     from vidclear.batch import BatchOptions, run_batch
 
+    encoder = encoder_overrides(args)
+    agree_with_sets(encoder, args.overrides)
+    args.overrides = [*encoder, *args.overrides]
     if args.engine != "ray":
         idle = [o for o, given in (("--address", args.address is not None),
                                    ("--cpus-per-job", args.cpus_per_job != 1.0)) if given]
