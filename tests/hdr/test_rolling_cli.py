@@ -123,6 +123,14 @@ def test_synth_bracket_names_an_exposure_it_blows_out_once(capsys):
     for i in range(6):
         quiet(Frame(bright, pts=i, time_base=Fraction(1, 25)))
     assert quiet.notes == []
+    # crushed to a few levels, not to 0, is as dark for the merge (55 % at 5
+    # or below passed without a word, trial 87)
+    dim = np.full((32, 48, 3), 40, np.uint8)
+    dim[:, :8] = 190
+    sb = SynthBracket(exposures=(-4.0, 0.0), unit="ev")
+    for i in range(4):
+        sb(Frame(dim, pts=i, time_base=Fraction(1, 25)))
+    assert [n for n in sb.notes if "the EV -4 frames are 83 % black" in n], sb.notes
 
 
 def test_local_tonemap_and_stream_edge_cases():
