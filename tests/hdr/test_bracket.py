@@ -565,8 +565,8 @@ def test_transcode_tells_a_script_what_the_bracket_step_did(tmp_path, caplog):
 def test_a_bracket_its_frames_fit_only_loosely_is_warned_about():
     # Luma scaled alone, the colour left as it was, is no exposure: it was
     # taken with a 0.64-stop fit residual and pulsed by 25-40 levels without
-    # a word (trial 85 F8). Real clips fit to 0.15 stops or better, a tenth
-    # of their steps; this one 0.55, half its step.
+    # a word (trial 85 F8). Real clips fit to 0.15 stops or better; this one
+    # 0.55.
     import cv2
 
     from tests.hdr.conftest import scene
