@@ -320,6 +320,8 @@ class PipelineStats:
         """Media seconds written per wall second (1.0 = real time)."""
         if self.media_start is None or self.media_end is None or self.wall_s <= 0:
             return 0.0
+        if self._spans_s == 0 and self._last_t == self.media_start:
+            return 0.0  # one frame, a picture: no media time passes
         return (self._spans_s + self.media_end - self._span_start) / self.wall_s
 
     @property
