@@ -43,6 +43,7 @@ class StretchSmoother:
         self._hi: np.ndarray | None = None
 
     def __call__(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dtype = np.asarray(lo).dtype  # kept: the stretch kernels are compiled for it
         lo, hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
         if self._lo is None or self._hi is None or self._lo.shape != lo.shape or self.tau == 0:
             self._lo, self._hi = lo.copy(), hi.copy()
@@ -50,7 +51,7 @@ class StretchSmoother:
             a = 1.0 - math.exp(-max(self.dt, 0.0) / self.tau)
             self._lo = self._lo + a * (lo - self._lo)
             self._hi = self._hi + a * (hi - self._hi)
-        return self._lo.astype(lo.dtype), self._hi.astype(hi.dtype)
+        return self._lo.astype(dtype), self._hi.astype(dtype)
 
     def reset(self) -> None:
         self._lo = self._hi = None
