@@ -479,6 +479,8 @@ def test_ffmpegs_encoder_options_set_the_output(clip, tmp_path):
     for args, text in ((("-crf", "abc"), "-crf 'abc' is not allowed"),
                        (("-crf", "20", "--set", "output.crf=30"),
                         "-crf 20 and --set output.crf=30 disagree"),
+                       (("-c:v", "nope1", "--set", "output.codec=nope2"),  # (trial 88)
+                        "-c:v 'nope1' is not an encoder this FFmpeg has"),
                        (("-c:v", "nope"), "output.codec = 'nope' is not an encoder"),
                        (("-c:v", "copy"), "-c:v copy is not possible: vidclear re-encodes")):
         res = vidclear("run", str(clip), "-o", str(tmp_path / "z.mp4"), *args)

@@ -250,6 +250,13 @@ def agree_with_sets(ffmpeg: list[str], overrides: list[str]) -> None:
         key = f"{section}.{name}"
         if key in flags and key in given and _same_setting(key, given[key][0], value):
             continue
+        if key == "output.codec" and key in given:
+            try:  # a name no encoder has is that, not a disagreement (trial 88)
+                av.codec.Codec(str(value), "w")
+            except (ValueError, av.FFmpegError):
+                raise ConfigError(f"-c:v {value!r} is not an encoder this FFmpeg has: try "
+                                  "libx264, libx265, libvpx-vp9 (WebM), libvpx (WebM, Ogg), "
+                                  "mpeg4 or ffv1") from None
         if key in flags and key in given:
             raise ConfigError(f"{flags[key]} {value} and --set {key}={given[key][1]} "
                               "disagree: give one of them")
