@@ -670,28 +670,24 @@ class RollingBracket:
             # below code 32 in the longest exposure is not lifted to the key (near-black
             # frames stay dark), and white sits at least a stop above the log-average
             # (a flat frame is not pushed to white).
-            a_val, b_val = self.smooth_a.value, self.smooth_b.value
-            assert a_val is not None and b_val is not None  # measured above on the first frame
-            lavg = max(2.0 ** a_val, float(self.response[32, 1]) / longest)
-            white = max(2.0 ** b_val, 2.0 * lavg)
-            scale = self.key / lavg
-            inv_w2 = 1.0 / max(white * scale, 1e-6) ** 2
-            self._timed(VK.merge_reinhard_k, *merge_args, np.float32(scale),
-                        np.float32(inv_w2), self.enc, out, stats)
+            def reinhard(into: np.ndarray) -> None:
+                a_val, b_val = self.smooth_a.value, self.smooth_b.value
+                assert a_val is not None and b_val is not None  # measured on the first frame
+                lavg = max(2.0 ** a_val, float(self.response[32, 1]) / longest)
+                white = max(2.0 ** b_val, 2.0 * lavg)
+                scale = self.key / lavg
+                inv_w2 = 1.0 / max(white * scale, 1e-6) ** 2
+                self._timed(VK.merge_reinhard_k, *merge_args, np.float32(scale),
+                            np.float32(inv_w2), self.enc, out, into)
+
+            reinhard(stats)
             if self._update_stats(stats, dt):
                 # A jump (a scene cut): this frame is mapped again with the
                 # statistics it moved to. Mapped with the last scene's it
                 # flashed (18 where the new scene settles at 94, 186 for 115:
                 # trial 85).
                 self._cut_at = self._count
-                a_val, b_val = self.smooth_a.value, self.smooth_b.value
-                assert a_val is not None and b_val is not None
-                lavg = max(2.0 ** a_val, float(self.response[32, 1]) / longest)
-                white = max(2.0 ** b_val, 2.0 * lavg)
-                scale = self.key / lavg
-                inv_w2 = 1.0 / max(white * scale, 1e-6) ** 2
-                self._timed(VK.merge_reinhard_k, *merge_args, np.float32(scale),
-                            np.float32(inv_w2), self.enc, out, np.zeros_like(stats))
+                reinhard(np.zeros_like(stats))
             return out
         rgb = self._scratch("rgb", (h, w, 3))
         loglum = self._scratch("loglum", (h, w))
@@ -708,28 +704,24 @@ class RollingBracket:
                        float(np.percentile(base, 100 - self.white_percentile)), dt)
         # White is never below what the longest exposure reads as full scale, so a
         # near-black frame is not stretched to white (see the Reinhard branch).
-        top_s, bottom_s = self.smooth_a.value, self.smooth_b.value
-        if top_s is None or bottom_s is None:  # fed just above
-            raise RuntimeError("tone-mapping statistics missing")
-        top = max(top_s, math.log2(float(self.response[255, 1]) / longest))
-        bottom = min(bottom_s, top)
-        factor = min(1.0, math.log2(self.contrast) / max(top - bottom, 1e-6))
-        self._timed(VK.base_detail_k, rgb, loglum, a_full, b_full, np.float32(top),
-                    np.float32(factor), np.float32(1.0), self.enc, out, stats)
+        def local(into: np.ndarray) -> None:
+            top_s, bottom_s = self.smooth_a.value, self.smooth_b.value
+            if top_s is None or bottom_s is None:  # fed on the first frame
+                raise RuntimeError("tone-mapping statistics missing")
+            top = max(top_s, math.log2(float(self.response[255, 1]) / longest))
+            bottom = min(bottom_s, top)
+            factor = min(1.0, math.log2(self.contrast) / max(top - bottom, 1e-6))
+            self._timed(VK.base_detail_k, rgb, loglum, a_full, b_full, np.float32(top),
+                        np.float32(factor), np.float32(1.0), self.enc, out, into)
+
+        local(stats)
         hist = stats[:, 2:].sum(axis=0)
         top_n, bot_n = self._percentiles(hist, (self.white_percentile,
                                                 100 - self.white_percentile))
         # histogram holds log2 of base in quarter stops
         if self._feed(top_n, bot_n, dt):  # a jump: mapped again, as Reinhard's
             self._cut_at = self._count
-            top_s, bottom_s = self.smooth_a.value, self.smooth_b.value
-            assert top_s is not None and bottom_s is not None
-            top = max(top_s, math.log2(float(self.response[255, 1]) / longest))
-            bottom = min(bottom_s, top)
-            factor = min(1.0, math.log2(self.contrast) / max(top - bottom, 1e-6))
-            self._timed(VK.base_detail_k, rgb, loglum, a_full, b_full, np.float32(top),
-                        np.float32(factor), np.float32(1.0), self.enc, out,
-                        np.zeros_like(stats))
+            local(np.zeros_like(stats))
         return out
 
     @staticmethod

@@ -212,8 +212,12 @@ def _from_first_frame(found: BracketPattern, seen: int) -> list[float]:
     ``exposures`` merges its first frames right; the pattern's own list
     starts at the shortest).
     """
+    return _rotated(found, (found.phase - (seen - 1)) % found.period)
+
+
+def _rotated(found: BracketPattern, first: int) -> list[float]:
+    """The pattern's exposures in capture order, starting with its ``first``-th."""
     p = found.period
-    first = (found.phase - (seen - 1)) % p
     return [float(found.exposures[(first + k) % p]) for k in range(p)]
 
 
@@ -642,8 +646,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
             if stats is not None and k < p - 1:
                 out = self._ahead(held, found, exps, k, stats)
             self._out.append(out)
-        first = list(found.exposures).index(exps[0])
-        own = [float(found.exposures[(first + k) % p]) for k in range(p)]
+        own = _rotated(found, list(found.exposures).index(exps[0]))
         self._first_order = [round(e / min(own), 4) for e in own]
         listed = ", ".join(f"{e:.3g}" for e in self._first_order)
         start = "" if own[0] == found.exposures[0] else f"; from the video's first frame [{listed}]"
