@@ -56,7 +56,8 @@ Measures:
   edges, ``sigma`` the share of pixels newly saturated (black or white);
   ``crush`` / ``clip`` the shares newly crushed to black (every channel
   <= 3) and newly clipped to white (every channel >= 252), in percent;
-  ``dY`` the change of mean luma against the input, percent; ``cast`` the
+  ``dY`` the change of mean luma against the input, percent (not measured,
+  NaN and left out of means, on an input darker than 2 % of full scale); ``cast`` the
   growth of the mean colour offset (the length of the mean a*b* in CIE
   L*a*b*) against the input, so 0 means no cast the input lacked; on
   video also ``flicker`` (:func:`vidclear.metrics.flicker`) next to the
@@ -450,13 +451,19 @@ def _within(path: Path, folder: Path) -> str:
         return str(path)
 
 
+def _grey(img: np.ndarray) -> bool:
+    """True for an image whose three channels are equal everywhere (read from a grey file)."""
+    return bool((img[..., 0] == img[..., 1]).all() and (img[..., 1] == img[..., 2]).all())
+
+
 def own_pair_set(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray, np.ndarray]],
                                                    list[str]]:
     """[(label, hazy, clear)] read from ``folder`` (:func:`find_pairs`), and notes.
 
     A pair with a file that cannot be read, whose two images differ in
-    size, one too small for SSIM after scaling, or a hazy image identical
-    to its clear one is left out with a note; two hazy files of one name
+    size, one grey and the other in colour, one too small for SSIM after
+    scaling, or a hazy image identical to its clear one is left out with a
+    note; two hazy files of one name
     are told apart by their file names. A folder with no pair at all is
     refused (SystemExit, one line).
     """
@@ -479,6 +486,11 @@ def own_pair_set(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray, n
             notes.append(f"{folder}: {h.name} and {c.name} differ in size "
                          f"({hazy.shape[1]}x{hazy.shape[0]} against "
                          f"{clear.shape[1]}x{clear.shape[0]}); left out")
+            continue
+        if _grey(hazy) != _grey(clear):  # the colour one side lacks would count as error
+            grey, colour = (h, c) if _grey(hazy) else (c, h)
+            notes.append(f"{folder}: {grey.name} is grey and {colour.name} in colour "
+                         "(the colour would count against every method); left out")
             continue
         hazy, clear = scaled(hazy, size), scaled(clear, size)
         if min(hazy.shape[:2]) < MIN_SIDE:
@@ -757,6 +769,21 @@ def _visible_edges(lum: np.ndarray, grad: np.ndarray) -> np.ndarray:
     return grad / np.maximum(mean, 0.02) >= 0.05
 
 
+# mean luma (0..1) under which a relative change is not measured: 2 % of full scale
+DY_FLOOR = 0.02
+
+
+def _luma_change(out_mean: float, in_mean: float) -> float:
+    """Change of mean luma in percent of the input's; NaN (left out of means) on a near-black input.
+
+    Below :data:`DY_FLOOR` the ratio measures nothing (black in, black out
+    read as -100 %; a few levels out of black read as +200 000 %).
+    """
+    if in_mean < DY_FLOOR:
+        return float("nan")
+    return float(100 * (out_mean / in_mean - 1))
+
+
 def no_reference(out: np.ndarray, inp: np.ndarray) -> dict[str, float]:
     """Hautière et al.'s e, r, sigma and the clipping, brightness and cast measures."""
     li = (inp.astype(np.float64) / 255.0) @ LUMA
@@ -774,7 +801,7 @@ def no_reference(out: np.ndarray, inp: np.ndarray) -> dict[str, float]:
     ab_i = srgb_to_lab(inp)[..., 1:].reshape(-1, 2).mean(axis=0)
     ab_o = srgb_to_lab(out)[..., 1:].reshape(-1, 2).mean(axis=0)
     return {"e": e, "r": r, "sigma": crush + clip, "crush_pct": 100 * crush,
-            "clip_pct": 100 * clip, "dY_pct": 100 * (lo.mean() / max(li.mean(), 1e-6) - 1),
+            "clip_pct": 100 * clip, "dY_pct": _luma_change(lo.mean(), li.mean()),
             "cast": float(np.hypot(*ab_o) - np.hypot(*ab_i))}
 
 
@@ -893,7 +920,8 @@ def run_nr(methods: dict[str, Method], items: list[tuple[str, np.ndarray]], name
              for m in methods if m != "hazy input"}
     worst = {m: {"crush_pct": max(r["crush_pct"] for r in rows if r["method"] == m),
                  "clip_pct": max(r["clip_pct"] for r in rows if r["method"] == m),
-                 "dY_pct": min(r["dY_pct"] for r in rows if r["method"] == m)}
+                 "dY_pct": min((r["dY_pct"] for r in rows if r["method"] == m
+                                and not math.isnan(r["dY_pct"])), default=float("nan"))}
              for m in means}
     if sheets is not None:
         contact_sheet(_sheet_path(sheets, name), sheet)
@@ -1221,13 +1249,18 @@ def _per_pair(rows: list[dict]) -> list[str]:
     return out
 
 
+def _dy(value: float) -> str:
+    """A luma change for a table, 6 wide: ``n/a`` where it was not measured (near-black input)."""
+    return f"{'n/a':>6}" if math.isnan(value) else f"{value:6.1f}"
+
+
 def _nr_table(title: str, means: dict[str, dict[str, float]], extra: str = "") -> list[str]:
     head = f"  {'method':<20} {'e':>6} {'r':>5} {'sigma':>7} {'crush%':>7} {'clip%':>6} " \
            f"{'dY%':>6} {'cast':>6}"
     out = [f"\n{title}", head + (f" {extra:>9} {'input':>9}" if extra else "")]
     for m, v in means.items():
         line = (f"  {m:<20} {v['e']:6.2f} {v['r']:5.2f} {v['sigma']:7.4f} {v['crush_pct']:7.3f} "
-                f"{v['clip_pct']:6.3f} {v['dY_pct']:6.1f} {v['cast']:6.2f}")
+                f"{v['clip_pct']:6.3f} {_dy(v['dY_pct'])} {v['cast']:6.2f}")
         if extra:
             line += f" {v[extra]:9.5f} {v[extra + '_input']:9.5f}"
         out.append(line)
@@ -1488,7 +1521,8 @@ def main() -> int:
         lines += _nr_table("hazy stills: no-reference vs input, mean", report["stills"]["mean"])
         lines.append("  worst still per method (crush%, clip%, dY%):")
         for m, v in report["stills"]["worst"].items():
-            lines.append(f"  {m:<20} {v['crush_pct']:.3f} {v['clip_pct']:.3f} {v['dY_pct']:.1f}")
+            lines.append(f"  {m:<20} {v['crush_pct']:.3f} {v['clip_pct']:.3f} "
+                         f"{_dy(v['dY_pct']).strip()}")
     if "video" in report:
         lines += _nr_table("videos (a pan over each hazy still; x264 CRF 28): mean over frames",
                            report["video"]["mean"], extra="flicker")

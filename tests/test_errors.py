@@ -90,6 +90,12 @@ def test_float16_images_are_dehazed_like_float32_and_non_arrays_are_named():
     for bad, name in ((None, "NoneType"), ("hazy.jpg", "str")):
         with pytest.raises(ArrayError, match=f"NumPy array of numbers, got {name}"):
             vidclear.dehaze_image(bad)
+    # a nested list of ints is int64 to NumPy, a dtype the caller never gave
+    # (trial 89 F9: "dtype must be ..., got int64"); the list is named
+    with pytest.raises(ArrayError, match=r"got a list of integers; convert it first"):
+        vidclear.dehaze_image([[[1, 2, 3]]])
+    listed = vidclear.dehaze_image(rgb.tolist())  # floats in [0, 1] are taken as before
+    assert listed.dtype == np.float64 and listed.shape == rgb.shape
 
 
 def test_processor_contract_breaches_are_named(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -471,10 +472,35 @@ def test_images_that_are_not_8_bit_rgb_are_named_in_a_note(tmp_path: Path) -> No
     grey = cv2.cvtColor(_pair(6)[0], cv2.COLOR_RGB2GRAY)
     assert cv2.imwrite(str(mine / "02_hazy.png"), grey)
     _write(mine / "02_GT.png", _pair(6)[1])
+    assert cv2.imwrite(str(mine / "03_hazy.png"), grey)  # grey on both sides: a grey pair
+    assert cv2.imwrite(str(mine / "03_GT.png"), cv2.cvtColor(_pair(6)[1], cv2.COLOR_RGB2GRAY))
     items, notes = q.own_pair_set(mine, 256)
-    assert [label for label, _, _ in items] == ["01", "02"]  # both measured, as 8-bit RGB
+    assert [label for label, _, _ in items] == ["01", "03"]  # measured as 8-bit RGB
     np.testing.assert_array_equal(items[0][2], clear)  # 16-bit scaled back to the same 8 bits
-    assert notes[-1] == f"{mine}: measured as 8-bit RGB: 01_GT.png (16-bit), 02_hazy.png (grey)"
+    # a grey hazy image against a colour clear one: the missing colour would
+    # count against every method (trial 89 F8: CIEDE2000 23.7 against 13.5)
+    assert notes[0] == (f"{mine}: 02_hazy.png is grey and 02_GT.png in colour (the colour "
+                        "would count against every method); left out")
+    assert notes[-1] == (f"{mine}: measured as 8-bit RGB: 01_GT.png (16-bit), 02_hazy.png "
+                         "(grey), 03_hazy.png (grey), 03_GT.png (grey)")
+
+
+def test_the_luma_change_of_a_black_input_is_not_measured() -> None:
+    # Trial 89 F4: a black still returned unchanged read -100 % (the worst of
+    # the set), and CLAHE lifting black by a few levels read +196 063 %,
+    # which swamped the set's mean.
+    black = np.zeros((32, 32, 3), np.uint8)
+    assert math.isnan(q.no_reference(black, black)["dY_pct"])
+    assert math.isnan(q.no_reference(black + 9, black + 1)["dY_pct"])
+    grey = np.full((32, 32, 3), 100, np.uint8)
+    assert q.no_reference(grey - 20, grey)["dY_pct"] == pytest.approx(-20.0, abs=0.01)
+    methods = {"hazy input": lambda x: x, "lift": lambda x: np.maximum(x, 8).astype(np.uint8)}
+    res = q.run_nr(methods, [("black", black), ("grey", grey)], "s", None, {})
+    assert res["mean"]["lift"]["dY_pct"] == pytest.approx(0.0)  # the black still left out
+    assert res["worst"]["lift"]["dY_pct"] == pytest.approx(0.0)
+    only_black = q.run_nr(methods, [("black", black)], "s", None, {})
+    assert math.isnan(only_black["worst"]["lift"]["dY_pct"])
+    assert "n/a" in q._nr_table("t", only_black["mean"])[-1]
 
 
 def test_the_objects_measure_sees_a_background_that_moves() -> None:

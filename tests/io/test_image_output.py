@@ -61,3 +61,25 @@ def test_a_clip_to_one_picture_holds_its_last_frame(tmp_path):
     assert stats.frames_out == 12
     back = cv2.cvtColor(cv2.imread(str(out)), cv2.COLOR_BGR2RGB)
     np.testing.assert_array_equal(back, last)
+
+
+def test_a_dropped_alpha_channel_is_said(tmp_path, caplog):
+    # Trial 89 F7: a transparent PNG came back opaque RGB without a word.
+    rgb = moving_frame(3, 64, 48)
+    rgba = np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
+    rgba[:, :20, 3] = 0
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+    plain = tmp_path / "plain.png"
+    cv2.imwrite(str(plain), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    with caplog.at_level("INFO", logger="vidclear"):
+        transcode(str(src), tmp_path / "out.png")
+        said = [r.getMessage() for r in caplog.records if "alpha" in r.getMessage()]
+        caplog.clear()
+        transcode(str(plain), tmp_path / "plain_out.png")
+        assert not [r for r in caplog.records if "alpha" in r.getMessage()]
+    assert said == ["the input's alpha channel (rgba) is dropped: vidclear processes and "
+                    "writes colour only (vidclear.dehaze_image keeps an RGBA image's alpha)"]
+    back = cv2.imread(str(tmp_path / "out.png"), cv2.IMREAD_UNCHANGED)
+    assert back.shape == (48, 64, 3)  # the colour itself is kept exactly
+    np.testing.assert_array_equal(cv2.cvtColor(back, cv2.COLOR_BGR2RGB), rgb)

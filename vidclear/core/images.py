@@ -53,6 +53,13 @@ def as_image(image: object, *, grey: bool = False
     arr = np.asarray(image)
     if not isinstance(image, np.ndarray) and arr.dtype.kind not in "uif":
         raise ArrayError(f"image must be a NumPy array of numbers, got {type(image).__name__}")
+    if not isinstance(image, np.ndarray) and arr.dtype.kind in "iu" and arr.dtype.itemsize > 2:
+        # a list of ints comes out int64, a dtype the caller never gave: name what was given
+        raise ArrayError(
+            f"image must be a NumPy array of uint8, uint16 or float in [0, 1], got a "
+            f"{type(image).__name__} of integers; convert it first, e.g. "
+            "np.asarray(x, dtype=np.uint8)"
+        )
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
         raise ArrayError(
             "image must be H×W or H×W×1 (grey), H×W×3 (RGB) or H×W×4 (RGBA), "

@@ -341,6 +341,22 @@ def _chroma_kept(stream: Any, pix_fmt: str) -> str | None:
             "fewer players play it)")
 
 
+def _alpha_dropped(stream: Any) -> str | None:
+    """The note that the source stream's alpha channel is not written, or None (no alpha).
+
+    Frames are processed and written as colour alone (FFmpeg too drops alpha
+    for an encoder without it); a palette's transparency is not looked for.
+    """
+    try:
+        fmt = stream.codec_context.format
+    except (AttributeError, ValueError):
+        return None
+    if fmt is None or not any(c.is_alpha for c in fmt.components):
+        return None
+    return (f"the input's alpha channel ({fmt.name}) is dropped: vidclear processes and "
+            "writes colour only (vidclear.dehaze_image keeps an RGBA image's alpha)")
+
+
 def _bits(frame: Frame) -> int:
     """Bits per component of a frame, without converting it."""
     av_frame = frame.av_frame
@@ -811,6 +827,9 @@ class EncoderSink:
         rate = (src.rate if src is not None else None) or 30
         time_base = frame.time_base or (src.time_base if src is not None else None)
         cfg = self.config
+        alpha = None if src is None else _alpha_dropped(src.video_stream)
+        if alpha:  # a transparent PNG came back opaque without a word (trial 89 F7)
+            self.notes.append(alpha)
         if self.image is not None:
             self._start_image(frame, rate)
             return
