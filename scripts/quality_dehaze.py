@@ -463,9 +463,8 @@ def own_pair_set(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray, n
     A pair with a file that cannot be read, whose two images differ in
     size, one grey and the other in colour, one too small for SSIM after
     scaling, or a hazy image identical to its clear one is left out with a
-    note; two hazy files of one name
-    are told apart by their file names. A folder with no pair at all is
-    refused (SystemExit, one line).
+    note; two hazy files of one name are told apart by their file names.
+    A folder with no pair at all is refused (SystemExit, one line).
     """
     if not folder.is_dir():
         raise SystemExit(f"--pairs {folder}: not a folder")
