@@ -59,6 +59,27 @@ def test_constant_frame_stays_constant(name, level):
             assert out.max() == level, f"{name}: constant {level} came out as {out.max()}"
 
 
+@pytest.mark.parametrize("name", [n for n in registry.builtin()
+                                  if n not in EXEMPT and n not in CHANGES_LEVEL])
+def test_a_fade_of_flat_frames_keeps_each_frames_level(name):
+    # Trial 89 F5: a fade through white made of flat frames, 25 fps. The
+    # dehazer's tracked airlight lagged the falling level and 1 / t amplified
+    # the gap: 251 -> 244, 249 -> 235 (a frame with no texture has nothing to
+    # recover; constant clips had come back exact).
+    proc = registry.get(name)()
+    levels = [int(255 * abs(np.sin(np.pi * i / 60))) for i in range(60)]
+    outs = []
+    for i, level in enumerate(levels):
+        out = proc(Frame(np.full((36, 50, 3), level, np.uint8), pts=i, time_base=Fraction(1, 25)))
+        if out is not None:
+            outs.append(out.image)
+    assert len(outs) == len(levels)
+    off = [(i, lv, int(o.min()), int(o.max()))
+           for i, (lv, o) in enumerate(zip(levels, outs, strict=True))
+           if o.min() != lv or o.max() != lv]
+    assert not off, f"{name}: frames off their level (frame, level, min, max): {off[:5]}"
+
+
 @pytest.mark.parametrize("name", ["ace", "msrcr", "clahe", "histeq", "dehaze"])
 def test_black_stays_black_in_16_bit_and_grey_frames(name):
     checked = 0

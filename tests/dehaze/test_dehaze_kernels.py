@@ -96,6 +96,12 @@ def test_neutral_pull_takes_colours_haze_never_has_to_grey() -> None:
     sandstone = np.array([0.86, 0.76, 0.58])
     assert neutral_pull(sandstone, n) == 1.0
     assert neutral_pull(grey_blue, 0.2) == pytest.approx(0.2)  # the key's share
+    # unless it is in evidence as a veil's colour (veil_colour, in thick haze):
+    # a saturated colour then keeps its own, one half way up the ramp half
+    assert neutral_pull(sandstone, n, veil=1.0) == 0.0
+    assert neutral_pull(cyan, n, veil=1.0) == pytest.approx(0.75 * 0.5)
+    assert neutral_pull(sandstone, n, veil=0.5) == pytest.approx(0.5)
+    assert neutral_pull(grey_blue, n, veil=1.0) == n  # haze-coloured: the key's share
 
 
 def test_planes_of_and_the_colour_attenuation_depth() -> None:

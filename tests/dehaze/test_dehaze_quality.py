@@ -287,6 +287,56 @@ def test_a_small_light_object_in_thick_haze_is_no_airlight() -> None:
     assert narrow.airlight.min() > plain.airlight.max() + 0.05, narrow.airlight
 
 
+@pytest.mark.parametrize("seed", [3, 4])
+def test_thick_warm_haze_everywhere_is_removed_with_its_colour(seed: int) -> None:
+    # Trial 89 (F1, F2): dust-coloured haze thick over the whole view (t 0.1
+    # to 0.35, the horizon at 0.02). Its airlight is more saturated than haze
+    # usually is, so it was pulled all the way to grey: the dark channel of
+    # I over a grey A (blue, low under a warm veil) read little haze and the
+    # veil stayed (9.0 dB here, the hazy input 8.1; the textbook prior 14).
+    # The veil's colour is in evidence: the patch means carry it, the
+    # scene's texture does not.
+    h, w = 180, 320
+    scene = textured_scene(h, w, seed)
+    true_a = np.array([0.92, 0.78, 0.58])
+    t = np.repeat(np.exp(np.linspace(np.log(0.1), np.log(0.35), h))[:, None], w, axis=1)
+    t[:27] = 0.02
+    hazy = to_u8(scene * t[..., None] + true_a * (1 - t[..., None]))
+    res = dehaze_image(hazy, return_details=True)
+    assert np.abs(res.airlight - true_a).max() < 0.03, res.airlight  # was grey, 0.17 off
+    assert psnr(res.image / 255.0, scene) > psnr(hazy / 255.0, scene) + 4.5  # was + 0.9
+    # the veil's colour is mostly gone below the horizon: blue minus red
+    out = res.image.astype(float)[27:]
+    b_r = float((scene[27:, :, 2] - scene[27:, :, 0]).mean()) * 255
+    assert abs(float((out[..., 2] - out[..., 0]).mean()) - b_r) < 45  # was 110 off
+
+
+def test_a_warm_scene_of_the_airlights_colour_keeps_the_pull_to_grey() -> None:
+    # The other side (trial 46): a frame-filling sandstone wall, its texture
+    # a warm colour's shading, reads as thick warm haze by the dark channel.
+    # Its texture has its means' colour, so no veil is in evidence and the
+    # measured colour goes to grey as before (keeping it darkened such a
+    # wall twice as much).
+    from vidclear.dehaze.airlight import veil_colour
+
+    rng = np.random.default_rng(8)
+    shade = cv2.GaussianBlur(rng.random((180, 320)), (0, 0), 2.0)
+    shade = (shade - shade.min()) / (shade.max() - shade.min())
+    wall = np.array([0.86, 0.74, 0.56]) * (0.75 + 0.3 * shade[..., None])
+    img = to_u8(wall)
+    planes = np.ascontiguousarray(np.moveaxis(img / np.float32(255), 2, 0), np.float32)
+    assert veil_colour(planes, np.array([0.9, 0.78, 0.58])) == 0.0
+    pulled = dehaze_image(img, return_details=True)
+    assert float(np.ptp(pulled.airlight)) < 0.01  # grey
+    # the same wall's shading under a veil of its own colour is still no veil's
+    # evidence for the wall, but a grey scene under that veil is
+    grey_scene = np.repeat(0.3 + 0.5 * shade[..., None], 3, axis=2)
+    veiled = to_u8(grey_scene * 0.3 + np.array([0.9, 0.78, 0.58]) * 0.7)
+    planes = np.ascontiguousarray(np.moveaxis(veiled / np.float32(255), 2, 0), np.float32)
+    assert veil_colour(planes, np.array([0.9, 0.78, 0.58])) > 0.9
+    assert veil_colour(planes, np.array([0.85, 0.85, 0.85])) == 0.0  # a grey A: nothing to keep
+
+
 def test_synthetic_haze_beats_plain_guided_dcp_without_guards() -> None:
     # the cast guard must not cost accuracy when the haze is coloured
     scene = textured_scene(160, 240, 1)

@@ -25,7 +25,7 @@ from vidclear.kernels import _filters as _kf
 from vidclear.kernels.colour import BT601
 
 __all__ = ["LUMA", "airlight_dcp", "airlight_quadtree", "drop_small_clipped", "estimate_airlight",
-           "neutral_pull"]
+           "neutral_pull", "veil_colour"]
 
 #: Rec. 601 luma weights used for every grey plane in the dehazer.
 LUMA = BT601  # BT.601 luma weights (R, G, B), float32
@@ -189,16 +189,16 @@ def estimate_airlight(
 # Saturation (HSV) of a measured airlight colour: haze, fog and light smog stay
 # below the lower end; a bright coloured region picked as the airlight (clear
 # blue sky, a lit sign, a sandstone wall) lies above the upper end and is
-# pulled all the way to grey. Thick smog, dust and smoke can be as saturated
-# and go to grey too, their colour left in the picture; keeping a warm,
-# bright airlight's colour instead (the twenty-seventh round) gained 0.4-0.8
-# dB on warm haze but doubled the darkening of clear warm scenes (a
-# frame-filling sandstone wall -24 -> -47 levels, golden-hour photos), so it
-# was not kept.
+# pulled all the way to grey. Thick smog, dust and smoke can be as saturated:
+# they keep their colour only on the evidence of :func:`veil_colour` (the
+# forty-third round); keeping every warm, bright airlight's colour instead
+# (the twenty-seventh round) gained 0.4-0.8 dB on warm haze but doubled the
+# darkening of clear warm scenes (a frame-filling sandstone wall -24 -> -47
+# levels, golden-hour photos).
 _AIRLIGHT_SATURATION = (0.15, 0.25)
 
 
-def neutral_pull(air: np.ndarray, neutral: float) -> float:
+def neutral_pull(air: np.ndarray, neutral: float, veil: float = 0.0) -> float:
     """Share of the way to grey an airlight colour is moved (cast control).
 
     Parameters
@@ -207,16 +207,92 @@ def neutral_pull(air: np.ndarray, neutral: float) -> float:
         Measured airlight, (3,) RGB in [0, 1].
     neutral : float
         The share for colours haze can have (``dehaze.airlight_neutral``).
+    veil : float
+        Evidence in [0, 1] that the colour is a veil laid over the scene
+        (:func:`veil_colour`, in thick haze): it takes a saturated colour's
+        share back towards 0.
 
     Returns
     -------
     float
-        In [neutral, 1]: ``neutral`` up to an HSV saturation of 0.15, rising
-        to 1 at 0.25 and beyond (a clear blue sky or a lit sign picked as
-        the airlight goes all the way to grey).
+        ``neutral`` up to an HSV saturation of 0.15, rising to 1 at 0.25
+        and beyond (a clear blue sky or a lit sign picked as the airlight
+        goes all the way to grey); that share times ``1 - veil * ramp``,
+        ``ramp`` the same rise from 0 to 1, so a saturated veil in evidence
+        keeps its colour and a haze-coloured one keeps ``neutral``.
     """
     top = float(air.max())
     sat = (top - float(air.min())) / top if top > 1e-6 else 0.0
     lo, hi = _AIRLIGHT_SATURATION
     ramp = min(max((sat - lo) / (hi - lo), 0.0), 1.0)
-    return neutral + (1.0 - neutral) * ramp
+    return (neutral + (1.0 - neutral) * ramp) * (1.0 - min(max(veil, 0.0), 1.0) * ramp)
+
+
+# veil_colour: a working patch (radius in working pixels) is textured when the
+# local standard deviation of its luma reaches _VEIL_TEXTURE (2 levels of 255);
+# the evidence rises from 0 to 1 as the patch means are more of A's colour than
+# their texture by the span _VEIL_SPAN (in units of A's own colour offset: a
+# veil laid over half of a scene's light or more gives at least 0.5).
+_VEIL_RADIUS = 3
+_VEIL_TEXTURE = 0.008
+_VEIL_SPAN = (0.4, 0.8)
+_VEIL_MIN_PATCHES = 50
+
+
+def veil_colour(planes: np.ndarray, air: np.ndarray) -> float:
+    """Evidence in [0, 1] that the airlight's colour is a veil over the scene, not the scene's.
+
+    Haze adds ``A (1 - t)`` to every pixel and scales the scene's texture
+    by ``t`` (Koschmieder's model, as in He et al. 2009): the local means
+    take A's colour while the texture keeps the scene's. A scene that is
+    itself the colour of A (a sandstone wall, golden light, a warm grade)
+    colours its texture as much as its means, since reflectance and light
+    multiply. So over the haziest half of the textured patches (their mean's
+    min channel over ``A``) this compares how far, along A's colour offset
+    from grey, the patch means lie (1 for A's own colour) with how far their
+    texture (the per-channel local standard deviations) lies; the medians'
+    difference, clipped at a texture of 0, is mapped through a smoothstep
+    from :data:`_VEIL_SPAN`'s 0.4 to its 0.8.
+
+    Parameters
+    ----------
+    planes : ndarray
+        The working image as (3, h, w) float32 RGB planes in [0, 1] (black
+        bars and burnt-in strips cut off).
+    air : ndarray
+        The measured airlight, (3,) RGB, before any pull towards grey.
+
+    Returns
+    -------
+    float
+        0 where A is grey, the patches are too few (under 50 textured) or
+        their texture is as coloured as their means; 1 for a coloured veil
+        over a scene of other colours.
+    """
+    a = np.maximum(np.asarray(air, np.float64), 1e-3)
+    offset = a - a.mean()
+    norm = float(offset @ offset)
+    if norm < 1e-8 or min(planes.shape[1:]) < 2 * _VEIL_RADIUS + 1:
+        return 0.0
+    stack = np.concatenate([planes, planes * planes]).astype(np.float32)
+    means = np.empty_like(stack)
+    _kf.box_planes(np.ascontiguousarray(stack), _VEIL_RADIUS, means)
+    m = means[:3].reshape(3, -1).T.astype(np.float64)
+    sd = np.sqrt(np.maximum(means[3:].reshape(3, -1).T - m * m, 0.0))
+    textured = sd @ LUMA.astype(np.float64) > _VEIL_TEXTURE
+    if int(textured.sum()) < _VEIL_MIN_PATCHES:
+        return 0.0
+    haze = (m / a).min(axis=1)
+    pick = textured & (haze >= np.median(haze[textured]))
+    m, sd = m[pick], sd[pick]
+
+    def along(x: np.ndarray) -> np.ndarray:
+        # each row's offset from its own grey, along A's, relative to A's offset from
+        # A's grey for the row's level: 1 for A's colour, 0 for grey
+        return ((x - x.mean(axis=1, keepdims=True)) @ offset / norm
+                * a.mean() / np.maximum(x.mean(axis=1), 1e-9))
+
+    lead = float(np.median(along(m))) - max(float(np.median(along(sd))), 0.0)
+    lo, hi = _VEIL_SPAN
+    f = min(max((lead - lo) / (hi - lo), 0.0), 1.0)
+    return f * f * (3.0 - 2.0 * f)

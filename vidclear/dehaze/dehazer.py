@@ -111,7 +111,13 @@ import numpy as np
 
 from vidclear.dehaze import _kernels as _k
 from vidclear.dehaze import _yuv_kernels as _ky
-from vidclear.dehaze.airlight import LUMA, airlight_quadtree, drop_small_clipped, neutral_pull
+from vidclear.dehaze.airlight import (
+    LUMA,
+    airlight_quadtree,
+    drop_small_clipped,
+    neutral_pull,
+    veil_colour,
+)
 from vidclear.dehaze.compensation import compensation
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dcp import as_rgb
@@ -498,6 +504,8 @@ class Dehazer:
         self._recent: deque[tuple[float, np.ndarray]] = deque()
         self._dissolved_at = -math.inf
         self._air_offset: np.ndarray | None = None  # the thick-haze airlight correction
+        self._veil_evidence: float | None = None  # a saturated A is a veil's colour (0..1)
+        self._texture: float | None = None  # the strength's share by the frame's texture
         self._prev_grey: np.ndarray | None = None  # last working grey, for exposure changes
         self.last: DehazeResult | None = None
         self._threads = ThreadChoice()
@@ -536,6 +544,7 @@ class Dehazer:
         self._forget_scene()
         self._cuts.reset()
         self._overlay.reset()
+        self._texture = None
         self._bands = (0, 0)
         self._time = None
         self._gaps = 0
@@ -554,6 +563,7 @@ class Dehazer:
         self._recent.clear()
         self._dissolved_at = -math.inf
         self._air_offset = None
+        self._veil_evidence = None
 
     def _clock(self, timestamp: float | None) -> tuple[float, float, bool]:
         if timestamp is None:
@@ -882,8 +892,11 @@ class Dehazer:
             measured = self._dense_airlight(measured, ws, dark, bounds, dt, gain, dissolving)
         else:
             measured = airlight_quadtree(low, grey=grey)
-        measured = measured + neutral_pull(measured, cfg.airlight_neutral) * (
-            measured.mean() - measured)
+        pull = neutral_pull(measured, cfg.airlight_neutral)
+        if pull > cfg.airlight_neutral:  # too saturated for haze, unless a veil's colour
+            pull = neutral_pull(measured, cfg.airlight_neutral,
+                                veil=self._veil_colour(measured, ws, bounds, dt))
+        measured = measured + pull * (measured.mean() - measured)
         measured = np.clip(measured, _MIN_AIRLIGHT, 1.0)
         if gain != 1.0:
             self._air.scale(gain, chase=_GRADUAL_TAU)
@@ -1008,7 +1021,7 @@ class Dehazer:
             grey[...] = guide
         density = _k.strided_median(inside(dark, bounds, margin=r), ws.step)
         factor = self._density.update(density, dt) if cfg.auto_strength else 1.0
-        strength = cfg.strength * factor
+        strength = cfg.strength * factor * self._texture_weight(grey, bounds, ws.step, dt, cut)
 
         # The guards against over-dehazing light haze and clear scenes fade
         # once even the darkest 2 % of pixels carry a thick veil: there the
@@ -1155,6 +1168,55 @@ class Dehazer:
             offset = before + np.float32(ema_alpha(dt, tau)) * (offset - before)
         self._air_offset = offset
         return measured + offset
+
+    def _texture_weight(self, grey: np.ndarray, bounds: tuple[int, int, int, int], step: int,
+                        dt: float, cut: bool) -> float:
+        """:func:`texture_weight` of the picture, falling at once and rising with ``auto_tau``.
+
+        A frame without texture (a fade through white or black, a title
+        card, a lens cap) holds nothing to recover: dehazing it would only
+        amplify the tracked A's lag behind its level (a flat fade's frames
+        249 -> 235, trial 89 F5). As a fade from white brings the texture
+        back over a frame or two, the strength follows over ``auto_tau``, as
+        it follows the density (at once it stepped 28 levels in a frame);
+        at a ``cut`` (the scene after black frames or a title card) it is
+        the frame's own at once.
+        """
+        weight = texture_weight(inside(grey, bounds), step)
+        before = None if cut else self._texture
+        if before is not None and weight > before:
+            weight = before + ema_alpha(dt, self.config.auto_tau) * (weight - before)
+        self._texture = weight
+        return weight
+
+    def _veil_colour(self, measured: np.ndarray, ws: _Workspace,
+                     bounds: tuple[int, int, int, int], dt: float) -> float:
+        """Evidence in [0, 1] that a saturated measured airlight is the colour of a veil.
+
+        Only thick haze counts: the darkest 2 % of pixels' veil in units of
+        the measured A (the min channel of ``I / A``, so a coloured veil is
+        read in its own colour) between ``dense_low`` and ``dense_high``
+        (:func:`light_haze_weight`, the dense-haze regime's test), times
+        :func:`~vidclear.dehaze.airlight.veil_colour` on the picture inside
+        ``bounds``. Where the nearest scene is clear, a coloured A may be a
+        sky or a warm surface, and the pull to grey stands (trial 89: thick
+        warm haze everywhere kept its veil, 8.5 -> 9.0 dB; the textbook
+        prior 13.8). On video the evidence follows with ``airlight_tau``
+        and starts afresh at a cut.
+        """
+        cfg = self.config
+        r0, r1, c0, c1 = bounds
+        planes = np.ascontiguousarray(ws.planes[:, r0:r1, c0:c1])
+        air = np.maximum(measured, _MIN_AIRLIGHT).astype(np.float32)
+        minc = (planes / air[:, None, None]).min(axis=0)
+        veil = _k.strided_quantile(minc, ws.step, _DENSE_QUANTILE)
+        thick = 1.0 - light_haze_weight(veil, cfg.dense_low, cfg.dense_high, float(LUMA @ air))
+        evidence = thick * veil_colour(planes, air) if thick > 0 else 0.0
+        if self._veil_evidence is not None:
+            evidence = self._veil_evidence + ema_alpha(dt, cfg.airlight_tau) * (
+                evidence - self._veil_evidence)
+        self._veil_evidence = evidence
+        return evidence
 
     def _airlight_gate(self) -> float:
         """``airlight_gate`` narrowed by the odds t / (1 - t) of the last mean transmission.
@@ -1725,6 +1787,36 @@ def scene_levels(picture: np.ndarray, step: int, shares: tuple[float, ...]
     kept = 1.0 - float(hidden[::step, ::step].mean())
     return ([float(v) for v in _k.strided_quantiles(far, step, qs * kept)],
             list(_k.tile_quantiles(far, step, qs, _TILE_GRID)), hidden)
+
+
+# texture_weight: the spread (0.5 % to 99.5 % quantile) of a frame's working
+# luma, 0..1, under which it has no texture (weight 0) and from which it has
+# its full strength (weight 1); a smoothstep between. Dense-Haze's thickest
+# fog spans over 30 levels of 255.
+_FLAT_SPREAD = (1.5 / 255, 4.0 / 255)
+_FLAT_QUANTILES = np.array([0.005, 0.995])
+
+
+def texture_weight(grey: np.ndarray, step: int) -> float:
+    """Weight in [0, 1] of the dehaze on a frame by its texture: 0 for a flat frame.
+
+    Parameters
+    ----------
+    grey : ndarray
+        The working luma inside the picture (no black bars), h×w float32 in
+        [0, 1].
+    step : int
+        Sampling step of the rows and columns read (as the haze statistics).
+
+    Returns
+    -------
+    float
+        0 while 99 % of the sampled pixels lie within 1.5 levels of 255, 1
+        from 4 levels (:data:`_FLAT_SPREAD`), a smoothstep between.
+    """
+    lo, hi = _k.strided_quantiles(grey, step, _FLAT_QUANTILES)
+    f = min(max((hi - lo - _FLAT_SPREAD[0]) / (_FLAT_SPREAD[1] - _FLAT_SPREAD[0]), 0.0), 1.0)
+    return f * f * (3.0 - 2.0 * f)
 
 
 def light_haze_weight(veil: float, low: float, high: float, air_luma: float = 1.0) -> float:
