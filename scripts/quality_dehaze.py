@@ -473,6 +473,7 @@ def own_pair_set(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray, n
         if lone else []
     out: list[tuple[str, np.ndarray, np.ndarray]] = []
     labels: set[str] = set()
+    scored: list[Path] = []
     for label, h, c in found:
         hazy, clear = try_read(h), try_read(c)
         if hazy is None or clear is None:  # one broken file does not cost the rest
@@ -504,7 +505,8 @@ def own_pair_set(folder: Path, size: int) -> tuple[list[tuple[str, np.ndarray, n
             label = h.name
         labels.add(label)
         out.append((label, hazy, clear))
-    notes += _conversion_note(folder, [p for _, h, c in found for p in (h, c)])
+        scored += [h, c]
+    notes += _conversion_note(folder, scored)  # of the pairs scored (trial 90 F5)
     if found and not out:
         why = next(n for n in reversed(notes) if "left out" in n).split(": ", 1)[-1]
         raise SystemExit(f"--pairs {folder}: none of its {len(found)} pair(s) can be scored "

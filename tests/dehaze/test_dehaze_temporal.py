@@ -282,6 +282,23 @@ def test_airlight_tracker_returns_to_the_value_from_before_a_catch_up() -> None:
         AirlightTracker().restore(0.0, 1 / 30)
 
 
+def test_following_the_fog_itself_leaves_nothing_to_return_to() -> None:
+    # Trial 90 F2: thick warm smog thickening and thinning. The thick-fog rule
+    # follows the measurement (the fog itself) past the gate; as the smog
+    # thinned the estimates came back to where A had been seconds before,
+    # which read as an object gone, and A stepped back there (the output's
+    # blue minus red 12 levels in 3 frames). Such a follow arms no memory.
+    for remember, back in ((True, True), (False, False)):
+        tr = AirlightTracker(tau=2.0, window=1.0, rate=0.05, gate=0.05, hold=3.0)
+        tr.update(np.array([0.78, 0.77, 0.76]), 0.0, 1 / 30)
+        for k in range(1, 31):  # the smog's colour followed over a second
+            tr.catch_up(np.array([0.86, 0.77, 0.62]), k / 30, 1 / 30, tau=0.3,
+                        remember=remember)
+        assert float(np.abs(tr.value - [0.86, 0.77, 0.62]).max()) < 0.02
+        seen = [tr.returned(np.array([0.79, 0.77, 0.75]), 1.1 + k / 30, 0.05) for k in range(10)]
+        assert any(seen) is back
+
+
 def test_an_exposure_reading_does_not_move_the_remembered_airlight() -> None:
     # A white truck filling the frame in half a second read as exposure gains
     # of about 2 % a frame; scaled with them, the memory ended 0.055 from the

@@ -236,6 +236,11 @@ def neutral_pull(air: np.ndarray, neutral: float, veil: float = 0.0) -> float:
 _VEIL_RADIUS = 3
 _VEIL_TEXTURE = 0.008
 _VEIL_SPAN = (0.4, 0.8)
+# ... and falls back to 0 as the texture is the opposite of A's colour by as
+# much as A is coloured (-1.2 to -0.9 along A's offset): light neutral marks
+# on a surface of A's colour (a tan wall with white lines, trial 90 F1) are
+# that surface, not a veil; texture under a veil lay at -0.9 to 0.3.
+_VEIL_ANTI = (-1.2, -0.9)
 _VEIL_MIN_PATCHES = 50
 
 
@@ -252,7 +257,9 @@ def veil_colour(planes: np.ndarray, air: np.ndarray) -> float:
     from grey, the patch means lie (1 for A's own colour) with how far their
     texture (the per-channel local standard deviations) lies; the medians'
     difference, clipped at a texture of 0, is mapped through a smoothstep
-    from :data:`_VEIL_SPAN`'s 0.4 to its 0.8.
+    from :data:`_VEIL_SPAN`'s 0.4 to its 0.8. A texture opposite to A's
+    colour by as much as A is coloured (light neutral marks on a surface of
+    A's colour) takes the evidence back to 0 (:data:`_VEIL_ANTI`).
 
     Parameters
     ----------
@@ -292,7 +299,12 @@ def veil_colour(planes: np.ndarray, air: np.ndarray) -> float:
         return ((x - x.mean(axis=1, keepdims=True)) @ offset / norm
                 * a.mean() / np.maximum(x.mean(axis=1), 1e-9))
 
-    lead = float(np.median(along(m))) - max(float(np.median(along(sd))), 0.0)
-    lo, hi = _VEIL_SPAN
-    f = min(max((lead - lo) / (hi - lo), 0.0), 1.0)
+    texture = float(np.median(along(sd)))
+    lead = float(np.median(along(m))) - max(texture, 0.0)
+    return _smoothstep(lead, *_VEIL_SPAN) * _smoothstep(texture, *_VEIL_ANTI)
+
+
+def _smoothstep(x: float, lo: float, hi: float) -> float:
+    """0 up to ``lo``, 1 from ``hi``, a smoothstep between."""
+    f = min(max((x - lo) / (hi - lo), 0.0), 1.0)
     return f * f * (3.0 - 2.0 * f)

@@ -997,9 +997,15 @@ class Dehazer:
             # units of the measured A too: a white lorry driving into the
             # view a little more each frame is measured as A (0.70 -> 1.0);
             # under it the darkest pixels' veil is a light one, and followed
-            # here it dimmed the untouched background by 20 levels.
-            air, inv_air = use(self._air.catch_up(measured, now, dt,
-                                                  cfg.airlight_tau / self._air.speedup))
+            # here it dimmed the untouched background by 20 levels. A drift
+            # of the fog's colour alone (its luma within the gate) is no
+            # object to undo when the measurement comes back: taken for one,
+            # A's colour stepped back to a value from seconds before as thick
+            # warm smog thinned (B - R 12 levels in 3 frames, trial 90 F2); a
+            # light sign taken for A is (its luma left A's).
+            air, inv_air = use(self._air.catch_up(
+                measured, now, dt, cfg.airlight_tau / self._air.speedup,
+                remember=abs(m_lum - a_lum) > gate))
             a_lum, caught = float(LUMA @ air), True
         if not (cut or caught):
             # A catch-up stops its rule once A is back within the gate, and an
@@ -1021,7 +1027,16 @@ class Dehazer:
             grey[...] = guide
         density = _k.strided_median(inside(dark, bounds, margin=r), ws.step)
         factor = self._density.update(density, dt) if cfg.auto_strength else 1.0
-        strength = cfg.strength * factor * self._texture_weight(grey, bounds, ws.step, dt, cut)
+        # the local means and squares of the grey for the sky floors (their
+        # means, 15 px boxes, also tell a flat frame from its noise)
+        sky = cfg.sky_t > 0 or cfg.sky_chroma_t > 0
+        if sky:
+            _k.sky_stack(grey, ws.stack)
+            _kf.box_planes(ws.stack, r, ws.stats)
+        else:
+            _kf.box_planes(grey[None], r, ws.stats[:1])
+        strength = cfg.strength * factor * self._texture_weight(ws.stats[0], bounds, ws.step, dt,
+                                                                cut)
 
         # The guards against over-dehazing light haze and clear scenes fade
         # once even the darkest 2 % of pixels carry a thick veil: there the
@@ -1032,12 +1047,7 @@ class Dehazer:
 
         # raw transmission with sky protection, optional temporal smoothing
         traw = np.empty((h, w), np.float32)
-        if sky_t > 0 or cfg.sky_chroma_t > 0:
-            _k.sky_stack(grey, ws.stack)
-            _kf.box_planes(ws.stack, r, ws.stats)
-            stats = ws.stats
-        else:
-            stats = ws.nostats
+        stats = ws.stats if sky else ws.nostats
         haze = dark
         if cfg.clear_dark > 0:
             haze = np.maximum(dark - np.float32(cfg.clear_dark), np.float32(0))
@@ -1172,6 +1182,9 @@ class Dehazer:
     def _texture_weight(self, grey: np.ndarray, bounds: tuple[int, int, int, int], step: int,
                         dt: float, cut: bool) -> float:
         """:func:`texture_weight` of the picture, falling at once and rising with ``auto_tau``.
+
+        ``grey`` is the working luma's local mean (the sky floors' boxes):
+        a flat card's sensor noise of 2-3 levels is no texture (trial 90 F3).
 
         A frame without texture (a fade through white or black, a title
         card, a lens cap) holds nothing to recover: dehazing it would only

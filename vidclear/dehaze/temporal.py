@@ -395,7 +395,7 @@ class AirlightTracker:
         return _median_of(rows)
 
     def catch_up(self, estimate: np.ndarray, time: float, dt: float,
-                 tau: float = 0.15, restart: bool = True) -> np.ndarray:
+                 tau: float = 0.15, restart: bool = True, remember: bool = True) -> np.ndarray:
         """The tracked value is stale (the scene brightened past it): follow fast.
 
         Moves towards ``estimate`` with time constant ``tau`` seconds, past
@@ -403,7 +403,9 @@ class AirlightTracker:
         median window from it, so a tunnel exit or a pan into a bright
         region is followed over a few frames instead of by one jump. The
         value from before the first of a run of catch-ups is remembered
-        (:meth:`returned`).
+        (:meth:`returned`), unless ``remember`` is False: a follow of the
+        haze itself (thick fog drifting), which the estimates coming back
+        only continue, not an object that has gone.
         """
         est = np.asarray(estimate, np.float64)
         if restart:
@@ -412,9 +414,10 @@ class AirlightTracker:
         if self.value is None:
             self.value = est
         else:
-            if self._before is None:
-                self._before = self.value.copy()
-            self._caught_up = time
+            if remember:
+                if self._before is None:
+                    self._before = self.value.copy()
+                self._caught_up = time
             self._chase_tau = tau
             self.value = self.value + ema_alpha(dt, tau) * (est - self.value)
             self._chase_gap = self._luma_gap(est)
