@@ -1803,9 +1803,9 @@ def scene_levels(picture: np.ndarray, step: int, shares: tuple[float, ...]
 
 
 # texture_weight: the spread (0.5 % to 99.5 % quantile) of a frame's working
-# luma, 0..1, under which it has no texture (weight 0) and from which it has
-# its full strength (weight 1); a smoothstep between. Dense-Haze's thickest
-# fog spans over 30 levels of 255.
+# luma (its 15 px local means in the dehazer), 0..1, under which it has no
+# texture (weight 0) and from which it has its full strength (weight 1); a
+# smoothstep between. Dense-Haze's thickest fog spans over 30 levels of 255.
 _FLAT_SPREAD = (1.5 / 255, 4.0 / 255)
 _FLAT_QUANTILES = np.array([0.005, 0.995])
 
@@ -1816,16 +1816,17 @@ def texture_weight(grey: np.ndarray, step: int) -> float:
     Parameters
     ----------
     grey : ndarray
-        The working luma inside the picture (no black bars), h×w float32 in
-        [0, 1].
+        The working luma inside the picture (no black bars), or its local
+        means (so that sensor noise is no texture), h×w float32 in [0, 1].
     step : int
         Sampling step of the rows and columns read (as the haze statistics).
 
     Returns
     -------
     float
-        0 while 99 % of the sampled pixels lie within 1.5 levels of 255, 1
-        from 4 levels (:data:`_FLAT_SPREAD`), a smoothstep between.
+        0 while 99 % of the sampled values lie within 1.5 levels (of 255)
+        of each other, 1 from 4 levels (:data:`_FLAT_SPREAD`), a smoothstep
+        between.
     """
     lo, hi = _k.strided_quantiles(grey, step, _FLAT_QUANTILES)
     f = min(max((hi - lo - _FLAT_SPREAD[0]) / (_FLAT_SPREAD[1] - _FLAT_SPREAD[0]), 0.0), 1.0)
