@@ -337,27 +337,35 @@ def test_a_warm_scene_of_the_airlights_colour_keeps_the_pull_to_grey() -> None:
     assert veil_colour(planes, np.array([0.85, 0.85, 0.85])) == 0.0  # a grey A: nothing to keep
 
 
-def test_light_lines_on_a_warm_wall_are_no_veil() -> None:
-    # Trial 90 F1: a tan wall filling the view with white lines every 30 px.
-    # Its darkest pixels are bright in units of its own colour (the dense
-    # test passes) and its texture, white on tan, is not tan: read as a veil
-    # it came out 20 levels darker than with the pull to grey. Such texture
-    # is the opposite of A's colour, as no texture under a veil was.
+@pytest.mark.parametrize(("surface", "lines"), [
+    ((0.80, 0.58, 0.36), (0.95, 0.95, 0.95)),  # tan, white lines
+    ((0.92, 0.78, 0.66), (0.98, 0.90, 0.80)),  # peach, cream lines
+])
+def test_light_lines_on_a_warm_wall_are_no_veil(surface: tuple, lines: tuple) -> None:
+    # Trial 90 F1, trial 91 G1: a warm wall filling the view with light lines
+    # every 30 px. Its darkest pixels are bright in units of its own colour
+    # (the dense test passes) and its texture, light on warm, is not as warm:
+    # read as a veil it came out 20 (white lines) to 35 (cream) levels
+    # darker than with the pull to grey. A surface at one distance carries
+    # the same haze everywhere, where a scene under a veil has depth.
+    from vidclear.dehaze.airlight import veil_colour
+    from vidclear.dehaze.dehazer import _depth_weight
+
     rng = np.random.default_rng(2)
     h, w = 360, 480
-    tan = np.array([0.80, 0.58, 0.36])
     blocks = np.repeat(np.repeat(rng.normal(0, 0.06, (h // 8, w // 8, 1)), 8, 0), 8, 1)
-    wall = tan * (1 + blocks)
-    wall[::30] = 0.95
-    wall[:, ::30] = 0.95
+    wall = np.array(surface) * (1 + blocks)
+    wall[::30] = lines
+    wall[:, ::30] = lines
     img = to_u8(wall)
     res = dehaze_image(img, return_details=True)
     assert float(np.ptp(res.airlight)) < 0.01, res.airlight  # pulled to grey, as before
-    from vidclear.dehaze.airlight import veil_colour
-
-    small = cv2.resize(img, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-    planes = np.ascontiguousarray(np.moveaxis(small / np.float32(255), 2, 0), np.float32)
-    assert veil_colour(planes, np.array([0.87, 0.68, 0.5])) == 0.0
+    small = (cv2.resize(img, (w // 2, h // 2), interpolation=cv2.INTER_AREA) / 255).astype(
+        np.float32)
+    assert _depth_weight((small / np.float32(surface)).min(axis=2), 1) == 0.0
+    if lines == (0.95, 0.95, 0.95):  # white lines: their texture is the opposite of A's colour
+        planes = np.ascontiguousarray(np.moveaxis(small, 2, 0))
+        assert veil_colour(planes, np.array([0.87, 0.68, 0.5])) == 0.0
 
 
 def test_synthetic_haze_beats_plain_guided_dcp_without_guards() -> None:
