@@ -24,7 +24,7 @@ from vidclear.cli.progress import STDOUT_NAMES, Progress, burst_note, damaged_li
 from vidclear.config.loader import Config, load_config, parse_override, read_config_file
 from vidclear.core.signals import detach_terminal, is_hangup, stop_signals
 from vidclear.errors import ConfigError, OutputError, VidclearError
-from vidclear.io.sinks.encoder import parse_bitrate
+from vidclear.io.sinks.encoder import ENCODER_HINT, parse_bitrate
 from vidclear.io.sinks.paths import (
     check_output_path,
     is_special_file,
@@ -254,9 +254,8 @@ def agree_with_sets(ffmpeg: list[str], overrides: list[str]) -> None:
             try:  # a name no encoder has is that, not a disagreement (trial 88)
                 av.codec.Codec(str(value), "w")
             except (ValueError, av.FFmpegError):
-                raise ConfigError(f"-c:v {value!r} is not an encoder this FFmpeg has: try "
-                                  "libx264, libx265, libvpx-vp9 (WebM), libvpx (WebM, Ogg), "
-                                  "mpeg4 or ffv1") from None
+                raise ConfigError(f"-c:v {value!r} is not an encoder this FFmpeg has: "
+                                  f"{ENCODER_HINT}") from None
         if key in flags and key in given:
             raise ConfigError(f"{flags[key]} {value} and --set {key}={given[key][1]} "
                               "disagree: give one of them")

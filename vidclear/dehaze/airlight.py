@@ -281,9 +281,9 @@ def veil_colour(planes: np.ndarray, air: np.ndarray) -> float:
     norm = float(offset @ offset)
     if norm < 1e-8 or min(planes.shape[1:]) < 2 * _VEIL_RADIUS + 1:
         return 0.0
-    stack = np.concatenate([planes, planes * planes]).astype(np.float32)
+    stack = np.concatenate([planes, planes * planes]).astype(np.float32, copy=False)
     means = np.empty_like(stack)
-    _kf.box_planes(np.ascontiguousarray(stack), _VEIL_RADIUS, means)
+    _kf.box_planes(stack, _VEIL_RADIUS, means)
     m = means[:3].reshape(3, -1).T.astype(np.float64)
     sd = np.sqrt(np.maximum(means[3:].reshape(3, -1).T - m * m, 0.0))
     textured = sd @ LUMA.astype(np.float64) > _VEIL_TEXTURE
@@ -301,10 +301,10 @@ def veil_colour(planes: np.ndarray, air: np.ndarray) -> float:
 
     texture = float(np.median(along(sd)))
     lead = float(np.median(along(m))) - max(texture, 0.0)
-    return _smoothstep(lead, *_VEIL_SPAN) * _smoothstep(texture, *_VEIL_ANTI)
+    return smoothstep(lead, *_VEIL_SPAN) * smoothstep(texture, *_VEIL_ANTI)
 
 
-def _smoothstep(x: float, lo: float, hi: float) -> float:
-    """0 up to ``lo``, 1 from ``hi``, a smoothstep between."""
+def smoothstep(x: float, lo: float, hi: float) -> float:
+    """0 up to ``lo``, 1 from ``hi`` (``lo < hi``), ``3f² - 2f³`` of the way between."""
     f = min(max((x - lo) / (hi - lo), 0.0), 1.0)
     return f * f * (3.0 - 2.0 * f)

@@ -116,6 +116,7 @@ from vidclear.dehaze.airlight import (
     airlight_quadtree,
     drop_small_clipped,
     neutral_pull,
+    smoothstep,
     veil_colour,
 )
 from vidclear.dehaze.compensation import compensation
@@ -1829,9 +1830,7 @@ def _depth_weight(haze: np.ndarray, step: int) -> float:
     n, m = max(1, x.shape[0] // 3), max(1, x.shape[1] // 3)
     gap = max(abs(float(np.median(x[:n])) - float(np.median(x[-n:]))),
               abs(float(np.median(x[:, :m])) - float(np.median(x[:, -m:]))))
-    lo, hi = _DEPTH_SPREAD
-    f = min(max((gap - lo) / (hi - lo), 0.0), 1.0)
-    return f * f * (3.0 - 2.0 * f)
+    return smoothstep(gap, *_DEPTH_SPREAD)
 
 
 # texture_weight: the spread (0.5 % to 99.5 % quantile) of a frame's working
@@ -1861,8 +1860,7 @@ def texture_weight(grey: np.ndarray, step: int) -> float:
         between.
     """
     lo, hi = _k.strided_quantiles(grey, step, _FLAT_QUANTILES)
-    f = min(max((hi - lo - _FLAT_SPREAD[0]) / (_FLAT_SPREAD[1] - _FLAT_SPREAD[0]), 0.0), 1.0)
-    return f * f * (3.0 - 2.0 * f)
+    return smoothstep(hi - lo, *_FLAT_SPREAD)
 
 
 def light_haze_weight(veil: float, low: float, high: float, air_luma: float = 1.0) -> float:

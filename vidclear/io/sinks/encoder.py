@@ -227,6 +227,10 @@ def mark_output(container: Any, video: Any) -> None:
     container.metadata["service_provider"] = OUTPUT_HANDLER
 
 
+#: Encoders to suggest when a name is none of this FFmpeg's.
+ENCODER_HINT = "try libx264, libx265, libvpx-vp9 (WebM), libvpx (WebM, Ogg), mpeg4 or ffv1"
+
+
 def check_encoder(cfg: OutputConfig) -> Any:
     """The FFmpeg encoder ``cfg.codec`` names, checked against ``cfg.pix_fmt``.
 
@@ -239,8 +243,7 @@ def check_encoder(cfg: OutputConfig) -> Any:
         codec = av.codec.Codec(cfg.codec, "w")
     except (av.codec.codec.UnknownCodecError, ValueError):
         raise ConfigError(
-            f"output.codec = {cfg.codec!r} is not an encoder this FFmpeg has: "
-            "try libx264, libx265, libvpx-vp9 (WebM), libvpx (WebM, Ogg), mpeg4 or ffv1"
+            f"output.codec = {cfg.codec!r} is not an encoder this FFmpeg has: {ENCODER_HINT}"
         ) from None
     if codec.type != "video":
         raise ConfigError(f"output.codec = {cfg.codec!r} is not a video encoder")
