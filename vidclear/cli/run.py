@@ -544,11 +544,16 @@ def _stoppable_open() -> Iterator[None]:
     "no data arrived" and status 1 (trial 80 F1; a script's ``&`` job starts
     with SIGINT ignored). The connection waits on a helper thread
     (:class:`~vidclear.io.sources.NetworkSource`), so the signal ends it at once
-    with 128 + its number; nothing has been written yet.
+    with 128 + its number; nothing has been written yet. The process ends
+    there without the interpreter's shutdown: that thread is still inside
+    FFmpeg's open, and shutting down around it crashed once in a few dozen
+    runs (status -11 after this very line, a CI run of stop 55).
     """
     def stop(signum: int, _frame: Any) -> None:
         print("vidclear: interrupted while opening the input", file=sys.stderr)
-        raise SystemExit(128 + signum)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(128 + signum)
 
     with stop_signals(stop):
         yield
