@@ -85,4 +85,9 @@ fi
 # cache it takes a few seconds.
 .venv/bin/vidclear compile
 
-exec .venv/bin/python -m pytest -q "$@"
+# The tests run in one worker per core (pytest-xdist; at most four, each
+# starts its own interpreter with Numba, OpenCV and PyAV), an idle worker
+# taking tests from a busy one's queue (worksteal: a few tests take 10-20 s):
+# on two cores 7.5 minutes instead of 12, since many tests wait on FFmpeg,
+# child processes and sockets. `scripts/test.sh -n 0` runs one process.
+exec .venv/bin/python -m pytest -q -n auto --maxprocesses=4 --dist worksteal "$@"
