@@ -1213,3 +1213,34 @@ def test_the_trackers_median_of_estimates_equals_numpy() -> None:
         rows = [rng.random(3) for _ in range(n)]
         rows[: n // 2] = [np.round(r, 1) for r in rows[: n // 2]]  # ties
         np.testing.assert_array_equal(_median_of(rows), np.median(np.stack(rows), axis=0))
+
+
+def test_the_cast_guard_keeps_up_with_warm_haze_thickening_during_a_pan() -> None:
+    # Warm haze thickens over 5 s while the camera pans over a greyish,
+    # slightly blue scene under a blue sky (trial 89 F3, made here): the cast
+    # guard's gains grow with it. Followed at airlight_tau both ways, they
+    # lagged and the video came out up to 10 levels yellower (B - R) than a
+    # still dehaze of the same frame; a gain moving away from 1 now follows
+    # within a fraction of a second (about 7 levels, the airlight's own lag).
+    warm = np.array([0.92, 0.80, 0.62])
+    depth = np.linspace(1.0, 0.1, H)[:, None, None]
+    fps = 25
+    betas = np.concatenate([np.full(fps, 0.1), np.linspace(0.1, 2.0, 5 * fps)])
+
+    def blue_minus_red(img: np.ndarray) -> float:
+        return float(img[..., 2].astype(float).mean() - img[..., 0].astype(float).mean())
+
+    for seed in (0, 1):
+        grey = textured_scene(H, W, seed).mean(-1, keepdims=True)
+        scene = np.clip((0.15 + 0.5 * grey) * np.array([0.8, 1.0, 1.05]), 0, 1)
+        scene[:25] = [0.55, 0.68, 0.9]
+        d = Dehazer()
+        gaps = []
+        for k, beta in enumerate(betas):
+            t = np.exp(-beta * depth)
+            img = to_u8(np.roll(scene, k, axis=1) * t + warm * (1 - t))
+            out = d(img, timestamp=k / fps)
+            if k >= 3 * fps and k % 5 == 0:
+                gaps.append(blue_minus_red(dehaze_image(img)) - blue_minus_red(out))
+        assert d.last is not None and float(d.last.gains[2]) > 1.05  # the guard binds
+        assert max(gaps) < 8.5, (seed, max(gaps))

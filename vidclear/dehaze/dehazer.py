@@ -78,6 +78,8 @@ The colour-cast gains limit the recovered mean chromaticity to the input's
 own cast plus a tolerance; as recovery grows the scene's colour offsets by
 about ``1 / t``, the input's cast is first grown by ``1 / mean(t)``, at
 most 1.25 times (in thick haze the input's cast is mostly the haze's own).
+On video the gains follow over ``airlight_tau`` as a cast eases and over
+0.3 s as it grows, so a warm haze thickening under a pan is not let through.
 
 References
 ----------
@@ -1101,7 +1103,16 @@ class Dehazer:
         if self._comp is not None:
             # (in a dissolve they follow the new picture as A does)
             a = ema_alpha(dt, _GRADUAL_TAU if dissolving else cfg.airlight_tau)
-            gains = self._comp[0] + a * (gains - self._comp[0])
+            # A gain moving further from 1 (a cast growing past the guard's
+            # allowance) follows over _GRADUAL_TAU, one coming back over
+            # airlight_tau: at airlight_tau both ways the gains lagged a clip
+            # whose warm haze thickened for 8 s, and its output's B - R
+            # reached -66 where the input's was -28 (the raw gains would
+            # have held it at -40; trial 89 F3).
+            prev = self._comp[0]
+            tighten = np.abs(gains - 1.0) > np.abs(prev - 1.0)
+            ag = np.where(tighten, max(a, ema_alpha(dt, _GRADUAL_TAU)), a)
+            gains = prev + ag * (gains - prev)
             gamma = self._comp[1] + a * (gamma - self._comp[1])
         self._comp = (gains, gamma)
         # within half a level of none: applied as none, so the recovery takes
