@@ -61,7 +61,9 @@ class DehazeConfig(Section):
                                     doc="pull the airlight colour towards grey (cast control); "
                                         "colours too saturated for haze (sky) go all the way")
     airlight_tau: float = param(2.0, lo=0.0, hi=600.0,
-                                doc="time constant of airlight smoothing, seconds; 0 = none")
+                                doc="time constant of airlight smoothing, seconds; 0 = none "
+                                    "(also of the tone curve and of the cast gains as a "
+                                    "cast eases; a growing cast is followed within 0.3 s)")
     airlight_window: float = param(1.0, lo=0.0, hi=60.0,
                                    doc="median of the estimates of the last N seconds")
     airlight_rate: float = param(0.05, lo=0.0, hi=100.0, lo_open=True,
