@@ -1244,3 +1244,33 @@ def test_the_cast_guard_keeps_up_with_warm_haze_thickening_during_a_pan() -> Non
                 gaps.append(blue_minus_red(dehaze_image(img)) - blue_minus_red(out))
         assert d.last is not None and float(d.last.gains[2]) > 1.05  # the guard binds
         assert max(gaps) < 8.5, (seed, max(gaps))
+
+
+def test_a_held_brighter_airlight_is_followed_as_the_fog_thickens_towards_it() -> None:
+    # A pan through fog that thickens, with no region opaque yet: the airlight
+    # search reads A too dark. At 1.3 s a white building in the haze enters
+    # at the right edge and the measurement jumps to about the fog's level;
+    # the gate holds it as a bright object's. The frame brightens past the
+    # stale A, whose pixels above it are left undehazed, so the output
+    # climbed until half the frame was brighter than A and then fell by up to
+    # 40 levels in a third of a second (trial 92 F1, a 1080p pan of its own:
+    # 46 levels in 9 frames). Once the gate has held the measurement for
+    # airlight_persist while most of the frame brightens towards it, A
+    # follows it.
+    fog = np.array([0.86, 0.86, 0.86])
+    fps = 25
+    for seed in (0, 1):
+        wide = textured_scene(H, 3 * W, seed) * 0.7
+        depth = np.linspace(1.6, 0.2, H)[:, None, None]
+        d = Dehazer()
+        levels = []
+        for k in range(4 * fps):
+            now = k / fps
+            t = np.exp(-(0.6 + 0.3 * now) * depth)
+            img = (wide * t + fog * (1 - t))[:, k: k + W].copy()
+            if now >= 1.3:
+                w = min(30, int((now - 1.3) * 60) + 4)
+                img[10:60, W - w:] = 0.9 * t[10:60] + fog * (1 - t[10:60])
+            out = d(to_u8(img), timestamp=now)
+            levels.append(float(out.reshape(-1, 3).mean(0) @ np.array([0.2126, 0.7152, 0.0722])))
+        assert float(np.abs(np.diff(levels)).max()) < 7.0, seed  # 8.5 and 9.0 before

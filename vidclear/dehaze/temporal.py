@@ -458,6 +458,11 @@ class AirlightTracker:
         self._side = side
 
     @property
+    def held_for(self) -> float:
+        """Seconds the gate has held the estimates back as outliers (0 when it holds none)."""
+        return self._outlier_time
+
+    @property
     def speedup(self) -> float:
         """What ``tau`` is divided by: 1, growing by 1 every ``persist`` s a one-way drift lasts."""
         return 1.0 + self._side_time / self.persist if self.persist > 0 else 1.0
