@@ -87,3 +87,28 @@ def test_ray_multi_node_cluster(inputs, local_result, tmp_path: Path) -> None:
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+def test_the_cli_starts_its_own_runtime_beside_a_running_cluster(inputs, tmp_path: Path) -> None:
+    # Without --address the CLI starts a local Ray runtime of its own, as its
+    # help says. ray.init() with no address joins the last cluster started on
+    # the machine instead, if one runs: beside another test's cluster (the
+    # test workers run side by side) the batch ran on that cluster's workers,
+    # which lacked vidclear's path, and lost its per-file messages.
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        out = tmp_path / "own"
+        env = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONPATH": str(ROOT),
+               "RAY_USAGE_STATS_ENABLED": "0"}
+        env.pop("RAY_ADDRESS", None)
+        cmd = [sys.executable, "-m", "vidclear", "batch", inputs[1], "-o", str(out),
+               "--engine", "ray", "-j", "1", "--segment-seconds", "1", "--overlap", "1",
+               *[a for s in SETTINGS for a in ("--set", s)]]
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=240)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "existing Ray cluster" not in proc.stderr, proc.stderr[-2000:]
+        assert cluster.address not in proc.stderr
+        assert len(digests(out)) == 1
+    finally:
+        cluster.shutdown()

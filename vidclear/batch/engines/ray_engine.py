@@ -69,6 +69,13 @@ class RayEngine:
             if address:
                 kwargs["address"] = address
             else:
+                # A new runtime of our own, as --address's help says: with no
+                # address ray.init() joins the last cluster started on this
+                # machine if one runs (/tmp/ray/ray_current_cluster), so a
+                # batch would have run on whatever cluster was up (a test
+                # beside it: its own cluster's workers, without vidclear on
+                # their path). "--address auto" joins one on purpose.
+                kwargs["address"] = "local"
                 # Workers must import vidclear from where this driver does.
                 root = os.path.dirname(os.path.dirname(os.path.dirname(
                     os.path.dirname(os.path.abspath(__file__)))))
