@@ -308,7 +308,7 @@ def test_t_records_that_long_from_a_live_stream(tmp_path):
     run = subprocess.Popen([*VIDCLEAR, "run", url, "-o", str(out), "-t", "2", "--stats",
                             str(stats), "--set", "pipeline.mode=live"], cwd=ROOT,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.0)
+    _wait_listening(run, port)
     sender = subprocess.Popen([_ffmpeg(), "-v", "quiet", "-re", "-i", str(clip), "-c", "copy",
                                "-f", "mpegts", f"tcp://127.0.0.1:{port}"])
     t0 = time.monotonic()
@@ -336,7 +336,7 @@ def test_ctrl_c_while_reconnecting_stops_at_once(tmp_path):
     run = subprocess.Popen([*VIDCLEAR, "run", f"tcp://127.0.0.1:{port}?listen", "-o", str(out),
                             "--set", "pipeline.mode=live", "--set", "input.timeout=20"],
                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.0)
+    _wait_listening(run, port)
     _send_clip(clip, f"tcp://127.0.0.1:{port}")
     time.sleep(2.0)  # the sender is gone: the run waits on a new connection
     err, took = _signal(run)
@@ -351,10 +351,12 @@ def test_a_signal_while_the_first_connection_waits_stops_at_once(tmp_path, sig):
     # input.timeout, and the run ended with "no data arrived", status 1
     # (trial 80 F1). A script's `&` job starts with SIGINT ignored, as this one.
     out = tmp_path / "rec.mp4"
-    command = [*VIDCLEAR, "run", f"udp://127.0.0.1:{_port()}", "-o", str(out)]
+    port = _port()
+    command = [*VIDCLEAR, "run", f"udp://127.0.0.1:{port}", "-o", str(out)]
     run = subprocess.Popen(["sh", "-c", 'trap "" INT; exec "$@"', "sh", *command], cwd=ROOT,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)
+    _wait_listening(run, port, "udp")
+    time.sleep(0.5)
     err, took = _signal(run, sig)
     assert run.returncode == 128 + sig and took < 2.0, (took, err)
     assert "interrupted while opening the input" in err and "Traceback" not in err, err
@@ -371,7 +373,7 @@ def test_ctrl_c_on_a_stream_gone_silent_stops_at_once(tmp_path):
     run = subprocess.Popen([*VIDCLEAR, "run", f"udp://127.0.0.1:{port}", "-o", str(out),
                             "--stats", str(stats)],
                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    _wait_listening(run, port, "udp")
     _send_clip(clip, f"udp://127.0.0.1:{port}")
     time.sleep(2.5)  # silent, not yet found lost
     err, took = _signal(run)
@@ -683,15 +685,27 @@ def test_a_one_client_http_server_gone_after_the_length_question_is_named(ts_cli
     assert _counts(tmp_path / "b.mkv") == _counts(ts_clip)
 
 
-def _listening(port: int) -> bool:
-    """Whether something listens on ``port`` (read from /proc, no connection made)."""
+def _listening(port: int, proto: str = "tcp") -> bool:
+    """Whether something listens on ``port`` (read from /proc, no connection made).
+
+    TCP: a socket in the LISTEN state; UDP: any socket bound to the port.
+    """
     with contextlib.suppress(OSError):
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for table in (f"/proc/net/{proto}", f"/proc/net/{proto}6"):
             for line in Path(table).read_text().splitlines()[1:]:
                 fields = line.split()
-                if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":
+                if fields[1].endswith(f":{port:04X}") and (proto == "udp" or fields[3] == "0A"):
                     return True
     return False
+
+
+def _wait_listening(run: subprocess.Popen, port: int, proto: str = "tcp") -> None:
+    """Wait (up to 60 s) until ``run`` listens on ``port``: a fixed sleep was too short on a
+    loaded host, and the clip was sent before the run had started (nothing recorded)."""
+    deadline = time.monotonic() + 60.0
+    while not _listening(port, proto):
+        assert run.poll() is None and time.monotonic() < deadline, "the run never listened"
+        time.sleep(0.05)
 
 
 def test_a_server_is_asked_for_the_length_before_ffmpeg(tmp_path):
