@@ -112,3 +112,28 @@ def test_the_cli_starts_its_own_runtime_beside_a_running_cluster(inputs, tmp_pat
         assert len(digests(out)) == 1
     finally:
         cluster.shutdown()
+
+
+def test_an_address_nothing_answers_on_is_refused_at_once(inputs, tmp_path: Path) -> None:
+    # A closed port was retried by ray.init for minutes (still at 120 s), and
+    # a ray:// address nothing answers on ended after 30 s as an "internal
+    # error" (trial 94 F2, F3).
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # free, and nothing listens once closed
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"}
+    for address, says in ((f"127.0.0.1:{port}", "no Ray cluster reachable there"),
+                          (f"ray://127.0.0.1:{port}", "no Ray cluster reachable there"),
+                          ("head-node", "expected auto, HOST:PORT")):
+        out = tmp_path / address.replace(":", "_").replace("/", "_")
+        t0 = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "vidclear", "batch", inputs[1], "-o",
+                               str(out), "--engine", "ray", "--address", address],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and says in proc.stderr, proc.stderr[-2000:]
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr[-2000:]
+        assert time.monotonic() - t0 < 30.0
+        assert not list(out.rglob("*.mp4"))

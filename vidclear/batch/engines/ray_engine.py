@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import socket
 from typing import Any
 
 from vidclear.errors import ConfigError
@@ -53,6 +54,41 @@ def _import_ray() -> Any:
     return ray
 
 
+# seconds to wait for a cluster's port to take a connection before ray.init
+_CONNECT_TIMEOUT = 5.0
+
+
+def _check_reachable(address: str) -> None:
+    """Refuse at once a ``HOST:PORT`` or ``ray://HOST:PORT`` nothing answers on.
+
+    ``ray.init`` retries an unreachable cluster address for minutes (a
+    closed port on this machine was still retried after 120 s; a ``ray://``
+    address ends after 30 s as an internal error). ``auto`` and ``local``
+    are left to Ray.
+
+    Raises
+    ------
+    ConfigError
+        ``address`` is not ``HOST:PORT`` with a numeric port, or no TCP
+        connection to it opens within :data:`_CONNECT_TIMEOUT` seconds.
+    """
+    if address in ("auto", "local"):
+        return
+    rest = address.split("://", 1)[1] if "://" in address else address
+    host, sep, port = rest.rstrip("/").rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ConfigError(f"--address {address!r} is not allowed: expected auto, HOST:PORT "
+                          "(a head node's GCS port, 6379) or ray://HOST:PORT (its client "
+                          "port, 10001)")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=_CONNECT_TIMEOUT):
+            pass
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__ if not isinstance(exc, TimeoutError) else \
+            f"no answer within {_CONNECT_TIMEOUT:g} s"
+        raise ConfigError(f"--address {address}: no Ray cluster reachable there ({why})") from None
+
+
 class RayEngine:
     """``jobs`` actors (default: the cluster's CPUs / ``cpus_per_job``)."""
 
@@ -67,6 +103,7 @@ class RayEngine:
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
             if address:
+                _check_reachable(address)
                 kwargs["address"] = address
             else:
                 # A new runtime of our own, as --address's help says: with no
@@ -81,7 +118,11 @@ class RayEngine:
                     os.path.dirname(os.path.abspath(__file__)))))
                 path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
                 kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
-            ray.init(**kwargs)
+            try:
+                ray.init(**kwargs)
+            except ConnectionError as exc:  # --address auto with none running, a client timeout
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ConfigError(f"--address {address}: {first}") from None
             self._started = True
         cpus = float(ray.cluster_resources().get("CPU", 1.0))
         if cpus_per_job > cpus:
