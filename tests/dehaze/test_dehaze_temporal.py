@@ -9,6 +9,7 @@ import pytest
 
 from tests.dehaze.dehaze_refs import add_haze, textured_scene, to_u8
 from vidclear.dehaze import AirlightTracker, Dehazer, DensityTracker, dehaze_image
+from vidclear.dehaze.airlight import LUMA
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dehazer import near_object_tiles
 from vidclear.dehaze.temporal import SceneCutDetector, VeilTracker, _median_of, ema_alpha
@@ -1273,4 +1274,43 @@ def test_a_held_brighter_airlight_is_followed_as_the_fog_thickens_towards_it() -
                 img[10:60, W - w:] = 0.9 * t[10:60] + fog * (1 - t[10:60])
             out = d(to_u8(img), timestamp=now)
             levels.append(float(out.reshape(-1, 3).mean(0) @ np.array([0.2126, 0.7152, 0.0722])))
-        assert float(np.abs(np.diff(levels)).max()) < 7.0, seed  # 8.5 and 9.0 before
+        # 8.5 and 9.0 before; 5.5 and 5.6 while A followed the measurement all
+        # the way (see the next test for why it no longer does)
+        assert float(np.abs(np.diff(levels)).max()) < 7.5, seed
+
+
+def test_a_white_lorry_standing_in_thickening_fog_is_not_followed_past_the_fog() -> None:
+    # A white lorry drives in from the right and stands there, half the frame
+    # wide, while the fog slowly thickens: the measurement jumps to the
+    # lorry's level and the gate holds it, while the whole frame brightens a
+    # little. Followed all the way as haze thickening towards it, A rose 34
+    # levels above the fog's within 1.7 s and the road beside the lorry, which
+    # nothing covered, darkened by 31 levels in 0.8 s while its input
+    # brightened by 3 (trial 94 F1). A follows no higher than the brightest
+    # pixel that did not jump: the fog the frame itself shows.
+    fog = np.array([0.8, 0.8, 0.8])
+    fps, rows, cols = 25, 180, 320
+    depth = np.linspace(1.6, 0.2, rows)[:, None, None]
+    for seed in (0, 1):
+        scene = textured_scene(rows, cols, seed) * 0.7
+        d = Dehazer()
+        road_out, road_in = [], []
+        for k in range(int(3.8 * fps)):
+            now = k / fps
+            beta = 0.9 + 0.06 * now
+            t = np.exp(-beta * depth)
+            img = scene * t + fog * (1 - t)
+            w = round(cols // 2 * min(max((now - 1.0) / 0.6, 0.0), 1.0))
+            if w:
+                near = np.exp(-beta * 0.2)
+                img[20:, cols - w:] = 0.97 * near + fog * (1 - near)
+            u8 = to_u8(img)
+            out = d(u8, timestamp=now)
+            road_out.append(float(out[:, : cols // 2 - 10].mean()))
+            road_in.append(float(u8[:, : cols // 2 - 10].mean()))
+        assert road_in[-1] > road_in[0]  # the fog thickened
+        # A may rise towards the fog (0.8; read too dark at first, 0.72), not
+        # to the lorry (0.93 before)
+        assert float(LUMA @ d.airlight) < 0.8 + 0.02, seed
+        steps = np.diff(road_out)
+        assert float(np.abs(steps).max()) < 3.0, seed  # 4.5 levels before

@@ -76,8 +76,10 @@ class DehazeConfig(Section):
                                      "entering) must last to be believed")
     airlight_persist: float = param(0.5, lo=0.0, hi=600.0,
                                     doc="seconds of a one-way airlight drift that halve "
-                                        "airlight_tau (fog thickening is followed faster); "
-                                        "0 = fixed tau")
+                                        "airlight_tau (fog thickening is followed faster), "
+                                        "and that a brighter outlier must last while most "
+                                        "of the frame brightens towards it before A rises "
+                                        "to the haze the frame shows; 0 = fixed tau")
     scene_cut: float = param(0.15, lo=0.0, hi=1.0,
                              doc="histogram distance that resets temporal state (unless the "
                                  "frame is the last one through a fade); 0 = never")

@@ -228,6 +228,9 @@ _GRADUAL_TAU = 0.3
 # share of the gap to a held, brighter airlight measurement that the working
 # grey's per-pixel median change must reach for it to count as thickening haze
 _LIFT_SHARE = 0.1
+# a pixel that moved more than this share of that gap towards the measurement
+# is the bright object's own (or the pan's new content), not the haze's
+_LIFT_OBJECT = 0.5
 # A dissolve into another shot (see _dissolving), looked for over these spans
 # of the last frames (seconds): three quarters of the pixels' luma changed by
 # _DISSOLVE_CHANGE or more over the span, and the frame halfway through is a
@@ -505,6 +508,7 @@ class Dehazer:
         self._comp: tuple[np.ndarray, float] | None = None
         self._t_mean: float | None = None  # last frame's mean transmission
         self._air_ref: np.ndarray | None = None  # working grey when A last agreed
+        self._lifting = False  # A following the haze as the frame lifts towards a held A
         # (time, sampled working grey) of the last second's frames, for _dissolving,
         # and when a dissolve was last seen
         self._recent: deque[tuple[float, np.ndarray]] = deque()
@@ -566,6 +570,7 @@ class Dehazer:
         self._prev_grey = None
         self._t_mean = None
         self._air_ref = None
+        self._lifting = False
         self._recent.clear()
         self._dissolved_at = -math.inf
         self._air_offset = None
@@ -978,22 +983,33 @@ class Dehazer:
             air, inv_air = use(self._air.catch_up(measured, now, dt))
             a_lum, caught = float(LUMA @ air), True
         m_lum = float(LUMA @ measured)
+        haze_top = 0.0
         if (not (cut or caught) and m_lum > a_lum + cfg.airlight_gate
-                and self._air.held_for >= cfg.airlight_persist
-                and self._air_ref is not None and self._air_ref.shape == grey.shape
-                and _k.strided_median(grey - self._air_ref, ws.step)
-                > _LIFT_SHARE * (m_lum - a_lum)):
+                and (self._air.held_for >= cfg.airlight_persist or self._lifting)
+                and self._air_ref is not None and self._air_ref.shape == grey.shape):
+            lift, haze_top = held_lift(grey, self._air_ref, ws.step, m_lum - a_lum)
+            if lift <= _LIFT_SHARE:
+                haze_top = 0.0
+        self._lifting = haze_top > a_lum
+        if self._lifting:
             # The gate has held a brighter measurement for airlight_persist
             # while most of the frame brightened towards it: haze thickening
             # under an A read too dark (the search found the fog's own level
-            # only once more of it showed), not a bright object, which leaves
-            # most pixels as they were. A follows with airlight_tau, faster
-            # while the drift lasts. Held until half the frame was brighter
-            # than A, the output of a pan into thickening fog climbed 33
-            # levels in a second (the pixels above A are left undehazed) and
-            # then fell 46 in 0.4 s (trial 92 F1).
-            air, inv_air = use(self._air.catch_up(measured, now, dt,
-                                                  cfg.airlight_tau / self._air.speedup))
+            # only once more of it showed). Held until half the frame was
+            # brighter than A, the output of a pan into thickening fog
+            # climbed 33 levels in a second (the pixels above A are left
+            # undehazed) and then fell 46 in 0.4 s (trial 92 F1). A follows
+            # with airlight_tau, faster while the drift lasts, and goes on
+            # frame by frame while the lift lasts; but no higher than the
+            # brightest pixel that did not jump towards the measurement: the
+            # haze the frame itself shows. Followed all the way, a white
+            # lorry standing half the frame wide in slowly thickening fog
+            # became A within 1.7 s, 34 levels above the fog, and the road
+            # beside it darkened by 31 levels (trial 94 F1).
+            target = measured * (min(haze_top, m_lum) / m_lum)
+            air, inv_air = use(self._air.catch_up(target, now, dt,
+                                                  cfg.airlight_tau / self._air.speedup,
+                                                  remember=False))
             a_lum, caught = float(LUMA @ air), True
         if not cut and self._air.returned(measured, now, gate):
             # A caught up with something past its gate (a white truck that
@@ -1845,6 +1861,34 @@ def scene_levels(picture: np.ndarray, step: int, shares: tuple[float, ...]
 # Walls filling the view: at most 0.006; thick haze over photos and rendered
 # roads with depth: 0.019 to 0.22 (trials 89-91).
 _DEPTH_SPREAD = (0.008, 0.025)
+
+
+def held_lift(grey: np.ndarray, ref: np.ndarray, step: int, gap: float) -> tuple[float, float]:
+    """How far the frame moved towards a held airlight measurement, and the haze it shows.
+
+    Parameters
+    ----------
+    grey, ref : ndarray
+        This frame's working luma and the one from when the tracked
+        airlight last agreed with its measurement, (h, w) float32 in [0, 1].
+    step : int
+        Every ``step``-th row and column is read.
+    gap : float
+        The measurement's luma minus the tracked airlight's (> 0).
+
+    Returns
+    -------
+    lift : float
+        The median per-pixel change ``grey - ref`` in units of ``gap``.
+    top : float
+        The brightest luma among the pixels that moved less than
+        ``_LIFT_OBJECT`` of ``gap``: a bright object that entered, or the
+        new content of a pan, jumped further; 0 when none is left.
+    """
+    g = grey[::step, ::step].ravel()
+    moved = (g - ref[::step, ::step].ravel()) * np.float32(1.0 / gap)
+    kept = g[moved < _LIFT_OBJECT]
+    return float(np.median(moved)), float(kept.max()) if kept.size else 0.0
 
 
 def _depth_weight(haze: np.ndarray, step: int) -> float:
