@@ -84,8 +84,10 @@ def _check_reachable(address: str) -> None:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=_CONNECT_TIMEOUT):
             pass
     except OSError as exc:
-        why = exc.strerror or type(exc).__name__ if not isinstance(exc, TimeoutError) else \
-            f"no answer within {_CONNECT_TIMEOUT:g} s"
+        if isinstance(exc, TimeoutError):
+            why = f"no answer within {_CONNECT_TIMEOUT:g} s"
+        else:
+            why = exc.strerror or type(exc).__name__
         raise ConfigError(f"--address {address}: no Ray cluster reachable there ({why})") from None
 
 
