@@ -350,6 +350,10 @@ def run_batch(
     if not in_outdir:
         _check_report_path(report_path, items, overwrite=opts.overwrite, read=read,
                            outdir=outdir)
+    if opts.engine == "ray" and opts.address:
+        # a cluster nothing answers for is refused before OUTDIR is made
+        from vidclear.batch.engines.ray_engine import check_address
+        check_address(opts.address)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

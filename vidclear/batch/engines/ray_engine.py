@@ -21,7 +21,7 @@ from typing import Any
 
 from vidclear.errors import ConfigError
 
-__all__ = ["BatchActor", "RayEngine"]
+__all__ = ["BatchActor", "RayEngine", "check_address"]
 
 
 class BatchActor:
@@ -58,7 +58,7 @@ def _import_ray() -> Any:
 _CONNECT_TIMEOUT = 5.0
 
 
-def _check_reachable(address: str) -> None:
+def check_address(address: str) -> None:
     """Refuse at once a ``HOST:PORT`` or ``ray://HOST:PORT`` nothing answers on.
 
     ``ray.init`` retries an unreachable cluster address for minutes (a
@@ -105,7 +105,7 @@ class RayEngine:
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
             if address:
-                _check_reachable(address)
+                check_address(address)
                 kwargs["address"] = address
             else:
                 # A new runtime of our own, as --address's help says: with no
