@@ -6,6 +6,7 @@ is deterministic), including a long file run in segments.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -114,26 +115,48 @@ def test_the_cli_starts_its_own_runtime_beside_a_running_cluster(inputs, tmp_pat
         cluster.shutdown()
 
 
-def test_an_address_nothing_answers_on_is_refused_at_once(inputs, tmp_path: Path) -> None:
-    # A closed port was retried by ray.init for minutes (still at 120 s), and
-    # a ray:// address nothing answers on ended after 30 s as an "internal
-    # error" (trial 94 F2, F3).
+def test_an_address_no_ray_cluster_answers_on_is_refused_at_once(inputs, tmp_path: Path
+                                                                   ) -> None:
+    # A closed port was retried by ray.init for minutes (still at 120 s), a
+    # port that takes the connection but is no Ray cluster (a web server)
+    # with no end, and a ray:// address nothing answers on ended after 30 s
+    # as an "internal error" (trials 94 F2, F3 and 95 F2, F3).
     import socket
+    import threading
     import time
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # free, and nothing listens once closed
+    web = socket.create_server(("127.0.0.1", 0))
+    web_port = web.getsockname()[1]
+
+    def answer_as_http() -> None:  # an HTTP/1 server's reply to anything
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = web.accept()
+                with conn:
+                    conn.recv(1024)
+                    conn.sendall(b"HTTP/1.0 400 Bad request\r\n\r\n")
+
+    threading.Thread(target=answer_as_http, daemon=True).start()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"}
-    for address, says in ((f"127.0.0.1:{port}", "no Ray cluster reachable there"),
-                          (f"ray://127.0.0.1:{port}", "no Ray cluster reachable there"),
-                          ("head-node", "expected auto, HOST:PORT")):
-        out = tmp_path / address.replace(":", "_").replace("/", "_")
-        t0 = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "vidclear", "batch", inputs[1], "-o",
-                               str(out), "--engine", "ray", "--address", address],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 2 and says in proc.stderr, proc.stderr[-2000:]
-        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr[-2000:]
-        assert time.monotonic() - t0 < 30.0
-        assert not out.exists()  # refused before OUTDIR was made
+    cases = ((f"127.0.0.1:{port}", "no Ray cluster reachable there"),
+             (f"ray://127.0.0.1:{port}", "no Ray cluster reachable there"),
+             (f"127.0.0.1:{web_port}", "not a Ray cluster"),
+             ("head-node", "expected auto, HOST:PORT"),
+             (f"http://127.0.0.1:{web_port}", "expected auto, HOST:PORT"))
+    try:
+        for address, says in cases:
+            out = tmp_path / address.replace(":", "_").replace("/", "_")
+            t0 = time.monotonic()
+            proc = subprocess.run([sys.executable, "-m", "vidclear", "batch", inputs[1], "-o",
+                                   str(out), "--engine", "ray", "--address", address],
+                                  cwd=ROOT, env=env, capture_output=True, text=True,
+                                  timeout=120)
+            assert proc.returncode == 2 and says in proc.stderr, proc.stderr[-2000:]
+            assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr[-2000:]
+            assert time.monotonic() - t0 < 30.0
+            assert not out.exists()  # refused before OUTDIR was made
+    finally:
+        web.close()

@@ -54,41 +54,60 @@ def _import_ray() -> Any:
     return ray
 
 
-# seconds to wait for a cluster's port to take a connection before ray.init
+# seconds to wait for a cluster's port to take a connection and answer
 _CONNECT_TIMEOUT = 5.0
+# HTTP/2's client connection preface and an empty SETTINGS frame (RFC 9113,
+# 3.4 and 6.5): a gRPC server, as Ray's GCS and client servers are, answers
+# with a SETTINGS frame of its own (frame type 4, the fourth byte)
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
 
 
 def check_address(address: str) -> None:
-    """Refuse at once a ``HOST:PORT`` or ``ray://HOST:PORT`` nothing answers on.
+    """Refuse at once a ``HOST:PORT`` or ``ray://HOST:PORT`` where no Ray cluster answers.
 
-    ``ray.init`` retries an unreachable cluster address for minutes (a
-    closed port on this machine was still retried after 120 s; a ``ray://``
-    address ends after 30 s as an internal error). ``auto`` and ``local``
-    are left to Ray.
+    ``ray.init`` retries an unreachable address for minutes, and one that
+    takes the connection but is no Ray cluster (a web server) with no end;
+    a dead ``ray://`` address ended after 30 s as an internal error. The
+    port must take a TCP connection and answer HTTP/2's connection preface
+    as a gRPC server does, within :data:`_CONNECT_TIMEOUT` seconds. ``auto``
+    and ``local`` are left to Ray.
 
     Raises
     ------
     ConfigError
-        ``address`` is not ``HOST:PORT`` with a numeric port, or no TCP
-        connection to it opens within :data:`_CONNECT_TIMEOUT` seconds.
+        ``address`` is not ``HOST:PORT`` or ``ray://HOST:PORT`` with a
+        numeric port, nothing answers there, or what answers is no gRPC
+        server.
     """
     if address in ("auto", "local"):
         return
-    rest = address.split("://", 1)[1] if "://" in address else address
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "", address
     host, sep, port = rest.rstrip("/").rpartition(":")
-    if not sep or not port.isdigit() or not host:
+    if scheme not in ("", "ray") or not sep or not port.isdigit() or not host:
         raise ConfigError(f"--address {address!r} is not allowed: expected auto, HOST:PORT "
                           "(a head node's GCS port, 6379) or ray://HOST:PORT (its client "
                           "port, 10001)")
     try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=_CONNECT_TIMEOUT):
-            pass
+        with socket.create_connection((host.strip("[]"), int(port)),
+                                      timeout=_CONNECT_TIMEOUT) as conn:
+            conn.sendall(_H2_PREFACE)
+            head = b""
+            while len(head) < 9:
+                chunk = conn.recv(9 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+    except TimeoutError:
+        raise ConfigError(f"--address {address}: no Ray cluster answered within "
+                          f"{_CONNECT_TIMEOUT:g} s") from None
     except OSError as exc:
-        if isinstance(exc, TimeoutError):
-            why = f"no answer within {_CONNECT_TIMEOUT:g} s"
-        else:
-            why = exc.strerror or type(exc).__name__
-        raise ConfigError(f"--address {address}: no Ray cluster reachable there ({why})") from None
+        raise ConfigError(f"--address {address}: no Ray cluster reachable there "
+                          f"({exc.strerror or type(exc).__name__})") from None
+    if len(head) < 9 or head[3] != 4:
+        raise ConfigError(f"--address {address}: something answers there, but not a Ray "
+                          "cluster (no gRPC server)")
 
 
 class RayEngine:
@@ -122,7 +141,9 @@ class RayEngine:
                 kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
             try:
                 ray.init(**kwargs)
-            except ConnectionError as exc:  # --address auto with none running, a client timeout
+            except (ConnectionError, ValueError) as exc:
+                # --address auto with none running, a client timeout, a
+                # ray:// address without Ray's client installed
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise ConfigError(f"--address {address}: {first}") from None
             self._started = True
