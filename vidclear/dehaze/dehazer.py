@@ -987,9 +987,8 @@ class Dehazer:
         if (not (cut or caught) and m_lum > a_lum + cfg.airlight_gate
                 and (self._air.held_for >= cfg.airlight_persist or self._lifting)
                 and self._air_ref is not None and self._air_ref.shape == grey.shape):
-            lift, haze_top = held_lift(grey, self._air_ref, ws.step, m_lum - a_lum)
-            if lift <= _LIFT_SHARE:
-                haze_top = 0.0
+            haze_top = lifted_haze(ws, grey, self._air_ref, bounds, m_lum - a_lum,
+                                   cfg.patch // 2, cfg.airlight_fraction)
         self._lifting = haze_top > a_lum
         if self._lifting:
             # The gate has held a brighter measurement for airlight_persist
@@ -1001,8 +1000,10 @@ class Dehazer:
             # undehazed) and then fell 46 in 0.4 s (trial 92 F1). A follows
             # with airlight_tau, faster while the drift lasts, and goes on
             # frame by frame while the lift lasts; but no higher than the
-            # brightest pixel that did not jump towards the measurement: the
-            # haze the frame itself shows. Followed all the way, a white
+            # airlight search finds among the pixels that did not jump
+            # towards the measurement: the haze the frame itself shows (its
+            # brightest pixel was a clipped lamp's, trial 95). Followed all
+            # the way, a white
             # lorry standing half the frame wide in slowly thickening fog
             # became A within 1.7 s, 34 levels above the fog, and the road
             # beside it darkened by 31 levels (trial 94 F1).
@@ -1863,32 +1864,48 @@ def scene_levels(picture: np.ndarray, step: int, shares: tuple[float, ...]
 _DEPTH_SPREAD = (0.008, 0.025)
 
 
-def held_lift(grey: np.ndarray, ref: np.ndarray, step: int, gap: float) -> tuple[float, float]:
-    """How far the frame moved towards a held airlight measurement, and the haze it shows.
+def lifted_haze(ws: _Workspace, grey: np.ndarray, ref: np.ndarray,
+                bounds: tuple[int, int, int, int], gap: float, r: int, fraction: float) -> float:
+    """The haze a frame shows that lifted towards a held airlight measurement.
 
     Parameters
     ----------
+    ws : _Workspace
+        Holds the frame's working image (``ws.low``, ``ws.planes``).
     grey, ref : ndarray
         This frame's working luma and the one from when the tracked
         airlight last agreed with its measurement, (h, w) float32 in [0, 1].
-    step : int
-        Every ``step``-th row and column is read.
+    bounds : tuple of int
+        The picture inside black bars and burnt-in strips (rows, columns).
     gap : float
         The measurement's luma minus the tracked airlight's (> 0).
+    r : int
+        The dark channel's patch radius, working pixels.
+    fraction : float
+        The airlight search's share of the dark channel (``airlight_fraction``).
 
     Returns
     -------
-    lift : float
-        The median per-pixel change ``grey - ref`` in units of ``gap``.
-    top : float
-        The brightest luma among the pixels that moved less than
-        ``_LIFT_OBJECT`` of ``gap``: a bright object that entered, or the
-        new content of a pan, jumped further; 0 when none is left.
+    float
+        0 unless the median per-pixel change ``grey - ref`` passed
+        :data:`_LIFT_SHARE` of ``gap`` (most of the frame brightened towards
+        the measurement); then the luma of the airlight the dark channel
+        search finds among the pixels that moved less than
+        :data:`_LIFT_OBJECT` of ``gap`` (a bright object that entered, or
+        the new content of a pan, jumped further; small clipped regions such
+        as a lamp are passed by, as in the search itself), 0 when none is left.
     """
-    g = grey[::step, ::step].ravel()
-    moved = (g - ref[::step, ::step].ravel()) * np.float32(1.0 / gap)
-    kept = g[moved < _LIFT_OBJECT]
-    return float(np.median(moved)), float(kept.max()) if kept.size else 0.0
+    moved = (grey - ref) * np.float32(1.0 / gap)
+    if _k.strided_median(moved, ws.step) <= _LIFT_SHARE:
+        return 0.0
+    grey_i, minc, dark = (np.empty_like(grey) for _ in range(3))
+    _k.grey_minc(ws.planes, LUMA, ws.ones, grey_i, minc)
+    _kf.min_filter2d(minc, r, dark)
+    dark = candidates(dark, minc, bounds)
+    dark[moved >= _LIFT_OBJECT] = 0.0
+    if not dark.any():
+        return 0.0
+    return float(LUMA @ _k.airlight_top(ws.low, dark, fraction, 0.1, LUMA))
 
 
 def _depth_weight(haze: np.ndarray, step: int) -> float:
