@@ -818,3 +818,34 @@ def test_batch_takes_ffmpegs_encoder_options(clips: Path, tmp_path: Path, capsys
     assert rc == 2 and "-c:v libx265 and --set output.codec=libx264 disagree" in \
         capsys.readouterr().err
     assert not (tmp_path / "y").exists()
+
+
+def test_an_engine_that_does_not_start_leaves_no_folder_or_claims(clips: Path, tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    # A Ray address that refused the connection after the address check (a
+    # cluster asking for a token, `--address auto` with none running) left
+    # the new OUTDIR holding only a state file with every job "running"
+    # (trial 96 F4). The engine's start fails here as Ray's did.
+    import vidclear.batch.engines as engines
+    from vidclear.errors import ConfigError
+
+    def refuse(*_a: Any, **_k: Any) -> Any:
+        raise ConfigError("--address auto: Could not find any running Ray instance.")
+
+    monkeypatch.setattr(engines, "make_engine", refuse)
+    fresh = tmp_path / "new" / "out"
+    with pytest.raises(ConfigError):
+        run_batch([str(clips / "in")], BatchOptions(outdir=fresh, overrides=FAST,
+                                                    progress=False))
+    assert not fresh.exists() and (tmp_path / "new").exists()
+    # a folder the user had, with an earlier batch's records: left as it was
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    BatchState(kept).record("old.mp4", {"status": "done", "input": "x", "output": "y"})
+    before = json.loads((kept / ".vidclear-batch.json").read_text())["jobs"]
+    with pytest.raises(ConfigError):
+        run_batch([str(clips / "in")], BatchOptions(outdir=kept, overrides=FAST,
+                                                    progress=False))
+    assert json.loads((kept / ".vidclear-batch.json").read_text())["jobs"] == before
+    assert sorted(p.name for p in kept.iterdir()) == [".vidclear-batch.json", "notes.txt"]

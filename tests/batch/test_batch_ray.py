@@ -145,10 +145,11 @@ def test_an_address_no_ray_cluster_answers_on_is_refused_at_once(inputs, tmp_pat
              (f"ray://127.0.0.1:{port}", "no Ray cluster reachable there"),
              (f"127.0.0.1:{web_port}", "not a Ray cluster"),
              ("head-node", "expected auto, HOST:PORT"),
+             ("", "expected auto, HOST:PORT"),  # started a local runtime (trial 96 F6)
              (f"http://127.0.0.1:{web_port}", "expected auto, HOST:PORT"))
     try:
         for address, says in cases:
-            out = tmp_path / address.replace(":", "_").replace("/", "_")
+            out = tmp_path / (address.replace(":", "_").replace("/", "_") or "empty")
             t0 = time.monotonic()
             proc = subprocess.run([sys.executable, "-m", "vidclear", "batch", inputs[1], "-o",
                                    str(out), "--engine", "ray", "--address", address],

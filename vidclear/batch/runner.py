@@ -350,10 +350,11 @@ def run_batch(
     if not in_outdir:
         _check_report_path(report_path, items, overwrite=opts.overwrite, read=read,
                            outdir=outdir)
-    if opts.engine == "ray" and opts.address:
+    if opts.engine == "ray" and opts.address is not None:
         # a cluster nothing answers for is refused before OUTDIR is made
         from vidclear.batch.engines.ray_engine import check_address
         check_address(opts.address)
+    outdir_existed = outdir.exists()
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -366,8 +367,18 @@ def run_batch(
     files = _prepare(items, opts, state)
     t0 = time.perf_counter()
     run = _Run(files, opts, outdir, state, base.to_dict(), on_file)
+    claims = (state.path.exists(), dict(state.jobs))
+    # the output folders (OUTDIR and those under it) that exist before any job is planned
+    folders = {d for f in files for d in f.item.output.parents
+               if d == outdir or outdir in d.parents}
+    had = {d for d in folders if d.exists() and (d != outdir or outdir_existed)}
     with run.signals.installed():
-        interrupted = run.execute()
+        try:
+            interrupted = run.execute()
+        except VidclearError:
+            if not any(f.started for f in files):  # the engine did not start (a Ray address)
+                _unclaim(state, claims, sorted(folders - had, key=lambda d: -len(d.parts)))
+            raise
         if interrupted:
             _mark_interrupted(files, state)
         # Workers of a killed earlier run may have been still dying when their files
@@ -717,6 +728,28 @@ def _entry(f: _File) -> dict[str, Any]:
         if k in r and (k != "processors" or r[k]):  # only processors that report (HDR's)
             entry[k] = r[k]
     return entry
+
+
+def _unclaim(state: BatchState, claims: tuple[bool, dict[str, dict[str, Any]]],
+             made: list[Path]) -> None:
+    """Undo the claims of a batch whose engine never started, and the folders it made.
+
+    ``claims`` is whether the state file existed and its records before the
+    jobs were claimed; ``made`` the output folders (OUTDIR and those under
+    it) this batch created, deepest first. A Ray address that refused the
+    connection left an OUTDIR holding only a state file with every job
+    "running" (trial 96 F4). Only empty folders are removed.
+    """
+    existed, jobs = claims
+    with contextlib.suppress(OSError, VidclearError):
+        if existed:
+            state.jobs = jobs
+            state.save()
+        else:
+            state.path.unlink(missing_ok=True)
+    for folder in made:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _mark_interrupted(files: list[_File], state: BatchState) -> None:

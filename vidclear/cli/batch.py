@@ -144,8 +144,8 @@ def format_table(report: dict[str, Any]) -> str:
     reused = int(t.get("frames_reused") or 0)
     earlier = f", {reused} of them made by an earlier run" if reused else ""
     # a join of kept parts alone runs no job: it said "on 0 local workers" (trial 71)
-    on = (f"on {report['workers']} {report['engine']} workers" if report["workers"]
-          else "with no job run")
+    n = report["workers"]
+    on = f"on {n} {report['engine']} worker{'s' if n != 1 else ''}" if n else "with no job run"
     lines.append(f"{t['done']} done, {t['skipped']} skipped (already done), {t['failed']} "
                  f"failed, {stopped}{t['pending']} not run; {t['frames']} frames{earlier}"
                  f"{dropped} in {report['wall_s']:.1f} s ({t['fps']:.1f} fps) {on}")

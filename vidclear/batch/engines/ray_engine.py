@@ -123,7 +123,7 @@ class RayEngine:
         self._started = False
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-            if address:
+            if address is not None:
                 check_address(address)
                 kwargs["address"] = address
             else:
