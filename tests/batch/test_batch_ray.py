@@ -161,3 +161,25 @@ def test_an_address_no_ray_cluster_answers_on_is_refused_at_once(inputs, tmp_pat
             assert not out.exists()  # refused before OUTDIR was made
     finally:
         web.close()
+
+
+def test_workers_import_the_vidclear_the_driver_imported(inputs, tmp_path: Path) -> None:
+    # Ray puts the driver's current folder first on its workers' path: run
+    # from a checkout with vidclear installed from it, the workers imported
+    # the checkout's source instead of the installed copy (trial 96 F2). A
+    # folder holding another "vidclear" stands in for that checkout here.
+    cwd = tmp_path / "checkout"
+    (cwd / "vidclear").mkdir(parents=True)
+    (cwd / "vidclear" / "__init__.py").write_text(
+        'raise ImportError("the vidclear in the driver\'s folder was imported")\n')
+    out = tmp_path / "out"
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONPATH": str(ROOT),
+           "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("RAY_ADDRESS", None)
+    # -P: the driver itself does not put its folder first (a console script does not)
+    proc = subprocess.run([sys.executable, "-P", "-m", "vidclear", "batch", inputs[1], "-o",
+                           str(out), "--engine", "ray", "-j", "1",
+                           *[a for s in SETTINGS for a in ("--set", s)]],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(digests(out)) == 1

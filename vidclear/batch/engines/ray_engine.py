@@ -27,8 +27,12 @@ __all__ = ["BatchActor", "RayEngine", "check_address"]
 class BatchActor:
     """The body of a Ray actor: warm once, then run tasks until the batch ends."""
 
-    def __init__(self, numba_threads: int, warm_tables: dict[str, Any] | None) -> None:
+    def __init__(self, numba_threads: int, warm_tables: dict[str, Any] | None,
+                 cwd: str | None = None) -> None:
         os.environ.setdefault("NUMBA_NUM_THREADS", str(numba_threads))
+        if cwd is not None:  # the driver's folder, for paths given relative to it
+            with contextlib.suppress(OSError):
+                os.chdir(cwd)
         from vidclear.batch.worker import warm_up
 
         warm_up(warm_tables)
@@ -123,6 +127,9 @@ class RayEngine:
         self._started = False
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+            # the folder this driver imported vidclear from (site-packages, or a checkout)
+            root = os.path.dirname(os.path.dirname(os.path.dirname(
+                os.path.dirname(os.path.abspath(__file__)))))
             if address is not None:
                 check_address(address)
                 kwargs["address"] = address
@@ -135,12 +142,18 @@ class RayEngine:
                 # their path). "--address auto" joins one on purpose.
                 kwargs["address"] = "local"
                 # Workers must import vidclear from where this driver does.
-                root = os.path.dirname(os.path.dirname(os.path.dirname(
-                    os.path.dirname(os.path.abspath(__file__)))))
                 path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
                 kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
             try:
-                ray.init(**kwargs)
+                # Ray puts the driver's current folder first on its workers'
+                # path: run from a checkout, with vidclear installed from it,
+                # the workers imported the checkout's source, compiled every
+                # kernel into it for 70 s and would run other code after a
+                # pull (trial 96 F2). They are given the folder vidclear came
+                # from instead, and go back to the driver's folder once
+                # started (BatchActor).
+                with contextlib.chdir(root):
+                    ray.init(**kwargs)
             except (ConnectionError, ValueError) as exc:
                 # --address auto with none running, a client timeout, a
                 # ray:// address without Ray's client installed
@@ -162,7 +175,8 @@ class RayEngine:
         self._inflight: dict[Any, tuple[str, Any]] = {}
 
     def _new_actor(self) -> Any:
-        return self._actor_cls.options(num_cpus=self._cpus).remote(self._threads, self._warm)
+        return self._actor_cls.options(num_cpus=self._cpus).remote(self._threads, self._warm,
+                                                                   os.getcwd())
 
     @property
     def busy(self) -> int:
