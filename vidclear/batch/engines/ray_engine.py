@@ -158,7 +158,8 @@ class RayEngine:
                 # --address auto with none running, a client timeout, a
                 # ray:// address without Ray's client installed
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise ConfigError(f"--address {address}: {first}") from None
+                where = f"--address {address}" if address is not None else "--engine ray"
+                raise ConfigError(f"{where}: {first}") from None
             self._started = True
         cpus = float(ray.cluster_resources().get("CPU", 1.0))
         if cpus_per_job > cpus:
