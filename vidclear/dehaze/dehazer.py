@@ -1003,10 +1003,9 @@ class Dehazer:
             # airlight search finds among the pixels that did not jump
             # towards the measurement: the haze the frame itself shows (its
             # brightest pixel was a clipped lamp's, trial 95). Followed all
-            # the way, a white
-            # lorry standing half the frame wide in slowly thickening fog
-            # became A within 1.7 s, 34 levels above the fog, and the road
-            # beside it darkened by 31 levels (trial 94 F1).
+            # the way, a white lorry standing half the frame wide in slowly
+            # thickening fog became A within 1.7 s, 34 levels above the fog,
+            # and the road beside it darkened by 31 levels (trial 94 F1).
             target = measured * (min(haze_top, m_lum) / m_lum)
             air, inv_air = use(self._air.catch_up(target, now, dt,
                                                   cfg.airlight_tau / self._air.speedup,
