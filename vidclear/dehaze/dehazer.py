@@ -229,7 +229,8 @@ _GRADUAL_TAU = 0.3
 # grey's per-pixel median change must reach for it to count as thickening haze
 _LIFT_SHARE = 0.1
 # a pixel that moved more than this share of that gap towards the measurement
-# is the bright object's own (or the pan's new content), not the haze's
+# (further than the haze's own drift, for drifted_haze) is the bright
+# object's own (or the pan's new content), not the haze's
 _LIFT_OBJECT = 0.5
 # A dissolve into another shot (see _dissolving), looked for over these spans
 # of the last frames (seconds): three quarters of the pixels' luma changed by
@@ -925,22 +926,56 @@ class Dehazer:
             """Tracked A and 1 / A; grey, minc and dark of ``I / A`` in the workspace."""
             return use(self._air.update(measured, now, dt))
 
+        def haze_shown(target: np.ndarray) -> np.ndarray | None:
+            """``target`` (3,), scaled down to the haze the frame shows if it brightened.
+
+            None when that haze is no brighter than A: the rule has nothing
+            to follow (and does not count as fired: a catch-up to where A
+            is restarted the gate's hold, which kept the held-airlight rule
+            from ever firing on a pan into thickening fog).
+
+            The four rules below follow a brighter measurement past the gate
+            because the frame moved with it (fog thickening, a pan into
+            brighter fog, a dissolve) or half of it passed A (a tunnel
+            exit). Where the median pixel brightened towards the target, A
+            goes no higher than the airlight search finds among the pixels
+            that did not jump towards it (:func:`lifted_haze`): the haze the
+            frame shows. Followed all the way, a white van driving in as
+            light fog thickened fast (trial 96) passed the dissolve rule and
+            then the frame-moved rule, became A within 0.6 s, and the sky
+            beside it fell 27 levels in 8 frames; held by that bound alone,
+            a lorry covering half the frame at dawn passed the half-frame
+            rule a moment later, whose faster follow stepped the road by 22
+            levels. A frame that darkened on the whole (a dissolve into a
+            darker shot whose haze is brighter) keeps the target.
+            """
+            t_lum = float(LUMA @ target)
+            if t_lum <= a_lum or self._air_ref is None or self._air_ref.shape != grey.shape:
+                return target
+            top = drifted_haze(ws, grey, self._air_ref, bounds, t_lum - a_lum, r,
+                               cfg.airlight_fraction)
+            if top <= 0.0 or top >= t_lum:
+                return target
+            return target * (top / t_lum) if top > a_lum else None
+
         # haze: dark channel of I / A, density and strength
         air, inv_air = track(measured)
         a_lum = float(LUMA @ air)
         gate = self._airlight_gate()
         caught = False
-        if self._frame_moved_with(measured, a_lum, grey, gate, ws.step, cut):
+        if (self._frame_moved_with(measured, a_lum, grey, gate, ws.step, cut)
+                and (target := haze_shown(measured)) is not None):
             # The whole frame brightened (or darkened) with the measured
             # airlight since A last agreed with it: fog thickening or
             # thinning, not a bright object crossing (which moves the
             # measurement and its own pixels only; the gate holds A for it).
             # A held by the gate meanwhile left the output up to 50 levels
             # off a fresh dehaze for 2 s as fog rolled in.
-            air, inv_air = use(self._air.catch_up(measured, now, dt))
+            air, inv_air = use(self._air.catch_up(target, now, dt))
             a_lum, caught = float(LUMA @ air), True
         if (not cut and self._air.gradual(gate)
-                and self._half_moved_with(measured, a_lum, grey, ws.step)):
+                and self._half_moved_with(measured, a_lum, grey, ws.step)
+                and (target := haze_shown(measured)) is not None):
             # The measurement left A step by step and most of the frame moved
             # with it: a pan into brighter (or darker) fog, not a truck, which
             # moves it in one jump. Held by the gate until half the frame was
@@ -949,11 +984,12 @@ class Dehazer:
             # over _GRADUAL_TAU (the 0.15 s catch-up dipped the output by 4
             # levels on its first frame when a truck came out of fog). The
             # window is kept: the steps are the evidence.
-            air, inv_air = use(self._air.catch_up(measured, now, dt, _GRADUAL_TAU,
+            air, inv_air = use(self._air.catch_up(target, now, dt, _GRADUAL_TAU,
                                                   restart=False))
             a_lum, caught = float(LUMA @ air), True
         departed = self._air.departed(_DISSOLVE_MEDIAN, gate) if dissolving else None
-        if departed is not None and not (cut or caught):
+        if (departed is not None and not (cut or caught)
+                and (target := haze_shown(departed)) is not None):
             # The picture is dissolving into another shot: three quarters of
             # it changed, each pixel on its own straight path (a truck or a
             # pan changes some pixels fully and others not yet), and the
@@ -968,11 +1004,12 @@ class Dehazer:
             # then keeps out of it: its slower follow of the raw measurement
             # left A 0.1 too bright after a dissolve into a dark church in
             # fog, the output 27-54 levels dark a second later.
-            air, inv_air = use(self._air.catch_up(departed, now, dt, _GRADUAL_TAU,
+            air, inv_air = use(self._air.catch_up(target, now, dt, _GRADUAL_TAU,
                                                   restart=False))
             a_lum, caught = float(LUMA @ air), True
         if (not cut and float(LUMA @ measured) > a_lum + cfg.airlight_gate
-                and _k.strided_median(grey, ws.step) > a_lum):
+                and _k.strided_median(grey, ws.step) > a_lum
+                and (target := haze_shown(measured)) is not None):
             # Half the frame is brighter than the airlight, which a hazy
             # scene never is, and this frame measures a brighter one: the
             # tracked A is stale (tunnel exit, a pan into a bright region),
@@ -980,7 +1017,7 @@ class Dehazer:
             # frames (one jump made the output drop by up to 55 levels).
             # (A bright truck crossing moves the measurement, not the
             # median: the gate holds A.)
-            air, inv_air = use(self._air.catch_up(measured, now, dt))
+            air, inv_air = use(self._air.catch_up(target, now, dt))
             a_lum, caught = float(LUMA @ air), True
         m_lum = float(LUMA @ measured)
         haze_top = 0.0
@@ -1025,7 +1062,8 @@ class Dehazer:
                 and float(np.abs(measured - air).max()) > gate
                 and light_haze_weight(dense_before, cfg.dense_low, cfg.dense_high, a_lum) < 0.5
                 and light_haze_weight(dense_before * a_lum / m_lum,
-                                      cfg.dense_low, cfg.dense_high, m_lum) < 0.5):
+                                      cfg.dense_low, cfg.dense_high, m_lum) < 0.5
+                and (target := haze_shown(measured)) is not None):
             # In thick fog the measurement is the fog itself, not a bright
             # car or sky, and 1 / t (up to 10) amplifies any error of A: a
             # stale A (a fog bank rolling in under a brighter sky's A) is
@@ -1043,7 +1081,7 @@ class Dehazer:
             # warm smog thinned (B - R 12 levels in 3 frames, trial 90 F2); a
             # light sign taken for A is (its luma left A's).
             air, inv_air = use(self._air.catch_up(
-                measured, now, dt, cfg.airlight_tau / self._air.speedup,
+                target, now, dt, cfg.airlight_tau / self._air.speedup,
                 remember=abs(m_lum - a_lum) > gate))
             a_lum, caught = float(LUMA @ air), True
         if not (cut or caught):
@@ -1897,11 +1935,52 @@ def lifted_haze(ws: _Workspace, grey: np.ndarray, ref: np.ndarray,
     moved = (grey - ref) * np.float32(1.0 / gap)
     if _k.strided_median(moved, ws.step) <= _LIFT_SHARE:
         return 0.0
-    grey_i, minc, dark = (np.empty_like(grey) for _ in range(3))
+    return _haze_found(ws, bounds, r, fraction, moved >= _LIFT_OBJECT)
+
+
+def drifted_haze(ws: _Workspace, grey: np.ndarray, ref: np.ndarray,
+                 bounds: tuple[int, int, int, int], gap: float, r: int, fraction: float) -> float:
+    """The haze a frame shows that brightened towards a brighter airlight measurement.
+
+    :func:`lifted_haze` for the rules that follow the measurement past the
+    gate once the frame moved with it (:meth:`Dehazer._analyse`), which may
+    look when the fog has already moved every pixel by more than ``gap``;
+    the parameters are the same.
+
+    Returns
+    -------
+    float
+        0 unless the median per-pixel change ``grey - ref`` is positive;
+        then the luma of the airlight the dark channel search finds among
+        the pixels that moved less than :data:`_LIFT_OBJECT` of ``gap``
+        further than the lower quartile of the change
+        (:data:`_FOLLOW_QUANTILE`, when positive: fog thickening moves even
+        the pixels that moved least, and an object covers less than three
+        quarters of the frame), and whose 15 px patch's darkest pixel did
+        not either: a van's first pixels, in view before the measurement
+        left A, did not jump, but their patch's darkest pixel (the road
+        beside them then) did. 0 when none is left.
+    """
+    moved = (grey - ref) * np.float32(1.0 / gap)
+    low, median = _k.strided_quantiles(moved, ws.step, np.array([_FOLLOW_QUANTILE, 0.5]))
+    if median <= 0.0:
+        return 0.0
+    jump = np.float32(max(low, 0.0) + _LIFT_OBJECT)
+    now_min, ref_min = np.empty_like(grey), np.empty_like(grey)
+    _kf.min_filter2d(grey, r, now_min)
+    _kf.min_filter2d(ref, r, ref_min)
+    jumped = (moved >= jump) | ((now_min - ref_min) * np.float32(1.0 / gap) >= jump)
+    return _haze_found(ws, bounds, r, fraction, jumped)
+
+
+def _haze_found(ws: _Workspace, bounds: tuple[int, int, int, int], r: int, fraction: float,
+                left_out: np.ndarray) -> float:
+    """Luma of the airlight the search finds in ``ws.low`` outside ``left_out`` (h×w bool), or 0."""
+    grey_i, minc, dark = (np.empty((ws.h, ws.w), np.float32) for _ in range(3))
     _k.grey_minc(ws.planes, LUMA, ws.ones, grey_i, minc)
     _kf.min_filter2d(minc, r, dark)
     dark = candidates(dark, minc, bounds)
-    dark[moved >= _LIFT_OBJECT] = 0.0
+    dark[left_out] = 0.0
     if not dark.any():
         return 0.0
     return float(LUMA @ _k.airlight_top(ws.low, dark, fraction, 0.1, LUMA))
