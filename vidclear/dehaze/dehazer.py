@@ -929,24 +929,23 @@ class Dehazer:
         def haze_shown(target: np.ndarray) -> np.ndarray | None:
             """``target`` (3,), scaled down to the haze the frame shows if it brightened.
 
-            None when that haze is no brighter than A: the rule has nothing
-            to follow (and does not count as fired: a catch-up to where A
-            is restarted the gate's hold, which kept the held-airlight rule
-            from ever firing on a pan into thickening fog).
-
-            The four rules below follow a brighter measurement past the gate
+            The five rules below follow a brighter measurement past the gate
             because the frame moved with it (fog thickening, a pan into
-            brighter fog, a dissolve) or half of it passed A (a tunnel
-            exit). Where the median pixel brightened towards the target, A
-            goes no higher than the airlight search finds among the pixels
-            that did not jump towards it (:func:`lifted_haze`): the haze the
-            frame shows. Followed all the way, a white van driving in as
-            light fog thickened fast (trial 96) passed the dissolve rule and
-            then the frame-moved rule, became A within 0.6 s, and the sky
-            beside it fell 27 levels in 8 frames; held by that bound alone,
-            a lorry covering half the frame at dawn passed the half-frame
-            rule a moment later, whose faster follow stepped the road by 22
-            levels. A frame that darkened on the whole (a dissolve into a
+            brighter fog, a dissolve), half of it passed A (a tunnel exit) or
+            the fog is thick. Where the median pixel brightened, A goes no
+            higher than the airlight search finds among the pixels that did
+            not jump towards the target (:func:`drifted_haze`): the haze the
+            frame shows. None when that is no brighter than A: the rule has
+            nothing to follow and does not count as fired (a catch-up to
+            where A is restarts the gate's hold, and the held-airlight rule
+            never fired on a pan into thickening fog). Followed all the way,
+            a white van driving in as light fog thickened fast (trial 96)
+            passed the dissolve rule and then the frame-moved rule, became
+            A within 0.6 s, and the sky beside it fell 27 levels in 8
+            frames; with four of the rules bounded, a lorry covering half
+            the frame at dawn passed the half-frame rule a moment later, and
+            its faster follow stepped the road by 22 levels (trial 94's
+            clips). A frame that darkened on the whole (a dissolve into a
             darker shot whose haze is brighter) keeps the target.
             """
             t_lum = float(LUMA @ target)
@@ -971,7 +970,7 @@ class Dehazer:
             # measurement and its own pixels only; the gate holds A for it).
             # A held by the gate meanwhile left the output up to 50 levels
             # off a fresh dehaze for 2 s as fog rolled in.
-            air, inv_air = use(self._air.catch_up(target, now, dt))
+            air, inv_air = use(self._air.catch_up(target, now, dt, settle=target is measured))
             a_lum, caught = float(LUMA @ air), True
         if (not cut and self._air.gradual(gate)
                 and self._half_moved_with(measured, a_lum, grey, ws.step)
@@ -985,7 +984,7 @@ class Dehazer:
             # levels on its first frame when a truck came out of fog). The
             # window is kept: the steps are the evidence.
             air, inv_air = use(self._air.catch_up(target, now, dt, _GRADUAL_TAU,
-                                                  restart=False))
+                                                  restart=False, settle=target is measured))
             a_lum, caught = float(LUMA @ air), True
         departed = self._air.departed(_DISSOLVE_MEDIAN, gate) if dissolving else None
         if (departed is not None and not (cut or caught)
@@ -1005,7 +1004,7 @@ class Dehazer:
             # left A 0.1 too bright after a dissolve into a dark church in
             # fog, the output 27-54 levels dark a second later.
             air, inv_air = use(self._air.catch_up(target, now, dt, _GRADUAL_TAU,
-                                                  restart=False))
+                                                  restart=False, settle=target is departed))
             a_lum, caught = float(LUMA @ air), True
         if (not cut and float(LUMA @ measured) > a_lum + cfg.airlight_gate
                 and _k.strided_median(grey, ws.step) > a_lum
@@ -1017,7 +1016,7 @@ class Dehazer:
             # frames (one jump made the output drop by up to 55 levels).
             # (A bright truck crossing moves the measurement, not the
             # median: the gate holds A.)
-            air, inv_air = use(self._air.catch_up(target, now, dt))
+            air, inv_air = use(self._air.catch_up(target, now, dt, settle=target is measured))
             a_lum, caught = float(LUMA @ air), True
         m_lum = float(LUMA @ measured)
         haze_top = 0.0
@@ -1082,7 +1081,7 @@ class Dehazer:
             # light sign taken for A is (its luma left A's).
             air, inv_air = use(self._air.catch_up(
                 target, now, dt, cfg.airlight_tau / self._air.speedup,
-                remember=abs(m_lum - a_lum) > gate))
+                remember=abs(m_lum - a_lum) > gate, settle=target is measured))
             a_lum, caught = float(LUMA @ air), True
         if not (cut or caught):
             # A catch-up stops its rule once A is back within the gate, and an

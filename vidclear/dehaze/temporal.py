@@ -395,7 +395,8 @@ class AirlightTracker:
         return _median_of(rows)
 
     def catch_up(self, estimate: np.ndarray, time: float, dt: float,
-                 tau: float = 0.15, restart: bool = True, remember: bool = True) -> np.ndarray:
+                 tau: float = 0.15, restart: bool = True, remember: bool = True,
+                 settle: bool = True) -> np.ndarray:
         """The tracked value is stale (the scene brightened past it): follow fast.
 
         Moves towards ``estimate`` with time constant ``tau`` seconds, past
@@ -405,7 +406,11 @@ class AirlightTracker:
         value from before the first of a run of catch-ups is remembered
         (:meth:`returned`), unless ``remember`` is False: a follow of the
         haze itself (thick fog drifting), which the estimates coming back
-        only continue, not an object that has gone.
+        only continue, not an object that has gone. With ``settle`` False
+        :meth:`finish` does not carry the value on to the estimates: a
+        catch-up to a level below them (the haze the frame shows, not the
+        white van the estimates are of) that finish took through to the
+        van once it was within the gate.
         """
         est = np.asarray(estimate, np.float64)
         if restart:
@@ -418,7 +423,7 @@ class AirlightTracker:
                 if self._before is None:
                     self._before = self.value.copy()
                 self._caught_up = time
-            self._chase_tau = tau
+            self._chase_tau = tau if settle else None
             self.value = self.value + ema_alpha(dt, tau) * (est - self.value)
             self._chase_gap = self._luma_gap(est)
         return self.value.astype(np.float32)
