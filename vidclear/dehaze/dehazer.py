@@ -109,6 +109,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 
 from vidclear.dehaze import _kernels as _k
@@ -232,6 +233,9 @@ _LIFT_SHARE = 0.1
 # (further than the haze's own drift, for drifted_haze) is the bright
 # object's own (or the pan's new content), not the haze's
 _LIFT_OBJECT = 0.5
+# ... for drifted_haze, a pixel that rose this much (luma) from one frame to
+# the next is an object's edge passing, never fog
+_OBJECT_STEP = 0.1
 # A dissolve into another shot (see _dissolving), looked for over these spans
 # of the last frames (seconds): three quarters of the pixels' luma changed by
 # _DISSOLVE_CHANGE or more over the span, and the frame halfway through is a
@@ -509,6 +513,8 @@ class Dehazer:
         self._comp: tuple[np.ndarray, float] | None = None
         self._t_mean: float | None = None  # last frame's mean transmission
         self._air_ref: np.ndarray | None = None  # working grey when A last agreed
+        # each working pixel's largest rise from one frame to the next since then
+        self._air_steps: np.ndarray | None = None
         self._lifting = False  # A following the haze as the frame lifts towards a held A
         # (time, sampled working grey) of the last second's frames, for _dissolving,
         # and when a dissolve was last seen
@@ -571,6 +577,7 @@ class Dehazer:
         self._prev_grey = None
         self._t_mean = None
         self._air_ref = None
+        self._air_steps = None
         self._lifting = False
         self._recent.clear()
         self._dissolved_at = -math.inf
@@ -951,18 +958,20 @@ class Dehazer:
             t_lum = float(LUMA @ target)
             if t_lum <= a_lum or self._air_ref is None or self._air_ref.shape != grey.shape:
                 return target
-            top = drifted_haze(ws, grey, self._air_ref, bounds, t_lum - a_lum, r,
-                               cfg.airlight_fraction)
-            if top <= 0.0 or top >= t_lum:
+            if self._air_steps is None:
                 return target
-            return target * (top / t_lum) if top > a_lum else None
+            share = drifted_haze(ws, grey, self._air_ref, self._air_steps, bounds,
+                                 t_lum - a_lum, r, cfg.airlight_fraction)
+            if share >= 1.0:
+                return target
+            return target * share if t_lum * share > a_lum else None
 
         # haze: dark channel of I / A, density and strength
         air, inv_air = track(measured)
         a_lum = float(LUMA @ air)
         gate = self._airlight_gate()
         caught = False
-        if (self._frame_moved_with(measured, a_lum, grey, gate, ws.step, cut)
+        if (self._frame_moved_with(measured, a_lum, grey, prev, gate, ws.step, cut)
                 and (target := haze_shown(measured)) is not None):
             # The whole frame brightened (or darkened) with the measured
             # airlight since A last agreed with it: fog thickening or
@@ -1335,7 +1344,7 @@ class Dehazer:
         return self.config.airlight_gate * min(1.0, t / max(1.0 - t, 1e-3))
 
     def _frame_moved_with(self, measured: np.ndarray, a_lum: float, grey: np.ndarray,
-                          gate: float, step: int, cut: bool) -> bool:
+                          prev: np.ndarray | None, gate: float, step: int, cut: bool) -> bool:
         """Whether the frame's luma moved with the measured airlight since A last agreed.
 
         ``grey`` (h×w float32) is this frame's working luma. While the
@@ -1351,7 +1360,10 @@ class Dehazer:
         if (cut or ref is None or ref.shape != grey.shape
                 or abs(float(LUMA @ measured) - a_lum) <= gate):
             self._air_ref = grey.copy()
+            self._air_steps = np.zeros_like(grey)
             return False
+        if self._air_steps is not None and prev is not None and prev.shape == grey.shape:
+            np.maximum(self._air_steps, grey - prev, out=self._air_steps)
         return self._moved_with(measured, a_lum, grey, step, _FOLLOW_QUANTILE)
 
     def _dissolving(self, grey: np.ndarray, now: float, step: int) -> bool:
@@ -1937,39 +1949,22 @@ def lifted_haze(ws: _Workspace, grey: np.ndarray, ref: np.ndarray,
     return _haze_found(ws, bounds, r, fraction, moved >= _LIFT_OBJECT)
 
 
-def drifted_haze(ws: _Workspace, grey: np.ndarray, ref: np.ndarray,
+def drifted_haze(ws: _Workspace, grey: np.ndarray, ref: np.ndarray, steps: np.ndarray,
                  bounds: tuple[int, int, int, int], gap: float, r: int, fraction: float) -> float:
-    """The haze a frame shows that brightened towards a brighter airlight measurement.
-
-    :func:`lifted_haze` for the rules that follow the measurement past the
-    gate once the frame moved with it (:meth:`Dehazer._analyse`), which may
-    look when the fog has already moved every pixel by more than ``gap``;
-    the parameters are the same.
-
-    Returns
-    -------
-    float
-        0 unless the median per-pixel change ``grey - ref`` is positive;
-        then the luma of the airlight the dark channel search finds among
-        the pixels that moved less than :data:`_LIFT_OBJECT` of ``gap``
-        further than the lower quartile of the change
-        (:data:`_FOLLOW_QUANTILE`, when positive: fog thickening moves even
-        the pixels that moved least, and an object covers less than three
-        quarters of the frame), and whose 15 px patch's darkest pixel did
-        not either: a van's first pixels, in view before the measurement
-        left A, did not jump, but their patch's darkest pixel (the road
-        beside them then) did. 0 when none is left.
-    """
+    """DRAFT"""
     moved = (grey - ref) * np.float32(1.0 / gap)
-    low, median = _k.strided_quantiles(moved, ws.step, np.array([_FOLLOW_QUANTILE, 0.5]))
-    if median <= 0.0:
-        return 0.0
-    jump = np.float32(max(low, 0.0) + _LIFT_OBJECT)
-    now_min, ref_min = np.empty_like(grey), np.empty_like(grey)
-    _kf.min_filter2d(grey, r, now_min)
-    _kf.min_filter2d(ref, r, ref_min)
-    jumped = (moved >= jump) | ((now_min - ref_min) * np.float32(1.0 / gap) >= jump)
-    return _haze_found(ws, bounds, r, fraction, jumped)
+    if _k.strided_median(moved, ws.step) <= 0.0:
+        return 1.0
+    half = np.float32(_LIFT_OBJECT)
+    step = np.float32(max(_LIFT_OBJECT * gap, _OBJECT_STEP))
+    jumped = ((steps >= step) & (moved >= half)).astype(np.uint8)
+    if not jumped.any():
+        return 1.0
+    jumped = cv2.dilate(jumped, np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
+    found = _haze_found(ws, bounds, r, fraction, jumped)
+    if found <= 0.0:
+        return 1.0
+    return min(found / _haze_found(ws, bounds, r, fraction, np.zeros_like(jumped)), 1.0)
 
 
 def _haze_found(ws: _Workspace, bounds: tuple[int, int, int, int], r: int, fraction: float,
