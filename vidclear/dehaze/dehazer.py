@@ -230,11 +230,11 @@ _GRADUAL_TAU = 0.3
 # grey's per-pixel median change must reach for it to count as thickening haze
 _LIFT_SHARE = 0.1
 # a pixel that moved more than this share of that gap towards the measurement
-# (further than the haze's own drift, for drifted_haze) is the bright
-# object's own (or the pan's new content), not the haze's
+# is the bright object's own (or the pan's new content), not the haze's
 _LIFT_OBJECT = 0.5
-# ... for drifted_haze, a pixel that rose this much (luma) from one frame to
-# the next is an object's edge passing, never fog
+# ... and for drifted_haze, a pixel that rose by that share of the gap, and at
+# least this much luma, from one frame to the next: an object's edge passing,
+# never fog (fog rolling in within a second lifts a pixel 0.03 a frame)
 _OBJECT_STEP = 0.1
 # A dissolve into another shot (see _dissolving), looked for over these spans
 # of the last frames (seconds): three quarters of the pixels' luma changed by
@@ -893,7 +893,9 @@ class Dehazer:
         prev, self._prev_grey = self._prev_grey, grey.copy()
         new_view = True  # nothing to compare with: the veil levels hold nothing
         gain = 1.0
+        rise = None  # the input luma's change since the last frame
         if not cut and prev is not None and prev.shape == grey.shape:
+            rise = grey - prev
             gain = exposure_gain(grey, prev, ws.step)
             # Most of the picture changed at once (a cut the histogram test
             # missed, a fast pan over fine detail): the darkest pixels' levels
@@ -940,18 +942,17 @@ class Dehazer:
             because the frame moved with it (fog thickening, a pan into
             brighter fog, a dissolve), half of it passed A (a tunnel exit) or
             the fog is thick. Where the median pixel brightened, A goes no
-            higher than the airlight search finds among the pixels that did
-            not jump towards the target (:func:`drifted_haze`): the haze the
+            higher than the airlight search finds without the objects that
+            entered since A last agreed (:func:`drifted_haze`): the haze the
             frame shows. None when that is no brighter than A: the rule has
             nothing to follow and does not count as fired (a catch-up to
-            where A is restarts the gate's hold, and the held-airlight rule
-            never fired on a pan into thickening fog). Followed all the way,
-            a white van driving in as light fog thickened fast (trial 96)
+            where A is restarts the gate's hold). Followed all the way, a
+            white van driving in as light fog thickened fast (trial 96)
             passed the dissolve rule and then the frame-moved rule, became
             A within 0.6 s, and the sky beside it fell 27 levels in 8
             frames; with four of the rules bounded, a lorry covering half
-            the frame at dawn passed the half-frame rule a moment later, and
-            its faster follow stepped the road by 22 levels (trial 94's
+            the frame at dawn passed the half-frame rule a moment later,
+            and its faster follow stepped the road by 22 levels (trial 94's
             clips). A frame that darkened on the whole (a dissolve into a
             darker shot whose haze is brighter) keeps the target.
             """
@@ -971,7 +972,7 @@ class Dehazer:
         a_lum = float(LUMA @ air)
         gate = self._airlight_gate()
         caught = False
-        if (self._frame_moved_with(measured, a_lum, grey, prev, gate, ws.step, cut)
+        if (self._frame_moved_with(measured, a_lum, grey, rise, gate, ws.step, cut)
                 and (target := haze_shown(measured)) is not None):
             # The whole frame brightened (or darkened) with the measured
             # airlight since A last agreed with it: fog thickening or
@@ -1344,10 +1345,13 @@ class Dehazer:
         return self.config.airlight_gate * min(1.0, t / max(1.0 - t, 1e-3))
 
     def _frame_moved_with(self, measured: np.ndarray, a_lum: float, grey: np.ndarray,
-                          prev: np.ndarray | None, gate: float, step: int, cut: bool) -> bool:
+                          rise: np.ndarray | None, gate: float, step: int, cut: bool) -> bool:
         """Whether the frame's luma moved with the measured airlight since A last agreed.
 
-        ``grey`` (h×w float32) is this frame's working luma. While the
+        ``grey`` (h×w float32) is this frame's working luma (of ``I / A``),
+        ``rise`` the input luma's change since the last frame, which is
+        kept per pixel at its largest since the reference (``_air_steps``,
+        for :func:`drifted_haze`). While the
         measurement's luma stays within ``gate`` of the tracked ``a_lum`` the
         frame is kept as the reference; once it leaves, the change counts as
         haze when even the pixels that moved least (the
@@ -1360,10 +1364,13 @@ class Dehazer:
         if (cut or ref is None or ref.shape != grey.shape
                 or abs(float(LUMA @ measured) - a_lum) <= gate):
             self._air_ref = grey.copy()
-            self._air_steps = np.zeros_like(grey)
+            if self._air_steps is None or self._air_steps.shape != grey.shape:
+                self._air_steps = np.zeros_like(grey)
+            else:
+                self._air_steps.fill(0.0)
             return False
-        if self._air_steps is not None and prev is not None and prev.shape == grey.shape:
-            np.maximum(self._air_steps, grey - prev, out=self._air_steps)
+        if self._air_steps is not None and rise is not None and rise.shape == grey.shape:
+            np.maximum(self._air_steps, rise, out=self._air_steps)
         return self._moved_with(measured, a_lum, grey, step, _FOLLOW_QUANTILE)
 
     def _dissolving(self, grey: np.ndarray, now: float, step: int) -> bool:
@@ -1951,7 +1958,45 @@ def lifted_haze(ws: _Workspace, grey: np.ndarray, ref: np.ndarray,
 
 def drifted_haze(ws: _Workspace, grey: np.ndarray, ref: np.ndarray, steps: np.ndarray,
                  bounds: tuple[int, int, int, int], gap: float, r: int, fraction: float) -> float:
-    """DRAFT"""
+    """The share of a brighter airlight measurement the frame shows without the objects that rose.
+
+    Parameters
+    ----------
+    ws : _Workspace
+        Holds the frame's working image (``ws.low``, ``ws.planes``).
+    grey, ref : ndarray
+        This frame's working luma and the one from when the tracked
+        airlight last agreed with its measurement, (h, w) float32 in [0, 1].
+    steps : ndarray
+        Each working pixel's largest rise from one frame to the next since
+        ``ref`` (h, w) float32, luma.
+    bounds : tuple of int
+        The picture inside black bars and burnt-in strips (rows, columns).
+    gap : float
+        The measurement's luma minus the tracked airlight's (> 0).
+    r : int
+        The dark channel's patch radius, working pixels.
+    fraction : float
+        The airlight search's share of the dark channel (``airlight_fraction``).
+
+    Returns
+    -------
+    float
+        In (0, 1]: the luma of the airlight the search finds (the 15 px
+        dark channel of ``I``, small clipped regions passed by, as
+        :func:`~vidclear.dehaze.airlight.airlight_top` reads it) with the
+        objects that entered left out, over the same search's with them;
+        1 when the median pixel did not rise since ``ref``, when nothing
+        entered, or when nothing is left without it (a new view). A pixel
+        is an object's when it rose by :data:`_LIFT_OBJECT` of ``gap`` in
+        all and by as much (at least :data:`_OBJECT_STEP`) from one frame to
+        the next: an edge passing. Fog thickening, a fog bank rolling in or
+        a pan into a smooth fog region lift pixels a little each frame,
+        the far ones further than the near. The objects are widened by the
+        patch radius: a van's first pixels, in view before the measurement
+        left ``A``, did not rise, but the dark channel of their patches is
+        the van's.
+    """
     moved = (grey - ref) * np.float32(1.0 / gap)
     if _k.strided_median(moved, ws.step) <= 0.0:
         return 1.0
