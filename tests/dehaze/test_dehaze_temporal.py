@@ -1361,3 +1361,34 @@ def test_a_white_van_driving_in_as_light_fog_thickens_fast_is_not_followed_at_on
         fall8 = float((o[:-8] - o[8:]).max())
         assert float(np.abs(np.diff(o)).max()) < 4.0, seed  # 6.9-7.5 levels before
         assert fall8 < 15.0, (seed, fall8)  # 27-30 before
+
+
+def test_a_pan_from_a_dark_street_into_bright_fog_takes_the_fog_for_the_airlight() -> None:
+    # A 640×360 pan over 3 s from a dark street under dim haze (A 0.45) into
+    # thick bright fog (A 0.92), no sky: the fog's measurement comes into
+    # view with the pan, and the held-airlight rule's bound left out every
+    # pixel that moved half the gap, which is what a pan brings in: A stayed
+    # at 0.6 after the pan (trial 97 F4: the fog 34 levels light for seconds
+    # on its clip). What an object brings in rises in one step at its edge;
+    # a pan into smooth fog lifts each pixel a little each frame.
+    rows, cols, fps = 360, 640, 25
+    yy = np.arange(rows)[:, None]
+    horizon = int(0.4 * rows)
+    depth = np.where(yy < horizon, 4.0, 6.0 / (yy - horizon + 1.5))
+    mix = np.clip((np.arange(3 * cols) - cols) / (0.8 * cols), 0, 1)[None, :]
+    air = (0.45 + 0.47 * mix)[..., None] * np.array([1.0, 1.0, 1.02])
+    t = np.exp(-(0.3 + 1.7 * mix) * depth)[..., None]
+    pano = textured_scene(rows, 3 * cols, 0) * 0.6 * t + air * (1 - t)
+    d = Dehazer()
+    gap = []
+    for k in range(5 * fps):
+        now = k / fps
+        x = round(2 * cols * min(max((now - 0.5) / 3.0, 0.0), 1.0))
+        u8 = to_u8(pano[:, x:x + cols])
+        out = d(u8, timestamp=now)
+        if now >= 4.0:  # half a second after the pan
+            top = slice(0, rows // 2)
+            gap.append(float(out[top].mean()) - float(dehaze_image(u8)[top].mean()))
+    fog = float(LUMA @ (0.92 * np.array([1.0, 1.0, 1.02])))
+    assert abs(float(LUMA @ d.airlight) - fog) < 0.05, float(LUMA @ d.airlight)  # 0.61 before
+    assert max(map(abs, gap)) < 2.5, gap  # 3.0 before
