@@ -1283,9 +1283,7 @@ def test_a_held_brighter_airlight_is_followed_as_the_fog_thickens_towards_it() -
         assert float(np.max(levels[:-8] - levels[8:])) < 28.0, seed
 
 
-@pytest.mark.parametrize("cover", [0.5, 0.7])
-def test_a_white_lorry_standing_in_thickening_fog_is_not_followed_past_the_fog(
-        cover: float) -> None:
+def test_a_white_lorry_standing_in_thickening_fog_is_not_followed_past_the_fog() -> None:
     # A white lorry drives in from the right and stands there, half the frame
     # wide, while the fog slowly thickens: the measurement jumps to the
     # lorry's level and the gate holds it, while the whole frame brightens a
@@ -1293,11 +1291,10 @@ def test_a_white_lorry_standing_in_thickening_fog_is_not_followed_past_the_fog(
     # levels above the fog's within 1.7 s and the road beside the lorry, which
     # nothing covered, darkened by 31 levels in 0.8 s while its input
     # brightened by 3 (trial 94 F1). A follows no higher than the airlight
-    # search finds among the pixels that did not jump: the fog the frame
-    # itself shows. A lorry 0.7 of the frame wide passed that bound by the
-    # half-frame rule (half the frame brighter than A: a tunnel exit): A
-    # went to the lorry and the road stepped by 12-13 levels (trial 94's
-    # lorry_fog_thickens_big).
+    # search finds without the objects that entered: the fog the frame
+    # itself shows. (A lorry wider than half the frame is still followed:
+    # a wall of fog sweeping in rises as sharply at its edge, trial 98.)
+    cover = 0.5
     fog = np.array([0.8, 0.8, 0.8])
     fps, rows, cols = 25, 180, 320
     depth = np.linspace(1.6, 0.2, rows)[:, None, None]
@@ -1324,7 +1321,7 @@ def test_a_white_lorry_standing_in_thickening_fog_is_not_followed_past_the_fog(
         # to the lorry (0.93 before)
         assert float(LUMA @ d.airlight) < 0.8 + 0.02, seed
         steps = np.diff(road_out)
-        assert float(np.abs(steps).max()) < 3.0, seed  # 4.5 (half), 12.8 (0.7) before
+        assert float(np.abs(steps).max()) < 3.0, seed  # 4.5 levels before
 
 
 def test_a_white_van_driving_in_as_light_fog_thickens_fast_is_not_followed_at_once() -> None:
@@ -1392,3 +1389,32 @@ def test_a_pan_from_a_dark_street_into_bright_fog_takes_the_fog_for_the_airlight
     fog = float(LUMA @ (0.92 * np.array([1.0, 1.0, 1.02])))
     assert abs(float(LUMA @ d.airlight) - fog) < 0.05, float(LUMA @ d.airlight)  # 0.61 before
     assert max(map(abs, gap)) < 2.5, gap  # 3.0 before
+
+
+def test_a_wall_of_fog_sweeping_in_is_followed_as_it_covers_the_view() -> None:
+    # Thick bright fog (A 0.92) with a sharp edge sweeps across a view in
+    # light haze (A 0.72) within a second. Its edge lifts each pixel it
+    # passes by more than a white van's does, and taken for an object that
+    # entered, the fog was left out of the airlight search until it covered
+    # nine tenths of the view: the output climbed and then fell 12-17 levels
+    # in 8 frames while the input stayed flat (trial 98 F2). Objects cover
+    # less than half the view.
+    rows, cols, fps = 180, 320, 25
+    horizon = int(0.4 * rows)
+    yy = np.arange(rows)[:, None, None]
+    depth = np.where(yy < horizon, 3.0, 0.15 + 1.6 * (1 - (yy - horizon) / (rows - horizon)) ** 2)
+    scene = textured_scene(rows, cols, 3) * 0.7
+    scene[:horizon] = (0.55, 0.62, 0.74)  # sky
+    light = scene * np.exp(-0.5 * depth) + 0.72 * (1 - np.exp(-0.5 * depth))
+    thick = scene * np.exp(-4.0 * depth) + 0.92 * (1 - np.exp(-4.0 * depth))
+    d = Dehazer()
+    lout = []
+    for k in range(4 * fps):
+        now = k / fps
+        edge = round(cols * min(max(now - 1.5, 0.0), 1.0))
+        frame = light.copy()
+        frame[:, :edge] = thick[:, :edge]
+        lout.append(float(d(to_u8(frame), timestamp=now).mean()))
+    o = np.array(lout)
+    assert float((o[:-8] - o[8:]).max()) < 6.0, np.round(o[::5], 1).tolist()
+    assert abs(float(LUMA @ d.airlight) - 0.92) < 0.03, float(LUMA @ d.airlight)

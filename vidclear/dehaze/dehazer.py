@@ -229,13 +229,17 @@ _GRADUAL_TAU = 0.3
 # share of the gap to a held, brighter airlight measurement that the working
 # grey's per-pixel median change must reach for it to count as thickening haze
 _LIFT_SHARE = 0.1
-# a pixel that moved more than this share of that gap towards the measurement
-# is the bright object's own (or the pan's new content), not the haze's
+# a pixel that rose by this share of that gap since A last agreed, and by as
+# much, at least _OBJECT_STEP of luma, from one frame to the next, is a bright
+# object's that entered (its edge passing), not the haze's: fog rolling in
+# within a second lifts a pixel 0.03 a frame (see drifted_haze)
 _LIFT_OBJECT = 0.5
-# ... and for drifted_haze, a pixel that rose by that share of the gap, and at
-# least this much luma, from one frame to the next: an object's edge passing,
-# never fog (fog rolling in within a second lifts a pixel 0.03 a frame)
 _OBJECT_STEP = 0.1
+# ... unless they cover more than this share of the picture: a wall of fog
+# sweeping in (or a fast pan into one, or the same at 10 fps) rises by as much
+# at its edge, and held until it covered nine tenths of the view, the output
+# overshot and then fell by 12-17 levels in 8 frames (trial 98)
+_OBJECT_SHARE = 0.5
 # A dissolve into another shot (see _dissolving), looked for over these spans
 # of the last frames (seconds): three quarters of the pixels' luma changed by
 # _DISSOLVE_CHANGE or more over the span, and the frame halfway through is a
@@ -957,9 +961,8 @@ class Dehazer:
             darker shot whose haze is brighter) keeps the target.
             """
             t_lum = float(LUMA @ target)
-            if t_lum <= a_lum or self._air_ref is None or self._air_ref.shape != grey.shape:
-                return target
-            if self._air_steps is None:
+            if (t_lum <= a_lum or self._air_ref is None or self._air_steps is None
+                    or self._air_ref.shape != grey.shape):
                 return target
             share = drifted_haze(ws, grey, self._air_ref, self._air_steps, bounds,
                                  t_lum - a_lum, r, cfg.airlight_fraction)
@@ -1047,12 +1050,15 @@ class Dehazer:
             # undehazed) and then fell 46 in 0.4 s (trial 92 F1). A follows
             # with airlight_tau, faster while the drift lasts, and goes on
             # frame by frame while the lift lasts; but no higher than the
-            # airlight search finds among the pixels that did not jump
-            # towards the measurement: the haze the frame itself shows (its
-            # brightest pixel was a clipped lamp's, trial 95). Followed all
-            # the way, a white lorry standing half the frame wide in slowly
-            # thickening fog became A within 1.7 s, 34 levels above the fog,
-            # and the road beside it darkened by 31 levels (trial 94 F1).
+            # airlight search finds without the objects that entered: the
+            # haze the frame itself shows (its brightest pixel was a clipped
+            # lamp's, trial 95; leaving out every pixel that moved half the
+            # gap left out what a pan brings in too, and a pan into bright
+            # fog kept A at 0.57 of the fog's 0.92, trial 97 F4). Followed
+            # all the way, a white lorry standing half the frame wide in
+            # slowly thickening fog became A within 1.7 s, 34 levels above
+            # the fog, and the road beside it darkened by 31 levels (trial
+            # 94 F1).
             target = measured * (min(haze_top, m_lum) / m_lum)
             air, inv_air = use(self._air.catch_up(target, now, dt,
                                                   cfg.airlight_tau / self._air.speedup,
@@ -1989,23 +1995,18 @@ def drifted_haze(ws: _Workspace, grey: np.ndarray, ref: np.ndarray, steps: np.nd
     if not jumped.any():
         return 1.0
     jumped = cv2.dilate(jumped, np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
-    found = _haze_found(ws, bounds, r, fraction, jumped)
-    if found <= 0.0:
+    if np.count_nonzero(inside(jumped, bounds)) > _OBJECT_SHARE * inside(jumped, bounds).size:
         return 1.0
-    return min(found / _haze_found(ws, bounds, r, fraction, np.zeros_like(jumped)), 1.0)
-
-
-def _haze_found(ws: _Workspace, bounds: tuple[int, int, int, int], r: int, fraction: float,
-                left_out: np.ndarray) -> float:
-    """Luma of the airlight the search finds in ``ws.low`` outside ``left_out`` (h×w bool), or 0."""
-    grey_i, minc, dark = (np.empty((ws.h, ws.w), np.float32) for _ in range(3))
+    grey_i, minc, dark = (np.empty_like(grey) for _ in range(3))
     _k.grey_minc(ws.planes, LUMA, ws.ones, grey_i, minc)
     _kf.min_filter2d(minc, r, dark)
     dark = candidates(dark, minc, bounds)
-    dark[left_out] = 0.0
-    if not dark.any():
-        return 0.0
-    return float(LUMA @ _k.airlight_top(ws.low, dark, fraction, 0.1, LUMA))
+    with_all = float(LUMA @ _k.airlight_top(ws.low, dark, fraction, 0.1, LUMA))
+    dark[jumped] = 0.0
+    if with_all <= 0.0 or not dark.any():
+        return 1.0
+    found = float(LUMA @ _k.airlight_top(ws.low, dark, fraction, 0.1, LUMA))
+    return min(found / with_all, 1.0) if found > 0.0 else 1.0
 
 
 def _depth_weight(haze: np.ndarray, step: int) -> float:
