@@ -235,11 +235,13 @@ _LIFT_SHARE = 0.1
 # within a second lifts a pixel 0.03 a frame (see drifted_haze)
 _LIFT_OBJECT = 0.5
 _OBJECT_STEP = 0.1
-# ... unless they cover more than this share of the picture: a wall of fog
-# sweeping in (or a fast pan into one, or the same at 10 fps) rises by as much
-# at its edge, and held until it covered nine tenths of the view, the output
-# overshot and then fell by 12-17 levels in 8 frames (trial 98)
-_OBJECT_SHARE = 0.5
+# ... less so as they cover this share of the picture, and not at all beyond:
+# a wall of fog sweeping in (or a fast pan into one, or the same at 10 fps)
+# rises by as much at its edge, and held until it covered nine tenths of the
+# view, the output overshot and then fell by 12-17 levels in 8 frames (trial
+# 98); a bound let go at once when they passed half the view stepped the
+# output by 19 levels as a bright sky tilted in (trial 94's clip)
+_OBJECT_SHARE = (0.35, 0.65)
 # A dissolve into another shot (see _dissolving), looked for over these spans
 # of the last frames (seconds): three quarters of the pixels' luma changed by
 # _DISSOLVE_CHANGE or more over the span, and the frame halfway through is a
@@ -1994,9 +1996,11 @@ def drifted_haze(ws: _Workspace, grey: np.ndarray, ref: np.ndarray, steps: np.nd
     jumped = ((steps >= step) & (moved >= half)).astype(np.uint8)
     if not jumped.any():
         return 1.0
-    jumped = cv2.dilate(jumped, np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
-    if np.count_nonzero(inside(jumped, bounds)) > _OBJECT_SHARE * inside(jumped, bounds).size:
+    covered = np.count_nonzero(inside(jumped, bounds)) / inside(jumped, bounds).size
+    lifted = smoothstep(covered, *_OBJECT_SHARE)  # how far the view itself is what came in
+    if lifted >= 1.0:
         return 1.0
+    jumped = cv2.dilate(jumped, np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
     grey_i, minc, dark = (np.empty_like(grey) for _ in range(3))
     _k.grey_minc(ws.planes, LUMA, ws.ones, grey_i, minc)
     _kf.min_filter2d(minc, r, dark)
@@ -2006,7 +2010,8 @@ def drifted_haze(ws: _Workspace, grey: np.ndarray, ref: np.ndarray, steps: np.nd
     if with_all <= 0.0 or not dark.any():
         return 1.0
     found = float(LUMA @ _k.airlight_top(ws.low, dark, fraction, 0.1, LUMA))
-    return min(found / with_all, 1.0) if found > 0.0 else 1.0
+    share = min(found / with_all, 1.0) if found > 0.0 else 1.0
+    return share + (1.0 - share) * lifted
 
 
 def _depth_weight(haze: np.ndarray, step: int) -> float:
