@@ -322,9 +322,16 @@ def test_t_records_that_long_from_a_live_stream(tmp_path):
                 p.kill()
         sender.wait()
     times = ffprobe_frame_times(out)
-    assert 1.5 <= times[-1] < 2.0, times[-3:]
     data = json.loads(stats.read_text())
     assert data["duration_limit_s"] == 2.0 and data["ended_at_duration_limit"] is True
+    # It read two seconds of the 30 fps stream. Live mode drops what it cannot
+    # keep up with on a loaded host (each one counted: 15 of the last frames in
+    # a CI run beside three other jobs), so the file ends earlier then.
+    assert 58 <= data["frames_in"] <= 60, data["frames_in"]
+    assert data["frames_out"] + data["dropped"] == data["frames_in"]
+    assert len(times) == data["frames_out"] and times[-1] < 2.0, times[-3:]
+    if data["dropped"] == 0:
+        assert times[-1] >= 1.5, times[-3:]
 
 
 def test_ctrl_c_while_reconnecting_stops_at_once(tmp_path):
