@@ -899,9 +899,7 @@ class Dehazer:
         prev, self._prev_grey = self._prev_grey, grey.copy()
         new_view = True  # nothing to compare with: the veil levels hold nothing
         gain = 1.0
-        rise = None  # the input luma's change since the last frame
         if not cut and prev is not None and prev.shape == grey.shape:
-            rise = grey - prev
             gain = exposure_gain(grey, prev, ws.step)
             # Most of the picture changed at once (a cut the histogram test
             # missed, a fast pan over fine detail): the darkest pixels' levels
@@ -977,7 +975,7 @@ class Dehazer:
         a_lum = float(LUMA @ air)
         gate = self._airlight_gate()
         caught = False
-        if (self._frame_moved_with(measured, a_lum, grey, rise, gate, ws.step, cut)
+        if (self._frame_moved_with(measured, a_lum, grey, prev, gate, ws.step, cut)
                 and (target := haze_shown(measured)) is not None):
             # The whole frame brightened (or darkened) with the measured
             # airlight since A last agreed with it: fog thickening or
@@ -1354,13 +1352,15 @@ class Dehazer:
         return self.config.airlight_gate * min(1.0, t / max(1.0 - t, 1e-3))
 
     def _frame_moved_with(self, measured: np.ndarray, a_lum: float, grey: np.ndarray,
-                          rise: np.ndarray | None, gate: float, step: int, cut: bool) -> bool:
+                          prev: np.ndarray | None, gate: float, step: int, cut: bool) -> bool:
         """Whether the frame's luma moved with the measured airlight since A last agreed.
 
         ``grey`` (h×w float32) is this frame's working luma (of ``I / A``),
-        ``rise`` the input luma's change since the last frame, which is
-        kept per pixel at its largest since the reference (``_air_steps``,
-        for :func:`drifted_haze`). While the
+        ``prev`` the last frame's input luma (this frame's is
+        ``_prev_grey`` by now); the input's rise between them is kept per
+        pixel at its largest since the reference (``_air_steps``, for
+        :func:`drifted_haze`), and only while the measurement is away from
+        A: on steady frames nothing is subtracted. While the
         measurement's luma stays within ``gate`` of the tracked ``a_lum`` the
         frame is kept as the reference; once it leaves, the change counts as
         haze when even the pixels that moved least (the
@@ -1378,8 +1378,8 @@ class Dehazer:
             else:
                 self._air_steps.fill(0.0)
             return False
-        if self._air_steps is not None and rise is not None and rise.shape == grey.shape:
-            np.maximum(self._air_steps, rise, out=self._air_steps)
+        if self._air_steps is not None and prev is not None and prev.shape == grey.shape:
+            np.maximum(self._air_steps, self._prev_grey - prev, out=self._air_steps)
         return self._moved_with(measured, a_lum, grey, step, _FOLLOW_QUANTILE)
 
     def _dissolving(self, grey: np.ndarray, now: float, step: int) -> bool:
