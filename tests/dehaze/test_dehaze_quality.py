@@ -85,7 +85,7 @@ def test_letterbox_bars_do_not_weaken_the_dehazing() -> None:
     # of light haze (a new-user trial: contrast 35.6 against 40.1); and the
     # dark channel read them as clear air a window's reach into the picture
     # (a later trial: 17 levels brighter than the same picture without bars).
-    from vidclear.dehaze.dehazer import inside, picture_bounds
+    from vidclear.dehaze.picture import inside, picture_bounds
 
     scene = textured_scene(180, 320, 2)
     img = to_u8(add_haze(scene, CASES[0][1], beta=2.6)[0])
@@ -116,7 +116,7 @@ def test_a_subtitle_in_a_letterbox_bar_leaves_the_picture_as_without_it(lines: i
     # subtitle showed (39 in trial 69's 720p clip), stepping back each time
     # it went. Bars are read on luma: the text's rows are mostly dark with
     # bright text, and the bar ends at the last wholly dark row.
-    from vidclear.dehaze.dehazer import picture_bounds
+    from vidclear.dehaze.picture import picture_bounds
 
     scene = textured_scene(268, 640, 4)
     picture = to_u8(add_haze(scene, CASES[0][1], beta=2.6)[0])
@@ -157,7 +157,7 @@ def test_a_subtitle_at_any_row_of_a_bar_leaves_the_bar_whole(height: int, text: 
     # with only the strokes' edge (0.14 at its brightest), one position in
     # three at 1080p, and for a long line across the bar (0.19-0.26 of its
     # working rows dark), the bar ended at the subtitle again.
-    from vidclear.dehaze.dehazer import picture_bounds
+    from vidclear.dehaze.picture import picture_bounds
 
     width = height * 16 // 9
     bar = (height - round(width / 2.39) // 2 * 2) // 2
@@ -179,7 +179,7 @@ def test_text_in_a_bar_in_two_runs_or_dim_leaves_the_bar_whole(text: str) -> Non
     # Trial 71: a time code at the left and "SCREENER" at the right of the
     # same rows (+28 levels on every frame), a dim grey channel logo (+28),
     # and a subtitle fading in (+21 for a few frames) ended the bar.
-    from vidclear.dehaze.dehazer import picture_bounds
+    from vidclear.dehaze.picture import picture_bounds
 
     frame = np.zeros((720, 1280, 3), np.uint8)
     frame[92:628] = 128
@@ -196,7 +196,7 @@ def test_a_subtitle_over_a_4_3_films_side_bars_leaves_them_bars() -> None:
     # A subtitle set for the wide frame runs over a 4:3 film's side bars into
     # the picture: no black column follows it, and the bars ended where it
     # began (trial 70: the picture 10 levels light while it showed).
-    from vidclear.dehaze.dehazer import picture_bounds
+    from vidclear.dehaze.picture import picture_bounds
 
     frame = np.zeros((720, 1280, 3), np.uint8)
     frame[:, 160:1120] = (np.random.default_rng(3).random((720, 960, 1)) * 90 + 100).astype(
@@ -210,7 +210,7 @@ def test_lights_in_a_night_sky_are_no_bar() -> None:
     # Stars, a row of lights across the frame and lamps at several heights in
     # a black sky above a lit road, no bars: the rows between them are wholly
     # black, as a bar's are, but none of them is a line of text.
-    from vidclear.dehaze.dehazer import picture_bounds
+    from vidclear.dehaze.picture import picture_bounds
 
     rng = np.random.default_rng(2)
     for lights in ("stars", "row", "lamps", "glows"):
@@ -349,7 +349,7 @@ def test_light_lines_on_a_warm_wall_are_no_veil(surface: tuple, lines: tuple) ->
     # darker than with the pull to grey. A surface at one distance carries
     # the same haze everywhere, where a scene under a veil has depth.
     from vidclear.dehaze.airlight import veil_colour
-    from vidclear.dehaze.dehazer import _depth_weight
+    from vidclear.dehaze.scene import depth_weight
 
     rng = np.random.default_rng(2)
     h, w = 360, 480
@@ -362,7 +362,7 @@ def test_light_lines_on_a_warm_wall_are_no_veil(surface: tuple, lines: tuple) ->
     assert float(np.ptp(res.airlight)) < 0.01, res.airlight  # pulled to grey, as before
     small = (cv2.resize(img, (w // 2, h // 2), interpolation=cv2.INTER_AREA) / 255).astype(
         np.float32)
-    assert _depth_weight((small / np.float32(surface)).min(axis=2), 1) == 0.0
+    assert depth_weight((small / np.float32(surface)).min(axis=2), 1) == 0.0
     if lines == (0.95, 0.95, 0.95):  # white lines: their texture is the opposite of A's colour
         planes = np.ascontiguousarray(np.moveaxis(small, 2, 0))
         assert veil_colour(planes, np.array([0.87, 0.68, 0.5])) == 0.0

@@ -18,7 +18,7 @@ import pytest
 from tests.dehaze.dehaze_refs import add_haze, textured_scene, to_u8
 from tests.media import x264_yuv420
 from vidclear.dehaze import Dehazer, dehaze_image
-from vidclear.dehaze.dehazer import light_haze_weight
+from vidclear.dehaze.scene import light_haze_weight
 from vidclear.io.sources.synthetic import RoadScene
 from vidclear.metrics import ciede2000, psnr, srgb_to_lab
 

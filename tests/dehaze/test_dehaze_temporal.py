@@ -11,7 +11,7 @@ from tests.dehaze.dehaze_refs import add_haze, textured_scene, to_u8
 from vidclear.dehaze import AirlightTracker, Dehazer, DensityTracker, dehaze_image
 from vidclear.dehaze.airlight import LUMA
 from vidclear.dehaze.config import DehazeConfig
-from vidclear.dehaze.dehazer import near_object_tiles
+from vidclear.dehaze.scene import near_object_tiles
 from vidclear.dehaze.temporal import SceneCutDetector, VeilTracker, _median_of, ema_alpha
 from vidclear.errors import ConfigError
 from vidclear.metrics import flicker

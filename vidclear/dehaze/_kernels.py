@@ -418,7 +418,7 @@ def bound_around(half: np.ndarray, k: float, margin: float, t: np.ndarray) -> No
     """``t = max(t, 1 - k (around + min(around, margin)))`` in place, ``around`` at half size.
 
     ``half`` (ceil(h / 2), ceil(w / 2)) float32 holds the field on every
-    second row and column (:func:`vidclear.dehaze.dehazer.veil_around`);
+    second row and column (:func:`vidclear.dehaze.scene.veil_around`);
     pixel (y, x) takes sample (y // 2, x // 2), as repeating it would.
     """
     h, w = t.shape

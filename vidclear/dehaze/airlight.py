@@ -24,8 +24,8 @@ from vidclear.errors import ArrayError, ConfigError
 from vidclear.kernels import _filters as _kf
 from vidclear.kernels.colour import BT601
 
-__all__ = ["LUMA", "airlight_dcp", "airlight_quadtree", "drop_small_clipped", "estimate_airlight",
-           "neutral_pull", "veil_colour"]
+__all__ = ["LUMA", "airlight_dcp", "airlight_quadtree", "candidates", "drop_small_clipped",
+           "estimate_airlight", "neutral_pull", "veil_colour"]
 
 #: Rec. 601 luma weights used for every grey plane in the dehazer.
 LUMA = BT601  # BT.601 luma weights (R, G, B), float32
@@ -87,6 +87,26 @@ def drop_small_clipped(dark: np.ndarray, minc: np.ndarray) -> np.ndarray:
     if 0.0 < share < _CLIPPED_SHARE:
         dark[clipped] = 0.0
     return dark
+
+
+def candidates(dark: np.ndarray, minc: np.ndarray, bounds: tuple[int, int, int, int]
+               ) -> np.ndarray:
+    """``dark`` with what is no airlight candidate zeroed in place: small clipped regions, bars.
+
+    The bars are those of ``bounds`` (:func:`picture_bounds`, and a light
+    strip burnt in at an edge, :class:`~vidclear.dehaze.overlay.OverlayBands`);
+    small clipped regions are measured inside them (:func:`drop_small_clipped`).
+    """
+    h, w = dark.shape
+    r0, r1, c0, c1 = bounds
+    if (r0, r1, c0, c1) != (0, h, 0, w):
+        drop_small_clipped(dark[r0:r1, c0:c1], minc[r0:r1, c0:c1])
+        dark[:r0] = 0.0
+        dark[r1:] = 0.0
+        dark[:, :c0] = 0.0
+        dark[:, c1:] = 0.0
+        return dark
+    return drop_small_clipped(dark, minc)
 
 
 def airlight_dcp(img: np.ndarray, *, dark: np.ndarray, fraction: float = 0.001) -> np.ndarray:

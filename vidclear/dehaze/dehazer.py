@@ -100,7 +100,6 @@ References
 
 from __future__ import annotations
 
-import itertools
 import math
 import sys
 import types
@@ -109,7 +108,6 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 
 from vidclear.dehaze import _kernels as _k
@@ -117,15 +115,26 @@ from vidclear.dehaze import _yuv_kernels as _ky
 from vidclear.dehaze.airlight import (
     LUMA,
     airlight_quadtree,
-    drop_small_clipped,
+    candidates,
     neutral_pull,
-    smoothstep,
     veil_colour,
 )
 from vidclear.dehaze.compensation import compensation
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dcp import as_rgb
 from vidclear.dehaze.overlay import OverlayBands
+from vidclear.dehaze.picture import fill_bars, inside, picture_bounds
+from vidclear.dehaze.scene import (
+    _AROUND_MARGIN,
+    _DENSE_MIN_AIR,
+    depth_weight,
+    drifted_haze,
+    lifted_haze,
+    light_haze_weight,
+    scene_levels,
+    texture_weight,
+    veil_around,
+)
 from vidclear.dehaze.temporal import (
     AirlightTracker,
     DensityTracker,
@@ -134,6 +143,7 @@ from vidclear.dehaze.temporal import (
     ema_alpha,
     exposure_gain,
 )
+from vidclear.dehaze.workspace import Workspace
 from vidclear.errors import ArrayError, ConfigError
 from vidclear.kernels import _filters as _kf
 from vidclear.kernels.threads import ThreadChoice
@@ -164,15 +174,6 @@ _STILL_T_CHANGE = 0.1
 # a dark scene under thick fog is darker than that (made dense haze +0.5 dB).
 _DENSE_BRIGHTNESS = 0.25
 _DENSE_SKY = 0.5
-# the dense-haze regime needs an airlight at least this bright (luma): from none
-# at _DENSE_MIN_AIR to full at _DENSE_FULL_AIR
-_DENSE_MIN_AIR = 0.15
-_DENSE_FULL_AIR = 0.3
-# The veil and dense-haze levels are also measured in each tile of a 3 x 3
-# split: a drop of the frame's levels that fewer than half of the tiles show,
-# the others staying put, is local (a dark car entering a hazy view) and is
-# held like a bright object at A's gate (VeilTracker).
-_TILE_GRID = 3
 # Both levels rise into new ground this many times slower than auto_tau (the
 # stronger dehaze waits; a lighter one comes at once): a pan that took a
 # steady hazy view's dark pixels out of sight darkened the output by 20
@@ -190,24 +191,6 @@ _NEW_VIEW = 0.02
 # The share whose level tells dense haze (the guards fade): 2 %, so one small
 # dark object entering or leaving the frame does not switch them.
 _DENSE_QUANTILE = 0.02
-# A near object: a group of tiles (connected, inside a 2 x 2 block) whose
-# darkest 2 % carry at least this much less veil (units of A) than every tile
-# around the group. Its darkness says how little haze lies in front of it,
-# not in front of the scene behind: the frame's levels are measured without
-# its pixels (see near_object_tiles). On ../shared's hazy and clear photos
-# and the haze made on them the largest such gap is 0.13 (O-HAZE 35), but
-# for he_gugong's dark-clothed people before a misty palace, 0.23 (a near
-# object by this measure too); a dark car in those views' fog, 0.22-0.76.
-_NEAR_GAP = 0.2
-# ... when its pixels cover at least this share of its tiles (the objects
-# set's car, 23-47 %; he_gugong's people, 17 %; the windows of the tests'
-# clear facade, 3 %, are no object)
-_NEAR_SHARE = 0.05
-# ... at most this many tiles of near objects in all (fewer than half: the
-# rest is the scene)
-_NEAR_TILES = 4
-# ... and the level its pixels are given (above any veil: left out)
-_HIDDEN_LEVEL = 2.0
 # The airlight follows a measurement the whole frame moved with (fog rolling
 # in): the quantile of the per-pixel luma change, and its share of the
 # airlight's change (set on the fog transitions of a new-user trial, checked
@@ -226,22 +209,6 @@ _OFFSET_FALL_TAU = 0.15
 _ABOVE_AIR = 0.2
 # time constant of following a measurement that left A step by step, seconds
 _GRADUAL_TAU = 0.3
-# share of the gap to a held, brighter airlight measurement that the working
-# grey's per-pixel median change must reach for it to count as thickening haze
-_LIFT_SHARE = 0.1
-# a pixel that rose by this share of that gap since A last agreed, and by as
-# much, at least _OBJECT_STEP of luma, from one frame to the next, is a bright
-# object's that entered (its edge passing), not the haze's: fog rolling in
-# within a second lifts a pixel 0.03 a frame (see drifted_haze)
-_LIFT_OBJECT = 0.5
-_OBJECT_STEP = 0.1
-# ... less so as they cover this share of the picture, and not at all beyond:
-# a wall of fog sweeping in (or a fast pan into one, or the same at 10 fps)
-# rises by as much at its edge, and held until it covered nine tenths of the
-# view, the output overshot and then fell by 12-17 levels in 8 frames (trial
-# 98); a bound let go at once when they passed half the view stepped the
-# output by 19 levels as a bright sky tilted in (trial 94's clip)
-_OBJECT_SHARE = (0.35, 0.65)
 # A dissolve into another shot (see _dissolving), looked for over these spans
 # of the last frames (seconds): three quarters of the pixels' luma changed by
 # _DISSOLVE_CHANGE or more over the span, and the frame halfway through is a
@@ -256,69 +223,11 @@ _DISSOLVE_SHARE = (0.25, 0.75)
 # seconds after it was last seen (A arrives; the chase then carries it on)
 _DISSOLVE_MEDIAN = 5
 _DISSOLVE_AFTER = 0.5
-# t >= 1 - k (haze around + min(haze around, margin)): the haze around a
-# pixel is the dark channel's minimum within this share of the short side
-# (box-smoothed over the same reach), and the margin is in units of A. Chosen
-# on the tuning sets among reaches 0.1 and 0.15 and margins 0.1 to 0.2: 0.15
-# gained most on light haze (RESIDE light +1.3 dB) but cost the synthetic
-# road scenes 0.8 dB (their far haze sits within reach of the clear road);
-# 0.1 keeps two thirds of the gain for half the cost. The margin is for depth
-# growing across the window, and growing depth multiplies the haze there is
-# (thin haze is about beta times depth): with none around, it made haze out
-# of nothing (a trial's clear scenes came out 0.9-8.4 % darker, about half of
-# it through the margin). So it is at most the haze around itself: a depth up
-# to twice the nearest's within the window.
-_AROUND = 0.1
-_AROUND_MARGIN = 0.1
 # Colour-cast gains within this of 1 and a tone exponent within that of 1
 # move no output by more than half a level (0.002 × 255; x - x^0.995 is at
 # most 0.005 / e of full scale): they are applied as none.
 _GAIN_DEAD = 0.002
 _GAMMA_DEAD = 0.005
-# Black bars (letterbox, pillarbox): edge rows or columns whose brightest pixel
-# (luma) stays below this, at most this share on each side
-_BAR_LEVEL = 0.04
-_BAR_SHARE = 0.3
-# Subtitles in a bar: a block of at least _BAR_TEXT_ROWS rows, each with at
-# least _BAR_TEXT of its pixels below _BAR_LEVEL, one of them at least
-# _BAR_TEXT_LEVEL at its brightest (three times the bar's level), with wholly
-# dark rows on both sides; at most two such blocks (two lines) in a bar. A
-# long line in a bold font leaves 0.19-0.26 of a working row dark
-# (anti-aliased strokes light most working pixels they touch), a short one
-# 0.7-0.8; a working row that holds only the strokes' edge is 0.14 at its
-# brightest, so brightness is asked of the block, not of each row. A
-# subtitle is 5-11 working rows tall (3-6 % of the frame's height), and
-# lights at least _BAR_TEXT_LIT of the block's pixels (a four-letter word at
-# 720p 3 %), in at most three runs across the frame, each with at least
-# _BAR_TEXT_SPAN of its columns holding some of it (letters and the gaps
-# between words: 0.8-0.9 at the working size). Stars and lamps in a night
-# sky, blocks of one to three rows, a pixel or two a row, or lights spread
-# across the whole width (0.15-0.2 of its columns), end the bar where they
-# start (trial 70: a starry sky and a row of lights were taken for bars down
-# to 30 % of the rows when each lit row counted).
-_BAR_TEXT = 0.15
-_BAR_TEXT_LEVEL = 0.12
-_BAR_TEXT_ROWS = 4
-_BAR_TEXT_LIT = 0.02
-_BAR_TEXT_SPAN = 0.5
-# A bar may hold up to three runs of text on the same rows, parted by more
-# than _BAR_TEXT_GAP of the width: a time code at the left and "SCREENER" at
-# the right (+28 levels on every frame, trial 71). Dim text counts: a 25 %
-# grey channel logo, a subtitle fading in or out (it flashed +21 levels at
-# each fade-in when text had to reach 0.25 at its brightest, trial 71).
-_BAR_TEXT_GAP = 0.1
-# Each run of text is at least this many times as wide as its rows are high
-# (a three-letter logo 1.8, a word of four 2 and more; a lamp's glow, round,
-# 1: lamps at two or three heights in a night sky were taken for text)
-_BAR_TEXT_WIDE = 1.5
-# A subtitle set for the wide frame runs over a 4:3 film's side bars into the
-# picture: no wholly black column follows it. Columns of a side bar, each
-# wholly black or at least _BAR_TEXT_DARK black, whose lit pixels all lie in
-# one band of at most _BAR_TEXT_CROSSING of the rows (the subtitle's line,
-# 5-11 %) and reach the picture, run on to it (the picture was 10 levels
-# light while such a subtitle showed, trial 70).
-_BAR_TEXT_CROSSING = 0.12
-_BAR_TEXT_DARK = 0.85
 # FFmpeg's names (``-colorspace``, ``-color_range``) of the YUV standards the
 # YUV path reads; BT.470BG and SMPTE 170M carry the BT.601 matrix
 _COLORSPACES = {"bt601": "bt601", "bt470bg": "bt601", "smpte170m": "bt601", "bt709": "bt709",
@@ -378,6 +287,21 @@ class DehazeResult:
 
 
 @dataclass(frozen=True, eq=False)
+class _Seen:
+    """What :meth:`Dehazer._measure` read of one frame before the airlight is tracked."""
+
+    measured: np.ndarray  # (3,) float, the frame's own airlight estimate in [0, 1]
+    bounds: tuple[int, int, int, int]  # the picture inside bars and strips (picture_bounds)
+    prev: np.ndarray | None  # the last frame's working luma (h, w) float32
+    gain: float  # exposure gain since the last frame (exposure_gain)
+    dark: np.ndarray  # (h, w) float32 scratch, the dark channel once A is tracked
+    cut: bool  # the scene starts afresh: a cut, a seek or a strip found at an edge
+    scene_cut: bool  # a cut or a seek (reported in the result)
+    new_view: bool  # most of the picture changed since the last frame
+    dissolving: bool  # a cross-dissolve is under way or just ended
+
+
+@dataclass(frozen=True, eq=False)
 class _Analysis:
     """Working-resolution outcome of one frame, shared by the RGB and YUV paths."""
 
@@ -418,44 +342,6 @@ class _Analysis:
             dark_channel=self.dark, airlight=self.air, strength=self.strength,
             density=self.density, subsample=s, scene_cut=self.cut,
             gains=self.gains.astype(np.float32), gamma=self.gamma, planes=planes)
-
-
-class _Workspace:
-    """Scratch planes reused from frame to frame while the frame size stays the same.
-
-    Arrays that leave :meth:`Dehazer.process` (in the result or the temporal
-    state) are allocated per frame, never taken from here.
-    """
-
-    def __init__(self, rows: int, cols: int, s: int, guide_subsample: int) -> None:
-        self.key = (rows, cols, s)
-        self.h = h = -(-rows // s)
-        self.w = w = -(-cols // s)
-        self.gs = gs = guide_subsample if min(h, w) >= 2 * guide_subsample else 1
-        f32 = np.float32
-        self.low = np.empty((h, w, 3), f32)
-        self.planes = np.empty((3, h, w), f32)  # ``low``'s channels, for the kernels that vectorise
-        self.grey = np.empty((h, w), f32)
-        self.minc = np.empty((h, w), f32)
-        self.capd = np.zeros((h, w), f32)  # stays 0 when cap_weight = 0
-        self.stack = np.empty((2, h, w), f32)
-        self.stats = np.empty((2, h, w), f32)
-        self.nostats = np.zeros((2, h, w), f32)  # sky floors off: read, never weighed
-        # the darkest haze around each pixel, smoothed, on every second row and column
-        self.around = np.empty((2, 1, -(-h // 2), -(-w // 2)), f32)
-        self.small = np.empty((2, -(-h // gs), -(-w // gs)), f32)
-        self.hist = np.empty((8, _k.NBINS), np.int64)
-        self.ones = np.ones(3, f32)
-        # medians and histograms need only a sample: every step-th row and
-        # column, about 8000 pixels or more (every 3rd at 1080p)
-        self.step = max(1, math.isqrt(h * w // 8192))
-        self._yuvlow: np.ndarray | None = None
-
-    def yuvlow(self) -> np.ndarray:
-        """Block means of Y, U, V (3, h, w) float32, byte-valued (YUV path only)."""
-        if self._yuvlow is None:
-            self._yuvlow = np.empty((3, self.h, self.w), np.float32)
-        return self._yuvlow
 
 
 class Dehazer:
@@ -510,7 +396,7 @@ class Dehazer:
         # cuts) and _DENSE_QUANTILE (the dense-haze level, kept through cuts), units of A
         self._veil_t = VeilTracker(tau=0.0, rise=_VEIL_RISE)
         self._dense_t = VeilTracker(tau=0.0, rise=_VEIL_RISE)
-        self._ws: _Workspace | None = None
+        self._ws: Workspace | None = None
         self.config = DehazeConfig.coerce_params(config, params)
         self._time: float | None = None
         self._gaps = 0  # forward jumps past _MAX_GAP in a row
@@ -648,10 +534,10 @@ class Dehazer:
         """Haze density of the last frame."""
         return None if self.last is None else self.last.density
 
-    def _workspace(self, rows: int, cols: int, s: int) -> _Workspace:
+    def _workspace(self, rows: int, cols: int, s: int) -> Workspace:
         ws = self._ws
         if ws is None or ws.key != (rows, cols, s):
-            ws = self._ws = _Workspace(rows, cols, s, self.config.guide_subsample)
+            ws = self._ws = Workspace(rows, cols, s, self.config.guide_subsample)
         return ws
 
     # -- processing -------------------------------------------------------
@@ -698,7 +584,7 @@ class Dehazer:
         self.last = an.result(restore(out), s)
         return self.last
 
-    def _process_rgb(self, rgb: np.ndarray, ws: _Workspace, s: int, full: float, now: float,
+    def _process_rgb(self, rgb: np.ndarray, ws: Workspace, s: int, full: float, now: float,
                      dt: float, seek: bool) -> tuple[_Analysis, np.ndarray]:
         down = _kf.downsample_area_u8 if rgb.dtype == np.uint8 and s <= 16 else _kf.downsample_area
         down(rgb, s, 1.0 / full, ws.low)
@@ -798,7 +684,7 @@ class Dehazer:
         return self.last
 
     def _process_yuv(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, model: _ky.YuvModel,
-                     ws: _Workspace, s: int, now: float, dt: float, seek: bool
+                     ws: Workspace, s: int, now: float, dt: float, seek: bool
                      ) -> tuple[_Analysis, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         rows, cols = y.shape
         h, w = ws.h, ws.w
@@ -845,7 +731,7 @@ class Dehazer:
         cfg = self.config
         return cfg.subsample or max(1, round(min(rows, cols) / cfg.work_size))
 
-    def _analyse(self, ws: _Workspace, now: float, dt: float, seek: bool,
+    def _analyse(self, ws: Workspace, now: float, dt: float, seek: bool,
                  guide: np.ndarray | None) -> _Analysis:
         """Everything at working resolution, from ``ws.low`` to the guided-filter coefficients.
 
@@ -855,15 +741,33 @@ class Dehazer:
         ``guide`` (h×w float32), when given, replaces the luma-weighted grey
         of ``ws.low`` as the guided filter's guide (and in the sky test and
         the statistics), so it matches the full-resolution guide.
+
+        Four steps: the frame's own airlight measurement and what changed
+        since the last frame (:meth:`_measure`), the tracked airlight
+        (:meth:`_follow_airlight`), the raw transmission
+        (:meth:`_transmission`), and the guided-filter coefficients with the
+        recovery's statistics and colour compensation (:meth:`_coefficients`).
+        """
+        seen = self._measure(ws, now, dt, seek)
+        air, inv_air = self._follow_airlight(ws, seen, now, dt)
+        traw, density, strength, guard = self._transmission(ws, seen, air, inv_air, now, dt,
+                                                            guide)
+        return self._coefficients(ws, seen, air, traw, density, strength, guard, dt)
+
+    def _measure(self, ws: Workspace, now: float, dt: float, seek: bool) -> _Seen:
+        """The frame's airlight measurement, its picture bounds, what changed since the last.
+
+        Fills ``ws.grey`` and ``ws.minc`` with the luma and min channel of
+        ``I``; updates the scene-cut detector, the burnt-in strips, the last
+        frame's luma and the dissolve test.
         """
         cfg = self.config
-        h, w, gs = ws.h, ws.w, ws.gs
+        h, w = ws.h, ws.w
         low, grey, minc, planes = ws.low, ws.grey, ws.minc, ws.planes
         cut = self._cuts.update(low) or seek
         if cut:
             self._forget_scene()
 
-        # airlight
         dark = np.empty((h, w), np.float32)
         r = cfg.patch // 2
         _k.grey_minc(planes, LUMA, ws.ones, grey, minc)
@@ -923,8 +827,24 @@ class Dehazer:
                                 veil=self._veil_colour(measured, ws, bounds, dt))
         measured = measured + pull * (measured.mean() - measured)
         measured = np.clip(measured, _MIN_AIRLIGHT, 1.0)
-        if gain != 1.0:
-            self._air.scale(gain, chase=_GRADUAL_TAU)
+        return _Seen(measured, bounds, prev, gain, dark, cut, scene_cut, new_view, dissolving)
+
+    def _follow_airlight(self, ws: Workspace, seen: _Seen, now: float, dt: float
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """The tracked airlight A and 1 / A, (3,) float32, for this frame.
+
+        The temporal tracker's gate holds A against a bright object crossing;
+        the rules here let it follow the measurement past the gate when the
+        frame shows the haze itself changed. Leaves the luma, min channel and
+        dark channel of ``I / A`` in ``ws.grey``, ``ws.minc`` and ``seen.dark``.
+        """
+        cfg = self.config
+        grey, minc, planes = ws.grey, ws.minc, ws.planes
+        measured, bounds, prev, dark = seen.measured, seen.bounds, seen.prev, seen.dark
+        cut, dissolving = seen.cut, seen.dissolving
+        r = cfg.patch // 2
+        if seen.gain != 1.0:
+            self._air.scale(seen.gain, chase=_GRADUAL_TAU)
 
         def use(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             """A and 1 / A; grey, minc and dark of ``I / A`` in the workspace."""
@@ -1110,12 +1030,32 @@ class Dehazer:
             if finished is not None:
                 air, inv_air = use(finished)
                 a_lum = float(LUMA @ air)
+        return air, inv_air
+
+    def _transmission(self, ws: Workspace, seen: _Seen, air: np.ndarray, inv_air: np.ndarray,
+                      now: float, dt: float, guide: np.ndarray | None
+                      ) -> tuple[np.ndarray, float, float, float]:
+        """The raw transmission (h, w) float32, the haze density, the strength and the guard.
+
+        Reads the darkest pixels' levels (veil, dense haze), the density and
+        texture for the automatic strength, applies the priors and floors
+        (dark channel, colour attenuation, sky, veil around, luma floor, no
+        haze above A) and the transmission smoothing of still regions. The
+        guard is the light-haze guards' weight (1 in full, 0 in dense haze).
+        ``guide``, when given, replaces ``ws.grey`` from here on.
+        """
+        cfg = self.config
+        h, w = ws.h, ws.w
+        grey, minc, planes = ws.grey, ws.minc, ws.planes
+        bounds, prev, dark = seen.bounds, seen.prev, seen.dark
+        r = cfg.patch // 2
+        a_lum = float(LUMA @ air)
         # The darkest pixels and the median haze are measured on the picture,
         # not on letterbox bars (black, they read as "no veil at all").
         levels, tiles, near = scene_levels(inside(minc, bounds), ws.step,
                                            (_VEIL_QUANTILE, _DENSE_QUANTILE))
-        veil, dense = self._veil_level(levels, tiles, now, dt, new_view,
-                                       a_lum < _DENSE_MIN_AIR, dissolving)
+        veil, dense = self._veil_level(levels, tiles, now, dt, seen.new_view,
+                                       a_lum < _DENSE_MIN_AIR, seen.dissolving)
         if guide is not None:
             grey[...] = guide
         density = _k.strided_median(inside(dark, bounds, margin=r), ws.step)
@@ -1129,7 +1069,7 @@ class Dehazer:
         else:
             _kf.box_planes(grey[None], r, ws.stats[:1])
         strength = cfg.strength * factor * self._texture_weight(ws.stats[0], bounds, ws.step, dt,
-                                                                cut)
+                                                                seen.cut)
 
         # The guards against over-dehazing light haze and clear scenes fade
         # once even the darkest 2 % of pixels carry a thick veil: there the
@@ -1174,7 +1114,21 @@ class Dehazer:
                 and float(np.abs(air - self._t_air).max()) < _T_AIR_STEP):
             traw = self._smooth_transmission(traw, self._prev_grey - prev, dt)
         self._t_prev, self._t_air = traw, air
+        return traw, float(density), float(strength), guard
 
+    def _coefficients(self, ws: Workspace, seen: _Seen, air: np.ndarray, traw: np.ndarray,
+                      density: float, strength: float, guard: float, dt: float) -> _Analysis:
+        """Guided-filter coefficients of ``traw``, the recovery's statistics and compensation.
+
+        The coefficients are fitted on the guide subsampled by ``ws.gs``
+        (He and Sun's fast guided filter, 2015) and upsampled to the working
+        size for the statistics; the colour-cast gains and tone exponent
+        (:func:`~vidclear.dehaze.compensation.compensation`) follow over time.
+        """
+        cfg = self.config
+        h, w, gs = ws.h, ws.w, ws.gs
+        low, grey = ws.low, ws.grey
+        bounds = seen.bounds
         # guided-filter coefficients on the guide subsampled by gs (fast guided
         # filter), then upsampled to the working size for the statistics
         if gs > 1:
@@ -1192,7 +1146,7 @@ class Dehazer:
                                     cfg.brightness * max(guard, _DENSE_BRIGHTNESS))
         if self._comp is not None:
             # (in a dissolve they follow the new picture as A does)
-            a = ema_alpha(dt, _GRADUAL_TAU if dissolving else cfg.airlight_tau)
+            a = ema_alpha(dt, _GRADUAL_TAU if seen.dissolving else cfg.airlight_tau)
             # A gain moving further from 1 (a cast growing past the guard's
             # allowance) follows over _GRADUAL_TAU, one coming back over
             # airlight_tau: at airlight_tau both ways the gains lagged a clip
@@ -1213,10 +1167,10 @@ class Dehazer:
             gains = np.ones(3)
         if gamma > 1.0 - _GAMMA_DEAD:
             gamma = 1.0
-        return _Analysis(air, dark, traw, coeffs, tlow, np.asarray(gains, np.float64),
-                         float(gamma), float(density), float(strength), bool(scene_cut))
+        return _Analysis(air, seen.dark, traw, coeffs, tlow, np.asarray(gains, np.float64),
+                         float(gamma), density, strength, seen.scene_cut)
 
-    def _dense_airlight(self, measured: np.ndarray, ws: _Workspace, dark: np.ndarray,
+    def _dense_airlight(self, measured: np.ndarray, ws: Workspace, dark: np.ndarray,
                         bounds: tuple[int, int, int, int], dt: float, gain: float = 1.0,
                         dissolving: bool = False) -> np.ndarray:
         """The airlight search's ``measured`` A, moved towards a small-window search in thick haze.
@@ -1304,7 +1258,7 @@ class Dehazer:
         self._texture = weight
         return weight
 
-    def _veil_colour(self, measured: np.ndarray, ws: _Workspace,
+    def _veil_colour(self, measured: np.ndarray, ws: Workspace,
                      bounds: tuple[int, int, int, int], dt: float) -> float:
         """Evidence in [0, 1] that a saturated measured airlight is the colour of a veil.
 
@@ -1312,7 +1266,7 @@ class Dehazer:
         the measured A (the min channel of ``I / A``, so a coloured veil is
         read in its own colour) between ``dense_low`` and ``dense_high``
         (:func:`light_haze_weight`, the dense-haze regime's test), and only
-        where the haze differs across the picture (:func:`_depth_weight`: a
+        where the haze differs across the picture (:func:`depth_weight`: a
         surface at one distance, a beige wall or a truck's back filling the
         view, carries the same veil everywhere and its colour cannot be told
         from a veil's; with cream lines on it, it came out 35 levels darker,
@@ -1330,7 +1284,7 @@ class Dehazer:
         minc = (planes / air[:, None, None]).min(axis=0)
         veil = _k.strided_quantile(minc, ws.step, _DENSE_QUANTILE)
         thick = 1.0 - light_haze_weight(veil, cfg.dense_low, cfg.dense_high, float(LUMA @ air))
-        thick *= _depth_weight(minc, ws.step)
+        thick *= depth_weight(minc, ws.step)
         evidence = thick * veil_colour(planes, air) if thick > 0 else 0.0
         if self._veil_evidence is not None:
             evidence = self._veil_evidence + ema_alpha(dt, cfg.airlight_tau) * (
@@ -1563,530 +1517,6 @@ def _caller_level() -> int:
     while frame is not None and frame.f_code.co_filename == __file__:
         frame, level = frame.f_back, level + 1
     return level
-
-
-def picture_bounds(luma: np.ndarray) -> tuple[int, int, int, int]:
-    """Rows ``r0:r1`` and columns ``c0:c1`` of the frame inside its black bars.
-
-    Bars (letterbox, pillarbox) are whole rows (columns) at an edge whose
-    brightest pixel is below :data:`_BAR_LEVEL` in ``luma`` (H×W float32 in
-    [0, 1] of full scale; the minimum over channels had taken saturated
-    colour at an edge, a test pattern's red and blue, for black); a run longer than
-    :data:`_BAR_SHARE` of the rows (columns) is no bar, so a dark frame is
-    never cropped. Letterbox bars are 25 % of a 4:3 frame: taken as the
-    darkest pixels they said "no veil" and thick haze between them kept the
-    guards of light haze. The veil, density and brightness-guard statistics
-    are taken inside these bounds (:func:`inside`), and :func:`fill_bars`
-    keeps the bars out of the dark channel.
-
-    Subtitles set in a bar do not end it: a block of rows mostly black with
-    text in it (:data:`_BAR_TEXT` and the constants after it), between
-    wholly dark rows, carries the bar on to its next wholly dark rows; the
-    columns of a side bar that a subtitle crosses into the picture
-    (:data:`_BAR_TEXT_CROSSING`) are bar. (The bar had ended at the
-    subtitle's lowest row, and a 2.39:1 film's 92 px bars with a subtitle
-    showing left the picture 39 levels light, a 2:1 film's 17-19, stepping
-    back each time the subtitle went: trial 69.)
-    """
-    h, w = luma.shape
-    level = np.float32(_BAR_LEVEL)
-
-    def text_line(lit: np.ndarray, width: int, rows: int) -> bool:
-        """Whether lit columns ``lit`` (sorted) of a block ``rows`` high are at most three
-        runs of text, each dense and _BAR_TEXT_WIDE times wider than high (see there)."""
-        parts = np.split(lit, np.flatnonzero(np.diff(lit) > _BAR_TEXT_GAP * width) + 1)
-        return len(parts) <= 3 and all(
-            p.size >= _BAR_TEXT_SPAN * (p[-1] - p[0] + 1)
-            and p[-1] - p[0] + 1 >= _BAR_TEXT_WIDE * rows for p in parts)
-
-    def crossing(dark: np.ndarray, peak: np.ndarray) -> bool:
-        """Whether ``dark`` (lines × pixels, bool) is a side bar a subtitle crosses."""
-        lit = np.flatnonzero(~dark.all(axis=0))
-        return bool(peak.max() >= _BAR_TEXT_LEVEL
-                    and lit[-1] - lit[0] + 1 <= _BAR_TEXT_CROSSING * dark.shape[1])
-
-    def run(lum: np.ndarray, limit: int, side: bool = False) -> int:
-        """Bar rows of ``lum`` (rows × pixels) from its first: 0 when they run past ``limit``.
-
-        ``side``: ``lum`` is the frame's columns (a side bar may be crossed).
-        """
-        if not (lum[0] < level).all():
-            return 0  # no bar starts at this edge (the whole frame's statistics took 0.2 ms)
-        lum = lum[:limit + 1]
-        dark = lum < level
-        share, peak = dark.mean(axis=1), lum.max(axis=1)
-        pure = share == 1.0
-        n = 0
-        while n < len(pure) and pure[n]:
-            n += 1
-        if n > limit:
-            return 0  # a dark frame, no bars
-        m = n  # text running out of the bar into the picture (a side bar's)
-        while m < limit and (pure[m] or share[m] >= _BAR_TEXT_DARK):
-            m += 1
-        if (side and m - n >= _BAR_TEXT_ROWS and m < limit and not pure[m - 1]
-                and crossing(dark[n:m], peak[n:m])):
-            return m
-        end, blocks = n, 0
-        while n < limit and blocks < 2:
-            start = n
-            while n < limit and not pure[n] and share[n] >= _BAR_TEXT:
-                n += 1
-            if (n == start or n >= limit or not pure[n] or n - start < _BAR_TEXT_ROWS
-                    or peak[start:n].max() < _BAR_TEXT_LEVEL
-                    or 1.0 - share[start:n].mean() < _BAR_TEXT_LIT):
-                break  # the picture, or no text: the bar ends at its last dark row
-            if not text_line(np.flatnonzero(~dark[start:n].all(axis=0)), dark.shape[1],
-                             n - start):
-                break  # lights spread across the frame, not a line of text
-            blocks += 1
-            while n < limit and pure[n]:
-                n += 1
-            end = n
-        return end
-
-    lim_r, lim_c = int(h * _BAR_SHARE), int(w * _BAR_SHARE)
-    return (run(luma, lim_r), h - run(luma[::-1], lim_r),
-            run(luma.T, lim_c, True), w - run(luma.T[::-1], lim_c, True))
-
-
-def candidates(dark: np.ndarray, minc: np.ndarray, bounds: tuple[int, int, int, int]
-               ) -> np.ndarray:
-    """``dark`` with what is no airlight candidate zeroed in place: small clipped regions, bars.
-
-    The bars are those of ``bounds`` (:func:`picture_bounds`, and a light
-    strip burnt in at an edge, :class:`~vidclear.dehaze.overlay.OverlayBands`);
-    small clipped regions are measured inside them (:func:`drop_small_clipped`).
-    """
-    h, w = dark.shape
-    r0, r1, c0, c1 = bounds
-    if (r0, r1, c0, c1) != (0, h, 0, w):
-        drop_small_clipped(dark[r0:r1, c0:c1], minc[r0:r1, c0:c1])
-        dark[:r0] = 0.0
-        dark[r1:] = 0.0
-        dark[:, :c0] = 0.0
-        dark[:, c1:] = 0.0
-        return dark
-    return drop_small_clipped(dark, minc)
-
-
-def fill_bars(minc: np.ndarray, bounds: tuple[int, int, int, int]) -> None:
-    """Give the bars of ``minc`` the picture's median, in place, before the dark channel.
-
-    Black, the bars made the dark channel 0 (no haze) for a window's reach
-    into the picture, and the guided filter carried that t of 1 further in:
-    a letterboxed clip came out 17 levels brighter, with less contrast, than
-    the same picture without bars.
-    """
-    h, w = minc.shape
-    r0, r1, c0, c1 = bounds
-    if (r0, r1, c0, c1) == (0, h, 0, w):
-        return
-    value = np.float32(np.median(minc[r0:r1, c0:c1]))
-    minc[:r0] = value
-    minc[r1:] = value
-    minc[:, :c0] = value
-    minc[:, c1:] = value
-
-
-def veil_around(haze: np.ndarray, bounds: tuple[int, int, int, int],
-                work: np.ndarray, near: np.ndarray | None = None, reach: int = 0
-                ) -> np.ndarray:
-    """The veil of the darkest pixels around each pixel: the dark channel prior over a wide window.
-
-    Parameters
-    ----------
-    haze : ndarray
-        (h, w) float32, the haze read by the dark channel (units of A).
-    bounds : tuple of int
-        The picture inside its black bars (:func:`picture_bounds`); bars
-        take the largest haze, so they are never the darkest pixels.
-    work : ndarray
-        (2, 1, ceil(h / 2), ceil(w / 2)) float32 scratch space.
-    near : ndarray, optional
-        (r1 - r0, c1 - c0) bool, the near objects' pixels inside the bounds
-        (:func:`scene_levels`); with ``reach``, the dark channel's patch
-        radius, they and the pixels within ``reach`` of them (the dark
-        channel spreads the object's darkness that far) bound no other
-        pixel's haze: a dark car ahead in fog says nothing of the fog beside
-        it (read as the veil around it, it kept the fog within a tenth of the
-        frame of the car hazier, 20-34 levels brighter).
-
-    Returns
-    -------
-    ndarray
-        (ceil(h / 2), ceil(w / 2)) float32, a view of ``work``: the minimum
-        of ``haze`` within :data:`_AROUND` of the picture's short side,
-        box-smoothed over the same reach, on every second row and column
-        (pixel (y, x) reads sample (y // 2, x // 2): the field is smooth and
-        the dark channel already a patch minimum). Over so wide a window a
-        pixel with no radiance of its own is all but certain (He et al.'s
-        prior, CVPR 2009, needs it only within the patch), so only depth
-        growing across the window puts more haze on a pixel.
-    """
-    h, w = haze.shape
-    r0, r1, c0, c1 = bounds
-    reach = max(1, round(_AROUND * min(r1 - r0, c1 - c0) / 2))
-    src = work[1, 0]
-    np.copyto(src, haze[::2, ::2])
-    if near is not None:
-        scene = np.ones((h, w), np.float32)
-        scene[r0:r1, c0:c1][near] = 0.0
-        grown = np.empty_like(scene)
-        _kf.min_filter2d(scene, reach, grown)
-        src[grown[::2, ::2] == 0.0] = 1.0
-    if (r0, r1, c0, c1) != (0, h, 0, w):
-        src[:-(-r0 // 2)] = 1.0  # sample i is row 2 i
-        src[-(-r1 // 2):] = 1.0
-        src[:, :-(-c0 // 2)] = 1.0
-        src[:, -(-c1 // 2):] = 1.0
-    _kf.min_filter2d(src, reach, work[0, 0])
-    _kf.box_planes(work[0], reach, work[1])
-    return work[1, 0]
-
-
-def inside(plane: np.ndarray, bounds: tuple[int, int, int, int], margin: int = 0) -> np.ndarray:
-    """The part of an H×W ``plane`` inside ``bounds`` (:func:`picture_bounds`), contiguous.
-
-    ``margin`` more pixels are left off at each edge that has a bar (a dark
-    channel's window reaches that far into it). The plane itself when there
-    are no bars.
-    """
-    h, w = plane.shape[:2]
-    r0, r1, c0, c1 = bounds
-    if (r0, r1, c0, c1) == (0, h, 0, w):
-        return plane
-    m = [margin if edge else 0 for edge in (r0, h - r1, c0, w - c1)]
-    y0, y1 = r0 + m[0], max(r1 - m[1], r0 + m[0] + 1)
-    x0, x1 = c0 + m[2], max(c1 - m[3], c0 + m[2] + 1)
-    return np.ascontiguousarray(plane[y0:y1, x0:x1])
-
-
-def _tile_groups(grid: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every connected group of tiles inside a 2 × 2 block of a ``grid`` × ``grid`` split.
-
-    Returns (members, around): boolean (groups, grid²) masks of each group's
-    tiles and of the tiles 4-adjacent to them outside it.
-    """
-    def neighbours(i: int) -> list[int]:
-        r, c = divmod(i, grid)
-        return [rr * grid + cc for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1))
-                if 0 <= rr < grid and 0 <= cc < grid]
-
-    groups: set[tuple[int, ...]] = set()
-    for r in range(grid - 1):
-        for c in range(grid - 1):
-            block = (r * grid + c, r * grid + c + 1, (r + 1) * grid + c, (r + 1) * grid + c + 1)
-            for k in range(1, 5):
-                for group in itertools.combinations(block, k):
-                    linked, todo = {group[0]}, [group[0]]
-                    while todo:
-                        for j in neighbours(todo.pop()):
-                            if j in group and j not in linked:
-                                linked.add(j)
-                                todo.append(j)
-                    if len(linked) == k:  # (two diagonal tiles are two groups)
-                        groups.add(group)
-    members = np.zeros((len(groups), grid * grid), bool)
-    around = np.zeros_like(members)
-    for n, group in enumerate(sorted(groups)):
-        members[n, list(group)] = True
-        around[n, [j for i in group for j in neighbours(i)]] = True
-    return members, around & ~members
-
-
-_GROUP_MEMBERS, _GROUP_AROUND = _tile_groups(_TILE_GRID)
-
-
-def near_object_tiles(levels: np.ndarray, gap: float) -> list[tuple[np.ndarray, float]]:
-    """The tiles of near objects: much less veiled than every tile around them.
-
-    Parameters
-    ----------
-    levels : ndarray
-        (9,) float, the darkest pixels' level (units of A) in each tile of
-        the 3 × 3 split, row by row.
-    gap : float
-        How much lower (units of A) every tile of a group must be than
-        every tile around it.
-
-    Returns
-    -------
-    list of (ndarray, float)
-        For each object, ``(tiles, below)``: (9,) bool, a group of tiles
-        (connected, inside a 2 × 2 block) that falls more than ``gap``
-        below the tiles around it, and the level ``gap`` under their lowest
-        (the other objects' tiles left out), below which its pixels are the
-        object's.
-        The group that falls furthest comes first; each next one is looked
-        for among the tiles left, its surroundings without the objects
-        found (two cars), as long as the objects take at most four tiles.
-        Empty if no group falls that far.
-
-    Notes
-    -----
-    In haze the veil grows with depth (Koschmieder's law, ``1 - t`` with
-    ``t = exp(-β d)``), smoothly over most of a picture; a jump of a
-    fifth of A between neighbouring tiles is an object far nearer than
-    what lies around it, such as a dark car ahead in fog. The darkest pixels
-    of the frame are then the car's: taken as the scene's veil they switched
-    the whole frame to the light-haze guards, and the untouched fog behind
-    the car came out 15-35 levels brighter (the dark channel prior's own
-    bound holds per patch, He et al., CVPR 2009; the frame-wide regime is
-    vidclear's). A group of up to four tiles in a 2 × 2 block leaves at
-    least five: the ground of a clear foreground fills a whole row and is no
-    object. (Nor is a vehicle as wide as the frame's three columns.)
-    """
-    found: list[tuple[int, float]] = []
-    taken = np.zeros(levels.shape, bool)
-    free = ~(_GROUP_MEMBERS & taken).any(axis=1)
-    while True:
-        around = _GROUP_AROUND & ~taken
-        lowest_around = np.where(around, levels, np.inf).min(axis=1)
-        highest = np.where(_GROUP_MEMBERS, levels, -np.inf).max(axis=1)
-        drop = np.where(free & around.any(axis=1), lowest_around - highest, -np.inf)
-        best = int(np.argmax(drop))
-        members = _GROUP_MEMBERS[best]
-        if not drop[best] > gap or int(taken.sum() + members.sum()) > _NEAR_TILES:
-            break
-        found.append((best, float(lowest_around[best]) - gap))
-        taken |= members
-        free = ~(_GROUP_MEMBERS & taken).any(axis=1)
-    # each object's pixels: under its surroundings without the other objects
-    # (a car's roof reaching into the tile above made that tile a second
-    # object, and its level had set the first one's threshold under the
-    # car's body)
-    out = []
-    for best, below in found:
-        rest = _GROUP_AROUND[best] & ~taken
-        if rest.any():
-            below = max(below, float(levels[rest].min()) - gap)
-        out.append((_GROUP_MEMBERS[best], below))
-    return out
-
-
-def scene_levels(picture: np.ndarray, step: int, shares: tuple[float, ...]
-                 ) -> tuple[list[float], list[np.ndarray], np.ndarray | None]:
-    """The darkest pixels' levels of the scene, over the frame and per tile, without near objects.
-
-    Parameters
-    ----------
-    picture : ndarray
-        (h, w) float32, the min channel of ``I / A`` inside the black bars.
-    step : int
-        Every ``step``-th row and column is sampled.
-    shares : tuple of float
-        The quantiles (the darkest shares, e.g. 0.005 and 0.02); the last
-        one's tile levels find near objects (:func:`near_object_tiles`).
-
-    Returns
-    -------
-    levels : list of float
-        Each quantile of ``picture[::step, ::step]``.
-    tiles : list of ndarray
-        Each quantile in every tile of the 3 × 3 split, (9,) float32.
-    near : ndarray or None
-        (h, w) bool, the near objects' pixels (None without one).
-
-    With near objects in view, their pixels (those of their tiles under the
-    level each found) are left out of both, and each share is taken of the
-    pixels left; the scene's own pixels in those tiles are kept (the darkest
-    corner of a view that a car drives into still holds the frame's darkest
-    pixels). An object must cover :data:`_NEAR_SHARE` of its tiles. A tile
-    an object covers all but 2 % of reads :data:`_HIDDEN_LEVEL`, hidden as
-    a white lorry hides it (:class:`~vidclear.dehaze.temporal.VeilTracker`).
-    """
-    qs = np.array(shares, np.float64)
-    tiles = list(_k.tile_quantiles(picture, step, qs, _TILE_GRID))
-    h, w = picture.shape
-    g = _TILE_GRID
-    hidden = np.zeros((h, w), bool)
-    for members, below in near_object_tiles(tiles[-1], _NEAR_GAP):
-        mine = np.zeros((h, w), bool)
-        for i in np.flatnonzero(members):
-            r, c = divmod(int(i), g)
-            rows, cols = slice(h * r // g, h * (r + 1) // g), slice(w * c // g, w * (c + 1) // g)
-            mine[rows, cols] = picture[rows, cols] < below
-        # a few dark pixels scattered over bright ones (the windows of a
-        # clear facade) are no solid object
-        if float(mine.mean()) >= _NEAR_SHARE * float(members.mean()):
-            hidden |= mine
-    if not hidden.any():
-        return [float(v) for v in _k.strided_quantiles(picture, step, qs)], tiles, None
-    far = picture.copy()
-    far[hidden] = _HIDDEN_LEVEL
-    kept = 1.0 - float(hidden[::step, ::step].mean())
-    return ([float(v) for v in _k.strided_quantiles(far, step, qs * kept)],
-            list(_k.tile_quantiles(far, step, qs, _TILE_GRID)), hidden)
-
-
-# _depth_weight: how far the median haze (min(I / A)) of a third of the picture
-# may lie from the opposite third's (top against bottom, left against right)
-# with no depth read (weight 0), and from which the scene has depth (weight 1).
-# Walls filling the view: at most 0.006; thick haze over photos and rendered
-# roads with depth: 0.019 to 0.22 (trials 89-91).
-_DEPTH_SPREAD = (0.008, 0.025)
-
-
-def lifted_haze(ws: _Workspace, grey: np.ndarray, ref: np.ndarray, steps: np.ndarray,
-                bounds: tuple[int, int, int, int], gap: float, r: int, fraction: float) -> float:
-    """The share of a held airlight measurement shown by a frame that lifted towards it.
-
-    The parameters are :func:`drifted_haze`'s. 0 unless the median
-    per-pixel change ``grey - ref`` passed :data:`_LIFT_SHARE` of ``gap``
-    (most of the frame brightened towards the measurement); then
-    :func:`drifted_haze`'s share. (Its first form left out every pixel that
-    moved half the gap, which is also what a pan brings into view: a pan
-    from a dark street into bright fog at 640×360 left A at 0.57 where a
-    fresh dehaze finds 0.92, the fog 34 levels light for seconds, trial 97
-    F4.)
-    """
-    moved = (grey - ref) * np.float32(1.0 / gap)
-    if _k.strided_median(moved, ws.step) <= _LIFT_SHARE:
-        return 0.0
-    return drifted_haze(ws, grey, ref, steps, bounds, gap, r, fraction)
-
-
-def drifted_haze(ws: _Workspace, grey: np.ndarray, ref: np.ndarray, steps: np.ndarray,
-                 bounds: tuple[int, int, int, int], gap: float, r: int, fraction: float) -> float:
-    """The share of a brighter airlight measurement the frame shows without the objects that rose.
-
-    Parameters
-    ----------
-    ws : _Workspace
-        Holds the frame's working image (``ws.low``, ``ws.planes``).
-    grey, ref : ndarray
-        This frame's working luma and the one from when the tracked
-        airlight last agreed with its measurement, (h, w) float32 in [0, 1].
-    steps : ndarray
-        Each working pixel's largest rise from one frame to the next since
-        ``ref`` (h, w) float32, luma.
-    bounds : tuple of int
-        The picture inside black bars and burnt-in strips (rows, columns).
-    gap : float
-        The measurement's luma minus the tracked airlight's (> 0).
-    r : int
-        The dark channel's patch radius, working pixels.
-    fraction : float
-        The airlight search's share of the dark channel (``airlight_fraction``).
-
-    Returns
-    -------
-    float
-        In (0, 1]: the luma of the airlight the search finds (the 15 px
-        dark channel of ``I``, small clipped regions passed by, as
-        :func:`~vidclear.dehaze.airlight.airlight_top` reads it) with the
-        objects that entered left out, over the same search's with them;
-        1 when the median pixel did not rise since ``ref``, when nothing
-        entered, or when nothing is left without it (a new view). A pixel
-        is an object's when it rose by :data:`_LIFT_OBJECT` of ``gap`` in
-        all and by as much (at least :data:`_OBJECT_STEP`) from one frame to
-        the next: an edge passing. Fog thickening, a fog bank rolling in or
-        a pan into a smooth fog region lift pixels a little each frame,
-        the far ones further than the near. The objects are widened by the
-        patch radius: a van's first pixels, in view before the measurement
-        left ``A``, did not rise, but the dark channel of their patches is
-        the van's.
-    """
-    moved = (grey - ref) * np.float32(1.0 / gap)
-    if _k.strided_median(moved, ws.step) <= 0.0:
-        return 1.0
-    half = np.float32(_LIFT_OBJECT)
-    step = np.float32(max(_LIFT_OBJECT * gap, _OBJECT_STEP))
-    jumped = ((steps >= step) & (moved >= half)).astype(np.uint8)
-    if not jumped.any():
-        return 1.0
-    covered = np.count_nonzero(inside(jumped, bounds)) / inside(jumped, bounds).size
-    lifted = smoothstep(covered, *_OBJECT_SHARE)  # how far the view itself is what came in
-    if lifted >= 1.0:
-        return 1.0
-    jumped = cv2.dilate(jumped, np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
-    grey_i, minc, dark = (np.empty_like(grey) for _ in range(3))
-    _k.grey_minc(ws.planes, LUMA, ws.ones, grey_i, minc)
-    _kf.min_filter2d(minc, r, dark)
-    dark = candidates(dark, minc, bounds)
-    with_all = float(LUMA @ _k.airlight_top(ws.low, dark, fraction, 0.1, LUMA))
-    dark[jumped] = 0.0
-    if with_all <= 0.0 or not dark.any():
-        return 1.0
-    found = float(LUMA @ _k.airlight_top(ws.low, dark, fraction, 0.1, LUMA))
-    share = min(found / with_all, 1.0) if found > 0.0 else 1.0
-    return share + (1.0 - share) * lifted
-
-
-def _depth_weight(haze: np.ndarray, step: int) -> float:
-    """Weight in [0, 1] that the picture has depth: its haze differs between opposite thirds.
-
-    ``haze`` (h×w float32) is a haze measure per working pixel (the min
-    channel of ``I / A``), sampled every ``step`` rows and columns. Haze
-    grows with distance (Koschmieder), so a scene in depth veils its far
-    part more; the largest gap between the medians of the top and bottom
-    or the left and right thirds is mapped through a smoothstep from 0.008
-    to 0.025 (:data:`_DEPTH_SPREAD`).
-    """
-    x = haze[::step, ::step]
-    n, m = max(1, x.shape[0] // 3), max(1, x.shape[1] // 3)
-    gap = max(abs(float(np.median(x[:n])) - float(np.median(x[-n:]))),
-              abs(float(np.median(x[:, :m])) - float(np.median(x[:, -m:]))))
-    return smoothstep(gap, *_DEPTH_SPREAD)
-
-
-# texture_weight: the spread (0.5 % to 99.5 % quantile) of a frame's working
-# luma (its 15 px local means in the dehazer), 0..1, under which it has no
-# texture (weight 0) and from which it has its full strength (weight 1); a
-# smoothstep between. Dense-Haze's thickest fog spans over 30 levels of 255.
-_FLAT_SPREAD = (1.5 / 255, 4.0 / 255)
-_FLAT_QUANTILES = np.array([0.005, 0.995])
-
-
-def texture_weight(grey: np.ndarray, step: int) -> float:
-    """Weight in [0, 1] of the dehaze on a frame by its texture: 0 for a flat frame.
-
-    Parameters
-    ----------
-    grey : ndarray
-        The working luma inside the picture (no black bars), or its local
-        means (so that sensor noise is no texture), h×w float32 in [0, 1].
-    step : int
-        Sampling step of the rows and columns read (as the haze statistics).
-
-    Returns
-    -------
-    float
-        0 while 99 % of the sampled values lie within 1.5 levels (of 255)
-        of each other, 1 from 4 levels (:data:`_FLAT_SPREAD`), a smoothstep
-        between.
-    """
-    lo, hi = _k.strided_quantiles(grey, step, _FLAT_QUANTILES)
-    return smoothstep(hi - lo, *_FLAT_SPREAD)
-
-
-def light_haze_weight(veil: float, low: float, high: float, air_luma: float = 1.0) -> float:
-    """Weight in [0, 1] of the light-haze guards for a veil of the darkest pixels.
-
-    Parameters
-    ----------
-    veil : float
-        Level of the darkest 2 % of pixels, min channel of ``I / A`` (units
-        of A, about 1 - t of the nearest scene).
-    low, high : float
-        ``dehaze.dense_low`` and ``dehaze.dense_high``, ``low < high``.
-    air_luma : float
-        Luma of the airlight in [0, 1]. A dark airlight (below 0.3, none
-        below 0.15: a night scene, a fade from black) is no evidence of thick
-        fog, since every pixel is near it in units of A: the weight then
-        stays nearer 1.
-
-    Returns
-    -------
-    float
-        1 up to ``low``, 0 from ``high``, a smoothstep between (the guards
-        of light haze: 1 = in full).
-    """
-    f = min(max((veil - low) / (high - low), 0.0), 1.0)
-    lit = min(max((air_luma - _DENSE_MIN_AIR) / (_DENSE_FULL_AIR - _DENSE_MIN_AIR), 0.0), 1.0)
-    f *= lit * lit * (3.0 - 2.0 * lit)
-    return 1.0 - f * f * (3.0 - 2.0 * f)
 
 
 def dehaze_image(image: np.ndarray, *, return_details: bool = False,
