@@ -93,9 +93,27 @@ def candidates(dark: np.ndarray, minc: np.ndarray, bounds: tuple[int, int, int, 
                ) -> np.ndarray:
     """``dark`` with what is no airlight candidate zeroed in place: small clipped regions, bars.
 
-    The bars are those of ``bounds`` (:func:`picture_bounds`, and a light
-    strip burnt in at an edge, :class:`~vidclear.dehaze.overlay.OverlayBands`);
-    small clipped regions are measured inside them (:func:`drop_small_clipped`).
+    Parameters
+    ----------
+    dark : ndarray
+        (h, w) float32, the dark channel of the working image in [0, 1];
+        written in place.
+    minc : ndarray
+        (h, w) float32, its per-pixel channel minimum (before the patch
+        minimum), which tells clipped pixels.
+    bounds : tuple of int
+        Rows ``r0:r1`` and columns ``c0:c1`` of the picture: inside black
+        bars (:func:`~vidclear.dehaze.picture.picture_bounds`) and a light
+        strip burnt in at an edge
+        (:class:`~vidclear.dehaze.overlay.OverlayBands`).
+
+    Returns
+    -------
+    ndarray
+        ``dark`` itself: 0 outside ``bounds`` and on clipped regions smaller
+        than ``_CLIPPED_SHARE`` of the picture (:func:`drop_small_clipped`,
+        measured inside the bounds), so that
+        :func:`~vidclear.dehaze._kernels.airlight_top` never picks them.
     """
     h, w = dark.shape
     r0, r1, c0, c1 = bounds

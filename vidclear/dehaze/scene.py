@@ -102,7 +102,7 @@ def veil_around(haze: np.ndarray, bounds: tuple[int, int, int, int],
     haze : ndarray
         (h, w) float32, the haze read by the dark channel (units of A).
     bounds : tuple of int
-        The picture inside its black bars (:func:`picture_bounds`); bars
+        The picture inside its black bars (:func:`~vidclear.dehaze.picture.picture_bounds`); bars
         take the largest haze, so they are never the darkest pixels.
     work : ndarray
         (2, 1, ceil(h / 2), ceil(w / 2)) float32 scratch space.
