@@ -1191,6 +1191,21 @@ def test_text_subtitles_are_converted_to_the_containers_own(tmp_path, src_ext, e
     assert bad.returncode != 0 and "cannot hold input stream #1 subtitle" in bad.stderr
 
 
+def test_a_pipe_that_cannot_hold_a_stream_names_its_muxer(tmp_path):
+    # Sent to a pipe as MPEG-TS, a Matroska file's SubRip track was refused as
+    # "the  container cannot hold ...; use .mkv": no name, and advice no pipe
+    # can take (trial 100 F6).
+    src = subtitled_clip(tmp_path / "dash.mkv", "1\n00:00:00,500 --> 00:00:01,500\nN 51.50\n\n",
+                         codec="srt")
+    bad = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o", "-",
+                          "-f", "mpegts"], capture_output=True, timeout=120)
+    err = bad.stderr.decode()
+    assert bad.returncode != 0 and not bad.stdout, err
+    assert "the mpegts container cannot hold input stream #1 subtitle (subrip)" in err, err
+    assert "use -f matroska or --set output.copy_streams=false" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+
+
 def test_an_anamorphic_picture_webm_cannot_shape_is_named(tmp_path):
     # VP9 has no SAR of its own and FFmpeg writes Matroska's display size from
     # a stream field PyAV leaves unset: the shape was lost without a word

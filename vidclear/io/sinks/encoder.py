@@ -1036,7 +1036,7 @@ class EncoderSink:
                 ost.metadata["timecode"] = src.timecode
             else:
                 self.notes.append(f"the start timecode {src.timecode} was not kept: the "
-                                  f"{self.path.suffix} container has no timecode track "
+                                  f"{self._kind} container has no timecode track "
                                   "(use .mov or .mkv)")
 
     def _convert_subtitles(self, ist: Any, target: str, label: str) -> None:
@@ -1051,21 +1051,33 @@ class EncoderSink:
             conv.stream.disposition = ist.disposition
         self._subtitles[ist.index] = conv
         self._copy_map[ist.index] = conv.stream
-        self.notes.append(conv.note(self.name, self.path.suffix, label))
+        self.notes.append(conv.note(self.name, self._kind, label))
+
+    @property
+    def _kind(self) -> str:
+        """The container as messages name it: the file's extension, or the muxer's name
+        where there is none (a pipe, ``-o out -f mpegts``: "the  container", trial 100)."""
+        return self.path.suffix or self._container.format.name.split(",")[0]
 
     def _advice(self, ist: Any = None) -> str:
         """What to do about an input stream this output cannot take: a container that
         holds ``ist``'s codec, if one of .mkv, .mp4 and .mov does, or leaving it out.
 
         (A phone's mov_text subtitles sent to .ts were told "use .mkv", which
-        refuses them too, trial 60.)
+        refuses them too, trial 60.) An output without an extension (a pipe) is
+        told the muxer to name with ``-f``.
         """
         leave = "--set output.copy_streams=false to leave it out"
         own = self.path.suffix.lower()
+        muxers = set(self._container.format.name.split(","))
         name = codec_name(ist) if ist is not None else None
-        fits = [ext for ext, fmt in _HOLDERS if ext != own and (
-            name is None or name in _supported_codecs(fmt))]
-        return f"use {fits[0]} or {leave}" if fits else f"use {leave}"
+        fits = [(ext, fmt) for ext, fmt in _HOLDERS
+                if ext != own and not (not own and fmt in muxers)
+                and (name is None or name in _supported_codecs(fmt))]
+        if not fits:
+            return f"use {leave}"
+        ext, fmt = fits[0]
+        return f"use {ext if own else '-f ' + fmt} or {leave}"
 
     def _add_copy_streams(self, src: StreamInfo) -> None:
         # FFmpeg's codec lists are only complete for muxers with codec tag tables;
@@ -1081,7 +1093,7 @@ class EncoderSink:
                 # FLV holds one audio track: a second was written as Enhanced
                 # FLV's multitrack audio, which FFmpeg before 7.1 reads as one
                 # track and fails on (trial 81 F8); FFmpeg's CLI keeps one
-                self.notes.append(f"stream {label} was left out: the {self.path.suffix} "
+                self.notes.append(f"stream {label} was left out: the {self._kind} "
                                   "container holds one audio track (.mkv or .mp4 hold them all)")
                 continue
             if ist.type == "audio" and ctx is None:
@@ -1111,7 +1123,7 @@ class EncoderSink:
                                           ) from None
                     self._transcode[ist.index] = tr
                     self.notes.append(re_encoding_note(tr, self._container, ist, self.name,
-                                                       self.path.suffix, label))
+                                                       self._kind, label))
                     continue
             if cannot_hold(self._container, ist):
                 if ist.type == "data":
@@ -1124,7 +1136,7 @@ class EncoderSink:
                     self._convert_subtitles(ist, target, label)
                     continue
                 raise OutputError(
-                    f"output {self.name}: the {self.path.suffix} container cannot hold input "
+                    f"output {self.name}: the {self._kind} container cannot hold input "
                     f"stream {label}; {self._advice(ist)}"
                 )
             try:
@@ -1184,7 +1196,7 @@ class EncoderSink:
                     continue
                 except (av.FFmpegError, ValueError, AttributeError, TypeError):
                     pass
-            self.notes.append(f"stream {label} was left out: the {self.path.suffix} "
+            self.notes.append(f"stream {label} was left out: the {self._kind} "
                               "container cannot hold an attached picture")
 
     # -- writing ---------------------------------------------------------
