@@ -75,6 +75,17 @@ def test_n_and_y_together_is_a_usage_error(clip, tmp_path):
     (("run", "in.mp4", "-o"), "-o/--output: expected one argument"),
     (("run", "in.mp4", "--bogus"), "unrecognized arguments: --bogus"),
     (("batch",), "required"),
+    # FFmpeg's options were read as one-letter options run together: -vn as
+    # -v -n (a video written anyway), -vf mp4 as -v -f mp4 (MP4 written into
+    # out.mkv), -vf hflip as a muxer named hflip (trial 100 F5)
+    (("run", "in.mp4", "-o", "out.mkv", "-vn"),
+     "unknown option -vn (FFmpeg's; vidclear always writes the video it processes)"),
+    (("run", "in.mp4", "-o", "out.mkv", "-vf", "mp4"), "unknown option -vf (FFmpeg's; vidclear has"
+                                                       " no filter graph"),
+    (("run", "in.mp4", "-o", "out.mkv", "-an"), "unknown option -an (FFmpeg's; --set "
+                                                "output.copy_streams=false leaves"),
+    (("run", "in.mp4", "-o", "out.mkv", "-qy"), "unknown option -qy"),
+    (("batch", "in/", "-o", "out/", "-vf", "hflip"), "unknown option -vf"),
 ])
 def test_usage_errors_are_one_line_too(args, match):
     # argparse printed its whole usage block and "vidclear run: error: ...":

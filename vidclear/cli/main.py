@@ -41,18 +41,54 @@ def _ffmpeg_log(verbose: int) -> None:
     set_x265_log("info" if verbose == 2 else "debug")  # x265 logs past FFmpeg's level
 
 
+# FFmpeg options vidclear has no equivalent of, and what to do instead. argparse
+# would read the two-letter ones as one-letter options run together: -vn as -v
+# -n (a video written anyway), -vf as -v -f (a filter taken for the output
+# format: "-vf mp4" wrote MP4 into out.mkv; trial 100 F5)
+_OTHERS = "--set output.copy_streams=false leaves audio, subtitles and data out"
+_FFMPEG_ONLY = {
+    "-vf": "vidclear has no filter graph: its processors are chosen with --preset or "
+           "--set 'pipeline.processors=[...]'",
+    "-filter:v": "vidclear has no filter graph: its processors are chosen with --preset or "
+                 "--set 'pipeline.processors=[...]'",
+    "-filter_complex": "vidclear has no filter graph",
+    "-lavfi": "vidclear has no filter graph",
+    "-af": "vidclear does not filter sound: it copies it, or re-encodes it where the "
+           "container needs",
+    "-vn": "vidclear always writes the video it processes",
+    "-an": _OTHERS,
+    "-sn": _OTHERS,
+    "-dn": _OTHERS,
+}
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with its usage errors on one line, as every other error of the command.
 
     argparse prints the whole usage block and ``vidclear run: error: ...``;
     a script that reads ``vidclear: error:`` lines got eight lines and
     another prefix. Subcommand parsers are made of this class too.
+
+    One-letter options are not run together (FFmpeg never does, and its own
+    options would be misread), except ``-vv`` and ``-vvv``: an unknown
+    single-dash word is refused, with what to do instead where it is one of
+    FFmpeg's.
     """
 
     def error(self, message: str) -> NoReturn:
         hint = f"'{self.prog} --help' lists the options"
         print(f"vidclear: error: {_one_line(message)} ({hint})", file=sys.stderr)
         raise SystemExit(2)
+
+    def _parse_optional(self, arg_string: str):  # type: ignore[no-untyped-def]
+        if (self._subparsers is None and arg_string.startswith("-")
+                and not arg_string.startswith("--") and len(arg_string) > 2
+                and arg_string.split("=", 1)[0] not in self._option_string_actions
+                and not arg_string[1].isdigit() and set(arg_string[1:]) != {"v"}):
+            word = arg_string.split("=", 1)[0]
+            why = _FFMPEG_ONLY.get(word)
+            self.error(f"unknown option {word}" + (f" (FFmpeg's; {why})" if why else ""))
+        return super()._parse_optional(arg_string)
 
 
 def build_parser() -> argparse.ArgumentParser:
