@@ -1191,6 +1191,28 @@ def test_text_subtitles_are_converted_to_the_containers_own(tmp_path, src_ext, e
     assert bad.returncode != 0 and "cannot hold input stream #1 subtitle" in bad.stderr
 
 
+@pytest.mark.parametrize("ext", [".mkv", ".webm"])
+def test_a_variable_rate_clip_keeps_its_rate_in_matroska(tmp_path, ext):
+    # 30 fps with 39 frames taken out: declared at its average rate (111/5),
+    # the .mkv and .webm said 22.2 fps where frames came at up to 30, and
+    # FFmpeg's constant-rate conversion of them dropped 13 frames; FFmpeg's
+    # own .mkv says 30, as the input's r_frame_rate (trial 100 F2)
+    src = tmp_path / "vfr.mp4"
+    ffmpeg = shutil.which("ffmpeg")
+    assert ffmpeg, "ffmpeg is installed by the README's test command"
+    subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=160x120:rate=30:duration=5", "-vf",
+                    "select='not(between(n,20,40))*not(eq(mod(n,7),3))'", "-fps_mode", "vfr",
+                    "-c:v", "libx264", "-preset", "ultrafast", str(src)], check=True)
+    into = ffprobe_streams(src)["streams"][0]
+    assert (into["r_frame_rate"], into["avg_frame_rate"]) == ("30/1", "111/5")
+    out = tmp_path / f"out{ext}"
+    _vidclear_run(src, out)
+    got = ffprobe_streams(out)["streams"][0]
+    assert got["r_frame_rate"] == "30/1" and got["nb_read_frames"] == "111", got
+    assert np.allclose(ffprobe_frame_times(out), ffprobe_frame_times(src), atol=0.002)
+
+
 def test_a_pipe_that_cannot_hold_a_stream_names_its_muxer(tmp_path):
     # Sent to a pipe as MPEG-TS, a Matroska file's SubRip track was refused as
     # "the  container cannot hold ...; use .mkv": no name, and advice no pipe

@@ -827,7 +827,14 @@ class EncoderSink:
                 f"{w}x{h} frames are padded to {self._size[0]}x{self._size[1]} (the last "
                 f"column/row repeated): {self.config.pix_fmt} needs even sizes")
         src = self.info
-        rate = (src.rate if src is not None else None) or 30
+        # the rate every frame's time is a multiple of (r_frame_rate, through
+        # FFmpeg's av_guess_frame_rate), as FFmpeg gives its encoder and muxer:
+        # declared at the average rate, a variable-rate phone clip's .mkv and
+        # .webm said 22.2 fps where its frames came at up to 30, and a
+        # constant-rate conversion of the file by FFmpeg dropped 13 of its 111
+        # frames (trial 100 F2)
+        guessed = getattr(getattr(src, "video_stream", None), "guessed_rate", None)
+        rate = guessed or (src.rate if src is not None else None) or 30
         time_base = frame.time_base or (src.time_base if src is not None else None)
         cfg = self.config
         alpha = None if src is None else _alpha_dropped(src.video_stream)
@@ -879,7 +886,6 @@ class EncoderSink:
             # is a multiple of): at the average rate of a variable-rate phone
             # clip (13.3 fps where frames came up to 30 a second) frames landed
             # on ticks already taken and were re-timed late, 3.9 s became 5.1.
-            guessed = getattr(getattr(src, "video_stream", None), "guessed_rate", None)
             time_base = 1 / Fraction(guessed or src.rate)
             self._cfr = True
         if time_base is not None:
