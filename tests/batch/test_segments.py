@@ -239,6 +239,35 @@ def test_text_subtitles_are_converted_at_the_join(tmp_path: Path, late: float) -
         assert srt_dump(seg) == srt_dump(src)
 
 
+def test_tags_and_dispositions_survive_the_join(tmp_path: Path) -> None:
+    # A whole run keeps the video's language and title and which track is the
+    # default or a commentary, as FFmpeg does; the join of segments set every
+    # disposition to 0 and dropped the video's tags (trial 100 F1).
+    src = tmp_path / "cam.mkv"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error",
+                    "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25:d=3",
+                    "-f", "lavfi", "-i", "sine=f=440:d=3", "-f", "lavfi", "-i", "sine=f=660:d=3",
+                    "-map", "0", "-map", "1", "-map", "2", "-c:v", "libx264", "-g", "25",
+                    "-c:a", "aac", "-metadata:s:v:0", "language=deu",
+                    "-metadata:s:v:0", "title=Front camera", "-metadata:s:a:1", "language=eng",
+                    "-disposition:a:0", "0", "-disposition:a:1", "default+comment",
+                    str(src)], check=True, timeout=60)
+    fast = ['pipeline.processors=["copy"]', "output.threads=1", "output.preset=ultrafast"]
+    seg, one = _segmented_and_whole(src, tmp_path, fast, suffix=".mkv")
+
+    def marks(path: Path) -> list[tuple]:
+        return [(s["codec_type"], s["disposition"]["default"], s["disposition"]["comment"],
+                 {k.lower(): v for k, v in s.get("tags", {}).items()}.get("language"),
+                 s.get("tags", {}).get("title"))
+                for s in ffprobe_streams(path)["streams"]]
+
+    assert marks(seg) == marks(one) == marks(src) == [("video", 0, 0, "deu", "Front camera"),
+                                                      ("audio", 0, 0, None, None),
+                                                      ("audio", 1, 1, "eng", None)], marks(seg)
+    report = json.loads((tmp_path / "seg" / "batch-report.json").read_text())
+    assert report["files"][0]["segments"] == 3  # it was cut
+
+
 @pytest.mark.parametrize("suffix", [".mov", ".mkv"])
 def test_the_start_timecode_survives_the_join(tmp_path: Path, suffix: str) -> None:
     # A whole run keeps a MOV's start timecode (a tmcd track, or Matroska's

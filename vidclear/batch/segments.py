@@ -49,6 +49,7 @@ from vidclear.io.sinks.encoder import (
     re_encoding_note,
     tag_hevc_for_apple,
 )
+from vidclear.io.sinks.marks import ENCODING_TAGS, keep_marks
 from vidclear.io.sinks.paths import publish
 from vidclear.io.sinks.subtitles import SubtitleConvert, text_target
 from vidclear.io.sources.av_source import (
@@ -379,6 +380,12 @@ def join_segments(
             v0 = inputs[0].streams.video[0]
             ovs = out.add_stream_from_template(v0)
             ovs.time_base = v0.time_base
+            # the source's video tags and dispositions, as a whole run keeps them
+            # (the parts carry none: a joined file lost its camera's language and
+            # title, trial 100 F1)
+            source_video = video_stream(src)
+            if source_video is not None:
+                keep_marks(source_video, ovs, ENCODING_TAGS)
             tag_hevc_for_apple(ovs, out)  # parts in Matroska carry no tag
             # the start timecode a whole run keeps (MOV and MP4 write it as a tmcd
             # track): the join lost it (trial 83 F2)
@@ -418,7 +425,7 @@ def join_segments(
                     target = text_target(out, ist) if cannot_hold(out, ist) else None
                     if target is not None:  # as a whole run's EncoderSink converts them
                         conv = subtitles[ist.index] = SubtitleConvert(out, ist, target)
-                        conv.stream.metadata.update(ist.metadata)
+                        keep_marks(ist, conv.stream)
                         side.append((ist, conv.stream))
                         notes.append(conv.note(str(output), output.suffix,
                                                f"#{ist.index} subtitle ({codec_name(ist)})"))
@@ -436,7 +443,7 @@ def join_segments(
                             continue
                         raise OutputError(f"{output}: cannot copy stream #{ist.index} "
                                           f"{ist.type}: {exc}") from None
-                    ost.metadata.update(ist.metadata)
+                    keep_marks(ist, ost)  # the default and commentary tracks too (F1)
                     name_layout(ist, ost)
                     side.append((ist, ost))
             streams = {ist.index: ost for ist, ost in side}

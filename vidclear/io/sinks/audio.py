@@ -21,6 +21,7 @@ import numpy as np
 
 from vidclear.errors import OutputError
 from vidclear.io.joins import FORWARD_GAP_S, Timeline
+from vidclear.io.sinks.marks import keep_marks
 
 # Audio codecs the Ogg muxer takes (FFmpeg's libavformat/oggenc.c); Ogg has
 # no codec tag table, so the muxer would refuse anything else at its header.
@@ -215,7 +216,7 @@ class AudioTranscode:
         self.layout_note = ""
         self.rate = rate  # the output's sample rate, Hz
         self._open_encoder(str(getattr(layout, "name", layout)), ctx.layout.nb_channels)
-        self.stream.metadata.update(ist.metadata)
+        keep_marks(ist, self.stream)  # a re-encoded default track stays the default
         self.codec = codec
         self._t0 = t0
         self._max_gap = max_gap

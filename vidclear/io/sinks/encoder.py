@@ -44,6 +44,7 @@ from vidclear.io.sinks.audio import (
     ordered_layout,
     own_audio_codec,
 )
+from vidclear.io.sinks.marks import ENCODING_TAGS, keep_marks
 from vidclear.io.sinks.paths import is_special_file, partial_path, publish, wait_for_reader
 from vidclear.io.sinks.subtitles import SubtitleConvert, text_target
 
@@ -184,8 +185,6 @@ def constant_rate(fmt: Any) -> bool:
     return not flags & (_AVFMT_VARIABLE_FPS | _AVFMT_NOTIMESTAMPS)
 
 
-# Tags that describe the input file's own encoding, not the content.
-_DROP_TAGS = {"encoder", "duration", "handler_name", "vendor_id"}
 # The video track's handler name of every output (MP4, MOV and Matroska keep
 # it; FFmpeg rewrites the container's "encoder" tag), and MPEG-TS outputs'
 # service provider: a folder of chunk files that also holds an earlier output
@@ -1031,10 +1030,7 @@ class EncoderSink:
         """The input video stream's tags, dispositions and timecode onto the output's."""
         ist, ost = src.video_stream, self._stream
         if ist is not None:
-            ost.metadata.update({k: v for k, v in ist.metadata.items()
-                                 if k.lower() not in _DROP_TAGS})
-            with contextlib.suppress(AttributeError, ValueError, TypeError):
-                ost.disposition = ist.disposition
+            keep_marks(ist, ost, ENCODING_TAGS)
         if src.timecode:
             names = set(self._container.format.name.split(","))
             # (MP4 was said not to keep it where it had, trial 81 F4)
@@ -1052,9 +1048,7 @@ class EncoderSink:
         except (av.FFmpegError, ValueError) as exc:
             raise OutputError(f"output {self.name}: cannot convert input stream {label} to "
                               f"{target} ({exc}); {self._advice(ist)}") from None
-        conv.stream.metadata.update(ist.metadata)
-        with contextlib.suppress(AttributeError, ValueError, TypeError):
-            conv.stream.disposition = ist.disposition
+        keep_marks(ist, conv.stream)
         self._subtitles[ist.index] = conv
         self._copy_map[ist.index] = conv.stream
         self.notes.append(conv.note(self.name, self._kind, label))
@@ -1155,10 +1149,8 @@ class EncoderSink:
                     f"output {self.name}: cannot copy stream {label}: {exc}; "
                     f"{self._advice(ist)}"
                 ) from None
-            ost.metadata.update(ist.metadata)
+            keep_marks(ist, ost)
             name_layout(ist, ost)
-            with contextlib.suppress(AttributeError, ValueError, TypeError):
-                ost.disposition = ist.disposition
             self._copy_map[ist.index] = ost
         self._add_pictures(src, formats)
         self._framed = {ist.index for ist in src.side_streams
