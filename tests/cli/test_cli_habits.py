@@ -86,6 +86,13 @@ def test_n_and_y_together_is_a_usage_error(clip, tmp_path):
                                                 "output.copy_streams=false leaves"),
     (("run", "in.mp4", "-o", "out.mkv", "-qy"), "unknown option -qy"),
     (("batch", "in/", "-o", "out/", "-vf", "hflip"), "unknown option -vf"),
+    # and single-dash prefixes were expanded: -s 1 ran as -ss 1 and cut the
+    # first second, -p as -pix_fmt (trial 101 F1)
+    (("run", "in.mp4", "-o", "out.mkv", "-s", "1"), "unknown option -s (FFmpeg's; vidclear "
+                                                    "keeps the input's frame size)"),
+    (("run", "in.mp4", "-o", "out.mkv", "-p", "yuv444p"), "unknown option -p"),
+    (("run", "-i", "in.mp4", "-o", "out.mkv"), "unknown option -i (FFmpeg's; INPUT is given "
+                                               "without it"),
 ])
 def test_usage_errors_are_one_line_too(args, match):
     # argparse printed its whole usage block and "vidclear run: error: ...":

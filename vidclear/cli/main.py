@@ -8,7 +8,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from vidclear._version import __version__
 from vidclear.core.signals import guard_terminal
@@ -56,6 +56,9 @@ _FFMPEG_ONLY = {
     "-af": "vidclear does not filter sound: it copies it, or re-encodes it where the "
            "container needs",
     "-vn": "vidclear always writes the video it processes",
+    "-i": "INPUT is given without it: vidclear run INPUT -o OUTPUT",
+    "-r": "vidclear keeps the input's frame times; it converts no frame rate",
+    "-s": "vidclear keeps the input's frame size",
     "-an": _OTHERS,
     "-sn": _OTHERS,
     "-dn": _OTHERS,
@@ -72,8 +75,15 @@ class _Parser(argparse.ArgumentParser):
     One-letter options are not run together (FFmpeg never does, and its own
     options would be misread), except ``-vv`` and ``-vvv``: an unknown
     single-dash word is refused, with what to do instead where it is one of
-    FFmpeg's.
+    FFmpeg's. Nor is any option abbreviated (``allow_abbrev=False``).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # no option is abbreviated either (-s was read as -ss and cut the first
+        # second off a run, -p as -pix_fmt, trial 101 F1: a single-dash prefix
+        # is refused in _parse_optional, which allow_abbrev does not reach)
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         hint = f"'{self.prog} --help' lists the options"
@@ -82,7 +92,7 @@ class _Parser(argparse.ArgumentParser):
 
     def _parse_optional(self, arg_string: str):  # type: ignore[no-untyped-def]
         if (self._subparsers is None and arg_string.startswith("-")
-                and not arg_string.startswith("--") and len(arg_string) > 2
+                and not arg_string.startswith("--") and len(arg_string) >= 2
                 and arg_string.split("=", 1)[0] not in self._option_string_actions
                 and not arg_string[1].isdigit() and set(arg_string[1:]) != {"v"}):
             word = arg_string.split("=", 1)[0]
