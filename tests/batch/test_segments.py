@@ -242,8 +242,11 @@ def test_text_subtitles_are_converted_at_the_join(tmp_path: Path, late: float) -
 def test_tags_and_dispositions_survive_the_join(tmp_path: Path) -> None:
     # A whole run keeps the video's language and title and which track is the
     # default or a commentary, as FFmpeg does; the join of segments set every
-    # disposition to 0 and dropped the video's tags (trial 100 F1).
+    # disposition to 0 and dropped the video's tags (trial 100 F1). And its
+    # attached files (trial 101 F2).
     src = tmp_path / "cam.mkv"
+    font = tmp_path / "Caption.ttf"
+    font.write_bytes(bytes(range(256)) * 40)
     subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error",
                     "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25:d=3",
                     "-f", "lavfi", "-i", "sine=f=440:d=3", "-f", "lavfi", "-i", "sine=f=660:d=3",
@@ -251,6 +254,7 @@ def test_tags_and_dispositions_survive_the_join(tmp_path: Path) -> None:
                     "-c:a", "aac", "-metadata:s:v:0", "language=deu",
                     "-metadata:s:v:0", "title=Front camera", "-metadata:s:a:1", "language=eng",
                     "-disposition:a:0", "0", "-disposition:a:1", "default+comment",
+                    "-attach", str(font), "-metadata:s:t", "mimetype=font/ttf",
                     str(src)], check=True, timeout=60)
     fast = ['pipeline.processors=["copy"]', "output.threads=1", "output.preset=ultrafast"]
     seg, one = _segmented_and_whole(src, tmp_path, fast, suffix=".mkv")
@@ -259,11 +263,18 @@ def test_tags_and_dispositions_survive_the_join(tmp_path: Path) -> None:
         return [(s["codec_type"], s["disposition"]["default"], s["disposition"]["comment"],
                  {k.lower(): v for k, v in s.get("tags", {}).items()}.get("language"),
                  s.get("tags", {}).get("title"))
-                for s in ffprobe_streams(path)["streams"]]
+                for s in ffprobe_streams(path)["streams"] if s["codec_type"] != "attachment"]
+
+    def attached(path: Path) -> list[tuple[str, str, bytes]]:
+        with av.open(str(path)) as c:
+            return [(s.name, s.mimetype, bytes(s.data)) for s in c.streams
+                    if s.type == "attachment"]
+
 
     assert marks(seg) == marks(one) == marks(src) == [("video", 0, 0, "deu", "Front camera"),
                                                       ("audio", 0, 0, None, None),
                                                       ("audio", 1, 1, "eng", None)], marks(seg)
+    assert attached(seg) == attached(one) == [("Caption.ttf", "font/ttf", font.read_bytes())]
     report = json.loads((tmp_path / "seg" / "batch-report.json").read_text())
     assert report["files"][0]["segments"] == 3  # it was cut
 

@@ -1213,6 +1213,32 @@ def test_a_variable_rate_clip_keeps_its_rate_in_matroska(tmp_path, ext):
     assert np.allclose(ffprobe_frame_times(out), ffprobe_frame_times(src), atol=0.002)
 
 
+def _attached(path) -> list[tuple[str, str, bytes]]:
+    with av.open(str(path)) as c:
+        return [(s.name, s.mimetype, bytes(s.data)) for s in c.streams if s.type == "attachment"]
+
+
+def test_attached_files_are_kept_in_matroska_and_named_where_they_cannot_be(tmp_path):
+    # A Matroska file's attached font (what its ASS subtitles are drawn with)
+    # was dropped without a word, into .mkv and into a pipe alike; FFmpeg's
+    # -map 0 -c copy keeps it (trial 101 F2).
+    font = tmp_path / "Caption.ttf"
+    font.write_bytes(bytes(range(256)) * 40)
+    src = tmp_path / "in.mkv"
+    ffmpeg = shutil.which("ffmpeg")
+    assert ffmpeg, "ffmpeg is installed by the README's test command"
+    subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25:d=1",
+                    "-c:v", "libx264", "-attach", str(font), "-metadata:s:t", "mimetype=font/ttf",
+                    str(src)], check=True, timeout=60)
+    assert _attached(src) == [("Caption.ttf", "font/ttf", font.read_bytes())]
+    res = _vidclear_run(src, tmp_path / "out.mkv")
+    assert _attached(tmp_path / "out.mkv") == _attached(src)
+    assert "attachment" not in res.stderr, res.stderr
+    res = _vidclear_run(src, tmp_path / "out.mp4")
+    assert ("note: attachment Caption.ttf (font/ttf) was left out: the .mp4 container cannot "
+            "hold attached files (.mkv keeps them)") in res.stderr, res.stderr
+
+
 def test_a_pipe_that_cannot_hold_a_stream_names_its_muxer(tmp_path):
     # Sent to a pipe as MPEG-TS, a Matroska file's SubRip track was refused as
     # "the  container cannot hold ...; use .mkv": no name, and advice no pipe

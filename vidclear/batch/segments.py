@@ -38,6 +38,7 @@ from vidclear.io.sinks.audio import AudioTranscode, is_ogg, own_audio_codec
 from vidclear.io.sinks.encoder import (
     TIMECODE_FORMATS,
     TS_SUFFIXES,
+    add_attachments,
     audio_unfit,
     cannot_hold,
     codec_name,
@@ -53,6 +54,7 @@ from vidclear.io.sinks.marks import ENCODING_TAGS, keep_marks
 from vidclear.io.sinks.paths import publish
 from vidclear.io.sinks.subtitles import SubtitleConvert, text_target
 from vidclear.io.sources.av_source import (
+    attachment,
     container_start,
     open_error,
     start_timecode,
@@ -446,6 +448,10 @@ def join_segments(
                     keep_marks(ist, ost)  # the default and commentary tracks too (F1)
                     name_layout(ist, ost)
                     side.append((ist, ost))
+                # attached files (a Matroska source's fonts), as a whole run keeps them
+                notes.extend(add_attachments(
+                    out, [attachment(s) for s in src.streams if s.type == "attachment"],
+                    output.suffix))
             streams = {ist.index: ost for ist, ost in side}
 
             dts = _rebuilt_dts(parts)

@@ -60,6 +60,9 @@ class StreamInfo:
     attached_pictures : tuple
         Cover-art streams (``attached_pic`` disposition) with their single
         packet on :attr:`SidePackets`, for containers that can hold them.
+    attachments : tuple of (str, str, bytes)
+        Files attached to the container (Matroska's fonts for ASS subtitles,
+        cover images): each one's file name, MIME type and bytes.
     start : float
         Seconds every timestamp of the source (frames and side packets)
         starts after 0: the container's start time, which FFmpeg subtracts
@@ -81,6 +84,7 @@ class StreamInfo:
     video_stream: Any = None
     timecode: str = ""
     attached_pictures: tuple[Any, ...] = ()
+    attachments: tuple[tuple[str, str, bytes], ...] = ()
     start: float = 0.0
 
 

@@ -98,6 +98,19 @@ def container_start(container: Any) -> float:
     return float(start) / av.time_base if start else 0.0
 
 
+
+def attachment(stream: Any) -> tuple[str, str, bytes]:
+    """An attachment stream's file name, MIME type and bytes (Matroska's attached fonts).
+
+    The name falls back to ``attachment-INDEX`` and the type to
+    ``application/octet-stream`` where the container gives none.
+    """
+    meta = {k.lower(): v for k, v in stream.metadata.items()}
+    name = getattr(stream, "name", None) or meta.get("filename") or f"attachment-{stream.index}"
+    mime = (getattr(stream, "mimetype", None) or meta.get("mimetype")
+            or "application/octet-stream")
+    return str(name), str(mime), bytes(getattr(stream, "data", b"") or b"")
+
 def _is_attached_picture(stream: Any) -> bool:
     return bool(int(stream.disposition) & int(av.stream.Disposition.attached_pic))
 
@@ -483,6 +496,9 @@ class AVSource(Source):
         #: drops frames); strings, as they outlive the container
         self.uncopied_streams = [] if copy_streams else [str(s.type) for s in side]
         self.attached_pictures = [s for s in pictures if copy_streams]
+        #: attached files (name, MIME type, bytes), copied with the other streams
+        self.attachments = [attachment(s) for s in c.streams
+                            if s.type == "attachment"] if copy_streams else []
         self.timecode = start_timecode(c, vs)
         self._video_packets = 0  # demuxed, with data
         self._side_read: dict[int, int] = {}  # copied streams' packets demuxed, by index
@@ -514,6 +530,7 @@ class AVSource(Source):
             side_streams=tuple(self.copy_streams), is_live=self._live,
             video_stream=self.video_stream, timecode=self.timecode,
             attached_pictures=tuple(self.attached_pictures),
+            attachments=tuple(self.attachments),
             start=container_start(self._container))
 
     @property
