@@ -81,11 +81,12 @@ print(json.dumps(out))
 """
 
 
-def road_clips() -> dict[str, np.ndarray]:
-    """The road scene in thickening fog with a van, plain and letterboxed (module doc)."""
+def road_clips(count: int | None = None) -> dict[str, np.ndarray]:
+    """The road scene in thickening fog with a van, plain and letterboxed (module doc);
+    its first ``count`` frames only when given."""
     scene = RoadScene(width=640, height=360, seconds=3.0, rate=30)
     frames = []
-    for i in range(scene.frames):
+    for i in range(scene.frames if count is None else min(count, scene.frames)):
         clear, depth = scene.render_with_depth(i / 30)
         beta = 0.3 + 1.2 * i / (scene.frames - 1)
         img = scatter(clear, transmission(np.minimum(depth, 150.0) / 150.0, beta=beta), 0.85)
@@ -163,8 +164,8 @@ def main() -> int:
               "(no vidclear/__init__.py)", file=sys.stderr)
         return 2
     if args.quick:
-        road = road_clips()
-        clips = {"road": road["road"][:24], "road_times": road["road_times"][:24]}
+        road = road_clips(24)
+        clips = {"road": road["road"], "road_times": road["road_times"]}
     else:
         clips = road_clips() | still_clips()
     with tempfile.TemporaryDirectory() as tmp:
