@@ -243,7 +243,7 @@ def test_tags_and_dispositions_survive_the_join(tmp_path: Path) -> None:
     # A whole run keeps the video's language and title and which track is the
     # default or a commentary, as FFmpeg does; the join of segments set every
     # disposition to 0 and dropped the video's tags (trial 100 F1). And its
-    # attached files (trial 101 F2).
+    # attached files (trial 101 F2) and its frame rate (F5).
     src = tmp_path / "cam.mkv"
     font = tmp_path / "Caption.ttf"
     font.write_bytes(bytes(range(256)) * 40)
@@ -275,6 +275,11 @@ def test_tags_and_dispositions_survive_the_join(tmp_path: Path) -> None:
                                                       ("audio", 0, 0, None, None),
                                                       ("audio", 1, 1, "eng", None)], marks(seg)
     assert attached(seg) == attached(one) == [("Caption.ttf", "font/ttf", font.read_bytes())]
+    # and the rate: made from a segment's template, the joined video declared
+    # a 1 ms default frame duration (trial 101 F5)
+    rates = [(v["r_frame_rate"], v["avg_frame_rate"])
+             for v in (ffprobe_streams(p)["streams"][0] for p in (seg, one, src))]
+    assert rates == [("25/1", "25/1")] * 3, rates
     report = json.loads((tmp_path / "seg" / "batch-report.json").read_text())
     assert report["files"][0]["segments"] == 3  # it was cut
 

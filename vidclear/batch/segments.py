@@ -392,13 +392,18 @@ def join_segments(
             # the start timecode a whole run keeps (MOV and MP4 write it as a tmcd
             # track): the join lost it (trial 83 F2)
             timecode = start_timecode(src, video_stream(src))
-            # (the tmcd track counts frames at the stream's rate, which a stream
-            # made from a template lacks: the muxer refused it)
-            rate = v0.average_rate or v0.guessed_rate
+            # A stream made from a template has no rate: the tmcd track, which
+            # counts frames at it, was refused, and Matroska declared a 1 ms
+            # default frame duration for a 24 fps film (trial 101 F5). The joined
+            # stream declares the rate a whole run does (EncoderSink): the
+            # source's guessed rate.
+            rate = ((source_video.guessed_rate if source_video is not None else None)
+                    or v0.average_rate or v0.guessed_rate)
+            if rate:
+                ovs.codec_context.framerate = rate
             if timecode and set(out.format.name.split(",")) & TIMECODE_FORMATS:
                 if rate:
                     ovs.metadata["timecode"] = timecode
-                    ovs.codec_context.framerate = rate
                 else:
                     notes.append(f"{output}: the start timecode {timecode} was not kept: "
                                  "the joined video has no frame rate to count it in")
