@@ -330,7 +330,7 @@ def lifted_haze(ws: Workspace, grey: np.ndarray, ref: np.ndarray, steps: np.ndar
     moved = (grey - ref) * np.float32(1.0 / gap)
     if _k.strided_median(moved, ws.step) <= _LIFT_SHARE:
         return 0.0
-    return drifted_haze(ws, grey, ref, steps, bounds, gap, r, fraction)
+    return _share_shown(ws, grey, moved, steps, bounds, gap, r, fraction)
 
 
 def drifted_haze(ws: Workspace, grey: np.ndarray, ref: np.ndarray, steps: np.ndarray,
@@ -377,22 +377,31 @@ def drifted_haze(ws: Workspace, grey: np.ndarray, ref: np.ndarray, steps: np.nda
     moved = (grey - ref) * np.float32(1.0 / gap)
     if _k.strided_median(moved, ws.step) <= 0.0:
         return 1.0
+    return _share_shown(ws, grey, moved, steps, bounds, gap, r, fraction)
+
+
+def _share_shown(ws: Workspace, grey: np.ndarray, moved: np.ndarray, steps: np.ndarray,
+                 bounds: tuple[int, int, int, int], gap: float, r: int, fraction: float
+                 ) -> float:
+    """:func:`drifted_haze`'s share once its median test passed; ``moved`` is
+    ``(grey - ref) / gap`` (computed once for it and :func:`lifted_haze`)."""
     half = np.float32(_LIFT_OBJECT)
     step = np.float32(max(_LIFT_OBJECT * gap, _OBJECT_STEP))
     jumped = ((steps >= step) & (moved >= half)).astype(np.uint8)
     if not jumped.any():
         return 1.0
-    covered = np.count_nonzero(inside(jumped, bounds)) / inside(jumped, bounds).size
+    picture = inside(jumped, bounds)
+    covered = np.count_nonzero(picture) / picture.size
     lifted = smoothstep(covered, *_OBJECT_SHARE)  # how far the view itself is what came in
     if lifted >= 1.0:
         return 1.0
-    jumped = cv2.dilate(jumped, np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
+    widened = cv2.dilate(jumped, np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
     grey_i, minc, dark = (np.empty_like(grey) for _ in range(3))
     _k.grey_minc(ws.planes, LUMA, ws.ones, grey_i, minc)
     _kf.min_filter2d(minc, r, dark)
     dark = candidates(dark, minc, bounds)
     with_all = float(LUMA @ _k.airlight_top(ws.low, dark, fraction, 0.1, LUMA))
-    dark[jumped] = 0.0
+    dark[widened] = 0.0
     if with_all <= 0.0 or not dark.any():
         return 1.0
     found = float(LUMA @ _k.airlight_top(ws.low, dark, fraction, 0.1, LUMA))
