@@ -391,7 +391,7 @@ def join_segments(
             tag_hevc_for_apple(ovs, out)  # parts in Matroska carry no tag
             # the start timecode a whole run keeps (MOV and MP4 write it as a tmcd
             # track): the join lost it (trial 83 F2)
-            timecode = start_timecode(src, video_stream(src))
+            timecode = start_timecode(src, source_video)
             # A stream made from a template has no rate: the tmcd track, which
             # counts frames at it, was refused, and Matroska declared a 1 ms
             # default frame duration for a 24 fps film (trial 101 F5). The joined
