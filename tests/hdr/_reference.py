@@ -93,8 +93,12 @@ def xor_count_ref(tb1, eb1, tb2, eb2, dy, dx):
     return n
 
 
-def merge_window_ref(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb):
-    """The rolling-bracket merge of ``_video_kernels._merge_row``, whole image, float64."""
+def merge_window_ref(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, clip=250):
+    """The rolling-bracket merge of ``_video_kernels._merge_row``, whole image, float64.
+
+    ``clip``: green readings from here up bound the radiance below only (the
+    kernels' tables, ``pack_tables(..., clip)``).
+    """
     n = len(slots)
     h, w = ring.shape[1:3]
     ys = np.arange(h)
@@ -113,7 +117,7 @@ def merge_window_ref(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb):
         wj = np.minimum(wt[zmax], wt[zl]).astype(np.float64)
         g = z[..., 1]
         lo = np.where(g > 4, glo[j][g], -big)
-        hi = np.where(g < 250, ghi[j][g], big)
+        hi = np.where(g < clip, ghi[j][g], big)
         los.append(lo)
         his.append(hi)
         if j > 0:
@@ -130,8 +134,9 @@ def merge_window_ref(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb):
         if j > 0 and dgk > 0:
             g = zs[j][..., 1]
             lo = np.where(g > 4, glo[j][g], -big)
-            hi = np.where(g < 250, ghi[j][g], big)
-            moved = (lo > his[0]) | (los[0] > hi)
+            hi = np.where(g < clip, ghi[j][g], big)
+            d = np.maximum(0.0, np.maximum(lo - his[0], los[0] - hi))
+            moved = dgl[np.minimum(d * dgk, 255).astype(np.int64)] < 0.5
             use0 = sel & moved
             out[use0] = lin[0][zs[0][use0], np.arange(3)]
             sel = sel & ~moved

@@ -12,6 +12,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -121,6 +122,35 @@ def test_saturated_static_bracket_locks_stays_white_and_unshifted():
     means = np.array([o.image.mean() for o in outs])[6:]
     by_phase = [means[k::3].mean() for k in range(3)]
     assert max(by_phase) - min(by_phase) < 5.0  # was ~a third of the range pulsing
+
+
+def _luma(a):
+    return a.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def test_saturated_bars_come_out_without_dark_speckles():
+    """Trial 100 F3: the saturated bars of the media case came out with dark
+    speckles (readings a few codes under the clip in the long exposure merged
+    alone, 16 times too dark). Counted where the scene is still (each exposure
+    within 24 codes of its last cycle's, over 5×5) and the inputs have no such
+    dark spot: an output pixel over 40 luma levels under its 5×5 median. Was
+    0.51 % of those pixels on average and 1.37 % in the worst frame; 0.09 %
+    and 0.43 % now (what is left is a saturated green a few codes off its
+    exposure step: it misses by more than the de-ghosting allows)."""
+    imgs = _read(SATURATED if SATURATED.exists() else None)
+    outs = _run(HDRBracket(), _frames(imgs, fps=30))
+    shares = []
+    for n in range(12, len(imgs)):
+        still = np.ones(imgs[0].shape[:2], bool)
+        for k in range(n - 2, n + 1):
+            still &= np.abs(imgs[k].astype(int) - imgs[k - 3]).max(axis=2) <= 24
+            y = _luma(imgs[k])
+            still &= y >= cv2.medianBlur(y.astype(np.uint8), 5) - 20
+        still = cv2.erode(still.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        y = _luma(outs[n].image)
+        dark = y < cv2.medianBlur(y.astype(np.uint8), 5) - 40
+        shares.append((dark & still).sum() / still.sum())
+    assert np.mean(shares) < 0.002 and max(shares) < 0.008, (np.mean(shares), max(shares))
 
 
 @pytest.mark.parametrize("kind", ["2exp", "3exp"])

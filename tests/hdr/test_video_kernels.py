@@ -30,36 +30,56 @@ def _window(h=40, w=56, seed=0, moving=True):
     return ring, slots
 
 
-def _tables(sigma):
+def _tables(sigma, clip=250):
     resp = srgb_response().astype(np.float64)
     lin = np.ascontiguousarray(resp[None] / EXPOSURES[:, None, None], dtype=np.float32)
     lg = np.log(resp[None, :, 1] / EXPOSURES[:, None])
     q = 0.25 + 2.0 / (1.0 + np.arange(256))
     z = np.arange(256, dtype=np.float32)
-    wt = np.where(z < 250, np.minimum(z, 255 - z) / 127.5, 0).astype(np.float32)
+    wt = np.where(z < clip, np.minimum(z, 255 - z) / 127.5, 0).astype(np.float32)
     dgl, dgk = deghost_table(sigma)
     fb = np.array([2, 0], dtype=np.int64)
     return (lin, (lg - q).astype(np.float32), (lg + q).astype(np.float32), wt, dgl, dgk, fb)
 
 
-def _packed(tabs):
+def _packed(tabs, clip=250):
     """The kernels' form of the reference's tables: one packed table per exposure."""
     lin, glo, ghi, wt, dgl, dgk, fb = tabs
-    return VK.pack_tables(lin, glo, ghi, wt), dgl, dgk, fb
+    return VK.pack_tables(lin, glo, ghi, wt, clip), dgl, dgk, fb
 
 
+def _saturated(window):
+    """``window`` with a bar saturated in red and blue in every exposure, its readings
+    up to 14 codes under the clip as H.264 leaves them, its green a few codes,
+    a little off the exposure steps (media case bracket-ev024-saturated.mp4's
+    magenta bar, readings from its frames 36-38)."""
+    ring = window.copy()
+    rng = np.random.default_rng(7)
+    h = ring.shape[1]
+    greens = {2: 29, 1: 10, 0: 8}  # slot 2 the newest, longest exposure; slot 0 the shortest
+    for s, g in greens.items():
+        rb = rng.integers(241, 256, (h, 12, 2))
+        ring[s, :, 20:32, 0] = rb[..., 0]
+        ring[s, :, 20:32, 2] = rb[..., 1]
+        ring[s, :, 20:32, 1] = g
+    return ring
+
+
+@pytest.mark.parametrize("clip", [250, 240])
 @pytest.mark.parametrize("sigma", [0.0, 0.7])
 @pytest.mark.parametrize("shift", [(0, 0), (2, -3), (1, 70)])  # 70 > width: all edge
-def test_merge_matches_reference(sigma, shift):
+def test_merge_matches_reference(sigma, shift, clip):
     ring, slots = _window()
+    if clip == 240:
+        ring = _saturated(ring)
     dys = np.array([0, shift[0], -shift[0]], dtype=np.int64)
     dxs = np.array([0, shift[1], 1], dtype=np.int64)
-    tabs = _tables(sigma)
+    tabs = _tables(sigma, clip)
     h, w = ring.shape[1:3]
     rgb = np.empty((h, w, 3), np.float32)
     ll = np.empty((h, w), np.float32)
-    VK.merge_luma_k(ring, slots, dys, dxs, *_packed(tabs), rgb, ll)
-    ref = merge_window_ref(ring, slots, dys, dxs, *tabs)
+    VK.merge_luma_k(ring, slots, dys, dxs, *_packed(tabs, clip), rgb, ll)
+    ref = merge_window_ref(ring, slots, dys, dxs, *tabs, clip=clip)
     assert np.all(np.isfinite(rgb))
     np.testing.assert_allclose(rgb, ref, rtol=2e-5, atol=1e-7)
     lum = np.maximum(ref @ np.array([0.2126, 0.7152, 0.0722]), 1e-12)
@@ -68,7 +88,7 @@ def test_merge_matches_reference(sigma, shift):
     enc = display_table(2.2, 4096)
     out = np.empty((h, w, 3), np.uint8)
     stats = np.zeros((h // 4 + 1, 2 + 256))
-    VK.merge_reinhard_k(ring, slots, dys, dxs, *_packed(tabs), np.float32(0.3),
+    VK.merge_reinhard_k(ring, slots, dys, dxs, *_packed(tabs, clip), np.float32(0.3),
                         np.float32(0.01), enc, out, stats)
     exp_out, lw = reinhard_ref(ref, 0.3, 0.01, enc)
     assert np.abs(out.astype(int) - exp_out).max() <= 1  # float32 rounding at code edges
@@ -79,6 +99,29 @@ def test_merge_matches_reference(sigma, shift):
     bins = np.clip(((np.log2(samp + 1e-9) + 32) * 4).astype(int), 0, 255)
     np.testing.assert_array_equal(stats[:, 2:].sum(axis=0),
                                   np.bincount(bins.ravel(), minlength=256))
+
+
+def test_a_bar_clipped_in_every_exposure_takes_the_shortest_one():
+    """Trial 100 F3: readings a few codes under the clip in the long exposure made
+    a saturated bar 16 times too dark in speckles, merged alone, and its dark
+    green, a few codes off the exposure step, was taken for motion. Readings
+    from 240 up are clipped, and motion is the merge's own de-ghosting test:
+    the bar reads the shortest exposure's radiance, as a clipped still does."""
+    ring = _saturated(_window(moving=False)[0])
+    slots = np.array([2, 1, 0], dtype=np.int64)
+    z = np.zeros(3, dtype=np.int64)
+    h, w = ring.shape[1:3]
+    lin = _tables(0.7, 240)[0]
+    expect = lin[2][ring[0, :, 20:32], np.arange(3)]  # the shortest exposure (0.25)
+    got = {}
+    for clip in (250, 240):
+        rgb = np.empty((h, w, 3), np.float32)
+        VK.merge_luma_k(ring, slots, z, z, *_packed(_tables(0.7, clip), clip), rgb,
+                        np.empty((h, w), np.float32))
+        got[clip] = rgb[:, 20:32]
+    np.testing.assert_allclose(got[240], expect, rtol=1e-5)
+    # the clip at 250 merged the long exposure's readings under 250 alone: far too dark
+    assert (got[250][..., 0] < expect[..., 0] / 4).mean() > 0.1
 
 
 def _smooth_flow(h, w, seed, amp):

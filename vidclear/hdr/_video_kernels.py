@@ -29,15 +29,15 @@ _KR, _KG, _KB = np.float32(KR_709), np.float32(KG_709), np.float32(KB_709)
 
 
 def pack_tables(lin: np.ndarray, glo: np.ndarray, ghi: np.ndarray,
-                weights: np.ndarray) -> np.ndarray:
+                weights: np.ndarray, clip: int = 250) -> np.ndarray:
     """The merge kernels' per-exposure tables: n×(256·TAB) float32.
 
     Entry ``c * TAB + k`` of row ``j`` holds, for reading ``c`` of exposure
     ``j``: the linear radiance of channel ``k`` (k < 3, from ``lin``, n×256×3),
     then the de-ghosting bounds ``glo`` and ``ghi`` (n×256, log radiance) of a
     green reading, opened to ``-BIG`` for readings of 4 or less and to
-    ``BIG`` for 250 or more (they bound nothing there), and the weight of
-    the reading (``weights``, 256). One table per exposure keeps the inner
+    ``BIG`` for ``clip`` or more (they bound nothing there), and the weight of
+    the reading (``weights``, 256; 0 from ``clip`` up). One table per exposure keeps the inner
     loop to a single base address.
     """
     n = lin.shape[0]
@@ -46,7 +46,7 @@ def pack_tables(lin: np.ndarray, glo: np.ndarray, ghi: np.ndarray,
     tab[:, :, 3] = glo
     tab[:, :, 4] = ghi
     tab[:, :5, 3] = -BIG
-    tab[:, 250:, 4] = BIG
+    tab[:, clip:, 4] = BIG
     tab[:, :, 5] = weights
     return np.ascontiguousarray(tab.reshape(n, 256 * TAB))
 
@@ -173,7 +173,10 @@ def _merge_row(ring, slots, yys, dxs, tab, dgl, dgk, fb, acc, rb,
     comes from the shortest exposure (``fb[0]``) when the reference is
     bright, else the longest (``fb[1]``), unless that exposure's interval
     misses the reference's (motion, and de-ghosting is on), when the
-    reference itself is used. Each exposure is visited over the whole row
+    reference itself is used. "Misses" is the merge's own de-ghosting
+    test: the fall-off at the gap is under one half (a hard edge at any gap
+    took the few codes of compression noise in a saturated colour's dark
+    green reading for motion). Each exposure is visited over the whole row
     through a shifted view of its source row (no per-pixel index clamping),
     the repeated edge columns through ``edge`` (W×C uint8 scratch).
     """
@@ -196,7 +199,7 @@ def _merge_row(ring, slots, yys, dxs, tab, dgl, dgk, fb, acc, rb,
 
 
 @njit(cache=True, nogil=True)
-def _fallback(ring, slots, yys, dxs, tab, dgk, fb, rb, x):  # pragma: no cover - compiled
+def _fallback(ring, slots, yys, dxs, tab, dgl, dgk, fb, rb, x):  # pragma: no cover - compiled
     """Linear RGB of a pixel whose every weight is zero (see :func:`_merge_row`)."""
     wd = ring.shape[2]
     ref = ring[slots[0], yys[0]]
@@ -206,9 +209,9 @@ def _fallback(ring, slots, yys, dxs, tab, dgk, fb, rb, x):  # pragma: no cover -
     xx = min(max(x - dxs[jf], 0), wd - 1)
     c1 = np.int64(src[xx, 1])
     t = tab[jf]
-    if dgk > 0.0 and (t[c1 * TAB + 3] > rb[2 * x + 1]
-                      or rb[2 * x] > t[c1 * TAB + 4]):  # moved: keep to the reference
-        jf = 0
+    d = max(np.float32(0.0), max(t[c1 * TAB + 3] - rb[2 * x + 1], rb[2 * x] - t[c1 * TAB + 4]))
+    if dgk > 0.0 and dgl[np.int64(min(d * dgk, np.float32(255.0)))] < np.float32(0.5):
+        jf = 0  # moved: keep to the reference
         src = ref
         xx = x
     t = tab[jf]
@@ -217,7 +220,7 @@ def _fallback(ring, slots, yys, dxs, tab, dgk, fb, rb, x):  # pragma: no cover -
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
-def _finish_row(ring, slots, yys, dxs, tab, dgk, fb, acc, rb, rr, gg, bb):  # pragma: no cover
+def _finish_row(ring, slots, yys, dxs, tab, dgl, dgk, fb, acc, rb, rr, gg, bb):  # pragma: no cover
     """Radiance of a row accumulated by :func:`_merge_row` into ``rr, gg, bb``."""
     wd = rr.shape[0]
     for x in range(wd):  # branch-free, so it vectorises
@@ -227,7 +230,7 @@ def _finish_row(ring, slots, yys, dxs, tab, dgk, fb, acc, rb, rr, gg, bb):  # pr
         bb[x] = acc[4 * x + 2] * inv
     for x in range(wd):
         if acc[4 * x + 3] <= np.float32(1e-6):  # rare: every weight zero
-            rr[x], gg[x], bb[x] = _fallback(ring, slots, yys, dxs, tab, dgk, fb, rb, x)
+            rr[x], gg[x], bb[x] = _fallback(ring, slots, yys, dxs, tab, dgl, dgk, fb, rb, x)
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
@@ -290,7 +293,7 @@ def merge_reinhard_k(ring, slots, dys, dxs, tab, dgl, dgk, fb,
         for y in range(bi * ROWS, min(h, (bi + 1) * ROWS)):
             _row_sources(h, y, dys, yys)
             _merge_row(ring, slots, yys, dxs, tab, dgl, dgk, fb, acc, rb, edge)
-            _finish_row(ring, slots, yys, dxs, tab, dgk, fb, acc, rb, rr, gg, bb)
+            _finish_row(ring, slots, yys, dxs, tab, dgl, dgk, fb, acc, rb, rr, gg, bb)
             _reinhard_ratio(rr, gg, bb, scale, inv_white2, fne, lw, kk)
             _encode_row(rr, gg, bb, kk, fne, enc, out[y])
             if (y & 3) == 0:
@@ -330,7 +333,7 @@ def merge_luma_k(ring, slots, dys, dxs, tab, dgl, dgk, fb,
         for y in range(bi * ROWS, min(h, (bi + 1) * ROWS)):
             _row_sources(h, y, dys, yys)
             _merge_row(ring, slots, yys, dxs, tab, dgl, dgk, fb, acc, rb, edge)
-            _finish_row(ring, slots, yys, dxs, tab, dgk, fb, acc, rb, rr, gg, bb)
+            _finish_row(ring, slots, yys, dxs, tab, dgl, dgk, fb, acc, rb, rr, gg, bb)
             for x in range(wd):
                 rgb[y, x, 0] = rr[x]
                 rgb[y, x, 1] = gg[x]
