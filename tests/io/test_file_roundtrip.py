@@ -1254,6 +1254,30 @@ def test_a_pipe_that_cannot_hold_a_stream_names_its_muxer(tmp_path):
     assert len(err.strip().splitlines()) == 1, err
 
 
+def test_subrip_into_a_nut_pipe_becomes_ass_as_ffmpeg_makes_it(tmp_path):
+    # NUT names no text subtitle codec of its own but holds ASS: SubRip sent to
+    # `-f nut` was refused, where every other container with a text format
+    # converts it (trial 101 F7). The cues' text and start times are kept (NUT
+    # stores no packet duration: FFmpeg's own `-c:s ass -f nut` loses the end
+    # times too).
+    src = subtitled_clip(tmp_path / "dash.mkv", "1\n00:00:00,500 --> 00:00:01,500\nN 51.50\n\n"
+                         "2\n00:00:01,000 --> 00:00:01,800\nN 51.51\n\n", codec="srt")
+    out = tmp_path / "out.nut"
+    with out.open("wb") as sink:
+        res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o", "-",
+                              "-f", "nut"], stdout=sink, stderr=subprocess.PIPE, timeout=120)
+    err = res.stderr.decode()
+    assert res.returncode == 0, err
+    assert "the nut container cannot hold subrip subtitles: stream #1 subtitle (subrip) " \
+           "converted to ass" in err, err
+    subs = [s for s in ffprobe_streams(out)["streams"] if s["codec_type"] == "subtitle"]
+    assert [s["codec_name"] for s in subs] == ["ass"], subs
+    cues = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out), "-map", "0:s", "-f", "srt",
+                           "-"], capture_output=True, text=True, check=True).stdout
+    assert "N 51.50" in cues and "N 51.51" in cues, cues
+    assert "00:00:00,500 -->" in cues and "00:00:01,000 -->" in cues, cues
+
+
 def test_an_anamorphic_picture_webm_cannot_shape_is_named(tmp_path):
     # VP9 has no SAR of its own and FFmpeg writes Matroska's display size from
     # a stream field PyAV leaves unset: the shape was lost without a word

@@ -1170,6 +1170,12 @@ class EncoderSink:
                 if ist.type == "data":
                     self.skipped_streams.append(label)
                     continue
+                target = text_target(self._container, ist)
+                if target is not None:
+                    # SubRip into NUT, which lists no tag for it but holds ASS
+                    # (trial 101 F7)
+                    self._convert_subtitles(ist, target, label)
+                    continue
                 raise OutputError(
                     f"output {self.name}: cannot copy stream {label}: {exc}; "
                     f"{self._advice(ist)}"

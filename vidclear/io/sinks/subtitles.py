@@ -5,7 +5,8 @@ timed text (``mov_text``, 3GPP TS 26.245) in MP4; neither container holds
 the other's. FFmpeg's command line converts text subtitles between them
 (decoded to ASS dialogue, encoded again); vidclear does the same for the
 streams it would otherwise refuse: timed text in MP4 and MOV, the muxer's
-own text codec elsewhere (ASS in Matroska, WebVTT in WebM). Cue times and
+own text codec elsewhere (ASS in Matroska, WebVTT in WebM), ASS in a muxer
+that names none but holds it (NUT). Cue times and
 durations are the input packets'; styling beyond what both formats carry
 is FFmpeg's to keep or drop.
 """
@@ -21,27 +22,37 @@ __all__ = ["TEXT_SUBTITLES", "SubtitleConvert", "text_target"]
 #: Text subtitle codecs (FFmpeg's names) that convert into one another.
 TEXT_SUBTITLES = frozenset({"subrip", "srt", "mov_text", "ass", "ssa", "webvtt", "text"})
 _MP4_FAMILY = {"mp4", "mov", "3gp", "3g2", "ipod", "ismv", "psp", "f4v"}
+# what a muxer that names no text subtitle codec of its own is given, in order
+_ANY_TEXT = ("ass", "subrip", "webvtt")
 
 
 def text_target(container: Any, ist: Any) -> str | None:
     """The text subtitle encoder ``container`` takes in place of text stream ``ist``, or None.
 
-    None where ``ist`` is no text subtitle or the container holds no text
-    subtitle format this FFmpeg can encode (MPEG-TS, AVI, FLV).
+    The muxer's own default where it names one (ASS in Matroska, WebVTT in
+    WebM), timed text in the MP4 family, else the first of ASS, SubRip and
+    WebVTT the muxer holds (NUT names no default but holds ASS: SubRip
+    into ``-f nut`` was refused, trial 101 F7). None where ``ist`` is no
+    text subtitle or the container holds no text subtitle format this
+    FFmpeg can encode (MPEG-TS, AVI, FLV).
     """
     ctx = ist.codec_context
     if ist.type != "subtitle" or ctx is None or ctx.name not in TEXT_SUBTITLES:
         return None
     formats = set(container.format.name.split(","))
-    target = "mov_text" if formats & _MP4_FAMILY else getattr(
-        container, "default_subtitle_codec", None)
-    if not target or target not in TEXT_SUBTITLES or target not in container.supported_codecs:
-        return None
-    try:
-        av.codec.Codec(target, "w")
-    except (av.FFmpegError, ValueError):  # no such encoder in this build
-        return None
-    return str(target)
+    default = getattr(container, "default_subtitle_codec", None)
+    held = container.supported_codecs
+    candidates = ["mov_text"] if formats & _MP4_FAMILY else \
+        [default] if default in TEXT_SUBTITLES else _ANY_TEXT
+    for target in candidates:
+        if target not in held:
+            continue
+        try:
+            av.codec.Codec(target, "w")
+        except (av.FFmpegError, ValueError):  # no such encoder in this build
+            continue
+        return str(target)
+    return None
 
 
 class SubtitleConvert:
