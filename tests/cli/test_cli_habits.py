@@ -73,7 +73,11 @@ def test_n_and_y_together_is_a_usage_error(clip, tmp_path):
     (("nope",), "invalid choice: 'nope'"),
     (("run",), "required: INPUT"),
     (("run", "in.mp4", "-o"), "-o/--output: expected one argument"),
-    (("run", "in.mp4", "--bogus"), "unrecognized arguments: --bogus"),
+    # the command's own help is named, as for every other refusal (it was the
+    # top level's, which lists no option of the command: trial 101 F6)
+    (("run", "in.mp4", "--bogus"), "unrecognized arguments: --bogus ('vidclear run --help'"),
+    (("batch", "in/", "-o", "out/", "--gop", "30"),
+     "unrecognized arguments: --gop 30 ('vidclear batch --help'"),
     (("batch",), "required"),
     # FFmpeg's options were read as one-letter options run together: -vn as
     # -v -n (a video written anyway), -vf mp4 as -v -f mp4 (MP4 written into

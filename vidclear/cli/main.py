@@ -84,6 +84,7 @@ class _Parser(argparse.ArgumentParser):
         # is refused in _parse_optional, which allow_abbrev does not reach)
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+        self.commands: dict[str, argparse.ArgumentParser] = {}  # the top level's, by name
 
     def error(self, message: str) -> NoReturn:
         hint = f"'{self.prog} --help' lists the options"
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.add_parser(sub)
+    parser.commands = dict(sub.choices)
     return parser
 
 
@@ -153,7 +155,10 @@ _PATH_OPTIONS = ("output", "outdir", "stats", "report", "preset", "config", "res
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # named by the command's parser: its --help lists them (trial 101 F6)
+        command = getattr(parser, "commands", {}).get(getattr(args, "command", None), parser)
+        command.error(f"unrecognized arguments: {' '.join(extra)}")
     for name in _PATH_OPTIONS:  # "" (an unset shell variable) is no file, nor "."
         value = getattr(args, name, None)
         if isinstance(value, str) and not value.strip():
