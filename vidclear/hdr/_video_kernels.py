@@ -36,9 +36,11 @@ def pack_tables(lin: np.ndarray, glo: np.ndarray, ghi: np.ndarray,
     ``j``: the linear radiance of channel ``k`` (k < 3, from ``lin``, n×256×3),
     then the de-ghosting bounds ``glo`` and ``ghi`` (n×256, log radiance) of a
     green reading, opened to ``-BIG`` for readings of 4 or less and to
-    ``BIG`` for ``clip`` or more (they bound nothing there), and the weight of
-    the reading (``weights``, 256; 0 from ``clip`` up). One table per exposure keeps the inner
-    loop to a single base address.
+    ``BIG`` for ``clip`` or more (they bound nothing there: the first
+    reading taken as clipped, 250 by default; the rolling bracket's is
+    :data:`vidclear.hdr.rolling.CLIP`), and the weight of the reading
+    (``weights``, 256, which the caller makes 0 from ``clip`` up). One table
+    per exposure keeps the inner loop to a single base address.
     """
     n = lin.shape[0]
     tab = np.zeros((n, 256, TAB), dtype=np.float32)
