@@ -178,9 +178,10 @@ def constant_rate(fmt: Any) -> bool:
     Muxers without ``AVFMT_VARIABLE_FPS`` that keep timestamps (AVI, Ogg,
     MPEG-PS, ASF, IVF, DV): FFmpeg's CLI writes them at a constant rate, time
     base 1 / rate (the rate it guesses for the input), frames over gaps
-    repeated. Written at the input's own time base, an AVI of 15 frames at
-    1/600 claimed 300 frames at 600 fps, 285 of them empty index entries
-    (trial 60).
+    repeated (AVI alone it writes in its variable-rate mode, on the same
+    ticks, a gap left to the muxer's empty index entries). Written at the
+    input's own time base, an AVI of 15 frames at 1/600 claimed 300 frames
+    at 600 fps, 285 of them empty index entries (trial 60).
     """
     flags = int(getattr(fmt, "flags", 0) or 0)
     return not flags & (_AVFMT_VARIABLE_FPS | _AVFMT_NOTIMESTAMPS)
