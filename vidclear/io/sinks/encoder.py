@@ -179,7 +179,8 @@ def constant_rate(fmt: Any) -> bool:
     MPEG-PS, ASF, IVF, DV): FFmpeg's CLI writes them at a constant rate, time
     base 1 / rate (the rate it guesses for the input), frames over gaps
     repeated (AVI alone it writes in its variable-rate mode, on the same
-    ticks, a gap left to the muxer's empty index entries). Written at the
+    ticks, a gap left to the muxer's empty index entries; so does
+    :class:`EncoderSink`). Written at the
     input's own time base, an AVI of 15 frames at 1/600 claimed 300 frames
     at 600 fps, 285 of them empty index entries (trial 60).
     """
@@ -681,6 +682,8 @@ class EncoderSink:
         self._pauses = 0  # pauses of the input's video kept (see _note_pause)
         self._phase_s = 0.0  # seconds the picture moved onto Ogg's ticks
         self._cfr = False  # one frame a tick (constant_rate): gaps filled with the frame before
+        # AVI: a gap is left to the muxer's empty index entries, as FFmpeg writes it
+        self._fill_gaps = True
         self._drop = False  # this frame falls on a tick already taken (constant rate)
         self._last_av: Any = None  # that frame
         self._last_pts: int | None = None
@@ -913,6 +916,11 @@ class EncoderSink:
             # on ticks already taken and were re-timed late, 3.9 s became 5.1.
             time_base = 1 / Fraction(guessed or src.rate)
             self._cfr = True
+            # FFmpeg writes AVI in its variable-rate mode on the same ticks: the
+            # muxer leaves an empty index entry for each tick of a gap (a 30 fps
+            # clip missing 21 frames: 99 frames, where repeating gave 120; a
+            # 1000-tick Matroska clip: 241 frames, not 3,978: trial 101 F4)
+            self._fill_gaps = "avi" not in self._container.format.name.split(",")
         if time_base is not None:
             stream.time_base = time_base
             stream.codec_context.time_base = time_base
@@ -1255,7 +1263,7 @@ class EncoderSink:
             frame.meta.setdefault("output_time", float(av_frame.pts * av_frame.time_base))
         av_frame.pict_type = av.video.frame.PictureType.NONE
         if self._cfr and av_frame.pts is not None:
-            if before is not None:
+            if before is not None and self._fill_gaps:
                 self._fill_ticks(before, av_frame.pts)
             self._last_av = av_frame
         if self.image is not None:
@@ -1420,7 +1428,7 @@ class EncoderSink:
             elif pts <= last:
                 pts = last + 1
                 self.corrections["late video frames re-timed"] += 1
-            elif gap > _PAUSE_NOTE_S and not self._cfr and not (
+            elif gap > _PAUSE_NOTE_S and not (self._cfr and self._fill_gaps) and not (
                     self.info is not None and self.info.is_live):
                 self._note_pause(gap, float(last * tb))
         self._last_pts = pts
