@@ -625,7 +625,9 @@ def test_a_constant_rate_output_keeps_a_long_last_frame(tmp_path, ext):
     assert float(_video(ffprobe_streams(src))["duration"]) == pytest.approx(2.9)
     out = tmp_path / f"out.{ext}"
     res = _vidclear_run(src, out)
-    assert "19 frames repeated" in res.stderr, res.stderr
+    # (AVI fills no gap of its own, so its note names only the last frame: trial 103 F2)
+    why = "to hold the input's last frame to its end" if ext == "avi" else "to fill gaps"
+    assert f"19 frames repeated {why}" in res.stderr, res.stderr
     assert int(_video(ffprobe_streams(out))["nb_read_frames"]) == 29
 
 

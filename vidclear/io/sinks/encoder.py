@@ -139,10 +139,14 @@ def input_timeline(info: StreamInfo | None) -> Timeline:
 
 # corrections of the pictures, not of their timestamps
 _REPEATS = "frames repeated to fill gaps of the input (the container keeps a constant rate)"
+# AVI leaves its gaps to the muxer: only the last frame is held to its end
+_END_REPEATS = ("frames repeated to hold the input's last frame to its end (the container "
+                "keeps a constant rate)")
 _CFR_DROPS = ("frames dropped where two fell on one tick (the container keeps a constant "
               "rate)")
 _FRAME_CORRECTIONS = {"frames scaled to the first size",
-                      "frames converted to the stream's colour standard", _REPEATS, _CFR_DROPS}
+                      "frames converted to the stream's colour standard", _REPEATS,
+                      _END_REPEATS, _CFR_DROPS}
 # A jump ahead of the picture longer than this that is kept (no join: a pause
 # of the recording) is named in a note, the first few of them (a 5 s pause in
 # a Matroska file was kept without the note the README promised, trial 60).
@@ -1304,7 +1308,7 @@ class EncoderSink:
                 self._mux_video(self._stream.encode(self._last_av))
             except (av.FFmpegError, ValueError) as exc:
                 raise self._encode_failed(exc) from None
-            self.corrections[_REPEATS] += 1
+            self.corrections[_REPEATS if self._fill_gaps else _END_REPEATS] += 1
 
     def _note_duration(self, frame: Frame, pts: int | None) -> None:
         """Remember how long the frame at ``pts`` is shown, in the codec's ticks.
