@@ -88,6 +88,6 @@ fi
 # The tests run in one worker per core (pytest-xdist; at most four, each
 # starts its own interpreter with Numba, OpenCV and PyAV), an idle worker
 # taking tests from a busy one's queue (worksteal: a few tests take 10-20 s):
-# on two cores 7.5 minutes instead of 12, since many tests wait on FFmpeg,
-# child processes and sockets. `scripts/test.sh -n 0` runs one process.
+# on two cores 8.5-11 minutes (12 in one process when the suite took 7.5), since
+# many tests wait on FFmpeg, child processes and sockets. `scripts/test.sh -n 0` runs one process.
 exec .venv/bin/python -m pytest -q -n auto --maxprocesses=4 --dist worksteal "$@"

@@ -54,7 +54,7 @@ from vidclear.io.sinks.marks import ENCODING_TAGS, keep_marks
 from vidclear.io.sinks.paths import publish
 from vidclear.io.sinks.subtitles import SubtitleConvert, text_target
 from vidclear.io.sources.av_source import (
-    attachment,
+    attachments,
     container_start,
     open_error,
     start_timecode,
@@ -454,9 +454,7 @@ def join_segments(
                     name_layout(ist, ost)
                     side.append((ist, ost))
                 # attached files (a Matroska source's fonts), as a whole run keeps them
-                notes.extend(add_attachments(
-                    out, [attachment(s) for s in src.streams if s.type == "attachment"],
-                    output.suffix))
+                notes.extend(add_attachments(out, attachments(src), output.suffix))
             streams = {ist.index: ost for ist, ost in side}
 
             dts = _rebuilt_dts(parts)

@@ -184,9 +184,9 @@ def constant_rate(fmt: Any) -> bool:
     base 1 / rate (the rate it guesses for the input), frames over gaps
     repeated (AVI alone it writes in its variable-rate mode, on the same
     ticks, a gap left to the muxer's empty index entries; so does
-    :class:`EncoderSink`). Written at the
-    input's own time base, an AVI of 15 frames at 1/600 claimed 300 frames
-    at 600 fps, 285 of them empty index entries (trial 60).
+    :class:`EncoderSink`). Written at the input's own time base, an AVI of
+    15 frames at 1/600 claimed 300 frames at 600 fps, 285 of them empty
+    index entries (trial 60).
     """
     flags = int(getattr(fmt, "flags", 0) or 0)
     return not flags & (_AVFMT_VARIABLE_FPS | _AVFMT_NOTIMESTAMPS)
@@ -685,8 +685,9 @@ class EncoderSink:
         self._tick_phase: Fraction | None = None  # see _video_pts
         self._pauses = 0  # pauses of the input's video kept (see _note_pause)
         self._phase_s = 0.0  # seconds the picture moved onto Ogg's ticks
-        self._cfr = False  # one frame a tick (constant_rate): gaps filled with the frame before
-        # AVI: a gap is left to the muxer's empty index entries, as FFmpeg writes it
+        self._cfr = False  # one frame a tick (constant_rate)
+        # a gap filled with the frame before (AVI leaves it to the muxer's
+        # empty index entries, as FFmpeg writes it)
         self._fill_gaps = True
         self._drop = False  # this frame falls on a tick already taken (constant rate)
         self._last_av: Any = None  # that frame

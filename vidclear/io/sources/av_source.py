@@ -98,7 +98,6 @@ def container_start(container: Any) -> float:
     return float(start) / av.time_base if start else 0.0
 
 
-
 def attachment(stream: Any) -> tuple[str, str, bytes]:
     """An attachment stream's file name, MIME type and bytes (Matroska's attached fonts).
 
@@ -110,6 +109,12 @@ def attachment(stream: Any) -> tuple[str, str, bytes]:
     mime = (getattr(stream, "mimetype", None) or meta.get("mimetype")
             or "application/octet-stream")
     return str(name), str(mime), bytes(getattr(stream, "data", b"") or b"")
+
+
+def attachments(container: Any) -> list[tuple[str, str, bytes]]:
+    """Every attached file of an open input ``container`` (see :func:`attachment`)."""
+    return [attachment(s) for s in container.streams if s.type == "attachment"]
+
 
 def _is_attached_picture(stream: Any) -> bool:
     return bool(int(stream.disposition) & int(av.stream.Disposition.attached_pic))
@@ -497,8 +502,7 @@ class AVSource(Source):
         self.uncopied_streams = [] if copy_streams else [str(s.type) for s in side]
         self.attached_pictures = [s for s in pictures if copy_streams]
         #: attached files (name, MIME type, bytes), copied with the other streams
-        self.attachments = [attachment(s) for s in c.streams
-                            if s.type == "attachment"] if copy_streams else []
+        self.attachments = attachments(c) if copy_streams else []
         self.timecode = start_timecode(c, vs)
         self._video_packets = 0  # demuxed, with data
         self._side_read: dict[int, int] = {}  # copied streams' packets demuxed, by index
