@@ -45,7 +45,9 @@ class Frame:
     meta : dict, optional
         Free-form metadata: ``exposure`` (relative exposure), ``capture_time``
         (``time.monotonic()`` when the frame entered vidclear), ``index``
-        (decode order), ``duration`` (ticks), ...
+        (decode order), ``duration`` (ticks the frame is shown: to the next
+        frame's time in a file), ``packet_duration`` (ticks, as its packet
+        said), ...
     av_frame : av.VideoFrame, optional
         The decoded frame this image came from. Sinks may re-encode it
         directly when no processor replaced the image, skipping two colour

@@ -279,6 +279,12 @@ class Pipeline:
             t0 = time.perf_counter()
             self.sink.write(frame)
             now = time.perf_counter()
+            if frame.meta.get("dropped_at_output"):
+                # left out by the output itself (a constant-rate container's
+                # taken tick): dropped, not written
+                st.add(now - t0, frames=0)
+                st.drops += 1
+                continue
             st.add(now - t0)
             captured = frame.meta.get("capture_time")
             if captured is not None:

@@ -144,9 +144,17 @@ _END_REPEATS = ("frames repeated to hold the input's last frame to its end (the 
                 "keeps a constant rate)")
 _CFR_DROPS = ("frames dropped where two fell on one tick (the container keeps a constant "
               "rate)")
+_CFR_MOVED = ("frames moved onto the next free tick where two fell on one (the container "
+              "keeps a constant rate)")
 _FRAME_CORRECTIONS = {"frames scaled to the first size",
                       "frames converted to the stream's colour standard", _REPEATS,
-                      _END_REPEATS, _CFR_DROPS}
+                      _END_REPEATS, _CFR_DROPS, _CFR_MOVED}
+# FFmpeg's video sync (fftools, 5.1's do_video_out): a frame early for the next
+# free tick by more than its own duration and this many ticks is dropped; one
+# less early is moved onto that tick. AVI is written in its variable-rate mode
+# (0.6), the other constant-rate muxers in its constant-rate mode (1.1).
+_VFR_EARLY = 0.6
+_CFR_EARLY = 1.1
 # A jump ahead of the picture longer than this that is kept (no join: a pause
 # of the recording) is named in a note, the first few of them (a 5 s pause in
 # a Matroska file was kept without the note the README promised, trial 60).
@@ -690,6 +698,7 @@ class EncoderSink:
         # empty index entries, as FFmpeg writes it)
         self._fill_gaps = True
         self._drop = False  # this frame falls on a tick already taken (constant rate)
+        self._ahead = 0  # more ticks the frame being written holds (constant rate)
         self._last_av: Any = None  # that frame
         self._last_pts: int | None = None
         # pts -> duration (codec ticks) of frames in the encoder, set on their packets:
@@ -1253,12 +1262,20 @@ class EncoderSink:
         av_frame = self._to_av(frame)
         before = self._last_pts
         av_frame.pts = self._video_pts(frame)
-        if self._drop:  # on a tick already taken (constant rate)
+        if self._drop:  # too early for the next free tick (constant rate)
             self._drop = False
             self.corrections[_CFR_DROPS] += 1
             # not in the file: a report beside it leaves it out (it showed the
             # frame at a made-up time, trial 76); the first recorder's word
             frame.meta.setdefault("output_time", None)
+            # and the run's summary counts it as dropped, not as written (it
+            # said "wrote 150 frames ... dropped 0" of an AVI holding 122:
+            # trial 103 F1)
+            frame.meta["dropped_at_output"] = True
+            if self._fill_gaps:  # still the picture a gap after it repeats, as in FFmpeg's
+                av_frame.time_base = self._stream.codec_context.time_base
+                av_frame.pict_type = av.video.frame.PictureType.NONE
+                self._last_av = av_frame
             return
         av_frame.time_base = self._stream.codec_context.time_base
         if av_frame.pts is not None and av_frame.time_base:
@@ -1286,6 +1303,9 @@ class EncoderSink:
             self._mux_video(packets)
         except (av.FFmpegError, ValueError) as exc:
             raise self._mux_failed(exc, f"writing {self.name}") from None
+        if self._ahead:  # the frame's own ticks past its first (constant rate)
+            self._fill_ticks(av_frame.pts, av_frame.pts + self._ahead + 1)
+            self._ahead = 0
         self.frames_written += 1
         t = frame.time
         if t is not None:
@@ -1405,12 +1425,18 @@ class EncoderSink:
                 self._phase_s = float((t0 - round(t0) - self._tick_phase) * Fraction(tb))
                 for tr in self._transcode.values():
                     tr.delay(self._phase_s)
-            pts = round(exact - self._tick_phase)
+            ticks_in = exact - self._tick_phase
+            pts = round(ticks_in)
+        else:
+            ticks_in = Fraction(pts)
         if self._last_pts is None and self._t0 and tb:
             self._video_offset -= round(self._t0 / tb)
         raw = pts
         pts += self._video_offset
         last = self._last_pts
+        if last is None and self._cfr and self._fill_gaps and tb:
+            # the first frame holds its own ticks too (see _constant_rate_tick)
+            self._ahead = max(self._shown_ticks(frame, tb) - 1, 0)
         if last is not None and tb:
             step = self._frame_ticks(tb)
             gap = float((pts - last) * tb)
@@ -1423,21 +1449,65 @@ class EncoderSink:
                 self._video_offset = offset if raw + offset > last else own
                 pts = raw + self._video_offset
                 self.corrections["video discontinuities re-based"] += 1
+            elif self._cfr and self._fill_gaps:
+                placed = self._constant_rate_tick(frame, tb, ticks_in + self._video_offset, last)
+                if placed is None:
+                    self._drop = True
+                    return last
+                if pts <= last:
+                    self.corrections[_CFR_MOVED] += 1
+                pts, self._ahead = placed
             elif pts <= last and self._cfr:
-                # A constant-rate container holds one frame a tick: re-timed one
-                # tick late, the frames of a variable-rate Matroska clip (whose
-                # guessed rate is its average) piled up and its picture ran
-                # 1.7 s behind its sound (trial 62). FFmpeg drops such a frame.
-                self._drop = True
-                return last
+                # A constant-rate container holds one frame a tick. Every such
+                # frame re-timed one tick late, the frames of a variable-rate
+                # Matroska clip (whose guessed rate is its average) piled up
+                # and its picture ran 1.7 s behind its sound (trial 62); every
+                # one dropped, that clip lost 28 frames of 150 where FFmpeg
+                # loses 9 (trial 103 F1). FFmpeg's rule moves a frame onto
+                # the next free tick unless it is early for it by more than
+                # its own duration and a margin, so the picture runs at most
+                # about two ticks late.
+                early = float(last + 1 - (ticks_in + self._video_offset))
+                if early - self._shown_ticks(frame, tb) >= _VFR_EARLY:
+                    self._drop = True
+                    return last
+                pts = last + 1
+                self.corrections[_CFR_MOVED] += 1
             elif pts <= last:
                 pts = last + 1
                 self.corrections["late video frames re-timed"] += 1
             elif gap > _PAUSE_NOTE_S and not (self._cfr and self._fill_gaps) and not (
                     self.info is not None and self.info.is_live):
                 self._note_pause(gap, float(last * tb))
-        self._last_pts = pts
+        self._last_pts = pts + self._ahead
         return pts
+
+    def _constant_rate_tick(self, frame: Frame, tb: Fraction, ticks: Fraction,
+                            last: int) -> tuple[int, int] | None:
+        """Where FFmpeg's constant-rate video sync puts ``frame``: None to drop it.
+
+        ``ticks`` is the frame's exact time in ticks, ``last`` the last tick
+        written. Returns the frame's first tick and how many more ticks it
+        holds (its own duration written at once). A frame early for the next
+        free tick by more than its duration and 1.1 ticks is dropped; one
+        less early goes on that tick. A gap of more than 1.1 ticks before it
+        is filled with the frame before for all but the last 0.6 of a tick
+        (rounded), then with this frame: so in a gap it shows up to half a
+        tick early, as in FFmpeg's Ogg and MPEG-PS outputs.
+        """
+        after = last + 1
+        shown = self._shown_ticks(frame, tb)
+        drift = float(ticks - after)
+        span = drift + shown  # (as FFmpeg has it, not changed by the move below)
+        if drift < 0 < span:  # early: put on the next free tick
+            drift = 0.0
+        if span < -_CFR_EARLY:
+            return None
+        if span <= _CFR_EARLY:
+            return after, 0
+        copies = round(span)
+        before = round(drift - 0.6) if drift > _CFR_EARLY else 0
+        return after + before, copies - before - 1
 
     def _note_pause(self, gap: float, at: float) -> None:
         """Name a pause of the input's video that is kept (the first few; then count them)."""
@@ -1448,6 +1518,18 @@ class EncoderSink:
         elif self._pauses == _PAUSE_NOTES + 1:
             self.notes.append(f"{self.name}: the input's video pauses more than "
                               f"{_PAUSE_NOTES} times; the later pauses are kept unnamed")
+
+    @staticmethod
+    def _shown_ticks(frame: Frame, tb: Fraction) -> int:
+        """How long ``frame`` lasts as FFmpeg's video sync reads it, in whole ticks of ``tb``.
+
+        Its packet's duration (not the time to the next frame), rounded half
+        to even as ``lrintf`` rounds it; 1 when it has none.
+        """
+        ticks = frame.meta.get("packet_duration", frame.meta.get("duration"))
+        if not ticks or not frame.time_base:
+            return 1
+        return round(Fraction(ticks) * Fraction(frame.time_base) / Fraction(tb)) or 1
 
     def _frame_ticks(self, tb: Fraction) -> int:
         rate = self.info.rate if self.info is not None else None

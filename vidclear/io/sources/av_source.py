@@ -888,6 +888,9 @@ class AVSource(Source):
         meta: dict[str, Any] = {"index": self.frames_decoded, "capture_time": time.monotonic()}
         if av_frame.duration:  # ticks of the time base; a held last frame keeps its time
             meta["duration"] = int(av_frame.duration)
+            # as the packet said it (``duration`` becomes the time to the next
+            # frame): FFmpeg's video sync for constant-rate outputs reads this
+            meta["packet_duration"] = int(av_frame.duration)
         if av_frame.is_corrupt:  # decoded with errors the decoder concealed (damaged data)
             meta["damaged"] = True
         self._frames_decoded += 1
