@@ -155,6 +155,9 @@ _FRAME_CORRECTIONS = {"frames scaled to the first size",
 # (0.6), the other constant-rate muxers in its constant-rate mode (1.1).
 _VFR_EARLY = 0.6
 _CFR_EARLY = 1.1
+# ... which moves every time it rounds off an exact midpoint, by 2**-17 of a
+# tick: a frame half a tick from two ticks goes on the later one
+_OFF_MIDPOINT = Fraction(1, 1 << 17)
 # A jump ahead of the picture longer than this that is kept (no join: a pause
 # of the recording) is named in a note, the first few of them (a 5 s pause in
 # a Matroska file was kept without the note the README promised, trial 60).
@@ -1425,7 +1428,7 @@ class EncoderSink:
                 self._phase_s = float((t0 - round(t0) - self._tick_phase) * Fraction(tb))
                 for tr in self._transcode.values():
                     tr.delay(self._phase_s)
-            ticks_in = exact - self._tick_phase
+            ticks_in = exact - self._tick_phase + _OFF_MIDPOINT
             pts = round(ticks_in)
         else:
             ticks_in = Fraction(pts)
@@ -1505,8 +1508,9 @@ class EncoderSink:
             return None
         if span <= _CFR_EARLY:
             return after, 0
-        copies = round(span)
-        before = round(drift - 0.6) if drift > _CFR_EARLY else 0
+        # rounded as llrintf rounds them: in single precision, half to even
+        copies = round(float(np.float32(span)))
+        before = round(float(np.float32(drift - 0.6))) if drift > _CFR_EARLY else 0
         return after + before, copies - before - 1
 
     def _note_pause(self, gap: float, at: float) -> None:
@@ -1523,10 +1527,11 @@ class EncoderSink:
     def _shown_ticks(frame: Frame, tb: Fraction) -> int:
         """How long ``frame`` lasts as FFmpeg's video sync reads it, in whole ticks of ``tb``.
 
-        Its packet's duration (not the time to the next frame), rounded half
-        to even as ``lrintf`` rounds it; 1 when it has none.
+        Its packet's duration (not the time to the next frame: a Matroska
+        file's packets often have none, and FFmpeg then counts a tick),
+        rounded half to even as ``lrintf`` rounds it; 1 when it has none.
         """
-        ticks = frame.meta.get("packet_duration", frame.meta.get("duration"))
+        ticks = frame.meta.get("packet_duration")
         if not ticks or not frame.time_base:
             return 1
         return round(Fraction(ticks) * Fraction(frame.time_base) / Fraction(tb)) or 1
