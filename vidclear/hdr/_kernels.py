@@ -205,38 +205,24 @@ def robertson_accum_k(stack, rad, t, acc, cnt):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def log_ratio_selected_k(x, y, log_response, x_low, x_high, low, high, out):  # pragma: no cover
-    """Readings chosen on ``x`` alone: ``log_response[y] - log_response[x]``, and ``y``'s censoring.
+def log_ratio_readings_k(a, b, log_response, low, high, out):  # pragma: no cover - compiled
+    """``log_response[b] - log_response[a]`` of channel readings in [low, high] in both.
 
-    ``x`` and ``y`` are H×W×C uint8 (any strides), ``log_response`` 256×C
-    float64, ``x_low`` and ``x_high`` int64 per channel, ``out`` float64 with
-    room for H·W·C values. Of the readings of ``x`` in [x_low[c], x_high[c]],
-    those whose ``y`` reading is in [low, high] are written to ``out``
-    (channel by channel, row-major); the others are counted: ``y`` above
-    ``high`` (clipped: its ratio is at least what it reads) or below ``low``.
-    Returns (written, above, below).
+    ``a`` and ``b`` are H×W×C uint8 (any strides), ``log_response`` 256×C
+    float64 and ``out`` float64 with room for H·W·C values. Readings are
+    written channel by channel, each in row-major order; returns their count.
     """
-    h, w, nc = x.shape
+    h, w, nc = a.shape
     k = 0
-    above = 0
-    below = 0
     for c in range(nc):
-        lo_c = x_low[c]
-        hi_c = x_high[c]
-        for yy in range(h):
-            for xx in range(w):
-                vx = x[yy, xx, c]
-                if vx < lo_c or vx > hi_c:
-                    continue
-                vy = y[yy, xx, c]
-                if vy > high:
-                    above += 1
-                elif vy < low:
-                    below += 1
-                else:
-                    out[k] = log_response[vy, c] - log_response[vx, c]
-                    k += 1
-    return k, above, below
+        for y in range(h):
+            for x in range(w):  # branch-free: write every reading, keep the usable ones
+                va = a[y, x, c]
+                vb = b[y, x, c]
+                out[k] = log_response[vb, c] - log_response[va, c]
+                k += (va >= low) & (va <= high) & (vb >= low) & (vb <= high)
+    return k
+
 
 
 @njit(cache=True, nogil=True)

@@ -188,10 +188,7 @@ def shift_agreement(reference: np.ndarray, moving: np.ndarray, dy: int, dx: int,
     # compiled a second kernel in the middle of a run, one `vidclear compile`
     # had not made
     a, b = np.array(a, order="C"), np.array(b, order="C")
-    span = np.array([WELL_LOW, WELL_HIGH], np.int64)
-    n, _, _ = K.log_ratio_selected_k(a, b, lr, span[:1].repeat(3), span[1:].repeat(3),
-                                     WELL_LOW, WELL_HIGH, d)
-    d = d[:n]
+    d = d[:K.log_ratio_readings_k(a, b, lr, WELL_LOW, WELL_HIGH, d)]
     if d.size < 64:
         return float("inf"), int(d.size)
     return float(np.mean(np.abs(d - median(d)))), int(d.size)

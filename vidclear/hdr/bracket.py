@@ -4,15 +4,11 @@ A camera that alternates exposures frame by frame rarely says so in the file.
 The pattern is found here from the frames themselves:
 
 - :func:`log_exposure_ratio` measures the exposure ratio of two frames as the
-  median, over every pixel *and every channel* of the darker frame whose
-  reading in the brighter one the ratio puts below the clip, of the
-  difference of their linearised log values. Counting channels one by one
-  (not a gray image) keeps strongly coloured scenes usable: a saturated red
-  pixel still has a green and a blue reading. The readings are chosen on one
-  frame alone, first with the other's clipped readings as censored values:
-  chosen where both frames are well exposed, a clipped area's codec ringing
-  decided which readings of the brighter frame were kept, and the ratio came
-  out too small.
+  median, over every pixel *and every channel* that is well exposed in both
+  frames, of the difference of their linearised log values. Counting channels
+  one by one (not a gray image) keeps strongly coloured scenes usable: a
+  saturated red pixel still has a green and a blue reading, and a channel
+  clipped at 0 or 255 in either frame is left out instead of biasing the ratio.
 - :func:`detect_bracket` takes a run of frames and returns the shortest period
   (2 to 4 frames) at which frames repeat their exposure (the ratio between
   frames one period apart is 1) while neighbours differ, and the relative
@@ -41,7 +37,7 @@ import numpy as np
 
 from vidclear.errors import HDRInputError
 from vidclear.hdr import _kernels as K
-from vidclear.kernels._order import median, select
+from vidclear.kernels._order import median
 
 __all__ = ["BracketDetector", "BracketPattern", "detect_bracket", "log_exposure_ratio",
            "small_rgb"]
@@ -50,14 +46,6 @@ __all__ = ["BracketDetector", "BracketPattern", "detect_bracket", "log_exposure_
 LOW, HIGH = 12, 243
 #: Fewest channel readings a ratio is measured from.
 MIN_READINGS = 64
-#: Natural-log margin below the clip that a partner reading is expected to
-#: keep in :func:`log_exposure_ratio` (about 10 %).
-PARTNER_MARGIN = 0.1
-# Rounds of that choice, each with the ratio the one before found: where the
-# first ratio read short (ringing in a clipped area counted as readings), the
-# next keeps fewer such readings (4 stops with 86 % clipped and 30 codes of
-# ringing: 3.62 after one round, 3.98 after three).
-_REFINE = 3
 #: Frames one period apart must agree to within this many stops.
 SAME_TOL = 0.2
 #: At least one step of a bracket differs by this many stops.
@@ -101,77 +89,27 @@ def log_exposure_ratio(a: np.ndarray, b: np.ndarray, log_response: np.ndarray, *
         256×3 float: natural log of the linear exposure each 8-bit value of
         each channel records (the log of a camera response table).
     low, high : int
-        Readings outside ``[low, high]`` are below the noise floor or clipped.
+        Readings outside ``[low, high]`` in either frame are left out, per
+        channel.
     min_readings : int
         Fewer usable channel readings than this give NaN.
 
     Returns
     -------
     ratio : float
-        Median of ``log_response[b] - log_response[a]`` over the channel
-        readings of the darker frame whose partner the ratio puts within
-        ``[low, high]`` (see Notes); NaN when too few readings are usable.
+        Median over usable channel readings of ``log_response[b] -
+        log_response[a]``; NaN when too few readings are usable.
     count : int
         The number of channel readings used.
-
-    Notes
-    -----
-    Readings kept only where both frames are within ``[low, high]`` bias the
-    ratio towards 1 where much is clipped in the brighter frame or black in
-    the darker: a reading of the brighter frame is kept when noise or a
-    codec's ringing pulled it under the clip, and dropped when it pushed it
-    over, and a step of 4 stops between colour bars compressed by x264 read
-    as 0.8 (trial 102 F1). So the readings are chosen on one frame alone. A
-    first ratio takes those of one frame in range, its partner's clipped
-    readings counted as censored above (and black ones below), whose median
-    holds while fewer than half are censored on either side; of the two
-    frames, the choice that censors fewer. The ratio returned then takes the
-    darker frame's readings whose partner that first ratio puts within
-    range, by a margin of :data:`PARTNER_MARGIN`, in three rounds, each with
-    the ratio of the round before. Where no first ratio holds (too much
-    clipped and black at once), the readings in range in both frames give
-    it, as before. The median of a censored sample: D. R. Helsel, *Statistics for
-    Censored Environmental Data Using Minitab and R*, 2nd ed., Wiley 2012.
     """
     if a.shape != b.shape or a.ndim != 3 or a.shape[2] != 3:
         raise HDRInputError(f"frames of shape {a.shape} and {b.shape}: expected two H×W×3")
     lr = _log_table(log_response, 3)
-    a8, b8 = _u8(a), _u8(b)
     d = np.empty(a.size, dtype=np.float64)
-    lows = np.full(3, int(low), np.int64)
-    highs = np.full(3, int(high), np.int64)
-    first, first_n = math.nan, 0
-    censored = 1.0
-    for x, y, sign in ((a8, b8, 1.0), (b8, a8, -1.0)):
-        n, above, below = K.log_ratio_selected_k(x, y, lr, lows, highs, int(low), int(high), d)
-        total = n + above + below
-        if total < min_readings:
-            continue
-        share = (above + below) / total
-        # the middle of the sample ordered with ``below`` at -inf and ``above`` at +inf
-        k0, k1 = (total - 1) // 2 - below, total // 2 - below
-        if k0 < 0 or k1 >= n or share >= censored:
-            continue
-        first, censored = sign * 0.5 * (select(d[:n], k0) + select(d[:n], k1)), share
-        first_n = n
-    if not math.isfinite(first):  # the readings in range in both
-        n, _, _ = K.log_ratio_selected_k(a8, b8, lr, lows, highs, int(low), int(high), d)
-        if n < min_readings:
-            return math.nan, n
-        return float(median(d[:n])), n
-    ratio, count = first, first_n
-    for _ in range(_REFINE):
-        x, y, sign = (a8, b8, 1.0) if ratio >= 0 else (b8, a8, -1.0)
-        # per channel, the darker frame's highest level whose partner lands in range
-        room = lr[int(high), :3] - abs(ratio) - PARTNER_MARGIN
-        tops = np.array([int(np.searchsorted(lr[:, c], room[c], side="right")) - 1
-                         for c in range(3)], np.int64)
-        n, _, _ = K.log_ratio_selected_k(x, y, lr, lows, np.minimum(tops, int(high)),
-                                         int(low), int(high), d)
-        if n < min_readings:
-            break
-        ratio, count = sign * float(median(d[:n])), n
-    return ratio, count
+    n = int(K.log_ratio_readings_k(_u8(a), _u8(b), lr, int(low), int(high), d))
+    if n < min_readings:
+        return math.nan, n
+    return float(median(d[:n])), n
 
 
 def _u8(img: np.ndarray) -> np.ndarray:

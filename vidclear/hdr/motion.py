@@ -94,10 +94,6 @@ class WindowFlow:
         self.response = np.asarray(response)
         self._luts.clear()
 
-    def rescale(self, slot: int, factor: float) -> None:
-        """Multiply the relative exposure of the frame in ``slot`` by ``factor``."""
-        self._exposure[slot] *= float(factor)
-
     def add(self, slot: int, small: np.ndarray, exposure: float) -> None:
         """A new frame in ``slot``: its reduced H×W×3 uint8 image and relative exposure."""
         green = flow_image(small)

@@ -329,7 +329,6 @@ class RollingBracket:
         self._order: list[int] = []  # slots, oldest first
         self._first_full = True  # the next full-window frame is the first (not timed)
         self._cut_at: int | None = None  # the frame count at the last scene cut
-        self._lost_at: int | None = None  # the frame count where the phase was last lost
         self._last_time: float | None = None
         self.smooth_a.reset()
         self.smooth_b.reset()
@@ -470,23 +469,6 @@ class RollingBracket:
                 math.log(chained / float(self.exposures[phase]))) <= _OFF_PATTERN):
             ex = float(self.exposures[phase])
             self._trusted = self.tracker.misfit <= FIT_MISFIT
-        elif (phase is not None and chained is not None and self.tracker.misfit <= FIT_MISFIT
-              and self._lost_at is not None and self._count - self._lost_at < self.window):
-            # The pattern fits again a few frames after no step fitted (a
-            # scene cut): the chain ran across the cut, where the ratio of two
-            # frames of different scenes means nothing, and carried the new
-            # scene at its scale (a 10 times darker scene at 1 / 6.3 of the
-            # pattern's exposures, for good, and the local operator's white
-            # point, held to what the longest exposure reads, crept by 7
-            # levels). The frames since take the pattern's exposures.
-            ex = float(self.exposures[phase])
-            factor = ex / chained
-            for k, count in enumerate(self._slot_count):
-                if count >= self._lost_at and k != slot:
-                    self._slot_exp[k] *= factor
-                    if self.motion is not None:
-                        self.motion.rescale(k, factor)
-            self._trusted = True
         elif chained is not None:
             # No pattern step fits (the camera changed its bracket), or the
             # phase the pattern gives is far from what the frame measures
@@ -503,10 +485,6 @@ class RollingBracket:
         else:  # unknown yet: guess the next pattern element
             ex = float(self.exposures[(self._count - 1) % self.exposures.size])
             self._trusted = False
-        if phase is None and self.last_phase is not None:
-            self._lost_at = self._count
-        elif phase is not None:
-            self._lost_at = None if self.last_phase is not None else self._lost_at
         self.last_phase = phase
         self._slot_exp[slot] = ex
         self._slot_count[slot] = self._count
