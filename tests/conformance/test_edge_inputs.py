@@ -335,6 +335,25 @@ def test_audio_a_muxer_lists_but_refuses_is_re_encoded(media, capsys, audio, ext
     assert [s["codec_name"] for s in ffprobe_streams(out)["streams"]] == ["h264", "aac"]
 
 
+def test_an_mpg_output_is_mpeg_ps_as_ffmpeg_writes_it(media, capsys):
+    # ".mpg" names no muxer but MPEG-PS ("mpeg") and the raw MPEG-1 stream
+    # ("mpeg1video") list it; vidclear refused it ("no container for
+    # extension .mpg", trial 104 F6). FFmpeg writes MPEG-PS; so does vidclear.
+    ext = ".mpg"
+    inp = media / "clip.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=1", *X264, str(inp))
+    out = media / f"clip{ext}"
+    rc, err = _run(inp, out, capsys)
+    assert rc == 0, err
+    theirs = media / f"ffmpeg{ext}"
+    ffmpeg("-i", str(inp), str(theirs))
+    info = ffprobe_streams(out)
+    assert info["format"]["format_name"] == ffprobe_streams(theirs)["format"]["format_name"]
+    assert int(_streams(info, "video")[0]["nb_read_frames"]) == 25
+    rc, err = _run(inp, media / "clip.xyz", capsys)  # and one no muxer lists is still refused
+    assert rc != 0 and "no container for extension .xyz" in err
+
+
 @pytest.mark.parametrize(("audio", "rate", "ext", "want"), [
     ("libopus", 48000, ".avi", "mp3"), ("alac", 48000, ".asf", "wmav2"),
     ("libvorbis", 48000, ".avi", "mp3"), ("flac", 48000, ".asf", "wmav2"),

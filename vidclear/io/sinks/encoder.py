@@ -598,8 +598,9 @@ def container_for(path: Path, name: str | None = None) -> str:
     if not suffix:
         raise ConfigError(f"output {name} has no extension to choose a container by "
                           "(add one, or name the container with -f / output.format)")
+    # (.wmv was refused, trial 64; .mpg, MPEG-PS as FFmpeg writes it, trial 104 F6)
     aliases = {"mkv": "matroska", "ts": "mpegts", "m2ts": "mpegts", "mts": "mpegts",
-               "m4v": "mp4", "wmv": "asf"}  # (.wmv was refused, trial 64)
+               "m4v": "mp4", "wmv": "asf", "mpg": "mpeg"}
     muxer = aliases.get(suffix, suffix)
     try:
         av.format.ContainerFormat(muxer, "w")
