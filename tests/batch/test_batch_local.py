@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -731,6 +732,25 @@ def test_the_summary_counts_the_frames_of_interrupted_rows_apart() -> None:
     last = format_table(report).splitlines()[-1]
     assert ("(and of the interrupted files 50 not kept, 300 kept in finished segments for a "
             "rerun)") in last, last
+
+
+def test_the_summary_counts_the_frames_an_output_dropped(tmp_path: Path, capsys) -> None:
+    # A variable-rate clip into AVI: frames too early for the next free tick
+    # are dropped, as FFmpeg drops them; each file's notes and stats said so,
+    # the batch's last line only "229 frames" (trial 104, a batch into AVI).
+    pts = [100 * b + 3 * k for b in range(10) for k in range(3)]  # bursts 3 ms apart
+    (tmp_path / "in").mkdir()
+    src = make_clip(tmp_path / "in" / "bursts.mp4", n=len(pts), pts=pts,
+                    time_base=Fraction(1, 1000), audio=False)
+    assert main(["batch", str(src), "-o", str(tmp_path / "out"), "--ext", "avi"]) == 0
+    last = capsys.readouterr().err.strip().splitlines()
+    summary = next(ln for ln in last if " done, " in ln)
+    written = int(ffprobe_streams(tmp_path / "out" / "bursts.avi")["streams"][0]
+                  ["nb_read_frames"])
+    assert 0 < written < len(pts)
+    assert f"; {written} frames (and {len(pts) - written} dropped) in " in summary, summary
+    report = json.loads((tmp_path / "out" / "batch-report.json").read_text())
+    assert report["totals"]["frames_dropped"] == len(pts) - written
 
 
 def test_a_report_is_never_a_file_the_batch_reads_or_its_state(clips: Path, tmp_path: Path,

@@ -784,6 +784,9 @@ def _report(files: list[_File], opts: BatchOptions, outdir: Path, run: _Run, wal
     kept = sum(e.get("frames_kept", 0) for e in entries)
     lost = sum(e["frames"] - e.get("frames_kept", 0) for e in entries
                if e["status"] == "interrupted")
+    # frames each run dropped (a constant-rate output's taken ticks): in the
+    # files' stats and notes, not in the summary (trial 104's batch into AVI)
+    dropped = sum(int((e.get("stats") or {}).get("dropped", 0) or 0) for e in entries)
     return {
         "outdir": str(outdir), "engine": opts.engine, "workers": run.workers,
         "nodes": len(run.nodes) or None, "interrupted": interrupted,
@@ -793,6 +796,7 @@ def _report(files: list[_File], opts: BatchOptions, outdir: Path, run: _Run, wal
                    "pending": counts["pending"] + counts["running"],
                    "frames": frames, "frames_reused": reused,
                    "fps": round((frames - reused) / wall, 2) if wall > 0 else 0.0,
-                   "frames_not_kept": lost, "frames_kept_for_rerun": kept},
+                   "frames_not_kept": lost, "frames_kept_for_rerun": kept,
+                   "frames_dropped": dropped},
         "files": entries,
     }

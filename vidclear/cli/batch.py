@@ -138,8 +138,10 @@ def format_table(report: dict[str, Any]) -> str:
     t = report["totals"]
     stopped = f"{t['interrupted']} interrupted, " if t.get("interrupted") else ""
     lost, kept = int(t.get("frames_not_kept") or 0), int(t.get("frames_kept_for_rerun") or 0)
+    gone = int(t.get("frames_dropped") or 0)
     said = ([f"of the interrupted files {lost} not kept"] if lost else []) + (
-        [f"{kept} kept in finished segments for a rerun"] if kept else [])
+        [f"{kept} kept in finished segments for a rerun"] if kept else []) + (
+        [f"{gone} dropped"] if gone else [])
     dropped = f" (and {', '.join(said)})" if said else ""
     reused = int(t.get("frames_reused") or 0)
     earlier = f", {reused} of them made by an earlier run" if reused else ""
