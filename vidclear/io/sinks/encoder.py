@@ -1266,6 +1266,8 @@ class EncoderSink:
         av_frame = self._to_av(frame)
         before = self._last_pts
         av_frame.pts = self._video_pts(frame)
+        av_frame.time_base = self._stream.codec_context.time_base
+        av_frame.pict_type = av.video.frame.PictureType.NONE
         if self._drop:  # too early for the next free tick (constant rate)
             self._drop = False
             self.corrections[_CFR_DROPS] += 1
@@ -1277,17 +1279,13 @@ class EncoderSink:
             # trial 103 F1)
             frame.meta["dropped_at_output"] = True
             if self._fill_gaps:  # still the picture a gap after it repeats, as in FFmpeg's
-                av_frame.time_base = self._stream.codec_context.time_base
-                av_frame.pict_type = av.video.frame.PictureType.NONE
                 self._last_av = av_frame
             return
-        av_frame.time_base = self._stream.codec_context.time_base
         if av_frame.pts is not None and av_frame.time_base:
             # where the frame lands in this file, for a report beside it (the
             # input's clock, a TS's 1.48 s start and its late frames stepping
             # back, was the report's time axis: trial 74); the first recorder's
             frame.meta.setdefault("output_time", float(av_frame.pts * av_frame.time_base))
-        av_frame.pict_type = av.video.frame.PictureType.NONE
         if self._cfr and av_frame.pts is not None:
             if before is not None and self._fill_gaps:
                 self._fill_ticks(before, av_frame.pts)
@@ -1440,7 +1438,7 @@ class EncoderSink:
         last = self._last_pts
         if last is None and self._cfr and self._fill_gaps and tb:
             # the first frame holds its own ticks too (see _constant_rate_tick)
-            self._ahead = max(self._shown_ticks(frame, tb) - 1, 0)
+            self._ahead = self._shown_ticks(frame, tb) - 1
         if last is not None and tb:
             step = self._frame_ticks(tb)
             gap = float((pts - last) * tb)
@@ -1453,7 +1451,7 @@ class EncoderSink:
                 self._video_offset = offset if raw + offset > last else own
                 pts = raw + self._video_offset
                 self.corrections["video discontinuities re-based"] += 1
-            elif self._cfr and self._fill_gaps:
+            elif self._cfr and (self._fill_gaps or pts <= last):
                 placed = self._constant_rate_tick(frame, tb, ticks_in + self._video_offset, last)
                 if placed is None:
                     self._drop = True
@@ -1461,22 +1459,6 @@ class EncoderSink:
                 if pts <= last:
                     self.corrections[_CFR_MOVED] += 1
                 pts, self._ahead = placed
-            elif pts <= last and self._cfr:
-                # A constant-rate container holds one frame a tick. Every such
-                # frame re-timed one tick late, the frames of a variable-rate
-                # Matroska clip (whose guessed rate is its average) piled up
-                # and its picture ran 1.7 s behind its sound (trial 62); every
-                # one dropped, that clip lost 28 frames of 150 where FFmpeg
-                # loses 9 (trial 103 F1). FFmpeg's rule moves a frame onto
-                # the next free tick unless it is early for it by more than
-                # its own duration and a margin, so the picture runs at most
-                # about two ticks late.
-                early = float(last + 1 - (ticks_in + self._video_offset))
-                if early - self._shown_ticks(frame, tb) >= _VFR_EARLY:
-                    self._drop = True
-                    return last
-                pts = last + 1
-                self.corrections[_CFR_MOVED] += 1
             elif pts <= last:
                 pts = last + 1
                 self.corrections["late video frames re-timed"] += 1
@@ -1488,21 +1470,31 @@ class EncoderSink:
 
     def _constant_rate_tick(self, frame: Frame, tb: Fraction, ticks: Fraction,
                             last: int) -> tuple[int, int] | None:
-        """Where FFmpeg's constant-rate video sync puts ``frame``: None to drop it.
+        """Where FFmpeg's video sync puts ``frame`` in a constant-rate container: None to drop it.
 
         ``ticks`` is the frame's exact time in ticks, ``last`` the last tick
         written. Returns the frame's first tick and how many more ticks it
-        holds (its own duration written at once). A frame early for the next
-        free tick by more than its duration and 1.1 ticks is dropped; one
-        less early goes on that tick. A gap of more than 1.1 ticks before it
-        is filled with the frame before for all but the last 0.6 of a tick
-        (rounded), then with this frame: so in a gap it shows up to half a
-        tick early, as in FFmpeg's Ogg and MPEG-PS outputs.
+        holds. A container holds one frame a tick: every frame on a taken
+        tick re-timed one tick late, the frames of a variable-rate Matroska
+        clip (whose guessed rate is its average) piled up and its picture
+        ran 1.7 s behind its sound (trial 62); every one dropped, that clip
+        lost 28 frames of 150 where FFmpeg loses 9 (trial 103 F1). So, as
+        FFmpeg: a frame early for the next free tick by more than its
+        duration and 0.6 of a tick (AVI, the variable-rate mode) or 1.1 (the
+        others, the constant-rate mode) is dropped; one less early goes on
+        that tick, so the picture runs at most about two ticks late. In the
+        constant-rate mode the frame's own duration is written at once, and
+        a gap of more than 1.1 ticks before it is filled with the frame
+        before for all but the last 0.6 of a tick (rounded), then with this
+        frame: in a gap it shows up to half a tick early, as in FFmpeg's Ogg
+        and MPEG-PS outputs. (AVI's gaps are left to the muxer.)
         """
         after = last + 1
         shown = self._shown_ticks(frame, tb)
         drift = float(ticks - after)
         span = drift + shown  # (as FFmpeg has it, not changed by the move below)
+        if not self._fill_gaps:
+            return None if span <= -_VFR_EARLY else (max(after, round(ticks)), 0)
         if drift < 0 < span:  # early: put on the next free tick
             drift = 0.0
         if span < -_CFR_EARLY:
