@@ -139,6 +139,68 @@ def test_a_matroska_file_whose_clock_starts_again_is_whole(tmp_path, back_ms):
     assert res.returncode == 1 and "truncated" in res.stderr, res.stderr
 
 
+@pytest.mark.parametrize("copy", [True, False])
+def test_a_long_last_frame_whose_duration_a_remux_lost_is_a_whole_file(tmp_path, copy):
+    # Two seconds of video whose last frame lasts two seconds more, remuxed by
+    # FFmpeg with four seconds of sound: the remux keeps the video stream's
+    # 4 s DURATION but not the last block's duration, and the file was refused
+    # as "truncated: video stops at 2.02 s of 3.99 s" (trial 103 F4), where
+    # FFmpeg converts it. The sound reaching the end tells a whole file from a
+    # cut one, whether it is copied or not.
+    tb = Fraction(1, 1000)
+    first = tmp_path / "long_last.mkv"
+    with av.open(str(first), "w") as out:
+        vs = out.add_stream("libx264", rate=30)
+        vs.width, vs.height, vs.pix_fmt = 160, 120, "yuv420p"
+        vs.time_base = vs.codec_context.time_base = tb
+        vs.codec_context.options = {"preset": "ultrafast", "bf": "0"}
+        pts = [round(1000 * i / 30) for i in range(60)]
+        lasts = {p: (pts[k + 1] - p if k + 1 < len(pts) else 2000) for k, p in enumerate(pts)}
+        for i, p in enumerate(pts):
+            fr = av.VideoFrame.from_ndarray(np.full((120, 160, 3), 4 * i, np.uint8),
+                                            format="rgb24")
+            fr.pts, fr.time_base = p, tb
+            for pk in vs.encode(fr):
+                pk.duration = lasts[pk.pts]
+                out.mux(pk)
+        for pk in vs.encode(None):
+            pk.duration = lasts[pk.pts]
+            out.mux(pk)
+    src = tmp_path / "remuxed.mkv"
+    ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
+    subprocess.run([ffmpeg, "-v", "error", "-i", str(first), "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=3.97", "-map", "0:v", "-map", "1:a",
+                    "-c:v", "copy", "-c:a", "aac", str(src)], check=True)
+    last = ffprobe_packets(src, "v:0")[-1]  # what the test is about: the duration lost
+    assert float(last["pts_time"]) < 2.1 and float(last["duration_time"]) < 0.1, last
+    out = tmp_path / "out.mkv"
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o", str(out),
+                          "--set", f"output.copy_streams={str(copy).lower()}"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "its video stops at 2.02 s and its sound goes on to 3.9" in res.stderr, res.stderr
+    reference = tmp_path / "ffmpeg.mkv"
+    subprocess.run([ffmpeg, "-v", "error", "-i", str(src), "-c:v", "libx264", "-preset",
+                    "ultrafast", str(reference)], check=True)
+    # the frames and their spacing as FFmpeg's (where the picture starts against
+    # the sound is another matter, trial 104 F4)
+    times, theirs = np.array(ffprobe_frame_times(out)), np.array(ffprobe_frame_times(reference))
+    assert len(times) == len(theirs) == 60
+    np.testing.assert_allclose(np.diff(times), np.diff(theirs), atol=2e-3)
+    if copy:
+        sound = ffprobe_packets(out, "a:0")
+        assert float(sound[-1]["pts_time"]) > 3.8
+    # the same file cut short (its sound stops with its picture) is still refused
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(src.read_bytes()[: src.stat().st_size * 6 // 10])
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(cut), "-o",
+                          str(tmp_path / "c.mkv"), "--set",
+                          f"output.copy_streams={str(copy).lower()}"],
+                         capture_output=True, text=True)
+    assert res.returncode == 1 and "is truncated: video stops at" in res.stderr, res.stderr
+    assert not (tmp_path / "c.mkv").exists()
+
+
 def test_variable_frame_rate_pts_survive(tmp_path):
     tb = Fraction(1, 1000)
     gaps = [33, 33, 50, 17, 100, 33, 66, 33, 20, 40] * 3

@@ -1028,11 +1028,55 @@ class AVSource(Source):
             last = max(last, first + self._run[2] + self._run[1] - self._run[0])
         if end is not None and last is not None:
             step = 1.0 / float(self.rate) if self.rate else 0.04
-            if last < end - max(0.25, 3 * step):
-                raise InputError(
-                    f"input {self.spec} is truncated: video stops at {last:.2f} s "
-                    f"of {end:.2f} s {hint}"
-                )
+            slack = max(0.25, 3 * step)
+            if last < end - slack:
+                sound = self._sound_end(end)
+                if sound is None or sound < end - slack:
+                    raise InputError(
+                        f"input {self.spec} is truncated: video stops at {last:.2f} s "
+                        f"of {end:.2f} s {hint}"
+                    )
+                # the sound reaches the end: a whole file whose video stops
+                # early, or whose last frame lasts without a duration recorded
+                # (a Matroska remux: trial 103 F4); FFmpeg reads it the same
+                self.notes.append(
+                    f"{self.spec}: its video stops at {last:.2f} s and its sound goes on to "
+                    f"{sound:.2f} s (a shorter video stream, or a last frame held without "
+                    "its duration recorded): the video is read as it is, as FFmpeg reads it")
+
+    def _sound_end(self, end: float) -> float | None:
+        """Where the file's sound ends (seconds, the furthest audio stream), if it can be told.
+
+        Copied audio streams say it from the packets read. Otherwise, for a
+        file, its audio packets from 3 s before ``end`` (the declared end)
+        are read again from a fresh open; None for other inputs, a file
+        without sound, or one that cannot be read again.
+        """
+        ends = [float(self._side_end[s.index] * s.time_base) for s in self.copy_streams
+                if s.type == "audio" and s.index in self._side_end and s.time_base]
+        if ends:
+            return max(ends)
+        audio = [s.index for s in self._container.streams if s.type == "audio"]
+        if self.kind != "file" or not audio:
+            return None
+        furthest: float | None = None
+        try:
+            with av.open(os.path.abspath(self.spec), "r") as c:
+                streams = [c.streams[i] for i in audio]
+                first = streams[0]
+                if first.time_base:
+                    c.seek(max(0, int((end - 3.0) / first.time_base)), stream=first,
+                           backward=True)
+                for n, packet in enumerate(c.demux(*streams)):
+                    at = packet.pts if packet.pts is not None else packet.dts
+                    if at is not None and packet.time_base:
+                        reach = float((at + (packet.duration or 0)) * packet.time_base)
+                        furthest = reach if furthest is None else max(furthest, reach)
+                    if n >= 20000:  # far enough: the rest of a long file is not read
+                        break
+        except (av.FFmpegError, OSError, ValueError):
+            return None
+        return furthest
 
     def _avi_ticks(self, declared: int) -> bool:
         """Whether an AVI's declared length is ticks its packets' timestamps cover.
