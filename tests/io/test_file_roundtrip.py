@@ -29,6 +29,7 @@ from tests.media import (
 from vidclear import Session, load_config, open_source, transcode
 from vidclear.dehaze import Dehazer
 from vidclear.errors import InputError
+from vidclear.io.sources.structure import matroska_segment
 
 
 def _video(info: dict) -> dict:
@@ -145,8 +146,8 @@ def test_a_long_last_frame_whose_duration_a_remux_lost_is_a_whole_file(tmp_path,
     # FFmpeg with four seconds of sound: the remux keeps the video stream's
     # 4 s DURATION but not the last block's duration, and the file was refused
     # as "truncated: video stops at 2.02 s of 3.99 s" (trial 103 F4), where
-    # FFmpeg converts it. The sound reaching the end tells a whole file from a
-    # cut one, whether it is copied or not.
+    # FFmpeg converts it. Its Segment, all there, tells a whole file from a
+    # cut one, whether the sound is copied or not.
     tb = Fraction(1, 1000)
     first = tmp_path / "long_last.mkv"
     with av.open(str(first), "w") as out:
@@ -178,7 +179,8 @@ def test_a_long_last_frame_whose_duration_a_remux_lost_is_a_whole_file(tmp_path,
                           "--set", f"output.copy_streams={str(copy).lower()}"],
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    assert "its video stops at 2.02 s and its sound goes on to 3.9" in res.stderr, res.stderr
+    assert "its video stops at 2.02 s of the 3.99 s it declares, and the file is whole" \
+        in res.stderr, res.stderr
     reference = tmp_path / "ffmpeg.mkv"
     subprocess.run([ffmpeg, "-v", "error", "-i", str(src), "-c:v", "libx264", "-preset",
                     "ultrafast", str(reference)], check=True)
@@ -190,15 +192,92 @@ def test_a_long_last_frame_whose_duration_a_remux_lost_is_a_whole_file(tmp_path,
     if copy:
         sound = ffprobe_packets(out, "a:0")
         assert float(sound[-1]["pts_time"]) > 3.8
-    # the same file cut short (its sound stops with its picture) is still refused
+    # the same file cut short is refused
     cut = tmp_path / "cut.mkv"
     cut.write_bytes(src.read_bytes()[: src.stat().st_size * 6 // 10])
     res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(cut), "-o",
                           str(tmp_path / "c.mkv"), "--set",
                           f"output.copy_streams={str(copy).lower()}"],
                          capture_output=True, text=True)
-    assert res.returncode == 1 and "is truncated: video stops at" in res.stderr, res.stderr
+    assert res.returncode == 1 and "is truncated: its Matroska segment ends" in res.stderr, \
+        res.stderr
     assert not (tmp_path / "c.mkv").exists()
+
+
+def test_a_matroska_file_is_whole_as_far_as_its_segment_says(tmp_path):
+    # Matroska says how many bytes its Segment holds. Two seconds of picture
+    # and five of sound, cut short in the sound-only tail, was read to the cut
+    # with exit 0 and no word, the copied sound silently shortened (trial 106
+    # F1); a whole file without sound whose held last frame lost its duration
+    # in a remux was refused as truncated (F2). FFmpeg reads the whole one.
+    ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
+    short = tmp_path / "short.mkv"
+    subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=25:duration=2", "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=5", "-c:v", "libx264", "-c:a", "aac",
+                    str(short)], check=True)
+    end, size = matroska_segment(str(short))
+    assert end == size  # FFmpeg's own file, whole
+    _vidclear_run(short, tmp_path / "whole.mkv")
+    for keep in (85, 99):
+        cut = tmp_path / f"cut{keep}.mkv"
+        cut.write_bytes(short.read_bytes()[: size * keep // 100])
+        last = ffprobe_packets(cut, "v:0")[-1]
+        assert float(last["pts_time"]) > 1.9  # the cut is in the sound-only tail
+        out = tmp_path / f"out{keep}.mkv"
+        res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(cut), "-o",
+                              str(out)], capture_output=True, text=True)
+        assert res.returncode == 1, res.stderr
+        assert f"is truncated: its Matroska segment ends at byte {end}, the file holds " \
+            f"{size * keep // 100} bytes" in res.stderr
+        assert not out.exists() and not list(tmp_path.glob(f"out{keep}*"))
+    # silent, a last frame of 2 s whose duration the remux drops
+    tb = Fraction(1, 1000)
+    first = tmp_path / "held.mkv"
+    with av.open(str(first), "w") as container:
+        vs = container.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 96, 64, "yuv420p"
+        vs.time_base = vs.codec_context.time_base = tb
+        vs.codec_context.options = {"preset": "ultrafast", "bf": "0"}
+        for i in range(51):
+            fr = av.VideoFrame.from_ndarray(np.full((64, 96, 3), 5 * i, np.uint8), format="rgb24")
+            fr.pts, fr.time_base = 40 * i, tb
+            for pk in vs.encode(fr):
+                pk.duration = 2000 if pk.pts == 2000 else 40
+                container.mux(pk)
+        for pk in vs.encode(None):
+            pk.duration = 2000 if pk.pts == 2000 else 40
+            container.mux(pk)
+    remuxed = tmp_path / "held_remux.mkv"
+    subprocess.run([ffmpeg, "-v", "error", "-i", str(first), "-c", "copy", str(remuxed)],
+                   check=True)
+    assert float(ffprobe_packets(remuxed, "v:0")[-1]["duration_time"]) < 0.1
+    res = _vidclear_run(remuxed, tmp_path / "held_out.mkv")
+    assert "its video stops at 2.04 s of the 4.00 s it declares, and the file is whole" \
+        in res.stderr, res.stderr
+    assert len(ffprobe_frame_times(tmp_path / "held_out.mkv")) == 51
+
+
+def test_matroska_segment_reads_sizes_and_leaves_what_it_cannot_tell(tmp_path):
+    # EBML header, then a Segment: its size in a 1-byte, an 8-byte and an
+    # unknown-size variable-size integer (RFC 8794, 4)
+    header = bytes([0x1A, 0x45, 0xDF, 0xA3, 0x84, 0x42, 0x86, 0x81, 0x01])
+    seg_id = bytes([0x18, 0x53, 0x80, 0x67])
+    cases = {
+        "short": (header + seg_id + bytes([0x80 | 20]) + bytes(20), (9 + 5 + 20, 34)),
+        "long": (header + seg_id + bytes([0x01]) + (100).to_bytes(7, "big") + bytes(30),
+                 (9 + 12 + 100, 51)),
+        "unknown": (header + seg_id + bytes([0x01]) + b"\xff" * 7 + bytes(30), None),
+        "void first": (header + bytes([0xEC, 0x82, 0, 0]) + seg_id + bytes([0x85]) + bytes(5),
+                       (9 + 4 + 5 + 5, 23)),
+        "no ebml": (b"\x00\x00\x00\x18ftypisom" + bytes(40), None),
+        "cut in its header": (header[:6], None),
+    }
+    for name, (data, expected) in cases.items():
+        path = tmp_path / f"{name}.mkv"
+        path.write_bytes(data)
+        assert matroska_segment(str(path)) == expected, name
+    assert matroska_segment(str(tmp_path / "missing.mkv")) is None
 
 
 def test_variable_frame_rate_pts_survive(tmp_path):

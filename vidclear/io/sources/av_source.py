@@ -25,6 +25,12 @@ from vidclear.errors import InputError
 from vidclear.io.joins import Unjoiner, joinable
 from vidclear.io.sequence import ffmpeg_pattern, first_of_sequence, has_number
 from vidclear.io.sources.remote import accepts_ranges, asked
+from vidclear.io.sources.structure import (
+    TS_TAIL,
+    matroska_segment,
+    mp4_without_index,
+    ts_ends_whole,
+)
 
 __all__ = ["CAPTURE_TIME_BASE", "AVSource", "camera_device", "classify_input", "video_stream"]
 
@@ -212,46 +218,13 @@ def open_error(spec: str, exc: Exception) -> InputError:
         text = (f"{text} (an SDP file describes an RTP stream, which FFmpeg opens only with "
                 "-protocol_whitelist file,udp,rtp; vidclear reads network streams from "
                 "rtsp://, udp://, srt://, rtmp:// and http:// URLs, not from SDP files)")
-    elif classify_input(spec) == "file" and _mp4_without_index(spec):
+    elif classify_input(spec) == "file" and mp4_without_index(spec):
         # a dashcam's power cut: FFmpeg logs "moov atom not found" and returns
         # "Invalid data found" (trial 53)
         text = ("it is an MP4/MOV without its index (no moov box): the recording was "
                 "cut off before it was finished, and needs a repair tool (such as "
                 "untrunc) and a whole file from the same camera")
     return InputError(f"cannot open input {spec}: {text}")
-
-
-def _mp4_without_index(path: str) -> bool:
-    """Whether ``path`` is an ISO BMFF file (MP4, MOV) whose top-level boxes hold no ``moov``.
-
-    The boxes are walked by their sizes (ISO/IEC 14496-12, 4.2: a 32-bit
-    size, 1 for a 64-bit one after the type, 0 for "to the end of the
-    file"); a file whose first box is no ``ftyp`` (or QuickTime's
-    ``wide``, ``mdat``, ``free``, ``skip``) is not judged.
-    """
-    try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            pos, first = 0, True
-            while pos + 8 <= size:
-                f.seek(pos)
-                head = f.read(16)
-                n, kind = int.from_bytes(head[:4], "big"), head[4:8]
-                if first and kind not in (b"ftyp", b"wide", b"mdat", b"free", b"skip"):
-                    return False
-                first = False
-                if kind == b"moov":
-                    return False
-                if n == 1 and len(head) == 16:
-                    n = int.from_bytes(head[8:16], "big")
-                elif n == 0:
-                    n = size - pos
-                if n < 8:
-                    return True  # a broken box where the index should follow
-                pos += n
-            return not first
-    except OSError:
-        return False
 
 
 def _unresolved_host(spec: str) -> str | None:
@@ -276,7 +249,6 @@ EMPTY_INPUT = ("an input is empty (\"\", an unset shell variable?): name a file,
 
 
 _AVFMT_NOTIMESTAMPS = 0x0080  # libavformat/avformat.h: the format carries no timestamps
-_TS_TAIL = 2 * 204  # bytes of a stream's end that show whether its last packets are whole
 
 
 def _counts_samples(stream: Any) -> bool:
@@ -284,21 +256,6 @@ def _counts_samples(stream: Any) -> bool:
     cc = stream.codec_context
     return (stream.type == "audio" and cc.name.startswith("pcm_")
             and bool(cc.sample_rate) and stream.frames > 0)
-
-
-def _ts_ends_whole(tail: bytes, size: int) -> bool:
-    """Whether an MPEG-TS stream of ``size`` bytes whose last bytes are ``tail`` ends whole.
-
-    Its packets are 188 bytes (192 in M2TS, whose 4-byte time stamp comes
-    first; 204 with Reed-Solomon bytes) and start with the sync byte 0x47: a
-    whole stream has one where its last two packets start. Streams shorter
-    than two packets are not judged.
-    """
-    def whole(n: int, head: int) -> bool:
-        at = [len(tail) - k * n + head for k in (1, 2)]
-        return all(0 <= i < len(tail) and tail[i] == 0x47 for i in at)
-
-    return size < _TS_TAIL or any(whole(n, h) for n, h in ((188, 0), (192, 4), (204, 0)))
 
 
 class _CountingReader(io.RawIOBase):
@@ -319,7 +276,7 @@ class _CountingReader(io.RawIOBase):
         n = len(data)
         buffer[:n] = data
         self.count += n
-        self.tail = (self.tail + data)[-_TS_TAIL:]
+        self.tail = (self.tail + data)[-TS_TAIL:]
         return n
 
 
@@ -976,9 +933,18 @@ class AVSource(Source):
                 f"{self.spec} records no duration (a Matroska file written as a stream, "
                 "still being written, or one whose recording stopped before it was "
                 f"finished): read to its end, {self.frames_decoded} frames")
+        # a Matroska file says how long its Segment is: one cut short in its
+        # sound-only tail was read to the cut without a word (trial 106 F1),
+        # and a whole one whose video stops early was refused (F2)
+        segment = (matroska_segment(self.spec) if self.kind == "file" and
+                   {"matroska", "webm"} & set(self._container.format.name.split(",")) else None)
+        if segment is not None and segment[1] < segment[0]:
+            raise InputError(
+                f"input {self.spec} is truncated: its Matroska segment ends at byte "
+                f"{segment[0]}, the file holds {segment[1]} bytes {hint}")
         reader = self._stdin
         if (reader is not None and "mpegts" in self._container.format.name.split(",")
-                and not _ts_ends_whole(reader.tail, reader.count)):
+                and not ts_ends_whole(reader.tail, reader.count)):
             # the same bytes as a file are refused when opened (trial 38)
             raise InputError(f"input {self.spec} is truncated: it ends inside an MPEG-TS "
                              f"packet ({reader.count} bytes) (use --set "
@@ -1030,53 +996,20 @@ class AVSource(Source):
             step = 1.0 / float(self.rate) if self.rate else 0.04
             slack = max(0.25, 3 * step)
             if last < end - slack:
-                sound = self._sound_end(end)
-                if sound is None or sound < end - slack:
+                if segment is None:
                     raise InputError(
                         f"input {self.spec} is truncated: video stops at {last:.2f} s "
                         f"of {end:.2f} s {hint}"
                     )
-                # the sound reaches the end: a whole file whose video stops
-                # early, or whose last frame lasts without a duration recorded
-                # (a Matroska remux: trial 103 F4); FFmpeg reads it the same
+                # a whole file (its Segment is all there) whose video stops
+                # early, or whose last frame lasts without its duration
+                # recorded (a Matroska remux: trial 103 F4); FFmpeg reads it
+                # the same
                 self.notes.append(
-                    f"{self.spec}: its video stops at {last:.2f} s and its sound goes on to "
-                    f"{sound:.2f} s (a shorter video stream, or a last frame held without "
-                    "its duration recorded): the video is read as it is, as FFmpeg reads it")
-
-    def _sound_end(self, end: float) -> float | None:
-        """Where the file's sound ends (seconds, the furthest audio stream), if it can be told.
-
-        Copied audio streams say it from the packets read. Otherwise, for a
-        file, its audio packets from 3 s before ``end`` (the declared end)
-        are read again from a fresh open; None for other inputs, a file
-        without sound, or one that cannot be read again.
-        """
-        ends = [float(self._side_end[s.index] * s.time_base) for s in self.copy_streams
-                if s.type == "audio" and s.index in self._side_end and s.time_base]
-        if ends:
-            return max(ends)
-        audio = [s.index for s in self._container.streams if s.type == "audio"]
-        if self.kind != "file" or not audio:
-            return None
-        furthest: float | None = None
-        try:
-            with av.open(os.path.abspath(self.spec), "r") as c:
-                streams = [c.streams[i] for i in audio]
-                first = streams[0]
-                if first.time_base:
-                    c.seek(max(0, int((end - 3.0) / first.time_base)), stream=first,
-                           backward=True)
-                for n, packet in enumerate(c.demux(*streams)):
-                    at = packet.pts if packet.pts is not None else packet.dts
-                    if at is not None and packet.time_base:
-                        reach = float((at + (packet.duration or 0)) * packet.time_base)
-                        furthest = reach if furthest is None else max(furthest, reach)
-                    if n >= 20000:  # far enough: the rest of a long file is not read
-                        break
-        except (av.FFmpegError, OSError, ValueError):
-            return None
-        return furthest
+                    f"{self.spec}: its video stops at {last:.2f} s of the {end:.2f} s it "
+                    "declares, and the file is whole (a shorter video stream, or a last "
+                    "frame held without its duration recorded): the video is read as it "
+                    "is, as FFmpeg reads it")
 
     def _avi_ticks(self, declared: int) -> bool:
         """Whether an AVI's declared length is ticks its packets' timestamps cover.
@@ -1115,11 +1048,11 @@ class AVSource(Source):
             with open(self.spec, "rb") as fh:
                 fh.seek(0, os.SEEK_END)
                 size = fh.tell()
-                fh.seek(max(0, size - _TS_TAIL))
+                fh.seek(max(0, size - TS_TAIL))
                 tail = fh.read()
         except OSError:
             return
-        if not _ts_ends_whole(tail, size):
+        if not ts_ends_whole(tail, size):
             raise InputError(f"input {self.spec} is truncated: it ends inside an MPEG-TS "
                              f"packet ({size} bytes) (use --set input.allow_truncated=true to "
                              "keep what decodes)")

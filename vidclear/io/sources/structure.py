@@ -1,0 +1,121 @@
+"""Whole-file checks read from a container's own structure, not from its packets.
+
+Where a demuxer simply stops at the end of the bytes, the structure tells
+a whole file from one cut short: ISO BMFF's top-level boxes (an MP4 whose
+``moov`` index never arrived), MPEG-TS's fixed-size packets (a file that
+ends inside one), Matroska's Segment size (a file shorter than its
+Segment says it is).
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["TS_TAIL", "matroska_segment", "mp4_without_index", "ts_ends_whole"]
+
+_EBML = 0x1A45DFA3
+_SEGMENT = 0x18538067
+_VOID = 0xEC
+_HEAD = 4096  # bytes read for the EBML header and the Segment's size
+#: Bytes of an MPEG-TS stream's end that show whether its last packets are whole.
+TS_TAIL = 2 * 204
+
+
+def mp4_without_index(path: str) -> bool:
+    """Whether ``path`` is an ISO BMFF file (MP4, MOV) whose top-level boxes hold no ``moov``.
+
+    The boxes are walked by their sizes (ISO/IEC 14496-12, 4.2: a 32-bit
+    size, 1 for a 64-bit one after the type, 0 for "to the end of the
+    file"); a file whose first box is no ``ftyp`` (or QuickTime's
+    ``wide``, ``mdat``, ``free``, ``skip``) is not judged.
+    """
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            pos, first = 0, True
+            while pos + 8 <= size:
+                f.seek(pos)
+                head = f.read(16)
+                n, kind = int.from_bytes(head[:4], "big"), head[4:8]
+                if first and kind not in (b"ftyp", b"wide", b"mdat", b"free", b"skip"):
+                    return False
+                first = False
+                if kind == b"moov":
+                    return False
+                if n == 1 and len(head) == 16:
+                    n = int.from_bytes(head[8:16], "big")
+                elif n == 0:
+                    n = size - pos
+                if n < 8:
+                    return True  # a broken box where the index should follow
+                pos += n
+            return not first
+    except OSError:
+        return False
+
+
+def ts_ends_whole(tail: bytes, size: int) -> bool:
+    """Whether an MPEG-TS stream of ``size`` bytes whose last bytes are ``tail`` ends whole.
+
+    Its packets are 188 bytes (192 in M2TS, whose 4-byte time stamp comes
+    first; 204 with Reed-Solomon bytes) and start with the sync byte 0x47: a
+    whole stream has one where its last two packets start. Streams shorter
+    than two packets are not judged.
+    """
+    def whole(n: int, head: int) -> bool:
+        at = [len(tail) - k * n + head for k in (1, 2)]
+        return all(0 <= i < len(tail) and tail[i] == 0x47 for i in at)
+
+    return size < TS_TAIL or any(whole(n, h) for n, h in ((188, 0), (192, 4), (204, 0)))
+
+
+def _vint(buf: bytes, pos: int, *, marker: bool) -> tuple[int, int] | None:
+    """An EBML variable-size integer at ``buf[pos]``: (value, length), None if cut or invalid.
+
+    The count of leading zero bits of the first byte, plus one, is the
+    length (1 to 8 bytes); element IDs keep the length marker bit
+    (``marker``), sizes drop it (RFC 8794, 4).
+    """
+    if pos >= len(buf) or buf[pos] == 0:
+        return None
+    length = 9 - buf[pos].bit_length()
+    if pos + length > len(buf):
+        return None
+    value = int.from_bytes(buf[pos:pos + length], "big")
+    return (value if marker else value & ((1 << (7 * length)) - 1)), length
+
+
+def matroska_segment(path: str) -> tuple[int, int] | None:
+    """Where a Matroska (WebM) file's Segment says the file ends, and the file's size (bytes).
+
+    The EBML header is skipped, then the Segment element's size read (RFC
+    8794 for EBML, RFC 9559, 8, for the Segment). None where that cannot be
+    told: no EBML file, a Segment of unknown size (written as a stream, or
+    by a recorder that stopped before it finished), or a file that cannot be
+    read.
+    """
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            buf = f.read(_HEAD)
+    except OSError:
+        return None
+    pos = 0
+    while pos < len(buf):
+        ident = _vint(buf, pos, marker=True)
+        if ident is None:
+            return None
+        n = _vint(buf, pos + ident[1], marker=False)
+        if n is None:
+            return None
+        body = pos + ident[1] + n[1]
+        if pos == 0 and ident[0] != _EBML:
+            return None
+        if ident[0] == _SEGMENT:
+            if n[0] == (1 << (7 * n[1])) - 1:  # all ones: unknown size
+                return None
+            return body + n[0], size
+        if ident[0] not in (_EBML, _VOID):
+            return None  # something else before the Segment: not judged
+        pos = body + n[0]
+    return None
