@@ -138,5 +138,6 @@ def test_demo_refuses_an_extension_no_container_takes_before_rendering(tmp_path)
                          text=True, timeout=60)
     assert res.returncode == 2, res.stderr
     assert res.stderr == (f"vidclear: error: output {tmp_path / 'out.xyz'}: no container for "
-                          "extension .xyz; use .mp4, .mkv, .mov, .ts, .webm, .avi or .ogv\n")
+                          "extension .xyz; use .mp4, .mkv, .mov, .ts, .webm, .avi, .ogv, .mpg "
+                          "or .flv\n")
     assert not list(tmp_path.iterdir())

@@ -91,13 +91,16 @@ _MP4_MP3_MIN_RATE = 16_000
 # failed at flvenc.c"), Nellymoser and Speex at rates FLV lacks failed
 # mid-run ("Function not implemented").
 # Anything else is re-encoded with the container's own codec (MP3, WMAv2
-# for ASF), as FFmpeg's CLI does.
+# for ASF, MP2 for MPEG-PS), as FFmpeg's CLI does.
 _LEGACY_AUDIO = {
     "avi": {"mp3", "mp2", "aac", "ac3", "pcm_u8", "pcm_s16le", "pcm_s24le",
             "pcm_alaw", "pcm_mulaw"},  # (WMA copied into AVI was 45 ms late: trial 64)
     "asf": {"wmav1", "wmav2", "wmapro", "mp3", "mp2", "ac3", "aac", "pcm_s16le",
             "pcm_s24le"},
     "flv": {"mp3", "aac"},
+    # MPEG-PS (.mpg): its muxer takes MPEG audio, AC-3, DTS and DVD's LPCM
+    # and refuses the rest at the header (AAC from every phone: trial 106 F3)
+    "mpeg": {"mp1", "mp2", "mp3", "ac3", "dts", "pcm_dvd", "pcm_s16be"},
 }
 # What an MPEG-TS stream can carry (ISO/IEC 13818-1 stream types, as FFmpeg's
 # muxer maps them); anything else it writes as an opaque private stream that
@@ -607,7 +610,7 @@ def container_for(path: Path, name: str | None = None) -> str:
     except ValueError:
         raise ConfigError(
             f"output {name}: no container for extension .{suffix}; "
-            "use .mp4, .mkv, .mov, .ts, .webm, .avi or .ogv"
+            "use .mp4, .mkv, .mov, .ts, .webm, .avi, .ogv, .mpg or .flv"
         ) from None
     return muxer
 
