@@ -305,6 +305,31 @@ def test_the_start_timecode_survives_the_join(tmp_path: Path, suffix: str) -> No
     assert report["files"][0]["segments"] == 3  # it was cut
 
 
+def test_chapters_survive_the_join(tmp_path: Path) -> None:
+    # A whole run keeps the input's chapters (trial 106 F4), and so does the
+    # join of its segments, on the joined file's clock.
+    meta = tmp_path / "chapters.txt"
+    meta.write_text(";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1200\ntitle=A\n"
+                    "[CHAPTER]\nTIMEBASE=1/1000\nSTART=1200\nEND=3000\ntitle=B\n")
+    src = tmp_path / "cam.mkv"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=25:d=3", "-i", str(meta), "-map", "0:v",
+                    "-map_chapters", "1", "-c:v", "libx264", "-g", "25", str(src)],
+                   check=True, timeout=60)
+    fast = ['pipeline.processors=["copy"]', "output.threads=1", "output.preset=ultrafast"]
+    seg, one = _segmented_and_whole(src, tmp_path, fast)
+
+    def chapters(path: Path) -> list[tuple[float, float, str]]:
+        with av.open(str(path)) as c:
+            return [(round(float(ch["start"] * ch["time_base"]), 3),
+                     round(float(ch["end"] * ch["time_base"]), 3), ch["metadata"].get("title"))
+                    for ch in c.chapters()]
+
+    assert chapters(seg) == chapters(one) == [(0.0, 1.2, "A"), (1.2, 3.0, "B")]
+    report = json.loads((tmp_path / "seg" / "batch-report.json").read_text())
+    assert report["files"][0]["segments"] == 3  # it was cut
+
+
 def test_mpegts_outputs_of_segments_are_joined(clips: Path, tmp_path: Path) -> None:
     # An MPEG-TS muxer shifts every file it writes by its own start delay:
     # TS parts of an MP4 input could not be joined ("timestamps go backwards

@@ -1173,3 +1173,68 @@ def test_media_case_duplicate_audio_dts(tmp_path, capsys):
     assert rc == 0, err
     assert int(_streams(probe(out), "audio")[0]["nb_read_packets"]) == 95
     assert len([ln for ln in err.splitlines() if "DTS nudged" in ln]) == 1
+
+
+def _chapters(path: Path) -> list[tuple[float, float, str]]:
+    """ffprobe's chapters of ``path``: (start s, end s, title)."""
+    res = subprocess.run([shutil.which("ffprobe") or "ffprobe", "-v", "error", "-show_chapters",
+                          "-of", "json", str(path)], capture_output=True, text=True, check=True)
+    return [(round(float(c["start_time"]), 3), round(float(c["end_time"]), 3),
+             c.get("tags", {}).get("title", "")) for c in json.loads(res.stdout)["chapters"]]
+
+
+@pytest.mark.parametrize("ext", [".mkv", ".mp4", ".mov", ".webm"])
+def test_chapters_are_kept_as_ffmpeg_keeps_them(media, capsys, ext):
+    # They were left out of every output without a word, where `ffmpeg -i IN
+    # OUT` keeps them (trial 106 F4).
+    meta = media / f"chapters{ext}.txt"
+    meta.write_text(";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=700\ntitle=Start\n"
+                    "[CHAPTER]\nTIMEBASE=1/1000\nSTART=700\nEND=2000\ntitle=Road ahead\n")
+    inp = media / f"chaptered{ext}.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=2", "-i", str(meta),
+           "-map", "0:v", "-map_chapters", "1", *X264, str(inp))
+    assert _chapters(inp) == [(0.0, 0.7, "Start"), (0.7, 2.0, "Road ahead")]
+    out, theirs = media / f"chaptered_out{ext}", media / f"chaptered_ffmpeg{ext}"
+    rc, err = _run(inp, out, capsys)
+    assert rc == 0, err
+    ffmpeg("-i", str(inp), *(["-c:v", "libvpx"] if ext == ".webm" else X264), str(theirs))
+    assert _chapters(out) == _chapters(theirs) == _chapters(inp)
+    # a cut moves them as it moves the frames; those outside it are left out
+    cut = media / f"chaptered_cut{ext}"
+    rc, err = _run(inp, cut, capsys, "-ss", "1", "-t", "0.8")
+    assert rc == 0, err
+    assert _chapters(cut) == [(0.0, 0.8, "Road ahead")]
+
+
+def test_a_container_without_chapters_says_it_left_them_out(media, capsys):
+    meta = media / "chapters.txt"
+    meta.write_text(";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=A\n")
+    inp = media / "one_chapter.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=1", "-i", str(meta),
+           "-map", "0:v", "-map_chapters", "1", *X264, str(inp))
+    out = media / "one_chapter.avi"
+    rc = main(["run", str(inp), "-o", str(out), "-y"])
+    err = capsys.readouterr().err
+    assert rc == 0 and "1 chapter of the input left out: the .avi container cannot hold " \
+        "chapters (.mkv and .mp4 keep them)" in err, err
+
+
+@pytest.mark.parametrize("ext", [".mkv", ".mp4"])
+def test_an_interlaced_input_is_tagged_interlaced_as_ffmpeg_tags_it(media, capsys, ext):
+    # Field order tt came out tagged progressive, so players showed the
+    # combing (trial 106 F5); FFmpeg tags the x264 output "tb" in Matroska
+    # (MP4 stores no field order; it says progressive for both).
+    inp = media / f"interlaced{ext}.ts"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=1", "-vf", "tinterlace=4",
+           "-c:v", "libx264", "-preset", "ultrafast", "-flags", "+ildct+ilme", "-x264opts",
+           "tff=1", str(inp))
+
+    def order(path: Path) -> str:
+        return _streams(probe(path), "video")[0].get("field_order", "")
+
+    assert order(inp) == "tt"
+    out, theirs = media / f"interlaced_out{ext}", media / f"interlaced_ffmpeg{ext}"
+    rc, err = _run(inp, out, capsys)
+    assert rc == 0, err
+    ffmpeg("-i", str(inp), *X264, str(theirs))
+    assert order(out) == order(theirs) == ("tb" if ext == ".mkv" else "progressive")

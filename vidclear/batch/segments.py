@@ -39,6 +39,7 @@ from vidclear.io.sinks.encoder import (
     TIMECODE_FORMATS,
     TS_SUFFIXES,
     add_attachments,
+    add_chapters,
     audio_unfit,
     cannot_hold,
     codec_name,
@@ -55,6 +56,7 @@ from vidclear.io.sinks.paths import publish
 from vidclear.io.sinks.subtitles import SubtitleConvert, text_target
 from vidclear.io.sources.av_source import (
     attachments,
+    chapters,
     container_start,
     open_error,
     start_timecode,
@@ -455,6 +457,9 @@ def join_segments(
                     side.append((ist, ost))
                 # attached files (a Matroska source's fonts), as a whole run keeps them
                 notes.extend(add_attachments(out, attachments(src), output.suffix))
+            # and the chapters, moved as the joined file's timestamps are below
+            notes.extend(add_chapters(out, chapters(src), output_shift(container_start(src),
+                                                                        output), output.suffix))
             streams = {ist.index: ost for ist, ost in side}
 
             dts = _rebuilt_dts(parts)

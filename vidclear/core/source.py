@@ -20,9 +20,38 @@ from typing import Any, Self
 from vidclear.core.frame import Frame
 from vidclear.errors import ConfigError, InputError
 
-__all__ = ["SidePackets", "Source", "StreamInfo"]
+__all__ = ["Chapter", "SidePackets", "Source", "StreamInfo"]
 
 _LIMIT_EPS = 1e-6  # seconds: a frame at exactly the limit (as -t counts) is left out
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A titled span of the presentation, as a container lists it (FFmpeg's ``AVChapter``).
+
+    Attributes
+    ----------
+    start, end : float
+        Seconds, on the same clock as the source's frame times.
+    metadata : mapping of str to str
+        Its tags (``title``, ...).
+    """
+
+    start: float
+    end: float
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    def within(self, start: float, end: float | None) -> Chapter | None:
+        """This chapter moved so that ``start`` is 0 and clipped to ``[start, end)``.
+
+        None when it lies outside that window (what FFmpeg does with a
+        chapter under ``-ss`` / ``-t``).
+        """
+        lo = max(self.start, start)
+        hi = self.end if end is None else min(self.end, end)
+        if hi <= lo:
+            return None
+        return Chapter(lo - start, hi - start, self.metadata)
 
 
 @dataclass(frozen=True)
@@ -69,6 +98,9 @@ class StreamInfo:
         without ``-copyts``; negative where they start before 0 (an
         MPEG-TS read across its clock's wrap). 0 for sources that start at
         0 or shift themselves (a trimmed input).
+    chapters : tuple of Chapter
+        The container's chapters, on the frames' clock, for outputs that
+        can hold them.
     """
 
     spec: str
@@ -86,6 +118,7 @@ class StreamInfo:
     attached_pictures: tuple[Any, ...] = ()
     attachments: tuple[tuple[str, str, bytes], ...] = ()
     start: float = 0.0
+    chapters: tuple[Chapter, ...] = ()
 
 
 class SidePackets:

@@ -34,7 +34,7 @@ import numpy as np
 from vidclear.config.sections import OutputConfig, parse_bitrate
 from vidclear.core.convert import BT601, colour_standard, rgb_to_av
 from vidclear.core.frame import Frame
-from vidclear.core.source import SidePackets, StreamInfo
+from vidclear.core.source import Chapter, SidePackets, StreamInfo
 from vidclear.errors import ArrayError, ConfigError, OutputError
 from vidclear.io.joins import FORWARD_GAP_S, Timeline, joinable
 from vidclear.io.sinks.audio import (
@@ -102,6 +102,9 @@ _LEGACY_AUDIO = {
     # and refuses the rest at the header (AAC from every phone: trial 106 F3)
     "mpeg": {"mp1", "mp2", "mp3", "ac3", "dts", "pcm_dvd", "pcm_s16be"},
 }
+# Containers whose muxers write chapters (Matroska's Chapters element, MP4's
+# and QuickTime's chapter track).
+CHAPTER_FORMATS = frozenset({"matroska", "webm", "mov", "mp4", "ipod"})
 # What an MPEG-TS stream can carry (ISO/IEC 13818-1 stream types, as FFmpeg's
 # muxer maps them); anything else it writes as an opaque private stream that
 # no player or demuxer reads back (SubRip became "bin_data").
@@ -466,6 +469,55 @@ def add_attachments(container: Any, attachments: Sequence[tuple[str, str, bytes]
         notes.append(f"attachment {name} ({mime}) was left out: the {kind} container "
                      "cannot hold attached files (.mkv keeps them)")
     return notes
+
+
+# FFmpeg's AVFieldOrder: the top field first, coded first (TT) or shown first (TB), ...
+_FIELDS_TT, _FIELDS_BB, _FIELDS_TB, _FIELDS_BT = 2, 3, 4, 5
+
+
+def keep_field_order(src: StreamInfo, stream: Any) -> None:
+    """Tag the output ``stream`` interlaced as the input's video is, as FFmpeg does.
+
+    An interlaced input (top or bottom field first) came out tagged
+    progressive, so players showed its combing (trial 106 F5). FFmpeg's
+    CLI (5.1, ``do_video_out``) tags an interlaced picture's encoder output
+    with the field shown first, ``tb`` or ``bt``, and MJPEG's with the
+    field stored first, ``tt`` or ``bb``; the fields are coded as one
+    picture either way.
+    """
+    decoder = getattr(getattr(src, "video_stream", None), "codec_context", None)
+    order = getattr(decoder, "field_order", None)
+    if order not in (_FIELDS_TT, _FIELDS_BB, _FIELDS_TB, _FIELDS_BT):
+        return
+    top = order in (_FIELDS_TT, _FIELDS_TB)
+    mjpeg = stream.codec_context.codec.name == "mjpeg"
+    with contextlib.suppress(AttributeError, TypeError, ValueError):
+        stream.codec_context.field_order = (
+            (_FIELDS_TT if top else _FIELDS_BB) if mjpeg else (_FIELDS_TB if top else _FIELDS_BT))
+
+
+def add_chapters(container: Any, chapters: Sequence[Chapter], shift: float,
+                 kind: str) -> list[str]:
+    """Give an output ``container`` the input's ``chapters``, ``shift`` seconds earlier; notes.
+
+    Chapters were left out of every output without a word, where ``ffmpeg
+    -i IN OUT`` keeps them (trial 106 F4). Those the shift moves before 0
+    are clipped there or left out. A container that holds none (see
+    :data:`CHAPTER_FORMATS`) gets a note; ``kind`` names it.
+    """
+    moved = [c for c in (ch.within(shift, None) for ch in chapters) if c is not None]
+    if not moved:
+        return []
+    if not set(container.format.name.split(",")) & CHAPTER_FORMATS or \
+            not hasattr(container, "set_chapters"):
+        n = len(moved)
+        return [f"{n} chapter{'s' if n != 1 else ''} of the input left out: the {kind} "
+                "container cannot hold chapters (.mkv and .mp4 keep them)"]
+    tb = Fraction(1, 1_000_000)
+    container.set_chapters([
+        {"id": k + 1, "start": round(c.start / tb), "end": round(c.end / tb), "time_base": tb,
+         "metadata": dict(c.metadata)} for k, c in enumerate(moved)])
+    return []
 
 
 def name_layout(ist: Any, ost: Any) -> None:
@@ -1040,8 +1092,18 @@ class EncoderSink:
                 {k: v for k, v in src.metadata.items() if k.lower() != "encoder"}
             )
             self._copy_video_tags(src)
+            keep_field_order(src, stream)
             self._add_copy_streams(src)
+            self._add_chapters(src)
         mark_output(self._container, stream)
+
+    def _add_chapters(self, src: StreamInfo) -> None:
+        """Write the input's chapters, moved as the timestamps are (see :func:`add_chapters`).
+
+        Batch segments carry none (the joined file is given them).
+        """
+        if not self._keep_source_time:
+            self.notes.extend(add_chapters(self._container, src.chapters, self._t0, self._kind))
 
     def _sar_note(self, stream: Any, sar: Fraction) -> None:
         """Name an anamorphic picture that this output shows with square pixels.

@@ -20,7 +20,7 @@ import numpy as np
 
 from vidclear.config.sections import InputConfig
 from vidclear.core.frame import Frame
-from vidclear.core.source import Source, StreamInfo
+from vidclear.core.source import Chapter, Source, StreamInfo
 from vidclear.errors import InputError
 from vidclear.io.joins import Unjoiner, joinable
 from vidclear.io.sequence import ffmpeg_pattern, first_of_sequence, has_number
@@ -120,6 +120,26 @@ def attachment(stream: Any) -> tuple[str, str, bytes]:
 def attachments(container: Any) -> list[tuple[str, str, bytes]]:
     """Every attached file of an open input ``container`` (see :func:`attachment`)."""
     return [attachment(s) for s in container.streams if s.type == "attachment"]
+
+
+def chapters(container: Any) -> list[Chapter]:
+    """The chapters ``container`` lists, in seconds on its streams' clock, by start time.
+
+    Empty where it lists none, or where PyAV cannot read them (before 13).
+    """
+    try:
+        listed = container.chapters()
+    except (AttributeError, av.FFmpegError, ValueError):
+        return []
+    out = []
+    for ch in listed:
+        tb = ch.get("time_base")
+        if not tb or ch.get("start") is None or ch.get("end") is None:
+            continue
+        start, end = float(ch["start"] * tb), float(ch["end"] * tb)
+        if end > start:
+            out.append(Chapter(start, end, dict(ch.get("metadata") or {})))
+    return sorted(out, key=lambda c: c.start)
 
 
 def _is_attached_picture(stream: Any) -> bool:
@@ -494,7 +514,8 @@ class AVSource(Source):
             video_stream=self.video_stream, timecode=self.timecode,
             attached_pictures=tuple(self.attached_pictures),
             attachments=tuple(self.attachments),
-            start=container_start(self._container))
+            start=container_start(self._container),
+            chapters=() if self._live else tuple(chapters(self._container)))
 
     @property
     def is_live(self) -> bool:

@@ -145,8 +145,10 @@ class TrimSource(Source):
         frames = None
         if duration is not None and inner.rate:
             frames = max(1, round(duration * float(inner.rate)))
-        # its timestamps start at 0 already (shifted here)
-        return dataclasses.replace(inner, duration=duration, frame_count=frames, start=0.0)
+        # its timestamps start at 0 already (shifted here), and so do its chapters
+        moved = (c.within(self.start, self.end) for c in inner.chapters)
+        return dataclasses.replace(inner, duration=duration, frame_count=frames, start=0.0,
+                                   chapters=tuple(c for c in moved if c is not None))
 
     @property
     def decode_errors(self) -> int:

@@ -387,10 +387,13 @@ class TripSource(Source):
         first = holder.info if holder is not None else self.file_infos[0]
         counts = [i.frame_count for i in self.file_infos]
         durations = [i.duration for i in self.file_infos]
+        # the trip's clock starts at 0 (chunks re-stamped here); the first
+        # file's chapters move with it (the later files' are not joined on)
+        moved = (c.within(first.start, None) for c in first.chapters)
         return replace(first, spec=self.spec,
                        frame_count=sum(c for c in counts if c) if all(counts) else None,
                        duration=sum(d for d in durations if d) if all(durations) else None,
-                       start=0.0)  # the trip's clock starts at 0 (chunks re-stamped here)
+                       start=0.0, chapters=tuple(c for c in moved if c is not None))
 
     @property
     def inputs(self) -> list[str]:
