@@ -1189,21 +1189,31 @@ def test_chapters_are_kept_as_ffmpeg_keeps_them(media, capsys, ext):
     # OUT` keeps them (trial 106 F4).
     meta = media / f"chapters{ext}.txt"
     meta.write_text(";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=700\ntitle=Start\n"
-                    "[CHAPTER]\nTIMEBASE=1/1000\nSTART=700\nEND=2000\ntitle=Road ahead\n")
+                    "[CHAPTER]\nTIMEBASE=1/1000\nSTART=700\nEND=2000\ntitle=Road ahead\n"
+                    "[CHAPTER]\nTIMEBASE=1/1000\nSTART=1500\nEND=1500\ntitle=Sign\n")
     inp = media / f"chaptered{ext}.mkv"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=2", "-i", str(meta),
            "-map", "0:v", "-map_chapters", "1", *X264, str(inp))
-    assert _chapters(inp) == [(0.0, 0.7, "Start"), (0.7, 2.0, "Road ahead")]
+    assert _chapters(inp) == [(0.0, 0.7, "Start"), (0.7, 2.0, "Road ahead"), (1.5, 1.5, "Sign")]
     out, theirs = media / f"chaptered_out{ext}", media / f"chaptered_ffmpeg{ext}"
     rc, err = _run(inp, out, capsys)
     assert rc == 0, err
     ffmpeg("-i", str(inp), *(["-c:v", "libvpx"] if ext == ".webm" else X264), str(theirs))
-    assert _chapters(out) == _chapters(theirs) == _chapters(inp)
+    assert _chapters(out) == _chapters(theirs)
+    # (MP4 and MOV store where each chapter starts; it ends where the next does)
+    starts = [(a, title) for a, _, title in _chapters(out)]
+    assert starts == [(a, title) for a, _, title in _chapters(inp)]
+    if ext in (".mkv", ".webm"):
+        assert _chapters(out) == _chapters(inp)
     # a cut moves them as it moves the frames; those outside it are left out
+    # (a point, a chapter whose start is its end, is a chapter too: trial 108 F6)
     cut = media / f"chaptered_cut{ext}"
     rc, err = _run(inp, cut, capsys, "-ss", "1", "-t", "0.8")
     assert rc == 0, err
-    assert _chapters(cut) == [(0.0, 0.8, "Road ahead")]
+    assert [(a, title) for a, _, title in _chapters(cut)] == [(0.0, "Road ahead"),
+                                                              (0.5, "Sign")]
+    if ext in (".mkv", ".webm"):
+        assert _chapters(cut) == [(0.0, 0.8, "Road ahead"), (0.5, 0.5, "Sign")]
 
 
 def test_a_container_without_chapters_says_it_left_them_out(media, capsys):
@@ -1238,3 +1248,20 @@ def test_an_interlaced_input_is_tagged_interlaced_as_ffmpeg_tags_it(media, capsy
     assert rc == 0, err
     ffmpeg("-i", str(inp), *X264, str(theirs))
     assert order(out) == order(theirs) == ("tb" if ext == ".mkv" else "progressive")
+
+
+def test_text_subtitles_into_mpeg_ps_are_refused(media, capsys):
+    # MPEG-PS carries DVD's bitmap subtitles only: SubRip went in as raw text
+    # under a stream that reads back as broken bitmaps, with exit 0 (trial 108
+    # F4); FFmpeg has no encoder for it either.
+    srt = media / "s.srt"
+    srt.write_text("1\n00:00:00,200 --> 00:00:00,800\nhello\n\n")
+    inp = media / "subtitled.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=1", "-i", str(srt), *X264,
+           "-c:s", "srt", str(inp))
+    out = media / "subtitled.mpg"
+    rc = main(["run", str(inp), "-o", str(out), "-y"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "the .mpg container cannot hold input stream #1 subtitle (subrip); " \
+        "use .mkv or --set output.copy_streams=false to leave it out" in err, err
+    assert not out.exists()

@@ -231,6 +231,25 @@ def test_a_matroska_file_is_whole_as_far_as_its_segment_says(tmp_path):
         assert f"is truncated: its Matroska segment ends at byte {end}, the file holds " \
             f"{size * keep // 100} bytes" in res.stderr
         assert not out.exists() and not list(tmp_path.glob(f"out{keep}*"))
+    cut = tmp_path / "cut85.mkv"
+    # after a seek (-ss skipped the check: trial 108 F1), and on standard
+    # input (its first Segment: F3)
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(cut), "-ss", "0.5",
+                          "-o", str(tmp_path / "seek.mkv")], capture_output=True, text=True)
+    assert res.returncode == 1 and "is truncated: its Matroska segment" in res.stderr, res.stderr
+    with open(cut, "rb") as stdin:
+        res = subprocess.run([sys.executable, "-m", "vidclear", "run", "-", "-o",
+                              str(tmp_path / "piped.mkv")], stdin=stdin, capture_output=True,
+                             text=True)
+    assert res.returncode == 1 and "input - is truncated: its Matroska segment ends at byte " \
+        f"{end}, the file holds {size * 85 // 100} bytes" in res.stderr, res.stderr
+    # two files joined end to end (cat), the second cut: its own Segment says so (F2)
+    joined = tmp_path / "joined.mkv"
+    joined.write_bytes(short.read_bytes() + cut.read_bytes())
+    assert matroska_segment(str(joined)) == (2 * size, size + size * 85 // 100)
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(joined), "-o",
+                          str(tmp_path / "joined_out.mkv")], capture_output=True, text=True)
+    assert res.returncode == 1 and "is truncated" in res.stderr, res.stderr
     # silent, a last frame of 2 s whose duration the remux drops
     tb = Fraction(1, 1000)
     first = tmp_path / "held.mkv"
@@ -263,6 +282,7 @@ def test_matroska_segment_reads_sizes_and_leaves_what_it_cannot_tell(tmp_path):
     # unknown-size variable-size integer (RFC 8794, 4)
     header = bytes([0x1A, 0x45, 0xDF, 0xA3, 0x84, 0x42, 0x86, 0x81, 0x01])
     seg_id = bytes([0x18, 0x53, 0x80, 0x67])
+    whole = header + seg_id + bytes([0x80 | 20]) + bytes(20)  # 34 bytes
     cases = {
         "short": (header + seg_id + bytes([0x80 | 20]) + bytes(20), (9 + 5 + 20, 34)),
         "long": (header + seg_id + bytes([0x01]) + (100).to_bytes(7, "big") + bytes(30),
@@ -271,7 +291,12 @@ def test_matroska_segment_reads_sizes_and_leaves_what_it_cannot_tell(tmp_path):
         "void first": (header + bytes([0xEC, 0x82, 0, 0]) + seg_id + bytes([0x85]) + bytes(5),
                        (9 + 4 + 5 + 5, 23)),
         "no ebml": (b"\x00\x00\x00\x18ftypisom" + bytes(40), None),
-        "cut in its header": (header[:6], None),
+        "cut in its header": (header[:6], (7, 6)),  # an end past the bytes there are
+        # files joined end to end (cat a.mkv b.mkv): the last Segment's end
+        "two joined": (2 * whole, (68, 68)),
+        "two joined, the second cut": ((2 * whole)[:60], (68, 60)),
+        "two joined, the second cut in its header": (whole + header[:5], (34 + 6, 39)),
+        "junk after": (whole + b"junk" * 5, (34, 54)),
     }
     for name, (data, expected) in cases.items():
         path = tmp_path / f"{name}.mkv"

@@ -47,6 +47,9 @@ class Chapter:
         None when it lies outside that window (what FFmpeg does with a
         chapter under ``-ss`` / ``-t``).
         """
+        if self.end == self.start:  # a point, which FFmpeg keeps too
+            inside = self.start >= start and (end is None or self.start < end)
+            return Chapter(self.start - start, self.end - start, self.metadata) if inside else None
         lo = max(self.start, start)
         hi = self.end if end is None else min(self.end, end)
         if hi <= lo:

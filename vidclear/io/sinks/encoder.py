@@ -415,13 +415,18 @@ def cannot_hold(container: Any, ist: Any) -> bool:
 
     Muxers with codec tag tables (MP4, MOV, Matroska) list what they take;
     MPEG-TS takes anything but writes what it has no stream type for as an
-    unreadable private stream, so it is checked against :data:`_TS_CODECS`.
+    unreadable private stream, so it is checked against :data:`_TS_CODECS`,
+    and MPEG-PS writes any subtitle as DVD's bitmaps.
     Elsewhere the muxer itself refuses at the first packet.
     """
     formats = set(container.format.name.split(","))
     name = codec_name(ist)
     if "mpegts" in formats and ist.type in _TS_CODECS:
         return name not in _TS_CODECS[ist.type]
+    if "mpeg" in formats and ist.type == "subtitle":
+        # MPEG-PS carries DVD's bitmap subtitles only: SubRip's text went into
+        # their private stream, which reads back as broken bitmaps (trial 108 F4)
+        return name != "dvd_subtitle"
     if _muxer_refuses(formats, name):
         return True
     if ist.type == "subtitle" and is_ogg(container):

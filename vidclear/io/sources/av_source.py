@@ -26,9 +26,11 @@ from vidclear.io.joins import Unjoiner, joinable
 from vidclear.io.sequence import ffmpeg_pattern, first_of_sequence, has_number
 from vidclear.io.sources.remote import accepts_ranges, asked
 from vidclear.io.sources.structure import (
+    MATROSKA_HEAD,
     TS_TAIL,
     matroska_segment,
     mp4_without_index,
+    segment_end,
     ts_ends_whole,
 )
 
@@ -137,7 +139,7 @@ def chapters(container: Any) -> list[Chapter]:
         if not tb or ch.get("start") is None or ch.get("end") is None:
             continue
         start, end = float(ch["start"] * tb), float(ch["end"] * tb)
-        if end > start:
+        if end >= start:  # a point too (trial 108 F6)
             out.append(Chapter(start, end, dict(ch.get("metadata") or {})))
     return sorted(out, key=lambda c: c.start)
 
@@ -279,12 +281,13 @@ def _counts_samples(stream: Any) -> bool:
 
 
 class _CountingReader(io.RawIOBase):
-    """Standard input as PyAV reads it, counting the bytes and keeping the last few."""
+    """Standard input as PyAV reads it, counting the bytes and keeping the first and last few."""
 
     def __init__(self, raw: Any) -> None:
         super().__init__()
         self._raw = raw
         self.count = 0
+        self.head = b""
         self.tail = b""
 
     def readable(self) -> bool:
@@ -296,6 +299,8 @@ class _CountingReader(io.RawIOBase):
         n = len(data)
         buffer[:n] = data
         self.count += n
+        if len(self.head) < MATROSKA_HEAD:
+            self.head = (self.head + data)[:MATROSKA_HEAD]
         self.tail = (self.tail + data)[-TS_TAIL:]
         return n
 
@@ -923,12 +928,24 @@ class AVSource(Source):
         A file is truncated only when its index declares more video packets
         than the file holds, or declares video beyond the end of the last one.
         """
-        # a pipe too: a faststart MP4 cut short on stdin promised 900 frames in its
-        # index and quietly gave 270
-        if (self.stopped or self._seeked or self.kind not in ("file", "pipe")
-                or self.config.allow_truncated):
+        if self.stopped or self.kind not in ("file", "pipe") or self.config.allow_truncated:
             return
         hint = "(use --set input.allow_truncated=true to keep what decodes)"
+        # A Matroska file says how long its Segments are: one cut short in its
+        # sound-only tail was read to the cut without a word (trial 106 F1), a
+        # whole one whose video stops early was refused (F2). The structure
+        # holds whatever was read of it, after a seek too (-ss skipped every
+        # check below, and a cut file was read to the cut: trial 108 F1), and
+        # on standard input its first Segment (trial 108 F3).
+        segment = self._segment()
+        if segment is not None and segment[1] < segment[0]:
+            raise InputError(
+                f"input {self.spec} is truncated: its Matroska segment ends at byte "
+                f"{segment[0]}, the file holds {segment[1]} bytes {hint}")
+        # a pipe too: a faststart MP4 cut short on stdin promised 900 frames in its
+        # index and quietly gave 270
+        if self._seeked:
+            return
         now, then = self._file_state(), self._state_at_open
         unfinished = (then is not None and self._declared_video_end() is None
                       and {"matroska", "webm"} & set(self._container.format.name.split(",")))
@@ -954,15 +971,6 @@ class AVSource(Source):
                 f"{self.spec} records no duration (a Matroska file written as a stream, "
                 "still being written, or one whose recording stopped before it was "
                 f"finished): read to its end, {self.frames_decoded} frames")
-        # a Matroska file says how long its Segment is: one cut short in its
-        # sound-only tail was read to the cut without a word (trial 106 F1),
-        # and a whole one whose video stops early was refused (F2)
-        segment = (matroska_segment(self.spec) if self.kind == "file" and
-                   {"matroska", "webm"} & set(self._container.format.name.split(",")) else None)
-        if segment is not None and segment[1] < segment[0]:
-            raise InputError(
-                f"input {self.spec} is truncated: its Matroska segment ends at byte "
-                f"{segment[0]}, the file holds {segment[1]} bytes {hint}")
         reader = self._stdin
         if (reader is not None and "mpegts" in self._container.format.name.split(",")
                 and not ts_ends_whole(reader.tail, reader.count)):
@@ -1031,6 +1039,22 @@ class AVSource(Source):
                     "declares, and the file is whole (a shorter video stream, or a last "
                     "frame held without its duration recorded): the video is read as it "
                     "is, as FFmpeg reads it")
+
+    def _segment(self) -> tuple[int, int] | None:
+        """A Matroska input's declared end and the bytes it holds (see :func:`matroska_segment`).
+
+        A file's Segments, or standard input's first; None for other inputs
+        and formats, or where the Segment's size is not recorded.
+        """
+        if not {"matroska", "webm"} & set(self._container.format.name.split(",")):
+            return None
+        if self.kind == "file":
+            return matroska_segment(self.spec)
+        reader = self._stdin
+        if reader is not None:
+            end = segment_end(reader.head)
+            return None if end is None else (end, reader.count)
+        return None
 
     def _avi_ticks(self, declared: int) -> bool:
         """Whether an AVI's declared length is ticks its packets' timestamps cover.

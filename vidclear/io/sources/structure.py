@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["TS_TAIL", "matroska_segment", "mp4_without_index", "ts_ends_whole"]
+__all__ = ["MATROSKA_HEAD", "TS_TAIL", "matroska_segment", "mp4_without_index", "segment_end",
+           "ts_ends_whole"]
 
 _EBML = 0x1A45DFA3
 _SEGMENT = 0x18538067
 _VOID = 0xEC
-_HEAD = 4096  # bytes read for the EBML header and the Segment's size
+#: Bytes read for a Matroska file's EBML header and its Segment's size.
+MATROSKA_HEAD = 4096
 #: Bytes of an MPEG-TS stream's end that show whether its last packets are whole.
 TS_TAIL = 2 * 204
 
@@ -85,37 +87,63 @@ def _vint(buf: bytes, pos: int, *, marker: bool) -> tuple[int, int] | None:
     return (value if marker else value & ((1 << (7 * length)) - 1)), length
 
 
-def matroska_segment(path: str) -> tuple[int, int] | None:
-    """Where a Matroska (WebM) file's Segment says the file ends, and the file's size (bytes).
+def segment_end(buf: bytes) -> int | None:
+    """The end, counted from ``buf[0]``, of the Segment that an EBML header at ``buf[0]`` opens.
 
-    The EBML header is skipped, then the Segment element's size read (RFC
-    8794 for EBML, RFC 9559, 8, for the Segment). None where that cannot be
-    told: no EBML file, a Segment of unknown size (written as a stream, or
-    by a recorder that stopped before it finished), or a file that cannot be
-    read.
+    None where ``buf`` holds no EBML header, where something other than
+    Void elements stands between it and the Segment, or where the
+    Segment's size is unknown (all ones). Where ``buf`` is shorter than
+    :data:`MATROSKA_HEAD` (the file's end) and ends inside an EBML header, that
+    file was cut there: an end past ``buf``'s is returned.
     """
-    try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            buf = f.read(_HEAD)
-    except OSError:
-        return None
+    ebml = buf[:4] == _EBML.to_bytes(4, "big")
+    cut = len(buf) + 1 if len(buf) < MATROSKA_HEAD and ebml else None
     pos = 0
     while pos < len(buf):
         ident = _vint(buf, pos, marker=True)
         if ident is None:
-            return None
+            return cut if pos + 4 > len(buf) else None
         n = _vint(buf, pos + ident[1], marker=False)
         if n is None:
-            return None
+            return cut if pos + ident[1] + 8 > len(buf) else None
         body = pos + ident[1] + n[1]
         if pos == 0 and ident[0] != _EBML:
             return None
         if ident[0] == _SEGMENT:
             if n[0] == (1 << (7 * n[1])) - 1:  # all ones: unknown size
                 return None
-            return body + n[0], size
+            return body + n[0]
         if ident[0] not in (_EBML, _VOID):
             return None  # something else before the Segment: not judged
         pos = body + n[0]
-    return None
+    return cut
+
+
+def matroska_segment(path: str) -> tuple[int, int] | None:
+    """Where a Matroska (WebM) file's Segments say the file ends, and the file's size (bytes).
+
+    Each EBML header is skipped and its Segment's size read (RFC 8794 for
+    EBML, RFC 9559, 8, for the Segment). Files joined end to end (``cat
+    a.mkv b.mkv``) hold one Segment after another: the end returned is the
+    last one's, so a cut in the second file is told too. None where that
+    cannot be told: no EBML file, a first Segment of unknown size (written
+    as a stream, or by a recorder that stopped before it finished), or a
+    file that cannot be read. Bytes after a Segment that open no further
+    EBML header (trailing junk) end the walk.
+    """
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            first = segment_end(f.read(MATROSKA_HEAD))
+            if first is None:
+                return None
+            end = first
+            while end < size:
+                f.seek(end)
+                more = segment_end(f.read(MATROSKA_HEAD))
+                if more is None:
+                    break  # no further file joined on: junk, or a Segment of unknown size
+                end += more
+    except OSError:
+        return None
+    return end, size
