@@ -276,8 +276,11 @@ class AudioTranscode:
                          f"{'y' if self.rebased == 1 else 'ies'} of the input's audio "
                          "(joined recordings) re-based with the picture")
         if self.overlap_s:
-            notes.append(f"{output}: {self.overlap_s:.3f} s of the input's audio overlapping "
-                         "the sound before it (at joins: the last piece's padding) cut")
+            # (a file never joined has them too: Matroska's millisecond
+            # timestamps, trial 108 F7)
+            notes.append(f"{output}: {self.overlap_s:.3f} s of the input's audio cut where its "
+                         "timestamps overlap the sound before it (a joined piece's padding, "
+                         "or timestamps rounded to the millisecond)")
         return notes
 
     def _open_encoder(self, layout: str, channels: int) -> None:
