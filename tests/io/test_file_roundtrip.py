@@ -936,6 +936,38 @@ def test_a_ts_cut_between_packets_inside_a_frame_is_reported(tmp_path, preset):
     assert res.returncode == 0 and "decoded with errors" not in res.stderr, res.stderr
 
 
+def test_a_ts_cut_between_packets_in_its_sound_is_refused(tmp_path):
+    # Two seconds of picture and five of sound, cut on a 188-byte boundary in
+    # the sound after the picture: the sync bytes say whole, the last audio PES
+    # packet is cut short, and the run wrote the sound to the cut with a note
+    # alone (trial 106 F7). The demuxer flags that packet's frames corrupt.
+    full = tmp_path / "short.ts"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=25:duration=2", "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=5", "-c:v", "libx264", "-c:a", "aac",
+                    str(full)], check=True)
+    data = full.read_bytes()
+    # one transport packet into the PES packet that holds the sound 1.5 s after
+    # the picture's end
+    with av.open(str(full)) as c:  # (plain values: packets die with their container)
+        packets = [(str(p.stream.type), float(p.pts * p.time_base), int(p.pos))
+                   for p in c.demux() if p.pts is not None and p.pos is not None]
+    end = max(t for kind, t, _ in packets if kind == "video")
+    at = next(pos for kind, t, pos in packets if kind == "audio" and t > end + 1.5)
+    assert at % 188 == 0
+    cut = tmp_path / "cut.ts"
+    cut.write_bytes(data[: at + 188])
+    assert float(ffprobe_packets(cut, "v:0")[-1]["pts_time"]) < \
+        float(ffprobe_packets(cut, "a:0")[-1]["pts_time"]) - 1  # the cut is in the sound
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(cut), "-o",
+                          str(tmp_path / "out.mkv")], capture_output=True, text=True)
+    assert res.returncode == 1, res.stderr
+    assert "is truncated: it ends inside a packet of stream #1 (an MPEG-TS cut short)" \
+        in res.stderr, res.stderr
+    assert not (tmp_path / "out.mkv").exists()
+    _vidclear_run(full, tmp_path / "whole.mkv")  # the whole file is read
+
+
 def test_a_stream_whose_parameters_never_arrived_is_left_out_with_a_note(tmp_path):
     # An MPEG-TS cut before its audio's first packet: the audio's sample rate
     # and channels are unknown, and the MP4 muxer refused the whole output

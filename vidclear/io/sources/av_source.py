@@ -271,6 +271,9 @@ EMPTY_INPUT = ("an input is empty (\"\", an unset shell variable?): name a file,
 
 
 _AVFMT_NOTIMESTAMPS = 0x0080  # libavformat/avformat.h: the format carries no timestamps
+# A corrupt packet among an MPEG-TS file's last this many demuxed packets is a
+# PES packet cut short: the streams' last packets, flushed at the end, follow it.
+_CORRUPT_AT_END = 4
 
 
 def _counts_samples(stream: Any) -> bool:
@@ -488,6 +491,11 @@ class AVSource(Source):
         self.timecode = start_timecode(c, vs)
         self._video_packets = 0  # demuxed, with data
         self._side_read: dict[int, int] = {}  # copied streams' packets demuxed, by index
+        # packets demuxed (video and copied), and the stream and place in that
+        # order of the last one flagged corrupt
+        self._demuxed = 0
+        self._last_corrupt: tuple[int, int] | None = None
+        self._last_side: dict[int, Any] = {}  # each copied stream's last packet
         self._side_end: dict[int, int] = {}  # copied streams' latest pts + duration, by index
         self._discarded_packets = 0  # flagged for the decoder to drop (edit lists)
         self._packet_end: float | None = None  # latest pts + duration of a video packet
@@ -837,6 +845,7 @@ class AVSource(Source):
     def _count_packet(self, packet: Any) -> None:
         """What the demuxer presents: the reference the completeness check uses."""
         self._video_packets += 1
+        self._note_corrupt(packet)
         if getattr(packet, "is_discard", False):
             self._discarded_packets += 1
         if packet.pts is not None:
@@ -908,10 +917,37 @@ class AVSource(Source):
             return Frame(image, pts=pts, time_base=self.time_base, meta=meta)
         return Frame(pts=pts, time_base=self.time_base, meta=meta, av_frame=av_frame)
 
+    def _note_corrupt(self, packet: Any) -> None:
+        """Count a demuxed packet; remember where the last one flagged corrupt came,
+        and each copied stream's last packet."""
+        self._demuxed += 1
+        if getattr(packet, "is_corrupt", False):
+            self._last_corrupt = (packet.stream.index, self._demuxed)
+        if packet.stream.type != "video":
+            self._last_side[packet.stream.index] = packet
+
+    def _ends_in_a_cut_frame(self) -> int | None:
+        """The copied AAC stream whose last packet is shorter than its ADTS header says, if any.
+
+        MPEG-TS carries AAC as ADTS frames, each header giving the frame's
+        length (ISO/IEC 13818-7, 6.2: 13 bits from the header's 31st); a file
+        cut inside the last one hands on the part there is.
+        """
+        for index, packet in self._last_side.items():
+            if packet.stream.codec_context.name != "aac":
+                continue
+            data = bytes(packet)
+            if len(data) >= 7 and data[0] == 0xFF and data[1] & 0xF0 == 0xF0:
+                length = ((data[3] & 0x03) << 11) | (data[4] << 3) | (data[5] >> 5)
+                if length > len(data):
+                    return int(index)
+        return None
+
     def _side_reached(self, packet: Any) -> None:
         """Count a copied stream's ``packet`` and note how far it reaches (pts + duration)."""
         index = packet.stream.index
         self._side_read[index] = self._side_read.get(index, 0) + 1
+        self._note_corrupt(packet)
         start = packet.pts if packet.pts is not None else packet.dts
         if start is None:
             return
@@ -942,6 +978,20 @@ class AVSource(Source):
             raise InputError(
                 f"input {self.spec} is truncated: its Matroska segment ends at byte "
                 f"{segment[0]}, the file holds {segment[1]} bytes {hint}")
+        # An MPEG-TS file cut on a transport packet's boundary ends whole, but
+        # inside the last PES packet of a stream, whose frames the demuxer hands
+        # on flagged corrupt, with at most the other streams' last packets after
+        # them, or (where the PES gives no length) inside the last AAC frame:
+        # cut in the sound after the picture had ended, it was read with a note
+        # alone (trial 106 F7). A stream damaged on the way ends whole.
+        if "mpegts" in self._container.format.name.split(","):
+            corrupt = self._last_corrupt
+            near_end = corrupt is not None and self._demuxed - corrupt[1] < _CORRUPT_AT_END
+            cut = corrupt[0] if corrupt is not None and near_end else self._ends_in_a_cut_frame()
+            if cut is not None:
+                raise InputError(
+                    f"input {self.spec} is truncated: it ends inside a packet of stream "
+                    f"#{cut} (an MPEG-TS cut short) {hint}")
         # a pipe too: a faststart MP4 cut short on stdin promised 900 frames in its
         # index and quietly gave 270
         if self._seeked:
