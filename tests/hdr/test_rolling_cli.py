@@ -133,6 +133,28 @@ def test_synth_bracket_names_an_exposure_it_blows_out_once(capsys):
     assert [n for n in sb.notes if "the EV -4 frames are 83 % black" in n], sb.notes
 
 
+def test_synth_bracket_names_a_source_no_exposure_changes(capsys):
+    # A test pattern of full colours (lavfi's testsrc: every channel 0 or 255
+    # but a strip) made "brackets" whose frames differed in that strip alone,
+    # with no word (trial 105 F11).
+    pattern = np.zeros((64, 48, 3), np.uint8)
+    pattern[:, :16, 0] = pattern[:, 16:32, 1] = pattern[:, 32:, 2] = 255
+    pattern[:2] = np.linspace(0, 255, 48, dtype=np.uint8)[None, :, None]  # the strip
+    sb = SynthBracket(exposures=(0.0, 4.0), unit="ev")
+    told: list[str] = []
+    sb.on_event = told.append
+    frames = [sb(Frame(pattern, pts=i, time_base=Fraction(1, 25))) for i in range(4)]
+    assert np.abs(frames[1].image.astype(int) - frames[0].image).mean() < 10  # hardly differ
+    assert len(told) == 1 and told[0].startswith(
+        "synth_bracket: 94 % of the first frame's readings are pure black or white"), told
+    # a picture with mid-tones is not named
+    scene = np.tile(np.linspace(30, 220, 48, dtype=np.uint8)[None, :, None], (32, 1, 3))
+    quiet = SynthBracket(exposures=(0.0, 2.0), unit="ev")
+    for i in range(4):
+        quiet(Frame(scene, pts=i, time_base=Fraction(1, 25)))
+    assert not [n for n in quiet.notes if "pure black or white" in n], quiet.notes
+
+
 def test_local_tonemap_and_stream_edge_cases():
     p = HDRBracket(exposures=EXPOSURES, tonemap="durand")
     frames = _clip(n=6)

@@ -786,6 +786,11 @@ class SynthBracketConfig(Section):
                               f"\"{self.response}\"): set both, or leave response_path out")
 
 
+#: A first frame with fewer of its channel readings in the exposable range is
+#: named by :class:`SynthBracket` (a test pattern of full colours has about 3 %).
+_FEW_MIDTONES = 0.1
+
+
 class SynthBracket(Processor[SynthBracketConfig]):
     """Turn a clip into an alternating-exposure clip with a known response.
 
@@ -827,9 +832,33 @@ class SynthBracket(Processor[SynthBracketConfig]):
         out = np.empty_like(img)
         for c in range(3):
             out[..., c] = t[img[..., c], c]
+        if self._i == 1:
+            self._check_source(img)
         if k not in self._named:
             self._check_range(out, k)
         return frame.replace(out, exposure=self.pattern[k], bracket_index=k)
+
+    def _check_source(self, img: np.ndarray) -> None:
+        """Name a first frame whose readings are nearly all pure black or white, once.
+
+        No exposure moves a reading of 0 or 255: a test pattern of full colours
+        (lavfi's ``testsrc``) made "brackets" whose frames differed in a
+        gradient strip alone (mean 128 and 132 at EV 0 and +4) with no word
+        (trial 105 F11); the HDR run then found no bracket. Under
+        :data:`_FEW_MIDTONES` of its channel readings between
+        :data:`~vidclear.hdr.bracket.LOW` and :data:`~vidclear.hdr.bracket.HIGH`
+        is such a frame.
+        """
+        sample = img[::4, ::4]
+        mid = float(((sample >= LOW) & (sample <= HIGH)).mean())
+        if mid >= _FEW_MIDTONES:
+            return
+        text = (f"synth_bracket: {100 * (1 - mid):.0f} % of the first frame's readings are pure "
+                "black or white (full colours, as a test pattern's): no exposure changes them, "
+                "so the bracket's frames hardly differ and an HDR run finds little to merge")
+        self.notes.append(text)
+        if self.on_event is not None:
+            self.on_event(text)
 
     def _check_range(self, out: np.ndarray, k: int) -> None:
         """Name exposure ``k`` once if ``out`` (one of its frames) is half white or half black.
