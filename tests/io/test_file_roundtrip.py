@@ -243,6 +243,17 @@ def test_a_matroska_file_is_whole_as_far_as_its_segment_says(tmp_path):
                              text=True)
     assert res.returncode == 1 and "input - is truncated: its Matroska segment ends at byte " \
         f"{end}, the file holds {size * 85 // 100} bytes" in res.stderr, res.stderr
+    # stopped early (Ctrl-C), what was read is kept, and the cut is named (trial
+    # 109 F7: exit 130 and no word)
+    with open_source(str(cut)) as source:
+        frames = iter(source)
+        next(frames)
+        source.stop()  # as Ctrl-C stops it
+        rest = list(frames)
+        notes = list(source.notes)
+    assert len(rest) < 49
+    assert f"{cut} is cut short: its Matroska segment ends at byte {end}, the file holds " \
+        f"{size * 85 // 100} bytes" in notes, notes
     # two files joined end to end (cat), the second cut: its own Segment says so (F2)
     joined = tmp_path / "joined.mkv"
     joined.write_bytes(short.read_bytes() + cut.read_bytes())
@@ -966,6 +977,15 @@ def test_a_ts_cut_between_packets_in_its_sound_is_refused(tmp_path):
         in res.stderr, res.stderr
     assert not (tmp_path / "out.mkv").exists()
     _vidclear_run(full, tmp_path / "whole.mkv")  # the whole file is read
+    # a whole one with a data stream, which has no codec context (the check
+    # failed on it with an internal error: trial 109 F1)
+    data_ts = tmp_path / "data.ts"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=25:duration=1", "-f", "lavfi", "-i",
+                    "sine=duration=1", "-c:v", "libx264", "-c:a", "pcm_bluray", "-f", "mpegts",
+                    str(data_ts)], check=True)
+    assert [s["codec_type"] for s in ffprobe_streams(data_ts)["streams"]] == ["video", "data"]
+    _vidclear_run(data_ts, tmp_path / "data.mkv")
 
 
 def test_a_stream_whose_parameters_never_arrived_is_left_out_with_a_note(tmp_path):

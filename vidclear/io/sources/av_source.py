@@ -453,6 +453,15 @@ class AVSource(Source):
     def _setup(self, copy_streams: bool) -> None:
         c = self._container
         self._check_ts_end()
+        if self.kind == "file" and not self.config.allow_truncated:
+            # Named at once: a run stopped early (Ctrl-C, -t) keeps what it read,
+            # and said nothing of a file it would have refused at its end
+            # (trial 109 F7); read to the end, it is refused there.
+            segment = self._segment()
+            if segment is not None and segment[1] < segment[0]:
+                self.notes.append(
+                    f"{self.spec} is cut short: its Matroska segment ends at byte {segment[0]}, "
+                    f"the file holds {segment[1]} bytes")
         # Cover art (an MP3's or M4A's picture) is a video stream of one still:
         # not the video, but kept as an attached picture where the output can hold it.
         pictures = [s for s in c.streams.video if _is_attached_picture(s)]
@@ -808,6 +817,7 @@ class AVSource(Source):
             step = 1.0 / float(self.rate) if self.rate else 0.0
             self.drain_side_packets(self._last_time + step)
 
+
     def drain_side_packets(self, until: float) -> None:
         """Pass on the copied streams' packets before ``until`` that the file holds later.
 
@@ -934,7 +944,8 @@ class AVSource(Source):
         cut inside the last one hands on the part there is.
         """
         for index, packet in self._last_side.items():
-            if packet.stream.codec_context.name != "aac":
+            ctx = packet.stream.codec_context  # None for a data stream (trial 109 F1)
+            if ctx is None or ctx.name != "aac":
                 continue
             data = bytes(packet)
             if len(data) >= 7 and data[0] == 0xFF and data[1] & 0xF0 == 0xF0:
@@ -964,9 +975,11 @@ class AVSource(Source):
         A file is truncated only when its index declares more video packets
         than the file holds, or declares video beyond the end of the last one.
         """
-        if self.stopped or self.kind not in ("file", "pipe") or self.config.allow_truncated:
+        if self.kind not in ("file", "pipe") or self.config.allow_truncated:
             return
         hint = "(use --set input.allow_truncated=true to keep what decodes)"
+        if self.stopped:
+            return  # stopped early: see after_stop
         # A Matroska file says how long its Segments are: one cut short in its
         # sound-only tail was read to the cut without a word (trial 106 F1), a
         # whole one whose video stops early was refused (F2). The structure
