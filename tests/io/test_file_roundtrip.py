@@ -261,6 +261,16 @@ def test_a_matroska_file_is_whole_as_far_as_its_segment_says(tmp_path):
     res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(joined), "-o",
                           str(tmp_path / "joined_out.mkv")], capture_output=True, text=True)
     assert res.returncode == 1 and "is truncated" in res.stderr, res.stderr
+    for stream, whole in ((joined, False), (tmp_path / "two.mkv", True)):  # and on stdin (F4)
+        if whole:
+            stream.write_bytes(2 * short.read_bytes())
+        with open(stream, "rb") as stdin:
+            res = subprocess.run([sys.executable, "-m", "vidclear", "run", "-", "-o",
+                                  str(tmp_path / f"joined_{whole}.mkv")], stdin=stdin,
+                                 capture_output=True, text=True)
+        assert res.returncode == (0 if whole else 1), res.stderr
+        assert whole or f"segment ends at byte {2 * size}, the file holds " \
+            f"{size + size * 85 // 100} bytes" in res.stderr, res.stderr
     # silent, a last frame of 2 s whose duration the remux drops
     tb = Fraction(1, 1000)
     first = tmp_path / "held.mkv"

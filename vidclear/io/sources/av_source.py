@@ -284,14 +284,22 @@ def _counts_samples(stream: Any) -> bool:
 
 
 class _CountingReader(io.RawIOBase):
-    """Standard input as PyAV reads it, counting the bytes and keeping the first and last few."""
+    """Standard input as PyAV reads it, counting the bytes and keeping the last few.
+
+    It also follows Matroska Segments as they pass (:attr:`segments_end`):
+    the bytes where each one starts are parsed for its size, and the next
+    is looked for where it ends (files joined by ``cat``).
+    """
 
     def __init__(self, raw: Any) -> None:
         super().__init__()
         self._raw = raw
         self.count = 0
-        self.head = b""
         self.tail = b""
+        #: where the last Matroska Segment seen declares the stream ends (bytes)
+        self.segments_end: int | None = None
+        self._next_at: int | None = 0  # where the next Segment's EBML header would start
+        self._probe = b""  # the bytes from there, up to MATROSKA_HEAD
 
     def readable(self) -> bool:
         return True
@@ -301,11 +309,29 @@ class _CountingReader(io.RawIOBase):
             self._raw.read(len(buffer))
         n = len(data)
         buffer[:n] = data
+        start = self.count
         self.count += n
-        if len(self.head) < MATROSKA_HEAD:
-            self.head = (self.head + data)[:MATROSKA_HEAD]
+        while self._next_at is not None and self._next_at < self.count:
+            take = data[max(self._next_at + len(self._probe) - start, 0):]
+            self._probe += take[:MATROSKA_HEAD - len(self._probe)]
+            if len(self._probe) < MATROSKA_HEAD and n:
+                break  # more to come
+            self._segment_passed()
+        if not n and self._probe and self._next_at is not None:
+            self._segment_passed()  # the end: a short last probe
         self.tail = (self.tail + data)[-TS_TAIL:]
         return n
+
+    def _segment_passed(self) -> None:
+        """Parse the probe at the next Segment's place; look for one after it."""
+        assert self._next_at is not None
+        size = segment_end(self._probe)
+        self._probe = b""
+        if size is None:  # no further file joined on (or a Segment of unknown size)
+            self._next_at = None
+            return
+        self.segments_end = self._next_at + size
+        self._next_at = self.segments_end
 
 
 class AVSource(Source):
@@ -1106,17 +1132,16 @@ class AVSource(Source):
     def _segment(self) -> tuple[int, int] | None:
         """A Matroska input's declared end and the bytes it holds (see :func:`matroska_segment`).
 
-        A file's Segments, or standard input's first; None for other inputs
-        and formats, or where the Segment's size is not recorded.
+        A file's Segments, or standard input's as they passed; None for other
+        inputs and formats, or where the Segment's size is not recorded.
         """
         if not {"matroska", "webm"} & set(self._container.format.name.split(",")):
             return None
         if self.kind == "file":
             return matroska_segment(self.spec)
         reader = self._stdin
-        if reader is not None:
-            end = segment_end(reader.head)
-            return None if end is None else (end, reader.count)
+        if reader is not None and reader.segments_end is not None:
+            return reader.segments_end, reader.count
         return None
 
     def _avi_ticks(self, declared: int) -> bool:
