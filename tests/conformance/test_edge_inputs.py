@@ -447,19 +447,29 @@ def test_audio_of_a_codec_ffmpeg_cannot_name_is_left_out_with_a_note(media, caps
         assert [s["codec_type"] for s in probe(out)["streams"]] == ["video"]
 
 
-def test_a_subtitle_into_ogg_is_refused_in_one_line_naming_a_container(media, capsys):
+@pytest.mark.parametrize(("into", "codec", "source", "told"), [
     # Ogg maps no subtitle codec: its header failed "refusing libvpx video,
     # flac audio" and told mov_text to go to .mkv, which refuses it too
-    # (trial 61).
-    srt = media / "ogg.srt"
+    # (trial 61)
+    (".ogv", "mov_text", ".mp4", "use .mp4"),
+    # MPEG-PS carries DVD's bitmap subtitles only: SubRip went in as raw text
+    # under a stream that reads back as broken bitmaps, with exit 0 (trial
+    # 108 F4); FFmpeg has no encoder for it either
+    (".mpg", "srt", ".mkv", "use .mkv")])
+def test_a_subtitle_a_container_cannot_hold_is_refused_in_one_line_naming_one(
+        media, capsys, into, codec, source, told):
+    srt = media / f"subs{into}.srt"
     srt.write_text("1\n00:00:00,100 --> 00:00:00,900\nhello\n")
-    inp = media / "ogg-subs.mp4"
+    inp = media / f"subs{into}{source}"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=1", "-i", str(srt), *X264,
-           "-c:s", "mov_text", str(inp))
-    rc, err = _run(inp, media / "ogg-subs.ogv", capsys)
+           "-c:s", codec, str(inp))
+    out = media / f"subs-out{into}"
+    rc, err = _run(inp, out, capsys)
     assert rc == 1 and len(err.splitlines()) == 1, err
-    assert ("the .ogv container cannot hold input stream #1 subtitle (mov_text); use .mp4 "
+    name = "subrip" if codec == "srt" else codec
+    assert (f"the {into} container cannot hold input stream #1 subtitle ({name}); {told} "
             "or --set output.copy_streams=false") in err, err
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("ext", [".ogv", ".mxf"])
@@ -1248,20 +1258,3 @@ def test_an_interlaced_input_is_tagged_interlaced_as_ffmpeg_tags_it(media, capsy
     assert rc == 0, err
     ffmpeg("-i", str(inp), *X264, str(theirs))
     assert order(out) == order(theirs) == ("tb" if ext == ".mkv" else "progressive")
-
-
-def test_text_subtitles_into_mpeg_ps_are_refused(media, capsys):
-    # MPEG-PS carries DVD's bitmap subtitles only: SubRip went in as raw text
-    # under a stream that reads back as broken bitmaps, with exit 0 (trial 108
-    # F4); FFmpeg has no encoder for it either.
-    srt = media / "s.srt"
-    srt.write_text("1\n00:00:00,200 --> 00:00:00,800\nhello\n\n")
-    inp = media / "subtitled.mkv"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=1", "-i", str(srt), *X264,
-           "-c:s", "srt", str(inp))
-    out = media / "subtitled.mpg"
-    rc = main(["run", str(inp), "-o", str(out), "-y"])
-    err = capsys.readouterr().err
-    assert rc == 1 and "the .mpg container cannot hold input stream #1 subtitle (subrip); " \
-        "use .mkv or --set output.copy_streams=false to leave it out" in err, err
-    assert not out.exists()

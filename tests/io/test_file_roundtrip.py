@@ -140,6 +140,26 @@ def test_a_matroska_file_whose_clock_starts_again_is_whole(tmp_path, back_ms):
     assert res.returncode == 1 and "truncated" in res.stderr, res.stderr
 
 
+def _held_last_frame(path, n: int, rate: int, size: tuple[int, int]):
+    """A Matroska clip of ``n`` frames at ``rate`` fps (millisecond ticks) whose last
+    packet lasts 2 s: a held last frame, as a camera or an editor writes one."""
+    tb, (w, h) = Fraction(1, 1000), size
+    pts = [round(1000 * i / rate) for i in range(n)]
+    lasts = {p: (pts[k + 1] - p if k + 1 < n else 2000) for k, p in enumerate(pts)}
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=rate)
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        vs.time_base = vs.codec_context.time_base = tb
+        vs.codec_context.options = {"preset": "ultrafast", "bf": "0"}
+        for i, p in enumerate(pts):
+            fr = av.VideoFrame.from_ndarray(np.full((h, w, 3), 4 * i, np.uint8), format="rgb24")
+            fr.pts, fr.time_base = p, tb
+            for pk in [*vs.encode(fr), *(vs.encode(None) if i == n - 1 else [])]:
+                pk.duration = lasts[pk.pts]
+                out.mux(pk)
+    return path
+
+
 @pytest.mark.parametrize("copy", [True, False])
 def test_a_long_last_frame_whose_duration_a_remux_lost_is_a_whole_file(tmp_path, copy):
     # Two seconds of video whose last frame lasts two seconds more, remuxed by
@@ -148,25 +168,7 @@ def test_a_long_last_frame_whose_duration_a_remux_lost_is_a_whole_file(tmp_path,
     # as "truncated: video stops at 2.02 s of 3.99 s" (trial 103 F4), where
     # FFmpeg converts it. Its Segment, all there, tells a whole file from a
     # cut one, whether the sound is copied or not.
-    tb = Fraction(1, 1000)
-    first = tmp_path / "long_last.mkv"
-    with av.open(str(first), "w") as out:
-        vs = out.add_stream("libx264", rate=30)
-        vs.width, vs.height, vs.pix_fmt = 160, 120, "yuv420p"
-        vs.time_base = vs.codec_context.time_base = tb
-        vs.codec_context.options = {"preset": "ultrafast", "bf": "0"}
-        pts = [round(1000 * i / 30) for i in range(60)]
-        lasts = {p: (pts[k + 1] - p if k + 1 < len(pts) else 2000) for k, p in enumerate(pts)}
-        for i, p in enumerate(pts):
-            fr = av.VideoFrame.from_ndarray(np.full((120, 160, 3), 4 * i, np.uint8),
-                                            format="rgb24")
-            fr.pts, fr.time_base = p, tb
-            for pk in vs.encode(fr):
-                pk.duration = lasts[pk.pts]
-                out.mux(pk)
-        for pk in vs.encode(None):
-            pk.duration = lasts[pk.pts]
-            out.mux(pk)
+    first = _held_last_frame(tmp_path / "long_last.mkv", 60, 30, (160, 120))
     src = tmp_path / "remuxed.mkv"
     ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
     subprocess.run([ffmpeg, "-v", "error", "-i", str(first), "-f", "lavfi", "-i",
@@ -272,22 +274,7 @@ def test_a_matroska_file_is_whole_as_far_as_its_segment_says(tmp_path):
         assert whole or f"segment ends at byte {2 * size}, the file holds " \
             f"{size + size * 85 // 100} bytes" in res.stderr, res.stderr
     # silent, a last frame of 2 s whose duration the remux drops
-    tb = Fraction(1, 1000)
-    first = tmp_path / "held.mkv"
-    with av.open(str(first), "w") as container:
-        vs = container.add_stream("libx264", rate=25)
-        vs.width, vs.height, vs.pix_fmt = 96, 64, "yuv420p"
-        vs.time_base = vs.codec_context.time_base = tb
-        vs.codec_context.options = {"preset": "ultrafast", "bf": "0"}
-        for i in range(51):
-            fr = av.VideoFrame.from_ndarray(np.full((64, 96, 3), 5 * i, np.uint8), format="rgb24")
-            fr.pts, fr.time_base = 40 * i, tb
-            for pk in vs.encode(fr):
-                pk.duration = 2000 if pk.pts == 2000 else 40
-                container.mux(pk)
-        for pk in vs.encode(None):
-            pk.duration = 2000 if pk.pts == 2000 else 40
-            container.mux(pk)
+    first = _held_last_frame(tmp_path / "held.mkv", 51, 25, (96, 64))
     remuxed = tmp_path / "held_remux.mkv"
     subprocess.run([ffmpeg, "-v", "error", "-i", str(first), "-c", "copy", str(remuxed)],
                    check=True)
