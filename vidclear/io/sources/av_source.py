@@ -530,7 +530,8 @@ class AVSource(Source):
         # order of the last one flagged corrupt
         self._demuxed = 0
         self._last_corrupt: tuple[int, int] | None = None
-        self._last_side: dict[int, Any] = {}  # each copied stream's last packet
+        # each copied stream's last packet, and whether it is AAC
+        self._last_side: dict[int, tuple[bool, Any]] = {}
         self._side_end: dict[int, int] = {}  # copied streams' latest pts + duration, by index
         self._discarded_packets = 0  # flagged for the decoder to drop (edit lists)
         self._packet_end: float | None = None  # latest pts + duration of a video packet
@@ -843,7 +844,6 @@ class AVSource(Source):
             step = 1.0 / float(self.rate) if self.rate else 0.0
             self.drain_side_packets(self._last_time + step)
 
-
     def drain_side_packets(self, until: float) -> None:
         """Pass on the copied streams' packets before ``until`` that the file holds later.
 
@@ -960,7 +960,10 @@ class AVSource(Source):
         if getattr(packet, "is_corrupt", False):
             self._last_corrupt = (packet.stream.index, self._demuxed)
         if packet.stream.type != "video":
-            self._last_side[packet.stream.index] = packet
+            # (its codec read now: a muxed packet is given the output's stream)
+            ctx = packet.stream.codec_context  # None for a data stream (trial 109 F1)
+            self._last_side[packet.stream.index] = (ctx is not None and ctx.name == "aac",
+                                                    packet)
 
     def _ends_in_a_cut_frame(self) -> int | None:
         """The copied AAC stream whose last packet is shorter than its ADTS header says, if any.
@@ -969,9 +972,8 @@ class AVSource(Source):
         length (ISO/IEC 13818-7, 6.2: 13 bits from the header's 31st); a file
         cut inside the last one hands on the part there is.
         """
-        for index, packet in self._last_side.items():
-            ctx = packet.stream.codec_context  # None for a data stream (trial 109 F1)
-            if ctx is None or ctx.name != "aac":
+        for index, (aac, packet) in self._last_side.items():
+            if not aac:
                 continue
             data = bytes(packet)
             if len(data) >= 7 and data[0] == 0xFF and data[1] & 0xF0 == 0xF0:
@@ -1005,13 +1007,13 @@ class AVSource(Source):
             return
         hint = "(use --set input.allow_truncated=true to keep what decodes)"
         if self.stopped:
-            return  # stopped early: see after_stop
+            return  # stopped early (Ctrl-C, -t): a cut Matroska file was named when opened
         # A Matroska file says how long its Segments are: one cut short in its
         # sound-only tail was read to the cut without a word (trial 106 F1), a
         # whole one whose video stops early was refused (F2). The structure
         # holds whatever was read of it, after a seek too (-ss skipped every
         # check below, and a cut file was read to the cut: trial 108 F1), and
-        # on standard input its first Segment (trial 108 F3).
+        # on standard input (trial 108 F3).
         segment = self._segment()
         if segment is not None and segment[1] < segment[0]:
             raise InputError(
