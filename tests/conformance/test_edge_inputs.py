@@ -1215,6 +1215,12 @@ def test_chapters_are_kept_as_ffmpeg_keeps_them(media, capsys, ext):
     assert starts == [(a, title) for a, _, title in _chapters(inp)]
     if ext in (".mkv", ".webm"):
         assert _chapters(out) == _chapters(inp)
+    # read back: MP4's and MOV's chapters are a track the demuxer presents no
+    # packet of, and a file with three was refused as damaged (trial 110 F1)
+    again = media / f"chaptered_again{ext}"
+    rc, err = _run(out, again, capsys)
+    assert rc == 0, err
+    assert [(a, title) for a, _, title in _chapters(again)] == starts
     # a cut moves them as it moves the frames; those outside it are left out
     # (a point, a chapter whose start is its end, is a chapter too: trial 108 F6)
     cut = media / f"chaptered_cut{ext}"

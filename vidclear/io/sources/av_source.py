@@ -144,6 +144,20 @@ def chapters(container: Any) -> list[Chapter]:
     return sorted(out, key=lambda c: c.start)
 
 
+_AVDISCARD_ALL = 48  # libavcodec/avcodec.h: the demuxer presents none of its packets
+
+
+def _discarded(stream: Any) -> bool:
+    """Whether the demuxer itself set ``stream`` aside: an MP4's or MOV's chapter track,
+    which it reads into the file's chapters and presents no packet of (copied, its
+    promised packets went missing, and a file with three chapters was refused as
+    damaged: trial 110 F1)."""
+    try:
+        return int(stream.discard) >= _AVDISCARD_ALL
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
 def _is_attached_picture(stream: Any) -> bool:
     return bool(int(stream.disposition) & int(av.stream.Disposition.attached_pic))
 
@@ -515,7 +529,8 @@ class AVSource(Source):
             ctx.thread_count = self.config.threads
         self.video_stream = vs
         side = [s for s in c.streams if s.index != vs.index
-                and s.type in ("audio", "subtitle", "data") and not _is_timecode(s)]
+                and s.type in ("audio", "subtitle", "data") and not _is_timecode(s)
+                and not _discarded(s)]
         self.copy_streams = side if copy_streams else []
         #: kinds of the streams there were to copy when copying was off (a live run
         #: drops frames); strings, as they outlive the container
