@@ -330,6 +330,40 @@ def test_chapters_survive_the_join(tmp_path: Path) -> None:
     assert report["files"][0]["segments"] == 3  # it was cut
 
 
+def test_a_segmented_batch_refuses_cut_files_and_runs_joined_or_trimmed_ones_whole(
+        tmp_path: Path) -> None:
+    # A segment's run reads only its own span: a cut Matroska file came out
+    # "done" (trial 111 F1), a trim was ignored (F2), and two recordings
+    # joined with cat failed at the join (F3). Now the cut file fails with
+    # the reason a whole run gives, and the others run in one piece.
+    ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
+    src = tmp_path / "in"
+    src.mkdir()
+    whole = tmp_path / "whole.mkv"
+    subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=25:duration=3", "-c:v", "libx264", "-g", "25",
+                    str(whole)], check=True, timeout=60)
+    data = whole.read_bytes()
+    (src / "cut.mkv").write_bytes(data[: len(data) * 9 // 10])
+    (src / "joined.mkv").write_bytes(data + data)
+    fast = ['pipeline.processors=["copy"]', "output.threads=1", "output.preset=ultrafast"]
+    report = run_batch([str(src)], BatchOptions(outdir=tmp_path / "out", overrides=fast,
+                                                jobs=2, segment_seconds=1.0, overlap=1.0,
+                                                progress=False))
+    rows = {Path(r["output"]).name: r for r in report["files"]}
+    assert rows["cut.mkv"]["status"] == "failed"
+    assert "is truncated: its Matroska segment ends at byte" in rows["cut.mkv"]["error"]
+    assert not (tmp_path / "out" / "cut.mkv").exists()
+    assert rows["joined.mkv"]["status"] == "done", rows["joined.mkv"]
+    assert "clock that goes back" in rows["joined.mkv"]["note"]
+    assert len(ffprobe_frame_times(tmp_path / "out" / "joined.mkv")) == 150
+    trimmed = run_batch([str(whole)], BatchOptions(
+        outdir=tmp_path / "trim", overrides=[*fast, "input.start=0.5", "input.duration=2"],
+        jobs=2, segment_seconds=1.0, overlap=1.0, progress=False))
+    assert "it is trimmed" in trimmed["files"][0]["note"]
+    assert len(ffprobe_frame_times(tmp_path / "trim" / "whole.mkv")) == 50
+
+
 def test_mpegts_outputs_of_segments_are_joined(clips: Path, tmp_path: Path) -> None:
     # An MPEG-TS muxer shifts every file it writes by its own start delay:
     # TS parts of an MP4 input could not be joined ("timestamps go backwards

@@ -421,7 +421,11 @@ class _Run:
     def _plan(self, f: _File) -> None:
         item = f.item
         f.frames_total = sum(estimate_frames(p)[0] for p in item.sources)
-        whole = unjoinable(item.output)
+        # a trim runs whole, as a whole run trims it (segments read the whole
+        # file: a trimmed input came out untrimmed, trial 111 F2)
+        trimmed = any((f.tables.get("input") or {}).get(k) for k in ("start", "duration", "end"))
+        whole = unjoinable(item.output) or (
+            "it is trimmed (input.start, input.duration or input.end)" if trimmed else None)
         try:
             # A trip runs whole: its state must carry across every join, not restart per segment.
             f.segments = None if item.parts or whole else plan_segments(
@@ -433,8 +437,8 @@ class _Run:
         if f.segments is None and seconds and self.opts.segment_seconds > 0 \
                 and seconds >= 2 * self.opts.segment_seconds:
             f.note = (f"one piece: {seconds:.0f} s, but " + (whole or (
-                "it cannot be cut at keyframes (too few keyframes, a display rotation or "
-                "untimed packets)")))
+                "it cannot be cut at keyframes (too few keyframes, a display rotation, "
+                "untimed packets or a clock that goes back)")))
         item.output.parent.mkdir(parents=True, exist_ok=True)
         _remove_partials(item.output)
         if (self.state.get(item.key) or {}).get("status") != "done":

@@ -62,6 +62,7 @@ from vidclear.io.sources.av_source import (
     start_timecode,
     video_stream,
 )
+from vidclear.io.sources.structure import TS_TAIL, matroska_segment, ts_ends_whole
 
 __all__ = ["Segment", "SegmentSource", "estimate_frames", "join_segments",
            "plan_segments", "unjoinable"]
@@ -115,16 +116,25 @@ def plan_segments(
     """Cut points at keyframes, or None when the file should run in one piece.
 
     A file runs in one piece when it is shorter than 1.5 segments, has fewer
-    than two usable keyframes, carries a display rotation, or its packets
-    lack timestamps.
+    than two usable keyframes, carries a display rotation, its packets lack
+    timestamps, or its clock goes back (recordings joined end to end: their
+    segments could not be joined, trial 111 F3; a whole run re-bases them).
+
+    A segment's run reads only its own span, so what a whole run tells at
+    the input's end is told here: a file shorter than its structure says
+    (a Matroska Segment, an MPEG-TS ending inside a transport packet) or
+    holding fewer video packets than its index promises is refused (cut
+    files came out "done": trial 111 F1).
 
     Raises
     ------
     InputError
-        The file cannot be opened or demuxed (it is then failed as a whole).
+        The file cannot be opened or demuxed, or is cut short (it is then
+        failed as a whole).
     """
     if segment_seconds <= 0:
         return None
+    _refuse_if_cut(path)
     _, seconds = estimate_frames(path)
     if seconds and seconds < 1.5 * segment_seconds:
         return None  # short by its header: no need to read its packets
@@ -141,17 +151,28 @@ def plan_segments(
             return None
         keys: list[int] = []
         all_pts: list[int] = []
+        back = round(1 / tb)  # a second, in ticks
+        last_dts = None
         try:
             for packet in container.demux(vs):
                 if packet.pts is None:
                     if packet.size:
                         return None
                     continue
+                if packet.dts is not None:
+                    if last_dts is not None and packet.dts < last_dts - back:
+                        return None  # the clock goes back: joined recordings
+                    last_dts = packet.dts
                 all_pts.append(packet.pts)
                 if packet.is_keyframe:
                     keys.append(packet.pts)
         except av.FFmpegError as exc:
             raise InputError(f"input {path} is damaged: {exc}") from None
+        declared = int(vs.frames or 0)
+        if declared and len(all_pts) < declared - max(2, declared // 50) \
+                and "avi" not in container.format.name.split(","):
+            raise InputError(f"input {path} is truncated: its index promises {declared} video "
+                             f"frames, the file holds {len(all_pts)} {_TRUNCATED_HINT}")
         if len(all_pts) < 2:
             return None
         if _rotated(path):
@@ -178,6 +199,30 @@ def plan_segments(
         n = sum(1 for p in all_pts if p >= start and (end is None or p < end))
         segments.append(Segment(i, start, end, warm, Fraction(tb), n))
     return segments
+
+
+_TRUNCATED_HINT = "(use --set input.allow_truncated=true to keep what decodes)"
+
+
+def _refuse_if_cut(path: Path) -> None:
+    """Refuse a Matroska file shorter than its Segments say, or an MPEG-TS file that
+    ends inside a transport packet (see :mod:`vidclear.io.sources.structure`)."""
+    segment = matroska_segment(str(path))
+    if segment is not None and segment[1] < segment[0]:
+        raise InputError(f"input {path} is truncated: its Matroska segment ends at byte "
+                         f"{segment[0]}, the file holds {segment[1]} bytes {_TRUNCATED_HINT}")
+    if path.suffix.lower() in (".ts", ".m2ts", ".mts"):
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                size = fh.tell()
+                fh.seek(max(0, size - TS_TAIL))
+                tail = fh.read()
+        except OSError:
+            return
+        if not ts_ends_whole(tail, size):
+            raise InputError(f"input {path} is truncated: it ends inside an MPEG-TS packet "
+                             f"({size} bytes) {_TRUNCATED_HINT}")
 
 
 def _rotated(path: Path) -> bool:
