@@ -62,7 +62,7 @@ from vidclear.io.sources.av_source import (
     start_timecode,
     video_stream,
 )
-from vidclear.io.sources.structure import TS_TAIL, matroska_segment, ts_ends_whole
+from vidclear.io.sources.structure import matroska_segment, ts_file_cut
 
 __all__ = ["Segment", "SegmentSource", "estimate_frames", "join_segments",
            "plan_segments", "unjoinable"]
@@ -211,18 +211,10 @@ def _refuse_if_cut(path: Path) -> None:
     if segment is not None and segment[1] < segment[0]:
         raise InputError(f"input {path} is truncated: its Matroska segment ends at byte "
                          f"{segment[0]}, the file holds {segment[1]} bytes {_TRUNCATED_HINT}")
-    if path.suffix.lower() in (".ts", ".m2ts", ".mts"):
-        try:
-            with open(path, "rb") as fh:
-                fh.seek(0, os.SEEK_END)
-                size = fh.tell()
-                fh.seek(max(0, size - TS_TAIL))
-                tail = fh.read()
-        except OSError:
-            return
-        if not ts_ends_whole(tail, size):
-            raise InputError(f"input {path} is truncated: it ends inside an MPEG-TS packet "
-                             f"({size} bytes) {_TRUNCATED_HINT}")
+    size = ts_file_cut(str(path)) if path.suffix.lower() in (".ts", ".m2ts", ".mts") else None
+    if size is not None:
+        raise InputError(f"input {path} is truncated: it ends inside an MPEG-TS packet "
+                         f"({size} bytes) {_TRUNCATED_HINT}")
 
 
 def _rotated(path: Path) -> bool:

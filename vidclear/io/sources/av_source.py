@@ -32,6 +32,7 @@ from vidclear.io.sources.structure import (
     mp4_without_index,
     segment_end,
     ts_ends_whole,
+    ts_file_cut,
 )
 
 __all__ = ["CAPTURE_TIME_BASE", "AVSource", "camera_device", "classify_input", "video_stream"]
@@ -1194,15 +1195,8 @@ class AVSource(Source):
             return
         if not os.path.isfile(self.spec):  # a FIFO or a device: reading it would take its data
             return
-        try:
-            with open(self.spec, "rb") as fh:
-                fh.seek(0, os.SEEK_END)
-                size = fh.tell()
-                fh.seek(max(0, size - TS_TAIL))
-                tail = fh.read()
-        except OSError:
-            return
-        if not ts_ends_whole(tail, size):
+        size = ts_file_cut(self.spec)
+        if size is not None:
             raise InputError(f"input {self.spec} is truncated: it ends inside an MPEG-TS "
                              f"packet ({size} bytes) (use --set input.allow_truncated=true to "
                              "keep what decodes)")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 __all__ = ["MATROSKA_HEAD", "TS_TAIL", "matroska_segment", "mp4_without_index", "segment_end",
-           "ts_ends_whole"]
+           "ts_ends_whole", "ts_file_cut"]
 
 _EBML = 0x1A45DFA3
 _SEGMENT = 0x18538067
@@ -69,6 +69,20 @@ def ts_ends_whole(tail: bytes, size: int) -> bool:
         return all(0 <= i < len(tail) and tail[i] == 0x47 for i in at)
 
     return size < TS_TAIL or any(whole(n, h) for n, h in ((188, 0), (192, 4), (204, 0)))
+
+
+def ts_file_cut(path: str) -> int | None:
+    """The size of an MPEG-TS file that ends inside a transport packet (see
+    :func:`ts_ends_whole`), else None (whole, or unreadable: not judged)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - TS_TAIL))
+            tail = fh.read()
+    except OSError:
+        return None
+    return None if ts_ends_whole(tail, size) else size
 
 
 def _vint(buf: bytes, pos: int, *, marker: bool) -> tuple[int, int] | None:
