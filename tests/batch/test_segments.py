@@ -357,6 +357,12 @@ def test_a_segmented_batch_refuses_cut_files_and_runs_joined_or_trimmed_ones_who
     assert rows["joined.mkv"]["status"] == "done", rows["joined.mkv"]
     assert "clock that goes back" in rows["joined.mkv"]["note"]
     assert len(ffprobe_frame_times(tmp_path / "out" / "joined.mkv")) == 150
+    # with input.allow_truncated, what decodes of the cut file is kept
+    kept = run_batch([str(src / "cut.mkv")], BatchOptions(
+        outdir=tmp_path / "kept", overrides=[*fast, "input.allow_truncated=true"], jobs=2,
+        segment_seconds=1.0, overlap=1.0, progress=False))
+    assert kept["files"][0]["status"] == "done", kept["files"][0]
+    assert 60 <= len(ffprobe_frame_times(tmp_path / "kept" / "cut.mkv")) < 75
     trimmed = run_batch([str(whole)], BatchOptions(
         outdir=tmp_path / "trim", overrides=[*fast, "input.start=0.5", "input.duration=2"],
         jobs=2, segment_seconds=1.0, overlap=1.0, progress=False))

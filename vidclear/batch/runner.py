@@ -429,7 +429,8 @@ class _Run:
         try:
             # A trip runs whole: its state must carry across every join, not restart per segment.
             f.segments = None if item.parts or whole else plan_segments(
-                item.input, segment_seconds=self.opts.segment_seconds, overlap=self.opts.overlap)
+                item.input, segment_seconds=self.opts.segment_seconds, overlap=self.opts.overlap,
+                check=not (f.tables.get("input") or {}).get("allow_truncated"))
         except VidclearError as exc:
             self._fail(f, f"{type(exc).__name__}: {exc}")
             return

@@ -111,7 +111,7 @@ def estimate_frames(path: Path) -> tuple[int, float]:
 
 
 def plan_segments(
-    path: Path, *, segment_seconds: float, overlap: float
+    path: Path, *, segment_seconds: float, overlap: float, check: bool = True
 ) -> list[Segment] | None:
     """Cut points at keyframes, or None when the file should run in one piece.
 
@@ -124,7 +124,8 @@ def plan_segments(
     the input's end is told here: a file shorter than its structure says
     (a Matroska Segment, an MPEG-TS ending inside a transport packet) or
     holding fewer video packets than its index promises is refused (cut
-    files came out "done": trial 111 F1).
+    files came out "done": trial 111 F1), unless ``check`` is False
+    (``input.allow_truncated``: what decodes is kept).
 
     Raises
     ------
@@ -134,7 +135,8 @@ def plan_segments(
     """
     if segment_seconds <= 0:
         return None
-    _refuse_if_cut(path)
+    if check:
+        _refuse_if_cut(path)
     _, seconds = estimate_frames(path)
     if seconds and seconds < 1.5 * segment_seconds:
         return None  # short by its header: no need to read its packets
@@ -169,7 +171,7 @@ def plan_segments(
         except av.FFmpegError as exc:
             raise InputError(f"input {path} is damaged: {exc}") from None
         declared = int(vs.frames or 0)
-        if declared and len(all_pts) < declared - max(2, declared // 50) \
+        if check and declared and len(all_pts) < declared - max(2, declared // 50) \
                 and "avi" not in container.format.name.split(","):
             raise InputError(f"input {path} is truncated: its index promises {declared} video "
                              f"frames, the file holds {len(all_pts)} {_TRUNCATED_HINT}")
