@@ -423,14 +423,14 @@ class _Run:
         f.frames_total = sum(estimate_frames(p)[0] for p in item.sources)
         # a trim runs whole, as a whole run trims it (segments read the whole
         # file: a trimmed input came out untrimmed, trial 111 F2)
-        trimmed = any((f.tables.get("input") or {}).get(k) for k in ("start", "duration", "end"))
+        given = load_config(base=f.tables).input
         whole = unjoinable(item.output) or (
-            "it is trimmed (input.start, input.duration or input.end)" if trimmed else None)
+            "it is trimmed (input.start, input.duration or input.end)" if given.trim else None)
         try:
             # A trip runs whole: its state must carry across every join, not restart per segment.
             f.segments = None if item.parts or whole else plan_segments(
                 item.input, segment_seconds=self.opts.segment_seconds, overlap=self.opts.overlap,
-                check=not (f.tables.get("input") or {}).get("allow_truncated"))
+                check=not given.allow_truncated)
         except VidclearError as exc:
             self._fail(f, f"{type(exc).__name__}: {exc}")
             return

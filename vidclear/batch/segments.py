@@ -62,7 +62,12 @@ from vidclear.io.sources.av_source import (
     start_timecode,
     video_stream,
 )
-from vidclear.io.sources.structure import matroska_segment, ts_file_cut
+from vidclear.io.sources.structure import (
+    TRUNCATED_HINT,
+    matroska_segment,
+    segment_shortfall,
+    ts_file_cut,
+)
 
 __all__ = ["Segment", "SegmentSource", "estimate_frames", "join_segments",
            "plan_segments", "unjoinable"]
@@ -174,7 +179,7 @@ def plan_segments(
         if check and declared and len(all_pts) < declared - max(2, declared // 50) \
                 and "avi" not in container.format.name.split(","):
             raise InputError(f"input {path} is truncated: its index promises {declared} video "
-                             f"frames, the file holds {len(all_pts)} {_TRUNCATED_HINT}")
+                             f"frames, the file holds {len(all_pts)} {TRUNCATED_HINT}")
         if len(all_pts) < 2:
             return None
         if _rotated(path):
@@ -203,20 +208,16 @@ def plan_segments(
     return segments
 
 
-_TRUNCATED_HINT = "(use --set input.allow_truncated=true to keep what decodes)"
-
-
 def _refuse_if_cut(path: Path) -> None:
     """Refuse a Matroska file shorter than its Segments say, or an MPEG-TS file that
     ends inside a transport packet (see :mod:`vidclear.io.sources.structure`)."""
-    segment = matroska_segment(str(path))
-    if segment is not None and segment[1] < segment[0]:
-        raise InputError(f"input {path} is truncated: its Matroska segment ends at byte "
-                         f"{segment[0]}, the file holds {segment[1]} bytes {_TRUNCATED_HINT}")
+    cut = segment_shortfall(matroska_segment(str(path)))
+    if cut is not None:
+        raise InputError(f"input {path} is truncated: {cut} {TRUNCATED_HINT}")
     size = ts_file_cut(str(path)) if path.suffix.lower() in (".ts", ".m2ts", ".mts") else None
     if size is not None:
         raise InputError(f"input {path} is truncated: it ends inside an MPEG-TS packet "
-                         f"({size} bytes) {_TRUNCATED_HINT}")
+                         f"({size} bytes) {TRUNCATED_HINT}")
 
 
 def _rotated(path: Path) -> bool:

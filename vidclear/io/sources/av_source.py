@@ -27,10 +27,12 @@ from vidclear.io.sequence import ffmpeg_pattern, first_of_sequence, has_number
 from vidclear.io.sources.remote import accepts_ranges, asked
 from vidclear.io.sources.structure import (
     MATROSKA_HEAD,
+    TRUNCATED_HINT,
     TS_TAIL,
     matroska_segment,
     mp4_without_index,
     segment_end,
+    segment_shortfall,
     ts_ends_whole,
     ts_file_cut,
 )
@@ -494,15 +496,15 @@ class AVSource(Source):
     def _setup(self, copy_streams: bool) -> None:
         c = self._container
         self._check_ts_end()
-        if self.kind == "file" and not self.config.allow_truncated:
+        # a Matroska file's Segments, read once (see _segment)
+        self._file_segment = (matroska_segment(self.spec) if self.kind == "file" and
+                              {"matroska", "webm"} & set(c.format.name.split(",")) else None)
+        cut = segment_shortfall(self._file_segment)
+        if cut is not None and not self.config.allow_truncated:
             # Named at once: a run stopped early (Ctrl-C, -t) keeps what it read,
             # and said nothing of a file it would have refused at its end
             # (trial 109 F7); read to the end, it is refused there.
-            segment = self._segment()
-            if segment is not None and segment[1] < segment[0]:
-                self.notes.append(
-                    f"{self.spec} is cut short: its Matroska segment ends at byte {segment[0]}, "
-                    f"the file holds {segment[1]} bytes")
+            self.notes.append(f"{self.spec} is cut short: {cut}")
         # Cover art (an MP3's or M4A's picture) is a video stream of one still:
         # not the video, but kept as an attached picture where the output can hold it.
         pictures = [s for s in c.streams.video if _is_attached_picture(s)]
@@ -804,8 +806,8 @@ class AVSource(Source):
             if not (self.config.allow_truncated or self.is_live):
                 where = "" if self._last_time is None else f" after {self._last_time:.2f} s"
                 reason = getattr(exc, "strerror", None) or str(exc)
-                raise InputError(f"input {self.spec} is damaged{where}: {reason} (use --set "
-                                 "input.allow_truncated=true to keep what decodes)") from None
+                raise InputError(f"input {self.spec} is damaged{where}: {reason} "
+                                 f"{TRUNCATED_HINT}") from None
             if not (self.is_live and isinstance(exc, av.ExitError | av.EOFError)):
                 # (a live stream's read that waited out input.timeout, or its end, is
                 # no damaged packet: a sender that stopped was warned about as one,
@@ -1021,7 +1023,7 @@ class AVSource(Source):
         """
         if self.kind not in ("file", "pipe") or self.config.allow_truncated:
             return
-        hint = "(use --set input.allow_truncated=true to keep what decodes)"
+        hint = TRUNCATED_HINT
         if self.stopped:
             return  # stopped early (Ctrl-C, -t): a cut Matroska file was named when opened
         # A Matroska file says how long its Segments are: one cut short in its
@@ -1031,10 +1033,9 @@ class AVSource(Source):
         # check below, and a cut file was read to the cut: trial 108 F1), and
         # on standard input (trial 108 F3).
         segment = self._segment()
-        if segment is not None and segment[1] < segment[0]:
-            raise InputError(
-                f"input {self.spec} is truncated: its Matroska segment ends at byte "
-                f"{segment[0]}, the file holds {segment[1]} bytes {hint}")
+        cut_short = segment_shortfall(segment)
+        if cut_short is not None:
+            raise InputError(f"input {self.spec} is truncated: {cut_short} {hint}")
         # An MPEG-TS file cut on a transport packet's boundary ends whole, but
         # inside the last PES packet of a stream, whose frames the demuxer hands
         # on flagged corrupt, with at most the other streams' last packets after
@@ -1083,8 +1084,7 @@ class AVSource(Source):
                 and not ts_ends_whole(reader.tail, reader.count)):
             # the same bytes as a file are refused when opened (trial 38)
             raise InputError(f"input {self.spec} is truncated: it ends inside an MPEG-TS "
-                             f"packet ({reader.count} bytes) (use --set "
-                             "input.allow_truncated=true to keep what decodes)")
+                             f"packet ({reader.count} bytes) {TRUNCATED_HINT}")
         if self.frames_decoded == 0:
             raise InputError(f"input {self.spec} holds no decodable video frames")
         declared = self.declared_frames
@@ -1150,13 +1150,14 @@ class AVSource(Source):
     def _segment(self) -> tuple[int, int] | None:
         """A Matroska input's declared end and the bytes it holds (see :func:`matroska_segment`).
 
-        A file's Segments, or standard input's as they passed; None for other
-        inputs and formats, or where the Segment's size is not recorded.
+        A file's Segments, read when it was opened, or standard input's as
+        they passed; None for other inputs and formats, or where the
+        Segment's size is not recorded.
         """
+        if self.kind == "file":
+            return self._file_segment
         if not {"matroska", "webm"} & set(self._container.format.name.split(",")):
             return None
-        if self.kind == "file":
-            return matroska_segment(self.spec)
         reader = self._stdin
         if reader is not None and reader.segments_end is not None:
             return reader.segments_end, reader.count

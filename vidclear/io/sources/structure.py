@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["MATROSKA_HEAD", "TS_TAIL", "matroska_segment", "mp4_without_index", "segment_end",
-           "ts_ends_whole", "ts_file_cut"]
+__all__ = ["MATROSKA_HEAD", "TRUNCATED_HINT", "TS_TAIL", "matroska_segment", "mp4_without_index",
+           "segment_end", "segment_shortfall", "ts_ends_whole", "ts_file_cut"]
 
 _EBML = 0x1A45DFA3
 _SEGMENT = 0x18538067
 _VOID = 0xEC
+#: What every refusal of a cut input offers instead.
+TRUNCATED_HINT = "(use --set input.allow_truncated=true to keep what decodes)"
 #: Bytes read for a Matroska file's EBML header and its Segment's size.
 MATROSKA_HEAD = 4096
 #: Bytes of an MPEG-TS stream's end that show whether its last packets are whole.
@@ -161,3 +163,15 @@ def matroska_segment(path: str) -> tuple[int, int] | None:
     except OSError:
         return None
     return end, size
+
+
+def segment_shortfall(segment: tuple[int, int] | None) -> str | None:
+    """What a (declared end, size) of :func:`matroska_segment` says of a cut file, or None.
+
+    ``"its Matroska segment ends at byte N, the file holds M bytes"`` where
+    the file is shorter than its Segments; None where it is whole or was
+    not judged.
+    """
+    if segment is None or segment[1] >= segment[0]:
+        return None
+    return f"its Matroska segment ends at byte {segment[0]}, the file holds {segment[1]} bytes"
