@@ -330,6 +330,41 @@ def test_chapters_survive_the_join(tmp_path: Path) -> None:
     assert report["files"][0]["segments"] == 3  # it was cut
 
 
+def test_a_segmented_file_says_what_a_whole_run_says_once(tmp_path: Path) -> None:
+    # A segment's notes of its source and encoder were dropped: a 10-bit
+    # file with a second camera, cut into segments, said nothing of either
+    # (trial 111 F4). Now the join says what the whole run says, once, with
+    # the output's name where the segment's run named its part.
+    src = tmp_path / "two.mkv"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error",
+                    "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25:d=3",
+                    "-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:d=3", "-map", "0", "-map",
+                    "1", "-c:v", "libx264", "-pix_fmt", "yuv420p10le", "-g", "25", str(src)],
+                   check=True, timeout=60)
+    fast = ['pipeline.processors=["copy"]', "output.threads=1", "output.preset=ultrafast"]
+    _segmented_and_whole(src, tmp_path, fast)
+    said = {}
+    for run in ("seg", "one"):
+        entry = json.loads((tmp_path / run / "batch-report.json").read_text())["files"][0]
+        said[run] = entry.get("notes", [])
+    assert json.loads((tmp_path / "seg" / "batch-report.json").read_text()
+                      )["files"][0]["segments"] == 3
+    assert any("1 more video stream" in n for n in said["one"]), said["one"]
+    assert any("written as 8-bit" in n for n in said["one"]), said["one"]
+    assert said["seg"] == said["one"]
+
+
+def test_segment_notes_name_the_output_and_keep_a_segments_own_note_apart() -> None:
+    from vidclear.batch.runner import _segment_notes
+
+    parts = [Path("/o/.seg/part-0000.mp4"), Path("/o/.seg/part-0001.mp4")]
+    notes = [["/o/.seg/part-0000.mp4: 8-bit", "haze: dense"],
+             ["/o/.seg/part-0001.mp4: 8-bit", "haze: light"]]
+    assert _segment_notes(notes, parts, Path("/o/a.mp4")) == [
+        "/o/a.mp4: 8-bit", "segment 1: haze: dense", "segment 2: haze: light"]
+    assert _segment_notes([], [], Path("/o/a.mp4")) == []
+
+
 def test_a_segmented_batch_refuses_cut_files_and_runs_joined_or_trimmed_ones_whole(
         tmp_path: Path) -> None:
     # A segment's run reads only its own span: a cut Matroska file came out

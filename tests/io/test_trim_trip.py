@@ -444,6 +444,28 @@ def test_an_interrupted_split_names_the_files_it_wrote(chunks, tmp_path):
     assert session.output_label == f"1 file in {out_dir}"
 
 
+def test_a_split_refused_at_a_cut_input_names_the_outputs_it_kept(chunks, tmp_path):
+    # The third input cut short: the run is refused there, and the two
+    # outputs finished before it stayed without a word (trial 111 F5).
+    cut = tmp_path / "in" / "c2.mkv"
+    cut.parent.mkdir()
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(chunks[2]), "-c", "copy", str(cut)],
+                   check=True, timeout=60)
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size * 8 // 10])
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(chunks[0]),
+                          str(chunks[1]), str(cut), "--split", "-o", str(out), "--set",
+                          'pipeline.processors=["copy"]'],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert lines[-1].startswith(f"vidclear: error: input {cut} is truncated"), res.stderr
+    kept = [out / chunks[0].name, out / chunks[1].name]
+    assert lines[-2] == ("vidclear: note: 2 of 3 outputs were finished whole before the error "
+                         f"below and are kept: {kept[0]}, {kept[1]}"), res.stderr
+    assert sorted(out.iterdir()) == kept
+
+
 def test_split_to_a_stream_is_refused(chunks, tmp_path):
     # --split -o - made a folder named "-" holding Matroska files named .mp4 (trial 38)
     for out in ("-", "udp://127.0.0.1:5999"):

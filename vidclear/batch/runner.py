@@ -558,8 +558,8 @@ class _Run:
         frames = sum(int(r.get("frames", 0)) for r in results)
         busy = sum(float(r.get("seconds", 0.0)) for r in results)
         reused = sum(int(r.get("frames", 0)) for r in results if r.get("reused"))
-        said = [f"segment {i + 1}: {n}" for i, r in enumerate(results)
-                for n in r.get("notes", [])] + list(counts.get("notes", []))
+        said = _segment_notes([r.get("notes", []) for r in results], parts,
+                              f.item.output) + list(counts.get("notes", []))
         # recorded done before its parts go: a kill between the two redid
         # five of six segments (trial 71)
         self._done(f, {"frames": frames, "segments": len(parts), "worker_seconds": busy,
@@ -699,6 +699,25 @@ class _Signals:
         with stop_signals(self.handler):
             yield
 
+
+
+def _segment_notes(notes: list[list[str]], parts: list[Path], output: Path) -> list[str]:
+    """The segments' ``notes`` as one run of ``output`` would give them.
+
+    A part's file name in a note becomes the output's; a note every segment
+    gave is said once, as the whole run says it (its encoder's, its
+    source's); the rest are prefixed with their segment's number.
+    """
+    named = [[n.replace(str(part), str(output)) for n in said]
+             for said, part in zip(notes, parts, strict=False)]
+    common = set.intersection(*map(set, named)) if named else set()
+    out: list[str] = []
+    for i, said in enumerate(named):
+        for n in said:
+            line = n if n in common else f"segment {i + 1}: {n}"
+            if line not in out:
+                out.append(line)
+    return out
 
 
 def _entry(f: _File) -> dict[str, Any]:

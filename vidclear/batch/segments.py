@@ -58,6 +58,7 @@ from vidclear.io.sources.av_source import (
     attachments,
     chapters,
     container_start,
+    moving_video_streams,
     open_error,
     start_timecode,
     video_stream,
@@ -250,6 +251,10 @@ class SegmentSource(Source):
         if threads:
             vs.codec_context.thread_count = threads
         self.video_stream = vs
+        # what a whole run says of the streams it leaves (trial 111 F4: a
+        # segmented file's second camera went unmentioned)
+        self.other_video_streams = len(moving_video_streams(self._container)) - 1
+        self.video_choice = (vs.index, vs.codec_context.width, vs.codec_context.height)
         self.time_base: Fraction = vs.time_base or Fraction(1, 90000)
         self.rate = vs.average_rate or vs.guessed_rate or None
         self.metadata = dict(self._container.metadata)

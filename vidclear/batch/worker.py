@@ -97,7 +97,9 @@ def _run_segment(task_id: str, task: dict[str, Any], progress: Any) -> dict[str,
     return {"frames": session.recorders[0].frames_written,
             "warm_frames": session.warmup.dropped if session.warmup else 0,
             "stats": stats.snapshot(), "frames_damaged": stats.damaged,
-            "notes": session.processor_notes(), "processors": session.processor_reports()}
+            # the part's file name in them becomes the output's at the join
+            "notes": session.processor_notes() + list(session.notes),
+            "processors": session.processor_reports()}
 
 
 def run_task(task_id: str, task: dict[str, Any], progress: Any = None) -> dict[str, Any]:

@@ -483,6 +483,18 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     session.on_processor_event(event)
     try:
         stats = session.run(on_progress=bar, signals=True, on_signal=on_signal)
+    except VidclearError:
+        bar.close()
+        # a --split run refused at its third input has written the first two
+        # whole: they are said, not left unmentioned (trial 111 F5)
+        for sink in session.tee.sinks:
+            written = getattr(sink, "written", [])
+            if written:
+                names = ", ".join(str(p) for p in written)
+                print(f"vidclear: note: {len(written)} of {len(sink.outputs)} outputs were "
+                      f"finished whole before the error below and are kept: {names}",
+                      file=sys.stderr)
+        raise
     finally:
         bar.close()
     _write_stats(getattr(args, "stats", None), stats, session.report())

@@ -77,6 +77,11 @@ class SplitSink:
     def skipped_streams(self) -> list[str]:
         return [x for s in self._all() for x in s.skipped_streams]
 
+    @property
+    def written(self) -> list[Path]:
+        """The outputs finished whole: every one before the input being read."""
+        return [s.path for s in self.finished]
+
     def _all(self) -> list[EncoderSink]:
         return [*self.finished, *([self._current] if self._current is not None else [])]
 

@@ -202,13 +202,18 @@ def sample_aspect(stream: Any) -> Fraction | None:
     return None
 
 
+def moving_video_streams(container: Any) -> list[Any]:
+    """The video streams of an open PyAV input container that are not cover art."""
+    return [s for s in container.streams.video if not _is_attached_picture(s)]
+
+
 def video_stream(container: Any) -> Any | None:
     """The video stream of an open PyAV input container that vidclear processes.
 
     FFmpeg's default choice (:func:`_best_video`) among the video streams
     that are not cover art (attached pictures); None when there is none.
     """
-    moving = [s for s in container.streams.video if not _is_attached_picture(s)]
+    moving = moving_video_streams(container)
     return _best_video(moving) if moving else None
 
 
@@ -513,7 +518,7 @@ class AVSource(Source):
             extra = " (only cover art)" if pictures else ""
             raise InputError(f"input has no video stream{extra}: {self.spec}")
         #: video streams besides the one processed (FFmpeg's default selection too)
-        self.other_video_streams = len(c.streams.video) - len(pictures) - 1
+        self.other_video_streams = len(moving_video_streams(c)) - 1
         ctx = vs.codec_context
         if ctx is None or ctx.codec is None or not getattr(ctx.codec, "is_decoder", True):
             raise InputError(f"input {self.spec}: no decoder for its video codec")
