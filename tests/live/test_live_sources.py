@@ -234,9 +234,35 @@ def test_a_stream_that_never_starts_says_so_in_one_line():
     # timeout (a new-user trial): the message now names the wait and the key.
     port = free_port(socket.SOCK_DGRAM)
     t0 = time.monotonic()
-    with pytest.raises(InputError, match=r"no data arrived within input.timeout = 0.5 s"):
+    with pytest.raises(InputError, match=r"no stream arrived within input.timeout = 0.5 s: "
+                       r"no data, or none FFmpeg reads as a stream"):
         open_source(f"udp://127.0.0.1:{port}", config=InputConfig(timeout=0.5))
     assert time.monotonic() - t0 < 10
+
+
+def test_random_datagrams_are_not_called_no_data():
+    # Bytes that are no stream kept arriving, and the run said "no data
+    # arrived ... is the sender running?" (trial 112 F1): the line names both.
+    port = free_port(socket.SOCK_DGRAM)
+    stop = threading.Event()
+
+    def send() -> None:
+        rng = np.random.default_rng(0)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            while not stop.is_set():
+                s.sendto(rng.integers(0, 256, 1316, dtype=np.uint8).tobytes(),
+                         ("127.0.0.1", port))
+                time.sleep(0.01)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        with pytest.raises(InputError, match="none FFmpeg reads as a stream .*sending a stream "
+                                             "such as MPEG-TS"):
+            open_source(f"udp://127.0.0.1:{port}", config=InputConfig(timeout=1.0))
+    finally:
+        stop.set()
+        sender.join()
 
 
 def test_a_host_that_does_not_resolve_is_named():

@@ -488,10 +488,13 @@ class AVSource(Source):
             return av.open(target, "r", format=fmt, options=options, timeout=timeout)
         except av.ExitError:
             # the timeout's interrupt ("Immediate exit requested"): nothing came
+            # that the demuxer could open, which is silence or bytes that are
+            # no stream (random datagrams were called "no data": trial 112 F1)
             raise InputError(
-                f"cannot open input {self.spec}: no data arrived within input.timeout = "
-                f"{cfg.timeout:g} s (is the sender running? --set input.timeout=SECONDS "
-                "waits longer)") from None
+                f"cannot open input {self.spec}: no stream arrived within input.timeout = "
+                f"{cfg.timeout:g} s: no data, or none FFmpeg reads as a stream (is the "
+                "sender running, and sending a stream such as MPEG-TS? --set "
+                "input.timeout=SECONDS waits longer)") from None
         except (av.FFmpegError, OSError, ValueError) as exc:
             if self._stdin is not None and self._stdin.count == 0:
                 raise InputError("standard input is empty (0 bytes): nothing was piped "
