@@ -13,8 +13,19 @@ Measures, in one run on this machine:
   the Numba cache warm, and with an empty ``NUMBA_CACHE_DIR`` (first-run
   compile time), each in a subprocess.
 
-Timings are medians after a JIT warm-up, with the interquartile range;
-seeds are fixed. The input is a synthetic hazy frame (textured scene, haze
+Timings are medians after a warm-up, with the interquartile range; seeds
+are fixed. The warm-up (``--warmup``, 60 frames: two seconds of video, for
+both fast methods) covers more than the JIT: the dehazer's first frames
+choose between one thread and two by running both
+(:class:`vidclear.kernels.threads.ThreadChoice`, about ten frames on one
+thread), and a fresh process ran its frames slower for about two seconds
+(on 6 December, frame by frame: 7.7 ms in the first fifteen against
+5.1–5.3 ms later; a second dehazer in the same process was at 5.3 ms from
+its first fifteen). With 5 frames of warm-up, as until then, the median
+took in that start: three pairs of runs, alternately, gave 5.50 / 5.56 /
+8.55 ms after 5 frames and 5.38 / 5.34 / 6.12 ms after 60 (IQR 1.08 /
+0.77 / 0.59 against 0.65 / 0.52 / 0.17 ms). The cold start is timed on
+its own (below). The input is a synthetic hazy frame (textured scene, haze
 with depth), the same in every run, or with ``--frame PATH`` a real image
 resized to 1920×1080. The script prints the exponent of the brightness tone
 curve the dehazer chose: below 1 the recovery runs through its lookup table
@@ -187,6 +198,10 @@ def main() -> int:
     ap.add_argument("--runs", type=positive_int, default=50, help="timed runs of the fast methods")
     ap.add_argument("--textbook-runs", type=positive_int, default=3,
                     help="timed runs of textbook DCP")
+    ap.add_argument("--warmup", type=positive_int, default=60,
+                    help="frames each fast method runs before it is timed (default 60: "
+                         "two seconds of video; the first frames of a run are slower, see "
+                         "the module doc)")
     ap.add_argument("--skip-cold", action="store_true", help="skip the cold-start subprocesses")
     ap.add_argument("--json", action="store_true", help="print JSON instead of text")
     ap.add_argument("--frame", default="", help="image to time on, resized to 1920x1080 "
@@ -245,11 +260,13 @@ def main() -> int:
 
     res: dict[str, object] = {"machine": machine(), "frame": [H, W, 3],
                               "frame_source": args.frame or "synthetic"}
-    res["vidclear"] = timeit(run_vidclear, args.runs, warmup=5)
+    res["warmup_frames"] = args.warmup
+    res["vidclear"] = timeit(run_vidclear, args.runs, warmup=args.warmup)
     res["vidclear_threads"] = dehazer._threads.last  # one or all Numba threads, see Dehazer
     assert dehazer.last is not None
     res["tone_curve_gamma"] = dehazer.last.gamma
-    res["opencv_fast_dcp"] = timeit(lambda: opencv_fast_dcp(frame), args.runs, warmup=3)
+    res["opencv_fast_dcp"] = timeit(lambda: opencv_fast_dcp(frame), args.runs,
+                                    warmup=args.warmup)
     res["textbook_dcp"] = timeit(lambda: textbook_dcp(frame), args.textbook_runs, warmup=1)
     v = res["vidclear"]["median_ms"]  # type: ignore[index]
     res["speedup_vs_opencv_fast"] = res["opencv_fast_dcp"]["median_ms"] / v  # type: ignore[index]
