@@ -29,7 +29,7 @@ from tests.media import (
 from vidclear import Session, load_config, open_source, transcode
 from vidclear.dehaze import Dehazer
 from vidclear.errors import InputError
-from vidclear.io.sources.structure import matroska_segment
+from vidclear.io.sources.structure import joined_tracks_differ, matroska_segment, segment_tracks
 
 
 def _video(info: dict) -> dict:
@@ -311,6 +311,80 @@ def test_matroska_segment_reads_sizes_and_leaves_what_it_cannot_tell(tmp_path):
         path.write_bytes(data)
         assert matroska_segment(str(path)) == expected, name
     assert matroska_segment(str(tmp_path / "missing.mkv")) is None
+
+
+def test_segment_tracks_read_what_ffprobe_reads(tmp_path):
+    # Each Segment's tracks, read from the EBML (RFC 9559, 5.1.4), against
+    # ffprobe's reading of FFmpeg's own file
+    src = tmp_path / "a.mkv"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=25:duration=1", "-f", "lavfi", "-i",
+                    "sine=duration=1:sample_rate=48000", "-ac", "2", "-c:v", "libx264",
+                    "-c:a", "aac", str(src)], check=True)
+    tracks = segment_tracks(src.read_bytes())
+    probe = json.loads(subprocess.run(
+        ["ffprobe", "-v", "error", "-show_streams", "-of", "json", str(src)],
+        capture_output=True, text=True, check=True).stdout)["streams"]
+    video, audio = tracks[1], tracks[2]
+    assert (video["codec"], video["type"]) == ("V_MPEG4/ISO/AVC", 1)
+    assert (video["width"], video["height"]) == (probe[0]["width"], probe[0]["height"])
+    assert video["private"] == av.open(str(src)).streams.video[0].codec_context.extradata
+    assert (audio["codec"], audio["type"]) == ("A_AAC", 2)
+    assert (audio["rate"], audio["channels"]) == (float(probe[1]["sample_rate"]),
+                                                  probe[1]["channels"])
+    assert segment_tracks(b"\x00\x00\x00\x18ftypisom" + bytes(40)) is None
+
+
+def test_matroska_files_joined_whose_tracks_differ_are_refused(tmp_path):
+    # cat a.mkv b.mkv, the second's sound PCM where the first's is AAC: its
+    # packets were copied under the first's AAC header, a corrupt stream,
+    # exit 0 with a note on timestamps alone (trial 108 F5). FFmpeg's -c copy
+    # does the same; a decoder of the output fails on every such packet.
+    ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
+
+    def make(name: str, size: str, audio: list[str]) -> bytes:
+        path = tmp_path / name
+        subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i",
+                        f"testsrc2=size={size}:rate=25:duration=1", "-f", "lavfi", "-i",
+                        "sine=duration=1", "-c:v", "libx264", *audio, str(path)], check=True)
+        return path.read_bytes()
+
+    aac = make("aac.mkv", "96x64", ["-c:a", "aac"])
+    cases = {"pcm": (make("pcm.mkv", "96x64", ["-c:a", "pcm_s16le"]),
+                     (2, "track 2 is A_PCM/INT/LIT where the first file's is A_AAC", False)),
+             "rate": (make("rate.mkv", "96x64", ["-c:a", "aac", "-ar", "48000"]),
+                      (2, "track 2 (A_AAC) has other codec parameters and sampling rate",
+                       False)),
+             "size": (make("size.mkv", "128x96", ["-c:a", "aac"]),
+                      (2, "track 1 (V_MPEG4/ISO/AVC) has other codec parameters, width and "
+                          "height", True)),
+             "same": (aac, None)}
+    for name, (second, expected) in cases.items():
+        joined = tmp_path / f"joined-{name}.mkv"
+        joined.write_bytes(aac + second)
+        assert joined_tracks_differ(str(joined)) == expected, name
+    assert joined_tracks_differ(str(tmp_path / "aac.mkv")) is None  # one file
+
+    def run(name: str, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "vidclear", "run",
+                               str(tmp_path / f"joined-{name}.mkv"), "-o",
+                               str(tmp_path / f"out-{name}.mkv"), *extra],
+                              capture_output=True, text=True)
+
+    res = run("pcm")
+    assert res.returncode == 1 and res.stderr.count("\n") == 1, res.stderr
+    assert "whose tracks differ: in file 2 of it, track 2 is A_PCM/INT/LIT where the first " \
+        "file's is A_AAC; its packets would be copied under the first file's, a corrupt " \
+        "stream (--set output.copy_streams=false leaves" in res.stderr
+    assert not list(tmp_path.glob("out-pcm*"))
+    res = run("size", "--set", "output.copy_streams=false")
+    assert res.returncode == 1 and "(split it back into its files and run each)" in res.stderr
+    res = run("pcm", "--set", "output.copy_streams=false")  # the video alone is read whole
+    assert res.returncode == 0, res.stderr
+    with av.open(str(tmp_path / "out-pcm.mkv")) as c:
+        assert not c.streams.audio
+        assert sum(1 for _ in c.decode(video=0)) == 50
+    assert run("same").returncode == 0
 
 
 def test_variable_frame_rate_pts_survive(tmp_path):

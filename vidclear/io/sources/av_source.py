@@ -29,6 +29,7 @@ from vidclear.io.sources.structure import (
     MATROSKA_HEAD,
     TRUNCATED_HINT,
     TS_TAIL,
+    joined_tracks_differ,
     matroska_segment,
     mp4_without_index,
     segment_end,
@@ -501,12 +502,39 @@ class AVSource(Source):
                                  "in") from None
             raise open_error(self.spec, exc) from None
 
+    def _check_joined_tracks(self, copy_streams: bool) -> None:
+        """Refuse Matroska files joined end to end whose tracks differ from the first file's.
+
+        The demuxer reads every packet under the first file's tracks: a
+        second file's PCM sound was copied as the first's AAC, a corrupt
+        stream, with a note on its timestamps alone (trial 108 F5); a
+        second file's other frame size or codec parameters would be decoded
+        under the first's. Where only other streams differ, leaving them out
+        (``output.copy_streams = false``) reads the video as it is.
+        """
+        differ = joined_tracks_differ(self.spec)
+        if differ is None:
+            return
+        k, what, video = differ
+        if not video and not copy_streams:
+            return
+        start = (f"input {self.spec} is Matroska files joined end to end (cat) whose tracks "
+                 f"differ: in file {k} of it, {what}; ")
+        if video:
+            raise InputError(start + "its packets would be decoded under the first file's "
+                             "(split it back into its files and run each)")
+        raise InputError(start + "its packets would be copied under the first file's, a "
+                         "corrupt stream (--set output.copy_streams=false leaves the other "
+                         "streams out)")
+
     def _setup(self, copy_streams: bool) -> None:
         c = self._container
         self._check_ts_end()
         # a Matroska file's Segments, read once (see _segment)
         self._file_segment = (matroska_segment(self.spec) if self.kind == "file" and
                               {"matroska", "webm"} & set(c.format.name.split(",")) else None)
+        if self._file_segment is not None:
+            self._check_joined_tracks(copy_streams)
         cut = segment_shortfall(self._file_segment)
         if cut is not None and not self.config.allow_truncated:
             # Named at once: a run stopped early (Ctrl-C, -t) keeps what it read,

@@ -10,13 +10,34 @@ Segment says it is).
 from __future__ import annotations
 
 import os
+import struct
+from collections.abc import Iterator
+from typing import BinaryIO
 
-__all__ = ["MATROSKA_HEAD", "TRUNCATED_HINT", "TS_TAIL", "matroska_segment", "mp4_without_index",
-           "segment_end", "segment_shortfall", "ts_ends_whole", "ts_file_cut"]
+__all__ = ["MATROSKA_HEAD", "MATROSKA_TRACKS_HEAD", "TRUNCATED_HINT", "TS_TAIL",
+           "joined_tracks_differ", "matroska_segment", "mp4_without_index", "segment_end",
+           "segment_shortfall", "segment_tracks", "ts_ends_whole", "ts_file_cut"]
 
 _EBML = 0x1A45DFA3
 _SEGMENT = 0x18538067
 _VOID = 0xEC
+_CLUSTER = 0x1F43B675
+_TRACKS = 0x1654AE6B
+_TRACK_ENTRY = 0xAE
+_TRACK_NUMBER = 0xD7
+_CODEC_ID = 0x86
+_VIDEO = 0xE0
+_AUDIO = 0xE1
+_PRIVATE = 0x63A2
+_RATE = 0xB5
+_VIDEO_TYPE = 1
+#: TrackEntry fields (and those of its Video and Audio) a packet is decoded under
+_TRACK_FIELDS = {0x83: "type", _CODEC_ID: "codec", _PRIVATE: "private", 0xB0: "width",
+                 0xBA: "height", _RATE: "rate", 0x9F: "channels"}
+_FIELD_WORDS = {"private": "codec parameters", "width": "width", "height": "height",
+                "rate": "sampling rate", "channels": "channel count"}
+#: Bytes of a Segment searched for its Tracks (they come before the first Cluster).
+MATROSKA_TRACKS_HEAD = 1 << 18
 #: What every refusal of a cut input offers instead.
 TRUNCATED_HINT = "(use --set input.allow_truncated=true to keep what decodes)"
 #: Bytes read for a Matroska file's EBML header and its Segment's size.
@@ -135,6 +156,155 @@ def segment_end(buf: bytes) -> int | None:
     return cut
 
 
+def _elements(buf: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
+    """(ID, body start, body size) of the EBML elements in ``buf[start:end]``, in order.
+
+    Stops at the first element whose header is cut or invalid; an element of
+    unknown size (all ones) or running past ``buf`` is yielded with its body
+    to ``end``, and is the last.
+    """
+    pos = start
+    while pos < end:
+        ident = _vint(buf, pos, marker=True)
+        n = _vint(buf, pos + ident[1], marker=False) if ident is not None else None
+        if ident is None or n is None:
+            return
+        body = pos + ident[1] + n[1]
+        if n[0] == (1 << (7 * n[1])) - 1 or body + n[0] > end:
+            yield ident[0], body, end - body
+            return
+        yield ident[0], body, n[0]
+        pos = body + n[0]
+
+
+def _uint(data: bytes) -> int:
+    return int.from_bytes(data, "big")
+
+
+def _value(ident: int, data: bytes) -> object:
+    """A track field's value: text, a float, bytes or an unsigned integer (RFC 8794, 7)."""
+    if ident == _CODEC_ID:
+        return data.rstrip(b"\0").decode("ascii", "replace")
+    if ident == _RATE:
+        return struct.unpack(">f" if len(data) == 4 else ">d", data)[0] if len(data) in (
+            4, 8) else data
+    return data if ident == _PRIVATE else _uint(data)
+
+
+def _track(buf: bytes, start: int, end: int) -> tuple[int, dict[str, object]]:
+    """A TrackEntry's number and what its packets are read under (RFC 9559, 5.1.4.1)."""
+    number, fields = 0, {}
+    for ident, body, size in _elements(buf, start, end):
+        data = buf[body:body + size]
+        if ident == _TRACK_NUMBER:
+            number = _uint(data)
+        elif ident in _TRACK_FIELDS:
+            fields[_TRACK_FIELDS[ident]] = _value(ident, data)
+        elif ident in (_VIDEO, _AUDIO):
+            for sub, b2, n2 in _elements(buf, body, body + size):
+                if sub in _TRACK_FIELDS:
+                    fields[_TRACK_FIELDS[sub]] = _value(sub, buf[b2:b2 + n2])
+    return number, fields
+
+
+def segment_tracks(buf: bytes) -> dict[int, dict[str, object]] | None:
+    """The tracks of the Segment that an EBML header at ``buf[0]`` opens, by track number.
+
+    Each track maps its codec ID (``"codec"``, text) and, as raw bytes,
+    what else its packets are decoded under: type, codec private data,
+    frame size, sampling frequency, channels (RFC 9559, 5.1.4). None where
+    ``buf`` holds no EBML header and Segment, or no Tracks element before
+    the first Cluster or ``buf``'s end.
+    """
+    top = list(_elements(buf, 0, len(buf)))
+    if not top or top[0][0] != _EBML:
+        return None
+    for ident, body, size in top:
+        if ident != _SEGMENT:
+            continue
+        for child, start, n in _elements(buf, body, body + size):
+            if child == _CLUSTER:
+                return None
+            if child == _TRACKS:
+                return dict(_track(buf, b, b + m) for entry, b, m in
+                            _elements(buf, start, start + n) if entry == _TRACK_ENTRY)
+        return None
+    return None
+
+
+def _segment_starts(f: BinaryIO, size: int) -> tuple[list[int], int] | None:
+    """Where each Segment of an open Matroska file starts (its EBML header) and where the last
+    ends (see :func:`matroska_segment`); None where the first cannot be read."""
+    first = segment_end(f.read(MATROSKA_HEAD))
+    if first is None:
+        return None
+    starts, end = [0], first
+    while end < size:
+        f.seek(end)
+        more = segment_end(f.read(MATROSKA_HEAD))
+        if more is None:
+            break  # no further file joined on: junk, or a Segment of unknown size
+        starts.append(end)
+        end += more
+    return starts, end
+
+
+def _describe(fields: dict[str, object]) -> str:
+    return str(fields.get("codec", "a track"))
+
+
+def joined_tracks_differ(path: str) -> tuple[int, str, bool] | None:
+    """How a Matroska file made of files joined end to end (``cat a.mkv b.mkv``) differs in its
+    tracks from its first file's, or None where it does not (or is no such file).
+
+    A demuxer reads every packet under the first file's tracks: a second
+    file whose sound is PCM where the first's is AAC was copied as AAC,
+    a corrupt stream. Returns (the 1-based file, what differs, whether a
+    video track differs) for the first file that differs, what differs as
+    ``"track 2 is A_PCM/INT/LIT where the first file's is A_AAC"`` or
+    ``"track 1 (V_MPEG4/ISO/AVC) has other codec parameters, width and
+    height"``; a file whose
+    Tracks are not within :data:`MATROSKA_TRACKS_HEAD` bytes of its start
+    is not judged.
+    """
+    try:
+        with open(path, "rb") as f:
+            found = _segment_starts(f, os.fstat(f.fileno()).st_size)
+            if found is None or len(found[0]) < 2:
+                return None
+            tracks = []
+            for start in found[0]:
+                f.seek(start)
+                tracks.append(segment_tracks(f.read(MATROSKA_TRACKS_HEAD)))
+    except OSError:
+        return None
+    first = tracks[0]
+    if first is None:
+        return None
+    for k, other in enumerate(tracks[1:], start=2):
+        if other is None or other == first:
+            continue
+        for number in sorted(set(first) | set(other)):
+            a, b = first.get(number), other.get(number)
+            if a == b:
+                continue
+            video = any(t is not None and t.get("type") == _VIDEO_TYPE for t in (a, b))
+            if a is None or b is None:
+                what = (f"track {number} ({_describe(a or b or {})}) only in "
+                        f"{'the first' if b is None else 'it'}")
+            elif a.get("codec") != b.get("codec"):
+                what = f"track {number} is {_describe(b)} where the first file's is {_describe(a)}"
+            else:
+                changed = [name for name in ("private", "width", "height", "rate", "channels")
+                           if a.get(name) != b.get(name)]
+                words = [_FIELD_WORDS[n] for n in changed] or ["settings"]
+                listed = ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 \
+                    else words[0]
+                what = f"track {number} ({_describe(a)}) has other {listed}"
+            return k, what, video
+    return None
+
+
 def matroska_segment(path: str) -> tuple[int, int] | None:
     """Where a Matroska (WebM) file's Segments say the file ends, and the file's size (bytes).
 
@@ -150,19 +320,10 @@ def matroska_segment(path: str) -> tuple[int, int] | None:
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            first = segment_end(f.read(MATROSKA_HEAD))
-            if first is None:
-                return None
-            end = first
-            while end < size:
-                f.seek(end)
-                more = segment_end(f.read(MATROSKA_HEAD))
-                if more is None:
-                    break  # no further file joined on: junk, or a Segment of unknown size
-                end += more
+            found = _segment_starts(f, size)
     except OSError:
         return None
-    return end, size
+    return None if found is None else (found[1], size)
 
 
 def segment_shortfall(segment: tuple[int, int] | None) -> str | None:
