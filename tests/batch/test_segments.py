@@ -354,6 +354,34 @@ def test_a_segmented_file_says_what_a_whole_run_says_once(tmp_path: Path) -> Non
     assert said["seg"] == said["one"]
 
 
+def test_the_join_copies_the_sound_of_the_videos_program(tmp_path: Path) -> None:
+    # A broadcast TS of two programs: the join copied every stream of the
+    # source, both programs' sound beside program 1's picture (trial 110 F4,
+    # as a whole run did); now the picture's program alone, as FFmpeg does.
+    src = tmp_path / "two.ts"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error",
+                    "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25:d=3",
+                    "-f", "lavfi", "-i", "sine=frequency=500:d=3",
+                    "-f", "lavfi", "-i", "testsrc=size=96x64:rate=25:d=3",
+                    "-f", "lavfi", "-i", "sine=frequency=1500:d=3", "-map", "0", "-map", "1",
+                    "-map", "2", "-map", "3", "-c:v", "libx264", "-g", "25", "-c:a", "aac",
+                    "-program", "program_num=1:st=0:st=1", "-program",
+                    "program_num=2:st=2:st=3", str(src)], check=True, timeout=60)
+    fast = ['pipeline.processors=["copy"]', "output.threads=1", "output.preset=ultrafast"]
+    seg, one = _segmented_and_whole(src, tmp_path, fast, suffix=".mkv")
+    entry = json.loads((tmp_path / "seg" / "batch-report.json").read_text())["files"][0]
+    assert entry["segments"] == 3
+    assert any("holds 2 programs" in n for n in entry["notes"]), entry
+    for out in (seg, one):
+        with av.open(str(out)) as c:
+            assert len(c.streams.audio) == 1, out
+            frames = [f for _, f in zip(range(8), c.decode(audio=0), strict=False)]
+            samples = np.concatenate([f.to_ndarray()[0] for f in frames]).astype(float)
+            rate = frames[0].sample_rate
+            peak = np.argmax(np.abs(np.fft.rfft(samples))) * rate / len(samples)
+        assert abs(peak - 500) < 50, (out, peak)
+
+
 def test_segment_notes_name_the_output_and_keep_a_segments_own_note_apart() -> None:
     from vidclear.batch.runner import _segment_notes
 

@@ -29,7 +29,12 @@ from tests.media import (
 from vidclear import Session, load_config, open_source, transcode
 from vidclear.dehaze import Dehazer
 from vidclear.errors import InputError
-from vidclear.io.sources.structure import joined_tracks_differ, matroska_segment, segment_tracks
+from vidclear.io.sources.structure import (
+    joined_tracks_differ,
+    matroska_segment,
+    segment_tracks,
+    ts_programs,
+)
 
 
 def _video(info: dict) -> dict:
@@ -1016,6 +1021,62 @@ def test_a_ts_cut_between_packets_inside_a_frame_is_reported(tmp_path, preset):
                           str(tmp_path / "whole.mkv"), "-q"], capture_output=True, text=True,
                          timeout=120)
     assert res.returncode == 0 and "decoded with errors" not in res.stderr, res.stderr
+
+
+def _tone(path, stream: int = 0) -> float:
+    """The loudest frequency (Hz) of an output's audio stream, decoded by FFmpeg."""
+    pcm = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", f"0:a:{stream}",
+                          "-ac", "1", "-ar", "8000", "-f", "s16le", "-"],
+                         capture_output=True, check=True).stdout
+    samples = np.frombuffer(pcm, np.int16)[:8000].astype(float)
+    return float(np.argmax(np.abs(np.fft.rfft(samples))) * 8000 / len(samples))
+
+
+def test_a_broadcast_ts_copies_the_sound_of_its_videos_program(tmp_path):
+    # Two programs (channels), each a picture and its sound: both sounds
+    # were copied beside program 1's picture (trial 110 F4). FFmpeg takes
+    # the sound of the picture's program; so does vidclear now, with a note.
+    src = tmp_path / "two.ts"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=25:duration=1", "-f", "lavfi", "-i",
+                    "sine=frequency=500:duration=1", "-f", "lavfi", "-i",
+                    "testsrc=size=96x64:rate=25:duration=1", "-f", "lavfi", "-i",
+                    "sine=frequency=1500:duration=1", "-map", "0", "-map", "1", "-map", "2",
+                    "-map", "3", "-c:v", "libx264", "-c:a", "aac", "-program",
+                    "program_num=1:st=0:st=1", "-program", "program_num=2:st=2:st=3",
+                    str(src)], check=True)
+    with av.open(str(src)) as c:
+        pids = [s.id for s in c.streams]
+    data = src.read_bytes()
+    programs = {pids[0]: 1, pids[1]: 1, pids[2]: 2, pids[3]: 2}
+    assert ts_programs(data[:1 << 20]) == programs
+    # the same packets as M2TS, each after a 4-byte time stamp (FFmpeg writes
+    # one program only there)
+    m2ts = b"".join(bytes(4) + data[i:i + 188] for i in range(0, len(data), 188))
+    assert ts_programs(m2ts[:1 << 20]) == programs
+    theirs, ours = tmp_path / "ffmpeg.mkv", tmp_path / "vidclear.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(src), "-c", "copy", str(theirs)],
+                   check=True)
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o", str(ours),
+                          "--set", 'pipeline.processors=["copy"]'], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "holds 2 programs (channels): the streams of program 1, whose video is " \
+        "processed, are copied; 1 stream of the other is left out" in res.stderr
+    for out in (theirs, ours):
+        with av.open(str(out)) as c:
+            assert len(c.streams.audio) == 1, out
+        assert _tone(out) == pytest.approx(500, abs=10)
+    # one program with two sounds (a commentary): both copied, no note
+    one = tmp_path / "one.ts"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(src), "-map", "0:0", "-map", "0:1",
+                    "-map", "0:3", "-c", "copy", str(one)], check=True)
+    assert ts_programs(one.read_bytes()[:1 << 20]) is None
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(one), "-o",
+                          str(tmp_path / "one.mkv"), "--set", 'pipeline.processors=["copy"]'],
+                         capture_output=True, text=True)
+    assert res.returncode == 0 and "programs" not in res.stderr, res.stderr
+    assert sorted(_tone(tmp_path / "one.mkv", k) for k in (0, 1)) == pytest.approx(
+        [500, 1500], abs=10)
 
 
 def test_a_ts_cut_between_packets_in_its_sound_is_refused(tmp_path):

@@ -60,6 +60,7 @@ from vidclear.io.sources.av_source import (
     container_start,
     moving_video_streams,
     open_error,
+    side_streams,
     start_timecode,
     video_stream,
 )
@@ -460,10 +461,10 @@ def join_segments(
             side = []
             transcode: dict[int, AudioTranscode] = {}
             subtitles: dict[int, SubtitleConvert] = {}
-            if config.copy_streams:
-                for ist in src.streams:
-                    if ist.type not in ("audio", "subtitle", "data"):
-                        continue
+            if config.copy_streams and source_video is not None:
+                copied, left_out = side_streams(src, source_video, str(source))
+                notes.extend(left_out)
+                for ist in copied:
                     own = own_audio_codec(out) if ist.type == "audio" else None
                     if own is not None and audio_unfit(out, ist):
                         # re-encoded as a whole run's EncoderSink does (the

@@ -28,6 +28,7 @@ from vidclear.io.sources.remote import accepts_ranges, asked
 from vidclear.io.sources.structure import (
     MATROSKA_HEAD,
     TRUNCATED_HINT,
+    TS_HEAD,
     TS_TAIL,
     joined_tracks_differ,
     matroska_segment,
@@ -36,6 +37,7 @@ from vidclear.io.sources.structure import (
     segment_shortfall,
     ts_ends_whole,
     ts_file_cut,
+    ts_programs,
 )
 
 __all__ = ["CAPTURE_TIME_BASE", "AVSource", "camera_device", "classify_input", "video_stream"]
@@ -160,6 +162,45 @@ def _discarded(stream: Any) -> bool:
         return int(stream.discard) >= _AVDISCARD_ALL
     except (AttributeError, TypeError, ValueError):
         return False
+
+
+def side_streams(container: Any, vs: Any, path: str | None = None) -> tuple[list[Any], list[str]]:
+    """The streams of an open input that a run copies beside video stream ``vs``, and notes.
+
+    Audio, subtitle and data streams, but not a timecode track (kept as the
+    output's start timecode), nor one the demuxer sets aside
+    (:func:`_discarded`). An MPEG-TS file (``path``) that carries several
+    programs (a broadcast recording: channels, each its picture and sound)
+    gives the streams of the video's program only, as FFmpeg picks its
+    sound: every program's sound was copied beside the first one's picture
+    (trial 110 F4). The programs are read from the file's own tables
+    (:func:`ts_programs`); a stream no table names is kept. The notes name
+    what was left out.
+    """
+    side = [s for s in container.streams if s.index != vs.index
+            and s.type in ("audio", "subtitle", "data") and not _is_timecode(s)
+            and not _discarded(s)]
+    if (path is None or "mpegts" not in container.format.name.split(",")
+            or not os.path.isfile(path)):
+        return side, []
+    try:
+        with open(path, "rb") as fh:
+            programs = ts_programs(fh.read(TS_HEAD))
+    except OSError:
+        return side, []
+    if programs is None or vs.id not in programs:
+        return side, []
+    mine = programs[vs.id]
+    kept = [s for s in side if programs.get(s.id, mine) == mine]
+    others = len(side) - len(kept)
+    if not others:
+        return kept, []
+    count = len(set(programs.values()))
+    return kept, [f"{path} holds {count} programs (channels): the streams of program {mine}, "
+                  f"whose video is processed, are copied; {others} stream"
+                  f"{'s' if others != 1 else ''} of the other{'s' if count > 2 else ''} "
+                  f"{'are' if others != 1 else 'is'} left out, as FFmpeg leaves "
+                  f"{'them' if others != 1 else 'it'}"]
 
 
 def _is_attached_picture(stream: Any) -> bool:
@@ -567,9 +608,9 @@ class AVSource(Source):
         if self.config.threads:
             ctx.thread_count = self.config.threads
         self.video_stream = vs
-        side = [s for s in c.streams if s.index != vs.index
-                and s.type in ("audio", "subtitle", "data") and not _is_timecode(s)
-                and not _discarded(s)]
+        side, left_out = side_streams(c, vs, self.spec if self.kind == "file" else None)
+        if copy_streams:
+            self.notes.extend(left_out)
         self.copy_streams = side if copy_streams else []
         #: kinds of the streams there were to copy when copying was off (a live run
         #: drops frames); strings, as they outlive the container

@@ -14,9 +14,9 @@ import struct
 from collections.abc import Iterator
 from typing import BinaryIO
 
-__all__ = ["MATROSKA_HEAD", "MATROSKA_TRACKS_HEAD", "TRUNCATED_HINT", "TS_TAIL",
+__all__ = ["MATROSKA_HEAD", "MATROSKA_TRACKS_HEAD", "TRUNCATED_HINT", "TS_HEAD", "TS_TAIL",
            "joined_tracks_differ", "matroska_segment", "mp4_without_index", "segment_end",
-           "segment_shortfall", "segment_tracks", "ts_ends_whole", "ts_file_cut"]
+           "segment_shortfall", "segment_tracks", "ts_ends_whole", "ts_file_cut", "ts_programs"]
 
 _EBML = 0x1A45DFA3
 _SEGMENT = 0x18538067
@@ -44,6 +44,8 @@ TRUNCATED_HINT = "(use --set input.allow_truncated=true to keep what decodes)"
 MATROSKA_HEAD = 4096
 #: Bytes of an MPEG-TS stream's end that show whether its last packets are whole.
 TS_TAIL = 2 * 204
+#: Bytes of an MPEG-TS file's start searched for its program tables.
+TS_HEAD = 1 << 20
 
 
 def mp4_without_index(path: str) -> bool:
@@ -106,6 +108,64 @@ def ts_file_cut(path: str) -> int | None:
     except OSError:
         return None
     return None if ts_ends_whole(tail, size) else size
+
+
+def _ts_section(payload: bytes, table: int) -> bytes | None:
+    """The PSI section of ``table`` that a transport packet's payload starts, whole, or None."""
+    if not payload:
+        return None
+    sec = payload[1 + payload[0]:]  # after the pointer field
+    if len(sec) < 3 or sec[0] != table:
+        return None
+    end = 3 + (((sec[1] & 0x0F) << 8) | sec[2])
+    return sec[:end - 4] if len(sec) >= end else None  # without its CRC
+
+
+def ts_programs(head: bytes) -> dict[int, int] | None:
+    """The program each elementary stream of an MPEG-TS belongs to, by PID, from its first bytes.
+
+    Read from the program association table (PID 0) and each program's map
+    table (ISO/IEC 13818-1, 2.4.4.3 and 2.4.4.8), in 188-byte packets (192
+    in M2TS). None where ``head`` holds no such tables whole (each in one
+    transport packet, as muxers write them) or only one program.
+    """
+    for size, lead in ((188, 0), (192, 4)):
+        if len(head) >= lead + 2 * size and head[lead] == 0x47 and head[lead + size] == 0x47:
+            break
+    else:
+        return None
+    pmts: dict[int, int] = {}  # PMT PID -> program number
+    owner: dict[int, int] = {}
+    done: set[int] = set()
+    for at in range(lead, len(head) - size + lead + 1, size):
+        pkt = head[at:at + 188]
+        if len(pkt) < 188 or pkt[0] != 0x47 or not pkt[1] & 0x40:  # sync, payload unit start
+            continue
+        pid = ((pkt[1] & 0x1F) << 8) | pkt[2]
+        control = (pkt[3] >> 4) & 3
+        start = 4 + (1 + pkt[4] if control == 3 else 0)
+        if not control & 1 or start >= 188:
+            continue
+        if pid == 0 and not pmts:
+            pat = _ts_section(pkt[start:], 0x00) or b""
+            for i in range(8, len(pat) - 3, 4):
+                number = (pat[i] << 8) | pat[i + 1]
+                if number:  # 0 is the network information table
+                    pmts[((pat[i + 2] & 0x1F) << 8) | pat[i + 3]] = number
+        elif pid in pmts and pid not in done:
+            pmt = _ts_section(pkt[start:], 0x02)
+            if pmt is None or len(pmt) < 12:
+                continue
+            done.add(pid)
+            i = 12 + (((pmt[10] & 0x0F) << 8) | pmt[11])
+            while i + 5 <= len(pmt):
+                owner[((pmt[i + 1] & 0x1F) << 8) | pmt[i + 2]] = pmts[pid]
+                i += 5 + (((pmt[i + 3] & 0x0F) << 8) | pmt[i + 4])
+        if pmts and done == set(pmts):
+            break
+    if len(set(pmts.values())) < 2 or done != set(pmts):
+        return None
+    return owner
 
 
 def _vint(buf: bytes, pos: int, *, marker: bool) -> tuple[int, int] | None:
