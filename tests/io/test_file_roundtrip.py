@@ -363,7 +363,13 @@ def test_matroska_files_joined_whose_tracks_differ_are_refused(tmp_path):
              "size": (make("size.mkv", "128x96", ["-c:a", "aac"]),
                       (2, "track 1 (V_MPEG4/ISO/AVC) has other codec parameters, width and "
                           "height", True)),
-             "same": (aac, None)}
+             "same": (aac, None),
+             # other x264 settings, its picture parameters then repeated in
+             # every keyframe (decoded as the file alone: trial 113 F2), or not
+             "inline": (make("inline.mkv", "96x64", ["-crf", "40", "-bsf:v", "dump_extra",
+                                                    "-c:a", "aac"]), None),
+             "crf": (make("crf.mkv", "96x64", ["-crf", "40", "-c:a", "aac"]),
+                     (2, "track 1 (V_MPEG4/ISO/AVC) has other codec parameters", True))}
     for name, (second, expected) in cases.items():
         joined = tmp_path / f"joined-{name}.mkv"
         joined.write_bytes(aac + second)
@@ -390,6 +396,53 @@ def test_matroska_files_joined_whose_tracks_differ_are_refused(tmp_path):
         assert not c.streams.audio
         assert sum(1 for _ in c.decode(video=0)) == 50
     assert run("same").returncode == 0
+    res = run("inline", "--set", "output.codec=ffv1")
+    assert res.returncode == 0, res.stderr
+    with av.open(str(tmp_path / "out-inline.mkv")) as joined, \
+            av.open(str(tmp_path / "inline.mkv")) as alone:
+        second = [f.to_ndarray(format="rgb24") for f in joined.decode(video=0)][25:]
+        own = [f.to_ndarray(format="rgb24") for f in alone.decode(video=0)]
+    assert len(second) == len(own) == 25
+    assert all(np.array_equal(x, y) for x, y in zip(second, own, strict=True))
+
+
+def test_matroska_files_joined_past_what_the_demuxer_reads_are_refused(tmp_path):
+    # Three files joined with cat: FFmpeg's demuxer reads the first two and
+    # stops, and two thirds of the recording came out, exit 0, no word
+    # (trial 113 F1). The packets' byte positions show where it stopped.
+    one = tmp_path / "one.mkv"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=25:duration=1", "-f", "lavfi", "-i",
+                    "sine=duration=1", "-c:v", "libx264", "-c:a", "aac", str(one)], check=True)
+    data = one.read_bytes()
+    for n in (2, 3, 4):
+        joined = tmp_path / f"joined{n}.mkv"
+        joined.write_bytes(data * n)
+        out = tmp_path / f"out{n}.mkv"
+        res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(joined), "-o",
+                              str(out), "--set", 'pipeline.processors=["copy"]'],
+                             capture_output=True, text=True)
+        read = int(subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-select_streams",
+                                   "v", "-show_entries", "stream=nb_read_packets", "-of",
+                                   "csv=p=0", str(joined)], capture_output=True, text=True,
+                                  check=True).stdout)
+        if read == 25 * n:  # FFmpeg read every file: so does vidclear
+            assert res.returncode == 0, res.stderr
+            assert len(ffprobe_packets(out, "v:0")) == 25 * n
+            continue
+        lost = f"file {n}" if n == 3 else f"files 3 to {n}"
+        assert res.returncode == 1 and res.stderr.count("\n") == 1, res.stderr
+        assert f"is {n} Matroska files joined end to end (cat), and FFmpeg's demuxer, which " \
+            f"reads it, stops in file 2: {lost} would be lost; run the files as separate " \
+            f"inputs" in res.stderr and f"start at bytes 0, {len(data)}, {2 * len(data)}" \
+            in res.stderr
+        assert not out.exists()
+        # a run stopped before the end (-t) keeps what it read, as for any input
+        res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(joined), "-t", "0.5",
+                              "-o", str(out), "--set", 'pipeline.processors=["copy"]'],
+                             capture_output=True, text=True)
+        assert res.returncode == 0 and len(ffprobe_packets(out, "v:0")) == 13, res.stderr
+    assert read < 25 * n  # FFmpeg 5.1 stops at the third: the refusal above was tried
 
 
 def test_variable_frame_rate_pts_survive(tmp_path):
@@ -1034,8 +1087,8 @@ def _tone(path, stream: int = 0) -> float:
 
 def test_a_broadcast_ts_copies_the_sound_of_its_videos_program(tmp_path):
     # Two programs (channels), each a picture and its sound: both sounds
-    # were copied beside program 1's picture (trial 110 F4). FFmpeg takes
-    # the sound of the picture's program; so does vidclear now, with a note.
+    # were copied beside program 1's picture (trial 110 F4). Now the
+    # picture's program's alone, with a note (here FFmpeg's pick too).
     src = tmp_path / "two.ts"
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
                     "testsrc2=size=96x64:rate=25:duration=1", "-f", "lavfi", "-i",
@@ -1060,8 +1113,8 @@ def test_a_broadcast_ts_copies_the_sound_of_its_videos_program(tmp_path):
     res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o", str(ours),
                           "--set", 'pipeline.processors=["copy"]'], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    assert "holds 2 programs (channels): the streams of program 1, whose video is " \
-        "processed, are copied; 1 stream of the other is left out" in res.stderr
+    assert "note: the input holds 2 programs (channels): the streams of program 1, whose " \
+        "video is processed, are copied; 1 stream of the other is left out\n" in res.stderr
     for out in (theirs, ours):
         with av.open(str(out)) as c:
             assert len(c.streams.audio) == 1, out

@@ -32,6 +32,7 @@ from vidclear.io.sources.structure import (
     TS_TAIL,
     joined_tracks_differ,
     matroska_segment,
+    matroska_starts,
     mp4_without_index,
     segment_end,
     segment_shortfall,
@@ -171,9 +172,10 @@ def side_streams(container: Any, vs: Any, path: str | None = None) -> tuple[list
     output's start timecode), nor one the demuxer sets aside
     (:func:`_discarded`). An MPEG-TS file (``path``) that carries several
     programs (a broadcast recording: channels, each its picture and sound)
-    gives the streams of the video's program only, as FFmpeg picks its
-    sound: every program's sound was copied beside the first one's picture
-    (trial 110 F4). The programs are read from the file's own tables
+    gives the streams of the video's program only: every program's sound
+    was copied beside the first one's picture (trial 110 F4). (FFmpeg 5.1's
+    default selection takes the best sound of any program, another
+    channel's too: trial 113 F4.) The programs are read from the file's own tables
     (:func:`ts_programs`); a stream no table names is kept. The notes name
     what was left out.
     """
@@ -196,11 +198,10 @@ def side_streams(container: Any, vs: Any, path: str | None = None) -> tuple[list
     if not others:
         return kept, []
     count = len(set(programs.values()))
-    return kept, [f"{path} holds {count} programs (channels): the streams of program {mine}, "
-                  f"whose video is processed, are copied; {others} stream"
+    return kept, [f"the input holds {count} programs (channels): the streams of program "
+                  f"{mine}, whose video is processed, are copied; {others} stream"
                   f"{'s' if others != 1 else ''} of the other{'s' if count > 2 else ''} "
-                  f"{'are' if others != 1 else 'is'} left out, as FFmpeg leaves "
-                  f"{'them' if others != 1 else 'it'}"]
+                  f"{'are' if others != 1 else 'is'} left out"]
 
 
 def _is_attached_picture(stream: Any) -> bool:
@@ -574,7 +575,11 @@ class AVSource(Source):
         # a Matroska file's Segments, read once (see _segment)
         self._file_segment = (matroska_segment(self.spec) if self.kind == "file" and
                               {"matroska", "webm"} & set(c.format.name.split(",")) else None)
+        #: where each file joined in a Matroska file starts (bytes), for
+        #: _check_every_file_read
+        self._file_starts: list[int] = []
         if self._file_segment is not None:
+            self._file_starts = matroska_starts(self.spec)
             self._check_joined_tracks(copy_streams)
         cut = segment_shortfall(self._file_segment)
         if cut is not None and not self.config.allow_truncated:
@@ -624,6 +629,7 @@ class AVSource(Source):
         # packets demuxed (video and copied), and the stream and place in that
         # order of the last one flagged corrupt
         self._demuxed = 0
+        self._furthest = -1  # the byte position of the furthest packet demuxed
         self._last_corrupt: tuple[int, int] | None = None
         # each copied stream's last packet, and whether it is AAC
         self._last_side: dict[int, tuple[bool, Any]] = {}
@@ -903,7 +909,30 @@ class AVSource(Source):
         if self._unjoin is not None and self._unjoin.joins:
             self.notes.append(f"{self._unjoin.joins} join(s) where the input's clock goes "
                               "back (joined recordings): every stream re-based alike there")
+        self._check_every_file_read()
         self._check_complete()
+
+    def _check_every_file_read(self) -> None:
+        """Refuse Matroska files joined with ``cat`` whose later files the demuxer never reached.
+
+        FFmpeg's Matroska demuxer (5.1) goes on past the first file's end into
+        the second but stops at the third: three or four files joined gave
+        the first two, exit 0 and no word (trial 113 F1). The packets' byte
+        positions show how far it read.
+        """
+        starts = self._file_starts
+        if self.stopped or len(starts) < 2 or self._furthest < 0 or \
+                self._furthest >= starts[-1]:
+            return
+        n = len(starts)
+        reached = sum(1 for at in starts if at <= self._furthest)
+        lost = f"file {n}" if reached + 1 == n else f"files {reached + 1} to {n}"
+        shown = ", ".join(str(at) for at in starts[:8]) + (", ..." if n > 8 else "")
+        raise InputError(
+            f"input {self.spec} is {n} Matroska files joined end to end (cat), and FFmpeg's "
+            f"demuxer, which reads it, stops in file {reached}: {lost} would be lost; run the "
+            f"files as separate inputs (vidclear run a.mkv b.mkv ...): they start at bytes "
+            f"{shown}")
 
     def _unjoined(self, packet: Any) -> None:
         """Re-base ``packet`` at the input's joins, in file order (:class:`Unjoiner`)."""
@@ -1052,6 +1081,8 @@ class AVSource(Source):
         """Count a demuxed packet; remember where the last one flagged corrupt came,
         and each copied stream's last packet."""
         self._demuxed += 1
+        if packet.pos is not None and packet.pos > self._furthest:
+            self._furthest = packet.pos
         if getattr(packet, "is_corrupt", False):
             self._last_corrupt = (packet.stream.index, self._demuxed)
         if packet.stream.type != "video":

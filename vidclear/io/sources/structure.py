@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 __all__ = ["MATROSKA_HEAD", "MATROSKA_TRACKS_HEAD", "TRUNCATED_HINT", "TS_HEAD", "TS_TAIL",
-           "joined_tracks_differ", "matroska_segment", "mp4_without_index", "segment_end",
-           "segment_shortfall", "segment_tracks", "ts_ends_whole", "ts_file_cut", "ts_programs"]
+           "joined_tracks_differ", "matroska_segment", "matroska_starts", "mp4_without_index",
+           "segment_end", "segment_shortfall", "segment_tracks", "ts_ends_whole", "ts_file_cut",
+           "ts_programs"]
 
 _EBML = 0x1A45DFA3
 _SEGMENT = 0x18538067
@@ -29,6 +30,9 @@ _CODEC_ID = 0x86
 _VIDEO = 0xE0
 _AUDIO = 0xE1
 _PRIVATE = 0x63A2
+_SIMPLE_BLOCK = 0xA3
+_BLOCK_GROUP = 0xA0
+_BLOCK = 0xA1
 _RATE = 0xB5
 _VIDEO_TYPE = 1
 #: TrackEntry fields (and those of its Video and Audio) a packet is decoded under
@@ -313,6 +317,59 @@ def _describe(fields: dict[str, object]) -> str:
     return str(fields.get("codec", "a track"))
 
 
+def _first_block(buf: bytes, track: int) -> bytes | None:
+    """The frame data of ``track``'s first block in the Segment that ``buf`` opens (no lacing).
+
+    A SimpleBlock or a BlockGroup's Block: the track number (a variable-size
+    integer), a 16-bit timestamp, flags, then the frame (RFC 9559, 10).
+    """
+    for ident, body, size in _elements(buf, 0, len(buf)):
+        if ident != _SEGMENT:
+            continue
+        for child, start, n in _elements(buf, body, body + size):
+            if child != _CLUSTER:
+                continue
+            for item, b, m in _elements(buf, start, start + n):
+                if item == _BLOCK_GROUP:
+                    item, b, m = next(((i, b2, m2) for i, b2, m2 in _elements(buf, b, b + m)
+                                       if i == _BLOCK), (0, 0, 0))
+                if item not in (_SIMPLE_BLOCK, _BLOCK):
+                    continue
+                number = _vint(buf, b, marker=False)
+                if number is None or number[0] != track:
+                    continue
+                head = b + number[1] + 3
+                if head > b + m or buf[head - 1] & 0x06:  # laced: not judged
+                    return None
+                return buf[head:b + m]
+        return None
+    return None
+
+
+def _parameter_sets_inline(codec: str, private: bytes, frame: bytes | None) -> bool:
+    """Whether an H.264 or HEVC ``frame`` (length-prefixed NAL units, sized as its codec
+    private data says) carries its own sequence and picture parameter sets.
+
+    ISO/IEC 14496-15: the length size is ``lengthSizeMinusOne + 1``, in byte 4
+    of an AVC configuration record and byte 21 of an HEVC one; NAL unit types
+    7 and 8 (H.264), 33 and 34 (HEVC) are the SPS and PPS.
+    """
+    if frame is None:
+        return False
+    hevc = codec == "V_MPEGH/ISO/HEVC"
+    at = 21 if hevc else 4
+    if codec not in ("V_MPEG4/ISO/AVC", "V_MPEGH/ISO/HEVC") or len(private) <= at:
+        return False
+    size = (private[at] & 3) + 1
+    kinds, pos = set(), 0
+    while pos + size < len(frame):
+        n = int.from_bytes(frame[pos:pos + size], "big")
+        nal = frame[pos + size]
+        kinds.add((nal >> 1) & 0x3F if hevc else nal & 0x1F)
+        pos += size + n
+    return {33, 34} <= kinds if hevc else {7, 8} <= kinds
+
+
 def joined_tracks_differ(path: str) -> tuple[int, str, bool] | None:
     """How a Matroska file made of files joined end to end (``cat a.mkv b.mkv``) differs in its
     tracks from its first file's, or None where it does not (or is no such file).
@@ -332,10 +389,11 @@ def joined_tracks_differ(path: str) -> tuple[int, str, bool] | None:
             found = _segment_starts(f, os.fstat(f.fileno()).st_size)
             if found is None or len(found[0]) < 2:
                 return None
-            tracks = []
+            tracks, heads = [], []
             for start in found[0]:
                 f.seek(start)
-                tracks.append(segment_tracks(f.read(MATROSKA_TRACKS_HEAD)))
+                heads.append(f.read(MATROSKA_TRACKS_HEAD))
+                tracks.append(segment_tracks(heads[-1]))
     except OSError:
         return None
     first = tracks[0]
@@ -347,6 +405,14 @@ def joined_tracks_differ(path: str) -> tuple[int, str, bool] | None:
         for number in sorted(set(first) | set(other)):
             a, b = first.get(number), other.get(number)
             if a == b:
+                continue
+            private = b.get("private") if b is not None else None
+            if a is not None and b is not None and {**a, "private": None} == {
+                    **b, "private": None} and isinstance(private, bytes) and \
+                    _parameter_sets_inline(str(b.get("codec")), private,
+                                           _first_block(heads[k - 1], number)):
+                # other codec parameters, but its frames carry their own:
+                # decoded as the file alone (trial 113 F2)
                 continue
             video = any(t is not None and t.get("type") == _VIDEO_TYPE for t in (a, b))
             if a is None or b is None:
@@ -363,6 +429,20 @@ def joined_tracks_differ(path: str) -> tuple[int, str, bool] | None:
                 what = f"track {number} ({_describe(a)}) has other {listed}"
             return k, what, video
     return None
+
+
+def matroska_starts(path: str) -> list[int]:
+    """Where each file joined in a Matroska file (``cat a.mkv b.mkv``) starts, in bytes.
+
+    ``[0]`` for a single file; ``[]`` where that cannot be read (see
+    :func:`matroska_segment`).
+    """
+    try:
+        with open(path, "rb") as f:
+            found = _segment_starts(f, os.fstat(f.fileno()).st_size)
+    except OSError:
+        return []
+    return [] if found is None else found[0]
 
 
 def matroska_segment(path: str) -> tuple[int, int] | None:
