@@ -437,6 +437,12 @@ def test_matroska_files_joined_past_what_the_demuxer_reads_are_refused(tmp_path)
             f"inputs" in res.stderr and f"start at bytes 0, {len(data)}, {2 * len(data)}" \
             in res.stderr
         assert not out.exists()
+        # on standard input too (its Segments followed as the bytes pass)
+        res = subprocess.run([sys.executable, "-m", "vidclear", "run", "-", "-o", str(out),
+                              "--set", 'pipeline.processors=["copy"]'],
+                             input=joined.read_bytes(), capture_output=True)
+        assert res.returncode == 1 and f"stops in file 2: {lost} would be lost".encode() \
+            in res.stderr, res.stderr
         # a run stopped before the end (-t) keeps what it read, as for any input
         res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(joined), "-t", "0.5",
                               "-o", str(out), "--set", 'pipeline.processors=["copy"]'],

@@ -364,6 +364,8 @@ class _CountingReader(io.RawIOBase):
         #: where the last Matroska Segment seen declares the stream ends (bytes)
         self.segments_end: int | None = None
         self._next_at: int | None = 0  # where the next Segment's EBML header would start
+        #: where each Matroska Segment seen starts (its EBML header; files joined by cat)
+        self.starts: list[int] = []
         self._probe = b""  # the bytes from there, up to MATROSKA_HEAD
 
     def readable(self) -> bool:
@@ -395,6 +397,7 @@ class _CountingReader(io.RawIOBase):
         if size is None:  # no further file joined on (or a Segment of unknown size)
             self._next_at = None
             return
+        self.starts.append(self._next_at)
         self.segments_end = self._next_at + size
         self._next_at = self.segments_end
 
@@ -920,7 +923,7 @@ class AVSource(Source):
         the first two, exit 0 and no word (trial 113 F1). The packets' byte
         positions show how far it read.
         """
-        starts = self._file_starts
+        starts = self._file_starts or (self._stdin.starts if self._stdin is not None else [])
         if self.stopped or len(starts) < 2 or self._furthest < 0 or \
                 self._furthest >= starts[-1]:
             return
