@@ -409,6 +409,17 @@ def test_a_segmented_batch_refuses_cut_files_and_runs_joined_or_trimmed_ones_who
     data = whole.read_bytes()
     (src / "cut.mkv").write_bytes(data[: len(data) * 9 // 10])
     (src / "joined.mkv").write_bytes(data + data)
+    # three parts of FFmpeg's segment muxer, their clock running on: cut into
+    # segments on what the demuxer reads (two of them), it came out with 200
+    # of 300 frames, "done" (trial 113 F1)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=25:duration=6", "-c:v", "libx264", "-g", "25",
+                    "-f", "segment", "-segment_time", "2", "-segment_format", "matroska",
+                    str(parts / "p%d.mkv")], check=True, timeout=60)
+    (src / "muxed.mkv").write_bytes(b"".join((parts / f"p{i}.mkv").read_bytes()
+                                             for i in range(3)))
     fast = ['pipeline.processors=["copy"]', "output.threads=1", "output.preset=ultrafast"]
     report = run_batch([str(src)], BatchOptions(outdir=tmp_path / "out", overrides=fast,
                                                 jobs=2, segment_seconds=1.0, overlap=1.0,
@@ -420,6 +431,9 @@ def test_a_segmented_batch_refuses_cut_files_and_runs_joined_or_trimmed_ones_who
     assert rows["joined.mkv"]["status"] == "done", rows["joined.mkv"]
     assert "clock that goes back" in rows["joined.mkv"]["note"]
     assert len(ffprobe_frame_times(tmp_path / "out" / "joined.mkv")) == 150
+    assert rows["muxed.mkv"]["status"] == "failed", rows["muxed.mkv"]
+    assert "is 3 Matroska files joined end to end (cat)" in rows["muxed.mkv"]["error"]
+    assert not (tmp_path / "out" / "muxed.mkv").exists()
     # with input.allow_truncated, what decodes of the cut file is kept
     kept = run_batch([str(src / "cut.mkv")], BatchOptions(
         outdir=tmp_path / "kept", overrides=[*fast, "input.allow_truncated=true"], jobs=2,

@@ -439,7 +439,7 @@ class _Run:
                 and seconds >= 2 * self.opts.segment_seconds:
             f.note = (f"one piece: {seconds:.0f} s, but " + (whole or (
                 "it cannot be cut at keyframes (too few keyframes, a display rotation, "
-                "untimed packets or a clock that goes back)")))
+                "untimed packets, a clock that goes back or Matroska files joined)")))
         item.output.parent.mkdir(parents=True, exist_ok=True)
         _remove_partials(item.output)
         if (self.state.get(item.key) or {}).get("status") != "done":

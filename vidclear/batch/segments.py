@@ -67,6 +67,7 @@ from vidclear.io.sources.av_source import (
 from vidclear.io.sources.structure import (
     TRUNCATED_HINT,
     matroska_segment,
+    matroska_starts,
     segment_shortfall,
     ts_file_cut,
 )
@@ -125,7 +126,8 @@ def plan_segments(
     A file runs in one piece when it is shorter than 1.5 segments, has fewer
     than two usable keyframes, carries a display rotation, its packets lack
     timestamps, or its clock goes back (recordings joined end to end: their
-    segments could not be joined, trial 111 F3; a whole run re-bases them).
+    segments could not be joined, trial 111 F3; a whole run re-bases them),
+    or it is Matroska files joined with ``cat``.
 
     A segment's run reads only its own span, so what a whole run tells at
     the input's end is told here: a file shorter than its structure says
@@ -144,6 +146,12 @@ def plan_segments(
         return None
     if check:
         _refuse_if_cut(path)
+    if len(matroska_starts(str(path))) > 1:
+        # Matroska files joined with cat: FFmpeg's demuxer stops in the
+        # second, and segments planned on what it reads wrote 200 of 300
+        # frames, "done" (trial 113 F1); a whole run refuses that, and
+        # checks the files' tracks
+        return None
     _, seconds = estimate_frames(path)
     if seconds and seconds < 1.5 * segment_seconds:
         return None  # short by its header: no need to read its packets
