@@ -451,6 +451,98 @@ def test_matroska_files_joined_past_what_the_demuxer_reads_are_refused(tmp_path)
     assert read < 25 * n  # FFmpeg 5.1 stops at the third: the refusal above was tried
 
 
+def _ebml(ident: int, payload: bytes) -> bytes:
+    """One EBML element: its ID, an 8-byte size, its payload (RFC 8794)."""
+    return ident.to_bytes((ident.bit_length() + 7) // 8, "big") + b"\x01" + len(
+        payload).to_bytes(7, "big") + payload
+
+
+def test_tracks_after_the_clusters_are_found_through_the_seekhead(tmp_path):
+    # mkvpropedit moves a Tracks element it grows to the file's end and
+    # points the SeekHead at it: an AAC and a PCM file joined so were not
+    # compared, the PCM copied as AAC (trial 114 F4)
+    def file(codec: bytes) -> bytes:
+        entry = _ebml(0xAE, _ebml(0xD7, b"\x01") + _ebml(0x83, b"\x02") + _ebml(0x86, codec))
+        tracks = _ebml(0x1654AE6B, entry)
+        cluster = _ebml(0x1F43B675, _ebml(0xE7, b"\x00") + bytes(300_000))
+        info = _ebml(0x1549A966, _ebml(0x2AD7B1, (1_000_000).to_bytes(3, "big")))
+        seek_len = len(_ebml(0x114D9B74, _ebml(0x4DBB, _ebml(0x53AB, bytes(4)) +
+                                                       _ebml(0x53AC, bytes(4)))))
+        at = seek_len + len(info) + len(cluster)  # from the Segment's data
+        seek = _ebml(0x114D9B74, _ebml(0x4DBB, _ebml(0x53AB, (0x1654AE6B).to_bytes(4, "big"))
+                                       + _ebml(0x53AC, at.to_bytes(4, "big"))))
+        header = _ebml(0x1A45DFA3, _ebml(0x4282, b"matroska"))
+        return header + _ebml(0x18538067, seek + info + cluster + tracks)
+
+    aac, pcm = file(b"A_AAC"), file(b"A_PCM/INT/LIT")
+    assert segment_tracks(pcm) is None  # not before the first Cluster
+    joined = tmp_path / "joined.mkv"
+    joined.write_bytes(aac + pcm)
+    assert joined_tracks_differ(str(joined)) == (
+        2, "track 1 is A_PCM/INT/LIT where the first file's is A_AAC", False)
+    joined.write_bytes(aac + aac)
+    assert joined_tracks_differ(str(joined)) is None
+
+
+def test_matroska_files_joined_are_read_on_one_clock_and_cut_parts_refused(tmp_path):
+    # cat a.mkv b.mkv: -ss 1 dropped the first second of each file (50 of
+    # 75 frames, exit 0), -ss past the first file was refused as past the
+    # last frame, the second file's subtitle landed on the first's (trial
+    # 114 F1, F5); a part cut short with more after it was read with a note
+    # of one damaged frame, or hid the files after it (F2, F6); another
+    # timestamp scale stretched a 4 s recording to 21.8 s (F3)
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:00,500 --> 00:00:01,000\nhello\n")
+    one = tmp_path / "one.mkv"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=25:duration=2", "-f", "lavfi", "-i",
+                    "sine=duration=2", "-i", str(srt), "-map", "0", "-map", "1", "-map", "2",
+                    "-c:v", "libx264", "-g", "25", "-c:a", "aac", "-c:s", "srt", str(one)],
+                   check=True)
+    data = one.read_bytes()
+    joined = tmp_path / "joined.mkv"
+    joined.write_bytes(data + data)
+
+    def run(src, out, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "vidclear", "run", str(src), "-o",
+                               str(out), *extra, "--set", 'pipeline.processors=["copy"]'],
+                              capture_output=True, text=True)
+
+    for args, frames, first, seconds in (((), 100, 0.0, 4.0), (("-ss", "1"), 75, 0.0, 3.0),
+                                         (("-ss", "2.5", "-t", "1"), 25, 0.0, 1.0)):
+        out = tmp_path / f"out{len(args)}.mkv"
+        res = run(joined, out, *args)
+        assert res.returncode == 0, res.stderr
+        times = ffprobe_frame_times(out)
+        assert len(times) == frames, args
+        assert times[0] == pytest.approx(first, abs=0.03)
+        assert times[-1] + 0.04 == pytest.approx(seconds, abs=0.03)
+    cues = [float(p["pts_time"]) for p in ffprobe_packets(tmp_path / "out0.mkv", "s:0")]
+    assert cues == pytest.approx([0.5, 2.5], abs=0.05)  # the second file's 2 s on
+    # a part cut short, first or in the middle
+    cut = data[: len(data) * 7 // 10]
+    for name, parts, k in (("first", [cut, data, data], 1), ("middle", [data, cut, data], 2)):
+        src = tmp_path / f"cut-{name}.mkv"
+        src.write_bytes(b"".join(parts))
+        res = run(src, tmp_path / f"o-{name}.mkv")
+        assert res.returncode == 1, res.stderr
+        assert f"is truncated: it is 3 Matroska files joined end to end (cat), and file {k} " \
+            f"is cut short (its segment ends at byte {k * len(data)}, the next file starts " \
+            f"at byte {(k - 1) * len(data) + len(cut)})" in res.stderr
+        assert not (tmp_path / f"o-{name}.mkv").exists()
+    res = run(tmp_path / "cut-middle.mkv", tmp_path / "kept.mkv", "--set",
+              "input.allow_truncated=true")
+    assert res.returncode == 0 and "file 2 is cut short" in res.stderr, res.stderr
+    # another timestamp scale (FFmpeg writes 1 ms; 100 us patched in, the
+    # same 3 bytes)
+    scale = (0x2AD7B1).to_bytes(3, "big") + b"\x83" + (1_000_000).to_bytes(3, "big")
+    assert data.count(scale) == 1
+    joined.write_bytes(data + data.replace(scale, scale[:4] + (100_000).to_bytes(3, "big")))
+    res = run(joined, tmp_path / "scale.mkv")
+    assert res.returncode == 1 and "its timestamps count in units of 100000 ns where the " \
+        "first file's count in 1000000 ns" in res.stderr, res.stderr
+
+
 def test_variable_frame_rate_pts_survive(tmp_path):
     tb = Fraction(1, 1000)
     gaps = [33, 33, 50, 17, 100, 33, 66, 33, 20, 40] * 3

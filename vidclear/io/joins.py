@@ -12,10 +12,12 @@ whole input for the same reason (``ts_offset_discont`` in fftools).
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import bisect
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-__all__ = ["DISCONTINUITY_S", "FORWARD_GAP_S", "JOIN_AHEAD_S", "Timeline", "joinable"]
+__all__ = ["DISCONTINUITY_S", "FORWARD_GAP_S", "JOIN_AHEAD_S", "FileJoins", "Timeline",
+           "joinable"]
 
 # A jump of a stream's timestamps back by more than this is a discontinuity
 # (a smaller one is a late frame or packet, put just after the one before).
@@ -224,3 +226,52 @@ class Unjoiner:
         if video:
             self._video_end = end if self._video_end is None else max(self._video_end, end)
         return shift
+
+
+class FileJoins:
+    """Joins at known byte positions: files joined end to end (``cat a.mkv b.mkv``), one shift
+    per file, every stream alike.
+
+    Matroska carries no decoding timestamps, and a picture's presentation
+    time goes back by its B-frames' delay within a file, so a step back of
+    the clock does not tell a join there (:class:`Unjoiner`'s rule); where
+    each file starts does (:func:`vidclear.io.sources.structure.matroska_starts`).
+    A file whose clock starts before the end of what came before (each
+    recording from 0) is moved to follow it; one whose clock runs on (the
+    parts of FFmpeg's segment muxer) keeps the shift before it. Without
+    this the trim and the copied streams saw each file's own clock: ``-ss
+    1`` dropped the first second of every file, and a later file's subtitle
+    landed on the first file's (trial 114 F1, F5).
+
+    Parameters
+    ----------
+    starts : callable
+        Returns where each file starts (bytes, ascending); called per packet
+        (standard input learns them as the bytes pass).
+    """
+
+    def __init__(self, starts: Callable[[], Sequence[int]]) -> None:
+        self._starts = starts
+        self._k = 0  # the file the last packet came from
+        self._shift = 0.0
+        self._end: float | None = None  # latest end of any packet, shifted
+        self._video_end: float | None = None  # latest end of a picture, shifted
+        #: files whose clock went back and were moved
+        self.joins = 0
+
+    def place(self, pos: int | None, video: bool, shown: float, duration: float = 0.0) -> float:
+        """The shift (s) for a packet at byte ``pos`` shown at ``shown`` (s) for ``duration`` s."""
+        if pos is not None and pos >= 0:
+            k = bisect.bisect_right(list(self._starts()), pos) - 1
+            if k > self._k:  # packets come in file order: the first of a new file
+                self._k = k
+                end = self._video_end if self._video_end is not None else self._end
+                if end is not None and shown + self._shift < end - DISCONTINUITY_S:
+                    self._shift = end - shown
+                    self.joins += 1
+        end = shown + self._shift + duration
+        self._end = end if self._end is None else max(self._end, end)
+        if video:
+            self._video_end = end if self._video_end is None else max(self._video_end, end)
+        return self._shift
+

@@ -22,7 +22,7 @@ from vidclear.config.sections import InputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import Chapter, Source, StreamInfo
 from vidclear.errors import InputError
-from vidclear.io.joins import Unjoiner, joinable
+from vidclear.io.joins import FileJoins, Unjoiner, joinable
 from vidclear.io.sequence import ffmpeg_pattern, first_of_sequence, has_number
 from vidclear.io.sources.remote import accepts_ranges, asked
 from vidclear.io.sources.structure import (
@@ -31,6 +31,7 @@ from vidclear.io.sources.structure import (
     TS_HEAD,
     TS_TAIL,
     joined_tracks_differ,
+    matroska_cut_part,
     matroska_segment,
     matroska_starts,
     mp4_without_index,
@@ -584,6 +585,15 @@ class AVSource(Source):
         if self._file_segment is not None:
             self._file_starts = matroska_starts(self.spec)
             self._check_joined_tracks(copy_streams)
+            part = matroska_cut_part(self.spec) if len(self._file_starts) > 1 else None
+            if part is not None:
+                k, n, end, nxt = part
+                what = (f"it is {n} Matroska files joined end to end (cat), and file {k} is cut "
+                        f"short (its segment ends at byte {end}, the next file starts at byte "
+                        f"{nxt})")
+                if not self.config.allow_truncated:
+                    raise InputError(f"input {self.spec} is truncated: {what} {TRUNCATED_HINT}")
+                self.notes.append(f"{self.spec}: {what}: what decodes is kept")
         cut = segment_shortfall(self._file_segment)
         if cut is not None and not self.config.allow_truncated:
             # Named at once: a run stopped early (Ctrl-C, -t) keeps what it read,
@@ -651,7 +661,16 @@ class AVSource(Source):
         self.sample_aspect = sample_aspect(vs)
         # joined recordings (`cat a.ts b.ts`) re-based as demuxed, every stream
         # alike, so trims and the copied streams see one clock (not live inputs)
-        self._unjoin = Unjoiner() if not self._live and joinable(c) else None
+        self._unjoin: Unjoiner | FileJoins | None = None
+        if not self._live and joinable(c):
+            self._unjoin = Unjoiner()
+        elif not self._live and {"matroska", "webm"} & set(c.format.name.split(",")) and (
+                len(self._file_starts) > 1 or self._stdin is not None):
+            # Matroska files joined with cat: re-based where each file starts
+            # (on standard input as the bytes pass)
+            stdin = self._stdin
+            self._unjoin = FileJoins((lambda: stdin.starts) if stdin is not None
+                                     else (lambda: self._file_starts))
 
     # -- properties ------------------------------------------------------
     @property
@@ -769,6 +788,12 @@ class AVSource(Source):
             # with -t (trial 38); a lavfi graph has nothing to seek in ("Invalid
             # argument", trial 61). They are read from their start and the trim
             # drops the frames before the start.
+            return
+        if len(self._file_starts) > 1:
+            # Matroska files joined with cat: a seek lands in each file's
+            # clock, and -ss 1 dropped the first second of every file, 50
+            # frames of 75 written, exit 0 (trial 114 F1); read from the
+            # start, the trim drops what comes before it on the joined clock
             return
         if self.kind == "url" and accepts_ranges(self.spec, self.config.timeout or None) is False:
             # A server that takes no range requests cannot seek either: FFmpeg
@@ -949,7 +974,12 @@ class AVSource(Source):
         video = packet.stream.index == self.video_stream.index
         duration = float(packet.duration * tb) if packet.duration else (
             1 / float(self.rate) if video and self.rate else 0.0)  # a TS may carry none
-        shift = self._unjoin.place(packet.stream.index, video, float(ts * tb), shown, duration)
+        if isinstance(self._unjoin, FileJoins):
+            shift = self._unjoin.place(packet.pos, video, float(ts * tb) if shown is None
+                                       else shown, duration)
+        else:
+            shift = self._unjoin.place(packet.stream.index, video, float(ts * tb), shown,
+                                       duration)
         if shift:
             ticks = round(shift / float(tb))
             if packet.dts is not None:

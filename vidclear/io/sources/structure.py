@@ -9,17 +9,20 @@ Segment says it is).
 
 from __future__ import annotations
 
+import itertools
+import mmap
 import os
 import struct
 from collections.abc import Iterator
 from typing import BinaryIO
 
 __all__ = ["MATROSKA_HEAD", "MATROSKA_TRACKS_HEAD", "TRUNCATED_HINT", "TS_HEAD", "TS_TAIL",
-           "joined_tracks_differ", "matroska_segment", "matroska_starts", "mp4_without_index",
-           "segment_end", "segment_shortfall", "segment_tracks", "ts_ends_whole", "ts_file_cut",
-           "ts_programs"]
+           "joined_tracks_differ", "matroska_cut_part", "matroska_segment", "matroska_starts",
+           "mp4_without_index", "segment_end", "segment_shortfall", "segment_tracks",
+           "ts_ends_whole", "ts_file_cut", "ts_programs"]
 
 _EBML = 0x1A45DFA3
+_EBML_MAGIC = _EBML.to_bytes(4, "big")
 _SEGMENT = 0x18538067
 _VOID = 0xEC
 _CLUSTER = 0x1F43B675
@@ -29,6 +32,12 @@ _TRACK_NUMBER = 0xD7
 _CODEC_ID = 0x86
 _VIDEO = 0xE0
 _AUDIO = 0xE1
+_INFO = 0x1549A966
+_TIMESTAMP_SCALE = 0x2AD7B1
+_SEEK_HEAD = 0x114D9B74
+_SEEK = 0x4DBB
+_SEEK_ID = 0x53AB
+_SEEK_POSITION = 0x53AC
 _PRIVATE = 0x63A2
 _SIMPLE_BLOCK = 0xA3
 _BLOCK_GROUP = 0xA0
@@ -271,6 +280,41 @@ def _track(buf: bytes, start: int, end: int) -> tuple[int, dict[str, object]]:
     return number, fields
 
 
+def _tracks_of(buf: bytes, start: int, n: int) -> dict[int, dict[str, object]]:
+    return dict(_track(buf, b, b + m) for entry, b, m in _elements(buf, start, start + n)
+                if entry == _TRACK_ENTRY)
+
+
+def _segment_head(buf: bytes) -> tuple[dict[int, dict[str, object]] | None, int | None, int,
+                                       int]:
+    """What the Segment that an EBML header at ``buf[0]`` opens says of its tracks:
+    (its tracks or None, where its SeekHead puts its Tracks from the Segment's data,
+    its timestamp scale in ns, where its data starts in ``buf``)."""
+    top = list(_elements(buf, 0, len(buf)))
+    scale, seek = 1_000_000, None  # TimestampScale's default (RFC 9559, 5.1.2.1)
+    if not top or top[0][0] != _EBML:
+        return None, None, scale, 0
+    for ident, body, size in top:
+        if ident != _SEGMENT:
+            continue
+        for child, start, n in _elements(buf, body, body + size):
+            if child == _CLUSTER:
+                break
+            if child == _INFO:
+                for sub, b, m in _elements(buf, start, start + n):
+                    if sub == _TIMESTAMP_SCALE:
+                        scale = _uint(buf[b:b + m])
+            elif child == _SEEK_HEAD:
+                for entry, b, m in _elements(buf, start, start + n):
+                    fields = {i: buf[b2:b2 + m2] for i, b2, m2 in _elements(buf, b, b + m)}
+                    if entry == _SEEK and fields.get(_SEEK_ID) == _TRACKS.to_bytes(4, "big"):
+                        seek = _uint(fields.get(_SEEK_POSITION, b""))
+            elif child == _TRACKS:
+                return _tracks_of(buf, start, n), seek, scale, body
+        return None, seek, scale, body
+    return None, None, scale, 0
+
+
 def segment_tracks(buf: bytes) -> dict[int, dict[str, object]] | None:
     """The tracks of the Segment that an EBML header at ``buf[0]`` opens, by track number.
 
@@ -278,39 +322,86 @@ def segment_tracks(buf: bytes) -> dict[int, dict[str, object]] | None:
     what else its packets are decoded under: type, codec private data,
     frame size, sampling frequency, channels (RFC 9559, 5.1.4). None where
     ``buf`` holds no EBML header and Segment, or no Tracks element before
-    the first Cluster or ``buf``'s end.
+    the first Cluster or ``buf``'s end (:func:`joined_tracks_differ` follows
+    the SeekHead there).
     """
-    top = list(_elements(buf, 0, len(buf)))
-    if not top or top[0][0] != _EBML:
-        return None
-    for ident, body, size in top:
-        if ident != _SEGMENT:
-            continue
-        for child, start, n in _elements(buf, body, body + size):
-            if child == _CLUSTER:
-                return None
-            if child == _TRACKS:
-                return dict(_track(buf, b, b + m) for entry, b, m in
-                            _elements(buf, start, start + n) if entry == _TRACK_ENTRY)
-        return None
-    return None
+    return _segment_head(buf)[0]
 
 
-def _segment_starts(f: BinaryIO, size: int) -> tuple[list[int], int] | None:
-    """Where each Segment of an open Matroska file starts (its EBML header) and where the last
-    ends (see :func:`matroska_segment`); None where the first cannot be read."""
+def _read_tracks(f: BinaryIO, start: int) -> tuple[dict[int, dict[str, object]] | None, int,
+                                                    bytes]:
+    """The tracks and timestamp scale of the file joined at byte ``start`` of ``f``, and its
+    first bytes; Tracks written after the Clusters (``mkvpropedit``) are found through the
+    SeekHead (trial 114 F4: an AAC and a PCM file joined so were not compared)."""
+    f.seek(start)
+    head = f.read(MATROSKA_TRACKS_HEAD)
+    tracks, seek, scale, body = _segment_head(head)
+    if tracks is None and seek is not None:
+        f.seek(start + body + seek)
+        buf = f.read(MATROSKA_TRACKS_HEAD)
+        found = next(iter(_elements(buf, 0, len(buf))), None)
+        if found is not None and found[0] == _TRACKS:
+            tracks = _tracks_of(buf, found[1], found[2])
+    return tracks, scale, head
+
+
+def _segment_parts(f: BinaryIO, size: int) -> list[tuple[int, int]] | None:
+    """Where each file joined in an open Matroska file starts (its EBML header) and where its
+    Segment says it ends, in bytes; None where the first cannot be read.
+
+    The Segments are walked by their sizes. Where that walk does not end
+    at the file's end (a part cut short, with more files after it, or junk
+    after the last), the file is searched for EBML headers that open a
+    Segment: a first part cut short by a power loss hid the files after it
+    (trial 114 F2), and a cut part in the middle was read with a note of one
+    damaged frame (F6).
+    """
     first = segment_end(f.read(MATROSKA_HEAD))
     if first is None:
         return None
-    starts, end = [0], first
+    parts, end = [(0, first)], first
     while end < size:
         f.seek(end)
         more = segment_end(f.read(MATROSKA_HEAD))
         if more is None:
-            break  # no further file joined on: junk, or a Segment of unknown size
-        starts.append(end)
+            break  # no further file joined on: junk, a cut part, or a Segment of unknown size
+        parts.append((end, end + more))
         end += more
-    return starts, end
+    if end == size or size <= 0:
+        return parts
+    found = []
+    with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        at = 0
+        while at != -1:
+            length = segment_end(mm[at:at + MATROSKA_HEAD])
+            if length is not None:
+                found.append((at, at + length))
+            at = mm.find(_EBML_MAGIC, at + 1)
+    return found if len(found) > len(parts) else parts
+
+
+def _segment_starts(f: BinaryIO, size: int) -> tuple[list[int], int] | None:
+    """Where each Segment of an open Matroska file starts and where the last ends (see
+    :func:`_segment_parts`); None where the first cannot be read."""
+    parts = _segment_parts(f, size)
+    return None if parts is None else ([a for a, _ in parts], parts[-1][1])
+
+
+def matroska_cut_part(path: str) -> tuple[int, int, int, int] | None:
+    """The first file joined in a Matroska file (``cat a.mkv b.mkv``) that is cut short, with
+    more after it: (its 1-based number, the files joined, where its Segment says it ends, where
+    the next starts); None where none is (or the file is no such join). The last file's cut
+    is :func:`matroska_segment`'s to tell."""
+    try:
+        with open(path, "rb") as f:
+            parts = _segment_parts(f, os.fstat(f.fileno()).st_size)
+    except (OSError, ValueError):
+        return None
+    parts = parts or []
+    for k, ((_, end), (nxt, _)) in enumerate(itertools.pairwise(parts), start=1):
+        if end > nxt:
+            return k, len(parts), end, nxt
+    return None
 
 
 def _describe(fields: dict[str, object]) -> str:
@@ -389,17 +480,23 @@ def joined_tracks_differ(path: str) -> tuple[int, str, bool] | None:
             found = _segment_starts(f, os.fstat(f.fileno()).st_size)
             if found is None or len(found[0]) < 2:
                 return None
-            tracks, heads = [], []
+            tracks, heads, scales = [], [], []
             for start in found[0]:
-                f.seek(start)
-                heads.append(f.read(MATROSKA_TRACKS_HEAD))
-                tracks.append(segment_tracks(heads[-1]))
+                got, scale, head = _read_tracks(f, start)
+                tracks.append(got)
+                scales.append(scale)
+                heads.append(head)
     except OSError:
         return None
     first = tracks[0]
     if first is None:
         return None
     for k, other in enumerate(tracks[1:], start=2):
+        if scales[k - 1] != scales[0]:
+            # every timestamp read under the first file's scale: a 4 s
+            # recording came out 21.8 s long (trial 114 F3)
+            return k, (f"its timestamps count in units of {scales[k - 1]} ns where the first "
+                       f"file's count in {scales[0]} ns"), True
         if other is None or other == first:
             continue
         for number in sorted(set(first) | set(other)):
