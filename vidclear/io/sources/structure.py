@@ -9,9 +9,11 @@ Segment says it is).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import mmap
 import os
+import stat
 import struct
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -380,11 +382,19 @@ def _segment_parts(f: BinaryIO, size: int) -> list[tuple[int, int]] | None:
     return found if len(found) > len(parts) else parts
 
 
-def _segment_starts(f: BinaryIO, size: int) -> tuple[list[int], int] | None:
-    """Where each Segment of an open Matroska file starts and where the last ends (see
-    :func:`_segment_parts`); None where the first cannot be read."""
-    parts = _segment_parts(f, size)
-    return None if parts is None else ([a for a, _ in parts], parts[-1][1])
+@functools.lru_cache(maxsize=8)
+def _parts_of(path: str, size: int, mtime_ns: int) -> list[tuple[int, int]] | None:
+    with open(path, "rb") as f:
+        return _segment_parts(f, size)
+
+
+def _file_parts(path: str) -> tuple[list[tuple[int, int]] | None, int]:
+    """:func:`_segment_parts` of the file ``path`` and its size, read once for each state of
+    the file (the source, the planner and the checks each ask; a search is not repeated)."""
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or a device: reading it would take its data
+        return None, st.st_size
+    return _parts_of(os.path.abspath(path), st.st_size, st.st_mtime_ns), st.st_size
 
 
 def matroska_cut_part(path: str) -> tuple[int, int, int, int] | None:
@@ -393,11 +403,9 @@ def matroska_cut_part(path: str) -> tuple[int, int, int, int] | None:
     the next starts); None where none is (or the file is no such join). The last file's cut
     is :func:`matroska_segment`'s to tell."""
     try:
-        with open(path, "rb") as f:
-            parts = _segment_parts(f, os.fstat(f.fileno()).st_size)
+        parts = _file_parts(path)[0] or []
     except (OSError, ValueError):
         return None
-    parts = parts or []
     for k, ((_, end), (nxt, _)) in enumerate(itertools.pairwise(parts), start=1):
         if end > nxt:
             return k, len(parts), end, nxt
@@ -476,12 +484,12 @@ def joined_tracks_differ(path: str) -> tuple[int, str, bool] | None:
     is not judged.
     """
     try:
+        parts = _file_parts(path)[0]
+        if parts is None or len(parts) < 2:
+            return None
         with open(path, "rb") as f:
-            found = _segment_starts(f, os.fstat(f.fileno()).st_size)
-            if found is None or len(found[0]) < 2:
-                return None
             tracks, heads, scales = [], [], []
-            for start in found[0]:
+            for start, _ in parts:
                 got, scale, head = _read_tracks(f, start)
                 tracks.append(got)
                 scales.append(scale)
@@ -535,11 +543,10 @@ def matroska_starts(path: str) -> list[int]:
     :func:`matroska_segment`).
     """
     try:
-        with open(path, "rb") as f:
-            found = _segment_starts(f, os.fstat(f.fileno()).st_size)
-    except OSError:
+        parts = _file_parts(path)[0]
+    except (OSError, ValueError):
         return []
-    return [] if found is None else found[0]
+    return [] if parts is None else [start for start, _ in parts]
 
 
 def matroska_segment(path: str) -> tuple[int, int] | None:
@@ -555,12 +562,10 @@ def matroska_segment(path: str) -> tuple[int, int] | None:
     EBML header (trailing junk) end the walk.
     """
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            found = _segment_starts(f, size)
-    except OSError:
+        parts, size = _file_parts(path)
+    except (OSError, ValueError):
         return None
-    return None if found is None else (found[1], size)
+    return None if parts is None else (parts[-1][1], size)
 
 
 def segment_shortfall(segment: tuple[int, int] | None) -> str | None:
