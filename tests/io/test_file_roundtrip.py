@@ -533,6 +533,15 @@ def test_matroska_files_joined_are_read_on_one_clock_and_cut_parts_refused(tmp_p
     res = run(tmp_path / "cut-middle.mkv", tmp_path / "kept.mkv", "--set",
               "input.allow_truncated=true")
     assert res.returncode == 0 and "file 2 is cut short" in res.stderr, res.stderr
+    # on standard input the EBML headers are noted as the bytes pass: a cut
+    # first part was read with exit 0 (trial 115 F1)
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", "-", "-o",
+                          str(tmp_path / "piped.mkv"), "--set", 'pipeline.processors=["copy"]'],
+                         input=cut + data, capture_output=True)
+    assert res.returncode == 1 and (
+        f"is truncated: it is 2 Matroska files joined end to end (cat), and file 1 is cut "
+        f"short (its segment ends at byte {len(data)}, the next file starts at byte "
+        f"{len(cut)})").encode() in res.stderr, res.stderr
     # another timestamp scale (FFmpeg writes 1 ms; 100 us patched in, the
     # same 3 bytes)
     scale = (0x2AD7B1).to_bytes(3, "big") + b"\x83" + (1_000_000).to_bytes(3, "big")
@@ -541,6 +550,40 @@ def test_matroska_files_joined_are_read_on_one_clock_and_cut_parts_refused(tmp_p
     res = run(joined, tmp_path / "scale.mkv")
     assert res.returncode == 1 and "its timestamps count in units of 100000 ns where the " \
         "first file's count in 1000000 ns" in res.stderr, res.stderr
+
+
+def test_joined_matroska_keeps_each_files_sound_with_its_picture(tmp_path):
+    # The first file's sound outlasting its picture by 0.6 s: the second
+    # file's sound stepped back at the join, was taken for a join of its own
+    # and played 0.6 s late (trial 115 F2). As a trip does, the second file's
+    # sound the first one still covers is left out and counted.
+    one = tmp_path / "one.mkv"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=25:duration=2", "-f", "lavfi", "-i",
+                    "sine=duration=2.6", "-c:v", "libx264", "-g", "25", "-c:a", "aac",
+                    str(one)], check=True)
+    joined = tmp_path / "joined.mkv"
+    joined.write_bytes(one.read_bytes() * 2)
+    out = tmp_path / "out.mkv"
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(joined), "-o", str(out),
+                          "--set", 'pipeline.processors=["copy"]'], capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stderr
+    assert "audio/subtitle packets that overlapped the previous file at a join were left " \
+        "out" in res.stderr
+    video = [float(p["pts_time"]) for p in ffprobe_packets(out, "v:0")]
+    audio = [float(p["pts_time"]) for p in ffprobe_packets(out, "a:0")]
+    assert len(video) == 100
+    # the second file's sound goes on where the first's ends, at its own place
+    # under its picture: its time in its file plus the picture's shift (2 s)
+    after = [t for t in audio if t > 2.7]
+    with av.open(str(one)) as c:
+        own = [float(p.pts * p.time_base) for p in c.demux(c.streams.audio[0]) if p.size]
+    shift = sorted(video)[50] - sorted(video)[0]
+    assert shift == pytest.approx(2.0, abs=0.03)
+    for t in after[:10]:
+        assert min(abs(t - shift - o) for o in own) < 0.002, t
+    assert max(audio) == pytest.approx(shift + max(own), abs=0.03)
 
 
 def test_variable_frame_rate_pts_survive(tmp_path):

@@ -104,6 +104,10 @@ class StreamInfo:
     chapters : tuple of Chapter
         The container's chapters, on the frames' clock, for outputs that
         can hold them.
+    rebased : bool
+        The source re-based the joins of files joined end to end itself,
+        every stream alike (a step back met later is a late packet, not a
+        join of its own).
     """
 
     spec: str
@@ -122,6 +126,7 @@ class StreamInfo:
     attachments: tuple[tuple[str, str, bytes], ...] = ()
     start: float = 0.0
     chapters: tuple[Chapter, ...] = ()
+    rebased: bool = False
 
 
 class SidePackets:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import io
+import itertools
 import os
 import socket
 import stat
@@ -336,6 +337,7 @@ EMPTY_INPUT = ("an input is empty (\"\", an unset shell variable?): name a file,
                "pattern, URL or lavfi graph")
 
 
+_EBML_MAGIC = bytes.fromhex("1a45dfa3")  # an EBML header's first bytes (RFC 8794, 8.1)
 _AVFMT_NOTIMESTAMPS = 0x0080  # libavformat/avformat.h: the format carries no timestamps
 # A corrupt packet among an MPEG-TS file's last this many demuxed packets is a
 # PES packet cut short: the streams' last packets, flushed at the end, follow it.
@@ -354,7 +356,10 @@ class _CountingReader(io.RawIOBase):
 
     It also follows Matroska Segments as they pass (:attr:`segments_end`):
     the bytes where each one starts are parsed for its size, and the next
-    is looked for where it ends (files joined by ``cat``).
+    is looked for where it ends (files joined by ``cat``). Where that walk
+    finds no header (a part cut short, whose next file starts earlier), the
+    EBML headers seen on the way count instead (:attr:`parts`), as a file's
+    are searched for (:func:`matroska_cut_part`; trial 115 F1).
     """
 
     def __init__(self, raw: Any) -> None:
@@ -362,12 +367,37 @@ class _CountingReader(io.RawIOBase):
         self._raw = raw
         self.count = 0
         self.tail = b""
-        #: where the last Matroska Segment seen declares the stream ends (bytes)
+        #: where the last Matroska Segment walked to declares the stream ends (bytes)
         self.segments_end: int | None = None
         self._next_at: int | None = 0  # where the next Segment's EBML header would start
-        #: where each Matroska Segment seen starts (its EBML header; files joined by cat)
-        self.starts: list[int] = []
         self._probe = b""  # the bytes from there, up to MATROSKA_HEAD
+        self._walked: list[tuple[int, int]] = []  # (start, declared end) of each Segment walked
+        self._broke = False  # the walk found no header where a Segment ended, bytes after it
+        self._carry = b""  # the last bytes of the chunk before, for a header across two
+        self._pending: dict[int, bytes] = {}  # EBML headers seen, their first bytes so far
+        self._seen: list[tuple[int, int]] = []  # those that open a Segment: (start, end)
+
+    @property
+    def parts(self) -> list[tuple[int, int]]:
+        """(start, declared end) of each file joined in the Matroska stream so far."""
+        if self._broke and len(self._seen) + 1 > len(self._walked):
+            return [*self._walked[:1], *self._seen]
+        return list(self._walked)
+
+    @property
+    def starts(self) -> list[int]:
+        """Where each file joined in the Matroska stream starts (bytes), as far as read."""
+        return [a for a, _ in self.parts]
+
+    @property
+    def cut(self) -> tuple[int, int, int] | None:
+        """The first part cut short with more after it: (its number, where its Segment says
+        it ends, where the next starts), as :func:`matroska_cut_part`."""
+        parts = self.parts
+        for k, ((_, end), (nxt, _)) in enumerate(itertools.pairwise(parts), start=1):
+            if end > nxt:
+                return k, end, nxt
+        return None
 
     def readable(self) -> bool:
         return True
@@ -379,26 +409,59 @@ class _CountingReader(io.RawIOBase):
         buffer[:n] = data
         start = self.count
         self.count += n
+        if n and (self._walked or start == 0):  # a Matroska stream (or its first bytes)
+            self._headers(data, start)
         while self._next_at is not None and self._next_at < self.count:
             take = data[max(self._next_at + len(self._probe) - start, 0):]
             self._probe += take[:MATROSKA_HEAD - len(self._probe)]
             if len(self._probe) < MATROSKA_HEAD and n:
                 break  # more to come
             self._segment_passed()
-        if not n and self._probe and self._next_at is not None:
-            self._segment_passed()  # the end: a short last probe
+        if not n:
+            if self._probe and self._next_at is not None:
+                self._segment_passed()  # the end: a short last probe
+            for at in sorted(self._pending):
+                self._header_read(at)
         self.tail = (self.tail + data)[-TS_TAIL:]
         return n
+
+    def _headers(self, data: bytes, start: int) -> None:
+        """Note the EBML headers in ``data`` (at byte ``start``) and feed those being read."""
+        for at, got in list(self._pending.items()):
+            self._pending[at] = got + data[max(at + len(got) - start, 0):][
+                :MATROSKA_HEAD - len(got)]
+            if len(self._pending[at]) >= MATROSKA_HEAD:
+                self._header_read(at)
+        seen = self._carry + data
+        base = start - len(self._carry)
+        at = seen.find(_EBML_MAGIC)
+        while at >= 0 and len(self._pending) < 64:
+            where = base + at
+            if where > 0 and where not in self._pending and all(
+                    where != a for a, _ in self._seen):
+                self._pending[where] = bytes(seen[at:at + MATROSKA_HEAD])
+                if len(self._pending[where]) >= MATROSKA_HEAD:
+                    self._header_read(where)
+            at = seen.find(_EBML_MAGIC, at + 1)
+        self._carry = seen[-3:]
+
+    def _header_read(self, at: int) -> None:
+        size = segment_end(self._pending.pop(at))
+        if size is not None:
+            self._seen.append((at, at + size))
+            self._seen.sort()
 
     def _segment_passed(self) -> None:
         """Parse the probe at the next Segment's place; look for one after it."""
         assert self._next_at is not None
         size = segment_end(self._probe)
         self._probe = b""
-        if size is None:  # no further file joined on (or a Segment of unknown size)
+        if size is None:  # no further file joined on, a Segment of unknown size, or a
+            # part cut short: its next file's header came earlier
+            self._broke = bool(self._walked)
             self._next_at = None
             return
-        self.starts.append(self._next_at)
+        self._walked.append((self._next_at, self._next_at + size))
         self.segments_end = self._next_at + size
         self._next_at = self.segments_end
 
@@ -687,7 +750,8 @@ class AVSource(Source):
             attached_pictures=tuple(self.attached_pictures),
             attachments=tuple(self.attachments),
             start=container_start(self._container),
-            chapters=() if self._live else tuple(chapters(self._container)))
+            chapters=() if self._live else tuple(chapters(self._container)),
+            rebased=isinstance(self._unjoin, FileJoins))
 
     @property
     def is_live(self) -> bool:
@@ -873,7 +937,8 @@ class AVSource(Source):
             for packet in self._container.demux(streams):
                 if self.stopped:
                     break
-                self._unjoined(packet)
+                if not self._unjoined(packet):
+                    continue
                 if packet.stream.index in copied:
                     if packet.size:
                         self._side_reached(packet)
@@ -940,6 +1005,13 @@ class AVSource(Source):
         self._check_every_file_read()
         self._check_complete()
 
+    def report(self) -> dict[str, Any]:
+        """Copied packets left out at the joins of Matroska files joined with cat (see
+        :class:`FileJoins`), as a trip counts them."""
+        if isinstance(self._unjoin, FileJoins) and self._unjoin.dropped:
+            return {"packets_dropped_at_joins": self._unjoin.dropped}
+        return {}
+
     def _check_every_file_read(self) -> None:
         """Refuse Matroska files joined with ``cat`` whose later files the demuxer never reached.
 
@@ -962,21 +1034,25 @@ class AVSource(Source):
             f"files as separate inputs (vidclear run a.mkv b.mkv ...): they start at bytes "
             f"{shown}")
 
-    def _unjoined(self, packet: Any) -> None:
-        """Re-base ``packet`` at the input's joins, in file order (:class:`Unjoiner`)."""
+    def _unjoined(self, packet: Any) -> bool:
+        """Re-base ``packet`` at the input's joins, in file order (:class:`Unjoiner`,
+        :class:`FileJoins`); False for a copied packet to leave out there."""
         if self._unjoin is None:
-            return
+            return True
         ts = packet.dts if packet.dts is not None else packet.pts
         tb = packet.time_base
         if ts is None or not tb:
-            return
+            return True
         shown = None if packet.pts is None else float(packet.pts * tb)
         video = packet.stream.index == self.video_stream.index
         duration = float(packet.duration * tb) if packet.duration else (
             1 / float(self.rate) if video and self.rate else 0.0)  # a TS may carry none
         if isinstance(self._unjoin, FileJoins):
-            shift = self._unjoin.place(packet.pos, video, float(ts * tb) if shown is None
-                                       else shown, duration)
+            placed = self._unjoin.place(packet.pos, video, float(ts * tb) if shown is None
+                                        else shown, duration, packet.stream.index)
+            if placed is None:
+                return False
+            shift = placed
         else:
             shift = self._unjoin.place(packet.stream.index, video, float(ts * tb), shown,
                                        duration)
@@ -986,6 +1062,7 @@ class AVSource(Source):
                 packet.dts += ticks
             if packet.pts is not None:
                 packet.pts += ticks
+        return True
 
     def after_stop(self) -> None:
         """The copied streams' packets up to the end of the last frame read, after a stop.
@@ -1018,7 +1095,8 @@ class AVSource(Source):
         pending = {s.index for s in self.copy_streams}
         try:
             for packet in self._container.demux([vs, *self.copy_streams]):
-                self._unjoined(packet)
+                if not self._unjoined(packet):
+                    continue
                 ts = packet.pts if packet.pts is not None else packet.dts
                 if ts is None:
                     continue
@@ -1177,6 +1255,14 @@ class AVSource(Source):
         cut_short = segment_shortfall(segment)
         if cut_short is not None:
             raise InputError(f"input {self.spec} is truncated: {cut_short} {hint}")
+        reader = self._stdin
+        part = reader.cut if reader is not None else None
+        if reader is not None and part is not None:  # a file's are judged when it is opened
+            k, declared, nxt = part
+            raise InputError(
+                f"input {self.spec} is truncated: it is {len(reader.starts)} Matroska files "
+                f"joined end to end (cat), and file {k} is cut short (its segment ends at "
+                f"byte {declared}, the next file starts at byte {nxt}) {hint}")
         # An MPEG-TS file cut on a transport packet's boundary ends whole, but
         # inside the last PES packet of a stream, whose frames the demuxer hands
         # on flagged corrupt, with at most the other streams' last packets after

@@ -160,7 +160,8 @@ class TrimSource(Source):
         return self._packets.dropped
 
     def report(self) -> dict[str, Any]:
-        return {"trim_s": [self.start, self.end], "packets_trimmed": self.packets_trimmed}
+        return {**self.source.report(), "trim_s": [self.start, self.end],
+                "packets_trimmed": self.packets_trimmed}
 
     def stop(self) -> None:
         super().stop()
