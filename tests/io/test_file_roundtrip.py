@@ -437,6 +437,12 @@ def test_matroska_files_joined_past_what_the_demuxer_reads_are_refused(tmp_path)
             f"inputs" in res.stderr and f"start at bytes 0, {len(data)}, {2 * len(data)}" \
             in res.stderr
         assert not out.exists()
+        # told before the first frame: a stream output had been sent two
+        # thirds of the recording by the end (trial 116 F1)
+        res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(joined), "-o", "-",
+                              "-f", "matroska", "--set", 'pipeline.processors=["copy"]'],
+                             capture_output=True)
+        assert res.returncode == 1 and res.stdout == b"", len(res.stdout)
         # on standard input too (its Segments followed as the bytes pass)
         res = subprocess.run([sys.executable, "-m", "vidclear", "run", "-", "-o", str(out),
                               "--set", 'pipeline.processors=["copy"]'],
