@@ -27,6 +27,7 @@ from vidclear.io.joins import FileJoins, Unjoiner, joinable
 from vidclear.io.sequence import ffmpeg_pattern, first_of_sequence, has_number
 from vidclear.io.sources.remote import accepts_ranges, asked
 from vidclear.io.sources.structure import (
+    EBML_MAGIC,
     MATROSKA_HEAD,
     TRUNCATED_HINT,
     TS_HEAD,
@@ -337,7 +338,6 @@ EMPTY_INPUT = ("an input is empty (\"\", an unset shell variable?): name a file,
                "pattern, URL or lavfi graph")
 
 
-_EBML_MAGIC = bytes.fromhex("1a45dfa3")  # an EBML header's first bytes (RFC 8794, 8.1)
 _AVFMT_NOTIMESTAMPS = 0x0080  # libavformat/avformat.h: the format carries no timestamps
 # A corrupt packet among an MPEG-TS file's last this many demuxed packets is a
 # PES packet cut short: the streams' last packets, flushed at the end, follow it.
@@ -434,7 +434,7 @@ class _CountingReader(io.RawIOBase):
                 self._header_read(at)
         seen = self._carry + data
         base = start - len(self._carry)
-        at = seen.find(_EBML_MAGIC)
+        at = seen.find(EBML_MAGIC)
         while at >= 0 and len(self._pending) < 64:
             where = base + at
             if where > 0 and where not in self._pending and all(
@@ -442,7 +442,7 @@ class _CountingReader(io.RawIOBase):
                 self._pending[where] = bytes(seen[at:at + MATROSKA_HEAD])
                 if len(self._pending[where]) >= MATROSKA_HEAD:
                     self._header_read(where)
-            at = seen.find(_EBML_MAGIC, at + 1)
+            at = seen.find(EBML_MAGIC, at + 1)
         self._carry = seen[-3:]
 
     def _header_read(self, at: int) -> None:

@@ -4,7 +4,10 @@ Where a demuxer simply stops at the end of the bytes, the structure tells
 a whole file from one cut short: ISO BMFF's top-level boxes (an MP4 whose
 ``moov`` index never arrived), MPEG-TS's fixed-size packets (a file that
 ends inside one), Matroska's Segment size (a file shorter than its
-Segment says it is).
+Segment says it is). It also tells what a demuxer reads past without a
+word: the files joined end to end in a Matroska file (``cat a.mkv
+b.mkv``), each with its Segment, Tracks and timestamp scale, and the
+programs of an MPEG-TS broadcast recording.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ import struct
 from collections.abc import Iterator
 from typing import BinaryIO
 
-__all__ = ["MATROSKA_HEAD", "MATROSKA_TRACKS_HEAD", "TRUNCATED_HINT", "TS_HEAD", "TS_TAIL",
-           "joined_tracks_differ", "matroska_cut_part", "matroska_segment", "matroska_starts",
-           "mp4_without_index", "segment_end", "segment_shortfall", "segment_tracks",
-           "ts_ends_whole", "ts_file_cut", "ts_programs"]
+__all__ = ["EBML_MAGIC", "MATROSKA_HEAD", "MATROSKA_TRACKS_HEAD", "TRUNCATED_HINT", "TS_HEAD",
+           "TS_TAIL", "joined_tracks_differ", "matroska_cut_part", "matroska_segment",
+           "matroska_starts", "mp4_without_index", "segment_end", "segment_shortfall",
+           "segment_tracks", "ts_ends_whole", "ts_file_cut", "ts_programs"]
 
 _EBML = 0x1A45DFA3
-_EBML_MAGIC = _EBML.to_bytes(4, "big")
+#: An EBML header's first bytes (RFC 8794, 8.1).
+EBML_MAGIC = _EBML.to_bytes(4, "big")
 _SEGMENT = 0x18538067
 _VOID = 0xEC
 _CLUSTER = 0x1F43B675
@@ -378,7 +382,7 @@ def _segment_parts(f: BinaryIO, size: int) -> list[tuple[int, int]] | None:
             length = segment_end(mm[at:at + MATROSKA_HEAD])
             if length is not None:
                 found.append((at, at + length))
-            at = mm.find(_EBML_MAGIC, at + 1)
+            at = mm.find(EBML_MAGIC, at + 1)
     return found if len(found) > len(parts) else parts
 
 
