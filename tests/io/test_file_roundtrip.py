@@ -548,6 +548,17 @@ def test_matroska_files_joined_are_read_on_one_clock_and_cut_parts_refused(tmp_p
         f"is truncated: it is 2 Matroska files joined end to end (cat), and file 1 is cut "
         f"short (its segment ends at byte {len(data)}, the next file starts at byte "
         f"{len(cut)})").encode() in res.stderr, res.stderr
+    # a whole file and the first bytes of another (a copy stopped): truncated,
+    # not "file 2 would be lost" (trial 115 F3); kept with allow_truncated
+    src = tmp_path / "aborted.mkv"
+    src.write_bytes(data + data[:200])
+    res = run(src, tmp_path / "o-aborted.mkv")
+    assert res.returncode == 1 and "is truncated: its Matroska segment ends at byte" in \
+        res.stderr and "would be lost" not in res.stderr, res.stderr
+    res = run(src, tmp_path / "o-aborted.mkv", "--set", "input.allow_truncated=true")
+    assert res.returncode == 0 and "the last of the 2 Matroska files joined in it is cut " \
+        "short, and none of it was read" in res.stderr, res.stderr
+    assert len(ffprobe_frame_times(tmp_path / "o-aborted.mkv")) == 50
     # another timestamp scale (FFmpeg writes 1 ms; 100 us patched in, the
     # same 3 bytes)
     scale = (0x2AD7B1).to_bytes(3, "big") + b"\x83" + (1_000_000).to_bytes(3, "big")

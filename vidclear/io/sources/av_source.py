@@ -1051,6 +1051,16 @@ class AVSource(Source):
         starts = self._file_starts or (reader.starts if reader is not None else [])
         if self.stopped:
             return
+        last_cut = segment_shortfall(self._segment()) is not None
+        if last_cut and not self.config.allow_truncated:
+            # the last file cut short (a copy stopped 200 bytes in was called a
+            # lost file, trial 115 F3): refused as truncated, its reason
+            return
+        if last_cut and sum(1 for at in starts if at <= self._furthest) + 1 == len(starts):
+            # kept what decodes, as asked: only the cut last file went unread
+            self.notes.append(f"{self.spec}: the last of the {len(starts)} Matroska files "
+                              "joined in it is cut short, and none of it was read")
+            return
         self._raise_unread(starts)
 
     def _raise_unread(self, starts: list[int] | None = None) -> None:
