@@ -339,7 +339,9 @@ class _Analysis:
                planes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> DehazeResult:
         return DehazeResult(
             image=image, transmission=self.tlow, raw_transmission=self.traw,
-            dark_channel=self.dark, airlight=self.air, strength=self.strength,
+            # a copy: written in place, the dehazer's own moved every later
+            # frame by a level (trial 117 F5)
+            dark_channel=self.dark, airlight=self.air.copy(), strength=self.strength,
             density=self.density, subsample=s, scene_cut=self.cut,
             gains=self.gains.astype(np.float32), gamma=self.gamma, planes=planes)
 
@@ -381,7 +383,7 @@ class Dehazer:
     Examples
     --------
     >>> dehazer = Dehazer(strength=0.9)
-    >>> for t, rgb in frames:                       # doctest: +SKIP
+    >>> for rgb, t in frames:                       # doctest: +SKIP
     ...     clean = dehazer(rgb, timestamp=t)
     ...     print(dehazer.airlight, dehazer.strength)
     """

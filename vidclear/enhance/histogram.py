@@ -295,8 +295,11 @@ def _check_clahe(clip_limit: float, tile_grid: Sequence[int]) -> None:
             and clip_limit >= 0):
         raise ConfigError(f"clip_limit must be a finite number >= 0 (0 = no clipping), "
                          f"got {clip_limit!r}")
-    ok = (len(tile_grid) == 2 and all(isinstance(t, int | np.integer) and not isinstance(t, bool)
-                                      and 1 <= t <= 256 for t in tile_grid))
+    # (an int, 8, failed on len() with Python's TypeError: trial 117 F2)
+    ok = (hasattr(tile_grid, "__len__") and not isinstance(tile_grid, str)
+          and len(tile_grid) == 2
+          and all(isinstance(t, int | np.integer) and not isinstance(t, bool) and 1 <= t <= 256
+                  for t in tile_grid))
     if not ok:
         raise ConfigError(f"tile_grid must be two integers (rows, cols) in [1, 256], "
                          f"got {tile_grid!r}")

@@ -89,6 +89,8 @@ def _clip_bounds(hist: np.ndarray, lo: float, hi: float, low: float,
 def _check(sigmas: Sequence[float], alpha: float, beta: float, low_clip: float,
            high_clip: float, balance: str) -> tuple[float, ...]:
     try:
+        if isinstance(sigmas, str | bytes):  # "15" was read as (1, 5) (trial 117 F3)
+            raise TypeError(sigmas)
         sig = tuple(float(s) for s in sigmas)
     except (TypeError, ValueError):
         raise ConfigError(f"sigmas must be a list of numbers > 0, got {sigmas!r}") from None
