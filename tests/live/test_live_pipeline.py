@@ -125,7 +125,9 @@ def test_stream_cut_mid_run_reconnects_and_the_recording_spans_it(tmp_path):
     events: list[str] = []
     cfg = load_config(overrides=[
         "pipeline.queue_size=1", "input.timeout=0.5", "input.reconnect_delay=0.1",
-        "input.reconnect_max_delay=0.2", "input.reconnect_timeout=1.2",
+        # (3 s to come back: with 1.2 s a loaded CI worker's first attempt
+        # took 1.0 s and the run gave up before the sender was back)
+        "input.reconnect_max_delay=0.2", "input.reconnect_timeout=3.0",
         "output.preset=ultrafast"])
     out = tmp_path / "cut.mp4"
     job = LiveJob(sender.url, out, config=cfg, on_event=events.append)
