@@ -69,6 +69,7 @@ from vidclear.io.sources.structure import (
     matroska_segment,
     matroska_starts,
     segment_shortfall,
+    ts_cut_phrase,
     ts_file_cut,
 )
 
@@ -226,8 +227,7 @@ def _refuse_if_cut(path: Path) -> None:
         raise InputError(f"input {path} is truncated: {cut} {TRUNCATED_HINT}")
     size = ts_file_cut(str(path)) if path.suffix.lower() in (".ts", ".m2ts", ".mts") else None
     if size is not None:
-        raise InputError(f"input {path} is truncated: it ends inside an MPEG-TS packet "
-                         f"({size} bytes) {TRUNCATED_HINT}")
+        raise InputError(f"input {path} is truncated: {ts_cut_phrase(size)} {TRUNCATED_HINT}")
 
 
 def _rotated(path: Path) -> bool:

@@ -260,7 +260,6 @@ class FileJoins:
         self._starts = starts
         self._k = 0  # the file the last packet came from
         self._shift = 0.0
-        self._end: float | None = None  # latest end of any packet, shifted
         self._video_end: float | None = None  # latest end of a picture, shifted
         self._stream_end: dict[Hashable, float] = {}  # each stream's latest end, shifted
         self._before: dict[Hashable, float] = {}  # the same, where the current file began
@@ -276,11 +275,12 @@ class FileJoins:
         still covers (its sound outlasting its picture), to be left out as a trip leaves it:
         moved past it, the next file's sound played 0.6 s late (trial 115 F2)."""
         if pos is not None and pos >= 0:
-            k = bisect.bisect_right(list(self._starts()), pos) - 1
+            k = bisect.bisect_right(self._starts(), pos) - 1
             if k > self._k:  # packets come in file order: the first of a new file
                 self._k = k
                 self._before = dict(self._stream_end)
-                end = self._video_end if self._video_end is not None else self._end
+                end = self._video_end if self._video_end is not None else max(
+                    self._stream_end.values(), default=None)
                 if end is not None and shown + self._shift < end - DISCONTINUITY_S:
                     self._shift = end - shown
                     self.joins += 1
@@ -289,7 +289,6 @@ class FileJoins:
             self.dropped += 1
             return None
         self._stream_end[key] = max(self._stream_end.get(key, end), end)
-        self._end = end if self._end is None else max(self._end, end)
         if video:
             self._video_end = end if self._video_end is None else max(self._video_end, end)
         return self._shift

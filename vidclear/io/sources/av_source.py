@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import io
-import itertools
 import os
 import socket
 import stat
@@ -32,6 +31,8 @@ from vidclear.io.sources.structure import (
     TRUNCATED_HINT,
     TS_HEAD,
     TS_TAIL,
+    cut_part_phrase,
+    first_cut_part,
     joined_tracks_differ,
     matroska_cut_part,
     matroska_segment,
@@ -39,6 +40,7 @@ from vidclear.io.sources.structure import (
     mp4_without_index,
     segment_end,
     segment_shortfall,
+    ts_cut_phrase,
     ts_ends_whole,
     ts_file_cut,
     ts_programs,
@@ -344,6 +346,12 @@ _AVFMT_NOTIMESTAMPS = 0x0080  # libavformat/avformat.h: the format carries no ti
 _CORRUPT_AT_END = 4
 
 
+def _files_reached(starts: list[int], furthest: int) -> int:
+    """How many of the files joined at byte offsets ``starts`` begin at or before byte
+    ``furthest`` (the furthest packet a demuxer handed on)."""
+    return sum(1 for at in starts if at <= furthest)
+
+
 def _counts_samples(stream: Any) -> bool:
     """Whether a stream's declared frame count is of PCM samples (AVI's), not packets."""
     cc = stream.codec_context
@@ -390,14 +398,9 @@ class _CountingReader(io.RawIOBase):
         return [a for a, _ in self.parts]
 
     @property
-    def cut(self) -> tuple[int, int, int] | None:
-        """The first part cut short with more after it: (its number, where its Segment says
-        it ends, where the next starts), as :func:`matroska_cut_part`."""
-        parts = self.parts
-        for k, ((_, end), (nxt, _)) in enumerate(itertools.pairwise(parts), start=1):
-            if end > nxt:
-                return k, end, nxt
-        return None
+    def cut(self) -> tuple[int, int, int, int] | None:
+        """The first part cut short with more after it (:func:`first_cut_part`)."""
+        return first_cut_part(self.parts)
 
     def readable(self) -> bool:
         return True
@@ -650,10 +653,7 @@ class AVSource(Source):
             self._check_joined_tracks(copy_streams)
             part = matroska_cut_part(self.spec) if len(self._file_starts) > 1 else None
             if part is not None:
-                k, n, end, nxt = part
-                what = (f"it is {n} Matroska files joined end to end (cat), and file {k} is cut "
-                        f"short (its segment ends at byte {end}, the next file starts at byte "
-                        f"{nxt})")
+                what = cut_part_phrase(part)
                 if not self.config.allow_truncated:
                     raise InputError(f"input {self.spec} is truncated: {what} {TRUNCATED_HINT}")
                 self.notes.append(f"{self.spec}: {what}: what decodes is kept")
@@ -1034,8 +1034,7 @@ class AVSource(Source):
                         furthest = packet.pos
         except (av.FFmpegError, OSError, ValueError):
             return  # judged as the run reads it
-        self._furthest = furthest
-        self._raise_unread()
+        self._raise_unread(self._file_starts, furthest)
 
     def _check_every_file_read(self) -> None:
         """Refuse Matroska files joined with ``cat`` whose later files the demuxer never reached.
@@ -1056,20 +1055,20 @@ class AVSource(Source):
             # the last file cut short (a copy stopped 200 bytes in was called a
             # lost file, trial 115 F3): refused as truncated, its reason
             return
-        if last_cut and sum(1 for at in starts if at <= self._furthest) + 1 == len(starts):
+        if last_cut and _files_reached(starts, self._furthest) + 1 == len(starts):
             # kept what decodes, as asked: only the cut last file went unread
             self.notes.append(f"{self.spec}: the last of the {len(starts)} Matroska files "
                               "joined in it is cut short, and none of it was read")
             return
-        self._raise_unread(starts)
+        self._raise_unread(starts, self._furthest)
 
-    def _raise_unread(self, starts: list[int] | None = None) -> None:
-        """Refuse when the furthest packet demuxed lies before the last joined file's start."""
-        starts = self._file_starts if starts is None else starts
-        if len(starts) < 2 or self._furthest < 0 or self._furthest >= starts[-1]:
+    def _raise_unread(self, starts: list[int], furthest: int) -> None:
+        """Refuse when the furthest packet demuxed (byte ``furthest``) lies before the last
+        joined file's start."""
+        if len(starts) < 2 or furthest < 0 or furthest >= starts[-1]:
             return
         n = len(starts)
-        reached = sum(1 for at in starts if at <= self._furthest)
+        reached = _files_reached(starts, furthest)
         lost = f"file {n}" if reached + 1 == n else f"files {reached + 1} to {n}"
         shown = ", ".join(str(at) for at in starts[:8]) + (", ..." if n > 8 else "")
         raise InputError(
@@ -1299,14 +1298,9 @@ class AVSource(Source):
         cut_short = segment_shortfall(segment)
         if cut_short is not None:
             raise InputError(f"input {self.spec} is truncated: {cut_short} {hint}")
-        reader = self._stdin
-        part = reader.cut if reader is not None else None
-        if reader is not None and part is not None:  # a file's are judged when it is opened
-            k, declared, nxt = part
-            raise InputError(
-                f"input {self.spec} is truncated: it is {len(reader.starts)} Matroska files "
-                f"joined end to end (cat), and file {k} is cut short (its segment ends at "
-                f"byte {declared}, the next file starts at byte {nxt}) {hint}")
+        part = self._stdin.cut if self._stdin is not None else None
+        if part is not None:  # a file's parts are judged when it is opened
+            raise InputError(f"input {self.spec} is truncated: {cut_part_phrase(part)} {hint}")
         # An MPEG-TS file cut on a transport packet's boundary ends whole, but
         # inside the last PES packet of a stream, whose frames the demuxer hands
         # on flagged corrupt, with at most the other streams' last packets after
@@ -1354,8 +1348,8 @@ class AVSource(Source):
         if (reader is not None and "mpegts" in self._container.format.name.split(",")
                 and not ts_ends_whole(reader.tail, reader.count)):
             # the same bytes as a file are refused when opened (trial 38)
-            raise InputError(f"input {self.spec} is truncated: it ends inside an MPEG-TS "
-                             f"packet ({reader.count} bytes) {TRUNCATED_HINT}")
+            raise InputError(f"input {self.spec} is truncated: {ts_cut_phrase(reader.count)} "
+                             f"{TRUNCATED_HINT}")
         if self.frames_decoded == 0:
             raise InputError(f"input {self.spec} holds no decodable video frames")
         declared = self.declared_frames
@@ -1469,9 +1463,8 @@ class AVSource(Source):
             return
         size = ts_file_cut(self.spec)
         if size is not None:
-            raise InputError(f"input {self.spec} is truncated: it ends inside an MPEG-TS "
-                             f"packet ({size} bytes) (use --set input.allow_truncated=true to "
-                             "keep what decodes)")
+            raise InputError(f"input {self.spec} is truncated: {ts_cut_phrase(size)} "
+                             f"{TRUNCATED_HINT}")
 
     def _declared_video_end(self) -> float | None:
         """Where the container says the video stream ends (seconds), if it says."""

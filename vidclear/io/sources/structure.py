@@ -22,9 +22,10 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 __all__ = ["EBML_MAGIC", "MATROSKA_HEAD", "MATROSKA_TRACKS_HEAD", "TRUNCATED_HINT", "TS_HEAD",
-           "TS_TAIL", "joined_tracks_differ", "matroska_cut_part", "matroska_segment",
-           "matroska_starts", "mp4_without_index", "segment_end", "segment_shortfall",
-           "segment_tracks", "ts_ends_whole", "ts_file_cut", "ts_programs"]
+           "TS_TAIL", "cut_part_phrase", "first_cut_part", "joined_tracks_differ",
+           "matroska_cut_part", "matroska_segment", "matroska_starts", "mp4_without_index",
+           "segment_end", "segment_shortfall", "segment_tracks", "ts_cut_phrase", "ts_ends_whole",
+           "ts_file_cut", "ts_programs"]
 
 _EBML = 0x1A45DFA3
 #: An EBML header's first bytes (RFC 8794, 8.1).
@@ -113,6 +114,11 @@ def ts_ends_whole(tail: bytes, size: int) -> bool:
         return all(0 <= i < len(tail) and tail[i] == 0x47 for i in at)
 
     return size < TS_TAIL or any(whole(n, h) for n, h in ((188, 0), (192, 4), (204, 0)))
+
+
+def ts_cut_phrase(size: int) -> str:
+    """``"it ends inside an MPEG-TS packet (N bytes)"``: a cut of :func:`ts_file_cut`."""
+    return f"it ends inside an MPEG-TS packet ({size} bytes)"
 
 
 def ts_file_cut(path: str) -> int | None:
@@ -291,34 +297,41 @@ def _tracks_of(buf: bytes, start: int, n: int) -> dict[int, dict[str, object]]:
                 if entry == _TRACK_ENTRY)
 
 
+def _segment_body(buf: bytes) -> tuple[int, int] | None:
+    """Where the data of the Segment that an EBML header at ``buf[0]`` opens starts in
+    ``buf``, and its size (to ``buf``'s end where unknown or longer); None where ``buf``
+    opens no EBML header and Segment."""
+    top = list(_elements(buf, 0, len(buf)))
+    if not top or top[0][0] != _EBML:
+        return None
+    return next(((body, size) for ident, body, size in top if ident == _SEGMENT), None)
+
+
 def _segment_head(buf: bytes) -> tuple[dict[int, dict[str, object]] | None, int | None, int,
                                        int]:
     """What the Segment that an EBML header at ``buf[0]`` opens says of its tracks:
     (its tracks or None, where its SeekHead puts its Tracks from the Segment's data,
     its timestamp scale in ns, where its data starts in ``buf``)."""
-    top = list(_elements(buf, 0, len(buf)))
     scale, seek = 1_000_000, None  # TimestampScale's default (RFC 9559, 5.1.2.1)
-    if not top or top[0][0] != _EBML:
+    segment = _segment_body(buf)
+    if segment is None:
         return None, None, scale, 0
-    for ident, body, size in top:
-        if ident != _SEGMENT:
-            continue
-        for child, start, n in _elements(buf, body, body + size):
-            if child == _CLUSTER:
-                break
-            if child == _INFO:
-                for sub, b, m in _elements(buf, start, start + n):
-                    if sub == _TIMESTAMP_SCALE:
-                        scale = _uint(buf[b:b + m])
-            elif child == _SEEK_HEAD:
-                for entry, b, m in _elements(buf, start, start + n):
-                    fields = {i: buf[b2:b2 + m2] for i, b2, m2 in _elements(buf, b, b + m)}
-                    if entry == _SEEK and fields.get(_SEEK_ID) == _TRACKS.to_bytes(4, "big"):
-                        seek = _uint(fields.get(_SEEK_POSITION, b""))
-            elif child == _TRACKS:
-                return _tracks_of(buf, start, n), seek, scale, body
-        return None, seek, scale, body
-    return None, None, scale, 0
+    body, size = segment
+    for child, start, n in _elements(buf, body, body + size):
+        if child == _CLUSTER:
+            break
+        if child == _INFO:
+            for sub, b, m in _elements(buf, start, start + n):
+                if sub == _TIMESTAMP_SCALE:
+                    scale = _uint(buf[b:b + m])
+        elif child == _SEEK_HEAD:
+            for entry, b, m in _elements(buf, start, start + n):
+                fields = {i: buf[b2:b2 + m2] for i, b2, m2 in _elements(buf, b, b + m)}
+                if entry == _SEEK and fields.get(_SEEK_ID) == _TRACKS.to_bytes(4, "big"):
+                    seek = _uint(fields.get(_SEEK_POSITION, b""))
+        elif child == _TRACKS:
+            return _tracks_of(buf, start, n), seek, scale, body
+    return None, seek, scale, body
 
 
 def segment_tracks(buf: bytes) -> dict[int, dict[str, object]] | None:
@@ -401,19 +414,34 @@ def _file_parts(path: str) -> tuple[list[tuple[int, int]] | None, int]:
     return _parts_of(os.path.abspath(path), st.st_size, st.st_mtime_ns), st.st_size
 
 
-def matroska_cut_part(path: str) -> tuple[int, int, int, int] | None:
-    """The first file joined in a Matroska file (``cat a.mkv b.mkv``) that is cut short, with
-    more after it: (its 1-based number, the files joined, where its Segment says it ends, where
-    the next starts); None where none is (or the file is no such join). The last file's cut
-    is :func:`matroska_segment`'s to tell."""
-    try:
-        parts = _file_parts(path)[0] or []
-    except (OSError, ValueError):
-        return None
+def first_cut_part(parts: list[tuple[int, int]]) -> tuple[int, int, int, int] | None:
+    """Of the (start, declared end) of each file joined in a Matroska file, the first that is
+    cut short with more after it: (its 1-based number, the files joined, where its Segment
+    says it ends, where the next starts); None where none is. The last file's cut is
+    :func:`matroska_segment`'s to tell."""
     for k, ((_, end), (nxt, _)) in enumerate(itertools.pairwise(parts), start=1):
         if end > nxt:
             return k, len(parts), end, nxt
     return None
+
+
+def cut_part_phrase(part: tuple[int, int, int, int]) -> str:
+    """What :func:`first_cut_part` found, in words: ``"it is 3 Matroska files joined end to
+    end (cat), and file 1 is cut short (its segment ends at byte N, the next file starts at
+    byte M)"``."""
+    k, n, end, nxt = part
+    return (f"it is {n} Matroska files joined end to end (cat), and file {k} is cut short "
+            f"(its segment ends at byte {end}, the next file starts at byte {nxt})")
+
+
+def matroska_cut_part(path: str) -> tuple[int, int, int, int] | None:
+    """:func:`first_cut_part` of the Matroska file ``path`` (``cat a.mkv b.mkv``); None where
+    no part is cut short, or the file is no such join."""
+    try:
+        parts = _file_parts(path)[0] or []
+    except (OSError, ValueError):
+        return None
+    return first_cut_part(parts)
 
 
 def _describe(fields: dict[str, object]) -> str:
@@ -426,26 +454,26 @@ def _first_block(buf: bytes, track: int) -> bytes | None:
     A SimpleBlock or a BlockGroup's Block: the track number (a variable-size
     integer), a 16-bit timestamp, flags, then the frame (RFC 9559, 10).
     """
-    for ident, body, size in _elements(buf, 0, len(buf)):
-        if ident != _SEGMENT:
-            continue
-        for child, start, n in _elements(buf, body, body + size):
-            if child != _CLUSTER:
-                continue
-            for item, b, m in _elements(buf, start, start + n):
-                if item == _BLOCK_GROUP:
-                    item, b, m = next(((i, b2, m2) for i, b2, m2 in _elements(buf, b, b + m)
-                                       if i == _BLOCK), (0, 0, 0))
-                if item not in (_SIMPLE_BLOCK, _BLOCK):
-                    continue
-                number = _vint(buf, b, marker=False)
-                if number is None or number[0] != track:
-                    continue
-                head = b + number[1] + 3
-                if head > b + m or buf[head - 1] & 0x06:  # laced: not judged
-                    return None
-                return buf[head:b + m]
+    segment = _segment_body(buf)
+    if segment is None:
         return None
+    body, size = segment
+    for child, start, n in _elements(buf, body, body + size):
+        if child != _CLUSTER:
+            continue
+        for item, b, m in _elements(buf, start, start + n):
+            if item == _BLOCK_GROUP:
+                item, b, m = next(((i, b2, m2) for i, b2, m2 in _elements(buf, b, b + m)
+                                   if i == _BLOCK), (0, 0, 0))
+            if item not in (_SIMPLE_BLOCK, _BLOCK):
+                continue
+            number = _vint(buf, b, marker=False)
+            if number is None or number[0] != track:
+                continue
+            head = b + number[1] + 3
+            if head > b + m or buf[head - 1] & 0x06:  # laced: not judged
+                return None
+            return buf[head:b + m]
     return None
 
 
@@ -483,9 +511,10 @@ def joined_tracks_differ(path: str) -> tuple[int, str, bool] | None:
     video track differs) for the first file that differs, what differs as
     ``"track 2 is A_PCM/INT/LIT where the first file's is A_AAC"`` or
     ``"track 1 (V_MPEG4/ISO/AVC) has other codec parameters, width and
-    height"``; a file whose
-    Tracks are not within :data:`MATROSKA_TRACKS_HEAD` bytes of its start
-    is not judged.
+    height"``. Each file's Tracks are read before its first Cluster, or
+    where its SeekHead says (written after the Clusters); a file whose
+    Tracks are found in neither place (within :data:`MATROSKA_TRACKS_HEAD`
+    bytes) is not judged.
     """
     try:
         parts = _file_parts(path)[0]
