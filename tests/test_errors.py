@@ -425,3 +425,19 @@ def test_api_arguments_of_the_wrong_kind_are_vidclears_errors():
     touched.airlight[:] = 0
     assert np.array_equal(touched(frame, 1 / 30), clean(frame, 1 / 30))
 
+
+def test_a_misspelt_setting_in_a_config_section_is_a_config_error():
+    # DehazeConfig(strenght=...) raised Python's own TypeError from the
+    # dataclass, where Dehazer(strenght=...) and --set named the key and the
+    # allowed ones (trial 117 F6); an old key still loads under its new name
+    from vidclear.dehaze import DehazeConfig
+    from vidclear.processors.hdr import HDRBracketConfig
+
+    with pytest.raises(ConfigError,
+                       match=r"unknown key dehaze\.strenght: allowed keys are .*strength"):
+        DehazeConfig(strenght=0.5)
+    assert DehazeConfig(strength=0.5).strength == 0.5
+    with pytest.warns(FutureWarning, match="use hdr_bracket.tonemap_tau") as caught:
+        assert HDRBracketConfig(time_constant=2.0).tonemap_tau == 2.0
+    assert caught[0].filename == __file__
+

@@ -183,12 +183,29 @@ def _type_hints(cls: type) -> dict[str, Any]:
     return hints
 
 
+class _SectionType(type):
+    """Makes ``Cls(unknown=...)`` the same :class:`ConfigError` as a TOML file's unknown key.
+
+    The dataclass ``__init__`` would raise Python's own ``TypeError`` for a
+    misspelt keyword, where every other way in (``from_mapping``, a
+    processor's ``**params``, ``--set``) names the key and the allowed ones.
+    A key listed in ``renamed`` is taken under its new name, with a warning.
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        if kwargs and dataclasses.is_dataclass(cls):
+            kwargs = cls._new_keys(kwargs, stacklevel=3)
+            cls._check_keys(kwargs)
+        return super().__call__(*args, **kwargs)
+
+
 @dataclasses.dataclass(frozen=True)
-class Section:
+class Section(metaclass=_SectionType):
     """Base class of all configuration sections.
 
     Subclasses are frozen dataclasses whose fields come from :func:`param`.
-    ``section`` names the TOML table the class is read from.
+    ``section`` names the TOML table the class is read from. A keyword that
+    is no field raises :class:`ConfigError` naming it and the allowed keys.
     """
 
     section: ClassVar[str] = ""
@@ -230,7 +247,7 @@ class Section:
         return tuple(f.name for f in dataclasses.fields(cls))
 
     @classmethod
-    def _new_keys(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+    def _new_keys(cls, values: Mapping[str, Any], stacklevel: int = 4) -> dict[str, Any]:
         """``values`` with renamed keys under their new names, warning once for each."""
         out = dict(values)
         prefix = f"{cls.section}." if cls.section else ""
@@ -241,7 +258,7 @@ class Section:
                 raise ConfigError(f"{prefix}{old} and {prefix}{new} are the same setting: "
                                   f"give only {prefix}{new}")
             warnings.warn(f"{prefix}{old} is deprecated and will be removed in the next "
-                          f"release: use {prefix}{new}", FutureWarning, stacklevel=4)
+                          f"release: use {prefix}{new}", FutureWarning, stacklevel=stacklevel)
             out[new] = out.pop(old)
         return out
 
