@@ -103,6 +103,41 @@ def test_a_trim_keeps_the_audio_the_file_holds_after_the_video(clip, tmp_path, e
         assert len(ffprobe_frame_times(out)) == round(30 * length)
 
 
+def test_ss_counts_from_the_first_timestamp_of_any_stream_as_ffmpeg_does(clip, tmp_path):
+    # A recording whose sound starts before its picture: FFmpeg counts -ss
+    # from the container's start (the sound's), as a player's timeline does;
+    # counted from the video's own first timestamp the cut started 0.5 s (15
+    # frames) late in Matroska (trial 119 F1). -t and -to end on the same
+    # clock, every stream alike (FFmpeg's decoder path counts -t from the
+    # first frame it keeps, so with no -ss its picture runs 0.5 s further
+    # than its copied sound: here both end at 1.5 s, as trim=end=1.5 cuts)
+    src = tmp_path / "late_picture.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-itsoffset", "0.5", "-i", str(clip), "-i",
+                    str(clip), "-map", "0:v", "-map", "1:a", "-c", "copy", str(src)],
+                   check=True)
+    video, audio = (float(s["start_time"]) for s in ffprobe_streams(src)["streams"])
+    assert video >= 0.5 and audio == 0.0
+    refs = _decode(src)
+    for span, before, after, length in (
+            (["-ss", "2", "-t", "1"], ["-ss", "2", "-t", "1"], [], 1.0),
+            (["-ss", "1", "-to", "2.5"], ["-ss", "1", "-to", "2.5"], [], 1.5),
+            (["-t", "1.5"], [], ["-vf", "trim=end=1.5"], 1.5)):
+        ours, theirs = tmp_path / "ours.mkv", tmp_path / "theirs.mkv"
+        res = _run("run", str(src), "-o", str(ours), *span, "-q", "--overwrite")
+        assert res.returncode == 0, res.stderr
+        subprocess.run(["ffmpeg", "-v", "error", "-y", *before, "-i", str(src), *after,
+                        "-map", "0:v", "-c:v", "ffv1", str(theirs)], check=True)
+        shown, cut = _match(_decode(ours), refs), _match(_decode(theirs), refs)
+        assert shown == cut, span
+        # the picture keeps its place behind the sound, as in FFmpeg's cut
+        # (whose encoder rounds its times to the 1/30 s grid)
+        first_video = float(ffprobe_frame_times(ours)[0])
+        assert first_video == pytest.approx(float(ffprobe_frame_times(theirs)[0]), abs=1 / 30)
+        assert first_video > 0.5 if span[0] == "-t" else first_video < 0.1
+        a0, a1 = _audio_span(ours)
+        assert a0 == pytest.approx(0.0, abs=0.03) and a1 == pytest.approx(length, abs=0.05)
+
+
 def test_to_is_a_position_and_config_keys_do_the_same(clip, tmp_path):
     a, b = tmp_path / "a.mkv", tmp_path / "b.mkv"
     assert _run("run", str(clip), "-o", str(a), "-ss", "00:00:00.5", "-to", "2", "-q") \

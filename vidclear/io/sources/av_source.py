@@ -828,8 +828,24 @@ class AVSource(Source):
         return None
 
     @property
+    def origin(self) -> float:
+        """Seconds of the input's first timestamp over all its streams: the origin of ``-ss``.
+
+        FFmpeg counts an input's ``-ss``, ``-t`` and ``-to`` from the
+        container's start time, the earliest stream's first timestamp (the
+        sound, in a recording whose picture starts later), and so does a
+        player's timeline; counted from the video's own first timestamp,
+        a cut in a Matroska file whose sound led its picture by 0.54 s
+        started 13 frames late (trial 119 F1). The video's first
+        timestamp where the container gives none.
+        """
+        if self._container.start_time is not None:
+            return container_start(self._container)
+        return self.first_time or 0.0
+
+    @property
     def first_time(self) -> float | None:
-        """Seconds of the input's first timestamp (the origin of ``-ss``), if known."""
+        """Seconds of the video's first timestamp, if known (:attr:`origin` counts ``-ss``)."""
         if self.start_time is not None:
             return self.start_time
         start = self._container.start_time

@@ -108,7 +108,8 @@ class TrimSource(Source):
     source : AVSource
         An opened file (or stream) source, not yet iterated.
     start : float
-        Seconds from the input's first timestamp; 0 keeps the beginning.
+        Seconds from the input's first timestamp over all its streams
+        (:attr:`AVSource.origin`, as FFmpeg counts ``-ss``); 0 keeps the beginning.
     end : float, optional
         Where to stop, in the same clock; None runs to the end.
 
@@ -126,7 +127,7 @@ class TrimSource(Source):
             raise ConfigError(f"the trim ends at {end:g} s, not after its start {start:g} s")
         super().__init__(source.spec)
         self.source = source
-        origin = source.first_time or 0.0
+        origin = source.origin
         self.start, self.end = origin + start, (None if end is None else origin + end)
         self.length = None if end is None else end - start
         self._packets = _TrimmedPackets(self.start, self.end)
@@ -138,8 +139,10 @@ class TrimSource(Source):
     def info(self) -> StreamInfo:
         inner = self.source.info
         duration = inner.duration
-        if duration is not None:
-            duration = max(0.0, duration - (self.start - (self.source.first_time or 0.0)))
+        if duration is not None:  # the video's, from its first timestamp
+            first = self.source.first_time
+            video_end = (self.source.origin if first is None else first) + duration
+            duration = max(0.0, video_end - self.start)
         if self.length is not None:
             duration = self.length if duration is None else min(duration, self.length)
         frames = None
@@ -200,7 +203,7 @@ class TrimSource(Source):
                         # joined TS whose next piece's clock starts later: a
                         # jump ahead is counted on the input's own clock); it
                         # said only "no frames were written" (trial 52)
-                        origin = self.source.first_time or 0.0
+                        origin = self.source.origin
                         raise InputError(
                             f"input {self.spec}: no frame from {self.start - origin:g} s to "
                             f"{self.end - origin:g} s: its clock jumps from "
@@ -217,7 +220,7 @@ class TrimSource(Source):
         if held is not None:  # nothing after it within the span
             yield self._shifted(held, shift, end)
         if self._frames_decoded == 0 and not (self.stopped or ended):
-            origin = self.source.first_time or 0.0
+            origin = self.source.origin
             end_note = "" if last is None else f" (its last frame is at {last - origin:.3f} s)"
             raise InputError(f"input {self.spec}: -ss {self.start - origin:g} s starts after "
                              f"the last frame{end_note}")
