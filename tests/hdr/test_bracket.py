@@ -431,9 +431,59 @@ def test_a_bracket_that_starts_later_in_the_video_is_found_and_merged():
     report = p.report()["hdr_bracket"]
     assert not report["passthrough"] and report["passed_through_frames"] < 40 + 12
     assert report["changes"][0]["stops"] == pytest.approx([0, 2, 4], abs=0.2)
-    tail = np.array([luma(o.image) for o in outs[-40:]])
+    # merged from the bracket's first frame: the frames it was found on went
+    # out raw, a strobe of 60 levels at its period (trial 118 F2)
+    tail = np.array([luma(o.image) for o in outs[40:]])
     assert tail.max() - tail.min() < 3.0, tail.round(1)  # merged: the raw bracket swings 60+
     assert np.ptp([luma(i) for i in images[-3:]]) > 30
+    assert report["changes"][0]["at_s"] == pytest.approx(40 / 24, abs=1e-3)
+    assert "from 1.67 s the video alternates" in started[0], started
+
+
+@pytest.mark.parametrize(("factor", "cut"), [(0.3, 37), (0.3, 38), (0.15, 39)])
+def test_a_scene_cut_read_as_an_exposure_change_settles_within_a_few_frames(factor, cut):
+    # A cut to a darker scene inside a period is read as the next frame's
+    # exposure being shorter; the exposures measured from there chained on
+    # it, off the pattern's by a constant with its ratios right, and held:
+    # the radiance stayed a stop or two off and the picture crept back over
+    # 1.5 s and more, short of the new scene's level (trial 118 F1: 20
+    # levels, 4 short at the end). A whole period back in step returns to
+    # the pattern's exposures and maps the window afresh.
+    from tests.hdr.conftest import scene
+    from vidclear.hdr.synth import synthesize_bracket
+
+    first = synthesize_bracket(scene(96, 128, seed=11), [1.0, 4.0, 16.0])
+    second = synthesize_bracket(scene(96, 128, seed=12) * np.float32(factor), [1.0, 4.0, 16.0])
+    images = ([first[i % 3] for i in range(cut)]
+              + [second[i % 3] for i in range(cut, cut + 45)])
+    outs = _run(HDRBracket(align=False), _frames(images, fps=25))
+    alone = _run(HDRBracket(align=False),
+                 _frames([second[i % 3] for i in range(cut, cut + 45)], fps=25))
+    lum = np.array([luma(o.image) for o in outs])
+    level = float(np.median([luma(o.image) for o in alone]))
+    assert np.abs(lum[cut + 8:] - level).max() < 1.0, lum[cut - 1:cut + 12].round(1)
+
+
+def test_a_typed_bracket_longer_than_those_measured_is_checked_by_its_steps():
+    # Six exposures, typed as the README allows: merged right, but warned
+    # about as "no alternating exposures show ...: is the video bracketed?"
+    # (trial 118 F3). The frames stepping through the typed list is the check.
+    from tests.hdr.conftest import scene
+    from vidclear.hdr.synth import synthesize_bracket
+
+    exposures = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
+    cycle = synthesize_bracket(scene(64, 96, seed=5) * np.float32(0.5), exposures)
+    frames = _frames([cycle[i % 6] for i in range(36)])
+    right = HDRBracket(exposures=tuple(exposures), align=False)
+    outs = _run(right, frames)
+    assert not [n for n in right.notes if "warning" in n], right.notes
+    tail = np.array([luma(o.image) for o in outs[12:]])
+    assert tail.max() - tail.min() < 3.0, tail.round(1)
+    wrong = HDRBracket(exposures=tuple(reversed(exposures)), align=False)
+    _run(wrong, frames)
+    (said,) = [n for n in wrong.notes if "warning" in n]
+    assert "gives 6 exposures (patterns of up to 5 are measured) but the first 24 frames " \
+        "do not step through them" in said, said
 
 
 def test_five_exposures_are_found():

@@ -118,7 +118,9 @@ def _bits(path: Path) -> int:
         return 8
     import cv2
 
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    from vidclear.hdr.io import imread_quietly
+
+    img = imread_quietly(path, cv2.IMREAD_UNCHANGED)
     return 16 if img is not None and img.dtype == np.uint16 else 8
 
 

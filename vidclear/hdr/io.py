@@ -142,6 +142,23 @@ def exif_exposure_time(path: str | os.PathLike[str]) -> float | None:
     return None
 
 
+
+def imread_quietly(path: str | os.PathLike[str], flags: int) -> np.ndarray | None:
+    """``cv2.imread`` without OpenCV's own WARN lines; None where it cannot decode.
+
+    OpenCV logs what libtiff and its decoders say (``TIFF_Warning ...
+    Unknown field with tag 33434``, an EXIF exposure time in a TIFF's first
+    directory: trial 118 F4; its own line before ours for a file it cannot
+    read: trial 74); vidclear says what matters in one line of its own.
+    """
+    logging = cv2.utils.logging
+    level = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+    try:
+        return cv2.imread(str(path), flags)
+    finally:
+        logging.setLogLevel(level)
+
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     """Read a photo as an H×W×3 uint8 RGB array (grayscale repeated).
 
@@ -171,14 +188,8 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         except (OSError, ValueError, SyntaxError) as exc:
             raise InputError(f"cannot read image {path}: {exc}") from None
     _check_whole(Path(path))
-    logging = cv2.utils.logging
-    level = logging.getLogLevel()
-    logging.setLogLevel(logging.LOG_LEVEL_ERROR)  # its own WARN line before ours (trial 74)
-    try:
-        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED) if img is None else None
-    finally:
-        logging.setLogLevel(level)
+    img = imread_quietly(path, cv2.IMREAD_COLOR)
+    raw = imread_quietly(path, cv2.IMREAD_UNCHANGED) if img is None else None
     if raw is not None and raw.dtype.kind == "f":
         # a 32-bit float TIFF: OpenCV reads it only unchanged, and it is no
         # camera's exposure ("not an image OpenCV can decode", trial 74)

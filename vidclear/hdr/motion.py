@@ -94,6 +94,11 @@ class WindowFlow:
         self.response = np.asarray(response)
         self._luts.clear()
 
+    def rescale(self, slots: list[int], factor: float) -> None:
+        """Multiply the relative exposures of ``slots`` by ``factor`` (a new scale for them)."""
+        for slot in slots:
+            self._exposure[slot] *= factor
+
     def add(self, slot: int, small: np.ndarray, exposure: float) -> None:
         """A new frame in ``slot``: its reduced H×W×3 uint8 image and relative exposure."""
         green = flow_image(small)

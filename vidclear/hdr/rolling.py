@@ -335,6 +335,8 @@ class RollingBracket:
         self._primed = False
         self.tracker.reset()
         self._trusted = False  # whether the last frame's exposure held (see push)
+        self._in_step = 0  # frames in a row that took the pattern's next step (see push)
+        self._slot_chained: list[bool] = []  # whose exposure was measured, not the pattern's
         self.last_shifts: list[tuple[int, int]] = []
         self.last_phase: int | None = None
 
@@ -446,6 +448,7 @@ class RollingBracket:
             self._slot_count = [0] * held  # the frame count each slot was written at
             self._slot_pyr = [None] * held
             self._slot_small = [np.zeros(1, np.uint8)] * held
+            self._slot_chained = [False] * held
         slot = self._count % held if self.flow else self._free_slot(held)
         self._count += 1
         if self.flow:
@@ -460,15 +463,27 @@ class RollingBracket:
         phase = self.tracker.update(small[::step, ::step], log_response)
         chained = self._chained()
         trusted = self._trusted  # the frame before's exposure, that chained builds on
+        fits = phase is not None and self.tracker.misfit <= FIT_MISFIT
+        self._in_step = self._in_step + 1 if fits and not self.tracker.skipped else 0
+        # A whole period whose every frame took the pattern's next step: the
+        # exposures are the pattern's, whatever a chain of measured ones says.
+        # A scene cut to a darker scene read as a shorter exposure puts such a
+        # chain off by a constant (2 stops at a cut of 2.7: trial 118 F1), and
+        # with its ratios right it never missed by enough to be let go: the
+        # radiance stayed 2 stops off and the picture crept for 1.5 s
+        in_step = self._in_step >= self.tracker.n
+        chained_slot = False
         if exposure is not None and self._usable_exposure(exposure):
             ex = float(exposure)
             phase = int(np.argmin(np.abs(np.log(ex) - self.tracker.le)))
             self.tracker.phase = phase
             self._trusted = True
-        elif phase is not None and (chained is None or not trusted or abs(
+        elif phase is not None and (chained is None or not trusted or in_step or abs(
                 math.log(chained / float(self.exposures[phase]))) <= _OFF_PATTERN):
             ex = float(self.exposures[phase])
             self._trusted = self.tracker.misfit <= FIT_MISFIT
+            if chained is not None and trusted and in_step:
+                self._anchor(ex / chained)
         elif chained is not None:
             # No pattern step fits (the camera changed its bracket), or the
             # phase the pattern gives is far from what the frame measures
@@ -482,6 +497,7 @@ class RollingBracket:
             # the error grew (a frame 2.3 times off: 66 levels dark); this one
             # holds as far as that frame did (_trusted stays).
             ex = chained
+            chained_slot = True
         else:  # unknown yet: guess the next pattern element
             ex = float(self.exposures[(self._count - 1) % self.exposures.size])
             self._trusted = False
@@ -489,6 +505,7 @@ class RollingBracket:
         self._slot_exp[slot] = ex
         self._slot_count[slot] = self._count
         self._slot_small[slot] = small
+        self._slot_chained[slot] = chained_slot
         if self.motion is not None:
             self.motion.add(slot, small, ex)
         self._slot_pyr[slot] = (MTBPyramid(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY),
@@ -516,6 +533,29 @@ class RollingBracket:
         lo, hi = float(self.exposures.min()), float(self.exposures.max())
         span = 2.0 ** (MAX_EXPOSURE_STOPS / 2)  # radiance tables stay finite
         return min(max(ex, lo / span), hi * span)
+
+    def _anchor(self, factor: float) -> None:
+        """Scale the held frames whose exposures came from the chain by ``factor``.
+
+        Called where the pattern takes over from the chain of measured
+        exposures: the frames the chain gave keep their ratios to each
+        other and join the pattern's scale, so the window merges one scale
+        (unscaled, the next frames merged exposures two stops apart as one).
+        """
+        if abs(math.log(factor)) <= _OFF_PATTERN:
+            return
+        slots = [s for s, chained in enumerate(self._slot_chained) if chained]
+        for s in slots:
+            self._slot_exp[s] *= factor
+            self._slot_chained[s] = False
+        if self.motion is not None:
+            self.motion.rescale(slots, factor)
+        # the chain broke from the pattern at a scene cut it took for an
+        # exposure change: the window from here is mapped afresh, as the
+        # first full window after a cut the statistics showed (smoothed
+        # from the radiance on the chain's scale, it dipped 20 levels for
+        # three frames more)
+        self._cut_at = self._count - self.window
 
     def _usable_exposure(self, exposure: float) -> bool:
         """A frame's own exposure, if it keeps the window within the allowed span."""

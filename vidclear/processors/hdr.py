@@ -423,17 +423,75 @@ class HDRBracket(Processor[HDRBracketConfig]):
         found = self.detector.feed(frame.image)
         if found is None:
             return
-        when = f"{frame.time:.2f} s" if frame.time is not None else "a later frame"
-        self._changes.append({"at_s": None if frame.time is None else round(frame.time, 3),
+        run = self._bracket_run(found)
+        first = run[0]
+        when = f"{first.time:.2f} s" if first.time is not None else "a later frame"
+        self._changes.append({"at_s": None if first.time is None else round(first.time, 3),
                               "stops_before": None,
                               "stops": [round(x, 3) for x in _stops(np.asarray(found.exposures))]})
         self._passthrough = False
         self.pattern = found
-        self.engine = self._follow(found)
+        self.engine = self._engine(list(found.exposures))
+        # the bracket's frames still in the delay line go out merged: passed
+        # through, five raw frames strobed by 60 levels at the bracket's
+        # period before the merge took over (trial 118 F2)
+        queued = {id(f): i for i, f in enumerate(self._out)}
+        merged = 0
+        for f, out in zip(run, self._render_held(run, found)[0], strict=True):
+            i = queued.get(id(f))
+            if i is not None:
+                self._out[i] = out
+                merged += 1
+        self._passed -= merged
         self._event(f"hdr_bracket: from {when} the video alternates exposures: found "
-                    f"{found.describe()}; merged from the next frame (the "
+                    f"{found.describe()}; merged from there (the "
                     f"{self._passed} frames before were passed through unchanged)")
         self._check_fit(found)
+
+    def _bracket_run(self, found: BracketPattern) -> list[Frame]:
+        """The newest frames in that step through ``found``'s exposures one by one.
+
+        Walked back from the newest frame (which has ``found.phase``) while
+        each frame's exposure ratio to the next is the pattern's step into
+        that next frame's phase (the tolerance of
+        :class:`~vidclear.hdr.rolling.PhaseTracker`): where the camera began
+        to alternate. A plain frame just before looks like the bracket's
+        exposure nearest its own and is merged with it, as it may be.
+        """
+        frames = list(self._recent)
+        le = np.log(np.asarray(found.exposures, dtype=np.float64))
+        tol = PhaseTracker(found.exposures).tol
+        p = found.period
+        phase, k = found.phase, len(frames) - 1
+        while k > 0:
+            before = (phase - 1) % p
+            r, _ = log_exposure_ratio(small_rgb(frames[k - 1].image),
+                                      small_rgb(frames[k].image), self._log_table)
+            if not (math.isfinite(r) and abs(r - (le[phase] - le[before])) < tol):
+                break
+            phase, k = before, k - 1
+        return frames[k:]
+
+    def _render_held(self, held: list[Frame], found: BracketPattern
+                     ) -> tuple[list[Frame], list[float]]:
+        """``held`` through the new engine, each merged: the outputs and the exposures.
+
+        Exposures are measured against the newest frame
+        (:func:`_measured_exposures`); the frames before the first full
+        window merge that whole window (:meth:`_ahead`).
+        """
+        exps = _measured_exposures(held, found, self._log_table)
+        stats = self._prime(held, found, exps)
+        outs = []
+        for k, f in enumerate(held):
+            # every held frame goes through the engine, whose window the frames
+            # after these continue; before the first full window its output
+            # gives way to the merge of that whole window (_ahead)
+            out = self._render(f, exps[k])
+            if stats is not None and k < found.period - 1:
+                out = self._ahead(held, found, exps, k, stats)
+            outs.append(out)
+        return outs, exps
 
     def _measure_again(self, frame: Frame) -> None:
         """At a join of a trip's files: hold frames and find the new file's bracket.
@@ -502,6 +560,19 @@ class HDRBracket(Processor[HDRBracketConfig]):
                             f"exposures; from the first frame it goes [{rel}]")
         elif self._check.seen >= AUTO_HOLD:
             self._check = None
+            if len(typed) > PERIODS[-1]:
+                # longer than a pattern is measured for: what tells is whether
+                # the frames step through the typed one (a bracket of six,
+                # merged right, was warned about as no bracket: trial 118 F3)
+                if (len(self._misfits) == self._misfits.maxlen and not any(self._skips)
+                        and max(self._misfits) <= FIT_MISFIT):
+                    return
+                self._refit_warned = True
+                self._event(f"hdr_bracket: warning: {name} gives {len(typed)} exposures "
+                            f"(patterns of up to {PERIODS[-1]} are measured) but the first "
+                            f"{AUTO_HOLD} frames do not step through them: is the video "
+                            "bracketed, and in that order?")
+                return
             self._refit_warned = True
             self._event(f"hdr_bracket: warning: {name} gives {len(typed)} exposures but no "
                         f"alternating exposures show in the first {AUTO_HOLD} frames: is "
@@ -635,17 +706,8 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self.pattern = found
         self.engine = self._engine(list(found.exposures))
         held, self._held = self._held, []
-        exps = _measured_exposures(held, found, self._log_table)
-        stats = self._prime(held, found, exps)
-        p = found.period
-        for k, f in enumerate(held):
-            # every held frame goes through the engine, whose window the frames
-            # after these continue; before the first full window its output
-            # gives way to the merge of that whole window (_ahead)
-            out = self._render(f, exps[k])
-            if stats is not None and k < p - 1:
-                out = self._ahead(held, found, exps, k, stats)
-            self._out.append(out)
+        outs, exps = self._render_held(held, found)
+        self._out.extend(outs)
         own = _rotated(found, list(found.exposures).index(exps[0]))
         self._first_order = [round(e / min(own), 4) for e in own]
         listed = ", ".join(f"{e:.3g}" for e in self._first_order)
