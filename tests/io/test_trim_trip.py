@@ -23,6 +23,7 @@ from vidclear import Frame, Processor, Session, load_config, open_source
 from vidclear import errors as vidclear_errors
 from vidclear import transcode as vidclear_transcode
 from vidclear.errors import ConfigError, InputError
+from vidclear.io.sinks.split import SplitSink
 from vidclear.io.sources.synthetic import RoadScene
 from vidclear.io.sources.trim import parse_time
 from vidclear.io.sources.trip import _ts_provider, _written_by_vidclear, expand_inputs
@@ -477,6 +478,13 @@ def test_an_interrupted_split_names_the_files_it_wrote(chunks, tmp_path):
     written = sorted(p.name for p in out_dir.iterdir())
     assert written == [chunks[0].name]
     assert session.output_label == f"1 file in {out_dir}"
+    # and which output is cut short, and which were not begun (trial 119 F4;
+    # the signal's line says "finishing" the label as the signal finds it)
+    (split,) = [s for s in session.tee.sinks if isinstance(s, SplitSink)]
+    frames = len(ffprobe_frame_times(out_dir / chunks[0].name))
+    assert split.interrupted_note() == (
+        f"{out_dir / chunks[0].name} holds the first {frames} frames of its input (cut short "
+        f"by the stop); not started: {out_dir / chunks[1].name}, {out_dir / chunks[2].name}")
 
 
 def test_a_split_refused_at_a_cut_input_names_the_outputs_it_kept(chunks, tmp_path):

@@ -33,7 +33,7 @@ from vidclear.io.sinks.paths import (
     write_file,
 )
 from vidclear.io.sinks.report import REPORT_FILES, ReportSink
-from vidclear.io.sinks.split import split_outputs
+from vidclear.io.sinks.split import SplitSink, split_outputs
 from vidclear.io.sinks.stream import classify_output
 from vidclear.io.sources import classify_input, expand_inputs
 from vidclear.io.sources.network import SILENCE_NOTE_S, remote_file
@@ -447,9 +447,10 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     enabled = False if quiet else (True if getattr(args, "progress", False) else None)
     total = session.source.info.frame_count if session.mode == "file" else None
     bar = Progress(total=total, enabled=enabled, desc=label)
-    output = session.output_label
-    if output in STDOUT_NAMES:  # "finishing -" (trial 38)
-        output = "the standard output"
+    def output_now() -> str:
+        """The output as a signal finds it (a --split run: the files begun so far)."""
+        label = session.output_label
+        return "the standard output" if label in STDOUT_NAMES else label  # trial 38
 
     signals = 0
     first_signal = 0
@@ -464,7 +465,8 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
             return
         what = ("finishing {} with the frames so far (again to stop at once)" if signals == 1
                 else "stopping now: finishing {} without the queued frames")
-        bar.bar.write(f"vidclear: signal {signum}: " + what.format(output), file=sys.stderr)
+        bar.bar.write(f"vidclear: signal {signum}: " + what.format(output_now()),
+                      file=sys.stderr)
 
     for rec in session.recorders:
         rec.quiet = quiet
@@ -520,6 +522,10 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
             _say_stages(stats)
         # the label again: an interrupted --split run wrote fewer files than it had inputs
         print(summary_line(stats, session.output_label, unsent=unsent), file=sys.stderr)
+        if stats.interrupted:
+            for sink in session.tee.sinks:
+                if isinstance(sink, SplitSink):  # which file is cut short (trial 119 F4)
+                    print(f"vidclear: note: {sink.interrupted_note()}", file=sys.stderr)
         bursts = burst_note(stats, session.config.pipeline.queue_size)
         if bursts:
             print(f"vidclear: note: {bursts}", file=sys.stderr)

@@ -82,6 +82,27 @@ class SplitSink:
         """The outputs finished whole: every one before the input being read."""
         return [s.path for s in self.finished]
 
+    def interrupted_note(self) -> str:
+        """What a run stopped early left: the output cut short, the ones whole, those not begun.
+
+        The last output started holds its input's frames up to the stop,
+        finished and playable under its own name; the summary said only
+        "wrote 899 frames to 2 files" (trial 119 F4).
+        """
+        sinks = self._all()
+        if not sinks:
+            return f"no output was started: {len(self.outputs)} inputs not read"
+        cut = sinks[-1]
+        parts = [f"{cut.path} holds the first {cut.frames_written} frames of its input "
+                 "(cut short by the stop)"]
+        whole = [str(s.path) for s in sinks[:-1]]
+        if whole:
+            parts.append(f"finished whole: {', '.join(whole)}")
+        rest = self.outputs[len(sinks):]
+        if rest:
+            parts.append(f"not started: {', '.join(str(p) for p in rest)}")
+        return "; ".join(parts)
+
     def _all(self) -> list[EncoderSink]:
         return [*self.finished, *([self._current] if self._current is not None else [])]
 
