@@ -15,6 +15,14 @@ import os
 import sys
 
 
+def _as_command() -> bool:
+    """Whether this package is being loaded by the `vidclear` command, not by a program."""
+    command = os.path.basename(sys.argv[0]) if sys.argv else ""
+    # the console script ("vidclear", "vidclear.exe", "vidclear-script.py"),
+    # or `python -m vidclear` ("-m" while the package is being located)
+    return command == "-m" or command.split(".")[0] in ("vidclear", "vidclear-script")
+
+
 def _interrupted_as_command() -> None:
     """Ctrl-C while the `vidclear` command loads this package: exit 130 quietly.
 
@@ -22,12 +30,29 @@ def _interrupted_as_command() -> None:
     while its module is imported, and Python printed a 28-line traceback.
     Imported from a program of yours, KeyboardInterrupt goes on as usual.
     """
-    command = os.path.basename(sys.argv[0]) if sys.argv else ""
-    # the console script ("vidclear", "vidclear.exe", "vidclear-script.py"),
-    # or `python -m vidclear` ("-m" while the package is being located)
-    if command == "-m" or command.split(".")[0] in ("vidclear", "vidclear-script"):
+    if _as_command():
         sys.stderr.write("vidclear: interrupted\n")
         raise SystemExit(130)
+
+
+def _take_sigint_as_command() -> None:
+    """The command takes SIGINT from its first moment, even where it started ignored.
+
+    A shell starts a script's ``&`` jobs with SIGINT ignored; the run's own
+    handlers take it anyway (:func:`vidclear.core.signals.stop_signals`, as
+    FFmpeg does), but not until the modules have loaded: a ``kill -INT``
+    in the first half second was lost, and the run went on to its end with
+    exit 0 (trial 119 F2). Python's own handler now raises
+    KeyboardInterrupt there, as for a terminal's Ctrl-C. Imported from a
+    program of yours, nothing is changed.
+    """
+    import signal
+
+    if _as_command() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+_take_sigint_as_command()
 
 
 try:

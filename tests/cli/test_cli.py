@@ -285,6 +285,38 @@ def test_signal_mid_run_leaves_a_playable_file(tmp_path, sig):
     assert f"interrupted: wrote {frames} frames" in err
 
 
+def _ignore_sigint() -> None:
+    """In the child: SIGINT ignored, as a shell starts a script's ``&`` jobs."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_sigint_while_the_command_loads_stops_a_background_job(tmp_path):
+    # A script's background job starts with SIGINT ignored; the run's
+    # handlers take it anyway, but a kill -INT while the modules loaded (the
+    # first half second) was lost and the run went on to its end with exit 0
+    # (trial 119 F2). The signal here lands as numpy loads, inside vidclear's
+    # import; the source is endless, so only the signal ends the run.
+    out = tmp_path / "early.mkv"
+    proc = subprocess.Popen(
+        [*PY, "run", "lavfi:testsrc2=size=320x240:rate=30", "-o", str(out),
+         "--set", "output.preset=ultrafast"],
+        stderr=subprocess.PIPE, text=True, preexec_fn=_ignore_sigint)
+    maps = Path(f"/proc/{proc.pid}/maps")
+    deadline = time.monotonic() + 30
+    while "_multiarray_umath" not in maps.read_text() and time.monotonic() < deadline:
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail("the run went on after SIGINT")
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    assert not list(tmp_path.glob("*.partial-*"))
+
+
 def _ignore_hangups() -> None:
     """In the child: SIGHUP ignored, as ``nohup`` leaves it."""
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
