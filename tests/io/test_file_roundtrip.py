@@ -730,6 +730,24 @@ def test_no_autorotate_keeps_the_rotation_as_metadata(tmp_path):
         assert first.rotation == next(c.decode(video=0)).rotation != 0
 
 
+def test_a_rotation_other_than_a_quarter_turn_is_kept_as_metadata_with_a_note(tmp_path):
+    # A 45 degree display matrix was dropped without a word: the output
+    # showed the stored picture, with no matrix (trial 119 F3). The picture
+    # is kept whole and the matrix with it, as ffmpeg -noautorotate does.
+    src = make_clip(tmp_path / "rot.mp4", n=3, size=(160, 96), rotation=45, audio=False)
+    out = tmp_path / "kept.mp4"
+    session = Session.open(str(src), out)
+    session.run(signals=False)
+    (said,) = [n for n in session.notes if "display matrix" in n]
+    assert "turns the picture by 45 degrees, not a quarter turn" in said, said
+    with av.open(str(src)) as c:
+        stored = next(c.decode(video=0))
+    with av.open(str(out)) as c:
+        first = next(c.decode(video=0))
+    assert (first.width, first.height) == (160, 96)
+    assert first.rotation == stored.rotation == 45
+
+
 def test_an_input_starting_late_gives_an_output_starting_at_0(tmp_path):
     # An MPEG-TS starting at 11.4 s became an MP4 with an 11.4 s empty edit:
     # players showed nothing for 11 s, duration 15.4 s for 4 s of video.

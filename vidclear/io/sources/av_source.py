@@ -1232,9 +1232,20 @@ class AVSource(Source):
             quarter = self.config.autorotate and rotation in (90, 270)
             meta["sample_aspect_ratio"] = 1 / self.sample_aspect if quarter else \
                 self.sample_aspect
-        if not self.config.autorotate:
+        if not self.config.autorotate or rotation % 90:
             if rotation:  # kept as the output's display rotation, as ffmpeg -noautorotate does
                 meta["display_rotation"] = rotation
+            if rotation % 90 and self.rotation != rotation:
+                # FFmpeg turns the picture within its frame (its rotate filter:
+                # corners cut, black beside); vidclear keeps every pixel and the
+                # matrix, where before the angle was dropped without a word
+                # (trial 119 F3)
+                self.rotation = rotation
+                self.notes.append(
+                    f"{self.spec}: its display matrix turns the picture by {rotation} degrees, "
+                    "not a quarter turn: the picture is processed as stored and the output "
+                    "keeps the matrix for players to turn (FFmpeg's autorotate turns it within "
+                    "the frame, cutting the corners)")
             rotation = 0
         if rotation:
             self.rotation = rotation
