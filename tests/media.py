@@ -58,6 +58,7 @@ def make_clip(
     pts: list[int] | None = None,
     time_base: Fraction | None = None,
     rotation: int = 0,
+    matrix: list[int] | None = None,
     subtitle: bool = False,
     audio_rate: int = 48000,
     audio_layout: str = "mono",
@@ -67,7 +68,8 @@ def make_clip(
 
     ``pts`` (in ``time_base``) gives variable frame rate timing; ``audio_rate``
     (Hz) and ``audio_layout`` (``"mono"``, ``"stereo"``) shape the audio;
-    ``sar`` makes the pixels anamorphic (width / height).
+    ``sar`` makes the pixels anamorphic (width / height); ``matrix`` is a
+    display matrix of nine ints (``rotation`` a plain turn, in degrees).
     """
     w, h = size
     deep = "10" in pix_fmt or "16" in pix_fmt
@@ -81,6 +83,8 @@ def make_clip(
             vs.codec_context.options = {"preset": "ultrafast"}
         if rotation:
             vs.set_display_rotation(rotation)
+        if matrix is not None:
+            vs.set_display_matrix(list(matrix))
         if sar is not None:
             vs.codec_context.sample_aspect_ratio = sar
         as_ = None

@@ -730,22 +730,64 @@ def test_no_autorotate_keeps_the_rotation_as_metadata(tmp_path):
         assert first.rotation == next(c.decode(video=0)).rotation != 0
 
 
+ONE = 1 << 16  # 1.0 in a display matrix's 16.16 fixed point
+
+
+def _matrix(a: float, b: float, c: float, d: float) -> list[int]:
+    return [round(a * ONE), round(b * ONE), 0, round(c * ONE), round(d * ONE), 0, 0, 0, 1 << 30]
+
+
+@pytest.mark.parametrize("abcd", [(1, 0, 0, 1), (-1, 0, 0, 1), (1, 0, 0, -1), (-1, 0, 0, -1),
+                                  (0, 1, -1, 0), (0, -1, 1, 0), (0, 1, 1, 0), (0, -1, -1, 0)])
+def test_every_quarter_turn_and_mirror_is_shown_as_ffmpeg_shows_it(tmp_path, abcd):
+    # Read as a plain angle, a mirrored matrix came out upside down (a flip
+    # is a turn of 180 to av_display_rotation_get) and a transpose as a
+    # quarter turn, with exit 0 (trial 120 F1). FFmpeg's autorotate applies
+    # the eight ways a picture can lie with transpose, hflip and vflip.
+    src = make_clip(tmp_path / "m.mp4", n=2, size=(96, 64), matrix=_matrix(*abcd), audio=False)
+    with open_source(str(src)) as s:
+        ours = next(iter(s)).image.astype(int)
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(src), "-frames:v", "1", "-f",
+                          "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True,
+                         check=True).stdout
+    shape = (96, 64, 3) if abcd[0] == 0 else (64, 96, 3)
+    theirs = np.frombuffer(raw, np.uint8).reshape(shape).astype(int)
+    assert ours.shape == shape
+    assert np.abs(ours - theirs).mean() < 3, abcd
+
+
 def test_a_rotation_other_than_a_quarter_turn_is_kept_as_metadata_with_a_note(tmp_path):
     # A 45 degree display matrix was dropped without a word: the output
     # showed the stored picture, with no matrix (trial 119 F3). The picture
-    # is kept whole and the matrix with it, as ffmpeg -noautorotate does.
-    src = make_clip(tmp_path / "rot.mp4", n=3, size=(160, 96), rotation=45, audio=False)
-    out = tmp_path / "kept.mp4"
-    session = Session.open(str(src), out)
+    # is kept whole and the matrix with it, exactly (a mirror too; rebuilt
+    # from PyAV's whole-degree angle, 30 degrees came out 29: trial 120 F5),
+    # as ffmpeg -noautorotate does; a container that holds none says so
+    # (trial 120 F2).
+    import math
+
+    r = math.radians(30)
+    for abcd, said in (((math.cos(r), math.sin(r), -math.sin(r), math.cos(r)),
+                        "turns the picture 30 degrees clockwise, which is no quarter turn"),
+                       ((-math.cos(r), math.sin(r), math.sin(r), math.cos(r)),
+                        "turns the picture 30 degrees clockwise and mirrors it")):
+        matrix = _matrix(*abcd)
+        src = make_clip(tmp_path / "rot.mp4", n=3, size=(160, 96), matrix=matrix, audio=False)
+        out = tmp_path / "kept.mp4"
+        session = Session.open(str(src), out, overwrite=True)
+        session.run(signals=False)
+        (note,) = [n for n in session.notes if "display matrix" in n]
+        assert said in note, note
+        with av.open(str(out)) as c:
+            first = next(c.decode(video=0))
+            kept = [np.frombuffer(bytes(d), np.int32).tolist() for d in first.side_data
+                    if "DISPLAYMATRIX" in str(d.type)]
+        assert (first.width, first.height) == (160, 96)
+        assert kept == [matrix]
+    ts = tmp_path / "kept.ts"
+    session = Session.open(str(src), ts)
     session.run(signals=False)
-    (said,) = [n for n in session.notes if "display matrix" in n]
-    assert "turns the picture by 45 degrees, not a quarter turn" in said, said
-    with av.open(str(src)) as c:
-        stored = next(c.decode(video=0))
-    with av.open(str(out)) as c:
-        first = next(c.decode(video=0))
-    assert (first.width, first.height) == (160, 96)
-    assert first.rotation == stored.rotation == 45
+    assert any("mpegts holds no display matrix: the input's, which turns the picture 30 "
+               "degrees clockwise and mirrors it, is not kept" in n for n in session.notes)
 
 
 def test_an_input_starting_late_gives_an_output_starting_at_0(tmp_path):

@@ -108,10 +108,9 @@ def test_ss_counts_from_the_first_timestamp_of_any_stream_as_ffmpeg_does(clip, t
     # A recording whose sound starts before its picture: FFmpeg counts -ss
     # from the container's start (the sound's), as a player's timeline does;
     # counted from the video's own first timestamp the cut started 0.5 s (15
-    # frames) late in Matroska (trial 119 F1). -t and -to end on the same
-    # clock, every stream alike (FFmpeg's decoder path counts -t from the
-    # first frame it keeps, so with no -ss its picture runs 0.5 s further
-    # than its copied sound: here both end at 1.5 s, as trim=end=1.5 cuts)
+    # frames) late in Matroska (trial 119 F1). As in FFmpeg, the picture
+    # runs -t from its first frame shown (so with no -ss it ends 0.5 s after
+    # the sound), the copied sound ends on the input's clock.
     src = tmp_path / "late_picture.mkv"
     subprocess.run(["ffmpeg", "-v", "error", "-itsoffset", "0.5", "-i", str(clip), "-i",
                     str(clip), "-map", "0:v", "-map", "1:a", "-c", "copy", str(src)],
@@ -122,7 +121,7 @@ def test_ss_counts_from_the_first_timestamp_of_any_stream_as_ffmpeg_does(clip, t
     for span, before, after, length in (
             (["-ss", "2", "-t", "1"], ["-ss", "2", "-t", "1"], [], 1.0),
             (["-ss", "1", "-to", "2.5"], ["-ss", "1", "-to", "2.5"], [], 1.5),
-            (["-t", "1.5"], [], ["-vf", "trim=end=1.5"], 1.5)):
+            (["-t", "1.5"], ["-t", "1.5"], [], 1.5)):
         ours, theirs = tmp_path / "ours.mkv", tmp_path / "theirs.mkv"
         res = _run("run", str(src), "-o", str(ours), *span, "-q", "--overwrite")
         assert res.returncode == 0, res.stderr
@@ -485,6 +484,36 @@ def test_an_interrupted_split_names_the_files_it_wrote(chunks, tmp_path):
     assert split.interrupted_note() == (
         f"{out_dir / chunks[0].name} holds the first {frames} frames of its input (cut short "
         f"by the stop); not started: {out_dir / chunks[1].name}, {out_dir / chunks[2].name}")
+
+
+def test_a_split_stopped_after_an_inputs_last_frame_calls_its_output_whole(chunks, tmp_path):
+    # Stopped between an input's last frame and the next one's first, the
+    # output of all 30 frames was called "cut short by the stop" (trial 120 F3)
+    out_dir = tmp_path / "at_join"
+    stop = StopAt(30)
+    session = Session.open([str(c) for c in chunks], out_dir, split=True, processors=[stop])
+    stop.session = session
+    assert session.run(signals=False).interrupted
+    (split,) = [s for s in session.tee.sinks if isinstance(s, SplitSink)]
+    first = out_dir / chunks[0].name
+    assert len(ffprobe_frame_times(first)) == 30
+    note = split.interrupted_note()
+    assert f"finished whole: {first}" in note and f"{first} holds" not in note, note
+
+
+def test_a_trip_says_what_a_run_of_each_file_says(tmp_path):
+    # A file's own notes (here a display matrix of 45 degrees, kept) were
+    # said by a run of it alone and by a batch, not by a trip or --split
+    # (trial 120 F6)
+    turned = [46341, 46341, 0, -46341, 46341, 0, 0, 0, 1 << 30]
+    files = [make_clip(tmp_path / f"t{i}.mp4", n=5, size=(96, 64), matrix=turned)
+             for i in range(2)]
+    for split in (False, True):
+        out = tmp_path / ("split" if split else "trip.mp4")
+        session = Session.open([str(f) for f in files], out, split=split)
+        session.run(signals=False)
+        said = [n for n in session.notes if "display matrix turns the picture 45" in n]
+        assert [n.split(":")[0] for n in said] == [str(f) for f in files], session.notes
 
 
 def test_a_split_refused_at_a_cut_input_names_the_outputs_it_kept(chunks, tmp_path):

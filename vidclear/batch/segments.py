@@ -34,6 +34,7 @@ from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import ConfigError, InputError, OutputError
 from vidclear.io.joins import Timeline, joinable
+from vidclear.io.orientation import display_matrix, quarter_turns
 from vidclear.io.sinks.audio import AudioTranscode, is_ogg, own_audio_codec
 from vidclear.io.sinks.encoder import (
     TIMECODE_FORMATS,
@@ -231,9 +232,15 @@ def _refuse_if_cut(path: Path) -> None:
 
 
 def _rotated(path: Path) -> bool:
+    """Whether the file's first frame carries a display matrix that moves its picture.
+
+    A mirror alone reads as no rotation (``frame.rotation`` 0 for a flip
+    upside down); the matrix says it.
+    """
     with av.open(str(path)) as c:
         for frame in c.decode(video=0):
-            return bool(frame.rotation)
+            matrix = display_matrix(frame)
+            return matrix is not None and quarter_turns(matrix) != (1, 0, 0, 1)
     return False
 
 

@@ -187,7 +187,9 @@ def run(args: argparse.Namespace) -> int:
             continue  # said when it was done
         name = entry["input"]
         for note in entry.get("notes") or []:
-            print(f"vidclear: note: {name}: {note}", file=sys.stderr)
+            # a note that names the file already is not prefixed twice (trial 120 F8)
+            named = note if note.startswith(f"{name}:") else f"{name}: {note}"
+            print(f"vidclear: note: {named}", file=sys.stderr)
         n = int(entry.get("frames_damaged") or 0)
         if n:
             stats = entry.get("stats") or {}

@@ -449,6 +449,10 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     bar = Progress(total=total, enabled=enabled, desc=label)
     def output_now() -> str:
         """The output as a signal finds it (a --split run: the files begun so far)."""
+        for sink in session.tee.sinks:
+            if isinstance(sink, SplitSink) and not sink.files_started:
+                # none begun yet: "finishing 3 files" named every input (trial 120 F3)
+                return f"the outputs in {sink.outputs[0].parent}"
         label = session.output_label
         return "the standard output" if label in STDOUT_NAMES else label  # trial 38
 

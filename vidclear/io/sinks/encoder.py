@@ -37,6 +37,7 @@ from vidclear.core.frame import Frame
 from vidclear.core.source import Chapter, SidePackets, StreamInfo
 from vidclear.errors import ArrayError, ConfigError, OutputError
 from vidclear.io.joins import FORWARD_GAP_S, Timeline, joinable
+from vidclear.io.orientation import KEEPS_DISPLAY_MATRIX, describe
 from vidclear.io.sinks.audio import (
     FLV_RATES,
     OGG_AUDIO,
@@ -987,8 +988,15 @@ class EncoderSink:
         if sar:  # anamorphic pixels keep their shape, as FFmpeg keeps them
             stream.codec_context.sample_aspect_ratio = sar
             self._sar_note(stream, sar)
-        if frame.meta.get("display_rotation"):  # input.autorotate = false: still shown turned
-            stream.set_display_rotation(int(frame.meta["display_rotation"]))
+        matrix = frame.meta.get("display_matrix")
+        if matrix:  # input.autorotate = false, or no quarter turn: still shown turned
+            if set(self._container.format.name.split(",")) & KEEPS_DISPLAY_MATRIX:
+                stream.set_display_matrix(list(matrix))
+            else:  # said, not claimed kept (trial 120 F2)
+                self.notes.append(
+                    f"{self.name}: {self._container.format.name} holds no display matrix: the "
+                    f"input's, which {describe(matrix)}, is not kept, and players show the "
+                    "picture as stored (.mp4, .mov, .mkv and .webm keep it)")
         if constant_rate(self._container.format) and src is not None and src.rate:
             # One frame a tick: Ogg's VP8 and Theora mappings count frames (at
             # any other time base the demuxer put the first frame one frame

@@ -92,10 +92,15 @@ class SplitSink:
         sinks = self._all()
         if not sinks:
             return f"no output was started: {len(self.outputs)} inputs not read"
-        cut = sinks[-1]
-        parts = [f"{cut.path} holds the first {cut.frames_written} frames of its input "
-                 "(cut short by the stop)"]
-        whole = [str(s.path) for s in sinks[:-1]]
+        last = sinks[-1]
+        expected = self.trip.file_infos[len(sinks) - 1].frame_count
+        # the stop can come after an input's last frame, before the next one's
+        # first: that output is whole (a file of 100 of 100 frames was called
+        # cut short: trial 120 F3)
+        cut = expected is None or last.frames_written < expected
+        parts = ([f"{last.path} holds the first {last.frames_written} frames of its input "
+                  "(cut short by the stop)"] if cut else [])
+        whole = [str(s.path) for s in (sinks[:-1] if cut else sinks)]
         if whole:
             parts.append(f"finished whole: {', '.join(whole)}")
         rest = self.outputs[len(sinks):]

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import av
-import numpy as np
 
 from vidclear.config.sections import InputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import Chapter, Source, StreamInfo
 from vidclear.errors import InputError
 from vidclear.io.joins import FileJoins, Unjoiner, joinable
+from vidclear.io.orientation import describe, display_matrix, orient, quarter_turns
 from vidclear.io.sequence import ffmpeg_pattern, first_of_sequence, has_number
 from vidclear.io.sources.remote import accepts_ranges, asked
 from vidclear.io.sources.structure import (
@@ -725,7 +725,8 @@ class AVSource(Source):
         self.time_base: Fraction = vs.time_base or Fraction(1, 90000)
         self.rate: Fraction | None = vs.average_rate or vs.guessed_rate or None
         self.start_time = None if vs.start_time is None else float(vs.start_time * self.time_base)
-        self.rotation = 0
+        self.orientation: tuple[int, int, int, int] | None = None  # a quarter turn applied
+        self._kept_matrix: tuple[int, ...] | None = None  # another one, handed on (noted)
         self.sample_aspect = sample_aspect(vs)
         # joined recordings (`cat a.ts b.ts`) re-based as demuxed, every stream
         # alike, so trims and the copied streams see one clock (not live inputs)
@@ -1227,35 +1228,41 @@ class AVSource(Source):
         if av_frame.is_corrupt:  # decoded with errors the decoder concealed (damaged data)
             meta["damaged"] = True
         self._frames_decoded += 1
-        rotation = int(av_frame.rotation or 0) % 360
-        if self.sample_aspect is not None:  # anamorphic: turned a quarter, its inverse
-            quarter = self.config.autorotate and rotation in (90, 270)
-            meta["sample_aspect_ratio"] = 1 / self.sample_aspect if quarter else \
-                self.sample_aspect
-        if not self.config.autorotate or rotation % 90:
-            if rotation:  # kept as the output's display rotation, as ffmpeg -noautorotate does
-                meta["display_rotation"] = rotation
-            if rotation % 90 and self.rotation != rotation:
+        matrix = display_matrix(av_frame) if av_frame.side_data else None
+        turns = quarter_turns(matrix) if matrix is not None else (1, 0, 0, 1)
+        if turns == (1, 0, 0, 1):
+            matrix = None  # none, or one that leaves the picture as it is
+        if not self.config.autorotate or turns is None:
+            turned = None
+            if matrix is not None:  # handed on to the output, as ffmpeg -noautorotate does
+                meta["display_matrix"] = matrix
+            if turns is None and matrix is not None and self._kept_matrix != matrix:
                 # FFmpeg turns the picture within its frame (its rotate filter:
                 # corners cut, black beside); vidclear keeps every pixel and the
                 # matrix, where before the angle was dropped without a word
                 # (trial 119 F3)
-                self.rotation = rotation
+                self._kept_matrix = matrix
                 self.notes.append(
-                    f"{self.spec}: its display matrix turns the picture by {rotation} degrees, "
-                    "not a quarter turn: the picture is processed as stored and the output "
-                    "keeps the matrix for players to turn (FFmpeg's autorotate turns it within "
-                    "the frame, cutting the corners)")
-            rotation = 0
-        if rotation:
-            self.rotation = rotation
+                    f"{self.spec}: its display matrix {describe(matrix)}, which is no quarter "
+                    "turn: the picture is processed as stored and the matrix handed on to "
+                    "the output for players to apply (FFmpeg's autorotate turns the picture "
+                    "within its frame, cutting the corners)")
+        else:
+            turned = None if turns == (1, 0, 0, 1) else turns
+        if self.sample_aspect is not None:  # anamorphic: turned a quarter, its inverse
+            quarter = turned is not None and turned[0] == 0
+            meta["sample_aspect_ratio"] = 1 / self.sample_aspect if quarter else \
+                self.sample_aspect
+        if turned is not None:
+            # a quarter turn, mirrored or not, applied as FFmpeg's autorotate
+            # applies it; read as a plain angle, a mirror came out upside
+            # down and a transpose as a turn (trial 120 F1)
+            self.orientation = turned
             image = av_frame.to_ndarray(
                 format="rgb48le" if any(c.bits > 8 for c in av_frame.format.components)
                 else "rgb24"
             )
-            # FFmpeg's display rotation is counter-clockwise in degrees.
-            image = np.ascontiguousarray(np.rot90(image, k=rotation // 90))
-            return Frame(image, pts=pts, time_base=self.time_base, meta=meta)
+            return Frame(orient(image, turned), pts=pts, time_base=self.time_base, meta=meta)
         return Frame(pts=pts, time_base=self.time_base, meta=meta, av_frame=av_frame)
 
     def _note_corrupt(self, packet: Any) -> None:

@@ -187,6 +187,7 @@ class TrimSource(Source):
         held: Frame | None = None  # the frame before the start that is still shown there
         last_before: float | None = None  # the time of the last frame before the start
         ended = False
+        video_end = self.end  # where the picture stops (see below)
         for frame in self.source:
             last = frame.time if frame.time is not None else last
             t = frame.time
@@ -197,7 +198,14 @@ class TrimSource(Source):
                     held = frame if self._held_over(frame, t, step) else None
                     last_before = t
                     continue
-                if self.end is not None and t >= self.end - _EPS:
+                if (self._frames_decoded == 0 and held is None and self.end is not None
+                        and self.length is not None and t < self.end - _EPS):
+                    # the picture runs -t from its first frame shown, as FFmpeg's
+                    # trim does (its copied sound ends on the input's clock):
+                    # a picture starting after the sound keeps -t's frames
+                    video_end = t + self.length
+                    end = round(Fraction(video_end).limit_denominator(10**9) / tb)
+                if video_end is not None and t >= video_end - _EPS:
                     if self._frames_decoded == 0 and held is None and last_before is not None:
                         # the whole span lies in a gap of the input's clock (a
                         # joined TS whose next piece's clock starts later: a

@@ -463,6 +463,9 @@ class TripSource(Source):
                                 time_base=tb, meta=frame.meta, av_frame=frame.av_frame)
             finally:
                 self._decode_errors += src.decode_errors
+                # what a run of the file alone says of it (a display matrix
+                # kept, a shorter video stream): lost in a trip (trial 120 F6)
+                self.notes.extend(n for n in src.notes if n not in self.notes)
                 src.close()
                 self._current = None
             offset = last + step
