@@ -206,6 +206,7 @@ class TrimSource(Source):
                     video_end = t + self.length
                     end = round(Fraction(video_end).limit_denominator(10**9) / tb)
                 if video_end is not None and t >= video_end - _EPS:
+                    assert self.end is not None  # video_end is set only with an end
                     if self._frames_decoded == 0 and held is None and last_before is not None:
                         # the whole span lies in a gap of the input's clock (a
                         # joined TS whose next piece's clock starts later: a
