@@ -69,6 +69,9 @@ try:
     except ImportError as _exc:
         from vidclear._opencv import missing_message
 
+        if _as_command():  # one line and status 1, not two chained tracebacks (trial 121 F1)
+            sys.stderr.write(f"vidclear: error: {missing_message(_exc)}\n")
+            raise SystemExit(1) from None
         raise ImportError(missing_message(_exc)) from _exc
 
     from vidclear._version import __version__

@@ -107,6 +107,12 @@ def test_presets_printout_is_a_config_file_that_reads_back_the_same(name, tmp_pa
         assert mine.processor_config(proc) == preset.processor_config(proc)
     assert main(["presets", "--config", str(path)]) == 0
     assert capsys.readouterr().out == text
+    # every section: [preview] was left out, and a saved preset lost its
+    # live-preview settings (trial 121 F2)
+    assert main(["presets", "--preset", name, "--set", "preview.max_viewers=3"]) == 0
+    path.write_text(capsys.readouterr().out)
+    assert "[preview]" in path.read_text()
+    assert load_config(config_file=path).preview.max_viewers == 3
 
 
 def test_a_hand_built_config_is_checked_when_built():

@@ -363,7 +363,7 @@ def test_a_folder_holding_an_earlier_output_is_refused(chunks, tmp_path, ext):
     assert res.returncode == 0, res.stderr
     res = _run("run", str(folder), "-o", str(tmp_path / "again.mp4"), "-q")
     assert res.returncode == 1 and len(res.stderr.strip().splitlines()) == 1, res.stderr
-    assert f"clean{ext}, an output of vidclear" in res.stderr
+    assert f"clean{ext}, which carries vidclear's mark (an output of vidclear" in res.stderr
     assert not (tmp_path / "again.mp4").exists()
     # named on its own, an output is an input like any other
     res = _run("run", str(folder / f"clean{ext}"), "-o", str(tmp_path / "once.mp4"), "-q")

@@ -50,10 +50,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {name}")
         return 0
     config = config_from_args(args)
-    names = ["pipeline", "input", "output", *config.pipeline.processors]
+    # every section, [preview] too: a preset saved with `presets ... > mine.toml`
+    # lost its live-preview settings (trial 121 F2)
+    tables = ("pipeline", "input", "output", "preview")
+    names = [*tables, *config.pipeline.processors]
     for name in dict.fromkeys(names):
-        section = getattr(config, name) if name in ("pipeline", "input", "output") \
-            else config.processor_config(name)
+        section = getattr(config, name) if name in tables else config.processor_config(name)
         print(f"[{name}]")
         for key, value in section.to_dict().items():
             # TOML has no null: an unset value is shown commented out (read

@@ -231,8 +231,12 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name",
             continue
         ours = [f for f in found if _written_by_vidclear(f)]
         if ours and len(found) > 1:
-            raise InputError(f"{spec} holds {ours[0]}, an output of vidclear: a trip would "
-                             "play it as a chunk; move it away or name the chunk files")
+            # the mark is copied by tools that cut such a file (ffmpeg -c copy
+            # keeps its handler name): "an output of vidclear" named chunks
+            # cut from a clip vidclear made (trial 121 F3)
+            raise InputError(f"{spec} holds {ours[0]}, which carries vidclear's mark (an "
+                             "output of vidclear, or a file cut from one): a trip would play "
+                             "it as a chunk; move it away, or name the chunk files to join them")
         if order == "time":
             found.sort(key=_creation_time)
         twice = [f for f in found if f in out]
