@@ -29,7 +29,8 @@ WHEELS = ("opencv-python", "opencv-python-headless", "opencv-contrib-python",
           "opencv-contrib-python-headless")
 
 _CHOOSE = ("pip install 'vidclear[headless]' on a server, 'vidclear[gui]' for the window "
-           "preview, or keep any one OpenCV wheel you already use (" + ", ".join(WHEELS) + ")")
+           "preview ('.[headless]' from a checkout), or any one OpenCV wheel ("
+           + ", ".join(WHEELS) + ")")
 
 
 def installed_wheels() -> dict[str, str]:

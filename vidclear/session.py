@@ -523,6 +523,9 @@ class Session:
             line = rec.correction_line()
             if line:
                 out.append(line)
+        for sink in self.tee.sinks:
+            if isinstance(sink, SplitSink):  # its outputs' own notes (trial 122 F2)
+                out.extend(sink.notes)
         joins = self.source.report().get("packets_dropped_at_joins", 0)
         if joins:
             out.append(f"{joins} audio/subtitle packet{'s' if joins != 1 else ''} that "

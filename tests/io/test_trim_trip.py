@@ -121,7 +121,10 @@ def test_ss_counts_from_the_first_timestamp_of_any_stream_as_ffmpeg_does(clip, t
     for span, before, after, length in (
             (["-ss", "2", "-t", "1"], ["-ss", "2", "-t", "1"], [], 1.0),
             (["-ss", "1", "-to", "2.5"], ["-ss", "1", "-to", "2.5"], [], 1.5),
-            (["-t", "1.5"], ["-t", "1.5"], [], 1.5)):
+            (["-t", "1.5"], ["-t", "1.5"], [], 1.5),
+            # a span that ends before the picture starts: -t of frames from its
+            # first, as FFmpeg writes them ("no frames were written", trial 122 F1)
+            (["-t", "0.2"], ["-t", "0.2"], [], 0.2)):
         ours, theirs = tmp_path / "ours.mkv", tmp_path / "theirs.mkv"
         res = _run("run", str(src), "-o", str(ours), *span, "-q", "--overwrite")
         assert res.returncode == 0, res.stderr
@@ -514,6 +517,53 @@ def test_a_trip_says_what_a_run_of_each_file_says(tmp_path):
         session.run(signals=False)
         said = [n for n in session.notes if "display matrix turns the picture 45" in n]
         assert [n.split(":")[0] for n in said] == [str(f) for f in files], session.notes
+
+
+def test_a_trip_compares_its_files_as_shown_and_holds_one_display_matrix(tmp_path):
+    # Sizes were compared as stored: a file turned a quarter by its matrix
+    # beside one that is not was squashed into the other's shape, exit 0
+    # (trial 122 F3); the first file's matrix was written for the whole
+    # output, turning every other file, or a later file's was lost (F4)
+    quarter = [0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30]
+    turned = [46341, 46341, 0, -46341, 46341, 0, 0, 0, 1 << 30]
+    plain = make_clip(tmp_path / "plain.mp4", n=5, size=(96, 64))
+    upright = make_clip(tmp_path / "upright.mp4", n=5, size=(96, 64), matrix=quarter)
+    tall = make_clip(tmp_path / "tall.mp4", n=5, size=(64, 96))
+    tilted = make_clip(tmp_path / "tilted.mp4", n=5, size=(96, 64), matrix=turned)
+    with pytest.raises(InputError, match=r"upright.mp4 shows 64x96, the first file .*plain.mp4 "
+                                         r"shows 96x64 \(after their display matrices\)"):
+        Session.open([str(plain), str(upright)], tmp_path / "a.mp4")
+    session = Session.open([str(tall), str(upright)], tmp_path / "b.mp4")  # both 64x96 shown
+    assert session.run(signals=False).frames_out == 10
+    with pytest.raises(InputError, match=r"tilted.mp4's display matrix turns the picture 45 "
+                                         r"degrees clockwise, the first file .*plain.mp4's has "
+                                         r"none: the output holds one"):
+        Session.open([str(plain), str(tilted)], tmp_path / "c.mp4")
+    # each output of --split holds its own
+    session = Session.open([str(plain), str(tilted)], tmp_path / "d", split=True)
+    assert session.run(signals=False).frames_out == 10
+
+
+def test_split_says_what_each_outputs_own_run_says(tmp_path):
+    # padding an odd size, a matrix the container cannot hold: a single
+    # run says these, --split said none (trial 122 F2)
+    files = [make_clip(tmp_path / f"odd{i}.mkv", n=3, size=(97, 65), codec="ffv1",
+                       pix_fmt="yuv444p", audio=False) for i in range(2)]
+    out_dir = tmp_path / "split"
+    session = Session.open([str(f) for f in files], out_dir, split=True)
+    session.run(signals=False)
+    padded = [n for n in session.notes if "98x66" in n]
+    assert padded == ["every output: 97x65 frames are padded to 98x66 (the last column/row "
+                      "repeated): yuv420p needs even sizes"], session.notes
+    # one output's own note names it
+    deep = make_clip(tmp_path / "deep.mkv", n=3, size=(96, 64), codec="ffv1",
+                     pix_fmt="yuv420p10le", audio=False)
+    plain = make_clip(tmp_path / "plain.mkv", n=3, size=(96, 64), codec="ffv1", audio=False)
+    mixed = tmp_path / "mixed"
+    session = Session.open([str(deep), str(plain)], mixed, split=True)
+    session.run(signals=False)
+    bits = [n for n in session.notes if "10-bit" in n or "10 bit" in n]
+    assert bits and all(n.startswith(f"{mixed / 'deep.mkv'}: ") for n in bits), session.notes
 
 
 def test_a_split_refused_at_a_cut_input_names_the_outputs_it_kept(chunks, tmp_path):

@@ -34,7 +34,7 @@ from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import ConfigError, InputError, OutputError
 from vidclear.io.joins import Timeline, joinable
-from vidclear.io.orientation import display_matrix, quarter_turns
+from vidclear.io.orientation import IDENTITY, file_display_matrix, quarter_turns
 from vidclear.io.sinks.audio import AudioTranscode, is_ogg, own_audio_codec
 from vidclear.io.sinks.encoder import (
     TIMECODE_FORMATS,
@@ -237,11 +237,8 @@ def _rotated(path: Path) -> bool:
     A mirror alone reads as no rotation (``frame.rotation`` 0 for a flip
     upside down); the matrix says it.
     """
-    with av.open(str(path)) as c:
-        for frame in c.decode(video=0):
-            matrix = display_matrix(frame)
-            return matrix is not None and quarter_turns(matrix) != (1, 0, 0, 1)
-    return False
+    matrix = file_display_matrix(str(path))
+    return matrix is not None and quarter_turns(matrix) != IDENTITY
 
 
 class SegmentSource(Source):

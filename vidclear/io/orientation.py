@@ -19,10 +19,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import av
 import numpy as np
 from av.sidedata.sidedata import Type
 
-__all__ = ["KEEPS_DISPLAY_MATRIX", "describe", "display_matrix", "orient", "quarter_turns"]
+__all__ = ["IDENTITY", "KEEPS_DISPLAY_MATRIX", "describe", "display_matrix", "file_display_matrix",
+           "orient", "quarter_turns"]
 
 #: The muxers that store a display matrix (FFmpeg's, checked by writing one
 #: and reading it back with ffprobe); MPEG-TS, AVI, FLV and NUT drop it.
@@ -30,6 +32,8 @@ KEEPS_DISPLAY_MATRIX = frozenset({"mp4", "mov", "ipod", "3gp", "3g2", "ismv", "p
                                   "matroska", "webm"})
 
 _ONE = 1 << 16  # 1.0 in 16.16 fixed point
+#: ``(a, b, c, d)`` of a matrix that leaves the picture as it is
+IDENTITY = (1, 0, 0, 1)
 
 
 def display_matrix(av_frame: Any) -> tuple[int, ...] | None:
@@ -38,6 +42,21 @@ def display_matrix(av_frame: Any) -> tuple[int, ...] | None:
         if data.type == Type.DISPLAYMATRIX:
             values = np.frombuffer(bytes(data), dtype=np.int32)
             return tuple(int(v) for v in values) if values.size == 9 else None
+    return None
+
+
+def file_display_matrix(path: str) -> tuple[int, ...] | None:
+    """The display matrix of a file's first video frame: None for none, or no frame decoding.
+
+    PyAV reads the matrix from decoded frames only (a stream has none to
+    read), so the first frame is decoded.
+    """
+    try:
+        with av.open(path) as container:
+            for frame in container.decode(video=0):
+                return display_matrix(frame)
+    except (av.FFmpegError, OSError, IndexError):
+        return None
     return None
 
 

@@ -82,6 +82,32 @@ class SplitSink:
         """The outputs finished whole: every one before the input being read."""
         return [s.path for s in self.finished]
 
+    @property
+    def notes(self) -> list[str]:
+        """What each output's own run would say of it: padding, bit depth, a matrix not kept.
+
+        A single run says these; ``--split`` dropped every one (trial 122
+        F2). A note every output begun gave is said once; the others name
+        their output.
+        """
+        sinks = self._all()
+        said: dict[str, list[str]] = {}  # note without its output's name -> the outputs
+        for sink in sinks:
+            for note in [*sink.notes, sink.correction_line()]:
+                if not note:
+                    continue
+                bare = note.removeprefix(f"{sink.name}: ")
+                names = said.setdefault(bare, [])
+                if sink.name not in names:
+                    names.append(sink.name)
+        out: list[str] = []
+        for bare, names in said.items():
+            if len(sinks) > 1 and len(names) == len(sinks):
+                out.append(f"every output: {bare}")
+            else:
+                out.extend(f"{name}: {bare}" for name in names)
+        return out
+
     def interrupted_note(self) -> str:
         """What a run stopped early left: the output cut short, the ones whole, those not begun.
 

@@ -199,10 +199,15 @@ class TrimSource(Source):
                     last_before = t
                     continue
                 if (self._frames_decoded == 0 and held is None and self.end is not None
-                        and self.length is not None and t < self.end - _EPS):
+                        and self.length is not None
+                        and (t < self.end - _EPS or last_before is None)):
                     # the picture runs -t from its first frame shown, as FFmpeg's
                     # trim does (its copied sound ends on the input's clock):
-                    # a picture starting after the sound keeps -t's frames
+                    # a picture starting after the sound keeps -t's frames, even
+                    # where the span ends before it (-t 0.2 with the picture at
+                    # 0.5 s: no frames were written, trial 122 F1). A gap in a
+                    # joined recording's clock (frames before the start, none
+                    # in the span) is still refused below.
                     video_end = t + self.length
                     end = round(Fraction(video_end).limit_denominator(10**9) / tb)
                 if video_end is not None and t >= video_end - _EPS:

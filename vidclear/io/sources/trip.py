@@ -27,6 +27,7 @@ from vidclear.config.sections import InputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import SidePackets, Source, StreamInfo
 from vidclear.errors import InputError
+from vidclear.io.orientation import IDENTITY, describe, file_display_matrix, quarter_turns
 from vidclear.io.sinks.paths import PARTIAL_MARK
 from vidclear.io.sources.av_source import EMPTY_INPUT, AVSource, classify_input
 
@@ -311,6 +312,23 @@ class _ShiftedPackets(SidePackets):
         super().put(packet)
 
 
+
+def _shown(spec: str, info: StreamInfo, autorotate: bool
+           ) -> tuple[tuple[int, int], tuple[int, ...] | None]:
+    """A file's frame size as its frames come out, and the display matrix handed on with them.
+
+    A quarter turn (mirrored or not) is applied to the pixels when
+    ``autorotate``; any other matrix, or every one without it, goes to the
+    output (see :meth:`AVSource._make_frame`).
+    """
+    matrix = file_display_matrix(spec)
+    turns = quarter_turns(matrix) if matrix is not None else IDENTITY
+    if matrix is None or turns == IDENTITY:
+        return (info.width, info.height), None
+    if autorotate and turns is not None:
+        return ((info.height, info.width) if turns[0] == 0 else (info.width, info.height)), None
+    return (info.width, info.height), matrix
+
 class TripSource(Source):
     """Several files of one recording as one continuous input.
 
@@ -354,17 +372,33 @@ class TripSource(Source):
         self._holders: dict[int, AVSource] = {}
         self.file_infos: list[StreamInfo] = []
         first_layout: list[_Stream] | None = None
+        first_shown: tuple[tuple[int, int], tuple[int, ...] | None] | None = None
         for spec in self.specs:  # check every chunk before the first frame is written
             with AVSource(spec, config=self.config, copy_streams=copy_streams) as probe:
                 info = probe.info
                 layout = _layout(info.side_streams)
+                shown = _shown(spec, info, self.config.autorotate)
                 if self.file_infos:
-                    first = self.file_infos[0]
-                    if (info.width, info.height) != (first.width, first.height):
+                    assert first_shown is not None  # set with the first file
+                    (w, h), kept = shown
+                    (fw, fh), first_kept = first_shown
+                    if (w, h) != (fw, fh):
+                        # compared as shown: a file turned a quarter by its
+                        # display matrix beside one that is not was squashed
+                        # into the other's shape (trial 122 F3)
                         raise InputError(
-                            f"trip: {spec} is {info.width}x{info.height}, the first file "
-                            f"{self.specs[0]} is {first.width}x{first.height}; a trip's files "
-                            "must share one frame size")
+                            f"trip: {spec} shows {w}x{h}, the first file {self.specs[0]} "
+                            f"shows {fw}x{fh} (after their display matrices); a trip's "
+                            "files must share one frame size")
+                    if kept != first_kept and not split:
+                        # one output holds one matrix: the first file's turned
+                        # every other, or a later one's was lost (trial 122 F4)
+                        said = describe(kept) if kept else "has none"
+                        first_said = describe(first_kept) if first_kept else "has none"
+                        raise InputError(
+                            f"trip: {spec}'s display matrix {said}, the first file "
+                            f"{self.specs[0]}'s {first_said}: the output holds one, for "
+                            "players to apply; run them with --split, or one by one")
                     if layout != first_layout and not split:
                         # (split, each output is set up from its own file's streams: an
                         # MKV and a TS of one AAC track were refused, trial 79)
@@ -376,7 +410,7 @@ class TripSource(Source):
                             f"({_streams(first_layout)}){setup}; use --set "
                             "output.copy_streams=false to drop them")
                 else:
-                    first_layout = layout
+                    first_layout, first_shown = layout, shown
                 # Facts only: the probe's streams die with it (reading one after
                 # close reads freed memory), live streams come from stream_info(k).
                 self.file_infos.append(replace(info, video_stream=None, side_streams=(),
