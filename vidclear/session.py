@@ -49,6 +49,7 @@ from vidclear.io.sinks.stream import StreamSink, classify_output
 from vidclear.io.sinks.tee import TeeSink
 from vidclear.io.sources import TripSource, classify_input, expand_inputs, open_source
 from vidclear.io.sources.network import remote_file
+from vidclear.io.suffixes import VIDEO_SUFFIXES
 from vidclear.pipeline.runner import Pipeline
 from vidclear.pipeline.stats import PipelineStats
 
@@ -63,8 +64,7 @@ MODES = ("file", "live")
 _SAME_SIGNAL_S = 0.25
 
 # Names that are files, not folders, to a user of `--split -o DIR`
-_VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".mov", ".m4v", ".ts", ".m2ts", ".mts", ".webm",
-                             ".avi", ".flv", ".mxf", ".ogv", ".gif", ".y4m", ".nut"})
+_FILE_LIKE = VIDEO_SUFFIXES | {".gif"}
 
 
 def build_processors(config: Config) -> list[Processor[Any]]:
@@ -364,7 +364,7 @@ class Session:
             if Path(folder).exists() or not Path(folder).parent.is_dir():
                 raise ConfigError(f"--split writes one file per input into a folder: -o {folder} "
                                   "is not a folder, nor one that can be made")
-            if Path(folder).suffix.lower() in _VIDEO_SUFFIXES:  # made a folder named out.mkv
+            if Path(folder).suffix.lower() in _FILE_LIKE:  # made a folder named out.mkv
                 raise ConfigError(f"--split writes one file per input into a folder: -o {folder} "
                                   f"is a video file's name (a missing folder is made: -o "
                                   f"{Path(folder).with_suffix('')})")

@@ -648,6 +648,28 @@ def test_hidden_files_in_a_folder_are_skipped_with_a_note(clips: Path, tmp_path:
     assert frames(tmp_path / "trip.mp4") == frames(card / "a.mp4")
 
 
+def test_every_folder_scan_takes_the_same_video_extensions(tmp_path: Path) -> None:
+    # Three lists had drifted apart: a folder batch left .ogv and .vob out
+    # without a word ("4 done, 0 failed") while a glob ran them, and a link
+    # to nothing was skipped silently (trial 123 F2)
+    from vidclear.io.sources.trip import expand_inputs
+    from vidclear.io.suffixes import VIDEO_SUFFIXES
+
+    folder = tmp_path / "card"
+    folder.mkdir()
+    names = ["a.mp4", "b.OGV", "c.vob", "d.wmv", "e.mxf", "f.y4m"]
+    for name in names:
+        (folder / name).write_bytes(b"x")
+    (folder / "notes.txt").write_bytes(b"x")
+    (folder / "gone.mp4").symlink_to(tmp_path / "nowhere.mp4")
+    notes: list[str] = []
+    items = collect_inputs([str(folder)], tmp_path / "out", notes=notes)
+    assert sorted(i.input.name for i in items) == sorted(names)
+    assert notes == [f"skipped 1 link(s) in {folder} to nothing: {folder / 'gone.mp4'}"]
+    assert sorted(Path(f).name for f in expand_inputs([str(folder)])) == sorted(names)
+    assert {".ogv", ".vob", ".wmv", ".mxf", ".y4m"} <= VIDEO_SUFFIXES
+
+
 def test_outdir_that_is_the_input_folder_resumes(clips: Path, tmp_path: Path, capsys) -> None:
     # `batch t6 -o t6 --ext .mkv` run again read its own a.mkv back as an input
     # and stopped: "would overwrite its input" (trial 37)

@@ -30,11 +30,10 @@ from vidclear.errors import InputError
 from vidclear.io.orientation import IDENTITY, describe, file_display_matrix, quarter_turns
 from vidclear.io.sinks.paths import PARTIAL_MARK
 from vidclear.io.sources.av_source import EMPTY_INPUT, AVSource, classify_input
+from vidclear.io.suffixes import VIDEO_SUFFIXES
 
 __all__ = ["TripSource", "expand_inputs"]
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".ts", ".m2ts", ".mts", ".avi", ".webm", ".m4v",
-                  ".mpg", ".mpeg", ".flv", ".3gp"}
 
 
 def _creation_time(path: str) -> tuple[str, float]:
