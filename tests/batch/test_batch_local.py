@@ -648,6 +648,42 @@ def test_hidden_files_in_a_folder_are_skipped_with_a_note(clips: Path, tmp_path:
     assert frames(tmp_path / "trip.mp4") == frames(card / "a.mp4")
 
 
+@pytest.mark.parametrize("full_at", [3, 5])  # while jobs are claimed; after one is done
+def test_a_state_file_that_cannot_be_saved_stops_the_batch_with_its_table(
+        clips: Path, tmp_path: Path, capsys, monkeypatch, full_at: int) -> None:
+    # A full disk at the state's save ended the batch in one line: no table,
+    # no report, files done or in flight not said, no word of resuming
+    # (trial 123 F1). It stops as for Ctrl-C and says what it did.
+    from vidclear.batch import state as state_mod
+
+    real = state_mod.BatchState.save
+    calls = {"n": 0}
+
+    def save(self) -> None:  # a later save finds the disk full
+        calls["n"] += 1
+        if calls["n"] >= full_at:
+            raise state_mod.StateWriteError(f"cannot write batch state {self.path}: "
+                                            "No space left on device")
+        real(self)
+
+    monkeypatch.setattr(state_mod.BatchState, "save", save)
+    out = tmp_path / "out"
+    args = ["batch", str(clips / "in"), "-o", str(out), "-j", "1", *sets(FAST)]
+    rc = main(args)
+    err = capsys.readouterr().err
+    assert rc == 1, err
+    assert "a.mp4" in err and "done" in err  # the table
+    assert err.strip().splitlines()[-1] == (
+        f"vidclear: error: cannot write batch state {out / '.vidclear-batch.json'}: No space "
+        "left on device: the batch stopped there; the table above is what it did; free space "
+        "and run the same command again to resume")
+    report = json.loads((out / "batch-report.json").read_text())
+    assert report["state_error"] and report["interrupted"]
+    monkeypatch.setattr(state_mod.BatchState, "save", real)
+    assert main(args) == 0, capsys.readouterr().err  # resumed
+    assert sorted(p.name for p in out.rglob("*.mp4")) == ["a.mp4", "b.mp4", "c.mp4"]
+
+
 def test_every_folder_scan_takes_the_same_video_extensions(tmp_path: Path) -> None:
     # Three lists had drifted apart: a folder batch left .ogv and .vob out
     # without a word ("4 done, 0 failed") while a glob ran them, and a link

@@ -35,7 +35,14 @@ from vidclear.batch.segments import (
     plan_segments,
     unjoinable,
 )
-from vidclear.batch.state import STATE_NAME, BatchState, config_hash, input_identity, written
+from vidclear.batch.state import (
+    STATE_NAME,
+    BatchState,
+    StateWriteError,
+    config_hash,
+    input_identity,
+    written,
+)
 from vidclear.config.loader import load_config
 from vidclear.core.signals import detach_terminal, is_hangup, stop_signals
 from vidclear.errors import ConfigError, OutputError, VidclearError
@@ -380,7 +387,10 @@ def run_batch(
                 _unclaim(state, claims, sorted(folders - had, key=lambda d: -len(d.parts)))
             raise
         if interrupted:
-            _mark_interrupted(files, state)
+            try:
+                _mark_interrupted(files, state)
+            except StateWriteError as exc:  # still full: the table says what the run did
+                run.state_error = run.state_error or str(exc)
         # Workers of a killed earlier run may have been still dying when their files
         # were planned: sweep their partial files once more now that they are gone.
         for f in files:
@@ -395,7 +405,14 @@ def run_batch(
                 _drop_segments(f.seg_dir)
         report = _report(files, opts, outdir, run, time.perf_counter() - t0, interrupted)
         report["notes"] = notes
-        _write_json_atomic(opts.report or outdir / REPORT_NAME, report)
+        if run.state_error:
+            report["state_error"] = run.state_error
+        try:
+            _write_json_atomic(opts.report or outdir / REPORT_NAME, report)
+        except OutputError as exc:
+            if not run.state_error:
+                raise
+            report["report_error"] = str(exc)  # the disk is full: the table still shows
     return report
 
 
@@ -416,6 +433,7 @@ class _Run:
         self.workers = 0
         self.nodes: set[str] = set()
         self.signals = _Signals()
+        self.state_error = ""  # why the state file could not be saved, if it could not
 
     # -- planning ----------------------------------------------------------
     def _plan(self, f: _File) -> None:
@@ -617,8 +635,12 @@ class _Run:
                 self._fail(f, f.error, record=False)
             elif f.status == "skipped":
                 self._emit(f)
-        for f in todo:
-            self._plan(f)
+        try:
+            for f in todo:
+                self._plan(f)
+        except StateWriteError as exc:  # a full disk before any job ran (trial 123 F1)
+            self.state_error = str(exc)
+            return True
         if not self.pending:
             return False
         from vidclear.batch.engines import make_engine
@@ -654,8 +676,13 @@ class _Run:
                 done = sum(1 for f in self.files if f.status in ("done", "skipped"))
                 failed = sum(1 for f in self.files if f.status == "failed")
                 bar.update(frames, done, failed)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, StateWriteError) as exc:
             interrupted = True
+            if isinstance(exc, StateWriteError):
+                # a full disk at the state's save: stopped as for Ctrl-C, and
+                # said after the table; the whole batch had ended in that one
+                # line, no table, no report (trial 123 F1)
+                self.state_error = str(exc)
             # what the stopped jobs had processed: an unsegmented file's row
             # said 0 frames after 500 (trial 60)
             if self.engine is not None:

@@ -105,6 +105,15 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+
+class StateWriteError(OutputError):
+    """The batch state file could not be written (a full disk): the batch stops there.
+
+    What this run did is still reported (the table, ``batch-report.json``
+    where it can be written), as for an interruption; the same command run
+    again resumes from what the state file last held.
+    """
+
 class BatchState:
     """The records of a batch, keyed by output path.
 
@@ -230,8 +239,8 @@ class BatchState:
                     os.unlink(tmp)
                 raise
         except OSError as exc:
-            raise OutputError(f"cannot write batch state {self.path}: "
-                              f"{exc.strerror or exc}") from None
+            raise StateWriteError(f"cannot write batch state {self.path}: "
+                                  f"{exc.strerror or exc}") from None
         _fsync_dir(folder)
 
     def __repr__(self) -> str:

@@ -196,13 +196,20 @@ def run(args: argparse.Namespace) -> int:
             text = damaged_text(n, list(stats.get("damaged_at_s") or []),
                                 bool(stats.get("damaged_at_end")))
             print(f"vidclear: warning: {name}: {text}", file=sys.stderr)
-    if not args.quiet:
+    if not args.quiet and not report.get("report_error"):
         print(f"report: {opts.report or Path(report['outdir']) / 'batch-report.json'}",
               file=sys.stderr)
         if report["totals"]["done"] and not chose_processors(args.preset, args.config,
                                                              list(args.overrides)) \
                 and not _ran_a_processor(report):
             print(f"vidclear: note: {COPY_ONLY_NOTE}", file=sys.stderr)
+    if report.get("state_error"):
+        # a full disk at the state's save (trial 123 F1): what ran is in the table
+        unsaved = f"; {report['report_error']}" if report.get("report_error") else ""
+        print(f"vidclear: error: {report['state_error']}: the batch stopped there; the table "
+              f"above is what it did{unsaved}; free space and run the same command again to "
+              "resume", file=sys.stderr)
+        return EXIT_FAILED
     if report["interrupted"]:
         print("vidclear: batch interrupted; run the same command again to resume",
               file=sys.stderr)
