@@ -693,17 +693,25 @@ def test_every_folder_scan_takes_the_same_video_extensions(tmp_path: Path) -> No
 
     folder = tmp_path / "card"
     folder.mkdir()
-    names = ["a.mp4", "b.OGV", "c.vob", "d.wmv", "e.mxf", "f.y4m"]
-    for name in names:
+    names = ["a.mp4", "b.OGV", "c.vob", "d.wmv", "e.mxf", "f.m2t"]
+    for name in [*names, "g.y4m", "h.MOD"]:
         (folder / name).write_bytes(b"x")
     (folder / "notes.txt").write_bytes(b"x")
     (folder / "gone.mp4").symlink_to(tmp_path / "nowhere.mp4")
     notes: list[str] = []
     items = collect_inputs([str(folder)], tmp_path / "out", notes=notes)
     assert sorted(i.input.name for i in items) == sorted(names)
-    assert notes == [f"skipped 1 link(s) in {folder} to nothing: {folder / 'gone.mp4'}"]
-    assert sorted(Path(f).name for f in expand_inputs([str(folder)])) == sorted(names)
-    assert {".ogv", ".vob", ".wmv", ".mxf", ".y4m"} <= VIDEO_SUFFIXES
+    # video no output can be named like (trial 124 F2, F3), a link to nothing
+    unwritable = (f"skipped 2 video file(s) in {folder} whose extension (.mod, .y4m) no "
+                  f"output can keep: {folder / 'g.y4m'}, {folder / 'h.MOD'}; name them with "
+                  "--ext .mp4 (batch) or one by one to process them")
+    gone = f"skipped 1 link(s) in {folder} to nothing: {folder / 'gone.mp4'}"
+    assert notes == [unwritable, gone]
+    said: list[str] = []
+    assert sorted(Path(f).name for f in expand_inputs([str(folder)], notes=said)) == \
+        sorted(names)
+    assert unwritable in said and gone in said
+    assert {".ogv", ".vob", ".wmv", ".mxf", ".m2t"} <= VIDEO_SUFFIXES
 
 
 def test_outdir_that_is_the_input_folder_resumes(clips: Path, tmp_path: Path, capsys) -> None:

@@ -31,7 +31,7 @@ from vidclear.errors import ConfigError, InputError
 from vidclear.io.sinks.encoder import suffix_for_container
 from vidclear.io.sources.av_source import EMPTY_INPUT
 from vidclear.io.sources.trip import leave_out
-from vidclear.io.suffixes import VIDEO_SUFFIXES
+from vidclear.io.suffixes import VIDEO_SUFFIXES, left_out_note
 
 __all__ = ["VIDEO_SUFFIXES", "BatchItem", "collect_inputs", "read_manifest"]
 
@@ -175,6 +175,9 @@ def _find(spec: str, outdir: Path, notes: list[str]) -> list[_Found]:
         files = leave_out(sorted(f for f in root.rglob("*")
                                  if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES),
                           root, spec, notes)
+        unwritable = left_out_note(spec, [f for f in root.rglob("*") if f.is_file()])
+        if unwritable:  # camcorder .MOD, .dv: left out without a word (trial 124 F3)
+            notes.append(unwritable)
         broken = sorted(str(f) for f in root.rglob("*")
                         if f.suffix.lower() in VIDEO_SUFFIXES and f.is_symlink()
                         and not f.exists())

@@ -1244,9 +1244,10 @@ class AVSource(Source):
                 self._kept_matrix = matrix
                 self.notes.append(
                     f"{self.spec}: its display matrix {describe(matrix)}, which is no quarter "
-                    "turn: the picture is processed as stored and the matrix handed on to "
-                    "the output for players to apply (FFmpeg's autorotate turns the picture "
-                    "within its frame, cutting the corners)")
+                    "turn: the picture is processed as stored, and the matrix goes with it "
+                    "to an output that holds one (MP4, MOV, Matroska, WebM) for players to "
+                    "apply (FFmpeg's autorotate turns the picture within its frame, cutting "
+                    "the corners)")
         else:
             turned = None if turns == (1, 0, 0, 1) else turns
         if self.sample_aspect is not None:  # anamorphic: turned a quarter, its inverse

@@ -132,7 +132,11 @@ class TrimSource(Source):
         self.length = None if end is None else end - start
         self._packets = _TrimmedPackets(self.start, self.end)
         source.side_packets = self.side_packets = self._packets
-        if start > 0:
+        first = source.first_time
+        if start > 0 and (first is None or self.start > first):
+            # not into the stretch before the picture starts: the seek went to
+            # its first keyframe, and the sound from -ss up to it was lost
+            # (trial 124 F1; FFmpeg 5.1 loses it too)
             source.seek(self.start)
 
     @property

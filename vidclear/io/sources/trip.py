@@ -30,7 +30,7 @@ from vidclear.errors import InputError
 from vidclear.io.orientation import IDENTITY, describe, file_display_matrix, quarter_turns
 from vidclear.io.sinks.paths import PARTIAL_MARK
 from vidclear.io.sources.av_source import EMPTY_INPUT, AVSource, classify_input
-from vidclear.io.suffixes import VIDEO_SUFFIXES
+from vidclear.io.suffixes import VIDEO_SUFFIXES, left_out_note
 
 __all__ = ["TripSource", "expand_inputs"]
 
@@ -220,6 +220,15 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name",
                              f"out (a folder plays its own files; {tree} takes them all)")
             if notes is not None:  # a killed run's output (trial 39), hidden files (37)
                 notes.extend(said)
+                own = [p for p in path.iterdir() if p.is_file() or p.is_symlink()]
+                unwritable = left_out_note(spec, [p for p in own if p.is_file()])
+                if unwritable:  # camcorder .MOD, .dv (trial 124 F3)
+                    notes.append(unwritable)
+                broken = sorted(str(p) for p in own if p.suffix.lower() in VIDEO_SUFFIXES
+                                and p.is_symlink() and not p.exists())
+                if broken:  # a card not mounted: skipped without a word (trial 124 F4)
+                    notes.append(f"skipped {len(broken)} link(s) in {spec} to nothing: "
+                                 f"{', '.join(broken[:3])}{', ...' if len(broken) > 3 else ''}")
         elif (any(ch in spec for ch in "*?[") and not path.exists()
               and classify_input(spec) == "file"):  # lavfi:a[out0];b[out1] is no pattern
             # ** spans folders, as in vidclear batch (it matched one level here)
