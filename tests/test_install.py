@@ -58,23 +58,31 @@ def test_requirements_name_no_opencv_wheel_outside_the_extras() -> None:
     assert extras.get("opencv-python>=4.8") == "gui"
 
 
+# Python run as if no OpenCV wheel were installed, then the code given
+_NO_OPENCV = textwrap.dedent("""
+    import importlib.metadata as m, sys
+    real = m.version
+    def version(name):
+        if name.startswith("opencv-"):
+            raise m.PackageNotFoundError(name)
+        return real(name)
+    m.version = version
+    sys.modules["cv2"] = None
+""")
+
+
+def _without_opencv(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", _NO_OPENCV + textwrap.dedent(code)],
+                          capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
+
+
 def test_missing_opencv_is_one_line_from_the_command() -> None:
     """`vidclear --version` without OpenCV printed two chained tracebacks (trial 121 F1)."""
-    code = textwrap.dedent("""
-        import importlib.metadata as m, sys
-        real = m.version
-        def version(name):  # as if no OpenCV wheel were installed
-            if name.startswith("opencv-"):
-                raise m.PackageNotFoundError(name)
-            return real(name)
-        m.version = version
-        sys.modules["cv2"] = None
+    proc = _without_opencv("""
         sys.argv = ["vidclear", "--version"]  # as the console script runs it
         from vidclear.cli.main import main
         sys.exit(main())
     """)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, check=False, cwd=ROOT)
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.startswith("vidclear: error: vidclear needs OpenCV (the cv2 module)")
@@ -83,19 +91,7 @@ def test_missing_opencv_is_one_line_from_the_command() -> None:
 
 def test_missing_opencv_names_the_extras() -> None:
     """Without any OpenCV wheel, ``import vidclear`` says which extra to install."""
-    code = textwrap.dedent("""
-        import importlib.metadata as m, sys
-        real = m.version
-        def version(name):  # as if no OpenCV wheel were installed
-            if name.startswith("opencv-"):
-                raise m.PackageNotFoundError(name)
-            return real(name)
-        m.version = version
-        sys.modules["cv2"] = None
-        import vidclear
-    """)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, check=False, cwd=ROOT)
+    proc = _without_opencv("import vidclear")
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("ImportError: ")
