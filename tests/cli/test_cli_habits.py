@@ -107,6 +107,21 @@ def test_usage_errors_are_one_line_too(args, match):
     assert match in line and "--help' lists the options" in line, line
 
 
+def test_a_file_named_like_an_option_is_named_in_the_error(clip, tmp_path):
+    # `vidclear batch -leading.mp4 -o X` said only "unknown option" though
+    # the file is there (trial 123 F4); ./NAME and -- both run it
+    named = tmp_path / "-leading.mp4"
+    named.write_bytes(clip.read_bytes())
+    res = subprocess.run([*PY, "batch", "-leading.mp4", "-o", "out"], capture_output=True,
+                         text=True, timeout=60, cwd=tmp_path)
+    assert res.returncode == 2
+    assert ("unknown option -leading.mp4 (-leading.mp4 is also a file: name it "
+            "./-leading.mp4, or put -- before the inputs)") in one_error_line(res)
+    res = subprocess.run([*PY, "run", "-o", "out.mp4", "-q", "--", "-leading.mp4"],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+
+
 def test_n_on_hdr_keeps_an_existing_output(tmp_path):
     a, b = tmp_path / "a.png", tmp_path / "b.png"
     for p in (a, b):

@@ -98,6 +98,12 @@ class _Parser(argparse.ArgumentParser):
                 and not arg_string[1].isdigit() and set(arg_string[1:]) != {"v"}):
             word = arg_string.split("=", 1)[0]
             why = _FFMPEG_ONLY.get(word)
+            if why is None and os.path.exists(arg_string):
+                # a file named like an option: said as an unknown option alone
+                # (trial 123 F4); the shell's own ways round it work
+                why = (f"{arg_string} is also a file: name it ./{arg_string}, or put -- "
+                       "before the inputs")
+                self.error(f"unknown option {word} ({why})")
             self.error(f"unknown option {word}" + (f" (FFmpeg's; {why})" if why else ""))
         return super()._parse_optional(arg_string)
 
