@@ -74,6 +74,22 @@ def test_synth_haze_lowers_contrast_and_keeps_timing(tmp_path):
     assert kinds == ["video", "audio"]
 
 
+def test_synth_haze_takes_a_coloured_airlight_on_its_flag(tmp_path):
+    # --airlight refused R,G,B that --set synth_haze.airlight=[r,g,b] took
+    # (trial 125 F7): a warm airlight warms a grey scene's haze
+    src = make_clip(tmp_path / "clear.mp4", n=3, size=(96, 64), audio=False)
+    out = tmp_path / "warm.mp4"
+    res = subprocess.run([*PY, "synth", "haze", str(src), str(out), "--beta", "3",
+                          "--depth-model", "constant", "--airlight", "0.95,0.85,0.6"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    r, g, b = _frames(out)[1].reshape(-1, 3).mean(axis=0)
+    assert r > g > b and r - b > 40
+    res = subprocess.run([*PY, "synth", "haze", str(src), str(out), "--airlight", "0.9,0.8"],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "expected a grey level or R,G,B" in res.stderr
+
+
 def test_synth_bracket_alternates_exposure(tmp_path):
     src = make_clip(tmp_path / "clear.mp4", n=12, size=(160, 120), audio=False)
     out = tmp_path / "bracket.mp4"

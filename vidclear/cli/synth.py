@@ -30,6 +30,20 @@ examples:
 """
 
 
+def _airlight(text: str) -> float | list[float]:
+    """``--airlight``: a grey level, or R,G,B, as ``synth_haze.airlight`` takes them.
+
+    The flag refused an RGB value that ``--set synth_haze.airlight=[r,g,b]``
+    took (trial 125 F7).
+    """
+    parts = text.split(",")
+    if len(parts) == 1:
+        return finite_float(text)
+    if len(parts) != 3:
+        raise argparse.ArgumentTypeError(f"expected a grey level or R,G,B, got {text!r}")
+    return [finite_float(p.strip()) for p in parts]
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="synthesize hazy or exposure-bracketed test footage",
                        description="Turn a clear clip (file or lavfi:) into test footage.",
@@ -44,7 +58,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "Every option is also settable as --set synth_haze.KEY=VALUE.")
     haze.add_argument("--model", choices=("scattering", "uniform"))
     haze.add_argument("--beta", type=finite_float, help="scattering coefficient per depth unit")
-    haze.add_argument("--airlight", type=finite_float, help="atmospheric light, grey level 0..1")
+    haze.add_argument("--airlight", type=_airlight,
+                      help="atmospheric light: a grey level 0..1, or R,G,B (0.8,0.85,0.95: "
+                           "a bluish haze)")
     haze.add_argument("--depth-map", dest="depth_map", metavar="IMAGE",
                       help="grey depth image (bright = far); default: the depth model")
     haze.add_argument("--depth-model", dest="depth_model",
