@@ -49,7 +49,7 @@ from vidclear.io.sinks.stream import StreamSink, classify_output
 from vidclear.io.sinks.tee import TeeSink
 from vidclear.io.sources import TripSource, classify_input, expand_inputs, open_source
 from vidclear.io.sources.network import remote_file
-from vidclear.io.suffixes import VIDEO_SUFFIXES
+from vidclear.io.suffixes import SCANNED_SUFFIXES
 from vidclear.pipeline.runner import Pipeline
 from vidclear.pipeline.stats import PipelineStats
 
@@ -64,7 +64,7 @@ MODES = ("file", "live")
 _SAME_SIGNAL_S = 0.25
 
 # Names that are files, not folders, to a user of `--split -o DIR`
-_FILE_LIKE = VIDEO_SUFFIXES | {".gif"}
+_FILE_LIKE = SCANNED_SUFFIXES | {".gif"}
 
 
 def build_processors(config: Config) -> list[Processor[Any]]:

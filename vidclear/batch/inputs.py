@@ -31,9 +31,9 @@ from vidclear.errors import ConfigError, InputError
 from vidclear.io.sinks.encoder import suffix_for_container
 from vidclear.io.sources.av_source import EMPTY_INPUT
 from vidclear.io.sources.trip import leave_out
-from vidclear.io.suffixes import VIDEO_SUFFIXES, left_out_note
+from vidclear.io.suffixes import SCANNED_SUFFIXES, output_suffix
 
-__all__ = ["VIDEO_SUFFIXES", "BatchItem", "collect_inputs", "read_manifest"]
+__all__ = ["BatchItem", "collect_inputs", "read_manifest"]
 
 MANIFEST_SUFFIXES = frozenset({".csv", ".jsonl", ".ndjson"})
 
@@ -173,13 +173,10 @@ def _find(spec: str, outdir: Path, notes: list[str]) -> list[_Found]:
     if p.is_dir():
         root = p.resolve()
         files = leave_out(sorted(f for f in root.rglob("*")
-                                 if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES),
+                                 if f.is_file() and f.suffix.lower() in SCANNED_SUFFIXES),
                           root, spec, notes)
-        unwritable = left_out_note(spec, [f for f in root.rglob("*") if f.is_file()])
-        if unwritable:  # camcorder .MOD, .dv: left out without a word (trial 124 F3)
-            notes.append(unwritable)
         broken = sorted(str(f) for f in root.rglob("*")
-                        if f.suffix.lower() in VIDEO_SUFFIXES and f.is_symlink()
+                        if f.suffix.lower() in SCANNED_SUFFIXES and f.is_symlink()
                         and not f.exists())
         if broken:  # left out without a word (trial 123 F2)
             notes.append(f"skipped {len(broken)} link(s) in {spec} to nothing: "
@@ -258,7 +255,7 @@ def collect_trips(specs: list[str], outdir: Path, *, suffix: str | None = None,
         if not folder.is_dir():
             raise InputError(f"batch --trips: {spec} is not a folder of chunk files")
         subfolders = [d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")]
-        if subfolders and not any(p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
+        if subfolders and not any(p.is_file() and p.suffix.lower() in SCANNED_SUFFIXES
                                   for p in folder.iterdir()):
             # the folder's own advice was a glob pattern, which --trips refuses (trial 39)
             raise InputError(f"batch --trips: {spec} holds no video files itself; name its "
@@ -327,7 +324,7 @@ def collect_inputs(specs: list[str], outdir: Path, *, suffix: str | None = None,
         if suffix:
             out = out.with_suffix(suffix if suffix.startswith(".") else f".{suffix}")
         else:
-            out = out.with_suffix(suffix_for_container(container, out.suffix))
+            out = out.with_suffix(suffix_for_container(container, output_suffix(out.suffix)))
         if not out.is_relative_to(outdir):
             raise InputError(f"output {out} for {f.path} is outside {outdir}")
         if out in seen:

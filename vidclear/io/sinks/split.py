@@ -11,6 +11,7 @@ from vidclear.core.frame import Frame
 from vidclear.errors import ConfigError
 from vidclear.io.sinks.encoder import EncoderSink, suffix_for_container
 from vidclear.io.sources.trip import TripSource
+from vidclear.io.suffixes import output_suffix
 
 __all__ = ["SplitSink", "split_outputs"]
 
@@ -19,10 +20,12 @@ def split_outputs(files: Sequence[str | os.PathLike[str]], folder: str | os.Path
     """The files a ``--split`` run writes: one per input in ``folder``, named as the input.
 
     With a container forced (``-f`` / ``output.format``), each takes that
-    container's extension where its own is not one (:func:`suffix_for_container`).
+    container's extension where its own is not one (:func:`suffix_for_container`);
+    an input whose extension no muxer writes (``.MOD``) takes
+    :func:`~vidclear.io.suffixes.output_suffix`'s.
     """
-    return [Path(folder) / Path(f).with_suffix(suffix_for_container(container, Path(f).suffix)).name
-            for f in files]
+    return [Path(folder) / Path(f).with_suffix(
+        suffix_for_container(container, output_suffix(Path(f).suffix))).name for f in files]
 
 
 class SplitSink:

@@ -30,7 +30,7 @@ from vidclear.errors import InputError
 from vidclear.io.orientation import IDENTITY, describe, file_display_matrix, quarter_turns
 from vidclear.io.sinks.paths import PARTIAL_MARK
 from vidclear.io.sources.av_source import EMPTY_INPUT, AVSource, classify_input
-from vidclear.io.suffixes import VIDEO_SUFFIXES, left_out_note
+from vidclear.io.suffixes import SCANNED_SUFFIXES
 
 __all__ = ["TripSource", "expand_inputs"]
 
@@ -201,7 +201,7 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name",
         path = Path(spec)
         if path.is_dir():
             videos = [p for p in path.rglob("*")
-                      if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES]
+                      if p.is_file() and p.suffix.lower() in SCANNED_SUFFIXES]
             said: list[str] = []
             kept = leave_out(videos, path, spec, said)
             found = sorted(str(p) for p in kept if p.parent == path)
@@ -214,18 +214,15 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name",
                                      f"{deeper[0].relative_to(path)}): name them, or a "
                                      f"pattern such as {tree}")
                 raise InputError(f"folder {spec} holds no video files "
-                                 f"({', '.join(sorted(VIDEO_SUFFIXES))})")
+                                 f"({', '.join(sorted(SCANNED_SUFFIXES))})")
             if notes is not None and deeper:  # left out without a word (trial 38)
                 notes.append(f"{len(deeper)} video file(s) in subfolders of {spec} are left "
                              f"out (a folder plays its own files; {tree} takes them all)")
             if notes is not None:  # a killed run's output (trial 39), hidden files (37)
                 notes.extend(said)
-                own = [p for p in path.iterdir() if p.is_file() or p.is_symlink()]
-                unwritable = left_out_note(spec, [p for p in own if p.is_file()])
-                if unwritable:  # camcorder .MOD, .dv (trial 124 F3)
-                    notes.append(unwritable)
-                broken = sorted(str(p) for p in own if p.suffix.lower() in VIDEO_SUFFIXES
-                                and p.is_symlink() and not p.exists())
+                broken = sorted(str(p) for p in path.iterdir()
+                                if p.suffix.lower() in SCANNED_SUFFIXES and p.is_symlink()
+                                and not p.exists())
                 if broken:  # a card not mounted: skipped without a word (trial 124 F4)
                     notes.append(f"skipped {len(broken)} link(s) in {spec} to nothing: "
                                  f"{', '.join(broken[:3])}{', ...' if len(broken) > 3 else ''}")
