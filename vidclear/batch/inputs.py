@@ -31,7 +31,7 @@ from vidclear.errors import ConfigError, InputError
 from vidclear.io.sinks.encoder import suffix_for_container
 from vidclear.io.sources.av_source import EMPTY_INPUT
 from vidclear.io.sources.trip import leave_out
-from vidclear.io.suffixes import SCANNED_SUFFIXES, output_suffix
+from vidclear.io.suffixes import SCANNED_SUFFIXES, broken_links_note, output_suffix
 
 __all__ = ["BatchItem", "collect_inputs", "read_manifest"]
 
@@ -175,12 +175,9 @@ def _find(spec: str, outdir: Path, notes: list[str]) -> list[_Found]:
         files = leave_out(sorted(f for f in root.rglob("*")
                                  if f.is_file() and f.suffix.lower() in SCANNED_SUFFIXES),
                           root, spec, notes)
-        broken = sorted(str(f) for f in root.rglob("*")
-                        if f.suffix.lower() in SCANNED_SUFFIXES and f.is_symlink()
-                        and not f.exists())
+        broken = broken_links_note(spec, root.rglob("*"))
         if broken:  # left out without a word (trial 123 F2)
-            notes.append(f"skipped {len(broken)} link(s) in {spec} to nothing: "
-                         f"{', '.join(broken[:3])}{', ...' if len(broken) > 3 else ''}")
+            notes.append(broken)
     elif glob.has_magic(spec) and not p.exists():  # 'clip[1].mp4' that exists is a name
         root = _glob_root(spec)
         files = sorted(Path(f).resolve() for f in glob.glob(spec, recursive=True)

@@ -34,7 +34,7 @@ from vidclear.core.frame import Frame
 from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import ConfigError, InputError, OutputError
 from vidclear.io.joins import Timeline, joinable
-from vidclear.io.orientation import IDENTITY, file_display_matrix, quarter_turns
+from vidclear.io.orientation import file_display_matrix, placement
 from vidclear.io.sinks.audio import AudioTranscode, is_ogg, own_audio_codec
 from vidclear.io.sinks.encoder import (
     TIMECODE_FORMATS,
@@ -237,8 +237,7 @@ def _rotated(path: Path) -> bool:
     A mirror alone reads as no rotation (``frame.rotation`` 0 for a flip
     upside down); the matrix says it.
     """
-    matrix = file_display_matrix(str(path))
-    return matrix is not None and quarter_turns(matrix) != IDENTITY
+    return placement(file_display_matrix(str(path)), True) != (None, None)
 
 
 class SegmentSource(Source):

@@ -24,7 +24,7 @@ import numpy as np
 from av.sidedata.sidedata import Type
 
 __all__ = ["IDENTITY", "KEEPS_DISPLAY_MATRIX", "describe", "display_matrix", "file_display_matrix",
-           "orient", "quarter_turns"]
+           "orient", "placement", "quarter_turns"]
 
 #: The muxers that store a display matrix (FFmpeg's, checked by writing one
 #: and reading it back with ffprobe); MPEG-TS, AVI, FLV and NUT drop it.
@@ -72,6 +72,24 @@ def quarter_turns(matrix: tuple[int, ...]) -> tuple[int, int, int, int] | None:
     if abs(a * d - b * c) != 1:
         return None
     return a, b, c, d
+
+
+def placement(matrix: tuple[int, ...] | None, autorotate: bool
+              ) -> tuple[tuple[int, int, int, int] | None, tuple[int, ...] | None]:
+    """What becomes of a frame's display matrix: (turns applied to the pixels, matrix handed on).
+
+    ``(None, None)`` for none, or one that leaves the picture as it is; a
+    quarter turn, mirrored or not, is applied when ``autorotate``; any other
+    matrix, or every one without it, goes to the output as it is.
+    """
+    if matrix is None:
+        return None, None
+    turns = quarter_turns(matrix)
+    if turns == IDENTITY:
+        return None, None
+    if autorotate and turns is not None:
+        return turns, None
+    return None, matrix
 
 
 def orient(image: np.ndarray, turns: tuple[int, int, int, int]) -> np.ndarray:

@@ -17,7 +17,10 @@ video files" (trial 126 F2).
 
 from __future__ import annotations
 
-__all__ = ["SCANNED_SUFFIXES", "VIDEO_SUFFIXES", "output_suffix"]
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = ["SCANNED_SUFFIXES", "VIDEO_SUFFIXES", "broken_links_note", "output_suffix"]
 
 #: Containers FFmpeg reads video from and writes under the same extension
 #: (lower case): an output named like its input works.
@@ -36,3 +39,13 @@ SCANNED_SUFFIXES = VIDEO_SUFFIXES | frozenset(_WRITTEN_AS)
 def output_suffix(suffix: str) -> str:
     """The extension an output named like an input with ``suffix`` takes (``.MOD`` -> ``.mp4``)."""
     return _WRITTEN_AS.get(suffix.lower(), suffix)
+
+
+def broken_links_note(spec: str, paths: Iterable[Path]) -> str | None:
+    """A note naming the links to nothing among ``paths`` that a scan of ``spec`` would take."""
+    broken = sorted(str(p) for p in paths
+                    if p.suffix.lower() in SCANNED_SUFFIXES and p.is_symlink() and not p.exists())
+    if not broken:
+        return None
+    more = ", ..." if len(broken) > 3 else ""
+    return f"skipped {len(broken)} link(s) in {spec} to nothing: {', '.join(broken[:3])}{more}"

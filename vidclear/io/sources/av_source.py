@@ -22,7 +22,7 @@ from vidclear.core.frame import Frame
 from vidclear.core.source import Chapter, Source, StreamInfo
 from vidclear.errors import InputError
 from vidclear.io.joins import FileJoins, Unjoiner, joinable
-from vidclear.io.orientation import describe, display_matrix, orient, quarter_turns
+from vidclear.io.orientation import describe, display_matrix, orient, placement, quarter_turns
 from vidclear.io.sequence import ffmpeg_pattern, first_of_sequence, has_number
 from vidclear.io.sources.remote import accepts_ranges, asked
 from vidclear.io.sources.structure import (
@@ -1229,27 +1229,21 @@ class AVSource(Source):
             meta["damaged"] = True
         self._frames_decoded += 1
         matrix = display_matrix(av_frame) if av_frame.side_data else None
-        turns = quarter_turns(matrix) if matrix is not None else (1, 0, 0, 1)
-        if turns == (1, 0, 0, 1):
-            matrix = None  # none, or one that leaves the picture as it is
-        if not self.config.autorotate or turns is None:
-            turned = None
-            if matrix is not None:  # handed on to the output, as ffmpeg -noautorotate does
-                meta["display_matrix"] = matrix
-            if turns is None and matrix is not None and self._kept_matrix != matrix:
+        turned, kept = placement(matrix, self.config.autorotate)
+        if kept is not None:  # handed on to the output, as ffmpeg -noautorotate does
+            meta["display_matrix"] = kept
+            if quarter_turns(kept) is None and self._kept_matrix != kept:
                 # FFmpeg turns the picture within its frame (its rotate filter:
                 # corners cut, black beside); vidclear keeps every pixel and the
                 # matrix, where before the angle was dropped without a word
                 # (trial 119 F3)
-                self._kept_matrix = matrix
+                self._kept_matrix = kept
                 self.notes.append(
-                    f"{self.spec}: its display matrix {describe(matrix)}, which is no quarter "
+                    f"{self.spec}: its display matrix {describe(kept)}, which is no quarter "
                     "turn: the picture is processed as stored, and the matrix goes with it "
                     "to an output that holds one (MP4, MOV, Matroska, WebM) for players to "
                     "apply (FFmpeg's autorotate turns the picture within its frame, cutting "
                     "the corners)")
-        else:
-            turned = None if turns == (1, 0, 0, 1) else turns
         if self.sample_aspect is not None:  # anamorphic: turned a quarter, its inverse
             quarter = turned is not None and turned[0] == 0
             meta["sample_aspect_ratio"] = 1 / self.sample_aspect if quarter else \

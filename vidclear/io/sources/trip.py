@@ -27,10 +27,10 @@ from vidclear.config.sections import InputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import SidePackets, Source, StreamInfo
 from vidclear.errors import InputError
-from vidclear.io.orientation import IDENTITY, describe, file_display_matrix, quarter_turns
+from vidclear.io.orientation import describe, file_display_matrix, placement
 from vidclear.io.sinks.paths import PARTIAL_MARK
 from vidclear.io.sources.av_source import EMPTY_INPUT, AVSource, classify_input
-from vidclear.io.suffixes import SCANNED_SUFFIXES
+from vidclear.io.suffixes import SCANNED_SUFFIXES, broken_links_note
 
 __all__ = ["TripSource", "expand_inputs"]
 
@@ -220,12 +220,9 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name",
                              f"out (a folder plays its own files; {tree} takes them all)")
             if notes is not None:  # a killed run's output (trial 39), hidden files (37)
                 notes.extend(said)
-                broken = sorted(str(p) for p in path.iterdir()
-                                if p.suffix.lower() in SCANNED_SUFFIXES and p.is_symlink()
-                                and not p.exists())
+                broken = broken_links_note(spec, path.iterdir())
                 if broken:  # a card not mounted: skipped without a word (trial 124 F4)
-                    notes.append(f"skipped {len(broken)} link(s) in {spec} to nothing: "
-                                 f"{', '.join(broken[:3])}{', ...' if len(broken) > 3 else ''}")
+                    notes.append(broken)
         elif (any(ch in spec for ch in "*?[") and not path.exists()
               and classify_input(spec) == "file"):  # lavfi:a[out0];b[out1] is no pattern
             # ** spans folders, as in vidclear batch (it matched one level here)
@@ -326,13 +323,10 @@ def _shown(spec: str, info: StreamInfo, autorotate: bool
     ``autorotate``; any other matrix, or every one without it, goes to the
     output (see :meth:`AVSource._make_frame`).
     """
-    matrix = file_display_matrix(spec)
-    turns = quarter_turns(matrix) if matrix is not None else IDENTITY
-    if matrix is None or turns == IDENTITY:
-        return (info.width, info.height), None
-    if autorotate and turns is not None:
-        return ((info.height, info.width) if turns[0] == 0 else (info.width, info.height)), None
-    return (info.width, info.height), matrix
+    turned, kept = placement(file_display_matrix(spec), autorotate)
+    quarter = turned is not None and turned[0] == 0
+    return ((info.height, info.width) if quarter else (info.width, info.height)), kept
+
 
 class TripSource(Source):
     """Several files of one recording as one continuous input.
