@@ -648,12 +648,15 @@ def test_hidden_files_in_a_folder_are_skipped_with_a_note(clips: Path, tmp_path:
     assert frames(tmp_path / "trip.mp4") == frames(card / "a.mp4")
 
 
-@pytest.mark.parametrize("full_at", [3, 5])  # while jobs are claimed; after one is done
-def test_a_state_file_that_cannot_be_saved_stops_the_batch_with_its_table(
+@pytest.mark.parametrize("full_at", [3, 5, 0])  # while jobs are claimed; after one is
+def test_a_state_file_that_cannot_be_saved_stops_the_batch_with_its_table(  # done; the last
         clips: Path, tmp_path: Path, capsys, monkeypatch, full_at: int) -> None:
     # A full disk at the state's save ended the batch in one line: no table,
     # no report, files done or in flight not said, no word of resuming
-    # (trial 123 F1). It stops as for Ctrl-C and says what it did.
+    # (trial 123 F1). It stops as for Ctrl-C and says what it did. At the
+    # last file's record (full_at 0) the table said a plain "done" for a
+    # file the rerun processed again (trial 126 F5).
+    from vidclear.batch import runner
     from vidclear.batch import state as state_mod
 
     real = state_mod.BatchState.save
@@ -661,7 +664,8 @@ def test_a_state_file_that_cannot_be_saved_stops_the_batch_with_its_table(
 
     def save(self) -> None:  # a later save finds the disk full
         calls["n"] += 1
-        if calls["n"] >= full_at:
+        done = sum(r.get("status") == "done" for r in self.jobs.values())
+        if calls["n"] >= full_at > 0 or (full_at == 0 and done == 3):
             raise state_mod.StateWriteError(f"cannot write batch state {self.path}: "
                                             "No space left on device")
         real(self)
@@ -679,8 +683,16 @@ def test_a_state_file_that_cannot_be_saved_stops_the_batch_with_its_table(
         "and run the same command again to resume")
     report = json.loads((out / "batch-report.json").read_text())
     assert report["state_error"] and report["interrupted"]
+    unrecorded = [e["output"] for e in report["files"] if e.get("note") == runner.UNRECORDED_NOTE]
+    if full_at == 0:  # the last file: whole, its record lost, and the table says so
+        assert len(unrecorded) == 1, report["files"]
+        assert "its record could not be saved" in err, err
+        before = {p.name: p.stat().st_mtime_ns for p in out.rglob("*.mp4")}
     monkeypatch.setattr(state_mod.BatchState, "save", real)
     assert main(args) == 0, capsys.readouterr().err  # resumed
+    if full_at == 0:  # the rerun redoes what the table said it would, and no more
+        after = {p.name: p.stat().st_mtime_ns for p in out.rglob("*.mp4")}
+        assert [n for n in sorted(after) if after[n] != before[n]] == [Path(unrecorded[0]).name]
     assert sorted(p.name for p in out.rglob("*.mp4")) == ["a.mp4", "b.mp4", "c.mp4"]
 
 

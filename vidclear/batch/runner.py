@@ -55,6 +55,9 @@ SEGMENT_DIR = ".vidclear-segments"
 # a segment that failed for want of room keeps the finished ones (see _handle)
 _NO_ROOM = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 REPORT_NAME = "batch-report.json"
+#: the row of a file written whole whose record the state file could not take
+UNRECORDED_NOTE = ("written whole, but its record could not be saved: the same command "
+                   "run again processes it again")
 
 
 @dataclass
@@ -550,8 +553,15 @@ class _Run:
         f.result = {"status": "done", "input": str(f.item.input),
                     "output": str(f.item.output), "identity": f.identity,
                     "config_hash": f.chash, **written(f.item.output), **result}
-        self.state.record(f.item.key, f.result)
-        self._emit(f)
+        try:
+            self.state.record(f.item.key, f.result)
+        except StateWriteError:
+            # the output is whole, but the rerun cannot know it: the row said
+            # a plain "done" for a file the next run processed again (trial 126 F5)
+            f.note = UNRECORDED_NOTE
+            raise
+        finally:
+            self._emit(f)
 
     def _emit(self, f: _File) -> None:
         if self.on_file is not None:
