@@ -316,6 +316,32 @@ def test_skipped_rows_show_no_times_of_this_run(tmp_path: Path) -> None:
     assert error.startswith(note[:-3]) and error[len(note) - 3] == " "
 
 
+def test_table_columns_line_up_under_wide_file_names() -> None:
+    # A file named in Japanese took twice the columns len() counted and
+    # pushed its row's status and numbers out of line (trial 123 F3).
+    import unicodedata
+
+    from vidclear.cli.batch import format_table
+
+    report = {"files": [
+        {"output": "ドライブ映像.mp4", "status": "done", "frames": 12, "fps": 30.0, "wall_s": 0.4},
+        {"output": "cafe\u0301.mp4", "status": "done", "frames": 9, "fps": 30.0, "wall_s": 0.3},
+        {"output": "a.mp4", "status": "failed", "frames": 0, "fps": 0.0, "wall_s": 0.1}],
+        "totals": {"done": 2, "skipped": 0, "failed": 1, "pending": 0, "frames": 21,
+                   "fps": 30.0}, "wall_s": 0.5, "workers": 1, "engine": "local"}
+
+    def columns(text: str) -> int:  # the terminal columns text takes
+        return sum(0 if unicodedata.combining(c) else
+                   2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+    ends = set()
+    for row in format_table(report).splitlines()[:4]:  # the head and three rows
+        label, rest = row.split("  ", 1)
+        status = rest.lstrip().split(" ", 1)[0]  # the second column, right-aligned
+        ends.add(columns(row[:row.index(status, len(label)) + len(status)]))
+    assert len(ends) == 1, format_table(report)
+
+
 def test_rows_name_files_below_the_output_folder(clips: Path, tmp_path: Path, capsys) -> None:
     # a/x.mp4 and b/x.mp4 were both "x.mp4" in the table (trial 37)
     for d in ("a", "b"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +87,21 @@ examples:
     p.set_defaults(func=run)
 
 
+def _width(text: str) -> int:
+    """Terminal columns ``text`` takes: East Asian wide characters two, combining marks none.
+
+    ``len`` counted a file named in Japanese as half its width and pushed
+    that row's columns out of line (trial 123 F3).
+    """
+    return sum(0 if unicodedata.combining(c) else
+               2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
 def _fmt_row(cells: list[str], widths: list[int]) -> str:
-    return "  ".join(c.ljust(w) if i == 0 or i == len(cells) - 1 else c.rjust(w)
-                     for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+    padded = [c + " " * (w - _width(c)) if i == 0 or i == len(cells) - 1
+              else " " * (w - _width(c)) + c
+              for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+    return "  ".join(padded).rstrip()
 
 
 def _label(output: str, outdir: str | None) -> str:
@@ -133,7 +146,7 @@ def format_table(report: dict[str, Any]) -> str:
             note = note[:98].rsplit(" ", 1)[0].rstrip() + "..."
         rows.append([_label(e["output"], report.get("outdir")), e["status"], str(e["frames"]),
                      fps, secs, note])
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    widths = [max(_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = [_fmt_row(head, widths)] + [_fmt_row(r, widths) for r in rows] + whole
     t = report["totals"]
     stopped = f"{t['interrupted']} interrupted, " if t.get("interrupted") else ""
