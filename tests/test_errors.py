@@ -98,6 +98,52 @@ def test_float16_images_are_dehazed_like_float32_and_non_arrays_are_named():
     assert listed.dtype == np.float64 and listed.shape == rgb.shape
 
 
+def test_images_stored_big_endian_are_taken_and_given_back_so():
+    # ">u2" is uint16 stored big-endian (FITS, some TIFF readers): refused
+    # by every restoration function with "must be uint8, uint16 or float
+    # ..., got >u2" (trial 128 F1). The same result, in the caller's order.
+    from vidclear import enhance, hdr, metrics
+    from vidclear.dehaze.airlight import estimate_airlight
+
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 65536, (24, 32, 3)).astype(np.uint16)
+    big = rgb.astype(">u2")
+    for fn in (vidclear.dehaze_image, enhance.ace, enhance.msrcr, enhance.clahe,
+               enhance.equalize_hist):
+        out = fn(big)
+        assert out.dtype == big.dtype, fn.__name__
+        np.testing.assert_array_equal(out.astype(np.uint16), fn(rgb), err_msg=fn.__name__)
+    brackets = [np.clip(rgb.astype(np.float64) * k, 0, 65535).astype(np.uint16)
+                for k in (0.25, 1.0, 4.0)]
+    times = [1 / 4, 1.0, 4.0]
+    np.testing.assert_array_equal(
+        hdr.merge_Debevec1997([b.astype(">u2") for b in brackets], times),
+        hdr.merge_Debevec1997(brackets, times))
+    np.testing.assert_array_equal(estimate_airlight(big), estimate_airlight(rgb))
+    frames = [rgb, rgb[::-1].copy()]
+    assert metrics.flicker([f.astype(">u2") for f in frames]) == metrics.flicker(frames)
+
+
+def test_enhancer_settings_take_numpy_numbers_as_dehazer_does():
+    # np.int64(8) for ACE's levels was "levels must be an integer in [2,
+    # 256], got np.int64(8)", as were NumPy floats for every strength,
+    # clip limit and alpha (trial 128 F2); the same result as Python's.
+    from vidclear import enhance
+
+    img = np.random.default_rng(7).integers(0, 256, (24, 40, 3)).astype(np.uint8)
+    for fn, kw in ((enhance.ace, {"levels": 8, "alpha": 5.0, "grid": 16}),
+                   (enhance.clahe, {"clip_limit": 2.0, "strength": 0.5}),
+                   (enhance.equalize_hist, {"strength": 0.25}),
+                   (enhance.msrcr, {"alpha": 125.0, "beta": 46.0, "low_clip": 0.01})):
+        as_numpy = {k: (np.int64(v) if isinstance(v, int) else np.float32(v))
+                    for k, v in kw.items()}
+        np.testing.assert_array_equal(fn(img, **as_numpy), fn(img, **kw), err_msg=fn.__name__)
+    with pytest.raises(ConfigError, match="levels must be an integer"):
+        enhance.ace(img, levels=np.float32(8))
+    with pytest.raises(ConfigError, match="strength must be a number"):
+        enhance.clahe(img, strength=np.float32("nan"))
+
+
 def test_processor_contract_breaches_are_named(tmp_path):
     from tests.media import make_clip
     from vidclear import Session

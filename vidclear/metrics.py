@@ -25,6 +25,7 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
+from vidclear.core.images import native
 from vidclear.errors import ArrayError, ConfigError
 
 __all__ = [
@@ -329,7 +330,7 @@ def ciede2000(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _frame_level(frame: np.ndarray, mask: np.ndarray | None) -> float:
-    img = np.asarray(frame)
+    img = native(np.asarray(frame))
     if img.dtype == np.uint8:
         scale = 1.0 / 255.0
     elif img.dtype == np.uint16:

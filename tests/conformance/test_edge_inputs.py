@@ -335,11 +335,13 @@ def test_audio_a_muxer_lists_but_refuses_is_re_encoded(media, capsys, audio, ext
     assert [s["codec_name"] for s in ffprobe_streams(out)["streams"]] == ["h264", "aac"]
 
 
-def test_an_mpg_output_is_mpeg_ps_as_ffmpeg_writes_it(media, capsys):
+@pytest.mark.parametrize("ext", [".mpg", ".m2t"])
+def test_an_extension_a_muxer_lists_is_written_as_ffmpeg_writes_it(media, capsys, ext):
     # ".mpg" names no muxer but MPEG-PS ("mpeg") and the raw MPEG-1 stream
     # ("mpeg1video") list it; vidclear refused it ("no container for
     # extension .mpg", trial 104 F6). FFmpeg writes MPEG-PS; so does vidclear.
-    ext = ".mpg"
+    # HDV's ".m2t" is MPEG-TS, which lists it: refused, it failed a batch of
+    # .m2t files named like their inputs (trial 126 F1).
     inp = media / "clip.mkv"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=1", *X264, str(inp))
     out = media / f"clip{ext}"
@@ -500,6 +502,22 @@ def test_a_container_that_refuses_its_streams_at_the_start_says_so(media, capsys
         assert rc == 0, err
         assert [s["codec_name"] for s in ffprobe_streams(out)["streams"]] == ["vp8"]
         out.unlink()
+
+
+def test_a_clip_shorter_than_the_encoders_delay_into_a_refusing_container_says_so(
+        media, capsys):
+    # Ten frames stay inside x264's lookahead until the end: the container
+    # first sees a packet when the file is finished, and its refusal read
+    # "finishing x.ogg failed: Invalid argument: '.../x.partial-123.ogg'
+    # returned 22", naming neither the cause nor the temporary file's purpose
+    inp = media / "ten.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=96x64:r=10:d=1", *X264, str(inp))
+    out = media / "ten.ogg"
+    rc = main(["run", str(inp), "-o", str(out), "-q", "-y"])  # x264's default lookahead
+    err = capsys.readouterr().err
+    assert rc == 1 and len(err.splitlines()) == 1, err
+    assert "the ogg container refused libx264 video when the file was started" in err, err
+    assert "partial" not in err and not list(media.glob("ten.*ogg"))
 
 
 @pytest.mark.parametrize("ext", [".ts", ".mp4"])

@@ -226,7 +226,7 @@ def _refuse_if_cut(path: Path) -> None:
     cut = segment_shortfall(matroska_segment(str(path)))
     if cut is not None:
         raise InputError(f"input {path} is truncated: {cut} {TRUNCATED_HINT}")
-    size = ts_file_cut(str(path)) if path.suffix.lower() in (".ts", ".m2ts", ".mts") else None
+    size = ts_file_cut(str(path)) if path.suffix.lower() in TS_SUFFIXES else None
     if size is not None:
         raise InputError(f"input {path} is truncated: {ts_cut_phrase(size)} {TRUNCATED_HINT}")
 

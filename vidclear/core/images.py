@@ -15,7 +15,18 @@ import numpy as np
 
 from vidclear.errors import ArrayError
 
-__all__ = ["as_image"]
+__all__ = ["as_image", "native"]
+
+
+def native(arr: np.ndarray) -> np.ndarray:
+    """``arr`` in the machine's byte order: a copy if it was stored the other way, else itself.
+
+    A big-endian ``>u2`` image (as FITS and some TIFF readers give) is
+    uint16 all the same, but ``dtype == np.uint16`` is False for it: every
+    function that takes uint16 refused it, naming uint16 as allowed
+    (trial 128 F1).
+    """
+    return arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
 
 
 def as_image(image: object, *, grey: bool = False
@@ -50,7 +61,8 @@ def as_image(image: object, *, grey: bool = False
         Not an array of numbers, another shape, an empty image, another
         dtype, or float values that are NaN, infinite or outside [0, 1].
     """
-    arr = np.asarray(image)
+    given = np.asarray(image)
+    arr = native(given)
     if not isinstance(image, np.ndarray) and arr.dtype.kind not in "uif":
         raise ArrayError(f"image must be a NumPy array of numbers, got {type(image).__name__}")
     if not isinstance(image, np.ndarray) and arr.dtype.kind in "iu" and arr.dtype.itemsize > 2:
@@ -99,9 +111,9 @@ def as_image(image: object, *, grey: bool = False
             res = (result / np.float32(65535)).astype(dtype)
         if channels == 1:
             plane = res if res.ndim == 2 else res[:, :, 0]
-            return np.ascontiguousarray(plane if arr.ndim == 2 else plane[:, :, None])
-        if channels == 4:
-            return np.concatenate([res, arr[:, :, 3:]], axis=2)
-        return res
+            res = np.ascontiguousarray(plane if arr.ndim == 2 else plane[:, :, None])
+        elif channels == 4:
+            res = np.concatenate([res, arr[:, :, 3:]], axis=2)
+        return res.astype(given.dtype, copy=False)  # in the caller's byte order too
 
     return out, restore

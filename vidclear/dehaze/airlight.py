@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vidclear.core.images import native
 from vidclear.dehaze import _kernels as _k
 from vidclear.errors import ArrayError, ConfigError
 from vidclear.kernels import _filters as _kf
@@ -32,7 +33,7 @@ LUMA = BT601  # BT.601 luma weights (R, G, B), float32
 
 
 def _work_image(img: np.ndarray) -> np.ndarray:
-    arr = np.asarray(img)
+    arr = native(np.asarray(img))
     if arr.ndim != 3 or arr.shape[2] != 3 or arr.size == 0:
         raise ArrayError(f"img must be a non-empty H×W×3 RGB array, got shape {arr.shape}")
     if arr.dtype == np.uint8:

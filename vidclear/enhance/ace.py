@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 
 import cv2
 import numpy as np
@@ -31,13 +32,15 @@ FLAT_SPAN = 1e-4
 
 
 def _check_params(alpha: float, method: str, levels: int, grid: int) -> None:
-    if not (isinstance(alpha, int | float) and math.isfinite(alpha) and alpha > 0):
+    if not (isinstance(alpha, numbers.Real) and math.isfinite(alpha) and alpha > 0):
         raise ConfigError(f"alpha must be a finite number > 0, got {alpha!r}")
     if method not in ACE_METHODS:
         raise ConfigError(f"method must be one of {', '.join(ACE_METHODS)}, got {method!r}")
-    if isinstance(levels, bool) or not isinstance(levels, int) or not 2 <= levels <= 256:
+    # NumPy's integers and floats are numbers (np.int64(8) was refused, trial 128 F2)
+    if isinstance(levels, bool) or not isinstance(levels, numbers.Integral) \
+            or not 2 <= levels <= 256:
         raise ConfigError(f"levels must be an integer in [2, 256], got {levels!r}")
-    if isinstance(grid, bool) or not isinstance(grid, int) or grid < 0:
+    if isinstance(grid, bool) or not isinstance(grid, numbers.Integral) or grid < 0:
         raise ConfigError(f"grid must be an integer >= 0 (0 = full resolution), got {grid!r}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import numba
@@ -224,14 +225,14 @@ def apply_table(img: np.ndarray, lut: np.ndarray, *, strength: float = 1.0) -> n
     nbins = _levels(img)
     lut = np.asarray(lut, dtype=np.float32)
     if img.dtype == np.uint16 and lut.shape == (TABLE_LEVELS,) and np.isfinite(lut).all():
-        if not (isinstance(strength, int | float) and 0.0 <= strength <= 1.0):
+        if not (isinstance(strength, numbers.Real) and 0.0 <= strength <= 1.0):
             raise ConfigError(f"strength must be a number in [0, 1], got {strength!r}")
         y = _exact_luma(img)
         return _finish(img, y, _between_levels(lut, y), strength)
     if lut.shape != (nbins,) or not np.isfinite(lut).all():
         raise ArrayError(f"lut must hold {nbins} finite values for {img.dtype} images, "
                          f"got shape {lut.shape}")
-    if not (isinstance(strength, int | float) and 0.0 <= strength <= 1.0):
+    if not (isinstance(strength, numbers.Real) and 0.0 <= strength <= 1.0):
         raise ConfigError(f"strength must be a number in [0, 1], got {strength!r}")
     if strength == 0.0:
         return img.copy()
@@ -291,7 +292,7 @@ def clahe_grid(shape: tuple[int, int], tile_grid: Sequence[int]) -> tuple[int, i
 
 
 def _check_clahe(clip_limit: float, tile_grid: Sequence[int]) -> None:
-    if not (isinstance(clip_limit, int | float) and math.isfinite(clip_limit)
+    if not (isinstance(clip_limit, numbers.Real) and math.isfinite(clip_limit)
             and clip_limit >= 0):
         raise ConfigError(f"clip_limit must be a finite number >= 0 (0 = no clipping), "
                          f"got {clip_limit!r}")
@@ -362,7 +363,7 @@ def clahe(
     """
     img, restore = as_image(img, grey=True)
     _check_clahe(clip_limit, tile_grid)
-    if not (isinstance(strength, int | float) and 0.0 <= strength <= 1.0):
+    if not (isinstance(strength, numbers.Real) and 0.0 <= strength <= 1.0):
         raise ConfigError(f"strength must be a number in [0, 1], got {strength!r}")
     if strength == 0.0:
         return restore(img.copy())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import cv2
@@ -98,10 +99,10 @@ def _check(sigmas: Sequence[float], alpha: float, beta: float, low_clip: float,
         raise ConfigError(f"sigmas must be 1 to {MAX_SCALES} numbers in (0, {MAX_SIGMA:g}] "
                           f"(pixels), got {sigmas!r}")
     for name, v in (("alpha", alpha), ("beta", beta)):
-        if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
+        if not (isinstance(v, numbers.Real) and math.isfinite(v) and v > 0):
             raise ConfigError(f"{name} must be a finite number > 0, got {v!r}")
     for name, v in (("low_clip", low_clip), ("high_clip", high_clip)):
-        if not (isinstance(v, int | float) and 0.0 <= v < 0.5):
+        if not (isinstance(v, numbers.Real) and 0.0 <= v < 0.5):
             raise ConfigError(f"{name} must be a fraction in [0, 0.5), got {v!r}")
     if balance not in BALANCE_MODES:
         raise ConfigError(f"balance must be one of {', '.join(BALANCE_MODES)}, got {balance!r}")

@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from vidclear.core.images import native
 from vidclear.errors import HDRInputError
 from vidclear.kernels.exposure import exposure_weights
 
@@ -21,7 +22,7 @@ MAX_EXPOSURE_STOPS = 32.0
 
 
 def _as_rgb8(img: np.ndarray, index: int) -> np.ndarray:
-    arr = np.asarray(img)
+    arr = native(np.asarray(img))
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     if arr.ndim == 2:

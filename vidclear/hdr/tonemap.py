@@ -349,8 +349,11 @@ def tonemapping_operator_Drago2003(
               gamma: float = 2.2) -> np.ndarray:
     """Drago et al.'s adaptive logarithmic mapping.
 
-    ``Ld = log(L + 1) / (log10(Lmax + 1) · log(2 + 8 (L / Lmax)^(log b / log 0.5)))``
-    on luminance divided by its log-average, so the brightest pixel maps to 1.
+    ``Ld = ln(L + 1) / (log10(Lmax + 1) · ln(2 + 8 (L / Lmax)^(ln b / ln 0.5)))``
+    on luminance divided by its log-average (the brightest pixel's ``Ld`` is
+    ``ln 10 / ln 10 = 1`` with the paper's display maximum of 100 cd/m²),
+    then stretched from its minimum to its maximum as OpenCV's
+    ``TonemapDrago`` is: the brightest channel maps to 1.
 
     Parameters
     ----------
@@ -386,8 +389,9 @@ def tonemapping_operator_Drago2003(
     expo = np.log(bias) / np.log(0.5)
     ld = np.log1p(lw) / (np.log10(lmax + 1.0)
                         * np.log(2.0 + 8.0 * np.power(lw / lmax, expo)))
-    ld = ld / np.log(10.0)  # natural log over log10: the brightest pixel maps to 1
-    return _encode(_recolour(img, lum, ld.astype(np.float32), saturation), gamma)
+    # stretched as OpenCV's TonemapDrago is (the module's note): a further
+    # division by ln 10 left white at 0.434, level 175 after gamma 2.2 (trial 128 F5)
+    return _encode(_minmax(_recolour(img, lum, ld.astype(np.float32), saturation)), gamma)
 
 
 # ------------------------------------------------------------ Mantiuk 2006

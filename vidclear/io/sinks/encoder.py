@@ -402,7 +402,7 @@ def _bits(frame: Frame) -> int:
 # FFmpeg's TS outputs start (its default mux delay and preload): a TS input
 # made by FFmpeg keeps its timestamps exactly.
 #: MPEG-TS file names
-TS_SUFFIXES = frozenset({".ts", ".m2ts", ".mts"})
+TS_SUFFIXES = frozenset({".ts", ".m2t", ".m2ts", ".mts"})
 _TS_START_S = 1.4
 
 
@@ -608,7 +608,7 @@ def output_shift(source_start: float, path: Path) -> float:
 
     ``source_start`` is how far the source's timestamps start after 0
     (:attr:`StreamInfo.start`); the output starts at 0, or at 1.4 s for
-    MPEG-TS (``.ts``, ``.m2ts``, ``.mts``). Negative for a source that
+    MPEG-TS (``.ts``, ``.m2t``, ``.m2ts``, ``.mts``). Negative for a source that
     starts before 0 (its timestamps are moved up to 0).
     """
     if source_start < 0:
@@ -672,11 +672,31 @@ def container_for(path: Path, name: str | None = None) -> str:
     try:
         av.format.ContainerFormat(muxer, "w")
     except ValueError:
-        raise ConfigError(
-            f"output {name}: no container for extension .{suffix}; "
-            "use .mp4, .mkv, .mov, .ts, .webm, .avi, .ogv, .mpg or .flv"
-        ) from None
+        listing = _muxer_listing(suffix)  # .m2t is MPEG-TS (trial 126 F1), as FFmpeg writes it
+        if listing is None:
+            raise ConfigError(
+                f"output {name}: no container for extension .{suffix}; use .mp4, .mkv, "
+                ".mov, .ts, .m2ts, .webm, .avi, .ogv, .mpg, .wmv, .flv, .mxf or .nut (or "
+                "another that `ffmpeg -muxers` lists, or name the container with -f)"
+            ) from None
+        muxer = listing
     return muxer
+
+
+def _muxer_listing(suffix: str) -> str | None:
+    """The muxer that lists ``suffix`` (no dot) among its extensions, by name order; else None.
+
+    FFmpeg guesses a muxer from the output's name the same way (the
+    extension lists of ``ffmpeg -h muxer=NAME``) where no muxer is named
+    like the extension.
+    """
+    for fmt in sorted(av.formats_available):
+        try:
+            if suffix in av.format.ContainerFormat(fmt, "w").extensions:
+                return fmt
+        except ValueError:  # a demuxer only
+            continue
+    return None
 
 
 class EncoderSink:
@@ -1882,7 +1902,8 @@ class EncoderSink:
             advice += "; leave the copied streams out with --set output.copy_streams=false"
         return OutputError(
             f"output {self.name}: the {self._container.format.name} container refused "
-            f"{', '.join(streams)} when the file was started ({reason}); {advice}", errno=code)
+            f"{', '.join(streams)} when the file was started ({reason}; -vv shows FFmpeg's "
+            f"reason); {advice}", errno=code)
 
     def _fix_side_timestamps(self, packet: Any, ost: Any, key: int) -> None:
         """Monotonic DTS for a copied packet, as FFmpeg's muxing does; counted.
@@ -1992,8 +2013,10 @@ class EncoderSink:
         except BaseException as exc:
             self._discard()
             if isinstance(exc, av.FFmpegError):
-                raise OutputError(f"finishing {self.name} failed: {exc}",
-                                  errno=exc.errno) from None
+                # a clip shorter than the encoder's delay reaches the muxer
+                # first here: a container refusing its streams said only
+                # "finishing failed: Invalid argument" (.ogg, .mxf at 10 fps)
+                raise self._mux_failed(exc, f"finishing {self.name}") from None
             raise
         self._publish()
         if self.image is not None and self.frames_written > 1:
