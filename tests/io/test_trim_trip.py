@@ -430,6 +430,13 @@ def test_trips_refuse_files_that_do_not_fit(chunks, tmp_path):
     res = _run("run", str(chunks[0]), str(chunks[1]), "-o", str(tmp_path / "x.mp4"),
                "-ss", "1")
     assert res.returncode == 2 and "not to a trip" in res.stderr
+    # --split wrote every file whole and exit 0, the trim unsaid (trial 129 F1)
+    split = tmp_path / "split"
+    for trim in (["-ss", "1", "-t", "0.5"], ["--set", "input.duration=0.5"]):
+        res = _run("run", str(chunks[0]), str(chunks[1]), "-o", str(split), "--split", *trim)
+        assert res.returncode == 2, res.stderr
+        assert "-ss / -t / -to apply to one input, not to --split's 2 file(s)" in res.stderr
+        assert not split.exists()
 
 
 def test_a_folder_or_a_glob_as_one_string_is_a_trip(chunks, tmp_path):
