@@ -131,3 +131,15 @@ def test_stretch_kernels_against_numpy() -> None:
     ref = np.clip((x[..., :2] - lo2[:2]) / (hi2[:2] - lo2[:2]), 0, 1) * 255
     assert np.abs(out[..., :2] - ref).max() <= 0.5 + 1e-3
     assert (out[..., 2] == 128).all()
+
+
+def test_a_surround_of_no_width_is_a_config_error() -> None:
+    # sigma 0, negative or NaN was OpenCV's assertion ("ksize.width > 0 ...");
+    # every error a caller can cause is vidclear's (trial 128 F4)
+    from vidclear.errors import ConfigError
+
+    v = np.ones((16, 16), np.float32)
+    for bad in (0.0, -2.0, float("nan"), float("inf"), "5"):
+        with pytest.raises(ConfigError, match="sigma must be a finite number > 0"):
+            gaussian_surround(v, bad)  # type: ignore[arg-type]
+    assert gaussian_surround(v, np.float32(2.0)).shape == v.shape

@@ -83,6 +83,44 @@ def test_recovers_known_response(method):
     assert rel.max() < (0.1 if method == "debevec" else 0.35), rel.max()
 
 
+@pytest.mark.parametrize("method", [camera_response_Debevec1997, camera_response_Robertson2003])
+def test_a_bracket_whose_times_run_against_its_pictures_is_refused(method):
+    # One picture given three times as 1/8, 1/2 and 2 s gave a flat response
+    # (Debevec) or one over 17 decades (Robertson) and a 10-level merge,
+    # without a word; `vidclear hdr` refused the same files (trial 128 F6).
+    # Times given in reverse order likewise; the right times still calibrate.
+    rad = scene(h=64, w=96, seed=9, span=8.0)
+    times = [1 / 8, 1 / 2, 2.0]
+    imgs = synthesize_bracket(rad, times, response=gamma_response(2.2))
+    with pytest.raises(HDRInputError, match="do not brighten with their times"):
+        method([imgs[1]] * 3, times)
+    with pytest.raises(HDRInputError, match="do not brighten with their times"):
+        method(imgs, times[::-1])
+    resp = method(imgs, times)
+    assert np.isfinite(resp).all() and np.all(resp[230] > 10 * resp[30])  # a rising curve
+
+
+def test_bad_hdr_arguments_are_hdr_input_errors():
+    # NaN, "x" and None for the merge's clip were Python's own errors and 2.5
+    # was taken as 2; gamma_response("a") and shift_image(img, 1.5, 0) too
+    # (trial 128 F7).
+    from vidclear.hdr.align import shift_image
+    from vidclear.hdr.merge import merge_Debevec1997
+
+    rad = scene(h=32, w=48, seed=2, span=4.0)
+    times = [1 / 4, 1.0, 4.0]
+    imgs = synthesize_bracket(rad, times, response=gamma_response(2.2))
+    for bad in (float("nan"), "x", None, 2.5, True, 0, 257):
+        with pytest.raises(HDRInputError, match="clip must be an integer in 1..256"):
+            merge_Debevec1997(imgs, times, clip=bad)
+    assert np.isfinite(merge_Debevec1997(imgs, times, clip=np.int64(250))).all()
+    with pytest.raises(HDRInputError, match="gamma must be a number > 0"):
+        gamma_response("a")  # type: ignore[arg-type]
+    with pytest.raises(HDRInputError, match="dy must be a whole number"):
+        shift_image(imgs[0], 1.5, 0)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(shift_image(imgs[0], np.int64(1), 0)[1:], imgs[0][:-1])
+
+
 def test_save_load_roundtrip(tmp_path):
     r = gamma_response(2.0)
     for name in ("r.csv", "r.npy"):

@@ -344,7 +344,9 @@ def clahe(
     1994). The arithmetic (clip level, redistribution of the excess, table
     rounding, tiling of sizes that are not multiples of the grid) follows
     OpenCV's ``CLAHE``, so a grey ``uint8`` result matches
-    ``cv2.createCLAHE(clip_limit, (cols, rows)).apply``. ``uint16`` (and
+    ``cv2.createCLAHE(clip_limit, (cols, rows)).apply`` on an image of at
+    least ``rows`` × ``cols`` pixels (a smaller one is tiled one pixel a
+    tile, :func:`clahe_grid`; OpenCV's tiles would be empty). ``uint16`` (and
     float) images are equalized over the same 256 levels, each luma mapped
     between the tables' two levels around it, so a 16-bit copy of a picture
     comes out as the picture does (OpenCV's 16-bit CLAHE counts 65536 bins,

@@ -48,6 +48,11 @@ def gaussian_surround(img: np.ndarray, sigma: float) -> np.ndarray:
     ndarray
         float32, same shape.
 
+    Raises
+    ------
+    ConfigError
+        ``sigma`` is not a finite number > 0 (it was OpenCV's assertion).
+
     Notes
     -----
     Blurs with ``cv2.GaussianBlur`` (reflected borders, kernel 8σ+1 wide) on
@@ -57,6 +62,8 @@ def gaussian_surround(img: np.ndarray, sigma: float) -> np.ndarray:
     to make up for the box and tent filters of the resampling. At σ = 250 on
     1920×1080 this blurs a 30×17 image instead of running a 2001-tap filter.
     """
+    if not (isinstance(sigma, numbers.Real) and math.isfinite(sigma) and sigma > 0):
+        raise ConfigError(f"sigma must be a finite number > 0 (pixels), got {sigma!r}")
     h, w = img.shape[:2]
     f = 1
     while sigma / (2 * f) >= MIN_COARSE_SIGMA and min(h, w) // (2 * f) >= 4:

@@ -11,6 +11,7 @@ result does not depend on the order the images come in.
 
 from __future__ import annotations
 
+import numbers
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -237,7 +238,15 @@ def shift_image(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
 
     Pixel (y, x) of the result is pixel (y - dy, x - dx) of ``image``,
     clamped to the image.
+
+    Raises
+    ------
+    HDRInputError
+        ``dy`` or ``dx`` is not a whole number (1.5 was NumPy's IndexError).
     """
+    for name, v in (("dy", dy), ("dx", dx)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise HDRInputError(f"{name} must be a whole number of pixels, got {v!r}")
     img = np.asarray(image)
     h, w = img.shape[:2]
     ys = np.clip(np.arange(h) - dy, 0, h - 1)

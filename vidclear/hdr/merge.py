@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -96,8 +97,10 @@ def merge_Debevec1997(
     stack = as_stack(images)
     t = as_times(times, stack.shape[0])
     resp = linear_response() if response is None else as_response(response)
-    if not 1 <= int(clip) <= 256:
-        raise HDRInputError(f"clip must be in 1..256, got {clip}")
+    # NaN, "x" and None raised Python's own errors, 2.5 was taken as 2 (trial 128 F7)
+    if isinstance(clip, bool) or not isinstance(clip, numbers.Integral) \
+            or not 1 <= clip <= 256:
+        raise HDRInputError(f"clip must be an integer in 1..256, got {clip!r}")
     ghost = deghost_args(stack, resp, t, deghost, reference, int(clip))
     out = np.empty(stack.shape[1:], dtype=np.float32)
     K.merge_debevec_k(stack, np.log(resp).astype(np.float32), as_weights(weights),
