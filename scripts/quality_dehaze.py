@@ -55,7 +55,11 @@ Measures:
   geometric mean ratio of gradients at the restored image's visible
   edges, ``sigma`` the share of pixels newly saturated (black or white);
   ``crush`` / ``clip`` the shares newly crushed to black (every channel
-  <= 3) and newly clipped to white (every channel >= 252), in percent;
+  <= 3) and newly clipped to white (every channel >= 252), in percent,
+  and ``crush1`` / ``clip1`` the shares with any one channel newly <= 3 or
+  >= 252 where the input's same channel was not (a yellow disc's blue
+  crushed, a blue sky's blue clipped: the all-channel measures miss them,
+  trial 125 F3);
   ``dY`` the change of mean luma against the input, percent (not measured,
   NaN and left out of means, on an input darker than 2 % of full scale); ``cast`` the
   growth of the mean colour offset (the length of the mean a*b* in CIE
@@ -799,10 +803,13 @@ def no_reference(out: np.ndarray, inp: np.ndarray) -> dict[str, float]:
     clipped_i, clipped_o = (inp >= 252).all(axis=2), (out >= 252).all(axis=2)
     crush = float((crushed_o & ~crushed_i).mean())
     clip = float((clipped_o & ~clipped_i).mean())
+    crush1 = float(((out <= 3) & (inp > 3)).any(axis=2).mean())
+    clip1 = float(((out >= 252) & (inp < 252)).any(axis=2).mean())
     ab_i = srgb_to_lab(inp)[..., 1:].reshape(-1, 2).mean(axis=0)
     ab_o = srgb_to_lab(out)[..., 1:].reshape(-1, 2).mean(axis=0)
     return {"e": e, "r": r, "sigma": crush + clip, "crush_pct": 100 * crush,
-            "clip_pct": 100 * clip, "dY_pct": _luma_change(lo.mean(), li.mean()),
+            "clip_pct": 100 * clip, "crush1_pct": 100 * crush1, "clip1_pct": 100 * clip1,
+            "dY_pct": _luma_change(lo.mean(), li.mean()),
             "cast": float(np.hypot(*ab_o) - np.hypot(*ab_i))}
 
 
@@ -874,7 +881,8 @@ def contact_sheet(path: Path, rows: list[tuple[str, list[tuple[str, np.ndarray]]
 
 # -- the runs ----------------------------------------------------------------
 FR_KEYS = ("psnr", "ssim", "ciede2000")
-NR_KEYS = ("e", "r", "sigma", "crush_pct", "clip_pct", "dY_pct", "cast")
+NR_KEYS = ("e", "r", "sigma", "crush_pct", "clip_pct", "crush1_pct", "clip1_pct", "dY_pct",
+           "cast")
 
 
 def run_pairs(methods: dict[str, Method], sets: dict, sheets: Path | None,
@@ -921,6 +929,8 @@ def run_nr(methods: dict[str, Method], items: list[tuple[str, np.ndarray]], name
              for m in methods if m != "hazy input"}
     worst = {m: {"crush_pct": max(r["crush_pct"] for r in rows if r["method"] == m),
                  "clip_pct": max(r["clip_pct"] for r in rows if r["method"] == m),
+                 "crush1_pct": max(r["crush1_pct"] for r in rows if r["method"] == m),
+                 "clip1_pct": max(r["clip1_pct"] for r in rows if r["method"] == m),
                  "dY_pct": min((r["dY_pct"] for r in rows if r["method"] == m
                                 and not math.isnan(r["dY_pct"])), default=float("nan"))}
              for m in means}
@@ -1027,6 +1037,8 @@ def run_video(methods: dict[str, Method], clips: list[Clip], sheets: Path | None
                    **_mean(nr, NR_KEYS),
                    "crush_pct_max": max(x["crush_pct"] for x in nr),
                    "clip_pct_max": max(x["clip_pct"] for x in nr),
+                   "crush1_pct_max": max(x["crush1_pct"] for x in nr),
+                   "clip1_pct_max": max(x["clip1_pct"] for x in nr),
                    "flicker": flicker(outs), "flicker_input": base,
                    "pumping": pumping(outs) if len(outs) >= 3 else float("nan"),
                    "pumping_input": base_pump}
@@ -1039,7 +1051,8 @@ def run_video(methods: dict[str, Method], clips: list[Clip], sheets: Path | None
                          "pumping": pumping(outs) if len(outs) >= 3 else float("nan")})
         plot.append((label, {m: _levels(o) for m, o in {**outputs, **extra}.items()}))
     means = {m: _mean([r for r in rows if r["method"] == m],
-                      (*NR_KEYS, "crush_pct_max", "clip_pct_max", "flicker", "flicker_input",
+                      (*NR_KEYS, "crush_pct_max", "clip_pct_max", "crush1_pct_max",
+                       "clip1_pct_max", "flicker", "flicker_input",
                        "pumping", "pumping_input"))
              for m in {r["method"]: 0 for r in rows}}
     result: dict[str, Any] = {"rows": rows, "mean": means}
@@ -1257,11 +1270,12 @@ def _dy(value: float) -> str:
 
 def _nr_table(title: str, means: dict[str, dict[str, float]], extra: str = "") -> list[str]:
     head = f"  {'method':<20} {'e':>6} {'r':>5} {'sigma':>7} {'crush%':>7} {'clip%':>6} " \
-           f"{'dY%':>6} {'cast':>6}"
+           f"{'crush1%':>7} {'clip1%':>6} {'dY%':>6} {'cast':>6}"
     out = [f"\n{title}", head + (f" {extra:>9} {'input':>9}" if extra else "")]
     for m, v in means.items():
         line = (f"  {m:<20} {v['e']:6.2f} {v['r']:5.2f} {v['sigma']:7.4f} {v['crush_pct']:7.3f} "
-                f"{v['clip_pct']:6.3f} {_dy(v['dY_pct'])} {v['cast']:6.2f}")
+                f"{v['clip_pct']:6.3f} {v['crush1_pct']:7.3f} {v['clip1_pct']:6.3f} "
+                f"{_dy(v['dY_pct'])} {v['cast']:6.2f}")
         if extra:
             line += f" {v[extra]:9.5f} {v[extra + '_input']:9.5f}"
         out.append(line)
@@ -1482,7 +1496,8 @@ def main() -> int:
                          f"(input {r['flicker_input']:.5f}, {_times(r, 'flicker')}), "
                          f"pumping {r['pumping']:.5f} (input {r['pumping_input']:.5f}, "
                          f"{_times(r, 'pumping')}), worst frame crush "
-                         f"{r['crush_pct_max']:.3f} % clip {r['clip_pct_max']:.3f} %")
+                         f"{r['crush_pct_max']:.3f} % clip {r['clip_pct_max']:.3f} % "
+                         f"(one channel {r['crush1_pct_max']:.3f} / {r['clip1_pct_max']:.3f} %)")
     if "pairs" in report:
         lines += _fr_table("hazy pairs, all ten (mean)", report["hazy_pairs_mean"])
         lines += _fr_table("hazy pairs held out (O-HAZE + Dense-Haze, mean)",
@@ -1520,9 +1535,11 @@ def main() -> int:
                            report["clear"]["mean"])
     if "stills" in report:
         lines += _nr_table("hazy stills: no-reference vs input, mean", report["stills"]["mean"])
-        lines.append("  worst still per method (crush%, clip%, dY%):")
+        lines.append("  worst still per method (crush%, clip%, one channel crush1%, clip1%, "
+                     "dY%):")
         for m, v in report["stills"]["worst"].items():
             lines.append(f"  {m:<20} {v['crush_pct']:.3f} {v['clip_pct']:.3f} "
+                         f"{v['crush1_pct']:.3f} {v['clip1_pct']:.3f} "
                          f"{_dy(v['dY_pct']).strip()}")
     if "video" in report:
         lines += _nr_table("videos (a pan over each hazy still; x264 CRF 28): mean over frames",

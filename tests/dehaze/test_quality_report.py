@@ -638,3 +638,21 @@ def test_videos_are_read_in_their_own_colour_standard(tmp_path: Path, fmt: str, 
     for got, ref in zip(frames, want, strict=True):
         # measured 1.2 (4:2:0 twice); BT.709 read as BT.601 5.3
         assert np.abs(got - ref).mean() < 3
+
+
+def test_one_channel_crushed_or_clipped_is_counted() -> None:
+    # A yellow disc whose blue went from 30 to 0 (its texture lost) and a
+    # sky whose blue clipped counted as nothing: crush and clip need every
+    # channel dark or bright (trial 125 F3). crush1 / clip1 count one.
+    inp = np.full((10, 10, 3), (200, 190, 30), np.uint8)
+    inp[5:] = (120, 170, 240)  # the lower half a blue sky
+    out = inp.copy()
+    out[:2, :, 2] = 0  # two rows of the disc lose their blue
+    out[5:8, :, 2] = 255  # three rows of sky clip in blue
+    nr = q.no_reference(out, inp)
+    assert nr["crush_pct"] == 0 and nr["clip_pct"] == 0
+    assert nr["crush1_pct"] == pytest.approx(20.0) and nr["clip1_pct"] == pytest.approx(30.0)
+    assert q.no_reference(inp, inp)["crush1_pct"] == 0  # nothing new: nothing counted
+    dark = inp.copy()
+    dark[:, :, 2] = 2  # an input already crushed in blue is not newly crushed
+    assert q.no_reference(dark, dark)["crush1_pct"] == 0
