@@ -100,6 +100,25 @@ def test_window_refuses_without_a_display(tmp_path, monkeypatch):
         LiveJob("lavfi:testsrc2", preview="window")
 
 
+@pytest.mark.parametrize("display", [("DISPLAY", ":1999"), ("WAYLAND_DISPLAY", "wayland-99")])
+def test_window_refuses_a_display_that_cannot_open_one(monkeypatch, display):
+    # A stale DISPLAY, or Wayland alone where OpenCV's Qt has no Wayland
+    # plugin: Qt aborted the process at the first window, exit 134, the
+    # recording lost and no vidclear line (trial 127 F2).
+    need(_gui_build(), "this OpenCV build has no GUI (install opencv-contrib-python)")
+    from vidclear.errors import OutputError
+    from vidclear.live import LiveJob
+
+    assert not os.path.exists("/tmp/.X11-unix/X1999")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv(*display)
+    with pytest.raises(OutputError, match=rf"--preview window: the display \({display[0]}="
+                                          rf"{display[1]}\) cannot open a window: .*; use "
+                                          "--preview http"):
+        LiveJob("lavfi:testsrc2", preview="window")
+
+
 def test_controls_change_strength_view_pause_and_save_snapshots(tmp_path):
     import numpy as np
 

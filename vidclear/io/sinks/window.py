@@ -19,6 +19,7 @@ drops the newest frame into a slot, so a slow screen never slows it down.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import threading
 from typing import Any
@@ -61,7 +62,38 @@ def gui_problem() -> str | None:
     if not gui or gui.upper() == "NONE":
         return ("this OpenCV build has no GUI (a -headless wheel); install "
                 "opencv-contrib-python, or use --preview http")
+    if sys.platform.startswith("linux"):
+        return _display_problem()
     return None
+
+
+_PROBE = ("import cv2\n"
+          "cv2.namedWindow('vidclear display check', cv2.WINDOW_AUTOSIZE)\n"
+          "cv2.destroyAllWindows()\n")
+
+
+def _display_problem() -> str | None:
+    """Why the display named by ``DISPLAY`` / ``WAYLAND_DISPLAY`` cannot take a window, or None.
+
+    Asked of a child process: where the display is stale or unreachable,
+    or only Wayland is set and OpenCV's Qt has no Wayland plugin, Qt
+    aborts the whole process at the first window (exit 134, the recording
+    lost, no vidclear line: trial 127 F2), which nothing in this process
+    can catch.
+    """
+    try:
+        res = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True,
+                             timeout=20, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"could not check the display ({exc}); use --preview http"
+    if res.returncode == 0:
+        return None
+    where = ", ".join(f"{k}={os.environ[k]}" for k in ("DISPLAY", "WAYLAND_DISPLAY")
+                      if os.environ.get(k))
+    said = [ln.strip() for ln in res.stderr.splitlines() if ln.strip()]
+    why = next((ln for ln in said if "could not" in ln.lower() or "cannot" in ln.lower()),
+               said[-1] if said else f"exit status {res.returncode}")
+    return f"the display ({where}) cannot open a window: {why}; use --preview http"
 
 
 def _hud(image: np.ndarray, lines: list[str]) -> None:
