@@ -120,6 +120,10 @@ def test_images_stored_big_endian_are_taken_and_given_back_so():
         hdr.merge_Debevec1997([b.astype(">u2") for b in brackets], times),
         hdr.merge_Debevec1997(brackets, times))
     np.testing.assert_array_equal(estimate_airlight(big), estimate_airlight(rgb))
+    # and the lower-level functions (trial 130 F11)
+    np.testing.assert_array_equal(enhance.luma(big), enhance.luma(rgb))
+    assert metrics.psnr(big, big[::-1].copy()) == metrics.psnr(rgb, rgb[::-1].copy())
+    np.testing.assert_array_equal(metrics.srgb_to_lab(big), metrics.srgb_to_lab(rgb))
     frames = [rgb, rgb[::-1].copy()]
     assert metrics.flicker([f.astype(">u2") for f in frames]) == metrics.flicker(frames)
 
@@ -138,6 +142,12 @@ def test_enhancer_settings_take_numpy_numbers_as_dehazer_does():
         as_numpy = {k: (np.int64(v) if isinstance(v, int) else np.float32(v))
                     for k, v in kw.items()}
         np.testing.assert_array_equal(fn(img, **as_numpy), fn(img, **kw), err_msg=fn.__name__)
+    # and beyond the enhancers (trial 130 F12): the guided filter's eps
+    from vidclear.kernels import guided_filter
+
+    grey = img[:, :, 0].astype(np.float32) / 255
+    np.testing.assert_array_equal(guided_filter(grey, grey, radius=2, eps=np.float32(0.0625)),
+                                  guided_filter(grey, grey, radius=2, eps=0.0625))
     with pytest.raises(ConfigError, match="levels must be an integer"):
         enhance.ace(img, levels=np.float32(8))
     with pytest.raises(ConfigError, match="strength must be a number"):

@@ -69,8 +69,8 @@ def _default_range(a: np.ndarray, data_range: float | None) -> float:
 
 
 def _check_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    a = np.asarray(a)
-    b = np.asarray(b)
+    a = native(np.asarray(a))  # >u2 is uint16 (trial 130 F11)
+    b = native(np.asarray(b))
     if a.shape != b.shape:
         raise ArrayError(f"images differ in shape: {a.shape} vs {b.shape}")
     if a.dtype != b.dtype:
@@ -205,7 +205,7 @@ def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     to XYZ with the standard sRGB/D65 matrix and XYZ to L*a*b* with the CIE
     1976 formulas, relative to D65 (the white of that matrix).
     """
-    rgb = np.asarray(rgb)
+    rgb = native(np.asarray(rgb))
     if rgb.ndim < 1 or rgb.shape[-1] != 3:
         raise ArrayError(f"expected an array of RGB triplets (...×3), got shape {rgb.shape}")
     if rgb.dtype == np.uint8:

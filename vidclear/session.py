@@ -350,8 +350,9 @@ class Session:
         files = expand_inputs(specs, order=config.input.order)
         if config.input.trim is not None:
             # each file was written whole, exit 0, not a word (trial 129 F1)
-            raise ConfigError(f"-ss / -t / -to apply to one input, not to --split's "
-                              f"{len(files)} file(s): run a file on its own to cut it")
+            raise ConfigError(f"-ss / -t / -to cut one input into one output, and --split "
+                              f"writes each of its {len(files)} input(s) whole: drop --split "
+                              "and name the output file (-o DIR/NAME) to cut a file")
         if folder is None:
             raise ConfigError("--split writes one file per input into a folder: give -o DIR")
         if isinstance(folder, str) and classify_output(folder) != "file":

@@ -318,27 +318,25 @@ def test_skipped_rows_show_no_times_of_this_run(tmp_path: Path) -> None:
 
 def test_table_columns_line_up_under_wide_file_names() -> None:
     # A file named in Japanese took twice the columns len() counted and
-    # pushed its row's status and numbers out of line (trial 123 F3).
+    # pushed its row's status and numbers out of line (trial 123 F3); a
+    # macOS name's decomposed Hangul and a zero-width space too (trial 130
+    # F6). The cells each name takes in a terminal, counted by hand:
     import unicodedata
 
     from vidclear.cli.batch import format_table
 
-    report = {"files": [
-        {"output": "ドライブ映像.mp4", "status": "done", "frames": 12, "fps": 30.0, "wall_s": 0.4},
-        {"output": "cafe\u0301.mp4", "status": "done", "frames": 9, "fps": 30.0, "wall_s": 0.3},
-        {"output": "a.mp4", "status": "failed", "frames": 0, "fps": 0.0, "wall_s": 0.1}],
-        "totals": {"done": 2, "skipped": 0, "failed": 1, "pending": 0, "frames": 21,
-                   "fps": 30.0}, "wall_s": 0.5, "workers": 1, "engine": "local"}
-
-    def columns(text: str) -> int:  # the terminal columns text takes
-        return sum(0 if unicodedata.combining(c) else
-                   2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
+    cells = {"ドライブ映像.mp4": 16, "cafe\u0301.mp4": 8,
+             unicodedata.normalize("NFD", "한글.mp4"): 8, "a\u200bb.mp4": 6, "a.mp4": 5}
+    report = {"files": [{"output": name, "status": "done", "frames": 12, "fps": 30.0,
+                         "wall_s": 0.4} for name in cells],
+              "totals": {"done": 5, "skipped": 0, "failed": 0, "pending": 0, "frames": 60,
+                         "fps": 30.0}, "wall_s": 0.5, "workers": 1, "engine": "local"}
+    rows = format_table(report).splitlines()[1:6]
     ends = set()
-    for row in format_table(report).splitlines()[:4]:  # the head and three rows
-        label, rest = row.split("  ", 1)
-        status = rest.lstrip().split(" ", 1)[0]  # the second column, right-aligned
-        ends.add(columns(row[:row.index(status, len(label)) + len(status)]))
+    for name, row in zip(cells, rows, strict=True):
+        assert row.startswith(name), (name, row)
+        status_end = row.index("done", len(name)) + len("done")
+        ends.add(cells[name] + status_end - len(name))  # the status column's last cell
     assert len(ends) == 1, format_table(report)
 
 
@@ -674,14 +672,17 @@ def test_hidden_files_in_a_folder_are_skipped_with_a_note(clips: Path, tmp_path:
     assert frames(tmp_path / "trip.mp4") == frames(card / "a.mp4")
 
 
-@pytest.mark.parametrize("full_at", [3, 5, 0])  # while jobs are claimed; after one is
-def test_a_state_file_that_cannot_be_saved_stops_the_batch_with_its_table(  # done; the last
+# the disk full: while jobs are claimed (3); after one is done (5); at the
+# last record (0); at the last record and free again as the batch stops (-1)
+@pytest.mark.parametrize("full_at", [3, 5, 0, -1])
+def test_a_state_file_that_cannot_be_saved_stops_the_batch_with_its_table(
         clips: Path, tmp_path: Path, capsys, monkeypatch, full_at: int) -> None:
     # A full disk at the state's save ended the batch in one line: no table,
     # no report, files done or in flight not said, no word of resuming
     # (trial 123 F1). It stops as for Ctrl-C and says what it did. At the
     # last file's record (full_at 0) the table said a plain "done" for a
-    # file the rerun processed again (trial 126 F5).
+    # file the rerun processed again (trial 126 F5); saved as the batch stops
+    # (the disk full for a moment), the note went on saying so (trial 130 F7).
     from vidclear.batch import runner
     from vidclear.batch import state as state_mod
 
@@ -691,7 +692,9 @@ def test_a_state_file_that_cannot_be_saved_stops_the_batch_with_its_table(  # do
     def save(self) -> None:  # a later save finds the disk full
         calls["n"] += 1
         done = sum(r.get("status") == "done" for r in self.jobs.values())
-        if calls["n"] >= full_at > 0 or (full_at == 0 and done == 3):
+        last = done == 3 and (full_at == 0 or (full_at == -1 and not calls.get("failed")))
+        if calls["n"] >= full_at > 0 or last:
+            calls["failed"] = 1
             raise state_mod.StateWriteError(f"cannot write batch state {self.path}: "
                                             "No space left on device")
         real(self)
@@ -713,12 +716,15 @@ def test_a_state_file_that_cannot_be_saved_stops_the_batch_with_its_table(  # do
     if full_at == 0:  # the last file: whole, its record lost, and the table says so
         assert len(unrecorded) == 1, report["files"]
         assert "its record could not be saved" in err, err
-        before = {p.name: p.stat().st_mtime_ns for p in out.rglob("*.mp4")}
+    if full_at == -1:  # its record was saved as the batch stopped: nothing to redo
+        assert not unrecorded and "its record could not be saved" not in err, err
+    before = {p.name: p.stat().st_mtime_ns for p in out.rglob("*.mp4")}
     monkeypatch.setattr(state_mod.BatchState, "save", real)
     assert main(args) == 0, capsys.readouterr().err  # resumed
-    if full_at == 0:  # the rerun redoes what the table said it would, and no more
-        after = {p.name: p.stat().st_mtime_ns for p in out.rglob("*.mp4")}
-        assert [n for n in sorted(after) if after[n] != before[n]] == [Path(unrecorded[0]).name]
+    after = {p.name: p.stat().st_mtime_ns for p in out.rglob("*.mp4")}
+    if full_at <= 0:  # the rerun redoes what the table said it would, and no more
+        redone = [n for n in sorted(after) if n in before and after[n] != before[n]]
+        assert redone == [Path(o).name for o in unrecorded], (redone, unrecorded)
     assert sorted(p.name for p in out.rglob("*.mp4")) == ["a.mp4", "b.mp4", "c.mp4"]
 
 

@@ -98,6 +98,20 @@ def test_a_bracket_whose_times_run_against_its_pictures_is_refused(method):
         method(imgs, times[::-1])
     resp = method(imgs, times)
     assert np.isfinite(resp).all() and np.all(resp[230] > 10 * resp[30])  # a rising curve
+    with pytest.warns(UserWarning, match="the 0.5 s exposure is no brighter than the 0.125"):
+        method([imgs[0], imgs[0], imgs[2]], [1 / 8, 1 / 2, 2.0])  # one pair of two wrong
+    # A night scene: a noisy dark floor with a pedestal over most of the
+    # picture and a few lamps. Its mean hardly moves with the time, and the
+    # first check refused such brackets with the right times (trial 130 F8).
+    rng = np.random.default_rng(4)
+    night = np.full((64, 96, 3), 0.002, np.float32)
+    night[10:20, 10:30] = 2.0
+    night[40:44, 60:90] = 0.8
+    dark = synthesize_bracket(night, [1 / 8, 1 / 4], response=gamma_response(2.2))
+    dark = [np.clip(d.astype(np.float32) * 0.85 + 16 + rng.normal(0, 2, d.shape), 0, 255)
+            .astype(np.uint8) for d in dark]
+    assert abs(float(dark[1].mean()) - float(dark[0].mean())) < 4
+    assert np.isfinite(method(dark, [1 / 8, 1 / 4])).all()
 
 
 def test_bad_hdr_arguments_are_hdr_input_errors():
@@ -119,6 +133,7 @@ def test_bad_hdr_arguments_are_hdr_input_errors():
     with pytest.raises(HDRInputError, match="dy must be a whole number"):
         shift_image(imgs[0], 1.5, 0)  # type: ignore[arg-type]
     np.testing.assert_array_equal(shift_image(imgs[0], np.int64(1), 0)[1:], imgs[0][:-1])
+    np.testing.assert_array_equal(shift_image(imgs[0], 0, 1.0)[:, 1:], imgs[0][:, :-1])
 
 
 def test_save_load_roundtrip(tmp_path):

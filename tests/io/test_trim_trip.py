@@ -435,7 +435,8 @@ def test_trips_refuse_files_that_do_not_fit(chunks, tmp_path):
     for trim in (["-ss", "1", "-t", "0.5"], ["--set", "input.duration=0.5"]):
         res = _run("run", str(chunks[0]), str(chunks[1]), "-o", str(split), "--split", *trim)
         assert res.returncode == 2, res.stderr
-        assert "-ss / -t / -to apply to one input, not to --split's 2 file(s)" in res.stderr
+        assert ("-ss / -t / -to cut one input into one output, and --split writes each of "
+                "its 2 input(s) whole: drop --split") in res.stderr
         assert not split.exists()
 
 

@@ -394,6 +394,10 @@ def run_batch(
                 _mark_interrupted(files, state)
             except StateWriteError as exc:  # still full: the table says what the run did
                 run.state_error = run.state_error or str(exc)
+            else:  # saved after all (a disk full for a moment): those records are in it
+                for f in files:  # (the row said they were lost, trial 130 F7)
+                    if f.note == UNRECORDED_NOTE:
+                        f.note = ""
         # Workers of a killed earlier run may have been still dying when their files
         # were planned: sweep their partial files once more now that they are gone.
         for f in files:

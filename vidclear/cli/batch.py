@@ -88,13 +88,22 @@ examples:
 
 
 def _width(text: str) -> int:
-    """Terminal columns ``text`` takes: East Asian wide characters two, combining marks none.
+    """Terminal columns ``text`` takes, as composed (NFC): wide characters two, marks none.
 
     ``len`` counted a file named in Japanese as half its width and pushed
-    that row's columns out of line (trial 123 F3).
+    that row's columns out of line (trial 123 F3). Combining marks, format
+    characters (a zero-width space or joiner) and Hangul vowel and final
+    jamo (a macOS file name's decomposed syllables) take no cell of their
+    own (trial 130 F6). Emoji joined into one picture are counted piece by
+    piece.
     """
-    return sum(0 if unicodedata.combining(c) else
-               2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+    def cells(c: str) -> int:
+        if unicodedata.combining(c) or unicodedata.category(c) in ("Mn", "Me", "Cf") \
+                or "\u1160" <= c <= "\u11ff":
+            return 0
+        return 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+
+    return sum(cells(c) for c in unicodedata.normalize("NFC", text))
 
 
 def _fmt_row(cells: list[str], widths: list[int]) -> str:

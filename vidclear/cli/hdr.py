@@ -11,6 +11,7 @@ import signal
 import statistics
 import sys
 import time
+import warnings
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -570,8 +571,8 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
                              f"{pix[0].shape[1]}×{pix[0].shape[0]}: the exposures must be "
                              "the same size")
     _refuse_mixed_colour(images, pix)
-    warnings, dim = _times_contradicted(images, times, pix)
-    for warning in warnings:
+    contradictions, dim = _times_contradicted(images, times, pix)
+    for warning in contradictions:
         print(f"vidclear: warning: {warning}", file=sys.stderr)
     if dim is None:
         raise InputError("the exposure times run against the pictures (the warnings above), "
@@ -605,7 +606,15 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
         # calibrated where every exposure holds real pixels: the edge bands a
         # shift repeats broke the curve of a hand-held bracket (trial 37)
         stage(f"calibrating the camera response ({args.calibrate})")
-        response = calib([np.ascontiguousarray(p[rows, cols]) for p in pix], times)
+        with warnings.catch_warnings(record=True) as said:  # said as vidclear says things
+            warnings.simplefilter("always", UserWarning)
+            response = calib([np.ascontiguousarray(p[rows, cols]) for p in pix], times)
+        for w in said:
+            if issubclass(w.category, UserWarning):
+                print(f"vidclear: warning: {str(w.message).removeprefix('vidclear.hdr: ')}",
+                      file=sys.stderr)
+            else:
+                warnings.warn(w.message, w.category, stacklevel=1)
         stage("merging")
         if args.deghost:
             reference = best_exposed(np.stack(pix)) if reference is None else reference

@@ -507,10 +507,16 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     facts = session.report()
     unsent = facts.get("output_frames_dropped", 0)
     if unsent:  # lost or damaged data is reported even with -q
-        why = ("the network receiver was gone when the run ended"
-               if facts.get("output_receiver_connected") else "no receiver ever connected")
+        lost = int(facts.get("output_frames_lost_at_reconnects", 0))
+        why = [f"{lost} the encoder held when a receiver went away (what the network "
+               "buffered just before may be lost too)"] if lost else []
+        if unsent > lost:
+            why.append(("the network receiver was gone when the run ended"
+                        if facts.get("output_receiver_connected")
+                        else "no receiver ever connected") + (f" ({unsent - lost})" if lost
+                                                              else ""))
         print(f"vidclear: warning: {unsent} frame{'s were' if unsent != 1 else ' was'} not "
-              f"sent: {why}", file=sys.stderr)
+              f"sent: {'; '.join(why)}", file=sys.stderr)
     if session.source.decode_errors:
         n = session.source.decode_errors
         print(f"vidclear: warning: {n} damaged packet{'s were' if n != 1 else ' was'} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import math
+import numbers
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -262,7 +263,7 @@ class Source:
         ConfigError
             ``seconds`` not a finite number > 0.
         """
-        if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
+        if not (isinstance(seconds, numbers.Real) and math.isfinite(seconds) and seconds > 0):
             raise ConfigError(f"a duration limit must be seconds > 0, got {seconds!r}")
         self.duration_limit = float(seconds)
 

@@ -18,6 +18,7 @@ References
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from vidclear.core.images import native
 from vidclear.errors import ArrayError, ConfigError
 from vidclear.kernels.colour import KB_601, KG_601, KR_601
 
@@ -51,6 +53,7 @@ Airlight = float | Sequence[float]
 def _check_image(img: Any) -> np.ndarray:
     if not isinstance(img, np.ndarray):
         raise ArrayError(f"image must be a NumPy array, got {type(img).__name__}")
+    img = native(img)
     if img.dtype not in (np.uint8, np.uint16):
         raise ArrayError(f"image must be uint8 or uint16, got {img.dtype}")
     if not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)) or 0 in img.shape:
@@ -60,7 +63,7 @@ def _check_image(img: Any) -> np.ndarray:
 
 def _airlight_vector(airlight: Airlight, channels: int) -> np.ndarray:
     """The airlight as float32 per channel on a 0..1 scale."""
-    if isinstance(airlight, int | float) and not isinstance(airlight, bool):
+    if isinstance(airlight, numbers.Real) and not isinstance(airlight, bool):
         a = np.full(3, float(airlight))
     else:
         try:
@@ -78,7 +81,7 @@ def _airlight_vector(airlight: Airlight, channels: int) -> np.ndarray:
 
 
 def _check_fraction(name: str, value: float) -> float:
-    if not (isinstance(value, int | float) and math.isfinite(value) and 0.0 <= value <= 1.0):
+    if not (isinstance(value, numbers.Real) and math.isfinite(value) and 0.0 <= value <= 1.0):
         raise ConfigError(f"{name} must be a number in [0, 1], got {value!r}")
     return float(value)
 
@@ -109,9 +112,9 @@ def ground_plane_depth(height: int, width: int, *, horizon: float = 0.42,
     """
     if height < 1 or width < 1:
         raise ConfigError(f"height and width must be at least 1, got {height}x{width}")
-    if not (isinstance(horizon, int | float) and 0.0 <= horizon < 1.0):
+    if not (isinstance(horizon, numbers.Real) and 0.0 <= horizon < 1.0):
         raise ConfigError(f"horizon must be a fraction of the height in [0, 1), got {horizon!r}")
-    if not (isinstance(near, int | float) and 0.0 < near <= 1.0):
+    if not (isinstance(near, numbers.Real) and 0.0 < near <= 1.0):
         raise ConfigError(f"near must be in (0, 1], got {near!r}")
     y_h = horizon * height
     rows = np.arange(height, dtype=np.float64) + 0.5
@@ -192,7 +195,7 @@ def transmission(depth: np.ndarray, *, beta: float) -> np.ndarray:
     d = np.asarray(depth, dtype=np.float32)
     if not np.isfinite(d).all() or (d < 0).any():
         raise ArrayError("depth must be finite and non-negative")
-    if not (isinstance(beta, int | float) and math.isfinite(beta) and beta >= 0):
+    if not (isinstance(beta, numbers.Real) and math.isfinite(beta) and beta >= 0):
         raise ConfigError(f"beta must be a finite number >= 0, got {beta!r}")
     return np.exp(-np.float32(beta) * d)
 

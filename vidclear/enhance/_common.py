@@ -8,6 +8,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from vidclear.core.images import native
 from vidclear.errors import ArrayError
 
 __all__ = ["Ranges", "StretchSmoother", "as_planar_unit", "check_image", "keep_flat_channels",
@@ -67,6 +68,7 @@ def check_image(img: object, name: str = "image") -> np.ndarray:
     """
     if not isinstance(img, np.ndarray):
         raise ArrayError(f"{name} must be a NumPy array, got {type(img).__name__}")
+    img = native(img)  # >u2 is uint16 stored big-endian (trials 128 F1, 130 F11)
     if img.dtype not in (np.uint8, np.uint16):
         raise ArrayError(f"{name} must be uint8 or uint16, got {img.dtype}")
     if not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)):

@@ -11,6 +11,7 @@ result does not depend on the order the images come in.
 
 from __future__ import annotations
 
+import math
 import numbers
 import zlib
 from collections.abc import Sequence
@@ -242,11 +243,16 @@ def shift_image(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
     Raises
     ------
     HDRInputError
-        ``dy`` or ``dx`` is not a whole number (1.5 was NumPy's IndexError).
+        ``dy`` or ``dx`` is not a whole number (1.5 was NumPy's IndexError;
+        1.0 and NumPy's integers are taken).
     """
+    shift: list[int] = []
     for name, v in (("dy", dy), ("dx", dx)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) \
+                or int(v) != v:
             raise HDRInputError(f"{name} must be a whole number of pixels, got {v!r}")
+        shift.append(int(v))
+    dy, dx = shift
     img = np.asarray(image)
     h, w = img.shape[:2]
     ys = np.clip(np.arange(h) - dy, 0, h - 1)

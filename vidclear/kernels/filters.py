@@ -9,6 +9,8 @@ inside the window.
 
 from __future__ import annotations
 
+import numbers
+
 import cv2
 import numpy as np
 
@@ -125,7 +127,7 @@ def box_filter(img: np.ndarray, *, radius: int, out: np.ndarray | None = None) -
 
 
 def _eps(eps: float) -> float:
-    if isinstance(eps, bool) or not isinstance(eps, int | float) or not eps > 0 or eps == np.inf:
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0 or eps == np.inf:
         raise ConfigError(f"eps must be a finite number > 0, got {eps!r}")
     return float(eps)
 

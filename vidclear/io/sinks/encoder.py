@@ -677,24 +677,37 @@ def container_for(path: Path, name: str | None = None) -> str:
             raise ConfigError(
                 f"output {name}: no container for extension .{suffix}; use .mp4, .mkv, "
                 ".mov, .ts, .m2ts, .webm, .avi, .ogv, .mpg, .wmv, .flv, .mxf or .nut (or "
-                "another that `ffmpeg -muxers` lists, or name the container with -f)"
+                "name the container with -f)"
             ) from None
         muxer = listing
     return muxer
 
 
+#: Muxers that write one file holding compressed video and sound, which
+#: :func:`_muxer_listing` may choose by their extension lists. The others
+#: that list an extension are no such file: ``.mpd`` (DASH) and ``.m3u8``
+#: (HLS) write segment files beside it, the same names for every output of a
+#: batch (each overwrote the last, trial 130 F1, F2); ``.yuv``/``.rgb``
+#: (rawvideo) and ``.y4m`` hold raw pixels, and took H.264 (F3, F4).
+_FILE_MUXERS = frozenset({
+    "3g2", "3gp", "asf", "avi", "dvd", "f4v", "flv", "gxf", "ipod", "ismv", "matroska", "mov",
+    "mp4", "mpeg", "mpegts", "mxf", "nut", "ogg", "ogv", "psp", "svcd", "vob", "webm", "wtv",
+})
+
+
 def _muxer_listing(suffix: str) -> str | None:
-    """The muxer that lists ``suffix`` (no dot) among its extensions, by name order; else None.
+    """The file muxer that lists ``suffix`` (no dot) among its extensions, by name order.
 
     FFmpeg guesses a muxer from the output's name the same way (the
     extension lists of ``ffmpeg -h muxer=NAME``) where no muxer is named
-    like the extension.
+    like the extension; only :data:`_FILE_MUXERS` are asked. None if none
+    lists it.
     """
-    for fmt in sorted(av.formats_available):
+    for fmt in sorted(_FILE_MUXERS & set(av.formats_available)):
         try:
             if suffix in av.format.ContainerFormat(fmt, "w").extensions:
                 return fmt
-        except ValueError:  # a demuxer only
+        except ValueError:  # not in this build
             continue
     return None
 

@@ -30,7 +30,7 @@ from vidclear.core.source import Source, StreamInfo
 from vidclear.errors import InputError
 from vidclear.io.joins import DISCONTINUITY_S, JOIN_AHEAD_S
 from vidclear.io.sources.av_source import CAPTURE_TIME_BASE, AVSource, UnsizedStreamError
-from vidclear.io.sources.remote import content_length
+from vidclear.io.sources.remote import content_length, streamed
 
 __all__ = ["SILENCE_NOTE_S", "NetworkSource", "remote_file", "stream_options"]
 
@@ -176,6 +176,7 @@ class NetworkSource(Source):
         self._lock = threading.Lock()
         self._src: AVSource | None = self._open_unless_stopped()
         first = self._src
+        streamed(url)
         # Timing, size and rate of the first connection define the output.
         #: The stream carries no frame times (multipart JPEG over HTTP, a raw
         #: H.264 elementary stream over TCP): FFmpeg counted its frames at a

@@ -29,6 +29,16 @@ def asked(url: str) -> bool:
     return url in _ANSWERED
 
 
+def streamed(url: str) -> None:
+    """``url``'s server sent a stream after answering: no one-client server (:func:`asked`).
+
+    A live server that restarted refused a reconnection, and the error
+    blamed a server for one client and advised ``pipeline.mode=file``
+    (trial 127 F5).
+    """
+    _ANSWERED.discard(url)
+
+
 def content_length(url: str, timeout: float | None) -> int | None:
     """The server's length of ``url`` in bytes.
 
