@@ -100,7 +100,7 @@ class StreamSink(EncoderSink):
         # reached neither receiver, "dropped 0")
         self._in_encoder: set[int] = set()
         self._writing: int | None = None  # the pts of the frame being written
-        self._lost_held = 0  # frames counted so
+        self._lost_held = 0  # how many of them were lost so (in frames_dropped too)
         super().__init__(Path(target.replace("://", "_")), config=cfg, info=info,
                          side_packets=side_packets, crash_safe=crash_safe,
                          size_change=size_change)
