@@ -446,6 +446,47 @@ def test_tcp_output_reconnects_and_counts_it(tmp_path):
     assert "the encoder held when a receiver went away" in res.stderr, res.stderr
 
 
+def test_a_receiver_that_comes_late_gets_every_frame(tmp_path):
+    # PyAV connects with the container's header, at the encoder's first
+    # packet: each attempt at a receiver not yet there took x264's 17 held
+    # frames with it, uncounted, and one 2 s late got frames 51 on of 200,
+    # "dropped 0" (trial 131 F1); the frame tried again was timed twice and
+    # every later one re-timed a tick late (F2). Each attempt connects first.
+    clip = make_clip(tmp_path / "in.mp4", n=60, size=(160, 120), audio=False)
+    port, got = _port(), {}
+
+    def late() -> None:
+        time.sleep(1.5)
+        with socket.socket() as srv:
+            srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            srv.bind(("127.0.0.1", port))
+            srv.listen(1)
+            srv.settimeout(30)
+            conn, _ = srv.accept()
+            data = bytearray()
+            while chunk := conn.recv(65536):
+                data += chunk
+            conn.close()
+            got["data"] = bytes(data)
+
+    server = threading.Thread(target=late, daemon=True)
+    server.start()
+    stats = tmp_path / "s.json"
+    res = subprocess.run([*VIDCLEAR, "run", str(clip), "-o", f"tcp://127.0.0.1:{port}",
+                          "--stats", str(stats), "--set", "output.preset=veryfast"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=90)
+    server.join(timeout=30)
+    assert res.returncode == 0, res.stderr
+    assert "no receiver yet; retrying" in res.stderr and "re-timed" not in res.stderr
+    report = json.loads(stats.read_text())
+    assert report["output_frames_dropped"] == 0 and report["frames_out"] == 60, report
+    rx = tmp_path / "rx.ts"
+    rx.write_bytes(got["data"])
+    assert _counts(rx)["video"] == 60
+    times = ffprobe_frame_times(rx)
+    assert np.allclose(np.diff(times), 1 / 30, atol=1e-3), np.diff(times)
+
+
 def test_rtmp_publish_to_a_listening_server(tmp_path):
     clip = make_clip(tmp_path / "in.mp4", n=30, size=(96, 64))
     port, rx = _port(), tmp_path / "rx.flv"

@@ -144,8 +144,6 @@ class StreamSink(EncoderSink):
         """Count as dropped the frames the encoder held (not the one being written)."""
         held = len(self._in_encoder - {self._writing})
         self._in_encoder.clear()
-        if not (self._connected or self.reconnects):
-            return 0  # no receiver yet: close() counts every frame as not sent
         self.frames_dropped += held
         self._lost_held += held
         return held
@@ -165,15 +163,21 @@ class StreamSink(EncoderSink):
         if self._offline:
             self.frames_dropped += 1  # the run is ending with no receiver: counted, not sent
             return
+        last = self._last_pts
         try:
+            fresh = self._stream is None
             super().write(frame)
+            if fresh and self._reconnecting:
+                self._connect_now()
         except OutputError as exc:
             if "Protocol not found" in str(exc):
                 raise OutputError(f"output {self.target}: the FFmpeg inside PyAV was built "
                                   f"without the {self.scheme}:// protocol") from None
             if not self._reconnecting:
                 raise
-            self._reconnect(frame)
+            if fresh and self._stream is not None:
+                self.frames_written -= 1  # taken, but written again once connected
+            self._reconnect(frame, last)
             return
         if self._lost is not None:
             # Muxers buffer: a connection counts as back after 25 frames went through it.
@@ -187,9 +191,30 @@ class StreamSink(EncoderSink):
         elif not self._connected and self.frames_written >= 25:
             self._connected = True
 
-    def _reconnect(self, frame: Frame) -> None:
+    def _connect_now(self) -> None:
+        """Connect (write the container's header) now, not at the encoder's first packet.
+
+        PyAV opens the destination with the header, which waits for the
+        first packet: x264 holds 17 frames before it gives one, and each
+        attempt at a receiver that was not there took 17 more frames with
+        it (a receiver that came 2 s late lost 51, trial 131 F1, F3).
+
+        Raises
+        ------
+        OutputError
+            The destination refused the connection.
+        """
+        try:
+            self._container.start_encoding()
+        except (av.FFmpegError, OSError) as exc:
+            raise self._mux_failed(exc, f"connecting to {self.target}") from None
+
+    def _reconnect(self, frame: Frame, last: int | None) -> None:
         """Reopen the destination with growing waits, then write ``frame`` to it.
 
+        ``last`` is the last video pts before ``frame``'s first try: the
+        frame is timed again from there (timed twice, it and every frame after
+        it were one tick late, "182 late video frames re-timed", trial 131 F2).
         Gives up with an OutputError after ``output.reconnect_timeout`` seconds
         without a receiver, counted from the first failure; after
         :meth:`cancel` it stops waiting and drops (and counts) what is left.
@@ -216,19 +241,28 @@ class StreamSink(EncoderSink):
                 continue
             self._delay = min(5.0, self._delay * 2)
             self._ok_writes = 0
+            said = len(self.notes)
             try:
                 self._container = self._open()
                 self._stream = None  # a new encoder: the new connection starts on a keyframe
                 self._copy_map = {}
                 self._transcode = {}
-                said = len(self.notes)
+                self._last_pts = last
                 super().write(frame)
-                # the new encoder's start says its notes again: once is enough (trial 127 F4)
-                self.notes[said:] = [n for n in self.notes[said:] if n not in self.notes[:said]]
+                try:
+                    self._connect_now()
+                except OutputError:
+                    self.frames_written -= 1  # written again at the next attempt
+                    raise
                 return
             except OutputError:
+                self._discard()
                 self._drop_held()
                 continue
+            finally:
+                # each new encoder's start says its notes again: once is enough
+                # (trial 127 F4; each failed attempt too, trial 131 F4)
+                self.notes[said:] = [n for n in self.notes[said:] if n not in self.notes[:said]]
 
     def close(self, *, complete: bool = True) -> None:
         if self._offline or self._lost is not None:
@@ -239,6 +273,7 @@ class StreamSink(EncoderSink):
                 # the encoders took, and fixing their timestamps meant nothing
                 # ("wrote 13 frames", "11 not sent", "2 late frames re-timed": trial 38)
                 self.frames_dropped = self._handed
+                self._lost_held = 0  # all of them: no receiver ever connected
                 self.corrections.clear()
             return
         try:
