@@ -154,6 +154,7 @@ def test_demo_refuses_an_extension_no_container_takes_before_rendering(tmp_path)
                          text=True, timeout=60)
     assert res.returncode == 2, res.stderr
     assert res.stderr == (f"vidclear: error: output {tmp_path / 'out.xyz'}: no container for "
-                          "extension .xyz; use .mp4, .mkv, .mov, .ts, .webm, .avi, .ogv, .mpg "
-                          "or .flv\n")
+                          "extension .xyz; use .mp4, .mkv, .mov, .ts, .m2ts, .webm, .avi, "
+                          ".ogv, .mpg, .wmv, .flv, .mxf or .nut (or name the container with "
+                          "-f)\n")
     assert not list(tmp_path.iterdir())

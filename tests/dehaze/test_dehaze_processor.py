@@ -109,3 +109,28 @@ def test_debug_uint16_frames() -> None:
 def test_debug_refuses_non_rgb() -> None:
     with pytest.raises(ValueError, match="RGB"):
         DehazeDebug()(Frame(np.zeros((8, 8), np.uint8), pts=0, time_base=Fraction(1, 25)))
+
+
+def test_debug_mosaic_of_decoded_planes_shows_what_dehaze_writes() -> None:
+    # Decoded 8-bit 4:2:0 frames go through dehaze's planes path; the mosaic
+    # took the RGB path, whose airlight differs, and its "dehazed" tile was
+    # 7-13 levels from what dehaze wrote (trial 133 F1). A warm airlight
+    # makes the two paths' estimates part most.
+    import av
+
+    scene = add_haze(textured_scene(144, 192, 3), np.array([0.9, 0.82, 0.7]), 2.0)[0]
+    rgb = to_u8(scene)
+    frames = []
+    for i in range(6):
+        vf = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+        frames.append(Frame(av_frame=vf, pts=i * 3000, time_base=Fraction(1, 90000)))
+    plain, debug = DehazeProcessor(), DehazeDebug()
+    for f in frames:
+        written = plain(f)
+        shown = debug(f)
+    assert frames[-1].yuv420() is not None and written.av_frame is not None  # the planes' path
+    half = cv2.resize(written.image, (96, 72), interpolation=cv2.INTER_AREA).astype(float)
+    tile = shown.image[:72, 96:].astype(float)
+    body = (slice(16, 72), slice(0, 96))  # below the tile's label
+    assert np.abs(tile[body] - half[body]).mean() < 1.0
+    assert shown.meta["dehaze"]["airlight"] == written.meta["dehaze"]["airlight"]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import warnings
+
 import cv2
 import numpy as np
 import pytest
@@ -112,6 +114,27 @@ def test_a_bracket_whose_times_run_against_its_pictures_is_refused(method):
             .astype(np.uint8) for d in dark]
     assert abs(float(dark[1].mean()) - float(dark[0].mean())) < 4
     assert np.isfinite(method(dark, [1 / 8, 1 / 4])).all()
+
+
+def test_times_the_pictures_doubt_are_warned_of_and_merges_check_them_too():
+    # 1/8, 1 and 8 s typed "1/8 7 8" merged 1.7 times off without a word: the
+    # "8 s" frame is 8 times as bright as the "7 s" one (trial 132 F3). A
+    # merge with a given response and times in reverse gave a tone-inverted
+    # map without a word, where the calibration refuses them (F4).
+    from vidclear.hdr.merge import merge_Debevec1997, merge_Robertson2003
+
+    rad = scene(h=64, w=96, seed=11, span=8.0)
+    times = [1 / 8, 1.0, 8.0]
+    imgs = synthesize_bracket(rad, times, response=srgb_response())
+    with pytest.warns(UserWarning, match=r"the 8 s exposure is [\d.]+ times as bright as the "
+                                         r"7 s one, for 1.14 times the time"):
+        camera_response_Debevec1997(imgs, [1 / 8, 7.0, 8.0])
+    for merge in (merge_Debevec1997, merge_Robertson2003):
+        with pytest.raises(HDRInputError, match="do not brighten with their times"):
+            merge(imgs, times[::-1], response=srgb_response())
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the right times: not a word
+            assert np.isfinite(merge(imgs, times, response=srgb_response())).all()
 
 
 def test_bad_hdr_arguments_are_hdr_input_errors():

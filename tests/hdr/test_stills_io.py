@@ -515,6 +515,12 @@ def test_a_folder_given_as_an_exposure_is_named_a_folder(tmp_path, capsys):
         rc = main(["hdr", str(tmp_path / "o"), *files[1:], *extra, "-o", str(tmp_path / "x.hdr")])
         err = capsys.readouterr().err
         assert rc == 1 and f"folder {tmp_path / 'o'} holds no photos" in err, err
+    # a pattern that matches nothing, as the shell hands it on, was "hdr needs
+    # at least 2 exposures" (trial 132 F6)
+    rc = main(["hdr", str(tmp_path / "nomatch" / "e*.png"), "--times", "1", "-o",
+               str(tmp_path / "x.hdr")])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.strip() == f"vidclear: error: no file matches {tmp_path}/nomatch/e*.png"
 
 
 def test_sixteen_bit_exposures_are_said_to_be_read_as_8_bits(tmp_path, capsys):
@@ -527,6 +533,12 @@ def test_sixteen_bit_exposures_are_said_to_be_read_as_8_bits(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 0 and f"{deep}: is 16-bit, read as 8 bits" in err, err
     assert str(files[0]) not in err
+    # -q, as run takes it: no "wrote" line, the note still (trial 133 F3)
+    rc = main(["hdr", str(files[0]), str(deep), str(files[2]), "--times", "0.25", "1", "4",
+               "-o", str(tmp_path / "q.hdr"), "--tonemap", "none", "-q"])
+    out, err = capsys.readouterr()
+    assert rc == 0 and out == "" and "read as 8 bits" in err, (out, err)
+    assert (tmp_path / "q.hdr").exists()
 
 
 def test_outputs_that_are_folders_are_named_for_what_they_are(tmp_path, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import glob
 import importlib.util
 import inspect
 import io
@@ -94,6 +95,8 @@ examples:
     group.add_argument("-n", "--no-overwrite", action="store_true",
                        help="never overwrite (the default without -y): an existing output is "
                             "an error")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="print nothing but warnings and errors (no progress, no 'wrote' line)")
     p.set_defaults(func=run)
 
 
@@ -442,10 +445,15 @@ def _expand_folders(paths: list[Path], outputs: list[Path]) -> list[Path]:
     Raises
     ------
     InputError
-        A folder without a photo.
+        A folder without a photo, or a pattern (``'b/e*.png'``) that matches
+        no file.
     """
     out: list[Path] = []
     for p in paths:
+        if not p.exists() and glob.has_magic(str(p)):
+            # the shell hands on a pattern that matches nothing as it is: that
+            # was "hdr needs at least 2 exposures" (trial 132 F6)
+            raise InputError(f"no file matches {p}")
         if not p.is_dir():
             out.append(p)
             continue
@@ -556,7 +564,7 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
     def stage(text: str) -> None:
         """Say what a long run does now (three 54 MP exposures took 228 s without a
         word, trial 74); small brackets finish in seconds and say nothing."""
-        if loud:
+        if loud and not args.quiet:
             print(f"vidclear: {text} ({time.perf_counter() - started:.0f} s in)", file=sys.stderr)
 
     stage(f"read {len(pix)} exposures of {pix[0].shape[1]}x{pix[0].shape[0]}")
@@ -609,17 +617,17 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
         with warnings.catch_warnings(record=True) as said:  # said as vidclear says things
             warnings.simplefilter("always", UserWarning)
             response = calib([np.ascontiguousarray(p[rows, cols]) for p in pix], times)
+            stage("merging")
+            if args.deghost:
+                reference = best_exposed(np.stack(pix)) if reference is None else reference
+            radiance = merge(pix, times, response=response, deghost=args.deghost,
+                             reference=reference)
+        for line in dict.fromkeys(str(w.message) for w in said
+                                  if issubclass(w.category, UserWarning)):
+            print(f"vidclear: warning: {line.removeprefix('vidclear.hdr: ')}", file=sys.stderr)
         for w in said:
-            if issubclass(w.category, UserWarning):
-                print(f"vidclear: warning: {str(w.message).removeprefix('vidclear.hdr: ')}",
-                      file=sys.stderr)
-            else:
+            if not issubclass(w.category, UserWarning):
                 warnings.warn(w.message, w.category, stacklevel=1)
-        stage("merging")
-        if args.deghost:
-            reference = best_exposed(np.stack(pix)) if reference is None else reference
-        radiance = merge(pix, times, response=response, deghost=args.deghost,
-                         reference=reference)
     except HDRInputError as exc:
         raise InputError(str(exc)) from None
     written: list[Path] = []
@@ -642,8 +650,9 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
               f"; not written: {', '.join(left)}", file=sys.stderr)
         return 128 + (stopped[0] if stopped else signal.SIGINT)
     ghost = f"; de-ghosted against {images[reference]}" if reference is not None else ""
-    print(f"wrote {', '.join(str(o) for o in outs)} "
-          f"(radiance {float(np.min(radiance)):.3g}..{float(np.max(radiance)):.3g}{ghost})")
+    if not args.quiet:  # -q, as run, synth and demo take it (trial 133 F3)
+        print(f"wrote {', '.join(str(o) for o in outs)} "
+              f"(radiance {float(np.min(radiance)):.3g}..{float(np.max(radiance)):.3g}{ghost})")
     return 0
 
 

@@ -14,7 +14,7 @@ from vidclear.hdr import _kernels as K
 from vidclear.hdr._deprecate import deprecated_alias
 from vidclear.hdr._validate import as_stack, as_times, as_weights
 from vidclear.hdr.deghost import deghost_args
-from vidclear.hdr.response import as_response, linear_response
+from vidclear.hdr.response import as_response, check_exposure_times, linear_response
 
 __all__ = [
     "ExposureFusionMertens2007",
@@ -81,7 +81,9 @@ def merge_Debevec1997(
     ------
     HDRInputError
         Mismatched shapes or times, a bad response, ``clip``, ``deghost`` or
-        ``reference``.
+        ``reference``, or exposures no brighter for longer times
+        (:func:`~vidclear.hdr.response.check_exposure_times`, which also
+        warns of times the pictures doubt).
 
     Returns
     -------
@@ -96,6 +98,7 @@ def merge_Debevec1997(
     """
     stack = as_stack(images)
     t = as_times(times, stack.shape[0])
+    check_exposure_times(stack, t)
     resp = linear_response() if response is None else as_response(response)
     # NaN, "x" and None raised Python's own errors, 2.5 was taken as 2 (trial 128 F7)
     if isinstance(clip, bool) or not isinstance(clip, numbers.Integral) \
@@ -145,6 +148,7 @@ def merge_Robertson2003(
     """
     stack = as_stack(images)
     t = as_times(times, stack.shape[0])
+    check_exposure_times(stack, t)
     resp = linear_response() if response is None else as_response(response)
     ghost = deghost_args(stack, resp, t, deghost, reference)
     out = np.empty(stack.shape[1:], dtype=np.float32)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 
 import cv2
@@ -575,7 +576,9 @@ class RollingBracket:
                                                  interpolation=cv2.INTER_AREA)[..., :3])
                  for s in order]
         try:
-            self.response = camera_response_Debevec1997(small, exps)
+            with warnings.catch_warnings():  # the window's exposures are measured, not typed
+                warnings.simplefilter("ignore", UserWarning)
+                self.response = camera_response_Debevec1997(small, exps)
         except HDRInputError:
             return
         self._table_cache.clear()

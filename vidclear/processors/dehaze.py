@@ -56,15 +56,19 @@ class DehazeProcessor(Processor[DehazeConfig]):
         return self.dehazer.process(frame.image, timestamp=frame.time)
 
     def __call__(self, frame: Frame) -> Frame:
+        return self._dehaze(frame)[0]
+
+    def _dehaze(self, frame: Frame) -> tuple[Frame, DehazeResult]:
+        """The dehazed frame and the dehazer's result, by the planes' path where it applies."""
         planes = frame.yuv420()  # the decoder's planes skip two colour conversions
         if planes is None:
             res = self._run(frame)
-            return frame.replace(cast(np.ndarray, res.image), dehaze=_meta(res))
+            return frame.replace(cast(np.ndarray, res.image), dehaze=_meta(res)), res
         res = self.dehazer.process_yuv420(planes.y, planes.u, planes.v, timestamp=frame.time,
                                           colorspace=planes.colorspace,
                                           color_range=planes.color_range)
         out = cast(tuple[np.ndarray, np.ndarray, np.ndarray], res.planes)  # always set here
-        return frame.replace_yuv420(*out, dehaze=_meta(res))
+        return frame.replace_yuv420(*out, dehaze=_meta(res)), res
 
     def reset(self) -> None:
         """Forget the smoothed airlight, density and scene state."""
@@ -95,7 +99,8 @@ def _meta(res: DehazeResult) -> dict[str, Any]:
             "scene_cut": res.scene_cut}
 
 
-def debug_mosaic(image: np.ndarray, res: DehazeResult) -> np.ndarray:
+def debug_mosaic(image: np.ndarray, res: DehazeResult,
+                 dehazed: np.ndarray | None = None) -> np.ndarray:
     """Labelled 2×2 mosaic: input, dehazed, transmission, dark channel.
 
     Parameters
@@ -104,6 +109,10 @@ def debug_mosaic(image: np.ndarray, res: DehazeResult) -> np.ndarray:
         The input frame, RGB H×W×3 uint8 or uint16.
     res : DehazeResult
         The dehazer's result for that frame.
+    dehazed : ndarray, optional
+        The dehazed frame as RGB of ``image``'s shape and dtype, where
+        ``res`` holds planes instead (:meth:`~vidclear.dehaze.Dehazer.process_yuv420`);
+        default ``res.image``.
 
     Returns
     -------
@@ -127,7 +136,8 @@ def debug_mosaic(image: np.ndarray, res: DehazeResult) -> np.ndarray:
     def as8(img: np.ndarray) -> np.ndarray:
         return img if dtype == np.uint8 else (img // 257).astype(np.uint8)
 
-    tiles = [as8(tile(image)), as8(tile(cast(np.ndarray, res.image))), plane(res.transmission),
+    shown = res.image if dehazed is None else dehazed
+    tiles = [as8(tile(image)), as8(tile(cast(np.ndarray, shown))), plane(res.transmission),
              plane(res.dark_channel)]
     air = ", ".join(f"{v:.2f}" for v in res.airlight)
     labels = ["input", f"dehazed  strength {res.strength:.2f}", "transmission",
@@ -146,14 +156,17 @@ class DehazeDebug(DehazeProcessor):
     Outputs a frame of the input's size holding a labelled 2×2 mosaic:
     input and dehazed on top, transmission and dark channel (of ``I / A``)
     below, each at half size; see :func:`debug_mosaic`. Temporal behaviour
-    is exactly that of ``dehaze`` with the same settings.
+    is exactly that of ``dehaze`` with the same settings, and so is its path:
+    8-bit 4:2:0 frames are dehazed on their planes, as ``dehaze`` does them
+    (by the RGB path, the tile and its airlight differed from what
+    ``dehaze`` wrote by 7-13 levels, trial 133 F1).
     """
 
     name: ClassVar[str] = "dehaze_debug"
 
     def __call__(self, frame: Frame) -> Frame:
-        res = self._run(frame)
         image = frame.image
         if image.ndim != 3 or image.shape[2] != 3:
             raise ArrayError(f"dehaze_debug needs RGB H×W×3 frames, got shape {image.shape}")
-        return frame.replace(debug_mosaic(image, res), dehaze=_meta(res))
+        out, res = self._dehaze(frame)
+        return frame.replace(debug_mosaic(image, res, out.image), dehaze=_meta(res))
