@@ -518,3 +518,35 @@ def test_ffmpegs_encoder_options_set_the_output(clip, tmp_path):
         res = vidclear("run", str(clip), "-o", str(tmp_path / "z.mp4"), *args)
         assert res.returncode == 2 and text in res.stderr, res.stderr
         assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "z.mp4").exists()
+
+
+def test_the_compile_message_says_first_run_only_on_the_first(tmp_path, monkeypatch):
+    # After the demo had cached the dehaze kernels, a run adding clahe said
+    # "first run: compiling the Numba kernels (a minute or two ...)" for 4 s
+    # of compiling one package (trial 133 F4).
+    import types
+
+    from vidclear.cli.run import _uncompiled
+
+    def package(name: str, cached: bool) -> types.ModuleType:
+        folder = tmp_path / name
+        (folder / "__pycache__").mkdir(parents=True)
+        if cached:
+            (folder / "__pycache__" / "k.py311.nbi").write_bytes(b"")
+        module = types.ModuleType(f"vidclear.{name}")
+        module.__file__ = str(folder / "__init__.py")
+        return module
+
+    def processor(domain: str) -> object:
+        return type("P", (), {"__module__": f"vidclear.processors.{domain}"})()
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    session = types.SimpleNamespace(processors=[processor("dehaze"), processor("enhance")])
+    for dehaze, enhance, hdr, want in ((False, False, False, (["dehaze", "enhance"], True)),
+                                       (True, False, False, (["enhance"], False)),
+                                       (False, False, True, (["dehaze", "enhance"], False)),
+                                       (True, True, False, ([], False))):
+        for name, cached in (("dehaze", dehaze), ("enhance", enhance), ("hdr", hdr)):
+            shutil.rmtree(tmp_path / name, ignore_errors=True)
+            monkeypatch.setitem(sys.modules, f"vidclear.{name}", package(name, cached))
+        assert _uncompiled(session) == want, (dehaze, enhance, hdr)

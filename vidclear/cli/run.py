@@ -412,19 +412,27 @@ def _write_stats(path: str | None, stats: PipelineStats, extra: dict) -> None:
     write_file(path, (json.dumps(data, indent=2) + "\n").encode(), label="--stats")
 
 
-def _first_compile(session: Session) -> bool:
-    """True when a processor's Numba kernels have no on-disk cache yet."""
+_KERNEL_DOMAINS = ("dehaze", "hdr", "enhance")
+
+
+def _uncompiled(session: Session) -> tuple[list[str], bool]:
+    """The kernel packages of the session's processors without an on-disk cache yet,
+    and whether no package has one (the first run), as far as this can tell."""
     if os.environ.get("NUMBA_CACHE_DIR") or os.environ.get("NUMBA_DISABLE_JIT"):
-        return False  # the cache lives elsewhere (or there is none): don't guess
-    for proc in session.processors:
-        # The kernels of a processor adapter live in the domain package of its name.
-        domain = type(proc).__module__.rpartition(".")[2]
+        return [], False  # the cache lives elsewhere (or there is none): don't guess
+
+    def cached(domain: str) -> bool:
         module = sys.modules.get(f"vidclear.{domain}")
+        if module is None:
+            return False
         folder = Path(getattr(module, "__file__", "") or ".").parent
-        if domain in ("dehaze", "hdr", "enhance") and \
-                not any((folder / "__pycache__").glob("*.nbi")):
-            return True
-    return False
+        return any((folder / "__pycache__").glob("*.nbi"))
+
+    # The kernels of a processor adapter live in the domain package of its name.
+    used = dict.fromkeys(type(proc).__module__.rpartition(".")[2]
+                         for proc in session.processors)
+    missing = [d for d in used if d in _KERNEL_DOMAINS and not cached(d)]
+    return missing, bool(missing) and not any(cached(d) for d in _KERNEL_DOMAINS)
 
 
 def execute(session: Session, args: argparse.Namespace, *, label: str,
@@ -440,10 +448,14 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
                         notes=lambda: session.notes)
     if getattr(args, "verbose", 0) and not quiet:
         _say_plan(session, report)
-    if not quiet and _first_compile(session):
+    missing, first = _uncompiled(session) if not quiet else ([], False)
+    if first:
         print("vidclear: first run: compiling the Numba kernels (a minute or two on 2 cores, once; "
               "cached afterwards; `vidclear compile` does it ahead on all cores)",
               file=sys.stderr)
+    elif missing:  # one more processor's after the first run: seconds (trial 133 F4)
+        print(f"vidclear: compiling the {' and '.join(missing)} kernels (once; cached "
+              "afterwards; `vidclear compile` does them all ahead)", file=sys.stderr)
     enabled = False if quiet else (True if getattr(args, "progress", False) else None)
     total = session.source.info.frame_count if session.mode == "file" else None
     bar = Progress(total=total, enabled=enabled, desc=label)
