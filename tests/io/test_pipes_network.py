@@ -549,8 +549,12 @@ def test_interrupted_before_the_first_packet_left_is_not_a_failure() -> None:
     info = StreamInfo(spec="frames", width=64, height=48, rate=Fraction(25),
                       time_base=Fraction(1, 25), frame_count=10)
 
-    def sink_with_three_frames() -> StreamSink:
-        sink = StreamSink(f"tcp://127.0.0.1:{_port()}", config=load_config().output, info=info)
+    # Without reconnection the window is there: the first packet connects.
+    # (With it, each attempt connects before the encoder takes frames, and
+    # Ctrl-C while it waits for a receiver counts them: below.)
+    def sink_with_three_frames(*overrides: str) -> StreamSink:
+        config = load_config(overrides=["output.reconnect=false", *overrides]).output
+        sink = StreamSink(f"tcp://127.0.0.1:{_port()}", config=config, info=info)
         for k in range(3):
             sink.write(Frame(np.full((48, 64, 3), 100, np.uint8), pts=k,
                              time_base=Fraction(1, 25)))
@@ -562,6 +566,13 @@ def test_interrupted_before_the_first_packet_left_is_not_a_failure() -> None:
     assert sink.frames_dropped == 3
     with pytest.raises(OutputError, match="Connection refused"):
         sink_with_three_frames().close()  # the run's end: still an error
+    waiting = StreamSink(f"tcp://127.0.0.1:{_port()}", config=load_config().output, info=info)
+    waiting.cancel()  # Ctrl-C while it waits for a receiver
+    for k in range(3):
+        waiting.write(Frame(np.full((48, 64, 3), 100, np.uint8), pts=k,
+                            time_base=Fraction(1, 25)))
+    waiting.close(complete=False)
+    assert waiting.frames_dropped == 3
 
 
 def test_a_network_output_nobody_listened_to_says_nothing_was_sent(ts_clip, tmp_path):
