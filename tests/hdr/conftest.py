@@ -59,3 +59,27 @@ def scene(h=48, w=64, seed=0, span=6.0):
     big = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
     ramp = np.linspace(-span / 2, span / 2, w, dtype=np.float32)[None, :, None]
     return (np.exp2(ramp + (big - 0.5) * 2.0)).astype(np.float32)
+
+
+def shoot(light, times, *, srgb=True, seed=1):
+    """8-bit exposures of the radiance maps ``light`` (H×W×3, one per time), with noise.
+
+    sRGB's curve or a linear camera, clipped at 1, noise of one level.
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for t, e in zip(times, light, strict=True):
+        x = np.clip(e * t, 0, 1)
+        if srgb:
+            x = np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055)
+        out.append(np.clip(np.rint(x * 255 + rng.normal(0, 1, x.shape)), 0, 255)
+                   .astype(np.uint8))
+    return np.stack(out)
+
+
+def night(pos, h=240, w=320):
+    """A night street lit from one side, with a lit bus 120 px wide at column ``pos``."""
+    yy, xx = np.mgrid[0:h, 0:w] / np.array([h, w])[:, None, None]
+    e = 2.0 ** (-7 + 1.5 * yy + 0.5 * xx)
+    e[h // 4:h * 5 // 6, pos:pos + 120] = 1.0
+    return np.repeat(e[..., None], 3, 2) * np.array([1.0, 0.9, 0.8])

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.hdr.conftest import scene
+from tests.hdr.conftest import night, scene, shoot
 from vidclear.errors import HDRInputError
 from vidclear.hdr.response import (
     CameraResponseDebevec1997,
@@ -14,6 +14,7 @@ from vidclear.hdr.response import (
     as_response,
     camera_response_Debevec1997,
     camera_response_Robertson2003,
+    check_exposure_times,
     gamma_response,
     load_response,
     save_response,
@@ -135,6 +136,28 @@ def test_times_the_pictures_doubt_are_warned_of_and_merges_check_them_too():
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # the right times: not a word
             assert np.isfinite(merge(imgs, times, response=srgb_response())).all()
+
+
+def test_a_bright_scene_and_a_moving_lamp_are_no_contradiction():
+    # Overcast snow has no black: its 1st percentile (81) read as the black
+    # level made a linear camera's 2x read 5.1x, "is a time wrong?" (trial
+    # 134 F1). At night a lit bus that moved 60 px darkens where it left by
+    # more than the frame brightens, and a right 1 s, 2 s pair was refused
+    # (F2). Neither is said now; the same pair given in reverse still is.
+    yy, xx = np.mgrid[0:240, 0:320] / np.array([240, 320])[:, None, None]
+    snow = 0.35 * 2.0 ** (0.8 * xx + 0.2 * np.sin(yy * 40) * np.cos(xx * 30))
+    snow = np.repeat(snow[..., None], 3, 2) * np.array([0.95, 1.0, 1.05])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_exposure_times(shoot([snow] * 3, [0.5, 1.0, 2.0], srgb=False),
+                             np.array([0.5, 1.0, 2.0]))
+
+    pair = shoot([night(20), night(80)], [1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_exposure_times(pair, np.array([1.0, 2.0]))
+    with pytest.raises(HDRInputError, match="do not brighten"):
+        check_exposure_times(pair, np.array([2.0, 1.0]))
 
 
 def test_bad_hdr_arguments_are_hdr_input_errors():

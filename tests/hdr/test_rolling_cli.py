@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.hdr.conftest import scene
+from tests.hdr.conftest import night, scene, shoot
 from vidclear.core.frame import Frame
 from vidclear.errors import ConfigError, InputError, OutputError
 from vidclear.hdr.response import srgb_response
@@ -304,6 +304,22 @@ def test_an_exposure_far_less_bright_than_its_time_says_is_left_out(tmp_path, ca
     assert _cli(tmp_path, paths, "--times", "1/4", "1", "4", "5", "-o",
                 str(tmp_path / "right.hdr"), "--tonemap", "none") == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_a_lit_object_that_moved_at_night_is_no_reversal(tmp_path, capsys):
+    # A right 1 s, 2 s pair at night with a lit bus 60 px further on: the
+    # means where neither is clipped read 110 then 54 (the bus left its
+    # place in the long shot, and clips where it went), and the pair was
+    # refused as reversed, --deghost or not (trial 134 F2).
+    paths = []
+    for i, img in enumerate(shoot([night(20), night(80)], [1.0, 2.0])):
+        paths.append(tmp_path / f"n{i}.png")
+        cv2.imwrite(str(paths[-1]), img[:, :, ::-1])
+    assert _cli(tmp_path, paths, "--times", "1", "2", "-o", str(tmp_path / "n.hdr"),
+                "--deghost") == 0
+    assert "warning" not in capsys.readouterr().err
+    with pytest.raises(InputError, match="do not brighten with their times"):
+        _cli(tmp_path, paths, "--times", "2", "1", "-o", str(tmp_path / "r.hdr"))
 
 
 @pytest.mark.parametrize("levels", [(128, 128, 128), (40, 80, 120), (0, 0, 0), (250, 253, 255)],

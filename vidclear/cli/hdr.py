@@ -322,6 +322,14 @@ def _times_contradicted(images: list[Path], times: list[float],
             return float(a.mean()), float(b.mean()), share
         return float(a[both].mean()), float(b[both].mean()), share
 
+    def rises(i: int, k: int) -> bool:
+        """Whether most values well exposed in both rise (by a level) from i to k: a lit
+        object that moved darkens where it left more than a night frame brightens, and
+        the means called a right 1 s, 2 s pair reversed (trial 134 F2)."""
+        a, b = flat[i], flat[k]
+        both = well_exposed(a, b, dark=a)
+        return bool(both.any()) and float(np.median(b[both] - a[both])) >= 1.0
+
     def growth(i: int, k: int) -> float | None:
         """k in level ∝ t^k between exposures i < k (see _SLOW_SHARE), measured where
         both are well exposed and k below a response's shoulder (_JUDGED_TOP); None
@@ -349,19 +357,20 @@ def _times_contradicted(images: list[Path], times: list[float],
         time: clearly darker); None when it is as bright as its time says, or the
         pair says nothing."""
         ma, mb, share = levels(i, k)
+        up = share >= 0.01 and rises(i, k)  # then no darker, whatever the means say
         if times[k] < 1.5 * times[i]:
             # steps of a third or half a stop: brightness grows too little to
             # judge, but a clearly darker longer exposure is a reversal (such
             # brackets given in reverse merged without a word into a picture
             # 1.4 stops off, trial 75)
-            return (mb, ma) if share >= 0.01 and _reversed(mb, ma) else None
+            return (mb, ma) if share >= 0.01 and _reversed(mb, ma) and not up else None
         if share < 0.01:
             # Exposures far apart share no well-exposed pixel: a 2-frame bracket
             # given in reverse (1/8 and 8 s) went through without a word (trial
             # 64). Their whole means still tell a reversal (not two black frames).
             return (mb, ma) if _reversed(mb, ma) else None
         if mb <= ma + 1.0:
-            return mb, ma
+            return None if up else (mb, ma)
         step = growth(i, k)
         return (mb, ma) if step is not None and step < slow else None
 
@@ -433,7 +442,7 @@ def _made_here(f: Path, outputs: list[Path]) -> bool:
                for stem in stems for ext in (".hdr", ".exr"))
 
 
-def _expand_folders(paths: list[Path], outputs: list[Path]) -> list[Path]:
+def _expand_folders(paths: list[Path], outputs: list[Path], *, quiet: bool = False) -> list[Path]:
     """``paths`` with each folder replaced by the photos directly in it, by name.
 
     A folder of brackets was "hdr needs at least 2 exposures" (trial 54). In
@@ -461,10 +470,10 @@ def _expand_folders(paths: list[Path], outputs: list[Path]) -> list[Path]:
                        if f.is_file() and f.suffix.lower() in _BRACKET_SUFFIXES
                        and not f.name.startswith("."))
         ours = [f for f in found if _made_here(f, outputs)]
-        if ours:
+        if ours and not quiet:  # -q: warnings and errors only (trial 134 F4)
             print(f"vidclear: note: left out of {p}: {', '.join(f.name for f in ours)} "
                   "(vidclear's outputs, not exposures)", file=sys.stderr)
-            found = [f for f in found if f not in ours]
+        found = [f for f in found if f not in ours]
         if not found:
             raise InputError(f"folder {p} holds no photos ("
                              + ", ".join(_BRACKET_SUFFIXES[:6]) + ", ...)")
@@ -524,7 +533,7 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
     if getattr(args, "response_plot", None) and importlib.util.find_spec("matplotlib") is None:
         raise ConfigError("--response-plot needs matplotlib: pip install 'vidclear[report]'")
     outs = _outputs(Path(args.output), ops, getattr(args, "response_plot", None))
-    images = _expand_folders([Path(p) for p in args.images], outs)
+    images = _expand_folders([Path(p) for p in args.images], outs, quiet=args.quiet)
     if len(images) < 2:
         raise InputError("hdr needs at least 2 exposures")
     if outs[0].suffix.lower() == ".exr":
