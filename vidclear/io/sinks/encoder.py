@@ -50,7 +50,7 @@ from vidclear.io.sinks.marks import ENCODING_TAGS, keep_marks
 from vidclear.io.sinks.paths import is_special_file, partial_path, publish, wait_for_reader
 from vidclear.io.sinks.subtitles import SubtitleConvert, text_target
 
-__all__ = ["EncoderSink"]
+__all__ = ["EncoderSink", "StreamsRefused"]
 
 _CRF_ENCODERS = ("libx264", "libx265", "libvpx", "libvpx-vp9", "libaom-av1", "libsvtav1")
 _DEFAULT_CODEC = OutputConfig().codec
@@ -289,6 +289,10 @@ def check_encoder(cfg: OutputConfig) -> Any:
 # What a muxer answers when its header cannot hold a stream (Ogg: EINVAL for
 # H.264; MXF: EPERM for 44.1 kHz audio).
 _REFUSED = frozenset({errno.EINVAL, errno.EPERM})
+
+
+class StreamsRefused(OutputError):
+    """The container refused its streams when its header was written (Ogg and H.264, ...)."""
 
 
 # Containers that carry AAC as raw frames plus an AudioSpecificConfig in the header.
@@ -1148,6 +1152,10 @@ class EncoderSink:
             self._add_copy_streams(src)
             self._add_chapters(src)
         mark_output(self._container, stream)
+        self._streams_added()
+
+    def _streams_added(self) -> None:
+        """Called once every stream of the container is added, before anything is muxed."""
 
     def _add_chapters(self, src: StreamInfo) -> None:
         """Write the input's chapters, moved as the timestamps are (see :func:`add_chapters`).
@@ -1913,7 +1921,7 @@ class EncoderSink:
                   "another codec (--set output.codec=...)")
         if self._copy_map:
             advice += "; leave the copied streams out with --set output.copy_streams=false"
-        return OutputError(
+        return StreamsRefused(
             f"output {self.name}: the {self._container.format.name} container refused "
             f"{', '.join(streams)} when the file was started ({reason}; -vv shows FFmpeg's "
             f"reason); {advice}", errno=code)

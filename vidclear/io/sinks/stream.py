@@ -30,7 +30,7 @@ from vidclear.config.sections import OutputConfig
 from vidclear.core.frame import Frame
 from vidclear.core.source import SidePackets, StreamInfo
 from vidclear.errors import ConfigError, OutputError
-from vidclear.io.sinks.encoder import EncoderSink
+from vidclear.io.sinks.encoder import EncoderSink, StreamsRefused
 
 __all__ = ["DEFAULT_FORMATS", "StreamSink", "classify_output"]
 
@@ -94,7 +94,6 @@ class StreamSink(EncoderSink):
         self.name = self.target
         self._lost: float | None = None  # when the receiver went away (None: connected)
         self._delay = 0.5
-        self._ok_writes = 0
         # pts of the frames the encoder holds whose packets have not gone out:
         # lost with a receiver that goes away (trial 127 F3: 33 frames of 200
         # reached neither receiver, "dropped 0")
@@ -116,6 +115,12 @@ class StreamSink(EncoderSink):
             sys.stdout.flush()
         return av.open(self.target, "w", format=self._guess_format(), options=options,
                        container_options=container_options, timeout=10.0)
+
+    @property
+    def _kind(self) -> str:
+        """The container as messages name it: the muxer's name (a URL has no extension:
+        "the .1:17004 container cannot hold pcm_s16le audio", trial 135 F5)."""
+        return str(self._container.format.name.split(",")[0])
 
     def _publish(self) -> None:
         """Nothing to rename: the bytes are already where they were asked to go."""
@@ -165,49 +170,39 @@ class StreamSink(EncoderSink):
             return
         last = self._last_pts
         try:
-            fresh = self._stream is None
             super().write(frame)
-            if fresh and self._reconnecting:
-                self._connect_now()
         except OutputError as exc:
             if "Protocol not found" in str(exc):
                 raise OutputError(f"output {self.target}: the FFmpeg inside PyAV was built "
                                   f"without the {self.scheme}:// protocol") from None
-            if not self._reconnecting:
-                raise
-            if fresh and self._stream is not None:
-                self.frames_written -= 1  # taken, but written again once connected
+            if not self._reconnecting or isinstance(exc, StreamsRefused):
+                raise  # the container refused its streams: no receiver mends that
             self._reconnect(frame, last)
             return
-        if self._lost is not None:
-            # Muxers buffer: a connection counts as back after 25 frames went through it.
-            self._ok_writes += 1
-            if self._ok_writes >= 25:
-                self.reconnects += 1
-                self._connected = True
-                print(f"vidclear: output {self.target}: connected after "
-                      f"{time.monotonic() - self._lost:.1f} s", file=sys.stderr)
-                self._lost, self._delay = None, 0.5
-        elif not self._connected and self.frames_written >= 25:
-            self._connected = True
+        if not self._connected and self.frames_written >= 25:
+            self._connected = True  # (a connection-oriented one is when its header went out)
 
-    def _connect_now(self) -> None:
-        """Connect (write the container's header) now, not at the encoder's first packet.
+    def _streams_added(self) -> None:
+        """Connect (write the container's header) before anything is muxed or encoded.
 
         PyAV opens the destination with the header, which waits for the
         first packet: x264 holds 17 frames before it gives one, and each
         attempt at a receiver that was not there took 17 more frames with
-        it (a receiver that came 2 s late lost 51, trial 131 F1, F3).
+        it (a receiver that came 2 s late lost 51, trial 131 F1, F3), and
+        the first audio packets (trial 135 F3).
 
         Raises
         ------
         OutputError
             The destination refused the connection.
         """
+        if not self._reconnecting:
+            return
         try:
             self._container.start_encoding()
         except (av.FFmpegError, OSError) as exc:
             raise self._mux_failed(exc, f"connecting to {self.target}") from None
+        self._connected = True
 
     def _reconnect(self, frame: Frame, last: int | None) -> None:
         """Reopen the destination with growing waits, then write ``frame`` to it.
@@ -216,20 +211,18 @@ class StreamSink(EncoderSink):
         frame is timed again from there (timed twice, it and every frame after
         it were one tick late, "182 late video frames re-timed", trial 131 F2).
         Gives up with an OutputError after ``output.reconnect_timeout`` seconds
-        without a receiver, counted from the first failure; after
+        without a receiver, counted from this loss's first failure; after
         :meth:`cancel` it stops waiting and drops (and counts) what is left.
         """
         self._discard()
         held = self._drop_held()
-        if self._lost is None:
-            self._lost = time.monotonic()
-            what = "receiver lost" if self._connected else "no receiver yet"
-            gone = (f" with the {held} frame(s) the encoder held (counted as dropped)"
-                    if held else "")
-            print(f"vidclear: output {self.target}: {what}{gone}; retrying", file=sys.stderr)
+        self._lost = lost_at = time.monotonic()  # each loss said, and timed from its start
+        what = "receiver lost" if self._connected else "no receiver yet"
+        gone = f" with the {held} frame(s) the encoder held (counted as dropped)" if held else ""
+        print(f"vidclear: output {self.target}: {what}{gone}; retrying", file=sys.stderr)
         limit = self.config.reconnect_timeout
         while True:
-            waited = time.monotonic() - self._lost
+            waited = time.monotonic() - lost_at
             if self._cancel.is_set():
                 self._offline = True
                 self.frames_dropped += 1
@@ -240,7 +233,6 @@ class StreamSink(EncoderSink):
             if self._cancel.wait(min(self._delay, max(0.05, limit - waited) if limit else 5.0)):
                 continue
             self._delay = min(5.0, self._delay * 2)
-            self._ok_writes = 0
             said = len(self.notes)
             try:
                 self._container = self._open()
@@ -248,12 +240,14 @@ class StreamSink(EncoderSink):
                 self._copy_map = {}
                 self._transcode = {}
                 self._last_pts = last
-                super().write(frame)
-                try:
-                    self._connect_now()
-                except OutputError:
-                    self.frames_written -= 1  # written again at the next attempt
-                    raise
+                super().write(frame)  # connects first (_streams_added)
+                # back: counted and said now, and a later loss is a loss of its own
+                # (a receiver that went again within 25 frames stopped the run at
+                # reconnect_timeout from the first loss, trial 135 F2)
+                self.reconnects += 1
+                print(f"vidclear: output {self.target}: connected after "
+                      f"{time.monotonic() - lost_at:.1f} s", file=sys.stderr)
+                self._lost, self._delay = None, 0.5
                 return
             except OutputError:
                 self._discard()
