@@ -536,6 +536,11 @@ class Session:
             out.append(f"{joins} audio/subtitle packet{'s' if joins != 1 else ''} that "
                        "overlapped the previous file at a join "
                        f"{'were' if joins != 1 else 'was'} left out")
+        moved = self.source.report().get("packets_moved_at_joins", 0)
+        if moved:
+            out.append(f"{moved} subtitle/data packet{'s' if moved != 1 else ''} that "
+                       "overlapped the previous file at a join "
+                       f"{'were' if moved != 1 else 'was'} moved to just after it")
         return out
 
     def on_processor_event(self, fn: Callable[[str], Any]) -> None:

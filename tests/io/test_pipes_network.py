@@ -543,6 +543,53 @@ def test_a_flapping_receiver_is_reconnected_each_time_and_nothing_goes_uncounted
     assert 150 - 8 <= arrived + report["output_frames_dropped"] <= 150, (arrived, report)
 
 
+def test_a_receiver_that_hangs_up_at_once_and_a_refused_stream_end_runs_rightly(tmp_path):
+    # A receiver that accepts and closes at once: the end's flush met the
+    # closed connection and the run ended "finishing ... failed: Broken
+    # pipe", exit 1, no --stats (trial 136 F1). A stream the container
+    # cannot hold (SubRip into FLV) was taken for a missing receiver and
+    # waited out reconnect_timeout (F3); it is refused at once, as to udp://.
+    clip = make_clip(tmp_path / "in.mp4", n=40, size=(96, 64), audio=False)
+    port = _port()
+    stop = threading.Event()
+
+    def hang_up() -> None:
+        with socket.socket() as srv:
+            srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            srv.bind(("127.0.0.1", port))
+            srv.listen(5)
+            srv.settimeout(0.2)
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    srv.accept()[0].close()
+
+    server = threading.Thread(target=hang_up, daemon=True)
+    server.start()
+    stats = tmp_path / "s.json"
+    try:
+        res = subprocess.run([*VIDCLEAR, "run", str(clip), "-o", f"tcp://127.0.0.1:{port}",
+                              "--stats", str(stats), "--set", "output.reconnect_timeout=3"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=90)
+    finally:
+        stop.set()
+    assert "Traceback" not in res.stderr and "Broken pipe" not in res.stderr, res.stderr
+    if res.returncode == 0:  # it went on to the end, the frames it could not send counted
+        report = json.loads(stats.read_text())
+        assert report["output_frames_dropped"] > 0, report
+    else:  # or a run of hang-ups outlasted reconnect_timeout: said so in one line
+        assert res.returncode == 1 and "gave up after" in res.stderr, res.stderr
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:01,000\nhello\n\n")
+    subbed = tmp_path / "sub.mkv"
+    subprocess.run([_ffmpeg(), "-v", "error", "-i", str(clip), "-i", str(srt), "-map", "0",
+                    "-map", "1", "-c:v", "copy", "-c:s", "srt", str(subbed)], check=True)
+    started = time.monotonic()
+    res = subprocess.run([*VIDCLEAR, "run", str(subbed), "-o", f"tcp://127.0.0.1:{_port()}",
+                          "-f", "flv"], cwd=ROOT, capture_output=True, text=True, timeout=90)
+    assert res.returncode == 1 and "cannot copy stream #1 subtitle" in res.stderr, res.stderr
+    assert "retrying" not in res.stderr and time.monotonic() - started < 20
+
+
 def test_rtmp_publish_to_a_listening_server(tmp_path):
     clip = make_clip(tmp_path / "in.mp4", n=30, size=(96, 64))
     port, rx = _port(), tmp_path / "rx.flv"

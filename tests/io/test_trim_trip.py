@@ -696,3 +696,35 @@ def test_subtitle_cues_are_cut_to_the_trimmed_span(tmp_path, ext):
     assert cues == ("1\n00:00:00,000 --> 00:00:00,500\nN 51.50\n\n"
                     "2\n00:00:00,500 --> 00:00:02,000\nN 51.51\n\n"), cues
     assert float(ffprobe_streams(out)["format"]["duration"]) == pytest.approx(2.0, abs=0.05)
+
+
+def test_a_trip_of_segment_muxer_chunks_keeps_every_subtitle_cue(tmp_path):
+    # FFmpeg's segment muxer leaves a chunk's last cue ending past its
+    # picture; the next chunk's cues then started before that end and were
+    # left out as "overlapping the previous file": a dashcam trip's GPS text
+    # lost every cue after the first chunk's (trial 137 F4). They are moved
+    # to just after it (and said), not lost.
+    srt = tmp_path / "gps.srt"
+    srt.write_text("".join(f"{k + 1}\n00:00:0{k},000 --> 00:00:0{k + 1},000\n{80 + k} km/h\n\n"
+                           for k in range(4)))
+    src = tmp_path / "drive.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=60:duration=4", "-f", "lavfi", "-i",
+                    "sine=sample_rate=48000:duration=4", "-i", str(srt), "-map", "0:v",
+                    "-map", "1:a", "-map", "2:s", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-c:a", "aac", "-c:s", "mov_text", "-t", "4", str(src)], check=True)
+    card = tmp_path / "DCIM"
+    card.mkdir()
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(src), "-map", "0", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-force_key_frames", "expr:gte(t,n_forced*1.5)",
+                    "-c:a", "copy", "-c:s", "copy", "-f", "segment", "-segment_time", "1.5",
+                    "-reset_timestamps", "1", str(card / "C%04d.MP4")], check=True)
+    out = tmp_path / "trip.mkv"
+    res = _run("run", str(card), "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    cues = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out), "-map", "0:s", "-f", "srt",
+                           "-"], capture_output=True, text=True, check=True).stdout
+    kept = [f"{80 + k} km/h" for k in range(4) if f"{80 + k} km/h" in cues]
+    assert kept[:3] == ["80 km/h", "81 km/h", "82 km/h"], (cues, res.stderr)
+    assert "moved to just after it" in res.stderr and "left out" not in res.stderr.replace(
+        "edit list cuts away, left out", "")

@@ -292,7 +292,8 @@ _REFUSED = frozenset({errno.EINVAL, errno.EPERM})
 
 
 class StreamsRefused(OutputError):
-    """The container refused its streams when its header was written (Ogg and H.264, ...)."""
+    """The container cannot hold a stream: refused when it is added, or when the header is
+    written (Ogg and H.264, ...). No receiver mends it: a network output does not wait."""
 
 
 # Containers that carry AAC as raw frames plus an AudioSpecificConfig in the header.
@@ -1223,7 +1224,7 @@ class EncoderSink:
         try:
             conv = SubtitleConvert(self._container, ist, target)
         except (av.FFmpegError, ValueError) as exc:
-            raise OutputError(f"output {self.name}: cannot convert input stream {label} to "
+            raise StreamsRefused(f"output {self.name}: cannot convert input stream {label} to "
                               f"{target} ({exc}); {self._advice(ist)}") from None
         keep_marks(ist, conv.stream)
         self._subtitles[ist.index] = conv
@@ -1296,7 +1297,7 @@ class EncoderSink:
                             self._container, ist, codec, self._t0, max_gap=FORWARD_GAP_S,
                             timeline=self._timeline, pad=is_ogg(self._container))
                     except OutputError as exc:
-                        raise OutputError(f"output {self.name}: {exc}; {self._advice(ist)}"
+                        raise StreamsRefused(f"output {self.name}: {exc}; {self._advice(ist)}"
                                           ) from None
                     self._transcode[ist.index] = tr
                     self.notes.append(re_encoding_note(tr, self._container, ist, self.name,
@@ -1312,7 +1313,7 @@ class EncoderSink:
                     # into .mkv, were refused, where FFmpeg converts them (trial 81 F7)
                     self._convert_subtitles(ist, target, label)
                     continue
-                raise OutputError(
+                raise StreamsRefused(
                     f"output {self.name}: the {self._kind} container cannot hold input "
                     f"stream {label}; {self._advice(ist)}"
                 )
@@ -1328,7 +1329,7 @@ class EncoderSink:
                     # (trial 101 F7)
                     self._convert_subtitles(ist, target, label)
                     continue
-                raise OutputError(
+                raise StreamsRefused(
                     f"output {self.name}: cannot copy stream {label}: {exc}; "
                     f"{self._advice(ist)}"
                 ) from None

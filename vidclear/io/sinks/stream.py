@@ -37,6 +37,8 @@ __all__ = ["DEFAULT_FORMATS", "StreamSink", "classify_output"]
 DEFAULT_FORMATS = {"udp": "mpegts", "srt": "mpegts", "tcp": "mpegts", "rtp": "rtp_mpegts",
                    "rtmp": "flv", "rtmps": "flv", "rtsp": "rtsp"}
 _RECONNECTING = {"srt", "tcp", "rtmp", "rtsp"}
+#: Seconds a write to a connection-oriented receiver may wait before it is lost.
+WRITE_TIMEOUT_S = 10.0
 def classify_output(target: str) -> str:
     """'pipe', 'url' or 'file' for an OUTPUT given on the command line."""
     if target in ("-", "pipe:", "pipe:1") or target.startswith("pipe:"):
@@ -111,9 +113,16 @@ class StreamSink(EncoderSink):
     def _open_target(self, options: dict[str, str], container_options: dict[str, str]) -> Any:
         if self.scheme == "rtsp":
             options.setdefault("rtsp_transport", "tcp")
+        url = self.target
+        if self.scheme == "tcp" and "timeout=" not in url:
+            # a receiver that takes the connection but reads nothing stalled the
+            # run for good once the socket's buffer was full, Ctrl-C included
+            # (trial 136 F2): a write that waits this long is a lost receiver
+            # (FFmpeg's tcp protocol takes it in the URL, in microseconds)
+            url += ("&" if "?" in url else "?") + f"timeout={int(WRITE_TIMEOUT_S * 1e6)}"
         if self.kind == "pipe" and self.target == "pipe:1":
             sys.stdout.flush()
-        return av.open(self.target, "w", format=self._guess_format(), options=options,
+        return av.open(url, "w", format=self._guess_format(), options=options,
                        container_options=container_options, timeout=10.0)
 
     @property
@@ -138,12 +147,19 @@ class StreamSink(EncoderSink):
             self._in_encoder.add(pts)
 
     def _mux_video(self, packets: Any, *, last: bool = False) -> None:
+        if last:  # the encoder's final packets, taken together (EncoderSink._mux_video)
+            packets = list(packets)
+            times = [packet.pts for packet in packets]  # the codec's: muxing rebases them
+            super()._mux_video(packets, last=True)
+            self._in_encoder.difference_update(times)
+            return
+
         def sent(packets: Any) -> Any:
             for packet in packets:
-                pts = packet.pts  # in the codec's time base: muxing rebases it
+                pts = packet.pts
                 yield packet
                 self._in_encoder.discard(pts)  # muxed: asked for the next one
-        super()._mux_video(sent(packets), last=last)
+        super()._mux_video(sent(packets))
 
     def _drop_held(self) -> int:
         """Count as dropped the frames the encoder held (not the one being written)."""
@@ -279,6 +295,19 @@ class StreamSink(EncoderSink):
             # ended in "finishing ... failed: Connection refused" and exit 1.
             # Nothing was sent: the frames are counted as not sent, as when a
             # receiver is gone.
+            if self._reconnecting and self._connected and not isinstance(exc, StreamsRefused):
+                # the receiver went as the stream was finished: the run ended in
+                # "finishing ... failed: Broken pipe", exit 1, no --stats and no
+                # count of what it did not send (trial 136 F1)
+                held = len(self._in_encoder)
+                self._in_encoder.clear()
+                self.frames_dropped += held
+                self._lost_held += held
+                gone = (f", with the {held} frame(s) the encoder held (counted as dropped)"
+                        if held else "")
+                print(f"vidclear: output {self.target}: receiver lost as the stream was "
+                      f"finished{gone}", file=sys.stderr)
+                return
             if complete or exc.errno != errno.ECONNREFUSED:
                 raise
             self.frames_dropped += self.frames_written

@@ -10,7 +10,8 @@ key) carries across the joins instead of restarting.
 
 Where two chunks overlap by a few audio packets at a join (their clocks are
 not sample-exact), the packets that would go back in time are left out and
-counted in :attr:`TripSource.packets_dropped_at_joins`.
+counted in :attr:`TripSource.packets_dropped_at_joins`; a subtitle or data
+packet is moved to just after the one before it instead, and counted.
 """
 
 from __future__ import annotations
@@ -288,13 +289,23 @@ def _streams(layout: list[_Stream] | None) -> str:
 
 
 class _ShiftedPackets(SidePackets):
-    """One channel for every chunk: packets shifted onto the trip's clock, kept monotonic."""
+    """One channel for every chunk: packets shifted onto the trip's clock, kept monotonic.
+
+    An audio packet that would go back in time overlaps the chunk before
+    (their clocks are not sample-exact) and is left out; a subtitle or data
+    packet is no repeat of one before it: it is moved to just after the
+    last one, and counted. A chunk FFmpeg's segment muxer cut holds its
+    last cue's end past its picture's end, and the next chunk's cues were
+    left out as overlapping it: a trip's GPS text lost every cue after the
+    first chunk's (trial 137 F4).
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.shift_s = 0.0
         self.dropped = 0
-        self._last: dict[int, float] = {}
+        self.moved = 0
+        self._last: dict[int, int] = {}  # the last timestamp of each stream, its ticks
 
     def put(self, packet: Any) -> None:
         tb = packet.time_base
@@ -305,12 +316,20 @@ class _ShiftedPackets(SidePackets):
             packet.dts += shift
         ts = packet.dts if packet.dts is not None else packet.pts
         if ts is not None:
-            t = float(ts * tb)
             index = packet.stream.index
-            if t <= self._last.get(index, float("-inf")):
-                self.dropped += 1  # overlaps the chunk before: would go back in time
-                return
-            self._last[index] = t
+            last = self._last.get(index)
+            if last is not None and ts <= last:
+                if packet.stream.type == "audio":
+                    self.dropped += 1  # overlaps the chunk before: would go back in time
+                    return
+                step = last + 1 - ts
+                if packet.pts is not None:
+                    packet.pts += step
+                if packet.dts is not None:
+                    packet.dts += step
+                ts += step
+                self.moved += 1
+            self._last[index] = ts
         super().put(packet)
 
 
@@ -463,7 +482,8 @@ class TripSource(Source):
 
     def report(self) -> dict[str, Any]:
         return {"trip_files": len(self.specs),
-                "packets_dropped_at_joins": self.packets_dropped_at_joins}
+                "packets_dropped_at_joins": self.packets_dropped_at_joins,
+                "packets_moved_at_joins": self._packets.moved}
 
     def _open(self, k: int) -> AVSource:
         src = AVSource(self.specs[k], config=self.config, copy_streams=self.copy_streams)
