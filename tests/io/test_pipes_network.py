@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -394,11 +395,28 @@ def test_ctrl_c_on_a_stream_gone_silent_stops_at_once(tmp_path):
     assert facts["state"] == "up" and facts["silent_for_s"] >= 2.0, facts
 
 
-def _flaky_receiver(port: int, first_bytes: int, got: dict) -> None:
+@contextlib.contextmanager
+def _listening_on(port: int, backlog: int) -> Iterator[socket.socket]:
+    """A TCP socket listening on 127.0.0.1:``port``, closed at the end."""
     with socket.socket() as srv:
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         srv.bind(("127.0.0.1", port))
-        srv.listen(2)
+        srv.listen(backlog)
+        yield srv
+
+
+def _take_all(srv: socket.socket) -> bytes:
+    """Accept one connection on ``srv`` and read it to its end."""
+    conn, _ = srv.accept()
+    data = bytearray()
+    while chunk := conn.recv(65536):
+        data += chunk
+    conn.close()
+    return bytes(data)
+
+
+def _flaky_receiver(port: int, first_bytes: int, got: dict) -> None:
+    with _listening_on(port, 2) as srv:
         srv.settimeout(30)
         conn, _ = srv.accept()
         first = bytearray()
@@ -409,12 +427,7 @@ def _flaky_receiver(port: int, first_bytes: int, got: dict) -> None:
             first += chunk
         conn.close()
         got["first"] = bytes(first)
-        conn, _ = srv.accept()
-        data = bytearray()
-        while chunk := conn.recv(65536):
-            data += chunk
-        conn.close()
-        got["second"] = bytes(data)
+        got["second"] = _take_all(srv)
 
 
 def test_tcp_output_reconnects_and_counts_it(tmp_path):
@@ -446,6 +459,22 @@ def test_tcp_output_reconnects_and_counts_it(tmp_path):
     assert "the encoder held when a receiver went away" in res.stderr, res.stderr
 
 
+def _send_to(receiver: Any, clip: Path, port: int, tmp_path: Path,
+             *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Run ``clip`` to ``tcp://127.0.0.1:port`` while the thread ``receiver`` serves it.
+
+    Returns the run and its ``--stats`` (empty when the run wrote none).
+    """
+    server = threading.Thread(target=receiver, daemon=True)
+    server.start()
+    stats = tmp_path / "s.json"
+    res = subprocess.run([*VIDCLEAR, "run", str(clip), "-o", f"tcp://127.0.0.1:{port}",
+                          "--stats", str(stats), *extra], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    server.join(timeout=30)
+    return res, json.loads(stats.read_text()) if stats.exists() else {}
+
+
 def test_a_receiver_that_comes_late_gets_every_frame(tmp_path):
     # PyAV connects with the container's header, at the encoder's first
     # packet: each attempt at a receiver not yet there took x264's 17 held
@@ -457,28 +486,13 @@ def test_a_receiver_that_comes_late_gets_every_frame(tmp_path):
 
     def late() -> None:
         time.sleep(1.5)
-        with socket.socket() as srv:
-            srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            srv.bind(("127.0.0.1", port))
-            srv.listen(1)
+        with _listening_on(port, 1) as srv:
             srv.settimeout(30)
-            conn, _ = srv.accept()
-            data = bytearray()
-            while chunk := conn.recv(65536):
-                data += chunk
-            conn.close()
-            got["data"] = bytes(data)
+            got["data"] = _take_all(srv)
 
-    server = threading.Thread(target=late, daemon=True)
-    server.start()
-    stats = tmp_path / "s.json"
-    res = subprocess.run([*VIDCLEAR, "run", str(clip), "-o", f"tcp://127.0.0.1:{port}",
-                          "--stats", str(stats), "--set", "output.preset=veryfast"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=90)
-    server.join(timeout=30)
+    res, report = _send_to(late, clip, port, tmp_path, "--set", "output.preset=veryfast")
     assert res.returncode == 0, res.stderr
     assert "no receiver yet; retrying" in res.stderr and "re-timed" not in res.stderr
-    report = json.loads(stats.read_text())
     assert report["output_frames_dropped"] == 0 and report["frames_out"] == 60, report
     rx = tmp_path / "rx.ts"
     rx.write_bytes(got["data"])
@@ -502,10 +516,7 @@ def test_a_flapping_receiver_is_reconnected_each_time_and_nothing_goes_uncounted
     port, parts = _port(), []
 
     def flapping() -> None:
-        with socket.socket() as srv:
-            srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            srv.bind(("127.0.0.1", port))
-            srv.listen(1)
+        with _listening_on(port, 1) as srv:
             srv.settimeout(30)
             for k in range(5):  # four short visits, then one to the end
                 conn, _ = srv.accept()
@@ -523,15 +534,8 @@ def test_a_flapping_receiver_is_reconnected_each_time_and_nothing_goes_uncounted
                 conn.close()
                 parts.append(bytes(data))
 
-    server = threading.Thread(target=flapping, daemon=True)
-    server.start()
-    stats = tmp_path / "s.json"
-    res = subprocess.run([*VIDCLEAR, "run", str(clip), "-o", f"tcp://127.0.0.1:{port}",
-                          "--stats", str(stats), "--set", "output.reconnect_timeout=2"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
-    server.join(timeout=30)
+    res, report = _send_to(flapping, clip, port, tmp_path, "--set", "output.reconnect_timeout=2")
     assert res.returncode == 0, res.stderr
-    report = json.loads(stats.read_text())
     assert report["output_reconnects"] == 4, report
     assert res.stderr.count("receiver lost") == 4, res.stderr
     arrived = 0
@@ -554,10 +558,7 @@ def test_a_receiver_that_hangs_up_at_once_and_a_refused_stream_end_runs_rightly(
     stop = threading.Event()
 
     def hang_up() -> None:
-        with socket.socket() as srv:
-            srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            srv.bind(("127.0.0.1", port))
-            srv.listen(5)
+        with _listening_on(port, 5) as srv:
             srv.settimeout(0.2)
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
