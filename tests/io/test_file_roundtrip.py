@@ -934,6 +934,30 @@ def test_an_mp4_cut_off_before_its_index_says_so(tmp_path):
     assert "moov" not in str(err.value)
 
 
+def test_a_clip_ffmpeg_cut_keeps_its_subtitles_under_an_edit_list_and_is_read(tmp_path):
+    # `ffmpeg -ss 3 -i drive.mp4 -c:s copy` keeps the GPS cues before the cut
+    # under an edit list, which the demuxer leaves out: the index promises 5
+    # cues, 1 is read, and the clip was refused as damaged (trial 137 F1).
+    # It is read, and the shortfall said.
+    srt = tmp_path / "gps.srt"
+    srt.write_text("".join(f"{k + 1}\n00:00:0{k},000 --> 00:00:0{k + 1},000\n{80 + k} km/h\n\n"
+                           for k in range(4)))
+    drive = tmp_path / "drive.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=25:duration=4", "-i", str(srt), "-map", "0",
+                    "-map", "1", "-c:v", "libx264", "-preset", "ultrafast", "-c:s", "mov_text",
+                    str(drive)], check=True)
+    cut = tmp_path / "cut.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-ss", "3", "-i", str(drive), "-map", "0",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-c:s", "copy", str(cut)],
+                   check=True)
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(cut), "-o",
+                          str(tmp_path / "out.mp4")], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "subtitle packets in stream #1" in res.stderr and "edit list" in res.stderr, res.stderr
+    assert int(ffprobe_streams(tmp_path / "out.mp4")["streams"][0]["nb_frames"]) == 25
+
+
 def test_a_copied_stream_cut_short_by_a_damaged_index_is_refused(tmp_path):
     # Twenty bytes overwritten in the sound's sample-to-chunk table (stsc): FFmpeg
     # says "wrong sample count" and gives 16 of the 189 AAC packets the index
