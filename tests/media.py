@@ -285,18 +285,29 @@ def tagged_clip(path: Path, img: np.ndarray, fmt: str, space: int, rng: int, n: 
 
 
 def subtitled_clip(path: Path, srt: str, *, seconds: float = 3.0, codec: str = "mov_text",
-                   size: str = "96x64", rate: str = "30", extra: tuple[str, ...] = ()) -> Path:
+                   size: str = "96x64", rate: str = "30", extra: tuple[str, ...] = (),
+                   audio: bool = False) -> Path:
     """A clip with one text subtitle track of the SubRip cues ``srt``, by FFmpeg.
 
     ``codec``: ``mov_text`` (MP4, MOV) or ``srt`` (Matroska); ``extra`` goes
-    before the output (more inputs' maps, encoder options).
+    before the output (more inputs' maps, encoder options); ``audio`` adds
+    a sine tone as AAC (its priming moves the cues' samples a little, as a
+    camera's sound does).
     """
     cues = path.with_suffix(".srt")
     cues.write_text(srt)
+    sound = (["-f", "lavfi", "-i", f"sine=sample_rate=48000:d={seconds:g}", "-map", "0:v",
+              "-map", "2:a", "-map", "1:s", "-c:a", "aac"] if audio else [])
     subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-                    f"testsrc2=size={size}:rate={rate}:d={seconds:g}", "-i", str(cues),
+                    f"testsrc2=size={size}:rate={rate}:d={seconds:g}", "-i", str(cues), *sound,
                     "-c:v", "libx264", "-c:s", codec, *extra, str(path)], check=True, timeout=60)
     return path
+
+
+def gps_cues(n: int) -> str:
+    """SubRip text of ``n`` one-second cues from 0 s: "80 km/h", "81 km/h", ... (GPS)."""
+    return "".join(f"{k + 1}\n00:00:{k:02d},000 --> 00:00:{k + 1:02d},000\n{80 + k} km/h\n\n"
+                   for k in range(n))
 
 
 def srt_dump(path: Path) -> str:

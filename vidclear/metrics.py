@@ -25,6 +25,7 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
+from vidclear._arrays import native
 from vidclear.errors import ArrayError, ConfigError
 
 __all__ = [
@@ -67,17 +68,9 @@ def _default_range(a: np.ndarray, data_range: float | None) -> float:
     )
 
 
-def _native(arr: np.ndarray) -> np.ndarray:
-    """``arr`` in the machine's byte order (``>u2`` is uint16 all the same, trial 130 F11).
-
-    (:func:`vidclear.core.images.native` does the same one layer up.)
-    """
-    return arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
-
-
 def _check_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    a = _native(np.asarray(a))
-    b = _native(np.asarray(b))
+    a = native(np.asarray(a))
+    b = native(np.asarray(b))
     if a.shape != b.shape:
         raise ArrayError(f"images differ in shape: {a.shape} vs {b.shape}")
     if a.dtype != b.dtype:
@@ -212,7 +205,7 @@ def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     to XYZ with the standard sRGB/D65 matrix and XYZ to L*a*b* with the CIE
     1976 formulas, relative to D65 (the white of that matrix).
     """
-    rgb = _native(np.asarray(rgb))
+    rgb = native(np.asarray(rgb))
     if rgb.ndim < 1 or rgb.shape[-1] != 3:
         raise ArrayError(f"expected an array of RGB triplets (...×3), got shape {rgb.shape}")
     if rgb.dtype == np.uint8:
@@ -337,7 +330,7 @@ def ciede2000(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _frame_level(frame: np.ndarray, mask: np.ndarray | None) -> float:
-    img = _native(np.asarray(frame))
+    img = native(np.asarray(frame))
     if img.dtype == np.uint8:
         scale = 1.0 / 255.0
     elif img.dtype == np.uint16:

@@ -531,12 +531,13 @@ class Session:
         for sink in self.tee.sinks:
             if isinstance(sink, SplitSink):  # its outputs' own notes (trial 122 F2)
                 out.extend(sink.notes)
-        joins = self.source.report().get("packets_dropped_at_joins", 0)
+        facts = self.source.report()
+        joins = facts.get("packets_dropped_at_joins", 0)
         if joins:
             out.append(f"{joins} audio/subtitle packet{'s' if joins != 1 else ''} that "
                        "overlapped the previous file at a join "
                        f"{'were' if joins != 1 else 'was'} left out")
-        moved = self.source.report().get("packets_moved_at_joins", 0)
+        moved = facts.get("packets_moved_at_joins", 0)
         if moved:
             out.append(f"{moved} subtitle/data packet{'s' if moved != 1 else ''} that "
                        "overlapped the previous file at a join "

@@ -18,6 +18,7 @@ from tests.media import (
     ffprobe_frame_times,
     ffprobe_packets,
     ffprobe_streams,
+    gps_cues,
     make_clip,
     noise_ts,
     remux,
@@ -939,14 +940,7 @@ def test_a_clip_ffmpeg_cut_keeps_its_subtitles_under_an_edit_list_and_is_read(tm
     # under an edit list, which the demuxer leaves out: the index promises 5
     # cues, 1 is read, and the clip was refused as damaged (trial 137 F1).
     # It is read, and the shortfall said.
-    srt = tmp_path / "gps.srt"
-    srt.write_text("".join(f"{k + 1}\n00:00:0{k},000 --> 00:00:0{k + 1},000\n{80 + k} km/h\n\n"
-                           for k in range(4)))
-    drive = tmp_path / "drive.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-                    "testsrc2=size=96x64:rate=25:duration=4", "-i", str(srt), "-map", "0",
-                    "-map", "1", "-c:v", "libx264", "-preset", "ultrafast", "-c:s", "mov_text",
-                    str(drive)], check=True)
+    drive = subtitled_clip(tmp_path / "drive.mp4", gps_cues(4), seconds=4, rate="25")
     cut = tmp_path / "cut.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-ss", "3", "-i", str(drive), "-map", "0",
                     "-c:v", "libx264", "-preset", "ultrafast", "-c:s", "copy", str(cut)],

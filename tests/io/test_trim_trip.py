@@ -15,6 +15,7 @@ from tests.media import (
     ffprobe_frame_times,
     ffprobe_packets,
     ffprobe_streams,
+    gps_cues,
     make_clip,
     srt_dump,
     subtitled_clip,
@@ -704,15 +705,7 @@ def test_a_trip_of_segment_muxer_chunks_keeps_every_subtitle_cue(tmp_path):
     # left out as "overlapping the previous file": a dashcam trip's GPS text
     # lost every cue after the first chunk's (trial 137 F4). They are moved
     # to just after it (and said), not lost.
-    srt = tmp_path / "gps.srt"
-    srt.write_text("".join(f"{k + 1}\n00:00:0{k},000 --> 00:00:0{k + 1},000\n{80 + k} km/h\n\n"
-                           for k in range(4)))
-    src = tmp_path / "drive.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-                    "testsrc2=size=96x64:rate=60:duration=4", "-f", "lavfi", "-i",
-                    "sine=sample_rate=48000:duration=4", "-i", str(srt), "-map", "0:v",
-                    "-map", "1:a", "-map", "2:s", "-c:v", "libx264", "-preset", "ultrafast",
-                    "-c:a", "aac", "-c:s", "mov_text", "-t", "4", str(src)], check=True)
+    src = subtitled_clip(tmp_path / "drive.mp4", gps_cues(4), seconds=4, rate="60", audio=True)
     card = tmp_path / "DCIM"
     card.mkdir()
     subprocess.run(["ffmpeg", "-v", "error", "-i", str(src), "-map", "0", "-c:v", "libx264",

@@ -13,20 +13,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from vidclear._arrays import native
 from vidclear.errors import ArrayError
 
 __all__ = ["as_image", "native"]
-
-
-def native(arr: np.ndarray) -> np.ndarray:
-    """``arr`` in the machine's byte order: a copy if it was stored the other way, else itself.
-
-    A big-endian ``>u2`` image (as FITS and some TIFF readers give) is
-    uint16 all the same, but ``dtype == np.uint16`` is False for it: every
-    function that takes uint16 refused it, naming uint16 as allowed
-    (trial 128 F1).
-    """
-    return arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
 
 
 def as_image(image: object, *, grey: bool = False

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vidclear.core.images import native
+from vidclear._arrays import native
 from vidclear.dehaze import _kernels as _k
 from vidclear.errors import ArrayError, ConfigError
 from vidclear.kernels import _filters as _kf

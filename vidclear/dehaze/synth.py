@@ -26,7 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vidclear.core.images import native
+from vidclear._arrays import native
 from vidclear.errors import ArrayError, ConfigError
 from vidclear.kernels.colour import KB_601, KG_601, KR_601
 

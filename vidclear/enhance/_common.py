@@ -8,7 +8,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from vidclear.core.images import native
+from vidclear._arrays import native
 from vidclear.errors import ArrayError
 
 __all__ = ["Ranges", "StretchSmoother", "as_planar_unit", "check_image", "keep_flat_channels",

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from vidclear.core.images import native
+from vidclear._arrays import native
 from vidclear.errors import HDRInputError
 from vidclear.kernels.exposure import exposure_weights
 

@@ -2,8 +2,8 @@
 weights, exposure weights and text labels.
 
 Every filter vidclear uses is written once, here; the processors call these.
-This package imports nothing else from vidclear, so every processor can build
-on it.
+This package imports nothing from vidclear but its lowest layer (errors,
+array layouts), so every processor can build on it.
 """
 
 from vidclear.kernels.colour import BT601, BT709, luma

@@ -14,6 +14,7 @@ import numbers
 import cv2
 import numpy as np
 
+from vidclear._arrays import native
 from vidclear.errors import ArrayError, ConfigError
 from vidclear.kernels import _filters as _k
 
@@ -196,8 +197,7 @@ def downsample_area(img: np.ndarray, *, factor: int, scale: float = 1.0) -> np.n
     arr = np.asarray(img)
     if arr.ndim not in (2, 3) or arr.size == 0:
         raise ArrayError(f"img must be a non-empty H×W or H×W×C array, got shape {arr.shape}")
-    if not arr.dtype.isnative:  # >u2 is uint16 stored big-endian (trial 128 F1)
-        arr = arr.astype(arr.dtype.newbyteorder("="))
+    arr = native(arr)  # >u2 is uint16 stored big-endian (trial 128 F1)
     if arr.dtype not in (np.uint8, np.uint16, np.float32):
         raise ArrayError(f"img dtype must be uint8, uint16 or float32, got {arr.dtype}")
     f = _radius(factor, "factor")

@@ -1224,8 +1224,8 @@ class EncoderSink:
         try:
             conv = SubtitleConvert(self._container, ist, target)
         except (av.FFmpegError, ValueError) as exc:
-            raise StreamsRefused(f"output {self.name}: cannot convert input stream {label} to "
-                              f"{target} ({exc}); {self._advice(ist)}") from None
+            raise StreamsRefused(f"output {self.name}: cannot convert input stream {label} "
+                                 f"to {target} ({exc}); {self._advice(ist)}") from None
         keep_marks(ist, conv.stream)
         self._subtitles[ist.index] = conv
         self._copy_map[ist.index] = conv.stream
@@ -1297,8 +1297,8 @@ class EncoderSink:
                             self._container, ist, codec, self._t0, max_gap=FORWARD_GAP_S,
                             timeline=self._timeline, pad=is_ogg(self._container))
                     except OutputError as exc:
-                        raise StreamsRefused(f"output {self.name}: {exc}; {self._advice(ist)}"
-                                          ) from None
+                        raise StreamsRefused(
+                            f"output {self.name}: {exc}; {self._advice(ist)}") from None
                     self._transcode[ist.index] = tr
                     self.notes.append(re_encoding_note(tr, self._container, ist, self.name,
                                                        self._kind, label))

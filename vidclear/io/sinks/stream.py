@@ -161,9 +161,10 @@ class StreamSink(EncoderSink):
                 self._in_encoder.discard(pts)  # muxed: asked for the next one
         super()._mux_video(sent(packets))
 
-    def _drop_held(self) -> int:
-        """Count as dropped the frames the encoder held (not the one being written)."""
-        held = len(self._in_encoder - {self._writing})
+    def _drop_held(self, *, retried: bool = True) -> int:
+        """Count as dropped the frames the encoder held (but the one being written, which
+        is ``retried`` on the next connection)."""
+        held = len(self._in_encoder - ({self._writing} if retried else set()))
         self._in_encoder.clear()
         self.frames_dropped += held
         self._lost_held += held
@@ -299,10 +300,7 @@ class StreamSink(EncoderSink):
                 # the receiver went as the stream was finished: the run ended in
                 # "finishing ... failed: Broken pipe", exit 1, no --stats and no
                 # count of what it did not send (trial 136 F1)
-                held = len(self._in_encoder)
-                self._in_encoder.clear()
-                self.frames_dropped += held
-                self._lost_held += held
+                held = self._drop_held(retried=False)
                 gone = (f", with the {held} frame(s) the encoder held (counted as dropped)"
                         if held else "")
                 print(f"vidclear: output {self.target}: receiver lost as the stream was "

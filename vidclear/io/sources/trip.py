@@ -333,7 +333,6 @@ class _ShiftedPackets(SidePackets):
         super().put(packet)
 
 
-
 def _shown(spec: str, info: StreamInfo, autorotate: bool
            ) -> tuple[tuple[int, int], tuple[int, ...] | None]:
     """A file's frame size as its frames come out, and the display matrix handed on with them.
