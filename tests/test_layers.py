@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1] / "vidclear"
 
 # Lowest first; the README's "Architecture" section shows the same list.
 LAYERS: list[set[str]] = [
-    {"errors", "_version", "_opencv", "_numba_cache", "_arrays"},
+    {"errors", "_version", "_opencv", "_numba_cache", "_arrays", "_sigint"},
     {"kernels", "metrics"},
     {"core"},
     {"config"},

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from vidclear import _sigint
 from vidclear.core.signals import STOP_SIGNALS, call_until, stop_signals
 
 
@@ -33,6 +34,37 @@ def test_every_stop_signal_reaches_the_handler_and_the_old_handlers_come_back():
         assert after.pop(signal.SIGHUP) == signal.SIG_IGN
         del before[signal.SIGHUP]
     assert after == before
+
+
+def test_a_sigint_the_command_took_before_is_handed_to_the_run():
+    # The command's SIGINT before a run's handlers raises KeyboardInterrupt;
+    # swallowed by a library call (PyAV's open makes it an error of its own),
+    # it was lost and the run went on (trial 141 F2).
+    before = signal.getsignal(signal.SIGINT)
+    seen: list[int] = []
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _sigint.take()
+        with pytest.raises(KeyboardInterrupt):
+            _deliver(signal.SIGINT)
+        assert _sigint.interrupted_by(ValueError("any error now"))
+        with stop_signals(lambda signum, _frame: seen.append(signum)):
+            pass
+        assert not _sigint.interrupted_by(ValueError("forgotten once handed on"))
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert seen == [signal.SIGINT]
+
+
+def test_an_error_caused_by_a_keyboard_interrupt_is_one():
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise RuntimeError("Error calling __set_name__") from exc
+    except RuntimeError as err:
+        assert _sigint.interrupted_by(err)
+    assert not _sigint.interrupted_by(RuntimeError("plain"))
 
 
 def test_sighup_comes_back_when_none_arrived():

@@ -42,14 +42,15 @@ def _take_sigint_as_command() -> None:
     handlers take it anyway (:func:`vidclear.core.signals.stop_signals`, as
     FFmpeg does), but not until the modules have loaded: a ``kill -INT``
     in the first half second was lost, and the run went on to its end with
-    exit 0 (trial 119 F2). Python's own handler now raises
-    KeyboardInterrupt there, as for a terminal's Ctrl-C. Imported from a
-    program of yours, nothing is changed.
+    exit 0 (trial 119 F2). Until then :mod:`vidclear._sigint` raises
+    KeyboardInterrupt, as Python's own handler does for a terminal's
+    Ctrl-C, and remembers the signal for the run's handlers (trial 141 F2).
+    Imported from a program of yours, nothing is changed.
     """
-    import signal
+    if _as_command():
+        from vidclear import _sigint
 
-    if _as_command() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _sigint.take()
 
 
 _take_sigint_as_command()
@@ -89,8 +90,13 @@ try:
     from vidclear.io import open_sink, open_source
     from vidclear.pipeline import Pipeline
     from vidclear.session import Session, transcode
-except KeyboardInterrupt:
-    _interrupted_as_command()
+except BaseException as _exc:
+    # a KeyboardInterrupt raised while a dataclass is made comes out of
+    # Python 3.11 inside a RuntimeError (trial 141 F3)
+    from vidclear._sigint import interrupted_by
+
+    if interrupted_by(_exc):
+        _interrupted_as_command()
     raise
 
 __all__ = [

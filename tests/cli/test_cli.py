@@ -421,17 +421,53 @@ def test_hard_kill_leaves_a_playable_crash_safe_recording(tmp_path):
     assert frames > 10
 
 
+def test_a_ctrl_c_a_library_call_swallowed_still_stops_the_run(tmp_path):
+    # A kill -INT that lands inside a library call can come out as that
+    # library's own error (PyAV's "exit requested", taken by a probe for an
+    # unreadable stream): the run went on to its end with exit 0 (trial 141
+    # F2). The command remembers the signal and its run stops at once.
+    out = tmp_path / "o.mkv"
+    code = f"""
+import os, signal, sys, time
+sys.argv[0] = "/usr/local/bin/vidclear"
+import vidclear
+try:  # a library call that swallows the KeyboardInterrupt
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(1)
+except KeyboardInterrupt:
+    pass
+from vidclear.cli.main import main
+sys.exit(main(["run", "lavfi:testsrc2=size=64x48:rate=30", "-o", {str(out)!r}]))
+"""
+    try:
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=60, cwd=Path(__file__).parents[2])
+    except subprocess.TimeoutExpired:
+        pytest.fail("the run went on after SIGINT")
+    assert res.returncode == 130, res.stderr
+    assert "Traceback" not in res.stderr and "interrupted" in res.stderr
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
 @pytest.mark.parametrize("argv0", ["/usr/local/bin/vidclear", "-m", "my_script.py"])
-def test_ctrl_c_while_the_package_loads(argv0: str) -> None:
+def test_ctrl_c_while_the_package_loads(argv0: str, wrapped: bool) -> None:
     # Ctrl-C in the first fraction of a second, while `import av` runs inside
     # the package's import and before the command's own handler: a 28-line
     # traceback (a helper's trial). The command now exits 130 in one line;
     # a program of yours that imports vidclear still gets its KeyboardInterrupt.
+    # wrapped: as Python 3.11 raises it from inside a dataclass being made,
+    # a RuntimeError caused by the KeyboardInterrupt (a traceback and exit 1,
+    # trial 141 F3)
     code = f"""
 import sys
 class Interrupt:  # Ctrl-C arriving while PyAV is imported
     def find_spec(self, name, path=None, target=None):
         if name == "av":
+            if {wrapped!r}:
+                try:
+                    raise KeyboardInterrupt
+                except KeyboardInterrupt as exc:
+                    raise RuntimeError("Error calling __set_name__") from exc
             raise KeyboardInterrupt
 sys.meta_path.insert(0, Interrupt())
 sys.argv[0] = {argv0!r}
@@ -441,8 +477,11 @@ sys.exit(main(["--version"]))
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, cwd=Path(__file__).parents[2])
     if argv0 == "my_script.py":  # Python's own ending: killed by SIGINT, traceback
-        assert res.returncode == -signal.SIGINT
-        assert res.stderr.strip().splitlines()[-1] == "KeyboardInterrupt"
+        if wrapped:
+            assert res.returncode == 1 and "RuntimeError" in res.stderr
+        else:
+            assert res.returncode == -signal.SIGINT
+            assert res.stderr.strip().splitlines()[-1] == "KeyboardInterrupt"
     else:
         assert (res.returncode, res.stderr) == (130, "vidclear: interrupted\n")
     assert res.stdout == ""

@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from vidclear import _sigint
 from vidclear._version import __version__
 from vidclear.core.signals import guard_terminal
 from vidclear.errors import ConfigError, VidclearError
@@ -153,6 +154,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C while the modules load or the arguments are read
         print("vidclear: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not _sigint.interrupted_by(exc):
+            raise
+        print("vidclear: interrupted", file=sys.stderr)
+        return 130
 
 
 # options naming a file or folder: empty, each meant the current folder or nothing
@@ -185,26 +191,32 @@ def _main(argv: Sequence[str] | None) -> int:
             # deprecations meant for users (FutureWarning) as one line each
             warnings.showwarning = _show_warning
             return int(args.func(args) or 0)
-    except ConfigError as exc:
-        print(f"vidclear: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
-    except VidclearError as exc:
-        print(f"vidclear: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
-    except MemoryError:
-        print("vidclear: error: out of memory", file=sys.stderr)
-        return 1
+    except Exception as exc:
+        return _failed(exc)
     except KeyboardInterrupt:
         print("vidclear: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+
+
+def _failed(exc: Exception) -> int:
+    """The one line and the exit status of an error that ended the command."""
+    if _sigint.interrupted_by(exc):
+        # a Ctrl-C a library call turned into an error of its own (PyAV's
+        # "exit requested", a RuntimeError around a class being made)
+        print("vidclear: interrupted", file=sys.stderr)
+        return 130
+    if isinstance(exc, BrokenPipeError):
         return 1
-    except Exception as exc:  # a bug, not bad input: still one line, unless debugging
-        if os.environ.get("VIDCLEAR_DEBUG"):
-            raise
-        print(f"vidclear: error: internal error ({type(exc).__name__}: {_one_line(exc)}); "
-              "set VIDCLEAR_DEBUG=1 for the traceback and please report it", file=sys.stderr)
-        return 3
+    if isinstance(exc, (VidclearError, MemoryError)):
+        text = "out of memory" if isinstance(exc, MemoryError) else _one_line(exc)
+        print(f"vidclear: error: {text}", file=sys.stderr)
+        return 2 if isinstance(exc, ConfigError) else 1
+    # a bug, not bad input: still one line, unless debugging
+    if os.environ.get("VIDCLEAR_DEBUG"):
+        raise exc
+    print(f"vidclear: error: internal error ({type(exc).__name__}: {_one_line(exc)}); "
+          "set VIDCLEAR_DEBUG=1 for the traceback and please report it", file=sys.stderr)
+    return 3
 
 
 if __name__ == "__main__":

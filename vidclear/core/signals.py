@@ -23,6 +23,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO, TypeVar
 
+from vidclear import _sigint
+
 __all__ = ["STOP_SIGNALS", "HangupSafeStream", "call_until", "detach_terminal", "guard_terminal",
            "is_hangup", "stop_signals"]
 
@@ -115,7 +117,9 @@ def stop_signals(handler: Callable[[int, Any], None]) -> Iterator[None]:
     restored, except that SIGHUP stays ignored once one arrived: the
     terminal is gone, and the kernel's own SIGHUP (or the shell's, to the
     process group) landing as the run ends killed it after its files were
-    done (trials 56 and 57).
+    done (trials 56 and 57). A SIGINT the command took before any run's
+    handlers, which a library call may have swallowed
+    (:mod:`vidclear._sigint`), is handed to ``handler`` on entering.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -130,6 +134,9 @@ def stop_signals(handler: Callable[[int, Any], None]) -> Iterator[None]:
     old = {s: signal.signal(s, noting) for s in STOP_SIGNALS
            if not (is_hangup(s) and signal.getsignal(s) is signal.SIG_IGN)}
     try:
+        early = _sigint.pending()  # the command's Ctrl-C a library call swallowed
+        if early is not None:
+            noting(early, None)
         yield
     finally:
         for s, h in old.items():
