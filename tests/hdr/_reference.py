@@ -93,17 +93,32 @@ def xor_count_ref(tb1, eb1, tb2, eb2, dy, dx):
     return n
 
 
+def _intervals(z, glo, ghi, clip):
+    """Per channel (H×W×3) log-radiance bounds of readings ``z`` (H×W×3)."""
+    ch = np.arange(3)
+    lo = np.where(z > 4, glo[z, ch], -1e30)
+    hi = np.where(z < clip, ghi[z, ch], 1e30)
+    return lo, hi
+
+
+def _gap(lo, hi, lo0, hi0):
+    """The widest gap, over the three channels, between two pixels' intervals (H×W)."""
+    return np.maximum(0.0, np.maximum(lo - hi0, lo0 - hi)).max(axis=2)
+
+
 def merge_window_ref(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, clip=250):
     """The rolling-bracket merge of ``_video_kernels._merge_row``, whole image, float64.
 
-    ``clip``: green readings from here up bound the radiance below only (the
-    kernels' tables, ``pack_tables(..., clip)``).
+    ``glo``, ``ghi`` (n×256×3) bound the log radiance of each channel's
+    readings; a pixel's interval misses another's by the widest gap of its
+    three channels. ``clip``: readings from here up bound the radiance below
+    only, readings of 4 or less above only (the kernels' tables,
+    ``pack_tables(..., clip)``).
     """
     n = len(slots)
     h, w = ring.shape[1:3]
     ys = np.arange(h)
     xs = np.arange(w)
-    big = 1e30
     num = np.zeros((h, w, 3))
     den = np.zeros((h, w))
     zs, los, his = [], [], []
@@ -115,13 +130,11 @@ def merge_window_ref(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, cli
         zmax = z.max(axis=2)
         zl = (z[..., 0] + 2 * z[..., 1] + z[..., 2]) >> 2
         wj = np.minimum(wt[zmax], wt[zl]).astype(np.float64)
-        g = z[..., 1]
-        lo = np.where(g > 4, glo[j][g], -big)
-        hi = np.where(g < clip, ghi[j][g], big)
+        lo, hi = _intervals(z, glo[j], ghi[j], clip)
         los.append(lo)
         his.append(hi)
         if j > 0:
-            d = np.maximum(0.0, np.maximum(lo - his[0], los[0] - hi))
+            d = _gap(lo, hi, los[0], his[0])
             wj = wj * dgl[np.minimum(d * dgk, 255).astype(np.int64)]
         num += wj[..., None] * lin[j][z, np.arange(3)]
         den += wj
@@ -132,10 +145,8 @@ def merge_window_ref(ring, slots, dys, dxs, lin, glo, ghi, wt, dgl, dgk, fb, cli
     for j in range(n):
         sel = zero & (jf == j)
         if j > 0 and dgk > 0:
-            g = zs[j][..., 1]
-            lo = np.where(g > 4, glo[j][g], -big)
-            hi = np.where(g < clip, ghi[j][g], big)
-            d = np.maximum(0.0, np.maximum(lo - his[0], los[0] - hi))
+            lo, hi = _intervals(zs[j], glo[j], ghi[j], clip)
+            d = _gap(lo, hi, los[0], his[0])
             moved = dgl[np.minimum(d * dgk, 255).astype(np.int64)] < 0.5
             use0 = sel & moved
             out[use0] = lin[0][zs[0][use0], np.arange(3)]

@@ -684,9 +684,11 @@ def test_a_bracket_losing_an_exposure_whose_steps_still_fit_is_found_again(tmp_p
 
     out, alone = frames(tmp_path / "hdr.mp4"), frames(tmp_path / "alone.mp4")
     # a second after the change on, as the two-exposure clip run alone
-    # (1.6 levels off on average with the stale long frame merged in)
+    # (1.6 levels off on average with the stale long frame merged in; 1.21
+    # at most with de-ghosting by green alone, 1.35 by every channel: the
+    # tone mapping's smoothed statistics carry the different history)
     off = [float(np.abs(out[75 + k] - alone[k]).mean()) for k in range(25, 75)]
-    assert max(off) < 1.3, np.round(off, 2)
+    assert max(off) < 1.45, np.round(off, 2)
 
 
 def test_frames_of_a_changed_bracket_still_delayed_are_rendered_with_it(tmp_path):

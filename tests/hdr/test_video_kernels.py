@@ -33,8 +33,8 @@ def _window(h=40, w=56, seed=0, moving=True):
 def _tables(sigma, clip=250):
     resp = srgb_response().astype(np.float64)
     lin = np.ascontiguousarray(resp[None] / EXPOSURES[:, None, None], dtype=np.float32)
-    lg = np.log(resp[None, :, 1] / EXPOSURES[:, None])
-    q = 0.25 + 2.0 / (1.0 + np.arange(256))
+    lg = np.log(resp[None] / EXPOSURES[:, None, None])
+    q = 0.25 + np.array([6.0, 2.0, 6.0]) / (1.0 + np.arange(256)[:, None])
     z = np.arange(256, dtype=np.float32)
     wt = np.where(z < clip, np.minimum(z, 255 - z) / 127.5, 0).astype(np.float32)
     dgl, dgk = deghost_table(sigma)

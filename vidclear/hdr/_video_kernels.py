@@ -23,7 +23,10 @@ from vidclear.kernels.colour import KB_709, KG_709, KR_709
 _FM = set(FASTMATH)  # see vidclear.kernels._fastmath: no reassociation
 ROWS = 8  # rows per parallel block; a multiple of the 4-row statistics grid
 BIG = np.float32(1e30)
-TAB = 8  # floats per reading in a packed table (see pack_tables)
+TAB = 10  # floats per reading in a packed table (see pack_tables)
+WT = 3  # where a reading's weight lies in it
+LO = 4  # where its de-ghosting intervals start: (lo, hi) of R, G, B
+RB = 6  # floats per pixel of the reference's intervals
 # BT.709 luminance weights of linear RGB, as float32 compile-time constants
 _KR, _KG, _KB = np.float32(KR_709), np.float32(KG_709), np.float32(KB_709)
 
@@ -34,23 +37,36 @@ def pack_tables(lin: np.ndarray, glo: np.ndarray, ghi: np.ndarray,
 
     Entry ``c * TAB + k`` of row ``j`` holds, for reading ``c`` of exposure
     ``j``: the linear radiance of channel ``k`` (k < 3, from ``lin``, n×256×3),
-    then the de-ghosting bounds ``glo`` and ``ghi`` (n×256, log radiance) of a
-    green reading, opened to ``-BIG`` for readings of 4 or less and to
-    ``BIG`` for ``clip`` or more (they bound nothing there: the first
-    reading taken as clipped, 250 by default; the rolling bracket's is
-    :data:`vidclear.hdr.rolling.CLIP`), and the weight of the reading
-    (``weights``, 256, which the caller makes 0 from ``clip`` up). One table
-    per exposure keeps the inner loop to a single base address.
+    at ``LO + 2k`` and ``LO + 2k + 1`` the de-ghosting bounds ``glo`` and
+    ``ghi`` (n×256×3, log radiance) of a reading of channel ``k``, opened
+    to ``-BIG`` for readings of 4 or less and to ``BIG`` for ``clip`` or
+    more (they bound nothing there: the first reading taken as clipped, 250
+    by default; the rolling bracket's is :data:`vidclear.hdr.rolling.CLIP`),
+    and at ``WT`` the weight of the reading (``weights``, 256, which the
+    caller makes 0 from ``clip`` up). One table per exposure keeps the
+    inner loop to a single base address.
     """
     n = lin.shape[0]
     tab = np.zeros((n, 256, TAB), dtype=np.float32)
     tab[:, :, :3] = lin
-    tab[:, :, 3] = glo
-    tab[:, :, 4] = ghi
-    tab[:, :5, 3] = -BIG
-    tab[:, clip:, 4] = BIG
-    tab[:, :, 5] = weights
+    for k in range(3):
+        lo = np.array(glo[:, :, k], dtype=np.float32)
+        hi = np.array(ghi[:, :, k], dtype=np.float32)
+        lo[:, :5] = -BIG
+        hi[:, clip:] = BIG
+        tab[:, :, LO + 2 * k] = lo
+        tab[:, :, LO + 2 * k + 1] = hi
+    tab[:, :, WT] = weights
     return np.ascontiguousarray(tab.reshape(n, 256 * TAB))
+
+
+@njit(cache=True, nogil=True, fastmath=_FM, inline="always")
+def _gap(t, c0, c1, c2, rb, k):  # pragma: no cover - compiled
+    """How far the readings' intervals miss the reference's ``rb[k:k + 6]``, any channel."""
+    d0 = max(t[c0 * TAB + LO] - rb[k + 1], rb[k] - t[c0 * TAB + LO + 1])
+    d1 = max(t[c1 * TAB + LO + 2] - rb[k + 3], rb[k + 2] - t[c1 * TAB + LO + 3])
+    d2 = max(t[c2 * TAB + LO + 4] - rb[k + 5], rb[k + 4] - t[c2 * TAB + LO + 5])
+    return max(np.float32(0.0), max(d0, max(d1, d2)))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -116,9 +132,14 @@ def _span_first(s, t, acc, rb):  # pragma: no cover - compiled
         c2 = np.uint32(s[i, 2])
         cmax = max(c0, max(c1, c2))
         cl = (c0 + c1 + c1 + c2) >> np.uint32(2)
-        wj = min(t[cmax * TAB + 5], t[cl * TAB + 5])
-        rb[2 * i] = t[c1 * TAB + 3]
-        rb[2 * i + 1] = t[c1 * TAB + 4]
+        wj = min(t[cmax * TAB + WT], t[cl * TAB + WT])
+        k = RB * i
+        rb[k] = t[c0 * TAB + LO]
+        rb[k + 1] = t[c0 * TAB + LO + 1]
+        rb[k + 2] = t[c1 * TAB + LO + 2]
+        rb[k + 3] = t[c1 * TAB + LO + 3]
+        rb[k + 4] = t[c2 * TAB + LO + 4]
+        rb[k + 5] = t[c2 * TAB + LO + 5]
         acc[4 * i] = wj * t[c0 * TAB]
         acc[4 * i + 1] = wj * t[c1 * TAB + 1]
         acc[4 * i + 2] = wj * t[c2 * TAB + 2]
@@ -134,9 +155,8 @@ def _span_more(s, t, dgl, dgk, acc, rb):  # pragma: no cover - compiled
         c2 = np.uint32(s[i, 2])
         cmax = max(c0, max(c1, c2))
         cl = (c0 + c1 + c1 + c2) >> np.uint32(2)
-        wj = min(t[cmax * TAB + 5], t[cl * TAB + 5])
-        d = max(np.float32(0.0), max(t[c1 * TAB + 3] - rb[2 * i + 1],
-                                     rb[2 * i] - t[c1 * TAB + 4]))
+        wj = min(t[cmax * TAB + WT], t[cl * TAB + WT])
+        d = _gap(t, c0, c1, c2, rb, RB * i)
         wj = wj * dgl[np.uint32(min(d * dgk, np.float32(255.0)))]
         acc[4 * i] += wj * t[c0 * TAB]
         acc[4 * i + 1] += wj * t[c1 * TAB + 1]
@@ -150,9 +170,9 @@ def _span(j, s, a, b, tab, dgl, dgk, acc, rb):  # pragma: no cover - compiled
     if b <= a:
         return
     if j == 0:
-        _span_first(s, tab[0], acc[4 * a:4 * b], rb[2 * a:2 * b])
+        _span_first(s, tab[0], acc[4 * a:4 * b], rb[RB * a:RB * b])
     else:
-        _span_more(s, tab[j], dgl, dgk, acc[4 * a:4 * b], rb[2 * a:2 * b])
+        _span_more(s, tab[j], dgl, dgk, acc[4 * a:4 * b], rb[RB * a:RB * b])
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
@@ -209,9 +229,8 @@ def _fallback(ring, slots, yys, dxs, tab, dgl, dgk, fb, rb, x):  # pragma: no co
     jf = fb[0] if zmax >= 128 else fb[1]
     src = ring[slots[jf], yys[jf]]
     xx = min(max(x - dxs[jf], 0), wd - 1)
-    c1 = np.int64(src[xx, 1])
     t = tab[jf]
-    d = max(np.float32(0.0), max(t[c1 * TAB + 3] - rb[2 * x + 1], rb[2 * x] - t[c1 * TAB + 4]))
+    d = _gap(t, np.int64(src[xx, 0]), np.int64(src[xx, 1]), np.int64(src[xx, 2]), rb, RB * x)
     if dgk > 0.0 and dgl[np.int64(min(d * dgk, np.float32(255.0)))] < np.float32(0.5):
         jf = 0  # moved: keep to the reference
         src = ref
@@ -280,7 +299,7 @@ def merge_reinhard_k(ring, slots, dys, dxs, tab, dgl, dgk, fb,
     nblk = (h + ROWS - 1) // ROWS
     for bi in prange(nblk):
         acc = np.empty(4 * wd, np.float32)
-        rb = np.empty(2 * wd, np.float32)
+        rb = np.empty(RB * wd, np.float32)
         rr = np.empty(wd, np.float32)
         gg = np.empty(wd, np.float32)
         bb = np.empty(wd, np.float32)
@@ -324,7 +343,7 @@ def merge_luma_k(ring, slots, dys, dxs, tab, dgl, dgk, fb,
     nblk = (h + ROWS - 1) // ROWS
     for bi in prange(nblk):
         acc = np.empty(4 * wd, np.float32)
-        rb = np.empty(2 * wd, np.float32)
+        rb = np.empty(RB * wd, np.float32)
         rr = np.empty(wd, np.float32)
         gg = np.empty(wd, np.float32)
         bb = np.empty(wd, np.float32)

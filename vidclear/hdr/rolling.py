@@ -57,6 +57,12 @@ _BASE_EPS = 0.1 * math.log2(10.0) ** 2  # guided-filter eps: 0.1 in log10 units,
 #: tests/hdr/test_bracket.py). The ten real clips in ../shared moved by 0.4
 #: levels at most on average.
 CLIP = 240
+# Code values of noise a dark reading may carry, R, G, B, for the de-ghosting
+# intervals: red and blue come from 4:2:0 chroma and ring more than green
+# (at green's 2 the dark blue of a night sky read as motion and came out in
+# purple blotches)
+_CODE_SLACK = np.array([6.0, 2.0, 6.0])
+_CHROMA_RINGING = 16  # codes under CLIP where a red or blue reading may be a clipped one
 
 
 def display_table(gamma: float, size: int = 1 << 16) -> np.ndarray:
@@ -598,14 +604,23 @@ class RollingBracket:
         # however far the tone mapping lifts a dark scene (the response keeps a tiny
         # value at 0 only so that logs stay finite; de-ghosting still uses it).
         lin[:, 0, :] = 0.0
-        # green alone, with a slack for the quantisation of dark readings as for a
-        # response from 0 (set on the real clips; the stills' reading_intervals
-        # follows the response's slope instead)
-        lg = np.log(resp[None, :, 1] / exps[:, None])
+        # every channel (green alone missed a red object whose green read
+        # near black in the short exposure, trial 139 F2/F3), with a slack
+        # for the quantisation of dark readings as for a response from 0 (set
+        # on the real clips; the stills' reading_intervals follows the
+        # response's slope instead)
+        lg = np.log(resp[None, :, :] / exps[:, None, None])
         z = np.arange(256, dtype=np.float64)
-        q = DEGHOST_TOL + 2.0 / (1.0 + z)
-        tab = VK.pack_tables(lin.astype(np.float32), (lg - q).astype(np.float32),
-                             (lg + q).astype(np.float32), self.wlut, CLIP)
+        q = DEGHOST_TOL + _CODE_SLACK[None, None, :] / (1.0 + z[None, :, None])
+        lo, hi = lg - q, lg + q
+        # red and blue readings this close to the clip or to black may be a
+        # saturated colour that H.264 rang (a magenta bar read 236-249, its
+        # green a few codes): they bound nothing on that side, as clipped
+        # and black readings do
+        hi[:, CLIP - _CHROMA_RINGING:, 0::2] = VK.BIG
+        lo[:, :_CHROMA_RINGING, 0::2] = -VK.BIG
+        tab = VK.pack_tables(lin.astype(np.float32), lo.astype(np.float32),
+                             hi.astype(np.float32), self.wlut, CLIP)
         if len(self._table_cache) > 64:
             self._table_cache.clear()
         self._table_cache[key] = tab
