@@ -7,6 +7,7 @@ import pytest
 
 from tests.enhance.enhance_refs import ace_contrast_reference, scene
 from vidclear.enhance import ace, ace_contrast
+from vidclear.errors import ConfigError
 
 IMG = scene(20, 28, seed=3)
 
@@ -100,3 +101,12 @@ def test_bad_images() -> None:
         ace(np.zeros((0, 4, 3), np.uint8))
     with pytest.raises(ValueError, match="direct"):
         ace(np.zeros((200, 200), np.uint8), method="direct")
+
+
+def test_settings_whose_levels_would_not_fit_in_memory_are_refused() -> None:
+    # grid=0 (full resolution) with many levels took memory without bound:
+    # 1.5 GB at 320x180 and levels=128, tens of GB at 1080p (trial 140 F10)
+    img = np.zeros((1080, 1920, 3), np.uint8)
+    with pytest.raises(ConfigError, match=r"levels=128 and grid=0 on 1920x1080 needs about "
+                                          r"5\.9 GiB .* lower levels, or set a grid"):
+        ace(img, levels=128, grid=0)

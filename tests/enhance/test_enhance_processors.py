@@ -281,3 +281,28 @@ def test_the_final_stretch_is_smoothed_over_time(cls) -> None:
         proc(_frame(f, i))
     np.testing.assert_array_equal(proc(_frame(still, 10)).image,
                                   cls(tau=0.0)(_frame(still, 10)).image)
+
+
+@pytest.mark.parametrize("cls", [ACE, MSRCR], ids=["ace", "msrcr"])
+def test_configure_changes_the_time_constant_of_the_stretch(cls) -> None:
+    # configure(tau=...) showed in the config and left the smoothing as it
+    # was (trial 140 F9): from the next frame on it is the new one's
+    rng = np.random.default_rng(9)
+    # the contrast grows from frame to frame, and the stretch's range with it
+    base = rng.normal(0, 1, (48, 64, 3))
+    frames = [np.clip(100 + (4 + 4 * i) * base, 0, 255).astype(np.uint8) for i in range(12)]
+    for before, after in ((0.5, 0.0), (0.0, 60.0)):
+        proc, ref = cls(tau=before), cls(tau=after)
+        for i, f in enumerate(frames[:6]):
+            proc(_frame(f, i))
+            ref(_frame(f, i))
+        proc.configure(tau=after)
+        assert proc.config.tau == after
+        if after == 0.0:  # each frame on its own range, as a tau 0 processor has it
+            for i, f in enumerate(frames[6:], 6):
+                np.testing.assert_array_equal(proc(_frame(f, i)).image, ref(_frame(f, i)).image)
+        else:  # held to the ranges so far: far from each frame's own
+            own = cls(tau=0.0)
+            got = [proc(_frame(f, i)).image.astype(float) for i, f in enumerate(frames[6:], 6)]
+            each = [own(_frame(f, i)).image.astype(float) for i, f in enumerate(frames[6:], 6)]
+            assert np.abs(got[-1] - each[-1]).mean() > 0.5  # (1.5-2.7 here; unchanged: 0)

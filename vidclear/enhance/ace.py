@@ -25,6 +25,10 @@ __all__ = ["ACE_METHODS", "ace", "ace_contrast"]
 ACE_METHODS = ("interp", "direct")
 #: Largest image (in pixels) that ``method="direct"`` accepts: it is O(N²).
 DIRECT_MAX_PIXELS = 128 * 128
+#: Bytes the levels' block sums and contrast may take (2 GiB), and the
+#: transforms of a batch of levels at a time (256 MiB)
+LEVELS_MEMORY = 2 << 30
+FFT_MEMORY = 256 << 20
 #: A channel whose contrast term spans less than this is flat (single-precision
 #: FFT noise is about 1e-6): it is returned as it came in instead of being
 #: stretched (amplified noise) or set to mid-grey (black would turn grey).
@@ -89,6 +93,14 @@ def _contrast_interp(planes: np.ndarray, alpha: float, levels: int, grid: int) -
     nc, h, w = planes.shape
     f = block_factor((h, w), grid)
     hb, wb = -(-h // f), -(-w // f)
+    need = 2 * 4 * (nc * levels + 1) * hb * wb  # the block sums and the levels' contrast
+    if need > LEVELS_MEMORY:
+        # grid=0 with many levels grew without bound: 1.5 GB at 320x180 and
+        # levels=128, tens of GB at 1080p (trial 140 F10)
+        raise ConfigError(
+            f"ace with levels={levels} and grid={grid} on {w}x{h} needs about "
+            f"{need / 2**30:.1f} GiB for its levels (at most {LEVELS_MEMORY / 2**30:.0f}): "
+            "lower levels, or set a grid (the default 128 keeps it to a few MB)")
     lv = np.linspace(0.0, 1.0, levels)
     sums = np.empty((nc * levels + 1, hb, wb), np.float32)
     K.ace_block_sums(planes, f, lv, float(alpha), sums[:-1])
@@ -96,10 +108,19 @@ def _contrast_interp(planes: np.ndarray, alpha: float, levels: int, grid: int) -
     cols = np.minimum(f, w - np.arange(wb) * f)
     sums[-1] = np.outer(rows, cols)
     spec, p, q = _kernel_spectrum(hb, wb, f)
-    conv = np.fft.irfft2(np.fft.rfft2(sums, s=(p, q)) * spec, s=(p, q))[:, :hb, :wb]
-    den = conv[-1]
+
+    def convolved(block: np.ndarray) -> np.ndarray:
+        return np.fft.irfft2(np.fft.rfft2(block, s=(p, q)) * spec, s=(p, q))[:, :hb, :wb]
+
+    den = convolved(sums[-1:])[0]
     safe = np.where(den > 1e-6 * max(float(den.max()), 1e-30), den, np.inf)
-    rlev = np.ascontiguousarray(conv[:-1] / safe, dtype=np.float32)
+    # a few levels at a time: the transforms of all of them at once took
+    # 24 bytes a padded cell each (5 GB at 1080p with grid=0 and 8 levels)
+    rlev = np.empty((nc * levels, hb, wb), np.float32)
+    step = max(1, FFT_MEMORY // (24 * p * q))
+    for a in range(0, nc * levels, step):
+        b = min(a + step, nc * levels)
+        rlev[a:b] = convolved(sums[a:b]) / safe
     out = np.empty((h, w, nc), np.float32)
     K.ace_interp(planes, rlev, f, out)
     return out
@@ -185,6 +206,16 @@ def ace(
         linearly from its minimum to its maximum over the full range. A
         channel without contrast (contrast term spanning less than 1e-4, e.g.
         a constant one) is returned unchanged, so black stays black.
+
+    Raises
+    ------
+    ArrayError
+        ``img`` is not an image this module takes (layout, dtype, NaN), or
+        too large for ``method='direct'``.
+    ConfigError
+        A parameter out of its range, or ``levels`` and ``grid`` whose
+        level planes would take more than 2 GiB on this image (``grid=0``
+        with many levels on a large frame).
 
     Notes
     -----

@@ -207,6 +207,11 @@ class _Smoothed(_PerFrame[C]):
         self._cuts.reset()
         self._last_time = None
 
+    def _configured(self, config: C) -> None:
+        # the smoother holds its own time constant: a configure(tau=...) showed
+        # in the config and changed nothing (trial 140 F9)
+        self._smoother.tau = float(config.tau)  # type: ignore[attr-defined]
+
 
 class ACE(_Smoothed[ACEConfig]):
     """Automatic Color Enhancement of every frame (:func:`vidclear.enhance.ace`).
