@@ -97,6 +97,16 @@ def test_n_and_y_together_is_a_usage_error(clip, tmp_path):
     (("run", "in.mp4", "-o", "out.mkv", "-p", "yuv444p"), "unknown option -p"),
     (("run", "-i", "in.mp4", "-o", "out.mkv"), "unknown option -i (FFmpeg's; INPUT is given "
                                                "without it"),
+    # the commonest FFmpeg spellings got a bare "unknown option" (trials 138
+    # F5, 141 F5)
+    (("run", "in.mp4", "-o", "out.mkv", "-c", "copy"), "unknown option -c (FFmpeg's; audio, "
+                                                       "subtitles and data are copied as they"),
+    (("run", "in.mp4", "-o", "out.mkv", "-c:a", "copy"), "unknown option -c:a (FFmpeg's; audio"),
+    (("run", "in.mp4", "-o", "out.mkv", "-acodec", "copy"), "unknown option -acodec (FFmpeg's"),
+    (("run", "in.mp4", "-o", "out.mkv", "-preset", "slow"),
+     "unknown option -preset (FFmpeg's; the encoder's preset is --set output.preset=NAME"),
+    (("run", "in.mp4", "-o", "out.mkv", "-map", "0:v"), "unknown option -map (FFmpeg's; vidclear "
+                                                        "processes the video stream FFmpeg"),
 ])
 def test_usage_errors_are_one_line_too(args, match):
     # argparse printed its whole usage block and "vidclear run: error: ...":

@@ -20,6 +20,20 @@ def test_presets_load(name):
     assert cfg.output.codec == "libx264"
 
 
+def test_a_preset_is_one_of_the_shipped_ones_not_a_path(tmp_path):
+    # any TOML file was loaded as a preset by its path (/abs/file,
+    # ../configs/dashcam: trial 140 F8); an encoder preset's name is pointed
+    # to output.preset (trial 141 F5)
+    mine = tmp_path / "mine.toml"
+    mine.write_text('[pipeline]\nprocessors = ["clahe"]\n')
+    for name in (str(mine.with_suffix("")), "../configs/dashcam", "dashcam.toml"):
+        with pytest.raises(ConfigError, match="unknown preset .* given with --config FILE"):
+            load_config(preset=name)
+    with pytest.raises(ConfigError, match=r"'slow' is an encoder preset: --set output.preset=slow"):
+        load_config(preset="slow")
+    assert load_config(config_file=str(mine)).pipeline.processors == ("clahe",)
+
+
 def test_sections_are_frozen_and_typed():
     cfg = load_config()
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -47,6 +47,8 @@ def _ffmpeg_log(verbose: int) -> None:
 # -n (a video written anyway), -vf as -v -f (a filter taken for the output
 # format: "-vf mp4" wrote MP4 into out.mkv; trial 100 F5)
 _OTHERS = "--set output.copy_streams=false leaves audio, subtitles and data out"
+_COPIED = ("audio, subtitles and data are copied as they are (re-encoded only where the "
+           "container needs); the video is -c:v CODEC; " + _OTHERS)
 _FFMPEG_ONLY = {
     "-vf": "vidclear has no filter graph: its processors are chosen with --preset or "
            "--set 'pipeline.processors=[...]'",
@@ -63,6 +65,17 @@ _FFMPEG_ONLY = {
     "-an": _OTHERS,
     "-sn": _OTHERS,
     "-dn": _OTHERS,
+    # (trials 138 F5, 141 F5: a bare "unknown option" for the commonest ones)
+    "-c": _COPIED,
+    "-c:a": _COPIED,
+    "-acodec": _COPIED,
+    "-codec:a": _COPIED,
+    "-c:s": _COPIED,
+    "-scodec": _COPIED,
+    "-preset": "the encoder's preset is --set output.preset=NAME (--preset names vidclear's "
+               "presets: vidclear presets lists them)",
+    "-map": "vidclear processes the video stream FFmpeg would pick and copies the others; "
+            + _OTHERS,
 }
 
 

@@ -16,7 +16,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from vidclear.config.sections import InputConfig, OutputConfig, PipelineConfig, PreviewConfig
+from vidclear.config.sections import (
+    X26X_PRESETS,
+    InputConfig,
+    OutputConfig,
+    PipelineConfig,
+    PreviewConfig,
+)
 from vidclear.core import registry
 from vidclear.core.schema import Section
 from vidclear.errors import ConfigError
@@ -113,13 +119,28 @@ def available_presets() -> list[str]:
 
 
 def preset_path(name: str) -> Path:
-    """The TOML file of preset ``name``."""
-    for d in _preset_dirs():
-        candidate = d / f"{name}.toml"
-        if candidate.is_file():
-            return candidate
+    """The TOML file of preset ``name``, one of :func:`available_presets`.
+
+    Raises
+    ------
+    ConfigError
+        ``name`` is no shipped preset: a path (``/any/file``, ``../x``: any
+        TOML file was loaded as a preset, trial 140 F8; ``--config`` takes
+        files) or an unknown name (an encoder preset such as ``slow`` is
+        named with what sets it, trial 141 F5).
+    """
+    if name in available_presets():
+        for d in _preset_dirs():
+            candidate = d / f"{name}.toml"
+            if candidate.is_file():
+                return candidate
+    hint = ""
+    if name in X26X_PRESETS:
+        hint = f" ({name!r} is an encoder preset: --set output.preset={name})"
+    elif "/" in name or "\\" in name or name.endswith(".toml"):
+        hint = " (a file of settings is given with --config FILE)"
     raise ConfigError(
-        f"unknown preset {name!r}: available presets are {', '.join(available_presets())}"
+        f"unknown preset {name!r}: available presets are {', '.join(available_presets())}{hint}"
     )
 
 
