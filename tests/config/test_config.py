@@ -34,6 +34,25 @@ def test_a_preset_is_one_of_the_shipped_ones_not_a_path(tmp_path):
     assert load_config(config_file=str(mine)).pipeline.processors == ("clahe",)
 
 
+def test_set_errors_name_what_was_wrong():
+    # trial 140: bare words in a list (F1), an item's error shown as the whole
+    # value (F2), spaces around the dot (F3), a placeholder named in the
+    # nesting error (F7)
+    import re
+
+    quoted = "pipeline.processors='[\"dehaze\", \"ace\"]'"
+    with pytest.raises(ConfigError, match=re.escape(f"its strings are quoted, as in {quoted}")):
+        parse_override("pipeline.processors=[dehaze, ace]")
+    with pytest.raises(ConfigError, match=re.escape('expected a list (["clahe"] for one)')):
+        load_config(overrides=["pipeline.processors=clahe"])
+    with pytest.raises(ConfigError, match=re.escape("clahe.tile_grid = [8.5, 8] is not allowed: "
+                                                    "its item 8.5: expected an integer")):
+        load_config(overrides=["clahe.tile_grid=[8.5,8]"])
+    assert parse_override(" clahe . clip_limit = 3") == ("clahe", "clip_limit", 3)
+    with pytest.raises(ConfigError, match=r"^--set clahe.tile_grid nests tables or arrays"):
+        parse_override("clahe.tile_grid=" + "[" * 20 + "]" * 20)
+
+
 def test_sections_are_frozen_and_typed():
     cfg = load_config()
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -245,19 +245,33 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     """
     key, sep, raw = text.partition("=")
     section, dot, name = key.strip().partition(".")
+    # spaces around the dot as around '=' (" clahe . clip_limit" named a
+    # section "clahe ", trial 140 F3)
+    section, name = section.strip(), name.strip()
     if not sep or not dot or not section or not name:
         raise ConfigError(f"--set {text!r} is not allowed: expected section.key=value")
     raw = raw.strip()
+    where = f"--set {section}.{name}"
     try:
-        doc = _parse_toml(f"v = {raw}", f"--set {key.strip()}")
+        doc = tomllib.loads(f"v = {raw}")
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise ConfigError(f"{where} nests tables or arrays more than {MAX_DEPTH} deep") \
+            from None
     except tomllib.TOMLDecodeError:
+        if raw.startswith("[") and raw.endswith("]"):
+            # [dehaze, ace] was taken as one string, then "expected a list"
+            # (trial 140 F1): TOML's strings are quoted
+            words = [w.strip().strip("'\"") for w in raw[1:-1].split(",") if w.strip()]
+            quoted = "[" + ", ".join(f'"{w}"' for w in words) + "]"
+            raise ConfigError(f"{where}={raw} is not a TOML list: its strings are quoted, "
+                              f"as in {section}.{name}='{quoted}'") from None
         doc = {"v": raw}
     if set(doc) != {"v"} or ("\n" in raw and not isinstance(doc["v"], (list, dict))):
         # "0.5\n[x]" read as the value 0.5 and a table, the rest dropped (trial 60)
         raise ConfigError(f"--set {text!r} is not allowed: expected one value after '=' "
                           "(on one line)")
     value = doc["v"]
-    _check_limits({section: {name: value}}, "")
+    _check_limits(value, where, depth=2)  # as in [section] name = value
     return section, name, value
 
 

@@ -134,8 +134,18 @@ def _coerce(value: Any, tp: Any, key: str, meta: Mapping[str, Any]) -> Any:
     if origin is tuple:
         (item_tp, *_rest) = typing.get_args(tp) or (Any,)
         if not isinstance(value, list | tuple):
-            raise ConfigError(f"{key} = {value!r} is not allowed: expected a list")
-        return tuple(_coerce(v, item_tp, key, {}) for v in value)
+            one = f' (["{value}"] for one)' if isinstance(value, str) else ""
+            raise ConfigError(f"{key} = {value!r} is not allowed: expected a list{one}")
+        items = []
+        for v in value:
+            try:
+                items.append(_coerce(v, item_tp, key, {}))
+            except ConfigError as exc:
+                # the whole value named, not its item as if it were (trial 140 F2)
+                why = str(exc).rpartition(" is not allowed: ")[2]
+                raise ConfigError(f"{key} = {list(value)!r} is not allowed: its item {v!r}: "
+                                  f"{why}") from None
+        return tuple(items)
     if tp is Any:
         return value
     if tp is bool:
