@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from vidclear.enhance import (
     luma,
     luma_histogram,
 )
+from vidclear.errors import ArrayError
 
 RNG = np.random.default_rng(7)
 IMG = scene(61, 83, seed=2)
@@ -206,3 +209,18 @@ def test_equalizations_of_a_picture_in_8_and_16_bits_agree() -> None:
     outs = [proc(Frame(rgb.astype(np.uint16) * 257, pts=i)).image for i in range(3)]
     assert outs[-1].dtype == np.uint16
     assert np.abs(outs[-1] / 257.0 - equalize_hist(rgb)).mean() < 0.5
+
+
+@pytest.mark.parametrize(("hist", "said"), [
+    ([-5, 10, 3], "must be >= 0, got -5 at level 0"),
+    ([1.0, float("nan"), 3.0], "whole numbers"),
+    ([0.5, 1.0, 2.0], "whole numbers"),
+    (np.ones((2, 256)), "1-D array of counts per level, got shape (2, 256)"),
+    ([7], "1-D array of counts per level, got shape (1,)"),
+    ([0, 0, 0], "histogram is empty"),
+])
+def test_equalization_lut_refuses_what_is_no_histogram(hist, said) -> None:
+    # the docstring's "integers >= 0, not all zero" was not checked: garbage
+    # tables without a word, or NumPy's own errors (trial 140 F5)
+    with pytest.raises(ArrayError, match=re.escape(said)):
+        equalization_lut(hist)

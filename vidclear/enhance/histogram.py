@@ -114,8 +114,27 @@ def equalization_lut(hist: np.ndarray) -> np.ndarray:
     to 0 and the highest to full scale, rounding half to even in single
     precision: the same table as OpenCV's ``equalizeHist``. A single
     occupied level maps to itself.
+
+    Raises
+    ------
+    ArrayError
+        ``hist`` is not a 1-D array of at least two counts, holds a negative,
+        fractional or non-finite count, or is all zero.
     """
-    hist = np.asarray(hist, dtype=np.int64)
+    raw = np.asarray(hist)
+    # a negative, NaN or fractional count made a table of garbage without a
+    # word, a 2-D one NumPy's "truth value ... is ambiguous" (trial 140 F5)
+    if raw.ndim != 1 or raw.size < 2:
+        raise ArrayError(f"histogram must be a 1-D array of counts per level, got shape "
+                         f"{raw.shape}")
+    if raw.dtype.kind not in "biuf":
+        raise ArrayError(f"histogram counts must be numbers, got dtype {raw.dtype}")
+    if raw.dtype.kind == "f" and not (np.isfinite(raw).all() and (raw == np.rint(raw)).all()):
+        raise ArrayError("histogram counts must be whole numbers (no NaN, Inf or fractions)")
+    if (raw < 0).any():
+        raise ArrayError(f"histogram counts must be >= 0, got {raw.min()} at level "
+                         f"{int(np.argmin(raw))}")
+    hist = raw.astype(np.int64)
     n = hist.size
     nz = np.flatnonzero(hist)
     if nz.size == 0:
