@@ -66,6 +66,28 @@ def test_run_writes_stats_json(clip, tmp_path):
     assert "wrote 20 frames" in res.stderr
 
 
+def test_stats_that_cannot_be_written_leave_the_summary_and_the_video(clip, tmp_path,
+                                                                       monkeypatch, capsys):
+    # A full disk at the --stats file: only its error was printed, exit 1,
+    # though the video was there whole (trial 141 F4). The summary comes
+    # first, then the error, which says the output is whole.
+    import vidclear.cli.run as run_cmd
+    from vidclear.cli.main import main
+    from vidclear.errors import OutputError
+
+    def full(path, data, *, label):
+        raise OutputError(f"cannot write {label} {path}: No space left on device")
+
+    monkeypatch.setattr(run_cmd, "write_file", full)
+    out = tmp_path / "out.mp4"
+    assert main(["run", str(clip), "-o", str(out), "--stats", str(tmp_path / "s.json")]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == (f"vidclear: error: cannot write --stats {tmp_path / 's.json'}: No space "
+                       f"left on device (the output, {out}, is written whole)")
+    assert any(line.startswith("wrote 20 frames") for line in err)
+    assert int(ffprobe_streams(out)["streams"][0]["nb_read_frames"]) == 20
+
+
 def test_a_run_without_a_processor_says_it_only_re_encodes(clip, tmp_path):
     # The default chain is copy: without a preset the run is a transcode, and
     # a new user's "vidclear run drive.mp4 -o clear.mp4" said nothing of it.

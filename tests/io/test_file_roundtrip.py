@@ -1602,6 +1602,72 @@ def test_a_colour_standard_change_mid_stream_is_converted_to_the_streams(tmp_pat
                "BT.601 limited range)" in n for n in session.report()["notes"])
 
 
+def test_a_cover_image_attached_to_matroska_is_kept_in_matroska(tmp_path):
+    # FFmpeg reads an image attached to a Matroska file as cover art, which
+    # PyAV would not add to a Matroska output: it was left out with a note
+    # that Matroska holds none (trial 138 F2)
+    src = make_clip(tmp_path / "in.mp4", n=6)
+    cover = tmp_path / "cover.png"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x48",
+                    "-frames:v", "1", str(cover)], check=True, timeout=60)
+    mkv = tmp_path / "in.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(src), "-attach", str(cover),
+                    "-metadata:s:t", "mimetype=image/png", "-c", "copy", str(mkv)],
+                   check=True, timeout=60)
+    out = tmp_path / "out.mkv"
+    session = Session.open(str(mkv), out, config=load_config())
+    session.run(signals=False)
+    assert not any("cover art" in n for n in session.report()["notes"])
+    with av.open(str(out)) as c:
+        (pic,) = [s for s in c.streams.video if s.disposition & av.stream.Disposition.attached_pic]
+        assert pic.metadata.get("filename") == "cover.png"
+        data = next(bytes(p) for p in c.demux(pic) if p.size)
+    assert data == cover.read_bytes()
+
+
+@pytest.mark.parametrize("codec", ["mpeg2video", "mpeg1video"])
+@pytest.mark.parametrize("ext", [".mkv", ".ts", ".mp4"])
+def test_mpeg_1_and_2_video_take_the_frame_rate_as_their_time_base(tmp_path, codec, ext):
+    # MPEG-1/2 code the frame rate from the encoder's time base: given the
+    # file's own (1/12800, 1/90000) they refused to start for every input
+    # but an .mpg (trial 138 F1), where FFmpeg writes them
+    src = make_clip(tmp_path / "in.mp4", n=20, rate=25, audio=False)
+    out = tmp_path / f"out{ext}"
+    Session.open(str(src), out, config=load_config(overrides=[f"output.codec={codec!r}"])
+                 ).run(signals=False)
+    video = _video(ffprobe_streams(out))
+    assert (video["codec_name"], video["r_frame_rate"]) == (codec, "25/1")
+    got = ffprobe_frame_times(out)
+    want = ffprobe_frame_times(src)
+    assert len(got) == len(want) == 20
+    assert np.allclose(np.diff(got), 0.04, atol=1e-3)
+
+
+@pytest.mark.parametrize(("encoder", "pix_fmt"), [("libx264rgb", "rgb24"), ("ffv1", "bgr0")])
+@pytest.mark.parametrize("out_fmt", ["yuv444p", "yuv420p"])
+def test_rgb_coded_video_into_yuv_is_converted_and_tagged_as_yuv(tmp_path, encoder, pix_fmt,
+                                                                 out_fmt):
+    # Screen captures coded as RGB (the identity matrix, full range): written
+    # as YUV, their GBR matrix tag was carried over, and every decoder read the
+    # YUV samples as G, B, R (trial 138 F4: 12 dB, pink and teal bars)
+    src = tmp_path / "rgb.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=160x120:rate=25:duration=0.4", "-pix_fmt", pix_fmt,
+                    "-c:v", encoder, str(src)], check=True, timeout=60)
+    out = tmp_path / "out.mkv"
+    cfg = load_config(overrides=[f"output.pix_fmt={out_fmt!r}", "output.crf=0"])
+    Session.open(str(src), out, config=cfg).run(signals=False)
+    video = _video(ffprobe_streams(out))
+    assert (video["pix_fmt"], video.get("color_space")) == (out_fmt, "smpte170m")
+    with av.open(str(src)) as c:
+        want = [f.to_ndarray(format="rgb24").astype(float) for f in c.decode(video=0)]
+    with av.open(str(out)) as c:  # FFmpeg's reading of the output, by its tags
+        got = [f.to_ndarray(format="rgb24").astype(float) for f in c.decode(video=0)]
+    assert len(got) == len(want) == 10
+    limit = 2.0 if out_fmt == "yuv444p" else 6.0  # 4:2:0 halves the colour of testsrc2's edges
+    assert max(float(np.abs(g - w).mean()) for g, w in zip(got, want, strict=True)) < limit
+
+
 @pytest.mark.parametrize(("codec", "ext"), [("mpeg4", "avi"), ("libvpx", "webm")])
 @pytest.mark.parametrize("processors", [[], ["dehaze"]])
 def test_an_output_that_cannot_say_its_standard_gets_bt601_limited_range(tmp_path, processors,
@@ -1733,7 +1799,15 @@ def test_a_frame_a_damaged_ts_decodes_out_of_order_is_late_not_a_join(tmp_path):
     broken = tmp_path / "broken.ts"
     broken.write_bytes(bytes(data))
     out = tmp_path / "out.ts"
-    res = _vidclear_run(broken, out)
+    # refused as damaged (frames are missing beside the garbage, trial 141 F1)
+    refused = subprocess.run([sys.executable, "-m", "vidclear", "run", str(broken), "-o",
+                              str(out)], capture_output=True, text=True)
+    assert refused.returncode == 1 and "is damaged: about" in refused.stderr, refused.stderr
+    assert not out.exists()
+    # ... and kept with input.allow_truncated
+    res = subprocess.run([sys.executable, "-m", "vidclear", "run", str(broken), "-o", str(out),
+                          "--set", "input.allow_truncated=true"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
     assert "discontinuit" not in res.stderr, res.stderr
 
     def last(kind: str) -> float:
@@ -1742,6 +1816,38 @@ def test_a_frame_a_damaged_ts_decodes_out_of_order_is_late_not_a_join(tmp_path):
 
     # the picture ends with its sound, as in the input (it ran 0.98 s past it)
     assert last("v") == pytest.approx(last("a"), abs=0.1), (last("v"), last("a"))
+
+
+@pytest.mark.parametrize("ext", [".mkv", ".ts"])
+def test_garbage_in_the_middle_of_a_file_is_refused_not_skipped(tmp_path, ext):
+    # 20 kB overwritten in the middle of a Matroska or MPEG-TS file: the
+    # demuxer skipped past it, a second of picture and sound was gone behind
+    # one frame decoded with errors, and the run ended with exit 0 (trial
+    # 141 F1; the same damage in an MP4 was refused)
+    import random
+
+    src = make_clip(tmp_path / "a.mp4", n=100, rate=25, size=(320, 240))
+    whole = tmp_path / f"a{ext}"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(src), "-c", "copy", str(whole)],
+                   check=True, timeout=60)
+    data = bytearray(whole.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 20000] = random.Random(1).randbytes(20000)
+    broken = tmp_path / f"broken{ext}"
+    broken.write_bytes(bytes(data))
+    # (the demuxer skips past the damage, or gives up at it: Matroska here)
+    with pytest.raises(InputError, match="is damaged: (about .* frames? of its video|its video "
+                                         "stops at .* after data decoded with errors)"):
+        for _ in open_source(str(broken)):
+            pass
+    # kept with input.allow_truncated
+    out = tmp_path / f"out{ext}"
+    cfg = load_config(overrides=["input.allow_truncated=true"])
+    Session.open(str(broken), out, config=cfg).run(signals=False)
+    assert len(ffprobe_frame_times(out)) < 100
+    # the whole file is read as it is
+    for _ in open_source(str(whole)):
+        pass
 
 
 def test_a_matroska_file_still_being_written_is_not_read_as_whole(tmp_path):

@@ -515,7 +515,13 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
         raise
     finally:
         bar.close()
-    _write_stats(getattr(args, "stats", None), stats, session.report())
+    try:
+        _write_stats(getattr(args, "stats", None), stats, session.report())
+        stats_failed: VidclearError | None = None
+    except VidclearError as exc:
+        # said after the run's own summary: the video is whole, and a script
+        # that only saw the error took it for lost (trial 141 F4)
+        stats_failed = exc
     facts = session.report()
     unsent = facts.get("output_frames_dropped", 0)
     if unsent:  # lost or damaged data is reported even with -q
@@ -564,6 +570,11 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
         print(f"vidclear: note: input {session.source.spec} had sent nothing for "
               f"{silent:.1f} s when the run ended (a loss is declared after input.timeout)",
               file=sys.stderr)
+    if stats_failed is not None:
+        failed_why = " ".join(str(stats_failed).split())
+        print(f"vidclear: error: {failed_why} (the output, {session.output_label}, is "
+              "written whole)", file=sys.stderr)
+        return 1
     if getattr(session.source, "gave_up", False):
         # a recorder's script must tell "the camera died" from "done" (trial 54)
         print(f"vidclear: error: input {session.source.spec} was lost and not back within "

@@ -80,6 +80,15 @@ _MUXER_REFUSES = {"mov": {"flac", "opus"}, "mp4": {"flac"}}
 # tag (MPEG-TS has no place for it).
 TIMECODE_FORMATS = frozenset({"mov", "mp4", "matroska", "webm"})
 # The full-range formats the MJPEG encoder takes in place of the limited ones.
+# encoders whose time base is the frame rate they code (FFmpeg's mpeg12enc)
+_RATE_CODECS = ("mpeg1video", "mpeg2video")
+
+
+def _rgb_format(name: str) -> bool:
+    """Whether the pixel format ``name`` holds RGB samples (packed or planar GBR)."""
+    return name.lstrip("0x2a").startswith(("rgb", "bgr", "gbr"))
+
+
 _JPEG_FORMATS = {"yuv420p": "yuvj420p", "yuv422p": "yuvj422p", "yuv444p": "yuvj444p"}
 # The MP4 muxer refuses MP3 below this rate (MPEG-2.5: 8, 11.025, 12 kHz) unless strict -1.
 _MP4_MP3_MIN_RATE = 16_000
@@ -464,6 +473,26 @@ def _muxer_refuses(formats: set[str], name: str | None) -> bool:
     return any(name in _MUXER_REFUSES.get(f, ()) for f in formats)
 
 
+def attached_picture_bytes(ist: Any) -> bytes | None:
+    """The image of an input's cover-art stream ``ist``, read from its file; None if none can be.
+
+    The demuxer hands the picture out once, as the stream's first packet; the
+    input file is opened again for it, so the run's own reading is not
+    moved. Not for pipes or streams (None).
+    """
+    path = getattr(getattr(ist, "container", None), "name", None)
+    if not path or not os.path.isfile(path):
+        return None
+    try:
+        with av.open(path) as c:
+            for packet in c.demux(c.streams[ist.index]):
+                if packet.size:
+                    return bytes(packet)
+    except (av.FFmpegError, OSError, IndexError, ValueError):
+        return None
+    return None
+
+
 def add_attachments(container: Any, attachments: Sequence[tuple[str, str, bytes]],
                     kind: str) -> list[str]:
     """Attach each ``(name, MIME type, bytes)`` to an output ``container``; notes for the rest.
@@ -825,6 +854,7 @@ class EncoderSink:
         self._standard = ("bt601", "tv")
         self._first_standard = self._standard  # the first frame's, noted when converted
         self._standard_changed = False
+        self._rgb_into_yuv = False  # RGB-coded input converted for a YUV encoder here
         self._copy_map: dict[int, Any] = {}
         self._preroll: dict[int, Any] = {}  # a copied stream's held cut-away packet, by index
         self._started = False  # a packet went into the container: its header is written
@@ -1051,6 +1081,15 @@ class EncoderSink:
             # clip missing 21 frames: 99 frames, where repeating gave 120; a
             # 1000-tick Matroska clip: 241 frames, not 3,978: trial 101 F4)
             self._fill_gaps = "avi" not in self._container.format.name.split(",")
+        elif codec in _RATE_CODECS and src is not None and src.rate:
+            # MPEG-1/2 video codes the frame rate from the encoder's time base
+            # ("MPEG-1/2 does not support 12800/1 fps" at a file's own time
+            # base: every input but an .mpg refused, trial 138 F1); FFmpeg's
+            # CLI gives its encoders 1 / rate. The frames go on those ticks as
+            # in AVI's variable-rate mode: a gap stays a gap.
+            time_base = 1 / Fraction(guessed or src.rate)
+            self._cfr = True
+            self._fill_gaps = False
         if time_base is not None:
             stream.time_base = time_base
             stream.codec_context.time_base = time_base
@@ -1116,8 +1155,18 @@ class EncoderSink:
             self._standard = colour_standard(first.colorspace, first.color_range,
                                              first.format.name)
             self._first_standard = self._standard
-        elif first is not None and not first.format.name.startswith("yuv"):
+        elif (first is not None and not first.format.name.startswith("yuv")
+              and not (_rgb_format(first.format.name) and not _rgb_format(pix_fmt))):
+            # grey, or RGB into RGB: the samples keep their meaning, and their tags
             ctx.colorspace, ctx.color_range = first.colorspace, first.color_range
+            ctx.color_primaries, ctx.color_trc = first.color_primaries, first.color_trc
+        elif first is not None and _rgb_format(first.format.name):
+            # RGB-coded video (libx264rgb, FFV1 bgr0: the identity matrix, full
+            # range) into a YUV format: converted here as processed pictures are,
+            # BT.601 limited range. Its matrix tag carried over made decoders
+            # read the YUV samples as G, B, R (trial 138 F4: 12 dB).
+            self._rgb_into_yuv = True
+            ctx.colorspace, ctx.color_range = BT601, 1
             ctx.color_primaries, ctx.color_trc = first.color_primaries, first.color_trc
         else:  # converted from RGB here or by swscale: BT.601, limited range
             if first is not None:  # a YUV standard the output cannot name
@@ -1379,8 +1428,31 @@ class EncoderSink:
                     continue
                 except (av.FFmpegError, ValueError, AttributeError, TypeError):
                     pass
+                if "matroska" in formats and self._attach_picture(ist, name):
+                    continue
             self.notes.append(f"stream {label} was left out: the {self._kind} "
                               "container cannot hold an attached picture")
+
+    def _attach_picture(self, ist: Any, codec: str) -> bool:
+        """A Matroska input's cover image, attached to a Matroska output as the file it was.
+
+        FFmpeg reads an image attached to a Matroska file as a cover-art
+        stream, which PyAV will not add to a Matroska output ("does not
+        support 'png' codec"): it was left out with a note that Matroska
+        holds none (trial 138 F2). Its bytes are read again from the input
+        file (the picture's one packet) and attached under its own name.
+        """
+        data = attached_picture_bytes(ist)
+        if data is None:
+            return False
+        tags = {k.lower(): v for k, v in ist.metadata.items()}
+        mime = tags.get("mimetype") or ("image/png" if codec == "png" else "image/jpeg")
+        filename = tags.get("filename") or f"cover.{'png' if codec == 'png' else 'jpg'}"
+        try:
+            self._container.add_attachment(filename, mime, data)
+        except (av.FFmpegError, ValueError, TypeError):
+            return False
+        return True
 
     # -- writing ---------------------------------------------------------
     def write(self, frame: Frame) -> None:
@@ -1686,22 +1758,25 @@ class EncoderSink:
         av_frame = frame.av_frame
         if av_frame is not None and (fw, fh) == (w, h):
             if not av_frame.format.name.startswith("yuv"):
-                return av_frame  # RGB or grey: the encoder's conversion
-            standard = colour_standard(av_frame.colorspace, av_frame.color_range,
-                                       av_frame.format.name)
-            if standard == self._standard:
-                return av_frame  # decoded format (untouched or processed as planes): no RGB trip
-            # another YUV standard than the stream says (a trip or a join of
-            # differently tagged files): its values are converted, else they
-            # are read in the stream's standard, off by 5-12 levels (trial 43)
-            if self.image is None:  # a picture is converted to RGB or JPEG's YUV anyway
-                if standard != self._first_standard and not self._standard_changed:
-                    self._standard_changed = True
-                    self.notes.append(
-                        f"the input's colour standard changed mid-stream (to "
-                        f"{_standard_name(standard)}; the output is "
-                        f"{_standard_name(self._standard)}): such frames are converted")
-                self.corrections["frames converted to the stream's colour standard"] += 1
+                if not self._rgb_into_yuv:
+                    return av_frame  # grey, or RGB into RGB: the encoder's conversion
+                # RGB-coded into YUV: converted below, as a processed picture is
+            else:
+                standard = colour_standard(av_frame.colorspace, av_frame.color_range,
+                                           av_frame.format.name)
+                if standard == self._standard:
+                    return av_frame  # decoded format (untouched or as planes): no RGB trip
+                # another YUV standard than the stream says (a trip or a join of
+                # differently tagged files): its values are converted, else they
+                # are read in the stream's standard, off by 5-12 levels (trial 43)
+                if self.image is None:  # a picture is converted to RGB or JPEG's YUV anyway
+                    if standard != self._first_standard and not self._standard_changed:
+                        self._standard_changed = True
+                        self.notes.append(
+                            f"the input's colour standard changed mid-stream (to "
+                            f"{_standard_name(standard)}; the output is "
+                            f"{_standard_name(self._standard)}): such frames are converted")
+                    self.corrections["frames converted to the stream's colour standard"] += 1
         image = frame.image
         if image.ndim != 3 or image.shape[2] != 3:
             raise ArrayError(f"processor output must be H×W×3 RGB, got shape {image.shape}")

@@ -157,6 +157,9 @@ def chapters(container: Any) -> list[Chapter]:
 
 
 _AVDISCARD_ALL = 48  # libavcodec/avcodec.h: the demuxer presents none of its packets
+# Frames decoded with errors this near a gap in the video, or its end: the
+# demuxer skipped damaged data there, or gave up at it
+_DAMAGED_AT_END = 3
 
 
 def _discarded(stream: Any) -> bool:
@@ -706,6 +709,7 @@ class AVSource(Source):
         self.attachments = attachments(c) if copy_streams else []
         self.timecode = start_timecode(c, vs)
         self._video_packets = 0  # demuxed, with data
+        self._last_damaged: int | None = None  # frames decoded when the last damaged one came
         self._side_read: dict[int, int] = {}  # copied streams' packets demuxed, by index
         # packets demuxed (video and copied), and the stream and place in that
         # order of the last one flagged corrupt
@@ -939,8 +943,13 @@ class AVSource(Source):
         dts_shift: int | None = None
         first_dts: int | None = None  # the first video packet's
 
+        # the frame counts at the last frame decoded with errors and at the last
+        # gap of more than two frames (with its ends), to tell a skip past damage
+        damage_at: int | None = None
+        gap: tuple[int, int, int] | None = None
+
         def frame_of(av_frame: Any) -> Frame:
-            nonlocal last_pts, dts_shift
+            nonlocal last_pts, dts_shift, damage_at, gap
             pts = av_frame.pts
             dts = getattr(av_frame, "dts", None)
             if from_dts and dts is not None:
@@ -951,6 +960,15 @@ class AVSource(Source):
                 pts = last_pts + step  # the frames the decoder held to the end: no DTS
             if pts is None:
                 pts = 0 if last_pts is None else last_pts + step
+            n = self._frames_decoded
+            if last_pts is not None and pts - last_pts > 2 * step:
+                gap = (last_pts, pts, n)
+            if av_frame.is_corrupt:
+                damage_at = n
+            if (gap is not None and damage_at is not None
+                    and abs(gap[2] - damage_at) <= _DAMAGED_AT_END):
+                self._skipped_damage(gap[0], gap[1], step)
+                gap = None
             last_pts = pts
             self._last_time = float(pts * self.time_base)
             return self._make_frame(av_frame, pts)
@@ -1197,6 +1215,24 @@ class AVSource(Source):
             else:
                 self._run[1] = max(self._run[1], end)
 
+    def _skipped_damage(self, last_pts: int, pts: int, step: int) -> None:
+        """Frames missing beside a damaged one: the demuxer skipped damaged data.
+
+        Garbage in the middle of a Matroska or MPEG-TS file lost a second
+        of picture and sound behind one frame decoded with errors, and the
+        run ended with exit 0 (trial 141 F1; the same damage in an MP4 was
+        refused). A file is refused, as a truncated one is; with
+        ``input.allow_truncated`` (and live) the gap is kept and said.
+        """
+        missing = max(1, round((pts - last_pts) / step) - 1)
+        at = float(last_pts * self.time_base)
+        what = (f"about {missing} frame{'s' if missing != 1 else ''} of its video "
+                f"({float((pts - last_pts) * self.time_base):.2f} s) are missing after "
+                f"{at:.2f} s, beside data decoded with errors: the demuxer skipped damaged data")
+        if not (self.config.allow_truncated or self.is_live):
+            raise InputError(f"input {self.spec} is damaged: {what} {TRUNCATED_HINT}")
+        self.notes.append(f"input {self.spec}: {what}; the output keeps the gap")
+
     def _decode(self, packet: Any) -> list[Any]:
         try:
             return packet.decode()
@@ -1227,6 +1263,7 @@ class AVSource(Source):
             meta["duration"] = int(av_frame.duration)
         if av_frame.is_corrupt:  # decoded with errors the decoder concealed (damaged data)
             meta["damaged"] = True
+            self._last_damaged = self._frames_decoded
         self._frames_decoded += 1
         matrix = display_matrix(av_frame) if av_frame.side_data else None
         turned, kept = placement(matrix, self.config.autorotate)
@@ -1440,6 +1477,15 @@ class AVSource(Source):
                         f"input {self.spec} is truncated: video stops at {last:.2f} s "
                         f"of {end:.2f} s {hint}"
                     )
+                if (self._last_damaged is not None
+                        and self._frames_decoded - self._last_damaged <= _DAMAGED_AT_END):
+                    # ... where its last frames decoded with errors: the demuxer
+                    # gave up at damaged data (garbage in the middle lost the
+                    # second half of a clip without a word, trial 141 F1)
+                    raise InputError(
+                        f"input {self.spec} is damaged: its video stops at {last:.2f} s of "
+                        f"the {end:.2f} s it declares, after data decoded with errors (the "
+                        f"demuxer gave up there) {hint}")
                 # a whole file (its Segment is all there) whose video stops
                 # early, or whose last frame lasts without its duration
                 # recorded (a Matroska remux: trial 103 F4); FFmpeg reads it
