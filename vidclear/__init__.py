@@ -18,9 +18,15 @@ import sys
 def _as_command() -> bool:
     """Whether this package is being loaded by the `vidclear` command, not by a program."""
     command = os.path.basename(sys.argv[0]) if sys.argv else ""
-    # the console script ("vidclear", "vidclear.exe", "vidclear-script.py"),
-    # or `python -m vidclear` ("-m" while the package is being located)
-    return command == "-m" or command.split(".")[0] in ("vidclear", "vidclear-script")
+    if command == "-m":
+        # `python -m vidclear` ("-m" while the package is being located), not
+        # `python -m yourtool` importing vidclear (trial 142 F1: its ignored
+        # SIGINT was taken as the command's)
+        orig = list(getattr(sys, "orig_argv", []))
+        module = orig[orig.index("-m") + 1] if "-m" in orig[:-1] else "vidclear"
+        return module.split(".")[0] == "vidclear"
+    # the console script ("vidclear", "vidclear.exe", "vidclear-script.py")
+    return command.split(".")[0] in ("vidclear", "vidclear-script")
 
 
 def _interrupted_as_command() -> None:

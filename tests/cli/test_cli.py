@@ -470,6 +470,24 @@ sys.exit(main(["run", "lavfi:testsrc2=size=64x48:rate=30", "-o", {str(out)!r}]))
     assert "Traceback" not in res.stderr and "interrupted" in res.stderr
 
 
+def test_a_program_run_with_python_m_that_imports_vidclear_keeps_its_sigint(tmp_path):
+    # `python -m yourtool` reads as "-m" while the module is located, as
+    # `python -m vidclear` does: vidclear took its ignored SIGINT for the
+    # command's and a background job of that program died at kill -INT
+    # (trial 142 F1)
+    pkg = tmp_path / "mytool"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("import vidclear\n")
+    (pkg / "cli.py").write_text("import signal\n"
+                                "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path),
+                                                        str(Path(__file__).parents[2])])}
+    res = subprocess.run([sys.executable, "-m", "mytool.cli"], capture_output=True, text=True,
+                         timeout=120, env=env, preexec_fn=_ignore_sigint)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "True"  # still ignored, not vidclear's handler
+
+
 @pytest.mark.parametrize("wrapped", [False, True])
 @pytest.mark.parametrize("argv0", ["/usr/local/bin/vidclear", "-m", "my_script.py"])
 def test_ctrl_c_while_the_package_loads(argv0: str, wrapped: bool) -> None:

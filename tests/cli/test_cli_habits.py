@@ -107,6 +107,10 @@ def test_n_and_y_together_is_a_usage_error(clip, tmp_path):
      "unknown option -preset (FFmpeg's; the encoder's preset is --set output.preset=NAME"),
     (("run", "in.mp4", "-o", "out.mkv", "-map", "0:v"), "unknown option -map (FFmpeg's; vidclear "
                                                         "processes the video stream FFmpeg"),
+    (("run", "in.mp4", "-o", "out.mkv", "-codec:v", "libx264"),
+     "unknown option -codec:v (FFmpeg's; vidclear's is -c:v CODEC)"),  # trial 142 F7
+    (("run", "in.mp4", "-o", "out.mkv", "-map_metadata", "0"), "unknown option -map_metadata"
+                                                              " (FFmpeg's; container and"),
 ])
 def test_usage_errors_are_one_line_too(args, match):
     # argparse printed its whole usage block and "vidclear run: error: ...":

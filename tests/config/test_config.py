@@ -49,6 +49,10 @@ def test_set_errors_name_what_was_wrong():
                                                     "its item 8.5: expected an integer")):
         load_config(overrides=["clahe.tile_grid=[8.5,8]"])
     assert parse_override(" clahe . clip_limit = 3") == ("clahe", "clip_limit", 3)
+    # a malformed list is not given a "quoted form" built from its pieces (trial 142 F6)
+    for raw in ("[copy]]", "[copy", "[dehaze clahe]"):
+        with pytest.raises(ConfigError, match=re.escape(f"={raw} is not a TOML list (a list")):
+            parse_override(f"pipeline.processors={raw}")
     with pytest.raises(ConfigError, match=r"^--set clahe.tile_grid nests tables or arrays"):
         parse_override("clahe.tile_grid=" + "[" * 20 + "]" * 20)
 

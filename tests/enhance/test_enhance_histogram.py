@@ -218,6 +218,7 @@ def test_equalizations_of_a_picture_in_8_and_16_bits_agree() -> None:
     (np.ones((2, 256)), "1-D array of counts per level, got shape (2, 256)"),
     ([7], "1-D array of counts per level, got shape (1,)"),
     ([0, 0, 0], "histogram is empty"),
+    ([1e17] * 256, "sum past 2**53"),  # trial 142 F8
 ])
 def test_equalization_lut_refuses_what_is_no_histogram(hist, said) -> None:
     # the docstring's "integers >= 0, not all zero" was not checked: garbage

@@ -694,3 +694,42 @@ def test_a_fade_to_black_ends_black():
     lum = np.array([luma(o.image) for o in outs])
     assert lum[:30].min() > 60  # the picture before the fade
     assert lum[-35:].max() < 2.0, lum[40:].round(1)  # (it stayed at 135)
+
+
+def _srgb_codes(linear: np.ndarray) -> np.ndarray:
+    lin = np.clip(linear, 0.0, 1.0)
+    v = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+    return np.rint(255 * v).astype(np.uint8)
+
+
+@pytest.mark.parametrize("speed", [2, 7])
+def test_a_red_object_moving_over_a_dark_scene_is_drawn_once_where_the_newest_frame_has_it(
+        speed):
+    # Green alone told motion: a red box over a dark background reads near
+    # black in green in the short exposure wherever it is, so the long
+    # exposure's box was merged where it had been, doubled and smeared
+    # (trial 139 F2, F3). Every channel is compared now; a short exposure's
+    # black beside the box, read with red's wide chroma slack, stood for its
+    # clipped red in the long one, a green edge (trial 142 F9).
+    h, w, box = 64, 192, 40
+    bg = (np.array([15, 15, 25]) / 255.0) ** 2.2
+    red = np.array([0.98, 0.0, 0.0])
+    times = (0.25, 4.0)
+    frames, where = [], []
+    for i in range(20):  # the box stays inside the frame
+        x0 = 8 + speed * i
+        scene = np.broadcast_to(bg, (h, w, 3)).copy()
+        scene[20:44, x0:x0 + box] = red
+        frames.append(_srgb_codes(scene * times[i % 2]))
+        where.append(x0)
+    p = HDRBracket(exposures=times, align=False)
+    outs = _run(p, _frames(frames))
+    assert len(outs) == len(frames)
+    for o, x0 in zip(outs[4:], where[4:], strict=True):
+        row = o.image[32].astype(int)
+        is_red = row[:, 0] > 2 * row[:, 1] + 40
+        cols = np.flatnonzero(is_red)
+        assert (cols.min(), cols.max()) == (x0, x0 + box - 1), (o.pts, cols.min(), cols.max())
+        assert cols.size == box
+        greenish = row[:, 1] > row[:, 0] + 20
+        assert not greenish.any(), (o.pts, np.flatnonzero(greenish))

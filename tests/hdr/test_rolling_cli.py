@@ -683,12 +683,14 @@ def test_a_bracket_losing_an_exposure_whose_steps_still_fit_is_found_again(tmp_p
             return [f.to_ndarray(format="rgb24").astype(np.float32) for f in c.decode(video=0)]
 
     out, alone = frames(tmp_path / "hdr.mp4"), frames(tmp_path / "alone.mp4")
-    # a second after the change on, as the two-exposure clip run alone
-    # (1.6 levels off on average with the stale long frame merged in; 1.21
-    # at most with de-ghosting by green alone, 1.35 by every channel: the
-    # tone mapping's smoothed statistics carry the different history)
+    # a second after the change on, as the two-exposure clip run alone (1.6
+    # levels off on average with the stale long frame merged in). The runs'
+    # levels agree (0.01 apart); what differs is testsrc2's moving parts,
+    # which the two runs, their exposures measured apart, de-ghost a little
+    # differently: 1.09 on average (1.35 at most) with de-ghosting by
+    # every channel at green's slack, 1.28 (1.57) with chroma's own (stop 66)
     off = [float(np.abs(out[75 + k] - alone[k]).mean()) for k in range(25, 75)]
-    assert max(off) < 1.45, np.round(off, 2)
+    assert np.mean(off) < 1.45 and max(off) < 1.8, np.round(off, 2)
 
 
 def test_frames_of_a_changed_bracket_still_delayed_are_rendered_with_it(tmp_path):

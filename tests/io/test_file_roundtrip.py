@@ -1643,6 +1643,19 @@ def test_mpeg_1_and_2_video_take_the_frame_rate_as_their_time_base(tmp_path, cod
     assert np.allclose(np.diff(got), 0.04, atol=1e-3)
 
 
+def test_mpeg_2_video_from_a_matroska_59_94_clip_takes_the_nearest_coded_rate(tmp_path):
+    # Matroska's millisecond ticks make 59.94 fps a guessed 19001/317, which
+    # MPEG-2 cannot code: the encoder refused to start (trial 142 F2)
+    src = tmp_path / "in.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=160x120:rate=60000/1001:duration=0.5", "-c:v", "libx264",
+                    str(src)], check=True, timeout=60)
+    out = tmp_path / "out.mkv"
+    Session.open(str(src), out, config=load_config(overrides=["output.codec='mpeg2video'"])
+                 ).run(signals=False)
+    assert len(ffprobe_frame_times(out)) == len(ffprobe_frame_times(src)) == 30
+
+
 @pytest.mark.parametrize(("encoder", "pix_fmt"), [("libx264rgb", "rgb24"), ("ffv1", "bgr0")])
 @pytest.mark.parametrize("out_fmt", ["yuv444p", "yuv420p"])
 def test_rgb_coded_video_into_yuv_is_converted_and_tagged_as_yuv(tmp_path, encoder, pix_fmt,

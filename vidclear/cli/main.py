@@ -76,6 +76,14 @@ _FFMPEG_ONLY = {
                "presets: vidclear presets lists them)",
     "-map": "vidclear processes the video stream FFmpeg would pick and copies the others; "
             + _OTHERS,
+    # (trial 142 F7)
+    "-codec": _COPIED,
+    "-codec:v": "vidclear's is -c:v CODEC",
+    "-b:a": "sound is copied, or re-encoded where the container needs it, at the "
+            "encoder's default rate",
+    "-ac": "vidclear keeps the sound's channels",
+    "-ar": "vidclear keeps the sound's sample rate",
+    "-map_metadata": "container and stream tags are copied as they are",
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import select
 import stat
 import tomllib
@@ -258,13 +259,18 @@ def parse_override(text: str) -> tuple[str, str, Any]:
         raise ConfigError(f"{where} nests tables or arrays more than {MAX_DEPTH} deep") \
             from None
     except tomllib.TOMLDecodeError:
-        if raw.startswith("[") and raw.endswith("]"):
+        words = [w.strip().strip("'\"") for w in raw[1:-1].split(",") if w.strip()]
+        if (raw.startswith("[") and raw.endswith("]") and words
+                and all(re.fullmatch(r"[\w.:+-]+", w) for w in words)):
             # [dehaze, ace] was taken as one string, then "expected a list"
-            # (trial 140 F1): TOML's strings are quoted
-            words = [w.strip().strip("'\"") for w in raw[1:-1].split(",") if w.strip()]
+            # (trial 140 F1): TOML's strings are quoted (only bare words get
+            # the quoted form: "[copy]]" got '["copy]"]', trial 142 F6)
             quoted = "[" + ", ".join(f'"{w}"' for w in words) + "]"
             raise ConfigError(f"{where}={raw} is not a TOML list: its strings are quoted, "
                               f"as in {section}.{name}='{quoted}'") from None
+        if raw.startswith("["):
+            raise ConfigError(f"{where}={raw} is not a TOML list (a list is written "
+                              f"{section}.{name}='[\"a\", \"b\"]')") from None
         doc = {"v": raw}
     if set(doc) != {"v"} or ("\n" in raw and not isinstance(doc["v"], (list, dict))):
         # "0.5\n[x]" read as the value 0.5 and a table, the rest dropped (trial 60)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import re
 import types
 import typing
 import warnings
@@ -134,7 +135,8 @@ def _coerce(value: Any, tp: Any, key: str, meta: Mapping[str, Any]) -> Any:
     if origin is tuple:
         (item_tp, *_rest) = typing.get_args(tp) or (Any,)
         if not isinstance(value, list | tuple):
-            one = f' (["{value}"] for one)' if isinstance(value, str) else ""
+            bare = isinstance(value, str) and re.fullmatch(r"[\w.:+-]+", value)
+            one = f' (["{value}"] for one)' if bare else ""
             raise ConfigError(f"{key} = {value!r} is not allowed: expected a list{one}")
         items = []
         for v in value:

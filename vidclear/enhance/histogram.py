@@ -134,6 +134,8 @@ def equalization_lut(hist: np.ndarray) -> np.ndarray:
     if (raw < 0).any():
         raise ArrayError(f"histogram counts must be >= 0, got {raw.min()} at level "
                          f"{int(np.argmin(raw))}")
+    if float(raw.sum(dtype=np.float64)) >= 2.0 ** 53:  # no image has so many pixels (trial 142 F8)
+        raise ArrayError("histogram counts sum past 2**53: no image has that many pixels")
     hist = raw.astype(np.int64)
     n = hist.size
     nz = np.flatnonzero(hist)

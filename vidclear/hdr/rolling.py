@@ -57,11 +57,10 @@ _BASE_EPS = 0.1 * math.log2(10.0) ** 2  # guided-filter eps: 0.1 in log10 units,
 #: tests/hdr/test_bracket.py). The ten real clips in ../shared moved by 0.4
 #: levels at most on average.
 CLIP = 240
-# Code values of noise a dark reading may carry, R, G, B, for the de-ghosting
-# intervals: red and blue come from 4:2:0 chroma and ring more than green
-# (at green's 2 the dark blue of a night sky read as motion and came out in
-# purple blotches)
-_CODE_SLACK = np.array([6.0, 2.0, 6.0])
+# Code values of noise a red or blue reading may carry, for the de-ghosting
+# intervals: they come from 4:2:0 chroma and ring more than green (at green's
+# 2 the dark blue of a night sky read as motion and came out in purple blotches)
+_CHROMA_NOISE = 6
 _CHROMA_RINGING = 16  # codes under CLIP where a red or blue reading may be a clipped one
 
 
@@ -611,8 +610,19 @@ class RollingBracket:
         # response's slope instead)
         lg = np.log(resp[None, :, :] / exps[:, None, None])
         z = np.arange(256, dtype=np.float64)
-        q = DEGHOST_TOL + _CODE_SLACK[None, None, :] / (1.0 + z[None, :, None])
-        lo, hi = lg - q, lg + q
+        q = DEGHOST_TOL + 2.0 / (1.0 + z)
+        lo, hi = lg - q[None, :, None], lg + q[None, :, None]
+        # red and blue, from 4:2:0 chroma, may be _CHROMA_NOISE codes off: their
+        # bounds are the response's at that many codes either side (a slack of
+        # _CHROMA_NOISE / (1 + z) let a short exposure's black, read far from
+        # the object that had moved in, stand for a clipped red: a green edge,
+        # trial 142 F9)
+        n = _CHROMA_NOISE
+        for c in (0, 2):
+            below = np.maximum(resp[np.clip(z.astype(int) - n, 0, 255), c], resp[resp > 0].min())
+            above = resp[np.clip(z.astype(int) + n, 0, 255), c]
+            lo[:, :, c] = np.log(below[None, :] / exps[:, None]) - DEGHOST_TOL
+            hi[:, :, c] = np.log(above[None, :] / exps[:, None]) + DEGHOST_TOL
         # red and blue readings this close to the clip or to black may be a
         # saturated colour that H.264 rang (a magenta bar read 236-249, its
         # green a few codes): they bound nothing on that side, as clipped

@@ -82,6 +82,20 @@ TIMECODE_FORMATS = frozenset({"mov", "mp4", "matroska", "webm"})
 # The full-range formats the MJPEG encoder takes in place of the limited ones.
 # encoders whose time base is the frame rate they code (FFmpeg's mpeg12enc)
 _RATE_CODECS = ("mpeg1video", "mpeg2video")
+# the frame rates MPEG-1/2 code (ISO/IEC 13818-2, table 6-4)
+_MPEG_RATES = tuple(Fraction(n, d) for n, d in ((24000, 1001), (24, 1), (25, 1), (30000, 1001),
+                                                 (30, 1), (50, 1), (60000, 1001), (60, 1)))
+
+
+def _mpeg_rate(rate: Fraction) -> Fraction:
+    """``rate``, or the MPEG-1/2 rate within 0.1 % of it.
+
+    A Matroska file's rate, guessed on its millisecond ticks, is 19001/317
+    for 59.94 fps, which the encoder refused ("MPEG-1/2 does not support
+    19001/317 fps", trial 142 F2); FFmpeg's CLI takes the nearest coded rate.
+    """
+    near = min(_MPEG_RATES, key=lambda r: abs(r - rate))
+    return near if abs(near / rate - 1) < Fraction(1, 1000) else rate
 
 
 def _rgb_format(name: str) -> bool:
@@ -1087,7 +1101,7 @@ class EncoderSink:
             # base: every input but an .mpg refused, trial 138 F1); FFmpeg's
             # CLI gives its encoders 1 / rate. The frames go on those ticks as
             # in AVI's variable-rate mode: a gap stays a gap.
-            time_base = 1 / Fraction(guessed or src.rate)
+            time_base = 1 / _mpeg_rate(Fraction(guessed or src.rate))
             self._cfr = True
             self._fill_gaps = False
         if time_base is not None:
@@ -1428,7 +1442,13 @@ class EncoderSink:
                     continue
                 except (av.FFmpegError, ValueError, AttributeError, TypeError):
                     pass
-                if "matroska" in formats and self._attach_picture(ist, name):
+                if "matroska" in formats:
+                    if self._attach_picture(ist, name):
+                        continue
+                    # (not "cannot hold": it can, from a file; trial 142 F4)
+                    self.notes.append(f"stream {label} was left out: read from a pipe, its "
+                                      "image cannot be read again to attach it to the "
+                                      f"{self._kind} output (give the file's path)")
                     continue
             self.notes.append(f"stream {label} was left out: the {self._kind} "
                               "container cannot hold an attached picture")
