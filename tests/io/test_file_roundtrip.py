@@ -1602,6 +1602,25 @@ def test_a_colour_standard_change_mid_stream_is_converted_to_the_streams(tmp_pat
                "BT.601 limited range)" in n for n in session.report()["notes"])
 
 
+@pytest.mark.parametrize("ext", [".mov", ".mp4"])
+def test_a_phones_quicktime_keys_are_kept_in_mov_and_mp4(tmp_path, ext):
+    # An iPhone's location, make, model and local date are mdta keys
+    # (com.apple.quicktime.*): the MOV/MP4 muxer's own list dropped them
+    # without a word, while an .mkv kept them (trial 138 F3)
+    src = make_clip(tmp_path / "a.mp4", n=6)
+    keys = {"com.apple.quicktime.location.ISO6709": "+37.3349-122.0090+030.000/",
+            "com.apple.quicktime.make": "Apple", "com.apple.quicktime.model": "iPhone 15"}
+    phone = tmp_path / "phone.mov"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(src), "-c", "copy", "-movflags",
+                    "use_metadata_tags", *[a for k, v in keys.items() for a in
+                                           ("-metadata", f"{k}={v}")], str(phone)],
+                   check=True, timeout=60)
+    out = tmp_path / f"out{ext}"
+    Session.open(str(phone), out, config=load_config()).run(signals=False)
+    tags = ffprobe_streams(out)["format"]["tags"]
+    assert {k: tags.get(k) for k in keys} == keys
+
+
 def test_a_cover_image_attached_to_matroska_is_kept_in_matroska(tmp_path):
     # FFmpeg reads an image attached to a Matroska file as cover art, which
     # PyAV would not add to a Matroska output: it was left out with a note

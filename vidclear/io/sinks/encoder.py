@@ -908,6 +908,13 @@ class EncoderSink:
                 "frag_keyframe+empty_moov+default_base_moof" if self._fragmented
                 else "+faststart"
             )
+            tags = self.info.metadata if self.info is not None else {}
+            if any(k.lower().startswith("com.") for k in tags):
+                # reverse-DNS keys (an iPhone's com.apple.quicktime.location.ISO6709,
+                # make, model, local date) are written in QuickTime's mdta form,
+                # as FFmpeg does with -movflags use_metadata_tags; the muxer's
+                # own list dropped them without a word (trial 138 F3)
+                options["movflags"] += "+use_metadata_tags"
             if self.crash_safe:  # a fragment at each keyframe or each second, whichever first
                 options["frag_duration"] = str(int(CRASH_SAFE_PIECE_S * 1e6))
             tb = self.info.time_base if self.info is not None else None
