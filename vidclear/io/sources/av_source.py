@@ -710,6 +710,7 @@ class AVSource(Source):
         self.timecode = start_timecode(c, vs)
         self._video_packets = 0  # demuxed, with data
         self._last_damaged: int | None = None  # frames decoded when the last damaged one came
+        self._skips = 0  # stretches of video the demuxer skipped beside damaged frames
         self._side_read: dict[int, int] = {}  # copied streams' packets demuxed, by index
         # packets demuxed (video and copied), and the stream and place in that
         # order of the last one flagged corrupt
@@ -1231,7 +1232,9 @@ class AVSource(Source):
                 f"{at:.2f} s, beside data decoded with errors: the demuxer skipped damaged data")
         if not (self.config.allow_truncated or self.is_live):
             raise InputError(f"input {self.spec} is damaged: {what} {TRUNCATED_HINT}")
-        self.notes.append(f"input {self.spec}: {what}; the output keeps the gap")
+        self._skips += 1
+        if self._skips <= _DAMAGED_AT_END:  # (a live stream's losses go on: the first few)
+            self.notes.append(f"input {self.spec}: {what}; the output keeps the gap")
 
     def _decode(self, packet: Any) -> list[Any]:
         try:
