@@ -150,13 +150,22 @@ def ace_contrast(
 ) -> np.ndarray:
     """The ACE contrast term R of each channel, before the final stretch.
 
-    Parameters and method as for :func:`ace`.
+    Parameters and method as for :func:`ace`, except the image: ``img`` is
+    uint8 or uint16, grey H×W or RGB H×W×3 (no float, no alpha: trial 140
+    F4 read "as for ace" as taking them).
 
     Returns
     -------
     ndarray
         float32, C×H×W (C = 3 for RGB, 1 for grey; a view of an H×W×C
         array), values in [-1, 1].
+
+    Raises
+    ------
+    ArrayError
+        ``img`` of another layout or dtype.
+    ConfigError
+        As :func:`ace`.
     """
     img = check_image(img)
     return np.moveaxis(_contrast(img, alpha, method, levels, grid), -1, 0)
