@@ -282,3 +282,12 @@ def test_presets_offers_only_what_it_uses():
         assert option not in res.stdout, option
     res = vidclear_cli("presets", "--stats", "x.json", timeout=60)
     assert res.returncode == 2 and "unrecognized arguments: --stats" in one_error_line(res)
+
+
+def test_ffmpegs_file_protocol_prefix_names_the_path_after_it(clip, tmp_path):
+    # `-o file:w.mp4` wrote a file literally named "file:w.mp4" and the same
+    # as an input was "not found" (trial 141 F6); FFmpeg reads both as w.mp4
+    out = tmp_path / "w.mp4"
+    res = vidclear_cli("run", f"file:{clip}", "-o", f"file:{out}", "-q")
+    assert res.returncode == 0, res.stderr
+    assert out.exists() and not list(tmp_path.glob("file:*"))

@@ -186,12 +186,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 _PATH_OPTIONS = ("output", "outdir", "stats", "report", "preset", "config", "response_plot")
 
 
+def _drop_file_protocol(args: argparse.Namespace) -> None:
+    """FFmpeg's ``file:`` protocol prefix on paths means the path after it.
+
+    ``-o file:w.mp4`` wrote a file literally named ``file:w.mp4`` and
+    ``file:w.mp4`` as an input was "not found" (trial 141 F6). A file whose
+    name starts so is reached as ``./file:NAME``, as in FFmpeg.
+    """
+    for name in (*_PATH_OPTIONS, "input", "images"):
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value.startswith("file:"):
+            setattr(args, name, value[len("file:"):])
+        elif isinstance(value, list):
+            setattr(args, name, [v[len("file:"):] if isinstance(v, str) and v.startswith("file:")
+                                 else v for v in value])
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # named by the command's parser: its --help lists them (trial 101 F6)
         command = getattr(parser, "commands", {}).get(getattr(args, "command", None), parser)
         command.error(f"unrecognized arguments: {' '.join(extra)}")
+    _drop_file_protocol(args)
     for name in _PATH_OPTIONS:  # "" (an unset shell variable) is no file, nor "."
         value = getattr(args, name, None)
         if isinstance(value, str) and not value.strip():
