@@ -733,3 +733,28 @@ def test_a_red_object_moving_over_a_dark_scene_is_drawn_once_where_the_newest_fr
         assert cols.size == box
         greenish = row[:, 1] > row[:, 0] + 20
         assert not greenish.any(), (o.pts, np.flatnonzero(greenish))
+
+
+def test_a_cut_to_a_scene_of_the_same_brightness_is_measured_afresh():
+    # The tone statistics move by less than scene_low at such a cut: the
+    # level crept for 1.7 s to the new scene's own (trial 139 F1). A grey
+    # histogram unlike the last frame's of the same exposure is a cut now:
+    # a few frames after it the output is the new scene's, as run alone.
+    h, w = 64, 96
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    first = 0.02 * np.exp(np.log(400) * x / (2 * w)) * (1 + 0.3 * np.sin(y / 9.0))
+    first = np.stack([first, first * 0.8, first * 0.6], -1)
+    first[h // 8:h // 3, w // 10:w // 4] = 6.0
+    second = first[:, ::-1] * 0.3 + 0.05
+    times = (0.25 * 2 ** -1.5, 0.25 * 2 ** 1.5)
+
+    def shots(scene, start, n):
+        return [_srgb_codes(scene * times[(start + i) % 2]) for i in range(n)]
+
+    cut = shots(first, 0, 48) + shots(second, 48, 48)
+    outs = _run(HDRBracket(exposures=times, align=False), _frames(cut))
+    alone = _run(HDRBracket(exposures=times, align=False), _frames(shots(second, 0, 48)))
+    level = [float(o.image.mean()) for o in outs]
+    settled = float(np.mean([o.image.mean() for o in alone[24:]]))
+    # from the sixth frame after the cut on, within a level of the scene alone
+    assert max(abs(v - settled) for v in level[54:]) < 1.0, (np.round(level[46:70], 1), settled)

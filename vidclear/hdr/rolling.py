@@ -46,6 +46,9 @@ FIT_MISFIT = 0.35
 # them) by up to 0.7 on steady frames and 1.27 where their bracket changed;
 # half a stop here moved such a clip's picture by 9 levels.
 _OFF_PATTERN = 1.1
+# Grey-histogram change (L1 of normalised 32-bin histograms, 0 to 2) between
+# frames of one exposure a period apart taken as a scene cut
+_CUT_HIST = 0.8
 _BASE_SUB = 4  # the local operator's base layer is filtered at 1/4 resolution
 _BASE_EPS = 0.1 * math.log2(10.0) ** 2  # guided-filter eps: 0.1 in log10 units, in log2
 #: Readings at or above this code value are taken as clipped: weight 0, and a
@@ -74,6 +77,13 @@ def display_table(gamma: float, size: int = 1 << 16) -> np.ndarray:
 #: exposure (see RollingBracket._slots): a long frame dropped or a short one
 #: shown four times needs it two windows on.
 STAND_IN_AGE = 3
+
+
+def _histogram_change(a: np.ndarray, b: np.ndarray) -> float:
+    """L1 distance (0 to 2) of the normalised 32-bin grey histograms of two RGB uint8 images."""
+    ha = np.bincount(np.right_shift(cv2.cvtColor(a, cv2.COLOR_RGB2GRAY), 3).ravel(), minlength=32)
+    hb = np.bincount(np.right_shift(cv2.cvtColor(b, cv2.COLOR_RGB2GRAY), 3).ravel(), minlength=32)
+    return float(np.abs(ha / ha.sum() - hb / hb.sum()).sum())
 
 
 class TemporalSmoother:
@@ -508,6 +518,8 @@ class RollingBracket:
             ex = float(self.exposures[(self._count - 1) % self.exposures.size])
             self._trusted = False
         self.last_phase = phase
+        if self._content_cut(small, ex):
+            self._cut_at = self._count
         self._slot_exp[slot] = ex
         self._slot_count[slot] = self._count
         self._slot_small[slot] = small
@@ -526,6 +538,26 @@ class RollingBracket:
         if self.calibrate and self.ready:
             self._calibrate_now()
         return self._render(dt)
+
+    def _content_cut(self, small: np.ndarray, ex: float) -> bool:
+        """Whether the newest frame shows another scene than the last one of its exposure.
+
+        A cut to a scene of about the same brightness moves the tone
+        statistics by less than ``scene_low``: the level crept for 1.7 s
+        to the new scene's own (trial 139 F1). The grey histograms (32
+        bins) of this frame and of the newest kept frame of the same
+        exposure, a period before, differing by more than :data:`_CUT_HIST`
+        (L1, of 2) is taken as a cut: the first window wholly after it is
+        measured afresh, as after a jump of the statistics.
+        """
+        same = next((s for s in reversed(self._order)
+                     if abs(math.log(self._slot_exp[s] / ex)) < 0.1), None)
+        if same is None or self._count - self._slot_count[same] > self.window:
+            return False
+        before = self._slot_small[same]
+        if before.ndim != 3 or before.shape != small.shape:
+            return False
+        return _histogram_change(before, small) > _CUT_HIST
 
     def _chained(self) -> float | None:
         """The newest frame's exposure measured against the frame before's, if it could be.
