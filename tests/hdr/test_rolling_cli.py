@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -674,7 +675,11 @@ def test_a_bracket_losing_an_exposure_whose_steps_still_fit_is_found_again(tmp_p
     assert main(["run", str(joined), "-o", str(tmp_path / "hdr.mp4"), "--preset",
                  "hdr-bracket"]) == 0
     said = capsys.readouterr().err
-    assert "the bracket changed at 3." in said and "now 2 exposures" in said, said
+    assert "now 2 exposures" in said, said
+    # said where the frames began to miss the pattern, not where it was found
+    # again (3.40 s for this join at 3.00 s before; trial 139 F4)
+    at = float(re.search(r"the bracket changed at ([0-9.]+) s", said).group(1))
+    assert 3.0 <= at <= 3.1, said
     assert main(["run", str(two), "-o", str(tmp_path / "alone.mp4"), "-q", "--preset",
                  "hdr-bracket"]) == 0
 

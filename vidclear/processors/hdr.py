@@ -310,6 +310,8 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self._passthrough = False
         self._misfits: deque[float] = deque(maxlen=8)  # the tracker's, last frames
         self._skips: deque[bool] = deque(maxlen=8)  # the tracker's, last frames
+        self._fit_times: deque[float | None] = deque(maxlen=8)  # those frames' times
+        self._refit_from: float | None = None  # the first frame off the pattern, when refit
         #: the last frames in, for the engine of a changed bracket and the
         #: frames it renders again (periods of up to 5 are detected:
         #: bracket.PERIODS), and whether each missed the pattern
@@ -514,6 +516,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
         self._recent.clear()
         self._recent_off.clear()
         self._misfits.clear()
+        self._fit_times.clear()
         self._skips.clear()
         self._refit = None
         self.detector = BracketDetector(self._log_table)
@@ -595,6 +598,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
             return rendered  # frames that say their exposure need no pattern
         self._misfits.append(tracker.misfit)
         self._skips.append(tracker.skipped)
+        self._fit_times.append(frame.time)
         period = self.engine.exposures.size
         if self._refit is None:
             recent = list(self._misfits)[-2 * period:]
@@ -607,12 +611,20 @@ class HDRBracket(Processor[HDRBracketConfig]):
                                             and skipped < period):
                 return rendered
             self._refit = BracketDetector(self._log_table)
+            # where the frames began to miss the pattern: the change's time,
+            # not the frame it was found at a window and a detection later
+            # (1.83 s said for a change at 1.50 s: trial 139 F4)
+            off = [t for m, k, t in zip(recent, list(self._skips)[-2 * period:],
+                                        list(self._fit_times)[-2 * period:], strict=True)
+                   if (m > _REFIT_MISFIT or k) and t is not None]
+            self._refit_from = off[0] if off else frame.time
         found = self._refit.feed(frame.image)
         when = f"{frame.time:.2f} s" if frame.time is not None else "a later frame"
         if found is None:
             if self._refit.seen >= AUTO_HOLD:
                 self._refit = None
                 self._misfits.clear()
+                self._fit_times.clear()
                 self._skips.clear()
                 if not self._refit_warned:
                     self._refit_warned = True
@@ -621,6 +633,7 @@ class HDRBracket(Processor[HDRBracketConfig]):
             return rendered
         seen, self._refit = self._refit.seen, None
         self._misfits.clear()
+        self._fit_times.clear()
         self._skips.clear()
         if _same_pattern(found, self.engine.exposures):
             return rendered  # the same pattern: a passing disturbance
@@ -630,7 +643,9 @@ class HDRBracket(Processor[HDRBracketConfig]):
                 self._event(f"hdr_bracket: warning: from {when} the video measures "
                             f"{found.describe()}, not {self.config.section}.exposures")
             return rendered
-        self._changes.append({"at_s": None if frame.time is None else round(frame.time, 3),
+        at = self._refit_from if self._refit_from is not None else frame.time
+        when = f"{at:.2f} s" if at is not None else when
+        self._changes.append({"at_s": None if at is None else round(at, 3),
                               "stops_before": [round(x, 3) for x in
                                                _stops(self.engine.exposures)],
                               "stops": [round(x, 3) for x in
