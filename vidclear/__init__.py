@@ -22,8 +22,11 @@ def _as_command() -> bool:
         # `python -m vidclear` ("-m" while the package is being located), not
         # `python -m yourtool` importing vidclear (trial 142 F1: its ignored
         # SIGINT was taken as the command's)
-        orig = list(getattr(sys, "orig_argv", []))
-        module = orig[orig.index("-m") + 1] if "-m" in orig[:-1] else "vidclear"
+        # (-m may close a run of short flags: python -um yourtool, trial 143 F1)
+        orig = list(getattr(sys, "orig_argv", []))[1:]
+        at = next((i for i, a in enumerate(orig[:-1]) if a.startswith("-")
+                   and not a.startswith("--") and a.endswith("m")), None)
+        module = orig[at + 1] if at is not None else "vidclear"
         return module.split(".")[0] == "vidclear"
     # the console script ("vidclear", "vidclear.exe", "vidclear-script.py")
     return command.split(".")[0] in ("vidclear", "vidclear-script")

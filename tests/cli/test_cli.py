@@ -470,7 +470,8 @@ sys.exit(main(["run", "lavfi:testsrc2=size=64x48:rate=30", "-o", {str(out)!r}]))
     assert "Traceback" not in res.stderr and "interrupted" in res.stderr
 
 
-def test_a_program_run_with_python_m_that_imports_vidclear_keeps_its_sigint(tmp_path):
+@pytest.mark.parametrize("flags", [["-m"], ["-um"], ["-B", "-Om"]])
+def test_a_program_run_with_python_m_that_imports_vidclear_keeps_its_sigint(tmp_path, flags):
     # `python -m yourtool` reads as "-m" while the module is located, as
     # `python -m vidclear` does: vidclear took its ignored SIGINT for the
     # command's and a background job of that program died at kill -INT
@@ -482,7 +483,8 @@ def test_a_program_run_with_python_m_that_imports_vidclear_keeps_its_sigint(tmp_
                                 "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path),
                                                         str(Path(__file__).parents[2])])}
-    res = subprocess.run([sys.executable, "-m", "mytool.cli"], capture_output=True, text=True,
+    # (-m closing a run of short flags too: trial 143 F1)
+    res = subprocess.run([sys.executable, *flags, "mytool.cli"], capture_output=True, text=True,
                          timeout=120, env=env, preexec_fn=_ignore_sigint)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "True"  # still ignored, not vidclear's handler

@@ -197,7 +197,8 @@ _OFF_MIDPOINT = Fraction(1, 1 << 17)
 # A jump ahead of the picture longer than this that is kept (no join: a pause
 # of the recording) is named in a note, the first few of them (a 5 s pause in
 # a Matroska file was kept without the note the README promised, trial 60).
-_PAUSE_NOTE_S = 1.0
+_PAUSE_NOTE_S = 0.5  # (1 s let a 0.84 s hole a damaged Matroska file lost pass unsaid:
+# trial 143 F3)
 _PAUSE_NOTES = 3
 # Damaged copied packets that are left out (counted) before the run fails;
 # or one in twenty of a stream's packets, if more.
@@ -1095,7 +1096,9 @@ class EncoderSink:
             # is a multiple of): at the average rate of a variable-rate phone
             # clip (13.3 fps where frames came up to 30 a second) frames landed
             # on ticks already taken and were re-timed late, 3.9 s became 5.1.
-            time_base = 1 / Fraction(guessed or src.rate)
+            rate = Fraction(guessed or src.rate)
+            # (MPEG-1/2 in AVI or MPEG-PS: the nearest rate they code, trial 143 F2)
+            time_base = 1 / (_mpeg_rate(rate) if codec in _RATE_CODECS else rate)
             self._cfr = True
             # FFmpeg writes AVI in its variable-rate mode on the same ticks: the
             # muxer leaves an empty index entry for each tick of a gap (a 30 fps
@@ -1736,7 +1739,8 @@ class EncoderSink:
         self._pauses += 1
         if self._pauses <= _PAUSE_NOTES:
             self.notes.append(f"{self.name}: the input's video pauses for {gap:.1f} s at "
-                              f"{at:.1f} s: kept, as in the input (a pause of the recording)")
+                              f"{at:.1f} s: kept, as in the input (a pause of the recording, or "
+                              "frames lost from damaged data)")
         elif self._pauses == _PAUSE_NOTES + 1:
             self.notes.append(f"{self.name}: the input's video pauses more than "
                               f"{_PAUSE_NOTES} times; the later pauses are kept unnamed")
