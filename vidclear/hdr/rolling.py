@@ -80,10 +80,19 @@ STAND_IN_AGE = 3
 
 
 def _histogram_change(a: np.ndarray, b: np.ndarray) -> float:
-    """L1 distance (0 to 2) of the normalised 32-bin grey histograms of two RGB uint8 images."""
-    ha = np.bincount(np.right_shift(cv2.cvtColor(a, cv2.COLOR_RGB2GRAY), 3).ravel(), minlength=32)
-    hb = np.bincount(np.right_shift(cv2.cvtColor(b, cv2.COLOR_RGB2GRAY), 3).ravel(), minlength=32)
-    return float(np.abs(ha / ha.sum() - hb / hb.sum()).sum())
+    """L1 distance (0 to 2) of the normalised 32-bin grey histograms of two RGB uint8 images.
+
+    On about :data:`_TRACK_PIXELS` of their pixels (every pixel of a
+    1080p frame's half-size image took 1.5 ms a frame).
+    """
+    step = max(1, int(math.sqrt(a.shape[0] * a.shape[1] / _TRACK_PIXELS)))
+
+    def hist(img: np.ndarray) -> np.ndarray:
+        grey = cv2.cvtColor(np.ascontiguousarray(img[::step, ::step]), cv2.COLOR_RGB2GRAY)
+        h = np.bincount(np.right_shift(grey, 3).ravel(), minlength=32)
+        return h / h.sum()
+
+    return float(np.abs(hist(a) - hist(b)).sum())
 
 
 class TemporalSmoother:
