@@ -1630,6 +1630,29 @@ def test_a_phones_quicktime_keys_are_kept_in_mov_and_mp4(tmp_path, ext):
     assert {k: tags.get(k) for k in keys} == keys
 
 
+def test_hdr10_static_metadata_that_is_not_written_is_said(tmp_path):
+    # A PQ source's mastering display and content light level were dropped
+    # without a word (trial 138 F6; FFmpeg 5.1's own transcode drops them too)
+    src = tmp_path / "pq.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=160x120:rate=25:duration=0.4", "-vf", "format=yuv420p10le",
+                    "-c:v", "libx265", "-x265-params",
+                    "log-level=error:hdr10=1:colorprim=bt2020:transfer=smpte2084:"
+                    "colormatrix=bt2020nc:master-display=G(13250,34500)B(7500,3000)"
+                    "R(34000,16000)WP(15635,16450)L(10000000,1):max-cll=1000,400",
+                    "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace",
+                    "bt2020nc", str(src)], check=True, timeout=120)
+    session = Session.open(str(src), tmp_path / "out.mkv", config=load_config(overrides=[
+        "output.codec='libx265'", "output.pix_fmt='yuv420p10le'"]))
+    session.run(signals=False)
+    assert any("HDR10 static metadata (mastering display, content light level) is not "
+               "written" in n for n in session.report()["notes"])
+    plain = Session.open(str(make_clip(tmp_path / "sdr.mp4", n=4)), tmp_path / "o2.mkv",
+                         config=load_config())
+    plain.run(signals=False)
+    assert not any("HDR10" in n for n in plain.report()["notes"])
+
+
 def test_a_cover_image_attached_to_matroska_is_kept_in_matroska(tmp_path):
     # FFmpeg reads an image attached to a Matroska file as cover art, which
     # PyAV would not add to a Matroska output: it was left out with a note

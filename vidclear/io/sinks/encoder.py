@@ -98,6 +98,15 @@ def _mpeg_rate(rate: Fraction) -> Fraction:
     return near if abs(near / rate - 1) < Fraction(1, 1000) else rate
 
 
+def _hdr10_static(av_frame: Any) -> bool:
+    """Whether a decoded frame carries SMPTE ST 2086 or CTA-861.3 side data."""
+    try:
+        kinds = {getattr(sd.type, "name", str(sd.type)) for sd in av_frame.side_data}
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return bool(kinds & {"MASTERING_DISPLAY_METADATA", "CONTENT_LIGHT_LEVEL"})
+
+
 def _rgb_format(name: str) -> bool:
     """Whether the pixel format ``name`` holds RGB samples (packed or planar GBR)."""
     return name.lstrip("0x2a").startswith(("rgb", "bgr", "gbr"))
@@ -1164,6 +1173,11 @@ class EncoderSink:
         stream.codec_context.options = options
         ctx = stream.codec_context
         first = frame.av_frame
+        if first is not None and not hdr and _hdr10_static(first):
+            # dropped without a word (trial 138 F6; FFmpeg 5.1 drops it too)
+            self.notes.append("the input's HDR10 static metadata (mastering display, content "
+                              "light level) is not written to the output; players fall back "
+                              "to their defaults for this PQ video")
         tagged = codec != "libvpx" and (  # VP8: BT.601 limited range, whatever is asked
             codec in _TAGGING_ENCODERS or codec.startswith(_TAGGING_PREFIXES)
             or self._container.format.name in ("matroska", "webm"))
