@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import select
 import stat
 import tomllib
@@ -25,7 +24,7 @@ from vidclear.config.sections import (
     PreviewConfig,
 )
 from vidclear.core import registry
-from vidclear.core.schema import Section
+from vidclear.core.schema import BARE_WORD, Section
 from vidclear.errors import ConfigError
 
 __all__ = ["Config", "available_presets", "canonical_tables", "load_config", "parse_override",
@@ -259,9 +258,10 @@ def parse_override(text: str) -> tuple[str, str, Any]:
         raise ConfigError(f"{where} nests tables or arrays more than {MAX_DEPTH} deep") \
             from None
     except tomllib.TOMLDecodeError:
-        words = [w.strip().strip("'\"") for w in raw[1:-1].split(",") if w.strip()]
-        if (raw.startswith("[") and raw.endswith("]") and words
-                and all(re.fullmatch(r"[\w.:+-]+", w) for w in words)):
+        bracketed = raw.startswith("[") and raw.endswith("]")
+        words = [w.strip().strip("'\"") for w in raw[1:-1].split(",") if w.strip()] \
+            if bracketed else []
+        if words and all(BARE_WORD.fullmatch(w) for w in words):
             # [dehaze, ace] was taken as one string, then "expected a list"
             # (trial 140 F1): TOML's strings are quoted (only bare words get
             # the quoted form: "[copy]]" got '["copy]"]', trial 142 F6)

@@ -27,9 +27,12 @@ from typing import Any, ClassVar, Self
 
 from vidclear.errors import ConfigError
 
-__all__ = ["Section", "param"]
+__all__ = ["BARE_WORD", "Section", "param"]
 
 _MISSING = dataclasses.MISSING
+#: A value a user meant as a string but wrote without TOML's quotes (a name,
+#: a codec): error messages show it quoted
+BARE_WORD = re.compile(r"[\w.:+-]+")
 
 
 def param(
@@ -135,7 +138,7 @@ def _coerce(value: Any, tp: Any, key: str, meta: Mapping[str, Any]) -> Any:
     if origin is tuple:
         (item_tp, *_rest) = typing.get_args(tp) or (Any,)
         if not isinstance(value, list | tuple):
-            bare = isinstance(value, str) and re.fullmatch(r"[\w.:+-]+", value)
+            bare = isinstance(value, str) and BARE_WORD.fullmatch(value)
             one = f' (["{value}"] for one)' if bare else ""
             raise ConfigError(f"{key} = {value!r} is not allowed: expected a list{one}")
         items = []

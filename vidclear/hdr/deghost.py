@@ -46,11 +46,14 @@ def deghost_table(sigma: float, size: int = 256) -> tuple[np.ndarray, np.float32
     return lut.astype(np.float32), np.float32(32.0 / sigma)
 
 
-def reading_intervals(response: np.ndarray, exposures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def reading_intervals(response: np.ndarray, exposures: np.ndarray,
+                      noise: int = NOISE_LEVELS) -> tuple[np.ndarray, np.ndarray]:
     """The log radiance each reading of each exposure allows: ``(lo, hi)``, each K×256×3 float32.
 
     ``[log(f(z - n) / t) - DEGHOST_TOL, log(f(z + n) / t) + DEGHOST_TOL]``
-    with ``n`` = :data:`NOISE_LEVELS` code values of noise and quantisation,
+    with ``n`` = ``noise`` code values of noise and quantisation
+    (:data:`NOISE_LEVELS` by default; the rolling bracket's red and blue, from
+    4:2:0 chroma, take more),
     so the slack follows the response's own slope: wide near a black level
     (a camera's floor at 16 reads the same for any light below it) and in a
     toe, narrow in the mid-tones; opened to ∓1e30 for readings of 4 or less
@@ -62,8 +65,8 @@ def reading_intervals(response: np.ndarray, exposures: np.ndarray) -> tuple[np.n
     z = np.arange(resp.shape[0])
     floor = np.min(resp[resp > 0])  # the response keeps a tiny value at 0 so logs stay finite
     t = np.asarray(exposures, dtype=np.float64)[:, None, None]
-    below = np.maximum(resp[np.clip(z - NOISE_LEVELS, 0, len(z) - 1)], floor)
-    above = np.maximum(resp[np.clip(z + NOISE_LEVELS, 0, len(z) - 1)], floor)
+    below = np.maximum(resp[np.clip(z - noise, 0, len(z) - 1)], floor)
+    above = np.maximum(resp[np.clip(z + noise, 0, len(z) - 1)], floor)
     lo = (np.log(below[None] / t) - DEGHOST_TOL).astype(np.float32)
     hi = (np.log(above[None] / t) + DEGHOST_TOL).astype(np.float32)
     lo[:, :5] = -_OPEN

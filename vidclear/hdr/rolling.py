@@ -22,7 +22,7 @@ from vidclear.hdr import _video_kernels as VK
 from vidclear.hdr._validate import MAX_EXPOSURE_STOPS, as_times
 from vidclear.hdr.align import MTBPyramid, checked_shift, mtb_shift
 from vidclear.hdr.bracket import log_exposure_ratio
-from vidclear.hdr.deghost import DEGHOST_TOL, deghost_table
+from vidclear.hdr.deghost import DEGHOST_TOL, deghost_table, reading_intervals
 from vidclear.hdr.motion import WindowFlow
 from vidclear.hdr.response import as_response, camera_response_Debevec1997, srgb_response
 from vidclear.kernels.exposure import exposure_weights
@@ -658,12 +658,8 @@ class RollingBracket:
         # _CHROMA_NOISE / (1 + z) let a short exposure's black, read far from
         # the object that had moved in, stand for a clipped red: a green edge,
         # trial 142 F9)
-        n = _CHROMA_NOISE
-        for c in (0, 2):
-            below = np.maximum(resp[np.clip(z.astype(int) - n, 0, 255), c], resp[resp > 0].min())
-            above = resp[np.clip(z.astype(int) + n, 0, 255), c]
-            lo[:, :, c] = np.log(below[None, :] / exps[:, None]) - DEGHOST_TOL
-            hi[:, :, c] = np.log(above[None, :] / exps[:, None]) + DEGHOST_TOL
+        chroma_lo, chroma_hi = reading_intervals(resp, exps, noise=_CHROMA_NOISE)
+        lo[:, :, 0::2], hi[:, :, 0::2] = chroma_lo[:, :, 0::2], chroma_hi[:, :, 0::2]
         # red and blue readings this close to the clip or to black may be a
         # saturated colour that H.264 rang (a magenta bar read 236-249, its
         # green a few codes): they bound nothing on that side, as clipped

@@ -160,6 +160,7 @@ _AVDISCARD_ALL = 48  # libavcodec/avcodec.h: the demuxer presents none of its pa
 # Frames decoded with errors this near a gap in the video, or its end: the
 # demuxer skipped damaged data there, or gave up at it
 _DAMAGED_AT_END = 3
+_SKIP_NOTES = 3  # such skips named in a note (allow_truncated, live), the first ones
 
 
 def _discarded(stream: Any) -> bool:
@@ -944,13 +945,12 @@ class AVSource(Source):
         dts_shift: int | None = None
         first_dts: int | None = None  # the first video packet's
 
-        # the frame counts at the last frame decoded with errors and at the last
-        # gap of more than two frames (with its ends), to tell a skip past damage
-        damage_at: int | None = None
+        # the last gap of more than two frames (its ends and the frame count
+        # there), to tell a skip past damage (self._last_damaged)
         gap: tuple[int, int, int] | None = None
 
         def frame_of(av_frame: Any) -> Frame:
-            nonlocal last_pts, dts_shift, damage_at, gap
+            nonlocal last_pts, dts_shift, gap
             pts = av_frame.pts
             dts = getattr(av_frame, "dts", None)
             if from_dts and dts is not None:
@@ -964,10 +964,11 @@ class AVSource(Source):
             n = self._frames_decoded
             if last_pts is not None and pts - last_pts > 2 * step:
                 gap = (last_pts, pts, n)
-            if av_frame.is_corrupt:
-                damage_at = n
-            if (gap is not None and damage_at is not None
-                    and abs(gap[2] - damage_at) <= _DAMAGED_AT_END):
+            if av_frame.is_corrupt:  # decoded with errors the decoder concealed
+                self._last_damaged = n
+            damaged = self._last_damaged
+            if (gap is not None and damaged is not None
+                    and abs(gap[2] - damaged) <= _DAMAGED_AT_END):
                 self._skipped_damage(gap[0], gap[1], step)
                 gap = None
             last_pts = pts
@@ -1233,7 +1234,7 @@ class AVSource(Source):
         if not (self.config.allow_truncated or self.is_live):
             raise InputError(f"input {self.spec} is damaged: {what} {TRUNCATED_HINT}")
         self._skips += 1
-        if self._skips <= _DAMAGED_AT_END:  # (a live stream's losses go on: the first few)
+        if self._skips <= _SKIP_NOTES:  # (a live stream's losses go on: the first few)
             self.notes.append(f"input {self.spec}: {what}; the output keeps the gap")
 
     def _decode(self, packet: Any) -> list[Any]:
@@ -1266,7 +1267,6 @@ class AVSource(Source):
             meta["duration"] = int(av_frame.duration)
         if av_frame.is_corrupt:  # decoded with errors the decoder concealed (damaged data)
             meta["damaged"] = True
-            self._last_damaged = self._frames_decoded
         self._frames_decoded += 1
         matrix = display_matrix(av_frame) if av_frame.side_data else None
         turned, kept = placement(matrix, self.config.autorotate)
