@@ -42,6 +42,19 @@ def take() -> None:
         signal.signal(signal.SIGINT, _remember)
 
 
+def done() -> None:
+    """The command's work is over: a SIGINT from now until it exits is ignored.
+
+    Its outputs are finished; a Ctrl-C landing while it said so, or while
+    the interpreter shut down (a tenth of a second and more), made the exit
+    status 130 under a summary of a whole run, so that a script took a
+    whole file for one cut short (trial 142 F10). Only where :func:`take`
+    installed the handler (the command).
+    """
+    if signal.getsignal(signal.SIGINT) is _remember:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def pending() -> int | None:
     """The signal that came before a run's handlers, once (it is forgotten here)."""
     global _pending

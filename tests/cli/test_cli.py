@@ -307,6 +307,27 @@ def test_signal_mid_run_leaves_a_playable_file(tmp_path, sig):
     assert f"interrupted: wrote {frames} frames" in err
 
 
+def test_a_sigint_after_the_summary_leaves_the_exit_status_alone(tmp_path):
+    # The run is over and said so; a Ctrl-C landing while the interpreter
+    # shut down (a tenth of a second and more) made the status 130 under a
+    # summary of a whole run (trial 142 F10)
+    out = tmp_path / "done.mkv"
+    proc = subprocess.Popen(
+        [*PY, "run", "lavfi:testsrc2=size=160x120:rate=25:duration=1", "-o", str(out),
+         "--preset", "transcode"], stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if line.startswith("wrote "):
+            proc.send_signal(signal.SIGINT)
+            break
+    err = "".join(lines) + proc.communicate(timeout=60)[1]
+    assert proc.returncode == 0, err
+    assert "wrote 25 frames" in err and "interrupted" not in err
+    assert int(ffprobe_streams(out)["streams"][0]["nb_read_frames"]) == 25
+
+
 def _ignore_sigint() -> None:
     """In the child: SIGINT ignored, as a shell starts a script's ``&`` jobs."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -53,6 +53,17 @@ def test_set_errors_name_what_was_wrong():
     for raw in ("[copy]]", "[copy", "[dehaze clahe]"):
         with pytest.raises(ConfigError, match=re.escape(f"={raw} is not a TOML list (a list")):
             parse_override(f"pipeline.processors={raw}")
+    # a key of one value is not sent to the quoted list form, which it refuses
+    # in turn (trial 143 F5)
+    with pytest.raises(ConfigError, match=re.escape("output.codec=[libx264] is not allowed: "
+                                                    "the key takes one value, not a list: "
+                                                    "output.codec=libx264")):
+        parse_override("output.codec=[libx264]")
+    with pytest.raises(ConfigError, match=r"=\[x\] is not allowed: the key takes one value, "
+                                          r"not a list$"):
+        parse_override("dehaze.omega=[x]")
+    with pytest.raises(ConfigError, match=re.escape("expected a string, not a list")):
+        load_config(overrides=['output.codec=["libx264"]'])
     with pytest.raises(ConfigError, match=r"^--set clahe.tile_grid nests tables or arrays"):
         parse_override("clahe.tile_grid=" + "[" * 20 + "]" * 20)
 

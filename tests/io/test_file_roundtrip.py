@@ -1734,6 +1734,47 @@ def test_rgb_coded_video_into_yuv_is_converted_and_tagged_as_yuv(tmp_path, encod
     assert max(float(np.abs(g - w).mean()) for g, w in zip(got, want, strict=True)) < limit
 
 
+@pytest.mark.parametrize(("codec", "ext", "written"), [("libx264rgb", "mkv", "bgr0"),
+                                                       ("prores_ks", "mov", "yuv422p10le")])
+def test_an_encoder_without_yuv420p_writes_its_own_format_unless_one_is_asked(tmp_path, codec,
+                                                                              ext, written):
+    # -c:v libx264rgb or prores_ks without -pix_fmt were refused for the
+    # default yuv420p the user had never given (trial 142 F3); FFmpeg picks
+    # the encoder's own. libx264rgb is libx264: its crf is used (it was
+    # written at FFmpeg's default bitrate). A format asked for is still
+    # refused where the encoder cannot take it.
+    from vidclear.errors import ConfigError
+
+    src = make_clip(tmp_path / "in.mp4", n=5, size=(64, 48), audio=False)
+    out = tmp_path / f"out.{ext}"
+    cfg = load_config(overrides=[f"output.codec={codec}", "output.crf=0"])
+    session = Session.open(str(src), out, config=cfg)
+    session.run(signals=False)
+    assert any(f"{codec} takes no yuv420p: written as {written}" in n
+               for n in session.report()["notes"])
+    assert not any("has no constant rate factor" in n for n in session.report()["notes"])
+    # the reference: FFmpeg's own encoding of the input with the encoder
+    ref = tmp_path / f"ref.{ext}"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(src), "-c:v", codec, "-crf", "0",
+                    str(ref)], check=True, timeout=60)
+
+    def frames(path):
+        with av.open(str(path)) as c:
+            return [f.to_ndarray(format="rgb24").astype(float) for f in c.decode(video=0)]
+
+    want, got, theirs = frames(src), frames(out), frames(ref)
+    assert len(got) == len(theirs) == len(want) == 5
+
+    def error(frames):
+        return max(float(np.abs(g - w).mean()) for g, w in zip(frames, want, strict=True))
+
+    assert error(got) < error(theirs) + 1, (error(got), error(theirs))
+    with pytest.raises(ConfigError, match=f"output.pix_fmt = 'yuv444p' is not supported by "
+                                          f"{codec}"):
+        Session.open(str(src), tmp_path / f"b.{ext}", config=load_config(
+            overrides=[f"output.codec={codec}", "output.pix_fmt=yuv444p"]))
+
+
 @pytest.mark.parametrize(("codec", "ext"), [("mpeg4", "avi"), ("libvpx", "webm")])
 @pytest.mark.parametrize("processors", [[], ["dehaze"]])
 def test_an_output_that_cannot_say_its_standard_gets_bt601_limited_range(tmp_path, processors,
@@ -1914,6 +1955,44 @@ def test_garbage_in_the_middle_of_a_file_is_refused_not_skipped(tmp_path, ext):
     # the whole file is read as it is
     for _ in open_source(str(whole)):
         pass
+
+
+def test_a_damaged_h264_file_kept_with_allow_truncated_reads_as_ffmpeg_conceals_it(tmp_path):
+    # 300 bytes of garbage in an H.264 MOV, kept with input.allow_truncated:
+    # decoded with slice threads, the error concealment of later pictures
+    # wrote into frames already handed on and held (a file is read a frame
+    # ahead), 19 frames came out green blocks (7-9 dB against the clean
+    # source, FFmpeg's reading 20-22 dB) and none was flagged (trial 143 F4).
+    # The reference is FFmpeg's CLI decoding the same file on one thread
+    # (its concealment differs with the number of frame threads).
+    import random
+
+    clean = tmp_path / "clean.mov"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=320x240:rate=25:duration=4", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", str(clean)], check=True, timeout=60)
+    data = bytearray(clean.read_bytes())
+    at = int(len(data) * 0.3)
+    data[at:at + 300] = random.Random(7).randbytes(300)
+    broken = tmp_path / "broken.mov"
+    broken.write_bytes(bytes(data))
+    raw = subprocess.run(["ffmpeg", "-v", "quiet", "-threads", "1", "-i", str(broken),
+                          "-f", "rawvideo",
+                          "-pix_fmt", "rgb24", "-"], capture_output=True, timeout=60).stdout
+    ffmpeg_frames = np.frombuffer(raw, np.uint8).reshape(-1, 240, 320, 3)
+
+    cfg = load_config(overrides=["input.allow_truncated=true", "input.threads=2"])
+    source = open_source(str(broken), config=cfg.input)
+    held = list(source)  # every frame held before any is looked at
+    source.close()
+    assert len(held) == len(ffmpeg_frames) == 100
+    # the damage reached the picture: the test is about what it did there
+    assert any(f.meta.get("damaged") for f in held)
+    worst = 99.0
+    for frame, ref in zip(held, ffmpeg_frames, strict=True):
+        mse = np.mean((frame.image.astype(np.float64) - ref) ** 2)
+        worst = min(worst, 99.0 if mse == 0 else 10 * np.log10(255**2 / mse))
+    assert worst > 35, worst
 
 
 def test_a_matroska_file_still_being_written_is_not_read_as_whole(tmp_path):

@@ -171,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     guard_terminal()  # a terminal that closes mid-run must not fail the run (EIO)
     try:
-        return _main(argv)
+        status = _main(argv)
     except KeyboardInterrupt:  # Ctrl-C while the modules load or the arguments are read
         print("vidclear: interrupted", file=sys.stderr)
         return 130
@@ -180,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print("vidclear: interrupted", file=sys.stderr)
         return 130
+    _sigint.done()
+    return status
 
 
 # options naming a file or folder: empty, each meant the current folder or nothing

@@ -20,6 +20,7 @@ from typing import Any
 
 import av
 
+from vidclear import _sigint
 from vidclear.cli.progress import STDOUT_NAMES, Progress, burst_note, damaged_line, summary_line
 from vidclear.config.loader import Config, load_config, parse_override, read_config_file
 from vidclear.core.signals import detach_terminal, is_hangup, stop_signals
@@ -515,6 +516,9 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
         raise
     finally:
         bar.close()
+    # the outputs are finished: what follows says so, and a Ctrl-C landing
+    # meanwhile made a whole run "interrupted", 130 (trial 142 F10)
+    _sigint.done()
     try:
         _write_stats(getattr(args, "stats", None), stats, session.report())
         stats_failed: VidclearError | None = None

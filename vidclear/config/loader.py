@@ -12,6 +12,8 @@ import os
 import select
 import stat
 import tomllib
+import types
+import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -262,6 +264,14 @@ def parse_override(text: str) -> tuple[str, str, Any]:
         words = [w.strip().strip("'\"") for w in raw[1:-1].split(",") if w.strip()] \
             if bracketed else []
         if words and all(BARE_WORD.fullmatch(w) for w in words):
+            kinds = _value_kinds(section, name)
+            if kinds and not any(typing.get_origin(k) in (tuple, list) for k in kinds):
+                # the quoted list a list key takes is refused here too (trial
+                # 143 F5: the hint sent the user round in a circle)
+                one = f": {section}.{name}={words[0]}" if len(words) == 1 and str in kinds \
+                    else ""
+                raise ConfigError(f"{where}={raw} is not allowed: the key takes one value, "
+                                  f"not a list{one}") from None
             # [dehaze, ace] was taken as one string, then "expected a list"
             # (trial 140 F1): TOML's strings are quoted (only bare words get
             # the quoted form: "[copy]]" got '["copy]"]', trial 142 F6)
@@ -279,6 +289,18 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     value = doc["v"]
     _check_limits(value, where, depth=2)  # as in [section] name = value
     return section, name, value
+
+
+def _value_kinds(section: str, name: str) -> tuple[Any, ...]:
+    """The types ``section.name`` takes (those of a union), ``()`` for an unknown key."""
+    cls = _CORE.get(section)
+    if cls is None and section in registry.available():
+        cls = registry.get(section).Config
+    if cls is None or name not in {f.name for f in dataclasses.fields(cls)}:
+        return ()
+    tp = typing.get_type_hints(cls)[name]
+    return typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) \
+        else (tp,)
 
 
 def _merge(into: dict[str, dict[str, Any]], data: Mapping[str, Any], origin: str) -> None:

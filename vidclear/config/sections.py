@@ -40,7 +40,8 @@ class InputConfig(Section):
     threads: int = param(0, lo=0, hi=64, doc="decoder threads, 0 = FFmpeg's choice")
     autorotate: bool = param(True, doc="apply the stream's rotation metadata")
     allow_truncated: bool = param(
-        False, doc="keep what decodes from a file that ends early instead of failing"
+        False, doc="keep what decodes from a file that ends early or is damaged, instead of "
+            "failing (decoded on one thread, as FFmpeg conceals it)"
     )
     size_change: str = param(
         "scale", choices=("scale", "error"),

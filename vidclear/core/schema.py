@@ -178,7 +178,8 @@ def _coerce(value: Any, tp: Any, key: str, meta: Mapping[str, Any]) -> Any:
         return value
     if tp is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{key} = {value!r} is not allowed: expected a string")
+            what = ", not a list" if isinstance(value, list | tuple) else ""
+            raise ConfigError(f"{key} = {value!r} is not allowed: expected a string{what}")
         return value
     raise TypeError(f"unsupported config annotation {tp!r} for {key}")
 

@@ -52,8 +52,13 @@ from vidclear.io.sinks.subtitles import SubtitleConvert, text_target
 
 __all__ = ["EncoderSink", "StreamsRefused"]
 
-_CRF_ENCODERS = ("libx264", "libx265", "libvpx", "libvpx-vp9", "libaom-av1", "libsvtav1")
+_CRF_ENCODERS = ("libx264", "libx264rgb", "libx265", "libvpx", "libvpx-vp9", "libaom-av1",
+                 "libsvtav1")
+# x264 and x265, which take -preset and -bf (libx264rgb is libx264 on RGB:
+# it was written at FFmpeg's default bitrate, its crf and preset unused)
+_X26X = ("libx264", "libx264rgb", "libx265")
 _DEFAULT_CODEC = OutputConfig().codec
+_DEFAULT_PIX_FMT = OutputConfig().pix_fmt
 # x264's presets that ask speed first: libvpx runs in its real-time mode for them
 _FAST_PRESETS = ("ultrafast", "superfast", "veryfast")
 _BT709, _BT2020 = 1, 9  # AVCOL_PRI_* (BT.709 is 1 in AVCOL_TRC_* too)
@@ -311,12 +316,35 @@ def check_encoder(cfg: OutputConfig) -> Any:
     if codec.type != "video":
         raise ConfigError(f"output.codec = {cfg.codec!r} is not a video encoder")
     formats = [f.name for f in (codec.video_formats or ())]
-    if formats and cfg.pix_fmt not in formats:
+    if formats and cfg.pix_fmt not in formats and cfg.pix_fmt != _DEFAULT_PIX_FMT:
         raise ConfigError(
             f"output.pix_fmt = {cfg.pix_fmt!r} is not supported by {cfg.codec}: "
             f"allowed are {', '.join(formats)}"
         )
     return codec
+
+
+def encoder_format(codec: str, pix_fmt: str) -> str:
+    """The pixel format ``codec`` writes for ``output.pix_fmt = pix_fmt``.
+
+    ``pix_fmt`` where the encoder takes it. The default, yuv420p, gives way
+    to the encoder's own where it takes none such, as FFmpeg picks one when
+    no ``-pix_fmt`` is given: the first it lists with three colour
+    components of 8 bits or more and no alpha (libx264rgb bgr0, qtrle and
+    png rgb24, prores_ks yuv422p10le), else its first. Any other format
+    is refused by :func:`check_encoder`.
+    """
+    try:
+        formats = [f for f in (av.codec.Codec(codec, "w").video_formats or ())]
+    except (av.codec.codec.UnknownCodecError, ValueError):
+        return pix_fmt
+    if not formats or pix_fmt in {f.name for f in formats} or pix_fmt != _DEFAULT_PIX_FMT:
+        return pix_fmt
+    for f in formats:
+        colour = [c for c in f.components if not c.is_alpha]
+        if len(colour) == 3 == len(f.components) and min(c.bits for c in colour) >= 8:
+            return str(f.name)
+    return str(formats[0].name)
 
 
 # What a muxer answers when its header cannot hold a stream (Ogg: EINVAL for
@@ -1020,8 +1048,8 @@ class EncoderSink:
     def _guess_format(self) -> str:
         return self.config.format or container_for(self.path, self.name)
 
-    def _subsampling(self) -> tuple[int, int]:
-        fmt = av.VideoFormat(self.config.pix_fmt, 2, 2)
+    def _subsampling(self, pix_fmt: str) -> tuple[int, int]:
+        fmt = av.VideoFormat(pix_fmt, 2, 2)
         chroma = [c for c in fmt.components if c.is_chroma]
         if not chroma:
             return 1, 1
@@ -1032,12 +1060,6 @@ class EncoderSink:
         self._frame_shape = (h, w)
         # the input frame's size, to tell a processor's change of size from the input's
         self._input_shape = frame.original.shape if frame.original is not None else (h, w)
-        sx, sy = self._subsampling() if self.image is None else (1, 1)
-        self._size = (w + (-w) % sx, h + (-h) % sy)
-        if self._size != (w, h):
-            self.notes.append(
-                f"{w}x{h} frames are padded to {self._size[0]}x{self._size[1]} (the last "
-                f"column/row repeated): {self.config.pix_fmt} needs even sizes")
         src = self.info
         # the rate every frame's time is a multiple of (r_frame_rate, through
         # FFmpeg's av_guess_frame_rate), as FFmpeg gives its encoder and muxer:
@@ -1058,6 +1080,19 @@ class EncoderSink:
         hdr = frame.meta.get("colour")  # HDR signal made upstream: its codec, format, tags
         codec, pix_fmt = (hdr["codec"], hdr["pix_fmt"]) if hdr else (self._video_codec(),
                                                                     cfg.pix_fmt)
+        if encoder_format(codec, pix_fmt) != pix_fmt:
+            # libx264rgb, prores_ks without -pix_fmt were refused for the default
+            # yuv420p the user had not asked for (trial 142 F3)
+            pix_fmt = encoder_format(codec, pix_fmt)
+            self.notes.append(f"{self.name}: {codec} takes no {cfg.pix_fmt}: written as "
+                              f"{pix_fmt}, its own format, as FFmpeg picks it "
+                              "(-pix_fmt picks another)")
+        sx, sy = self._subsampling(pix_fmt)
+        self._size = (w + (-w) % sx, h + (-h) % sy)
+        if self._size != (w, h):
+            self.notes.append(
+                f"{w}x{h} frames are padded to {self._size[0]}x{self._size[1]} (the last "
+                f"column/row repeated): {pix_fmt} needs even sizes")
         if codec == "mjpeg" and pix_fmt in _JPEG_FORMATS:
             # JPEG's Y'CbCr is full range: the encoder refused yuv420p ("could not
             # start"), where FFmpeg picks yuvj420p itself (trial 82 F3)
@@ -1143,7 +1178,7 @@ class EncoderSink:
             self.notes.append(f"{self.name}: {codec} has no constant rate factor (crf "
                               f"{cfg.crf} is not used) and is written at FFmpeg's default "
                               "bitrate, as ffmpeg writes it; -b:v (output.bitrate) sets it")
-        if codec in ("libx264", "libx265") and cfg.preset:
+        if codec in _X26X and cfg.preset:
             options["preset"] = cfg.preset
         elif codec.startswith("libvpx") and cfg.preset in _FAST_PRESETS:
             # libvpx's own default (deadline good, cpu-used 0-1) wrote VP9
@@ -1153,13 +1188,13 @@ class EncoderSink:
             options.update({"deadline": "realtime", "cpu-used": "8"})
             if codec == "libvpx-vp9":
                 options["row-mt"] = "1"
-        if self._fragmented and codec in ("libx264", "libx265"):
+        if self._fragmented and codec in _X26X:
             # A fragmented MP4 has no edit list to hide the B-frames' reordering
             # delay: the video started 2 frames (67 ms at 30 fps) after the
             # copied audio and after the input's first frame. Without B-frames
             # the first frame is shown at its own time (FFmpeg keeps the delay).
             options["bf"] = "0"
-        if codec in ("libx264", "libx265") and self._container.format.name == "avi":
+        if codec in _X26X and self._container.format.name == "avi":
             # AVI stores no presentation times: a player took the B-frames'
             # reordering delay as the frames' time, the picture 67 ms late
             # against its sound at 30 fps (FFmpeg's own AVI codec, MPEG-4
