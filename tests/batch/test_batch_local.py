@@ -599,6 +599,44 @@ def test_a_report_path_that_is_an_input_an_output_or_a_typo_is_refused_first(
     capsys.readouterr()
 
 
+def test_a_quiet_batch_names_each_failed_file(clips: Path, tmp_path: Path, capsys) -> None:
+    # -q prints errors: a batch whose files failed printed nothing and exited
+    # 1, the failures said only in batch-report.json (trial 146 F1)
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    text = tmp_path / "text.mp4"
+    text.write_text("not a video\n")
+    rc = main(["batch", str(empty), str(text), str(clips / "in" / "a.mp4"), "-o",
+               str(tmp_path / "out"), "-q", "-j", "1", *sets(FAST)])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1
+    assert [line.split(": ")[2] for line in lines] == [str(empty), str(text)], lines
+    assert all(line.startswith("vidclear: error: ") for line in lines)
+    assert "0 bytes" in lines[0]
+
+
+def test_a_folder_leaves_out_earlier_outputs_of_vidclear(clips: Path, tmp_path: Path,
+                                                          capsys) -> None:
+    # an earlier run's output beside its input was processed again without a
+    # word, though a folder or pattern never reads outputs back (trial 146 F2);
+    # named, it is processed
+    import shutil
+
+    folder = tmp_path / "rb"
+    folder.mkdir()
+    shutil.copy(clips / "in" / "a.mp4", folder / "a.mp4")
+    assert main(["run", str(folder / "a.mp4"), "-o", str(folder / "a_clear.mp4"), "-q",
+                 *sets(FAST)]) == 0
+    out = tmp_path / "out"
+    assert main(["batch", str(folder), "-o", str(out), "-j", "1", *sets(FAST)]) == 0
+    err = capsys.readouterr().err
+    assert "skipped 1 file(s) that carry vidclear's mark" in err and "a_clear.mp4" in err
+    assert sorted(p.name for p in out.glob("*.mp4")) == ["a.mp4"]
+    assert main(["batch", str(folder / "a_clear.mp4"), "-o", str(out), "-j", "1", "-q",
+                 *sets(FAST)]) == 0
+    assert (out / "a_clear.mp4").is_file()
+
+
 def test_an_input_that_does_not_exist_is_refused_before_anything_is_made(
         clips: Path, tmp_path: Path, capsys) -> None:
     # `batch missingdir -o out` made out/, wrote a report with one failed
@@ -826,6 +864,12 @@ def test_an_encoder_this_ffmpeg_lacks_is_refused_before_any_job(clips: Path, tmp
     assert rc == 2 and len(err.strip().splitlines()) == 1, err
     assert "output.codec = 'nosuch' is not an encoder this FFmpeg has" in err
     assert not (tmp_path / "o").exists()
+    # --ext with no container likewise (trial 146 F4: every file failed on its own)
+    rc = main(["batch", str(clips / "in"), "-o", str(tmp_path / "o"), "-q", "--ext", ".txt"])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err
+    assert "no container for extension .txt" in err
+    assert not (tmp_path / "o").exists()
 
 
 def test_the_summary_counts_the_frames_of_interrupted_rows_apart() -> None:
@@ -983,3 +1027,24 @@ def test_an_engine_that_does_not_start_leaves_no_folder_or_claims(clips: Path, t
                                                     progress=False))
     assert json.loads((kept / ".vidclear-batch.json").read_text())["jobs"] == before
     assert sorted(p.name for p in kept.iterdir()) == [".vidclear-batch.json", "notes.txt"]
+
+
+def test_the_progress_total_follows_what_the_files_really_give(tmp_path: Path) -> None:
+    # A variable-rate clip's header guessed 119 frames (its duration at the
+    # top rate) for 60: the bar stopped at 50 % (trial 146 F3). A file's
+    # count once done, else its guess or what it has given, whichever is more.
+    from vidclear.batch.inputs import BatchItem
+    from vidclear.batch.runner import _File, _frames_expected
+
+    def made(status: str, total: int, done: int) -> _File:
+        f = _File(item=BatchItem(input=tmp_path / "in.mkv", output=tmp_path / "out.mkv"),
+                  status=status, frames_total=total, frames_done=done)
+        return f
+
+    finished, running, guessed = made("done", 119, 60), made("running", 100, 50), \
+        made("pending", 80, 0)
+    tasks = {"r": (running, {}), "f": (finished, {})}
+    assert _frames_expected(finished, {}, tasks) == 60
+    assert _frames_expected(running, {"r": 70}, tasks) == 120
+    assert _frames_expected(running, {"r": 10}, tasks) == 100
+    assert _frames_expected(guessed, {"r": 70}, tasks) == 80

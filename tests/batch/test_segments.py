@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -34,7 +35,7 @@ from media import (
 
 from vidclear.batch import BatchOptions, run_batch
 from vidclear.batch.segments import plan_segments
-from vidclear.io.sources.trip import _written_by_vidclear
+from vidclear.io.sources.trip import written_by_vidclear
 
 SETTINGS = ['pipeline.processors=["dehaze"]', "dehaze.airlight_tau=0.3",
             "dehaze.airlight_hold=0.3", "dehaze.airlight_window=0.3", "dehaze.airlight_rate=1.0",
@@ -185,7 +186,7 @@ def test_matroska_segments_are_joined(clips: Path, tmp_path: Path) -> None:
     t_seg, t_one = ffprobe_frame_times(seg), ffprobe_frame_times(one)
     assert len(t_seg) == len(t_one) == 100
     np.testing.assert_allclose(t_seg, t_one, atol=1e-3)
-    assert _written_by_vidclear(str(seg)) and _written_by_vidclear(str(one))  # marked
+    assert written_by_vidclear(str(seg)) and written_by_vidclear(str(one))  # marked
 
 
 def test_hevc_stays_tagged_hvc1_through_the_join(clips: Path, tmp_path: Path) -> None:
@@ -465,7 +466,7 @@ def test_mpegts_outputs_of_segments_are_joined(clips: Path, tmp_path: Path) -> N
     assert len(a_seg) == len(a_one) > 0
     np.testing.assert_allclose(a_seg - t_seg[0], a_one - t_one[0], atol=2e-6)
     # marked as vidclear's (the SDT's service provider), as a whole run's output is
-    assert _written_by_vidclear(str(seg)) and _written_by_vidclear(str(one))
+    assert written_by_vidclear(str(seg)) and written_by_vidclear(str(one))
 
 
 def test_segments_of_a_30_fps_ts_keep_its_ticks(tmp_path: Path) -> None:
@@ -831,3 +832,29 @@ def test_kept_segments_carry_their_results_and_stopped_workers_leave_no_partials
     assert entry["fps"] == 0.0 and report["totals"]["fps"] == 0.0, report["totals"]
     last = format_table(report).splitlines()[-1]
     assert "with no job run" in last and "of them made by an earlier run" in last, last
+
+
+def test_the_frames_kept_for_a_rerun_are_the_parts_on_disk(tmp_path):
+    # After Ctrl-C the summary counted the segments whose results the batch
+    # had received: a part finished as the signal landed was left out ("60
+    # not kept" of frames the rerun reused), and a result counted before the
+    # row's frames were added made "-60 not kept" (trial 146 F5). The parts
+    # on disk are what the rerun reuses.
+    from vidclear.batch.inputs import BatchItem
+    from vidclear.batch.runner import _entry, _File, _parts, _save_result
+    from vidclear.batch.segments import Segment
+
+    segs = [Segment(index=i, start=60 * i, end=60 * (i + 1), warm=None,
+                    time_base=Fraction(1, 30), frames=60) for i in range(4)]
+    f = _File(item=BatchItem(input=tmp_path / "in.mp4", output=tmp_path / "out.mp4"),
+              status="interrupted", segments=segs, seg_dir=tmp_path / "parts")
+    f.seg_dir.mkdir()
+    parts = _parts(f)
+    for part in parts[:3]:  # three finished on disk ...
+        part.write_bytes(b"part")
+    _save_result(parts[1], {"frames": 58, "ok": True})  # (its own count, as saved)
+    f.seg_results[0] = {"frames": 60, "ok": True}  # ... of which one result came in
+    f.frames_done = 30  # and the row's count lagged behind
+    entry = _entry(f)
+    assert entry["frames_kept"] == 60 + 58 + 60
+    assert entry["frames"] >= entry["frames_kept"]

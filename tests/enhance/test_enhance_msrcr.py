@@ -91,6 +91,7 @@ def test_shapes_dtypes_layout() -> None:
     ({"sigmas": "abc"}, "sigmas"),
     ({"alpha": 0}, "alpha"),
     ({"beta": float("nan")}, "beta"),
+    ({"beta": 1e308}, r"beta must be a number in \(0, 1e\+06\]"),  # overflowed (trial 140 F6)
     ({"low_clip": 0.5}, "low_clip"),
     ({"balance": "rgb"}, "balance"),
 ])

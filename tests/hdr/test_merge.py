@@ -186,9 +186,17 @@ def test_deghosting_settings_are_checked():
     for bad in (-0.1, float("nan"), "wide"):
         with pytest.raises(HDRInputError, match="deghost must be"):
             merge_Debevec1997(imgs, TIMES, deghost=bad)
-    for bad in (3, -4, 1.0):
+    for bad in (3, -4, 1.0, True):
         with pytest.raises(HDRInputError, match="reference must be"):
             merge_Robertson2003(imgs, TIMES, deghost=0.7, reference=bad)
+    # one rule for an exposure's index: the alignment took no -1 (trial 145 F3)
+    from vidclear.hdr.align import align_Ward2003
+
+    last = align_Ward2003(imgs, reference=len(imgs) - 1)[1]
+    assert align_Ward2003(imgs, reference=-1)[1] == last
+    for bad in (3, 1.0, True):
+        with pytest.raises(HDRInputError, match="reference must be"):
+            align_Ward2003(imgs, reference=bad)
 
 
 @pytest.mark.parametrize("merge", [merge_Debevec1997, merge_Robertson2003])

@@ -160,6 +160,48 @@ def test_a_bright_scene_and_a_moving_lamp_are_no_contradiction():
         check_exposure_times(pair, np.array([2.0, 1.0]))
 
 
+@pytest.mark.parametrize("method", ["calibrate", "merge"])
+def test_two_times_swapped_or_typed_alike_are_refused_as_the_command_refuses_them(method):
+    # A 1/80, 1/20, 1/5, 4/5 s bracket typed 1/80, 1/20, 1/20, 4/5 (two
+    # exposures one time) or with its first two times swapped merged 0.35-1.3
+    # natural-log units off, with a warning at most, where `vidclear hdr`
+    # refuses them (trial 145 F1, F4). Only a whole reversal was refused. The
+    # right times still merge without a word; one exposure given twice with
+    # one time is no contradiction.
+    from vidclear.hdr.merge import merge_Debevec1997
+
+    def run(imgs, times):
+        if method == "calibrate":
+            return camera_response_Debevec1997(imgs, times)
+        return merge_Debevec1997(imgs, times, response=srgb_response())
+
+    rad = scene(h=64, w=96, seed=5, span=8.0)
+    times = [1 / 80, 1 / 20, 1 / 5, 4 / 5]
+    imgs = synthesize_bracket(rad, times, response=srgb_response())
+    with pytest.raises(HDRInputError, match=r"exposures 1 and 2 are typed with one time "
+                                            r"\(0.05 s\) but differ"):
+        run(imgs, [1 / 80, 1 / 20, 1 / 20, 4 / 5])
+    with pytest.raises(HDRInputError, match=r"exposure 0 \(0.05 s\) is clearly darker than "
+                                            r"exposure 1 \(0.0125 s"):
+        run(imgs, [1 / 20, 1 / 80, 1 / 5, 4 / 5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isfinite(run(imgs, times)).all()
+        assert np.isfinite(run([imgs[0], imgs[1], imgs[1], imgs[2]],
+                               [1 / 80, 1 / 20, 1 / 20, 1 / 5])).all()
+
+
+def test_a_response_that_falls_from_black_to_white_is_refused():
+    # a table given upside down merged into a tone-inverted map (trial 145
+    # F2); OpenCV's own curves, which dip by up to 29 % over a few dozen
+    # values, are still taken
+    with pytest.raises(HDRInputError, match="response channel 0 does not rise"):
+        as_response(srgb_response()[::-1])
+    bent = srgb_response().copy()
+    bent[100:150] = bent[100:150][::-1]
+    assert np.isfinite(as_response(bent)).all()
+
+
 def test_bad_hdr_arguments_are_hdr_input_errors():
     # NaN, "x" and None for the merge's clip were Python's own errors and 2.5
     # was taken as 2; gamma_response("a") and shift_image(img, 1.5, 0) too
@@ -271,7 +313,8 @@ def test_a_response_that_falls_with_the_value_is_refused(tmp_path):
 
     path = tmp_path / "dec.csv"
     np.savetxt(path, srgb_response()[::-1], delimiter=";")
-    with pytest.raises(HDRInputError, match="column 1 does not rise .* a camera response rises"):
+    with pytest.raises(HDRInputError, match="dec.csv: response channel 0 does not rise .* a "
+                                            "camera response rises"):
         load_response(path)
     np.savetxt(path, np.full((256, 3), 0.5), delimiter=";")  # flat: "falls from 1 to 1"
     with pytest.raises(HDRInputError, match=r"does not rise \(1 at value 0, 1 at 255\)"):

@@ -248,3 +248,17 @@ def test_the_brightest_channel_reaches_white(name):
             kw = {"gamma": gamma} if name != "linear" else {}
             out = T.OPERATORS[name](radiance, **kw)
             assert out.max() == pytest.approx(1.0, abs=1e-4), (name, gamma)
+
+
+def test_to_uint8_refuses_nan_and_keeps_the_shape():
+    # NaN was written as black without a word, and the docstring promised
+    # H×W×3 for any shape (trial 145 F6)
+    from vidclear.errors import HDRInputError
+    from vidclear.hdr.tonemap import to_uint8
+
+    d = np.array([[0.0, 0.5, 1.0, 2.0]], np.float32)
+    assert to_uint8(d).tolist() == [[0, 128, 255, 255]]
+    assert to_uint8(np.full((2, 3, 4), np.inf)).shape == (2, 3, 4)
+    d[0, 1] = np.nan
+    with pytest.raises(HDRInputError, match="NaN"):
+        to_uint8(d)

@@ -27,7 +27,7 @@ from vidclear.errors import ConfigError, InputError
 from vidclear.io.sinks.split import SplitSink
 from vidclear.io.sources.synthetic import RoadScene
 from vidclear.io.sources.trim import parse_time
-from vidclear.io.sources.trip import _ts_provider, _written_by_vidclear, expand_inputs
+from vidclear.io.sources.trip import _ts_provider, expand_inputs, written_by_vidclear
 from vidclear.processors.basic import CopyConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -396,7 +396,7 @@ def test_the_ts_mark_is_read_from_the_service_description_table(tmp_path):
                                check=True)
         tags = json.loads(probe.stdout)["programs"][0]["tags"]
         assert _ts_provider(str(tmp_path / name)) == tags["service_provider"]
-        assert _written_by_vidclear(str(tmp_path / name)) == (provider is not None)
+        assert written_by_vidclear(str(tmp_path / name)) == (provider is not None)
     assert _ts_provider(str(plain)) is None  # not a transport stream
 
 

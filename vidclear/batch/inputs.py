@@ -30,7 +30,7 @@ from vidclear.batch.state import STATE_NAME, BatchState
 from vidclear.errors import ConfigError, InputError
 from vidclear.io.sinks.encoder import suffix_for_container
 from vidclear.io.sources.av_source import EMPTY_INPUT
-from vidclear.io.sources.trip import leave_out
+from vidclear.io.sources.trip import leave_out, written_by_vidclear
 from vidclear.io.suffixes import SCANNED_SUFFIXES, broken_links_note, output_suffix
 
 __all__ = ["BatchItem", "collect_inputs", "read_manifest"]
@@ -210,6 +210,14 @@ def _find(spec: str, outdir: Path, notes: list[str]) -> list[_Found]:
             notes.append(f"skipped {len(inside)} file(s) in {other}: another batch's output "
                          f"folder (it holds {STATE_NAME}); name it to process them")
             kept = [f for f in kept if not f.is_relative_to(other)]
+    ours = [f for f in kept if written_by_vidclear(str(f))]
+    if ours:
+        # earlier outputs (of a run, or of a batch whose state file is gone)
+        # were processed again without a word: a folder or pattern never reads
+        # outputs back, as a trip's folder refuses them (trial 146 F2)
+        notes.append(f"skipped {len(ours)} file(s) that carry vidclear's mark, earlier "
+                     f"outputs of vidclear (e.g. {ours[0]}): name them to process them again")
+        kept = [f for f in kept if f not in ours]
     return [_Found(f, root) for f in kept]
 
 

@@ -46,7 +46,7 @@ from vidclear.batch.state import (
 from vidclear.config.loader import load_config
 from vidclear.core.signals import detach_terminal, is_hangup, stop_signals
 from vidclear.errors import ConfigError, OutputError, VidclearError
-from vidclear.io.sinks.encoder import IMAGE_SUFFIXES, check_encoder
+from vidclear.io.sinks.encoder import IMAGE_SUFFIXES, check_encoder, container_for
 from vidclear.io.sinks.paths import check_output_path, partial_path, stale_partials, write_file
 
 __all__ = ["BatchOptions", "run_batch"]
@@ -239,6 +239,16 @@ def _write_json_atomic(path: Path, data: Any) -> None:
     write_file(path, text.encode("utf-8"), label="batch report")
 
 
+def _frames_expected(f: _File, inflight: dict[str, int],
+                     tasks: dict[str, tuple[_File, dict[str, Any]]]) -> int:
+    """The frames ``f`` will have given: its count once done or failed, else its
+    header's guess, at least what it has given so far."""
+    if f.status in ("done", "failed"):
+        return f.frames_done
+    running = sum(n for tid, n in inflight.items() if tasks[tid][0] is f)
+    return max(f.frames_total, f.frames_done + running)
+
+
 class _Bar:
     """The overall progress bar: frames with fps and ETA, files done/failed."""
 
@@ -249,7 +259,12 @@ class _Bar:
         self.bar = tqdm(total=total or None, unit="f", desc="batch", file=sys.stderr,
                         dynamic_ncols=True, disable=None if enabled is None else not enabled)
 
-    def update(self, frames: int, done: int, failed: int) -> None:
+    def update(self, frames: int, done: int, failed: int, total: int | None = None) -> None:
+        if total and self.bar.total and total != self.bar.total:
+            # a file's header guessed its frames (a variable-rate clip from its
+            # duration at the top rate): its real count once done, or what it
+            # has passed; the bar stopped at 50 % (trial 146 F3)
+            self.bar.total = total
         if frames > 0 and self.bar.n == 0:
             # the rate and ETA count from the first frame: the workers' first
             # minute compiling kernels made the ETA 7 hours for a 1-minute
@@ -344,6 +359,10 @@ def run_batch(
     if (opts.suffix or "").lower().lstrip(".") not in IMAGE_SUFFIXES:
         # --set output.codec=nosuch failed every file on its own, not once up front
         check_encoder(base.output)
+    if opts.suffix and not base.output.format:
+        # --ext .txt likewise, after OUTDIR and its state were made (trial 146 F4)
+        container_for(Path("out").with_suffix("." + opts.suffix.lstrip(".")),
+                      f"--ext {opts.suffix}")
     notes: list[str] = []
     if opts.trips:
         items = collect_trips(inputs, outdir, suffix=opts.suffix, order=base.input.order,
@@ -689,7 +708,8 @@ class _Run:
                 frames = sum(f.frames_done for f in self.files) + sum(inflight.values())
                 done = sum(1 for f in self.files if f.status in ("done", "skipped"))
                 failed = sum(1 for f in self.files if f.status == "failed")
-                bar.update(frames, done, failed)
+                total = sum(_frames_expected(f, inflight, self.tasks) for f in todo)
+                bar.update(frames, done, failed, total)
         except (KeyboardInterrupt, StateWriteError) as exc:
             interrupted = True
             if isinstance(exc, StateWriteError):
@@ -761,6 +781,24 @@ def _segment_notes(notes: list[list[str]], parts: list[Path], output: Path) -> l
     return out
 
 
+def _kept_frames(f: _File) -> int:
+    """The frames of ``f``'s finished segments: its parts on disk, as a rerun reuses them.
+
+    Counted from the results the batch received, a Ctrl-C landing between a
+    segment's end and its result left a finished part out ("60 not kept"
+    for frames the rerun reused), or counted a result whose frames were not
+    yet added to the row ("-60 not kept"; trial 146 F5). A part is renamed
+    into place whole, so one that exists is finished.
+    """
+    kept = 0
+    for seg, part in zip(f.segments or [], _parts(f), strict=False):
+        if part.exists():
+            result = f.seg_results.get(seg.index) or {"frames": seg.frames,
+                                                       **_saved_result(part)}
+            kept += int(result.get("frames", seg.frames))
+    return kept
+
+
 def _entry(f: _File) -> dict[str, Any]:
     r = f.result
     frames = int(r.get("frames", f.frames_done) or 0)
@@ -779,8 +817,8 @@ def _entry(f: _File) -> dict[str, Any]:
     if f.segments is not None and (f.status == "interrupted" or f.keep_parts):
         # its finished segments stay for the rerun (trial 70: "not kept", they
         # were; trial 72: a failed join's 600 frames counted nowhere)
-        entry["frames_kept"] = sum(int(r.get("frames", 0)) for r in f.seg_results.values()
-                                   if r.get("ok"))
+        entry["frames_kept"] = kept = _kept_frames(f)
+        entry["frames"] = max(frames, kept)
     # tries that failed and were tried again (a failure that is not
     # transient is not retried, and its one try is no retry)
     retried = sum(f.attempts.values()) - (1 if f.status == "failed" else 0)

@@ -208,6 +208,11 @@ def run(args: argparse.Namespace) -> int:
         if entry["status"] == "skipped":
             continue  # said when it was done
         name = entry["input"]
+        if args.quiet and entry["status"] == "failed":
+            # -q prints errors: a failed file was said nowhere but in the
+            # report file, as `vidclear run -q` says its error (trial 146 F1)
+            why = " ".join(str(entry.get("error") or "failed").split())
+            print(f"vidclear: error: {name}: {why}", file=sys.stderr)
         for note in entry.get("notes") or []:
             # a note that names the file already is not prefixed twice (trial 120 F8)
             named = note if note.startswith(f"{name}:") else f"{name}: {note}"

@@ -267,12 +267,6 @@ _SLOW_FLOOR = 0.05
 _JUDGED_TOP = 200.0
 
 
-def _reversed(longer: float, shorter: float) -> bool:
-    """Whether the longer exposure's mean level is clearly below the shorter one's
-    (two times swapped), not about equal (one exposure labelled twice)."""
-    return longer < shorter - max(8.0, 0.1 * shorter)
-
-
 def _times_contradicted(images: list[Path], times: list[float],
                         pix: list[np.ndarray]) -> tuple[list[str], list[int] | None]:
     """Where a longer exposure is no brighter than a shorter one (times typed wrong).
@@ -290,11 +284,13 @@ def _times_contradicted(images: list[Path], times: list[float],
     exposure (a street bracket of trial 54) keeps the first; merged, the run
     made the response a staircase and the sky mint green. None where every
     exposure contradicts the one before it, or any is clearly darker than
-    the one before (:func:`_reversed`): times given in reverse or swapped,
-    whose merge was a grey, tone-inverted picture, or one with dark and
+    the one before (:func:`~vidclear.hdr.response.clearly_darker`): times
+    given in reverse or swapped, whose merge was a grey, tone-inverted picture, or one with dark and
     blown blobs, written with exit status 0 (trials 63, 64). Which of two
     swapped times is wrong the pictures cannot say.
     """
+    from vidclear.hdr.response import clearly_darker
+
     out = []
     seen: dict[Path, Path] = {}
     for p in images:
@@ -363,12 +359,12 @@ def _times_contradicted(images: list[Path], times: list[float],
             # judge, but a clearly darker longer exposure is a reversal (such
             # brackets given in reverse merged without a word into a picture
             # 1.4 stops off, trial 75)
-            return (mb, ma) if share >= 0.01 and _reversed(mb, ma) and not up else None
+            return (mb, ma) if share >= 0.01 and clearly_darker(mb, ma) and not up else None
         if share < 0.01:
             # Exposures far apart share no well-exposed pixel: a 2-frame bracket
             # given in reverse (1/8 and 8 s) went through without a word (trial
             # 64). Their whole means still tell a reversal (not two black frames).
-            return (mb, ma) if _reversed(mb, ma) else None
+            return (mb, ma) if clearly_darker(mb, ma) else None
         if mb <= ma + 1.0:
             return None if up else (mb, ma)
         step = growth(i, k)
@@ -396,7 +392,7 @@ def _times_contradicted(images: list[Path], times: list[float],
         found = dimmer(k - 1, k)
         if found is not None:
             pairs += 1
-            reversal += _reversed(*found)
+            reversal += clearly_darker(*found)
             how = ("no brighter than" if found[0] <= found[1] + 1.0 else
                    f"hardly brighter, for {times[k] / times[k - 1]:.3g} × the time, than")
             out.append(f"{images[k]} ({times[k]:g} s) is {how} "

@@ -26,6 +26,9 @@ MAX_SCALES = 8
 #: Largest surround sigma, pixels: wider than any frame (a surround that wide is
 #: the image's mean); 1e7 ran for minutes and 1e9 ended in a cv2.error
 MAX_SIGMA = 1e4
+#: Largest colour-restoration ``alpha`` and ``beta`` (their product with a log
+#: ratio must stay finite in float32).
+MAX_GAIN = 1e6
 #: A stretch range narrower than this (in Retinex output units, where one
 #: 8-bit level of contrast gives about 0.1 to 1) is treated as a flat image.
 FLAT_SPAN = 1e-2
@@ -106,8 +109,10 @@ def _check(sigmas: Sequence[float], alpha: float, beta: float, low_clip: float,
         raise ConfigError(f"sigmas must be 1 to {MAX_SCALES} numbers in (0, {MAX_SIGMA:g}] "
                           f"(pixels), got {sigmas!r}")
     for name, v in (("alpha", alpha), ("beta", beta)):
-        if not (isinstance(v, numbers.Real) and math.isfinite(v) and v > 0):
-            raise ConfigError(f"{name} must be a finite number > 0, got {v!r}")
+        # (beta 1e308 overflowed into NaN and the input came back unchanged
+        # without a word, trial 140 F6; the config's bound)
+        if not (isinstance(v, numbers.Real) and 0 < v <= MAX_GAIN):
+            raise ConfigError(f"{name} must be a number in (0, {MAX_GAIN:g}], got {v!r}")
     for name, v in (("low_clip", low_clip), ("high_clip", high_clip)):
         if not (isinstance(v, numbers.Real) and 0.0 <= v < 0.5):
             raise ConfigError(f"{name} must be a fraction in [0, 0.5), got {v!r}")
@@ -139,9 +144,10 @@ def msrcr(
         weighted: small ones give local contrast, large ones tonal rendition.
         1 to 8 of them, each in (0, 10000].
     alpha : float
-        Colour-restoration nonlinearity strength (the paper's 125).
+        Colour-restoration nonlinearity strength (the paper's 125), in
+        (0, 1e6].
     beta : float
-        Colour-restoration gain (the paper's 46).
+        Colour-restoration gain (the paper's 46), in (0, 1e6].
     low_clip, high_clip : float
         Fractions of samples clipped to black and to white by the final
         stretch ("simplest colour balance"), each in [0, 0.5).

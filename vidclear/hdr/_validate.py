@@ -1,9 +1,10 @@
-"""Input checks shared by the HDR functions: exposure stacks and times."""
+"""Input checks shared by the HDR functions: exposure stacks, times and indices."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -11,7 +12,7 @@ from vidclear._arrays import native
 from vidclear.errors import HDRInputError
 from vidclear.kernels.exposure import exposure_weights
 
-__all__ = ["MAX_EXPOSURE_STOPS", "as_radiance", "as_stack", "as_times",
+__all__ = ["MAX_EXPOSURE_STOPS", "as_index", "as_radiance", "as_stack", "as_times",
            "as_weights"]
 
 #: Widest exposure span accepted, in stops (a ratio of 2**32 between the
@@ -110,6 +111,25 @@ def as_times(times: Sequence[float] | np.ndarray | None, count: int, *,
             "calibration needs differently exposed images"
         )
     return t.astype(np.float32)
+
+
+def as_index(reference: Any, count: int) -> int:
+    """The exposure ``reference`` names among ``count``, as an index in 0..count-1.
+
+    An integer (NumPy's too) in ``-count..count-1``: a negative one counts
+    from the last, as NumPy indexes (the merge took -1, the alignment refused
+    it: trial 145 F3).
+
+    Raises
+    ------
+    HDRInputError
+        Not an integer (a bool neither), or out of that range.
+    """
+    if isinstance(reference, bool | np.bool_) or not isinstance(reference, int | np.integer) \
+            or not -count <= reference < count:
+        raise HDRInputError(f"reference must be the index of one of the {count} exposures "
+                            f"(-{count}..{count - 1}), got {reference!r}")
+    return int(reference) % count
 
 
 def as_weights(weights: str | np.ndarray) -> np.ndarray:

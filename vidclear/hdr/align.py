@@ -22,7 +22,7 @@ import numpy as np
 from vidclear.errors import HDRInputError
 from vidclear.hdr import _kernels as K
 from vidclear.hdr._deprecate import deprecated_alias
-from vidclear.hdr._validate import as_stack
+from vidclear.hdr._validate import as_index, as_stack
 from vidclear.kernels._order import median
 
 __all__ = [
@@ -308,9 +308,7 @@ def align_Ward2003(images: Sequence[np.ndarray] | np.ndarray, *, reference: int 
     """
     stack = as_stack(images)
     k_n = stack.shape[0]
-    ref = reference_index(stack, times) if reference is None else reference
-    if not 0 <= ref < k_n:
-        raise HDRInputError(f"reference must be an index in 0..{k_n - 1}, got {reference}")
+    ref = reference_index(stack, times) if reference is None else as_index(reference, k_n)
     if max_bits < 1:
         raise HDRInputError(f"max_bits must be >= 1, got {max_bits}")
     pyrs = [MTBPyramid(mtb_gray(stack[k]), levels=max_bits - 1, exclude=exclude)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from vidclear.errors import HDRInputError
+from vidclear.hdr._validate import as_index
 from vidclear.kernels.exposure import exposure_weights
 
 __all__ = ["DEGHOST_TOL", "best_exposed", "deghost_args", "deghost_table", "reading_intervals"]
@@ -112,14 +113,12 @@ def deghost_args(stack: np.ndarray, response: np.ndarray, t: np.ndarray, deghost
         raise HDRInputError(f"deghost must be a finite width >= 0 (natural-log radiance), "
                             f"got {deghost}")
     k_n = stack.shape[0]
-    if reference is not None and not (isinstance(reference, (int, np.integer))
-                                      and -k_n <= reference < k_n):
-        raise HDRInputError(f"reference must be the index of one of the {k_n} exposures, "
-                            f"got {reference!r}")
+    if reference is not None:
+        reference = as_index(reference, k_n)
     table, scale = deghost_table(deghost)
     if deghost == 0 or k_n < 2:
         lo = np.zeros((k_n, 256, 3), dtype=np.float32)
         return np.int64(-1), lo, lo, table, scale
-    ref = best_exposed(stack, clip) if reference is None else int(reference) % k_n
+    ref = best_exposed(stack, clip) if reference is None else reference
     lo, hi = reading_intervals(response, t)
     return np.int64(ref), lo, hi, table, scale

@@ -81,6 +81,12 @@ def as_response(response: np.ndarray | str | os.PathLike[str] | None) -> np.ndar
     -------
     ndarray
         Shape (256, 3), float32, positive and finite.
+
+    Raises
+    ------
+    HDRInputError
+        A wrong shape, a value negative or not finite, a channel all zero
+        or zero at 128, or a channel no higher at value 255 than at 0.
     """
     if response is None:
         return srgb_response()
@@ -110,7 +116,19 @@ def as_response(response: np.ndarray | str | os.PathLike[str] | None) -> np.ndar
                 col[z] = last
     if np.any(r[MID] <= 0):
         raise HDRInputError("response must be positive at value 128")
-    return np.ascontiguousarray(_normalise(r))
+    r = _normalise(r)
+    for c in range(3):
+        # A camera's response rises with the pixel value: a table falling end
+        # to end (rows saved in reverse order) turned the video into a negative
+        # (trial 37), and given as an array to a merge, the map (trial 145 F2).
+        # Calibrated curves may wobble: OpenCV's Robertson curve falls back by
+        # a third of its range at its dark end, so only the ends are compared.
+        if r[-1, c] <= r[0, c]:
+            raise HDRInputError(
+                f"response channel {c} does not rise ({r[0, c]:.4g} at value 0, "
+                f"{r[-1, c]:.4g} at 255): a camera response rises with the value (rows in "
+                "reverse order?)")
+    return np.ascontiguousarray(r)
 
 
 def linear_response() -> np.ndarray:
@@ -284,6 +302,15 @@ def _check_levels(stack: np.ndarray) -> None:
             "of the camera response")
 
 
+def clearly_darker(longer: float, shorter: float) -> bool:
+    """Whether a longer exposure's mean level is clearly below a shorter one's.
+
+    Two times swapped, not one exposure labelled twice (about equal): the
+    levels (0-255) more than 8 levels and 10 % apart.
+    """
+    return longer < shorter - max(8.0, 0.1 * shorter)
+
+
 def check_exposure_times(stack: np.ndarray, times: np.ndarray) -> None:
     """Refuse a bracket whose longer exposures are no brighter; warn of times the pictures doubt.
 
@@ -313,15 +340,20 @@ def check_exposure_times(stack: np.ndarray, times: np.ndarray) -> None:
     Raises
     ------
     HDRInputError
-        Every such pair is no brighter in the longer exposure.
+        Every such pair is no brighter in the longer exposure; or one pair is
+        clearly darker in it (:func:`clearly_darker`: two times swapped),
+        or two exposures typed with one time clearly differ (their mean
+        levels where both are well exposed 6 % and a level apart: a third
+        of a stop is 11 % in 8-bit sRGB, one exposure's noise under 2 %),
+        as ``vidclear hdr`` refuses them. Such brackets merged, with a
+        warning at most, 0.35-1.3 natural-log units off (trial 145 F1, F4).
     """
     order = np.argsort(times, kind="stable")
     step = max(1, int(np.sqrt(stack[0].size / 300_000)))
     judged: list[tuple[float, float, bool]] = []
     fast: list[str] = []
+    refused: list[str] = []
     for i, k in itertools.pairwise(order):
-        if times[k] <= times[i]:
-            continue
         a = stack[i, ::step, ::step].astype(np.int16)
         b = stack[k, ::step, ::step].astype(np.int16)
         # above the black level (a camera's pedestal, 16 in Memorial's darkest
@@ -333,6 +365,13 @@ def check_exposure_times(stack: np.ndarray, times: np.ndarray) -> None:
         both = (np.maximum(a, b) >= max(5.0, black + 8)) & (a <= 250) & (b <= 250)
         if both.sum() < max(100, 0.0005 * both.size):
             continue  # no value well exposed in both: the pair says nothing
+        ma, mb = float(a[both].mean()), float(b[both].mean())
+        if times[k] == times[i]:
+            if abs(ma - mb) > max(1.0, 0.06 * max(ma, mb)):
+                refused.append(f"exposures {i} and {k} are typed with one time "
+                               f"({times[k]:g} s) but differ (mean levels {ma:.1f} and "
+                               f"{mb:.1f})")
+            continue
         diff = (b - a)[both]
         up, down = int(diff[diff > 1].sum()), -int(diff[diff < -1].sum())
         # the median decides where it moved: a lit object that moved darkens
@@ -340,6 +379,9 @@ def check_exposure_times(stack: np.ndarray, times: np.ndarray) -> None:
         # went the long shot clips, out of the sums (trial 134 F2); it moves
         # both ways when the times are reversed, but the median falls
         median = float(np.median(diff))
+        if median < 1.0 and clearly_darker(mb, ma):
+            refused.append(f"exposure {k} ({times[k]:g} s) is clearly darker than exposure "
+                           f"{i} ({times[i]:g} s; mean levels {mb:.1f} and {ma:.1f})")
         judged.append((float(times[i]), float(times[k]),
                        median >= 1.0 or (median >= 0.0 and up > 1.25 * down)))
         lit = (a >= black + 16) & (b <= 235)
@@ -356,6 +398,10 @@ def check_exposure_times(stack: np.ndarray, times: np.ndarray) -> None:
         raise HDRInputError(f"the exposures do not brighten with their times: {said} (where "
                             "both are well exposed): are the times right, and in the images' "
                             "order?")
+    if refused:
+        raise HDRInputError(f"the exposure times run against the pictures: "
+                            f"{'; '.join(refused)} (where both are well exposed): are the "
+                            "times right, and in the images' order?")
     if wrong:
         warnings.warn(f"vidclear.hdr: {said} (where both are well exposed): is its time "
                       "right? It bends the camera response", UserWarning, stacklevel=3)
@@ -739,18 +785,10 @@ def load_response(path: str | os.PathLike[str], *, order: str = "rgb") -> np.nda
             arr = np.asarray(rows, dtype=np.float64)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise HDRInputError(f"cannot read response curve {p}: {exc}") from None
-    resp = as_response(arr)
-    for c in range(3):
-        # A camera's response rises with the pixel value: a file falling end to
-        # end (rows saved in reverse order) turned the video into a negative
-        # (trial 37). Calibrated curves may wobble: OpenCV's Robertson curve
-        # falls back by a third of its range at its dark end, so only the ends
-        # are compared.
-        if resp[-1, c] <= resp[0, c]:
-            raise HDRInputError(
-                f"response curve {p}: column {c + 1} does not rise ({resp[0, c]:.4g} at value "
-                f"0, {resp[-1, c]:.4g} at 255); a camera response rises with the value (rows "
-                "in reverse order?)")
+    try:
+        resp = as_response(arr)
+    except HDRInputError as exc:
+        raise HDRInputError(f"response curve {p}: {exc}") from None
     return np.ascontiguousarray(resp[:, ::-1]) if order == "bgr" else resp
 
 

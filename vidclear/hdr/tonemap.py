@@ -118,9 +118,31 @@ def _recolour(rad: np.ndarray, lum: np.ndarray, new_lum: np.ndarray,
 
 
 def to_uint8(display: np.ndarray) -> np.ndarray:
-    """Quantise display values in 0..1 to H×W×3 uint8 (rounded, clipped)."""
-    d = np.nan_to_num(np.asarray(display, dtype=np.float32), nan=0.0, posinf=1.0, neginf=0.0)
-    return np.clip(d * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    """Quantise display values in 0..1 to uint8 (rounded, clipped).
+
+    Parameters
+    ----------
+    display : ndarray
+        A tone mapping operator's output (H×W×3 float in 0..1), or any
+        array of display values: the shape is kept. Values outside 0..1
+        are clipped, infinities too.
+
+    Returns
+    -------
+    ndarray
+        uint8, the shape of ``display``: ``round(255 · value)``.
+
+    Raises
+    ------
+    HDRInputError
+        ``display`` holds NaN (no operator here gives one; it was written
+        as black without a word, trial 145 F6).
+    """
+    d = np.asarray(display, dtype=np.float32)
+    if np.isnan(d).any():
+        raise HDRInputError("display values hold NaN: nothing to quantise there")
+    return np.clip(np.nan_to_num(d, posinf=1.0, neginf=0.0) * 255.0 + 0.5, 0, 255) \
+        .astype(np.uint8)
 
 
 def tonemapping_operator_gamma(

@@ -27,7 +27,7 @@ from vidclear.enhance.histogram import (
     equalize_hist,
     luma_histogram,
 )
-from vidclear.enhance.retinex import BALANCE_MODES, MAX_SCALES, MAX_SIGMA, _msrcr
+from vidclear.enhance.retinex import BALANCE_MODES, MAX_GAIN, MAX_SCALES, MAX_SIGMA, _msrcr
 from vidclear.errors import ConfigError
 
 __all__ = [
@@ -114,9 +114,9 @@ class MSRCRConfig(Section):
     section: ClassVar[str] = "msrcr"
     sigmas: tuple[float, ...] = param((15.0, 80.0, 250.0),
                                       doc="surround standard deviations in pixels")
-    alpha: float = param(125.0, lo=0.0, lo_open=True, hi=1e6,
+    alpha: float = param(125.0, lo=0.0, lo_open=True, hi=MAX_GAIN,
                          doc="colour-restoration nonlinearity")
-    beta: float = param(46.0, lo=0.0, lo_open=True, hi=1e6, doc="colour-restoration gain")
+    beta: float = param(46.0, lo=0.0, lo_open=True, hi=MAX_GAIN, doc="colour-restoration gain")
     low_clip: float = param(0.01, lo=0.0, hi=0.5, hi_open=True,
                             doc="fraction of samples clipped to black")
     high_clip: float = param(0.01, lo=0.0, hi=0.5, hi_open=True,

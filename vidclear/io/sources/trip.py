@@ -33,7 +33,7 @@ from vidclear.io.sinks.paths import PARTIAL_MARK
 from vidclear.io.sources.av_source import EMPTY_INPUT, AVSource, classify_input
 from vidclear.io.suffixes import SCANNED_SUFFIXES, broken_links_note
 
-__all__ = ["TripSource", "expand_inputs"]
+__all__ = ["TripSource", "expand_inputs", "written_by_vidclear"]
 
 
 
@@ -49,7 +49,7 @@ def _creation_time(path: str) -> tuple[str, float]:
     return tag, os.path.getmtime(path)
 
 
-def _written_by_vidclear(path: str) -> bool:
+def written_by_vidclear(path: str) -> bool:
     """Whether ``path`` is an earlier output of vidclear.
 
     Its video track carries vidclear's handler name (MP4, MOV, Matroska,
@@ -233,7 +233,7 @@ def expand_inputs(specs: Sequence[str], *, order: str = "name",
         else:
             out.append(spec)
             continue
-        ours = [f for f in found if _written_by_vidclear(f)]
+        ours = [f for f in found if written_by_vidclear(f)]
         if ours and len(found) > 1:
             # the mark is copied by tools that cut such a file (ffmpeg -c copy
             # keeps its handler name): "an output of vidclear" named chunks
