@@ -238,5 +238,7 @@ def test_a_udp_recording_keeps_the_first_gop_and_the_decoders_last_frames(tmp_pa
         if sender is not None:
             sender.kill()
             sender.wait()
-    assert snap["frames_in"] >= 112, snap["frames_in"]  # the last PES can stay in the demuxer
+    # the decoder's held frames are taken at the stop (trial 144 F1: 6 frames lost); the
+    # last PES or two can stay in the demuxer, whose read waits for more data
+    assert snap["frames_in"] >= 117, snap["frames_in"]
     assert snap["frames_out"] + snap["dropped"] == snap["frames_in"]

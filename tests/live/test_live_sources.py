@@ -170,6 +170,32 @@ def test_udp_stream_is_read_and_reconnected_after_a_cut():
         assert f.meta["capture_time"] <= arrived
 
 
+def test_a_reconnect_timeout_shorter_than_the_timeout_still_tries_once():
+    # The loss is found input.timeout after the last frame: with a shorter
+    # reconnect_timeout the run gave up at once, without one attempt, on a
+    # sender that was back (trial 144 F3). The first attempt is always made.
+    port = free_port(socket.SOCK_DGRAM)
+    sender = UDPSender(port).start(1.0)
+    time.sleep(0.05)
+    events: list[str] = []
+    cfg = InputConfig(timeout=1.0, reconnect_delay=0.05, reconnect_max_delay=0.3,
+                      reconnect_timeout=0.3)
+
+    def again() -> None:
+        sender.join()
+        time.sleep(1.4)  # back after the loss was found (1 s), before its attempt opens
+        sender.start(1.0)
+
+    threading.Thread(target=again, daemon=True).start()
+    src = NetworkSource(sender.url, config=cfg, on_event=events.append)
+    frames = list(src)
+    sender.join()
+    assert src.status()["reconnects"] == 1, events
+    assert any("stream back" in e for e in events), events
+    gaps = np.diff([f.time for f in frames])
+    assert gaps.max() > 1.0 and sum(gaps > 1.0) == 1, gaps.max()  # frames on both sides
+
+
 def test_a_silence_under_the_timeout_is_named():
     # A UDP sender silent for 2.5 s, under input.timeout: no loss, no
     # reconnect, and nothing said, though the recording holds the gap as a
@@ -410,3 +436,26 @@ class _Iterable:
 
     def __iter__(self):
         return self._conn.__iter__()
+
+
+class _Lossy(_Connection):
+    """30 fps pictures with frames 10, 20 and 21 lost on the way, then a 2 s pause."""
+
+    def __iter__(self):
+        image = np.zeros((16, 16, 3), np.uint8)
+        for i in [*range(10), *range(11, 20), *range(22, 40), *range(100, 110)]:
+            yield Frame(image, pts=3000 * i, time_base=self.time_base,
+                        meta={"capture_time": time.monotonic()})
+
+
+def test_frames_lost_on_the_way_are_counted():
+    # UDP datagrams dropped on the way lost whole frames, and nothing said so
+    # (trial 144 F2): gaps of up to a second in the frame times count their
+    # frames; a longer one is a pause, said as such
+    class Stream(NetworkSource):
+        def _open(self, within=None):
+            return _Lossy(0)
+
+    src = Stream("udp://127.0.0.1:9", config=InputConfig(reconnect=False))
+    assert len(list(src)) == 47
+    assert src.frames_missing == 3 and src.status()["frames_missing"] == 3

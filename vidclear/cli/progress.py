@@ -8,7 +8,7 @@ from typing import Any
 from tqdm import tqdm
 
 from vidclear.io.sinks.paths import STDOUT_NAMES
-from vidclear.pipeline.stats import PipelineStats
+from vidclear.pipeline.stats import PipelineStats, seconds_text
 
 __all__ = ["Progress", "burst_note", "summary_line"]
 
@@ -89,7 +89,7 @@ def summary_line(stats: PipelineStats, output: str, *, unsent: int = 0) -> str:
         f"{written} frame{'s' if written != 1 else ''} "
         f"{'in the' if shown else 'to'} "
         f"{'standard output' if output in STDOUT_NAMES else output}{held}",
-        f"in {snap['wall_s']:.1f} s",
+        f"in {seconds_text(snap['wall_s'])}",
         f"{snap['fps']:.1f} fps",
         f"dropped {snap['dropped']}",
     ]

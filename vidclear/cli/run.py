@@ -543,6 +543,11 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
         n = session.source.decode_errors
         print(f"vidclear: warning: {n} damaged packet{'s were' if n != 1 else ' was'} "
               "skipped", file=sys.stderr)
+    never = int(getattr(session.source, "frames_missing", 0) or 0)
+    if never:  # a live stream's frames that never came (trial 144 F2)
+        print(f"vidclear: warning: {never} frame{'s' if never != 1 else ''} of the input "
+              f"never arrived (gaps in its frame times: lost on the way, or skipped by the "
+              "sender)", file=sys.stderr)
     if stats.damaged:
         print(f"vidclear: warning: {damaged_line(stats)}", file=sys.stderr)
     for name, n in stats.processors_kept.items():  # lost frames are said even with -q

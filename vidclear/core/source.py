@@ -248,6 +248,18 @@ class Source:
         """Finish what a graceful stop left: called by the reading thread once it has
         stopped reading (copied packets the input holds after its last frame read)."""
 
+    def held(self) -> list[Frame]:
+        """After a stop, the frames of data already received that the decoder still holds.
+
+        A live stream's decoder holds a few frames (B-frame reordering, frame
+        threads) until more data comes; a stop while the stream had gone
+        silent left them unread (trial 144 F1). Called once the reading has
+        stopped, by the reading thread, or by the pipeline while that thread
+        is blocked in a read (thread-safe against it); the source decodes
+        nothing after. None here: a source that holds none.
+        """
+        return []
+
     def limit_duration(self, seconds: float) -> None:
         """End the iteration before the first frame ``seconds`` or more after the first.
 

@@ -40,6 +40,7 @@ import numpy as np
 from vidclear.core.frame import Frame
 from vidclear.errors import ConfigError, OutputError
 from vidclear.io.sinks.paths import unwritable, write_file
+from vidclear.pipeline.stats import seconds_text
 
 __all__ = ["REPORT_FILES", "ReportSink", "check_report_folder"]
 
@@ -338,7 +339,7 @@ class ReportSink:
                           "container's tick already taken: not in the file, not plotted)"))
         if snap:
             lat = snap.get("latency_ms") or {}
-            facts += [("wall time", f"{snap['wall_s']:.1f} s"),
+            facts += [("wall time", seconds_text(snap['wall_s'])),
                       ("fps", f"{snap['fps']:.1f} ({snap['fps_after_warmup']:.1f} without "
                               "the JIT warm-up)"),
                       ("speed", f"{snap['speed']:.2f}× real time"),

@@ -8,6 +8,7 @@ import os
 import socket
 import stat
 import sys
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -716,6 +717,10 @@ class AVSource(Source):
         self.attachments = attachments(c) if copy_streams else []
         self.timecode = start_timecode(c, vs)
         self._video_packets = 0  # demuxed, with data
+        # the decoder's use: by the reading thread, or once by held() after a stop
+        self._decoding = threading.Lock()
+        self._drained = False  # held() took the decoder's last frames: decode no more
+        self._last_pts: int | None = None  # the last frame's (as frame_of placed it)
         self._last_damaged: int | None = None  # frames decoded when the last damaged one came
         self._skips = 0  # stretches of video the demuxer skipped beside damaged frames
         self._side_read: dict[int, int] = {}  # copied streams' packets demuxed, by index
@@ -977,7 +982,7 @@ class AVSource(Source):
                     and abs(gap[2] - damaged) <= _DAMAGED_AT_END):
                 self._skipped_damage(gap[0], gap[1], step)
                 gap = None
-            last_pts = pts
+            last_pts = self._last_pts = pts
             self._last_time = float(pts * self.time_base)
             return self._make_frame(av_frame, pts)
 
@@ -1041,11 +1046,7 @@ class AVSource(Source):
             # Stopped (Ctrl-C) or the stream ended: the frames the decoder still holds
             # (its frame threads, B-frames) were received; a live UDP recording lost its
             # last 6 frames to that (trial 38). At the file's own end demux flushed it.
-            try:
-                held = list(vs.codec_context.decode(None))
-            except (av.FFmpegError, ValueError):
-                held = []
-            for av_frame in held:
+            for av_frame in self._flush_decoder():
                 yield frame_of(av_frame)
         if self._unjoin is not None and self._unjoin.joins:
             self.notes.append(f"{self._unjoin.joins} join(s) where the input's clock goes "
@@ -1243,7 +1244,43 @@ class AVSource(Source):
         if self._skips <= _SKIP_NOTES:  # (a live stream's losses go on: the first few)
             self.notes.append(f"input {self.spec}: {what}; the output keeps the gap")
 
+    def _flush_decoder(self) -> list[Any]:
+        """The frames the decoder holds, once: none after :meth:`held` took them."""
+        with self._decoding:
+            if self._drained:
+                return []
+            self._drained = True
+            try:
+                return list(self.video_stream.codec_context.decode(None))
+            except (av.FFmpegError, ValueError):
+                return []
+
+    def held(self) -> list[Frame]:
+        """The frames the decoder holds of the packets read (see :meth:`Source.held`).
+
+        Only for a live input: a file's end flushes its decoder, and a file
+        stopped early keeps the frames read so far. Placed after the last
+        frame read, a frame step apart where the decoder gives no time.
+        """
+        if not self.is_live:
+            return []
+        step = self._pts_step()
+        out = []
+        for av_frame in self._flush_decoder():
+            pts = av_frame.pts
+            if pts is None or (self._last_pts is not None and pts <= self._last_pts):
+                pts = 0 if self._last_pts is None else self._last_pts + step
+            self._last_pts = pts
+            out.append(self._make_frame(av_frame, pts))
+        return out
+
     def _decode(self, packet: Any) -> list[Any]:
+        with self._decoding:
+            if self._drained:  # held() took the decoder's last frames (a stop)
+                return []
+            return self._decode_unlocked(packet)
+
+    def _decode_unlocked(self, packet: Any) -> list[Any]:
         try:
             return packet.decode()
         except av.FFmpegError as exc:
