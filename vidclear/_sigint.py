@@ -43,16 +43,19 @@ def take() -> None:
 
 
 def done() -> None:
-    """The command's work is over: a SIGINT from now until it exits is ignored.
+    """The command's work is over: a SIGINT or SIGTERM from now until it exits is ignored.
 
     Its outputs are finished; a Ctrl-C landing while it said so, or while
     the interpreter shut down (a tenth of a second and more), made the exit
     status 130 under a summary of a whole run, so that a script took a
-    whole file for one cut short (trial 142 F10). Only where :func:`take`
-    installed the handler (the command).
+    whole file for one cut short (trial 142 F10; SIGTERM's 143 likewise,
+    trial 147 F7). Only where :func:`take` installed the handler (the
+    command); a SIGTERM handler of its own is left alone.
     """
     if signal.getsignal(signal.SIGINT) is _remember:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def pending() -> int | None:

@@ -307,10 +307,11 @@ def test_signal_mid_run_leaves_a_playable_file(tmp_path, sig):
     assert f"interrupted: wrote {frames} frames" in err
 
 
-def test_a_sigint_after_the_summary_leaves_the_exit_status_alone(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_after_the_summary_leaves_the_exit_status_alone(tmp_path, sig):
     # The run is over and said so; a Ctrl-C landing while the interpreter
     # shut down (a tenth of a second and more) made the status 130 under a
-    # summary of a whole run (trial 142 F10)
+    # summary of a whole run (trial 142 F10), a SIGTERM 143 (trial 147 F7)
     out = tmp_path / "done.mkv"
     proc = subprocess.Popen(
         [*PY, "run", "lavfi:testsrc2=size=160x120:rate=25:duration=1", "-o", str(out),
@@ -320,7 +321,7 @@ def test_a_sigint_after_the_summary_leaves_the_exit_status_alone(tmp_path):
     for line in proc.stderr:
         lines.append(line)
         if line.startswith("wrote "):
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(sig)
             break
     err = "".join(lines) + proc.communicate(timeout=60)[1]
     assert proc.returncode == 0, err

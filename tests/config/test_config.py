@@ -62,6 +62,8 @@ def test_set_errors_name_what_was_wrong():
     with pytest.raises(ConfigError, match=r"=\[x\] is not allowed: the key takes one value, "
                                           r"not a list$"):
         parse_override("dehaze.omega=[x]")
+    with pytest.raises(ConfigError, match=r"takes one value, not a list$"):  # (trial 147 F4)
+        parse_override("output.codec=[libx264 libx265]")
     with pytest.raises(ConfigError, match=re.escape("expected a string, not a list")):
         load_config(overrides=['output.codec=["libx264"]'])
     with pytest.raises(ConfigError, match=r"^--set clahe.tile_grid nests tables or arrays"):

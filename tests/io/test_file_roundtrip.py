@@ -1775,6 +1775,31 @@ def test_an_encoder_without_yuv420p_writes_its_own_format_unless_one_is_asked(tm
             overrides=[f"output.codec={codec}", "output.pix_fmt=yuv444p"]))
 
 
+def test_the_encoders_own_format_keeps_the_chroma_it_is_given_and_advice_is_takeable(
+        tmp_path):
+    # 4:4:4 footage into prores_ks without -pix_fmt was written 4:2:2 (31.6
+    # dB where FFmpeg's own choice, 4:4:4, gives 54.7), and the chroma note
+    # advised output.pix_fmt=yuv444p, which prores_ks and v210 refuse
+    # (trial 147 F1, F2)
+    src = tmp_path / "444.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=160x120:rate=25:duration=0.2", "-pix_fmt", "yuv444p",
+                    "-c:v", "libx264", "-crf", "0", str(src)], check=True, timeout=60)
+    out = tmp_path / "p.mov"
+    session = Session.open(str(src), out, config=load_config(
+        overrides=["output.codec=prores_ks"]))
+    session.run(signals=False)
+    notes = session.report()["notes"]
+    assert any("written as yuv444p10le" in n for n in notes), notes
+    assert not any("keeps its chroma" in n for n in notes), notes
+    out = tmp_path / "v.mov"
+    session = Session.open(str(src), out, config=load_config(
+        overrides=["output.codec=v210", "output.pix_fmt=yuv422p10le"]))
+    session.run(signals=False)
+    assert any("v210 takes no format that keeps its chroma" in n
+               for n in session.report()["notes"])
+
+
 @pytest.mark.parametrize(("codec", "ext"), [("mpeg4", "avi"), ("libvpx", "webm")])
 @pytest.mark.parametrize("processors", [[], ["dehaze"]])
 def test_an_output_that_cannot_say_its_standard_gets_bt601_limited_range(tmp_path, processors,

@@ -279,6 +279,11 @@ def parse_override(text: str) -> tuple[str, str, Any]:
             raise ConfigError(f"{where}={raw} is not a TOML list: its strings are quoted, "
                               f"as in {section}.{name}='{quoted}'") from None
         if raw.startswith("["):
+            kinds = _value_kinds(section, name)
+            if kinds and not any(typing.get_origin(k) in (tuple, list) for k in kinds):
+                # (a key of one value was sent to the list form: trial 147 F4)
+                raise ConfigError(f"{where}={raw} is not allowed: the key takes one value, "
+                                  "not a list") from None
             raise ConfigError(f"{where}={raw} is not a TOML list (a list is written "
                               f"{section}.{name}='[\"a\", \"b\"]')") from None
         doc = {"v": raw}

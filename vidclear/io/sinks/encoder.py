@@ -324,27 +324,49 @@ def check_encoder(cfg: OutputConfig) -> Any:
     return codec
 
 
-def encoder_format(codec: str, pix_fmt: str) -> str:
+def encoder_format(codec: str, pix_fmt: str, source: str | None = None) -> str:
     """The pixel format ``codec`` writes for ``output.pix_fmt = pix_fmt``.
 
     ``pix_fmt`` where the encoder takes it. The default, yuv420p, gives way
     to the encoder's own where it takes none such, as FFmpeg picks one when
-    no ``-pix_fmt`` is given: the first it lists with three colour
-    components of 8 bits or more and no alpha (libx264rgb bgr0, qtrle and
-    png rgb24, prores_ks yuv422p10le), else its first. Any other format
-    is refused by :func:`check_encoder`.
+    no ``-pix_fmt`` is given: among the formats it lists with three colour
+    components of 8 bits or more and no alpha (else all it lists), the
+    first that keeps the chroma and depth of the frames it is given
+    (``source``, a pixel format name), else the first that loses least
+    (libx264rgb bgr0, qtrle and png rgb24, prores_ks yuv422p10le, and
+    yuv444p10le for 4:4:4 or RGB frames: FFmpeg's 4:4:4 footage written
+    4:2:2 lost 23 dB, trial 147 F1). Any other format is refused by
+    :func:`check_encoder`.
     """
-    try:
-        formats = [f for f in (av.codec.Codec(codec, "w").video_formats or ())]
-    except (av.codec.codec.UnknownCodecError, ValueError):
-        return pix_fmt
+    formats = _video_formats(codec)
     if not formats or pix_fmt in {f.name for f in formats} or pix_fmt != _DEFAULT_PIX_FMT:
         return pix_fmt
-    for f in formats:
-        colour = [c for c in f.components if not c.is_alpha]
-        if len(colour) == 3 == len(f.components) and min(c.bits for c in colour) >= 8:
-            return str(f.name)
-    return str(formats[0].name)
+    colour = [f for f in formats
+              if len(f.components) == 3 and not any(c.is_alpha for c in f.components)
+              and min(c.bits for c in f.components) >= 8] or formats
+    return str(min(colour, key=lambda f: _loss(f.name, source)).name)
+
+
+def _loss(name: str, source: str | None) -> tuple[int, int]:
+    """What writing frames of format ``source`` as ``name`` loses: (chroma, depth), 0 for none."""
+    if source is None:
+        return 0, 0
+    try:
+        ours, theirs = _chroma_size(name), _chroma_size(source)
+        bits = [max((c.bits for c in av.VideoFormat(n, 2, 2).components), default=8)
+                for n in (name, source)]
+    except ValueError:
+        return 0, 0
+    coarser = ours is not None and theirs is not None and (
+        ours[0] < theirs[0] or ours[1] < theirs[1])
+    return int(coarser), int(bits[0] < bits[1])
+
+
+def _frame_format(frame: Frame) -> str:
+    """The pixel format of a frame as the encoder is given it, without converting it."""
+    if frame.av_frame is not None:
+        return str(frame.av_frame.format.name)
+    return "rgb48le" if frame.image.dtype == np.uint16 else "rgb24"
 
 
 # What a muxer answers when its header cannot hold a stream (Ogg: EINVAL for
@@ -413,7 +435,15 @@ def tag_hevc_for_apple(stream: Any, container: Any) -> None:
         stream.codec_tag = "hvc1"
 
 
-def _chroma_kept(stream: Any, pix_fmt: str) -> str | None:
+def _video_formats(codec: str) -> list[Any]:
+    """The pixel formats encoder ``codec`` lists (none for an unknown one)."""
+    try:
+        return list(av.codec.Codec(codec, "w").video_formats or ())
+    except (av.codec.codec.UnknownCodecError, ValueError):
+        return []
+
+
+def _chroma_kept(stream: Any, pix_fmt: str, codec: str | None = None) -> str | None:
     """What ``pix_fmt`` loses of the source stream's finer chroma (4:2:2, 4:4:4, RGB ...), or None.
 
     None for grey sources or outputs, streams without a known format, and
@@ -435,9 +465,19 @@ def _chroma_kept(stream: Any, pix_fmt: str) -> str | None:
     deep = max((c.bits for c in fmt.components), default=8) > 8
     # 4:2:2 into 4:2:0 is kept by 4:2:2; anything else by 4:4:4
     keep = "yuv422p" if kind == "4:2:2" and ours == (32, 32) else "yuv444p"
+    keep += "10le" if deep else ""
+    if codec is not None:
+        # advice the encoder takes (prores_ks, v210 and huffyuv refuse
+        # yuv444p: following it was an error, trial 147 F2)
+        takes = [f.name for f in _video_formats(codec)]
+        if takes and keep not in takes:
+            kept = [n for n in takes if _loss(n, fmt.name) == (0, 0)]
+            if not kept:
+                return (f"the input's {kind} colour ({fmt.name}) is written as {pix_fmt} "
+                        f"({codec} takes no format that keeps its chroma)")
+            keep = kept[0]
     return (f"the input's {kind} colour ({fmt.name}) is written as {pix_fmt} "
-            f"(--set output.pix_fmt={keep}{'10le' if deep else ''} keeps its chroma; "
-            "fewer players play it)")
+            f"(--set output.pix_fmt={keep} keeps its chroma; fewer players play it)")
 
 
 def _alpha_dropped(stream: Any) -> str | None:
@@ -1080,10 +1120,11 @@ class EncoderSink:
         hdr = frame.meta.get("colour")  # HDR signal made upstream: its codec, format, tags
         codec, pix_fmt = (hdr["codec"], hdr["pix_fmt"]) if hdr else (self._video_codec(),
                                                                     cfg.pix_fmt)
-        if encoder_format(codec, pix_fmt) != pix_fmt:
+        chosen = encoder_format(codec, pix_fmt, _frame_format(frame))
+        if chosen != pix_fmt:
             # libx264rgb, prores_ks without -pix_fmt were refused for the default
             # yuv420p the user had not asked for (trial 142 F3)
-            pix_fmt = encoder_format(codec, pix_fmt)
+            pix_fmt = chosen
             self.notes.append(f"{self.name}: {codec} takes no {cfg.pix_fmt}: written as "
                               f"{pix_fmt}, its own format, as FFmpeg picks it "
                               "(-pix_fmt picks another)")
@@ -1107,7 +1148,7 @@ class EncoderSink:
                 (c.bits for c in av.VideoFormat(pix_fmt).components), default=8) <= 8:
             self.notes.append(f"the input's high-bit-depth video is written as 8-bit {pix_fmt} "
                               "(--set output.pix_fmt=yuv420p10le keeps 10 bits)")
-        lost = None if hdr or src is None else _chroma_kept(src.video_stream, pix_fmt)
+        lost = None if hdr or src is None else _chroma_kept(src.video_stream, pix_fmt, codec)
         if lost:  # 4:2:2 camera footage became 4:2:0 without a word (trial 58)
             self.notes.append(lost)
         try:
