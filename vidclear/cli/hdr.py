@@ -229,6 +229,36 @@ def _outputs(out: Path, ops: list[str], plot: str | None) -> list[Path]:
     return paths
 
 
+#: The largest disagreement (natural-log radiance, exposure removed: see
+#: :func:`vidclear.hdr.align.shift_agreement`) of two exposures next to each
+#: other in time that still show one scene. Real brackets in ../shared: 0.10-0.28
+#: (Memorial's film response read as sRGB the most; 0.49 two steps apart);
+#: photos of other scenes 0.71-1.7.
+_OTHER_SCENE = 0.6
+
+
+def _warn_other_scenes(images: list[Path], pix: list[np.ndarray]) -> None:
+    """Warn where two exposures in a row (time order, aligned) show different scenes.
+
+    Two unrelated photos of one size were merged as a bracket, exit 0 and
+    no word (trial 132 F5: a wrong file picked from a folder). A warning,
+    not a refusal: made scenes unrelated to each other read 0.67, close to
+    a real bracket's 0.49 two steps apart.
+    """
+    from vidclear.hdr.align import shift_agreement
+
+    for k in range(1, len(pix)):
+        if images[k].resolve() == images[k - 1].resolve():
+            continue
+        d, _ = shift_agreement(np.ascontiguousarray(pix[k - 1]), np.ascontiguousarray(pix[k]),
+                               0, 0)
+        if math.isfinite(d) and d > _OTHER_SCENE:
+            print(f"vidclear: warning: {images[k - 1]} and {images[k]} may not show one "
+                  f"scene: where both are well exposed their light, the exposure taken out, "
+                  f"differs by {d:.2f} in natural log on average (a bracket's neighbours by "
+                  f"under {_OTHER_SCENE:g}); is one from another bracket?", file=sys.stderr)
+
+
 def _refuse_mixed_colour(images: list[Path], pix: list[np.ndarray]) -> None:
     """Refuse a bracket of colour exposures with a greyscale one among them.
 
@@ -613,6 +643,7 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
             stage("aligning")
             pix, shifts = align_Ward2003(pix, times=times)
             rows, cols = valid_region(shifts, pix[0].shape)
+        _warn_other_scenes(images, [p[rows, cols] for p in pix])
         calib = (camera_response_Debevec1997 if args.calibrate == "debevec"
                  else camera_response_Robertson2003)
         merge = merge_Debevec1997 if args.calibrate == "debevec" else merge_Robertson2003
