@@ -21,6 +21,7 @@ from typing import Any
 import av
 
 from vidclear import _sigint
+from vidclear._numba_cache import MARKER, code_digest, mark_cached
 from vidclear.cli.progress import STDOUT_NAMES, Progress, burst_note, damaged_line, summary_line
 from vidclear.config.loader import Config, load_config, parse_override, read_config_file
 from vidclear.core.signals import detach_terminal, is_hangup, stop_signals
@@ -416,24 +417,65 @@ def _write_stats(path: str | None, stats: PipelineStats, extra: dict) -> None:
 _KERNEL_DOMAINS = ("dehaze", "hdr", "enhance")
 
 
+def kernel_marker(domain: str) -> Path | None:
+    """Where the digest of the code that cached ``domain``'s kernels is kept (see
+    :func:`vidclear._numba_cache.mark_cached`)."""
+    cache = os.environ.get("NUMBA_CACHE_DIR")
+    if cache:
+        return Path(cache) / f"{domain}-{MARKER}"
+    module = sys.modules.get(f"vidclear.{domain}")
+    if module is None:
+        return None
+    return Path(getattr(module, "__file__", "") or ".").parent / "__pycache__" / MARKER
+
+
 def _uncompiled(session: Session) -> tuple[list[str], bool]:
-    """The kernel packages of the session's processors without an on-disk cache yet,
-    and whether no package has one (the first run), as far as this can tell."""
-    if os.environ.get("NUMBA_CACHE_DIR") or os.environ.get("NUMBA_DISABLE_JIT"):
-        return [], False  # the cache lives elsewhere (or there is none): don't guess
+    """The kernel packages of the session's processors not cached from this code yet,
+    and whether none has been cached at all (the first run), as far as this can tell.
+
+    A package's kernels are this code's when its marker holds the code's
+    digest: after a kernel module changed (a ``git pull``), every kernel
+    recompiled for 32 s without a word, as its old cache files were there
+    (trial 134 F5).
+    """
+    if os.environ.get("NUMBA_DISABLE_JIT"):
+        return [], False
+    digest = code_digest()
+
+    def stamp(domain: str) -> str | None:
+        marker = kernel_marker(domain)
+        try:
+            return marker.read_text(encoding="ascii").strip() if marker else None
+        except (OSError, UnicodeDecodeError):
+            return None
 
     def cached(domain: str) -> bool:
         module = sys.modules.get(f"vidclear.{domain}")
-        if module is None:
+        if module is None or os.environ.get("NUMBA_CACHE_DIR"):
             return False
         folder = Path(getattr(module, "__file__", "") or ".").parent
         return any((folder / "__pycache__").glob("*.nbi"))
 
     # The kernels of a processor adapter live in the domain package of its name.
+    missing = [d for d in _domains(session) if stamp(d) != digest]
+    return missing, bool(missing) and not any(cached(d) or stamp(d) for d in _KERNEL_DOMAINS)
+
+
+def _domains(session: Session) -> list[str]:
+    """The kernel packages (``_KERNEL_DOMAINS``) of the session's processors."""
     used = dict.fromkeys(type(proc).__module__.rpartition(".")[2]
                          for proc in session.processors)
-    missing = [d for d in used if d in _KERNEL_DOMAINS and not cached(d)]
-    return missing, bool(missing) and not any(cached(d) for d in _KERNEL_DOMAINS)
+    return [d for d in used if d in _KERNEL_DOMAINS]
+
+
+def _mark_compiled(session: Session, stats: PipelineStats) -> None:
+    """Mark the kernels of a run that processed frames as this code's (see :func:`_uncompiled`)."""
+    if stats.frames_out <= 0 or os.environ.get("NUMBA_DISABLE_JIT"):
+        return
+    for domain in _domains(session):
+        marker = kernel_marker(domain)
+        if marker is not None:
+            mark_cached(marker)
 
 
 def execute(session: Session, args: argparse.Namespace, *, label: str,
@@ -519,6 +561,7 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     # the outputs are finished: what follows says so, and a Ctrl-C landing
     # meanwhile made a whole run "interrupted", 130 (trial 142 F10)
     _sigint.done()
+    _mark_compiled(session, stats)
     try:
         _write_stats(getattr(args, "stats", None), stats, session.report())
         stats_failed: VidclearError | None = None
@@ -546,8 +589,8 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     never = int(getattr(session.source, "frames_missing", 0) or 0)
     if never:  # a live stream's frames that never came (trial 144 F2)
         print(f"vidclear: warning: {never} frame{'s' if never != 1 else ''} of the input "
-              f"never arrived (gaps in its frame times: lost on the way, or skipped by the "
-              "sender)", file=sys.stderr)
+              "never arrived (gaps in its frame times where data was lost on the way)",
+              file=sys.stderr)
     if stats.damaged:
         print(f"vidclear: warning: {damaged_line(stats)}", file=sys.stderr)
     for name, n in stats.processors_kept.items():  # lost frames are said even with -q

@@ -717,6 +717,7 @@ class AVSource(Source):
         self.attachments = attachments(c) if copy_streams else []
         self.timecode = start_timecode(c, vs)
         self._video_packets = 0  # demuxed, with data
+        self.corrupt_video_packets = 0  # of them flagged corrupt (see _count_packet)
         # the decoder's use: by the reading thread, or once by held() after a stop
         self._decoding = threading.Lock()
         self._drained = False  # held() took the decoder's last frames: decode no more
@@ -1203,6 +1204,10 @@ class AVSource(Source):
     def _count_packet(self, packet: Any) -> None:
         """What the demuxer presents: the reference the completeness check uses."""
         self._video_packets += 1
+        if getattr(packet, "is_corrupt", False):
+            #: video packets the demuxer flagged corrupt (MPEG-TS: a continuity
+            #: counter that jumped, data lost on the way)
+            self.corrupt_video_packets += 1
         self._note_corrupt(packet)
         if getattr(packet, "is_discard", False):
             self._discarded_packets += 1

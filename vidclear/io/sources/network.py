@@ -38,9 +38,11 @@ __all__ = ["SILENCE_NOTE_S", "NetworkSource", "remote_file", "stream_options"]
 #: (no loss, no reconnect), is named when it goes on.
 SILENCE_NOTE_S = 2.0
 #: Gaps in a stream's frame times up to this long (seconds) count their
-#: frames as missing (lost on the way, or skipped by the sender); a longer
-#: one is a pause or an outage, said as such.
+#: frames as missing where data was lost with them; a longer one is an
+#: outage, said as such.
 MISSING_SPAN_S = 1.0
+# ... when the demuxer flags data lost within this many frames of the gap
+_LOSS_WINDOW = 8
 
 
 def stream_options(url: str) -> dict[str, str]:
@@ -173,9 +175,10 @@ class NetworkSource(Source):
         self._length: int | None = None  # the server's Content-Length, once asked
         self._ended_at: float | None = None  # when the run stopped or gave up (monotonic)
         self._last_frame_at: float | None = None  # when the latest frame came (monotonic)
-        #: frames missing from the stream's timeline in gaps of up to
-        #: MISSING_SPAN_S (lost on the way, or skipped by the sender)
+        #: frames missing from the stream's timeline where data was lost on the way
+        #: (see _count_missing)
         self.frames_missing = 0
+        self._loss_at: int | None = None  # the frame number where data was last found lost
         #: silences of SILENCE_NOTE_S or more that were no loss, and their seconds
         self.silences = 0
         self.silent_s = 0.0
@@ -321,6 +324,10 @@ class NetworkSource(Source):
                 # frame on when the next one starts, so the last before a pause was
                 # stamped at its end: a 14 s outage recorded as 5 s, trial 55)
                 lag: deque[float] = deque(maxlen=25)
+                steps: deque[float] = deque(maxlen=25)  # the recent frame intervals, s
+                seen_corrupt = 0  # the connection's corrupt video packets so far
+                gaps: deque[tuple[int, int]] = deque()  # not yet matched to a loss
+                self._loss_at = None
                 for frame in src:
                     pts = frame.pts or 0
                     captured = frame.meta.get("capture_time", time.monotonic())
@@ -335,13 +342,11 @@ class NetworkSource(Source):
                         # a reconnect.
                         seg_first = pts
                         offset = last_out + max(step, round((captured - last_capture) / tb))
-                    if (self.rate and not self.wall_clock and seg_first is not None
-                            and last_in is not None
-                            and 1.5 < (now_in - last_in) * self.rate <= MISSING_SPAN_S * self.rate):
-                        # frames lost on the way (UDP datagrams dropped): the
-                        # stream went on and nothing said so (trial 144 F2);
-                        # longer gaps are pauses and losses, said as such
-                        self.frames_missing += round((now_in - last_in) * self.rate) - 1
+                    corrupt = getattr(src, "corrupt_video_packets", 0)
+                    if seg_first is not None and last_in is not None:
+                        self._count_missing(now_in - last_in, corrupt > seen_corrupt, steps,
+                                            gaps)
+                    seen_corrupt = corrupt
                     last_in = now_in
                     if not self.wall_clock:  # stamped by capture time, the lag is moot
                         lag.append(captured - now_in)
@@ -422,6 +427,41 @@ class NetworkSource(Source):
             if not self._reconnect():
                 self.gave_up = bool(self.config.reconnect_timeout) and not self.stopped
                 return
+
+    def _count_missing(self, gap: float, damaged: bool, steps: deque[float],
+                       pending: deque[tuple[int, int]]) -> None:
+        """Count the frames missing in a ``gap`` (s) before this frame; note the interval.
+
+        Whole frames lost on the way (UDP datagrams dropped) went unsaid
+        (trial 144 F2). A gap is a loss only where the demuxer flagged data
+        missing (``damaged``: MPEG-TS's continuity counter) within
+        :data:`_LOSS_WINDOW` frames of it (the decoder hands frames on a few
+        packets late): a sender's pause, stamped by its wall clock, is none,
+        and neither is jitter. The frames it held are counted in the
+        stream's own interval (the median of its recent ones): in steps of
+        the rate FFmpeg guessed, a jittered stream's 90 kHz "rate" made
+        883154 frames of nothing (trial 149 F1). A gap over
+        :data:`MISSING_SPAN_S` is an outage, said as such. ``pending`` holds
+        the gaps not yet matched (frame number, frames missing).
+        """
+        n = self._frames_decoded
+        if damaged:
+            self._loss_at = n
+            self.frames_missing += sum(k for at, k in pending if n - at <= _LOSS_WINDOW)
+            pending.clear()
+        while pending and n - pending[0][0] > _LOSS_WINDOW:
+            pending.popleft()
+        if gap <= 0:
+            return
+        step = statistics.median(steps) if len(steps) >= 5 else None
+        if step and 1.5 * step < gap <= MISSING_SPAN_S:
+            lost = round(gap / step) - 1
+            if self._loss_at is not None and n - self._loss_at <= _LOSS_WINDOW:
+                self.frames_missing += lost
+            else:
+                pending.append((n, lost))
+        if step is None or gap < 1.5 * step:
+            steps.append(gap)
 
     def held(self) -> list[Frame]:
         """The current connection's frames its decoder holds, placed after the last one read.
