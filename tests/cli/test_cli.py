@@ -629,9 +629,8 @@ def test_the_compile_message_says_first_run_only_on_the_first(tmp_path, monkeypa
     # of compiling one package (trial 133 F4).
     import types
 
-    from vidclear.cli.run import _uncompiled
-
     from vidclear._numba_cache import MARKER, code_digest
+    from vidclear.cli.run import _uncompiled
 
     def package(name: str, cached: bool, digest: str | None = None) -> types.ModuleType:
         folder = tmp_path / name

@@ -236,6 +236,12 @@ def test_a_second_preset_or_config_is_refused_and_ray_options_alone_are_noted(cl
     res = vidclear_cli("run", str(clip), "-o", str(tmp_path / "o.mp4"), "--config", "a.toml",
                        "--config", "b.toml", timeout=60)
     assert res.returncode == 2 and "--config is given twice" in one_error_line(res)
+    # a second -o wrote one file of the two without a word (trial 150 F4)
+    for command in (["run", str(clip)], ["hdr", str(clip), str(clip)], ["batch", str(clip)]):
+        res = vidclear_cli(*command, "-o", str(tmp_path / "x5.mp4"), "-o",
+                           str(tmp_path / "x6.mp4"), timeout=60)
+        assert res.returncode == 2 and "-o is given twice" in one_error_line(res), command
+    assert not list(tmp_path.glob("x*"))
     res = vidclear_cli("batch", str(clip), "-o", str(tmp_path / "b"), "-q", "--address", "auto",
                        "--set", "output.preset=ultrafast", timeout=300)
     assert res.returncode == 0, res.stderr

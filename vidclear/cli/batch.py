@@ -42,7 +42,8 @@ examples:
 """, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT")
-    p.add_argument("-o", "--outdir", required=True, metavar="OUTDIR", help="output folder")
+    p.add_argument("-o", "--outdir", required=True, action=Once, metavar="OUTDIR",
+                   help="output folder")
     p.add_argument("--preset", metavar="NAME", action=Once,
                    help="a preset from configs/ (dashcam, ...)")
     p.add_argument("--config", metavar="FILE.toml", action=Once,

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from vidclear.cli.run import (
+    Once,
     add_config_args,
     add_report_arg,
     config_from_args,
@@ -42,7 +43,8 @@ examples:
   vidclear demo -o fog.mp4 --seconds 10 --size 1280x720 --report fog-report
   vidclear demo --set dehaze.strength=0.6 --keep-input hazy.mp4
 """, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("-o", "--output", metavar="OUTPUT", help="before/after video to write")
+    p.add_argument("-o", "--output", metavar="OUTPUT", action=Once,
+                   help="before/after video to write")
     p.add_argument("--seconds", type=finite_float, default=4.0, help="clip length (default 4)")
     p.add_argument("--size", default="640x360", help="clip size WxH (default 640x360)")
     p.add_argument("--keep-input", metavar="HAZY.mp4",

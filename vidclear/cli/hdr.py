@@ -45,6 +45,8 @@ TONEMAPS = ("linear", "gamma", "reinhard", "reinhard_local", "reinhard2005", "dr
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``hdr`` subcommand to an argparse subparsers object."""
+    from vidclear.cli.run import Once
+
     p = subparsers.add_parser(
         "hdr", help="merge an exposure bracket into a radiance map (.hdr or .exr) and "
                     "tone-mapped images",
@@ -64,7 +66,7 @@ examples:
     p.add_argument("--times", nargs="+", type=_seconds, metavar="T",
                    help="exposure times in seconds, one per image, as numbers or "
                         "fractions (1/250) (default: EXIF)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.hdr|OUT.exr",
+    p.add_argument("-o", "--output", required=True, action=Once, metavar="OUT.hdr|OUT.exr",
                    help="radiance map to write: Radiance .hdr (RGBE), or OpenEXR .exr "
                         "(32-bit float, ZIP; needs vidclear[stills]); tone-mapped images go "
                         "beside it")

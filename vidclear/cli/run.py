@@ -72,13 +72,16 @@ def finite_float(text: str) -> float:
 
 
 class Once(argparse.Action):
-    """An option that may be given once: a second ``--preset`` replaced the first unseen."""
+    """An option that may be given once: a second ``--preset`` replaced the first unseen,
+    a second ``-o`` wrote one file of the two without a word (trial 150 F4)."""
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: Any, option_string: str | None = None) -> None:
         if getattr(namespace, self.dest, None) is not None:
+            hint = " (--set overrides single keys)" if self.dest in ("preset", "config") \
+                else ""
             parser.error(f"{option_string} is given twice ({getattr(namespace, self.dest)!r} "
-                         f"and {values!r}): give it once (--set overrides single keys)")
+                         f"and {values!r}): give it once{hint}")
         setattr(namespace, self.dest, values)
 
 
@@ -96,7 +99,7 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
     """The options every processing command shares."""
     add_config_source_args(p)
     add_overwrite_args(p)
-    p.add_argument("--stats", metavar="FILE.json",
+    p.add_argument("--stats", metavar="FILE.json", action=Once,
                    help="write the final per-stage stats as JSON ('-': standard output)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     add_verbose_arg(p)
@@ -121,7 +124,7 @@ def add_verbose_arg(p: argparse.ArgumentParser) -> None:
 
 
 def add_report_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--report", metavar="DIR",
+    p.add_argument("--report", metavar="DIR", action=Once,
                    help="write pictures of the run to DIR: report.html, a before/after "
                         "contact sheet, a timeline of airlight, strength, haze density, fps "
                         "and latency, and frames.csv (needs vidclear[report])")
@@ -139,7 +142,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="file, URL, camera:N or /dev/videoN, or lavfi:<graph>; several files, "
                         "a folder or a glob pattern run as one trip (continuous time, audio "
                         "kept, smoothed state carried across the joins)")
-    p.add_argument("-o", "--output", metavar="OUTPUT",
+    p.add_argument("-o", "--output", metavar="OUTPUT", action=Once,
                    help="file to write; its extension picks the container "
                         "(optional with --preview)")
     p.add_argument("--preview", choices=("window", "http"),

@@ -1427,7 +1427,10 @@ class EncoderSink:
         one_audio = "flv" in formats  # see below
         for ist in src.side_streams:
             name = codec_name(ist)
-            label = f"#{ist.index} {ist.type} ({name or 'unknown codec'})"
+            # a data stream has no codec context; its codec is named all the
+            # same (KLV was "unknown codec", trial 150 F5)
+            known = name or getattr(ist, "name", None)
+            label = f"#{ist.index} {ist.type} ({known or 'unknown codec'})"
             ctx = ist.codec_context
             if one_audio and ist.type == "audio" and (self._transcode or any(
                     s.type == "audio" for s in self._copy_map.values())):
