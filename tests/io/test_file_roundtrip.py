@@ -1454,6 +1454,30 @@ def test_the_timestamp_fix_line_counts_in_words():
     assert EncoderSink.correction_line(SimpleNamespace(name="x", corrections=Counter())) == ""
 
 
+def test_a_loop_over_a_source_left_and_begun_again_goes_on_where_it_was(tmp_path):
+    # `break` out of a loop over a source, then loop again: the frame read
+    # ahead was lost (49 of 50), and a Session given a partly read source
+    # wrote from the frame after it; a second loop over a finished file
+    # called it damaged (trial 151 F1, F2)
+    clip = make_clip(tmp_path / "a.mp4", n=30, audio=False)
+    with open_source(str(clip)) as src:
+        first = []
+        for frame in src:
+            first.append(frame.pts)
+            if len(first) == 10:
+                break
+        rest = [f.pts for f in src]
+        assert [f.pts for f in src] == []  # read to its end: nothing more, and no error
+    want = [f.pts for f in open_source(str(clip))]
+    assert first + rest == want and len(want) == 30
+    src = open_source(str(clip))
+    for _ in zip(range(5), src, strict=False):
+        pass
+    out = tmp_path / "rest.mkv"
+    Session(src, [], outputs=[str(out)]).run(signals=False)
+    assert len(ffprobe_frame_times(out)) == 25
+
+
 def test_a_closed_source_says_so_and_keeps_its_plain_facts(tmp_path):
     # After close its stream objects are freed memory: repr() crashed the
     # interpreter, iterating or .info was "AssertionError: Container is not

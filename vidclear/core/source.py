@@ -205,6 +205,11 @@ class Source:
         self._close_pending = False  # close() from another thread: done as it leaves
         self.duration_limit: float | None = None
         self.limit_reached = False  # the iteration ended at duration_limit
+        # the frames, read once: a loop left with ``break`` and begun again goes on
+        # where it was (a new _frames() lost the frame read ahead, and a second
+        # loop over a finished file called it damaged: trial 151 F1, F2)
+        self._iteration: Iterator[Frame] | None = None
+        self._limit_start: float | None = None  # the first frame's time (duration_limit)
 
     # -- the contract ------------------------------------------------------
     @property
@@ -296,11 +301,14 @@ class Source:
             raise InputError(f"input {self.spec} is closed: open it again to read it "
                              "(vidclear.open_source)")
         self._reader = threading.get_ident()
-        first: float | None = None
+        if self._iteration is None:
+            self._iteration = self._frames()
         try:
-            for frame in self._frames():
+            for frame in self._iteration:
                 if self.duration_limit is not None and frame.time is not None:
-                    first = frame.time if first is None else first
+                    if self._limit_start is None:
+                        self._limit_start = frame.time
+                    first = self._limit_start
                     if frame.time - first >= self.duration_limit - _LIMIT_EPS:
                         self.limit_reached = True
                         self.stop()

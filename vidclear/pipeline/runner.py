@@ -394,6 +394,7 @@ class Pipeline:
         if frames:  # read, as the reading thread counts its frames
             self.stats.stage("decode").add(time.perf_counter() - t0, frames=len(frames),
                                            compiled=0.0)
+        st = self.stats.stage("decode")
         for frame in frames:
             if frame.meta.get("damaged"):
                 self.stats.add_damaged(frame.time)
@@ -401,6 +402,8 @@ class Pipeline:
                 self._decoded.put(frame)
             except RuntimeError:  # closed meanwhile
                 return
+            finally:  # a frame the latest-frame flow pushed out is counted as dropped
+                st.drops = self._decoded.drops
 
     def _update_processor_stats(self) -> None:
         """ms per call of each processor, without the calls that waited for the JIT."""

@@ -496,6 +496,15 @@ def _alpha_dropped(stream: Any) -> str | None:
             "writes colour only (vidclear.dehaze_image keeps an RGBA image's alpha)")
 
 
+def _stream_bits(stream: Any) -> int:
+    """Bits per component of a video stream's decoded format (8 when unknown)."""
+    try:
+        fmt = stream.codec_context.format
+    except (AttributeError, ValueError):
+        return 8
+    return max((c.bits for c in fmt.components), default=8) if fmt is not None else 8
+
+
 def _bits(frame: Frame) -> int:
     """Bits per component of a frame, without converting it."""
     av_frame = frame.av_frame
@@ -1146,7 +1155,12 @@ class EncoderSink:
                               f"output.pix_fmt = {cfg.pix_fmt}")
         if not hdr and _bits(frame) > 8 and max(
                 (c.bits for c in av.VideoFormat(pix_fmt).components), default=8) <= 8:
-            self.notes.append(f"the input's high-bit-depth video is written as 8-bit {pix_fmt} "
+            # whose: a processor that made 16-bit frames of 8-bit input was
+            # called "the input's" (trial 151 F6)
+            stream = getattr(src, "video_stream", None)
+            whose = "the processed frames'" if stream is not None and _stream_bits(
+                stream) <= 8 else "the input's"
+            self.notes.append(f"{whose} high-bit-depth video is written as 8-bit {pix_fmt} "
                               "(--set output.pix_fmt=yuv420p10le keeps 10 bits)")
         lost = None if hdr or src is None else _chroma_kept(src.video_stream, pix_fmt, codec)
         if lost:  # 4:2:2 camera footage became 4:2:0 without a word (trial 58)
