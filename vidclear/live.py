@@ -74,12 +74,23 @@ class LiveControls:
         The chain; ``strength`` is changed on those that have one.
     config : PreviewConfig, optional
         First view, strength step and snapshot folder.
+
+    Raises
+    ------
+    ConfigError
+        ``preview.snapshot_dir`` is set but no folder this user can write to.
     """
 
     def __init__(self, processors: Sequence[Processor[Any]], *,
                  config: PreviewConfig | None = None) -> None:
         self.processors = list(processors)
         self.config = config or PreviewConfig()
+        folder = self.config.snapshot_dir
+        if folder and not (os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK)):
+            # checked at the start: a missing folder was found at the first
+            # snapshot, mid-run (trial 152 F4)
+            raise ConfigError(f"preview.snapshot_dir = {folder!r} is not a folder this user "
+                              "can write to (create it first)")
         self.view = self.config.view
         self.paused = False
         self.quit_requested = False

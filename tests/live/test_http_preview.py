@@ -328,6 +328,30 @@ def test_busy_connections_are_not_cut_and_newcomers_get_503():
         srv.close()
 
 
+def test_viewers_who_left_free_their_slots_while_no_frame_comes():
+    # During an outage (no new frame), viewers who had closed their page kept
+    # their slots until the next frame: eight reloads locked every later
+    # viewer out with 503 while nobody watched (trial 152 F1)
+    cfg = PreviewConfig(max_viewers=2, max_per_address=2, send_timeout=5.0)
+    srv = PreviewServer("127.0.0.1", 0, config=cfg)
+    srv.publish(_frame())  # one frame, then none: the source went silent
+    try:
+        for _ in range(3):
+            streams = [_open_stream(srv.port) for _ in range(2)]
+            time.sleep(0.3)
+            assert srv.status()["viewers"] == 2
+            for s in streams:
+                s.close()
+            deadline = time.monotonic() + 5
+            while srv.status()["viewers"] and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert srv.status()["viewers"] == 0
+        with _open_stream(srv.port) as s:
+            assert s.recv(64).startswith(b"HTTP/1.1 200")
+    finally:
+        srv.close()
+
+
 def test_close_ends_streams_promptly(server):
     s = _open_stream(server.port)
     time.sleep(0.2)

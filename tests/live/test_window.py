@@ -140,3 +140,71 @@ def test_controls_change_strength_view_pause_and_save_snapshots(tmp_path):
     img[..., 0] = 200
     path = c.snapshot(img)
     assert path.parent == tmp_path and cv2.imread(str(path))[0, 0].tolist() == [0, 0, 200]
+
+
+def _close_as_a_window_manager(display: str, window: int) -> None:
+    """Send WM_DELETE_WINDOW to ``window``, as a window manager's close button does."""
+    import ctypes
+
+    xlib = ctypes.cdll.LoadLibrary("libX11.so.6")
+    xlib.XOpenDisplay.restype = ctypes.c_void_p
+    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    xlib.XInternAtom.restype = ctypes.c_ulong
+    xlib.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+
+    class ClientMessage(ctypes.Structure):
+        _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong),
+                    ("send_event", ctypes.c_int), ("display", ctypes.c_void_p),
+                    ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
+                    ("format", ctypes.c_int), ("data", ctypes.c_long * 5)]
+
+    class Event(ctypes.Union):
+        _fields_ = [("xclient", ClientMessage), ("pad", ctypes.c_long * 24)]
+
+    xlib.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long,
+                                ctypes.POINTER(Event)]
+    xlib.XFlush.argtypes = [ctypes.c_void_p]
+    xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    conn = xlib.XOpenDisplay(display.encode())
+    assert conn, display
+    event = Event()
+    event.xclient.type = 33  # ClientMessage
+    event.xclient.window = window
+    event.xclient.message_type = xlib.XInternAtom(conn, b"WM_PROTOCOLS", 0)
+    event.xclient.format = 32
+    event.xclient.data[0] = xlib.XInternAtom(conn, b"WM_DELETE_WINDOW", 0)
+    xlib.XSendEvent(conn, window, 0, 0, ctypes.byref(event))
+    xlib.XFlush(conn)
+    xlib.XCloseDisplay(conn)
+
+
+def test_closing_the_window_stops_the_run_and_a_bad_snapshot_folder_is_refused(tmp_path,
+                                                                               xvfb):
+    # The window manager's close button left a traceback from the window's
+    # thread and the run going on without a window (trial 152 F2); a
+    # snapshot folder that does not exist was found at the first `s`, whose
+    # error ended the window's thread, q with it (F4)
+    need(_gui_build(), "this OpenCV build has no GUI (install opencv-contrib-python)")
+    need_program("xdotool")
+    env = {**os.environ, "DISPLAY": xvfb, "QT_LOGGING_RULES": "*=false"}
+    command = [sys.executable, "-m", "vidclear", "run", "lavfi:testsrc2=size=160x120:rate=15",
+               "--preview", "window", "-q", "--set", "output.preset=ultrafast"]
+    res = subprocess.run([*command, "-o", str(tmp_path / "no.mp4"), "--set",
+                          f"preview.snapshot_dir={tmp_path / 'nosuch'}"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "preview.snapshot_dir" in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "no.mp4").exists()
+    out = tmp_path / "rec.mp4"
+    proc = subprocess.Popen([*command, "-o", str(out)], cwd=ROOT, env=env,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wid = _xdotool(xvfb, "search", "--sync", "--name", "^vidclear$").splitlines()[0]
+        time.sleep(1.0)
+        _close_as_a_window_manager(xvfb, int(wid))
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert int(ffprobe_streams(out)["streams"][0]["nb_read_frames"]) > 5

@@ -34,6 +34,7 @@ import hmac
 import ipaddress
 import json
 import secrets
+import select
 import socket
 import threading
 import time
@@ -545,6 +546,11 @@ class PreviewServer:
             while not self._stopping.is_set():
                 frame, seq = self._latest(seen, 1.0)
                 if frame is None or seq == seen:
+                    if _peer_gone(conn):
+                        # gone while no frame came (an outage, a slow source): its
+                        # slot was kept until the next frame, and eight reloads
+                        # locked every later viewer out (trial 152 F1)
+                        return
                     continue
                 seen = seq
                 data = self._jpeg(view, frame, seq)
@@ -560,6 +566,15 @@ class PreviewServer:
         finally:
             with self._count_lock:
                 self.viewers -= 1
+
+
+def _peer_gone(conn: socket.socket) -> bool:
+    """Whether the viewer on ``conn`` has closed its end (without reading from it)."""
+    try:
+        readable, _, _ = select.select([conn], [], [], 0)
+        return bool(readable) and conn.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
 
 
 class HttpPreviewSink:

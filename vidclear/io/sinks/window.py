@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import threading
+import warnings
 from typing import Any
 
 import cv2
@@ -183,7 +184,12 @@ class WindowSink:
             c.adjust_strength(-1)
         elif action == "snapshot":
             if self.shown is not None:
-                c.snapshot(cv2.cvtColor(self.shown, cv2.COLOR_BGR2RGB))
+                try:
+                    c.snapshot(cv2.cvtColor(self.shown, cv2.COLOR_BGR2RGB))
+                except OutputError as exc:
+                    # said, and the window goes on: the error ended the window's
+                    # thread, and no key, q neither, worked after it (trial 152 F4)
+                    warnings.warn(str(exc), RuntimeWarning, stacklevel=1)
         elif action == "help":
             self.show_help = not self.show_help
         self.last_action = action or self.last_action
@@ -212,19 +218,34 @@ class WindowSink:
         self._ready.set()
         seen = 0
         shown_once = False
+        drawn: tuple[Any, ...] | None = None  # what the picture on screen shows
+        shown_frame: Frame | None = None
         try:
             while not self._closing.is_set():
                 with self._cond:
                     frame, seq = self._frame, self._seq
+                state = (self.controls.paused, self.controls.view, self.show_help,
+                         self.controls.strength)
                 if frame is not None and seq != seen and not self.controls.paused:
-                    seen = seq
+                    seen, shown_frame, drawn = seq, frame, state
                     cv2.imshow(self.title, self._render(frame))
                     self.frames_shown += 1
                     shown_once = True
+                elif shown_frame is not None and state != drawn:
+                    # paused: the frame on screen drawn again with PAUSED and the
+                    # view chosen (nothing showed until the picture went on,
+                    # trial 152 F5)
+                    drawn = state
+                    cv2.imshow(self.title, self._render(shown_frame))
                 key = cv2.waitKeyEx(15)
                 if key != -1:
                     self.handle_key(key)
-                if shown_once and cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
+                try:
+                    gone = shown_once and cv2.getWindowProperty(
+                        self.title, cv2.WND_PROP_VISIBLE) < 1
+                except cv2.error:  # closed by the window manager: Qt's window is gone
+                    gone = True  # (a traceback, and the run went on, trial 152 F2)
+                if gone:
                     self.controls.quit()  # the user closed the window
                     break
         finally:
