@@ -200,7 +200,8 @@ class Session:
                                                   size_change=cfg.input.size_change,
                                                   # a batch segment: joined with the
                                                   # source's audio by source time
-                                                  keep_source_time=warmup_until is not None))
+                                                  keep_source_time=warmup_until is not None,
+                                                  live=mode == "live"))
             for proc in self.processors:  # HDR video: a container that cannot hold it
                 meta = proc.output_colour()
                 for rec in self.recorders:

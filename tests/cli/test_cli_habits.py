@@ -242,6 +242,16 @@ def test_a_second_preset_or_config_is_refused_and_ray_options_alone_are_noted(cl
                            str(tmp_path / "x6.mp4"), timeout=60)
         assert res.returncode == 2 and "-o is given twice" in one_error_line(res), command
     assert not list(tmp_path.glob("x*"))
+    # ... and every other option naming a file (trial 153 F1, F2)
+    for command in (["batch", str(clip), "-o", str(tmp_path / "b2"), "--report"],
+                    ["demo", "-o", str(tmp_path / "d.mp4"), "--keep-input"],
+                    ["hdr", str(clip), str(clip), "-o", str(tmp_path / "h.hdr"),
+                     "--response-plot"]):
+        option = command[-1]
+        res = vidclear_cli(*command, str(tmp_path / "x7"), option, str(tmp_path / "x8"),
+                           timeout=60)
+        assert res.returncode == 2 and f"{option} is given twice" in one_error_line(res)
+    assert not list(tmp_path.glob("x*")) and not (tmp_path / "b2").exists()
     res = vidclear_cli("batch", str(clip), "-o", str(tmp_path / "b"), "-q", "--address", "auto",
                        "--set", "output.preset=ultrafast", timeout=300)
     assert res.returncode == 0, res.stderr

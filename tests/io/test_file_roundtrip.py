@@ -1476,6 +1476,31 @@ def test_a_loop_over_a_source_left_and_begun_again_goes_on_where_it_was(tmp_path
     out = tmp_path / "rest.mkv"
     Session(src, [], outputs=[str(out)]).run(signals=False)
     assert len(ffprobe_frame_times(out)) == 25
+    # a stopped source gives nothing more (each new loop gave one frame), and a
+    # second thread's loop is refused in one line, the first reading on (it
+    # was Python's "generator already executing": trial 153 F3, F6)
+    import threading
+
+    with open_source(str(clip)) as src:
+        it = iter(src)
+        next(it)
+        errors: list[BaseException] = []
+
+        def other() -> None:
+            try:
+                next(iter(src))
+            except InputError as exc:
+                errors.append(exc)
+
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+        assert len(errors) == 1 and "being read in another thread" in str(errors[0])
+        assert len(list(it)) == 29
+    with open_source(str(clip)) as src:
+        next(iter(src))
+        src.stop()
+        assert list(src) == [] and list(src) == []
 
 
 def test_a_closed_source_says_so_and_keeps_its_plain_facts(tmp_path):

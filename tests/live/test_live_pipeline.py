@@ -242,3 +242,17 @@ def test_a_udp_recording_keeps_the_first_gop_and_the_decoders_last_frames(tmp_pa
     # last PES or two can stay in the demuxer, whose read waits for more data
     assert snap["frames_in"] >= 117, snap["frames_in"]
     assert snap["frames_out"] + snap["dropped"] == snap["frames_in"]
+
+
+def test_a_live_runs_own_drops_are_not_called_pauses_of_the_input(tmp_path):
+    # A file-like source forced live (lavfi, not paced) with a slow processor:
+    # the frames the latest-frame flow dropped left gaps the recording called
+    # "the input's video pauses for 1.3 s" (trial 153 F8); they are drops
+    cfg = load_config(overrides=["pipeline.mode=live", "input.realtime=off",
+                                 "pipeline.queue_size=1", "output.preset=ultrafast"])
+    out = tmp_path / "live.mkv"
+    session = Session.open("lavfi:testsrc2=size=160x120:rate=25:duration=2", out,
+                           config=cfg, processors=[Slow(delay=SLOW)])
+    snap = session.run(signals=False).snapshot()
+    assert snap["dropped"] > 5, snap["dropped"]
+    assert not any("pauses" in n for n in session.report()["notes"]), session.report()["notes"]

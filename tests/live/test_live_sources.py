@@ -469,3 +469,23 @@ def test_frames_lost_on_the_way_are_counted():
     src = Stream("udp://127.0.0.1:9", config=InputConfig(reconnect=False))
     assert len(list(src)) == 64
     assert src.frames_missing == 3 and src.status()["frames_missing"] == 3
+
+
+def test_a_paced_loop_begun_again_goes_on_at_its_own_rate(tmp_path):
+    # A paced file's loop left with break and begun again after a pause gave
+    # the frames of the time it was away in one burst (trial 153 F7)
+    clip = make_clip(tmp_path / "in.mp4", n=40, rate=20, audio=False)
+    src = open_source(str(clip), live=True)
+    assert isinstance(src, RealtimeSource)
+    with src:
+        for n, _ in enumerate(src, 1):
+            if n == 10:
+                break
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        times = []
+        for n, _ in enumerate(src, 1):
+            times.append(time.monotonic() - t0)
+            if n == 10:
+                break
+    assert times[-1] > 0.35, times  # 10 frames at 20 fps: 0.45 s, not at once

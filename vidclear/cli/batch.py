@@ -74,7 +74,7 @@ examples:
                    help="each INPUT folder holds the chunk files of one recording: run it as "
                         "one trip into OUTDIR/FOLDER.EXT (continuous time, audio kept, smoothed "
                         "state carried across the joins)")
-    p.add_argument("--report", metavar="FILE.json",
+    p.add_argument("--report", metavar="FILE.json", action=Once,
                    help="where to write the JSON report (default OUTDIR/batch-report.json)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("-y", "--overwrite", action="store_true",

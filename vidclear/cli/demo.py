@@ -47,7 +47,7 @@ examples:
                    help="before/after video to write")
     p.add_argument("--seconds", type=finite_float, default=4.0, help="clip length (default 4)")
     p.add_argument("--size", default="640x360", help="clip size WxH (default 640x360)")
-    p.add_argument("--keep-input", metavar="HAZY.mp4",
+    p.add_argument("--keep-input", metavar="HAZY.mp4", action=Once,
                    help="also keep the generated hazy clip under this name")
     add_config_args(p)
     add_report_arg(p)

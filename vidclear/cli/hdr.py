@@ -74,7 +74,7 @@ examples:
                    help="comma-separated operators: " + ", ".join(TONEMAPS) + " (or 'none'), "
                         "each with its settings after colons if wanted, e.g. "
                         "drago:bias=0.8,reinhard:key=0.25:gamma=2.4")
-    p.add_argument("--response-plot", metavar="PNG",
+    p.add_argument("--response-plot", metavar="PNG", action=Once,
                    help="also plot the recovered response curves (needs vidclear[report])")
     p.add_argument("--align", dest="align", action="store_true", default=True,
                    help="align to the middle exposure with median threshold bitmaps, keeping "

@@ -223,6 +223,10 @@ class Source:
     def _close(self) -> None:
         """Release resources; called once by :meth:`close`."""
 
+    def _resume(self) -> None:
+        """A loop begins again on frames already begun (the last one was left with
+        ``break``); a source that paces its frames starts its clock again here."""
+
     # -- shared behaviour ------------------------------------------------
     @property
     def decode_errors(self) -> int:
@@ -300,9 +304,19 @@ class Source:
         if self._closed:  # its container is gone: reading it was an AssertionError
             raise InputError(f"input {self.spec} is closed: open it again to read it "
                              "(vidclear.open_source)")
-        self._reader = threading.get_ident()
+        me = threading.get_ident()
+        if self._reader is not None and self._reader != me:
+            # (Python's "generator already executing", and the failed loop let a
+            # close() from a third thread go ahead under the reader: trial 153 F3)
+            raise InputError(f"input {self.spec} is being read in another thread: a source "
+                             "is read by one thread at a time")
+        if self._stop_event.is_set():  # stopped: a loop begun again read one more (F6)
+            return
+        self._reader = me
         if self._iteration is None:
             self._iteration = self._frames()
+        else:
+            self._resume()
         try:
             for frame in self._iteration:
                 if self.duration_limit is not None and frame.time is not None:

@@ -871,6 +871,9 @@ class EncoderSink:
     keep_source_time : bool
         Write the source's timestamps unchanged (batch segments, joined
         later with the source's audio) instead of starting at 0.
+    live : bool
+        The frames come from a live run, which drops the frames it cannot
+        keep: a gap in their times is no pause of the input to name.
 
     Notes
     -----
@@ -892,8 +895,12 @@ class EncoderSink:
         crash_safe: bool = False,
         size_change: str = "scale",
         keep_source_time: bool = False,
+        live: bool = False,
     ) -> None:
         self.path = Path(path)
+        #: frames reach it from a live run, which drops what it cannot keep:
+        #: a gap is a drop (counted), not the input's pause (trial 153 F8)
+        self.live = live
         self.name = str(path)  # what messages call the output
         self.config = config or OutputConfig()
         self.image = _IMAGE_CODECS.get(self.path.suffix.lower().lstrip("."))
@@ -1798,7 +1805,7 @@ class EncoderSink:
                 pts = last + 1
                 self.corrections["late video frames re-timed"] += 1
             elif gap > _PAUSE_NOTE_S and not (self._cfr and self._fill_gaps) and not (
-                    self.info is not None and self.info.is_live):
+                    self.live or (self.info is not None and self.info.is_live)):
                 self._note_pause(gap, float(last * tb))
         self._last_pts = pts + self._ahead
         return pts

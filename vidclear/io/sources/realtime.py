@@ -44,6 +44,8 @@ class RealtimeSource(Source):
         #: Seconds spent waiting for frames' times so far (not decoding: the
         #: pipeline's decode figures leave it out).
         self.paced_s = 0.0
+        # the first frame's time and when it went out; the others go out that far after
+        self._origin: tuple[float, float] | None = None
 
     @property
     def info(self) -> StreamInfo:
@@ -64,13 +66,19 @@ class RealtimeSource(Source):
     def after_stop(self) -> None:
         self.source.after_stop()
 
+    def _resume(self) -> None:
+        # a loop left with break and begun again after a while: its frames go on
+        # at their own rate, not in one burst of the time it was away (trial 153 F7)
+        self._origin = None
+
     def _frames(self) -> Iterator[Frame]:
-        origin: tuple[float, float] | None = None
+        self._origin = None
         for frame in self.source:
             t = frame.time
             if t is not None:
+                origin: tuple[float, float] | None = self._origin
                 if origin is None:
-                    origin = (t, time.monotonic())
+                    self._origin = (t, time.monotonic())
                 else:
                     wait = (t - origin[0]) - (time.monotonic() - origin[1])
                     if wait > 0:
