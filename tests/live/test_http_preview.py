@@ -348,6 +348,19 @@ def test_viewers_who_left_free_their_slots_while_no_frame_comes():
             assert srv.status()["viewers"] == 0
         with _open_stream(srv.port) as s:
             assert s.recv(64).startswith(b"HTTP/1.1 200")
+        # one that only stops sending (nc -N, socat) still reads: not cut (it
+        # was, a second into the silence: trial 154 F1)
+        with _open_stream(srv.port) as s:
+            s.shutdown(socket.SHUT_WR)
+            time.sleep(2.5)
+            assert srv.status()["viewers"] == 1
+            srv.publish(_frame(1))
+            s.settimeout(5)
+            got = b""
+            while got.count(b"Content-Type: image/jpeg") < 2:
+                chunk = s.recv(65536)
+                assert chunk, got[:200]
+                got += chunk
     finally:
         srv.close()
 

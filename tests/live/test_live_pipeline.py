@@ -7,6 +7,7 @@ import socket
 import subprocess
 import threading
 import time
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -256,3 +257,17 @@ def test_a_live_runs_own_drops_are_not_called_pauses_of_the_input(tmp_path):
     snap = session.run(signals=False).snapshot()
     assert snap["dropped"] > 5, snap["dropped"]
     assert not any("pauses" in n for n in session.report()["notes"]), session.report()["notes"]
+
+
+def test_a_paced_file_in_file_mode_still_names_a_pause_of_its_own(tmp_path):
+    # A file read at its own rate (a preview, a stream output) in file mode:
+    # its paced source calls itself live, and a 1 s hole in the file went
+    # unnamed (trial 154 F2); a live run's gaps stay unnamed (its drops)
+    src = make_clip(tmp_path / "hole.mp4", n=30, rate=20, size=(64, 48), audio=False,
+                    pts=[*range(0, 10 * 4500, 4500), *range(130500, 130500 + 20 * 4500, 4500)],
+                    time_base=Fraction(1, 90000))
+    session = Session.open(str(src), tmp_path / "out.mkv", pace=True)
+    assert session.mode == "file"
+    session.run(signals=False)
+    assert any("pauses for 1.0 s" in n for n in session.report()["notes"]), \
+        session.report()["notes"]

@@ -1804,8 +1804,9 @@ class EncoderSink:
             elif pts <= last:
                 pts = last + 1
                 self.corrections["late video frames re-timed"] += 1
-            elif gap > _PAUSE_NOTE_S and not (self._cfr and self._fill_gaps) and not (
-                    self.live or (self.info is not None and self.info.is_live)):
+            elif gap > _PAUSE_NOTE_S and not (self._cfr and self._fill_gaps) and not self.live:
+                # (a live run's gaps are its drops; a paced file's pauses, its
+                # source "live" too, went unnamed: trial 154 F2)
                 self._note_pause(gap, float(last * tb))
         self._last_pts = pts + self._ahead
         return pts

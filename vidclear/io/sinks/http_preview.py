@@ -546,12 +546,15 @@ class PreviewServer:
             while not self._stopping.is_set():
                 frame, seq = self._latest(seen, 1.0)
                 if frame is None or seq == seen:
-                    if _peer_gone(conn):
-                        # gone while no frame came (an outage, a slow source): its
-                        # slot was kept until the next frame, and eight reloads
-                        # locked every later viewer out (trial 152 F1)
-                        return
-                    continue
+                    if frame is None or not _peer_gone(conn):
+                        continue
+                    # The viewer closed its end while no frame came (an outage, a
+                    # slow source): its slot was kept until the next frame, and
+                    # eight reloads locked every later viewer out (trial 152 F1).
+                    # One that only stopped sending (nc -N) still reads: the last
+                    # frame again finds out, a second send failing on a closed
+                    # connection (it was cut, trial 154 F1).
+                    seq = seen
                 seen = seq
                 data = self._jpeg(view, frame, seq)
                 part = (f"--{_BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
@@ -569,7 +572,8 @@ class PreviewServer:
 
 
 def _peer_gone(conn: socket.socket) -> bool:
-    """Whether the viewer on ``conn`` has closed its end (without reading from it)."""
+    """Whether the viewer on ``conn`` has closed its sending end: gone, or only done
+    sending (a half-close); nothing it sent is read."""
     try:
         readable, _, _ = select.select([conn], [], [], 0)
         return bool(readable) and conn.recv(1, socket.MSG_PEEK) == b""
