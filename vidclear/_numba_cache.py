@@ -35,8 +35,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MARKER", "code_digest", "configure", "fallback_dir", "install_stamps", "kernel_sources",
-           "mark_cached", "njit", "writable"]
+__all__ = ["MARKER", "code_digest", "configure", "fallback_dir", "install_stamps",
+           "kernel_marker", "kernel_sources", "mark_cached", "marked_digest", "njit", "writable"]
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -192,6 +192,30 @@ def code_digest() -> str:
 #: The file beside a package's cached kernels (or in ``NUMBA_CACHE_DIR``, one
 #: per package) that holds :func:`code_digest` of the code that cached them.
 MARKER = "vidclear-kernels.sha256"
+
+
+def kernel_marker(domain: str) -> Path | None:
+    """Where the digest of the code that cached package ``domain``'s kernels is kept.
+
+    Beside its cache (``vidclear/DOMAIN/__pycache__``), or in
+    ``NUMBA_CACHE_DIR`` when that is set; None before the package is imported.
+    """
+    cache = os.environ.get("NUMBA_CACHE_DIR")
+    if cache:
+        return Path(cache) / f"{domain}-{MARKER}"
+    module = sys.modules.get(f"vidclear.{domain}")
+    if module is None:
+        return None
+    return Path(getattr(module, "__file__", "") or ".").parent / "__pycache__" / MARKER
+
+
+def marked_digest(domain: str) -> str | None:
+    """The digest :func:`mark_cached` left for ``domain``'s kernels, None if none."""
+    marker = kernel_marker(domain)
+    try:
+        return marker.read_text(encoding="ascii").strip() if marker else None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def mark_cached(marker: Path) -> None:

@@ -191,7 +191,8 @@ class Session:
                 if isinstance(out, str):
                     self.recorders.append(StreamSink(out, config=cfg.output, info=info,
                                                      side_packets=side,
-                                                     size_change=cfg.input.size_change))
+                                                     size_change=cfg.input.size_change,
+                                                     live=mode == "live"))
                     continue
                 check_output_path(out, inputs=source.inputs, overwrite=overwrite)
                 self.recorders.append(EncoderSink(out, config=cfg.output, info=info,

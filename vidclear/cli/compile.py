@@ -166,9 +166,8 @@ def warm_group(name: str) -> float:
 
 def _mark(group: str) -> None:
     """Mark a compiled group's package (dehaze, hdr, enhance) as cached from this code:
-    a run says it will compile where it is not (:func:`vidclear.cli.run.kernel_marker`)."""
-    from vidclear._numba_cache import mark_cached
-    from vidclear.cli.run import kernel_marker
+    a run says it will compile where it is not (:func:`vidclear._numba_cache.kernel_marker`)."""
+    from vidclear._numba_cache import kernel_marker, mark_cached
 
     marker = kernel_marker(group.split()[0])
     if marker is not None:

@@ -21,7 +21,7 @@ from typing import Any
 import av
 
 from vidclear import _sigint
-from vidclear._numba_cache import MARKER, code_digest, mark_cached
+from vidclear._numba_cache import code_digest, kernel_marker, mark_cached, marked_digest
 from vidclear.cli.progress import STDOUT_NAMES, Progress, burst_note, damaged_line, summary_line
 from vidclear.config.loader import Config, load_config, parse_override, read_config_file
 from vidclear.core.signals import detach_terminal, is_hangup, stop_signals
@@ -420,18 +420,6 @@ def _write_stats(path: str | None, stats: PipelineStats, extra: dict) -> None:
 _KERNEL_DOMAINS = ("dehaze", "hdr", "enhance")
 
 
-def kernel_marker(domain: str) -> Path | None:
-    """Where the digest of the code that cached ``domain``'s kernels is kept (see
-    :func:`vidclear._numba_cache.mark_cached`)."""
-    cache = os.environ.get("NUMBA_CACHE_DIR")
-    if cache:
-        return Path(cache) / f"{domain}-{MARKER}"
-    module = sys.modules.get(f"vidclear.{domain}")
-    if module is None:
-        return None
-    return Path(getattr(module, "__file__", "") or ".").parent / "__pycache__" / MARKER
-
-
 def _uncompiled(session: Session) -> tuple[list[str], bool]:
     """The kernel packages of the session's processors not cached from this code yet,
     and whether none has been cached at all (the first run), as far as this can tell.
@@ -445,13 +433,6 @@ def _uncompiled(session: Session) -> tuple[list[str], bool]:
         return [], False
     digest = code_digest()
 
-    def stamp(domain: str) -> str | None:
-        marker = kernel_marker(domain)
-        try:
-            return marker.read_text(encoding="ascii").strip() if marker else None
-        except (OSError, UnicodeDecodeError):
-            return None
-
     def cached(domain: str) -> bool:
         module = sys.modules.get(f"vidclear.{domain}")
         if module is None or os.environ.get("NUMBA_CACHE_DIR"):
@@ -460,8 +441,9 @@ def _uncompiled(session: Session) -> tuple[list[str], bool]:
         return any((folder / "__pycache__").glob("*.nbi"))
 
     # The kernels of a processor adapter live in the domain package of its name.
-    missing = [d for d in _domains(session) if stamp(d) != digest]
-    return missing, bool(missing) and not any(cached(d) or stamp(d) for d in _KERNEL_DOMAINS)
+    missing = [d for d in _domains(session) if marked_digest(d) != digest]
+    return missing, bool(missing) and not any(cached(d) or marked_digest(d)
+                                              for d in _KERNEL_DOMAINS)
 
 
 def _domains(session: Session) -> list[str]:

@@ -263,15 +263,16 @@ def parse_override(text: str) -> tuple[str, str, Any]:
         bracketed = raw.startswith("[") and raw.endswith("]")
         words = [w.strip().strip("'\"") for w in raw[1:-1].split(",") if w.strip()] \
             if bracketed else []
-        if words and all(BARE_WORD.fullmatch(w) for w in words):
-            kinds = _value_kinds(section, name)
-            if kinds and not any(typing.get_origin(k) in (tuple, list) for k in kinds):
-                # the quoted list a list key takes is refused here too (trial
-                # 143 F5: the hint sent the user round in a circle)
-                one = f": {section}.{name}={words[0]}" if len(words) == 1 and str in kinds \
-                    else ""
-                raise ConfigError(f"{where}={raw} is not allowed: the key takes one value, "
-                                  f"not a list{one}") from None
+        bare = bool(words) and all(BARE_WORD.fullmatch(w) for w in words)
+        kinds = _value_kinds(section, name) if raw.startswith("[") else ()
+        if kinds and not any(typing.get_origin(k) in (tuple, list) for k in kinds):
+            # a key of one value is not sent to the quoted list form, which it
+            # refuses in turn (trial 143 F5; a malformed list too, trial 147 F4)
+            one = f": {section}.{name}={words[0]}" if bare and len(words) == 1 \
+                and str in kinds else ""
+            raise ConfigError(f"{where}={raw} is not allowed: the key takes one value, "
+                              f"not a list{one}") from None
+        if bare:
             # [dehaze, ace] was taken as one string, then "expected a list"
             # (trial 140 F1): TOML's strings are quoted (only bare words get
             # the quoted form: "[copy]]" got '["copy]"]', trial 142 F6)
@@ -279,11 +280,6 @@ def parse_override(text: str) -> tuple[str, str, Any]:
             raise ConfigError(f"{where}={raw} is not a TOML list: its strings are quoted, "
                               f"as in {section}.{name}='{quoted}'") from None
         if raw.startswith("["):
-            kinds = _value_kinds(section, name)
-            if kinds and not any(typing.get_origin(k) in (tuple, list) for k in kinds):
-                # (a key of one value was sent to the list form: trial 147 F4)
-                raise ConfigError(f"{where}={raw} is not allowed: the key takes one value, "
-                                  "not a list") from None
             raise ConfigError(f"{where}={raw} is not a TOML list (a list is written "
                               f"{section}.{name}='[\"a\", \"b\"]')") from None
         doc = {"v": raw}

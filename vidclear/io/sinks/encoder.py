@@ -84,7 +84,6 @@ _MUXER_REFUSES = {"mov": {"flac", "opus"}, "mp4": {"flac"}}
 # The muxers that keep a start timecode: MOV and MP4 as a tmcd track, Matroska as a
 # tag (MPEG-TS has no place for it).
 TIMECODE_FORMATS = frozenset({"mov", "mp4", "matroska", "webm"})
-# The full-range formats the MJPEG encoder takes in place of the limited ones.
 # encoders whose time base is the frame rate they code (FFmpeg's mpeg12enc)
 _RATE_CODECS = ("mpeg1video", "mpeg2video")
 # the frame rates MPEG-1/2 code (ISO/IEC 13818-2, table 6-4)
@@ -117,6 +116,7 @@ def _rgb_format(name: str) -> bool:
     return name.lstrip("0x2a").startswith(("rgb", "bgr", "gbr"))
 
 
+# The full-range formats the MJPEG encoder takes in place of the limited ones.
 _JPEG_FORMATS = {"yuv420p": "yuvj420p", "yuv422p": "yuvj422p", "yuv444p": "yuvj444p"}
 # The MP4 muxer refuses MP3 below this rate (MPEG-2.5: 8, 11.025, 12 kHz) unless strict -1.
 _MP4_MP3_MIN_RATE = 16_000
@@ -449,10 +449,7 @@ def _chroma_kept(stream: Any, pix_fmt: str, codec: str | None = None) -> str | N
     None for grey sources or outputs, streams without a known format, and
     outputs whose chroma is as fine in both directions.
     """
-    try:
-        fmt = stream.codec_context.format
-    except (AttributeError, ValueError):
-        return None
+    fmt = _stream_format(stream)
     if fmt is None:
         return None
     try:
@@ -486,22 +483,24 @@ def _alpha_dropped(stream: Any) -> str | None:
     Frames are processed and written as colour alone (FFmpeg too drops alpha
     for an encoder without it); a palette's transparency is not looked for.
     """
-    try:
-        fmt = stream.codec_context.format
-    except (AttributeError, ValueError):
-        return None
+    fmt = _stream_format(stream)
     if fmt is None or not any(c.is_alpha for c in fmt.components):
         return None
     return (f"the input's alpha channel ({fmt.name}) is dropped: vidclear processes and "
             "writes colour only (vidclear.dehaze_image keeps an RGBA image's alpha)")
 
 
+def _stream_format(stream: Any) -> Any | None:
+    """A video stream's decoded pixel format (``av.VideoFormat``), None when unknown."""
+    try:
+        return stream.codec_context.format
+    except (AttributeError, ValueError):
+        return None
+
+
 def _stream_bits(stream: Any) -> int:
     """Bits per component of a video stream's decoded format (8 when unknown)."""
-    try:
-        fmt = stream.codec_context.format
-    except (AttributeError, ValueError):
-        return 8
+    fmt = _stream_format(stream)
     return max((c.bits for c in fmt.components), default=8) if fmt is not None else 8
 
 

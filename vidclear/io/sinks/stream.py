@@ -58,7 +58,7 @@ class StreamSink(EncoderSink):
         ``-`` or ``pipe:`` (standard output), ``pipe:N`` (file descriptor N),
         or a URL: ``udp://HOST:PORT``, ``srt://HOST:PORT``,
         ``rtmp://HOST/app/key``, ``rtsp://HOST:PORT/path``, ``tcp://HOST:PORT``.
-    config, info, side_packets :
+    config, info, side_packets, crash_safe, size_change, live :
         As for :class:`~vidclear.io.sinks.encoder.EncoderSink`.
 
     Raises
@@ -73,7 +73,8 @@ class StreamSink(EncoderSink):
 
     def __init__(self, target: str, *, config: OutputConfig | None = None,
                  info: StreamInfo | None = None, side_packets: SidePackets | None = None,
-                 crash_safe: bool = False, size_change: str = "scale") -> None:
+                 crash_safe: bool = False, size_change: str = "scale",
+                 live: bool = False) -> None:
         cfg = config or OutputConfig()
         self.kind = classify_output(target)
         if self.kind == "file":
@@ -104,7 +105,7 @@ class StreamSink(EncoderSink):
         self._lost_held = 0  # how many of them were lost so (in frames_dropped too)
         super().__init__(Path(target.replace("://", "_")), config=cfg, info=info,
                          side_packets=side_packets, crash_safe=crash_safe,
-                         size_change=size_change)
+                         size_change=size_change, live=live)
         self.name = self.target  # messages name the URL or pipe, never a file
 
     def _guess_format(self) -> str:

@@ -1283,17 +1283,15 @@ class AVSource(Source):
         with self._decoding:
             if self._drained:  # held() took the decoder's last frames (a stop)
                 return []
-            return self._decode_unlocked(packet)
-
-    def _decode_unlocked(self, packet: Any) -> list[Any]:
-        try:
-            return packet.decode()
-        except av.FFmpegError as exc:
-            # Broken packets are expected on live streams; in files they mean damage.
-            if not (self.config.allow_truncated or self.is_live) or isinstance(exc, av.EOFError):
-                raise
-            self._decode_errors += 1
-            return []
+            try:
+                return packet.decode()
+            except av.FFmpegError as exc:
+                # Broken packets are expected on live streams; in files they mean damage.
+                if not (self.config.allow_truncated or self.is_live) or isinstance(
+                        exc, av.EOFError):
+                    raise
+                self._decode_errors += 1
+                return []
 
     def _pts_step(self) -> int:
         if self.rate:
