@@ -208,3 +208,58 @@ def test_closing_the_window_stops_the_run_and_a_bad_snapshot_folder_is_refused(t
             proc.wait()
     assert proc.returncode == 0 and "Traceback" not in err, err
     assert int(ffprobe_streams(out)["streams"][0]["nb_read_frames"]) > 5
+
+
+def test_a_display_that_goes_away_stops_the_run_and_keeps_the_recording(tmp_path):
+    # Qt ended the whole process when the X display went away ("The X11
+    # connection broke"): exit 1, the recording a 48-byte file without its
+    # index under a temporary name (trial 152 F3). The window has a process
+    # of its own now; the run stops as on q and finishes its outputs. Its
+    # Qt objects are no longer torn down off their thread either: a quiet
+    # run says nothing at all (trial 152 F6, Qt's timer warnings).
+    need(_gui_build(), "this OpenCV build has no GUI (install opencv-contrib-python)")
+    need_program("xdotool")
+    binary = need_program("Xvfb")
+    r, w = os.pipe()
+    server = subprocess.Popen([binary, "-displayfd", str(w), "-screen", "0", "800x600x24",
+                               "-nolisten", "tcp"], pass_fds=(w,), stderr=subprocess.DEVNULL)
+    os.close(w)
+    with os.fdopen(r) as fh:
+        display = f":{fh.readline().strip()}"
+    out, stats = tmp_path / "rec.mp4", tmp_path / "stats.json"
+    env = {k: v for k, v in os.environ.items() if k != "QT_LOGGING_RULES"}
+    command = [sys.executable, "-m", "vidclear", "run", "lavfi:testsrc2=size=160x120:rate=15",
+               "--preview", "window", "-q", "--set", "output.preset=ultrafast"]
+    quiet = subprocess.Popen([*command, "-o", str(tmp_path / "quiet.mp4")], cwd=ROOT,
+                             env={**env, "DISPLAY": display}, stderr=subprocess.PIPE, text=True)
+    proc = None
+    try:
+        wid = _xdotool(display, "search", "--sync", "--name", "^vidclear$").splitlines()[0]
+        time.sleep(0.5)
+        _xdotool(display, "windowfocus", "--sync", wid)
+        _xdotool(display, "key", "q")
+        _, quiet_err = quiet.communicate(timeout=20)
+        assert quiet.returncode == 0 and quiet_err == "", quiet_err
+
+        proc = subprocess.Popen([*command, "-o", str(out), "--stats", str(stats)], cwd=ROOT,
+                                env={**env, "DISPLAY": display}, stderr=subprocess.PIPE,
+                                text=True)
+        _xdotool(display, "search", "--sync", "--name", "^vidclear$")
+        time.sleep(1.5)
+        server.terminate()
+        server.wait(10)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        for p in (quiet, proc, server):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+    assert proc.returncode == 0, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "vidclear: warning: the preview window went away ("), err
+    assert "the run stops as on q" in lines[0]
+    report = json.loads(stats.read_text())
+    frames = int(ffprobe_streams(out)["streams"][0]["nb_read_frames"])
+    assert frames == report["frames_out"] > 5
+    assert not list(tmp_path.glob("*partial*"))

@@ -12,24 +12,32 @@ space, p    pause / resume the picture (processing goes on)
 ``h``       show / hide this help
 ==========  ==============================================
 
-All HighGUI calls run on one thread owned by the sink; the pipeline only
-drops the newest frame into a slot, so a slow screen never slows it down.
+The window lives in a process of its own (``_window_process.py``): Qt ends
+the process it runs in when the X display goes away, which in the
+recording's process lost the recording (trial 152 F3). The sink's thread
+composes each picture here and sends the newest one whenever the window
+asks for it, so a slow screen never slows the pipeline down; keys come
+back as lines.
 """
 
 from __future__ import annotations
 
+import collections
 import os
 import subprocess
 import sys
 import threading
+import time
 import warnings
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import cv2
 import numpy as np
 
 from vidclear.core.frame import Frame
 from vidclear.errors import OutputError
+from vidclear.io.sinks._window_process import HEADER
 from vidclear.io.sinks.views import compose_view
 from vidclear.kernels.draw import draw_label
 
@@ -102,8 +110,15 @@ def _hud(image: np.ndarray, lines: list[str]) -> None:
     draw_label(image, "\n".join(lines), corner="bottom-left", scale=max(0.4, image.shape[0] / 900))
 
 
+_CHILD = Path(__file__).with_name("_window_process.py")
+
+
 class WindowSink:
     """Show processed frames in a window; keys act on ``controls``.
+
+    The window is shown by a child process; if it ends on its own (the X
+    display went away, the window manager killed it) the run stops as on
+    ``q`` with a warning, and the recording is finalized.
 
     Parameters
     ----------
@@ -136,14 +151,35 @@ class WindowSink:
         self._cond = threading.Condition()
         self._frame: Frame | None = None
         self._seq = 0
+        self._want = False  # the window asked for the next picture
         self._closing = threading.Event()
         self._ready = threading.Event()
-        self._error: BaseException | None = None
+        self._ended = threading.Event()  # the window's process said its last line
+        self._said: collections.deque[str] = collections.deque(maxlen=20)
+        try:
+            # its own session: Ctrl-C at the terminal is the recording's to handle
+            self._proc = subprocess.Popen(
+                [sys.executable, str(_CHILD), title], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        except OSError as exc:
+            raise OutputError(f"--preview window: could not start the window: {exc}") from exc
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._pipe: IO[bytes] = self._proc.stdin
+        self._events = threading.Thread(target=self._listen, args=(self._proc.stdout,),
+                                        name="vc-window-keys", daemon=True)
+        self._errors = threading.Thread(target=self._drain, name="vc-window-log", daemon=True)
+        self._events.start()
+        self._errors.start()
+        deadline = time.monotonic() + 30.0
+        while not (self._ready.wait(0.05) or self._ended.is_set()
+                   or time.monotonic() > deadline):
+            pass
+        if not self._ready.is_set():
+            self._stop_process()
+            self._errors.join(2.0)
+            raise OutputError(f"--preview window: the window did not open: {self._reason()}")
         self._thread = threading.Thread(target=self._loop, name="vc-window", daemon=True)
         self._thread.start()
-        if not self._ready.wait(10.0) or self._error is not None:
-            self._closing.set()
-            raise OutputError(f"--preview window: the window did not open: {self._error}")
 
     # -- pipeline side -----------------------------------------------------
     def write(self, frame: Frame) -> None:
@@ -159,6 +195,7 @@ class WindowSink:
             self._cond.notify_all()
         if threading.current_thread() is not self._thread:
             self._thread.join(5.0)
+        self._stop_process()
 
     def abort(self) -> None:
         self.close(complete=False)
@@ -195,7 +232,68 @@ class WindowSink:
         self.last_action = action or self.last_action
         return action
 
-    # -- GUI thread ----------------------------------------------------------
+    # -- the window's process ------------------------------------------------
+    def _listen(self, stream: IO[bytes]) -> None:
+        """Read the window's lines: ready, want, key N, closed."""
+        closed = False
+        try:
+            for raw in stream:
+                line = raw.decode("ascii", "replace").strip()
+                if line == "ready":
+                    self._ready.set()
+                elif line == "want":
+                    with self._cond:
+                        self._want = True
+                        self._cond.notify_all()
+                elif line.startswith("key "):
+                    self.handle_key(int(line[4:]))
+                    with self._cond:  # the picture shows the new state
+                        self._cond.notify_all()
+                elif line == "closed":
+                    closed = True
+                    self.controls.quit()  # the user closed the window
+        except (OSError, ValueError):
+            pass
+        self._ended.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._ready.is_set() and not closed and not self._closing.is_set():
+            self._errors.join(2.0)
+            warnings.warn(f"the preview window went away ({self._reason()}); the run stops "
+                          "as on q and its outputs are finished", RuntimeWarning, stacklevel=1)
+            self.controls.quit()
+
+    def _drain(self) -> None:
+        assert self._proc.stderr is not None
+        for raw in self._proc.stderr:
+            line = raw.decode("utf-8", "replace").strip()
+            if line:
+                self._said.append(line)
+
+    def _reason(self) -> str:
+        """The window process's last words, or its exit status."""
+        said = list(self._said)
+        pick = next((ln for ln in reversed(said) if "could not" in ln.lower()
+                     or "cannot" in ln.lower() or "broke" in ln.lower()),
+                    said[-1] if said else None)
+        if pick:
+            return pick
+        code = self._proc.poll()
+        return "its process ended" if code is None else f"its process ended, status {code}"
+
+    def _stop_process(self) -> None:
+        try:
+            self._pipe.write(HEADER.pack(b"STOP", 0, 0))
+            self._pipe.close()
+        except (OSError, ValueError):
+            pass
+        try:
+            self._proc.wait(5.0)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+    # -- the sink's thread -----------------------------------------------------
     def _render(self, frame: Frame) -> np.ndarray:
         rgb = compose_view(frame, self.controls.view, max_width=self.max_width)
         bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
@@ -208,52 +306,46 @@ class WindowSink:
         _hud(bgr, lines)
         return bgr
 
+    def _state(self) -> tuple[Any, ...]:
+        c = self.controls
+        return (c.paused, c.view, self.show_help, c.strength)
+
     def _loop(self) -> None:
-        try:
-            cv2.namedWindow(self.title, cv2.WINDOW_AUTOSIZE)
-        except cv2.error as exc:
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
         seen = 0
-        shown_once = False
-        drawn: tuple[Any, ...] | None = None  # what the picture on screen shows
+        drawn: tuple[Any, ...] | None = None  # what the picture in the window shows
         shown_frame: Frame | None = None
-        try:
-            while not self._closing.is_set():
-                with self._cond:
-                    frame, seq = self._frame, self._seq
-                state = (self.controls.paused, self.controls.view, self.show_help,
-                         self.controls.strength)
-                if frame is not None and seq != seen and not self.controls.paused:
-                    seen, shown_frame, drawn = seq, frame, state
-                    cv2.imshow(self.title, self._render(frame))
-                    self.frames_shown += 1
-                    shown_once = True
-                elif shown_frame is not None and state != drawn:
-                    # paused: the frame on screen drawn again with PAUSED and the
-                    # view chosen (nothing showed until the picture went on,
-                    # trial 152 F5)
-                    drawn = state
-                    cv2.imshow(self.title, self._render(shown_frame))
-                key = cv2.waitKeyEx(15)
-                if key != -1:
-                    self.handle_key(key)
-                try:
-                    gone = shown_once and cv2.getWindowProperty(
-                        self.title, cv2.WND_PROP_VISIBLE) < 1
-                except cv2.error:  # closed by the window manager: Qt's window is gone
-                    gone = True  # (a traceback, and the run went on, trial 152 F2)
-                if gone:
-                    self.controls.quit()  # the user closed the window
-                    break
-        finally:
+        while True:
+            with self._cond:
+                while not (self._closing.is_set() or self._ended.is_set()):
+                    new = self._seq != seen and self._frame is not None
+                    if self._want and ((new and not self.controls.paused)
+                                       or (shown_frame is not None
+                                           and self._state() != drawn)):
+                        break
+                    self._cond.wait(0.1)
+                else:
+                    return
+                frame, seq = self._frame, self._seq
+                self._want = False
+            state = self._state()
+            if frame is not None and seq != seen and not self.controls.paused:
+                seen, shown_frame, drawn = seq, frame, state
+                picture = self._render(frame)
+                self.frames_shown += 1
+            else:
+                # paused: the frame on screen drawn again with PAUSED and the
+                # view chosen (nothing showed until the picture went on,
+                # trial 152 F5)
+                assert shown_frame is not None
+                drawn = state
+                picture = self._render(shown_frame)
+            height, width = picture.shape[:2]
             try:
-                cv2.destroyWindow(self.title)
-                cv2.waitKey(1)
-            except cv2.error:
-                pass
+                self._pipe.write(HEADER.pack(b"IMG ", height, width))
+                self._pipe.write(np.ascontiguousarray(picture).data)
+                self._pipe.flush()
+            except (OSError, ValueError):
+                return  # the window's process ended: _listen says so
 
     def __repr__(self) -> str:
         return f"WindowSink({self.title!r}, shown={self.frames_shown})"
