@@ -15,6 +15,7 @@ from vidclear.hdr.response import (
     camera_response_Debevec1997,
     camera_response_Robertson2003,
     check_exposure_times,
+    exposure_steps,
     gamma_response,
     load_response,
     save_response,
@@ -367,3 +368,56 @@ def test_stratified_samples_are_the_per_level_scans(samples):
     want = _scan_sample_points(stack, times, samples)
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
+
+
+@pytest.mark.parametrize("srgb", [True, False])
+def test_exposure_steps_read_a_time_off_from_the_pictures(srgb):
+    # A time one stop off merged silently, the radiance 36x as far off (trial
+    # 155 F5): the steps measured against the steps the scene was shot with
+    # (the independent truth), for a time right, half a stop off and a stop
+    # off, at the end and between exposures, sRGB and a linear camera.
+    light = scene(96, 128, seed=3, span=8.0)
+    times = [1 / 64, 1 / 16, 1 / 4, 1, 4]
+    imgs = shoot([light] * 5, times, srgb=srgb)
+    true = np.diff(np.log2(times))
+    assert np.allclose(exposure_steps(imgs, times), true, atol=0.1)
+    for k, factor in ((2, 2.0), (1, 2 ** -0.5), (4, 0.5), (0, 2 ** 0.5)):
+        given = list(times)
+        given[k] *= factor
+        with warnings.catch_warnings():  # "brighter than its time allows", for some
+            warnings.simplefilter("ignore")
+            off = exposure_steps(imgs, given) - np.diff(np.log2(given))
+        expect = np.zeros(4)
+        if k > 0:
+            expect[k - 1] -= np.log2(factor)
+        if k < 4:
+            expect[k] += np.log2(factor)
+        assert np.allclose(off, expect, atol=0.15), (k, factor, off)
+
+
+def test_exposure_steps_agree_with_a_real_brackets_times(memorial):
+    # Memorial's published times: each 1-stop step read under the 0.4 stops
+    # vidclear hdr warns of (the film's darkest frames' fog left out; its
+    # darkest pair, which shares a window or two, and brightest, almost all
+    # clipped, are not measured)
+    from vidclear.cli.hdr import MISTIMED_STOPS
+
+    imgs, times = memorial
+    steps = exposure_steps(imgs, times)
+    given = np.diff(np.log2(np.sort(times)))
+    known = np.isfinite(steps)
+    assert known.sum() >= 12
+    assert np.all(np.abs(steps[known] - given[known]) < MISTIMED_STOPS), steps - given
+
+
+def test_exposure_steps_refuse_what_they_cannot_measure():
+    light = scene(48, 64)
+    imgs = shoot([light] * 3, [0.25, 1, 4])
+    with pytest.raises(HDRInputError, match="at least 3"):
+        exposure_steps(imgs[:2], [0.25, 1])
+    with pytest.raises(HDRInputError, match="distinct"):
+        exposure_steps(imgs, [0.25, 1, 1])
+    with pytest.raises(HDRInputError, match="iterations"):
+        exposure_steps(imgs, [0.25, 1, 4], iterations=0)
+    with pytest.raises(HDRInputError, match="low"):
+        exposure_steps(imgs, [0.25, 1, 4], low=200, high=100)

@@ -634,3 +634,32 @@ def test_exposures_of_two_scenes_are_warned_of(tmp_path, capsys):
                  str(tmp_path / "mixed.hdr"), *args]) == 0
     err = capsys.readouterr().err
     assert f"{files[0]} and {files[3]} may not show one scene" in err, err
+
+
+def test_a_time_off_by_a_stop_is_warned_of_and_named(tmp_path, capsys):
+    # A time one stop off (1/16 s written for a 1/8 s shot) merged without a
+    # word, the radiance 36 times as far off as with the right time (trial
+    # 155 F5); the checks before only caught errors of several stops.
+    from tests.hdr.conftest import scene, shoot
+
+    light = scene(120, 160, seed=5, span=8.0)
+    times = [1 / 32, 1 / 8, 1 / 2, 2]
+    files = []
+    for k, im in enumerate(shoot([light] * 4, times)):
+        files.append(tmp_path / f"img_{k}.png")
+        cv2.imwrite(str(files[-1]), im[:, :, ::-1])
+    out = str(tmp_path / "m.hdr")
+    assert main(["hdr", *map(str, files), "-o", out, "--times", *map(str, times)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main(["hdr", *map(str, files), "-o", out, "-y", "--times", "1/32", "1/16", "1/2",
+                 "2"]) == 0
+    err = capsys.readouterr().err
+    assert (f"vidclear: warning: {files[1]} looks 1.0 stop longer than its exposure time "
+            "(0.0625 s): the pictures put it near 0.125 s") in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    # three exposures: two steps, whose ratio is all the pictures can tell
+    assert main(["hdr", *map(str, files[:3]), "-o", out, "-y", "--times", "1/32", "1/8",
+                 "1"]) == 0
+    err = capsys.readouterr().err
+    assert (f"the pictures put the steps from {files[0]} to {files[1]} and on to {files[2]} "
+            "in the ratio 1.00, the times (0.03125, 0.125, 1 s) in the ratio 1.50") in err, err

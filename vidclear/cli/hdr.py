@@ -243,16 +243,17 @@ def _outputs(out: Path, ops: list[str], plot: str | None) -> list[Path]:
 _OTHER_SCENE = 0.3
 
 
-def _warn_other_scenes(images: list[Path], pix: list[np.ndarray]) -> None:
+def _warn_other_scenes(images: list[Path], pix: list[np.ndarray]) -> bool:
     """Warn where two exposures in a row (time order, aligned) show different scenes.
 
     Two unrelated photos of one size were merged as a bracket, exit 0 and
     no word (trial 132 F5: a wrong file picked from a folder). A warning,
     not a refusal: a bracket may hold a subject that moved across most of
-    the frame.
+    the frame. Returns whether it warned.
     """
     from vidclear.hdr.align import bitmap_disagreement
 
+    warned = False
     for k in range(1, len(pix)):
         if images[k].resolve() == images[k - 1].resolve():
             continue
@@ -262,6 +263,78 @@ def _warn_other_scenes(images: list[Path], pix: list[np.ndarray]) -> None:
                   f"scene: their median threshold bitmaps differ on {100 * d:.0f} % of the "
                   f"pixels (a bracket's neighbours on under {100 * _OTHER_SCENE:.0f} %); is "
                   "one from another bracket?", file=sys.stderr)
+            warned = True
+    return warned
+
+
+#: a step between exposures the pictures read this many stops from its times is
+#: warned of: right times read within 0.24 on Memorial and within 0.15 on trial
+#: 155's made brackets (a band moving, hand-held shifts aligned), a time half a
+#: stop off 0.5 (scratch runs of 7 December; a warning, not a refusal)
+MISTIMED_STOPS = 0.4
+
+
+def _warn_mistimed(images: list[Path], times: list[float], pix: list[np.ndarray]) -> None:
+    """Warn of an exposure time the pictures read about half a stop or more off.
+
+    ``images``, ``times`` and the aligned ``pix`` are in order of time, three
+    or more (:func:`~vidclear.hdr.response.exposure_steps` measures the steps
+    up to a common scale: two exposures have one step, which nothing checks).
+    A time one stop off merged without a word, the radiance 36 times as far
+    off as with the right time (trial 155 F5; trial 134 F3).
+    """
+    from vidclear.hdr.response import exposure_steps
+
+    if len(pix) < 3:
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the calibration says these once
+            measured = exposure_steps(pix, times)
+    except HDRInputError:
+        return  # the calibration refuses it, in its own words
+    given = np.diff(np.log2(np.asarray(times, dtype=np.float64)))
+    off = measured - given
+    known = np.isfinite(off)
+    if known.sum() < 2:
+        return
+
+    def stops(x: float) -> str:
+        return f"{x:.1f} stop{'' if abs(round(x, 1)) == 1 else 's'}"
+
+    if len(pix) >= 4:
+        # one time off moves the two steps beside it, opposite ways: the
+        # exposure between them is named
+        offsets = np.concatenate([[0.0], np.cumsum(np.where(known, off, 0.0))])
+        offsets -= float(np.median(offsets))
+        far = np.flatnonzero(np.abs(offsets) >= MISTIMED_STOPS)
+        if far.size == 1 and not np.any(np.abs(np.delete(offsets, far)) >= MISTIMED_STOPS / 2):
+            k = int(far[0])
+            read = times[k] * 2.0 ** float(offsets[k])
+            how = "longer" if offsets[k] > 0 else "shorter"
+            print(f"vidclear: warning: {images[k]} looks {stops(abs(float(offsets[k])))} "
+                  f"{how} than its exposure time ({times[k]:g} s): the pictures put it near "
+                  f"{read:.3g} s beside the others; is its time right? A wrong one bends the "
+                  "camera response and the merge", file=sys.stderr)
+            return
+    if len(pix) == 3:  # two steps: their ratio is all the pictures can tell
+        if known.all() and abs(off[0] - off[1]) >= 2 * MISTIMED_STOPS:
+            print(f"vidclear: warning: the pictures put the steps from {images[0]} to "
+                  f"{images[1]} and on to {images[2]} in the ratio "
+                  f"{float(measured[1] / measured[0]):.2f}, the times "
+                  f"({', '.join(f'{t:g}' for t in times)} s) in the ratio "
+                  f"{float(given[1] / given[0]):.2f}; is one of the times wrong? A wrong one "
+                  "bends the camera response and the merge", file=sys.stderr)
+        return
+    bad = [k for k in range(len(off)) if known[k] and abs(off[k]) >= MISTIMED_STOPS]
+    if not bad:
+        return
+    said = "; ".join(f"{stops(float(measured[k]))} from {images[k]} to {images[k + 1]}, where "
+                     f"the times ({times[k]:g} s, {times[k + 1]:g} s) say "
+                     f"{stops(float(given[k]))}" for k in bad)
+    print(f"vidclear: warning: the pictures read steps between exposures their times do not "
+          f"give: {said}; are the times right? A wrong one bends the camera response and the "
+          "merge", file=sys.stderr)
 
 
 def _refuse_mixed_colour(images: list[Path], pix: list[np.ndarray]) -> None:
@@ -648,7 +721,9 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
             stage("aligning")
             pix, shifts = align_Ward2003(pix, times=times)
             rows, cols = valid_region(shifts, pix[0].shape)
-        _warn_other_scenes(images, [p[rows, cols] for p in pix])
+        if not _warn_other_scenes(images, [p[rows, cols] for p in pix]):
+            # another scene reads as steps of its own
+            _warn_mistimed(images, times, [p[rows, cols] for p in pix])
         calib = (camera_response_Debevec1997 if args.calibrate == "debevec"
                  else camera_response_Robertson2003)
         merge = merge_Debevec1997 if args.calibrate == "debevec" else merge_Robertson2003
