@@ -14,6 +14,7 @@ time.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import threading
 import time
@@ -131,8 +132,16 @@ class LiveControls:
         folder = Path(self.config.snapshot_dir or ".")
         stamp = time.strftime("%Y%m%d-%H%M%S")
         path = folder / f"vidclear-snapshot-{stamp}-{len(self.snapshots) + 1:03d}.png"
-        if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
-            raise OutputError(f"cannot write snapshot {path}")
+        ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        try:
+            if not ok:
+                raise OSError("OpenCV cannot encode it")
+            path.write_bytes(data.tobytes())  # a full disk said as such, not by OpenCV's log
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)  # no half-written picture left
+            raise OutputError(f"cannot write snapshot {path}: "
+                              f"{exc.strerror or exc}") from None
         self.snapshots.append(path)
         return path
 

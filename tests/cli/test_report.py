@@ -293,3 +293,29 @@ def test_report_rows_are_the_frames_in_the_files_each_after_the_one_before(tmp_p
     assert [r["trip_file"] for r in rows] == ["0"] * 10 + ["1"] * 10
     assert all(y > x for x, y in itertools.pairwise(times)), times
     assert times[10] - times[9] == pytest.approx(times[9] - times[8], abs=1e-3)
+
+
+def test_a_report_that_cannot_be_written_leaves_the_stats_and_the_summary(tmp_path,
+                                                                         monkeypatch, capsys):
+    # A full disk under --report ended the run at the report: no --stats
+    # file, no summary, the finished video unmentioned and an empty report
+    # folder left (trial 158 F2). The report's second picture fails here.
+    real = report_mod.write_file
+
+    def full(path, data, *, label):
+        if Path(path).name == "timeline.png":
+            raise OutputError(f"cannot write {label} {path}: No space left on device")
+        return real(path, data, label=label)
+
+    monkeypatch.setattr(report_mod, "write_file", full)
+    out, stats, rep = tmp_path / "out.mp4", tmp_path / "s.json", tmp_path / "rep"
+    code = main(["run", "lavfi:testsrc2=size=96x64:rate=10:duration=1", "-o", str(out),
+                 "--stats", str(stats), "--report", str(rep)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert err[-1] == (f"vidclear: error: cannot write report file {rep / 'timeline.png'}: "
+                       f"No space left on device (the output, {out}, is written whole)"), err
+    assert any(line.startswith(f"wrote 10 frames to {out}") for line in err), err
+    assert json.loads(stats.read_text())["frames_out"] == 10
+    assert int(ffprobe_streams(out)["streams"][0]["nb_read_frames"]) == 10
+    assert not rep.exists()  # neither the contact sheet written before nor the folder

@@ -421,3 +421,31 @@ def test_exposure_steps_refuse_what_they_cannot_measure():
         exposure_steps(imgs, [0.25, 1, 4], iterations=0)
     with pytest.raises(HDRInputError, match="low"):
         exposure_steps(imgs, [0.25, 1, 4], low=200, high=100)
+
+
+
+def test_exposure_steps_leave_flat_steps_unmeasured():
+    # Flat snow through JPEG quality 50, right times: steps measured at one
+    # level of the response read 0.5-0.7 stops off (trial 157 F1). A step
+    # whose shared pixels span under 8 levels is not measured.
+    rng = np.random.default_rng(0)
+    light = np.full((96, 128, 3), 0.8, np.float32) * rng.uniform(0.98, 1.02, (96, 128, 1))
+    light[40:60, 50:80] = 0.05  # a dark patch: the last steps see only it
+    times = [1 / 8, 1 / 4, 1 / 2, 1, 2]
+    imgs = []
+    for im in shoot([light] * 5, times):
+        ok, buf = cv2.imencode(".jpg", im, [cv2.IMWRITE_JPEG_QUALITY, 50])
+        assert ok
+        imgs.append(cv2.imdecode(buf, cv2.IMREAD_UNCHANGED))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        steps = exposure_steps(imgs, times)
+    flat = []
+    for k in range(4):
+        a = imgs[k].astype(int)
+        b = imgs[k + 1].astype(int)
+        both = ((a >= 16) & (a <= 235) & (b >= 16) & (b <= 235)).all(axis=2)
+        level = a[both].mean(axis=1)
+        flat.append(both.mean() >= 0.01 and np.ptp(np.percentile(level, [10, 90])) < 8)
+    assert any(flat)
+    assert all(np.isnan(steps[k]) for k in range(4) if flat[k]), (steps, flat)

@@ -594,7 +594,7 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
         bursts = burst_note(stats, session.config.pipeline.queue_size)
         if bursts:
             print(f"vidclear: note: {bursts}", file=sys.stderr)
-        if report is not None:
+        if report is not None and report.error is None:
             print(f"vidclear: report: {report.folder / 'report.html'}", file=sys.stderr)
         for label_ in session.skipped_streams:
             print(f"vidclear: note: stream {label_} was not copied (container cannot hold it)",
@@ -607,10 +607,13 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
         print(f"vidclear: note: input {session.source.spec} had sent nothing for "
               f"{silent:.1f} s when the run ended (a loss is declared after input.timeout)",
               file=sys.stderr)
-    if stats_failed is not None:
-        failed_why = " ".join(str(stats_failed).split())
+    failed = [why for why in (stats_failed, report.error if report is not None else None)
+              if why is not None]
+    for fault in failed:
+        failed_why = " ".join(str(fault).split())
         print(f"vidclear: error: {failed_why} (the output, {session.output_label}, is "
               "written whole)", file=sys.stderr)
+    if failed:
         return 1
     if getattr(session.source, "gave_up", False):
         # a recorder's script must tell "the camera died" from "done" (trial 54)

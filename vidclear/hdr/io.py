@@ -373,8 +373,16 @@ def write_image_atomic(path: str | os.PathLike[str], image: np.ndarray) -> None:
     arr = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
 
     def write(tmp: Path) -> None:
-        if not cv2.imwrite(str(tmp), arr):
-            raise OutputError(f"cannot write {p}: OpenCV refused the file")
+        # encoded in memory and written here: OpenCV's own writes said only
+        # "refused" on a full disk, after its log lines (trial 158 F5)
+        try:
+            ok, data = cv2.imencode(p.suffix or ".png", arr)
+        except cv2.error:
+            ok = False
+        if not ok:
+            raise OutputError(f"cannot write {p}: OpenCV cannot encode a {p.suffix or 'PNG'} "
+                              "image")
+        tmp.write_bytes(data.tobytes())
 
     _atomic(p, write)
 

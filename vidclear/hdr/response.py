@@ -494,6 +494,12 @@ def camera_response_Debevec1997(
     return as_response(resp)
 
 
+#: a step measured on pixels whose levels in the shorter exposure span less than
+#: this (10th to 90th percentile) is not measured: flat snow through JPEG quality 50,
+#: right times, read 0.5-0.7 stops off (trial 157 F1); Memorial's narrowest is 13
+_FLAT_LEVELS = 8
+
+
 def exposure_steps(images: Sequence[np.ndarray] | np.ndarray,
                    times: Sequence[float] | np.ndarray, *, iterations: int = 10,
                    smoothness: float = 30.0, low: int = 0, high: int = 235) -> np.ndarray:
@@ -537,8 +543,10 @@ def exposure_steps(images: Sequence[np.ndarray] | np.ndarray,
     ndarray
         K - 1 float64 steps in stops (``log2`` of the ratio of exposures),
         between the exposures in order of time; NaN where two exposures
-        share too few well-exposed pixels to measure (a 3-stop step of a
-        linear camera).
+        share too few well-exposed pixels to measure (under 1 %: a 3-stop
+        step of a linear camera), or pixels of too few levels (a flat
+        scene: one level of the response, which JPEG's block quantisation
+        decides).
 
     Raises
     ------
@@ -581,7 +589,12 @@ def exposure_steps(images: Sequence[np.ndarray] | np.ndarray,
         # shots, is noise), as check_exposure_times finds it, by 16
         black = min(float(np.percentile(a, 1)), float(np.percentile(b, 1)), 20.0)
         floor = max(low, black + 16)
-        pairs.append(((a >= floor) & (a <= high) & (b >= floor) & (b <= high)).all(axis=2))
+        both = ((a >= floor) & (a <= high) & (b >= floor) & (b <= high)).all(axis=2)
+        if both.any():
+            level = a[both].mean(axis=1)
+            if np.percentile(level, 90) - np.percentile(level, 10) < _FLAT_LEVELS:
+                both[:] = False  # one level of the response: JPEG's blocks decide it
+        pairs.append(both)
     enough = max(100, int(0.01 * pairs[0].size))
     given = np.diff(np.log2(t))
     steps = given.copy()

@@ -24,6 +24,7 @@ its object API and Agg canvas: no pyplot state, no display needed.
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import html
 import importlib.util
@@ -173,6 +174,9 @@ class ReportSink:
         self.closed = False
         self.complete = False
         self.written: list[Path] = []
+        #: why the report could not be written (a full disk), or None
+        self.error: OutputError | None = None
+        self._made_folder = False
         #: the HDR transfer of output thumbnails shown through sdr_preview, if any
         self.hdr_shown: str | None = None
 
@@ -269,12 +273,28 @@ class ReportSink:
         self.events.append(text)
 
     def close(self, *, complete: bool = True) -> None:
-        """Write the report (also after an interruption, marked as such)."""
+        """Write the report (also after an interruption, marked as such).
+
+        A report that cannot be written (a full disk) is kept in
+        :attr:`error` rather than raised: raised, it ended the run before
+        its ``--stats`` and summary, and the finished video went unmentioned
+        (trial 158 F2).
+        """
         if self.closed:
             return
         self.closed = True
         self.complete = complete
-        self._write_files()
+        try:
+            self._write_files()
+        except OutputError as exc:
+            self.error = exc
+            for path in self.written:  # no report without its page left behind
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            self.written = []
+            if self._made_folder:  # nor an empty folder under the name asked for
+                with contextlib.suppress(OSError):
+                    self.folder.rmdir()
 
     def abort(self) -> None:
         """The run failed: write nothing."""
@@ -283,6 +303,7 @@ class ReportSink:
     # -- output ------------------------------------------------------------
     def _write_files(self) -> None:
         try:
+            self._made_folder = not self.folder.exists()
             self.folder.mkdir(exist_ok=True)
         except OSError as exc:
             raise OutputError(f"cannot create report folder {self.folder}: "
