@@ -213,6 +213,22 @@ def test_a_session_runs_once(tmp_path):
     assert ffprobe_streams(tmp_path / "out.mp4")["streams"][0]["nb_read_frames"] == "6"
 
 
+def test_a_session_never_run_is_released_by_close(tmp_path):
+    # Opened and never run, a session held its input and outputs (and a
+    # LiveJob's window process) until the interpreter exited (trial 156 F2).
+    clip = make_clip(tmp_path / "in.mp4", n=6, size=(64, 48))
+    with Session.open(str(clip), tmp_path / "out.mp4") as session:
+        pass
+    assert session.source._closed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]  # nothing half-written
+    with pytest.raises(vidclear.VidclearError, match="has run already"):
+        session.run(signals=False)
+    with Session.open(str(clip), tmp_path / "ran.mp4") as ran:
+        assert ran.run(signals=False).frames_out == 6
+    ran.close()  # after a run: nothing to release
+    assert ffprobe_streams(tmp_path / "ran.mp4")["streams"][0]["nb_read_frames"] == "6"
+
+
 def test_a_dehazers_config_takes_only_a_dehazeconfig():
     # A dict was stored before anything checked it: AttributeError from the
     # setter, then every later frame failed (trial 35).

@@ -380,6 +380,17 @@ class LiveJob:
     def stop(self) -> None:
         self.session.stop()
 
+    def close(self) -> None:
+        """Release a job that will not run: its input, outputs and previews
+        (:meth:`Session.close <vidclear.session.Session.close>`)."""
+        self.session.close()
+
+    def __enter__(self) -> LiveJob:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def stats_extra(self) -> dict[str, Any]:
         """Live facts for ``--stats``: input state, reconnects, preview."""
         extra: dict[str, Any] = {"live": {

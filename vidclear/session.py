@@ -457,6 +457,31 @@ class Session:
         for rec in self.recorders:
             rec.cancel()
 
+    def close(self) -> None:
+        """Release a session that will not run: its input, outputs and previews.
+
+        Outputs are discarded (nothing was written to them) and a preview
+        window's process ends; a session that ran has released them already,
+        and this does nothing. A session opened and never run held its input
+        (a camera, a port) and its preview window until the interpreter
+        exited (trial 156 F2).
+        """
+        if self._started:
+            return
+        self._started = True  # run() refuses from now on
+        try:
+            self.tee.abort()
+        finally:
+            self.source.close()
+            for fn in self._on_close:
+                fn()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @contextlib.contextmanager
     def _signals(self, enabled: bool,
                  on_signal: Callable[[int], Any] | None) -> Iterator[None]:

@@ -307,3 +307,15 @@ def test_ffmpegs_file_protocol_prefix_names_the_path_after_it(clip, tmp_path):
     res = vidclear_cli("run", f"file:{clip}", "-o", f"file:{out}", "-q")
     assert res.returncode == 0, res.stderr
     assert out.exists() and not list(tmp_path.glob("file:*"))
+
+
+@pytest.mark.parametrize("graph, name", [("nosuchsrc=1", "nosuchsrc"),
+                                         ("testsrc2=rate=5,null[v];[v]fooscale=2:2", "fooscale")])
+def test_a_lavfi_graph_with_an_unknown_filter_names_it(tmp_path, graph, name):
+    # FFmpeg's error is "Invalid argument"; the filter's name was only in its
+    # log (trial 158 F8)
+    res = vidclear_cli("run", f"lavfi:{graph}", "-o", str(tmp_path / "l.mp4"))
+    assert res.returncode == 1
+    assert one_error_line(res) == (f"vidclear: error: cannot open input lavfi:{graph}: FFmpeg "
+                                   f"has no filter named '{name}' (ffmpeg -filters lists them)")
+    assert not list(tmp_path.iterdir())

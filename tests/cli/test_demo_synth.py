@@ -158,3 +158,23 @@ def test_demo_refuses_an_extension_no_container_takes_before_rendering(tmp_path)
                           ".ogv, .mpg, .wmv, .flv, .mxf or .nut (or name the container with "
                           "-f)\n")
     assert not list(tmp_path.iterdir())
+
+
+def test_demo_names_without_o_and_keep_input_checked_first(tmp_path):
+    # Without -o, -y wrote vidclear-demo-1.mp4 beside the default name rather
+    # than replacing it (trial 158 F7); --keep-input naming the -o file was
+    # written first, then refused as the input (trial 158 F4).
+    base = [*PY, "demo", "--seconds", "0.5", "--size", "64x48", "-q"]
+    for _ in range(2):
+        res = subprocess.run([*base, "-y"], cwd=tmp_path, capture_output=True, text=True,
+                             timeout=300)
+        assert res.returncode == 0, res.stderr
+    res = subprocess.run(base, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vidclear-demo-1.mp4",
+                                                          "vidclear-demo.mp4"]
+    res = subprocess.run([*base, "-o", "d.mp4", "--keep-input", "./d.mp4"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1, res.stderr
+    assert res.stderr == "vidclear: error: --keep-input ./d.mp4 is also the -o file\n"
+    assert not (tmp_path / "d.mp4").exists()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -263,3 +265,98 @@ def test_a_display_that_goes_away_stops_the_run_and_keeps_the_recording(tmp_path
     frames = int(ffprobe_streams(out)["streams"][0]["nb_read_frames"])
     assert frames == report["frames_out"] > 5
     assert not list(tmp_path.glob("*partial*"))
+
+
+def test_the_window_closed_before_its_first_picture_says_so(xvfb):
+    # Closed while empty (the kernels compiling), the window came back with
+    # the first picture and the run went on to the end (trial 156 F4). The
+    # window's process, alone: it shows a placeholder and reports the close.
+    need(_gui_build(), "this OpenCV build has no GUI (install opencv-contrib-python)")
+    need_program("xdotool")
+    from vidclear.io.sinks.window import _CHILD
+
+    env = {**os.environ, "DISPLAY": xvfb, "QT_LOGGING_RULES": "*=false"}
+    with subprocess.Popen([sys.executable, str(_CHILD), "vidclear-early"], env=env,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL) as proc:
+        try:
+            assert proc.stdout.readline() == b"ready\n"
+            wid = _xdotool(xvfb, "search", "--sync", "--name",
+                           "^vidclear-early$").splitlines()[0]
+            time.sleep(0.5)
+            _close_as_a_window_manager(xvfb, int(wid))
+            # it exits by itself, its output read to the end; a window that
+            # ignores the close is stopped after 10 s, its end unsaid
+            ends = proc.wait(10)
+        except subprocess.TimeoutExpired:
+            ends = None
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        said = proc.stdout.read().decode().split()
+    assert ends == 0, said
+    assert said[-1] == "closed" and "key" not in said, said
+
+
+def test_a_frozen_window_does_not_hold_the_run(tmp_path):
+    # The window's process stopped (SIGSTOP) with a picture half-sent: the
+    # run encoded every frame, then hung for good in its close, Ctrl-C and
+    # SIGTERM too (trial 156 F1). It is killed after 3 s now.
+    need(_gui_build(), "this OpenCV build has no GUI (install opencv-contrib-python)")
+    need_program("xdotool")
+    binary = need_program("Xvfb")
+    r, w = os.pipe()
+    server = subprocess.Popen([binary, "-displayfd", str(w), "-screen", "0", "800x600x24",
+                               "-nolisten", "tcp"], pass_fds=(w,), stderr=subprocess.DEVNULL)
+    os.close(w)
+    with os.fdopen(r) as fh:
+        display = f":{fh.readline().strip()}"
+    out, stats = tmp_path / "rec.mp4", tmp_path / "stats.json"
+    env = {**os.environ, "DISPLAY": display, "QT_LOGGING_RULES": "*=false"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vidclear", "run", "lavfi:testsrc2=size=320x240:rate=25:duration=3",
+         "--preview", "window", "-o", str(out), "--stats", str(stats), "-q",
+         "--set", "output.preset=ultrafast"], cwd=ROOT, env=env, stderr=subprocess.PIPE,
+        text=True)
+    child = None
+    try:
+        _xdotool(display, "search", "--sync", "--name", "^vidclear$")
+        found = subprocess.run(["pgrep", "-P", str(proc.pid), "-f", "_window_process"],
+                               capture_output=True, text=True, timeout=10).stdout.split()
+        assert len(found) == 1, found
+        child = int(found[0])
+        time.sleep(0.5)
+        os.kill(child, signal.SIGSTOP)
+        _, err = proc.communicate(timeout=30)  # 3 s of input, then 2 + 3 s at most
+    finally:
+        if child is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGCONT)
+        for p in (proc, server):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert proc.returncode == 0, err
+    report = json.loads(stats.read_text())
+    assert int(ffprobe_streams(out)["streams"][0]["nb_read_frames"]) == report["frames_out"] == 75
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)  # killed, and reaped
+
+
+def test_a_live_job_never_run_closes_its_window(xvfb):
+    # Built and never run, a LiveJob kept its (blank) window and its process
+    # until the interpreter exited, del, stop() and abort() notwithstanding
+    # (trial 156 F2); close() and the with statement release them.
+    need(_gui_build(), "this OpenCV build has no GUI (install opencv-contrib-python)")
+    need_program("xdotool")
+    code = ("import subprocess, sys\n"
+            "from vidclear.live import LiveJob\n"
+            "with LiveJob('lavfi:testsrc2=size=64x48:rate=10', preview='window') as job:\n"
+            "    child = job.session.tee.sinks[-1]._proc\n"
+            "    assert child.poll() is None\n"
+            "print(child.poll())\n")
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60,
+                         env={**os.environ, "DISPLAY": xvfb, "QT_LOGGING_RULES": "*=false"})
+    assert res.returncode == 0 and res.stdout.strip() == "0", res.stderr
+    assert _xdotool(xvfb, "search", "--name", "^vidclear$", timeout=5) == ""

@@ -126,9 +126,29 @@ def test_a_bursty_live_input_is_named_as_the_cause_of_its_drops():
     # 13 of 150 frames dropped, 112 of them in bursts: under a 10 % threshold
     # the note was not said (trial 112 F2); a bursty input without drops says nothing
     few = SimpleNamespace(mode="live", stages={"decode": SimpleNamespace(frames=150)},
-                          dropped=13, burst_frames=112)
+                          dropped=13, burst_frames=112, longest_burst=6)
     assert "112 of the 150 frames read came in bursts" in burst_note(few, 1)
     assert burst_note(SimpleNamespace(**{**vars(few), "dropped": 0}), 1) == ""
+
+
+def test_a_burst_longer_than_the_queue_is_named_with_the_queue_that_keeps_it():
+    # A stream's backlog read at once (19 frames the probe held) lost 18 under
+    # the dashcam preset's queue of 8, and the note, said for shorter queues
+    # only, said nothing (trial 158 F1). The longest burst is counted, and the
+    # queue the note names keeps it.
+    from vidclear.cli.progress import burst_note
+
+    arriving = [0.0] * 20 + [0.5 + i / 30 for i in range(40)]  # 20 at once, then steady
+    stats = Pipeline(_arriving(arriving), [Slow(0.01)], NullSink(), mode="live",
+                     queue_size=8).run()
+    assert stats.snapshot()["longest_burst"] == stats.longest_burst >= 19
+    assert stats.dropped > 0
+    note = burst_note(stats, 8)
+    assert f"the longest {stats.longest_burst} frames at once" in note, note
+    assert f"pipeline.queue_size={stats.longest_burst} keeps them" in note, note
+    kept = Pipeline(_arriving(arriving), [Slow(0.01)], NullSink(), mode="live",
+                    queue_size=stats.longest_burst).run()
+    assert kept.dropped == 0 and burst_note(kept, stats.longest_burst) == ""
 
 
 def test_processors_that_hold_frames_are_flushed_through_the_rest_of_the_chain():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -19,7 +20,7 @@ from vidclear.cli.run import (
 )
 from vidclear.config.loader import Config
 from vidclear.config.sections import OutputConfig
-from vidclear.errors import ConfigError
+from vidclear.errors import ConfigError, OutputError
 from vidclear.io.sinks.encoder import container_for
 from vidclear.io.sinks.paths import check_output_path
 from vidclear.io.sinks.stream import classify_output
@@ -36,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "demo", help="dehaze a built-in hazy clip into a before/after video",
         description="Render a synthetic foggy road clip (nothing is downloaded), dehaze it and "
                     "write the input and the result side by side. Without -o the video goes to "
-                    f"./{DEFAULT_NAME} (or -1, -2, ... if that name is taken).",
+                    f"./{DEFAULT_NAME} (or -1, -2, ... if that name is taken; -y replaces "
+                    "it).",
         epilog="""\
 examples:
   vidclear demo                               # ./vidclear-demo.mp4, 4 s at 640x360
@@ -88,8 +90,15 @@ def run(args: argparse.Namespace) -> int:
         # it advised "-f matroska", an option demo does not have (trial 38)
         raise ConfigError(f"vidclear demo writes a video file, not to {args.output}: give "
                           "-o NAME.mp4")
-    output = Path(args.output) if args.output else _free_name(DEFAULT_NAME)
+    # -y replaces the default name, as it does a name given (it wrote -1, -2, ...
+    # beside it, trial 158 F7)
+    output = (Path(args.output) if args.output else
+              Path(DEFAULT_NAME) if args.overwrite else _free_name(DEFAULT_NAME))
     check_output_path(output, inputs=[], overwrite=args.overwrite)  # before 10 s of rendering
+    if args.keep_input:  # refused before the hazy clip is written (trial 158 F4)
+        for label, other in (("-o", str(output)), ("--stats", getattr(args, "stats", None))):
+            if other and os.path.realpath(args.keep_input) == os.path.realpath(other):
+                raise OutputError(f"--keep-input {args.keep_input} is also the {label} file")
     container_for(output)  # an extension no muxer takes, likewise (trial 54)
     report = open_report(args, title="vidclear demo")
     base = {"pipeline": {"processors": ["dehaze", "side_by_side"]},

@@ -156,6 +156,7 @@ class Pipeline:
         st = self.stats.stage("decode")
         it = iter(self.source)
         last: tuple[float, float] | None = None  # the previous frame's capture and media time
+        run = 1  # frames in the burst the last one came in
         while not self._stopping.is_set():
             t0 = time.perf_counter()
             waited = getattr(self.source, "paced_s", 0.0)  # a paced source's waiting
@@ -176,6 +177,10 @@ class Pipeline:
                 if last is not None and 0 < now[1] - last[1] and (
                         now[0] - last[0] < BURST_SHARE * (now[1] - last[1])):
                     self.stats.burst_frames += 1
+                    run += 1
+                    self.stats.longest_burst = max(self.stats.longest_burst, run)
+                else:
+                    run = 1
                 last = now
             try:
                 self._decoded.put(frame)

@@ -211,6 +211,9 @@ class PipelineStats:
     #: times are apart (BURST_SHARE): a bursty input, whose bursts the
     #: latest-frame flow thins to their newest
     burst_frames: int = 0
+    #: The most frames of a live input read at once (one burst: the first and
+    #: those that came with it); a latest-frame queue shorter keeps only its newest
+    longest_burst: int = 0
     #: perf_counter() when the last warm-up frame (one that waited for the JIT) finished.
     warm_until_s: float | None = None
     _warm_until_mono: float | None = None
@@ -384,6 +387,7 @@ class PipelineStats:
             "speed": round(self.speed, 3),
             "dropped": self.dropped,
             "frames_in_bursts": self.burst_frames,
+            "longest_burst": self.longest_burst,
             "frames_damaged": self.damaged,
             "damaged_at_s": self.damaged_times(),
             "damaged_at_end": self.damaged_at_end,

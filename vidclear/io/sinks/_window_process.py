@@ -17,6 +17,8 @@ window was closed by the user.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import struct
 import sys
@@ -79,6 +81,13 @@ def main(title: str) -> int:
     # ends when its input does (the parent closes it, or dies).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE)
+    # something to show, and to close, until the first picture: closed while
+    # empty (kernels compiling), the window came back with it and the run
+    # went on (trial 156 F4)
+    waiting = np.full((120, 360, 3), 32, np.uint8)
+    cv2.putText(waiting, "waiting for the first picture", (14, 66), cv2.FONT_HERSHEY_SIMPLEX,
+                0.6, (220, 220, 220), 1, cv2.LINE_AA)
+    cv2.imshow(title, waiting)
     inbox = _Inbox()
     threading.Thread(target=inbox.read, args=(sys.stdin.buffer,), daemon=True).start()
     if not (_say("ready") and _say("want")):
@@ -89,14 +98,15 @@ def main(title: str) -> int:
             picture, inbox.picture = inbox.picture, None
         if picture is not None:
             cv2.imshow(title, picture)
-            shown = True
             if not _say("want"):
                 break
         key = cv2.waitKeyEx(15)
         if key != -1 and not _say(f"key {key}"):
             break
         try:
-            gone = shown and cv2.getWindowProperty(title, cv2.WND_PROP_VISIBLE) < 1
+            visible = cv2.getWindowProperty(title, cv2.WND_PROP_VISIBLE) >= 1
+            shown = shown or visible  # mapped by the window system: a close now counts
+            gone = shown and not visible
         except cv2.error:  # closed by the window manager: Qt's window is gone
             gone = True
         if gone:
@@ -111,4 +121,10 @@ def main(title: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "vidclear"))
+    status = main(sys.argv[1] if len(sys.argv) > 1 else "vidclear")
+    with contextlib.suppress(OSError):
+        sys.stdout.flush()
+    # at once: the reader thread may be blocked on standard input, which
+    # Python's shutdown cannot take from it ("could not acquire lock for
+    # <stdin>", SIGABRT)
+    os._exit(status)

@@ -93,16 +93,24 @@ def _display_problem() -> str | None:
     try:
         res = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True,
                              timeout=20, check=False)
+    except subprocess.TimeoutExpired:
+        # the probe's own command said nothing to a user (trial 156 F3)
+        return (f"the display ({_display_names()}) did not answer within 20 s; use "
+                "--preview http")
     except (OSError, subprocess.SubprocessError) as exc:
         return f"could not check the display ({exc}); use --preview http"
     if res.returncode == 0:
         return None
-    where = ", ".join(f"{k}={os.environ[k]}" for k in ("DISPLAY", "WAYLAND_DISPLAY")
-                      if os.environ.get(k))
+    where = _display_names()
     said = [ln.strip() for ln in res.stderr.splitlines() if ln.strip()]
     why = next((ln for ln in said if "could not" in ln.lower() or "cannot" in ln.lower()),
                said[-1] if said else f"exit status {res.returncode}")
     return f"the display ({where}) cannot open a window: {why}; use --preview http"
+
+
+def _display_names() -> str:
+    return ", ".join(f"{k}={os.environ[k]}" for k in ("DISPLAY", "WAYLAND_DISPLAY")
+                     if os.environ.get(k))
 
 
 def _hud(image: np.ndarray, lines: list[str]) -> None:
@@ -194,7 +202,7 @@ class WindowSink:
         with self._cond:
             self._cond.notify_all()
         if threading.current_thread() is not self._thread:
-            self._thread.join(5.0)
+            self._thread.join(2.0)  # a window that stopped reading holds it in a write
         self._stop_process()
 
     def abort(self) -> None:
@@ -282,16 +290,32 @@ class WindowSink:
         return "its process ended" if code is None else f"its process ended, status {code}"
 
     def _stop_process(self) -> None:
+        """Ask the window's process to end; kill it after 3 s.
+
+        Asked from a thread of its own: a process that stopped reading (frozen,
+        SIGSTOP) left a picture half-sent, and the STOP written after it
+        blocked the run's end for good, Ctrl-C too (trial 156 F1). Killed, its
+        pipe breaks and every write blocked on it returns.
+        """
+        def ask() -> None:
+            try:
+                self._pipe.write(HEADER.pack(b"STOP", 0, 0))
+                self._pipe.close()
+            except (OSError, ValueError):
+                pass
+
+        threading.Thread(target=ask, name="vc-window-stop", daemon=True).start()
         try:
-            self._pipe.write(HEADER.pack(b"STOP", 0, 0))
-            self._pipe.close()
-        except (OSError, ValueError):
-            pass
-        try:
-            self._proc.wait(5.0)
+            self._proc.wait(3.0)
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
+        for thread, stream in ((self._events, self._proc.stdout),
+                               (self._errors, self._proc.stderr)):
+            if thread is not threading.current_thread():
+                thread.join(2.0)  # read to its end: the process is gone
+            if stream is not None and not thread.is_alive():
+                stream.close()
 
     # -- the sink's thread -----------------------------------------------------
     def _render(self, frame: Frame) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import re
 import socket
 import stat
 import sys
@@ -474,6 +475,19 @@ class _CountingReader(io.RawIOBase):
         self._next_at = self.segments_end
 
 
+def _unknown_filters(graph: str) -> list[str]:
+    """The names in a lavfi ``graph`` that are no filter of this FFmpeg build."""
+    import av.filter
+
+    names = []
+    for part in re.split(r"[,;]", graph):
+        # leading [labels], then the name up to its =arguments, @instance or [label]
+        found = re.match(r"(?:\s*\[[^\]]*\])*\s*([A-Za-z0-9_]+)", part)
+        if found and found.group(1) not in av.filter.filters_available:
+            names.append(found.group(1))
+    return names
+
+
 class AVSource(Source):
     """Decode the video stream of a file, URL or lavfi graph with PyAV.
 
@@ -617,6 +631,11 @@ class AVSource(Source):
             if self._stdin is not None and self._stdin.count == 0:
                 raise InputError("standard input is empty (0 bytes): nothing was piped "
                                  "in") from None
+            unknown = _unknown_filters(target) if self.kind == "lavfi" else []
+            if unknown:  # FFmpeg logs the name; its error says "Invalid argument" (trial 158 F8)
+                raise InputError(f"cannot open input {self.spec}: FFmpeg has no filter named "
+                                 f"{', '.join(map(repr, unknown))} (ffmpeg -filters lists "
+                                 "them)") from None
             raise open_error(self.spec, exc) from None
 
     def _check_joined_tracks(self, copy_streams: bool) -> None:
