@@ -327,6 +327,12 @@ class Pipeline:
             threading.Thread(target=self._guard(self._write, None), name="vc-encode"),
         ]
         self.stats.started_s = time.perf_counter()
+        opened = getattr(self.source, "opened_at", None)
+        if self.mode == "live" and isinstance(opened, float) and opened < self.stats.started_s:
+            # a stream's frames read while FFmpeg probed it come at once: counted
+            # from the run's start, a 25 fps stream ran "1.35x real time" (trial
+            # 158 F6). A live run's time starts when its input began to open.
+            self.stats.started_s = opened
         for t in threads:
             t.daemon = True
             t.start()

@@ -542,6 +542,9 @@ class AVSource(Source):
         #: one-line notes for the user (a numbered sequence ending at a gap)
         self.notes: list[str] = []
         self._state_at_open = self._file_state()
+        #: time.perf_counter() when the input began to open: a stream's frames
+        #: read while FFmpeg probed it come at the start of the run
+        self.opened_at = time.perf_counter()
         self._container = self._open()
         try:
             self._setup(copy_streams)
