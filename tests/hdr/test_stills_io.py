@@ -709,3 +709,30 @@ def test_times_off_in_two_places_are_said_to_be_undecidable(tmp_path, capsys):
             "pictures cannot tell: in proportion the pictures read them 1.00 : 1.00 : 1.00 : "
             "1.00, the times 0.07 : 1.00 : 1.00 : 0.07") in err, err
     assert "looks" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_set_cut_short_by_a_full_disk_says_what_was_written(tmp_path, monkeypatch, capsys):
+    # The radiance map and a tone-mapped picture written, the next picture
+    # failed on a full disk: the error named that file only, and the two
+    # whole files left went unmentioned (trial 159 F1).
+    import errno
+    import os
+
+    files = [str(p) for p in _bracket_files(tmp_path)]
+    real = Path.write_bytes
+
+    def full(self, data):
+        if "drago" in self.name:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    out = tmp_path / "h.hdr"
+    assert main(["hdr", *files, "--times", "0.25", "1", "4", "-o", str(out), "--tonemap",
+                 "reinhard,drago"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-2:] == [
+        f"vidclear: note: wrote {out}, {tmp_path / 'h_reinhard.png'} (each whole); not "
+        f"written: {tmp_path / 'h_drago.png'}",
+        f"vidclear: error: cannot write {tmp_path / 'h_drago.png'}: No space left on device"], err
+    assert out.exists() and not (tmp_path / "h_drago.png").exists()

@@ -144,7 +144,7 @@ def test_a_burst_longer_than_the_queue_is_named_with_the_queue_that_keeps_it():
     assert stats.snapshot()["longest_burst"] == stats.longest_burst >= 19
     assert stats.dropped > 0
     note = burst_note(stats, 8)
-    assert f"the longest {stats.longest_burst} frames at once" in note, note
+    assert f"the longest brought {stats.longest_burst} frames at once" in note, note
     assert f"pipeline.queue_size={stats.longest_burst} keeps them" in note, note
     kept = Pipeline(_arriving(arriving), [Slow(0.01)], NullSink(), mode="live",
                     queue_size=stats.longest_burst).run()

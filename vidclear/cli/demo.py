@@ -96,9 +96,11 @@ def run(args: argparse.Namespace) -> int:
               Path(DEFAULT_NAME) if args.overwrite else _free_name(DEFAULT_NAME))
     check_output_path(output, inputs=[], overwrite=args.overwrite)  # before 10 s of rendering
     if args.keep_input:  # refused before the hazy clip is written (trial 158 F4)
-        for label, other in (("-o", str(output)), ("--stats", getattr(args, "stats", None))):
+        named = "the -o file" if args.output else "the output"  # not an -o never given
+        for label, other in ((named, str(output)),
+                             ("the --stats file", getattr(args, "stats", None))):
             if other and os.path.realpath(args.keep_input) == os.path.realpath(other):
-                raise OutputError(f"--keep-input {args.keep_input} is also the {label} file")
+                raise OutputError(f"--keep-input {args.keep_input} is also {label}")
     container_for(output)  # an extension no muxer takes, likewise (trial 54)
     report = open_report(args, title="vidclear demo")
     base = {"pipeline": {"processors": ["dehaze", "side_by_side"]},

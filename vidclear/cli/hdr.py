@@ -817,6 +817,12 @@ def _run(args: argparse.Namespace, stopped: list[int]) -> int:
         print(f"vidclear: interrupted: wrote {', '.join(str(o) for o in written) or 'nothing'}"
               f"; not written: {', '.join(left)}", file=sys.stderr)
         return 128 + (stopped[0] if stopped else signal.SIGINT)
+    except OutputError:
+        if written:  # a full disk after some of the set: which are whole (trial 159 F1)
+            left = [str(o) for o in outs if o not in written]
+            print(f"vidclear: note: wrote {', '.join(str(o) for o in written)} (each whole); "
+                  f"not written: {', '.join(left)}", file=sys.stderr)
+        raise
     ghost = f"; de-ghosted against {images[reference]}" if reference is not None else ""
     if not args.quiet:  # -q, as run, synth and demo take it (trial 133 F3)
         print(f"wrote {', '.join(str(o) for o in outs)} "

@@ -73,10 +73,11 @@ def burst_note(stats: PipelineStats, queue_size: int) -> str:
     if queue_size >= need:
         return ""
     return (f"{stats.burst_frames} of the {frames} frames read came in bursts (much sooner "
-            f"after the one before than their times are apart; the longest {longest} frames "
-            f"at once): the latest-frame flow (pipeline.queue_size = {queue_size}) keeps the "
-            f"newest of each, which is where the drops come from; --set "
-            f"pipeline.queue_size={need} keeps them, at the cost of latency")
+            f"after the one before than their times are apart; the longest brought {longest} "
+            f"frames at once, its first included): the latest-frame flow "
+            f"(pipeline.queue_size = {queue_size}) keeps the newest of each, which is where the "
+            f"drops come from; --set pipeline.queue_size={need} keeps them, at the cost of "
+            "latency")
 
 
 def summary_line(stats: PipelineStats, output: str, *, unsent: int = 0) -> str:

@@ -547,8 +547,12 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
     # meanwhile made a whole run "interrupted", 130 (trial 142 F10)
     _sigint.done()
     _mark_compiled(session, stats)
+    bursts = burst_note(stats, session.config.pipeline.queue_size)
     try:
-        _write_stats(getattr(args, "stats", None), stats, session.report())
+        facts_out = session.report()
+        if bursts:  # said below, and in the stats' notes too (trial 159 F3)
+            facts_out["notes"] = [*facts_out.get("notes", []), bursts]
+        _write_stats(getattr(args, "stats", None), stats, facts_out)
         stats_failed: VidclearError | None = None
     except VidclearError as exc:
         # said after the run's own summary: the video is whole, and a script
@@ -591,7 +595,6 @@ def execute(session: Session, args: argparse.Namespace, *, label: str,
             for sink in session.tee.sinks:
                 if isinstance(sink, SplitSink):  # which file is cut short (trial 119 F4)
                     print(f"vidclear: note: {sink.interrupted_note()}", file=sys.stderr)
-        bursts = burst_note(stats, session.config.pipeline.queue_size)
         if bursts:
             print(f"vidclear: note: {bursts}", file=sys.stderr)
         if report is not None and report.error is None:

@@ -214,6 +214,9 @@ class PipelineStats:
     #: The most frames of a live input read at once (one burst: the first and
     #: those that came with it); a latest-frame queue shorter keeps only its newest
     longest_burst: int = 0
+    #: time.perf_counter() when a live stream's first frame arrived, as its
+    #: opening burst tells (None: from the run's start)
+    first_arrival_s: float | None = None
     #: perf_counter() when the last warm-up frame (one that waited for the JIT) finished.
     warm_until_s: float | None = None
     _warm_until_mono: float | None = None
@@ -326,14 +329,28 @@ class PipelineStats:
     def dropped(self) -> int:
         return sum(s.drops for s in self.stages.values())
 
+    def arrived_at(self, monotonic_s: float) -> None:
+        """A live frame's estimated arrival (``time.monotonic()`` clock)."""
+        at = monotonic_s + (time.perf_counter() - time.monotonic())
+        self.first_arrival_s = at if self.first_arrival_s is None else min(
+            self.first_arrival_s, at)
+
     @property
     def speed(self) -> float:
-        """Media seconds written per wall second (1.0 = real time)."""
-        if self.media_start is None or self.media_end is None or self.wall_s <= 0:
+        """Media seconds written per wall second (1.0 = real time).
+
+        A live stream's wall time counts from its first frame's arrival (the
+        frames read with the first at once came that much earlier).
+        """
+        wall = self.wall_s
+        if self.first_arrival_s is not None:
+            end = self.ended_s if self.ended_s is not None else time.perf_counter()
+            wall = end - self.first_arrival_s
+        if self.media_start is None or self.media_end is None or wall <= 0:
             return 0.0
         if self._spans_s == 0 and self._last_t == self.media_start:
             return 0.0  # one frame, a picture: no media time passes
-        return (self._spans_s + self.media_end - self._span_start) / self.wall_s
+        return (self._spans_s + self.media_end - self._span_start) / wall
 
     @property
     def fps_after_warmup(self) -> float:

@@ -202,7 +202,10 @@ class WindowSink:
         with self._cond:
             self._cond.notify_all()
         if threading.current_thread() is not self._thread:
-            self._thread.join(2.0)  # a window that stopped reading holds it in a write
+            self._thread.join(1.0)
+            if self._thread.is_alive():  # held in a write: the window stopped reading
+                self._proc.kill()  # its pipe breaks, the write returns
+                self._thread.join(2.0)
         self._stop_process()
 
     def abort(self) -> None:

@@ -476,13 +476,34 @@ class _CountingReader(io.RawIOBase):
 
 
 def _unknown_filters(graph: str) -> list[str]:
-    """The names in a lavfi ``graph`` that are no filter of this FFmpeg build."""
+    """The filter names in a lavfi ``graph`` that PyAV's FFmpeg does not have.
+
+    The graph is split at the commas and semicolons FFmpeg splits it at:
+    not inside quotes nor escaped (an expression's ``if(gt(X,80),255,0)``
+    was read as filters named 80, 255 and 0: trial 159 F4).
+    """
     import av.filter
 
+    parts: list[str] = []
+    part: list[str] = []
+    quoted = escaped = False
+    for ch in graph:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "'":
+            quoted = not quoted
+        elif ch in ",;" and not quoted:
+            parts.append("".join(part))
+            part = []
+            continue
+        part.append(ch)
+    parts.append("".join(part))
     names = []
-    for part in re.split(r"[,;]", graph):
+    for text in parts:
         # leading [labels], then the name up to its =arguments, @instance or [label]
-        found = re.match(r"(?:\s*\[[^\]]*\])*\s*([A-Za-z0-9_]+)", part)
+        found = re.match(r"(?:\s*\[[^\]]*\])*\s*([A-Za-z_][A-Za-z0-9_]*)", text)
         if found and found.group(1) not in av.filter.filters_available:
             names.append(found.group(1))
     return names
@@ -542,9 +563,6 @@ class AVSource(Source):
         #: one-line notes for the user (a numbered sequence ending at a gap)
         self.notes: list[str] = []
         self._state_at_open = self._file_state()
-        #: time.perf_counter() when the input began to open: a stream's frames
-        #: read while FFmpeg probed it come at the start of the run
-        self.opened_at = time.perf_counter()
         self._container = self._open()
         try:
             self._setup(copy_streams)
@@ -636,9 +654,10 @@ class AVSource(Source):
                                  "in") from None
             unknown = _unknown_filters(target) if self.kind == "lavfi" else []
             if unknown:  # FFmpeg logs the name; its error says "Invalid argument" (trial 158 F8)
-                raise InputError(f"cannot open input {self.spec}: FFmpeg has no filter named "
-                                 f"{', '.join(map(repr, unknown))} (ffmpeg -filters lists "
-                                 "them)") from None
+                raise InputError(f"cannot open input {self.spec}: the FFmpeg in PyAV has no "
+                                 f"filter named {', '.join(map(repr, unknown))} (vidclear reads "
+                                 "through PyAV's FFmpeg, which may lack filters a system "
+                                 "ffmpeg has)") from None
             raise open_error(self.spec, exc) from None
 
     def _check_joined_tracks(self, copy_streams: bool) -> None:

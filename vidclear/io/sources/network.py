@@ -187,8 +187,6 @@ class NetworkSource(Source):
         # output pts and the wall-clock origin (see held())
         self._placing: tuple[int | None, int, int, float | None] | None = None
         self._lock = threading.Lock()
-        #: time.perf_counter() when the first connection began (AVSource.opened_at)
-        self.opened_at = time.perf_counter()
         self._src: AVSource | None = self._open_unless_stopped()
         first = self._src
         streamed(url)
