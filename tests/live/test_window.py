@@ -28,17 +28,22 @@ def _gui_build() -> bool:
     return line.split(":", 1)[1].strip().upper() not in ("", "NONE")
 
 
-@pytest.fixture
-def xvfb():
+def _start_xvfb() -> tuple[subprocess.Popen, str]:
+    """An Xvfb server of its own and its display name."""
     binary = need_program("Xvfb")
     r, w = os.pipe()
     proc = subprocess.Popen([binary, "-displayfd", str(w), "-screen", "0", "800x600x24",
                              "-nolisten", "tcp"], pass_fds=(w,), stderr=subprocess.DEVNULL)
     os.close(w)
     with os.fdopen(r) as fh:
-        number = fh.readline().strip()
+        return proc, f":{fh.readline().strip()}"
+
+
+@pytest.fixture
+def xvfb():
+    proc, display = _start_xvfb()
     try:
-        yield f":{number}"
+        yield display
     finally:
         proc.terminate()
         proc.wait(10)
@@ -221,13 +226,7 @@ def test_a_display_that_goes_away_stops_the_run_and_keeps_the_recording(tmp_path
     # run says nothing at all (trial 152 F6, Qt's timer warnings).
     need(_gui_build(), "this OpenCV build has no GUI (install opencv-contrib-python)")
     need_program("xdotool")
-    binary = need_program("Xvfb")
-    r, w = os.pipe()
-    server = subprocess.Popen([binary, "-displayfd", str(w), "-screen", "0", "800x600x24",
-                               "-nolisten", "tcp"], pass_fds=(w,), stderr=subprocess.DEVNULL)
-    os.close(w)
-    with os.fdopen(r) as fh:
-        display = f":{fh.readline().strip()}"
+    server, display = _start_xvfb()  # this test ends it
     out, stats = tmp_path / "rec.mp4", tmp_path / "stats.json"
     env = {k: v for k, v in os.environ.items() if k != "QT_LOGGING_RULES"}
     command = [sys.executable, "-m", "vidclear", "run", "lavfi:testsrc2=size=160x120:rate=15",
@@ -298,19 +297,13 @@ def test_the_window_closed_before_its_first_picture_says_so(xvfb):
     assert said[-1] == "closed" and "key" not in said, said
 
 
-def test_a_frozen_window_does_not_hold_the_run(tmp_path):
+def test_a_frozen_window_does_not_hold_the_run(tmp_path, xvfb):
     # The window's process stopped (SIGSTOP) with a picture half-sent: the
     # run encoded every frame, then hung for good in its close, Ctrl-C and
-    # SIGTERM too (trial 156 F1). It is killed after 3 s now.
+    # SIGTERM too (trial 156 F1). It is killed once the run is over now.
     need(_gui_build(), "this OpenCV build has no GUI (install opencv-contrib-python)")
     need_program("xdotool")
-    binary = need_program("Xvfb")
-    r, w = os.pipe()
-    server = subprocess.Popen([binary, "-displayfd", str(w), "-screen", "0", "800x600x24",
-                               "-nolisten", "tcp"], pass_fds=(w,), stderr=subprocess.DEVNULL)
-    os.close(w)
-    with os.fdopen(r) as fh:
-        display = f":{fh.readline().strip()}"
+    display = xvfb
     out, stats = tmp_path / "rec.mp4", tmp_path / "stats.json"
     env = {**os.environ, "DISPLAY": display, "QT_LOGGING_RULES": "*=false"}
     proc = subprocess.Popen(
@@ -332,10 +325,9 @@ def test_a_frozen_window_does_not_hold_the_run(tmp_path):
         if child is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGCONT)
-        for p in (proc, server):
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 0, err
     report = json.loads(stats.read_text())
     assert int(ffprobe_streams(out)["streams"][0]["nb_read_frames"]) == report["frames_out"] == 75
