@@ -326,12 +326,16 @@ def test_a_lavfi_graph_with_an_unknown_filter_names_it(tmp_path, graph, name):
 def test_a_lavfi_graph_failing_otherwise_is_not_blamed_on_its_expressions(tmp_path):
     # The commas inside a quoted expression were taken for filter separators:
     # a bad option was blamed on "filters named '80', '255', '0'" (trial 159 F4)
+    # a bad option was blamed on "filters named '80', '255', '0'" (trial 159 F4),
+    # commas in a [label] on filters named after it (trial 161 F4)
+    for graph in ("nullsrc=s=64x48:d=1,geq=lum='if(gt(X,80),255,0)':cb=128:cr=128:bogus=1",
+                  "testsrc2=s=64x48:d=1[in,x];[in,x]hflip=bogus=1"):
+        res = vidclear_cli("run", f"lavfi:{graph}", "-o", str(tmp_path / "l.mp4"))
+        assert res.returncode == 1
+        line = one_error_line(res)
+        assert line.startswith(f"vidclear: error: cannot open input lavfi:{graph}: ")
+        assert "no filter named" not in line, line
     graph = "nullsrc=s=64x48:d=1,geq=lum='if(gt(X,80),255,0)':cb=128:cr=128:bogus=1"
-    res = vidclear_cli("run", f"lavfi:{graph}", "-o", str(tmp_path / "l.mp4"))
-    assert res.returncode == 1
-    line = one_error_line(res)
-    assert line.startswith(f"vidclear: error: cannot open input lavfi:{graph}: ")
-    assert "no filter named" not in line, line
     ok = vidclear_cli("run", f"lavfi:{graph.removesuffix(':bogus=1')}", "-o",
                       str(tmp_path / "l.mp4"), "-q")
     assert ok.returncode == 0, ok.stderr

@@ -300,3 +300,5 @@ def test_a_streams_speed_counts_the_time_its_probe_read(tmp_path, late):
             sender.wait()
     assert snap["frames_out"] > 40, snap
     assert 0.9 < snap["speed"] <= 1.05, snap
+    # the summary's time and rate agree with it: 25 fps, every frame kept (trial 161 F3)
+    assert 0.9 * 25 < snap["fps"] <= 1.05 * 25, snap

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from vidclear.errors import HDRInputError
@@ -215,9 +214,7 @@ def sample_points(stack: np.ndarray, times: np.ndarray, samples: int, *,
         ``"grid"``: OpenCV's convention, a regular grid of about ``samples``
         points. ``"stratified"``: pixels whose value in the middle exposure
         spans 0..255 evenly, taken from smooth neighbourhoods so that small
-        misalignments do not matter, as Debevec and Malik recommend, and
-        none that moved between exposures (see ``_moved``; a level held
-        mostly by moving pixels is left to the smoothness term).
+        misalignments do not matter, as Debevec and Malik recommend.
     seed : int
         Seed of the random choice among equally good pixels.
 
@@ -239,7 +236,6 @@ def sample_points(stack: np.ndarray, times: np.ndarray, samples: int, *,
         raise HDRInputError(f"unknown sample method {method!r}: expected 'stratified' or 'grid'")
     order = np.argsort(times)
     mid = stack[order[len(order) // 2]].astype(np.float32).mean(axis=2)
-    moved = _moved(stack[order])
     # local variation: max abs difference to the 4-neighbours, per pixel
     pad = np.pad(mid, 1, mode="edge")
     var = np.maximum.reduce([np.abs(pad[1:-1, 1:-1] - pad[:-2, 1:-1]),
@@ -266,13 +262,6 @@ def sample_points(stack: np.ndarray, times: np.ndarray, samples: int, *,
         near = np.sort(near[np.abs(flat_mid[near] - lv) <= tol])
         if near.size == 0:
             continue
-        still = near[~moved.ravel()[near]]
-        if 2 * still.size < near.size:
-            # a level held mostly by moving pixels: those the test let through
-            # are suspect too (they bent a made bracket's response 0.06 where a
-            # static part alone gives 0.008); the smoothness term spans it
-            continue
-        near = still if still.size else near
         # prefer the smoother half of the candidates
         cut = np.quantile(flat_var[near], 0.5)
         smooth = near[flat_var[near] <= cut]
@@ -281,58 +270,6 @@ def sample_points(stack: np.ndarray, times: np.ndarray, samples: int, *,
         return sample_points(stack, times, samples, method="grid")
     idx = np.unique(np.asarray(chosen, dtype=np.int64))
     return idx // w, idx % w
-
-
-def _moved(stack: np.ndarray) -> np.ndarray:
-    """H×W bool: pixels that do not follow the others exposure to exposure.
-
-    ``stack`` is K×H×W×3 uint8 in order of time. Between two exposures a
-    static pixel's channel follows one increasing curve (the camera's
-    response at two exposures): its value in the longer one is read off the
-    median of the pixels that share its value in the shorter. A channel more
-    than 12 levels (and three median deviations) off that curve, in a third
-    of the pairs of exposures that judge it or more, moved, or something moved
-    over it; clipped and black readings say nothing. A moving texture
-    passes at about half its pixels (those the shift leaves
-    near the curve), so a pixel whose 15×15 neighbourhood is a quarter
-    flagged counts as moved too. A textured band moving between shots bent
-    the calibrated response, the static part of the merge 0.17-0.96 off in
-    natural-log radiance (trial 155 F2): its samples are left out.
-    """
-    flagged = np.zeros(stack.shape[1:3], dtype=np.int32)  # pairs a pixel failed in
-    seen = np.zeros(stack.shape[1:3], dtype=np.int32)  # pairs that judged it
-    for a3, b3 in itertools.pairwise(stack):
-        moved = np.zeros(stack.shape[1:3], dtype=bool)
-        judged_any = np.zeros(stack.shape[1:3], dtype=bool)
-        for c in range(3):
-            a = a3[..., c].astype(np.intp)
-            b = b3[..., c].astype(np.float32)
-            judged = (a > 4) & (a < 250) & (b > 4) & (b < 250)
-            if judged.sum() < 100:
-                continue
-            order = np.argsort(a[judged], kind="stable")
-            levels, values = a[judged][order], b[judged][order]
-            starts = np.searchsorted(levels, np.arange(LEVELS + 1))
-            expect = np.full(LEVELS, np.nan, dtype=np.float32)
-            spread = np.zeros(LEVELS, dtype=np.float32)
-            for z in range(LEVELS):
-                chunk = values[starts[z]:starts[z + 1]]
-                if chunk.size >= 5:
-                    expect[z] = np.median(chunk)
-                    spread[z] = np.median(np.abs(chunk - expect[z]))
-            off = np.abs(b - expect[a])  # NaN (no curve there) compares False
-            moved |= judged & (off > np.maximum(12.0, 3.0 * spread[a]))
-            judged_any |= judged
-        flagged += moved
-        seen += judged_any
-    # off the curve in a third of the pairs that judged it: a film's grain and
-    # dye crosstalk put single pairs off (Memorial, 15 pairs: 18 % of its
-    # pixels in one; all of them, its darkest step read 2.3 stops off), a
-    # moving texture most of them (55-80 % of a band in half)
-    moved = 3 * flagged >= np.maximum(seen, 1)
-    moved &= flagged > 0
-    share = cv2.blur(moved.astype(np.float32), (15, 15), borderType=cv2.BORDER_REFLECT)
-    return moved | (share > 0.25)
 
 
 # ------------------------------------------------------------ calibration

@@ -479,14 +479,15 @@ def _unknown_filters(graph: str) -> list[str]:
     """The filter names in a lavfi ``graph`` that PyAV's FFmpeg does not have.
 
     The graph is split at the commas and semicolons FFmpeg splits it at:
-    not inside quotes nor escaped (an expression's ``if(gt(X,80),255,0)``
-    was read as filters named 80, 255 and 0: trial 159 F4).
+    not inside quotes or ``[labels]`` nor escaped (an expression's
+    ``if(gt(X,80),255,0)`` was read as filters named 80, 255 and 0: trial
+    159 F4).
     """
     import av.filter
 
     parts: list[str] = []
     part: list[str] = []
-    quoted = escaped = False
+    quoted = escaped = labelled = False
     for ch in graph:
         if escaped:
             escaped = False
@@ -494,7 +495,9 @@ def _unknown_filters(graph: str) -> list[str]:
             escaped = True
         elif ch == "'":
             quoted = not quoted
-        elif ch in ",;" and not quoted:
+        elif ch in "[]" and not quoted:
+            labelled = ch == "["  # a [label] may hold commas (trial 161 F4)
+        elif ch in ",;" and not quoted and not labelled:
             parts.append("".join(part))
             part = []
             continue
