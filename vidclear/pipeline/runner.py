@@ -29,11 +29,6 @@ _ABORT_GRACE_S = 0.5
 _DETACH_S = 1.0
 
 
-#: a live stream's first frames whose arrival is estimated (media seconds): the
-#: backlog read after the probe, and the bursts just after it
-_ARRIVAL_SPAN_S = 5.0
-
-
 class Pipeline:
     """Run frames from ``source`` through ``processors`` into ``sink``.
 
@@ -162,7 +157,6 @@ class Pipeline:
         it = iter(self.source)
         last: tuple[float, float] | None = None  # the previous frame's capture and media time
         run = 1  # frames in the burst the last one came in
-        first_media: float | None = None
         while not self._stopping.is_set():
             t0 = time.perf_counter()
             waited = getattr(self.source, "paced_s", 0.0)  # a paced source's waiting
@@ -187,14 +181,6 @@ class Pipeline:
                     self.stats.longest_burst = max(self.stats.longest_burst, run)
                 else:
                     run = 1
-                first_media = now[1] if first_media is None else first_media
-                if now[1] - first_media < _ARRIVAL_SPAN_S:
-                    # the frames FFmpeg read while it probed come at once: the
-                    # first of them arrived their span of media time earlier
-                    # (counted from the run's start, a 25 fps stream ran "1.35x
-                    # real time", trial 158 F6; from the input's opening, a
-                    # sender that started late "0.64x", trial 159 F2)
-                    self.stats.arrived_at(now[0] - (now[1] - first_media))
                 last = now
             try:
                 self._decoded.put(frame)

@@ -214,9 +214,6 @@ class PipelineStats:
     #: The most frames of a live input read at once (one burst: the first and
     #: those that came with it); a latest-frame queue shorter keeps only its newest
     longest_burst: int = 0
-    #: time.perf_counter() when a live stream's first frame arrived, as its
-    #: opening burst tells (None: from the run's start)
-    first_arrival_s: float | None = None
     #: perf_counter() when the last warm-up frame (one that waited for the JIT) finished.
     warm_until_s: float | None = None
     _warm_until_mono: float | None = None
@@ -318,17 +315,8 @@ class PipelineStats:
 
     @property
     def wall_s(self) -> float:
-        """Seconds of the run; a live stream's from its first frame's arrival.
-
-        The frames FFmpeg read while it probed a stream come at once at the
-        run's start: they arrived that much earlier (counted from the start,
-        a 25 fps stream ran "1.35x real time" at 50 fps: trials 158 F6, 161 F3).
-        """
         end = self.ended_s if self.ended_s is not None else time.perf_counter()
-        start = self.started_s
-        if self.first_arrival_s is not None:
-            start = min(start, self.first_arrival_s)
-        return end - start
+        return end - self.started_s
 
     @property
     def frames_out(self) -> int:
@@ -338,21 +326,14 @@ class PipelineStats:
     def dropped(self) -> int:
         return sum(s.drops for s in self.stages.values())
 
-    def arrived_at(self, monotonic_s: float) -> None:
-        """A live frame's estimated arrival (``time.monotonic()`` clock)."""
-        at = monotonic_s + (time.perf_counter() - time.monotonic())
-        self.first_arrival_s = at if self.first_arrival_s is None else min(
-            self.first_arrival_s, at)
-
     @property
     def speed(self) -> float:
         """Media seconds written per wall second (1.0 = real time)."""
-        wall = self.wall_s
-        if self.media_start is None or self.media_end is None or wall <= 0:
+        if self.media_start is None or self.media_end is None or self.wall_s <= 0:
             return 0.0
         if self._spans_s == 0 and self._last_t == self.media_start:
             return 0.0  # one frame, a picture: no media time passes
-        return (self._spans_s + self.media_end - self._span_start) / wall
+        return (self._spans_s + self.media_end - self._span_start) / self.wall_s
 
     @property
     def fps_after_warmup(self) -> float:
