@@ -271,4 +271,3 @@ def test_a_paced_file_in_file_mode_still_names_a_pause_of_its_own(tmp_path):
     session.run(signals=False)
     assert any("pauses for 1.0 s" in n for n in session.report()["notes"]), \
         session.report()["notes"]
-
