@@ -14,7 +14,6 @@ time.
 from __future__ import annotations
 
 import collections
-import contextlib
 import os
 import threading
 import time
@@ -38,7 +37,7 @@ from vidclear.io.sinks.http_preview import (
     check_listen,
     parse_listen,
 )
-from vidclear.io.sinks.paths import check_output_path
+from vidclear.io.sinks.paths import check_output_path, write_file
 from vidclear.io.sinks.stream import classify_output
 from vidclear.io.sinks.views import VIEWS
 from vidclear.io.sources import classify_input
@@ -133,15 +132,10 @@ class LiveControls:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         path = folder / f"vidclear-snapshot-{stamp}-{len(self.snapshots) + 1:03d}.png"
         ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-        try:
-            if not ok:
-                raise OSError("OpenCV cannot encode it")
-            path.write_bytes(data.tobytes())  # a full disk said as such, not by OpenCV's log
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                path.unlink(missing_ok=True)  # no half-written picture left
-            raise OutputError(f"cannot write snapshot {path}: "
-                              f"{exc.strerror or exc}") from None
+        if not ok:
+            raise OutputError(f"cannot write snapshot {path}: OpenCV cannot encode it")
+        # whole or not at all, a full disk said as such (not by OpenCV's log)
+        write_file(path, data.tobytes(), label="snapshot")
         self.snapshots.append(path)
         return path
 

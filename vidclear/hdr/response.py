@@ -582,7 +582,10 @@ def exposure_steps(images: Sequence[np.ndarray] | np.ndarray,
     ys, xs = sample_points(small, t, max(70, int(np.ceil(3 * LEVELS / (k_n - 1)))),
                            method="stratified", seed=0)
     z = [small[:, ys, xs, c].T.astype(np.int64) for c in range(3)]
-    pairs = []
+    # the values of each pair's well-exposed pixels (N×3 in each exposure), once:
+    # only the response changes from one round to the next; None where too few
+    enough = max(100, int(0.01 * small[0, :, :, 0].size))
+    pairs: list[tuple[np.ndarray, np.ndarray] | None] = []
     for k in range(k_n - 1):
         a, b = small[k], small[k + 1]
         # above the black level (a film scan's fog, 16-20 in Memorial's darkest
@@ -590,12 +593,11 @@ def exposure_steps(images: Sequence[np.ndarray] | np.ndarray,
         black = min(float(np.percentile(a, 1)), float(np.percentile(b, 1)), 20.0)
         floor = max(low, black + 16)
         both = ((a >= floor) & (a <= high) & (b >= floor) & (b <= high)).all(axis=2)
-        if both.any():
-            level = a[both].mean(axis=1)
-            if np.percentile(level, 90) - np.percentile(level, 10) < _FLAT_LEVELS:
-                both[:] = False  # one level of the response: JPEG's blocks decide it
-        pairs.append(both)
-    enough = max(100, int(0.01 * pairs[0].size))
+        if int(both.sum()) < enough or np.ptp(np.percentile(a[both].mean(axis=1), [10, 90])) \
+                < _FLAT_LEVELS:  # one level of the response: JPEG's blocks decide it
+            pairs.append(None)
+        else:
+            pairs.append((a[both], b[both]))
     given = np.diff(np.log2(t))
     steps = given.copy()
     for _ in range(iterations):
@@ -603,12 +605,11 @@ def exposure_steps(images: Sequence[np.ndarray] | np.ndarray,
         g = np.stack([_debevec_solve(z[c], logt, w, smoothness) for c in range(3)], axis=1)
         g = regularise_top(g)
         measured = np.full(k_n - 1, np.nan)
-        for k, both in enumerate(pairs):
-            if int(both.sum()) < enough:
-                continue
-            gain = [g[small[k + 1][..., c][both], c] - g[small[k][..., c][both], c]
-                    for c in range(3)]
-            measured[k] = float(np.median(np.concatenate(gain))) / np.log(2.0)
+        for k, pair in enumerate(pairs):
+            if pair is not None:
+                shorter, longer = pair
+                gain = g[longer, np.arange(3)] - g[shorter, np.arange(3)]
+                measured[k] = float(np.median(gain)) / np.log(2.0)
         known = np.isfinite(measured) & (measured > 0)
         if not known.any():
             return measured

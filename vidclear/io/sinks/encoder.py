@@ -353,8 +353,7 @@ def _loss(name: str, source: str | None) -> tuple[int, int]:
         return 0, 0
     try:
         ours, theirs = _chroma_size(name), _chroma_size(source)
-        bits = [max((c.bits for c in av.VideoFormat(n, 2, 2).components), default=8)
-                for n in (name, source)]
+        bits = [_format_bits(av.VideoFormat(n, 2, 2)) for n in (name, source)]
     except ValueError:
         return 0, 0
     coarser = ours is not None and theirs is not None and (
@@ -459,7 +458,7 @@ def _chroma_kept(stream: Any, pix_fmt: str, codec: str | None = None) -> str | N
     if ours is None or theirs is None or (theirs[0] <= ours[0] and theirs[1] <= ours[1]):
         return None
     kind = "RGB" if fmt.is_rgb else _CHROMA_KINDS.get(theirs, "finer")
-    deep = max((c.bits for c in fmt.components), default=8) > 8
+    deep = _format_bits(fmt) > 8
     # 4:2:2 into 4:2:0 is kept by 4:2:2; anything else by 4:4:4
     keep = "yuv422p" if kind == "4:2:2" and ours == (32, 32) else "yuv444p"
     keep += "10le" if deep else ""
@@ -498,9 +497,8 @@ def _stream_format(stream: Any) -> Any | None:
         return None
 
 
-def _stream_bits(stream: Any) -> int:
-    """Bits per component of a video stream's decoded format (8 when unknown)."""
-    fmt = _stream_format(stream)
+def _format_bits(fmt: Any | None) -> int:
+    """Bits per component of an ``av.VideoFormat`` (8 when unknown or None)."""
     return max((c.bits for c in fmt.components), default=8) if fmt is not None else 8
 
 
@@ -508,7 +506,7 @@ def _bits(frame: Frame) -> int:
     """Bits per component of a frame, without converting it."""
     av_frame = frame.av_frame
     if av_frame is not None:
-        return max((c.bits for c in av_frame.format.components), default=8)
+        return _format_bits(av_frame.format)
     return 16 if frame.image.dtype == np.uint16 else 8
 
 
@@ -1159,13 +1157,12 @@ class EncoderSink:
             self.notes.append(f"HDR video ({hdr['transfer']}, {hdr['primaries']}) is written "
                               f"as {codec} {pix_fmt}, not output.codec = {cfg.codec}, "
                               f"output.pix_fmt = {cfg.pix_fmt}")
-        if not hdr and _bits(frame) > 8 and max(
-                (c.bits for c in av.VideoFormat(pix_fmt).components), default=8) <= 8:
+        if not hdr and _bits(frame) > 8 and _format_bits(av.VideoFormat(pix_fmt)) <= 8:
             # whose: a processor that made 16-bit frames of 8-bit input was
             # called "the input's" (trial 151 F6)
             stream = getattr(src, "video_stream", None)
-            whose = "the processed frames'" if stream is not None and _stream_bits(
-                stream) <= 8 else "the input's"
+            whose = "the processed frames'" if stream is not None and _format_bits(
+                _stream_format(stream)) <= 8 else "the input's"
             self.notes.append(f"{whose} high-bit-depth video is written as 8-bit {pix_fmt} "
                               "(--set output.pix_fmt=yuv420p10le keeps 10 bits)")
         lost = None if hdr or src is None else _chroma_kept(src.video_stream, pix_fmt, codec)

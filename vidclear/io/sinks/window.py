@@ -81,6 +81,10 @@ _PROBE = ("import cv2\n"
           "cv2.destroyAllWindows()\n")
 
 
+#: the displays (as _display_names() names them) that took a window in this process
+_DISPLAYS_OK: set[str] = set()
+
+
 def _display_problem() -> str | None:
     """Why the display named by ``DISPLAY`` / ``WAYLAND_DISPLAY`` cannot take a window, or None.
 
@@ -88,8 +92,13 @@ def _display_problem() -> str | None:
     or only Wayland is set and OpenCV's Qt has no Wayland plugin, Qt
     aborts the whole process at the first window (exit 134, the recording
     lost, no vidclear line: trial 127 F2), which nothing in this process
-    can catch.
+    can catch. A display that took a window is not asked again in this
+    process (a live run checks before its input opens, and the window once
+    it has: two probes of half a second each); the window's own process
+    says so if it has gone since.
     """
+    if _display_names() in _DISPLAYS_OK:
+        return None
     try:
         res = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True,
                              timeout=20, check=False)
@@ -100,6 +109,7 @@ def _display_problem() -> str | None:
     except (OSError, subprocess.SubprocessError) as exc:
         return f"could not check the display ({exc}); use --preview http"
     if res.returncode == 0:
+        _DISPLAYS_OK.add(_display_names())
         return None
     where = _display_names()
     said = [ln.strip() for ln in res.stderr.splitlines() if ln.strip()]
@@ -183,8 +193,7 @@ class WindowSink:
                    or time.monotonic() > deadline):
             pass
         if not self._ready.is_set():
-            self._stop_process()
-            self._errors.join(2.0)
+            self._stop_process()  # its log read to the end: the reason below
             raise OutputError(f"--preview window: the window did not open: {self._reason()}")
         self._thread = threading.Thread(target=self._loop, name="vc-window", daemon=True)
         self._thread.start()
