@@ -402,6 +402,34 @@ def test_a_tunnel_exit_leaves_no_stale_airlight() -> None:
     assert np.abs(gap).max() < 4.0, (min(gap), max(gap))
 
 
+def test_a_brightness_ramp_into_fog_carries_the_airlight_along() -> None:
+    # Out of a tunnel into fog with the brightness rising by an offset (eq's
+    # brightness, a camera's black level lifting) over half a second,
+    # through libx264. A multiplication is read as exposure; an offset was
+    # not, and the airlight followed a frame or two behind its measurement:
+    # the sky, brighter than that A, came out up to 27 levels brighter than
+    # its input for half a second, near white (trial 160 F1). An affine
+    # change of every pixel carries A along with it.
+    clear = _load(DATA / "o-haze" / "35_outdoor_GT.jpg") / 255.0
+    h, w = clear.shape[0] // 4 * 4, clear.shape[1] // 4 * 4
+    clear = clear[:h, :w]
+    t = np.exp(-0.8 * (0.3 + 2.7 * np.linspace(1, 0, h)[:, None, None] ** 1.3))
+    hazy = clear * t + np.array([0.82, 0.83, 0.86]) * (1 - t)
+    fps = 30
+    frames = []
+    for k in range(3 * fps):
+        offset = -0.55 * (1.0 - min(max((k / fps - 1.0) / 0.5, 0.0), 1.0))
+        frames.append(to_u8(np.clip(hazy + offset, 0.0, 1.0)))
+    d = Dehazer()
+    over = []
+    for k, yuv in enumerate(x264_yuv420(frames, rate=fps, crf=18)):
+        y, rest = yuv[:h], yuv[h:].reshape(2, h // 2, -1)
+        res = d.process_yuv420(y, rest[0], rest[1], timestamp=k / fps)
+        sky = slice(0, h // 5)
+        over.append(float(res.planes[0][sky].mean()) - float(y[sky].mean()))
+    assert max(over) < 8.0, np.round(over).astype(int).tolist()
+
+
 @pytest.mark.parametrize("t", [0.3, 0.15])
 def test_a_fade_from_white_into_fog_over_a_dark_scene_does_not_flicker(t: float) -> None:
     # A church interior (dark, with bright windows) under thick fog, faded in

@@ -453,6 +453,25 @@ def test_exposure_gain_reads_multiplication_not_added_light() -> None:
     assert exposure_gain(moved, prev, 1) == 1.0
 
 
+def test_luma_map_reads_an_affine_change_and_nothing_else() -> None:
+    # A brightness offset or fog thickening uniformly maps every level
+    # affinely, and the airlight with it; a pan, an object sliding in and a
+    # still frame's noise are no such map (trial 160 F1).
+    from vidclear.dehaze.temporal import luma_map
+
+    prev = textured_scene(H, W, 5)[..., 1].astype(np.float32) * 0.8
+    slope, offset = luma_map(prev + 0.04, prev, 1)
+    assert slope == pytest.approx(1.0, abs=1e-3) and offset == pytest.approx(0.04, abs=1e-3)
+    slope, offset = luma_map(prev * 0.9 + 0.085, prev, 1)  # fog at 0.85 thickening
+    assert offset / (1.0 - slope) == pytest.approx(0.85, abs=0.01)
+    assert luma_map(np.roll(prev, 17, axis=1), prev, 1) is None  # a pan
+    bank = prev.copy()
+    bank[:, :W // 20] = 0.95  # a fog bank's edge sliding in, 5 % of the frame
+    assert luma_map(bank, prev, 1) is None
+    noise = np.random.default_rng(3).normal(0.0, 0.004, prev.shape).astype(np.float32)
+    assert luma_map(prev + noise, prev, 1) is None  # a still frame
+
+
 def test_exposure_gain_reads_no_exposure_in_fog_over_a_narrow_band() -> None:
     # Over a scene whose levels fill a narrow band (a dark scene under fog),
     # thickening fog raises every pixel by nearly one ratio: the dark and

@@ -780,6 +780,47 @@ def strided_mean(x: np.ndarray, step: int) -> float:
 
 
 @njit(cache=True, nogil=True)
+def affine_fit(g: np.ndarray, q: np.ndarray, step: int, lo: float, hi: float,
+               agree: float) -> tuple[int, float, float, float, float, float, float]:
+    """The affine map ``g ≈ slope · q + offset`` over ``[::step, ::step]`` of two (h, w) images.
+
+    Over the pixels with both values in (``lo``, ``hi``): their count, the
+    standard deviation of ``q``, the slope (the ratio of the standard
+    deviations; 0 when ``q``'s is 0), the offset (from the means), the share
+    within ``agree`` of the map, the energy of the residual and that of the
+    change ``g - q``.
+    """
+    n = 0
+    sg = sq = sgg = sqq = 0.0
+    for y in range(0, g.shape[0], step):
+        for x in range(0, g.shape[1], step):
+            a, b = float(g[y, x]), float(q[y, x])
+            if lo < a < hi and lo < b < hi:
+                n += 1
+                sg += a
+                sq += b
+                sgg += a * a
+                sqq += b * b
+    if n == 0:
+        return 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    mg, mq = sg / n, sq / n
+    vq = max(sqq / n - mq * mq, 0.0)
+    slope = np.sqrt(max(sgg / n - mg * mg, 0.0) / vq) if vq > 0.0 else 0.0
+    offset = mg - slope * mq
+    near = 0
+    res = chg = 0.0
+    for y in range(0, g.shape[0], step):
+        for x in range(0, g.shape[1], step):
+            a, b = float(g[y, x]), float(q[y, x])
+            if lo < a < hi and lo < b < hi:
+                e = a - (slope * b + offset)
+                near += abs(e) < agree
+                res += e * e
+                chg += (a - b) * (a - b)
+    return n, np.sqrt(vq), slope, offset, near / n, res, chg
+
+
+@njit(cache=True, nogil=True)
 def strided_median(x: np.ndarray, step: int) -> float:
     """Median of ``x[::step, ::step]`` (mean of the two middle values for even counts)."""
     return strided_quantile(x, step, 0.5)

@@ -142,6 +142,7 @@ from vidclear.dehaze.temporal import (
     VeilTracker,
     ema_alpha,
     exposure_gain,
+    luma_map,
 )
 from vidclear.dehaze.workspace import Workspace
 from vidclear.errors import ArrayError, ConfigError
@@ -197,6 +198,12 @@ _DENSE_QUANTILE = 0.02
 # against the white-truck flicker clip; see _frame_moved_with).
 _FOLLOW_QUANTILE = 0.25
 _FOLLOW_SHARE = 0.25
+# the least move of A's luma through the picture's affine change (per second)
+# that carries A with it (Dehazer._carry)
+_CARRY_RATE = 0.3
+# ... and the fastest change of contrast it follows, |ln slope| per second (fog
+# rolling in fast at speed: t 0.8 -> 0.2 in a second is 1.4)
+_CARRY_CONTRAST = 3.0
 # The small-window airlight search fades out again as the darkest pixels'
 # veil goes from the first to the second level (units of the measured A):
 # the whole frame is then within 10 % of A, fog or one bright surface filling
@@ -294,6 +301,7 @@ class _Seen:
     bounds: tuple[int, int, int, int]  # the picture inside bars and strips (picture_bounds)
     prev: np.ndarray | None  # the last frame's working luma (h, w) float32
     gain: float  # exposure gain since the last frame (exposure_gain)
+    mapped: tuple[float, float] | None  # else an affine luma map since the last (luma_map)
     dark: np.ndarray  # (h, w) float32 scratch, the dark channel once A is tracked
     cut: bool  # the scene starts afresh: a cut, a seek or a strip found at an edge
     scene_cut: bool  # a cut or a seek (reported in the result)
@@ -804,9 +812,11 @@ class Dehazer:
         # (and then jumping when half the frame has passed it).
         prev, self._prev_grey = self._prev_grey, grey.copy()
         new_view = True  # nothing to compare with: the veil levels hold nothing
-        gain = 1.0
+        gain, mapped = 1.0, None
         if not cut and prev is not None and prev.shape == grey.shape:
             gain = exposure_gain(grey, prev, ws.step)
+            if gain == 1.0:
+                mapped = luma_map(grey, prev, 2 * ws.step)  # 2000-4000 pixels
             # Most of the picture changed at once (a cut the histogram test
             # missed, a fast pan over fine detail): the darkest pixels' levels
             # are the new view's, not an object's entering a steady one.
@@ -829,7 +839,8 @@ class Dehazer:
                                 veil=self._veil_colour(measured, ws, bounds, dt))
         measured = measured + pull * (measured.mean() - measured)
         measured = np.clip(measured, _MIN_AIRLIGHT, 1.0)
-        return _Seen(measured, bounds, prev, gain, dark, cut, scene_cut, new_view, dissolving)
+        return _Seen(measured, bounds, prev, gain, mapped, dark, cut, scene_cut, new_view,
+                     dissolving)
 
     def _follow_airlight(self, ws: Workspace, seen: _Seen, now: float, dt: float
                          ) -> tuple[np.ndarray, np.ndarray]:
@@ -847,6 +858,8 @@ class Dehazer:
         r = cfg.patch // 2
         if seen.gain != 1.0:
             self._air.scale(seen.gain, chase=_GRADUAL_TAU)
+        elif seen.mapped is not None and self._air.value is not None:
+            self._carry(seen.mapped, measured, dt)
 
         def use(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             """A and 1 / A; grey, minc and dark of ``I / A`` in the workspace."""
@@ -1337,6 +1350,29 @@ class Dehazer:
         if self._air_steps is not None and prev is not None and prev.shape == grey.shape:
             np.maximum(self._air_steps, self._prev_grey - prev, out=self._air_steps)
         return self._moved_with(measured, a_lum, grey, step, _FOLLOW_QUANTILE)
+
+    def _carry(self, mapped: tuple[float, float], measured: np.ndarray, dt: float) -> None:
+        """Carry the tracked A through the picture's affine change ``mapped`` (slope, offset).
+
+        Only a change that moves A's luma by :data:`_CARRY_RATE` per second
+        or more, towards the measurement ``measured`` (3,), and no further
+        than it: the map of a still frame's noise, or of fog whose own level
+        the map reads far off, moves nothing. Nor a map whose contrast
+        changes faster than :data:`_CARRY_CONTRAST` (|ln slope| per second):
+        a white truck growing to fill the frame maps every level towards
+        its own (slope 0.2 in a frame), which fog does over seconds.
+        """
+        assert self._air.value is not None
+        slope, offset = mapped
+        if slope <= 0.0 or abs(math.log(slope)) > _CARRY_CONTRAST * dt:
+            return
+        a_lum = float(LUMA @ self._air.value)
+        moved = (slope - 1.0) * a_lum + offset
+        room = float(LUMA @ measured) - a_lum
+        if abs(moved) < _CARRY_RATE * dt or moved * room <= 0.0:
+            return
+        k = min(1.0, room / moved)
+        self._air.scale(1.0 + k * (slope - 1.0), chase=_GRADUAL_TAU, offset=k * offset)
 
     def _dissolving(self, grey: np.ndarray, now: float, step: int) -> bool:
         """Whether the last frames are a dissolve from one picture into another.

@@ -13,12 +13,12 @@ from collections import deque
 
 import numpy as np
 
-from vidclear.dehaze._kernels import colour_histogram
+from vidclear.dehaze._kernels import affine_fit, colour_histogram
 from vidclear.errors import ConfigError
 from vidclear.kernels.colour import BT601
 
 __all__ = ["AirlightTracker", "DensityTracker", "SceneCutDetector", "VeilTracker",
-           "ema_alpha", "exposure_gain"]
+           "ema_alpha", "exposure_gain", "luma_map"]
 
 
 def ema_alpha(dt: float, tau: float) -> float:
@@ -126,12 +126,58 @@ def exposure_gain(grey: np.ndarray, prev: np.ndarray, step: int, *,
     return gain
 
 
+def luma_map(grey: np.ndarray, prev: np.ndarray, step: int, *,
+             agree: float = 0.02, share: float = 0.6) -> tuple[float, float] | None:
+    """The affine map ``grey ≈ slope · prev + offset`` between two frames, if it explains them.
+
+    Under the haze model ``I = J t + A (1 - t)`` an affine change of every
+    pixel's level (a brightness offset, a fade, an exposure change with a
+    black offset, haze thickening uniformly) carries the airlight along:
+    ``A' = slope · A + offset``. A pan or a passing object changes some
+    pixels and not others and explains no such map.
+
+    Parameters
+    ----------
+    grey, prev : ndarray
+        (h, w) float32 grey working images of this frame and the last, in [0, 1].
+    step : int
+        Every step-th row and column is compared.
+    agree, share : float
+        The map explains the frames when at least ``share`` of the pixels
+        lit and unclipped in both lie within ``agree`` (full scale) of it,
+        and what it leaves of their change is at most a quarter of the
+        change's energy.
+
+    Returns
+    -------
+    tuple of float or None
+        ``(slope, offset)``, the slope the ratio of the luma spreads (std;
+        the least-squares slope shrinks with noise) and the offset from the
+        means; None when the pixels are too few, their spread under
+        0.03, or the map fails ``share``.
+    """
+    n, spread, slope, offset, near, residual, change = affine_fit(grey, prev, step, _DARK,
+                                                                  _CLIPPED, agree)
+    if n < 64 or spread < _SPREAD_MIN or near < share:
+        return None
+    # ... and it must explain the change, not only the pixels that stayed: a
+    # fog bank or a truck sliding in changes a few pixels a frame, which no
+    # map explains, while the rest agree with a map that is nearly none
+    if residual > _EXPLAINED * change:
+        return None
+    return float(slope), float(offset)
+
+
 # exposure_gain: pixels at or above this level may be clipped (no ratio); the
 # luma std below which the contrast test stays out; the highest level a
 # brightening may leave fixed and still be fog (units of full scale)
 _CLIPPED = 0.98
 _SPREAD_MIN = 0.03
 _FOG_LEVEL = 1.5
+# luma_map: the largest share of the change's energy a map may leave unexplained
+_EXPLAINED = 0.25
+# ... and the level at or below which a pixel is black (no level to map)
+_DARK = 0.02
 
 
 # a gradual departure of the airlight estimate: at least this many steps one way,
@@ -234,8 +280,11 @@ class AirlightTracker:
         self._before, self._left, self._back_since = None, False, None
         self._chase_tau = None
 
-    def scale(self, gain: float, chase: float | None = None) -> None:
+    def scale(self, gain: float, chase: float | None = None, offset: float = 0.0) -> None:
         """Follow a change of exposure: the tracked value and the window's estimates times ``gain``.
+
+        (Plus ``offset`` for an affine change of the picture's levels: see
+        :func:`luma_map`.)
 
         Every radiance in the frame, the airlight's included, scales with the
         exposure, so a fade or an auto-exposure step moves A at once rather
@@ -260,8 +309,8 @@ class AirlightTracker:
         """
         if self.value is None:
             return
-        self.value = np.minimum(self.value * gain, 2.0)
-        self._hist = deque((t, np.minimum(e * gain, 2.0)) for t, e in self._hist)
+        self.value = np.clip(self.value * gain + offset, 0.0, 2.0)
+        self._hist = deque((t, np.clip(e * gain + offset, 0.0, 2.0)) for t, e in self._hist)
         if chase is not None and self._outlier_time == 0.0 and self._hist:
             # Not while the gate holds something out (a truck beside the road
             # when the exposure dips): that would hand A to it. The gap to the
