@@ -310,7 +310,10 @@ def test_ffmpegs_file_protocol_prefix_names_the_path_after_it(clip, tmp_path):
 
 
 @pytest.mark.parametrize("graph, name", [("nosuchsrc=1", "nosuchsrc"),
-                                         ("testsrc2=rate=5,null[v];[v]fooscale=2:2", "fooscale")])
+                                         ("testsrc2=rate=5,null[v];[v]fooscale=2:2", "fooscale"),
+                                         # names as FFmpeg reads them (trial 161 F5)
+                                         ("testsrc2=rate=5,hflip:bogus", "hflip:bogus"),
+                                         ("testsrc2=rate=5,2hflip", "2hflip")])
 def test_a_lavfi_graph_with_an_unknown_filter_names_it(tmp_path, graph, name):
     # FFmpeg's error is "Invalid argument"; the filter's name was only in its
     # log (trial 158 F8)
@@ -325,9 +328,10 @@ def test_a_lavfi_graph_with_an_unknown_filter_names_it(tmp_path, graph, name):
 
 def test_a_lavfi_graph_failing_otherwise_is_not_blamed_on_its_expressions(tmp_path):
     # The commas inside a quoted expression were taken for filter separators:
-    # a bad option was blamed on "filters named '80', '255', '0'" (trial 159 F4)
     # a bad option was blamed on "filters named '80', '255', '0'" (trial 159 F4),
-    # commas in a [label] on filters named after it (trial 161 F4)
+    # commas in a [label] on filters named after it (trial 161 F4). FFmpeg's
+    # log names the option and the filter, its error only "Option not found"
+    # (trial 161 F5).
     for graph in ("nullsrc=s=64x48:d=1,geq=lum='if(gt(X,80),255,0)':cb=128:cr=128:bogus=1",
                   "testsrc2=s=64x48:d=1[in,x];[in,x]hflip=bogus=1"):
         res = vidclear_cli("run", f"lavfi:{graph}", "-o", str(tmp_path / "l.mp4"))
@@ -335,6 +339,7 @@ def test_a_lavfi_graph_failing_otherwise_is_not_blamed_on_its_expressions(tmp_pa
         line = one_error_line(res)
         assert line.startswith(f"vidclear: error: cannot open input lavfi:{graph}: ")
         assert "no filter named" not in line, line
+        assert "non-existent option 'bogus'" in line and "[Parsed_" in line, line
     graph = "nullsrc=s=64x48:d=1,geq=lum='if(gt(X,80),255,0)':cb=128:cr=128:bogus=1"
     ok = vidclear_cli("run", f"lavfi:{graph.removesuffix(':bogus=1')}", "-o",
                       str(tmp_path / "l.mp4"), "-q")

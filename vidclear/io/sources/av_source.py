@@ -505,11 +505,45 @@ def _unknown_filters(graph: str) -> list[str]:
     parts.append("".join(part))
     names = []
     for text in parts:
-        # leading [labels], then the name up to its =arguments, @instance or [label]
-        found = re.match(r"(?:\s*\[[^\]]*\])*\s*([A-Za-z_][A-Za-z0-9_]*)", text)
-        if found and found.group(1) not in av.filter.filters_available:
-            names.append(found.group(1))
+        # leading [labels], then the name as FFmpeg reads it: up to its
+        # =arguments or [label], without an @instance (hflip:bogus and 2hflip
+        # are names, not found: trial 161 F5)
+        found = re.match(r"(?:\s*\[[^\]]*\])*\s*([^=\[]*)", text)
+        name = found.group(1).split("@", 1)[0].strip() if found else ""
+        if name and name not in av.filter.filters_available:
+            names.append(name)
     return names
+
+
+def _ffmpeg_errors(target: str, fmt: str | None, options: dict[str, str]) -> list[str]:
+    """FFmpeg's own error lines for an input that failed to open, opened once more.
+
+    Its exceptions carry the error code's text alone ("Option not found"),
+    its log names the option and the filter (trial 161 F5). Empty when
+    FFmpeg's log is printed anyway (``-vv``) or the second attempt opens.
+    """
+    import av.logging
+
+    if av.logging.get_level() is not None:
+        return []
+    av.logging.set_level(av.logging.ERROR)
+    try:
+        with av.logging.Capture() as logs:
+            try:
+                av.open(target, "r", format=fmt, options=options).close()
+            except (av.FFmpegError, OSError, ValueError):
+                pass
+    finally:
+        av.logging.set_level(None)
+    lines = []
+    for _, name, message in logs:
+        # the filter's instance, as FFmpeg prints it: [Parsed_scale_1] ...
+        line = message.strip()
+        if name and name.startswith("Parsed_"):
+            line = f"[{name}] {line}"
+        if line and line not in lines and not line.startswith("Error processing filtergraph"):
+            lines.append(line)
+    return lines
 
 
 class AVSource(Source):
@@ -661,6 +695,9 @@ class AVSource(Source):
                                  f"filter named {', '.join(map(repr, unknown))} (vidclear reads "
                                  "through PyAV's FFmpeg, which may lack filters a system "
                                  "ffmpeg has)") from None
+            said = _ffmpeg_errors(target, fmt, options) if self.kind == "lavfi" else []
+            if said:
+                raise InputError(f"cannot open input {self.spec}: {'; '.join(said)}") from None
             raise open_error(self.spec, exc) from None
 
     def _check_joined_tracks(self, copy_streams: bool) -> None:
