@@ -780,6 +780,22 @@ def strided_mean(x: np.ndarray, step: int) -> float:
 
 
 @njit(cache=True, nogil=True)
+def block_means(x: np.ndarray, b: int) -> np.ndarray:
+    """Means of the ``b`` × ``b`` blocks of ``x`` (h, w): (h // b, w // b) float32 (the edge
+    rows and columns left over are left out)."""
+    rows, cols = x.shape[0] // b, x.shape[1] // b
+    out = np.empty((rows, cols), np.float32)
+    for i in range(rows):
+        for j in range(cols):
+            total = 0.0
+            for y in range(i * b, i * b + b):
+                for xx in range(j * b, j * b + b):
+                    total += x[y, xx]
+            out[i, j] = total / (b * b)
+    return out
+
+
+@njit(cache=True, nogil=True)
 def affine_fit(g: np.ndarray, q: np.ndarray, step: int, lo: float, hi: float,
                agree: float) -> tuple[int, float, float, float, float, float, float]:
     """The affine map ``g ≈ slope · q + offset`` over ``[::step, ::step]`` of two (h, w) images.

@@ -816,7 +816,7 @@ class Dehazer:
         if not cut and prev is not None and prev.shape == grey.shape:
             gain = exposure_gain(grey, prev, ws.step)
             if gain == 1.0:
-                mapped = luma_map(grey, prev, 2 * ws.step)  # 2000-4000 pixels
+                mapped = luma_map(grey, prev)
             # Most of the picture changed at once (a cut the histogram test
             # missed, a fast pan over fine detail): the darkest pixels' levels
             # are the new view's, not an object's entering a steady one.

@@ -13,7 +13,7 @@ from collections import deque
 
 import numpy as np
 
-from vidclear.dehaze._kernels import affine_fit, colour_histogram
+from vidclear.dehaze._kernels import affine_fit, block_means, colour_histogram
 from vidclear.errors import ConfigError
 from vidclear.kernels.colour import BT601
 
@@ -126,24 +126,26 @@ def exposure_gain(grey: np.ndarray, prev: np.ndarray, step: int, *,
     return gain
 
 
-def luma_map(grey: np.ndarray, prev: np.ndarray, step: int, *,
+def luma_map(grey: np.ndarray, prev: np.ndarray, *,
              agree: float = 0.02, share: float = 0.6) -> tuple[float, float] | None:
     """The affine map ``grey ≈ slope · prev + offset`` between two frames, if it explains them.
 
     Under the haze model ``I = J t + A (1 - t)`` an affine change of every
     pixel's level (a brightness offset, a fade, an exposure change with a
     black offset, haze thickening uniformly) carries the airlight along:
-    ``A' = slope · A + offset``. A pan or a passing object changes some
-    pixels and not others and explains no such map.
+    ``A' = slope · A + offset``. A passing object or a cut changes some
+    pixels and not others and explains no such map. The frames are
+    compared in blocks of about a 24th of their short side, whose means a
+    pan of a few pixels a frame, noise and coding move little (compared
+    pixel by pixel, a pan out of a tunnel was read on every other frame:
+    trial 163 F1).
 
     Parameters
     ----------
     grey, prev : ndarray
         (h, w) float32 grey working images of this frame and the last, in [0, 1].
-    step : int
-        Every step-th row and column is compared.
     agree, share : float
-        The map explains the frames when at least ``share`` of the pixels
+        The map explains the frames when at least ``share`` of the blocks
         lit and unclipped in both lie within ``agree`` (full scale) of it,
         and what it leaves of their change is at most a quarter of the
         change's energy.
@@ -153,11 +155,12 @@ def luma_map(grey: np.ndarray, prev: np.ndarray, step: int, *,
     tuple of float or None
         ``(slope, offset)``, the slope the ratio of the luma spreads (std;
         the least-squares slope shrinks with noise) and the offset from the
-        means; None when the pixels are too few, their spread under
-        0.03, or the map fails ``share``.
+        means; None when the blocks are too few (64), their spread under
+        0.03, or the map fails ``share`` or the change's energy.
     """
-    n, spread, slope, offset, near, residual, change = affine_fit(grey, prev, step, _DARK,
-                                                                  _CLIPPED, agree)
+    b = max(2, min(grey.shape) // _BLOCKS)
+    n, spread, slope, offset, near, residual, change = affine_fit(
+        block_means(grey, b), block_means(prev, b), 1, _DARK, _CLIPPED, agree)
     if n < 64 or spread < _SPREAD_MIN or near < share:
         return None
     # ... and it must explain the change, not only the pixels that stayed: a
@@ -176,8 +179,10 @@ _SPREAD_MIN = 0.03
 _FOG_LEVEL = 1.5
 # luma_map: the largest share of the change's energy a map may leave unexplained
 _EXPLAINED = 0.25
-# ... and the level at or below which a pixel is black (no level to map)
+# ... the level at or below which a pixel is black (no level to map), and the
+# blocks it compares across the short side
 _DARK = 0.02
+_BLOCKS = 24
 
 
 # a gradual departure of the airlight estimate: at least this many steps one way,
