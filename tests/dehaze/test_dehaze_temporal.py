@@ -458,25 +458,28 @@ def test_luma_map_reads_an_affine_change_and_nothing_else() -> None:
     # A brightness offset or fog thickening uniformly maps every level
     # affinely, and the airlight with it; a pan, an object sliding in and a
     # still frame's noise are no such map (trial 160 F1).
-    from vidclear.dehaze.temporal import luma_map
+    from vidclear.dehaze.temporal import luma_blocks, luma_map
+
+    def read(grey: np.ndarray, before: np.ndarray) -> tuple[float, float] | None:
+        return luma_map(luma_blocks(grey), luma_blocks(before))
 
     prev = textured_scene(H, W, 5)[..., 1].astype(np.float32) * 0.8
-    slope, offset = luma_map(prev + 0.04, prev)
+    slope, offset = read(prev + 0.04, prev)
     assert slope == pytest.approx(1.0, abs=1e-3) and offset == pytest.approx(0.04, abs=1e-3)
-    slope, offset = luma_map(prev * 0.9 + 0.085, prev)  # fog at 0.85 thickening
+    slope, offset = read(prev * 0.9 + 0.085, prev)  # fog at 0.85 thickening
     assert offset / (1.0 - slope) == pytest.approx(0.85, abs=0.01)
-    assert luma_map(np.roll(prev, 17, axis=1), prev) is None  # a pan
+    assert read(np.roll(prev, 17, axis=1), prev) is None  # a pan
     # ... but an offset under a pan of a pixel a frame is read: compared pixel
     # by pixel, a pan out of a tunnel was read on every other frame (trial
     # 163 F1; a scene with a photo's texture, not this one's pixel noise)
     smooth = cv2.GaussianBlur(prev, (0, 0), 3)
-    slope, offset = luma_map(np.roll(smooth, 1, axis=1) + 0.04, smooth)
+    slope, offset = read(np.roll(smooth, 1, axis=1) + 0.04, smooth)
     assert slope == pytest.approx(1.0, abs=0.02) and offset == pytest.approx(0.04, abs=0.01)
     bank = prev.copy()
     bank[:, :W // 20] = 0.95  # a fog bank's edge sliding in, 5 % of the frame
-    assert luma_map(bank, prev) is None
+    assert read(bank, prev) is None
     noise = np.random.default_rng(3).normal(0.0, 0.004, prev.shape).astype(np.float32)
-    assert luma_map(prev + noise, prev) is None  # a still frame
+    assert read(prev + noise, prev) is None  # a still frame
 
 
 def test_exposure_gain_reads_no_exposure_in_fog_over_a_narrow_band() -> None:

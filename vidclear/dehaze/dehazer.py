@@ -142,6 +142,7 @@ from vidclear.dehaze.temporal import (
     VeilTracker,
     ema_alpha,
     exposure_gain,
+    luma_blocks,
     luma_map,
 )
 from vidclear.dehaze.workspace import Workspace
@@ -426,6 +427,7 @@ class Dehazer:
         self._veil_evidence: float | None = None  # a saturated A is a veil's colour (0..1)
         self._texture: float | None = None  # the strength's share by the frame's texture
         self._prev_grey: np.ndarray | None = None  # last working grey, for exposure changes
+        self._prev_blocks: np.ndarray | None = None  # ... and its luma_blocks, for luma_map
         self.last: DehazeResult | None = None
         self._threads = ThreadChoice()
 
@@ -477,6 +479,7 @@ class Dehazer:
         self._comp = None
         self._veil_t.reset()
         self._prev_grey = None
+        self._prev_blocks = None
         self._t_mean = None
         self._air_ref = None
         self._air_steps = None
@@ -811,12 +814,14 @@ class Dehazer:
         # the tracked A follows at once instead of lagging behind its gate
         # (and then jumping when half the frame has passed it).
         prev, self._prev_grey = self._prev_grey, grey.copy()
+        blocks, prev_blocks = luma_blocks(grey), self._prev_blocks
+        self._prev_blocks = blocks
         new_view = True  # nothing to compare with: the veil levels hold nothing
         gain, mapped = 1.0, None
         if not cut and prev is not None and prev.shape == grey.shape:
             gain = exposure_gain(grey, prev, ws.step)
-            if gain == 1.0:
-                mapped = luma_map(grey, prev)
+            if gain == 1.0 and prev_blocks is not None:
+                mapped = luma_map(blocks, prev_blocks)
             # Most of the picture changed at once (a cut the histogram test
             # missed, a fast pan over fine detail): the darkest pixels' levels
             # are the new view's, not an object's entering a steady one.

@@ -18,7 +18,7 @@ from vidclear.errors import ConfigError
 from vidclear.kernels.colour import BT601
 
 __all__ = ["AirlightTracker", "DensityTracker", "SceneCutDetector", "VeilTracker",
-           "ema_alpha", "exposure_gain", "luma_map"]
+           "ema_alpha", "exposure_gain", "luma_blocks", "luma_map"]
 
 
 def ema_alpha(dt: float, tau: float) -> float:
@@ -126,24 +126,40 @@ def exposure_gain(grey: np.ndarray, prev: np.ndarray, step: int, *,
     return gain
 
 
-def luma_map(grey: np.ndarray, prev: np.ndarray, *,
+def luma_blocks(grey: np.ndarray) -> np.ndarray:
+    """Mean luma of the blocks, about a 24th of the short side wide, that :func:`luma_map` compares.
+
+    Parameters
+    ----------
+    grey : ndarray
+        (h, w) float32 grey working image in [0, 1].
+
+    Returns
+    -------
+    ndarray
+        (h // b, w // b) float32, ``b = max(2, min(h, w) // 24)``; the edge
+        rows and columns left over are left out.
+    """
+    return block_means(grey, max(2, min(grey.shape) // _BLOCKS))
+
+
+def luma_map(blocks: np.ndarray, prev: np.ndarray, *,
              agree: float = 0.02, share: float = 0.6) -> tuple[float, float] | None:
-    """The affine map ``grey ≈ slope · prev + offset`` between two frames, if it explains them.
+    """The affine map ``blocks ≈ slope · prev + offset`` between two frames, if it explains them.
 
     Under the haze model ``I = J t + A (1 - t)`` an affine change of every
     pixel's level (a brightness offset, a fade, an exposure change with a
     black offset, haze thickening uniformly) carries the airlight along:
     ``A' = slope · A + offset``. A passing object or a cut changes some
     pixels and not others and explains no such map. The frames are
-    compared in blocks of about a 24th of their short side, whose means a
-    pan of a few pixels a frame, noise and coding move little (compared
-    pixel by pixel, a pan out of a tunnel was read on every other frame:
-    trial 163 F1).
+    compared in blocks (:func:`luma_blocks`), whose means a pan of a few
+    pixels a frame, noise and coding move little (compared pixel by pixel,
+    a pan out of a tunnel was read on every other frame: trial 163 F1).
 
     Parameters
     ----------
-    grey, prev : ndarray
-        (h, w) float32 grey working images of this frame and the last, in [0, 1].
+    blocks, prev : ndarray
+        :func:`luma_blocks` of this frame and the last, (rows, cols) float32.
     agree, share : float
         The map explains the frames when at least ``share`` of the blocks
         lit and unclipped in both lie within ``agree`` (full scale) of it,
@@ -155,12 +171,14 @@ def luma_map(grey: np.ndarray, prev: np.ndarray, *,
     tuple of float or None
         ``(slope, offset)``, the slope the ratio of the luma spreads (std;
         the least-squares slope shrinks with noise) and the offset from the
-        means; None when the blocks are too few (64), their spread under
-        0.03, or the map fails ``share`` or the change's energy.
+        means; None when the blocks are too few (64) or differ in shape,
+        their spread is under 0.03, or the map fails ``share`` or the
+        change's energy.
     """
-    b = max(2, min(grey.shape) // _BLOCKS)
+    if blocks.shape != prev.shape:
+        return None
     n, spread, slope, offset, near, residual, change = affine_fit(
-        block_means(grey, b), block_means(prev, b), 1, _DARK, _CLIPPED, agree)
+        blocks, prev, 1, _DARK, _CLIPPED, agree)
     if n < 64 or spread < _SPREAD_MIN or near < share:
         return None
     # ... and it must explain the change, not only the pixels that stayed: a
