@@ -430,6 +430,34 @@ def test_a_brightness_ramp_into_fog_carries_the_airlight_along() -> None:
     assert max(over) < 8.0, np.round(over).astype(int).tolist()
 
 
+def test_a_fade_in_from_white_keeps_the_sky_under_its_input() -> None:
+    # A fade in from white over 1.5 s into a hazy view, through libx264.
+    # Each frame reads as an exposure gain of 0.99 (light taken away), which
+    # scaled A down by a multiplication the fade is not (it mixes towards
+    # white: I' = s I + 1 - s); A fell under the sky's level and the sky came
+    # out up to 26 levels over its input while the input darkened (trial 163
+    # F2). The affine map, offset and all, moves A instead.
+    clear = _load(DATA / "o-haze" / "35_outdoor_GT.jpg") / 255.0
+    h, w = clear.shape[0] // 4 * 4, clear.shape[1] // 4 * 4
+    clear = clear[:h, :w]
+    t = np.exp(-0.8 * (0.3 + 2.7 * np.linspace(1, 0, h)[:, None, None] ** 1.3))
+    t[: h // 4] = 0.0  # a sky: the haze's own level
+    hazy = clear * t + np.array([0.82, 0.83, 0.86]) * (1 - t)
+    fps = 30
+    frames = []
+    for k in range(3 * fps):
+        white = max(0.0, 1.0 - k / (1.5 * fps))
+        frames.append(to_u8(white + (1.0 - white) * hazy))
+    d = Dehazer()
+    over = []
+    for k, yuv in enumerate(x264_yuv420(frames, rate=fps, crf=18)):
+        y, rest = yuv[:h], yuv[h:].reshape(2, h // 2, -1)
+        res = d.process_yuv420(y, rest[0], rest[1], timestamp=k / fps)
+        sky = slice(0, h // 4)
+        over.append(float(res.planes[0][sky].mean()) - float(y[sky].mean()))
+    assert max(over) < 8.0, np.round(over).astype(int).tolist()
+
+
 @pytest.mark.parametrize("t", [0.3, 0.15])
 def test_a_fade_from_white_into_fog_over_a_dark_scene_does_not_flicker(t: float) -> None:
     # A church interior (dark, with bright windows) under thick fog, faded in

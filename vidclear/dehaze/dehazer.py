@@ -820,7 +820,7 @@ class Dehazer:
         gain, mapped = 1.0, None
         if not cut and prev is not None and prev.shape == grey.shape:
             gain = exposure_gain(grey, prev, ws.step)
-            if gain == 1.0 and prev_blocks is not None:
+            if gain <= 1.0 and prev_blocks is not None:
                 mapped = luma_map(blocks, prev_blocks)
             # Most of the picture changed at once (a cut the histogram test
             # missed, a fast pan over fine detail): the darkest pixels' levels
@@ -861,7 +861,13 @@ class Dehazer:
         measured, bounds, prev, dark = seen.measured, seen.bounds, seen.prev, seen.dark
         cut, dissolving = seen.cut, seen.dissolving
         r = cfg.patch // 2
-        if seen.gain != 1.0:
+        if seen.gain < 1.0 and seen.mapped is not None:
+            # Light taken away reads as an exposure gain below 1, a fade from
+            # white too, which is no multiplication: scaled by the gain, A
+            # fell under the sky's level, which came out 26 levels over its
+            # input (trial 163 F2). The map has the fade's offset.
+            self._air.scale(seen.mapped[0], chase=_GRADUAL_TAU, offset=seen.mapped[1])
+        elif seen.gain != 1.0:
             self._air.scale(seen.gain, chase=_GRADUAL_TAU)
         elif seen.mapped is not None and self._air.value is not None:
             self._carry(seen.mapped, measured, dt)
