@@ -302,7 +302,7 @@ class _Seen:
     bounds: tuple[int, int, int, int]  # the picture inside bars and strips (picture_bounds)
     prev: np.ndarray | None  # the last frame's working luma (h, w) float32
     gain: float  # exposure gain since the last frame (exposure_gain)
-    mapped: tuple[float, float] | None  # else an affine luma map since the last (luma_map)
+    mapped: tuple[float, float] | None  # the affine luma map since the last, gain <= 1 (luma_map)
     dark: np.ndarray  # (h, w) float32 scratch, the dark channel once A is tracked
     cut: bool  # the scene starts afresh: a cut, a seek or a strip found at an edge
     scene_cut: bool  # a cut or a seek (reported in the result)
