@@ -449,4 +449,3 @@ def test_exposure_steps_leave_flat_steps_unmeasured():
         flat.append(both.mean() >= 0.01 and np.ptp(np.percentile(level, [10, 90])) < 8)
     assert any(flat)
     assert all(np.isnan(steps[k]) for k in range(4) if flat[k]), (steps, flat)
-

@@ -796,9 +796,9 @@ def block_means(x: np.ndarray, b: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def affine_fit(g: np.ndarray, q: np.ndarray, step: int, lo: float, hi: float,
+def affine_fit(g: np.ndarray, q: np.ndarray, lo: float, hi: float,
                agree: float) -> tuple[int, float, float, float, float, float, float]:
-    """The affine map ``g ≈ slope · q + offset`` over ``[::step, ::step]`` of two (h, w) images.
+    """The affine map ``g ≈ slope · q + offset`` between two (h, w) images.
 
     Over the pixels with both values in (``lo``, ``hi``): their count, the
     standard deviation of ``q``, the slope (the ratio of the standard
@@ -808,8 +808,8 @@ def affine_fit(g: np.ndarray, q: np.ndarray, step: int, lo: float, hi: float,
     """
     n = 0
     sg = sq = sgg = sqq = 0.0
-    for y in range(0, g.shape[0], step):
-        for x in range(0, g.shape[1], step):
+    for y in range(g.shape[0]):
+        for x in range(g.shape[1]):
             a, b = float(g[y, x]), float(q[y, x])
             if lo < a < hi and lo < b < hi:
                 n += 1
@@ -825,8 +825,8 @@ def affine_fit(g: np.ndarray, q: np.ndarray, step: int, lo: float, hi: float,
     offset = mg - slope * mq
     near = 0
     res = chg = 0.0
-    for y in range(0, g.shape[0], step):
-        for x in range(0, g.shape[1], step):
+    for y in range(g.shape[0]):
+        for x in range(g.shape[1]):
             a, b = float(g[y, x]), float(q[y, x])
             if lo < a < hi and lo < b < hi:
                 e = a - (slope * b + offset)

@@ -178,7 +178,7 @@ def luma_map(blocks: np.ndarray, prev: np.ndarray, *,
     if blocks.shape != prev.shape:
         return None
     n, spread, slope, offset, near, residual, change = affine_fit(
-        blocks, prev, 1, _DARK, _CLIPPED, agree)
+        blocks, prev, _DARK, _CLIPPED, agree)
     if n < 64 or spread < _SPREAD_MIN or near < share:
         return None
     # ... and it must explain the change, not only the pixels that stayed: a
