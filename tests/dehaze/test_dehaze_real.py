@@ -457,6 +457,30 @@ def test_a_fade_in_from_white_keeps_the_sky_under_its_input() -> None:
     assert max(over) < 8.0, np.round(over).astype(int).tolist()
 
 
+def test_a_dark_band_entering_leaves_the_hazy_view_above_it_as_it_was() -> None:
+    # An overpass's shadow (a full-width band, a fifth of the frame, at 0.3
+    # of the light) enters a still hazy view and stays for 1.5 s, through
+    # libx264. The rows above it never change, but the band's darkness
+    # entered their dark channel's patch and the wide window of the veil
+    # around them, and their output rose by up to 30 levels in one frame
+    # (22 on trial 165 F4's clip); a pixel whose own level stays put keeps
+    # both for airlight_hold (3 s).
+    hazy = _hazy_view()
+    h = hazy.shape[0]
+    band = np.zeros((h, 1, 1))
+    band[round(0.4 * h):round(0.6 * h)] = 0.7
+    frames = [to_u8(hazy * (1.0 - band * (k >= 30))) for k in range(75)]
+    above = slice(round(0.2 * h), round(0.4 * h))
+    d = Dehazer()
+    level = []
+    for k, yuv in enumerate(x264_yuv420(frames, rate=30, crf=18)):
+        y, rest = yuv[:h], yuv[h:].reshape(2, h // 2, -1)
+        out = d.process_yuv420(y, rest[0], rest[1], timestamp=k / 30).planes[0]
+        level.append(float(out[above].mean()) - float(y[above].mean()))
+    moved = [v - level[29] for v in level[30:]]
+    assert max(np.abs(moved)) < 6.0, np.round(moved).astype(int).tolist()
+
+
 @pytest.mark.parametrize("t", [0.3, 0.15])
 def test_a_fade_from_white_into_fog_over_a_dark_scene_does_not_flicker(t: float) -> None:
     # A church interior (dark, with bright windows) under thick fog, faded in

@@ -1447,3 +1447,74 @@ def test_a_wall_of_fog_sweeping_in_is_followed_as_it_covers_the_view() -> None:
     o = np.array(lout)
     assert float((o[:-8] - o[8:]).max()) < 6.0, np.round(o[::5], 1).tolist()
     assert abs(float(LUMA @ d.airlight) - 0.92) < 0.03, float(LUMA @ d.airlight)
+
+
+def _drop_hold_reference(fields: list[np.ndarray], owns: list[np.ndarray], dt: float,
+                           hold: float, tau: float, margin: float,
+                           new_views: list[bool]) -> list[np.ndarray]:
+    """NeighbourDropHold written out pixel by pixel in Python, as its docstring says."""
+    alpha = ema_alpha(dt, tau)
+    out, ref, own_ref, held = [], None, None, None
+    for field, own, fresh in zip(fields, owns, new_views, strict=True):
+        if ref is None or fresh:
+            ref, own_ref, held = field.copy(), own.copy(), np.zeros(field.shape)
+            out.append(field.copy())
+            continue
+        res = field.copy()
+        for i in np.ndindex(field.shape):
+            if ref[i] - field[i] > margin and own[i] >= own_ref[i] - margin:
+                res[i] = ref[i] if held[i] < hold else ref[i] + alpha * (field[i] - ref[i])
+                held[i] += dt
+            else:
+                held[i] = max(held[i] - dt, 0.0)
+                own_ref[i] = own[i]
+        ref = res.copy()
+        out.append(res)
+    return out
+
+
+def test_neighbour_drop_hold_keeps_a_drop_only_the_neighbours_show() -> None:
+    # The veil around a pixel falls when a dark object comes within reach;
+    # the pixel's own level did not move, so the fall is held for `hold`
+    # seconds, then followed with `tau`. A fall the pixel shares, a rise and
+    # a new view are followed at once (trial 165 F4: a dark band lifted the
+    # untouched sky above it by 22 levels in one frame).
+    from vidclear.dehaze.temporal import NeighbourDropHold
+
+    dt, hold, tau = 1 / 30, 0.52, 0.25  # (hold off a whole number of frames)
+    field0 = np.full((2, 3), 0.6, np.float32)
+    own0 = np.full((2, 3), 0.7, np.float32)
+    fields, owns, views = [field0], [own0], [True]
+    for k in range(40):
+        f, o = field0.copy(), own0.copy()
+        if k >= 2:
+            f[:, :] = 0.3            # a dark object within reach of every pixel...
+            o[1, 0] = 0.4            # ... over this pixel itself
+            f[1, 2] = 0.8 if k < 20 else 0.3  # this one rose first
+        fields.append(f)
+        owns.append(o)
+        views.append(k == 30)        # a new view
+    h = NeighbourDropHold(hold=hold, tau=tau, margin=0.05)
+    got = []
+    for f, o, v in zip(fields, owns, views, strict=True):
+        f = f.copy()
+        h.update(f, o, dt, v)
+        got.append(f)
+    want = _drop_hold_reference(fields, owns, dt, hold, tau, 0.05, views)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, atol=1e-6)
+    # what that means, frame by frame (index k + 1 is the k-th loop frame)
+    assert got[3][0, 0] == pytest.approx(0.6)          # held at once
+    assert got[3][1, 0] == pytest.approx(0.3)          # the pixel's own fall: followed
+    assert got[3][1, 2] == pytest.approx(0.8)          # a rise: followed
+    assert got[3 + int(hold / dt) - 1][0, 0] == pytest.approx(0.6)  # still held
+    assert 0.3 < got[3 + int(hold / dt) + 3][0, 0] < 0.6  # then falling, not a step
+    assert got[3 + int(hold / dt) + 3][0, 0] > got[3 + int(hold / dt) + 4][0, 0]
+    assert got[22][1, 2] == pytest.approx(0.8)          # its fall from the rise is held
+    assert got[31][1, 2] == pytest.approx(0.3)          # a new view starts afresh
+    h.reset()
+    f = np.full((2, 3), 0.1, np.float32)
+    h.update(f, own0, dt, False)
+    assert np.all(f == np.float32(0.1))                  # nothing held after a reset
+    with pytest.raises(ConfigError):
+        NeighbourDropHold(hold=-1.0)

@@ -433,6 +433,41 @@ def bound_around(half: np.ndarray, k: float, margin: float, t: np.ndarray) -> No
 
 
 @njit(cache=True, nogil=True, parallel=True)
+def hold_drops(field: np.ndarray, own: np.ndarray, ref: np.ndarray, own_ref: np.ndarray,
+               held: np.ndarray, prm: np.ndarray) -> None:
+    """Drops of ``field`` that a pixel's ``own`` level does not share, held (all (h, w) float32).
+
+    ``prm`` = [dt, hold, margin, alpha, fresh]. Where ``field`` fell more
+    than ``margin`` below ``ref`` while ``own`` stayed within ``margin`` of
+    ``own_ref`` (or above it), ``field`` becomes ``ref`` until the pixel has
+    been held ``hold`` seconds (``held``, counted up by ``dt``), then moves
+    from ``ref`` towards it by ``alpha`` a call; elsewhere it is left as it
+    is, ``held`` counts down, and ``own_ref`` takes ``own``. ``ref`` takes
+    the result. With ``fresh`` nonzero every pixel starts afresh.
+    """
+    h, w = field.shape
+    dt = np.float32(prm[0])
+    hold = np.float32(prm[1])
+    margin = np.float32(prm[2])
+    alpha = np.float32(prm[3])
+    fresh = prm[4] != 0.0
+    zero = np.float32(0.0)
+    for y in prange(h):
+        for x in range(w):
+            v = field[y, x]
+            o = own[y, x]
+            r = ref[y, x]
+            if not fresh and r - v > margin and o >= own_ref[y, x] - margin:
+                v = r if held[y, x] < hold else r + alpha * (v - r)
+                held[y, x] += dt
+            else:
+                held[y, x] = zero if fresh else max(held[y, x] - dt, zero)
+                own_ref[y, x] = o
+            ref[y, x] = v
+            field[y, x] = v
+
+
+@njit(cache=True, nogil=True, parallel=True)
 def above_airlight(grey: np.ndarray, a_lum: float, k: float, t: np.ndarray) -> None:
     """``t = max(t, clip((grey - a_lum) k, 0, 1))`` in place: brighter than A is no haze."""
     h, w = t.shape

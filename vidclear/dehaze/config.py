@@ -72,8 +72,9 @@ class DehazeConfig(Section):
                                  doc="airlight jumps larger than this are outliers (1 = off)")
     airlight_hold: float = param(3.0, lo=0.0, hi=600.0,
                                  doc="seconds an airlight outlier (a bright object) or a "
-                                     "local drop of the darkest pixels' veil (a dark one "
-                                     "entering) must last to be believed")
+                                     "local drop of the darkest pixels' veil, over the "
+                                     "frame or around a pixel (a dark one entering), must "
+                                     "last to be believed")
     airlight_persist: float = param(0.5, lo=0.0, hi=600.0,
                                     doc="seconds of a one-way airlight drift that halve "
                                         "airlight_tau (fog thickening is followed faster), "

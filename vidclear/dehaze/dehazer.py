@@ -138,6 +138,7 @@ from vidclear.dehaze.scene import (
 from vidclear.dehaze.temporal import (
     AirlightTracker,
     DensityTracker,
+    NeighbourDropHold,
     SceneCutDetector,
     VeilTracker,
     ema_alpha,
@@ -407,6 +408,9 @@ class Dehazer:
         # cuts) and _DENSE_QUANTILE (the dense-haze level, kept through cuts), units of A
         self._veil_t = VeilTracker(tau=0.0, rise=_VEIL_RISE)
         self._dense_t = VeilTracker(tau=0.0, rise=_VEIL_RISE)
+        # drops of the dark channel's haze and of the veil around each pixel
+        # that only a pixel's neighbours show (restarted at cuts)
+        self._haze_hold, self._around_hold = NeighbourDropHold(), NeighbourDropHold()
         self._ws: Workspace | None = None
         self.config = DehazeConfig.coerce_params(config, params)
         self._time: float | None = None
@@ -455,6 +459,8 @@ class Dehazer:
         density.tau, density.hysteresis = config.auto_tau, config.auto_hysteresis
         self._veil_t.tau = self._dense_t.tau = config.auto_tau
         self._veil_t.hold = self._dense_t.hold = config.airlight_hold
+        for held in (self._haze_hold, self._around_hold):
+            held.hold, held.tau = config.airlight_hold, config.auto_tau
         self._cuts.threshold = config.scene_cut
         if self._ws is not None and self._ws.gs != config.guide_subsample:
             self._ws = None  # rebuilt for the new guide subsampling on the next frame
@@ -478,6 +484,8 @@ class Dehazer:
         self._t_prev = None
         self._comp = None
         self._veil_t.reset()
+        self._haze_hold.reset()
+        self._around_hold.reset()
         self._prev_grey = None
         self._prev_blocks = None
         self._t_mean = None
@@ -1111,6 +1119,16 @@ class Dehazer:
         if cfg.clear_dark > 0:
             haze = np.maximum(dark - np.float32(cfg.clear_dark), np.float32(0))
             haze *= np.float32(1.0 / (1.0 - cfg.clear_dark))
+        # A pixel whose own level (min channel of I / A) stayed put keeps its
+        # haze when a darker neighbour enters the dark channel's patch, and
+        # its bound when one enters the wide window (NeighbourDropHold): a
+        # dark overpass band entering under a still hazy sky lifted the sky
+        # by 22 levels in one frame (trial 165 F4), the dark channel's halo
+        # and the wide window's alike.
+        own = minc.copy()  # (cap_depth below writes over ws.minc)
+        if haze is dark:
+            haze = dark.copy()  # (dark is the frame's, for the airlight's search)
+        self._haze_hold.update(haze, own, dt, seen.new_view)
         if cap_weight > 0:
             _k.cap_depth(planes, ws.minc)
             _kf.min_filter2d(ws.minc, r, ws.capd)
@@ -1122,8 +1140,9 @@ class Dehazer:
         # bright facade or a blue sky wider than the patch read as haze, and
         # a clear scene or very light haze came out darker and worse than its
         # input.
-        _k.bound_around(veil_around(haze, bounds, ws.around, near, r),
-                        float(np.float32(cfg.omega * strength)), _AROUND_MARGIN, traw)
+        around = veil_around(haze, bounds, ws.around, near, r)
+        self._around_hold.update(around, own[::2, ::2], dt, seen.new_view)
+        _k.bound_around(around, float(np.float32(cfg.omega * strength)), _AROUND_MARGIN, traw)
         if floor_k > 0:
             above = max(veil - cfg.black_level, 0.0)
             cap = 1.0 - cfg.omega * strength * above
