@@ -1462,8 +1462,10 @@ def _drop_hold_reference(fields: list[np.ndarray], owns: list[np.ndarray], dt: f
             continue
         res = field.copy()
         for i in np.ndindex(field.shape):
-            if ref[i] - field[i] > margin and own[i] >= own_ref[i] - margin:
-                res[i] = ref[i] if held[i] < hold else ref[i] + alpha * (field[i] - ref[i])
+            believed = held[i] >= hold
+            if ((ref[i] - field[i] > margin or (believed and ref[i] > field[i]))
+                    and own[i] >= own_ref[i] - margin):
+                res[i] = ref[i] + alpha * (field[i] - ref[i]) if believed else ref[i]
                 held[i] += dt
             else:
                 held[i] = max(held[i] - dt, 0.0)
@@ -1485,15 +1487,16 @@ def test_neighbour_drop_hold_keeps_a_drop_only_the_neighbours_show() -> None:
     field0 = np.full((2, 3), 0.6, np.float32)
     own0 = np.full((2, 3), 0.7, np.float32)
     fields, owns, views = [field0], [own0], [True]
-    for k in range(40):
+    for k in range(55):
         f, o = field0.copy(), own0.copy()
         if k >= 2:
             f[:, :] = 0.3            # a dark object within reach of every pixel...
             o[1, 0] = 0.4            # ... over this pixel itself
             f[1, 2] = 0.8 if k < 20 else 0.3  # this one rose first
+            f[0, 1] = 0.6 if k == 44 else 0.3  # this one rises back for a frame
         fields.append(f)
         owns.append(o)
-        views.append(k == 30)        # a new view
+        views.append(k == 45)        # a new view
     h = NeighbourDropHold(hold=hold, tau=tau, margin=0.05)
     got = []
     for f, o, v in zip(fields, owns, views, strict=True):
@@ -1510,8 +1513,12 @@ def test_neighbour_drop_hold_keeps_a_drop_only_the_neighbours_show() -> None:
     assert got[3 + int(hold / dt) - 1][0, 0] == pytest.approx(0.6)  # still held
     assert 0.3 < got[3 + int(hold / dt) + 3][0, 0] < 0.6  # then falling, not a step
     assert got[3 + int(hold / dt) + 3][0, 0] > got[3 + int(hold / dt) + 4][0, 0]
+    eased = [g[0, 0] - 0.3 for g in got[3 + int(hold / dt):46]]
+    steps = -np.diff(eased)
+    assert np.all(steps > 0) and np.all(steps[1:] <= steps[:-1] + 1e-6)  # all the way, smoothly
+    assert eased[-1] < 0.01  # past the margin, without a last step
     assert got[22][1, 2] == pytest.approx(0.8)          # its fall from the rise is held
-    assert got[31][1, 2] == pytest.approx(0.3)          # a new view starts afresh
+    assert got[46][0, 1] == pytest.approx(0.3)          # a new view starts afresh
     h.reset()
     f = np.full((2, 3), 0.1, np.float32)
     h.update(f, own0, dt, False)

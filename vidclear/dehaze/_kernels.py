@@ -438,12 +438,13 @@ def hold_drops(field: np.ndarray, own: np.ndarray, ref: np.ndarray, own_ref: np.
     """Drops of ``field`` that a pixel's ``own`` level does not share, held (all (h, w) float32).
 
     ``prm`` = [dt, hold, margin, alpha, fresh]. Where ``field`` fell more
-    than ``margin`` below ``ref`` while ``own`` stayed within ``margin`` of
-    ``own_ref`` (or above it), ``field`` becomes ``ref`` until the pixel has
-    been held ``hold`` seconds (``held``, counted up by ``dt``), then moves
-    from ``ref`` towards it by ``alpha`` a call; elsewhere it is left as it
-    is, ``held`` counts down, and ``own_ref`` takes ``own``. ``ref`` takes
-    the result. With ``fresh`` nonzero every pixel starts afresh.
+    than ``margin`` below ``ref`` (or at all, once the pixel has been held
+    ``hold`` seconds) while ``own`` stayed within ``margin`` of ``own_ref``
+    (or above it), ``field`` becomes ``ref`` until the pixel has been held
+    ``hold`` seconds (``held``, counted up by ``dt``), then moves from
+    ``ref`` towards it by ``alpha`` a call; elsewhere it is left as it is,
+    ``held`` counts down, and ``own_ref`` takes ``own``. ``ref`` takes the
+    result. With ``fresh`` nonzero every pixel starts afresh.
     """
     h, w = field.shape
     dt = np.float32(prm[0])
@@ -457,8 +458,10 @@ def hold_drops(field: np.ndarray, own: np.ndarray, ref: np.ndarray, own_ref: np.
             v = field[y, x]
             o = own[y, x]
             r = ref[y, x]
-            if not fresh and r - v > margin and o >= own_ref[y, x] - margin:
-                v = r if held[y, x] < hold else r + alpha * (v - r)
+            believed = held[y, x] >= hold  # eased all the way, no last step
+            if (not fresh and (r - v > margin or (believed and r > v))
+                    and o >= own_ref[y, x] - margin):
+                v = r + alpha * (v - r) if believed else r
                 held[y, x] += dt
             else:
                 held[y, x] = zero if fresh else max(held[y, x] - dt, zero)
