@@ -1468,6 +1468,8 @@ def _drop_hold_reference(fields: list[np.ndarray], owns: list[np.ndarray], dt: f
                 res[i] = ref[i] + alpha * (field[i] - ref[i]) if believed else ref[i]
                 held[i] += dt
             else:
+                if held[i] > 0 and field[i] > ref[i] and own[i] >= own_ref[i] - margin:
+                    res[i] = ref[i] + alpha * (field[i] - ref[i])
                 held[i] = max(held[i] - dt, 0.0)
                 own_ref[i] = own[i]
         ref = res.copy()
@@ -1478,9 +1480,10 @@ def _drop_hold_reference(fields: list[np.ndarray], owns: list[np.ndarray], dt: f
 def test_neighbour_drop_hold_keeps_a_drop_only_the_neighbours_show() -> None:
     # The veil around a pixel falls when a dark object comes within reach;
     # the pixel's own level did not move, so the fall is held for `hold`
-    # seconds, then followed with `tau`. A fall the pixel shares, a rise and
-    # a new view are followed at once (trial 165 F4: a dark band lifted the
-    # untouched sky above it by 22 levels in one frame).
+    # seconds, then followed with `tau` (and so is the way back up). A fall
+    # the pixel shares, a rise and a new view are followed at once (trial 165
+    # F4: a dark band lifted the untouched sky above it by 22 levels in one
+    # frame).
     from vidclear.dehaze.temporal import NeighbourDropHold
 
     dt, hold, tau = 1 / 30, 0.52, 0.25  # (hold off a whole number of frames)
@@ -1519,6 +1522,20 @@ def test_neighbour_drop_hold_keeps_a_drop_only_the_neighbours_show() -> None:
     assert eased[-1] < 0.01  # past the margin, without a last step
     assert got[22][1, 2] == pytest.approx(0.8)          # its fall from the rise is held
     assert got[46][0, 1] == pytest.approx(0.3)          # a new view starts afresh
+    # an object that stayed past the hold and then leaves: back up eased too
+    # (trial 166 F3: the road beside a sign stepped 5-12 levels as it left)
+    fields = [field0] + [np.full((2, 3), 0.3 if k < 40 else 0.6, np.float32) for k in range(60)]
+    owns, views = [own0] * 61, [True] + [False] * 60
+    h.reset()
+    got = []
+    for f in fields:
+        f = f.copy()
+        h.update(f, own0, dt, False)
+        got.append(float(f[0, 0]))
+    want = _drop_hold_reference(fields, owns, dt, hold, tau, 0.05, views)
+    np.testing.assert_allclose(got, [float(w[0, 0]) for w in want], atol=1e-6)
+    back = np.diff(got[40:])
+    assert got[41] < 0.4 and np.all(back > 0) and got[-1] > 0.57, np.round(got[38:], 3)
     h.reset()
     f = np.full((2, 3), 0.1, np.float32)
     h.update(f, own0, dt, False)

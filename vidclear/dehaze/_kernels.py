@@ -442,9 +442,11 @@ def hold_drops(field: np.ndarray, own: np.ndarray, ref: np.ndarray, own_ref: np.
     ``hold`` seconds) while ``own`` stayed within ``margin`` of ``own_ref``
     (or above it), ``field`` becomes ``ref`` until the pixel has been held
     ``hold`` seconds (``held``, counted up by ``dt``), then moves from
-    ``ref`` towards it by ``alpha`` a call; elsewhere it is left as it is,
-    ``held`` counts down, and ``own_ref`` takes ``own``. ``ref`` takes the
-    result. With ``fresh`` nonzero every pixel starts afresh.
+    ``ref`` towards it by ``alpha`` a call; elsewhere it is left as it is
+    (but for a rise of a pixel held lately, ``held`` above 0, its own level
+    steady, which moves by ``alpha`` too), ``held`` counts down, and
+    ``own_ref`` takes ``own``. ``ref`` takes the result. With ``fresh``
+    nonzero every pixel starts afresh.
     """
     h, w = field.shape
     dt = np.float32(prm[0])
@@ -464,6 +466,8 @@ def hold_drops(field: np.ndarray, own: np.ndarray, ref: np.ndarray, own_ref: np.
                 v = r + alpha * (v - r) if believed else r
                 held[y, x] += dt
             else:
+                if not fresh and held[y, x] > zero and v > r and o >= own_ref[y, x] - margin:
+                    v = r + alpha * (v - r)  # back up after a hold: eased too
                 held[y, x] = zero if fresh else max(held[y, x] - dt, zero)
                 own_ref[y, x] = o
             ref[y, x] = v
