@@ -1450,29 +1450,35 @@ def test_a_wall_of_fog_sweeping_in_is_followed_as_it_covers_the_view() -> None:
 
 
 def _drop_hold_reference(fields: list[np.ndarray], owns: list[np.ndarray], dt: float,
-                           hold: float, tau: float, margin: float,
-                           new_views: list[bool]) -> list[np.ndarray]:
-    """NeighbourDropHold written out pixel by pixel in Python, as its docstring says."""
+                         hold: float, tau: float, margin: float,
+                         new_views: list[bool]) -> list[np.ndarray]:
+    """NeighbourDropHold written out pixel by pixel in Python, as its kernel's docstring says."""
     alpha = ema_alpha(dt, tau)
-    out, ref, own_ref, held = [], None, None, None
+    out, ref, own_ref, held, away = [], None, None, None, None
     for field, own, fresh in zip(fields, owns, new_views, strict=True):
         if ref is None or fresh:
-            ref, own_ref, held = field.copy(), own.copy(), np.zeros(field.shape)
+            ref, own_ref = field.copy(), own.copy()
+            held, away = np.zeros(field.shape), np.zeros(field.shape)
             out.append(field.copy())
             continue
         res = field.copy()
         for i in np.ndindex(field.shape):
+            if own[i] < own_ref[i] - margin:  # something over the pixel: kept meanwhile
+                away[i] += dt
+                if away[i] >= hold:
+                    away[i], held[i], own_ref[i], ref[i] = 0.0, 0.0, own[i], field[i]
+                continue
+            away[i] = 0.0
             believed = held[i] >= hold
-            if ((ref[i] - field[i] > margin or (believed and ref[i] > field[i]))
-                    and own[i] >= own_ref[i] - margin):
+            if ref[i] - field[i] > margin or (believed and ref[i] > field[i]):
                 res[i] = ref[i] + alpha * (field[i] - ref[i]) if believed else ref[i]
                 held[i] += dt
             else:
-                if held[i] > 0 and field[i] > ref[i] and own[i] >= own_ref[i] - margin:
+                if held[i] > 0 and field[i] > ref[i]:
                     res[i] = ref[i] + alpha * (field[i] - ref[i])
                 held[i] = max(held[i] - dt, 0.0)
                 own_ref[i] = own[i]
-        ref = res.copy()
+            ref[i] = res[i]
         out.append(res)
     return out
 
@@ -1536,6 +1542,23 @@ def test_neighbour_drop_hold_keeps_a_drop_only_the_neighbours_show() -> None:
     np.testing.assert_allclose(got, [float(w[0, 0]) for w in want], atol=1e-6)
     back = np.diff(got[40:])
     assert got[41] < 0.4 and np.all(back > 0) and got[-1] > 0.57, np.round(got[38:], 3)
+    # an object sweeping over the pixel and on past it (an overpass's shadow
+    # passing down the view): what the pixel was before it came is kept
+    # while it is over it, and the neighbours' drop after it is held
+    # (trial 167 F1: the sky the shadow had passed came out 20 levels light)
+    fields = [field0] + [np.full((2, 3), 0.1 if 2 <= k < 7 else (0.3 if k >= 7 else 0.6),
+                                 np.float32) for k in range(12)]
+    owns = [own0] + [np.full((2, 3), 0.4 if 2 <= k < 7 else 0.7, np.float32) for k in range(12)]
+    views = [True] + [False] * 12
+    h.reset()
+    got = []
+    for f, o, v in zip(fields, owns, views, strict=True):
+        f = f.copy()
+        h.update(f, o, dt, v)
+        got.append(float(f[0, 0]))
+    want = _drop_hold_reference(fields, owns, dt, hold, tau, 0.05, views)
+    np.testing.assert_allclose(got, [float(w[0, 0]) for w in want], atol=1e-6)
+    assert got[4] == pytest.approx(0.1) and got[9] == pytest.approx(0.6), np.round(got, 3)
     h.reset()
     f = np.full((2, 3), 0.1, np.float32)
     h.update(f, own0, dt, False)

@@ -434,7 +434,7 @@ def bound_around(half: np.ndarray, k: float, margin: float, t: np.ndarray) -> No
 
 @njit(cache=True, nogil=True, parallel=True)
 def hold_drops(field: np.ndarray, own: np.ndarray, ref: np.ndarray, own_ref: np.ndarray,
-               held: np.ndarray, prm: np.ndarray) -> None:
+               held: np.ndarray, away: np.ndarray, prm: np.ndarray) -> None:
     """Drops of ``field`` that a pixel's ``own`` level does not share, held (all (h, w) float32).
 
     ``prm`` = [dt, hold, margin, alpha, fresh]. Where ``field`` fell more
@@ -442,11 +442,14 @@ def hold_drops(field: np.ndarray, own: np.ndarray, ref: np.ndarray, own_ref: np.
     ``hold`` seconds) while ``own`` stayed within ``margin`` of ``own_ref``
     (or above it), ``field`` becomes ``ref`` until the pixel has been held
     ``hold`` seconds (``held``, counted up by ``dt``), then moves from
-    ``ref`` towards it by ``alpha`` a call; elsewhere it is left as it is
-    (but for a rise of a pixel held lately, ``held`` above 0, its own level
-    steady, which moves by ``alpha`` too), ``held`` counts down, and
-    ``own_ref`` takes ``own``. ``ref`` takes the result. With ``fresh``
-    nonzero every pixel starts afresh.
+    ``ref`` towards it by ``alpha`` a call. Where ``own`` fell more than
+    ``margin`` below ``own_ref`` (something over the pixel itself),
+    ``field`` is left as it is and ``ref`` and ``own_ref`` are kept for
+    ``hold`` seconds (``away``, counted up by ``dt``), then taken from this
+    call. Elsewhere ``field`` is left as it is (but for a rise of a pixel
+    held lately, ``held`` above 0, which moves by ``alpha`` too), ``held``
+    counts down and ``own_ref`` takes ``own``. ``ref`` takes the result
+    but while kept. With ``fresh`` nonzero every pixel starts afresh.
     """
     h, w = field.shape
     dt = np.float32(prm[0])
@@ -460,15 +463,31 @@ def hold_drops(field: np.ndarray, own: np.ndarray, ref: np.ndarray, own_ref: np.
             v = field[y, x]
             o = own[y, x]
             r = ref[y, x]
+            if fresh:
+                held[y, x] = zero
+                away[y, x] = zero
+                own_ref[y, x] = o
+                ref[y, x] = v
+                continue
+            if o < own_ref[y, x] - margin:
+                # the pixel itself changed (an object over it): followed, and
+                # what it was kept until it has been so for `hold`
+                away[y, x] += dt
+                if away[y, x] >= hold:
+                    away[y, x] = zero
+                    held[y, x] = zero
+                    own_ref[y, x] = o
+                    ref[y, x] = v
+                continue
+            away[y, x] = zero
             believed = held[y, x] >= hold  # eased all the way, no last step
-            if (not fresh and (r - v > margin or (believed and r > v))
-                    and o >= own_ref[y, x] - margin):
+            if r - v > margin or (believed and r > v):
                 v = r + alpha * (v - r) if believed else r
                 held[y, x] += dt
             else:
-                if not fresh and held[y, x] > zero and v > r and o >= own_ref[y, x] - margin:
+                if held[y, x] > zero and v > r:
                     v = r + alpha * (v - r)  # back up after a hold: eased too
-                held[y, x] = zero if fresh else max(held[y, x] - dt, zero)
+                held[y, x] = max(held[y, x] - dt, zero)
                 own_ref[y, x] = o
             ref[y, x] = v
             field[y, x] = v

@@ -808,7 +808,8 @@ class NeighbourDropHold:
             raise ConfigError(f"hold, tau and margin must be >= 0 (got hold={hold}, tau={tau}, "
                               f"margin={margin})")
         self.hold, self.tau, self.margin = float(hold), float(tau), float(margin)
-        # the field and the pixel's own haze before a drop, and each pixel's time held
+        # per pixel: the field and its own level before a drop, the seconds
+        # held, and the seconds its own level has been away (kept meanwhile)
         self._state: np.ndarray | None = None
 
     def reset(self) -> None:
@@ -835,9 +836,9 @@ class NeighbourDropHold:
         state = self._state
         fresh = new_view or state is None or state.shape[1:] != field.shape
         if state is None or fresh:
-            state = self._state = np.zeros((3, *field.shape), np.float32)
+            state = self._state = np.zeros((4, *field.shape), np.float32)
         prm = np.array([dt, self.hold, self.margin, ema_alpha(dt, self.tau), float(fresh)])
-        hold_drops(field, own, state[0], state[1], state[2], prm)
+        hold_drops(field, own, state[0], state[1], state[2], state[3], prm)
 
     def __repr__(self) -> str:
         return f"NeighbourDropHold(hold={self.hold:g}, tau={self.tau:g}, margin={self.margin:g})"
