@@ -803,7 +803,8 @@ class NeighbourDropHold:
     hold : float
         Seconds a drop is held, >= 0; 0 holds nothing.
     tau : float
-        Time constant of the fall after the hold, seconds, >= 0.
+        Time constant of the fall after the hold, and of the way back up
+        after one, seconds, >= 0.
     margin : float
         The least fall of the field (units of A) that counts as a drop, and
         the most the pixel's own level may fall with it, >= 0.
