@@ -1565,3 +1565,28 @@ def test_neighbour_drop_hold_keeps_a_drop_only_the_neighbours_show() -> None:
     assert np.all(f == np.float32(0.1))                  # nothing held after a reset
     with pytest.raises(ConfigError):
         NeighbourDropHold(hold=-1.0)
+
+
+def test_veil_tracker_keeps_its_tile_reference_while_a_near_object_hides_pixels() -> None:
+    # Trial 166 F1: a dark car drives in (a local drop, held), is then a
+    # near object for half a second (its mask takes the darkest pixels of
+    # a tile it never enters, which reads 0.63 instead of 0.46), and stops
+    # where it is no near object any more, in four tiles. Taken as the
+    # reference, the near-object tiles made the untouched tile's return to
+    # 0.46 a fifth fall, no local drop, and the whole picture lost 13-20
+    # levels of its dehaze while the car stood. The reference from before
+    # is kept while pixels are hidden, and the stop is held.
+    before = np.array([0.99, 0.98, 0.99, 0.82, 0.86, 0.82, 0.46, 0.58, 0.48])
+    hidden = np.array([0.99, 0.98, 0.99, 0.82, 0.86, 0.82, 0.63, 0.63, 0.68])
+    stopped = np.array([0.99, 0.98, 0.99, 0.82, 0.37, 0.37, 0.46, 0.37, 0.37])
+    got = {}
+    for keep in (True, False):
+        tracker = VeilTracker(tau=0.25, hold=3.0, rise=4.0)
+        now = feed(tracker, 0.52, before, 1.0, 0.0)
+        for _ in range(15):
+            now += _VEIL_DT
+            tracker.update(0.63, now, _VEIL_DT, hidden, hidden=keep)
+        now = feed(tracker, 0.37, stopped, 1.5, now)
+        got[keep] = tracker.value
+    assert got[True] is not None and got[True] > 0.5, got   # held at the level before
+    assert got[False] is not None and got[False] < 0.42, got  # what it did without

@@ -1089,7 +1089,8 @@ class Dehazer:
         levels, tiles, near = scene_levels(inside(minc, bounds), ws.step,
                                            (_VEIL_QUANTILE, _DENSE_QUANTILE))
         veil, dense = self._veil_level(levels, tiles, now, dt, seen.new_view,
-                                       a_lum < _DENSE_MIN_AIR, seen.dissolving)
+                                       a_lum < _DENSE_MIN_AIR, seen.dissolving,
+                                       near is not None)
         if guide is not None:
             grey[...] = guide
         density = _k.strided_median(inside(dark, bounds, margin=r), ws.step)
@@ -1493,7 +1494,7 @@ class Dehazer:
 
     def _veil_level(self, measured: list[float], tiles: list[np.ndarray], now: float,
                     dt: float, new_view: bool, dark_air: bool = False,
-                    dissolving: bool = False) -> tuple[float, float]:
+                    dissolving: bool = False, hidden: bool = False) -> tuple[float, float]:
         """The darkest pixels' levels in units of A, smoothed with ``auto_tau`` for video.
 
         ``measured`` are the frame's levels, ``tiles`` the same levels in each
@@ -1516,7 +1517,7 @@ class Dehazer:
         to white dropped by 40 levels). With ``dark_air`` (the airlight's
         luma under ``_DENSE_MIN_AIR``) the dense-haze level is held.
         """
-        veil = self._veil_t.update(measured[0], now, dt, tiles[0], new_view, dissolving)
+        veil = self._veil_t.update(measured[0], now, dt, tiles[0], new_view, dissolving, hidden)
         dense_t = self._dense_t
         if dark_air and dense_t.value is not None:
             # Under an airlight darker than _DENSE_MIN_AIR the level tells
@@ -1525,7 +1526,7 @@ class Dehazer:
             # thick fog pulled it to 0.33, and the fog came back 27 levels
             # too bright, settling over ten frames.
             return veil, dense_t.update(dense_t.value, now, dt)
-        return veil, dense_t.update(measured[1], now, dt, tiles[1], new_view, dissolving)
+        return veil, dense_t.update(measured[1], now, dt, tiles[1], new_view, dissolving, hidden)
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.config.to_dict().items()

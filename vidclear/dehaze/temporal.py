@@ -649,7 +649,8 @@ class VeilTracker:
         self._anchor, self._hidden, self._tile_high = None, 0.0, None
 
     def update(self, level: float, time: float, dt: float, tiles: np.ndarray | None = None,
-               new_scene: bool = False, dissolving: bool = False) -> float:
+               new_scene: bool = False, dissolving: bool = False,
+               hidden: bool = False) -> float:
         """Feed this frame's ``level`` at ``time`` seconds, ``dt`` after the last one.
 
         ``tiles``, when given, are the same level in each tile of the frame
@@ -657,7 +658,14 @@ class VeilTracker:
         ``new_scene`` (a cut) holds nothing: the frame's levels are measured
         afresh, not against the last shot's. While ``dissolving`` into
         another shot the level rises at ``tau`` too (the new shot's level is
-        no content of the old). Returns the smoothed level.
+        no content of the old). With ``hidden`` (pixels of the frame left
+        out of its tiles' levels: a near object) the tiles' reference is
+        kept from before: the tiles that lost their darkest pixels to the
+        object's mask read higher meanwhile, and taken as the reference, a
+        dark car stopping where it was no near object any more came back as
+        five tiles falling, no local drop, and the whole picture lost 13-20
+        levels of its dehaze while it stood (trial 166 F1). Returns the
+        smoothed level.
         """
         if new_scene:
             self._held, self._ref = 0.0, None
@@ -681,7 +689,7 @@ class VeilTracker:
         if not holding:
             believed = self._held >= self.hold  # a drop held its time: it is the scene now
             self._held = max(self._held - dt, 0.0)
-            if arr is not None:
+            if arr is not None and not (hidden and self._ref is not None):
                 # a tile falling alone keeps its reference, so a slow local
                 # drop (a car coming out of the fog) adds up
                 falling = None
