@@ -1126,10 +1126,10 @@ class Dehazer:
         # dark overpass band entering under a still hazy sky lifted the sky
         # by 22 levels in one frame (trial 165 F4), the dark channel's halo
         # and the wide window's alike.
-        own = minc.copy()  # (cap_depth below writes over ws.minc)
         if haze is dark:
             haze = dark.copy()  # (dark is the frame's, for the airlight's search)
-        self._haze_hold.update(haze, own, dt, seen.new_view)
+        self._haze_hold.update(haze, minc, dt, seen.new_view)
+        own = minc[::2, ::2].copy()  # the veil-around samples' own (cap_depth writes minc)
         if cap_weight > 0:
             _k.cap_depth(planes, ws.minc)
             _kf.min_filter2d(ws.minc, r, ws.capd)
@@ -1142,7 +1142,7 @@ class Dehazer:
         # a clear scene or very light haze came out darker and worse than its
         # input.
         around = veil_around(haze, bounds, ws.around, near, r)
-        self._around_hold.update(around, own[::2, ::2], dt, seen.new_view)
+        self._around_hold.update(around, own, dt, seen.new_view)
         _k.bound_around(around, float(np.float32(cfg.omega * strength)), _AROUND_MARGIN, traw)
         if floor_k > 0:
             above = max(veil - cfg.black_level, 0.0)
