@@ -908,6 +908,69 @@ def test_airlight_tracker_follows_a_one_way_drift_faster_but_not_noise() -> None
     assert most["noisy"] < 1.5
 
 
+@pytest.mark.parametrize(("moved", "lasts", "followed"), [
+    (0.001, 1.5, False),  # the picture still: an object in the search, held, then gone
+    (0.02, 1.5, True),  # every pixel moved with it (fog, a pan): followed at once
+    (0.001, 4.0, True),  # it lasts past the hold: believed
+])
+def test_airlight_tracker_holds_a_jump_within_the_gate_that_the_picture_did_not_move_with(
+        moved: float, lasts: float, followed: bool) -> None:
+    # A bright truck crossing under a hazy sky moves the airlight estimate by
+    # 0.03 in one frame, within the gate, and the frame's pixels but its own
+    # stay put: followed within the gate, A went 0.023 up and the sky, dehazed
+    # against it down to its floor of t, 14 levels darker (trial 168 F1).
+    fps = 30
+    tr = AirlightTracker(tau=0.5, window=0.5, rate=1.0, gate=0.05, hold=3.0)
+    for k in range(fps):
+        tr.update(np.full(3, 0.80), k / fps, 1 / fps, 0.001)
+    values = []
+    n = round(lasts * fps)
+    for k in range(fps, fps + n):
+        values.append(float(tr.update(np.full(3, 0.83), k / fps, 1 / fps, moved)[0]))
+    if followed:
+        assert values[-1] > 0.825, values[-1]
+    else:
+        assert max(values) < 0.8005, max(values)
+    for k in range(fps + n, 3 * fps + n):  # back where it was
+        values.append(float(tr.update(np.full(3, 0.80), k / fps, 1 / fps, 0.001)[0]))
+    if not followed:
+        assert max(values) < 0.8005, max(values)  # the truck gone, nothing to undo
+    # a jump under a fifth of the gate is no object: followed as before
+    small = AirlightTracker(tau=0.5, window=0.5, rate=1.0, gate=0.05, hold=3.0)
+    for k in range(3 * fps):
+        v = small.update(np.full(3, 0.80 if k < fps else 0.808), k / fps, 1 / fps, 0.001)
+    assert v[0] > 0.806
+
+
+def test_a_light_truck_crossing_under_a_hazy_sky_leaves_the_sky_alone() -> None:
+    # A light truck drives across the view below the horizon for 2 s; its
+    # hazy level is over the sky's (the airlight's) by less than the gate, so
+    # the estimate jumped to it within the gate and A followed: the sky,
+    # dehazed against a brighter A down to its floor of t, came out 13.5
+    # levels darker, and stayed darker for seconds after the truck had gone
+    # (trial 168 F1: 14 levels on its own road render at 720p).
+    hh, ww, fps = 180, 320, 30
+    a = np.array([0.84, 0.85, 0.86])
+    t = np.exp(-1.6 * np.linspace(1.0, 0.15, hh))[:, None, None]
+    view = textured_scene(hh, ww, 3) * 0.8 * t + a * (1 - t)
+    view[:50] = a  # the sky: the haze at infinity
+    truck = (0.92 * t[60:100] + a * (1 - t[60:100]))[:, :1]
+    skies = []
+    for with_truck in (False, True):
+        d = Dehazer()
+        sky = []
+        for k in range(5 * fps):
+            img = view.copy()
+            if with_truck and fps <= k < 3 * fps:
+                x = int((k - fps) / (2 * fps) * (ww + 80)) - 80
+                img[60:100, max(x, 0):max(x + 80, 0)] = truck
+            out = d(to_u8(img), timestamp=k / fps)
+            sky.append(float(out[:45].reshape(-1, 3).mean(0) @ LUMA))
+        skies.append(np.array(sky))
+    gap = skies[1] - skies[0]
+    assert float(np.abs(gap).max()) < 1.0, float(gap.min())
+
+
 def test_new_settings_reach_the_temporal_trackers() -> None:
     # Processor.configure() promises new settings from the next frame on; the
     # airlight, density and scene-cut trackers kept the ones they were built

@@ -309,6 +309,7 @@ class _Seen:
     scene_cut: bool  # a cut or a seek (reported in the result)
     new_view: bool  # most of the picture changed since the last frame
     dissolving: bool  # a cross-dissolve is under way or just ended
+    moved: float | None  # the median pixel's |luma change| since the last, exposure out
 
 
 @dataclass(frozen=True, eq=False)
@@ -825,7 +826,7 @@ class Dehazer:
         blocks, prev_blocks = luma_blocks(grey), self._prev_blocks
         self._prev_blocks = blocks
         new_view = True  # nothing to compare with: the veil levels hold nothing
-        gain, mapped = 1.0, None
+        gain, mapped, moved = 1.0, None, None
         if not cut and prev is not None and prev.shape == grey.shape:
             gain = exposure_gain(grey, prev, ws.step)
             if gain <= 1.0 and prev_blocks is not None:
@@ -834,8 +835,11 @@ class Dehazer:
             # missed, a fast pan over fine detail): the darkest pixels' levels
             # are the new view's, not an object's entering a steady one.
             st = ws.step
-            new_view = _k.strided_median(
-                np.abs(grey[::st, ::st] - np.float32(gain) * prev[::st, ::st]), 1) > _NEW_VIEW
+            # (and whether the picture moved with a jump of the airlight
+            # estimate: AirlightTracker.update)
+            moved = _k.strided_median(
+                np.abs(grey[::st, ::st] - np.float32(gain) * prev[::st, ::st]), 1)
+            new_view = moved > _NEW_VIEW
         if self._dissolving(grey, now, ws.step):
             self._dissolved_at = now
         dissolving = now - self._dissolved_at <= _DISSOLVE_AFTER
@@ -853,7 +857,7 @@ class Dehazer:
         measured = measured + pull * (measured.mean() - measured)
         measured = np.clip(measured, _MIN_AIRLIGHT, 1.0)
         return _Seen(measured, bounds, prev, gain, mapped, dark, cut, scene_cut, new_view,
-                     dissolving)
+                     dissolving, moved)
 
     def _follow_airlight(self, ws: Workspace, seen: _Seen, now: float, dt: float
                          ) -> tuple[np.ndarray, np.ndarray]:
@@ -891,7 +895,9 @@ class Dehazer:
 
         def track(measured: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             """Tracked A and 1 / A; grey, minc and dark of ``I / A`` in the workspace."""
-            return use(self._air.update(measured, now, dt))
+            # (in a dissolve the estimates jump as the shots take turns)
+            return use(self._air.update(measured, now, dt,
+                                        None if dissolving else seen.moved))
 
         def haze_shown(target: np.ndarray) -> np.ndarray | None:
             """``target`` (3,), scaled down to the haze the frame shows if it brightened.
