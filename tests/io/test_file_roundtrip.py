@@ -30,6 +30,7 @@ from tests.media import (
 from vidclear import Session, load_config, open_source, transcode
 from vidclear.dehaze import Dehazer
 from vidclear.errors import InputError
+from vidclear.io.side_data import frame_side_data
 from vidclear.io.sources.structure import (
     joined_tracks_differ,
     matroska_segment,
@@ -766,6 +767,45 @@ def test_every_quarter_turn_and_mirror_is_shown_as_ffmpeg_shows_it(tmp_path, abc
     assert np.abs(ours - theirs).mean() < 3, abcd
 
 
+def test_the_side_data_of_a_libx264_frame_reads_on_this_pyav(tmp_path):
+    # libx264 writes an unregistered SEI into every stream, which FFmpeg
+    # hands on as frame side data. PyAV 18.1.1 changed what iterating over
+    # frame.side_data gives (the types, no longer the entries): reading it
+    # the old way stopped every run on an H.264 input with an internal
+    # error, the README's first command among them (trial 171 F1).
+    from vidclear.io.orientation import display_matrix
+
+    matrix = _matrix(0, 1, -1, 0)
+    for name, kept in (("plain.mp4", None), ("turned.mp4", tuple(matrix))):
+        src = make_clip(tmp_path / name, n=2, size=(64, 48), audio=False,
+                        matrix=None if kept is None else matrix)
+        with av.open(str(src)) as c:
+            first = next(c.decode(video=0))
+            entries = frame_side_data(first)
+            assert "SEI_UNREGISTERED" in {getattr(e.type, "name", str(e.type)) for e in entries}
+            assert all(len(bytes(e)) > 0 for e in entries)
+            assert display_matrix(first) == kept
+
+
+def test_frame_side_data_reads_both_shapes_of_pyavs_container():
+    # The installed PyAV is one of the two; the other shape, as its API has it.
+    class Entry:
+        def __init__(self, kind):
+            self.type = kind
+
+    a, b = Entry("SEI_UNREGISTERED"), Entry("DISPLAYMATRIX")
+
+    class Entries(list):  # up to 18.1.0: iterating gives the entries
+        pass
+
+    class ByType(dict):  # 18.1.1: a mapping from the type to the entry
+        pass
+
+    for container in (Entries([a, b]), ByType({a.type: a, b.type: b})):
+        frame = type("Frame", (), {"side_data": container})()
+        assert frame_side_data(frame) == [a, b]
+
+
 def test_a_rotation_other_than_a_quarter_turn_is_kept_as_metadata_with_a_note(tmp_path):
     # A 45 degree display matrix was dropped without a word: the output
     # showed the stored picture, with no matrix (trial 119 F3). The picture
@@ -789,7 +829,7 @@ def test_a_rotation_other_than_a_quarter_turn_is_kept_as_metadata_with_a_note(tm
         assert said in note, note
         with av.open(str(out)) as c:
             first = next(c.decode(video=0))
-            kept = [np.frombuffer(bytes(d), np.int32).tolist() for d in first.side_data
+            kept = [np.frombuffer(bytes(d), np.int32).tolist() for d in frame_side_data(first)
                     if "DISPLAYMATRIX" in str(d.type)]
         assert (first.width, first.height) == (160, 96)
         assert kept == [matrix]

@@ -23,6 +23,8 @@ import av
 import numpy as np
 from av.sidedata.sidedata import Type
 
+from vidclear.io.side_data import frame_side_data
+
 __all__ = ["IDENTITY", "KEEPS_DISPLAY_MATRIX", "describe", "display_matrix", "file_display_matrix",
            "orient", "placement", "quarter_turns"]
 
@@ -38,7 +40,7 @@ IDENTITY = (1, 0, 0, 1)
 
 def display_matrix(av_frame: Any) -> tuple[int, ...] | None:
     """The decoded frame's display matrix as nine ints, or None where it has none."""
-    for data in av_frame.side_data:
+    for data in frame_side_data(av_frame):
         if data.type == Type.DISPLAYMATRIX:
             values = np.frombuffer(bytes(data), dtype=np.int32)
             return tuple(int(v) for v in values) if values.size == 9 else None

@@ -38,6 +38,7 @@ from vidclear.core.source import Chapter, SidePackets, StreamInfo
 from vidclear.errors import ArrayError, ConfigError, OutputError
 from vidclear.io.joins import FORWARD_GAP_S, Timeline, joinable
 from vidclear.io.orientation import KEEPS_DISPLAY_MATRIX, describe
+from vidclear.io.side_data import frame_side_data
 from vidclear.io.sinks.audio import (
     FLV_RATES,
     OGG_AUDIO,
@@ -105,7 +106,7 @@ def _mpeg_rate(rate: Fraction) -> Fraction:
 def _hdr10_static(av_frame: Any) -> bool:
     """Whether a decoded frame carries SMPTE ST 2086 or CTA-861.3 side data."""
     try:
-        kinds = {getattr(sd.type, "name", str(sd.type)) for sd in av_frame.side_data}
+        kinds = {getattr(sd.type, "name", str(sd.type)) for sd in frame_side_data(av_frame)}
     except (AttributeError, TypeError, ValueError):
         return False
     return bool(kinds & {"MASTERING_DISPLAY_METADATA", "CONTENT_LIGHT_LEVEL"})
