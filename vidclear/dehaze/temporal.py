@@ -230,6 +230,10 @@ _DRIFT_MIN = 0.005
 # entering or leaving the airlight search moves the estimate alone
 _JUMP = 0.2
 _JUMP_MOVED = 0.25
+# ... and the time constant (seconds) with which the value goes back, past the
+# gate and the rate limit, when the estimates come back to their level from
+# before a jump the hold came to believe (the object it was has left)
+_BACK_TAU = 0.3
 
 # AirlightTracker.finish: a catch-up goes on, with its own time constant, until
 # the estimates are within this share of the gate in every channel (0.01 of A
@@ -340,10 +344,11 @@ class AirlightTracker:
         from the frames is close, not exact, and after a tunnel exit the
         scaled value ended just past the gate from the estimates, which held
         it there for ``hold`` seconds (the output 15–19 levels too bright).
-        Not while the gate is holding an outlier out: a 3 % exposure dip
-        while a white truck stood beside the road handed A to the truck, and
-        the output stayed 10 levels dark for 3.5 s after it left (a helper's
-        trial).
+        Not while the gate is holding an outlier out, or a jump (see
+        :meth:`update`): a 3 % exposure dip while a white truck stood beside
+        the road handed A to the truck, and the output stayed 10 levels dark
+        for 3.5 s after it left (a helper's trial; trial 170 F1 with a truck
+        within the gate, 19–28 levels).
         """
         if self.value is None:
             return
@@ -355,7 +360,8 @@ class AirlightTracker:
             self._jump_from = self._jump_from * gain + offset
         if self._believed is not None:
             self._believed = self._believed * gain + offset
-        if chase is not None and self._outlier_time == 0.0 and self._hist:
+        if (chase is not None and self._outlier_time == 0.0 and self._jump_from is None
+                and self._hist):
             # Not while the gate holds something out (a truck beside the road
             # when the exposure dips): that would hand A to it. The gap to the
             # latest estimate is where the carry-through starts from.
@@ -537,8 +543,10 @@ class AirlightTracker:
         dissolve move the picture): held like an outlier past the gate,
         until the estimates (the latest and the window's median) are back
         within half that of their level before the jump, or for ``hold``
-        seconds; a jump back to that level after a jump held past ``hold``
-        (the object believed, now leaving) is followed at once. Followed within the gate, a white
+        seconds. Estimates back at the level from before a jump held past
+        ``hold`` (the object believed, now gone) restart the window there,
+        and :meth:`finish` carries the value back to them over
+        :data:`_BACK_TAU`, past the gate and the rate limit. Followed within the gate, a white
         truck crossing the horizon under a hazy sky took A 0.023 up over
         two seconds, and the sky, dehazed against it down to its floor of
         t, came out 14 levels darker, still 5 a second after the truck had
@@ -554,6 +562,8 @@ class AirlightTracker:
             self.value = robust
             return self.value.astype(np.float32)
         self._track_drift(robust, dt)
+        if self._back_to_believed(est, time):
+            return self.value.astype(np.float32)  # finish() carries it back
         jumped = self._holds_jump(est, robust, last, moved, dt)
         if np.abs(robust - self.value).max() > self.gate:
             self._outlier_time += dt
@@ -568,26 +578,40 @@ class AirlightTracker:
         self.value = self.value + np.clip(step, -limit, limit)
         return self.value.astype(np.float32)
 
+    def _back_to_believed(self, est: np.ndarray, time: float) -> bool:
+        """Whether the estimate came back to the level from before a believed jump.
+
+        Then the window restarts from it and :meth:`finish` carries the
+        value there over :data:`_BACK_TAU`: the object the hold came to
+        believe has gone (a white truck standing 4 s, then driving off).
+        Held again as a jump, the sky stayed 22 levels dark 3 s longer
+        (trial 169 F1); held by the gate, 32 levels for 3 s after two
+        trucks in turn (trial 170 F2).
+        """
+        if self._believed is None:
+            return False
+        size = _JUMP * self.gate
+        if abs(float(BT601 @ est) - self._believed) > 0.5 * size:
+            return False
+        self._believed = self._jump_from = None
+        self._hist = deque([(time, est)])
+        self._outlier_time = 0.0
+        self._chase_tau, self._chase_gap = _BACK_TAU, self._luma_gap(est)
+        return True
+
     def _holds_jump(self, est: np.ndarray, robust: np.ndarray, last: np.ndarray | None,
                     moved: float | None, dt: float) -> bool:
         """Whether a jump of the estimates holds the value this frame (see :meth:`update`)."""
         size = _JUMP * self.gate
+        lum = float(BT601 @ est)
         if self._jump_from is None:
             if last is None or moved is None:
                 return False
-            step = float(BT601 @ (est - last))
+            step = lum - float(BT601 @ last)
             if abs(step) <= size or moved >= _JUMP_MOVED * abs(step):
                 return False
-            back = self._believed
-            if back is not None and abs(float(BT601 @ est) - back) <= 0.5 * size:
-                # back to the haze from before an object the hold came to
-                # believe (a white truck standing 4 s, then driving off):
-                # held, the sky stayed 22 levels dark 3 s longer (trial 169 F1)
-                self._believed = None
-                return False
             self._jump_from, self._jump_time = float(BT601 @ last), 0.0
-        away = max(abs(float(BT601 @ est) - self._jump_from),
-                   abs(float(BT601 @ robust) - self._jump_from))
+        away = max(abs(lum - self._jump_from), abs(float(BT601 @ robust) - self._jump_from))
         self._jump_time += dt
         if away <= 0.5 * size:  # back: the object left
             self._jump_from = None
