@@ -546,11 +546,11 @@ class AirlightTracker:
         seconds. Estimates back at the level from before a jump held past
         ``hold`` (the object believed, now gone) restart the window there,
         and :meth:`finish` carries the value back to them over
-        :data:`_BACK_TAU`, past the gate and the rate limit. Followed within the gate, a white
-        truck crossing the horizon under a hazy sky took A 0.023 up over
-        two seconds, and the sky, dehazed against it down to its floor of
-        t, came out 14 levels darker, still 5 a second after the truck had
-        gone (trial 168 F1).
+        :data:`_BACK_TAU`, past the gate and the rate limit. Followed within
+        the gate, a white truck crossing the horizon under a hazy sky took A
+        0.023 up over two seconds, and the sky, dehazed against it down to
+        its floor of t, came out 14 levels darker, still 5 a second after
+        the truck had gone (trial 168 F1).
         """
         est = np.asarray(estimate, np.float64)
         last, self._last = self._last, est
