@@ -946,6 +946,41 @@ def test_airlight_tracker_holds_a_jump_within_the_gate_that_the_picture_did_not_
     assert v[0] > 0.806
 
 
+def _track(levels: np.ndarray, fps: int = 30) -> np.ndarray:
+    """The tracked luma for grey estimates ``levels``, one a frame, the picture still,
+    with finish() after each update as the dehazer calls it."""
+    tr, dt, out = AirlightTracker(), 1 / fps, []
+    for k, level in enumerate(levels):
+        est = np.full(3, level)
+        v = tr.update(est, k * dt, dt, 0.001)
+        carried = tr.finish(est, k * dt, dt, 0.05)
+        out.append(float((v if carried is None else carried)[0]))
+    return np.array(out)
+
+
+def test_airlight_tracker_follows_believed_objects_back_in_any_order() -> None:
+    # Trial 172: bright trucks the jump hold came to believe after 3 s, and
+    # the estimates coming back from them. Haze at 0.86.
+    s = np.arange(12 * 30) / 30
+    # a dimmer truck from 0.6 s to 9.0 s, a brighter one from 4.6 s to 8.6 s:
+    # the brighter one's leaving went back to the dimmer one's level, which
+    # took the memory of the haze with it, and the dimmer one's leaving was
+    # held 3 s (F1: the sky 26 levels dark)
+    levels = np.where((s >= 4.6) & (s < 8.6), 0.91, np.where((s >= 0.6) & (s < 9.0), 0.885, 0.86))
+    a = _track(levels)
+    assert abs(a[s >= 10.5] - 0.86).max() < 0.005, a[s >= 10.5].max()
+    assert abs(a[-1] - 0.86) < 0.002, a[-1]
+    # the fog thickens by 0.025 under a truck standing 0.6-4.4 s, which then
+    # leaves and comes back at 8.6 s: its leaving was held 3 s (the haze no
+    # longer where it was before the truck), then the truck's level was
+    # remembered as the haze's and its return followed within 0.4 s (F2)
+    haze = 0.86 + 0.025 * np.clip((s - 1) / 3, 0, 1)
+    truck = 0.885 + 0.014 * np.clip((s - 1) / 3, 0, 1)
+    a = _track(np.where(((s >= 0.6) & (s < 4.4)) | (s >= 8.6), truck, haze))
+    assert abs(a[(s >= 5.5) & (s < 8.6)] - 0.885).max() < 0.005
+    assert abs(a[(s >= 8.6) & (s < 11.5)] - 0.885).max() < 0.003  # the truck back: held
+
+
 def test_a_light_truck_crossing_under_a_hazy_sky_leaves_the_sky_alone() -> None:
     # A light truck drives across the view below the horizon for 2 s; its
     # hazy level is over the sky's (the airlight's) by less than the gate, so

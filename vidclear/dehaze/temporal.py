@@ -234,6 +234,8 @@ _JUMP_MOVED = 0.25
 # gate and the rate limit, when the estimates come back to their level from
 # before a jump the hold came to believe (the object it was has left)
 _BACK_TAU = 0.3
+# ... and the most believed jumps it remembers
+_BELIEVED = 4
 
 # AirlightTracker.finish: a catch-up goes on, with its own time constant, until
 # the estimates are within this share of the gate in every channel (0.01 of A
@@ -310,7 +312,11 @@ class AirlightTracker:
         self._last: np.ndarray | None = None  # the latest estimate (3,)
         self._jump_from: float | None = None  # the estimates' luma before a held jump
         self._jump_time = 0.0  # seconds the jump has been held
-        self._believed: float | None = None  # ... before the last jump held past ``hold``
+        self._jump_way = 0.0  # its sign (+1: the estimates rose)
+        # (level before, sign) of each jump held past ``hold`` and believed,
+        # the latest last, until the estimates come back from it
+        self._believed: list[tuple[float, float]] = []
+        self._back = False  # going back to the estimates over _BACK_TAU
 
     def reset(self) -> None:
         """Forget every estimate."""
@@ -320,7 +326,8 @@ class AirlightTracker:
         self.value = None
         self._before, self._left, self._back_since = None, False, None
         self._chase_tau = None
-        self._last, self._jump_from, self._believed = None, None, None
+        self._last, self._jump_from, self._back = None, None, False
+        self._believed.clear()
 
     def scale(self, gain: float, chase: float | None = None, offset: float = 0.0) -> None:
         """Follow a change of exposure: the tracked value and the window's estimates times ``gain``.
@@ -358,8 +365,7 @@ class AirlightTracker:
             self._last = np.clip(self._last * gain + offset, 0.0, 2.0)
         if self._jump_from is not None:
             self._jump_from = self._jump_from * gain + offset
-        if self._believed is not None:
-            self._believed = self._believed * gain + offset
+        self._believed = [(b * gain + offset, way) for b, way in self._believed]
         if (chase is not None and self._outlier_time == 0.0 and self._jump_from is None
                 and self._hist):
             # Not while the gate holds something out (a truck beside the road
@@ -441,7 +447,8 @@ class AirlightTracker:
         self._hist = deque([(time, self._before.copy())])
         self._outlier_time = 0.0
         self._chase_tau = None
-        self._jump_from = self._believed = None
+        self._jump_from, self._back = None, False
+        self._believed.clear()
         return self.value.astype(np.float32)
 
     def finish(self, estimate: np.ndarray, time: float, dt: float,
@@ -516,7 +523,13 @@ class AirlightTracker:
         if restart:
             self._hist = deque([(time, est)])
         self._outlier_time = 0.0
-        self._jump_from = self._believed = None
+        # (a held jump counts as believed, and the believed ones are kept:
+        # fog thickening under a truck is caught up with, and the truck's
+        # leaving is still its leaving, trial 172 F2)
+        if self._jump_from is not None:
+            self._believed = [*self._believed[-(_BELIEVED - 1):],
+                              (self._jump_from, self._jump_way)]
+        self._jump_from, self._back = None, False
         if self.value is None:
             self.value = est
         else:
@@ -543,10 +556,10 @@ class AirlightTracker:
         dissolve move the picture): held like an outlier past the gate,
         until the estimates (the latest and the window's median) are back
         within half that of their level before the jump, or for ``hold``
-        seconds. Estimates back at the level from before a jump held past
-        ``hold`` (the object believed, now gone) restart the window there,
-        and :meth:`finish` carries the value back to them over
-        :data:`_BACK_TAU`, past the gate and the rate limit. Followed within
+        seconds, and then believed. Estimates back from a believed jump (the
+        object gone: :meth:`_back_to_believed`) restart the window there,
+        and the value goes back to them over :data:`_BACK_TAU`, past the
+        gate and the rate limit. Followed within
         the gate, a white truck crossing the horizon under a hazy sky took A
         0.023 up over two seconds, and the sky, dehazed against it down to
         its floor of t, came out 14 levels darker, still 5 a second after
@@ -562,9 +575,16 @@ class AirlightTracker:
             self.value = robust
             return self.value.astype(np.float32)
         self._track_drift(robust, dt)
-        if self._back_to_believed(est, time):
-            return self.value.astype(np.float32)  # finish() carries it back
-        jumped = self._holds_jump(est, robust, last, moved, dt)
+        if self._back_to_believed(est, last, moved, time):
+            robust, jumped, self._back = est, False, True
+        else:
+            jumped = self._holds_jump(est, robust, last, moved, dt)
+            self._back = self._back and not jumped
+        if self._back:  # past the gate and the rate limit, until (nearly) there
+            self.value = self.value + ema_alpha(dt, _BACK_TAU) * (robust - self.value)
+            self._outlier_time = 0.0
+            self._back = float(np.abs(robust - self.value).max()) > 0.1 * _JUMP * self.gate
+            return self.value.astype(np.float32)
         if np.abs(robust - self.value).max() > self.gate:
             self._outlier_time += dt
             if self._outlier_time < self.hold:
@@ -578,25 +598,40 @@ class AirlightTracker:
         self.value = self.value + np.clip(step, -limit, limit)
         return self.value.astype(np.float32)
 
-    def _back_to_believed(self, est: np.ndarray, time: float) -> bool:
-        """Whether the estimate came back to the level from before a believed jump.
+    def _back_to_believed(self, est: np.ndarray, last: np.ndarray | None,
+                          moved: float | None, time: float) -> bool:
+        """Whether the estimates came back from a believed jump: its object has gone.
 
-        Then the window restarts from it and :meth:`finish` carries the
-        value there over :data:`_BACK_TAU`: the object the hold came to
-        believe has gone (a white truck standing 4 s, then driving off).
-        Held again as a jump, the sky stayed 22 levels dark 3 s longer
-        (trial 169 F1); held by the gate, 32 levels for 3 s after two
-        trucks in turn (trial 170 F2).
+        Back: the estimate within half the jump size of the level from
+        before a believed jump (any of them: the latest ones are dropped
+        with it), or a jump of its own (see :meth:`update`) the other way
+        than the latest believed one's that ends no further than the level
+        from before it (the object left while the haze changed under it).
+        Then the window restarts from the estimate, and the value goes to
+        the window's median over :data:`_BACK_TAU`, past the gate and the
+        rate limit, until within a tenth of the jump size. Held again as a
+        jump, the sky stayed 22 levels dark 3 s after a white truck that
+        stood 4 s had driven off (trial 169 F1); held by the gate, 32 levels
+        for 3 s after two trucks in turn (trial 170 F2); 20 levels for 2.8 s
+        where the fog had thickened while the truck stood (trial 172 F2).
         """
-        if self._believed is None:
+        if not self._believed:
             return False
         size = _JUMP * self.gate
-        if abs(float(BT601 @ est) - self._believed) > 0.5 * size:
+        lum = float(BT601 @ est)
+        back = next((i for i in range(len(self._believed) - 1, -1, -1)
+                     if abs(lum - self._believed[i][0]) <= 0.5 * size), None)
+        if back is None and last is not None and moved is not None:
+            before, way = self._believed[-1]
+            step = lum - float(BT601 @ last)
+            if (abs(step) > size and moved < _JUMP_MOVED * abs(step) and step * way < 0.0
+                    and (lum - before) * way >= -0.5 * size):
+                back = len(self._believed) - 1
+        if back is None:
             return False
-        self._believed = self._jump_from = None
+        del self._believed[back:]
+        self._jump_from, self._chase_tau = None, None
         self._hist = deque([(time, est)])
-        self._outlier_time = 0.0
-        self._chase_tau, self._chase_gap = _BACK_TAU, self._luma_gap(est)
         return True
 
     def _holds_jump(self, est: np.ndarray, robust: np.ndarray, last: np.ndarray | None,
@@ -611,13 +646,15 @@ class AirlightTracker:
             if abs(step) <= size or moved >= _JUMP_MOVED * abs(step):
                 return False
             self._jump_from, self._jump_time = float(BT601 @ last), 0.0
+            self._jump_way = math.copysign(1.0, step)
         away = max(abs(lum - self._jump_from), abs(float(BT601 @ robust) - self._jump_from))
         self._jump_time += dt
         if away <= 0.5 * size:  # back: the object left
             self._jump_from = None
             return False
         if self._jump_time > self.hold:  # it lasted: followed, and its leaving too
-            self._believed, self._jump_from = self._jump_from, None
+            self._believed = [*self._believed[-(_BELIEVED - 1):], (self._jump_from, self._jump_way)]
+            self._jump_from = None
             return False
         return True
 
