@@ -313,9 +313,10 @@ class AirlightTracker:
         self._jump_from: float | None = None  # the estimates' luma before a held jump
         self._jump_time = 0.0  # seconds the jump has been held
         self._jump_way = 0.0  # its sign (+1: the estimates rose)
-        # (level before, sign) of each jump held past ``hold`` and believed,
-        # the latest last, until the estimates come back from it
-        self._believed: list[tuple[float, float]] = []
+        # (level before, sign, whether a jump back counts) of each jump held
+        # past ``hold`` and believed, the latest last, until the estimates
+        # come back from it
+        self._believed: list[tuple[float, float, bool]] = []
         self._back = False  # going back to the estimates over _BACK_TAU
 
     def reset(self) -> None:
@@ -365,7 +366,7 @@ class AirlightTracker:
             self._last = np.clip(self._last * gain + offset, 0.0, 2.0)
         if self._jump_from is not None:
             self._jump_from = self._jump_from * gain + offset
-        self._believed = [(b * gain + offset, way) for b, way in self._believed]
+        self._believed = [(b * gain + offset, way, turn) for b, way, turn in self._believed]
         if (chase is not None and self._outlier_time == 0.0 and self._jump_from is None
                 and self._hist):
             # Not while the gate holds something out (a truck beside the road
@@ -528,7 +529,7 @@ class AirlightTracker:
         # leaving is still its leaving, trial 172 F2)
         if self._jump_from is not None:
             self._believed = [*self._believed[-(_BELIEVED - 1):],
-                              (self._jump_from, self._jump_way)]
+                              (self._jump_from, self._jump_way, True)]
         self._jump_from, self._back = None, False
         if self.value is None:
             self.value = est
@@ -606,7 +607,9 @@ class AirlightTracker:
         before a believed jump (any of them: the latest ones are dropped
         with it), or a jump of its own (see :meth:`update`) the other way
         than the latest believed one's that ends no further than the level
-        from before it (the object left while the haze changed under it).
+        from before it (the object left while the haze changed under it, or
+        another one stands behind it: that level is then kept for the
+        estimate's coming back to it, but not for another such jump).
         Then the window restarts from the estimate, and the value goes to
         the window's median over :data:`_BACK_TAU`, past the gate and the
         rate limit, until within a tenth of the jump size. Held again as a
@@ -621,15 +624,17 @@ class AirlightTracker:
         lum = float(BT601 @ est)
         back = next((i for i in range(len(self._believed) - 1, -1, -1)
                      if abs(lum - self._believed[i][0]) <= 0.5 * size), None)
-        if back is None and last is not None and moved is not None:
-            before, way = self._believed[-1]
+        if back is not None:
+            del self._believed[back:]
+        else:
+            before, way, turn = self._believed[-1]
+            if not turn or last is None or moved is None:
+                return False
             step = lum - float(BT601 @ last)
-            if (abs(step) > size and moved < _JUMP_MOVED * abs(step) and step * way < 0.0
+            if not (abs(step) > size and moved < _JUMP_MOVED * abs(step) and step * way < 0.0
                     and (lum - before) * way >= -0.5 * size):
-                back = len(self._believed) - 1
-        if back is None:
-            return False
-        del self._believed[back:]
+                return False
+            self._believed[-1] = (before, way, False)
         self._jump_from, self._chase_tau = None, None
         self._hist = deque([(time, est)])
         return True
@@ -653,7 +658,8 @@ class AirlightTracker:
             self._jump_from = None
             return False
         if self._jump_time > self.hold:  # it lasted: followed, and its leaving too
-            self._believed = [*self._believed[-(_BELIEVED - 1):], (self._jump_from, self._jump_way)]
+            self._believed = [*self._believed[-(_BELIEVED - 1):],
+                              (self._jump_from, self._jump_way, True)]
             self._jump_from = None
             return False
         return True
