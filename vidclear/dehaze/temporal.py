@@ -313,10 +313,10 @@ class AirlightTracker:
         self._jump_from: float | None = None  # the estimates' luma before a held jump
         self._jump_time = 0.0  # seconds the jump has been held
         self._jump_way = 0.0  # its sign (+1: the estimates rose)
-        # (level before, sign, whether a jump back counts) of each jump held
-        # past ``hold`` and believed, the latest last, until the estimates
-        # come back from it
-        self._believed: list[tuple[float, float, bool]] = []
+        # (level before, sign, whether a jump back counts, time believed) of
+        # each jump held past ``hold`` and believed, the latest last, until
+        # the estimates come back from it or ``hold`` seconds have passed
+        self._believed: list[tuple[float, float, bool, float]] = []
         self._back = False  # going back to the estimates over _BACK_TAU
 
     def reset(self) -> None:
@@ -366,7 +366,7 @@ class AirlightTracker:
             self._last = np.clip(self._last * gain + offset, 0.0, 2.0)
         if self._jump_from is not None:
             self._jump_from = self._jump_from * gain + offset
-        self._believed = [(b * gain + offset, way, turn) for b, way, turn in self._believed]
+        self._believed = [(b * gain + offset, *rest) for b, *rest in self._believed]
         if (chase is not None and self._outlier_time == 0.0 and self._jump_from is None
                 and self._hist):
             # Not while the gate holds something out (a truck beside the road
@@ -529,7 +529,7 @@ class AirlightTracker:
         # leaving is still its leaving, trial 172 F2)
         if self._jump_from is not None:
             self._believed = [*self._believed[-(_BELIEVED - 1):],
-                              (self._jump_from, self._jump_way, True)]
+                              (self._jump_from, self._jump_way, True, time)]
         self._jump_from, self._back = None, False
         if self.value is None:
             self.value = est
@@ -579,7 +579,7 @@ class AirlightTracker:
         if self._back_to_believed(est, last, moved, time):
             robust, jumped, self._back = est, False, True
         else:
-            jumped = self._holds_jump(est, robust, last, moved, dt)
+            jumped = self._holds_jump(est, robust, last, moved, time, dt)
             self._back = self._back and not jumped
         if self._back:  # past the gate and the rate limit, until (nearly) there
             self.value = self.value + ema_alpha(dt, _BACK_TAU) * (robust - self.value)
@@ -603,13 +603,15 @@ class AirlightTracker:
                           moved: float | None, time: float) -> bool:
         """Whether the estimates came back from a believed jump: its object has gone.
 
-        Back: the estimate within half the jump size of the level from
-        before a believed jump (any of them: the latest ones are dropped
-        with it), or a jump of its own (see :meth:`update`) the other way
-        than the latest believed one's that ends no further than the level
-        from before it (the object left while the haze changed under it, or
-        another one stands behind it: that level is then kept for the
-        estimate's coming back to it, but not for another such jump).
+        Back, within ``hold`` seconds of the jump's being believed (later,
+        the gate decides, as for :meth:`returned`): the estimate within
+        half the jump size of the level from before a believed jump (any
+        of them: the latest ones are dropped with it), or a jump of its own
+        (see :meth:`update`) the other way than the latest believed one's
+        that ends no further than the level from before it (the object
+        left while the haze changed under it, or another one stands behind
+        it: that level is then kept for the estimate's coming back to it,
+        but not for another such jump).
         Then the window restarts from the estimate, and the value goes to
         the window's median over :data:`_BACK_TAU`, past the gate and the
         rate limit, until within a tenth of the jump size. Held again as a
@@ -618,6 +620,9 @@ class AirlightTracker:
         for 3 s after two trucks in turn (trial 170 F2); 20 levels for 2.8 s
         where the fog had thickened while the truck stood (trial 172 F2).
         """
+        # an old memory would take A anywhere on a dip of the estimates, and a
+        # run cut into segments (vidclear.batch) would start without it
+        self._believed = [b for b in self._believed if time - b[3] <= self.hold]
         if not self._believed:
             return False
         size = _JUMP * self.gate
@@ -627,20 +632,20 @@ class AirlightTracker:
         if back is not None:
             del self._believed[back:]
         else:
-            before, way, turn = self._believed[-1]
+            before, way, turn, since = self._believed[-1]
             if not turn or last is None or moved is None:
                 return False
             step = lum - float(BT601 @ last)
             if not (abs(step) > size and moved < _JUMP_MOVED * abs(step) and step * way < 0.0
                     and (lum - before) * way >= -0.5 * size):
                 return False
-            self._believed[-1] = (before, way, False)
+            self._believed[-1] = (before, way, False, since)
         self._jump_from, self._chase_tau = None, None
         self._hist = deque([(time, est)])
         return True
 
     def _holds_jump(self, est: np.ndarray, robust: np.ndarray, last: np.ndarray | None,
-                    moved: float | None, dt: float) -> bool:
+                    moved: float | None, time: float, dt: float) -> bool:
         """Whether a jump of the estimates holds the value this frame (see :meth:`update`)."""
         size = _JUMP * self.gate
         lum = float(BT601 @ est)
@@ -659,7 +664,7 @@ class AirlightTracker:
             return False
         if self._jump_time > self.hold:  # it lasted: followed, and its leaving too
             self._believed = [*self._believed[-(_BELIEVED - 1):],
-                              (self._jump_from, self._jump_way, True)]
+                              (self._jump_from, self._jump_way, True, time)]
             self._jump_from = None
             return False
         return True
