@@ -366,7 +366,8 @@ class AirlightTracker:
             self._last = np.clip(self._last * gain + offset, 0.0, 2.0)
         if self._jump_from is not None:
             self._jump_from = self._jump_from * gain + offset
-        self._believed = [(b * gain + offset, *rest) for b, *rest in self._believed]
+        self._believed = [(b * gain + offset, way, turn, since)
+                          for b, way, turn, since in self._believed]
         if (chase is not None and self._outlier_time == 0.0 and self._jump_from is None
                 and self._hist):
             # Not while the gate holds something out (a truck beside the road
