@@ -561,11 +561,11 @@ class AirlightTracker:
         seconds, and then believed. Estimates back from a believed jump (the
         object gone: :meth:`_back_to_believed`) restart the window there,
         and the value goes back to them over :data:`_BACK_TAU`, past the
-        gate and the rate limit. Followed within
-        the gate, a white truck crossing the horizon under a hazy sky took A
-        0.023 up over two seconds, and the sky, dehazed against it down to
-        its floor of t, came out 14 levels darker, still 5 a second after
-        the truck had gone (trial 168 F1).
+        gate and the rate limit. Followed within the gate, a white truck
+        crossing the horizon under a hazy sky took A 0.023 up over two
+        seconds, and the sky, dehazed against it down to its floor of t,
+        came out 14 levels darker, still 5 a second after the truck had
+        gone (trial 168 F1).
         """
         est = np.asarray(estimate, np.float64)
         last, self._last = self._last, est
@@ -612,10 +612,10 @@ class AirlightTracker:
         that ends no further than the level from before it (the object
         left while the haze changed under it, or another one stands behind
         it: that level is then kept for the estimate's coming back to it,
-        but not for another such jump).
-        Then the window restarts from the estimate, and the value goes to
-        the window's median over :data:`_BACK_TAU`, past the gate and the
-        rate limit, until within a tenth of the jump size. Held again as a
+        but not for another such jump). Then the window restarts from the
+        estimate, and the value goes to the window's median over
+        :data:`_BACK_TAU`, past the gate and the rate limit, until within a
+        tenth of the jump size. Held again as a
         jump, the sky stayed 22 levels dark 3 s after a white truck that
         stood 4 s had driven off (trial 169 F1); held by the gate, 32 levels
         for 3 s after two trucks in turn (trial 170 F2); 20 levels for 2.8 s
