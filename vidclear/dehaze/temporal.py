@@ -634,16 +634,27 @@ class AirlightTracker:
             del self._believed[back:]
         else:
             before, way, turn, since = self._believed[-1]
-            if not turn or last is None or moved is None:
-                return False
-            step = lum - float(BT601 @ last)
-            if not (abs(step) > size and moved < _JUMP_MOVED * abs(step) and step * way < 0.0
-                    and (lum - before) * way >= -0.5 * size):
+            step = self._jump(lum, last, moved)
+            if not (turn and step * way < 0.0 and (lum - before) * way >= -0.5 * size):
                 return False
             self._believed[-1] = (before, way, False, since)
         self._jump_from, self._chase_tau = None, None
         self._hist = deque([(time, est)])
         return True
+
+    def _jump(self, lum: float, last: np.ndarray | None, moved: float | None) -> float:
+        """The estimate's luma ``lum`` minus the last estimate's when that is a jump, else 0.
+
+        A jump: more than :data:`_JUMP` of the gate, in a frame whose median
+        pixel moved (``moved``) less than :data:`_JUMP_MOVED` of it (see
+        :meth:`update`).
+        """
+        if last is None or moved is None:
+            return 0.0
+        step = lum - float(BT601 @ last)
+        if abs(step) <= _JUMP * self.gate or moved >= _JUMP_MOVED * abs(step):
+            return 0.0
+        return step
 
     def _holds_jump(self, est: np.ndarray, robust: np.ndarray, last: np.ndarray | None,
                     moved: float | None, time: float, dt: float) -> bool:
@@ -651,10 +662,8 @@ class AirlightTracker:
         size = _JUMP * self.gate
         lum = float(BT601 @ est)
         if self._jump_from is None:
-            if last is None or moved is None:
-                return False
-            step = lum - float(BT601 @ last)
-            if abs(step) <= size or moved >= _JUMP_MOVED * abs(step):
+            step = self._jump(lum, last, moved)
+            if step == 0.0 or last is None:
                 return False
             self._jump_from, self._jump_time = float(BT601 @ last), 0.0
             self._jump_way = math.copysign(1.0, step)
