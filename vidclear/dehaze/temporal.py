@@ -223,19 +223,13 @@ _RESTORE_TAU = 0.1
 # the airlight drift (in luma) below which the median counts as on neither side
 _DRIFT_MIN = 0.005
 
-# AirlightTracker.update: a one-frame move of the estimate's luma by more than
+# AirlightTracker.update: a one-frame rise of the estimate's luma by more than
 # this share of the gate is a jump (0.01 at the default gate: about 6 levels of
 # a sky at t = 0.3), unless the frame's median pixel moved by this share of its
 # size (_JUMP_MOVED): fog, pans and dissolves move the picture, a bright object
-# entering or leaving the airlight search moves the estimate alone
+# entering the airlight search moves the estimate alone
 _JUMP = 0.2
 _JUMP_MOVED = 0.25
-# ... and the time constant (seconds) with which the value goes back, past the
-# gate and the rate limit, when the estimates come back to their level from
-# before a jump the hold came to believe (the object it was has left)
-_BACK_TAU = 0.3
-# ... and the most believed jumps it remembers
-_BELIEVED = 4
 
 # AirlightTracker.finish: a catch-up goes on, with its own time constant, until
 # the estimates are within this share of the gate in every channel (0.01 of A
@@ -259,7 +253,7 @@ class AirlightTracker:
     the same side of the value (in luma, by more than 0.005) for ``s``
     seconds; (4) limits the move to ``rate`` per second. Slow changes (dusk, fog rolling
     in) pass the gate and are followed; a lasting jump is adopted after
-    ``hold`` seconds; scene cuts reset the tracker. A jump of the estimate
+    ``hold`` seconds; scene cuts reset the tracker. A rise of the estimate
     within the gate, from one frame to the next, that the picture did not
     move with is held the same way (see :meth:`update`).
 
@@ -312,12 +306,9 @@ class AirlightTracker:
         self._last: np.ndarray | None = None  # the latest estimate (3,)
         self._jump_from: float | None = None  # the estimates' luma before a held jump
         self._jump_time = 0.0  # seconds the jump has been held
-        self._jump_way = 0.0  # its sign (+1: the estimates rose)
-        # (level before, sign, whether a jump back counts, time believed) of
-        # each jump held past ``hold`` and believed, the latest last, until
-        # the estimates come back from it or ``hold`` seconds have passed
-        self._believed: list[tuple[float, float, bool, float]] = []
-        self._back = False  # going back to the estimates over _BACK_TAU
+        # (the estimates' luma before their latest fall, time of that fall):
+        # a rise back to it within ``hold`` seconds is no jump
+        self._fell_from: tuple[float, float] | None = None
 
     def reset(self) -> None:
         """Forget every estimate."""
@@ -327,8 +318,7 @@ class AirlightTracker:
         self.value = None
         self._before, self._left, self._back_since = None, False, None
         self._chase_tau = None
-        self._last, self._jump_from, self._back = None, None, False
-        self._believed.clear()
+        self._last, self._jump_from, self._fell_from = None, None, None
 
     def scale(self, gain: float, chase: float | None = None, offset: float = 0.0) -> None:
         """Follow a change of exposure: the tracked value and the window's estimates times ``gain``.
@@ -366,8 +356,8 @@ class AirlightTracker:
             self._last = np.clip(self._last * gain + offset, 0.0, 2.0)
         if self._jump_from is not None:
             self._jump_from = self._jump_from * gain + offset
-        self._believed = [(b * gain + offset, way, turn, since)
-                          for b, way, turn, since in self._believed]
+        if self._fell_from is not None:
+            self._fell_from = (self._fell_from[0] * gain + offset, self._fell_from[1])
         if (chase is not None and self._outlier_time == 0.0 and self._jump_from is None
                 and self._hist):
             # Not while the gate holds something out (a truck beside the road
@@ -449,8 +439,7 @@ class AirlightTracker:
         self._hist = deque([(time, self._before.copy())])
         self._outlier_time = 0.0
         self._chase_tau = None
-        self._jump_from, self._back = None, False
-        self._believed.clear()
+        self._jump_from, self._fell_from = None, None
         return self.value.astype(np.float32)
 
     def finish(self, estimate: np.ndarray, time: float, dt: float,
@@ -525,13 +514,7 @@ class AirlightTracker:
         if restart:
             self._hist = deque([(time, est)])
         self._outlier_time = 0.0
-        # (a held jump counts as believed, and the believed ones are kept:
-        # fog thickening under a truck is caught up with, and the truck's
-        # leaving is still its leaving, trial 172 F2)
-        if self._jump_from is not None:
-            self._believed = [*self._believed[-(_BELIEVED - 1):],
-                              (self._jump_from, self._jump_way, True, time)]
-        self._jump_from, self._back = None, False
+        self._jump_from = None
         if self.value is None:
             self.value = est
         else:
@@ -550,22 +533,30 @@ class AirlightTracker:
 
         ``moved`` is the median of the frame's per-pixel luma change since
         the last frame (absolute, an exposure change taken out; None when
-        there is no last frame to compare with). An estimate whose luma
-        moved by more than :data:`_JUMP` of the gate since the last
-        estimate, in a frame whose median pixel moved less than
-        :data:`_JUMP_MOVED` of that, is a bright object entering the
-        airlight search or leaving it, not the haze (fog, a pan and a
-        dissolve move the picture): held like an outlier past the gate,
-        until the estimates (the latest and the window's median) are back
-        within half that of their level before the jump, or for ``hold``
-        seconds, and then believed. Estimates back from a believed jump (the
-        object gone: :meth:`_back_to_believed`) restart the window there,
-        and the value goes back to them over :data:`_BACK_TAU`, past the
-        gate and the rate limit. Followed within the gate, a white truck
-        crossing the horizon under a hazy sky took A 0.023 up over two
-        seconds, and the sky, dehazed against it down to its floor of t,
-        came out 14 levels darker, still 5 a second after the truck had
-        gone (trial 168 F1).
+        there is no last frame to compare with). An estimate whose luma rose
+        by more than :data:`_JUMP` of the gate since the last estimate, in a
+        frame whose median pixel moved less than :data:`_JUMP_MOVED` of that,
+        is a bright object entering the airlight search, not the haze (fog,
+        a pan and a dissolve move the picture): held like an outlier past the
+        gate, until the estimates (the latest and the window's median) are
+        back within half that of their level before the jump, or for
+        ``hold`` seconds, and then believed (followed within the gate, as
+        any estimate). Followed at once, a white truck crossing the horizon
+        under a hazy sky took A 0.023 up over two seconds, and the sky,
+        dehazed against it down to its floor of t, came out 14 levels
+        darker, still 5 a second after the truck had gone (trial 168 F1).
+
+        A fall of the estimates is never held as a jump: the airlight search
+        reads the brightest haze, so an object entering it can only raise
+        the estimate, and a fall is an object leaving (or the bright haze
+        hidden), followed as before. Held too, a believed truck's leaving
+        kept the sky 22-24 levels dark for 3 s after it had gone (trials 169
+        F1 and 173 F1), and a run cut into batch segments, whose warm-up had
+        not seen the truck arrive, differed from one pass by 24 levels
+        (trial 173 F3). A rise back to within half a jump of the level the
+        estimates fell from, within ``hold`` seconds of that fall, is no
+        jump either: a dark car passing in front of a believed truck for
+        0.3 s would hold its reappearance for 3 s.
         """
         est = np.asarray(estimate, np.float64)
         last, self._last = self._last, est
@@ -577,16 +568,7 @@ class AirlightTracker:
             self.value = robust
             return self.value.astype(np.float32)
         self._track_drift(robust, dt)
-        if self._back_to_believed(est, last, moved, time):
-            robust, jumped, self._back = est, False, True
-        else:
-            jumped = self._holds_jump(est, robust, last, moved, time, dt)
-            self._back = self._back and not jumped
-        if self._back:  # past the gate and the rate limit, until (nearly) there
-            self.value = self.value + ema_alpha(dt, _BACK_TAU) * (robust - self.value)
-            self._outlier_time = 0.0
-            self._back = float(np.abs(robust - self.value).max()) > 0.1 * _JUMP * self.gate
-            return self.value.astype(np.float32)
+        jumped = self._holds_jump(est, robust, last, moved, time, dt)
         if np.abs(robust - self.value).max() > self.gate:
             self._outlier_time += dt
             if self._outlier_time < self.hold:
@@ -600,81 +582,29 @@ class AirlightTracker:
         self.value = self.value + np.clip(step, -limit, limit)
         return self.value.astype(np.float32)
 
-    def _back_to_believed(self, est: np.ndarray, last: np.ndarray | None,
-                          moved: float | None, time: float) -> bool:
-        """Whether the estimates came back from a believed jump: its object has gone.
-
-        Back, within ``hold`` seconds of the jump's being believed (later,
-        the gate decides, as for :meth:`returned`): the estimate within
-        half the jump size of the level from before a believed jump (any
-        of them: the latest ones are dropped with it), or a jump of its own
-        (see :meth:`update`) the other way than the latest believed one's
-        that ends no further than the level from before it (the object
-        left while the haze changed under it, or another one stands behind
-        it: that level is then kept for the estimate's coming back to it,
-        but not for another such jump). Then the window restarts from the
-        estimate, and the value goes to the window's median over
-        :data:`_BACK_TAU`, past the gate and the rate limit, until within a
-        tenth of the jump size. Held again as a
-        jump, the sky stayed 22 levels dark 3 s after a white truck that
-        stood 4 s had driven off (trial 169 F1); held by the gate, 32 levels
-        for 3 s after two trucks in turn (trial 170 F2); 20 levels for 2.8 s
-        where the fog had thickened while the truck stood (trial 172 F2).
-        """
-        # an old memory would take A anywhere on a dip of the estimates, and a
-        # run cut into segments (vidclear.batch) would start without it
-        self._believed = [b for b in self._believed if time - b[3] <= self.hold]
-        if not self._believed:
-            return False
-        size = _JUMP * self.gate
-        lum = float(BT601 @ est)
-        back = next((i for i in range(len(self._believed) - 1, -1, -1)
-                     if abs(lum - self._believed[i][0]) <= 0.5 * size), None)
-        if back is not None:
-            del self._believed[back:]
-        else:
-            before, way, turn, since = self._believed[-1]
-            step = self._jump(lum, last, moved)
-            if not (turn and step * way < 0.0 and (lum - before) * way >= -0.5 * size):
-                return False
-            self._believed[-1] = (before, way, False, since)
-        self._jump_from, self._chase_tau = None, None
-        self._hist = deque([(time, est)])
-        return True
-
-    def _jump(self, lum: float, last: np.ndarray | None, moved: float | None) -> float:
-        """The estimate's luma ``lum`` minus the last estimate's when that is a jump, else 0.
-
-        A jump: more than :data:`_JUMP` of the gate, in a frame whose median
-        pixel moved (``moved``) less than :data:`_JUMP_MOVED` of it (see
-        :meth:`update`).
-        """
-        if last is None or moved is None:
-            return 0.0
-        step = lum - float(BT601 @ last)
-        if abs(step) <= _JUMP * self.gate or moved >= _JUMP_MOVED * abs(step):
-            return 0.0
-        return step
-
     def _holds_jump(self, est: np.ndarray, robust: np.ndarray, last: np.ndarray | None,
                     moved: float | None, time: float, dt: float) -> bool:
         """Whether a jump of the estimates holds the value this frame (see :meth:`update`)."""
         size = _JUMP * self.gate
         lum = float(BT601 @ est)
         if self._jump_from is None:
-            step = self._jump(lum, last, moved)
-            if step == 0.0 or last is None:
+            if last is None or moved is None:
                 return False
-            self._jump_from, self._jump_time = float(BT601 @ last), 0.0
-            self._jump_way = math.copysign(1.0, step)
+            before = float(BT601 @ last)
+            step = lum - before
+            if abs(step) <= size or moved >= _JUMP_MOVED * abs(step):
+                return False  # no jump: the picture moved with it, or it was small
+            if step < 0.0:  # a fall: remembered for a rise back to it
+                self._fell_from = (before, time)
+                return False
+            fell = self._fell_from
+            if (fell is not None and time - fell[1] <= self.hold
+                    and abs(lum - fell[0]) <= 0.5 * size):
+                return False  # back to where they fell from
+            self._jump_from, self._jump_time = before, 0.0
         away = max(abs(lum - self._jump_from), abs(float(BT601 @ robust) - self._jump_from))
         self._jump_time += dt
-        if away <= 0.5 * size:  # back: the object left
-            self._jump_from = None
-            return False
-        if self._jump_time > self.hold:  # it lasted: followed, and its leaving too
-            self._believed = [*self._believed[-(_BELIEVED - 1):],
-                              (self._jump_from, self._jump_way, True, time)]
+        if away <= 0.5 * size or self._jump_time > self.hold:  # gone, or it lasted: believed
             self._jump_from = None
             return False
         return True
