@@ -980,26 +980,29 @@ def test_airlight_tracker_holds_no_rise_back_to_where_the_estimates_fell_from() 
     # then gone: its leaving is a rise of the estimate that the picture did
     # not move with, back to where it was. Held as a jump, a dark car passing
     # a believed truck for 0.3 s pumped the sky 17 levels for 3 s (trial 173
-    # F2), an object hiding a bright fog patch 4 s left the sky 23 levels too
-    # bright for 3 s after it had gone (trial 175 F1), and so did a fall or
-    # a rise back in two steps (F4). Hidden for less than half the median
-    # window, it moves nothing; hidden longer, A follows the fall and comes
-    # back with the estimates, as before the jump hold.
+    # F2), a fall or a rise back in two steps was held the same (trial 175
+    # F4), and so was the uncovering after a second cover once the memory
+    # of the first had lapsed (trial 176 F1). Hidden for less than half the
+    # median window, it moves nothing; hidden longer, A follows the fall and
+    # comes back with the estimates, as before the jump hold.
     s = np.arange(14 * 30) / 30
-    truck = np.where((s >= 1.0) & (s < 13.0), 0.885, 0.86)
-    free = _track(truck)
+    haze = np.full(s.size, 0.885)
+    free = _track(haze)
     cases = []
-    for hidden in (0.3, 0.8, 4.0, 5.5):
-        covered = truck.copy()
+    for hidden in (0.3, 0.8, 2.5):
+        covered = haze.copy()
         covered[(s >= 5.0) & (s < 5.0 + hidden)] = 0.86
         cases.append((f"hidden {hidden} s", covered, 5.0 + hidden))
-    two_down = truck.copy()
+    two_down = haze.copy()
     two_down[(s >= 5.0) & (s < 5.2)] = 0.8725
     two_down[(s >= 5.2) & (s < 7.0)] = 0.86
-    two_up = truck.copy()
+    two_up = haze.copy()
     two_up[(s >= 5.0) & (s < 7.0)] = 0.86
     two_up[(s >= 7.0) & (s < 7.2)] = 0.8725
-    cases += [("down in two steps", two_down, 7.0), ("up in two steps", two_up, 7.2)]
+    twice = haze.copy()
+    twice[((s >= 1.0) & (s < 2.0)) | ((s >= 5.0) & (s < 7.5))] = 0.86
+    cases += [("down in two steps", two_down, 7.0), ("up in two steps", two_up, 7.2),
+              ("hidden twice", twice, 7.5)]
     for name, levels, back in cases:
         gap = np.abs(_track(levels) - free)
         if name == "hidden 0.3 s":
@@ -1008,6 +1011,19 @@ def test_airlight_tracker_holds_no_rise_back_to_where_the_estimates_fell_from() 
             after = gap[s >= back]
             assert after[30:].max() < 0.018, (name, after[30])  # 1 s after
             assert after[60:].max() < 0.006, (name, after[60])  # 2 s after
+
+
+def test_a_remembered_fall_changes_nothing_after_a_batch_segments_warm_up() -> None:
+    # Trial 176 F2: the brightest haze hidden from 1.5 s to 7 s. A segment
+    # whose warm-up starts at 2 s has not seen the fall; with the fall
+    # remembered 6 s, one pass followed the uncovering and the segment held
+    # it, 22 levels apart for 2.5 s after the segment's first frame (8 s).
+    s = np.arange(14 * 30) / 30
+    levels = np.full(s.size, 0.885)
+    levels[(s >= 1.5) & (s < 7.0)] = 0.86
+    one = _track(levels)
+    segment = _track(levels[60:], t0=2.0)
+    assert np.abs(one[60:] - segment)[s[60:] >= 8.0].max() < 0.005
 
 
 def test_a_light_truck_crossing_under_a_hazy_sky_leaves_the_sky_alone() -> None:

@@ -230,6 +230,9 @@ _DRIFT_MIN = 0.005
 # entering the airlight search moves the estimate alone
 _JUMP = 0.2
 _JUMP_MOVED = 0.25
+# ... and falls of the estimate within this many seconds of each other are one
+# fall (an object covering the brightest haze over a few frames)
+_FALL_STEPS = 0.5
 
 # AirlightTracker.finish: a catch-up goes on, with its own time constant, until
 # the estimates are within this share of the gate in every channel (0.01 of A
@@ -307,7 +310,7 @@ class AirlightTracker:
         self._jump_from: float | None = None  # the estimates' luma before a held jump
         self._jump_time = 0.0  # seconds the jump has been held
         # (the estimates' luma before a fall, time of that fall): a rise back
-        # no higher, within twice ``hold`` seconds, is no jump
+        # no higher, within ``hold`` seconds, is no jump
         self._fell_from: tuple[float, float] | None = None
 
     def reset(self) -> None:
@@ -554,14 +557,21 @@ class AirlightTracker:
         F1 and 173 F1), and a run cut into batch segments, whose warm-up had
         not seen the truck arrive, differed from one pass by 24 levels
         (trial 173 F3). A rise to no more than half a jump above the level
-        the estimates fell from (in one frame or several), within twice
-        ``hold`` seconds of that fall, is no jump either: a dark car passing
-        in front of a believed truck for 0.3 s held its reappearance for
-        3 s (trial 173 F2), and a dark object hiding the brightest haze for
-        4 s held its uncovering 3 s, the sky 23 levels too bright (trial
-        175 F1). (Twice ``hold`` is the default warm-up of a batch segment,
-        ``--overlap``: a fall remembered longer would be one that a
-        segment's warm-up may not have seen.)
+        the estimates fell from (in one frame, or in several within
+        :data:`_FALL_STEPS` seconds), within ``hold`` seconds of that fall,
+        is no jump either: a dark car passing in front of a believed truck
+        for 0.3 s held its reappearance for 3 s (trial 173 F2), and a
+        second cover of the brightest haze, 2.5 s long, held its uncovering
+        once the memory of the first had lapsed (trial 176 F1). An
+        uncovering more than ``hold`` after its cover is held (trial 175
+        F1: the sky 23 levels too bright for 3 s after a 4 s cover, where
+        the code before the jump hold took 1.5 s). Remembered longer, the
+        fall let a second truck arriving after the first had left straight
+        into the airlight (trial 176 F3), and a batch segment whose warm-up
+        (``--overlap``, 6 s) had not seen it held an uncovering that one
+        pass followed: a fall is remembered ``hold`` seconds and what it
+        spares is a hold of as many, so a fall before the warm-up changes
+        nothing after it.
         """
         est = np.asarray(estimate, np.float64)
         last, self._last = self._last, est
@@ -600,11 +610,13 @@ class AirlightTracker:
             if abs(step) <= size or moved >= _JUMP_MOVED * abs(step):
                 return False  # no jump: the picture moved with it, or it was small
             fell = self._fell_from
-            if fell is not None and time - fell[1] > 2.0 * self.hold:
+            if fell is not None and time - fell[1] > self.hold:
                 fell = self._fell_from = None
             if step < 0.0:  # a fall: remembered for a rise back (from its top)
-                self._fell_from = (before, time) if fell is None else (max(fell[0], before),
-                                                                       fell[1])
+                top = before
+                if fell is not None and time - fell[1] <= _FALL_STEPS:
+                    top = max(top, fell[0])
+                self._fell_from = (top, time)
                 return False
             if fell is not None and lum <= fell[0] + 0.5 * size:
                 return False  # no higher than where they fell from
