@@ -858,3 +858,29 @@ def test_the_frames_kept_for_a_rerun_are_the_parts_on_disk(tmp_path):
     entry = _entry(f)
     assert entry["frames_kept"] == 60 + 58 + 60
     assert entry["frames"] >= entry["frames_kept"]
+
+
+def test_the_default_warm_up_covers_the_airlight_jump_hold(clips: Path, tmp_path: Path) -> None:
+    # A fall of the airlight estimate is remembered for airlight_hold, and
+    # the hold of a rise it spares lasts as long again: a segment warmed up
+    # for less than both had not seen a fall that one pass had, and held an
+    # uncovering of the brightest haze that one pass followed, 22-24 levels
+    # apart after the seam (trial 177 F1 with --overlap 3, F2 with
+    # airlight_hold=6 and the default --overlap 6).
+    from vidclear.batch.runner import warm_up_seconds
+    from vidclear.config.loader import load_config
+
+    assert warm_up_seconds(load_config(preset="dashcam")) == 6.0
+    held = load_config(preset="dashcam", overrides=["dehaze.airlight_hold=6"])
+    assert warm_up_seconds(held) == 12.0
+    assert warm_up_seconds(load_config(preset="transcode")) == 6.0
+    # a shorter --overlap given is said, once, with what it costs
+    report = run_batch([str(clips / "long.mp4")], BatchOptions(
+        outdir=tmp_path / "out", overrides=[*SETTINGS[:2], "dehaze.airlight_hold=1.0",
+                                            *SETTINGS[3:]],
+        jobs=2, segment_seconds=1.0, overlap=1.5, progress=False))
+    assert report["files"][0]["status"] == "done"
+    said = [n for n in report["notes"] if "--overlap" in n]
+    assert said == ["--overlap 1.5 is shorter than twice dehaze.airlight_hold (2 s): a segment "
+                    "may differ from one pass for up to 1 s after its seam (the airlight's "
+                    "jump hold)"]

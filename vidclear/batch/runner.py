@@ -23,7 +23,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,7 @@ class BatchOptions:
     overwrite: bool = False
     retries: int = 2
     segment_seconds: float = 300.0
-    overlap: float = 6.0
+    overlap: float | None = None  # None: warm_up_seconds() of the run's config
     suffix: str | None = None
     report: Path | None = None
     progress: bool | None = None
@@ -88,11 +88,34 @@ class BatchOptions:
             raise ConfigError(f"--retries {self.retries} is not allowed: give 0 or more")
         for name, value in (("--segment-seconds", self.segment_seconds),
                             ("--overlap", self.overlap)):
-            if not (math.isfinite(value) and value >= 0):  # NaN, inf: an internal error
+            # NaN, inf: an internal error
+            if value is not None and not (math.isfinite(value) and value >= 0):
                 raise ConfigError(f"{name} {value:g} is not allowed: give a finite number of "
                                   "seconds, 0 or more")
         if not (math.isfinite(self.cpus_per_job) and self.cpus_per_job > 0):
             raise ConfigError("--cpus-per-job must be a finite number more than 0")
+
+
+# A segment's warm-up (--overlap) by default: three time constants of the
+# smoothed airlight (2 s: within 5 % of its one-pass value at the seam) and at
+# least twice dehaze.airlight_hold: a fall of the airlight estimate is
+# remembered that long, and the hold of a rise it spares lasts as long again;
+# shorter, a segment whose warm-up began after the fall held an uncovering of
+# the brightest haze that one pass followed, 22-24 levels apart after the seam
+# (trials 176 F2 and 177 F1-F2).
+_MIN_OVERLAP = 6.0
+
+
+def _hold_span(config: Any) -> float:
+    """Twice ``dehaze.airlight_hold`` of ``config`` (a loaded Config), 0 without the dehazer."""
+    if "dehaze" not in config.pipeline.processors:
+        return 0.0
+    return 2.0 * float(config.processor_config("dehaze").airlight_hold)
+
+
+def warm_up_seconds(config: Any) -> float:
+    """The seconds a segment runs before its first frame for ``config`` (a loaded Config)."""
+    return max(_MIN_OVERLAP, _hold_span(config))
 
 
 @dataclass
@@ -356,6 +379,13 @@ def run_batch(
     # Validate the shared config before touching anything.
     base = load_config(preset=opts.preset, config_file=opts.config_file,
                        overrides=opts.overrides)
+    notes: list[str] = []
+    if opts.overlap is None:
+        opts = replace(opts, overlap=warm_up_seconds(base))
+    elif 0 < opts.segment_seconds and opts.overlap < (span := _hold_span(base)):
+        notes.append(f"--overlap {opts.overlap:g} is shorter than twice dehaze.airlight_hold "
+                     f"({span:g} s): a segment may differ from one pass for up to "
+                     f"{span / 2:g} s after its seam (the airlight's jump hold)")
     if (opts.suffix or "").lower().lstrip(".") not in IMAGE_SUFFIXES:
         # --set output.codec=nosuch failed every file on its own, not once up front
         check_encoder(base.output)
@@ -363,7 +393,6 @@ def run_batch(
         # --ext .txt likewise, after OUTDIR and its state were made (trial 146 F4)
         container_for(Path("out").with_suffix("." + opts.suffix.lstrip(".")),
                       f"--ext {opts.suffix}")
-    notes: list[str] = []
     if opts.trips:
         items = collect_trips(inputs, outdir, suffix=opts.suffix, order=base.input.order,
                               container=base.output.format)
@@ -467,13 +496,15 @@ class _Run:
         f.frames_total = sum(estimate_frames(p)[0] for p in item.sources)
         # a trim runs whole, as a whole run trims it (segments read the whole
         # file: a trimmed input came out untrimmed, trial 111 F2)
-        given = load_config(base=f.tables).input
+        config = load_config(base=f.tables)
+        given = config.input
+        overlap = warm_up_seconds(config) if self.opts.overlap is None else self.opts.overlap
         whole = unjoinable(item.output) or (
             "it is trimmed (input.start, input.duration or input.end)" if given.trim else None)
         try:
             # A trip runs whole: its state must carry across every join, not restart per segment.
             f.segments = None if item.parts or whole else plan_segments(
-                item.input, segment_seconds=self.opts.segment_seconds, overlap=self.opts.overlap,
+                item.input, segment_seconds=self.opts.segment_seconds, overlap=overlap,
                 check=not given.allow_truncated)
         except VidclearError as exc:
             self._fail(f, f"{type(exc).__name__}: {exc}")

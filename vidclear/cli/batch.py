@@ -64,9 +64,10 @@ examples:
     p.add_argument("--segment-seconds", type=finite_float, default=300.0, metavar="S",
                    help="split files longer than 1.5×S at keyframes into segments of about "
                         "S seconds processed in parallel (0 = never split; default 300)")
-    p.add_argument("--overlap", type=finite_float, default=6.0, metavar="S",
+    p.add_argument("--overlap", type=finite_float, default=None, metavar="S",
                    help="seconds each segment decodes and processes before its first frame "
-                        "to warm temporal state (default 6 = 3× the airlight time constant)")
+                        "to warm temporal state (default 6 = 3× the airlight time constant, "
+                        "or twice dehaze.airlight_hold when that is longer)")
     p.add_argument("--retries", type=int, default=2, metavar="N",
                    help="retries of a job after a transient failure (default 2)")
     p.add_argument("--ext", metavar="EXT", help="output extension (default: the input's)")

@@ -565,12 +565,14 @@ class AirlightTracker:
         once the memory of the first had lapsed (trial 176 F1). An
         uncovering more than ``hold`` after its cover is held (trial 175
         F1: the sky 23 levels too bright for 3 s after a 4 s cover, where
-        the code before the jump hold took 1.5 s). Remembered longer, the
-        fall let a second truck arriving after the first had left straight
-        into the airlight (trial 176 F3), and a batch segment whose warm-up
-        (``--overlap``, 6 s) had not seen it held an uncovering that one
+        the code before the jump hold took 1.5 s), as is one a clip or a
+        trim begins before (trial 177 F3). A truck arriving within ``hold``
+        of another's leaving is not held (trials 176 F3, 177 F6), and
+        remembered longer, the fall would let more of them in, and a batch
+        segment whose warm-up had not seen it held an uncovering that one
         pass followed: a fall is remembered ``hold`` seconds and what it
-        spares is a hold of as many, so a fall before the warm-up changes
+        spares is a hold of as many, so a fall before a warm-up of twice
+        ``hold`` (``vidclear batch``'s default ``--overlap``) changes
         nothing after it.
         """
         est = np.asarray(estimate, np.float64)
