@@ -643,6 +643,11 @@ class AirlightTracker:
         self._side = side
 
     @property
+    def holding_jump(self) -> bool:
+        """Whether a rise of the estimates is held as an object's (see :meth:`update`)."""
+        return self._jump_from is not None
+
+    @property
     def held_for(self) -> float:
         """Seconds the gate has held the estimates back as outliers (0 when it holds none)."""
         return self._outlier_time
