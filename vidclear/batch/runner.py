@@ -98,19 +98,18 @@ class BatchOptions:
 
 # A segment's warm-up (--overlap) by default: three time constants of the
 # smoothed airlight (2 s: within 5 % of its one-pass value at the seam) and at
-# least twice dehaze.airlight_hold: a fall of the airlight estimate is
-# remembered that long, and the hold of a rise it spares lasts as long again;
-# shorter, a segment whose warm-up began after the fall held an uncovering of
-# the brightest haze that one pass followed, 22-24 levels apart after the seam
-# (trials 176 F2 and 177 F1-F2).
+# least the dehazer's memory_seconds (twice dehaze.airlight_hold); shorter, a
+# segment whose warm-up began after a fall of the airlight estimate held an
+# uncovering of the brightest haze that one pass followed, 22-24 levels apart
+# after the seam (trials 176 F2 and 177 F1-F2).
 _MIN_OVERLAP = 6.0
 
 
 def _hold_span(config: Any) -> float:
-    """Twice ``dehaze.airlight_hold`` of ``config`` (a loaded Config), 0 without the dehazer."""
+    """The dehazer's ``memory_seconds`` in ``config`` (a loaded Config), 0 without it."""
     if "dehaze" not in config.pipeline.processors:
         return 0.0
-    return 2.0 * float(config.processor_config("dehaze").airlight_hold)
+    return float(config.processor_config("dehaze").memory_seconds)
 
 
 def warm_up_seconds(config: Any) -> float:

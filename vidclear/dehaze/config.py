@@ -128,6 +128,19 @@ class DehazeConfig(Section):
     color_guard: float = param(1.0, lo=0.0, hi=1.0,
                                doc="1 = output colour cast never exceeds the input's; 0 = off")
 
+    @property
+    def memory_seconds(self) -> float:
+        """Seconds of the past that the dehazer's output can depend on beyond its smoothing.
+
+        Twice ``airlight_hold``: the airlight tracker remembers a fall of its
+        estimate for ``airlight_hold`` and the hold of a rise that memory
+        spares lasts as long again
+        (:meth:`~vidclear.dehaze.temporal.AirlightTracker.update`). A run
+        started later (a ``vidclear batch`` segment's warm-up) must see that
+        much to agree with one pass.
+        """
+        return 2.0 * float(self.airlight_hold)
+
     def validate(self) -> None:
         if self.dense_low >= self.dense_high:
             raise ConfigError(

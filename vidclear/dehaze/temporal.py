@@ -567,13 +567,14 @@ class AirlightTracker:
         F1: the sky 23 levels too bright for 3 s after a 4 s cover, where
         the code before the jump hold took 1.5 s), as is one a clip or a
         trim begins before (trial 177 F3). A truck arriving within ``hold``
-        of another's leaving is not held (trials 176 F3, 177 F6), and
-        remembered longer, the fall would let more of them in, and a batch
-        segment whose warm-up had not seen it held an uncovering that one
-        pass followed: a fall is remembered ``hold`` seconds and what it
-        spares is a hold of as many, so a fall before a warm-up of twice
-        ``hold`` (``vidclear batch``'s default ``--overlap``) changes
-        nothing after it.
+        of another's leaving is not held (trials 176 F3, 177 F6). A longer
+        memory would let more of them in and would part batch segments from
+        one pass: a fall is remembered ``hold`` seconds and what it spares
+        is a hold of as many, so a run that starts twice ``hold`` after a
+        fall agrees with one pass (``DehazeConfig.memory_seconds``, which
+        ``vidclear batch``'s default ``--overlap`` covers); remembered 6 s,
+        a segment that had not seen the fall held an uncovering that one
+        pass followed (trial 176 F2).
         """
         est = np.asarray(estimate, np.float64)
         last, self._last = self._last, est
