@@ -881,6 +881,6 @@ def test_the_default_warm_up_covers_the_airlight_jump_hold(clips: Path, tmp_path
         jobs=2, segment_seconds=1.0, overlap=1.5, progress=False))
     assert report["files"][0]["status"] == "done"
     said = [n for n in report["notes"] if "--overlap" in n]
-    assert said == ["--overlap 1.5 is shorter than twice dehaze.airlight_hold (2 s): a segment "
-                    "may differ from one pass for up to 1 s after its seam (the airlight's "
-                    "jump hold)"]
+    assert said == ["--overlap 1.5 is shorter than twice dehaze.airlight_hold (2 s): after a "
+                    "seam a segment may hold an airlight that one pass followed, and differ "
+                    "from it (the airlight's jump hold)"]

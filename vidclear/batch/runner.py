@@ -382,9 +382,12 @@ def run_batch(
     if opts.overlap is None:
         opts = replace(opts, overlap=warm_up_seconds(base))
     elif 0 < opts.segment_seconds and opts.overlap < (span := _hold_span(base)):
+        # No duration is promised: a held uncovering lasts until the estimate
+        # is believed or the haze moves, which can be longer than the hold
+        # (trial 178 F2).
         notes.append(f"--overlap {opts.overlap:g} is shorter than twice dehaze.airlight_hold "
-                     f"({span:g} s): a segment may differ from one pass for up to "
-                     f"{span / 2:g} s after its seam (the airlight's jump hold)")
+                     f"({span:g} s): after a seam a segment may hold an airlight that one "
+                     "pass followed, and differ from it (the airlight's jump hold)")
     if (opts.suffix or "").lower().lstrip(".") not in IMAGE_SUFFIXES:
         # --set output.codec=nosuch failed every file on its own, not once up front
         check_encoder(base.output)

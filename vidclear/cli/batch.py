@@ -17,6 +17,7 @@ from vidclear.cli.run import (
     chose_processors,
     encoder_overrides,
     finite_float,
+    seconds,
 )
 
 __all__ = ["add_parser", "format_table", "run"]
@@ -61,10 +62,10 @@ examples:
                         "start a local Ray runtime")
     p.add_argument("--cpus-per-job", type=finite_float, default=1.0, metavar="N",
                    help="CPUs each Ray job asks for (default 1)")
-    p.add_argument("--segment-seconds", type=finite_float, default=300.0, metavar="S",
+    p.add_argument("--segment-seconds", type=seconds, default=300.0, metavar="S",
                    help="split files longer than 1.5×S at keyframes into segments of about "
                         "S seconds processed in parallel (0 = never split; default 300)")
-    p.add_argument("--overlap", type=finite_float, default=None, metavar="S",
+    p.add_argument("--overlap", type=seconds, default=None, metavar="S",
                    help="seconds each segment decodes and processes before its first frame "
                         "to warm temporal state (default 6 = 3× the airlight time constant, "
                         "or twice dehaze.airlight_hold when that is longer)")
