@@ -459,19 +459,59 @@ def test_tcp_output_reconnects_and_counts_it(tmp_path):
     assert "the encoder held when a receiver went away" in res.stderr, res.stderr
 
 
+class _Said:
+    """What a child writes to stderr, read as it comes, to wait on a line of it.
+
+    A fixed sleep before acting on a child timed its start-up, not the
+    moment: under load (the suite beside other work) the child had not yet
+    tried to connect when a "late" receiver was already listening.
+    """
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self._lines: list[str] = []
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self._thread.start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            with self._cond:
+                self._lines.append(line)
+                self._cond.notify_all()
+
+    def wait_for(self, text: str, timeout: float = 60.0) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: text in "".join(self._lines), timeout):
+                raise AssertionError(f"{text!r} not said in {timeout} s: {self.text()!r}")
+
+    def text(self) -> str:
+        """Everything said so far (all of it once the child has ended and ``join``)."""
+        return "".join(self._lines)
+
+    def join(self) -> str:
+        self._thread.join(timeout=30)
+        return self.text()
+
+
 def _send_to(receiver: Any, clip: Path, port: int, tmp_path: Path,
              *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    """Run ``clip`` to ``tcp://127.0.0.1:port`` while the thread ``receiver`` serves it.
+    """Run ``clip`` to ``tcp://127.0.0.1:port`` while the thread ``receiver(said)`` serves it
+    (``said``: the run's stderr as a :class:`_Said`).
 
     Returns the run and its ``--stats`` (empty when the run wrote none).
     """
-    server = threading.Thread(target=receiver, daemon=True)
-    server.start()
     stats = tmp_path / "s.json"
-    res = subprocess.run([*VIDCLEAR, "run", str(clip), "-o", f"tcp://127.0.0.1:{port}",
-                          "--stats", str(stats), *extra], cwd=ROOT, capture_output=True,
-                         text=True, timeout=120)
+    args = [*VIDCLEAR, "run", str(clip), "-o", f"tcp://127.0.0.1:{port}", "--stats", str(stats),
+            *extra]
+    with subprocess.Popen(args, cwd=ROOT, stderr=subprocess.PIPE, text=True) as proc:
+        said = _Said(proc)
+        server = threading.Thread(target=receiver, args=(said,), daemon=True)
+        server.start()
+        returncode = proc.wait(timeout=120)
+        err = said.join()
     server.join(timeout=30)
+    res = subprocess.CompletedProcess(args, returncode, None, err)
     return res, json.loads(stats.read_text()) if stats.exists() else {}
 
 
@@ -484,8 +524,9 @@ def test_a_receiver_that_comes_late_gets_every_frame(tmp_path):
     clip = make_clip(tmp_path / "in.mp4", n=60, size=(160, 120))
     port, got = _port(), {}
 
-    def late() -> None:
-        time.sleep(1.5)
+    def late(said: _Said) -> None:
+        said.wait_for("no receiver yet")  # its first try found nobody
+        time.sleep(1.0)
         with _listening_on(port, 1) as srv:
             srv.settimeout(30)
             got["data"] = _take_all(srv)
@@ -515,7 +556,7 @@ def test_a_flapping_receiver_is_reconnected_each_time_and_nothing_goes_uncounted
     clip = make_clip(tmp_path / "in.mp4", n=150, size=(96, 64), audio=False)
     port, parts = _port(), []
 
-    def flapping() -> None:
+    def flapping(said: _Said) -> None:
         with _listening_on(port, 1) as srv:
             srv.settimeout(30)
             for k in range(5):  # four short visits, then one to the end
@@ -624,10 +665,13 @@ def test_no_receiver_gives_up_in_time_and_ctrl_c_does_not_wait(tmp_path):
                              "-q", "--stats", str(stats)], cwd=ROOT, stderr=subprocess.PIPE,
                             text=True)
     with proc:
-        time.sleep(3)
+        said = _Said(proc)
+        said.wait_for("no receiver yet")  # Ctrl-C while it waits for one
+        time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
         t1 = time.monotonic()
-        err = proc.communicate(timeout=30)[1]
+        proc.wait(timeout=30)
+        err = said.join()
     assert proc.returncode == 130 and time.monotonic() - t1 < 5, err
     report = json.loads(stats.read_text())
     n = report["output_frames_dropped"]
