@@ -240,6 +240,29 @@ def test_text_subtitles_are_converted_at_the_join(tmp_path: Path, late: float) -
         assert srt_dump(seg) == srt_dump(src)
 
 
+@pytest.mark.parametrize("trc", ["arib-std-b67", "smpte2084"])
+def test_a_processed_hdr_videos_transfer_and_primaries_survive_the_join(tmp_path: Path,
+                                                                       trc: str) -> None:
+    # A processed picture is converted from RGB to BT.601 YUV, and its
+    # transfer and primaries (HLG or PQ, BT.2020) are the source's, read from
+    # its decoder: a segment's source had none to ask, and the joined file was
+    # tagged "unknown", shown as SDR (trial 179 F3).
+    src = tmp_path / "hdr.mkv"
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=25:d=3", "-c:v", "libx265", "-x265-params",
+                    "log-level=error:keyint=25", "-pix_fmt", "yuv420p10le",
+                    "-color_primaries", "bt2020", "-color_trc", trc, "-colorspace", "bt2020nc",
+                    str(src)], check=True, timeout=60)
+    seg, one = _segmented_and_whole(src, tmp_path, [*SETTINGS, "output.preset=ultrafast"])
+
+    def tags(path: Path) -> tuple[str, str, str]:
+        v = ffprobe_streams(path)["streams"][0]
+        return v.get("color_space"), v.get("color_transfer"), v.get("color_primaries")
+
+    assert tags(src) == ("bt2020nc", trc, "bt2020")
+    assert tags(seg) == tags(one) == ("smpte170m", trc, "bt2020"), (tags(seg), tags(one))
+
+
 def test_tags_and_dispositions_survive_the_join(tmp_path: Path) -> None:
     # A whole run keeps the video's language and title and which track is the
     # default or a commentary, as FFmpeg does; the join of segments set every

@@ -1719,9 +1719,11 @@ def test_a_phones_quicktime_keys_are_kept_in_mov_and_mp4(tmp_path, ext):
     assert {k: tags.get(k) for k in keys} == keys
 
 
-def test_hdr10_static_metadata_that_is_not_written_is_said(tmp_path):
+@pytest.mark.parametrize("processors", ["[]", '["dehaze"]'])
+def test_hdr10_static_metadata_that_is_not_written_is_said(tmp_path, processors):
     # A PQ source's mastering display and content light level were dropped
-    # without a word (trial 138 F6; FFmpeg 5.1's own transcode drops them too)
+    # without a word (trial 138 F6; FFmpeg 5.1's own transcode drops them too),
+    # and still were where a processor replaced the picture (trial 179 F1)
     src = tmp_path / "pq.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
                     "testsrc2=size=160x120:rate=25:duration=0.4", "-vf", "format=yuv420p10le",
@@ -1732,7 +1734,8 @@ def test_hdr10_static_metadata_that_is_not_written_is_said(tmp_path):
                     "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace",
                     "bt2020nc", str(src)], check=True, timeout=120)
     session = Session.open(str(src), tmp_path / "out.mkv", config=load_config(overrides=[
-        "output.codec='libx265'", "output.pix_fmt='yuv420p10le'"]))
+        "output.codec='libx265'", "output.pix_fmt='yuv420p10le'",
+        f"pipeline.processors={processors}"]))
     session.run(signals=False)
     assert any("HDR10 static metadata (mastering display, content light level) is not "
                "written" in n for n in session.report()["notes"])

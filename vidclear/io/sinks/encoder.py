@@ -1267,7 +1267,12 @@ class EncoderSink:
         stream.codec_context.options = options
         ctx = stream.codec_context
         first = frame.av_frame
-        if first is not None and not hdr and _hdr10_static(first):
+        # the decoded picture the first frame came from, also where a
+        # processor replaced it: a dehazed PQ video's metadata went unsaid
+        # (trial 179 F1), a segment's colour tags were lost (F3)
+        decoded = (frame.original or frame).av_frame
+        if (decoded is not None and not hdr and not frame.meta.get("display_sdr")
+                and _hdr10_static(decoded)):
             # dropped without a word (trial 138 F6; FFmpeg 5.1 drops it too)
             self.notes.append("the input's HDR10 static metadata (mastering display, content "
                               "light level) is not written to the output; players fall back "
@@ -1312,7 +1317,11 @@ class EncoderSink:
             # The RGB values are still in the source's primaries and transfer
             # (only the YUV matrix changed): keep those tags, or a BT.709 or
             # HLG source is shown as untagged SDR.
+            # A batch segment's source has no stream to ask: its decoded
+            # picture says the same (trial 179 F3: an HLG file's joined
+            # segments were tagged "unknown", shown as SDR).
             decoder = getattr(getattr(src, "video_stream", None), "codec_context", None)
+            decoder = decoder if decoder is not None else decoded
             if decoder is not None and not frame.meta.get("colour"):
                 ctx.color_primaries = decoder.color_primaries
                 ctx.color_trc = decoder.color_trc
