@@ -664,7 +664,16 @@ def test_ten_bit_input_to_an_eight_bit_output_says_so(tmp_path):
     session = Session.open(str(src), tmp_path / "out.mp4")  # default output.pix_fmt: yuv420p
     session.run(signals=False)
     assert _video(ffprobe_streams(tmp_path / "out.mp4"))["pix_fmt"] == "yuv420p"
-    assert any("high-bit-depth video is written as 8-bit yuv420p" in n for n in session.notes)
+    assert any("high-bit-depth video is written as 8-bit yuv420p (--set output.pix_fmt="
+               "yuv420p10le keeps 10 bits)" in n for n in session.notes), session.notes
+    # 12 bits were told that 10 keep them (trial 179 F4)
+    twelve = make_clip(tmp_path / "deep12.mkv", n=2, pix_fmt="yuv420p12le", audio=False,
+                       codec="ffv1")
+    session = Session.open(str(twelve), tmp_path / "out12.mp4")
+    session.run(signals=False)
+    assert any("high-bit-depth video is written as 8-bit yuv420p (--set output.pix_fmt="
+               "yuv420p12le keeps its 12 bits with an encoder that takes them (libx265, "
+               "ffv1), yuv420p10le 10 of them)" in n for n in session.notes), session.notes
     deep = Session.open(str(src), tmp_path / "deep_out.mkv",
                         config=load_config(overrides=["output.pix_fmt=yuv420p10le"]))
     deep.run(signals=False)

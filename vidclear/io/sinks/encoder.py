@@ -1162,10 +1162,16 @@ class EncoderSink:
             # whose: a processor that made 16-bit frames of 8-bit input was
             # called "the input's" (trial 151 F6)
             stream = getattr(src, "video_stream", None)
-            whose = "the processed frames'" if stream is not None and _format_bits(
-                _stream_format(stream)) <= 8 else "the input's"
+            depth = _format_bits(_stream_format(stream)) if stream is not None else 0
+            whose = "the processed frames'" if stream is not None and depth <= 8 \
+                else "the input's"
+            # a 12- or 16-bit input was told 10 bits keep it (trial 179 F4)
+            keeps = ("--set output.pix_fmt=yuv420p10le keeps 10 bits" if depth <= 10 else
+                     f"--set output.pix_fmt=yuv420p{depth}le keeps its {depth} bits with an "
+                     f"encoder that takes them ({'libx265, ' if depth == 12 else ''}ffv1), "
+                     "yuv420p10le 10 of them")
             self.notes.append(f"{whose} high-bit-depth video is written as 8-bit {pix_fmt} "
-                              "(--set output.pix_fmt=yuv420p10le keeps 10 bits)")
+                              f"({keeps})")
         lost = None if hdr or src is None else _chroma_kept(src.video_stream, pix_fmt, codec)
         if lost:  # 4:2:2 camera footage became 4:2:0 without a word (trial 58)
             self.notes.append(lost)
