@@ -134,3 +134,64 @@ def test_debug_mosaic_of_decoded_planes_shows_what_dehaze_writes() -> None:
     body = (slice(16, 72), slice(0, 96))  # below the tile's label
     assert np.abs(tile[body] - half[body]).mean() < 1.0
     assert shown.meta["dehaze"]["airlight"] == written.meta["dehaze"]["airlight"]
+
+
+def _pq_clip(path, hdr10: bool) -> None:
+    """A hazy 10-bit PQ clip (HEVC) with a 1000 cd/m² lamp; MaxCLL 1000 when ``hdr10``."""
+    import shutil
+    import subprocess
+
+    from vidclear.hdr.signal import pq_inverse_eotf
+
+    h, w = 96, 128
+    scene = textured_scene(h, w, 3) * 0.5 + 0.05  # the clear scene's PQ signal
+    air = float(pq_inverse_eotf(200.0))  # the haze at about diffuse white
+    t = np.linspace(0.9, 0.3, h)[:, None, None]
+    hazy = scene * t + air * (1 - t)
+    yy, xx = np.mgrid[:h, :w]
+    hazy[(yy - 70) ** 2 + (xx - 90) ** 2 < 100] = float(pq_inverse_eotf(1000.0))
+    raw = np.rint(np.clip(hazy, 0, 1) * 65535).astype("<u2").tobytes() * 8
+    params = "log-level=error"
+    if hdr10:
+        params += (":hdr10=1:master-display=G(13250,34500)B(7500,3000)R(34000,16000)"
+                   "WP(15635,16450)L(10000000,1):max-cll=1000,400")
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "rawvideo",
+                    "-pix_fmt", "rgb48le", "-s", f"{w}x{h}", "-r", "25", "-i", "-",
+                    "-c:v", "libx265", "-x265-params", params, "-pix_fmt", "yuv420p10le",
+                    "-vf", "scale=out_color_matrix=bt2020:out_range=tv",
+                    "-color_primaries", "bt2020", "-color_trc", "smpte2084",
+                    "-colorspace", "bt2020nc", str(path)], input=raw, check=True, timeout=60)
+
+
+@pytest.mark.parametrize("hdr10", [True, False])
+def test_a_pq_sources_highlights_stay_within_its_peak(tmp_path, hdr10: bool) -> None:
+    # The dehazer read PQ signals as SDR levels, whose white is 10 000 cd/m²
+    # there: a 1000 cd/m² lamp above the airlight came out at 6400 (trial
+    # 179 F2). Scaled to the content's peak (MaxCLL, or the brightest signal
+    # seen), it stays there, and the haze is still taken off.
+    import av
+
+    from vidclear.hdr.signal import pq_eotf
+
+    clip = tmp_path / "pq.mkv"
+    _pq_clip(clip, hdr10)
+    with av.open(str(clip)) as c:
+        decoded = [f for f in c.decode(video=0)]
+    assert decoded[0].color_trc == 16  # AVCOL_TRC_SMPTE2084
+    proc, sdr = DehazeProcessor(), DehazeProcessor()
+    for i, f in enumerate(decoded):
+        frame = Frame(pts=i, time_base=Fraction(1, 25), av_frame=f)
+        out = proc(frame).image
+        as_sdr = sdr(Frame(frame.image, pts=i, time_base=Fraction(1, 25))).image  # no transfer
+    src = frame.image
+    nits = {name: pq_eotf(img.max(axis=2) / 65535.0) for name, img in
+            (("in", src), ("out", out), ("sdr", as_sdr))}
+    lamp = {k: float(np.median(v[66:75, 86:95])) for k, v in nits.items()}
+    top = {k: float(v.max()) for k, v in nits.items()}
+    assert 900 < lamp["in"] < 1100, lamp
+    assert lamp["out"] < 1.1 * lamp["in"] and top["out"] < 1.1 * top["in"], (lamp, top)
+    assert lamp["sdr"] > 2 * lamp["in"], (lamp, top)  # the fault, read as SDR
+    # the haze still comes off: the far (hazy) rows gain contrast as before
+    far = slice(40, 60)
+    gain = out[far].std() / src[far].std()
+    assert gain > 1.3 and gain > 0.8 * (as_sdr[far].std() / src[far].std()), gain

@@ -28,9 +28,9 @@ from tests.media import (
     tagged_clip,
 )
 from vidclear import Session, load_config, open_source, transcode
+from vidclear.core.side_data import frame_side_data
 from vidclear.dehaze import Dehazer
 from vidclear.errors import InputError
-from vidclear.io.side_data import frame_side_data
 from vidclear.io.sources.structure import (
     joined_tracks_differ,
     matroska_segment,

@@ -9,9 +9,11 @@ import numpy as np
 
 from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
+from vidclear.core.side_data import content_peak
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dehazer import Dehazer, DehazeResult, warm_yuv_recovery
 from vidclear.errors import ArrayError
+from vidclear.hdr.signal import AVCOL_TRC, pq_inverse_eotf
 from vidclear.kernels.draw import draw_label
 
 __all__ = ["DehazeDebug", "DehazeProcessor", "debug_mosaic"]
@@ -34,6 +36,17 @@ class DehazeProcessor(Processor[DehazeConfig]):
     goes through the RGB path. Both paths share the temporal state, so a
     stream may mix them.
 
+    A PQ source (SMPTE ST 2084, as HDR10 is) is dehazed with its signal
+    scaled so that 1 is its content's peak: the brightest light its static
+    metadata declares (MaxCLL, CTA-861.3; else the mastering display's
+    peak, SMPTE ST 2086), or without those the highest 99.9th percentile of
+    a frame's brightest channel seen so far. The dehazer's white is then
+    the content's, not 10 000 cd/m²: read as SDR levels, a 1000 cd/m² lamp
+    above the airlight was pushed to 6400 (trial 179 F2). A sample above
+    the peak (a chroma edge's overshoot) is never made darker than it came.
+    HLG, whose signal is relative to its display's peak, is dehazed as it
+    comes.
+
     Parameters
     ----------
     config : DehazeConfig, optional
@@ -48,6 +61,12 @@ class DehazeProcessor(Processor[DehazeConfig]):
     def __init__(self, config: DehazeConfig | None = None, **params: Any) -> None:
         super().__init__(config, **params)
         self.dehazer = Dehazer(self.config)
+        # A PQ source's peak as a PQ signal (0..1), 0 when not yet known; None
+        # for other transfers; unread before the first frame. Declared: from
+        # the static metadata, not measured.
+        self._pq_peak: float | None = None
+        self._pq_declared = False
+        self._transfer_read = False
 
     def _configured(self, config: DehazeConfig) -> None:
         self.dehazer.config = config  # temporal state kept; next frame uses the new settings
@@ -60,6 +79,8 @@ class DehazeProcessor(Processor[DehazeConfig]):
 
     def _dehaze(self, frame: Frame) -> tuple[Frame, DehazeResult]:
         """The dehazed frame and the dehazer's result, by the planes' path where it applies."""
+        if self._pq(frame) is not None:
+            return self._dehaze_pq(frame)
         planes = frame.yuv420()  # the decoder's planes skip two colour conversions
         if planes is None:
             res = self._run(frame)
@@ -69,6 +90,36 @@ class DehazeProcessor(Processor[DehazeConfig]):
                                           color_range=planes.color_range)
         out = cast(tuple[np.ndarray, np.ndarray, np.ndarray], res.planes)  # always set here
         return frame.replace_yuv420(*out, dehaze=_meta(res)), res
+
+    def _pq(self, frame: Frame) -> float | None:
+        """The PQ peak so far (see the class's notes), None where the source is not PQ."""
+        if not self._transfer_read:
+            self._transfer_read = True
+            decoded = (frame.original or frame).av_frame
+            if decoded is not None and decoded.color_trc == AVCOL_TRC["pq"]:
+                nits = content_peak(decoded)
+                self._pq_peak = float(pq_inverse_eotf(nits)) if nits else 0.0
+                self._pq_declared = bool(nits)
+        return self._pq_peak
+
+    def _dehaze_pq(self, frame: Frame) -> tuple[Frame, DehazeResult]:
+        """Dehaze a PQ frame on its signal scaled to the content's peak, then scaled back."""
+        image = frame.image
+        full = float(np.iinfo(image.dtype).max)
+        peak = cast(float, self._pq_peak)
+        if not self._pq_declared:  # every 4th row and column: a percentile of 1/16
+            brightest = image[::4, ::4].max(axis=2)
+            peak = self._pq_peak = max(peak, float(np.percentile(brightest, 99.9)) / full)
+        if peak <= 0.0:  # black so far: nothing to scale
+            res = self._run(frame)
+            return frame.replace(cast(np.ndarray, res.image), dehaze=_meta(res)), res
+        scaled = np.rint(np.minimum(image * np.float32(1.0 / peak), full)).astype(image.dtype)
+        res = self.dehazer.process(scaled, timestamp=frame.time)
+        out = np.rint(cast(np.ndarray, res.image) * np.float32(peak)).astype(image.dtype)
+        over = image > np.float32(peak * full)
+        if over.any():  # clipped when scaled: at least as bright as it came
+            out = np.where(over, np.maximum(out, image), out)
+        return frame.replace(out, dehaze=_meta(res)), res
 
     def reset(self) -> None:
         """Forget the smoothed airlight, density and scene state."""

@@ -34,11 +34,11 @@ import numpy as np
 from vidclear.config.sections import OutputConfig, parse_bitrate
 from vidclear.core.convert import BT601, colour_standard, rgb_to_av
 from vidclear.core.frame import Frame
+from vidclear.core.side_data import frame_side_data
 from vidclear.core.source import Chapter, SidePackets, StreamInfo
 from vidclear.errors import ArrayError, ConfigError, OutputError
 from vidclear.io.joins import FORWARD_GAP_S, Timeline, joinable
 from vidclear.io.orientation import KEEPS_DISPLAY_MATRIX, describe
-from vidclear.io.side_data import frame_side_data
 from vidclear.io.sinks.audio import (
     FLV_RATES,
     OGG_AUDIO,
