@@ -19,6 +19,10 @@ from vidclear.kernels.draw import draw_label
 __all__ = ["DehazeDebug", "DehazeProcessor", "debug_mosaic"]
 
 
+# The PQ peak taken where a source declares none, cd/m².
+_PQ_PEAK = 1000.0
+
+
 class DehazeProcessor(Processor[DehazeConfig]):
     """Dark-channel-prior dehazing of every frame (``processors = ["dehaze"]``).
 
@@ -39,13 +43,14 @@ class DehazeProcessor(Processor[DehazeConfig]):
     A PQ source (SMPTE ST 2084, as HDR10 is) is dehazed with its signal
     scaled so that 1 is its content's peak: the brightest light its static
     metadata declares (MaxCLL, CTA-861.3; else the mastering display's
-    peak, SMPTE ST 2086), or without those the highest 99.9th percentile of
-    a frame's brightest channel seen so far. The dehazer's white is then
-    the content's, not 10 000 cd/m²: read as SDR levels, a 1000 cd/m² lamp
-    above the airlight was pushed to 6400 (trial 179 F2). A sample above
-    the peak (a chroma edge's overshoot) is never made darker than it came.
-    HLG, whose signal is relative to its display's peak, is dehazed as it
-    comes.
+    peak, SMPTE ST 2086), or without those 1000 cd/m² (a common mastering
+    peak; fixed, not measured, so a ``vidclear batch`` segment scales as
+    one pass does). The dehazer's white is then the content's, not
+    10 000 cd/m²: read as SDR levels, a 1000 cd/m² lamp above the airlight
+    was pushed to 6400 (trial 179 F2). A sample above the peak (a chroma
+    edge's overshoot, a highlight past undeclared metadata) is never made
+    darker than it came. HLG, whose signal is relative to its display's
+    peak, is dehazed as it comes.
 
     Parameters
     ----------
@@ -61,11 +66,9 @@ class DehazeProcessor(Processor[DehazeConfig]):
     def __init__(self, config: DehazeConfig | None = None, **params: Any) -> None:
         super().__init__(config, **params)
         self.dehazer = Dehazer(self.config)
-        # A PQ source's peak as a PQ signal (0..1), 0 when not yet known; None
-        # for other transfers; unread before the first frame. Declared: from
-        # the static metadata, not measured.
+        # A PQ source's peak as a PQ signal (0..1); None for other transfers;
+        # unread before the first frame.
         self._pq_peak: float | None = None
-        self._pq_declared = False
         self._transfer_read = False
 
     def _configured(self, config: DehazeConfig) -> None:
@@ -97,9 +100,8 @@ class DehazeProcessor(Processor[DehazeConfig]):
             self._transfer_read = True
             decoded = (frame.original or frame).av_frame
             if decoded is not None and decoded.color_trc == AVCOL_TRC["pq"]:
-                nits = content_peak(decoded)
-                self._pq_peak = float(pq_inverse_eotf(nits)) if nits else 0.0
-                self._pq_declared = bool(nits)
+                nits = content_peak(decoded) or _PQ_PEAK
+                self._pq_peak = float(pq_inverse_eotf(nits))
         return self._pq_peak
 
     def _dehaze_pq(self, frame: Frame) -> tuple[Frame, DehazeResult]:
@@ -107,12 +109,6 @@ class DehazeProcessor(Processor[DehazeConfig]):
         image = frame.image
         full = float(np.iinfo(image.dtype).max)
         peak = cast(float, self._pq_peak)
-        if not self._pq_declared:  # every 4th row and column: a percentile of 1/16
-            brightest = image[::4, ::4].max(axis=2)
-            peak = self._pq_peak = max(peak, float(np.percentile(brightest, 99.9)) / full)
-        if peak <= 0.0:  # black so far: nothing to scale
-            res = self._run(frame)
-            return frame.replace(cast(np.ndarray, res.image), dehaze=_meta(res)), res
         scaled = np.rint(np.minimum(image * np.float32(1.0 / peak), full)).astype(image.dtype)
         res = self.dehazer.process(scaled, timestamp=frame.time)
         out = np.rint(cast(np.ndarray, res.image) * np.float32(peak)).astype(image.dtype)
