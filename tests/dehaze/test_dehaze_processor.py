@@ -136,8 +136,12 @@ def test_debug_mosaic_of_decoded_planes_shows_what_dehaze_writes() -> None:
     assert shown.meta["dehaze"]["airlight"] == written.meta["dehaze"]["airlight"]
 
 
-def _pq_clip(path, hdr10: bool) -> None:
-    """A hazy 10-bit PQ clip (HEVC) with a 1000 cd/m² lamp; MaxCLL 1000 when ``hdr10``."""
+def _pq_clip(path, cll: int | None, *, lamp=(1000.0, 1000.0, 1000.0), trc="smpte2084") -> None:
+    """A hazy 10-bit clip (HEVC) with a lamp of ``lamp`` cd/m² (R, G, B) above the haze.
+
+    PQ-coded (BT.2020) with MaxCLL ``cll`` (None: no HDR10 metadata), or
+    with ``trc="bt709"`` the same signal tagged SDR.
+    """
     import shutil
     import subprocess
 
@@ -149,49 +153,102 @@ def _pq_clip(path, hdr10: bool) -> None:
     t = np.linspace(0.9, 0.3, h)[:, None, None]
     hazy = scene * t + air * (1 - t)
     yy, xx = np.mgrid[:h, :w]
-    hazy[(yy - 70) ** 2 + (xx - 90) ** 2 < 100] = float(pq_inverse_eotf(1000.0))
+    hazy[(yy - 70) ** 2 + (xx - 90) ** 2 < 100] = pq_inverse_eotf(np.asarray(lamp))
     raw = np.rint(np.clip(hazy, 0, 1) * 65535).astype("<u2").tobytes() * 8
     params = "log-level=error"
-    if hdr10:
+    if cll is not None:
         params += (":hdr10=1:master-display=G(13250,34500)B(7500,3000)R(34000,16000)"
-                   "WP(15635,16450)L(10000000,1):max-cll=1000,400")
+                   f"WP(15635,16450)L(40000000,1):max-cll={cll},400")
     subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-f", "rawvideo",
                     "-pix_fmt", "rgb48le", "-s", f"{w}x{h}", "-r", "25", "-i", "-",
                     "-c:v", "libx265", "-x265-params", params, "-pix_fmt", "yuv420p10le",
                     "-vf", "scale=out_color_matrix=bt2020:out_range=tv",
-                    "-color_primaries", "bt2020", "-color_trc", "smpte2084",
+                    "-color_primaries", "bt2020", "-color_trc", trc,
                     "-colorspace", "bt2020nc", str(path)], input=raw, check=True, timeout=60)
 
 
-@pytest.mark.parametrize("hdr10", [True, False])
-def test_a_pq_sources_highlights_stay_within_its_peak(tmp_path, hdr10: bool) -> None:
-    # The dehazer read PQ signals as SDR levels, whose white is 10 000 cd/m²
-    # there: a 1000 cd/m² lamp above the airlight came out at 6400 (trial
-    # 179 F2). Scaled to the content's peak (MaxCLL, or the brightest signal
-    # seen), it stays there, and the haze is still taken off.
+def _decoded(path) -> list[Frame]:
     import av
 
+    with av.open(str(path)) as c:
+        return [Frame(pts=i, time_base=Fraction(1, 25), av_frame=f)
+                for i, f in enumerate(c.decode(video=0))]
+
+
+def _lamp_nits(image: np.ndarray) -> np.ndarray:
+    """The lamp's light per channel, cd/m² (the median of its middle)."""
     from vidclear.hdr.signal import pq_eotf
 
-    clip = tmp_path / "pq.mkv"
-    _pq_clip(clip, hdr10)
-    with av.open(str(clip)) as c:
-        decoded = [f for f in c.decode(video=0)]
-    assert decoded[0].color_trc == 16  # AVCOL_TRC_SMPTE2084
-    proc, sdr = DehazeProcessor(), DehazeProcessor()
-    for i, f in enumerate(decoded):
-        frame = Frame(pts=i, time_base=Fraction(1, 25), av_frame=f)
-        out = proc(frame).image
-        as_sdr = sdr(Frame(frame.image, pts=i, time_base=Fraction(1, 25))).image  # no transfer
-    src = frame.image
-    nits = {name: pq_eotf(img.max(axis=2) / 65535.0) for name, img in
-            (("in", src), ("out", out), ("sdr", as_sdr))}
-    lamp = {k: float(np.median(v[66:75, 86:95])) for k, v in nits.items()}
-    top = {k: float(v.max()) for k, v in nits.items()}
-    assert 900 < lamp["in"] < 1100, lamp
-    assert lamp["out"] < 1.1 * lamp["in"] and top["out"] < 1.1 * top["in"], (lamp, top)
-    assert lamp["sdr"] > 2 * lamp["in"], (lamp, top)  # the fault, read as SDR
-    # the haze still comes off: the far (hazy) rows gain contrast as before
-    far = slice(40, 60)
-    gain = out[far].std() / src[far].std()
-    assert gain > 1.3 and gain > 0.8 * (as_sdr[far].std() / src[far].std()), gain
+    return np.median(pq_eotf(image[66:75, 86:95] / 65535.0).reshape(-1, 3), axis=0)
+
+
+def test_a_pq_sources_highlights_stay_as_they_came_whatever_its_metadata(tmp_path) -> None:
+    # The dehazer read PQ signals as SDR levels, whose white is 10 000 cd/m²
+    # there: a 1000 cd/m² lamp above the airlight came out at 6400 (trial
+    # 179 F2); scaled to the declared peak, it came out at up to that peak,
+    # 3000 under a 4000 cd/m² mastering display and 6800 under MaxCLL 10 000,
+    # and the ground's light depended on the number (trial 180 F1). Dehazed
+    # in an SDR-like working signal of its light, the picture is the same
+    # whatever the metadata, the lamp stays at its light, and the haze comes
+    # off with the ground as bright as the SDR path leaves it.
+    outs = {}
+    for cll in (1000, 10000, None):
+        clip = tmp_path / f"pq{cll}.mkv"
+        _pq_clip(clip, cll)
+        frames = _decoded(clip)
+        assert frames[0].av_frame.color_trc == 16  # AVCOL_TRC_SMPTE2084
+        proc = DehazeProcessor()
+        outs[cll] = [proc(f).image for f in frames][-1]
+    src = frames[-1].image
+    assert all(np.array_equal(o, outs[None]) for o in outs.values())
+    out = outs[None]
+    lamp_in, lamp_out = _lamp_nits(src), _lamp_nits(out)
+    assert np.all((900 < lamp_in) & (lamp_in < 1100)), lamp_in
+    assert np.all(np.abs(lamp_out / lamp_in - 1) < 0.1), (lamp_in, lamp_out)
+    # read as SDR levels (no transfer known), the same pixels' lamp is pushed up
+    sdr = DehazeProcessor()
+    as_sdr = [sdr(Frame(f.image, pts=f.pts, time_base=f.time_base)).image for f in frames][-1]
+    assert np.all(_lamp_nits(as_sdr) > 2 * lamp_in), _lamp_nits(as_sdr)
+    # the haze still comes off: the far (hazy) rows gain contrast in light
+    from vidclear.hdr.signal import pq_eotf
+
+    def contrast(image: np.ndarray) -> float:  # of the hazy rows' light
+        light = pq_eotf(image[40:60] / 65535.0)
+        return float(light.std() / light.mean())
+
+    assert contrast(out) > 1.15 * contrast(src), (contrast(out), contrast(src))  # 0.92, 0.76
+
+
+def test_a_pq_lamp_past_the_working_white_keeps_its_colour(tmp_path) -> None:
+    # A red lamp of R 3000, G 400, B 150 cd/m² had its channels under the
+    # declared peak brightened and those over it kept: G / R 0.136 -> 0.199
+    # (trial 180 F1). Light past the working white is kept whole-pixel.
+    clip = tmp_path / "red.mkv"
+    _pq_clip(clip, 1000, lamp=(3000.0, 400.0, 150.0))
+    frames = _decoded(clip)
+    proc = DehazeProcessor()
+    out = [proc(f).image for f in frames][-1]
+    lamp_in, lamp_out = _lamp_nits(frames[-1].image), _lamp_nits(out)
+    assert lamp_in[0] > 2000 and abs(lamp_in[1] / lamp_in[0] - 0.133) < 0.02, lamp_in
+    np.testing.assert_allclose(lamp_out, lamp_in, rtol=0.02)
+
+
+def test_a_trip_of_pq_and_sdr_files_dehazes_each_as_what_it_is(tmp_path) -> None:
+    # The transfer was read once: a PQ file's SDR successor in a trip went
+    # through the PQ mapping, and an SDR file's PQ successor was read as SDR
+    # levels (trial 180 F2). Each frame's own transfer decides, and a change
+    # starts the temporal state over, as a fresh processor would.
+    pq, sdr = tmp_path / "pq.mkv", tmp_path / "sdr.mkv"
+    _pq_clip(pq, 1000)
+    _pq_clip(sdr, None, trc="bt709")
+    first, second = _decoded(pq), _decoded(sdr)
+    assert second[0].av_frame.color_trc == 1
+    trip = DehazeProcessor()
+    for f in first:
+        trip(f)
+    got = [trip(f).image for f in second]
+    fresh = DehazeProcessor()
+    np.testing.assert_array_equal(got, [fresh(f).image for f in second])
+    back = [trip(f).image for f in first]  # and back to PQ
+    fresh = DehazeProcessor()
+    np.testing.assert_array_equal(back, [fresh(f).image for f in first])

@@ -28,9 +28,9 @@ from tests.media import (
     tagged_clip,
 )
 from vidclear import Session, load_config, open_source, transcode
-from vidclear.core.side_data import frame_side_data
 from vidclear.dehaze import Dehazer
 from vidclear.errors import InputError
+from vidclear.io.side_data import frame_side_data
 from vidclear.io.sources.structure import (
     joined_tracks_differ,
     matroska_segment,
@@ -1752,6 +1752,38 @@ def test_hdr10_static_metadata_that_is_not_written_is_said(tmp_path, processors)
                          config=load_config())
     plain.run(signals=False)
     assert not any("HDR10" in n for n in plain.report()["notes"])
+
+
+@pytest.mark.parametrize("order", ["pq-sdr", "sdr-pq"])
+def test_a_trip_whose_transfer_changes_says_so(tmp_path, order):
+    # A trip of a PQ file and an SDR one was written under the first's
+    # transfer tag without a word: the SDR file's sky shown at 6500 cd/m²
+    # (trial 180 F2). The frames are not converted (that is tone mapping),
+    # but it is said, once.
+    def clip(name: str, trc: str, codec: str) -> object:
+        path = tmp_path / name
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                        "testsrc2=size=96x64:rate=25:duration=0.2", "-c:v", codec,
+                        "-pix_fmt", "yuv420p10le", "-color_primaries", "bt2020",
+                        "-color_trc", trc, "-colorspace", "bt2020nc", str(path)],
+                       check=True, timeout=60)
+        return path
+
+    pq, sdr = clip("pq.mkv", "smpte2084", "libx265"), clip("sdr.mkv", "bt709", "libx264")
+    files = [pq, sdr] if order == "pq-sdr" else [sdr, pq]
+    session = Session.open([str(f) for f in files], tmp_path / "trip.mkv",
+                           config=load_config(overrides=['pipeline.processors=["dehaze"]']))
+    session.run(signals=False)
+    first, then = ("smpte2084", "bt709") if order == "pq-sdr" else ("bt709", "smpte2084")
+    said = [n for n in session.report()["notes"] if "transfer changed" in n]
+    assert said == [f"the input's transfer changed mid-stream (from {first} to {then}): such "
+                    f"frames are written as they are under the first's {first} tag, not "
+                    "converted, and show too bright or too dark; run the files apart"], said
+    assert _video(ffprobe_streams(tmp_path / "trip.mkv"))["color_transfer"] == first
+    pq2 = clip("pq2.mkv", "smpte2084", "libx265")
+    plain = Session.open([str(pq), str(pq2)], tmp_path / "same.mkv", config=load_config())
+    plain.run(signals=False)
+    assert not any("transfer changed" in n for n in plain.report()["notes"])
 
 
 def test_a_cover_image_attached_to_matroska_is_kept_in_matroska(tmp_path):

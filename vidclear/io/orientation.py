@@ -23,7 +23,7 @@ import av
 import numpy as np
 from av.sidedata.sidedata import Type
 
-from vidclear.core.side_data import frame_side_data
+from vidclear.io.side_data import frame_side_data
 
 __all__ = ["IDENTITY", "KEEPS_DISPLAY_MATRIX", "describe", "display_matrix", "file_display_matrix",
            "orient", "placement", "quarter_turns"]

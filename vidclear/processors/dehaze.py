@@ -9,18 +9,40 @@ import numpy as np
 
 from vidclear.core.frame import Frame
 from vidclear.core.processor import Processor
-from vidclear.core.side_data import content_peak
 from vidclear.dehaze.config import DehazeConfig
 from vidclear.dehaze.dehazer import Dehazer, DehazeResult, warm_yuv_recovery
 from vidclear.errors import ArrayError
-from vidclear.hdr.signal import AVCOL_TRC, pq_inverse_eotf
+from vidclear.hdr.signal import AVCOL_TRC, pq_eotf, pq_inverse_eotf
 from vidclear.kernels.draw import draw_label
 
 __all__ = ["DehazeDebug", "DehazeProcessor", "debug_mosaic"]
 
 
-# The PQ peak taken where a source declares none, cd/m².
-_PQ_PEAK = 1000.0
+# A PQ source's working signal (see DehazeProcessor): the light that is its
+# white, cd/m², and the power applied to light relative to it.
+_PQ_WHITE = 1000.0
+_PQ_GAMMA = 2.4
+
+
+class _PqDomain:
+    """Look-up tables between a PQ signal and the dehazer's working signal.
+
+    ``forward[code]`` is the working uint16 signal of a PQ code of the
+    input's dtype, ``back[work]`` the PQ code of a working signal, and
+    ``keep[code]`` (float32, 0..1) the share of the input a pixel whose
+    brightest channel has that code keeps: 0 up to ``_PQ_WHITE``, 1 from
+    twice it. ``threshold`` is the highest code that keeps nothing.
+    """
+
+    def __init__(self, dtype: np.dtype[Any]) -> None:
+        top = int(np.iinfo(dtype).max)
+        light = pq_eotf(np.arange(top + 1) / top) / _PQ_WHITE
+        self.forward = np.rint(np.clip(light, 0.0, 1.0) ** (1.0 / _PQ_GAMMA) * 65535.0
+                               ).astype(np.uint16)
+        self.keep = np.clip(light - 1.0, 0.0, 1.0).astype(np.float32)
+        self.threshold = int(np.searchsorted(light, 1.0, side="right")) - 1
+        work = np.arange(65536) / 65535.0
+        self.back = np.rint(pq_inverse_eotf(work ** _PQ_GAMMA * _PQ_WHITE) * top).astype(dtype)
 
 
 class DehazeProcessor(Processor[DehazeConfig]):
@@ -40,16 +62,20 @@ class DehazeProcessor(Processor[DehazeConfig]):
     goes through the RGB path. Both paths share the temporal state, so a
     stream may mix them.
 
-    A PQ source (SMPTE ST 2084, as HDR10 is) is dehazed with its signal
-    scaled so that 1 is its content's peak: the brightest light its static
-    metadata declares (MaxCLL, CTA-861.3; else the mastering display's
-    peak, SMPTE ST 2086), or without those 1000 cd/m² (a common mastering
-    peak; fixed, not measured, so a ``vidclear batch`` segment scales as
-    one pass does). The dehazer's white is then the content's, not
-    10 000 cd/m²: read as SDR levels, a 1000 cd/m² lamp above the airlight
-    was pushed to 6400 (trial 179 F2). A sample above the peak (a chroma
-    edge's overshoot, a highlight past undeclared metadata) is never made
-    darker than it came. HLG, whose signal is relative to its display's
+    A PQ source (SMPTE ST 2084, as HDR10 is) is dehazed in a working
+    signal like SDR's: its light relative to 1000 cd/m², raised to 1 / 2.4
+    (the BT.1886 display's power), and mapped back the same way. Light above
+    1000 cd/m² is kept as it came, eased in between 1000 and 2000 (the
+    whole pixel, by its brightest channel): a lamp or a sun glint is neither
+    pushed up the PQ curve nor shifted in hue. The working signal is fixed,
+    not read from the HDR10 metadata, so the picture does not depend on a
+    number a grade may overstate, and a ``vidclear batch`` segment matches
+    one pass. Read as SDR levels, whose white is 10 000 cd/m² in PQ, a
+    1000 cd/m² lamp above the haze went to 6400 and the ground came out at
+    a third of the clear scene's light (trial 179 F2, trial 180 F1 and F3).
+    The transfer is read from each frame's decoded picture: a trip of PQ
+    and SDR files dehazes each as what it is, the temporal state starting
+    over where it changes. HLG, whose signal is relative to its display's
     peak, is dehazed as it comes.
 
     Parameters
@@ -66,10 +92,8 @@ class DehazeProcessor(Processor[DehazeConfig]):
     def __init__(self, config: DehazeConfig | None = None, **params: Any) -> None:
         super().__init__(config, **params)
         self.dehazer = Dehazer(self.config)
-        # A PQ source's peak as a PQ signal (0..1); None for other transfers;
-        # unread before the first frame.
-        self._pq_peak: float | None = None
-        self._transfer_read = False
+        self._pq_domains: dict[Any, _PqDomain] = {}
+        self._was_pq: bool | None = None  # the transfer of the frame before
 
     def _configured(self, config: DehazeConfig) -> None:
         self.dehazer.config = config  # temporal state kept; next frame uses the new settings
@@ -82,7 +106,7 @@ class DehazeProcessor(Processor[DehazeConfig]):
 
     def _dehaze(self, frame: Frame) -> tuple[Frame, DehazeResult]:
         """The dehazed frame and the dehazer's result, by the planes' path where it applies."""
-        if self._pq(frame) is not None:
+        if self._pq(frame):
             return self._dehaze_pq(frame)
         planes = frame.yuv420()  # the decoder's planes skip two colour conversions
         if planes is None:
@@ -94,27 +118,27 @@ class DehazeProcessor(Processor[DehazeConfig]):
         out = cast(tuple[np.ndarray, np.ndarray, np.ndarray], res.planes)  # always set here
         return frame.replace_yuv420(*out, dehaze=_meta(res)), res
 
-    def _pq(self, frame: Frame) -> float | None:
-        """The PQ peak so far (see the class's notes), None where the source is not PQ."""
-        if not self._transfer_read:
-            self._transfer_read = True
-            decoded = (frame.original or frame).av_frame
-            if decoded is not None and decoded.color_trc == AVCOL_TRC["pq"]:
-                nits = content_peak(decoded) or _PQ_PEAK
-                self._pq_peak = float(pq_inverse_eotf(nits))
-        return self._pq_peak
+    def _pq(self, frame: Frame) -> bool:
+        """Whether ``frame`` is a PQ picture; a change of transfer starts the state over."""
+        decoded = (frame.original or frame).av_frame
+        pq = decoded is not None and decoded.color_trc == AVCOL_TRC["pq"]
+        if self._was_pq is not None and pq != self._was_pq:
+            self.dehazer.reset()  # another file of a trip: its airlight is on another scale
+        self._was_pq = pq
+        return pq
 
     def _dehaze_pq(self, frame: Frame) -> tuple[Frame, DehazeResult]:
-        """Dehaze a PQ frame on its signal scaled to the content's peak, then scaled back."""
+        """Dehaze a PQ frame in the working signal (see the class's notes), then map it back."""
         image = frame.image
-        full = float(np.iinfo(image.dtype).max)
-        peak = cast(float, self._pq_peak)
-        scaled = np.rint(np.minimum(image * np.float32(1.0 / peak), full)).astype(image.dtype)
-        res = self.dehazer.process(scaled, timestamp=frame.time)
-        out = np.rint(cast(np.ndarray, res.image) * np.float32(peak)).astype(image.dtype)
-        over = image > np.float32(peak * full)
-        if over.any():  # clipped when scaled: at least as bright as it came
-            out = np.where(over, np.maximum(out, image), out)
+        domain = self._pq_domains.get(image.dtype)
+        if domain is None:
+            domain = self._pq_domains[image.dtype] = _PqDomain(image.dtype)
+        res = self.dehazer.process(domain.forward[image], timestamp=frame.time)
+        out = domain.back[cast(np.ndarray, res.image)]
+        if int(image.max()) > domain.threshold:  # light past the working white: kept
+            keep = domain.keep[image].max(axis=2, keepdims=True)
+            mixed = np.rint(out * (1.0 - keep) + image * keep).astype(image.dtype)
+            out = np.where(keep > 0.0, mixed, out)
         return frame.replace(out, dehaze=_meta(res)), res
 
     def reset(self) -> None:

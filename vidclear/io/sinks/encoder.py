@@ -34,11 +34,11 @@ import numpy as np
 from vidclear.config.sections import OutputConfig, parse_bitrate
 from vidclear.core.convert import BT601, colour_standard, rgb_to_av
 from vidclear.core.frame import Frame
-from vidclear.core.side_data import frame_side_data
 from vidclear.core.source import Chapter, SidePackets, StreamInfo
 from vidclear.errors import ArrayError, ConfigError, OutputError
 from vidclear.io.joins import FORWARD_GAP_S, Timeline, joinable
 from vidclear.io.orientation import KEEPS_DISPLAY_MATRIX, describe
+from vidclear.io.side_data import frame_side_data
 from vidclear.io.sinks.audio import (
     FLV_RATES,
     OGG_AUDIO,
@@ -110,6 +110,16 @@ def _hdr10_static(av_frame: Any) -> bool:
     except (AttributeError, TypeError, ValueError):
         return False
     return bool(kinds & {"MASTERING_DISPLAY_METADATA", "CONTENT_LIGHT_LEVEL"})
+
+
+def _trc_name(trc: int) -> str:
+    """FFmpeg's name of an AVColorTransferCharacteristic, as ffprobe says it."""
+    return _TRC_NAMES.get(trc, f"transfer {trc}")
+
+
+_TRC_NAMES = {1: "bt709", 2: "unknown", 4: "gamma22", 5: "gamma28", 6: "smpte170m",
+              8: "linear", 13: "iec61966-2-1", 14: "bt2020-10", 15: "bt2020-12",
+              16: "smpte2084", 18: "arib-std-b67"}
 
 
 def _rgb_format(name: str) -> bool:
@@ -960,6 +970,9 @@ class EncoderSink:
         self._standard = ("bt601", "tv")
         self._first_standard = self._standard  # the first frame's, noted when converted
         self._standard_changed = False
+        # the first decoded picture's AVColorTransferCharacteristic
+        self._first_trc: int | None = None
+        self._trc_changed = False
         self._rgb_into_yuv = False  # RGB-coded input converted for a YUV encoder here
         self._copy_map: dict[int, Any] = {}
         self._preroll: dict[int, Any] = {}  # a copied stream's held cut-away packet, by index
@@ -1277,6 +1290,7 @@ class EncoderSink:
         # processor replaced it: a dehazed PQ video's metadata went unsaid
         # (trial 179 F1), a segment's colour tags were lost (F3)
         decoded = (frame.original or frame).av_frame
+        self._first_trc = decoded.color_trc if decoded is not None else None
         if (decoded is not None and not hdr and not frame.meta.get("display_sdr")
                 and _hdr10_static(decoded)):
             # dropped without a word (trial 138 F6; FFmpeg 5.1 drops it too)
@@ -1893,6 +1907,18 @@ class EncoderSink:
 
     def _to_av(self, frame: Frame) -> Any:
         w, h = self._size
+        decoded = (frame.original or frame).av_frame
+        if (decoded is not None and self._first_trc is not None and not self._trc_changed
+                and decoded.color_trc != self._first_trc
+                and {decoded.color_trc, self._first_trc} & set(_HDR_TRC)):
+            # a trip of SDR and PQ files: the SDR file's signal written as PQ
+            # without a word, its sky at 6500 cd/m² (trial 180 F2)
+            self._trc_changed = True
+            self.notes.append(
+                f"the input's transfer changed mid-stream (from {_trc_name(self._first_trc)} "
+                f"to {_trc_name(decoded.color_trc)}): such frames are written as they are "
+                f"under the first's {_trc_name(self._first_trc)} tag, not converted, and "
+                "show too bright or too dark; run the files apart")
         if frame.shape != self._frame_shape:
             h0, w0 = self._frame_shape
             # the input kept its size: a processor changed it (the note blamed
