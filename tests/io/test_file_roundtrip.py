@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -1760,7 +1761,7 @@ def test_a_trip_whose_transfer_changes_says_so(tmp_path, order):
     # transfer tag without a word: the SDR file's sky shown at 6500 cd/m²
     # (trial 180 F2). The frames are not converted (that is tone mapping),
     # but it is said, once.
-    def clip(name: str, trc: str, codec: str) -> object:
+    def clip(name: str, trc: str, codec: str) -> Path:
         path = tmp_path / name
         subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
                         "testsrc2=size=96x64:rate=25:duration=0.2", "-c:v", codec,
