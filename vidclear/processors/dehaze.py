@@ -133,12 +133,14 @@ class DehazeProcessor(Processor[DehazeConfig]):
         domain = self._pq_domains.get(image.dtype)
         if domain is None:
             domain = self._pq_domains[image.dtype] = _PqDomain(image.dtype)
-        res = self.dehazer.process(domain.forward[image], timestamp=frame.time)
-        out = domain.back[cast(np.ndarray, res.image)]
-        if int(image.max()) > domain.threshold:  # light past the working white: kept
-            keep = domain.keep[image].max(axis=2, keepdims=True)
-            mixed = np.rint(out * (1.0 - keep) + image * keep).astype(image.dtype)
-            out = np.where(keep > 0.0, mixed, out)
+        res = self.dehazer.process(np.take(domain.forward, image), timestamp=frame.time)
+        out = np.take(domain.back, cast(np.ndarray, res.image))
+        past = image > domain.threshold
+        if past.any():  # light past the working white: kept, in the pixels that have it
+            ys, xs = np.nonzero(past[..., 0] | past[..., 1] | past[..., 2])
+            came = image[ys, xs]
+            keep = np.take(domain.keep, came).max(axis=1, keepdims=True)
+            out[ys, xs] = np.rint(out[ys, xs] * (1.0 - keep) + came * keep).astype(image.dtype)
         return frame.replace(out, dehaze=_meta(res)), res
 
     def reset(self) -> None:
