@@ -252,3 +252,20 @@ def test_a_trip_of_pq_and_sdr_files_dehazes_each_as_what_it_is(tmp_path) -> None
     back = [trip(f).image for f in first]  # and back to PQ
     fresh = DehazeProcessor()
     np.testing.assert_array_equal(back, [fresh(f).image for f in first])
+
+
+def test_dehaze_debug_draws_a_pq_sources_maps_within_the_working_white(tmp_path) -> None:
+    # The mosaic's maps and labels, 0..1, were written as PQ signal: the
+    # dark channel's quarter at 5137 cd/m² on average, its white at 10 000
+    # (trial 180 F4). Drawn in the working signal, their white is 1000.
+    from vidclear.hdr.signal import pq_eotf
+
+    clip = tmp_path / "pq.mkv"
+    _pq_clip(clip, 1000)
+    frames = _decoded(clip)
+    debug = DehazeDebug()
+    mosaic = [debug(f).image for f in frames][-1]
+    light = pq_eotf(mosaic / 65535.0)
+    assert light.max() <= 1000.5, light.max()
+    maps = light[48:, :]  # transmission and dark channel
+    assert maps.max() > 500, maps.max()  # the maps' white is there, not black

@@ -127,12 +127,16 @@ class DehazeProcessor(Processor[DehazeConfig]):
         self._was_pq = pq
         return pq
 
+    def _pq_domain(self, dtype: np.dtype[Any]) -> _PqDomain:
+        domain = self._pq_domains.get(dtype)
+        if domain is None:
+            domain = self._pq_domains[dtype] = _PqDomain(dtype)
+        return domain
+
     def _dehaze_pq(self, frame: Frame) -> tuple[Frame, DehazeResult]:
         """Dehaze a PQ frame in the working signal (see the class's notes), then map it back."""
         image = frame.image
-        domain = self._pq_domains.get(image.dtype)
-        if domain is None:
-            domain = self._pq_domains[image.dtype] = _PqDomain(image.dtype)
+        domain = self._pq_domain(image.dtype)
         res = self.dehazer.process(np.take(domain.forward, image), timestamp=frame.time)
         out = np.take(domain.back, cast(np.ndarray, res.image))
         past = image > domain.threshold
@@ -232,7 +236,9 @@ class DehazeDebug(DehazeProcessor):
     is exactly that of ``dehaze`` with the same settings, and so is its path:
     8-bit 4:2:0 frames are dehazed on their planes, as ``dehaze`` does them
     (by the RGB path, the tile and its airlight differed from what
-    ``dehaze`` wrote by 7-13 levels, trial 133 F1).
+    ``dehaze`` wrote by 7-13 levels, trial 133 F1). A PQ source's mosaic
+    is drawn in the dehazer's working signal and mapped back to PQ, so its
+    maps' white is 1000 cd/m².
     """
 
     name: ClassVar[str] = "dehaze_debug"
@@ -242,4 +248,12 @@ class DehazeDebug(DehazeProcessor):
         if image.ndim != 3 or image.shape[2] != 3:
             raise ArrayError(f"dehaze_debug needs RGB H×W×3 frames, got shape {image.shape}")
         out, res = self._dehaze(frame)
+        if self._was_pq:
+            # drawn in the working signal and mapped back as one picture: its
+            # maps and labels, 0..1, were written as PQ signal, up to
+            # 10 000 cd/m² (trial 180 F4)
+            domain = self._pq_domain(image.dtype)
+            work = np.take(domain.forward, image)
+            mosaic = np.take(domain.back, debug_mosaic(work, res, cast(np.ndarray, res.image)))
+            return frame.replace(mosaic, dehaze=_meta(res))
         return frame.replace(debug_mosaic(image, res, out.image), dehaze=_meta(res))
