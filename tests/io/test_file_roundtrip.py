@@ -1755,6 +1755,28 @@ def test_hdr10_static_metadata_that_is_not_written_is_said(tmp_path, processors)
     assert not any("HDR10" in n for n in plain.report()["notes"])
 
 
+@pytest.mark.parametrize("trc", ["smpte2084", "arib-std-b67"])
+def test_a_picture_of_an_hdr_video_says_it_carries_no_transfer(tmp_path, trc):
+    # A PNG of a PQ video was written untagged without a word: viewers
+    # showed the PQ signal as sRGB, its sky at 56 % grey (trial 180 F6).
+    src = tmp_path / "hdr.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=25:duration=0.12", "-c:v", "libx265",
+                    "-x265-params", "log-level=error", "-pix_fmt", "yuv420p10le",
+                    "-color_primaries", "bt2020", "-color_trc", trc, "-colorspace", "bt2020nc",
+                    str(src)], check=True, timeout=60)
+    out = tmp_path / "still.png"
+    session = Session.open(str(src), out, config=load_config(
+        overrides=['pipeline.processors=["dehaze"]']))
+    session.run(signals=False)
+    assert any(f"the picture keeps the input's {trc} signal, but a png file carries no "
+               "transfer tag: viewers show it as SDR" in n for n in session.report()["notes"])
+    sdr = Session.open(str(make_clip(tmp_path / "sdr.mp4", n=3)), tmp_path / "sdr.png",
+                       config=load_config())
+    sdr.run(signals=False)
+    assert not any("transfer tag" in n for n in sdr.report()["notes"])
+
+
 @pytest.mark.parametrize("order", ["pq-sdr", "sdr-pq"])
 def test_a_trip_whose_transfer_changes_says_so(tmp_path, order):
     # A trip of a PQ file and an SDR one was written under the first's

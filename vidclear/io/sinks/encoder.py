@@ -1412,6 +1412,15 @@ class EncoderSink:
         stream.time_base = stream.codec_context.time_base = time_base
         if codec == "mjpeg":  # FFmpeg's -q:v 2, near-lossless JPEG
             stream.codec_context.qmin = stream.codec_context.qmax = 2
+        decoded = (frame.original or frame).av_frame
+        if (decoded is not None and decoded.color_trc in _HDR_TRC
+                and not frame.meta.get("display_sdr")):
+            # a PQ picture written untagged was shown as sRGB, its sky at
+            # 56 % grey, without a word (trial 180 F6)
+            self.notes.append(f"{self.name}: the picture keeps the input's "
+                              f"{_trc_name(decoded.color_trc)} signal, but a {codec} file "
+                              "carries no transfer tag: viewers show it as SDR (a video "
+                              "output keeps the tag)")
         self._stream = stream
 
     def _copy_video_tags(self, src: StreamInfo) -> None:
