@@ -681,6 +681,22 @@ def test_ten_bit_input_to_an_eight_bit_output_says_so(tmp_path):
     assert not any("high-bit-depth" in n for n in deep.notes)
 
 
+@pytest.mark.parametrize(("codec", "keep"), [("libx265", "yuv444p12le"),
+                                             ("libx264", "yuv444p10le")])
+def test_a_deep_444_input_is_told_one_format_for_its_bits_and_chroma(tmp_path, codec, keep):
+    # 12-bit 4:4:4 was told yuv420p12le keeps its bits and yuv444p10le its
+    # chroma, neither yuv444p12le, which keeps both (trial 180 F7)
+    src = make_clip(tmp_path / "deep444.mkv", n=2, pix_fmt="yuv444p12le", codec="ffv1",
+                    audio=False)
+    session = Session.open(str(src), tmp_path / "out.mkv", config=load_config(
+        overrides=[f"output.codec={codec}"]))
+    session.run(signals=False)
+    assert any("high-bit-depth video is written as 8-bit yuv420p (--set output.pix_fmt="
+               "yuv444p12le keeps its 12 bits" in n for n in session.notes), session.notes
+    assert any(f"(--set output.pix_fmt={keep} keeps its chroma" in n
+               for n in session.notes), session.notes
+
+
 @pytest.mark.parametrize(("pix_fmt", "kind", "keep", "codec"), [
     ("yuv422p", "4:2:2", "yuv422p", "libx264"), ("yuv444p", "4:4:4", "yuv444p", "libx264"),
     ("yuv440p", "4:4:0", "yuv444p", "ffv1"), ("rgb24", "RGB", "yuv444p", "png")])

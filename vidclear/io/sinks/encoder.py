@@ -453,8 +453,9 @@ def _video_formats(codec: str) -> list[Any]:
         return []
 
 
-def _chroma_kept(stream: Any, pix_fmt: str, codec: str | None = None) -> str | None:
-    """What ``pix_fmt`` loses of the source stream's finer chroma (4:2:2, 4:4:4, RGB ...), or None.
+def _chroma_lost(stream: Any, pix_fmt: str) -> tuple[Any, str, str] | None:
+    """The source stream's format, its kind of chroma (4:2:2, 4:4:4, RGB ...) and the
+    YUV family that keeps it (``yuv422p``, ``yuv444p``) where ``pix_fmt`` loses it, or None.
 
     None for grey sources or outputs, streams without a known format, and
     outputs whose chroma is as fine in both directions.
@@ -469,10 +470,29 @@ def _chroma_kept(stream: Any, pix_fmt: str, codec: str | None = None) -> str | N
     if ours is None or theirs is None or (theirs[0] <= ours[0] and theirs[1] <= ours[1]):
         return None
     kind = "RGB" if fmt.is_rgb else _CHROMA_KINDS.get(theirs, "finer")
-    deep = _format_bits(fmt) > 8
     # 4:2:2 into 4:2:0 is kept by 4:2:2; anything else by 4:4:4
-    keep = "yuv422p" if kind == "4:2:2" and ours == (32, 32) else "yuv444p"
-    keep += "10le" if deep else ""
+    return fmt, kind, "yuv422p" if kind == "4:2:2" and ours == (32, 32) else "yuv444p"
+
+
+def _chroma_kept(stream: Any, pix_fmt: str, codec: str | None = None) -> str | None:
+    """What ``pix_fmt`` loses of the source stream's finer chroma (4:2:2, 4:4:4, RGB ...), or None.
+
+    None for grey sources or outputs, streams without a known format, and
+    outputs whose chroma is as fine in both directions. The format advised
+    keeps the source's bits too where the encoder takes it (a 12-bit 4:4:4
+    source was told yuv444p10le here and yuv420p12le by the bit-depth note,
+    trial 180 F7).
+    """
+    lost = _chroma_lost(stream, pix_fmt)
+    if lost is None:
+        return None
+    fmt, kind, keep = lost
+    depth = _format_bits(fmt)
+    if depth > 8:
+        keep += f"{depth}le"
+        takes = [f.name for f in _video_formats(codec)] if codec is not None else []
+        if takes and keep not in takes and keep[:7] + "10le" in takes:
+            keep = keep[:7] + "10le"  # the most bits this encoder takes (libx264: 10)
     if codec is not None:
         # advice the encoder takes (prores_ks, v210 and huffyuv refuse
         # yuv444p: following it was an error, trial 147 F2)
@@ -1178,11 +1198,14 @@ class EncoderSink:
             depth = _format_bits(_stream_format(stream)) if stream is not None else 0
             whose = "the processed frames'" if stream is not None and depth <= 8 \
                 else "the input's"
-            # a 12- or 16-bit input was told 10 bits keep it (trial 179 F4)
-            keeps = ("--set output.pix_fmt=yuv420p10le keeps 10 bits" if depth <= 10 else
-                     f"--set output.pix_fmt=yuv420p{depth}le keeps its {depth} bits with an "
+            # a 12- or 16-bit input was told 10 bits keep it (trial 179 F4);
+            # of finer chroma, the family that keeps that too (trial 180 F7)
+            finer = _chroma_lost(stream, pix_fmt) if stream is not None else None
+            family = finer[2] if finer else "yuv420p"
+            keeps = (f"--set output.pix_fmt={family}10le keeps 10 bits" if depth <= 10 else
+                     f"--set output.pix_fmt={family}{depth}le keeps its {depth} bits with an "
                      f"encoder that takes them ({'libx265, ' if depth == 12 else ''}ffv1), "
-                     "yuv420p10le 10 of them")
+                     f"{family}10le 10 of them")
             self.notes.append(f"{whose} high-bit-depth video is written as 8-bit {pix_fmt} "
                               f"({keeps})")
         lost = None if hdr or src is None else _chroma_kept(src.video_stream, pix_fmt, codec)
