@@ -51,7 +51,8 @@ class DehazeProcessor(Processor[DehazeConfig]):
     Wraps a :class:`~vidclear.dehaze.Dehazer` fed with ``frame.time`` so the
     temporal smoothing follows the real (possibly variable) frame rate.
     The output frame carries ``meta["dehaze"]`` = {"airlight": [r, g, b],
-    "strength": float, "density": float, "scene_cut": bool}.
+    "strength": float, "density": float, "scene_cut": bool} (a PQ source's
+    airlight in the working signal described below).
 
     Frames that still hold a decoded 8-bit 4:2:0 picture with even sizes in
     BT.601 (or untagged) or BT.709, limited or full range
