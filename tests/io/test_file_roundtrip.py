@@ -1771,16 +1771,22 @@ def test_hdr10_static_metadata_that_is_not_written_is_said(tmp_path, processors)
     assert not any("HDR10" in n for n in plain.report()["notes"])
 
 
+def _bt2020_clip(path: Path, trc: str, codec: str = "libx265") -> Path:
+    """A 10-bit BT.2020 clip of 5 frames whose transfer is tagged ``trc``."""
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=96x64:rate=25:duration=0.2", "-c:v", codec,
+                    *(["-x265-params", "log-level=error"] if codec == "libx265" else []),
+                    "-pix_fmt", "yuv420p10le", "-color_primaries", "bt2020",
+                    "-color_trc", trc, "-colorspace", "bt2020nc", str(path)],
+                   check=True, timeout=60)
+    return path
+
+
 @pytest.mark.parametrize("trc", ["smpte2084", "arib-std-b67"])
 def test_a_picture_of_an_hdr_video_says_it_carries_no_transfer(tmp_path, trc):
     # A PNG of a PQ video was written untagged without a word: viewers
     # showed the PQ signal as sRGB, its sky at 56 % grey (trial 180 F6).
-    src = tmp_path / "hdr.mkv"
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-                    "testsrc2=size=96x64:rate=25:duration=0.12", "-c:v", "libx265",
-                    "-x265-params", "log-level=error", "-pix_fmt", "yuv420p10le",
-                    "-color_primaries", "bt2020", "-color_trc", trc, "-colorspace", "bt2020nc",
-                    str(src)], check=True, timeout=60)
+    src = _bt2020_clip(tmp_path / "hdr.mkv", trc)
     out = tmp_path / "still.png"
     session = Session.open(str(src), out, config=load_config(
         overrides=['pipeline.processors=["dehaze"]']))
@@ -1799,16 +1805,8 @@ def test_a_trip_whose_transfer_changes_says_so(tmp_path, order):
     # transfer tag without a word: the SDR file's sky shown at 6500 cd/m²
     # (trial 180 F2). The frames are not converted (that is tone mapping),
     # but it is said, once.
-    def clip(name: str, trc: str, codec: str) -> Path:
-        path = tmp_path / name
-        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-                        "testsrc2=size=96x64:rate=25:duration=0.2", "-c:v", codec,
-                        "-pix_fmt", "yuv420p10le", "-color_primaries", "bt2020",
-                        "-color_trc", trc, "-colorspace", "bt2020nc", str(path)],
-                       check=True, timeout=60)
-        return path
-
-    pq, sdr = clip("pq.mkv", "smpte2084", "libx265"), clip("sdr.mkv", "bt709", "libx264")
+    pq = _bt2020_clip(tmp_path / "pq.mkv", "smpte2084")
+    sdr = _bt2020_clip(tmp_path / "sdr.mkv", "bt709", "libx264")
     files = [pq, sdr] if order == "pq-sdr" else [sdr, pq]
     session = Session.open([str(f) for f in files], tmp_path / "trip.mkv",
                            config=load_config(overrides=['pipeline.processors=["dehaze"]']))
@@ -1819,7 +1817,7 @@ def test_a_trip_whose_transfer_changes_says_so(tmp_path, order):
                     f"frames are written as they are under the first's {first} tag, not "
                     "converted, and show too bright or too dark; run the files apart"], said
     assert _video(ffprobe_streams(tmp_path / "trip.mkv"))["color_transfer"] == first
-    pq2 = clip("pq2.mkv", "smpte2084", "libx265")
+    pq2 = _bt2020_clip(tmp_path / "pq2.mkv", "smpte2084")
     plain = Session.open([str(pq), str(pq2)], tmp_path / "same.mkv", config=load_config())
     plain.run(signals=False)
     assert not any("transfer changed" in n for n in plain.report()["notes"])
