@@ -98,6 +98,12 @@ class Frame:
         return self._av
 
     @property
+    def decoded(self) -> Any:
+        """The decoded ``av.VideoFrame`` this frame came from, also where a processor
+        replaced its image (its colour tags and side data still describe it), or None."""
+        return (self.original or self)._av
+
+    @property
     def shape(self) -> tuple[int, int]:
         """(height, width) without forcing a conversion."""
         if self._image is not None:

@@ -121,7 +121,7 @@ class DehazeProcessor(Processor[DehazeConfig]):
 
     def _pq(self, frame: Frame) -> bool:
         """Whether ``frame`` is a PQ picture; a change of transfer starts the state over."""
-        decoded = (frame.original or frame).av_frame
+        decoded = frame.decoded
         pq = decoded is not None and decoded.color_trc == AVCOL_TRC["pq"]
         if self._was_pq is not None and pq != self._was_pq:
             self.dehazer.reset()  # another file of a trip: its airlight is on another scale

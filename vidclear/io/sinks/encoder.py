@@ -486,13 +486,14 @@ def _chroma_kept(stream: Any, pix_fmt: str, codec: str | None = None) -> str | N
     lost = _chroma_lost(stream, pix_fmt)
     if lost is None:
         return None
-    fmt, kind, keep = lost
+    fmt, kind, family = lost
+    keep = family
     depth = _format_bits(fmt)
     if depth > 8:
-        keep += f"{depth}le"
+        keep = f"{family}{depth}le"
         takes = [f.name for f in _video_formats(codec)] if codec is not None else []
-        if takes and keep not in takes and keep[:7] + "10le" in takes:
-            keep = keep[:7] + "10le"  # the most bits this encoder takes (libx264: 10)
+        if takes and keep not in takes and f"{family}10le" in takes:
+            keep = f"{family}10le"  # the most bits this encoder takes (libx264: 10)
     if codec is not None:
         # advice the encoder takes (prores_ks, v210 and huffyuv refuse
         # yuv444p: following it was an error, trial 147 F2)
@@ -1312,7 +1313,7 @@ class EncoderSink:
         # the decoded picture the first frame came from, also where a
         # processor replaced it: a dehazed PQ video's metadata went unsaid
         # (trial 179 F1), a segment's colour tags were lost (F3)
-        decoded = (frame.original or frame).av_frame
+        decoded = frame.decoded
         self._first_trc = decoded.color_trc if decoded is not None else None
         if (decoded is not None and not hdr and not frame.meta.get("display_sdr")
                 and _hdr10_static(decoded)):
@@ -1435,7 +1436,7 @@ class EncoderSink:
         stream.time_base = stream.codec_context.time_base = time_base
         if codec == "mjpeg":  # FFmpeg's -q:v 2, near-lossless JPEG
             stream.codec_context.qmin = stream.codec_context.qmax = 2
-        decoded = (frame.original or frame).av_frame
+        decoded = frame.decoded
         if (decoded is not None and decoded.color_trc in _HDR_TRC
                 and not frame.meta.get("display_sdr")):
             # a PQ picture written untagged was shown as sRGB, its sky at
@@ -1939,7 +1940,7 @@ class EncoderSink:
 
     def _to_av(self, frame: Frame) -> Any:
         w, h = self._size
-        decoded = (frame.original or frame).av_frame
+        decoded = frame.decoded
         if (decoded is not None and self._first_trc is not None and not self._trc_changed
                 and decoded.color_trc != self._first_trc
                 and {decoded.color_trc, self._first_trc} & set(_HDR_TRC)):
